@@ -1,0 +1,249 @@
+/*
+ * rekisteri.h: the public API of librekisteri, a customer data register that
+ * enforces its privacy notice.
+ *
+ * Contract in brief:
+ * - Every fallible call returns an rk_status. The handle keeps the last error
+ *   message (rk_errmsg); messages never contain personal data.
+ * - A register handle serves one thread at a time. Several handles may be open
+ *   on the same register, in one process or many; a busy database is waited
+ *   for, not failed.
+ * - Every read and write of personal data names its actor
+ * (rk_register_set_actor) and purpose, and leaves an audit entry. Writes commit
+ * their entry in the same transaction as the change. Reads queue their entries
+ * and commit them in groups (see rk_register_set_audit_batch);
+ * rk_register_close and every write commit the queue.
+ * - Ownership: whatever rk_x_new/rk_x_get/... hands out is freed by the
+ *   matching rk_x_free; strings returned by accessors are borrowed from their
+ *   object and live as long as it does.
+ */
+#ifndef REKISTERI_H
+#define REKISTERI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define RK_API	     __attribute__((visibility("default")))
+#define RK_NODISCARD __attribute__((warn_unused_result))
+#else
+#define RK_API
+#define RK_NODISCARD
+#endif
+
+/* Status codes; the CLI uses them as its exit codes. */
+typedef enum rk_status {
+	RK_OK = 0,
+	RK_ESYS = 1,	  /* failure of the system: I/O, database, memory */
+	RK_EINVAL = 2,	  /* bad usage or invalid input; nothing was changed */
+	RK_ENOTFOUND = 3, /* no such subject, field or entry */
+	RK_EREFUSED = 4,  /* refused by policy */
+	RK_EINTEGRITY = 5 /* audit chain broken, decryption failed, wrong key */
+} rk_status;
+
+/* Length of a subject ID (hex) without its terminating NUL. */
+#define RK_ID_LEN 32
+/* Length of a calendar date "YYYY-MM-DD" without its NUL. */
+#define RK_DATE_LEN 10
+
+typedef struct rk_register rk_register;
+typedef struct rk_fields rk_fields;
+typedef struct rk_subject rk_subject;
+typedef struct rk_list rk_list;
+
+RK_API const char *rk_version(void);
+RK_API const char *rk_status_name(rk_status st);
+/* Frees memory that the library handed out as a plain string. */
+RK_API void rk_free(void *p);
+
+/* ---- Policy -------------------------------------------------------------- */
+
+/* Called once per problem found in a policy file. message holds no input
+ * values beyond names of keys and references. */
+typedef void (*rk_diag_fn)(void *ud, const char *file, int line, int column,
+			   const char *message);
+
+/* Validates a policy file. Returns RK_OK when it is valid, RK_EINVAL when it
+ * has problems (each reported through diag), RK_ESYS when it can't be read. */
+RK_API RK_NODISCARD rk_status rk_policy_check_file(const char *path,
+						   rk_diag_fn diag, void *ud);
+
+/* ---- Register ------------------------------------------------------------ */
+
+/* Creates a new register at db_path with a new master key written to key_path
+ * (mode 0600) and the policy file as notice version 1. Never overwrites: an
+ * existing database or key file is refused. On success *out is an open
+ * handle. On failure *out may still hold a handle that carries the error
+ * message (rk_errmsg); close it with rk_register_close either way. */
+RK_API RK_NODISCARD rk_status rk_register_init(const char *db_path,
+					       const char *key_path,
+					       const char *policy_path,
+					       rk_register **out);
+
+/* Opens an existing register. A key file readable by group or others is
+ * refused. *out follows the same rule as in rk_register_init. */
+RK_API RK_NODISCARD rk_status rk_register_open(const char *db_path,
+					       const char *key_path,
+					       rk_register **out);
+
+/* Commits queued audit entries, wipes keys and closes. NULL is allowed. */
+RK_API void rk_register_close(rk_register *reg);
+
+/* The message of the last failed call on this handle ("" if none). */
+RK_API const char *rk_errmsg(const rk_register *reg);
+
+/* The actor named in audit entries of later calls (default "operator"). */
+RK_API RK_NODISCARD rk_status rk_register_set_actor(rk_register *reg,
+						    const char *actor);
+
+/* Read audit entries are committed when this many are queued (default 64,
+ * minimum 1 = every read commits its own entry before returning). */
+RK_API void rk_register_set_audit_batch(rk_register *reg, unsigned n);
+
+/* Commits queued read audit entries now. */
+RK_API RK_NODISCARD rk_status rk_register_flush(rk_register *reg);
+
+/* Fixes "now" (Unix seconds, UTC) for later calls; 0 returns to the real
+ * clock. For reproducible tests and retention runs "as of" a date. */
+RK_API void rk_register_set_clock(rk_register *reg, int64_t unix_seconds);
+
+/* The notice version the register runs on now. */
+RK_API int rk_register_policy_version(const rk_register *reg);
+
+/* ---- Field values for add and update --------------------------------------
+ */
+
+RK_API rk_fields *rk_fields_new(void);
+/* Appends NAME=VALUE; a multi-valued field may be added several times. An
+ * empty value in an update removes the field. Copies both strings. */
+RK_API RK_NODISCARD rk_status rk_fields_add(rk_fields *f, const char *name,
+					    const char *value);
+/* Wipes the copied values and frees. NULL is allowed. */
+RK_API void rk_fields_free(rk_fields *f);
+
+/* ---- Subjects ------------------------------------------------------------ */
+
+/* Adds a subject of kind "customer", "prospect" or "contact" (as the policy
+ * declares). source NULL means each field's default source. Validates every
+ * value against the policy; on any problem nothing is written. Writes the new
+ * ID (RK_ID_LEN hex characters and a NUL) to id_out. */
+RK_API RK_NODISCARD rk_status rk_subject_add(rk_register *reg, const char *kind,
+					     const rk_fields *fields,
+					     const char *source,
+					     char id_out[RK_ID_LEN + 1]);
+
+/* Reads a subject for a purpose (NULL = the policy's default purpose): only
+ * the values that serve that purpose are returned. */
+RK_API RK_NODISCARD rk_status rk_subject_get(rk_register *reg, const char *id,
+					     const char *purpose,
+					     rk_subject **out);
+
+/* Finds subjects by a lookup field (email, phone, hetu, customer_number,
+ * username, ...) through the blind index. An empty list is RK_ENOTFOUND. */
+RK_API RK_NODISCARD rk_status rk_subject_find(rk_register *reg,
+					      const char *field,
+					      const char *value,
+					      const char *purpose,
+					      rk_list **out);
+
+/* Replaces the values of each named field (all values given for a
+ * multi-valued field replace its old ones; an empty value removes it). */
+RK_API RK_NODISCARD rk_status rk_subject_update(rk_register *reg,
+						const char *id,
+						const rk_fields *fields,
+						const char *source);
+
+/* Records that the relationship ended on date (YYYY-MM-DD; NULL = today) and
+ * starts the retention periods that run from its end. */
+RK_API RK_NODISCARD rk_status rk_subject_end(rk_register *reg, const char *id,
+					     const char *date);
+
+/* Lists subjects (no personal data: ID, kind, relationship dates) after
+ * after_id (NULL = from the start), at most limit (0 = no limit). */
+RK_API RK_NODISCARD rk_status rk_subject_list(rk_register *reg,
+					      const char *kind,
+					      const char *after_id,
+					      size_t limit, rk_list **out);
+
+/* Checks a password against the Argon2id hash kept for a password field. */
+RK_API RK_NODISCARD rk_status rk_subject_check_password(rk_register *reg,
+							const char *id,
+							const char *field,
+							const char *password);
+
+/* One stored value as read for a purpose. Strings are borrowed. */
+typedef struct rk_value {
+	const char *field;
+	const char *value; /* a password field reads as "(argon2id)" */
+	const char *category;
+	const char *purposes; /* comma-separated */
+	const char *legal_basis;
+	const char *source;
+	int64_t collected_at; /* Unix seconds */
+	int64_t confirmed_at; /* Unix seconds */
+	const char *expires;  /* YYYY-MM-DD, or NULL while open-ended */
+} rk_value;
+
+RK_API const char *rk_subject_id(const rk_subject *s);
+RK_API const char *rk_subject_kind(const rk_subject *s);
+RK_API const char *rk_subject_purpose(const rk_subject *s);
+RK_API int64_t rk_subject_created_at(const rk_subject *s);
+RK_API const char *rk_subject_relationship_start(const rk_subject *s);
+/* NULL while the relationship goes on. */
+RK_API const char *rk_subject_relationship_end(const rk_subject *s);
+RK_API size_t rk_subject_value_count(const rk_subject *s);
+RK_API const rk_value *rk_subject_value(const rk_subject *s, size_t i);
+/* The subject as one JSON document; owned, free with rk_free. */
+RK_API char *rk_subject_json(const rk_subject *s);
+/* Wipes the plaintext values and frees. NULL is allowed. */
+RK_API void rk_subject_free(rk_subject *s);
+
+/* A list of subjects: IDs with kind and relationship dates. */
+RK_API size_t rk_list_count(const rk_list *l);
+RK_API const char *rk_list_id(const rk_list *l, size_t i);
+RK_API const char *rk_list_kind(const rk_list *l, size_t i);
+RK_API const char *rk_list_start(const rk_list *l, size_t i);
+RK_API const char *rk_list_end(const rk_list *l, size_t i); /* or NULL */
+RK_API void rk_list_free(rk_list *l);
+
+/* ---- Audit --------------------------------------------------------------- */
+
+typedef struct rk_audit_entry {
+	int64_t seq;
+	int64_t at_us; /* Unix microseconds */
+	const char *actor;
+	const char *action;  /* e.g. "subject.show" */
+	const char *subject; /* the subject's pseudonym, or NULL */
+	const char *fields;  /* comma-separated field names, or NULL */
+	const char *purpose; /* or NULL */
+	const char *outcome; /* "ok", "refused", "invalid", "notfound" */
+} rk_audit_entry;
+
+typedef struct rk_audit_report {
+	int64_t entries;   /* entries checked */
+	int64_t first_bad; /* seq of the first bad entry, 0 if none */
+	char reason[160];  /* what is wrong with it */
+} rk_audit_report;
+
+/* Verifies the whole hash chain. RK_OK when intact; RK_EINTEGRITY with the
+ * first bad entry named in the report when an entry was edited, removed or
+ * reordered. */
+RK_API RK_NODISCARD rk_status rk_audit_verify(rk_register *reg,
+					      rk_audit_report *report);
+
+typedef int (*rk_audit_fn)(void *ud, const rk_audit_entry *e);
+
+/* Calls fn for each entry in order (for one subject if subject_id is not
+ * NULL); fn returning non-zero stops the walk. */
+RK_API RK_NODISCARD rk_status rk_audit_log(rk_register *reg,
+					   const char *subject_id,
+					   rk_audit_fn fn, void *ud);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,98 @@
+/*
+ * crypto.h: the only module that calls libsodium. Keys, key wrapping,
+ * field sealing (XChaCha20-Poly1305), blind indexes (keyed BLAKE2b),
+ * password hashes (Argon2id), the audit chain MAC, pseudonyms.
+ *
+ * Keys are SEC_KEY_BYTES long and live in memory from sec_key_new /
+ * sec_key_alloc (guarded, locked, wiped on sec_key_free).
+ * Functions returning int give 0 on success and -1 on failure.
+ */
+#ifndef RK_CRYPTO_H
+#define RK_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SEC_KEY_BYTES	  32
+#define SEC_NONCE_BYTES	  24
+#define SEC_TAG_BYTES	  16
+#define SEC_SEAL_OVERHEAD (SEC_NONCE_BYTES + SEC_TAG_BYTES)
+#define SEC_WRAPPED_BYTES (SEC_KEY_BYTES + SEC_SEAL_OVERHEAD)
+#define SEC_BIDX_BYTES	  16
+#define SEC_HASH_BYTES	  32
+#define SEC_PWHASH_BYTES  128
+#define SEC_KEYID_HEX	  16
+
+/* Initialises libsodium; safe to call more than once. */
+int sec_init(void);
+
+/* A fresh random key in guarded memory, or NULL when out of memory. */
+unsigned char *sec_key_new(void);
+/* Guarded memory for a key, contents unspecified. */
+unsigned char *sec_key_alloc(void);
+/* Wipes and frees; NULL allowed. */
+void sec_key_free(unsigned char *key);
+
+/* Creates a key file holding a new random key: O_EXCL (never overwrites),
+ * mode 0600, fsynced with its directory. The key is also written to key_out.
+ * err receives a message without secrets. */
+int sec_keyfile_create(const char *path, unsigned char *key_out, char *err,
+		       size_t errlen);
+/* Reads a key file; refuses one readable or writable by group or others. */
+int sec_keyfile_load(const char *path, unsigned char *key_out, char *err,
+		     size_t errlen);
+/* Atomically replaces a key file (temporary file, fsync, rename, fsync dir). */
+int sec_keyfile_replace(const char *path, const unsigned char *key, char *err,
+			size_t errlen);
+
+/* A short public identifier of a key (hex, SEC_KEYID_HEX chars + NUL), so a
+ * register can tell a wrong key file from damaged data. */
+void sec_key_id(const unsigned char *key, char out[SEC_KEYID_HEX + 1]);
+
+/* Wraps key under kek with associated data ad (e.g. the subject ID). */
+int sec_wrap(const unsigned char *kek, const char *ad, const unsigned char *key,
+	     unsigned char out[SEC_WRAPPED_BYTES]);
+/* Unwraps; -1 when the wrap was made with another kek or ad, or altered. */
+int sec_unwrap(const unsigned char *kek, const char *ad,
+	       const unsigned char in[SEC_WRAPPED_BYTES],
+	       unsigned char *key_out);
+
+/* Seals pt with a random nonce; subject and field are bound as associated
+ * data. out must hold ptlen + SEC_SEAL_OVERHEAD bytes: nonce || ct || tag. */
+int sec_seal(const unsigned char *key, const char *subject, const char *field,
+	     const unsigned char *pt, size_t ptlen, unsigned char *out);
+/* Opens what sec_seal made; pt_out holds ctlen - SEC_SEAL_OVERHEAD bytes.
+ * -1 on a short input, another key, subject or field, or any alteration. */
+int sec_open(const unsigned char *key, const char *subject, const char *field,
+	     const unsigned char *ct, size_t ctlen, unsigned char *pt_out);
+
+/* Blind index of a normalised lookup value, separated by field name. */
+void sec_blind_index(const unsigned char *ikey, const char *field,
+		     const char *normalised, unsigned char out[SEC_BIDX_BYTES]);
+
+/* Argon2id string hash (libsodium's interactive limits); out holds
+ * SEC_PWHASH_BYTES. */
+int sec_pwhash(const char *password, char out[SEC_PWHASH_BYTES]);
+/* 0 when password matches hash, -1 otherwise. */
+int sec_pwverify(const char *hash, const char *password);
+
+/* Audit chain link: keyed BLAKE2b-256 over prev || msg. */
+void sec_chain(const unsigned char *akey,
+	       const unsigned char prev[SEC_HASH_BYTES],
+	       const unsigned char *msg, size_t len,
+	       unsigned char out[SEC_HASH_BYTES]);
+
+/* A subject's audit pseudonym: derived from the subject's own data key, so
+ * it can no longer be recomputed once that key is destroyed. out: hex,
+ * 32 chars + NUL. */
+void sec_pseudonym(const unsigned char *dk, char out[33]);
+
+void sec_random(void *buf, size_t n);
+/* 16 random bytes as 32 lower-case hex characters + NUL. */
+void sec_random_id(char out[33]);
+void sec_wipe(void *p, size_t n);
+/* Constant-time comparison: 0 when equal. */
+int sec_memcmp(const void *a, const void *b, size_t n);
+void sec_hex(const unsigned char *in, size_t n, char *out /* 2n+1 */);
+
+#endif

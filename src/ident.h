@@ -1,0 +1,66 @@
+/*
+ * ident.h: Finnish and common identifiers: parse, validate, normalise.
+ *
+ * Every function returns 0 when the input is valid and writes its canonical
+ * form (NUL-terminated) to out; otherwise it returns -1, sets *why to a static
+ * message that never quotes the input, and leaves out as an empty string.
+ * out must hold at least outsz bytes; too small an outsz is an error.
+ */
+#ifndef RK_IDENT_H
+#define RK_IDENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* HETU DDMMYYCZZZQ with every century sign of the 2023 reform. The sign is
+ * kept as given: 010190Y246L and 010190W246L stay different. Individual
+ * numbers 900-999 are temporary codes, refused unless allow_temporary.
+ * Canonical form: the 11 characters, letters upper-cased. */
+int ident_hetu(const char *in, int allow_temporary, char *out, size_t outsz,
+	       const char **why);
+/* Birth date of a valid canonical HETU as YYYY-MM-DD (out: 11 bytes). */
+int ident_hetu_birth_date(const char *hetu, char out[11]);
+
+/* Y-tunnus NNNNNNN-T (weights 7,9,10,5,8,4,2). Canonical: as written, with
+ * a leading zero added to a 6-digit body. */
+int ident_ytunnus(const char *in, char *out, size_t outsz, const char **why);
+
+/* E-mail address: trimmed, lower-cased, one @, a dotted domain, no spaces or
+ * control characters, at most 254 bytes. */
+int ident_email(const char *in, char *out, size_t outsz, const char **why);
+
+/* Phone number to E.164: "+" and 8-15 digits. Spaces, dashes, dots and
+ * parentheses are dropped; "00" prefix means "+"; a national number with a
+ * leading 0 gets country calling code cc (digits, e.g. "358"). */
+int ident_phone(const char *in, const char *cc, char *out, size_t outsz,
+		const char **why);
+
+/* Finnish postal code: exactly five digits. */
+int ident_postal_code(const char *in, char *out, size_t outsz,
+		      const char **why);
+
+/* Calendar date: YYYY-MM-DD or D.M.YYYY; must exist (leap years honoured).
+ * Canonical: YYYY-MM-DD (out: at least 11 bytes). */
+int ident_date(const char *in, char *out, size_t outsz, const char **why);
+
+/* ISO 3166-1 alpha-2 country code, upper-cased. */
+int ident_country(const char *in, char *out, size_t outsz, const char **why);
+
+/* Plain text: valid UTF-8, no control characters except none, trimmed,
+ * 1..maxlen bytes. Canonical: trimmed copy. */
+int ident_text(const char *in, size_t maxlen, char *out, size_t outsz,
+	       const char **why);
+
+/* Whether y-m-d exists in the Gregorian calendar. */
+int ident_date_exists(int y, int m, int d);
+/* Days since 1970-01-01 of a civil date, and back. */
+int64_t ident_days_from_civil(int y, int m, int d);
+void ident_civil_from_days(int64_t days, int *y, int *m, int *d);
+/* date (YYYY-MM-DD) plus years, months and days; a day past the end of the
+ * resulting month is clamped to its last day. out: 11 bytes. */
+int ident_date_add(const char *date, int years, int months, int days,
+		   char out[11]);
+/* The UTC date of Unix time t as YYYY-MM-DD. */
+void ident_date_of(int64_t t, char out[11]);
+
+#endif

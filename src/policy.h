@@ -1,0 +1,220 @@
+/*
+ * policy.h: the policy (privacy notice as data) and its loader.
+ *
+ * The policy is a JSON document (see docs/policy.md). policy_parse validates
+ * it completely (syntax, unknown keys, types, references between items,
+ * identifiers such as the controller's Y-tunnus) and reports each problem
+ * with its line and column. The in-memory model is read-only once loaded.
+ * Items refer to each other by index into the arrays of struct policy.
+ */
+#ifndef RK_POLICY_H
+#define RK_POLICY_H
+
+#include <stddef.h>
+
+#define POL_NONE ((size_t)-1)
+
+typedef struct pol_text {
+	char *fi;
+	char *en;
+} pol_text;
+
+typedef enum pol_type {
+	PT_TEXT,
+	PT_EMAIL,
+	PT_PHONE,
+	PT_POSTAL_CODE,
+	PT_DATE,
+	PT_HETU,
+	PT_BUSINESS_ID,
+	PT_COUNTRY,
+	PT_ENUM,	    /* one of values[] */
+	PT_CUSTOMER_NUMBER, /* issued by the register, never given */
+	PT_PASSWORD,	    /* stored only as an Argon2id hash */
+	PT_DECIMAL,	    /* e.g. amounts: -?digits(.digits)? */
+	PT_INTEGER,
+	PT_TIMESTAMP, /* ISO 8601 date-time, UTC or with offset */
+	PT_URL,
+	PT_IP,
+	PT_CARD_TOKEN, /* opaque payment token; a card number is refused */
+	PT_CARD_LAST4,
+	PT_CARD_EXPIRY, /* MM/YY */
+	PT_LATITUDE,
+	PT_LONGITUDE
+} pol_type;
+
+typedef struct pol_named {
+	char *name;
+	pol_text label;
+	pol_text description;
+} pol_named;
+
+typedef enum pol_ret_from {
+	RET_COLLECTION,	      /* from when the value was collected */
+	RET_RELATIONSHIP_END, /* from the end of the relationship */
+	RET_FISCAL_YEAR_END   /* from the end of the financial year */
+} pol_ret_from;
+
+typedef struct pol_retention {
+	char *name;
+	pol_text label;
+	pol_ret_from from;
+	int years, months, days;
+	int legal_hold; /* kept by law: blocks erasure until it expires */
+} pol_retention;
+
+typedef struct pol_field {
+	char *name;
+	pol_text label;
+	pol_type type;
+	size_t category;  /* index into categories */
+	size_t *purposes; /* indices into purposes */
+	size_t npurposes;
+	size_t basis;	  /* index into bases */
+	size_t source;	  /* default source, index into sources */
+	size_t retention; /* index into retention */
+	int lookup;	  /* has a blind index */
+	int multiple;	  /* may hold several values */
+	int required;	  /* (record fields) must be present */
+	size_t max_len;	  /* text bytes, 0 = type default */
+	char **values;	  /* PT_ENUM */
+	size_t nvalues;
+} pol_field;
+
+typedef struct pol_kind {
+	char *name; /* customer, prospect, contact */
+	pol_text label;
+	size_t *required; /* indices into fields */
+	size_t nrequired;
+	size_t retention; /* overrides the fields' rule, or POL_NONE */
+} pol_kind;
+
+typedef struct pol_record_type {
+	char *name;
+	pol_text label;
+	size_t *purposes;
+	size_t npurposes;
+	size_t basis;
+	size_t retention;
+	size_t consent; /* scope needed to store it, or POL_NONE */
+	int attachment; /* may carry an encrypted attachment */
+	size_t max_attachment;
+	pol_field *fields; /* their own fields; category/source unused */
+	size_t nfields;
+} pol_record_type;
+
+typedef struct pol_scope {
+	char *name;
+	pol_text label;
+	size_t *purposes;
+	size_t npurposes;
+} pol_scope;
+
+typedef enum pol_recipient_kind {
+	RCP_PROCESSOR,
+	RCP_THIRD_PARTY,
+	RCP_AUTHORITY
+} pol_recipient_kind;
+
+typedef struct pol_recipient {
+	char *name;
+	pol_text label;
+	pol_recipient_kind kind;
+	char country[3];
+	char *safeguard; /* "scc", "bcr", "adequacy" or NULL */
+	size_t *purposes;
+	size_t npurposes;
+} pol_recipient;
+
+typedef struct pol_role {
+	char *name;
+	pol_text label;
+	size_t *purposes;
+	size_t npurposes;
+	size_t *categories;
+	size_t ncategories;
+	int unmasked_hetu;
+} pol_role;
+
+typedef struct pol_section {
+	char *key;
+	pol_text title;
+	pol_text body;
+} pol_section;
+
+typedef struct policy {
+	int format; /* the policy format version, 1 */
+	struct {
+		char *name;
+		char *address;
+		char *business_id; /* validated Y-tunnus */
+		char *email;
+	} controller;
+	struct {
+		char *name;
+		char *email;
+	} responsible;
+	pol_text register_name;
+	struct {
+		int allow_temporary_hetu;
+		int derive_sex_from_hetu;
+		size_t default_purpose; /* index into purposes */
+		char country_code[8];	/* phone calling code, e.g. "358" */
+		long customer_number_start;
+	} settings;
+
+	pol_named *purposes;
+	size_t npurposes;
+	pol_named *bases;
+	size_t nbases;
+	pol_named *sources;
+	size_t nsources;
+	pol_named *categories;
+	size_t ncategories;
+	pol_retention *retention;
+	size_t nretention;
+	pol_field *fields;
+	size_t nfields;
+	pol_kind *kinds;
+	size_t nkinds;
+	pol_record_type *record_types;
+	size_t nrecord_types;
+	pol_scope *scopes;
+	size_t nscopes;
+	pol_named *objections;
+	size_t nobjections;
+	pol_recipient *recipients;
+	size_t nrecipients;
+	pol_role *roles;
+	size_t nroles;
+	pol_section *sections; /* notice prose in order */
+	size_t nsections;
+} policy;
+
+typedef void (*pol_diag_fn)(void *ud, const char *file, int line, int column,
+			    const char *message);
+
+/* Parses and validates. Returns the model, or NULL after reporting every
+ * problem found through diag (which may be NULL). filename is used only in
+ * diagnostics. */
+policy *policy_parse(const char *text, size_t len, const char *filename,
+		     pol_diag_fn diag, void *ud);
+/* Reads path and parses it; a read failure is reported as line 0. */
+policy *policy_load_file(const char *path, pol_diag_fn diag, void *ud,
+			 char **text_out /* malloc'd file text, may be NULL */);
+void policy_free(policy *p);
+
+/* Lookups by name: index or POL_NONE. */
+size_t policy_purpose(const policy *p, const char *name);
+size_t policy_basis(const policy *p, const char *name);
+size_t policy_source(const policy *p, const char *name);
+size_t policy_field(const policy *p, const char *name);
+size_t policy_kind(const policy *p, const char *name);
+size_t policy_record_type(const policy *p, const char *name);
+size_t policy_scope(const policy *p, const char *name);
+size_t policy_role(const policy *p, const char *name);
+/* Whether field f serves purpose index pu. */
+int policy_field_serves(const policy *p, size_t f, size_t pu);
+const char *policy_type_name(pol_type t);
+
+#endif
