@@ -111,6 +111,14 @@ RK_API RK_NODISCARD rk_status rk_register_flush(rk_register *reg);
  * clock. For reproducible tests and retention runs "as of" a date. */
 RK_API void rk_register_set_clock(rk_register *reg, int64_t unix_seconds);
 
+/* Groups the writes that follow into one transaction until
+ * rk_register_commit, for bulk loads. A write that fails inside it is undone
+ * alone and the others stay; rk_register_rollback undoes them all. Reads
+ * inside it see its writes. */
+RK_API RK_NODISCARD rk_status rk_register_begin(rk_register *reg);
+RK_API RK_NODISCARD rk_status rk_register_commit(rk_register *reg);
+RK_API void rk_register_rollback(rk_register *reg);
+
 /* The notice version the register runs on now. */
 RK_API int rk_register_policy_version(const rk_register *reg);
 
@@ -168,6 +176,10 @@ RK_API RK_NODISCARD rk_status rk_subject_list(rk_register *reg,
 					      const char *kind,
 					      const char *after_id,
 					      size_t limit, rk_list **out);
+
+/* Whether a field of the register's policy holds a secret (a password):
+ * such values must not come from a command line. */
+RK_API int rk_field_is_secret(const rk_register *reg, const char *field);
 
 /* Checks a password against the Argon2id hash kept for a password field. */
 RK_API RK_NODISCARD rk_status rk_subject_check_password(rk_register *reg,

@@ -46,10 +46,12 @@ int sec_keyfile_replace(const char *path, const unsigned char *key, char *err,
 			size_t errlen);
 
 /* A short public identifier of a key (hex, SEC_KEYID_HEX chars + NUL), so a
- * register can tell a wrong key file from damaged data. */
+ * register can tell a wrong key file from damaged data. It is the first 8
+ * bytes of a keyed BLAKE2b-128 of a constant. */
 void sec_key_id(const unsigned char *key, char out[SEC_KEYID_HEX + 1]);
 
-/* Wraps key under kek with associated data ad (e.g. the subject ID). */
+/* Wraps key under kek with associated data ad (e.g. the subject ID, at most
+ * 200 bytes; -1 if longer). */
 int sec_wrap(const unsigned char *kek, const char *ad, const unsigned char *key,
 	     unsigned char out[SEC_WRAPPED_BYTES]);
 /* Unwraps; -1 when the wrap was made with another kek or ad, or altered. */
@@ -57,8 +59,9 @@ int sec_unwrap(const unsigned char *kek, const char *ad,
 	       const unsigned char in[SEC_WRAPPED_BYTES],
 	       unsigned char *key_out);
 
-/* Seals pt with a random nonce; subject and field are bound as associated
- * data. out must hold ptlen + SEC_SEAL_OVERHEAD bytes: nonce || ct || tag. */
+/* Seals pt with a random nonce; subject and field (at most 200 bytes each,
+ * else -1) are bound as associated data. out must hold ptlen +
+ * SEC_SEAL_OVERHEAD bytes: nonce || ct || tag, and must not overlap pt. */
 int sec_seal(const unsigned char *key, const char *subject, const char *field,
 	     const unsigned char *pt, size_t ptlen, unsigned char *out);
 /* Opens what sec_seal made; pt_out holds ctlen - SEC_SEAL_OVERHEAD bytes.

@@ -4,7 +4,8 @@
  * Every function returns 0 when the input is valid and writes its canonical
  * form (NUL-terminated) to out; otherwise it returns -1, sets *why to a static
  * message that never quotes the input, and leaves out as an empty string.
- * out must hold at least outsz bytes; too small an outsz is an error.
+ * out must hold at least outsz bytes; too small an outsz is an error. out
+ * may be the same buffer as in. Leading and trailing white space is ignored.
  */
 #ifndef RK_IDENT_H
 #define RK_IDENT_H
@@ -18,20 +19,23 @@
  * Canonical form: the 11 characters, letters upper-cased. */
 int ident_hetu(const char *in, int allow_temporary, char *out, size_t outsz,
 	       const char **why);
-/* Birth date of a valid canonical HETU as YYYY-MM-DD (out: 11 bytes). */
+/* Birth date of a valid HETU (temporary codes included) as YYYY-MM-DD
+ * (out: 11 bytes); -1 and "" if hetu is not valid. */
 int ident_hetu_birth_date(const char *hetu, char out[11]);
 
-/* Y-tunnus NNNNNNN-T (weights 7,9,10,5,8,4,2). Canonical: as written, with
- * a leading zero added to a 6-digit body. */
+/* Y-tunnus NNNNNNN-T (weights 7,9,10,5,8,4,2; the hyphen is required).
+ * Canonical: as written, with a leading zero added to a 6-digit body. */
 int ident_ytunnus(const char *in, char *out, size_t outsz, const char **why);
 
 /* E-mail address: trimmed, lower-cased, one @, a dotted domain, no spaces or
  * control characters, at most 254 bytes. */
 int ident_email(const char *in, char *out, size_t outsz, const char **why);
 
-/* Phone number to E.164: "+" and 8-15 digits. Spaces, dashes, dots and
- * parentheses are dropped; "00" prefix means "+"; a national number with a
- * leading 0 gets country calling code cc (digits, e.g. "358"). */
+/* Phone number to E.164: "+" and 7-15 digits. Spaces, dashes, dots and
+ * parentheses are dropped, and so is the trunk 0 in "+358 (0)40 ...";
+ * "00" prefix means "+"; a national number with a leading 0 (and at least
+ * six digits after it) gets country calling code cc (1-3 digits, e.g.
+ * "358"). A number without +, 00 or 0 in front is refused. */
 int ident_phone(const char *in, const char *cc, char *out, size_t outsz,
 		const char **why);
 
@@ -46,21 +50,27 @@ int ident_date(const char *in, char *out, size_t outsz, const char **why);
 /* ISO 3166-1 alpha-2 country code, upper-cased. */
 int ident_country(const char *in, char *out, size_t outsz, const char **why);
 
-/* Plain text: valid UTF-8, no control characters except none, trimmed,
- * 1..maxlen bytes. Canonical: trimmed copy. */
+/* Plain text: valid UTF-8 (no overlong forms, surrogates or code points
+ * above U+10FFFF), no control characters at all (C0 including tab and
+ * newline, DEL, C1), 1..maxlen bytes after trimming ASCII spaces.
+ * Canonical: the trimmed copy. */
 int ident_text(const char *in, size_t maxlen, char *out, size_t outsz,
 	       const char **why);
 
-/* Whether y-m-d exists in the Gregorian calendar. */
+/* Whether y-m-d exists in the (proleptic) Gregorian calendar. */
 int ident_date_exists(int y, int m, int d);
-/* Days since 1970-01-01 of a civil date, and back. */
+/* Days since 1970-01-01 of a civil date, and back. Months outside 1..12
+ * carry into the year and days outside the month count on from its first
+ * day; days beyond the int range of years are clamped. */
 int64_t ident_days_from_civil(int y, int m, int d);
 void ident_civil_from_days(int64_t days, int *y, int *m, int *d);
 /* date (YYYY-MM-DD) plus years, months and days; a day past the end of the
- * resulting month is clamped to its last day. out: 11 bytes. */
+ * resulting month is clamped to its last day, then days are added. out: 11
+ * bytes. -1 and "" if date is invalid or the result is outside 0001-9999. */
 int ident_date_add(const char *date, int years, int months, int days,
 		   char out[11]);
-/* The UTC date of Unix time t as YYYY-MM-DD. */
+/* The UTC date of Unix time t as YYYY-MM-DD; "" if its year is outside
+ * 0001-9999. */
 void ident_date_of(int64_t t, char out[11]);
 
 #endif

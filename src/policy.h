@@ -46,13 +46,17 @@ typedef enum pol_type {
 typedef struct pol_named {
 	char *name;
 	pol_text label;
-	pol_text description;
+	pol_text description; /* optional: both NULL when absent */
+	char *gdpr; /* legal bases: GDPR article, e.g. "6(1)(a)"; else NULL */
 } pol_named;
 
 typedef enum pol_ret_from {
 	RET_COLLECTION,	      /* from when the value was collected */
 	RET_RELATIONSHIP_END, /* from the end of the relationship */
-	RET_FISCAL_YEAR_END   /* from the end of the financial year */
+	RET_FISCAL_YEAR_END,  /* from the end of the financial year */
+	/* from the end of the calendar year in which the financial year
+	 * ended (Kirjanpitolaki 2:10, vouchers) */
+	RET_CALENDAR_YEAR_END
 } pol_ret_from;
 
 typedef struct pol_retention {
@@ -61,6 +65,7 @@ typedef struct pol_retention {
 	pol_ret_from from;
 	int years, months, days;
 	int legal_hold; /* kept by law: blocks erasure until it expires */
+	pol_text description;
 } pol_retention;
 
 typedef struct pol_field {
@@ -79,6 +84,9 @@ typedef struct pol_field {
 	size_t max_len;	  /* text bytes, 0 = type default */
 	char **values;	  /* PT_ENUM */
 	size_t nvalues;
+	size_t consent; /* scope whose live consent the value needs, or
+			   POL_NONE (required when the basis is consent) */
+	pol_text description;
 } pol_field;
 
 typedef struct pol_kind {
@@ -87,6 +95,7 @@ typedef struct pol_kind {
 	size_t *required; /* indices into fields */
 	size_t nrequired;
 	size_t retention; /* overrides the fields' rule, or POL_NONE */
+	pol_text description;
 } pol_kind;
 
 typedef struct pol_record_type {
@@ -99,8 +108,13 @@ typedef struct pol_record_type {
 	size_t consent; /* scope needed to store it, or POL_NONE */
 	int attachment; /* may carry an encrypted attachment */
 	size_t max_attachment;
-	pol_field *fields; /* their own fields; category/source unused */
+	/* Their own fields. Each inherits the record type's purposes (a copy),
+	 * basis, retention, source and consent; category is POL_NONE and
+	 * lookup 0. */
+	pol_field *fields;
 	size_t nfields;
+	size_t source; /* default source, index into sources */
+	pol_text description;
 } pol_record_type;
 
 typedef struct pol_scope {
@@ -108,6 +122,7 @@ typedef struct pol_scope {
 	pol_text label;
 	size_t *purposes;
 	size_t npurposes;
+	pol_text description;
 } pol_scope;
 
 typedef enum pol_recipient_kind {
@@ -124,6 +139,7 @@ typedef struct pol_recipient {
 	char *safeguard; /* "scc", "bcr", "adequacy" or NULL */
 	size_t *purposes;
 	size_t npurposes;
+	pol_text description;
 } pol_recipient;
 
 typedef struct pol_role {
@@ -134,6 +150,7 @@ typedef struct pol_role {
 	size_t *categories;
 	size_t ncategories;
 	int unmasked_hetu;
+	pol_text description;
 } pol_role;
 
 typedef struct pol_section {
@@ -199,7 +216,10 @@ typedef void (*pol_diag_fn)(void *ud, const char *file, int line, int column,
  * diagnostics. */
 policy *policy_parse(const char *text, size_t len, const char *filename,
 		     pol_diag_fn diag, void *ud);
-/* Reads path and parses it; a read failure is reported as line 0. */
+/* Reads path and parses it; a read failure is reported as line 0. When
+ * text_out is given and the file could be read, *text_out receives the text
+ * (NUL-terminated) whether or not it parsed: the caller frees it. Otherwise
+ * *text_out is NULL. */
 policy *policy_load_file(const char *path, pol_diag_fn diag, void *ud,
 			 char **text_out /* malloc'd file text, may be NULL */);
 void policy_free(policy *p);
@@ -213,6 +233,14 @@ size_t policy_kind(const policy *p, const char *name);
 size_t policy_record_type(const policy *p, const char *name);
 size_t policy_scope(const policy *p, const char *name);
 size_t policy_role(const policy *p, const char *name);
+size_t policy_category(const policy *p, const char *name);
+size_t policy_retention(const policy *p, const char *name);
+size_t policy_objection(const policy *p, const char *name);
+size_t policy_recipient(const policy *p, const char *name);
+/* A record type's own field by name: index into rt->fields or POL_NONE. */
+size_t policy_record_field(const pol_record_type *rt, const char *name);
+/* Whether basis index b is consent (named "consent" or GDPR 6(1)(a)). */
+int policy_basis_is_consent(const policy *p, size_t b);
 /* Whether field f serves purpose index pu. */
 int policy_field_serves(const policy *p, size_t f, size_t pu);
 const char *policy_type_name(pol_type t);

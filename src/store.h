@@ -21,6 +21,10 @@
 #define STORE_ERR      (-1)
 #define STORE_NOTFOUND 1
 
+#define STORE_SP_BEGIN	 0
+#define STORE_SP_RELEASE 1
+#define STORE_SP_UNDO	 2
+
 typedef struct store store;
 
 typedef struct store_subject {
@@ -74,14 +78,20 @@ struct store_vt {
 	int (*begin)(store *s, int write);
 	int (*commit)(store *s);
 	int (*rollback)(store *s);
+	/* Inside a write transaction: STORE_SP_BEGIN sets a savepoint,
+	 * STORE_SP_RELEASE keeps what followed it, STORE_SP_UNDO undoes it
+	 * (and releases it). Savepoints do not nest here. */
+	int (*savepoint)(store *s, int op);
 
 	/* meta: small named blobs (keys wrapped by the master key, counters) */
+	/* STORE_NOTFOUND when absent; STORE_ERR when the value is larger than
+	 * bufsz (*len then holds its size). */
 	int (*meta_get)(store *s, const char *key, unsigned char *buf,
-			size_t bufsz, size_t *len); /* STORE_NOTFOUND */
+			size_t bufsz, size_t *len);
 	int (*meta_set)(store *s, const char *key, const unsigned char *val,
 			size_t len);
 	/* Increments the integer counter name (absent = start - 1) and
-	 * returns the new value. */
+	 * returns the new value. Needs an open write transaction. */
 	int (*counter_next)(store *s, const char *name, int64_t start,
 			    int64_t *out);
 
@@ -93,6 +103,8 @@ struct store_vt {
 	int (*subject_insert)(store *s, const store_subject *sub);
 	int (*subject_get)(store *s, const char *id,
 			   store_subject *out); /* STORE_NOTFOUND */
+	/* rel_end NULL or "" makes the relationship ongoing again;
+	 * STORE_NOTFOUND when there is no such subject. */
 	int (*subject_set_end)(store *s, const char *id, const char *rel_end);
 	/* Subjects ordered by id, after after_id (NULL: from the start), of
 	 * kind (NULL: all), at most limit (0: all). */
@@ -108,6 +120,7 @@ struct store_vt {
 	int (*value_set_expiry)(store *s, const char *subject_id,
 				const char *field, const char *expires);
 
+	/* Inserting an existing (field, hash, subject) is a no-op. */
 	int (*bidx_insert)(store *s, const char *field,
 			   const unsigned char hash[SEC_BIDX_BYTES],
 			   const char *subject_id);
@@ -120,7 +133,8 @@ struct store_vt {
 
 	int (*audit_append)(store *s, const store_audit *a);
 	/* The newest entry; STORE_NOTFOUND when the trail is empty. String
-	 * members of out point into the store and live until the next call. */
+	 * members of out point into a buffer in the store handle and live
+	 * until the next audit_last or close. */
 	int (*audit_last)(store *s, store_audit *out);
 	/* Entries in seq order from seq from_seq on (subject NULL: all). */
 	int (*audit_walk)(store *s, int64_t from_seq, const char *subject,

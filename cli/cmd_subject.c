@@ -1,0 +1,421 @@
+/*
+ * cmd_subject.c: `rekisteri subject add|show|find|update|end|list`.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+static const char subject_usage[] =
+	"usage: rekisteri subject add --kind customer|prospect|contact "
+	"[--field NAME=VALUE]...\n"
+	"                             [--source SOURCE] [--password-stdin]\n"
+	"       rekisteri subject show ID [--purpose PURPOSE]\n"
+	"       rekisteri subject find --by FIELD VALUE [--purpose PURPOSE]\n"
+	"       rekisteri subject update ID --field NAME=VALUE... [--source "
+	"SOURCE]\n"
+	"                             [--password-stdin]\n"
+	"       rekisteri subject end ID [--date YYYY-MM-DD]\n"
+	"       rekisteri subject list [--kind KIND] [--after ID] [--limit N]\n"
+	"\n"
+	"add prints the new subject's ID. show prints only the values that "
+	"serve\n"
+	"the purpose (default: the policy's default purpose). find prints the\n"
+	"matching IDs, one a line, and exits 3 when none matches. An empty "
+	"VALUE\n"
+	"in update removes the field. Passwords are read from standard input\n"
+	"(--password-stdin), never from the command line.\n";
+
+/* Parses the NAME=VALUE options shared by add and update. */
+struct edit_opts {
+	rk_fields *fields;
+	const char *source;
+	const char *kind;
+	int password_stdin;
+	int nfields;
+};
+
+static int read_password(rk_fields *f)
+{
+	char buf[1100];
+	size_t n;
+	int rc = 0;
+
+	if (fgets(buf, sizeof buf, stdin) == NULL)
+		return cli_error(2, "--password-stdin: no password on standard "
+				    "input");
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	if (rk_fields_add(f, "password", buf) != RK_OK)
+		rc = cli_error(1, "out of memory");
+	/* Do not leave the password in a stack buffer. */
+	explicit_bzero(buf, sizeof buf);
+	return rc;
+}
+
+static int parse_edit(cli *c, int argc, char **argv, int first,
+		      struct edit_opts *o, int allow_kind)
+{
+	const char *v = NULL;
+	int i, r;
+
+	for (i = first; i < argc; i++) {
+		if ((r = cli_opt(argc, argv, &i, "--field", &v)) != 0) {
+			const char *eq;
+			char name[64];
+			size_t n;
+			if (r < 0)
+				return cli_error(2, "--field needs NAME=VALUE");
+			eq = strchr(v, '=');
+			n = eq == NULL ? 0 : (size_t)(eq - v);
+			if (eq == NULL || n == 0 || n >= sizeof name)
+				return cli_error(2, "--field needs NAME=VALUE");
+			memcpy(name, v, n);
+			name[n] = '\0';
+			if (rk_field_is_secret(c->reg, name))
+				return cli_error(2,
+						 "field %s is a secret: give "
+						 "it with --password-stdin, "
+						 "not on the command line",
+						 name);
+			if (rk_fields_add(o->fields, name, eq + 1) != RK_OK)
+				return cli_error(1, "out of memory");
+			o->nfields++;
+		} else if ((r = cli_opt(argc, argv, &i, "--source", &v)) != 0) {
+			if (r < 0)
+				return cli_error(2, "--source needs a name");
+			o->source = v;
+		} else if (allow_kind &&
+			   (r = cli_opt(argc, argv, &i, "--kind", &v)) != 0) {
+			if (r < 0)
+				return cli_error(2, "--kind needs a kind");
+			o->kind = v;
+		} else if (cli_opt(argc, argv, &i, "--password-stdin", NULL) ==
+			   1) {
+			o->password_stdin = 1;
+		} else {
+			return cli_error(2, "unexpected argument: see "
+					    "rekisteri subject --help");
+		}
+	}
+	if (o->password_stdin) {
+		r = read_password(o->fields);
+		if (r != 0)
+			return r;
+		o->nfields++;
+	}
+	return 0;
+}
+
+static int sub_add(cli *c, int argc, char **argv)
+{
+	struct edit_opts o;
+	char id[RK_ID_LEN + 1];
+	rk_status st;
+	int r;
+
+	memset(&o, 0, sizeof o);
+	r = cli_open(c);
+	if (r != 0)
+		return r;
+	o.fields = rk_fields_new();
+	if (o.fields == NULL)
+		return cli_error(1, "out of memory");
+	r = parse_edit(c, argc, argv, 2, &o, 1);
+	if (r == 0 && o.kind == NULL)
+		r = cli_error(2, "subject add needs --kind "
+				 "customer|prospect|contact");
+	if (r == 0) {
+		st = rk_subject_add(c->reg, o.kind, o.fields, o.source, id);
+		if (st != RK_OK)
+			r = cli_status(c, st);
+		else if (c->json)
+			printf("{\"id\": \"%s\"}\n", id);
+		else
+			printf("%s\n", id);
+	}
+	rk_fields_free(o.fields);
+	return r;
+}
+
+static int sub_update(cli *c, int argc, char **argv)
+{
+	struct edit_opts o;
+	rk_status st;
+	int r;
+
+	if (argc < 3 || argv[2][0] == '-')
+		return cli_error(2,
+				 "usage: rekisteri subject update ID --field "
+				 "NAME=VALUE...");
+	memset(&o, 0, sizeof o);
+	r = cli_open(c);
+	if (r != 0)
+		return r;
+	o.fields = rk_fields_new();
+	if (o.fields == NULL)
+		return cli_error(1, "out of memory");
+	r = parse_edit(c, argc, argv, 3, &o, 0);
+	if (r == 0 && o.nfields == 0)
+		r = cli_error(2, "subject update needs --field NAME=VALUE");
+	if (r == 0) {
+		st = rk_subject_update(c->reg, argv[2], o.fields, o.source);
+		if (st != RK_OK)
+			r = cli_status(c, st);
+		else if (c->json)
+			printf("{\"id\": \"%s\", \"updated\": true}\n",
+			       argv[2]);
+		else
+			printf("updated %s\n", argv[2]);
+	}
+	rk_fields_free(o.fields);
+	return r;
+}
+
+static void print_date(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int sub_show(cli *c, int argc, char **argv)
+{
+	const char *purpose = NULL;
+	rk_subject *s = NULL;
+	rk_status st;
+	size_t i, n;
+	int r;
+
+	if (argc < 3 || argv[2][0] == '-')
+		return cli_error(2, "usage: rekisteri subject show ID "
+				    "[--purpose PURPOSE]");
+	for (int k = 3; k < argc; k++) {
+		r = cli_opt(argc, argv, &k, "--purpose", &purpose);
+		if (r < 0)
+			return cli_error(2, "--purpose needs a purpose");
+		if (r == 0)
+			return cli_error(2, "unexpected argument: see "
+					    "rekisteri subject --help");
+	}
+	r = cli_open(c);
+	if (r != 0)
+		return r;
+	st = rk_subject_get(c->reg, argv[2], purpose, &s);
+	if (st != RK_OK)
+		return cli_status(c, st);
+	if (c->json) {
+		char *text = rk_subject_json(s);
+		if (text == NULL) {
+			rk_subject_free(s);
+			return cli_error(1, "out of memory");
+		}
+		puts(text);
+		/* The document holds personal data: wipe before freeing. */
+		memset(text, 0, strlen(text));
+		rk_free(text);
+	} else {
+		const char *end = rk_subject_relationship_end(s);
+		const char *start = rk_subject_relationship_start(s);
+		printf("subject       %s\n", rk_subject_id(s));
+		printf("kind          %s\n", rk_subject_kind(s));
+		printf("purpose       %s\n", rk_subject_purpose(s));
+		printf("relationship  %s .. %s\n", start ? start : "-",
+		       end ? end : "ongoing");
+		n = rk_subject_value_count(s);
+		if (n == 0)
+			printf("(no values serve this purpose)\n");
+		for (i = 0; i < n; i++) {
+			const rk_value *v = rk_subject_value(s, i);
+			char when[32];
+			print_date(v->collected_at, when);
+			printf("%-16s %s\n    basis %s, source %s, collected "
+			       "%s, "
+			       "expires %s\n",
+			       v->field, v->value, v->legal_basis, v->source,
+			       when, v->expires ? v->expires : "open");
+		}
+	}
+	rk_subject_free(s);
+	return 0;
+}
+
+static void print_list(const cli *c, const rk_list *l, int full)
+{
+	size_t i, n = rk_list_count(l);
+
+	if (c->json) {
+		fputs("[", stdout);
+		for (i = 0; i < n; i++) {
+			printf("%s{\"id\": \"%s\"", i ? ", " : "",
+			       rk_list_id(l, i));
+			if (full) {
+				const char *e = rk_list_end(l, i);
+				const char *s = rk_list_start(l, i);
+				printf(", \"kind\": \"%s\", \"start\": ",
+				       rk_list_kind(l, i));
+				if (s)
+					cli_json_str(stdout, s);
+				else
+					fputs("null", stdout);
+				fputs(", \"end\": ", stdout);
+				if (e)
+					cli_json_str(stdout, e);
+				else
+					fputs("null", stdout);
+			}
+			putchar('}');
+		}
+		puts("]");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (full) {
+			const char *e = rk_list_end(l, i);
+			const char *s = rk_list_start(l, i);
+			printf("%s\t%s\t%s\t%s\n", rk_list_id(l, i),
+			       rk_list_kind(l, i), s ? s : "-",
+			       e ? e : "ongoing");
+		} else {
+			printf("%s\n", rk_list_id(l, i));
+		}
+	}
+}
+
+static int sub_find(cli *c, int argc, char **argv)
+{
+	const char *by = NULL, *purpose = NULL, *value = NULL;
+	rk_list *l = NULL;
+	rk_status st;
+	int i, r;
+
+	for (i = 2; i < argc; i++) {
+		if ((r = cli_opt(argc, argv, &i, "--by", &by)) != 0) {
+			if (r < 0)
+				return cli_error(2, "--by needs a field");
+		} else if ((r = cli_opt(argc, argv, &i, "--purpose",
+					&purpose)) != 0) {
+			if (r < 0)
+				return cli_error(2,
+						 "--purpose needs a purpose");
+		} else if (value == NULL) {
+			value = argv[i];
+		} else {
+			return cli_error(2, "subject find takes one VALUE");
+		}
+	}
+	if (by == NULL || value == NULL)
+		return cli_error(2, "usage: rekisteri subject find --by FIELD "
+				    "VALUE");
+	r = cli_open(c);
+	if (r != 0)
+		return r;
+	st = rk_subject_find(c->reg, by, value, purpose, &l);
+	if (st == RK_ENOTFOUND && c->json) {
+		puts("[]");
+		return 3;
+	}
+	if (st != RK_OK)
+		return cli_status(c, st);
+	print_list(c, l, 0);
+	rk_list_free(l);
+	return 0;
+}
+
+static int sub_end(cli *c, int argc, char **argv)
+{
+	const char *date = NULL;
+	rk_status st;
+	int i, r;
+
+	if (argc < 3 || argv[2][0] == '-')
+		return cli_error(2, "usage: rekisteri subject end ID [--date "
+				    "YYYY-MM-DD]");
+	for (i = 3; i < argc; i++) {
+		r = cli_opt(argc, argv, &i, "--date", &date);
+		if (r < 0)
+			return cli_error(2, "--date needs a date");
+		if (r == 0)
+			return cli_error(2, "unexpected argument");
+	}
+	r = cli_open(c);
+	if (r != 0)
+		return r;
+	st = rk_subject_end(c->reg, argv[2], date);
+	if (st != RK_OK)
+		return cli_status(c, st);
+	if (c->json)
+		printf("{\"id\": \"%s\", \"ended\": true}\n", argv[2]);
+	else
+		printf("relationship of %s ended\n", argv[2]);
+	return 0;
+}
+
+static int sub_list(cli *c, int argc, char **argv)
+{
+	const char *kind = NULL, *after = NULL, *limit = NULL;
+	unsigned long lim = 0;
+	rk_list *l = NULL;
+	rk_status st;
+	int i, r;
+
+	for (i = 2; i < argc; i++) {
+		if ((r = cli_opt(argc, argv, &i, "--kind", &kind)) != 0 ||
+		    (r = cli_opt(argc, argv, &i, "--after", &after)) != 0 ||
+		    (r = cli_opt(argc, argv, &i, "--limit", &limit)) != 0) {
+			if (r < 0)
+				return cli_error(2, "%s needs a value",
+						 argv[i]);
+		} else {
+			return cli_error(2, "unexpected argument");
+		}
+	}
+	if (limit != NULL) {
+		char *end = NULL;
+		lim = strtoul(limit, &end, 10);
+		if (end == limit || *end != '\0' || limit[0] == '-' ||
+		    lim > 10000000UL)
+			return cli_error(2, "--limit needs a number");
+	}
+	r = cli_open(c);
+	if (r != 0)
+		return r;
+	st = rk_subject_list(c->reg, kind, after, (size_t)lim, &l);
+	if (st != RK_OK)
+		return cli_status(c, st);
+	print_list(c, l, 1);
+	rk_list_free(l);
+	return 0;
+}
+
+int cmd_subject(cli *c, int argc, char **argv)
+{
+	const char *verb = argc > 1 ? argv[1] : "";
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0) {
+			fputs(subject_usage, stdout);
+			return 0;
+		}
+	if (strcmp(verb, "add") == 0)
+		return sub_add(c, argc, argv);
+	if (strcmp(verb, "show") == 0)
+		return sub_show(c, argc, argv);
+	if (strcmp(verb, "find") == 0)
+		return sub_find(c, argc, argv);
+	if (strcmp(verb, "update") == 0)
+		return sub_update(c, argc, argv);
+	if (strcmp(verb, "end") == 0)
+		return sub_end(c, argc, argv);
+	if (strcmp(verb, "list") == 0)
+		return sub_list(c, argc, argv);
+	fputs(subject_usage, stderr);
+	return 2;
+}

@@ -1,0 +1,786 @@
+/*
+ * ident.c: parsers for the identifiers of ident.h.
+ *
+ * No allocation and no locale: every character class is spelled out in ASCII
+ * so results never depend on setlocale(). Each parser validates the whole
+ * input before it writes anything, and builds its result in a local buffer,
+ * so out may even be the same buffer as in.
+ */
+#include "ident.h"
+
+#include <limits.h>
+#include <string.h>
+
+#define SECS_PER_DAY 86400
+#define EMAIL_MAX    254
+#define LOCAL_MAX    64
+#define LABEL_MAX    63
+#define E164_MIN     7
+#define E164_MAX     15
+/* A national number needs this many digits after its trunk 0: the shortest
+ * Finnish numbers (area code + subscriber) have six. */
+#define NSN_MIN 6
+
+static const char MSG_ARG[] = "missing argument";
+static const char MSG_SMALL[] = "output buffer too small";
+static const char MSG_EMPTY[] = "empty value";
+
+static int fail(char *out, size_t outsz, const char **why, const char *msg)
+{
+	if (out != NULL && outsz > 0)
+		out[0] = '\0';
+	if (why != NULL)
+		*why = msg;
+	return -1;
+}
+
+static int is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int is_lower(int c)
+{
+	return c >= 'a' && c <= 'z';
+}
+
+static int is_upper(int c)
+{
+	return c >= 'A' && c <= 'Z';
+}
+
+static int is_alnum(int c)
+{
+	return is_digit(c) || is_lower(c) || is_upper(c);
+}
+
+static char to_upper(char c)
+{
+	return is_lower((unsigned char)c) ? (char)(c - 'a' + 'A') : c;
+}
+
+static char to_lower(char c)
+{
+	return is_upper((unsigned char)c) ? (char)(c - 'A' + 'a') : c;
+}
+
+static int is_space(int c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/* The part of in between leading and trailing white space (only ' ' when
+ * spaces_only, so that other controls stay in and get refused). */
+static void trim(const char *in, int spaces_only, const char **s, size_t *n)
+{
+	size_t len = strlen(in);
+	size_t b = 0;
+
+	if (spaces_only) {
+		while (b < len && in[b] == ' ')
+			b++;
+		while (len > b && in[len - 1] == ' ')
+			len--;
+	} else {
+		while (b < len && is_space((unsigned char)in[b]))
+			b++;
+		while (len > b && is_space((unsigned char)in[len - 1]))
+			len--;
+	}
+	*s = in + b;
+	*n = len - b;
+}
+
+/* Copies n bytes and a NUL to out; memmove because out may overlap src. */
+static int emit(char *out, size_t outsz, const char **why, const char *src,
+		size_t n)
+{
+	if (n >= outsz)
+		return fail(out, outsz, why, MSG_SMALL);
+	memmove(out, src, n);
+	out[n] = '\0';
+	return 0;
+}
+
+/* Value of n decimal digits at s (caller has checked they are digits). */
+static int digits_value(const char *s, size_t n)
+{
+	int v = 0;
+
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (s[i] - '0');
+	return v;
+}
+
+static int all_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!is_digit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+/* Length of the UTF-8 sequence at s (n bytes available) and its code point,
+ * or 0 if it is malformed, overlong, a surrogate or beyond U+10FFFF. */
+static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	uint32_t c = s[0];
+	uint32_t min;
+	size_t len;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xC2 && c <= 0xDF) {
+		len = 2;
+		c &= 0x1F;
+		min = 0x80;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		len = 3;
+		c &= 0x0F;
+		min = 0x800;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		len = 4;
+		c &= 0x07;
+		min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3Fu);
+	}
+	if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+/* C0, DEL and C1: none of them belongs in stored text. */
+static int is_control(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F);
+}
+
+/* ---- calendar ---- */
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+
+	if ((a % b != 0) && ((a < 0) != (b < 0)))
+		q--;
+	return q;
+}
+
+static int is_leap(int64_t y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int days_in_month(int64_t y, int m)
+{
+	static const int dim[12] = {31, 28, 31, 30, 31, 30,
+				    31, 31, 30, 31, 30, 31};
+
+	if (m == 2 && is_leap(y))
+		return 29;
+	return dim[m - 1];
+}
+
+int ident_date_exists(int y, int m, int d)
+{
+	if (m < 1 || m > 12 || d < 1)
+		return 0;
+	return d <= days_in_month(y, m);
+}
+
+/* Howard Hinnant's algorithm; months outside 1..12 carry into the year and
+ * day 0 or below counts back, so the function is total. */
+int64_t ident_days_from_civil(int y, int m, int d)
+{
+	int64_t yy = (int64_t)y + floor_div((int64_t)m - 1, 12);
+	int64_t mm = (int64_t)m - 1 - floor_div((int64_t)m - 1, 12) * 12 + 1;
+	int64_t era, yoe, mp, doy, doe;
+
+	yy -= mm <= 2;
+	era = floor_div(yy, 400);
+	yoe = yy - era * 400;
+	mp = (mm + 9) % 12;
+	doy = (153 * mp + 2) / 5 + (int64_t)d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+void ident_civil_from_days(int64_t days, int *y, int *m, int *d)
+{
+	/* Clamped so that the year fits in an int (and nothing overflows). */
+	int64_t lo = ident_days_from_civil(INT_MIN, 1, 1);
+	int64_t hi = ident_days_from_civil(INT_MAX, 12, 31);
+	int64_t z, era, doe, yoe, yr, doy, mp, dd, mm;
+
+	if (days < lo)
+		days = lo;
+	if (days > hi)
+		days = hi;
+	z = days + 719468;
+	era = floor_div(z, 146097);
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	yr = yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	dd = doy - (153 * mp + 2) / 5 + 1;
+	mm = mp < 10 ? mp + 3 : mp - 9;
+	yr += mm <= 2;
+	if (y != NULL)
+		*y = (int)yr;
+	if (m != NULL)
+		*m = (int)mm;
+	if (d != NULL)
+		*d = (int)dd;
+}
+
+/* YYYY-MM-DD into out[11]; years outside 1..9999 cannot be written so. */
+static int format_date(int y, int m, int d, char out[11])
+{
+	if (y < 1 || y > 9999 || !ident_date_exists(y, m, d)) {
+		out[0] = '\0';
+		return -1;
+	}
+	out[0] = (char)('0' + y / 1000);
+	out[1] = (char)('0' + y / 100 % 10);
+	out[2] = (char)('0' + y / 10 % 10);
+	out[3] = (char)('0' + y % 10);
+	out[4] = '-';
+	out[5] = (char)('0' + m / 10);
+	out[6] = (char)('0' + m % 10);
+	out[7] = '-';
+	out[8] = (char)('0' + d / 10);
+	out[9] = (char)('0' + d % 10);
+	out[10] = '\0';
+	return 0;
+}
+
+/* YYYY-MM-DD or D.M.YYYY (s is already trimmed). */
+static int parse_date(const char *s, size_t n, int *y, int *m, int *d,
+		      const char **why)
+{
+	if (n == 10 && s[4] == '-' && s[7] == '-' && all_digits(s, 4) &&
+	    all_digits(s + 5, 2) && all_digits(s + 8, 2)) {
+		*y = digits_value(s, 4);
+		*m = digits_value(s + 5, 2);
+		*d = digits_value(s + 8, 2);
+	} else {
+		const char *p1 = memchr(s, '.', n);
+		const char *p2;
+		size_t ld, lm, ly;
+
+		if (p1 == NULL) {
+			*why = "date must be YYYY-MM-DD or D.M.YYYY";
+			return -1;
+		}
+		p2 = memchr(p1 + 1, '.', n - (size_t)(p1 + 1 - s));
+		if (p2 == NULL) {
+			*why = "date must be YYYY-MM-DD or D.M.YYYY";
+			return -1;
+		}
+		ld = (size_t)(p1 - s);
+		lm = (size_t)(p2 - p1 - 1);
+		ly = n - (size_t)(p2 + 1 - s);
+		if (ld < 1 || ld > 2 || lm < 1 || lm > 2 || ly != 4 ||
+		    !all_digits(s, ld) || !all_digits(p1 + 1, lm) ||
+		    !all_digits(p2 + 1, ly)) {
+			*why = "date must be YYYY-MM-DD or D.M.YYYY";
+			return -1;
+		}
+		*d = digits_value(s, ld);
+		*m = digits_value(p1 + 1, lm);
+		*y = digits_value(p2 + 1, ly);
+	}
+	if (*y < 1 || !ident_date_exists(*y, *m, *d)) {
+		*why = "date does not exist";
+		return -1;
+	}
+	return 0;
+}
+
+int ident_date(const char *in, char *out, size_t outsz, const char **why)
+{
+	const char *s;
+	const char *msg = NULL;
+	char buf[11];
+	size_t n;
+	int y, m, d;
+
+	if (in == NULL || out == NULL || outsz == 0)
+		return fail(out, outsz, why, MSG_ARG);
+	trim(in, 0, &s, &n);
+	if (n == 0)
+		return fail(out, outsz, why, MSG_EMPTY);
+	if (parse_date(s, n, &y, &m, &d, &msg) != 0)
+		return fail(out, outsz, why, msg);
+	(void)format_date(y, m, d, buf);
+	return emit(out, outsz, why, buf, 10);
+}
+
+int ident_date_add(const char *date, int years, int months, int days,
+		   char out[11])
+{
+	const char *s;
+	const char *msg = NULL;
+	size_t n;
+	int y, m, d, dim;
+	int64_t ym, ny, t;
+	int nm;
+
+	if (out == NULL)
+		return -1;
+	/* date is parsed before out is touched: they may be one buffer. */
+	if (date == NULL)
+		goto bad;
+	trim(date, 0, &s, &n);
+	if (parse_date(s, n, &y, &m, &d, &msg) != 0)
+		goto bad;
+	/* Months first, clamped to the month's end, then days: 2024-01-31
+	 * plus one month is 2024-02-29, not a day in March. */
+	ym = (int64_t)y * 12 + (m - 1) + (int64_t)years * 12 + months;
+	ny = floor_div(ym, 12);
+	nm = (int)(ym - ny * 12) + 1;
+	if (ny < 1 || ny > 9999)
+		goto bad;
+	dim = days_in_month(ny, nm);
+	if (d > dim)
+		d = dim;
+	t = ident_days_from_civil((int)ny, nm, d) + days;
+	ident_civil_from_days(t, &y, &m, &d);
+	return format_date(y, m, d, out);
+bad:
+	out[0] = '\0';
+	return -1;
+}
+
+void ident_date_of(int64_t t, char out[11])
+{
+	int y, m, d;
+
+	if (out == NULL)
+		return;
+	ident_civil_from_days(floor_div(t, SECS_PER_DAY), &y, &m, &d);
+	(void)format_date(y, m, d, out);
+}
+
+/* ---- HETU ---- */
+
+int ident_hetu(const char *in, int allow_temporary, char *out, size_t outsz,
+	       const char **why)
+{
+	static const char checks[] = "0123456789ABCDEFHJKLMNPRSTUVWXY";
+	const char *s;
+	char buf[12];
+	size_t n;
+	int century, dd, mm, yy, ind;
+	long num;
+
+	if (in == NULL || out == NULL || outsz == 0)
+		return fail(out, outsz, why, MSG_ARG);
+	trim(in, 0, &s, &n);
+	if (n == 0)
+		return fail(out, outsz, why, MSG_EMPTY);
+	if (n != 11)
+		return fail(out, outsz, why, "HETU must be 11 characters");
+	if (!all_digits(s, 6) || !all_digits(s + 7, 3))
+		return fail(out, outsz, why,
+			    "HETU has a non-digit in a digit "
+			    "position");
+	switch (to_upper(s[6])) {
+	case '+':
+		century = 1800;
+		break;
+	case '-':
+	case 'Y':
+	case 'X':
+	case 'W':
+	case 'V':
+	case 'U':
+		century = 1900;
+		break;
+	case 'A':
+	case 'B':
+	case 'C':
+	case 'D':
+	case 'E':
+	case 'F':
+		century = 2000;
+		break;
+	default:
+		return fail(out, outsz, why,
+			    "HETU has an unknown century sign");
+	}
+	dd = digits_value(s, 2);
+	mm = digits_value(s + 2, 2);
+	yy = digits_value(s + 4, 2);
+	if (!ident_date_exists(century + yy, mm, dd))
+		return fail(out, outsz, why, "HETU date does not exist");
+	ind = digits_value(s + 7, 3);
+	if (ind < 2)
+		return fail(out, outsz, why,
+			    "HETU individual number 000 and 001 "
+			    "are never issued");
+	if (ind >= 900 && !allow_temporary)
+		return fail(out, outsz, why,
+			    "temporary HETU (900-999) not "
+			    "allowed");
+	num = ((long)dd * 10000 + mm * 100 + yy) * 1000 + ind;
+	if (to_upper(s[10]) != checks[num % 31])
+		return fail(out, outsz, why, "HETU check character is wrong");
+	for (size_t i = 0; i < 11; i++)
+		buf[i] = to_upper(s[i]);
+	return emit(out, outsz, why, buf, 11);
+}
+
+int ident_hetu_birth_date(const char *hetu, char out[11])
+{
+	char canon[12];
+	int y, century;
+
+	if (out == NULL)
+		return -1;
+	/* out is cleared only after hetu is read: they may be one buffer. */
+	if (hetu == NULL ||
+	    ident_hetu(hetu, 1, canon, sizeof canon, NULL) != 0) {
+		out[0] = '\0';
+		return -1;
+	}
+	if (canon[6] == '+')
+		century = 1800;
+	else if (canon[6] >= 'A' && canon[6] <= 'F')
+		century = 2000;
+	else
+		century = 1900;
+	y = century + digits_value(canon + 4, 2);
+	return format_date(y, digits_value(canon + 2, 2),
+			   digits_value(canon, 2), out);
+}
+
+/* ---- Y-tunnus ---- */
+
+int ident_ytunnus(const char *in, char *out, size_t outsz, const char **why)
+{
+	static const int weights[7] = {7, 9, 10, 5, 8, 4, 2};
+	const char *s;
+	char buf[10];
+	size_t n, body;
+	int sum = 0, r, check;
+
+	if (in == NULL || out == NULL || outsz == 0)
+		return fail(out, outsz, why, MSG_ARG);
+	trim(in, 0, &s, &n);
+	if (n == 0)
+		return fail(out, outsz, why, MSG_EMPTY);
+	if (n != 8 && n != 9)
+		return fail(out, outsz, why, "Y-tunnus must be NNNNNNN-T");
+	body = n - 2;
+	if (s[body] != '-' || !all_digits(s, body) ||
+	    !is_digit((unsigned char)s[n - 1]))
+		return fail(out, outsz, why, "Y-tunnus must be NNNNNNN-T");
+	/* An old 6-digit body is the same number with a leading zero. */
+	buf[0] = '0';
+	memcpy(buf + 7 - body, s, n);
+	buf[9] = '\0';
+	for (size_t i = 0; i < 7; i++)
+		sum += weights[i] * (buf[i] - '0');
+	r = sum % 11;
+	if (r == 1)
+		return fail(out, outsz, why,
+			    "Y-tunnus body has no valid check "
+			    "digit");
+	check = r == 0 ? 0 : 11 - r;
+	if (buf[8] - '0' != check)
+		return fail(out, outsz, why, "Y-tunnus check digit is wrong");
+	return emit(out, outsz, why, buf, 9);
+}
+
+/* ---- e-mail ---- */
+
+/* Local part: dot-atom (RFC 5322) plus UTF-8 (RFC 6531); quoted local parts
+ * are refused because no real mailbox in a customer register needs them. */
+static const char *check_local(const char *s, size_t n)
+{
+	static const char atext[] = "!#$%&'*+-/=?^_`{|}~";
+
+	if (n == 0)
+		return "e-mail local part is empty";
+	if (n > LOCAL_MAX)
+		return "e-mail local part is too long";
+	if (s[0] == '.' || s[n - 1] == '.')
+		return "e-mail local part starts or ends with a dot";
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)s[i];
+		uint32_t cp;
+		size_t len;
+
+		if (c == '.') {
+			if (s[i + 1] == '.')
+				return "e-mail has two dots in a row";
+			i++;
+			continue;
+		}
+		if (c < 0x80) {
+			if (!is_alnum(c) &&
+			    memchr(atext, c, sizeof atext - 1) == NULL)
+				return "e-mail local part has an invalid "
+				       "character";
+			i++;
+			continue;
+		}
+		len = utf8_seq((const unsigned char *)s + i, n - i, &cp);
+		if (len == 0)
+			return "e-mail is not valid UTF-8";
+		if (is_control(cp))
+			return "e-mail has a control character";
+		i += len;
+	}
+	return NULL;
+}
+
+/* Domain: two or more LDH labels (UTF-8 allowed for IDN); a numeric last
+ * label is refused so that bare IP addresses do not pass. */
+static const char *check_domain(const char *s, size_t n)
+{
+	size_t label = 0, labels = 0, last = 0;
+	int last_numeric = 1;
+
+	/* No length check of its own: the 254-byte address limit keeps the
+	 * domain within the 253 bytes DNS allows. */
+	if (n == 0)
+		return "e-mail domain is empty";
+	for (size_t i = 0; i <= n;) {
+		unsigned char c = i < n ? (unsigned char)s[i] : '.';
+		uint32_t cp;
+		size_t len;
+
+		if (c == '.') {
+			if (label == 0)
+				return "e-mail domain has an empty label";
+			if (s[i - 1] == '-' || s[last] == '-')
+				return "e-mail domain label starts or ends "
+				       "with a hyphen";
+			labels++;
+			last_numeric = all_digits(s + last, label);
+			label = 0;
+			last = ++i;
+			continue;
+		}
+		if (c < 0x80) {
+			if (!is_alnum(c) && c != '-')
+				return "e-mail domain has an invalid character";
+			len = 1;
+		} else {
+			len = utf8_seq((const unsigned char *)s + i, n - i,
+				       &cp);
+			if (len == 0)
+				return "e-mail is not valid UTF-8";
+			if (is_control(cp))
+				return "e-mail has a control character";
+		}
+		label += len;
+		if (label > LABEL_MAX)
+			return "e-mail domain label is too long";
+		i += len;
+	}
+	if (labels < 2)
+		return "e-mail domain must have a dot";
+	if (last_numeric)
+		return "e-mail top-level domain is numeric";
+	return NULL;
+}
+
+int ident_email(const char *in, char *out, size_t outsz, const char **why)
+{
+	const char *s;
+	const char *at;
+	const char *msg;
+	char buf[EMAIL_MAX + 1];
+	size_t n, lp;
+
+	if (in == NULL || out == NULL || outsz == 0)
+		return fail(out, outsz, why, MSG_ARG);
+	trim(in, 0, &s, &n);
+	if (n == 0)
+		return fail(out, outsz, why, MSG_EMPTY);
+	if (n > EMAIL_MAX)
+		return fail(out, outsz, why, "e-mail is too long");
+	at = memchr(s, '@', n);
+	if (at == NULL)
+		return fail(out, outsz, why, "e-mail has no @");
+	lp = (size_t)(at - s);
+	if (memchr(at + 1, '@', n - lp - 1) != NULL)
+		return fail(out, outsz, why, "e-mail has more than one @");
+	msg = check_local(s, lp);
+	if (msg == NULL)
+		msg = check_domain(at + 1, n - lp - 1);
+	if (msg != NULL)
+		return fail(out, outsz, why, msg);
+	/* Whole address lower-cased (ASCII only): mailbox names are
+	 * case-insensitive in practice, and the blind index needs one form. */
+	for (size_t i = 0; i < n; i++)
+		buf[i] = to_lower(s[i]);
+	return emit(out, outsz, why, buf, n);
+}
+
+/* ---- phone ---- */
+
+int ident_phone(const char *in, const char *cc, char *out, size_t outsz,
+		const char **why)
+{
+	/* "00" + 15 digits is the longest useful input. */
+	char raw[E164_MAX + 3];
+	char buf[E164_MAX + 2];
+	const char *s;
+	const char *digits;
+	size_t n, nraw = 0, ndig, ncc = 0, i = 0;
+	int plus = 0, trunk_dropped = 0;
+
+	if (in == NULL || out == NULL || outsz == 0)
+		return fail(out, outsz, why, MSG_ARG);
+	trim(in, 0, &s, &n);
+	if (n == 0)
+		return fail(out, outsz, why, MSG_EMPTY);
+	if (s[0] == '+') {
+		plus = 1;
+		i = 1;
+	}
+	for (; i < n; i++) {
+		char c = s[i];
+
+		/* "+358 (0)40 ..." writes the trunk 0 that an international
+		 * number drops; keeping it would dial a different number.
+		 * There is only one trunk prefix, so only one "(0)". */
+		if (c == '(' && !trunk_dropped && i + 2 < n &&
+		    s[i + 1] == '0' && s[i + 2] == ')' &&
+		    ((plus && nraw > 0) ||
+		     (nraw > 2 && raw[0] == '0' && raw[1] == '0'))) {
+			i += 2;
+			trunk_dropped = 1;
+			continue;
+		}
+		if (is_digit((unsigned char)c)) {
+			if (nraw == sizeof raw)
+				return fail(out, outsz, why,
+					    "phone number is too long");
+			raw[nraw++] = c;
+		} else if (c == '+') {
+			return fail(out, outsz, why,
+				    "phone number has + after the start");
+		} else if (c != ' ' && c != '-' && c != '.' && c != '(' &&
+			   c != ')') {
+			return fail(out, outsz, why,
+				    "phone number has an invalid character");
+		}
+	}
+	if (nraw == 0)
+		return fail(out, outsz, why, "phone number has no digits");
+	if (plus) {
+		digits = raw;
+		ndig = nraw;
+	} else if (nraw >= 2 && raw[0] == '0' && raw[1] == '0') {
+		digits = raw + 2;
+		ndig = nraw - 2;
+	} else if (raw[0] == '0') {
+		if (cc != NULL)
+			ncc = strlen(cc);
+		if (ncc < 1 || ncc > 3 || !all_digits(cc, ncc) || cc[0] == '0')
+			return fail(out, outsz, why,
+				    "national phone number needs a valid "
+				    "country code");
+		if (nraw - 1 < NSN_MIN)
+			return fail(out, outsz, why,
+				    "phone number is too short");
+		digits = raw + 1;
+		ndig = nraw - 1;
+	} else {
+		return fail(out, outsz, why,
+			    "phone number must start with +, 00 or 0");
+	}
+	if (ncc == 0 && (ndig == 0 || digits[0] == '0'))
+		return fail(out, outsz, why,
+			    "phone country code cannot start with 0");
+	if (ncc + ndig < E164_MIN)
+		return fail(out, outsz, why, "phone number is too short");
+	if (ncc + ndig > E164_MAX)
+		return fail(out, outsz, why, "phone number is too long");
+	buf[0] = '+';
+	memcpy(buf + 1, cc != NULL ? cc : "", ncc);
+	memcpy(buf + 1 + ncc, digits, ndig);
+	return emit(out, outsz, why, buf, 1 + ncc + ndig);
+}
+
+/* ---- small ones ---- */
+
+int ident_postal_code(const char *in, char *out, size_t outsz, const char **why)
+{
+	const char *s;
+	size_t n;
+
+	if (in == NULL || out == NULL || outsz == 0)
+		return fail(out, outsz, why, MSG_ARG);
+	trim(in, 0, &s, &n);
+	if (n == 0)
+		return fail(out, outsz, why, MSG_EMPTY);
+	if (n != 5 || !all_digits(s, 5))
+		return fail(out, outsz, why, "postal code must be five digits");
+	return emit(out, outsz, why, s, 5);
+}
+
+int ident_country(const char *in, char *out, size_t outsz, const char **why)
+{
+	const char *s;
+	char buf[2];
+	size_t n;
+
+	if (in == NULL || out == NULL || outsz == 0)
+		return fail(out, outsz, why, MSG_ARG);
+	trim(in, 0, &s, &n);
+	if (n == 0)
+		return fail(out, outsz, why, MSG_EMPTY);
+	if (n != 2 ||
+	    !(is_upper((unsigned char)s[0]) || is_lower((unsigned char)s[0])) ||
+	    !(is_upper((unsigned char)s[1]) || is_lower((unsigned char)s[1])))
+		return fail(out, outsz, why,
+			    "country code must be two letters");
+	buf[0] = to_upper(s[0]);
+	buf[1] = to_upper(s[1]);
+	return emit(out, outsz, why, buf, 2);
+}
+
+int ident_text(const char *in, size_t maxlen, char *out, size_t outsz,
+	       const char **why)
+{
+	const char *s;
+	size_t n;
+
+	if (in == NULL || out == NULL || outsz == 0)
+		return fail(out, outsz, why, MSG_ARG);
+	trim(in, 1, &s, &n);
+	if (n == 0)
+		return fail(out, outsz, why, MSG_EMPTY);
+	if (n > maxlen)
+		return fail(out, outsz, why, "text is too long");
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t len = utf8_seq((const unsigned char *)s + i, n - i, &cp);
+
+		if (len == 0)
+			return fail(out, outsz, why, "text is not valid UTF-8");
+		if (is_control(cp))
+			return fail(out, outsz, why,
+				    "text has a control character");
+		i += len;
+	}
+	return emit(out, outsz, why, s, n);
+}

@@ -1,0 +1,597 @@
+/*
+ * register.c: create and open a register, its keys and stored policy; the
+ * handle's error message, actor, clock and write transactions.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "ident.h"
+#include "policy.h"
+#include "register.h"
+#include "store.h"
+
+#define RK_VERSION     "0.1.0"
+#define META_FORMAT    "format"
+#define META_KEY_ID    "master_key_id"
+#define META_INDEX_KEY "index_key"
+#define META_AUDIT_KEY "audit_key"
+/* Associated data binding each wrapped register key to its role. */
+#define AD_INDEX_KEY "register:index-key"
+#define AD_AUDIT_KEY "register:audit-key"
+
+const char *rk_version(void)
+{
+	return RK_VERSION;
+}
+
+const char *rk_status_name(rk_status st)
+{
+	switch (st) {
+	case RK_OK:
+		return "ok";
+	case RK_ESYS:
+		return "system failure";
+	case RK_EINVAL:
+		return "invalid input";
+	case RK_ENOTFOUND:
+		return "not found";
+	case RK_EREFUSED:
+		return "refused by policy";
+	case RK_EINTEGRITY:
+		return "integrity failure";
+	}
+	return "unknown status";
+}
+
+void rk_free(void *p)
+{
+	free(p);
+}
+
+rk_status reg_fail(rk_register *r, rk_status st, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r == NULL)
+		return st;
+	va_start(ap, fmt);
+	vsnprintf(r->err, sizeof r->err, fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+rk_status reg_store_fail(rk_register *r, const char *what)
+{
+	return reg_fail(r, RK_ESYS, "%s: %s", what, r->st->vt->errmsg(r->st));
+}
+
+int64_t reg_now(const rk_register *r)
+{
+	if (r->clock != 0)
+		return r->clock;
+	return (int64_t)time(NULL);
+}
+
+int64_t reg_now_us(const rk_register *r)
+{
+	struct timespec ts;
+
+	if (r->clock != 0)
+		return r->clock * 1000000;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void reg_today(const rk_register *r, char out[11])
+{
+	ident_date_of(reg_now(r), out);
+}
+
+rk_status reg_begin_write(rk_register *r)
+{
+	if (r->bulk) {
+		/* One operation inside a bulk load: undone alone on failure. */
+		if (r->st->vt->savepoint(r->st, STORE_SP_BEGIN) != 0)
+			return reg_store_fail(r, "cannot start a write");
+		r->sp_mark = r->nqueue_in_txn;
+		r->in_write = 1;
+		return RK_OK;
+	}
+	if (r->st->vt->begin(r->st, 1) != 0)
+		return reg_store_fail(r, "cannot start a write");
+	r->in_write = 1;
+	r->nqueue_in_txn = 0;
+	return RK_OK;
+}
+
+/* The queued read entries that the committed transaction carried are in
+ * the chain now: drop them from the queue. */
+static void queue_committed(rk_register *r)
+{
+	unsigned done = r->nqueue_in_txn;
+
+	r->nqueue_in_txn = 0;
+	if (done > 0) {
+		memmove(r->queue, r->queue + done,
+			(r->nqueue - done) * sizeof *r->queue);
+		r->nqueue -= done;
+	}
+}
+
+rk_status reg_commit(rk_register *r)
+{
+	r->in_write = 0;
+	if (r->bulk) {
+		if (r->st->vt->savepoint(r->st, STORE_SP_RELEASE) != 0) {
+			rk_status st = reg_store_fail(r, "cannot commit");
+			r->st->vt->savepoint(r->st, STORE_SP_UNDO);
+			r->nqueue_in_txn = r->sp_mark;
+			return st;
+		}
+		return RK_OK;
+	}
+	if (r->st->vt->commit(r->st) != 0) {
+		rk_status st = reg_store_fail(r, "cannot commit");
+		r->st->vt->rollback(r->st);
+		r->nqueue_in_txn = 0;
+		return st;
+	}
+	queue_committed(r);
+	return RK_OK;
+}
+
+void reg_rollback(rk_register *r)
+{
+	if (!r->in_write)
+		return;
+	r->in_write = 0;
+	if (r->bulk) {
+		r->st->vt->savepoint(r->st, STORE_SP_UNDO);
+		r->nqueue_in_txn = r->sp_mark;
+		return;
+	}
+	r->st->vt->rollback(r->st);
+	r->nqueue_in_txn = 0; /* they stay queued for the next write */
+}
+
+rk_status reg_begin_read(rk_register *r)
+{
+	if (r->bulk)
+		return RK_OK;
+	if (r->st->vt->begin(r->st, 0) != 0)
+		return reg_store_fail(r, "cannot read");
+	return RK_OK;
+}
+
+void reg_end_read(rk_register *r)
+{
+	if (!r->bulk)
+		r->st->vt->rollback(r->st);
+}
+
+rk_status rk_register_begin(rk_register *r)
+{
+	if (r->bulk)
+		return reg_fail(r, RK_EINVAL,
+				"a bulk transaction is open "
+				"already");
+	if (r->st->vt->begin(r->st, 1) != 0)
+		return reg_store_fail(r, "cannot start a transaction");
+	r->bulk = 1;
+	r->nqueue_in_txn = 0;
+	return RK_OK;
+}
+
+rk_status rk_register_commit(rk_register *r)
+{
+	if (!r->bulk)
+		return reg_fail(r, RK_EINVAL, "no bulk transaction is open");
+	r->bulk = 0;
+	if (r->st->vt->commit(r->st) != 0) {
+		rk_status st = reg_store_fail(r, "cannot commit");
+		r->st->vt->rollback(r->st);
+		r->nqueue_in_txn = 0;
+		return st;
+	}
+	queue_committed(r);
+	return RK_OK;
+}
+
+void rk_register_rollback(rk_register *r)
+{
+	if (!r->bulk)
+		return;
+	r->bulk = 0;
+	r->in_write = 0;
+	r->st->vt->rollback(r->st);
+	r->nqueue_in_txn = 0;
+}
+
+rk_status reg_subject_key(rk_register *r, const store_subject *s,
+			  unsigned char **dk_out)
+{
+	unsigned char *dk = sec_key_alloc();
+
+	*dk_out = NULL;
+	if (dk == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	if (sec_unwrap(r->mk, s->id, s->wrapped_key, dk) != 0) {
+		sec_key_free(dk);
+		return reg_fail(
+			r, RK_EINTEGRITY,
+			"a subject's data key does not open with the "
+			"master key: the key or the database is damaged");
+	}
+	*dk_out = dk;
+	return RK_OK;
+}
+
+static rk_register *reg_new(void)
+{
+	rk_register *r = calloc(1, sizeof *r);
+
+	if (r == NULL)
+		return NULL;
+	memcpy(r->actor, "operator", sizeof "operator");
+	r->audit_batch = 64;
+	r->queue = calloc(REG_AUDIT_QUEUE_MAX, sizeof *r->queue);
+	if (r->queue == NULL) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+struct first_diag {
+	int count;
+	char msg[200];
+};
+
+static void keep_first_diag(void *ud, const char *file, int line, int column,
+			    const char *message)
+{
+	struct first_diag *d = ud;
+
+	if (d->count++ == 0)
+		snprintf(d->msg, sizeof d->msg, "%s:%d:%d: %s", file, line,
+			 column, message);
+}
+
+rk_status rk_policy_check_file(const char *path, rk_diag_fn diag, void *ud)
+{
+	policy *p;
+	struct stat sb;
+
+	if (path == NULL)
+		return RK_EINVAL;
+	if (stat(path, &sb) != 0) {
+		if (diag != NULL)
+			diag(ud, path, 0, 0, "cannot read the file");
+		return RK_ESYS;
+	}
+	p = policy_load_file(path, diag, ud, NULL);
+	if (p == NULL)
+		return RK_EINVAL;
+	policy_free(p);
+	return RK_OK;
+}
+
+static rk_status store_wrapped_key(rk_register *r, const char *name,
+				   const char *ad, const unsigned char *key)
+{
+	unsigned char w[SEC_WRAPPED_BYTES];
+
+	if (sec_wrap(r->mk, ad, key, w) != 0)
+		return reg_fail(r, RK_ESYS, "cannot wrap the %s", name);
+	if (r->st->vt->meta_set(r->st, name, w, sizeof w) != 0)
+		return reg_store_fail(r, "cannot store a register key");
+	return RK_OK;
+}
+
+static rk_status load_wrapped_key(rk_register *r, const char *name,
+				  const char *ad, unsigned char **out)
+{
+	unsigned char w[SEC_WRAPPED_BYTES];
+	size_t len = 0;
+	unsigned char *k;
+	int rc = r->st->vt->meta_get(r->st, name, w, sizeof w, &len);
+
+	if (rc == STORE_NOTFOUND || (rc == 0 && len != sizeof w))
+		return reg_fail(r, RK_EINTEGRITY,
+				"the register is missing its %s", name);
+	if (rc != 0)
+		return reg_store_fail(r, "cannot read a register key");
+	k = sec_key_alloc();
+	if (k == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	if (sec_unwrap(r->mk, ad, w, k) != 0) {
+		sec_key_free(k);
+		return reg_fail(r, RK_EINTEGRITY,
+				"the %s does not open with this master key",
+				name);
+	}
+	*out = k;
+	return RK_OK;
+}
+
+static int path_exists(const char *path)
+{
+	struct stat sb;
+
+	return lstat(path, &sb) == 0 || errno != ENOENT;
+}
+
+rk_status rk_register_init(const char *db_path, const char *key_path,
+			   const char *policy_path, rk_register **out)
+{
+	rk_register *r;
+	rk_status st = RK_OK;
+	char *text = NULL;
+	char err[REG_ERR_MAX] = "";
+	char kid[SEC_KEYID_HEX + 1];
+	struct first_diag fd = {0, ""};
+	int made_key = 0, made_db = 0;
+	audit_ev ev;
+
+	*out = r = reg_new();
+	if (r == NULL)
+		return RK_ESYS;
+	if (db_path == NULL || key_path == NULL || policy_path == NULL) {
+		st = reg_fail(r, RK_EINVAL,
+			      "a database, key file and policy "
+			      "are needed");
+		goto out;
+	}
+	if (sec_init() != 0) {
+		st = reg_fail(r, RK_ESYS, "cannot initialise cryptography");
+		goto out;
+	}
+	r->pol = policy_load_file(policy_path, keep_first_diag, &fd, &text);
+	if (r->pol == NULL) {
+		st = reg_fail(r, RK_EINVAL,
+			      "the policy has %d problem%s, the first: %s; "
+			      "see rekisteri policy check",
+			      fd.count, fd.count == 1 ? "" : "s", fd.msg);
+		goto out;
+	}
+	if (path_exists(db_path)) {
+		st = reg_fail(r, RK_EINVAL,
+			      "%s exists already: init never overwrites a "
+			      "register",
+			      db_path);
+		goto out;
+	}
+	if (path_exists(key_path)) {
+		st = reg_fail(r, RK_EINVAL,
+			      "%s exists already: init never overwrites a key",
+			      key_path);
+		goto out;
+	}
+	r->mk = sec_key_alloc();
+	r->ikey = sec_key_new();
+	r->akey = sec_key_new();
+	if (r->mk == NULL || r->ikey == NULL || r->akey == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	if (sec_keyfile_create(key_path, r->mk, err, sizeof err) != 0) {
+		st = reg_fail(r, RK_ESYS, "%s", err);
+		goto out;
+	}
+	made_key = 1;
+	r->st = store_sqlite_open(db_path, 1, err, sizeof err);
+	if (r->st == NULL) {
+		st = reg_fail(r, RK_ESYS, "%s", err);
+		goto out;
+	}
+	made_db = 1;
+	st = reg_begin_write(r);
+	if (st != RK_OK)
+		goto out;
+	sec_key_id(r->mk, kid);
+	if (r->st->vt->meta_set(r->st, META_FORMAT, (const unsigned char *)"1",
+				1) != 0 ||
+	    r->st->vt->meta_set(r->st, META_KEY_ID, (const unsigned char *)kid,
+				strlen(kid)) != 0) {
+		st = reg_store_fail(r, "cannot write the register");
+		goto out;
+	}
+	st = store_wrapped_key(r, META_INDEX_KEY, AD_INDEX_KEY, r->ikey);
+	if (st == RK_OK)
+		st = store_wrapped_key(r, META_AUDIT_KEY, AD_AUDIT_KEY,
+				       r->akey);
+	if (st != RK_OK)
+		goto out;
+	if (r->st->vt->policy_put(r->st, 1, text, reg_now(r)) != 0) {
+		st = reg_store_fail(r, "cannot store the policy");
+		goto out;
+	}
+	r->policy_version = 1;
+	audit_ev_set(&ev, r, "register.init", NULL, NULL, NULL, "ok");
+	st = audit_write(r, &ev);
+	if (st != RK_OK)
+		goto out;
+	st = reg_commit(r);
+out:
+	if (st != RK_OK && r != NULL) {
+		reg_rollback(r);
+		if (r->st != NULL) {
+			r->st->vt->close(r->st);
+			r->st = NULL;
+		}
+		/* Leave nothing half made behind: a key without its register
+		 * or a register without its key helps nobody. */
+		if (made_db) {
+			char side[4096];
+			unlink(db_path);
+			snprintf(side, sizeof side, "%s-wal", db_path);
+			unlink(side);
+			snprintf(side, sizeof side, "%s-shm", db_path);
+			unlink(side);
+		}
+		if (made_key)
+			unlink(key_path);
+	}
+	free(text);
+	return st;
+}
+
+rk_status rk_register_open(const char *db_path, const char *key_path,
+			   rk_register **out)
+{
+	rk_register *r;
+	rk_status st = RK_OK;
+	char err[REG_ERR_MAX] = "";
+	char kid[SEC_KEYID_HEX + 1];
+	unsigned char stored[64];
+	size_t len = 0;
+	char *text = NULL;
+	int rc;
+
+	*out = r = reg_new();
+	if (r == NULL)
+		return RK_ESYS;
+	if (db_path == NULL || key_path == NULL) {
+		st = reg_fail(r, RK_EINVAL,
+			      "a database and key file are "
+			      "needed");
+		goto out;
+	}
+	if (sec_init() != 0) {
+		st = reg_fail(r, RK_ESYS, "cannot initialise cryptography");
+		goto out;
+	}
+	if (!path_exists(db_path)) {
+		st = reg_fail(r, RK_ENOTFOUND,
+			      "no register at %s: create one with rekisteri "
+			      "init",
+			      db_path);
+		goto out;
+	}
+	r->mk = sec_key_alloc();
+	if (r->mk == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	if (sec_keyfile_load(key_path, r->mk, err, sizeof err) != 0) {
+		st = reg_fail(r, RK_EINVAL, "%s", err);
+		goto out;
+	}
+	r->st = store_sqlite_open(db_path, 0, err, sizeof err);
+	if (r->st == NULL) {
+		st = reg_fail(r, RK_ESYS, "%s", err);
+		goto out;
+	}
+	rc = r->st->vt->meta_get(r->st, META_KEY_ID, stored, sizeof stored,
+				 &len);
+	if (rc != 0) {
+		st = rc == STORE_NOTFOUND
+			     ? reg_fail(r, RK_EINTEGRITY,
+					"the database is not a rekisteri "
+					"register")
+			     : reg_store_fail(r, "cannot read the register");
+		goto out;
+	}
+	sec_key_id(r->mk, kid);
+	if (len != strlen(kid) || memcmp(stored, kid, len) != 0) {
+		st = reg_fail(r, RK_EINTEGRITY,
+			      "the key file does not belong to this register");
+		goto out;
+	}
+	st = load_wrapped_key(r, META_INDEX_KEY, AD_INDEX_KEY, &r->ikey);
+	if (st == RK_OK)
+		st = load_wrapped_key(r, META_AUDIT_KEY, AD_AUDIT_KEY,
+				      &r->akey);
+	if (st != RK_OK)
+		goto out;
+	if (r->st->vt->policy_latest(r->st, &r->policy_version, &text) != 0) {
+		st = reg_store_fail(r, "cannot read the stored policy");
+		goto out;
+	}
+	r->pol = policy_parse(text, strlen(text), "stored policy", NULL, NULL);
+	if (r->pol == NULL) {
+		st = reg_fail(r, RK_EINTEGRITY,
+			      "the stored policy version %d does not load",
+			      r->policy_version);
+		goto out;
+	}
+out:
+	free(text);
+	return st;
+}
+
+void rk_register_close(rk_register *r)
+{
+	if (r == NULL)
+		return;
+	if (r->st != NULL) {
+		reg_rollback(r);
+		rk_register_rollback(r);
+		if (r->nqueue > 0)
+			(void)audit_flush(r);
+		r->st->vt->close(r->st);
+	}
+	policy_free(r->pol);
+	sec_key_free(r->mk);
+	sec_key_free(r->ikey);
+	sec_key_free(r->akey);
+	free(r->queue);
+	free(r);
+}
+
+const char *rk_errmsg(const rk_register *r)
+{
+	return r == NULL ? "out of memory" : r->err;
+}
+
+rk_status rk_register_set_actor(rk_register *r, const char *actor)
+{
+	size_t n;
+	const char *why = NULL;
+	char canon[REG_ACTOR_MAX];
+
+	if (actor == NULL)
+		return reg_fail(r, RK_EINVAL, "an actor name is needed");
+	n = strlen(actor);
+	if (n == 0 || n >= REG_ACTOR_MAX ||
+	    ident_text(actor, REG_ACTOR_MAX - 1, canon, sizeof canon, &why) !=
+		    0 ||
+	    strchr(actor, ',') != NULL)
+		return reg_fail(r, RK_EINVAL,
+				"an actor name is 1-%d characters of text "
+				"without commas",
+				REG_ACTOR_MAX - 1);
+	memcpy(r->actor, canon, strlen(canon) + 1);
+	return RK_OK;
+}
+
+void rk_register_set_audit_batch(rk_register *r, unsigned n)
+{
+	if (n < 1)
+		n = 1;
+	if (n > REG_AUDIT_QUEUE_MAX)
+		n = REG_AUDIT_QUEUE_MAX;
+	r->audit_batch = n;
+}
+
+rk_status rk_register_flush(rk_register *r)
+{
+	return r->nqueue > 0 ? audit_flush(r) : RK_OK;
+}
+
+void rk_register_set_clock(rk_register *r, int64_t unix_seconds)
+{
+	r->clock = unix_seconds;
+}
+
+int rk_register_policy_version(const rk_register *r)
+{
+	return r->policy_version;
+}

@@ -1,0 +1,1477 @@
+/*
+ * store_sqlite.c: the SQLite backend of store.h, the only file that holds
+ * SQL for SQLite. Values travel only as bound parameters; every statement
+ * is prepared once per handle and cached, because the insert path is
+ * benchmarked against raw SQLite.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+#define BUSY_TIMEOUT_MS 10000
+#define ERR_MAX		256
+#define COUNTER_KEY_MAX 128
+
+/* Numbered migrations: migrations[i] takes the schema from version i to
+ * i + 1. Append only; never edit one that has shipped. */
+static const char *const migrations[] = {
+	/* 1: the initial schema. NOT NULL on the text keys because SQLite
+	 * would otherwise accept NULL in a non-integer primary key. */
+	"CREATE TABLE meta ("
+	" key TEXT NOT NULL PRIMARY KEY,"
+	" value BLOB NOT NULL);"
+	"CREATE TABLE policy_version ("
+	" version INTEGER PRIMARY KEY,"
+	" body TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL);"
+	"CREATE TABLE subject ("
+	" id TEXT NOT NULL PRIMARY KEY,"
+	" kind TEXT NOT NULL,"
+	" pseudonym TEXT NOT NULL UNIQUE,"
+	" wrapped_key BLOB NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" rel_start TEXT,"
+	" rel_end TEXT);"
+	"CREATE TABLE value ("
+	" id INTEGER PRIMARY KEY,"
+	" subject_id TEXT NOT NULL REFERENCES subject(id) ON DELETE CASCADE,"
+	" field TEXT NOT NULL,"
+	" ciphertext BLOB NOT NULL,"
+	" purposes TEXT NOT NULL,"
+	" legal_basis TEXT NOT NULL,"
+	" source TEXT NOT NULL,"
+	" collected_at INTEGER NOT NULL,"
+	" confirmed_at INTEGER NOT NULL,"
+	" expires_at TEXT);"
+	"CREATE INDEX value_subject_field ON value(subject_id, field);"
+	"CREATE INDEX value_expires ON value(expires_at)"
+	" WHERE expires_at IS NOT NULL;"
+	"CREATE TABLE blind_index ("
+	" field TEXT NOT NULL,"
+	" hash BLOB NOT NULL,"
+	" subject_id TEXT NOT NULL REFERENCES subject(id) ON DELETE CASCADE,"
+	" PRIMARY KEY (field, hash, subject_id)) WITHOUT ROWID;"
+	"CREATE INDEX blind_index_subject ON blind_index(subject_id);"
+	"CREATE TABLE audit ("
+	" seq INTEGER PRIMARY KEY,"
+	" at_us INTEGER NOT NULL,"
+	" actor TEXT NOT NULL,"
+	" action TEXT NOT NULL,"
+	" subject TEXT,"
+	" fields TEXT,"
+	" purpose TEXT,"
+	" outcome TEXT NOT NULL,"
+	" prev BLOB NOT NULL,"
+	" hash BLOB NOT NULL);"
+	"CREATE INDEX audit_subject ON audit(subject)"
+	" WHERE subject IS NOT NULL;",
+};
+
+#define NMIGRATIONS ((int64_t)(sizeof migrations / sizeof migrations[0]))
+
+enum stmt_id {
+	ST_BEGIN_W,
+	ST_BEGIN_R,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_SP_BEGIN,
+	ST_SP_RELEASE,
+	ST_SP_UNDO,
+	ST_META_GET,
+	ST_META_SET,
+	ST_POLICY_PUT,
+	ST_POLICY_LATEST,
+	ST_SUBJ_INSERT,
+	ST_SUBJ_GET,
+	ST_SUBJ_SET_END,
+	ST_SUBJ_LIST,
+	ST_SUBJ_LIST_K,
+	ST_SUBJ_LIST_A,
+	ST_SUBJ_LIST_KA,
+	ST_VALUE_INSERT,
+	ST_VALUE_LIST,
+	ST_VALUE_LIST_F,
+	ST_VALUE_DEL_FIELD,
+	ST_VALUE_SET_EXPIRY,
+	ST_BIDX_INSERT,
+	ST_BIDX_FIND,
+	ST_BIDX_DEL_FIELD,
+	ST_AUDIT_APPEND,
+	ST_AUDIT_LAST,
+	ST_AUDIT_WALK,
+	ST_AUDIT_WALK_S,
+	ST_COUNT
+};
+
+#define SUBJ_COLS                                                              \
+	"SELECT id, kind, pseudonym, wrapped_key, created_at, rel_start,"      \
+	" rel_end FROM subject"
+#define VALUE_COLS                                                             \
+	"SELECT id, field, ciphertext, purposes, legal_basis, source,"         \
+	" collected_at, confirmed_at, expires_at FROM value"
+#define AUDIT_COLS                                                             \
+	"SELECT seq, at_us, actor, action, subject, fields, purpose, outcome," \
+	" prev, hash FROM audit"
+
+/* The name goes into error messages; the SQL is prepared on first use. The
+ * list variants are separate statements rather than "?1 IS NULL OR ..." so
+ * that the planner can seek on id, subject and seq. */
+static const struct {
+	const char *what;
+	const char *sql;
+} stmt_def[ST_COUNT] = {
+	[ST_BEGIN_W] = {"begin", "BEGIN IMMEDIATE"},
+	[ST_BEGIN_R] = {"begin", "BEGIN DEFERRED"},
+	[ST_COMMIT] = {"commit", "COMMIT"},
+	[ST_ROLLBACK] = {"rollback", "ROLLBACK"},
+	[ST_SP_BEGIN] = {"savepoint", "SAVEPOINT rk_op"},
+	[ST_SP_RELEASE] = {"savepoint release", "RELEASE rk_op"},
+	[ST_SP_UNDO] = {"savepoint undo", "ROLLBACK TO rk_op"},
+	[ST_META_GET] = {"meta get", "SELECT value FROM meta WHERE key = ?1"},
+	[ST_META_SET] =
+		{"meta set",
+		 "INSERT INTO meta (key, value) VALUES (?1, ?2)"
+		 " ON CONFLICT (key) DO UPDATE SET value = excluded.value"},
+	[ST_POLICY_PUT] = {"policy put",
+			   "INSERT INTO policy_version (version, body,"
+			   " created_at) VALUES (?1, ?2, ?3)"},
+	[ST_POLICY_LATEST] = {"policy latest",
+			      "SELECT version, body FROM policy_version"
+			      " ORDER BY version DESC LIMIT 1"},
+	[ST_SUBJ_INSERT] = {"subject insert",
+			    "INSERT INTO subject (id, kind, pseudonym,"
+			    " wrapped_key, created_at, rel_start, rel_end)"
+			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
+	[ST_SUBJ_GET] = {"subject get", SUBJ_COLS " WHERE id = ?1"},
+	[ST_SUBJ_SET_END] = {"subject set end",
+			     "UPDATE subject SET rel_end = ?2 WHERE id = ?1"},
+	[ST_SUBJ_LIST] = {"subject list", SUBJ_COLS " ORDER BY id LIMIT ?3"},
+	[ST_SUBJ_LIST_K] = {"subject list",
+			    SUBJ_COLS " WHERE kind = ?1 ORDER BY id LIMIT ?3"},
+	[ST_SUBJ_LIST_A] = {"subject list",
+			    SUBJ_COLS " WHERE id > ?2 ORDER BY id LIMIT ?3"},
+	[ST_SUBJ_LIST_KA] = {"subject list",
+			     SUBJ_COLS " WHERE kind = ?1 AND id > ?2"
+				       " ORDER BY id LIMIT ?3"},
+	[ST_VALUE_INSERT] = {"value insert",
+			     "INSERT INTO value (subject_id, field, ciphertext,"
+			     " purposes, legal_basis, source, collected_at,"
+			     " confirmed_at, expires_at)"
+			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
+	[ST_VALUE_LIST] = {"value list",
+			   VALUE_COLS " WHERE subject_id = ?1 ORDER BY id"},
+	[ST_VALUE_LIST_F] = {"value list",
+			     VALUE_COLS " WHERE subject_id = ?1 AND field = ?2"
+					" ORDER BY id"},
+	[ST_VALUE_DEL_FIELD] = {"value delete",
+				"DELETE FROM value"
+				" WHERE subject_id = ?1 AND field = ?2"},
+	[ST_VALUE_SET_EXPIRY] = {"value set expiry",
+				 "UPDATE value SET expires_at = ?3"
+				 " WHERE subject_id = ?1 AND field = ?2"},
+	[ST_BIDX_INSERT] = {"blind index insert",
+			    "INSERT INTO blind_index (field, hash, subject_id)"
+			    " VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING"},
+	[ST_BIDX_FIND] = {"blind index find",
+			  "SELECT b.subject_id, s.pseudonym"
+			  " FROM blind_index b JOIN subject s"
+			  " ON s.id = b.subject_id"
+			  " WHERE b.field = ?1 AND b.hash = ?2"
+			  " ORDER BY b.subject_id"},
+	[ST_BIDX_DEL_FIELD] = {"blind index delete",
+			       "DELETE FROM blind_index"
+			       " WHERE subject_id = ?1 AND field = ?2"},
+	[ST_AUDIT_APPEND] =
+		{"audit append",
+		 "INSERT INTO audit (seq, at_us, actor, action,"
+		 " subject, fields, purpose, outcome, prev, hash)"
+		 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
+	[ST_AUDIT_LAST] = {"audit last",
+			   AUDIT_COLS " ORDER BY seq DESC LIMIT 1"},
+	[ST_AUDIT_WALK] = {"audit walk",
+			   AUDIT_COLS " WHERE seq >= ?1 ORDER BY seq"},
+	[ST_AUDIT_WALK_S] = {"audit walk",
+			     AUDIT_COLS " WHERE subject = ?2 AND seq >= ?1"
+					" ORDER BY seq"},
+};
+
+struct sq {
+	store base; /* first, so that store * and struct sq * convert */
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_COUNT];
+	char err[ERR_MAX];
+	char *abuf; /* audit_last's strings */
+	size_t abufsz;
+};
+
+static struct sq *sq_of(store *s)
+{
+	return (struct sq *)s;
+}
+
+static const struct sq *sq_of_c(const store *s)
+{
+	return (const struct sq *)s;
+}
+
+__attribute__((format(printf, 2, 3))) static int errf(struct sq *s,
+						      const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->err, sizeof s->err, fmt, ap);
+	va_end(ap);
+	return STORE_ERR;
+}
+
+static int is_busy(int rc)
+{
+	return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
+}
+
+/* Reports an SQLite failure. sqlite3_errmsg names constraints and columns,
+ * never bound values, so it is safe to pass on. */
+static int fail_rc(struct sq *s, const char *what, int rc)
+{
+	const char *msg;
+
+	if (is_busy(rc))
+		return errf(s,
+			    "%s: database is busy (another connection held "
+			    "a lock longer than %d ms)",
+			    what, BUSY_TIMEOUT_MS);
+	msg = sqlite3_extended_errcode(s->db) == rc ? sqlite3_errmsg(s->db)
+						    : sqlite3_errstr(rc);
+	return errf(s, "%s: %s", what, msg);
+}
+
+static int fail(struct sq *s, enum stmt_id id, int rc)
+{
+	return fail_rc(s, stmt_def[id].what, rc);
+}
+
+/* The cached statement, prepared on first use. A statement still busy
+ * means a callback re-entered the same walk, which would corrupt it. */
+static sqlite3_stmt *stmt(struct sq *s, enum stmt_id id)
+{
+	int rc;
+
+	if (s->st[id]) {
+		if (sqlite3_stmt_busy(s->st[id])) {
+			errf(s, "%s: re-entered from its own callback",
+			     stmt_def[id].what);
+			return NULL;
+		}
+		return s->st[id];
+	}
+	rc = sqlite3_prepare_v3(s->db, stmt_def[id].sql, -1,
+				SQLITE_PREPARE_PERSISTENT, &s->st[id], NULL);
+	if (rc != SQLITE_OK) {
+		fail(s, id, rc);
+		s->st[id] = NULL;
+		return NULL;
+	}
+	return s->st[id];
+}
+
+/* Resets and unbinds, so no cached statement keeps a lock or a pointer to
+ * the caller's memory. */
+static void done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* NULL binds SQL NULL. SQLITE_STATIC is safe: done() unbinds before the
+ * caller's strings can go away. */
+static int bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	return sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+/* An empty string binds NULL (optional dates). */
+static int bind_opt_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (!v || !*v)
+		return sqlite3_bind_null(st, i);
+	return bind_text(st, i, v);
+}
+
+/* A zero-length blob must not become NULL, which sqlite3_bind_blob makes
+ * of a NULL pointer. */
+static int bind_blob(sqlite3_stmt *st, int i, const void *v, size_t n)
+{
+	if (n == 0)
+		return sqlite3_bind_zeroblob(st, i, 0);
+	return sqlite3_bind_blob64(st, i, v, (sqlite3_uint64)n, SQLITE_STATIC);
+}
+
+/* Copies a text column into a fixed field. Too long, or containing NUL, is
+ * an error: silent truncation would change an identifier. NULL reads as ""
+ * when nullable. */
+static int col_str(sqlite3_stmt *st, int col, char *dst, size_t dstsz,
+		   int nullable)
+{
+	const unsigned char *t;
+	int n;
+
+	if (sqlite3_column_type(st, col) == SQLITE_NULL) {
+		if (!nullable)
+			return -1;
+		dst[0] = '\0';
+		return 0;
+	}
+	t = sqlite3_column_text(st, col);
+	n = sqlite3_column_bytes(st, col);
+	if (!t || n < 0 || (size_t)n >= dstsz || memchr(t, 0, (size_t)n))
+		return -1;
+	memcpy(dst, t, (size_t)n);
+	dst[n] = '\0';
+	return 0;
+}
+
+/* Text of a NOT NULL column, NULL when damaged or out of memory. */
+static const char *col_req(sqlite3_stmt *st, int col)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return NULL;
+	return (const char *)sqlite3_column_text(st, col);
+}
+
+/* Text of a nullable column (NULL stays NULL). */
+static const char *col_opt(sqlite3_stmt *st, int col)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return NULL;
+	return (const char *)sqlite3_column_text(st, col);
+}
+
+/* A fixed-size struct field must hold its terminator. */
+static int terminated(const char *v, size_t sz)
+{
+	return strnlen(v, sz) < sz;
+}
+
+/* ---- transactions ---- */
+
+static int run_simple(struct sq *s, enum stmt_id id)
+{
+	sqlite3_stmt *st = stmt(s, id);
+	int rc, ret = 0;
+
+	if (!st)
+		return STORE_ERR;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		ret = fail(s, id, rc);
+	done(st);
+	return ret;
+}
+
+static void sq_close(store *base)
+{
+	struct sq *s = sq_of(base);
+
+	if (!s)
+		return;
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+	/* An open transaction is rolled back by sqlite3_close. */
+	sqlite3_close(s->db);
+	free(s->abuf);
+	free(s);
+}
+
+static const char *sq_errmsg(const store *base)
+{
+	return sq_of_c(base)->err;
+}
+
+/* IMMEDIATE takes the write lock up front, so a writer waits on the busy
+ * timeout instead of failing when its read lock cannot be upgraded. */
+static int sq_begin(store *base, int write)
+{
+	return run_simple(sq_of(base), write ? ST_BEGIN_W : ST_BEGIN_R);
+}
+
+static int sq_commit(store *base)
+{
+	return run_simple(sq_of(base), ST_COMMIT);
+}
+
+/* Rolling back when SQLite already has (after some errors it does so on its
+ * own) is not a failure. */
+static int sq_rollback(store *base)
+{
+	struct sq *s = sq_of(base);
+
+	if (sqlite3_get_autocommit(s->db))
+		return 0;
+	return run_simple(s, ST_ROLLBACK);
+}
+
+/* Only inside a transaction: a SAVEPOINT outside one would silently start
+ * a deferred transaction of its own. UNDO rolls back to the savepoint and
+ * then releases it, as store.h documents. */
+static int sq_savepoint(store *base, int op)
+{
+	struct sq *s = sq_of(base);
+
+	if (sqlite3_get_autocommit(s->db))
+		return errf(s, "savepoint: no transaction is open");
+	switch (op) {
+	case STORE_SP_BEGIN:
+		return run_simple(s, ST_SP_BEGIN);
+	case STORE_SP_RELEASE:
+		return run_simple(s, ST_SP_RELEASE);
+	case STORE_SP_UNDO:
+		if (run_simple(s, ST_SP_UNDO))
+			return STORE_ERR;
+		return run_simple(s, ST_SP_RELEASE);
+	default:
+		return errf(s, "savepoint: unknown operation");
+	}
+}
+
+/* ---- meta and counters ---- */
+
+static int sq_meta_get(store *base, const char *key, unsigned char *buf,
+		       size_t bufsz, size_t *len)
+{
+	struct sq *s = sq_of(base);
+	sqlite3_stmt *st = stmt(s, ST_META_GET);
+	const void *b;
+	size_t n;
+	int rc, ret = STORE_ERR;
+
+	if (!st)
+		return STORE_ERR;
+	if ((rc = bind_text(st, 1, key)) != SQLITE_OK) {
+		fail(s, ST_META_GET, rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		ret = STORE_NOTFOUND;
+		errf(s, "meta get: not found");
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		fail(s, ST_META_GET, rc);
+		goto out;
+	}
+	b = sqlite3_column_blob(st, 0);
+	n = (size_t)sqlite3_column_bytes(st, 0);
+	if (len)
+		*len = n; /* also on overflow, so the caller can size */
+	if (n > bufsz) {
+		errf(s, "meta get: value is %zu bytes, buffer holds %zu", n,
+		     bufsz);
+		goto out;
+	}
+	if (n > 0 && !b) {
+		errf(s, "meta get: out of memory");
+		goto out;
+	}
+	if (n > 0)
+		memcpy(buf, b, n);
+	ret = 0;
+out:
+	done(st);
+	return ret;
+}
+
+static int sq_meta_set(store *base, const char *key, const unsigned char *val,
+		       size_t len)
+{
+	struct sq *s = sq_of(base);
+	sqlite3_stmt *st = stmt(s, ST_META_SET);
+	int rc, ret = STORE_ERR;
+
+	if (!st)
+		return STORE_ERR;
+	if ((rc = bind_text(st, 1, key)) != SQLITE_OK ||
+	    (rc = bind_blob(st, 2, val, len)) != SQLITE_OK) {
+		fail(s, ST_META_SET, rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		fail(s, ST_META_SET, rc);
+		goto out;
+	}
+	ret = 0;
+out:
+	done(st);
+	return ret;
+}
+
+/* Counters are 8-byte big-endian two's complement blobs, so that every
+ * backend and architecture reads the same bytes. */
+static int sq_counter_next(store *base, const char *name, int64_t start,
+			   int64_t *out)
+{
+	struct sq *s = sq_of(base);
+	char key[COUNTER_KEY_MAX];
+	unsigned char b[8];
+	size_t n = 0;
+	uint64_t u = 0;
+	int64_t cur, next;
+	int rc, w;
+
+	/* Read-modify-write is only atomic inside the caller's transaction. */
+	if (sqlite3_get_autocommit(s->db))
+		return errf(s, "counter: no transaction is open");
+	w = snprintf(key, sizeof key, "counter:%s", name);
+	if (w < 0 || (size_t)w >= sizeof key)
+		return errf(s, "counter: name too long");
+	rc = sq_meta_get(base, key, b, sizeof b, &n);
+	if (rc == STORE_ERR)
+		return STORE_ERR;
+	if (rc == STORE_NOTFOUND) {
+		if (start == INT64_MIN)
+			return errf(s, "counter: start out of range");
+		cur = start - 1;
+	} else {
+		if (n != sizeof b)
+			return errf(s, "counter: damaged value");
+		for (size_t i = 0; i < sizeof b; i++)
+			u = u << 8 | b[i];
+		cur = u <= (uint64_t)INT64_MAX ? (int64_t)u
+					       : -(int64_t)(~u) - 1;
+	}
+	if (cur == INT64_MAX)
+		return errf(s, "counter: overflow");
+	next = cur + 1;
+	u = (uint64_t)next;
+	for (size_t i = sizeof b; i-- > 0; u >>= 8)
+		b[i] = (unsigned char)(u & 0xff);
+	if (sq_meta_set(base, key, b, sizeof b) != 0)
+		return STORE_ERR;
+	*out = next;
+	return 0;
+}
+
+/* ---- policy ---- */
+
+static int sq_policy_put(store *base, int version, const char *text,
+			 int64_t created_at)
+{
+	struct sq *s = sq_of(base);
+	sqlite3_stmt *st = stmt(s, ST_POLICY_PUT);
+	int rc, ret = STORE_ERR;
+
+	if (!st)
+		return STORE_ERR;
+	if ((rc = sqlite3_bind_int(st, 1, version)) != SQLITE_OK ||
+	    (rc = bind_text(st, 2, text)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 3, created_at)) != SQLITE_OK) {
+		fail(s, ST_POLICY_PUT, rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		fail(s, ST_POLICY_PUT, rc);
+		goto out;
+	}
+	ret = 0;
+out:
+	done(st);
+	return ret;
+}
+
+static int sq_policy_latest(store *base, int *version, char **text)
+{
+	struct sq *s = sq_of(base);
+	sqlite3_stmt *st = stmt(s, ST_POLICY_LATEST);
+	const char *t;
+	sqlite3_int64 v;
+	size_t n;
+	char *copy;
+	int rc, ret = STORE_ERR;
+
+	if (!st)
+		return STORE_ERR;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		ret = STORE_NOTFOUND;
+		errf(s, "policy latest: no policy stored");
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		fail(s, ST_POLICY_LATEST, rc);
+		goto out;
+	}
+	v = sqlite3_column_int64(st, 0);
+	t = col_req(st, 1);
+	if (v < 0 || v > INT32_MAX || !t) {
+		errf(s, "policy latest: damaged policy row");
+		goto out;
+	}
+	n = (size_t)sqlite3_column_bytes(st, 1);
+	copy = malloc(n + 1);
+	if (!copy) {
+		errf(s, "policy latest: out of memory");
+		goto out;
+	}
+	memcpy(copy, t, n);
+	copy[n] = '\0';
+	*version = (int)v;
+	*text = copy;
+	ret = 0;
+out:
+	done(st);
+	return ret;
+}
+
+/* ---- subjects ---- */
+
+static int sq_subject_insert(store *base, const store_subject *sub)
+{
+	struct sq *s = sq_of(base);
+	sqlite3_stmt *st;
+	int rc, ret = STORE_ERR;
+
+	if (!terminated(sub->id, sizeof sub->id) ||
+	    !terminated(sub->kind, sizeof sub->kind) ||
+	    !terminated(sub->pseudonym, sizeof sub->pseudonym) ||
+	    !terminated(sub->rel_start, sizeof sub->rel_start) ||
+	    !terminated(sub->rel_end, sizeof sub->rel_end))
+		return errf(s, "subject insert: unterminated string");
+	st = stmt(s, ST_SUBJ_INSERT);
+	if (!st)
+		return STORE_ERR;
+	if ((rc = bind_text(st, 1, sub->id)) != SQLITE_OK ||
+	    (rc = bind_text(st, 2, sub->kind)) != SQLITE_OK ||
+	    (rc = bind_text(st, 3, sub->pseudonym)) != SQLITE_OK ||
+	    (rc = bind_blob(st, 4, sub->wrapped_key,
+			    sizeof sub->wrapped_key)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 5, sub->created_at)) != SQLITE_OK ||
+	    (rc = bind_opt_text(st, 6, sub->rel_start)) != SQLITE_OK ||
+	    (rc = bind_opt_text(st, 7, sub->rel_end)) != SQLITE_OK) {
+		fail(s, ST_SUBJ_INSERT, rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		fail(s, ST_SUBJ_INSERT, rc);
+		goto out;
+	}
+	ret = 0;
+out:
+	done(st);
+	return ret;
+}
+
+/* Fills out from a SUBJ_COLS row. */
+static int fill_subject(struct sq *s, sqlite3_stmt *st, const char *what,
+			store_subject *out)
+{
+	const void *k;
+
+	memset(out, 0, sizeof *out);
+	if (col_str(st, 0, out->id, sizeof out->id, 0) ||
+	    col_str(st, 1, out->kind, sizeof out->kind, 0) ||
+	    col_str(st, 2, out->pseudonym, sizeof out->pseudonym, 0) ||
+	    col_str(st, 5, out->rel_start, sizeof out->rel_start, 1) ||
+	    col_str(st, 6, out->rel_end, sizeof out->rel_end, 1))
+		return errf(s, "%s: damaged subject row", what);
+	k = sqlite3_column_blob(st, 3);
+	if (sqlite3_column_type(st, 3) != SQLITE_BLOB || !k ||
+	    sqlite3_column_bytes(st, 3) != (int)sizeof out->wrapped_key)
+		return errf(s, "%s: damaged subject key", what);
+	memcpy(out->wrapped_key, k, sizeof out->wrapped_key);
+	out->created_at = sqlite3_column_int64(st, 4);
+	return 0;
+}
+
+static int sq_subject_get(store *base, const char *id, store_subject *out)
+{
+	struct sq *s = sq_of(base);
+	sqlite3_stmt *st = stmt(s, ST_SUBJ_GET);
+	int rc, ret = STORE_ERR;
+
+	if (!st)
+		return STORE_ERR;
+	if ((rc = bind_text(st, 1, id)) != SQLITE_OK) {
+		fail(s, ST_SUBJ_GET, rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		ret = STORE_NOTFOUND;
+		errf(s, "subject get: no such subject");
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		fail(s, ST_SUBJ_GET, rc);
+		goto out;
+	}
+	ret = fill_subject(s, st, stmt_def[ST_SUBJ_GET].what, out);
+out:
+	done(st);
+	return ret;
+}
+
+static int sq_subject_set_end(store *base, const char *id, const char *rel_end)
+{
+	struct sq *s = sq_of(base);
+	sqlite3_stmt *st;
+	int rc, ret = STORE_ERR;
+
+	/* Refused here rather than failing every later subject_get. */
+	if (rel_end && strlen(rel_end) >= sizeof((store_subject *)0)->rel_end)
+		return errf(s, "subject set end: date too long");
+	st = stmt(s, ST_SUBJ_SET_END);
+	if (!st)
+		return STORE_ERR;
+	if ((rc = bind_text(st, 1, id)) != SQLITE_OK ||
+	    (rc = bind_opt_text(st, 2, rel_end)) != SQLITE_OK) {
+		fail(s, ST_SUBJ_SET_END, rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		fail(s, ST_SUBJ_SET_END, rc);
+		goto out;
+	}
+	ret = 0;
+	if (sqlite3_changes(s->db) == 0) {
+		errf(s, "subject set end: no such subject");
+		ret = STORE_NOTFOUND;
+	}
+out:
+	done(st);
+	return ret;
+}
+
+static int sq_subject_list(store *base, const char *kind, const char *after_id,
+			   size_t limit, store_subject_fn fn, void *ud)
+{
+	struct sq *s = sq_of(base);
+	enum stmt_id id = kind ? (after_id ? ST_SUBJ_LIST_KA : ST_SUBJ_LIST_K)
+			       : (after_id ? ST_SUBJ_LIST_A : ST_SUBJ_LIST);
+	sqlite3_stmt *st = stmt(s, id);
+	/* LIMIT -1 is SQLite's "no limit". */
+	sqlite3_int64 lim = limit == 0 || limit > (size_t)INT64_MAX
+				    ? -1
+				    : (sqlite3_int64)limit;
+	store_subject sub;
+	int rc, ret = STORE_ERR;
+
+	if (!st)
+		return STORE_ERR;
+	if ((kind && (rc = bind_text(st, 1, kind)) != SQLITE_OK) ||
+	    (after_id && (rc = bind_text(st, 2, after_id)) != SQLITE_OK) ||
+	    (rc = sqlite3_bind_int64(st, 3, lim)) != SQLITE_OK) {
+		fail(s, id, rc);
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (fill_subject(s, st, stmt_def[id].what, &sub))
+			goto out;
+		if (fn(ud, &sub)) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		fail(s, id, rc);
+		goto out;
+	}
+	ret = 0;
+out:
+	done(st);
+	return ret;
+}
+
+/* ---- values ---- */
+
+static int sq_value_insert(store *base, store_value *v)
+{
+	struct sq *s = sq_of(base);
+	sqlite3_stmt *st = stmt(s, ST_VALUE_INSERT);
+	int rc, ret = STORE_ERR;
+
+	if (!st)
+		return STORE_ERR;
+	if ((rc = bind_text(st, 1, v->subject_id)) != SQLITE_OK ||
+	    (rc = bind_text(st, 2, v->field)) != SQLITE_OK ||
+	    (rc = bind_blob(st, 3, v->ct, v->ctlen)) != SQLITE_OK ||
+	    (rc = bind_text(st, 4, v->purposes)) != SQLITE_OK ||
+	    (rc = bind_text(st, 5, v->legal_basis)) != SQLITE_OK ||
+	    (rc = bind_text(st, 6, v->source)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 7, v->collected_at)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 8, v->confirmed_at)) != SQLITE_OK ||
+	    (rc = bind_opt_text(st, 9, v->expires)) != SQLITE_OK) {
+		fail(s, ST_VALUE_INSERT, rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		fail(s, ST_VALUE_INSERT, rc);
+		goto out;
+	}
+	v->rowid = sqlite3_last_insert_rowid(s->db);
+	ret = 0;
+out:
+	done(st);
+	return ret;
+}
+
+static int sq_value_list(store *base, const char *subject_id, const char *field,
+			 store_value_fn fn, void *ud)
+{
+	struct sq *s = sq_of(base);
+	enum stmt_id id = field ? ST_VALUE_LIST_F : ST_VALUE_LIST;
+	sqlite3_stmt *st = stmt(s, id);
+	store_value v;
+	int rc, ret = STORE_ERR;
+
+	if (!st)
+		return STORE_ERR;
+	if ((rc = bind_text(st, 1, subject_id)) != SQLITE_OK ||
+	    (field && (rc = bind_text(st, 2, field)) != SQLITE_OK)) {
+		fail(s, id, rc);
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&v, 0, sizeof v);
+		v.rowid = sqlite3_column_int64(st, 0);
+		v.subject_id = subject_id;
+		v.field = col_req(st, 1);
+		v.ct = sqlite3_column_blob(st, 2);
+		v.ctlen = (size_t)sqlite3_column_bytes(st, 2);
+		v.purposes = col_req(st, 3);
+		v.legal_basis = col_req(st, 4);
+		v.source = col_req(st, 5);
+		v.collected_at = sqlite3_column_int64(st, 6);
+		v.confirmed_at = sqlite3_column_int64(st, 7);
+		v.expires = col_opt(st, 8);
+		if (!v.field || !v.ct || !v.purposes || !v.legal_basis ||
+		    !v.source) {
+			errf(s, "%s: damaged value row", stmt_def[id].what);
+			goto out;
+		}
+		if (fn(ud, &v)) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		fail(s, id, rc);
+		goto out;
+	}
+	ret = 0;
+out:
+	done(st);
+	return ret;
+}
+
+/* Runs a statement bound to (subject_id, field[, text]) to completion. */
+static int run_sf(struct sq *s, enum stmt_id id, const char *subject_id,
+		  const char *field, int nbind, const char *text)
+{
+	sqlite3_stmt *st = stmt(s, id);
+	int rc, ret = STORE_ERR;
+
+	if (!st)
+		return STORE_ERR;
+	if ((rc = bind_text(st, 1, subject_id)) != SQLITE_OK ||
+	    (rc = bind_text(st, 2, field)) != SQLITE_OK ||
+	    (nbind > 2 && (rc = bind_opt_text(st, 3, text)) != SQLITE_OK)) {
+		fail(s, id, rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		fail(s, id, rc);
+		goto out;
+	}
+	ret = 0;
+out:
+	done(st);
+	return ret;
+}
+
+static int sq_value_delete_field(store *base, const char *subject_id,
+				 const char *field)
+{
+	return run_sf(sq_of(base), ST_VALUE_DEL_FIELD, subject_id, field, 2,
+		      NULL);
+}
+
+static int sq_value_set_expiry(store *base, const char *subject_id,
+			       const char *field, const char *expires)
+{
+	return run_sf(sq_of(base), ST_VALUE_SET_EXPIRY, subject_id, field, 3,
+		      expires);
+}
+
+/* ---- blind index ---- */
+
+/* Inserting an existing (field, hash, subject) is a no-op: a subject may
+ * hold the same value twice in a multi-valued field. */
+static int sq_bidx_insert(store *base, const char *field,
+			  const unsigned char hash[SEC_BIDX_BYTES],
+			  const char *subject_id)
+{
+	struct sq *s = sq_of(base);
+	sqlite3_stmt *st = stmt(s, ST_BIDX_INSERT);
+	int rc, ret = STORE_ERR;
+
+	if (!st)
+		return STORE_ERR;
+	if ((rc = bind_text(st, 1, field)) != SQLITE_OK ||
+	    (rc = bind_blob(st, 2, hash, SEC_BIDX_BYTES)) != SQLITE_OK ||
+	    (rc = bind_text(st, 3, subject_id)) != SQLITE_OK) {
+		fail(s, ST_BIDX_INSERT, rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		fail(s, ST_BIDX_INSERT, rc);
+		goto out;
+	}
+	ret = 0;
+out:
+	done(st);
+	return ret;
+}
+
+static int sq_bidx_find(store *base, const char *field,
+			const unsigned char hash[SEC_BIDX_BYTES],
+			store_id_fn fn, void *ud)
+{
+	struct sq *s = sq_of(base);
+	sqlite3_stmt *st = stmt(s, ST_BIDX_FIND);
+	const char *id, *pseudonym;
+	int rc, ret = STORE_ERR;
+
+	if (!st)
+		return STORE_ERR;
+	if ((rc = bind_text(st, 1, field)) != SQLITE_OK ||
+	    (rc = bind_blob(st, 2, hash, SEC_BIDX_BYTES)) != SQLITE_OK) {
+		fail(s, ST_BIDX_FIND, rc);
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		id = col_req(st, 0);
+		pseudonym = col_req(st, 1);
+		if (!id || !pseudonym) {
+			errf(s, "blind index find: damaged row");
+			goto out;
+		}
+		if (fn(ud, id, pseudonym)) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		fail(s, ST_BIDX_FIND, rc);
+		goto out;
+	}
+	ret = 0;
+out:
+	done(st);
+	return ret;
+}
+
+static int sq_bidx_delete_field(store *base, const char *subject_id,
+				const char *field)
+{
+	return run_sf(sq_of(base), ST_BIDX_DEL_FIELD, subject_id, field, 2,
+		      NULL);
+}
+
+/* ---- audit ---- */
+
+static int sq_audit_append(store *base, const store_audit *a)
+{
+	struct sq *s = sq_of(base);
+	sqlite3_stmt *st = stmt(s, ST_AUDIT_APPEND);
+	int rc, ret = STORE_ERR;
+
+	if (!st)
+		return STORE_ERR;
+	if ((rc = sqlite3_bind_int64(st, 1, a->seq)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 2, a->at_us)) != SQLITE_OK ||
+	    (rc = bind_text(st, 3, a->actor)) != SQLITE_OK ||
+	    (rc = bind_text(st, 4, a->action)) != SQLITE_OK ||
+	    (rc = bind_text(st, 5, a->subject)) != SQLITE_OK ||
+	    (rc = bind_text(st, 6, a->fields)) != SQLITE_OK ||
+	    (rc = bind_text(st, 7, a->purpose)) != SQLITE_OK ||
+	    (rc = bind_text(st, 8, a->outcome)) != SQLITE_OK ||
+	    (rc = bind_blob(st, 9, a->prev, sizeof a->prev)) != SQLITE_OK ||
+	    (rc = bind_blob(st, 10, a->hash, sizeof a->hash)) != SQLITE_OK) {
+		fail(s, ST_AUDIT_APPEND, rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		fail(s, ST_AUDIT_APPEND, rc);
+		goto out;
+	}
+	ret = 0;
+out:
+	done(st);
+	return ret;
+}
+
+/* Fills a from an AUDIT_COLS row; strings point into the statement. */
+static int fill_audit(struct sq *s, sqlite3_stmt *st, const char *what,
+		      store_audit *a)
+{
+	const void *prev, *hash;
+
+	memset(a, 0, sizeof *a);
+	a->seq = sqlite3_column_int64(st, 0);
+	a->at_us = sqlite3_column_int64(st, 1);
+	a->actor = col_req(st, 2);
+	a->action = col_req(st, 3);
+	a->subject = col_opt(st, 4);
+	a->fields = col_opt(st, 5);
+	a->purpose = col_opt(st, 6);
+	a->outcome = col_req(st, 7);
+	prev = sqlite3_column_blob(st, 8);
+	hash = sqlite3_column_blob(st, 9);
+	if (!a->actor || !a->action || !a->outcome)
+		return errf(s, "%s: damaged audit entry", what);
+	if (!prev || !hash ||
+	    sqlite3_column_bytes(st, 8) != (int)sizeof a->prev ||
+	    sqlite3_column_bytes(st, 9) != (int)sizeof a->hash)
+		return errf(s, "%s: damaged audit hash", what);
+	memcpy(a->prev, prev, sizeof a->prev);
+	memcpy(a->hash, hash, sizeof a->hash);
+	return 0;
+}
+
+/* Copies src into the handle's audit buffer at *off; NULL stays NULL. */
+static const char *abuf_put(struct sq *s, size_t *off, const char *src)
+{
+	char *dst;
+	size_t n;
+
+	if (!src)
+		return NULL;
+	n = strlen(src) + 1;
+	dst = s->abuf + *off;
+	memcpy(dst, src, n);
+	*off += n;
+	return dst;
+}
+
+/* The strings are copied into a buffer in the handle: the statement's
+ * memory is gone once it is reset. */
+static int sq_audit_last(store *base, store_audit *out)
+{
+	struct sq *s = sq_of(base);
+	sqlite3_stmt *st = stmt(s, ST_AUDIT_LAST);
+	store_audit a;
+	const char *strs[6];
+	size_t need = 0, off = 0;
+	int rc, ret = STORE_ERR;
+
+	if (!st)
+		return STORE_ERR;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		ret = STORE_NOTFOUND;
+		errf(s, "audit last: the trail is empty");
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		fail(s, ST_AUDIT_LAST, rc);
+		goto out;
+	}
+	if (fill_audit(s, st, stmt_def[ST_AUDIT_LAST].what, &a))
+		goto out;
+	strs[0] = a.actor;
+	strs[1] = a.action;
+	strs[2] = a.subject;
+	strs[3] = a.fields;
+	strs[4] = a.purpose;
+	strs[5] = a.outcome;
+	for (size_t i = 0; i < 6; i++)
+		need += strs[i] ? strlen(strs[i]) + 1 : 0;
+	if (need > s->abufsz) {
+		char *nb = realloc(s->abuf, need);
+
+		if (!nb) {
+			errf(s, "audit last: out of memory");
+			goto out;
+		}
+		s->abuf = nb;
+		s->abufsz = need;
+	}
+	a.actor = abuf_put(s, &off, strs[0]);
+	a.action = abuf_put(s, &off, strs[1]);
+	a.subject = abuf_put(s, &off, strs[2]);
+	a.fields = abuf_put(s, &off, strs[3]);
+	a.purpose = abuf_put(s, &off, strs[4]);
+	a.outcome = abuf_put(s, &off, strs[5]);
+	*out = a;
+	ret = 0;
+out:
+	done(st);
+	return ret;
+}
+
+static int sq_audit_walk(store *base, int64_t from_seq, const char *subject,
+			 store_audit_fn fn, void *ud)
+{
+	struct sq *s = sq_of(base);
+	enum stmt_id id = subject ? ST_AUDIT_WALK_S : ST_AUDIT_WALK;
+	sqlite3_stmt *st = stmt(s, id);
+	store_audit a;
+	int rc, ret = STORE_ERR;
+
+	if (!st)
+		return STORE_ERR;
+	if ((rc = sqlite3_bind_int64(st, 1, from_seq)) != SQLITE_OK ||
+	    (subject && (rc = bind_text(st, 2, subject)) != SQLITE_OK)) {
+		fail(s, id, rc);
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (fill_audit(s, st, stmt_def[id].what, &a))
+			goto out;
+		if (fn(ud, &a)) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		fail(s, id, rc);
+		goto out;
+	}
+	ret = 0;
+out:
+	done(st);
+	return ret;
+}
+
+static const struct store_vt sq_vt = {
+	.close = sq_close,
+	.errmsg = sq_errmsg,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.savepoint = sq_savepoint,
+	.meta_get = sq_meta_get,
+	.meta_set = sq_meta_set,
+	.counter_next = sq_counter_next,
+	.policy_put = sq_policy_put,
+	.policy_latest = sq_policy_latest,
+	.subject_insert = sq_subject_insert,
+	.subject_get = sq_subject_get,
+	.subject_set_end = sq_subject_set_end,
+	.subject_list = sq_subject_list,
+	.value_insert = sq_value_insert,
+	.value_list = sq_value_list,
+	.value_delete_field = sq_value_delete_field,
+	.value_set_expiry = sq_value_set_expiry,
+	.bidx_insert = sq_bidx_insert,
+	.bidx_find = sq_bidx_find,
+	.bidx_delete_field = sq_bidx_delete_field,
+	.audit_append = sq_audit_append,
+	.audit_last = sq_audit_last,
+	.audit_walk = sq_audit_walk,
+};
+
+/* ---- open and migrations ---- */
+
+static int exec(struct sq *s, const char *what, const char *sql)
+{
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : fail_rc(s, what, rc);
+}
+
+/* One-off query for a single integer (0 when there is no row). */
+static int query_int(struct sq *s, const char *what, const char *sql,
+		     int64_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = STORE_ERR;
+
+	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		fail_rc(s, what, rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		fail_rc(s, what, rc);
+		goto out;
+	}
+	*out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* Checks that a pragma reads back as wanted: a setting SQLite could not
+ * apply is otherwise ignored silently. */
+static int pragma_is(struct sq *s, const char *sql, const char *want)
+{
+	sqlite3_stmt *st = NULL;
+	const char *got;
+	int rc, ret = STORE_ERR;
+
+	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		fail_rc(s, "open", rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		fail_rc(s, "open", rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+		goto out;
+	}
+	got = (const char *)sqlite3_column_text(st, 0);
+	if (!got || strcmp(got, want) != 0) {
+		errf(s, "open: \"%s\" did not take effect", sql);
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static int schema_version(struct sq *s, int64_t *v)
+{
+	int64_t have = 0;
+
+	if (query_int(s, "read schema version",
+		      "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+		      " AND name = 'schema_migrations'",
+		      &have))
+		return STORE_ERR;
+	if (!have) {
+		*v = 0;
+		return 0;
+	}
+	return query_int(s, "read schema version",
+			 "SELECT coalesce(max(version), 0)"
+			 " FROM schema_migrations",
+			 v);
+}
+
+static int too_new(struct sq *s, int64_t v)
+{
+	return errf(s,
+		    "database schema version %lld is newer than this "
+		    "program knows (%lld); use a newer rekisteri",
+		    (long long)v, (long long)NMIGRATIONS);
+}
+
+static int record_version(struct sq *s, int64_t v)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = STORE_ERR;
+
+	rc = sqlite3_prepare_v2(s->db,
+				"INSERT INTO schema_migrations (version,"
+				" applied_at) VALUES (?1, ?2)",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 1, v);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		fail_rc(s, "migrate", rc);
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* Applies the missing migrations, each in its own IMMEDIATE transaction
+ * (the version is re-read under the lock, so two processes opening the same
+ * file at once do not both migrate). */
+static int migrate(struct sq *s, int create)
+{
+	int64_t v;
+
+	if (schema_version(s, &v))
+		return STORE_ERR;
+	if (v > NMIGRATIONS)
+		return too_new(s, v);
+	/* An existing file without our schema is someone else's database. */
+	if (v == 0 && !create)
+		return errf(s, "not a rekisteri database (no schema); "
+			       "refusing to change it");
+	while (v < NMIGRATIONS) {
+		if (exec(s, "migrate", "BEGIN IMMEDIATE"))
+			return STORE_ERR;
+		if (schema_version(s, &v))
+			goto fail;
+		if (v > NMIGRATIONS) {
+			too_new(s, v);
+			goto fail;
+		}
+		if (v == NMIGRATIONS)
+			break;
+		if (exec(s, "migrate",
+			 "CREATE TABLE IF NOT EXISTS schema_migrations ("
+			 " version INTEGER PRIMARY KEY,"
+			 " applied_at INTEGER NOT NULL)") ||
+		    exec(s, "migrate", migrations[v]) ||
+		    record_version(s, v + 1) || exec(s, "migrate", "COMMIT"))
+			goto fail;
+		v++;
+	}
+	if (!sqlite3_get_autocommit(s->db) && exec(s, "migrate", "COMMIT"))
+		goto fail;
+	return 0;
+fail:
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return STORE_ERR;
+}
+
+static int configure(struct sq *s)
+{
+	int on = 0;
+
+	sqlite3_extended_result_codes(s->db, 1);
+	if (sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS) != SQLITE_OK)
+		return fail_rc(s, "open", sqlite3_errcode(s->db));
+	/* Defensive mode keeps SQL from corrupting the file on purpose
+	 * (writable_schema and the like). */
+	if (sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, &on) !=
+		    SQLITE_OK ||
+	    !on)
+		return errf(s, "open: cannot enable defensive mode");
+	if (exec(s, "open",
+		 "PRAGMA trusted_schema = OFF;"
+		 "PRAGMA synchronous = NORMAL;"
+		 "PRAGMA secure_delete = ON;"
+		 "PRAGMA foreign_keys = ON"))
+		return STORE_ERR;
+	if (pragma_is(s, "PRAGMA journal_mode = WAL", "wal") ||
+	    pragma_is(s, "PRAGMA foreign_keys", "1") ||
+	    pragma_is(s, "PRAGMA secure_delete", "1"))
+		return STORE_ERR;
+	return 0;
+}
+
+static void remove_created(const char *path)
+{
+	static const char *const sfx[] = {"-wal", "-shm", "-journal"};
+	size_t n = strlen(path) + sizeof "-journal";
+	char *p = malloc(n);
+
+	unlink(path);
+	if (!p)
+		return;
+	for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
+		snprintf(p, n, "%s%s", path, sfx[i]);
+		unlink(p);
+	}
+	free(p);
+}
+
+store *store_sqlite_open(const char *path, int create, char *err, size_t errlen)
+{
+	struct sq *s = NULL;
+	struct stat sb;
+	int created = 0, fd, rc, ok = 0;
+	char msg[ERR_MAX] = "";
+
+	if (!path || !*path) {
+		snprintf(msg, sizeof msg, "no database path given");
+		goto out;
+	}
+	if (create) {
+		/* O_EXCL: never take over an existing file or symlink; 0600
+		 * because the file holds (encrypted) personal data. SQLite
+		 * gives its -wal and -shm files the database file's mode. */
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			if (errno == EEXIST)
+				snprintf(msg, sizeof msg,
+					 "database file already exists; "
+					 "refusing to overwrite it");
+			else
+				snprintf(msg, sizeof msg,
+					 "cannot create database file: %s",
+					 strerror(errno));
+			goto out;
+		}
+		created = 1;
+		rc = fchmod(fd, 0600); /* whatever the umask and ACLs did */
+		close(fd);
+		if (rc != 0) {
+			snprintf(msg, sizeof msg,
+				 "cannot set database file mode: %s",
+				 strerror(errno));
+			goto out;
+		}
+	} else if (stat(path, &sb) != 0) {
+		if (errno == ENOENT)
+			snprintf(msg, sizeof msg,
+				 "database file does not exist (create a "
+				 "register first)");
+		else
+			snprintf(msg, sizeof msg,
+				 "cannot open database file: %s",
+				 strerror(errno));
+		goto out;
+	} else if (!S_ISREG(sb.st_mode)) {
+		snprintf(msg, sizeof msg,
+			 "database path is not a regular file");
+		goto out;
+	}
+
+	s = calloc(1, sizeof *s);
+	if (!s) {
+		snprintf(msg, sizeof msg, "out of memory");
+		goto out;
+	}
+	s->base.vt = &sq_vt;
+	rc = sqlite3_open_v2(path, &s->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+				     (create ? SQLITE_OPEN_CREATE : 0),
+			     NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(msg, sizeof msg, "cannot open database: %s",
+			 s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		goto out;
+	}
+	if (configure(s) || migrate(s, create)) {
+		snprintf(msg, sizeof msg, "%s", s->err);
+		goto out;
+	}
+	ok = 1;
+out:
+	if (!ok) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s", msg);
+		sq_close(s ? &s->base : NULL);
+		s = NULL;
+		if (created)
+			remove_created(path);
+	}
+	return s ? &s->base : NULL;
+}

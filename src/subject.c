@@ -1,0 +1,1445 @@
+/*
+ * subject.c: subjects and their field values. Every value is validated
+ * against the policy, normalised, sealed with the subject's own data key and
+ * stored with its purposes, legal basis, source, collection time and expiry;
+ * lookup fields also get a blind index entry. Reads return only what serves
+ * the caller's purpose.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "crypto.h"
+#include "ident.h"
+#include "policy.h"
+#include "register.h"
+#include "store.h"
+
+#define VALUE_MAX	 4096
+#define TEXT_DEFAULT_MAX 200
+#define PASSWORD_MIN	 8
+#define PASSWORD_MAX	 1024
+#define NAMES_MAX	 512
+
+struct rk_fields {
+	char **names;
+	char **values;
+	size_t n, cap;
+};
+
+typedef struct subj_val {
+	rk_value pub;
+	char *field;
+	char *value;
+	char *purposes;
+	char *basis;
+	char *source;
+	char *category;
+	char expires[11];
+} subj_val;
+
+struct rk_subject {
+	char id[RK_ID_LEN + 1];
+	char kind[32];
+	char purpose[64];
+	int64_t created_at;
+	char rel_start[11];
+	char rel_end[11];
+	subj_val *vals;
+	size_t n, cap;
+};
+
+typedef struct list_item {
+	char id[RK_ID_LEN + 1];
+	char kind[32];
+	char start[11];
+	char end[11];
+} list_item;
+
+struct rk_list {
+	list_item *items;
+	size_t n, cap;
+};
+
+/* ---- rk_fields ----------------------------------------------------------- */
+
+rk_fields *rk_fields_new(void)
+{
+	return calloc(1, sizeof(rk_fields));
+}
+
+static void free_secret(char *s)
+{
+	if (s != NULL) {
+		sec_wipe(s, strlen(s));
+		free(s);
+	}
+}
+
+rk_status rk_fields_add(rk_fields *f, const char *name, const char *value)
+{
+	char *n, *v;
+
+	if (f == NULL || name == NULL || value == NULL)
+		return RK_EINVAL;
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 8;
+		char **nn = realloc(f->names, cap * sizeof *nn);
+		if (nn == NULL)
+			return RK_ESYS;
+		f->names = nn;
+		nn = realloc(f->values, cap * sizeof *nn);
+		if (nn == NULL)
+			return RK_ESYS;
+		f->values = nn;
+		f->cap = cap;
+	}
+	n = strdup(name);
+	v = strdup(value);
+	if (n == NULL || v == NULL) {
+		free(n);
+		free_secret(v);
+		return RK_ESYS;
+	}
+	f->names[f->n] = n;
+	f->values[f->n] = v;
+	f->n++;
+	return RK_OK;
+}
+
+void rk_fields_free(rk_fields *f)
+{
+	size_t i;
+
+	if (f == NULL)
+		return;
+	for (i = 0; i < f->n; i++) {
+		free(f->names[i]);
+		free_secret(f->values[i]);
+	}
+	free(f->names);
+	free(f->values);
+	free(f);
+}
+
+/* ---- helpers --------------------------------------------------------------
+ */
+
+static int valid_id(const char *id)
+{
+	size_t i;
+
+	if (id == NULL || strlen(id) != RK_ID_LEN)
+		return 0;
+	for (i = 0; i < RK_ID_LEN; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') ||
+		      (id[i] >= 'a' && id[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* Whether name is a member of the comma-separated list csv. */
+static int csv_has(const char *csv, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = csv;
+
+	while (p != NULL && *p != '\0') {
+		const char *e = strchr(p, ',');
+		size_t len = e == NULL ? strlen(p) : (size_t)(e - p);
+		if (len == n && memcmp(p, name, n) == 0)
+			return 1;
+		p = e == NULL ? NULL : e + 1;
+	}
+	return 0;
+}
+
+/* Appends name to a comma-separated list held in buf; marks overflow. */
+static void csv_add(char *buf, size_t cap, const char *name)
+{
+	size_t len = strlen(buf), n = strlen(name);
+
+	if (csv_has(buf, name))
+		return;
+	if (len + n + 2 > cap) {
+		if (len + 4 < cap)
+			memcpy(buf + len, ",..", 4);
+		return;
+	}
+	if (len > 0)
+		buf[len++] = ',';
+	memcpy(buf + len, name, n + 1);
+}
+
+static void field_purposes(const policy *p, const pol_field *f, char *buf,
+			   size_t cap)
+{
+	size_t i;
+
+	buf[0] = '\0';
+	for (i = 0; i < f->npurposes; i++)
+		csv_add(buf, cap, p->purposes[f->purposes[i]].name);
+}
+
+static int decimal_ok(const char *s)
+{
+	size_t i = 0, digits = 0, frac = 0;
+
+	if (s[i] == '-')
+		i++;
+	while (s[i] >= '0' && s[i] <= '9')
+		i++, digits++;
+	if (s[i] == '.') {
+		i++;
+		while (s[i] >= '0' && s[i] <= '9')
+			i++, frac++;
+		if (frac == 0)
+			return 0;
+	}
+	return s[i] == '\0' && digits > 0 && digits <= 15 && frac <= 6;
+}
+
+/* Validates and normalises one value of field f into out. */
+static rk_status normalise(rk_register *r, const pol_field *f, const char *in,
+			   char *out, size_t outsz)
+{
+	const policy *p = r->pol;
+	const char *why = "invalid value";
+	size_t i, n, max;
+	int rc = -1;
+
+	out[0] = '\0';
+	switch (f->type) {
+	case PT_EMAIL:
+		rc = ident_email(in, out, outsz, &why);
+		break;
+	case PT_PHONE:
+		rc = ident_phone(in, p->settings.country_code, out, outsz,
+				 &why);
+		break;
+	case PT_POSTAL_CODE:
+		rc = ident_postal_code(in, out, outsz, &why);
+		break;
+	case PT_DATE:
+		rc = ident_date(in, out, outsz, &why);
+		break;
+	case PT_HETU:
+		rc = ident_hetu(in, p->settings.allow_temporary_hetu, out,
+				outsz, &why);
+		break;
+	case PT_BUSINESS_ID:
+		rc = ident_ytunnus(in, out, outsz, &why);
+		break;
+	case PT_COUNTRY:
+		rc = ident_country(in, out, outsz, &why);
+		break;
+	case PT_ENUM:
+		why = "not one of the values the policy allows";
+		for (i = 0; i < f->nvalues; i++)
+			if (strcmp(in, f->values[i]) == 0) {
+				n = strlen(in);
+				if (n < outsz) {
+					memcpy(out, in, n + 1);
+					rc = 0;
+				}
+				break;
+			}
+		break;
+	case PT_CUSTOMER_NUMBER:
+		why = "not a customer number";
+		n = strlen(in);
+		rc = n > 0 && n < 20 && n < outsz ? 0 : -1;
+		for (i = 0; rc == 0 && i < n; i++)
+			if (in[i] < '0' || in[i] > '9')
+				rc = -1;
+		if (rc == 0)
+			memcpy(out, in, n + 1);
+		break;
+	case PT_PASSWORD:
+		n = strlen(in);
+		why = "a password is 8 to 1024 bytes";
+		if (n >= PASSWORD_MIN && n <= PASSWORD_MAX && n < outsz) {
+			memcpy(out, in, n + 1);
+			rc = 0;
+		}
+		break;
+	case PT_DECIMAL:
+	case PT_INTEGER:
+		why = "not a number";
+		n = strlen(in);
+		if (decimal_ok(in) && n < outsz &&
+		    (f->type == PT_DECIMAL || strchr(in, '.') == NULL)) {
+			memcpy(out, in, n + 1);
+			rc = 0;
+		}
+		break;
+	default:
+		max = f->max_len ? f->max_len : TEXT_DEFAULT_MAX;
+		if (max >= VALUE_MAX)
+			max = VALUE_MAX - 1;
+		rc = ident_text(in, max, out, outsz, &why);
+		break;
+	}
+	if (rc != 0) {
+		out[0] = '\0';
+		return reg_fail(r, RK_EINVAL, "field %s: %s", f->name, why);
+	}
+	return RK_OK;
+}
+
+/* The expiry of a value, or "" while open-ended. */
+static void expiry_of(const rk_register *r, size_t kind, size_t field,
+		      int64_t collected, const char *rel_end, char out[11])
+{
+	const policy *p = r->pol;
+	size_t ri = p->fields[field].retention;
+	const pol_retention *ret;
+	char base[11];
+
+	out[0] = '\0';
+	if (kind != POL_NONE && p->kinds[kind].retention != POL_NONE)
+		ri = p->kinds[kind].retention;
+	if (ri == POL_NONE)
+		return;
+	ret = &p->retention[ri];
+	switch (ret->from) {
+	case RET_COLLECTION:
+		ident_date_of(collected, base);
+		break;
+	case RET_RELATIONSHIP_END:
+		if (rel_end == NULL || rel_end[0] == '\0')
+			return;
+		memcpy(base, rel_end, 11);
+		break;
+	case RET_FISCAL_YEAR_END:
+		/* The financial year is taken to be the calendar year. */
+		ident_date_of(collected, base);
+		memcpy(base + 4, "-12-31", 7);
+		break;
+	default:
+		return;
+	}
+	if (ident_date_add(base, ret->years, ret->months, ret->days, out) != 0)
+		out[0] = '\0';
+}
+
+typedef struct pending {
+	size_t field;
+	char *value; /* normalised; a password is its hash */
+} pending;
+
+typedef struct pendings {
+	pending *v;
+	size_t n;
+} pendings;
+
+static void pendings_free(pendings *ps)
+{
+	size_t i;
+
+	for (i = 0; i < ps->n; i++)
+		free_secret(ps->v[i].value);
+	free(ps->v);
+	ps->v = NULL;
+	ps->n = 0;
+}
+
+/* Validates every NAME=VALUE against the policy before anything is written.
+ * for_update allows an empty value (removal). */
+static rk_status validate(rk_register *r, const rk_fields *in, int for_update,
+			  pendings *ps)
+{
+	const policy *p = r->pol;
+	char *buf = NULL;
+	size_t i, j, fi;
+	rk_status st = RK_OK;
+
+	ps->v = calloc(in == NULL || in->n == 0 ? 1 : in->n, sizeof *ps->v);
+	buf = malloc(VALUE_MAX);
+	if (ps->v == NULL || buf == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	for (i = 0; in != NULL && i < in->n; i++) {
+		fi = policy_field(p, in->names[i]);
+		if (fi == POL_NONE) {
+			st = reg_fail(r, RK_EINVAL,
+				      "unknown field \"%.48s\": the policy "
+				      "does not declare it",
+				      in->names[i]);
+			goto out;
+		}
+		if (p->fields[fi].type == PT_CUSTOMER_NUMBER) {
+			st = reg_fail(r, RK_EINVAL,
+				      "field %s is issued by the register",
+				      p->fields[fi].name);
+			goto out;
+		}
+		if (!p->fields[fi].multiple)
+			for (j = 0; j < i; j++)
+				if (strcmp(in->names[j], in->names[i]) == 0) {
+					st = reg_fail(r, RK_EINVAL,
+						      "field %s holds one "
+						      "value only",
+						      p->fields[fi].name);
+					goto out;
+				}
+		if (for_update && in->values[i][0] == '\0') {
+			ps->v[ps->n].field = fi;
+			ps->v[ps->n].value = NULL;
+			ps->n++;
+			continue;
+		}
+		st = normalise(r, &p->fields[fi], in->values[i], buf,
+			       VALUE_MAX);
+		if (st != RK_OK)
+			goto out;
+		if (p->fields[fi].type == PT_PASSWORD) {
+			char hash[SEC_PWHASH_BYTES];
+			if (sec_pwhash(buf, hash) != 0) {
+				st = reg_fail(r, RK_ESYS,
+					      "cannot hash a password");
+				goto out;
+			}
+			sec_wipe(buf, strlen(buf));
+			memcpy(buf, hash, strlen(hash) + 1);
+		}
+		ps->v[ps->n].field = fi;
+		ps->v[ps->n].value = strdup(buf);
+		if (ps->v[ps->n].value == NULL) {
+			st = reg_fail(r, RK_ESYS, "out of memory");
+			goto out;
+		}
+		ps->n++;
+	}
+out:
+	if (buf != NULL) {
+		sec_wipe(buf, VALUE_MAX);
+		free(buf);
+	}
+	if (st != RK_OK)
+		pendings_free(ps);
+	return st;
+}
+
+/* Seals and stores one value (and its blind index) of subject id. */
+static rk_status put_value(rk_register *r, const store_subject *sub,
+			   const unsigned char *dk, size_t kind, size_t fi,
+			   const char *value, const char *source)
+{
+	const policy *p = r->pol;
+	const pol_field *f = &p->fields[fi];
+	unsigned char ctbuf[512];
+	unsigned char *ct = ctbuf;
+	size_t len = strlen(value);
+	char purposes[NAMES_MAX], expires[11];
+	store_value v;
+	rk_status st = RK_OK;
+	int64_t now = reg_now(r);
+
+	if (len + SEC_SEAL_OVERHEAD > sizeof ctbuf) {
+		ct = malloc(len + SEC_SEAL_OVERHEAD);
+		if (ct == NULL)
+			return reg_fail(r, RK_ESYS, "out of memory");
+	}
+	if (sec_seal(dk, sub->id, f->name, (const unsigned char *)value, len,
+		     ct) != 0) {
+		st = reg_fail(r, RK_ESYS, "cannot seal a value");
+		goto out;
+	}
+	field_purposes(p, f, purposes, sizeof purposes);
+	expiry_of(r, kind, fi, now, sub->rel_end, expires);
+	memset(&v, 0, sizeof v);
+	v.subject_id = sub->id;
+	v.field = f->name;
+	v.ct = ct;
+	v.ctlen = len + SEC_SEAL_OVERHEAD;
+	v.purposes = purposes;
+	v.legal_basis = p->bases[f->basis].name;
+	v.source = source != NULL ? source : p->sources[f->source].name;
+	v.collected_at = now;
+	v.confirmed_at = now;
+	v.expires = expires[0] ? expires : NULL;
+	if (r->st->vt->value_insert(r->st, &v) != 0) {
+		st = reg_store_fail(r, "cannot store a value");
+		goto out;
+	}
+	if (f->lookup) {
+		unsigned char h[SEC_BIDX_BYTES];
+		sec_blind_index(r->ikey, f->name, value, h);
+		if (r->st->vt->bidx_insert(r->st, f->name, h, sub->id) != 0)
+			st = reg_store_fail(r, "cannot store a lookup index");
+	}
+out:
+	if (ct != ctbuf)
+		free(ct);
+	return st;
+}
+
+static rk_status check_source(rk_register *r, const char *source)
+{
+	if (source != NULL && policy_source(r->pol, source) == POL_NONE)
+		return reg_fail(r, RK_EINVAL,
+				"unknown source \"%.48s\": the policy does "
+				"not declare it",
+				source);
+	return RK_OK;
+}
+
+static size_t issued_field(const policy *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nfields; i++)
+		if (p->fields[i].type == PT_CUSTOMER_NUMBER)
+			return i;
+	return POL_NONE;
+}
+
+/* Queues an audit entry for a call that changed nothing. */
+static void audit_attempt(rk_register *r, const char *action,
+			  const char *pseudonym, const char *purpose,
+			  rk_status st)
+{
+	audit_ev ev;
+	const char *outcome = st == RK_EINVAL	    ? "invalid"
+			      : st == RK_ENOTFOUND  ? "notfound"
+			      : st == RK_EREFUSED   ? "refused"
+			      : st == RK_EINTEGRITY ? "integrity"
+						    : "failed";
+	char saved[REG_ERR_MAX];
+
+	/* Keep the caller's error message even if queuing fails. */
+	memcpy(saved, r->err, sizeof saved);
+	audit_ev_set(&ev, r, action, pseudonym, NULL, purpose, outcome);
+	(void)audit_read(r, &ev);
+	memcpy(r->err, saved, sizeof saved);
+}
+
+/* ---- add ------------------------------------------------------------------
+ */
+
+rk_status rk_subject_add(rk_register *r, const char *kind,
+			 const rk_fields *fields, const char *source,
+			 char id_out[RK_ID_LEN + 1])
+{
+	const policy *p = r->pol;
+	pendings ps = {NULL, 0};
+	store_subject sub;
+	unsigned char *dk = NULL;
+	char names[NAMES_MAX] = "";
+	size_t ki, i, j, cn;
+	rk_status st;
+	audit_ev ev;
+
+	id_out[0] = '\0';
+	ki = kind == NULL ? POL_NONE : policy_kind(p, kind);
+	if (ki == POL_NONE) {
+		st = reg_fail(r, RK_EINVAL,
+			      "unknown kind of subject: the policy declares "
+			      "customer, prospect and contact");
+		goto out;
+	}
+	st = check_source(r, source);
+	if (st == RK_OK)
+		st = validate(r, fields, 0, &ps);
+	if (st != RK_OK)
+		goto out;
+	for (i = 0; i < p->kinds[ki].nrequired; i++) {
+		size_t need = p->kinds[ki].required[i];
+		for (j = 0; j < ps.n && ps.v[j].field != need; j++)
+			;
+		if (j == ps.n) {
+			st = reg_fail(r, RK_EINVAL,
+				      "field %s is required for a %s",
+				      p->fields[need].name, p->kinds[ki].name);
+			goto out;
+		}
+	}
+	memset(&sub, 0, sizeof sub);
+	sec_random_id(sub.id);
+	snprintf(sub.kind, sizeof sub.kind, "%s", p->kinds[ki].name);
+	sub.created_at = reg_now(r);
+	reg_today(r, sub.rel_start);
+	dk = sec_key_new();
+	if (dk == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	if (sec_wrap(r->mk, sub.id, dk, sub.wrapped_key) != 0) {
+		st = reg_fail(r, RK_ESYS, "cannot wrap a subject key");
+		goto out;
+	}
+	sec_pseudonym(dk, sub.pseudonym);
+
+	st = reg_begin_write(r);
+	if (st != RK_OK)
+		goto out;
+	if (r->st->vt->subject_insert(r->st, &sub) != 0) {
+		st = reg_store_fail(r, "cannot store the subject");
+		goto out;
+	}
+	for (i = 0; i < ps.n; i++) {
+		st = put_value(r, &sub, dk, ki, ps.v[i].field, ps.v[i].value,
+			       source);
+		if (st != RK_OK)
+			goto out;
+		csv_add(names, sizeof names, p->fields[ps.v[i].field].name);
+	}
+	cn = issued_field(p);
+	if (cn != POL_NONE && strcmp(p->kinds[ki].name, "customer") == 0) {
+		int64_t num;
+		char nbuf[24];
+		if (r->st->vt->counter_next(r->st, "customer_number",
+					    p->settings.customer_number_start,
+					    &num) != 0) {
+			st = reg_store_fail(r,
+					    "cannot issue a customer number");
+			goto out;
+		}
+		snprintf(nbuf, sizeof nbuf, "%" PRId64, num);
+		st = put_value(r, &sub, dk, ki, cn, nbuf,
+			       p->sources[p->fields[cn].source].name);
+		if (st != RK_OK)
+			goto out;
+		csv_add(names, sizeof names, p->fields[cn].name);
+	}
+	audit_ev_set(&ev, r, "subject.add", sub.pseudonym, names, NULL, "ok");
+	st = audit_write(r, &ev);
+	if (st == RK_OK)
+		st = reg_commit(r);
+	if (st == RK_OK)
+		memcpy(id_out, sub.id, RK_ID_LEN + 1);
+out:
+	if (st != RK_OK) {
+		reg_rollback(r);
+		audit_attempt(r, "subject.add", NULL, NULL, st);
+	}
+	sec_key_free(dk);
+	pendings_free(&ps);
+	return st;
+}
+
+/* ---- get ------------------------------------------------------------------
+ */
+
+static rk_status resolve_purpose(rk_register *r, const char *purpose,
+				 size_t *pu)
+{
+	const policy *p = r->pol;
+
+	*pu = purpose == NULL ? p->settings.default_purpose
+			      : policy_purpose(p, purpose);
+	if (*pu == POL_NONE)
+		return reg_fail(r, RK_EINVAL,
+				"unknown purpose \"%.48s\": the policy does "
+				"not declare it",
+				purpose == NULL ? "" : purpose);
+	return RK_OK;
+}
+
+static rk_status load_subject(rk_register *r, const char *id,
+			      store_subject *sub)
+{
+	int rc;
+
+	if (!valid_id(id))
+		return reg_fail(r, RK_EINVAL,
+				"not a subject ID: IDs are 32 hexadecimal "
+				"characters");
+	rc = r->st->vt->subject_get(r->st, id, sub);
+	if (rc == STORE_NOTFOUND)
+		return reg_fail(r, RK_ENOTFOUND, "no such subject");
+	if (rc != 0)
+		return reg_store_fail(r, "cannot read the subject");
+	return RK_OK;
+}
+
+static char *dup_or_empty(const char *s)
+{
+	return strdup(s == NULL ? "" : s);
+}
+
+struct get_state {
+	rk_register *r;
+	rk_subject *s;
+	const store_subject *sub;
+	const unsigned char *dk;
+	const char *purpose;
+	char today[11];
+	char names[NAMES_MAX];
+	rk_status st;
+};
+
+static int get_one(void *ud, const store_value *v)
+{
+	struct get_state *g = ud;
+	const policy *p = g->r->pol;
+	rk_subject *s = g->s;
+	size_t fi = policy_field(p, v->field);
+	subj_val *sv;
+	size_t len;
+
+	/* Only what was collected for this purpose, and not past its time. */
+	if (fi == POL_NONE || !csv_has(v->purposes, g->purpose))
+		return 0;
+	if (v->expires != NULL && strcmp(v->expires, g->today) < 0)
+		return 0;
+	if (v->ctlen < SEC_SEAL_OVERHEAD) {
+		g->st = reg_fail(g->r, RK_EINTEGRITY,
+				 "a stored value is "
+				 "damaged");
+		return 1;
+	}
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		subj_val *nv = realloc(s->vals, cap * sizeof *nv);
+		if (nv == NULL) {
+			g->st = reg_fail(g->r, RK_ESYS, "out of memory");
+			return 1;
+		}
+		s->vals = nv;
+		s->cap = cap;
+	}
+	sv = &s->vals[s->n];
+	memset(sv, 0, sizeof *sv);
+	len = v->ctlen - SEC_SEAL_OVERHEAD;
+	sv->value = malloc(len + 1);
+	if (sv->value == NULL) {
+		g->st = reg_fail(g->r, RK_ESYS, "out of memory");
+		return 1;
+	}
+	if (sec_open(g->dk, g->sub->id, v->field, v->ct, v->ctlen,
+		     (unsigned char *)sv->value) != 0) {
+		free(sv->value);
+		g->st = reg_fail(g->r, RK_EINTEGRITY,
+				 "a stored value does not decrypt: the "
+				 "database was altered or damaged");
+		return 1;
+	}
+	sv->value[len] = '\0';
+	if (p->fields[fi].type == PT_PASSWORD) {
+		/* The hash never leaves the library. */
+		free_secret(sv->value);
+		sv->value = strdup("(argon2id)");
+	}
+	sv->field = strdup(v->field);
+	sv->purposes = strdup(v->purposes);
+	sv->basis = strdup(v->legal_basis);
+	sv->source = strdup(v->source);
+	sv->category = dup_or_empty(p->categories[p->fields[fi].category].name);
+	s->n++; /* counted now so that rk_subject_free releases it */
+	if (sv->value == NULL || sv->field == NULL || sv->purposes == NULL ||
+	    sv->basis == NULL || sv->source == NULL || sv->category == NULL) {
+		g->st = reg_fail(g->r, RK_ESYS, "out of memory");
+		return 1;
+	}
+	if (v->expires != NULL)
+		snprintf(sv->expires, sizeof sv->expires, "%s", v->expires);
+	sv->pub.field = sv->field;
+	sv->pub.value = sv->value;
+	sv->pub.category = sv->category;
+	sv->pub.purposes = sv->purposes;
+	sv->pub.legal_basis = sv->basis;
+	sv->pub.source = sv->source;
+	sv->pub.collected_at = v->collected_at;
+	sv->pub.confirmed_at = v->confirmed_at;
+	sv->pub.expires = sv->expires[0] ? sv->expires : NULL;
+	csv_add(g->names, sizeof g->names, v->field);
+	return 0;
+}
+
+rk_status rk_subject_get(rk_register *r, const char *id, const char *purpose,
+			 rk_subject **out)
+{
+	struct get_state g;
+	store_subject sub;
+	rk_subject *s = NULL;
+	unsigned char *dk = NULL;
+	size_t pu;
+	rk_status st;
+	audit_ev ev;
+	int reading = 0;
+
+	*out = NULL;
+	memset(&g, 0, sizeof g);
+	sub.pseudonym[0] = '\0';
+	st = resolve_purpose(r, purpose, &pu);
+	if (st != RK_OK)
+		goto out;
+	st = reg_begin_read(r);
+	if (st != RK_OK)
+		goto out;
+	reading = 1;
+	st = load_subject(r, id, &sub);
+	if (st == RK_OK)
+		st = reg_subject_key(r, &sub, &dk);
+	if (st != RK_OK)
+		goto out;
+	s = calloc(1, sizeof *s);
+	if (s == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	memcpy(s->id, sub.id, sizeof s->id);
+	snprintf(s->kind, sizeof s->kind, "%s", sub.kind);
+	snprintf(s->purpose, sizeof s->purpose, "%s",
+		 r->pol->purposes[pu].name);
+	s->created_at = sub.created_at;
+	memcpy(s->rel_start, sub.rel_start, sizeof s->rel_start);
+	memcpy(s->rel_end, sub.rel_end, sizeof s->rel_end);
+	g.r = r;
+	g.s = s;
+	g.sub = &sub;
+	g.dk = dk;
+	g.purpose = s->purpose;
+	g.st = RK_OK;
+	reg_today(r, g.today);
+	if (r->st->vt->value_list(r->st, sub.id, NULL, get_one, &g) != 0) {
+		st = reg_store_fail(r, "cannot read the values");
+		goto out;
+	}
+	st = g.st;
+	if (st != RK_OK)
+		goto out;
+	reg_end_read(r);
+	reading = 0;
+	audit_ev_set(&ev, r, "subject.show", sub.pseudonym, g.names, s->purpose,
+		     "ok");
+	/* No read without its audit entry. */
+	st = audit_read(r, &ev);
+	if (st == RK_OK) {
+		*out = s;
+		s = NULL;
+	}
+out:
+	if (reading)
+		reg_end_read(r);
+	if (st != RK_OK && st != RK_ESYS)
+		audit_attempt(r, "subject.show",
+			      sub.pseudonym[0] ? sub.pseudonym : NULL,
+			      pu == POL_NONE ? NULL : r->pol->purposes[pu].name,
+			      st);
+	sec_key_free(dk);
+	rk_subject_free(s);
+	return st;
+}
+
+/* ---- find -----------------------------------------------------------------
+ */
+
+static rk_status list_push(rk_register *r, rk_list *l, const char *id,
+			   const char *kind, const char *start, const char *end)
+{
+	list_item *it;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		list_item *ni = realloc(l->items, cap * sizeof *ni);
+		if (ni == NULL)
+			return reg_fail(r, RK_ESYS, "out of memory");
+		l->items = ni;
+		l->cap = cap;
+	}
+	it = &l->items[l->n++];
+	snprintf(it->id, sizeof it->id, "%s", id);
+	snprintf(it->kind, sizeof it->kind, "%s", kind ? kind : "");
+	snprintf(it->start, sizeof it->start, "%s", start ? start : "");
+	snprintf(it->end, sizeof it->end, "%s", end ? end : "");
+	return RK_OK;
+}
+
+struct find_state {
+	rk_register *r;
+	rk_list *l;
+	const char *field;
+	const char *purpose;
+	rk_status st;
+};
+
+static int find_one(void *ud, const char *subject_id, const char *pseudonym)
+{
+	struct find_state *fs = ud;
+	audit_ev ev;
+
+	fs->st = list_push(fs->r, fs->l, subject_id, NULL, NULL, NULL);
+	if (fs->st != RK_OK)
+		return 1;
+	audit_ev_set(&ev, fs->r, "subject.find", pseudonym, fs->field,
+		     fs->purpose, "ok");
+	/* Queued only: the walk must not write while it reads. */
+	if (fs->r->nqueue == REG_AUDIT_QUEUE_MAX) {
+		fs->st = reg_fail(fs->r, RK_ESYS, "too many matches");
+		return 1;
+	}
+	fs->r->queue[fs->r->nqueue++] = ev;
+	return 0;
+}
+
+rk_status rk_subject_find(rk_register *r, const char *field, const char *value,
+			  const char *purpose, rk_list **out)
+{
+	const policy *p = r->pol;
+	struct find_state fs;
+	char norm[VALUE_MAX];
+	unsigned char h[SEC_BIDX_BYTES];
+	rk_list *l = NULL;
+	size_t fi, pu = POL_NONE;
+	rk_status st;
+
+	*out = NULL;
+	norm[0] = '\0';
+	fi = field == NULL ? POL_NONE : policy_field(p, field);
+	if (fi == POL_NONE || !p->fields[fi].lookup) {
+		st = reg_fail(r, RK_EINVAL,
+			      "subjects are found by a lookup field of the "
+			      "policy (email, phone, hetu, customer_number, "
+			      "username)");
+		goto out;
+	}
+	st = resolve_purpose(r, purpose, &pu);
+	if (st != RK_OK)
+		goto out;
+	if (!policy_field_serves(p, fi, pu)) {
+		st = reg_fail(r, RK_EREFUSED,
+			      "field %s does not serve purpose %s",
+			      p->fields[fi].name, p->purposes[pu].name);
+		goto out;
+	}
+	st = normalise(r, &p->fields[fi], value == NULL ? "" : value, norm,
+		       sizeof norm);
+	if (st != RK_OK)
+		goto out;
+	sec_blind_index(r->ikey, p->fields[fi].name, norm, h);
+	l = calloc(1, sizeof *l);
+	if (l == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	fs.r = r;
+	fs.l = l;
+	fs.field = p->fields[fi].name;
+	fs.purpose = p->purposes[pu].name;
+	fs.st = RK_OK;
+	if (r->st->vt->bidx_find(r->st, p->fields[fi].name, h, find_one, &fs) !=
+	    0) {
+		st = reg_store_fail(r, "cannot search");
+		goto out;
+	}
+	st = fs.st;
+	if (st == RK_OK && l->n == 0)
+		st = reg_fail(r, RK_ENOTFOUND, "no subject matches");
+	if (st == RK_OK && r->nqueue >= r->audit_batch)
+		st = audit_flush(r);
+	if (st == RK_OK) {
+		*out = l;
+		l = NULL;
+	}
+out:
+	sec_wipe(norm, sizeof norm);
+	if (st != RK_OK && st != RK_ESYS)
+		audit_attempt(r, "subject.find", NULL,
+			      pu == POL_NONE ? NULL : p->purposes[pu].name, st);
+	rk_list_free(l);
+	return st;
+}
+
+/* ---- update and end --------------------------------------------------------
+ */
+
+rk_status rk_subject_update(rk_register *r, const char *id,
+			    const rk_fields *fields, const char *source)
+{
+	const policy *p = r->pol;
+	pendings ps = {NULL, 0};
+	store_subject sub;
+	unsigned char *dk = NULL;
+	char names[NAMES_MAX] = "";
+	size_t ki, i, j, k;
+	rk_status st;
+	audit_ev ev;
+
+	sub.pseudonym[0] = '\0';
+	if (fields == NULL || fields->n == 0) {
+		st = reg_fail(r, RK_EINVAL,
+			      "nothing to update: give --field "
+			      "NAME=VALUE");
+		goto out;
+	}
+	st = check_source(r, source);
+	if (st == RK_OK)
+		st = validate(r, fields, 1, &ps);
+	if (st != RK_OK)
+		goto out;
+	st = reg_begin_write(r);
+	if (st == RK_OK)
+		st = load_subject(r, id, &sub);
+	if (st == RK_OK)
+		st = reg_subject_key(r, &sub, &dk);
+	if (st != RK_OK)
+		goto out;
+	ki = policy_kind(p, sub.kind);
+	for (i = 0; i < ps.n; i++) {
+		size_t fi = ps.v[i].field;
+		/* First mention of a field replaces all its old values. */
+		for (j = 0; j < i && ps.v[j].field != fi; j++)
+			;
+		if (j == i) {
+			if (ps.v[i].value == NULL && ki != POL_NONE)
+				for (k = 0; k < p->kinds[ki].nrequired; k++)
+					if (p->kinds[ki].required[k] == fi) {
+						st = reg_fail(
+							r, RK_EINVAL,
+							"field %s is required "
+							"for a %s",
+							p->fields[fi].name,
+							sub.kind);
+						goto out;
+					}
+			if (r->st->vt->value_delete_field(
+				    r->st, sub.id, p->fields[fi].name) != 0 ||
+			    r->st->vt->bidx_delete_field(
+				    r->st, sub.id, p->fields[fi].name) != 0) {
+				st = reg_store_fail(r, "cannot update");
+				goto out;
+			}
+			csv_add(names, sizeof names, p->fields[fi].name);
+		}
+		if (ps.v[i].value == NULL)
+			continue;
+		st = put_value(r, &sub, dk, ki, fi, ps.v[i].value, source);
+		if (st != RK_OK)
+			goto out;
+	}
+	audit_ev_set(&ev, r, "subject.update", sub.pseudonym, names, NULL,
+		     "ok");
+	st = audit_write(r, &ev);
+	if (st == RK_OK)
+		st = reg_commit(r);
+out:
+	if (st != RK_OK) {
+		reg_rollback(r);
+		audit_attempt(r, "subject.update",
+			      sub.pseudonym[0] ? sub.pseudonym : NULL, NULL,
+			      st);
+	}
+	sec_key_free(dk);
+	pendings_free(&ps);
+	return st;
+}
+
+struct end_state {
+	char fields[64][48];
+	size_t n;
+};
+
+static int collect_field(void *ud, const store_value *v)
+{
+	struct end_state *es = ud;
+	size_t i;
+
+	for (i = 0; i < es->n; i++)
+		if (strcmp(es->fields[i], v->field) == 0)
+			return 0;
+	if (es->n == sizeof es->fields / sizeof es->fields[0])
+		return 1;
+	snprintf(es->fields[es->n++], sizeof es->fields[0], "%s", v->field);
+	return 0;
+}
+
+rk_status rk_subject_end(rk_register *r, const char *id, const char *date)
+{
+	const policy *p = r->pol;
+	store_subject sub;
+	struct end_state es;
+	char end[11], exp[11];
+	const char *why = NULL;
+	size_t ki, i, fi;
+	rk_status st = RK_OK;
+	audit_ev ev;
+
+	sub.pseudonym[0] = '\0';
+	if (date == NULL)
+		reg_today(r, end);
+	else if (ident_date(date, end, sizeof end, &why) != 0)
+		st = reg_fail(r, RK_EINVAL, "end date: %s", why);
+	if (st == RK_OK)
+		st = reg_begin_write(r);
+	if (st == RK_OK)
+		st = load_subject(r, id, &sub);
+	if (st != RK_OK)
+		goto out;
+	if (sub.rel_end[0] != '\0') {
+		st = reg_fail(r, RK_EINVAL,
+			      "the relationship has ended "
+			      "already");
+		goto out;
+	}
+	if (sub.rel_start[0] != '\0' && strcmp(end, sub.rel_start) < 0) {
+		st = reg_fail(r, RK_EINVAL,
+			      "the end date is before the relationship began");
+		goto out;
+	}
+	if (r->st->vt->subject_set_end(r->st, sub.id, end) != 0) {
+		st = reg_store_fail(r, "cannot record the end");
+		goto out;
+	}
+	/* Retention periods that run from the end start now. */
+	memset(&es, 0, sizeof es);
+	if (r->st->vt->value_list(r->st, sub.id, NULL, collect_field, &es) !=
+	    0) {
+		st = reg_store_fail(r, "cannot read the values");
+		goto out;
+	}
+	ki = policy_kind(p, sub.kind);
+	for (i = 0; i < es.n; i++) {
+		fi = policy_field(p, es.fields[i]);
+		if (fi == POL_NONE)
+			continue;
+		expiry_of(r, ki, fi, reg_now(r), end, exp);
+		if (exp[0] == '\0')
+			continue;
+		{
+			size_t ri = p->fields[fi].retention;
+			if (ki != POL_NONE &&
+			    p->kinds[ki].retention != POL_NONE)
+				ri = p->kinds[ki].retention;
+			if (p->retention[ri].from != RET_RELATIONSHIP_END)
+				continue;
+		}
+		if (r->st->vt->value_set_expiry(r->st, sub.id, es.fields[i],
+						exp) != 0) {
+			st = reg_store_fail(r, "cannot set an expiry");
+			goto out;
+		}
+	}
+	audit_ev_set(&ev, r, "subject.end", sub.pseudonym, NULL, NULL, "ok");
+	st = audit_write(r, &ev);
+	if (st == RK_OK)
+		st = reg_commit(r);
+out:
+	if (st != RK_OK) {
+		reg_rollback(r);
+		audit_attempt(r, "subject.end",
+			      sub.pseudonym[0] ? sub.pseudonym : NULL, NULL,
+			      st);
+	}
+	return st;
+}
+
+/* ---- list -----------------------------------------------------------------
+ */
+
+struct list_state {
+	rk_register *r;
+	rk_list *l;
+	rk_status st;
+};
+
+static int list_one(void *ud, const store_subject *s)
+{
+	struct list_state *ls = ud;
+
+	ls->st = list_push(ls->r, ls->l, s->id, s->kind, s->rel_start,
+			   s->rel_end);
+	return ls->st != RK_OK;
+}
+
+rk_status rk_subject_list(rk_register *r, const char *kind,
+			  const char *after_id, size_t limit, rk_list **out)
+{
+	struct list_state ls;
+	rk_list *l;
+	rk_status st;
+	audit_ev ev;
+
+	*out = NULL;
+	if (kind != NULL && policy_kind(r->pol, kind) == POL_NONE)
+		return reg_fail(r, RK_EINVAL, "unknown kind of subject");
+	if (after_id != NULL && !valid_id(after_id))
+		return reg_fail(r, RK_EINVAL, "not a subject ID");
+	l = calloc(1, sizeof *l);
+	if (l == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	ls.r = r;
+	ls.l = l;
+	ls.st = RK_OK;
+	if (r->st->vt->subject_list(r->st, kind, after_id, limit, list_one,
+				    &ls) != 0) {
+		st = reg_store_fail(r, "cannot list subjects");
+		goto out;
+	}
+	st = ls.st;
+	if (st != RK_OK)
+		goto out;
+	audit_ev_set(&ev, r, "subject.list", NULL, NULL, NULL, "ok");
+	st = audit_read(r, &ev);
+out:
+	if (st == RK_OK)
+		*out = l;
+	else
+		rk_list_free(l);
+	return st;
+}
+
+/* ---- passwords ------------------------------------------------------------
+ */
+
+struct pw_state {
+	rk_register *r;
+	const store_subject *sub;
+	const unsigned char *dk;
+	const char *password;
+	int matched, seen;
+	rk_status st;
+};
+
+static int pw_one(void *ud, const store_value *v)
+{
+	struct pw_state *ps = ud;
+	char hash[SEC_PWHASH_BYTES];
+	size_t len;
+
+	if (v->ctlen < SEC_SEAL_OVERHEAD ||
+	    v->ctlen - SEC_SEAL_OVERHEAD >= sizeof hash ||
+	    sec_open(ps->dk, ps->sub->id, v->field, v->ct, v->ctlen,
+		     (unsigned char *)hash) != 0) {
+		ps->st = reg_fail(ps->r, RK_EINTEGRITY,
+				  "a stored password hash does not decrypt");
+		return 1;
+	}
+	len = v->ctlen - SEC_SEAL_OVERHEAD;
+	hash[len] = '\0';
+	ps->seen = 1;
+	if (sec_pwverify(hash, ps->password) == 0)
+		ps->matched = 1;
+	sec_wipe(hash, sizeof hash);
+	return ps->matched;
+}
+
+rk_status rk_subject_check_password(rk_register *r, const char *id,
+				    const char *field, const char *password)
+{
+	const policy *p = r->pol;
+	struct pw_state ps;
+	store_subject sub;
+	unsigned char *dk = NULL;
+	size_t fi;
+	rk_status st;
+	audit_ev ev;
+
+	sub.pseudonym[0] = '\0';
+	fi = field == NULL ? POL_NONE : policy_field(p, field);
+	if (fi == POL_NONE || p->fields[fi].type != PT_PASSWORD ||
+	    password == NULL) {
+		st = reg_fail(r, RK_EINVAL, "not a password field");
+		goto out;
+	}
+	st = load_subject(r, id, &sub);
+	if (st == RK_OK)
+		st = reg_subject_key(r, &sub, &dk);
+	if (st != RK_OK)
+		goto out;
+	memset(&ps, 0, sizeof ps);
+	ps.r = r;
+	ps.sub = &sub;
+	ps.dk = dk;
+	ps.password = password;
+	if (r->st->vt->value_list(r->st, sub.id, p->fields[fi].name, pw_one,
+				  &ps) != 0) {
+		st = reg_store_fail(r, "cannot read the password");
+		goto out;
+	}
+	st = ps.st;
+	if (st == RK_OK && !ps.seen)
+		st = reg_fail(r, RK_ENOTFOUND, "no password is set");
+	else if (st == RK_OK && !ps.matched)
+		st = reg_fail(r, RK_EREFUSED, "the password does not match");
+	if (st == RK_OK) {
+		audit_ev_set(&ev, r, "subject.check_password", sub.pseudonym,
+			     p->fields[fi].name, NULL, "ok");
+		st = audit_read(r, &ev);
+	}
+out:
+	if (st != RK_OK && st != RK_ESYS)
+		audit_attempt(r, "subject.check_password",
+			      sub.pseudonym[0] ? sub.pseudonym : NULL, NULL,
+			      st);
+	sec_key_free(dk);
+	return st;
+}
+
+/* ---- accessors ------------------------------------------------------------
+ */
+
+const char *rk_subject_id(const rk_subject *s)
+{
+	return s->id;
+}
+
+const char *rk_subject_kind(const rk_subject *s)
+{
+	return s->kind;
+}
+
+const char *rk_subject_purpose(const rk_subject *s)
+{
+	return s->purpose;
+}
+
+int64_t rk_subject_created_at(const rk_subject *s)
+{
+	return s->created_at;
+}
+
+const char *rk_subject_relationship_start(const rk_subject *s)
+{
+	return s->rel_start[0] ? s->rel_start : NULL;
+}
+
+const char *rk_subject_relationship_end(const rk_subject *s)
+{
+	return s->rel_end[0] ? s->rel_end : NULL;
+}
+
+size_t rk_subject_value_count(const rk_subject *s)
+{
+	return s->n;
+}
+
+const rk_value *rk_subject_value(const rk_subject *s, size_t i)
+{
+	return i < s->n ? &s->vals[i].pub : NULL;
+}
+
+static json_t *csv_array(const char *csv)
+{
+	json_t *a = json_array();
+	const char *p = csv;
+
+	while (a != NULL && p != NULL && *p != '\0') {
+		const char *e = strchr(p, ',');
+		size_t len = e == NULL ? strlen(p) : (size_t)(e - p);
+		json_array_append_new(a, json_stringn(p, len));
+		p = e == NULL ? NULL : e + 1;
+	}
+	return a;
+}
+
+char *rk_subject_json(const rk_subject *s)
+{
+	json_t *root, *fields, *rel;
+	char *text = NULL;
+	size_t i;
+
+	root = json_object();
+	fields = json_object();
+	rel = json_object();
+	if (root == NULL || fields == NULL || rel == NULL)
+		goto out;
+	json_object_set_new(root, "id", json_string(s->id));
+	json_object_set_new(root, "kind", json_string(s->kind));
+	json_object_set_new(root, "purpose", json_string(s->purpose));
+	json_object_set_new(root, "created_at",
+			    json_integer((json_int_t)s->created_at));
+	json_object_set_new(rel, "start",
+			    s->rel_start[0] ? json_string(s->rel_start)
+					    : json_null());
+	json_object_set_new(rel, "end",
+			    s->rel_end[0] ? json_string(s->rel_end)
+					  : json_null());
+	json_object_set(root, "relationship", rel);
+	for (i = 0; i < s->n; i++) {
+		const rk_value *v = &s->vals[i].pub;
+		json_t *arr = json_object_get(fields, v->field);
+		json_t *o = json_object();
+		if (o == NULL)
+			goto out;
+		if (arr == NULL) {
+			arr = json_array();
+			json_object_set_new(fields, v->field, arr);
+		}
+		json_object_set_new(o, "value", json_string(v->value));
+		json_object_set_new(o, "category", json_string(v->category));
+		json_object_set_new(o, "purposes", csv_array(v->purposes));
+		json_object_set_new(o, "legal_basis",
+				    json_string(v->legal_basis));
+		json_object_set_new(o, "source", json_string(v->source));
+		json_object_set_new(o, "collected_at",
+				    json_integer((json_int_t)v->collected_at));
+		json_object_set_new(o, "confirmed_at",
+				    json_integer((json_int_t)v->confirmed_at));
+		json_object_set_new(o, "expires",
+				    v->expires ? json_string(v->expires)
+					       : json_null());
+		json_array_append_new(arr, o);
+	}
+	json_object_set(root, "fields", fields);
+	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+out:
+	json_decref(rel);
+	json_decref(fields);
+	json_decref(root);
+	return text;
+}
+
+void rk_subject_free(rk_subject *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->n; i++) {
+		free_secret(s->vals[i].value);
+		free(s->vals[i].field);
+		free(s->vals[i].purposes);
+		free(s->vals[i].basis);
+		free(s->vals[i].source);
+		free(s->vals[i].category);
+	}
+	free(s->vals);
+	free(s);
+}
+
+size_t rk_list_count(const rk_list *l)
+{
+	return l->n;
+}
+
+const char *rk_list_id(const rk_list *l, size_t i)
+{
+	return i < l->n ? l->items[i].id : NULL;
+}
+
+const char *rk_list_kind(const rk_list *l, size_t i)
+{
+	return i < l->n && l->items[i].kind[0] ? l->items[i].kind : NULL;
+}
+
+const char *rk_list_start(const rk_list *l, size_t i)
+{
+	return i < l->n && l->items[i].start[0] ? l->items[i].start : NULL;
+}
+
+const char *rk_list_end(const rk_list *l, size_t i)
+{
+	return i < l->n && l->items[i].end[0] ? l->items[i].end : NULL;
+}
+
+void rk_list_free(rk_list *l)
+{
+	if (l == NULL)
+		return;
+	free(l->items);
+	free(l);
+}
+
+int rk_field_is_secret(const rk_register *r, const char *field)
+{
+	size_t fi = field == NULL ? POL_NONE : policy_field(r->pol, field);
+
+	return fi != POL_NONE && r->pol->fields[fi].type == PT_PASSWORD;
+}
