@@ -42,6 +42,15 @@ void cli_json_str(FILE *f, const char *s);
 int cmd_init(cli *c, int argc, char **argv);
 int cmd_policy(cli *c, int argc, char **argv);
 int cmd_subject(cli *c, int argc, char **argv);
+int cmd_record(cli *c, int argc, char **argv);
 int cmd_audit(cli *c, int argc, char **argv);
+int cmd_key(cli *c, int argc, char **argv);
+int cmd_backup(cli *c, int argc, char **argv);
+int cmd_restore(cli *c, int argc, char **argv);
+int cmd_consent(cli *c, int argc, char **argv);
+int cmd_object(cli *c, int argc, char **argv);
+int cmd_may_contact(cli *c, int argc, char **argv);
+int cmd_cookie(cli *c, int argc, char **argv);
+int cmd_actor(cli *c, int argc, char **argv);
 
 #endif

@@ -9,11 +9,14 @@
 #include "cli.h"
 
 static const char audit_usage[] =
-	"usage: rekisteri audit verify\n"
+	"usage: rekisteri audit verify [--checkpoint FILE]\n"
+	"       rekisteri audit checkpoint FILE\n"
 	"       rekisteri audit log [--subject ID]\n"
 	"verify checks the whole hash chain and names the first entry that "
 	"was\n"
-	"edited, removed or reordered (exit 5). log shows who processed what,\n"
+	"edited, removed or reordered (exit 5); with a checkpoint it also\n"
+	"detects a cut tail. checkpoint signs the chain's head (Ed25519) into\n"
+	"a new FILE. log shows who processed what,\n"
 	"for which purpose and when; subjects appear by pseudonym.\n";
 
 static void print_time(FILE *f, int64_t at_us)
@@ -81,13 +84,43 @@ int cmd_audit(cli *c, int argc, char **argv)
 		fputs(audit_usage, argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
-	if (strcmp(argv[1], "verify") == 0) {
-		if (argc != 2)
-			return cli_error(2, "usage: rekisteri audit verify");
+	if (strcmp(argv[1], "checkpoint") == 0) {
+		if (argc != 3)
+			return cli_error(2, "usage: rekisteri audit checkpoint "
+					    "FILE");
 		r = cli_open(c);
 		if (r != 0)
 			return r;
-		st = rk_audit_verify(c->reg, &rep);
+		st = rk_audit_checkpoint(c->reg, argv[2]);
+		if (st != RK_OK)
+			return cli_status(c, st);
+		if (c->json) {
+			printf("{\"checkpoint\": ");
+			cli_json_str(stdout, argv[2]);
+			puts("}");
+		} else {
+			printf("signed checkpoint written to %s\n", argv[2]);
+		}
+		return 0;
+	}
+	if (strcmp(argv[1], "verify") == 0) {
+		const char *cp = NULL;
+		for (i = 2; i < argc; i++) {
+			r = cli_opt(argc, argv, &i, "--checkpoint", &cp);
+			if (r <= 0)
+				return cli_error(2, "usage: rekisteri audit "
+						    "verify [--checkpoint "
+						    "FILE]");
+		}
+		r = cli_open(c);
+		if (r != 0)
+			return r;
+		st = cp != NULL ? rk_audit_verify_checkpoint(c->reg, cp, &rep)
+				: rk_audit_verify(c->reg, &rep);
+		if (st != RK_OK && st != RK_EINTEGRITY)
+			return cli_status(c, st);
+		if (st == RK_EINTEGRITY && rep.first_bad == 0)
+			return cli_status(c, st);
 		if (st != RK_OK && st != RK_EINTEGRITY)
 			return cli_status(c, st);
 		if (c->json) {

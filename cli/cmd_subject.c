@@ -21,6 +21,9 @@ static const char subject_usage[] =
 	"       rekisteri subject end ID [--date YYYY-MM-DD]\n"
 	"       rekisteri subject list [--kind KIND] [--after ID] [--limit N]\n"
 	"\n"
+	"Each verb takes --purpose PURPOSE: what the data is processed for\n"
+	"(default: the policy's default purpose); the actor's role must allow "
+	"it.\n"
 	"add prints the new subject's ID. show prints only the values that "
 	"serve\n"
 	"the purpose (default: the policy's default purpose). find prints the\n"
@@ -34,6 +37,7 @@ struct edit_opts {
 	rk_fields *fields;
 	const char *source;
 	const char *kind;
+	const char *purpose;
 	int password_stdin;
 	int nfields;
 };
@@ -85,6 +89,12 @@ static int parse_edit(cli *c, int argc, char **argv, int first,
 			if (rk_fields_add(o->fields, name, eq + 1) != RK_OK)
 				return cli_error(1, "out of memory");
 			o->nfields++;
+		} else if ((r = cli_opt(argc, argv, &i, "--purpose", &v)) !=
+			   0) {
+			if (r < 0)
+				return cli_error(2,
+						 "--purpose needs a purpose");
+			o->purpose = v;
 		} else if ((r = cli_opt(argc, argv, &i, "--source", &v)) != 0) {
 			if (r < 0)
 				return cli_error(2, "--source needs a name");
@@ -130,7 +140,8 @@ static int sub_add(cli *c, int argc, char **argv)
 		r = cli_error(2, "subject add needs --kind "
 				 "customer|prospect|contact");
 	if (r == 0) {
-		st = rk_subject_add(c->reg, o.kind, o.fields, o.source, id);
+		st = rk_subject_add(c->reg, o.kind, o.fields, o.source,
+				    o.purpose, id);
 		if (st != RK_OK)
 			r = cli_status(c, st);
 		else if (c->json)
@@ -163,7 +174,8 @@ static int sub_update(cli *c, int argc, char **argv)
 	if (r == 0 && o.nfields == 0)
 		r = cli_error(2, "subject update needs --field NAME=VALUE");
 	if (r == 0) {
-		st = rk_subject_update(c->reg, argv[2], o.fields, o.source);
+		st = rk_subject_update(c->reg, argv[2], o.fields, o.source,
+				       o.purpose);
 		if (st != RK_OK)
 			r = cli_status(c, st);
 		else if (c->json)
@@ -330,7 +342,7 @@ static int sub_find(cli *c, int argc, char **argv)
 
 static int sub_end(cli *c, int argc, char **argv)
 {
-	const char *date = NULL;
+	const char *date = NULL, *purpose = NULL;
 	rk_status st;
 	int i, r;
 
@@ -338,16 +350,17 @@ static int sub_end(cli *c, int argc, char **argv)
 		return cli_error(2, "usage: rekisteri subject end ID [--date "
 				    "YYYY-MM-DD]");
 	for (i = 3; i < argc; i++) {
-		r = cli_opt(argc, argv, &i, "--date", &date);
+		if ((r = cli_opt(argc, argv, &i, "--date", &date)) == 0)
+			r = cli_opt(argc, argv, &i, "--purpose", &purpose);
 		if (r < 0)
-			return cli_error(2, "--date needs a date");
+			return cli_error(2, "%s needs a value", argv[i]);
 		if (r == 0)
 			return cli_error(2, "unexpected argument");
 	}
 	r = cli_open(c);
 	if (r != 0)
 		return r;
-	st = rk_subject_end(c->reg, argv[2], date);
+	st = rk_subject_end(c->reg, argv[2], date, purpose);
 	if (st != RK_OK)
 		return cli_status(c, st);
 	if (c->json)

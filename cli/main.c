@@ -22,13 +22,33 @@ static const char usage[] =
 	"  subject update ID --field NAME=VALUE... [--source S]\n"
 	"  subject end ID [--date YYYY-MM-DD]\n"
 	"  subject list [--kind KIND] [--after ID] [--limit N]\n"
-	"  audit verify | audit log [--subject ID]\n"
+	"  record add ID|--cookie COOKIE_ID --type TYPE [--attach FILE]\n"
+	"             [--attach-type MEDIA/TYPE] [--purpose P] < JSON\n"
+	"  record list ID [--type TYPE] [--purpose P]\n"
+	"  record attachment ID RECORD --out FILE [--purpose P]\n"
+	"  consent give|withdraw ID SCOPE [--channel C] [--evidence-stdin]\n"
+	"  consent history ID\n"
+	"  object ID direct_marketing        the direct-marketing prohibition\n"
+	"  may-contact ID --channel email|sms|phone|post [--for "
+	"own|third-party]\n"
+	"  cookie link ID COOKIE_ID | cookie reset ID\n"
+	"  audit verify [--checkpoint FILE] | audit checkpoint FILE\n"
+	"  audit log [--subject ID]\n"
+	"  actor add NAME --role ROLE | actor list | actor revoke NAME\n"
+	"  key rotate                        new master key; data is not "
+	"re-encrypted\n"
+	"  backup FILE | restore FILE        online copy; checked restore\n"
 	"  version\n"
 	"\n"
 	"The register is --db, else $REKISTERI_DB, else ./rekisteri.db; its "
 	"master key\n"
 	"--key-file, else $REKISTERI_KEY_FILE, else <db>.key. Each verb has "
 	"--help.\n"
+	"Without --actor (or $REKISTERI_ACTOR) you act as the operator who "
+	"holds the\n"
+	"master key, in the policy's admin role; an actor proves itself with "
+	"its\n"
+	"token in $REKISTERI_TOKEN.\n"
 	"Exit codes: 0 done, 1 system failure, 2 bad usage or input, 3 not "
 	"found,\n"
 	"4 refused by policy, 5 integrity failure.\n";
@@ -91,7 +111,13 @@ int cli_open(cli *c)
 	if (st != RK_OK)
 		return cli_status(c, st);
 	if (c->actor != NULL) {
-		st = rk_register_set_actor(c->reg, c->actor);
+		/* Secrets never come from the command line. */
+		const char *token = getenv("REKISTERI_TOKEN");
+		if (token == NULL || token[0] == '\0')
+			return cli_error(2,
+					 "acting as an actor needs its token "
+					 "in REKISTERI_TOKEN");
+		st = rk_register_authenticate(c->reg, c->actor, token);
 		if (st != RK_OK)
 			return cli_status(c, st);
 	}
@@ -197,8 +223,26 @@ int main(int argc, char **argv)
 		rc = cmd_policy(&c, nrest, rest);
 	} else if (strcmp(rest[0], "subject") == 0) {
 		rc = cmd_subject(&c, nrest, rest);
+	} else if (strcmp(rest[0], "record") == 0) {
+		rc = cmd_record(&c, nrest, rest);
+	} else if (strcmp(rest[0], "key") == 0) {
+		rc = cmd_key(&c, nrest, rest);
+	} else if (strcmp(rest[0], "backup") == 0) {
+		rc = cmd_backup(&c, nrest, rest);
+	} else if (strcmp(rest[0], "restore") == 0) {
+		rc = cmd_restore(&c, nrest, rest);
 	} else if (strcmp(rest[0], "audit") == 0) {
 		rc = cmd_audit(&c, nrest, rest);
+	} else if (strcmp(rest[0], "consent") == 0) {
+		rc = cmd_consent(&c, nrest, rest);
+	} else if (strcmp(rest[0], "object") == 0) {
+		rc = cmd_object(&c, nrest, rest);
+	} else if (strcmp(rest[0], "may-contact") == 0) {
+		rc = cmd_may_contact(&c, nrest, rest);
+	} else if (strcmp(rest[0], "cookie") == 0) {
+		rc = cmd_cookie(&c, nrest, rest);
+	} else if (strcmp(rest[0], "actor") == 0) {
+		rc = cmd_actor(&c, nrest, rest);
 	} else {
 		rc = cli_error(2,
 			       "unknown verb \"%.32s\": see rekisteri --help",

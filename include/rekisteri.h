@@ -135,6 +135,10 @@ RK_API void rk_fields_free(rk_fields *f);
 
 /* ---- Subjects ------------------------------------------------------------ */
 
+/* Every call below that processes personal data takes the purpose it
+ * processes for (NULL = the policy's default purpose); the actor's role must
+ * be allowed that purpose, else RK_EREFUSED (audited). */
+
 /* Adds a subject of kind "customer", "prospect" or "contact" (as the policy
  * declares). source NULL means each field's default source. Validates every
  * value against the policy; on any problem nothing is written. Writes the new
@@ -142,10 +146,13 @@ RK_API void rk_fields_free(rk_fields *f);
 RK_API RK_NODISCARD rk_status rk_subject_add(rk_register *reg, const char *kind,
 					     const rk_fields *fields,
 					     const char *source,
+					     const char *purpose,
 					     char id_out[RK_ID_LEN + 1]);
 
-/* Reads a subject for a purpose (NULL = the policy's default purpose): only
- * the values that serve that purpose are returned. */
+/* Reads a subject for a purpose: only the values that serve that purpose
+ * and whose category the actor's role may see are returned; a HETU is
+ * masked (DDMMYY-****) unless the role needs it whole. For direct
+ * marketing, a subject who prohibited it is refused (RK_EREFUSED). */
 RK_API RK_NODISCARD rk_status rk_subject_get(rk_register *reg, const char *id,
 					     const char *purpose,
 					     rk_subject **out);
@@ -163,12 +170,14 @@ RK_API RK_NODISCARD rk_status rk_subject_find(rk_register *reg,
 RK_API RK_NODISCARD rk_status rk_subject_update(rk_register *reg,
 						const char *id,
 						const rk_fields *fields,
-						const char *source);
+						const char *source,
+						const char *purpose);
 
 /* Records that the relationship ended on date (YYYY-MM-DD; NULL = today) and
  * starts the retention periods that run from its end. */
 RK_API RK_NODISCARD rk_status rk_subject_end(rk_register *reg, const char *id,
-					     const char *date);
+					     const char *date,
+					     const char *purpose);
 
 /* Lists subjects (no personal data: ID, kind, relationship dates) after
  * after_id (NULL = from the start), at most limit (0 = no limit). */
@@ -185,7 +194,8 @@ RK_API int rk_field_is_secret(const rk_register *reg, const char *field);
 RK_API RK_NODISCARD rk_status rk_subject_check_password(rk_register *reg,
 							const char *id,
 							const char *field,
-							const char *password);
+							const char *password,
+							const char *purpose);
 
 /* One stored value as read for a purpose. Strings are borrowed. */
 typedef struct rk_value {
@@ -254,6 +264,124 @@ typedef int (*rk_audit_fn)(void *ud, const rk_audit_entry *e);
 RK_API RK_NODISCARD rk_status rk_audit_log(rk_register *reg,
 					   const char *subject_id,
 					   rk_audit_fn fn, void *ud);
+
+/* ---- Relationship records (record types of the policy) ----------------- */
+
+/* Adds a record of type for subject id. json is a JSON object of the
+ * record's fields, each validated against the record type; a full card
+ * number is refused. attachment_path (may be NULL) names a file streamed in
+ * sealed chunks, at most the type's size limit; attachment_type is its
+ * media type (may be NULL). A type that needs a consent is refused
+ * (RK_EREFUSED) without a live one. *record_id gets the record's number. */
+RK_API RK_NODISCARD rk_status rk_record_add(rk_register *reg, const char *id,
+					    const char *type, const char *json,
+					    const char *attachment_path,
+					    const char *attachment_type,
+					    const char *purpose,
+					    int64_t *record_id);
+/* The same for the subject that a cookie or device identifier is linked
+ * to; RK_ENOTFOUND when it is linked to nobody (for example after a reset). */
+RK_API RK_NODISCARD rk_status rk_record_add_by_cookie(
+	rk_register *reg, const char *cookie_id, const char *type,
+	const char *json, const char *purpose, int64_t *record_id);
+/* The subject's records (type NULL: all) that serve purpose, as a JSON
+ * array; *json_out is owned, free with rk_free. */
+RK_API RK_NODISCARD rk_status rk_record_list(rk_register *reg, const char *id,
+					     const char *type,
+					     const char *purpose,
+					     char **json_out);
+/* Decrypts a record's attachment into a new file out_path (mode 0600;
+ * an existing file is refused). */
+RK_API RK_NODISCARD rk_status rk_record_attachment(rk_register *reg,
+						   const char *id,
+						   int64_t record_id,
+						   const char *out_path,
+						   const char *purpose);
+
+/* ---- Consents, objections, marketing decisions, cookies ------------------ */
+
+/* Appends to the consent ledger: scope given (given=1) or withdrawn
+ * (given=0), through channel (e.g. "web", "phone"), under the current notice
+ * version, with optional evidence text (sealed). Withdrawing location
+ * consent deletes the subject's stored location records. */
+RK_API RK_NODISCARD rk_status rk_consent_set(rk_register *reg, const char *id,
+					     const char *scope, int given,
+					     const char *channel,
+					     const char *evidence);
+/* The whole ledger of a subject (consents and objections) as a JSON array
+ * in order; owned, free with rk_free. */
+RK_API RK_NODISCARD rk_status rk_consent_history(rk_register *reg,
+						 const char *id,
+						 char **json_out);
+/* Whether scope is live now (the last ledger entry gives it). */
+RK_API RK_NODISCARD rk_status rk_consent_state(rk_register *reg, const char *id,
+					       const char *scope, int *given);
+/* Records an objection of the policy (e.g. "direct_marketing", the
+ * direct-marketing prohibition): from then on it overrides every consent. */
+RK_API RK_NODISCARD rk_status rk_object(rk_register *reg, const char *id,
+					const char *objection,
+					const char *channel,
+					const char *evidence);
+
+typedef struct rk_decision {
+	int allowed;	/* 1 yes, 0 no */
+	char rule[160]; /* the rule that decided, in English */
+} rk_decision;
+
+/* May the controller contact subject id through channel ("email", "sms",
+ * "phone", "post") for its own marketing (third_party 0) or for a third
+ * party's (1)? RK_OK with the decision filled either way. */
+RK_API RK_NODISCARD rk_status rk_may_contact(rk_register *reg, const char *id,
+					     const char *channel,
+					     int third_party, rk_decision *out);
+/* Links a cookie or device identifier to a subject. */
+RK_API RK_NODISCARD rk_status rk_cookie_link(rk_register *reg, const char *id,
+					     const char *cookie_id);
+/* Unlinks every identifier of the subject, so browsing under them no longer
+ * reaches the profile; *unlinked gets how many (may be NULL). */
+RK_API RK_NODISCARD rk_status rk_cookie_reset(rk_register *reg, const char *id,
+					      int64_t *unlinked);
+
+/* ---- Actors, keys, backups ----------------------------------------------- */
+
+/* Length of an actor's token without its NUL. */
+#define RK_TOKEN_LEN 43
+
+/* Adds an actor with a role of the policy; token_out gets its token, shown
+ * once: only its hash is stored. */
+RK_API RK_NODISCARD rk_status rk_actor_add(rk_register *reg, const char *name,
+					   const char *role,
+					   char token_out[RK_TOKEN_LEN + 1]);
+/* Actors as a JSON array (name, role, created, revoked); owned. */
+RK_API RK_NODISCARD rk_status rk_actor_list(rk_register *reg, char **json_out);
+RK_API RK_NODISCARD rk_status rk_actor_revoke(rk_register *reg,
+					      const char *name);
+/* Acts as actor from now on, proven by its token; RK_EREFUSED for a wrong
+ * or revoked token. Without it the handle acts as the operator who holds
+ * the master key, in the administrator's role. */
+RK_API RK_NODISCARD rk_status rk_register_authenticate(rk_register *reg,
+						       const char *actor,
+						       const char *token);
+
+/* Makes a new master key, re-wraps every subject key and the register's own
+ * keys with it (the data is not re-encrypted), and replaces the key file.
+ * Afterwards the old key opens nothing. */
+RK_API RK_NODISCARD rk_status rk_key_rotate(rk_register *reg);
+/* A consistent online copy of the register into a new file path. */
+RK_API RK_NODISCARD rk_status rk_backup(rk_register *reg, const char *path);
+/* Checks the backup at path (same master key, schema, intact audit chain)
+ * and brings it back in place of the register's content; subjects erased
+ * since the backup stay erased. */
+RK_API RK_NODISCARD rk_status rk_restore(rk_register *reg, const char *path);
+
+/* Signs the audit chain's head with the register's Ed25519 audit signing
+ * key and writes the checkpoint to a new file path. */
+RK_API RK_NODISCARD rk_status rk_audit_checkpoint(rk_register *reg,
+						  const char *path);
+/* rk_audit_verify, and also that the chain still holds the entry that the
+ * checkpoint at path signed (a cut tail is detected). */
+RK_API RK_NODISCARD rk_status rk_audit_verify_checkpoint(
+	rk_register *reg, const char *path, rk_audit_report *report);
 
 #ifdef __cplusplus
 }

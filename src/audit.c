@@ -6,9 +6,13 @@
  * Writes append their entry inside their own transaction; reads queue theirs
  * and commit them in groups (see rekisteri.h).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crypto.h"
 #include "register.h"
@@ -88,15 +92,21 @@ static rk_status append_one(rk_register *r, const audit_ev *ev)
 	int rc;
 
 	memset(&a, 0, sizeof a);
-	rc = r->st->vt->audit_last(r->st, &last);
-	if (rc == STORE_NOTFOUND) {
-		a.seq = 1;
-	} else if (rc == 0) {
-		a.seq = last.seq + 1;
-		memcpy(a.prev, last.hash, SEC_HASH_BYTES);
-	} else {
-		return reg_store_fail(r, "cannot read the audit trail");
+	if (!r->head_valid) {
+		rc = r->st->vt->audit_last(r->st, &last);
+		if (rc == STORE_NOTFOUND) {
+			r->head_seq = 0;
+			memset(r->head_hash, 0, SEC_HASH_BYTES);
+		} else if (rc == 0) {
+			r->head_seq = last.seq;
+			memcpy(r->head_hash, last.hash, SEC_HASH_BYTES);
+		} else {
+			return reg_store_fail(r, "cannot read the audit trail");
+		}
+		r->head_valid = 1;
 	}
+	a.seq = r->head_seq + 1;
+	memcpy(a.prev, r->head_hash, SEC_HASH_BYTES);
 	a.at_us = ev->at_us;
 	a.actor = ev->actor;
 	a.action = ev->action;
@@ -106,8 +116,12 @@ static rk_status append_one(rk_register *r, const audit_ev *ev)
 	a.outcome = ev->outcome;
 	if (entry_hash(r->akey, &a, a.hash) != 0)
 		return reg_fail(r, RK_ESYS, "an audit entry is too large");
-	if (r->st->vt->audit_append(r->st, &a) != 0)
+	if (r->st->vt->audit_append(r->st, &a) != 0) {
+		r->head_valid = 0;
 		return reg_store_fail(r, "cannot append to the audit trail");
+	}
+	r->head_seq = a.seq;
+	memcpy(r->head_hash, a.hash, SEC_HASH_BYTES);
 	return RK_OK;
 }
 
@@ -294,4 +308,269 @@ rk_status rk_audit_log(rk_register *r, const char *subject_id, rk_audit_fn fn,
 	if (r->st->vt->audit_walk(r->st, 1, pseudonym, log_one, &ls) != 0)
 		return reg_store_fail(r, "cannot read the audit trail");
 	return RK_OK;
+}
+
+/* ---- signed checkpoints ----------------------------------------------------
+ */
+
+#define META_SIGN_KEY "audit_sign_key"
+#define AD_SIGN_KEY   "register:audit-sign-key"
+#define CP_HEADER     "rekisteri audit checkpoint v1\n"
+#define CP_MAX	      1024
+
+/* The register's checkpoint key pair, made on first use inside the open
+ * write transaction. */
+static rk_status sign_keys(rk_register *r, unsigned char pk[SEC_SIGN_PK_BYTES],
+			   unsigned char **sk_out)
+{
+	unsigned char probe[SEC_WRAPPED_BYTES];
+	unsigned char *seed = NULL, *sk = NULL;
+	size_t len = 0;
+	rk_status st = RK_OK;
+	int rc;
+
+	*sk_out = NULL;
+	rc = r->st->vt->meta_get(r->st, META_SIGN_KEY, probe, sizeof probe,
+				 &len);
+	if (rc == STORE_NOTFOUND) {
+		if (!r->in_write)
+			return reg_fail(r, RK_EINTEGRITY,
+					"this register has made no "
+					"checkpoint: its signing key is "
+					"missing");
+		seed = sec_key_new();
+		if (seed == NULL)
+			return reg_fail(r, RK_ESYS, "out of memory");
+		st = reg_store_key(r, META_SIGN_KEY, AD_SIGN_KEY, seed);
+	} else if (rc != 0) {
+		return reg_store_fail(r, "cannot read the signing key");
+	} else {
+		st = reg_load_key(r, META_SIGN_KEY, AD_SIGN_KEY, &seed);
+	}
+	if (st != RK_OK)
+		goto out;
+	sk = sec_sign_sk_alloc();
+	if (sk == NULL || sec_sign_seed_keypair(seed, pk, sk) != 0) {
+		st = reg_fail(r, RK_ESYS, "cannot make the signing key");
+		goto out;
+	}
+	*sk_out = sk;
+	sk = NULL;
+out:
+	sec_key_free(seed);
+	sec_sign_sk_free(sk);
+	return st;
+}
+
+/* The signed part of a checkpoint file. */
+static int cp_body(char *buf, size_t cap, int64_t seq,
+		   const unsigned char hash[SEC_HASH_BYTES], int64_t at,
+		   const unsigned char pk[SEC_SIGN_PK_BYTES])
+{
+	char hh[2 * SEC_HASH_BYTES + 1], pkh[2 * SEC_SIGN_PK_BYTES + 1];
+	int n;
+
+	sec_hex(hash, SEC_HASH_BYTES, hh);
+	sec_hex(pk, SEC_SIGN_PK_BYTES, pkh);
+	n = snprintf(buf, cap,
+		     CP_HEADER "seq: %" PRId64 "\nhash: %s\nat: %" PRId64
+			       "\nkey: %s\n",
+		     seq, hh, at, pkh);
+	return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+rk_status rk_audit_checkpoint(rk_register *r, const char *path)
+{
+	unsigned char pk[SEC_SIGN_PK_BYTES], sig[SEC_SIGN_BYTES];
+	unsigned char *sk = NULL;
+	char body[CP_MAX], sigh[2 * SEC_SIGN_BYTES + 1];
+	store_audit last;
+	int64_t seq = 0;
+	unsigned char hash[SEC_HASH_BYTES];
+	rk_status st;
+	audit_ev ev;
+	FILE *f = NULL;
+	int n, fd = -1;
+
+	if (path == NULL || path[0] == '\0')
+		return reg_fail(r, RK_EINVAL, "a checkpoint file is needed");
+	/* The file first: a checkpoint that cannot be written leaves no
+	 * entry claiming it was taken. */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return reg_fail(r, errno == EEXIST ? RK_EINVAL : RK_ESYS,
+				"cannot create the checkpoint file %s: %s",
+				path, strerror(errno));
+	st = reg_begin_write(r);
+	if (st != RK_OK)
+		goto out;
+	st = sign_keys(r, pk, &sk);
+	if (st != RK_OK)
+		goto out;
+	/* The checkpoint covers its own entry. */
+	audit_ev_set(&ev, r, "audit.checkpoint", NULL, NULL, NULL, "ok");
+	st = audit_write(r, &ev);
+	if (st != RK_OK)
+		goto out;
+	if (r->st->vt->audit_last(r->st, &last) != 0) {
+		st = reg_store_fail(r, "cannot read the audit trail");
+		goto out;
+	}
+	seq = last.seq;
+	memcpy(hash, last.hash, sizeof hash);
+	st = reg_commit(r);
+	if (st != RK_OK)
+		goto out;
+	n = cp_body(body, sizeof body, seq, hash, reg_now(r), pk);
+	if (n < 0) {
+		st = reg_fail(r, RK_ESYS, "checkpoint too long");
+		goto out;
+	}
+	sec_sign(sk, (const unsigned char *)body, (size_t)n, sig);
+	sec_hex(sig, sizeof sig, sigh);
+	f = fdopen(fd, "w");
+	if (f == NULL) {
+		st = reg_fail(r, RK_ESYS, "cannot write the checkpoint");
+		goto out;
+	}
+	fd = -1; /* the stream owns it now */
+	if (fprintf(f, "%ssignature: %s\n", body, sigh) < 0 || fflush(f) != 0 ||
+	    fsync(fileno(f)) != 0)
+		st = reg_fail(r, RK_ESYS, "cannot write the checkpoint");
+	if (fclose(f) != 0 && st == RK_OK)
+		st = reg_fail(r, RK_ESYS, "cannot write the checkpoint");
+out:
+	reg_rollback(r);
+	if (fd >= 0)
+		close(fd);
+	if (st != RK_OK)
+		unlink(path);
+	sec_sign_sk_free(sk);
+	return st;
+}
+
+/* Reads "name: value\n" at *p into val; advances *p. */
+static int cp_line(const char **p, const char *name, char *val, size_t cap)
+{
+	size_t n = strlen(name), len;
+	const char *e;
+
+	if (strncmp(*p, name, n) != 0 || (*p)[n] != ':' || (*p)[n + 1] != ' ')
+		return -1;
+	*p += n + 2;
+	e = strchr(*p, '\n');
+	if (e == NULL)
+		return -1;
+	len = (size_t)(e - *p);
+	if (len == 0 || len >= cap)
+		return -1;
+	memcpy(val, *p, len);
+	val[len] = '\0';
+	*p = e + 1;
+	return 0;
+}
+
+static int parse_i64(const char *s, int64_t *out)
+{
+	char *end = NULL;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 0)
+		return -1;
+	*out = (int64_t)v;
+	return 0;
+}
+
+struct cp_find {
+	int64_t seq;
+	int found;
+	unsigned char hash[SEC_HASH_BYTES];
+};
+
+static int cp_find_one(void *ud, const store_audit *a)
+{
+	struct cp_find *cf = ud;
+
+	if (a->seq == cf->seq) {
+		cf->found = 1;
+		memcpy(cf->hash, a->hash, SEC_HASH_BYTES);
+	}
+	return 1; /* only the first entry from seq on matters */
+}
+
+rk_status rk_audit_verify_checkpoint(rk_register *r, const char *path,
+				     rk_audit_report *rep)
+{
+	char text[CP_MAX + 1], seqs[24], hh[80], ats[24], pkh[80], sigh[160];
+	unsigned char hash[SEC_HASH_BYTES], pk[SEC_SIGN_PK_BYTES];
+	unsigned char mypk[SEC_SIGN_PK_BYTES], sig[SEC_SIGN_BYTES];
+	unsigned char *sk = NULL;
+	const char *p = text, *body_end;
+	struct cp_find cf;
+	int64_t seq = 0, at = 0;
+	size_t len;
+	rk_status st;
+	FILE *f;
+
+	memset(rep, 0, sizeof *rep);
+	f = path == NULL ? NULL : fopen(path, "r");
+	if (f == NULL)
+		return reg_fail(r, RK_ESYS, "cannot read the checkpoint file");
+	len = fread(text, 1, CP_MAX, f);
+	fclose(f);
+	text[len] = '\0';
+	if (strncmp(p, CP_HEADER, strlen(CP_HEADER)) != 0)
+		goto malformed;
+	p += strlen(CP_HEADER);
+	if (cp_line(&p, "seq", seqs, sizeof seqs) != 0 ||
+	    cp_line(&p, "hash", hh, sizeof hh) != 0 ||
+	    cp_line(&p, "at", ats, sizeof ats) != 0 ||
+	    cp_line(&p, "key", pkh, sizeof pkh) != 0)
+		goto malformed;
+	body_end = p;
+	if (cp_line(&p, "signature", sigh, sizeof sigh) != 0 || *p != '\0' ||
+	    parse_i64(seqs, &seq) != 0 || parse_i64(ats, &at) != 0 ||
+	    sec_unhex(hh, hash, sizeof hash) != 0 ||
+	    sec_unhex(pkh, pk, sizeof pk) != 0 ||
+	    sec_unhex(sigh, sig, sizeof sig) != 0 || seq < 1)
+		goto malformed;
+	st = sign_keys(r, mypk, &sk);
+	sec_sign_sk_free(sk);
+	if (st != RK_OK)
+		return st;
+	if (sec_memcmp(pk, mypk, sizeof pk) != 0 ||
+	    sec_sign_verify(pk, (const unsigned char *)text,
+			    (size_t)(body_end - text), sig) != 0)
+		return reg_fail(r, RK_EINTEGRITY,
+				"the checkpoint was not signed by this "
+				"register, or it was altered");
+	st = rk_audit_verify(r, rep);
+	if (st != RK_OK)
+		return st;
+	memset(&cf, 0, sizeof cf);
+	cf.seq = seq;
+	if (r->st->vt->audit_walk(r->st, seq, NULL, cp_find_one, &cf) != 0)
+		return reg_store_fail(r, "cannot read the audit trail");
+	if (!cf.found) {
+		rep->first_bad = seq;
+		snprintf(rep->reason, sizeof rep->reason,
+			 "entry %" PRId64
+			 " signed by the checkpoint is missing: the trail "
+			 "was cut after it",
+			 seq);
+		return reg_fail(r, RK_EINTEGRITY, "audit trail broken: %s",
+				rep->reason);
+	}
+	if (sec_memcmp(cf.hash, hash, sizeof hash) != 0) {
+		rep->first_bad = seq;
+		snprintf(rep->reason, sizeof rep->reason,
+			 "entry %" PRId64 " differs from the checkpoint", seq);
+		return reg_fail(r, RK_EINTEGRITY, "audit trail broken: %s",
+				rep->reason);
+	}
+	return RK_OK;
+malformed:
+	return reg_fail(r, RK_EINVAL, "not a rekisteri audit checkpoint file");
 }

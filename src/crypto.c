@@ -7,6 +7,8 @@
 #include "crypto.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -74,14 +76,64 @@ int sec_init(void)
 	return sodium_init() < 0 ? -1 : 0;
 }
 
+/* Guarded memory is an mmap with guard pages and mlock per key, and its
+ * munmap flushes other CPUs' TLBs: far too slow for one data key per
+ * subject added or read. Each thread keeps a few wiped buffers for reuse;
+ * they are freed when the thread exits. */
+#define KEY_POOL_MAX 16
+
+struct key_pool {
+	unsigned char *keys[KEY_POOL_MAX];
+	int n;
+};
+
+static pthread_key_t pool_key;
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+static int pool_ok;
+
+static void pool_destroy(void *p)
+{
+	struct key_pool *kp = p;
+
+	while (kp->n > 0)
+		sodium_free(kp->keys[--kp->n]);
+	free(kp);
+}
+
+static void pool_init(void)
+{
+	pool_ok = pthread_key_create(&pool_key, pool_destroy) == 0;
+}
+
+static struct key_pool *pool_get(void)
+{
+	struct key_pool *kp;
+
+	if (pthread_once(&pool_once, pool_init) != 0 || !pool_ok)
+		return NULL;
+	kp = pthread_getspecific(pool_key);
+	if (kp == NULL) {
+		kp = calloc(1, sizeof *kp);
+		if (kp != NULL && pthread_setspecific(pool_key, kp) != 0) {
+			free(kp);
+			kp = NULL;
+		}
+	}
+	return kp;
+}
+
 unsigned char *sec_key_alloc(void)
 {
+	struct key_pool *kp = pool_get();
+
+	if (kp != NULL && kp->n > 0)
+		return kp->keys[--kp->n];
 	return sodium_malloc(SEC_KEY_BYTES);
 }
 
 unsigned char *sec_key_new(void)
 {
-	unsigned char *key = sodium_malloc(SEC_KEY_BYTES);
+	unsigned char *key = sec_key_alloc();
 
 	if (key != NULL)
 		randombytes_buf(key, SEC_KEY_BYTES);
@@ -90,7 +142,17 @@ unsigned char *sec_key_new(void)
 
 void sec_key_free(unsigned char *key)
 {
-	sodium_free(key); /* wipes, and accepts NULL */
+	struct key_pool *kp;
+
+	if (key == NULL)
+		return;
+	sodium_memzero(key, SEC_KEY_BYTES);
+	kp = pool_get();
+	if (kp != NULL && kp->n < KEY_POOL_MAX) {
+		kp->keys[kp->n++] = key;
+		return;
+	}
+	sodium_free(key);
 }
 
 /* ---- key files ---------------------------------------------------------- */
@@ -578,4 +640,86 @@ int sec_memcmp(const void *a, const void *b, size_t n)
 void sec_hex(const unsigned char *in, size_t n, char *out)
 {
 	sodium_bin2hex(out, 2 * n + 1, in, n);
+}
+
+/* ---- tokens and signatures ---- */
+
+#define TOKEN_CTX "rekisteri actor token v1"
+
+_Static_assert(SEC_SIGN_PK_BYTES == crypto_sign_PUBLICKEYBYTES,
+	       "Ed25519 public key size");
+_Static_assert(SEC_SIGN_SK_BYTES == crypto_sign_SECRETKEYBYTES,
+	       "Ed25519 secret key size");
+_Static_assert(SEC_SIGN_BYTES == crypto_sign_BYTES, "Ed25519 signature size");
+
+void sec_token_new(char out[SEC_TOKEN_LEN + 1])
+{
+	unsigned char raw[32];
+
+	randombytes_buf(raw, sizeof raw);
+	sodium_bin2base64(out, SEC_TOKEN_LEN + 1, raw, sizeof raw,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_memzero(raw, sizeof raw);
+}
+
+void sec_token_hash(const char *token, unsigned char out[SEC_HASH_BYTES])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, SEC_HASH_BYTES);
+	crypto_generichash_update(&st, (const unsigned char *)TOKEN_CTX,
+				  sizeof TOKEN_CTX);
+	crypto_generichash_update(&st, (const unsigned char *)token,
+				  strlen(token));
+	crypto_generichash_final(&st, out, SEC_HASH_BYTES);
+	sodium_memzero(&st, sizeof st);
+}
+
+unsigned char *sec_sign_sk_alloc(void)
+{
+	return sodium_malloc(SEC_SIGN_SK_BYTES);
+}
+
+void sec_sign_sk_free(unsigned char *sk)
+{
+	if (sk != NULL)
+		sodium_free(sk);
+}
+
+int sec_sign_seed_keypair(const unsigned char *seed,
+			  unsigned char pk[SEC_SIGN_PK_BYTES],
+			  unsigned char *sk)
+{
+	_Static_assert(SEC_KEY_BYTES == crypto_sign_SEEDBYTES,
+		       "a register key serves as a signing seed");
+	return crypto_sign_seed_keypair(pk, sk, seed) == 0 ? 0 : -1;
+}
+
+void sec_sign(const unsigned char *sk, const unsigned char *msg, size_t len,
+	      unsigned char sig[SEC_SIGN_BYTES])
+{
+	crypto_sign_detached(sig, NULL, msg, (unsigned long long)len, sk);
+}
+
+int sec_sign_verify(const unsigned char pk[SEC_SIGN_PK_BYTES],
+		    const unsigned char *msg, size_t len,
+		    const unsigned char sig[SEC_SIGN_BYTES])
+{
+	return crypto_sign_verify_detached(sig, msg, (unsigned long long)len,
+					   pk) == 0
+		       ? 0
+		       : -1;
+}
+
+int sec_unhex(const char *hex, unsigned char *out, size_t n)
+{
+	size_t got = 0;
+	const char *end = NULL;
+
+	if (hex == NULL || strlen(hex) != 2 * n)
+		return -1;
+	if (sodium_hex2bin(out, n, hex, 2 * n, NULL, &got, &end) != 0 ||
+	    got != n || end == NULL || *end != '\0')
+		return -1;
+	return 0;
 }

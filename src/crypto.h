@@ -90,6 +90,34 @@ void sec_chain(const unsigned char *akey,
  * 32 chars + NUL. */
 void sec_pseudonym(const unsigned char *dk, char out[33]);
 
+/* A new bearer token: 32 random bytes, base64url without padding
+ * (SEC_TOKEN_LEN characters + NUL). */
+#define SEC_TOKEN_LEN 43
+void sec_token_new(char out[SEC_TOKEN_LEN + 1]);
+/* The hash under which a token is stored (BLAKE2b-256, domain-separated);
+ * a token has 256 bits of entropy, so a fast hash is enough. */
+void sec_token_hash(const char *token, unsigned char out[SEC_HASH_BYTES]);
+
+/* Ed25519 for audit checkpoints. The key pair is derived from a 32-byte
+ * seed, which is kept like any other register key (sec_wrap); the secret
+ * key (SEC_SIGN_SK_BYTES) lives in guarded memory from sec_sign_sk_alloc. */
+#define SEC_SIGN_PK_BYTES 32
+#define SEC_SIGN_SK_BYTES 64
+#define SEC_SIGN_BYTES	  64
+unsigned char *sec_sign_sk_alloc(void);
+void sec_sign_sk_free(unsigned char *sk);
+int sec_sign_seed_keypair(const unsigned char *seed,
+			  unsigned char pk[SEC_SIGN_PK_BYTES],
+			  unsigned char *sk);
+void sec_sign(const unsigned char *sk, const unsigned char *msg, size_t len,
+	      unsigned char sig[SEC_SIGN_BYTES]);
+/* 0 when sig is pk's signature of msg. */
+int sec_sign_verify(const unsigned char pk[SEC_SIGN_PK_BYTES],
+		    const unsigned char *msg, size_t len,
+		    const unsigned char sig[SEC_SIGN_BYTES]);
+/* Hex to bytes: 0 when hex is exactly 2n hex digits. */
+int sec_unhex(const char *hex, unsigned char *out, size_t n);
+
 void sec_random(void *buf, size_t n);
 /* 16 random bytes as 32 lower-case hex characters + NUL. */
 void sec_random_id(char out[33]);

@@ -108,6 +108,7 @@ rk_status reg_begin_write(rk_register *r)
 		return reg_store_fail(r, "cannot start a write");
 	r->in_write = 1;
 	r->nqueue_in_txn = 0;
+	r->head_valid = 0;
 	return RK_OK;
 }
 
@@ -137,6 +138,7 @@ rk_status reg_commit(rk_register *r)
 		}
 		return RK_OK;
 	}
+	r->head_valid = 0;
 	if (r->st->vt->commit(r->st) != 0) {
 		rk_status st = reg_store_fail(r, "cannot commit");
 		r->st->vt->rollback(r->st);
@@ -152,6 +154,7 @@ void reg_rollback(rk_register *r)
 	if (!r->in_write)
 		return;
 	r->in_write = 0;
+	r->head_valid = 0;
 	if (r->bulk) {
 		r->st->vt->savepoint(r->st, STORE_SP_UNDO);
 		r->nqueue_in_txn = r->sp_mark;
@@ -186,6 +189,7 @@ rk_status rk_register_begin(rk_register *r)
 		return reg_store_fail(r, "cannot start a transaction");
 	r->bulk = 1;
 	r->nqueue_in_txn = 0;
+	r->head_valid = 0;
 	return RK_OK;
 }
 
@@ -194,6 +198,7 @@ rk_status rk_register_commit(rk_register *r)
 	if (!r->bulk)
 		return reg_fail(r, RK_EINVAL, "no bulk transaction is open");
 	r->bulk = 0;
+	r->head_valid = 0;
 	if (r->st->vt->commit(r->st) != 0) {
 		rk_status st = reg_store_fail(r, "cannot commit");
 		r->st->vt->rollback(r->st);
@@ -210,6 +215,7 @@ void rk_register_rollback(rk_register *r)
 		return;
 	r->bulk = 0;
 	r->in_write = 0;
+	r->head_valid = 0;
 	r->st->vt->rollback(r->st);
 	r->nqueue_in_txn = 0;
 }
@@ -240,6 +246,7 @@ static rk_register *reg_new(void)
 	if (r == NULL)
 		return NULL;
 	memcpy(r->actor, "operator", sizeof "operator");
+	r->role = POL_NONE;
 	r->audit_batch = 64;
 	r->queue = calloc(REG_AUDIT_QUEUE_MAX, sizeof *r->queue);
 	if (r->queue == NULL) {
@@ -283,8 +290,8 @@ rk_status rk_policy_check_file(const char *path, rk_diag_fn diag, void *ud)
 	return RK_OK;
 }
 
-static rk_status store_wrapped_key(rk_register *r, const char *name,
-				   const char *ad, const unsigned char *key)
+rk_status reg_store_key(rk_register *r, const char *name, const char *ad,
+			const unsigned char *key)
 {
 	unsigned char w[SEC_WRAPPED_BYTES];
 
@@ -295,8 +302,8 @@ static rk_status store_wrapped_key(rk_register *r, const char *name,
 	return RK_OK;
 }
 
-static rk_status load_wrapped_key(rk_register *r, const char *name,
-				  const char *ad, unsigned char **out)
+rk_status reg_load_key(rk_register *r, const char *name, const char *ad,
+		       unsigned char **out)
 {
 	unsigned char w[SEC_WRAPPED_BYTES];
 	size_t len = 0;
@@ -328,6 +335,17 @@ static int path_exists(const char *path)
 	return lstat(path, &sb) == 0 || errno != ENOENT;
 }
 
+/* The key file's path, kept for key rotation and restore. */
+static rk_status reg_set_key_path(rk_register *r, const char *key_path)
+{
+	size_t n = strlen(key_path);
+
+	if (n == 0 || n >= sizeof r->key_path)
+		return reg_fail(r, RK_EINVAL, "the key file path is too long");
+	memcpy(r->key_path, key_path, n + 1);
+	return RK_OK;
+}
+
 rk_status rk_register_init(const char *db_path, const char *key_path,
 			   const char *policy_path, rk_register **out)
 {
@@ -349,6 +367,9 @@ rk_status rk_register_init(const char *db_path, const char *key_path,
 			      "are needed");
 		goto out;
 	}
+	st = reg_set_key_path(r, key_path);
+	if (st != RK_OK)
+		goto out;
 	if (sec_init() != 0) {
 		st = reg_fail(r, RK_ESYS, "cannot initialise cryptography");
 		goto out;
@@ -403,10 +424,9 @@ rk_status rk_register_init(const char *db_path, const char *key_path,
 		st = reg_store_fail(r, "cannot write the register");
 		goto out;
 	}
-	st = store_wrapped_key(r, META_INDEX_KEY, AD_INDEX_KEY, r->ikey);
+	st = reg_store_key(r, META_INDEX_KEY, AD_INDEX_KEY, r->ikey);
 	if (st == RK_OK)
-		st = store_wrapped_key(r, META_AUDIT_KEY, AD_AUDIT_KEY,
-				       r->akey);
+		st = reg_store_key(r, META_AUDIT_KEY, AD_AUDIT_KEY, r->akey);
 	if (st != RK_OK)
 		goto out;
 	if (r->st->vt->policy_put(r->st, 1, text, reg_now(r)) != 0) {
@@ -414,6 +434,7 @@ rk_status rk_register_init(const char *db_path, const char *key_path,
 		goto out;
 	}
 	r->policy_version = 1;
+	r->role = policy_role(r->pol, "admin");
 	audit_ev_set(&ev, r, "register.init", NULL, NULL, NULL, "ok");
 	st = audit_write(r, &ev);
 	if (st != RK_OK)
@@ -443,8 +464,34 @@ out:
 	return st;
 }
 
+rk_status reg_load_policy(rk_register *r)
+{
+	char *text = NULL;
+	policy *p;
+	int version = 0;
+
+	if (r->st->vt->policy_latest(r->st, &version, &text) != 0)
+		return reg_store_fail(r, "cannot read the stored policy");
+	p = policy_parse(text, strlen(text), "stored policy", NULL, NULL);
+	free(text);
+	if (p == NULL)
+		return reg_fail(r, RK_EINTEGRITY,
+				"the stored policy version %d does not load",
+				version);
+	policy_free(r->pol);
+	r->pol = p;
+	r->policy_version = version;
+	return RK_OK;
+}
+
 rk_status rk_register_open(const char *db_path, const char *key_path,
 			   rk_register **out)
+{
+	return reg_open(db_path, key_path, 1, out);
+}
+
+rk_status reg_open(const char *db_path, const char *key_path, int recover,
+		   rk_register **out)
 {
 	rk_register *r;
 	rk_status st = RK_OK;
@@ -452,7 +499,6 @@ rk_status rk_register_open(const char *db_path, const char *key_path,
 	char kid[SEC_KEYID_HEX + 1];
 	unsigned char stored[64];
 	size_t len = 0;
-	char *text = NULL;
 	int rc;
 
 	*out = r = reg_new();
@@ -489,6 +535,12 @@ rk_status rk_register_open(const char *db_path, const char *key_path,
 		st = reg_fail(r, RK_ESYS, "%s", err);
 		goto out;
 	}
+	st = reg_set_key_path(r, key_path);
+	/* Finishes or undoes a key rotation that a crash interrupted. */
+	if (st == RK_OK && recover)
+		st = keys_recover(r, key_path);
+	if (st != RK_OK)
+		goto out;
 	rc = r->st->vt->meta_get(r->st, META_KEY_ID, stored, sizeof stored,
 				 &len);
 	if (rc != 0) {
@@ -505,25 +557,17 @@ rk_status rk_register_open(const char *db_path, const char *key_path,
 			      "the key file does not belong to this register");
 		goto out;
 	}
-	st = load_wrapped_key(r, META_INDEX_KEY, AD_INDEX_KEY, &r->ikey);
+	st = reg_load_key(r, META_INDEX_KEY, AD_INDEX_KEY, &r->ikey);
 	if (st == RK_OK)
-		st = load_wrapped_key(r, META_AUDIT_KEY, AD_AUDIT_KEY,
-				      &r->akey);
+		st = reg_load_key(r, META_AUDIT_KEY, AD_AUDIT_KEY, &r->akey);
 	if (st != RK_OK)
 		goto out;
-	if (r->st->vt->policy_latest(r->st, &r->policy_version, &text) != 0) {
-		st = reg_store_fail(r, "cannot read the stored policy");
+	st = reg_load_policy(r);
+	if (st != RK_OK)
 		goto out;
-	}
-	r->pol = policy_parse(text, strlen(text), "stored policy", NULL, NULL);
-	if (r->pol == NULL) {
-		st = reg_fail(r, RK_EINTEGRITY,
-			      "the stored policy version %d does not load",
-			      r->policy_version);
-		goto out;
-	}
+	/* The operator holds the master key: the administrator's role. */
+	r->role = policy_role(r->pol, "admin");
 out:
-	free(text);
 	return st;
 }
 

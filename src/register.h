@@ -35,7 +35,10 @@ struct rk_register {
 	unsigned char *mk;   /* master key: wraps the keys below */
 	unsigned char *ikey; /* blind index key */
 	unsigned char *akey; /* audit chain key */
+	char key_path[4096]; /* the master key's file (rotation, restore) */
 	char actor[REG_ACTOR_MAX];
+	size_t role; /* the actor's role in the policy; POL_NONE: unrestricted
+		      */
 	char err[REG_ERR_MAX];
 	int64_t clock; /* fixed "now" in Unix seconds, 0 = real time */
 	unsigned audit_batch;
@@ -44,7 +47,12 @@ struct rk_register {
 	unsigned nqueue_in_txn; /* how many of them the open write took */
 	unsigned sp_mark;	/* nqueue_in_txn when an op's savepoint began */
 	int in_write;		/* an operation's write is open */
-	int bulk;		/* rk_register_begin's transaction is open */
+	/* The chain's head as this write transaction left it: read once per
+	 * transaction instead of once per entry. */
+	int head_valid;
+	int64_t head_seq;
+	unsigned char head_hash[SEC_HASH_BYTES];
+	int bulk; /* rk_register_begin's transaction is open */
 };
 
 /* Sets the handle's error message (printf-like) and returns st. */
@@ -71,6 +79,64 @@ void reg_end_read(rk_register *r);
  * sec_key_free). RK_EINTEGRITY when the wrap does not open. */
 rk_status reg_subject_key(rk_register *r, const store_subject *s,
 			  unsigned char **dk_out);
+
+/* A register key (SEC_KEY_BYTES) wrapped by the master key in meta under
+ * name, bound to ad. Loading a missing one is RK_EINTEGRITY. */
+rk_status reg_store_key(rk_register *r, const char *name, const char *ad,
+			const unsigned char *key);
+rk_status reg_load_key(rk_register *r, const char *name, const char *ad,
+		       unsigned char **out);
+
+/* subject.c: shared by the modules that handle a subject's data */
+int reg_valid_id(const char *id);
+/* Reads a subject row: RK_EINVAL for a malformed ID, RK_ENOTFOUND. */
+rk_status reg_load_subject(rk_register *r, const char *id, store_subject *sub);
+/* Purpose by name (NULL: the policy's default) as an index. */
+rk_status reg_resolve_purpose(rk_register *r, const char *purpose, size_t *pu);
+/* Validates and normalises one value of field f (any pol_type) into out;
+ * RK_EINVAL names the field but never quotes the value. */
+rk_status value_normalise(rk_register *r, const pol_field *f, const char *in,
+			  char *out, size_t outsz);
+/* Expiry (YYYY-MM-DD) under retention rule ri of something collected at
+ * collected for a relationship that ended on rel_end ("" if ongoing);
+ * out is "" while open-ended. */
+void reg_expiry(const rk_register *r, size_t ri, int64_t collected,
+		const char *rel_end, char out[11]);
+/* Queues an audit entry for a call that failed or was refused, keeping the
+ * handle's error message. */
+void reg_audit_attempt(rk_register *r, const char *action,
+		       const char *pseudonym, const char *purpose,
+		       rk_status st);
+/* Comma-separated name lists (audit fields, stored purposes). */
+int csv_has(const char *csv, const char *name);
+void csv_add(char *buf, size_t cap, const char *name);
+/* Wipes a NUL-terminated heap string and frees it; NULL allowed. */
+void reg_free_secret(char *s);
+
+/* access.c: may the handle's actor process for purpose pu? RK_OK, or
+ * RK_EREFUSED after auditing the refusal (action, pseudonym may be NULL). */
+rk_status access_check(rk_register *r, size_t pu, const char *action,
+		       const char *pseudonym);
+/* 1 when the subject prohibited direct marketing and the call is
+ * marketing (purpose marketing_communications or the marketing role): such
+ * a subject is not shown; 0 otherwise; -1 on a store error. */
+int access_dm_excluded(rk_register *r, size_t pu, const char *subject_id);
+/* Whether the actor's role may see values of category index cat. */
+int access_sees_category(const rk_register *r, size_t cat);
+
+/* register.c: rk_register_open without (recover 0) or with the recovery
+ * of an interrupted key rotation; without it for backups being checked. */
+rk_status reg_open(const char *db_path, const char *key_path, int recover,
+		   rk_register **out);
+/* (Re)loads the newest stored policy into r->pol and r->policy_version;
+ * on failure the handle keeps its old policy. */
+rk_status reg_load_policy(rk_register *r);
+
+/* keys.c: at open, with the store open and r->mk loaded from key_path:
+ * when "<key_path>.new" exists, finishes the rotation the database already
+ * committed (the new key replaces the key file and r->mk) or removes the
+ * stale key of one that never committed. Decides under the write lock. */
+rk_status keys_recover(rk_register *r, const char *key_path);
 
 /* audit.c */
 void audit_ev_set(audit_ev *ev, const rk_register *r, const char *action,

@@ -64,6 +64,43 @@ typedef struct store_audit {
 	unsigned char hash[SEC_HASH_BYTES];
 } store_audit;
 
+typedef struct store_record {
+	int64_t id; /* set by the store on insert */
+	const char *subject_id;
+	const char *type;	 /* record type of the policy */
+	const unsigned char *ct; /* sealed JSON object of the record's fields */
+	size_t ctlen;
+	const char *purposes; /* comma-separated */
+	const char *legal_basis;
+	const char *source;
+	int64_t created_at;
+	const char *expires;	     /* YYYY-MM-DD or NULL */
+	int64_t attachment_size;     /* plaintext bytes, -1 = none */
+	const char *attachment_type; /* media type (no file names), or NULL */
+} store_record;
+
+typedef struct store_consent {
+	int64_t id; /* set by the store on append */
+	const char *subject_id;
+	const char *scope;   /* consent scope or objection name */
+	int objection;	     /* 1: an objection (e.g. direct_marketing) */
+	int given;	     /* 1 given / objected, 0 withdrawn / lifted */
+	int64_t at;	     /* Unix seconds */
+	const char *channel; /* e.g. "web", "phone", "cli" */
+	int policy_version;  /* notice version it was given under */
+	const char *actor;
+	const unsigned char *evidence_ct; /* sealed evidence text, or NULL */
+	size_t evidence_len;
+} store_consent;
+
+typedef struct store_actor {
+	char name[64];
+	char role[48];
+	unsigned char token_hash[SEC_HASH_BYTES];
+	int64_t created_at;
+	int64_t revoked_at; /* 0 while active */
+} store_actor;
+
 /* Callbacks: returning non-zero stops the walk (the walk then returns 0).
  * Pointers handed to a callback are valid only during the call. */
 typedef int (*store_value_fn)(void *ud, const store_value *v);
@@ -71,6 +108,11 @@ typedef int (*store_subject_fn)(void *ud, const store_subject *s);
 typedef int (*store_id_fn)(void *ud, const char *subject_id,
 			   const char *pseudonym);
 typedef int (*store_audit_fn)(void *ud, const store_audit *a);
+typedef int (*store_record_fn)(void *ud, const store_record *r);
+typedef int (*store_chunk_fn)(void *ud, int64_t seq, const unsigned char *ct,
+			      size_t len);
+typedef int (*store_consent_fn)(void *ud, const store_consent *c);
+typedef int (*store_actor_fn)(void *ud, const store_actor *a);
 
 struct store_vt {
 	void (*close)(store *s);
@@ -139,6 +181,72 @@ struct store_vt {
 	/* Entries in seq order from seq from_seq on (subject NULL: all). */
 	int (*audit_walk)(store *s, int64_t from_seq, const char *subject,
 			  store_audit_fn fn, void *ud);
+
+	/* ---- relationship records and their attachments ---- */
+	int (*record_insert)(store *s, store_record *r); /* sets r->id */
+	/* Records of a subject in insertion order (type NULL: all types). */
+	int (*record_list)(store *s, const char *subject_id, const char *type,
+			   store_record_fn fn, void *ud);
+	/* One record of a subject; STORE_NOTFOUND when absent. */
+	int (*record_get)(store *s, const char *subject_id, int64_t id,
+			  store_record_fn fn, void *ud);
+	/* Deletes a subject's records of a type (and their attachments);
+	 * *deleted gets the count. */
+	int (*record_delete_type)(store *s, const char *subject_id,
+				  const char *type, int64_t *deleted);
+	/* Attachments are stored as sealed chunks numbered from 0. */
+	int (*chunk_put)(store *s, int64_t record_id, int64_t seq,
+			 const unsigned char *ct, size_t len);
+	int (*chunk_walk)(store *s, int64_t record_id, store_chunk_fn fn,
+			  void *ud);
+
+	/* ---- consent and objection ledger (append only) ---- */
+	int (*consent_append)(store *s, store_consent *c); /* sets c->id */
+	/* Entries of a subject in order (scope NULL: all scopes). */
+	int (*consent_walk)(store *s, const char *subject_id, const char *scope,
+			    store_consent_fn fn, void *ud);
+	/* The newest entry of a subject for scope; STORE_NOTFOUND if none. */
+	int (*consent_latest)(store *s, const char *subject_id,
+			      const char *scope, int objection,
+			      store_consent_fn fn, void *ud);
+
+	/* ---- cookie and device identifiers (by blind index hash) ---- */
+	int (*cookie_link)(store *s, const unsigned char hash[SEC_BIDX_BYTES],
+			   const char *subject_id, int64_t at);
+	/* The subject a live identifier is linked to; STORE_NOTFOUND. */
+	int (*cookie_resolve)(store *s,
+			      const unsigned char hash[SEC_BIDX_BYTES],
+			      char subject_id[33]);
+	/* Unlinks every identifier of a subject; *n gets the count. */
+	int (*cookie_unlink_subject)(store *s, const char *subject_id,
+				     int64_t *n);
+
+	/* ---- actors ---- */
+	int (*actor_insert)(store *s, const store_actor *a);
+	int (*actor_get)(store *s, const char *name,
+			 store_actor *out); /* STORE_NOTFOUND */
+	int (*actor_list)(store *s, store_actor_fn fn, void *ud);
+	int (*actor_revoke)(store *s, const char *name, int64_t at);
+
+	/* ---- administration ---- */
+	/* STORE_NOTFOUND when there is no such subject. */
+	int (*subject_set_key)(store *s, const char *id,
+			       const unsigned char wrapped[SEC_WRAPPED_BYTES]);
+	/* A consistent online copy of the whole database into a new file
+	 * (refuses an existing path), while other handles go on writing. */
+	int (*backup_to)(store *s, const char *path);
+	/* Inside an open write transaction: checks the database at path
+	 * (integrity, foreign keys, the same schema) and replaces every
+	 * table's rows with its rows. The caller commits or rolls back, so
+	 * a failed or interrupted restore changes nothing. */
+	int (*restore_from)(store *s, const char *path);
+	/* Moves the WAL into the database file and truncates it; STORE_ERR
+	 * also when other connections kept it from completing. */
+	int (*checkpoint)(store *s);
+	/* Deletes a subject; ON DELETE CASCADE removes its values, blind
+	 * indexes, records, consents and cookies with it. STORE_NOTFOUND when
+	 * there is no such subject. */
+	int (*subject_delete)(store *s, const char *id);
 };
 
 struct store {

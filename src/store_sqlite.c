@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "store_sqlite_int.h"
 
 #define BUSY_TIMEOUT_MS 10000
 #define ERR_MAX		256
@@ -39,7 +40,7 @@ static const char *const migrations[] = {
 	"CREATE TABLE subject ("
 	" id TEXT NOT NULL PRIMARY KEY,"
 	" kind TEXT NOT NULL,"
-	" pseudonym TEXT NOT NULL UNIQUE,"
+	" pseudonym TEXT NOT NULL,"
 	" wrapped_key BLOB NOT NULL,"
 	" created_at INTEGER NOT NULL,"
 	" rel_start TEXT,"
@@ -74,9 +75,53 @@ static const char *const migrations[] = {
 	" purpose TEXT,"
 	" outcome TEXT NOT NULL,"
 	" prev BLOB NOT NULL,"
-	" hash BLOB NOT NULL);"
-	"CREATE INDEX audit_subject ON audit(subject)"
-	" WHERE subject IS NOT NULL;",
+	" hash BLOB NOT NULL);",
+	/* 2: relationship records, attachments, the consent ledger, cookie
+	 * identifiers, actors. */
+	"CREATE TABLE record ("
+	" id INTEGER PRIMARY KEY,"
+	" subject_id TEXT NOT NULL REFERENCES subject(id) ON DELETE CASCADE,"
+	" type TEXT NOT NULL,"
+	" ciphertext BLOB NOT NULL,"
+	" purposes TEXT NOT NULL,"
+	" legal_basis TEXT NOT NULL,"
+	" source TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" expires_at TEXT,"
+	" attachment_size INTEGER NOT NULL DEFAULT -1,"
+	" attachment_type TEXT);"
+	"CREATE INDEX record_subject_type ON record(subject_id, type);"
+	"CREATE INDEX record_expires ON record(expires_at)"
+	" WHERE expires_at IS NOT NULL;"
+	"CREATE TABLE attachment_chunk ("
+	" record_id INTEGER NOT NULL REFERENCES record(id) ON DELETE CASCADE,"
+	" seq INTEGER NOT NULL,"
+	" ciphertext BLOB NOT NULL,"
+	" PRIMARY KEY (record_id, seq)) WITHOUT ROWID;"
+	"CREATE TABLE consent ("
+	" id INTEGER PRIMARY KEY,"
+	" subject_id TEXT NOT NULL REFERENCES subject(id) ON DELETE CASCADE,"
+	" scope TEXT NOT NULL,"
+	" objection INTEGER NOT NULL,"
+	" given INTEGER NOT NULL,"
+	" at INTEGER NOT NULL,"
+	" channel TEXT NOT NULL,"
+	" policy_version INTEGER NOT NULL,"
+	" actor TEXT NOT NULL,"
+	" evidence BLOB);"
+	"CREATE INDEX consent_subject_scope ON consent(subject_id, scope,"
+	" objection, id);"
+	"CREATE TABLE cookie ("
+	" hash BLOB NOT NULL PRIMARY KEY,"
+	" subject_id TEXT NOT NULL REFERENCES subject(id) ON DELETE CASCADE,"
+	" linked_at INTEGER NOT NULL);"
+	"CREATE INDEX cookie_subject ON cookie(subject_id);"
+	"CREATE TABLE actor ("
+	" name TEXT NOT NULL PRIMARY KEY,"
+	" role TEXT NOT NULL,"
+	" token_hash BLOB NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" revoked_at INTEGER NOT NULL DEFAULT 0);",
 };
 
 #define NMIGRATIONS ((int64_t)(sizeof migrations / sizeof migrations[0]))
@@ -211,6 +256,8 @@ struct sq {
 	store base; /* first, so that store * and struct sq * convert */
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
+	sqlite3_stmt
+		*ext[SQX_SLOTS]; /* statements of the backend's other files */
 	char err[ERR_MAX];
 	char *abuf; /* audit_last's strings */
 	size_t abufsz;
@@ -389,6 +436,8 @@ static void sq_close(store *base)
 		return;
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
+	for (int i = 0; i < SQX_SLOTS; i++)
+		sqlite3_finalize(s->ext[i]);
 	/* An open transaction is rolled back by sqlite3_close. */
 	sqlite3_close(s->db);
 	free(s->abuf);
@@ -1164,6 +1213,80 @@ out:
 	return ret;
 }
 
+/* ---- helpers for the backend's other files (store_sqlite_int.h) ---- */
+
+sqlite3 *sqx_db(store *base)
+{
+	return sq_of(base)->db;
+}
+
+sqlite3_stmt *sqx_stmt(store *base, int slot, const char *what, const char *sql)
+{
+	struct sq *s = sq_of(base);
+	int rc;
+
+	if (slot < 0 || slot >= SQX_SLOTS) {
+		errf(s, "%s: no statement slot", what);
+		return NULL;
+	}
+	if (s->ext[slot]) {
+		if (sqlite3_stmt_busy(s->ext[slot])) {
+			errf(s, "%s: re-entered from its own callback", what);
+			return NULL;
+		}
+		return s->ext[slot];
+	}
+	rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+				&s->ext[slot], NULL);
+	if (rc != SQLITE_OK) {
+		fail_rc(s, what, rc);
+		s->ext[slot] = NULL;
+		return NULL;
+	}
+	return s->ext[slot];
+}
+
+void sqx_done(sqlite3_stmt *st)
+{
+	done(st);
+}
+
+int sqx_fail(store *base, const char *what, int rc)
+{
+	return fail_rc(sq_of(base), what, rc);
+}
+
+int sqx_error(store *base, const char *what, const char *problem)
+{
+	return errf(sq_of(base), "%s: %s", what, problem);
+}
+
+int sqx_bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	return bind_text(st, i, v);
+}
+
+int sqx_bind_opt_text(sqlite3_stmt *st, int i, const char *v)
+{
+	return bind_opt_text(st, i, v);
+}
+
+int sqx_bind_blob(sqlite3_stmt *st, int i, const void *v, size_t n)
+{
+	return bind_blob(st, i, v, n);
+}
+
+int sqx_col_str(sqlite3_stmt *st, int col, char *dst, size_t dstsz,
+		int nullable)
+{
+	return col_str(st, col, dst, dstsz, nullable);
+}
+
+const char *sqx_col_text(sqlite3_stmt *st, int col)
+{
+	return col_opt(st, col);
+}
+
 static const struct store_vt sq_vt = {
 	.close = sq_close,
 	.errmsg = sq_errmsg,
@@ -1190,6 +1313,27 @@ static const struct store_vt sq_vt = {
 	.audit_append = sq_audit_append,
 	.audit_last = sq_audit_last,
 	.audit_walk = sq_audit_walk,
+	.record_insert = sqx_record_insert,
+	.record_list = sqx_record_list,
+	.record_get = sqx_record_get,
+	.record_delete_type = sqx_record_delete_type,
+	.chunk_put = sqx_chunk_put,
+	.chunk_walk = sqx_chunk_walk,
+	.consent_append = sqx_consent_append,
+	.consent_walk = sqx_consent_walk,
+	.consent_latest = sqx_consent_latest,
+	.cookie_link = sqx_cookie_link,
+	.cookie_resolve = sqx_cookie_resolve,
+	.cookie_unlink_subject = sqx_cookie_unlink_subject,
+	.actor_insert = sqx_actor_insert,
+	.actor_get = sqx_actor_get,
+	.actor_list = sqx_actor_list,
+	.actor_revoke = sqx_actor_revoke,
+	.subject_set_key = sqx_subject_set_key,
+	.backup_to = sqx_backup_to,
+	.restore_from = sqx_restore_from,
+	.checkpoint = sqx_checkpoint,
+	.subject_delete = sqx_subject_delete,
 };
 
 /* ---- open and migrations ---- */
@@ -1367,7 +1511,13 @@ static int configure(struct sq *s)
 		 "PRAGMA trusted_schema = OFF;"
 		 "PRAGMA synchronous = NORMAL;"
 		 "PRAGMA secure_delete = ON;"
-		 "PRAGMA foreign_keys = ON"))
+		 "PRAGMA foreign_keys = ON;"
+		 /* A bulk load sets a savepoint per subject: its statement
+		  * journal belongs in memory, not in a temporary file. */
+		 "PRAGMA temp_store = MEMORY;"
+		 /* Indexes keyed on random IDs and hashes touch pages all over
+		  * the file: keep more of them cached (32 MiB). */
+		 "PRAGMA cache_size = -32768"))
 		return STORE_ERR;
 	if (pragma_is(s, "PRAGMA journal_mode = WAL", "wal") ||
 	    pragma_is(s, "PRAGMA foreign_keys", "1") ||

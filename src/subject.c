@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "consent.h"
 #include "crypto.h"
 #include "ident.h"
 #include "policy.h"
@@ -71,7 +72,7 @@ rk_fields *rk_fields_new(void)
 	return calloc(1, sizeof(rk_fields));
 }
 
-static void free_secret(char *s)
+void reg_free_secret(char *s)
 {
 	if (s != NULL) {
 		sec_wipe(s, strlen(s));
@@ -101,7 +102,7 @@ rk_status rk_fields_add(rk_fields *f, const char *name, const char *value)
 	v = strdup(value);
 	if (n == NULL || v == NULL) {
 		free(n);
-		free_secret(v);
+		reg_free_secret(v);
 		return RK_ESYS;
 	}
 	f->names[f->n] = n;
@@ -118,7 +119,7 @@ void rk_fields_free(rk_fields *f)
 		return;
 	for (i = 0; i < f->n; i++) {
 		free(f->names[i]);
-		free_secret(f->values[i]);
+		reg_free_secret(f->values[i]);
 	}
 	free(f->names);
 	free(f->values);
@@ -128,7 +129,7 @@ void rk_fields_free(rk_fields *f)
 /* ---- helpers --------------------------------------------------------------
  */
 
-static int valid_id(const char *id)
+int reg_valid_id(const char *id)
 {
 	size_t i;
 
@@ -142,7 +143,7 @@ static int valid_id(const char *id)
 }
 
 /* Whether name is a member of the comma-separated list csv. */
-static int csv_has(const char *csv, const char *name)
+int csv_has(const char *csv, const char *name)
 {
 	size_t n = strlen(name);
 	const char *p = csv;
@@ -158,7 +159,7 @@ static int csv_has(const char *csv, const char *name)
 }
 
 /* Appends name to a comma-separated list held in buf; marks overflow. */
-static void csv_add(char *buf, size_t cap, const char *name)
+void csv_add(char *buf, size_t cap, const char *name)
 {
 	size_t len = strlen(buf), n = strlen(name);
 
@@ -203,8 +204,8 @@ static int decimal_ok(const char *s)
 }
 
 /* Validates and normalises one value of field f into out. */
-static rk_status normalise(rk_register *r, const pol_field *f, const char *in,
-			   char *out, size_t outsz)
+rk_status value_normalise(rk_register *r, const pol_field *f, const char *in,
+			  char *out, size_t outsz)
 {
 	const policy *p = r->pol;
 	const char *why = "invalid value";
@@ -290,21 +291,16 @@ static rk_status normalise(rk_register *r, const pol_field *f, const char *in,
 	return RK_OK;
 }
 
-/* The expiry of a value, or "" while open-ended. */
-static void expiry_of(const rk_register *r, size_t kind, size_t field,
-		      int64_t collected, const char *rel_end, char out[11])
+void reg_expiry(const rk_register *r, size_t ri, int64_t collected,
+		const char *rel_end, char out[11])
 {
-	const policy *p = r->pol;
-	size_t ri = p->fields[field].retention;
 	const pol_retention *ret;
 	char base[11];
 
 	out[0] = '\0';
-	if (kind != POL_NONE && p->kinds[kind].retention != POL_NONE)
-		ri = p->kinds[kind].retention;
 	if (ri == POL_NONE)
 		return;
-	ret = &p->retention[ri];
+	ret = &r->pol->retention[ri];
 	switch (ret->from) {
 	case RET_COLLECTION:
 		ident_date_of(collected, base);
@@ -315,6 +311,7 @@ static void expiry_of(const rk_register *r, size_t kind, size_t field,
 		memcpy(base, rel_end, 11);
 		break;
 	case RET_FISCAL_YEAR_END:
+	case RET_CALENDAR_YEAR_END:
 		/* The financial year is taken to be the calendar year. */
 		ident_date_of(collected, base);
 		memcpy(base + 4, "-12-31", 7);
@@ -324,6 +321,23 @@ static void expiry_of(const rk_register *r, size_t kind, size_t field,
 	}
 	if (ident_date_add(base, ret->years, ret->months, ret->days, out) != 0)
 		out[0] = '\0';
+}
+
+/* The retention rule of a field for a kind of subject: the kind's own rule
+ * (prospects) wins over the field's. */
+static size_t field_retention(const policy *p, size_t kind, size_t field)
+{
+	if (kind != POL_NONE && p->kinds[kind].retention != POL_NONE)
+		return p->kinds[kind].retention;
+	return p->fields[field].retention;
+}
+
+/* The expiry of a value, or "" while open-ended. */
+static void expiry_of(const rk_register *r, size_t kind, size_t field,
+		      int64_t collected, const char *rel_end, char out[11])
+{
+	reg_expiry(r, field_retention(r->pol, kind, field), collected, rel_end,
+		   out);
 }
 
 typedef struct pending {
@@ -341,7 +355,7 @@ static void pendings_free(pendings *ps)
 	size_t i;
 
 	for (i = 0; i < ps->n; i++)
-		free_secret(ps->v[i].value);
+		reg_free_secret(ps->v[i].value);
 	free(ps->v);
 	ps->v = NULL;
 	ps->n = 0;
@@ -393,8 +407,8 @@ static rk_status validate(rk_register *r, const rk_fields *in, int for_update,
 			ps->n++;
 			continue;
 		}
-		st = normalise(r, &p->fields[fi], in->values[i], buf,
-			       VALUE_MAX);
+		st = value_normalise(r, &p->fields[fi], in->values[i], buf,
+				     VALUE_MAX);
 		if (st != RK_OK)
 			goto out;
 		if (p->fields[fi].type == PT_PASSWORD) {
@@ -423,6 +437,27 @@ out:
 	if (st != RK_OK)
 		pendings_free(ps);
 	return st;
+}
+
+/* A field that rests on consent takes a value only while the subject's
+ * consent lives (a new subject has given none yet). */
+static rk_status check_field_consent(rk_register *r, const char *subject_id,
+				     size_t fi)
+{
+	const pol_field *f = &r->pol->fields[fi];
+	int live;
+
+	if (f->consent == POL_NONE)
+		return RK_OK;
+	live = subject_id == NULL ? 0 : consent_live(r, subject_id, f->consent);
+	if (live < 0)
+		return RK_ESYS;
+	if (live == 0)
+		return reg_fail(r, RK_EREFUSED,
+				"field %s needs the subject's consent %s: "
+				"record the consent first",
+				f->name, r->pol->scopes[f->consent].name);
+	return RK_OK;
 }
 
 /* Seals and stores one value (and its blind index) of subject id. */
@@ -500,9 +535,8 @@ static size_t issued_field(const policy *p)
 }
 
 /* Queues an audit entry for a call that changed nothing. */
-static void audit_attempt(rk_register *r, const char *action,
-			  const char *pseudonym, const char *purpose,
-			  rk_status st)
+void reg_audit_attempt(rk_register *r, const char *action,
+		       const char *pseudonym, const char *purpose, rk_status st)
 {
 	audit_ev ev;
 	const char *outcome = st == RK_EINVAL	    ? "invalid"
@@ -524,18 +558,24 @@ static void audit_attempt(rk_register *r, const char *action,
 
 rk_status rk_subject_add(rk_register *r, const char *kind,
 			 const rk_fields *fields, const char *source,
-			 char id_out[RK_ID_LEN + 1])
+			 const char *purpose, char id_out[RK_ID_LEN + 1])
 {
 	const policy *p = r->pol;
 	pendings ps = {NULL, 0};
 	store_subject sub;
 	unsigned char *dk = NULL;
 	char names[NAMES_MAX] = "";
-	size_t ki, i, j, cn;
+	size_t ki, i, j, cn, pu = POL_NONE;
 	rk_status st;
 	audit_ev ev;
 
 	id_out[0] = '\0';
+	st = reg_resolve_purpose(r, purpose, &pu);
+	if (st != RK_OK)
+		goto out;
+	st = access_check(r, pu, "subject.add", NULL);
+	if (st != RK_OK)
+		return st;
 	ki = kind == NULL ? POL_NONE : policy_kind(p, kind);
 	if (ki == POL_NONE) {
 		st = reg_fail(r, RK_EINVAL,
@@ -558,6 +598,11 @@ rk_status rk_subject_add(rk_register *r, const char *kind,
 				      p->fields[need].name, p->kinds[ki].name);
 			goto out;
 		}
+	}
+	for (i = 0; i < ps.n; i++) {
+		st = check_field_consent(r, NULL, ps.v[i].field);
+		if (st != RK_OK)
+			goto out;
 	}
 	memset(&sub, 0, sizeof sub);
 	sec_random_id(sub.id);
@@ -607,7 +652,8 @@ rk_status rk_subject_add(rk_register *r, const char *kind,
 			goto out;
 		csv_add(names, sizeof names, p->fields[cn].name);
 	}
-	audit_ev_set(&ev, r, "subject.add", sub.pseudonym, names, NULL, "ok");
+	audit_ev_set(&ev, r, "subject.add", sub.pseudonym, names,
+		     p->purposes[pu].name, "ok");
 	st = audit_write(r, &ev);
 	if (st == RK_OK)
 		st = reg_commit(r);
@@ -616,7 +662,9 @@ rk_status rk_subject_add(rk_register *r, const char *kind,
 out:
 	if (st != RK_OK) {
 		reg_rollback(r);
-		audit_attempt(r, "subject.add", NULL, NULL, st);
+		reg_audit_attempt(r, "subject.add", NULL,
+				  pu == POL_NONE ? NULL : p->purposes[pu].name,
+				  st);
 	}
 	sec_key_free(dk);
 	pendings_free(&ps);
@@ -626,8 +674,7 @@ out:
 /* ---- get ------------------------------------------------------------------
  */
 
-static rk_status resolve_purpose(rk_register *r, const char *purpose,
-				 size_t *pu)
+rk_status reg_resolve_purpose(rk_register *r, const char *purpose, size_t *pu)
 {
 	const policy *p = r->pol;
 
@@ -641,12 +688,11 @@ static rk_status resolve_purpose(rk_register *r, const char *purpose,
 	return RK_OK;
 }
 
-static rk_status load_subject(rk_register *r, const char *id,
-			      store_subject *sub)
+rk_status reg_load_subject(rk_register *r, const char *id, store_subject *sub)
 {
 	int rc;
 
-	if (!valid_id(id))
+	if (!reg_valid_id(id))
 		return reg_fail(r, RK_EINVAL,
 				"not a subject ID: IDs are 32 hexadecimal "
 				"characters");
@@ -684,7 +730,8 @@ static int get_one(void *ud, const store_value *v)
 	size_t len;
 
 	/* Only what was collected for this purpose, and not past its time. */
-	if (fi == POL_NONE || !csv_has(v->purposes, g->purpose))
+	if (fi == POL_NONE || !csv_has(v->purposes, g->purpose) ||
+	    !access_sees_category(g->r, p->fields[fi].category))
 		return 0;
 	if (v->expires != NULL && strcmp(v->expires, g->today) < 0)
 		return 0;
@@ -723,8 +770,13 @@ static int get_one(void *ud, const store_value *v)
 	sv->value[len] = '\0';
 	if (p->fields[fi].type == PT_PASSWORD) {
 		/* The hash never leaves the library. */
-		free_secret(sv->value);
+		reg_free_secret(sv->value);
 		sv->value = strdup("(argon2id)");
+	} else if (p->fields[fi].type == PT_HETU && len == 11 &&
+		   g->r->role != POL_NONE &&
+		   !p->roles[g->r->role].unmasked_hetu) {
+		/* The date part is enough to tell people apart at the desk. */
+		memcpy(sv->value + 7, "****", 4);
 	}
 	sv->field = strdup(v->field);
 	sv->purposes = strdup(v->purposes);
@@ -767,14 +819,26 @@ rk_status rk_subject_get(rk_register *r, const char *id, const char *purpose,
 	*out = NULL;
 	memset(&g, 0, sizeof g);
 	sub.pseudonym[0] = '\0';
-	st = resolve_purpose(r, purpose, &pu);
+	st = reg_resolve_purpose(r, purpose, &pu);
 	if (st != RK_OK)
 		goto out;
+	st = access_check(r, pu, "subject.show", NULL);
+	if (st != RK_OK)
+		return st;
 	st = reg_begin_read(r);
 	if (st != RK_OK)
 		goto out;
 	reading = 1;
-	st = load_subject(r, id, &sub);
+	st = reg_load_subject(r, id, &sub);
+	if (st == RK_OK) {
+		int ex = access_dm_excluded(r, pu, sub.id);
+		if (ex < 0)
+			st = RK_ESYS;
+		else if (ex > 0)
+			st = reg_fail(r, RK_EREFUSED,
+				      "the subject has prohibited direct "
+				      "marketing");
+	}
 	if (st == RK_OK)
 		st = reg_subject_key(r, &sub, &dk);
 	if (st != RK_OK)
@@ -819,10 +883,10 @@ out:
 	if (reading)
 		reg_end_read(r);
 	if (st != RK_OK && st != RK_ESYS)
-		audit_attempt(r, "subject.show",
-			      sub.pseudonym[0] ? sub.pseudonym : NULL,
-			      pu == POL_NONE ? NULL : r->pol->purposes[pu].name,
-			      st);
+		reg_audit_attempt(
+			r, "subject.show",
+			sub.pseudonym[0] ? sub.pseudonym : NULL,
+			pu == POL_NONE ? NULL : r->pol->purposes[pu].name, st);
 	sec_key_free(dk);
 	rk_subject_free(s);
 	return st;
@@ -857,6 +921,7 @@ struct find_state {
 	rk_list *l;
 	const char *field;
 	const char *purpose;
+	size_t pu;
 	rk_status st;
 };
 
@@ -864,6 +929,14 @@ static int find_one(void *ud, const char *subject_id, const char *pseudonym)
 {
 	struct find_state *fs = ud;
 	audit_ev ev;
+	int ex = access_dm_excluded(fs->r, fs->pu, subject_id);
+
+	if (ex < 0) {
+		fs->st = RK_ESYS;
+		return 1;
+	}
+	if (ex > 0)
+		return 0; /* marketing never sees who prohibited it */
 
 	fs->st = list_push(fs->r, fs->l, subject_id, NULL, NULL, NULL);
 	if (fs->st != RK_OK)
@@ -900,17 +973,22 @@ rk_status rk_subject_find(rk_register *r, const char *field, const char *value,
 			      "username)");
 		goto out;
 	}
-	st = resolve_purpose(r, purpose, &pu);
+	st = reg_resolve_purpose(r, purpose, &pu);
 	if (st != RK_OK)
 		goto out;
-	if (!policy_field_serves(p, fi, pu)) {
+	st = access_check(r, pu, "subject.find", NULL);
+	if (st != RK_OK)
+		return st;
+	if (!policy_field_serves(p, fi, pu) ||
+	    !access_sees_category(r, p->fields[fi].category)) {
 		st = reg_fail(r, RK_EREFUSED,
-			      "field %s does not serve purpose %s",
+			      "field %s does not serve purpose %s for this "
+			      "role",
 			      p->fields[fi].name, p->purposes[pu].name);
 		goto out;
 	}
-	st = normalise(r, &p->fields[fi], value == NULL ? "" : value, norm,
-		       sizeof norm);
+	st = value_normalise(r, &p->fields[fi], value == NULL ? "" : value,
+			     norm, sizeof norm);
 	if (st != RK_OK)
 		goto out;
 	sec_blind_index(r->ikey, p->fields[fi].name, norm, h);
@@ -923,6 +1001,7 @@ rk_status rk_subject_find(rk_register *r, const char *field, const char *value,
 	fs.l = l;
 	fs.field = p->fields[fi].name;
 	fs.purpose = p->purposes[pu].name;
+	fs.pu = pu;
 	fs.st = RK_OK;
 	if (r->st->vt->bidx_find(r->st, p->fields[fi].name, h, find_one, &fs) !=
 	    0) {
@@ -941,8 +1020,9 @@ rk_status rk_subject_find(rk_register *r, const char *field, const char *value,
 out:
 	sec_wipe(norm, sizeof norm);
 	if (st != RK_OK && st != RK_ESYS)
-		audit_attempt(r, "subject.find", NULL,
-			      pu == POL_NONE ? NULL : p->purposes[pu].name, st);
+		reg_audit_attempt(r, "subject.find", NULL,
+				  pu == POL_NONE ? NULL : p->purposes[pu].name,
+				  st);
 	rk_list_free(l);
 	return st;
 }
@@ -951,18 +1031,25 @@ out:
  */
 
 rk_status rk_subject_update(rk_register *r, const char *id,
-			    const rk_fields *fields, const char *source)
+			    const rk_fields *fields, const char *source,
+			    const char *purpose)
 {
 	const policy *p = r->pol;
 	pendings ps = {NULL, 0};
 	store_subject sub;
 	unsigned char *dk = NULL;
 	char names[NAMES_MAX] = "";
-	size_t ki, i, j, k;
+	size_t ki, i, j, k, pu = POL_NONE;
 	rk_status st;
 	audit_ev ev;
 
 	sub.pseudonym[0] = '\0';
+	st = reg_resolve_purpose(r, purpose, &pu);
+	if (st != RK_OK)
+		goto out;
+	st = access_check(r, pu, "subject.update", NULL);
+	if (st != RK_OK)
+		return st;
 	if (fields == NULL || fields->n == 0) {
 		st = reg_fail(r, RK_EINVAL,
 			      "nothing to update: give --field "
@@ -976,11 +1063,18 @@ rk_status rk_subject_update(rk_register *r, const char *id,
 		goto out;
 	st = reg_begin_write(r);
 	if (st == RK_OK)
-		st = load_subject(r, id, &sub);
+		st = reg_load_subject(r, id, &sub);
 	if (st == RK_OK)
 		st = reg_subject_key(r, &sub, &dk);
 	if (st != RK_OK)
 		goto out;
+	for (i = 0; i < ps.n; i++) {
+		if (ps.v[i].value == NULL)
+			continue;
+		st = check_field_consent(r, sub.id, ps.v[i].field);
+		if (st != RK_OK)
+			goto out;
+	}
 	ki = policy_kind(p, sub.kind);
 	for (i = 0; i < ps.n; i++) {
 		size_t fi = ps.v[i].field;
@@ -1014,17 +1108,18 @@ rk_status rk_subject_update(rk_register *r, const char *id,
 		if (st != RK_OK)
 			goto out;
 	}
-	audit_ev_set(&ev, r, "subject.update", sub.pseudonym, names, NULL,
-		     "ok");
+	audit_ev_set(&ev, r, "subject.update", sub.pseudonym, names,
+		     p->purposes[pu].name, "ok");
 	st = audit_write(r, &ev);
 	if (st == RK_OK)
 		st = reg_commit(r);
 out:
 	if (st != RK_OK) {
 		reg_rollback(r);
-		audit_attempt(r, "subject.update",
-			      sub.pseudonym[0] ? sub.pseudonym : NULL, NULL,
-			      st);
+		reg_audit_attempt(r, "subject.update",
+				  sub.pseudonym[0] ? sub.pseudonym : NULL,
+				  pu == POL_NONE ? NULL : p->purposes[pu].name,
+				  st);
 	}
 	sec_key_free(dk);
 	pendings_free(&ps);
@@ -1050,18 +1145,25 @@ static int collect_field(void *ud, const store_value *v)
 	return 0;
 }
 
-rk_status rk_subject_end(rk_register *r, const char *id, const char *date)
+rk_status rk_subject_end(rk_register *r, const char *id, const char *date,
+			 const char *purpose)
 {
 	const policy *p = r->pol;
 	store_subject sub;
 	struct end_state es;
 	char end[11], exp[11];
 	const char *why = NULL;
-	size_t ki, i, fi;
-	rk_status st = RK_OK;
+	size_t ki, i, fi, pu = POL_NONE;
+	rk_status st;
 	audit_ev ev;
 
 	sub.pseudonym[0] = '\0';
+	st = reg_resolve_purpose(r, purpose, &pu);
+	if (st != RK_OK)
+		goto out;
+	st = access_check(r, pu, "subject.end", NULL);
+	if (st != RK_OK)
+		return st;
 	if (date == NULL)
 		reg_today(r, end);
 	else if (ident_date(date, end, sizeof end, &why) != 0)
@@ -1069,7 +1171,7 @@ rk_status rk_subject_end(rk_register *r, const char *id, const char *date)
 	if (st == RK_OK)
 		st = reg_begin_write(r);
 	if (st == RK_OK)
-		st = load_subject(r, id, &sub);
+		st = reg_load_subject(r, id, &sub);
 	if (st != RK_OK)
 		goto out;
 	if (sub.rel_end[0] != '\0') {
@@ -1102,30 +1204,27 @@ rk_status rk_subject_end(rk_register *r, const char *id, const char *date)
 		expiry_of(r, ki, fi, reg_now(r), end, exp);
 		if (exp[0] == '\0')
 			continue;
-		{
-			size_t ri = p->fields[fi].retention;
-			if (ki != POL_NONE &&
-			    p->kinds[ki].retention != POL_NONE)
-				ri = p->kinds[ki].retention;
-			if (p->retention[ri].from != RET_RELATIONSHIP_END)
-				continue;
-		}
+		if (p->retention[field_retention(p, ki, fi)].from !=
+		    RET_RELATIONSHIP_END)
+			continue;
 		if (r->st->vt->value_set_expiry(r->st, sub.id, es.fields[i],
 						exp) != 0) {
 			st = reg_store_fail(r, "cannot set an expiry");
 			goto out;
 		}
 	}
-	audit_ev_set(&ev, r, "subject.end", sub.pseudonym, NULL, NULL, "ok");
+	audit_ev_set(&ev, r, "subject.end", sub.pseudonym, NULL,
+		     p->purposes[pu].name, "ok");
 	st = audit_write(r, &ev);
 	if (st == RK_OK)
 		st = reg_commit(r);
 out:
 	if (st != RK_OK) {
 		reg_rollback(r);
-		audit_attempt(r, "subject.end",
-			      sub.pseudonym[0] ? sub.pseudonym : NULL, NULL,
-			      st);
+		reg_audit_attempt(r, "subject.end",
+				  sub.pseudonym[0] ? sub.pseudonym : NULL,
+				  pu == POL_NONE ? NULL : p->purposes[pu].name,
+				  st);
 	}
 	return st;
 }
@@ -1159,7 +1258,7 @@ rk_status rk_subject_list(rk_register *r, const char *kind,
 	*out = NULL;
 	if (kind != NULL && policy_kind(r->pol, kind) == POL_NONE)
 		return reg_fail(r, RK_EINVAL, "unknown kind of subject");
-	if (after_id != NULL && !valid_id(after_id))
+	if (after_id != NULL && !reg_valid_id(after_id))
 		return reg_fail(r, RK_EINVAL, "not a subject ID");
 	l = calloc(1, sizeof *l);
 	if (l == NULL)
@@ -1221,24 +1320,31 @@ static int pw_one(void *ud, const store_value *v)
 }
 
 rk_status rk_subject_check_password(rk_register *r, const char *id,
-				    const char *field, const char *password)
+				    const char *field, const char *password,
+				    const char *purpose)
 {
 	const policy *p = r->pol;
 	struct pw_state ps;
 	store_subject sub;
 	unsigned char *dk = NULL;
-	size_t fi;
+	size_t fi, pu = POL_NONE;
 	rk_status st;
 	audit_ev ev;
 
 	sub.pseudonym[0] = '\0';
+	st = reg_resolve_purpose(r, purpose, &pu);
+	if (st != RK_OK)
+		goto out;
+	st = access_check(r, pu, "subject.check_password", NULL);
+	if (st != RK_OK)
+		return st;
 	fi = field == NULL ? POL_NONE : policy_field(p, field);
 	if (fi == POL_NONE || p->fields[fi].type != PT_PASSWORD ||
 	    password == NULL) {
 		st = reg_fail(r, RK_EINVAL, "not a password field");
 		goto out;
 	}
-	st = load_subject(r, id, &sub);
+	st = reg_load_subject(r, id, &sub);
 	if (st == RK_OK)
 		st = reg_subject_key(r, &sub, &dk);
 	if (st != RK_OK)
@@ -1260,14 +1366,15 @@ rk_status rk_subject_check_password(rk_register *r, const char *id,
 		st = reg_fail(r, RK_EREFUSED, "the password does not match");
 	if (st == RK_OK) {
 		audit_ev_set(&ev, r, "subject.check_password", sub.pseudonym,
-			     p->fields[fi].name, NULL, "ok");
+			     p->fields[fi].name, p->purposes[pu].name, "ok");
 		st = audit_read(r, &ev);
 	}
 out:
 	if (st != RK_OK && st != RK_ESYS)
-		audit_attempt(r, "subject.check_password",
-			      sub.pseudonym[0] ? sub.pseudonym : NULL, NULL,
-			      st);
+		reg_audit_attempt(r, "subject.check_password",
+				  sub.pseudonym[0] ? sub.pseudonym : NULL,
+				  pu == POL_NONE ? NULL : p->purposes[pu].name,
+				  st);
 	sec_key_free(dk);
 	return st;
 }
@@ -1393,7 +1500,7 @@ void rk_subject_free(rk_subject *s)
 	if (s == NULL)
 		return;
 	for (i = 0; i < s->n; i++) {
-		free_secret(s->vals[i].value);
+		reg_free_secret(s->vals[i].value);
 		free(s->vals[i].field);
 		free(s->vals[i].purposes);
 		free(s->vals[i].basis);

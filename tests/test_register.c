@@ -74,7 +74,7 @@ static rk_status add(rk_register *r, const char *last, const char *email,
 	assert_int_equal(rk_fields_add(fl, "last_name", last), RK_OK);
 	if (email != NULL)
 		assert_int_equal(rk_fields_add(fl, "email", email), RK_OK);
-	st = rk_subject_add(r, "customer", fl, NULL, id);
+	st = rk_subject_add(r, "customer", fl, NULL, NULL, id);
 	rk_fields_free(fl);
 	return st;
 }
@@ -255,7 +255,7 @@ static void *write_many(void *arg)
 		snprintf(name, sizeof name, "Writer%d", i);
 		if (fl == NULL ||
 		    rk_fields_add(fl, "last_name", name) != RK_OK ||
-		    rk_subject_add(r, "customer", fl, NULL, id) != RK_OK)
+		    rk_subject_add(r, "customer", fl, NULL, NULL, id) != RK_OK)
 			w->failures++;
 		rk_fields_free(fl);
 	}
@@ -322,10 +322,12 @@ static void test_expiry_after_end(void **state)
 	/* The relationship began on 2025-06-01 (fixed clock). */
 	rk_register_set_clock(f->r, 1748736000);
 	assert_int_equal(add(f->r, "Zeta", "z@example.com", id), RK_OK);
-	assert_int_equal(rk_subject_end(f->r, id, "2025-05-31"), RK_EINVAL);
-	assert_int_equal(rk_subject_end(f->r, id, "2026-01-31"), RK_OK);
+	assert_int_equal(rk_subject_end(f->r, id, "2025-05-31", NULL),
+			 RK_EINVAL);
+	assert_int_equal(rk_subject_end(f->r, id, "2026-01-31", NULL), RK_OK);
 	rk_register_set_clock(f->r, 0);
-	assert_int_equal(rk_subject_end(f->r, id, "2026-02-01"), RK_EINVAL);
+	assert_int_equal(rk_subject_end(f->r, id, "2026-02-01", NULL),
+			 RK_EINVAL);
 	assert_int_equal(rk_subject_get(f->r, id, "customer_relationship", &s),
 			 RK_OK);
 	assert_string_equal(rk_subject_relationship_end(s), "2026-01-31");
@@ -359,14 +361,15 @@ static void test_password(void **state)
 	assert_false(rk_field_is_secret(f->r, "email"));
 	assert_int_equal(rk_fields_add(fl, "last_name", "Eta"), RK_OK);
 	assert_int_equal(rk_fields_add(fl, "password", "correct horse"), RK_OK);
-	assert_int_equal(rk_subject_add(f->r, "customer", fl, NULL, id), RK_OK);
+	assert_int_equal(rk_subject_add(f->r, "customer", fl, NULL, NULL, id),
+			 RK_OK);
 	rk_fields_free(fl);
 	assert_int_equal(rk_subject_check_password(f->r, id, "password",
-						   "correct horse"),
+						   "correct horse", NULL),
 			 RK_OK);
-	assert_int_equal(
-		rk_subject_check_password(f->r, id, "password", "wrong horse"),
-		RK_EREFUSED);
+	assert_int_equal(rk_subject_check_password(f->r, id, "password",
+						   "wrong horse", NULL),
+			 RK_EREFUSED);
 }
 
 int main(void)

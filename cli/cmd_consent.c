@@ -1,0 +1,365 @@
+/*
+ * cmd_consent.c: `rekisteri consent give|withdraw|history`, `object`,
+ * `may-contact` and `cookie link|reset`: the consent ledger, the
+ * direct-marketing prohibition, the marketing decision and cookie profiles.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* The library's limit is 2000 bytes; one more byte tells "too long". */
+#define EVIDENCE_MAX 2000
+
+static const char consent_usage[] =
+	"usage: rekisteri consent give ID SCOPE [--channel C] "
+	"[--evidence-stdin]\n"
+	"       rekisteri consent withdraw ID SCOPE [--channel C] "
+	"[--evidence-stdin]\n"
+	"       rekisteri consent history ID\n"
+	"\n"
+	"give and withdraw append to the subject's consent ledger under the "
+	"current\n"
+	"notice version. SCOPE is a consent scope of the policy (location,\n"
+	"email_marketing, sms_marketing, third_party_marketing, "
+	"personalisation).\n"
+	"Withdrawing a consent deletes the records that needed it (location "
+	"data).\n"
+	"--channel names how the subject said it (web, phone, ...; default "
+	"cli);\n"
+	"--evidence-stdin reads up to 2000 bytes of evidence (stored "
+	"encrypted).\n"
+	"history prints the whole ledger as JSON: time, kind, scope, given,\n"
+	"channel, notice version, actor and evidence of every entry.\n";
+
+static const char object_usage[] =
+	"usage: rekisteri object ID OBJECTION [--channel C] "
+	"[--evidence-stdin]\n"
+	"\n"
+	"Records an objection of the policy; `object ID direct_marketing` is "
+	"the\n"
+	"direct-marketing prohibition (suoramarkkinointikielto): from then on "
+	"it\n"
+	"overrides every consent.\n";
+
+static const char may_contact_usage[] =
+	"usage: rekisteri may-contact ID --channel email|sms|phone|post "
+	"[--for own|third-party]\n"
+	"\n"
+	"Prints \"yes: RULE\" and exits 0, or \"no: RULE\" and exits 4; RULE "
+	"is the\n"
+	"rule that decided. --for third-party asks for a third party's "
+	"marketing\n"
+	"(default: own). --json prints {\"allowed\": BOOL, \"rule\": "
+	"\"...\"}.\n";
+
+static const char cookie_usage[] =
+	"usage: rekisteri cookie link ID COOKIE_ID\n"
+	"       rekisteri cookie reset ID\n"
+	"\n"
+	"link ties a cookie or device identifier to the subject (only a keyed "
+	"hash\n"
+	"of it is stored); an identifier linked to another subject is "
+	"refused.\n"
+	"reset unlinks every identifier of the subject, so browsing under "
+	"them no\n"
+	"longer reaches the profile.\n";
+
+static int wants_help(int argc, char **argv, const char *usage)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0) {
+			fputs(usage, stdout);
+			return 1;
+		}
+	return 0;
+}
+
+/* Reads the evidence text from standard input into buf (EVIDENCE_MAX + 2
+ * bytes); a final newline is dropped. */
+static int read_evidence(char *buf, size_t cap)
+{
+	size_t n = fread(buf, 1, cap - 1, stdin);
+
+	if (ferror(stdin))
+		return cli_error(1, "--evidence-stdin: cannot read standard "
+				    "input");
+	buf[n] = '\0';
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	if (n > 0 && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+	if (n > EVIDENCE_MAX)
+		return cli_error(2,
+				 "--evidence-stdin: evidence is at most %d "
+				 "bytes",
+				 EVIDENCE_MAX);
+	if (strlen(buf) != n)
+		return cli_error(2, "--evidence-stdin: evidence holds a NUL "
+				    "byte");
+	return 0;
+}
+
+/* The options shared by consent give|withdraw and object. */
+struct ledger_opts {
+	const char *channel;
+	int evidence_stdin;
+};
+
+static int parse_ledger_opts(int argc, char **argv, int first,
+			     struct ledger_opts *o, const char *verb)
+{
+	int i, r;
+
+	for (i = first; i < argc; i++) {
+		if ((r = cli_opt(argc, argv, &i, "--channel", &o->channel)) !=
+		    0) {
+			if (r < 0)
+				return cli_error(2, "--channel needs a name");
+		} else if (cli_opt(argc, argv, &i, "--evidence-stdin", NULL) ==
+			   1) {
+			o->evidence_stdin = 1;
+		} else {
+			return cli_error(2,
+					 "unexpected argument: see rekisteri "
+					 "%s --help",
+					 verb);
+		}
+	}
+	return 0;
+}
+
+static int consent_set(cli *c, int argc, char **argv, int given)
+{
+	struct ledger_opts o = {NULL, 0};
+	char evidence[EVIDENCE_MAX + 3];
+	rk_status st;
+	int r;
+
+	if (argc < 4 || argv[2][0] == '-' || argv[3][0] == '-')
+		return cli_error(2,
+				 "usage: rekisteri consent %s ID SCOPE "
+				 "[--channel C] [--evidence-stdin]",
+				 argv[1]);
+	r = parse_ledger_opts(argc, argv, 4, &o, "consent");
+	if (r != 0)
+		return r;
+	evidence[0] = '\0';
+	if (o.evidence_stdin && (r = read_evidence(evidence, sizeof evidence)))
+		goto out;
+	r = cli_open(c);
+	if (r != 0)
+		goto out;
+	st = rk_consent_set(c->reg, argv[2], argv[3], given, o.channel,
+			    evidence[0] ? evidence : NULL);
+	if (st != RK_OK) {
+		r = cli_status(c, st);
+		goto out;
+	}
+	if (c->json) {
+		printf("{\"id\": \"%s\", \"scope\": ", argv[2]);
+		cli_json_str(stdout, argv[3]);
+		printf(", \"given\": %s, \"notice_version\": %d}\n",
+		       given ? "true" : "false",
+		       rk_register_policy_version(c->reg));
+	} else {
+		printf("%s consent %s for %s (notice version %d)\n", argv[3],
+		       given ? "given" : "withdrawn", argv[2],
+		       rk_register_policy_version(c->reg));
+	}
+out:
+	/* The evidence may name people: do not leave it on the stack. */
+	explicit_bzero(evidence, sizeof evidence);
+	return r;
+}
+
+static int consent_history(cli *c, int argc, char **argv)
+{
+	char *text = NULL;
+	rk_status st;
+	int r;
+
+	if (argc != 3 || argv[2][0] == '-')
+		return cli_error(2, "usage: rekisteri consent history ID");
+	r = cli_open(c);
+	if (r != 0)
+		return r;
+	st = rk_consent_history(c->reg, argv[2], &text);
+	if (st != RK_OK)
+		return cli_status(c, st);
+	/* The ledger is structured data: JSON is its one format. */
+	puts(text);
+	explicit_bzero(text, strlen(text));
+	rk_free(text);
+	return 0;
+}
+
+int cmd_consent(cli *c, int argc, char **argv)
+{
+	const char *verb = argc > 1 ? argv[1] : "";
+
+	if (wants_help(argc, argv, consent_usage))
+		return 0;
+	if (strcmp(verb, "give") == 0)
+		return consent_set(c, argc, argv, 1);
+	if (strcmp(verb, "withdraw") == 0)
+		return consent_set(c, argc, argv, 0);
+	if (strcmp(verb, "history") == 0)
+		return consent_history(c, argc, argv);
+	fputs(consent_usage, stderr);
+	return 2;
+}
+
+int cmd_object(cli *c, int argc, char **argv)
+{
+	struct ledger_opts o = {NULL, 0};
+	char evidence[EVIDENCE_MAX + 3];
+	rk_status st;
+	int r;
+
+	if (wants_help(argc, argv, object_usage))
+		return 0;
+	if (argc < 3 || argv[1][0] == '-' || argv[2][0] == '-') {
+		fputs(object_usage, stderr);
+		return 2;
+	}
+	r = parse_ledger_opts(argc, argv, 3, &o, "object");
+	if (r != 0)
+		return r;
+	evidence[0] = '\0';
+	if (o.evidence_stdin && (r = read_evidence(evidence, sizeof evidence)))
+		goto out;
+	r = cli_open(c);
+	if (r != 0)
+		goto out;
+	st = rk_object(c->reg, argv[1], argv[2], o.channel,
+		       evidence[0] ? evidence : NULL);
+	if (st != RK_OK) {
+		r = cli_status(c, st);
+		goto out;
+	}
+	if (c->json) {
+		printf("{\"id\": \"%s\", \"objection\": ", argv[1]);
+		cli_json_str(stdout, argv[2]);
+		printf(", \"active\": true, \"notice_version\": %d}\n",
+		       rk_register_policy_version(c->reg));
+	} else {
+		printf("objection %s recorded for %s\n", argv[2], argv[1]);
+	}
+out:
+	explicit_bzero(evidence, sizeof evidence);
+	return r;
+}
+
+int cmd_may_contact(cli *c, int argc, char **argv)
+{
+	const char *channel = NULL, *for_whom = NULL;
+	rk_decision d;
+	rk_status st;
+	int i, r, third_party;
+
+	if (wants_help(argc, argv, may_contact_usage))
+		return 0;
+	if (argc < 2 || argv[1][0] == '-') {
+		fputs(may_contact_usage, stderr);
+		return 2;
+	}
+	for (i = 2; i < argc; i++) {
+		if ((r = cli_opt(argc, argv, &i, "--channel", &channel)) != 0 ||
+		    (r = cli_opt(argc, argv, &i, "--for", &for_whom)) != 0) {
+			if (r < 0)
+				return cli_error(2, "%s needs a value",
+						 argv[i]);
+		} else {
+			return cli_error(2, "unexpected argument: see "
+					    "rekisteri may-contact --help");
+		}
+	}
+	if (channel == NULL)
+		return cli_error(2, "may-contact needs --channel "
+				    "email|sms|phone|post");
+	if (for_whom == NULL || strcmp(for_whom, "own") == 0)
+		third_party = 0;
+	else if (strcmp(for_whom, "third-party") == 0)
+		third_party = 1;
+	else
+		return cli_error(2, "--for is own or third-party");
+	r = cli_open(c);
+	if (r != 0)
+		return r;
+	st = rk_may_contact(c->reg, argv[1], channel, third_party, &d);
+	if (st != RK_OK)
+		return cli_status(c, st);
+	if (c->json) {
+		printf("{\"allowed\": %s, \"rule\": ",
+		       d.allowed ? "true" : "false");
+		cli_json_str(stdout, d.rule);
+		puts("}");
+	} else {
+		printf("%s: %s\n", d.allowed ? "yes" : "no", d.rule);
+	}
+	/* "No" is the policy refusing the contact. */
+	return d.allowed ? 0 : (int)RK_EREFUSED;
+}
+
+static int cookie_link(cli *c, int argc, char **argv)
+{
+	rk_status st;
+	int r;
+
+	if (argc != 4 || argv[2][0] == '-')
+		return cli_error(2, "usage: rekisteri cookie link ID "
+				    "COOKIE_ID");
+	r = cli_open(c);
+	if (r != 0)
+		return r;
+	st = rk_cookie_link(c->reg, argv[2], argv[3]);
+	if (st != RK_OK)
+		return cli_status(c, st);
+	if (c->json)
+		printf("{\"id\": \"%s\", \"linked\": true}\n", argv[2]);
+	else
+		printf("identifier linked to %s\n", argv[2]);
+	return 0;
+}
+
+static int cookie_reset(cli *c, int argc, char **argv)
+{
+	int64_t n = 0;
+	rk_status st;
+	int r;
+
+	if (argc != 3 || argv[2][0] == '-')
+		return cli_error(2, "usage: rekisteri cookie reset ID");
+	r = cli_open(c);
+	if (r != 0)
+		return r;
+	st = rk_cookie_reset(c->reg, argv[2], &n);
+	if (st != RK_OK)
+		return cli_status(c, st);
+	if (c->json)
+		printf("{\"id\": \"%s\", \"unlinked\": %" PRId64 "}\n", argv[2],
+		       n);
+	else
+		printf("unlinked %" PRId64 " identifier%s of %s\n", n,
+		       n == 1 ? "" : "s", argv[2]);
+	return 0;
+}
+
+int cmd_cookie(cli *c, int argc, char **argv)
+{
+	const char *verb = argc > 1 ? argv[1] : "";
+
+	if (wants_help(argc, argv, cookie_usage))
+		return 0;
+	if (strcmp(verb, "link") == 0)
+		return cookie_link(c, argc, argv);
+	if (strcmp(verb, "reset") == 0)
+		return cookie_reset(c, argc, argv);
+	fputs(cookie_usage, stderr);
+	return 2;
+}

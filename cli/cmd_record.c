@@ -1,0 +1,339 @@
+/*
+ * cmd_record.c: `rekisteri record add|list|attachment`, relationship
+ * records. The record's fields come as a JSON object on standard input, so
+ * that its personal data never stands on a command line.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+
+#define STDIN_MAX (1024 * 1024)
+
+static const char record_usage[] =
+	"usage: rekisteri record add ID|--cookie COOKIE_ID --type TYPE "
+	"[--attach FILE]\n"
+	"                            [--attach-type MEDIA/TYPE] [--purpose "
+	"PURPOSE]\n"
+	"       rekisteri record list ID [--type TYPE] [--purpose PURPOSE]\n"
+	"       rekisteri record attachment ID RECORD --out FILE [--purpose "
+	"PURPOSE]\n"
+	"\n"
+	"add reads the record's fields as one JSON object (at most 1 MiB) on "
+	"standard\n"
+	"input and prints the new record's number. --cookie adds it for the "
+	"subject\n"
+	"that a cookie or device identifier is linked to. A full card number "
+	"is\n"
+	"refused: give the payment provider's token and the last four "
+	"digits.\n"
+	"list prints the records that serve the purpose (default: the "
+	"policy's\n"
+	"default purpose). attachment writes a record's attachment to a new "
+	"file\n"
+	"(mode 0600; an existing file is refused).\n";
+
+/* Reads all of standard input (at most STDIN_MAX bytes) as a string. */
+static int read_stdin(char **out)
+{
+	char *buf = malloc(STDIN_MAX + 2);
+	size_t n = 0, k;
+	int rc = 0;
+
+	*out = NULL;
+	if (buf == NULL)
+		return cli_error(1, "out of memory");
+	while (n <= STDIN_MAX) {
+		k = fread(buf + n, 1, STDIN_MAX + 1 - n, stdin);
+		if (k == 0)
+			break;
+		n += k;
+	}
+	if (ferror(stdin))
+		rc = cli_error(1, "cannot read standard input: %s",
+			       strerror(errno));
+	else if (n > STDIN_MAX)
+		rc = cli_error(2, "the record on standard input is larger "
+				  "than 1 MiB");
+	else if (n == 0)
+		rc = cli_error(2, "record add reads the record's JSON object "
+				  "on standard input");
+	else if (memchr(buf, '\0', n) != NULL)
+		rc = cli_error(2, "the record on standard input holds a NUL "
+				  "byte");
+	if (rc != 0) {
+		memset(buf, 0, n);
+		free(buf);
+		return rc;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	return 0;
+}
+
+static void free_secret(char *s)
+{
+	if (s != NULL) {
+		/* The record holds personal data: wipe before freeing. */
+		memset(s, 0, strlen(s));
+		free(s);
+	}
+}
+
+static int rec_add(cli *c, int argc, char **argv)
+{
+	const char *id = NULL, *cookie = NULL, *type = NULL, *attach = NULL;
+	const char *attach_type = NULL, *purpose = NULL;
+	char *json = NULL;
+	int64_t rid = 0;
+	rk_status st;
+	int i, r;
+
+	for (i = 2; i < argc; i++) {
+		if ((r = cli_opt(argc, argv, &i, "--cookie", &cookie)) != 0 ||
+		    (r = cli_opt(argc, argv, &i, "--type", &type)) != 0 ||
+		    (r = cli_opt(argc, argv, &i, "--attach-type",
+				 &attach_type)) != 0 ||
+		    (r = cli_opt(argc, argv, &i, "--attach", &attach)) != 0 ||
+		    (r = cli_opt(argc, argv, &i, "--purpose", &purpose)) != 0) {
+			if (r < 0)
+				return cli_error(2, "%s needs a value",
+						 argv[i]);
+		} else if (argv[i][0] != '-' && id == NULL) {
+			id = argv[i];
+		} else {
+			return cli_error(2, "unexpected argument: see "
+					    "rekisteri record --help");
+		}
+	}
+	if ((id == NULL) == (cookie == NULL) || type == NULL)
+		return cli_error(2, "usage: rekisteri record add ID|--cookie "
+				    "COOKIE_ID --type TYPE (JSON on standard "
+				    "input)");
+	if (cookie != NULL && (attach != NULL || attach_type != NULL))
+		return cli_error(2, "an attachment goes with a subject ID, not "
+				    "with --cookie");
+	r = cli_open(c);
+	if (r != 0)
+		return r;
+	r = read_stdin(&json);
+	if (r != 0)
+		return r;
+	if (cookie != NULL)
+		st = rk_record_add_by_cookie(c->reg, cookie, type, json,
+					     purpose, &rid);
+	else
+		st = rk_record_add(c->reg, id, type, json, attach, attach_type,
+				   purpose, &rid);
+	free_secret(json);
+	if (st != RK_OK)
+		return cli_status(c, st);
+	if (c->json)
+		printf("{\"id\": %" PRId64 "}\n", rid);
+	else
+		printf("%" PRId64 "\n", rid);
+	return 0;
+}
+
+static void print_time(json_int_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, 32, "?");
+}
+
+static const char *str_or(const json_t *o, const char *key, const char *dflt)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s != NULL ? s : dflt;
+}
+
+/* Prints one field value (a string, or an array of them). */
+static void print_value(const char *name, const json_t *v)
+{
+	size_t i;
+	const json_t *e;
+
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, e)
+		{
+			printf("  %-13s %s\n", i == 0 ? name : "",
+			       json_string_value(e) ? json_string_value(e)
+						    : "?");
+		}
+		return;
+	}
+	printf("  %-13s %s\n", name,
+	       json_string_value(v) ? json_string_value(v) : "?");
+}
+
+/* One block per record: its metadata, then its fields. */
+static int print_records(const char *text)
+{
+	json_t *arr = json_loads(text, 0, NULL), *rec, *p, *f, *att, *v;
+	size_t i, k;
+	const char *name;
+	char when[32];
+
+	if (!json_is_array(arr)) {
+		json_decref(arr);
+		return cli_error(1, "the library returned a damaged list");
+	}
+	if (json_array_size(arr) == 0)
+		printf("(no records serve this purpose)\n");
+	json_array_foreach(arr, i, rec)
+	{
+		if (i > 0)
+			putchar('\n');
+		print_time(
+			json_integer_value(json_object_get(rec, "created_at")),
+			when);
+		printf("record %" JSON_INTEGER_FORMAT "  %s\n",
+		       json_integer_value(json_object_get(rec, "id")),
+		       str_or(rec, "type", "?"));
+		printf("  %-13s %s\n", "created", when);
+		printf("  %-13s %s\n", "expires",
+		       str_or(rec, "expires", "open"));
+		printf("  %-13s ", "purposes");
+		p = json_object_get(rec, "purposes");
+		json_array_foreach(p, k, v)
+		{
+			printf("%s%s", k ? ", " : "",
+			       json_string_value(v) ? json_string_value(v)
+						    : "?");
+		}
+		putchar('\n');
+		printf("  %-13s %s, source %s\n", "legal basis",
+		       str_or(rec, "legal_basis", "?"),
+		       str_or(rec, "source", "?"));
+		att = json_object_get(rec, "attachment");
+		if (json_is_object(att))
+			printf("  %-13s %" JSON_INTEGER_FORMAT " bytes, %s\n",
+			       "attachment",
+			       json_integer_value(json_object_get(att, "size")),
+			       str_or(att, "type", "type not given"));
+		f = json_object_get(rec, "fields");
+		json_object_foreach(f, name, v)
+		{
+			print_value(name, v);
+		}
+	}
+	json_decref(arr);
+	return 0;
+}
+
+static int rec_list(cli *c, int argc, char **argv)
+{
+	const char *id = NULL, *type = NULL, *purpose = NULL;
+	char *json = NULL;
+	rk_status st;
+	int i, r;
+
+	for (i = 2; i < argc; i++) {
+		if ((r = cli_opt(argc, argv, &i, "--type", &type)) != 0 ||
+		    (r = cli_opt(argc, argv, &i, "--purpose", &purpose)) != 0) {
+			if (r < 0)
+				return cli_error(2, "%s needs a value",
+						 argv[i]);
+		} else if (argv[i][0] != '-' && id == NULL) {
+			id = argv[i];
+		} else {
+			return cli_error(2, "unexpected argument: see "
+					    "rekisteri record --help");
+		}
+	}
+	if (id == NULL)
+		return cli_error(2, "usage: rekisteri record list ID [--type "
+				    "TYPE] [--purpose PURPOSE]");
+	r = cli_open(c);
+	if (r != 0)
+		return r;
+	st = rk_record_list(c->reg, id, type, purpose, &json);
+	if (st != RK_OK)
+		return cli_status(c, st);
+	if (c->json)
+		puts(json);
+	else
+		r = print_records(json);
+	/* The list holds personal data: wipe before freeing. */
+	memset(json, 0, strlen(json));
+	rk_free(json);
+	return r;
+}
+
+static int rec_attachment(cli *c, int argc, char **argv)
+{
+	const char *id = NULL, *num = NULL, *out = NULL, *purpose = NULL;
+	char *end = NULL;
+	long long rid;
+	rk_status st;
+	int i, r;
+
+	for (i = 2; i < argc; i++) {
+		if ((r = cli_opt(argc, argv, &i, "--out", &out)) != 0 ||
+		    (r = cli_opt(argc, argv, &i, "--purpose", &purpose)) != 0) {
+			if (r < 0)
+				return cli_error(2, "%s needs a value",
+						 argv[i]);
+		} else if (argv[i][0] != '-' && id == NULL) {
+			id = argv[i];
+		} else if (argv[i][0] != '-' && num == NULL) {
+			num = argv[i];
+		} else {
+			return cli_error(2, "unexpected argument: see "
+					    "rekisteri record --help");
+		}
+	}
+	if (id == NULL || num == NULL || out == NULL)
+		return cli_error(2, "usage: rekisteri record attachment ID "
+				    "RECORD --out FILE");
+	errno = 0;
+	rid = strtoll(num, &end, 10);
+	if (end == num || *end != '\0' || errno != 0 || rid <= 0)
+		return cli_error(2, "RECORD is a record number, as record add "
+				    "printed it");
+	r = cli_open(c);
+	if (r != 0)
+		return r;
+	st = rk_record_attachment(c->reg, id, (int64_t)rid, out, purpose);
+	if (st != RK_OK)
+		return cli_status(c, st);
+	if (c->json) {
+		printf("{\"record\": %lld, \"out\": ", rid);
+		cli_json_str(stdout, out);
+		puts("}");
+	} else {
+		printf("attachment of record %lld written\n", rid);
+	}
+	return 0;
+}
+
+int cmd_record(cli *c, int argc, char **argv)
+{
+	const char *verb = argc > 1 ? argv[1] : "";
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0) {
+			fputs(record_usage, stdout);
+			return 0;
+		}
+	if (strcmp(verb, "add") == 0)
+		return rec_add(c, argc, argv);
+	if (strcmp(verb, "list") == 0)
+		return rec_list(c, argc, argv);
+	if (strcmp(verb, "attachment") == 0)
+		return rec_attachment(c, argc, argv);
+	fputs(record_usage, stderr);
+	return 2;
+}

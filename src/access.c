@@ -1,0 +1,306 @@
+/*
+ * access.c: who may process what. Roles come from the policy: the purposes
+ * a role may process for and the categories of data it may see. Every call
+ * that touches personal data asks access_check for its purpose; a refusal
+ * is audited like any other processing attempt.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "consent.h"
+#include "crypto.h"
+#include "ident.h"
+#include "policy.h"
+#include "register.h"
+#include "store.h"
+
+rk_status access_check(rk_register *r, size_t pu, const char *action,
+		       const char *pseudonym)
+{
+	const pol_role *role;
+	size_t i;
+
+	if (r->role == POL_NONE)
+		return RK_OK;
+	role = &r->pol->roles[r->role];
+	for (i = 0; i < role->npurposes; i++)
+		if (role->purposes[i] == pu)
+			return RK_OK;
+	reg_fail(r, RK_EREFUSED, "role %s may not process for purpose %s",
+		 role->name,
+		 pu < r->pol->npurposes ? r->pol->purposes[pu].name : "(none)");
+	reg_audit_attempt(r, action, pseudonym,
+			  pu < r->pol->npurposes ? r->pol->purposes[pu].name
+						 : NULL,
+			  RK_EREFUSED);
+	return RK_EREFUSED;
+}
+
+int access_sees_category(const rk_register *r, size_t cat)
+{
+	const pol_role *role;
+	size_t i;
+
+	if (r->role == POL_NONE)
+		return 1;
+	role = &r->pol->roles[r->role];
+	for (i = 0; i < role->ncategories; i++)
+		if (role->categories[i] == cat)
+			return 1;
+	return 0;
+}
+
+/* ---- actors ----------------------------------------------------------------
+ */
+
+#define ACTOR_NAME_MAX 63
+
+/* Actor names appear in every audit entry: short, plain, never personal
+ * data by design (use staff IDs or service names). */
+static int valid_actor_name(const char *name)
+{
+	size_t i, n = name == NULL ? 0 : strlen(name);
+
+	if (n == 0 || n > ACTOR_NAME_MAX || strcmp(name, "operator") == 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Managing actors is the administrator's work. */
+static rk_status need_admin(rk_register *r, const char *action)
+{
+	if (r->role == POL_NONE ||
+	    strcmp(r->pol->roles[r->role].name, "admin") == 0)
+		return RK_OK;
+	reg_fail(r, RK_EREFUSED, "only the administrator manages actors");
+	reg_audit_attempt(r, action, NULL, NULL, RK_EREFUSED);
+	return RK_EREFUSED;
+}
+
+rk_status rk_actor_add(rk_register *r, const char *name, const char *role,
+		       char token_out[RK_TOKEN_LEN + 1])
+{
+	store_actor a, old;
+	char token[SEC_TOKEN_LEN + 1] = "";
+	size_t ri;
+	rk_status st;
+	audit_ev ev;
+	int rc;
+
+	_Static_assert(RK_TOKEN_LEN == SEC_TOKEN_LEN, "token length");
+	token_out[0] = '\0';
+	st = need_admin(r, "actor.add");
+	if (st != RK_OK)
+		return st;
+	if (!valid_actor_name(name))
+		return reg_fail(r, RK_EINVAL,
+				"an actor name is 1-63 characters a-z, 0-9, "
+				"'.', '-' or '_' (and not \"operator\")");
+	ri = role == NULL ? POL_NONE : policy_role(r->pol, role);
+	if (ri == POL_NONE)
+		return reg_fail(r, RK_EINVAL,
+				"unknown role: the policy declares the roles");
+	st = reg_begin_write(r);
+	if (st != RK_OK)
+		goto out;
+	rc = r->st->vt->actor_get(r->st, name, &old);
+	if (rc == 0) {
+		st = reg_fail(r, RK_EINVAL, "actor %s exists already", name);
+		goto out;
+	}
+	if (rc != STORE_NOTFOUND) {
+		st = reg_store_fail(r, "cannot read actors");
+		goto out;
+	}
+	memset(&a, 0, sizeof a);
+	memcpy(a.name, name, strlen(name) + 1);
+	snprintf(a.role, sizeof a.role, "%s", r->pol->roles[ri].name);
+	sec_token_new(token);
+	sec_token_hash(token, a.token_hash);
+	a.created_at = reg_now(r);
+	if (r->st->vt->actor_insert(r->st, &a) != 0) {
+		st = reg_store_fail(r, "cannot store the actor");
+		goto out;
+	}
+	{
+		/* Which actor got which role: names of staff IDs, no data. */
+		char what[128];
+		snprintf(what, sizeof what, "%s:%s", a.name, a.role);
+		audit_ev_set(&ev, r, "actor.add", NULL, what, NULL, "ok");
+	}
+	st = audit_write(r, &ev);
+	if (st == RK_OK)
+		st = reg_commit(r);
+	if (st == RK_OK)
+		memcpy(token_out, token, sizeof token);
+out:
+	if (st != RK_OK)
+		reg_rollback(r);
+	sec_wipe(token, sizeof token);
+	return st;
+}
+
+struct actor_json {
+	json_t *arr;
+	int failed;
+};
+
+static void iso_time(int64_t t, char out[24])
+{
+	char d[11];
+	int64_t s = t % 86400;
+
+	if (s < 0)
+		s += 86400;
+	ident_date_of(t, d);
+	snprintf(out, 24, "%sT%02d:%02d:%02dZ", d, (int)(s / 3600),
+		 (int)(s / 60 % 60), (int)(s % 60));
+}
+
+static int actor_one(void *ud, const store_actor *a)
+{
+	struct actor_json *aj = ud;
+	json_t *o = json_object();
+	char when[24];
+
+	if (o == NULL) {
+		aj->failed = 1;
+		return 1;
+	}
+	iso_time(a->created_at, when);
+	json_object_set_new(o, "name", json_string(a->name));
+	json_object_set_new(o, "role", json_string(a->role));
+	json_object_set_new(o, "created", json_string(when));
+	if (a->revoked_at != 0) {
+		iso_time(a->revoked_at, when);
+		json_object_set_new(o, "revoked", json_string(when));
+	} else {
+		json_object_set_new(o, "revoked", json_null());
+	}
+	json_array_append_new(aj->arr, o);
+	return 0;
+}
+
+rk_status rk_actor_list(rk_register *r, char **json_out)
+{
+	struct actor_json aj = {NULL, 0};
+	rk_status st;
+	audit_ev ev;
+
+	*json_out = NULL;
+	st = need_admin(r, "actor.list");
+	if (st != RK_OK)
+		return st;
+	aj.arr = json_array();
+	if (aj.arr == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	if (r->st->vt->actor_list(r->st, actor_one, &aj) != 0) {
+		st = reg_store_fail(r, "cannot list actors");
+		goto out;
+	}
+	if (aj.failed) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	*json_out = json_dumps(aj.arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (*json_out == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	audit_ev_set(&ev, r, "actor.list", NULL, NULL, NULL, "ok");
+	st = audit_read(r, &ev);
+out:
+	json_decref(aj.arr);
+	if (st != RK_OK) {
+		free(*json_out);
+		*json_out = NULL;
+	}
+	return st;
+}
+
+rk_status rk_actor_revoke(rk_register *r, const char *name)
+{
+	rk_status st;
+	audit_ev ev;
+	int rc;
+
+	st = need_admin(r, "actor.revoke");
+	if (st != RK_OK)
+		return st;
+	if (!valid_actor_name(name))
+		return reg_fail(r, RK_EINVAL, "not an actor name");
+	st = reg_begin_write(r);
+	if (st != RK_OK)
+		return st;
+	rc = r->st->vt->actor_revoke(r->st, name, reg_now(r));
+	if (rc == STORE_NOTFOUND) {
+		st = reg_fail(r, RK_ENOTFOUND, "no such active actor");
+		goto out;
+	}
+	if (rc != 0) {
+		st = reg_store_fail(r, "cannot revoke the actor");
+		goto out;
+	}
+	audit_ev_set(&ev, r, "actor.revoke", NULL, name, NULL, "ok");
+	st = audit_write(r, &ev);
+	if (st == RK_OK)
+		st = reg_commit(r);
+out:
+	if (st != RK_OK)
+		reg_rollback(r);
+	return st;
+}
+
+rk_status rk_register_authenticate(rk_register *r, const char *actor,
+				   const char *token)
+{
+	store_actor a;
+	unsigned char h[SEC_HASH_BYTES];
+	size_t ri;
+	int rc;
+
+	if (!valid_actor_name(actor) || token == NULL ||
+	    strlen(token) != SEC_TOKEN_LEN)
+		goto refused;
+	rc = r->st->vt->actor_get(r->st, actor, &a);
+	if (rc == STORE_NOTFOUND)
+		goto refused;
+	if (rc != 0)
+		return reg_store_fail(r, "cannot read actors");
+	sec_token_hash(token, h);
+	if (sec_memcmp(h, a.token_hash, sizeof h) != 0 || a.revoked_at != 0)
+		goto refused;
+	ri = policy_role(r->pol, a.role);
+	if (ri == POL_NONE)
+		return reg_fail(r, RK_EREFUSED,
+				"the actor's role is no longer in the policy");
+	memcpy(r->actor, a.name, strlen(a.name) + 1);
+	r->role = ri;
+	return RK_OK;
+refused:
+	/* The same answer whether the name or the token was wrong. */
+	reg_fail(r, RK_EREFUSED, "unknown actor, wrong token or revoked actor");
+	reg_audit_attempt(r, "actor.authenticate", NULL, NULL, RK_EREFUSED);
+	return RK_EREFUSED;
+}
+
+int access_dm_excluded(rk_register *r, size_t pu, const char *subject_id)
+{
+	int marketing = strcmp(r->pol->purposes[pu].name,
+			       "marketing_communications") == 0 ||
+			(r->role != POL_NONE &&
+			 strcmp(r->pol->roles[r->role].name, "marketing") == 0);
+
+	if (!marketing)
+		return 0;
+	return consent_objected(r, subject_id, "direct_marketing");
+}

@@ -1,0 +1,953 @@
+/*
+ * consent.c: the consent and objection ledger, the marketing decision and
+ * the cookie identifiers linked to a subject.
+ *
+ * The ledger is append-only: every act (give, withdraw, object) is a new
+ * entry with its time, channel, notice version and actor, so what a subject
+ * agreed to under which notice stays provable; the state of a scope is its
+ * newest entry. Evidence may hold personal data and is sealed with the
+ * subject's key. Withdrawing a consent deletes the records that depended on
+ * it in the same transaction, so they are unusable at once.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "consent.h"
+#include "crypto.h"
+#include "policy.h"
+#include "register.h"
+#include "store.h"
+
+#define CHANNEL_MAX    32
+#define EVIDENCE_MAX   2000
+#define COOKIE_MAX     200
+#define NAMES_MAX      256
+#define EVIDENCE_FIELD "consent:evidence"
+#define COOKIE_FIELD   "cookie"
+
+/* Names of the seed policy that the marketing rules rely on (SPEC §2). */
+#define OBJ_DIRECT_MARKETING "direct_marketing"
+#define PURPOSE_MARKETING    "marketing_communications"
+#define SCOPE_EMAIL	     "email_marketing"
+#define SCOPE_SMS	     "sms_marketing"
+#define SCOPE_THIRD_PARTY    "third_party_marketing"
+#define SCOPE_PERSONALISE    "personalisation"
+#define KIND_CUSTOMER	     "customer"
+#define KIND_CONTACT	     "contact"
+#define TYPE_PURCHASE	     "purchase"
+
+enum ledger_state { LEDGER_NONE, LEDGER_GIVEN, LEDGER_WITHDRAWN };
+
+/* ---- ledger queries -------------------------------------------------------
+ */
+
+struct latest {
+	int found;
+	int given;
+};
+
+static int latest_one(void *ud, const store_consent *c)
+{
+	struct latest *l = ud;
+
+	l->found = 1;
+	l->given = c->given;
+	return 1;
+}
+
+/* The newest entry's state for name (a scope, or an objection), or -1 on a
+ * store error with the handle's message set. */
+static int ledger_state(rk_register *r, const char *subject_id,
+			const char *name, int objection)
+{
+	struct latest l = {0, 0};
+	int rc = r->st->vt->consent_latest(r->st, subject_id, name, objection,
+					   latest_one, &l);
+
+	if (rc == STORE_NOTFOUND)
+		return LEDGER_NONE;
+	if (rc != 0) {
+		reg_store_fail(r, "cannot read the consent ledger");
+		return -1;
+	}
+	if (!l.found)
+		return LEDGER_NONE;
+	return l.given ? LEDGER_GIVEN : LEDGER_WITHDRAWN;
+}
+
+int consent_live(rk_register *r, const char *subject_id, size_t scope)
+{
+	int s;
+
+	if (scope >= r->pol->nscopes)
+		return 0;
+	s = ledger_state(r, subject_id, r->pol->scopes[scope].name, 0);
+	return s < 0 ? -1 : s == LEDGER_GIVEN;
+}
+
+int consent_objected(rk_register *r, const char *subject_id,
+		     const char *objection)
+{
+	int s;
+
+	if (objection == NULL)
+		return 0;
+	s = ledger_state(r, subject_id, objection, 1);
+	return s < 0 ? -1 : s == LEDGER_GIVEN;
+}
+
+int consent_personalisation_allowed(rk_register *r, const char *subject_id)
+{
+	size_t si = policy_scope(r->pol, SCOPE_PERSONALISE);
+	int live, obj;
+
+	if (si == POL_NONE)
+		return 0;
+	live = consent_live(r, subject_id, si);
+	if (live != 1)
+		return live;
+	/* A direct-marketing prohibition covers targeted content too. */
+	obj = consent_objected(r, subject_id, OBJ_DIRECT_MARKETING);
+	return obj < 0 ? -1 : !obj;
+}
+
+/* ---- validation -----------------------------------------------------------
+ */
+
+/* NULL means the command line; otherwise 1..32 of [a-z0-9_-], because the
+ * channel is stored and shown in the clear. */
+static rk_status check_channel(rk_register *r, const char **channel)
+{
+	const char *c = *channel;
+	size_t i, n;
+
+	if (c == NULL) {
+		*channel = "cli";
+		return RK_OK;
+	}
+	n = strlen(c);
+	for (i = 0; i < n; i++)
+		if (!((c[i] >= 'a' && c[i] <= 'z') ||
+		      (c[i] >= '0' && c[i] <= '9') || c[i] == '_' ||
+		      c[i] == '-'))
+			break;
+	if (n == 0 || n > CHANNEL_MAX || i < n)
+		return reg_fail(r, RK_EINVAL,
+				"a channel is 1 to 32 characters a-z, 0-9, _ "
+				"and - (e.g. web, phone, cli)");
+	return RK_OK;
+}
+
+/* Strict UTF-8 (no overlongs, surrogates or values past U+10FFFF): the
+ * history is JSON, which carries only valid text. */
+static int utf8_ok(const unsigned char *s, size_t n)
+{
+	size_t i = 0, k, len;
+	unsigned long cp;
+
+	while (i < n) {
+		unsigned char c = s[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			len = 2;
+			cp = c & 0x1fu;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			len = 3;
+			cp = c & 0x0fu;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			len = 4;
+			cp = c & 0x07u;
+		} else {
+			return 0;
+		}
+		if (i + len > n)
+			return 0;
+		for (k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + k] & 0x3fu);
+		}
+		if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+/* Evidence is optional free text (a form's wording, a call note). */
+static rk_status check_evidence(rk_register *r, const char *ev, size_t *len)
+{
+	size_t i, n = ev == NULL ? 0 : strlen(ev);
+
+	*len = n;
+	if (n == 0)
+		return RK_OK;
+	if (n > EVIDENCE_MAX)
+		return reg_fail(r, RK_EINVAL, "evidence is at most %d bytes",
+				EVIDENCE_MAX);
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)ev[i];
+		if ((c < 0x20 && c != '\n' && c != '\r' && c != '\t') ||
+		    c == 0x7f)
+			return reg_fail(r, RK_EINVAL,
+					"evidence holds a control character");
+	}
+	if (!utf8_ok((const unsigned char *)ev, n))
+		return reg_fail(r, RK_EINVAL, "evidence is not valid UTF-8");
+	return RK_OK;
+}
+
+/* Names the declared items so that the caller can fix the call; never
+ * echoes the (possibly personal) input. */
+static rk_status unknown_name(rk_register *r, const char *what,
+			      const pol_named *items, size_t n)
+{
+	char names[NAMES_MAX] = "";
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		csv_add(names, sizeof names, items[i].name);
+	if (n == 0)
+		return reg_fail(r, RK_EINVAL, "the policy declares no %s",
+				what);
+	return reg_fail(r, RK_EINVAL, "unknown %s: the policy declares %s",
+			what, names);
+}
+
+static rk_status unknown_scope(rk_register *r)
+{
+	const policy *p = r->pol;
+	char names[NAMES_MAX] = "";
+	size_t i;
+
+	for (i = 0; i < p->nscopes; i++)
+		csv_add(names, sizeof names, p->scopes[i].name);
+	if (p->nscopes == 0)
+		return reg_fail(r, RK_EINVAL,
+				"the policy declares no consent scopes");
+	return reg_fail(r, RK_EINVAL,
+			"unknown consent scope: the policy declares %s", names);
+}
+
+/* ---- writing the ledger ---------------------------------------------------
+ */
+
+/* Deletes the subject's records whose type, and field values whose field,
+ * rests on consent scope, so that they stop being usable the moment the
+ * consent goes. */
+static rk_status purge_scope(rk_register *r, const char *subject_id,
+			     size_t scope)
+{
+	const policy *p = r->pol;
+	int64_t n;
+	size_t i;
+
+	for (i = 0; i < p->nrecord_types; i++) {
+		if (p->record_types[i].consent != scope)
+			continue;
+		if (r->st->vt->record_delete_type(r->st, subject_id,
+						  p->record_types[i].name,
+						  &n) != 0)
+			return reg_store_fail(r, "cannot delete the records "
+						 "that needed the consent");
+	}
+	for (i = 0; i < p->nfields; i++) {
+		if (p->fields[i].consent != scope)
+			continue;
+		if (r->st->vt->value_delete_field(r->st, subject_id,
+						  p->fields[i].name) != 0 ||
+		    r->st->vt->bidx_delete_field(r->st, subject_id,
+						 p->fields[i].name) != 0)
+			return reg_store_fail(r, "cannot delete the values "
+						 "that needed the consent");
+	}
+	return RK_OK;
+}
+
+struct ledger_act {
+	const char *name; /* scope or objection */
+	size_t scope;	  /* scope index, or POL_NONE for an objection */
+	int objection;
+	int given;
+	const char *channel;
+	const char *evidence;
+	const char *action; /* audit action */
+};
+
+static rk_status ledger_write(rk_register *r, const char *id,
+			      const struct ledger_act *a)
+{
+	size_t pu = r->pol->settings.default_purpose;
+	const char *purpose = r->pol->purposes[pu].name;
+	const char *channel = a->channel;
+	store_subject sub;
+	store_consent c;
+	unsigned char *dk = NULL, *ct = NULL;
+	size_t elen = 0;
+	audit_ev ev;
+	rk_status st;
+
+	sub.pseudonym[0] = '\0';
+	st = check_channel(r, &channel);
+	if (st == RK_OK)
+		st = check_evidence(r, a->evidence, &elen);
+	if (st == RK_OK)
+		st = reg_load_subject(r, id, &sub);
+	if (st != RK_OK)
+		goto out;
+	/* Before the write: a refusal queues its own audit entry. */
+	if (access_check(r, pu, a->action, sub.pseudonym) != RK_OK)
+		return RK_EREFUSED;
+	if (elen > 0) {
+		st = reg_subject_key(r, &sub, &dk);
+		if (st != RK_OK)
+			goto out;
+		ct = malloc(elen + SEC_SEAL_OVERHEAD);
+		if (ct == NULL) {
+			st = reg_fail(r, RK_ESYS, "out of memory");
+			goto out;
+		}
+		if (sec_seal(dk, sub.id, EVIDENCE_FIELD,
+			     (const unsigned char *)a->evidence, elen,
+			     ct) != 0) {
+			st = reg_fail(r, RK_ESYS, "cannot seal the evidence");
+			goto out;
+		}
+	}
+	st = reg_begin_write(r);
+	/* Read again inside the write: the subject may have been erased. */
+	if (st == RK_OK)
+		st = reg_load_subject(r, id, &sub);
+	if (st != RK_OK)
+		goto out;
+	memset(&c, 0, sizeof c);
+	c.subject_id = sub.id;
+	c.scope = a->name;
+	c.objection = a->objection;
+	c.given = a->given;
+	c.at = reg_now(r);
+	c.channel = channel;
+	c.policy_version = r->policy_version;
+	c.actor = r->actor;
+	c.evidence_ct = ct;
+	c.evidence_len = ct != NULL ? elen + SEC_SEAL_OVERHEAD : 0;
+	if (r->st->vt->consent_append(r->st, &c) != 0) {
+		st = reg_store_fail(r, "cannot record in the consent ledger");
+		goto out;
+	}
+	if (!a->objection && !a->given) {
+		st = purge_scope(r, sub.id, a->scope);
+		if (st != RK_OK)
+			goto out;
+	}
+	audit_ev_set(&ev, r, a->action, sub.pseudonym, a->name, purpose, "ok");
+	st = audit_write(r, &ev);
+	if (st == RK_OK)
+		st = reg_commit(r);
+out:
+	if (st != RK_OK) {
+		reg_rollback(r);
+		reg_audit_attempt(r, a->action,
+				  sub.pseudonym[0] ? sub.pseudonym : NULL,
+				  purpose, st);
+	}
+	sec_key_free(dk);
+	free(ct);
+	return st;
+}
+
+rk_status rk_consent_set(rk_register *r, const char *id, const char *scope,
+			 int given, const char *channel, const char *evidence)
+{
+	struct ledger_act a;
+	const char *action = given ? "consent.give" : "consent.withdraw";
+	size_t si = scope == NULL ? POL_NONE : policy_scope(r->pol, scope);
+	rk_status st;
+
+	if (si == POL_NONE) {
+		st = unknown_scope(r);
+		reg_audit_attempt(r, action, NULL, NULL, st);
+		return st;
+	}
+	a.name = r->pol->scopes[si].name;
+	a.scope = si;
+	a.objection = 0;
+	a.given = given != 0;
+	a.channel = channel;
+	a.evidence = evidence;
+	a.action = action;
+	return ledger_write(r, id, &a);
+}
+
+rk_status rk_object(rk_register *r, const char *id, const char *objection,
+		    const char *channel, const char *evidence)
+{
+	struct ledger_act a;
+	char action[48];
+	size_t oi = objection == NULL ? POL_NONE
+				      : policy_objection(r->pol, objection);
+	rk_status st;
+
+	if (oi == POL_NONE) {
+		st = unknown_name(r, "objection", r->pol->objections,
+				  r->pol->nobjections);
+		reg_audit_attempt(r, "object", NULL, NULL, st);
+		return st;
+	}
+	snprintf(action, sizeof action, "object.%s",
+		 r->pol->objections[oi].name);
+	a.name = r->pol->objections[oi].name;
+	a.scope = POL_NONE;
+	a.objection = 1;
+	/* Lifting (given 0) is for a later call made by the subject. */
+	a.given = 1;
+	a.channel = channel;
+	a.evidence = evidence;
+	a.action = action;
+	return ledger_write(r, id, &a);
+}
+
+/* ---- reading the ledger ---------------------------------------------------
+ */
+
+/* Loads the subject and checks the actor's role for purpose pu; on a
+ * refusal access_check has audited it and *audited is set. */
+static rk_status load_checked(rk_register *r, const char *id, size_t pu,
+			      const char *action, store_subject *sub,
+			      int *audited)
+{
+	rk_status st = reg_load_subject(r, id, sub);
+
+	*audited = 0;
+	if (st != RK_OK)
+		return st;
+	st = access_check(r, pu, action, sub->pseudonym);
+	if (st != RK_OK)
+		*audited = 1;
+	return st;
+}
+
+struct hist {
+	rk_register *r;
+	const store_subject *sub;
+	const unsigned char *dk;
+	json_t *arr;
+	rk_status st;
+};
+
+static void iso_utc(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, 32, "1970-01-01T00:00:00Z");
+}
+
+/* The evidence as JSON: its decrypted text, or null. */
+static json_t *evidence_json(struct hist *h, const store_consent *c)
+{
+	unsigned char *pt;
+	size_t len;
+	json_t *j;
+
+	if (c->evidence_ct == NULL)
+		return json_null();
+	if (c->evidence_len < SEC_SEAL_OVERHEAD) {
+		h->st = reg_fail(h->r, RK_EINTEGRITY,
+				 "a consent's evidence is damaged");
+		return NULL;
+	}
+	len = c->evidence_len - SEC_SEAL_OVERHEAD;
+	pt = malloc(len + 1);
+	if (pt == NULL) {
+		h->st = reg_fail(h->r, RK_ESYS, "out of memory");
+		return NULL;
+	}
+	if (sec_open(h->dk, h->sub->id, EVIDENCE_FIELD, c->evidence_ct,
+		     c->evidence_len, pt) != 0) {
+		free(pt);
+		h->st = reg_fail(h->r, RK_EINTEGRITY,
+				 "a consent's evidence does not decrypt: the "
+				 "database was altered or damaged");
+		return NULL;
+	}
+	j = json_stringn((const char *)pt, len);
+	sec_wipe(pt, len);
+	free(pt);
+	if (j == NULL)
+		h->st = reg_fail(h->r, RK_EINTEGRITY,
+				 "a consent's evidence is not valid text");
+	return j;
+}
+
+static int hist_one(void *ud, const store_consent *c)
+{
+	struct hist *h = ud;
+	json_t *o, *ev;
+	char at[32];
+	int bad = 0;
+
+	ev = evidence_json(h, c);
+	if (ev == NULL)
+		return 1;
+	o = json_object();
+	if (o == NULL) {
+		json_decref(ev);
+		h->st = reg_fail(h->r, RK_ESYS, "out of memory");
+		return 1;
+	}
+	iso_utc(c->at, at);
+	bad |= json_object_set_new(o, "at", json_string(at));
+	bad |= json_object_set_new(
+		o, "kind", json_string(c->objection ? "objection" : "consent"));
+	bad |= json_object_set_new(o, "scope", json_string(c->scope));
+	bad |= json_object_set_new(o, "given", json_boolean(c->given));
+	bad |= json_object_set_new(o, "channel", json_string(c->channel));
+	bad |= json_object_set_new(o, "notice_version",
+				   json_integer(c->policy_version));
+	bad |= json_object_set_new(o, "actor", json_string(c->actor));
+	bad |= json_object_set_new(o, "evidence", ev);
+	bad |= json_array_append_new(h->arr, o);
+	if (bad) {
+		h->st = reg_fail(h->r, RK_ESYS, "out of memory");
+		return 1;
+	}
+	return 0;
+}
+
+rk_status rk_consent_history(rk_register *r, const char *id, char **json_out)
+{
+	size_t pu = r->pol->settings.default_purpose;
+	const char *purpose = r->pol->purposes[pu].name;
+	struct hist h;
+	store_subject sub;
+	unsigned char *dk = NULL;
+	char *text = NULL;
+	audit_ev ev;
+	rk_status st;
+	int audited = 0;
+
+	*json_out = NULL;
+	memset(&h, 0, sizeof h);
+	sub.pseudonym[0] = '\0';
+	st = load_checked(r, id, pu, "consent.history", &sub, &audited);
+	if (st == RK_OK)
+		st = reg_subject_key(r, &sub, &dk);
+	if (st != RK_OK)
+		goto out;
+	h.r = r;
+	h.sub = &sub;
+	h.dk = dk;
+	h.arr = json_array();
+	h.st = RK_OK;
+	if (h.arr == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	if (r->st->vt->consent_walk(r->st, sub.id, NULL, hist_one, &h) != 0) {
+		st = reg_store_fail(r, "cannot read the consent ledger");
+		goto out;
+	}
+	st = h.st;
+	if (st != RK_OK)
+		goto out;
+	text = json_dumps(h.arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (text == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	audit_ev_set(&ev, r, "consent.history", sub.pseudonym, NULL, purpose,
+		     "ok");
+	/* No read without its audit entry. */
+	st = audit_read(r, &ev);
+	if (st == RK_OK) {
+		*json_out = text;
+		text = NULL;
+	}
+out:
+	if (st != RK_OK && st != RK_ESYS && !audited)
+		reg_audit_attempt(r, "consent.history",
+				  sub.pseudonym[0] ? sub.pseudonym : NULL,
+				  purpose, st);
+	reg_free_secret(text);
+	json_decref(h.arr);
+	sec_key_free(dk);
+	return st;
+}
+
+rk_status rk_consent_state(rk_register *r, const char *id, const char *scope,
+			   int *given)
+{
+	size_t pu = r->pol->settings.default_purpose;
+	const char *purpose = r->pol->purposes[pu].name;
+	size_t si, oi = POL_NONE;
+	const char *name = NULL;
+	store_subject sub;
+	audit_ev ev;
+	rk_status st;
+	int audited = 0, s;
+
+	*given = 0;
+	sub.pseudonym[0] = '\0';
+	/* An objection's name asks whether the objection is in force. */
+	si = scope == NULL ? POL_NONE : policy_scope(r->pol, scope);
+	if (si == POL_NONE && scope != NULL)
+		oi = policy_objection(r->pol, scope);
+	if (si != POL_NONE)
+		name = r->pol->scopes[si].name;
+	else if (oi != POL_NONE)
+		name = r->pol->objections[oi].name;
+	if (name == NULL) {
+		st = unknown_scope(r);
+		goto out;
+	}
+	st = load_checked(r, id, pu, "consent.state", &sub, &audited);
+	if (st != RK_OK)
+		goto out;
+	s = ledger_state(r, sub.id, name, si == POL_NONE);
+	if (s < 0) {
+		st = RK_ESYS;
+		goto out;
+	}
+	audit_ev_set(&ev, r, "consent.state", sub.pseudonym, name, purpose,
+		     "ok");
+	st = audit_read(r, &ev);
+	if (st == RK_OK)
+		*given = s == LEDGER_GIVEN;
+out:
+	if (st != RK_OK && st != RK_ESYS && !audited)
+		reg_audit_attempt(r, "consent.state",
+				  sub.pseudonym[0] ? sub.pseudonym : NULL,
+				  purpose, st);
+	return st;
+}
+
+/* ---- the marketing decision -----------------------------------------------
+ */
+
+enum channel { CH_EMAIL, CH_SMS, CH_PHONE, CH_POST, CH_COUNT };
+
+static const char *const channel_names[CH_COUNT] = {"email", "sms", "phone",
+						    "post"};
+
+static int decide(rk_decision *out, int allowed, const char *rule)
+{
+	out->allowed = allowed;
+	snprintf(out->rule, sizeof out->rule, "%s", rule);
+	return 0;
+}
+
+static int first_record(void *ud, const store_record *rec)
+{
+	(void)rec;
+	*(int *)ud = 1;
+	return 1;
+}
+
+/* Soft opt-in: a customer whose relationship goes on and who has bought
+ * from us (own similar products to an existing customer). */
+static rk_status soft_opt_in(rk_register *r, const store_subject *sub, int *ok)
+{
+	char today[11];
+	int bought = 0;
+
+	*ok = 0;
+	if (strcmp(sub->kind, KIND_CUSTOMER) != 0)
+		return RK_OK;
+	reg_today(r, today);
+	/* An end date still in the future has not ended it yet. */
+	if (sub->rel_end[0] != '\0' && strcmp(sub->rel_end, today) <= 0)
+		return RK_OK;
+	if (r->st->vt->record_list(r->st, sub->id, TYPE_PURCHASE, first_record,
+				   &bought) != 0)
+		return reg_store_fail(r, "cannot read the purchases");
+	*ok = bought;
+	return RK_OK;
+}
+
+/* The rules of SPEC §4 in order; the first that applies decides. */
+static rk_status may_contact_rules(rk_register *r, const store_subject *sub,
+				   enum channel ch, int third_party,
+				   rk_decision *out)
+{
+	int electronic = ch == CH_EMAIL || ch == CH_SMS;
+	const char *scope = ch == CH_EMAIL ? SCOPE_EMAIL : SCOPE_SMS;
+	int s, tp, soft;
+	rk_status st;
+
+	s = consent_objected(r, sub->id, OBJ_DIRECT_MARKETING);
+	if (s < 0)
+		return RK_ESYS;
+	if (s) {
+		decide(out, 0,
+		       "direct-marketing prohibition overrides every consent");
+		return RK_OK;
+	}
+	if (third_party) {
+		tp = ledger_state(r, sub->id, SCOPE_THIRD_PARTY, 0);
+		if (tp < 0)
+			return RK_ESYS;
+		if (tp != LEDGER_GIVEN) {
+			decide(out, 0,
+			       "third-party marketing needs the subject's "
+			       "consent to disclosure for direct marketing");
+			return RK_OK;
+		}
+		if (electronic) {
+			s = ledger_state(r, sub->id, scope, 0);
+			if (s < 0)
+				return RK_ESYS;
+			if (s != LEDGER_GIVEN) {
+				decide(out, 0,
+				       ch == CH_EMAIL
+					       ? "third-party e-mail "
+						 "marketing also needs "
+						 "consent to e-mail marketing"
+					       : "third-party SMS marketing "
+						 "also needs consent to SMS "
+						 "marketing");
+				return RK_OK;
+			}
+		}
+		decide(out, 1,
+		       "third-party marketing: the subject consented to it");
+		return RK_OK;
+	}
+	s = LEDGER_NONE;
+	if (electronic) {
+		s = ledger_state(r, sub->id, scope, 0);
+		if (s < 0)
+			return RK_ESYS;
+		/* A withdrawn consent refuses the channel, for business
+		 * contacts and soft opt-in alike. */
+		if (s == LEDGER_WITHDRAWN) {
+			decide(out, 0,
+			       ch == CH_EMAIL
+				       ? "the subject withdrew consent to "
+					 "e-mail marketing"
+				       : "the subject withdrew consent to SMS "
+					 "marketing");
+			return RK_OK;
+		}
+	}
+	if (strcmp(sub->kind, KIND_CONTACT) == 0) {
+		decide(out, 1, "business contact: allowed until refused");
+		return RK_OK;
+	}
+	if (!electronic) {
+		decide(out, 1, "allowed unless refused");
+		return RK_OK;
+	}
+	if (s == LEDGER_GIVEN) {
+		decide(out, 1,
+		       ch == CH_EMAIL
+			       ? "e-mail marketing: the subject gave prior "
+				 "consent"
+			       : "SMS marketing: the subject gave prior "
+				 "consent");
+		return RK_OK;
+	}
+	st = soft_opt_in(r, sub, &soft);
+	if (st != RK_OK)
+		return st;
+	if (soft)
+		decide(out, 1,
+		       "soft opt-in: own similar products to an existing "
+		       "customer who has not objected");
+	else
+		decide(out, 0,
+		       ch == CH_EMAIL
+			       ? "e-mail marketing to a consumer needs prior "
+				 "consent"
+			       : "SMS marketing to a consumer needs prior "
+				 "consent");
+	return RK_OK;
+}
+
+rk_status rk_may_contact(rk_register *r, const char *id, const char *channel,
+			 int third_party, rk_decision *out)
+{
+	size_t pu = policy_purpose(r->pol, PURPOSE_MARKETING);
+	const char *purpose = pu == POL_NONE ? NULL : r->pol->purposes[pu].name;
+	store_subject sub;
+	enum channel ch = CH_COUNT;
+	audit_ev ev;
+	rk_status st;
+	int audited = 0, reading = 0, i;
+
+	memset(out, 0, sizeof *out);
+	sub.pseudonym[0] = '\0';
+	for (i = 0; channel != NULL && i < CH_COUNT; i++)
+		if (strcmp(channel, channel_names[i]) == 0)
+			ch = (enum channel)i;
+	if (ch == CH_COUNT) {
+		st = reg_fail(r, RK_EINVAL,
+			      "channel must be email, sms, phone or post");
+		goto out;
+	}
+	if (pu == POL_NONE) {
+		/* Nothing may be done for a purpose the notice never told the
+		 * subject about. */
+		st = reg_load_subject(r, id, &sub);
+		if (st == RK_OK)
+			decide(out, 0,
+			       "the notice declares no marketing purpose");
+	} else {
+		st = load_checked(r, id, pu, "may_contact", &sub, &audited);
+		if (st == RK_OK)
+			st = reg_begin_read(r);
+		if (st == RK_OK) {
+			reading = 1;
+			st = may_contact_rules(r, &sub, ch, third_party != 0,
+					       out);
+		}
+	}
+	if (reading)
+		reg_end_read(r);
+	if (st != RK_OK)
+		goto out;
+	audit_ev_set(&ev, r, "may_contact", sub.pseudonym, channel_names[ch],
+		     purpose, "ok");
+	st = audit_read(r, &ev);
+out:
+	if (st != RK_OK) {
+		memset(out, 0, sizeof *out);
+		if (st != RK_ESYS && !audited)
+			reg_audit_attempt(r, "may_contact",
+					  sub.pseudonym[0] ? sub.pseudonym
+							   : NULL,
+					  purpose, st);
+	}
+	return st;
+}
+
+/* ---- cookie and device identifiers ----------------------------------------
+ */
+
+static rk_status check_cookie(rk_register *r, const char *cookie_id)
+{
+	size_t i, n = cookie_id == NULL ? 0 : strlen(cookie_id);
+
+	if (n == 0 || n > COOKIE_MAX)
+		return reg_fail(r, RK_EINVAL,
+				"a cookie or device identifier is 1 to %d "
+				"bytes",
+				COOKIE_MAX);
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)cookie_id[i];
+		if (c < 0x20 || c == 0x7f)
+			return reg_fail(r, RK_EINVAL,
+					"a cookie or device identifier holds "
+					"no control characters");
+	}
+	return RK_OK;
+}
+
+rk_status rk_cookie_link(rk_register *r, const char *id, const char *cookie_id)
+{
+	size_t pu = r->pol->settings.default_purpose;
+	const char *purpose = r->pol->purposes[pu].name;
+	unsigned char h[SEC_BIDX_BYTES];
+	char owner[33];
+	store_subject sub;
+	audit_ev ev;
+	rk_status st;
+	int audited = 0, rc;
+
+	sub.pseudonym[0] = '\0';
+	st = check_cookie(r, cookie_id);
+	if (st == RK_OK)
+		st = load_checked(r, id, pu, "cookie.link", &sub, &audited);
+	if (st != RK_OK)
+		goto out;
+	/* Only the keyed hash is stored, the same the records resolve. */
+	sec_blind_index(r->ikey, COOKIE_FIELD, cookie_id, h);
+	st = reg_begin_write(r);
+	if (st == RK_OK)
+		st = reg_load_subject(r, id, &sub);
+	if (st != RK_OK)
+		goto out;
+	rc = r->st->vt->cookie_resolve(r->st, h, owner);
+	if (rc != 0 && rc != STORE_NOTFOUND) {
+		st = reg_store_fail(r, "cannot read the identifiers");
+		goto out;
+	}
+	/* Moving a profile between people would merge their data. */
+	if (rc == 0 && strcmp(owner, sub.id) != 0) {
+		st = reg_fail(r, RK_EINVAL,
+			      "identifier already linked to another subject");
+		goto out;
+	}
+	if (r->st->vt->cookie_link(r->st, h, sub.id, reg_now(r)) != 0) {
+		st = reg_store_fail(r, "cannot link the identifier");
+		goto out;
+	}
+	audit_ev_set(&ev, r, "cookie.link", sub.pseudonym, COOKIE_FIELD,
+		     purpose, "ok");
+	st = audit_write(r, &ev);
+	if (st == RK_OK)
+		st = reg_commit(r);
+out:
+	if (st != RK_OK) {
+		reg_rollback(r);
+		if (!audited)
+			reg_audit_attempt(r, "cookie.link",
+					  sub.pseudonym[0] ? sub.pseudonym
+							   : NULL,
+					  purpose, st);
+	}
+	return st;
+}
+
+rk_status rk_cookie_reset(rk_register *r, const char *id, int64_t *unlinked)
+{
+	size_t pu = r->pol->settings.default_purpose;
+	const char *purpose = r->pol->purposes[pu].name;
+	store_subject sub;
+	audit_ev ev;
+	rk_status st;
+	int64_t n = 0;
+	int audited = 0;
+
+	if (unlinked != NULL)
+		*unlinked = 0;
+	sub.pseudonym[0] = '\0';
+	st = load_checked(r, id, pu, "cookie.reset", &sub, &audited);
+	if (st == RK_OK)
+		st = reg_begin_write(r);
+	if (st == RK_OK)
+		st = reg_load_subject(r, id, &sub);
+	if (st != RK_OK)
+		goto out;
+	if (r->st->vt->cookie_unlink_subject(r->st, sub.id, &n) != 0) {
+		st = reg_store_fail(r, "cannot unlink the identifiers");
+		goto out;
+	}
+	audit_ev_set(&ev, r, "cookie.reset", sub.pseudonym, COOKIE_FIELD,
+		     purpose, "ok");
+	st = audit_write(r, &ev);
+	if (st == RK_OK)
+		st = reg_commit(r);
+	if (st == RK_OK && unlinked != NULL)
+		*unlinked = n;
+out:
+	if (st != RK_OK) {
+		reg_rollback(r);
+		if (!audited)
+			reg_audit_attempt(r, "cookie.reset",
+					  sub.pseudonym[0] ? sub.pseudonym
+							   : NULL,
+					  purpose, st);
+	}
+	return st;
+}

@@ -1,0 +1,762 @@
+/*
+ * keys.c: master key rotation and its crash recovery; online backups and
+ * restores.
+ *
+ * Rotation re-wraps keys and never re-encrypts data. Losing the master key
+ * loses every datum, so the order is:
+ *  1. the new key goes to "<key file>.new" (O_EXCL, 0600, fsynced);
+ *  2. one write transaction re-wraps every subject key and the register's
+ *     own keys, stores the new key's id and the audit entry, and commits;
+ *  3. "<key file>.new" is renamed over the key file, the directory fsynced;
+ *  4. the handle swaps its key in memory.
+ * A crash between 2 and 3 leaves the database on the new key and the key in
+ * ".new": keys_recover finishes the rename at the next open. A crash before
+ * 2 leaves a ".new" that wraps nothing: keys_recover removes it. Those
+ * decisions, and the rotation's own last look at ".new" before it commits,
+ * are made under the database's write lock, so an open elsewhere never
+ * removes a key that a rotation is about to commit.
+ *
+ * Handles of other processes keep the key they opened with: after a
+ * rotation they must be opened again.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "policy.h"
+#include "register.h"
+#include "store.h"
+
+#define META_KEY_ID    "master_key_id"
+#define META_ERASURE   "erasure_journal"
+#define KEYS_PATH_MAX  4200
+#define ROTATE_PAGE    500
+#define JOURNAL_MAX    ((size_t)1 << 30)
+#define KEY_NEW_SUFFIX ".new"
+#define MSG_ANOTHER_KEY                                                        \
+	"the backup was made under another master key: it opens only with "    \
+	"the key file that was valid when it was made (after a key rotation "  \
+	"that is the old key file); nothing was restored"
+
+/* Every register key that meta holds wrapped by the master key, with the
+ * associated data it is bound to (register.c and audit.c). A key added
+ * there must be added here too, or rotation would leave it unreadable. */
+static const struct {
+	const char *name;
+	const char *ad;
+	int required;
+} wrapped_keys[] = {
+	{"index_key", "register:index-key", 1},
+	{"audit_key", "register:audit-key", 1},
+	{"audit_sign_key", "register:audit-sign-key", 0},
+};
+
+/* Key rotation, backups and restores are the administrator's work. */
+static rk_status need_admin(rk_register *r, const char *action,
+			    const char *what)
+{
+	if (r->role == POL_NONE ||
+	    strcmp(r->pol->roles[r->role].name, "admin") == 0)
+		return RK_OK;
+	reg_fail(r, RK_EREFUSED, "only the administrator may %s", what);
+	reg_audit_attempt(r, action, NULL, NULL, RK_EREFUSED);
+	return RK_EREFUSED;
+}
+
+static rk_status new_key_path(rk_register *r, const char *key_path,
+			      char out[KEYS_PATH_MAX])
+{
+	int n = snprintf(out, KEYS_PATH_MAX, "%s" KEY_NEW_SUFFIX, key_path);
+
+	if (n < 0 || (size_t)n >= KEYS_PATH_MAX)
+		return reg_fail(r, RK_EINVAL, "the key file path is too long");
+	return RK_OK;
+}
+
+/* Makes a rename or removal in path's directory durable. */
+static int fsync_dir_of(const char *path)
+{
+	char dir[KEYS_PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t n;
+	int fd, rc;
+
+	if (slash == NULL) {
+		memcpy(dir, ".", 2);
+	} else {
+		n = slash == path ? 1 : (size_t)(slash - path);
+		if (n >= sizeof dir)
+			return -1;
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	if (close(fd) != 0)
+		rc = -1;
+	return rc;
+}
+
+/* The id of the key in the key file at path; -1 when it cannot be read. */
+static int file_key_id(const char *path, char kid[SEC_KEYID_HEX + 1])
+{
+	unsigned char *k = sec_key_alloc();
+	char err[REG_ERR_MAX];
+	int rc = -1;
+
+	kid[0] = '\0';
+	if (k == NULL)
+		return -1;
+	if (sec_keyfile_load(path, k, err, sizeof err) == 0) {
+		sec_key_id(k, kid);
+		rc = 0;
+	}
+	sec_key_free(k);
+	return rc;
+}
+
+/* The master key id the database holds ("" when it has another shape):
+ * 0, STORE_NOTFOUND or STORE_ERR. */
+static int stored_key_id(rk_register *r, char out[SEC_KEYID_HEX + 1])
+{
+	unsigned char buf[64];
+	size_t len = 0;
+	int rc = r->st->vt->meta_get(r->st, META_KEY_ID, buf, sizeof buf, &len);
+
+	out[0] = '\0';
+	if (rc != 0)
+		return rc;
+	if (len == SEC_KEYID_HEX) {
+		memcpy(out, buf, len);
+		out[len] = '\0';
+	}
+	return 0;
+}
+
+/* Step 3: "<key file>.new" becomes the key file. */
+static rk_status finish_rename(rk_register *r, const char *np,
+			       const char *key_path, const char *want_id)
+{
+	char kid[SEC_KEYID_HEX + 1];
+	int e;
+
+	if (rename(np, key_path) != 0) {
+		e = errno;
+		/* Another process finished the same rotation first. */
+		if (e == ENOENT && file_key_id(key_path, kid) == 0 &&
+		    strcmp(kid, want_id) == 0)
+			return RK_OK;
+		return reg_fail(r, RK_ESYS,
+				"the key was rotated but %s could not replace "
+				"%s (%s): the register now needs the key in "
+				"%s; opening the register finishes the move",
+				np, key_path, strerror(e), np);
+	}
+	if (fsync_dir_of(key_path) != 0)
+		return reg_fail(r, RK_ESYS,
+				"the key was rotated, but the key file's "
+				"directory cannot be synced: %s",
+				strerror(errno));
+	return RK_OK;
+}
+
+rk_status keys_recover(rk_register *r, const char *key_path)
+{
+	char np[KEYS_PATH_MAX], err[REG_ERR_MAX];
+	char stored[SEC_KEYID_HEX + 1], cur[SEC_KEYID_HEX + 1];
+	char nid[SEC_KEYID_HEX + 1];
+	unsigned char *nk = NULL;
+	struct stat sb;
+	rk_status st;
+	int rc;
+
+	st = new_key_path(r, key_path, np);
+	if (st != RK_OK)
+		return st;
+	if (lstat(np, &sb) != 0) {
+		if (errno == ENOENT)
+			return RK_OK; /* the common case: nothing to do */
+		return reg_fail(r, RK_ESYS, "cannot check %s: %s", np,
+				strerror(errno));
+	}
+	if (r->st->vt->begin(r->st, 1) != 0)
+		return reg_store_fail(r, "cannot check an interrupted key "
+					 "rotation");
+	rc = stored_key_id(r, stored);
+	if (rc == STORE_NOTFOUND)
+		goto out; /* not a register: the caller says so */
+	if (rc != 0) {
+		st = reg_store_fail(r, "cannot read the register");
+		goto out;
+	}
+	if (lstat(np, &sb) != 0) {
+		if (errno != ENOENT)
+			st = reg_fail(r, RK_ESYS, "cannot check %s: %s", np,
+				      strerror(errno));
+		goto out; /* its rotation finished meanwhile */
+	}
+	sec_key_id(r->mk, cur);
+	if (strcmp(stored, cur) == 0) {
+		/* The database never committed the key in .new, so it wraps
+		 * nothing: a rotation that died before its commit. */
+		if (unlink(np) != 0 && errno != ENOENT) {
+			st = reg_fail(r, RK_ESYS,
+				      "cannot remove %s, left by an "
+				      "interrupted key rotation: %s",
+				      np, strerror(errno));
+			goto out;
+		}
+		if (fsync_dir_of(np) != 0)
+			st = reg_fail(r, RK_ESYS,
+				      "cannot sync the key file's directory: "
+				      "%s",
+				      strerror(errno));
+		goto out;
+	}
+	nk = sec_key_alloc();
+	if (nk == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	if (sec_keyfile_load(np, nk, err, sizeof err) != 0) {
+		st = reg_fail(r, RK_EINTEGRITY,
+			      "the key file does not belong to this register "
+			      "and the key left by an interrupted rotation "
+			      "cannot be read: %s",
+			      err);
+		goto out;
+	}
+	sec_key_id(nk, nid);
+	if (strcmp(stored, nid) != 0)
+		goto out; /* neither key: touch nothing, the caller reports */
+	/* Committed but not yet renamed: finish the rotation. */
+	st = finish_rename(r, np, key_path, nid);
+	if (st == RK_OK)
+		memcpy(r->mk, nk, SEC_KEY_BYTES);
+out:
+	r->st->vt->rollback(r->st);
+	sec_key_free(nk);
+	return st;
+}
+
+/* ---- rotation ---- */
+
+struct page {
+	store_subject *rows;
+	size_t n;
+};
+
+static int collect(void *ud, const store_subject *s)
+{
+	struct page *p = ud;
+
+	if (p->n == ROTATE_PAGE)
+		return 1;
+	p->rows[p->n++] = *s;
+	return 0;
+}
+
+/* Re-wraps every subject's data key under nk, a page at a time (the rows
+ * are collected before they are updated, so no walk runs under updates). */
+static rk_status rewrap_subjects(rk_register *r, const unsigned char *nk,
+				 store_subject *rows)
+{
+	char after[sizeof rows->id] = "";
+	unsigned char w[SEC_WRAPPED_BYTES];
+	unsigned char *dk = NULL;
+	struct page pg;
+	rk_status st;
+	size_t i;
+	int rc;
+
+	for (;;) {
+		pg.rows = rows;
+		pg.n = 0;
+		if (r->st->vt->subject_list(r->st, NULL,
+					    after[0] ? after : NULL,
+					    ROTATE_PAGE, collect, &pg) != 0)
+			return reg_store_fail(r, "cannot list subjects");
+		for (i = 0; i < pg.n; i++) {
+			st = reg_subject_key(r, &rows[i], &dk);
+			if (st != RK_OK)
+				return st;
+			rc = sec_wrap(nk, rows[i].id, dk, w);
+			sec_key_free(dk);
+			dk = NULL;
+			if (rc != 0)
+				return reg_fail(r, RK_ESYS,
+						"cannot wrap a subject key");
+			if (r->st->vt->subject_set_key(r->st, rows[i].id, w) !=
+			    0)
+				return reg_store_fail(r, "cannot store a "
+							 "re-wrapped key");
+		}
+		if (pg.n < ROTATE_PAGE)
+			return RK_OK;
+		memcpy(after, rows[pg.n - 1].id, sizeof after);
+	}
+}
+
+/* Re-wraps the register's own keys under nk. */
+static rk_status rewrap_register_keys(rk_register *r, const unsigned char *nk)
+{
+	unsigned char w[SEC_WRAPPED_BYTES];
+	unsigned char *k = NULL;
+	size_t i, len = 0;
+	rk_status st;
+	int rc;
+
+	for (i = 0; i < sizeof wrapped_keys / sizeof wrapped_keys[0]; i++) {
+		if (!wrapped_keys[i].required) {
+			rc = r->st->vt->meta_get(r->st, wrapped_keys[i].name, w,
+						 sizeof w, &len);
+			if (rc == STORE_NOTFOUND)
+				continue;
+		}
+		st = reg_load_key(r, wrapped_keys[i].name, wrapped_keys[i].ad,
+				  &k);
+		if (st != RK_OK)
+			return st;
+		rc = sec_wrap(nk, wrapped_keys[i].ad, k, w);
+		sec_key_free(k);
+		k = NULL;
+		if (rc != 0)
+			return reg_fail(r, RK_ESYS,
+					"cannot wrap the register's %s",
+					wrapped_keys[i].name);
+		if (r->st->vt->meta_set(r->st, wrapped_keys[i].name, w,
+					sizeof w) != 0)
+			return reg_store_fail(r, "cannot store a register key");
+	}
+	return RK_OK;
+}
+
+rk_status rk_key_rotate(rk_register *r)
+{
+	char np[KEYS_PATH_MAX], err[REG_ERR_MAX];
+	char oldid[SEC_KEYID_HEX + 1], newid[SEC_KEYID_HEX + 1];
+	char kid[SEC_KEYID_HEX + 1];
+	unsigned char *nk = NULL;
+	store_subject *rows = NULL;
+	struct stat sb;
+	audit_ev ev;
+	rk_status st;
+	int made = 0, committed = 0, rc;
+
+	st = need_admin(r, "key.rotate", "rotate the master key");
+	if (st != RK_OK)
+		return st;
+	if (r->bulk)
+		return reg_fail(r, RK_EINVAL,
+				"commit or roll back the bulk transaction "
+				"before rotating the key");
+	if (r->key_path[0] == '\0')
+		return reg_fail(r, RK_EINVAL, "the key file is not known");
+	st = new_key_path(r, r->key_path, np);
+	if (st != RK_OK)
+		return st;
+	if (lstat(np, &sb) == 0)
+		return reg_fail(r, RK_EINVAL,
+				"%s exists: another key rotation is running "
+				"or was interrupted; open the register again "
+				"to finish or undo it",
+				np);
+	nk = sec_key_alloc();
+	rows = calloc(ROTATE_PAGE, sizeof *rows);
+	if (nk == NULL || rows == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	/* Step 1: the new key is durable before anything depends on it. */
+	if (sec_keyfile_create(np, nk, err, sizeof err) != 0) {
+		st = reg_fail(r, RK_ESYS, "%s", err);
+		goto out;
+	}
+	made = 1;
+	sec_key_id(nk, newid);
+	sec_key_id(r->mk, oldid);
+	/* Step 2: everything the old key wraps, in one transaction. */
+	st = reg_begin_write(r);
+	if (st != RK_OK)
+		goto out;
+	rc = stored_key_id(r, kid);
+	if (rc != 0) {
+		st = reg_store_fail(r, "cannot read the register");
+		goto out;
+	}
+	if (strcmp(kid, oldid) != 0) {
+		st = reg_fail(r, RK_EINTEGRITY,
+			      "the master key was rotated since this handle "
+			      "opened the register: open it again");
+		goto out;
+	}
+	st = rewrap_subjects(r, nk, rows);
+	if (st == RK_OK)
+		st = rewrap_register_keys(r, nk);
+	if (st != RK_OK)
+		goto out;
+	if (r->st->vt->meta_set(r->st, META_KEY_ID,
+				(const unsigned char *)newid,
+				strlen(newid)) != 0) {
+		st = reg_store_fail(r, "cannot store the key id");
+		goto out;
+	}
+	audit_ev_set(&ev, r, "key.rotate", NULL, NULL, NULL, "ok");
+	st = audit_write(r, &ev);
+	if (st != RK_OK)
+		goto out;
+	/* Last look under the lock: an open elsewhere removes a .new that it
+	 * finds stale, so commit only while ours is still there. */
+	if (file_key_id(np, kid) != 0 || strcmp(kid, newid) != 0) {
+		made = 0; /* no longer ours to remove */
+		st = reg_fail(r, RK_ESYS,
+			      "%s was removed or replaced during the "
+			      "rotation; nothing was changed: try again",
+			      np);
+		goto out;
+	}
+	st = reg_commit(r);
+	if (st != RK_OK)
+		goto out;
+	committed = 1;
+	/* Step 4 before 3: the database needs the new key from now on,
+	 * whatever happens to the file. */
+	sec_key_free(r->mk);
+	r->mk = nk;
+	nk = NULL;
+	st = finish_rename(r, np, r->key_path, newid);
+out:
+	if (!committed && r->in_write) {
+		/* Still under the lock: remove .new only while it is ours. A
+		 * .new left outside the lock is removed by the next open. */
+		if (made && file_key_id(np, kid) == 0 &&
+		    strcmp(kid, newid) == 0 && unlink(np) == 0)
+			(void)fsync_dir_of(np);
+		reg_rollback(r);
+	}
+	if (st != RK_OK && !committed)
+		reg_audit_attempt(r, "key.rotate", NULL, NULL, st);
+	sec_key_free(nk);
+	free(rows);
+	return st;
+}
+
+/* ---- backup ---- */
+
+rk_status rk_backup(rk_register *r, const char *path)
+{
+	struct stat sb;
+	audit_ev ev;
+	rk_status st;
+
+	st = need_admin(r, "register.backup", "make backups");
+	if (st != RK_OK)
+		return st;
+	if (path == NULL || path[0] == '\0')
+		return reg_fail(r, RK_EINVAL, "a backup file name is needed");
+	if (r->bulk)
+		return reg_fail(r, RK_EINVAL,
+				"commit or roll back the bulk transaction "
+				"before a backup");
+	if (lstat(path, &sb) == 0)
+		return reg_fail(r, RK_EINVAL,
+				"%s exists already: a backup never overwrites "
+				"a file",
+				path);
+	if (errno != ENOENT)
+		return reg_fail(r, RK_ESYS, "cannot check %s: %s", path,
+				strerror(errno));
+	/* The reads this handle made so far go into the copy too. */
+	st = rk_register_flush(r);
+	if (st != RK_OK)
+		return st;
+	if (r->st->vt->backup_to(r->st, path) != 0)
+		return reg_store_fail(r, "cannot make the backup");
+	/* The entry is written after the copy, so the backup ends just
+	 * before it; the live trail records that the backup was made. A
+	 * backup whose entry cannot be written is removed. */
+	st = reg_begin_write(r);
+	if (st == RK_OK) {
+		audit_ev_set(&ev, r, "register.backup", NULL, NULL, NULL, "ok");
+		st = audit_write(r, &ev);
+		if (st == RK_OK)
+			st = reg_commit(r);
+		else
+			reg_rollback(r);
+	}
+	if (st != RK_OK)
+		(void)unlink(path);
+	return st;
+}
+
+/* ---- restore ---- */
+
+/* A meta value of any size into a new buffer; *out NULL when absent. */
+static rk_status meta_read_all(rk_register *r, const char *name,
+			       unsigned char **out, size_t *len)
+{
+	unsigned char probe[1];
+	unsigned char *buf;
+	size_t n = 0, n2 = 0;
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	rc = r->st->vt->meta_get(r->st, name, probe, 0, &n);
+	if (rc == STORE_NOTFOUND)
+		return RK_OK;
+	if (rc == 0 && n == 0)
+		return RK_OK;
+	if (n == 0 || n > JOURNAL_MAX)
+		return reg_store_fail(r, "cannot read the erasure journal");
+	buf = malloc(n);
+	if (buf == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	if (r->st->vt->meta_get(r->st, name, buf, n, &n2) != 0 || n2 != n) {
+		free(buf);
+		return reg_store_fail(r, "cannot read the erasure journal");
+	}
+	*out = buf;
+	*len = n;
+	return RK_OK;
+}
+
+/* The journal is subject IDs of RK_ID_LEN lower-case hex characters, one
+ * after the other. */
+static int journal_valid(const unsigned char *j, size_t len)
+{
+	if (len % RK_ID_LEN != 0)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!((j[i] >= '0' && j[i] <= '9') ||
+		      (j[i] >= 'a' && j[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* Subjects erased since the backup are erased again in what it restored. */
+static rk_status replay_erasures(rk_register *r, const unsigned char *j,
+				 size_t len)
+{
+	char id[RK_ID_LEN + 1];
+	int rc;
+
+	for (size_t off = 0; off < len; off += RK_ID_LEN) {
+		memcpy(id, j + off, RK_ID_LEN);
+		id[RK_ID_LEN] = '\0';
+		rc = r->st->vt->subject_delete(r->st, id);
+		if (rc != 0 && rc != STORE_NOTFOUND)
+			return reg_store_fail(r, "cannot replay an erasure");
+	}
+	if (len > 0 && r->st->vt->meta_set(r->st, META_ERASURE, j, len) != 0)
+		return reg_store_fail(r, "cannot keep the erasure journal");
+	return RK_OK;
+}
+
+/* The backup: made under this master key, of this register (the same
+ * index and audit keys), loadable, and its audit chain intact. Reads only. */
+static rk_status check_backup(rk_register *r, const char *path)
+{
+	char err[REG_ERR_MAX] = "", kid[SEC_KEYID_HEX + 1];
+	char stored[SEC_KEYID_HEX + 1];
+	unsigned char buf[64];
+	rk_register *b = NULL;
+	rk_audit_report rep;
+	store *bs;
+	size_t len = 0;
+	rk_status st = RK_OK;
+	int rc;
+
+	bs = store_sqlite_open(path, 0, err, sizeof err);
+	if (bs == NULL)
+		return reg_fail(r, RK_EINVAL,
+				"%s is not a usable rekisteri backup: %s; "
+				"nothing was restored",
+				path, err);
+	rc = bs->vt->meta_get(bs, META_KEY_ID, buf, sizeof buf, &len);
+	bs->vt->close(bs);
+	if (rc != 0)
+		return reg_fail(r, RK_EINVAL,
+				"%s is not a rekisteri backup; nothing was "
+				"restored",
+				path);
+	sec_key_id(r->mk, kid);
+	memset(stored, 0, sizeof stored);
+	if (len == SEC_KEYID_HEX)
+		memcpy(stored, buf, len);
+	if (strcmp(stored, kid) != 0)
+		return reg_fail(r, RK_EINVAL, "%s", MSG_ANOTHER_KEY);
+	/* Without recovery: a backup must never act on the live key file. */
+	st = reg_open(path, r->key_path, 0, &b);
+	if (st != RK_OK) {
+		st = reg_fail(r, st, "the backup does not open: %s",
+			      rk_errmsg(b));
+		goto out;
+	}
+	if (sec_memcmp(b->mk, r->mk, SEC_KEY_BYTES) != 0) {
+		st = reg_fail(r, RK_EINTEGRITY,
+			      "the key file changed since this handle opened "
+			      "the register: open it again");
+		goto out;
+	}
+	if (sec_memcmp(b->ikey, r->ikey, SEC_KEY_BYTES) != 0 ||
+	    sec_memcmp(b->akey, r->akey, SEC_KEY_BYTES) != 0) {
+		st = reg_fail(r, RK_EINVAL,
+			      "the backup is of another register; nothing "
+			      "was restored");
+		goto out;
+	}
+	st = rk_audit_verify(b, &rep);
+	if (st != RK_OK)
+		st = reg_fail(r, st,
+			      "the backup's audit trail does not verify: %s; "
+			      "nothing was restored",
+			      st == RK_EINTEGRITY ? rep.reason : rk_errmsg(b));
+out:
+	rk_register_close(b);
+	return st;
+}
+
+/* After a restore, the restored register must still be this one. */
+static rk_status check_restored_keys(rk_register *r)
+{
+	char stored[SEC_KEYID_HEX + 1], kid[SEC_KEYID_HEX + 1];
+	unsigned char *ik = NULL, *ak = NULL;
+	rk_status st;
+
+	if (stored_key_id(r, stored) != 0)
+		return reg_store_fail(r, "cannot read the restored register");
+	sec_key_id(r->mk, kid);
+	if (strcmp(stored, kid) != 0)
+		return reg_fail(r, RK_EINTEGRITY, "%s", MSG_ANOTHER_KEY);
+	st = reg_load_key(r, wrapped_keys[0].name, wrapped_keys[0].ad, &ik);
+	if (st == RK_OK)
+		st = reg_load_key(r, wrapped_keys[1].name, wrapped_keys[1].ad,
+				  &ak);
+	if (st == RK_OK && (sec_memcmp(ik, r->ikey, SEC_KEY_BYTES) != 0 ||
+			    sec_memcmp(ak, r->akey, SEC_KEY_BYTES) != 0))
+		st = reg_fail(r, RK_EINVAL,
+			      "the backup is of another register; nothing "
+			      "was restored");
+	sec_key_free(ik);
+	sec_key_free(ak);
+	return st;
+}
+
+/* The actor's role by name in the restored policy (indexes may differ). */
+static void reload_policy(rk_register *r, rk_status *st)
+{
+	char role[64] = "";
+	size_t n;
+
+	if (r->role != POL_NONE) {
+		n = strlen(r->pol->roles[r->role].name);
+		if (n < sizeof role)
+			memcpy(role, r->pol->roles[r->role].name, n + 1);
+	}
+	*st = reg_load_policy(r);
+	if (*st != RK_OK)
+		return;
+	if (role[0] != '\0') {
+		r->role = policy_role(r->pol, role);
+		/* Only an administrator restores; keep that role if the
+		 * restored policy lost the actor's own. */
+		if (r->role == POL_NONE)
+			r->role = policy_role(r->pol, "admin");
+	}
+}
+
+rk_status rk_restore(rk_register *r, const char *path)
+{
+	unsigned char *journal = NULL;
+	char stored[SEC_KEYID_HEX + 1], kid[SEC_KEYID_HEX + 1];
+	size_t jlen = 0;
+	struct stat sb;
+	audit_ev ev;
+	rk_status st;
+	int committed = 0;
+
+	st = need_admin(r, "register.restore", "restore backups");
+	if (st != RK_OK)
+		return st;
+	if (path == NULL || path[0] == '\0')
+		return reg_fail(r, RK_EINVAL, "a backup file name is needed");
+	if (r->bulk)
+		return reg_fail(r, RK_EINVAL,
+				"commit or roll back the bulk transaction "
+				"before a restore");
+	if (stat(path, &sb) != 0)
+		return reg_fail(r, errno == ENOENT ? RK_ENOTFOUND : RK_ESYS,
+				"cannot read %s: %s", path, strerror(errno));
+	if (!S_ISREG(sb.st_mode))
+		return reg_fail(r, RK_EINVAL, "%s is not a file", path);
+	st = check_backup(r, path);
+	if (st != RK_OK)
+		goto out;
+	st = reg_begin_write(r);
+	if (st != RK_OK)
+		goto out;
+	if (stored_key_id(r, stored) != 0) {
+		st = reg_store_fail(r, "cannot read the register");
+		goto out;
+	}
+	sec_key_id(r->mk, kid);
+	if (strcmp(stored, kid) != 0) {
+		st = reg_fail(r, RK_EINTEGRITY,
+			      "the master key was rotated since this handle "
+			      "opened the register: open it again");
+		goto out;
+	}
+	/* Read under the lock, so no erasure slips in before the copy. */
+	st = meta_read_all(r, META_ERASURE, &journal, &jlen);
+	if (st != RK_OK)
+		goto out;
+	if (!journal_valid(journal, jlen)) {
+		st = reg_fail(r, RK_EINTEGRITY,
+			      "the register's erasure journal is damaged; "
+			      "nothing was restored");
+		goto out;
+	}
+	if (r->st->vt->restore_from(r->st, path) != 0) {
+		st = reg_fail(r, RK_EINTEGRITY,
+			      "cannot restore: %s; nothing was changed",
+			      r->st->vt->errmsg(r->st));
+		goto out;
+	}
+	st = check_restored_keys(r);
+	if (st == RK_OK)
+		st = replay_erasures(r, journal, jlen);
+	if (st != RK_OK)
+		goto out;
+	/* Appended to the restored chain, which goes on from the backup. */
+	audit_ev_set(&ev, r, "register.restore", NULL, NULL, NULL, "ok");
+	st = audit_write(r, &ev);
+	if (st != RK_OK)
+		goto out;
+	st = reg_commit(r);
+	if (st != RK_OK)
+		goto out;
+	committed = 1;
+	reload_policy(r, &st);
+	/* Old pages leave the WAL (erased subjects' too). Readers in other
+	 * processes may delay it; it then completes later by itself. */
+	(void)r->st->vt->checkpoint(r->st);
+out:
+	if (!committed) {
+		reg_rollback(r);
+		if (st != RK_OK)
+			reg_audit_attempt(r, "register.restore", NULL, NULL,
+					  st);
+	}
+	free(journal);
+	return st;
+}

@@ -1,0 +1,1504 @@
+/*
+ * record.c: relationship records (record types of the policy): purchases,
+ * payments, feedback, location, messages ... Each record is a JSON object of
+ * its type's fields, validated and normalised against the policy, sealed as
+ * one value with the subject's data key, and stored with the type's
+ * purposes, legal basis, source and expiry. An attachment (a call
+ * recording, a message) is streamed in sealed chunks of CHUNK_BYTES.
+ *
+ * Card data: only the payment provider's token, the last four digits and
+ * the expiry are ever stored. Any value that holds 13 to 19 digits (spaces
+ * and dashes between them ignored) passing the Luhn check is refused as a
+ * full card number, whatever field it is in.
+ *
+ * Source: a record takes its type's source from the policy (a required key
+ * of every record type); the first source of the policy is only a fallback
+ * for a model built without one.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "consent.h"
+#include "crypto.h"
+#include "ident.h"
+#include "policy.h"
+#include "register.h"
+#include "store.h"
+
+#define RECORD_JSON_MAX	   (1024 * 1024)
+#define CHUNK_BYTES	   (64 * 1024)
+#define ATTACH_DEFAULT_MAX ((int64_t)32 * 1024 * 1024)
+/* value_normalise caps text at 4095 bytes; record texts (messages,
+ * feedback) may declare more, and URLs need more than the 200-byte text
+ * default. */
+#define NORMALISE_TEXT_CAP 4096
+#define URL_MAX		   2048
+#define NAMES_MAX	   512
+#define AD_MAX		   96
+#define MEDIA_TYPE_MAX	   127
+#define COOKIE_MAX	   200
+#define NUM_MAX		   64
+
+/* ---- small helpers ------------------------------------------------------- */
+
+/* Whether a caller-given name may be quoted in an error message: a plain
+ * identifier, never free text that could carry personal data. */
+static int quotable(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 48)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+		      c == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+static int is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Wipes the string values of a JSON document in place before it is freed:
+ * Jansson frees without wiping, and these strings are personal data. */
+static void json_wipe(json_t *j)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	if (j == NULL)
+		return;
+	if (json_is_string(j)) {
+		/* Jansson's own heap copy; const only in its interface. */
+		sec_wipe((void *)(uintptr_t)json_string_value(j),
+			 json_string_length(j));
+	} else if (json_is_object(j)) {
+		json_object_foreach(j, key, v)
+		{
+			json_wipe(v);
+		}
+	} else if (json_is_array(j)) {
+		json_array_foreach(j, i, v)
+		{
+			json_wipe(v);
+		}
+	}
+}
+
+static void json_free_secret(json_t *j)
+{
+	json_wipe(j);
+	json_decref(j);
+}
+
+static int record_ad(char out[AD_MAX], const char *type)
+{
+	int n = snprintf(out, AD_MAX, "record:%s", type);
+
+	return n < 0 || n >= AD_MAX ? -1 : 0;
+}
+
+/* Associated data of one attachment chunk: the record and the chunk's
+ * place bind it, so chunks cannot be swapped between records or reordered,
+ * and the final chunk is marked, so a cut tail is detected too. */
+static void chunk_ad(char out[AD_MAX], int64_t record_id, int64_t seq, int last)
+{
+	snprintf(out, AD_MAX, "attachment:%" PRId64 ":%" PRId64 "%s", record_id,
+		 seq, last ? ":last" : "");
+}
+
+static const pol_record_type *record_type(const rk_register *r, const char *t)
+{
+	size_t ti = t == NULL ? POL_NONE : policy_record_type(r->pol, t);
+
+	return ti == POL_NONE ? NULL : &r->pol->record_types[ti];
+}
+
+static rk_status unknown_type(rk_register *r, const char *type)
+{
+	if (type != NULL && quotable(type))
+		return reg_fail(r, RK_EINVAL,
+				"unknown record type \"%s\": the policy does "
+				"not declare it",
+				type);
+	return reg_fail(r, RK_EINVAL,
+			"unknown record type: the policy declares none of "
+			"that name");
+}
+
+static int type_serves(const pol_record_type *rt, size_t pu)
+{
+	size_t i;
+
+	for (i = 0; i < rt->npurposes; i++)
+		if (rt->purposes[i] == pu)
+			return 1;
+	return 0;
+}
+
+/* ---- card numbers -------------------------------------------------------- */
+
+static int luhn_ok(const unsigned char *d, size_t n)
+{
+	unsigned sum = 0, v;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		v = d[n - 1 - i];
+		if (i % 2 == 1) {
+			v *= 2;
+			if (v > 9)
+				v -= 9;
+		}
+		sum += v;
+	}
+	return sum % 10 == 0;
+}
+
+/* Whether s holds a full card number: 13-19 digits in groups separated
+ * only by spaces and dashes that pass the Luhn check. Every run of whole
+ * groups is tried, so a card number written after an order number is
+ * still found; a longer unbroken digit string (an ID) is not a card. */
+static int has_card_number(const char *s)
+{
+	unsigned char d[19];
+	size_t start, i, n;
+	int found = 0;
+
+	for (start = 0; s[start] != '\0' && !found; start++) {
+		if (!is_digit(s[start]) ||
+		    (start > 0 && is_digit(s[start - 1])))
+			continue;
+		n = 0;
+		for (i = start; s[i] != '\0'; i++) {
+			if (is_digit(s[i])) {
+				if (n == sizeof d)
+					break;
+				d[n++] = (unsigned char)(s[i] - '0');
+				if (!is_digit(s[i + 1]) && n >= 13 &&
+				    luhn_ok(d, n)) {
+					found = 1;
+					break;
+				}
+			} else if (s[i] != ' ' && s[i] != '-') {
+				break;
+			}
+		}
+	}
+	sec_wipe(d, sizeof d);
+	return found;
+}
+
+/* ---- types that value_normalise takes as plain text --------------------- */
+
+/* n digits at s as a number; -1 if any is not a digit. */
+static int num_at(const char *s, size_t n)
+{
+	int v = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!is_digit(s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* ISO 8601 date-time with a zone: YYYY-MM-DDTHH:MM[:SS[.frac]](Z|+HH:MM|
+ * -HH:MM). */
+static int timestamp_ok(const char *s)
+{
+	size_t i = 16;
+	int y, mo, d, h, mi, sec, oh, om;
+
+	if (strlen(s) < 17 || s[4] != '-' || s[7] != '-' ||
+	    (s[10] != 'T' && s[10] != 't') || s[13] != ':')
+		return 0;
+	y = num_at(s, 4);
+	mo = num_at(s + 5, 2);
+	d = num_at(s + 8, 2);
+	h = num_at(s + 11, 2);
+	mi = num_at(s + 14, 2);
+	if (y < 1 || mo < 0 || d < 0 || !ident_date_exists(y, mo, d) || h < 0 ||
+	    h > 23 || mi < 0 || mi > 59)
+		return 0;
+	if (s[i] == ':') {
+		sec = num_at(s + i + 1, 2);
+		if (sec < 0 || sec > 60)
+			return 0;
+		i += 3;
+		if (s[i] == '.') {
+			size_t f = 0;
+			for (i++; is_digit(s[i]); i++)
+				f++;
+			if (f == 0 || f > 9)
+				return 0;
+		}
+	}
+	if ((s[i] == 'Z' || s[i] == 'z') && s[i + 1] == '\0')
+		return 1;
+	if ((s[i] != '+' && s[i] != '-') || strlen(s + i) != 6 ||
+	    s[i + 3] != ':')
+		return 0;
+	oh = num_at(s + i + 1, 2);
+	om = num_at(s + i + 4, 2);
+	return oh >= 0 && oh <= 14 && om >= 0 && om <= 59;
+}
+
+/* http or https, a host, no white space or characters that need quoting. */
+static int url_ok(const char *s)
+{
+	size_t i, host = 0;
+
+	if (strncasecmp(s, "https://", 8) == 0)
+		i = 8;
+	else if (strncasecmp(s, "http://", 7) == 0)
+		i = 7;
+	else
+		return 0;
+	for (; s[i] != '\0' && s[i] != '/' && s[i] != '?' && s[i] != '#'; i++)
+		host++;
+	if (host == 0)
+		return 0;
+	for (i = 0; s[i] != '\0'; i++)
+		if (s[i] == ' ' || s[i] == '"' || s[i] == '<' || s[i] == '>' ||
+		    s[i] == '\\' || s[i] == '`')
+			return 0;
+	return 1;
+}
+
+/* -?D{1,3}(.D{1,10})? with |value| <= lim. */
+static int degrees_ok(const char *s, int lim)
+{
+	size_t i = 0, idig = 0, fdig = 0;
+	int ip = 0, frac_nonzero = 0;
+
+	if (s[i] == '-')
+		i++;
+	for (; is_digit(s[i]); i++, idig++)
+		ip = ip * 10 + (s[i] - '0');
+	if (idig == 0 || idig > 3)
+		return 0;
+	if (s[i] == '.') {
+		for (i++; is_digit(s[i]); i++, fdig++)
+			frac_nonzero |= s[i] != '0';
+		if (fdig == 0 || fdig > 10)
+			return 0;
+	}
+	return s[i] == '\0' && (ip < lim || (ip == lim && !frac_nonzero));
+}
+
+/* Canonical text of an IPv4 or IPv6 address, in place (out holds at least
+ * INET6_ADDRSTRLEN bytes). */
+static int ip_canonical(char *s, size_t outsz)
+{
+	unsigned char b[16];
+
+	if (outsz < INET6_ADDRSTRLEN)
+		return 0;
+	if (inet_pton(AF_INET, s, b) == 1)
+		return inet_ntop(AF_INET, b, s, (socklen_t)outsz) != NULL;
+	if (inet_pton(AF_INET6, s, b) == 1)
+		return inet_ntop(AF_INET6, b, s, (socklen_t)outsz) != NULL;
+	return 0;
+}
+
+/* A payment provider's token: letters, digits and _ . : / + = -, and not
+ * just the digits of a card. */
+static int card_token_ok(const char *s, int *looks_like_card)
+{
+	size_t i, digits = 0, other = 0;
+
+	*looks_like_card = 0;
+	for (i = 0; s[i] != '\0'; i++) {
+		char c = s[i];
+		if (is_digit(c))
+			digits++;
+		else if (c == ' ' || c == '-')
+			continue;
+		else
+			other++;
+		if (!(is_digit(c) || (c >= 'a' && c <= 'z') ||
+		      (c >= 'A' && c <= 'Z') || c == '_' || c == '.' ||
+		      c == ':' || c == '/' || c == '+' || c == '=' || c == '-'))
+			return 0;
+	}
+	if (other == 0 && digits >= 12) {
+		*looks_like_card = 1;
+		return 0;
+	}
+	return i > 0;
+}
+
+static const char msg_card[] =
+	"a card number is never stored, only the payment provider's token "
+	"and the card's last four digits";
+
+/* Checks, and canonicalises where needed, the types that value_normalise
+ * accepts as plain text. */
+static rk_status check_type(rk_register *r, const pol_field *f, char *v,
+			    size_t vsz)
+{
+	const char *why = NULL;
+	int card = 0;
+
+	switch (f->type) {
+	case PT_TIMESTAMP:
+		if (!timestamp_ok(v))
+			why = "not a date and time (YYYY-MM-DDTHH:MM:SSZ or "
+			      "with "
+			      "an offset such as +02:00)";
+		break;
+	case PT_URL:
+		if (!url_ok(v))
+			why = "not an http or https URL";
+		break;
+	case PT_IP:
+		if (!ip_canonical(v, vsz))
+			why = "not an IPv4 or IPv6 address";
+		break;
+	case PT_LATITUDE:
+		if (!degrees_ok(v, 90))
+			why = "not a latitude (decimal degrees, -90 to 90)";
+		break;
+	case PT_LONGITUDE:
+		if (!degrees_ok(v, 180))
+			why = "not a longitude (decimal degrees, -180 to 180)";
+		break;
+	case PT_CARD_LAST4:
+		if (strlen(v) != 4 || num_at(v, 4) < 0)
+			why = "the last four digits of a card are exactly four "
+			      "digits";
+		break;
+	case PT_CARD_EXPIRY:
+		if (strlen(v) != 5 || v[2] != '/' || num_at(v, 2) < 1 ||
+		    num_at(v, 2) > 12 || num_at(v + 3, 2) < 0)
+			why = "a card expiry is MM/YY with month 01 to 12";
+		break;
+	case PT_CARD_TOKEN:
+		if (!card_token_ok(v, &card))
+			why = card ? msg_card
+				   : "a card token is letters, digits and _ . "
+				     ": / + = -";
+		break;
+	default:
+		break;
+	}
+	if (why != NULL)
+		return reg_fail(r, RK_EINVAL, "field %s: %s", f->name, why);
+	return RK_OK;
+}
+
+/* Validates and normalises one value of record field f into out. */
+static rk_status normalise_field(rk_register *r, const pol_field *f,
+				 const char *in, char *out, size_t outsz)
+{
+	const char *why = "invalid value";
+	size_t max = 0;
+	rk_status st;
+
+	if (f->type == PT_TEXT && f->max_len >= NORMALISE_TEXT_CAP)
+		max = f->max_len;
+	else if (f->type == PT_URL)
+		max = f->max_len ? f->max_len : URL_MAX;
+	if (max > 0) {
+		if (ident_text(in, max, out, outsz, &why) != 0)
+			return reg_fail(r, RK_EINVAL, "field %s: %s", f->name,
+					why);
+	} else {
+		st = value_normalise(r, f, in, out, outsz);
+		if (st != RK_OK)
+			return st;
+	}
+	return check_type(r, f, out, outsz);
+}
+
+/* ---- the record's JSON --------------------------------------------------- */
+
+/* The text of a JSON string or number into *text (malloc'd); numbers are
+ * written as their shortest round-trip decimal. */
+static rk_status scalar_text(rk_register *r, const pol_field *f,
+			     const json_t *v, char **text)
+{
+	char num[NUM_MAX];
+	const char *s;
+	size_t n;
+
+	*text = NULL;
+	if (json_is_string(v)) {
+		s = json_string_value(v);
+		n = json_string_length(v);
+		if (memchr(s, '\0', n) != NULL)
+			return reg_fail(r, RK_EINVAL,
+					"field %s: a value holds a NUL "
+					"character",
+					f->name);
+	} else if (json_is_integer(v)) {
+		snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT,
+			 json_integer_value(v));
+		s = num;
+		n = strlen(num);
+	} else if (json_is_real(v)) {
+		snprintf(num, sizeof num, "%.15g", json_real_value(v));
+		s = num;
+		n = strlen(num);
+	} else {
+		return reg_fail(r, RK_EINVAL,
+				"field %s: a value is a JSON string or number",
+				f->name);
+	}
+	*text = malloc(n + 1);
+	if (*text == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	memcpy(*text, s, n);
+	(*text)[n] = '\0';
+	sec_wipe(num, sizeof num);
+	return RK_OK;
+}
+
+/* One value checked and normalised into a new JSON string. */
+static rk_status field_value(rk_register *r, const pol_field *f,
+			     const json_t *v, json_t **out)
+{
+	char *in = NULL, *norm = NULL;
+	size_t outsz;
+	rk_status st;
+
+	*out = NULL;
+	st = scalar_text(r, f, v, &in);
+	if (st != RK_OK)
+		goto out;
+	if (has_card_number(in)) {
+		st = reg_fail(r, RK_EINVAL,
+			      "field %s looks like it holds a full card "
+			      "number: %s",
+			      f->name, msg_card);
+		goto out;
+	}
+	/* Room for canonical forms longer than the input (dates, phones,
+	 * IPv6 addresses). */
+	outsz = strlen(in) + NUM_MAX;
+	norm = malloc(outsz);
+	if (norm == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	st = normalise_field(r, f, in, norm, outsz);
+	if (st != RK_OK)
+		goto out;
+	*out = json_string(norm);
+	if (*out == NULL)
+		st = reg_fail(r, RK_ESYS, "out of memory");
+out:
+	reg_free_secret(in);
+	if (norm != NULL) {
+		sec_wipe(norm, outsz);
+		free(norm);
+	}
+	return st;
+}
+
+/* Parses json, checks every field against the record type and builds the
+ * object of normalised values that gets stored. */
+static rk_status build_fields(rk_register *r, const pol_record_type *rt,
+			      const char *json, json_t **out)
+{
+	json_t *in = NULL, *o = NULL, *val, *nv = NULL, *el;
+	json_error_t err;
+	const char *key;
+	size_t fi, i;
+	rk_status st = RK_OK;
+
+	*out = NULL;
+	if (json == NULL || strlen(json) > RECORD_JSON_MAX) {
+		st = reg_fail(r, RK_EINVAL,
+			      "a record is a JSON object of at most 1 MiB");
+		goto out;
+	}
+	in = json_loads(json, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
+	if (in == NULL) {
+		/* err.text may quote the input: give only its place. */
+		if (json_error_code(&err) == json_error_duplicate_key)
+			st = reg_fail(r, RK_EINVAL,
+				      "the record names a field twice (line "
+				      "%d, column %d)",
+				      err.line, err.column);
+		else
+			st = reg_fail(r, RK_EINVAL,
+				      "the record is not valid JSON (line %d, "
+				      "column %d)",
+				      err.line, err.column);
+		goto out;
+	}
+	if (!json_is_object(in)) {
+		st = reg_fail(r, RK_EINVAL,
+			      "a record is a JSON object of its fields");
+		goto out;
+	}
+	o = json_object();
+	if (o == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	json_object_foreach(in, key, val)
+	{
+		const pol_field *f;
+
+		fi = policy_record_field(rt, key);
+		if (fi == POL_NONE) {
+			if (quotable(key))
+				st = reg_fail(r, RK_EINVAL,
+					      "unknown field \"%s\": a %s "
+					      "record has no such field",
+					      key, rt->name);
+			else
+				st = reg_fail(r, RK_EINVAL,
+					      "a field name that a %s record "
+					      "does not have",
+					      rt->name);
+			goto out;
+		}
+		f = &rt->fields[fi];
+		if (json_is_array(val) && f->multiple) {
+			nv = json_array();
+			if (nv == NULL) {
+				st = reg_fail(r, RK_ESYS, "out of memory");
+				goto out;
+			}
+			json_array_foreach(val, i, el)
+			{
+				json_t *one = NULL;
+				st = field_value(r, f, el, &one);
+				if (st != RK_OK)
+					goto out;
+				if (json_array_append_new(nv, one) != 0) {
+					st = reg_fail(r, RK_ESYS,
+						      "out of memory");
+					goto out;
+				}
+			}
+		} else {
+			st = field_value(r, f, val, &nv);
+			if (st != RK_OK)
+				goto out;
+		}
+		if (json_object_set_new(o, f->name, nv) != 0) {
+			nv = NULL;
+			st = reg_fail(r, RK_ESYS, "out of memory");
+			goto out;
+		}
+		nv = NULL;
+	}
+	for (fi = 0; fi < rt->nfields; fi++)
+		if (rt->fields[fi].required &&
+		    json_object_get(o, rt->fields[fi].name) == NULL) {
+			st = reg_fail(r, RK_EINVAL,
+				      "field %s is required in a %s record",
+				      rt->fields[fi].name, rt->name);
+			goto out;
+		}
+	*out = o;
+	o = NULL;
+out:
+	json_free_secret(nv);
+	json_free_secret(o);
+	json_free_secret(in);
+	return st;
+}
+
+/* A media type "type/subtype" of RFC 6838 restricted names, lower-cased;
+ * no parameters. */
+static int media_type(const char *in, char out[MEDIA_TYPE_MAX + 1])
+{
+	size_t i, part = 0, slash = 0, n = strlen(in);
+
+	if (n == 0 || n > MEDIA_TYPE_MAX)
+		return -1;
+	for (i = 0; i < n; i++) {
+		char c = in[i];
+		int alnum = is_digit(c) || (c >= 'a' && c <= 'z') ||
+			    (c >= 'A' && c <= 'Z');
+		if (c == '/') {
+			if (part == 0 || slash++)
+				return -1;
+			part = 0;
+		} else if (alnum || (part > 0 && strchr("!#$&-^_.+", c))) {
+			if (++part > 63)
+				return -1;
+		} else {
+			return -1;
+		}
+		out[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+	}
+	out[n] = '\0';
+	return slash == 1 && part > 0 ? 0 : -1;
+}
+
+/* ---- attachments --------------------------------------------------------- */
+
+/* Reads exactly n bytes unless the file ends first; the count read, or -1
+ * with errno set. */
+static ssize_t read_full(int fd, unsigned char *buf, size_t n)
+{
+	size_t got = 0;
+	ssize_t k;
+
+	while (got < n) {
+		k = read(fd, buf + got, n - got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -1;
+		if (k == 0)
+			break;
+		got += (size_t)k;
+	}
+	return (ssize_t)got;
+}
+
+static int write_full(int fd, const unsigned char *buf, size_t n)
+{
+	ssize_t k;
+
+	while (n > 0) {
+		k = write(fd, buf, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		buf += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+static int64_t chunk_count(int64_t size)
+{
+	return size == 0 ? 1 : (size + CHUNK_BYTES - 1) / CHUNK_BYTES;
+}
+
+static size_t chunk_len(int64_t size, int64_t seq)
+{
+	return seq == chunk_count(size) - 1 ? (size_t)(size - seq * CHUNK_BYTES)
+					    : (size_t)CHUNK_BYTES;
+}
+
+/* Streams size bytes of fd into sealed chunks of record rid. An empty file
+ * is one empty chunk, so that every attachment has a final chunk. */
+static rk_status stream_in(rk_register *r, const store_subject *sub,
+			   const unsigned char *dk, int64_t rid, int fd,
+			   int64_t size)
+{
+	unsigned char *pt = malloc(CHUNK_BYTES);
+	unsigned char *ct = malloc(CHUNK_BYTES + SEC_SEAL_OVERHEAD);
+	int64_t seq, n = chunk_count(size);
+	char ad[AD_MAX];
+	size_t want;
+	ssize_t got;
+	rk_status st = RK_OK;
+
+	if (pt == NULL || ct == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	for (seq = 0; seq < n; seq++) {
+		want = chunk_len(size, seq);
+		got = read_full(fd, pt, want);
+		if (got < 0) {
+			st = reg_fail(r, RK_ESYS,
+				      "cannot read the attachment: %s",
+				      strerror(errno));
+			goto out;
+		}
+		if ((size_t)got != want) {
+			st = reg_fail(r, RK_EINVAL,
+				      "the attachment changed while it was "
+				      "read");
+			goto out;
+		}
+		chunk_ad(ad, rid, seq, seq == n - 1);
+		if (sec_seal(dk, sub->id, ad, pt, want, ct) != 0) {
+			st = reg_fail(r, RK_ESYS, "cannot seal an attachment");
+			goto out;
+		}
+		if (r->st->vt->chunk_put(r->st, rid, seq, ct,
+					 want + SEC_SEAL_OVERHEAD) != 0) {
+			st = reg_store_fail(r, "cannot store the attachment");
+			goto out;
+		}
+	}
+	/* A file that grew while it was read would be stored cut short. */
+	got = read_full(fd, pt, 1);
+	if (got != 0) {
+		st = got < 0 ? reg_fail(r, RK_ESYS,
+					"cannot read the attachment: %s",
+					strerror(errno))
+			     : reg_fail(r, RK_EINVAL,
+					"the attachment changed while it was "
+					"read");
+		goto out;
+	}
+out:
+	if (pt != NULL) {
+		sec_wipe(pt, CHUNK_BYTES);
+		free(pt);
+	}
+	free(ct);
+	return st;
+}
+
+/* Opens the file to attach; refuses what is not a regular file or is over
+ * the type's limit before anything is written. */
+static rk_status open_attachment(rk_register *r, const pol_record_type *rt,
+				 const char *path, int *fd_out, int64_t *size)
+{
+	int64_t max = rt->max_attachment > 0 ? (int64_t)rt->max_attachment
+					     : ATTACH_DEFAULT_MAX;
+	struct stat sb;
+	int fd, e;
+
+	*fd_out = -1;
+	/* O_NONBLOCK: a FIFO must not hang the open; it is refused below. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		e = errno;
+		return reg_fail(r,
+				e == ENOENT || e == ENOTDIR || e == EACCES ||
+						e == ELOOP || e == EISDIR
+					? RK_EINVAL
+					: RK_ESYS,
+				"cannot open the attachment: %s", strerror(e));
+	}
+	if (fstat(fd, &sb) != 0) {
+		e = errno;
+		close(fd);
+		return reg_fail(r, RK_ESYS, "cannot read the attachment: %s",
+				strerror(e));
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		close(fd);
+		return reg_fail(r, RK_EINVAL,
+				"the attachment is not a regular file");
+	}
+	if ((int64_t)sb.st_size > max) {
+		close(fd);
+		return reg_fail(r, RK_EINVAL,
+				"the attachment is %" PRId64
+				" bytes; a %s record allows at most %" PRId64,
+				(int64_t)sb.st_size, rt->name, max);
+	}
+	*fd_out = fd;
+	*size = (int64_t)sb.st_size;
+	return RK_OK;
+}
+
+/* ---- add ----------------------------------------------------------------- */
+
+/* rk_record_add and rk_record_add_by_cookie: the subject is id, or the one
+ * that the cookie hash is linked to (resolved inside the write). */
+static rk_status record_add(rk_register *r, const char *id,
+			    const unsigned char *cookie_hash, const char *type,
+			    const char *json, const char *attachment_path,
+			    const char *attachment_type, const char *purpose,
+			    int64_t *record_id)
+{
+	const policy *p = r->pol;
+	const pol_record_type *rt = NULL;
+	store_subject sub;
+	store_record rec;
+	unsigned char *dk = NULL, *ct = NULL;
+	json_t *fields = NULL;
+	char *plain = NULL;
+	char linked[33], purposes[NAMES_MAX] = "", expires[11], ad[AD_MAX];
+	char mtype[MEDIA_TYPE_MAX + 1] = "";
+	size_t pu = POL_NONE, i, plen = 0;
+	int64_t att_size = -1, now;
+	int fd = -1, audited = 0, live, rc;
+	rk_status st;
+	audit_ev ev;
+
+	if (record_id != NULL)
+		*record_id = 0;
+	sub.pseudonym[0] = '\0';
+	st = reg_resolve_purpose(r, purpose, &pu);
+	if (st != RK_OK)
+		goto out;
+	st = access_check(r, pu, "record.add", NULL);
+	if (st != RK_OK) {
+		audited = 1; /* access_check audits its refusal */
+		goto out;
+	}
+	rt = record_type(r, type);
+	if (rt == NULL) {
+		st = unknown_type(r, type);
+		goto out;
+	}
+	if (!type_serves(rt, pu)) {
+		st = reg_fail(r, RK_EREFUSED,
+			      "record type %s does not serve purpose %s",
+			      rt->name, p->purposes[pu].name);
+		goto out;
+	}
+	st = build_fields(r, rt, json, &fields);
+	if (st != RK_OK)
+		goto out;
+	if (attachment_type != NULL && attachment_path == NULL) {
+		st = reg_fail(r, RK_EINVAL,
+			      "a media type is given only with an "
+			      "attachment");
+		goto out;
+	}
+	if (attachment_type != NULL && media_type(attachment_type, mtype)) {
+		st = reg_fail(r, RK_EINVAL,
+			      "the attachment's media type is type/subtype, "
+			      "e.g. audio/ogg");
+		goto out;
+	}
+	if (attachment_path != NULL) {
+		if (!rt->attachment) {
+			st = reg_fail(r, RK_EINVAL,
+				      "a %s record takes no attachment",
+				      rt->name);
+			goto out;
+		}
+		st = open_attachment(r, rt, attachment_path, &fd, &att_size);
+		if (st != RK_OK)
+			goto out;
+	}
+	plain = json_dumps(fields, JSON_COMPACT | JSON_SORT_KEYS);
+	if (plain == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	plen = strlen(plain);
+	ct = malloc(plen + SEC_SEAL_OVERHEAD);
+	if (ct == NULL || record_ad(ad, rt->name) != 0) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+
+	st = reg_begin_write(r);
+	if (st != RK_OK)
+		goto out;
+	if (cookie_hash != NULL) {
+		if (r->st->vt->cookie_resolve == NULL) {
+			st = reg_fail(r, RK_ESYS,
+				      "this store cannot resolve cookie "
+				      "identifiers");
+			goto out;
+		}
+		rc = r->st->vt->cookie_resolve(r->st, cookie_hash, linked);
+		if (rc == STORE_NOTFOUND) {
+			st = reg_fail(r, RK_ENOTFOUND,
+				      "the identifier is linked to no subject");
+			goto out;
+		}
+		if (rc != 0) {
+			st = reg_store_fail(r, "cannot resolve the identifier");
+			goto out;
+		}
+		id = linked;
+	}
+	st = reg_load_subject(r, id, &sub);
+	if (st == RK_OK)
+		st = reg_subject_key(r, &sub, &dk);
+	if (st != RK_OK)
+		goto out;
+	if (rt->consent != POL_NONE) {
+		live = consent_live(r, sub.id, rt->consent);
+		if (live < 0) {
+			st = RK_ESYS; /* consent_live set the message */
+			goto out;
+		}
+		if (live == 0) {
+			st = reg_fail(r, RK_EREFUSED,
+				      "a %s record needs the subject's live "
+				      "consent (%s)",
+				      rt->name, p->scopes[rt->consent].name);
+			goto out;
+		}
+	}
+	if (sec_seal(dk, sub.id, ad, (const unsigned char *)plain, plen, ct) !=
+	    0) {
+		st = reg_fail(r, RK_ESYS, "cannot seal the record");
+		goto out;
+	}
+	for (i = 0; i < rt->npurposes; i++)
+		csv_add(purposes, sizeof purposes,
+			p->purposes[rt->purposes[i]].name);
+	now = reg_now(r);
+	reg_expiry(r, rt->retention, now, sub.rel_end, expires);
+	memset(&rec, 0, sizeof rec);
+	rec.subject_id = sub.id;
+	rec.type = rt->name;
+	rec.ct = ct;
+	rec.ctlen = plen + SEC_SEAL_OVERHEAD;
+	rec.purposes = purposes;
+	rec.legal_basis = p->bases[rt->basis].name;
+	rec.source = rt->source != POL_NONE ? p->sources[rt->source].name
+					    : p->sources[0].name;
+	rec.created_at = now;
+	rec.expires = expires[0] ? expires : NULL;
+	rec.attachment_size = att_size;
+	rec.attachment_type = mtype[0] ? mtype : NULL;
+	if (r->st->vt->record_insert(r->st, &rec) != 0) {
+		st = reg_store_fail(r, "cannot store the record");
+		goto out;
+	}
+	if (fd >= 0) {
+		st = stream_in(r, &sub, dk, rec.id, fd, att_size);
+		if (st != RK_OK)
+			goto out;
+	}
+	audit_ev_set(&ev, r, "record.add", sub.pseudonym, rt->name,
+		     p->purposes[pu].name, "ok");
+	st = audit_write(r, &ev);
+	if (st == RK_OK)
+		st = reg_commit(r);
+	if (st == RK_OK && record_id != NULL)
+		*record_id = rec.id;
+out:
+	if (st != RK_OK) {
+		reg_rollback(r);
+		if (!audited)
+			reg_audit_attempt(
+				r, "record.add",
+				sub.pseudonym[0] ? sub.pseudonym : NULL,
+				pu == POL_NONE ? NULL : p->purposes[pu].name,
+				st);
+	}
+	if (fd >= 0)
+		close(fd);
+	sec_key_free(dk);
+	reg_free_secret(plain);
+	free(ct);
+	json_free_secret(fields);
+	return st;
+}
+
+rk_status rk_record_add(rk_register *r, const char *id, const char *type,
+			const char *json, const char *attachment_path,
+			const char *attachment_type, const char *purpose,
+			int64_t *record_id)
+{
+	return record_add(r, id, NULL, type, json, attachment_path,
+			  attachment_type, purpose, record_id);
+}
+
+rk_status rk_record_add_by_cookie(rk_register *r, const char *cookie_id,
+				  const char *type, const char *json,
+				  const char *purpose, int64_t *record_id)
+{
+	unsigned char h[SEC_BIDX_BYTES];
+	size_t i, n = cookie_id == NULL ? 0 : strlen(cookie_id);
+	rk_status st;
+
+	if (record_id != NULL)
+		*record_id = 0;
+	/* Hashed as given (no trimming): cookie links use the same bytes. */
+	for (i = 0; i < n; i++)
+		if ((unsigned char)cookie_id[i] < 0x20 || cookie_id[i] == 0x7f)
+			break;
+	if (n == 0 || n > COOKIE_MAX || i < n) {
+		st = reg_fail(r, RK_EINVAL,
+			      "a cookie identifier is 1 to 200 bytes of text "
+			      "without control characters");
+		reg_audit_attempt(r, "record.add", NULL, NULL, st);
+		return st;
+	}
+	sec_blind_index(r->ikey, "cookie", cookie_id, h);
+	st = record_add(r, NULL, h, type, json, NULL, NULL, purpose, record_id);
+	sec_wipe(h, sizeof h);
+	return st;
+}
+
+/* ---- list ---------------------------------------------------------------- */
+
+struct list_state {
+	rk_register *r;
+	const store_subject *sub;
+	const unsigned char *dk;
+	const char *purpose;
+	const signed char *consent_ok; /* per record type: 1 usable */
+	char today[11];
+	char names[NAMES_MAX];
+	json_t *arr;
+	rk_status st;
+};
+
+static json_t *csv_array(const char *csv)
+{
+	json_t *a = json_array();
+	const char *p = csv;
+
+	while (a != NULL && p != NULL && *p != '\0') {
+		const char *e = strchr(p, ',');
+		size_t len = e == NULL ? strlen(p) : (size_t)(e - p);
+		if (json_array_append_new(a, json_stringn(p, len)) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+		p = e == NULL ? NULL : e + 1;
+	}
+	return a;
+}
+
+/* Opens a stored record's fields. */
+static rk_status open_fields(rk_register *r, const store_subject *sub,
+			     const unsigned char *dk, const store_record *rec,
+			     json_t **out)
+{
+	char ad[AD_MAX];
+	unsigned char *pt = NULL;
+	size_t len;
+	rk_status st = RK_OK;
+
+	*out = NULL;
+	if (rec->ctlen < SEC_SEAL_OVERHEAD || record_ad(ad, rec->type) != 0)
+		return reg_fail(r, RK_EINTEGRITY, "a stored record is damaged");
+	len = rec->ctlen - SEC_SEAL_OVERHEAD;
+	pt = malloc(len + 1);
+	if (pt == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	if (sec_open(dk, sub->id, ad, rec->ct, rec->ctlen, pt) != 0) {
+		st = reg_fail(r, RK_EINTEGRITY,
+			      "a stored record does not decrypt: the "
+			      "database was altered or damaged");
+		goto out;
+	}
+	*out = json_loadb((const char *)pt, len, JSON_REJECT_DUPLICATES, NULL);
+	if (*out == NULL || !json_is_object(*out)) {
+		json_free_secret(*out);
+		*out = NULL;
+		st = reg_fail(r, RK_EINTEGRITY, "a stored record is damaged");
+	}
+out:
+	sec_wipe(pt, len + 1);
+	free(pt);
+	return st;
+}
+
+static int list_one(void *ud, const store_record *rec)
+{
+	struct list_state *ls = ud;
+	rk_register *r = ls->r;
+	size_t ti = policy_record_type(r->pol, rec->type);
+	json_t *o = NULL, *fields = NULL, *att;
+
+	/* Only what serves the purpose, is not past its time, and whose
+	 * consent (if it needs one) is in force. */
+	if (!csv_has(rec->purposes, ls->purpose))
+		return 0;
+	if (rec->expires != NULL && strcmp(rec->expires, ls->today) < 0)
+		return 0;
+	if (ti != POL_NONE && !ls->consent_ok[ti])
+		return 0;
+	ls->st = open_fields(r, ls->sub, ls->dk, rec, &fields);
+	if (ls->st != RK_OK)
+		return 1;
+	o = json_object();
+	if (o == NULL)
+		goto oom;
+	if (rec->attachment_size >= 0) {
+		att = json_object();
+		if (att == NULL ||
+		    json_object_set_new(o, "attachment", att) != 0 ||
+		    json_object_set_new(att, "size",
+					json_integer(rec->attachment_size)) !=
+			    0 ||
+		    json_object_set_new(
+			    att, "type",
+			    rec->attachment_type
+				    ? json_string(rec->attachment_type)
+				    : json_null()) != 0)
+			goto oom;
+	} else if (json_object_set_new(o, "attachment", json_null()) != 0) {
+		goto oom;
+	}
+	if (json_object_set_new(o, "id", json_integer(rec->id)) != 0 ||
+	    json_object_set_new(o, "type", json_string(rec->type)) != 0 ||
+	    json_object_set_new(o, "created_at",
+				json_integer(rec->created_at)) != 0 ||
+	    json_object_set_new(o, "expires",
+				rec->expires ? json_string(rec->expires)
+					     : json_null()) != 0 ||
+	    json_object_set_new(o, "purposes", csv_array(rec->purposes)) != 0 ||
+	    json_object_set_new(o, "legal_basis",
+				json_string(rec->legal_basis)) != 0 ||
+	    json_object_set_new(o, "source", json_string(rec->source)) != 0)
+		goto oom;
+	if (json_object_set_new(o, "fields", fields) != 0) {
+		fields = NULL;
+		goto oom;
+	}
+	fields = NULL;
+	if (json_array_append_new(ls->arr, o) != 0) {
+		o = NULL;
+		goto oom;
+	}
+	csv_add(ls->names, sizeof ls->names, rec->type);
+	return 0;
+oom:
+	json_free_secret(fields);
+	json_free_secret(o);
+	ls->st = reg_fail(r, RK_ESYS, "out of memory");
+	return 1;
+}
+
+/* Which record types' consents are in force for the subject. */
+static rk_status consent_states(rk_register *r, const char *subject_id,
+				signed char **out)
+{
+	const policy *p = r->pol;
+	signed char *ok;
+	size_t i;
+	int live;
+
+	*out = NULL;
+	ok = malloc(p->nrecord_types > 0 ? p->nrecord_types : 1);
+	if (ok == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	for (i = 0; i < p->nrecord_types; i++) {
+		ok[i] = 1;
+		if (p->record_types[i].consent == POL_NONE)
+			continue;
+		live = consent_live(r, subject_id, p->record_types[i].consent);
+		if (live < 0) {
+			free(ok);
+			return RK_ESYS; /* consent_live set the message */
+		}
+		ok[i] = (signed char)(live > 0);
+	}
+	*out = ok;
+	return RK_OK;
+}
+
+rk_status rk_record_list(rk_register *r, const char *id, const char *type,
+			 const char *purpose, char **json_out)
+{
+	const policy *p = r->pol;
+	const pol_record_type *rt = NULL;
+	struct list_state ls;
+	store_subject sub;
+	unsigned char *dk = NULL;
+	signed char *cons = NULL;
+	char *text = NULL;
+	size_t pu = POL_NONE;
+	int reading = 0, audited = 0;
+	rk_status st;
+	audit_ev ev;
+
+	memset(&ls, 0, sizeof ls);
+	sub.pseudonym[0] = '\0';
+	if (json_out == NULL)
+		return reg_fail(r, RK_EINVAL, "no place for the result");
+	*json_out = NULL;
+	st = reg_resolve_purpose(r, purpose, &pu);
+	if (st != RK_OK)
+		goto out;
+	if (type != NULL && (rt = record_type(r, type)) == NULL) {
+		st = unknown_type(r, type);
+		goto out;
+	}
+	st = access_check(r, pu, "record.list", NULL);
+	if (st != RK_OK) {
+		audited = 1;
+		goto out;
+	}
+	st = reg_begin_read(r);
+	if (st != RK_OK)
+		goto out;
+	reading = 1;
+	st = reg_load_subject(r, id, &sub);
+	if (st == RK_OK)
+		st = reg_subject_key(r, &sub, &dk);
+	if (st == RK_OK)
+		st = consent_states(r, sub.id, &cons);
+	if (st != RK_OK)
+		goto out;
+	ls.r = r;
+	ls.sub = &sub;
+	ls.dk = dk;
+	ls.purpose = p->purposes[pu].name;
+	ls.consent_ok = cons;
+	reg_today(r, ls.today);
+	ls.arr = json_array();
+	if (ls.arr == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	if (r->st->vt->record_list(r->st, sub.id, rt ? rt->name : NULL,
+				   list_one, &ls) != 0) {
+		st = reg_store_fail(r, "cannot read the records");
+		goto out;
+	}
+	st = ls.st;
+	if (st != RK_OK)
+		goto out;
+	reg_end_read(r);
+	reading = 0;
+	text = json_dumps(ls.arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (text == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	audit_ev_set(&ev, r, "record.list", sub.pseudonym,
+		     ls.names[0] ? ls.names : NULL, ls.purpose, "ok");
+	/* No read without its audit entry. */
+	st = audit_read(r, &ev);
+	if (st == RK_OK) {
+		*json_out = text;
+		text = NULL;
+	}
+out:
+	if (reading)
+		reg_end_read(r);
+	if (st != RK_OK && st != RK_ESYS && !audited)
+		reg_audit_attempt(r, "record.list",
+				  sub.pseudonym[0] ? sub.pseudonym : NULL,
+				  pu == POL_NONE ? NULL : p->purposes[pu].name,
+				  st);
+	reg_free_secret(text);
+	json_free_secret(ls.arr);
+	free(cons);
+	sec_key_free(dk);
+	return st;
+}
+
+/* ---- attachment ---------------------------------------------------------- */
+
+struct rec_meta {
+	char type[64];
+	char purposes[NAMES_MAX];
+	char expires[11];
+	int64_t size;
+	int ok;
+};
+
+static int copy_meta(void *ud, const store_record *rec)
+{
+	struct rec_meta *m = ud;
+
+	if (strlen(rec->type) >= sizeof m->type ||
+	    strlen(rec->purposes) >= sizeof m->purposes ||
+	    (rec->expires != NULL && strlen(rec->expires) >= sizeof m->expires))
+		return 1;
+	snprintf(m->type, sizeof m->type, "%s", rec->type);
+	snprintf(m->purposes, sizeof m->purposes, "%s", rec->purposes);
+	snprintf(m->expires, sizeof m->expires, "%s",
+		 rec->expires ? rec->expires : "");
+	m->size = rec->attachment_size;
+	m->ok = 1;
+	return 1;
+}
+
+struct out_state {
+	rk_register *r;
+	const char *subject_id;
+	const unsigned char *dk;
+	int64_t rid, size, nchunks, next;
+	int fd;
+	unsigned char *pt;
+	rk_status st;
+};
+
+static int out_chunk(void *ud, int64_t seq, const unsigned char *ct, size_t len)
+{
+	struct out_state *o = ud;
+	char ad[AD_MAX];
+	size_t want;
+
+	if (seq != o->next || seq >= o->nchunks) {
+		o->st = reg_fail(o->r, RK_EINTEGRITY,
+				 "the attachment's chunks are missing or out "
+				 "of order: the database was altered");
+		return 1;
+	}
+	want = chunk_len(o->size, seq);
+	chunk_ad(ad, o->rid, seq, seq == o->nchunks - 1);
+	if (len != want + SEC_SEAL_OVERHEAD ||
+	    sec_open(o->dk, o->subject_id, ad, ct, len, o->pt) != 0) {
+		o->st = reg_fail(o->r, RK_EINTEGRITY,
+				 "an attachment chunk does not decrypt: the "
+				 "database was altered or damaged");
+		return 1;
+	}
+	if (write_full(o->fd, o->pt, want) != 0) {
+		o->st = reg_fail(o->r, RK_ESYS,
+				 "cannot write the output file: %s",
+				 strerror(errno));
+		sec_wipe(o->pt, want);
+		return 1;
+	}
+	sec_wipe(o->pt, want);
+	o->next++;
+	return 0;
+}
+
+rk_status rk_record_attachment(rk_register *r, const char *id,
+			       int64_t record_id, const char *out_path,
+			       const char *purpose)
+{
+	const policy *p = r->pol;
+	struct rec_meta m;
+	struct out_state o;
+	store_subject sub;
+	unsigned char *dk = NULL;
+	char today[11];
+	size_t pu = POL_NONE, ti;
+	int reading = 0, audited = 0, created = 0, rc, e, live;
+	rk_status st;
+	audit_ev ev;
+
+	memset(&m, 0, sizeof m);
+	memset(&o, 0, sizeof o);
+	o.fd = -1;
+	sub.pseudonym[0] = '\0';
+	st = reg_resolve_purpose(r, purpose, &pu);
+	if (st != RK_OK)
+		goto out;
+	st = access_check(r, pu, "record.attachment", NULL);
+	if (st != RK_OK) {
+		audited = 1;
+		goto out;
+	}
+	if (out_path == NULL || out_path[0] == '\0') {
+		st = reg_fail(r, RK_EINVAL, "no output file given");
+		goto out;
+	}
+	st = reg_begin_read(r);
+	if (st != RK_OK)
+		goto out;
+	reading = 1;
+	st = reg_load_subject(r, id, &sub);
+	if (st == RK_OK)
+		st = reg_subject_key(r, &sub, &dk);
+	if (st != RK_OK)
+		goto out;
+	rc = r->st->vt->record_get(r->st, sub.id, record_id, copy_meta, &m);
+	if (rc == STORE_NOTFOUND) {
+		st = reg_fail(r, RK_ENOTFOUND,
+			      "the subject has no such record");
+		goto out;
+	}
+	if (rc != 0 || !m.ok) {
+		st = rc != 0 ? reg_store_fail(r, "cannot read the record")
+			     : reg_fail(r, RK_EINTEGRITY,
+					"a stored record is damaged");
+		goto out;
+	}
+	if (!csv_has(m.purposes, p->purposes[pu].name)) {
+		st = reg_fail(r, RK_EREFUSED,
+			      "record %" PRId64 " does not serve purpose %s",
+			      record_id, p->purposes[pu].name);
+		goto out;
+	}
+	reg_today(r, today);
+	if (m.expires[0] != '\0' && strcmp(m.expires, today) < 0) {
+		st = reg_fail(r, RK_ENOTFOUND, "the record has expired");
+		goto out;
+	}
+	ti = policy_record_type(p, m.type);
+	if (ti != POL_NONE && p->record_types[ti].consent != POL_NONE) {
+		live = consent_live(r, sub.id, p->record_types[ti].consent);
+		if (live <= 0) {
+			st = live < 0 ? RK_ESYS
+				      : reg_fail(r, RK_EREFUSED,
+						 "the record needs a consent "
+						 "that is not in force");
+			goto out;
+		}
+	}
+	if (m.size < 0) {
+		st = reg_fail(r, RK_ENOTFOUND, "the record has no attachment");
+		goto out;
+	}
+	o.pt = malloc(CHUNK_BYTES);
+	if (o.pt == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	/* O_EXCL and O_NOFOLLOW: never overwrite, never follow a planted
+	 * link; 0600 because the file holds personal data. */
+	o.fd = open(out_path,
+		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (o.fd < 0) {
+		e = errno;
+		if (e == EEXIST)
+			st = reg_fail(r, RK_EINVAL,
+				      "the output file exists already; "
+				      "refusing to overwrite it");
+		else
+			st = reg_fail(r, RK_ESYS,
+				      "cannot create the output file: %s",
+				      strerror(e));
+		goto out;
+	}
+	created = 1;
+	o.r = r;
+	o.subject_id = sub.id;
+	o.dk = dk;
+	o.rid = record_id;
+	o.size = m.size;
+	o.nchunks = chunk_count(m.size);
+	o.st = RK_OK;
+	if (r->st->vt->chunk_walk(r->st, record_id, out_chunk, &o) != 0) {
+		st = reg_store_fail(r, "cannot read the attachment");
+		goto out;
+	}
+	st = o.st;
+	if (st == RK_OK && o.next != o.nchunks)
+		st = reg_fail(r, RK_EINTEGRITY,
+			      "the attachment is incomplete: the database was "
+			      "altered");
+	if (st != RK_OK)
+		goto out;
+	if (fsync(o.fd) != 0 || close(o.fd) != 0) {
+		o.fd = -1;
+		st = reg_fail(r, RK_ESYS, "cannot write the output file: %s",
+			      strerror(errno));
+		goto out;
+	}
+	o.fd = -1;
+	reg_end_read(r);
+	reading = 0;
+	audit_ev_set(&ev, r, "record.attachment", sub.pseudonym, m.type,
+		     p->purposes[pu].name, "ok");
+	st = audit_read(r, &ev);
+out:
+	if (reading)
+		reg_end_read(r);
+	if (o.fd >= 0)
+		close(o.fd);
+	if (st != RK_OK && created)
+		unlink(out_path);
+	if (st != RK_OK && st != RK_ESYS && !audited)
+		reg_audit_attempt(r, "record.attachment",
+				  sub.pseudonym[0] ? sub.pseudonym : NULL,
+				  pu == POL_NONE ? NULL : p->purposes[pu].name,
+				  st);
+	if (o.pt != NULL) {
+		sec_wipe(o.pt, CHUNK_BYTES);
+		free(o.pt);
+	}
+	sec_key_free(dk);
+	return st;
+}

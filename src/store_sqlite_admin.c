@@ -1,0 +1,592 @@
+/*
+ * store_sqlite_admin.c: administration of the SQLite backend: re-wrapped
+ * subject keys, subject deletion, online backups, restores and
+ * checkpoints.
+ *
+ * A backup is SQLite's online backup API run inside one read transaction
+ * of this handle: in WAL mode that reader pins one snapshot, so the copy is
+ * consistent and is never restarted by other writers, and those writers
+ * are not blocked by it. A restore copies the rows of every table of a
+ * checked backup inside the caller's write transaction, so it commits or
+ * rolls back together with whatever the caller does around it (replaying
+ * erasures, the audit entry). Table names come from the schema itself and
+ * are checked to be plain identifiers; every value travels as a bound
+ * parameter.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+#include "store_sqlite_int.h"
+
+enum { ST_SUBJ_SET_KEY = SQX_ADMIN, ST_SUBJ_DELETE, ST_CHECKPOINT };
+
+#define BACKUP_PAGES	  256 /* pages per backup step */
+#define BACKUP_BUSY_MS	  10000
+#define BUSY_TIMEOUT_MS	  10000
+#define ADMIN_PATH_MAX	  4096
+#define ADMIN_TABLES_MAX  64
+#define ADMIN_TABLE_NAME  64
+#define ADMIN_SQL_MAX	  1024
+#define ADMIN_SCHEMA_ROWS (ADMIN_TABLES_MAX * 8)
+#define ADMIN_SCHEMA_QUERY                                                     \
+	"SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_master"    \
+	" WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"                        \
+	" OR name = 'sqlite_sequence' ORDER BY type, name"
+
+int sqx_subject_set_key(store *s, const char *id,
+			const unsigned char wrapped[SEC_WRAPPED_BYTES])
+{
+	sqlite3_stmt *st = sqx_stmt(s, ST_SUBJ_SET_KEY, "subject set key",
+				    "UPDATE subject SET wrapped_key = ?2"
+				    " WHERE id = ?1");
+	sqlite3 *db = sqx_db(s);
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	if (sqx_bind_text(st, 1, id) != SQLITE_OK ||
+	    sqx_bind_blob(st, 2, wrapped, SEC_WRAPPED_BYTES) != SQLITE_OK) {
+		sqx_done(st);
+		return sqx_error(s, "subject set key", "cannot bind");
+	}
+	rc = sqlite3_step(st);
+	sqx_done(st);
+	if (rc != SQLITE_DONE)
+		return sqx_fail(s, "subject set key", rc);
+	if (sqlite3_changes(db) == 0) {
+		sqx_error(s, "subject set key", "no such subject");
+		return STORE_NOTFOUND;
+	}
+	return 0;
+}
+
+int sqx_subject_delete(store *s, const char *id)
+{
+	sqlite3_stmt *st = sqx_stmt(s, ST_SUBJ_DELETE, "subject delete",
+				    "DELETE FROM subject WHERE id = ?1");
+	sqlite3 *db = sqx_db(s);
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	if (sqx_bind_text(st, 1, id) != SQLITE_OK) {
+		sqx_done(st);
+		return sqx_error(s, "subject delete", "cannot bind");
+	}
+	rc = sqlite3_step(st);
+	sqx_done(st);
+	if (rc != SQLITE_DONE)
+		return sqx_fail(s, "subject delete", rc);
+	if (sqlite3_changes(db) == 0) {
+		sqx_error(s, "subject delete", "no such subject");
+		return STORE_NOTFOUND;
+	}
+	return 0;
+}
+
+int sqx_checkpoint(store *s)
+{
+	sqlite3_stmt *st = sqx_stmt(s, ST_CHECKPOINT, "checkpoint",
+				    "PRAGMA wal_checkpoint(TRUNCATE)");
+	int rc, busy;
+
+	if (st == NULL)
+		return STORE_ERR;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqx_done(st);
+		return sqx_fail(s, "checkpoint", rc);
+	}
+	/* Columns: busy, frames in the WAL, frames checkpointed. */
+	busy = sqlite3_column_int(st, 0);
+	sqx_done(st);
+	if (busy != 0)
+		return sqx_error(s, "checkpoint",
+				 "other connections kept it from completing; "
+				 "it completes once they finish");
+	return 0;
+}
+
+/* ---- file helpers ---- */
+
+static int fsync_path(const char *path, int dir)
+{
+	int fd = open(path, (dir ? O_DIRECTORY : 0) | O_RDONLY | O_CLOEXEC);
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	if (close(fd) != 0)
+		rc = -1;
+	return rc;
+}
+
+/* The directory that holds path, for the fsync that makes a new file's
+ * name durable. */
+static int fsync_parent_dir(const char *path)
+{
+	char dir[ADMIN_PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t n;
+
+	if (slash == NULL)
+		return fsync_path(".", 1);
+	n = slash == path ? 1 : (size_t)(slash - path);
+	if (n >= sizeof dir)
+		return -1;
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	return fsync_path(dir, 1);
+}
+
+static void unlink_with_sidecars(const char *path)
+{
+	static const char *const sfx[] = {"-journal", "-wal", "-shm"};
+	char p[ADMIN_PATH_MAX + 16];
+
+	(void)unlink(path);
+	for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
+		int n = snprintf(p, sizeof p, "%s%s", path, sfx[i]);
+		if (n > 0 && (size_t)n < sizeof p)
+			(void)unlink(p);
+	}
+}
+
+static int db_error(store *s, const char *what, sqlite3 *db, int rc)
+{
+	return sqx_error(s, what,
+			 db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+}
+
+/* ---- backup ---- */
+
+int sqx_backup_to(store *s, const char *path)
+{
+	sqlite3 *db = sqx_db(s), *dst = NULL;
+	sqlite3_backup *b = NULL;
+	int fd, rc, ret = STORE_ERR, created = 0, began = 0, waited = 0;
+
+	if (path == NULL || path[0] == '\0' || strlen(path) >= ADMIN_PATH_MAX)
+		return sqx_error(s, "backup", "no usable file name given");
+	/* O_EXCL and O_NOFOLLOW: never take over an existing file or a
+	 * symlink; 0600 because the copy holds (encrypted) personal data. */
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			return sqx_error(s, "backup",
+					 "the file exists already; a backup "
+					 "never overwrites one");
+		return sqx_error(s, "backup", strerror(errno));
+	}
+	created = 1;
+	rc = fchmod(fd, 0600);
+	if (close(fd) != 0 || rc != 0) {
+		sqx_error(s, "backup", strerror(errno));
+		goto out;
+	}
+	rc = sqlite3_open_v2(path, &dst,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		db_error(s, "backup", dst, rc);
+		goto out;
+	}
+	sqlite3_busy_timeout(dst, BUSY_TIMEOUT_MS);
+	/* One read transaction for the whole copy: a single snapshot, so the
+	 * steps never restart under concurrent writers (see the top). */
+	if (sqlite3_get_autocommit(db)) {
+		rc = sqlite3_exec(db,
+				  "BEGIN DEFERRED;"
+				  " SELECT count(*) FROM sqlite_master",
+				  NULL, NULL, NULL);
+		began = 1;
+		if (rc != SQLITE_OK) {
+			sqx_fail(s, "backup", rc);
+			goto out;
+		}
+	}
+	b = sqlite3_backup_init(dst, "main", db, "main");
+	if (b == NULL) {
+		db_error(s, "backup", dst, SQLITE_ERROR);
+		goto out;
+	}
+	for (;;) {
+		rc = sqlite3_backup_step(b, BACKUP_PAGES);
+		if (rc == SQLITE_OK)
+			continue;
+		if ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) &&
+		    waited < BACKUP_BUSY_MS) {
+			sqlite3_sleep(5);
+			waited += 5;
+			continue;
+		}
+		break;
+	}
+	if (rc != SQLITE_DONE) {
+		sqlite3_backup_finish(b);
+		b = NULL;
+		sqx_fail(s, "backup", rc);
+		goto out;
+	}
+	rc = sqlite3_backup_finish(b);
+	b = NULL;
+	if (rc != SQLITE_OK) {
+		db_error(s, "backup", dst, rc);
+		goto out;
+	}
+	rc = sqlite3_close(dst);
+	dst = NULL;
+	if (rc != SQLITE_OK) {
+		sqx_fail(s, "backup", rc);
+		goto out;
+	}
+	if (fsync_path(path, 0) != 0 || fsync_parent_dir(path) != 0) {
+		sqx_error(s, "backup: cannot sync the copy", strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	if (began && !sqlite3_get_autocommit(db))
+		(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	if (dst != NULL)
+		sqlite3_close(dst);
+	if (ret != 0 && created)
+		unlink_with_sidecars(path); /* created above: ours */
+	return ret;
+}
+
+/* ---- restore ---- */
+
+/* Every row of a one-column check must read "ok" (integrity_check) or
+ * there must be no row at all (foreign_key_check: want_ok 0). */
+static int check_pragma(store *s, sqlite3 *src, const char *sql, int want_ok,
+			const char *problem)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = STORE_ERR, rows = 0, bad = 0;
+
+	rc = sqlite3_prepare_v2(src, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		db_error(s, "restore", src, rc);
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		rows++;
+		if (!want_ok || t == NULL || strcmp((const char *)t, "ok") != 0)
+			bad = 1;
+	}
+	if (rc != SQLITE_DONE) {
+		/* A damaged file fails here rather than with a row. */
+		sqx_error(s, "restore", problem);
+		goto out;
+	}
+	if (bad || (want_ok && rows == 0)) {
+		sqx_error(s, "restore", problem);
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+struct schema {
+	char *rows[ADMIN_SCHEMA_ROWS];
+	size_t n;
+};
+
+static void schema_free(struct schema *sc)
+{
+	for (size_t i = 0; i < sc->n; i++)
+		free(sc->rows[i]);
+	sc->n = 0;
+}
+
+/* The schema as "type name tbl_name sql" lines, sorted by the query. */
+static int schema_read(store *s, sqlite3 *db, struct schema *sc)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = STORE_ERR;
+
+	sc->n = 0;
+	rc = sqlite3_prepare_v2(db, ADMIN_SCHEMA_QUERY, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		db_error(s, "restore", db, rc);
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *c[4];
+		size_t len = 0, off = 0;
+		char *row;
+
+		for (int i = 0; i < 4; i++) {
+			c[i] = (const char *)sqlite3_column_text(st, i);
+			if (c[i] == NULL)
+				c[i] = "";
+			len += strlen(c[i]) + 1;
+		}
+		if (sc->n == ADMIN_SCHEMA_ROWS) {
+			sqx_error(s, "restore", "the schema is too large");
+			goto out;
+		}
+		row = malloc(len);
+		if (row == NULL) {
+			sqx_error(s, "restore", "out of memory");
+			goto out;
+		}
+		for (int i = 0; i < 4; i++) {
+			size_t k = strlen(c[i]);
+			memcpy(row + off, c[i], k);
+			off += k;
+			row[off++] = i < 3 ? '\x1f' : '\0';
+		}
+		sc->rows[sc->n++] = row;
+	}
+	if (rc != SQLITE_DONE) {
+		db_error(s, "restore", db, rc);
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* The backup must have exactly this database's schema (store_sqlite_open
+ * migrates an older backup first), so that rows copy column for column. */
+static int same_schema(store *s, sqlite3 *db, sqlite3 *src)
+{
+	struct schema a = {{NULL}, 0}, b = {{NULL}, 0};
+	int ret = STORE_ERR;
+
+	if (schema_read(s, db, &a) != 0 || schema_read(s, src, &b) != 0)
+		goto out;
+	if (a.n != b.n) {
+		sqx_error(s, "restore",
+			  "the backup's schema differs from the register's");
+		goto out;
+	}
+	for (size_t i = 0; i < a.n; i++)
+		if (strcmp(a.rows[i], b.rows[i]) != 0) {
+			sqx_error(s, "restore",
+				  "the backup's schema differs from the "
+				  "register's");
+			goto out;
+		}
+	ret = 0;
+out:
+	schema_free(&a);
+	schema_free(&b);
+	return ret;
+}
+
+/* Table names go into SQL text (identifiers cannot be bound): only plain
+ * names like those of our migrations are accepted. */
+static int plain_identifier(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n >= ADMIN_TABLE_NAME)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+static int list_tables(store *s, sqlite3 *db,
+		       char names[ADMIN_TABLES_MAX][ADMIN_TABLE_NAME],
+		       size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = STORE_ERR;
+
+	*n = 0;
+	rc = sqlite3_prepare_v2(db,
+				"SELECT name FROM sqlite_master"
+				" WHERE type = 'table' AND (name NOT LIKE"
+				" 'sqlite\\_%' ESCAPE '\\'"
+				" OR name = 'sqlite_sequence') ORDER BY name",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		db_error(s, "restore", db, rc);
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(st, 0);
+		if (t == NULL || !plain_identifier(t)) {
+			sqx_error(s, "restore", "unexpected table name");
+			goto out;
+		}
+		if (*n == ADMIN_TABLES_MAX) {
+			sqx_error(s, "restore", "too many tables");
+			goto out;
+		}
+		memcpy(names[*n], t, strlen(t) + 1);
+		(*n)++;
+	}
+	if (rc != SQLITE_DONE) {
+		db_error(s, "restore", db, rc);
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* Copies every row of table from src into this database's (emptied)
+ * table, values bound one by one. */
+static int copy_table(store *s, sqlite3 *db, sqlite3 *src, const char *table)
+{
+	sqlite3_stmt *rd = NULL, *wr = NULL;
+	char sql[ADMIN_SQL_MAX];
+	size_t off;
+	int rc, ncol, n, ret = STORE_ERR;
+
+	n = snprintf(sql, sizeof sql, "SELECT * FROM \"%s\"", table);
+	if (n < 0 || (size_t)n >= sizeof sql)
+		return sqx_error(s, "restore", "table name too long");
+	rc = sqlite3_prepare_v2(src, sql, -1, &rd, NULL);
+	if (rc != SQLITE_OK) {
+		db_error(s, "restore", src, rc);
+		goto out;
+	}
+	ncol = sqlite3_column_count(rd);
+	n = snprintf(sql, sizeof sql, "INSERT INTO \"%s\" VALUES (", table);
+	if (n < 0 || (size_t)n >= sizeof sql || ncol < 1 || ncol > 64) {
+		sqx_error(s, "restore", "unexpected table shape");
+		goto out;
+	}
+	off = (size_t)n;
+	for (int i = 1; i <= ncol; i++) {
+		n = snprintf(sql + off, sizeof sql - off, "%s?%d",
+			     i > 1 ? ", " : "", i);
+		if (n < 0 || (size_t)n >= sizeof sql - off) {
+			sqx_error(s, "restore", "unexpected table shape");
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	if (off + 2 > sizeof sql) {
+		sqx_error(s, "restore", "unexpected table shape");
+		goto out;
+	}
+	memcpy(sql + off, ")", 2);
+	rc = sqlite3_prepare_v2(db, sql, -1, &wr, NULL);
+	if (rc != SQLITE_OK) {
+		db_error(s, "restore", db, rc);
+		goto out;
+	}
+	while ((rc = sqlite3_step(rd)) == SQLITE_ROW) {
+		for (int i = 0; i < ncol; i++) {
+			rc = sqlite3_bind_value(wr, i + 1,
+						sqlite3_column_value(rd, i));
+			if (rc != SQLITE_OK) {
+				sqx_fail(s, "restore", rc);
+				goto out;
+			}
+		}
+		rc = sqlite3_step(wr);
+		sqlite3_reset(wr);
+		if (rc != SQLITE_DONE) {
+			sqx_fail(s, "restore", rc);
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		sqx_error(s, "restore", "the backup cannot be read completely");
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(rd);
+	sqlite3_finalize(wr);
+	return ret;
+}
+
+static int exec_sql(store *s, sqlite3 *db, const char *sql)
+{
+	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : sqx_fail(s, "restore", rc);
+}
+
+int sqx_restore_from(store *s, const char *path)
+{
+	sqlite3 *db = sqx_db(s), *src = NULL;
+	char(*tables)[ADMIN_TABLE_NAME] = NULL;
+	char sql[ADMIN_SQL_MAX];
+	struct stat sb;
+	size_t ntables = 0;
+	int rc, n, ret = STORE_ERR;
+
+	if (sqlite3_get_autocommit(db))
+		return sqx_error(s, "restore",
+				 "needs an open write transaction");
+	if (path == NULL || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+		return sqx_error(s, "restore", "the backup is not a file");
+	/* Read-write without create: a read-only connection would leave
+	 * -wal and -shm files beside the backup. Nothing is written. */
+	rc = sqlite3_open_v2(path, &src,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		db_error(s, "restore", src, rc);
+		goto out;
+	}
+	sqlite3_busy_timeout(src, BUSY_TIMEOUT_MS);
+	if (exec_sql(s, src, "BEGIN DEFERRED") != 0)
+		goto out;
+	if (check_pragma(s, src, "PRAGMA integrity_check", 1,
+			 "the backup is damaged (integrity check failed)") !=
+		    0 ||
+	    check_pragma(s, src, "PRAGMA foreign_key_check", 0,
+			 "the backup is damaged (rows without their "
+			 "subject)") != 0 ||
+	    same_schema(s, db, src) != 0)
+		goto out;
+	tables = calloc(ADMIN_TABLES_MAX, sizeof *tables);
+	if (tables == NULL) {
+		sqx_error(s, "restore", "out of memory");
+		goto out;
+	}
+	if (list_tables(s, db, tables, &ntables) != 0)
+		goto out;
+	/* Rows are deleted and copied in any order; the foreign keys are
+	 * checked once, at the caller's commit. */
+	if (exec_sql(s, db, "PRAGMA defer_foreign_keys = ON") != 0)
+		goto out;
+	for (size_t i = 0; i < ntables; i++) {
+		n = snprintf(sql, sizeof sql, "DELETE FROM \"%s\"", tables[i]);
+		if (n < 0 || (size_t)n >= sizeof sql ||
+		    exec_sql(s, db, sql) != 0)
+			goto out;
+	}
+	for (size_t i = 0; i < ntables; i++)
+		if (copy_table(s, db, src, tables[i]) != 0)
+			goto out;
+	ret = 0;
+out:
+	free(tables);
+	if (src != NULL) {
+		if (!sqlite3_get_autocommit(src))
+			(void)sqlite3_exec(src, "ROLLBACK", NULL, NULL, NULL);
+		sqlite3_close(src);
+	}
+	return ret;
+}

@@ -1,0 +1,288 @@
+/*
+ * store_sqlite_consent.c: the consent and objection ledger and the cookie
+ * identifiers for the SQLite backend. The ledger is append-only: nothing
+ * here updates or deletes a ledger row (erasure removes them with the
+ * subject, by cascade). Cookie identifiers are stored only as blind-index
+ * hashes. Statements live in the slots SQX_CONSENT + 0..15.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+#include "store_sqlite_int.h"
+
+enum {
+	SL_APPEND = SQX_CONSENT,
+	SL_WALK,
+	SL_WALK_SCOPE,
+	SL_LATEST,
+	SL_COOKIE_LINK,
+	SL_COOKIE_RESOLVE,
+	SL_COOKIE_UNLINK
+};
+
+#define CONSENT_COLS                                                           \
+	"SELECT id, subject_id, scope, objection, given, at, channel,"         \
+	" policy_version, actor, evidence FROM consent"
+
+static int bind_int(sqlite3_stmt *st, int i, int64_t v)
+{
+	return sqlite3_bind_int64(st, i, (sqlite3_int64)v);
+}
+
+int sqx_consent_append(store *s, store_consent *c)
+{
+	static const char what[] = "consent append";
+	sqlite3_stmt *st = sqx_stmt(s, SL_APPEND, what,
+				    "INSERT INTO consent (subject_id, scope,"
+				    " objection, given, at, channel,"
+				    " policy_version, actor, evidence)"
+				    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+				    " ?9)");
+	int rc, ret = STORE_ERR;
+
+	if (!st)
+		return STORE_ERR;
+	if ((rc = sqx_bind_text(st, 1, c->subject_id)) != SQLITE_OK ||
+	    (rc = sqx_bind_text(st, 2, c->scope)) != SQLITE_OK ||
+	    (rc = bind_int(st, 3, c->objection ? 1 : 0)) != SQLITE_OK ||
+	    (rc = bind_int(st, 4, c->given ? 1 : 0)) != SQLITE_OK ||
+	    (rc = bind_int(st, 5, c->at)) != SQLITE_OK ||
+	    (rc = sqx_bind_text(st, 6, c->channel)) != SQLITE_OK ||
+	    (rc = bind_int(st, 7, c->policy_version)) != SQLITE_OK ||
+	    (rc = sqx_bind_text(st, 8, c->actor)) != SQLITE_OK) {
+		sqx_fail(s, what, rc);
+		goto out;
+	}
+	/* No evidence is SQL NULL, not an empty blob. */
+	rc = c->evidence_ct
+		     ? sqx_bind_blob(st, 9, c->evidence_ct, c->evidence_len)
+		     : sqlite3_bind_null(st, 9);
+	if (rc != SQLITE_OK) {
+		sqx_fail(s, what, rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		sqx_fail(s, what, rc);
+		goto out;
+	}
+	c->id = (int64_t)sqlite3_last_insert_rowid(sqx_db(s));
+	ret = 0;
+out:
+	sqx_done(st);
+	return ret;
+}
+
+/* Fills c from a CONSENT_COLS row; strings point into the statement. */
+static int fill_consent(store *s, sqlite3_stmt *st, const char *what,
+			store_consent *c)
+{
+	int64_t version;
+	int n;
+
+	memset(c, 0, sizeof *c);
+	c->id = (int64_t)sqlite3_column_int64(st, 0);
+	c->subject_id = sqx_col_text(st, 1);
+	c->scope = sqx_col_text(st, 2);
+	c->objection = sqlite3_column_int64(st, 3) != 0;
+	c->given = sqlite3_column_int64(st, 4) != 0;
+	c->at = (int64_t)sqlite3_column_int64(st, 5);
+	c->channel = sqx_col_text(st, 6);
+	version = (int64_t)sqlite3_column_int64(st, 7);
+	c->actor = sqx_col_text(st, 8);
+	if (!c->subject_id || !c->scope || !c->channel || !c->actor ||
+	    version < 0 || version > INT32_MAX)
+		return sqx_error(s, what, "damaged ledger entry");
+	c->policy_version = (int)version;
+	if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
+		c->evidence_ct = sqlite3_column_blob(st, 9);
+		n = sqlite3_column_bytes(st, 9);
+		if (n < 0)
+			return sqx_error(s, what, "damaged ledger entry");
+		c->evidence_len = (size_t)n;
+		/* A zero-length blob has no pointer; keep "present". */
+		if (!c->evidence_ct)
+			c->evidence_ct = (const unsigned char *)"";
+	}
+	return 0;
+}
+
+/* Steps a bound ledger query, handing each row to fn. */
+static int run_walk(store *s, sqlite3_stmt *st, const char *what,
+		    store_consent_fn fn, void *ud, int *seen)
+{
+	store_consent c;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (fill_consent(s, st, what, &c))
+			return STORE_ERR;
+		if (seen)
+			*seen = 1;
+		if (fn(ud, &c))
+			return 0;
+	}
+	if (rc != SQLITE_DONE)
+		return sqx_fail(s, what, rc);
+	return 0;
+}
+
+int sqx_consent_walk(store *s, const char *subject_id, const char *scope,
+		     store_consent_fn fn, void *ud)
+{
+	static const char what[] = "consent walk";
+	/* Separate statements so the planner seeks on (subject, scope). */
+	sqlite3_stmt *st =
+		scope ? sqx_stmt(s, SL_WALK_SCOPE, what,
+				 CONSENT_COLS " WHERE subject_id = ?1"
+					      " AND scope = ?2 ORDER BY id")
+		      : sqx_stmt(s, SL_WALK, what,
+				 CONSENT_COLS " WHERE subject_id = ?1"
+					      " ORDER BY id");
+	int rc, ret = STORE_ERR;
+
+	if (!st)
+		return STORE_ERR;
+	if ((rc = sqx_bind_text(st, 1, subject_id)) != SQLITE_OK ||
+	    (scope && (rc = sqx_bind_text(st, 2, scope)) != SQLITE_OK)) {
+		sqx_fail(s, what, rc);
+		goto out;
+	}
+	ret = run_walk(s, st, what, fn, ud, NULL);
+out:
+	sqx_done(st);
+	return ret;
+}
+
+int sqx_consent_latest(store *s, const char *subject_id, const char *scope,
+		       int objection, store_consent_fn fn, void *ud)
+{
+	static const char what[] = "consent latest";
+	sqlite3_stmt *st =
+		sqx_stmt(s, SL_LATEST, what,
+			 CONSENT_COLS " WHERE subject_id = ?1 AND scope = ?2"
+				      " AND objection = ?3"
+				      " ORDER BY id DESC LIMIT 1");
+	int rc, seen = 0, ret = STORE_ERR;
+
+	if (!st)
+		return STORE_ERR;
+	if ((rc = sqx_bind_text(st, 1, subject_id)) != SQLITE_OK ||
+	    (rc = sqx_bind_text(st, 2, scope)) != SQLITE_OK ||
+	    (rc = bind_int(st, 3, objection ? 1 : 0)) != SQLITE_OK) {
+		sqx_fail(s, what, rc);
+		goto out;
+	}
+	ret = run_walk(s, st, what, fn, ud, &seen);
+	if (ret == 0 && !seen)
+		ret = STORE_NOTFOUND;
+out:
+	sqx_done(st);
+	return ret;
+}
+
+int sqx_cookie_link(store *s, const unsigned char hash[SEC_BIDX_BYTES],
+		    const char *subject_id, int64_t at)
+{
+	static const char what[] = "cookie link";
+	/* Linking the same pair again refreshes it; an identifier of another
+	 * subject is left alone and reported, never moved silently. */
+	sqlite3_stmt *st = sqx_stmt(s, SL_COOKIE_LINK, what,
+				    "INSERT INTO cookie (hash, subject_id,"
+				    " linked_at) VALUES (?1, ?2, ?3)"
+				    " ON CONFLICT (hash) DO UPDATE"
+				    " SET linked_at = excluded.linked_at"
+				    " WHERE subject_id = excluded.subject_id");
+	int rc, ret = STORE_ERR;
+
+	if (!st)
+		return STORE_ERR;
+	if ((rc = sqx_bind_blob(st, 1, hash, SEC_BIDX_BYTES)) != SQLITE_OK ||
+	    (rc = sqx_bind_text(st, 2, subject_id)) != SQLITE_OK ||
+	    (rc = bind_int(st, 3, at)) != SQLITE_OK) {
+		sqx_fail(s, what, rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		sqx_fail(s, what, rc);
+		goto out;
+	}
+	if (sqlite3_changes(sqx_db(s)) == 0) {
+		sqx_error(s, what, "identifier linked to another subject");
+		goto out;
+	}
+	ret = 0;
+out:
+	sqx_done(st);
+	return ret;
+}
+
+int sqx_cookie_resolve(store *s, const unsigned char hash[SEC_BIDX_BYTES],
+		       char subject_id[33])
+{
+	static const char what[] = "cookie resolve";
+	sqlite3_stmt *st = sqx_stmt(s, SL_COOKIE_RESOLVE, what,
+				    "SELECT subject_id FROM cookie"
+				    " WHERE hash = ?1");
+	int rc, ret = STORE_ERR;
+
+	if (!st)
+		return STORE_ERR;
+	subject_id[0] = '\0';
+	if ((rc = sqx_bind_blob(st, 1, hash, SEC_BIDX_BYTES)) != SQLITE_OK) {
+		sqx_fail(s, what, rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqx_error(s, what, "identifier not linked");
+		ret = STORE_NOTFOUND;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		sqx_fail(s, what, rc);
+		goto out;
+	}
+	if (sqx_col_str(st, 0, subject_id, 33, 0)) {
+		sqx_error(s, what, "damaged row");
+		subject_id[0] = '\0';
+		goto out;
+	}
+	ret = 0;
+out:
+	sqx_done(st);
+	return ret;
+}
+
+int sqx_cookie_unlink_subject(store *s, const char *subject_id, int64_t *n)
+{
+	static const char what[] = "cookie unlink";
+	sqlite3_stmt *st = sqx_stmt(s, SL_COOKIE_UNLINK, what,
+				    "DELETE FROM cookie WHERE subject_id = ?1");
+	int rc, ret = STORE_ERR;
+
+	if (n)
+		*n = 0;
+	if (!st)
+		return STORE_ERR;
+	if ((rc = sqx_bind_text(st, 1, subject_id)) != SQLITE_OK) {
+		sqx_fail(s, what, rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		sqx_fail(s, what, rc);
+		goto out;
+	}
+	if (n)
+		*n = (int64_t)sqlite3_changes64(sqx_db(s));
+	ret = 0;
+out:
+	sqx_done(st);
+	return ret;
+}

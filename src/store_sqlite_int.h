@@ -1,0 +1,85 @@
+/*
+ * store_sqlite_int.h: what the SQLite backend's files share (never used
+ * outside store_sqlite*.c). store_sqlite.c owns the handle, the schema and
+ * its migrations; the other files implement groups of vtable entries with
+ * statements cached in their own slots.
+ */
+#ifndef RK_STORE_SQLITE_INT_H
+#define RK_STORE_SQLITE_INT_H
+
+#include <stddef.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+/* Statement slots of each file. */
+enum sqx_slot_base {
+	SQX_RECORD = 0,	  /* store_sqlite_record.c: 0-15 */
+	SQX_CONSENT = 16, /* store_sqlite_consent.c: 16-31 */
+	SQX_ACCESS = 32,  /* store_sqlite_access.c: 32-47 */
+	SQX_ADMIN = 48,	  /* store_sqlite_admin.c: 48-63 */
+	SQX_SLOTS = 64
+};
+
+sqlite3 *sqx_db(store *s);
+/* The statement cached in slot, prepared from sql on first use; NULL with
+ * the store's error set on failure or when it is still running (a callback
+ * re-entered its own walk). */
+sqlite3_stmt *sqx_stmt(store *s, int slot, const char *what, const char *sql);
+/* Resets and unbinds a statement after use. */
+void sqx_done(sqlite3_stmt *st);
+/* Sets the store's error from an SQLite result code; returns STORE_ERR. */
+int sqx_fail(store *s, const char *what, int rc);
+/* Sets the store's error "what: problem"; returns STORE_ERR. */
+int sqx_error(store *s, const char *what, const char *problem);
+/* Bindings that stay valid until sqx_done (SQLITE_STATIC). An empty or
+ * NULL optional text binds NULL; a zero-length blob stays a blob. */
+int sqx_bind_text(sqlite3_stmt *st, int i, const char *v);
+int sqx_bind_opt_text(sqlite3_stmt *st, int i, const char *v);
+int sqx_bind_blob(sqlite3_stmt *st, int i, const void *v, size_t n);
+/* Copies a text column into a fixed buffer; too long is an error (-1). */
+int sqx_col_str(sqlite3_stmt *st, int col, char *dst, size_t dstsz,
+		int nullable);
+/* Text of a column, NULL when SQL NULL. */
+const char *sqx_col_text(sqlite3_stmt *st, int col);
+
+/* store_sqlite_record.c */
+int sqx_record_insert(store *s, store_record *r);
+int sqx_record_list(store *s, const char *subject_id, const char *type,
+		    store_record_fn fn, void *ud);
+int sqx_record_get(store *s, const char *subject_id, int64_t id,
+		   store_record_fn fn, void *ud);
+int sqx_record_delete_type(store *s, const char *subject_id, const char *type,
+			   int64_t *deleted);
+int sqx_chunk_put(store *s, int64_t record_id, int64_t seq,
+		  const unsigned char *ct, size_t len);
+int sqx_chunk_walk(store *s, int64_t record_id, store_chunk_fn fn, void *ud);
+
+/* store_sqlite_consent.c */
+int sqx_consent_append(store *s, store_consent *c);
+int sqx_consent_walk(store *s, const char *subject_id, const char *scope,
+		     store_consent_fn fn, void *ud);
+int sqx_consent_latest(store *s, const char *subject_id, const char *scope,
+		       int objection, store_consent_fn fn, void *ud);
+int sqx_cookie_link(store *s, const unsigned char hash[SEC_BIDX_BYTES],
+		    const char *subject_id, int64_t at);
+int sqx_cookie_resolve(store *s, const unsigned char hash[SEC_BIDX_BYTES],
+		       char subject_id[33]);
+int sqx_cookie_unlink_subject(store *s, const char *subject_id, int64_t *n);
+
+/* store_sqlite_access.c */
+int sqx_actor_insert(store *s, const store_actor *a);
+int sqx_actor_get(store *s, const char *name, store_actor *out);
+int sqx_actor_list(store *s, store_actor_fn fn, void *ud);
+int sqx_actor_revoke(store *s, const char *name, int64_t at);
+
+/* store_sqlite_admin.c */
+int sqx_subject_set_key(store *s, const char *id,
+			const unsigned char wrapped[SEC_WRAPPED_BYTES]);
+int sqx_backup_to(store *s, const char *path);
+int sqx_restore_from(store *s, const char *path);
+int sqx_checkpoint(store *s);
+int sqx_subject_delete(store *s, const char *id);
+
+#endif

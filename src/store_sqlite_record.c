@@ -1,0 +1,262 @@
+/*
+ * store_sqlite_record.c: relationship records and their attachment chunks
+ * in the SQLite backend (slots SQX_RECORD + 0..15). The rows hold only
+ * ciphertext, names of policy items, dates and sizes. Values travel as bound
+ * parameters only.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+#include "store_sqlite_int.h"
+
+enum {
+	SL_INSERT = SQX_RECORD + 0,
+	SL_LIST = SQX_RECORD + 1,
+	SL_LIST_T = SQX_RECORD + 2,
+	SL_GET = SQX_RECORD + 3,
+	SL_DEL_TYPE = SQX_RECORD + 4,
+	SL_CHUNK_PUT = SQX_RECORD + 5,
+	SL_CHUNK_WALK = SQX_RECORD + 6
+};
+
+#define RECORD_COLS                                                            \
+	"SELECT id, type, ciphertext, purposes, legal_basis, source,"          \
+	" created_at, expires_at, attachment_size, attachment_type"            \
+	" FROM record"
+
+/* Separate statements for "all types" and "one type", so that the planner
+ * seeks on the (subject_id, type) index either way. */
+static const char sql_insert[] =
+	"INSERT INTO record (subject_id, type, ciphertext, purposes,"
+	" legal_basis, source, created_at, expires_at, attachment_size,"
+	" attachment_type) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+static const char sql_list[] = RECORD_COLS " WHERE subject_id = ?1 ORDER BY id";
+static const char sql_list_t[] =
+	RECORD_COLS " WHERE subject_id = ?1 AND type = ?2 ORDER BY id";
+static const char sql_get[] = RECORD_COLS " WHERE subject_id = ?1 AND id = ?2";
+/* Chunks go with their record (ON DELETE CASCADE, foreign keys on). */
+static const char sql_del_type[] =
+	"DELETE FROM record WHERE subject_id = ?1 AND type = ?2";
+static const char sql_chunk_put[] =
+	"INSERT INTO attachment_chunk (record_id, seq, ciphertext)"
+	" VALUES (?1, ?2, ?3)";
+static const char sql_chunk_walk[] =
+	"SELECT seq, ciphertext FROM attachment_chunk WHERE record_id = ?1"
+	" ORDER BY seq";
+
+int sqx_record_insert(store *s, store_record *r)
+{
+	const char *what = "record insert";
+	sqlite3_stmt *st = sqx_stmt(s, SL_INSERT, what, sql_insert);
+	int rc, ret = STORE_ERR;
+
+	if (!st)
+		return STORE_ERR;
+	if ((rc = sqx_bind_text(st, 1, r->subject_id)) != SQLITE_OK ||
+	    (rc = sqx_bind_text(st, 2, r->type)) != SQLITE_OK ||
+	    (rc = sqx_bind_blob(st, 3, r->ct, r->ctlen)) != SQLITE_OK ||
+	    (rc = sqx_bind_text(st, 4, r->purposes)) != SQLITE_OK ||
+	    (rc = sqx_bind_text(st, 5, r->legal_basis)) != SQLITE_OK ||
+	    (rc = sqx_bind_text(st, 6, r->source)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 7, r->created_at)) != SQLITE_OK ||
+	    (rc = sqx_bind_opt_text(st, 8, r->expires)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 9, r->attachment_size)) != SQLITE_OK ||
+	    (rc = sqx_bind_opt_text(st, 10, r->attachment_type)) != SQLITE_OK) {
+		sqx_fail(s, what, rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		sqx_fail(s, what, rc);
+		goto out;
+	}
+	r->id = sqlite3_last_insert_rowid(sqx_db(s));
+	ret = 0;
+out:
+	sqx_done(st);
+	return ret;
+}
+
+/* Fills r from a RECORD_COLS row; strings point into the statement. */
+static int fill_record(store *s, sqlite3_stmt *st, const char *what,
+		       const char *subject_id, store_record *r)
+{
+	memset(r, 0, sizeof *r);
+	r->id = sqlite3_column_int64(st, 0);
+	r->subject_id = subject_id;
+	r->type = sqx_col_text(st, 1);
+	r->ct = sqlite3_column_blob(st, 2);
+	r->ctlen = (size_t)sqlite3_column_bytes(st, 2);
+	r->purposes = sqx_col_text(st, 3);
+	r->legal_basis = sqx_col_text(st, 4);
+	r->source = sqx_col_text(st, 5);
+	r->created_at = sqlite3_column_int64(st, 6);
+	r->expires = sqx_col_text(st, 7);
+	r->attachment_size = sqlite3_column_int64(st, 8);
+	r->attachment_type = sqx_col_text(st, 9);
+	if (!r->type || !r->ct || !r->purposes || !r->legal_basis || !r->source)
+		return sqx_error(s, what, "damaged record row");
+	return 0;
+}
+
+/* Runs a record query bound to (subject_id, text or id) and hands each row
+ * to fn. */
+static int walk_records(store *s, int slot, const char *what, const char *sql,
+			const char *subject_id, const char *type, int64_t id,
+			store_record_fn fn, void *ud, int *found)
+{
+	sqlite3_stmt *st = sqx_stmt(s, slot, what, sql);
+	store_record r;
+	int rc, ret = STORE_ERR;
+
+	if (!st)
+		return STORE_ERR;
+	rc = sqx_bind_text(st, 1, subject_id);
+	if (rc == SQLITE_OK && type)
+		rc = sqx_bind_text(st, 2, type);
+	else if (rc == SQLITE_OK && slot == SL_GET)
+		rc = sqlite3_bind_int64(st, 2, id);
+	if (rc != SQLITE_OK) {
+		sqx_fail(s, what, rc);
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (fill_record(s, st, what, subject_id, &r))
+			goto out;
+		if (found)
+			*found = 1;
+		if (fn(ud, &r)) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		sqx_fail(s, what, rc);
+		goto out;
+	}
+	ret = 0;
+out:
+	sqx_done(st);
+	return ret;
+}
+
+int sqx_record_list(store *s, const char *subject_id, const char *type,
+		    store_record_fn fn, void *ud)
+{
+	if (type)
+		return walk_records(s, SL_LIST_T, "record list", sql_list_t,
+				    subject_id, type, 0, fn, ud, NULL);
+	return walk_records(s, SL_LIST, "record list", sql_list, subject_id,
+			    NULL, 0, fn, ud, NULL);
+}
+
+int sqx_record_get(store *s, const char *subject_id, int64_t id,
+		   store_record_fn fn, void *ud)
+{
+	int found = 0;
+
+	if (walk_records(s, SL_GET, "record get", sql_get, subject_id, NULL, id,
+			 fn, ud, &found))
+		return STORE_ERR;
+	if (!found) {
+		sqx_error(s, "record get", "no such record");
+		return STORE_NOTFOUND;
+	}
+	return 0;
+}
+
+int sqx_record_delete_type(store *s, const char *subject_id, const char *type,
+			   int64_t *deleted)
+{
+	const char *what = "record delete";
+	sqlite3_stmt *st = sqx_stmt(s, SL_DEL_TYPE, what, sql_del_type);
+	int rc, ret = STORE_ERR;
+
+	if (!st)
+		return STORE_ERR;
+	if ((rc = sqx_bind_text(st, 1, subject_id)) != SQLITE_OK ||
+	    (rc = sqx_bind_text(st, 2, type)) != SQLITE_OK) {
+		sqx_fail(s, what, rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		sqx_fail(s, what, rc);
+		goto out;
+	}
+	/* sqlite3_changes counts the records, not the cascaded chunks. */
+	if (deleted)
+		*deleted = (int64_t)sqlite3_changes64(sqx_db(s));
+	ret = 0;
+out:
+	sqx_done(st);
+	return ret;
+}
+
+int sqx_chunk_put(store *s, int64_t record_id, int64_t seq,
+		  const unsigned char *ct, size_t len)
+{
+	const char *what = "attachment chunk put";
+	sqlite3_stmt *st = sqx_stmt(s, SL_CHUNK_PUT, what, sql_chunk_put);
+	int rc, ret = STORE_ERR;
+
+	if (!st)
+		return STORE_ERR;
+	if ((rc = sqlite3_bind_int64(st, 1, record_id)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 2, seq)) != SQLITE_OK ||
+	    (rc = sqx_bind_blob(st, 3, ct, len)) != SQLITE_OK) {
+		sqx_fail(s, what, rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		sqx_fail(s, what, rc);
+		goto out;
+	}
+	ret = 0;
+out:
+	sqx_done(st);
+	return ret;
+}
+
+int sqx_chunk_walk(store *s, int64_t record_id, store_chunk_fn fn, void *ud)
+{
+	const char *what = "attachment chunk walk";
+	sqlite3_stmt *st = sqx_stmt(s, SL_CHUNK_WALK, what, sql_chunk_walk);
+	const unsigned char *ct;
+	int rc, ret = STORE_ERR;
+	int n;
+
+	if (!st)
+		return STORE_ERR;
+	if ((rc = sqlite3_bind_int64(st, 1, record_id)) != SQLITE_OK) {
+		sqx_fail(s, what, rc);
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ct = sqlite3_column_blob(st, 1);
+		n = sqlite3_column_bytes(st, 1);
+		/* A NULL blob pointer is an empty blob or out of memory. */
+		if (sqlite3_column_type(st, 1) != SQLITE_BLOB || n < 0 ||
+		    (!ct && n > 0)) {
+			sqx_error(s, what, "damaged attachment chunk");
+			goto out;
+		}
+		if (fn(ud, sqlite3_column_int64(st, 0),
+		       ct ? ct : (const unsigned char *)"", (size_t)n)) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		sqx_fail(s, what, rc);
+		goto out;
+	}
+	ret = 0;
+out:
+	sqx_done(st);
+	return ret;
+}

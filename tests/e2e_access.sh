@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# End-to-end: actors and roles, purpose-bound access, and signed audit
+# checkpoints through the real binary. Ends with "N passed, N failed".
+set -u
+BIN=${REKISTERI_BIN:?REKISTERI_BIN must name the rekisteri binary}
+SRC=${RK_SOURCE_DIR:?RK_SOURCE_DIR must name the source tree}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+export REKISTERI_DB="$WORK/r.db"
+unset REKISTERI_KEY_FILE REKISTERI_ACTOR REKISTERI_TOKEN
+
+pass=0 fail=0
+ok() { pass=$((pass + 1)); printf 'ok   %s\n' "$1"; }
+bad() { fail=$((fail + 1)); printf 'FAIL %s\n' "$1"; }
+check() {
+	local name=$1 want=$2
+	shift 2
+	out=$("$@" 2>"$WORK/stderr"); rc=$?
+	err=$(cat "$WORK/stderr")
+	if [ "$rc" -eq "$want" ]; then ok "$name"; else bad "$name (exit $rc, wanted $want; stderr: $err)"; fi
+}
+expect() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else bad "$name"; fi
+}
+rows() { sqlite3 "$REKISTERI_DB" "$1"; }
+
+"$BIN" init --policy "$SRC/policies/ocr-factory.json" >/dev/null
+ID=$("$BIN" subject add --kind customer --field first_name=Aino --field last_name=Roolitesti \
+	--field email=aino.roolitesti@example.com --field hetu=131052-308T)
+
+check "the operator adds a marketing actor" 0 "$BIN" actor add mk-1 --role marketing
+MK=$out
+expect "actor add prints the token alone" grep -qxE '[A-Za-z0-9_-]{43}' <<<"$MK"
+check "the operator adds a customer service actor" 0 "$BIN" actor add cs-1 --role customer_service
+CS=$out
+check "an unknown role is refused" 2 "$BIN" actor add x-1 --role overlord
+check "actor list" 0 "$BIN" actor list
+expect "the list shows roles, not tokens" bash -c 'grep -q "\"marketing\"" <<<"$0" && ! grep -q "$1" <<<"$0"' "$out" "$MK"
+
+check "an actor without its token is refused" 2 env REKISTERI_ACTOR=mk-1 "$BIN" subject show "$ID" --purpose marketing_communications
+check "a wrong token is refused" 4 env REKISTERI_ACTOR=mk-1 REKISTERI_TOKEN="${CS}" "$BIN" subject show "$ID" --purpose marketing_communications
+check "marketing reads for marketing" 0 env REKISTERI_ACTOR=mk-1 REKISTERI_TOKEN="$MK" "$BIN" subject show "$ID" --purpose marketing_communications
+expect "marketing sees the e-mail" grep -q "aino.roolitesti@example.com" <<<"$out"
+expect "marketing does not see the HETU" bash -c '! grep -q "131052" <<<"$0"' "$out"
+check "marketing asking for a HETU is refused" 4 env REKISTERI_ACTOR=mk-1 REKISTERI_TOKEN="$MK" "$BIN" subject find --by hetu 131052-308T --purpose marketing_communications
+check "marketing outside its purposes is refused" 4 env REKISTERI_ACTOR=mk-1 REKISTERI_TOKEN="$MK" "$BIN" subject show "$ID" --purpose customer_relationship
+expect "the refusal names role and purpose" grep -q "role marketing may not process for purpose customer_relationship" <<<"$err"
+expect "refusals are in the audit trail" test "$(rows "SELECT count(*) FROM audit WHERE actor='mk-1' AND outcome='refused'")" -ge 2
+check "customer service sees a masked HETU" 0 env REKISTERI_ACTOR=cs-1 REKISTERI_TOKEN="$CS" "$BIN" subject show "$ID"
+expect "the HETU is masked" grep -q "131052-\*\*\*\*" <<<"$out"
+check "marketing may not add actors" 4 env REKISTERI_ACTOR=mk-1 REKISTERI_TOKEN="$MK" "$BIN" actor add mk-2 --role marketing
+check "audit log for the subject" 0 "$BIN" audit log --subject "$ID"
+expect "the log shows who processed the subject" bash -c 'grep -q "mk-1" <<<"$0" && grep -q "cs-1" <<<"$0"' "$out"
+check "revoke" 0 "$BIN" actor revoke mk-1
+check "a revoked actor is refused" 4 env REKISTERI_ACTOR=mk-1 REKISTERI_TOKEN="$MK" "$BIN" subject show "$ID" --purpose marketing_communications
+
+# --- checkpoints ----------------------------------------------------------------
+check "audit checkpoint" 0 "$BIN" audit checkpoint "$WORK/cp"
+check "verify with the checkpoint" 0 "$BIN" audit verify --checkpoint "$WORK/cp"
+"$BIN" subject show "$ID" >/dev/null
+check "later entries still verify with it" 0 "$BIN" audit verify --checkpoint "$WORK/cp"
+seq=$(grep '^seq: ' "$WORK/cp" | cut -d' ' -f2)
+rows "DELETE FROM audit WHERE seq >= $seq"
+check "a cut tail passes the plain chain check" 0 "$BIN" audit verify
+check "a cut tail is caught by the checkpoint" 5 "$BIN" audit verify --checkpoint "$WORK/cp"
+expect "the missing signed entry is named" grep -q "entry $seq " <<<"$err"
+sed 's/^seq: .*/seq: 1/' "$WORK/cp" >"$WORK/cp-edited"
+check "an edited checkpoint is refused" 5 "$BIN" audit verify --checkpoint "$WORK/cp-edited"
+
+printf '%d passed, %d failed\n' "$pass" "$fail"
+[ "$fail" -eq 0 ]

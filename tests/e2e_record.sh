@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# End-to-end tests of `rekisteri record`: the real binary on a real SQLite
+# file. Each check states what it proves; the script ends with
+# "N passed, N failed".
+set -u
+BIN=${REKISTERI_BIN:?REKISTERI_BIN must name the rekisteri binary}
+SRC=${RK_SOURCE_DIR:?RK_SOURCE_DIR must name the source tree}
+POLICY="$SRC/policies/ocr-factory.json"
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+export REKISTERI_DB="$WORK/r.db"
+unset REKISTERI_KEY_FILE REKISTERI_ACTOR REKISTERI_TOKEN
+
+pass=0 fail=0
+ok() { pass=$((pass + 1)); printf 'ok   %s\n' "$1"; }
+bad() { fail=$((fail + 1)); printf 'FAIL %s\n' "$1"; }
+# check NAME EXPECTED_EXIT CMD...: runs CMD with standard input from $IN
+# (empty when unset), keeps stdout/stderr in $out/$err
+check() {
+	local name=$1 want=$2
+	shift 2
+	out=$(printf '%s' "${IN-}" | "$@" 2>"$WORK/stderr"); rc=$?
+	err=$(cat "$WORK/stderr")
+	if [ "$rc" -eq "$want" ]; then ok "$name"; else bad "$name (exit $rc, wanted $want; stderr: $err)"; fi
+}
+expect() { # expect NAME CONDITION-COMMAND...
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else bad "$name"; fi
+}
+rows() { sqlite3 "$REKISTERI_DB" "$1"; }
+not_in() { ! grep -q -- "$1" <<<"$2"; }
+
+IN='' check "init" 0 "$BIN" init --policy "$POLICY"
+IN='' check "add a customer" 0 "$BIN" subject add --kind customer \
+	--field first_name=Aino --field last_name=Qwertyläinen
+A=$out
+
+# --- add and list -------------------------------------------------------------
+IN='{"product": "Tulostin X", "amount": "129.90", "currency": "EUR", "warranty_until": "1.5.2027"}' \
+	check "add a purchase" 0 "$BIN" record add "$A" --type purchase
+P=$out
+expect "add prints the record number alone" grep -qxE '[0-9]+' <<<"$P"
+IN='{"amount": "129.90", "currency": "EUR", "method": "card", "card_token": "tok_9xZ", "card_last4": "4242", "card_expiry": "12/29"}' \
+	check "add a payment with token, last four and expiry" 0 "$BIN" --json record add "$A" --type payment
+expect "add --json prints {\"id\": N}" grep -qxE '\{"id": [0-9]+\}' <<<"$out"
+IN='' check "list" 0 "$BIN" record list "$A"
+expect "list shows the purchase" grep -q "Tulostin X" <<<"$out"
+expect "list shows the normalised date" grep -q "2027-05-01" <<<"$out"
+expect "list shows one block per record" test "$(grep -c '^record ' <<<"$out")" -eq 2
+IN='' check "list --json" 0 "$BIN" --json record list "$A" --type purchase
+expect "list --json is an array of the purchase" grep -q '"product": "Tulostin X"' <<<"$out"
+expect "list --type filters" not_in '"card_last4"' "$out"
+IN='' check "list for a purpose no record serves" 0 "$BIN" --json record list "$A" --purpose marketing_communications
+expect "it is empty" test "$out" = "[]"
+IN='' check "list for an undeclared purpose" 2 "$BIN" record list "$A" --purpose world_domination
+IN='' check "list of a missing subject" 3 "$BIN" record list 0123456789abcdef0123456789abcdef
+
+# --- refusals change nothing --------------------------------------------------
+n=$(rows "SELECT count(*) FROM record")
+IN='{"product": "Tulostin X", "currency": "EUR"}' \
+	check "a record without a required field exits 2" 2 "$BIN" record add "$A" --type purchase
+IN='{"product": "Tulostin X", "amount": "1", "currency": "EUR", "shoe_size": 44}' \
+	check "an unknown field exits 2" 2 "$BIN" record add "$A" --type purchase
+expect "the error names the unknown field" grep -q "shoe_size" <<<"$err"
+IN='{"product": "Tulostin X", "amount": "paljon", "currency": "EUR"}' \
+	check "a bad value exits 2" 2 "$BIN" record add "$A" --type purchase
+expect "the bad value is not echoed" not_in "paljon" "$err"
+IN='{"product": "Tulostin X",' check "broken JSON exits 2" 2 "$BIN" record add "$A" --type purchase
+IN='' check "no JSON at all exits 2" 2 "$BIN" record add "$A" --type purchase
+IN='{"amount": "1", "currency": "EUR", "method": "card", "card_token": "4111 1111 1111 1111"}' \
+	check "a card number as the token exits 2" 2 "$BIN" record add "$A" --type payment
+expect "the card number is not echoed" not_in "4111" "$err"
+expect "the error says a card number is never stored" grep -q "never stored" <<<"$err"
+IN='{"kind": "complaint", "text": "Kortilta 5500-0000-0000-0004 veloitettiin kahdesti"}' \
+	check "a card number in a feedback text exits 2" 2 "$BIN" record add "$A" --type feedback
+expect "that card number is not echoed either" not_in "5500" "$err"
+IN='{"product": "x", "amount": "1", "currency": "EUR"}' \
+	check "a record for a missing subject exits 3" 3 "$BIN" record add 0123456789abcdef0123456789abcdef --type purchase
+IN='{}' check "an unknown record type exits 2" 2 "$BIN" record add "$A" --type spaceship
+IN='{"product": "x", "amount": "1", "currency": "EUR"}' \
+	check "a purpose the type does not serve exits 4" 4 "$BIN" record add "$A" --type purchase --purpose analytics
+expect "refused records wrote nothing" test "$(rows 'SELECT count(*) FROM record')" = "$n"
+expect "no card number reached the database" not_in "4111" "$(strings "$REKISTERI_DB" "$REKISTERI_DB-wal" 2>/dev/null)"
+
+# --- location needs consent ---------------------------------------------------
+LOC='{"latitude": 60.1699, "longitude": 24.9384, "recorded_at": "2024-05-01T10:00:00Z"}'
+IN=$LOC check "location without consent exits 4" 4 "$BIN" record add "$A" --type location --purpose analytics
+expect "the refusal names the consent" grep -q "consent" <<<"$err"
+expect "and wrote nothing" test "$(rows "SELECT count(*) FROM record WHERE type = 'location'")" = 0
+IN='' check "give location consent" 0 "$BIN" consent give "$A" location
+IN=$LOC check "location with consent" 0 "$BIN" record add "$A" --type location --purpose analytics
+IN='' check "withdraw location consent" 0 "$BIN" consent withdraw "$A" location
+IN=$LOC check "location after withdrawal exits 4" 4 "$BIN" record add "$A" --type location --purpose analytics
+
+# --- attachments --------------------------------------------------------------
+head -c 200000 /dev/urandom >"$WORK/call.ogg"
+MARK=RKE2EMARK-5d1c0b9a-attach-run-42
+printf '%s' "$MARK" >>"$WORK/call.ogg"
+head -c 1000 /dev/urandom >>"$WORK/call.ogg"
+IN='{"channel": "call", "direction": "inbound"}' \
+	check "add a communication with an attachment" 0 "$BIN" record add "$A" --type communication \
+	--attach "$WORK/call.ogg" --attach-type audio/ogg
+R=$out
+IN='' check "list shows the attachment" 0 "$BIN" --json record list "$A" --type communication
+expect "with its size and type" grep -q '"size": 201032' <<<"$out"
+IN='' check "get the attachment" 0 "$BIN" record attachment "$A" "$R" --out "$WORK/out.ogg"
+expect "it is byte-identical" cmp -s "$WORK/call.ogg" "$WORK/out.ogg"
+expect "it is mode 0600" test "$(stat -c %a "$WORK/out.ogg")" = 600
+IN='' check "an existing output file is refused" 2 "$BIN" record attachment "$A" "$R" --out "$WORK/out.ogg"
+expect "the attachment is not in the database in plaintext" not_in "$MARK" "$(cat "$REKISTERI_DB" "$REKISTERI_DB-wal" 2>/dev/null | strings)"
+n=$(rows "SELECT count(*) FROM attachment_chunk")
+truncate -s $((104857600 + 1)) "$WORK/huge.wav"
+IN='{"channel": "call", "direction": "inbound"}' \
+	check "an attachment over the limit exits 2" 2 "$BIN" record add "$A" --type communication --attach "$WORK/huge.wav"
+expect "and wrote no chunk" test "$(rows 'SELECT count(*) FROM attachment_chunk')" = "$n"
+IN='{"product": "x", "amount": "1", "currency": "EUR"}' \
+	check "an attachment on a purchase exits 2" 2 "$BIN" record add "$A" --type purchase --attach "$WORK/call.ogg"
+rows "UPDATE attachment_chunk SET seq = -1 WHERE record_id = $R AND seq = 0;
+      UPDATE attachment_chunk SET seq = 0 WHERE record_id = $R AND seq = 1;
+      UPDATE attachment_chunk SET seq = 1 WHERE record_id = $R AND seq = -1;"
+IN='' check "swapped chunks exit 5" 5 "$BIN" record attachment "$A" "$R" --out "$WORK/swapped.ogg"
+expect "and leave no output file" test ! -e "$WORK/swapped.ogg"
+
+# --- cookies ------------------------------------------------------------------
+BROWSE='{"url": "https://example.com/", "at": "2024-05-01T10:00:00Z"}'
+IN=$BROWSE check "a browsing record for an unlinked cookie exits 3" 3 "$BIN" record add --cookie ck-e2e-1 --type browsing --purpose analytics
+IN='' check "link the cookie" 0 "$BIN" cookie link "$A" ck-e2e-1
+IN=$BROWSE check "a browsing record through the cookie" 0 "$BIN" record add --cookie ck-e2e-1 --type browsing --purpose analytics
+IN='' check "it is the subject's" 0 "$BIN" --json record list "$A" --type browsing --purpose analytics
+expect "listed under the subject" grep -q '"url": "https://example.com/"' <<<"$out"
+IN='' check "record --help" 0 "$BIN" record --help
+IN='' check "the audit trail verifies" 0 "$BIN" audit verify
+
+printf '%d passed, %d failed\n' "$pass" "$fail"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,343 @@
+/*
+ * test_access.c: actors, roles and purpose-bound access, and signed audit
+ * checkpoints, through the public API on real SQLite files.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "rekisteri.h"
+
+#ifndef RK_SOURCE_DIR
+#define RK_SOURCE_DIR "."
+#endif
+#define POLICY RK_SOURCE_DIR "/policies/ocr-factory.json"
+
+struct fx {
+	char dir[64];
+	char db[128];
+	char key[128];
+	rk_register *r;
+	char id[RK_ID_LEN + 1];
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	rk_fields *fl = rk_fields_new();
+
+	assert_non_null(f);
+	assert_non_null(fl);
+	snprintf(f->dir, sizeof f->dir, "/tmp/rk-access-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->db, sizeof f->db, "%s/r.db", f->dir);
+	snprintf(f->key, sizeof f->key, "%s/r.key", f->dir);
+	assert_int_equal(rk_register_init(f->db, f->key, POLICY, &f->r), RK_OK);
+	assert_int_equal(rk_fields_add(fl, "first_name", "Aino"), RK_OK);
+	assert_int_equal(rk_fields_add(fl, "last_name", "Accesstest"), RK_OK);
+	assert_int_equal(rk_fields_add(fl, "email", "aino@example.com"), RK_OK);
+	assert_int_equal(rk_fields_add(fl, "hetu", "131052-308T"), RK_OK);
+	assert_int_equal(
+		rk_subject_add(f->r, "customer", fl, NULL, NULL, f->id), RK_OK);
+	rk_fields_free(fl);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[256];
+
+	rk_register_close(f->r);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+/* Opens a second handle acting as a new actor of role. */
+static rk_register *as_actor(struct fx *f, const char *name, const char *role)
+{
+	char token[RK_TOKEN_LEN + 1];
+	rk_register *h = NULL;
+
+	assert_int_equal(rk_actor_add(f->r, name, role, token), RK_OK);
+	assert_int_equal(strlen(token), RK_TOKEN_LEN);
+	assert_int_equal(rk_register_open(f->db, f->key, &h), RK_OK);
+	assert_int_equal(rk_register_authenticate(h, name, token), RK_OK);
+	rk_register_set_audit_batch(h, 1);
+	return h;
+}
+
+static int64_t count(const char *db, const char *sql)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *s = NULL;
+	int64_t n;
+
+	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+	return n;
+}
+
+/* Whether needle occurs in the n bytes at hay (memmem is a GNU extension). */
+static int contains(const char *hay, size_t n, const char *needle)
+{
+	size_t k = strlen(needle), i;
+
+	for (i = 0; i + k <= n; i++)
+		if (memcmp(hay + i, needle, k) == 0)
+			return 1;
+	return 0;
+}
+
+static const char *value_of(const rk_subject *s, const char *field)
+{
+	size_t i;
+
+	for (i = 0; i < rk_subject_value_count(s); i++)
+		if (strcmp(rk_subject_value(s, i)->field, field) == 0)
+			return rk_subject_value(s, i)->value;
+	return NULL;
+}
+
+static void test_tokens(void **state)
+{
+	struct fx *f = *state;
+	char token[RK_TOKEN_LEN + 1], wrong[RK_TOKEN_LEN + 1];
+	rk_register *h = NULL;
+	FILE *fp;
+	char *buf;
+	long n;
+
+	assert_int_equal(rk_actor_add(f->r, "cs-1", "customer_service", token),
+			 RK_OK);
+	assert_int_equal(rk_actor_add(f->r, "cs-1", "billing", wrong),
+			 RK_EINVAL);
+	assert_int_equal(rk_actor_add(f->r, "x", "no_such_role", wrong),
+			 RK_EINVAL);
+	assert_int_equal(rk_actor_add(f->r, "Bad Name", "billing", wrong),
+			 RK_EINVAL);
+	assert_int_equal(rk_register_open(f->db, f->key, &h), RK_OK);
+	memcpy(wrong, token, sizeof wrong);
+	wrong[0] = wrong[0] == 'A' ? 'B' : 'A';
+	assert_int_equal(rk_register_authenticate(h, "cs-1", wrong),
+			 RK_EREFUSED);
+	assert_int_equal(rk_register_authenticate(h, "nobody", token),
+			 RK_EREFUSED);
+	assert_int_equal(rk_register_authenticate(h, "cs-1", token), RK_OK);
+	rk_register_close(h);
+	/* only the hash is kept: the token is nowhere in the file */
+	assert_int_equal(rk_register_flush(f->r), RK_OK);
+	fp = fopen(f->db, "rb");
+	assert_non_null(fp);
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	rewind(fp);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+	fclose(fp);
+	assert_false(contains(buf, (size_t)n, token));
+	free(buf);
+	/* refusals of authentication are in the trail */
+	assert_true(count(f->db, "SELECT count(*) FROM audit WHERE action = "
+				 "'actor.authenticate' AND outcome = "
+				 "'refused'") >= 2);
+	/* revoked: the token no longer works */
+	assert_int_equal(rk_actor_revoke(f->r, "cs-1"), RK_OK);
+	assert_int_equal(rk_actor_revoke(f->r, "cs-1"), RK_ENOTFOUND);
+	assert_int_equal(rk_register_open(f->db, f->key, &h), RK_OK);
+	assert_int_equal(rk_register_authenticate(h, "cs-1", token),
+			 RK_EREFUSED);
+	rk_register_close(h);
+}
+
+static void test_marketing_refusals(void **state)
+{
+	struct fx *f = *state;
+	rk_register *m = as_actor(f, "mk-1", "marketing");
+	rk_subject *s = NULL;
+	rk_list *l = NULL;
+	char token[RK_TOKEN_LEN + 1];
+	int64_t refused_before =
+		count(f->db, "SELECT count(*) FROM audit WHERE outcome = "
+			     "'refused' AND actor = 'mk-1'");
+
+	/* a purpose outside the role */
+	assert_int_equal(rk_subject_get(m, f->id, "customer_relationship", &s),
+			 RK_EREFUSED);
+	assert_null(s);
+	/* asking for a HETU */
+	assert_int_equal(rk_subject_find(m, "hetu", "131052-308T",
+					 "marketing_communications", &l),
+			 RK_EREFUSED);
+	assert_null(l);
+	/* what marketing may see carries no HETU */
+	assert_int_equal(
+		rk_subject_get(m, f->id, "marketing_communications", &s),
+		RK_OK);
+	assert_null(value_of(s, "hetu"));
+	assert_non_null(value_of(s, "email"));
+	rk_subject_free(s);
+	/* a non-admin does not manage actors */
+	assert_int_equal(rk_actor_add(m, "mk-2", "marketing", token),
+			 RK_EREFUSED);
+	rk_register_close(m);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM audit WHERE "
+				      "outcome = 'refused' AND actor = 'mk-1'"),
+			 refused_before + 3);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM audit WHERE "
+				      "outcome = 'refused' AND actor = 'mk-1' "
+				      "AND action = 'subject.find' AND purpose "
+				      "= 'marketing_communications'"),
+			 1);
+}
+
+static void test_hetu_masking(void **state)
+{
+	struct fx *f = *state;
+	rk_register *cs = as_actor(f, "cs-2", "customer_service");
+	rk_register *bi = as_actor(f, "bi-1", "billing");
+	rk_subject *s = NULL;
+
+	assert_int_equal(rk_subject_get(cs, f->id, "customer_relationship", &s),
+			 RK_OK);
+	assert_string_equal(value_of(s, "hetu"), "131052-****");
+	rk_subject_free(s);
+	assert_int_equal(rk_subject_get(bi, f->id, "customer_relationship", &s),
+			 RK_OK);
+	assert_string_equal(value_of(s, "hetu"), "131052-308T");
+	rk_subject_free(s);
+	rk_register_close(cs);
+	rk_register_close(bi);
+}
+
+static void test_direct_marketing_prohibition(void **state)
+{
+	struct fx *f = *state;
+	rk_register *m = as_actor(f, "mk-3", "marketing");
+	rk_subject *s = NULL;
+	rk_list *l = NULL;
+
+	assert_int_equal(rk_subject_find(m, "email", "aino@example.com",
+					 "marketing_communications", &l),
+			 RK_OK);
+	assert_int_equal(rk_list_count(l), 1);
+	rk_list_free(l);
+	assert_int_equal(
+		rk_object(f->r, f->id, "direct_marketing", "phone", NULL),
+		RK_OK);
+	assert_int_equal(
+		rk_subject_get(m, f->id, "marketing_communications", &s),
+		RK_EREFUSED);
+	assert_int_equal(rk_subject_find(m, "email", "aino@example.com",
+					 "marketing_communications", &l),
+			 RK_ENOTFOUND);
+	rk_register_close(m);
+	/* customer service still serves the customer */
+	assert_int_equal(
+		rk_subject_get(f->r, f->id, "customer_relationship", &s),
+		RK_OK);
+	rk_subject_free(s);
+}
+
+static void test_checkpoint(void **state)
+{
+	struct fx *f = *state;
+	char cp[160], other_db[160], other_key[160], sql[128];
+	rk_audit_report rep;
+	rk_register *o = NULL;
+	rk_subject *s = NULL;
+	int64_t head;
+	FILE *fp;
+	char text[1024];
+	size_t n;
+
+	snprintf(cp, sizeof cp, "%s/cp1", f->dir);
+	assert_int_equal(rk_audit_checkpoint(f->r, cp), RK_OK);
+	assert_int_equal(rk_audit_checkpoint(f->r, cp), RK_EINVAL);
+	head = count(f->db, "SELECT max(seq) FROM audit");
+	assert_int_equal(rk_audit_verify_checkpoint(f->r, cp, &rep), RK_OK);
+	/* more entries after the checkpoint are fine */
+	assert_int_equal(rk_subject_get(f->r, f->id, NULL, &s), RK_OK);
+	rk_subject_free(s);
+	assert_int_equal(rk_audit_verify_checkpoint(f->r, cp, &rep), RK_OK);
+	/* cutting the tail: the chain alone still verifies, the checkpoint
+	 * does not */
+	rk_register_close(f->r);
+	f->r = NULL;
+	snprintf(sql, sizeof sql, "DELETE FROM audit WHERE seq >= %lld",
+		 (long long)head);
+	{
+		sqlite3 *h = NULL;
+		assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL),
+				 SQLITE_OK);
+		sqlite3_close(h);
+	}
+	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
+	rk_register_set_audit_batch(f->r, 1);
+	assert_int_equal(rk_audit_verify(f->r, &rep), RK_OK);
+	assert_int_equal(rk_audit_verify_checkpoint(f->r, cp, &rep),
+			 RK_EINTEGRITY);
+	assert_int_equal(rep.first_bad, head);
+	/* an altered checkpoint file */
+	fp = fopen(cp, "r");
+	assert_non_null(fp);
+	n = fread(text, 1, sizeof text - 1, fp);
+	fclose(fp);
+	text[n] = '\0';
+	snprintf(cp, sizeof cp, "%s/cp2", f->dir);
+	fp = fopen(cp, "w");
+	assert_non_null(fp);
+	{
+		char *h = strstr(text, "hash: ");
+		assert_non_null(h);
+		h[6] = h[6] == '0' ? '1' : '0';
+	}
+	fputs(text, fp);
+	fclose(fp);
+	assert_int_equal(rk_audit_verify_checkpoint(f->r, cp, &rep),
+			 RK_EINTEGRITY);
+	/* another register's checkpoint */
+	snprintf(other_db, sizeof other_db, "%s/o.db", f->dir);
+	snprintf(other_key, sizeof other_key, "%s/o.key", f->dir);
+	assert_int_equal(rk_register_init(other_db, other_key, POLICY, &o),
+			 RK_OK);
+	snprintf(cp, sizeof cp, "%s/cp3", f->dir);
+	assert_int_equal(rk_audit_checkpoint(o, cp), RK_OK);
+	rk_register_close(o);
+	assert_int_equal(rk_audit_verify_checkpoint(f->r, cp, &rep),
+			 RK_EINTEGRITY);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_marketing_refusals, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_hetu_masking, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_direct_marketing_prohibition, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint, setup,
+						teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

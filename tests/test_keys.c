@@ -1,0 +1,654 @@
+/*
+ * test_keys.c: master key rotation (and its recovery after a crash at each
+ * step), online backups under a running write load, and checked restores
+ * that keep erased subjects erased.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "crypto.h"
+#include "register.h"
+#include "rekisteri.h"
+#include "store.h"
+
+#ifndef RK_SOURCE_DIR
+#define RK_SOURCE_DIR "."
+#endif
+#define POLICY RK_SOURCE_DIR "/policies/ocr-factory.json"
+
+struct fx {
+	char dir[64];
+	char db[128];
+	char key[128];
+	char keynew[160];
+	char bak[160];
+	rk_register *r;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof f->dir, "/tmp/rk-keys-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->db, sizeof f->db, "%s/r.db", f->dir);
+	snprintf(f->key, sizeof f->key, "%s/r.key", f->dir);
+	snprintf(f->keynew, sizeof f->keynew, "%s/r.key.new", f->dir);
+	snprintf(f->bak, sizeof f->bak, "%s/backup.db", f->dir);
+	assert_int_equal(rk_register_init(f->db, f->key, POLICY, &f->r), RK_OK);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[256];
+
+	rk_register_close(f->r);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+/* A customer with exactly three fields (plus the issued customer number). */
+static rk_status add3(rk_register *r, int n, char id[RK_ID_LEN + 1])
+{
+	rk_fields *fl = rk_fields_new();
+	char last[32], email[64];
+	rk_status st;
+
+	if (fl == NULL)
+		return RK_ESYS;
+	snprintf(last, sizeof last, "Testinen%d", n);
+	snprintf(email, sizeof email, "testi.%d@example.com", n);
+	st = rk_fields_add(fl, "first_name", "Testi");
+	if (st == RK_OK)
+		st = rk_fields_add(fl, "last_name", last);
+	if (st == RK_OK)
+		st = rk_fields_add(fl, "email", email);
+	if (st == RK_OK)
+		st = rk_subject_add(r, "customer", fl, NULL, NULL, id);
+	rk_fields_free(fl);
+	return st;
+}
+
+static int64_t query_int(const char *db, const char *sql)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *s = NULL;
+	int64_t n;
+
+	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
+	sqlite3_busy_timeout(h, 5000);
+	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+	return n;
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	char buf[4096];
+	ssize_t n;
+	int in = open(from, O_RDONLY), out;
+
+	assert_true(in >= 0);
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(out >= 0);
+	while ((n = read(in, buf, sizeof buf)) > 0)
+		assert_int_equal(write(out, buf, (size_t)n), n);
+	assert_int_equal(n, 0);
+	close(in);
+	assert_int_equal(close(out), 0);
+}
+
+static int file_exists(const char *path)
+{
+	struct stat sb;
+
+	return lstat(path, &sb) == 0;
+}
+
+static int same_file_content(const char *a, const char *b)
+{
+	char ca[256], cb[256];
+	FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+	size_t na, nb;
+	int same;
+
+	assert_non_null(fa);
+	assert_non_null(fb);
+	na = fread(ca, 1, sizeof ca, fa);
+	nb = fread(cb, 1, sizeof cb, fb);
+	fclose(fa);
+	fclose(fb);
+	same = na == nb && memcmp(ca, cb, na) == 0;
+	return same;
+}
+
+/* The subject's values as one "field=value;" string, for comparisons. */
+static void values_of(rk_register *r, const char *id, char *out, size_t cap)
+{
+	rk_subject *s = NULL;
+	size_t off = 0;
+
+	assert_int_equal(rk_subject_get(r, id, NULL, &s), RK_OK);
+	out[0] = '\0';
+	for (size_t i = 0; i < rk_subject_value_count(s); i++) {
+		const rk_value *v = rk_subject_value(s, i);
+		int n = snprintf(out + off, cap - off, "%s=%s;", v->field,
+				 v->value);
+		assert_true(n > 0 && (size_t)n < cap - off);
+		off += (size_t)n;
+	}
+	rk_subject_free(s);
+}
+
+/* Reads a subject's wrapped data key straight from the database file. */
+static void raw_wrapped_key(const char *db, const char *id,
+			    unsigned char w[SEC_WRAPPED_BYTES])
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *s = NULL;
+
+	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h,
+					    "SELECT wrapped_key FROM subject"
+					    " WHERE id = ?1",
+					    -1, &s, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_bytes(s, 0), SEC_WRAPPED_BYTES);
+	memcpy(w, sqlite3_column_blob(s, 0), SEC_WRAPPED_BYTES);
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+}
+
+static void expect_intact(rk_register *r)
+{
+	rk_audit_report rep;
+
+	assert_int_equal(rk_audit_verify(r, &rep), RK_OK);
+	assert_int_equal(rep.first_bad, 0);
+}
+
+struct find_action {
+	const char *want;
+	int64_t seq; /* of the last entry with that action, 0 if none */
+};
+
+static int find_action(void *ud, const rk_audit_entry *e)
+{
+	struct find_action *fa = ud;
+
+	if (strcmp(e->action, fa->want) == 0)
+		fa->seq = e->seq;
+	return 0;
+}
+
+/* After a rotation every value reads as before, lookups work, and the old
+ * key opens nothing: neither the register nor any subject key. */
+static void test_rotate(void **state)
+{
+	struct fx *f = *state;
+	char ids[3][RK_ID_LEN + 1], before[3][1024], after[1024];
+	char old[160];
+	unsigned char w[SEC_WRAPPED_BYTES];
+	unsigned char *ok = sec_key_alloc(), *nk = sec_key_alloc();
+	unsigned char *dk = sec_key_alloc();
+	char err[256];
+	rk_register *r2 = NULL;
+	rk_list *l = NULL;
+	struct find_action fa = {"key.rotate", 0};
+	int i;
+
+	assert_non_null(ok);
+	assert_non_null(nk);
+	assert_non_null(dk);
+	/* More than one page (500) of subjects, in one bulk transaction. */
+	assert_int_equal(rk_register_begin(f->r), RK_OK);
+	for (i = 0; i < 1103; i++) {
+		char id[RK_ID_LEN + 1];
+		assert_int_equal(add3(f->r, i, id), RK_OK);
+		if (i == 0 || i == 600 || i == 1102)
+			memcpy(ids[i == 0     ? 0
+				   : i == 600 ? 1
+					      : 2],
+			       id, sizeof id);
+	}
+	assert_int_equal(rk_register_commit(f->r), RK_OK);
+	for (i = 0; i < 3; i++)
+		values_of(f->r, ids[i], before[i], sizeof before[i]);
+	snprintf(old, sizeof old, "%s/old.key", f->dir);
+	copy_file(f->key, old);
+
+	assert_int_equal(rk_key_rotate(f->r), RK_OK);
+	assert_false(file_exists(f->keynew));
+	assert_false(same_file_content(old, f->key));
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM subject"),
+			 1103);
+	/* The same handle goes on with the new key. */
+	for (i = 0; i < 3; i++) {
+		values_of(f->r, ids[i], after, sizeof after);
+		assert_string_equal(after, before[i]);
+	}
+	expect_intact(f->r);
+
+	/* A fresh handle with the new key file. */
+	assert_int_equal(rk_register_open(f->db, f->key, &r2), RK_OK);
+	for (i = 0; i < 3; i++) {
+		values_of(r2, ids[i], after, sizeof after);
+		assert_string_equal(after, before[i]);
+	}
+	assert_int_equal(
+		rk_subject_find(r2, "email", "testi.600@example.com", NULL, &l),
+		RK_OK);
+	assert_int_equal(rk_list_count(l), 1);
+	assert_string_equal(rk_list_id(l, 0), ids[1]);
+	rk_list_free(l);
+	expect_intact(r2);
+	assert_int_equal(rk_audit_log(r2, NULL, find_action, &fa), RK_OK);
+	assert_true(fa.seq > 0);
+	rk_register_close(r2);
+	r2 = NULL;
+
+	/* The old key opens nothing. */
+	assert_int_equal(rk_register_open(f->db, old, &r2), RK_EINTEGRITY);
+	rk_register_close(r2);
+	assert_int_equal(sec_keyfile_load(old, ok, err, sizeof err), 0);
+	assert_int_equal(sec_keyfile_load(f->key, nk, err, sizeof err), 0);
+	for (i = 0; i < 3; i++) {
+		raw_wrapped_key(f->db, ids[i], w);
+		assert_int_equal(sec_unwrap(ok, ids[i], w, dk), -1);
+		assert_int_equal(sec_unwrap(nk, ids[i], w, dk), 0);
+	}
+	sec_key_free(ok);
+	sec_key_free(nk);
+	sec_key_free(dk);
+}
+
+/* The audit signing key is re-wrapped too: checkpoints made before a
+ * rotation still verify after it. */
+static void test_rotate_keeps_checkpoints(void **state)
+{
+	struct fx *f = *state;
+	char cp[160], id[RK_ID_LEN + 1];
+	rk_audit_report rep;
+	rk_register *r2 = NULL;
+
+	snprintf(cp, sizeof cp, "%s/cp", f->dir);
+	assert_int_equal(add3(f->r, 1, id), RK_OK);
+	assert_int_equal(rk_audit_checkpoint(f->r, cp), RK_OK);
+	assert_int_equal(rk_key_rotate(f->r), RK_OK);
+	assert_int_equal(rk_register_open(f->db, f->key, &r2), RK_OK);
+	assert_int_equal(rk_audit_verify_checkpoint(r2, cp, &rep), RK_OK);
+	rk_register_close(r2);
+}
+
+/* Crash after the commit, before the rename: the database is on the new
+ * key, the key file still holds the old one and the new one is in .new.
+ * Opening finishes the rotation. */
+static void test_recover_after_commit(void **state)
+{
+	struct fx *f = *state;
+	char old[160], newk[160], id[RK_ID_LEN + 1], before[1024], after[1024];
+	rk_register *r2 = NULL;
+
+	assert_int_equal(add3(f->r, 7, id), RK_OK);
+	values_of(f->r, id, before, sizeof before);
+	snprintf(old, sizeof old, "%s/old.key", f->dir);
+	snprintf(newk, sizeof newk, "%s/new.key", f->dir);
+	copy_file(f->key, old);
+	assert_int_equal(rk_key_rotate(f->r), RK_OK);
+	rk_register_close(f->r);
+	f->r = NULL;
+	copy_file(f->key, newk);
+	/* The state a crash between steps 2 and 3 leaves behind. */
+	copy_file(f->key, f->keynew);
+	copy_file(old, f->key);
+
+	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
+	assert_false(file_exists(f->keynew));
+	assert_true(same_file_content(f->key, newk));
+	values_of(f->r, id, after, sizeof after);
+	assert_string_equal(after, before);
+	expect_intact(f->r);
+	/* and the old key stays refused */
+	assert_int_equal(rk_register_open(f->db, old, &r2), RK_EINTEGRITY);
+	rk_register_close(r2);
+}
+
+/* Crash before the commit: .new holds a key that wraps nothing. Opening
+ * with the (still valid) old key works and removes the stale file. */
+static void test_recover_before_commit(void **state)
+{
+	struct fx *f = *state;
+	unsigned char *k = sec_key_alloc();
+	char err[256], keep[160], id[RK_ID_LEN + 1];
+
+	assert_non_null(k);
+	assert_int_equal(add3(f->r, 8, id), RK_OK);
+	rk_register_close(f->r);
+	f->r = NULL;
+	assert_int_equal(sec_keyfile_create(f->keynew, k, err, sizeof err), 0);
+	sec_key_free(k);
+	snprintf(keep, sizeof keep, "%s/keep.key", f->dir);
+	copy_file(f->key, keep);
+
+	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
+	assert_false(file_exists(f->keynew));
+	assert_true(same_file_content(f->key, keep));
+	expect_intact(f->r);
+	/* A rotation can run again now. */
+	assert_int_equal(rk_key_rotate(f->r), RK_OK);
+	assert_false(file_exists(f->keynew));
+}
+
+/* A .new that matches neither key is left alone, and the wrong key file is
+ * refused as usual. */
+static void test_recover_leaves_unknown_keys(void **state)
+{
+	struct fx *f = *state;
+	unsigned char *k = sec_key_alloc();
+	char err[256], other[160], othernew[170];
+	rk_register *r2 = NULL;
+
+	assert_non_null(k);
+	snprintf(other, sizeof other, "%s/other.key", f->dir);
+	snprintf(othernew, sizeof othernew, "%s.new", other);
+	assert_int_equal(sec_keyfile_create(other, k, err, sizeof err), 0);
+	assert_int_equal(sec_keyfile_create(othernew, k, err, sizeof err), 0);
+	sec_key_free(k);
+	assert_int_equal(rk_register_open(f->db, other, &r2), RK_EINTEGRITY);
+	rk_register_close(r2);
+	assert_true(file_exists(othernew));
+	assert_true(file_exists(other));
+}
+
+struct loader {
+	const char *db;
+	const char *key;
+	volatile int stop;
+	int added;
+	int failures;
+};
+
+/* Adds subjects on its own handle until told to stop (bounded). */
+static void *load(void *arg)
+{
+	struct loader *L = arg;
+	rk_register *r = NULL;
+	char id[RK_ID_LEN + 1];
+
+	if (rk_register_open(L->db, L->key, &r) != RK_OK) {
+		L->failures = 1;
+		rk_register_close(r);
+		return NULL;
+	}
+	while (!L->stop && L->added < 20000) {
+		if (add3(r, 100000 + L->added, id) != RK_OK)
+			L->failures++;
+		else
+			L->added++;
+	}
+	rk_register_close(r);
+	return NULL;
+}
+
+static void test_backup_under_load_and_restore(void **state)
+{
+	struct fx *f = *state;
+	struct loader L = {f->db, f->key, 0, 0, 0};
+	pthread_t t;
+	rk_register *b = NULL;
+	struct stat sb;
+	int64_t nb, i;
+	char id[RK_ID_LEN + 1];
+	rk_subject *s = NULL;
+	struct find_action fa = {"register.restore", 0};
+
+	for (i = 0; i < 20; i++)
+		assert_int_equal(add3(f->r, (int)i, id), RK_OK);
+	assert_int_equal(pthread_create(&t, NULL, load, &L), 0);
+	while (L.added < 50 && L.failures == 0)
+		usleep(1000);
+	assert_int_equal(rk_backup(f->r, f->bak), RK_OK);
+	L.stop = 1;
+	pthread_join(t, NULL);
+	assert_int_equal(L.failures, 0);
+	assert_int_equal(stat(f->bak, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+
+	/* The copy is consistent: no subject without its four values. */
+	nb = query_int(f->bak, "SELECT count(*) FROM subject");
+	assert_true(nb >= 70);
+	assert_int_equal(query_int(f->bak,
+				   "SELECT count(*) FROM subject s WHERE"
+				   " (SELECT count(*) FROM value v"
+				   " WHERE v.subject_id = s.id) != 4"),
+			 0);
+	assert_int_equal(rk_register_open(f->bak, f->key, &b), RK_OK);
+	expect_intact(b);
+	rk_register_close(b);
+
+	/* A backup never overwrites. */
+	assert_int_equal(rk_backup(f->r, f->bak), RK_EINVAL);
+
+	/* More writes, then back to the backup's state. */
+	for (i = 0; i < 5; i++)
+		assert_int_equal(add3(f->r, 500 + (int)i, id), RK_OK);
+	assert_true(query_int(f->db, "SELECT count(*) FROM subject") > nb);
+	assert_int_equal(rk_restore(f->r, f->bak), RK_OK);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM subject"), nb);
+	/* the subject added after the backup is gone */
+	assert_int_equal(rk_subject_get(f->r, id, NULL, &s), RK_ENOTFOUND);
+	expect_intact(f->r);
+	/* the restore is recorded in the restored chain */
+	assert_int_equal(rk_audit_log(f->r, NULL, find_action, &fa), RK_OK);
+	assert_true(fa.seq > 0);
+	assert_int_equal(rk_register_open(f->db, f->key, &b), RK_OK);
+	expect_intact(b);
+	rk_register_close(b);
+}
+
+/* What a register looks like from outside, to show that nothing changed. */
+struct snapshot {
+	int64_t subjects, values, audit;
+	char key_id[80];
+};
+
+static void snap(const char *db, struct snapshot *s)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+
+	s->subjects = query_int(db, "SELECT count(*) FROM subject");
+	s->values = query_int(db, "SELECT count(*) FROM value");
+	s->audit = query_int(db, "SELECT count(*) FROM audit");
+	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h,
+					    "SELECT hex(value) FROM meta"
+					    " WHERE key = 'master_key_id'",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	snprintf(s->key_id, sizeof s->key_id, "%s",
+		 (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+}
+
+static void expect_same(const struct snapshot *a, const struct snapshot *b)
+{
+	assert_int_equal(a->subjects, b->subjects);
+	assert_int_equal(a->values, b->values);
+	assert_string_equal(a->key_id, b->key_id);
+}
+
+/* A backup from before a rotation needs the old key: refused, and the
+ * register stays as it was. */
+static void test_restore_refuses_other_key(void **state)
+{
+	struct fx *f = *state;
+	char id[RK_ID_LEN + 1];
+	struct snapshot s1, s2;
+
+	assert_int_equal(add3(f->r, 1, id), RK_OK);
+	assert_int_equal(rk_backup(f->r, f->bak), RK_OK);
+	assert_int_equal(rk_key_rotate(f->r), RK_OK);
+	assert_int_equal(add3(f->r, 2, id), RK_OK);
+	snap(f->db, &s1);
+	assert_int_equal(rk_restore(f->r, f->bak), RK_EINVAL);
+	assert_non_null(strstr(rk_errmsg(f->r), "another master key"));
+	assert_non_null(strstr(rk_errmsg(f->r), "rotation"));
+	snap(f->db, &s2);
+	expect_same(&s1, &s2);
+	expect_intact(f->r);
+}
+
+/* Garbage and truncated files are refused; nothing changes. */
+static void test_restore_refuses_corrupt(void **state)
+{
+	struct fx *f = *state;
+	char id[RK_ID_LEN + 1], junk[160], half[160], buf[8192], junk2[160];
+	struct snapshot s1, s2;
+	FILE *fp;
+	int in, out;
+	ssize_t n;
+
+	assert_int_equal(add3(f->r, 1, id), RK_OK);
+	snprintf(junk, sizeof junk, "%s/junk.db", f->dir);
+	snprintf(junk2, sizeof junk2, "%s/junk2.db", f->dir);
+	fp = fopen(junk, "wb");
+	assert_non_null(fp);
+	for (int i = 0; i < 20000; i++)
+		fputc((i * 7919) & 0xff, fp);
+	fclose(fp);
+	snap(f->db, &s1);
+	assert_int_not_equal(rk_restore(f->r, junk), RK_OK);
+	snap(f->db, &s2);
+	expect_same(&s1, &s2);
+
+	/* The first half of a real backup. */
+	assert_int_equal(rk_backup(f->r, f->bak), RK_OK);
+	snprintf(half, sizeof half, "%s/half.db", f->dir);
+	in = open(f->bak, O_RDONLY);
+	out = open(half, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(in >= 0 && out >= 0);
+	n = read(in, buf, sizeof buf);
+	assert_true(n > 4096);
+	assert_int_equal(write(out, buf, (size_t)n / 2), n / 2);
+	close(in);
+	close(out);
+	snap(f->db, &s1);
+	assert_int_not_equal(rk_restore(f->r, half), RK_OK);
+	snap(f->db, &s2);
+	expect_same(&s1, &s2);
+	/* A page in the middle damaged: the header and schema still read. */
+	for (int i = 0; i < 300; i++)
+		assert_int_equal(add3(f->r, 10 + i, id), RK_OK);
+	assert_int_equal(rk_backup(f->r, junk2), RK_OK);
+	{
+		int fd = open(junk2, O_RDWR);
+		off_t size = lseek(fd, 0, SEEK_END);
+		char garbage[4096];
+		assert_true(size > 8 * 4096);
+		for (size_t k = 0; k < sizeof garbage; k++)
+			garbage[k] = (char)(k * 31 + 7);
+		assert_int_equal(
+			pwrite(fd, garbage, 4096, (size / 4096 / 2) * 4096),
+			4096);
+		close(fd);
+	}
+	snap(f->db, &s1);
+	assert_int_not_equal(rk_restore(f->r, junk2), RK_OK);
+	snap(f->db, &s2);
+	expect_same(&s1, &s2);
+	assert_int_equal(rk_restore(f->r, "/nonexistent/b.db"), RK_ENOTFOUND);
+	expect_intact(f->r);
+}
+
+/* A subject erased after the backup stays erased when it is restored. */
+static void test_restore_replays_erasures(void **state)
+{
+	struct fx *f = *state;
+	char a[RK_ID_LEN + 1], b[RK_ID_LEN + 1], va[1024], vb[1024];
+	unsigned char j[64];
+	size_t len = 0;
+	rk_subject *s = NULL;
+	store *st = f->r->st;
+
+	assert_int_equal(add3(f->r, 1, a), RK_OK);
+	assert_int_equal(add3(f->r, 2, b), RK_OK);
+	values_of(f->r, b, vb, sizeof vb);
+	assert_int_equal(rk_backup(f->r, f->bak), RK_OK);
+	/* What erasure will do: the subject goes, its ID joins the journal. */
+	assert_int_equal(st->vt->begin(st, 1), 0);
+	assert_int_equal(st->vt->subject_delete(st, a), 0);
+	assert_int_equal(st->vt->subject_delete(st, a), STORE_NOTFOUND);
+	assert_int_equal(st->vt->meta_set(st, "erasure_journal",
+					  (const unsigned char *)a, RK_ID_LEN),
+			 0);
+	assert_int_equal(st->vt->commit(st), 0);
+	assert_int_equal(rk_subject_get(f->r, a, NULL, &s), RK_ENOTFOUND);
+
+	assert_int_equal(rk_restore(f->r, f->bak), RK_OK);
+	assert_int_equal(rk_subject_get(f->r, a, NULL, &s), RK_ENOTFOUND);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM value WHERE"
+					  " subject_id NOT IN"
+					  " (SELECT id FROM subject)"),
+			 0);
+	values_of(f->r, b, va, sizeof va);
+	assert_string_equal(va, vb);
+	assert_int_equal(
+		st->vt->meta_get(st, "erasure_journal", j, sizeof j, &len), 0);
+	assert_int_equal(len, RK_ID_LEN);
+	assert_memory_equal(j, a, RK_ID_LEN);
+	expect_intact(f->r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_rotate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotate_keeps_checkpoints,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recover_after_commit,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recover_before_commit,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_recover_leaves_unknown_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_backup_under_load_and_restore, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_refuses_other_key,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_refuses_corrupt,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_replays_erasures,
+						setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
