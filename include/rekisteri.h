@@ -96,7 +96,10 @@ RK_API void rk_register_close(rk_register *reg);
 /* The message of the last failed call on this handle ("" if none). */
 RK_API const char *rk_errmsg(const rk_register *reg);
 
-/* The actor named in audit entries of later calls (default "operator"). */
+/* Names the operator who holds the master key in audit entries of later
+ * calls (default "operator"); the operator acts in the policy's admin role.
+ * Staff and services act as actors instead (rk_register_authenticate),
+ * whose names cannot be changed afterwards (RK_EREFUSED). */
 RK_API RK_NODISCARD rk_status rk_register_set_actor(rk_register *reg,
 						    const char *actor);
 

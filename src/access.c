@@ -285,6 +285,7 @@ rk_status rk_register_authenticate(rk_register *r, const char *actor,
 				"the actor's role is no longer in the policy");
 	memcpy(r->actor, a.name, strlen(a.name) + 1);
 	r->role = ri;
+	r->authenticated = 1;
 	return RK_OK;
 refused:
 	/* The same answer whether the name or the token was wrong. */

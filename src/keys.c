@@ -248,6 +248,40 @@ out:
 	return st;
 }
 
+rk_status keys_check_current(rk_register *r)
+{
+	char stored[SEC_KEYID_HEX + 1], cur[SEC_KEYID_HEX + 1];
+	char err[REG_ERR_MAX];
+	unsigned char *k;
+	int rc = stored_key_id(r, stored);
+
+	if (rc == STORE_NOTFOUND)
+		return RK_OK; /* a register being created */
+	if (rc != 0)
+		return reg_store_fail(r, "cannot read the register");
+	sec_key_id(r->mk, cur);
+	if (strcmp(stored, cur) == 0)
+		return RK_OK;
+	/* Rotated elsewhere: the key file holds the new key once the
+	 * rotation finished; the register's other keys stay the same.
+	 * Callers wrap and unwrap only after this check, so taking the new
+	 * key is enough. */
+	k = sec_key_alloc();
+	if (k != NULL && r->key_path[0] != '\0' &&
+	    sec_keyfile_load(r->key_path, k, err, sizeof err) == 0) {
+		sec_key_id(k, cur);
+		if (strcmp(stored, cur) == 0) {
+			memcpy(r->mk, k, SEC_KEY_BYTES);
+			sec_key_free(k);
+			return RK_OK;
+		}
+	}
+	sec_key_free(k);
+	return reg_fail(r, RK_EINTEGRITY,
+			"the master key was rotated since this handle opened "
+			"the register: open it again");
+}
+
 /* ---- rotation ---- */
 
 struct page {
@@ -383,11 +417,11 @@ rk_status rk_key_rotate(rk_register *r)
 	}
 	made = 1;
 	sec_key_id(nk, newid);
-	sec_key_id(r->mk, oldid);
 	/* Step 2: everything the old key wraps, in one transaction. */
 	st = reg_begin_write(r);
 	if (st != RK_OK)
 		goto out;
+	sec_key_id(r->mk, oldid);
 	rc = stored_key_id(r, kid);
 	if (rc != 0) {
 		st = reg_store_fail(r, "cannot read the register");

@@ -96,6 +96,8 @@ void reg_today(const rk_register *r, char out[11])
 
 rk_status reg_begin_write(rk_register *r)
 {
+	rk_status st;
+
 	if (r->bulk) {
 		/* One operation inside a bulk load: undone alone on failure. */
 		if (r->st->vt->savepoint(r->st, STORE_SP_BEGIN) != 0)
@@ -106,6 +108,11 @@ rk_status reg_begin_write(rk_register *r)
 	}
 	if (r->st->vt->begin(r->st, 1) != 0)
 		return reg_store_fail(r, "cannot start a write");
+	st = keys_check_current(r);
+	if (st != RK_OK) {
+		r->st->vt->rollback(r->st);
+		return st;
+	}
 	r->in_write = 1;
 	r->nqueue_in_txn = 0;
 	r->head_valid = 0;
@@ -181,12 +188,19 @@ void reg_end_read(rk_register *r)
 
 rk_status rk_register_begin(rk_register *r)
 {
+	rk_status st;
+
 	if (r->bulk)
 		return reg_fail(r, RK_EINVAL,
 				"a bulk transaction is open "
 				"already");
 	if (r->st->vt->begin(r->st, 1) != 0)
 		return reg_store_fail(r, "cannot start a transaction");
+	st = keys_check_current(r);
+	if (st != RK_OK) {
+		r->st->vt->rollback(r->st);
+		return st;
+	}
 	r->bulk = 1;
 	r->nqueue_in_txn = 0;
 	r->head_valid = 0;
@@ -228,7 +242,11 @@ rk_status reg_subject_key(rk_register *r, const store_subject *s,
 	*dk_out = NULL;
 	if (dk == NULL)
 		return reg_fail(r, RK_ESYS, "out of memory");
-	if (sec_unwrap(r->mk, s->id, s->wrapped_key, dk) != 0) {
+	/* A handle opened before another one rotated the master key takes
+	 * the new key and tries once more. */
+	if (sec_unwrap(r->mk, s->id, s->wrapped_key, dk) != 0 &&
+	    (keys_check_current(r) != RK_OK ||
+	     sec_unwrap(r->mk, s->id, s->wrapped_key, dk) != 0)) {
 		sec_key_free(dk);
 		return reg_fail(
 			r, RK_EINTEGRITY,
@@ -578,7 +596,8 @@ void rk_register_close(rk_register *r)
 	if (r->st != NULL) {
 		reg_rollback(r);
 		rk_register_rollback(r);
-		if (r->nqueue > 0)
+		/* Once more if a key rotation elsewhere failed the first. */
+		if (r->nqueue > 0 && audit_flush(r) != RK_OK)
 			(void)audit_flush(r);
 		r->st->vt->close(r->st);
 	}
@@ -601,6 +620,9 @@ rk_status rk_register_set_actor(rk_register *r, const char *actor)
 	const char *why = NULL;
 	char canon[REG_ACTOR_MAX];
 
+	if (r->authenticated)
+		return reg_fail(r, RK_EREFUSED,
+				"an authenticated actor keeps its own name");
 	if (actor == NULL)
 		return reg_fail(r, RK_EINVAL, "an actor name is needed");
 	n = strlen(actor);

@@ -37,8 +37,9 @@ struct rk_register {
 	unsigned char *akey; /* audit chain key */
 	char key_path[4096]; /* the master key's file (rotation, restore) */
 	char actor[REG_ACTOR_MAX];
-	size_t role; /* the actor's role in the policy; POL_NONE: unrestricted
-		      */
+	/* the actor's role in the policy; POL_NONE: unrestricted */
+	size_t role;
+	int authenticated; /* the actor proved itself with a token */
 	char err[REG_ERR_MAX];
 	int64_t clock; /* fixed "now" in Unix seconds, 0 = real time */
 	unsigned audit_batch;
@@ -137,6 +138,12 @@ rk_status reg_load_policy(rk_register *r);
  * committed (the new key replaces the key file and r->mk) or removes the
  * stale key of one that never committed. Decides under the write lock. */
 rk_status keys_recover(rk_register *r, const char *key_path);
+/* keys.c: at the start of every write transaction, so that a handle never
+ * stores a key wrapped under a master key that another handle rotated
+ * away: RK_OK when the handle's key is current. Otherwise the write must
+ * not go on: RK_ESYS ("try again") after taking the new key from the key
+ * file, RK_EINTEGRITY when the key file does not hold it. */
+rk_status keys_check_current(rk_register *r);
 
 /* audit.c */
 void audit_ev_set(audit_ev *ev, const rk_register *r, const char *action,

@@ -609,6 +609,11 @@ rk_status rk_subject_add(rk_register *r, const char *kind,
 	snprintf(sub.kind, sizeof sub.kind, "%s", p->kinds[ki].name);
 	sub.created_at = reg_now(r);
 	reg_today(r, sub.rel_start);
+	/* Wrapped under the write lock, after the check that the master key
+	 * is still the current one. */
+	st = reg_begin_write(r);
+	if (st != RK_OK)
+		goto out;
 	dk = sec_key_new();
 	if (dk == NULL) {
 		st = reg_fail(r, RK_ESYS, "out of memory");
@@ -619,10 +624,6 @@ rk_status rk_subject_add(rk_register *r, const char *kind,
 		goto out;
 	}
 	sec_pseudonym(dk, sub.pseudonym);
-
-	st = reg_begin_write(r);
-	if (st != RK_OK)
-		goto out;
 	if (r->st->vt->subject_insert(r->st, &sub) != 0) {
 		st = reg_store_fail(r, "cannot store the subject");
 		goto out;

@@ -288,6 +288,48 @@ static void test_rotate(void **state)
 	sec_key_free(dk);
 }
 
+/* A handle opened before another one rotated the key takes the new key
+ * at its next write (it wraps only after that check) or read; the keys it
+ * wraps open with the key file. */
+static void test_other_handle_follows_rotation(void **state)
+{
+	struct fx *f = *state;
+	rk_register *h2 = NULL, *h3 = NULL;
+	char id[RK_ID_LEN + 1], v2[1024], v3[1024];
+	int64_t before;
+
+	assert_int_equal(rk_register_open(f->db, f->key, &h2), RK_OK);
+	assert_int_equal(add3(h2, 1, id), RK_OK);
+	assert_int_equal(rk_register_open(f->db, f->key, &h3), RK_OK);
+	values_of(h3, id, v3, sizeof v3); /* a read entry, queued */
+	before = query_int(f->db, "SELECT count(*) FROM audit");
+	assert_int_equal(rk_key_rotate(f->r), RK_OK);
+	/* Closing after the rotation still commits the queued entry. */
+	rk_register_close(h3);
+	h3 = NULL;
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM audit"),
+			 before + 2);
+	assert_int_equal(add3(h2, 2, id), RK_OK);
+	values_of(h2, id, v2, sizeof v2);
+	assert_int_equal(rk_register_open(f->db, f->key, &h3), RK_OK);
+	values_of(h3, id, v3, sizeof v3);
+	assert_string_equal(v2, v3);
+	/* a reader opened before a rotation reads on after it */
+	assert_int_equal(rk_key_rotate(f->r), RK_OK);
+	values_of(h3, id, v3, sizeof v3);
+	assert_string_equal(v2, v3);
+	/* and it can rotate again from the current key */
+	assert_int_equal(rk_key_rotate(h2), RK_OK);
+	values_of(h2, id, v2, sizeof v2);
+	rk_register_close(h2);
+	rk_register_close(h3);
+	h3 = NULL;
+	assert_int_equal(rk_register_open(f->db, f->key, &h3), RK_OK);
+	values_of(h3, id, v3, sizeof v3);
+	assert_string_equal(v2, v3);
+	rk_register_close(h3);
+}
+
 /* The audit signing key is re-wrapped too: checkpoints made before a
  * rotation still verify after it. */
 static void test_rotate_keeps_checkpoints(void **state)
@@ -633,6 +675,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_rotate, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_other_handle_follows_rotation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotate_keeps_checkpoints,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_after_commit,
