@@ -305,3 +305,26 @@ int access_dm_excluded(rk_register *r, size_t pu, const char *subject_id)
 		return 0;
 	return consent_objected(r, subject_id, "direct_marketing");
 }
+
+rk_status access_audit(rk_register *r, const char *action)
+{
+	if (r->role == POL_NONE || r->pol->roles[r->role].audit)
+		return RK_OK;
+	reg_fail(r, RK_EREFUSED, "role %s may not read the audit trail",
+		 r->pol->roles[r->role].name);
+	reg_audit_attempt(r, action, NULL, NULL, RK_EREFUSED);
+	return RK_EREFUSED;
+}
+
+rk_status access_dm_check(rk_register *r, size_t pu, const char *subject_id)
+{
+	int ex = access_dm_excluded(r, pu, subject_id);
+
+	if (ex < 0)
+		return RK_ESYS;
+	if (ex > 0)
+		return reg_fail(
+			r, RK_EREFUSED,
+			"the subject has a direct-marketing prohibition");
+	return RK_OK;
+}

@@ -235,6 +235,9 @@ rk_status rk_audit_verify(rk_register *r, rk_audit_report *rep)
 	rk_status st;
 
 	memset(rep, 0, sizeof *rep);
+	st = access_audit(r, "audit.verify");
+	if (st != RK_OK)
+		return st;
 	/* Verify what this handle has read too. */
 	st = rk_register_flush(r);
 	if (st != RK_OK)
@@ -290,6 +293,9 @@ rk_status rk_audit_log(rk_register *r, const char *subject_id, rk_audit_fn fn,
 	rk_status st;
 	int rc;
 
+	st = access_audit(r, "audit.log");
+	if (st != RK_OK)
+		return st;
 	if (subject_id != NULL) {
 		rc = r->st->vt->subject_get(r->st, subject_id, &sub);
 		if (rc == STORE_NOTFOUND)
@@ -394,6 +400,9 @@ rk_status rk_audit_checkpoint(rk_register *r, const char *path)
 
 	if (path == NULL || path[0] == '\0')
 		return reg_fail(r, RK_EINVAL, "a checkpoint file is needed");
+	st = access_audit(r, "audit.checkpoint");
+	if (st != RK_OK)
+		return st;
 	/* The file first: a checkpoint that cannot be written leaves no
 	 * entry claiming it was taken. */
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);

@@ -717,7 +717,7 @@ rk_status rk_restore(rk_register *r, const char *path)
 	struct stat sb;
 	audit_ev ev;
 	rk_status st;
-	int committed = 0;
+	int committed = 0, keep_audit = 0;
 
 	st = need_admin(r, "register.restore", "restore backups");
 	if (st != RK_OK)
@@ -736,6 +736,10 @@ rk_status rk_restore(rk_register *r, const char *path)
 	st = check_backup(r, path);
 	if (st != RK_OK)
 		goto out;
+	{
+		rk_audit_report rep;
+		keep_audit = rk_audit_verify(r, &rep) == RK_OK;
+	}
 	st = reg_begin_write(r);
 	if (st != RK_OK)
 		goto out;
@@ -760,7 +764,7 @@ rk_status rk_restore(rk_register *r, const char *path)
 			      "nothing was restored");
 		goto out;
 	}
-	if (r->st->vt->restore_from(r->st, path) != 0) {
+	if (r->st->vt->restore_from(r->st, path, keep_audit) != 0) {
 		st = reg_fail(r, RK_EINTEGRITY,
 			      "cannot restore: %s; nothing was changed",
 			      r->st->vt->errmsg(r->st));
@@ -771,8 +775,11 @@ rk_status rk_restore(rk_register *r, const char *path)
 		st = replay_erasures(r, journal, jlen);
 	if (st != RK_OK)
 		goto out;
-	/* Appended to the restored chain, which goes on from the backup. */
-	audit_ev_set(&ev, r, "register.restore", NULL, NULL, NULL, "ok");
+	/* The live trail, which already holds the backup's entries, goes on
+	 * with the restore; only a broken live trail is replaced by the
+	 * backup's, and the entry says so. */
+	audit_ev_set(&ev, r, "register.restore", NULL,
+		     keep_audit ? NULL : "audit_trail_from_backup", NULL, "ok");
 	st = audit_write(r, &ev);
 	if (st != RK_OK)
 		goto out;

@@ -150,6 +150,10 @@ direct:
 	emit(c, line, column, msg);
 }
 
+/* The format is checked at every caller of the variadic reporters; the
+ * attribute (archetype printf, no variadic arguments of its own) lets the
+ * compiler see that fmt is such a checked format. */
+PRINTF_LIKE(3, 0)
 static void vreport(ctx *c, int at_key, const char *fmt, va_list ap)
 {
 	char msg[640];
@@ -184,6 +188,17 @@ PRINTF_LIKE(2, 3) static void report_key(ctx *c, const char *fmt, ...)
 
 	va_start(ap, fmt);
 	vreport(c, 1, fmt, ap);
+	va_end(ap);
+}
+
+/* Reports at the key (at_key) or the value of the current path. */
+PRINTF_LIKE(3, 4)
+static void report_at(ctx *c, int at_key, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(c, at_key, fmt, ap);
 	va_end(ap);
 }
 
@@ -451,6 +466,8 @@ void policy_free(policy *p)
 		free_text(&rt->label);
 		free_text(&rt->description);
 		free(rt->purposes);
+		free(rt->pc_purposes);
+		free(rt->pc_scopes);
 		for (j = 0; j < rt->nfields; j++)
 			free_field(&rt->fields[j]);
 		free(rt->fields);
@@ -642,6 +659,18 @@ size_t policy_record_field(const pol_record_type *rt, const char *name)
 		if (rt->fields[i].name != NULL &&
 		    strcmp(rt->fields[i].name, name) == 0)
 			return i;
+	return POL_NONE;
+}
+
+size_t policy_record_purpose_consent(const pol_record_type *rt, size_t purpose)
+{
+	size_t i;
+
+	if (rt == NULL)
+		return POL_NONE;
+	for (i = 0; i < rt->npc; i++)
+		if (rt->pc_purposes[i] == purpose)
+			return rt->pc_scopes[i];
 	return POL_NONE;
 }
 
@@ -948,7 +977,10 @@ static int get_choice(ctx *c, json_t *obj, const char *key, int required,
 	return 0;
 }
 
-static void resolve(ctx *c, enum ns ns, const char *name, size_t *out)
+/* Resolves name in namespace ns; an unknown name is reported at the current
+ * path's key (at_key) or value. */
+static void resolve_at(ctx *c, enum ns ns, const char *name, int at_key,
+		       size_t *out)
 {
 	suggester s = {name, NULL, SIZE_MAX};
 	char nb[SHOWN_BUF], sb[SHOWN_BUF + 32];
@@ -963,8 +995,13 @@ static void resolve(ctx *c, enum ns ns, const char *name, size_t *out)
 	n = ns_count(c->p, ns);
 	for (i = 0; i < n; i++)
 		consider(&s, ns_name(c->p, ns, i));
-	report(c, "unknown %s \"%s\"%s", ns_what[ns], shown(name, nb),
-	       suggestion(&s, sb, sizeof sb));
+	report_at(c, at_key, "unknown %s \"%s\"%s", ns_what[ns],
+		  shown(name, nb), suggestion(&s, sb, sizeof sb));
+}
+
+static void resolve(ctx *c, enum ns ns, const char *name, size_t *out)
+{
+	resolve_at(c, ns, name, 0, out);
 }
 
 static void get_ref(ctx *c, json_t *obj, const char *key, enum ns ns,
@@ -1297,13 +1334,95 @@ static void item_kind(ctx *c, json_t *obj, void *elem)
 	get_ref(c, obj, "retention", NS_RETENTION, 0, &k->retention);
 }
 
+static int scope_covers(const policy *p, size_t scope, size_t pu)
+{
+	size_t i;
+
+	for (i = 0; i < p->scopes[scope].npurposes; i++)
+		if (p->scopes[scope].purposes[i] == pu)
+			return 1;
+	return 0;
+}
+
+/* "purpose_consents": {"purpose": "scope", ...}: using the record type's
+ * data for a purpose that is a key needs a live consent in the scope. Each
+ * key is one of the type's own purposes, each value a declared scope whose
+ * purposes include the key. Called after the type's purposes are read. */
+static void get_purpose_consents(ctx *c, json_t *obj, pol_record_type *rt)
+{
+	json_t *v = json_object_get(obj, "purpose_consents"), *sv;
+	json_t *pv = json_object_get(obj, "purposes");
+	const char *key;
+	char kb[SHOWN_BUF], sb[SHOWN_BUF];
+	/* With a broken "purposes" list (reported there), membership is not
+	 * checked, to avoid a cascade. */
+	int purposes_ok =
+		json_is_array(pv) && rt->npurposes == json_array_size(pv);
+	size_t pu, sc, i;
+
+	if (v == NULL)
+		return;
+	push_key(c, "purpose_consents");
+	if (!json_is_object(v)) {
+		report(c, "\"purpose_consents\" must be an object of purpose "
+			  "names to consent scope names");
+		goto out;
+	}
+	if (json_object_size(v) == 0)
+		goto out;
+	rt->pc_purposes = xcalloc(c, json_object_size(v), sizeof(size_t));
+	rt->pc_scopes = xcalloc(c, json_object_size(v), sizeof(size_t));
+	if (rt->pc_purposes == NULL || rt->pc_scopes == NULL)
+		goto out;
+	json_object_foreach(v, key, sv)
+	{
+		int member_ok = 0;
+
+		push_key(c, key);
+		resolve_at(c, NS_PURPOSE, key, 1, &pu);
+		if (pu != POL_NONE && purposes_ok) {
+			for (i = 0; i < rt->npurposes; i++)
+				member_ok |= rt->purposes[i] == pu;
+			if (!member_ok)
+				report_key(c,
+					   "purpose \"%s\" is not one of the "
+					   "record type's \"purposes\"",
+					   shown(key, kb));
+		}
+		sc = POL_NONE;
+		if (!json_is_string(sv))
+			report(c,
+			       "the value of \"%s\" must be the name of a "
+			       "consent scope",
+			       shown(key, kb));
+		else
+			resolve(c, NS_SCOPE, json_string_value(sv), &sc);
+		if (pu != POL_NONE && sc != POL_NONE &&
+		    !scope_covers(c->p, sc, pu))
+			report(c,
+			       "consent scope \"%s\" does not cover purpose "
+			       "\"%s\"",
+			       shown(c->p->scopes[sc].name, sb),
+			       shown(key, kb));
+		else if (member_ok && sc != POL_NONE) {
+			rt->pc_purposes[rt->npc] = pu;
+			rt->pc_scopes[rt->npc] = sc;
+			rt->npc++;
+		}
+		pop(c);
+	}
+out:
+	pop(c);
+}
+
 static void item_record_type(ctx *c, json_t *obj, void *elem)
 {
-	static const char *const keys[] = {
-		"label",       "description", "purposes",
-		"legal_basis", "source",      "retention",
-		"consent",     "attachment",  "max_attachment_bytes",
-		"fields",      NULL};
+	static const char *const keys[] = {"label",	 "description",
+					   "purposes",	 "legal_basis",
+					   "source",	 "retention",
+					   "consent",	 "purpose_consents",
+					   "attachment", "max_attachment_bytes",
+					   "fields",	 NULL};
 	pol_record_type *rt = elem;
 	long long maxatt = 0;
 	size_t i;
@@ -1318,6 +1437,7 @@ static void item_record_type(ctx *c, json_t *obj, void *elem)
 	get_ref(c, obj, "source", NS_SOURCE, 1, &rt->source);
 	get_ref(c, obj, "retention", NS_RETENTION, 1, &rt->retention);
 	get_ref(c, obj, "consent", NS_SCOPE, 0, &rt->consent);
+	get_purpose_consents(c, obj, rt);
 	get_bool(c, obj, "attachment", &rt->attachment);
 	if (get_int(c, obj, "max_attachment_bytes", 0, 1, MAX_ATTACHMENT,
 		    &maxatt) &&
@@ -1406,9 +1526,9 @@ static void item_recipient(ctx *c, json_t *obj, void *elem)
 
 static void item_role(ctx *c, json_t *obj, void *elem)
 {
-	static const char *const keys[] = {"label",	    "description",
-					   "purposes",	    "categories",
-					   "unmasked_hetu", NULL};
+	static const char *const keys[] = {
+		"label",	 "description", "purposes", "categories",
+		"unmasked_hetu", "audit",	NULL};
 	pol_role *r = elem;
 
 	check_keys(c, obj, keys);
@@ -1419,6 +1539,7 @@ static void item_role(ctx *c, json_t *obj, void *elem)
 	get_ref_list(c, obj, "categories", NS_CATEGORY, 1, 0, &r->categories,
 		     &r->ncategories);
 	get_bool(c, obj, "unmasked_hetu", &r->unmasked_hetu);
+	get_bool(c, obj, "audit", &r->audit);
 }
 
 /* ---- top-level sections ---- */

@@ -106,6 +106,12 @@ typedef struct pol_record_type {
 	size_t basis;
 	size_t retention;
 	size_t consent; /* scope needed to store it, or POL_NONE */
+	/* Purposes that need a live consent to use the records for: using
+	 * them for pc_purposes[i] needs scope pc_scopes[i] (indices into
+	 * purposes and scopes). Each pc_purposes[i] is in purposes. */
+	size_t *pc_purposes;
+	size_t *pc_scopes;
+	size_t npc;
 	int attachment; /* may carry an encrypted attachment */
 	size_t max_attachment;
 	/* Their own fields. Each inherits the record type's purposes (a copy),
@@ -150,6 +156,7 @@ typedef struct pol_role {
 	size_t *categories;
 	size_t ncategories;
 	int unmasked_hetu;
+	int audit; /* may read, verify and checkpoint the audit trail */
 	pol_text description;
 } pol_role;
 
@@ -239,6 +246,9 @@ size_t policy_objection(const policy *p, const char *name);
 size_t policy_recipient(const policy *p, const char *name);
 /* A record type's own field by name: index into rt->fields or POL_NONE. */
 size_t policy_record_field(const pol_record_type *rt, const char *name);
+/* The consent scope (index into scopes) whose live consent using records
+ * of type rt for purpose index purpose needs, or POL_NONE. */
+size_t policy_record_purpose_consent(const pol_record_type *rt, size_t purpose);
 /* Whether basis index b is consent (named "consent" or GDPR 6(1)(a)). */
 int policy_basis_is_consent(const policy *p, size_t b);
 /* Whether field f serves purpose index pu. */

@@ -49,6 +49,9 @@
 #define MEDIA_TYPE_MAX	   127
 #define COOKIE_MAX	   200
 #define NUM_MAX		   64
+/* The consent scope whose use is also stopped by a direct-marketing
+ * prohibition (consent_personalisation_allowed). */
+#define SCOPE_PERSONALISATION "personalisation"
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -151,6 +154,38 @@ static int type_serves(const pol_record_type *rt, size_t pu)
 		if (rt->purposes[i] == pu)
 			return 1;
 	return 0;
+}
+
+/* Whether records of type rt may be used for purpose pu as far as the
+ * type's purpose consents go (policy "purpose_consents"): 1 when the purpose
+ * needs no consent or the subject's consent is in force, 0 when not, -1 on
+ * a store error with the handle's message set. The personalisation scope
+ * also yields to a direct-marketing prohibition. */
+static int purpose_consent_ok(rk_register *r, const char *subject_id,
+			      const pol_record_type *rt, size_t pu)
+{
+	size_t sc = policy_record_purpose_consent(rt, pu);
+
+	if (sc == POL_NONE)
+		return 1;
+	if (strcmp(r->pol->scopes[sc].name, SCOPE_PERSONALISATION) == 0)
+		return consent_personalisation_allowed(r, subject_id);
+	return consent_live(r, subject_id, sc);
+}
+
+static rk_status purpose_consent_refused(rk_register *r,
+					 const pol_record_type *rt, size_t pu)
+{
+	const policy *p = r->pol;
+	size_t sc = policy_record_purpose_consent(rt, pu);
+
+	return reg_fail(r, RK_EREFUSED,
+			"%s records are used for %s only with the subject's "
+			"live consent (%s)%s",
+			rt->name, p->purposes[pu].name, p->scopes[sc].name,
+			strcmp(p->scopes[sc].name, SCOPE_PERSONALISATION) == 0
+				? " and no direct-marketing prohibition"
+				: "");
 }
 
 /* ---- card numbers -------------------------------------------------------- */
@@ -936,6 +971,13 @@ static rk_status record_add(rk_register *r, const char *id,
 			goto out;
 		}
 	}
+	/* Storing for a purpose that needs a consent is using the data for
+	 * it. */
+	live = purpose_consent_ok(r, sub.id, rt, pu);
+	if (live <= 0) {
+		st = live < 0 ? RK_ESYS : purpose_consent_refused(r, rt, pu);
+		goto out;
+	}
 	if (sec_seal(dk, sub.id, ad, (const unsigned char *)plain, plen, ct) !=
 	    0) {
 		st = reg_fail(r, RK_ESYS, "cannot seal the record");
@@ -1163,9 +1205,11 @@ oom:
 	return 1;
 }
 
-/* Which record types' consents are in force for the subject. */
+/* Which record types the subject's consents let be used for purpose pu:
+ * the consent a type needs to be stored at all, and the one its purpose
+ * consents name for pu. */
 static rk_status consent_states(rk_register *r, const char *subject_id,
-				signed char **out)
+				size_t pu, signed char **out)
 {
 	const policy *p = r->pol;
 	signed char *ok;
@@ -1177,13 +1221,16 @@ static rk_status consent_states(rk_register *r, const char *subject_id,
 	if (ok == NULL)
 		return reg_fail(r, RK_ESYS, "out of memory");
 	for (i = 0; i < p->nrecord_types; i++) {
-		ok[i] = 1;
-		if (p->record_types[i].consent == POL_NONE)
-			continue;
-		live = consent_live(r, subject_id, p->record_types[i].consent);
+		const pol_record_type *rt = &p->record_types[i];
+
+		live = 1;
+		if (rt->consent != POL_NONE)
+			live = consent_live(r, subject_id, rt->consent);
+		if (live > 0)
+			live = purpose_consent_ok(r, subject_id, rt, pu);
 		if (live < 0) {
 			free(ok);
-			return RK_ESYS; /* consent_live set the message */
+			return RK_ESYS; /* the consent ledger set the message */
 		}
 		ok[i] = (signed char)(live > 0);
 	}
@@ -1229,9 +1276,11 @@ rk_status rk_record_list(rk_register *r, const char *id, const char *type,
 	reading = 1;
 	st = reg_load_subject(r, id, &sub);
 	if (st == RK_OK)
+		st = access_dm_check(r, pu, sub.id);
+	if (st == RK_OK)
 		st = reg_subject_key(r, &sub, &dk);
 	if (st == RK_OK)
-		st = consent_states(r, sub.id, &cons);
+		st = consent_states(r, sub.id, pu, &cons);
 	if (st != RK_OK)
 		goto out;
 	ls.r = r;
@@ -1390,6 +1439,8 @@ rk_status rk_record_attachment(rk_register *r, const char *id,
 	reading = 1;
 	st = reg_load_subject(r, id, &sub);
 	if (st == RK_OK)
+		st = access_dm_check(r, pu, sub.id);
+	if (st == RK_OK)
 		st = reg_subject_key(r, &sub, &dk);
 	if (st != RK_OK)
 		goto out;
@@ -1424,6 +1475,15 @@ rk_status rk_record_attachment(rk_register *r, const char *id,
 				      : reg_fail(r, RK_EREFUSED,
 						 "the record needs a consent "
 						 "that is not in force");
+			goto out;
+		}
+	}
+	if (ti != POL_NONE) {
+		live = purpose_consent_ok(r, sub.id, &p->record_types[ti], pu);
+		if (live <= 0) {
+			st = live < 0 ? RK_ESYS
+				      : purpose_consent_refused(
+						r, &p->record_types[ti], pu);
 			goto out;
 		}
 	}

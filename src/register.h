@@ -122,6 +122,11 @@ rk_status access_check(rk_register *r, size_t pu, const char *action,
  * marketing (purpose marketing_communications or the marketing role): such
  * a subject is not shown; 0 otherwise; -1 on a store error. */
 int access_dm_excluded(rk_register *r, size_t pu, const char *subject_id);
+/* The same as a status: RK_EREFUSED (message set) when excluded. */
+rk_status access_dm_check(rk_register *r, size_t pu, const char *subject_id);
+/* May the actor read, verify or checkpoint the audit trail (a role with
+ * "audit": true)? RK_OK, or RK_EREFUSED after auditing the refusal. */
+rk_status access_audit(rk_register *r, const char *action);
 /* Whether the actor's role may see values of category index cat. */
 int access_sees_category(const rk_register *r, size_t cat);
 

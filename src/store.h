@@ -237,9 +237,10 @@ struct store_vt {
 	int (*backup_to)(store *s, const char *path);
 	/* Inside an open write transaction: checks the database at path
 	 * (integrity, foreign keys, the same schema) and replaces every
-	 * table's rows with its rows. The caller commits or rolls back, so
-	 * a failed or interrupted restore changes nothing. */
-	int (*restore_from)(store *s, const char *path);
+	 * table's rows with its rows (but the audit table's when
+	 * keep_audit). The caller commits or rolls back, so a failed or
+	 * interrupted restore changes nothing. */
+	int (*restore_from)(store *s, const char *path, int keep_audit);
 	/* Moves the WAL into the database file and truncates it; STORE_ERR
 	 * also when other connections kept it from completing. */
 	int (*checkpoint)(store *s);

@@ -78,8 +78,10 @@ static const char *const migrations[] = {
 	" hash BLOB NOT NULL);",
 	/* 2: relationship records, attachments, the consent ledger, cookie
 	 * identifiers, actors. */
+	/* AUTOINCREMENT: a record's number is never given to another one,
+	 * even after the first was deleted. */
 	"CREATE TABLE record ("
-	" id INTEGER PRIMARY KEY,"
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" subject_id TEXT NOT NULL REFERENCES subject(id) ON DELETE CASCADE,"
 	" type TEXT NOT NULL,"
 	" ciphertext BLOB NOT NULL,"

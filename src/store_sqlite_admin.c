@@ -527,7 +527,7 @@ static int exec_sql(store *s, sqlite3 *db, const char *sql)
 	return rc == SQLITE_OK ? 0 : sqx_fail(s, "restore", rc);
 }
 
-int sqx_restore_from(store *s, const char *path)
+int sqx_restore_from(store *s, const char *path, int keep_audit)
 {
 	sqlite3 *db = sqx_db(s), *src = NULL;
 	char(*tables)[ADMIN_TABLE_NAME] = NULL;
@@ -572,13 +572,17 @@ int sqx_restore_from(store *s, const char *path)
 	if (exec_sql(s, db, "PRAGMA defer_foreign_keys = ON") != 0)
 		goto out;
 	for (size_t i = 0; i < ntables; i++) {
+		/* The live trail goes on: it already holds the backup's. */
+		if (keep_audit && strcmp(tables[i], "audit") == 0)
+			continue;
 		n = snprintf(sql, sizeof sql, "DELETE FROM \"%s\"", tables[i]);
 		if (n < 0 || (size_t)n >= sizeof sql ||
 		    exec_sql(s, db, sql) != 0)
 			goto out;
 	}
 	for (size_t i = 0; i < ntables; i++)
-		if (copy_table(s, db, src, tables[i]) != 0)
+		if (!(keep_audit && strcmp(tables[i], "audit") == 0) &&
+		    copy_table(s, db, src, tables[i]) != 0)
 			goto out;
 	ret = 0;
 out:

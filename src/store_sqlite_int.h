@@ -78,7 +78,7 @@ int sqx_actor_revoke(store *s, const char *name, int64_t at);
 int sqx_subject_set_key(store *s, const char *id,
 			const unsigned char wrapped[SEC_WRAPPED_BYTES]);
 int sqx_backup_to(store *s, const char *path);
-int sqx_restore_from(store *s, const char *path);
+int sqx_restore_from(store *s, const char *path, int keep_audit);
 int sqx_checkpoint(store *s);
 int sqx_subject_delete(store *s, const char *id);
 

@@ -831,15 +831,8 @@ rk_status rk_subject_get(rk_register *r, const char *id, const char *purpose,
 		goto out;
 	reading = 1;
 	st = reg_load_subject(r, id, &sub);
-	if (st == RK_OK) {
-		int ex = access_dm_excluded(r, pu, sub.id);
-		if (ex < 0)
-			st = RK_ESYS;
-		else if (ex > 0)
-			st = reg_fail(r, RK_EREFUSED,
-				      "the subject has prohibited direct "
-				      "marketing");
-	}
+	if (st == RK_OK)
+		st = access_dm_check(r, pu, sub.id);
 	if (st == RK_OK)
 		st = reg_subject_key(r, &sub, &dk);
 	if (st != RK_OK)

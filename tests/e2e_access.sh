@@ -51,6 +51,12 @@ expect "refusals are in the audit trail" test "$(rows "SELECT count(*) FROM audi
 check "customer service sees a masked HETU" 0 env REKISTERI_ACTOR=cs-1 REKISTERI_TOKEN="$CS" "$BIN" subject show "$ID"
 expect "the HETU is masked" grep -q "131052-\*\*\*\*" <<<"$out"
 check "marketing may not add actors" 4 env REKISTERI_ACTOR=mk-1 REKISTERI_TOKEN="$MK" "$BIN" actor add mk-2 --role marketing
+check "customer service may not read the audit trail" 4 env REKISTERI_ACTOR=cs-1 REKISTERI_TOKEN="$CS" "$BIN" audit log
+check "nor verify or checkpoint it" 4 env REKISTERI_ACTOR=cs-1 REKISTERI_TOKEN="$CS" "$BIN" audit checkpoint "$WORK/cs-cp"
+expect "a refused checkpoint leaves no file" test ! -e "$WORK/cs-cp"
+check "the data protection officer reads it" 0 "$BIN" actor add dpo-1 --role dpo
+DPO=$out
+check "audit log as the DPO" 0 env REKISTERI_ACTOR=dpo-1 REKISTERI_TOKEN="$DPO" "$BIN" audit log
 check "audit log for the subject" 0 "$BIN" audit log --subject "$ID"
 expect "the log shows who processed the subject" bash -c 'grep -q "mk-1" <<<"$0" && grep -q "cs-1" <<<"$0"' "$out"
 check "revoke" 0 "$BIN" actor revoke mk-1

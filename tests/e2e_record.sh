@@ -129,6 +129,43 @@ IN='' check "link the cookie" 0 "$BIN" cookie link "$A" ck-e2e-1
 IN=$BROWSE check "a browsing record through the cookie" 0 "$BIN" record add --cookie ck-e2e-1 --type browsing --purpose analytics
 IN='' check "it is the subject's" 0 "$BIN" --json record list "$A" --type browsing --purpose analytics
 expect "listed under the subject" grep -q '"url": "https://example.com/"' <<<"$out"
+# --- browsing for marketing needs the personalisation consent --------------
+BID=$(rows "SELECT id FROM record WHERE type = 'browsing' ORDER BY id LIMIT 1")
+REFUSED="SELECT count(*) FROM audit WHERE outcome = 'refused' AND action IN ('record.add', 'record.attachment')"
+refused=$(rows "$REFUSED")
+IN='' check "browsing for analytics needs no consent" 0 "$BIN" --json record list "$A" --purpose analytics
+expect "it is listed" grep -q '"type": "browsing"' <<<"$out"
+IN='' check "list for marketing without personalisation consent" 0 "$BIN" --json record list "$A" --purpose marketing_communications
+expect "has no browsing data" not_in '"browsing"' "$out"
+IN='' check "the same with --type browsing" 0 "$BIN" --json record list "$A" --type browsing --purpose marketing_communications
+expect "is empty" test "$out" = "[]"
+IN='' check "a browsing record read for marketing exits 4" 4 "$BIN" record attachment "$A" "$BID" --out "$WORK/b.out" --purpose marketing_communications
+expect "the refusal names the consent" grep -q "personalisation" <<<"$err"
+expect "and writes no file" test ! -e "$WORK/b.out"
+n=$(rows "SELECT count(*) FROM record")
+IN=$BROWSE check "browsing stored for marketing without consent exits 4" 4 "$BIN" record add "$A" --type browsing --purpose marketing_communications
+expect "the refusal names the consent too" grep -q "personalisation" <<<"$err"
+expect "and stores nothing" test "$(rows 'SELECT count(*) FROM record')" = "$n"
+expect "both refusals are in the audit trail" test "$(rows "$REFUSED")" -eq $((refused + 2))
+IN='' check "give personalisation consent" 0 "$BIN" consent give "$A" personalisation
+IN=$BROWSE check "browsing stored for marketing with consent" 0 "$BIN" record add "$A" --type browsing --purpose marketing_communications
+IN='' check "list for marketing with consent" 0 "$BIN" --json record list "$A" --type browsing --purpose marketing_communications
+expect "has all the browsing data" test "$(grep -c '"type": "browsing"' <<<"$out")" -eq 2
+IN='' check "prohibit direct marketing" 0 "$BIN" object "$A" direct_marketing
+IN='' check "marketing is refused after the prohibition" 4 "$BIN" --json record list "$A" --type browsing --purpose marketing_communications
+expect "the refusal names the prohibition" grep -q "direct-marketing prohibition" <<<"$err"
+IN='' check "analytics still sees it" 0 "$BIN" --json record list "$A" --type browsing --purpose analytics
+expect "both records" test "$(grep -c '"type": "browsing"' <<<"$out")" -eq 2
+IN='' check "add a second customer" 0 "$BIN" subject add --kind customer \
+	--field first_name=Eero --field last_name=Asdfgström
+B=$out
+IN=$BROWSE check "browsing for the second customer" 0 "$BIN" record add "$B" --type browsing --purpose analytics
+IN='' check "the second customer gives personalisation consent" 0 "$BIN" consent give "$B" personalisation
+IN='' check "list for marketing" 0 "$BIN" --json record list "$B" --purpose marketing_communications
+expect "has the browsing data" grep -q '"type": "browsing"' <<<"$out"
+IN='' check "the second customer withdraws it" 0 "$BIN" consent withdraw "$B" personalisation
+IN='' check "list for marketing after the withdrawal" 0 "$BIN" --json record list "$B" --purpose marketing_communications
+expect "is empty again too" test "$out" = "[]"
 IN='' check "record --help" 0 "$BIN" record --help
 IN='' check "the audit trail verifies" 0 "$BIN" audit verify
 

@@ -465,7 +465,7 @@ static void test_backup_under_load_and_restore(void **state)
 	pthread_t t;
 	rk_register *b = NULL;
 	struct stat sb;
-	int64_t nb, i;
+	int64_t nb, i, audit_before;
 	char id[RK_ID_LEN + 1];
 	rk_subject *s = NULL;
 	struct find_action fa = {"register.restore", 0};
@@ -501,12 +501,17 @@ static void test_backup_under_load_and_restore(void **state)
 	for (i = 0; i < 5; i++)
 		assert_int_equal(add3(f->r, 500 + (int)i, id), RK_OK);
 	assert_true(query_int(f->db, "SELECT count(*) FROM subject") > nb);
+	audit_before = query_int(f->db, "SELECT count(*) FROM audit");
 	assert_int_equal(rk_restore(f->r, f->bak), RK_OK);
+	/* the trail loses nothing: entries made after the backup stay, and
+	 * the restore goes on after them */
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM audit"),
+			 audit_before + 1);
 	assert_int_equal(query_int(f->db, "SELECT count(*) FROM subject"), nb);
 	/* the subject added after the backup is gone */
 	assert_int_equal(rk_subject_get(f->r, id, NULL, &s), RK_ENOTFOUND);
 	expect_intact(f->r);
-	/* the restore is recorded in the restored chain */
+	/* the restore is recorded in the chain */
 	assert_int_equal(rk_audit_log(f->r, NULL, find_action, &fa), RK_OK);
 	assert_true(fa.seq > 0);
 	assert_int_equal(rk_register_open(f->db, f->key, &b), RK_OK);

@@ -338,6 +338,21 @@ static void test_seed_content(void **state)
 	assert_int_equal(f->consent, rt->consent);
 	assert_int_equal(f->category, POL_NONE);
 	assert_int_equal(f->npurposes, rt->npurposes);
+	assert_int_equal(rt->npc, 0);
+	/* Browsing data: legitimate interest, but marketing use needs the
+	 * personalisation consent. */
+	rt = &p->record_types[policy_record_type(p, "browsing")];
+	assert_int_equal(rt->consent, POL_NONE);
+	assert_false(policy_basis_is_consent(p, rt->basis));
+	assert_int_equal(rt->npc, 1);
+	assert_int_equal(
+		policy_record_purpose_consent(
+			rt, policy_purpose(p, "marketing_communications")),
+		policy_scope(p, "personalisation"));
+	assert_int_equal(policy_record_purpose_consent(
+				 rt, policy_purpose(p, "analytics")),
+			 POL_NONE);
+	assert_int_equal(policy_record_purpose_consent(NULL, 0), POL_NONE);
 	rt = &p->record_types[policy_record_type(p, "communication")];
 	assert_true(rt->attachment);
 	assert_true(rt->max_attachment > 0);
@@ -507,6 +522,31 @@ static void test_undeclared_purpose(void **state)
 	assert_int_equal(ds.n, 1);
 	assert_true(has(&ds, 32, 140, "unknown purpose \"marketting\""));
 	assert_true(has(&ds, 32, 140, "did you mean \"marketing\""));
+}
+
+static void test_purpose_consents_positions(void **state)
+{
+	diags ds;
+	policy *p = load("purpose_consents.json", &ds);
+
+	(void)state;
+	assert_null(p);
+	assert_int_equal(ds.n, 3);
+	/* A declared purpose that the type does not serve: at the key. */
+	assert_true(has(&ds, 47, 9,
+			"purpose \"marketing\" is not one of the record "
+			"type's \"purposes\""));
+	/* An undeclared scope: at the value. */
+	assert_true(has(&ds, 48, 34,
+			"unknown consent scope \"emial_marketing\" (did you "
+			"mean \"email_marketing\"?)"));
+	/* An undeclared purpose: at the key. */
+	assert_true(has(&ds, 49, 9,
+			"unknown purpose \"marketting\" (did you mean "
+			"\"marketing\"?)"));
+	/* Sorted by position. */
+	assert_int_equal(ds.d[0].line, 47);
+	assert_int_equal(ds.d[2].line, 49);
 }
 
 static void test_bad_ytunnus(void **state)
@@ -748,6 +788,30 @@ static void test_rules(void **state)
 		       "\"retention\": \"relationship\",\n      "
 		       "\"max_attachment_bytes\": 5,\n      \"fields\"",
 		       "needs \"attachment\": true");
+	expect_problem(
+		"\"retention\": \"relationship\",\n      \"fields\"",
+		"\"retention\": \"relationship\",\n      "
+		"\"purpose_consents\": [\"marketing\"],\n      \"fields\"",
+		"\"purpose_consents\" must be an object");
+	expect_problem(
+		"\"retention\": \"relationship\",\n      \"fields\"",
+		"\"retention\": \"relationship\",\n      "
+		"\"purpose_consents\": {\"customer_relationship\": 1},"
+		"\n      \"fields\"",
+		"the value of \"customer_relationship\" must be the name "
+		"of a consent scope");
+	expect_problem(
+		"\"retention\": \"relationship\",\n      \"fields\"",
+		"\"retention\": \"relationship\",\n      "
+		"\"purpose_consents\": {\"customer_relationship\": "
+		"\"email_marketing\"},\n      \"fields\"",
+		"consent scope \"email_marketing\" does not cover purpose "
+		"\"customer_relationship\"");
+	expect_problem("\"retention\": \"relationship\",\n      \"fields\"",
+		       "\"retention\": \"relationship\",\n      "
+		       "\"purpose_consent\": {},\n      \"fields\"",
+		       "unknown key \"purpose_consent\" (did you mean "
+		       "\"purpose_consents\"?)");
 	expect_problem("\"fields\": {\n        \"product\"",
 		       "\"fields\": {},\n        \"x\": {\"product\"",
 		       "must declare at least one item");
@@ -836,6 +900,56 @@ static void test_valid_variants(void **state)
 	assert_string_equal(p->recipients[0].country, "SE");
 	assert_string_equal(p->recipients[0].safeguard, "adequacy");
 	assert_int_equal(policy_objection(p, "direct_marketing"), 0);
+	policy_free(p);
+	free(text);
+}
+
+static void test_purpose_consents_valid(void **state)
+{
+	char *text = patched(
+		"\"purposes\": [\"customer_relationship\"],\n      "
+		"\"legal_basis\": \"contract\",\n      \"source\": "
+		"\"data_subject\",\n      \"retention\": \"relationship\",",
+		"\"purposes\": [\"customer_relationship\", \"marketing\"],\n"
+		"      \"legal_basis\": \"contract\",\n      \"source\": "
+		"\"data_subject\",\n      \"retention\": \"relationship\",\n"
+		"      \"purpose_consents\": {\"marketing\": "
+		"\"email_marketing\"},");
+	diags ds;
+	const pol_record_type *rt;
+	policy *p;
+
+	(void)state;
+	memset(&ds, 0, sizeof ds);
+	p = policy_parse(text, strlen(text), "v.json", collect, &ds);
+	dump(&ds);
+	assert_non_null(p);
+	assert_int_equal(ds.n, 0);
+	rt = &p->record_types[policy_record_type(p, "purchase")];
+	assert_int_equal(rt->npc, 1);
+	assert_int_equal(rt->pc_purposes[0], policy_purpose(p, "marketing"));
+	assert_int_equal(rt->pc_scopes[0], policy_scope(p, "email_marketing"));
+	assert_int_equal(policy_record_purpose_consent(
+				 rt, policy_purpose(p, "marketing")),
+			 policy_scope(p, "email_marketing"));
+	assert_int_equal(
+		policy_record_purpose_consent(
+			rt, policy_purpose(p, "customer_relationship")),
+		POL_NONE);
+	/* The type's own consent rule is not touched by it. */
+	assert_int_equal(rt->consent, POL_NONE);
+	policy_free(p);
+	free(text);
+
+	/* An empty object is allowed and means nothing. */
+	text = patched("\"retention\": \"relationship\",\n      \"fields\"",
+		       "\"retention\": \"relationship\",\n      "
+		       "\"purpose_consents\": {},\n      \"fields\"");
+	memset(&ds, 0, sizeof ds);
+	p = policy_parse(text, strlen(text), "v.json", collect, &ds);
+	dump(&ds);
+	assert_non_null(p);
+	assert_int_equal(p->record_types[0].npc, 0);
 	policy_free(p);
 	free(text);
 }
@@ -942,6 +1056,7 @@ int main(void)
 		cmocka_unit_test(test_syntax_error),
 		cmocka_unit_test(test_typo_key),
 		cmocka_unit_test(test_undeclared_purpose),
+		cmocka_unit_test(test_purpose_consents_positions),
 		cmocka_unit_test(test_bad_ytunnus),
 		cmocka_unit_test(test_missing_key),
 		cmocka_unit_test(test_duplicate_key),
@@ -952,6 +1067,7 @@ int main(void)
 		cmocka_unit_test(test_load_file_errors),
 		cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_valid_variants),
+		cmocka_unit_test(test_purpose_consents_valid),
 		cmocka_unit_test(test_jsonpos),
 		cmocka_unit_test(test_jsonpos_tokens),
 	};

@@ -2,9 +2,10 @@
  * test_record.c: relationship records through the public API on real
  * SQLite files, with the seed policy: every record type stored, listed and
  * refused when malformed; card numbers refused anywhere; location only with
- * a live consent; attachments streamed in sealed chunks, byte-identical on
- * the way out, absent from the database file and its WAL in plaintext, and
- * refused when tampered with.
+ * a live consent; browsing used for marketing only with a live
+ * personalisation consent; attachments streamed in sealed chunks,
+ * byte-identical on the way out, absent from the database file and its WAL in
+ * plaintext, and refused when tampered with.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -897,6 +898,124 @@ static void test_by_cookie(void **state)
 	assert_int_equal(nrecords(f), 1);
 }
 
+/* Browsing data is stored on legitimate interest, but using it for
+ * marketing (personalised content, targeted ads) needs a live
+ * personalisation consent and no direct-marketing prohibition. */
+static void test_browsing_purpose_consent(void **state)
+{
+	struct fx *f = *state;
+	static const char browse[] =
+		"{\"url\": \"https://example.com/tuotteet\", \"at\": "
+		"\"2024-05-01T10:00:00Z\"}";
+	static const char mkt[] = "marketing_communications";
+	struct audit_find add_refused = {"record.add", "refused", 0};
+	struct audit_find att_refused = {"record.attachment", "refused", 0};
+	char out[160];
+	int64_t rid = 5, r1, r2, r3;
+	json_t *arr;
+
+	snprintf(out, sizeof out, "%s/o", f->dir);
+	/* Stored and used for analytics without any consent. */
+	assert_int_equal(rk_record_add(f->r, f->id, "browsing", browse, NULL,
+				       NULL, "analytics", &r1),
+			 RK_OK);
+	arr = list(f, f->id, NULL, "analytics");
+	assert_int_equal(json_array_size(arr), 1);
+	json_decref(arr);
+	/* Not for marketing: left out of the list, refused one by one. */
+	arr = list(f, f->id, NULL, mkt);
+	assert_int_equal(json_array_size(arr), 0);
+	json_decref(arr);
+	arr = list(f, f->id, "browsing", mkt);
+	assert_int_equal(json_array_size(arr), 0);
+	json_decref(arr);
+	assert_int_equal(rk_record_attachment(f->r, f->id, r1, out, mkt),
+			 RK_EREFUSED);
+	assert_non_null(strstr(rk_errmsg(f->r), "personalisation"));
+	assert_int_equal(access(out, F_OK), -1);
+	assert_int_equal(rk_record_add(f->r, f->id, "browsing", browse, NULL,
+				       NULL, mkt, &rid),
+			 RK_EREFUSED);
+	assert_int_equal(rid, 0);
+	assert_non_null(strstr(rk_errmsg(f->r), "personalisation"));
+	assert_null(strstr(rk_errmsg(f->r), "example.com"));
+	assert_int_equal(nrecords(f), 1);
+	assert_int_equal(rk_register_flush(f->r), RK_OK);
+	assert_int_equal(rk_audit_log(f->r, NULL, find_audit, &add_refused),
+			 RK_OK);
+	assert_true(add_refused.seen >= 1);
+	assert_int_equal(rk_audit_log(f->r, NULL, find_audit, &att_refused),
+			 RK_OK);
+	assert_true(att_refused.seen >= 1);
+
+	/* With the consent: all of it, and new records for marketing. */
+	assert_int_equal(
+		rk_consent_set(f->r, f->id, "personalisation", 1, "web", NULL),
+		RK_OK);
+	assert_int_equal(rk_record_add(f->r, f->id, "browsing", browse, NULL,
+				       NULL, mkt, &r2),
+			 RK_OK);
+	arr = list(f, f->id, NULL, mkt);
+	assert_int_equal(json_array_size(arr), 2);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(arr, 0), "type")),
+			    "browsing");
+	json_decref(arr);
+	/* Past the consent check: a browsing record has no attachment. */
+	assert_int_equal(rk_record_attachment(f->r, f->id, r1, out, mkt),
+			 RK_ENOTFOUND);
+	assert_non_null(strstr(rk_errmsg(f->r), "no attachment"));
+	/* One subject's consent does not serve another. */
+	assert_int_equal(rk_record_add(f->r, f->id2, "browsing", browse, NULL,
+				       NULL, "analytics", &r3),
+			 RK_OK);
+	arr = list(f, f->id2, NULL, mkt);
+	assert_int_equal(json_array_size(arr), 0);
+	json_decref(arr);
+
+	/* A direct-marketing prohibition stops it at once. */
+	assert_int_equal(
+		rk_object(f->r, f->id, "direct_marketing", "web", NULL), RK_OK);
+	{
+		/* marketing does not see the subject at all any more */
+		char *text = NULL;
+		assert_int_equal(rk_record_list(f->r, f->id, NULL, mkt, &text),
+				 RK_EREFUSED);
+		assert_null(text);
+	}
+	assert_int_equal(rk_record_attachment(f->r, f->id, r1, out, mkt),
+			 RK_EREFUSED);
+	assert_non_null(strstr(rk_errmsg(f->r), "prohibition"));
+	assert_int_equal(rk_record_add(f->r, f->id, "browsing", browse, NULL,
+				       NULL, mkt, &rid),
+			 RK_EREFUSED);
+	/* Analytics is untouched by it. */
+	arr = list(f, f->id, "browsing", "analytics");
+	assert_int_equal(json_array_size(arr), 2);
+	json_decref(arr);
+
+	/* So does a withdrawal. */
+	assert_int_equal(
+		rk_consent_set(f->r, f->id2, "personalisation", 1, "web", NULL),
+		RK_OK);
+	arr = list(f, f->id2, NULL, mkt);
+	assert_int_equal(json_array_size(arr), 1);
+	json_decref(arr);
+	assert_int_equal(
+		rk_consent_set(f->r, f->id2, "personalisation", 0, "web", NULL),
+		RK_OK);
+	arr = list(f, f->id2, NULL, mkt);
+	assert_int_equal(json_array_size(arr), 0);
+	json_decref(arr);
+	assert_int_equal(rk_record_attachment(f->r, f->id2, r3, out, mkt),
+			 RK_EREFUSED);
+	assert_int_equal(rk_record_add(f->r, f->id2, "browsing", browse, NULL,
+				       NULL, mkt, &rid),
+			 RK_EREFUSED);
+	assert_int_equal(nrecords(f), 3);
+	assert_int_equal(access(out, F_OK), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -920,6 +1039,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_by_cookie, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_browsing_purpose_consent,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
