@@ -263,9 +263,7 @@ static rk_status purge_scope(rk_register *r, const char *subject_id,
 		if (p->fields[i].consent != scope)
 			continue;
 		if (r->st->vt->value_delete_field(r->st, subject_id,
-						  p->fields[i].name) != 0 ||
-		    r->st->vt->bidx_delete_field(r->st, subject_id,
-						 p->fields[i].name) != 0)
+						  p->fields[i].name) != 0)
 			return reg_store_fail(r, "cannot delete the values "
 						 "that needed the consent");
 	}

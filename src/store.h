@@ -49,6 +49,9 @@ typedef struct store_value {
 	int64_t collected_at;
 	int64_t confirmed_at;
 	const char *expires; /* YYYY-MM-DD or NULL */
+	/* blind index of a lookup field's normalised value
+	 * (SEC_BIDX_BYTES), or NULL; found with bidx_find */
+	const unsigned char *bidx;
 } store_value;
 
 typedef struct store_audit {
@@ -162,16 +165,11 @@ struct store_vt {
 	int (*value_set_expiry)(store *s, const char *subject_id,
 				const char *field, const char *expires);
 
-	/* Inserting an existing (field, hash, subject) is a no-op. */
-	int (*bidx_insert)(store *s, const char *field,
-			   const unsigned char hash[SEC_BIDX_BYTES],
-			   const char *subject_id);
-	/* Subjects whose field has this hash, with their pseudonyms. */
+	/* Subjects with a value of field whose blind index is hash, with
+	 * their pseudonyms; a subject with that value twice comes twice. */
 	int (*bidx_find)(store *s, const char *field,
 			 const unsigned char hash[SEC_BIDX_BYTES],
 			 store_id_fn fn, void *ud);
-	int (*bidx_delete_field)(store *s, const char *subject_id,
-				 const char *field);
 
 	int (*audit_append)(store *s, const store_audit *a);
 	/* The newest entry; STORE_NOTFOUND when the trail is empty. String

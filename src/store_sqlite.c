@@ -55,16 +55,17 @@ static const char *const migrations[] = {
 	" source TEXT NOT NULL,"
 	" collected_at INTEGER NOT NULL,"
 	" confirmed_at INTEGER NOT NULL,"
-	" expires_at TEXT);"
+	" expires_at TEXT,"
+	" bidx BLOB);"
 	"CREATE INDEX value_subject_field ON value(subject_id, field);"
 	"CREATE INDEX value_expires ON value(expires_at)"
 	" WHERE expires_at IS NOT NULL;"
-	"CREATE TABLE blind_index ("
-	" field TEXT NOT NULL,"
-	" hash BLOB NOT NULL,"
-	" subject_id TEXT NOT NULL REFERENCES subject(id) ON DELETE CASCADE,"
-	" PRIMARY KEY (field, hash, subject_id)) WITHOUT ROWID;"
-	"CREATE INDEX blind_index_subject ON blind_index(subject_id);"
+	/* The blind index of a lookup value lives on its value row: one
+	 * partial index instead of a table with two B-trees of its own, and
+	 * it goes wherever the value goes. It covers the subject, so a
+	 * lookup never reads the value row itself. */
+	"CREATE INDEX value_bidx ON value(field, bidx, subject_id)"
+	" WHERE bidx IS NOT NULL;"
 	"CREATE TABLE audit ("
 	" seq INTEGER PRIMARY KEY,"
 	" at_us INTEGER NOT NULL,"
@@ -152,9 +153,7 @@ enum stmt_id {
 	ST_VALUE_LIST_F,
 	ST_VALUE_DEL_FIELD,
 	ST_VALUE_SET_EXPIRY,
-	ST_BIDX_INSERT,
 	ST_BIDX_FIND,
-	ST_BIDX_DEL_FIELD,
 	ST_AUDIT_APPEND,
 	ST_AUDIT_LAST,
 	ST_AUDIT_WALK,
@@ -215,8 +214,9 @@ static const struct {
 	[ST_VALUE_INSERT] = {"value insert",
 			     "INSERT INTO value (subject_id, field, ciphertext,"
 			     " purposes, legal_basis, source, collected_at,"
-			     " confirmed_at, expires_at)"
-			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
+			     " confirmed_at, expires_at, bidx)"
+			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+			     " ?10)"},
 	[ST_VALUE_LIST] = {"value list",
 			   VALUE_COLS " WHERE subject_id = ?1 ORDER BY id"},
 	[ST_VALUE_LIST_F] = {"value list",
@@ -228,18 +228,10 @@ static const struct {
 	[ST_VALUE_SET_EXPIRY] = {"value set expiry",
 				 "UPDATE value SET expires_at = ?3"
 				 " WHERE subject_id = ?1 AND field = ?2"},
-	[ST_BIDX_INSERT] = {"blind index insert",
-			    "INSERT INTO blind_index (field, hash, subject_id)"
-			    " VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING"},
 	[ST_BIDX_FIND] = {"blind index find",
-			  "SELECT b.subject_id, s.pseudonym"
-			  " FROM blind_index b JOIN subject s"
-			  " ON s.id = b.subject_id"
-			  " WHERE b.field = ?1 AND b.hash = ?2"
-			  " ORDER BY b.subject_id"},
-	[ST_BIDX_DEL_FIELD] = {"blind index delete",
-			       "DELETE FROM blind_index"
-			       " WHERE subject_id = ?1 AND field = ?2"},
+			  "SELECT v.subject_id, s.pseudonym"
+			  " FROM value v JOIN subject s ON s.id = v.subject_id"
+			  " WHERE v.field = ?1 AND v.bidx = ?2"},
 	[ST_AUDIT_APPEND] =
 		{"audit append",
 		 "INSERT INTO audit (seq, at_us, actor, action,"
@@ -867,7 +859,9 @@ static int sq_value_insert(store *base, store_value *v)
 	    (rc = bind_text(st, 6, v->source)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_int64(st, 7, v->collected_at)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_int64(st, 8, v->confirmed_at)) != SQLITE_OK ||
-	    (rc = bind_opt_text(st, 9, v->expires)) != SQLITE_OK) {
+	    (rc = bind_opt_text(st, 9, v->expires)) != SQLITE_OK ||
+	    (rc = v->bidx ? bind_blob(st, 10, v->bidx, SEC_BIDX_BYTES)
+			  : sqlite3_bind_null(st, 10)) != SQLITE_OK) {
 		fail(s, ST_VALUE_INSERT, rc);
 		goto out;
 	}
@@ -976,33 +970,6 @@ static int sq_value_set_expiry(store *base, const char *subject_id,
 
 /* Inserting an existing (field, hash, subject) is a no-op: a subject may
  * hold the same value twice in a multi-valued field. */
-static int sq_bidx_insert(store *base, const char *field,
-			  const unsigned char hash[SEC_BIDX_BYTES],
-			  const char *subject_id)
-{
-	struct sq *s = sq_of(base);
-	sqlite3_stmt *st = stmt(s, ST_BIDX_INSERT);
-	int rc, ret = STORE_ERR;
-
-	if (!st)
-		return STORE_ERR;
-	if ((rc = bind_text(st, 1, field)) != SQLITE_OK ||
-	    (rc = bind_blob(st, 2, hash, SEC_BIDX_BYTES)) != SQLITE_OK ||
-	    (rc = bind_text(st, 3, subject_id)) != SQLITE_OK) {
-		fail(s, ST_BIDX_INSERT, rc);
-		goto out;
-	}
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE) {
-		fail(s, ST_BIDX_INSERT, rc);
-		goto out;
-	}
-	ret = 0;
-out:
-	done(st);
-	return ret;
-}
-
 static int sq_bidx_find(store *base, const char *field,
 			const unsigned char hash[SEC_BIDX_BYTES],
 			store_id_fn fn, void *ud)
@@ -1039,13 +1006,6 @@ static int sq_bidx_find(store *base, const char *field,
 out:
 	done(st);
 	return ret;
-}
-
-static int sq_bidx_delete_field(store *base, const char *subject_id,
-				const char *field)
-{
-	return run_sf(sq_of(base), ST_BIDX_DEL_FIELD, subject_id, field, 2,
-		      NULL);
 }
 
 /* ---- audit ---- */
@@ -1309,9 +1269,7 @@ static const struct store_vt sq_vt = {
 	.value_list = sq_value_list,
 	.value_delete_field = sq_value_delete_field,
 	.value_set_expiry = sq_value_set_expiry,
-	.bidx_insert = sq_bidx_insert,
 	.bidx_find = sq_bidx_find,
-	.bidx_delete_field = sq_bidx_delete_field,
 	.audit_append = sq_audit_append,
 	.audit_last = sq_audit_last,
 	.audit_walk = sq_audit_walk,

@@ -471,6 +471,7 @@ static rk_status put_value(rk_register *r, const store_subject *sub,
 	unsigned char *ct = ctbuf;
 	size_t len = strlen(value);
 	char purposes[NAMES_MAX], expires[11];
+	unsigned char h[SEC_BIDX_BYTES];
 	store_value v;
 	rk_status st = RK_OK;
 	int64_t now = reg_now(r);
@@ -498,16 +499,12 @@ static rk_status put_value(rk_register *r, const store_subject *sub,
 	v.collected_at = now;
 	v.confirmed_at = now;
 	v.expires = expires[0] ? expires : NULL;
-	if (r->st->vt->value_insert(r->st, &v) != 0) {
-		st = reg_store_fail(r, "cannot store a value");
-		goto out;
-	}
 	if (f->lookup) {
-		unsigned char h[SEC_BIDX_BYTES];
 		sec_blind_index(r->ikey, f->name, value, h);
-		if (r->st->vt->bidx_insert(r->st, f->name, h, sub->id) != 0)
-			st = reg_store_fail(r, "cannot store a lookup index");
+		v.bidx = h;
 	}
+	if (r->st->vt->value_insert(r->st, &v) != 0)
+		st = reg_store_fail(r, "cannot store a value");
 out:
 	if (ct != ctbuf)
 		free(ct);
@@ -923,7 +920,14 @@ static int find_one(void *ud, const char *subject_id, const char *pseudonym)
 {
 	struct find_state *fs = ud;
 	audit_ev ev;
-	int ex = access_dm_excluded(fs->r, fs->pu, subject_id);
+	int ex;
+	size_t i;
+
+	/* One subject may hold the same value twice (e-mail, phone). */
+	for (i = 0; i < fs->l->n; i++)
+		if (strcmp(fs->l->items[i].id, subject_id) == 0)
+			return 0;
+	ex = access_dm_excluded(fs->r, fs->pu, subject_id);
 
 	if (ex < 0) {
 		fs->st = RK_ESYS;
@@ -1088,8 +1092,6 @@ rk_status rk_subject_update(rk_register *r, const char *id,
 						goto out;
 					}
 			if (r->st->vt->value_delete_field(
-				    r->st, sub.id, p->fields[fi].name) != 0 ||
-			    r->st->vt->bidx_delete_field(
 				    r->st, sub.id, p->fields[fi].name) != 0) {
 				st = reg_store_fail(r, "cannot update");
 				goto out;

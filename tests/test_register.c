@@ -281,10 +281,10 @@ static void test_handles_side_by_side(void **state)
 	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM subject"),
 			 subjects_before + 300);
 	/* customer numbers stay unique under concurrent writers */
-	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM blind_index "
+	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM value "
 					   "WHERE field = 'customer_number'"),
-			 count_rows(f->db, "SELECT count(DISTINCT hash) FROM "
-					   "blind_index WHERE field = "
+			 count_rows(f->db, "SELECT count(DISTINCT bidx) FROM "
+					   "value WHERE field = "
 					   "'customer_number'"));
 	assert_int_equal(rk_audit_verify(f->r, &rep), RK_OK);
 	assert_true(rep.entries >= 301);
