@@ -350,6 +350,11 @@ static rk_status ledger_write(rk_register *r, const char *id,
 	st = audit_write(r, &ev);
 	if (st == RK_OK)
 		st = reg_commit(r);
+	/* Deleted pages still sit in the WAL until a checkpoint moves them
+	 * out; do it now (best effort: a reader elsewhere may hold it up,
+	 * and then SQLite's own checkpoints finish the job). */
+	if (st == RK_OK && !a->objection && !a->given && !r->bulk)
+		(void)r->st->vt->checkpoint(r->st);
 out:
 	if (st != RK_OK) {
 		reg_rollback(r);

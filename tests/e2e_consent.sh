@@ -112,8 +112,19 @@ expect "no location row was written" test "$(rows "SELECT count(*) FROM record W
 checkin "a location record with consent" 0 "$LOC" "$BIN" record add "$A" --type location --purpose analytics
 checkin "a second location record" 0 "$LOC" "$BIN" record add "$A" --type location --purpose analytics
 expect "two location rows are stored" test "$(rows "SELECT count(*) FROM record WHERE subject_id = '$A' AND type = 'location'")" = 2
+# the sealed location records as they lie on disk, to look for them after
+LOCHEX=$(rows "SELECT hex(ciphertext) FROM record WHERE subject_id = '$A' AND type = 'location'")
 check "withdraw location consent" 0 "$BIN" consent withdraw "$A" location --channel app
 expect "no location rows remain" test "$(rows "SELECT count(*) FROM record WHERE subject_id = '$A' AND type = 'location'")" = 0
+# perl is part of every Debian system (perl-base)
+on_disk() { # on_disk HEX FILE: whether the bytes occur in the file
+	[ -f "$2" ] && perl -0777 -ne 'BEGIN { $n = pack("H*", shift @ARGV) } exit(index($_, $n) >= 0 ? 0 : 1)' "$1" "$2"
+}
+for h in $LOCHEX; do
+	for f in "$REKISTERI_DB" "$REKISTERI_DB-wal"; do
+		if on_disk "$h" "$f"; then bad "a withdrawn location record is still in $(basename "$f")"; else ok "a withdrawn location record is gone from $(basename "$f")"; fi
+	done
+done
 check "record list after the withdrawal" 0 "$BIN" record list "$A" --type location --purpose analytics
 expect "record list shows no location data" bash -c '! grep -q latitude <<<"$0"' "$out"
 checkin "a new location record is refused again" 4 "$LOC" "$BIN" record add "$A" --type location --purpose analytics

@@ -467,11 +467,70 @@ static void test_role_needs_marketing_purpose(void **state)
 	rk_register_close(r2);
 }
 
+/* Up to 4 sealed location records of a subject, as they lie on disk. */
+struct sealed {
+	unsigned char ct[4][512];
+	size_t len[4];
+	size_t n;
+};
+
+static void sealed_locations(const char *db, const char *id, struct sealed *out)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *s = NULL;
+
+	memset(out, 0, sizeof *out);
+	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h,
+					    "SELECT ciphertext FROM record"
+					    " WHERE subject_id = ?1 AND type ="
+					    " 'location'",
+					    -1, &s, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT),
+			 SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW && out->n < 4) {
+		size_t n = (size_t)sqlite3_column_bytes(s, 0);
+		assert_true(n > 0 && n <= sizeof out->ct[0]);
+		memcpy(out->ct[out->n], sqlite3_column_blob(s, 0), n);
+		out->len[out->n++] = n;
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+}
+
+/* Whether the n bytes at needle occur in the file at path. */
+static int file_has_bytes(const char *path, const unsigned char *needle,
+			  size_t n)
+{
+	FILE *fp = fopen(path, "rb");
+	unsigned char *buf;
+	long sz;
+	size_t len, i;
+	int found = 0;
+
+	if (fp == NULL)
+		return 0;
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	sz = ftell(fp);
+	rewind(fp);
+	buf = malloc(sz > 0 ? (size_t)sz : 1);
+	assert_non_null(buf);
+	len = fread(buf, 1, sz > 0 ? (size_t)sz : 0, fp);
+	fclose(fp);
+	for (i = 0; !found && i + n <= len; i++)
+		found = memcmp(buf + i, needle, n) == 0;
+	free(buf);
+	return found;
+}
+
 static void test_location_withdrawal_deletes(void **state)
 {
 	struct fx *f = *state;
-	char id[RK_ID_LEN + 1], other[RK_ID_LEN + 1];
+	char id[RK_ID_LEN + 1], other[RK_ID_LEN + 1], wal[160];
 	char *list = NULL;
+	struct sealed gone;
 	json_t *j;
 	int64_t rec = 0;
 
@@ -501,6 +560,11 @@ static void test_location_withdrawal_deletes(void **state)
 				    id),
 			 2);
 
+	sealed_locations(f->db, id, &gone);
+	assert_int_equal(gone.n, 2);
+	snprintf(wal, sizeof wal, "%s-wal", f->db);
+	assert_true(file_has_bytes(wal, gone.ct[0], gone.len[0]) ||
+		    file_has_bytes(f->db, gone.ct[0], gone.len[0]));
 	assert_int_equal(rk_consent_set(f->r, id, "location", 0, "app", NULL),
 			 RK_OK);
 	assert_int_equal(count_rows(f->db,
@@ -508,6 +572,12 @@ static void test_location_withdrawal_deletes(void **state)
 				    " subject_id = ?1 AND type = 'location'",
 				    id),
 			 0);
+	/* Gone from the disk too, while the handle stays open: not in the
+	 * database file (secure_delete) nor in its WAL (checkpointed). */
+	for (size_t k = 0; k < gone.n; k++) {
+		assert_false(file_has_bytes(f->db, gone.ct[k], gone.len[k]));
+		assert_false(file_has_bytes(wal, gone.ct[k], gone.len[k]));
+	}
 	/* Other data, and other subjects' locations, stay. */
 	assert_int_equal(count_rows(f->db,
 				    "SELECT count(*) FROM record WHERE"
