@@ -115,9 +115,12 @@ RK_API RK_NODISCARD rk_status rk_register_flush(rk_register *reg);
 RK_API void rk_register_set_clock(rk_register *reg, int64_t unix_seconds);
 
 /* Groups the writes that follow into one transaction until
- * rk_register_commit, for bulk loads. A write that fails inside it is undone
- * alone and the others stay; rk_register_rollback undoes them all. Reads
- * inside it see its writes. */
+ * rk_register_commit, for bulk loads. A write refused for its input (every
+ * call checks its input before it writes) changes nothing and the others
+ * stay. A write that fails part-way (I/O, database) spoils the transaction:
+ * later writes are refused and rk_register_commit rolls everything back and
+ * returns RK_ESYS. rk_register_rollback undoes it all. Reads inside it see
+ * its writes. */
 RK_API RK_NODISCARD rk_status rk_register_begin(rk_register *reg);
 RK_API RK_NODISCARD rk_status rk_register_commit(rk_register *reg);
 RK_API void rk_register_rollback(rk_register *reg);

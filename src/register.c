@@ -99,10 +99,16 @@ rk_status reg_begin_write(rk_register *r)
 	rk_status st;
 
 	if (r->bulk) {
-		/* One operation inside a bulk load: undone alone on failure. */
-		if (r->st->vt->savepoint(r->st, STORE_SP_BEGIN) != 0)
-			return reg_store_fail(r, "cannot start a write");
-		r->sp_mark = r->nqueue_in_txn;
+		/* Operations check their input before they write, so one
+		 * refused for its input has written nothing and needs no
+		 * savepoint (a savepoint per subject costs a bulk load a
+		 * tenth of its speed); reg_rollback tells the two apart. */
+		if (r->bulk_spoiled)
+			return reg_fail(r, RK_ESYS,
+					"an earlier write of this bulk "
+					"transaction failed part-way: roll it "
+					"back");
+		r->op_changes = r->st->vt->changes(r->st);
 		r->in_write = 1;
 		return RK_OK;
 	}
@@ -136,15 +142,8 @@ static void queue_committed(rk_register *r)
 rk_status reg_commit(rk_register *r)
 {
 	r->in_write = 0;
-	if (r->bulk) {
-		if (r->st->vt->savepoint(r->st, STORE_SP_RELEASE) != 0) {
-			rk_status st = reg_store_fail(r, "cannot commit");
-			r->st->vt->savepoint(r->st, STORE_SP_UNDO);
-			r->nqueue_in_txn = r->sp_mark;
-			return st;
-		}
-		return RK_OK;
-	}
+	if (r->bulk)
+		return RK_OK; /* rk_register_commit commits */
 	r->head_valid = 0;
 	if (r->st->vt->commit(r->st) != 0) {
 		rk_status st = reg_store_fail(r, "cannot commit");
@@ -161,12 +160,16 @@ void reg_rollback(rk_register *r)
 	if (!r->in_write)
 		return;
 	r->in_write = 0;
-	r->head_valid = 0;
 	if (r->bulk) {
-		r->st->vt->savepoint(r->st, STORE_SP_UNDO);
-		r->nqueue_in_txn = r->sp_mark;
+		/* Nothing written: nothing to undo. Written part-way: only the
+		 * whole transaction can be undone. */
+		if (r->st->vt->changes(r->st) != r->op_changes) {
+			r->bulk_spoiled = 1;
+			r->head_valid = 0;
+		}
 		return;
 	}
+	r->head_valid = 0;
 	r->st->vt->rollback(r->st);
 	r->nqueue_in_txn = 0; /* they stay queued for the next write */
 }
@@ -202,6 +205,7 @@ rk_status rk_register_begin(rk_register *r)
 		return st;
 	}
 	r->bulk = 1;
+	r->bulk_spoiled = 0;
 	r->nqueue_in_txn = 0;
 	r->head_valid = 0;
 	return RK_OK;
@@ -211,6 +215,12 @@ rk_status rk_register_commit(rk_register *r)
 {
 	if (!r->bulk)
 		return reg_fail(r, RK_EINVAL, "no bulk transaction is open");
+	if (r->bulk_spoiled) {
+		rk_register_rollback(r);
+		return reg_fail(r, RK_ESYS,
+				"a write of the bulk transaction failed "
+				"part-way, so none of it was committed");
+	}
 	r->bulk = 0;
 	r->head_valid = 0;
 	if (r->st->vt->commit(r->st) != 0) {
@@ -228,6 +238,7 @@ void rk_register_rollback(rk_register *r)
 	if (!r->bulk)
 		return;
 	r->bulk = 0;
+	r->bulk_spoiled = 0;
 	r->in_write = 0;
 	r->head_valid = 0;
 	r->st->vt->rollback(r->st);

@@ -46,8 +46,12 @@ struct rk_register {
 	audit_ev *queue; /* read audit entries not yet committed */
 	unsigned nqueue;
 	unsigned nqueue_in_txn; /* how many of them the open write took */
-	unsigned sp_mark;	/* nqueue_in_txn when an op's savepoint began */
-	int in_write;		/* an operation's write is open */
+	/* Inside a bulk transaction: the store's change count when the
+	 * current operation began, and whether an operation failed after it
+	 * had written (then the whole transaction must roll back). */
+	int64_t op_changes;
+	int bulk_spoiled;
+	int in_write; /* an operation's write is open */
 	/* The chain's head as this write transaction left it: read once per
 	 * transaction instead of once per entry. */
 	int head_valid;

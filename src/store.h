@@ -21,10 +21,6 @@
 #define STORE_ERR      (-1)
 #define STORE_NOTFOUND 1
 
-#define STORE_SP_BEGIN	 0
-#define STORE_SP_RELEASE 1
-#define STORE_SP_UNDO	 2
-
 typedef struct store store;
 
 typedef struct store_subject {
@@ -123,10 +119,9 @@ struct store_vt {
 	int (*begin)(store *s, int write);
 	int (*commit)(store *s);
 	int (*rollback)(store *s);
-	/* Inside a write transaction: STORE_SP_BEGIN sets a savepoint,
-	 * STORE_SP_RELEASE keeps what followed it, STORE_SP_UNDO undoes it
-	 * (and releases it). Savepoints do not nest here. */
-	int (*savepoint)(store *s, int op);
+	/* Rows inserted, changed or deleted through this handle since it
+	 * opened (never decreases). */
+	int64_t (*changes)(store *s);
 
 	/* meta: small named blobs (keys wrapped by the master key, counters) */
 	/* STORE_NOTFOUND when absent; STORE_ERR when the value is larger than

@@ -134,9 +134,6 @@ enum stmt_id {
 	ST_BEGIN_R,
 	ST_COMMIT,
 	ST_ROLLBACK,
-	ST_SP_BEGIN,
-	ST_SP_RELEASE,
-	ST_SP_UNDO,
 	ST_META_GET,
 	ST_META_SET,
 	ST_POLICY_PUT,
@@ -182,9 +179,6 @@ static const struct {
 	[ST_BEGIN_R] = {"begin", "BEGIN DEFERRED"},
 	[ST_COMMIT] = {"commit", "COMMIT"},
 	[ST_ROLLBACK] = {"rollback", "ROLLBACK"},
-	[ST_SP_BEGIN] = {"savepoint", "SAVEPOINT rk_op"},
-	[ST_SP_RELEASE] = {"savepoint release", "RELEASE rk_op"},
-	[ST_SP_UNDO] = {"savepoint undo", "ROLLBACK TO rk_op"},
 	[ST_META_GET] = {"meta get", "SELECT value FROM meta WHERE key = ?1"},
 	[ST_META_SET] =
 		{"meta set",
@@ -466,27 +460,11 @@ static int sq_rollback(store *base)
 	return run_simple(s, ST_ROLLBACK);
 }
 
-/* Only inside a transaction: a SAVEPOINT outside one would silently start
- * a deferred transaction of its own. UNDO rolls back to the savepoint and
- * then releases it, as store.h documents. */
-static int sq_savepoint(store *base, int op)
+/* Rows changed by this connection since it opened: tells whether an
+ * operation inside a bulk transaction has written anything yet. */
+static int64_t sq_changes(store *base)
 {
-	struct sq *s = sq_of(base);
-
-	if (sqlite3_get_autocommit(s->db))
-		return errf(s, "savepoint: no transaction is open");
-	switch (op) {
-	case STORE_SP_BEGIN:
-		return run_simple(s, ST_SP_BEGIN);
-	case STORE_SP_RELEASE:
-		return run_simple(s, ST_SP_RELEASE);
-	case STORE_SP_UNDO:
-		if (run_simple(s, ST_SP_UNDO))
-			return STORE_ERR;
-		return run_simple(s, ST_SP_RELEASE);
-	default:
-		return errf(s, "savepoint: unknown operation");
-	}
+	return (int64_t)sqlite3_total_changes64(sq_of(base)->db);
 }
 
 /* ---- meta and counters ---- */
@@ -1255,7 +1233,7 @@ static const struct store_vt sq_vt = {
 	.begin = sq_begin,
 	.commit = sq_commit,
 	.rollback = sq_rollback,
-	.savepoint = sq_savepoint,
+	.changes = sq_changes,
 	.meta_get = sq_meta_get,
 	.meta_set = sq_meta_set,
 	.counter_next = sq_counter_next,

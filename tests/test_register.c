@@ -193,6 +193,38 @@ static void test_bulk(void **state)
 		RK_ENOTFOUND);
 	assert_int_equal(rk_audit_verify(f->r, &rep), RK_OK);
 	assert_int_equal(rk_register_commit(f->r), RK_EINVAL);
+
+	/* A write that fails part-way (here: its audit entry cannot be
+	 * stored) spoils the whole bulk transaction: nothing of it lands. */
+	{
+		sqlite3 *h = NULL;
+		assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
+		assert_int_equal(
+			sqlite3_exec(h,
+				     "CREATE TRIGGER no_audit BEFORE INSERT ON "
+				     "audit WHEN NEW.action = 'subject.add' "
+				     "BEGIN SELECT RAISE(ABORT, 'refused'); "
+				     "END",
+				     NULL, NULL, NULL),
+			SQLITE_OK);
+		sqlite3_close(h);
+	}
+	assert_int_equal(rk_register_begin(f->r), RK_OK);
+	assert_int_equal(add(f->r, "Five", "five@example.com", id), RK_ESYS);
+	assert_int_equal(add(f->r, "Six", "six@example.com", id), RK_ESYS);
+	assert_int_equal(rk_register_commit(f->r), RK_ESYS);
+	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM subject"), 3);
+	{
+		sqlite3 *h = NULL;
+		assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(h, "DROP TRIGGER no_audit", NULL,
+					      NULL, NULL),
+				 SQLITE_OK);
+		sqlite3_close(h);
+	}
+	assert_int_equal(add(f->r, "Seven", "seven@example.com", id), RK_OK);
+	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM subject"), 4);
+	assert_int_equal(rk_audit_verify(f->r, &rep), RK_OK);
 }
 
 static void test_read_audit_queue(void **state)
