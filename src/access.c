@@ -75,13 +75,12 @@ static int valid_actor_name(const char *name)
 	return 1;
 }
 
-/* Managing actors is the administrator's work. */
-static rk_status need_admin(rk_register *r, const char *action)
+rk_status access_admin(rk_register *r, const char *action, const char *what)
 {
 	if (r->role == POL_NONE ||
 	    strcmp(r->pol->roles[r->role].name, "admin") == 0)
 		return RK_OK;
-	reg_fail(r, RK_EREFUSED, "only the administrator manages actors");
+	reg_fail(r, RK_EREFUSED, "only the administrator may %s", what);
 	reg_audit_attempt(r, action, NULL, NULL, RK_EREFUSED);
 	return RK_EREFUSED;
 }
@@ -98,7 +97,7 @@ rk_status rk_actor_add(rk_register *r, const char *name, const char *role,
 
 	_Static_assert(RK_TOKEN_LEN == SEC_TOKEN_LEN, "token length");
 	token_out[0] = '\0';
-	st = need_admin(r, "actor.add");
+	st = access_admin(r, "actor.add", "manage actors");
 	if (st != RK_OK)
 		return st;
 	if (!valid_actor_name(name))
@@ -197,7 +196,7 @@ rk_status rk_actor_list(rk_register *r, char **json_out)
 	audit_ev ev;
 
 	*json_out = NULL;
-	st = need_admin(r, "actor.list");
+	st = access_admin(r, "actor.list", "manage actors");
 	if (st != RK_OK)
 		return st;
 	aj.arr = json_array();
@@ -233,7 +232,7 @@ rk_status rk_actor_revoke(rk_register *r, const char *name)
 	audit_ev ev;
 	int rc;
 
-	st = need_admin(r, "actor.revoke");
+	st = access_admin(r, "actor.revoke", "manage actors");
 	if (st != RK_OK)
 		return st;
 	if (!valid_actor_name(name))

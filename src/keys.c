@@ -58,18 +58,6 @@ static const struct {
 	{"audit_sign_key", "register:audit-sign-key", 0},
 };
 
-/* Key rotation, backups and restores are the administrator's work. */
-static rk_status need_admin(rk_register *r, const char *action,
-			    const char *what)
-{
-	if (r->role == POL_NONE ||
-	    strcmp(r->pol->roles[r->role].name, "admin") == 0)
-		return RK_OK;
-	reg_fail(r, RK_EREFUSED, "only the administrator may %s", what);
-	reg_audit_attempt(r, action, NULL, NULL, RK_EREFUSED);
-	return RK_EREFUSED;
-}
-
 static rk_status new_key_path(rk_register *r, const char *key_path,
 			      char out[KEYS_PATH_MAX])
 {
@@ -386,7 +374,7 @@ rk_status rk_key_rotate(rk_register *r)
 	rk_status st;
 	int made = 0, committed = 0, rc;
 
-	st = need_admin(r, "key.rotate", "rotate the master key");
+	st = access_admin(r, "key.rotate", "rotate the master key");
 	if (st != RK_OK)
 		return st;
 	if (r->bulk)
@@ -492,7 +480,7 @@ rk_status rk_backup(rk_register *r, const char *path)
 	audit_ev ev;
 	rk_status st;
 
-	st = need_admin(r, "register.backup", "make backups");
+	st = access_admin(r, "register.backup", "make backups");
 	if (st != RK_OK)
 		return st;
 	if (path == NULL || path[0] == '\0')
@@ -719,7 +707,7 @@ rk_status rk_restore(rk_register *r, const char *path)
 	rk_status st;
 	int committed = 0, keep_audit = 0;
 
-	st = need_admin(r, "register.restore", "restore backups");
+	st = access_admin(r, "register.restore", "restore backups");
 	if (st != RK_OK)
 		return st;
 	if (path == NULL || path[0] == '\0')

@@ -139,11 +139,10 @@ static void queue_committed(rk_register *r)
 	}
 }
 
-rk_status reg_commit(rk_register *r)
+/* Commits the store's transaction; a failed commit is rolled back and the
+ * read entries it carried stay queued. */
+static rk_status commit_txn(rk_register *r)
 {
-	r->in_write = 0;
-	if (r->bulk)
-		return RK_OK; /* rk_register_commit commits */
 	r->head_valid = 0;
 	if (r->st->vt->commit(r->st) != 0) {
 		rk_status st = reg_store_fail(r, "cannot commit");
@@ -153,6 +152,14 @@ rk_status reg_commit(rk_register *r)
 	}
 	queue_committed(r);
 	return RK_OK;
+}
+
+rk_status reg_commit(rk_register *r)
+{
+	r->in_write = 0;
+	if (r->bulk)
+		return RK_OK; /* rk_register_commit commits */
+	return commit_txn(r);
 }
 
 void reg_rollback(rk_register *r)
@@ -222,15 +229,7 @@ rk_status rk_register_commit(rk_register *r)
 				"part-way, so none of it was committed");
 	}
 	r->bulk = 0;
-	r->head_valid = 0;
-	if (r->st->vt->commit(r->st) != 0) {
-		rk_status st = reg_store_fail(r, "cannot commit");
-		r->st->vt->rollback(r->st);
-		r->nqueue_in_txn = 0;
-		return st;
-	}
-	queue_committed(r);
-	return RK_OK;
+	return commit_txn(r);
 }
 
 void rk_register_rollback(rk_register *r)

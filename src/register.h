@@ -128,6 +128,9 @@ rk_status access_check(rk_register *r, size_t pu, const char *action,
 int access_dm_excluded(rk_register *r, size_t pu, const char *subject_id);
 /* The same as a status: RK_EREFUSED (message set) when excluded. */
 rk_status access_dm_check(rk_register *r, size_t pu, const char *subject_id);
+/* Work for the administrator only (actors, keys, backups): RK_OK, or
+ * RK_EREFUSED "only the administrator may <what>" after auditing it. */
+rk_status access_admin(rk_register *r, const char *action, const char *what);
 /* May the actor read, verify or checkpoint the audit trail (a role with
  * "audit": true)? RK_OK, or RK_EREFUSED after auditing the refusal. */
 rk_status access_audit(rk_register *r, const char *action);

@@ -1,30 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end: actors and roles, purpose-bound access, and signed audit
 # checkpoints through the real binary. Ends with "N passed, N failed".
-set -u
-BIN=${REKISTERI_BIN:?REKISTERI_BIN must name the rekisteri binary}
-SRC=${RK_SOURCE_DIR:?RK_SOURCE_DIR must name the source tree}
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-export REKISTERI_DB="$WORK/r.db"
-unset REKISTERI_KEY_FILE REKISTERI_ACTOR REKISTERI_TOKEN
-
-pass=0 fail=0
-ok() { pass=$((pass + 1)); printf 'ok   %s\n' "$1"; }
-bad() { fail=$((fail + 1)); printf 'FAIL %s\n' "$1"; }
-check() {
-	local name=$1 want=$2
-	shift 2
-	out=$("$@" 2>"$WORK/stderr"); rc=$?
-	err=$(cat "$WORK/stderr")
-	if [ "$rc" -eq "$want" ]; then ok "$name"; else bad "$name (exit $rc, wanted $want; stderr: $err)"; fi
-}
-expect() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else bad "$name"; fi
-}
-rows() { sqlite3 "$REKISTERI_DB" "$1"; }
+. "$(dirname "$0")/e2e-common.sh"
 
 "$BIN" init --policy "$SRC/policies/ocr-factory.json" >/dev/null
 ID=$("$BIN" subject add --kind customer --field first_name=Aino --field last_name=Roolitesti \
@@ -75,5 +52,4 @@ expect "the missing signed entry is named" grep -q "entry $seq " <<<"$err"
 sed 's/^seq: .*/seq: 1/' "$WORK/cp" >"$WORK/cp-edited"
 check "an edited checkpoint is refused" 5 "$BIN" audit verify --checkpoint "$WORK/cp-edited"
 
-printf '%d passed, %d failed\n' "$pass" "$fail"
-[ "$fail" -eq 0 ]
+e2e_finish

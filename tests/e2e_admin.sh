@@ -2,38 +2,13 @@
 # End-to-end tests of key rotation, backup and restore through the real
 # binary. Each check states what it proves; the script ends with
 # "N passed, N failed".
-set -u
-BIN=${REKISTERI_BIN:?REKISTERI_BIN must name the rekisteri binary}
-SRC=${RK_SOURCE_DIR:?RK_SOURCE_DIR must name the source tree}
-POLICY="$SRC/policies/ocr-factory.json"
-WORK=$(mktemp -d)
+. "$(dirname "$0")/e2e-common.sh"
 LOOP_PID=
-cleanup() {
+e2e_stop() { # the background write load, if it still runs
 	if [ -n "$LOOP_PID" ]; then kill "$LOOP_PID" 2>/dev/null; wait "$LOOP_PID" 2>/dev/null; fi
-	rm -rf "$WORK"
 }
-trap cleanup EXIT
-export REKISTERI_DB="$WORK/r.db"
 KEY="$REKISTERI_DB.key"
-unset REKISTERI_KEY_FILE REKISTERI_ACTOR
 
-pass=0 fail=0
-ok() { pass=$((pass + 1)); printf 'ok   %s\n' "$1"; }
-bad() { fail=$((fail + 1)); printf 'FAIL %s\n' "$1"; }
-# check NAME EXPECTED_EXIT CMD...: runs CMD, keeps stdout/stderr in $out/$err
-check() {
-	local name=$1 want=$2
-	shift 2
-	out=$("$@" 2>"$WORK/stderr"); rc=$?
-	err=$(cat "$WORK/stderr")
-	if [ "$rc" -eq "$want" ]; then ok "$name"; else bad "$name (exit $rc, wanted $want; stderr: $err)"; fi
-}
-expect() { # expect NAME CONDITION-COMMAND...
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else bad "$name"; fi
-}
-rows() { sqlite3 -cmd ".timeout 10000" "${2:-$REKISTERI_DB}" "$1"; }
 add() { # add N: a customer with exactly three fields
 	"$BIN" subject add --kind customer --field first_name=Testi \
 		--field last_name="Testinen$1" --field email="testi.$1@example.com"
@@ -130,5 +105,4 @@ check "restore --json" 0 "$BIN" --json restore "$WORK/b.db"
 expect "--json names the file" grep -q '"restored": ' <<<"$out"
 check "restore --help" 0 "$BIN" restore --help
 
-printf '%d passed, %d failed\n' "$pass" "$fail"
-[ "$fail" -eq 0 ]
+e2e_finish

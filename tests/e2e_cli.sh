@@ -2,32 +2,7 @@
 # End-to-end tests of the rekisteri command line: the real binary on a real
 # SQLite file. Each check states what it proves; the script ends with
 # "N passed, N failed".
-set -u
-BIN=${REKISTERI_BIN:?REKISTERI_BIN must name the rekisteri binary}
-SRC=${RK_SOURCE_DIR:?RK_SOURCE_DIR must name the source tree}
-POLICY="$SRC/policies/ocr-factory.json"
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-export REKISTERI_DB="$WORK/r.db"
-unset REKISTERI_KEY_FILE REKISTERI_ACTOR
-
-pass=0 fail=0
-ok() { pass=$((pass + 1)); printf 'ok   %s\n' "$1"; }
-bad() { fail=$((fail + 1)); printf 'FAIL %s\n' "$1"; }
-# check NAME EXPECTED_EXIT CMD...: runs CMD, keeps stdout/stderr in $out/$err
-check() {
-	local name=$1 want=$2
-	shift 2
-	out=$("$@" 2>"$WORK/stderr"); rc=$?
-	err=$(cat "$WORK/stderr")
-	if [ "$rc" -eq "$want" ]; then ok "$name"; else bad "$name (exit $rc, wanted $want; stderr: $err)"; fi
-}
-expect() { # expect NAME CONDITION-COMMAND...
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else bad "$name"; fi
-}
-rows() { sqlite3 "$REKISTERI_DB" "$1"; }
+. "$(dirname "$0")/e2e-common.sh"
 
 # --- policy check -----------------------------------------------------------
 check "seed policy is valid" 0 "$BIN" policy check "$POLICY"
@@ -155,5 +130,4 @@ check "the restored trail verifies" 0 "$BIN" audit verify
 check "another register's key is refused" 5 "$BIN" --key-file "$WORK/other.db.key" subject list
 check "a missing register is reported" 3 "$BIN" --db "$WORK/none.db" subject list
 
-printf '%d passed, %d failed\n' "$pass" "$fail"
-[ "$fail" -eq 0 ]
+e2e_finish

@@ -3,26 +3,8 @@
 # marketing decision and cookie profiles through the real binary on a real
 # SQLite file. Each check states what it proves; the script ends with
 # "N passed, N failed".
-set -u
-BIN=${REKISTERI_BIN:?REKISTERI_BIN must name the rekisteri binary}
-SRC=${RK_SOURCE_DIR:?RK_SOURCE_DIR must name the source tree}
-POLICY="$SRC/policies/ocr-factory.json"
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-export REKISTERI_DB="$WORK/r.db"
-unset REKISTERI_KEY_FILE REKISTERI_ACTOR REKISTERI_TOKEN
+. "$(dirname "$0")/e2e-common.sh"
 
-pass=0 fail=0
-ok() { pass=$((pass + 1)); printf 'ok   %s\n' "$1"; }
-bad() { fail=$((fail + 1)); printf 'FAIL %s\n' "$1"; }
-# check NAME EXPECTED_EXIT CMD...: runs CMD, keeps stdout/stderr in $out/$err
-check() {
-	local name=$1 want=$2
-	shift 2
-	out=$("$@" 2>"$WORK/stderr"); rc=$?
-	err=$(cat "$WORK/stderr")
-	if [ "$rc" -eq "$want" ]; then ok "$name"; else bad "$name (exit $rc, wanted $want; stderr: $err)"; fi
-}
 # checkin NAME EXPECTED_EXIT INPUT CMD...: the same with INPUT on stdin
 checkin() {
 	local name=$1 want=$2 input=$3
@@ -31,12 +13,6 @@ checkin() {
 	err=$(cat "$WORK/stderr")
 	if [ "$rc" -eq "$want" ]; then ok "$name"; else bad "$name (exit $rc, wanted $want; stderr: $err)"; fi
 }
-expect() { # expect NAME CONDITION-COMMAND...
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else bad "$name"; fi
-}
-rows() { sqlite3 "$REKISTERI_DB" "$1"; }
 # history_has SCOPE GIVEN VERSION: the history in $out (one JSON object a
 # ledger entry) has such an entry
 history_has() {
@@ -154,5 +130,4 @@ expect "the audit records the withdrawal" test "$(rows "SELECT count(*) FROM aud
 expect "the audit records the prohibition" test "$(rows "SELECT count(*) FROM audit WHERE action = 'object.direct_marketing'")" -ge 2
 check "audit verify" 0 "$BIN" audit verify
 
-printf '%d passed, %d failed\n' "$pass" "$fail"
-[ "$fail" -eq 0 ]
+e2e_finish

@@ -2,33 +2,8 @@
 # End-to-end tests of `rekisteri record`: the real binary on a real SQLite
 # file. Each check states what it proves; the script ends with
 # "N passed, N failed".
-set -u
-BIN=${REKISTERI_BIN:?REKISTERI_BIN must name the rekisteri binary}
-SRC=${RK_SOURCE_DIR:?RK_SOURCE_DIR must name the source tree}
-POLICY="$SRC/policies/ocr-factory.json"
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-export REKISTERI_DB="$WORK/r.db"
-unset REKISTERI_KEY_FILE REKISTERI_ACTOR REKISTERI_TOKEN
+. "$(dirname "$0")/e2e-common.sh"
 
-pass=0 fail=0
-ok() { pass=$((pass + 1)); printf 'ok   %s\n' "$1"; }
-bad() { fail=$((fail + 1)); printf 'FAIL %s\n' "$1"; }
-# check NAME EXPECTED_EXIT CMD...: runs CMD with standard input from $IN
-# (empty when unset), keeps stdout/stderr in $out/$err
-check() {
-	local name=$1 want=$2
-	shift 2
-	out=$(printf '%s' "${IN-}" | "$@" 2>"$WORK/stderr"); rc=$?
-	err=$(cat "$WORK/stderr")
-	if [ "$rc" -eq "$want" ]; then ok "$name"; else bad "$name (exit $rc, wanted $want; stderr: $err)"; fi
-}
-expect() { # expect NAME CONDITION-COMMAND...
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else bad "$name"; fi
-}
-rows() { sqlite3 "$REKISTERI_DB" "$1"; }
 not_in() { ! grep -q -- "$1" <<<"$2"; }
 
 IN='' check "init" 0 "$BIN" init --policy "$POLICY"
@@ -169,5 +144,4 @@ expect "is empty again too" test "$out" = "[]"
 IN='' check "record --help" 0 "$BIN" record --help
 IN='' check "the audit trail verifies" 0 "$BIN" audit verify
 
-printf '%d passed, %d failed\n' "$pass" "$fail"
-[ "$fail" -eq 0 ]
+e2e_finish
