@@ -67,6 +67,15 @@ else
 	rk subject add --db "$db" --kind prospect \
 		--field first_name=Essi \
 		--field email=essi.esimerkki@example.fi
+
+	step "Record Maija's purchase (JSON on standard input)" \
+		record add --db "$db" "$maija" --type purchase
+	printf '%s' '{"product": "OCR Scanner 3000", "amount": "249.00", "currency": "EUR", "warranty_until": "2028-11-30"}' |
+		rk record add --db "$db" "$maija" --type purchase
+
+	step "Maija gives e-mail marketing consent on the web" \
+		consent give --db "$db" "$maija" email_marketing --channel web
+	rk consent give --db "$db" "$maija" email_marketing --channel web
 fi
 
 step "Find a subject by e-mail (through the blind index, not plaintext)" \
@@ -78,6 +87,25 @@ id=${found%%$'\n'*}
 step "Show what customer service may see for the customer relationship" \
 	subject show --db "$db" "$id" --purpose customer_relationship
 rk subject show --db "$db" "$id" --purpose customer_relationship
+
+step "May we e-mail her our own offers? (exit 4 would mean no)" \
+	may-contact --db "$db" "$id" --channel email
+rk may-contact --db "$db" "$id" --channel email || true
+
+step "A marketing assistant, with a token of her own, reads for marketing" \
+	actor add --db "$db" mk-demo --role marketing
+if token=$(rk actor add --db "$db" mk-demo --role marketing 2>/dev/null); then
+	echo "(token shown once; only its hash is stored)"
+	REKISTERI_ACTOR=mk-demo REKISTERI_TOKEN=$token \
+		rk subject show --db "$db" "$id" --purpose marketing_communications
+	step "The same assistant asking for the customer relationship is refused" \
+		subject show --db "$db" "$id" --purpose customer_relationship
+	REKISTERI_ACTOR=mk-demo REKISTERI_TOKEN=$token \
+		rk subject show --db "$db" "$id" --purpose customer_relationship ||
+		echo "(exit $?: refused by policy, and the refusal is in the audit trail)"
+else
+	echo "(the actor exists from an earlier run)"
+fi
 
 step "List the subjects (IDs, kinds and dates only; no personal data)" \
 	subject list --db "$db"
