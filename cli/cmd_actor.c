@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 
 static const char actor_usage[] =
@@ -14,7 +16,62 @@ static const char actor_usage[] =
 	"only\n"
 	"its hash is kept. The actor then works with --actor NAME and the "
 	"token\n"
-	"in REKISTERI_TOKEN. Roles come from the policy.\n";
+	"in REKISTERI_TOKEN. Roles come from the policy.\n"
+	"list prints one line an actor: name, role, when created and when "
+	"revoked\n"
+	"(or \"active\"); with --json, a JSON array.\n";
+
+static const char *actor_str(const json_t *a, const char *key, const char *dflt)
+{
+	const char *s = json_string_value(json_object_get(a, key));
+
+	return s != NULL ? s : dflt;
+}
+
+/* Widens a column to hold s (up to 64 characters). */
+static void widen(int *w, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > (size_t)*w)
+		*w = n > 64 ? 64 : (int)n;
+}
+
+/* A header, then one aligned line an actor. */
+static int print_actors(const char *text)
+{
+	json_t *arr = json_loads(text, 0, NULL), *a;
+	int wname = 4, wrole = 4, wcreated = 7;
+	size_t i;
+
+	if (!json_is_array(arr)) {
+		json_decref(arr);
+		return cli_error(1, "the library returned a damaged list");
+	}
+	if (json_array_size(arr) == 0) {
+		printf("(no actors)\n");
+		json_decref(arr);
+		return 0;
+	}
+	json_array_foreach(arr, i, a)
+	{
+		widen(&wname, actor_str(a, "name", "?"));
+		widen(&wrole, actor_str(a, "role", "?"));
+		widen(&wcreated, actor_str(a, "created", "?"));
+	}
+	printf("%-*s  %-*s  %-*s  REVOKED\n", wname, "NAME", wrole, "ROLE",
+	       wcreated, "CREATED");
+	json_array_foreach(arr, i, a)
+	{
+		printf("%-*s  %-*s  %-*s  %s\n", wname,
+		       actor_str(a, "name", "?"), wrole,
+		       actor_str(a, "role", "?"), wcreated,
+		       actor_str(a, "created", "?"),
+		       actor_str(a, "revoked", "active"));
+	}
+	json_decref(arr);
+	return 0;
+}
 
 int cmd_actor(cli *c, int argc, char **argv)
 {
@@ -60,9 +117,12 @@ int cmd_actor(cli *c, int argc, char **argv)
 		st = rk_actor_list(c->reg, &json);
 		if (st != RK_OK)
 			return cli_status(c, st);
-		puts(json);
+		if (c->json)
+			puts(json);
+		else
+			r = print_actors(json);
 		rk_free(json);
-		return 0;
+		return r;
 	}
 	if (argc == 3 && strcmp(argv[1], "revoke") == 0) {
 		r = cli_open(c);

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 
 /* The library's limit is 2000 bytes; one more byte tells "too long". */
@@ -31,8 +33,11 @@ static const char consent_usage[] =
 	"cli);\n"
 	"--evidence-stdin reads up to 2000 bytes of evidence (stored "
 	"encrypted).\n"
-	"history prints the whole ledger as JSON: time, kind, scope, given,\n"
-	"channel, notice version, actor and evidence of every entry.\n";
+	"history prints the whole ledger, one line an entry: time, kind, "
+	"scope,\n"
+	"given or withdrawn (objected or lifted), channel, notice version, "
+	"actor\n"
+	"and evidence; with --json, a JSON array.\n";
 
 static const char object_usage[] =
 	"usage: rekisteri object ID OBJECTION [--channel C] "
@@ -177,6 +182,135 @@ out:
 	return r;
 }
 
+static const char *hist_str(const json_t *e, const char *key)
+{
+	const char *s = json_string_value(json_object_get(e, key));
+
+	return s != NULL ? s : "?";
+}
+
+/* What the entry did: given or withdrawn, for an objection objected or
+ * lifted. */
+static const char *hist_state(const json_t *e)
+{
+	int given = json_is_true(json_object_get(e, "given"));
+
+	if (strcmp(hist_str(e, "kind"), "objection") == 0)
+		return given ? "objected" : "lifted";
+	return given ? "given" : "withdrawn";
+}
+
+static void hist_notice(const json_t *e, char out[32])
+{
+	snprintf(out, 32, "notice v%" JSON_INTEGER_FORMAT,
+		 json_integer_value(json_object_get(e, "notice_version")));
+}
+
+/* Widens a column to hold s (up to 64 characters). */
+static void widen(int *w, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > (size_t)*w)
+		*w = n > 64 ? 64 : (int)n;
+}
+
+/* Prints s in double quotes, escaping what a terminal would act on rather
+ * than show: C0 and C1 control characters, DEL and the bidirectional
+ * embeddings, overrides and isolates. s is valid UTF-8 (Jansson checks). */
+static void print_quoted(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	putchar('"');
+	for (; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			printf("\\%c", *p);
+		else if (*p == '\n')
+			fputs("\\n", stdout);
+		else if (*p == '\r')
+			fputs("\\r", stdout);
+		else if (*p == '\t')
+			fputs("\\t", stdout);
+		else if (*p < 0x20 || *p == 0x7f)
+			printf("\\x%02x", (unsigned)*p);
+		else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			printf("\\u%04x", (unsigned)p[1]);
+			p++;
+		} else if (p[0] == 0xe2 &&
+			   ((p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae) ||
+			    (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9))) {
+			printf("\\u%04x",
+			       0x2000u | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu));
+			p += 2;
+		} else {
+			putchar(*p);
+		}
+	}
+	putchar('"');
+}
+
+/* One aligned line an entry under a header; the evidence, quoted, last. */
+static int print_history(const char *text)
+{
+	json_t *arr = json_loads(text, 0, NULL), *e, *ev;
+	int wat = 4, wkind = 4, wscope = 5, wstate = 5, wch = 7, wnot = 6;
+	int wact = 5;
+	char notice[32];
+	size_t i;
+
+	if (!json_is_array(arr)) {
+		json_decref(arr);
+		return cli_error(1, "the library returned a damaged ledger");
+	}
+	if (json_array_size(arr) == 0) {
+		printf("(no consents or objections recorded)\n");
+		goto out;
+	}
+	json_array_foreach(arr, i, e)
+	{
+		hist_notice(e, notice);
+		widen(&wat, hist_str(e, "at"));
+		widen(&wkind, hist_str(e, "kind"));
+		widen(&wscope, hist_str(e, "scope"));
+		widen(&wstate, hist_state(e));
+		widen(&wch, hist_str(e, "channel"));
+		widen(&wnot, notice);
+		widen(&wact, hist_str(e, "actor"));
+	}
+	printf("%-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %-*s  EVIDENCE\n", wat,
+	       "TIME", wkind, "KIND", wscope, "SCOPE", wstate, "STATE", wch,
+	       "CHANNEL", wnot, "NOTICE", wact, "ACTOR");
+	json_array_foreach(arr, i, e)
+	{
+		ev = json_object_get(e, "evidence");
+		hist_notice(e, notice);
+		printf("%-*s  %-*s  %-*s  %-*s  %-*s  %-*s  ", wat,
+		       hist_str(e, "at"), wkind, hist_str(e, "kind"), wscope,
+		       hist_str(e, "scope"), wstate, hist_state(e), wch,
+		       hist_str(e, "channel"), wnot, notice);
+		if (json_is_string(ev)) {
+			printf("%-*s  ", wact, hist_str(e, "actor"));
+			print_quoted(json_string_value(ev));
+			putchar('\n');
+		} else {
+			printf("%s\n", hist_str(e, "actor"));
+		}
+	}
+out:
+	/* Jansson's copies of the evidence name people: wipe them before
+	 * they are freed. */
+	json_array_foreach(arr, i, e)
+	{
+		ev = json_object_get(e, "evidence");
+		if (json_is_string(ev))
+			explicit_bzero((char *)json_string_value(ev),
+				       json_string_length(ev));
+	}
+	json_decref(arr);
+	return 0;
+}
+
 static int consent_history(cli *c, int argc, char **argv)
 {
 	char *text = NULL;
@@ -191,11 +325,14 @@ static int consent_history(cli *c, int argc, char **argv)
 	st = rk_consent_history(c->reg, argv[2], &text);
 	if (st != RK_OK)
 		return cli_status(c, st);
-	/* The ledger is structured data: JSON is its one format. */
-	puts(text);
+	if (c->json)
+		puts(text);
+	else
+		r = print_history(text);
+	/* The ledger holds the evidence: wipe it before freeing. */
 	explicit_bzero(text, strlen(text));
 	rk_free(text);
-	return 0;
+	return r;
 }
 
 int cmd_consent(cli *c, int argc, char **argv)

@@ -13,8 +13,11 @@ expect "actor add prints the token alone" grep -qxE '[A-Za-z0-9_-]{43}' <<<"$MK"
 check "the operator adds a customer service actor" 0 "$BIN" actor add cs-1 --role customer_service
 CS=$out
 check "an unknown role is refused" 2 "$BIN" actor add x-1 --role overlord
+check "actor list --json" 0 "$BIN" --json actor list
+expect "the JSON list shows roles, not tokens" bash -c 'grep -q "\"marketing\"" <<<"$0" && ! grep -q "$1" <<<"$0"' "$out" "$MK"
 check "actor list" 0 "$BIN" actor list
-expect "the list shows roles, not tokens" bash -c 'grep -q "\"marketing\"" <<<"$0" && ! grep -q "$1" <<<"$0"' "$out" "$MK"
+expect "the table shows a header and roles, not tokens" \
+	bash -c 'grep -qE "^NAME +ROLE +CREATED +REVOKED$" <<<"$0" && grep -qE "^mk-1 +marketing +[0-9TZ:-]+ +active$" <<<"$0" && ! grep -qF -- "$1" <<<"$0"' "$out" "$MK"
 
 check "an actor without its token is refused" 2 env REKISTERI_ACTOR=mk-1 "$BIN" subject show "$ID" --purpose marketing_communications
 check "a wrong token is refused" 4 env REKISTERI_ACTOR=mk-1 REKISTERI_TOKEN="${CS}" "$BIN" subject show "$ID" --purpose marketing_communications

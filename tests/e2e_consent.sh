@@ -13,8 +13,8 @@ checkin() {
 	err=$(cat "$WORK/stderr")
 	if [ "$rc" -eq "$want" ]; then ok "$name"; else bad "$name (exit $rc, wanted $want; stderr: $err)"; fi
 }
-# history_has SCOPE GIVEN VERSION: the history in $out (one JSON object a
-# ledger entry) has such an entry
+# history_has SCOPE GIVEN VERSION: the --json history in $out (one JSON
+# object a ledger entry) has such an entry
 history_has() {
 	tr -d '\n' <<<"$out" | sed 's/},/}\n/g' |
 		grep -qE "\"scope\": \"$1\", +\"given\": $2, .*\"notice_version\": $3,"
@@ -43,6 +43,12 @@ check "an undeclared scope is refused" 2 "$BIN" consent give "$A" world_dominati
 check "an invalid channel is refused" 2 "$BIN" consent give "$A" location --channel "Web Form"
 check "consent for a missing subject" 3 "$BIN" consent give 0123456789abcdef0123456789abcdef location
 check "consent history" 0 "$BIN" consent history "$A"
+expect "the history has a header" grep -qE '^TIME +KIND +SCOPE +STATE +CHANNEL +NOTICE +ACTOR +EVIDENCE$' <<<"$out"
+expect "the readable history shows the withdrawal with its notice version" \
+	grep -qE '^[0-9TZ:-]+ +consent +email_marketing +withdrawn +phone +notice v1 +[a-z]' <<<"$out"
+expect "the readable history quotes the evidence at the end" \
+	grep -qE ' email_marketing +given +web +notice v1 +[a-z0-9._-]+ +"Lomake 12: kyllä, Zyxwvutila"$' <<<"$out"
+check "consent history --json" 0 "$BIN" --json consent history "$A"
 expect "history is a JSON array of 3 entries" \
 	test "$(grep -c '"kind": "consent"' <<<"$out")" = 3
 expect "history shows the location consent with its notice version" history_has location true 1
@@ -78,8 +84,11 @@ expect "--json gives allowed and rule" \
 	grep -qE '^\{"allowed": false, "rule": "direct-marketing prohibition[^"]*"\}$' <<<"$out"
 check "an unknown channel is refused" 2 "$BIN" may-contact "$B" --channel fax
 check "an unknown --for is refused" 2 "$BIN" may-contact "$B" --channel post --for everyone
-check "the history shows the objection" 0 "$BIN" consent history "$B"
+check "the history shows the objection" 0 "$BIN" --json consent history "$B"
 expect "the objection is in the ledger" grep -q '"kind": "objection"' <<<"$out"
+check "the readable history of the objection" 0 "$BIN" consent history "$B"
+expect "the readable history shows the objection" \
+	grep -qE '^[0-9TZ:-]+ +objection +direct_marketing +objected +phone +notice v1 ' <<<"$out"
 
 # --- location data needs consent, and goes with it ----------------------------
 checkin "a location record without consent is refused" 4 "$LOC" "$BIN" record add "$B" --type location --purpose analytics
