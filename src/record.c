@@ -1274,11 +1274,7 @@ rk_status rk_record_list(rk_register *r, const char *id, const char *type,
 	if (st != RK_OK)
 		goto out;
 	reading = 1;
-	st = reg_load_subject(r, id, &sub);
-	if (st == RK_OK)
-		st = access_dm_check(r, pu, sub.id);
-	if (st == RK_OK)
-		st = reg_subject_key(r, &sub, &dk);
+	st = reg_subject_for(r, id, pu, &sub, &dk);
 	if (st == RK_OK)
 		st = consent_states(r, sub.id, pu, &cons);
 	if (st != RK_OK)
@@ -1437,11 +1433,7 @@ rk_status rk_record_attachment(rk_register *r, const char *id,
 	if (st != RK_OK)
 		goto out;
 	reading = 1;
-	st = reg_load_subject(r, id, &sub);
-	if (st == RK_OK)
-		st = access_dm_check(r, pu, sub.id);
-	if (st == RK_OK)
-		st = reg_subject_key(r, &sub, &dk);
+	st = reg_subject_for(r, id, pu, &sub, &dk);
 	if (st != RK_OK)
 		goto out;
 	rc = r->st->vt->record_get(r->st, sub.id, record_id, copy_meta, &m);

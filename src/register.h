@@ -96,6 +96,11 @@ rk_status reg_load_key(rk_register *r, const char *name, const char *ad,
 int reg_valid_id(const char *id);
 /* Reads a subject row: RK_EINVAL for a malformed ID, RK_ENOTFOUND. */
 rk_status reg_load_subject(rk_register *r, const char *id, store_subject *sub);
+/* A subject to process for purpose index pu: it exists, is not kept from
+ * that purpose by a direct-marketing prohibition, and its data key is
+ * unwrapped into *dk (free with sec_key_free). */
+rk_status reg_subject_for(rk_register *r, const char *id, size_t pu,
+			  store_subject *sub, unsigned char **dk);
 /* Purpose by name (NULL: the policy's default) as an index. */
 rk_status reg_resolve_purpose(rk_register *r, const char *purpose, size_t *pu);
 /* Validates and normalises one value of field f (any pol_type) into out;

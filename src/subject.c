@@ -702,6 +702,19 @@ rk_status reg_load_subject(rk_register *r, const char *id, store_subject *sub)
 	return RK_OK;
 }
 
+rk_status reg_subject_for(rk_register *r, const char *id, size_t pu,
+			  store_subject *sub, unsigned char **dk)
+{
+	rk_status st = reg_load_subject(r, id, sub);
+
+	*dk = NULL;
+	if (st == RK_OK)
+		st = access_dm_check(r, pu, sub->id);
+	if (st == RK_OK)
+		st = reg_subject_key(r, sub, dk);
+	return st;
+}
+
 static char *dup_or_empty(const char *s)
 {
 	return strdup(s == NULL ? "" : s);
@@ -827,11 +840,7 @@ rk_status rk_subject_get(rk_register *r, const char *id, const char *purpose,
 	if (st != RK_OK)
 		goto out;
 	reading = 1;
-	st = reg_load_subject(r, id, &sub);
-	if (st == RK_OK)
-		st = access_dm_check(r, pu, sub.id);
-	if (st == RK_OK)
-		st = reg_subject_key(r, &sub, &dk);
+	st = reg_subject_for(r, id, pu, &sub, &dk);
 	if (st != RK_OK)
 		goto out;
 	s = calloc(1, sizeof *s);
