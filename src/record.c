@@ -952,9 +952,9 @@ static rk_status record_add(rk_register *r, const char *id,
 		}
 		id = linked;
 	}
-	st = reg_load_subject(r, id, &sub);
-	if (st == RK_OK)
-		st = reg_subject_key(r, &sub, &dk);
+	/* Marketing does not process a subject who prohibited it, not even
+	 * to store what it did. */
+	st = reg_subject_for(r, id, pu, &sub, &dk);
 	if (st != RK_OK)
 		goto out;
 	if (rt->consent != POL_NONE) {

@@ -227,21 +227,33 @@ static void test_hetu_masking(void **state)
 	rk_register_close(bi);
 }
 
+#define ACTION "{\"campaign\": \"Syysale\", \"channel\": \"email\"}"
+
 static void test_direct_marketing_prohibition(void **state)
 {
 	struct fx *f = *state;
 	rk_register *m = as_actor(f, "mk-3", "marketing");
 	rk_subject *s = NULL;
 	rk_list *l = NULL;
+	int64_t rid = 0;
 
 	assert_int_equal(rk_subject_find(m, "email", "aino@example.com",
 					 "marketing_communications", &l),
 			 RK_OK);
 	assert_int_equal(rk_list_count(l), 1);
 	rk_list_free(l);
+	assert_int_equal(rk_record_add(m, f->id, "marketing_action", ACTION,
+				       NULL, NULL, "marketing_communications",
+				       &rid),
+			 RK_OK);
 	assert_int_equal(
 		rk_object(f->r, f->id, "direct_marketing", "phone", NULL),
 		RK_OK);
+	/* nor does marketing record what it did to them any more */
+	assert_int_equal(rk_record_add(m, f->id, "marketing_action", ACTION,
+				       NULL, NULL, "marketing_communications",
+				       &rid),
+			 RK_EREFUSED);
 	assert_int_equal(
 		rk_subject_get(m, f->id, "marketing_communications", &s),
 		RK_EREFUSED);
