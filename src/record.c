@@ -33,6 +33,7 @@
 #include "crypto.h"
 #include "ident.h"
 #include "policy.h"
+#include "record.h"
 #include "register.h"
 #include "store.h"
 
@@ -328,9 +329,13 @@ static int degrees_ok(const char *s, int lim)
 
 	if (s[i] == '-')
 		i++;
-	for (; is_digit(s[i]); i++, idig++)
+	/* At most three integer digits, refused before they overflow ip. */
+	for (; is_digit(s[i]); i++, idig++) {
+		if (idig == 3)
+			return 0;
 		ip = ip * 10 + (s[i] - '0');
-	if (idig == 0 || idig > 3)
+	}
+	if (idig == 0)
 		return 0;
 	if (s[i] == '.') {
 		for (i++; is_digit(s[i]); i++, fdig++)
@@ -551,10 +556,10 @@ out:
 	return st;
 }
 
-/* Parses json, checks every field against the record type and builds the
- * object of normalised values that gets stored. */
+/* Parses len bytes of json, checks every field against the record type and
+ * builds the object of normalised values that gets stored. */
 static rk_status build_fields(rk_register *r, const pol_record_type *rt,
-			      const char *json, json_t **out)
+			      const char *json, size_t len, json_t **out)
 {
 	json_t *in = NULL, *o = NULL, *val, *nv = NULL, *el;
 	json_error_t err;
@@ -563,12 +568,13 @@ static rk_status build_fields(rk_register *r, const pol_record_type *rt,
 	rk_status st = RK_OK;
 
 	*out = NULL;
-	if (json == NULL || strlen(json) > RECORD_JSON_MAX) {
+	if (json == NULL || len > RECORD_JSON_MAX) {
 		st = reg_fail(r, RK_EINVAL,
 			      "a record is a JSON object of at most 1 MiB");
 		goto out;
 	}
-	in = json_loads(json, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
+	in = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+			&err);
 	if (in == NULL) {
 		/* err.text may quote the input: give only its place. */
 		if (json_error_code(&err) == json_error_duplicate_key)
@@ -657,6 +663,23 @@ out:
 	json_free_secret(o);
 	json_free_secret(in);
 	return st;
+}
+
+rk_status record_validate(rk_register *r, const pol_record_type *rt,
+			  const char *json, size_t len, char **plain_out)
+{
+	json_t *fields = NULL;
+	rk_status st;
+
+	*plain_out = NULL;
+	st = build_fields(r, rt, json, len, &fields);
+	if (st != RK_OK)
+		return st;
+	*plain_out = json_dumps(fields, JSON_COMPACT | JSON_SORT_KEYS);
+	json_free_secret(fields);
+	if (*plain_out == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	return RK_OK;
 }
 
 /* A media type "type/subtype" of RFC 6838 restricted names, lower-cased;
@@ -860,7 +883,6 @@ static rk_status record_add(rk_register *r, const char *id,
 	store_subject sub;
 	store_record rec;
 	unsigned char *dk = NULL, *ct = NULL;
-	json_t *fields = NULL;
 	char *plain = NULL;
 	char linked[33], purposes[NAMES_MAX] = "", expires[11], ad[AD_MAX];
 	char mtype[MEDIA_TYPE_MAX + 1] = "";
@@ -892,7 +914,8 @@ static rk_status record_add(rk_register *r, const char *id,
 			      rt->name, p->purposes[pu].name);
 		goto out;
 	}
-	st = build_fields(r, rt, json, &fields);
+	st = record_validate(r, rt, json, json == NULL ? 0 : strlen(json),
+			     &plain);
 	if (st != RK_OK)
 		goto out;
 	if (attachment_type != NULL && attachment_path == NULL) {
@@ -917,11 +940,6 @@ static rk_status record_add(rk_register *r, const char *id,
 		st = open_attachment(r, rt, attachment_path, &fd, &att_size);
 		if (st != RK_OK)
 			goto out;
-	}
-	plain = json_dumps(fields, JSON_COMPACT | JSON_SORT_KEYS);
-	if (plain == NULL) {
-		st = reg_fail(r, RK_ESYS, "out of memory");
-		goto out;
 	}
 	plen = strlen(plain);
 	ct = malloc(plen + SEC_SEAL_OVERHEAD);
@@ -1032,7 +1050,6 @@ out:
 	sec_key_free(dk);
 	reg_free_secret(plain);
 	free(ct);
-	json_free_secret(fields);
 	return st;
 }
 
