@@ -784,3 +784,39 @@ int ident_text(const char *in, size_t maxlen, char *out, size_t outsz,
 	}
 	return emit(out, outsz, why, s, n);
 }
+
+int ident_text_lines(const char *in, size_t maxlen, char *out, size_t outsz,
+		     const char **why)
+{
+	const char *s;
+	size_t n, o = 0;
+
+	if (in == NULL || out == NULL || outsz == 0)
+		return fail(out, outsz, why, MSG_ARG);
+	trim(in, 0, &s, &n);
+	if (n == 0)
+		return fail(out, outsz, why, MSG_EMPTY);
+	if (n > maxlen)
+		return fail(out, outsz, why, "text is too long");
+	if (n >= outsz)
+		return fail(out, outsz, why, MSG_SMALL);
+	/* Validate everything before writing: out may be in. */
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t len = utf8_seq((const unsigned char *)s + i, n - i, &cp);
+
+		if (len == 0)
+			return fail(out, outsz, why, "text is not valid UTF-8");
+		if (is_control(cp) && cp != '\n' && cp != '\t' &&
+		    !(cp == '\r' && i + 1 < n && s[i + 1] == '\n'))
+			return fail(out, outsz, why,
+				    "text has a control character");
+		i += len;
+	}
+	/* Line ends are kept as "\n": a form's "\r\n" loses its "\r". */
+	for (size_t i = 0; i < n; i++)
+		if (!(s[i] == '\r' && i + 1 < n && s[i + 1] == '\n'))
+			out[o++] = s[i];
+	out[o] = '\0';
+	return 0;
+}

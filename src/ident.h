@@ -56,6 +56,10 @@ int ident_country(const char *in, char *out, size_t outsz, const char **why);
  * Canonical: the trimmed copy. */
 int ident_text(const char *in, size_t maxlen, char *out, size_t outsz,
 	       const char **why);
+/* The same for text of several lines: tabs and line feeds are allowed, and
+ * a carriage return only before a line feed, where it is dropped. */
+int ident_text_lines(const char *in, size_t maxlen, char *out, size_t outsz,
+		     const char **why);
 
 /* Whether y-m-d exists in the (proleptic) Gregorian calendar. */
 int ident_date_exists(int y, int m, int d);

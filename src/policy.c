@@ -1255,10 +1255,11 @@ static void parse_field(ctx *c, json_t *obj, pol_field *f, int record)
 		"label",    "description", "type",     "category",
 		"purposes", "legal_basis", "source",   "retention",
 		"consent",  "lookup",	   "multiple", "max_length",
-		"values",   NULL};
+		"values",   "multiline",   NULL};
 	static const char *const record_field_keys[] = {
-		"label",    "description", "type",   "required",
-		"multiple", "max_length",  "values", NULL};
+		"label",    "description", "type",
+		"required", "multiple",	   "max_length",
+		"values",   "multiline",   NULL};
 	long long maxlen;
 	int type = -1;
 
@@ -1282,6 +1283,7 @@ static void parse_field(ctx *c, json_t *obj, pol_field *f, int record)
 		get_bool(c, obj, "required", &f->required);
 	}
 	get_bool(c, obj, "multiple", &f->multiple);
+	get_bool(c, obj, "multiline", &f->multiline);
 	if (get_int(c, obj, "max_length", 0, 1, MAX_FIELD_LEN, &maxlen))
 		f->max_len = (size_t)maxlen;
 	get_values(c, obj, f);
@@ -1290,6 +1292,9 @@ static void parse_field(ctx *c, json_t *obj, pol_field *f, int record)
 		return;
 	if (f->type == PT_ENUM && json_object_get(obj, "values") == NULL)
 		report(c, "a field of type enum needs \"values\"");
+	if (f->multiline && f->type != PT_TEXT)
+		report_in(c, "multiline",
+			  "\"multiline\" is allowed only with type text");
 	if (f->type != PT_ENUM && json_object_get(obj, "values") != NULL)
 		report_in(c, "values",
 			  "\"values\" is allowed only with type enum");

@@ -44,12 +44,14 @@
  * feedback) may declare more, and URLs need more than the 200-byte text
  * default. */
 #define NORMALISE_TEXT_CAP 4096
-#define URL_MAX		   2048
-#define NAMES_MAX	   512
-#define AD_MAX		   96
-#define MEDIA_TYPE_MAX	   127
-#define COOKIE_MAX	   200
-#define NUM_MAX		   64
+/* value_normalise's limit for a text without max_length */
+#define TEXT_DEFAULT_MAX 200
+#define URL_MAX		 2048
+#define NAMES_MAX	 512
+#define AD_MAX		 96
+#define MEDIA_TYPE_MAX	 127
+#define COOKIE_MAX	 200
+#define NUM_MAX		 64
 /* The consent scope whose use is also stopped by a direct-marketing
  * prohibition (consent_personalisation_allowed). */
 #define SCOPE_PERSONALISATION "personalisation"
@@ -455,12 +457,16 @@ static rk_status normalise_field(rk_register *r, const pol_field *f,
 	size_t max = 0;
 	rk_status st;
 
-	if (f->type == PT_TEXT && f->max_len >= NORMALISE_TEXT_CAP)
-		max = f->max_len;
+	if (f->type == PT_TEXT &&
+	    (f->multiline || f->max_len >= NORMALISE_TEXT_CAP))
+		max = f->max_len ? f->max_len : TEXT_DEFAULT_MAX;
 	else if (f->type == PT_URL)
 		max = f->max_len ? f->max_len : URL_MAX;
 	if (max > 0) {
-		if (ident_text(in, max, out, outsz, &why) != 0)
+		int rc = f->multiline
+				 ? ident_text_lines(in, max, out, outsz, &why)
+				 : ident_text(in, max, out, outsz, &why);
+		if (rc != 0)
 			return reg_fail(r, RK_EINVAL, "field %s: %s", f->name,
 					why);
 	} else {

@@ -281,7 +281,8 @@ rk_status value_normalise(rk_register *r, const pol_field *f, const char *in,
 		max = f->max_len ? f->max_len : TEXT_DEFAULT_MAX;
 		if (max >= VALUE_MAX)
 			max = VALUE_MAX - 1;
-		rc = ident_text(in, max, out, outsz, &why);
+		rc = f->multiline ? ident_text_lines(in, max, out, outsz, &why)
+				  : ident_text(in, max, out, outsz, &why);
 		break;
 	}
 	if (rc != 0) {

@@ -575,6 +575,37 @@ static void test_text(void **state)
 	assert_string_equal(out, "abcdefg");
 }
 
+/* Text of several lines: line feeds and tabs stay, "\r\n" becomes "\n",
+ * any other control character is still refused. */
+static void test_text_lines(void **state)
+{
+	char out[64];
+	const char *why = NULL;
+
+	(void)state;
+	assert_int_equal(ident_text("a\nb", 64, out, sizeof out, &why), -1);
+	assert_int_equal(ident_text_lines("Hei,\r\n\ttuote rikki.\nTerv.", 64,
+					  out, sizeof out, &why),
+			 0);
+	assert_string_equal(out, "Hei,\n\ttuote rikki.\nTerv.");
+	/* surrounding blank lines go, as spaces do for one-line text */
+	assert_int_equal(ident_text_lines("\n  kaksi\nriviä \r\n", 64, out,
+					  sizeof out, &why),
+			 0);
+	assert_string_equal(out, "kaksi\nriviä");
+	assert_int_equal(ident_text_lines("a\rb", 64, out, sizeof out, &why),
+			 -1);
+	assert_string_equal(out, "");
+	assert_int_equal(
+		ident_text_lines("a\x1b[2Jb", 64, out, sizeof out, &why), -1);
+	assert_int_equal(ident_text_lines("\n\n", 64, out, sizeof out, &why),
+			 -1);
+	assert_int_equal(ident_text_lines("abc\nd", 4, out, sizeof out, &why),
+			 -1);
+	assert_int_equal(ident_text_lines("a\xff", 64, out, sizeof out, &why),
+			 -1);
+}
+
 /* ---- dates ---- */
 
 static void test_date(void **state)
@@ -802,6 +833,7 @@ int main(void)
 		cmocka_unit_test(test_postal_code),
 		cmocka_unit_test(test_country),
 		cmocka_unit_test(test_text),
+		cmocka_unit_test(test_text_lines),
 		cmocka_unit_test(test_date),
 		cmocka_unit_test(test_date_add),
 		cmocka_unit_test(test_date_exists),

@@ -439,6 +439,34 @@ static void test_card_numbers(void **state)
 				       "\"Viite 12345678901234567890123 ok\"}",
 				       NULL, NULL, NULL, &rid),
 			 RK_OK);
+	/* A complaint of several lines keeps its lines; a one-line field
+	 * does not take a line break. */
+	assert_int_equal(rk_record_add(f->r, f->id, "feedback",
+				       "{\"kind\": \"complaint\", \"text\": "
+				       "\"Hei,\\r\\nlaite ei käynnisty.\\n"
+				       "Terveisin A\"}",
+				       NULL, NULL, "feedback_research", &rid),
+			 RK_OK);
+	arr = list(f, f->id, "feedback", "feedback_research");
+	{
+		size_t k;
+		int seen = 0;
+		for (k = 0; k < json_array_size(arr); k++) {
+			const char *t =
+				field_of(json_array_get(arr, k), "text");
+			if (t != NULL &&
+			    strcmp(t,
+				   "Hei,\nlaite ei käynnisty.\nTerveisin A") ==
+				    0)
+				seen = 1;
+		}
+		assert_true(seen);
+	}
+	json_decref(arr);
+	expect_invalid(f, "purchase",
+		       "{\"product\": \"Rivi\\nkaksi\", \"amount\": \"1\", "
+		       "\"currency\": \"EUR\"}",
+		       NULL, "Rivi");
 	arr = list(f, f->id, "payment", "orders");
 	assert_int_equal(json_array_size(arr), 1);
 	assert_string_equal(field_of(json_array_get(arr, 0), "card_token"),
