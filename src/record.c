@@ -368,15 +368,20 @@ static int ip_canonical(char *s, size_t outsz)
 static int card_token_ok(const char *s, int *looks_like_card)
 {
 	size_t i, digits = 0, other = 0;
+	int spaced = 0;
 
 	*looks_like_card = 0;
 	for (i = 0; s[i] != '\0'; i++) {
 		char c = s[i];
+		/* A space is never part of a token; a number written with
+		 * spaces or dashes is a card number, refused as such below. */
+		if (c == ' ') {
+			spaced = 1;
+			continue;
+		}
 		if (is_digit(c))
 			digits++;
-		else if (c == ' ' || c == '-')
-			continue;
-		else
+		else if (c != '-')
 			other++;
 		if (!(is_digit(c) || (c >= 'a' && c <= 'z') ||
 		      (c >= 'A' && c <= 'Z') || c == '_' || c == '.' ||
@@ -387,7 +392,7 @@ static int card_token_ok(const char *s, int *looks_like_card)
 		*looks_like_card = 1;
 		return 0;
 	}
-	return i > 0;
+	return i > 0 && !spaced;
 }
 
 static const char msg_card[] =

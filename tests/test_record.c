@@ -463,6 +463,12 @@ static void test_card_numbers(void **state)
 		assert_true(seen);
 	}
 	json_decref(arr);
+	/* a token never has spaces (a spaced number is a card number) */
+	expect_invalid(f, "payment",
+		       "{\"amount\": \"1.00\", \"currency\": \"EUR\", "
+		       "\"method\": \"card\", \"card_token\": \"tok 123\"}",
+		       NULL, "tok 123");
+	assert_non_null(strstr(rk_errmsg(f->r), "card token"));
 	expect_invalid(f, "purchase",
 		       "{\"product\": \"Rivi\\nkaksi\", \"amount\": \"1\", "
 		       "\"currency\": \"EUR\"}",
