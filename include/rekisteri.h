@@ -110,8 +110,9 @@ RK_API void rk_register_set_audit_batch(rk_register *reg, unsigned n);
 /* Commits queued read audit entries now. */
 RK_API RK_NODISCARD rk_status rk_register_flush(rk_register *reg);
 
-/* Fixes "now" (Unix seconds, UTC) for later calls; 0 returns to the real
- * clock. For reproducible tests and retention runs "as of" a date. */
+/* Fixes "now" (Unix seconds, UTC, years 1970-9999) for later calls; 0, or a
+ * time outside that range, returns to the real clock. For reproducible
+ * tests and retention runs "as of" a date. */
 RK_API void rk_register_set_clock(rk_register *reg, int64_t unix_seconds);
 
 /* Groups the writes that follow into one transaction until

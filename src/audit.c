@@ -168,16 +168,33 @@ rk_status audit_flush(rk_register *r)
 	return reg_commit(r);
 }
 
+rk_status audit_queue(rk_register *r, const audit_ev *ev)
+{
+	/* Entries leave the queue only when a transaction that carries them
+	 * commits, which inside a bulk transaction is its end: so the queue
+	 * grows instead of having a ceiling. */
+	if (r->nqueue == r->queue_cap) {
+		unsigned cap = r->queue_cap ? r->queue_cap * 2 : 64;
+		audit_ev *q = cap > r->queue_cap
+				      ? realloc(r->queue, cap * sizeof *q)
+				      : NULL;
+		if (q == NULL)
+			return reg_fail(r, RK_ESYS,
+					"out of memory for audit entries");
+		r->queue = q;
+		r->queue_cap = cap;
+	}
+	r->queue[r->nqueue++] = *ev;
+	return RK_OK;
+}
+
 rk_status audit_read(rk_register *r, const audit_ev *ev)
 {
 	rk_status st;
 
-	if (r->nqueue == REG_AUDIT_QUEUE_MAX) {
-		st = audit_flush(r);
-		if (st != RK_OK)
-			return st;
-	}
-	r->queue[r->nqueue++] = *ev;
+	st = audit_queue(r, ev);
+	if (st != RK_OK)
+		return st;
 	if (r->nqueue >= r->audit_batch)
 		return audit_flush(r);
 	return RK_OK;
@@ -403,6 +420,10 @@ rk_status rk_audit_checkpoint(rk_register *r, const char *path)
 	st = access_audit(r, "audit.checkpoint");
 	if (st != RK_OK)
 		return st;
+	if (r->bulk)
+		return reg_fail(r, RK_EINVAL,
+				"commit or roll back the bulk transaction "
+				"before a checkpoint");
 	/* The file first: a checkpoint that cannot be written leaves no
 	 * entry claiming it was taken. */
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);

@@ -276,11 +276,6 @@ static rk_register *reg_new(void)
 	memcpy(r->actor, "operator", sizeof "operator");
 	r->role = POL_NONE;
 	r->audit_batch = 64;
-	r->queue = calloc(REG_AUDIT_QUEUE_MAX, sizeof *r->queue);
-	if (r->queue == NULL) {
-		free(r);
-		return NULL;
-	}
 	return r;
 }
 
@@ -644,6 +639,18 @@ rk_status rk_register_set_actor(rk_register *r, const char *actor)
 				"an actor name is 1-%d characters of text "
 				"without commas",
 				REG_ACTOR_MAX - 1);
+	{
+		/* The operator may not write in an actor's name. */
+		store_actor a;
+		int rc = r->st->vt->actor_get(r->st, canon, &a);
+		if (rc == 0)
+			return reg_fail(r, RK_EINVAL,
+					"%s is an actor's name: act as that "
+					"actor with its token instead",
+					canon);
+		if (rc != STORE_NOTFOUND)
+			return reg_store_fail(r, "cannot read actors");
+	}
 	memcpy(r->actor, canon, strlen(canon) + 1);
 	return RK_OK;
 }
@@ -652,8 +659,8 @@ void rk_register_set_audit_batch(rk_register *r, unsigned n)
 {
 	if (n < 1)
 		n = 1;
-	if (n > REG_AUDIT_QUEUE_MAX)
-		n = REG_AUDIT_QUEUE_MAX;
+	if (n > REG_AUDIT_BATCH_MAX)
+		n = REG_AUDIT_BATCH_MAX;
 	r->audit_batch = n;
 }
 
@@ -664,6 +671,10 @@ rk_status rk_register_flush(rk_register *r)
 
 void rk_register_set_clock(rk_register *r, int64_t unix_seconds)
 {
+	/* Years 1970-9999: dates print in four digits, and the clock in
+	 * microseconds cannot overflow. */
+	if (unix_seconds < 0 || unix_seconds > 253402300799)
+		unix_seconds = 0;
 	r->clock = unix_seconds;
 }
 

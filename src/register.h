@@ -14,7 +14,7 @@
 
 #define REG_ACTOR_MAX	    64
 #define REG_ERR_MAX	    256
-#define REG_AUDIT_QUEUE_MAX 1024
+#define REG_AUDIT_BATCH_MAX 1024
 
 /* One audit event before it gets its place in the chain. Fixed-size copies:
  * names of fields and purposes only, never values. */
@@ -45,6 +45,7 @@ struct rk_register {
 	unsigned audit_batch;
 	audit_ev *queue; /* read audit entries not yet committed */
 	unsigned nqueue;
+	unsigned queue_cap; /* grows: a bulk transaction keeps its entries */
 	unsigned nqueue_in_txn; /* how many of them the open write took */
 	/* Inside a bulk transaction: the store's change count when the
 	 * current operation began, and whether an operation failed after it
@@ -171,6 +172,8 @@ void audit_ev_set(audit_ev *ev, const rk_register *r, const char *action,
 rk_status audit_write(rk_register *r, const audit_ev *ev);
 /* Queues a read's entry; commits the queue when it reaches the batch. */
 rk_status audit_read(rk_register *r, const audit_ev *ev);
+/* Queues an entry without committing anything (for use inside a walk). */
+rk_status audit_queue(rk_register *r, const audit_ev *ev);
 /* Commits the queue in its own write transaction. */
 rk_status audit_flush(rk_register *r);
 

@@ -94,7 +94,7 @@ typedef struct store_consent {
 
 typedef struct store_actor {
 	char name[64];
-	char role[48];
+	char role[49]; /* policy names are at most 48 characters */
 	unsigned char token_hash[SEC_HASH_BYTES];
 	int64_t created_at;
 	int64_t revoked_at; /* 0 while active */

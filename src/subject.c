@@ -440,6 +440,21 @@ out:
 	return st;
 }
 
+/* A field is written or used for a purpose only when it serves that purpose
+ * and the actor's role may see its category. */
+static rk_status check_field_access(rk_register *r, size_t pu, size_t fi)
+{
+	const policy *p = r->pol;
+
+	if (policy_field_serves(p, fi, pu) &&
+	    access_sees_category(r, p->fields[fi].category))
+		return RK_OK;
+	return reg_fail(r, RK_EREFUSED,
+			"field %s is not processed for purpose %s in this "
+			"role",
+			p->fields[fi].name, p->purposes[pu].name);
+}
+
 /* A field that rests on consent takes a value only while the subject's
  * consent lives (a new subject has given none yet). */
 static rk_status check_field_consent(rk_register *r, const char *subject_id,
@@ -598,7 +613,9 @@ rk_status rk_subject_add(rk_register *r, const char *kind,
 		}
 	}
 	for (i = 0; i < ps.n; i++) {
-		st = check_field_consent(r, NULL, ps.v[i].field);
+		st = check_field_access(r, pu, ps.v[i].field);
+		if (st == RK_OK)
+			st = check_field_consent(r, NULL, ps.v[i].field);
 		if (st != RK_OK)
 			goto out;
 	}
@@ -811,7 +828,8 @@ static int get_one(void *ud, const store_value *v)
 	sv->pub.source = sv->source;
 	sv->pub.collected_at = v->collected_at;
 	sv->pub.confirmed_at = v->confirmed_at;
-	sv->pub.expires = sv->expires[0] ? sv->expires : NULL;
+	/* pub.expires points into the array, which may still move: it is
+	 * set once the walk is done. */
 	csv_add(g->names, sizeof g->names, v->field);
 	return 0;
 }
@@ -870,6 +888,9 @@ rk_status rk_subject_get(rk_register *r, const char *id, const char *purpose,
 	st = g.st;
 	if (st != RK_OK)
 		goto out;
+	for (size_t i = 0; i < s->n; i++)
+		s->vals[i].pub.expires =
+			s->vals[i].expires[0] ? s->vals[i].expires : NULL;
 	reg_end_read(r);
 	reading = 0;
 	audit_ev_set(&ev, r, "subject.show", sub.pseudonym, g.names, s->purpose,
@@ -952,12 +973,8 @@ static int find_one(void *ud, const char *subject_id, const char *pseudonym)
 	audit_ev_set(&ev, fs->r, "subject.find", pseudonym, fs->field,
 		     fs->purpose, "ok");
 	/* Queued only: the walk must not write while it reads. */
-	if (fs->r->nqueue == REG_AUDIT_QUEUE_MAX) {
-		fs->st = reg_fail(fs->r, RK_ESYS, "too many matches");
-		return 1;
-	}
-	fs->r->queue[fs->r->nqueue++] = ev;
-	return 0;
+	fs->st = audit_queue(fs->r, &ev);
+	return fs->st != RK_OK;
 }
 
 rk_status rk_subject_find(rk_register *r, const char *field, const char *value,
@@ -1076,31 +1093,33 @@ rk_status rk_subject_update(rk_register *r, const char *id,
 		st = reg_subject_key(r, &sub, &dk);
 	if (st != RK_OK)
 		goto out;
+	/* Everything is checked before the first change, so a refused
+	 * update changes nothing (inside a bulk transaction too). */
+	ki = policy_kind(p, sub.kind);
 	for (i = 0; i < ps.n; i++) {
-		if (ps.v[i].value == NULL)
-			continue;
-		st = check_field_consent(r, sub.id, ps.v[i].field);
+		size_t fi = ps.v[i].field;
+		st = check_field_access(r, pu, fi);
+		if (st == RK_OK && ps.v[i].value != NULL)
+			st = check_field_consent(r, sub.id, fi);
 		if (st != RK_OK)
 			goto out;
+		if (ps.v[i].value == NULL && ki != POL_NONE)
+			for (k = 0; k < p->kinds[ki].nrequired; k++)
+				if (p->kinds[ki].required[k] == fi) {
+					st = reg_fail(r, RK_EINVAL,
+						      "field %s is required "
+						      "for a %s",
+						      p->fields[fi].name,
+						      sub.kind);
+					goto out;
+				}
 	}
-	ki = policy_kind(p, sub.kind);
 	for (i = 0; i < ps.n; i++) {
 		size_t fi = ps.v[i].field;
 		/* First mention of a field replaces all its old values. */
 		for (j = 0; j < i && ps.v[j].field != fi; j++)
 			;
 		if (j == i) {
-			if (ps.v[i].value == NULL && ki != POL_NONE)
-				for (k = 0; k < p->kinds[ki].nrequired; k++)
-					if (p->kinds[ki].required[k] == fi) {
-						st = reg_fail(
-							r, RK_EINVAL,
-							"field %s is required "
-							"for a %s",
-							p->fields[fi].name,
-							sub.kind);
-						goto out;
-					}
 			if (r->st->vt->value_delete_field(
 				    r->st, sub.id, p->fields[fi].name) != 0) {
 				st = reg_store_fail(r, "cannot update");
@@ -1132,34 +1151,14 @@ out:
 	return st;
 }
 
-struct end_state {
-	char fields[64][48];
-	size_t n;
-};
-
-static int collect_field(void *ud, const store_value *v)
-{
-	struct end_state *es = ud;
-	size_t i;
-
-	for (i = 0; i < es->n; i++)
-		if (strcmp(es->fields[i], v->field) == 0)
-			return 0;
-	if (es->n == sizeof es->fields / sizeof es->fields[0])
-		return 1;
-	snprintf(es->fields[es->n++], sizeof es->fields[0], "%s", v->field);
-	return 0;
-}
-
 rk_status rk_subject_end(rk_register *r, const char *id, const char *date,
 			 const char *purpose)
 {
 	const policy *p = r->pol;
 	store_subject sub;
-	struct end_state es;
 	char end[11], exp[11];
 	const char *why = NULL;
-	size_t ki, i, fi, pu = POL_NONE;
+	size_t ki, fi, pu = POL_NONE;
 	rk_status st;
 	audit_ev ev;
 
@@ -1195,26 +1194,19 @@ rk_status rk_subject_end(rk_register *r, const char *id, const char *date,
 		st = reg_store_fail(r, "cannot record the end");
 		goto out;
 	}
-	/* Retention periods that run from the end start now. */
-	memset(&es, 0, sizeof es);
-	if (r->st->vt->value_list(r->st, sub.id, NULL, collect_field, &es) !=
-	    0) {
-		st = reg_store_fail(r, "cannot read the values");
-		goto out;
-	}
+	/* Retention periods that run from the end start now: for every field
+	 * whose rule says so (a field without values changes no row). */
 	ki = policy_kind(p, sub.kind);
-	for (i = 0; i < es.n; i++) {
-		fi = policy_field(p, es.fields[i]);
-		if (fi == POL_NONE)
+	for (fi = 0; fi < p->nfields; fi++) {
+		size_t ri = field_retention(p, ki, fi);
+		if (ri == POL_NONE ||
+		    p->retention[ri].from != RET_RELATIONSHIP_END)
 			continue;
 		expiry_of(r, ki, fi, reg_now(r), end, exp);
 		if (exp[0] == '\0')
 			continue;
-		if (p->retention[field_retention(p, ki, fi)].from !=
-		    RET_RELATIONSHIP_END)
-			continue;
-		if (r->st->vt->value_set_expiry(r->st, sub.id, es.fields[i],
-						exp) != 0) {
+		if (r->st->vt->value_set_expiry(r->st, sub.id,
+						p->fields[fi].name, exp) != 0) {
 			st = reg_store_fail(r, "cannot set an expiry");
 			goto out;
 		}
@@ -1262,6 +1254,12 @@ rk_status rk_subject_list(rk_register *r, const char *kind,
 	audit_ev ev;
 
 	*out = NULL;
+	/* No personal data, but who is in the register is processing too:
+	 * for roles of the default purpose (customer relationship). */
+	st = access_check(r, r->pol->settings.default_purpose, "subject.list",
+			  NULL);
+	if (st != RK_OK)
+		return st;
 	if (kind != NULL && policy_kind(r->pol, kind) == POL_NONE)
 		return reg_fail(r, RK_EINVAL, "unknown kind of subject");
 	if (after_id != NULL && !reg_valid_id(after_id))
@@ -1350,6 +1348,9 @@ rk_status rk_subject_check_password(rk_register *r, const char *id,
 		st = reg_fail(r, RK_EINVAL, "not a password field");
 		goto out;
 	}
+	st = check_field_access(r, pu, fi);
+	if (st != RK_OK)
+		goto out;
 	st = reg_load_subject(r, id, &sub);
 	if (st == RK_OK)
 		st = reg_subject_key(r, &sub, &dk);

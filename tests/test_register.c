@@ -181,8 +181,36 @@ static void test_bulk(void **state)
 		rk_subject_find(f->r, "email", "two@example.com", NULL, &l),
 		RK_OK);
 	rk_list_free(l);
+	/* an update refused for its input changes nothing, and the bulk
+	 * transaction goes on */
+	{
+		rk_fields *u = rk_fields_new();
+		assert_non_null(u);
+		assert_int_equal(
+			rk_fields_add(u, "email", "changed@example.com"),
+			RK_OK);
+		assert_int_equal(rk_fields_add(u, "last_name", ""), RK_OK);
+		assert_int_equal(rk_subject_update(f->r, id, u, NULL, NULL),
+				 RK_EINVAL);
+		rk_fields_free(u);
+	}
+	/* reads queue their audit entries until the commit, past any fixed
+	 * size */
+	for (int k = 0; k < 1500; k++) {
+		rk_list *ls = NULL;
+		assert_int_equal(rk_subject_list(f->r, NULL, NULL, 1, &ls),
+				 RK_OK);
+		rk_list_free(ls);
+	}
 	assert_int_equal(rk_register_commit(f->r), RK_OK);
 	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM subject"), 3);
+	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM audit WHERE "
+					   "action = 'subject.list'"),
+			 1500);
+	assert_int_equal(
+		rk_subject_find(f->r, "email", "three@example.com", NULL, &l),
+		RK_OK);
+	rk_list_free(l);
 
 	assert_int_equal(rk_register_begin(f->r), RK_OK);
 	assert_int_equal(add(f->r, "Four", "four@example.com", id), RK_OK);
@@ -382,6 +410,36 @@ static void test_expiry_after_end(void **state)
 	rk_subject_free(s);
 }
 
+/* Many values, each with its expiry: the dates read back right however
+ * often the value array grew. */
+static void test_many_values(void **state)
+{
+	struct fx *f = *state;
+	rk_fields *fl = rk_fields_new();
+	char id[RK_ID_LEN + 1], email[64];
+	rk_subject *s = NULL;
+	size_t i;
+
+	assert_non_null(fl);
+	for (i = 0; i < 40; i++) {
+		snprintf(email, sizeof email, "many.%zu@example.com", i);
+		assert_int_equal(rk_fields_add(fl, "email", email), RK_OK);
+	}
+	/* prospects' data expires six months from collection */
+	assert_int_equal(rk_subject_add(f->r, "prospect", fl, NULL, NULL, id),
+			 RK_OK);
+	rk_fields_free(fl);
+	assert_int_equal(rk_subject_get(f->r, id, NULL, &s), RK_OK);
+	assert_int_equal(rk_subject_value_count(s), 40);
+	for (i = 0; i < 40; i++) {
+		const char *e = rk_subject_value(s, i)->expires;
+		assert_non_null(e);
+		assert_int_equal(strlen(e), 10);
+		assert_string_equal(e, rk_subject_value(s, 0)->expires);
+	}
+	rk_subject_free(s);
+}
+
 static void test_password(void **state)
 {
 	struct fx *f = *state;
@@ -393,14 +451,24 @@ static void test_password(void **state)
 	assert_false(rk_field_is_secret(f->r, "email"));
 	assert_int_equal(rk_fields_add(fl, "last_name", "Eta"), RK_OK);
 	assert_int_equal(rk_fields_add(fl, "password", "correct horse"), RK_OK);
+	/* the password serves the web shop account, not every purpose */
 	assert_int_equal(rk_subject_add(f->r, "customer", fl, NULL, NULL, id),
+			 RK_EREFUSED);
+	assert_int_equal(rk_subject_add(f->r, "customer", fl, NULL,
+					"products_services", id),
 			 RK_OK);
 	rk_fields_free(fl);
 	assert_int_equal(rk_subject_check_password(f->r, id, "password",
-						   "correct horse", NULL),
+						   "correct horse",
+						   "products_services"),
 			 RK_OK);
 	assert_int_equal(rk_subject_check_password(f->r, id, "password",
-						   "wrong horse", NULL),
+						   "wrong horse",
+						   "products_services"),
+			 RK_EREFUSED);
+	assert_int_equal(rk_subject_check_password(f->r, id, "password",
+						   "correct horse",
+						   "customer_relationship"),
 			 RK_EREFUSED);
 }
 
@@ -419,6 +487,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tampered_value, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_after_end, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_many_values, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_password, setup, teardown),
 	};
