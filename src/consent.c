@@ -954,3 +954,73 @@ out:
 	}
 	return st;
 }
+
+/* ---- after a restore ---------------------------------------------------- */
+
+struct unconsented {
+	char (*ids)[RK_ID_LEN + 1];
+	size_t n, cap;
+};
+
+static int collect_id(void *ud, const store_subject *s)
+{
+	struct unconsented *u = ud;
+
+	if (u->n == u->cap)
+		return 1;
+	memcpy(u->ids[u->n++], s->id, RK_ID_LEN + 1);
+	return 0;
+}
+
+/* Whether any record type or field rests on scope index sc. */
+static int scope_binds_data(const policy *p, size_t sc)
+{
+	size_t i;
+
+	for (i = 0; i < p->nrecord_types; i++)
+		if (p->record_types[i].consent == sc)
+			return 1;
+	for (i = 0; i < p->nfields; i++)
+		if (p->fields[i].consent == sc)
+			return 1;
+	return 0;
+}
+
+rk_status consent_purge_unconsented(rk_register *r)
+{
+	const policy *p = r->pol;
+	struct unconsented u = {NULL, 0, 256};
+	char after[RK_ID_LEN + 1] = "";
+	rk_status st = RK_OK;
+	size_t i, sc;
+	int live;
+
+	if (!r->in_write)
+		return reg_fail(r, RK_ESYS, "consent purge outside a write");
+	u.ids = calloc(u.cap, sizeof *u.ids);
+	if (u.ids == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	do {
+		u.n = 0;
+		if (r->st->vt->subject_list(r->st, NULL,
+					    after[0] ? after : NULL, u.cap,
+					    collect_id, &u) != 0) {
+			st = reg_store_fail(r, "cannot list subjects");
+			break;
+		}
+		for (i = 0; st == RK_OK && i < u.n; i++)
+			for (sc = 0; st == RK_OK && sc < p->nscopes; sc++) {
+				if (!scope_binds_data(p, sc))
+					continue;
+				live = consent_live(r, u.ids[i], sc);
+				if (live < 0)
+					st = RK_ESYS;
+				else if (live == 0)
+					st = purge_scope(r, u.ids[i], sc);
+			}
+		if (u.n > 0)
+			memcpy(after, u.ids[u.n - 1], RK_ID_LEN + 1);
+	} while (st == RK_OK && u.n == u.cap);
+	free(u.ids);
+	return st;
+}

@@ -27,4 +27,9 @@ int consent_objected(rk_register *r, const char *subject_id,
  * not; -1 on a store error, with the handle's message set. */
 int consent_personalisation_allowed(rk_register *r, const char *subject_id);
 
+/* Inside a write: deletes, for every subject, the records and values that
+ * rest on a consent which does not live now (after a restore brought back
+ * data from before a withdrawal). */
+rk_status consent_purge_unconsented(rk_register *r);
+
 #endif

@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "consent.h"
 #include "crypto.h"
 #include "policy.h"
 #include "register.h"
@@ -637,7 +638,7 @@ static rk_status check_backup(rk_register *r, const char *path)
 			      "was restored");
 		goto out;
 	}
-	st = rk_audit_verify(b, &rep);
+	st = audit_verify_chain(b, &rep);
 	if (st != RK_OK)
 		st = reg_fail(r, st,
 			      "the backup's audit trail does not verify: %s; "
@@ -725,8 +726,13 @@ rk_status rk_restore(rk_register *r, const char *path)
 	if (st != RK_OK)
 		goto out;
 	{
+		/* The live trail goes on unless it is itself broken; any
+		 * other failure to check it stops the restore. */
 		rk_audit_report rep;
-		keep_audit = rk_audit_verify(r, &rep) == RK_OK;
+		st = audit_verify_chain(r, &rep);
+		if (st != RK_OK && st != RK_EINTEGRITY)
+			goto out;
+		keep_audit = st == RK_OK;
 	}
 	st = reg_begin_write(r);
 	if (st != RK_OK)
@@ -761,6 +767,9 @@ rk_status rk_restore(rk_register *r, const char *path)
 	st = check_restored_keys(r);
 	if (st == RK_OK)
 		st = replay_erasures(r, journal, jlen);
+	/* Data of a consent withdrawn since the backup goes again. */
+	if (st == RK_OK)
+		st = consent_purge_unconsented(r);
 	if (st != RK_OK)
 		goto out;
 	/* The live trail, which already holds the backup's entries, goes on

@@ -174,6 +174,8 @@ rk_status audit_write(rk_register *r, const audit_ev *ev);
 rk_status audit_read(rk_register *r, const audit_ev *ev);
 /* Queues an entry without committing anything (for use inside a walk). */
 rk_status audit_queue(rk_register *r, const audit_ev *ev);
+/* rk_audit_verify without the role check, for the library's own use. */
+rk_status audit_verify_chain(rk_register *r, rk_audit_report *rep);
 /* Commits the queue in its own write transaction. */
 rk_status audit_flush(rk_register *r);
 

@@ -392,66 +392,8 @@ out:
 	return ret;
 }
 
-/* Table names go into SQL text (identifiers cannot be bound): only plain
- * names like those of our migrations are accepted. */
-static int plain_identifier(const char *name)
-{
-	size_t n = strlen(name);
-
-	if (n == 0 || n >= ADMIN_TABLE_NAME)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '_'))
-			return 0;
-	}
-	return 1;
-}
-
-static int list_tables(store *s, sqlite3 *db,
-		       char names[ADMIN_TABLES_MAX][ADMIN_TABLE_NAME],
-		       size_t *n)
-{
-	sqlite3_stmt *st = NULL;
-	int rc, ret = STORE_ERR;
-
-	*n = 0;
-	rc = sqlite3_prepare_v2(db,
-				"SELECT name FROM sqlite_master"
-				" WHERE type = 'table' AND (name NOT LIKE"
-				" 'sqlite\\_%' ESCAPE '\\'"
-				" OR name = 'sqlite_sequence') ORDER BY name",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		db_error(s, "restore", db, rc);
-		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *t = (const char *)sqlite3_column_text(st, 0);
-		if (t == NULL || !plain_identifier(t)) {
-			sqx_error(s, "restore", "unexpected table name");
-			goto out;
-		}
-		if (*n == ADMIN_TABLES_MAX) {
-			sqx_error(s, "restore", "too many tables");
-			goto out;
-		}
-		memcpy(names[*n], t, strlen(t) + 1);
-		(*n)++;
-	}
-	if (rc != SQLITE_DONE) {
-		db_error(s, "restore", db, rc);
-		goto out;
-	}
-	ret = 0;
-out:
-	sqlite3_finalize(st);
-	return ret;
-}
-
-/* Copies every row of table from src into this database's (emptied)
- * table, values bound one by one. */
+/* Copies every row of table (one of ours, a constant name) from src into
+ * this database's (emptied) table, values bound one by one. */
 static int copy_table(store *s, sqlite3 *db, sqlite3 *src, const char *table)
 {
 	sqlite3_stmt *rd = NULL, *wr = NULL;
@@ -530,11 +472,8 @@ static int exec_sql(store *s, sqlite3 *db, const char *sql)
 int sqx_restore_from(store *s, const char *path, int keep_audit)
 {
 	sqlite3 *db = sqx_db(s), *src = NULL;
-	char(*tables)[ADMIN_TABLE_NAME] = NULL;
-	char sql[ADMIN_SQL_MAX];
 	struct stat sb;
-	size_t ntables = 0;
-	int rc, n, ret = STORE_ERR;
+	int rc, ret = STORE_ERR;
 
 	if (sqlite3_get_autocommit(db))
 		return sqx_error(s, "restore",
@@ -560,33 +499,47 @@ int sqx_restore_from(store *s, const char *path, int keep_audit)
 			 "subject)") != 0 ||
 	    same_schema(s, db, src) != 0)
 		goto out;
-	tables = calloc(ADMIN_TABLES_MAX, sizeof *tables);
-	if (tables == NULL) {
-		sqx_error(s, "restore", "out of memory");
-		goto out;
-	}
-	if (list_tables(s, db, tables, &ntables) != 0)
-		goto out;
+	/* Only the data comes back: subjects and what hangs on them. What
+	 * must never go back stays as it is live: the register's keys and
+	 * counters (meta), notice versions, actors (a revoked token stays
+	 * revoked), the consent ledger (append-only, so the live one holds
+	 * the backup's; a withdrawal or objection made since stays), the
+	 * record numbers handed out (sqlite_sequence) and, unless it is
+	 * broken, the audit trail, which holds the backup's entries too. */
+	static const char *const data_tables[] = {"subject", "value",
+						  "record",  "attachment_chunk",
+						  "cookie",  "audit"};
+	size_t ndata = sizeof data_tables / sizeof data_tables[0] -
+		       (keep_audit ? 1 : 0);
 	/* Rows are deleted and copied in any order; the foreign keys are
-	 * checked once, at the caller's commit. */
-	if (exec_sql(s, db, "PRAGMA defer_foreign_keys = ON") != 0)
+	 * checked once, at the caller's commit. Deleting subjects cascades
+	 * to their consents: the live ledger waits in a temporary table. */
+	if (exec_sql(s, db, "PRAGMA defer_foreign_keys = ON") != 0 ||
+	    exec_sql(s, db,
+		     "CREATE TEMP TABLE rk_live_consent AS"
+		     " SELECT * FROM main.consent") != 0 ||
+	    exec_sql(s, db, "DELETE FROM main.subject") != 0)
 		goto out;
-	for (size_t i = 0; i < ntables; i++) {
-		/* The live trail goes on: it already holds the backup's. */
-		if (keep_audit && strcmp(tables[i], "audit") == 0)
-			continue;
-		n = snprintf(sql, sizeof sql, "DELETE FROM \"%s\"", tables[i]);
-		if (n < 0 || (size_t)n >= sizeof sql ||
-		    exec_sql(s, db, sql) != 0)
+	for (size_t i = 0; i < ndata; i++) {
+		char del[64];
+		int m = snprintf(del, sizeof del, "DELETE FROM main.\"%s\"",
+				 data_tables[i]);
+		if (m < 0 || (size_t)m >= sizeof del ||
+		    exec_sql(s, db, del) != 0)
 			goto out;
 	}
-	for (size_t i = 0; i < ntables; i++)
-		if (!(keep_audit && strcmp(tables[i], "audit") == 0) &&
-		    copy_table(s, db, src, tables[i]) != 0)
+	for (size_t i = 0; i < ndata; i++)
+		if (copy_table(s, db, src, data_tables[i]) != 0)
 			goto out;
+	/* The ledger of every subject that is there again. */
+	if (exec_sql(s, db,
+		     "INSERT INTO main.consent SELECT * FROM"
+		     " temp.rk_live_consent WHERE subject_id IN"
+		     " (SELECT id FROM main.subject)") != 0 ||
+	    exec_sql(s, db, "DROP TABLE temp.rk_live_consent") != 0)
+		goto out;
 	ret = 0;
 out:
-	free(tables);
 	if (src != NULL) {
 		if (!sqlite3_get_autocommit(src))
 			(void)sqlite3_exec(src, "ROLLBACK", NULL, NULL, NULL);

@@ -519,6 +519,84 @@ static void test_backup_under_load_and_restore(void **state)
 	rk_register_close(b);
 }
 
+/* The customer number a subject was given. */
+static long customer_number(rk_register *r, const char *id)
+{
+	rk_subject *s = NULL;
+	long n = -1;
+
+	assert_int_equal(rk_subject_get(r, id, NULL, &s), RK_OK);
+	for (size_t i = 0; i < rk_subject_value_count(s); i++)
+		if (strcmp(rk_subject_value(s, i)->field, "customer_number") ==
+		    0)
+			n = strtol(rk_subject_value(s, i)->value, NULL, 10);
+	rk_subject_free(s);
+	assert_true(n > 0);
+	return n;
+}
+
+/* A restore brings the data back, not the past: a consent withdrawn, an
+ * actor revoked, customer and record numbers handed out since the backup
+ * all stay as they are. */
+static void test_restore_keeps_what_never_goes_back(void **state)
+{
+	struct fx *f = *state;
+	char a[RK_ID_LEN + 1], b[RK_ID_LEN + 1], c[RK_ID_LEN + 1];
+	char token[RK_TOKEN_LEN + 1];
+	const char *loc = "{\"latitude\": \"60.17\", \"longitude\": "
+			  "\"24.94\", \"recorded_at\": "
+			  "\"2026-05-01T12:00:00Z\"}";
+	rk_register *h = NULL;
+	int64_t r1 = 0, r2 = 0, r3 = 0;
+	long nb;
+	int given = -1;
+
+	assert_int_equal(add3(f->r, 1, a), RK_OK);
+	assert_int_equal(rk_consent_set(f->r, a, "location", 1, "app", NULL),
+			 RK_OK);
+	assert_int_equal(rk_record_add(f->r, a, "location", loc, NULL, NULL,
+				       "analytics", &r1),
+			 RK_OK);
+	assert_int_equal(rk_actor_add(f->r, "cs-9", "customer_service", token),
+			 RK_OK);
+	assert_int_equal(rk_backup(f->r, f->bak), RK_OK);
+
+	assert_int_equal(rk_consent_set(f->r, a, "location", 0, "app", NULL),
+			 RK_OK);
+	assert_int_equal(rk_actor_revoke(f->r, "cs-9"), RK_OK);
+	assert_int_equal(add3(f->r, 2, b), RK_OK);
+	nb = customer_number(f->r, b);
+	assert_int_equal(rk_consent_set(f->r, b, "location", 1, "app", NULL),
+			 RK_OK);
+	assert_int_equal(rk_record_add(f->r, b, "location", loc, NULL, NULL,
+				       "analytics", &r2),
+			 RK_OK);
+
+	assert_int_equal(rk_restore(f->r, f->bak), RK_OK);
+	/* b came after the backup: gone */
+	assert_int_equal(rk_subject_get(f->r, b, NULL, &(rk_subject *){NULL}),
+			 RK_ENOTFOUND);
+	/* a's withdrawal stands, and its location data does not come back */
+	assert_int_equal(rk_consent_state(f->r, a, "location", &given), RK_OK);
+	assert_int_equal(given, 0);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM record"), 0);
+	/* the revoked token stays revoked */
+	assert_int_equal(rk_register_open(f->db, f->key, &h), RK_OK);
+	assert_int_equal(rk_register_authenticate(h, "cs-9", token),
+			 RK_EREFUSED);
+	rk_register_close(h);
+	/* numbers handed out are never handed out again */
+	assert_int_equal(add3(f->r, 3, c), RK_OK);
+	assert_true(customer_number(f->r, c) > nb);
+	assert_int_equal(rk_consent_set(f->r, c, "location", 1, "app", NULL),
+			 RK_OK);
+	assert_int_equal(rk_record_add(f->r, c, "location", loc, NULL, NULL,
+				       "analytics", &r3),
+			 RK_OK);
+	assert_true(r3 > r2 && r2 > r1);
+	expect_intact(f->r);
+}
+
 /* What a register looks like from outside, to show that nothing changed. */
 struct snapshot {
 	int64_t subjects, values, audit;
@@ -692,6 +770,9 @@ int main(void)
 			test_recover_leaves_unknown_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_backup_under_load_and_restore, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_restore_keeps_what_never_goes_back, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(test_restore_refuses_other_key,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_refuses_corrupt,
