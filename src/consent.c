@@ -18,6 +18,7 @@
 
 #include "consent.h"
 #include "crypto.h"
+#include "json_secret.h"
 #include "policy.h"
 #include "register.h"
 #include "store.h"
@@ -505,7 +506,7 @@ static int hist_one(void *ud, const store_consent *c)
 		return 1;
 	o = json_object();
 	if (o == NULL) {
-		json_decref(ev);
+		json_free_secret(ev);
 		h->st = reg_fail(h->r, RK_ESYS, "out of memory");
 		return 1;
 	}
@@ -583,7 +584,7 @@ out:
 				  sub.pseudonym[0] ? sub.pseudonym : NULL,
 				  purpose, st);
 	reg_free_secret(text);
-	json_decref(h.arr);
+	json_free_secret(h.arr); /* the evidence is personal data */
 	sec_key_free(dk);
 	return st;
 }

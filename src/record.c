@@ -31,6 +31,7 @@
 
 #include "consent.h"
 #include "crypto.h"
+#include "json_secret.h"
 #include "ident.h"
 #include "policy.h"
 #include "record.h"
@@ -79,39 +80,6 @@ static int quotable(const char *s)
 static int is_digit(char c)
 {
 	return c >= '0' && c <= '9';
-}
-
-/* Wipes the string values of a JSON document in place before it is freed:
- * Jansson frees without wiping, and these strings are personal data. */
-static void json_wipe(json_t *j)
-{
-	const char *key;
-	json_t *v;
-	size_t i;
-
-	if (j == NULL)
-		return;
-	if (json_is_string(j)) {
-		/* Jansson's own heap copy; const only in its interface. */
-		sec_wipe((void *)(uintptr_t)json_string_value(j),
-			 json_string_length(j));
-	} else if (json_is_object(j)) {
-		json_object_foreach(j, key, v)
-		{
-			json_wipe(v);
-		}
-	} else if (json_is_array(j)) {
-		json_array_foreach(j, i, v)
-		{
-			json_wipe(v);
-		}
-	}
-}
-
-static void json_free_secret(json_t *j)
-{
-	json_wipe(j);
-	json_decref(j);
 }
 
 static int record_ad(char out[AD_MAX], const char *type)
@@ -1551,13 +1519,19 @@ rk_status rk_record_attachment(rk_register *r, const char *id,
 			      "altered");
 	if (st != RK_OK)
 		goto out;
-	if (fsync(o.fd) != 0 || close(o.fd) != 0) {
+	{
+		/* Closed whatever fsync said, so the descriptor never leaks. */
+		int e = fsync(o.fd) != 0 ? errno : 0;
+		if (close(o.fd) != 0 && e == 0)
+			e = errno;
 		o.fd = -1;
-		st = reg_fail(r, RK_ESYS, "cannot write the output file: %s",
-			      strerror(errno));
-		goto out;
+		if (e != 0) {
+			st = reg_fail(r, RK_ESYS,
+				      "cannot write the output file: %s",
+				      strerror(e));
+			goto out;
+		}
 	}
-	o.fd = -1;
 	reg_end_read(r);
 	reading = 0;
 	audit_ev_set(&ev, r, "record.attachment", sub.pseudonym, m.type,

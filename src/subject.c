@@ -15,6 +15,7 @@
 #include "consent.h"
 #include "crypto.h"
 #include "ident.h"
+#include "json_secret.h"
 #include "policy.h"
 #include "register.h"
 #include "store.h"
@@ -1494,9 +1495,10 @@ char *rk_subject_json(const rk_subject *s)
 	json_object_set(root, "fields", fields);
 	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 out:
+	/* The values were personal data: wipe Jansson's copies. */
 	json_decref(rel);
-	json_decref(fields);
-	json_decref(root);
+	json_free_secret(fields);
+	json_free_secret(root);
 	return text;
 }
 
