@@ -1521,14 +1521,14 @@ rk_status rk_record_attachment(rk_register *r, const char *id,
 		goto out;
 	{
 		/* Closed whatever fsync said, so the descriptor never leaks. */
-		int e = fsync(o.fd) != 0 ? errno : 0;
-		if (close(o.fd) != 0 && e == 0)
-			e = errno;
+		int ferr = fsync(o.fd) != 0 ? errno : 0;
+		if (close(o.fd) != 0 && ferr == 0)
+			ferr = errno;
 		o.fd = -1;
-		if (e != 0) {
+		if (ferr != 0) {
 			st = reg_fail(r, RK_ESYS,
 				      "cannot write the output file: %s",
-				      strerror(e));
+				      strerror(ferr));
 			goto out;
 		}
 	}
