@@ -203,7 +203,11 @@ static int has_card_number(const char *s)
 					found = 1;
 					break;
 				}
-			} else if (s[i] != ' ' && s[i] != '-') {
+			} else if (s[i] != ' ' && s[i] != '-' && s[i] != '.' &&
+				   s[i] != '\t' && s[i] != '\n' &&
+				   s[i] != '\r') {
+				/* a number written in groups, on one line or
+				 * several, is still a card number */
 				break;
 			}
 		}

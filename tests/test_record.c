@@ -463,6 +463,15 @@ static void test_card_numbers(void **state)
 		assert_true(seen);
 	}
 	json_decref(arr);
+	/* a card number in groups over several lines of a complaint */
+	expect_invalid(f, "feedback",
+		       "{\"kind\": \"complaint\", \"text\": \"Kortti:\\n"
+		       "4111\\n1111\\n1111\\n1111\"}",
+		       "feedback_research", "4111");
+	expect_invalid(f, "feedback",
+		       "{\"kind\": \"complaint\", \"text\": \"Kortti "
+		       "4111.1111.1111.1111\"}",
+		       "feedback_research", "4111");
 	/* a token never has spaces (a spaced number is a card number) */
 	expect_invalid(f, "payment",
 		       "{\"amount\": \"1.00\", \"currency\": \"EUR\", "
