@@ -31,9 +31,10 @@ static const char restore_usage[] =
 	"usage: rekisteri restore FILE\n"
 	"Checks the backup FILE (same master key, intact file, intact audit "
 	"trail)\n"
-	"and brings it back in place of the register's content. Subjects "
-	"erased\n"
-	"since the backup stay erased. On any problem nothing is changed.\n";
+	"and brings its data back. What must never go back stays: keys and\n"
+	"counters, actors, the consent ledger (withdrawals since stand), "
+	"erasures\n"
+	"and the audit trail. On any problem nothing is changed.\n";
 
 /* --help anywhere after the verb; 1 when printed. */
 static int wants_help(int argc, char **argv, const char *usage)

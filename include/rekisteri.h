@@ -377,8 +377,10 @@ RK_API RK_NODISCARD rk_status rk_key_rotate(rk_register *reg);
 /* A consistent online copy of the register into a new file path. */
 RK_API RK_NODISCARD rk_status rk_backup(rk_register *reg, const char *path);
 /* Checks the backup at path (same master key, schema, intact audit chain)
- * and brings it back in place of the register's content; subjects erased
- * since the backup stay erased. */
+ * and brings its data back (subjects, values, records, attachments, cookie
+ * links). What must never go back stays live: keys and counters, notice
+ * versions, actors, the consent ledger (data of a consent withdrawn since is
+ * deleted again), erasures and the audit trail. Nothing changes on failure. */
 RK_API RK_NODISCARD rk_status rk_restore(rk_register *reg, const char *path);
 
 /* Signs the audit chain's head with the register's Ed25519 audit signing
