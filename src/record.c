@@ -59,24 +59,6 @@
 
 /* ---- small helpers ------------------------------------------------------- */
 
-/* Whether a caller-given name may be quoted in an error message: a plain
- * identifier, never free text that could carry personal data. */
-static int quotable(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > 48)
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-		      c == '.'))
-			return 0;
-	}
-	return 1;
-}
-
 static int is_digit(char c)
 {
 	return c >= '0' && c <= '9';
@@ -105,16 +87,16 @@ static const pol_record_type *record_type(const rk_register *r, const char *t)
 	return ti == POL_NONE ? NULL : &r->pol->record_types[ti];
 }
 
-static rk_status unknown_type(rk_register *r, const char *type)
+static rk_status unknown_type(rk_register *r)
 {
-	if (type != NULL && quotable(type))
-		return reg_fail(r, RK_EINVAL,
-				"unknown record type \"%s\": the policy does "
-				"not declare it",
-				type);
+	char names[NAMES_MAX] = "";
+	size_t i;
+
+	/* The unknown name is not repeated: it may be anything typed. */
+	for (i = 0; i < r->pol->nrecord_types; i++)
+		csv_add(names, sizeof names, r->pol->record_types[i].name);
 	return reg_fail(r, RK_EINVAL,
-			"unknown record type: the policy declares none of "
-			"that name");
+			"unknown record type: the policy declares %s", names);
 }
 
 static int type_serves(const pol_record_type *rt, size_t pu)
@@ -588,16 +570,8 @@ static rk_status build_fields(rk_register *r, const pol_record_type *rt,
 
 		fi = policy_record_field(rt, key);
 		if (fi == POL_NONE) {
-			if (quotable(key))
-				st = reg_fail(r, RK_EINVAL,
-					      "unknown field \"%s\": a %s "
-					      "record has no such field",
-					      key, rt->name);
-			else
-				st = reg_fail(r, RK_EINVAL,
-					      "a field name that a %s record "
-					      "does not have",
-					      rt->name);
+			st = reg_unknown_field(r, "field of the record type",
+					       rt->fields, rt->nfields);
 			goto out;
 		}
 		f = &rt->fields[fi];
@@ -888,7 +862,7 @@ static rk_status record_add(rk_register *r, const char *id,
 	}
 	rt = record_type(r, type);
 	if (rt == NULL) {
-		st = unknown_type(r, type);
+		st = unknown_type(r);
 		goto out;
 	}
 	if (!type_serves(rt, pu)) {
@@ -1262,7 +1236,7 @@ rk_status rk_record_list(rk_register *r, const char *id, const char *type,
 	if (st != RK_OK)
 		goto out;
 	if (type != NULL && (rt = record_type(r, type)) == NULL) {
-		st = unknown_type(r, type);
+		st = unknown_type(r);
 		goto out;
 	}
 	st = access_check(r, pu, "record.list", NULL);

@@ -118,6 +118,12 @@ void reg_expiry(const rk_register *r, size_t ri, int64_t collected,
 void reg_audit_attempt(rk_register *r, const char *action,
 		       const char *pseudonym, const char *purpose,
 		       rk_status st);
+/* RK_EINVAL "unknown <what>: the policy declares ...": the unknown name
+ * itself is never repeated (it may be personal data typed by mistake). */
+rk_status reg_unknown_field(rk_register *r, const char *what,
+			    const pol_field *fields, size_t n);
+rk_status reg_unknown_named(rk_register *r, const char *what,
+			    const pol_named *items, size_t n);
 /* Comma-separated name lists (audit fields, stored purposes). */
 int csv_has(const char *csv, const char *name);
 void csv_add(char *buf, size_t cap, const char *name);

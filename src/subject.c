@@ -363,6 +363,33 @@ static void pendings_free(pendings *ps)
 	ps->n = 0;
 }
 
+/* "unknown <what>: the policy declares a, b, c": a name that is not in the
+ * policy may be anything the caller typed, even personal data, so it is
+ * never repeated; the names that would do are. */
+rk_status reg_unknown_field(rk_register *r, const char *what,
+			    const pol_field *fields, size_t n)
+{
+	char names[NAMES_MAX] = "";
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		csv_add(names, sizeof names, fields[i].name);
+	return reg_fail(r, RK_EINVAL, "unknown %s: the policy declares %s",
+			what, names);
+}
+
+rk_status reg_unknown_named(rk_register *r, const char *what,
+			    const pol_named *items, size_t n)
+{
+	char names[NAMES_MAX] = "";
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		csv_add(names, sizeof names, items[i].name);
+	return reg_fail(r, RK_EINVAL, "unknown %s: the policy declares %s",
+			what, names);
+}
+
 /* Validates every NAME=VALUE against the policy before anything is written.
  * for_update allows an empty value (removal). */
 static rk_status validate(rk_register *r, const rk_fields *in, int for_update,
@@ -382,10 +409,8 @@ static rk_status validate(rk_register *r, const rk_fields *in, int for_update,
 	for (i = 0; in != NULL && i < in->n; i++) {
 		fi = policy_field(p, in->names[i]);
 		if (fi == POL_NONE) {
-			st = reg_fail(r, RK_EINVAL,
-				      "unknown field \"%.48s\": the policy "
-				      "does not declare it",
-				      in->names[i]);
+			st = reg_unknown_field(r, "field", p->fields,
+					       p->nfields);
 			goto out;
 		}
 		if (p->fields[fi].type == PT_CUSTOMER_NUMBER) {
@@ -531,10 +556,8 @@ out:
 static rk_status check_source(rk_register *r, const char *source)
 {
 	if (source != NULL && policy_source(r->pol, source) == POL_NONE)
-		return reg_fail(r, RK_EINVAL,
-				"unknown source \"%.48s\": the policy does "
-				"not declare it",
-				source);
+		return reg_unknown_named(r, "source", r->pol->sources,
+					 r->pol->nsources);
 	return RK_OK;
 }
 
@@ -698,10 +721,8 @@ rk_status reg_resolve_purpose(rk_register *r, const char *purpose, size_t *pu)
 	*pu = purpose == NULL ? p->settings.default_purpose
 			      : policy_purpose(p, purpose);
 	if (*pu == POL_NONE)
-		return reg_fail(r, RK_EINVAL,
-				"unknown purpose \"%.48s\": the policy does "
-				"not declare it",
-				purpose == NULL ? "" : purpose);
+		return reg_unknown_named(r, "purpose", p->purposes,
+					 p->npurposes);
 	return RK_OK;
 }
 

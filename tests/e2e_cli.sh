@@ -48,6 +48,9 @@ expect "the error does not echo the HETU" bash -c '! grep -q "131052" <<<"$0"' "
 check "an invalid e-mail is refused" 2 "$BIN" subject add --kind customer --field last_name=X --field email=secret.person@
 expect "the error does not echo the e-mail" bash -c '! grep -q "secret.person" <<<"$0"' "$err"
 check "an unknown field is refused" 2 "$BIN" subject add --kind customer --field last_name=X --field shoe_size=44
+check "a name typed where a field goes is refused" 2 "$BIN" subject add --kind customer --field last_name=X --field Zyxwvutila=1
+expect "the error does not repeat it" bash -c '! grep -q Zyxwvutila <<<"$0"' "$err"
+expect "the error lists the fields" grep -q "first_name" <<<"$err"
 check "an unknown kind is refused" 2 "$BIN" subject add --kind alien --field last_name=X
 check "a customer number cannot be given" 2 "$BIN" subject add --kind customer --field last_name=X --field customer_number=1
 check "a temporary HETU is refused by the seed policy" 2 "$BIN" subject add --kind customer --field last_name=X --field hetu=010594Y9032
