@@ -112,6 +112,8 @@ int cli_open(cli *c)
 	st = rk_register_open(c->db, c->key, &c->reg);
 	if (st != RK_OK)
 		return cli_status(c, st);
+	/* A command prints only what the trail already shows. */
+	rk_register_set_audit_batch(c->reg, 1);
 	if (c->actor != NULL) {
 		/* Secrets never come from the command line. */
 		const char *token = getenv("REKISTERI_TOKEN");

@@ -10,9 +10,12 @@
  *   for, not failed.
  * - Every read and write of personal data names its actor
  * (rk_register_set_actor) and purpose, and leaves an audit entry. Writes commit
- * their entry in the same transaction as the change. Reads queue their entries
- * and commit them in groups (see rk_register_set_audit_batch);
- * rk_register_close and every write commit the queue.
+ * their entry in the same transaction as the change. Reads fail closed: no
+ * read hands out data unless its entry is committed or, when entries are
+ * committed in groups (rk_register_set_audit_batch), written to the
+ * handle's audit journal beside the database first. rk_register_close and
+ * every write commit the queue; a journal that could not be committed is
+ * taken into the trail by the next handle that opens the register.
  * - Ownership: whatever rk_x_new/rk_x_get/... hands out is freed by the
  *   matching rk_x_free; strings returned by accessors are borrowed from their
  *   object and live as long as it does.
@@ -103,8 +106,13 @@ RK_API const char *rk_errmsg(const rk_register *reg);
 RK_API RK_NODISCARD rk_status rk_register_set_actor(rk_register *reg,
 						    const char *actor);
 
-/* Read audit entries are committed when this many are queued (default 64,
- * minimum 1 = every read commits its own entry before returning). */
+/* Read audit entries are committed in groups of up to n (default 64; at
+ * most 1024). With n > 1 each read's entry is first written to the
+ * handle's journal file ("<db>-audit-<id>.j", mode 0600), and a read that
+ * finds a full group commits it before handing anything out: a register
+ * whose trail cannot be written refuses reads after at most one group, and
+ * a read whose entry cannot be journalled fails. n = 1: every read commits
+ * its own entry before it returns, and fails (RK_ESYS) when it cannot. */
 RK_API void rk_register_set_audit_batch(rk_register *reg, unsigned n);
 
 /* Commits queued read audit entries now. */

@@ -14,11 +14,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ajournal.h"
 #include "crypto.h"
 #include "register.h"
 #include "store.h"
 
 #define AUDIT_MSG_MAX 4096
+/* The head of the chain, kept beside it under a MAC so that a trail that
+ * was emptied, cut or swapped for an older one does not verify. */
+#define META_HEAD  "audit_head"
+#define HEAD_BYTES (8 + 2 * SEC_HASH_BYTES)
+/* A journal record: length, magic, number, then the entry's members, then
+ * a MAC bound to the journal's id. */
+#define JREC_MAGIC "RKJ1"
 
 static void copy_bounded(char *dst, size_t cap, const char *src)
 {
@@ -122,10 +130,270 @@ static rk_status append_one(rk_register *r, const audit_ev *ev)
 	}
 	r->head_seq = a.seq;
 	memcpy(r->head_hash, a.hash, SEC_HASH_BYTES);
+	r->head_dirty = 1;
 	return RK_OK;
 }
 
-static rk_status append_queue(rk_register *r)
+static void put_u64(unsigned char *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (unsigned char)v;
+		v >>= 8;
+	}
+}
+
+static uint64_t get_u64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void head_mac(const unsigned char *akey, const unsigned char *head,
+		     unsigned char out[SEC_HASH_BYTES])
+{
+	static const char what[] = "rekisteri audit head";
+	unsigned char msg[sizeof what + 8];
+
+	memcpy(msg, what, sizeof what);
+	memcpy(msg + sizeof what, head, 8);
+	sec_chain(akey, head + 8, msg, sizeof msg, out);
+}
+
+rk_status audit_keep_head(rk_register *r)
+{
+	unsigned char head[HEAD_BYTES];
+
+	if (!r->head_dirty)
+		return RK_OK;
+	put_u64(head, (uint64_t)r->head_seq);
+	memcpy(head + 8, r->head_hash, SEC_HASH_BYTES);
+	head_mac(r->akey, head, head + 8 + SEC_HASH_BYTES);
+	if (r->st->vt->meta_set(r->st, META_HEAD, head, sizeof head) != 0)
+		return reg_store_fail(r, "cannot keep the audit head");
+	r->head_dirty = 0;
+	return RK_OK;
+}
+
+/* ---- the journal of read entries ------------------------------------------
+ */
+
+/* The MAC of a record binds it to its journal, so records cannot be moved
+ * between journals or made up without the audit key. */
+static void jrec_mac(const unsigned char *akey, const char *jid,
+		     const unsigned char *body, size_t len,
+		     unsigned char out[SEC_HASH_BYTES])
+{
+	unsigned char bind[SEC_HASH_BYTES];
+
+	memset(bind, 0, sizeof bind);
+	memcpy(bind, jid,
+	       strlen(jid) < sizeof bind ? strlen(jid) : sizeof bind);
+	sec_chain(akey, bind, body, len, out);
+}
+
+/* Encodes ev as a journal record into out; its length, or 0 if too big. */
+static size_t jrec_encode(const rk_register *r, const audit_ev *ev, uint64_t n,
+			  unsigned char *out, size_t cap)
+{
+	char at[24];
+	size_t off = 4 + 4 + 8;
+
+	_Static_assert(AJ_REC_MAX >= 16 + AUDIT_MSG_MAX + SEC_HASH_BYTES,
+		       "a journal record holds any entry");
+	if (cap < AJ_REC_MAX)
+		return 0;
+	memcpy(out + 4, JREC_MAGIC, 4);
+	put_u64(out + 8, n);
+	snprintf(at, sizeof at, "%" PRId64, ev->at_us);
+	/* put_str bounds the members to AUDIT_MSG_MAX past the header. */
+	{
+		unsigned char *m = out + off;
+		size_t moff = 0;
+		if (put_str(m, &moff, at) != 0 ||
+		    put_str(m, &moff, ev->actor) != 0 ||
+		    put_str(m, &moff, ev->action) != 0 ||
+		    put_str(m, &moff, ev->subject) != 0 ||
+		    put_str(m, &moff, ev->fields) != 0 ||
+		    put_str(m, &moff, ev->purpose) != 0 ||
+		    put_str(m, &moff, ev->outcome) != 0)
+			return 0;
+		off += moff;
+	}
+	jrec_mac(r->akey, ajournal_id(r->aj), out + 4, off - 4, out + off);
+	off += SEC_HASH_BYTES;
+	out[0] = (unsigned char)(off >> 24);
+	out[1] = (unsigned char)(off >> 16);
+	out[2] = (unsigned char)(off >> 8);
+	out[3] = (unsigned char)off;
+	return off;
+}
+
+/* Reads one length-prefixed member into dst (cap bytes with its NUL). */
+static int get_str(const unsigned char *p, size_t len, size_t *off, char *dst,
+		   size_t cap)
+{
+	uint32_t n;
+
+	if (*off + 4 > len)
+		return -1;
+	n = (uint32_t)p[*off] << 24 | (uint32_t)p[*off + 1] << 16 |
+	    (uint32_t)p[*off + 2] << 8 | p[*off + 3];
+	*off += 4;
+	if (n == UINT32_MAX)
+		n = 0;
+	if (n >= cap || *off + n > len)
+		return -1;
+	memcpy(dst, p + *off, n);
+	dst[n] = '\0';
+	*off += n;
+	return 0;
+}
+
+/* Decodes the members of a record whose MAC was checked. */
+static int jrec_decode(const unsigned char *m, size_t len, audit_ev *ev)
+{
+	char at[24];
+	size_t off = 0;
+	char *end = NULL;
+
+	memset(ev, 0, sizeof *ev);
+	if (get_str(m, len, &off, at, sizeof at) != 0 ||
+	    get_str(m, len, &off, ev->actor, sizeof ev->actor) != 0 ||
+	    get_str(m, len, &off, ev->action, sizeof ev->action) != 0 ||
+	    get_str(m, len, &off, ev->subject, sizeof ev->subject) != 0 ||
+	    get_str(m, len, &off, ev->fields, sizeof ev->fields) != 0 ||
+	    get_str(m, len, &off, ev->purpose, sizeof ev->purpose) != 0 ||
+	    get_str(m, len, &off, ev->outcome, sizeof ev->outcome) != 0 ||
+	    off != len)
+		return -1;
+	errno = 0;
+	ev->at_us = strtoll(at, &end, 10);
+	return errno != 0 || end == at || *end != '\0' ? -1 : 0;
+}
+
+/* Writes ev to the handle's journal, creating it on first use. */
+static rk_status journal_put(rk_register *r, const audit_ev *ev)
+{
+	unsigned char rec[AJ_REC_MAX];
+	char err[REG_ERR_MAX];
+	size_t len;
+
+	if (r->aj == NULL) {
+		r->aj = ajournal_create(r->db_path, err, sizeof err);
+		if (r->aj == NULL)
+			return reg_fail(r, RK_ESYS, "%s", err);
+	}
+	len = jrec_encode(r, ev, r->jseq + 1, rec, sizeof rec);
+	if (len == 0)
+		return reg_fail(r, RK_ESYS, "an audit entry is too large");
+	if (ajournal_append(r->aj, rec, len) != 0)
+		return reg_fail(r, RK_ESYS,
+				"cannot write the audit journal (%s): nothing "
+				"was read",
+				strerror(errno));
+	r->jseq++;
+	return RK_OK;
+}
+
+void audit_journal_settled(rk_register *r)
+{
+	/* Every entry the journal holds is in the chain now. A failure here
+	 * only means the entries would be taken in twice after a crash. */
+	if (r->aj != NULL && r->nqueue == 0)
+		(void)ajournal_truncate(r->aj);
+}
+
+struct orphan_state {
+	rk_register *r;
+	rk_status st;
+};
+
+/* Takes an orphan journal's entries into the chain in one transaction. An
+ * entry that does not authenticate, or a gap in the numbers, is reported
+ * by an entry of its own; a torn last record (a crash mid-write) is not. */
+static int import_orphan(void *ud, const char *jid, const unsigned char *data,
+			 size_t len)
+{
+	struct orphan_state *os = ud;
+	rk_register *r = os->r;
+	unsigned char mac[SEC_HASH_BYTES];
+	const char *damage = NULL;
+	uint64_t want = 0, n;
+	size_t off = 0, rl;
+	audit_ev ev;
+	rk_status st;
+
+	st = reg_begin_write(r);
+	if (st != RK_OK)
+		goto out;
+	while (off + 4 <= len) {
+		rl = (size_t)data[off] << 24 | (size_t)data[off + 1] << 16 |
+		     (size_t)data[off + 2] << 8 | data[off + 3];
+		if (rl > len - off)
+			break; /* torn tail */
+		if (rl < 16 + SEC_HASH_BYTES || rl > AJ_REC_MAX ||
+		    memcmp(data + off + 4, JREC_MAGIC, 4) != 0) {
+			damage = "a journal record is malformed";
+			break;
+		}
+		jrec_mac(r->akey, jid, data + off + 4, rl - 4 - SEC_HASH_BYTES,
+			 mac);
+		if (sec_memcmp(mac, data + off + rl - SEC_HASH_BYTES,
+			       SEC_HASH_BYTES) != 0 ||
+		    jrec_decode(data + off + 16, rl - 16 - SEC_HASH_BYTES,
+				&ev) != 0) {
+			damage = "a journal record does not authenticate";
+			break;
+		}
+		n = get_u64(data + off + 8);
+		if (want != 0 && n != want) {
+			damage = "journal records are missing";
+			break;
+		}
+		want = n + 1;
+		st = audit_write(r, &ev);
+		if (st != RK_OK)
+			goto out;
+		off += rl;
+	}
+	if (damage != NULL) {
+		audit_ev_set(&ev, r, "audit.journal", NULL, NULL, NULL,
+			     "integrity");
+		st = audit_write(r, &ev);
+		if (st != RK_OK)
+			goto out;
+	}
+	st = reg_commit(r);
+out:
+	reg_rollback(r);
+	os->st = st;
+	return st != RK_OK;
+}
+
+rk_status audit_take_orphans(rk_register *r)
+{
+	struct orphan_state os = {r, RK_OK};
+	int kept;
+
+	if (r->db_path[0] == '\0' || r->bulk)
+		return RK_OK;
+	kept = ajournal_orphans(r->db_path, import_orphan, &os);
+	if (kept < 0)
+		return reg_fail(r, RK_ESYS,
+				"cannot read the folder of the database");
+	if (kept > 0)
+		return os.st != RK_OK
+			       ? os.st
+			       : reg_fail(r, RK_ESYS,
+					  "an audit journal left by a "
+					  "stopped process cannot be read");
+	return RK_OK;
+}
+
+rk_status audit_carry_queue(rk_register *r)
 {
 	rk_status st;
 
@@ -145,7 +413,7 @@ rk_status audit_write(rk_register *r, const audit_ev *ev)
 	if (!r->in_write)
 		return reg_fail(r, RK_ESYS, "audit entry outside a write");
 	/* Reads queued before this write go first, keeping the order. */
-	st = append_queue(r);
+	st = audit_carry_queue(r);
 	if (st != RK_OK)
 		return st;
 	return append_one(r, ev);
@@ -160,7 +428,7 @@ rk_status audit_flush(rk_register *r)
 	st = reg_begin_write(r);
 	if (st != RK_OK)
 		return st;
-	st = append_queue(r);
+	st = audit_carry_queue(r);
 	if (st != RK_OK) {
 		reg_rollback(r);
 		return st;
@@ -168,11 +436,11 @@ rk_status audit_flush(rk_register *r)
 	return reg_commit(r);
 }
 
-rk_status audit_queue(rk_register *r, const audit_ev *ev)
+/* Entries leave the queue only when a transaction that carries them
+ * commits, which inside a bulk transaction is its end: so the queue grows
+ * instead of having a ceiling. */
+static rk_status queue_push(rk_register *r, const audit_ev *ev)
 {
-	/* Entries leave the queue only when a transaction that carries them
-	 * commits, which inside a bulk transaction is its end: so the queue
-	 * grows instead of having a ceiling. */
 	if (r->nqueue == r->queue_cap) {
 		unsigned cap = r->queue_cap ? r->queue_cap * 2 : 64;
 		audit_ev *q = cap > r->queue_cap
@@ -188,16 +456,71 @@ rk_status audit_queue(rk_register *r, const audit_ev *ev)
 	return RK_OK;
 }
 
-rk_status audit_read(rk_register *r, const audit_ev *ev)
+/* Whether a read's entry is committed before its data leaves (batch 1
+ * outside a bulk transaction); otherwise it goes to the journal first. */
+static int strict(const rk_register *r)
+{
+	return r->audit_batch <= 1 && !r->bulk;
+}
+
+rk_status audit_read_begin(rk_register *r, unsigned *mark)
+{
+	rk_status st = RK_OK;
+
+	/* A full batch is committed before another read may hand anything
+	 * out: a register whose trail cannot be written stops reading
+	 * after at most one batch, every entry of which is in the journal. */
+	if (!r->bulk && r->nqueue >= r->audit_batch)
+		st = audit_flush(r);
+	*mark = r->nqueue;
+	return st;
+}
+
+rk_status audit_queue(rk_register *r, const audit_ev *ev)
 {
 	rk_status st;
 
-	st = audit_queue(r, ev);
-	if (st != RK_OK)
-		return st;
-	if (r->nqueue >= r->audit_batch)
-		return audit_flush(r);
-	return RK_OK;
+	if (!strict(r)) {
+		st = journal_put(r, ev);
+		if (st != RK_OK)
+			return st;
+	}
+	return queue_push(r, ev);
+}
+
+rk_status audit_read_end(rk_register *r, unsigned mark)
+{
+	char saved[REG_ERR_MAX];
+	rk_status st;
+
+	if (!strict(r) || r->nqueue == mark)
+		return RK_OK;
+	st = audit_flush(r);
+	if (st == RK_OK)
+		return RK_OK;
+	/* Nothing will be handed out: the entries say so, and wait in the
+	 * journal for a write that can take them. */
+	memcpy(saved, r->err, sizeof saved);
+	for (unsigned i = mark; i < r->nqueue; i++) {
+		snprintf(r->queue[i].outcome, sizeof r->queue[i].outcome,
+			 "unaudited");
+		(void)journal_put(r, &r->queue[i]);
+	}
+	memcpy(r->err, saved, sizeof saved);
+	return st;
+}
+
+rk_status audit_read(rk_register *r, const audit_ev *ev)
+{
+	unsigned mark;
+	rk_status st;
+
+	st = audit_read_begin(r, &mark);
+	if (st == RK_OK)
+		st = audit_queue(r, ev);
+	if (st == RK_OK)
+		st = audit_read_end(r, mark);
+	return st;
 }
 
 struct verify_state {
@@ -257,14 +580,66 @@ rk_status rk_audit_verify(rk_register *r, rk_audit_report *rep)
 	return audit_verify_chain(r, rep);
 }
 
+/* The chain that verified must end where the register's kept head says:
+ * a trail emptied, cut at its end or swapped for an older copy does not. */
+static rk_status check_head(rk_register *r, struct verify_state *v)
+{
+	/* Room for a longer value, which is then reported as altered. */
+	unsigned char head[2 * HEAD_BYTES], mac[SEC_HASH_BYTES];
+	rk_audit_report *rep = v->rep;
+	size_t len = 0;
+	int64_t seq;
+	int rc;
+
+	rc = r->st->vt->meta_get(r->st, META_HEAD, head, sizeof head, &len);
+	if (rc != 0 && rc != STORE_NOTFOUND)
+		return reg_store_fail(r, "cannot read the audit head");
+	if (rc == STORE_NOTFOUND) {
+		rep->first_bad = v->next_seq;
+		snprintf(rep->reason, sizeof rep->reason,
+			 "the register's record of where the trail ends is "
+			 "missing");
+		return RK_OK;
+	}
+	head_mac(r->akey, head, mac);
+	if (len != HEAD_BYTES ||
+	    sec_memcmp(mac, head + 8 + SEC_HASH_BYTES, SEC_HASH_BYTES) != 0) {
+		rep->first_bad = v->next_seq;
+		snprintf(rep->reason, sizeof rep->reason,
+			 "the register's record of where the trail ends was "
+			 "altered");
+		return RK_OK;
+	}
+	seq = (int64_t)get_u64(head);
+	if (seq != v->next_seq - 1 ||
+	    sec_memcmp(head + 8, v->prev, SEC_HASH_BYTES) != 0) {
+		rep->first_bad = v->next_seq - 1 < seq ? v->next_seq : seq;
+		if (v->next_seq - 1 < seq)
+			snprintf(rep->reason, sizeof rep->reason,
+				 "the trail ends at entry %" PRId64
+				 " but the register wrote %" PRId64
+				 ": entries were removed or the trail replaced",
+				 v->next_seq - 1, seq);
+		else
+			snprintf(rep->reason, sizeof rep->reason,
+				 "the trail does not end where the register "
+				 "left it (entry %" PRId64 "): it was replaced",
+				 seq);
+	}
+	return RK_OK;
+}
+
 rk_status audit_verify_chain(rk_register *r, rk_audit_report *rep)
 {
 	struct verify_state v;
 	rk_status st;
 
 	memset(rep, 0, sizeof *rep);
-	/* Verify what this handle has read too. */
+	/* Verify what this handle has read too, and what stopped processes
+	 * left in their journals. */
 	st = rk_register_flush(r);
+	if (st == RK_OK)
+		st = audit_take_orphans(r);
 	if (st != RK_OK)
 		return st;
 	memset(&v, 0, sizeof v);
@@ -279,7 +654,11 @@ rk_status audit_verify_chain(rk_register *r, rk_audit_report *rep)
 		reg_end_read(r);
 		return st;
 	}
+	if (rep->first_bad == 0)
+		st = check_head(r, &v);
 	reg_end_read(r);
+	if (st != RK_OK)
+		return st;
 	if (rep->first_bad != 0)
 		return reg_fail(r, RK_EINTEGRITY, "audit trail broken: %s",
 				rep->reason);

@@ -14,6 +14,7 @@
 #include "crypto.h"
 #include "ident.h"
 #include "policy.h"
+#include "ajournal.h"
 #include "register.h"
 #include "store.h"
 
@@ -143,14 +144,23 @@ static void queue_committed(rk_register *r)
  * read entries it carried stay queued. */
 static rk_status commit_txn(rk_register *r)
 {
+	/* Reads queued in the transaction go with it. */
+	rk_status st = audit_carry_queue(r);
+
+	if (st == RK_OK)
+		st = audit_keep_head(r);
+
 	r->head_valid = 0;
-	if (r->st->vt->commit(r->st) != 0) {
-		rk_status st = reg_store_fail(r, "cannot commit");
+	r->head_dirty = 0;
+	if (st != RK_OK || r->st->vt->commit(r->st) != 0) {
+		if (st == RK_OK)
+			st = reg_store_fail(r, "cannot commit");
 		r->st->vt->rollback(r->st);
 		r->nqueue_in_txn = 0;
 		return st;
 	}
 	queue_committed(r);
+	audit_journal_settled(r);
 	return RK_OK;
 }
 
@@ -173,10 +183,12 @@ void reg_rollback(rk_register *r)
 		if (r->st->vt->changes(r->st) != r->op_changes) {
 			r->bulk_spoiled = 1;
 			r->head_valid = 0;
+			r->head_dirty = 0;
 		}
 		return;
 	}
 	r->head_valid = 0;
+	r->head_dirty = 0;
 	r->st->vt->rollback(r->st);
 	r->nqueue_in_txn = 0; /* they stay queued for the next write */
 }
@@ -240,6 +252,7 @@ void rk_register_rollback(rk_register *r)
 	r->bulk_spoiled = 0;
 	r->in_write = 0;
 	r->head_valid = 0;
+	r->head_dirty = 0;
 	r->st->vt->rollback(r->st);
 	r->nqueue_in_txn = 0;
 }
@@ -369,6 +382,17 @@ static rk_status reg_set_key_path(rk_register *r, const char *key_path)
 	return RK_OK;
 }
 
+/* The database's path, beside which the audit journal is kept. */
+static rk_status reg_set_db_path(rk_register *r, const char *db_path)
+{
+	size_t n = strlen(db_path);
+
+	if (n == 0 || n >= sizeof r->db_path)
+		return reg_fail(r, RK_EINVAL, "the database path is too long");
+	memcpy(r->db_path, db_path, n + 1);
+	return RK_OK;
+}
+
 rk_status rk_register_init(const char *db_path, const char *key_path,
 			   const char *policy_path, rk_register **out)
 {
@@ -391,6 +415,8 @@ rk_status rk_register_init(const char *db_path, const char *key_path,
 		goto out;
 	}
 	st = reg_set_key_path(r, key_path);
+	if (st == RK_OK)
+		st = reg_set_db_path(r, db_path);
 	if (st != RK_OK)
 		goto out;
 	if (sec_init() != 0) {
@@ -588,6 +614,15 @@ rk_status reg_open(const char *db_path, const char *key_path, int recover,
 	st = reg_load_policy(r);
 	if (st != RK_OK)
 		goto out;
+	if (recover) {
+		st = reg_set_db_path(r, db_path);
+		if (st != RK_OK)
+			goto out;
+		/* Read entries a stopped process left behind join the chain
+		 * now; a busy register takes them in at a later open. */
+		if (audit_take_orphans(r) != RK_OK)
+			r->err[0] = '\0';
+	}
 	/* The operator holds the master key: the administrator's role. */
 	r->role = policy_role(r->pol, "admin");
 out:
@@ -606,6 +641,9 @@ void rk_register_close(rk_register *r)
 			(void)audit_flush(r);
 		r->st->vt->close(r->st);
 	}
+	/* Entries that could not be committed stay in the journal, which
+	 * the next handle takes in. */
+	ajournal_close(r->aj, r->nqueue == 0);
 	policy_free(r->pol);
 	sec_key_free(r->mk);
 	sec_key_free(r->ikey);

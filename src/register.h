@@ -59,6 +59,15 @@ struct rk_register {
 	int64_t head_seq;
 	unsigned char head_hash[SEC_HASH_BYTES];
 	int bulk; /* rk_register_begin's transaction is open */
+	/* The database's path, beside which the audit journal lives. */
+	char db_path[4096];
+	/* Read entries not yet in the chain are written here before the
+	 * data leaves (created on the first such read); jseq numbers them. */
+	struct ajournal *aj;
+	uint64_t jseq;
+	/* The chain's head moved in this transaction: the kept head must be
+	 * written before it commits. */
+	int head_dirty;
 };
 
 /* Sets the handle's error message (printf-like) and returns st. */
@@ -176,10 +185,27 @@ void audit_ev_set(audit_ev *ev, const rk_register *r, const char *action,
 /* Appends ev to the chain inside the open write transaction, after any
  * queued read entries. */
 rk_status audit_write(rk_register *r, const audit_ev *ev);
-/* Queues a read's entry; commits the queue when it reaches the batch. */
-rk_status audit_read(rk_register *r, const audit_ev *ev);
-/* Queues an entry without committing anything (for use inside a walk). */
+/* A read's audit, fail-closed: no data leaves unless its entry is either
+ * committed (batch 1) or written to the handle's journal (larger batches;
+ * the journal is taken into the chain with the batch, or by the next
+ * handle after a crash). audit_read_begin makes room (committing a full
+ * batch, and failing when that fails); audit_queue takes an entry (also
+ * inside a walk); audit_read_end commits them at batch 1. Only when all
+ * three succeed may the read hand out its data. audit_read does the three
+ * for one entry. */
+rk_status audit_read_begin(rk_register *r, unsigned *mark);
 rk_status audit_queue(rk_register *r, const audit_ev *ev);
+rk_status audit_read_end(rk_register *r, unsigned mark);
+rk_status audit_read(rk_register *r, const audit_ev *ev);
+/* Appends the queued read entries to the open write transaction. */
+rk_status audit_carry_queue(rk_register *r);
+/* Writes the chain's head (under its MAC) into the open write transaction
+ * when entries were appended; called before every commit. */
+rk_status audit_keep_head(rk_register *r);
+/* After a commit: empties the journal when the queue is empty. */
+void audit_journal_settled(rk_register *r);
+/* Takes the entries of journals left by stopped handles into the chain. */
+rk_status audit_take_orphans(rk_register *r);
 /* rk_audit_verify without the role check, for the library's own use. */
 rk_status audit_verify_chain(rk_register *r, rk_audit_report *rep);
 /* Commits the queue in its own write transaction. */

@@ -1008,6 +1008,7 @@ rk_status rk_subject_find(rk_register *r, const char *field, const char *value,
 	unsigned char h[SEC_BIDX_BYTES];
 	rk_list *l = NULL;
 	size_t fi, pu = POL_NONE;
+	unsigned mark;
 	rk_status st;
 
 	*out = NULL;
@@ -1050,6 +1051,9 @@ rk_status rk_subject_find(rk_register *r, const char *field, const char *value,
 	fs.purpose = p->purposes[pu].name;
 	fs.pu = pu;
 	fs.st = RK_OK;
+	st = audit_read_begin(r, &mark);
+	if (st != RK_OK)
+		goto out;
 	if (r->st->vt->bidx_find(r->st, p->fields[fi].name, h, find_one, &fs) !=
 	    0) {
 		st = reg_store_fail(r, "cannot search");
@@ -1058,8 +1062,8 @@ rk_status rk_subject_find(rk_register *r, const char *field, const char *value,
 	st = fs.st;
 	if (st == RK_OK && l->n == 0)
 		st = reg_fail(r, RK_ENOTFOUND, "no subject matches");
-	if (st == RK_OK && r->nqueue >= r->audit_batch)
-		st = audit_flush(r);
+	if (st == RK_OK)
+		st = audit_read_end(r, mark);
 	if (st == RK_OK) {
 		*out = l;
 		l = NULL;

@@ -43,16 +43,37 @@ check "revoke" 0 "$BIN" actor revoke mk-1
 check "a revoked actor is refused" 4 env REKISTERI_ACTOR=mk-1 REKISTERI_TOKEN="$MK" "$BIN" subject show "$ID" --purpose marketing_communications
 
 # --- checkpoints ----------------------------------------------------------------
+# the register's record of where the trail ends, as a copy of the file
+# taken before the checkpoint would hold it
+old_head=$(rows "SELECT hex(value) FROM meta WHERE key = 'audit_head'")
 check "audit checkpoint" 0 "$BIN" audit checkpoint "$WORK/cp"
 check "verify with the checkpoint" 0 "$BIN" audit verify --checkpoint "$WORK/cp"
 "$BIN" subject show "$ID" >/dev/null
 check "later entries still verify with it" 0 "$BIN" audit verify --checkpoint "$WORK/cp"
 seq=$(grep '^seq: ' "$WORK/cp" | cut -d' ' -f2)
 rows "DELETE FROM audit WHERE seq >= $seq"
-check "a cut tail passes the plain chain check" 0 "$BIN" audit verify
+check "a cut tail is caught by the register's head" 5 "$BIN" audit verify
+expect "the cut is named" grep -q "entries were removed" <<<"$err"
+rows "UPDATE meta SET value = X'$old_head' WHERE key = 'audit_head'"
+check "a cut tail with an old head passes the plain chain check" 0 "$BIN" audit verify
 check "a cut tail is caught by the checkpoint" 5 "$BIN" audit verify --checkpoint "$WORK/cp"
 expect "the missing signed entry is named" grep -q "entry $seq " <<<"$err"
 sed 's/^seq: .*/seq: 1/' "$WORK/cp" >"$WORK/cp-edited"
 check "an edited checkpoint is refused" 5 "$BIN" audit verify --checkpoint "$WORK/cp-edited"
+
+# --- the trail itself removed or its head forged --------------------------------
+cp "$REKISTERI_DB" "$WORK/before-empty.db"
+rows "DELETE FROM audit"
+check "an emptied trail is not intact" 5 "$BIN" audit verify
+rows "DELETE FROM meta WHERE key = 'audit_head'"
+check "a trail without its head is not intact" 5 "$BIN" audit verify
+expect "the missing head is named" grep -q "missing" <<<"$err"
+rows "INSERT INTO meta (key, value) VALUES ('audit_head', X'$old_head')"
+check "an emptied trail with an old head is not intact" 5 "$BIN" audit verify
+rows "UPDATE meta SET value = X'00$old_head' WHERE key = 'audit_head'"
+check "a head of the wrong size is not intact" 5 "$BIN" audit verify
+flipped=$(printf '%s' "$old_head" | sed 's/^\(..\)./\1F/')
+rows "UPDATE meta SET value = X'$flipped' WHERE key = 'audit_head'"
+check "a head edited without the key is not intact" 5 "$BIN" audit verify
 
 e2e_finish

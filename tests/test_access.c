@@ -268,6 +268,16 @@ static void test_direct_marketing_prohibition(void **state)
 	rk_subject_free(s);
 }
 
+/* Runs SQL on the register's file as someone with the sqlite3 shell. */
+static void exec_sql(const char *db, const char *sql)
+{
+	sqlite3 *h = NULL;
+
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+}
+
 static void test_checkpoint(void **state)
 {
 	struct fx *f = *state;
@@ -281,6 +291,11 @@ static void test_checkpoint(void **state)
 	size_t n;
 
 	snprintf(cp, sizeof cp, "%s/cp1", f->dir);
+	/* what an old copy of the file would hold: the head before the
+	 * checkpoint */
+	assert_int_equal(rk_register_flush(f->r), RK_OK);
+	exec_sql(f->db, "CREATE TABLE saved_head AS SELECT value FROM meta "
+			"WHERE key = 'audit_head'");
 	assert_int_equal(rk_audit_checkpoint(f->r, cp), RK_OK);
 	assert_int_equal(rk_audit_checkpoint(f->r, cp), RK_EINVAL);
 	head = count(f->db, "SELECT max(seq) FROM audit");
@@ -289,19 +304,21 @@ static void test_checkpoint(void **state)
 	assert_int_equal(rk_subject_get(f->r, f->id, NULL, &s), RK_OK);
 	rk_subject_free(s);
 	assert_int_equal(rk_audit_verify_checkpoint(f->r, cp, &rep), RK_OK);
-	/* cutting the tail: the chain alone still verifies, the checkpoint
-	 * does not */
+	/* cutting the tail: the register's head catches it; with the head
+	 * rolled back too (an old copy of the file), the chain alone still
+	 * verifies and only the checkpoint does not */
 	rk_register_close(f->r);
 	f->r = NULL;
 	snprintf(sql, sizeof sql, "DELETE FROM audit WHERE seq >= %lld",
 		 (long long)head);
-	{
-		sqlite3 *h = NULL;
-		assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
-		assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL),
-				 SQLITE_OK);
-		sqlite3_close(h);
-	}
+	exec_sql(f->db, sql);
+	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
+	rk_register_set_audit_batch(f->r, 1);
+	assert_int_equal(rk_audit_verify(f->r, &rep), RK_EINTEGRITY);
+	assert_int_equal(rep.first_bad, head);
+	rk_register_close(f->r);
+	exec_sql(f->db, "UPDATE meta SET value = (SELECT value FROM "
+			"saved_head) WHERE key = 'audit_head'");
 	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
 	rk_register_set_audit_batch(f->r, 1);
 	assert_int_equal(rk_audit_verify(f->r, &rep), RK_OK);
