@@ -423,17 +423,24 @@ rk_status audit_flush(rk_register *r)
 {
 	rk_status st;
 
+	char kid_before[SEC_KEYID_HEX + 1], kid_after[SEC_KEYID_HEX + 1];
+
 	if (r->nqueue == 0)
 		return RK_OK;
+	sec_key_id(r->mk, kid_before);
 	st = reg_begin_write(r);
-	if (st != RK_OK)
-		return st;
-	st = audit_carry_queue(r);
-	if (st != RK_OK) {
-		reg_rollback(r);
-		return st;
+	if (st == RK_OK) {
+		st = audit_carry_queue(r);
+		if (st == RK_OK)
+			st = reg_commit(r);
+		else
+			reg_rollback(r);
 	}
-	return reg_commit(r);
+	/* A failure that took a new master key is worth trying again at
+	 * once; any other is not. */
+	sec_key_id(r->mk, kid_after);
+	r->flush_failed = st != RK_OK && strcmp(kid_before, kid_after) == 0;
+	return st;
 }
 
 /* Entries leave the queue only when a transaction that carries them

@@ -636,8 +636,12 @@ void rk_register_close(rk_register *r)
 	if (r->st != NULL) {
 		reg_rollback(r);
 		rk_register_rollback(r);
-		/* Once more if a key rotation elsewhere failed the first. */
-		if (r->nqueue > 0 && audit_flush(r) != RK_OK)
+		/* Once more if the first failed at once (a key rotation
+		 * elsewhere). A handle whose last commit of its entries
+		 * failed (a busy register) does not wait again: the journal
+		 * keeps them for the next handle. */
+		if (r->nqueue > 0 && !r->flush_failed &&
+		    audit_flush(r) != RK_OK && !r->flush_failed)
 			(void)audit_flush(r);
 		r->st->vt->close(r->st);
 	}

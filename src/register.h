@@ -68,6 +68,9 @@ struct rk_register {
 	/* The chain's head moved in this transaction: the kept head must be
 	 * written before it commits. */
 	int head_dirty;
+	/* The last commit of queued read entries failed without taking a
+	 * new key (a busy or unwritable register). */
+	int flush_failed;
 };
 
 /* Sets the handle's error message (printf-like) and returns st. */

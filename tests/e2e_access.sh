@@ -61,6 +61,20 @@ expect "the missing signed entry is named" grep -q "entry $seq " <<<"$err"
 sed 's/^seq: .*/seq: 1/' "$WORK/cp" >"$WORK/cp-edited"
 check "an edited checkpoint is refused" 5 "$BIN" audit verify --checkpoint "$WORK/cp-edited"
 
+# --- a read that cannot be audited prints nothing -----------------------------
+sqlite3 "$REKISTERI_DB" "BEGIN IMMEDIATE;" ".shell sleep 30" >/dev/null 2>&1 &
+holder=$!
+# until the holder has the write lock
+for _ in $(seq 100); do
+	sqlite3 "$REKISTERI_DB" "BEGIN IMMEDIATE; ROLLBACK;" 2>/dev/null || break
+	sleep 0.1
+done
+check "a read while a writer holds the register fails" 1 "$BIN" subject show "$ID"
+expect "it prints nothing" test -z "$out"
+pkill -P "$holder" 2>/dev/null; kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+check "the trail verifies after the writer is gone" 0 "$BIN" audit verify
+expect "the trail shows the read that printed nothing" test "$(rows "SELECT count(*) FROM audit WHERE action = 'subject.show' AND outcome = 'unaudited'")" = 1
+
 # --- the trail itself removed or its head forged --------------------------------
 cp "$REKISTERI_DB" "$WORK/before-empty.db"
 rows "DELETE FROM audit"
