@@ -18,9 +18,11 @@
 #include "store.h"
 
 rk_status access_check(rk_register *r, size_t pu, const char *action,
-		       const char *pseudonym)
+		       const char *subject_id)
 {
 	const pol_role *role;
+	store_subject sub;
+	const char *pseudonym = NULL;
 	size_t i;
 
 	if (r->role == POL_NONE)
@@ -29,6 +31,10 @@ rk_status access_check(rk_register *r, size_t pu, const char *action,
 	for (i = 0; i < role->npurposes; i++)
 		if (role->purposes[i] == pu)
 			return RK_OK;
+	/* The trail names whom the refused call was aimed at. */
+	if (subject_id != NULL && reg_valid_id(subject_id) &&
+	    r->st->vt->subject_get(r->st, subject_id, &sub) == 0)
+		pseudonym = sub.pseudonym;
 	reg_fail(r, RK_EREFUSED, "role %s may not process for purpose %s",
 		 role->name,
 		 pu < r->pol->npurposes ? r->pol->purposes[pu].name : "(none)");
@@ -287,9 +293,21 @@ rk_status rk_register_authenticate(rk_register *r, const char *actor,
 	r->authenticated = 1;
 	return RK_OK;
 refused:
-	/* The same answer whether the name or the token was wrong. */
-	reg_fail(r, RK_EREFUSED, "unknown actor, wrong token or revoked actor");
-	reg_audit_attempt(r, "actor.authenticate", NULL, NULL, RK_EREFUSED);
+	/* The same answer whether the name or the token was wrong. The
+	 * trail names who tried: a name that is not an actor's name at all
+	 * (it may be anything typed) is not repeated. */
+	{
+		char saved[REG_ACTOR_MAX];
+		memcpy(saved, r->actor, sizeof saved);
+		snprintf(r->actor, sizeof r->actor, "%s",
+			 valid_actor_name(actor) ? actor
+						 : "(not an actor name)");
+		reg_fail(r, RK_EREFUSED,
+			 "unknown actor, wrong token or revoked actor");
+		reg_audit_attempt(r, "actor.authenticate", NULL, NULL,
+				  RK_EREFUSED);
+		memcpy(r->actor, saved, sizeof saved);
+	}
 	return RK_EREFUSED;
 }
 

@@ -303,7 +303,7 @@ static rk_status ledger_write(rk_register *r, const char *id,
 	if (st != RK_OK)
 		goto out;
 	/* Before the write: a refusal queues its own audit entry. */
-	if (access_check(r, pu, a->action, sub.pseudonym) != RK_OK)
+	if (access_check(r, pu, a->action, sub.id) != RK_OK)
 		return RK_EREFUSED;
 	if (elen > 0) {
 		st = reg_subject_key(r, &sub, &dk);
@@ -433,7 +433,7 @@ static rk_status load_checked(rk_register *r, const char *id, size_t pu,
 	*audited = 0;
 	if (st != RK_OK)
 		return st;
-	st = access_check(r, pu, action, sub->pseudonym);
+	st = access_check(r, pu, action, sub->id);
 	if (st != RK_OK)
 		*audited = 1;
 	return st;

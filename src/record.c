@@ -855,7 +855,7 @@ static rk_status record_add(rk_register *r, const char *id,
 	st = reg_resolve_purpose(r, purpose, &pu);
 	if (st != RK_OK)
 		goto out;
-	st = access_check(r, pu, "record.add", NULL);
+	st = access_check(r, pu, "record.add", id);
 	if (st != RK_OK) {
 		audited = 1; /* access_check audits its refusal */
 		goto out;
@@ -1239,7 +1239,7 @@ rk_status rk_record_list(rk_register *r, const char *id, const char *type,
 		st = unknown_type(r);
 		goto out;
 	}
-	st = access_check(r, pu, "record.list", NULL);
+	st = access_check(r, pu, "record.list", id);
 	if (st != RK_OK) {
 		audited = 1;
 		goto out;
@@ -1394,7 +1394,7 @@ rk_status rk_record_attachment(rk_register *r, const char *id,
 	st = reg_resolve_purpose(r, purpose, &pu);
 	if (st != RK_OK)
 		goto out;
-	st = access_check(r, pu, "record.attachment", NULL);
+	st = access_check(r, pu, "record.attachment", id);
 	if (st != RK_OK) {
 		audited = 1;
 		goto out;

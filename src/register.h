@@ -143,9 +143,10 @@ void csv_add(char *buf, size_t cap, const char *name);
 void reg_free_secret(char *s);
 
 /* access.c: may the handle's actor process for purpose pu? RK_OK, or
- * RK_EREFUSED after auditing the refusal (action, pseudonym may be NULL). */
+ * RK_EREFUSED after auditing the refusal, which names the subject the call
+ * was aimed at (subject_id may be NULL). */
 rk_status access_check(rk_register *r, size_t pu, const char *action,
-		       const char *pseudonym);
+		       const char *subject_id);
 /* 1 when the subject prohibited direct marketing and the call is
  * marketing (purpose marketing_communications or the marketing role): such
  * a subject is not shown; 0 otherwise; -1 on a store error. */

@@ -874,7 +874,7 @@ rk_status rk_subject_get(rk_register *r, const char *id, const char *purpose,
 	st = reg_resolve_purpose(r, purpose, &pu);
 	if (st != RK_OK)
 		goto out;
-	st = access_check(r, pu, "subject.show", NULL);
+	st = access_check(r, pu, "subject.show", id);
 	if (st != RK_OK)
 		return st;
 	st = reg_begin_read(r);
@@ -1098,7 +1098,7 @@ rk_status rk_subject_update(rk_register *r, const char *id,
 	st = reg_resolve_purpose(r, purpose, &pu);
 	if (st != RK_OK)
 		goto out;
-	st = access_check(r, pu, "subject.update", NULL);
+	st = access_check(r, pu, "subject.update", id);
 	if (st != RK_OK)
 		return st;
 	if (fields == NULL || fields->n == 0) {
@@ -1192,7 +1192,7 @@ rk_status rk_subject_end(rk_register *r, const char *id, const char *date,
 	st = reg_resolve_purpose(r, purpose, &pu);
 	if (st != RK_OK)
 		goto out;
-	st = access_check(r, pu, "subject.end", NULL);
+	st = access_check(r, pu, "subject.end", id);
 	if (st != RK_OK)
 		return st;
 	if (date == NULL)
@@ -1365,7 +1365,7 @@ rk_status rk_subject_check_password(rk_register *r, const char *id,
 	st = reg_resolve_purpose(r, purpose, &pu);
 	if (st != RK_OK)
 		goto out;
-	st = access_check(r, pu, "subject.check_password", NULL);
+	st = access_check(r, pu, "subject.check_password", id);
 	if (st != RK_OK)
 		return st;
 	fi = field == NULL ? POL_NONE : policy_field(p, field);

@@ -158,6 +158,23 @@ static void test_tokens(void **state)
 	assert_true(count(f->db, "SELECT count(*) FROM audit WHERE action = "
 				 "'actor.authenticate' AND outcome = "
 				 "'refused'") >= 2);
+	/* they name who tried; a name that is no actor name is not kept */
+	assert_int_equal(count(f->db, "SELECT count(*) FROM audit WHERE "
+				      "action = 'actor.authenticate' AND "
+				      "actor = 'nobody'"),
+			 1);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM audit WHERE "
+				      "action = 'actor.authenticate' AND "
+				      "actor = 'cs-1' AND outcome = 'refused'"),
+			 1);
+	assert_int_equal(rk_register_open(f->db, f->key, &h), RK_OK);
+	assert_int_equal(
+		rk_register_authenticate(h, "maija@example.com", token),
+		RK_EREFUSED);
+	rk_register_close(h);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM audit WHERE "
+				      "actor LIKE '%example.com%'"),
+			 0);
 	/* revoked: the token no longer works */
 	assert_int_equal(rk_actor_revoke(f->r, "cs-1"), RK_OK);
 	assert_int_equal(rk_actor_revoke(f->r, "cs-1"), RK_ENOTFOUND);
@@ -178,10 +195,17 @@ static void test_marketing_refusals(void **state)
 		count(f->db, "SELECT count(*) FROM audit WHERE outcome = "
 			     "'refused' AND actor = 'mk-1'");
 
-	/* a purpose outside the role */
+	/* a purpose outside the role; the refusal names the subject */
 	assert_int_equal(rk_subject_get(m, f->id, "customer_relationship", &s),
 			 RK_EREFUSED);
 	assert_null(s);
+	assert_int_equal(rk_register_flush(m), RK_OK);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM audit WHERE "
+				      "actor = 'mk-1' AND outcome = 'refused' "
+				      "AND action = 'subject.show' AND "
+				      "subject IS NOT NULL AND subject = "
+				      "(SELECT pseudonym FROM subject)"),
+			 1);
 	/* asking for a HETU */
 	assert_int_equal(rk_subject_find(m, "hetu", "131052-308T",
 					 "marketing_communications", &l),
