@@ -1,9 +1,12 @@
 /*
  * ajournal.c: the audit journal files beside the database (see ajournal.h).
- * A journal is written with one write(2) per record and not fsynced: a
- * record survives the process being killed, like a commit of the database
- * itself under synchronous=NORMAL, and a power cut can cost at most the
- * records that the database would lose too.
+ * The journal is a file of reserved (fallocated) space mapped into memory:
+ * a record is a copy into the mapping, with no system call on the read
+ * path, and once there it survives the process being killed, like a commit
+ * of the database itself under synchronous=NORMAL. Space is reserved before
+ * it is used, so a full disk fails the reservation cleanly instead of a
+ * store into the mapping. A record's length is written last: a record torn
+ * by a crash reads as the end of the journal.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -13,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,13 +26,17 @@
 #define AJ_PATH_MAX 4096
 #define AJ_SUFFIX   ".j"
 #define AJ_INFIX    "-audit-"
+/* First reservation; doubled when a bulk transaction needs more. */
+#define AJ_INITIAL ((size_t)64 << 10)
 /* An orphan larger than this is kept and left for an operator: a journal
  * holds one batch of entries, or one bulk transaction's. */
 #define AJ_ORPHAN_MAX ((size_t)256 << 20)
 
 struct ajournal {
 	int fd;
-	off_t size;
+	unsigned char *map;
+	size_t cap;  /* bytes reserved and mapped */
+	size_t used; /* bytes of records */
 	char id[AJ_ID_HEX + 1];
 	char path[AJ_PATH_MAX];
 };
@@ -40,6 +48,31 @@ static int journal_path(char *out, const char *db_path, const char *id,
 			 suffix);
 
 	return n < 0 || n >= AJ_PATH_MAX ? -1 : 0;
+}
+
+/* Reserves and maps cap bytes; errno is set on failure. */
+static int reserve(ajournal *j, size_t cap)
+{
+	unsigned char *m;
+	int rc;
+
+	if (cap > AJ_ORPHAN_MAX) {
+		errno = EFBIG;
+		return -1;
+	}
+	rc = posix_fallocate(j->fd, 0, (off_t)cap);
+	if (rc != 0) {
+		errno = rc;
+		return -1;
+	}
+	m = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_SHARED, j->fd, 0);
+	if (m == MAP_FAILED)
+		return -1;
+	if (j->map != NULL)
+		munmap(j->map, j->cap);
+	j->map = m;
+	j->cap = cap;
+	return 0;
 }
 
 ajournal *ajournal_create(const char *db_path, char *err, size_t errlen)
@@ -59,14 +92,12 @@ ajournal *ajournal_create(const char *db_path, char *err, size_t errlen)
 		goto fail;
 	}
 	/* Made under a name that orphan searches pass over and renamed once
-	 * locked, so no other handle can take a new journal for a dead
-	 * one's. */
-	j->fd = open(tmp,
-		     O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC |
-			     O_NOFOLLOW,
+	 * locked and reserved, so no other handle can take a new journal
+	 * for a dead one's. */
+	j->fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
 		     0600);
 	if (j->fd < 0 || flock(j->fd, LOCK_EX | LOCK_NB) != 0 ||
-	    rename(tmp, j->path) != 0) {
+	    reserve(j, AJ_INITIAL) != 0 || rename(tmp, j->path) != 0) {
 		snprintf(err, errlen,
 			 "cannot create the audit journal beside the "
 			 "database: %s",
@@ -77,6 +108,8 @@ ajournal *ajournal_create(const char *db_path, char *err, size_t errlen)
 	}
 	return j;
 fail:
+	if (j->map != NULL)
+		munmap(j->map, j->cap);
 	if (j->fd >= 0)
 		close(j->fd);
 	free(j);
@@ -90,32 +123,35 @@ const char *ajournal_id(const ajournal *j)
 
 int ajournal_append(ajournal *j, const unsigned char *rec, size_t len)
 {
-	ssize_t n;
+	size_t cap = j->cap;
 
-	do
-		n = write(j->fd, rec, len);
-	while (n < 0 && errno == EINTR);
-	if (n == (ssize_t)len) {
-		j->size += (off_t)len;
-		return 0;
+	if (len < 4) {
+		errno = EINVAL;
+		return -1;
 	}
-	if (n >= 0) {
-		/* Out of space part-way: take the piece back off. */
-		if (ftruncate(j->fd, j->size) != 0) {
-			/* A torn tail is skipped by the reader. */
-		}
-		errno = ENOSPC;
-	}
-	return -1;
+	/* Room for the record and the zero length that ends the journal. */
+	while (cap - j->used < len + 4)
+		cap *= 2;
+	if (cap != j->cap && reserve(j, cap) != 0)
+		return -1;
+	memcpy(j->map + j->used + 4, rec + 4, len - 4);
+	/* The body is in place before the length makes it a record. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	memcpy(j->map + j->used, rec, 4);
+	j->used += len;
+	return 0;
 }
 
 int ajournal_truncate(ajournal *j)
 {
-	if (j->size == 0)
+	if (j->used == 0)
 		return 0;
-	if (ftruncate(j->fd, 0) != 0)
-		return -1;
-	j->size = 0;
+	/* The first length first: from then on the journal reads as
+	 * empty, whatever a crash leaves of the rest. */
+	memset(j->map, 0, 4);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	memset(j->map + 4, 0, j->used - 4);
+	j->used = 0;
 	return 0;
 }
 
@@ -127,6 +163,7 @@ void ajournal_close(ajournal *j, int remove)
 	 * that is half-way gone. */
 	if (remove)
 		unlink(j->path);
+	munmap(j->map, j->cap);
 	close(j->fd);
 	free(j);
 }

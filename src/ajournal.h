@@ -22,8 +22,8 @@ typedef struct ajournal ajournal;
 ajournal *ajournal_create(const char *db_path, char *err, size_t errlen);
 /* The journal's random id (hex), which records are bound to. */
 const char *ajournal_id(const ajournal *j);
-/* Appends one record with a single write(2): 0, or -1 with errno set (a
- * short write is cut back off, so the file never holds half a record). */
+/* Appends one record (its first four bytes are its length, big-endian,
+ * never zero): 0, or -1 with errno set when no space could be reserved. */
 int ajournal_append(ajournal *j, const unsigned char *rec, size_t len);
 /* Empties the journal once its entries are in the chain. */
 int ajournal_truncate(ajournal *j);

@@ -332,8 +332,8 @@ static int import_orphan(void *ud, const char *jid, const unsigned char *data,
 	while (off + 4 <= len) {
 		rl = (size_t)data[off] << 24 | (size_t)data[off + 1] << 16 |
 		     (size_t)data[off + 2] << 8 | data[off + 3];
-		if (rl > len - off)
-			break; /* torn tail */
+		if (rl == 0 || rl > len - off)
+			break; /* the end, or a torn tail */
 		if (rl < 16 + SEC_HASH_BYTES || rl > AJ_REC_MAX ||
 		    memcmp(data + off + 4, JREC_MAGIC, 4) != 0) {
 			damage = "a journal record is malformed";
