@@ -83,8 +83,9 @@ static int valid_actor_name(const char *name)
 
 rk_status access_admin(rk_register *r, const char *action, const char *what)
 {
-	if (r->role == POL_NONE ||
-	    strcmp(r->pol->roles[r->role].name, "admin") == 0)
+	/* The administrator is the operator's role: whoever holds the
+	 * master key. */
+	if (r->role == POL_NONE || r->role == r->pol->settings.operator_role)
 		return RK_OK;
 	reg_fail(r, RK_EREFUSED, "only the administrator may %s", what);
 	reg_audit_attempt(r, action, NULL, NULL, RK_EREFUSED);
@@ -313,14 +314,16 @@ refused:
 
 int access_dm_excluded(rk_register *r, size_t pu, const char *subject_id)
 {
-	int marketing = strcmp(r->pol->purposes[pu].name,
-			       "marketing_communications") == 0 ||
-			(r->role != POL_NONE &&
-			 strcmp(r->pol->roles[r->role].name, "marketing") == 0);
+	const policy *p = r->pol;
+	int marketing =
+		(p->marketing.purpose != POL_NONE &&
+		 pu == p->marketing.purpose) ||
+		(r->role != POL_NONE && policy_marketing_role(p, r->role));
 
-	if (!marketing)
+	if (!marketing || p->marketing.prohibition == POL_NONE)
 		return 0;
-	return consent_objected(r, subject_id, "direct_marketing");
+	return consent_objected(r, subject_id,
+				p->objections[p->marketing.prohibition].name);
 }
 
 rk_status access_audit(rk_register *r, const char *action)

@@ -459,6 +459,7 @@ void policy_free(policy *p)
 		free(p->kinds[i].required);
 	}
 	free(p->kinds);
+	free(p->marketing.roles);
 	for (i = 0; i < p->nrecord_types; i++) {
 		pol_record_type *rt = &p->record_types[i];
 
@@ -1326,12 +1327,14 @@ static void item_record_field(ctx *c, json_t *obj, void *elem)
 
 static void item_kind(ctx *c, json_t *obj, void *elem)
 {
-	static const char *const keys[] = {"label", "description", "required",
-					   "retention", NULL};
+	static const char *const keys[] = {"label",	      "description",
+					   "required",	      "retention",
+					   "customer_number", NULL};
 	pol_kind *k = elem;
 
 	k->retention = POL_NONE;
 	check_keys(c, obj, keys);
+	get_bool(c, obj, "customer_number", &k->customer_number);
 	get_text(c, obj, "label", 1, &k->label);
 	get_text(c, obj, "description", 0, &k->description);
 	get_ref_list(c, obj, "required", NS_FIELD, 0, 0, &k->required,
@@ -1603,10 +1606,13 @@ out:
 
 static void parse_settings(ctx *c, json_t *root)
 {
-	static const char *const keys[] = {
-		"allow_temporary_hetu",	 "derive_sex_from_hetu",
-		"default_purpose",	 "phone_country_code",
-		"customer_number_start", NULL};
+	static const char *const keys[] = {"allow_temporary_hetu",
+					   "derive_sex_from_hetu",
+					   "default_purpose",
+					   "phone_country_code",
+					   "customer_number_start",
+					   "operator_role",
+					   NULL};
 	json_t *v = json_object_get(root, "settings"), *cc;
 	policy *p = c->p;
 	long long start;
@@ -1614,8 +1620,14 @@ static void parse_settings(ctx *c, json_t *root)
 	memcpy(p->settings.country_code, "358", 4);
 	p->settings.customer_number_start = DEFAULT_CUSTOMER_NO;
 	p->settings.default_purpose = p->npurposes > 0 ? 0 : POL_NONE;
-	if (v == NULL)
+	p->settings.operator_role = POL_NONE;
+	if (v == NULL) {
+		if (p->nroles > 0)
+			report(c,
+			       "\"settings\" must name the \"operator_role\": "
+			       "the role of whoever holds the master key");
 		return;
+	}
 	push_key(c, "settings");
 	if (!json_is_object(v)) {
 		report(c, "\"settings\" must be an object");
@@ -1648,8 +1660,79 @@ static void parse_settings(ctx *c, json_t *root)
 	if (get_int(c, v, "customer_number_start", 0, 1, MAX_CUSTOMER_NO_START,
 		    &start))
 		p->settings.customer_number_start = (long)start;
+	/* Whoever holds the master key can open everything; the policy says
+	 * which of its roles that is, so that the notice and the register
+	 * agree on it. */
+	if (p->nroles > 0)
+		get_ref(c, v, "operator_role", NS_ROLE, 1,
+			&p->settings.operator_role);
+	else if (json_object_get(v, "operator_role") != NULL)
+		report_in(c, "operator_role",
+			  "\"operator_role\" names a role, and the policy "
+			  "declares none");
 out:
 	pop(c);
+}
+
+/* The "marketing" section: which purpose, roles, objection, scopes, kinds
+ * and record type the direct-marketing rules act on. */
+static void parse_marketing(ctx *c, json_t *root)
+{
+	static const char *const keys[] = {"purpose",
+					   "roles",
+					   "prohibition",
+					   "email_consent",
+					   "sms_consent",
+					   "third_party_consent",
+					   "personalisation_consent",
+					   "customer_kind",
+					   "business_contact_kind",
+					   "sale_record_type",
+					   NULL};
+	json_t *v = json_object_get(root, "marketing");
+	policy *p = c->p;
+
+	p->marketing.purpose = p->marketing.prohibition = POL_NONE;
+	p->marketing.email_consent = p->marketing.sms_consent = POL_NONE;
+	p->marketing.third_party_consent = POL_NONE;
+	p->marketing.personalisation_consent = POL_NONE;
+	p->marketing.customer_kind = p->marketing.contact_kind = POL_NONE;
+	p->marketing.sale_record = POL_NONE;
+	if (v == NULL)
+		return;
+	push_key(c, "marketing");
+	if (!json_is_object(v)) {
+		report(c, "\"marketing\" must be an object");
+		goto out;
+	}
+	check_keys(c, v, keys);
+	get_ref(c, v, "purpose", NS_PURPOSE, 1, &p->marketing.purpose);
+	get_ref_list(c, v, "roles", NS_ROLE, 0, 0, &p->marketing.roles,
+		     &p->marketing.nroles);
+	get_ref(c, v, "prohibition", NS_OBJECTION, 1,
+		&p->marketing.prohibition);
+	get_ref(c, v, "email_consent", NS_SCOPE, 0,
+		&p->marketing.email_consent);
+	get_ref(c, v, "sms_consent", NS_SCOPE, 0, &p->marketing.sms_consent);
+	get_ref(c, v, "third_party_consent", NS_SCOPE, 0,
+		&p->marketing.third_party_consent);
+	get_ref(c, v, "personalisation_consent", NS_SCOPE, 0,
+		&p->marketing.personalisation_consent);
+	get_ref(c, v, "customer_kind", NS_KIND, 0, &p->marketing.customer_kind);
+	get_ref(c, v, "business_contact_kind", NS_KIND, 0,
+		&p->marketing.contact_kind);
+	get_ref(c, v, "sale_record_type", NS_RECORD_TYPE, 0,
+		&p->marketing.sale_record);
+out:
+	pop(c);
+}
+
+int policy_marketing_role(const policy *p, size_t ro)
+{
+	for (size_t i = 0; i < p->marketing.nroles; i++)
+		if (p->marketing.roles[i] == ro)
+			return 1;
+	return 0;
 }
 
 static void parse_notice(ctx *c, json_t *root)
@@ -1728,6 +1811,7 @@ static void parse_root(ctx *c, json_t *root)
 					   "objections",
 					   "recipients",
 					   "roles",
+					   "marketing",
 					   "notice",
 					   NULL};
 	static const char *const kinds_needed[] = {"customer", "prospect",
@@ -1782,6 +1866,7 @@ static void parse_root(ctx *c, json_t *root)
 			   item_role, &p->nroles);
 	parse_notice(c, root);
 	parse_settings(c, root);
+	parse_marketing(c, root);
 
 	if (c->ns_ok[NS_KIND]) {
 		size_t i;

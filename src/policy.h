@@ -93,7 +93,8 @@ typedef struct pol_field {
 typedef struct pol_kind {
 	char *name; /* customer, prospect, contact */
 	pol_text label;
-	size_t *required; /* indices into fields */
+	int customer_number; /* subjects of the kind get a customer number */
+	size_t *required;    /* indices into fields */
 	size_t nrequired;
 	size_t retention; /* overrides the fields' rule, or POL_NONE */
 	pol_text description;
@@ -186,7 +187,25 @@ typedef struct policy {
 		size_t default_purpose; /* index into purposes */
 		char country_code[8];	/* phone calling code, e.g. "358" */
 		long customer_number_start;
+		/* the role of whoever holds the master key (POL_NONE when
+		 * the policy declares no roles) */
+		size_t operator_role;
 	} settings;
+	/* What the direct-marketing rules act on, named in the policy's
+	 * "marketing" section; each is POL_NONE when not named, and the
+	 * rule that needs it then does not apply. */
+	struct {
+		size_t purpose; /* purposes: direct marketing itself */
+		size_t *roles;	/* roles that work for it */
+		size_t nroles;
+		size_t prohibition; /* objections: the prohibition */
+		size_t email_consent, sms_consent; /* scopes */
+		size_t third_party_consent;	   /* scopes */
+		size_t personalisation_consent;	   /* scopes */
+		size_t customer_kind; /* kinds: soft opt-in applies */
+		size_t contact_kind;  /* kinds: business contacts */
+		size_t sale_record;   /* record types: a sale to the subject */
+	} marketing;
 
 	pol_named *purposes;
 	size_t npurposes;
@@ -245,6 +264,9 @@ size_t policy_category(const policy *p, const char *name);
 size_t policy_retention(const policy *p, const char *name);
 size_t policy_objection(const policy *p, const char *name);
 size_t policy_recipient(const policy *p, const char *name);
+/* Whether role index ro works for direct marketing (the policy's
+ * "marketing" section names it). */
+int policy_marketing_role(const policy *p, size_t ro);
 /* A record type's own field by name: index into rt->fields or POL_NONE. */
 size_t policy_record_field(const pol_record_type *rt, const char *name);
 /* The consent scope (index into scopes) whose live consent using records

@@ -483,7 +483,7 @@ rk_status rk_register_init(const char *db_path, const char *key_path,
 		goto out;
 	}
 	r->policy_version = 1;
-	r->role = policy_role(r->pol, "admin");
+	r->role = r->pol->settings.operator_role;
 	audit_ev_set(&ev, r, "register.init", NULL, NULL, NULL, "ok");
 	st = audit_write(r, &ev);
 	if (st != RK_OK)
@@ -623,8 +623,8 @@ rk_status reg_open(const char *db_path, const char *key_path, int recover,
 		if (audit_take_orphans(r) != RK_OK)
 			r->err[0] = '\0';
 	}
-	/* The operator holds the master key: the administrator's role. */
-	r->role = policy_role(r->pol, "admin");
+	/* The operator holds the master key: the policy's operator role. */
+	r->role = r->pol->settings.operator_role;
 out:
 	return st;
 }

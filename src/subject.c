@@ -675,7 +675,7 @@ rk_status rk_subject_add(rk_register *r, const char *kind,
 		csv_add(names, sizeof names, p->fields[ps.v[i].field].name);
 	}
 	cn = issued_field(p);
-	if (cn != POL_NONE && strcmp(p->kinds[ki].name, "customer") == 0) {
+	if (cn != POL_NONE && p->kinds[ki].customer_number) {
 		int64_t num;
 		char nbuf[24];
 		if (r->st->vt->counter_next(r->st, "customer_number",

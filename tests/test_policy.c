@@ -113,10 +113,10 @@ static char *slurp(const char *path)
 	return buf;
 }
 
-/* minimal.json with the one occurrence of from replaced by to. */
-static char *patched(const char *from, const char *to)
+/* The file at path with the one occurrence of from replaced by to. */
+static char *patched_file(const char *path, const char *from, const char *to)
 {
-	char *base = slurp(DATA "minimal.json"), *hit, *out;
+	char *base = slurp(path), *hit, *out;
 	size_t lb = strlen(base), lf = strlen(from), lt = strlen(to), pre;
 
 	hit = strstr(base, from);
@@ -132,10 +132,16 @@ static char *patched(const char *from, const char *to)
 	return out;
 }
 
-/* Parses minimal.json with one replacement; expects failure. */
-static void expect_problem(const char *from, const char *to, const char *msg)
+static char *patched(const char *from, const char *to)
 {
-	char *text = patched(from, to);
+	return patched_file(DATA "minimal.json", from, to);
+}
+
+/* Parses base with one replacement; expects failure naming msg. */
+static void expect_problem_in(const char *base, const char *from,
+			      const char *to, const char *msg)
+{
+	char *text = patched_file(base, from, to);
 	diags ds;
 	policy *p;
 
@@ -147,6 +153,11 @@ static void expect_problem(const char *from, const char *to, const char *msg)
 	assert_null(p);
 	assert_true(has_text(&ds, msg));
 	free(text);
+}
+
+static void expect_problem(const char *from, const char *to, const char *msg)
+{
+	expect_problem_in(DATA "minimal.json", from, to, msg);
 }
 
 /* ---- the seed policy ---- */
@@ -719,6 +730,61 @@ static void test_load_file_errors(void **state)
 
 /* ---- each rule, one at a time ---- */
 
+/* What the register's rules act on is named by the policy, never by the
+ * code: the operator's role, the direct-marketing designations, the kind
+ * that gets customer numbers. */
+static void test_designations(void **state)
+{
+	policy *p = policy_load_file(SEED, NULL, NULL, NULL);
+
+	(void)state;
+	assert_non_null(p);
+	assert_int_equal(p->settings.operator_role, policy_role(p, "admin"));
+	assert_int_equal(p->marketing.purpose,
+			 policy_purpose(p, "marketing_communications"));
+	assert_true(policy_marketing_role(p, policy_role(p, "marketing")));
+	assert_false(policy_marketing_role(p, policy_role(p, "billing")));
+	assert_int_equal(p->marketing.prohibition,
+			 policy_objection(p, "direct_marketing"));
+	assert_int_equal(p->marketing.email_consent,
+			 policy_scope(p, "email_marketing"));
+	assert_int_equal(p->marketing.sms_consent,
+			 policy_scope(p, "sms_marketing"));
+	assert_int_equal(p->marketing.third_party_consent,
+			 policy_scope(p, "third_party_marketing"));
+	assert_int_equal(p->marketing.personalisation_consent,
+			 policy_scope(p, "personalisation"));
+	assert_int_equal(p->marketing.customer_kind,
+			 policy_kind(p, "customer"));
+	assert_int_equal(p->marketing.contact_kind, policy_kind(p, "contact"));
+	assert_int_equal(p->marketing.sale_record,
+			 policy_record_type(p, "purchase"));
+	assert_true(p->kinds[policy_kind(p, "customer")].customer_number);
+	assert_false(p->kinds[policy_kind(p, "prospect")].customer_number);
+	policy_free(p);
+
+	/* policy check reports what is missing or wrong */
+	expect_problem_in(SEED,
+			  "\"customer_number_start\": 100001,\n    "
+			  "\"operator_role\": \"admin\"",
+			  "\"customer_number_start\": 100001", "operator_role");
+	expect_problem_in(SEED, "\"operator_role\": \"admin\"",
+			  "\"operator_role\": \"root\"", "unknown role");
+	expect_problem_in(SEED, "\"prohibition\": \"direct_marketing\"",
+			  "\"prohibition\": \"marketing_ban\"",
+			  "unknown objection");
+	expect_problem_in(SEED, "\"sale_record_type\": \"purchase\"",
+			  "\"sale_record_type\": \"sale\"",
+			  "unknown record type");
+	expect_problem_in(SEED, "\"email_consent\": \"email_marketing\"",
+			  "\"email_consent\": \"direct_marketing\"",
+			  "unknown consent scope");
+	expect_problem_in(SEED,
+			  "\"roles\": [\"marketing\", "
+			  "\"processor_marketing\"]",
+			  "\"roles\": \"marketing\"", "must be an array");
+}
+
 static void test_rules(void **state)
 {
 	(void)state;
@@ -1066,6 +1132,7 @@ int main(void)
 		cmocka_unit_test(test_no_values_in_messages),
 		cmocka_unit_test(test_load_file_errors),
 		cmocka_unit_test(test_rules),
+		cmocka_unit_test(test_designations),
 		cmocka_unit_test(test_valid_variants),
 		cmocka_unit_test(test_purpose_consents_valid),
 		cmocka_unit_test(test_jsonpos),
