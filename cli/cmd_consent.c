@@ -329,9 +329,8 @@ static int consent_history(cli *c, int argc, char **argv)
 		puts(text);
 	else
 		r = print_history(text);
-	/* The ledger holds the evidence: wipe it before freeing. */
-	explicit_bzero(text, strlen(text));
-	rk_free(text);
+	/* The ledger holds the evidence. */
+	rk_free_secret(text);
 	return r;
 }
 

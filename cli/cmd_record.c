@@ -77,11 +77,12 @@ static int read_stdin(char **out)
 	return 0;
 }
 
+/* The record holds personal data: wiped where the compiler cannot drop
+ * the wipe as a dead store before free. */
 static void free_secret(char *s)
 {
 	if (s != NULL) {
-		/* The record holds personal data: wipe before freeing. */
-		memset(s, 0, strlen(s));
+		explicit_bzero(s, strlen(s));
 		free(s);
 	}
 }
@@ -265,9 +266,8 @@ static int rec_list(cli *c, int argc, char **argv)
 		puts(json);
 	else
 		r = print_records(json);
-	/* The list holds personal data: wipe before freeing. */
-	memset(json, 0, strlen(json));
-	rk_free(json);
+	/* The list holds personal data. */
+	rk_free_secret(json);
 	return r;
 }
 

@@ -229,9 +229,8 @@ static int sub_show(cli *c, int argc, char **argv)
 			return cli_error(1, "out of memory");
 		}
 		puts(text);
-		/* The document holds personal data: wipe before freeing. */
-		memset(text, 0, strlen(text));
-		rk_free(text);
+		/* The document holds personal data. */
+		rk_free_secret(text);
 	} else {
 		const char *end = rk_subject_relationship_end(s);
 		const char *start = rk_subject_relationship_start(s);

@@ -58,10 +58,24 @@ typedef struct rk_fields rk_fields;
 typedef struct rk_subject rk_subject;
 typedef struct rk_list rk_list;
 
+/* The version this header belongs to; rk_version() tells the library's,
+ * which a program linked against a shared library may find newer. */
+#define RK_VERSION_MAJOR  0
+#define RK_VERSION_MINOR  1
+#define RK_VERSION_PATCH  0
+#define RK_VERSION_STRING "0.1.0"
+/* Major * 10000 + minor * 100 + patch, for #if comparisons. */
+#define RK_VERSION_NUMBER                                                      \
+	(RK_VERSION_MAJOR * 10000 + RK_VERSION_MINOR * 100 + RK_VERSION_PATCH)
+
 RK_API const char *rk_version(void);
 RK_API const char *rk_status_name(rk_status st);
 /* Frees memory that the library handed out as a plain string. */
 RK_API void rk_free(void *p);
+/* Wipes and frees a string that holds personal data: every JSON document
+ * the library hands out about a subject (rk_subject_json, rk_record_list,
+ * rk_consent_history, and the like). NULL is allowed. */
+RK_API void rk_free_secret(char *s);
 
 /* ---- Policy -------------------------------------------------------------- */
 

@@ -18,7 +18,6 @@
 #include "register.h"
 #include "store.h"
 
-#define RK_VERSION     "0.1.0"
 #define META_FORMAT    "format"
 #define META_KEY_ID    "master_key_id"
 #define META_INDEX_KEY "index_key"
@@ -29,7 +28,7 @@
 
 const char *rk_version(void)
 {
-	return RK_VERSION;
+	return RK_VERSION_STRING;
 }
 
 const char *rk_status_name(rk_status st)
@@ -54,6 +53,11 @@ const char *rk_status_name(rk_status st)
 void rk_free(void *p)
 {
 	free(p);
+}
+
+void rk_free_secret(char *s)
+{
+	reg_free_secret(s);
 }
 
 rk_status reg_fail(rk_register *r, rk_status st, const char *fmt, ...)

@@ -96,6 +96,20 @@ static size_t count_rows(const char *db, const char *sql)
 	return n;
 }
 
+/* The header's version is the library's, and a document about a subject
+ * can be handed back to be wiped. */
+static void test_version_and_secret_free(void **state)
+{
+	char *doc = strdup("{\"email\": \"a@example.com\"}");
+
+	(void)state;
+	assert_string_equal(rk_version(), RK_VERSION_STRING);
+	assert_true(RK_VERSION_NUMBER >= 100);
+	assert_non_null(doc);
+	rk_free_secret(doc);
+	rk_free_secret(NULL);
+}
+
 static void test_reopen_and_wrong_key(void **state)
 {
 	struct fx *f = *state;
@@ -475,6 +489,7 @@ static void test_password(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_version_and_secret_free),
 		cmocka_unit_test_setup_teardown(test_reopen_and_wrong_key,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_purpose_filter, setup,
