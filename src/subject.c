@@ -1173,12 +1173,17 @@ out:
 	return st;
 }
 
-rk_status rk_subject_end(rk_register *r, const char *id, const char *date,
-			 const char *purpose)
+/* Records the end of the relationship (date NULL: today), corrects an end
+ * recorded before (a date given again), or takes it back (undo): an end
+ * given by mistake must not stand for ever, since it starts retention
+ * periods that lead to erasure. */
+static rk_status subject_end(rk_register *r, const char *id, const char *date,
+			     int undo, const char *purpose)
 {
 	const policy *p = r->pol;
+	const char *action = undo ? "subject.end.undo" : "subject.end";
 	store_subject sub;
-	char end[11], exp[11];
+	char end[11] = "", exp[11], today[11];
 	const char *why = NULL;
 	size_t ki, fi, pu = POL_NONE;
 	rk_status st;
@@ -1188,36 +1193,56 @@ rk_status rk_subject_end(rk_register *r, const char *id, const char *date,
 	st = reg_resolve_purpose(r, purpose, &pu);
 	if (st != RK_OK)
 		goto out;
-	st = access_check(r, pu, "subject.end", NULL);
+	st = access_check(r, pu, action, NULL);
 	if (st != RK_OK)
 		return st;
-	if (date == NULL)
-		reg_today(r, end);
+	reg_today(r, today);
+	if (undo)
+		end[0] = '\0';
+	else if (date == NULL)
+		memcpy(end, today, sizeof end);
 	else if (ident_date(date, end, sizeof end, &why) != 0)
 		st = reg_fail(r, RK_EINVAL, "end date: %s", why);
+	else if (strcmp(end, today) > 0)
+		st = reg_fail(r, RK_EINVAL,
+			      "the end date is in the future: record the end "
+			      "when the relationship has ended");
 	if (st == RK_OK)
 		st = reg_begin_write(r);
 	if (st == RK_OK)
 		st = reg_load_subject(r, id, &sub);
+	if (st == RK_OK)
+		st = access_dm_check(r, pu, sub.id);
 	if (st != RK_OK)
 		goto out;
-	if (sub.rel_end[0] != '\0') {
-		st = reg_fail(r, RK_EINVAL,
-			      "the relationship has ended "
-			      "already");
+	if (undo && sub.rel_end[0] == '\0') {
+		st = reg_fail(r, RK_EINVAL, "the relationship has not ended");
 		goto out;
 	}
-	if (sub.rel_start[0] != '\0' && strcmp(end, sub.rel_start) < 0) {
+	if (!undo && sub.rel_end[0] != '\0' && date == NULL) {
+		st = reg_fail(r, RK_EINVAL,
+			      "the relationship has ended already: give "
+			      "--date to correct the date, or --undo if it "
+			      "has not ended");
+		goto out;
+	}
+	if (!undo && sub.rel_end[0] != '\0')
+		action = "subject.end.change";
+	if (!undo && sub.rel_start[0] != '\0' &&
+	    strcmp(end, sub.rel_start) < 0) {
 		st = reg_fail(r, RK_EINVAL,
 			      "the end date is before the relationship began");
 		goto out;
 	}
-	if (r->st->vt->subject_set_end(r->st, sub.id, end) != 0) {
+	if (r->st->vt->subject_set_end(r->st, sub.id, undo ? NULL : end) !=
+	    0) {
 		st = reg_store_fail(r, "cannot record the end");
 		goto out;
 	}
-	/* Retention periods that run from the end start now: for every field
-	 * whose rule says so (a field without values changes no row). */
+	/* Retention periods that run from the end start now, move with a
+	 * corrected end, and are open again when the end is taken back: for
+	 * every field whose rule says so (a field without values changes no
+	 * row). */
 	ki = policy_kind(p, sub.kind);
 	for (fi = 0; fi < p->nfields; fi++) {
 		size_t ri = field_retention(p, ki, fi);
@@ -1225,28 +1250,41 @@ rk_status rk_subject_end(rk_register *r, const char *id, const char *date,
 		    p->retention[ri].from != RET_RELATIONSHIP_END)
 			continue;
 		expiry_of(r, ki, fi, reg_now(r), end, exp);
-		if (exp[0] == '\0')
+		if (exp[0] == '\0' && !undo)
 			continue;
 		if (r->st->vt->value_set_expiry(r->st, sub.id,
-						p->fields[fi].name, exp) != 0) {
+						p->fields[fi].name,
+						exp[0] ? exp : NULL) != 0) {
 			st = reg_store_fail(r, "cannot set an expiry");
 			goto out;
 		}
 	}
-	audit_ev_set(&ev, r, "subject.end", sub.pseudonym, NULL,
-		     p->purposes[pu].name, "ok");
+	audit_ev_set(&ev, r, action, sub.pseudonym, NULL, p->purposes[pu].name,
+		     "ok");
 	st = audit_write(r, &ev);
 	if (st == RK_OK)
 		st = reg_commit(r);
 out:
 	if (st != RK_OK) {
 		reg_rollback(r);
-		reg_audit_attempt(r, "subject.end",
+		reg_audit_attempt(r, action,
 				  sub.pseudonym[0] ? sub.pseudonym : NULL,
 				  pu == POL_NONE ? NULL : p->purposes[pu].name,
 				  st);
 	}
 	return st;
+}
+
+rk_status rk_subject_end(rk_register *r, const char *id, const char *date,
+			 const char *purpose)
+{
+	return subject_end(r, id, date, 0, purpose);
+}
+
+rk_status rk_subject_end_undo(rk_register *r, const char *id,
+			      const char *purpose)
+{
+	return subject_end(r, id, NULL, 1, purpose);
 }
 
 /* ---- list -----------------------------------------------------------------
