@@ -1034,6 +1034,15 @@ rk_status rk_subject_find(rk_register *r, const char *field, const char *value,
 			      p->fields[fi].name, p->purposes[pu].name);
 		goto out;
 	}
+	/* A masked HETU differs from the whole one by a few characters: a
+	 * lookup per guess would recover it. */
+	if (!access_sees_whole(r, fi)) {
+		st = reg_fail(r, RK_EREFUSED,
+			      "role %s sees field %s only masked, so it may "
+			      "not look subjects up by it",
+			      p->roles[r->role].name, p->fields[fi].name);
+		goto out;
+	}
 	st = value_normalise(r, &p->fields[fi], value == NULL ? "" : value,
 			     norm, sizeof norm);
 	if (st != RK_OK)
@@ -1109,10 +1118,10 @@ rk_status rk_subject_update(rk_register *r, const char *id,
 	if (st != RK_OK)
 		goto out;
 	st = reg_begin_write(r);
+	/* Marketing does not process a subject who prohibited it, not even
+	 * to correct the data. */
 	if (st == RK_OK)
-		st = reg_load_subject(r, id, &sub);
-	if (st == RK_OK)
-		st = reg_subject_key(r, &sub, &dk);
+		st = reg_subject_for(r, id, pu, &sub, &dk);
 	if (st != RK_OK)
 		goto out;
 	/* Everything is checked before the first change, so a refused
@@ -1411,9 +1420,7 @@ rk_status rk_subject_check_password(rk_register *r, const char *id,
 	st = check_field_access(r, pu, fi);
 	if (st != RK_OK)
 		goto out;
-	st = reg_load_subject(r, id, &sub);
-	if (st == RK_OK)
-		st = reg_subject_key(r, &sub, &dk);
+	st = reg_subject_for(r, id, pu, &sub, &dk);
 	if (st != RK_OK)
 		goto out;
 	memset(&ps, 0, sizeof ps);
