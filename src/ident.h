@@ -61,6 +61,19 @@ int ident_text(const char *in, size_t maxlen, char *out, size_t outsz,
 int ident_text_lines(const char *in, size_t maxlen, char *out, size_t outsz,
 		     const char **why);
 
+/* Whether s holds a full card number: 13 to 19 digits passing the Luhn
+ * check, in groups separated only by white space, dashes, dots, slashes,
+ * underscores or invisible characters, in any of Unicode's decimal digit
+ * forms (ASCII, full-width, Arabic-Indic, Devanagari, ...) and the
+ * superscript, subscript and circled digits. A longer unbroken digit
+ * string is not one. s is UTF-8 (a byte that is not counts as a letter). */
+int ident_has_card_number(const char *s);
+
+/* For free text checked elsewhere (consent evidence): the reason it must
+ * not be stored (an invisible or direction-changing character, a full card
+ * number), or NULL. Never quotes the text. */
+const char *ident_text_hazard(const char *s);
+
 /* Whether y-m-d exists in the (proleptic) Gregorian calendar. */
 int ident_date_exists(int y, int m, int d);
 /* Days since 1970-01-01 of a civil date, and back. Months outside 1..12

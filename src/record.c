@@ -7,9 +7,9 @@
  * recording, a message) is streamed in sealed chunks of CHUNK_BYTES.
  *
  * Card data: only the payment provider's token, the last four digits and
- * the expiry are ever stored. Any value that holds 13 to 19 digits (spaces
- * and dashes between them ignored) passing the Luhn check is refused as a
- * full card number, whatever field it is in.
+ * the expiry are ever stored. Any value that holds 13 to 19 digits passing
+ * the Luhn check, in any digit forms and groupings (ident_has_card_number),
+ * is refused as a full card number, whatever field it is in.
  *
  * Source: a record takes its type's source from the policy (a required key
  * of every record type); the first source of the policy is only a fallback
@@ -139,63 +139,6 @@ static rk_status purpose_consent_refused(rk_register *r,
 			strcmp(p->scopes[sc].name, SCOPE_PERSONALISATION) == 0
 				? " and no direct-marketing prohibition"
 				: "");
-}
-
-/* ---- card numbers -------------------------------------------------------- */
-
-static int luhn_ok(const unsigned char *d, size_t n)
-{
-	unsigned sum = 0, v;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		v = d[n - 1 - i];
-		if (i % 2 == 1) {
-			v *= 2;
-			if (v > 9)
-				v -= 9;
-		}
-		sum += v;
-	}
-	return sum % 10 == 0;
-}
-
-/* Whether s holds a full card number: 13-19 digits in groups separated
- * only by spaces and dashes that pass the Luhn check. Every run of whole
- * groups is tried, so a card number written after an order number is
- * still found; a longer unbroken digit string (an ID) is not a card. */
-static int has_card_number(const char *s)
-{
-	unsigned char d[19];
-	size_t start, i, n;
-	int found = 0;
-
-	for (start = 0; s[start] != '\0' && !found; start++) {
-		if (!is_digit(s[start]) ||
-		    (start > 0 && is_digit(s[start - 1])))
-			continue;
-		n = 0;
-		for (i = start; s[i] != '\0'; i++) {
-			if (is_digit(s[i])) {
-				if (n == sizeof d)
-					break;
-				d[n++] = (unsigned char)(s[i] - '0');
-				if (!is_digit(s[i + 1]) && n >= 13 &&
-				    luhn_ok(d, n)) {
-					found = 1;
-					break;
-				}
-			} else if (s[i] != ' ' && s[i] != '-' && s[i] != '.' &&
-				   s[i] != '\t' && s[i] != '\n' &&
-				   s[i] != '\r') {
-				/* a number written in groups, on one line or
-				 * several, is still a card number */
-				break;
-			}
-		}
-	}
-	sec_wipe(d, sizeof d);
-	return found;
 }
 
 /* ---- types that value_normalise takes as plain text --------------------- */
@@ -491,7 +434,7 @@ static rk_status field_value(rk_register *r, const pol_field *f,
 	st = scalar_text(r, f, v, &in);
 	if (st != RK_OK)
 		goto out;
-	if (has_card_number(in)) {
+	if (ident_has_card_number(in)) {
 		st = reg_fail(r, RK_EINVAL,
 			      "field %s looks like it holds a full card "
 			      "number: %s",
