@@ -911,10 +911,60 @@ int ident_postal_code(const char *in, char *out, size_t outsz, const char **why)
 	return emit(out, outsz, why, s, 5);
 }
 
+/* The officially assigned ISO 3166-1 alpha-2 codes (249, as of the 2024
+ * list), two letters each, in order. Reserved and user-assigned codes (EU,
+ * UK, XK, ZZ ...) are not countries of a postal address. */
+static const char iso3166_alpha2[] =
+	"ADAEAFAGAIALAMAOAQARASATAUAWAXAZ"
+	"BABBBDBEBFBGBHBIBJBLBMBNBOBQBRBSBTBVBWBYBZ"
+	"CACCCDCFCGCHCICKCLCMCNCOCRCUCVCWCXCYCZ"
+	"DEDJDKDMDODZ"
+	"ECEEEGEHERESET"
+	"FIFJFKFMFOFR"
+	"GAGBGDGEGFGGGHGIGLGMGNGPGQGRGSGTGUGWGY"
+	"HKHMHNHRHTHU"
+	"IDIEILIMINIOIQIRISIT"
+	"JEJMJOJP"
+	"KEKGKHKIKMKNKPKRKWKYKZ"
+	"LALBLCLILKLRLSLTLULVLY"
+	"MAMCMDMEMFMGMHMKMLMMMNMOMPMQMRMSMTMUMVMWMXMYMZ"
+	"NANCNENFNGNINLNONPNRNUNZ"
+	"OM"
+	"PAPEPFPGPHPKPLPMPNPRPSPTPWPY"
+	"QA"
+	"RERORSRURW"
+	"SASBSCSDSESGSHSISJSKSLSMSNSOSRSSSTSVSXSYSZ"
+	"TCTDTFTGTHTJTKTLTMTNTOTRTTTVTWTZ"
+	"UAUGUMUSUYUZ"
+	"VAVCVEVGVIVNVU"
+	"WFWS"
+	"YEYT"
+	"ZAZMZW";
+
+int ident_country_known(const char *code)
+{
+	size_t lo = 0, hi = (sizeof iso3166_alpha2 - 1) / 2;
+
+	if (code == NULL || !is_upper((unsigned char)code[0]) ||
+	    !is_upper((unsigned char)code[1]) || code[2] != '\0')
+		return 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(iso3166_alpha2 + 2 * mid, code, 2);
+		if (c == 0)
+			return 1;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
 int ident_country(const char *in, char *out, size_t outsz, const char **why)
 {
 	const char *s;
-	char buf[2];
+	char buf[3];
 	size_t n;
 
 	if (in == NULL || out == NULL || outsz == 0)
@@ -929,6 +979,10 @@ int ident_country(const char *in, char *out, size_t outsz, const char **why)
 			    "country code must be two letters");
 	buf[0] = to_upper(s[0]);
 	buf[1] = to_upper(s[1]);
+	buf[2] = '\0';
+	if (!ident_country_known(buf))
+		return fail(out, outsz, why,
+			    "not an assigned ISO 3166-1 country code");
 	return emit(out, outsz, why, buf, 2);
 }
 

@@ -47,13 +47,20 @@ int ident_postal_code(const char *in, char *out, size_t outsz,
  * Canonical: YYYY-MM-DD (out: at least 11 bytes). */
 int ident_date(const char *in, char *out, size_t outsz, const char **why);
 
-/* ISO 3166-1 alpha-2 country code, upper-cased. */
+/* ISO 3166-1 alpha-2 country code, upper-cased; only the officially
+ * assigned codes (not reserved or user-assigned ones such as EU or XK). */
 int ident_country(const char *in, char *out, size_t outsz, const char **why);
+/* Whether code is an assigned ISO 3166-1 alpha-2 code ("FI"; upper case,
+ * exactly two letters). */
+int ident_country_known(const char *code);
 
 /* Plain text: valid UTF-8 (no overlong forms, surrogates or code points
  * above U+10FFFF), no control characters at all (C0 including tab and
- * newline, DEL, C1), 1..maxlen bytes after trimming ASCII spaces.
- * Canonical: the trimmed copy. */
+ * newline, DEL, C1), no invisible or direction-changing characters
+ * (bidirectional controls U+202A-202E and U+2066-2069, U+200B-200F,
+ * U+2060-2064, U+FEFF, the line and paragraph separators, ...), no full
+ * card number (ident_has_card_number), 1..maxlen bytes after trimming
+ * ASCII spaces. Canonical: the trimmed copy. */
 int ident_text(const char *in, size_t maxlen, char *out, size_t outsz,
 	       const char **why);
 /* The same for text of several lines: tabs and line feeds are allowed, and

@@ -10,6 +10,7 @@
  */
 #include "policy.h"
 
+#include "ident.h"
 #include "jsonpos.h"
 
 #include <errno.h>
@@ -1515,13 +1516,12 @@ static void item_recipient(ctx *c, json_t *obj, void *elem)
 	if (v != NULL) {
 		const char *s = json_is_string(v) ? json_string_value(v) : "";
 
-		if (strlen(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' &&
-		    s[1] >= 'A' && s[1] <= 'Z')
+		if (ident_country_known(s))
 			memcpy(r->country, s, 3);
 		else
 			report_in(c, "country",
-				  "\"country\" must be an ISO 3166-1 alpha-2 "
-				  "code in upper case, such as \"FI\"");
+				  "\"country\" must be an assigned ISO 3166-1 "
+				  "alpha-2 code in upper case, such as \"FI\"");
 	}
 	if (get_choice(c, obj, "safeguard", 0, safeguards, &k))
 		r->safeguard = xstrdup(c, safeguards[k]);
