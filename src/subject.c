@@ -227,10 +227,28 @@ rk_status value_normalise(rk_register *r, const pol_field *f, const char *in,
 		break;
 	case PT_DATE:
 		rc = ident_date(in, out, outsz, &why);
+		if (rc == 0 && f->past) {
+			char today[11];
+			reg_today(r, today);
+			if (strcmp(out, today) > 0) {
+				why = "the date is in the future";
+				rc = -1;
+			}
+		}
 		break;
 	case PT_HETU:
 		rc = ident_hetu(in, p->settings.allow_temporary_hetu, out,
 				outsz, &why);
+		if (rc == 0) {
+			/* A HETU is issued at birth, never before. */
+			char born[11], today[11];
+			reg_today(r, today);
+			if (ident_hetu_birth_date(out, born) != 0 ||
+			    strcmp(born, today) > 0) {
+				why = "the HETU's birth date is in the future";
+				rc = -1;
+			}
+		}
 		break;
 	case PT_BUSINESS_ID:
 		rc = ident_ytunnus(in, out, outsz, &why);
@@ -1243,8 +1261,7 @@ static rk_status subject_end(rk_register *r, const char *id, const char *date,
 			      "the end date is before the relationship began");
 		goto out;
 	}
-	if (r->st->vt->subject_set_end(r->st, sub.id, undo ? NULL : end) !=
-	    0) {
+	if (r->st->vt->subject_set_end(r->st, sub.id, undo ? NULL : end) != 0) {
 		st = reg_store_fail(r, "cannot record the end");
 		goto out;
 	}
@@ -1276,10 +1293,9 @@ static rk_status subject_end(rk_register *r, const char *id, const char *date,
 out:
 	if (st != RK_OK) {
 		reg_rollback(r);
-		reg_audit_attempt(r, action,
-				  sub.pseudonym[0] ? sub.pseudonym : NULL,
-				  pu == POL_NONE ? NULL : p->purposes[pu].name,
-				  st);
+		reg_audit_attempt(
+			r, action, sub.pseudonym[0] ? sub.pseudonym : NULL,
+			pu == POL_NONE ? NULL : p->purposes[pu].name, st);
 	}
 	return st;
 }
