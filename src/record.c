@@ -381,14 +381,39 @@ static rk_status normalise_field(rk_register *r, const pol_field *f,
 
 /* ---- the record's JSON --------------------------------------------------- */
 
-/* The text of a JSON string or number into *text (malloc'd); numbers are
- * written as their shortest round-trip decimal. */
+/* Whether a value stands for no value: null, or a string of nothing but
+ * white space (a form's empty box). An optional field given so is left
+ * out; a required one is missing. */
+static int is_absent(const json_t *v)
+{
+	const char *s;
+	size_t i, n;
+
+	if (json_is_null(v))
+		return 1;
+	if (!json_is_string(v))
+		return 0;
+	s = json_string_value(v);
+	n = json_string_length(v);
+	for (i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+			return 0;
+	return 1;
+}
+
+/* The text of a JSON string or number into *text (malloc'd). A number
+ * with a fraction or exponent is a binary double that may already have
+ * lost digits of what was written (12345678901234567.89): it is refused
+ * where exactness matters (decimal and integer fields, such as amounts,
+ * which are given as strings), and elsewhere written as its shortest
+ * round-trip decimal. */
 static rk_status scalar_text(rk_register *r, const pol_field *f,
 			     const json_t *v, char **text)
 {
 	char num[NUM_MAX];
 	const char *s;
 	size_t n;
+	int prec;
 
 	*text = NULL;
 	if (json_is_string(v)) {
@@ -405,7 +430,18 @@ static rk_status scalar_text(rk_register *r, const pol_field *f,
 		s = num;
 		n = strlen(num);
 	} else if (json_is_real(v)) {
-		snprintf(num, sizeof num, "%.15g", json_real_value(v));
+		if (f->type == PT_DECIMAL || f->type == PT_INTEGER)
+			return reg_fail(r, RK_EINVAL,
+					"field %s: give the number as a string "
+					"such as \"129.90\": a JSON number "
+					"with a fraction may lose digits",
+					f->name);
+		for (prec = 15; prec <= 17; prec++) {
+			snprintf(num, sizeof num, "%.*g", prec,
+				 json_real_value(v));
+			if (strtod(num, NULL) == json_real_value(v))
+				break;
+		}
 		s = num;
 		n = strlen(num);
 	} else {
@@ -518,6 +554,8 @@ static rk_status build_fields(rk_register *r, const pol_record_type *rt,
 			goto out;
 		}
 		f = &rt->fields[fi];
+		if (is_absent(val))
+			continue;
 		if (json_is_array(val) && f->multiple) {
 			nv = json_array();
 			if (nv == NULL) {
@@ -527,6 +565,8 @@ static rk_status build_fields(rk_register *r, const pol_record_type *rt,
 			json_array_foreach(val, i, el)
 			{
 				json_t *one = NULL;
+				if (is_absent(el))
+					continue;
 				st = field_value(r, f, el, &one);
 				if (st != RK_OK)
 					goto out;
@@ -535,6 +575,11 @@ static rk_status build_fields(rk_register *r, const pol_record_type *rt,
 						      "out of memory");
 					goto out;
 				}
+			}
+			if (json_array_size(nv) == 0) {
+				json_decref(nv);
+				nv = NULL;
+				continue;
 			}
 		} else {
 			st = field_value(r, f, val, &nv);

@@ -446,7 +446,11 @@ static rk_status validate(rk_register *r, const rk_fields *in, int for_update,
 						      p->fields[fi].name);
 					goto out;
 				}
-		if (for_update && in->values[i][0] == '\0') {
+		/* An empty value is no value: in an update it removes the
+		 * field, in an add it is left out (a form's empty box). */
+		if (in->values[i][0] == '\0') {
+			if (!for_update)
+				continue;
 			ps->v[ps->n].field = fi;
 			ps->v[ps->n].value = NULL;
 			ps->n++;
