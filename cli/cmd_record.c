@@ -206,8 +206,8 @@ static void print_value(const char *name, const json_t *v)
 		return;
 	}
 	printf("  %-13s ", name);
-	cli_print_text(stdout, json_string_value(v) ? json_string_value(v) : "?",
-		       0);
+	cli_print_text(stdout,
+		       json_string_value(v) ? json_string_value(v) : "?", 0);
 	putchar('\n');
 }
 

@@ -278,7 +278,8 @@ static int sub_show(cli *c, int argc, char **argv)
 			 * lines of this output. */
 			printf("%-16s ", v->field);
 			cli_print_text(stdout, v->value, 0);
-			printf("\n    basis %s, source %s, collected %s, expires "
+			printf("\n    basis %s, source %s, collected %s, "
+			       "expires "
 			       "%s\n",
 			       v->legal_basis, v->source, when,
 			       v->expires ? v->expires : "open");

@@ -63,6 +63,9 @@ static const char version_usage[] =
 	"Prints the version of rekisteri; with --json, {\"version\": "
 	"\"X.Y.Z\"}.\n";
 
+/* What a verb gets for --help or -h anywhere among its options. */
+static char help_arg[] = "--help";
+
 /* Index in the verb's argv from which every argument is an operand: the
  * place of a "--" (removed), else none. */
 static int operands_from = INT_MAX;
@@ -243,7 +246,10 @@ void cli_print_text(FILE *f, const char *s, int quoted)
 			continue;
 		}
 		if (*p == '\n' || *p == '\r' || *p == '\t') {
-			fputs(*p == '\n' ? "\\n" : *p == '\r' ? "\\r" : "\\t", f);
+			fputs(*p == '\n'   ? "\\n"
+			      : *p == '\r' ? "\\r"
+					   : "\\t",
+			      f);
 			p++;
 			continue;
 		}
@@ -413,7 +419,7 @@ int main(int argc, char **argv)
 	for (i = 1; i < nrest && i < operands_from; i++)
 		if (strcmp(rest[i], "--help") == 0 ||
 		    strcmp(rest[i], "-h") == 0) {
-			rest[1] = rest[i];
+			rest[1] = help_arg;
 			nrest = 2;
 			break;
 		}
