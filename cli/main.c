@@ -301,23 +301,60 @@ void cli_json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-/* The arguments that name a file a verb reads. A missing one is bad input
- * (exit 2) whichever verb it is given to, so it is checked here, once,
- * before the verb runs; the verb's own error stays for what the check
- * cannot see (a file removed in between, one that cannot be parsed). */
+/* The arguments that name a file a verb reads or writes. A missing one (or
+ * one in a missing directory, for a file to write) is bad input (exit 2)
+ * whichever verb it is given to, so it is checked here, once, before the
+ * verb runs; the verb's own error stays for what the check cannot see (a
+ * file removed in between, one that cannot be parsed). */
 static const struct input_file {
 	const char *verb;
 	const char *sub; /* the second word, or NULL */
 	const char *opt; /* the option that names it, or NULL ... */
 	int operand;	 /* ... the operand's place (0 = the verb) */
 	const char *what;
+	int output; /* written, not read: its directory must exist */
 } input_files[] = {
-	{"init", NULL, "--policy", 0, "policy file"},
-	{"policy", "check", NULL, 2, "policy file"},
-	{"record", "add", "--attach", 0, "attachment"},
-	{"restore", NULL, NULL, 1, "backup"},
-	{"audit", "verify", "--checkpoint", 0, "checkpoint file"},
+	{"init", NULL, "--policy", 0, "policy file", 0},
+	{"policy", "check", NULL, 2, "policy file", 0},
+	{"record", "add", "--attach", 0, "attachment", 0},
+	{"restore", NULL, NULL, 1, "backup", 0},
+	{"audit", "verify", "--checkpoint", 0, "checkpoint file", 0},
+	{"record", "attachment", "--out", 0, "output file", 1},
+	{"backup", NULL, NULL, 1, "backup", 1},
+	{"audit", "checkpoint", NULL, 2, "checkpoint file", 1},
 };
+
+/* 0 when the directory that path would be created in exists; else 2 after
+ * an error naming what. */
+static int output_dir(const char *path, const char *what)
+{
+	char dir[CLI_PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t n = slash == NULL ? 0 : (size_t)(slash - path);
+	struct stat sb;
+
+	if (slash == NULL)
+		return 0; /* the working directory */
+	if (n >= sizeof dir)
+		return cli_error(2, "the %s path is too long", what);
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	if (n == 0)
+		return 0; /* the root */
+	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return cli_error(2,
+				 "cannot write the %s %s: its directory "
+				 "does not exist",
+				 what, path);
+	return 0;
+}
+
+/* The check of one file argument. */
+static int check_file(const struct input_file *in, const char *path)
+{
+	return in->output ? output_dir(path, in->what)
+			  : cli_input_file(path, in->what);
+}
 
 static int check_input_files(int argc, char **argv)
 {
@@ -334,14 +371,13 @@ static int check_input_files(int argc, char **argv)
 		if (in->opt == NULL) {
 			if (in->operand < argc &&
 			    !cli_is_option(argv, in->operand) &&
-			    (rc = cli_input_file(argv[in->operand],
-						 in->what)) != 0)
+			    (rc = check_file(in, argv[in->operand])) != 0)
 				return rc;
 			continue;
 		}
 		for (i = 1; i < argc; i++)
 			if (cli_opt(argc, argv, &i, in->opt, &v) == 1 &&
-			    (rc = cli_input_file(v, in->what)) != 0)
+			    (rc = check_file(in, v)) != 0)
 				return rc;
 	}
 	return 0;

@@ -160,6 +160,9 @@ check "audit verify --checkpoint with a missing file" 2 "$BIN" audit verify --ch
 check "a missing key file" 2 "$BIN" --key-file "$M.key" subject list
 expect "each error names the file" grep -q "ei-ole/olemassa" <<<"$err"
 check "a directory where a file belongs" 2 "$BIN" policy check "$WORK"
+check "a backup into a missing directory" 2 "$BIN" backup "$M.db"
+check "a checkpoint into a missing directory" 2 "$BIN" audit checkpoint "$M.cp"
+check "an attachment written into a missing directory" 2 "$BIN" record attachment "$A" 1 --out "$M.ogg"
 
 # --- a relationship end given by mistake can be corrected ----------------------------------------
 # (moving the date by days is covered by test_hostile_input, which sets the
