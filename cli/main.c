@@ -261,8 +261,13 @@ void cli_print_text(FILE *f, const char *s, int quoted)
 			fputc(*p++, f);
 			continue;
 		}
-		/* A UTF-8 sequence: its length from the lead byte. */
-		len = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : *p >= 0xc0 ? 2 : 1;
+		/* A UTF-8 sequence: its length from the lead byte (1: not a
+		 * lead byte). */
+		len = *p >= 0xf5   ? 1
+		      : *p >= 0xf0 ? 4
+		      : *p >= 0xe0 ? 3
+		      : *p >= 0xc2 ? 2
+				   : 1;
 		cp = len == 4 ? *p & 0x07u : len == 3 ? *p & 0x0fu : *p & 0x1fu;
 		for (k = 1; k < len && (p[k] & 0xc0) == 0x80; k++)
 			cp = cp << 6 | (p[k] & 0x3fu);
