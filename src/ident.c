@@ -205,6 +205,11 @@ static int digit_value(uint32_t cp)
 {
 	size_t i;
 
+	/* Most text is ASCII and Latin: answered without the table. */
+	if (cp < 0x80)
+		return cp >= '0' && cp <= '9' ? (int)(cp - '0') : -1;
+	if (cp < 0x0660 && cp != 0x00B2 && cp != 0x00B3 && cp != 0x00B9)
+		return -1;
 	if (cp == 0x2070)
 		return 0; /* superscripts: 0, 1, 2, 3 are scattered */
 	if (cp == 0x00B9)
