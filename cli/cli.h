@@ -36,8 +36,28 @@ int cli_paths(cli *c);
  * missing. */
 int cli_opt(int argc, char **argv, int *i, const char *name, const char **val);
 
+/* Whether argv[i] is an option: it starts with a dash, is not a lone "-"
+ * (standard input) and does not stand after a "--". */
+int cli_is_option(char **argv, int i);
+
+/* Reads one line of standard input into buf (cap bytes), without its line
+ * end: a value that must not stand on a command line. 0, or the exit code
+ * after an error that names what. A longer line is refused. */
+int cli_read_line(char *buf, size_t cap, const char *what);
+
+/* 0 when path names a file that can be read; else the exit code (2: it is
+ * missing, a directory or not allowed) after an error naming what. */
+int cli_input_file(const char *path, const char *what);
+
 /* Prints a JSON string literal of s. */
 void cli_json_str(FILE *f, const char *s);
+
+/* Prints text for a person to read: line ends, tabs, control characters,
+ * backslashes and the characters that hide or reorder text (bidirectional
+ * controls, zero-width and invisible characters) are escaped (\n, \x1b,
+ * \u202e), so that stored text can never forge lines or columns of the
+ * output. quoted: in double quotes, with '"' escaped. */
+void cli_print_text(FILE *f, const char *s, int quoted);
 
 int cmd_init(cli *c, int argc, char **argv);
 int cmd_policy(cli *c, int argc, char **argv);

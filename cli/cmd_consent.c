@@ -68,6 +68,7 @@ static const char cookie_usage[] =
 	"hash\n"
 	"of it is stored); an identifier linked to another subject is "
 	"refused.\n"
+	"COOKIE_ID - reads the identifier from standard input.\n"
 	"reset unlinks every identifier of the subject, so browsing under "
 	"them no\n"
 	"longer reaches the profile.\n";
@@ -77,7 +78,7 @@ static int wants_help(int argc, char **argv, const char *usage)
 	int i;
 
 	for (i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--help") == 0) {
+		if (cli_is_option(argv, i) && strcmp(argv[i], "--help") == 0) {
 			fputs(usage, stdout);
 			return 1;
 		}
@@ -145,7 +146,7 @@ static int consent_set(cli *c, int argc, char **argv, int given)
 	rk_status st;
 	int r;
 
-	if (argc < 4 || argv[2][0] == '-' || argv[3][0] == '-')
+	if (argc < 4 || cli_is_option(argv, 2) || cli_is_option(argv, 3))
 		return cli_error(2,
 				 "usage: rekisteri consent %s ID SCOPE "
 				 "[--channel C] [--evidence-stdin]",
@@ -215,41 +216,6 @@ static void widen(int *w, const char *s)
 		*w = n > 64 ? 64 : (int)n;
 }
 
-/* Prints s in double quotes, escaping what a terminal would act on rather
- * than show: C0 and C1 control characters, DEL and the bidirectional
- * embeddings, overrides and isolates. s is valid UTF-8 (Jansson checks). */
-static void print_quoted(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	putchar('"');
-	for (; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", stdout);
-		else if (*p == '\r')
-			fputs("\\r", stdout);
-		else if (*p == '\t')
-			fputs("\\t", stdout);
-		else if (*p < 0x20 || *p == 0x7f)
-			printf("\\x%02x", (unsigned)*p);
-		else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
-			printf("\\u%04x", (unsigned)p[1]);
-			p++;
-		} else if (p[0] == 0xe2 &&
-			   ((p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae) ||
-			    (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9))) {
-			printf("\\u%04x",
-			       0x2000u | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu));
-			p += 2;
-		} else {
-			putchar(*p);
-		}
-	}
-	putchar('"');
-}
-
 /* One aligned line an entry under a header; the evidence, quoted, last. */
 static int print_history(const char *text)
 {
@@ -291,7 +257,7 @@ static int print_history(const char *text)
 		       hist_str(e, "channel"), wnot, notice);
 		if (json_is_string(ev)) {
 			printf("%-*s  ", wact, hist_str(e, "actor"));
-			print_quoted(json_string_value(ev));
+			cli_print_text(stdout, json_string_value(ev), 1);
 			putchar('\n');
 		} else {
 			printf("%s\n", hist_str(e, "actor"));
@@ -317,7 +283,7 @@ static int consent_history(cli *c, int argc, char **argv)
 	rk_status st;
 	int r;
 
-	if (argc != 3 || argv[2][0] == '-')
+	if (argc != 3 || cli_is_option(argv, 2))
 		return cli_error(2, "usage: rekisteri consent history ID");
 	r = cli_open(c);
 	if (r != 0)
@@ -359,7 +325,7 @@ int cmd_object(cli *c, int argc, char **argv)
 
 	if (wants_help(argc, argv, object_usage))
 		return 0;
-	if (argc < 3 || argv[1][0] == '-' || argv[2][0] == '-') {
+	if (argc < 3 || cli_is_option(argv, 1) || cli_is_option(argv, 2)) {
 		fputs(object_usage, stderr);
 		return 2;
 	}
@@ -400,7 +366,7 @@ int cmd_may_contact(cli *c, int argc, char **argv)
 
 	if (wants_help(argc, argv, may_contact_usage))
 		return 0;
-	if (argc < 2 || argv[1][0] == '-') {
+	if (argc < 2 || cli_is_option(argv, 1)) {
 		fputs(may_contact_usage, stderr);
 		return 2;
 	}
@@ -442,18 +408,32 @@ int cmd_may_contact(cli *c, int argc, char **argv)
 	return d.allowed ? 0 : (int)RK_EREFUSED;
 }
 
+/* The longest cookie or device identifier read from standard input. */
+#define COOKIE_MAX 200
+
 static int cookie_link(cli *c, int argc, char **argv)
 {
+	char buf[COOKIE_MAX + 2];
+	const char *cookie;
 	rk_status st;
 	int r;
 
-	if (argc != 4 || argv[2][0] == '-')
+	if (argc != 4 || cli_is_option(argv, 2) || cli_is_option(argv, 3))
 		return cli_error(2, "usage: rekisteri cookie link ID "
-				    "COOKIE_ID");
+				    "COOKIE_ID|-");
 	r = cli_open(c);
 	if (r != 0)
 		return r;
-	st = rk_cookie_link(c->reg, argv[2], argv[3]);
+	cookie = argv[3];
+	/* "-": read from standard input, never seen in the process list. */
+	if (strcmp(cookie, "-") == 0) {
+		r = cli_read_line(buf, sizeof buf, "cookie link");
+		if (r != 0)
+			return r;
+		cookie = buf;
+	}
+	st = rk_cookie_link(c->reg, argv[2], cookie);
+	explicit_bzero(buf, sizeof buf);
 	if (st != RK_OK)
 		return cli_status(c, st);
 	if (c->json)
@@ -469,7 +449,7 @@ static int cookie_reset(cli *c, int argc, char **argv)
 	rk_status st;
 	int r;
 
-	if (argc != 3 || argv[2][0] == '-')
+	if (argc != 3 || cli_is_option(argv, 2))
 		return cli_error(2, "usage: rekisteri cookie reset ID");
 	r = cli_open(c);
 	if (r != 0)

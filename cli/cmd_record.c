@@ -29,15 +29,27 @@ static const char record_usage[] =
 	"standard\n"
 	"input and prints the new record's number. --cookie adds it for the "
 	"subject\n"
-	"that a cookie or device identifier is linked to. A full card number "
-	"is\n"
-	"refused: give the payment provider's token and the last four "
-	"digits.\n"
+	"that a cookie or device identifier is linked to; --cookie - reads "
+	"the\n"
+	"identifier from the first line of standard input, before the JSON. "
+	"A\n"
+	"field given as \"\" or null is left out. Amounts (decimal fields) "
+	"are\n"
+	"given as strings (\"129.90\") or integers: a JSON number with a "
+	"fraction\n"
+	"may lose digits and is refused. A full card number, in any field and "
+	"in\n"
+	"any digits or grouping, is refused: give the payment provider's token "
+	"and\n"
+	"the last four digits.\n"
 	"list prints the records that serve the purpose (default: the "
 	"policy's\n"
 	"default purpose). attachment writes a record's attachment to a new "
 	"file\n"
-	"(mode 0600; an existing file is refused).\n";
+	"(mode 0600; an existing file is refused). Text in the list is "
+	"escaped\n"
+	"(\\n, \\t, \\u202e ...) so that it cannot forge lines of the "
+	"output.\n";
 
 /* Reads all of standard input (at most STDIN_MAX bytes) as a string. */
 static int read_stdin(char **out)
@@ -87,10 +99,14 @@ static void free_secret(char *s)
 	}
 }
 
+/* The longest cookie or device identifier read from standard input. */
+#define COOKIE_MAX 200
+
 static int rec_add(cli *c, int argc, char **argv)
 {
 	const char *id = NULL, *cookie = NULL, *type = NULL, *attach = NULL;
 	const char *attach_type = NULL, *purpose = NULL;
+	char cookie_buf[COOKIE_MAX + 2];
 	char *json = NULL;
 	int64_t rid = 0;
 	rk_status st;
@@ -106,7 +122,7 @@ static int rec_add(cli *c, int argc, char **argv)
 			if (r < 0)
 				return cli_error(2, "%s needs a value",
 						 argv[i]);
-		} else if (argv[i][0] != '-' && id == NULL) {
+		} else if (!cli_is_option(argv, i) && id == NULL) {
 			id = argv[i];
 		} else {
 			return cli_error(2, "unexpected argument: see "
@@ -123,9 +139,19 @@ static int rec_add(cli *c, int argc, char **argv)
 	r = cli_open(c);
 	if (r != 0)
 		return r;
+	/* "--cookie -": the identifier is the first line of standard input,
+	 * so that it never stands on a command line. */
+	if (cookie != NULL && strcmp(cookie, "-") == 0) {
+		r = cli_read_line(cookie_buf, sizeof cookie_buf, "--cookie");
+		if (r != 0)
+			return r;
+		cookie = cookie_buf;
+	}
 	r = read_stdin(&json);
-	if (r != 0)
+	if (r != 0) {
+		explicit_bzero(cookie_buf, sizeof cookie_buf);
 		return r;
+	}
 	if (cookie != NULL)
 		st = rk_record_add_by_cookie(c->reg, cookie, type, json,
 					     purpose, &rid);
@@ -133,6 +159,7 @@ static int rec_add(cli *c, int argc, char **argv)
 		st = rk_record_add(c->reg, id, type, json, attach, attach_type,
 				   purpose, &rid);
 	free_secret(json);
+	explicit_bzero(cookie_buf, sizeof cookie_buf);
 	if (st != RK_OK)
 		return cli_status(c, st);
 	if (c->json)
@@ -159,7 +186,8 @@ static const char *str_or(const json_t *o, const char *key, const char *dflt)
 	return s != NULL ? s : dflt;
 }
 
-/* Prints one field value (a string, or an array of them). */
+/* Prints one field value (a string, or an array of them), escaped: a
+ * stored text never forges lines of the list. */
 static void print_value(const char *name, const json_t *v)
 {
 	size_t i;
@@ -168,14 +196,20 @@ static void print_value(const char *name, const json_t *v)
 	if (json_is_array(v)) {
 		json_array_foreach(v, i, e)
 		{
-			printf("  %-13s %s\n", i == 0 ? name : "",
-			       json_string_value(e) ? json_string_value(e)
-						    : "?");
+			printf("  %-13s ", i == 0 ? name : "");
+			cli_print_text(stdout,
+				       json_string_value(e)
+					       ? json_string_value(e)
+					       : "?",
+				       0);
+			putchar('\n');
 		}
 		return;
 	}
-	printf("  %-13s %s\n", name,
-	       json_string_value(v) ? json_string_value(v) : "?");
+	printf("  %-13s ", name);
+	cli_print_text(stdout,
+		       json_string_value(v) ? json_string_value(v) : "?", 0);
+	putchar('\n');
 }
 
 /* One block per record: its metadata, then its fields. */
@@ -246,7 +280,7 @@ static int rec_list(cli *c, int argc, char **argv)
 			if (r < 0)
 				return cli_error(2, "%s needs a value",
 						 argv[i]);
-		} else if (argv[i][0] != '-' && id == NULL) {
+		} else if (!cli_is_option(argv, i) && id == NULL) {
 			id = argv[i];
 		} else {
 			return cli_error(2, "unexpected argument: see "
@@ -285,9 +319,9 @@ static int rec_attachment(cli *c, int argc, char **argv)
 			if (r < 0)
 				return cli_error(2, "%s needs a value",
 						 argv[i]);
-		} else if (argv[i][0] != '-' && id == NULL) {
+		} else if (!cli_is_option(argv, i) && id == NULL) {
 			id = argv[i];
-		} else if (argv[i][0] != '-' && num == NULL) {
+		} else if (!cli_is_option(argv, i) && num == NULL) {
 			num = argv[i];
 		} else {
 			return cli_error(2, "unexpected argument: see "
@@ -324,7 +358,7 @@ int cmd_record(cli *c, int argc, char **argv)
 	int i;
 
 	for (i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--help") == 0) {
+		if (cli_is_option(argv, i) && strcmp(argv[i], "--help") == 0) {
 			fputs(record_usage, stdout);
 			return 0;
 		}

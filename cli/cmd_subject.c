@@ -12,13 +12,16 @@
 static const char subject_usage[] =
 	"usage: rekisteri subject add --kind customer|prospect|contact "
 	"[--field NAME=VALUE]...\n"
-	"                             [--source SOURCE] [--password-stdin]\n"
-	"       rekisteri subject show ID [--purpose PURPOSE]\n"
-	"       rekisteri subject find --by FIELD VALUE [--purpose PURPOSE]\n"
-	"       rekisteri subject update ID --field NAME=VALUE... [--source "
+	"                             [--field-stdin NAME]... [--source "
 	"SOURCE]\n"
 	"                             [--password-stdin]\n"
-	"       rekisteri subject end ID [--date YYYY-MM-DD]\n"
+	"       rekisteri subject show ID [--purpose PURPOSE]\n"
+	"       rekisteri subject find --by FIELD VALUE|- [--purpose "
+	"PURPOSE]\n"
+	"       rekisteri subject update ID [--field NAME=VALUE]... "
+	"[--field-stdin NAME]...\n"
+	"                             [--source SOURCE] [--password-stdin]\n"
+	"       rekisteri subject end ID [--date YYYY-MM-DD | --undo]\n"
 	"       rekisteri subject list [--kind KIND] [--after ID] [--limit N]\n"
 	"\n"
 	"Each verb takes --purpose PURPOSE: what the data is processed for\n"
@@ -27,10 +30,26 @@ static const char subject_usage[] =
 	"add prints the new subject's ID. show prints only the values that "
 	"serve\n"
 	"the purpose (default: the policy's default purpose). find prints the\n"
-	"matching IDs, one a line, and exits 3 when none matches. An empty "
-	"VALUE\n"
-	"in update removes the field. Passwords are read from standard input\n"
-	"(--password-stdin), never from the command line.\n";
+	"matching IDs, one a line, and exits 3 when none matches; a role that "
+	"sees\n"
+	"the field only masked (HETU) may not find by it. An empty VALUE in "
+	"update\n"
+	"removes the field; in add it is the same as no value.\n"
+	"\n"
+	"Identifiers and secrets need not stand on the command line, where "
+	"every\n"
+	"local user can read them: --field-stdin NAME reads the value of NAME "
+	"as one\n"
+	"line of standard input (several read one line each, in order), "
+	"find's\n"
+	"VALUE - reads it so, and passwords are read only so "
+	"(--password-stdin\n"
+	"or --field-stdin with the password field).\n"
+	"end records the end of the relationship (default: today; not in the\n"
+	"future). Given again with --date it corrects the date; --undo takes "
+	"back\n"
+	"an end given by mistake. Both are audited.\n"
+	"Use -- before an operand that starts with a dash.\n";
 
 /* Parses the NAME=VALUE options shared by add and update. */
 struct edit_opts {
@@ -42,21 +61,19 @@ struct edit_opts {
 	int nfields;
 };
 
-static int read_password(rk_fields *f)
-{
-	char buf[1100];
-	size_t n;
-	int rc = 0;
+/* The longest value read from standard input (the library's limit). */
+#define STDIN_VALUE_MAX 4096
 
-	if (fgets(buf, sizeof buf, stdin) == NULL)
-		return cli_error(2, "--password-stdin: no password on standard "
-				    "input");
-	n = strlen(buf);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		buf[--n] = '\0';
-	if (rk_fields_add(f, "password", buf) != RK_OK)
+/* Reads the value of field name as one line of standard input. */
+static int field_from_stdin(rk_fields *f, const char *name, const char *opt)
+{
+	char buf[STDIN_VALUE_MAX + 2];
+	int rc;
+
+	rc = cli_read_line(buf, sizeof buf, opt);
+	if (rc == 0 && rk_fields_add(f, name, buf) != RK_OK)
 		rc = cli_error(1, "out of memory");
-	/* Do not leave the password in a stack buffer. */
+	/* Do not leave the value in a stack buffer. */
 	explicit_bzero(buf, sizeof buf);
 	return rc;
 }
@@ -104,19 +121,29 @@ static int parse_edit(cli *c, int argc, char **argv, int first,
 			if (r < 0)
 				return cli_error(2, "--kind needs a kind");
 			o->kind = v;
+		} else if ((r = cli_opt(argc, argv, &i, "--field-stdin", &v)) !=
+			   0) {
+			if (r < 0 || v[0] == '\0')
+				return cli_error(2, "--field-stdin needs a "
+						    "field name");
+			r = field_from_stdin(o->fields, v, "--field-stdin");
+			if (r != 0)
+				return r;
+			o->nfields++;
 		} else if (cli_opt(argc, argv, &i, "--password-stdin", NULL) ==
 			   1) {
-			o->password_stdin = 1;
+			if (o->password_stdin++)
+				return cli_error(2, "--password-stdin is given "
+						    "once");
+			r = field_from_stdin(o->fields, "password",
+					     "--password-stdin");
+			if (r != 0)
+				return r;
+			o->nfields++;
 		} else {
 			return cli_error(2, "unexpected argument: see "
 					    "rekisteri subject --help");
 		}
-	}
-	if (o->password_stdin) {
-		r = read_password(o->fields);
-		if (r != 0)
-			return r;
-		o->nfields++;
 	}
 	return 0;
 }
@@ -159,7 +186,7 @@ static int sub_update(cli *c, int argc, char **argv)
 	rk_status st;
 	int r;
 
-	if (argc < 3 || argv[2][0] == '-')
+	if (argc < 3 || cli_is_option(argv, 2))
 		return cli_error(2,
 				 "usage: rekisteri subject update ID --field "
 				 "NAME=VALUE...");
@@ -205,7 +232,7 @@ static int sub_show(cli *c, int argc, char **argv)
 	size_t i, n;
 	int r;
 
-	if (argc < 3 || argv[2][0] == '-')
+	if (argc < 3 || cli_is_option(argv, 2))
 		return cli_error(2, "usage: rekisteri subject show ID "
 				    "[--purpose PURPOSE]");
 	for (int k = 3; k < argc; k++) {
@@ -246,11 +273,15 @@ static int sub_show(cli *c, int argc, char **argv)
 			const rk_value *v = rk_subject_value(s, i);
 			char when[32];
 			print_date(v->collected_at, when);
-			printf("%-16s %s\n    basis %s, source %s, collected "
-			       "%s, "
-			       "expires %s\n",
-			       v->field, v->value, v->legal_basis, v->source,
-			       when, v->expires ? v->expires : "open");
+			/* The value is escaped: stored text never forges
+			 * lines of this output. */
+			printf("%-16s ", v->field);
+			cli_print_text(stdout, v->value, 0);
+			printf("\n    basis %s, source %s, collected %s, "
+			       "expires "
+			       "%s\n",
+			       v->legal_basis, v->source, when,
+			       v->expires ? v->expires : "open");
 		}
 	}
 	rk_subject_free(s);
@@ -302,10 +333,12 @@ static void print_list(const cli *c, const rk_list *l, int full)
 static int sub_find(cli *c, int argc, char **argv)
 {
 	const char *by = NULL, *purpose = NULL, *value = NULL;
+	char buf[STDIN_VALUE_MAX + 2];
 	rk_list *l = NULL;
 	rk_status st;
 	int i, r;
 
+	buf[0] = '\0';
 	for (i = 2; i < argc; i++) {
 		if ((r = cli_opt(argc, argv, &i, "--by", &by)) != 0) {
 			if (r < 0)
@@ -315,6 +348,10 @@ static int sub_find(cli *c, int argc, char **argv)
 			if (r < 0)
 				return cli_error(2,
 						 "--purpose needs a purpose");
+		} else if (cli_is_option(argv, i)) {
+			return cli_error(2, "unexpected option: see rekisteri "
+					    "subject --help (-- ends the "
+					    "options)");
 		} else if (value == NULL) {
 			value = argv[i];
 		} else {
@@ -323,11 +360,20 @@ static int sub_find(cli *c, int argc, char **argv)
 	}
 	if (by == NULL || value == NULL)
 		return cli_error(2, "usage: rekisteri subject find --by FIELD "
-				    "VALUE");
+				    "VALUE|-");
 	r = cli_open(c);
 	if (r != 0)
 		return r;
+	/* "-": the value is read from standard input, so that it never
+	 * stands on a command line. */
+	if (strcmp(value, "-") == 0) {
+		r = cli_read_line(buf, sizeof buf, "subject find");
+		if (r != 0)
+			return r;
+		value = buf;
+	}
 	st = rk_subject_find(c->reg, by, value, purpose, &l);
+	explicit_bzero(buf, sizeof buf);
 	if (st == RK_ENOTFOUND && c->json) {
 		puts("[]");
 		return 3;
@@ -343,12 +389,16 @@ static int sub_end(cli *c, int argc, char **argv)
 {
 	const char *date = NULL, *purpose = NULL;
 	rk_status st;
-	int i, r;
+	int i, r, undo = 0;
 
-	if (argc < 3 || argv[2][0] == '-')
+	if (argc < 3 || cli_is_option(argv, 2))
 		return cli_error(2, "usage: rekisteri subject end ID [--date "
-				    "YYYY-MM-DD]");
+				    "YYYY-MM-DD | --undo]");
 	for (i = 3; i < argc; i++) {
+		if (cli_opt(argc, argv, &i, "--undo", NULL) == 1) {
+			undo = 1;
+			continue;
+		}
 		if ((r = cli_opt(argc, argv, &i, "--date", &date)) == 0)
 			r = cli_opt(argc, argv, &i, "--purpose", &purpose);
 		if (r < 0)
@@ -356,14 +406,21 @@ static int sub_end(cli *c, int argc, char **argv)
 		if (r == 0)
 			return cli_error(2, "unexpected argument");
 	}
+	if (undo && date != NULL)
+		return cli_error(2, "--undo takes no --date");
 	r = cli_open(c);
 	if (r != 0)
 		return r;
-	st = rk_subject_end(c->reg, argv[2], date, purpose);
+	st = undo ? rk_subject_end_undo(c->reg, argv[2], purpose)
+		  : rk_subject_end(c->reg, argv[2], date, purpose);
 	if (st != RK_OK)
 		return cli_status(c, st);
 	if (c->json)
-		printf("{\"id\": \"%s\", \"ended\": true}\n", argv[2]);
+		printf("{\"id\": \"%s\", \"ended\": %s}\n", argv[2],
+		       undo ? "false" : "true");
+	else if (undo)
+		printf("relationship of %s goes on: its end was taken back\n",
+		       argv[2]);
 	else
 		printf("relationship of %s ended\n", argv[2]);
 	return 0;
@@ -412,7 +469,7 @@ int cmd_subject(cli *c, int argc, char **argv)
 	int i;
 
 	for (i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--help") == 0) {
+		if (cli_is_option(argv, i) && strcmp(argv[i], "--help") == 0) {
 			fputs(subject_usage, stdout);
 			return 0;
 		}

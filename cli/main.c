@@ -2,10 +2,13 @@
  * main.c: the rekisteri command line: global options, verb dispatch, exit
  * codes (those of rk_status), and the helpers every verb shares.
  */
+#include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -54,6 +57,18 @@ static const char usage[] =
 	"Exit codes: 0 done, 1 system failure, 2 bad usage or input, 3 not "
 	"found,\n"
 	"4 refused by policy, 5 integrity failure.\n";
+
+static const char version_usage[] =
+	"usage: rekisteri version\n"
+	"Prints the version of rekisteri; with --json, {\"version\": "
+	"\"X.Y.Z\"}.\n";
+
+/* What a verb gets for --help or -h anywhere among its options. */
+static char help_arg[] = "--help";
+
+/* Index in the verb's argv from which every argument is an operand: the
+ * place of a "--" (removed), else none. */
+static int operands_from = INT_MAX;
 
 int cli_error(int code, const char *fmt, ...)
 {
@@ -128,12 +143,18 @@ int cli_open(cli *c)
 	return 0;
 }
 
+int cli_is_option(char **argv, int i)
+{
+	/* A lone "-" is an operand: standard input. */
+	return i < operands_from && argv[i][0] == '-' && argv[i][1] != '\0';
+}
+
 int cli_opt(int argc, char **argv, int *i, const char *name, const char **val)
 {
 	const char *a = argv[*i];
 	size_t n = strlen(name);
 
-	if (strncmp(a, name, n) != 0)
+	if (*i >= operands_from || strncmp(a, name, n) != 0)
 		return 0;
 	if (val == NULL)
 		return a[n] == '\0' ? 1 : 0;
@@ -147,6 +168,124 @@ int cli_opt(int argc, char **argv, int *i, const char *name, const char **val)
 		return -1;
 	*val = argv[++*i];
 	return 1;
+}
+
+int cli_read_line(char *buf, size_t cap, const char *what)
+{
+	size_t n = 0;
+	int ch = EOF, nul = 0;
+
+	while (n + 1 < cap && (ch = getchar()) != EOF && ch != '\n') {
+		nul |= ch == '\0';
+		buf[n++] = (char)ch;
+	}
+	buf[n] = '\0';
+	if (ferror(stdin)) {
+		explicit_bzero(buf, cap);
+		return cli_error(1, "%s: cannot read standard input", what);
+	}
+	if (n + 1 == cap && (ch = getchar()) != '\n' && ch != EOF) {
+		/* Not the whole line: nothing of it is used. */
+		explicit_bzero(buf, cap);
+		return cli_error(2, "%s: the value is longer than %zu bytes",
+				 what, cap - 1);
+	}
+	if (n == 0 && ch == EOF)
+		return cli_error(2, "%s: no value on standard input", what);
+	if (nul) {
+		explicit_bzero(buf, cap);
+		return cli_error(2, "%s: the value holds a NUL byte", what);
+	}
+	if (n > 0 && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+	return 0;
+}
+
+int cli_input_file(const char *path, const char *what)
+{
+	struct stat sb;
+	int e;
+
+	if (stat(path, &sb) != 0) {
+		e = errno;
+		return cli_error(e == ENOENT || e == ENOTDIR || e == EACCES ||
+						 e == ELOOP || e == ENAMETOOLONG
+					 ? 2
+					 : 1,
+				 "cannot read the %s %s: %s", what, path,
+				 strerror(e));
+	}
+	if (S_ISDIR(sb.st_mode))
+		return cli_error(2, "the %s %s is a directory", what, path);
+	return 0;
+}
+
+/* Code points that a terminal acts on, or that hide or reorder text, rather
+ * than show as themselves: C1 controls, the bidirectional marks,
+ * embeddings, overrides and isolates, the zero-width and invisible format
+ * characters, and the line and paragraph separators. */
+static int is_hidden(unsigned long cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0xad || cp == 0x61c ||
+	       cp == 0x180e || (cp >= 0x200b && cp <= 0x200f) ||
+	       (cp >= 0x2028 && cp <= 0x202e) ||
+	       (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff ||
+	       (cp >= 0xfff9 && cp <= 0xfffb) ||
+	       (cp >= 0xe0000 && cp <= 0xe007f);
+}
+
+void cli_print_text(FILE *f, const char *s, int quoted)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned long cp;
+	size_t len, k;
+
+	if (quoted)
+		fputc('"', f);
+	while (*p != '\0') {
+		if (*p == '\\' || (quoted && *p == '"')) {
+			fprintf(f, "\\%c", *p++);
+			continue;
+		}
+		if (*p == '\n' || *p == '\r' || *p == '\t') {
+			fputs(*p == '\n'   ? "\\n"
+			      : *p == '\r' ? "\\r"
+					   : "\\t",
+			      f);
+			p++;
+			continue;
+		}
+		if (*p < 0x20 || *p == 0x7f) {
+			fprintf(f, "\\x%02x", (unsigned)*p++);
+			continue;
+		}
+		if (*p < 0x80) {
+			fputc(*p++, f);
+			continue;
+		}
+		/* A UTF-8 sequence: its length from the lead byte (1: not a
+		 * lead byte). */
+		len = *p >= 0xf5   ? 1
+		      : *p >= 0xf0 ? 4
+		      : *p >= 0xe0 ? 3
+		      : *p >= 0xc2 ? 2
+				   : 1;
+		cp = len == 4 ? *p & 0x07u : len == 3 ? *p & 0x0fu : *p & 0x1fu;
+		for (k = 1; k < len && (p[k] & 0xc0) == 0x80; k++)
+			cp = cp << 6 | (p[k] & 0x3fu);
+		if (len == 1 || k < len) {
+			/* not UTF-8: shown as the byte it is */
+			fprintf(f, "\\x%02x", (unsigned)*p++);
+			continue;
+		}
+		if (is_hidden(cp))
+			fprintf(f, "\\u%04lx", cp);
+		else
+			fwrite(p, 1, len, f);
+		p += len;
+	}
+	if (quoted)
+		fputc('"', f);
 }
 
 void cli_json_str(FILE *f, const char *s)
@@ -167,6 +306,104 @@ void cli_json_str(FILE *f, const char *s)
 			fputc(*p, f);
 	}
 	fputc('"', f);
+}
+
+/* The arguments that name a file a verb reads or writes. A missing one (or
+ * one in a missing directory, for a file to write) is bad input (exit 2)
+ * whichever verb it is given to, so it is checked here, once, before the
+ * verb runs; the verb's own error stays for what the check cannot see (a
+ * file removed in between, one that cannot be parsed). */
+static const struct input_file {
+	const char *verb;
+	const char *sub; /* the second word, or NULL */
+	const char *opt; /* the option that names it, or NULL ... */
+	int operand;	 /* ... the operand's place (0 = the verb) */
+	const char *what;
+	int output; /* written, not read: its directory must exist */
+} input_files[] = {
+	{"init", NULL, "--policy", 0, "policy file", 0},
+	{"policy", "check", NULL, 2, "policy file", 0},
+	{"record", "add", "--attach", 0, "attachment", 0},
+	{"restore", NULL, NULL, 1, "backup", 0},
+	{"audit", "verify", "--checkpoint", 0, "checkpoint file", 0},
+	{"record", "attachment", "--out", 0, "output file", 1},
+	{"backup", NULL, NULL, 1, "backup", 1},
+	{"audit", "checkpoint", NULL, 2, "checkpoint file", 1},
+};
+
+/* 0 when the directory that path would be created in exists; else 2 after
+ * an error naming what. */
+static int output_dir(const char *path, const char *what)
+{
+	char dir[CLI_PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t n = slash == NULL ? 0 : (size_t)(slash - path);
+	struct stat sb;
+
+	if (slash == NULL)
+		return 0; /* the working directory */
+	if (n >= sizeof dir)
+		return cli_error(2, "the %s path is too long", what);
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	if (n == 0)
+		return 0; /* the root */
+	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return cli_error(2,
+				 "cannot write the %s %s: its directory "
+				 "does not exist",
+				 what, path);
+	return 0;
+}
+
+/* The check of one file argument. */
+static int check_file(const struct input_file *in, const char *path)
+{
+	return in->output ? output_dir(path, in->what)
+			  : cli_input_file(path, in->what);
+}
+
+static int check_input_files(int argc, char **argv)
+{
+	const char *v = NULL;
+	size_t k;
+	int i, rc;
+
+	for (k = 0; k < sizeof input_files / sizeof input_files[0]; k++) {
+		const struct input_file *in = &input_files[k];
+		if (strcmp(argv[0], in->verb) != 0 ||
+		    (in->sub != NULL &&
+		     (argc < 2 || strcmp(argv[1], in->sub) != 0)))
+			continue;
+		if (in->opt == NULL) {
+			if (in->operand < argc &&
+			    !cli_is_option(argv, in->operand) &&
+			    (rc = check_file(in, argv[in->operand])) != 0)
+				return rc;
+			continue;
+		}
+		for (i = 1; i < argc; i++)
+			if (cli_opt(argc, argv, &i, in->opt, &v) == 1 &&
+			    (rc = check_file(in, v)) != 0)
+				return rc;
+	}
+	return 0;
+}
+
+static int version(const cli *c, int argc, char **argv)
+{
+	if (argc >= 2 && cli_is_option(argv, 1) &&
+	    (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs(version_usage, stdout);
+		return 0;
+	}
+	if (argc != 1)
+		return cli_error(2, "usage: rekisteri version");
+	if (c->json)
+		printf("{\"version\": \"%s\"}\n", rk_version());
+	else
+		printf("rekisteri %s\n", rk_version());
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -204,8 +441,10 @@ int main(int argc, char **argv)
 		} else if (cli_opt(argc, argv, &i, "--json", NULL) == 1) {
 			c.json = 1;
 		} else if (strcmp(argv[i], "--") == 0) {
-			/* Everything after -- is an argument of the verb. */
-			for (; i < argc; i++)
+			/* Everything after -- is an operand of the verb, even
+			 * when it starts with a dash. */
+			operands_from = nrest;
+			for (i++; i < argc; i++)
 				rest[nrest++] = argv[i];
 		} else {
 			rest[nrest++] = argv[i];
@@ -217,10 +456,25 @@ int main(int argc, char **argv)
 		free(rest);
 		return nrest == 0 ? 2 : 0;
 	}
+	/* --help (or -h) anywhere among the options asks for the verb's help,
+	 * whatever else stands beside it: each verb prints its usage for
+	 * "VERB --help". */
+	for (i = 1; i < nrest && i < operands_from; i++)
+		if (strcmp(rest[i], "--help") == 0 ||
+		    strcmp(rest[i], "-h") == 0) {
+			rest[1] = help_arg;
+			nrest = 2;
+			break;
+		}
+	if (nrest >= 2 && strcmp(rest[1], "--help") != 0 &&
+	    strcmp(rest[1], "-h") != 0 &&
+	    (rc = check_input_files(nrest, rest)) != 0) {
+		free(rest);
+		return rc;
+	}
 	if (strcmp(rest[0], "version") == 0 ||
 	    strcmp(rest[0], "--version") == 0) {
-		printf("rekisteri %s\n", rk_version());
-		rc = 0;
+		rc = version(&c, nrest, rest);
 	} else if (strcmp(rest[0], "init") == 0) {
 		rc = cmd_init(&c, nrest, rest);
 	} else if (strcmp(rest[0], "policy") == 0) {

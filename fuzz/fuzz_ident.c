@@ -150,9 +150,7 @@ static void check_form(parser p, const char *out)
 	} else if (p == ident_postal_code) {
 		check(n == 5 && all_digits(out, 5));
 	} else if (p == ident_country) {
-		check(n == 2);
-		check(out[0] >= 'A' && out[0] <= 'Z');
-		check(out[1] >= 'A' && out[1] <= 'Z');
+		check(n == 2 && ident_country_known(out));
 	} else if (p == ident_date) {
 		char again[11];
 		int y, m, d;
@@ -175,6 +173,8 @@ static void check_form(parser p, const char *out)
 		for (size_t i = 0; i < n; i++)
 			check((unsigned char)out[i] >= 0x20 &&
 			      (unsigned char)out[i] != 0x7f);
+		/* accepted text holds no card number, nothing invisible */
+		check(ident_text_hazard(out) == NULL);
 	}
 }
 

@@ -202,11 +202,22 @@ RK_API RK_NODISCARD rk_status rk_subject_update(rk_register *reg,
 						const char *source,
 						const char *purpose);
 
-/* Records that the relationship ended on date (YYYY-MM-DD; NULL = today) and
- * starts the retention periods that run from its end. */
+/* Records that the relationship ended on date (YYYY-MM-DD or D.M.YYYY;
+ * NULL = today) and starts the retention periods that run from its end. A
+ * date in the future or before the relationship began is refused
+ * (RK_EINVAL). When an end is recorded already, a date corrects it (the
+ * retention periods move with it; audited as "subject.end.change") and
+ * NULL is refused. */
 RK_API RK_NODISCARD rk_status rk_subject_end(rk_register *reg, const char *id,
 					     const char *date,
 					     const char *purpose);
+
+/* Takes back an end recorded by mistake: the relationship goes on and the
+ * retention periods that ran from its end are open again (audited as
+ * "subject.end.undo"). RK_EINVAL when no end is recorded. */
+RK_API RK_NODISCARD rk_status rk_subject_end_undo(rk_register *reg,
+						  const char *id,
+						  const char *purpose);
 
 /* Lists subjects (no personal data: ID, kind, relationship dates) after
  * after_id (NULL = from the start), at most limit (0 = no limit). */

@@ -59,6 +59,17 @@ int access_sees_category(const rk_register *r, size_t cat)
 	return 0;
 }
 
+int access_sees_whole(const rk_register *r, size_t fi)
+{
+	const policy *p = r->pol;
+
+	if (r->role == POL_NONE)
+		return 1;
+	/* Only a HETU is shown masked (its date part) to roles without
+	 * unmasked_hetu; every other field is shown whole or not at all. */
+	return p->fields[fi].type != PT_HETU || p->roles[r->role].unmasked_hetu;
+}
+
 /* ---- actors ----------------------------------------------------------------
  */
 

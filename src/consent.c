@@ -18,6 +18,7 @@
 
 #include "consent.h"
 #include "crypto.h"
+#include "ident.h"
 #include "json_secret.h"
 #include "policy.h"
 #include "register.h"
@@ -187,6 +188,7 @@ static int utf8_ok(const unsigned char *s, size_t n)
 static rk_status check_evidence(rk_register *r, const char *ev, size_t *len)
 {
 	size_t i, n = ev == NULL ? 0 : strlen(ev);
+	const char *why;
 
 	*len = n;
 	if (n == 0)
@@ -203,6 +205,11 @@ static rk_status check_evidence(rk_register *r, const char *ev, size_t *len)
 	}
 	if (!utf8_ok((const unsigned char *)ev, n))
 		return reg_fail(r, RK_EINVAL, "evidence is not valid UTF-8");
+	/* The rules of every stored text: no card number, nothing that hides
+	 * or reorders what a reader sees. */
+	why = ident_text_hazard(ev);
+	if (why != NULL)
+		return reg_fail(r, RK_EINVAL, "evidence: %s", why);
 	return RK_OK;
 }
 

@@ -166,6 +166,185 @@ static int is_control(uint32_t cp)
 	return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F);
 }
 
+/* Characters that hide, reorder or fake text rather than show as
+ * themselves: the bidirectional marks, embeddings, overrides and isolates
+ * (Trojan Source), zero-width and invisible format characters, the line
+ * and paragraph separators, the byte order mark, interlinear annotations
+ * and tag characters. None belongs in a name or a stored text. */
+static int is_invisible(uint32_t cp)
+{
+	return cp == 0x00AD || cp == 0x034F || cp == 0x061C || cp == 0x115F ||
+	       cp == 0x1160 || cp == 0x17B4 || cp == 0x17B5 || cp == 0x180E ||
+	       (cp >= 0x200B && cp <= 0x200F) ||
+	       (cp >= 0x2028 && cp <= 0x202E) ||
+	       (cp >= 0x2060 && cp <= 0x206F) || cp == 0x3164 || cp == 0xFEFF ||
+	       cp == 0xFFA0 || (cp >= 0xFFF9 && cp <= 0xFFFB) ||
+	       (cp >= 0xE0000 && cp <= 0xE007F);
+}
+
+/* ---- card numbers ---- */
+
+/* The zero of every run of ten decimal digits in Unicode (general category
+ * Nd) and of the digit forms people paste (superscripts, subscripts,
+ * circled and mathematical digits): a card number typed in full-width or
+ * Arabic-Indic digits is still a card number. */
+static const uint32_t digit_zeros[] = {
+	0x0030,	 0x0660,  0x06F0,  0x07C0,  0x0966,  0x09E6,  0x0A66,  0x0AE6,
+	0x0B66,	 0x0BE6,  0x0C66,  0x0CE6,  0x0D66,  0x0DE6,  0x0E50,  0x0ED0,
+	0x0F20,	 0x1040,  0x1090,  0x17E0,  0x1810,  0x1946,  0x19D0,  0x1A80,
+	0x1A90,	 0x1B50,  0x1BB0,  0x1C40,  0x1C50,  0x2080,  0xA620,  0xA8D0,
+	0xA900,	 0xA9D0,  0xA9F0,  0xAA50,  0xABF0,  0xFF10,  0x104A0, 0x10D30,
+	0x11066, 0x110F0, 0x11136, 0x111D0, 0x112F0, 0x11450, 0x114D0, 0x11650,
+	0x116C0, 0x11730, 0x118E0, 0x11950, 0x11C50, 0x11D50, 0x11DA0, 0x11F50,
+	0x16A60, 0x16AC0, 0x16B50, 0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6,
+	0x1E140, 0x1E2F0, 0x1E4F0, 0x1E950, 0x1FBF0,
+};
+
+/* The value 0-9 of a digit in any of those forms, or -1. */
+static int digit_value(uint32_t cp)
+{
+	size_t i;
+
+	/* Most text is ASCII and Latin: answered without the table. */
+	if (cp < 0x80)
+		return cp >= '0' && cp <= '9' ? (int)(cp - '0') : -1;
+	if (cp < 0x0660 && cp != 0x00B2 && cp != 0x00B3 && cp != 0x00B9)
+		return -1;
+	if (cp == 0x2070)
+		return 0; /* superscripts: 0, 1, 2, 3 are scattered */
+	if (cp == 0x00B9)
+		return 1;
+	if (cp == 0x00B2 || cp == 0x00B3)
+		return (int)(cp - 0x00B0);
+	if (cp >= 0x2074 && cp <= 0x2079)
+		return (int)(cp - 0x2070);
+	if (cp >= 0x2460 && cp <= 0x2468) /* circled 1-9 */
+		return (int)(cp - 0x2460 + 1);
+	if (cp == 0x24EA)
+		return 0;
+	if (cp >= 0x2776 && cp <= 0x277E) /* dingbat negative circled */
+		return (int)(cp - 0x2776 + 1);
+	for (i = 0; i < sizeof digit_zeros / sizeof digit_zeros[0]; i++)
+		if (cp >= digit_zeros[i] && cp < digit_zeros[i] + 10)
+			return (int)(cp - digit_zeros[i]);
+	return -1;
+}
+
+/* What may stand between the digit groups of a written card number: white
+ * space of any kind, dashes and hyphens, dots and middle dots, slashes,
+ * underscores, stars, bars and the invisible characters (which a paste may
+ * carry along). Anything else (a letter, a comma) ends the number. */
+static int is_card_separator(uint32_t cp)
+{
+	return cp == ' ' || (cp >= '\t' && cp <= '\r') || cp == '-' ||
+	       cp == '.' || cp == '/' || cp == '_' || cp == '*' || cp == '|' ||
+	       cp == 0x00A0 || cp == 0x00B7 || cp == 0x1680 ||
+	       (cp >= 0x2000 && cp <= 0x200A) ||
+	       (cp >= 0x2010 && cp <= 0x2015) || cp == 0x2022 || cp == 0x2024 ||
+	       cp == 0x2027 || cp == 0x202F || cp == 0x205F || cp == 0x2212 ||
+	       cp == 0x2219 || cp == 0x22C5 || cp == 0x3000 || cp == 0x30FB ||
+	       cp == 0xFE58 || cp == 0xFE63 || cp == 0xFF0D || cp == 0xFF0E ||
+	       cp == 0xFF0F || cp == 0xFF3F || cp == 0xFF65 || is_invisible(cp);
+}
+
+static int luhn_ok(const unsigned char *d, size_t n)
+{
+	unsigned sum = 0, v;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		v = d[n - 1 - i];
+		if (i % 2 == 1) {
+			v *= 2;
+			if (v > 9)
+				v -= 9;
+		}
+		sum += v;
+	}
+	return sum % 10 == 0;
+}
+
+/* The code point at s[*i] (n bytes in all), advancing *i; a byte that is
+ * not UTF-8 reads as U+FFFD, so that the scan always moves on. */
+static uint32_t next_cp(const char *s, size_t n, size_t *i)
+{
+	uint32_t cp;
+	size_t len = utf8_seq((const unsigned char *)s + *i, n - *i, &cp);
+
+	if (len == 0) {
+		*i += 1;
+		return 0xFFFD;
+	}
+	*i += len;
+	return cp;
+}
+
+int ident_has_card_number(const char *s)
+{
+	unsigned char d[19];
+	size_t n, len, start, i;
+	int found = 0, v, prev_digit = 0;
+	uint32_t cp;
+
+	if (s == NULL)
+		return 0;
+	len = strlen(s);
+	/* From the start of every digit group, take whole groups while only
+	 * separators stand between them: 13 to 19 digits that pass the Luhn
+	 * check are a card number, so one written after an order number is
+	 * still found. A longer unbroken digit string (an ID) is not. */
+	for (start = 0; start < len && !found;) {
+		size_t here = start;
+		cp = next_cp(s, len, &start);
+		v = digit_value(cp);
+		if (v < 0 || prev_digit) {
+			prev_digit = v >= 0;
+			continue;
+		}
+		prev_digit = 1;
+		n = 0;
+		for (i = here; i < len;) {
+			size_t after;
+			cp = next_cp(s, len, &i);
+			v = digit_value(cp);
+			if (v < 0) {
+				if (!is_card_separator(cp))
+					break;
+				continue;
+			}
+			if (n == sizeof d)
+				break;
+			d[n++] = (unsigned char)v;
+			after = i;
+			if (n >= 13 &&
+			    (after >= len ||
+			     digit_value(next_cp(s, len, &after)) < 0) &&
+			    luhn_ok(d, n)) {
+				found = 1;
+				break;
+			}
+		}
+	}
+	explicit_bzero(d, sizeof d);
+	return found;
+}
+
+static const char MSG_CARD[] =
+	"text holds what looks like a full card number: a card number is "
+	"never stored";
+static const char MSG_INVISIBLE[] =
+	"text has an invisible or direction-changing character";
+
+const char *ident_text_hazard(const char *s)
+{
+	size_t i = 0, n = s == NULL ? 0 : strlen(s);
+
+	while (i < n)
+		if (is_invisible(next_cp(s, n, &i)))
+			return MSG_INVISIBLE;
+	return ident_has_card_number(s) ? MSG_CARD : NULL;
+}
+
 /* ---- calendar ---- */
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -737,10 +916,60 @@ int ident_postal_code(const char *in, char *out, size_t outsz, const char **why)
 	return emit(out, outsz, why, s, 5);
 }
 
+/* The officially assigned ISO 3166-1 alpha-2 codes (249, as of the 2024
+ * list), two letters each, in order. Reserved and user-assigned codes (EU,
+ * UK, XK, ZZ ...) are not countries of a postal address. */
+static const char iso3166_alpha2[] =
+	"ADAEAFAGAIALAMAOAQARASATAUAWAXAZ"
+	"BABBBDBEBFBGBHBIBJBLBMBNBOBQBRBSBTBVBWBYBZ"
+	"CACCCDCFCGCHCICKCLCMCNCOCRCUCVCWCXCYCZ"
+	"DEDJDKDMDODZ"
+	"ECEEEGEHERESET"
+	"FIFJFKFMFOFR"
+	"GAGBGDGEGFGGGHGIGLGMGNGPGQGRGSGTGUGWGY"
+	"HKHMHNHRHTHU"
+	"IDIEILIMINIOIQIRISIT"
+	"JEJMJOJP"
+	"KEKGKHKIKMKNKPKRKWKYKZ"
+	"LALBLCLILKLRLSLTLULVLY"
+	"MAMCMDMEMFMGMHMKMLMMMNMOMPMQMRMSMTMUMVMWMXMYMZ"
+	"NANCNENFNGNINLNONPNRNUNZ"
+	"OM"
+	"PAPEPFPGPHPKPLPMPNPRPSPTPWPY"
+	"QA"
+	"RERORSRURW"
+	"SASBSCSDSESGSHSISJSKSLSMSNSOSRSSSTSVSXSYSZ"
+	"TCTDTFTGTHTJTKTLTMTNTOTRTTTVTWTZ"
+	"UAUGUMUSUYUZ"
+	"VAVCVEVGVIVNVU"
+	"WFWS"
+	"YEYT"
+	"ZAZMZW";
+
+int ident_country_known(const char *code)
+{
+	size_t lo = 0, hi = (sizeof iso3166_alpha2 - 1) / 2;
+
+	if (code == NULL || !is_upper((unsigned char)code[0]) ||
+	    !is_upper((unsigned char)code[1]) || code[2] != '\0')
+		return 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(iso3166_alpha2 + 2 * mid, code, 2);
+		if (c == 0)
+			return 1;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
 int ident_country(const char *in, char *out, size_t outsz, const char **why)
 {
 	const char *s;
-	char buf[2];
+	char buf[3];
 	size_t n;
 
 	if (in == NULL || out == NULL || outsz == 0)
@@ -755,6 +984,10 @@ int ident_country(const char *in, char *out, size_t outsz, const char **why)
 			    "country code must be two letters");
 	buf[0] = to_upper(s[0]);
 	buf[1] = to_upper(s[1]);
+	buf[2] = '\0';
+	if (!ident_country_known(buf))
+		return fail(out, outsz, why,
+			    "not an assigned ISO 3166-1 country code");
 	return emit(out, outsz, why, buf, 2);
 }
 
@@ -780,8 +1013,12 @@ int ident_text(const char *in, size_t maxlen, char *out, size_t outsz,
 		if (is_control(cp))
 			return fail(out, outsz, why,
 				    "text has a control character");
+		if (is_invisible(cp))
+			return fail(out, outsz, why, MSG_INVISIBLE);
 		i += len;
 	}
+	if (ident_has_card_number(s))
+		return fail(out, outsz, why, MSG_CARD);
 	return emit(out, outsz, why, s, n);
 }
 
@@ -811,8 +1048,12 @@ int ident_text_lines(const char *in, size_t maxlen, char *out, size_t outsz,
 		    !(cp == '\r' && i + 1 < n && s[i + 1] == '\n'))
 			return fail(out, outsz, why,
 				    "text has a control character");
+		if (is_invisible(cp))
+			return fail(out, outsz, why, MSG_INVISIBLE);
 		i += len;
 	}
+	if (ident_has_card_number(s))
+		return fail(out, outsz, why, MSG_CARD);
 	/* Line ends are kept as "\n": a form's "\r\n" loses its "\r". */
 	for (size_t i = 0; i < n; i++)
 		if (!(s[i] == '\r' && i + 1 < n && s[i + 1] == '\n'))

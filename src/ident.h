@@ -47,19 +47,39 @@ int ident_postal_code(const char *in, char *out, size_t outsz,
  * Canonical: YYYY-MM-DD (out: at least 11 bytes). */
 int ident_date(const char *in, char *out, size_t outsz, const char **why);
 
-/* ISO 3166-1 alpha-2 country code, upper-cased. */
+/* ISO 3166-1 alpha-2 country code, upper-cased; only the officially
+ * assigned codes (not reserved or user-assigned ones such as EU or XK). */
 int ident_country(const char *in, char *out, size_t outsz, const char **why);
+/* Whether code is an assigned ISO 3166-1 alpha-2 code ("FI"; upper case,
+ * exactly two letters). */
+int ident_country_known(const char *code);
 
 /* Plain text: valid UTF-8 (no overlong forms, surrogates or code points
  * above U+10FFFF), no control characters at all (C0 including tab and
- * newline, DEL, C1), 1..maxlen bytes after trimming ASCII spaces.
- * Canonical: the trimmed copy. */
+ * newline, DEL, C1), no invisible or direction-changing characters
+ * (bidirectional controls U+202A-202E and U+2066-2069, U+200B-200F,
+ * U+2060-2064, U+FEFF, the line and paragraph separators, ...), no full
+ * card number (ident_has_card_number), 1..maxlen bytes after trimming
+ * ASCII spaces. Canonical: the trimmed copy. */
 int ident_text(const char *in, size_t maxlen, char *out, size_t outsz,
 	       const char **why);
 /* The same for text of several lines: tabs and line feeds are allowed, and
  * a carriage return only before a line feed, where it is dropped. */
 int ident_text_lines(const char *in, size_t maxlen, char *out, size_t outsz,
 		     const char **why);
+
+/* Whether s holds a full card number: 13 to 19 digits passing the Luhn
+ * check, in groups separated only by white space, dashes, dots, slashes,
+ * underscores or invisible characters, in any of Unicode's decimal digit
+ * forms (ASCII, full-width, Arabic-Indic, Devanagari, ...) and the
+ * superscript, subscript and circled digits. A longer unbroken digit
+ * string is not one. s is UTF-8 (a byte that is not counts as a letter). */
+int ident_has_card_number(const char *s);
+
+/* For free text checked elsewhere (consent evidence): the reason it must
+ * not be stored (an invisible or direction-changing character, a full card
+ * number), or NULL. Never quotes the text. */
+const char *ident_text_hazard(const char *s);
 
 /* Whether y-m-d exists in the (proleptic) Gregorian calendar. */
 int ident_date_exists(int y, int m, int d);

@@ -10,6 +10,7 @@
  */
 #include "policy.h"
 
+#include "ident.h"
 #include "jsonpos.h"
 
 #include <errno.h>
@@ -1256,11 +1257,11 @@ static void parse_field(ctx *c, json_t *obj, pol_field *f, int record)
 		"label",    "description", "type",     "category",
 		"purposes", "legal_basis", "source",   "retention",
 		"consent",  "lookup",	   "multiple", "max_length",
-		"values",   "multiline",   NULL};
+		"values",   "multiline",   "past",     NULL};
 	static const char *const record_field_keys[] = {
-		"label",    "description", "type",
-		"required", "multiple",	   "max_length",
-		"values",   "multiline",   NULL};
+		"label",    "description", "type",   "required",
+		"multiple", "max_length",  "values", "multiline",
+		"past",	    NULL};
 	long long maxlen;
 	int type = -1;
 
@@ -1285,6 +1286,7 @@ static void parse_field(ctx *c, json_t *obj, pol_field *f, int record)
 	}
 	get_bool(c, obj, "multiple", &f->multiple);
 	get_bool(c, obj, "multiline", &f->multiline);
+	get_bool(c, obj, "past", &f->past);
 	if (get_int(c, obj, "max_length", 0, 1, MAX_FIELD_LEN, &maxlen))
 		f->max_len = (size_t)maxlen;
 	get_values(c, obj, f);
@@ -1296,6 +1298,8 @@ static void parse_field(ctx *c, json_t *obj, pol_field *f, int record)
 	if (f->multiline && f->type != PT_TEXT)
 		report_in(c, "multiline",
 			  "\"multiline\" is allowed only with type text");
+	if (f->past && f->type != PT_DATE)
+		report_in(c, "past", "\"past\" is allowed only with type date");
 	if (f->type != PT_ENUM && json_object_get(obj, "values") != NULL)
 		report_in(c, "values",
 			  "\"values\" is allowed only with type enum");
@@ -1518,13 +1522,12 @@ static void item_recipient(ctx *c, json_t *obj, void *elem)
 	if (v != NULL) {
 		const char *s = json_is_string(v) ? json_string_value(v) : "";
 
-		if (strlen(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' &&
-		    s[1] >= 'A' && s[1] <= 'Z')
+		if (ident_country_known(s))
 			memcpy(r->country, s, 3);
 		else
 			report_in(c, "country",
-				  "\"country\" must be an ISO 3166-1 alpha-2 "
-				  "code in upper case, such as \"FI\"");
+				  "\"country\" must be an assigned ISO 3166-1 "
+				  "alpha-2 code in upper case, such as \"FI\"");
 	}
 	if (get_choice(c, obj, "safeguard", 0, safeguards, &k))
 		r->safeguard = xstrdup(c, safeguards[k]);

@@ -82,6 +82,7 @@ typedef struct pol_field {
 	int multiple;	  /* may hold several values */
 	int required;	  /* (record fields) must be present */
 	int multiline;	  /* text of several lines (tabs, line feeds) */
+	int past;	  /* (date) never after today: a birth date */
 	size_t max_len;	  /* text bytes, 0 = type default */
 	char **values;	  /* PT_ENUM */
 	size_t nvalues;

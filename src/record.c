@@ -7,9 +7,9 @@
  * recording, a message) is streamed in sealed chunks of CHUNK_BYTES.
  *
  * Card data: only the payment provider's token, the last four digits and
- * the expiry are ever stored. Any value that holds 13 to 19 digits (spaces
- * and dashes between them ignored) passing the Luhn check is refused as a
- * full card number, whatever field it is in.
+ * the expiry are ever stored. Any value that holds 13 to 19 digits passing
+ * the Luhn check, in any digit forms and groupings (ident_has_card_number),
+ * is refused as a full card number, whatever field it is in.
  *
  * Source: a record takes its type's source from the policy (a required key
  * of every record type); the first source of the policy is only a fallback
@@ -139,63 +139,6 @@ static rk_status purpose_consent_refused(rk_register *r,
 			strcmp(p->scopes[sc].name, SCOPE_PERSONALISATION) == 0
 				? " and no direct-marketing prohibition"
 				: "");
-}
-
-/* ---- card numbers -------------------------------------------------------- */
-
-static int luhn_ok(const unsigned char *d, size_t n)
-{
-	unsigned sum = 0, v;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		v = d[n - 1 - i];
-		if (i % 2 == 1) {
-			v *= 2;
-			if (v > 9)
-				v -= 9;
-		}
-		sum += v;
-	}
-	return sum % 10 == 0;
-}
-
-/* Whether s holds a full card number: 13-19 digits in groups separated
- * only by spaces and dashes that pass the Luhn check. Every run of whole
- * groups is tried, so a card number written after an order number is
- * still found; a longer unbroken digit string (an ID) is not a card. */
-static int has_card_number(const char *s)
-{
-	unsigned char d[19];
-	size_t start, i, n;
-	int found = 0;
-
-	for (start = 0; s[start] != '\0' && !found; start++) {
-		if (!is_digit(s[start]) ||
-		    (start > 0 && is_digit(s[start - 1])))
-			continue;
-		n = 0;
-		for (i = start; s[i] != '\0'; i++) {
-			if (is_digit(s[i])) {
-				if (n == sizeof d)
-					break;
-				d[n++] = (unsigned char)(s[i] - '0');
-				if (!is_digit(s[i + 1]) && n >= 13 &&
-				    luhn_ok(d, n)) {
-					found = 1;
-					break;
-				}
-			} else if (s[i] != ' ' && s[i] != '-' && s[i] != '.' &&
-				   s[i] != '\t' && s[i] != '\n' &&
-				   s[i] != '\r') {
-				/* a number written in groups, on one line or
-				 * several, is still a card number */
-				break;
-			}
-		}
-	}
-	sec_wipe(d, sizeof d);
-	return found;
 }
 
 /* ---- types that value_normalise takes as plain text --------------------- */
@@ -438,14 +381,39 @@ static rk_status normalise_field(rk_register *r, const pol_field *f,
 
 /* ---- the record's JSON --------------------------------------------------- */
 
-/* The text of a JSON string or number into *text (malloc'd); numbers are
- * written as their shortest round-trip decimal. */
+/* Whether a value stands for no value: null, or a string of nothing but
+ * white space (a form's empty box). An optional field given so is left
+ * out; a required one is missing. */
+static int is_absent(const json_t *v)
+{
+	const char *s;
+	size_t i, n;
+
+	if (json_is_null(v))
+		return 1;
+	if (!json_is_string(v))
+		return 0;
+	s = json_string_value(v);
+	n = json_string_length(v);
+	for (i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+			return 0;
+	return 1;
+}
+
+/* The text of a JSON string or number into *text (malloc'd). A number
+ * with a fraction or exponent is a binary double that may already have
+ * lost digits of what was written (12345678901234567.89): it is refused
+ * where exactness matters (decimal and integer fields, such as amounts,
+ * which are given as strings), and elsewhere written as its shortest
+ * round-trip decimal. */
 static rk_status scalar_text(rk_register *r, const pol_field *f,
 			     const json_t *v, char **text)
 {
 	char num[NUM_MAX];
 	const char *s;
 	size_t n;
+	int prec;
 
 	*text = NULL;
 	if (json_is_string(v)) {
@@ -462,7 +430,18 @@ static rk_status scalar_text(rk_register *r, const pol_field *f,
 		s = num;
 		n = strlen(num);
 	} else if (json_is_real(v)) {
-		snprintf(num, sizeof num, "%.15g", json_real_value(v));
+		if (f->type == PT_DECIMAL || f->type == PT_INTEGER)
+			return reg_fail(r, RK_EINVAL,
+					"field %s: give the number as a string "
+					"such as \"129.90\": a JSON number "
+					"with a fraction may lose digits",
+					f->name);
+		for (prec = 15; prec <= 17; prec++) {
+			snprintf(num, sizeof num, "%.*g", prec,
+				 json_real_value(v));
+			if (strtod(num, NULL) == json_real_value(v))
+				break;
+		}
 		s = num;
 		n = strlen(num);
 	} else {
@@ -491,7 +470,7 @@ static rk_status field_value(rk_register *r, const pol_field *f,
 	st = scalar_text(r, f, v, &in);
 	if (st != RK_OK)
 		goto out;
-	if (has_card_number(in)) {
+	if (ident_has_card_number(in)) {
 		st = reg_fail(r, RK_EINVAL,
 			      "field %s looks like it holds a full card "
 			      "number: %s",
@@ -575,6 +554,8 @@ static rk_status build_fields(rk_register *r, const pol_record_type *rt,
 			goto out;
 		}
 		f = &rt->fields[fi];
+		if (is_absent(val))
+			continue;
 		if (json_is_array(val) && f->multiple) {
 			nv = json_array();
 			if (nv == NULL) {
@@ -584,6 +565,8 @@ static rk_status build_fields(rk_register *r, const pol_record_type *rt,
 			json_array_foreach(val, i, el)
 			{
 				json_t *one = NULL;
+				if (is_absent(el))
+					continue;
 				st = field_value(r, f, el, &one);
 				if (st != RK_OK)
 					goto out;
@@ -592,6 +575,11 @@ static rk_status build_fields(rk_register *r, const pol_record_type *rt,
 						      "out of memory");
 					goto out;
 				}
+			}
+			if (json_array_size(nv) == 0) {
+				json_decref(nv);
+				nv = NULL;
+				continue;
 			}
 		} else {
 			st = field_value(r, f, val, &nv);

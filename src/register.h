@@ -161,6 +161,10 @@ rk_status access_admin(rk_register *r, const char *action, const char *what);
 rk_status access_audit(rk_register *r, const char *action);
 /* Whether the actor's role may see values of category index cat. */
 int access_sees_category(const rk_register *r, size_t cat);
+/* Whether the actor's role sees the values of field index fi whole (not
+ * masked). A role that sees a field only masked may not look subjects up by
+ * it either: each answer would tell whether a guess was right. */
+int access_sees_whole(const rk_register *r, size_t fi);
 
 /* register.c: rk_register_open without (recover 0) or with the recovery
  * of an interrupted key rotation; without it for backups being checked. */

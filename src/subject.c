@@ -227,10 +227,28 @@ rk_status value_normalise(rk_register *r, const pol_field *f, const char *in,
 		break;
 	case PT_DATE:
 		rc = ident_date(in, out, outsz, &why);
+		if (rc == 0 && f->past) {
+			char today[11];
+			reg_today(r, today);
+			if (strcmp(out, today) > 0) {
+				why = "the date is in the future";
+				rc = -1;
+			}
+		}
 		break;
 	case PT_HETU:
 		rc = ident_hetu(in, p->settings.allow_temporary_hetu, out,
 				outsz, &why);
+		if (rc == 0) {
+			/* A HETU is issued at birth, never before. */
+			char born[11], today[11];
+			reg_today(r, today);
+			if (ident_hetu_birth_date(out, born) != 0 ||
+			    strcmp(born, today) > 0) {
+				why = "the HETU's birth date is in the future";
+				rc = -1;
+			}
+		}
 		break;
 	case PT_BUSINESS_ID:
 		rc = ident_ytunnus(in, out, outsz, &why);
@@ -428,7 +446,11 @@ static rk_status validate(rk_register *r, const rk_fields *in, int for_update,
 						      p->fields[fi].name);
 					goto out;
 				}
-		if (for_update && in->values[i][0] == '\0') {
+		/* An empty value is no value: in an update it removes the
+		 * field, in an add it is left out (a form's empty box). */
+		if (in->values[i][0] == '\0') {
+			if (!for_update)
+				continue;
 			ps->v[ps->n].field = fi;
 			ps->v[ps->n].value = NULL;
 			ps->n++;
@@ -1035,6 +1057,15 @@ rk_status rk_subject_find(rk_register *r, const char *field, const char *value,
 			      p->fields[fi].name, p->purposes[pu].name);
 		goto out;
 	}
+	/* A masked HETU differs from the whole one by a few characters: a
+	 * lookup per guess would recover it. */
+	if (!access_sees_whole(r, fi)) {
+		st = reg_fail(r, RK_EREFUSED,
+			      "role %s sees field %s only masked, so it may "
+			      "not look subjects up by it",
+			      p->roles[r->role].name, p->fields[fi].name);
+		goto out;
+	}
 	st = value_normalise(r, &p->fields[fi], value == NULL ? "" : value,
 			     norm, sizeof norm);
 	if (st != RK_OK)
@@ -1113,10 +1144,10 @@ rk_status rk_subject_update(rk_register *r, const char *id,
 	if (st != RK_OK)
 		goto out;
 	st = reg_begin_write(r);
+	/* Marketing does not process a subject who prohibited it, not even
+	 * to correct the data. */
 	if (st == RK_OK)
-		st = reg_load_subject(r, id, &sub);
-	if (st == RK_OK)
-		st = reg_subject_key(r, &sub, &dk);
+		st = reg_subject_for(r, id, pu, &sub, &dk);
 	if (st != RK_OK)
 		goto out;
 	/* Everything is checked before the first change, so a refused
@@ -1177,12 +1208,17 @@ out:
 	return st;
 }
 
-rk_status rk_subject_end(rk_register *r, const char *id, const char *date,
-			 const char *purpose)
+/* Records the end of the relationship (date NULL: today), corrects an end
+ * recorded before (a date given again), or takes it back (undo): an end
+ * given by mistake must not stand for ever, since it starts retention
+ * periods that lead to erasure. */
+static rk_status subject_end(rk_register *r, const char *id, const char *date,
+			     int undo, const char *purpose)
 {
 	const policy *p = r->pol;
+	const char *action = undo ? "subject.end.undo" : "subject.end";
 	store_subject sub;
-	char end[11], exp[11];
+	char end[11] = "", exp[11], today[11];
 	const char *why = NULL;
 	size_t ki, fi, pu = POL_NONE;
 	rk_status st;
@@ -1192,36 +1228,55 @@ rk_status rk_subject_end(rk_register *r, const char *id, const char *date,
 	st = reg_resolve_purpose(r, purpose, &pu);
 	if (st != RK_OK)
 		goto out;
-	st = access_check(r, pu, "subject.end", id);
+	st = access_check(r, pu, action, id);
 	if (st != RK_OK)
 		return st;
-	if (date == NULL)
-		reg_today(r, end);
+	reg_today(r, today);
+	if (undo)
+		end[0] = '\0';
+	else if (date == NULL)
+		memcpy(end, today, sizeof end);
 	else if (ident_date(date, end, sizeof end, &why) != 0)
 		st = reg_fail(r, RK_EINVAL, "end date: %s", why);
+	else if (strcmp(end, today) > 0)
+		st = reg_fail(r, RK_EINVAL,
+			      "the end date is in the future: record the end "
+			      "when the relationship has ended");
 	if (st == RK_OK)
 		st = reg_begin_write(r);
 	if (st == RK_OK)
 		st = reg_load_subject(r, id, &sub);
+	if (st == RK_OK)
+		st = access_dm_check(r, pu, sub.id);
 	if (st != RK_OK)
 		goto out;
-	if (sub.rel_end[0] != '\0') {
-		st = reg_fail(r, RK_EINVAL,
-			      "the relationship has ended "
-			      "already");
+	if (undo && sub.rel_end[0] == '\0') {
+		st = reg_fail(r, RK_EINVAL, "the relationship has not ended");
 		goto out;
 	}
-	if (sub.rel_start[0] != '\0' && strcmp(end, sub.rel_start) < 0) {
+	if (!undo && sub.rel_end[0] != '\0' && date == NULL) {
+		st = reg_fail(r, RK_EINVAL,
+			      "the relationship has ended already: give "
+			      "--date to correct the date, or --undo if it "
+			      "has not ended");
+		goto out;
+	}
+	if (!undo && sub.rel_end[0] != '\0')
+		action = "subject.end.change";
+	if (!undo && sub.rel_start[0] != '\0' &&
+	    strcmp(end, sub.rel_start) < 0) {
 		st = reg_fail(r, RK_EINVAL,
 			      "the end date is before the relationship began");
 		goto out;
 	}
-	if (r->st->vt->subject_set_end(r->st, sub.id, end) != 0) {
+	if (r->st->vt->subject_set_end(r->st, sub.id, undo ? NULL : end) != 0) {
 		st = reg_store_fail(r, "cannot record the end");
 		goto out;
 	}
-	/* Retention periods that run from the end start now: for every field
-	 * whose rule says so (a field without values changes no row). */
+	/* Retention periods that run from the end start now, move with a
+	 * corrected end, and are open again when the end is taken back: for
+	 * every field whose rule says so (a field without values changes no
+	 * row). */
 	ki = policy_kind(p, sub.kind);
 	for (fi = 0; fi < p->nfields; fi++) {
 		size_t ri = field_retention(p, ki, fi);
@@ -1229,28 +1284,40 @@ rk_status rk_subject_end(rk_register *r, const char *id, const char *date,
 		    p->retention[ri].from != RET_RELATIONSHIP_END)
 			continue;
 		expiry_of(r, ki, fi, reg_now(r), end, exp);
-		if (exp[0] == '\0')
+		if (exp[0] == '\0' && !undo)
 			continue;
 		if (r->st->vt->value_set_expiry(r->st, sub.id,
-						p->fields[fi].name, exp) != 0) {
+						p->fields[fi].name,
+						exp[0] ? exp : NULL) != 0) {
 			st = reg_store_fail(r, "cannot set an expiry");
 			goto out;
 		}
 	}
-	audit_ev_set(&ev, r, "subject.end", sub.pseudonym, NULL,
-		     p->purposes[pu].name, "ok");
+	audit_ev_set(&ev, r, action, sub.pseudonym, NULL, p->purposes[pu].name,
+		     "ok");
 	st = audit_write(r, &ev);
 	if (st == RK_OK)
 		st = reg_commit(r);
 out:
 	if (st != RK_OK) {
 		reg_rollback(r);
-		reg_audit_attempt(r, "subject.end",
-				  sub.pseudonym[0] ? sub.pseudonym : NULL,
-				  pu == POL_NONE ? NULL : p->purposes[pu].name,
-				  st);
+		reg_audit_attempt(
+			r, action, sub.pseudonym[0] ? sub.pseudonym : NULL,
+			pu == POL_NONE ? NULL : p->purposes[pu].name, st);
 	}
 	return st;
+}
+
+rk_status rk_subject_end(rk_register *r, const char *id, const char *date,
+			 const char *purpose)
+{
+	return subject_end(r, id, date, 0, purpose);
+}
+
+rk_status rk_subject_end_undo(rk_register *r, const char *id,
+			      const char *purpose)
+{
+	return subject_end(r, id, NULL, 1, purpose);
 }
 
 /* ---- list -----------------------------------------------------------------
@@ -1377,9 +1444,7 @@ rk_status rk_subject_check_password(rk_register *r, const char *id,
 	st = check_field_access(r, pu, fi);
 	if (st != RK_OK)
 		goto out;
-	st = reg_load_subject(r, id, &sub);
-	if (st == RK_OK)
-		st = reg_subject_key(r, &sub, &dk);
+	st = reg_subject_for(r, id, pu, &sub, &dk);
 	if (st != RK_OK)
 		goto out;
 	memset(&ps, 0, sizeof ps);

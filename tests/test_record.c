@@ -169,7 +169,8 @@ static const struct sample samples[] = {
 	 "{\"product\": true, \"amount\": 1, \"currency\": \"EUR\"}",
 	 "warranty_until", "2027-05-01"},
 	{"payment", "orders",
-	 "{\"amount\": 129.9, \"currency\": \"EUR\", \"method\": \"card\", "
+	 "{\"amount\": \"129.90\", \"currency\": \"EUR\", \"method\": "
+	 "\"card\", "
 	 "\"status\": \"paid\", \"card_token\": \"tok_1NqZ8x2eZvKYlo2C\", "
 	 "\"card_brand\": \"visa\", \"card_last4\": \"1111\", "
 	 "\"card_expiry\": \"08/27\", \"invoice_number\": \"INV-2024-001\", "
@@ -179,7 +180,7 @@ static const struct sample samples[] = {
 	 "\"bitcoin\"}",
 	 "{\"amount\": {\"value\": 10}, \"currency\": \"EUR\", \"method\": "
 	 "\"cash\"}",
-	 "amount", "129.9"},
+	 "amount", "129.90"},
 	{"product_use", "products_services",
 	 "{\"product\": \"Skanneri\", \"feature\": \"OCR\", \"at\": "
 	 "\"2024-05-01T10:00:00Z\"}",

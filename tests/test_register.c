@@ -398,10 +398,13 @@ static void test_expiry_after_end(void **state)
 	assert_int_equal(add(f->r, "Zeta", "z@example.com", id), RK_OK);
 	assert_int_equal(rk_subject_end(f->r, id, "2025-05-31", NULL),
 			 RK_EINVAL);
-	assert_int_equal(rk_subject_end(f->r, id, "2026-01-31", NULL), RK_OK);
-	rk_register_set_clock(f->r, 0);
-	assert_int_equal(rk_subject_end(f->r, id, "2026-02-01", NULL),
+	/* An end is recorded once it has happened, not ahead. */
+	assert_int_equal(rk_subject_end(f->r, id, "2026-01-31", NULL),
 			 RK_EINVAL);
+	rk_register_set_clock(f->r, 0);
+	assert_int_equal(rk_subject_end(f->r, id, "2026-01-31", NULL), RK_OK);
+	/* Ending again needs a date (a correction) or an undo. */
+	assert_int_equal(rk_subject_end(f->r, id, NULL, NULL), RK_EINVAL);
 	assert_int_equal(rk_subject_get(f->r, id, "customer_relationship", &s),
 			 RK_OK);
 	assert_string_equal(rk_subject_relationship_end(s), "2026-01-31");

@@ -1,0 +1,422 @@
+/*
+ * test_hostile_input.c: classes of hostile input that must be refused or
+ * kept exact. ident.c: card numbers in any digit forms and groupings,
+ * invisible and direction-changing characters in text, the assigned
+ * ISO 3166-1 codes. Through the public API on a real register with the seed
+ * policy: amounts as JSON numbers, empty optional record fields, dates in
+ * the future, and a relationship end moved and taken back.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "ident.h"
+#include "rekisteri.h"
+
+#ifndef RK_SOURCE_DIR
+#define RK_SOURCE_DIR "."
+#endif
+#define POLICY RK_SOURCE_DIR "/policies/ocr-factory.json"
+/* 2025-03-01T12:00:00Z */
+#define T0  INT64_C(1740830400)
+#define DAY INT64_C(86400)
+
+/* ---- ident ---------------------------------------------------------------
+ */
+
+static void test_card_number_forms(void **state)
+{
+	static const char *const cards[] = {
+		"4111111111111111", "4111 1111 1111 1111",
+		"4111-1111-1111-1111", "4111.1111.1111.1111",
+		"4111/1111/1111/1111", "4111_1111_1111_1111",
+		"4111\n1111\t1111\r\n1111",
+		"4111\xC2\xA0"
+		"1111\xC2\xA0"
+		"1111\xC2\xA0"
+		"1111", /* NBSP */
+		"4111\xE2\x80\x93"
+		"1111\xE2\x80\x93"
+		"1111\xE2\x80\x93"
+		"1111", /* en dash */
+		"4111\xE2\x80\x8B"
+		"1111\xE2\x80\x8B"
+		"1111\xE2\x80\x8B"
+		"1111", /* zero-width space */
+		"4111\xE3\x80\x80"
+		"1111\xE3\x80\x80"
+		"1111\xE3\x80\x80"
+		"1111", /* ideographic space */
+		/* full-width 4111 1111 1111 1111 */
+		"\xEF\xBC\x94\xEF\xBC\x91\xEF\xBC\x91\xEF\xBC\x91"
+		"\xEF\xBC\x91\xEF\xBC\x91\xEF\xBC\x91\xEF\xBC\x91"
+		"\xEF\xBC\x91\xEF\xBC\x91\xEF\xBC\x91\xEF\xBC\x91"
+		"\xEF\xBC\x91\xEF\xBC\x91\xEF\xBC\x91\xEF\xBC\x91",
+		/* Arabic-Indic 4111-1111-1111-1111 */
+		"\xD9\xA4\xD9\xA1\xD9\xA1\xD9\xA1-\xD9\xA1\xD9\xA1\xD9\xA1"
+		"\xD9\xA1-\xD9\xA1\xD9\xA1\xD9\xA1\xD9\xA1-\xD9\xA1\xD9\xA1"
+		"\xD9\xA1\xD9\xA1",
+		/* mixed: ASCII and Devanagari digits */
+		"4111 \xE0\xA5\xA7\xE0\xA5\xA7\xE0\xA5\xA7\xE0\xA5\xA7 1111 "
+		"1111",
+		"Maksettu kortilla 5500 0000 0000 0004 eilen",
+		"tilaus 123, kortti 4111 1111 1111 1111",
+		"378282246310005", /* 15 digits (Amex) */
+	};
+	static const char *const not_cards[] = {
+		"",
+		"Tilaus 12345, asiakasnumero 100234",
+		"puhelin 040 123 4567",
+		"4111 1111 1111 1112",	  /* Luhn fails */
+		"41111111111111111111",	  /* 20 digits unbroken: an ID */
+		"4111 1111 1111",	  /* 12 digits */
+		"4111a1111a1111a1111",	  /* letters break it */
+		"4111, 1111, 1111, 1111", /* a list of numbers */
+		"\xFF\xFE 4111",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof cards / sizeof cards[0]; i++) {
+		if (!ident_has_card_number(cards[i]))
+			print_error("not found: card %zu\n", i);
+		assert_true(ident_has_card_number(cards[i]));
+	}
+	for (i = 0; i < sizeof not_cards / sizeof not_cards[0]; i++) {
+		if (ident_has_card_number(not_cards[i]))
+			print_error("found in: %zu\n", i);
+		assert_false(ident_has_card_number(not_cards[i]));
+	}
+	assert_false(ident_has_card_number(NULL));
+}
+
+/* Every text parser refuses what ident_text_hazard names. */
+static void refused_as_text(const char *s)
+{
+	char out[512];
+	const char *why = NULL;
+
+	assert_int_equal(ident_text(s, 400, out, sizeof out, &why), -1);
+	assert_non_null(why);
+	assert_string_equal(out, "");
+	why = NULL;
+	assert_int_equal(ident_text_lines(s, 400, out, sizeof out, &why), -1);
+	assert_non_null(why);
+	assert_non_null(ident_text_hazard(s));
+	/* no message quotes the text */
+	assert_null(strstr(why, "4111"));
+}
+
+static void test_text_hazards(void **state)
+{
+	static const char *const invisible[] = {
+		"\xE2\x80\xAA",	    "\xE2\x80\xAB", "\xE2\x80\xAC",
+		"\xE2\x80\xAD",	    "\xE2\x80\xAE", "\xE2\x81\xA6",
+		"\xE2\x81\xA7",	    "\xE2\x81\xA8", "\xE2\x81\xA9",
+		"\xE2\x80\x8B",	    "\xE2\x80\x8C", "\xE2\x80\x8D",
+		"\xE2\x80\x8E",	    "\xE2\x80\x8F", "\xE2\x81\xA0",
+		"\xE2\x81\xA1",	    "\xE2\x81\xA2", "\xE2\x81\xA3",
+		"\xE2\x81\xA4",	    "\xEF\xBB\xBF", "\xE2\x80\xA8",
+		"\xE2\x80\xA9",	    "\xD8\x9C",	    "\xC2\xAD",
+		"\xF3\xA0\x80\x81", /* tag character */
+	};
+	char buf[64], out[64];
+	const char *why = NULL;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof invisible / sizeof invisible[0]; i++) {
+		snprintf(buf, sizeof buf, "Eve%slyn", invisible[i]);
+		refused_as_text(buf);
+	}
+	refused_as_text("kortti 4111 1111 1111 1111");
+	refused_as_text("kortti\n4111\n1111\n1111\n1111");
+	/* other scripts, combining marks and emoji are text */
+	assert_int_equal(ident_text("\xC3\x84\xC3\xAF \xD0\x90\xD0\xBD\xD0\xBD"
+				    "\xD0\xB0 \xE6\x9D\x8E \xF0\x9F\x98\x80",
+				    64, out, sizeof out, &why),
+			 0);
+	assert_null(ident_text_hazard("Lomake 12: kyll\xC3\xA4"));
+}
+
+static void test_country_table(void **state)
+{
+	static const char *const assigned[] = {"FI", "SE", "AX", "US", "GB",
+					       "DE", "ZW", "AD", "SS", "BQ"};
+	static const char *const not_countries[] = {
+		"XX", "ZZ", "EU", "UK", "XK", "AA", "QM", "EZ", "UN", "OO"};
+	char code[3] = "", out[8];
+	const char *why = NULL;
+	int n = 0;
+	size_t i;
+
+	(void)state;
+	for (code[0] = 'A'; code[0] <= 'Z'; code[0]++)
+		for (code[1] = 'A'; code[1] <= 'Z'; code[1]++)
+			n += ident_country_known(code);
+	assert_int_equal(n, 249);
+	for (i = 0; i < sizeof assigned / sizeof assigned[0]; i++)
+		assert_int_equal(
+			ident_country(assigned[i], out, sizeof out, &why), 0);
+	for (i = 0; i < sizeof not_countries / sizeof not_countries[0]; i++) {
+		assert_int_equal(
+			ident_country(not_countries[i], out, sizeof out, &why),
+			-1);
+		assert_string_equal(out, "");
+	}
+	assert_int_equal(ident_country("fi", out, sizeof out, &why), 0);
+	assert_string_equal(out, "FI");
+	assert_false(ident_country_known("fi"));
+	assert_false(ident_country_known("FIN"));
+	assert_false(ident_country_known(NULL));
+}
+
+/* ---- through the API -----------------------------------------------------
+ */
+
+struct fx {
+	char dir[512];
+	char db[544];
+	char key[544];
+	rk_register *r;
+	char id[RK_ID_LEN + 1];
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	rk_fields *fl = rk_fields_new();
+
+	assert_non_null(f);
+	assert_non_null(fl);
+	snprintf(f->dir, sizeof f->dir, "%s/rk-hostile-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->db, sizeof f->db, "%s/r.db", f->dir);
+	snprintf(f->key, sizeof f->key, "%s/r.key", f->dir);
+	assert_int_equal(rk_register_init(f->db, f->key, POLICY, &f->r), RK_OK);
+	rk_register_set_clock(f->r, T0);
+	assert_int_equal(rk_fields_add(fl, "last_name", "Vihamielinen"), RK_OK);
+	assert_int_equal(rk_fields_add(fl, "email", ""), RK_OK);
+	assert_int_equal(
+		rk_subject_add(f->r, "customer", fl, NULL, NULL, f->id), RK_OK);
+	rk_fields_free(fl);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[600];
+
+	rk_register_close(f->r);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static rk_status add(struct fx *f, const char *type, const char *json)
+{
+	int64_t rid = 0;
+
+	return rk_record_add(f->r, f->id, type, json, NULL, NULL, NULL, &rid);
+}
+
+/* The fields of the subject's newest record of type, as JSON. */
+static json_t *newest(struct fx *f, const char *type)
+{
+	char *text = NULL;
+	json_t *arr, *fields;
+
+	assert_int_equal(rk_record_list(f->r, f->id, type, NULL, &text), RK_OK);
+	arr = json_loads(text, 0, NULL);
+	rk_free(text);
+	assert_true(json_array_size(arr) > 0);
+	fields = json_object_get(json_array_get(arr, json_array_size(arr) - 1),
+				 "fields");
+	json_incref(fields);
+	json_decref(arr);
+	return fields;
+}
+
+static void test_amounts_exact(void **state)
+{
+	struct fx *f = *state;
+	json_t *fields;
+
+	assert_int_equal(add(f, "purchase",
+			     "{\"product\": \"x\", \"amount\": 129.90, "
+			     "\"currency\": \"EUR\"}"),
+			 RK_EINVAL);
+	assert_int_equal(add(f, "purchase",
+			     "{\"product\": \"x\", \"amount\": "
+			     "12345678901234567.89, \"currency\": \"EUR\"}"),
+			 RK_EINVAL);
+	assert_int_equal(add(f, "purchase",
+			     "{\"product\": \"x\", \"amount\": \"1\", "
+			     "\"quantity\": 2.0, \"currency\": \"EUR\"}"),
+			 RK_EINVAL);
+	assert_int_equal(add(f, "payment",
+			     "{\"amount\": \"999999999999999.999999\", "
+			     "\"currency\": \"EUR\", \"method\": \"cash\"}"),
+			 RK_OK);
+	fields = newest(f, "payment");
+	assert_string_equal(
+		json_string_value(json_object_get(fields, "amount")),
+		"999999999999999.999999");
+	json_decref(fields);
+	assert_int_equal(add(f, "payment",
+			     "{\"amount\": 1299, \"currency\": \"EUR\", "
+			     "\"method\": \"cash\"}"),
+			 RK_OK);
+	fields = newest(f, "payment");
+	assert_string_equal(
+		json_string_value(json_object_get(fields, "amount")), "1299");
+	json_decref(fields);
+}
+
+static void test_empty_fields_absent(void **state)
+{
+	struct fx *f = *state;
+	json_t *fields;
+	rk_subject *s = NULL;
+
+	assert_int_equal(add(f, "purchase",
+			     "{\"product\": \"x\", \"amount\": \"1\", "
+			     "\"currency\": \"EUR\", \"order_number\": \"\", "
+			     "\"warranty_until\": \"  \", \"quantity\": null}"),
+			 RK_OK);
+	fields = newest(f, "purchase");
+	assert_int_equal(json_object_size(fields), 3);
+	assert_null(json_object_get(fields, "order_number"));
+	json_decref(fields);
+	assert_int_equal(add(f, "purchase",
+			     "{\"product\": \"\", \"amount\": \"1\", "
+			     "\"currency\": \"EUR\"}"),
+			 RK_EINVAL);
+	assert_int_equal(add(f, "purchase",
+			     "{\"product\": null, \"amount\": \"1\", "
+			     "\"currency\": \"EUR\"}"),
+			 RK_EINVAL);
+	/* the empty e-mail given to subject add was left out */
+	assert_int_equal(rk_subject_get(f->r, f->id, NULL, &s), RK_OK);
+	for (size_t i = 0; i < rk_subject_value_count(s); i++)
+		assert_string_not_equal(rk_subject_value(s, i)->field, "email");
+	rk_subject_free(s);
+}
+
+static rk_status set_field(struct fx *f, const char *name, const char *value)
+{
+	rk_fields *fl = rk_fields_new();
+	rk_status st;
+
+	assert_non_null(fl);
+	assert_int_equal(rk_fields_add(fl, name, value), RK_OK);
+	st = rk_subject_update(f->r, f->id, fl, NULL, NULL);
+	rk_fields_free(fl);
+	return st;
+}
+
+static void test_future_dates(void **state)
+{
+	struct fx *f = *state;
+
+	/* T0 is 2025-03-01 */
+	assert_int_equal(set_field(f, "birth_date", "2025-03-02"), RK_EINVAL);
+	assert_int_equal(set_field(f, "birth_date", "2.3.2025"), RK_EINVAL);
+	assert_int_equal(set_field(f, "birth_date", "2025-03-01"), RK_OK);
+	/* 2025-03-02 in a HETU, born tomorrow (the check is right) */
+	assert_int_equal(set_field(f, "hetu", "020325A0027"), RK_EINVAL);
+	assert_int_equal(set_field(f, "hetu", "010325A002K"), RK_OK);
+	assert_int_equal(rk_subject_end(f->r, f->id, "2025-03-02", NULL),
+			 RK_EINVAL);
+	/* other dates may lie ahead */
+	assert_int_equal(add(f, "purchase",
+			     "{\"product\": \"x\", \"amount\": \"1\", "
+			     "\"currency\": \"EUR\", \"warranty_until\": "
+			     "\"2030-01-01\"}"),
+			 RK_OK);
+}
+
+/* The expiry of the subject's first value of field, or "" when open. */
+static void expiry_of(struct fx *f, const char *field, char out[16])
+{
+	rk_subject *s = NULL;
+	size_t i;
+
+	out[0] = '\0';
+	assert_int_equal(rk_subject_get(f->r, f->id, NULL, &s), RK_OK);
+	for (i = 0; i < rk_subject_value_count(s); i++) {
+		const rk_value *v = rk_subject_value(s, i);
+		if (strcmp(v->field, field) == 0) {
+			snprintf(out, 16, "%s", v->expires ? v->expires : "");
+			break;
+		}
+	}
+	rk_subject_free(s);
+}
+
+static void test_end_corrected(void **state)
+{
+	struct fx *f = *state;
+	char first[16], moved[16], open[16];
+	rk_subject *s = NULL;
+
+	rk_register_set_clock(f->r, T0 + 30 * DAY);
+	assert_int_equal(rk_subject_end_undo(f->r, f->id, NULL), RK_EINVAL);
+	assert_int_equal(rk_subject_end(f->r, f->id, "2025-03-20", NULL),
+			 RK_OK);
+	expiry_of(f, "last_name", first);
+	assert_true(first[0] != '\0');
+	/* ending again without a date stays refused */
+	assert_int_equal(rk_subject_end(f->r, f->id, NULL, NULL), RK_EINVAL);
+	/* a corrected date moves the end and the expiry with it */
+	assert_int_equal(rk_subject_end(f->r, f->id, "2025-03-10", NULL),
+			 RK_OK);
+	expiry_of(f, "last_name", moved);
+	assert_true(strcmp(moved, first) < 0);
+	assert_int_equal(rk_subject_get(f->r, f->id, NULL, &s), RK_OK);
+	assert_string_equal(rk_subject_relationship_end(s), "2025-03-10");
+	rk_subject_free(s);
+	/* not to the future, nor before the start */
+	assert_int_equal(rk_subject_end(f->r, f->id, "2025-04-01", NULL),
+			 RK_EINVAL);
+	assert_int_equal(rk_subject_end(f->r, f->id, "2025-02-01", NULL),
+			 RK_EINVAL);
+	/* taken back: ongoing, and the expiry open again */
+	assert_int_equal(rk_subject_end_undo(f->r, f->id, NULL), RK_OK);
+	expiry_of(f, "last_name", open);
+	assert_string_equal(open, "");
+	assert_int_equal(rk_subject_get(f->r, f->id, NULL, &s), RK_OK);
+	assert_null(rk_subject_relationship_end(s));
+	rk_subject_free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_card_number_forms),
+		cmocka_unit_test(test_text_hazards),
+		cmocka_unit_test(test_country_table),
+		cmocka_unit_test_setup_teardown(test_amounts_exact, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_empty_fields_absent, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_future_dates, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_end_corrected, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
