@@ -55,7 +55,6 @@
 #define NUM_MAX		 64
 /* The consent scope whose use is also stopped by a direct-marketing
  * prohibition (consent_personalisation_allowed). */
-#define SCOPE_PERSONALISATION "personalisation"
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -121,7 +120,7 @@ static int purpose_consent_ok(rk_register *r, const char *subject_id,
 
 	if (sc == POL_NONE)
 		return 1;
-	if (strcmp(r->pol->scopes[sc].name, SCOPE_PERSONALISATION) == 0)
+	if (sc == r->pol->marketing.personalisation_consent)
 		return consent_personalisation_allowed(r, subject_id);
 	return consent_live(r, subject_id, sc);
 }
@@ -136,7 +135,7 @@ static rk_status purpose_consent_refused(rk_register *r,
 			"%s records are used for %s only with the subject's "
 			"live consent (%s)%s",
 			rt->name, p->purposes[pu].name, p->scopes[sc].name,
-			strcmp(p->scopes[sc].name, SCOPE_PERSONALISATION) == 0
+			sc == p->marketing.personalisation_consent
 				? " and no direct-marketing prohibition"
 				: "");
 }
