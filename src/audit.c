@@ -177,6 +177,194 @@ rk_status audit_keep_head(rk_register *r)
 	return RK_OK;
 }
 
+/* ---- segments: the chain key rotates ---------------------------------------
+ *
+ * Each key rotation starts a new segment of the chain under a fresh audit
+ * key. Entries keep the key they were written under; the keys of earlier
+ * segments are kept sealed under the current one (meta "audit_segments":
+ * the current segment's first entry, then each earlier segment's first
+ * entry and key). Whoever has an old audit key (an old master key and an
+ * old backup) can at most rewrite entries of its own segment, and the next
+ * segment's first entry, chained under a key they never had, gives that
+ * away.
+ */
+
+#define META_SEGMENTS	 "audit_segments"
+#define SEG_SEAL_SUBJECT "register"
+#define SEG_SEAL_FIELD	 "audit-segments"
+#define SEG_MAX		 256
+#define SEG_ENTRY	 (8 + SEC_KEY_BYTES)
+
+typedef struct segments {
+	int64_t current_from; /* first entry under r->akey (1: no rotation) */
+	size_t n;
+	int64_t from[SEG_MAX];
+	unsigned char *keys; /* n * SEC_KEY_BYTES, guarded */
+} segments;
+
+static void segments_free(segments *sg)
+{
+	if (sg->keys != NULL)
+		sec_guarded_free(sg->keys);
+	memset(sg, 0, sizeof *sg);
+}
+
+/* Loads the earlier segments' keys, opened with the current key. */
+static rk_status segments_load(rk_register *r, segments *sg)
+{
+	unsigned char *ct = NULL, *pt = NULL;
+	size_t len = 0, cap = 8 + 4 + SEG_MAX * SEG_ENTRY + SEC_SEAL_OVERHEAD;
+	rk_status st = RK_OK;
+	uint32_t n;
+	int rc;
+
+	memset(sg, 0, sizeof *sg);
+	sg->current_from = 1;
+	ct = malloc(cap);
+	sg->keys = sec_guarded_alloc(SEG_MAX * SEC_KEY_BYTES);
+	pt = sec_guarded_alloc(cap);
+	if (ct == NULL || sg->keys == NULL || pt == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	rc = r->st->vt->meta_get(r->st, META_SEGMENTS, ct, cap, &len);
+	if (rc == STORE_NOTFOUND)
+		goto out;
+	if (rc != 0) {
+		st = reg_store_fail(r, "cannot read the audit key segments");
+		goto out;
+	}
+	if (len < SEC_SEAL_OVERHEAD + 12 ||
+	    sec_open(r->akey, SEG_SEAL_SUBJECT, SEG_SEAL_FIELD, ct, len, pt) !=
+		    0) {
+		st = reg_fail(r, RK_EINTEGRITY,
+			      "the keys of the audit trail's earlier segments "
+			      "do not open: the database was altered");
+		goto out;
+	}
+	len -= SEC_SEAL_OVERHEAD;
+	sg->current_from = (int64_t)get_u64(pt);
+	n = (uint32_t)pt[8] << 24 | (uint32_t)pt[9] << 16 |
+	    (uint32_t)pt[10] << 8 | pt[11];
+	if (n > SEG_MAX || len != 12 + (size_t)n * SEG_ENTRY) {
+		st = reg_fail(r, RK_EINTEGRITY,
+			      "the audit key segments are malformed");
+		goto out;
+	}
+	sg->n = n;
+	for (size_t i = 0; i < n; i++) {
+		const unsigned char *e = pt + 12 + i * SEG_ENTRY;
+		sg->from[i] = (int64_t)get_u64(e);
+		memcpy(sg->keys + i * SEC_KEY_BYTES, e + 8, SEC_KEY_BYTES);
+	}
+out:
+	free(ct);
+	if (pt != NULL)
+		sec_guarded_free(pt);
+	if (st != RK_OK)
+		segments_free(sg);
+	return st;
+}
+
+/* The key entry seq was written under. */
+static const unsigned char *segment_key(const rk_register *r,
+					const segments *sg, int64_t seq)
+{
+	const unsigned char *k = NULL;
+
+	if (seq >= sg->current_from)
+		return r->akey;
+	/* segments are in order of their first entries */
+	for (size_t i = 0; i < sg->n; i++)
+		if (sg->from[i] <= seq)
+			k = sg->keys + i * SEC_KEY_BYTES;
+	return k;
+}
+
+rk_status audit_rotate_key(rk_register *r, const unsigned char *kek)
+{
+	segments sg;
+	unsigned char w[SEC_WRAPPED_BYTES];
+	unsigned char *nk = NULL, *pt = NULL, *ct = NULL;
+	size_t ptlen = 0, cap = 8 + 4 + SEG_MAX * SEG_ENTRY;
+	rk_status st;
+
+	memset(&sg, 0, sizeof sg);
+	if (!r->in_write || r->bulk || r->akey_prev != NULL)
+		return reg_fail(r, RK_ESYS,
+				"the audit key rotates inside a rotation only");
+	st = segments_load(r, &sg);
+	if (st != RK_OK)
+		return st;
+	if (sg.n + 1 > SEG_MAX) {
+		st = reg_fail(r, RK_EINVAL,
+			      "the audit trail has had %d key rotations, the "
+			      "most it keeps",
+			      SEG_MAX);
+		goto out;
+	}
+	/* The head as it stands is the last entry of the old segment. */
+	if (!r->head_valid) {
+		store_audit last;
+		int rc = r->st->vt->audit_last(r->st, &last);
+		if (rc != 0 && rc != STORE_NOTFOUND) {
+			st = reg_store_fail(r, "cannot read the audit trail");
+			goto out;
+		}
+		r->head_seq = rc == 0 ? last.seq : 0;
+		if (rc == 0)
+			memcpy(r->head_hash, last.hash, SEC_HASH_BYTES);
+		else
+			memset(r->head_hash, 0, SEC_HASH_BYTES);
+		r->head_valid = 1;
+	}
+	nk = sec_key_new();
+	pt = sec_guarded_alloc(cap);
+	ct = malloc(cap + SEC_SEAL_OVERHEAD);
+	if (nk == NULL || pt == NULL || ct == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	put_u64(pt, (uint64_t)(r->head_seq + 1));
+	ptlen = 12;
+	for (size_t i = 0; i <= sg.n; i++) {
+		const unsigned char *k =
+			i < sg.n ? sg.keys + i * SEC_KEY_BYTES : r->akey;
+		put_u64(pt + ptlen,
+			(uint64_t)(i < sg.n ? sg.from[i] : sg.current_from));
+		memcpy(pt + ptlen + 8, k, SEC_KEY_BYTES);
+		ptlen += SEG_ENTRY;
+	}
+	pt[8] = (unsigned char)((sg.n + 1) >> 24);
+	pt[9] = (unsigned char)((sg.n + 1) >> 16);
+	pt[10] = (unsigned char)((sg.n + 1) >> 8);
+	pt[11] = (unsigned char)(sg.n + 1);
+	if (sec_seal(nk, SEG_SEAL_SUBJECT, SEG_SEAL_FIELD, pt, ptlen, ct) !=
+		    0 ||
+	    sec_wrap(kek, AD_AUDIT_KEY, nk, w) != 0) {
+		st = reg_fail(r, RK_ESYS, "cannot seal the audit keys");
+		goto out;
+	}
+	if (r->st->vt->meta_set(r->st, META_SEGMENTS, ct,
+				ptlen + SEC_SEAL_OVERHEAD) != 0 ||
+	    r->st->vt->meta_set(r->st, META_AUDIT_KEY, w, sizeof w) != 0) {
+		st = reg_store_fail(r, "cannot store the audit keys");
+		goto out;
+	}
+	/* From the next entry on, and for the head, the new key. */
+	r->akey_prev = r->akey;
+	r->akey = nk;
+	nk = NULL;
+	r->head_dirty = 1;
+out:
+	sec_key_free(nk);
+	if (pt != NULL)
+		sec_guarded_free(pt);
+	free(ct);
+	segments_free(&sg);
+	return st;
+}
+
 /* ---- the journal of read entries ------------------------------------------
  */
 
@@ -306,6 +494,25 @@ void audit_journal_settled(rk_register *r)
 		(void)ajournal_truncate(r->aj);
 }
 
+/* Whether the record at rec (rl bytes) was written under the current audit
+ * key or, before a rotation, under an earlier one. */
+static int jrec_authentic(rk_register *r, const segments *sg, const char *jid,
+			  const unsigned char *rec, size_t rl)
+{
+	unsigned char mac[SEC_HASH_BYTES];
+	size_t blen = rl - 4 - SEC_HASH_BYTES;
+
+	for (size_t i = 0; i <= sg->n; i++) {
+		const unsigned char *k =
+			i == 0 ? r->akey : sg->keys + (i - 1) * SEC_KEY_BYTES;
+		jrec_mac(k, jid, rec + 4, blen, mac);
+		if (sec_memcmp(mac, rec + rl - SEC_HASH_BYTES,
+			       SEC_HASH_BYTES) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 struct orphan_state {
 	rk_register *r;
 	rk_status st;
@@ -319,14 +526,17 @@ static int import_orphan(void *ud, const char *jid, const unsigned char *data,
 {
 	struct orphan_state *os = ud;
 	rk_register *r = os->r;
-	unsigned char mac[SEC_HASH_BYTES];
+	segments sg;
 	const char *damage = NULL;
 	uint64_t want = 0, n;
 	size_t off = 0, rl;
 	audit_ev ev;
 	rk_status st;
 
+	memset(&sg, 0, sizeof sg);
 	st = reg_begin_write(r);
+	if (st == RK_OK)
+		st = segments_load(r, &sg);
 	if (st != RK_OK)
 		goto out;
 	while (off + 4 <= len) {
@@ -339,10 +549,7 @@ static int import_orphan(void *ud, const char *jid, const unsigned char *data,
 			damage = "a journal record is malformed";
 			break;
 		}
-		jrec_mac(r->akey, jid, data + off + 4, rl - 4 - SEC_HASH_BYTES,
-			 mac);
-		if (sec_memcmp(mac, data + off + rl - SEC_HASH_BYTES,
-			       SEC_HASH_BYTES) != 0 ||
+		if (!jrec_authentic(r, &sg, jid, data + off, rl) ||
 		    jrec_decode(data + off + 16, rl - 16 - SEC_HASH_BYTES,
 				&ev) != 0) {
 			damage = "a journal record does not authenticate";
@@ -369,6 +576,7 @@ static int import_orphan(void *ud, const char *jid, const unsigned char *data,
 	st = reg_commit(r);
 out:
 	reg_rollback(r);
+	segments_free(&sg);
 	os->st = st;
 	return st != RK_OK;
 }
@@ -535,12 +743,14 @@ struct verify_state {
 	rk_audit_report *rep;
 	int64_t next_seq;
 	unsigned char prev[SEC_HASH_BYTES];
+	segments sg;
 };
 
 static int verify_one(void *ud, const store_audit *a)
 {
 	struct verify_state *v = ud;
 	unsigned char h[SEC_HASH_BYTES];
+	const unsigned char *key;
 	rk_audit_report *rep = v->rep;
 
 	if (a->seq != v->next_seq) {
@@ -563,7 +773,8 @@ static int verify_one(void *ud, const store_audit *a)
 			 a->seq);
 		return 1;
 	}
-	if (entry_hash(v->r->akey, a, h) != 0 ||
+	key = segment_key(v->r, &v->sg, a->seq);
+	if (key == NULL || entry_hash(key, a, h) != 0 ||
 	    sec_memcmp(h, a->hash, SEC_HASH_BYTES) != 0) {
 		rep->first_bad = a->seq;
 		snprintf(rep->reason, sizeof rep->reason,
@@ -656,14 +867,21 @@ rk_status audit_verify_chain(rk_register *r, rk_audit_report *rep)
 	st = reg_begin_read(r);
 	if (st != RK_OK)
 		return st;
+	st = segments_load(r, &v.sg);
+	if (st != RK_OK) {
+		reg_end_read(r);
+		return st;
+	}
 	if (r->st->vt->audit_walk(r->st, 1, NULL, verify_one, &v) != 0) {
 		st = reg_store_fail(r, "cannot read the audit trail");
 		reg_end_read(r);
+		segments_free(&v.sg);
 		return st;
 	}
 	if (rep->first_bad == 0)
 		st = check_head(r, &v);
 	reg_end_read(r);
+	segments_free(&v.sg);
 	if (st != RK_OK)
 		return st;
 	if (rep->first_bad != 0)

@@ -131,6 +131,16 @@ unsigned char *sec_key_alloc(void)
 	return sodium_malloc(SEC_KEY_BYTES);
 }
 
+void *sec_guarded_alloc(size_t n)
+{
+	return sodium_malloc(n);
+}
+
+void sec_guarded_free(void *p)
+{
+	sodium_free(p); /* wipes it first */
+}
+
 unsigned char *sec_key_new(void)
 {
 	unsigned char *key = sec_key_alloc();

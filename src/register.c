@@ -21,10 +21,8 @@
 #define META_FORMAT    "format"
 #define META_KEY_ID    "master_key_id"
 #define META_INDEX_KEY "index_key"
-#define META_AUDIT_KEY "audit_key"
 /* Associated data binding each wrapped register key to its role. */
 #define AD_INDEX_KEY "register:index-key"
-#define AD_AUDIT_KEY "register:audit-key"
 
 const char *rk_version(void)
 {
@@ -144,6 +142,17 @@ static void queue_committed(rk_register *r)
 	}
 }
 
+/* A transaction that rotated the audit key and did not commit leaves the
+ * register with the key it had. */
+static void akey_restore(rk_register *r)
+{
+	if (r->akey_prev == NULL)
+		return;
+	sec_key_free(r->akey);
+	r->akey = r->akey_prev;
+	r->akey_prev = NULL;
+}
+
 /* Commits the store's transaction; a failed commit is rolled back and the
  * read entries it carried stay queued. */
 static rk_status commit_txn(rk_register *r)
@@ -161,10 +170,13 @@ static rk_status commit_txn(rk_register *r)
 			st = reg_store_fail(r, "cannot commit");
 		r->st->vt->rollback(r->st);
 		r->nqueue_in_txn = 0;
+		akey_restore(r);
 		return st;
 	}
 	queue_committed(r);
 	audit_journal_settled(r);
+	sec_key_free(r->akey_prev);
+	r->akey_prev = NULL;
 	return RK_OK;
 }
 
@@ -195,6 +207,7 @@ void reg_rollback(rk_register *r)
 	r->head_dirty = 0;
 	r->st->vt->rollback(r->st);
 	r->nqueue_in_txn = 0; /* they stay queued for the next write */
+	akey_restore(r);
 }
 
 rk_status reg_begin_read(rk_register *r)
@@ -259,6 +272,7 @@ void rk_register_rollback(rk_register *r)
 	r->head_dirty = 0;
 	r->st->vt->rollback(r->st);
 	r->nqueue_in_txn = 0;
+	akey_restore(r);
 }
 
 rk_status reg_subject_key(rk_register *r, const store_subject *s,
@@ -656,6 +670,7 @@ void rk_register_close(rk_register *r)
 	sec_key_free(r->mk);
 	sec_key_free(r->ikey);
 	sec_key_free(r->akey);
+	sec_key_free(r->akey_prev);
 	free(r->queue);
 	free(r);
 }

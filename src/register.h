@@ -16,6 +16,11 @@
 #define REG_ERR_MAX	    256
 #define REG_AUDIT_BATCH_MAX 1024
 
+/* The audit chain key: its meta name, and the associated data that binds
+ * it, wrapped by the master key, to that role. */
+#define META_AUDIT_KEY "audit_key"
+#define AD_AUDIT_KEY   "register:audit-key"
+
 /* One audit event before it gets its place in the chain. Fixed-size copies:
  * names of fields and purposes only, never values. */
 typedef struct audit_ev {
@@ -71,6 +76,9 @@ struct rk_register {
 	/* The last commit of queued read entries failed without taking a
 	 * new key (a busy or unwritable register). */
 	int flush_failed;
+	/* The audit key before a rotation in the open transaction: put
+	 * back if it rolls back, dropped when it commits. */
+	unsigned char *akey_prev;
 };
 
 /* Sets the handle's error message (printf-like) and returns st. */
@@ -212,6 +220,11 @@ rk_status audit_carry_queue(rk_register *r);
 rk_status audit_keep_head(rk_register *r);
 /* After a commit: empties the journal when the queue is empty. */
 void audit_journal_settled(rk_register *r);
+/* Inside a key rotation's write transaction: a new segment of the chain
+ * under a fresh audit key, stored wrapped by kek (the master key from this
+ * commit on); the old key is kept, sealed under the new one, to verify
+ * the entries before. */
+rk_status audit_rotate_key(rk_register *r, const unsigned char *kek);
 /* Takes the entries of journals left by stopped handles into the chain. */
 rk_status audit_take_orphans(rk_register *r);
 /* rk_audit_verify without the role check, for the library's own use. */
