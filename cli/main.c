@@ -390,7 +390,7 @@ static int check_input_files(int argc, char **argv)
 	return 0;
 }
 
-static int version(const cli *c, int argc, char **argv)
+static int version(cli *c, int argc, char **argv)
 {
 	if (argc >= 2 && cli_is_option(argv, 1) &&
 	    (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -405,6 +405,29 @@ static int version(const cli *c, int argc, char **argv)
 		printf("rekisteri %s\n", rk_version());
 	return 0;
 }
+
+/* The verbs and the functions that run them (each prints its own usage
+ * for "VERB --help"). */
+static const struct verb {
+	const char *name;
+	int (*run)(cli *c, int argc, char **argv);
+} verbs[] = {
+	{"version", version},
+	{"--version", version},
+	{"init", cmd_init},
+	{"policy", cmd_policy},
+	{"subject", cmd_subject},
+	{"record", cmd_record},
+	{"key", cmd_key},
+	{"backup", cmd_backup},
+	{"restore", cmd_restore},
+	{"audit", cmd_audit},
+	{"consent", cmd_consent},
+	{"object", cmd_object},
+	{"may-contact", cmd_may_contact},
+	{"cookie", cmd_cookie},
+	{"actor", cmd_actor},
+};
 
 int main(int argc, char **argv)
 {
@@ -472,39 +495,15 @@ int main(int argc, char **argv)
 		free(rest);
 		return rc;
 	}
-	if (strcmp(rest[0], "version") == 0 ||
-	    strcmp(rest[0], "--version") == 0) {
-		rc = version(&c, nrest, rest);
-	} else if (strcmp(rest[0], "init") == 0) {
-		rc = cmd_init(&c, nrest, rest);
-	} else if (strcmp(rest[0], "policy") == 0) {
-		rc = cmd_policy(&c, nrest, rest);
-	} else if (strcmp(rest[0], "subject") == 0) {
-		rc = cmd_subject(&c, nrest, rest);
-	} else if (strcmp(rest[0], "record") == 0) {
-		rc = cmd_record(&c, nrest, rest);
-	} else if (strcmp(rest[0], "key") == 0) {
-		rc = cmd_key(&c, nrest, rest);
-	} else if (strcmp(rest[0], "backup") == 0) {
-		rc = cmd_backup(&c, nrest, rest);
-	} else if (strcmp(rest[0], "restore") == 0) {
-		rc = cmd_restore(&c, nrest, rest);
-	} else if (strcmp(rest[0], "audit") == 0) {
-		rc = cmd_audit(&c, nrest, rest);
-	} else if (strcmp(rest[0], "consent") == 0) {
-		rc = cmd_consent(&c, nrest, rest);
-	} else if (strcmp(rest[0], "object") == 0) {
-		rc = cmd_object(&c, nrest, rest);
-	} else if (strcmp(rest[0], "may-contact") == 0) {
-		rc = cmd_may_contact(&c, nrest, rest);
-	} else if (strcmp(rest[0], "cookie") == 0) {
-		rc = cmd_cookie(&c, nrest, rest);
-	} else if (strcmp(rest[0], "actor") == 0) {
-		rc = cmd_actor(&c, nrest, rest);
-	} else {
-		/* not repeated: it may be anything typed */
+	rc = -1;
+	for (size_t k = 0; k < sizeof verbs / sizeof verbs[0]; k++)
+		if (strcmp(rest[0], verbs[k].name) == 0) {
+			rc = verbs[k].run(&c, nrest, rest);
+			break;
+		}
+	/* not repeated: it may be anything typed */
+	if (rc < 0)
 		rc = cli_error(2, "unknown verb: see rekisteri --help");
-	}
 	rk_register_close(c.reg);
 	free(rest);
 	return rc;
