@@ -13,6 +13,7 @@
 #include "consent.h"
 #include "crypto.h"
 #include "ident.h"
+#include "integrity.h"
 #include "policy.h"
 #include "register.h"
 #include "store.h"
@@ -124,12 +125,22 @@ rk_status rk_actor_add(rk_register *r, const char *name, const char *role,
 	memcpy(a.name, name, strlen(name) + 1);
 	snprintf(a.role, sizeof a.role, "%s", r->pol->roles[ri].name);
 	sec_token_new(token);
-	sec_token_hash(token, a.token_hash);
+	integ_token_hash(r, token, a.token_hash);
 	a.created_at = reg_now(r);
+	integ_actor_mac(r, &a, a.mac);
+	a.has_mac = 1;
+	/* The set is checked before it grows, so that adding an actor never
+	 * re-pins rows edited before. */
+	st = integ_actor_check(r, NULL);
+	if (st != RK_OK)
+		goto out;
 	if (r->st->vt->actor_insert(r->st, &a) != 0) {
 		st = reg_store_fail(r, "cannot store the actor");
 		goto out;
 	}
+	st = integ_actors_pin(r);
+	if (st != RK_OK)
+		goto out;
 	{
 		/* Which actor got which role: names of staff IDs, no data. */
 		char what[128];
@@ -199,6 +210,11 @@ rk_status rk_actor_list(rk_register *r, char **json_out)
 	st = access_admin(r, "actor.list", "manage actors");
 	if (st != RK_OK)
 		return st;
+	st = integ_actor_check(r, NULL);
+	if (st != RK_OK) {
+		reg_audit_attempt(r, "actor.list", NULL, NULL, st);
+		return st;
+	}
 	aj.arr = json_array();
 	if (aj.arr == NULL)
 		return reg_fail(r, RK_ESYS, "out of memory");
@@ -229,6 +245,7 @@ out:
 rk_status rk_actor_revoke(rk_register *r, const char *name)
 {
 	rk_status st;
+	store_actor a;
 	audit_ev ev;
 	int rc;
 
@@ -240,15 +257,29 @@ rk_status rk_actor_revoke(rk_register *r, const char *name)
 	st = reg_begin_write(r);
 	if (st != RK_OK)
 		return st;
+	st = integ_actor_check(r, NULL);
+	if (st != RK_OK)
+		goto out;
 	rc = r->st->vt->actor_revoke(r->st, name, reg_now(r));
 	if (rc == STORE_NOTFOUND) {
 		st = reg_fail(r, RK_ENOTFOUND, "no such active actor");
 		goto out;
 	}
+	if (rc == 0)
+		rc = r->st->vt->actor_get(r->st, name, &a);
 	if (rc != 0) {
 		st = reg_store_fail(r, "cannot revoke the actor");
 		goto out;
 	}
+	integ_actor_mac(r, &a, a.mac);
+	a.has_mac = 1;
+	if (r->st->vt->actor_set_auth(r->st, &a) != 0) {
+		st = reg_store_fail(r, "cannot revoke the actor");
+		goto out;
+	}
+	st = integ_actors_pin(r);
+	if (st != RK_OK)
+		goto out;
 	audit_ev_set(&ev, r, "actor.revoke", NULL, name, NULL, "ok");
 	st = audit_write(r, &ev);
 	if (st == RK_OK)
@@ -275,7 +306,18 @@ rk_status rk_register_authenticate(rk_register *r, const char *actor,
 		goto refused;
 	if (rc != 0)
 		return reg_store_fail(r, "cannot read actors");
-	sec_token_hash(token, h);
+	/* The row and the set it belongs to must be the ones the register
+	 * wrote: a forged, edited or un-revoked row is an integrity failure,
+	 * not merely a wrong token. */
+	{
+		rk_status ist = integ_actor_check(r, &a);
+		if (ist != RK_OK) {
+			reg_audit_attempt(r, "actor.authenticate", NULL, NULL,
+					  ist);
+			return ist;
+		}
+	}
+	integ_token_hash(r, token, h);
 	if (sec_memcmp(h, a.token_hash, sizeof h) != 0 || a.revoked_at != 0)
 		goto refused;
 	ri = policy_role(r->pol, a.role);
@@ -320,7 +362,7 @@ rk_status access_dm_check(rk_register *r, size_t pu, const char *subject_id)
 	int ex = access_dm_excluded(r, pu, subject_id);
 
 	if (ex < 0)
-		return RK_ESYS;
+		return consent_err(ex);
 	if (ex > 0)
 		return reg_fail(
 			r, RK_EREFUSED,

@@ -33,6 +33,7 @@
 #include "crypto.h"
 #include "json_secret.h"
 #include "ident.h"
+#include "integrity.h"
 #include "policy.h"
 #include "record.h"
 #include "register.h"
@@ -935,7 +936,7 @@ static rk_status record_add(rk_register *r, const char *id,
 	if (rt->consent != POL_NONE) {
 		live = consent_live(r, sub.id, rt->consent);
 		if (live < 0) {
-			st = RK_ESYS; /* consent_live set the message */
+			st = consent_err(live); /* it set the message */
 			goto out;
 		}
 		if (live == 0) {
@@ -950,7 +951,8 @@ static rk_status record_add(rk_register *r, const char *id,
 	 * it. */
 	live = purpose_consent_ok(r, sub.id, rt, pu);
 	if (live <= 0) {
-		st = live < 0 ? RK_ESYS : purpose_consent_refused(r, rt, pu);
+		st = live < 0 ? consent_err(live)
+			      : purpose_consent_refused(r, rt, pu);
 		goto out;
 	}
 	if (sec_seal(dk, sub.id, ad, (const unsigned char *)plain, plen, ct) !=
@@ -980,6 +982,9 @@ static rk_status record_add(rk_register *r, const char *id,
 		st = reg_store_fail(r, "cannot store the record");
 		goto out;
 	}
+	st = integ_record_bind(r, &rec);
+	if (st != RK_OK)
+		goto out;
 	if (fd >= 0) {
 		st = stream_in(r, &sub, dk, rec.id, fd, att_size);
 		if (st != RK_OK)
@@ -1119,6 +1124,14 @@ static int list_one(void *ud, const store_record *rec)
 	size_t ti = policy_record_type(r->pol, rec->type);
 	json_t *o = NULL, *fields = NULL, *att;
 
+	/* Every row, shown or not, must match its MAC: purposes, expiry and
+	 * type decide what is shown. */
+	if (integ_record_ok(r, rec) != 0) {
+		ls->st = reg_fail(r, RK_EINTEGRITY,
+				  "a record does not match its MAC: the "
+				  "database was altered without the key");
+		return 1;
+	}
 	/* Only what serves the purpose, is not past its time, and whose
 	 * consent (if it needs one) is in force. */
 	if (!csv_has(rec->purposes, ls->purpose))
@@ -1204,7 +1217,7 @@ static rk_status consent_states(rk_register *r, const char *subject_id,
 			live = purpose_consent_ok(r, subject_id, rt, pu);
 		if (live < 0) {
 			free(ok);
-			return RK_ESYS; /* the consent ledger set the message */
+			return consent_err(live); /* it set the message */
 		}
 		ok[i] = (signed char)(live > 0);
 	}
@@ -1310,12 +1323,16 @@ struct rec_meta {
 	char expires[11];
 	int64_t size;
 	int ok;
+	const rk_register *r;
 };
 
 static int copy_meta(void *ud, const store_record *rec)
 {
 	struct rec_meta *m = ud;
 
+	/* A row that does not match its MAC leaves ok 0: damaged. */
+	if (integ_record_ok(m->r, rec) != 0)
+		return 1;
 	if (strlen(rec->type) >= sizeof m->type ||
 	    strlen(rec->purposes) >= sizeof m->purposes ||
 	    (rec->expires != NULL && strlen(rec->expires) >= sizeof m->expires))
@@ -1388,6 +1405,7 @@ rk_status rk_record_attachment(rk_register *r, const char *id,
 	audit_ev ev;
 
 	memset(&m, 0, sizeof m);
+	m.r = r;
 	memset(&o, 0, sizeof o);
 	o.fd = -1;
 	sub.pseudonym[0] = '\0';
@@ -1437,7 +1455,7 @@ rk_status rk_record_attachment(rk_register *r, const char *id,
 	if (ti != POL_NONE && p->record_types[ti].consent != POL_NONE) {
 		live = consent_live(r, sub.id, p->record_types[ti].consent);
 		if (live <= 0) {
-			st = live < 0 ? RK_ESYS
+			st = live < 0 ? consent_err(live)
 				      : reg_fail(r, RK_EREFUSED,
 						 "the record needs a consent "
 						 "that is not in force");
@@ -1447,7 +1465,7 @@ rk_status rk_record_attachment(rk_register *r, const char *id,
 	if (ti != POL_NONE) {
 		live = purpose_consent_ok(r, sub.id, &p->record_types[ti], pu);
 		if (live <= 0) {
-			st = live < 0 ? RK_ESYS
+			st = live < 0 ? consent_err(live)
 				      : purpose_consent_refused(
 						r, &p->record_types[ti], pu);
 			goto out;

@@ -13,6 +13,7 @@
 
 #include "crypto.h"
 #include "ident.h"
+#include "integrity.h"
 #include "policy.h"
 #include "register.h"
 #include "store.h"
@@ -450,6 +451,8 @@ rk_status rk_register_init(const char *db_path, const char *key_path,
 	st = reg_store_key(r, META_INDEX_KEY, AD_INDEX_KEY, r->ikey);
 	if (st == RK_OK)
 		st = reg_store_key(r, META_AUDIT_KEY, AD_AUDIT_KEY, r->akey);
+	if (st == RK_OK)
+		st = integ_create(r);
 	if (st != RK_OK)
 		goto out;
 	if (r->st->vt->policy_put(r->st, 1, text, reg_now(r)) != 0) {
@@ -586,6 +589,8 @@ rk_status reg_open(const char *db_path, const char *key_path, int recover,
 	if (st != RK_OK)
 		goto out;
 	st = reg_load_policy(r);
+	if (st == RK_OK)
+		st = integ_open(r);
 	if (st != RK_OK)
 		goto out;
 	/* The operator holds the master key: the administrator's role. */
@@ -610,6 +615,7 @@ void rk_register_close(rk_register *r)
 	sec_key_free(r->mk);
 	sec_key_free(r->ikey);
 	sec_key_free(r->akey);
+	sec_key_free(r->rkey);
 	free(r->queue);
 	free(r);
 }

@@ -35,6 +35,7 @@ struct rk_register {
 	unsigned char *mk;   /* master key: wraps the keys below */
 	unsigned char *ikey; /* blind index key */
 	unsigned char *akey; /* audit chain key */
+	unsigned char *rkey; /* row key: MACs of access-deciding rows */
 	char key_path[4096]; /* the master key's file (rotation, restore) */
 	char actor[REG_ACTOR_MAX];
 	/* the actor's role in the policy; POL_NONE: unrestricted */

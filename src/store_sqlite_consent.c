@@ -21,12 +21,13 @@ enum {
 	SL_LATEST,
 	SL_COOKIE_LINK,
 	SL_COOKIE_RESOLVE,
-	SL_COOKIE_UNLINK
+	SL_COOKIE_UNLINK,
+	SL_SET_MAC
 };
 
 #define CONSENT_COLS                                                           \
 	"SELECT id, subject_id, scope, objection, given, at, channel,"         \
-	" policy_version, actor, evidence FROM consent"
+	" policy_version, actor, evidence, mac FROM consent"
 
 static int bind_int(sqlite3_stmt *st, int i, int64_t v)
 {
@@ -39,9 +40,9 @@ int sqx_consent_append(store *s, store_consent *c)
 	sqlite3_stmt *st = sqx_stmt(s, SL_APPEND, what,
 				    "INSERT INTO consent (subject_id, scope,"
 				    " objection, given, at, channel,"
-				    " policy_version, actor, evidence)"
+				    " policy_version, actor, evidence, mac)"
 				    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
-				    " ?9)");
+				    " ?9, ?10)");
 	int rc, ret = STORE_ERR;
 
 	if (!st)
@@ -61,6 +62,9 @@ int sqx_consent_append(store *s, store_consent *c)
 	rc = c->evidence_ct
 		     ? sqx_bind_blob(st, 9, c->evidence_ct, c->evidence_len)
 		     : sqlite3_bind_null(st, 9);
+	if (rc == SQLITE_OK)
+		rc = c->mac ? sqx_bind_blob(st, 10, c->mac, SEC_HASH_BYTES)
+			    : sqlite3_bind_null(st, 10);
 	if (rc != SQLITE_OK) {
 		sqx_fail(s, what, rc);
 		goto out;
@@ -75,6 +79,29 @@ int sqx_consent_append(store *s, store_consent *c)
 out:
 	sqx_done(st);
 	return ret;
+}
+
+int sqx_consent_set_mac(store *s, int64_t id,
+			const unsigned char mac[SEC_HASH_BYTES])
+{
+	static const char what[] = "consent set mac";
+	sqlite3_stmt *st =
+		sqx_stmt(s, SL_SET_MAC, what,
+			 "UPDATE consent SET mac = ?2 WHERE id = ?1");
+	int rc;
+
+	if (!st)
+		return STORE_ERR;
+	if ((rc = bind_int(st, 1, id)) != SQLITE_OK ||
+	    (rc = sqx_bind_blob(st, 2, mac, SEC_HASH_BYTES)) != SQLITE_OK) {
+		sqx_done(st);
+		return sqx_fail(s, what, rc);
+	}
+	rc = sqlite3_step(st);
+	sqx_done(st);
+	if (rc != SQLITE_DONE)
+		return sqx_fail(s, what, rc);
+	return 0;
 }
 
 /* Fills c from a CONSENT_COLS row; strings point into the statement. */
@@ -108,6 +135,9 @@ static int fill_consent(store *s, sqlite3_stmt *st, const char *what,
 		if (!c->evidence_ct)
 			c->evidence_ct = (const unsigned char *)"";
 	}
+	/* A MAC of the wrong size reads as absent: the check refuses it. */
+	if (sqlite3_column_bytes(st, 10) == SEC_HASH_BYTES)
+		c->mac = sqlite3_column_blob(st, 10);
 	return 0;
 }
 

@@ -1,0 +1,716 @@
+/*
+ * integrity.c: MACs over the rows whose columns decide access (see
+ * integrity.h for what is bound where). One keyed BLAKE2b per row written
+ * and per row read; the values of a subject share one digest, so a value
+ * costs no MAC of its own and no extra column.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "integrity.h"
+#include "register.h"
+#include "store.h"
+
+#define META_ROW_KEY	"row_key"
+#define AD_ROW_KEY	"register:row-key"
+#define META_PENDING	"row_macs_pending"
+#define META_ACTOR_SET	"actor_set"
+#define ROW_KEY_CTX	"rekisteri row key v1"
+#define ACTION_UPGRADE	"register.upgrade"
+#define UPGRADE_PAGE	256
+#define MSG_ALTERED	"the database was altered without the key"
+#define CTX_SUBJECT	"rk-subject-v1"
+#define CTX_VALUES	"rk-values-v1"
+#define CTX_CONSENT	"rk-consent-v1"
+#define CTX_RECORD	"rk-record-v1"
+#define CTX_ACTOR	"rk-actor-v1"
+#define CTX_ACTOR_SET	"rk-actor-set-v1"
+#define CTX_ACTOR_TOKEN "rk-actor-token-v1"
+
+static rk_status altered(rk_register *r, const char *what)
+{
+	return reg_fail(r, RK_EINTEGRITY, "%s does not match its MAC: %s", what,
+			MSG_ALTERED);
+}
+
+/* ---- subjects and values ---- */
+
+void integ_subject_mac(const rk_register *r, const store_subject *s,
+		       unsigned char out[SEC_HASH_BYTES])
+{
+	sec_mac m;
+
+	sec_mac_init(&m, r->rkey, CTX_SUBJECT);
+	sec_mac_str(&m, s->id);
+	sec_mac_str(&m, s->kind);
+	sec_mac_str(&m, s->pseudonym);
+	sec_mac_int(&m, s->created_at);
+	sec_mac_str(&m, s->rel_start);
+	sec_mac_str(&m, s->rel_end);
+	sec_mac_bytes(&m, s->vdigest, sizeof s->vdigest);
+	sec_mac_bytes(&m, s->chead, sizeof s->chead);
+	sec_mac_final(&m, out);
+}
+
+rk_status integ_subject_check(rk_register *r, const store_subject *s)
+{
+	unsigned char mac[SEC_HASH_BYTES];
+
+	if (!s->has_mac)
+		return altered(r, "a subject's row");
+	integ_subject_mac(r, s, mac);
+	if (sec_memcmp(mac, s->mac, sizeof mac) != 0)
+		return altered(r, "a subject's row");
+	return RK_OK;
+}
+
+void integ_values_begin(const rk_register *r, const char *subject_id,
+			sec_mac *m)
+{
+	sec_mac_init(m, r->rkey, CTX_VALUES);
+	sec_mac_str(m, subject_id);
+}
+
+void integ_values_add(sec_mac *m, const store_value *v)
+{
+	sec_mac_str(m, v->field);
+	sec_mac_bytes(m, v->ct, v->ctlen);
+	sec_mac_str(m, v->purposes);
+	sec_mac_str(m, v->legal_basis);
+	sec_mac_str(m, v->source);
+	sec_mac_int(m, v->collected_at);
+	sec_mac_int(m, v->confirmed_at);
+	sec_mac_str(m, v->expires);
+	sec_mac_bytes(m, v->bidx, v->bidx != NULL ? SEC_BIDX_BYTES : 0);
+}
+
+rk_status integ_values_end(rk_register *r, const store_subject *s, sec_mac *m)
+{
+	unsigned char d[SEC_HASH_BYTES];
+
+	sec_mac_final(m, d);
+	if (sec_memcmp(d, s->vdigest, sizeof d) != 0)
+		return altered(r, "a subject's set of values");
+	return RK_OK;
+}
+
+static int digest_one(void *ud, const store_value *v)
+{
+	integ_values_add(ud, v);
+	return 0;
+}
+
+rk_status integ_subject_repin(rk_register *r, store_subject *s)
+{
+	sec_mac m;
+
+	integ_values_begin(r, s->id, &m);
+	if (r->st->vt->value_list(r->st, s->id, NULL, digest_one, &m) != 0) {
+		sec_mac_final(&m, s->vdigest);
+		return reg_store_fail(r, "cannot read the values");
+	}
+	sec_mac_final(&m, s->vdigest);
+	integ_subject_mac(r, s, s->mac);
+	s->has_mac = 1;
+	if (r->st->vt->subject_set_auth(r->st, s) != 0)
+		return reg_store_fail(r, "cannot store the subject's MAC");
+	return RK_OK;
+}
+
+/* ---- the consent ledger ---- */
+
+void integ_consent_mac(const rk_register *r,
+		       const unsigned char prev[SEC_HASH_BYTES],
+		       const store_consent *c,
+		       unsigned char out[SEC_HASH_BYTES])
+{
+	sec_mac m;
+
+	sec_mac_init(&m, r->rkey, CTX_CONSENT);
+	sec_mac_bytes(&m, prev, SEC_HASH_BYTES);
+	sec_mac_str(&m, c->subject_id);
+	sec_mac_str(&m, c->scope);
+	sec_mac_int(&m, c->objection ? 1 : 0);
+	sec_mac_int(&m, c->given ? 1 : 0);
+	sec_mac_int(&m, c->at);
+	sec_mac_str(&m, c->channel);
+	sec_mac_int(&m, c->policy_version);
+	sec_mac_str(&m, c->actor);
+	sec_mac_bytes(&m, c->evidence_ct, c->evidence_len);
+	sec_mac_final(&m, out);
+}
+
+struct chain_walk {
+	const rk_register *r;
+	const char *scope;
+	store_consent_fn fn;
+	void *ud;
+	unsigned char head[SEC_HASH_BYTES];
+	int broken;
+	int stopped;
+};
+
+static int chain_one(void *ud, const store_consent *c)
+{
+	struct chain_walk *w = ud;
+	unsigned char mac[SEC_HASH_BYTES];
+
+	integ_consent_mac(w->r, w->head, c, mac);
+	if (c->mac == NULL || sec_memcmp(mac, c->mac, sizeof mac) != 0) {
+		w->broken = 1;
+		return 1;
+	}
+	memcpy(w->head, mac, sizeof mac);
+	/* The walk goes on after the caller has had enough: the head must
+	 * still be reached. */
+	if (!w->stopped && w->fn != NULL &&
+	    (w->scope == NULL || strcmp(w->scope, c->scope) == 0))
+		w->stopped = w->fn(w->ud, c) != 0;
+	return 0;
+}
+
+rk_status integ_consent_walk(rk_register *r, const store_subject *s,
+			     const char *scope, store_consent_fn fn, void *ud)
+{
+	struct chain_walk w;
+
+	memset(&w, 0, sizeof w);
+	w.r = r;
+	w.scope = scope;
+	w.fn = fn;
+	w.ud = ud;
+	if (r->st->vt->consent_walk(r->st, s->id, NULL, chain_one, &w) != 0)
+		return reg_store_fail(r, "cannot read the consent ledger");
+	if (w.broken || sec_memcmp(w.head, s->chead, sizeof w.head) != 0)
+		return altered(r, "the consent ledger");
+	return RK_OK;
+}
+
+struct rehead {
+	const rk_register *r;
+	unsigned char head[SEC_HASH_BYTES];
+	const unsigned char *pinned;
+	int found;
+	int broken;
+};
+
+static int rehead_one(void *ud, const store_consent *c)
+{
+	struct rehead *h = ud;
+
+	integ_consent_mac(h->r, h->head, c, h->head);
+	if (c->mac == NULL ||
+	    sec_memcmp(h->head, c->mac, sizeof h->head) != 0) {
+		h->broken = 1;
+		return 1;
+	}
+	if (sec_memcmp(h->head, h->pinned, sizeof h->head) == 0)
+		h->found = 1;
+	return 0;
+}
+
+rk_status integ_subject_rehead(rk_register *r, const char *id)
+{
+	static const unsigned char empty[SEC_HASH_BYTES];
+	struct rehead h;
+	store_subject sub;
+	rk_status st = reg_load_subject(r, id, &sub);
+
+	if (st != RK_OK)
+		return st;
+	memset(&h, 0, sizeof h);
+	h.r = r;
+	h.pinned = sub.chead;
+	h.found = sec_memcmp(sub.chead, empty, sizeof empty) == 0;
+	if (r->st->vt->consent_walk(r->st, sub.id, NULL, rehead_one, &h) != 0)
+		return reg_store_fail(r, "cannot read the consent ledger");
+	if (h.broken || !h.found)
+		return altered(r, "the consent ledger");
+	memcpy(sub.chead, h.head, sizeof sub.chead);
+	return integ_subject_repin(r, &sub);
+}
+
+/* ---- records ---- */
+
+void integ_record_mac(const rk_register *r, const store_record *rec,
+		      unsigned char out[SEC_HASH_BYTES])
+{
+	sec_mac m;
+
+	sec_mac_init(&m, r->rkey, CTX_RECORD);
+	sec_mac_int(&m, rec->id);
+	sec_mac_str(&m, rec->subject_id);
+	sec_mac_str(&m, rec->type);
+	sec_mac_bytes(&m, rec->ct, rec->ctlen);
+	sec_mac_str(&m, rec->purposes);
+	sec_mac_str(&m, rec->legal_basis);
+	sec_mac_str(&m, rec->source);
+	sec_mac_int(&m, rec->created_at);
+	sec_mac_str(&m, rec->expires);
+	sec_mac_int(&m, rec->attachment_size);
+	sec_mac_str(&m, rec->attachment_type);
+	sec_mac_final(&m, out);
+}
+
+int integ_record_ok(const rk_register *r, const store_record *rec)
+{
+	unsigned char mac[SEC_HASH_BYTES];
+
+	if (rec->mac == NULL)
+		return -1;
+	integ_record_mac(r, rec, mac);
+	return sec_memcmp(mac, rec->mac, sizeof mac);
+}
+
+rk_status integ_record_bind(rk_register *r, store_record *rec)
+{
+	unsigned char mac[SEC_HASH_BYTES];
+
+	integ_record_mac(r, rec, mac);
+	if (r->st->vt->record_set_mac(r->st, rec->id, mac) != 0)
+		return reg_store_fail(r, "cannot store the record's MAC");
+	return RK_OK;
+}
+
+/* ---- actors ---- */
+
+/* The token's plain hash, keyed again: an upgrade can key the plain hashes
+ * stored before without knowing the tokens. */
+static void key_token_hash(const rk_register *r,
+			   const unsigned char plain[SEC_HASH_BYTES],
+			   unsigned char out[SEC_HASH_BYTES])
+{
+	sec_mac m;
+
+	sec_mac_init(&m, r->rkey, CTX_ACTOR_TOKEN);
+	sec_mac_bytes(&m, plain, SEC_HASH_BYTES);
+	sec_mac_final(&m, out);
+}
+
+void integ_token_hash(const rk_register *r, const char *token,
+		      unsigned char out[SEC_HASH_BYTES])
+{
+	unsigned char plain[SEC_HASH_BYTES];
+
+	sec_token_hash(token, plain);
+	key_token_hash(r, plain, out);
+	sec_wipe(plain, sizeof plain);
+}
+
+void integ_actor_mac(const rk_register *r, const store_actor *a,
+		     unsigned char out[SEC_HASH_BYTES])
+{
+	sec_mac m;
+
+	sec_mac_init(&m, r->rkey, CTX_ACTOR);
+	sec_mac_str(&m, a->name);
+	sec_mac_str(&m, a->role);
+	sec_mac_bytes(&m, a->token_hash, sizeof a->token_hash);
+	sec_mac_int(&m, a->created_at);
+	sec_mac_int(&m, a->revoked_at);
+	sec_mac_final(&m, out);
+}
+
+static int actor_mac_ok(const rk_register *r, const store_actor *a)
+{
+	unsigned char mac[SEC_HASH_BYTES];
+
+	if (!a->has_mac)
+		return 0;
+	integ_actor_mac(r, a, mac);
+	return sec_memcmp(mac, a->mac, sizeof mac) == 0;
+}
+
+struct actor_set {
+	const rk_register *r;
+	sec_mac m;
+	int bad;
+};
+
+static int set_one(void *ud, const store_actor *a)
+{
+	struct actor_set *as = ud;
+
+	if (!actor_mac_ok(as->r, a))
+		as->bad = 1;
+	sec_mac_str(&as->m, a->name);
+	sec_mac_bytes(&as->m, a->mac, sizeof a->mac);
+	return 0;
+}
+
+/* The MAC over every actor row (in name order, as actor_list gives). */
+static rk_status actor_set_mac(rk_register *r,
+			       unsigned char out[SEC_HASH_BYTES], int *bad)
+{
+	struct actor_set as;
+
+	memset(&as, 0, sizeof as);
+	as.r = r;
+	sec_mac_init(&as.m, r->rkey, CTX_ACTOR_SET);
+	if (r->st->vt->actor_list(r->st, set_one, &as) != 0) {
+		sec_mac_final(&as.m, out);
+		return reg_store_fail(r, "cannot read actors");
+	}
+	sec_mac_final(&as.m, out);
+	*bad = as.bad;
+	return RK_OK;
+}
+
+rk_status integ_actor_check(rk_register *r, const store_actor *a)
+{
+	unsigned char want[SEC_HASH_BYTES], got[SEC_HASH_BYTES];
+	size_t len = 0;
+	int bad = 0, rc;
+	rk_status st;
+
+	if (a != NULL && !actor_mac_ok(r, a))
+		return altered(r, "an actor's row");
+	st = actor_set_mac(r, want, &bad);
+	if (st != RK_OK)
+		return st;
+	rc = r->st->vt->meta_get(r->st, META_ACTOR_SET, got, sizeof got, &len);
+	if (rc != 0 && rc != STORE_NOTFOUND)
+		return reg_store_fail(r, "cannot read actors");
+	if (bad || rc != 0 || len != sizeof got ||
+	    sec_memcmp(want, got, sizeof got) != 0)
+		return altered(r, "the set of actors");
+	return RK_OK;
+}
+
+rk_status integ_actors_pin(rk_register *r)
+{
+	unsigned char d[SEC_HASH_BYTES];
+	int bad = 0;
+	rk_status st = actor_set_mac(r, d, &bad);
+
+	if (st != RK_OK)
+		return st;
+	if (bad)
+		return altered(r, "an actor's row");
+	if (r->st->vt->meta_set(r->st, META_ACTOR_SET, d, sizeof d) != 0)
+		return reg_store_fail(r, "cannot store the set of actors");
+	return RK_OK;
+}
+
+/* ---- binding existing rows ---- */
+
+struct macs {
+	int64_t *ids;
+	unsigned char (*mac)[SEC_HASH_BYTES];
+	size_t n, cap;
+	int oom;
+};
+
+static int macs_push(struct macs *ms, int64_t id,
+		     const unsigned char mac[SEC_HASH_BYTES])
+{
+	if (ms->n == ms->cap) {
+		size_t cap = ms->cap ? ms->cap * 2 : 16;
+		int64_t *ni = realloc(ms->ids, cap * sizeof *ni);
+		unsigned char(*nm)[SEC_HASH_BYTES];
+
+		if (ni == NULL) {
+			ms->oom = 1;
+			return 1;
+		}
+		ms->ids = ni;
+		nm = realloc(ms->mac, cap * sizeof *nm);
+		if (nm == NULL) {
+			ms->oom = 1;
+			return 1;
+		}
+		ms->mac = nm;
+		ms->cap = cap;
+	}
+	ms->ids[ms->n] = id;
+	memcpy(ms->mac[ms->n], mac, SEC_HASH_BYTES);
+	ms->n++;
+	return 0;
+}
+
+struct rebind {
+	const rk_register *r;
+	struct macs ms;
+	unsigned char head[SEC_HASH_BYTES];
+};
+
+static int rechain_one(void *ud, const store_consent *c)
+{
+	struct rebind *b = ud;
+
+	integ_consent_mac(b->r, b->head, c, b->head);
+	return macs_push(&b->ms, c->id, b->head);
+}
+
+static int remac_record(void *ud, const store_record *rec)
+{
+	struct rebind *b = ud;
+	unsigned char mac[SEC_HASH_BYTES];
+
+	integ_record_mac(b->r, rec, mac);
+	return macs_push(&b->ms, rec->id, mac);
+}
+
+rk_status integ_subject_rebind(rk_register *r, store_subject *s)
+{
+	struct rebind b;
+	rk_status st = RK_OK;
+	size_t i;
+
+	memset(&b, 0, sizeof b);
+	b.r = r;
+	/* Gathered first, written after: no row changes under a walk. */
+	if (r->st->vt->consent_walk(r->st, s->id, NULL, rechain_one, &b) != 0) {
+		st = reg_store_fail(r, "cannot read the consent ledger");
+		goto out;
+	}
+	if (b.ms.oom) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < b.ms.n; i++)
+		if (r->st->vt->consent_set_mac(r->st, b.ms.ids[i],
+					       b.ms.mac[i]) != 0) {
+			st = reg_store_fail(r, "cannot store a consent's MAC");
+			goto out;
+		}
+	memcpy(s->chead, b.head, sizeof s->chead);
+	b.ms.n = 0;
+	if (r->st->vt->record_list(r->st, s->id, NULL, remac_record, &b) != 0) {
+		st = reg_store_fail(r, "cannot read the records");
+		goto out;
+	}
+	if (b.ms.oom) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < b.ms.n; i++)
+		if (r->st->vt->record_set_mac(r->st, b.ms.ids[i],
+					      b.ms.mac[i]) != 0) {
+			st = reg_store_fail(r, "cannot store a record's MAC");
+			goto out;
+		}
+	st = integ_subject_repin(r, s);
+out:
+	free(b.ms.ids);
+	free(b.ms.mac);
+	return st;
+}
+
+struct ids {
+	char (*id)[33];
+	size_t n, cap;
+	int had_mac;
+};
+
+static int collect_subject(void *ud, const store_subject *s)
+{
+	struct ids *ids = ud;
+
+	if (s->has_mac)
+		ids->had_mac = 1;
+	if (ids->n == ids->cap)
+		return 1;
+	memcpy(ids->id[ids->n++], s->id, sizeof ids->id[0]);
+	return 0;
+}
+
+struct actors {
+	store_actor *a;
+	size_t n, cap;
+	int oom;
+};
+
+static int collect_actor(void *ud, const store_actor *a)
+{
+	struct actors *as = ud;
+
+	if (as->n == as->cap) {
+		size_t cap = as->cap ? as->cap * 2 : 16;
+		store_actor *na = realloc(as->a, cap * sizeof *na);
+		if (na == NULL) {
+			as->oom = 1;
+			return 1;
+		}
+		as->a = na;
+		as->cap = cap;
+	}
+	as->a[as->n++] = *a;
+	return 0;
+}
+
+static int find_upgrade(void *ud, const store_audit *a)
+{
+	if (strcmp(a->action, ACTION_UPGRADE) == 0) {
+		*(int *)ud = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* The actors' plain token hashes become keyed ones, and get their MACs. */
+static rk_status bind_actors(rk_register *r)
+{
+	struct actors as = {NULL, 0, 0, 0};
+	rk_status st = RK_OK;
+	unsigned char plain[SEC_HASH_BYTES];
+	size_t i;
+
+	if (r->st->vt->actor_list(r->st, collect_actor, &as) != 0) {
+		st = reg_store_fail(r, "cannot read actors");
+		goto out;
+	}
+	if (as.oom) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < as.n; i++) {
+		memcpy(plain, as.a[i].token_hash, sizeof plain);
+		key_token_hash(r, plain, as.a[i].token_hash);
+		integ_actor_mac(r, &as.a[i], as.a[i].mac);
+		as.a[i].has_mac = 1;
+		if (r->st->vt->actor_set_auth(r->st, &as.a[i]) != 0) {
+			st = reg_store_fail(r, "cannot store an actor's MAC");
+			goto out;
+		}
+	}
+	st = integ_actors_pin(r);
+out:
+	free(as.a);
+	return st;
+}
+
+/* Binds every row of a register from before the MAC columns, in one write:
+ * a crash leaves it as it was, and the next open tries again. */
+static rk_status upgrade(rk_register *r)
+{
+	struct ids ids = {NULL, 0, UPGRADE_PAGE, 0};
+	char after[33] = "";
+	unsigned char w[SEC_WRAPPED_BYTES], flag[1];
+	size_t len = 0, i;
+	int rc, seen = 0;
+	store_subject sub;
+	audit_ev ev;
+	rk_status st;
+
+	st = reg_begin_write(r);
+	if (st != RK_OK)
+		return st;
+	/* Decided again under the lock: another process may have been
+	 * first. */
+	rc = r->st->vt->meta_get(r->st, META_ROW_KEY, w, sizeof w, &len);
+	if (rc == 0) {
+		reg_rollback(r);
+		return reg_load_key(r, META_ROW_KEY, AD_ROW_KEY, &r->rkey);
+	}
+	/* A register bound once is never bound again from what it holds
+	 * now: that would bless whatever was edited after its MACs were
+	 * removed. The trail keeps the first binding's entry. */
+	if (r->st->vt->audit_walk(r->st, 1, NULL, find_upgrade, &seen) != 0) {
+		st = reg_store_fail(r, "cannot read the audit trail");
+		goto out;
+	}
+	if (seen) {
+		st = reg_fail(r, RK_EINTEGRITY,
+			      "the register lost its row key after its rows "
+			      "were bound: %s",
+			      MSG_ALTERED);
+		goto out;
+	}
+	r->rkey = sec_key_alloc();
+	ids.id = calloc(ids.cap, sizeof *ids.id);
+	if (r->rkey == NULL || ids.id == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	/* Derived, not random: a backup from before the upgrade, made under
+	 * the same master key, binds to the same key when it is opened. */
+	sec_key_derive(r->mk, ROW_KEY_CTX, r->rkey);
+	st = reg_store_key(r, META_ROW_KEY, AD_ROW_KEY, r->rkey);
+	if (st != RK_OK)
+		goto out;
+	do {
+		ids.n = 0;
+		if (r->st->vt->subject_list(r->st, NULL,
+					    after[0] ? after : NULL, ids.cap,
+					    collect_subject, &ids) != 0) {
+			st = reg_store_fail(r, "cannot list subjects");
+			goto out;
+		}
+		if (ids.had_mac) {
+			st = reg_fail(r, RK_EINTEGRITY,
+				      "the register lost its row key but "
+				      "its rows have MACs: %s",
+				      MSG_ALTERED);
+			goto out;
+		}
+		for (i = 0; i < ids.n; i++) {
+			if (r->st->vt->subject_get(r->st, ids.id[i], &sub) !=
+			    0) {
+				st = reg_store_fail(r, "cannot read a subject");
+				goto out;
+			}
+			st = integ_subject_rebind(r, &sub);
+			if (st != RK_OK)
+				goto out;
+		}
+		if (ids.n > 0)
+			memcpy(after, ids.id[ids.n - 1], sizeof after);
+	} while (ids.n == ids.cap);
+	st = bind_actors(r);
+	if (st != RK_OK)
+		goto out;
+	flag[0] = 0;
+	if (r->st->vt->meta_set(r->st, META_PENDING, flag, 1) != 0) {
+		st = reg_store_fail(r, "cannot store the upgrade");
+		goto out;
+	}
+	audit_ev_set(&ev, r, ACTION_UPGRADE, NULL, "row_macs", NULL, "ok");
+	st = audit_write(r, &ev);
+	if (st == RK_OK)
+		st = reg_commit(r);
+out:
+	if (st != RK_OK) {
+		reg_rollback(r);
+		sec_key_free(r->rkey);
+		r->rkey = NULL;
+	}
+	free(ids.id);
+	return st;
+}
+
+rk_status integ_create(rk_register *r)
+{
+	unsigned char flag[1] = {0};
+	rk_status st;
+
+	r->rkey = sec_key_new();
+	if (r->rkey == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	st = reg_store_key(r, META_ROW_KEY, AD_ROW_KEY, r->rkey);
+	if (st != RK_OK)
+		return st;
+	if (r->st->vt->meta_set(r->st, META_PENDING, flag, 1) != 0)
+		return reg_store_fail(r, "cannot write the register");
+	return integ_actors_pin(r);
+}
+
+rk_status integ_open(rk_register *r)
+{
+	unsigned char w[SEC_WRAPPED_BYTES], flag[1];
+	size_t len = 0;
+	int rc;
+
+	rc = r->st->vt->meta_get(r->st, META_ROW_KEY, w, sizeof w, &len);
+	if (rc == 0 || rc == STORE_ERR)
+		return reg_load_key(r, META_ROW_KEY, AD_ROW_KEY, &r->rkey);
+	rc = r->st->vt->meta_get(r->st, META_PENDING, flag, sizeof flag, &len);
+	if (rc == STORE_ERR)
+		return reg_store_fail(r, "cannot read the register");
+	if (rc != 0 || len != 1 || flag[0] != 1)
+		return reg_fail(r, RK_EINTEGRITY,
+				"the register is missing its row key: %s",
+				MSG_ALTERED);
+	return upgrade(r);
+}
