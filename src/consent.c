@@ -92,7 +92,7 @@ int consent_live(rk_register *r, const char *subject_id, size_t scope)
 	if (scope >= r->pol->nscopes)
 		return 0;
 	s = ledger_state(r, subject_id, r->pol->scopes[scope].name, 0);
-	return s < 0 ? -1 : s == LEDGER_GIVEN;
+	return s < 0 ? s : s == LEDGER_GIVEN;
 }
 
 int consent_objected(rk_register *r, const char *subject_id,
@@ -103,7 +103,7 @@ int consent_objected(rk_register *r, const char *subject_id,
 	if (objection == NULL)
 		return 0;
 	s = ledger_state(r, subject_id, objection, 1);
-	return s < 0 ? -1 : s == LEDGER_GIVEN;
+	return s < 0 ? s : s == LEDGER_GIVEN;
 }
 
 int consent_personalisation_allowed(rk_register *r, const char *subject_id)
