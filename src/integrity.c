@@ -16,6 +16,8 @@
 #define AD_ROW_KEY	"register:row-key"
 #define META_PENDING	"row_macs_pending"
 #define META_ACTOR_SET	"actor_set"
+#define META_POLICY	"policy_mac"
+#define CTX_POLICY	"rk-policy-v1"
 #define ROW_KEY_CTX	"rekisteri row key v1"
 #define ACTION_UPGRADE	"register.upgrade"
 #define UPGRADE_PAGE	256
@@ -32,6 +34,44 @@ static rk_status altered(rk_register *r, const char *what)
 {
 	return reg_fail(r, RK_EINTEGRITY, "%s does not match its MAC: %s", what,
 			MSG_ALTERED);
+}
+
+/* ---- the stored policy ---- */
+
+static void policy_mac(const rk_register *r, int version, const char *text,
+		       unsigned char out[SEC_HASH_BYTES])
+{
+	sec_mac m;
+
+	sec_mac_init(&m, r->rkey, CTX_POLICY);
+	sec_mac_int(&m, version);
+	sec_mac_str(&m, text);
+	sec_mac_final(&m, out);
+}
+
+rk_status integ_policy_pin(rk_register *r, int version, const char *text)
+{
+	unsigned char mac[SEC_HASH_BYTES];
+
+	policy_mac(r, version, text, mac);
+	if (r->st->vt->meta_set(r->st, META_POLICY, mac, sizeof mac) != 0)
+		return reg_store_fail(r, "cannot store the policy's MAC");
+	return RK_OK;
+}
+
+rk_status integ_policy_check(rk_register *r, int version, const char *text)
+{
+	unsigned char want[SEC_HASH_BYTES], got[SEC_HASH_BYTES];
+	size_t len = 0;
+	int rc = r->st->vt->meta_get(r->st, META_POLICY, got, sizeof got, &len);
+
+	if (rc == STORE_ERR)
+		return reg_store_fail(r, "cannot read the policy's MAC");
+	policy_mac(r, version, text, want);
+	if (rc != 0 || len != sizeof got ||
+	    sec_memcmp(want, got, sizeof got) != 0)
+		return altered(r, "the stored policy");
+	return RK_OK;
 }
 
 /* ---- subjects and values ---- */
@@ -589,7 +629,8 @@ static rk_status upgrade(rk_register *r)
 	char after[33] = "";
 	unsigned char w[SEC_WRAPPED_BYTES], flag[1];
 	size_t len = 0, i;
-	int rc, seen = 0;
+	int rc, seen = 0, version = 0;
+	char *text = NULL;
 	store_subject sub;
 	audit_ev ev;
 	rk_status st;
@@ -659,6 +700,14 @@ static rk_status upgrade(rk_register *r)
 			memcpy(after, ids.id[ids.n - 1], sizeof after);
 	} while (ids.n == ids.cap);
 	st = bind_actors(r);
+	if (st != RK_OK)
+		goto out;
+	if (r->st->vt->policy_latest(r->st, &version, &text) != 0) {
+		st = reg_store_fail(r, "cannot read the stored policy");
+		goto out;
+	}
+	st = integ_policy_pin(r, version, text);
+	free(text);
 	if (st != RK_OK)
 		goto out;
 	flag[0] = 0;

@@ -37,6 +37,12 @@ rk_status integ_create(rk_register *r);
  * and binds every existing row as it is now (audited). */
 rk_status integ_open(rk_register *r);
 
+/* The newest stored policy (version and text) is pinned in meta, so that
+ * an edited policy row, or an older one left newest, is not loaded. Pin
+ * inside the write that stores a new version. */
+rk_status integ_policy_pin(rk_register *r, int version, const char *text);
+rk_status integ_policy_check(rk_register *r, int version, const char *text);
+
 /* The subject row's MAC (from its columns, vdigest and chead included). */
 void integ_subject_mac(const rk_register *r, const store_subject *s,
 		       unsigned char out[SEC_HASH_BYTES]);

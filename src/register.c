@@ -459,6 +459,9 @@ rk_status rk_register_init(const char *db_path, const char *key_path,
 		st = reg_store_fail(r, "cannot store the policy");
 		goto out;
 	}
+	st = integ_policy_pin(r, 1, text);
+	if (st != RK_OK)
+		goto out;
 	r->policy_version = 1;
 	r->role = policy_role(r->pol, "admin");
 	audit_ev_set(&ev, r, "register.init", NULL, NULL, NULL, "ok");
@@ -498,6 +501,15 @@ rk_status reg_load_policy(rk_register *r)
 
 	if (r->st->vt->policy_latest(r->st, &version, &text) != 0)
 		return reg_store_fail(r, "cannot read the stored policy");
+	/* Roles, purposes and retention come from it: an edited or older
+	 * policy row is not loaded. */
+	if (r->rkey != NULL) {
+		rk_status st = integ_policy_check(r, version, text);
+		if (st != RK_OK) {
+			free(text);
+			return st;
+		}
+	}
 	p = policy_parse(text, strlen(text), "stored policy", NULL, NULL);
 	free(text);
 	if (p == NULL)
@@ -588,9 +600,10 @@ rk_status reg_open(const char *db_path, const char *key_path, int recover,
 		st = reg_load_key(r, META_AUDIT_KEY, AD_AUDIT_KEY, &r->akey);
 	if (st != RK_OK)
 		goto out;
-	st = reg_load_policy(r);
+	/* The row key first: the stored policy is checked against it. */
+	st = integ_open(r);
 	if (st == RK_OK)
-		st = integ_open(r);
+		st = reg_load_policy(r);
 	if (st != RK_OK)
 		goto out;
 	/* The operator holds the master key: the administrator's role. */

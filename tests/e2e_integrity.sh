@@ -205,6 +205,16 @@ fresh
 edit "DELETE FROM actor WHERE name = 'cs-2'"
 check "an actor removed is noticed" 5 env REKISTERI_ACTOR=cs-1 REKISTERI_TOKEN="$CS" "$BIN" subject show "$A"
 
+# --- the stored policy (roles, purposes, retention) ------------------------------
+fresh
+edit "UPDATE policy_version SET body = replace(body, '\"customer_service\"', '\"customer_servic3\"')"
+check "an edited stored policy is refused" 5 "$BIN" subject show "$A"
+
+fresh
+edit "INSERT INTO policy_version (version, body, created_at)
+	SELECT version + 1, body, created_at FROM policy_version WHERE version = 1"
+check "a policy version slipped in is refused" 5 "$BIN" subject show "$A"
+
 # --- the row key itself ------------------------------------------------------
 fresh
 edit "DELETE FROM meta WHERE key = 'row_key'"

@@ -139,7 +139,7 @@ static void make_old(struct fx *f)
 			"ALTER TABLE consent DROP COLUMN mac;"
 			"ALTER TABLE actor DROP COLUMN mac;"
 			"DELETE FROM meta WHERE key IN ('row_key',"
-			" 'row_macs_pending', 'actor_set');"
+			" 'row_macs_pending', 'actor_set', 'policy_mac');"
 			"DELETE FROM schema_migrations WHERE version = 3;");
 }
 
