@@ -1436,6 +1436,7 @@ rk_status rk_subject_check_password(rk_register *r, const char *id,
 	size_t fi, pu = POL_NONE;
 	rk_status st;
 	audit_ev ev;
+	int reading = 0;
 
 	sub.pseudonym[0] = '\0';
 	st = reg_resolve_purpose(r, purpose, &pu);
@@ -1453,6 +1454,12 @@ rk_status rk_subject_check_password(rk_register *r, const char *id,
 	st = check_field_access(r, pu, fi);
 	if (st != RK_OK)
 		goto out;
+	/* The subject row and its values from one snapshot: the row pins
+	 * their digest. */
+	st = reg_begin_read(r);
+	if (st != RK_OK)
+		goto out;
+	reading = 1;
 	st = reg_load_subject(r, id, &sub);
 	if (st == RK_OK)
 		st = reg_subject_key(r, &sub, &dk);
@@ -1475,6 +1482,8 @@ rk_status rk_subject_check_password(rk_register *r, const char *id,
 		st = integ_values_end(r, &sub, &ps.vd);
 	else
 		sec_wipe(&ps.vd, sizeof ps.vd);
+	reg_end_read(r);
+	reading = 0;
 	if (st == RK_OK && !ps.seen)
 		st = reg_fail(r, RK_ENOTFOUND, "no password is set");
 	else if (st == RK_OK && !ps.matched)
@@ -1485,6 +1494,8 @@ rk_status rk_subject_check_password(rk_register *r, const char *id,
 		st = audit_read(r, &ev);
 	}
 out:
+	if (reading)
+		reg_end_read(r);
 	if (st != RK_OK && st != RK_ESYS)
 		reg_audit_attempt(r, "subject.check_password",
 				  sub.pseudonym[0] ? sub.pseudonym : NULL,

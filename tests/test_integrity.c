@@ -270,6 +270,55 @@ static void test_restore_repins_the_live_ledger(void **state)
 			 RK_EINTEGRITY);
 }
 
+/* An old password hash put back (the old password would work again) is
+ * refused, like any value rolled back. */
+static void test_password_rollback(void **state)
+{
+	struct fx *f = *state;
+	rk_fields *fl = rk_fields_new();
+	char sql[1024], hex[600];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+
+	assert_non_null(fl);
+	assert_int_equal(rk_fields_add(fl, "password", "vanha-salasana"),
+			 RK_OK);
+	assert_int_equal(
+		rk_subject_update(f->r, f->id, fl, NULL, "products_services"),
+		RK_OK);
+	rk_fields_free(fl);
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT hex(ciphertext) FROM value"
+					    " WHERE field = 'password'",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	snprintf(hex, sizeof hex, "%s",
+		 (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	fl = rk_fields_new();
+	assert_non_null(fl);
+	assert_int_equal(rk_fields_add(fl, "password", "uusi-salasana"), RK_OK);
+	assert_int_equal(
+		rk_subject_update(f->r, f->id, fl, NULL, "products_services"),
+		RK_OK);
+	rk_fields_free(fl);
+	assert_int_equal(rk_subject_check_password(f->r, f->id, "password",
+						   "uusi-salasana",
+						   "products_services"),
+			 RK_OK);
+	snprintf(sql, sizeof sql,
+		 "UPDATE value SET ciphertext = X'%s' WHERE field = 'password'",
+		 hex);
+	raw_exec(f->db, sql);
+	assert_int_equal(rk_subject_check_password(f->r, f->id, "password",
+						   "vanha-salasana",
+						   "products_services"),
+			 RK_EINTEGRITY);
+}
+
 /* The framing of MAC items: boundaries, absence and order all count. */
 static void test_mac_framing(void **state)
 {
@@ -321,6 +370,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_restore_repins_the_live_ledger, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_password_rollback, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
