@@ -143,6 +143,8 @@ static void make_old(struct fx *f)
 			"DELETE FROM schema_migrations WHERE version = 3;");
 }
 
+static void reads_as_before_but_consent(struct fx *f);
+
 static void reads_as_before(struct fx *f, rk_register *r)
 {
 	rk_subject *s = NULL;
@@ -165,6 +167,24 @@ static void reads_as_before(struct fx *f, rk_register *r)
 	rk_free(json);
 	assert_int_equal(rk_register_flush(r), RK_OK);
 	assert_int_equal(rk_audit_verify(r, &rep), RK_OK);
+	assert_int_equal(rk_register_open(f->db, f->key, &h), RK_OK);
+	assert_int_equal(rk_register_authenticate(h, "cs-1", f->token), RK_OK);
+	rk_register_close(h);
+}
+
+/* The subject, its records and the actor as setup left them. */
+static void reads_as_before_but_consent(struct fx *f)
+{
+	rk_subject *s = NULL;
+	rk_register *h = NULL;
+	char *json = NULL;
+
+	assert_int_equal(rk_subject_get(f->r, f->id, NULL, &s), RK_OK);
+	assert_int_equal(rk_subject_value_count(s), 4);
+	rk_subject_free(s);
+	assert_int_equal(rk_record_list(f->r, f->id, NULL, NULL, &json), RK_OK);
+	assert_non_null(strstr(json, "Skanneri"));
+	rk_free(json);
 	assert_int_equal(rk_register_open(f->db, f->key, &h), RK_OK);
 	assert_int_equal(rk_register_authenticate(h, "cs-1", f->token), RK_OK);
 	rk_register_close(h);
@@ -270,6 +290,29 @@ static void test_restore_repins_the_live_ledger(void **state)
 			 RK_EINTEGRITY);
 }
 
+/* A backup made before the MACs (schema 2) restores into the register
+ * that was bound since: both are bound under the same key. */
+static void test_old_backup_restores(void **state)
+{
+	struct fx *f = *state;
+	char cmd[700];
+	int given = -1;
+
+	make_old(f);
+	snprintf(cmd, sizeof cmd, "cp '%s' '%s'", f->db, f->bak);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
+	assert_int_equal(
+		rk_consent_set(f->r, f->id, "email_marketing", 1, "web", NULL),
+		RK_OK);
+	assert_int_equal(rk_restore(f->r, f->bak), RK_OK);
+	assert_int_equal(
+		rk_consent_state(f->r, f->id, "email_marketing", &given),
+		RK_OK);
+	assert_int_equal(given, 1);
+	reads_as_before_but_consent(f);
+}
+
 /* An old password hash put back (the old password would work again) is
  * refused, like any value rolled back. */
 static void test_password_rollback(void **state)
@@ -371,6 +414,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_restore_repins_the_live_ledger, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_password_rollback, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_old_backup_restores, setup,
 						teardown),
 	};
 
