@@ -210,18 +210,21 @@ rk_status rk_actor_list(rk_register *r, char **json_out)
 	st = access_admin(r, "actor.list", "manage actors");
 	if (st != RK_OK)
 		return st;
-	st = integ_actor_check(r, NULL);
-	if (st != RK_OK) {
-		reg_audit_attempt(r, "actor.list", NULL, NULL, st);
-		return st;
-	}
 	aj.arr = json_array();
 	if (aj.arr == NULL)
 		return reg_fail(r, RK_ESYS, "out of memory");
-	if (r->st->vt->actor_list(r->st, actor_one, &aj) != 0) {
-		st = reg_store_fail(r, "cannot list actors");
+	/* The rows shown are the ones checked: one snapshot. */
+	st = reg_begin_read(r);
+	if (st != RK_OK)
 		goto out;
-	}
+	st = integ_actor_check(r, NULL);
+	if (st == RK_OK && r->st->vt->actor_list(r->st, actor_one, &aj) != 0)
+		st = reg_store_fail(r, "cannot list actors");
+	reg_end_read(r);
+	if (st == RK_EINTEGRITY)
+		reg_audit_attempt(r, "actor.list", NULL, NULL, st);
+	if (st != RK_OK)
+		goto out;
 	if (aj.failed) {
 		st = reg_fail(r, RK_ESYS, "out of memory");
 		goto out;
@@ -290,32 +293,46 @@ out:
 	return st;
 }
 
+/* An actor's row, after it and the set of actor rows matched their MACs
+ * (in one snapshot): a forged, edited or un-revoked row is an integrity
+ * failure, not merely a wrong token. RK_ENOTFOUND when there is none. */
+static rk_status load_actor(rk_register *r, const char *name, store_actor *a)
+{
+	rk_status st = reg_begin_read(r);
+	int rc;
+
+	if (st != RK_OK)
+		return st;
+	rc = r->st->vt->actor_get(r->st, name, a);
+	if (rc == STORE_NOTFOUND)
+		st = RK_ENOTFOUND;
+	else if (rc != 0)
+		st = reg_store_fail(r, "cannot read actors");
+	else
+		st = integ_actor_check(r, a);
+	reg_end_read(r);
+	return st;
+}
+
 rk_status rk_register_authenticate(rk_register *r, const char *actor,
 				   const char *token)
 {
 	store_actor a;
 	unsigned char h[SEC_HASH_BYTES];
 	size_t ri;
-	int rc;
+	rk_status st;
 
 	if (!valid_actor_name(actor) || token == NULL ||
 	    strlen(token) != SEC_TOKEN_LEN)
 		goto refused;
-	rc = r->st->vt->actor_get(r->st, actor, &a);
-	if (rc == STORE_NOTFOUND)
+	st = load_actor(r, actor, &a);
+	if (st == RK_ENOTFOUND)
 		goto refused;
-	if (rc != 0)
-		return reg_store_fail(r, "cannot read actors");
-	/* The row and the set it belongs to must be the ones the register
-	 * wrote: a forged, edited or un-revoked row is an integrity failure,
-	 * not merely a wrong token. */
-	{
-		rk_status ist = integ_actor_check(r, &a);
-		if (ist != RK_OK) {
+	if (st != RK_OK) {
+		if (st == RK_EINTEGRITY)
 			reg_audit_attempt(r, "actor.authenticate", NULL, NULL,
-					  ist);
-			return ist;
-		}
+					  st);
+		return st;
 	}
 	integ_token_hash(r, token, h);
 	if (sec_memcmp(h, a.token_hash, sizeof h) != 0 || a.revoked_at != 0)
