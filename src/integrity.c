@@ -12,16 +12,19 @@
 #include "register.h"
 #include "store.h"
 
-#define META_ROW_KEY	"row_key"
-#define AD_ROW_KEY	"register:row-key"
-#define META_PENDING	"row_macs_pending"
-#define META_ACTOR_SET	"actor_set"
-#define META_POLICY	"policy_mac"
-#define CTX_POLICY	"rk-policy-v1"
-#define ROW_KEY_CTX	"rekisteri row key v1"
-#define ACTION_UPGRADE	"register.upgrade"
-#define UPGRADE_PAGE	256
-#define MSG_ALTERED	"the database was altered without the key"
+#define META_ROW_KEY   "row_key"
+#define AD_ROW_KEY     "register:row-key"
+#define META_PENDING   "row_macs_pending"
+#define META_ACTOR_SET "actor_set"
+#define META_POLICY    "policy_mac"
+#define CTX_POLICY     "rk-policy-v1"
+#define ROW_KEY_CTX    "rekisteri row key v1"
+#define ACTION_UPGRADE "register.upgrade"
+#define UPGRADE_PAGE   256
+#define MSG_ALTERED                                                            \
+	"the database was altered without the key (see the audit log; "        \
+	"restore "                                                             \
+	"a backup)"
 #define CTX_SUBJECT	"rk-subject-v1"
 #define CTX_VALUES	"rk-values-v1"
 #define CTX_CONSENT	"rk-consent-v1"
