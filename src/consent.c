@@ -354,6 +354,8 @@ static rk_status ledger_write(rk_register *r, const char *id,
 	memcpy(sub.chead, mac, sizeof sub.chead);
 	if (!a->objection && !a->given) {
 		st = purge_scope(r, sub.id, a->scope);
+		if (st == RK_OK)
+			st = integ_records_repin(r, &sub);
 		if (st != RK_OK)
 			goto out;
 	}
@@ -1002,6 +1004,8 @@ static rk_status repin(rk_register *r, const char *subject_id)
 	store_subject sub;
 	rk_status st = reg_load_subject(r, subject_id, &sub);
 
+	if (st == RK_OK)
+		st = integ_records_repin(r, &sub);
 	return st == RK_OK ? integ_subject_repin(r, &sub) : st;
 }
 

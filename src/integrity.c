@@ -29,6 +29,7 @@
 #define CTX_VALUES	"rk-values-v1"
 #define CTX_CONSENT	"rk-consent-v1"
 #define CTX_RECORD	"rk-record-v1"
+#define CTX_RECORDS	"rk-records-v1"
 #define CTX_ACTOR	"rk-actor-v1"
 #define CTX_ACTOR_SET	"rk-actor-set-v1"
 #define CTX_ACTOR_TOKEN "rk-actor-token-v1"
@@ -93,6 +94,7 @@ void integ_subject_mac(const rk_register *r, const store_subject *s,
 	sec_mac_str(&m, s->rel_end);
 	sec_mac_bytes(&m, s->vdigest, sizeof s->vdigest);
 	sec_mac_bytes(&m, s->chead, sizeof s->chead);
+	sec_mac_bytes(&m, s->rhead, sizeof s->rhead);
 	sec_mac_final(&m, out);
 }
 
@@ -306,14 +308,101 @@ int integ_record_ok(const rk_register *r, const store_record *rec)
 	return sec_memcmp(mac, rec->mac, sizeof mac);
 }
 
-rk_status integ_record_bind(rk_register *r, store_record *rec)
+/* The chain of a subject's records: the head after the record whose MAC is
+ * mac follows the head prev. */
+static void records_link(const rk_register *r,
+			 const unsigned char prev[SEC_HASH_BYTES],
+			 const unsigned char mac[SEC_HASH_BYTES],
+			 unsigned char out[SEC_HASH_BYTES])
+{
+	sec_mac m;
+
+	sec_mac_init(&m, r->rkey, CTX_RECORDS);
+	sec_mac_bytes(&m, prev, SEC_HASH_BYTES);
+	sec_mac_bytes(&m, mac, SEC_HASH_BYTES);
+	sec_mac_final(&m, out);
+}
+
+rk_status integ_record_bind(rk_register *r, store_subject *s, store_record *rec)
 {
 	unsigned char mac[SEC_HASH_BYTES];
 
 	integ_record_mac(r, rec, mac);
 	if (r->st->vt->record_set_mac(r->st, rec->id, mac) != 0)
 		return reg_store_fail(r, "cannot store the record's MAC");
+	/* Records only ever grow at the end (ids increase), so the head
+	 * moves on without a walk. */
+	records_link(r, s->rhead, mac, s->rhead);
+	integ_subject_mac(r, s, s->mac);
+	if (r->st->vt->subject_set_auth(r->st, s) != 0)
+		return reg_store_fail(r, "cannot store the subject's MAC");
 	return RK_OK;
+}
+
+struct rec_walk {
+	const rk_register *r;
+	const char *type;
+	store_record_fn fn;
+	void *ud;
+	unsigned char head[SEC_HASH_BYTES];
+	int broken;
+	int stopped;
+};
+
+static int rec_walk_one(void *ud, const store_record *rec)
+{
+	struct rec_walk *w = ud;
+
+	if (integ_record_ok(w->r, rec) != 0) {
+		w->broken = 1;
+		return 1;
+	}
+	records_link(w->r, w->head, rec->mac, w->head);
+	if (!w->stopped && w->fn != NULL &&
+	    (w->type == NULL || strcmp(w->type, rec->type) == 0))
+		w->stopped = w->fn(w->ud, rec) != 0;
+	return 0;
+}
+
+/* Walks every record of s, checking each MAC; *head gets the chain's. */
+static rk_status records_walk(rk_register *r, const store_subject *s,
+			      struct rec_walk *w)
+{
+	w->r = r;
+	memset(w->head, 0, sizeof w->head);
+	if (r->st->vt->record_list(r->st, s->id, NULL, rec_walk_one, w) != 0)
+		return reg_store_fail(r, "cannot read the records");
+	if (w->broken)
+		return altered(r, "a record");
+	return RK_OK;
+}
+
+rk_status integ_records_walk(rk_register *r, const store_subject *s,
+			     const char *type, store_record_fn fn, void *ud)
+{
+	struct rec_walk w;
+	rk_status st;
+
+	memset(&w, 0, sizeof w);
+	w.type = type;
+	w.fn = fn;
+	w.ud = ud;
+	st = records_walk(r, s, &w);
+	if (st == RK_OK && sec_memcmp(w.head, s->rhead, sizeof w.head) != 0)
+		st = altered(r, "a subject's set of records");
+	return st;
+}
+
+rk_status integ_records_repin(rk_register *r, store_subject *s)
+{
+	struct rec_walk w;
+	rk_status st;
+
+	memset(&w, 0, sizeof w);
+	st = records_walk(r, s, &w);
+	if (st == RK_OK)
+		memcpy(s->rhead, w.head, sizeof s->rhead);
+	return st;
 }
 
 /* ---- actors ---- */
@@ -492,6 +581,7 @@ static int remac_record(void *ud, const store_record *rec)
 	unsigned char mac[SEC_HASH_BYTES];
 
 	integ_record_mac(b->r, rec, mac);
+	records_link(b->r, b->head, mac, b->head);
 	return macs_push(&b->ms, rec->id, mac);
 }
 
@@ -520,6 +610,7 @@ rk_status integ_subject_rebind(rk_register *r, store_subject *s)
 		}
 	memcpy(s->chead, b.head, sizeof s->chead);
 	b.ms.n = 0;
+	memset(b.head, 0, sizeof b.head);
 	if (r->st->vt->record_list(r->st, s->id, NULL, remac_record, &b) != 0) {
 		st = reg_store_fail(r, "cannot read the records");
 		goto out;
@@ -534,6 +625,7 @@ rk_status integ_subject_rebind(rk_register *r, store_subject *s)
 			st = reg_store_fail(r, "cannot store a record's MAC");
 			goto out;
 		}
+	memcpy(s->rhead, b.head, sizeof s->rhead);
 	st = integ_subject_repin(r, s);
 out:
 	free(b.ms.ids);

@@ -15,7 +15,9 @@
  *    the subject row pins the newest, so an edit, a reorder or a removed
  *    newest row breaks the chain or its head;
  *  - each record row carries a MAC over its id, subject, type, ciphertext,
- *    purposes, basis, source, times, expiry and attachment description;
+ *    purposes, basis, source, times, expiry and attachment description,
+ *    and the subject row pins the head of a chain over its records' MACs,
+ *    so a record removed or put back shows too;
  *  - each actor row carries a keyed token hash and a MAC over name, role,
  *    token hash, creation and revocation; meta "actor_set" pins the set of
  *    actor rows, so an older copy of a row (un-revoked) does not match.
@@ -85,8 +87,20 @@ void integ_record_mac(const rk_register *r, const store_record *rec,
 		      unsigned char out[SEC_HASH_BYTES]);
 /* 0 when rec's MAC is present and right (for use inside walks). */
 int integ_record_ok(const rk_register *r, const store_record *rec);
-/* Inside a write, after record_insert set rec->id: stores its MAC. */
-rk_status integ_record_bind(rk_register *r, store_record *rec);
+/* Inside a write, after record_insert set rec->id: stores its MAC and
+ * moves subject s's records chain on to it (s as loaded in this write). */
+rk_status integ_record_bind(rk_register *r, store_subject *s,
+			    store_record *rec);
+/* Walks every record of s in order, checking each MAC and that their chain
+ * ends at s->rhead (a record removed, added or put back shows); fn sees
+ * those of type (all when NULL) as they are checked, so a caller acts on
+ * what it gathered only after RK_OK. */
+rk_status integ_records_walk(rk_register *r, const store_subject *s,
+			     const char *type, store_record_fn fn, void *ud);
+/* Inside a write, after records of s were deleted: recomputes s->rhead
+ * from the rest (each checked against its MAC); integ_subject_repin then
+ * stores it. */
+rk_status integ_records_repin(rk_register *r, store_subject *s);
 
 /* The stored form of an actor's token: keyed by the row key. */
 void integ_token_hash(const rk_register *r, const char *token,

@@ -982,7 +982,7 @@ static rk_status record_add(rk_register *r, const char *id,
 		st = reg_store_fail(r, "cannot store the record");
 		goto out;
 	}
-	st = integ_record_bind(r, &rec);
+	st = integ_record_bind(r, &sub, &rec);
 	if (st != RK_OK)
 		goto out;
 	if (fd >= 0) {
@@ -1124,16 +1124,10 @@ static int list_one(void *ud, const store_record *rec)
 	size_t ti = policy_record_type(r->pol, rec->type);
 	json_t *o = NULL, *fields = NULL, *att;
 
-	/* Every row, shown or not, must match its MAC: purposes, expiry and
-	 * type decide what is shown. */
-	if (integ_record_ok(r, rec) != 0) {
-		ls->st = reg_fail(r, RK_EINTEGRITY,
-				  "a record does not match its MAC: the "
-				  "database was altered without the key");
-		return 1;
-	}
-	/* Only what serves the purpose, is not past its time, and whose
-	 * consent (if it needs one) is in force. */
+	/* integ_records_walk checked every row, shown or not, against its
+	 * MAC: purposes, expiry and type decide what is shown. Only what serves
+	 * the purpose, is not past its time, and whose consent (if it needs
+	 * one) is in force. */
 	if (!csv_has(rec->purposes, ls->purpose))
 		return 0;
 	if (rec->expires != NULL && strcmp(rec->expires, ls->today) < 0)
@@ -1277,11 +1271,9 @@ rk_status rk_record_list(rk_register *r, const char *id, const char *type,
 		st = reg_fail(r, RK_ESYS, "out of memory");
 		goto out;
 	}
-	if (r->st->vt->record_list(r->st, sub.id, rt ? rt->name : NULL,
-				   list_one, &ls) != 0) {
-		st = reg_store_fail(r, "cannot read the records");
+	st = integ_records_walk(r, &sub, rt ? rt->name : NULL, list_one, &ls);
+	if (st != RK_OK)
 		goto out;
-	}
 	st = ls.st;
 	if (st != RK_OK)
 		goto out;

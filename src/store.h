@@ -33,10 +33,12 @@ typedef struct store_subject {
 	char rel_end[11];   /* YYYY-MM-DD, "" while ongoing */
 	/* What binds the row and the rows that hang on it to the register's
 	 * row key (integrity.c): a MAC over the subject's values in order,
-	 * the head of its consent ledger's chain, and a MAC over this row
-	 * (but the wrapped key, which its own wrap authenticates). */
+	 * the heads of the chains of its consent ledger and of its records,
+	 * and a MAC over this row (but the wrapped key, which its own wrap
+	 * authenticates). */
 	unsigned char vdigest[SEC_HASH_BYTES];
 	unsigned char chead[SEC_HASH_BYTES];
+	unsigned char rhead[SEC_HASH_BYTES];
 	unsigned char mac[SEC_HASH_BYTES];
 	int has_mac; /* 0: a row from before the MACs (or emptied) */
 } store_subject;
@@ -161,8 +163,8 @@ struct store_vt {
 	/* rel_end NULL or "" makes the relationship ongoing again;
 	 * STORE_NOTFOUND when there is no such subject. */
 	int (*subject_set_end)(store *s, const char *id, const char *rel_end);
-	/* Stores sub's vdigest, chead and mac; STORE_NOTFOUND when there is
-	 * no such subject. */
+	/* Stores sub's vdigest, chead, rhead and mac; STORE_NOTFOUND when there
+	 * is no such subject. */
 	int (*subject_set_auth)(store *s, const store_subject *sub);
 	/* Subjects ordered by id, after after_id (NULL: from the start), of
 	 * kind (NULL: all), at most limit (0: all). */

@@ -132,6 +132,7 @@ static const char *const migrations[] = {
 	 * whose MACs were removed. */
 	"ALTER TABLE subject ADD COLUMN vdigest BLOB;"
 	"ALTER TABLE subject ADD COLUMN chead BLOB;"
+	"ALTER TABLE subject ADD COLUMN rhead BLOB;"
 	"ALTER TABLE subject ADD COLUMN mac BLOB;"
 	"ALTER TABLE record ADD COLUMN mac BLOB;"
 	"ALTER TABLE consent ADD COLUMN mac BLOB;"
@@ -173,7 +174,7 @@ enum stmt_id {
 
 #define SUBJ_COLS                                                              \
 	"SELECT id, kind, pseudonym, wrapped_key, created_at, rel_start,"      \
-	" rel_end, vdigest, chead, mac FROM subject"
+	" rel_end, vdigest, chead, rhead, mac FROM subject"
 #define VALUE_COLS                                                             \
 	"SELECT id, field, ciphertext, purposes, legal_basis, source,"         \
 	" collected_at, confirmed_at, expires_at, bidx FROM value"
@@ -206,15 +207,15 @@ static const struct {
 	[ST_SUBJ_INSERT] = {"subject insert",
 			    "INSERT INTO subject (id, kind, pseudonym,"
 			    " wrapped_key, created_at, rel_start, rel_end,"
-			    " vdigest, chead, mac)"
+			    " vdigest, chead, rhead, mac)"
 			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-			    " ?10)"},
+			    " ?10, ?11)"},
 	[ST_SUBJ_GET] = {"subject get", SUBJ_COLS " WHERE id = ?1"},
 	[ST_SUBJ_SET_END] = {"subject set end",
 			     "UPDATE subject SET rel_end = ?2 WHERE id = ?1"},
 	[ST_SUBJ_SET_AUTH] = {"subject set auth",
 			      "UPDATE subject SET vdigest = ?2, chead = ?3,"
-			      " mac = ?4 WHERE id = ?1"},
+			      " rhead = ?4, mac = ?5 WHERE id = ?1"},
 	[ST_SUBJ_LIST] = {"subject list", SUBJ_COLS " ORDER BY id LIMIT ?3"},
 	[ST_SUBJ_LIST_K] = {"subject list",
 			    SUBJ_COLS " WHERE kind = ?1 ORDER BY id LIMIT ?3"},
@@ -678,23 +679,17 @@ out:
 
 /* ---- subjects ---- */
 
-/* The subject's three MAC columns at i, i+1, i+2; NULL without has_mac. */
+/* The subject's four MAC columns from i on; NULL without has_mac. */
 static int bind_auth(sqlite3_stmt *st, int i, const store_subject *sub)
 {
-	int rc;
+	const unsigned char *col[4] = {sub->vdigest, sub->chead, sub->rhead,
+				       sub->mac};
+	int rc = SQLITE_OK;
 
-	if (!sub->has_mac) {
-		if ((rc = sqlite3_bind_null(st, i)) != SQLITE_OK ||
-		    (rc = sqlite3_bind_null(st, i + 1)) != SQLITE_OK)
-			return rc;
-		return sqlite3_bind_null(st, i + 2);
-	}
-	if ((rc = bind_blob(st, i, sub->vdigest, sizeof sub->vdigest)) !=
-		    SQLITE_OK ||
-	    (rc = bind_blob(st, i + 1, sub->chead, sizeof sub->chead)) !=
-		    SQLITE_OK)
-		return rc;
-	return bind_blob(st, i + 2, sub->mac, sizeof sub->mac);
+	for (int k = 0; k < 4 && rc == SQLITE_OK; k++)
+		rc = sub->has_mac ? bind_blob(st, i + k, col[k], SEC_HASH_BYTES)
+				  : sqlite3_bind_null(st, i + k);
+	return rc;
 }
 
 /* Copies a MAC column of the expected size; 0 when NULL or another size. */
@@ -768,7 +763,8 @@ static int fill_subject(struct sq *s, sqlite3_stmt *st, const char *what,
 	/* Absent or damaged MACs read as has_mac 0, which the library
 	 * refuses once the register has its row key. */
 	out->has_mac = col_mac(st, 7, out->vdigest) &&
-		       col_mac(st, 8, out->chead) && col_mac(st, 9, out->mac);
+		       col_mac(st, 8, out->chead) &&
+		       col_mac(st, 9, out->rhead) && col_mac(st, 10, out->mac);
 	return 0;
 }
 

@@ -181,6 +181,23 @@ edit "INSERT INTO record (subject_id, type, ciphertext, purposes, legal_basis, s
 	WHERE subject_id = '$A' AND type = 'purchase'"
 check "a purchase copied to another subject is refused" 5 "$BIN" record list "$D"
 
+fresh
+edit "DELETE FROM record WHERE subject_id = '$A' AND type = 'purchase'"
+check "a record removed is refused" 5 "$BIN" record list "$A"
+check "also when listing another type" 5 "$BIN" record list "$A" --type location --purpose analytics
+
+fresh
+LOC_ROW=$(rows "SELECT quote(id) || ',' || quote(type) || ',' || quote(ciphertext) || ',' ||
+	quote(purposes) || ',' || quote(legal_basis) || ',' || quote(source) || ',' ||
+	created_at || ',' || quote(expires_at) || ',' || attachment_size || ',' ||
+	quote(attachment_type) || ',' || quote(mac)
+	FROM record WHERE subject_id = '$A' AND type = 'location'" "$WORK/c.db")
+check "withdrawing location consent deletes the location record" 0 "$BIN" consent withdraw "$A" location
+check "which reads" 0 "$BIN" record list "$A"
+edit "INSERT INTO record (id, type, ciphertext, purposes, legal_basis, source, created_at,
+	expires_at, attachment_size, attachment_type, mac, subject_id) VALUES ($LOC_ROW, '$A')"
+check "a deleted record put back is refused" 5 "$BIN" record list "$A"
+
 # --- actors ------------------------------------------------------------------
 fresh
 edit "UPDATE actor SET role = 'admin' WHERE name = 'cs-1'"

@@ -134,6 +134,7 @@ static void make_old(struct fx *f)
 	raw_exec(f->db, sql);
 	raw_exec(f->db, "ALTER TABLE subject DROP COLUMN vdigest;"
 			"ALTER TABLE subject DROP COLUMN chead;"
+			"ALTER TABLE subject DROP COLUMN rhead;"
 			"ALTER TABLE subject DROP COLUMN mac;"
 			"ALTER TABLE record DROP COLUMN mac;"
 			"ALTER TABLE consent DROP COLUMN mac;"
@@ -232,13 +233,15 @@ static void test_binding_is_not_repeated(void **state)
 	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
 	rk_register_close(f->r);
 	f->r = NULL;
-	raw_exec(f->db, "UPDATE subject SET vdigest = NULL, chead = NULL,"
-			" mac = NULL;"
-			"UPDATE value SET purposes = purposes ||"
-			" ',marketing_communications';"
-			"DELETE FROM meta WHERE key = 'row_key';"
-			"UPDATE meta SET value = x'01'"
-			" WHERE key = 'row_macs_pending';");
+	raw_exec(
+		f->db,
+		"UPDATE subject SET vdigest = NULL, chead = NULL, rhead = NULL,"
+		" mac = NULL;"
+		"UPDATE value SET purposes = purposes ||"
+		" ',marketing_communications';"
+		"DELETE FROM meta WHERE key = 'row_key';"
+		"UPDATE meta SET value = x'01'"
+		" WHERE key = 'row_macs_pending';");
 	assert_int_equal(rk_register_open(f->db, f->key, &h), RK_EINTEGRITY);
 	rk_register_close(h);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM subject"

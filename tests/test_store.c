@@ -277,8 +277,8 @@ static void test_migrations(void **state)
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM"
 					  " pragma_table_info('subject')"
 					  " WHERE name IN ('vdigest', 'chead',"
-					  " 'mac')"),
-			 3);
+					  " 'rhead', 'mac')"),
+			 4);
 	assert_int_equal(raw_int(f->path,
 				 "SELECT count(*) FROM"
 				 " pragma_table_info('record'),"
