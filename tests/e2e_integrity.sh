@@ -60,6 +60,21 @@ check "untouched: the revoked actor is refused" 4 env REKISTERI_ACTOR=cs-2 REKIS
 check "untouched: subject list" 0 "$BIN" subject list
 check "untouched: audit verify" 0 "$BIN" audit verify
 
+# --- audit verify checks the rows too ---------------------------------------------
+fresh
+check "audit verify names the subjects it checked" 0 "$BIN" --json audit verify
+expect "rows intact, three subjects" grep -q '"rows_intact": true, "subjects": 3' <<<"$out"
+edit "UPDATE value SET purposes = purposes || ',marketing_communications' WHERE subject_id = '$A' AND field = 'email'"
+check "audit verify finds an edited value" 5 "$BIN" audit verify
+expect "and says what, without data" grep -q "set of values" <<<"$err"
+fresh
+edit "UPDATE actor SET revoked_at = 0 WHERE name = 'cs-2'"
+check "audit verify finds an un-revoked actor" 5 "$BIN" audit verify
+fresh
+edit "DELETE FROM consent WHERE id = (SELECT max(id) FROM consent)"
+check "audit verify finds a removed ledger entry" 5 "$BIN" --json audit verify
+expect "the JSON says the rows are not intact" grep -q '"rows_intact": false' <<<"$out"
+
 # --- values ------------------------------------------------------------------
 fresh
 edit "UPDATE value SET purposes = purposes || ',marketing_communications' WHERE subject_id = '$A' AND field = 'email'"
