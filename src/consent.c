@@ -903,6 +903,7 @@ rk_status rk_cookie_link(rk_register *r, const char *id, const char *cookie_id)
 	const char *purpose = r->pol->purposes[pu].name;
 	unsigned char h[SEC_BIDX_BYTES];
 	char owner[33];
+	unsigned char mac[SEC_HASH_BYTES];
 	store_subject sub;
 	audit_ev ev;
 	rk_status st;
@@ -921,10 +922,15 @@ rk_status rk_cookie_link(rk_register *r, const char *id, const char *cookie_id)
 		st = reg_load_subject(r, id, &sub);
 	if (st != RK_OK)
 		goto out;
-	rc = r->st->vt->cookie_resolve(r->st, h, owner);
+	rc = r->st->vt->cookie_resolve(r->st, h, owner, mac);
 	if (rc != 0 && rc != STORE_NOTFOUND) {
 		st = reg_store_fail(r, "cannot read the identifiers");
 		goto out;
+	}
+	if (rc == 0) {
+		st = integ_cookie_check(r, h, owner, mac);
+		if (st != RK_OK)
+			goto out;
 	}
 	/* Moving a profile between people would merge their data. */
 	if (rc == 0 && strcmp(owner, sub.id) != 0) {
@@ -932,7 +938,8 @@ rk_status rk_cookie_link(rk_register *r, const char *id, const char *cookie_id)
 			      "identifier already linked to another subject");
 		goto out;
 	}
-	if (r->st->vt->cookie_link(r->st, h, sub.id, reg_now(r)) != 0) {
+	integ_cookie_mac(r, h, sub.id, mac);
+	if (r->st->vt->cookie_link(r->st, h, sub.id, reg_now(r), mac) != 0) {
 		st = reg_store_fail(r, "cannot link the identifier");
 		goto out;
 	}

@@ -22,14 +22,14 @@
 #define ACTION_UPGRADE "register.upgrade"
 #define UPGRADE_PAGE   256
 #define MSG_ALTERED                                                            \
-	"the database was altered without the key (see the audit log; "        \
-	"restore "                                                             \
-	"a backup)"
+	"the database was altered without the key; see the audit log and "     \
+	"restore a backup"
 #define CTX_SUBJECT	"rk-subject-v1"
 #define CTX_VALUES	"rk-values-v1"
 #define CTX_CONSENT	"rk-consent-v1"
 #define CTX_RECORD	"rk-record-v1"
 #define CTX_RECORDS	"rk-records-v1"
+#define CTX_COOKIE	"rk-cookie-v1"
 #define CTX_ACTOR	"rk-actor-v1"
 #define CTX_ACTOR_SET	"rk-actor-set-v1"
 #define CTX_ACTOR_TOKEN "rk-actor-token-v1"
@@ -403,6 +403,33 @@ rk_status integ_records_repin(rk_register *r, store_subject *s)
 	if (st == RK_OK)
 		memcpy(s->rhead, w.head, sizeof s->rhead);
 	return st;
+}
+
+/* ---- cookie and device identifiers ---- */
+
+void integ_cookie_mac(const rk_register *r,
+		      const unsigned char hash[SEC_BIDX_BYTES],
+		      const char *subject_id, unsigned char out[SEC_HASH_BYTES])
+{
+	sec_mac m;
+
+	sec_mac_init(&m, r->rkey, CTX_COOKIE);
+	sec_mac_bytes(&m, hash, SEC_BIDX_BYTES);
+	sec_mac_str(&m, subject_id);
+	sec_mac_final(&m, out);
+}
+
+rk_status integ_cookie_check(rk_register *r,
+			     const unsigned char hash[SEC_BIDX_BYTES],
+			     const char *subject_id,
+			     const unsigned char mac[SEC_HASH_BYTES])
+{
+	unsigned char want[SEC_HASH_BYTES];
+
+	integ_cookie_mac(r, hash, subject_id, want);
+	if (sec_memcmp(want, mac, sizeof want) != 0)
+		return altered(r, "an identifier's link");
+	return RK_OK;
 }
 
 /* ---- actors ---- */
@@ -823,6 +850,68 @@ out:
 	return st;
 }
 
+struct cookies {
+	unsigned char (*hash)[SEC_BIDX_BYTES];
+	char (*sid)[33];
+	size_t n, cap;
+	int bad;
+};
+
+static int collect_cookie(void *ud, const unsigned char hash[SEC_BIDX_BYTES],
+			  const char *subject_id)
+{
+	struct cookies *cs = ud;
+
+	if (strlen(subject_id) >= sizeof cs->sid[0]) {
+		cs->bad = 1;
+		return 1;
+	}
+	if (cs->n == cs->cap) {
+		size_t cap = cs->cap ? cs->cap * 2 : 64;
+		unsigned char(*nh)[SEC_BIDX_BYTES] =
+			realloc(cs->hash, cap * sizeof *nh);
+		char(*ns)[33];
+
+		if (nh == NULL) {
+			cs->bad = 1;
+			return 1;
+		}
+		cs->hash = nh;
+		ns = realloc(cs->sid, cap * sizeof *ns);
+		if (ns == NULL) {
+			cs->bad = 1;
+			return 1;
+		}
+		cs->sid = ns;
+		cs->cap = cap;
+	}
+	memcpy(cs->hash[cs->n], hash, SEC_BIDX_BYTES);
+	memcpy(cs->sid[cs->n], subject_id, strlen(subject_id) + 1);
+	cs->n++;
+	return 0;
+}
+
+static rk_status bind_cookies(rk_register *r)
+{
+	struct cookies cs = {NULL, NULL, 0, 0, 0};
+	unsigned char mac[SEC_HASH_BYTES];
+	rk_status st = RK_OK;
+	size_t i;
+
+	if (r->st->vt->cookie_walk(r->st, collect_cookie, &cs) != 0)
+		st = reg_store_fail(r, "cannot read the identifiers");
+	else if (cs.bad)
+		st = reg_fail(r, RK_ESYS, "cannot read the identifiers");
+	for (i = 0; st == RK_OK && i < cs.n; i++) {
+		integ_cookie_mac(r, cs.hash[i], cs.sid[i], mac);
+		if (r->st->vt->cookie_set_mac(r->st, cs.hash[i], mac) != 0)
+			st = reg_store_fail(r, "cannot store a link's MAC");
+	}
+	free(cs.hash);
+	free(cs.sid);
+	return st;
+}
+
 /* Binds every row of a register from before the MAC columns, in one write:
  * a crash leaves it as it was, and the next open tries again. */
 static rk_status upgrade(rk_register *r)
@@ -902,6 +991,8 @@ static rk_status upgrade(rk_register *r)
 			memcpy(after, ids.id[ids.n - 1], sizeof after);
 	} while (ids.n == ids.cap);
 	st = bind_actors(r);
+	if (st == RK_OK)
+		st = bind_cookies(r);
 	if (st != RK_OK)
 		goto out;
 	if (r->st->vt->policy_latest(r->st, &version, &text) != 0) {

@@ -21,6 +21,9 @@
  *  - each actor row carries a keyed token hash and a MAC over name, role,
  *    token hash, creation and revocation; meta "actor_set" pins the set of
  *    actor rows, so an older copy of a row (un-revoked) does not match.
+ *  - each cookie link carries a MAC over the identifier's hash and its
+ *    subject, so a profile is never moved to another subject;
+ *  - meta "policy_mac" pins the newest stored policy and its version.
  * The row key is a register key in meta wrapped by the master key (rotation
  * re-wraps it like the others).
  */
@@ -101,6 +104,18 @@ rk_status integ_records_walk(rk_register *r, const store_subject *s,
  * from the rest (each checked against its MAC); integ_subject_repin then
  * stores it. */
 rk_status integ_records_repin(rk_register *r, store_subject *s);
+
+/* The MAC that binds a cookie or device identifier (its blind index hash)
+ * to the subject it is linked to. */
+void integ_cookie_mac(const rk_register *r,
+		      const unsigned char hash[SEC_BIDX_BYTES],
+		      const char *subject_id,
+		      unsigned char out[SEC_HASH_BYTES]);
+/* RK_OK when mac is that MAC, else RK_EINTEGRITY. */
+rk_status integ_cookie_check(rk_register *r,
+			     const unsigned char hash[SEC_BIDX_BYTES],
+			     const char *subject_id,
+			     const unsigned char mac[SEC_HASH_BYTES]);
 
 /* The stored form of an actor's token: keyed by the row key. */
 void integ_token_hash(const rk_register *r, const char *token,

@@ -843,6 +843,7 @@ static rk_status record_add(rk_register *r, const char *id,
 	unsigned char *dk = NULL, *ct = NULL;
 	char *plain = NULL;
 	char linked[33], purposes[NAMES_MAX] = "", expires[11], ad[AD_MAX];
+	unsigned char link_mac[SEC_HASH_BYTES];
 	char mtype[MEDIA_TYPE_MAX + 1] = "";
 	size_t pu = POL_NONE, i, plen = 0;
 	int64_t att_size = -1, now;
@@ -916,7 +917,8 @@ static rk_status record_add(rk_register *r, const char *id,
 				      "identifiers");
 			goto out;
 		}
-		rc = r->st->vt->cookie_resolve(r->st, cookie_hash, linked);
+		rc = r->st->vt->cookie_resolve(r->st, cookie_hash, linked,
+					       link_mac);
 		if (rc == STORE_NOTFOUND) {
 			st = reg_fail(r, RK_ENOTFOUND,
 				      "the identifier is linked to no subject");
@@ -926,6 +928,11 @@ static rk_status record_add(rk_register *r, const char *id,
 			st = reg_store_fail(r, "cannot resolve the identifier");
 			goto out;
 		}
+		/* A link moved to another subject would file this record
+		 * under the wrong person. */
+		st = integ_cookie_check(r, cookie_hash, linked, link_mac);
+		if (st != RK_OK)
+			goto out;
 		id = linked;
 	}
 	/* Marketing does not process a subject who prohibited it, not even

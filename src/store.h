@@ -129,6 +129,9 @@ typedef int (*store_chunk_fn)(void *ud, int64_t seq, const unsigned char *ct,
 			      size_t len);
 typedef int (*store_consent_fn)(void *ud, const store_consent *c);
 typedef int (*store_actor_fn)(void *ud, const store_actor *a);
+typedef int (*store_cookie_fn)(void *ud,
+			       const unsigned char hash[SEC_BIDX_BYTES],
+			       const char *subject_id);
 
 struct store_vt {
 	void (*close)(store *s);
@@ -228,12 +231,21 @@ struct store_vt {
 			      store_consent_fn fn, void *ud);
 
 	/* ---- cookie and device identifiers (by blind index hash) ---- */
+	/* mac (SEC_HASH_BYTES) binds the identifier to the subject. */
 	int (*cookie_link)(store *s, const unsigned char hash[SEC_BIDX_BYTES],
-			   const char *subject_id, int64_t at);
-	/* The subject a live identifier is linked to; STORE_NOTFOUND. */
+			   const char *subject_id, int64_t at,
+			   const unsigned char *mac);
+	/* The subject a live identifier is linked to, and the link's MAC
+	 * (zeros when absent); STORE_NOTFOUND. */
 	int (*cookie_resolve)(store *s,
 			      const unsigned char hash[SEC_BIDX_BYTES],
-			      char subject_id[33]);
+			      char subject_id[33],
+			      unsigned char mac[SEC_HASH_BYTES]);
+	/* Every link (for binding the links of an older register). */
+	int (*cookie_walk)(store *s, store_cookie_fn fn, void *ud);
+	int (*cookie_set_mac)(store *s,
+			      const unsigned char hash[SEC_BIDX_BYTES],
+			      const unsigned char mac[SEC_HASH_BYTES]);
 	/* Unlinks every identifier of a subject; *n gets the count. */
 	int (*cookie_unlink_subject)(store *s, const char *subject_id,
 				     int64_t *n);

@@ -137,6 +137,7 @@ static const char *const migrations[] = {
 	"ALTER TABLE record ADD COLUMN mac BLOB;"
 	"ALTER TABLE consent ADD COLUMN mac BLOB;"
 	"ALTER TABLE actor ADD COLUMN mac BLOB;"
+	"ALTER TABLE cookie ADD COLUMN mac BLOB;"
 	"INSERT INTO meta (key, value) VALUES ('row_macs_pending', x'01');",
 };
 
@@ -1345,6 +1346,8 @@ static const struct store_vt sq_vt = {
 	.consent_latest = sqx_consent_latest,
 	.cookie_link = sqx_cookie_link,
 	.cookie_resolve = sqx_cookie_resolve,
+	.cookie_walk = sqx_cookie_walk,
+	.cookie_set_mac = sqx_cookie_set_mac,
 	.cookie_unlink_subject = sqx_cookie_unlink_subject,
 	.actor_insert = sqx_actor_insert,
 	.actor_get = sqx_actor_get,

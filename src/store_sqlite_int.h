@@ -67,9 +67,13 @@ int sqx_consent_walk(store *s, const char *subject_id, const char *scope,
 int sqx_consent_latest(store *s, const char *subject_id, const char *scope,
 		       int objection, store_consent_fn fn, void *ud);
 int sqx_cookie_link(store *s, const unsigned char hash[SEC_BIDX_BYTES],
-		    const char *subject_id, int64_t at);
+		    const char *subject_id, int64_t at,
+		    const unsigned char *mac);
 int sqx_cookie_resolve(store *s, const unsigned char hash[SEC_BIDX_BYTES],
-		       char subject_id[33]);
+		       char subject_id[33], unsigned char mac[SEC_HASH_BYTES]);
+int sqx_cookie_walk(store *s, store_cookie_fn fn, void *ud);
+int sqx_cookie_set_mac(store *s, const unsigned char hash[SEC_BIDX_BYTES],
+		       const unsigned char mac[SEC_HASH_BYTES]);
 int sqx_cookie_unlink_subject(store *s, const char *subject_id, int64_t *n);
 
 /* store_sqlite_access.c */

@@ -33,6 +33,7 @@ check "give location consent" 0 "$BIN" consent give "$A" location
 IN="$LOC" check "add a location record" 0 "$BIN" record add "$A" --type location --purpose analytics
 IN='{"product": "Skanneri", "amount": "10.00", "currency": "EUR"}' \
 	check "add a purchase" 0 "$BIN" record add "$A" --type purchase
+check "link a cookie" 0 "$BIN" cookie link "$A" GA1.2.555
 check "add an actor" 0 "$BIN" actor add cs-1 --role customer_service
 CS=$out
 check "add an actor to revoke" 0 "$BIN" actor add cs-2 --role customer_service
@@ -212,6 +213,17 @@ check "which reads" 0 "$BIN" record list "$A"
 edit "INSERT INTO record (id, type, ciphertext, purposes, legal_basis, source, created_at,
 	expires_at, attachment_size, attachment_type, mac, subject_id) VALUES ($LOC_ROW, '$A')"
 check "a deleted record put back is refused" 5 "$BIN" record list "$A"
+
+# --- cookie and device identifiers ------------------------------------------
+BROWSE='{"url": "https://example.com/tuotteet", "at": "2025-01-31T12:00:00Z"}'
+fresh
+IN="$BROWSE" check "untouched: a record by cookie goes to its subject" 0 \
+	"$BIN" record add --cookie GA1.2.555 --type browsing --purpose analytics
+fresh
+edit "UPDATE cookie SET subject_id = '$D'"
+IN="$BROWSE" check "a cookie moved to another subject is refused" 5 \
+	"$BIN" record add --cookie GA1.2.555 --type browsing --purpose analytics
+check "also when it is linked again" 5 "$BIN" cookie link "$D" GA1.2.555
 
 # --- actors ------------------------------------------------------------------
 fresh

@@ -73,6 +73,7 @@ static int setup(void **state)
 	assert_int_equal(
 		rk_actor_add(f->r, "cs-1", "customer_service", f->token),
 		RK_OK);
+	assert_int_equal(rk_cookie_link(f->r, f->id, "ck-1"), RK_OK);
 	assert_int_equal(rk_register_flush(f->r), RK_OK);
 	*state = f;
 	return 0;
@@ -139,6 +140,7 @@ static void make_old(struct fx *f)
 			"ALTER TABLE record DROP COLUMN mac;"
 			"ALTER TABLE consent DROP COLUMN mac;"
 			"ALTER TABLE actor DROP COLUMN mac;"
+			"ALTER TABLE cookie DROP COLUMN mac;"
 			"DELETE FROM meta WHERE key IN ('row_key',"
 			" 'row_macs_pending', 'actor_set', 'policy_mac');"
 			"DELETE FROM schema_migrations WHERE version = 3;");
@@ -197,6 +199,7 @@ static void test_old_register_is_bound_at_first_open(void **state)
 {
 	struct fx *f = *state;
 	rk_subject *s = NULL;
+	int64_t rec = 0;
 
 	make_old(f);
 	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
@@ -210,6 +213,13 @@ static void test_old_register_is_bound_at_first_open(void **state)
 					" WHERE mac IS NULL"),
 			 0);
 	reads_as_before(f, f->r);
+	/* The identifier's link was bound too. */
+	assert_int_equal(
+		rk_record_add_by_cookie(f->r, "ck-1", "browsing",
+					"{\"url\": \"https://e.fi/\", "
+					"\"at\": \"2025-01-31T12:00:00Z\"}",
+					"analytics", &rec),
+		RK_OK);
 	/* A second open binds nothing again. */
 	rk_register_close(f->r);
 	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
