@@ -75,7 +75,7 @@ static int print_entry(void *ud, const rk_audit_entry *e)
 int cmd_audit(cli *c, int argc, char **argv)
 {
 	const char *subject = NULL;
-	rk_audit_report rep;
+	rk_audit_report rep, rows;
 	rk_status st;
 	int i, r;
 
@@ -115,6 +115,21 @@ int cmd_audit(cli *c, int argc, char **argv)
 		r = cli_open(c);
 		if (r != 0)
 			return r;
+		/* The rows that decide access first: an edited one is not
+		 * "intact" even when the trail is. */
+		st = rk_integrity_verify(c->reg, &rows);
+		if (st != RK_OK && st != RK_EINTEGRITY)
+			return cli_status(c, st);
+		if (st == RK_EINTEGRITY) {
+			if (c->json) {
+				printf("{\"intact\": false, \"rows_intact\": "
+				       "false, \"reason\": ");
+				cli_json_str(stdout, rows.reason);
+				puts("}");
+			}
+			return cli_error(5, "register rows altered: %s",
+					 rows.reason);
+		}
 		st = cp != NULL ? rk_audit_verify_checkpoint(c->reg, cp, &rep)
 				: rk_audit_verify(c->reg, &rep);
 		if (st != RK_OK && st != RK_EINTEGRITY)
@@ -124,15 +139,18 @@ int cmd_audit(cli *c, int argc, char **argv)
 		if (st != RK_OK && st != RK_EINTEGRITY)
 			return cli_status(c, st);
 		if (c->json) {
-			printf("{\"intact\": %s, \"entries\": %" PRId64
+			printf("{\"intact\": %s, \"rows_intact\": true, "
+			       "\"subjects\": %" PRId64
+			       ", \"entries\": %" PRId64
 			       ", \"first_bad\": %" PRId64 ", \"reason\": ",
-			       st == RK_OK ? "true" : "false", rep.entries,
-			       rep.first_bad);
+			       st == RK_OK ? "true" : "false", rows.entries,
+			       rep.entries, rep.first_bad);
 			cli_json_str(stdout, rep.reason);
 			puts("}");
 		} else if (st == RK_OK) {
-			printf("audit trail intact: %" PRId64 " entries\n",
-			       rep.entries);
+			printf("audit trail intact: %" PRId64 " entries\n"
+			       "register rows intact: %" PRId64 " subjects\n",
+			       rep.entries, rows.entries);
 		}
 		if (st != RK_OK)
 			return cli_error(5,

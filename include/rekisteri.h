@@ -297,6 +297,15 @@ typedef struct rk_audit_report {
 RK_API RK_NODISCARD rk_status rk_audit_verify(rk_register *reg,
 					      rk_audit_report *report);
 
+/* Checks every row that decides access against the MACs of the register's
+ * row key: each subject with its values, consent ledger and records, the
+ * actors, and the stored policy. RK_OK when all match; RK_EINTEGRITY when
+ * something was edited without the key, with report->reason saying what
+ * (never any data); report->entries counts the subjects checked. The same
+ * role as rk_audit_verify is needed. */
+RK_API RK_NODISCARD rk_status rk_integrity_verify(rk_register *reg,
+						  rk_audit_report *report);
+
 typedef int (*rk_audit_fn)(void *ud, const rk_audit_entry *e);
 
 /* Calls fn for each entry in order (for one subject if subject_id is not

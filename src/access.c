@@ -13,6 +13,7 @@
 #include "consent.h"
 #include "crypto.h"
 #include "ident.h"
+#include "integrity.h"
 #include "policy.h"
 #include "register.h"
 #include "store.h"
@@ -142,12 +143,22 @@ rk_status rk_actor_add(rk_register *r, const char *name, const char *role,
 	memcpy(a.name, name, strlen(name) + 1);
 	snprintf(a.role, sizeof a.role, "%s", r->pol->roles[ri].name);
 	sec_token_new(token);
-	sec_token_hash(token, a.token_hash);
+	integ_token_hash(r, token, a.token_hash);
 	a.created_at = reg_now(r);
+	integ_actor_mac(r, &a, a.mac);
+	a.has_mac = 1;
+	/* The set is checked before it grows, so that adding an actor never
+	 * re-pins rows edited before. */
+	st = integ_actor_check(r, NULL);
+	if (st != RK_OK)
+		goto out;
 	if (r->st->vt->actor_insert(r->st, &a) != 0) {
 		st = reg_store_fail(r, "cannot store the actor");
 		goto out;
 	}
+	st = integ_actors_pin(r);
+	if (st != RK_OK)
+		goto out;
 	{
 		/* Which actor got which role: names of staff IDs, no data. */
 		char what[128];
@@ -220,10 +231,18 @@ rk_status rk_actor_list(rk_register *r, char **json_out)
 	aj.arr = json_array();
 	if (aj.arr == NULL)
 		return reg_fail(r, RK_ESYS, "out of memory");
-	if (r->st->vt->actor_list(r->st, actor_one, &aj) != 0) {
-		st = reg_store_fail(r, "cannot list actors");
+	/* The rows shown are the ones checked: one snapshot. */
+	st = reg_begin_read(r);
+	if (st != RK_OK)
 		goto out;
-	}
+	st = integ_actor_check(r, NULL);
+	if (st == RK_OK && r->st->vt->actor_list(r->st, actor_one, &aj) != 0)
+		st = reg_store_fail(r, "cannot list actors");
+	reg_end_read(r);
+	if (st == RK_EINTEGRITY)
+		reg_audit_attempt(r, "actor.list", NULL, NULL, st);
+	if (st != RK_OK)
+		goto out;
 	if (aj.failed) {
 		st = reg_fail(r, RK_ESYS, "out of memory");
 		goto out;
@@ -247,6 +266,7 @@ out:
 rk_status rk_actor_revoke(rk_register *r, const char *name)
 {
 	rk_status st;
+	store_actor a;
 	audit_ev ev;
 	int rc;
 
@@ -258,15 +278,29 @@ rk_status rk_actor_revoke(rk_register *r, const char *name)
 	st = reg_begin_write(r);
 	if (st != RK_OK)
 		return st;
+	st = integ_actor_check(r, NULL);
+	if (st != RK_OK)
+		goto out;
 	rc = r->st->vt->actor_revoke(r->st, name, reg_now(r));
 	if (rc == STORE_NOTFOUND) {
 		st = reg_fail(r, RK_ENOTFOUND, "no such active actor");
 		goto out;
 	}
+	if (rc == 0)
+		rc = r->st->vt->actor_get(r->st, name, &a);
 	if (rc != 0) {
 		st = reg_store_fail(r, "cannot revoke the actor");
 		goto out;
 	}
+	integ_actor_mac(r, &a, a.mac);
+	a.has_mac = 1;
+	if (r->st->vt->actor_set_auth(r->st, &a) != 0) {
+		st = reg_store_fail(r, "cannot revoke the actor");
+		goto out;
+	}
+	st = integ_actors_pin(r);
+	if (st != RK_OK)
+		goto out;
 	audit_ev_set(&ev, r, "actor.revoke", NULL, name, NULL, "ok");
 	st = audit_write(r, &ev);
 	if (st == RK_OK)
@@ -277,23 +311,48 @@ out:
 	return st;
 }
 
+/* An actor's row, after it and the set of actor rows matched their MACs
+ * (in one snapshot): a forged, edited or un-revoked row is an integrity
+ * failure, not merely a wrong token. RK_ENOTFOUND when there is none. */
+static rk_status load_actor(rk_register *r, const char *name, store_actor *a)
+{
+	rk_status st = reg_begin_read(r);
+	int rc;
+
+	if (st != RK_OK)
+		return st;
+	rc = r->st->vt->actor_get(r->st, name, a);
+	if (rc == STORE_NOTFOUND)
+		st = RK_ENOTFOUND;
+	else if (rc != 0)
+		st = reg_store_fail(r, "cannot read actors");
+	else
+		st = integ_actor_check(r, a);
+	reg_end_read(r);
+	return st;
+}
+
 rk_status rk_register_authenticate(rk_register *r, const char *actor,
 				   const char *token)
 {
 	store_actor a;
 	unsigned char h[SEC_HASH_BYTES];
 	size_t ri;
-	int rc;
+	rk_status st;
 
 	if (!valid_actor_name(actor) || token == NULL ||
 	    strlen(token) != SEC_TOKEN_LEN)
 		goto refused;
-	rc = r->st->vt->actor_get(r->st, actor, &a);
-	if (rc == STORE_NOTFOUND)
+	st = load_actor(r, actor, &a);
+	if (st == RK_ENOTFOUND)
 		goto refused;
-	if (rc != 0)
-		return reg_store_fail(r, "cannot read actors");
-	sec_token_hash(token, h);
+	if (st != RK_OK) {
+		if (st == RK_EINTEGRITY)
+			reg_audit_attempt(r, "actor.authenticate", NULL, NULL,
+					  st);
+		return st;
+	}
+	integ_token_hash(r, token, h);
 	if (sec_memcmp(h, a.token_hash, sizeof h) != 0 || a.revoked_at != 0)
 		goto refused;
 	ri = policy_role(r->pol, a.role);
@@ -352,7 +411,7 @@ rk_status access_dm_check(rk_register *r, size_t pu, const char *subject_id)
 	int ex = access_dm_excluded(r, pu, subject_id);
 
 	if (ex < 0)
-		return RK_ESYS;
+		return consent_err(ex);
 	if (ex > 0)
 		return reg_fail(
 			r, RK_EREFUSED,

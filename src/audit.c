@@ -94,24 +94,17 @@ static const char *or_null(const char *s)
 	return s[0] == '\0' ? NULL : s;
 }
 
+static rk_status load_head(rk_register *r);
+
 static rk_status append_one(rk_register *r, const audit_ev *ev)
 {
-	store_audit last, a;
-	int rc;
+	store_audit a;
 
 	memset(&a, 0, sizeof a);
 	if (!r->head_valid) {
-		rc = r->st->vt->audit_last(r->st, &last);
-		if (rc == STORE_NOTFOUND) {
-			r->head_seq = 0;
-			memset(r->head_hash, 0, SEC_HASH_BYTES);
-		} else if (rc == 0) {
-			r->head_seq = last.seq;
-			memcpy(r->head_hash, last.hash, SEC_HASH_BYTES);
-		} else {
-			return reg_store_fail(r, "cannot read the audit trail");
-		}
-		r->head_valid = 1;
+		rk_status st = load_head(r);
+		if (st != RK_OK)
+			return st;
 	}
 	a.seq = r->head_seq + 1;
 	memcpy(a.prev, r->head_hash, SEC_HASH_BYTES);
@@ -174,6 +167,57 @@ rk_status audit_keep_head(rk_register *r)
 	if (r->st->vt->meta_set(r->st, META_HEAD, head, sizeof head) != 0)
 		return reg_store_fail(r, "cannot keep the audit head");
 	r->head_dirty = 0;
+	return RK_OK;
+}
+
+/* The chain's head for the open write: the one the register kept, so that
+ * a trail cut at its end stays cut (the next entry leaves a gap that verify
+ * reports) instead of a write making its new end look whole. A kept head
+ * that is missing or altered refuses the write. Only a register that never
+ * had one (a new register, or one written before heads were kept, at its
+ * one-time upgrade: r->head_adopt) takes the trail's last entry. */
+static rk_status load_head(rk_register *r)
+{
+	unsigned char head[2 * HEAD_BYTES], mac[SEC_HASH_BYTES];
+	store_audit last;
+	size_t len = 0;
+	int rc;
+
+	rc = r->st->vt->meta_get(r->st, META_HEAD, head, sizeof head, &len);
+	if (rc == 0) {
+		head_mac(r->akey, head, mac);
+		if (len != HEAD_BYTES ||
+		    sec_memcmp(mac, head + 8 + SEC_HASH_BYTES,
+			       SEC_HASH_BYTES) != 0)
+			return reg_fail(r, RK_EINTEGRITY,
+					"the register's record of where the "
+					"audit trail ends was altered: nothing "
+					"was written; see rekisteri audit "
+					"verify");
+		r->head_seq = (int64_t)get_u64(head);
+		memcpy(r->head_hash, head + 8, SEC_HASH_BYTES);
+		r->head_valid = 1;
+		return RK_OK;
+	}
+	if (rc != STORE_NOTFOUND)
+		return reg_store_fail(r, "cannot read the audit head");
+	if (!r->head_adopt)
+		return reg_fail(r, RK_EINTEGRITY,
+				"the register's record of where the audit "
+				"trail ends is missing: nothing was written; "
+				"see rekisteri audit verify");
+	rc = r->st->vt->audit_last(r->st, &last);
+	if (rc == STORE_NOTFOUND) {
+		r->head_seq = 0;
+		memset(r->head_hash, 0, SEC_HASH_BYTES);
+	} else if (rc == 0) {
+		r->head_seq = last.seq;
+		memcpy(r->head_hash, last.hash, SEC_HASH_BYTES);
+	} else {
+		return reg_store_fail(r, "cannot read the audit trail");
+	}
+	r->head_valid = 1;
+	r->head_dirty = 1;
 	return RK_OK;
 }
 
@@ -305,18 +349,9 @@ rk_status audit_rotate_key(rk_register *r, const unsigned char *kek)
 	}
 	/* The head as it stands is the last entry of the old segment. */
 	if (!r->head_valid) {
-		store_audit last;
-		int rc = r->st->vt->audit_last(r->st, &last);
-		if (rc != 0 && rc != STORE_NOTFOUND) {
-			st = reg_store_fail(r, "cannot read the audit trail");
+		st = load_head(r);
+		if (st != RK_OK)
 			goto out;
-		}
-		r->head_seq = rc == 0 ? last.seq : 0;
-		if (rc == 0)
-			memcpy(r->head_hash, last.hash, SEC_HASH_BYTES);
-		else
-			memset(r->head_hash, 0, SEC_HASH_BYTES);
-		r->head_valid = 1;
 	}
 	nk = sec_key_new();
 	pt = sec_guarded_alloc(cap);

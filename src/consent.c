@@ -19,6 +19,7 @@
 #include "consent.h"
 #include "crypto.h"
 #include "ident.h"
+#include "integrity.h"
 #include "json_secret.h"
 #include "policy.h"
 #include "register.h"
@@ -48,34 +49,38 @@ enum ledger_state { LEDGER_NONE, LEDGER_GIVEN, LEDGER_WITHDRAWN };
  */
 
 struct latest {
+	int objection;
 	int found;
 	int given;
 };
 
+/* Sees the entries of one name in order: the last one seen is the state. */
 static int latest_one(void *ud, const store_consent *c)
 {
 	struct latest *l = ud;
 
-	l->found = 1;
-	l->given = c->given;
-	return 1;
+	if ((c->objection != 0) == (l->objection != 0)) {
+		l->found = 1;
+		l->given = c->given;
+	}
+	return 0;
 }
 
-/* The newest entry's state for name (a scope, or an objection), or -1 on a
- * store error with the handle's message set. */
+/* The newest entry's state for name (a scope, or an objection), after the
+ * subject row and the whole ledger matched their MACs (a newest entry
+ * removed or edited shows); -1 on a store error, CONSENT_EINTEGRITY on a
+ * mismatch, with the handle's message set. */
 static int ledger_state(rk_register *r, const char *subject_id,
 			const char *name, int objection)
 {
-	struct latest l = {0, 0};
-	int rc = r->st->vt->consent_latest(r->st, subject_id, name, objection,
-					   latest_one, &l);
+	struct latest l = {objection, 0, 0};
+	store_subject sub;
+	rk_status st = reg_load_subject(r, subject_id, &sub);
 
-	if (rc == STORE_NOTFOUND)
-		return LEDGER_NONE;
-	if (rc != 0) {
-		reg_store_fail(r, "cannot read the consent ledger");
-		return -1;
-	}
+	if (st == RK_OK)
+		st = integ_consent_walk(r, &sub, name, latest_one, &l);
+	if (st != RK_OK)
+		return st == RK_EINTEGRITY ? CONSENT_EINTEGRITY : -1;
 	if (!l.found)
 		return LEDGER_NONE;
 	return l.given ? LEDGER_GIVEN : LEDGER_WITHDRAWN;
@@ -88,7 +93,7 @@ int consent_live(rk_register *r, const char *subject_id, size_t scope)
 	if (scope >= r->pol->nscopes)
 		return 0;
 	s = ledger_state(r, subject_id, r->pol->scopes[scope].name, 0);
-	return s < 0 ? -1 : s == LEDGER_GIVEN;
+	return s < 0 ? s : s == LEDGER_GIVEN;
 }
 
 int consent_objected(rk_register *r, const char *subject_id,
@@ -99,7 +104,7 @@ int consent_objected(rk_register *r, const char *subject_id,
 	if (objection == NULL)
 		return 0;
 	s = ledger_state(r, subject_id, objection, 1);
-	return s < 0 ? -1 : s == LEDGER_GIVEN;
+	return s < 0 ? s : s == LEDGER_GIVEN;
 }
 
 int consent_personalisation_allowed(rk_register *r, const char *subject_id)
@@ -114,7 +119,7 @@ int consent_personalisation_allowed(rk_register *r, const char *subject_id)
 		return live;
 	/* A direct-marketing prohibition covers targeted content too. */
 	obj = consent_objected(r, subject_id, OBJ_DIRECT_MARKETING);
-	return obj < 0 ? -1 : !obj;
+	return obj < 0 ? obj : !obj;
 }
 
 /* ---- validation -----------------------------------------------------------
@@ -297,6 +302,7 @@ static rk_status ledger_write(rk_register *r, const char *id,
 	store_subject sub;
 	store_consent c;
 	unsigned char *dk = NULL, *ct = NULL;
+	unsigned char mac[SEC_HASH_BYTES];
 	size_t elen = 0;
 	audit_ev ev;
 	rk_status st;
@@ -345,15 +351,24 @@ static rk_status ledger_write(rk_register *r, const char *id,
 	c.actor = r->actor;
 	c.evidence_ct = ct;
 	c.evidence_len = ct != NULL ? elen + SEC_SEAL_OVERHEAD : 0;
+	/* Chained to the head the subject row pins, which then pins this. */
+	integ_consent_mac(r, sub.chead, &c, mac);
+	c.mac = mac;
 	if (r->st->vt->consent_append(r->st, &c) != 0) {
 		st = reg_store_fail(r, "cannot record in the consent ledger");
 		goto out;
 	}
+	memcpy(sub.chead, mac, sizeof sub.chead);
 	if (!a->objection && !a->given) {
 		st = purge_scope(r, sub.id, a->scope);
+		if (st == RK_OK)
+			st = integ_records_repin(r, &sub);
 		if (st != RK_OK)
 			goto out;
 	}
+	st = integ_subject_repin(r, &sub);
+	if (st != RK_OK)
+		goto out;
 	audit_ev_set(&ev, r, a->action, sub.pseudonym, a->name, purpose, "ok");
 	st = audit_write(r, &ev);
 	if (st == RK_OK)
@@ -565,11 +580,16 @@ rk_status rk_consent_history(rk_register *r, const char *id, char **json_out)
 		st = reg_fail(r, RK_ESYS, "out of memory");
 		goto out;
 	}
-	if (r->st->vt->consent_walk(r->st, sub.id, NULL, hist_one, &h) != 0) {
-		st = reg_store_fail(r, "cannot read the consent ledger");
+	/* The subject row again, in the same snapshot as its ledger. */
+	st = reg_begin_read(r);
+	if (st != RK_OK)
 		goto out;
-	}
-	st = h.st;
+	st = reg_load_subject(r, id, &sub);
+	if (st == RK_OK)
+		st = integ_consent_walk(r, &sub, NULL, hist_one, &h);
+	reg_end_read(r);
+	if (st == RK_OK)
+		st = h.st;
 	if (st != RK_OK)
 		goto out;
 	text = json_dumps(h.arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -625,9 +645,13 @@ rk_status rk_consent_state(rk_register *r, const char *id, const char *scope,
 	st = load_checked(r, id, pu, "consent.state", &sub, &audited);
 	if (st != RK_OK)
 		goto out;
+	st = reg_begin_read(r);
+	if (st != RK_OK)
+		goto out;
 	s = ledger_state(r, sub.id, name, si == POL_NONE);
+	reg_end_read(r);
 	if (s < 0) {
-		st = RK_ESYS;
+		st = consent_err(s);
 		goto out;
 	}
 	audit_ev_set(&ev, r, "consent.state", sub.pseudonym, name, purpose,
@@ -658,10 +682,22 @@ static int decide(rk_decision *out, int allowed, const char *rule)
 	return 0;
 }
 
+struct first {
+	const rk_register *r;
+	int found;
+	int forged;
+};
+
+/* A purchase counts only when its row matches its MAC. */
 static int first_record(void *ud, const store_record *rec)
 {
-	(void)rec;
-	*(int *)ud = 1;
+	struct first *f = ud;
+
+	if (integ_record_ok(f->r, rec) != 0) {
+		f->forged = 1;
+		return 1;
+	}
+	f->found = 1;
 	return 1;
 }
 
@@ -670,7 +706,7 @@ static int first_record(void *ud, const store_record *rec)
 static rk_status soft_opt_in(rk_register *r, const store_subject *sub, int *ok)
 {
 	char today[11];
-	int bought = 0;
+	struct first bought = {r, 0, 0};
 
 	*ok = 0;
 	if (strcmp(sub->kind, KIND_CUSTOMER) != 0)
@@ -682,7 +718,11 @@ static rk_status soft_opt_in(rk_register *r, const store_subject *sub, int *ok)
 	if (r->st->vt->record_list(r->st, sub->id, TYPE_PURCHASE, first_record,
 				   &bought) != 0)
 		return reg_store_fail(r, "cannot read the purchases");
-	*ok = bought;
+	if (bought.forged)
+		return reg_fail(r, RK_EINTEGRITY,
+				"a purchase record does not match its MAC: "
+				"the database was altered without the key");
+	*ok = bought.found;
 	return RK_OK;
 }
 
@@ -698,7 +738,7 @@ static rk_status may_contact_rules(rk_register *r, const store_subject *sub,
 
 	s = consent_objected(r, sub->id, OBJ_DIRECT_MARKETING);
 	if (s < 0)
-		return RK_ESYS;
+		return consent_err(s);
 	if (s) {
 		decide(out, 0,
 		       "direct-marketing prohibition overrides every consent");
@@ -707,7 +747,7 @@ static rk_status may_contact_rules(rk_register *r, const store_subject *sub,
 	if (third_party) {
 		tp = ledger_state(r, sub->id, SCOPE_THIRD_PARTY, 0);
 		if (tp < 0)
-			return RK_ESYS;
+			return consent_err(tp);
 		if (tp != LEDGER_GIVEN) {
 			decide(out, 0,
 			       "third-party marketing needs the subject's "
@@ -717,7 +757,7 @@ static rk_status may_contact_rules(rk_register *r, const store_subject *sub,
 		if (electronic) {
 			s = ledger_state(r, sub->id, scope, 0);
 			if (s < 0)
-				return RK_ESYS;
+				return consent_err(s);
 			if (s != LEDGER_GIVEN) {
 				decide(out, 0,
 				       ch == CH_EMAIL
@@ -738,7 +778,7 @@ static rk_status may_contact_rules(rk_register *r, const store_subject *sub,
 	if (electronic) {
 		s = ledger_state(r, sub->id, scope, 0);
 		if (s < 0)
-			return RK_ESYS;
+			return consent_err(s);
 		/* A withdrawn consent refuses the channel, for business
 		 * contacts and soft opt-in alike. */
 		if (s == LEDGER_WITHDRAWN) {
@@ -870,6 +910,7 @@ rk_status rk_cookie_link(rk_register *r, const char *id, const char *cookie_id)
 	const char *purpose = r->pol->purposes[pu].name;
 	unsigned char h[SEC_BIDX_BYTES];
 	char owner[33];
+	unsigned char mac[SEC_HASH_BYTES];
 	store_subject sub;
 	audit_ev ev;
 	rk_status st;
@@ -888,10 +929,15 @@ rk_status rk_cookie_link(rk_register *r, const char *id, const char *cookie_id)
 		st = reg_load_subject(r, id, &sub);
 	if (st != RK_OK)
 		goto out;
-	rc = r->st->vt->cookie_resolve(r->st, h, owner);
+	rc = r->st->vt->cookie_resolve(r->st, h, owner, mac);
 	if (rc != 0 && rc != STORE_NOTFOUND) {
 		st = reg_store_fail(r, "cannot read the identifiers");
 		goto out;
+	}
+	if (rc == 0) {
+		st = integ_cookie_check(r, h, owner, mac);
+		if (st != RK_OK)
+			goto out;
 	}
 	/* Moving a profile between people would merge their data. */
 	if (rc == 0 && strcmp(owner, sub.id) != 0) {
@@ -899,7 +945,8 @@ rk_status rk_cookie_link(rk_register *r, const char *id, const char *cookie_id)
 			      "identifier already linked to another subject");
 		goto out;
 	}
-	if (r->st->vt->cookie_link(r->st, h, sub.id, reg_now(r)) != 0) {
+	integ_cookie_mac(r, h, sub.id, mac);
+	if (r->st->vt->cookie_link(r->st, h, sub.id, reg_now(r), mac) != 0) {
 		st = reg_store_fail(r, "cannot link the identifier");
 		goto out;
 	}
@@ -965,6 +1012,17 @@ out:
 
 /* ---- after a restore ---------------------------------------------------- */
 
+/* The subject's values digest after purge_scope removed some. */
+static rk_status repin(rk_register *r, const char *subject_id)
+{
+	store_subject sub;
+	rk_status st = reg_load_subject(r, subject_id, &sub);
+
+	if (st == RK_OK)
+		st = integ_records_repin(r, &sub);
+	return st == RK_OK ? integ_subject_repin(r, &sub) : st;
+}
+
 struct unconsented {
 	char (*ids)[RK_ID_LEN + 1];
 	size_t n, cap;
@@ -1016,15 +1074,21 @@ rk_status consent_purge_unconsented(rk_register *r)
 			st = reg_store_fail(r, "cannot list subjects");
 			break;
 		}
+		/* The subjects came back from the backup, their ledgers
+		 * stayed live: each row pins its live ledger again. */
+		for (i = 0; st == RK_OK && i < u.n; i++)
+			st = integ_subject_rehead(r, u.ids[i]);
 		for (i = 0; st == RK_OK && i < u.n; i++)
 			for (sc = 0; st == RK_OK && sc < p->nscopes; sc++) {
 				if (!scope_binds_data(p, sc))
 					continue;
 				live = consent_live(r, u.ids[i], sc);
 				if (live < 0)
-					st = RK_ESYS;
+					st = consent_err(live);
 				else if (live == 0)
 					st = purge_scope(r, u.ids[i], sc);
+				if (st == RK_OK && live == 0)
+					st = repin(r, u.ids[i]);
 			}
 		if (u.n > 0)
 			memcpy(after, u.ids[u.n - 1], RK_ID_LEN + 1);

@@ -11,9 +11,19 @@
 
 #include "rekisteri.h"
 
+/* What the queries below return for a ledger that does not match its MACs
+ * (-1 is any other failure); consent_err gives the status of either. */
+#define CONSENT_EINTEGRITY (-2)
+static inline rk_status consent_err(int v)
+{
+	return v == CONSENT_EINTEGRITY ? RK_EINTEGRITY : RK_ESYS;
+}
+
 /* 1 when the newest entry for consent scope index scope gives it; 0 when
- * there is none or it was withdrawn; -1 on a store error, with the handle's
- * message set. */
+ * there is none or it was withdrawn; -1 on a store error or
+ * CONSENT_EINTEGRITY, with the handle's message set. The subject row and
+ * the whole ledger are checked against their MACs: call inside one read or
+ * write, so that both come from the same snapshot. */
 int consent_live(rk_register *r, const char *subject_id, size_t scope);
 
 /* 1 when the newest entry for the objection named objection (e.g.
@@ -27,9 +37,11 @@ int consent_objected(rk_register *r, const char *subject_id,
  * not; -1 on a store error, with the handle's message set. */
 int consent_personalisation_allowed(rk_register *r, const char *subject_id);
 
-/* Inside a write: deletes, for every subject, the records and values that
- * rest on a consent which does not live now (after a restore brought back
- * data from before a withdrawal). */
+/* Inside a write, after a restore brought back subjects from a backup
+ * while the ledger stayed live: first makes each subject row pin its live
+ * ledger again (integ_subject_rehead), then deletes the records and values
+ * that rest on a consent which does not live now (data from before a
+ * withdrawal). */
 rk_status consent_purge_unconsented(rk_register *r);
 
 #endif

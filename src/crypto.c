@@ -737,6 +737,69 @@ void sec_token_hash(const char *token, unsigned char out[SEC_HASH_BYTES])
 	sodium_memzero(&st, sizeof st);
 }
 
+/* ---- row MACs ---- */
+
+_Static_assert(sizeof(crypto_generichash_state) <= sizeof(sec_mac),
+	       "MAC state size");
+_Static_assert(_Alignof(crypto_generichash_state) <= 64, "MAC state align");
+
+#define MAC_NULL UINT64_MAX /* length that marks an absent item */
+
+static crypto_generichash_state *mac_state(sec_mac *m)
+{
+	return (crypto_generichash_state *)(void *)m->st;
+}
+
+static void mac_u64(sec_mac *m, uint64_t v)
+{
+	unsigned char b[8];
+
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)(v >> (8 * i));
+	crypto_generichash_update(mac_state(m), b, sizeof b);
+}
+
+void sec_mac_init(sec_mac *m, const unsigned char *key, const char *ctx)
+{
+	memset(m, 0, sizeof *m); /* a defined state before libsodium's */
+	crypto_generichash_init(mac_state(m), key, SEC_KEY_BYTES,
+				SEC_HASH_BYTES);
+	sec_mac_str(m, ctx);
+}
+
+void sec_mac_bytes(sec_mac *m, const void *p, size_t n)
+{
+	if (p == NULL) {
+		mac_u64(m, MAC_NULL);
+		return;
+	}
+	mac_u64(m, (uint64_t)n);
+	crypto_generichash_update(mac_state(m), p, n);
+}
+
+void sec_mac_str(sec_mac *m, const char *s)
+{
+	sec_mac_bytes(m, s, s == NULL ? 0 : strlen(s));
+}
+
+void sec_mac_int(sec_mac *m, int64_t v)
+{
+	mac_u64(m, (uint64_t)v);
+}
+
+void sec_mac_final(sec_mac *m, unsigned char out[SEC_HASH_BYTES])
+{
+	crypto_generichash_final(mac_state(m), out, SEC_HASH_BYTES);
+	sodium_memzero(m, sizeof *m);
+}
+
+void sec_key_derive(const unsigned char *key, const char *ctx,
+		    unsigned char *out)
+{
+	crypto_generichash(out, SEC_KEY_BYTES, (const unsigned char *)ctx,
+			   strlen(ctx), key, SEC_KEY_BYTES);
+}
+
 unsigned char *sec_sign_sk_alloc(void)
 {
 	return sodium_malloc(SEC_SIGN_SK_BYTES);

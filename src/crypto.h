@@ -102,6 +102,22 @@ void sec_token_new(char out[SEC_TOKEN_LEN + 1]);
  * a token has 256 bits of entropy, so a fast hash is enough. */
 void sec_token_hash(const char *token, unsigned char out[SEC_HASH_BYTES]);
 
+/* Keyed MAC (BLAKE2b-256) over a sequence of typed items, for the rows
+ * whose columns decide access. Each item is framed with its length, so
+ * ("ab","c") and ("a","bc") differ and NULL differs from "". The state is
+ * opaque here; sec_mac_final wipes it. */
+typedef struct sec_mac {
+	_Alignas(64) unsigned char st[384];
+} sec_mac;
+void sec_mac_init(sec_mac *m, const unsigned char *key, const char *ctx);
+void sec_mac_bytes(sec_mac *m, const void *p, size_t n);
+void sec_mac_str(sec_mac *m, const char *s); /* NULL allowed */
+void sec_mac_int(sec_mac *m, int64_t v);
+void sec_mac_final(sec_mac *m, unsigned char out[SEC_HASH_BYTES]);
+/* A sub-key of key for the purpose named by ctx (keyed BLAKE2b). */
+void sec_key_derive(const unsigned char *key, const char *ctx,
+		    unsigned char *out);
+
 /* Ed25519 for audit checkpoints. The key pair is derived from a 32-byte
  * seed, which is kept like any other register key (sec_wrap); the secret
  * key (SEC_SIGN_SK_BYTES) lives in guarded memory from sec_sign_sk_alloc. */

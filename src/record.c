@@ -33,6 +33,7 @@
 #include "crypto.h"
 #include "json_secret.h"
 #include "ident.h"
+#include "integrity.h"
 #include "policy.h"
 #include "record.h"
 #include "register.h"
@@ -829,6 +830,7 @@ static rk_status record_add(rk_register *r, const char *id,
 	unsigned char *dk = NULL, *ct = NULL;
 	char *plain = NULL;
 	char linked[33], purposes[NAMES_MAX] = "", expires[11], ad[AD_MAX];
+	unsigned char link_mac[SEC_HASH_BYTES];
 	char mtype[MEDIA_TYPE_MAX + 1] = "";
 	size_t pu = POL_NONE, i, plen = 0;
 	int64_t att_size = -1, now;
@@ -902,7 +904,8 @@ static rk_status record_add(rk_register *r, const char *id,
 				      "identifiers");
 			goto out;
 		}
-		rc = r->st->vt->cookie_resolve(r->st, cookie_hash, linked);
+		rc = r->st->vt->cookie_resolve(r->st, cookie_hash, linked,
+					       link_mac);
 		if (rc == STORE_NOTFOUND) {
 			st = reg_fail(r, RK_ENOTFOUND,
 				      "the identifier is linked to no subject");
@@ -912,6 +915,11 @@ static rk_status record_add(rk_register *r, const char *id,
 			st = reg_store_fail(r, "cannot resolve the identifier");
 			goto out;
 		}
+		/* A link moved to another subject would file this record
+		 * under the wrong person. */
+		st = integ_cookie_check(r, cookie_hash, linked, link_mac);
+		if (st != RK_OK)
+			goto out;
 		id = linked;
 	}
 	/* Marketing does not process a subject who prohibited it, not even
@@ -922,7 +930,7 @@ static rk_status record_add(rk_register *r, const char *id,
 	if (rt->consent != POL_NONE) {
 		live = consent_live(r, sub.id, rt->consent);
 		if (live < 0) {
-			st = RK_ESYS; /* consent_live set the message */
+			st = consent_err(live); /* it set the message */
 			goto out;
 		}
 		if (live == 0) {
@@ -937,7 +945,8 @@ static rk_status record_add(rk_register *r, const char *id,
 	 * it. */
 	live = purpose_consent_ok(r, sub.id, rt, pu);
 	if (live <= 0) {
-		st = live < 0 ? RK_ESYS : purpose_consent_refused(r, rt, pu);
+		st = live < 0 ? consent_err(live)
+			      : purpose_consent_refused(r, rt, pu);
 		goto out;
 	}
 	if (sec_seal(dk, sub.id, ad, (const unsigned char *)plain, plen, ct) !=
@@ -967,6 +976,9 @@ static rk_status record_add(rk_register *r, const char *id,
 		st = reg_store_fail(r, "cannot store the record");
 		goto out;
 	}
+	st = integ_record_bind(r, &sub, &rec);
+	if (st != RK_OK)
+		goto out;
 	if (fd >= 0) {
 		st = stream_in(r, &sub, dk, rec.id, fd, att_size);
 		if (st != RK_OK)
@@ -1106,8 +1118,10 @@ static int list_one(void *ud, const store_record *rec)
 	size_t ti = policy_record_type(r->pol, rec->type);
 	json_t *o = NULL, *fields = NULL, *att;
 
-	/* Only what serves the purpose, is not past its time, and whose
-	 * consent (if it needs one) is in force. */
+	/* integ_records_walk checked every row, shown or not, against its
+	 * MAC: purposes, expiry and type decide what is shown. Only what serves
+	 * the purpose, is not past its time, and whose consent (if it needs
+	 * one) is in force. */
 	if (!csv_has(rec->purposes, ls->purpose))
 		return 0;
 	if (rec->expires != NULL && strcmp(rec->expires, ls->today) < 0)
@@ -1191,7 +1205,7 @@ static rk_status consent_states(rk_register *r, const char *subject_id,
 			live = purpose_consent_ok(r, subject_id, rt, pu);
 		if (live < 0) {
 			free(ok);
-			return RK_ESYS; /* the consent ledger set the message */
+			return consent_err(live); /* it set the message */
 		}
 		ok[i] = (signed char)(live > 0);
 	}
@@ -1251,11 +1265,9 @@ rk_status rk_record_list(rk_register *r, const char *id, const char *type,
 		st = reg_fail(r, RK_ESYS, "out of memory");
 		goto out;
 	}
-	if (r->st->vt->record_list(r->st, sub.id, rt ? rt->name : NULL,
-				   list_one, &ls) != 0) {
-		st = reg_store_fail(r, "cannot read the records");
+	st = integ_records_walk(r, &sub, rt ? rt->name : NULL, list_one, &ls);
+	if (st != RK_OK)
 		goto out;
-	}
 	st = ls.st;
 	if (st != RK_OK)
 		goto out;
@@ -1297,12 +1309,16 @@ struct rec_meta {
 	char expires[11];
 	int64_t size;
 	int ok;
+	const rk_register *r;
 };
 
 static int copy_meta(void *ud, const store_record *rec)
 {
 	struct rec_meta *m = ud;
 
+	/* A row that does not match its MAC leaves ok 0: damaged. */
+	if (integ_record_ok(m->r, rec) != 0)
+		return 1;
 	if (strlen(rec->type) >= sizeof m->type ||
 	    strlen(rec->purposes) >= sizeof m->purposes ||
 	    (rec->expires != NULL && strlen(rec->expires) >= sizeof m->expires))
@@ -1375,6 +1391,7 @@ rk_status rk_record_attachment(rk_register *r, const char *id,
 	audit_ev ev;
 
 	memset(&m, 0, sizeof m);
+	m.r = r;
 	memset(&o, 0, sizeof o);
 	o.fd = -1;
 	sub.pseudonym[0] = '\0';
@@ -1424,7 +1441,7 @@ rk_status rk_record_attachment(rk_register *r, const char *id,
 	if (ti != POL_NONE && p->record_types[ti].consent != POL_NONE) {
 		live = consent_live(r, sub.id, p->record_types[ti].consent);
 		if (live <= 0) {
-			st = live < 0 ? RK_ESYS
+			st = live < 0 ? consent_err(live)
 				      : reg_fail(r, RK_EREFUSED,
 						 "the record needs a consent "
 						 "that is not in force");
@@ -1434,7 +1451,7 @@ rk_status rk_record_attachment(rk_register *r, const char *id,
 	if (ti != POL_NONE) {
 		live = purpose_consent_ok(r, sub.id, &p->record_types[ti], pu);
 		if (live <= 0) {
-			st = live < 0 ? RK_ESYS
+			st = live < 0 ? consent_err(live)
 				      : purpose_consent_refused(
 						r, &p->record_types[ti], pu);
 			goto out;

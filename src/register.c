@@ -13,6 +13,7 @@
 
 #include "crypto.h"
 #include "ident.h"
+#include "integrity.h"
 #include "policy.h"
 #include "ajournal.h"
 #include "register.h"
@@ -494,16 +495,24 @@ rk_status rk_register_init(const char *db_path, const char *key_path,
 	st = reg_store_key(r, META_INDEX_KEY, AD_INDEX_KEY, r->ikey);
 	if (st == RK_OK)
 		st = reg_store_key(r, META_AUDIT_KEY, AD_AUDIT_KEY, r->akey);
+	if (st == RK_OK)
+		st = integ_create(r);
 	if (st != RK_OK)
 		goto out;
 	if (r->st->vt->policy_put(r->st, 1, text, reg_now(r)) != 0) {
 		st = reg_store_fail(r, "cannot store the policy");
 		goto out;
 	}
+	st = integ_policy_pin(r, 1, text);
+	if (st != RK_OK)
+		goto out;
 	r->policy_version = 1;
 	r->role = r->pol->settings.operator_role;
 	audit_ev_set(&ev, r, "register.init", NULL, NULL, NULL, "ok");
+	/* The first entry starts the trail and its kept head. */
+	r->head_adopt = 1;
 	st = audit_write(r, &ev);
+	r->head_adopt = 0;
 	if (st != RK_OK)
 		goto out;
 	st = reg_commit(r);
@@ -539,6 +548,15 @@ rk_status reg_load_policy(rk_register *r)
 
 	if (r->st->vt->policy_latest(r->st, &version, &text) != 0)
 		return reg_store_fail(r, "cannot read the stored policy");
+	/* Roles, purposes and retention come from it: an edited or older
+	 * policy row is not loaded. */
+	if (r->rkey != NULL) {
+		rk_status st = integ_policy_check(r, version, text);
+		if (st != RK_OK) {
+			free(text);
+			return st;
+		}
+	}
 	p = policy_parse(text, strlen(text), "stored policy", NULL, NULL);
 	free(text);
 	if (p == NULL)
@@ -629,7 +647,10 @@ rk_status reg_open(const char *db_path, const char *key_path, int recover,
 		st = reg_load_key(r, META_AUDIT_KEY, AD_AUDIT_KEY, &r->akey);
 	if (st != RK_OK)
 		goto out;
-	st = reg_load_policy(r);
+	/* The row key first: the stored policy is checked against it. */
+	st = integ_open(r);
+	if (st == RK_OK)
+		st = reg_load_policy(r);
 	if (st != RK_OK)
 		goto out;
 	if (recover) {
@@ -671,6 +692,7 @@ void rk_register_close(rk_register *r)
 	sec_key_free(r->ikey);
 	sec_key_free(r->akey);
 	sec_key_free(r->akey_prev);
+	sec_key_free(r->rkey);
 	free(r->queue);
 	free(r);
 }

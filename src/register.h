@@ -40,6 +40,7 @@ struct rk_register {
 	unsigned char *mk;   /* master key: wraps the keys below */
 	unsigned char *ikey; /* blind index key */
 	unsigned char *akey; /* audit chain key */
+	unsigned char *rkey; /* row key: MACs of access-deciding rows */
 	char key_path[4096]; /* the master key's file (rotation, restore) */
 	char actor[REG_ACTOR_MAX];
 	/* the actor's role in the policy; POL_NONE: unrestricted */
@@ -73,6 +74,9 @@ struct rk_register {
 	/* The chain's head moved in this transaction: the kept head must be
 	 * written before it commits. */
 	int head_dirty;
+	/* A register without a kept head may take the trail's last entry
+	 * as its head: at init and at the one-time upgrade only. */
+	int head_adopt;
 	/* The last commit of queued read entries failed without taking a
 	 * new key (a busy or unwritable register). */
 	int flush_failed;

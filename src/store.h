@@ -31,6 +31,16 @@ typedef struct store_subject {
 	int64_t created_at; /* Unix seconds */
 	char rel_start[11]; /* YYYY-MM-DD, "" if none */
 	char rel_end[11];   /* YYYY-MM-DD, "" while ongoing */
+	/* What binds the row and the rows that hang on it to the register's
+	 * row key (integrity.c): a MAC over the subject's values in order,
+	 * the heads of the chains of its consent ledger and of its records,
+	 * and a MAC over this row (but the wrapped key, which its own wrap
+	 * authenticates). */
+	unsigned char vdigest[SEC_HASH_BYTES];
+	unsigned char chead[SEC_HASH_BYTES];
+	unsigned char rhead[SEC_HASH_BYTES];
+	unsigned char mac[SEC_HASH_BYTES];
+	int has_mac; /* 0: a row from before the MACs (or emptied) */
 } store_subject;
 
 typedef struct store_value {
@@ -76,6 +86,8 @@ typedef struct store_record {
 	const char *expires;	     /* YYYY-MM-DD or NULL */
 	int64_t attachment_size;     /* plaintext bytes, -1 = none */
 	const char *attachment_type; /* media type (no file names), or NULL */
+	/* MAC over the row with its id (SEC_HASH_BYTES), NULL when absent */
+	const unsigned char *mac;
 } store_record;
 
 typedef struct store_consent {
@@ -90,6 +102,9 @@ typedef struct store_consent {
 	const char *actor;
 	const unsigned char *evidence_ct; /* sealed evidence text, or NULL */
 	size_t evidence_len;
+	/* Chain MAC over the previous entry's and this row (SEC_HASH_BYTES),
+	 * NULL when absent */
+	const unsigned char *mac;
 } store_consent;
 
 typedef struct store_actor {
@@ -97,7 +112,9 @@ typedef struct store_actor {
 	char role[49]; /* policy names are at most 48 characters */
 	unsigned char token_hash[SEC_HASH_BYTES];
 	int64_t created_at;
-	int64_t revoked_at; /* 0 while active */
+	int64_t revoked_at;		   /* 0 while active */
+	unsigned char mac[SEC_HASH_BYTES]; /* over the row */
+	int has_mac;
 } store_actor;
 
 /* Callbacks: returning non-zero stops the walk (the walk then returns 0).
@@ -112,6 +129,9 @@ typedef int (*store_chunk_fn)(void *ud, int64_t seq, const unsigned char *ct,
 			      size_t len);
 typedef int (*store_consent_fn)(void *ud, const store_consent *c);
 typedef int (*store_actor_fn)(void *ud, const store_actor *a);
+typedef int (*store_cookie_fn)(void *ud,
+			       const unsigned char hash[SEC_BIDX_BYTES],
+			       const char *subject_id);
 
 struct store_vt {
 	void (*close)(store *s);
@@ -146,6 +166,9 @@ struct store_vt {
 	/* rel_end NULL or "" makes the relationship ongoing again;
 	 * STORE_NOTFOUND when there is no such subject. */
 	int (*subject_set_end)(store *s, const char *id, const char *rel_end);
+	/* Stores sub's vdigest, chead, rhead and mac; STORE_NOTFOUND when there
+	 * is no such subject. */
+	int (*subject_set_auth)(store *s, const store_subject *sub);
 	/* Subjects ordered by id, after after_id (NULL: from the start), of
 	 * kind (NULL: all), at most limit (0: all). */
 	int (*subject_list)(store *s, const char *kind, const char *after_id,
@@ -177,6 +200,8 @@ struct store_vt {
 
 	/* ---- relationship records and their attachments ---- */
 	int (*record_insert)(store *s, store_record *r); /* sets r->id */
+	int (*record_set_mac)(store *s, int64_t id,
+			      const unsigned char mac[SEC_HASH_BYTES]);
 	/* Records of a subject in insertion order (type NULL: all types). */
 	int (*record_list)(store *s, const char *subject_id, const char *type,
 			   store_record_fn fn, void *ud);
@@ -195,6 +220,8 @@ struct store_vt {
 
 	/* ---- consent and objection ledger (append only) ---- */
 	int (*consent_append)(store *s, store_consent *c); /* sets c->id */
+	int (*consent_set_mac)(store *s, int64_t id,
+			       const unsigned char mac[SEC_HASH_BYTES]);
 	/* Entries of a subject in order (scope NULL: all scopes). */
 	int (*consent_walk)(store *s, const char *subject_id, const char *scope,
 			    store_consent_fn fn, void *ud);
@@ -204,12 +231,21 @@ struct store_vt {
 			      store_consent_fn fn, void *ud);
 
 	/* ---- cookie and device identifiers (by blind index hash) ---- */
+	/* mac (SEC_HASH_BYTES) binds the identifier to the subject. */
 	int (*cookie_link)(store *s, const unsigned char hash[SEC_BIDX_BYTES],
-			   const char *subject_id, int64_t at);
-	/* The subject a live identifier is linked to; STORE_NOTFOUND. */
+			   const char *subject_id, int64_t at,
+			   const unsigned char *mac);
+	/* The subject a live identifier is linked to, and the link's MAC
+	 * (zeros when absent); STORE_NOTFOUND. */
 	int (*cookie_resolve)(store *s,
 			      const unsigned char hash[SEC_BIDX_BYTES],
-			      char subject_id[33]);
+			      char subject_id[33],
+			      unsigned char mac[SEC_HASH_BYTES]);
+	/* Every link (for binding the links of an older register). */
+	int (*cookie_walk)(store *s, store_cookie_fn fn, void *ud);
+	int (*cookie_set_mac)(store *s,
+			      const unsigned char hash[SEC_BIDX_BYTES],
+			      const unsigned char mac[SEC_HASH_BYTES]);
 	/* Unlinks every identifier of a subject; *n gets the count. */
 	int (*cookie_unlink_subject)(store *s, const char *subject_id,
 				     int64_t *n);
@@ -220,6 +256,8 @@ struct store_vt {
 			 store_actor *out); /* STORE_NOTFOUND */
 	int (*actor_list)(store *s, store_actor_fn fn, void *ud);
 	int (*actor_revoke)(store *s, const char *name, int64_t at);
+	/* Stores a's token_hash and mac; STORE_NOTFOUND when absent. */
+	int (*actor_set_auth)(store *s, const store_actor *a);
 
 	/* ---- administration ---- */
 	/* STORE_NOTFOUND when there is no such subject. */

@@ -125,6 +125,20 @@ static const char *const migrations[] = {
 	" token_hash BLOB NOT NULL,"
 	" created_at INTEGER NOT NULL,"
 	" revoked_at INTEGER NOT NULL DEFAULT 0);",
+	/* 3: the columns that bind what decides access to the register's
+	 * row key (see integrity.c). NULL in rows written before: the library
+	 * fills them once, at the first open with the key, and refuses a NULL
+	 * afterwards. The marker row tells that first open from a register
+	 * whose MACs were removed. */
+	"ALTER TABLE subject ADD COLUMN vdigest BLOB;"
+	"ALTER TABLE subject ADD COLUMN chead BLOB;"
+	"ALTER TABLE subject ADD COLUMN rhead BLOB;"
+	"ALTER TABLE subject ADD COLUMN mac BLOB;"
+	"ALTER TABLE record ADD COLUMN mac BLOB;"
+	"ALTER TABLE consent ADD COLUMN mac BLOB;"
+	"ALTER TABLE actor ADD COLUMN mac BLOB;"
+	"ALTER TABLE cookie ADD COLUMN mac BLOB;"
+	"INSERT INTO meta (key, value) VALUES ('row_macs_pending', x'01');",
 };
 
 #define NMIGRATIONS ((int64_t)(sizeof migrations / sizeof migrations[0]))
@@ -141,6 +155,7 @@ enum stmt_id {
 	ST_SUBJ_INSERT,
 	ST_SUBJ_GET,
 	ST_SUBJ_SET_END,
+	ST_SUBJ_SET_AUTH,
 	ST_SUBJ_LIST,
 	ST_SUBJ_LIST_K,
 	ST_SUBJ_LIST_A,
@@ -160,10 +175,10 @@ enum stmt_id {
 
 #define SUBJ_COLS                                                              \
 	"SELECT id, kind, pseudonym, wrapped_key, created_at, rel_start,"      \
-	" rel_end FROM subject"
+	" rel_end, vdigest, chead, rhead, mac FROM subject"
 #define VALUE_COLS                                                             \
 	"SELECT id, field, ciphertext, purposes, legal_basis, source,"         \
-	" collected_at, confirmed_at, expires_at FROM value"
+	" collected_at, confirmed_at, expires_at, bidx FROM value"
 #define AUDIT_COLS                                                             \
 	"SELECT seq, at_us, actor, action, subject, fields, purpose, outcome," \
 	" prev, hash FROM audit"
@@ -192,11 +207,16 @@ static const struct {
 			      " ORDER BY version DESC LIMIT 1"},
 	[ST_SUBJ_INSERT] = {"subject insert",
 			    "INSERT INTO subject (id, kind, pseudonym,"
-			    " wrapped_key, created_at, rel_start, rel_end)"
-			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
+			    " wrapped_key, created_at, rel_start, rel_end,"
+			    " vdigest, chead, rhead, mac)"
+			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+			    " ?10, ?11)"},
 	[ST_SUBJ_GET] = {"subject get", SUBJ_COLS " WHERE id = ?1"},
 	[ST_SUBJ_SET_END] = {"subject set end",
 			     "UPDATE subject SET rel_end = ?2 WHERE id = ?1"},
+	[ST_SUBJ_SET_AUTH] = {"subject set auth",
+			      "UPDATE subject SET vdigest = ?2, chead = ?3,"
+			      " rhead = ?4, mac = ?5 WHERE id = ?1"},
 	[ST_SUBJ_LIST] = {"subject list", SUBJ_COLS " ORDER BY id LIMIT ?3"},
 	[ST_SUBJ_LIST_K] = {"subject list",
 			    SUBJ_COLS " WHERE kind = ?1 ORDER BY id LIMIT ?3"},
@@ -660,6 +680,30 @@ out:
 
 /* ---- subjects ---- */
 
+/* The subject's four MAC columns from i on; NULL without has_mac. */
+static int bind_auth(sqlite3_stmt *st, int i, const store_subject *sub)
+{
+	const unsigned char *col[4] = {sub->vdigest, sub->chead, sub->rhead,
+				       sub->mac};
+	int rc = SQLITE_OK;
+
+	for (int k = 0; k < 4 && rc == SQLITE_OK; k++)
+		rc = sub->has_mac ? bind_blob(st, i + k, col[k], SEC_HASH_BYTES)
+				  : sqlite3_bind_null(st, i + k);
+	return rc;
+}
+
+/* Copies a MAC column of the expected size; 0 when NULL or another size. */
+static int col_mac(sqlite3_stmt *st, int col, unsigned char out[SEC_HASH_BYTES])
+{
+	const void *b = sqlite3_column_blob(st, col);
+
+	if (b == NULL || sqlite3_column_bytes(st, col) != SEC_HASH_BYTES)
+		return 0;
+	memcpy(out, b, SEC_HASH_BYTES);
+	return 1;
+}
+
 static int sq_subject_insert(store *base, const store_subject *sub)
 {
 	struct sq *s = sq_of(base);
@@ -682,7 +726,8 @@ static int sq_subject_insert(store *base, const store_subject *sub)
 			    sizeof sub->wrapped_key)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_int64(st, 5, sub->created_at)) != SQLITE_OK ||
 	    (rc = bind_opt_text(st, 6, sub->rel_start)) != SQLITE_OK ||
-	    (rc = bind_opt_text(st, 7, sub->rel_end)) != SQLITE_OK) {
+	    (rc = bind_opt_text(st, 7, sub->rel_end)) != SQLITE_OK ||
+	    (rc = bind_auth(st, 8, sub)) != SQLITE_OK) {
 		fail(s, ST_SUBJ_INSERT, rc);
 		goto out;
 	}
@@ -716,7 +761,41 @@ static int fill_subject(struct sq *s, sqlite3_stmt *st, const char *what,
 		return errf(s, "%s: damaged subject key", what);
 	memcpy(out->wrapped_key, k, sizeof out->wrapped_key);
 	out->created_at = sqlite3_column_int64(st, 4);
+	/* Absent or damaged MACs read as has_mac 0, which the library
+	 * refuses once the register has its row key. */
+	out->has_mac = col_mac(st, 7, out->vdigest) &&
+		       col_mac(st, 8, out->chead) &&
+		       col_mac(st, 9, out->rhead) && col_mac(st, 10, out->mac);
 	return 0;
+}
+
+static int sq_subject_set_auth(store *base, const store_subject *sub)
+{
+	struct sq *s = sq_of(base);
+	sqlite3_stmt *st = stmt(s, ST_SUBJ_SET_AUTH);
+	int rc, ret = STORE_ERR;
+
+	if (!st)
+		return STORE_ERR;
+	if ((rc = bind_text(st, 1, sub->id)) != SQLITE_OK ||
+	    (rc = bind_auth(st, 2, sub)) != SQLITE_OK) {
+		fail(s, ST_SUBJ_SET_AUTH, rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		fail(s, ST_SUBJ_SET_AUTH, rc);
+		goto out;
+	}
+	if (sqlite3_changes(s->db) == 0) {
+		ret = STORE_NOTFOUND;
+		errf(s, "subject set auth: no such subject");
+		goto out;
+	}
+	ret = 0;
+out:
+	done(st);
+	return ret;
 }
 
 static int sq_subject_get(store *base, const char *id, store_subject *out)
@@ -884,6 +963,8 @@ static int sq_value_list(store *base, const char *subject_id, const char *field,
 		v.collected_at = sqlite3_column_int64(st, 6);
 		v.confirmed_at = sqlite3_column_int64(st, 7);
 		v.expires = col_opt(st, 8);
+		if (sqlite3_column_bytes(st, 9) == SEC_BIDX_BYTES)
+			v.bidx = sqlite3_column_blob(st, 9);
 		if (!v.field || !v.ct || !v.purposes || !v.legal_basis ||
 		    !v.source) {
 			errf(s, "%s: damaged value row", stmt_def[id].what);
@@ -1242,6 +1323,7 @@ static const struct store_vt sq_vt = {
 	.subject_insert = sq_subject_insert,
 	.subject_get = sq_subject_get,
 	.subject_set_end = sq_subject_set_end,
+	.subject_set_auth = sq_subject_set_auth,
 	.subject_list = sq_subject_list,
 	.value_insert = sq_value_insert,
 	.value_list = sq_value_list,
@@ -1252,21 +1334,26 @@ static const struct store_vt sq_vt = {
 	.audit_last = sq_audit_last,
 	.audit_walk = sq_audit_walk,
 	.record_insert = sqx_record_insert,
+	.record_set_mac = sqx_record_set_mac,
 	.record_list = sqx_record_list,
 	.record_get = sqx_record_get,
 	.record_delete_type = sqx_record_delete_type,
 	.chunk_put = sqx_chunk_put,
 	.chunk_walk = sqx_chunk_walk,
 	.consent_append = sqx_consent_append,
+	.consent_set_mac = sqx_consent_set_mac,
 	.consent_walk = sqx_consent_walk,
 	.consent_latest = sqx_consent_latest,
 	.cookie_link = sqx_cookie_link,
 	.cookie_resolve = sqx_cookie_resolve,
+	.cookie_walk = sqx_cookie_walk,
+	.cookie_set_mac = sqx_cookie_set_mac,
 	.cookie_unlink_subject = sqx_cookie_unlink_subject,
 	.actor_insert = sqx_actor_insert,
 	.actor_get = sqx_actor_get,
 	.actor_list = sqx_actor_list,
 	.actor_revoke = sqx_actor_revoke,
+	.actor_set_auth = sqx_actor_set_auth,
 	.subject_set_key = sqx_subject_set_key,
 	.backup_to = sqx_backup_to,
 	.restore_from = sqx_restore_from,

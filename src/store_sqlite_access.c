@@ -13,18 +13,20 @@ enum {
 	ST_ACTOR_INSERT = SQX_ACCESS,
 	ST_ACTOR_GET,
 	ST_ACTOR_LIST,
-	ST_ACTOR_REVOKE
+	ST_ACTOR_REVOKE,
+	ST_ACTOR_SET_MAC
 };
 
 #define ACTOR_COLS                                                             \
-	"SELECT name, role, token_hash, created_at, revoked_at FROM actor"
+	"SELECT name, role, token_hash, created_at, revoked_at, mac"           \
+	" FROM actor"
 
 int sqx_actor_insert(store *s, const store_actor *a)
 {
 	sqlite3_stmt *st = sqx_stmt(s, ST_ACTOR_INSERT, "actor insert",
 				    "INSERT INTO actor (name, role, "
-				    "token_hash, created_at, revoked_at)"
-				    " VALUES (?1, ?2, ?3, ?4, ?5)");
+				    "token_hash, created_at, revoked_at, mac)"
+				    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
 	int rc;
 
 	if (st == NULL)
@@ -34,7 +36,9 @@ int sqx_actor_insert(store *s, const store_actor *a)
 	    sqx_bind_blob(st, 3, a->token_hash, sizeof a->token_hash) !=
 		    SQLITE_OK ||
 	    sqlite3_bind_int64(st, 4, a->created_at) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 5, a->revoked_at) != SQLITE_OK) {
+	    sqlite3_bind_int64(st, 5, a->revoked_at) != SQLITE_OK ||
+	    (a->has_mac ? sqx_bind_blob(st, 6, a->mac, sizeof a->mac)
+			: sqlite3_bind_null(st, 6)) != SQLITE_OK) {
 		sqx_done(st);
 		return sqx_error(s, "actor insert", "cannot bind");
 	}
@@ -49,6 +53,7 @@ int sqx_actor_insert(store *s, const store_actor *a)
 static int fill_actor(sqlite3_stmt *st, store_actor *out)
 {
 	const void *h = sqlite3_column_blob(st, 2);
+	const void *m;
 
 	memset(out, 0, sizeof *out);
 	if (sqx_col_str(st, 0, out->name, sizeof out->name, 0) != 0 ||
@@ -59,6 +64,12 @@ static int fill_actor(sqlite3_stmt *st, store_actor *out)
 	memcpy(out->token_hash, h, sizeof out->token_hash);
 	out->created_at = sqlite3_column_int64(st, 3);
 	out->revoked_at = sqlite3_column_int64(st, 4);
+	/* A MAC of the wrong size is kept as absent: the check refuses it. */
+	m = sqlite3_column_blob(st, 5);
+	if (m != NULL && sqlite3_column_bytes(st, 5) == (int)sizeof out->mac) {
+		memcpy(out->mac, m, sizeof out->mac);
+		out->has_mac = 1;
+	}
 	return 0;
 }
 
@@ -133,6 +144,33 @@ int sqx_actor_revoke(store *s, const char *name, int64_t at)
 		return sqx_fail(s, "actor revoke", rc);
 	if (sqlite3_changes(sqx_db(s)) == 0) {
 		sqx_error(s, "actor revoke", "no such active actor");
+		return STORE_NOTFOUND;
+	}
+	return 0;
+}
+
+int sqx_actor_set_auth(store *s, const store_actor *a)
+{
+	sqlite3_stmt *st = sqx_stmt(s, ST_ACTOR_SET_MAC, "actor set mac",
+				    "UPDATE actor SET token_hash = ?2, mac = ?3"
+				    " WHERE name = ?1");
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	if (sqx_bind_text(st, 1, a->name) != SQLITE_OK ||
+	    sqx_bind_blob(st, 2, a->token_hash, sizeof a->token_hash) !=
+		    SQLITE_OK ||
+	    sqx_bind_blob(st, 3, a->mac, sizeof a->mac) != SQLITE_OK) {
+		sqx_done(st);
+		return sqx_error(s, "actor set mac", "cannot bind");
+	}
+	rc = sqlite3_step(st);
+	sqx_done(st);
+	if (rc != SQLITE_DONE)
+		return sqx_fail(s, "actor set mac", rc);
+	if (sqlite3_changes(sqx_db(s)) == 0) {
+		sqx_error(s, "actor set mac", "no such actor");
 		return STORE_NOTFOUND;
 	}
 	return 0;

@@ -21,12 +21,15 @@ enum {
 	SL_LATEST,
 	SL_COOKIE_LINK,
 	SL_COOKIE_RESOLVE,
-	SL_COOKIE_UNLINK
+	SL_COOKIE_UNLINK,
+	SL_SET_MAC,
+	SL_COOKIE_WALK,
+	SL_COOKIE_SET_MAC
 };
 
 #define CONSENT_COLS                                                           \
 	"SELECT id, subject_id, scope, objection, given, at, channel,"         \
-	" policy_version, actor, evidence FROM consent"
+	" policy_version, actor, evidence, mac FROM consent"
 
 static int bind_int(sqlite3_stmt *st, int i, int64_t v)
 {
@@ -39,9 +42,9 @@ int sqx_consent_append(store *s, store_consent *c)
 	sqlite3_stmt *st = sqx_stmt(s, SL_APPEND, what,
 				    "INSERT INTO consent (subject_id, scope,"
 				    " objection, given, at, channel,"
-				    " policy_version, actor, evidence)"
+				    " policy_version, actor, evidence, mac)"
 				    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
-				    " ?9)");
+				    " ?9, ?10)");
 	int rc, ret = STORE_ERR;
 
 	if (!st)
@@ -61,6 +64,9 @@ int sqx_consent_append(store *s, store_consent *c)
 	rc = c->evidence_ct
 		     ? sqx_bind_blob(st, 9, c->evidence_ct, c->evidence_len)
 		     : sqlite3_bind_null(st, 9);
+	if (rc == SQLITE_OK)
+		rc = c->mac ? sqx_bind_blob(st, 10, c->mac, SEC_HASH_BYTES)
+			    : sqlite3_bind_null(st, 10);
 	if (rc != SQLITE_OK) {
 		sqx_fail(s, what, rc);
 		goto out;
@@ -75,6 +81,29 @@ int sqx_consent_append(store *s, store_consent *c)
 out:
 	sqx_done(st);
 	return ret;
+}
+
+int sqx_consent_set_mac(store *s, int64_t id,
+			const unsigned char mac[SEC_HASH_BYTES])
+{
+	static const char what[] = "consent set mac";
+	sqlite3_stmt *st =
+		sqx_stmt(s, SL_SET_MAC, what,
+			 "UPDATE consent SET mac = ?2 WHERE id = ?1");
+	int rc;
+
+	if (!st)
+		return STORE_ERR;
+	if ((rc = bind_int(st, 1, id)) != SQLITE_OK ||
+	    (rc = sqx_bind_blob(st, 2, mac, SEC_HASH_BYTES)) != SQLITE_OK) {
+		sqx_done(st);
+		return sqx_fail(s, what, rc);
+	}
+	rc = sqlite3_step(st);
+	sqx_done(st);
+	if (rc != SQLITE_DONE)
+		return sqx_fail(s, what, rc);
+	return 0;
 }
 
 /* Fills c from a CONSENT_COLS row; strings point into the statement. */
@@ -108,6 +137,9 @@ static int fill_consent(store *s, sqlite3_stmt *st, const char *what,
 		if (!c->evidence_ct)
 			c->evidence_ct = (const unsigned char *)"";
 	}
+	/* A MAC of the wrong size reads as absent: the check refuses it. */
+	if (sqlite3_column_bytes(st, 10) == SEC_HASH_BYTES)
+		c->mac = sqlite3_column_blob(st, 10);
 	return 0;
 }
 
@@ -186,16 +218,18 @@ out:
 }
 
 int sqx_cookie_link(store *s, const unsigned char hash[SEC_BIDX_BYTES],
-		    const char *subject_id, int64_t at)
+		    const char *subject_id, int64_t at,
+		    const unsigned char *mac)
 {
 	static const char what[] = "cookie link";
 	/* Linking the same pair again refreshes it; an identifier of another
 	 * subject is left alone and reported, never moved silently. */
 	sqlite3_stmt *st = sqx_stmt(s, SL_COOKIE_LINK, what,
 				    "INSERT INTO cookie (hash, subject_id,"
-				    " linked_at) VALUES (?1, ?2, ?3)"
+				    " linked_at, mac) VALUES (?1, ?2, ?3, ?4)"
 				    " ON CONFLICT (hash) DO UPDATE"
-				    " SET linked_at = excluded.linked_at"
+				    " SET linked_at = excluded.linked_at,"
+				    " mac = excluded.mac"
 				    " WHERE subject_id = excluded.subject_id");
 	int rc, ret = STORE_ERR;
 
@@ -203,7 +237,9 @@ int sqx_cookie_link(store *s, const unsigned char hash[SEC_BIDX_BYTES],
 		return STORE_ERR;
 	if ((rc = sqx_bind_blob(st, 1, hash, SEC_BIDX_BYTES)) != SQLITE_OK ||
 	    (rc = sqx_bind_text(st, 2, subject_id)) != SQLITE_OK ||
-	    (rc = bind_int(st, 3, at)) != SQLITE_OK) {
+	    (rc = bind_int(st, 3, at)) != SQLITE_OK ||
+	    (rc = mac ? sqx_bind_blob(st, 4, mac, SEC_HASH_BYTES)
+		      : sqlite3_bind_null(st, 4)) != SQLITE_OK) {
 		sqx_fail(s, what, rc);
 		goto out;
 	}
@@ -223,17 +259,18 @@ out:
 }
 
 int sqx_cookie_resolve(store *s, const unsigned char hash[SEC_BIDX_BYTES],
-		       char subject_id[33])
+		       char subject_id[33], unsigned char mac[SEC_HASH_BYTES])
 {
 	static const char what[] = "cookie resolve";
 	sqlite3_stmt *st = sqx_stmt(s, SL_COOKIE_RESOLVE, what,
-				    "SELECT subject_id FROM cookie"
+				    "SELECT subject_id, mac FROM cookie"
 				    " WHERE hash = ?1");
 	int rc, ret = STORE_ERR;
 
 	if (!st)
 		return STORE_ERR;
 	subject_id[0] = '\0';
+	memset(mac, 0, SEC_HASH_BYTES);
 	if ((rc = sqx_bind_blob(st, 1, hash, SEC_BIDX_BYTES)) != SQLITE_OK) {
 		sqx_fail(s, what, rc);
 		goto out;
@@ -253,6 +290,10 @@ int sqx_cookie_resolve(store *s, const unsigned char hash[SEC_BIDX_BYTES],
 		subject_id[0] = '\0';
 		goto out;
 	}
+	/* Absent or of another size: zeros, which no check accepts. */
+	if (sqlite3_column_bytes(st, 1) == SEC_HASH_BYTES &&
+	    sqlite3_column_blob(st, 1) != NULL)
+		memcpy(mac, sqlite3_column_blob(st, 1), SEC_HASH_BYTES);
 	ret = 0;
 out:
 	sqx_done(st);
@@ -285,4 +326,54 @@ int sqx_cookie_unlink_subject(store *s, const char *subject_id, int64_t *n)
 out:
 	sqx_done(st);
 	return ret;
+}
+
+int sqx_cookie_walk(store *s, store_cookie_fn fn, void *ud)
+{
+	static const char what[] = "cookie walk";
+	sqlite3_stmt *st = sqx_stmt(s, SL_COOKIE_WALK, what,
+				    "SELECT hash, subject_id FROM cookie"
+				    " ORDER BY hash");
+	const char *sid;
+	int rc, ret = 0;
+
+	if (!st)
+		return STORE_ERR;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sid = sqx_col_text(st, 1);
+		if (sqlite3_column_bytes(st, 0) != SEC_BIDX_BYTES ||
+		    sqlite3_column_blob(st, 0) == NULL || sid == NULL) {
+			ret = sqx_error(s, what, "damaged row");
+			break;
+		}
+		if (fn(ud, sqlite3_column_blob(st, 0), sid) != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		ret = sqx_fail(s, what, rc);
+	sqx_done(st);
+	return ret;
+}
+
+int sqx_cookie_set_mac(store *s, const unsigned char hash[SEC_BIDX_BYTES],
+		       const unsigned char mac[SEC_HASH_BYTES])
+{
+	static const char what[] = "cookie set mac";
+	sqlite3_stmt *st =
+		sqx_stmt(s, SL_COOKIE_SET_MAC, what,
+			 "UPDATE cookie SET mac = ?2 WHERE hash = ?1");
+	int rc;
+
+	if (!st)
+		return STORE_ERR;
+	if ((rc = sqx_bind_blob(st, 1, hash, SEC_BIDX_BYTES)) != SQLITE_OK ||
+	    (rc = sqx_bind_blob(st, 2, mac, SEC_HASH_BYTES)) != SQLITE_OK) {
+		sqx_done(st);
+		return sqx_fail(s, what, rc);
+	}
+	rc = sqlite3_step(st);
+	sqx_done(st);
+	if (rc != SQLITE_DONE)
+		return sqx_fail(s, what, rc);
+	return 0;
 }

@@ -46,6 +46,8 @@ const char *sqx_col_text(sqlite3_stmt *st, int col);
 
 /* store_sqlite_record.c */
 int sqx_record_insert(store *s, store_record *r);
+int sqx_record_set_mac(store *s, int64_t id,
+		       const unsigned char mac[SEC_HASH_BYTES]);
 int sqx_record_list(store *s, const char *subject_id, const char *type,
 		    store_record_fn fn, void *ud);
 int sqx_record_get(store *s, const char *subject_id, int64_t id,
@@ -58,14 +60,20 @@ int sqx_chunk_walk(store *s, int64_t record_id, store_chunk_fn fn, void *ud);
 
 /* store_sqlite_consent.c */
 int sqx_consent_append(store *s, store_consent *c);
+int sqx_consent_set_mac(store *s, int64_t id,
+			const unsigned char mac[SEC_HASH_BYTES]);
 int sqx_consent_walk(store *s, const char *subject_id, const char *scope,
 		     store_consent_fn fn, void *ud);
 int sqx_consent_latest(store *s, const char *subject_id, const char *scope,
 		       int objection, store_consent_fn fn, void *ud);
 int sqx_cookie_link(store *s, const unsigned char hash[SEC_BIDX_BYTES],
-		    const char *subject_id, int64_t at);
+		    const char *subject_id, int64_t at,
+		    const unsigned char *mac);
 int sqx_cookie_resolve(store *s, const unsigned char hash[SEC_BIDX_BYTES],
-		       char subject_id[33]);
+		       char subject_id[33], unsigned char mac[SEC_HASH_BYTES]);
+int sqx_cookie_walk(store *s, store_cookie_fn fn, void *ud);
+int sqx_cookie_set_mac(store *s, const unsigned char hash[SEC_BIDX_BYTES],
+		       const unsigned char mac[SEC_HASH_BYTES]);
 int sqx_cookie_unlink_subject(store *s, const char *subject_id, int64_t *n);
 
 /* store_sqlite_access.c */
@@ -73,6 +81,7 @@ int sqx_actor_insert(store *s, const store_actor *a);
 int sqx_actor_get(store *s, const char *name, store_actor *out);
 int sqx_actor_list(store *s, store_actor_fn fn, void *ud);
 int sqx_actor_revoke(store *s, const char *name, int64_t at);
+int sqx_actor_set_auth(store *s, const store_actor *a);
 
 /* store_sqlite_admin.c */
 int sqx_subject_set_key(store *s, const char *id,

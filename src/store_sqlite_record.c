@@ -19,12 +19,13 @@ enum {
 	SL_GET = SQX_RECORD + 3,
 	SL_DEL_TYPE = SQX_RECORD + 4,
 	SL_CHUNK_PUT = SQX_RECORD + 5,
-	SL_CHUNK_WALK = SQX_RECORD + 6
+	SL_CHUNK_WALK = SQX_RECORD + 6,
+	SL_SET_MAC = SQX_RECORD + 7
 };
 
 #define RECORD_COLS                                                            \
 	"SELECT id, type, ciphertext, purposes, legal_basis, source,"          \
-	" created_at, expires_at, attachment_size, attachment_type"            \
+	" created_at, expires_at, attachment_size, attachment_type, mac"       \
 	" FROM record"
 
 /* Separate statements for "all types" and "one type", so that the planner
@@ -32,7 +33,9 @@ enum {
 static const char sql_insert[] =
 	"INSERT INTO record (subject_id, type, ciphertext, purposes,"
 	" legal_basis, source, created_at, expires_at, attachment_size,"
-	" attachment_type) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+	" attachment_type, mac)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+static const char sql_set_mac[] = "UPDATE record SET mac = ?2 WHERE id = ?1";
 static const char sql_list[] = RECORD_COLS " WHERE subject_id = ?1 ORDER BY id";
 static const char sql_list_t[] =
 	RECORD_COLS " WHERE subject_id = ?1 AND type = ?2 ORDER BY id";
@@ -64,7 +67,9 @@ int sqx_record_insert(store *s, store_record *r)
 	    (rc = sqlite3_bind_int64(st, 7, r->created_at)) != SQLITE_OK ||
 	    (rc = sqx_bind_opt_text(st, 8, r->expires)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_int64(st, 9, r->attachment_size)) != SQLITE_OK ||
-	    (rc = sqx_bind_opt_text(st, 10, r->attachment_type)) != SQLITE_OK) {
+	    (rc = sqx_bind_opt_text(st, 10, r->attachment_type)) != SQLITE_OK ||
+	    (rc = r->mac ? sqx_bind_blob(st, 11, r->mac, SEC_HASH_BYTES)
+			 : sqlite3_bind_null(st, 11)) != SQLITE_OK) {
 		sqx_fail(s, what, rc);
 		goto out;
 	}
@@ -78,6 +83,31 @@ int sqx_record_insert(store *s, store_record *r)
 out:
 	sqx_done(st);
 	return ret;
+}
+
+int sqx_record_set_mac(store *s, int64_t id,
+		       const unsigned char mac[SEC_HASH_BYTES])
+{
+	const char *what = "record set mac";
+	sqlite3_stmt *st = sqx_stmt(s, SL_SET_MAC, what, sql_set_mac);
+	int rc;
+
+	if (!st)
+		return STORE_ERR;
+	if ((rc = sqlite3_bind_int64(st, 1, id)) != SQLITE_OK ||
+	    (rc = sqx_bind_blob(st, 2, mac, SEC_HASH_BYTES)) != SQLITE_OK) {
+		sqx_done(st);
+		return sqx_fail(s, what, rc);
+	}
+	rc = sqlite3_step(st);
+	sqx_done(st);
+	if (rc != SQLITE_DONE)
+		return sqx_fail(s, what, rc);
+	if (sqlite3_changes(sqx_db(s)) == 0) {
+		sqx_error(s, what, "no such record");
+		return STORE_NOTFOUND;
+	}
+	return 0;
 }
 
 /* Fills r from a RECORD_COLS row; strings point into the statement. */
@@ -97,6 +127,9 @@ static int fill_record(store *s, sqlite3_stmt *st, const char *what,
 	r->expires = sqx_col_text(st, 7);
 	r->attachment_size = sqlite3_column_int64(st, 8);
 	r->attachment_type = sqx_col_text(st, 9);
+	/* A MAC of the wrong size reads as absent: the check refuses it. */
+	if (sqlite3_column_bytes(st, 10) == SEC_HASH_BYTES)
+		r->mac = sqlite3_column_blob(st, 10);
 	if (!r->type || !r->ct || !r->purposes || !r->legal_basis || !r->source)
 		return sqx_error(s, what, "damaged record row");
 	return 0;

@@ -15,6 +15,7 @@
 #include "consent.h"
 #include "crypto.h"
 #include "ident.h"
+#include "integrity.h"
 #include "json_secret.h"
 #include "policy.h"
 #include "register.h"
@@ -515,7 +516,7 @@ static rk_status check_field_consent(rk_register *r, const char *subject_id,
 		return RK_OK;
 	live = subject_id == NULL ? 0 : consent_live(r, subject_id, f->consent);
 	if (live < 0)
-		return RK_ESYS;
+		return consent_err(live);
 	if (live == 0)
 		return reg_fail(r, RK_EREFUSED,
 				"field %s needs the subject's consent %s: "
@@ -524,54 +525,80 @@ static rk_status check_field_consent(rk_register *r, const char *subject_id,
 	return RK_OK;
 }
 
-/* Seals and stores one value (and its blind index) of subject id. */
+/* One value sealed and described, ready for value_insert; v's strings and
+ * blobs point into the struct, which therefore never moves. */
+typedef struct sealed {
+	store_value v;
+	unsigned char *ct;
+	unsigned char ctbuf[256];
+	char purposes[NAMES_MAX];
+	char expires[11];
+	unsigned char bidx[SEC_BIDX_BYTES];
+} sealed;
+
+static void sealed_free(sealed *sv)
+{
+	if (sv->ct != NULL && sv->ct != sv->ctbuf)
+		free(sv->ct);
+	sv->ct = NULL;
+}
+
+/* Seals one value (and makes its blind index) of subject sub. */
+static rk_status seal_value(rk_register *r, const store_subject *sub,
+			    const unsigned char *dk, size_t kind, size_t fi,
+			    const char *value, const char *source, sealed *sv)
+{
+	const policy *p = r->pol;
+	const pol_field *f = &p->fields[fi];
+	size_t len = strlen(value);
+	int64_t now = reg_now(r);
+
+	memset(&sv->v, 0, sizeof sv->v);
+	sv->ct = sv->ctbuf;
+	if (len + SEC_SEAL_OVERHEAD > sizeof sv->ctbuf) {
+		sv->ct = malloc(len + SEC_SEAL_OVERHEAD);
+		if (sv->ct == NULL)
+			return reg_fail(r, RK_ESYS, "out of memory");
+	}
+	if (sec_seal(dk, sub->id, f->name, (const unsigned char *)value, len,
+		     sv->ct) != 0)
+		return reg_fail(r, RK_ESYS, "cannot seal a value");
+	field_purposes(p, f, sv->purposes, sizeof sv->purposes);
+	expiry_of(r, kind, fi, now, sub->rel_end, sv->expires);
+	sv->v.subject_id = sub->id;
+	sv->v.field = f->name;
+	sv->v.ct = sv->ct;
+	sv->v.ctlen = len + SEC_SEAL_OVERHEAD;
+	sv->v.purposes = sv->purposes;
+	sv->v.legal_basis = p->bases[f->basis].name;
+	sv->v.source = source != NULL ? source : p->sources[f->source].name;
+	sv->v.collected_at = now;
+	sv->v.confirmed_at = now;
+	sv->v.expires = sv->expires[0] ? sv->expires : NULL;
+	if (f->lookup) {
+		sec_blind_index(r->ikey, f->name, value, sv->bidx);
+		sv->v.bidx = sv->bidx;
+	}
+	return RK_OK;
+}
+
+/* Seals and stores one value of an existing subject; the caller re-pins
+ * the subject's values digest afterwards. */
 static rk_status put_value(rk_register *r, const store_subject *sub,
 			   const unsigned char *dk, size_t kind, size_t fi,
 			   const char *value, const char *source)
 {
-	const policy *p = r->pol;
-	const pol_field *f = &p->fields[fi];
-	unsigned char ctbuf[512];
-	unsigned char *ct = ctbuf;
-	size_t len = strlen(value);
-	char purposes[NAMES_MAX], expires[11];
-	unsigned char h[SEC_BIDX_BYTES];
-	store_value v;
-	rk_status st = RK_OK;
-	int64_t now = reg_now(r);
+	sealed *sv = malloc(sizeof *sv);
+	rk_status st;
 
-	if (len + SEC_SEAL_OVERHEAD > sizeof ctbuf) {
-		ct = malloc(len + SEC_SEAL_OVERHEAD);
-		if (ct == NULL)
-			return reg_fail(r, RK_ESYS, "out of memory");
-	}
-	if (sec_seal(dk, sub->id, f->name, (const unsigned char *)value, len,
-		     ct) != 0) {
-		st = reg_fail(r, RK_ESYS, "cannot seal a value");
-		goto out;
-	}
-	field_purposes(p, f, purposes, sizeof purposes);
-	expiry_of(r, kind, fi, now, sub->rel_end, expires);
-	memset(&v, 0, sizeof v);
-	v.subject_id = sub->id;
-	v.field = f->name;
-	v.ct = ct;
-	v.ctlen = len + SEC_SEAL_OVERHEAD;
-	v.purposes = purposes;
-	v.legal_basis = p->bases[f->basis].name;
-	v.source = source != NULL ? source : p->sources[f->source].name;
-	v.collected_at = now;
-	v.confirmed_at = now;
-	v.expires = expires[0] ? expires : NULL;
-	if (f->lookup) {
-		sec_blind_index(r->ikey, f->name, value, h);
-		v.bidx = h;
-	}
-	if (r->st->vt->value_insert(r->st, &v) != 0)
+	if (sv == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	sv->ct = NULL;
+	st = seal_value(r, sub, dk, kind, fi, value, source, sv);
+	if (st == RK_OK && r->st->vt->value_insert(r->st, &sv->v) != 0)
 		st = reg_store_fail(r, "cannot store a value");
-out:
-	if (ct != ctbuf)
-		free(ct);
+	sealed_free(sv);
+	free(sv);
 	return st;
 }
 
@@ -624,7 +651,9 @@ rk_status rk_subject_add(rk_register *r, const char *kind,
 	store_subject sub;
 	unsigned char *dk = NULL;
 	char names[NAMES_MAX] = "";
-	size_t ki, i, j, cn, pu = POL_NONE;
+	size_t ki, i, j, cn, pu = POL_NONE, nsealed = 0;
+	sealed *sv = NULL;
+	sec_mac vd;
 	rk_status st;
 	audit_ev ev;
 
@@ -685,13 +714,17 @@ rk_status rk_subject_add(rk_register *r, const char *kind,
 		goto out;
 	}
 	sec_pseudonym(dk, sub.pseudonym);
-	if (r->st->vt->subject_insert(r->st, &sub) != 0) {
-		st = reg_store_fail(r, "cannot store the subject");
+	/* Every value is sealed before the subject row goes in, so that the
+	 * row carries the digest of its values from the start (one insert,
+	 * no update). */
+	sv = calloc(ps.n + 1, sizeof *sv);
+	if (sv == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
 		goto out;
 	}
 	for (i = 0; i < ps.n; i++) {
-		st = put_value(r, &sub, dk, ki, ps.v[i].field, ps.v[i].value,
-			       source);
+		st = seal_value(r, &sub, dk, ki, ps.v[i].field, ps.v[i].value,
+				source, &sv[nsealed++]);
 		if (st != RK_OK)
 			goto out;
 		csv_add(names, sizeof names, p->fields[ps.v[i].field].name);
@@ -708,12 +741,30 @@ rk_status rk_subject_add(rk_register *r, const char *kind,
 			goto out;
 		}
 		snprintf(nbuf, sizeof nbuf, "%" PRId64, num);
-		st = put_value(r, &sub, dk, ki, cn, nbuf,
-			       p->sources[p->fields[cn].source].name);
+		st = seal_value(r, &sub, dk, ki, cn, nbuf,
+				p->sources[p->fields[cn].source].name,
+				&sv[nsealed++]);
 		if (st != RK_OK)
 			goto out;
 		csv_add(names, sizeof names, p->fields[cn].name);
 	}
+	integ_values_begin(r, sub.id, &vd);
+	for (i = 0; i < nsealed; i++)
+		integ_values_add(&vd, &sv[i].v);
+	sec_mac_final(&vd, sub.vdigest);
+	memset(sub.chead, 0, sizeof sub.chead); /* an empty ledger */
+	memset(sub.rhead, 0, sizeof sub.rhead); /* and no records */
+	integ_subject_mac(r, &sub, sub.mac);
+	sub.has_mac = 1;
+	if (r->st->vt->subject_insert(r->st, &sub) != 0) {
+		st = reg_store_fail(r, "cannot store the subject");
+		goto out;
+	}
+	for (i = 0; i < nsealed; i++)
+		if (r->st->vt->value_insert(r->st, &sv[i].v) != 0) {
+			st = reg_store_fail(r, "cannot store a value");
+			goto out;
+		}
 	audit_ev_set(&ev, r, "subject.add", sub.pseudonym, names,
 		     p->purposes[pu].name, "ok");
 	st = audit_write(r, &ev);
@@ -728,6 +779,9 @@ out:
 				  pu == POL_NONE ? NULL : p->purposes[pu].name,
 				  st);
 	}
+	for (i = 0; sv != NULL && i < nsealed; i++)
+		sealed_free(&sv[i]);
+	free(sv);
 	sec_key_free(dk);
 	pendings_free(&ps);
 	return st;
@@ -761,7 +815,7 @@ rk_status reg_load_subject(rk_register *r, const char *id, store_subject *sub)
 		return reg_fail(r, RK_ENOTFOUND, "no such subject");
 	if (rc != 0)
 		return reg_store_fail(r, "cannot read the subject");
-	return RK_OK;
+	return integ_subject_check(r, sub);
 }
 
 rk_status reg_subject_for(rk_register *r, const char *id, size_t pu,
@@ -790,6 +844,7 @@ struct get_state {
 	const char *purpose;
 	char today[11];
 	char names[NAMES_MAX];
+	sec_mac vd; /* every row counts, shown or not */
 	rk_status st;
 };
 
@@ -801,6 +856,8 @@ static int get_one(void *ud, const store_value *v)
 	size_t fi = policy_field(p, v->field);
 	subj_val *sv;
 	size_t len;
+
+	integ_values_add(&g->vd, v);
 
 	/* Only what was collected for this purpose, and not past its time. */
 	if (fi == POL_NONE || !csv_has(v->purposes, g->purpose) ||
@@ -925,11 +982,17 @@ rk_status rk_subject_get(rk_register *r, const char *id, const char *purpose,
 	g.purpose = s->purpose;
 	g.st = RK_OK;
 	reg_today(r, g.today);
+	integ_values_begin(r, sub.id, &g.vd);
 	if (r->st->vt->value_list(r->st, sub.id, NULL, get_one, &g) != 0) {
 		st = reg_store_fail(r, "cannot read the values");
+		sec_wipe(&g.vd, sizeof g.vd);
 		goto out;
 	}
 	st = g.st;
+	if (st == RK_OK)
+		st = integ_values_end(r, &sub, &g.vd);
+	else
+		sec_wipe(&g.vd, sizeof g.vd);
 	if (st != RK_OK)
 		goto out;
 	for (size_t i = 0; i < s->n; i++)
@@ -1005,7 +1068,7 @@ static int find_one(void *ud, const char *subject_id, const char *pseudonym)
 	ex = access_dm_excluded(fs->r, fs->pu, subject_id);
 
 	if (ex < 0) {
-		fs->st = RK_ESYS;
+		fs->st = consent_err(ex);
 		return 1;
 	}
 	if (ex > 0)
@@ -1190,6 +1253,9 @@ rk_status rk_subject_update(rk_register *r, const char *id,
 		if (st != RK_OK)
 			goto out;
 	}
+	st = integ_subject_repin(r, &sub);
+	if (st != RK_OK)
+		goto out;
 	audit_ev_set(&ev, r, "subject.update", sub.pseudonym, names,
 		     p->purposes[pu].name, "ok");
 	st = audit_write(r, &ev);
@@ -1293,6 +1359,10 @@ static rk_status subject_end(rk_register *r, const char *id, const char *date,
 			goto out;
 		}
 	}
+	memcpy(sub.rel_end, end, sizeof sub.rel_end);
+	st = integ_subject_repin(r, &sub);
+	if (st != RK_OK)
+		goto out;
 	audit_ev_set(&ev, r, action, sub.pseudonym, NULL, p->purposes[pu].name,
 		     "ok");
 	st = audit_write(r, &ev);
@@ -1333,6 +1403,9 @@ static int list_one(void *ud, const store_subject *s)
 {
 	struct list_state *ls = ud;
 
+	ls->st = integ_subject_check(ls->r, s);
+	if (ls->st != RK_OK)
+		return 1;
 	ls->st = list_push(ls->r, ls->l, s->id, s->kind, s->rel_start,
 			   s->rel_end);
 	return ls->st != RK_OK;
@@ -1389,15 +1462,23 @@ struct pw_state {
 	const store_subject *sub;
 	const unsigned char *dk;
 	const char *password;
+	const char *field;
 	int matched, seen;
+	sec_mac vd;
 	rk_status st;
 };
 
+/* Walks every value (the digest needs them all) and checks the first
+ * password of the field that matches; a later one is only counted. */
 static int pw_one(void *ud, const store_value *v)
 {
 	struct pw_state *ps = ud;
 	char hash[SEC_PWHASH_BYTES];
 	size_t len;
+
+	integ_values_add(&ps->vd, v);
+	if (strcmp(v->field, ps->field) != 0 || ps->matched)
+		return 0;
 
 	if (v->ctlen < SEC_SEAL_OVERHEAD ||
 	    v->ctlen - SEC_SEAL_OVERHEAD >= sizeof hash ||
@@ -1413,7 +1494,7 @@ static int pw_one(void *ud, const store_value *v)
 	if (sec_pwverify(hash, ps->password) == 0)
 		ps->matched = 1;
 	sec_wipe(hash, sizeof hash);
-	return ps->matched;
+	return 0;
 }
 
 rk_status rk_subject_check_password(rk_register *r, const char *id,
@@ -1427,6 +1508,7 @@ rk_status rk_subject_check_password(rk_register *r, const char *id,
 	size_t fi, pu = POL_NONE;
 	rk_status st;
 	audit_ev ev;
+	int reading = 0;
 
 	sub.pseudonym[0] = '\0';
 	st = reg_resolve_purpose(r, purpose, &pu);
@@ -1444,6 +1526,12 @@ rk_status rk_subject_check_password(rk_register *r, const char *id,
 	st = check_field_access(r, pu, fi);
 	if (st != RK_OK)
 		goto out;
+	/* The subject row and its values from one snapshot: the row pins
+	 * their digest. */
+	st = reg_begin_read(r);
+	if (st != RK_OK)
+		goto out;
+	reading = 1;
 	st = reg_subject_for(r, id, pu, &sub, &dk);
 	if (st != RK_OK)
 		goto out;
@@ -1452,12 +1540,20 @@ rk_status rk_subject_check_password(rk_register *r, const char *id,
 	ps.sub = &sub;
 	ps.dk = dk;
 	ps.password = password;
-	if (r->st->vt->value_list(r->st, sub.id, p->fields[fi].name, pw_one,
-				  &ps) != 0) {
+	ps.field = p->fields[fi].name;
+	integ_values_begin(r, sub.id, &ps.vd);
+	if (r->st->vt->value_list(r->st, sub.id, NULL, pw_one, &ps) != 0) {
 		st = reg_store_fail(r, "cannot read the password");
+		sec_wipe(&ps.vd, sizeof ps.vd);
 		goto out;
 	}
 	st = ps.st;
+	if (st == RK_OK)
+		st = integ_values_end(r, &sub, &ps.vd);
+	else
+		sec_wipe(&ps.vd, sizeof ps.vd);
+	reg_end_read(r);
+	reading = 0;
 	if (st == RK_OK && !ps.seen)
 		st = reg_fail(r, RK_ENOTFOUND, "no password is set");
 	else if (st == RK_OK && !ps.matched)
@@ -1468,6 +1564,8 @@ rk_status rk_subject_check_password(rk_register *r, const char *id,
 		st = audit_read(r, &ev);
 	}
 out:
+	if (reading)
+		reg_end_read(r);
 	if (st != RK_OK && st != RK_ESYS)
 		reg_audit_attempt(r, "subject.check_password",
 				  sub.pseudonym[0] ? sub.pseudonym : NULL,

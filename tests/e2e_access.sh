@@ -42,25 +42,6 @@ expect "the log shows who processed the subject" bash -c 'grep -q "mk-1" <<<"$0"
 check "revoke" 0 "$BIN" actor revoke mk-1
 check "a revoked actor is refused" 4 env REKISTERI_ACTOR=mk-1 REKISTERI_TOKEN="$MK" "$BIN" subject show "$ID" --purpose marketing_communications
 
-# --- checkpoints ----------------------------------------------------------------
-# the register's record of where the trail ends, as a copy of the file
-# taken before the checkpoint would hold it
-old_head=$(rows "SELECT hex(value) FROM meta WHERE key = 'audit_head'")
-check "audit checkpoint" 0 "$BIN" audit checkpoint "$WORK/cp"
-check "verify with the checkpoint" 0 "$BIN" audit verify --checkpoint "$WORK/cp"
-"$BIN" subject show "$ID" >/dev/null
-check "later entries still verify with it" 0 "$BIN" audit verify --checkpoint "$WORK/cp"
-seq=$(grep '^seq: ' "$WORK/cp" | cut -d' ' -f2)
-rows "DELETE FROM audit WHERE seq >= $seq"
-check "a cut tail is caught by the register's head" 5 "$BIN" audit verify
-expect "the cut is named" grep -q "entries were removed" <<<"$err"
-rows "UPDATE meta SET value = X'$old_head' WHERE key = 'audit_head'"
-check "a cut tail with an old head passes the plain chain check" 0 "$BIN" audit verify
-check "a cut tail is caught by the checkpoint" 5 "$BIN" audit verify --checkpoint "$WORK/cp"
-expect "the missing signed entry is named" grep -q "entry $seq " <<<"$err"
-sed 's/^seq: .*/seq: 1/' "$WORK/cp" >"$WORK/cp-edited"
-check "an edited checkpoint is refused" 5 "$BIN" audit verify --checkpoint "$WORK/cp-edited"
-
 # --- a read that cannot be audited prints nothing -----------------------------
 sqlite3 "$REKISTERI_DB" "BEGIN IMMEDIATE;" ".shell sleep 30" >/dev/null 2>&1 &
 holder=$!
@@ -74,6 +55,32 @@ expect "it prints nothing" test -z "$out"
 pkill -P "$holder" 2>/dev/null; kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
 check "the trail verifies after the writer is gone" 0 "$BIN" audit verify
 expect "the trail shows the read that printed nothing" test "$(rows "SELECT count(*) FROM audit WHERE action = 'subject.show' AND outcome = 'unaudited'")" = 1
+
+# --- checkpoints ----------------------------------------------------------------
+# the register's record of where the trail ends, as a copy of the file
+# taken before the checkpoint would hold it
+old_head=$(rows "SELECT hex(value) FROM meta WHERE key = 'audit_head'")
+check "audit checkpoint" 0 "$BIN" audit checkpoint "$WORK/cp"
+check "verify with the checkpoint" 0 "$BIN" audit verify --checkpoint "$WORK/cp"
+"$BIN" subject show "$ID" >/dev/null
+check "later entries still verify with it" 0 "$BIN" audit verify --checkpoint "$WORK/cp"
+seq=$(grep '^seq: ' "$WORK/cp" | cut -d' ' -f2)
+# the whole file rolled back to before the checkpoint: trail and head agree,
+# and only the checkpoint kept elsewhere tells
+rows "DELETE FROM audit WHERE seq >= $seq; UPDATE meta SET value = X'$old_head' WHERE key = 'audit_head'"
+check "a cut tail with an old head passes the plain chain check" 0 "$BIN" audit verify
+check "a cut tail is caught by the checkpoint" 5 "$BIN" audit verify --checkpoint "$WORK/cp"
+expect "the missing signed entry is named" grep -q "entry $seq " <<<"$err"
+# the tail cut and the head left: the register's head tells, and writes go
+# on after the gap instead of hiding it
+last=$(rows "SELECT max(seq) FROM audit")
+rows "DELETE FROM audit WHERE seq >= $((last - 1))"
+check "a cut tail is caught by the register's head" 5 "$BIN" audit verify
+expect "the cut is named" grep -Eq "entries were removed|is missing" <<<"$err"
+"$BIN" subject show "$ID" >/dev/null
+check "a write after the cut does not hide it" 5 "$BIN" audit verify
+sed 's/^seq: .*/seq: 1/' "$WORK/cp" >"$WORK/cp-edited"
+check "an edited checkpoint is refused" 5 "$BIN" audit verify --checkpoint "$WORK/cp-edited"
 
 # --- the trail itself removed or its head forged --------------------------------
 cp "$REKISTERI_DB" "$WORK/before-empty.db"

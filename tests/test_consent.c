@@ -633,6 +633,7 @@ static void test_cookies(void **state)
 	char id[RK_ID_LEN + 1], other[RK_ID_LEN + 1], owner[33], wal[160];
 	unsigned char h[SEC_BIDX_BYTES];
 	store *st = f->r->st;
+	unsigned char mac[SEC_HASH_BYTES];
 	int64_t n = -1, rec = 0;
 
 	snprintf(wal, sizeof wal, "%s-wal", f->db);
@@ -649,7 +650,7 @@ static void test_cookies(void **state)
 	assert_int_equal(rk_cookie_link(f->r, id, "bad\nid"), RK_EINVAL);
 
 	sec_blind_index(f->r->ikey, "cookie", "ga-1.2.345", h);
-	assert_int_equal(st->vt->cookie_resolve(st, h, owner), 0);
+	assert_int_equal(st->vt->cookie_resolve(st, h, owner, mac), 0);
 	assert_string_equal(owner, id);
 	/* Only 16-byte hashes are stored, never the identifier. */
 	assert_int_equal(count_rows(f->db,
@@ -668,7 +669,8 @@ static void test_cookies(void **state)
 
 	assert_int_equal(rk_cookie_reset(f->r, id, &n), RK_OK);
 	assert_int_equal(n, 2);
-	assert_int_equal(st->vt->cookie_resolve(st, h, owner), STORE_NOTFOUND);
+	assert_int_equal(st->vt->cookie_resolve(st, h, owner, mac),
+			 STORE_NOTFOUND);
 	assert_int_equal(
 		rk_record_add_by_cookie(f->r, "ga-1.2.345", "browsing",
 					"{\"url\": \"https://example.com/\", "

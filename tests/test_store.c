@@ -272,7 +272,21 @@ static void test_migrations(void **state)
 	f->s = NULL;
 	assert_int_equal(raw_int(f->path, "SELECT max(version) FROM "
 					  "schema_migrations"),
-			 2);
+			 3);
+	/* migration 3: the MAC columns of the rows that decide access */
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM"
+					  " pragma_table_info('subject')"
+					  " WHERE name IN ('vdigest', 'chead',"
+					  " 'rhead', 'mac')"),
+			 4);
+	assert_int_equal(raw_int(f->path,
+				 "SELECT count(*) FROM"
+				 " pragma_table_info('record'),"
+				 " pragma_table_info('consent') c,"
+				 " pragma_table_info('actor') a"
+				 " WHERE pragma_table_info.name = 'mac'"
+				 " AND c.name = 'mac' AND a.name = 'mac'"),
+			 1);
 	/* migration 2: records, attachments, consents, cookies, actors */
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master"
 					  " WHERE type = 'table' AND name IN"
@@ -306,7 +320,7 @@ static void test_migrations(void **state)
 	f->s = NULL;
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM "
 					  "schema_migrations"),
-			 2);
+			 3);
 
 	/* a schema from the future is refused, not used */
 	raw_exec(f->path, "INSERT INTO schema_migrations VALUES (999, 0)");

@@ -1,0 +1,1067 @@
+/*
+ * integrity.c: MACs over the rows whose columns decide access (see
+ * integrity.h for what is bound where). One keyed BLAKE2b per row written
+ * and per row read; the values of a subject share one digest, so a value
+ * costs no MAC of its own and no extra column.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "integrity.h"
+#include "register.h"
+#include "store.h"
+
+#define META_ROW_KEY   "row_key"
+#define AD_ROW_KEY     "register:row-key"
+#define META_PENDING   "row_macs_pending"
+#define META_ACTOR_SET "actor_set"
+#define META_POLICY    "policy_mac"
+#define CTX_POLICY     "rk-policy-v1"
+#define ROW_KEY_CTX    "rekisteri row key v1"
+#define ACTION_UPGRADE "register.upgrade"
+#define UPGRADE_PAGE   256
+#define MSG_ALTERED                                                            \
+	"the database was altered without the key; see the audit log and "     \
+	"restore a backup"
+#define CTX_SUBJECT	"rk-subject-v1"
+#define CTX_VALUES	"rk-values-v1"
+#define CTX_CONSENT	"rk-consent-v1"
+#define CTX_RECORD	"rk-record-v1"
+#define CTX_RECORDS	"rk-records-v1"
+#define CTX_COOKIE	"rk-cookie-v1"
+#define CTX_ACTOR	"rk-actor-v1"
+#define CTX_ACTOR_SET	"rk-actor-set-v1"
+#define CTX_ACTOR_TOKEN "rk-actor-token-v1"
+
+static rk_status altered(rk_register *r, const char *what)
+{
+	return reg_fail(r, RK_EINTEGRITY, "%s does not match its MAC: %s", what,
+			MSG_ALTERED);
+}
+
+/* ---- the stored policy ---- */
+
+static void policy_mac(const rk_register *r, int version, const char *text,
+		       unsigned char out[SEC_HASH_BYTES])
+{
+	sec_mac m;
+
+	sec_mac_init(&m, r->rkey, CTX_POLICY);
+	sec_mac_int(&m, version);
+	sec_mac_str(&m, text);
+	sec_mac_final(&m, out);
+}
+
+rk_status integ_policy_pin(rk_register *r, int version, const char *text)
+{
+	unsigned char mac[SEC_HASH_BYTES];
+
+	policy_mac(r, version, text, mac);
+	if (r->st->vt->meta_set(r->st, META_POLICY, mac, sizeof mac) != 0)
+		return reg_store_fail(r, "cannot store the policy's MAC");
+	return RK_OK;
+}
+
+rk_status integ_policy_check(rk_register *r, int version, const char *text)
+{
+	unsigned char want[SEC_HASH_BYTES], got[SEC_HASH_BYTES];
+	size_t len = 0;
+	int rc = r->st->vt->meta_get(r->st, META_POLICY, got, sizeof got, &len);
+
+	if (rc == STORE_ERR)
+		return reg_store_fail(r, "cannot read the policy's MAC");
+	policy_mac(r, version, text, want);
+	if (rc != 0 || len != sizeof got ||
+	    sec_memcmp(want, got, sizeof got) != 0)
+		return altered(r, "the stored policy");
+	return RK_OK;
+}
+
+/* ---- subjects and values ---- */
+
+void integ_subject_mac(const rk_register *r, const store_subject *s,
+		       unsigned char out[SEC_HASH_BYTES])
+{
+	sec_mac m;
+
+	sec_mac_init(&m, r->rkey, CTX_SUBJECT);
+	sec_mac_str(&m, s->id);
+	sec_mac_str(&m, s->kind);
+	sec_mac_str(&m, s->pseudonym);
+	sec_mac_int(&m, s->created_at);
+	sec_mac_str(&m, s->rel_start);
+	sec_mac_str(&m, s->rel_end);
+	sec_mac_bytes(&m, s->vdigest, sizeof s->vdigest);
+	sec_mac_bytes(&m, s->chead, sizeof s->chead);
+	sec_mac_bytes(&m, s->rhead, sizeof s->rhead);
+	sec_mac_final(&m, out);
+}
+
+rk_status integ_subject_check(rk_register *r, const store_subject *s)
+{
+	unsigned char mac[SEC_HASH_BYTES];
+
+	if (!s->has_mac)
+		return altered(r, "a subject's row");
+	integ_subject_mac(r, s, mac);
+	if (sec_memcmp(mac, s->mac, sizeof mac) != 0)
+		return altered(r, "a subject's row");
+	return RK_OK;
+}
+
+void integ_values_begin(const rk_register *r, const char *subject_id,
+			sec_mac *m)
+{
+	sec_mac_init(m, r->rkey, CTX_VALUES);
+	sec_mac_str(m, subject_id);
+}
+
+void integ_values_add(sec_mac *m, const store_value *v)
+{
+	sec_mac_str(m, v->field);
+	sec_mac_bytes(m, v->ct, v->ctlen);
+	sec_mac_str(m, v->purposes);
+	sec_mac_str(m, v->legal_basis);
+	sec_mac_str(m, v->source);
+	sec_mac_int(m, v->collected_at);
+	sec_mac_int(m, v->confirmed_at);
+	sec_mac_str(m, v->expires);
+	sec_mac_bytes(m, v->bidx, v->bidx != NULL ? SEC_BIDX_BYTES : 0);
+}
+
+rk_status integ_values_end(rk_register *r, const store_subject *s, sec_mac *m)
+{
+	unsigned char d[SEC_HASH_BYTES];
+
+	sec_mac_final(m, d);
+	if (sec_memcmp(d, s->vdigest, sizeof d) != 0)
+		return altered(r, "a subject's set of values");
+	return RK_OK;
+}
+
+static int digest_one(void *ud, const store_value *v)
+{
+	integ_values_add(ud, v);
+	return 0;
+}
+
+rk_status integ_subject_repin(rk_register *r, store_subject *s)
+{
+	sec_mac m;
+
+	integ_values_begin(r, s->id, &m);
+	if (r->st->vt->value_list(r->st, s->id, NULL, digest_one, &m) != 0) {
+		sec_mac_final(&m, s->vdigest);
+		return reg_store_fail(r, "cannot read the values");
+	}
+	sec_mac_final(&m, s->vdigest);
+	integ_subject_mac(r, s, s->mac);
+	s->has_mac = 1;
+	if (r->st->vt->subject_set_auth(r->st, s) != 0)
+		return reg_store_fail(r, "cannot store the subject's MAC");
+	return RK_OK;
+}
+
+/* ---- the consent ledger ---- */
+
+void integ_consent_mac(const rk_register *r,
+		       const unsigned char prev[SEC_HASH_BYTES],
+		       const store_consent *c,
+		       unsigned char out[SEC_HASH_BYTES])
+{
+	sec_mac m;
+
+	sec_mac_init(&m, r->rkey, CTX_CONSENT);
+	sec_mac_bytes(&m, prev, SEC_HASH_BYTES);
+	sec_mac_str(&m, c->subject_id);
+	sec_mac_str(&m, c->scope);
+	sec_mac_int(&m, c->objection ? 1 : 0);
+	sec_mac_int(&m, c->given ? 1 : 0);
+	sec_mac_int(&m, c->at);
+	sec_mac_str(&m, c->channel);
+	sec_mac_int(&m, c->policy_version);
+	sec_mac_str(&m, c->actor);
+	sec_mac_bytes(&m, c->evidence_ct, c->evidence_len);
+	sec_mac_final(&m, out);
+}
+
+struct chain_walk {
+	const rk_register *r;
+	const char *scope;
+	store_consent_fn fn;
+	void *ud;
+	unsigned char head[SEC_HASH_BYTES];
+	int broken;
+	int stopped;
+};
+
+static int chain_one(void *ud, const store_consent *c)
+{
+	struct chain_walk *w = ud;
+	unsigned char mac[SEC_HASH_BYTES];
+
+	integ_consent_mac(w->r, w->head, c, mac);
+	if (c->mac == NULL || sec_memcmp(mac, c->mac, sizeof mac) != 0) {
+		w->broken = 1;
+		return 1;
+	}
+	memcpy(w->head, mac, sizeof mac);
+	/* The walk goes on after the caller has had enough: the head must
+	 * still be reached. */
+	if (!w->stopped && w->fn != NULL &&
+	    (w->scope == NULL || strcmp(w->scope, c->scope) == 0))
+		w->stopped = w->fn(w->ud, c) != 0;
+	return 0;
+}
+
+rk_status integ_consent_walk(rk_register *r, const store_subject *s,
+			     const char *scope, store_consent_fn fn, void *ud)
+{
+	struct chain_walk w;
+
+	memset(&w, 0, sizeof w);
+	w.r = r;
+	w.scope = scope;
+	w.fn = fn;
+	w.ud = ud;
+	if (r->st->vt->consent_walk(r->st, s->id, NULL, chain_one, &w) != 0)
+		return reg_store_fail(r, "cannot read the consent ledger");
+	if (w.broken || sec_memcmp(w.head, s->chead, sizeof w.head) != 0)
+		return altered(r, "the consent ledger");
+	return RK_OK;
+}
+
+struct rehead {
+	const rk_register *r;
+	unsigned char head[SEC_HASH_BYTES];
+	const unsigned char *pinned;
+	int found;
+	int broken;
+};
+
+static int rehead_one(void *ud, const store_consent *c)
+{
+	struct rehead *h = ud;
+
+	integ_consent_mac(h->r, h->head, c, h->head);
+	if (c->mac == NULL ||
+	    sec_memcmp(h->head, c->mac, sizeof h->head) != 0) {
+		h->broken = 1;
+		return 1;
+	}
+	if (sec_memcmp(h->head, h->pinned, sizeof h->head) == 0)
+		h->found = 1;
+	return 0;
+}
+
+rk_status integ_subject_rehead(rk_register *r, const char *id)
+{
+	static const unsigned char empty[SEC_HASH_BYTES];
+	struct rehead h;
+	store_subject sub;
+	rk_status st = reg_load_subject(r, id, &sub);
+
+	if (st != RK_OK)
+		return st;
+	memset(&h, 0, sizeof h);
+	h.r = r;
+	h.pinned = sub.chead;
+	h.found = sec_memcmp(sub.chead, empty, sizeof empty) == 0;
+	if (r->st->vt->consent_walk(r->st, sub.id, NULL, rehead_one, &h) != 0)
+		return reg_store_fail(r, "cannot read the consent ledger");
+	if (h.broken || !h.found)
+		return altered(r, "the consent ledger");
+	memcpy(sub.chead, h.head, sizeof sub.chead);
+	return integ_subject_repin(r, &sub);
+}
+
+/* ---- records ---- */
+
+void integ_record_mac(const rk_register *r, const store_record *rec,
+		      unsigned char out[SEC_HASH_BYTES])
+{
+	sec_mac m;
+
+	sec_mac_init(&m, r->rkey, CTX_RECORD);
+	sec_mac_int(&m, rec->id);
+	sec_mac_str(&m, rec->subject_id);
+	sec_mac_str(&m, rec->type);
+	sec_mac_bytes(&m, rec->ct, rec->ctlen);
+	sec_mac_str(&m, rec->purposes);
+	sec_mac_str(&m, rec->legal_basis);
+	sec_mac_str(&m, rec->source);
+	sec_mac_int(&m, rec->created_at);
+	sec_mac_str(&m, rec->expires);
+	sec_mac_int(&m, rec->attachment_size);
+	sec_mac_str(&m, rec->attachment_type);
+	sec_mac_final(&m, out);
+}
+
+int integ_record_ok(const rk_register *r, const store_record *rec)
+{
+	unsigned char mac[SEC_HASH_BYTES];
+
+	if (rec->mac == NULL)
+		return -1;
+	integ_record_mac(r, rec, mac);
+	return sec_memcmp(mac, rec->mac, sizeof mac);
+}
+
+/* The chain of a subject's records: the head after the record whose MAC is
+ * mac follows the head prev. */
+static void records_link(const rk_register *r,
+			 const unsigned char prev[SEC_HASH_BYTES],
+			 const unsigned char mac[SEC_HASH_BYTES],
+			 unsigned char out[SEC_HASH_BYTES])
+{
+	sec_mac m;
+
+	sec_mac_init(&m, r->rkey, CTX_RECORDS);
+	sec_mac_bytes(&m, prev, SEC_HASH_BYTES);
+	sec_mac_bytes(&m, mac, SEC_HASH_BYTES);
+	sec_mac_final(&m, out);
+}
+
+rk_status integ_record_bind(rk_register *r, store_subject *s, store_record *rec)
+{
+	unsigned char mac[SEC_HASH_BYTES];
+
+	integ_record_mac(r, rec, mac);
+	if (r->st->vt->record_set_mac(r->st, rec->id, mac) != 0)
+		return reg_store_fail(r, "cannot store the record's MAC");
+	/* Records only ever grow at the end (ids increase), so the head
+	 * moves on without a walk. */
+	records_link(r, s->rhead, mac, s->rhead);
+	integ_subject_mac(r, s, s->mac);
+	if (r->st->vt->subject_set_auth(r->st, s) != 0)
+		return reg_store_fail(r, "cannot store the subject's MAC");
+	return RK_OK;
+}
+
+struct rec_walk {
+	const rk_register *r;
+	const char *type;
+	store_record_fn fn;
+	void *ud;
+	unsigned char head[SEC_HASH_BYTES];
+	int broken;
+	int stopped;
+};
+
+static int rec_walk_one(void *ud, const store_record *rec)
+{
+	struct rec_walk *w = ud;
+
+	if (integ_record_ok(w->r, rec) != 0) {
+		w->broken = 1;
+		return 1;
+	}
+	records_link(w->r, w->head, rec->mac, w->head);
+	if (!w->stopped && w->fn != NULL &&
+	    (w->type == NULL || strcmp(w->type, rec->type) == 0))
+		w->stopped = w->fn(w->ud, rec) != 0;
+	return 0;
+}
+
+/* Walks every record of s, checking each MAC; *head gets the chain's. */
+static rk_status records_walk(rk_register *r, const store_subject *s,
+			      struct rec_walk *w)
+{
+	w->r = r;
+	memset(w->head, 0, sizeof w->head);
+	if (r->st->vt->record_list(r->st, s->id, NULL, rec_walk_one, w) != 0)
+		return reg_store_fail(r, "cannot read the records");
+	if (w->broken)
+		return altered(r, "a record");
+	return RK_OK;
+}
+
+rk_status integ_records_walk(rk_register *r, const store_subject *s,
+			     const char *type, store_record_fn fn, void *ud)
+{
+	struct rec_walk w;
+	rk_status st;
+
+	memset(&w, 0, sizeof w);
+	w.type = type;
+	w.fn = fn;
+	w.ud = ud;
+	st = records_walk(r, s, &w);
+	if (st == RK_OK && sec_memcmp(w.head, s->rhead, sizeof w.head) != 0)
+		st = altered(r, "a subject's set of records");
+	return st;
+}
+
+rk_status integ_records_repin(rk_register *r, store_subject *s)
+{
+	struct rec_walk w;
+	rk_status st;
+
+	memset(&w, 0, sizeof w);
+	st = records_walk(r, s, &w);
+	if (st == RK_OK)
+		memcpy(s->rhead, w.head, sizeof s->rhead);
+	return st;
+}
+
+/* ---- cookie and device identifiers ---- */
+
+void integ_cookie_mac(const rk_register *r,
+		      const unsigned char hash[SEC_BIDX_BYTES],
+		      const char *subject_id, unsigned char out[SEC_HASH_BYTES])
+{
+	sec_mac m;
+
+	sec_mac_init(&m, r->rkey, CTX_COOKIE);
+	sec_mac_bytes(&m, hash, SEC_BIDX_BYTES);
+	sec_mac_str(&m, subject_id);
+	sec_mac_final(&m, out);
+}
+
+rk_status integ_cookie_check(rk_register *r,
+			     const unsigned char hash[SEC_BIDX_BYTES],
+			     const char *subject_id,
+			     const unsigned char mac[SEC_HASH_BYTES])
+{
+	unsigned char want[SEC_HASH_BYTES];
+
+	integ_cookie_mac(r, hash, subject_id, want);
+	if (sec_memcmp(want, mac, sizeof want) != 0)
+		return altered(r, "an identifier's link");
+	return RK_OK;
+}
+
+/* ---- actors ---- */
+
+/* The token's plain hash, keyed again: an upgrade can key the plain hashes
+ * stored before without knowing the tokens. */
+static void key_token_hash(const rk_register *r,
+			   const unsigned char plain[SEC_HASH_BYTES],
+			   unsigned char out[SEC_HASH_BYTES])
+{
+	sec_mac m;
+
+	sec_mac_init(&m, r->rkey, CTX_ACTOR_TOKEN);
+	sec_mac_bytes(&m, plain, SEC_HASH_BYTES);
+	sec_mac_final(&m, out);
+}
+
+void integ_token_hash(const rk_register *r, const char *token,
+		      unsigned char out[SEC_HASH_BYTES])
+{
+	unsigned char plain[SEC_HASH_BYTES];
+
+	sec_token_hash(token, plain);
+	key_token_hash(r, plain, out);
+	sec_wipe(plain, sizeof plain);
+}
+
+void integ_actor_mac(const rk_register *r, const store_actor *a,
+		     unsigned char out[SEC_HASH_BYTES])
+{
+	sec_mac m;
+
+	sec_mac_init(&m, r->rkey, CTX_ACTOR);
+	sec_mac_str(&m, a->name);
+	sec_mac_str(&m, a->role);
+	sec_mac_bytes(&m, a->token_hash, sizeof a->token_hash);
+	sec_mac_int(&m, a->created_at);
+	sec_mac_int(&m, a->revoked_at);
+	sec_mac_final(&m, out);
+}
+
+static int actor_mac_ok(const rk_register *r, const store_actor *a)
+{
+	unsigned char mac[SEC_HASH_BYTES];
+
+	if (!a->has_mac)
+		return 0;
+	integ_actor_mac(r, a, mac);
+	return sec_memcmp(mac, a->mac, sizeof mac) == 0;
+}
+
+struct actor_set {
+	const rk_register *r;
+	sec_mac m;
+	int bad;
+};
+
+static int set_one(void *ud, const store_actor *a)
+{
+	struct actor_set *as = ud;
+
+	if (!actor_mac_ok(as->r, a))
+		as->bad = 1;
+	sec_mac_str(&as->m, a->name);
+	sec_mac_bytes(&as->m, a->mac, sizeof a->mac);
+	return 0;
+}
+
+/* The MAC over every actor row (in name order, as actor_list gives). */
+static rk_status actor_set_mac(rk_register *r,
+			       unsigned char out[SEC_HASH_BYTES], int *bad)
+{
+	struct actor_set as;
+
+	memset(&as, 0, sizeof as);
+	as.r = r;
+	sec_mac_init(&as.m, r->rkey, CTX_ACTOR_SET);
+	if (r->st->vt->actor_list(r->st, set_one, &as) != 0) {
+		sec_mac_final(&as.m, out);
+		return reg_store_fail(r, "cannot read actors");
+	}
+	sec_mac_final(&as.m, out);
+	*bad = as.bad;
+	return RK_OK;
+}
+
+rk_status integ_actor_check(rk_register *r, const store_actor *a)
+{
+	unsigned char want[SEC_HASH_BYTES], got[SEC_HASH_BYTES];
+	size_t len = 0;
+	int bad = 0, rc;
+	rk_status st;
+
+	if (a != NULL && !actor_mac_ok(r, a))
+		return altered(r, "an actor's row");
+	st = actor_set_mac(r, want, &bad);
+	if (st != RK_OK)
+		return st;
+	rc = r->st->vt->meta_get(r->st, META_ACTOR_SET, got, sizeof got, &len);
+	if (rc != 0 && rc != STORE_NOTFOUND)
+		return reg_store_fail(r, "cannot read actors");
+	if (bad || rc != 0 || len != sizeof got ||
+	    sec_memcmp(want, got, sizeof got) != 0)
+		return altered(r, "the set of actors");
+	return RK_OK;
+}
+
+rk_status integ_actors_pin(rk_register *r)
+{
+	unsigned char d[SEC_HASH_BYTES];
+	int bad = 0;
+	rk_status st = actor_set_mac(r, d, &bad);
+
+	if (st != RK_OK)
+		return st;
+	if (bad)
+		return altered(r, "an actor's row");
+	if (r->st->vt->meta_set(r->st, META_ACTOR_SET, d, sizeof d) != 0)
+		return reg_store_fail(r, "cannot store the set of actors");
+	return RK_OK;
+}
+
+/* ---- binding existing rows ---- */
+
+struct macs {
+	int64_t *ids;
+	unsigned char (*mac)[SEC_HASH_BYTES];
+	size_t n, cap;
+	int oom;
+};
+
+static int macs_push(struct macs *ms, int64_t id,
+		     const unsigned char mac[SEC_HASH_BYTES])
+{
+	if (ms->n == ms->cap) {
+		size_t cap = ms->cap ? ms->cap * 2 : 16;
+		int64_t *ni = realloc(ms->ids, cap * sizeof *ni);
+		unsigned char(*nm)[SEC_HASH_BYTES];
+
+		if (ni == NULL) {
+			ms->oom = 1;
+			return 1;
+		}
+		ms->ids = ni;
+		nm = realloc(ms->mac, cap * sizeof *nm);
+		if (nm == NULL) {
+			ms->oom = 1;
+			return 1;
+		}
+		ms->mac = nm;
+		ms->cap = cap;
+	}
+	ms->ids[ms->n] = id;
+	memcpy(ms->mac[ms->n], mac, SEC_HASH_BYTES);
+	ms->n++;
+	return 0;
+}
+
+struct rebind {
+	const rk_register *r;
+	struct macs ms;
+	unsigned char head[SEC_HASH_BYTES];
+};
+
+static int rechain_one(void *ud, const store_consent *c)
+{
+	struct rebind *b = ud;
+
+	integ_consent_mac(b->r, b->head, c, b->head);
+	return macs_push(&b->ms, c->id, b->head);
+}
+
+static int remac_record(void *ud, const store_record *rec)
+{
+	struct rebind *b = ud;
+	unsigned char mac[SEC_HASH_BYTES];
+
+	integ_record_mac(b->r, rec, mac);
+	records_link(b->r, b->head, mac, b->head);
+	return macs_push(&b->ms, rec->id, mac);
+}
+
+rk_status integ_subject_rebind(rk_register *r, store_subject *s)
+{
+	struct rebind b;
+	rk_status st = RK_OK;
+	size_t i;
+
+	memset(&b, 0, sizeof b);
+	b.r = r;
+	/* Gathered first, written after: no row changes under a walk. */
+	if (r->st->vt->consent_walk(r->st, s->id, NULL, rechain_one, &b) != 0) {
+		st = reg_store_fail(r, "cannot read the consent ledger");
+		goto out;
+	}
+	if (b.ms.oom) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < b.ms.n; i++)
+		if (r->st->vt->consent_set_mac(r->st, b.ms.ids[i],
+					       b.ms.mac[i]) != 0) {
+			st = reg_store_fail(r, "cannot store a consent's MAC");
+			goto out;
+		}
+	memcpy(s->chead, b.head, sizeof s->chead);
+	b.ms.n = 0;
+	memset(b.head, 0, sizeof b.head);
+	if (r->st->vt->record_list(r->st, s->id, NULL, remac_record, &b) != 0) {
+		st = reg_store_fail(r, "cannot read the records");
+		goto out;
+	}
+	if (b.ms.oom) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < b.ms.n; i++)
+		if (r->st->vt->record_set_mac(r->st, b.ms.ids[i],
+					      b.ms.mac[i]) != 0) {
+			st = reg_store_fail(r, "cannot store a record's MAC");
+			goto out;
+		}
+	memcpy(s->rhead, b.head, sizeof s->rhead);
+	st = integ_subject_repin(r, s);
+out:
+	free(b.ms.ids);
+	free(b.ms.mac);
+	return st;
+}
+
+struct ids {
+	char (*id)[33];
+	size_t n, cap;
+	int had_mac;
+};
+
+static int collect_subject(void *ud, const store_subject *s)
+{
+	struct ids *ids = ud;
+
+	if (s->has_mac)
+		ids->had_mac = 1;
+	if (ids->n == ids->cap)
+		return 1;
+	memcpy(ids->id[ids->n++], s->id, sizeof ids->id[0]);
+	return 0;
+}
+
+/* ---- checking everything ---- */
+
+static int count_value(void *ud, const store_value *v)
+{
+	integ_values_add(ud, v);
+	return 0;
+}
+
+/* One subject, all that hangs on it. */
+static rk_status verify_subject(rk_register *r, const char *id)
+{
+	store_subject sub;
+	sec_mac m;
+	rk_status st = reg_load_subject(r, id, &sub);
+
+	if (st != RK_OK)
+		return st;
+	integ_values_begin(r, sub.id, &m);
+	if (r->st->vt->value_list(r->st, sub.id, NULL, count_value, &m) != 0) {
+		sec_wipe(&m, sizeof m);
+		return reg_store_fail(r, "cannot read the values");
+	}
+	st = integ_values_end(r, &sub, &m);
+	if (st == RK_OK)
+		st = integ_consent_walk(r, &sub, NULL, NULL, NULL);
+	if (st == RK_OK)
+		st = integ_records_walk(r, &sub, NULL, NULL, NULL);
+	return st;
+}
+
+static rk_status verify_all(rk_register *r, rk_audit_report *rep)
+{
+	struct ids ids = {NULL, 0, UPGRADE_PAGE, 0};
+	char after[33] = "", *text = NULL;
+	int version = 0;
+	size_t i;
+	rk_status st;
+
+	if (r->st->vt->policy_latest(r->st, &version, &text) != 0)
+		return reg_store_fail(r, "cannot read the stored policy");
+	st = integ_policy_check(r, version, text);
+	free(text);
+	if (st == RK_OK)
+		st = integ_actor_check(r, NULL);
+	if (st != RK_OK)
+		return st;
+	ids.id = calloc(ids.cap, sizeof *ids.id);
+	if (ids.id == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	do {
+		ids.n = 0;
+		if (r->st->vt->subject_list(r->st, NULL,
+					    after[0] ? after : NULL, ids.cap,
+					    collect_subject, &ids) != 0) {
+			st = reg_store_fail(r, "cannot list subjects");
+			break;
+		}
+		for (i = 0; st == RK_OK && i < ids.n; i++) {
+			st = verify_subject(r, ids.id[i]);
+			rep->entries++;
+		}
+		if (ids.n > 0)
+			memcpy(after, ids.id[ids.n - 1], sizeof after);
+	} while (st == RK_OK && ids.n == ids.cap);
+	free(ids.id);
+	return st;
+}
+
+rk_status rk_integrity_verify(rk_register *r, rk_audit_report *rep)
+{
+	audit_ev ev;
+	rk_status st;
+
+	memset(rep, 0, sizeof *rep);
+	st = access_audit(r, "integrity.verify");
+	if (st != RK_OK)
+		return st;
+	/* One snapshot: a writer elsewhere never looks like tampering. */
+	st = reg_begin_read(r);
+	if (st != RK_OK)
+		return st;
+	st = verify_all(r, rep);
+	reg_end_read(r);
+	if (st == RK_EINTEGRITY) {
+		size_t n = strnlen(r->err, sizeof rep->reason - 1);
+
+		memcpy(rep->reason, r->err, n);
+		rep->reason[n] = '\0';
+	}
+	audit_ev_set(&ev, r, "integrity.verify", NULL, NULL, NULL,
+		     st == RK_OK	   ? "ok"
+		     : st == RK_EINTEGRITY ? "integrity"
+					   : "failed");
+	if (st == RK_OK || st == RK_EINTEGRITY) {
+		/* The finding stays in the handle's message. */
+		char saved[REG_ERR_MAX];
+		rk_status ast;
+
+		memcpy(saved, r->err, sizeof saved);
+		ast = audit_read(r, &ev);
+		if (ast != RK_OK) {
+			/* The trail could not take the entry: that is the
+			 * answer, and its message says why. */
+			size_t n = strnlen(r->err, sizeof rep->reason - 1);
+			memcpy(rep->reason, r->err, n);
+			rep->reason[n] = '\0';
+			return ast;
+		}
+		memcpy(r->err, saved, sizeof saved);
+	}
+	return st;
+}
+
+struct actors {
+	store_actor *a;
+	size_t n, cap;
+	int oom;
+};
+
+static int collect_actor(void *ud, const store_actor *a)
+{
+	struct actors *as = ud;
+
+	if (as->n == as->cap) {
+		size_t cap = as->cap ? as->cap * 2 : 16;
+		store_actor *na = realloc(as->a, cap * sizeof *na);
+		if (na == NULL) {
+			as->oom = 1;
+			return 1;
+		}
+		as->a = na;
+		as->cap = cap;
+	}
+	as->a[as->n++] = *a;
+	return 0;
+}
+
+static int find_upgrade(void *ud, const store_audit *a)
+{
+	if (strcmp(a->action, ACTION_UPGRADE) == 0) {
+		*(int *)ud = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* The actors' plain token hashes become keyed ones, and get their MACs. */
+static rk_status bind_actors(rk_register *r)
+{
+	struct actors as = {NULL, 0, 0, 0};
+	rk_status st = RK_OK;
+	unsigned char plain[SEC_HASH_BYTES];
+	size_t i;
+
+	if (r->st->vt->actor_list(r->st, collect_actor, &as) != 0) {
+		st = reg_store_fail(r, "cannot read actors");
+		goto out;
+	}
+	if (as.oom) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < as.n; i++) {
+		memcpy(plain, as.a[i].token_hash, sizeof plain);
+		key_token_hash(r, plain, as.a[i].token_hash);
+		integ_actor_mac(r, &as.a[i], as.a[i].mac);
+		as.a[i].has_mac = 1;
+		if (r->st->vt->actor_set_auth(r->st, &as.a[i]) != 0) {
+			st = reg_store_fail(r, "cannot store an actor's MAC");
+			goto out;
+		}
+	}
+	st = integ_actors_pin(r);
+out:
+	free(as.a);
+	return st;
+}
+
+struct cookies {
+	unsigned char (*hash)[SEC_BIDX_BYTES];
+	char (*sid)[33];
+	size_t n, cap;
+	int bad;
+};
+
+static int collect_cookie(void *ud, const unsigned char hash[SEC_BIDX_BYTES],
+			  const char *subject_id)
+{
+	struct cookies *cs = ud;
+
+	if (strlen(subject_id) >= sizeof cs->sid[0]) {
+		cs->bad = 1;
+		return 1;
+	}
+	if (cs->n == cs->cap) {
+		size_t cap = cs->cap ? cs->cap * 2 : 64;
+		unsigned char(*nh)[SEC_BIDX_BYTES] =
+			realloc(cs->hash, cap * sizeof *nh);
+		char(*ns)[33];
+
+		if (nh == NULL) {
+			cs->bad = 1;
+			return 1;
+		}
+		cs->hash = nh;
+		ns = realloc(cs->sid, cap * sizeof *ns);
+		if (ns == NULL) {
+			cs->bad = 1;
+			return 1;
+		}
+		cs->sid = ns;
+		cs->cap = cap;
+	}
+	memcpy(cs->hash[cs->n], hash, SEC_BIDX_BYTES);
+	memcpy(cs->sid[cs->n], subject_id, strlen(subject_id) + 1);
+	cs->n++;
+	return 0;
+}
+
+static rk_status bind_cookies(rk_register *r)
+{
+	struct cookies cs = {NULL, NULL, 0, 0, 0};
+	unsigned char mac[SEC_HASH_BYTES];
+	rk_status st = RK_OK;
+	size_t i;
+
+	if (r->st->vt->cookie_walk(r->st, collect_cookie, &cs) != 0)
+		st = reg_store_fail(r, "cannot read the identifiers");
+	else if (cs.bad)
+		st = reg_fail(r, RK_ESYS, "cannot read the identifiers");
+	for (i = 0; st == RK_OK && i < cs.n; i++) {
+		integ_cookie_mac(r, cs.hash[i], cs.sid[i], mac);
+		if (r->st->vt->cookie_set_mac(r->st, cs.hash[i], mac) != 0)
+			st = reg_store_fail(r, "cannot store a link's MAC");
+	}
+	free(cs.hash);
+	free(cs.sid);
+	return st;
+}
+
+/* Binds every row of a register from before the MAC columns, in one write:
+ * a crash leaves it as it was, and the next open tries again. */
+static rk_status upgrade(rk_register *r)
+{
+	struct ids ids = {NULL, 0, UPGRADE_PAGE, 0};
+	char after[33] = "";
+	unsigned char w[SEC_WRAPPED_BYTES], flag[1];
+	size_t len = 0, i;
+	int rc, seen = 0, version = 0;
+	char *text = NULL;
+	store_subject sub;
+	audit_ev ev;
+	rk_status st;
+
+	st = reg_begin_write(r);
+	if (st != RK_OK)
+		return st;
+	/* Decided again under the lock: another process may have been
+	 * first. */
+	rc = r->st->vt->meta_get(r->st, META_ROW_KEY, w, sizeof w, &len);
+	if (rc == 0) {
+		reg_rollback(r);
+		return reg_load_key(r, META_ROW_KEY, AD_ROW_KEY, &r->rkey);
+	}
+	/* A register bound once is never bound again from what it holds
+	 * now: that would bless whatever was edited after its MACs were
+	 * removed. The trail keeps the first binding's entry. */
+	if (r->st->vt->audit_walk(r->st, 1, NULL, find_upgrade, &seen) != 0) {
+		st = reg_store_fail(r, "cannot read the audit trail");
+		goto out;
+	}
+	if (seen) {
+		st = reg_fail(r, RK_EINTEGRITY,
+			      "the register lost its row key after its rows "
+			      "were bound: %s",
+			      MSG_ALTERED);
+		goto out;
+	}
+	r->rkey = sec_key_alloc();
+	ids.id = calloc(ids.cap, sizeof *ids.id);
+	if (r->rkey == NULL || ids.id == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	/* Derived, not random: a backup from before the upgrade, made under
+	 * the same master key, binds to the same key when it is opened. */
+	sec_key_derive(r->mk, ROW_KEY_CTX, r->rkey);
+	st = reg_store_key(r, META_ROW_KEY, AD_ROW_KEY, r->rkey);
+	if (st != RK_OK)
+		goto out;
+	do {
+		ids.n = 0;
+		if (r->st->vt->subject_list(r->st, NULL,
+					    after[0] ? after : NULL, ids.cap,
+					    collect_subject, &ids) != 0) {
+			st = reg_store_fail(r, "cannot list subjects");
+			goto out;
+		}
+		if (ids.had_mac) {
+			st = reg_fail(r, RK_EINTEGRITY,
+				      "the register lost its row key but "
+				      "its rows have MACs: %s",
+				      MSG_ALTERED);
+			goto out;
+		}
+		for (i = 0; i < ids.n; i++) {
+			if (r->st->vt->subject_get(r->st, ids.id[i], &sub) !=
+			    0) {
+				st = reg_store_fail(r, "cannot read a subject");
+				goto out;
+			}
+			st = integ_subject_rebind(r, &sub);
+			if (st != RK_OK)
+				goto out;
+		}
+		if (ids.n > 0)
+			memcpy(after, ids.id[ids.n - 1], sizeof after);
+	} while (ids.n == ids.cap);
+	st = bind_actors(r);
+	if (st == RK_OK)
+		st = bind_cookies(r);
+	if (st != RK_OK)
+		goto out;
+	if (r->st->vt->policy_latest(r->st, &version, &text) != 0) {
+		st = reg_store_fail(r, "cannot read the stored policy");
+		goto out;
+	}
+	st = integ_policy_pin(r, version, text);
+	free(text);
+	if (st != RK_OK)
+		goto out;
+	flag[0] = 0;
+	if (r->st->vt->meta_set(r->st, META_PENDING, flag, 1) != 0) {
+		st = reg_store_fail(r, "cannot store the upgrade");
+		goto out;
+	}
+	audit_ev_set(&ev, r, ACTION_UPGRADE, NULL, "row_macs", NULL, "ok");
+	/* A register from before kept heads starts keeping one here. */
+	r->head_adopt = 1;
+	st = audit_write(r, &ev);
+	r->head_adopt = 0;
+	if (st == RK_OK)
+		st = reg_commit(r);
+out:
+	if (st != RK_OK) {
+		reg_rollback(r);
+		sec_key_free(r->rkey);
+		r->rkey = NULL;
+	}
+	free(ids.id);
+	return st;
+}
+
+rk_status integ_create(rk_register *r)
+{
+	unsigned char flag[1] = {0};
+	rk_status st;
+
+	r->rkey = sec_key_new();
+	if (r->rkey == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	st = reg_store_key(r, META_ROW_KEY, AD_ROW_KEY, r->rkey);
+	if (st != RK_OK)
+		return st;
+	if (r->st->vt->meta_set(r->st, META_PENDING, flag, 1) != 0)
+		return reg_store_fail(r, "cannot write the register");
+	return integ_actors_pin(r);
+}
+
+rk_status integ_open(rk_register *r)
+{
+	unsigned char w[SEC_WRAPPED_BYTES], flag[1];
+	size_t len = 0;
+	int rc;
+
+	rc = r->st->vt->meta_get(r->st, META_ROW_KEY, w, sizeof w, &len);
+	if (rc == 0 || rc == STORE_ERR)
+		return reg_load_key(r, META_ROW_KEY, AD_ROW_KEY, &r->rkey);
+	rc = r->st->vt->meta_get(r->st, META_PENDING, flag, sizeof flag, &len);
+	if (rc == STORE_ERR)
+		return reg_store_fail(r, "cannot read the register");
+	if (rc != 0 || len != 1 || flag[0] != 1)
+		return reg_fail(r, RK_EINTEGRITY,
+				"the register is missing its row key: %s",
+				MSG_ALTERED);
+	return upgrade(r);
+}

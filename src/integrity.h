@@ -1,0 +1,131 @@
+/*
+ * integrity.h: binds the columns that decide access to the register's row
+ * key, so that a database edited without the key is refused on read
+ * (RK_EINTEGRITY) instead of being believed.
+ *
+ * What is bound where:
+ *  - a subject row carries a MAC over its id, kind, pseudonym, dates, the
+ *    digest of its values and the head of its consent ledger's chain (not
+ *    the wrapped data key: its own wrap binds it to the subject);
+ *  - the values digest is a MAC over every value row of the subject in
+ *    order (field, ciphertext, purposes, legal basis, source, times,
+ *    expiry, blind index): a value edited, added, removed, or put back from
+ *    an older copy no longer matches the digest the subject row pins;
+ *  - each consent ledger row carries a MAC chained over the previous one's;
+ *    the subject row pins the newest, so an edit, a reorder or a removed
+ *    newest row breaks the chain or its head;
+ *  - each record row carries a MAC over its id, subject, type, ciphertext,
+ *    purposes, basis, source, times, expiry and attachment description,
+ *    and the subject row pins the head of a chain over its records' MACs,
+ *    so a record removed or put back shows too;
+ *  - each actor row carries a keyed token hash and a MAC over name, role,
+ *    token hash, creation and revocation; meta "actor_set" pins the set of
+ *    actor rows, so an older copy of a row (un-revoked) does not match.
+ *  - each cookie link carries a MAC over the identifier's hash and its
+ *    subject, so a profile is never moved to another subject;
+ *  - meta "policy_mac" pins the newest stored policy and its version.
+ * The row key is a register key in meta wrapped by the master key (rotation
+ * re-wraps it like the others).
+ */
+#ifndef RK_INTEGRITY_H
+#define RK_INTEGRITY_H
+
+#include "crypto.h"
+#include "register.h"
+#include "store.h"
+
+/* At init: makes and stores the row key (inside the write), pins the empty
+ * set of actors. */
+rk_status integ_create(rk_register *r);
+/* At open, with the other keys and the policy loaded: loads the row key,
+ * or, on the first open after the schema gained the MAC columns, makes it
+ * and binds every existing row as it is now (audited). */
+rk_status integ_open(rk_register *r);
+
+/* The newest stored policy (version and text) is pinned in meta, so that
+ * an edited policy row, or an older one left newest, is not loaded. Pin
+ * inside the write that stores a new version. */
+rk_status integ_policy_pin(rk_register *r, int version, const char *text);
+rk_status integ_policy_check(rk_register *r, int version, const char *text);
+
+/* The subject row's MAC (from its columns, vdigest and chead included). */
+void integ_subject_mac(const rk_register *r, const store_subject *s,
+		       unsigned char out[SEC_HASH_BYTES]);
+/* RK_OK when the row's MAC is present and right, else RK_EINTEGRITY. */
+rk_status integ_subject_check(rk_register *r, const store_subject *s);
+
+/* The values digest, fed with the rows in the order value_list gives. */
+void integ_values_begin(const rk_register *r, const char *subject_id,
+			sec_mac *m);
+void integ_values_add(sec_mac *m, const store_value *v);
+/* Finishes m and compares with s->vdigest: RK_OK or RK_EINTEGRITY. */
+rk_status integ_values_end(rk_register *r, const store_subject *s, sec_mac *m);
+
+/* Inside a write: recomputes s's values digest from its stored rows and
+ * stores it with a new row MAC (s->chead as it is in s). */
+rk_status integ_subject_repin(rk_register *r, store_subject *s);
+/* Inside a write: binds everything of subject s as it is stored now
+ * (values, consent chain, records, the row itself). For the upgrade and for
+ * a re-encryption that already checked what it re-sealed. */
+rk_status integ_subject_rebind(rk_register *r, store_subject *s);
+
+/* The chain MAC of consent row c after the row whose MAC is prev. */
+/* Inside a write, after a restore brought subject id's row back from a
+ * backup while its ledger stayed the live one: the live ledger must match
+ * its chain and extend what the restored row pinned; the row then pins the
+ * live ledger's newest entry. */
+rk_status integ_subject_rehead(rk_register *r, const char *id);
+
+void integ_consent_mac(const rk_register *r,
+		       const unsigned char prev[SEC_HASH_BYTES],
+		       const store_consent *c,
+		       unsigned char out[SEC_HASH_BYTES]);
+/* Walks subject s's whole ledger in order, checking the chain and that it
+ * ends at s->chead; fn sees each entry (of scope, or all when NULL) as it
+ * is checked, so a caller acts on what it gathered only after RK_OK. */
+rk_status integ_consent_walk(rk_register *r, const store_subject *s,
+			     const char *scope, store_consent_fn fn, void *ud);
+
+void integ_record_mac(const rk_register *r, const store_record *rec,
+		      unsigned char out[SEC_HASH_BYTES]);
+/* 0 when rec's MAC is present and right (for use inside walks). */
+int integ_record_ok(const rk_register *r, const store_record *rec);
+/* Inside a write, after record_insert set rec->id: stores its MAC and
+ * moves subject s's records chain on to it (s as loaded in this write). */
+rk_status integ_record_bind(rk_register *r, store_subject *s,
+			    store_record *rec);
+/* Walks every record of s in order, checking each MAC and that their chain
+ * ends at s->rhead (a record removed, added or put back shows); fn sees
+ * those of type (all when NULL) as they are checked, so a caller acts on
+ * what it gathered only after RK_OK. */
+rk_status integ_records_walk(rk_register *r, const store_subject *s,
+			     const char *type, store_record_fn fn, void *ud);
+/* Inside a write, after records of s were deleted: recomputes s->rhead
+ * from the rest (each checked against its MAC); integ_subject_repin then
+ * stores it. */
+rk_status integ_records_repin(rk_register *r, store_subject *s);
+
+/* The MAC that binds a cookie or device identifier (its blind index hash)
+ * to the subject it is linked to. */
+void integ_cookie_mac(const rk_register *r,
+		      const unsigned char hash[SEC_BIDX_BYTES],
+		      const char *subject_id,
+		      unsigned char out[SEC_HASH_BYTES]);
+/* RK_OK when mac is that MAC, else RK_EINTEGRITY. */
+rk_status integ_cookie_check(rk_register *r,
+			     const unsigned char hash[SEC_BIDX_BYTES],
+			     const char *subject_id,
+			     const unsigned char mac[SEC_HASH_BYTES]);
+
+/* The stored form of an actor's token: keyed by the row key. */
+void integ_token_hash(const rk_register *r, const char *token,
+		      unsigned char out[SEC_HASH_BYTES]);
+void integ_actor_mac(const rk_register *r, const store_actor *a,
+		     unsigned char out[SEC_HASH_BYTES]);
+/* Checks a's MAC and that the stored set of actors is the pinned one:
+ * RK_OK or RK_EINTEGRITY (a NULL a checks the set only). */
+rk_status integ_actor_check(rk_register *r, const store_actor *a);
+/* Inside a write, after an actor was added or changed: re-pins the set. */
+rk_status integ_actors_pin(rk_register *r);
+
+#endif

@@ -1,0 +1,436 @@
+/*
+ * test_integrity.c: the MACs that bind access-deciding rows to the
+ * register's row key: how they are framed, that a register written before
+ * them is bound once at its first open (and still reads, authenticates and
+ * verifies), that it is never bound again from what an attacker left, and
+ * that a restore keeps the live ledger pinned.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "crypto.h"
+#include "rekisteri.h"
+
+#ifndef RK_SOURCE_DIR
+#define RK_SOURCE_DIR "."
+#endif
+#define POLICY RK_SOURCE_DIR "/policies/ocr-factory.json"
+#define PURCHASE                                                               \
+	"{\"product\": \"Skanneri\", \"amount\": \"10.00\", \"currency\": "    \
+	"\"EUR\"}"
+
+struct fx {
+	char dir[256];
+	char db[300];
+	char key[300];
+	char bak[300];
+	rk_register *r;
+	char id[RK_ID_LEN + 1];
+	char token[RK_TOKEN_LEN + 1];
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	const char *tmp = getenv("TMPDIR");
+	rk_fields *fl = rk_fields_new();
+	int64_t rec = 0;
+
+	assert_non_null(f);
+	assert_non_null(fl);
+	snprintf(f->dir, sizeof f->dir, "%s/rk-integ-XXXXXX",
+		 tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->db, sizeof f->db, "%s/r.db", f->dir);
+	snprintf(f->key, sizeof f->key, "%s/r.key", f->dir);
+	snprintf(f->bak, sizeof f->bak, "%s/b.db", f->dir);
+	assert_int_equal(rk_register_init(f->db, f->key, POLICY, &f->r), RK_OK);
+	assert_int_equal(rk_fields_add(fl, "first_name", "Aino"), RK_OK);
+	assert_int_equal(rk_fields_add(fl, "last_name", "Integriteetti"),
+			 RK_OK);
+	assert_int_equal(rk_fields_add(fl, "email", "aino@example.com"), RK_OK);
+	assert_int_equal(
+		rk_subject_add(f->r, "customer", fl, NULL, NULL, f->id), RK_OK);
+	rk_fields_free(fl);
+	assert_int_equal(rk_consent_set(f->r, f->id, "email_marketing", 1,
+					"web", "lomake"),
+			 RK_OK);
+	assert_int_equal(
+		rk_consent_set(f->r, f->id, "email_marketing", 0, "web", NULL),
+		RK_OK);
+	assert_int_equal(rk_record_add(f->r, f->id, "purchase", PURCHASE, NULL,
+				       NULL, NULL, &rec),
+			 RK_OK);
+	assert_int_equal(
+		rk_actor_add(f->r, "cs-1", "customer_service", f->token),
+		RK_OK);
+	assert_int_equal(rk_cookie_link(f->r, f->id, "ck-1"), RK_OK);
+	assert_int_equal(rk_register_flush(f->r), RK_OK);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[400];
+
+	rk_register_close(f->r);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static void raw_exec(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	char *msg = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg != NULL ? msg : "?");
+	sqlite3_close(db);
+}
+
+static long raw_int(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	long v = -1;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* Turns the register back into one written before the MAC columns:
+ * schema version 2, no row key, plain token hashes. */
+static void make_old(struct fx *f)
+{
+	unsigned char h[SEC_HASH_BYTES];
+	char hex[2 * SEC_HASH_BYTES + 1], sql[512];
+
+	rk_register_close(f->r);
+	f->r = NULL;
+	sec_token_hash(f->token, h);
+	sec_hex(h, sizeof h, hex);
+	snprintf(sql, sizeof sql,
+		 "UPDATE actor SET token_hash = X'%s' WHERE name = 'cs-1'",
+		 hex);
+	raw_exec(f->db, sql);
+	raw_exec(f->db, "ALTER TABLE subject DROP COLUMN vdigest;"
+			"ALTER TABLE subject DROP COLUMN chead;"
+			"ALTER TABLE subject DROP COLUMN rhead;"
+			"ALTER TABLE subject DROP COLUMN mac;"
+			"ALTER TABLE record DROP COLUMN mac;"
+			"ALTER TABLE consent DROP COLUMN mac;"
+			"ALTER TABLE actor DROP COLUMN mac;"
+			"ALTER TABLE cookie DROP COLUMN mac;"
+			"DELETE FROM meta WHERE key IN ('row_key',"
+			" 'row_macs_pending', 'actor_set', 'policy_mac');"
+			"DELETE FROM schema_migrations WHERE version = 3;");
+}
+
+static void reads_as_before_but_consent(struct fx *f);
+
+static void reads_as_before(struct fx *f, rk_register *r)
+{
+	rk_subject *s = NULL;
+	rk_register *h = NULL;
+	rk_audit_report rep;
+	char *json = NULL;
+	int given = -1;
+
+	assert_int_equal(rk_subject_get(r, f->id, NULL, &s), RK_OK);
+	assert_int_equal(rk_subject_value_count(s), 4); /* + customer no. */
+	rk_subject_free(s);
+	assert_int_equal(rk_consent_state(r, f->id, "email_marketing", &given),
+			 RK_OK);
+	assert_int_equal(given, 0);
+	assert_int_equal(rk_consent_history(r, f->id, &json), RK_OK);
+	assert_non_null(strstr(json, "lomake"));
+	rk_free(json);
+	assert_int_equal(rk_record_list(r, f->id, NULL, NULL, &json), RK_OK);
+	assert_non_null(strstr(json, "Skanneri"));
+	rk_free(json);
+	assert_int_equal(rk_register_flush(r), RK_OK);
+	assert_int_equal(rk_audit_verify(r, &rep), RK_OK);
+	assert_int_equal(rk_register_open(f->db, f->key, &h), RK_OK);
+	assert_int_equal(rk_register_authenticate(h, "cs-1", f->token), RK_OK);
+	rk_register_close(h);
+}
+
+/* The subject, its records and the actor as setup left them. */
+static void reads_as_before_but_consent(struct fx *f)
+{
+	rk_subject *s = NULL;
+	rk_register *h = NULL;
+	char *json = NULL;
+
+	assert_int_equal(rk_subject_get(f->r, f->id, NULL, &s), RK_OK);
+	assert_int_equal(rk_subject_value_count(s), 4);
+	rk_subject_free(s);
+	assert_int_equal(rk_record_list(f->r, f->id, NULL, NULL, &json), RK_OK);
+	assert_non_null(strstr(json, "Skanneri"));
+	rk_free(json);
+	assert_int_equal(rk_register_open(f->db, f->key, &h), RK_OK);
+	assert_int_equal(rk_register_authenticate(h, "cs-1", f->token), RK_OK);
+	rk_register_close(h);
+}
+
+/* A register from before the MACs opens, is bound once (audited), and
+ * reads, authenticates and verifies as it did. */
+static void test_old_register_is_bound_at_first_open(void **state)
+{
+	struct fx *f = *state;
+	rk_subject *s = NULL;
+	int64_t rec = 0;
+
+	make_old(f);
+	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
+	assert_int_equal(raw_int(f->db, "SELECT max(version) FROM"
+					" schema_migrations"),
+			 3);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM audit"
+					" WHERE action = 'register.upgrade'"),
+			 1);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM subject"
+					" WHERE mac IS NULL"),
+			 0);
+	reads_as_before(f, f->r);
+	/* The identifier's link was bound too. */
+	assert_int_equal(
+		rk_record_add_by_cookie(f->r, "ck-1", "browsing",
+					"{\"url\": \"https://e.fi/\", "
+					"\"at\": \"2025-01-31T12:00:00Z\"}",
+					"analytics", &rec),
+		RK_OK);
+	/* A second open binds nothing again. */
+	rk_register_close(f->r);
+	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM audit"
+					" WHERE action = 'register.upgrade'"),
+			 1);
+	/* And from now on an edit shows. */
+	raw_exec(f->db, "UPDATE value SET legal_basis = 'consent'");
+	assert_int_equal(rk_subject_get(f->r, f->id, NULL, &s), RK_EINTEGRITY);
+	assert_null(s);
+}
+
+/* Once bound, a register whose MACs and row key were removed is not bound
+ * again from what it holds: that would bless the attacker's edits. */
+static void test_binding_is_not_repeated(void **state)
+{
+	struct fx *f = *state;
+	rk_register *h = NULL;
+
+	make_old(f);
+	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
+	rk_register_close(f->r);
+	f->r = NULL;
+	raw_exec(
+		f->db,
+		"UPDATE subject SET vdigest = NULL, chead = NULL, rhead = NULL,"
+		" mac = NULL;"
+		"UPDATE value SET purposes = purposes ||"
+		" ',marketing_communications';"
+		"DELETE FROM meta WHERE key = 'row_key';"
+		"UPDATE meta SET value = x'01'"
+		" WHERE key = 'row_macs_pending';");
+	assert_int_equal(rk_register_open(f->db, f->key, &h), RK_EINTEGRITY);
+	rk_register_close(h);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM subject"
+					" WHERE mac IS NULL"),
+			 1);
+	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_EINTEGRITY);
+	rk_register_close(f->r);
+	f->r = NULL;
+}
+
+/* A new register holds its row key from the start, and the key survives a
+ * master key rotation (it is re-wrapped with the others). */
+static void test_row_key_survives_rotation(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM meta"
+					" WHERE key = 'row_key'"),
+			 1);
+	assert_int_equal(rk_key_rotate(f->r), RK_OK);
+	rk_register_close(f->r);
+	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
+	reads_as_before(f, f->r);
+}
+
+/* A restore brings subject rows back from a backup while the ledger stays
+ * live: the rows pin the live ledger again, and an edit of it still
+ * shows. */
+static void test_restore_repins_the_live_ledger(void **state)
+{
+	struct fx *f = *state;
+	rk_decision d;
+	int given = -1;
+
+	assert_int_equal(rk_backup(f->r, f->bak), RK_OK);
+	assert_int_equal(
+		rk_consent_set(f->r, f->id, "email_marketing", 1, "web", NULL),
+		RK_OK);
+	assert_int_equal(rk_restore(f->r, f->bak), RK_OK);
+	assert_int_equal(
+		rk_consent_state(f->r, f->id, "email_marketing", &given),
+		RK_OK);
+	assert_int_equal(given, 1);
+	assert_int_equal(rk_may_contact(f->r, f->id, "email", 0, &d), RK_OK);
+	assert_int_equal(d.allowed, 1);
+	raw_exec(f->db, "DELETE FROM consent WHERE id = (SELECT max(id)"
+			" FROM consent)");
+	assert_int_equal(rk_may_contact(f->r, f->id, "email", 0, &d),
+			 RK_EINTEGRITY);
+}
+
+/* A backup made before the MACs (schema 2) restores into the register
+ * that was bound since: both are bound under the same key. */
+static void test_old_backup_restores(void **state)
+{
+	struct fx *f = *state;
+	char cmd[700];
+	int given = -1;
+
+	make_old(f);
+	snprintf(cmd, sizeof cmd, "cp '%s' '%s'", f->db, f->bak);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
+	assert_int_equal(
+		rk_consent_set(f->r, f->id, "email_marketing", 1, "web", NULL),
+		RK_OK);
+	assert_int_equal(rk_restore(f->r, f->bak), RK_OK);
+	assert_int_equal(
+		rk_consent_state(f->r, f->id, "email_marketing", &given),
+		RK_OK);
+	assert_int_equal(given, 1);
+	reads_as_before_but_consent(f);
+}
+
+/* An old password hash put back (the old password would work again) is
+ * refused, like any value rolled back. */
+static void test_password_rollback(void **state)
+{
+	struct fx *f = *state;
+	rk_fields *fl = rk_fields_new();
+	char sql[1024], hex[600];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+
+	assert_non_null(fl);
+	assert_int_equal(rk_fields_add(fl, "password", "vanha-salasana"),
+			 RK_OK);
+	assert_int_equal(
+		rk_subject_update(f->r, f->id, fl, NULL, "products_services"),
+		RK_OK);
+	rk_fields_free(fl);
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT hex(ciphertext) FROM value"
+					    " WHERE field = 'password'",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	snprintf(hex, sizeof hex, "%s",
+		 (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	fl = rk_fields_new();
+	assert_non_null(fl);
+	assert_int_equal(rk_fields_add(fl, "password", "uusi-salasana"), RK_OK);
+	assert_int_equal(
+		rk_subject_update(f->r, f->id, fl, NULL, "products_services"),
+		RK_OK);
+	rk_fields_free(fl);
+	assert_int_equal(rk_subject_check_password(f->r, f->id, "password",
+						   "uusi-salasana",
+						   "products_services"),
+			 RK_OK);
+	snprintf(sql, sizeof sql,
+		 "UPDATE value SET ciphertext = X'%s' WHERE field = 'password'",
+		 hex);
+	raw_exec(f->db, sql);
+	assert_int_equal(rk_subject_check_password(f->r, f->id, "password",
+						   "vanha-salasana",
+						   "products_services"),
+			 RK_EINTEGRITY);
+}
+
+/* The framing of MAC items: boundaries, absence and order all count. */
+static void test_mac_framing(void **state)
+{
+	unsigned char k[SEC_KEY_BYTES], a[SEC_HASH_BYTES], b[SEC_HASH_BYTES];
+	sec_mac m;
+
+	(void)state;
+	memset(k, 7, sizeof k);
+	sec_mac_init(&m, k, "t");
+	sec_mac_str(&m, "ab");
+	sec_mac_str(&m, "c");
+	sec_mac_final(&m, a);
+	sec_mac_init(&m, k, "t");
+	sec_mac_str(&m, "a");
+	sec_mac_str(&m, "bc");
+	sec_mac_final(&m, b);
+	assert_memory_not_equal(a, b, sizeof a);
+	sec_mac_init(&m, k, "t");
+	sec_mac_str(&m, NULL);
+	sec_mac_final(&m, a);
+	sec_mac_init(&m, k, "t");
+	sec_mac_str(&m, "");
+	sec_mac_final(&m, b);
+	assert_memory_not_equal(a, b, sizeof a);
+	sec_mac_init(&m, k, "t");
+	sec_mac_int(&m, 1);
+	sec_mac_final(&m, a);
+	sec_mac_init(&m, k, "u");
+	sec_mac_int(&m, 1);
+	sec_mac_final(&m, b);
+	assert_memory_not_equal(a, b, sizeof a);
+	k[0] ^= 1;
+	sec_mac_init(&m, k, "t");
+	sec_mac_int(&m, 1);
+	sec_mac_final(&m, b);
+	assert_memory_not_equal(a, b, sizeof a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_mac_framing),
+		cmocka_unit_test_setup_teardown(
+			test_old_register_is_bound_at_first_open, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_binding_is_not_repeated,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_row_key_survives_rotation,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_restore_repins_the_live_ledger, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_password_rollback, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_old_backup_restores, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
