@@ -373,7 +373,7 @@ rk_status rk_key_rotate(rk_register *r)
 	struct stat sb;
 	audit_ev ev;
 	rk_status st;
-	int made = 0, committed = 0, rc;
+	int made = 0, committed = 0, durable = 0, rc;
 
 	st = access_admin(r, "key.rotate", "rotate the master key");
 	if (st != RK_OK)
@@ -406,7 +406,14 @@ rk_status rk_key_rotate(rk_register *r)
 	}
 	made = 1;
 	sec_key_id(nk, newid);
-	/* Step 2: everything the old key wraps, in one transaction. */
+	/* Step 2: everything the old key wraps, in one transaction whose
+	 * commit is on disk before step 3: otherwise a power cut could keep
+	 * the new key file but lose the commit that needs it. */
+	if (r->st->vt->set_durable(r->st, 1) != 0) {
+		st = reg_store_fail(r, "cannot make the rotation durable");
+		goto out;
+	}
+	durable = 1;
 	st = reg_begin_write(r);
 	if (st != RK_OK)
 		goto out;
@@ -466,6 +473,8 @@ out:
 			(void)fsync_dir_of(np);
 		reg_rollback(r);
 	}
+	if (durable)
+		(void)r->st->vt->set_durable(r->st, 0);
 	if (st != RK_OK && !committed)
 		reg_audit_attempt(r, "key.rotate", NULL, NULL, st);
 	sec_key_free(nk);

@@ -241,6 +241,17 @@ struct store_vt {
 	 * indexes, records, consents and cookies with it. STORE_NOTFOUND when
 	 * there is no such subject. */
 	int (*subject_delete)(store *s, const char *id);
+	/* on 1: every later commit of this handle is durable when it returns
+	 * (its log is synced); on 0: the default, where a commit may be lost
+	 * to a power cut until the next sync (it is never torn). Set outside
+	 * a transaction. */
+	int (*set_durable)(store *s, int on);
+	/* Values of a subject that carry a blind index (rowid, field, ct). */
+	int (*value_bidx_walk)(store *s, const char *subject_id,
+			       store_value_fn fn, void *ud);
+	/* Replaces a value's blind index (only where it has one). */
+	int (*value_set_bidx)(store *s, int64_t rowid,
+			      const unsigned char bidx[SEC_BIDX_BYTES]);
 };
 
 struct store {
