@@ -41,6 +41,9 @@
 #define ROTATE_PAGE    500
 #define JOURNAL_MAX    ((size_t)1 << 30)
 #define KEY_NEW_SUFFIX ".new"
+/* How long a handle waits for a rotation's key to reach the key file. */
+#define KEY_WAIT_TRIES 200
+#define KEY_WAIT_US    10000
 #define MSG_ANOTHER_KEY                                                        \
 	"the backup was made under another master key: it opens only with "    \
 	"the key file that was valid when it was made (after a key rotation "  \
@@ -237,11 +240,65 @@ out:
 	return st;
 }
 
+/* 1 when the key file at path holds the key of id want (then in k). */
+static int take_key_if(const char *path, const char *want, unsigned char *k)
+{
+	char err[REG_ERR_MAX], kid[SEC_KEYID_HEX + 1];
+
+	if (sec_keyfile_load(path, k, err, sizeof err) != 0)
+		return 0;
+	sec_key_id(k, kid);
+	return strcmp(kid, want) == 0;
+}
+
+/* The master key of id want, from the key file or, while a rotation that
+ * committed it is renaming it into place, from "<key file>.new". The key
+ * file is read again after ".new": a rename between the two reads moves
+ * the key from one to the other. */
+static int find_key(rk_register *r, const char *want, unsigned char *k)
+{
+	char np[KEYS_PATH_MAX];
+	struct stat sb;
+
+	if (r->key_path[0] == '\0' ||
+	    snprintf(np, sizeof np, "%s" KEY_NEW_SUFFIX, r->key_path) >=
+		    (int)sizeof np)
+		return 0;
+	for (int i = 0; i < KEY_WAIT_TRIES; i++) {
+		if (take_key_if(r->key_path, want, k) ||
+		    take_key_if(np, want, k) ||
+		    take_key_if(r->key_path, want, k))
+			return 1;
+		if (lstat(np, &sb) != 0)
+			return 0; /* no rotation under way: a wrong key */
+		usleep(KEY_WAIT_US);
+	}
+	return 0;
+}
+
+/* The register keys wrapped by the master key that a rotation replaces
+ * (see rk_key_rotate), loaded again after the handle took a new master
+ * key. */
+static rk_status reload_register_keys(rk_register *r)
+{
+	unsigned char *ik = NULL;
+	rk_status st;
+
+	if (r->ikey == NULL)
+		return RK_OK; /* still opening: loaded after this */
+	st = reg_load_key(r, "index_key", "register:index-key", &ik);
+	if (st != RK_OK)
+		return st;
+	memcpy(r->ikey, ik, SEC_KEY_BYTES);
+	sec_key_free(ik);
+	return RK_OK;
+}
+
 rk_status keys_check_current(rk_register *r)
 {
 	char stored[SEC_KEYID_HEX + 1], cur[SEC_KEYID_HEX + 1];
-	char err[REG_ERR_MAX];
 	unsigned char *k;
+	rk_status st;
 	int rc = stored_key_id(r, stored);
 
 	if (rc == STORE_NOTFOUND)
@@ -251,24 +308,35 @@ rk_status keys_check_current(rk_register *r)
 	sec_key_id(r->mk, cur);
 	if (strcmp(stored, cur) == 0)
 		return RK_OK;
-	/* Rotated elsewhere: the key file holds the new key once the
-	 * rotation finished; the register's other keys stay the same.
-	 * Callers wrap and unwrap only after this check, so taking the new
-	 * key is enough. */
+	/* Rotated elsewhere since this handle read its key: the rotation
+	 * committed, so its key is in the key file or about to be. Callers
+	 * wrap and unwrap only after this check. */
 	k = sec_key_alloc();
-	if (k != NULL && r->key_path[0] != '\0' &&
-	    sec_keyfile_load(r->key_path, k, err, sizeof err) == 0) {
-		sec_key_id(k, cur);
-		if (strcmp(stored, cur) == 0) {
-			memcpy(r->mk, k, SEC_KEY_BYTES);
-			sec_key_free(k);
-			return RK_OK;
-		}
+	if (k == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	if (!find_key(r, stored, k)) {
+		sec_key_free(k);
+		return reg_fail(r, RK_EINTEGRITY,
+				"the key file does not hold the register's "
+				"master key: use the key file of this "
+				"register (after a rotation, the new one)");
 	}
+	memcpy(r->mk, k, SEC_KEY_BYTES);
 	sec_key_free(k);
-	return reg_fail(r, RK_EINTEGRITY,
-			"the master key was rotated since this handle opened "
-			"the register: open it again");
+	st = reload_register_keys(r);
+	return st;
+}
+
+int keys_refresh(rk_register *r)
+{
+	char stored[SEC_KEYID_HEX + 1], cur[SEC_KEYID_HEX + 1];
+
+	if (stored_key_id(r, stored) != 0)
+		return 0;
+	sec_key_id(r->mk, cur);
+	if (strcmp(stored, cur) == 0)
+		return 0;
+	return keys_check_current(r) == RK_OK ? 1 : 0;
 }
 
 /* ---- rotation ---- */

@@ -575,7 +575,10 @@ rk_status reg_open(const char *db_path, const char *key_path, int recover,
 		goto out;
 	}
 	sec_key_id(r->mk, kid);
-	if (len != strlen(kid) || memcmp(stored, kid, len) != 0) {
+	/* A rotation elsewhere may have committed since the key file was
+	 * read: its key is in the key file or its ".new" then. */
+	if ((len != strlen(kid) || memcmp(stored, kid, len) != 0) &&
+	    (!recover || keys_check_current(r) != RK_OK)) {
 		st = reg_fail(r, RK_EINTEGRITY,
 			      "the key file does not belong to this register");
 		goto out;

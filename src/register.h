@@ -162,12 +162,17 @@ rk_status reg_load_policy(rk_register *r);
  * committed (the new key replaces the key file and r->mk) or removes the
  * stale key of one that never committed. Decides under the write lock. */
 rk_status keys_recover(rk_register *r, const char *key_path);
-/* keys.c: at the start of every write transaction, so that a handle never
- * stores a key wrapped under a master key that another handle rotated
- * away: RK_OK when the handle's key is current. Otherwise the write must
- * not go on: RK_ESYS ("try again") after taking the new key from the key
- * file, RK_EINTEGRITY when the key file does not hold it. */
+/* keys.c: at the start of every write transaction and whenever a wrapped
+ * key does not open, so that a handle never uses a master key that another
+ * handle rotated away: RK_OK when the handle's keys are current, also after
+ * taking the rotation's new master key (from the key file or its ".new")
+ * and the register keys it wraps. RK_EINTEGRITY when the key file does not
+ * hold the register's master key. */
 rk_status keys_check_current(rk_register *r);
+/* keys.c: for readers that found nothing: 1 when the handle's keys were
+ * rotated elsewhere and it took the new ones (the read is worth trying
+ * again), 0 otherwise. */
+int keys_refresh(rk_register *r);
 
 /* audit.c */
 void audit_ev_set(audit_ev *ev, const rk_register *r, const char *action,

@@ -330,6 +330,131 @@ static void test_other_handle_follows_rotation(void **state)
 	rk_register_close(h3);
 }
 
+/* A reader whose handle was opened before a rotation, reading in the moment
+ * after its commit and before its rename (the database on the new key, the
+ * key file still the old one, the new key in ".new"), reads and finds
+ * subjects; it never reports an integrity failure. */
+static void test_reader_between_commit_and_rename(void **state)
+{
+	struct fx *f = *state;
+	char id[RK_ID_LEN + 1], before[1024], after[1024], old[160];
+	rk_register *h = NULL, *h2 = NULL;
+	rk_list *l = NULL;
+
+	assert_int_equal(add3(f->r, 5, id), RK_OK);
+	assert_int_equal(rk_register_open(f->db, f->key, &h), RK_OK);
+	values_of(h, id, before, sizeof before);
+	snprintf(old, sizeof old, "%s/old.key", f->dir);
+	copy_file(f->key, old);
+	assert_int_equal(rk_key_rotate(f->r), RK_OK);
+	copy_file(f->key, f->keynew);
+	copy_file(old, f->key);
+
+	values_of(h, id, after, sizeof after);
+	assert_string_equal(after, before);
+	assert_int_equal(
+		rk_subject_find(h, "email", "testi.5@example.com", NULL, &l),
+		RK_OK);
+	assert_int_equal(rk_list_count(l), 1);
+	rk_list_free(l);
+	/* A handle opened now too (it finishes the rename itself). */
+	assert_int_equal(rk_register_open(f->db, f->key, &h2), RK_OK);
+	values_of(h2, id, after, sizeof after);
+	assert_string_equal(after, before);
+	rk_register_close(h2);
+	rk_register_close(h);
+}
+
+struct reader {
+	const char *db;
+	const char *key;
+	const char *id;
+	volatile int stop;
+	int reads;
+	int failures;
+	rk_status first;
+	char msg[256];
+};
+
+static void reader_failed(struct reader *R, rk_register *r, rk_status st)
+{
+	if (R->failures++ == 0) {
+		R->first = st;
+		snprintf(R->msg, sizeof R->msg, "%s", rk_errmsg(r));
+	}
+}
+
+/* Reads and looks up one subject on a long-lived handle, and on a handle
+ * opened afresh each time (as separate CLI runs do), until told to stop. */
+static void *read_loop(void *arg)
+{
+	struct reader *R = arg;
+	rk_register *r = NULL, *o = NULL;
+	rk_subject *s = NULL;
+	rk_list *l = NULL;
+	rk_status st;
+
+	if (rk_register_open(R->db, R->key, &r) != RK_OK) {
+		reader_failed(R, r, RK_ESYS);
+		rk_register_close(r);
+		return NULL;
+	}
+	while (!R->stop && R->reads < 100000) {
+		st = rk_subject_get(r, R->id, NULL, &s);
+		rk_subject_free(s);
+		s = NULL;
+		if (st != RK_OK)
+			reader_failed(R, r, st);
+		st = rk_subject_find(r, "email", "testi.3@example.com", NULL,
+				     &l);
+		rk_list_free(l);
+		l = NULL;
+		if (st != RK_OK)
+			reader_failed(R, r, st);
+		st = rk_register_open(R->db, R->key, &o);
+		if (st == RK_OK)
+			st = rk_subject_get(o, R->id, NULL, &s);
+		rk_subject_free(s);
+		s = NULL;
+		if (st != RK_OK)
+			reader_failed(R, o, st);
+		rk_register_close(o);
+		o = NULL;
+		R->reads++;
+	}
+	rk_register_close(r);
+	return NULL;
+}
+
+/* Readers running during rotations wait or retry: no false integrity
+ * failure, no lookup that misses. */
+static void test_readers_during_rotations(void **state)
+{
+	struct fx *f = *state;
+	char id[RK_ID_LEN + 1];
+	struct reader R;
+	pthread_t t;
+	int i;
+
+	assert_int_equal(add3(f->r, 3, id), RK_OK);
+	memset(&R, 0, sizeof R);
+	R.db = f->db;
+	R.key = f->key;
+	R.id = id;
+	assert_int_equal(pthread_create(&t, NULL, read_loop, &R), 0);
+	while (R.reads < 3 && R.failures == 0)
+		usleep(1000);
+	for (i = 0; i < 12; i++)
+		assert_int_equal(rk_key_rotate(f->r), RK_OK);
+	R.stop = 1;
+	pthread_join(t, NULL);
+	if (R.failures != 0)
+		print_error("%d failed reads, the first (status %d): %s\n",
+			    R.failures, (int)R.first, R.msg);
+	assert_int_equal(R.failures, 0);
+	assert_true(R.reads > 3);
+}
+
 /* The audit signing key is re-wrapped too: checkpoints made before a
  * rotation still verify after it. */
 static void test_rotate_keeps_checkpoints(void **state)
@@ -760,6 +885,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rotate, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_other_handle_follows_rotation, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_reader_between_commit_and_rename, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readers_during_rotations,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotate_keeps_checkpoints,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_after_commit,
