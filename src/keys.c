@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -96,6 +97,26 @@ static int fsync_dir_of(const char *path)
 	if (close(fd) != 0)
 		rc = -1;
 	return rc;
+}
+
+/* A rotation holds an exclusive flock on the key file from before it makes
+ * ".new" until it is done (the kernel drops it when the process dies), so
+ * that recovery at open tells a running rotation from an interrupted one.
+ * The descriptor, or -1 with errno (EWOULDBLOCK: held elsewhere). */
+static int lock_key_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int e;
+
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
 }
 
 /* The id of the key in the key file at path; -1 when it cannot be read. */
@@ -169,7 +190,7 @@ rk_status keys_recover(rk_register *r, const char *key_path)
 	unsigned char *nk = NULL;
 	struct stat sb;
 	rk_status st;
-	int rc;
+	int rc, lock;
 
 	st = new_key_path(r, key_path, np);
 	if (st != RK_OK)
@@ -180,9 +201,14 @@ rk_status keys_recover(rk_register *r, const char *key_path)
 		return reg_fail(r, RK_ESYS, "cannot check %s: %s", np,
 				strerror(errno));
 	}
-	if (r->st->vt->begin(r->st, 1) != 0)
+	lock = lock_key_file(key_path);
+	if (lock < 0)
+		return RK_OK; /* a rotation is running: it finishes itself */
+	if (r->st->vt->begin(r->st, 1) != 0) {
+		close(lock);
 		return reg_store_fail(r, "cannot check an interrupted key "
 					 "rotation");
+	}
 	rc = stored_key_id(r, stored);
 	if (rc == STORE_NOTFOUND)
 		goto out; /* not a register: the caller says so */
@@ -236,6 +262,7 @@ rk_status keys_recover(rk_register *r, const char *key_path)
 		memcpy(r->mk, nk, SEC_KEY_BYTES);
 out:
 	r->st->vt->rollback(r->st);
+	close(lock);
 	sec_key_free(nk);
 	return st;
 }
@@ -441,7 +468,7 @@ rk_status rk_key_rotate(rk_register *r)
 	struct stat sb;
 	audit_ev ev;
 	rk_status st;
-	int made = 0, committed = 0, durable = 0, rc;
+	int made = 0, committed = 0, durable = 0, rc, lock;
 
 	st = access_admin(r, "key.rotate", "rotate the master key");
 	if (st != RK_OK)
@@ -461,6 +488,13 @@ rk_status rk_key_rotate(rk_register *r)
 				"or was interrupted; open the register again "
 				"to finish or undo it",
 				np);
+	lock = lock_key_file(r->key_path);
+	if (lock < 0)
+		return reg_fail(r, errno == EWOULDBLOCK ? RK_EINVAL : RK_ESYS,
+				"cannot lock the key file %s: %s", r->key_path,
+				errno == EWOULDBLOCK
+					? "another key rotation is running"
+					: strerror(errno));
 	nk = sec_key_alloc();
 	rows = calloc(ROTATE_PAGE, sizeof *rows);
 	if (nk == NULL || rows == NULL) {
@@ -543,6 +577,7 @@ out:
 	}
 	if (durable)
 		(void)r->st->vt->set_durable(r->st, 0);
+	close(lock);
 	if (st != RK_OK && !committed)
 		reg_audit_attempt(r, "key.rotate", NULL, NULL, st);
 	sec_key_free(nk);
