@@ -370,10 +370,27 @@ RK_API RK_NODISCARD rk_status rk_register_authenticate(rk_register *reg,
 						       const char *actor,
 						       const char *token);
 
-/* Makes a new master key, re-wraps every subject key and the register's own
- * keys with it (the data is not re-encrypted), and replaces the key file.
- * Afterwards the old key opens nothing. */
+/* Makes a new master key and replaces the key file with it, durably and so
+ * that a crash or power cut at any moment leaves a register that opens with
+ * the old or the new key file. The register's own keys are replaced too: a
+ * new blind index key (the index is rebuilt), a new checkpoint signing key
+ * (the old public key is kept, so old checkpoints still verify). The audit
+ * chain key, the cookie identifier key and the subjects' data keys are
+ * re-wrapped, not replaced (see rk_key_reencrypt for the data keys). The
+ * old master key goes into the register's keyring, sealed under the new
+ * one, so that backups made under it can still be restored (until
+ * rk_key_retire). The old key file itself no longer opens the register;
+ * with a backup made under it, it still opens that backup. */
 RK_API RK_NODISCARD rk_status rk_key_rotate(rk_register *reg);
+/* The master keys as a JSON array (owned): the current key, then the
+ * retired ones in the keyring: [{"id": "...", "state": "current"},
+ * {"id": "...", "state": "retired", "retired_at": UNIX}, ...]. */
+RK_API RK_NODISCARD rk_status rk_key_list(rk_register *reg, char **json_out);
+/* Destroys the retired master key key_id (as rk_key_list shows it) from
+ * the keyring: backups made under it no longer restore. RK_ENOTFOUND when
+ * no retired key has that id; the current key cannot be retired. */
+RK_API RK_NODISCARD rk_status rk_key_retire(rk_register *reg,
+					    const char *key_id);
 /* A consistent online copy of the register into a new file path. */
 RK_API RK_NODISCARD rk_status rk_backup(rk_register *reg, const char *path);
 /* Checks the backup at path (same master key, schema, intact audit chain)

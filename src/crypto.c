@@ -727,6 +727,17 @@ void sec_token_hash(const char *token, unsigned char out[SEC_HASH_BYTES])
 	sodium_memzero(&st, sizeof st);
 }
 
+unsigned char *sec_buf_alloc(size_t n)
+{
+	return n == 0 ? NULL : sodium_malloc(n);
+}
+
+void sec_buf_free(unsigned char *p)
+{
+	if (p != NULL)
+		sodium_free(p); /* wipes first */
+}
+
 unsigned char *sec_sign_sk_alloc(void)
 {
 	return sodium_malloc(SEC_SIGN_SK_BYTES);

@@ -40,7 +40,6 @@
 #define META_ERASURE   "erasure_journal"
 #define KEYS_PATH_MAX  4200
 #define ROTATE_PAGE    500
-#define JOURNAL_MAX    ((size_t)1 << 30)
 #define KEY_NEW_SUFFIX ".new"
 /* How long a handle waits for a rotation's key to reach the key file. */
 #define KEY_WAIT_TRIES 200
@@ -50,18 +49,27 @@
 	"the key file that was valid when it was made (after a key rotation "  \
 	"that is the old key file); nothing was restored"
 
-/* Every register key that meta holds wrapped by the master key, with the
- * associated data it is bound to (register.c and audit.c). A key added
- * there must be added here too, or rotation would leave it unreadable. */
-static const struct {
-	const char *name;
-	const char *ad;
-	int required;
-} wrapped_keys[] = {
-	{"index_key", "register:index-key", 1},
-	{"audit_key", "register:audit-key", 1},
-	{"audit_sign_key", "register:audit-sign-key", 0},
-};
+/* The register keys that meta holds wrapped by the master key, with the
+ * associated data each is bound to (register.c and audit.c use the same). */
+#define META_INDEX_KEY	"index_key"
+#define AD_INDEX_KEY	"register:index-key"
+#define META_COOKIE_KEY "cookie_key"
+#define AD_COOKIE_KEY	"register:cookie-key"
+#define META_AUDIT_KEY	"audit_key"
+#define AD_AUDIT_KEY	"register:audit-key"
+#define META_SIGN_KEY	"audit_sign_key"
+#define AD_SIGN_KEY	"register:audit-sign-key"
+/* Sealed under the master key: retired master keys, and the public keys
+ * of retired checkpoint signing keys. */
+#define META_KEYRING	  "keyring"
+#define META_SIGN_RETIRED "audit_sign_retired"
+#define SEAL_SUBJECT	  "register"
+/* A keyring entry: key id (hex), retired at (8 bytes big-endian Unix
+ * seconds), the key. */
+#define RING_ENTRY (SEC_KEYID_HEX + 8 + SEC_KEY_BYTES)
+#define RING_MAX   256
+#define SIGN_MAX   256
+#define META_MAX   ((size_t)1 << 30)
 
 static rk_status new_key_path(rk_register *r, const char *key_path,
 			      char out[KEYS_PATH_MAX])
@@ -313,7 +321,7 @@ static rk_status reload_register_keys(rk_register *r)
 
 	if (r->ikey == NULL)
 		return RK_OK; /* still opening: loaded after this */
-	st = reg_load_key(r, "index_key", "register:index-key", &ik);
+	st = reg_load_key(r, META_INDEX_KEY, AD_INDEX_KEY, &ik);
 	if (st != RK_OK)
 		return st;
 	memcpy(r->ikey, ik, SEC_KEY_BYTES);
@@ -366,7 +374,233 @@ int keys_refresh(rk_register *r)
 	return keys_check_current(r) == RK_OK ? 1 : 0;
 }
 
+/* A meta value of any size into a new buffer; *out NULL when absent. */
+static rk_status meta_read_all(rk_register *r, const char *name,
+			       unsigned char **out, size_t *len)
+{
+	unsigned char probe[1];
+	unsigned char *buf;
+	size_t n = 0, n2 = 0;
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	rc = r->st->vt->meta_get(r->st, name, probe, 0, &n);
+	if (rc == STORE_NOTFOUND)
+		return RK_OK;
+	if (rc == 0 && n == 0)
+		return RK_OK;
+	if (n == 0 || n > META_MAX)
+		return reg_store_fail(r,
+				      "cannot read the register's meta data");
+	buf = malloc(n);
+	if (buf == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	if (r->st->vt->meta_get(r->st, name, buf, n, &n2) != 0 || n2 != n) {
+		free(buf);
+		return reg_store_fail(r, "cannot read the register's meta "
+					 "data");
+	}
+	*out = buf;
+	*len = n;
+	return RK_OK;
+}
+
+/* ---- the keyring of retired master keys ---- */
+
+/* Retired master keys, sealed under the current one: they open backups
+ * made under them, and nothing else. In guarded memory. */
+struct ring {
+	unsigned char *buf; /* RING_MAX entries */
+	size_t n;
+};
+
+static void ring_free(struct ring *g)
+{
+	sec_buf_free(g->buf);
+	g->buf = NULL;
+	g->n = 0;
+}
+
+/* The keyring as the database holds it, opened with mk. */
+static rk_status ring_load(rk_register *r, const unsigned char *mk,
+			   struct ring *g)
+{
+	unsigned char *ct = NULL;
+	size_t len = 0, n;
+	rk_status st;
+
+	g->n = 0;
+	g->buf = sec_buf_alloc(RING_MAX * RING_ENTRY);
+	if (g->buf == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	st = meta_read_all(r, META_KEYRING, &ct, &len);
+	if (st != RK_OK || ct == NULL)
+		goto out;
+	n = len < SEC_SEAL_OVERHEAD ? 0 : len - SEC_SEAL_OVERHEAD;
+	if (len < SEC_SEAL_OVERHEAD || n % RING_ENTRY != 0 ||
+	    n / RING_ENTRY > RING_MAX ||
+	    sec_open(mk, SEAL_SUBJECT, META_KEYRING, ct, len, g->buf) != 0) {
+		st = reg_fail(r, RK_EINTEGRITY,
+			      "the keyring of retired master keys does not "
+			      "open with the master key: the database was "
+			      "altered or damaged");
+		goto out;
+	}
+	g->n = n / RING_ENTRY;
+out:
+	free(ct);
+	if (st != RK_OK)
+		ring_free(g);
+	return st;
+}
+
+/* Seals the keyring under mk into the open write transaction. */
+static rk_status ring_store(rk_register *r, const unsigned char *mk,
+			    const struct ring *g)
+{
+	size_t n = g->n * RING_ENTRY;
+	unsigned char *ct = malloc(n + SEC_SEAL_OVERHEAD);
+	rk_status st = RK_OK;
+
+	if (ct == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	if (sec_seal(mk, SEAL_SUBJECT, META_KEYRING, g->buf, n, ct) != 0)
+		st = reg_fail(r, RK_ESYS, "cannot seal the keyring");
+	else if (r->st->vt->meta_set(r->st, META_KEYRING, ct,
+				     n + SEC_SEAL_OVERHEAD) != 0)
+		st = reg_store_fail(r, "cannot store the keyring");
+	free(ct);
+	return st;
+}
+
+static unsigned char *ring_entry(const struct ring *g, size_t i)
+{
+	return g->buf + i * RING_ENTRY;
+}
+
+static int64_t ring_at(const struct ring *g, size_t i)
+{
+	const unsigned char *p = ring_entry(g, i) + SEC_KEYID_HEX;
+	uint64_t u = 0;
+
+	for (int k = 0; k < 8; k++)
+		u = u << 8 | p[k];
+	return (int64_t)u;
+}
+
+/* The entry of key id kid, or -1. */
+static long ring_find(const struct ring *g, const char *kid)
+{
+	for (size_t i = 0; i < g->n; i++)
+		if (memcmp(ring_entry(g, i), kid, SEC_KEYID_HEX) == 0)
+			return (long)i;
+	return -1;
+}
+
+static rk_status ring_add(rk_register *r, struct ring *g,
+			  const unsigned char *key, int64_t at)
+{
+	char kid[SEC_KEYID_HEX + 1];
+	unsigned char *p;
+	uint64_t u = (uint64_t)at;
+
+	sec_key_id(key, kid);
+	if (ring_find(g, kid) >= 0)
+		return RK_OK;
+	if (g->n == RING_MAX)
+		return reg_fail(r, RK_EINVAL,
+				"the keyring holds %d retired master keys "
+				"already: retire old ones with rekisteri key "
+				"retire",
+				RING_MAX);
+	p = ring_entry(g, g->n++);
+	memcpy(p, kid, SEC_KEYID_HEX);
+	for (int k = 7; k >= 0; k--, u >>= 8)
+		p[SEC_KEYID_HEX + k] = (unsigned char)(u & 0xff);
+	memcpy(p + SEC_KEYID_HEX + 8, key, SEC_KEY_BYTES);
+	return RK_OK;
+}
+
+/* ---- retired checkpoint signing keys ---- */
+
+/* The public keys of retired signing keys (SEC_SIGN_PK_BYTES each), as
+ * sealed under mk; *pks NULL when there are none. */
+static rk_status signers_load(rk_register *r, const unsigned char *mk,
+			      unsigned char **pks, size_t *n)
+{
+	unsigned char *ct = NULL, *pt = NULL;
+	size_t len = 0, m;
+	rk_status st;
+
+	*pks = NULL;
+	*n = 0;
+	st = meta_read_all(r, META_SIGN_RETIRED, &ct, &len);
+	if (st != RK_OK || ct == NULL)
+		return st;
+	m = len < SEC_SEAL_OVERHEAD ? 0 : len - SEC_SEAL_OVERHEAD;
+	pt = malloc(m + 1);
+	if (pt == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+	} else if (len < SEC_SEAL_OVERHEAD || m % SEC_SIGN_PK_BYTES != 0 ||
+		   m / SEC_SIGN_PK_BYTES > SIGN_MAX ||
+		   sec_open(mk, SEAL_SUBJECT, META_SIGN_RETIRED, ct, len, pt) !=
+			   0) {
+		st = reg_fail(r, RK_EINTEGRITY,
+			      "the retired signing keys do not open with the "
+			      "master key: the database was altered or "
+			      "damaged");
+	} else {
+		*pks = pt;
+		*n = m / SEC_SIGN_PK_BYTES;
+		pt = NULL;
+	}
+	free(pt);
+	free(ct);
+	return st;
+}
+
+int keys_sign_pk_known(rk_register *r, const unsigned char *pk)
+{
+	unsigned char *pks = NULL;
+	size_t n = 0;
+	int found = 0;
+
+	if (signers_load(r, r->mk, &pks, &n) != RK_OK)
+		return 0;
+	for (size_t i = 0; i < n && !found; i++)
+		found = sec_memcmp(pks + i * SEC_SIGN_PK_BYTES, pk,
+				   SEC_SIGN_PK_BYTES) == 0;
+	free(pks);
+	return found;
+}
+
 /* ---- rotation ---- */
+
+/* Wraps key under kek into meta name. */
+static rk_status wrap_put(rk_register *r, const unsigned char *kek,
+			  const char *name, const char *ad,
+			  const unsigned char *key)
+{
+	unsigned char w[SEC_WRAPPED_BYTES];
+
+	if (sec_wrap(kek, ad, key, w) != 0)
+		return reg_fail(r, RK_ESYS, "cannot wrap the register's %s",
+				name);
+	if (r->st->vt->meta_set(r->st, name, w, sizeof w) != 0)
+		return reg_store_fail(r, "cannot store a register key");
+	return RK_OK;
+}
+
+static int meta_has(rk_register *r, const char *name, int *has)
+{
+	unsigned char w[SEC_WRAPPED_BYTES];
+	size_t len = 0;
+	int rc = r->st->vt->meta_get(r->st, name, w, sizeof w, &len);
+
+	*has = rc == 0;
+	return rc == 0 || rc == STORE_NOTFOUND ? 0 : -1;
+}
 
 struct page {
 	store_subject *rows;
@@ -383,10 +617,97 @@ static int collect(void *ud, const store_subject *s)
 	return 0;
 }
 
-/* Re-wraps every subject's data key under nk, a page at a time (the rows
- * are collected before they are updated, so no walk runs under updates). */
+/* New blind indexes of one subject's lookup values, computed while
+ * walking and stored after it. */
+struct bidx_new {
+	int64_t rowid;
+	unsigned char h[SEC_BIDX_BYTES];
+};
+
+struct bidx_walk {
+	rk_register *r;
+	const unsigned char *dk, *ikey;
+	const char *sid;
+	struct bidx_new *u;
+	size_t n, cap;
+	rk_status st;
+};
+
+static int bidx_one(void *ud, const store_value *v)
+{
+	struct bidx_walk *w = ud;
+	unsigned char *pt;
+	size_t len;
+
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 8;
+		struct bidx_new *u = realloc(w->u, cap * sizeof *u);
+		if (u == NULL) {
+			w->st = reg_fail(w->r, RK_ESYS, "out of memory");
+			return 1;
+		}
+		w->u = u;
+		w->cap = cap;
+	}
+	if (v->ctlen < SEC_SEAL_OVERHEAD) {
+		w->st = reg_fail(w->r, RK_EINTEGRITY,
+				 "a stored value is damaged");
+		return 1;
+	}
+	len = v->ctlen - SEC_SEAL_OVERHEAD;
+	pt = malloc(len + 1);
+	if (pt == NULL) {
+		w->st = reg_fail(w->r, RK_ESYS, "out of memory");
+		return 1;
+	}
+	if (sec_open(w->dk, w->sid, v->field, v->ct, v->ctlen, pt) != 0) {
+		free(pt);
+		w->st = reg_fail(w->r, RK_EINTEGRITY,
+				 "a stored value does not decrypt: the "
+				 "database was altered or damaged");
+		return 1;
+	}
+	pt[len] = '\0';
+	/* The stored value is the normalised one that was indexed. */
+	sec_blind_index(w->ikey, v->field, (const char *)pt, w->u[w->n].h);
+	w->u[w->n++].rowid = v->rowid;
+	sec_wipe(pt, len);
+	free(pt);
+	return 0;
+}
+
+/* The subject's blind indexes again, under ikey. */
+static rk_status rebuild_bidx(rk_register *r, const store_subject *s,
+			      const unsigned char *dk,
+			      const unsigned char *ikey)
+{
+	struct bidx_walk w;
+	rk_status st = RK_OK;
+
+	memset(&w, 0, sizeof w);
+	w.r = r;
+	w.dk = dk;
+	w.ikey = ikey;
+	w.sid = s->id;
+	w.st = RK_OK;
+	if (r->st->vt->value_bidx_walk(r->st, s->id, bidx_one, &w) != 0)
+		st = reg_store_fail(r, "cannot read the blind index");
+	else
+		st = w.st;
+	for (size_t i = 0; st == RK_OK && i < w.n; i++)
+		if (r->st->vt->value_set_bidx(r->st, w.u[i].rowid, w.u[i].h) !=
+		    0)
+			st = reg_store_fail(r,
+					    "cannot rebuild the blind index");
+	free(w.u);
+	return st;
+}
+
+/* Re-wraps every subject's data key under nk and rebuilds its blind
+ * indexes under ikey, a page at a time (the rows are collected before they
+ * are updated, so no walk runs under updates). */
 static rk_status rewrap_subjects(rk_register *r, const unsigned char *nk,
-				 store_subject *rows)
+				 const unsigned char *ikey, store_subject *rows)
 {
 	char after[sizeof rows->id] = "";
 	unsigned char w[SEC_WRAPPED_BYTES];
@@ -407,9 +728,12 @@ static rk_status rewrap_subjects(rk_register *r, const unsigned char *nk,
 			st = reg_subject_key(r, &rows[i], &dk);
 			if (st != RK_OK)
 				return st;
-			rc = sec_wrap(nk, rows[i].id, dk, w);
+			st = rebuild_bidx(r, &rows[i], dk, ikey);
+			rc = st == RK_OK ? sec_wrap(nk, rows[i].id, dk, w) : 0;
 			sec_key_free(dk);
 			dk = NULL;
+			if (st != RK_OK)
+				return st;
 			if (rc != 0)
 				return reg_fail(r, RK_ESYS,
 						"cannot wrap a subject key");
@@ -424,46 +748,128 @@ static rk_status rewrap_subjects(rk_register *r, const unsigned char *nk,
 	}
 }
 
-/* Re-wraps the register's own keys under nk. */
-static rk_status rewrap_register_keys(rk_register *r, const unsigned char *nk)
+/* The register's own keys under nk: a new index key (ikey, the blind
+ * index is rebuilt with it), a new checkpoint signing key whose
+ * predecessor's public key is kept for the checkpoints it signed, and the
+ * cookie identifier key and the audit chain key re-wrapped as they are
+ * (cookie identifiers are stored only as their hashes, so they cannot be
+ * hashed again; the chain key belongs to the audit trail). what gets the
+ * names of the keys replaced. */
+static rk_status rotate_register_keys(rk_register *r, const unsigned char *nk,
+				      const unsigned char *ikey, char *what,
+				      size_t cap)
 {
-	unsigned char w[SEC_WRAPPED_BYTES];
-	unsigned char *k = NULL;
-	size_t i, len = 0;
+	unsigned char pk[SEC_SIGN_PK_BYTES];
+	unsigned char *k = NULL, *sk = NULL, *pks = NULL, *ct = NULL;
+	size_t n = 0;
 	rk_status st;
-	int rc;
+	int has = 0;
 
-	for (i = 0; i < sizeof wrapped_keys / sizeof wrapped_keys[0]; i++) {
-		if (!wrapped_keys[i].required) {
-			rc = r->st->vt->meta_get(r->st, wrapped_keys[i].name, w,
-						 sizeof w, &len);
-			if (rc == STORE_NOTFOUND)
-				continue;
-		}
-		st = reg_load_key(r, wrapped_keys[i].name, wrapped_keys[i].ad,
-				  &k);
-		if (st != RK_OK)
-			return st;
-		rc = sec_wrap(nk, wrapped_keys[i].ad, k, w);
+	st = reg_load_key(r, META_AUDIT_KEY, AD_AUDIT_KEY, &k);
+	if (st == RK_OK)
+		st = wrap_put(r, nk, META_AUDIT_KEY, AD_AUDIT_KEY, k);
+	sec_key_free(k);
+	k = NULL;
+	if (st != RK_OK)
+		return st;
+	if (meta_has(r, META_COOKIE_KEY, &has) != 0)
+		return reg_store_fail(r, "cannot read a register key");
+	if (has) {
+		st = reg_load_key(r, META_COOKIE_KEY, AD_COOKIE_KEY, &k);
+		if (st == RK_OK)
+			st = wrap_put(r, nk, META_COOKIE_KEY, AD_COOKIE_KEY, k);
 		sec_key_free(k);
 		k = NULL;
-		if (rc != 0)
-			return reg_fail(r, RK_ESYS,
-					"cannot wrap the register's %s",
-					wrapped_keys[i].name);
-		if (r->st->vt->meta_set(r->st, wrapped_keys[i].name, w,
-					sizeof w) != 0)
-			return reg_store_fail(r, "cannot store a register key");
+	} else {
+		/* Until the first rotation the index key hashes cookies. */
+		st = wrap_put(r, nk, META_COOKIE_KEY, AD_COOKIE_KEY, r->ckey);
 	}
-	return RK_OK;
+	if (st == RK_OK)
+		st = wrap_put(r, nk, META_INDEX_KEY, AD_INDEX_KEY, ikey);
+	if (st != RK_OK)
+		return st;
+	snprintf(what, cap, "master_key,index_key");
+	if (meta_has(r, META_SIGN_KEY, &has) != 0)
+		return reg_store_fail(r, "cannot read a register key");
+	if (!has)
+		return RK_OK; /* made at the first checkpoint */
+	st = reg_load_key(r, META_SIGN_KEY, AD_SIGN_KEY, &k);
+	if (st != RK_OK)
+		return st;
+	sk = sec_sign_sk_alloc();
+	if (sk == NULL || sec_sign_seed_keypair(k, pk, sk) != 0) {
+		st = reg_fail(r, RK_ESYS, "cannot derive the signing key");
+		goto out;
+	}
+	st = signers_load(r, r->mk, &pks, &n);
+	if (st != RK_OK)
+		goto out;
+	if (n == SIGN_MAX) {
+		st = reg_fail(r, RK_EINVAL,
+			      "%d signing keys were retired already", SIGN_MAX);
+		goto out;
+	}
+	{
+		unsigned char *grown =
+			realloc(pks, (n + 1) * SEC_SIGN_PK_BYTES);
+		if (grown == NULL) {
+			st = reg_fail(r, RK_ESYS, "out of memory");
+			goto out;
+		}
+		pks = grown;
+	}
+	memcpy(pks + n++ * SEC_SIGN_PK_BYTES, pk, SEC_SIGN_PK_BYTES);
+	ct = malloc(n * SEC_SIGN_PK_BYTES + SEC_SEAL_OVERHEAD);
+	if (ct == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	if (sec_seal(nk, SEAL_SUBJECT, META_SIGN_RETIRED, pks,
+		     n * SEC_SIGN_PK_BYTES, ct) != 0 ||
+	    r->st->vt->meta_set(r->st, META_SIGN_RETIRED, ct,
+				n * SEC_SIGN_PK_BYTES + SEC_SEAL_OVERHEAD) !=
+		    0) {
+		st = reg_store_fail(r, "cannot keep the retired signing key");
+		goto out;
+	}
+	/* The new signing key. */
+	sec_key_free(k);
+	k = sec_key_new();
+	if (k == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	st = wrap_put(r, nk, META_SIGN_KEY, AD_SIGN_KEY, k);
+	if (st == RK_OK)
+		snprintf(what, cap, "master_key,index_key,signing_key");
+out:
+	sec_key_free(k);
+	sec_sign_sk_free(sk);
+	free(pks);
+	free(ct);
+	return st;
+}
+
+/* The retiring master key joins the keyring, sealed under nk. */
+static rk_status keyring_retire_current(rk_register *r, const unsigned char *nk)
+{
+	struct ring g;
+	rk_status st = ring_load(r, r->mk, &g);
+
+	if (st == RK_OK)
+		st = ring_add(r, &g, r->mk, reg_now(r));
+	if (st == RK_OK)
+		st = ring_store(r, nk, &g);
+	ring_free(&g);
+	return st;
 }
 
 rk_status rk_key_rotate(rk_register *r)
 {
-	char np[KEYS_PATH_MAX], err[REG_ERR_MAX];
+	char np[KEYS_PATH_MAX], err[REG_ERR_MAX], what[64];
 	char oldid[SEC_KEYID_HEX + 1], newid[SEC_KEYID_HEX + 1];
 	char kid[SEC_KEYID_HEX + 1];
-	unsigned char *nk = NULL;
+	unsigned char *nk = NULL, *ik = NULL;
 	store_subject *rows = NULL;
 	struct stat sb;
 	audit_ev ev;
@@ -496,8 +902,9 @@ rk_status rk_key_rotate(rk_register *r)
 					? "another key rotation is running"
 					: strerror(errno));
 	nk = sec_key_alloc();
+	ik = sec_key_new();
 	rows = calloc(ROTATE_PAGE, sizeof *rows);
-	if (nk == NULL || rows == NULL) {
+	if (nk == NULL || ik == NULL || rows == NULL) {
 		st = reg_fail(r, RK_ESYS, "out of memory");
 		goto out;
 	}
@@ -531,9 +938,11 @@ rk_status rk_key_rotate(rk_register *r)
 			      "opened the register: open it again");
 		goto out;
 	}
-	st = rewrap_subjects(r, nk, rows);
+	st = keyring_retire_current(r, nk);
 	if (st == RK_OK)
-		st = rewrap_register_keys(r, nk);
+		st = rewrap_subjects(r, nk, ik, rows);
+	if (st == RK_OK)
+		st = rotate_register_keys(r, nk, ik, what, sizeof what);
 	if (st != RK_OK)
 		goto out;
 	if (r->st->vt->meta_set(r->st, META_KEY_ID,
@@ -542,7 +951,7 @@ rk_status rk_key_rotate(rk_register *r)
 		st = reg_store_fail(r, "cannot store the key id");
 		goto out;
 	}
-	audit_ev_set(&ev, r, "key.rotate", NULL, NULL, NULL, "ok");
+	audit_ev_set(&ev, r, "key.rotate", NULL, what, NULL, "ok");
 	st = audit_write(r, &ev);
 	if (st != RK_OK)
 		goto out;
@@ -560,11 +969,12 @@ rk_status rk_key_rotate(rk_register *r)
 	if (st != RK_OK)
 		goto out;
 	committed = 1;
-	/* Step 4 before 3: the database needs the new key from now on,
+	/* Step 4 before 3: the database needs the new keys from now on,
 	 * whatever happens to the file. */
 	sec_key_free(r->mk);
 	r->mk = nk;
 	nk = NULL;
+	memcpy(r->ikey, ik, SEC_KEY_BYTES);
 	st = finish_rename(r, np, r->key_path, newid);
 out:
 	if (!committed && r->in_write) {
@@ -574,6 +984,9 @@ out:
 		    strcmp(kid, newid) == 0 && unlink(np) == 0)
 			(void)fsync_dir_of(np);
 		reg_rollback(r);
+	} else if (!committed && made && file_key_id(np, kid) == 0 &&
+		   strcmp(kid, newid) == 0 && unlink(np) == 0) {
+		(void)fsync_dir_of(np); /* the write never began */
 	}
 	if (durable)
 		(void)r->st->vt->set_durable(r->st, 0);
@@ -581,7 +994,142 @@ out:
 	if (st != RK_OK && !committed)
 		reg_audit_attempt(r, "key.rotate", NULL, NULL, st);
 	sec_key_free(nk);
+	sec_key_free(ik);
 	free(rows);
+	return st;
+}
+
+/* ---- the keyring through the API ---- */
+
+static int valid_key_id(const char *kid)
+{
+	size_t n = kid == NULL ? 0 : strlen(kid);
+
+	if (n != SEC_KEYID_HEX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((kid[i] >= '0' && kid[i] <= '9') ||
+		      (kid[i] >= 'a' && kid[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+rk_status rk_key_list(rk_register *r, char **json_out)
+{
+	char cur[SEC_KEYID_HEX + 1], line[128];
+	struct ring g = {NULL, 0};
+	size_t cap, off = 0;
+	char *out = NULL;
+	audit_ev ev;
+	rk_status st;
+	int n;
+
+	*json_out = NULL;
+	st = access_admin(r, "key.list", "list the master keys");
+	if (st != RK_OK)
+		return st;
+	st = reg_begin_read(r);
+	if (st != RK_OK)
+		return st;
+	st = keys_check_current(r);
+	if (st == RK_OK)
+		st = ring_load(r, r->mk, &g);
+	reg_end_read(r);
+	if (st != RK_OK)
+		goto out;
+	cap = 128 + (g.n + 1) * sizeof line;
+	out = malloc(cap);
+	if (out == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	sec_key_id(r->mk, cur);
+	n = snprintf(out, cap, "[{\"id\": \"%s\", \"state\": \"current\"}",
+		     cur);
+	off = (size_t)n;
+	for (size_t i = 0; i < g.n; i++) {
+		char kid[SEC_KEYID_HEX + 1];
+		memcpy(kid, ring_entry(&g, i), SEC_KEYID_HEX);
+		kid[SEC_KEYID_HEX] = '\0';
+		n = snprintf(line, sizeof line,
+			     ", {\"id\": \"%s\", \"state\": \"retired\", "
+			     "\"retired_at\": %lld}",
+			     kid, (long long)ring_at(&g, i));
+		if (n < 0 || (size_t)n >= sizeof line || off + (size_t)n >= cap)
+			break;
+		memcpy(out + off, line, (size_t)n + 1);
+		off += (size_t)n;
+	}
+	memcpy(out + off, "]", 2);
+	audit_ev_set(&ev, r, "key.list", NULL, NULL, NULL, "ok");
+	st = audit_read(r, &ev);
+	if (st == RK_OK) {
+		*json_out = out;
+		out = NULL;
+	}
+out:
+	ring_free(&g);
+	free(out);
+	return st;
+}
+
+rk_status rk_key_retire(rk_register *r, const char *key_id)
+{
+	char cur[SEC_KEYID_HEX + 1], what[40];
+	struct ring g = {NULL, 0};
+	audit_ev ev;
+	rk_status st;
+	long i;
+
+	st = access_admin(r, "key.retire", "retire master keys");
+	if (st != RK_OK)
+		return st;
+	if (!valid_key_id(key_id))
+		return reg_fail(r, RK_EINVAL,
+				"a key id is %d lower-case hex digits, as "
+				"rekisteri key list shows them",
+				SEC_KEYID_HEX);
+	if (r->bulk)
+		return reg_fail(r, RK_EINVAL,
+				"commit or roll back the bulk transaction "
+				"first");
+	st = reg_begin_write(r);
+	if (st != RK_OK)
+		return st;
+	sec_key_id(r->mk, cur);
+	if (strcmp(cur, key_id) == 0) {
+		st = reg_fail(r, RK_EINVAL,
+			      "that is the current master key: rotate it "
+			      "first (rekisteri key rotate)");
+		goto out;
+	}
+	st = ring_load(r, r->mk, &g);
+	if (st != RK_OK)
+		goto out;
+	i = ring_find(&g, key_id);
+	if (i < 0) {
+		st = reg_fail(r, RK_ENOTFOUND,
+			      "no retired master key has that id (see "
+			      "rekisteri key list)");
+		goto out;
+	}
+	memmove(ring_entry(&g, (size_t)i), ring_entry(&g, (size_t)i + 1),
+		(g.n - (size_t)i - 1) * RING_ENTRY);
+	g.n--;
+	sec_wipe(ring_entry(&g, g.n), RING_ENTRY);
+	st = ring_store(r, r->mk, &g);
+	if (st != RK_OK)
+		goto out;
+	snprintf(what, sizeof what, "key:%s", key_id);
+	audit_ev_set(&ev, r, "key.retire", NULL, what, NULL, "ok");
+	st = audit_write(r, &ev);
+	if (st == RK_OK)
+		st = reg_commit(r);
+out:
+	reg_rollback(r);
+	ring_free(&g);
+	if (st != RK_OK && st != RK_EINVAL)
+		reg_audit_attempt(r, "key.retire", NULL, NULL, st);
 	return st;
 }
 
@@ -634,36 +1182,6 @@ rk_status rk_backup(rk_register *r, const char *path)
 }
 
 /* ---- restore ---- */
-
-/* A meta value of any size into a new buffer; *out NULL when absent. */
-static rk_status meta_read_all(rk_register *r, const char *name,
-			       unsigned char **out, size_t *len)
-{
-	unsigned char probe[1];
-	unsigned char *buf;
-	size_t n = 0, n2 = 0;
-	int rc;
-
-	*out = NULL;
-	*len = 0;
-	rc = r->st->vt->meta_get(r->st, name, probe, 0, &n);
-	if (rc == STORE_NOTFOUND)
-		return RK_OK;
-	if (rc == 0 && n == 0)
-		return RK_OK;
-	if (n == 0 || n > JOURNAL_MAX)
-		return reg_store_fail(r, "cannot read the erasure journal");
-	buf = malloc(n);
-	if (buf == NULL)
-		return reg_fail(r, RK_ESYS, "out of memory");
-	if (r->st->vt->meta_get(r->st, name, buf, n, &n2) != 0 || n2 != n) {
-		free(buf);
-		return reg_store_fail(r, "cannot read the erasure journal");
-	}
-	*out = buf;
-	*len = n;
-	return RK_OK;
-}
 
 /* The journal is subject IDs of RK_ID_LEN lower-case hex characters, one
  * after the other. */
@@ -773,10 +1291,9 @@ static rk_status check_restored_keys(rk_register *r)
 	sec_key_id(r->mk, kid);
 	if (strcmp(stored, kid) != 0)
 		return reg_fail(r, RK_EINTEGRITY, "%s", MSG_ANOTHER_KEY);
-	st = reg_load_key(r, wrapped_keys[0].name, wrapped_keys[0].ad, &ik);
+	st = reg_load_key(r, META_INDEX_KEY, AD_INDEX_KEY, &ik);
 	if (st == RK_OK)
-		st = reg_load_key(r, wrapped_keys[1].name, wrapped_keys[1].ad,
-				  &ak);
+		st = reg_load_key(r, META_AUDIT_KEY, AD_AUDIT_KEY, &ak);
 	if (st == RK_OK && (sec_memcmp(ik, r->ikey, SEC_KEY_BYTES) != 0 ||
 			    sec_memcmp(ak, r->akey, SEC_KEY_BYTES) != 0))
 		st = reg_fail(r, RK_EINVAL,

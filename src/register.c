@@ -17,14 +17,16 @@
 #include "register.h"
 #include "store.h"
 
-#define RK_VERSION     "0.1.0"
-#define META_FORMAT    "format"
-#define META_KEY_ID    "master_key_id"
-#define META_INDEX_KEY "index_key"
-#define META_AUDIT_KEY "audit_key"
+#define RK_VERSION	"0.1.0"
+#define META_FORMAT	"format"
+#define META_KEY_ID	"master_key_id"
+#define META_INDEX_KEY	"index_key"
+#define META_AUDIT_KEY	"audit_key"
+#define META_COOKIE_KEY "cookie_key"
 /* Associated data binding each wrapped register key to its role. */
-#define AD_INDEX_KEY "register:index-key"
-#define AD_AUDIT_KEY "register:audit-key"
+#define AD_INDEX_KEY  "register:index-key"
+#define AD_AUDIT_KEY  "register:audit-key"
+#define AD_COOKIE_KEY "register:cookie-key"
 
 const char *rk_version(void)
 {
@@ -421,10 +423,15 @@ rk_status rk_register_init(const char *db_path, const char *key_path,
 	r->mk = sec_key_alloc();
 	r->ikey = sec_key_new();
 	r->akey = sec_key_new();
-	if (r->mk == NULL || r->ikey == NULL || r->akey == NULL) {
+	r->ckey = sec_key_alloc();
+	if (r->mk == NULL || r->ikey == NULL || r->akey == NULL ||
+	    r->ckey == NULL) {
 		st = reg_fail(r, RK_ESYS, "out of memory");
 		goto out;
 	}
+	/* Cookies are hashed with the index key until the first rotation
+	 * gives the index key a successor. */
+	memcpy(r->ckey, r->ikey, SEC_KEY_BYTES);
 	if (sec_keyfile_create(key_path, r->mk, err, sizeof err) != 0) {
 		st = reg_fail(r, RK_ESYS, "%s", err);
 		goto out;
@@ -520,7 +527,7 @@ rk_status reg_open(const char *db_path, const char *key_path, int recover,
 	rk_status st = RK_OK;
 	char err[REG_ERR_MAX] = "";
 	char kid[SEC_KEYID_HEX + 1];
-	unsigned char stored[64];
+	unsigned char stored[64], wrapped[SEC_WRAPPED_BYTES];
 	size_t len = 0;
 	int rc;
 
@@ -588,6 +595,21 @@ rk_status reg_open(const char *db_path, const char *key_path, int recover,
 		st = reg_load_key(r, META_AUDIT_KEY, AD_AUDIT_KEY, &r->akey);
 	if (st != RK_OK)
 		goto out;
+	rc = r->st->vt->meta_get(r->st, META_COOKIE_KEY, wrapped,
+				 sizeof wrapped, &len);
+	if (rc == 0) {
+		st = reg_load_key(r, META_COOKIE_KEY, AD_COOKIE_KEY, &r->ckey);
+	} else if (rc == STORE_NOTFOUND) {
+		r->ckey = sec_key_alloc(); /* never rotated: the index key */
+		if (r->ckey == NULL)
+			st = reg_fail(r, RK_ESYS, "out of memory");
+		else
+			memcpy(r->ckey, r->ikey, SEC_KEY_BYTES);
+	} else {
+		st = reg_store_fail(r, "cannot read the register");
+	}
+	if (st != RK_OK)
+		goto out;
 	st = reg_load_policy(r);
 	if (st != RK_OK)
 		goto out;
@@ -613,6 +635,7 @@ void rk_register_close(rk_register *r)
 	sec_key_free(r->mk);
 	sec_key_free(r->ikey);
 	sec_key_free(r->akey);
+	sec_key_free(r->ckey);
 	free(r->queue);
 	free(r);
 }

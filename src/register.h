@@ -34,6 +34,7 @@ struct rk_register {
 	int policy_version;
 	unsigned char *mk;   /* master key: wraps the keys below */
 	unsigned char *ikey; /* blind index key */
+	unsigned char *ckey; /* hashes cookie identifiers (kept by rotation) */
 	unsigned char *akey; /* audit chain key */
 	char key_path[4096]; /* the master key's file (rotation, restore) */
 	char actor[REG_ACTOR_MAX];
@@ -169,6 +170,9 @@ rk_status keys_recover(rk_register *r, const char *key_path);
  * and the register keys it wraps. RK_EINTEGRITY when the key file does not
  * hold the register's master key. */
 rk_status keys_check_current(rk_register *r);
+/* keys.c: 1 when pk is the public key of a checkpoint signing key that a
+ * rotation retired (checkpoints it signed still verify), 0 otherwise. */
+int keys_sign_pk_known(rk_register *r, const unsigned char *pk);
 /* keys.c: for readers that found nothing: 1 when the handle's keys were
  * rotated elsewhere and it took the new ones (the read is worth trying
  * again), 0 otherwise. */

@@ -458,22 +458,105 @@ static void test_readers_during_rotations(void **state)
 	assert_true(R.reads > 3);
 }
 
-/* The audit signing key is re-wrapped too: checkpoints made before a
- * rotation still verify after it. */
-static void test_rotate_keeps_checkpoints(void **state)
+/* The public key a checkpoint file names. */
+static void checkpoint_pk(const char *path, unsigned char pk[32])
+{
+	char text[1024], *p;
+	FILE *fp = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(fp);
+	n = fread(text, 1, sizeof text - 1, fp);
+	fclose(fp);
+	text[n] = '\0';
+	p = strstr(text, "\nkey: ");
+	assert_non_null(p);
+	p[6 + 64] = '\0';
+	assert_int_equal(sec_unhex(p + 6, pk, 32), 0);
+}
+
+/* The checkpoint signing key is replaced by a rotation; the register keeps
+ * the old public key, sealed under the master key, so that checkpoints it
+ * signed are still recognised as the register's own. */
+static void test_rotate_replaces_signing_key(void **state)
 {
 	struct fx *f = *state;
-	char cp[160], id[RK_ID_LEN + 1];
+	char cp[160], cp2[160], id[RK_ID_LEN + 1];
+	unsigned char pk1[32], pk2[32];
 	rk_audit_report rep;
 	rk_register *r2 = NULL;
 
 	snprintf(cp, sizeof cp, "%s/cp", f->dir);
+	snprintf(cp2, sizeof cp2, "%s/cp2", f->dir);
 	assert_int_equal(add3(f->r, 1, id), RK_OK);
 	assert_int_equal(rk_audit_checkpoint(f->r, cp), RK_OK);
+	checkpoint_pk(cp, pk1);
+	assert_int_equal(keys_sign_pk_known(f->r, pk1), 0);
 	assert_int_equal(rk_key_rotate(f->r), RK_OK);
 	assert_int_equal(rk_register_open(f->db, f->key, &r2), RK_OK);
-	assert_int_equal(rk_audit_verify_checkpoint(r2, cp, &rep), RK_OK);
+	assert_int_equal(keys_sign_pk_known(r2, pk1), 1);
+	assert_int_equal(rk_audit_checkpoint(r2, cp2), RK_OK);
+	checkpoint_pk(cp2, pk2);
+	assert_memory_not_equal(pk1, pk2, 32);
+	assert_int_equal(rk_audit_verify_checkpoint(r2, cp2, &rep), RK_OK);
+	/* once more: both older keys are kept */
+	assert_int_equal(rk_key_rotate(r2), RK_OK);
+	assert_int_equal(keys_sign_pk_known(r2, pk1), 1);
+	assert_int_equal(keys_sign_pk_known(r2, pk2), 1);
 	rk_register_close(r2);
+}
+
+/* The index key is replaced by a rotation and the blind index rebuilt
+ * with it: look-ups go on working, the old index key finds nothing, and
+ * cookie identifiers linked before the rotation still resolve. */
+static void test_rotate_replaces_index_key(void **state)
+{
+	struct fx *f = *state;
+	char id[RK_ID_LEN + 1];
+	unsigned char old_ikey[SEC_KEY_BYTES], h[SEC_BIDX_BYTES];
+	int64_t rid = 0;
+	rk_list *l = NULL;
+
+	assert_int_equal(add3(f->r, 4, id), RK_OK);
+	assert_int_equal(rk_cookie_link(f->r, id, "cookie-abc-123"), RK_OK);
+	memcpy(old_ikey, f->r->ikey, sizeof old_ikey);
+	assert_int_equal(rk_key_rotate(f->r), RK_OK);
+	assert_memory_not_equal(old_ikey, f->r->ikey, sizeof old_ikey);
+	assert_int_equal(
+		rk_subject_find(f->r, "email", "testi.4@example.com", NULL, &l),
+		RK_OK);
+	assert_int_equal(rk_list_count(l), 1);
+	rk_list_free(l);
+	sec_blind_index(old_ikey, "email", "testi.4@example.com", h);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM value"
+					  " WHERE bidx IS NOT NULL"),
+			 query_int(f->db, "SELECT count(*) FROM value WHERE"
+					  " field IN ('email',"
+					  " 'customer_number')"));
+	{
+		sqlite3 *db = NULL;
+		sqlite3_stmt *q = NULL;
+		assert_int_equal(
+			sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READONLY, NULL),
+			SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(db,
+						    "SELECT count(*) FROM value"
+						    " WHERE bidx = ?1",
+						    -1, &q, NULL),
+				 SQLITE_OK);
+		sqlite3_bind_blob(q, 1, h, sizeof h, SQLITE_STATIC);
+		assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(q, 0), 0);
+		sqlite3_finalize(q);
+		sqlite3_close(db);
+	}
+	assert_int_equal(
+		rk_record_add_by_cookie(f->r, "cookie-abc-123", "browsing",
+					"{\"url\": \"https://example.com/\", "
+					"\"at\": \"2024-05-01T10:00:00Z\"}",
+					"analytics", &rid),
+		RK_OK);
+	assert_true(rid > 0);
 }
 
 /* Crash after the commit, before the rename: the database is on the new
@@ -892,7 +975,9 @@ int main(void)
 			test_reader_between_commit_and_rename, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readers_during_rotations,
 						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rotate_keeps_checkpoints,
+		cmocka_unit_test_setup_teardown(
+			test_rotate_replaces_signing_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotate_replaces_index_key,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_after_commit,
 						setup, teardown),
