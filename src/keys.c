@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,9 +46,11 @@
 #define KEY_WAIT_TRIES 200
 #define KEY_WAIT_US    10000
 #define MSG_ANOTHER_KEY                                                        \
-	"the backup was made under another master key: it opens only with "    \
-	"the key file that was valid when it was made (after a key rotation "  \
-	"that is the old key file); nothing was restored"
+	"the backup was made under a master key that this register does "      \
+	"not hold (neither the current one nor a retired one in its "          \
+	"keyring: it was retired, or the backup is of another register); it "  \
+	"opens only with the key file that was valid when it was made; "       \
+	"nothing was restored"
 
 /* The register keys that meta holds wrapped by the master key, with the
  * associated data each is bound to (register.c and audit.c use the same). */
@@ -1014,6 +1017,12 @@ static int valid_key_id(const char *kid)
 	return 1;
 }
 
+void rk_key_id(rk_register *r, char out[RK_KEY_ID_LEN + 1])
+{
+	_Static_assert(RK_KEY_ID_LEN == SEC_KEYID_HEX, "key id length");
+	sec_key_id(r->mk, out);
+}
+
 rk_status rk_key_list(rk_register *r, char **json_out)
 {
 	char cur[SEC_KEYID_HEX + 1], line[128];
@@ -1181,6 +1190,447 @@ rk_status rk_backup(rk_register *r, const char *path)
 	return st;
 }
 
+/* ---- every ciphertext of a subject ---- */
+
+/* Where each kind of ciphertext lives and the associated data it was
+ * sealed with: these must match subject.c (values: the field name),
+ * record.c (records: "record:<type>"; attachment chunks:
+ * "attachment:<record>:<seq>" and ":last" on the final one) and consent.c
+ * (evidence). Any mismatch makes the checks below refuse (fail closed). */
+#define AD_CAP		256
+#define AD_EVIDENCE	"consent:evidence"
+#define SUBJECT_CTS_MAX ((size_t)1 << 20)
+
+struct ct_item {
+	enum store_ct kind;
+	int64_t id;  /* value rowid, record id, consent id; chunk: record */
+	int64_t seq; /* chunk number */
+	char ad[AD_CAP];
+	unsigned char *ct;
+	size_t len;
+};
+
+struct ct_list {
+	rk_register *r;
+	const char *sid;
+	struct ct_item *v;
+	size_t n, cap;
+	rk_status st;
+};
+
+static void ct_list_free(struct ct_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].ct);
+	free(l->v);
+	l->v = NULL;
+	l->n = l->cap = 0;
+}
+
+/* Appends a copy of ct; 1 (stop the walk) on failure. */
+static int ct_add(struct ct_list *l, enum store_ct kind, int64_t id,
+		  int64_t seq, const char *ad, const unsigned char *ct,
+		  size_t len)
+{
+	struct ct_item *it;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct ct_item *v = cap > SUBJECT_CTS_MAX
+					    ? NULL
+					    : realloc(l->v, cap * sizeof *v);
+		if (v == NULL) {
+			l->st = reg_fail(l->r, RK_ESYS, "out of memory");
+			return 1;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	it = &l->v[l->n];
+	memset(it, 0, sizeof *it);
+	it->ct = malloc(len > 0 ? len : 1);
+	if (it->ct == NULL) {
+		l->st = reg_fail(l->r, RK_ESYS, "out of memory");
+		return 1;
+	}
+	if (snprintf(it->ad, sizeof it->ad, "%s", ad) >= (int)sizeof it->ad) {
+		free(it->ct);
+		l->st = reg_fail(l->r, RK_EINTEGRITY,
+				 "a stored name is too long");
+		return 1;
+	}
+	if (len > 0)
+		memcpy(it->ct, ct, len);
+	it->kind = kind;
+	it->id = id;
+	it->seq = seq;
+	it->len = len;
+	l->n++;
+	return 0;
+}
+
+static int ct_value(void *ud, const store_value *v)
+{
+	struct ct_list *l = ud;
+
+	return ct_add(l, STORE_CT_VALUE, v->rowid, 0, v->field, v->ct,
+		      v->ctlen);
+}
+
+static int ct_record(void *ud, const store_record *rec)
+{
+	struct ct_list *l = ud;
+	char ad[AD_CAP];
+
+	snprintf(ad, sizeof ad, "record:%s", rec->type);
+	/* seq: whether the record has an attachment to walk afterwards */
+	return ct_add(l, STORE_CT_RECORD, rec->id, rec->attachment_size >= 0,
+		      ad, rec->ct, rec->ctlen);
+}
+
+static int ct_evidence(void *ud, const store_consent *c)
+{
+	struct ct_list *l = ud;
+
+	if (c->evidence_ct == NULL)
+		return 0;
+	return ct_add(l, STORE_CT_EVIDENCE, c->id, 0, AD_EVIDENCE,
+		      c->evidence_ct, c->evidence_len);
+}
+
+struct chunk_walk {
+	struct ct_list *l;
+	int64_t record;
+};
+
+static int ct_chunk(void *ud, int64_t seq, const unsigned char *ct, size_t len)
+{
+	struct chunk_walk *w = ud;
+	char ad[AD_CAP];
+
+	snprintf(ad, sizeof ad, "attachment:%" PRId64 ":%" PRId64, w->record,
+		 seq);
+	return ct_add(w->l, STORE_CT_CHUNK, w->record, seq, ad, ct, len);
+}
+
+/* Every ciphertext of subject sid, copied out of the store (so that the
+ * caller may change rows afterwards). */
+static rk_status subject_ciphertexts(rk_register *r, const char *sid,
+				     struct ct_list *l)
+{
+	size_t nrec, i, first;
+	struct chunk_walk w;
+
+	memset(l, 0, sizeof *l);
+	l->r = r;
+	l->sid = sid;
+	l->st = RK_OK;
+	if (r->st->vt->value_list(r->st, sid, NULL, ct_value, l) != 0 ||
+	    (l->st == RK_OK &&
+	     r->st->vt->record_list(r->st, sid, NULL, ct_record, l) != 0) ||
+	    (l->st == RK_OK &&
+	     r->st->vt->consent_walk(r->st, sid, NULL, ct_evidence, l) != 0))
+		return reg_store_fail(r, "cannot read a subject's data");
+	if (l->st != RK_OK)
+		return l->st;
+	nrec = l->n;
+	for (i = 0; i < nrec; i++) {
+		if (l->v[i].kind != STORE_CT_RECORD || l->v[i].seq == 0)
+			continue;
+		l->v[i].seq = 0;
+		w.l = l;
+		w.record = l->v[i].id;
+		first = l->n;
+		if (r->st->vt->chunk_walk(r->st, w.record, ct_chunk, &w) != 0)
+			return reg_store_fail(r, "cannot read an attachment");
+		if (l->st != RK_OK)
+			return l->st;
+		/* The final chunk is marked, so a cut tail shows. */
+		if (l->n > first) {
+			size_t last = l->n - 1;
+			size_t k = strlen(l->v[last].ad);
+			if (k + sizeof ":last" > sizeof l->v[last].ad)
+				return reg_fail(r, RK_EINTEGRITY,
+						"an attachment is damaged");
+			memcpy(l->v[last].ad + k, ":last", sizeof ":last");
+		}
+	}
+	return RK_OK;
+}
+
+/* Opens one ciphertext into a new buffer (wipe and free it). */
+static rk_status ct_open(rk_register *r, const unsigned char *dk,
+			 const char *sid, const struct ct_item *it,
+			 unsigned char **pt, size_t *len)
+{
+	*pt = NULL;
+	*len = 0;
+	if (it->len < SEC_SEAL_OVERHEAD)
+		return reg_fail(r, RK_EINTEGRITY, "a stored value is damaged");
+	*len = it->len - SEC_SEAL_OVERHEAD;
+	*pt = malloc(*len + 1);
+	if (*pt == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	if (sec_open(dk, sid, it->ad, it->ct, it->len, *pt) != 0) {
+		free(*pt);
+		*pt = NULL;
+		return reg_fail(r, RK_EINTEGRITY,
+				"a %s does not decrypt under its subject's "
+				"key",
+				it->kind == STORE_CT_VALUE    ? "value"
+				: it->kind == STORE_CT_RECORD ? "record"
+				: it->kind == STORE_CT_CHUNK
+					? "attachment"
+					: "consent's evidence");
+	}
+	return RK_OK;
+}
+
+/* Every ciphertext of the subject opens with dk. */
+static rk_status subject_decrypts(rk_register *r, const char *sid,
+				  const unsigned char *dk)
+{
+	struct ct_list l;
+	unsigned char *pt;
+	size_t len;
+	rk_status st = subject_ciphertexts(r, sid, &l);
+
+	for (size_t i = 0; st == RK_OK && i < l.n; i++) {
+		st = ct_open(r, dk, sid, &l.v[i], &pt, &len);
+		if (pt != NULL) {
+			sec_wipe(pt, len);
+			free(pt);
+		}
+	}
+	ct_list_free(&l);
+	return st;
+}
+
+/* ---- re-encryption under new data keys ---- */
+
+#define META_REENCRYPT	"reencrypt_cursor"
+#define REENCRYPT_BATCH 64
+
+/* The subject gets a new data key: every ciphertext of it is opened with
+ * the old key and sealed with the new one, and the new key is wrapped under
+ * the master key, inside the caller's write. */
+static rk_status reencrypt_subject(rk_register *r, const store_subject *sub)
+{
+	unsigned char w[SEC_WRAPPED_BYTES];
+	unsigned char *dk = NULL, *nk = NULL, *pt = NULL, *ct = NULL;
+	struct ct_list l;
+	size_t len = 0;
+	rk_status st;
+
+	memset(&l, 0, sizeof l);
+	st = reg_subject_key(r, sub, &dk);
+	if (st != RK_OK)
+		return st;
+	nk = sec_key_new();
+	if (nk == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	st = subject_ciphertexts(r, sub->id, &l);
+	for (size_t i = 0; st == RK_OK && i < l.n; i++) {
+		st = ct_open(r, dk, sub->id, &l.v[i], &pt, &len);
+		if (st != RK_OK)
+			break;
+		ct = malloc(len + SEC_SEAL_OVERHEAD);
+		if (ct == NULL)
+			st = reg_fail(r, RK_ESYS, "out of memory");
+		else if (sec_seal(nk, sub->id, l.v[i].ad, pt, len, ct) != 0)
+			st = reg_fail(r, RK_ESYS, "cannot seal a value");
+		else if (r->st->vt->ciphertext_set(
+				 r->st, l.v[i].kind, l.v[i].id, l.v[i].seq, ct,
+				 len + SEC_SEAL_OVERHEAD) != 0)
+			st = reg_store_fail(r, "cannot store a re-encrypted "
+					       "value");
+		sec_wipe(pt, len);
+		free(pt);
+		pt = NULL;
+		free(ct);
+		ct = NULL;
+	}
+	if (st != RK_OK)
+		goto out;
+	if (sec_wrap(r->mk, sub->id, nk, w) != 0) {
+		st = reg_fail(r, RK_ESYS, "cannot wrap a subject key");
+		goto out;
+	}
+	if (r->st->vt->subject_set_key(r->st, sub->id, w) != 0)
+		st = reg_store_fail(r, "cannot store a subject key");
+out:
+	ct_list_free(&l);
+	sec_key_free(dk);
+	sec_key_free(nk);
+	return st;
+}
+
+static int count_one(void *ud, const store_subject *s)
+{
+	(void)s;
+	(*(uint64_t *)ud)++;
+	return 0;
+}
+
+/* The cursor: the last subject re-encrypted ("" at the start), in *cur;
+ * 0 when no re-encryption is under way. */
+static int cursor_read(rk_register *r, char cur[RK_ID_LEN + 1], int *pending)
+{
+	unsigned char buf[RK_ID_LEN + 8];
+	size_t len = 0;
+	int rc = r->st->vt->meta_get(r->st, META_REENCRYPT, buf, sizeof buf,
+				     &len);
+
+	cur[0] = '\0';
+	*pending = 0;
+	if (rc == STORE_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return -1;
+	/* "done", "start", or the last subject's id */
+	if (len == RK_ID_LEN) {
+		memcpy(cur, buf, RK_ID_LEN);
+		cur[RK_ID_LEN] = '\0';
+		*pending = 1;
+	} else if (len == 5 && memcmp(buf, "start", 5) == 0) {
+		*pending = 1;
+	}
+	return 0;
+}
+
+static int cursor_write(rk_register *r, const char *v)
+{
+	return r->st->vt->meta_set(r->st, META_REENCRYPT,
+				   (const unsigned char *)v, strlen(v));
+}
+
+rk_status rk_key_reencrypt(rk_register *r, int restart, rk_progress_fn fn,
+			   void *ud)
+{
+	char cur[RK_ID_LEN + 1], what[64];
+	store_subject *rows = NULL;
+	uint64_t total = 0, done = 0;
+	struct page pg;
+	audit_ev ev;
+	rk_status st;
+	int pending = 0, finished = 0;
+
+	st = access_admin(r, "key.reencrypt", "re-encrypt the register");
+	if (st != RK_OK)
+		return st;
+	if (r->bulk)
+		return reg_fail(r, RK_EINVAL,
+				"commit or roll back the bulk transaction "
+				"first");
+	rows = calloc(REENCRYPT_BATCH, sizeof *rows);
+	if (rows == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	/* Where to start: a run interrupted before goes on where it
+	 * stopped, unless restart asks for all subjects again. */
+	st = reg_begin_write(r);
+	if (st != RK_OK)
+		goto out;
+	if (cursor_read(r, cur, &pending) != 0) {
+		st = reg_store_fail(r, "cannot read the re-encryption state");
+		goto out;
+	}
+	if (restart || !pending) {
+		cur[0] = '\0';
+		if (cursor_write(r, "start") != 0) {
+			st = reg_store_fail(r, "cannot start re-encryption");
+			goto out;
+		}
+	}
+	if (r->st->vt->subject_list(r->st, NULL, NULL, 0, count_one, &total) !=
+		    0 ||
+	    (cur[0] != '\0' &&
+	     r->st->vt->subject_list(r->st, NULL, NULL, 0, count_one, &done) !=
+		     0)) {
+		st = reg_store_fail(r, "cannot count subjects");
+		goto out;
+	}
+	if (cur[0] != '\0') {
+		uint64_t after = 0;
+		if (r->st->vt->subject_list(r->st, NULL, cur, 0, count_one,
+					    &after) != 0) {
+			st = reg_store_fail(r, "cannot count subjects");
+			goto out;
+		}
+		done -= after;
+	}
+	audit_ev_set(&ev, r, "key.reencrypt", NULL,
+		     cur[0] != '\0' ? "resumed" : "started", NULL, "ok");
+	st = audit_write(r, &ev);
+	if (st == RK_OK)
+		st = reg_commit(r);
+	if (st != RK_OK)
+		goto out;
+	if (fn != NULL)
+		fn(ud, done, total);
+	/* A batch of subjects per transaction, the cursor moving with them,
+	 * so a crash loses at most the batch under way. */
+	while (!finished) {
+		st = reg_begin_write(r);
+		if (st != RK_OK)
+			goto out;
+		if (cursor_read(r, cur, &pending) != 0 || !pending) {
+			st = pending ? reg_store_fail(r, "cannot read the "
+							 "re-encryption state")
+				     : reg_fail(r, RK_ESYS,
+						"the re-encryption was "
+						"restarted elsewhere");
+			goto out;
+		}
+		pg.rows = rows;
+		pg.n = 0;
+		if (r->st->vt->subject_list(r->st, NULL, cur[0] ? cur : NULL,
+					    REENCRYPT_BATCH, collect,
+					    &pg) != 0) {
+			st = reg_store_fail(r, "cannot list subjects");
+			goto out;
+		}
+		for (size_t i = 0; st == RK_OK && i < pg.n; i++)
+			st = reencrypt_subject(r, &rows[i]);
+		if (st != RK_OK)
+			goto out;
+		finished = pg.n < REENCRYPT_BATCH;
+		if (cursor_write(r, finished ? "done" : rows[pg.n - 1].id) !=
+		    0) {
+			st = reg_store_fail(r, "cannot store the re-encryption "
+					       "state");
+			goto out;
+		}
+		snprintf(what, sizeof what, "subjects:%zu%s", pg.n,
+			 finished ? ",complete" : "");
+		audit_ev_set(&ev, r, "key.reencrypt", NULL, what, NULL, "ok");
+		st = audit_write(r, &ev);
+		if (st == RK_OK)
+			st = reg_commit(r);
+		if (st != RK_OK)
+			goto out;
+		done += pg.n;
+		if (fn != NULL)
+			fn(ud, done, total);
+	}
+out:
+	if (r->in_write)
+		reg_rollback(r);
+	if (st != RK_OK)
+		reg_audit_attempt(r, "key.reencrypt", NULL, NULL, st);
+	free(rows);
+	return st;
+}
+
+int rk_key_reencrypt_pending(rk_register *r)
+{
+	char cur[RK_ID_LEN + 1];
+	int pending = 0;
+
+	return cursor_read(r, cur, &pending) == 0 && pending;
+}
+
 /* ---- restore ---- */
 
 /* The journal is subject IDs of RK_ID_LEN lower-case hex characters, one
@@ -1215,20 +1665,17 @@ static rk_status replay_erasures(rk_register *r, const unsigned char *j,
 	return RK_OK;
 }
 
-/* The backup: made under this master key, of this register (the same
- * index and audit keys), loadable, and its audit chain intact. Reads only. */
-static rk_status check_backup(rk_register *r, const char *path)
+/* The master key id a backup file was made under ("" if unreadable). */
+static rk_status backup_key_id(rk_register *r, const char *path,
+			       char kid[SEC_KEYID_HEX + 1])
 {
-	char err[REG_ERR_MAX] = "", kid[SEC_KEYID_HEX + 1];
-	char stored[SEC_KEYID_HEX + 1];
+	char err[REG_ERR_MAX] = "";
 	unsigned char buf[64];
-	rk_register *b = NULL;
-	rk_audit_report rep;
-	store *bs;
 	size_t len = 0;
-	rk_status st = RK_OK;
+	store *bs;
 	int rc;
 
+	kid[0] = '\0';
 	bs = store_sqlite_open(path, 0, err, sizeof err);
 	if (bs == NULL)
 		return reg_fail(r, RK_EINVAL,
@@ -1237,43 +1684,113 @@ static rk_status check_backup(rk_register *r, const char *path)
 				path, err);
 	rc = bs->vt->meta_get(bs, META_KEY_ID, buf, sizeof buf, &len);
 	bs->vt->close(bs);
-	if (rc != 0)
+	if (rc != 0 || len != SEC_KEYID_HEX)
 		return reg_fail(r, RK_EINVAL,
 				"%s is not a rekisteri backup; nothing was "
 				"restored",
 				path);
-	sec_key_id(r->mk, kid);
-	memset(stored, 0, sizeof stored);
-	if (len == SEC_KEYID_HEX)
-		memcpy(stored, buf, len);
-	if (strcmp(stored, kid) != 0)
-		return reg_fail(r, RK_EINVAL, "%s", MSG_ANOTHER_KEY);
-	/* Without recovery: a backup must never act on the live key file. */
-	st = reg_open(path, r->key_path, 0, &b);
+	memcpy(kid, buf, len);
+	kid[len] = '\0';
+	return RK_OK;
+}
+
+/* Every subject of b: its data key opens with b's master key and every
+ * ciphertext with the data key. */
+static rk_status backup_decrypts(rk_register *r, rk_register *b,
+				 store_subject *rows)
+{
+	char after[sizeof rows->id] = "";
+	unsigned char *dk = NULL;
+	struct page pg;
+	rk_status st;
+
+	for (;;) {
+		pg.rows = rows;
+		pg.n = 0;
+		if (b->st->vt->subject_list(b->st, NULL,
+					    after[0] ? after : NULL,
+					    ROTATE_PAGE, collect, &pg) != 0)
+			return reg_fail(r, RK_EINVAL,
+					"the backup's subjects cannot be read; "
+					"nothing was restored");
+		for (size_t i = 0; i < pg.n; i++) {
+			st = reg_subject_key(b, &rows[i], &dk);
+			if (st == RK_OK)
+				st = subject_decrypts(b, rows[i].id, dk);
+			sec_key_free(dk);
+			dk = NULL;
+			if (st != RK_OK)
+				return reg_fail(
+					r, st == RK_ESYS ? st : RK_EINTEGRITY,
+					"the backup's data does not "
+					"decrypt under its keys (%s); "
+					"nothing was restored",
+					rk_errmsg(b));
+		}
+		if (pg.n < ROTATE_PAGE)
+			return RK_OK;
+		memcpy(after, rows[pg.n - 1].id, sizeof after);
+	}
+}
+
+/* The backup at path: made under this register's master key or a retired
+ * one in its keyring (bmk gets that key), of this register (the same audit
+ * chain key), loadable, its audit chain intact and all its data
+ * decrypting. Reads only. */
+static rk_status check_backup(rk_register *r, const char *path,
+			      unsigned char *bmk, store_subject *rows)
+{
+	char kid[SEC_KEYID_HEX + 1], cur[SEC_KEYID_HEX + 1];
+	struct ring g = {NULL, 0};
+	rk_register *b = NULL;
+	rk_audit_report rep;
+	rk_status st;
+	long i;
+
+	st = backup_key_id(r, path, kid);
+	if (st != RK_OK)
+		return st;
+	sec_key_id(r->mk, cur);
+	if (strcmp(kid, cur) == 0) {
+		memcpy(bmk, r->mk, SEC_KEY_BYTES);
+	} else {
+		st = reg_begin_read(r);
+		if (st != RK_OK)
+			return st;
+		st = ring_load(r, r->mk, &g);
+		reg_end_read(r);
+		if (st != RK_OK)
+			return st;
+		i = ring_find(&g, kid);
+		if (i >= 0)
+			memcpy(bmk,
+			       ring_entry(&g, (size_t)i) + SEC_KEYID_HEX + 8,
+			       SEC_KEY_BYTES);
+		ring_free(&g);
+		if (i < 0)
+			return reg_fail(r, RK_EINVAL, "%s", MSG_ANOTHER_KEY);
+	}
+	st = reg_open_key(path, bmk, &b);
 	if (st != RK_OK) {
 		st = reg_fail(r, st, "the backup does not open: %s",
 			      rk_errmsg(b));
 		goto out;
 	}
-	if (sec_memcmp(b->mk, r->mk, SEC_KEY_BYTES) != 0) {
-		st = reg_fail(r, RK_EINTEGRITY,
-			      "the key file changed since this handle opened "
-			      "the register: open it again");
-		goto out;
-	}
-	if (sec_memcmp(b->ikey, r->ikey, SEC_KEY_BYTES) != 0 ||
-	    sec_memcmp(b->akey, r->akey, SEC_KEY_BYTES) != 0) {
+	if (sec_memcmp(b->akey, r->akey, SEC_KEY_BYTES) != 0) {
 		st = reg_fail(r, RK_EINVAL,
 			      "the backup is of another register; nothing "
 			      "was restored");
 		goto out;
 	}
 	st = audit_verify_chain(b, &rep);
-	if (st != RK_OK)
+	if (st != RK_OK) {
 		st = reg_fail(r, st,
 			      "the backup's audit trail does not verify: %s; "
 			      "nothing was restored",
 			      st == RK_EINTEGRITY ? rep.reason : rk_errmsg(b));
+		goto out;
+	}
+	st = backup_decrypts(r, b, rows);
 out:
 	rk_register_close(b);
 	return st;
@@ -1304,6 +1821,63 @@ static rk_status check_restored_keys(rk_register *r)
 	return st;
 }
 
+/* What the restore brought back, checked and fitted to today's keys:
+ * every subject's data key opens with the backup's master key bmk and is
+ * wrapped again under the current one, every ciphertext opens, and the
+ * blind index is rebuilt with the current index key. Inside the write. */
+static rk_status fit_restored(rk_register *r, const unsigned char *bmk,
+			      store_subject *rows)
+{
+	char after[sizeof rows->id] = "";
+	unsigned char w[SEC_WRAPPED_BYTES];
+	unsigned char *dk = sec_key_alloc();
+	struct page pg;
+	rk_status st = RK_OK;
+
+	if (dk == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	for (;;) {
+		pg.rows = rows;
+		pg.n = 0;
+		if (r->st->vt->subject_list(r->st, NULL,
+					    after[0] ? after : NULL,
+					    ROTATE_PAGE, collect, &pg) != 0) {
+			st = reg_store_fail(r, "cannot list subjects");
+			break;
+		}
+		for (size_t i = 0; st == RK_OK && i < pg.n; i++) {
+			if (sec_unwrap(bmk, rows[i].id, rows[i].wrapped_key,
+				       dk) != 0) {
+				st = reg_fail(r, RK_EINTEGRITY,
+					      "a restored subject's data key "
+					      "does not open");
+				break;
+			}
+			st = subject_decrypts(r, rows[i].id, dk);
+			if (st == RK_OK)
+				st = rebuild_bidx(r, &rows[i], dk, r->ikey);
+			if (st == RK_OK &&
+			    sec_wrap(r->mk, rows[i].id, dk, w) != 0)
+				st = reg_fail(r, RK_ESYS,
+					      "cannot wrap a subject key");
+			if (st == RK_OK && r->st->vt->subject_set_key(
+						   r->st, rows[i].id, w) != 0)
+				st = reg_store_fail(r, "cannot store a subject "
+						       "key");
+		}
+		if (st != RK_OK || pg.n < ROTATE_PAGE)
+			break;
+		memcpy(after, rows[pg.n - 1].id, sizeof after);
+	}
+	sec_key_free(dk);
+	if (st == RK_EINTEGRITY)
+		st = reg_fail(r, st,
+			      "what the backup brings back does not decrypt "
+			      "(%s); nothing was restored",
+			      r->err);
+	return st;
+}
+
 /* The actor's role by name in the restored policy (indexes may differ). */
 static void reload_policy(rk_register *r, rk_status *st)
 {
@@ -1327,21 +1901,48 @@ static void reload_policy(rk_register *r, rk_status *st)
 	}
 }
 
+/* Before a forced restore replaces a broken live trail: a copy of the
+ * register as it is, beside it, so that no evidence is lost. */
+static rk_status keep_live_copy(rk_register *r, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "%s.before-restore-%lld", r->db_path,
+			 (long long)reg_now_us(r));
+
+	if (r->db_path[0] == '\0' || n < 0 || (size_t)n >= cap)
+		return reg_fail(r, RK_EINVAL,
+				"cannot name a copy of the register");
+	if (r->st->vt->backup_to(r->st, out) != 0)
+		return reg_store_fail(r, "cannot keep a copy of the register "
+					 "before replacing its audit trail");
+	return RK_OK;
+}
+
 rk_status rk_restore(rk_register *r, const char *path)
 {
-	unsigned char *journal = NULL;
+	return rk_restore_ex(r, path, 0);
+}
+
+rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
+{
+	unsigned char *journal = NULL, *bmk = NULL;
 	char stored[SEC_KEYID_HEX + 1], kid[SEC_KEYID_HEX + 1];
+	char copy[sizeof r->db_path + 64] = "", trail[REG_ERR_MAX] = "";
+	store_subject *rows = NULL;
+	rk_audit_report rep;
 	size_t jlen = 0;
 	struct stat sb;
 	audit_ev ev;
 	rk_status st;
-	int committed = 0, keep_audit = 0;
+	int committed = 0, keep_audit = 1;
 
 	st = access_admin(r, "register.restore", "restore backups");
 	if (st != RK_OK)
 		return st;
+	r->err[0] = '\0'; /* after a forced restore: what it replaced */
 	if (path == NULL || path[0] == '\0')
 		return reg_fail(r, RK_EINVAL, "a backup file name is needed");
+	if ((flags & ~(unsigned)RK_RESTORE_FORCE) != 0)
+		return reg_fail(r, RK_EINVAL, "unknown restore flags");
 	if (r->bulk)
 		return reg_fail(r, RK_EINVAL,
 				"commit or roll back the bulk transaction "
@@ -1351,18 +1952,37 @@ rk_status rk_restore(rk_register *r, const char *path)
 				"cannot read %s: %s", path, strerror(errno));
 	if (!S_ISREG(sb.st_mode))
 		return reg_fail(r, RK_EINVAL, "%s is not a file", path);
-	st = check_backup(r, path);
+	bmk = sec_key_alloc();
+	rows = calloc(ROTATE_PAGE, sizeof *rows);
+	if (bmk == NULL || rows == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	st = check_backup(r, path, bmk, rows);
 	if (st != RK_OK)
 		goto out;
-	{
-		/* The live trail goes on unless it is itself broken; any
-		 * other failure to check it stops the restore. */
-		rk_audit_report rep;
-		st = audit_verify_chain(r, &rep);
-		if (st != RK_OK && st != RK_EINTEGRITY)
+	/* The live trail is evidence: one that does not verify is not
+	 * replaced unless the operator insists, and then a copy of the
+	 * register as it is stays beside it. */
+	st = audit_verify_chain(r, &rep);
+	if (st == RK_EINTEGRITY) {
+		snprintf(trail, sizeof trail, "%s", rep.reason);
+		if (!(flags & RK_RESTORE_FORCE)) {
+			st = reg_fail(r, RK_EINTEGRITY,
+				      "the register's audit trail does not "
+				      "verify (%s): a restore would replace "
+				      "it, so nothing was restored; find out "
+				      "what happened first, or restore with "
+				      "--force (a copy of the register as it "
+				      "is now is kept)",
+				      trail);
 			goto out;
-		keep_audit = st == RK_OK;
+		}
+		keep_audit = 0;
+		st = keep_live_copy(r, copy, sizeof copy);
 	}
+	if (st != RK_OK)
+		goto out;
 	st = reg_begin_write(r);
 	if (st != RK_OK)
 		goto out;
@@ -1396,16 +2016,23 @@ rk_status rk_restore(rk_register *r, const char *path)
 	st = check_restored_keys(r);
 	if (st == RK_OK)
 		st = replay_erasures(r, journal, jlen);
+	/* What came back is checked where it now lies (the file may have
+	 * changed since it was checked) and fitted to today's keys. */
+	if (st == RK_OK)
+		st = fit_restored(r, bmk, rows);
 	/* Data of a consent withdrawn since the backup goes again. */
 	if (st == RK_OK)
 		st = consent_purge_unconsented(r);
 	if (st != RK_OK)
 		goto out;
 	/* The live trail, which already holds the backup's entries, goes on
-	 * with the restore; only a broken live trail is replaced by the
-	 * backup's, and the entry says so. */
+	 * with the restore; a broken one was replaced by the backup's only
+	 * because it was forced, and the entry says so. */
 	audit_ev_set(&ev, r, "register.restore", NULL,
-		     keep_audit ? NULL : "audit_trail_from_backup", NULL, "ok");
+		     keep_audit ? NULL
+				: "forced,audit_trail_from_backup,"
+				  "live_copy_kept",
+		     NULL, "ok");
 	st = audit_write(r, &ev);
 	if (st != RK_OK)
 		goto out;
@@ -1417,13 +2044,155 @@ rk_status rk_restore(rk_register *r, const char *path)
 	/* Old pages leave the WAL (erased subjects' too). Readers in other
 	 * processes may delay it; it then completes later by itself. */
 	(void)r->st->vt->checkpoint(r->st);
+	if (st == RK_OK && !keep_audit)
+		reg_fail(r, RK_OK,
+			 "the audit trail did not verify (%s) and was replaced "
+			 "by the backup's; the register as it was is kept in "
+			 "%s",
+			 trail, copy);
 out:
 	if (!committed) {
 		reg_rollback(r);
 		if (st != RK_OK)
 			reg_audit_attempt(r, "register.restore", NULL, NULL,
 					  st);
+		if (copy[0] != '\0')
+			(void)unlink(copy); /* nothing was replaced after all */
 	}
+	sec_key_free(bmk);
+	free(rows);
 	free(journal);
+	return st;
+}
+
+/* ---- a lost register back from its backup ---- */
+
+static void remove_db(const char *path)
+{
+	static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
+	char p[KEYS_PATH_MAX + 16];
+
+	for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++)
+		if (snprintf(p, sizeof p, "%s%s", path, sfx[i]) < (int)sizeof p)
+			(void)unlink(p);
+}
+
+rk_status rk_restore_new(const char *db_path, const char *key_path,
+			 const char *backup_path, rk_register **out)
+{
+	char err[REG_ERR_MAX] = "", kid[SEC_KEYID_HEX + 1];
+	char bkid[SEC_KEYID_HEX + 1];
+	unsigned char *mk = NULL;
+	store_subject *rows = NULL;
+	rk_register *r = NULL, *b = NULL;
+	rk_audit_report rep;
+	struct stat sb;
+	audit_ev ev;
+	rk_status st;
+	int made = 0;
+
+	*out = NULL;
+	/* A handle for the messages until the register exists. */
+	r = reg_blank();
+	if (r == NULL)
+		return RK_ESYS;
+	if (db_path == NULL || key_path == NULL || backup_path == NULL ||
+	    db_path[0] == '\0' || strlen(db_path) >= KEYS_PATH_MAX) {
+		st = reg_fail(r, RK_EINVAL,
+			      "a database path, key file and backup are "
+			      "needed");
+		goto out;
+	}
+	if (lstat(db_path, &sb) == 0 || errno != ENOENT) {
+		st = reg_fail(r, RK_EINVAL,
+			      "%s exists already: a register is restored "
+			      "into a new file only",
+			      db_path);
+		goto out;
+	}
+	if (stat(backup_path, &sb) != 0) {
+		st = reg_fail(r, errno == ENOENT ? RK_ENOTFOUND : RK_ESYS,
+			      "cannot read %s: %s", backup_path,
+			      strerror(errno));
+		goto out;
+	}
+	if (sec_init() != 0) {
+		st = reg_fail(r, RK_ESYS, "cannot initialise cryptography");
+		goto out;
+	}
+	mk = sec_key_alloc();
+	rows = calloc(ROTATE_PAGE, sizeof *rows);
+	if (mk == NULL || rows == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	if (sec_keyfile_load(key_path, mk, err, sizeof err) != 0) {
+		st = reg_fail(r, RK_EINVAL, "%s", err);
+		goto out;
+	}
+	st = backup_key_id(r, backup_path, bkid);
+	if (st != RK_OK)
+		goto out;
+	sec_key_id(mk, kid);
+	if (strcmp(kid, bkid) != 0) {
+		st = reg_fail(r, RK_EINVAL,
+			      "the backup was made under another master key: "
+			      "it opens only with the key file that was valid "
+			      "when it was made; nothing was restored");
+		goto out;
+	}
+	st = reg_open_key(backup_path, mk, &b);
+	if (st == RK_OK) {
+		st = audit_verify_chain(b, &rep);
+		if (st == RK_EINTEGRITY)
+			reg_fail(b, st, "its audit trail does not verify: %s",
+				 rep.reason);
+	}
+	if (st == RK_OK)
+		st = backup_decrypts(r, b, rows);
+	else
+		st = reg_fail(r, st,
+			      "the backup is not usable: %s; nothing "
+			      "was restored",
+			      rk_errmsg(b));
+	if (st != RK_OK)
+		goto out;
+	if (b->st->vt->backup_to(b->st, db_path) != 0) {
+		st = reg_fail(r, RK_ESYS, "cannot write %s: %s", db_path,
+			      b->st->vt->errmsg(b->st));
+		goto out;
+	}
+	made = 1;
+	rk_register_close(b);
+	b = NULL;
+	rk_register_close(r);
+	r = NULL;
+	st = reg_open(db_path, key_path, 1, &r);
+	if (st == RK_OK)
+		st = reg_begin_write(r);
+	if (st == RK_OK) {
+		audit_ev_set(&ev, r, "register.restore", NULL, "new_register",
+			     NULL, "ok");
+		st = audit_write(r, &ev);
+		if (st == RK_OK)
+			st = reg_commit(r);
+		else
+			reg_rollback(r);
+	}
+out:
+	if (st != RK_OK && made) {
+		char msg[REG_ERR_MAX];
+		snprintf(msg, sizeof msg, "%s", r != NULL ? r->err : "");
+		rk_register_close(r);
+		r = NULL;
+		remove_db(db_path);
+		r = reg_blank();
+		if (r != NULL)
+			reg_fail(r, st, "%s", msg);
+	}
+	rk_register_close(b);
+	sec_key_free(mk);
+	free(rows);
+	*out = r;
 	return st;
 }

@@ -281,6 +281,11 @@ static rk_register *reg_new(void)
 	return r;
 }
 
+rk_register *reg_blank(void)
+{
+	return reg_new();
+}
+
 struct first_diag {
 	int count;
 	char msg[200];
@@ -393,8 +398,11 @@ rk_status rk_register_init(const char *db_path, const char *key_path,
 		goto out;
 	}
 	st = reg_set_key_path(r, key_path);
+	if (st == RK_OK && strlen(db_path) >= sizeof r->db_path)
+		st = reg_fail(r, RK_EINVAL, "the database path is too long");
 	if (st != RK_OK)
 		goto out;
+	memcpy(r->db_path, db_path, strlen(db_path) + 1);
 	if (sec_init() != 0) {
 		st = reg_fail(r, RK_ESYS, "cannot initialise cryptography");
 		goto out;
@@ -520,8 +528,31 @@ rk_status rk_register_open(const char *db_path, const char *key_path,
 	return reg_open(db_path, key_path, 1, out);
 }
 
+/* The master key comes from key_path, or from key when that is not NULL
+ * (then there is no key file, and nothing to recover). */
+static rk_status open_common(const char *db_path, const char *key_path,
+			     const unsigned char *key, int recover,
+			     rk_register **out);
+
 rk_status reg_open(const char *db_path, const char *key_path, int recover,
 		   rk_register **out)
+{
+	if (key_path == NULL) {
+		*out = NULL;
+		return RK_EINVAL;
+	}
+	return open_common(db_path, key_path, NULL, recover, out);
+}
+
+rk_status reg_open_key(const char *db_path, const unsigned char *key,
+		       rk_register **out)
+{
+	return open_common(db_path, NULL, key, 0, out);
+}
+
+static rk_status open_common(const char *db_path, const char *key_path,
+			     const unsigned char *key, int recover,
+			     rk_register **out)
 {
 	rk_register *r;
 	rk_status st = RK_OK;
@@ -534,7 +565,7 @@ rk_status reg_open(const char *db_path, const char *key_path, int recover,
 	*out = r = reg_new();
 	if (r == NULL)
 		return RK_ESYS;
-	if (db_path == NULL || key_path == NULL) {
+	if (db_path == NULL || (key_path == NULL && key == NULL)) {
 		st = reg_fail(r, RK_EINVAL,
 			      "a database and key file are "
 			      "needed");
@@ -544,6 +575,11 @@ rk_status reg_open(const char *db_path, const char *key_path, int recover,
 		st = reg_fail(r, RK_ESYS, "cannot initialise cryptography");
 		goto out;
 	}
+	if (strlen(db_path) >= sizeof r->db_path) {
+		st = reg_fail(r, RK_EINVAL, "the database path is too long");
+		goto out;
+	}
+	memcpy(r->db_path, db_path, strlen(db_path) + 1);
 	if (!path_exists(db_path)) {
 		st = reg_fail(r, RK_ENOTFOUND,
 			      "no register at %s: create one with rekisteri "
@@ -556,7 +592,9 @@ rk_status reg_open(const char *db_path, const char *key_path, int recover,
 		st = reg_fail(r, RK_ESYS, "out of memory");
 		goto out;
 	}
-	if (sec_keyfile_load(key_path, r->mk, err, sizeof err) != 0) {
+	if (key != NULL) {
+		memcpy(r->mk, key, SEC_KEY_BYTES);
+	} else if (sec_keyfile_load(key_path, r->mk, err, sizeof err) != 0) {
 		st = reg_fail(r, RK_EINVAL, "%s", err);
 		goto out;
 	}
@@ -565,7 +603,8 @@ rk_status reg_open(const char *db_path, const char *key_path, int recover,
 		st = reg_fail(r, RK_ESYS, "%s", err);
 		goto out;
 	}
-	st = reg_set_key_path(r, key_path);
+	if (key_path != NULL)
+		st = reg_set_key_path(r, key_path);
 	/* Finishes or undoes a key rotation that a crash interrupted. */
 	if (st == RK_OK && recover)
 		st = keys_recover(r, key_path);

@@ -37,6 +37,7 @@ struct rk_register {
 	unsigned char *ckey; /* hashes cookie identifiers (kept by rotation) */
 	unsigned char *akey; /* audit chain key */
 	char key_path[4096]; /* the master key's file (rotation, restore) */
+	char db_path[4096];  /* the database file (restore keeps a copy) */
 	char actor[REG_ACTOR_MAX];
 	/* the actor's role in the policy; POL_NONE: unrestricted */
 	size_t role;
@@ -154,6 +155,12 @@ int access_sees_category(const rk_register *r, size_t cat);
  * of an interrupted key rotation; without it for backups being checked. */
 rk_status reg_open(const char *db_path, const char *key_path, int recover,
 		   rk_register **out);
+/* A handle with no register behind it, to carry an error message. */
+rk_register *reg_blank(void);
+/* The register at db_path opened with the master key key (a retired one
+ * from the keyring, for a backup): no key file, no recovery. */
+rk_status reg_open_key(const char *db_path, const unsigned char *key,
+		       rk_register **out);
 /* (Re)loads the newest stored policy into r->pol and r->policy_version;
  * on failure the handle keeps its old policy. */
 rk_status reg_load_policy(rk_register *r);

@@ -113,6 +113,14 @@ typedef int (*store_chunk_fn)(void *ud, int64_t seq, const unsigned char *ct,
 typedef int (*store_consent_fn)(void *ud, const store_consent *c);
 typedef int (*store_actor_fn)(void *ud, const store_actor *a);
 
+/* The places where ciphertext sealed with a subject's data key lives. */
+enum store_ct {
+	STORE_CT_VALUE,	   /* id: the value's rowid */
+	STORE_CT_RECORD,   /* id: the record */
+	STORE_CT_CHUNK,	   /* id: the record, seq: the chunk */
+	STORE_CT_EVIDENCE, /* id: the consent ledger entry */
+};
+
 struct store_vt {
 	void (*close)(store *s);
 	const char *(*errmsg)(const store *s);
@@ -249,6 +257,10 @@ struct store_vt {
 	/* Values of a subject that carry a blind index (rowid, field, ct). */
 	int (*value_bidx_walk)(store *s, const char *subject_id,
 			       store_value_fn fn, void *ud);
+	/* Replaces one ciphertext (re-encryption under a new data key);
+	 * STORE_NOTFOUND when there is no such row. */
+	int (*ciphertext_set)(store *s, enum store_ct kind, int64_t id,
+			      int64_t seq, const unsigned char *ct, size_t len);
 	/* Replaces a value's blind index (only where it has one). */
 	int (*value_set_bidx)(store *s, int64_t rowid,
 			      const unsigned char bidx[SEC_BIDX_BYTES]);

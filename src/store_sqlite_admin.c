@@ -33,7 +33,8 @@ enum {
 	ST_SUBJ_DELETE,
 	ST_CHECKPOINT,
 	ST_BIDX_WALK,
-	ST_SET_BIDX
+	ST_SET_BIDX,
+	ST_CT_SET /* four slots, one per enum store_ct */
 };
 
 #define BACKUP_PAGES	  256 /* pages per backup step */
@@ -175,6 +176,45 @@ int sqx_value_bidx_walk(store *s, const char *subject_id, store_value_fn fn,
 		ret = sqx_fail(s, "blind index walk", rc);
 	sqx_done(st);
 	return ret;
+}
+
+int sqx_ciphertext_set(store *s, enum store_ct kind, int64_t id, int64_t seq,
+		       const unsigned char *ct, size_t len)
+{
+	static const char *const sql[] = {
+		[STORE_CT_VALUE] = "UPDATE value SET ciphertext = ?3"
+				   " WHERE id = ?1",
+		[STORE_CT_RECORD] = "UPDATE record SET ciphertext = ?3"
+				    " WHERE id = ?1",
+		[STORE_CT_CHUNK] = "UPDATE attachment_chunk SET ciphertext = ?3"
+				   " WHERE record_id = ?1 AND seq = ?2",
+		[STORE_CT_EVIDENCE] = "UPDATE consent SET evidence = ?3"
+				      " WHERE id = ?1 AND evidence IS NOT NULL",
+	};
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((unsigned)kind >= sizeof sql / sizeof sql[0])
+		return sqx_error(s, "ciphertext set", "unknown kind");
+	st = sqx_stmt(s, ST_CT_SET + (int)kind, "ciphertext set", sql[kind]);
+	if (st == NULL)
+		return STORE_ERR;
+	if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK ||
+	    (kind == STORE_CT_CHUNK &&
+	     sqlite3_bind_int64(st, 2, seq) != SQLITE_OK) ||
+	    sqx_bind_blob(st, 3, ct, len) != SQLITE_OK) {
+		sqx_done(st);
+		return sqx_error(s, "ciphertext set", "cannot bind");
+	}
+	rc = sqlite3_step(st);
+	sqx_done(st);
+	if (rc != SQLITE_DONE)
+		return sqx_fail(s, "ciphertext set", rc);
+	if (sqlite3_changes(sqx_db(s)) == 0) {
+		sqx_error(s, "ciphertext set", "no such row");
+		return STORE_NOTFOUND;
+	}
+	return 0;
 }
 
 int sqx_value_set_bidx(store *s, int64_t rowid,
