@@ -1,23 +1,29 @@
 /*
- * keys.c: master key rotation and its crash recovery; online backups and
- * restores.
+ * keys.c: key rotation and its crash recovery, the keyring of retired
+ * master keys, re-encryption under new data keys; online backups and
+ * checked restores.
  *
- * Rotation re-wraps keys and never re-encrypts data. Losing the master key
- * loses every datum, so the order is:
- *  1. the new key goes to "<key file>.new" (O_EXCL, 0600, fsynced);
- *  2. one write transaction re-wraps every subject key and the register's
- *     own keys, stores the new key's id and the audit entry, and commits;
+ * A rotation replaces the master key, the blind index key (the index is
+ * rebuilt) and the checkpoint signing key, and re-wraps the rest; it never
+ * re-encrypts data (rk_key_reencrypt does, separately and resumably).
+ * Losing the master key loses every datum, so the order is:
+ *  1. the key file is locked (flock) for the rotation's whole run, and the
+ *     new key goes to "<key file>.new" (O_EXCL, 0600, fsynced);
+ *  2. one write transaction re-wraps and replaces the keys, keeps the old
+ *     master key in the keyring, stores the new key's id and the audit
+ *     entry, and commits with its log synced (WAL's default commit is not
+ *     durable: a power cut could keep step 3 and lose this);
  *  3. "<key file>.new" is renamed over the key file, the directory fsynced;
- *  4. the handle swaps its key in memory.
+ *  4. the handle swaps its keys in memory.
  * A crash between 2 and 3 leaves the database on the new key and the key in
  * ".new": keys_recover finishes the rename at the next open. A crash before
- * 2 leaves a ".new" that wraps nothing: keys_recover removes it. Those
- * decisions, and the rotation's own last look at ".new" before it commits,
- * are made under the database's write lock, so an open elsewhere never
- * removes a key that a rotation is about to commit.
+ * 2 leaves a ".new" that wraps nothing: keys_recover removes it, but only
+ * when no rotation holds the key file's lock (a live one finishes itself),
+ * and under the database's write lock.
  *
- * Handles of other processes keep the key they opened with: after a
- * rotation they must be opened again.
+ * Handles of other processes take the new keys when they next find the
+ * stored key id changed (keys_check_current), from the key file or, in the
+ * moment before the rename, from ".new".
  */
 #define _POSIX_C_SOURCE 200809L
 
