@@ -1827,12 +1827,125 @@ static rk_status check_restored_keys(rk_register *r)
 	return st;
 }
 
+/* The live subjects' wrapped data keys, by id, as they were before the
+ * restore replaced the rows: the consent ledger, which stays live, is
+ * sealed with them. */
+struct live_key {
+	char id[33];
+	unsigned char w[SEC_WRAPPED_BYTES];
+};
+
+struct live_keys {
+	struct live_key *v;
+	size_t n, cap;
+	int oom;
+};
+
+static int live_one(void *ud, const store_subject *s)
+{
+	struct live_keys *lk = ud;
+
+	if (lk->n == lk->cap) {
+		size_t cap = lk->cap ? lk->cap * 2 : 256;
+		struct live_key *v = realloc(lk->v, cap * sizeof *v);
+		if (v == NULL) {
+			lk->oom = 1;
+			return 1;
+		}
+		lk->v = v;
+		lk->cap = cap;
+	}
+	memcpy(lk->v[lk->n].id, s->id, sizeof s->id);
+	memcpy(lk->v[lk->n].w, s->wrapped_key, SEC_WRAPPED_BYTES);
+	lk->n++;
+	return 0;
+}
+
+static const struct live_key *live_find(const struct live_keys *lk,
+					const char *id)
+{
+	size_t lo = 0, hi = lk->n;
+
+	while (lo < hi) { /* subject_list gives them ordered by id */
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(lk->v[mid].id, id);
+		if (c == 0)
+			return &lk->v[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* The subject's consent evidence that was sealed under its live data key
+ * (re-encrypted after the backup) is sealed again under dk, the key the
+ * backup brought back. */
+static rk_status reseal_evidence(rk_register *r, const char *sid,
+				 const unsigned char *dk,
+				 const struct live_keys *lk)
+{
+	const struct live_key *k = live_find(lk, sid);
+	unsigned char *ldk = NULL, *pt = NULL, *ct = NULL;
+	struct ct_list l;
+	size_t len = 0;
+	rk_status st = RK_OK;
+
+	if (k == NULL)
+		return RK_OK; /* not live: its ledger went with it */
+	ldk = sec_key_alloc();
+	if (ldk == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	if (sec_unwrap(r->mk, sid, k->w, ldk) != 0 ||
+	    sec_memcmp(ldk, dk, SEC_KEY_BYTES) == 0) {
+		sec_key_free(ldk);
+		return RK_OK; /* the same key: nothing to do */
+	}
+	memset(&l, 0, sizeof l);
+	l.r = r;
+	l.sid = sid;
+	l.st = RK_OK;
+	if (r->st->vt->consent_walk(r->st, sid, NULL, ct_evidence, &l) != 0)
+		st = reg_store_fail(r, "cannot read the consent ledger");
+	else
+		st = l.st;
+	for (size_t i = 0; st == RK_OK && i < l.n; i++) {
+		if (ct_open(r, dk, sid, &l.v[i], &pt, &len) == RK_OK) {
+			sec_wipe(pt, len);
+			free(pt);
+			pt = NULL;
+			continue; /* sealed under dk already */
+		}
+		st = ct_open(r, ldk, sid, &l.v[i], &pt, &len);
+		if (st != RK_OK)
+			break;
+		ct = malloc(len + SEC_SEAL_OVERHEAD);
+		if (ct == NULL)
+			st = reg_fail(r, RK_ESYS, "out of memory");
+		else if (sec_seal(dk, sid, l.v[i].ad, pt, len, ct) != 0)
+			st = reg_fail(r, RK_ESYS, "cannot seal evidence");
+		else if (r->st->vt->ciphertext_set(
+				 r->st, l.v[i].kind, l.v[i].id, 0, ct,
+				 len + SEC_SEAL_OVERHEAD) != 0)
+			st = reg_store_fail(r, "cannot store evidence");
+		sec_wipe(pt, len);
+		free(pt);
+		pt = NULL;
+		free(ct);
+		ct = NULL;
+	}
+	ct_list_free(&l);
+	sec_key_free(ldk);
+	return st;
+}
+
 /* What the restore brought back, checked and fitted to today's keys:
  * every subject's data key opens with the backup's master key bmk and is
  * wrapped again under the current one, every ciphertext opens, and the
  * blind index is rebuilt with the current index key. Inside the write. */
 static rk_status fit_restored(rk_register *r, const unsigned char *bmk,
-			      store_subject *rows)
+			      const struct live_keys *lk, store_subject *rows)
 {
 	char after[sizeof rows->id] = "";
 	unsigned char w[SEC_WRAPPED_BYTES];
@@ -1859,7 +1972,9 @@ static rk_status fit_restored(rk_register *r, const unsigned char *bmk,
 					      "does not open");
 				break;
 			}
-			st = subject_decrypts(r, rows[i].id, dk);
+			st = reseal_evidence(r, rows[i].id, dk, lk);
+			if (st == RK_OK)
+				st = subject_decrypts(r, rows[i].id, dk);
 			if (st == RK_OK)
 				st = rebuild_bidx(r, &rows[i], dk, r->ikey);
 			if (st == RK_OK &&
@@ -1934,6 +2049,7 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 	char stored[SEC_KEYID_HEX + 1], kid[SEC_KEYID_HEX + 1];
 	char copy[sizeof r->db_path + 64] = "", trail[REG_ERR_MAX] = "";
 	store_subject *rows = NULL;
+	struct live_keys live = {NULL, 0, 0, 0};
 	rk_audit_report rep;
 	size_t jlen = 0;
 	struct stat sb;
@@ -2013,6 +2129,13 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 			      "nothing was restored");
 		goto out;
 	}
+	if (r->st->vt->subject_list(r->st, NULL, NULL, 0, live_one, &live) !=
+		    0 ||
+	    live.oom) {
+		st = live.oom ? reg_fail(r, RK_ESYS, "out of memory")
+			      : reg_store_fail(r, "cannot list subjects");
+		goto out;
+	}
 	if (r->st->vt->restore_from(r->st, path, keep_audit) != 0) {
 		st = reg_fail(r, RK_EINTEGRITY,
 			      "cannot restore: %s; nothing was changed",
@@ -2025,7 +2148,7 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 	/* What came back is checked where it now lies (the file may have
 	 * changed since it was checked) and fitted to today's keys. */
 	if (st == RK_OK)
-		st = fit_restored(r, bmk, rows);
+		st = fit_restored(r, bmk, &live, rows);
 	/* Data of a consent withdrawn since the backup goes again. */
 	if (st == RK_OK)
 		st = consent_purge_unconsented(r);
@@ -2067,6 +2190,7 @@ out:
 	}
 	sec_key_free(bmk);
 	free(rows);
+	free(live.v);
 	free(journal);
 	return st;
 }

@@ -1195,6 +1195,35 @@ static void test_reencrypt(void **state)
 	sec_key_free(ok);
 }
 
+/* A backup from before a re-encryption still restores: the live consent
+ * ledger, which a restore keeps, is sealed again under the data key that
+ * the backup brings back, and its evidence still reads. */
+static void test_restore_after_reencrypt(void **state)
+{
+	struct fx *f = *state;
+	char id[RK_ID_LEN + 1], before[1024], after[1024], *hist = NULL;
+
+	assert_int_equal(add3(f->r, 1, id), RK_OK);
+	assert_int_equal(rk_consent_set(f->r, id, "email_marketing", 1, "web",
+					"ticked the box on the form"),
+			 RK_OK);
+	values_of(f->r, id, before, sizeof before);
+	assert_int_equal(rk_backup(f->r, f->bak), RK_OK);
+	assert_int_equal(rk_consent_set(f->r, id, "sms_marketing", 1, "phone",
+					"said yes on the phone"),
+			 RK_OK);
+	assert_int_equal(rk_key_rotate(f->r), RK_OK);
+	assert_int_equal(rk_key_reencrypt(f->r, 1, NULL, NULL), RK_OK);
+	assert_int_equal(rk_restore(f->r, f->bak), RK_OK);
+	values_of(f->r, id, after, sizeof after);
+	assert_string_equal(after, before);
+	assert_int_equal(rk_consent_history(f->r, id, &hist), RK_OK);
+	assert_non_null(strstr(hist, "ticked the box on the form"));
+	assert_non_null(strstr(hist, "said yes on the phone"));
+	rk_free(hist);
+	expect_intact(f->r);
+}
+
 /* Garbage and truncated files are refused; nothing changes. */
 static void test_restore_refuses_corrupt(void **state)
 {
@@ -1328,6 +1357,8 @@ int main(void)
 			test_restore_refuses_undecryptable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reencrypt, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_restore_after_reencrypt,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_restore_keeps_broken_trail_as_evidence, setup,
 			teardown),
