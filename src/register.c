@@ -560,7 +560,7 @@ static rk_status open_common(const char *db_path, const char *key_path,
 	char kid[SEC_KEYID_HEX + 1];
 	unsigned char stored[64], wrapped[SEC_WRAPPED_BYTES];
 	size_t len = 0;
-	int rc;
+	int rc, reading = 0;
 
 	*out = r = reg_new();
 	if (r == NULL)
@@ -610,6 +610,12 @@ static rk_status open_common(const char *db_path, const char *key_path,
 		st = keys_recover(r, key_path);
 	if (st != RK_OK)
 		goto out;
+	/* One snapshot for the key id and the keys it wraps: a rotation
+	 * committing in between would pair the old with the new. */
+	st = reg_begin_read(r);
+	if (st != RK_OK)
+		goto out;
+	reading = 1;
 	rc = r->st->vt->meta_get(r->st, META_KEY_ID, stored, sizeof stored,
 				 &len);
 	if (rc != 0) {
@@ -655,6 +661,8 @@ static rk_status open_common(const char *db_path, const char *key_path,
 	/* The operator holds the master key: the administrator's role. */
 	r->role = policy_role(r->pol, "admin");
 out:
+	if (reading)
+		reg_end_read(r);
 	return st;
 }
 

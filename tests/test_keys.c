@@ -447,7 +447,7 @@ static void test_readers_during_rotations(void **state)
 	while (R.reads < 3 && R.failures == 0)
 		usleep(1000);
 	/* No assertion while the reader runs: it must be joined first. */
-	for (i = 0; i < 12 && rot == RK_OK; i++)
+	for (i = 0; i < 40 && rot == RK_OK; i++)
 		rot = rk_key_rotate(f->r);
 	R.stop = 1;
 	pthread_join(t, NULL);
