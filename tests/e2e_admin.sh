@@ -108,6 +108,26 @@ expect "--json names the file" grep -q '"restored": ' <<<"$out"
 check "restore --help" 0 "$BIN" restore --help
 expect "restore --help names --force and --into" bash -c 'grep -q -- --force <<<"$0" && grep -q -- --into <<<"$0"' "$out"
 
+# --- readers while the key rotates ------------------------------------------
+: >"$WORK/reader-failures"
+(
+	while [ ! -e "$WORK/stop-readers" ]; do
+		"$BIN" subject show "$A" >/dev/null 2>>"$WORK/reader-failures"
+		rc=$?
+		[ "$rc" -ne 0 ] && echo "subject show exit $rc" >>"$WORK/reader-failures"
+		"$BIN" subject find --by email testi.1@example.com >/dev/null 2>>"$WORK/reader-failures"
+		rc=$?
+		[ "$rc" -ne 0 ] && echo "subject find exit $rc" >>"$WORK/reader-failures"
+	done
+) &
+LOOP_PID=$!
+rot_fail=0
+for _ in 1 2 3 4 5 6; do "$BIN" key rotate >/dev/null 2>>"$WORK/rotate-errors" || rot_fail=1; done
+touch "$WORK/stop-readers"
+wait "$LOOP_PID"; LOOP_PID=
+expect "six rotations while readers read" test "$rot_fail" = 0
+expect "no reader failed during the rotations (no false exit 5)" test ! -s "$WORK/reader-failures"
+
 # --- the keyring: list and retire -------------------------------------------
 check "key list" 0 "$BIN" key list
 expect "key list shows the current key and retired ones" bash -c 'grep -q current <<<"$0" && grep -q retired <<<"$0"' "$out"
@@ -172,6 +192,13 @@ copy=$(ls "$REKISTERI_DB".before-restore-* 2>/dev/null | head -1)
 expect "the copy holds the broken trail" test "$(rows "SELECT count(*) FROM audit WHERE actor = 'mallory'" "$copy")" = 1
 check "audit verify after the forced restore" 0 "$BIN" audit verify
 expect "the forced restore is in the trail" test "$(rows "SELECT count(*) FROM audit WHERE action = 'register.restore' AND fields LIKE 'forced%'")" = 1
+
+check "restore --force --json over an intact trail" 0 "$BIN" --json restore --force "$WORK/c.db"
+expect "--json names the file" test "$(jq -r .restored <<<"$out")" = "$WORK/c.db"
+check "key rotate before a retirement" 0 "$BIN" --json key rotate
+retiring=$(jq -r .retired_key_id <<<"$out")
+check "key retire --json" 0 "$BIN" --json key retire "$retiring"
+expect "--json names the retired key" test "$(jq -r .retired <<<"$out")" = "$retiring"
 
 # --- a lost database back from a backup and its key file ---------------------
 check "a backup to come back from" 0 "$BIN" backup "$WORK/d.db"
