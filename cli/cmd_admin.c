@@ -43,13 +43,19 @@ static const char key_usage[] =
 	"longer\n"
 	"           restore.\n"
 	"\n"
-	"What an old key file still opens after a rotation: not this register; "
-	"a backup\n"
-	"made under it, yes, and with it the data keys in that backup, which "
-	"decrypt\n"
-	"today's values that have not been re-encrypted since. After `key "
-	"reencrypt`\n"
-	"it opens only what the old backup itself holds.\n";
+	"What an old key file still opens after a plain rotation: not this "
+	"register.\n"
+	"With a backup made under it, that backup; and as every subject keeps "
+	"its data\n"
+	"key, with a copy of today's database also today's data of the "
+	"subjects that\n"
+	"were in that backup, values written since included (not subjects "
+	"added since,\n"
+	"not the blind index, not newer checkpoints). The audit chain key and "
+	"the cookie\n"
+	"identifier key are kept as they are. After `key reencrypt` an old key "
+	"file with\n"
+	"an old backup opens only what that backup holds.\n";
 
 static const char backup_usage[] =
 	"usage: rekisteri backup FILE\n"
@@ -176,9 +182,9 @@ static int key_rotate(cli *c, int argc, char **argv)
 		       "\"old_key_file_opens\": \"%s\"}\n",
 		       newid, oldid, re ? "" : ", \"data_keys\"",
 		       re ? "true" : "false",
-		       re ? "only backups made under it, as they were"
+		       re ? "backups made under it, only as they were"
 			  : "backups made under it, and through their data "
-			    "keys the values not changed since");
+			    "keys today's data of the subjects in them");
 		return 0;
 	}
 	printf("master key rotated: %s holds the new key %s; the old key %s "
@@ -196,9 +202,10 @@ static int key_rotate(cli *c, int argc, char **argv)
 		printf("re-wrapped, not replaced: the audit chain key, the "
 		       "cookie identifier key, every subject's data key\n");
 		printf("the old key file no longer opens this register; with "
-		       "a backup made under it, it still decrypts today's "
-		       "values that have not changed since: run rekisteri key "
-		       "reencrypt to end that\n");
+		       "a backup made under it, it still decrypts today's data "
+		       "of the subjects in that backup, values written since "
+		       "included (each subject kept its data key): run "
+		       "rekisteri key reencrypt to end that\n");
 	}
 	printf("backups made under %s restore until rekisteri key retire %s\n",
 	       oldid, oldid);

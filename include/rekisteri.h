@@ -380,7 +380,9 @@ RK_API RK_NODISCARD rk_status rk_register_authenticate(rk_register *reg,
  * old master key goes into the register's keyring, sealed under the new
  * one, so that backups made under it can still be restored (until
  * rk_key_retire). The old key file itself no longer opens the register;
- * with a backup made under it, it still opens that backup. */
+ * with a backup made under it, it opens that backup, and the data keys in
+ * that backup still open today's data of the subjects in it (values
+ * written since included) until rk_key_reencrypt. */
 RK_API RK_NODISCARD rk_status rk_key_rotate(rk_register *reg);
 /* Progress of a long operation: done of total units (subjects). */
 typedef void (*rk_progress_fn)(void *ud, uint64_t done, uint64_t total);

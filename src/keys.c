@@ -525,8 +525,13 @@ static rk_status ring_add(rk_register *r, struct ring *g,
 
 /* ---- retired checkpoint signing keys ---- */
 
-/* The public keys of retired signing keys (SEC_SIGN_PK_BYTES each), as
- * sealed under mk; *pks NULL when there are none. */
+/* A retired signing key: its public key and the last audit entry (8 bytes
+ * big-endian) it may have signed a checkpoint of, so that whoever still
+ * holds the old key cannot vouch for anything newer. */
+#define SIGNER_ENTRY (SEC_SIGN_PK_BYTES + 8)
+
+/* The retired signing keys (SIGNER_ENTRY bytes each), as sealed under mk;
+ * *pks NULL when there are none. */
 static rk_status signers_load(rk_register *r, const unsigned char *mk,
 			      unsigned char **pks, size_t *n)
 {
@@ -543,8 +548,8 @@ static rk_status signers_load(rk_register *r, const unsigned char *mk,
 	pt = malloc(m + 1);
 	if (pt == NULL) {
 		st = reg_fail(r, RK_ESYS, "out of memory");
-	} else if (len < SEC_SEAL_OVERHEAD || m % SEC_SIGN_PK_BYTES != 0 ||
-		   m / SEC_SIGN_PK_BYTES > SIGN_MAX ||
+	} else if (len < SEC_SEAL_OVERHEAD || m % SIGNER_ENTRY != 0 ||
+		   m / SIGNER_ENTRY > SIGN_MAX ||
 		   sec_open(mk, SEAL_SUBJECT, META_SIGN_RETIRED, ct, len, pt) !=
 			   0) {
 		st = reg_fail(r, RK_EINTEGRITY,
@@ -553,7 +558,7 @@ static rk_status signers_load(rk_register *r, const unsigned char *mk,
 			      "damaged");
 	} else {
 		*pks = pt;
-		*n = m / SEC_SIGN_PK_BYTES;
+		*n = m / SIGNER_ENTRY;
 		pt = NULL;
 	}
 	free(pt);
@@ -561,7 +566,7 @@ static rk_status signers_load(rk_register *r, const unsigned char *mk,
 	return st;
 }
 
-int keys_sign_pk_known(rk_register *r, const unsigned char *pk)
+int keys_sign_pk_known(rk_register *r, const unsigned char *pk, int64_t seq)
 {
 	unsigned char *pks = NULL;
 	size_t n = 0;
@@ -569,9 +574,14 @@ int keys_sign_pk_known(rk_register *r, const unsigned char *pk)
 
 	if (signers_load(r, r->mk, &pks, &n) != RK_OK)
 		return 0;
-	for (size_t i = 0; i < n && !found; i++)
-		found = sec_memcmp(pks + i * SEC_SIGN_PK_BYTES, pk,
-				   SEC_SIGN_PK_BYTES) == 0;
+	for (size_t i = 0; i < n && !found; i++) {
+		const unsigned char *e = pks + i * SIGNER_ENTRY;
+		uint64_t last = 0;
+		for (int k = 0; k < 8; k++)
+			last = last << 8 | e[SEC_SIGN_PK_BYTES + k];
+		found = sec_memcmp(e, pk, SEC_SIGN_PK_BYTES) == 0 && seq >= 0 &&
+			(uint64_t)seq <= last;
+	}
 	free(pks);
 	return found;
 }
@@ -673,7 +683,7 @@ static rk_status rotate_register_keys(rk_register *r, const unsigned char *nk,
 	unsigned char *k = NULL, *sk = NULL, *pks = NULL, *ct = NULL;
 	size_t n = 0;
 	rk_status st;
-	int has = 0;
+	int has = 0, rc;
 
 	st = reg_load_key(r, META_AUDIT_KEY, AD_AUDIT_KEY, &k);
 	if (st == RK_OK)
@@ -720,25 +730,39 @@ static rk_status rotate_register_keys(rk_register *r, const unsigned char *nk,
 		goto out;
 	}
 	{
-		unsigned char *grown =
-			realloc(pks, (n + 1) * SEC_SIGN_PK_BYTES);
+		unsigned char *grown = realloc(pks, (n + 1) * SIGNER_ENTRY);
 		if (grown == NULL) {
 			st = reg_fail(r, RK_ESYS, "out of memory");
 			goto out;
 		}
 		pks = grown;
 	}
-	memcpy(pks + n++ * SEC_SIGN_PK_BYTES, pk, SEC_SIGN_PK_BYTES);
-	ct = malloc(n * SEC_SIGN_PK_BYTES + SEC_SEAL_OVERHEAD);
+	{
+		/* The newest entry it could have signed: the head now, under
+		 * the write lock, before the rotation's own entry. */
+		store_audit head;
+		unsigned char *e = pks + n++ * SIGNER_ENTRY;
+		uint64_t last = 0;
+		rc = r->st->vt->audit_last(r->st, &head);
+		if (rc != 0 && rc != STORE_NOTFOUND) {
+			st = reg_store_fail(r, "cannot read the audit trail");
+			goto out;
+		}
+		if (rc == 0)
+			last = (uint64_t)head.seq;
+		memcpy(e, pk, SEC_SIGN_PK_BYTES);
+		for (int b = 7; b >= 0; b--, last >>= 8)
+			e[SEC_SIGN_PK_BYTES + b] = (unsigned char)(last & 0xff);
+	}
+	ct = malloc(n * SIGNER_ENTRY + SEC_SEAL_OVERHEAD);
 	if (ct == NULL) {
 		st = reg_fail(r, RK_ESYS, "out of memory");
 		goto out;
 	}
-	if (sec_seal(nk, SEAL_SUBJECT, META_SIGN_RETIRED, pks,
-		     n * SEC_SIGN_PK_BYTES, ct) != 0 ||
+	if (sec_seal(nk, SEAL_SUBJECT, META_SIGN_RETIRED, pks, n * SIGNER_ENTRY,
+		     ct) != 0 ||
 	    r->st->vt->meta_set(r->st, META_SIGN_RETIRED, ct,
-				n * SEC_SIGN_PK_BYTES + SEC_SEAL_OVERHEAD) !=
-		    0) {
+				n * SIGNER_ENTRY + SEC_SEAL_OVERHEAD) != 0) {
 		st = reg_store_fail(r, "cannot keep the retired signing key");
 		goto out;
 	}

@@ -178,8 +178,10 @@ rk_status keys_recover(rk_register *r, const char *key_path);
  * hold the register's master key. */
 rk_status keys_check_current(rk_register *r);
 /* keys.c: 1 when pk is the public key of a checkpoint signing key that a
- * rotation retired (checkpoints it signed still verify), 0 otherwise. */
-int keys_sign_pk_known(rk_register *r, const unsigned char *pk);
+ * rotation retired and seq is an audit entry it could have signed (one
+ * made before that rotation), 0 otherwise: old checkpoints still verify,
+ * and the old key vouches for nothing newer. */
+int keys_sign_pk_known(rk_register *r, const unsigned char *pk, int64_t seq);
 /* keys.c: for readers that found nothing: 1 when the handle's keys were
  * rotated elsewhere and it took the new ones (the read is worth trying
  * again), 0 otherwise. */

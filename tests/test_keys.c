@@ -459,26 +459,33 @@ static void test_readers_during_rotations(void **state)
 	assert_true(R.reads > 3);
 }
 
-/* The public key a checkpoint file names. */
-static void checkpoint_pk(const char *path, unsigned char pk[32])
+/* The public key and the entry a checkpoint file names. */
+static int64_t checkpoint_pk(const char *path, unsigned char pk[32])
 {
-	char text[1024], *p;
+	char text[1024], *p, *q;
 	FILE *fp = fopen(path, "r");
 	size_t n;
+	int64_t seq;
 
 	assert_non_null(fp);
 	n = fread(text, 1, sizeof text - 1, fp);
 	fclose(fp);
 	text[n] = '\0';
+	q = strstr(text, "\nseq: ");
+	assert_non_null(q);
+	seq = strtoll(q + 6, NULL, 10);
+	assert_true(seq > 0);
 	p = strstr(text, "\nkey: ");
 	assert_non_null(p);
 	p[6 + 64] = '\0';
 	assert_int_equal(sec_unhex(p + 6, pk, 32), 0);
+	return seq;
 }
 
 /* The checkpoint signing key is replaced by a rotation; the register keeps
- * the old public key, sealed under the master key, so that checkpoints it
- * signed are still recognised as the register's own. */
+ * the old public key, sealed under the master key, with the last entry it
+ * could have signed: checkpoints it signed are still recognised as the
+ * register's own, and it vouches for nothing newer. */
 static void test_rotate_replaces_signing_key(void **state)
 {
 	struct fx *f = *state;
@@ -486,24 +493,28 @@ static void test_rotate_replaces_signing_key(void **state)
 	unsigned char pk1[32], pk2[32];
 	rk_audit_report rep;
 	rk_register *r2 = NULL;
+	int64_t seq1, seq2;
 
 	snprintf(cp, sizeof cp, "%s/cp", f->dir);
 	snprintf(cp2, sizeof cp2, "%s/cp2", f->dir);
 	assert_int_equal(add3(f->r, 1, id), RK_OK);
 	assert_int_equal(rk_audit_checkpoint(f->r, cp), RK_OK);
-	checkpoint_pk(cp, pk1);
-	assert_int_equal(keys_sign_pk_known(f->r, pk1), 0);
+	seq1 = checkpoint_pk(cp, pk1);
+	assert_int_equal(keys_sign_pk_known(f->r, pk1, seq1), 0);
 	assert_int_equal(rk_key_rotate(f->r), RK_OK);
 	assert_int_equal(rk_register_open(f->db, f->key, &r2), RK_OK);
-	assert_int_equal(keys_sign_pk_known(r2, pk1), 1);
+	assert_int_equal(keys_sign_pk_known(r2, pk1, seq1), 1);
 	assert_int_equal(rk_audit_checkpoint(r2, cp2), RK_OK);
-	checkpoint_pk(cp2, pk2);
+	seq2 = checkpoint_pk(cp2, pk2);
 	assert_memory_not_equal(pk1, pk2, 32);
 	assert_int_equal(rk_audit_verify_checkpoint(r2, cp2, &rep), RK_OK);
-	/* once more: both older keys are kept */
+	/* the old key vouches for nothing after its rotation */
+	assert_int_equal(keys_sign_pk_known(r2, pk1, seq2), 0);
+	/* once more: both older keys are kept, each with its bound */
 	assert_int_equal(rk_key_rotate(r2), RK_OK);
-	assert_int_equal(keys_sign_pk_known(r2, pk1), 1);
-	assert_int_equal(keys_sign_pk_known(r2, pk2), 1);
+	assert_int_equal(keys_sign_pk_known(r2, pk1, seq1), 1);
+	assert_int_equal(keys_sign_pk_known(r2, pk2, seq2), 1);
+	assert_int_equal(keys_sign_pk_known(r2, pk2, seq2 + 100), 0);
 	rk_register_close(r2);
 }
 
