@@ -88,7 +88,7 @@ static int fsync_dir_of(const char *path)
  * The descriptor, or -1 with errno (EWOULDBLOCK: held elsewhere). */
 static int lock_key_file(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	int e;
 
 	if (fd < 0)
@@ -183,10 +183,11 @@ rk_status keys_recover(rk_register *r, const char *key_path)
 				strerror(errno));
 	}
 	lock = lock_key_file(key_path);
-	if (lock < 0)
+	if (lock < 0 && errno == EWOULDBLOCK)
 		return RK_OK; /* a rotation is running: it finishes itself */
 	if (r->st->vt->begin(r->st, 1) != 0) {
-		close(lock);
+		if (lock >= 0)
+			close(lock);
 		return reg_store_fail(r, "cannot check an interrupted key "
 					 "rotation");
 	}
@@ -243,7 +244,8 @@ rk_status keys_recover(rk_register *r, const char *key_path)
 		memcpy(r->mk, nk, SEC_KEY_BYTES);
 out:
 	r->st->vt->rollback(r->st);
-	close(lock);
+	if (lock >= 0)
+		close(lock);
 	sec_key_free(nk);
 	return st;
 }
