@@ -412,18 +412,79 @@ RK_API RK_NODISCARD rk_status rk_register_authenticate(rk_register *reg,
 						       const char *actor,
 						       const char *token);
 
-/* Makes a new master key, re-wraps every subject key and the register's own
- * keys with it (the data is not re-encrypted), and replaces the key file.
- * Afterwards the old key opens nothing. */
+/* Makes a new master key and replaces the key file with it, durably and so
+ * that a crash or power cut at any moment leaves a register that opens with
+ * the old or the new key file. The register's own keys are replaced too: a
+ * new blind index key (the index is rebuilt), a new checkpoint signing key
+ * (the old public key is kept, so old checkpoints still verify). The audit
+ * chain key, the cookie identifier key and the subjects' data keys are
+ * re-wrapped, not replaced (see rk_key_reencrypt for the data keys). The
+ * old master key goes into the register's keyring, sealed under the new
+ * one, so that backups made under it can still be restored (until
+ * rk_key_retire). The old key file itself no longer opens the register;
+ * with a backup made under it, it opens that backup, and the data keys in
+ * that backup still open today's data of the subjects in it (values
+ * written since included) until rk_key_reencrypt. */
 RK_API RK_NODISCARD rk_status rk_key_rotate(rk_register *reg);
+/* Progress of a long operation: done of total units (subjects). */
+typedef void (*rk_progress_fn)(void *ud, uint64_t done, uint64_t total);
+/* Gives every subject a new random data key and re-encrypts all of its
+ * data (values, records, attachments, consent evidence) under it, a batch
+ * of subjects per transaction; the progress is kept in the database, so a
+ * run that was interrupted goes on where it stopped when called again
+ * (restart 0), or starts over with all subjects (restart 1). Afterwards no
+ * key file or backup from before the run decrypts the data as it is now
+ * (what a backup held, its key file still opens). fn (may be NULL) is
+ * called after each batch. */
+RK_API RK_NODISCARD rk_status rk_key_reencrypt(rk_register *reg, int restart,
+					       rk_progress_fn fn, void *ud);
+/* 1 when a re-encryption was interrupted and waits to be finished. */
+RK_API int rk_key_reencrypt_pending(rk_register *reg);
+/* The id of the master key the handle holds (public: it names the key,
+ * it does not reveal it). */
+#define RK_KEY_ID_LEN 16
+RK_API void rk_key_id(rk_register *reg, char out[RK_KEY_ID_LEN + 1]);
+/* The master keys as a JSON array (owned): the current key, then the
+ * retired ones in the keyring: [{"id": "...", "state": "current"},
+ * {"id": "...", "state": "retired", "retired_at": UNIX}, ...]. */
+RK_API RK_NODISCARD rk_status rk_key_list(rk_register *reg, char **json_out);
+/* Destroys the retired master key key_id (as rk_key_list shows it) from
+ * the keyring: backups made under it no longer restore. RK_ENOTFOUND when
+ * no retired key has that id; the current key cannot be retired. */
+RK_API RK_NODISCARD rk_status rk_key_retire(rk_register *reg,
+					    const char *key_id);
 /* A consistent online copy of the register into a new file path. */
 RK_API RK_NODISCARD rk_status rk_backup(rk_register *reg, const char *path);
-/* Checks the backup at path (same master key, schema, intact audit chain)
- * and brings its data back (subjects, values, records, attachments, cookie
- * links). What must never go back stays live: keys and counters, notice
- * versions, actors, the consent ledger (data of a consent withdrawn since is
- * deleted again), erasures and the audit trail. Nothing changes on failure. */
+/* Checks the backup at path and brings its data back (subjects, values,
+ * records, attachments, cookie links). The backup must be of this register,
+ * made under its master key or a retired one still in its keyring (see
+ * rk_key_rotate), have an intact audit chain, and every ciphertext it
+ * brings back must decrypt under its subject's key; the data keys are then
+ * wrapped under the current master key and the blind index rebuilt. What
+ * must never go back stays live: keys and counters, notice versions,
+ * actors, the consent ledger (data of a consent withdrawn since is deleted
+ * again), erasures and the audit trail. A live audit trail that does not
+ * verify is evidence: the restore is refused (RK_EINTEGRITY) unless flags
+ * has RK_RESTORE_FORCE; then a copy of the register as it is is written
+ * beside its database file, the backup's trail replaces the live one, the
+ * restore's audit entry says so, and rk_errmsg names the copy. Nothing
+ * changes on failure. rk_restore is rk_restore_ex with flags 0. */
+#define RK_RESTORE_FORCE 1u
 RK_API RK_NODISCARD rk_status rk_restore(rk_register *reg, const char *path);
+RK_API RK_NODISCARD rk_status rk_restore_ex(rk_register *reg, const char *path,
+					    unsigned flags);
+/* A register whose database was lost, back from a backup: checks the backup
+ * (made under the master key in key_path, intact audit chain, every
+ * ciphertext decrypting) and copies it into the new file db_path (an
+ * existing file is refused), then opens it and records the restore. *out
+ * is the open register, or on failure a handle that only carries the
+ * error message (close it either way); nothing is left at db_path then.
+ * What happened after the backup is not in it: subjects erased since come
+ * back and must be erased again. */
+RK_API RK_NODISCARD rk_status rk_restore_new(const char *db_path,
+					     const char *key_path,
+					     const char *backup_path,
+					     rk_register **out);
 
 /* Signs the audit chain's head with the register's Ed25519 audit signing
  * key and writes the checkpoint to a new file path. */

@@ -179,7 +179,6 @@ rk_status audit_keep_head(rk_register *r)
 static rk_status load_head(rk_register *r)
 {
 	unsigned char head[2 * HEAD_BYTES], mac[SEC_HASH_BYTES];
-	store_audit last;
 	size_t len = 0;
 	int rc;
 
@@ -206,7 +205,14 @@ static rk_status load_head(rk_register *r)
 				"the register's record of where the audit "
 				"trail ends is missing: nothing was written; "
 				"see rekisteri audit verify");
-	rc = r->st->vt->audit_last(r->st, &last);
+	return audit_adopt_trail(r);
+}
+
+rk_status audit_adopt_trail(rk_register *r)
+{
+	store_audit last;
+	int rc = r->st->vt->audit_last(r->st, &last);
+
 	if (rc == STORE_NOTFOUND) {
 		r->head_seq = 0;
 		memset(r->head_hash, 0, SEC_HASH_BYTES);
@@ -249,7 +255,7 @@ typedef struct segments {
 static void segments_free(segments *sg)
 {
 	if (sg->keys != NULL)
-		sec_guarded_free(sg->keys);
+		sec_buf_free(sg->keys);
 	memset(sg, 0, sizeof *sg);
 }
 
@@ -265,8 +271,8 @@ static rk_status segments_load(rk_register *r, segments *sg)
 	memset(sg, 0, sizeof *sg);
 	sg->current_from = 1;
 	ct = malloc(cap);
-	sg->keys = sec_guarded_alloc(SEG_MAX * SEC_KEY_BYTES);
-	pt = sec_guarded_alloc(cap);
+	sg->keys = sec_buf_alloc(SEG_MAX * SEC_KEY_BYTES);
+	pt = sec_buf_alloc(cap);
 	if (ct == NULL || sg->keys == NULL || pt == NULL) {
 		st = reg_fail(r, RK_ESYS, "out of memory");
 		goto out;
@@ -304,7 +310,7 @@ static rk_status segments_load(rk_register *r, segments *sg)
 out:
 	free(ct);
 	if (pt != NULL)
-		sec_guarded_free(pt);
+		sec_buf_free(pt);
 	if (st != RK_OK)
 		segments_free(sg);
 	return st;
@@ -323,6 +329,20 @@ static const unsigned char *segment_key(const rk_register *r,
 		if (sg->from[i] <= seq)
 			k = sg->keys + i * SEC_KEY_BYTES;
 	return k;
+}
+
+int audit_key_known(rk_register *r, const unsigned char *key)
+{
+	segments sg;
+	int known = sec_memcmp(key, r->akey, SEC_KEY_BYTES) == 0;
+
+	if (known || segments_load(r, &sg) != RK_OK)
+		return known;
+	for (size_t i = 0; i < sg.n && !known; i++)
+		known = sec_memcmp(key, sg.keys + i * SEC_KEY_BYTES,
+				   SEC_KEY_BYTES) == 0;
+	segments_free(&sg);
+	return known;
 }
 
 rk_status audit_rotate_key(rk_register *r, const unsigned char *kek)
@@ -354,7 +374,7 @@ rk_status audit_rotate_key(rk_register *r, const unsigned char *kek)
 			goto out;
 	}
 	nk = sec_key_new();
-	pt = sec_guarded_alloc(cap);
+	pt = sec_buf_alloc(cap);
 	ct = malloc(cap + SEC_SEAL_OVERHEAD);
 	if (nk == NULL || pt == NULL || ct == NULL) {
 		st = reg_fail(r, RK_ESYS, "out of memory");
@@ -394,7 +414,7 @@ rk_status audit_rotate_key(rk_register *r, const unsigned char *kek)
 out:
 	sec_key_free(nk);
 	if (pt != NULL)
-		sec_guarded_free(pt);
+		sec_buf_free(pt);
 	free(ct);
 	segments_free(&sg);
 	return st;
@@ -983,10 +1003,8 @@ rk_status rk_audit_log(rk_register *r, const char *subject_id, rk_audit_fn fn,
 /* ---- signed checkpoints ----------------------------------------------------
  */
 
-#define META_SIGN_KEY "audit_sign_key"
-#define AD_SIGN_KEY   "register:audit-sign-key"
-#define CP_HEADER     "rekisteri audit checkpoint v1\n"
-#define CP_MAX	      1024
+#define CP_HEADER "rekisteri audit checkpoint v1\n"
+#define CP_MAX	  1024
 
 /* The register's checkpoint key pair, made on first use inside the open
  * write transaction. */
@@ -1217,7 +1235,10 @@ rk_status rk_audit_verify_checkpoint(rk_register *r, const char *path,
 	sec_sign_sk_free(sk);
 	if (st != RK_OK)
 		return st;
-	if (sec_memcmp(pk, mypk, sizeof pk) != 0 ||
+	/* A key retired by a rotation vouches only for entries made before
+	 * that rotation. */
+	if ((sec_memcmp(pk, mypk, sizeof pk) != 0 &&
+	     !keys_sign_pk_known(r, pk, seq)) ||
 	    sec_sign_verify(pk, (const unsigned char *)text,
 			    (size_t)(body_end - text), sig) != 0)
 		return reg_fail(r, RK_EINTEGRITY,

@@ -923,7 +923,7 @@ rk_status rk_cookie_link(rk_register *r, const char *id, const char *cookie_id)
 	if (st != RK_OK)
 		goto out;
 	/* Only the keyed hash is stored, the same the records resolve. */
-	sec_blind_index(r->ikey, COOKIE_FIELD, cookie_id, h);
+	sec_blind_index(r->ckey, COOKIE_FIELD, cookie_id, h);
 	st = reg_begin_write(r);
 	if (st == RK_OK)
 		st = reg_load_subject(r, id, &sub);

@@ -131,16 +131,6 @@ unsigned char *sec_key_alloc(void)
 	return sodium_malloc(SEC_KEY_BYTES);
 }
 
-void *sec_guarded_alloc(size_t n)
-{
-	return sodium_malloc(n);
-}
-
-void sec_guarded_free(void *p)
-{
-	sodium_free(p); /* wipes it first */
-}
-
 unsigned char *sec_key_new(void)
 {
 	unsigned char *key = sec_key_alloc();
@@ -798,6 +788,17 @@ void sec_key_derive(const unsigned char *key, const char *ctx,
 {
 	crypto_generichash(out, SEC_KEY_BYTES, (const unsigned char *)ctx,
 			   strlen(ctx), key, SEC_KEY_BYTES);
+}
+
+unsigned char *sec_buf_alloc(size_t n)
+{
+	return n == 0 ? NULL : sodium_malloc(n);
+}
+
+void sec_buf_free(unsigned char *p)
+{
+	if (p != NULL)
+		sodium_free(p); /* wipes first */
 }
 
 unsigned char *sec_sign_sk_alloc(void)

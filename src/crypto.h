@@ -32,10 +32,11 @@ unsigned char *sec_key_new(void);
 unsigned char *sec_key_alloc(void);
 /* Wipes and frees; NULL allowed. */
 void sec_key_free(unsigned char *key);
-/* Guarded memory of any size for secrets (several keys at once); freed
- * wiped by sec_guarded_free (NULL allowed). */
-void *sec_guarded_alloc(size_t n);
-void sec_guarded_free(void *p);
+
+/* Guarded memory of n bytes for secrets longer than a key (a keyring);
+ * sec_buf_free wipes it. */
+unsigned char *sec_buf_alloc(size_t n);
+void sec_buf_free(unsigned char *p);
 
 /* Creates a key file holding a new random key: O_EXCL (never overwrites),
  * mode 0600, fsynced with its directory. The key is also written to key_out.

@@ -12,8 +12,6 @@
 #include "register.h"
 #include "store.h"
 
-#define META_ROW_KEY   "row_key"
-#define AD_ROW_KEY     "register:row-key"
 #define META_PENDING   "row_macs_pending"
 #define META_ACTOR_SET "actor_set"
 #define META_POLICY    "policy_mac"
@@ -182,7 +180,10 @@ void integ_consent_mac(const rk_register *r,
 	sec_mac_str(&m, c->channel);
 	sec_mac_int(&m, c->policy_version);
 	sec_mac_str(&m, c->actor);
-	sec_mac_bytes(&m, c->evidence_ct, c->evidence_len);
+	/* Evidence is sealed under the subject's data key, which a
+	 * re-encryption replaces (and a restore may hand back): the chain
+	 * binds that there is evidence and its length, the seal its bytes. */
+	sec_mac_int(&m, c->evidence_ct != NULL ? (int64_t)c->evidence_len : -1);
 	sec_mac_final(&m, out);
 }
 
@@ -610,6 +611,52 @@ static int remac_record(void *ud, const store_record *rec)
 	integ_record_mac(b->r, rec, mac);
 	records_link(b->r, b->head, mac, b->head);
 	return macs_push(&b->ms, rec->id, mac);
+}
+
+static int verify_value(void *ud, const store_value *v)
+{
+	integ_values_add(ud, v);
+	return 0;
+}
+
+static int verify_consent(void *ud, const store_consent *c)
+{
+	(void)ud;
+	(void)c;
+	return 0;
+}
+
+static int verify_record(void *ud, const store_record *rec)
+{
+	(void)ud;
+	(void)rec;
+	return 0;
+}
+
+rk_status integ_values_verify(rk_register *r, const store_subject *s)
+{
+	sec_mac m;
+	rk_status st = integ_subject_check(r, s);
+
+	if (st != RK_OK)
+		return st;
+	integ_values_begin(r, s->id, &m);
+	if (r->st->vt->value_list(r->st, s->id, NULL, verify_value, &m) != 0) {
+		sec_wipe(&m, sizeof m);
+		return reg_store_fail(r, "cannot read the values");
+	}
+	return integ_values_end(r, s, &m);
+}
+
+rk_status integ_subject_verify(rk_register *r, const store_subject *s)
+{
+	rk_status st = integ_values_verify(r, s);
+
+	if (st == RK_OK)
+		st = integ_consent_walk(r, s, NULL, verify_consent, NULL);
+	if (st == RK_OK)
+		st = integ_records_walk(r, s, NULL, verify_record, NULL);
+	return st;
 }
 
 rk_status integ_subject_rebind(rk_register *r, store_subject *s)
@@ -1047,8 +1094,9 @@ rk_status integ_create(rk_register *r)
 	return integ_actors_pin(r);
 }
 
-rk_status integ_open(rk_register *r)
+rk_status integ_open(rk_register *r, int *upgrade_needed)
 {
+	*upgrade_needed = 0;
 	unsigned char w[SEC_WRAPPED_BYTES], flag[1];
 	size_t len = 0;
 	int rc;
@@ -1063,5 +1111,11 @@ rk_status integ_open(rk_register *r)
 		return reg_fail(r, RK_EINTEGRITY,
 				"the register is missing its row key: %s",
 				MSG_ALTERED);
+	*upgrade_needed = 1;
+	return RK_OK;
+}
+
+rk_status integ_upgrade(rk_register *r)
+{
 	return upgrade(r);
 }

@@ -40,7 +40,10 @@ rk_status integ_create(rk_register *r);
 /* At open, with the other keys and the policy loaded: loads the row key,
  * or, on the first open after the schema gained the MAC columns, makes it
  * and binds every existing row as it is now (audited). */
-rk_status integ_open(rk_register *r);
+rk_status integ_open(rk_register *r, int *upgrade_needed);
+/* The first open after the MAC columns came (*upgrade_needed above): binds
+ * every existing row in a write of its own, outside any read. */
+rk_status integ_upgrade(rk_register *r);
 
 /* The newest stored policy (version and text) is pinned in meta, so that
  * an edited policy row, or an older one left newest, is not loaded. Pin
@@ -64,6 +67,13 @@ rk_status integ_values_end(rk_register *r, const store_subject *s, sec_mac *m);
 /* Inside a write: recomputes s's values digest from its stored rows and
  * stores it with a new row MAC (s->chead as it is in s). */
 rk_status integ_subject_repin(rk_register *r, store_subject *s);
+/* Checks everything of subject s against its MACs (the row, the values
+ * digest, the consent chain, the records chain): before a key change
+ * re-seals or re-indexes what they cover and binds it again. */
+rk_status integ_subject_verify(rk_register *r, const store_subject *s);
+/* The row and its values digest only (what a blind index rebuild
+ * touches; after a restore the live ledger is fitted separately). */
+rk_status integ_values_verify(rk_register *r, const store_subject *s);
 /* Inside a write: binds everything of subject s as it is stored now
  * (values, consent chain, records, the row itself). For the upgrade and for
  * a re-encryption that already checked what it re-sealed. */

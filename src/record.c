@@ -1039,7 +1039,7 @@ rk_status rk_record_add_by_cookie(rk_register *r, const char *cookie_id,
 		reg_audit_attempt(r, "record.add", NULL, NULL, st);
 		return st;
 	}
-	sec_blind_index(r->ikey, "cookie", cookie_id, h);
+	sec_blind_index(r->ckey, "cookie", cookie_id, h);
 	st = record_add(r, NULL, h, type, json, NULL, NULL, purpose, record_id);
 	sec_wipe(h, sizeof h);
 	return st;

@@ -19,11 +19,7 @@
 #include "register.h"
 #include "store.h"
 
-#define META_FORMAT    "format"
-#define META_KEY_ID    "master_key_id"
-#define META_INDEX_KEY "index_key"
-/* Associated data binding each wrapped register key to its role. */
-#define AD_INDEX_KEY "register:index-key"
+#define META_FORMAT "format"
 
 const char *rk_version(void)
 {
@@ -311,6 +307,11 @@ static rk_register *reg_new(void)
 	return r;
 }
 
+rk_register *reg_blank(void)
+{
+	return reg_new();
+}
+
 struct first_diag {
 	int count;
 	char msg[200];
@@ -438,6 +439,7 @@ rk_status rk_register_init(const char *db_path, const char *key_path,
 		st = reg_set_db_path(r, db_path);
 	if (st != RK_OK)
 		goto out;
+	memcpy(r->db_path, db_path, strlen(db_path) + 1);
 	if (sec_init() != 0) {
 		st = reg_fail(r, RK_ESYS, "cannot initialise cryptography");
 		goto out;
@@ -466,10 +468,15 @@ rk_status rk_register_init(const char *db_path, const char *key_path,
 	r->mk = sec_key_alloc();
 	r->ikey = sec_key_new();
 	r->akey = sec_key_new();
-	if (r->mk == NULL || r->ikey == NULL || r->akey == NULL) {
+	r->ckey = sec_key_alloc();
+	if (r->mk == NULL || r->ikey == NULL || r->akey == NULL ||
+	    r->ckey == NULL) {
 		st = reg_fail(r, RK_ESYS, "out of memory");
 		goto out;
 	}
+	/* Cookies are hashed with the index key until the first rotation
+	 * gives the index key a successor. */
+	memcpy(r->ckey, r->ikey, SEC_KEY_BYTES);
 	if (sec_keyfile_create(key_path, r->mk, err, sizeof err) != 0) {
 		st = reg_fail(r, RK_ESYS, "%s", err);
 		goto out;
@@ -575,21 +582,44 @@ rk_status rk_register_open(const char *db_path, const char *key_path,
 	return reg_open(db_path, key_path, 1, out);
 }
 
+/* The master key comes from key_path, or from key when that is not NULL
+ * (then there is no key file, and nothing to recover). */
+static rk_status open_common(const char *db_path, const char *key_path,
+			     const unsigned char *key, int recover,
+			     rk_register **out);
+
 rk_status reg_open(const char *db_path, const char *key_path, int recover,
 		   rk_register **out)
+{
+	if (key_path == NULL) {
+		*out = NULL;
+		return RK_EINVAL;
+	}
+	return open_common(db_path, key_path, NULL, recover, out);
+}
+
+rk_status reg_open_key(const char *db_path, const unsigned char *key,
+		       rk_register **out)
+{
+	return open_common(db_path, NULL, key, 0, out);
+}
+
+static rk_status open_common(const char *db_path, const char *key_path,
+			     const unsigned char *key, int recover,
+			     rk_register **out)
 {
 	rk_register *r;
 	rk_status st = RK_OK;
 	char err[REG_ERR_MAX] = "";
 	char kid[SEC_KEYID_HEX + 1];
-	unsigned char stored[64];
+	unsigned char stored[64], wrapped[SEC_WRAPPED_BYTES];
 	size_t len = 0;
-	int rc;
+	int rc, reading = 0, upgrade = 0;
 
 	*out = r = reg_new();
 	if (r == NULL)
 		return RK_ESYS;
-	if (db_path == NULL || key_path == NULL) {
+	if (db_path == NULL || (key_path == NULL && key == NULL)) {
 		st = reg_fail(r, RK_EINVAL,
 			      "a database and key file are "
 			      "needed");
@@ -599,6 +629,11 @@ rk_status reg_open(const char *db_path, const char *key_path, int recover,
 		st = reg_fail(r, RK_ESYS, "cannot initialise cryptography");
 		goto out;
 	}
+	if (strlen(db_path) >= sizeof r->db_path) {
+		st = reg_fail(r, RK_EINVAL, "the database path is too long");
+		goto out;
+	}
+	memcpy(r->db_path, db_path, strlen(db_path) + 1);
 	if (!path_exists(db_path)) {
 		st = reg_fail(r, RK_ENOTFOUND,
 			      "no register at %s: create one with rekisteri "
@@ -611,7 +646,9 @@ rk_status reg_open(const char *db_path, const char *key_path, int recover,
 		st = reg_fail(r, RK_ESYS, "out of memory");
 		goto out;
 	}
-	if (sec_keyfile_load(key_path, r->mk, err, sizeof err) != 0) {
+	if (key != NULL) {
+		memcpy(r->mk, key, SEC_KEY_BYTES);
+	} else if (sec_keyfile_load(key_path, r->mk, err, sizeof err) != 0) {
 		st = reg_fail(r, RK_EINVAL, "%s", err);
 		goto out;
 	}
@@ -620,12 +657,19 @@ rk_status reg_open(const char *db_path, const char *key_path, int recover,
 		st = reg_fail(r, RK_ESYS, "%s", err);
 		goto out;
 	}
-	st = reg_set_key_path(r, key_path);
+	if (key_path != NULL)
+		st = reg_set_key_path(r, key_path);
 	/* Finishes or undoes a key rotation that a crash interrupted. */
 	if (st == RK_OK && recover)
 		st = keys_recover(r, key_path);
 	if (st != RK_OK)
 		goto out;
+	/* One snapshot for the key id and the keys it wraps: a rotation
+	 * committing in between would pair the old with the new. */
+	st = reg_begin_read(r);
+	if (st != RK_OK)
+		goto out;
+	reading = 1;
 	rc = r->st->vt->meta_get(r->st, META_KEY_ID, stored, sizeof stored,
 				 &len);
 	if (rc != 0) {
@@ -637,7 +681,10 @@ rk_status reg_open(const char *db_path, const char *key_path, int recover,
 		goto out;
 	}
 	sec_key_id(r->mk, kid);
-	if (len != strlen(kid) || memcmp(stored, kid, len) != 0) {
+	/* A rotation elsewhere may have committed since the key file was
+	 * read: its key is in the key file or its ".new" then. */
+	if ((len != strlen(kid) || memcmp(stored, kid, len) != 0) &&
+	    (!recover || keys_check_current(r) != RK_OK)) {
 		st = reg_fail(r, RK_EINTEGRITY,
 			      "the key file does not belong to this register");
 		goto out;
@@ -648,7 +695,28 @@ rk_status reg_open(const char *db_path, const char *key_path, int recover,
 	if (st != RK_OK)
 		goto out;
 	/* The row key first: the stored policy is checked against it. */
-	st = integ_open(r);
+	st = integ_open(r, &upgrade);
+	if (st != RK_OK)
+		goto out;
+	rc = r->st->vt->meta_get(r->st, META_COOKIE_KEY, wrapped,
+				 sizeof wrapped, &len);
+	if (rc == 0) {
+		st = reg_load_key(r, META_COOKIE_KEY, AD_COOKIE_KEY, &r->ckey);
+	} else if (rc == STORE_NOTFOUND) {
+		r->ckey = sec_key_alloc(); /* never rotated: the index key */
+		if (r->ckey == NULL)
+			st = reg_fail(r, RK_ESYS, "out of memory");
+		else
+			memcpy(r->ckey, r->ikey, SEC_KEY_BYTES);
+	} else {
+		st = reg_store_fail(r, "cannot read the register");
+	}
+	if (st != RK_OK)
+		goto out;
+	reg_end_read(r);
+	reading = 0;
+	if (upgrade)
+		st = integ_upgrade(r);
 	if (st == RK_OK)
 		st = reg_load_policy(r);
 	if (st != RK_OK)
@@ -665,6 +733,8 @@ rk_status reg_open(const char *db_path, const char *key_path, int recover,
 	/* The operator holds the master key: the policy's operator role. */
 	r->role = r->pol->settings.operator_role;
 out:
+	if (reading)
+		reg_end_read(r);
 	return st;
 }
 
@@ -693,6 +763,7 @@ void rk_register_close(rk_register *r)
 	sec_key_free(r->akey);
 	sec_key_free(r->akey_prev);
 	sec_key_free(r->rkey);
+	sec_key_free(r->ckey);
 	free(r->queue);
 	free(r);
 }

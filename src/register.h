@@ -16,10 +16,19 @@
 #define REG_ERR_MAX	    256
 #define REG_AUDIT_BATCH_MAX 1024
 
-/* The audit chain key: its meta name, and the associated data that binds
- * it, wrapped by the master key, to that role. */
-#define META_AUDIT_KEY "audit_key"
-#define AD_AUDIT_KEY   "register:audit-key"
+/* The register keys that meta holds wrapped by the master key, and the
+ * associated data that binds each to its role; the master key's id. */
+#define META_KEY_ID	"master_key_id"
+#define META_INDEX_KEY	"index_key"
+#define AD_INDEX_KEY	"register:index-key"
+#define META_COOKIE_KEY "cookie_key"
+#define AD_COOKIE_KEY	"register:cookie-key"
+#define META_AUDIT_KEY	"audit_key"
+#define AD_AUDIT_KEY	"register:audit-key"
+#define META_SIGN_KEY	"audit_sign_key"
+#define AD_SIGN_KEY	"register:audit-sign-key"
+#define META_ROW_KEY	"row_key"
+#define AD_ROW_KEY	"register:row-key"
 
 /* One audit event before it gets its place in the chain. Fixed-size copies:
  * names of fields and purposes only, never values. */
@@ -39,9 +48,13 @@ struct rk_register {
 	int policy_version;
 	unsigned char *mk;   /* master key: wraps the keys below */
 	unsigned char *ikey; /* blind index key */
+	unsigned char *ckey; /* hashes cookie identifiers (kept by rotation) */
 	unsigned char *akey; /* audit chain key */
 	unsigned char *rkey; /* row key: MACs of access-deciding rows */
 	char key_path[4096]; /* the master key's file (rotation, restore) */
+	/* the database file (restore keeps a copy; the audit journal lives
+	 * beside it) */
+	char db_path[4096];
 	char actor[REG_ACTOR_MAX];
 	/* the actor's role in the policy; POL_NONE: unrestricted */
 	size_t role;
@@ -65,8 +78,6 @@ struct rk_register {
 	int64_t head_seq;
 	unsigned char head_hash[SEC_HASH_BYTES];
 	int bulk; /* rk_register_begin's transaction is open */
-	/* The database's path, beside which the audit journal lives. */
-	char db_path[4096];
 	/* Read entries not yet in the chain are written here before the
 	 * data leaves (created on the first such read); jseq numbers them. */
 	struct ajournal *aj;
@@ -182,6 +193,12 @@ int access_sees_whole(const rk_register *r, size_t fi);
  * of an interrupted key rotation; without it for backups being checked. */
 rk_status reg_open(const char *db_path, const char *key_path, int recover,
 		   rk_register **out);
+/* A handle with no register behind it, to carry an error message. */
+rk_register *reg_blank(void);
+/* The register at db_path opened with the master key key (a retired one
+ * from the keyring, for a backup): no key file, no recovery. */
+rk_status reg_open_key(const char *db_path, const unsigned char *key,
+		       rk_register **out);
 /* (Re)loads the newest stored policy into r->pol and r->policy_version;
  * on failure the handle keeps its old policy. */
 rk_status reg_load_policy(rk_register *r);
@@ -191,12 +208,22 @@ rk_status reg_load_policy(rk_register *r);
  * committed (the new key replaces the key file and r->mk) or removes the
  * stale key of one that never committed. Decides under the write lock. */
 rk_status keys_recover(rk_register *r, const char *key_path);
-/* keys.c: at the start of every write transaction, so that a handle never
- * stores a key wrapped under a master key that another handle rotated
- * away: RK_OK when the handle's key is current. Otherwise the write must
- * not go on: RK_ESYS ("try again") after taking the new key from the key
- * file, RK_EINTEGRITY when the key file does not hold it. */
+/* keys.c: at the start of every write transaction and whenever a wrapped
+ * key does not open, so that a handle never uses a master key that another
+ * handle rotated away: RK_OK when the handle's keys are current, also after
+ * taking the rotation's new master key (from the key file or its ".new")
+ * and the register keys it wraps. RK_EINTEGRITY when the key file does not
+ * hold the register's master key. */
 rk_status keys_check_current(rk_register *r);
+/* keys.c: 1 when pk is the public key of a checkpoint signing key that a
+ * rotation retired and seq is an audit entry it could have signed (one
+ * made before that rotation), 0 otherwise: old checkpoints still verify,
+ * and the old key vouches for nothing newer. */
+int keys_sign_pk_known(rk_register *r, const unsigned char *pk, int64_t seq);
+/* keys.c: for readers that found nothing: 1 when the handle's keys were
+ * rotated elsewhere and it took the new ones (the read is worth trying
+ * again), 0 otherwise. */
+int keys_refresh(rk_register *r);
 
 /* audit.c */
 void audit_ev_set(audit_ev *ev, const rk_register *r, const char *action,
@@ -229,6 +256,12 @@ void audit_journal_settled(rk_register *r);
  * commit on); the old key is kept, sealed under the new one, to verify
  * the entries before. */
 rk_status audit_rotate_key(rk_register *r, const unsigned char *kek);
+/* Inside a write whose restore replaced the whole trail (forced): the
+ * restored trail's last entry is the head from now on. */
+rk_status audit_adopt_trail(rk_register *r);
+/* Whether key is this register's chain key now or was one of an earlier
+ * segment (a backup from before a rotation holds such a key). */
+int audit_key_known(rk_register *r, const unsigned char *key);
 /* Takes the entries of journals left by stopped handles into the chain. */
 rk_status audit_take_orphans(rk_register *r);
 /* rk_audit_verify without the role check, for the library's own use. */

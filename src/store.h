@@ -133,6 +133,14 @@ typedef int (*store_cookie_fn)(void *ud,
 			       const unsigned char hash[SEC_BIDX_BYTES],
 			       const char *subject_id);
 
+/* The places where ciphertext sealed with a subject's data key lives. */
+enum store_ct {
+	STORE_CT_VALUE,	   /* id: the value's rowid */
+	STORE_CT_RECORD,   /* id: the record */
+	STORE_CT_CHUNK,	   /* id: the record, seq: the chunk */
+	STORE_CT_EVIDENCE, /* id: the consent ledger entry */
+};
+
 struct store_vt {
 	void (*close)(store *s);
 	const char *(*errmsg)(const store *s);
@@ -279,6 +287,21 @@ struct store_vt {
 	 * indexes, records, consents and cookies with it. STORE_NOTFOUND when
 	 * there is no such subject. */
 	int (*subject_delete)(store *s, const char *id);
+	/* on 1: every later commit of this handle is durable when it returns
+	 * (its log is synced); on 0: the default, where a commit may be lost
+	 * to a power cut until the next sync (it is never torn). Set outside
+	 * a transaction. */
+	int (*set_durable)(store *s, int on);
+	/* Values of a subject that carry a blind index (rowid, field, ct). */
+	int (*value_bidx_walk)(store *s, const char *subject_id,
+			       store_value_fn fn, void *ud);
+	/* Replaces one ciphertext (re-encryption under a new data key);
+	 * STORE_NOTFOUND when there is no such row. */
+	int (*ciphertext_set)(store *s, enum store_ct kind, int64_t id,
+			      int64_t seq, const unsigned char *ct, size_t len);
+	/* Replaces a value's blind index (only where it has one). */
+	int (*value_set_bidx)(store *s, int64_t rowid,
+			      const unsigned char bidx[SEC_BIDX_BYTES]);
 };
 
 struct store {

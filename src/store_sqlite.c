@@ -1359,6 +1359,10 @@ static const struct store_vt sq_vt = {
 	.restore_from = sqx_restore_from,
 	.checkpoint = sqx_checkpoint,
 	.subject_delete = sqx_subject_delete,
+	.set_durable = sqx_set_durable,
+	.ciphertext_set = sqx_ciphertext_set,
+	.value_bidx_walk = sqx_value_bidx_walk,
+	.value_set_bidx = sqx_value_set_bidx,
 };
 
 /* ---- open and migrations ---- */

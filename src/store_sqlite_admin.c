@@ -28,7 +28,14 @@
 #include "store.h"
 #include "store_sqlite_int.h"
 
-enum { ST_SUBJ_SET_KEY = SQX_ADMIN, ST_SUBJ_DELETE, ST_CHECKPOINT };
+enum {
+	ST_SUBJ_SET_KEY = SQX_ADMIN,
+	ST_SUBJ_DELETE,
+	ST_CHECKPOINT,
+	ST_BIDX_WALK,
+	ST_SET_BIDX,
+	ST_CT_SET /* four slots, one per enum store_ct */
+};
 
 #define BACKUP_PAGES	  256 /* pages per backup step */
 #define BACKUP_BUSY_MS	  10000
@@ -115,6 +122,119 @@ int sqx_checkpoint(store *s)
 				 "other connections kept it from completing; "
 				 "it completes once they finish");
 	return 0;
+}
+
+/* WAL with synchronous=NORMAL syncs the log only at checkpoints, so a
+ * commit can vanish in a power cut; FULL syncs it at every commit. */
+int sqx_set_durable(store *s, int on)
+{
+	sqlite3 *db = sqx_db(s);
+	int rc;
+
+	if (!sqlite3_get_autocommit(db))
+		return sqx_error(s, "durable commits",
+				 "cannot change inside a transaction");
+	rc = sqlite3_exec(db,
+			  on ? "PRAGMA synchronous = FULL"
+			     : "PRAGMA synchronous = NORMAL",
+			  NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : sqx_fail(s, "durable commits", rc);
+}
+
+int sqx_value_bidx_walk(store *s, const char *subject_id, store_value_fn fn,
+			void *ud)
+{
+	sqlite3_stmt *st =
+		sqx_stmt(s, ST_BIDX_WALK, "blind index walk",
+			 "SELECT id, field, ciphertext FROM value"
+			 " WHERE subject_id = ?1 AND bidx IS NOT NULL"
+			 " ORDER BY id");
+	store_value v;
+	int rc, ret = 0;
+
+	if (st == NULL)
+		return STORE_ERR;
+	if (sqx_bind_text(st, 1, subject_id) != SQLITE_OK) {
+		sqx_done(st);
+		return sqx_error(s, "blind index walk", "cannot bind");
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&v, 0, sizeof v);
+		v.rowid = sqlite3_column_int64(st, 0);
+		v.subject_id = subject_id;
+		v.field = sqx_col_text(st, 1);
+		v.ct = sqlite3_column_blob(st, 2);
+		v.ctlen = (size_t)sqlite3_column_bytes(st, 2);
+		if (v.field == NULL || (v.ct == NULL && v.ctlen > 0)) {
+			ret = sqx_error(s, "blind index walk", "bad row");
+			break;
+		}
+		if (fn(ud, &v) != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		ret = sqx_fail(s, "blind index walk", rc);
+	sqx_done(st);
+	return ret;
+}
+
+int sqx_ciphertext_set(store *s, enum store_ct kind, int64_t id, int64_t seq,
+		       const unsigned char *ct, size_t len)
+{
+	static const char *const sql[] = {
+		[STORE_CT_VALUE] = "UPDATE value SET ciphertext = ?3"
+				   " WHERE id = ?1",
+		[STORE_CT_RECORD] = "UPDATE record SET ciphertext = ?3"
+				    " WHERE id = ?1",
+		[STORE_CT_CHUNK] = "UPDATE attachment_chunk SET ciphertext = ?3"
+				   " WHERE record_id = ?1 AND seq = ?2",
+		[STORE_CT_EVIDENCE] = "UPDATE consent SET evidence = ?3"
+				      " WHERE id = ?1 AND evidence IS NOT NULL",
+	};
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((unsigned)kind >= sizeof sql / sizeof sql[0])
+		return sqx_error(s, "ciphertext set", "unknown kind");
+	st = sqx_stmt(s, ST_CT_SET + (int)kind, "ciphertext set", sql[kind]);
+	if (st == NULL)
+		return STORE_ERR;
+	if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK ||
+	    (kind == STORE_CT_CHUNK &&
+	     sqlite3_bind_int64(st, 2, seq) != SQLITE_OK) ||
+	    sqx_bind_blob(st, 3, ct, len) != SQLITE_OK) {
+		sqx_done(st);
+		return sqx_error(s, "ciphertext set", "cannot bind");
+	}
+	rc = sqlite3_step(st);
+	sqx_done(st);
+	if (rc != SQLITE_DONE)
+		return sqx_fail(s, "ciphertext set", rc);
+	if (sqlite3_changes(sqx_db(s)) == 0) {
+		sqx_error(s, "ciphertext set", "no such row");
+		return STORE_NOTFOUND;
+	}
+	return 0;
+}
+
+int sqx_value_set_bidx(store *s, int64_t rowid,
+		       const unsigned char bidx[SEC_BIDX_BYTES])
+{
+	sqlite3_stmt *st = sqx_stmt(s, ST_SET_BIDX, "blind index set",
+				    "UPDATE value SET bidx = ?2"
+				    " WHERE id = ?1 AND bidx IS NOT NULL");
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	if (sqlite3_bind_int64(st, 1, rowid) != SQLITE_OK ||
+	    sqx_bind_blob(st, 2, bidx, SEC_BIDX_BYTES) != SQLITE_OK) {
+		sqx_done(st);
+		return sqx_error(s, "blind index set", "cannot bind");
+	}
+	rc = sqlite3_step(st);
+	sqx_done(st);
+	return rc == SQLITE_DONE ? 0 : sqx_fail(s, "blind index set", rc);
 }
 
 /* ---- file helpers ---- */

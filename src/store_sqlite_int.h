@@ -90,5 +90,12 @@ int sqx_backup_to(store *s, const char *path);
 int sqx_restore_from(store *s, const char *path, int keep_audit);
 int sqx_checkpoint(store *s);
 int sqx_subject_delete(store *s, const char *id);
+int sqx_set_durable(store *s, int on);
+int sqx_ciphertext_set(store *s, enum store_ct kind, int64_t id, int64_t seq,
+		       const unsigned char *ct, size_t len);
+int sqx_value_bidx_walk(store *s, const char *subject_id, store_value_fn fn,
+			void *ud);
+int sqx_value_set_bidx(store *s, int64_t rowid,
+		       const unsigned char bidx[SEC_BIDX_BYTES]);
 
 #endif

@@ -1154,6 +1154,17 @@ rk_status rk_subject_find(rk_register *r, const char *field, const char *value,
 		goto out;
 	}
 	st = fs.st;
+	/* The blind index was rebuilt by a key rotation elsewhere: look
+	 * again with the new index key. */
+	if (st == RK_OK && l->n == 0 && keys_refresh(r)) {
+		sec_blind_index(r->ikey, p->fields[fi].name, norm, h);
+		if (r->st->vt->bidx_find(r->st, p->fields[fi].name, h, find_one,
+					 &fs) != 0) {
+			st = reg_store_fail(r, "cannot search");
+			goto out;
+		}
+		st = fs.st;
+	}
 	if (st == RK_OK && l->n == 0)
 		st = reg_fail(r, RK_ENOTFOUND, "no subject matches");
 	if (st == RK_OK)

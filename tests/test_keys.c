@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -330,22 +331,244 @@ static void test_other_handle_follows_rotation(void **state)
 	rk_register_close(h3);
 }
 
-/* The audit signing key is re-wrapped too: checkpoints made before a
- * rotation still verify after it. */
-static void test_rotate_keeps_checkpoints(void **state)
+/* A reader whose handle was opened before a rotation, reading in the moment
+ * after its commit and before its rename (the database on the new key, the
+ * key file still the old one, the new key in ".new"), reads and finds
+ * subjects; it never reports an integrity failure. */
+static void test_reader_between_commit_and_rename(void **state)
 {
 	struct fx *f = *state;
-	char cp[160], id[RK_ID_LEN + 1];
+	char id[RK_ID_LEN + 1], before[1024], after[1024], old[160];
+	rk_register *h = NULL, *h2 = NULL;
+	rk_list *l = NULL;
+
+	assert_int_equal(add3(f->r, 5, id), RK_OK);
+	assert_int_equal(rk_register_open(f->db, f->key, &h), RK_OK);
+	values_of(h, id, before, sizeof before);
+	snprintf(old, sizeof old, "%s/old.key", f->dir);
+	copy_file(f->key, old);
+	assert_int_equal(rk_key_rotate(f->r), RK_OK);
+	copy_file(f->key, f->keynew);
+	copy_file(old, f->key);
+
+	values_of(h, id, after, sizeof after);
+	assert_string_equal(after, before);
+	assert_int_equal(
+		rk_subject_find(h, "email", "testi.5@example.com", NULL, &l),
+		RK_OK);
+	assert_int_equal(rk_list_count(l), 1);
+	rk_list_free(l);
+	/* A handle opened now too (it finishes the rename itself). */
+	assert_int_equal(rk_register_open(f->db, f->key, &h2), RK_OK);
+	values_of(h2, id, after, sizeof after);
+	assert_string_equal(after, before);
+	rk_register_close(h2);
+	rk_register_close(h);
+}
+
+struct reader {
+	const char *db;
+	const char *key;
+	const char *id;
+	volatile int stop;
+	int reads;
+	int failures;
+	rk_status first;
+	char msg[256];
+};
+
+static void reader_failed(struct reader *R, rk_register *r, rk_status st)
+{
+	if (R->failures++ == 0) {
+		R->first = st;
+		snprintf(R->msg, sizeof R->msg, "%s", rk_errmsg(r));
+	}
+}
+
+/* Reads and looks up one subject on a long-lived handle, and on a handle
+ * opened afresh each time (as separate CLI runs do), until told to stop. */
+static void *read_loop(void *arg)
+{
+	struct reader *R = arg;
+	rk_register *r = NULL, *o = NULL;
+	rk_subject *s = NULL;
+	rk_list *l = NULL;
+	rk_status st;
+
+	if (rk_register_open(R->db, R->key, &r) != RK_OK) {
+		reader_failed(R, r, RK_ESYS);
+		rk_register_close(r);
+		return NULL;
+	}
+	while (!R->stop && R->reads < 100000) {
+		st = rk_subject_get(r, R->id, NULL, &s);
+		rk_subject_free(s);
+		s = NULL;
+		if (st != RK_OK)
+			reader_failed(R, r, st);
+		st = rk_subject_find(r, "email", "testi.3@example.com", NULL,
+				     &l);
+		rk_list_free(l);
+		l = NULL;
+		if (st != RK_OK)
+			reader_failed(R, r, st);
+		st = rk_register_open(R->db, R->key, &o);
+		if (st == RK_OK)
+			st = rk_subject_get(o, R->id, NULL, &s);
+		rk_subject_free(s);
+		s = NULL;
+		if (st != RK_OK)
+			reader_failed(R, o, st);
+		rk_register_close(o);
+		o = NULL;
+		R->reads++;
+	}
+	rk_register_close(r);
+	return NULL;
+}
+
+/* Readers running during rotations wait or retry: no false integrity
+ * failure, no lookup that misses. */
+static void test_readers_during_rotations(void **state)
+{
+	struct fx *f = *state;
+	char id[RK_ID_LEN + 1];
+	struct reader R;
+	pthread_t t;
+	rk_status rot = RK_OK;
+	int i;
+
+	assert_int_equal(add3(f->r, 3, id), RK_OK);
+	memset(&R, 0, sizeof R);
+	R.db = f->db;
+	R.key = f->key;
+	R.id = id;
+	assert_int_equal(pthread_create(&t, NULL, read_loop, &R), 0);
+	while (R.reads < 3 && R.failures == 0)
+		usleep(1000);
+	/* No assertion while the reader runs: it must be joined first. */
+	for (i = 0; i < 40 && rot == RK_OK; i++)
+		rot = rk_key_rotate(f->r);
+	R.stop = 1;
+	pthread_join(t, NULL);
+	assert_int_equal(rot, RK_OK);
+	if (R.failures != 0)
+		print_error("%d failed reads, the first (status %d): %s\n",
+			    R.failures, (int)R.first, R.msg);
+	assert_int_equal(R.failures, 0);
+	assert_true(R.reads > 3);
+}
+
+/* The public key and the entry a checkpoint file names. */
+static int64_t checkpoint_pk(const char *path, unsigned char pk[32])
+{
+	char text[1024], *p, *q;
+	FILE *fp = fopen(path, "r");
+	size_t n;
+	int64_t seq;
+
+	assert_non_null(fp);
+	n = fread(text, 1, sizeof text - 1, fp);
+	fclose(fp);
+	text[n] = '\0';
+	q = strstr(text, "\nseq: ");
+	assert_non_null(q);
+	seq = strtoll(q + 6, NULL, 10);
+	assert_true(seq > 0);
+	p = strstr(text, "\nkey: ");
+	assert_non_null(p);
+	p[6 + 64] = '\0';
+	assert_int_equal(sec_unhex(p + 6, pk, 32), 0);
+	return seq;
+}
+
+/* The checkpoint signing key is replaced by a rotation; the register keeps
+ * the old public key, sealed under the master key, with the last entry it
+ * could have signed: checkpoints it signed are still recognised as the
+ * register's own, and it vouches for nothing newer. */
+static void test_rotate_replaces_signing_key(void **state)
+{
+	struct fx *f = *state;
+	char cp[160], cp2[160], id[RK_ID_LEN + 1];
+	unsigned char pk1[32], pk2[32];
 	rk_audit_report rep;
 	rk_register *r2 = NULL;
+	int64_t seq1, seq2;
 
 	snprintf(cp, sizeof cp, "%s/cp", f->dir);
+	snprintf(cp2, sizeof cp2, "%s/cp2", f->dir);
 	assert_int_equal(add3(f->r, 1, id), RK_OK);
 	assert_int_equal(rk_audit_checkpoint(f->r, cp), RK_OK);
+	seq1 = checkpoint_pk(cp, pk1);
+	assert_int_equal(keys_sign_pk_known(f->r, pk1, seq1), 0);
 	assert_int_equal(rk_key_rotate(f->r), RK_OK);
 	assert_int_equal(rk_register_open(f->db, f->key, &r2), RK_OK);
-	assert_int_equal(rk_audit_verify_checkpoint(r2, cp, &rep), RK_OK);
+	assert_int_equal(keys_sign_pk_known(r2, pk1, seq1), 1);
+	assert_int_equal(rk_audit_checkpoint(r2, cp2), RK_OK);
+	seq2 = checkpoint_pk(cp2, pk2);
+	assert_memory_not_equal(pk1, pk2, 32);
+	assert_int_equal(rk_audit_verify_checkpoint(r2, cp2, &rep), RK_OK);
+	/* the old key vouches for nothing after its rotation */
+	assert_int_equal(keys_sign_pk_known(r2, pk1, seq2), 0);
+	/* once more: both older keys are kept, each with its bound */
+	assert_int_equal(rk_key_rotate(r2), RK_OK);
+	assert_int_equal(keys_sign_pk_known(r2, pk1, seq1), 1);
+	assert_int_equal(keys_sign_pk_known(r2, pk2, seq2), 1);
+	assert_int_equal(keys_sign_pk_known(r2, pk2, seq2 + 100), 0);
 	rk_register_close(r2);
+}
+
+/* The index key is replaced by a rotation and the blind index rebuilt
+ * with it: look-ups go on working, the old index key finds nothing, and
+ * cookie identifiers linked before the rotation still resolve. */
+static void test_rotate_replaces_index_key(void **state)
+{
+	struct fx *f = *state;
+	char id[RK_ID_LEN + 1];
+	unsigned char old_ikey[SEC_KEY_BYTES], h[SEC_BIDX_BYTES];
+	int64_t rid = 0;
+	rk_list *l = NULL;
+
+	assert_int_equal(add3(f->r, 4, id), RK_OK);
+	assert_int_equal(rk_cookie_link(f->r, id, "cookie-abc-123"), RK_OK);
+	memcpy(old_ikey, f->r->ikey, sizeof old_ikey);
+	assert_int_equal(rk_key_rotate(f->r), RK_OK);
+	assert_memory_not_equal(old_ikey, f->r->ikey, sizeof old_ikey);
+	assert_int_equal(
+		rk_subject_find(f->r, "email", "testi.4@example.com", NULL, &l),
+		RK_OK);
+	assert_int_equal(rk_list_count(l), 1);
+	rk_list_free(l);
+	sec_blind_index(old_ikey, "email", "testi.4@example.com", h);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM value"
+					  " WHERE bidx IS NOT NULL"),
+			 query_int(f->db, "SELECT count(*) FROM value WHERE"
+					  " field IN ('email',"
+					  " 'customer_number')"));
+	{
+		sqlite3 *db = NULL;
+		sqlite3_stmt *q = NULL;
+		assert_int_equal(
+			sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READONLY, NULL),
+			SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(db,
+						    "SELECT count(*) FROM value"
+						    " WHERE bidx = ?1",
+						    -1, &q, NULL),
+				 SQLITE_OK);
+		sqlite3_bind_blob(q, 1, h, sizeof h, SQLITE_STATIC);
+		assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(q, 0), 0);
+		sqlite3_finalize(q);
+		sqlite3_close(db);
+	}
+	assert_int_equal(
+		rk_record_add_by_cookie(f->r, "cookie-abc-123", "browsing",
+					"{\"url\": \"https://example.com/\", "
+					"\"at\": \"2024-05-01T10:00:00Z\"}",
+					"analytics", &rid),
+		RK_OK);
+	assert_true(rid > 0);
 }
 
 /* Crash after the commit, before the rename: the database is on the new
@@ -632,24 +855,383 @@ static void expect_same(const struct snapshot *a, const struct snapshot *b)
 	assert_string_equal(a->key_id, b->key_id);
 }
 
-/* A backup from before a rotation needs the old key: refused, and the
- * register stays as it was. */
-static void test_restore_refuses_other_key(void **state)
+/* The id of the register's current master key. */
+static void current_key_id(const char *db, char out[SEC_KEYID_HEX + 1])
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+
+	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h,
+					    "SELECT value FROM meta"
+					    " WHERE key = 'master_key_id'",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_bytes(st, 0), SEC_KEYID_HEX);
+	memcpy(out, sqlite3_column_blob(st, 0), SEC_KEYID_HEX);
+	out[SEC_KEYID_HEX] = '\0';
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+}
+
+/* A backup from before a rotation restores on purpose: the old master key
+ * is in the keyring, the data keys are wrapped under the current key and
+ * the blind index rebuilt. Once that key is retired the backup is refused
+ * and the register stays as it was. */
+static void test_restore_through_keyring_until_retired(void **state)
 {
 	struct fx *f = *state;
-	char id[RK_ID_LEN + 1];
+	char id[RK_ID_LEN + 1], late[RK_ID_LEN + 1], oldid[SEC_KEYID_HEX + 1];
+	char before[1024], after[1024], *json = NULL;
 	struct snapshot s1, s2;
+	rk_register *h = NULL;
+	rk_subject *s = NULL;
+	rk_list *l = NULL;
+
+	assert_int_equal(add3(f->r, 1, id), RK_OK);
+	values_of(f->r, id, before, sizeof before);
+	assert_int_equal(rk_backup(f->r, f->bak), RK_OK);
+	current_key_id(f->db, oldid);
+	assert_int_equal(rk_key_rotate(f->r), RK_OK);
+	assert_int_equal(rk_key_list(f->r, &json), RK_OK);
+	assert_non_null(strstr(json, oldid));
+	assert_non_null(strstr(json, "\"retired\""));
+	rk_free(json);
+	assert_int_equal(add3(f->r, 2, late), RK_OK);
+
+	assert_int_equal(rk_restore(f->r, f->bak), RK_OK);
+	assert_int_equal(rk_subject_get(f->r, late, NULL, &s), RK_ENOTFOUND);
+	assert_int_equal(rk_register_open(f->db, f->key, &h), RK_OK);
+	values_of(h, id, after, sizeof after);
+	assert_string_equal(after, before);
+	assert_int_equal(
+		rk_subject_find(h, "email", "testi.1@example.com", NULL, &l),
+		RK_OK);
+	assert_int_equal(rk_list_count(l), 1);
+	rk_list_free(l);
+	expect_intact(h);
+	rk_register_close(h);
+
+	/* Retired: gone for good. */
+	assert_int_equal(rk_key_retire(f->r, "nothex"), RK_EINVAL);
+	assert_int_equal(rk_key_retire(f->r, "0123456789abcdef"), RK_ENOTFOUND);
+	current_key_id(f->db, after);
+	assert_int_equal(rk_key_retire(f->r, after), RK_EINVAL);
+	assert_int_equal(rk_key_retire(f->r, oldid), RK_OK);
+	assert_int_equal(rk_key_list(f->r, &json), RK_OK);
+	assert_null(strstr(json, oldid));
+	rk_free(json);
+	snap(f->db, &s1);
+	assert_int_equal(rk_restore(f->r, f->bak), RK_EINVAL);
+	assert_non_null(strstr(rk_errmsg(f->r), "keyring"));
+	snap(f->db, &s2);
+	expect_same(&s1, &s2);
+	expect_intact(f->r);
+}
+
+/* Changes one row of a (backup) database file with the sqlite3 library. */
+static void tamper(const char *db, const char *sql)
+{
+	sqlite3 *h = NULL;
+
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_close(h), SQLITE_OK);
+}
+
+/* A backup whose values no longer decrypt under their keys (a value moved
+ * to another subject, a data key swapped) is refused and nothing changes. */
+static void test_restore_refuses_undecryptable(void **state)
+{
+	struct fx *f = *state;
+	char a[RK_ID_LEN + 1], b[RK_ID_LEN + 1], sql[512], bak2[200];
+	struct snapshot s1, s2;
+
+	assert_int_equal(add3(f->r, 1, a), RK_OK);
+	assert_int_equal(add3(f->r, 2, b), RK_OK);
+	assert_int_equal(rk_backup(f->r, f->bak), RK_OK);
+	snprintf(bak2, sizeof bak2, "%s/backup2.db", f->dir);
+	assert_int_equal(rk_backup(f->r, bak2), RK_OK);
+	assert_int_equal(add3(f->r, 3, b), RK_OK);
+	/* a's last name now sits with b: it was sealed for a */
+	snprintf(sql, sizeof sql,
+		 "UPDATE value SET ciphertext = (SELECT ciphertext FROM value"
+		 " WHERE subject_id = '%s' AND field = 'last_name')"
+		 " WHERE subject_id <> '%s' AND field = 'last_name'",
+		 a, a);
+	tamper(f->bak, sql);
+	snap(f->db, &s1);
+	assert_int_equal(rk_restore(f->r, f->bak), RK_EINTEGRITY);
+	assert_non_null(strstr(rk_errmsg(f->r), "decrypt"));
+	assert_null(strstr(rk_errmsg(f->r), "Testinen"));
+	snap(f->db, &s2);
+	expect_same(&s1, &s2);
+	/* the data keys of two subjects swapped */
+	tamper(bak2, "UPDATE subject SET wrapped_key = (SELECT wrapped_key"
+		     " FROM subject ORDER BY id DESC LIMIT 1)");
+	assert_int_equal(rk_restore(f->r, bak2), RK_EINTEGRITY);
+	snap(f->db, &s2);
+	expect_same(&s1, &s2);
+	expect_intact(f->r);
+}
+
+/* A live audit trail that does not verify is not replaced silently: the
+ * restore is refused and says why; forced, it goes on, keeps a copy of the
+ * register as it was and leaves an entry that says so. */
+static void test_restore_keeps_broken_trail_as_evidence(void **state)
+{
+	struct fx *f = *state;
+	char id[RK_ID_LEN + 1], late[RK_ID_LEN + 1], cmd[300];
+	struct snapshot s1, s2;
+	struct find_action fa = {"register.restore", 0};
+	rk_audit_report rep;
+	rk_register *h = NULL;
+	int64_t entries;
+	const char *copy;
 
 	assert_int_equal(add3(f->r, 1, id), RK_OK);
 	assert_int_equal(rk_backup(f->r, f->bak), RK_OK);
-	assert_int_equal(rk_key_rotate(f->r), RK_OK);
-	assert_int_equal(add3(f->r, 2, id), RK_OK);
+	assert_int_equal(add3(f->r, 2, late), RK_OK);
+	assert_int_equal(rk_register_flush(f->r), RK_OK);
+	tamper(f->db, "UPDATE audit SET actor = 'someone else' WHERE seq = 2");
+	assert_int_equal(rk_audit_verify(f->r, &rep), RK_EINTEGRITY);
+	entries = query_int(f->db, "SELECT count(*) FROM audit");
 	snap(f->db, &s1);
-	assert_int_equal(rk_restore(f->r, f->bak), RK_EINVAL);
-	assert_non_null(strstr(rk_errmsg(f->r), "another master key"));
-	assert_non_null(strstr(rk_errmsg(f->r), "rotation"));
+	assert_int_equal(rk_restore(f->r, f->bak), RK_EINTEGRITY);
+	assert_non_null(strstr(rk_errmsg(f->r), "audit trail"));
+	assert_non_null(strstr(rk_errmsg(f->r), "--force"));
 	snap(f->db, &s2);
 	expect_same(&s1, &s2);
+	assert_true(query_int(f->db, "SELECT count(*) FROM audit") >= entries);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM audit"
+					  " WHERE actor = 'someone else'"),
+			 1);
+
+	assert_int_equal(rk_restore_ex(f->r, f->bak, RK_RESTORE_FORCE), RK_OK);
+	copy = strstr(rk_errmsg(f->r), f->db);
+	assert_non_null(copy);
+	/* the register as it was, broken trail and all, is kept */
+	snprintf(cmd, sizeof cmd, "%s", copy);
+	assert_int_equal(query_int(cmd, "SELECT count(*) FROM audit"
+					" WHERE actor = 'someone else'"),
+			 1);
+	expect_intact(f->r);
+	assert_int_equal(rk_audit_log(f->r, NULL, find_action, &fa), RK_OK);
+	assert_true(fa.seq > 0);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM audit WHERE"
+					  " action = 'register.restore' AND"
+					  " fields LIKE 'forced%'"),
+			 1);
+	assert_int_equal(rk_register_open(f->db, f->key, &h), RK_OK);
+	assert_int_equal(rk_subject_get(h, late, NULL, &(rk_subject *){NULL}),
+			 RK_ENOTFOUND);
+	rk_register_close(h);
+}
+
+/* A register whose database file is lost comes back from a backup and its
+ * key file with one call; an existing file and a wrong key are refused. */
+static void test_restore_into_new_file(void **state)
+{
+	struct fx *f = *state;
+	char id[RK_ID_LEN + 1], before[1024], after[1024], lost[200];
+	char other[200];
+	unsigned char *k = sec_key_alloc();
+	char err[256];
+	rk_register *h = NULL;
+
+	assert_non_null(k);
+	assert_int_equal(add3(f->r, 1, id), RK_OK);
+	values_of(f->r, id, before, sizeof before);
+	assert_int_equal(rk_backup(f->r, f->bak), RK_OK);
+	rk_register_close(f->r);
+	f->r = NULL;
+	snprintf(lost, sizeof lost, "%s/lost.db", f->dir);
+	assert_int_equal(rename(f->db, lost), 0);
+
+	snprintf(other, sizeof other, "%s/other.key", f->dir);
+	assert_int_equal(sec_keyfile_create(other, k, err, sizeof err), 0);
+	sec_key_free(k);
+	assert_int_equal(rk_restore_new(f->db, other, f->bak, &h), RK_EINVAL);
+	assert_non_null(strstr(rk_errmsg(h), "another master key"));
+	rk_register_close(h);
+	assert_false(file_exists(f->db));
+	assert_int_equal(rk_restore_new(lost, f->key, f->bak, &h), RK_EINVAL);
+	rk_register_close(h);
+
+	assert_int_equal(rk_restore_new(f->db, f->key, f->bak, &h), RK_OK);
+	values_of(h, id, after, sizeof after);
+	assert_string_equal(after, before);
+	expect_intact(h);
+	rk_register_close(h);
+	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM audit WHERE"
+					  " action = 'register.restore'"),
+			 1);
+}
+
+/* Opens a value's ciphertext from the live database with a subject key
+ * unwrapped by mk from the wrapped key w: 0 when it opens. */
+static int old_key_opens_value(const char *db, const unsigned char *mk,
+			       const char *id,
+			       const unsigned char w[SEC_WRAPPED_BYTES])
+{
+	unsigned char *dk = sec_key_alloc(), pt[256];
+	sqlite3 *h = NULL;
+	sqlite3_stmt *q = NULL;
+	int rc = -1;
+
+	assert_non_null(dk);
+	if (sec_unwrap(mk, id, w, dk) != 0)
+		goto out;
+	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h,
+					    "SELECT ciphertext FROM value"
+					    " WHERE subject_id = ?1 AND"
+					    " field = 'email'",
+					    -1, &q, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_true((size_t)sqlite3_column_bytes(q, 0) < sizeof pt);
+	rc = sec_open(dk, id, "email", sqlite3_column_blob(q, 0),
+		      (size_t)sqlite3_column_bytes(q, 0), pt);
+	sqlite3_finalize(q);
+	sqlite3_close(h);
+out:
+	sec_key_free(dk);
+	return rc;
+}
+
+static void stop_after_first(void *ud, uint64_t done, uint64_t total)
+{
+	(void)ud;
+	(void)total;
+	if (done > 0)
+		_exit(0); /* a crash after the first batch committed */
+}
+
+/* Re-encryption under new data keys: everything still reads, an old master
+ * key with an old backup no longer opens today's data (after a plain
+ * rotation it still does), and a run that crashed goes on where it
+ * stopped. */
+static void test_reencrypt(void **state)
+{
+	struct fx *f = *state;
+	char ids[150][RK_ID_LEN + 1], before[1024], after[1024], cp[160];
+	char old[160], att[160], out[160], *hist = NULL;
+	unsigned char w0[SEC_WRAPPED_BYTES], w1[SEC_WRAPPED_BYTES];
+	unsigned char *ok = sec_key_alloc();
+	char err[256];
+	int64_t rid = 0;
+	pid_t pid;
+	int status, i;
+	FILE *fp;
+
+	assert_non_null(ok);
+	assert_int_equal(rk_register_begin(f->r), RK_OK);
+	for (i = 0; i < 150; i++)
+		assert_int_equal(add3(f->r, i, ids[i]), RK_OK);
+	assert_int_equal(rk_register_commit(f->r), RK_OK);
+	assert_int_equal(rk_consent_set(f->r, ids[7], "email_marketing", 1,
+					"web", "signed the form at the fair"),
+			 RK_OK);
+	snprintf(att, sizeof att, "%s/call.txt", f->dir);
+	fp = fopen(att, "w");
+	assert_non_null(fp);
+	for (i = 0; i < 20000; i++)
+		fputs("recording ", fp);
+	fclose(fp);
+	assert_int_equal(rk_record_add(f->r, ids[7], "communication",
+				       "{\"channel\": \"call\", "
+				       "\"direction\": \"inbound\", \"text\": "
+				       "\"a call\"}",
+				       att, "text/plain", NULL, &rid),
+			 RK_OK);
+	values_of(f->r, ids[7], before, sizeof before);
+	snprintf(old, sizeof old, "%s/old.key", f->dir);
+	copy_file(f->key, old);
+	assert_int_equal(sec_keyfile_load(old, ok, err, sizeof err), 0);
+	raw_wrapped_key(f->db, ids[7], w0); /* what an old backup holds */
+
+	/* A plain rotation re-wraps: the old key with the old wrapped key
+	 * still opens today's ciphertext. */
+	assert_int_equal(rk_key_rotate(f->r), RK_OK);
+	assert_int_equal(old_key_opens_value(f->db, ok, ids[7], w0), 0);
+
+	/* Re-encryption that crashes after its first batch... */
+	rk_register_close(f->r);
+	f->r = NULL;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		rk_register *c = NULL;
+		if (rk_register_open(f->db, f->key, &c) != RK_OK ||
+		    rk_key_reencrypt(c, 1, stop_after_first, NULL) != RK_OK)
+			_exit(3);
+		_exit(4); /* never gets here: more than one batch */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
+	assert_int_equal(rk_key_reencrypt_pending(f->r), 1);
+	/* ...goes on where it stopped. */
+	assert_int_equal(rk_key_reencrypt(f->r, 0, NULL, NULL), RK_OK);
+	assert_int_equal(rk_key_reencrypt_pending(f->r), 0);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM audit WHERE"
+					  " action = 'key.reencrypt' AND"
+					  " fields = 'resumed'"),
+			 1);
+
+	values_of(f->r, ids[7], after, sizeof after);
+	assert_string_equal(after, before);
+	snprintf(out, sizeof out, "%s/out.txt", f->dir);
+	assert_int_equal(rk_record_attachment(f->r, ids[7], rid, out, NULL),
+			 RK_OK);
+	assert_true(same_file_content(att, out));
+	assert_int_equal(rk_consent_history(f->r, ids[7], &hist), RK_OK);
+	assert_non_null(strstr(hist, "signed the form at the fair"));
+	rk_free(hist);
+	/* The old master key with the old backup's wrapped key opens
+	 * nothing of today's data, for every subject. */
+	assert_int_equal(old_key_opens_value(f->db, ok, ids[7], w0), -1);
+	raw_wrapped_key(f->db, ids[7], w1);
+	assert_memory_not_equal(w0, w1, sizeof w0);
+	expect_intact(f->r);
+	snprintf(cp, sizeof cp, "%s/cp", f->dir);
+	assert_int_equal(rk_audit_checkpoint(f->r, cp), RK_OK);
+	sec_key_free(ok);
+}
+
+/* A backup from before a re-encryption still restores: the live consent
+ * ledger, which a restore keeps, is sealed again under the data key that
+ * the backup brings back, and its evidence still reads. */
+static void test_restore_after_reencrypt(void **state)
+{
+	struct fx *f = *state;
+	char id[RK_ID_LEN + 1], before[1024], after[1024], *hist = NULL;
+
+	assert_int_equal(add3(f->r, 1, id), RK_OK);
+	assert_int_equal(rk_consent_set(f->r, id, "email_marketing", 1, "web",
+					"ticked the box on the form"),
+			 RK_OK);
+	values_of(f->r, id, before, sizeof before);
+	assert_int_equal(rk_backup(f->r, f->bak), RK_OK);
+	assert_int_equal(rk_consent_set(f->r, id, "sms_marketing", 1, "phone",
+					"said yes on the phone"),
+			 RK_OK);
+	assert_int_equal(rk_key_rotate(f->r), RK_OK);
+	assert_int_equal(rk_key_reencrypt(f->r, 1, NULL, NULL), RK_OK);
+	assert_int_equal(rk_restore(f->r, f->bak), RK_OK);
+	values_of(f->r, id, after, sizeof after);
+	assert_string_equal(after, before);
+	assert_int_equal(rk_consent_history(f->r, id, &hist), RK_OK);
+	assert_non_null(strstr(hist, "ticked the box on the form"));
+	assert_non_null(strstr(hist, "said yes on the phone"));
+	rk_free(hist);
 	expect_intact(f->r);
 }
 
@@ -760,7 +1342,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rotate, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_other_handle_follows_rotation, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rotate_keeps_checkpoints,
+		cmocka_unit_test_setup_teardown(
+			test_reader_between_commit_and_rename, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readers_during_rotations,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rotate_replaces_signing_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotate_replaces_index_key,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_after_commit,
 						setup, teardown),
@@ -773,7 +1361,19 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_restore_keeps_what_never_goes_back, setup,
 			teardown),
-		cmocka_unit_test_setup_teardown(test_restore_refuses_other_key,
+		cmocka_unit_test_setup_teardown(
+			test_restore_through_keyring_until_retired, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_restore_refuses_undecryptable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reencrypt, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_restore_after_reencrypt,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_restore_keeps_broken_trail_as_evidence, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_restore_into_new_file,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_refuses_corrupt,
 						setup, teardown),

@@ -1,0 +1,740 @@
+/*
+ * backup.c: online backups; checked restores (of this register's backups,
+ * also those made under a retired master key still in the keyring); a lost
+ * register brought back from its backup into a new file.
+ *
+ * A restore refuses, and changes nothing, unless the backup is of this
+ * register, its audit chain verifies and every ciphertext it brings back
+ * decrypts; a live audit trail that does not verify is kept as evidence
+ * unless the restore is forced, and then a copy of the register as it was
+ * stays beside it.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "consent.h"
+#include "crypto.h"
+#include "keys_int.h"
+#include "policy.h"
+#include "register.h"
+#include "store.h"
+
+#define META_ERASURE "erasure_journal"
+#define MSG_ANOTHER_KEY                                                        \
+	"the backup was made under a master key that this register does "      \
+	"not hold (neither the current one nor a retired one in its "          \
+	"keyring: it was retired, or the backup is of another register); it "  \
+	"opens only with the key file that was valid when it was made; "       \
+	"nothing was restored"
+
+/* ---- backup ---- */
+
+rk_status rk_backup(rk_register *r, const char *path)
+{
+	struct stat sb;
+	audit_ev ev;
+	rk_status st;
+
+	st = access_admin(r, "register.backup", "make backups");
+	if (st != RK_OK)
+		return st;
+	if (path == NULL || path[0] == '\0')
+		return reg_fail(r, RK_EINVAL, "a backup file name is needed");
+	if (r->bulk)
+		return reg_fail(r, RK_EINVAL,
+				"commit or roll back the bulk transaction "
+				"before a backup");
+	if (lstat(path, &sb) == 0)
+		return reg_fail(r, RK_EINVAL,
+				"%s exists already: a backup never overwrites "
+				"a file",
+				path);
+	if (errno != ENOENT)
+		return reg_fail(r, RK_ESYS, "cannot check %s: %s", path,
+				strerror(errno));
+	/* The reads this handle made so far go into the copy too. */
+	st = rk_register_flush(r);
+	if (st != RK_OK)
+		return st;
+	if (r->st->vt->backup_to(r->st, path) != 0)
+		return reg_store_fail(r, "cannot make the backup");
+	/* The entry is written after the copy, so the backup ends just
+	 * before it; the live trail records that the backup was made. A
+	 * backup whose entry cannot be written is removed. */
+	st = reg_begin_write(r);
+	if (st == RK_OK) {
+		audit_ev_set(&ev, r, "register.backup", NULL, NULL, NULL, "ok");
+		st = audit_write(r, &ev);
+		if (st == RK_OK)
+			st = reg_commit(r);
+		else
+			reg_rollback(r);
+	}
+	if (st != RK_OK)
+		(void)unlink(path);
+	return st;
+}
+
+/* ---- restore ---- */
+
+/* The journal is subject IDs of RK_ID_LEN lower-case hex characters, one
+ * after the other. */
+static int journal_valid(const unsigned char *j, size_t len)
+{
+	if (len % RK_ID_LEN != 0)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!((j[i] >= '0' && j[i] <= '9') ||
+		      (j[i] >= 'a' && j[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* Subjects erased since the backup are erased again in what it restored. */
+static rk_status replay_erasures(rk_register *r, const unsigned char *j,
+				 size_t len)
+{
+	char id[RK_ID_LEN + 1];
+	int rc;
+
+	for (size_t off = 0; off < len; off += RK_ID_LEN) {
+		memcpy(id, j + off, RK_ID_LEN);
+		id[RK_ID_LEN] = '\0';
+		rc = r->st->vt->subject_delete(r->st, id);
+		if (rc != 0 && rc != STORE_NOTFOUND)
+			return reg_store_fail(r, "cannot replay an erasure");
+	}
+	if (len > 0 && r->st->vt->meta_set(r->st, META_ERASURE, j, len) != 0)
+		return reg_store_fail(r, "cannot keep the erasure journal");
+	return RK_OK;
+}
+
+/* The master key id a backup file was made under ("" if unreadable). */
+static rk_status backup_key_id(rk_register *r, const char *path,
+			       char kid[SEC_KEYID_HEX + 1])
+{
+	char err[REG_ERR_MAX] = "";
+	unsigned char buf[64];
+	size_t len = 0;
+	store *bs;
+	int rc;
+
+	kid[0] = '\0';
+	bs = store_sqlite_open(path, 0, err, sizeof err);
+	if (bs == NULL)
+		return reg_fail(r, RK_EINVAL,
+				"%s is not a usable rekisteri backup: %s; "
+				"nothing was restored",
+				path, err);
+	rc = bs->vt->meta_get(bs, META_KEY_ID, buf, sizeof buf, &len);
+	bs->vt->close(bs);
+	if (rc != 0 || len != SEC_KEYID_HEX)
+		return reg_fail(r, RK_EINVAL,
+				"%s is not a rekisteri backup; nothing was "
+				"restored",
+				path);
+	memcpy(kid, buf, len);
+	kid[len] = '\0';
+	return RK_OK;
+}
+
+/* Every subject of b: its data key opens with b's master key and every
+ * ciphertext with the data key. */
+static rk_status backup_decrypts(rk_register *r, rk_register *b,
+				 store_subject *rows)
+{
+	char after[sizeof rows->id] = "";
+	unsigned char *dk = NULL;
+	struct keys_page pg;
+	rk_status st;
+
+	for (;;) {
+		pg.rows = rows;
+		pg.n = 0;
+		if (b->st->vt->subject_list(
+			    b->st, NULL, after[0] ? after : NULL, ROTATE_PAGE,
+			    keys_collect, &pg) != 0)
+			return reg_fail(r, RK_EINVAL,
+					"the backup's subjects cannot be read; "
+					"nothing was restored");
+		for (size_t i = 0; i < pg.n; i++) {
+			st = reg_subject_key(b, &rows[i], &dk);
+			if (st == RK_OK)
+				st = keys_subject_decrypts(b, rows[i].id, dk);
+			sec_key_free(dk);
+			dk = NULL;
+			if (st != RK_OK)
+				return reg_fail(
+					r, st == RK_ESYS ? st : RK_EINTEGRITY,
+					"the backup's data does not "
+					"decrypt under its keys (%s); "
+					"nothing was restored",
+					rk_errmsg(b));
+		}
+		if (pg.n < ROTATE_PAGE)
+			return RK_OK;
+		memcpy(after, rows[pg.n - 1].id, sizeof after);
+	}
+}
+
+/* The backup at path: made under this register's master key or a retired
+ * one in its keyring (bmk gets that key), of this register (the same audit
+ * chain key), loadable, its audit chain intact and all its data
+ * decrypting. Reads only. */
+static rk_status check_backup(rk_register *r, const char *path,
+			      unsigned char *bmk, store_subject *rows)
+{
+	char kid[SEC_KEYID_HEX + 1], cur[SEC_KEYID_HEX + 1];
+	struct ring g = {NULL, 0};
+	rk_register *b = NULL;
+	rk_audit_report rep;
+	rk_status st;
+	long i;
+
+	st = backup_key_id(r, path, kid);
+	if (st != RK_OK)
+		return st;
+	sec_key_id(r->mk, cur);
+	if (strcmp(kid, cur) == 0) {
+		memcpy(bmk, r->mk, SEC_KEY_BYTES);
+	} else {
+		st = reg_begin_read(r);
+		if (st != RK_OK)
+			return st;
+		st = keys_ring_load(r, r->mk, &g);
+		reg_end_read(r);
+		if (st != RK_OK)
+			return st;
+		i = keys_ring_find(&g, kid);
+		if (i >= 0)
+			memcpy(bmk,
+			       keys_ring_entry(&g, (size_t)i) + SEC_KEYID_HEX +
+				       8,
+			       SEC_KEY_BYTES);
+		keys_ring_free(&g);
+		if (i < 0)
+			return reg_fail(r, RK_EINVAL, "%s", MSG_ANOTHER_KEY);
+	}
+	st = reg_open_key(path, bmk, &b);
+	if (st != RK_OK) {
+		st = reg_fail(r, st, "the backup does not open: %s",
+			      rk_errmsg(b));
+		goto out;
+	}
+	if (!audit_key_known(r, b->akey)) {
+		st = reg_fail(r, RK_EINVAL,
+			      "the backup is of another register; nothing "
+			      "was restored");
+		goto out;
+	}
+	st = audit_verify_chain(b, &rep);
+	if (st != RK_OK) {
+		st = reg_fail(r, st,
+			      "the backup's audit trail does not verify: %s; "
+			      "nothing was restored",
+			      st == RK_EINTEGRITY ? rep.reason : rk_errmsg(b));
+		goto out;
+	}
+	st = backup_decrypts(r, b, rows);
+out:
+	rk_register_close(b);
+	return st;
+}
+
+/* After a restore, the restored register must still be this one. */
+static rk_status check_restored_keys(rk_register *r)
+{
+	char stored[SEC_KEYID_HEX + 1], kid[SEC_KEYID_HEX + 1];
+	unsigned char *ik = NULL, *ak = NULL;
+	rk_status st;
+
+	if (keys_stored_id(r, stored) != 0)
+		return reg_store_fail(r, "cannot read the restored register");
+	sec_key_id(r->mk, kid);
+	if (strcmp(stored, kid) != 0)
+		return reg_fail(r, RK_EINTEGRITY, "%s", MSG_ANOTHER_KEY);
+	st = reg_load_key(r, META_INDEX_KEY, AD_INDEX_KEY, &ik);
+	if (st == RK_OK)
+		st = reg_load_key(r, META_AUDIT_KEY, AD_AUDIT_KEY, &ak);
+	if (st == RK_OK && (sec_memcmp(ik, r->ikey, SEC_KEY_BYTES) != 0 ||
+			    sec_memcmp(ak, r->akey, SEC_KEY_BYTES) != 0))
+		st = reg_fail(r, RK_EINVAL,
+			      "the backup is of another register; nothing "
+			      "was restored");
+	sec_key_free(ik);
+	sec_key_free(ak);
+	return st;
+}
+
+/* The live subjects' wrapped data keys, by id, as they were before the
+ * restore replaced the rows: the consent ledger, which stays live, is
+ * sealed with them. */
+struct live_key {
+	char id[33];
+	unsigned char w[SEC_WRAPPED_BYTES];
+};
+
+struct live_keys {
+	struct live_key *v;
+	size_t n, cap;
+	int oom;
+};
+
+static int live_one(void *ud, const store_subject *s)
+{
+	struct live_keys *lk = ud;
+
+	if (lk->n == lk->cap) {
+		size_t cap = lk->cap ? lk->cap * 2 : 256;
+		struct live_key *v = realloc(lk->v, cap * sizeof *v);
+		if (v == NULL) {
+			lk->oom = 1;
+			return 1;
+		}
+		lk->v = v;
+		lk->cap = cap;
+	}
+	memcpy(lk->v[lk->n].id, s->id, sizeof s->id);
+	memcpy(lk->v[lk->n].w, s->wrapped_key, SEC_WRAPPED_BYTES);
+	lk->n++;
+	return 0;
+}
+
+static const struct live_key *live_find(const struct live_keys *lk,
+					const char *id)
+{
+	size_t lo = 0, hi = lk->n;
+
+	while (lo < hi) { /* subject_list gives them ordered by id */
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(lk->v[mid].id, id);
+		if (c == 0)
+			return &lk->v[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* The subject's consent ledger stays live through a restore, sealed under
+ * its live data key: when a re-encryption since the backup changed that
+ * key, the ledger's evidence is sealed again under dk, the restored one. */
+static rk_status reseal_live_evidence(rk_register *r, const char *sid,
+				      const unsigned char *dk,
+				      const struct live_keys *lk)
+{
+	const struct live_key *k = live_find(lk, sid);
+	unsigned char *ldk;
+	rk_status st = RK_OK;
+
+	if (k == NULL)
+		return RK_OK; /* not live: its ledger went with it */
+	ldk = sec_key_alloc();
+	if (ldk == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	if (sec_unwrap(r->mk, sid, k->w, ldk) == 0 &&
+	    sec_memcmp(ldk, dk, SEC_KEY_BYTES) != 0)
+		st = keys_reseal_evidence(r, sid, dk, ldk);
+	sec_key_free(ldk);
+	return st;
+}
+
+/* What the restore brought back, checked and fitted to today's keys:
+ * every subject's data key opens with the backup's master key bmk and is
+ * wrapped again under the current one, every ciphertext opens, and the
+ * blind index is rebuilt with the current index key. Inside the write. */
+static rk_status fit_restored(rk_register *r, const unsigned char *bmk,
+			      const struct live_keys *lk, store_subject *rows)
+{
+	char after[sizeof rows->id] = "";
+	unsigned char w[SEC_WRAPPED_BYTES];
+	unsigned char *dk = sec_key_alloc();
+	struct keys_page pg;
+	rk_status st = RK_OK;
+
+	if (dk == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	for (;;) {
+		pg.rows = rows;
+		pg.n = 0;
+		if (r->st->vt->subject_list(
+			    r->st, NULL, after[0] ? after : NULL, ROTATE_PAGE,
+			    keys_collect, &pg) != 0) {
+			st = reg_store_fail(r, "cannot list subjects");
+			break;
+		}
+		for (size_t i = 0; st == RK_OK && i < pg.n; i++) {
+			if (sec_unwrap(bmk, rows[i].id, rows[i].wrapped_key,
+				       dk) != 0) {
+				st = reg_fail(r, RK_EINTEGRITY,
+					      "a restored subject's data key "
+					      "does not open");
+				break;
+			}
+			st = reseal_live_evidence(r, rows[i].id, dk, lk);
+			if (st == RK_OK)
+				st = keys_subject_decrypts(r, rows[i].id, dk);
+			if (st == RK_OK)
+				st = keys_rebuild_bidx(r, &rows[i], dk,
+						       r->ikey);
+			if (st == RK_OK &&
+			    sec_wrap(r->mk, rows[i].id, dk, w) != 0)
+				st = reg_fail(r, RK_ESYS,
+					      "cannot wrap a subject key");
+			if (st == RK_OK && r->st->vt->subject_set_key(
+						   r->st, rows[i].id, w) != 0)
+				st = reg_store_fail(r, "cannot store a subject "
+						       "key");
+		}
+		if (st != RK_OK || pg.n < ROTATE_PAGE)
+			break;
+		memcpy(after, rows[pg.n - 1].id, sizeof after);
+	}
+	sec_key_free(dk);
+	if (st == RK_EINTEGRITY)
+		st = reg_fail(r, st,
+			      "what the backup brings back does not decrypt "
+			      "(%s); nothing was restored",
+			      r->err);
+	return st;
+}
+
+/* The actor's role by name in the restored policy (indexes may differ). */
+static void reload_policy(rk_register *r, rk_status *st)
+{
+	char role[64] = "";
+	size_t n;
+
+	if (r->role != POL_NONE) {
+		n = strlen(r->pol->roles[r->role].name);
+		if (n < sizeof role)
+			memcpy(role, r->pol->roles[r->role].name, n + 1);
+	}
+	*st = reg_load_policy(r);
+	if (*st != RK_OK)
+		return;
+	if (role[0] != '\0') {
+		r->role = policy_role(r->pol, role);
+		/* Only an administrator restores; keep that role if the
+		 * restored policy lost the actor's own. */
+		if (r->role == POL_NONE)
+			r->role = policy_role(r->pol, "admin");
+	}
+}
+
+/* Before a forced restore replaces a broken live trail: a copy of the
+ * register as it is, beside it, so that no evidence is lost. */
+static rk_status keep_live_copy(rk_register *r, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "%s.before-restore-%lld", r->db_path,
+			 (long long)reg_now_us(r));
+
+	if (r->db_path[0] == '\0' || n < 0 || (size_t)n >= cap)
+		return reg_fail(r, RK_EINVAL,
+				"cannot name a copy of the register");
+	if (r->st->vt->backup_to(r->st, out) != 0)
+		return reg_store_fail(r, "cannot keep a copy of the register "
+					 "before replacing its audit trail");
+	return RK_OK;
+}
+
+rk_status rk_restore(rk_register *r, const char *path)
+{
+	return rk_restore_ex(r, path, 0);
+}
+
+rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
+{
+	unsigned char *journal = NULL, *bmk = NULL;
+	char stored[SEC_KEYID_HEX + 1], kid[SEC_KEYID_HEX + 1];
+	char copy[sizeof r->db_path + 64] = "", trail[REG_ERR_MAX] = "";
+	store_subject *rows = NULL;
+	struct live_keys live = {NULL, 0, 0, 0};
+	rk_audit_report rep;
+	size_t jlen = 0;
+	struct stat sb;
+	audit_ev ev;
+	rk_status st;
+	int committed = 0, keep_audit = 1;
+
+	st = access_admin(r, "register.restore", "restore backups");
+	if (st != RK_OK)
+		return st;
+	r->err[0] = '\0'; /* after a forced restore: what it replaced */
+	if (path == NULL || path[0] == '\0')
+		return reg_fail(r, RK_EINVAL, "a backup file name is needed");
+	if ((flags & ~(unsigned)RK_RESTORE_FORCE) != 0)
+		return reg_fail(r, RK_EINVAL, "unknown restore flags");
+	if (r->bulk)
+		return reg_fail(r, RK_EINVAL,
+				"commit or roll back the bulk transaction "
+				"before a restore");
+	if (stat(path, &sb) != 0)
+		return reg_fail(r, errno == ENOENT ? RK_ENOTFOUND : RK_ESYS,
+				"cannot read %s: %s", path, strerror(errno));
+	if (!S_ISREG(sb.st_mode))
+		return reg_fail(r, RK_EINVAL, "%s is not a file", path);
+	bmk = sec_key_alloc();
+	rows = calloc(ROTATE_PAGE, sizeof *rows);
+	if (bmk == NULL || rows == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	st = check_backup(r, path, bmk, rows);
+	if (st != RK_OK)
+		goto out;
+	/* The live trail is evidence: one that does not verify is not
+	 * replaced unless the operator insists, and then a copy of the
+	 * register as it is stays beside it. */
+	st = audit_verify_chain(r, &rep);
+	if (st == RK_EINTEGRITY) {
+		snprintf(trail, sizeof trail, "%s", rep.reason);
+		if (!(flags & RK_RESTORE_FORCE)) {
+			st = reg_fail(r, RK_EINTEGRITY,
+				      "the register's audit trail does not "
+				      "verify (%s): a restore would replace "
+				      "it, so nothing was restored; find out "
+				      "what happened first, or restore with "
+				      "--force (a copy of the register as it "
+				      "is now is kept)",
+				      trail);
+			goto out;
+		}
+		keep_audit = 0;
+		st = keep_live_copy(r, copy, sizeof copy);
+	}
+	if (st != RK_OK)
+		goto out;
+	st = reg_begin_write(r);
+	if (st != RK_OK)
+		goto out;
+	if (keys_stored_id(r, stored) != 0) {
+		st = reg_store_fail(r, "cannot read the register");
+		goto out;
+	}
+	sec_key_id(r->mk, kid);
+	if (strcmp(stored, kid) != 0) {
+		st = reg_fail(r, RK_EINTEGRITY,
+			      "the master key was rotated since this handle "
+			      "opened the register: open it again");
+		goto out;
+	}
+	/* Read under the lock, so no erasure slips in before the copy. */
+	st = keys_meta_read_all(r, META_ERASURE, &journal, &jlen);
+	if (st != RK_OK)
+		goto out;
+	if (!journal_valid(journal, jlen)) {
+		st = reg_fail(r, RK_EINTEGRITY,
+			      "the register's erasure journal is damaged; "
+			      "nothing was restored");
+		goto out;
+	}
+	if (r->st->vt->subject_list(r->st, NULL, NULL, 0, live_one, &live) !=
+		    0 ||
+	    live.oom) {
+		st = live.oom ? reg_fail(r, RK_ESYS, "out of memory")
+			      : reg_store_fail(r, "cannot list subjects");
+		goto out;
+	}
+	if (r->st->vt->restore_from(r->st, path, keep_audit) != 0) {
+		st = reg_fail(r, RK_EINTEGRITY,
+			      "cannot restore: %s; nothing was changed",
+			      r->st->vt->errmsg(r->st));
+		goto out;
+	}
+	/* A trail replaced by the backup's ends where the backup's did. */
+	st = keep_audit ? RK_OK : audit_adopt_trail(r);
+	if (st == RK_OK)
+		st = check_restored_keys(r);
+	if (st == RK_OK)
+		st = replay_erasures(r, journal, jlen);
+	/* What came back is checked where it now lies (the file may have
+	 * changed since it was checked) and fitted to today's keys. */
+	if (st == RK_OK)
+		st = fit_restored(r, bmk, &live, rows);
+	/* Data of a consent withdrawn since the backup goes again. */
+	if (st == RK_OK)
+		st = consent_purge_unconsented(r);
+	if (st != RK_OK)
+		goto out;
+	/* The live trail, which already holds the backup's entries, goes on
+	 * with the restore; a broken one was replaced by the backup's only
+	 * because it was forced, and the entry says so. */
+	audit_ev_set(&ev, r, "register.restore", NULL,
+		     keep_audit ? NULL
+				: "forced,audit_trail_from_backup,"
+				  "live_copy_kept",
+		     NULL, "ok");
+	st = audit_write(r, &ev);
+	if (st != RK_OK)
+		goto out;
+	st = reg_commit(r);
+	if (st != RK_OK)
+		goto out;
+	committed = 1;
+	reload_policy(r, &st);
+	/* Old pages leave the WAL (erased subjects' too). Readers in other
+	 * processes may delay it; it then completes later by itself. */
+	(void)r->st->vt->checkpoint(r->st);
+	if (st == RK_OK && !keep_audit)
+		reg_fail(r, RK_OK,
+			 "the audit trail did not verify (%s) and was replaced "
+			 "by the backup's; the register as it was is kept in "
+			 "%s",
+			 trail, copy);
+out:
+	if (!committed) {
+		reg_rollback(r);
+		if (st != RK_OK)
+			reg_audit_attempt(r, "register.restore", NULL, NULL,
+					  st);
+		if (copy[0] != '\0')
+			(void)unlink(copy); /* nothing was replaced after all */
+	}
+	sec_key_free(bmk);
+	free(rows);
+	free(live.v);
+	free(journal);
+	return st;
+}
+
+/* ---- a lost register back from its backup ---- */
+
+static void remove_db(const char *path)
+{
+	static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
+	char p[KEYS_PATH_MAX + 16];
+
+	for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++)
+		if (snprintf(p, sizeof p, "%s%s", path, sfx[i]) < (int)sizeof p)
+			(void)unlink(p);
+}
+
+rk_status rk_restore_new(const char *db_path, const char *key_path,
+			 const char *backup_path, rk_register **out)
+{
+	char err[REG_ERR_MAX] = "", kid[SEC_KEYID_HEX + 1];
+	char bkid[SEC_KEYID_HEX + 1];
+	unsigned char *mk = NULL;
+	store_subject *rows = NULL;
+	rk_register *r = NULL, *b = NULL;
+	rk_audit_report rep;
+	struct stat sb;
+	audit_ev ev;
+	rk_status st;
+	int made = 0;
+
+	*out = NULL;
+	/* A handle for the messages until the register exists. */
+	r = reg_blank();
+	if (r == NULL)
+		return RK_ESYS;
+	if (db_path == NULL || key_path == NULL || backup_path == NULL ||
+	    db_path[0] == '\0' || strlen(db_path) >= KEYS_PATH_MAX) {
+		st = reg_fail(r, RK_EINVAL,
+			      "a database path, key file and backup are "
+			      "needed");
+		goto out;
+	}
+	if (lstat(db_path, &sb) == 0 || errno != ENOENT) {
+		st = reg_fail(r, RK_EINVAL,
+			      "%s exists already: a register is restored "
+			      "into a new file only",
+			      db_path);
+		goto out;
+	}
+	if (stat(backup_path, &sb) != 0) {
+		st = reg_fail(r, errno == ENOENT ? RK_ENOTFOUND : RK_ESYS,
+			      "cannot read %s: %s", backup_path,
+			      strerror(errno));
+		goto out;
+	}
+	if (sec_init() != 0) {
+		st = reg_fail(r, RK_ESYS, "cannot initialise cryptography");
+		goto out;
+	}
+	mk = sec_key_alloc();
+	rows = calloc(ROTATE_PAGE, sizeof *rows);
+	if (mk == NULL || rows == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	if (sec_keyfile_load(key_path, mk, err, sizeof err) != 0) {
+		st = reg_fail(r, RK_EINVAL, "%s", err);
+		goto out;
+	}
+	st = backup_key_id(r, backup_path, bkid);
+	if (st != RK_OK)
+		goto out;
+	sec_key_id(mk, kid);
+	if (strcmp(kid, bkid) != 0) {
+		st = reg_fail(r, RK_EINVAL,
+			      "the backup was made under another master key: "
+			      "it opens only with the key file that was valid "
+			      "when it was made; nothing was restored");
+		goto out;
+	}
+	st = reg_open_key(backup_path, mk, &b);
+	if (st == RK_OK) {
+		st = audit_verify_chain(b, &rep);
+		if (st == RK_EINTEGRITY)
+			reg_fail(b, st, "its audit trail does not verify: %s",
+				 rep.reason);
+	}
+	if (st == RK_OK)
+		st = backup_decrypts(r, b, rows);
+	else
+		st = reg_fail(r, st,
+			      "the backup is not usable: %s; nothing "
+			      "was restored",
+			      rk_errmsg(b));
+	if (st != RK_OK)
+		goto out;
+	if (b->st->vt->backup_to(b->st, db_path) != 0) {
+		st = reg_fail(r, RK_ESYS, "cannot write %s: %s", db_path,
+			      b->st->vt->errmsg(b->st));
+		goto out;
+	}
+	made = 1;
+	rk_register_close(b);
+	b = NULL;
+	rk_register_close(r);
+	r = NULL;
+	st = reg_open(db_path, key_path, 1, &r);
+	if (st == RK_OK)
+		st = reg_begin_write(r);
+	if (st == RK_OK) {
+		audit_ev_set(&ev, r, "register.restore", NULL, "new_register",
+			     NULL, "ok");
+		st = audit_write(r, &ev);
+		if (st == RK_OK)
+			st = reg_commit(r);
+		else
+			reg_rollback(r);
+	}
+out:
+	if (st != RK_OK && made) {
+		char msg[REG_ERR_MAX];
+		snprintf(msg, sizeof msg, "%s", r != NULL ? r->err : "");
+		rk_register_close(r);
+		r = NULL;
+		remove_db(db_path);
+		r = reg_blank();
+		if (r != NULL)
+			reg_fail(r, st, "%s", msg);
+	}
+	rk_register_close(b);
+	sec_key_free(mk);
+	free(rows);
+	*out = r;
+	return st;
+}
