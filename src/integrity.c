@@ -708,8 +708,28 @@ static rk_status verify_subject(rk_register *r, const char *id)
 	return st;
 }
 
+struct cookie_check {
+	rk_register *r;
+	int bad;
+};
+
+static int check_cookie(void *ud, const unsigned char hash[SEC_BIDX_BYTES],
+			const char *subject_id, const unsigned char *mac)
+{
+	struct cookie_check *cc = ud;
+	unsigned char want[SEC_HASH_BYTES];
+
+	integ_cookie_mac(cc->r, hash, subject_id, want);
+	if (mac == NULL || sec_memcmp(want, mac, sizeof want) != 0) {
+		cc->bad = 1;
+		return 1;
+	}
+	return 0;
+}
+
 static rk_status verify_all(rk_register *r, rk_audit_report *rep)
 {
+	struct cookie_check cc = {r, 0};
 	struct ids ids = {NULL, 0, UPGRADE_PAGE, 0};
 	char after[33] = "", *text = NULL;
 	int version = 0;
@@ -722,6 +742,11 @@ static rk_status verify_all(rk_register *r, rk_audit_report *rep)
 	free(text);
 	if (st == RK_OK)
 		st = integ_actor_check(r, NULL);
+	if (st == RK_OK &&
+	    r->st->vt->cookie_walk(r->st, check_cookie, &cc) != 0)
+		st = reg_store_fail(r, "cannot read the identifiers");
+	if (st == RK_OK && cc.bad)
+		st = altered(r, "an identifier's link");
 	if (st != RK_OK)
 		return st;
 	ids.id = calloc(ids.cap, sizeof *ids.id);
@@ -858,10 +883,11 @@ struct cookies {
 };
 
 static int collect_cookie(void *ud, const unsigned char hash[SEC_BIDX_BYTES],
-			  const char *subject_id)
+			  const char *subject_id, const unsigned char *mac)
 {
 	struct cookies *cs = ud;
 
+	(void)mac; /* bound anew */
 	if (strlen(subject_id) >= sizeof cs->sid[0]) {
 		cs->bad = 1;
 		return 1;
