@@ -686,8 +686,7 @@ static int count_value(void *ud, const store_value *v)
 	return 0;
 }
 
-/* One subject, all that hangs on it. */
-static rk_status verify_subject(rk_register *r, const char *id)
+rk_status integ_subject_verify(rk_register *r, const char *id)
 {
 	store_subject sub;
 	sec_mac m;
@@ -761,7 +760,7 @@ static rk_status verify_all(rk_register *r, rk_audit_report *rep)
 			break;
 		}
 		for (i = 0; st == RK_OK && i < ids.n; i++) {
-			st = verify_subject(r, ids.id[i]);
+			st = integ_subject_verify(r, ids.id[i]);
 			rep->entries++;
 		}
 		if (ids.n > 0)
