@@ -619,20 +619,6 @@ static int verify_value(void *ud, const store_value *v)
 	return 0;
 }
 
-static int verify_consent(void *ud, const store_consent *c)
-{
-	(void)ud;
-	(void)c;
-	return 0;
-}
-
-static int verify_record(void *ud, const store_record *rec)
-{
-	(void)ud;
-	(void)rec;
-	return 0;
-}
-
 rk_status integ_values_verify(rk_register *r, const store_subject *s)
 {
 	sec_mac m;
@@ -646,17 +632,6 @@ rk_status integ_values_verify(rk_register *r, const store_subject *s)
 		return reg_store_fail(r, "cannot read the values");
 	}
 	return integ_values_end(r, s, &m);
-}
-
-rk_status integ_subject_verify(rk_register *r, const store_subject *s)
-{
-	rk_status st = integ_values_verify(r, s);
-
-	if (st == RK_OK)
-		st = integ_consent_walk(r, s, NULL, verify_consent, NULL);
-	if (st == RK_OK)
-		st = integ_records_walk(r, s, NULL, verify_record, NULL);
-	return st;
 }
 
 rk_status integ_subject_rebind(rk_register *r, store_subject *s)
@@ -733,8 +708,7 @@ static int count_value(void *ud, const store_value *v)
 	return 0;
 }
 
-/* One subject, all that hangs on it. */
-static rk_status verify_subject(rk_register *r, const char *id)
+rk_status integ_subject_verify(rk_register *r, const char *id)
 {
 	store_subject sub;
 	sec_mac m;
@@ -755,8 +729,28 @@ static rk_status verify_subject(rk_register *r, const char *id)
 	return st;
 }
 
+struct cookie_check {
+	rk_register *r;
+	int bad;
+};
+
+static int check_cookie(void *ud, const unsigned char hash[SEC_BIDX_BYTES],
+			const char *subject_id, const unsigned char *mac)
+{
+	struct cookie_check *cc = ud;
+	unsigned char want[SEC_HASH_BYTES];
+
+	integ_cookie_mac(cc->r, hash, subject_id, want);
+	if (mac == NULL || sec_memcmp(want, mac, sizeof want) != 0) {
+		cc->bad = 1;
+		return 1;
+	}
+	return 0;
+}
+
 static rk_status verify_all(rk_register *r, rk_audit_report *rep)
 {
+	struct cookie_check cc = {r, 0};
 	struct ids ids = {NULL, 0, UPGRADE_PAGE, 0};
 	char after[33] = "", *text = NULL;
 	int version = 0;
@@ -769,6 +763,11 @@ static rk_status verify_all(rk_register *r, rk_audit_report *rep)
 	free(text);
 	if (st == RK_OK)
 		st = integ_actor_check(r, NULL);
+	if (st == RK_OK &&
+	    r->st->vt->cookie_walk(r->st, check_cookie, &cc) != 0)
+		st = reg_store_fail(r, "cannot read the identifiers");
+	if (st == RK_OK && cc.bad)
+		st = altered(r, "an identifier's link");
 	if (st != RK_OK)
 		return st;
 	ids.id = calloc(ids.cap, sizeof *ids.id);
@@ -783,7 +782,7 @@ static rk_status verify_all(rk_register *r, rk_audit_report *rep)
 			break;
 		}
 		for (i = 0; st == RK_OK && i < ids.n; i++) {
-			st = verify_subject(r, ids.id[i]);
+			st = integ_subject_verify(r, ids.id[i]);
 			rep->entries++;
 		}
 		if (ids.n > 0)
@@ -911,10 +910,11 @@ struct cookies {
 };
 
 static int collect_cookie(void *ud, const unsigned char hash[SEC_BIDX_BYTES],
-			  const char *subject_id)
+			  const char *subject_id, const unsigned char *mac)
 {
 	struct cookies *cs = ud;
 
+	(void)mac; /* bound anew */
 	if (strlen(subject_id) >= sizeof cs->sid[0]) {
 		cs->bad = 1;
 		return 1;

@@ -67,10 +67,10 @@ rk_status integ_values_end(rk_register *r, const store_subject *s, sec_mac *m);
 /* Inside a write: recomputes s's values digest from its stored rows and
  * stores it with a new row MAC (s->chead as it is in s). */
 rk_status integ_subject_repin(rk_register *r, store_subject *s);
-/* Checks everything of subject s against its MACs (the row, the values
- * digest, the consent chain, the records chain): before a key change
- * re-seals or re-indexes what they cover and binds it again. */
-rk_status integ_subject_verify(rk_register *r, const store_subject *s);
+/* Checks subject id's row, values, consent ledger and records against
+ * their MACs (call inside one read or write): RK_OK or RK_EINTEGRITY. A
+ * re-encryption checks a subject with it before it re-seals and rebinds. */
+rk_status integ_subject_verify(rk_register *r, const char *id);
 /* The row and its values digest only (what a blind index rebuild
  * touches; after a restore the live ledger is fitted separately). */
 rk_status integ_values_verify(rk_register *r, const store_subject *s);

@@ -391,7 +391,7 @@ static rk_status reencrypt_subject(rk_register *r, const store_subject *sub)
 	memset(&l, 0, sizeof l);
 	/* Everything re-sealed is checked against its MACs first and bound
 	 * again after, in the same write. */
-	st = integ_subject_verify(r, sub);
+	st = integ_subject_verify(r, sub->id);
 	if (st == RK_OK)
 		st = reg_subject_key(r, sub, &dk);
 	if (st != RK_OK)

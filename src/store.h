@@ -129,9 +129,11 @@ typedef int (*store_chunk_fn)(void *ud, int64_t seq, const unsigned char *ct,
 			      size_t len);
 typedef int (*store_consent_fn)(void *ud, const store_consent *c);
 typedef int (*store_actor_fn)(void *ud, const store_actor *a);
+/* mac: the link's MAC (SEC_HASH_BYTES), NULL when absent */
 typedef int (*store_cookie_fn)(void *ud,
 			       const unsigned char hash[SEC_BIDX_BYTES],
-			       const char *subject_id);
+			       const char *subject_id,
+			       const unsigned char *mac);
 
 /* The places where ciphertext sealed with a subject's data key lives. */
 enum store_ct {
@@ -249,7 +251,7 @@ struct store_vt {
 			      const unsigned char hash[SEC_BIDX_BYTES],
 			      char subject_id[33],
 			      unsigned char mac[SEC_HASH_BYTES]);
-	/* Every link (for binding the links of an older register). */
+	/* Every link, in hash order. */
 	int (*cookie_walk)(store *s, store_cookie_fn fn, void *ud);
 	int (*cookie_set_mac)(store *s,
 			      const unsigned char hash[SEC_BIDX_BYTES],

@@ -332,7 +332,7 @@ int sqx_cookie_walk(store *s, store_cookie_fn fn, void *ud)
 {
 	static const char what[] = "cookie walk";
 	sqlite3_stmt *st = sqx_stmt(s, SL_COOKIE_WALK, what,
-				    "SELECT hash, subject_id FROM cookie"
+				    "SELECT hash, subject_id, mac FROM cookie"
 				    " ORDER BY hash");
 	const char *sid;
 	int rc, ret = 0;
@@ -346,7 +346,10 @@ int sqx_cookie_walk(store *s, store_cookie_fn fn, void *ud)
 			ret = sqx_error(s, what, "damaged row");
 			break;
 		}
-		if (fn(ud, sqlite3_column_blob(st, 0), sid) != 0)
+		if (fn(ud, sqlite3_column_blob(st, 0), sid,
+		       sqlite3_column_bytes(st, 2) == SEC_HASH_BYTES
+			       ? sqlite3_column_blob(st, 2)
+			       : NULL) != 0)
 			break;
 	}
 	if (ret == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)

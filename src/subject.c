@@ -717,7 +717,8 @@ rk_status rk_subject_add(rk_register *r, const char *kind,
 	/* Every value is sealed before the subject row goes in, so that the
 	 * row carries the digest of its values from the start (one insert,
 	 * no update). */
-	sv = calloc(ps.n + 1, sizeof *sv);
+	/* Not zeroed: seal_value sets what is used. */
+	sv = malloc((ps.n + 1) * sizeof *sv);
 	if (sv == NULL) {
 		st = reg_fail(r, RK_ESYS, "out of memory");
 		goto out;

@@ -224,6 +224,7 @@ edit "UPDATE cookie SET subject_id = '$D'"
 IN="$BROWSE" check "a cookie moved to another subject is refused" 5 \
 	"$BIN" record add --cookie GA1.2.555 --type browsing --purpose analytics
 check "also when it is linked again" 5 "$BIN" cookie link "$D" GA1.2.555
+check "and by audit verify" 5 "$BIN" audit verify
 
 # --- actors ------------------------------------------------------------------
 fresh
