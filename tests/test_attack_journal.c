@@ -1,6 +1,7 @@
 /*
  * Attacks on the audit journal: records cut from the front of a journal,
- * and a journal put back after it was taken in, are not reported.
+ * a journal put back after it was taken in, and a journal made beside the
+ * wrong directory after a chdir are not reported.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -271,12 +273,51 @@ static void test_journal_replay(void **state)
 	assert_int_equal(all_shows(f), 2);
 }
 
+/* A register opened by a relative path keeps the path as given, and the
+ * journal is made relative to the working directory of the moment: a
+ * process that changes its directory after the open (a daemon does)
+ * journals its reads elsewhere, and when it dies those reads never reach
+ * the register's trail. */
+static void test_journal_after_chdir(void **state)
+{
+	struct fx *f = *state;
+	char other[320];
+	pid_t pid;
+	int status = 0;
+
+	snprintf(other, sizeof other, "%s/elsewhere", f->dir);
+	assert_int_equal(mkdir(other, 0700), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		rk_register *r = NULL;
+		if (chdir(f->dir) != 0 ||
+		    rk_register_open("r.db", f->key, &r) != RK_OK)
+			_exit(2);
+		rk_register_set_audit_batch(r, 64);
+		if (chdir(other) != 0)
+			_exit(3);
+		for (int i = 0; i < 2; i++)
+			if (show(r, f->id) != RK_OK)
+				_exit(4);
+		kill(getpid(), SIGKILL);
+		_exit(5);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	verify_ok(f);
+	/* both reads handed out data: both must be in the trail */
+	assert_int_equal(shows(f, "ok"), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_journal_front_cut, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_journal_replay, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_journal_after_chdir, setup,
 						teardown),
 	};
 
