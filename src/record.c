@@ -15,6 +15,7 @@
  * of every record type); the first source of the policy is only a fallback
  * for a model built without one.
  */
+#define _GNU_SOURCE /* O_TMPFILE */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1375,6 +1376,72 @@ static int out_chunk(void *ud, int64_t seq, const unsigned char *ct, size_t len)
 	return 0;
 }
 
+#define OUT_PATH_MAX 4200
+
+static int out_exists(const char *path)
+{
+	struct stat sb;
+
+	return lstat(path, &sb) == 0;
+}
+
+/* A file for the output with no name yet: O_TMPFILE in the output's
+ * folder, or where the file system has none, a hidden name there (tmp
+ * gets it; "" for an unnamed one). -1 with errno set. */
+static int unnamed_file(const char *out_path, char *tmp, size_t cap)
+{
+	char dir[OUT_PATH_MAX];
+	const char *slash = strrchr(out_path, '/');
+	size_t n = slash == NULL ? 1 : (size_t)(slash - out_path);
+	int fd, len;
+
+	tmp[0] = '\0';
+	if (n >= sizeof dir) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (slash == NULL)
+		memcpy(dir, ".", 2);
+	else if (n == 0)
+		memcpy(dir, "/", 2);
+	else {
+		memcpy(dir, out_path, n);
+		dir[n] = '\0';
+	}
+	fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd >= 0 ||
+	    (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+		return fd;
+	for (int tries = 0; tries < 16; tries++) {
+		char rnd[33];
+		sec_random_id(rnd);
+		len = snprintf(tmp, cap, "%s/.rekisteri-%.16s", dir, rnd);
+		if (len < 0 || (size_t)len >= cap) {
+			errno = ENAMETOOLONG;
+			break;
+		}
+		fd = open(tmp,
+			  O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+			  0600);
+		if (fd >= 0 || errno != EEXIST)
+			break;
+	}
+	if (fd < 0)
+		tmp[0] = '\0';
+	return fd;
+}
+
+/* Gives the output its name; never replaces an existing file. */
+static int name_file(int fd, const char *tmp, const char *out_path)
+{
+	char proc[64];
+
+	if (tmp[0] != '\0')
+		return link(tmp, out_path);
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	return linkat(AT_FDCWD, proc, AT_FDCWD, out_path, AT_SYMLINK_FOLLOW);
+}
+
 rk_status rk_record_attachment(rk_register *r, const char *id,
 			       int64_t record_id, const char *out_path,
 			       const char *purpose)
@@ -1384,7 +1451,7 @@ rk_status rk_record_attachment(rk_register *r, const char *id,
 	struct out_state o;
 	store_subject sub;
 	unsigned char *dk = NULL;
-	char today[11];
+	char today[11], tmp[OUT_PATH_MAX] = "";
 	size_t pu = POL_NONE, ti;
 	int reading = 0, audited = 0, created = 0, rc, e, live;
 	rk_status st;
@@ -1466,20 +1533,20 @@ rk_status rk_record_attachment(rk_register *r, const char *id,
 		st = reg_fail(r, RK_ESYS, "out of memory");
 		goto out;
 	}
-	/* O_EXCL and O_NOFOLLOW: never overwrite, never follow a planted
-	 * link; 0600 because the file holds personal data. */
-	o.fd = open(out_path,
-		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* The plaintext goes to a file without a name, in the output's
+	 * folder, and gets its name only once the trail holds the read: a
+	 * reader killed or refused before that leaves nothing behind. 0600
+	 * because the file holds personal data. */
+	if (out_exists(out_path)) {
+		st = reg_fail(r, RK_EINVAL,
+			      "the output file exists already; refusing to "
+			      "overwrite it");
+		goto out;
+	}
+	o.fd = unnamed_file(out_path, tmp, sizeof tmp);
 	if (o.fd < 0) {
-		e = errno;
-		if (e == EEXIST)
-			st = reg_fail(r, RK_EINVAL,
-				      "the output file exists already; "
-				      "refusing to overwrite it");
-		else
-			st = reg_fail(r, RK_ESYS,
-				      "cannot create the output file: %s",
-				      strerror(e));
+		st = reg_fail(r, RK_ESYS, "cannot create the output file: %s",
+			      strerror(errno));
 		goto out;
 	}
 	created = 1;
@@ -1501,31 +1568,43 @@ rk_status rk_record_attachment(rk_register *r, const char *id,
 			      "altered");
 	if (st != RK_OK)
 		goto out;
-	{
-		/* Closed whatever fsync said, so the descriptor never leaks. */
-		int ferr = fsync(o.fd) != 0 ? errno : 0;
-		if (close(o.fd) != 0 && ferr == 0)
-			ferr = errno;
-		o.fd = -1;
-		if (ferr != 0) {
-			st = reg_fail(r, RK_ESYS,
-				      "cannot write the output file: %s",
-				      strerror(ferr));
-			goto out;
-		}
+	if (fsync(o.fd) != 0) {
+		st = reg_fail(r, RK_ESYS, "cannot write the output file: %s",
+			      strerror(errno));
+		goto out;
 	}
 	reg_end_read(r);
 	reading = 0;
 	audit_ev_set(&ev, r, "record.attachment", sub.pseudonym, m.type,
 		     p->purposes[pu].name, "ok");
 	st = audit_read(r, &ev);
+	if (st != RK_OK)
+		goto out;
+	/* Never over an existing file: linking fails if one appeared. */
+	if (name_file(o.fd, tmp, out_path) != 0) {
+		e = errno;
+		st = e == EEXIST ? reg_fail(r, RK_EINVAL,
+					    "the output file exists already; "
+					    "refusing to overwrite it")
+				 : reg_fail(r, RK_ESYS,
+					    "cannot create the output file: %s",
+					    strerror(e));
+		audit_ev_set(&ev, r, "record.attachment", sub.pseudonym, m.type,
+			     p->purposes[pu].name, "failed");
+		(void)audit_read(r, &ev);
+		audited = 1;
+		goto out;
+	}
+	if (tmp[0] != '\0')
+		unlink(tmp); /* the fallback's hidden name: linked now */
+	tmp[0] = '\0';
 out:
 	if (reading)
 		reg_end_read(r);
-	if (o.fd >= 0)
-		close(o.fd);
-	if (st != RK_OK && created)
-		unlink(out_path);
+	if (o.fd >= 0 && close(o.fd) != 0 && st == RK_OK)
+		st = reg_fail(r, RK_ESYS, "cannot write the output file");
+	if (created && tmp[0] != '\0')
+		unlink(tmp); /* the fallback's named file, if any */
 	if (st != RK_OK && st != RK_ESYS && !audited)
 		reg_audit_attempt(r, "record.attachment",
 				  sub.pseudonym[0] ? sub.pseudonym : NULL,
