@@ -226,9 +226,15 @@ static int take_orphan(const char *db_path, const char *id,
 
 	if (journal_path(path, db_path, id, AJ_SUFFIX) != 0)
 		return 1;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* Not blocking on a FIFO planted under a journal's name; anything
+	 * but a regular file is not a journal of ours and is passed over. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
-		return errno == ENOENT ? 0 : 1;
+		return errno == ENOENT || errno == ELOOP ? 0 : 1;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return 0;
+	}
 	/* A live handle holds its lock: not an orphan. Once locked, a file
 	 * that another handle took in meanwhile is gone from the folder. */
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0 || fstat(fd, &sb) != 0 ||

@@ -27,6 +27,9 @@
 /* A journal record: length, magic, number, then the entry's members, then
  * a MAC bound to the journal's id. */
 #define JREC_MAGIC "RKJ1"
+/* meta "audit_journal_taken:<id>": journals taken in from stopped
+ * processes (rare), so that a copy put back is not counted again. */
+#define META_JOURNAL_TAKEN "audit_journal_taken:"
 
 static void copy_bounded(char *dst, size_t cap, const char *src)
 {
@@ -545,8 +548,8 @@ void audit_journal_settled(rk_register *r)
 {
 	/* Every entry the journal holds is in the chain now. A failure here
 	 * only means the entries would be taken in twice after a crash. */
-	if (r->aj != NULL && r->nqueue == 0)
-		(void)ajournal_truncate(r->aj);
+	if (r->aj != NULL && r->nqueue == 0 && ajournal_truncate(r->aj) == 0)
+		r->jseq = 0; /* an emptied journal numbers from 1 again */
 }
 
 /* Whether the record at rec (rl bytes) was written under the current audit
@@ -583,8 +586,11 @@ static int import_orphan(void *ud, const char *jid, const unsigned char *data,
 	rk_register *r = os->r;
 	segments sg;
 	const char *damage = NULL;
-	uint64_t want = 0, n;
-	size_t off = 0, rl;
+	char seen[sizeof META_JOURNAL_TAKEN + AJ_ID_HEX + 1];
+	unsigned char flag[1] = {1};
+	uint64_t want = 1, n;
+	size_t off = 0, rl, flen = 0;
+	int rc, gap = 0;
 	audit_ev ev;
 	rk_status st;
 
@@ -594,6 +600,21 @@ static int import_orphan(void *ud, const char *jid, const unsigned char *data,
 		st = segments_load(r, &sg);
 	if (st != RK_OK)
 		goto out;
+	/* A journal is taken in once: a copy put back is reported, not
+	 * counted twice. */
+	if (snprintf(seen, sizeof seen, "%s%s", META_JOURNAL_TAKEN, jid) < 0 ||
+	    (rc = r->st->vt->meta_get(r->st, seen, flag, sizeof flag, &flen)) ==
+		    STORE_ERR) {
+		st = reg_store_fail(r, "cannot read the journals taken in");
+		goto out;
+	}
+	if (rc == 0) {
+		damage = "a journal taken in before was put back";
+		len = 0;
+	} else if (r->st->vt->meta_set(r->st, seen, flag, 1) != 0) {
+		st = reg_store_fail(r, "cannot record the journal taken in");
+		goto out;
+	}
 	while (off + 4 <= len) {
 		rl = (size_t)data[off] << 24 | (size_t)data[off + 1] << 16 |
 		     (size_t)data[off + 2] << 8 | data[off + 3];
@@ -610,17 +631,19 @@ static int import_orphan(void *ud, const char *jid, const unsigned char *data,
 			damage = "a journal record does not authenticate";
 			break;
 		}
+		/* Numbered from 1 since the journal was last emptied: a
+		 * record missing at the front shows as well as one inside. */
 		n = get_u64(data + off + 8);
-		if (want != 0 && n != want) {
-			damage = "journal records are missing";
-			break;
-		}
+		if (n != want)
+			gap = 1; /* reported below; what authenticates counts */
 		want = n + 1;
 		st = audit_write(r, &ev);
 		if (st != RK_OK)
 			goto out;
 		off += rl;
 	}
+	if (damage == NULL && gap)
+		damage = "journal records are missing";
 	if (damage != NULL) {
 		audit_ev_set(&ev, r, "audit.journal", NULL, NULL, NULL,
 			     "integrity");

@@ -402,14 +402,26 @@ static rk_status reg_set_key_path(rk_register *r, const char *key_path)
 	return RK_OK;
 }
 
-/* The database's path, beside which the audit journal is kept. */
+/* The database's path, beside which the audit journal is kept: absolute,
+ * so that a process that changes its folder after the open (a daemon does)
+ * still journals beside the database. */
 static rk_status reg_set_db_path(rk_register *r, const char *db_path)
 {
+	char cwd[4096];
 	size_t n = strlen(db_path);
+	int len;
 
 	if (n == 0 || n >= sizeof r->db_path)
 		return reg_fail(r, RK_EINVAL, "the database path is too long");
-	memcpy(r->db_path, db_path, n + 1);
+	if (db_path[0] == '/') {
+		memcpy(r->db_path, db_path, n + 1);
+		return RK_OK;
+	}
+	if (getcwd(cwd, sizeof cwd) == NULL)
+		return reg_fail(r, RK_ESYS, "cannot tell the current folder");
+	len = snprintf(r->db_path, sizeof r->db_path, "%s/%s", cwd, db_path);
+	if (len < 0 || (size_t)len >= sizeof r->db_path)
+		return reg_fail(r, RK_EINVAL, "the database path is too long");
 	return RK_OK;
 }
 
