@@ -427,7 +427,7 @@ static void reload_policy(rk_register *r, rk_status *st)
 		/* Only an administrator restores; keep that role if the
 		 * restored policy lost the actor's own. */
 		if (r->role == POL_NONE)
-			r->role = policy_role(r->pol, "admin");
+			r->role = r->pol->settings.operator_role;
 	}
 }
 

@@ -33,15 +33,6 @@
 #define COOKIE_FIELD   "cookie"
 
 /* Names of the seed policy that the marketing rules rely on (SPEC §2). */
-#define OBJ_DIRECT_MARKETING "direct_marketing"
-#define PURPOSE_MARKETING    "marketing_communications"
-#define SCOPE_EMAIL	     "email_marketing"
-#define SCOPE_SMS	     "sms_marketing"
-#define SCOPE_THIRD_PARTY    "third_party_marketing"
-#define SCOPE_PERSONALISE    "personalisation"
-#define KIND_CUSTOMER	     "customer"
-#define KIND_CONTACT	     "contact"
-#define TYPE_PURCHASE	     "purchase"
 
 enum ledger_state { LEDGER_NONE, LEDGER_GIVEN, LEDGER_WITHDRAWN };
 
@@ -75,7 +66,12 @@ static int ledger_state(rk_register *r, const char *subject_id,
 {
 	struct latest l = {objection, 0, 0};
 	store_subject sub;
-	rk_status st = reg_load_subject(r, subject_id, &sub);
+	rk_status st;
+
+	/* An item the policy does not name has never been given. */
+	if (name == NULL)
+		return LEDGER_NONE;
+	st = reg_load_subject(r, subject_id, &sub);
 
 	if (st == RK_OK)
 		st = integ_consent_walk(r, &sub, name, latest_one, &l);
@@ -107,9 +103,28 @@ int consent_objected(rk_register *r, const char *subject_id,
 	return s < 0 ? s : s == LEDGER_GIVEN;
 }
 
+/* The names of what the policy's "marketing" section designates (NULL
+ * when it names none): the rules below act on these, never on names. */
+static const char *mk_scope(const policy *p, size_t scope)
+{
+	return scope == POL_NONE ? NULL : p->scopes[scope].name;
+}
+
+static const char *mk_prohibition(const policy *p)
+{
+	return p->marketing.prohibition == POL_NONE
+		       ? NULL
+		       : p->objections[p->marketing.prohibition].name;
+}
+
+static int mk_kind_is(const policy *p, const char *kind, size_t ki)
+{
+	return ki != POL_NONE && strcmp(kind, p->kinds[ki].name) == 0;
+}
+
 int consent_personalisation_allowed(rk_register *r, const char *subject_id)
 {
-	size_t si = policy_scope(r->pol, SCOPE_PERSONALISE);
+	size_t si = r->pol->marketing.personalisation_consent;
 	int live, obj;
 
 	if (si == POL_NONE)
@@ -118,7 +133,7 @@ int consent_personalisation_allowed(rk_register *r, const char *subject_id)
 	if (live != 1)
 		return live;
 	/* A direct-marketing prohibition covers targeted content too. */
-	obj = consent_objected(r, subject_id, OBJ_DIRECT_MARKETING);
+	obj = consent_objected(r, subject_id, mk_prohibition(r->pol));
 	return obj < 0 ? obj : !obj;
 }
 
@@ -709,14 +724,17 @@ static rk_status soft_opt_in(rk_register *r, const store_subject *sub, int *ok)
 	struct first bought = {r, 0, 0};
 
 	*ok = 0;
-	if (strcmp(sub->kind, KIND_CUSTOMER) != 0)
+	if (!mk_kind_is(r->pol, sub->kind, r->pol->marketing.customer_kind) ||
+	    r->pol->marketing.sale_record == POL_NONE)
 		return RK_OK;
 	reg_today(r, today);
 	/* An end date still in the future has not ended it yet. */
 	if (sub->rel_end[0] != '\0' && strcmp(sub->rel_end, today) <= 0)
 		return RK_OK;
-	if (r->st->vt->record_list(r->st, sub->id, TYPE_PURCHASE, first_record,
-				   &bought) != 0)
+	if (r->st->vt->record_list(
+		    r->st, sub->id,
+		    r->pol->record_types[r->pol->marketing.sale_record].name,
+		    first_record, &bought) != 0)
 		return reg_store_fail(r, "cannot read the purchases");
 	if (bought.forged)
 		return reg_fail(r, RK_EINTEGRITY,
@@ -732,11 +750,14 @@ static rk_status may_contact_rules(rk_register *r, const store_subject *sub,
 				   rk_decision *out)
 {
 	int electronic = ch == CH_EMAIL || ch == CH_SMS;
-	const char *scope = ch == CH_EMAIL ? SCOPE_EMAIL : SCOPE_SMS;
+	const policy *p = r->pol;
+	const char *scope =
+		mk_scope(p, ch == CH_EMAIL ? p->marketing.email_consent
+					   : p->marketing.sms_consent);
 	int s, tp, soft;
 	rk_status st;
 
-	s = consent_objected(r, sub->id, OBJ_DIRECT_MARKETING);
+	s = consent_objected(r, sub->id, mk_prohibition(p));
 	if (s < 0)
 		return consent_err(s);
 	if (s) {
@@ -745,7 +766,9 @@ static rk_status may_contact_rules(rk_register *r, const store_subject *sub,
 		return RK_OK;
 	}
 	if (third_party) {
-		tp = ledger_state(r, sub->id, SCOPE_THIRD_PARTY, 0);
+		tp = ledger_state(r, sub->id,
+				  mk_scope(p, p->marketing.third_party_consent),
+				  0);
 		if (tp < 0)
 			return consent_err(tp);
 		if (tp != LEDGER_GIVEN) {
@@ -765,8 +788,8 @@ static rk_status may_contact_rules(rk_register *r, const store_subject *sub,
 						 "marketing also needs "
 						 "consent to e-mail marketing"
 					       : "third-party SMS marketing "
-						 "also needs consent to SMS "
-						 "marketing");
+						 "also needs consent to "
+						 "SMS marketing");
 				return RK_OK;
 			}
 		}
@@ -786,12 +809,12 @@ static rk_status may_contact_rules(rk_register *r, const store_subject *sub,
 			       ch == CH_EMAIL
 				       ? "the subject withdrew consent to "
 					 "e-mail marketing"
-				       : "the subject withdrew consent to SMS "
-					 "marketing");
+				       : "the subject withdrew consent to "
+					 "SMS marketing");
 			return RK_OK;
 		}
 	}
-	if (strcmp(sub->kind, KIND_CONTACT) == 0) {
+	if (mk_kind_is(p, sub->kind, p->marketing.contact_kind)) {
 		decide(out, 1, "business contact: allowed until refused");
 		return RK_OK;
 	}
@@ -828,7 +851,7 @@ static rk_status may_contact_rules(rk_register *r, const store_subject *sub,
 rk_status rk_may_contact(rk_register *r, const char *id, const char *channel,
 			 int third_party, rk_decision *out)
 {
-	size_t pu = policy_purpose(r->pol, PURPOSE_MARKETING);
+	size_t pu = r->pol->marketing.purpose;
 	const char *purpose = pu == POL_NONE ? NULL : r->pol->purposes[pu].name;
 	store_subject sub;
 	enum channel ch = CH_COUNT;
