@@ -177,8 +177,8 @@ static int key_rotate(cli *c, int argc, char **argv)
 		cli_json_str(stdout, c->key);
 		printf(", \"key_id\": \"%s\", \"retired_key_id\": \"%s\", "
 		       "\"replaced\": [\"master_key\", \"index_key\", "
-		       "\"signing_key\"], \"rewrapped\": [\"audit_key\", "
-		       "\"cookie_key\"%s], \"reencrypted\": %s, "
+		       "\"signing_key\", \"audit_key\"], \"rewrapped\": "
+		       "[\"row_key\", \"cookie_key\"%s], \"reencrypted\": %s, "
 		       "\"old_key_file_opens\": \"%s\"}\n",
 		       newid, oldid, re ? "" : ", \"data_keys\"",
 		       re ? "true" : "false",
@@ -191,7 +191,8 @@ static int key_rotate(cli *c, int argc, char **argv)
 	       "is kept in the register's keyring\n",
 	       c->key, newid, oldid);
 	printf("replaced: the master key, the blind index key, the checkpoint "
-	       "signing key (old checkpoints still verify)\n");
+	       "signing key (old checkpoints still verify), the audit chain "
+	       "key (a new segment of the trail begins)\n");
 	if (re) {
 		printf("re-encrypted: every subject's data under a new data "
 		       "key\n");
@@ -199,7 +200,7 @@ static int key_rotate(cli *c, int argc, char **argv)
 		       "a backup made under it, it opens that backup's data as "
 		       "it was then, nothing newer\n");
 	} else {
-		printf("re-wrapped, not replaced: the audit chain key, the "
+		printf("re-wrapped, not replaced: the row MAC key, the "
 		       "cookie identifier key, every subject's data key\n");
 		printf("the old key file no longer opens this register; with "
 		       "a backup made under it, it still decrypts today's data "

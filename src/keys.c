@@ -679,11 +679,12 @@ static rk_status rewrap_subjects(rk_register *r, const unsigned char *nk,
 
 /* The register's own keys under nk: a new index key (ikey, the blind
  * index is rebuilt with it), a new checkpoint signing key whose
- * predecessor's public key is kept for the checkpoints it signed, and the
- * cookie identifier key and the audit chain key re-wrapped as they are
- * (cookie identifiers are stored only as their hashes, so they cannot be
- * hashed again; the chain key belongs to the audit trail). what gets the
- * names of the keys replaced. */
+ * predecessor's public key is kept for the checkpoints it signed, a new
+ * audit chain key that starts a new segment of the trail (audit.c keeps
+ * the earlier ones), and the row key and the cookie identifier key
+ * re-wrapped as they are (every row's MAC is under the one; cookie
+ * identifiers are stored only as their hashes under the other). what gets
+ * the names of the keys replaced. */
 static rk_status rotate_register_keys(rk_register *r, const unsigned char *nk,
 				      const unsigned char *ikey, char *what,
 				      size_t cap)
