@@ -259,7 +259,8 @@ RK_API const char *rk_subject_relationship_start(const rk_subject *s);
 RK_API const char *rk_subject_relationship_end(const rk_subject *s);
 RK_API size_t rk_subject_value_count(const rk_subject *s);
 RK_API const rk_value *rk_subject_value(const rk_subject *s, size_t i);
-/* The subject as one JSON document; owned, free with rk_free. */
+/* The subject as one JSON document; owned, and it holds personal data:
+ * free with rk_free_secret. */
 RK_API char *rk_subject_json(const rk_subject *s);
 /* Wipes the plaintext values and frees. NULL is allowed. */
 RK_API void rk_subject_free(rk_subject *s);
@@ -334,7 +335,8 @@ RK_API RK_NODISCARD rk_status rk_record_add_by_cookie(
 	rk_register *reg, const char *cookie_id, const char *type,
 	const char *json, const char *purpose, int64_t *record_id);
 /* The subject's records (type NULL: all) that serve purpose, as a JSON
- * array; *json_out is owned, free with rk_free. */
+ * array; *json_out is owned, and it holds personal data: free with
+ * rk_free_secret. */
 RK_API RK_NODISCARD rk_status rk_record_list(rk_register *reg, const char *id,
 					     const char *type,
 					     const char *purpose,
@@ -358,7 +360,8 @@ RK_API RK_NODISCARD rk_status rk_consent_set(rk_register *reg, const char *id,
 					     const char *channel,
 					     const char *evidence);
 /* The whole ledger of a subject (consents and objections) as a JSON array
- * in order; owned, free with rk_free. */
+ * in order; owned, and it holds personal data (the evidence): free with
+ * rk_free_secret. */
 RK_API RK_NODISCARD rk_status rk_consent_history(rk_register *reg,
 						 const char *id,
 						 char **json_out);

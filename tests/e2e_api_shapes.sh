@@ -254,6 +254,43 @@ check "restore" 0 "$BIN" --json restore "$WORK/backup.db"
 shape restore
 check "key rotate" 0 "$BIN" --json key rotate
 shape key-rotate
+RETIRED=$(jq -r .retired_key_id <<<"$out")
+check "key rotate --reencrypt" 0 "$BIN" --json key rotate --reencrypt
+shape key-rotate
+check "key reencrypt" 0 "$BIN" --json key reencrypt
+shape key-reencrypt
+check "key reencrypt --restart" 0 "$BIN" --json key reencrypt --restart
+shape key-reencrypt
+# two rotations: the current key and two retired ones
+check "key list" 0 "$BIN" --json key list
+shape key-list
+out=$(jq '.keys' <<<"$out")
+shape keys
+check "key retire" 0 "$BIN" --json key retire "$RETIRED"
+shape key-retire
+
+# a backup under today's key, for the restores below
+check "backup under the current key" 0 "$BIN" backup "$WORK/backup2.db"
+check "restore --into" 0 "$BIN" --json --key-file "$REKISTERI_DB.key" \
+	restore --into "$WORK/into.db" "$WORK/backup2.db"
+shape restore-into
+
+# A register whose rows were edited without the key: the other form of
+# audit verify's document.
+rows "UPDATE actor SET revoked_at = 0 WHERE name = 'mk1'" "$WORK/into.db" >/dev/null
+check "audit verify of edited rows" 5 "$BIN" --json --db "$WORK/into.db" \
+	--key-file "$REKISTERI_DB.key" audit verify
+shape audit-verify-rows
+
+# A broken trail: audit verify names the entry, and only a forced restore
+# replaces the trail, with a note.
+rows "UPDATE audit SET actor = 'mallory' WHERE seq = 3" >/dev/null
+check "audit verify of an edited trail" 5 "$BIN" --json audit verify
+shape audit-verify
+check "restore --force over the edited trail" 0 "$BIN" --json restore --force "$WORK/backup2.db"
+shape restore-force
+check "audit verify after the forced restore" 0 "$BIN" --json audit verify
+shape audit-verify
 check "version" 0 "$BIN" --json version
 shape version
 
