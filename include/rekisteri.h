@@ -419,9 +419,11 @@ RK_API RK_NODISCARD rk_status rk_register_authenticate(rk_register *reg,
  * that a crash or power cut at any moment leaves a register that opens with
  * the old or the new key file. The register's own keys are replaced too: a
  * new blind index key (the index is rebuilt), a new checkpoint signing key
- * (the old public key is kept, so old checkpoints still verify). The audit
- * chain key, the cookie identifier key and the subjects' data keys are
- * re-wrapped, not replaced (see rk_key_reencrypt for the data keys). The
+ * (the old public key is kept, so old checkpoints still verify) and a new
+ * audit chain key (a new segment of the trail; the earlier chain keys are
+ * kept sealed under it). The row MAC key, the cookie identifier key and the
+ * subjects' data keys are re-wrapped, not replaced (see rk_key_reencrypt
+ * for the data keys). The
  * old master key goes into the register's keyring, sealed under the new
  * one, so that backups made under it can still be restored (until
  * rk_key_retire). The old key file itself no longer opens the register;
