@@ -211,6 +211,43 @@ static rk_status load_head(rk_register *r)
 	return audit_adopt_trail(r);
 }
 
+int64_t audit_next_seq(rk_register *r)
+{
+	char saved[REG_ERR_MAX];
+
+	/* A head that does not load fails the write at its audit entry;
+	 * here it only means no lower bound. */
+	if (!r->head_valid) {
+		memcpy(saved, r->err, sizeof saved);
+		if (load_head(r) != RK_OK) {
+			memcpy(r->err, saved, sizeof saved);
+			return 0;
+		}
+	}
+	return r->head_seq + 1;
+}
+
+rk_status audit_kept_seq(rk_register *r, int64_t *seq)
+{
+	unsigned char head[2 * HEAD_BYTES], mac[SEC_HASH_BYTES];
+	size_t len = 0;
+	int rc = r->st->vt->meta_get(r->st, META_HEAD, head, sizeof head, &len);
+
+	*seq = 0;
+	if (rc != 0 && rc != STORE_NOTFOUND)
+		return reg_store_fail(r, "cannot read the audit head");
+	if (rc == STORE_NOTFOUND)
+		return RK_OK; /* audit verify reports a missing head */
+	head_mac(r->akey, head, mac);
+	if (len != HEAD_BYTES ||
+	    sec_memcmp(mac, head + 8 + SEC_HASH_BYTES, SEC_HASH_BYTES) != 0)
+		return reg_fail(r, RK_EINTEGRITY,
+				"the register's record of where the audit "
+				"trail ends was altered");
+	*seq = (int64_t)get_u64(head);
+	return RK_OK;
+}
+
 rk_status audit_adopt_trail(rk_register *r)
 {
 	store_audit last;

@@ -93,6 +93,7 @@ void integ_subject_mac(const rk_register *r, const store_subject *s,
 	sec_mac_bytes(&m, s->vdigest, sizeof s->vdigest);
 	sec_mac_bytes(&m, s->chead, sizeof s->chead);
 	sec_mac_bytes(&m, s->rhead, sizeof s->rhead);
+	sec_mac_int(&m, s->audit_seq);
 	sec_mac_final(&m, out);
 }
 
@@ -154,6 +155,7 @@ rk_status integ_subject_repin(rk_register *r, store_subject *s)
 		return reg_store_fail(r, "cannot read the values");
 	}
 	sec_mac_final(&m, s->vdigest);
+	s->audit_seq = audit_next_seq(r);
 	integ_subject_mac(r, s, s->mac);
 	s->has_mac = 1;
 	if (r->st->vt->subject_set_auth(r->st, s) != 0)
@@ -334,6 +336,7 @@ rk_status integ_record_bind(rk_register *r, store_subject *s, store_record *rec)
 	/* Records only ever grow at the end (ids increase), so the head
 	 * moves on without a walk. */
 	records_link(r, s->rhead, mac, s->rhead);
+	s->audit_seq = audit_next_seq(r);
 	integ_subject_mac(r, s, s->mac);
 	if (r->st->vt->subject_set_auth(r->st, s) != 0)
 		return reg_store_fail(r, "cannot store the subject's MAC");
@@ -708,6 +711,25 @@ static int count_value(void *ud, const store_value *v)
 	return 0;
 }
 
+/* A subject written after where the kept head says the trail ends: the
+ * trail was cut back to an older end, head and all. */
+static rk_status check_written_before_head(rk_register *r,
+					   const store_subject *s)
+{
+	int64_t head = 0;
+	rk_status st = audit_kept_seq(r, &head);
+
+	if (st != RK_OK)
+		return st;
+	if (s->audit_seq > head)
+		return reg_fail(r, RK_EINTEGRITY,
+				"a subject was written after where the audit "
+				"trail now ends: the trail was cut back to an "
+				"older end; see the checkpoints and restore a "
+				"backup");
+	return RK_OK;
+}
+
 rk_status integ_subject_verify(rk_register *r, const char *id)
 {
 	store_subject sub;
@@ -722,6 +744,8 @@ rk_status integ_subject_verify(rk_register *r, const char *id)
 		return reg_store_fail(r, "cannot read the values");
 	}
 	st = integ_values_end(r, &sub, &m);
+	if (st == RK_OK)
+		st = check_written_before_head(r, &sub);
 	if (st == RK_OK)
 		st = integ_consent_walk(r, &sub, NULL, NULL, NULL);
 	if (st == RK_OK)

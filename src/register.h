@@ -256,6 +256,12 @@ void audit_journal_settled(rk_register *r);
  * commit on); the old key is kept, sealed under the new one, to verify
  * the entries before. */
 rk_status audit_rotate_key(rk_register *r, const unsigned char *kek);
+/* Inside a write: the number the trail's next entry will have (a lower
+ * bound for this write's own entry); 0 when the head does not load. */
+int64_t audit_next_seq(rk_register *r);
+/* The number of the last entry as the register's kept head says (0 when
+ * there is none yet); RK_EINTEGRITY when the head was altered. */
+rk_status audit_kept_seq(rk_register *r, int64_t *seq);
 /* Inside a write whose restore replaced the whole trail (forced): the
  * restored trail's last entry is the head from now on. */
 rk_status audit_adopt_trail(rk_register *r);

@@ -41,6 +41,9 @@ typedef struct store_subject {
 	unsigned char rhead[SEC_HASH_BYTES];
 	unsigned char mac[SEC_HASH_BYTES];
 	int has_mac; /* 0: a row from before the MACs (or emptied) */
+	/* The audit entry the row's last write came no earlier than (the
+	 * trail's next entry then), under the row's MAC. */
+	int64_t audit_seq;
 } store_subject;
 
 typedef struct store_value {

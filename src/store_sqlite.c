@@ -139,6 +139,10 @@ static const char *const migrations[] = {
 	"ALTER TABLE actor ADD COLUMN mac BLOB;"
 	"ALTER TABLE cookie ADD COLUMN mac BLOB;"
 	"INSERT INTO meta (key, value) VALUES ('row_macs_pending', x'01');",
+	/* 4: the audit entry a subject's last write came no earlier than,
+	 * under its row MAC: a trail cut back to an older end is caught by
+	 * the subjects written after it. */
+	"ALTER TABLE subject ADD COLUMN audit_seq INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define NMIGRATIONS ((int64_t)(sizeof migrations / sizeof migrations[0]))
@@ -175,7 +179,7 @@ enum stmt_id {
 
 #define SUBJ_COLS                                                              \
 	"SELECT id, kind, pseudonym, wrapped_key, created_at, rel_start,"      \
-	" rel_end, vdigest, chead, rhead, mac FROM subject"
+	" rel_end, vdigest, chead, rhead, mac, audit_seq FROM subject"
 #define VALUE_COLS                                                             \
 	"SELECT id, field, ciphertext, purposes, legal_basis, source,"         \
 	" collected_at, confirmed_at, expires_at, bidx FROM value"
@@ -208,15 +212,16 @@ static const struct {
 	[ST_SUBJ_INSERT] = {"subject insert",
 			    "INSERT INTO subject (id, kind, pseudonym,"
 			    " wrapped_key, created_at, rel_start, rel_end,"
-			    " vdigest, chead, rhead, mac)"
+			    " vdigest, chead, rhead, mac, audit_seq)"
 			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-			    " ?10, ?11)"},
+			    " ?10, ?11, ?12)"},
 	[ST_SUBJ_GET] = {"subject get", SUBJ_COLS " WHERE id = ?1"},
 	[ST_SUBJ_SET_END] = {"subject set end",
 			     "UPDATE subject SET rel_end = ?2 WHERE id = ?1"},
 	[ST_SUBJ_SET_AUTH] = {"subject set auth",
 			      "UPDATE subject SET vdigest = ?2, chead = ?3,"
-			      " rhead = ?4, mac = ?5 WHERE id = ?1"},
+			      " rhead = ?4, mac = ?5, audit_seq = ?6"
+			      " WHERE id = ?1"},
 	[ST_SUBJ_LIST] = {"subject list", SUBJ_COLS " ORDER BY id LIMIT ?3"},
 	[ST_SUBJ_LIST_K] = {"subject list",
 			    SUBJ_COLS " WHERE kind = ?1 ORDER BY id LIMIT ?3"},
@@ -690,6 +695,8 @@ static int bind_auth(sqlite3_stmt *st, int i, const store_subject *sub)
 	for (int k = 0; k < 4 && rc == SQLITE_OK; k++)
 		rc = sub->has_mac ? bind_blob(st, i + k, col[k], SEC_HASH_BYTES)
 				  : sqlite3_bind_null(st, i + k);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, i + 4, sub->audit_seq);
 	return rc;
 }
 
@@ -766,6 +773,7 @@ static int fill_subject(struct sq *s, sqlite3_stmt *st, const char *what,
 	out->has_mac = col_mac(st, 7, out->vdigest) &&
 		       col_mac(st, 8, out->chead) &&
 		       col_mac(st, 9, out->rhead) && col_mac(st, 10, out->mac);
+	out->audit_seq = sqlite3_column_int64(st, 11);
 	return 0;
 }
 

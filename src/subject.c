@@ -755,6 +755,7 @@ rk_status rk_subject_add(rk_register *r, const char *kind,
 	sec_mac_final(&vd, sub.vdigest);
 	memset(sub.chead, 0, sizeof sub.chead); /* an empty ledger */
 	memset(sub.rhead, 0, sizeof sub.rhead); /* and no records */
+	sub.audit_seq = audit_next_seq(r);
 	integ_subject_mac(r, &sub, sub.mac);
 	sub.has_mac = 1;
 	if (r->st->vt->subject_insert(r->st, &sub) != 0) {

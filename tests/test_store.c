@@ -272,7 +272,12 @@ static void test_migrations(void **state)
 	f->s = NULL;
 	assert_int_equal(raw_int(f->path, "SELECT max(version) FROM "
 					  "schema_migrations"),
-			 3);
+			 4);
+	/* migration 4: the audit entry a subject's last write came after */
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM"
+					  " pragma_table_info('subject')"
+					  " WHERE name = 'audit_seq'"),
+			 1);
 	/* migration 3: the MAC columns of the rows that decide access */
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM"
 					  " pragma_table_info('subject')"
@@ -320,7 +325,7 @@ static void test_migrations(void **state)
 	f->s = NULL;
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM "
 					  "schema_migrations"),
-			 3);
+			 4);
 
 	/* a schema from the future is refused, not used */
 	raw_exec(f->path, "INSERT INTO schema_migrations VALUES (999, 0)");
