@@ -730,23 +730,15 @@ static int is_identifier(const char *s)
 
 /* Y-tunnus NNNNNNN-T: weights 7,9,10,5,8,4,2; r = sum mod 11; r = 1 is
  * never issued, r = 0 gives 0, else 11 - r. */
+/* The one Y-tunnus check (ident.c), and the policy writes it in its
+ * canonical form NNNNNNN-T. */
 static int ytunnus_ok(const char *s)
 {
-	static const int w[7] = {7, 9, 10, 5, 8, 4, 2};
-	int sum = 0, r;
-	size_t i;
+	char canon[16];
+	const char *why = NULL;
 
-	if (strlen(s) != 9 || s[7] != '-' || s[8] < '0' || s[8] > '9')
-		return 0;
-	for (i = 0; i < 7; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-		sum += (s[i] - '0') * w[i];
-	}
-	r = sum % 11;
-	if (r == 1)
-		return 0;
-	return s[8] - '0' == (r == 0 ? 0 : 11 - r);
+	return ident_ytunnus(s, canon, sizeof canon, &why) == 0 &&
+	       strcmp(canon, s) == 0;
 }
 
 /* A plausible address: one @, something before it, a dotted domain after

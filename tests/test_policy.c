@@ -791,6 +791,11 @@ static void test_rules(void **state)
 	expect_problem("\"rekisteri_policy\": 1", "\"rekisteri_policy\": 2",
 		       "unsupported policy format");
 	expect_problem("\"3154631-3\"", "\"3154631\"", "invalid Y-tunnus");
+	/* the register's own Y-tunnus check, in its canonical form: a
+	 * check digit that is wrong, an old 6-digit body, spaces */
+	expect_problem("\"3154631-3\"", "\"3154631-4\"", "invalid Y-tunnus");
+	expect_problem("\"3154631-3\"", "\"154631-3\"", "invalid Y-tunnus");
+	expect_problem("\"3154631-3\"", "\" 3154631-3\"", "invalid Y-tunnus");
 	expect_problem("\"3154631-3\"", "3154631", "must be a string");
 	expect_problem("\"P0D\"", "\"PT1H\"", "ISO 8601 period");
 	expect_problem("\"P0D\"", "\"P1D1Y\"", "ISO 8601 period");
