@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "journal_fixture.h"
+
 #include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,124 +23,6 @@
 #include <sqlite3.h>
 
 #include "rekisteri.h"
-
-#ifndef RK_SOURCE_DIR
-#define RK_SOURCE_DIR "."
-#endif
-#define POLICY	    RK_SOURCE_DIR "/policies/ocr-factory.json"
-#define AJ_MAX_TEST 8192
-
-struct fx {
-	char dir[256];
-	char db[300];
-	char key[300];
-	char id[RK_ID_LEN + 1];
-};
-
-static int setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof *f);
-	const char *tmp = getenv("TMPDIR");
-	rk_register *r = NULL;
-	rk_fields *fl = rk_fields_new();
-
-	assert_non_null(f);
-	assert_non_null(fl);
-	snprintf(f->dir, sizeof f->dir, "%s/rk-aj-XXXXXX",
-		 tmp != NULL && tmp[0] ? tmp : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof f->db, "%s/r.db", f->dir);
-	snprintf(f->key, sizeof f->key, "%s/r.key", f->dir);
-	assert_int_equal(rk_register_init(f->db, f->key, POLICY, &r), RK_OK);
-	assert_int_equal(rk_fields_add(fl, "first_name", "Testi"), RK_OK);
-	assert_int_equal(rk_fields_add(fl, "last_name", "Henkilo"), RK_OK);
-	assert_int_equal(rk_subject_add(r, "customer", fl, NULL, NULL, f->id),
-			 RK_OK);
-	rk_fields_free(fl);
-	rk_register_close(r);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	char cmd[400];
-
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
-	return 0;
-}
-
-static long count_sql(const char *db, const char *sql)
-{
-	sqlite3 *h = NULL;
-	sqlite3_stmt *s = NULL;
-	long n;
-
-	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
-			 SQLITE_OK);
-	sqlite3_busy_timeout(h, 5000);
-	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	n = (long)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(h);
-	return n;
-}
-
-static long shows(const struct fx *f, const char *outcome)
-{
-	char sql[200];
-
-	snprintf(sql, sizeof sql,
-		 "SELECT count(*) FROM audit WHERE action = 'subject.show' "
-		 "AND outcome = '%s'",
-		 outcome);
-	return count_sql(f->db, sql);
-}
-
-/* The journal files beside the register; the first one's path in path. */
-static int journals(const struct fx *f, char *path, size_t cap)
-{
-	DIR *d = opendir(f->dir);
-	struct dirent *de;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((de = readdir(d)) != NULL) {
-		size_t len = strlen(de->d_name);
-		if (strncmp(de->d_name, "r.db-audit-", 11) != 0 || len < 2 ||
-		    strcmp(de->d_name + len - 2, ".j") != 0)
-			continue;
-		if (n++ == 0 && path != NULL)
-			snprintf(path, cap, "%s/%s", f->dir, de->d_name);
-	}
-	closedir(d);
-	return n;
-}
-
-static rk_status show(rk_register *r, const char *id)
-{
-	rk_subject *s = (rk_subject *)(uintptr_t)1;
-	rk_status st = rk_subject_get(r, id, NULL, &s);
-
-	if (st != RK_OK)
-		assert_null(s); /* nothing handed out */
-	rk_subject_free(s);
-	return st;
-}
-
-static void verify_ok(const struct fx *f)
-{
-	rk_register *r = NULL;
-	rk_audit_report rep;
-
-	assert_int_equal(rk_register_open(f->db, f->key, &r), RK_OK);
-	assert_int_equal(rk_audit_verify(r, &rep), RK_OK);
-	rk_register_close(r);
-}
 
 /* A long writer holds the database: reads go on for one batch, each entry
  * in the journal, and the next read, which must commit the batch first,
@@ -218,29 +102,6 @@ static void test_journal_unwritable(void **state)
 	assert_int_equal(shows(f, "ok"), 1);
 }
 
-/* Reads in a process that is killed before it commits them. */
-static void reads_then_die(const struct fx *f, int n)
-{
-	pid_t pid = fork();
-	int status = 0;
-
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		rk_register *r = NULL;
-		if (rk_register_open(f->db, f->key, &r) != RK_OK)
-			_exit(2);
-		rk_register_set_audit_batch(r, 64);
-		for (int i = 0; i < n; i++)
-			if (show(r, f->id) != RK_OK)
-				_exit(3);
-		kill(getpid(), SIGKILL);
-		_exit(4);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFSIGNALED(status));
-	assert_int_equal(WTERMSIG(status), SIGKILL);
-}
-
 static void test_killed_reader(void **state)
 {
 	struct fx *f = *state;
@@ -252,61 +113,6 @@ static void test_killed_reader(void **state)
 	verify_ok(f);
 	assert_int_equal(shows(f, "ok"), 10);
 	assert_int_equal(journals(f, NULL, 0), 0);
-}
-
-static void flip_byte(const char *path, long off)
-{
-	FILE *fp = fopen(path, "r+b");
-	int c;
-
-	assert_non_null(fp);
-	assert_int_equal(fseek(fp, off, SEEK_SET), 0);
-	c = fgetc(fp);
-	assert_int_not_equal(c, EOF);
-	assert_int_equal(fseek(fp, off, SEEK_SET), 0);
-	assert_int_not_equal(fputc(c ^ 0x20, fp), EOF);
-	fclose(fp);
-}
-
-/* The offsets of the journal's records (its length prefixes), up to the
- * zero length that ends it; offs[n] is where the end is. */
-static int records(const char *path, long offs[], int max)
-{
-	FILE *fp = fopen(path, "rb");
-	unsigned char len[4];
-	long off = 0;
-	int n = 0;
-
-	assert_non_null(fp);
-	while (n < max && fread(len, 1, 4, fp) == 4) {
-		long rl = (long)len[0] << 24 | (long)len[1] << 16 |
-			  (long)len[2] << 8 | len[3];
-		if (rl == 0)
-			break;
-		offs[n++] = off;
-		off += rl;
-		assert_int_equal(fseek(fp, off, SEEK_SET), 0);
-	}
-	fclose(fp);
-	offs[n] = off;
-	return n;
-}
-
-/* Writes len bytes of buf at off. */
-static void put_bytes(const char *path, long off, const void *buf, size_t len)
-{
-	FILE *fp = fopen(path, "r+b");
-
-	assert_non_null(fp);
-	assert_int_equal(fseek(fp, off, SEEK_SET), 0);
-	assert_int_equal(fwrite(buf, 1, len, fp), len);
-	fclose(fp);
-}
-
-static long journal_damage(const struct fx *f)
-{
-	return count_sql(f->db, "SELECT count(*) FROM audit WHERE action = "
-				"'audit.journal' AND outcome = 'integrity'");
 }
 
 /* An edited record is not taken in, and the trail says a journal was
