@@ -912,6 +912,14 @@ int main(int argc, char **argv)
 	print_size(dir, "raw-per-commit.db");
 	print_size(dir, "rk-bulk.db");
 	print_size(dir, "raw-bulk.db");
+	{
+		long long ours = file_size(dir, "rk-bulk.db"),
+			  raw = file_size(dir, "raw-bulk.db");
+		if (ours > 0 && raw > 0)
+			printf("size ratio (bulk files): rekisteri %.2fx raw "
+			       "sqlite\n",
+			       (double)ours / (double)raw);
+	}
 	print_rows(dir, "rk-per-commit.db");
 	print_rows(dir, "raw-per-commit.db");
 	print_rows(dir, "rk-bulk.db");
