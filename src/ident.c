@@ -991,6 +991,68 @@ int ident_country(const char *in, char *out, size_t outsz, const char **why)
 	return emit(out, outsz, why, buf, 2);
 }
 
+#define MEDIA_SUBTYPE_MAX 64
+#define MEDIA_DIGIT_RUN	  4
+#define MEDIA_DIGITS	  8
+
+int ident_media_type(const char *in, char *out, size_t outsz, const char **why)
+{
+	static const char *const types[] = {
+		"application", "audio",	    "font", "image", "message",
+		"model",       "multipart", "text", "video",
+	};
+	static const char MSG_MEDIA[] =
+		"a media type is type/subtype, e.g. audio/ogg";
+	char buf[16 + MEDIA_SUBTYPE_MAX];
+	const char *s;
+	const char *slash;
+	size_t n, tn, i, run = 0, digits = 0;
+	int known = 0;
+
+	if (in == NULL || out == NULL || outsz == 0)
+		return fail(out, outsz, why, MSG_ARG);
+	trim(in, 0, &s, &n);
+	if (n == 0)
+		return fail(out, outsz, why, MSG_EMPTY);
+	slash = memchr(s, '/', n);
+	if (slash == NULL)
+		return fail(out, outsz, why, MSG_MEDIA);
+	tn = (size_t)(slash - s);
+	if (n - tn - 1 == 0 || n - tn - 1 > MEDIA_SUBTYPE_MAX)
+		return fail(out, outsz, why, MSG_MEDIA);
+	for (i = 0; i < sizeof types / sizeof types[0] && !known; i++) {
+		size_t k = strlen(types[i]);
+		if (k == tn) {
+			known = 1;
+			for (size_t j = 0; j < k && known; j++)
+				known = to_lower(s[j]) == types[i][j];
+		}
+	}
+	if (!known)
+		return fail(out, outsz, why,
+			    "a media type's type is one of application, "
+			    "audio, font, image, message, model, multipart, "
+			    "text or video");
+	for (i = tn + 1; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (is_digit(c)) {
+			if (++run > MEDIA_DIGIT_RUN || ++digits > MEDIA_DIGITS)
+				return fail(out, outsz, why,
+					    "a media type's subtype has too "
+					    "many digits to be one");
+			continue;
+		}
+		run = 0;
+		if (!is_alnum(c) &&
+		    (i == tn + 1 || (c != '.' && c != '+' && c != '-')))
+			return fail(out, outsz, why, MSG_MEDIA);
+	}
+	for (i = 0; i < n; i++)
+		buf[i] = to_lower(s[i]);
+	return emit(out, outsz, why, buf, n);
+}
+
 int ident_text(const char *in, size_t maxlen, char *out, size_t outsz,
 	       const char **why)
 {

@@ -81,6 +81,15 @@ int ident_has_card_number(const char *s);
  * number), or NULL. Never quotes the text. */
 const char *ident_text_hazard(const char *s);
 
+/* Media type of an attachment, "type/subtype" without parameters: a
+ * registered top-level type (application, audio, font, image, message,
+ * model, multipart, text, video) and a subtype of 1 to 64 letters, digits
+ * and ". + -" that starts with a letter or digit. The type is stored in
+ * plaintext, so it must not be able to carry personal data: a subtype with
+ * more than four digits in a row or more than eight digits in all (a card
+ * number, a HETU, a phone number) is refused. Canonical: lower-cased. */
+int ident_media_type(const char *in, char *out, size_t outsz, const char **why);
+
 /* Whether y-m-d exists in the (proleptic) Gregorian calendar. */
 int ident_date_exists(int y, int m, int d);
 /* Days since 1970-01-01 of a civil date, and back. Months outside 1..12

@@ -627,34 +627,6 @@ rk_status record_validate(rk_register *r, const pol_record_type *rt,
 	return RK_OK;
 }
 
-/* A media type "type/subtype" of RFC 6838 restricted names, lower-cased;
- * no parameters. */
-static int media_type(const char *in, char out[MEDIA_TYPE_MAX + 1])
-{
-	size_t i, part = 0, slash = 0, n = strlen(in);
-
-	if (n == 0 || n > MEDIA_TYPE_MAX)
-		return -1;
-	for (i = 0; i < n; i++) {
-		char c = in[i];
-		int alnum = is_digit(c) || (c >= 'a' && c <= 'z') ||
-			    (c >= 'A' && c <= 'Z');
-		if (c == '/') {
-			if (part == 0 || slash++)
-				return -1;
-			part = 0;
-		} else if (alnum || (part > 0 && strchr("!#$&-^_.+", c))) {
-			if (++part > 63)
-				return -1;
-		} else {
-			return -1;
-		}
-		out[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-	}
-	out[n] = '\0';
-	return slash == 1 && part > 0 ? 0 : -1;
-}
-
 /* ---- attachments --------------------------------------------------------- */
 
 /* Reads exactly n bytes unless the file ends first; the count read, or -1
@@ -832,6 +804,7 @@ static rk_status record_add(rk_register *r, const char *id,
 	char linked[33], purposes[NAMES_MAX] = "", expires[11], ad[AD_MAX];
 	unsigned char link_mac[SEC_HASH_BYTES];
 	char mtype[MEDIA_TYPE_MAX + 1] = "";
+	const char *why = NULL;
 	size_t pu = POL_NONE, i, plen = 0;
 	int64_t att_size = -1, now;
 	int fd = -1, audited = 0, live, rc;
@@ -870,10 +843,10 @@ static rk_status record_add(rk_register *r, const char *id,
 			      "attachment");
 		goto out;
 	}
-	if (attachment_type != NULL && media_type(attachment_type, mtype)) {
-		st = reg_fail(r, RK_EINVAL,
-			      "the attachment's media type is type/subtype, "
-			      "e.g. audio/ogg");
+	if (attachment_type != NULL &&
+	    ident_media_type(attachment_type, mtype, sizeof mtype, &why) != 0) {
+		st = reg_fail(r, RK_EINVAL, "the attachment's media type: %s",
+			      why);
 		goto out;
 	}
 	if (attachment_path != NULL) {

@@ -147,6 +147,71 @@ static void test_text_hazards(void **state)
 	assert_null(ident_text_hazard("Lomake 12: kyll\xC3\xA4"));
 }
 
+/* An attachment's media type is stored in plaintext: only the shape of a
+ * registered media type, never room for a card number or a HETU. */
+static void test_media_type(void **state)
+{
+	static const char *const good[] = {
+		"audio/ogg",
+		"text/plain",
+		"Audio/OGG",
+		"audio/3gpp2",
+		"image/svg+xml",
+		"application/vnd.openxmlformats-officedocument.spreadsheetml."
+		"sheet",
+		"video/mp4",
+		"application/vnd.ms-excel.sheet.binary."
+		"macroenabled.12",
+	};
+	static const char *const bad[] = {
+		"text/4111111111111111",
+		"application/131052-308T",
+		"application/131052-308t",
+		"text/4111.1111.1111.1111",
+		"text/x-4111-1111-1111-1111",
+		"audio/ogg; x=1",
+		"audio/",
+		"/ogg",
+		"audio",
+		"audio/ogg/x",
+		"secret/ogg",
+		"x-card/ogg",
+		"audio/.ogg",
+		"audio/o_g",
+		"audio/o g",
+		"audio/\xC3\xA4",
+		"text/0401234567",
+		"text/"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaa",
+	};
+	char out[128];
+	const char *why = NULL;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+		if (ident_media_type(good[i], out, sizeof out, &why) != 0)
+			print_error("refused: %zu\n", i);
+		assert_int_equal(
+			ident_media_type(good[i], out, sizeof out, &why), 0);
+	}
+	assert_int_equal(ident_media_type("Audio/OGG", out, sizeof out, &why),
+			 0);
+	assert_string_equal(out, "audio/ogg");
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		why = NULL;
+		if (ident_media_type(bad[i], out, sizeof out, &why) == 0)
+			print_error("accepted: %zu\n", i);
+		assert_int_equal(
+			ident_media_type(bad[i], out, sizeof out, &why), -1);
+		assert_non_null(why);
+		assert_string_equal(out, "");
+		assert_null(strstr(why, "4111"));
+		assert_null(strstr(why, "131052"));
+	}
+}
+
 static void test_country_table(void **state)
 {
 	static const char *const assigned[] = {"FI", "SE", "AX", "US", "GB",
@@ -407,6 +472,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_card_number_forms),
 		cmocka_unit_test(test_text_hazards),
+		cmocka_unit_test(test_media_type),
 		cmocka_unit_test(test_country_table),
 		cmocka_unit_test_setup_teardown(test_amounts_exact, setup,
 						teardown),
