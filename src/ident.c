@@ -334,6 +334,9 @@ static const char MSG_CARD[] =
 	"never stored";
 static const char MSG_INVISIBLE[] =
 	"text has an invisible or direction-changing character";
+static const char MSG_HETU[] =
+	"text holds what looks like a HETU: use the hetu field, which is "
+	"shown masked to the roles that may not see it whole";
 
 const char *ident_text_hazard(const char *s)
 {
@@ -342,7 +345,9 @@ const char *ident_text_hazard(const char *s)
 	while (i < n)
 		if (is_invisible(next_cp(s, n, &i)))
 			return MSG_INVISIBLE;
-	return ident_has_card_number(s) ? MSG_CARD : NULL;
+	if (ident_has_card_number(s))
+		return MSG_CARD;
+	return ident_has_hetu(s) ? MSG_HETU : NULL;
 }
 
 /* ---- calendar ---- */
@@ -644,6 +649,70 @@ int ident_hetu_birth_date(const char *hetu, char out[11])
 	y = century + digits_value(canon + 4, 2);
 	return format_date(y, digits_value(canon + 2, 2),
 			   digits_value(canon, 2), out);
+}
+
+/* The ASCII character a code point stands for in a written HETU: digits
+ * of any form, full-width letters, dashes and pluses of other widths;
+ * 0 for a character that is skipped (an invisible one), 1 for any other. */
+static char hetu_char(uint32_t cp)
+{
+	int v;
+
+	if (cp < 0x80)
+		return cp == 0 ? 1 : (char)cp;
+	v = digit_value(cp);
+	if (v >= 0)
+		return (char)('0' + v);
+	if (cp >= 0xFF21 && cp <= 0xFF3A)
+		return (char)('A' + (cp - 0xFF21));
+	if (cp >= 0xFF41 && cp <= 0xFF5A)
+		return (char)('a' + (cp - 0xFF41));
+	if ((cp >= 0x2010 && cp <= 0x2015) || cp == 0x2212 || cp == 0xFE58 ||
+	    cp == 0xFE63 || cp == 0xFF0D)
+		return '-';
+	if (cp == 0xFE62 || cp == 0xFF0B)
+		return '+';
+	return is_invisible(cp) ? 0 : 1;
+}
+
+#define HETU_LEN 11
+
+int ident_has_hetu(const char *s)
+{
+	/* w[0] is the character before the candidate, w[1..11] the
+	 * candidate: a HETU is not part of a longer number, and no letter or
+	 * digit follows it. */
+	char w[HETU_LEN + 1], cand[HETU_LEN + 1];
+	size_t n, i = 0, have = 0;
+	int found = 0;
+
+	if (s == NULL)
+		return 0;
+	n = strlen(s);
+	memset(w, ' ', sizeof w);
+	while (!found) {
+		int end = i >= n;
+		char c = end ? ' ' : hetu_char(next_cp(s, n, &i));
+
+		if (c == 0)
+			continue;
+		if (have >= HETU_LEN && !is_alnum((unsigned char)c) &&
+		    !is_digit((unsigned char)w[0]) &&
+		    is_digit((unsigned char)w[1])) {
+			memcpy(cand, w + 1, HETU_LEN);
+			cand[HETU_LEN] = '\0';
+			found = ident_hetu(cand, 1, cand, sizeof cand, NULL) ==
+				0;
+		}
+		if (end)
+			break;
+		memmove(w, w + 1, HETU_LEN);
+		w[HETU_LEN] = c;
+		have++;
+	}
+	explicit_bzero(w, sizeof w);
+	explicit_bzero(cand, sizeof cand);
+	return found;
 }
 
 /* ---- Y-tunnus ---- */
@@ -1081,6 +1150,8 @@ int ident_text(const char *in, size_t maxlen, char *out, size_t outsz,
 	}
 	if (ident_has_card_number(s))
 		return fail(out, outsz, why, MSG_CARD);
+	if (ident_has_hetu(s))
+		return fail(out, outsz, why, MSG_HETU);
 	return emit(out, outsz, why, s, n);
 }
 
@@ -1116,6 +1187,8 @@ int ident_text_lines(const char *in, size_t maxlen, char *out, size_t outsz,
 	}
 	if (ident_has_card_number(s))
 		return fail(out, outsz, why, MSG_CARD);
+	if (ident_has_hetu(s))
+		return fail(out, outsz, why, MSG_HETU);
 	/* Line ends are kept as "\n": a form's "\r\n" loses its "\r". */
 	for (size_t i = 0; i < n; i++)
 		if (!(s[i] == '\r' && i + 1 < n && s[i + 1] == '\n'))

@@ -59,8 +59,8 @@ int ident_country_known(const char *code);
  * newline, DEL, C1), no invisible or direction-changing characters
  * (bidirectional controls U+202A-202E and U+2066-2069, U+200B-200F,
  * U+2060-2064, U+FEFF, the line and paragraph separators, ...), no full
- * card number (ident_has_card_number), 1..maxlen bytes after trimming
- * ASCII spaces. Canonical: the trimmed copy. */
+ * card number (ident_has_card_number), no HETU (ident_has_hetu),
+ * 1..maxlen bytes after trimming ASCII spaces. Canonical: the trimmed copy. */
 int ident_text(const char *in, size_t maxlen, char *out, size_t outsz,
 	       const char **why);
 /* The same for text of several lines: tabs and line feeds are allowed, and
@@ -76,9 +76,17 @@ int ident_text_lines(const char *in, size_t maxlen, char *out, size_t outsz,
  * string is not one. s is UTF-8 (a byte that is not counts as a letter). */
 int ident_has_card_number(const char *s);
 
+/* Whether s holds a valid HETU (ident_hetu, temporary numbers included)
+ * that is not part of a longer number and is not followed by a letter or
+ * digit; digits of any form (as in ident_has_card_number), full-width
+ * letters and other dashes count as their ASCII selves, and invisible
+ * characters are skipped. Free text must not carry one: the hetu field is
+ * the one that is masked for the roles that may not see it. */
+int ident_has_hetu(const char *s);
+
 /* For free text checked elsewhere (consent evidence): the reason it must
  * not be stored (an invisible or direction-changing character, a full card
- * number), or NULL. Never quotes the text. */
+ * number, a HETU), or NULL. Never quotes the text. */
 const char *ident_text_hazard(const char *s);
 
 /* Media type of an attachment, "type/subtype" without parameters: a

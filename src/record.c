@@ -9,7 +9,8 @@
  * Card data: only the payment provider's token, the last four digits and
  * the expiry are ever stored. Any value that holds 13 to 19 digits passing
  * the Luhn check, in any digit forms and groupings (ident_has_card_number),
- * is refused as a full card number, whatever field it is in.
+ * is refused as a full card number, whatever field it is in; and so is a
+ * HETU (ident_has_hetu), which belongs in the subject's hetu field only.
  *
  * Source: a record takes its type's source from the policy (a required key
  * of every record type); the first source of the policy is only a fallback
@@ -475,6 +476,15 @@ static rk_status field_value(rk_register *r, const pol_field *f,
 			      "field %s looks like it holds a full card "
 			      "number: %s",
 			      f->name, msg_card);
+		goto out;
+	}
+	/* Not only in texts: an opaque card token has room for one too. */
+	if (f->type != PT_HETU && ident_has_hetu(in)) {
+		st = reg_fail(r, RK_EINVAL,
+			      "field %s looks like it holds a HETU: use the "
+			      "subject's hetu field, which is shown masked to "
+			      "the roles that may not see it whole",
+			      f->name);
 		goto out;
 	}
 	/* Room for canonical forms longer than the input (dates, phones,

@@ -147,6 +147,74 @@ static void test_text_hazards(void **state)
 	assert_null(ident_text_hazard("Lomake 12: kyll\xC3\xA4"));
 }
 
+/* A HETU in free text would be shown whole to roles that see the hetu
+ * field only masked: refused wherever it is written. */
+static void test_hetu_in_text(void **state)
+{
+	static const char *const with[] = {
+		"131052-308T",
+		"hetu 131052-308T",
+		"Asiakkaan henkil\xC3\xB6tunnus on 131052-308T, soittakaa",
+		"hetu:131052-308t.",
+		"(131052-308T)",
+		"010594Y9032", /* 2023 century signs */
+		"010594Y9021 ja 020594X903P",
+		"020502E901W",
+		"010181-900C", /* temporary numbers too */
+		"kyll\xC3\xA4"
+		"131052-308T",
+		"131052\xE2\x80\x90"
+		"308T", /* Unicode hyphen */
+		/* full-width 131052-308T */
+		"\xEF\xBC\x91\xEF\xBC\x93\xEF\xBC\x91\xEF\xBC\x90"
+		"\xEF\xBC\x95\xEF\xBC\x92-\xEF\xBC\x93\xEF\xBC\x90"
+		"\xEF\xBC\x98\xEF\xBD\x94",
+		"https://shop.example/?h=131052-308T&x=1",
+	};
+	static const char *const without[] = {
+		"",
+		"131052-308A",	/* wrong check character */
+		"131052-308",	/* too short */
+		"9131052-308T", /* part of a longer number */
+		"131052-308TX", /* followed by a letter */
+		"131052-308T1", /* followed by a digit */
+		"310252-308T",	/* 31 February */
+		"Tilaus 131052 308T",
+		"puhelin 040 123 4567, tilaus 2024-000123",
+	};
+	char out[128];
+	const char *why = NULL;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof with / sizeof with[0]; i++) {
+		if (!ident_has_hetu(with[i]))
+			print_error("not found: %zu\n", i);
+		assert_true(ident_has_hetu(with[i]));
+		why = NULL;
+		assert_int_equal(
+			ident_text(with[i], 100, out, sizeof out, &why), -1);
+		assert_non_null(why);
+		assert_non_null(strstr(why, "hetu field"));
+		assert_null(strstr(why, "308"));
+		assert_int_equal(
+			ident_text_lines(with[i], 100, out, sizeof out, &why),
+			-1);
+		assert_non_null(ident_text_hazard(with[i]));
+	}
+	for (i = 0; i < sizeof without / sizeof without[0]; i++) {
+		if (ident_has_hetu(without[i]))
+			print_error("found in: %zu\n", i);
+		assert_false(ident_has_hetu(without[i]));
+	}
+	assert_false(ident_has_hetu(NULL));
+	/* an invisible character inside does not hide it */
+	assert_true(ident_has_hetu("131052\xE2\x80\x8B-308T"));
+	/* the hetu field itself still takes it */
+	assert_int_equal(ident_hetu("131052-308T", 0, out, sizeof out, &why),
+			 0);
+}
+
 /* An attachment's media type is stored in plaintext: only the shape of a
  * registered media type, never room for a card number or a HETU. */
 static void test_media_type(void **state)
@@ -472,6 +540,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_card_number_forms),
 		cmocka_unit_test(test_text_hazards),
+		cmocka_unit_test(test_hetu_in_text),
 		cmocka_unit_test(test_media_type),
 		cmocka_unit_test(test_country_table),
 		cmocka_unit_test_setup_teardown(test_amounts_exact, setup,
