@@ -232,14 +232,15 @@ static int digit_value(uint32_t cp)
 
 /* What may stand between the digit groups of a written card number: white
  * space of any kind, dashes and hyphens, dots and middle dots, slashes,
- * underscores, stars, bars and the invisible characters (which a paste may
- * carry along). Anything else (a letter, a comma) ends the number. */
+ * underscores, stars, bars, the '+' that is a space in a form-encoded URL,
+ * and the invisible characters (which a paste may carry along). Anything
+ * else (a letter, a comma) ends the number. */
 static int is_card_separator(uint32_t cp)
 {
 	return cp == ' ' || (cp >= '\t' && cp <= '\r') || cp == '-' ||
 	       cp == '.' || cp == '/' || cp == '_' || cp == '*' || cp == '|' ||
-	       cp == 0x00A0 || cp == 0x00B7 || cp == 0x1680 ||
-	       (cp >= 0x2000 && cp <= 0x200A) ||
+	       cp == '+' || cp == 0xFE62 || cp == 0xFF0B || cp == 0x00A0 ||
+	       cp == 0x00B7 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) ||
 	       (cp >= 0x2010 && cp <= 0x2015) || cp == 0x2022 || cp == 0x2024 ||
 	       cp == 0x2027 || cp == 0x202F || cp == 0x205F || cp == 0x2212 ||
 	       cp == 0x2219 || cp == 0x22C5 || cp == 0x3000 || cp == 0x30FB ||
@@ -279,23 +280,78 @@ static uint32_t next_cp(const char *s, size_t n, size_t *i)
 	return cp;
 }
 
-int ident_has_card_number(const char *s)
+static int hex_value(int c)
+{
+	if (is_digit(c))
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The byte that "%XX" at s[i] encodes, or -1. */
+static int pct_byte(const char *s, size_t n, size_t i)
+{
+	int hi, lo;
+
+	if (i >= n || n - i < 3 || s[i] != '%')
+		return -1;
+	hi = hex_value((unsigned char)s[i + 1]);
+	lo = hi < 0 ? -1 : hex_value((unsigned char)s[i + 2]);
+	return lo < 0 ? -1 : hi * 16 + lo;
+}
+
+/* next_cp, and when pct, a percent-encoded character ("%20", "%2D",
+ * "%E2%80%8B") reads as the character it encodes; a "%XX" that is not
+ * UTF-8 reads as U+FFFD. */
+static uint32_t next_cp_in(const char *s, size_t n, size_t *i, int pct)
+{
+	unsigned char b[4];
+	size_t want, k;
+	uint32_t cp;
+	int c;
+
+	if (!pct || (c = pct_byte(s, n, *i)) < 0)
+		return next_cp(s, n, i);
+	b[0] = (unsigned char)c;
+	want = c < 0x80	   ? 1
+	       : c < 0xC2  ? 0
+	       : c <= 0xDF ? 2
+	       : c <= 0xEF ? 3
+	       : c <= 0xF4 ? 4
+			   : 0;
+	for (k = 1; k < want; k++) {
+		c = pct_byte(s, n, *i + 3 * k);
+		if (c < 0)
+			break;
+		b[k] = (unsigned char)c;
+	}
+	if (want == 0 || k < want || utf8_seq(b, want, &cp) != want) {
+		*i += 3;
+		return 0xFFFD;
+	}
+	*i += 3 * want;
+	return cp;
+}
+
+/* The scan of ident_has_card_number over s as written (pct 0) or with
+ * its percent-encoding decoded (pct 1). */
+static int card_scan(const char *s, size_t len, int pct)
 {
 	unsigned char d[19];
-	size_t n, len, start, i;
+	size_t n, start, i;
 	int found = 0, v, prev_digit = 0;
 	uint32_t cp;
 
-	if (s == NULL)
-		return 0;
-	len = strlen(s);
 	/* From the start of every digit group, take whole groups while only
 	 * separators stand between them: 13 to 19 digits that pass the Luhn
 	 * check are a card number, so one written after an order number is
 	 * still found. A longer unbroken digit string (an ID) is not. */
 	for (start = 0; start < len && !found;) {
 		size_t here = start;
-		cp = next_cp(s, len, &start);
+		cp = next_cp_in(s, len, &start, pct);
 		v = digit_value(cp);
 		if (v < 0 || prev_digit) {
 			prev_digit = v >= 0;
@@ -305,7 +361,7 @@ int ident_has_card_number(const char *s)
 		n = 0;
 		for (i = here; i < len;) {
 			size_t after;
-			cp = next_cp(s, len, &i);
+			cp = next_cp_in(s, len, &i, pct);
 			v = digit_value(cp);
 			if (v < 0) {
 				if (!is_card_separator(cp))
@@ -318,7 +374,8 @@ int ident_has_card_number(const char *s)
 			after = i;
 			if (n >= 13 &&
 			    (after >= len ||
-			     digit_value(next_cp(s, len, &after)) < 0) &&
+			     digit_value(next_cp_in(s, len, &after, pct)) <
+				     0) &&
 			    luhn_ok(d, n)) {
 				found = 1;
 				break;
@@ -327,6 +384,21 @@ int ident_has_card_number(const char *s)
 	}
 	explicit_bzero(d, sizeof d);
 	return found;
+}
+
+int ident_has_card_number(const char *s)
+{
+	size_t len;
+
+	if (s == NULL)
+		return 0;
+	len = strlen(s);
+	/* A URL or a pasted query string writes the separators (and even
+	 * the digits) percent-encoded: 4111%201111%201111%201111. The text
+	 * is scanned as written too, because decoding may swallow a digit
+	 * ("%41111...") that belongs to a card number as written. */
+	return card_scan(s, len, 0) ||
+	       (memchr(s, '%', len) != NULL && card_scan(s, len, 1));
 }
 
 static const char MSG_CARD[] =

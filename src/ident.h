@@ -70,10 +70,15 @@ int ident_text_lines(const char *in, size_t maxlen, char *out, size_t outsz,
 
 /* Whether s holds a full card number: 13 to 19 digits passing the Luhn
  * check, in groups separated only by white space, dashes, dots, slashes,
- * underscores or invisible characters, in any of Unicode's decimal digit
- * forms (ASCII, full-width, Arabic-Indic, Devanagari, ...) and the
- * superscript, subscript and circled digits. A longer unbroken digit
- * string is not one. s is UTF-8 (a byte that is not counts as a letter). */
+ * underscores, '+' (a space in a form-encoded URL) or invisible
+ * characters, in any of Unicode's decimal digit forms (ASCII, full-width,
+ * Arabic-Indic, Devanagari, ...) and the superscript, subscript and
+ * circled digits. Percent-encoded characters ("%20", "%2D", "%E2%80%8B",
+ * "%34") count as what they encode; s is scanned both so and as written.
+ * A longer unbroken digit string is not one, not even when its first
+ * digits pass the check (a card number with its expiry glued on cannot be
+ * told from a long reference number or a SIM's ICCID). s is UTF-8 (a byte
+ * that is not counts as a letter). */
 int ident_has_card_number(const char *s);
 
 /* Whether s holds a valid HETU (ident_hetu, temporary numbers included)

@@ -35,9 +35,12 @@
 static void test_card_number_forms(void **state)
 {
 	static const char *const cards[] = {
-		"4111111111111111", "4111 1111 1111 1111",
-		"4111-1111-1111-1111", "4111.1111.1111.1111",
-		"4111/1111/1111/1111", "4111_1111_1111_1111",
+		"4111111111111111",
+		"4111 1111 1111 1111",
+		"4111-1111-1111-1111",
+		"4111.1111.1111.1111",
+		"4111/1111/1111/1111",
+		"4111_1111_1111_1111",
 		"4111\n1111\t1111\r\n1111",
 		"4111\xC2\xA0"
 		"1111\xC2\xA0"
@@ -70,17 +73,45 @@ static void test_card_number_forms(void **state)
 		"Maksettu kortilla 5500 0000 0000 0004 eilen",
 		"tilaus 123, kortti 4111 1111 1111 1111",
 		"378282246310005", /* 15 digits (Amex) */
+		/* the forms a URL gives them */
+		"4111+1111+1111+1111",
+		"https://shop.example/pay?cc=4111+1111+1111+1111&x=1",
+		"4111%201111%201111%201111",
+		"4111%2D1111%2d1111%2D1111",
+		"4111%2E1111%2E1111%2E1111",
+		"4111%2F1111%2F1111%2F1111",
+		"4111%2B1111%2B1111%2B1111",
+		"4111%0A1111%09"
+		"1111%5F1111",
+		"4111%C2%A01111%C2%A01111%C2%A01111", /* NBSP */
+		"4111%E2%80%8B1111%E2%80%8B1111%E2%80%8B1111",
+		"%34%31%31%31%31%31%31%31%31%31%31%31%31%31%31%31",
+		"4111%201111 1111-1111",
+		"%4111 1111 1111 1111", /* as written, not decoded */
+		"5500+0000+0000+0004",
+		"4111111111111111 1229", /* with its expiry, separated */
+		"4111111111111111 12/29",
+		/* magnetic stripe data: the number ends at its separator */
+		";4111111111111111=29121010000000000000?",
+		"%B4111111111111111^DOE/JOHN^2912101000000000000000?",
 	};
 	static const char *const not_cards[] = {
-		"",
-		"Tilaus 12345, asiakasnumero 100234",
-		"puhelin 040 123 4567",
-		"4111 1111 1111 1112",	  /* Luhn fails */
+		"", "Tilaus 12345, asiakasnumero 100234",
+		"puhelin 040 123 4567", "4111 1111 1111 1112", /* Luhn fails */
 		"41111111111111111111",	  /* 20 digits unbroken: an ID */
 		"4111 1111 1111",	  /* 12 digits */
 		"4111a1111a1111a1111",	  /* letters break it */
 		"4111, 1111, 1111, 1111", /* a list of numbers */
 		"\xFF\xFE 4111",
+		/* A card number with its expiry (or security code) glued on
+		 * is one unbroken digit string, which cannot be told from a
+		 * long ID: its first 16 digits pass the Luhn check one time
+		 * in ten. Refused only with a separator before the expiry. */
+		"41111111111111111229",
+		"viite 12345678901234567894", /* a 20-digit reference */
+		"ICCID 89358012345678901234",
+		"4111%1111%1111%1111", /* "%11" is no separator */
+		"100%25 4111", "4111%2C1111%2C1111%2C1111", /* "," ends it */
 	};
 	size_t i;
 
