@@ -169,17 +169,60 @@ static int is_control(uint32_t cp)
 /* Characters that hide, reorder or fake text rather than show as
  * themselves: the bidirectional marks, embeddings, overrides and isolates
  * (Trojan Source), zero-width and invisible format characters, the line
- * and paragraph separators, the byte order mark, interlinear annotations
- * and tag characters. None belongs in a name or a stored text. */
+ * and paragraph separators, the byte order mark, interlinear annotations,
+ * tag characters, the variation selectors (U+FE00-FE0F, U+E0100-E01EF and
+ * Mongolian U+180B-180F), the musical symbol format controls
+ * (U+1D173-1D17A), the Egyptian hieroglyph format controls
+ * (U+13430-1343F) and the shorthand format controls (U+1BCA0-1BCA3).
+ * None belongs in a name or a stored text. */
 static int is_invisible(uint32_t cp)
 {
 	return cp == 0x00AD || cp == 0x034F || cp == 0x061C || cp == 0x115F ||
-	       cp == 0x1160 || cp == 0x17B4 || cp == 0x17B5 || cp == 0x180E ||
+	       cp == 0x1160 || cp == 0x17B4 || cp == 0x17B5 ||
+	       (cp >= 0x180B && cp <= 0x180F) ||
 	       (cp >= 0x200B && cp <= 0x200F) ||
 	       (cp >= 0x2028 && cp <= 0x202E) ||
-	       (cp >= 0x2060 && cp <= 0x206F) || cp == 0x3164 || cp == 0xFEFF ||
-	       cp == 0xFFA0 || (cp >= 0xFFF9 && cp <= 0xFFFB) ||
-	       (cp >= 0xE0000 && cp <= 0xE007F);
+	       (cp >= 0x2060 && cp <= 0x206F) || cp == 0x3164 ||
+	       (cp >= 0xFE00 && cp <= 0xFE0F) || cp == 0xFEFF || cp == 0xFFA0 ||
+	       (cp >= 0xFFF9 && cp <= 0xFFFB) ||
+	       (cp >= 0x13430 && cp <= 0x1343F) ||
+	       (cp >= 0x1BCA0 && cp <= 0x1BCA3) ||
+	       (cp >= 0x1D173 && cp <= 0x1D17A) ||
+	       (cp >= 0xE0000 && cp <= 0xE007F) ||
+	       (cp >= 0xE0100 && cp <= 0xE01EF);
+}
+
+/* Whether the emoji or text presentation selector cp (U+FE0F, U+FE0E)
+ * follows a character that takes one (prev: a symbol or pictograph, or a
+ * keycap base followed by U+20E3) in a text of several lines: "Kiitos"
+ * and a red heart from a phone's keyboard is feedback, not a hidden
+ * mark. Names and single-line values take none. */
+static int emoji_selector_ok(uint32_t prev, uint32_t cp, uint32_t next)
+{
+	if (cp != 0xFE0E && cp != 0xFE0F)
+		return 0;
+	if ((prev >= '0' && prev <= '9') || prev == '#' || prev == '*')
+		return next == 0x20E3;
+	return prev == 0x00A9 || prev == 0x00AE ||
+	       (prev >= 0x2100 && prev <= 0x2BFF && prev != 0x2212) ||
+	       prev == 0x203C || prev == 0x2049 || prev == 0x3030 ||
+	       prev == 0x303D || prev == 0x3297 || prev == 0x3299 ||
+	       (prev >= 0x1F000 && prev <= 0x1FAFF);
+}
+
+/* Whether the code point at s[i] (n bytes) is one that text of several
+ * lines refuses as invisible, given the one before it. */
+static int invisible_in_lines(const char *s, size_t n, size_t i, uint32_t prev,
+			      uint32_t cp, size_t len)
+{
+	uint32_t next = 0;
+
+	if (!is_invisible(cp))
+		return 0;
+	if (i + len < n && utf8_seq((const unsigned char *)s + i + len,
+				    n - i - len, &next) == 0)
+		next = 0;
+	return !emoji_selector_ok(prev, cp, next);
 }
 
 /* ---- card numbers ---- */
@@ -412,11 +455,16 @@ static const char MSG_HETU[] =
 
 const char *ident_text_hazard(const char *s)
 {
-	size_t i = 0, n = s == NULL ? 0 : strlen(s);
+	size_t i = 0, at, n = s == NULL ? 0 : strlen(s);
+	uint32_t cp, prev = 0;
 
-	while (i < n)
-		if (is_invisible(next_cp(s, n, &i)))
+	while (i < n) {
+		at = i;
+		cp = next_cp(s, n, &i);
+		if (invisible_in_lines(s, n, at, prev, cp, i - at))
 			return MSG_INVISIBLE;
+		prev = cp;
+	}
 	if (ident_has_card_number(s))
 		return MSG_CARD;
 	return ident_has_hetu(s) ? MSG_HETU : NULL;
@@ -863,6 +911,9 @@ static const char *check_local(const char *s, size_t n)
 			return "e-mail is not valid UTF-8";
 		if (is_control(cp))
 			return "e-mail has a control character";
+		if (is_invisible(cp))
+			return "e-mail has an invisible or direction-changing "
+			       "character";
 		i += len;
 	}
 	return NULL;
@@ -907,6 +958,9 @@ static const char *check_domain(const char *s, size_t n)
 				return "e-mail is not valid UTF-8";
 			if (is_control(cp))
 				return "e-mail has a control character";
+			if (is_invisible(cp))
+				return "e-mail has an invisible or "
+				       "direction-changing character";
 		}
 		label += len;
 		if (label > LABEL_MAX)
@@ -1232,6 +1286,7 @@ int ident_text_lines(const char *in, size_t maxlen, char *out, size_t outsz,
 {
 	const char *s;
 	size_t n, o = 0;
+	uint32_t prev = 0;
 
 	if (in == NULL || out == NULL || outsz == 0)
 		return fail(out, outsz, why, MSG_ARG);
@@ -1253,8 +1308,9 @@ int ident_text_lines(const char *in, size_t maxlen, char *out, size_t outsz,
 		    !(cp == '\r' && i + 1 < n && s[i + 1] == '\n'))
 			return fail(out, outsz, why,
 				    "text has a control character");
-		if (is_invisible(cp))
+		if (invisible_in_lines(s, n, i, prev, cp, len))
 			return fail(out, outsz, why, MSG_INVISIBLE);
+		prev = cp;
 		i += len;
 	}
 	if (ident_has_card_number(s))

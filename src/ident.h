@@ -64,7 +64,10 @@ int ident_country_known(const char *code);
 int ident_text(const char *in, size_t maxlen, char *out, size_t outsz,
 	       const char **why);
 /* The same for text of several lines: tabs and line feeds are allowed, and
- * a carriage return only before a line feed, where it is dropped. */
+ * a carriage return only before a line feed, where it is dropped; and an
+ * emoji or text presentation selector (U+FE0F, U+FE0E) directly after a
+ * symbol or pictograph (or in a keycap sequence), as a phone's keyboard
+ * writes a heart. Every other variation selector is refused. */
 int ident_text_lines(const char *in, size_t maxlen, char *out, size_t outsz,
 		     const char **why);
 
@@ -90,8 +93,9 @@ int ident_has_card_number(const char *s);
 int ident_has_hetu(const char *s);
 
 /* For free text checked elsewhere (consent evidence): the reason it must
- * not be stored (an invisible or direction-changing character, a full card
- * number, a HETU), or NULL. Never quotes the text. */
+ * not be stored (an invisible or direction-changing character other than
+ * the presentation selectors ident_text_lines allows, a full card number,
+ * a HETU), or NULL. Never quotes the text. */
 const char *ident_text_hazard(const char *s);
 
 /* Media type of an attachment, "type/subtype" without parameters: a

@@ -158,6 +158,17 @@ static void test_text_hazards(void **state)
 		"\xE2\x81\xA4",	    "\xEF\xBB\xBF", "\xE2\x80\xA8",
 		"\xE2\x80\xA9",	    "\xD8\x9C",	    "\xC2\xAD",
 		"\xF3\xA0\x80\x81", /* tag character */
+		"\xEF\xB8\x80",	    /* U+FE00 variation selector 1 */
+		"\xEF\xB8\x8F",	    /* U+FE0F */
+		"\xF3\xA0\x84\x80", /* U+E0100 */
+		"\xF3\xA0\x87\xAF", /* U+E01EF */
+		"\xE1\xA0\x8B",	    /* U+180B Mongolian FVS1 */
+		"\xF0\x9D\x85\xB3", /* U+1D173 musical format */
+		"\xF0\x9D\x85\xBA", /* U+1D17A */
+		"\xF0\x93\x90\xB0", /* U+13430 hieroglyph format */
+		"\xF0\x93\x90\xBF", /* U+1343F */
+		"\xF0\x9B\xB2\xA0", /* U+1BCA0 shorthand format */
+		"\xF0\x9B\xB2\xA3", /* U+1BCA3 */
 	};
 	char buf[64], out[64];
 	const char *why = NULL;
@@ -176,6 +187,46 @@ static void test_text_hazards(void **state)
 				    64, out, sizeof out, &why),
 			 0);
 	assert_null(ident_text_hazard("Lomake 12: kyll\xC3\xA4"));
+	/* nor in an e-mail address, local part or domain */
+	for (i = 0; i < sizeof invisible / sizeof invisible[0]; i++) {
+		snprintf(buf, sizeof buf, "ai%sno@example.fi", invisible[i]);
+		assert_int_equal(ident_email(buf, out, sizeof out, &why), -1);
+		snprintf(buf, sizeof buf, "aino@exa%smple.fi", invisible[i]);
+		assert_int_equal(ident_email(buf, out, sizeof out, &why), -1);
+	}
+	/* a card number with any of them between its groups is one */
+	for (i = 0; i < sizeof invisible / sizeof invisible[0]; i++) {
+		snprintf(buf, sizeof buf, "4111%s1111%s1111%s1111",
+			 invisible[i], invisible[i], invisible[i]);
+		assert_true(ident_has_card_number(buf));
+	}
+	/* An emoji's presentation selector is feedback text, not a hidden
+	 * mark, after a pictograph; never in a single-line value, never
+	 * after a letter or twice. */
+	assert_int_equal(ident_text_lines("Kiitos \xE2\x9D\xA4\xEF\xB8\x8F", 64,
+					  out, sizeof out, &why),
+			 0);
+	assert_int_equal(ident_text_lines("1\xEF\xB8\x8F\xE2\x83\xA3", 64, out,
+					  sizeof out, &why),
+			 0);
+	assert_null(ident_text_hazard("Kiitos \xE2\x9D\xA4\xEF\xB8\x8F"));
+	assert_int_equal(ident_text("Kiitos \xE2\x9D\xA4\xEF\xB8\x8F", 64, out,
+				    sizeof out, &why),
+			 -1);
+	assert_int_equal(
+		ident_text_lines("Ai\xEF\xB8\x8Fno", 64, out, sizeof out, &why),
+		-1);
+	assert_int_equal(ident_text_lines("1\xEF\xB8\x8F"
+					  "2",
+					  64, out, sizeof out, &why),
+			 -1);
+	assert_int_equal(
+		ident_text_lines("\xE2\x9D\xA4\xEF\xB8\x8F\xEF\xB8\x8F", 64,
+				 out, sizeof out, &why),
+		-1);
+	assert_int_equal(ident_text_lines("\xE2\x9D\xA4\xEF\xB8\x80", 64, out,
+					  sizeof out, &why),
+			 -1);
 }
 
 /* A HETU in free text would be shown whole to roles that see the hetu
