@@ -873,6 +873,178 @@ int ident_ytunnus(const char *in, char *out, size_t outsz, const char **why)
 	return emit(out, outsz, why, buf, 9);
 }
 
+/* ---- normalisation ---- */
+
+/* The precomposed letters of Latin-1 and Latin Extended-A that are an
+ * ASCII letter and one combining mark (their canonical decomposition), by
+ * mark: what Finnish, Swedish and the other European languages of a
+ * customer register write, and what a decomposed (NFD) paste gives. */
+static const struct {
+	uint16_t mark;
+	char base;
+	uint16_t composed;
+} compositions[] = {
+	{0x0300, 'A', 0x00C0}, {0x0300, 'E', 0x00C8}, {0x0300, 'I', 0x00CC},
+	{0x0300, 'O', 0x00D2}, {0x0300, 'U', 0x00D9}, {0x0300, 'a', 0x00E0},
+	{0x0300, 'e', 0x00E8}, {0x0300, 'i', 0x00EC}, {0x0300, 'o', 0x00F2},
+	{0x0300, 'u', 0x00F9}, {0x0301, 'A', 0x00C1}, {0x0301, 'C', 0x0106},
+	{0x0301, 'E', 0x00C9}, {0x0301, 'I', 0x00CD}, {0x0301, 'L', 0x0139},
+	{0x0301, 'N', 0x0143}, {0x0301, 'O', 0x00D3}, {0x0301, 'R', 0x0154},
+	{0x0301, 'S', 0x015A}, {0x0301, 'U', 0x00DA}, {0x0301, 'Y', 0x00DD},
+	{0x0301, 'Z', 0x0179}, {0x0301, 'a', 0x00E1}, {0x0301, 'c', 0x0107},
+	{0x0301, 'e', 0x00E9}, {0x0301, 'i', 0x00ED}, {0x0301, 'l', 0x013A},
+	{0x0301, 'n', 0x0144}, {0x0301, 'o', 0x00F3}, {0x0301, 'r', 0x0155},
+	{0x0301, 's', 0x015B}, {0x0301, 'u', 0x00FA}, {0x0301, 'y', 0x00FD},
+	{0x0301, 'z', 0x017A}, {0x0302, 'A', 0x00C2}, {0x0302, 'C', 0x0108},
+	{0x0302, 'E', 0x00CA}, {0x0302, 'G', 0x011C}, {0x0302, 'H', 0x0124},
+	{0x0302, 'I', 0x00CE}, {0x0302, 'J', 0x0134}, {0x0302, 'O', 0x00D4},
+	{0x0302, 'S', 0x015C}, {0x0302, 'U', 0x00DB}, {0x0302, 'W', 0x0174},
+	{0x0302, 'Y', 0x0176}, {0x0302, 'a', 0x00E2}, {0x0302, 'c', 0x0109},
+	{0x0302, 'e', 0x00EA}, {0x0302, 'g', 0x011D}, {0x0302, 'h', 0x0125},
+	{0x0302, 'i', 0x00EE}, {0x0302, 'j', 0x0135}, {0x0302, 'o', 0x00F4},
+	{0x0302, 's', 0x015D}, {0x0302, 'u', 0x00FB}, {0x0302, 'w', 0x0175},
+	{0x0302, 'y', 0x0177}, {0x0303, 'A', 0x00C3}, {0x0303, 'I', 0x0128},
+	{0x0303, 'N', 0x00D1}, {0x0303, 'O', 0x00D5}, {0x0303, 'U', 0x0168},
+	{0x0303, 'a', 0x00E3}, {0x0303, 'i', 0x0129}, {0x0303, 'n', 0x00F1},
+	{0x0303, 'o', 0x00F5}, {0x0303, 'u', 0x0169}, {0x0304, 'A', 0x0100},
+	{0x0304, 'E', 0x0112}, {0x0304, 'I', 0x012A}, {0x0304, 'O', 0x014C},
+	{0x0304, 'U', 0x016A}, {0x0304, 'a', 0x0101}, {0x0304, 'e', 0x0113},
+	{0x0304, 'i', 0x012B}, {0x0304, 'o', 0x014D}, {0x0304, 'u', 0x016B},
+	{0x0306, 'A', 0x0102}, {0x0306, 'E', 0x0114}, {0x0306, 'G', 0x011E},
+	{0x0306, 'I', 0x012C}, {0x0306, 'O', 0x014E}, {0x0306, 'U', 0x016C},
+	{0x0306, 'a', 0x0103}, {0x0306, 'e', 0x0115}, {0x0306, 'g', 0x011F},
+	{0x0306, 'i', 0x012D}, {0x0306, 'o', 0x014F}, {0x0306, 'u', 0x016D},
+	{0x0307, 'C', 0x010A}, {0x0307, 'E', 0x0116}, {0x0307, 'G', 0x0120},
+	{0x0307, 'I', 0x0130}, {0x0307, 'Z', 0x017B}, {0x0307, 'c', 0x010B},
+	{0x0307, 'e', 0x0117}, {0x0307, 'g', 0x0121}, {0x0307, 'z', 0x017C},
+	{0x0308, 'A', 0x00C4}, {0x0308, 'E', 0x00CB}, {0x0308, 'I', 0x00CF},
+	{0x0308, 'O', 0x00D6}, {0x0308, 'U', 0x00DC}, {0x0308, 'Y', 0x0178},
+	{0x0308, 'a', 0x00E4}, {0x0308, 'e', 0x00EB}, {0x0308, 'i', 0x00EF},
+	{0x0308, 'o', 0x00F6}, {0x0308, 'u', 0x00FC}, {0x0308, 'y', 0x00FF},
+	{0x030A, 'A', 0x00C5}, {0x030A, 'U', 0x016E}, {0x030A, 'a', 0x00E5},
+	{0x030A, 'u', 0x016F}, {0x030B, 'O', 0x0150}, {0x030B, 'U', 0x0170},
+	{0x030B, 'o', 0x0151}, {0x030B, 'u', 0x0171}, {0x030C, 'C', 0x010C},
+	{0x030C, 'D', 0x010E}, {0x030C, 'E', 0x011A}, {0x030C, 'L', 0x013D},
+	{0x030C, 'N', 0x0147}, {0x030C, 'R', 0x0158}, {0x030C, 'S', 0x0160},
+	{0x030C, 'T', 0x0164}, {0x030C, 'Z', 0x017D}, {0x030C, 'c', 0x010D},
+	{0x030C, 'd', 0x010F}, {0x030C, 'e', 0x011B}, {0x030C, 'l', 0x013E},
+	{0x030C, 'n', 0x0148}, {0x030C, 'r', 0x0159}, {0x030C, 's', 0x0161},
+	{0x030C, 't', 0x0165}, {0x030C, 'z', 0x017E}, {0x0327, 'C', 0x00C7},
+	{0x0327, 'G', 0x0122}, {0x0327, 'K', 0x0136}, {0x0327, 'L', 0x013B},
+	{0x0327, 'N', 0x0145}, {0x0327, 'R', 0x0156}, {0x0327, 'S', 0x015E},
+	{0x0327, 'T', 0x0162}, {0x0327, 'c', 0x00E7}, {0x0327, 'g', 0x0123},
+	{0x0327, 'k', 0x0137}, {0x0327, 'l', 0x013C}, {0x0327, 'n', 0x0146},
+	{0x0327, 'r', 0x0157}, {0x0327, 's', 0x015F}, {0x0327, 't', 0x0163},
+	{0x0328, 'A', 0x0104}, {0x0328, 'E', 0x0118}, {0x0328, 'I', 0x012E},
+	{0x0328, 'U', 0x0172}, {0x0328, 'a', 0x0105}, {0x0328, 'e', 0x0119},
+	{0x0328, 'i', 0x012F}, {0x0328, 'u', 0x0173},
+};
+
+/* The letter that base followed by combining mark is, or 0. */
+static uint32_t compose(uint32_t base, uint32_t mark)
+{
+	if (base >= 0x80 || mark < 0x0300 || mark > 0x0328)
+		return 0;
+	for (size_t i = 0; i < sizeof compositions / sizeof compositions[0];
+	     i++)
+		if (compositions[i].mark == mark &&
+		    (uint32_t)(unsigned char)compositions[i].base == base)
+			return compositions[i].composed;
+	return 0;
+}
+
+/* Lower case of the Latin letters (ASCII, Latin-1, Latin Extended-A); any
+ * other code point as it is. U+0130 (capital I with dot) has no one-letter
+ * lower case and stays. */
+static uint32_t latin_lower(uint32_t cp)
+{
+	if (cp >= 'A' && cp <= 'Z')
+		return cp + 32;
+	if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7)
+		return cp + 0x20;
+	if (((cp >= 0x0100 && cp <= 0x012F) || (cp >= 0x0132 && cp <= 0x0137) ||
+	     (cp >= 0x014A && cp <= 0x0177)) &&
+	    cp % 2 == 0)
+		return cp + 1;
+	if (((cp >= 0x0139 && cp <= 0x0148) ||
+	     (cp >= 0x0179 && cp <= 0x017E)) &&
+	    cp % 2 == 1)
+		return cp + 1;
+	if (cp == 0x0178)
+		return 0x00FF;
+	return cp;
+}
+
+static size_t utf8_put(uint32_t cp, char *out)
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xC0 | (cp >> 6));
+		out[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xE0 | (cp >> 12));
+		out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		out[2] = (char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	out[0] = (char)(0xF0 | (cp >> 18));
+	out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+	out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+	out[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+/* Normalises the n bytes at src into dst and returns their new length,
+ * which is never more than n: an ASCII letter followed by a combining mark
+ * that makes a Latin-1 or Latin Extended-A letter becomes that letter (the
+ * NFC of what matters here). For an address (email), also full-width
+ * ASCII becomes ASCII, the ideographic full stops become '.', and Latin
+ * letters are lower-cased. A byte that is not UTF-8 is kept as it is (the
+ * caller refuses it). dst NULL only counts; dst may be src, or before it
+ * in the same buffer, since no byte is written before it is read. */
+static size_t fold_to(const char *src, size_t n, char *dst, int email)
+{
+	size_t r = 0, w = 0, prev_at = 0;
+	uint32_t cp, c, prev = 0x110000; /* none */
+	char tmp[4] = {0};
+
+	while (r < n) {
+		size_t len =
+			utf8_seq((const unsigned char *)src + r, n - r, &cp);
+
+		if (len == 0) {
+			if (dst != NULL)
+				dst[w] = src[r];
+			w++;
+			r++;
+			prev = 0x110000;
+			continue;
+		}
+		r += len;
+		if (email && cp >= 0xFF01 && cp <= 0xFF5E)
+			cp -= 0xFEE0;
+		else if (email && (cp == 0x3002 || cp == 0xFF61))
+			cp = '.';
+		c = prev < 0x80 ? compose(prev, cp) : 0;
+		if (c != 0) {
+			w = prev_at;
+			prev = 0x110000;
+			cp = c;
+		} else {
+			prev = cp;
+			prev_at = w;
+		}
+		w += utf8_put(email ? latin_lower(cp) : cp,
+			      dst != NULL ? dst + w : tmp);
+	}
+	return w;
+}
+
 /* ---- e-mail ---- */
 
 /* Local part: dot-atom (RFC 5322) plus UTF-8 (RFC 6531); quoted local parts
@@ -974,12 +1146,27 @@ static const char *check_domain(const char *s, size_t n)
 	return NULL;
 }
 
+/* Whether the n bytes at s (valid UTF-8) hold a combining diacritical
+ * mark (U+0300-036F). */
+static int has_combining_mark(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint32_t cp = next_cp(s, n, &i);
+		if (cp >= 0x0300 && cp <= 0x036F)
+			return 1;
+	}
+	return 0;
+}
+
 int ident_email(const char *in, char *out, size_t outsz, const char **why)
 {
 	const char *s;
 	const char *at;
 	const char *msg;
-	char buf[EMAIL_MAX + 1];
+	/* Full-width characters fold to a third of their bytes. */
+	char buf[3 * EMAIL_MAX + 1];
 	size_t n, lp;
 
 	if (in == NULL || out == NULL || outsz == 0)
@@ -987,6 +1174,18 @@ int ident_email(const char *in, char *out, size_t outsz, const char **why)
 	trim(in, 0, &s, &n);
 	if (n == 0)
 		return fail(out, outsz, why, MSG_EMPTY);
+	if (n > sizeof buf - 1)
+		return fail(out, outsz, why, "e-mail is too long");
+	/* One form per address for the blind index, so that a look-up finds
+	 * it however it was typed: decomposed letters (NFD, as macOS and
+	 * many pastes give them) composed, full-width ASCII and ideographic
+	 * full stops folded (as IDNA maps them), Latin letters lower-cased
+	 * (mailbox names are case-insensitive in practice, and domain names
+	 * always are). */
+	memcpy(buf, s, n);
+	n = fold_to(buf, n, buf, 1);
+	buf[n] = '\0';
+	s = buf;
 	if (n > EMAIL_MAX)
 		return fail(out, outsz, why, "e-mail is too long");
 	at = memchr(s, '@', n);
@@ -1000,10 +1199,13 @@ int ident_email(const char *in, char *out, size_t outsz, const char **why)
 		msg = check_domain(at + 1, n - lp - 1);
 	if (msg != NULL)
 		return fail(out, outsz, why, msg);
-	/* Whole address lower-cased (ASCII only): mailbox names are
-	 * case-insensitive in practice, and the blind index needs one form. */
-	for (size_t i = 0; i < n; i++)
-		buf[i] = to_lower(s[i]);
+	/* A mark that did not join its letter would make a second form of
+	 * the same address that no look-up finds. */
+	if (has_combining_mark(s, n))
+		return fail(out, outsz, why,
+			    "e-mail has an accent that is not part of its "
+			    "letter: write the address with composed letters "
+			    "(NFC)");
 	return emit(out, outsz, why, buf, n);
 }
 
@@ -1252,7 +1454,7 @@ int ident_text(const char *in, size_t maxlen, char *out, size_t outsz,
 	       const char **why)
 {
 	const char *s;
-	size_t n;
+	size_t n, m;
 
 	if (in == NULL || out == NULL || outsz == 0)
 		return fail(out, outsz, why, MSG_ARG);
@@ -1278,7 +1480,14 @@ int ident_text(const char *in, size_t maxlen, char *out, size_t outsz,
 		return fail(out, outsz, why, MSG_CARD);
 	if (ident_has_hetu(s))
 		return fail(out, outsz, why, MSG_HETU);
-	return emit(out, outsz, why, s, n);
+	/* Decomposed letters composed: a name or a user name typed on a
+	 * Mac is the same as one typed elsewhere. out is in or another
+	 * buffer, so it never starts after s. */
+	m = fold_to(s, n, NULL, 0);
+	if (m >= outsz)
+		return fail(out, outsz, why, MSG_SMALL);
+	out[fold_to(s, n, out, 0)] = '\0';
+	return 0;
 }
 
 int ident_text_lines(const char *in, size_t maxlen, char *out, size_t outsz,
@@ -1321,6 +1530,6 @@ int ident_text_lines(const char *in, size_t maxlen, char *out, size_t outsz,
 	for (size_t i = 0; i < n; i++)
 		if (!(s[i] == '\r' && i + 1 < n && s[i + 1] == '\n'))
 			out[o++] = s[i];
-	out[o] = '\0';
+	out[fold_to(out, o, out, 0)] = '\0';
 	return 0;
 }

@@ -27,8 +27,14 @@ int ident_hetu_birth_date(const char *hetu, char out[11]);
  * Canonical: as written, with a leading zero added to a 6-digit body. */
 int ident_ytunnus(const char *in, char *out, size_t outsz, const char **why);
 
-/* E-mail address: trimmed, lower-cased, one @, a dotted domain, no spaces or
- * control characters, at most 254 bytes. */
+/* E-mail address: trimmed, one @, a dotted domain, no spaces, control or
+ * invisible characters, at most 254 bytes. One form per address, so that
+ * a look-up finds it however it was typed: full-width ASCII folded to
+ * ASCII and the ideographic full stops to '.', an ASCII letter followed
+ * by a combining mark composed into its Latin-1 or Latin Extended-A
+ * letter (NFC for them), and the Latin letters (ASCII, Latin-1, Latin
+ * Extended-A) lower-cased. A combining mark (U+0300-036F) that is left
+ * over is refused: that form could not be looked up. */
 int ident_email(const char *in, char *out, size_t outsz, const char **why);
 
 /* Phone number to E.164: "+" and 7-15 digits. Spaces, dashes, dots and
@@ -60,7 +66,10 @@ int ident_country_known(const char *code);
  * (bidirectional controls U+202A-202E and U+2066-2069, U+200B-200F,
  * U+2060-2064, U+FEFF, the line and paragraph separators, ...), no full
  * card number (ident_has_card_number), no HETU (ident_has_hetu),
- * 1..maxlen bytes after trimming ASCII spaces. Canonical: the trimmed copy. */
+ * 1..maxlen bytes after trimming ASCII spaces. Canonical: the trimmed copy,
+ * with an ASCII letter followed by a combining mark composed into its
+ * Latin-1 or Latin Extended-A letter (a decomposed "a" and U+0308 is
+ * "\u00e4"), so that a name or user name typed in NFD is the same. */
 int ident_text(const char *in, size_t maxlen, char *out, size_t outsz,
 	       const char **why);
 /* The same for text of several lines: tabs and line feeds are allowed, and

@@ -297,6 +297,98 @@ static void test_hetu_in_text(void **state)
 			 0);
 }
 
+/* One form per e-mail address and user name, so that a look-up finds the
+ * subject however the value was typed. */
+static void test_lookup_forms(void **state)
+{
+	static const char *const same_email[] = {
+		"aino.m\xC3\xA4kel\xC3\xA4@"
+		"k\xC3\xA4rkk\xC3\xA4inen.fi", /* NFC */
+		"aino.ma\xCC\x88kela\xCC\x88@"
+		"ka\xCC\x88rkka\xCC\x88inen.fi", /* NFD */
+		"aino.m\xC3\xA4kel\xC3\xA4@"
+		"K\xC3\x84RKK\xC3\x84INEN.FI",
+		"AINO.MA\xCC\x88KELA\xCC\x88@"
+		"KA\xCC\x88RKKA\xCC\x88INEN.FI",
+		/* full-width domain, ideographic full stop */
+		"aino.m\xC3\xA4kel\xC3\xA4@"
+		"\xEF\xBD\x8B\xC3\xA4\xEF\xBD\x92"
+		"\xEF\xBD\x8B\xEF\xBD\x8B\xC3\xA4\xEF\xBD\x89"
+		"\xEF\xBD\x8E"
+		"\xEF\xBD\x85\xEF\xBD\x8E\xE3\x80\x82\xEF\xBD"
+		"\x86\xEF\xBD\x89",
+		/* full-width @ and an upper-case full-width A
+		 */
+		"aino."
+		"m\xC3\xA4kel\xC3\xA4\xEF\xBC\xA0k\xC3\xA4rkk"
+		"\xC3\xA4in"
+		"\xEF\xBC\xA5n.fi",
+	};
+	char first[128], out[128], again[128];
+	const char *why = NULL;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(ident_email(same_email[0], first, sizeof first, &why),
+			 0);
+	for (i = 0; i < sizeof same_email / sizeof same_email[0]; i++) {
+		if (ident_email(same_email[i], out, sizeof out, &why) != 0)
+			print_error("refused %zu: %s\n", i, why);
+		assert_int_equal(
+			ident_email(same_email[i], out, sizeof out, &why), 0);
+		assert_string_equal(out, first);
+		/* the canonical form is its own */
+		assert_int_equal(ident_email(out, again, sizeof again, &why),
+				 0);
+		assert_string_equal(again, out);
+	}
+	/* Latin-1 and Latin Extended-A letters lower-cased */
+	assert_int_equal(ident_email("\xC3\x85SA.\xC5\xA0\xC5\xB9@\xC3\x96.FI",
+				     out, sizeof out, &why),
+			 0);
+	assert_string_equal(out, "\xC3\xA5sa.\xC5\xA1\xC5\xBA@\xC3\xB6.fi");
+	assert_int_equal(ident_email("\xC5\xB8@x.fi", out, sizeof out, &why),
+			 0);
+	assert_string_equal(out, "\xC3\xBF@x.fi");
+	/* a mark that does not join its letter is refused, not stored in a
+	 * second form */
+	assert_int_equal(
+		ident_email("x\xCC\x88@example.fi", out, sizeof out, &why), -1);
+	assert_non_null(strstr(why, "NFC"));
+	assert_int_equal(ident_email("\xCC\x81"
+				     "a@example.fi",
+				     out, sizeof out, &why),
+			 -1);
+	/* user names and names: composed, case kept */
+	assert_int_equal(ident_text("Aino.Ma\xCC\x88kela\xCC\x88", 100, out,
+				    sizeof out, &why),
+			 0);
+	assert_string_equal(out, "Aino.M\xC3\xA4kel\xC3\xA4");
+	assert_int_equal(ident_text("A\xCC\x8Angstr\xC3\xB6m \xC3\x85", 100,
+				    out, sizeof out, &why),
+			 0);
+	assert_string_equal(out, "\xC3\x85ngstr\xC3\xB6m \xC3\x85");
+	assert_int_equal(ident_text_lines("Jyva\xCC\x88skyla\xCC\x88\r\nOK",
+					  100, out, sizeof out, &why),
+			 0);
+	assert_string_equal(out, "Jyv\xC3\xA4skyl\xC3\xA4\nOK");
+	/* in place, as the contract allows */
+	snprintf(out, sizeof out, "%s", "  Ma\xCC\x88kela\xCC\x88  ");
+	assert_int_equal(ident_text(out, 100, out, sizeof out, &why), 0);
+	assert_string_equal(out, "M\xC3\xA4kel\xC3\xA4");
+	/* room for the composed form is enough */
+	assert_int_equal(
+		ident_text("Ma\xCC\x88kela\xCC\x88", 100, out, 9, &why), 0);
+	assert_string_equal(out, "M\xC3\xA4kel\xC3\xA4");
+	assert_int_equal(
+		ident_text("Ma\xCC\x88kela\xCC\x88", 100, out, 8, &why), -1);
+	/* marks that make no Latin-1 or Extended-A letter stay as they are */
+	assert_int_equal(ident_text("x\xCC\x88 a\xCC\x88\xCC\x88", 100, out,
+				    sizeof out, &why),
+			 0);
+	assert_string_equal(out, "x\xCC\x88 \xC3\xA4\xCC\x88");
+}
+
 /* An attachment's media type is stored in plaintext: only the shape of a
  * registered media type, never room for a card number or a HETU. */
 static void test_media_type(void **state)
@@ -623,6 +715,7 @@ int main(void)
 		cmocka_unit_test(test_card_number_forms),
 		cmocka_unit_test(test_text_hazards),
 		cmocka_unit_test(test_hetu_in_text),
+		cmocka_unit_test(test_lookup_forms),
 		cmocka_unit_test(test_media_type),
 		cmocka_unit_test(test_country_table),
 		cmocka_unit_test_setup_teardown(test_amounts_exact, setup,
