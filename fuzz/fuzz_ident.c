@@ -59,10 +59,15 @@ static int text_big(const char *in, char *out, size_t outsz, const char **why)
 	return ident_text(in, OUTSZ - 1, out, outsz, why);
 }
 
+static int text_lines(const char *in, char *out, size_t outsz, const char **why)
+{
+	return ident_text_lines(in, OUTSZ - 1, out, outsz, why);
+}
+
 static const parser parsers[] = {
-	hetu_strict,   hetu_temp,  ident_ytunnus,     ident_email,
-	phone_fi,      phone_nocc, ident_postal_code, ident_date,
-	ident_country, text_64,	   text_big,
+	hetu_strict,   hetu_temp,	 ident_ytunnus,	    ident_email,
+	phone_fi,      phone_nocc,	 ident_postal_code, ident_date,
+	ident_country, ident_media_type, text_64,	    text_big,
 };
 
 /* An output area with guard bytes after the outsz that the callee gets. */
@@ -167,6 +172,17 @@ static void check_form(parser p, const char *out)
 				      &d);
 		check(y == (out[0] - '0') * 1000 + (out[1] - '0') * 100 +
 				   (out[2] - '0') * 10 + (out[3] - '0'));
+	} else if (p == ident_media_type) {
+		const char *slash = strchr(out, '/');
+		size_t run = 0;
+
+		check(slash != NULL && strchr(slash + 1, '/') == NULL);
+		for (size_t i = 0; i < n; i++) {
+			check(out[i] < 'A' || out[i] > 'Z');
+			run = out[i] >= '0' && out[i] <= '9' ? run + 1 : 0;
+			check(run <= 4);
+		}
+		check(!ident_has_card_number(out) && !ident_has_hetu(out));
 	} else {
 		check(n <= (p == text_64 ? 64u : OUTSZ - 1u));
 		check(out[0] != ' ' && out[n - 1] != ' ');
@@ -208,11 +224,35 @@ static void fuzz_parser(parser p, const char *in, size_t inlen)
 		check(p(inplace, inplace, sizeof inplace, &why) == 0);
 		check(strcmp(inplace, a.b) == 0);
 	}
+	/* An accepted e-mail address holds no combining mark left over. */
+	if (p == ident_email)
+		for (size_t i = 0; i + 1 < n; i++)
+			check(!((unsigned char)a.b[i] == 0xCC ||
+				((unsigned char)a.b[i] == 0xCD &&
+				 (unsigned char)a.b[i + 1] < 0xB0)));
 	/* A strictly valid HETU is valid when temporary codes are allowed. */
 	if (p == hetu_strict) {
 		check(run(hetu_temp, in, inlen, &b, OUTSZ) == 0);
 		check(strcmp(a.b, b.b) == 0);
 	}
+}
+
+/* Text of several lines: the common contract (its output may be shorter
+ * than the input, so it is not held to the n + 1 bytes rule), the
+ * canonical form a fixed point, and nothing ident_text_hazard names. */
+static void fuzz_lines(const char *in, size_t inlen)
+{
+	static struct area a, b;
+	const char *why = NULL;
+
+	if (run(text_lines, in, inlen, &a, OUTSZ) != 0)
+		return;
+	check(ident_text_hazard(a.b) == NULL);
+	check(run(text_lines, a.b, strlen(a.b), &b, OUTSZ) == 0);
+	check(strcmp(a.b, b.b) == 0);
+	fill(&b);
+	check(text_lines(in, b.b, 0, &why) == -1);
+	guard_intact(&b, 0);
 }
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -290,6 +330,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Parsers see the input up to its first NUL, as a C caller would. */
 	for (size_t i = 0; i < sizeof parsers / sizeof parsers[0]; i++)
 		fuzz_parser(parsers[i], in, strlen(in));
+	fuzz_lines(in, strlen(in));
 	fuzz_dates(data, size);
 	free(in);
 	return 0;

@@ -169,17 +169,60 @@ static int is_control(uint32_t cp)
 /* Characters that hide, reorder or fake text rather than show as
  * themselves: the bidirectional marks, embeddings, overrides and isolates
  * (Trojan Source), zero-width and invisible format characters, the line
- * and paragraph separators, the byte order mark, interlinear annotations
- * and tag characters. None belongs in a name or a stored text. */
+ * and paragraph separators, the byte order mark, interlinear annotations,
+ * tag characters, the variation selectors (U+FE00-FE0F, U+E0100-E01EF and
+ * Mongolian U+180B-180F), the musical symbol format controls
+ * (U+1D173-1D17A), the Egyptian hieroglyph format controls
+ * (U+13430-1343F) and the shorthand format controls (U+1BCA0-1BCA3).
+ * None belongs in a name or a stored text. */
 static int is_invisible(uint32_t cp)
 {
 	return cp == 0x00AD || cp == 0x034F || cp == 0x061C || cp == 0x115F ||
-	       cp == 0x1160 || cp == 0x17B4 || cp == 0x17B5 || cp == 0x180E ||
+	       cp == 0x1160 || cp == 0x17B4 || cp == 0x17B5 ||
+	       (cp >= 0x180B && cp <= 0x180F) ||
 	       (cp >= 0x200B && cp <= 0x200F) ||
 	       (cp >= 0x2028 && cp <= 0x202E) ||
-	       (cp >= 0x2060 && cp <= 0x206F) || cp == 0x3164 || cp == 0xFEFF ||
-	       cp == 0xFFA0 || (cp >= 0xFFF9 && cp <= 0xFFFB) ||
-	       (cp >= 0xE0000 && cp <= 0xE007F);
+	       (cp >= 0x2060 && cp <= 0x206F) || cp == 0x3164 ||
+	       (cp >= 0xFE00 && cp <= 0xFE0F) || cp == 0xFEFF || cp == 0xFFA0 ||
+	       (cp >= 0xFFF9 && cp <= 0xFFFB) ||
+	       (cp >= 0x13430 && cp <= 0x1343F) ||
+	       (cp >= 0x1BCA0 && cp <= 0x1BCA3) ||
+	       (cp >= 0x1D173 && cp <= 0x1D17A) ||
+	       (cp >= 0xE0000 && cp <= 0xE007F) ||
+	       (cp >= 0xE0100 && cp <= 0xE01EF);
+}
+
+/* Whether the emoji or text presentation selector cp (U+FE0F, U+FE0E)
+ * follows a character that takes one (prev: a symbol or pictograph, or a
+ * keycap base followed by U+20E3) in a text of several lines: "Kiitos"
+ * and a red heart from a phone's keyboard is feedback, not a hidden
+ * mark. Names and single-line values take none. */
+static int emoji_selector_ok(uint32_t prev, uint32_t cp, uint32_t next)
+{
+	if (cp != 0xFE0E && cp != 0xFE0F)
+		return 0;
+	if ((prev >= '0' && prev <= '9') || prev == '#' || prev == '*')
+		return next == 0x20E3;
+	return prev == 0x00A9 || prev == 0x00AE ||
+	       (prev >= 0x2100 && prev <= 0x2BFF && prev != 0x2212) ||
+	       prev == 0x203C || prev == 0x2049 || prev == 0x3030 ||
+	       prev == 0x303D || prev == 0x3297 || prev == 0x3299 ||
+	       (prev >= 0x1F000 && prev <= 0x1FAFF);
+}
+
+/* Whether the code point at s[i] (n bytes) is one that text of several
+ * lines refuses as invisible, given the one before it. */
+static int invisible_in_lines(const char *s, size_t n, size_t i, uint32_t prev,
+			      uint32_t cp, size_t len)
+{
+	uint32_t next = 0;
+
+	if (!is_invisible(cp))
+		return 0;
+	if (i + len < n && utf8_seq((const unsigned char *)s + i + len,
+				    n - i - len, &next) == 0)
+		next = 0;
+	return !emoji_selector_ok(prev, cp, next);
 }
 
 /* ---- card numbers ---- */
@@ -232,14 +275,15 @@ static int digit_value(uint32_t cp)
 
 /* What may stand between the digit groups of a written card number: white
  * space of any kind, dashes and hyphens, dots and middle dots, slashes,
- * underscores, stars, bars and the invisible characters (which a paste may
- * carry along). Anything else (a letter, a comma) ends the number. */
+ * underscores, stars, bars, the '+' that is a space in a form-encoded URL,
+ * and the invisible characters (which a paste may carry along). Anything
+ * else (a letter, a comma) ends the number. */
 static int is_card_separator(uint32_t cp)
 {
 	return cp == ' ' || (cp >= '\t' && cp <= '\r') || cp == '-' ||
 	       cp == '.' || cp == '/' || cp == '_' || cp == '*' || cp == '|' ||
-	       cp == 0x00A0 || cp == 0x00B7 || cp == 0x1680 ||
-	       (cp >= 0x2000 && cp <= 0x200A) ||
+	       cp == '+' || cp == 0xFE62 || cp == 0xFF0B || cp == 0x00A0 ||
+	       cp == 0x00B7 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) ||
 	       (cp >= 0x2010 && cp <= 0x2015) || cp == 0x2022 || cp == 0x2024 ||
 	       cp == 0x2027 || cp == 0x202F || cp == 0x205F || cp == 0x2212 ||
 	       cp == 0x2219 || cp == 0x22C5 || cp == 0x3000 || cp == 0x30FB ||
@@ -279,23 +323,78 @@ static uint32_t next_cp(const char *s, size_t n, size_t *i)
 	return cp;
 }
 
-int ident_has_card_number(const char *s)
+static int hex_value(int c)
+{
+	if (is_digit(c))
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The byte that "%XX" at s[i] encodes, or -1. */
+static int pct_byte(const char *s, size_t n, size_t i)
+{
+	int hi, lo;
+
+	if (i >= n || n - i < 3 || s[i] != '%')
+		return -1;
+	hi = hex_value((unsigned char)s[i + 1]);
+	lo = hi < 0 ? -1 : hex_value((unsigned char)s[i + 2]);
+	return lo < 0 ? -1 : hi * 16 + lo;
+}
+
+/* next_cp, and when pct, a percent-encoded character ("%20", "%2D",
+ * "%E2%80%8B") reads as the character it encodes; a "%XX" that is not
+ * UTF-8 reads as U+FFFD. */
+static uint32_t next_cp_in(const char *s, size_t n, size_t *i, int pct)
+{
+	unsigned char b[4];
+	size_t want, k;
+	uint32_t cp;
+	int c;
+
+	if (!pct || (c = pct_byte(s, n, *i)) < 0)
+		return next_cp(s, n, i);
+	b[0] = (unsigned char)c;
+	want = c < 0x80	   ? 1
+	       : c < 0xC2  ? 0
+	       : c <= 0xDF ? 2
+	       : c <= 0xEF ? 3
+	       : c <= 0xF4 ? 4
+			   : 0;
+	for (k = 1; k < want; k++) {
+		c = pct_byte(s, n, *i + 3 * k);
+		if (c < 0)
+			break;
+		b[k] = (unsigned char)c;
+	}
+	if (want == 0 || k < want || utf8_seq(b, want, &cp) != want) {
+		*i += 3;
+		return 0xFFFD;
+	}
+	*i += 3 * want;
+	return cp;
+}
+
+/* The scan of ident_has_card_number over s as written (pct 0) or with
+ * its percent-encoding decoded (pct 1). */
+static int card_scan(const char *s, size_t len, int pct)
 {
 	unsigned char d[19];
-	size_t n, len, start, i;
+	size_t n, start, i;
 	int found = 0, v, prev_digit = 0;
 	uint32_t cp;
 
-	if (s == NULL)
-		return 0;
-	len = strlen(s);
 	/* From the start of every digit group, take whole groups while only
 	 * separators stand between them: 13 to 19 digits that pass the Luhn
 	 * check are a card number, so one written after an order number is
 	 * still found. A longer unbroken digit string (an ID) is not. */
 	for (start = 0; start < len && !found;) {
 		size_t here = start;
-		cp = next_cp(s, len, &start);
+		cp = next_cp_in(s, len, &start, pct);
 		v = digit_value(cp);
 		if (v < 0 || prev_digit) {
 			prev_digit = v >= 0;
@@ -305,7 +404,7 @@ int ident_has_card_number(const char *s)
 		n = 0;
 		for (i = here; i < len;) {
 			size_t after;
-			cp = next_cp(s, len, &i);
+			cp = next_cp_in(s, len, &i, pct);
 			v = digit_value(cp);
 			if (v < 0) {
 				if (!is_card_separator(cp))
@@ -318,7 +417,8 @@ int ident_has_card_number(const char *s)
 			after = i;
 			if (n >= 13 &&
 			    (after >= len ||
-			     digit_value(next_cp(s, len, &after)) < 0) &&
+			     digit_value(next_cp_in(s, len, &after, pct)) <
+				     0) &&
 			    luhn_ok(d, n)) {
 				found = 1;
 				break;
@@ -329,20 +429,45 @@ int ident_has_card_number(const char *s)
 	return found;
 }
 
+int ident_has_card_number(const char *s)
+{
+	size_t len;
+
+	if (s == NULL)
+		return 0;
+	len = strlen(s);
+	/* A URL or a pasted query string writes the separators (and even
+	 * the digits) percent-encoded: 4111%201111%201111%201111. The text
+	 * is scanned as written too, because decoding may swallow a digit
+	 * ("%41111...") that belongs to a card number as written. */
+	return card_scan(s, len, 0) ||
+	       (memchr(s, '%', len) != NULL && card_scan(s, len, 1));
+}
+
 static const char MSG_CARD[] =
 	"text holds what looks like a full card number: a card number is "
 	"never stored";
 static const char MSG_INVISIBLE[] =
 	"text has an invisible or direction-changing character";
+static const char MSG_HETU[] =
+	"text holds what looks like a HETU: use the hetu field, which is "
+	"shown masked to the roles that may not see it whole";
 
 const char *ident_text_hazard(const char *s)
 {
-	size_t i = 0, n = s == NULL ? 0 : strlen(s);
+	size_t i = 0, at, n = s == NULL ? 0 : strlen(s);
+	uint32_t cp, prev = 0;
 
-	while (i < n)
-		if (is_invisible(next_cp(s, n, &i)))
+	while (i < n) {
+		at = i;
+		cp = next_cp(s, n, &i);
+		if (invisible_in_lines(s, n, at, prev, cp, i - at))
 			return MSG_INVISIBLE;
-	return ident_has_card_number(s) ? MSG_CARD : NULL;
+		prev = cp;
+	}
+	if (ident_has_card_number(s))
+		return MSG_CARD;
+	return ident_has_hetu(s) ? MSG_HETU : NULL;
 }
 
 /* ---- calendar ---- */
@@ -646,6 +771,70 @@ int ident_hetu_birth_date(const char *hetu, char out[11])
 			   digits_value(canon, 2), out);
 }
 
+/* The ASCII character a code point stands for in a written HETU: digits
+ * of any form, full-width letters, dashes and pluses of other widths;
+ * 0 for a character that is skipped (an invisible one), 1 for any other. */
+static char hetu_char(uint32_t cp)
+{
+	int v;
+
+	if (cp < 0x80)
+		return cp == 0 ? 1 : (char)cp;
+	v = digit_value(cp);
+	if (v >= 0)
+		return (char)('0' + v);
+	if (cp >= 0xFF21 && cp <= 0xFF3A)
+		return (char)('A' + (cp - 0xFF21));
+	if (cp >= 0xFF41 && cp <= 0xFF5A)
+		return (char)('a' + (cp - 0xFF41));
+	if ((cp >= 0x2010 && cp <= 0x2015) || cp == 0x2212 || cp == 0xFE58 ||
+	    cp == 0xFE63 || cp == 0xFF0D)
+		return '-';
+	if (cp == 0xFE62 || cp == 0xFF0B)
+		return '+';
+	return is_invisible(cp) ? 0 : 1;
+}
+
+#define HETU_LEN 11
+
+int ident_has_hetu(const char *s)
+{
+	/* w[0] is the character before the candidate, w[1..11] the
+	 * candidate: a HETU is not part of a longer number, and no letter or
+	 * digit follows it. */
+	char w[HETU_LEN + 1], cand[HETU_LEN + 1];
+	size_t n, i = 0, have = 0;
+	int found = 0;
+
+	if (s == NULL)
+		return 0;
+	n = strlen(s);
+	memset(w, ' ', sizeof w);
+	while (!found) {
+		int end = i >= n;
+		char c = end ? ' ' : hetu_char(next_cp(s, n, &i));
+
+		if (c == 0)
+			continue;
+		if (have >= HETU_LEN && !is_alnum((unsigned char)c) &&
+		    !is_digit((unsigned char)w[0]) &&
+		    is_digit((unsigned char)w[1])) {
+			memcpy(cand, w + 1, HETU_LEN);
+			cand[HETU_LEN] = '\0';
+			found = ident_hetu(cand, 1, cand, sizeof cand, NULL) ==
+				0;
+		}
+		if (end)
+			break;
+		memmove(w, w + 1, HETU_LEN);
+		w[HETU_LEN] = c;
+		have++;
+	}
+	explicit_bzero(w, sizeof w);
+	explicit_bzero(cand, sizeof cand);
+	return found;
+}
+
 /* ---- Y-tunnus ---- */
 
 int ident_ytunnus(const char *in, char *out, size_t outsz, const char **why)
@@ -682,6 +871,178 @@ int ident_ytunnus(const char *in, char *out, size_t outsz, const char **why)
 	if (buf[8] - '0' != check)
 		return fail(out, outsz, why, "Y-tunnus check digit is wrong");
 	return emit(out, outsz, why, buf, 9);
+}
+
+/* ---- normalisation ---- */
+
+/* The precomposed letters of Latin-1 and Latin Extended-A that are an
+ * ASCII letter and one combining mark (their canonical decomposition), by
+ * mark: what Finnish, Swedish and the other European languages of a
+ * customer register write, and what a decomposed (NFD) paste gives. */
+static const struct {
+	uint16_t mark;
+	char base;
+	uint16_t composed;
+} compositions[] = {
+	{0x0300, 'A', 0x00C0}, {0x0300, 'E', 0x00C8}, {0x0300, 'I', 0x00CC},
+	{0x0300, 'O', 0x00D2}, {0x0300, 'U', 0x00D9}, {0x0300, 'a', 0x00E0},
+	{0x0300, 'e', 0x00E8}, {0x0300, 'i', 0x00EC}, {0x0300, 'o', 0x00F2},
+	{0x0300, 'u', 0x00F9}, {0x0301, 'A', 0x00C1}, {0x0301, 'C', 0x0106},
+	{0x0301, 'E', 0x00C9}, {0x0301, 'I', 0x00CD}, {0x0301, 'L', 0x0139},
+	{0x0301, 'N', 0x0143}, {0x0301, 'O', 0x00D3}, {0x0301, 'R', 0x0154},
+	{0x0301, 'S', 0x015A}, {0x0301, 'U', 0x00DA}, {0x0301, 'Y', 0x00DD},
+	{0x0301, 'Z', 0x0179}, {0x0301, 'a', 0x00E1}, {0x0301, 'c', 0x0107},
+	{0x0301, 'e', 0x00E9}, {0x0301, 'i', 0x00ED}, {0x0301, 'l', 0x013A},
+	{0x0301, 'n', 0x0144}, {0x0301, 'o', 0x00F3}, {0x0301, 'r', 0x0155},
+	{0x0301, 's', 0x015B}, {0x0301, 'u', 0x00FA}, {0x0301, 'y', 0x00FD},
+	{0x0301, 'z', 0x017A}, {0x0302, 'A', 0x00C2}, {0x0302, 'C', 0x0108},
+	{0x0302, 'E', 0x00CA}, {0x0302, 'G', 0x011C}, {0x0302, 'H', 0x0124},
+	{0x0302, 'I', 0x00CE}, {0x0302, 'J', 0x0134}, {0x0302, 'O', 0x00D4},
+	{0x0302, 'S', 0x015C}, {0x0302, 'U', 0x00DB}, {0x0302, 'W', 0x0174},
+	{0x0302, 'Y', 0x0176}, {0x0302, 'a', 0x00E2}, {0x0302, 'c', 0x0109},
+	{0x0302, 'e', 0x00EA}, {0x0302, 'g', 0x011D}, {0x0302, 'h', 0x0125},
+	{0x0302, 'i', 0x00EE}, {0x0302, 'j', 0x0135}, {0x0302, 'o', 0x00F4},
+	{0x0302, 's', 0x015D}, {0x0302, 'u', 0x00FB}, {0x0302, 'w', 0x0175},
+	{0x0302, 'y', 0x0177}, {0x0303, 'A', 0x00C3}, {0x0303, 'I', 0x0128},
+	{0x0303, 'N', 0x00D1}, {0x0303, 'O', 0x00D5}, {0x0303, 'U', 0x0168},
+	{0x0303, 'a', 0x00E3}, {0x0303, 'i', 0x0129}, {0x0303, 'n', 0x00F1},
+	{0x0303, 'o', 0x00F5}, {0x0303, 'u', 0x0169}, {0x0304, 'A', 0x0100},
+	{0x0304, 'E', 0x0112}, {0x0304, 'I', 0x012A}, {0x0304, 'O', 0x014C},
+	{0x0304, 'U', 0x016A}, {0x0304, 'a', 0x0101}, {0x0304, 'e', 0x0113},
+	{0x0304, 'i', 0x012B}, {0x0304, 'o', 0x014D}, {0x0304, 'u', 0x016B},
+	{0x0306, 'A', 0x0102}, {0x0306, 'E', 0x0114}, {0x0306, 'G', 0x011E},
+	{0x0306, 'I', 0x012C}, {0x0306, 'O', 0x014E}, {0x0306, 'U', 0x016C},
+	{0x0306, 'a', 0x0103}, {0x0306, 'e', 0x0115}, {0x0306, 'g', 0x011F},
+	{0x0306, 'i', 0x012D}, {0x0306, 'o', 0x014F}, {0x0306, 'u', 0x016D},
+	{0x0307, 'C', 0x010A}, {0x0307, 'E', 0x0116}, {0x0307, 'G', 0x0120},
+	{0x0307, 'I', 0x0130}, {0x0307, 'Z', 0x017B}, {0x0307, 'c', 0x010B},
+	{0x0307, 'e', 0x0117}, {0x0307, 'g', 0x0121}, {0x0307, 'z', 0x017C},
+	{0x0308, 'A', 0x00C4}, {0x0308, 'E', 0x00CB}, {0x0308, 'I', 0x00CF},
+	{0x0308, 'O', 0x00D6}, {0x0308, 'U', 0x00DC}, {0x0308, 'Y', 0x0178},
+	{0x0308, 'a', 0x00E4}, {0x0308, 'e', 0x00EB}, {0x0308, 'i', 0x00EF},
+	{0x0308, 'o', 0x00F6}, {0x0308, 'u', 0x00FC}, {0x0308, 'y', 0x00FF},
+	{0x030A, 'A', 0x00C5}, {0x030A, 'U', 0x016E}, {0x030A, 'a', 0x00E5},
+	{0x030A, 'u', 0x016F}, {0x030B, 'O', 0x0150}, {0x030B, 'U', 0x0170},
+	{0x030B, 'o', 0x0151}, {0x030B, 'u', 0x0171}, {0x030C, 'C', 0x010C},
+	{0x030C, 'D', 0x010E}, {0x030C, 'E', 0x011A}, {0x030C, 'L', 0x013D},
+	{0x030C, 'N', 0x0147}, {0x030C, 'R', 0x0158}, {0x030C, 'S', 0x0160},
+	{0x030C, 'T', 0x0164}, {0x030C, 'Z', 0x017D}, {0x030C, 'c', 0x010D},
+	{0x030C, 'd', 0x010F}, {0x030C, 'e', 0x011B}, {0x030C, 'l', 0x013E},
+	{0x030C, 'n', 0x0148}, {0x030C, 'r', 0x0159}, {0x030C, 's', 0x0161},
+	{0x030C, 't', 0x0165}, {0x030C, 'z', 0x017E}, {0x0327, 'C', 0x00C7},
+	{0x0327, 'G', 0x0122}, {0x0327, 'K', 0x0136}, {0x0327, 'L', 0x013B},
+	{0x0327, 'N', 0x0145}, {0x0327, 'R', 0x0156}, {0x0327, 'S', 0x015E},
+	{0x0327, 'T', 0x0162}, {0x0327, 'c', 0x00E7}, {0x0327, 'g', 0x0123},
+	{0x0327, 'k', 0x0137}, {0x0327, 'l', 0x013C}, {0x0327, 'n', 0x0146},
+	{0x0327, 'r', 0x0157}, {0x0327, 's', 0x015F}, {0x0327, 't', 0x0163},
+	{0x0328, 'A', 0x0104}, {0x0328, 'E', 0x0118}, {0x0328, 'I', 0x012E},
+	{0x0328, 'U', 0x0172}, {0x0328, 'a', 0x0105}, {0x0328, 'e', 0x0119},
+	{0x0328, 'i', 0x012F}, {0x0328, 'u', 0x0173},
+};
+
+/* The letter that base followed by combining mark is, or 0. */
+static uint32_t compose(uint32_t base, uint32_t mark)
+{
+	if (base >= 0x80 || mark < 0x0300 || mark > 0x0328)
+		return 0;
+	for (size_t i = 0; i < sizeof compositions / sizeof compositions[0];
+	     i++)
+		if (compositions[i].mark == mark &&
+		    (uint32_t)(unsigned char)compositions[i].base == base)
+			return compositions[i].composed;
+	return 0;
+}
+
+/* Lower case of the Latin letters (ASCII, Latin-1, Latin Extended-A); any
+ * other code point as it is. U+0130 (capital I with dot) has no one-letter
+ * lower case and stays. */
+static uint32_t latin_lower(uint32_t cp)
+{
+	if (cp >= 'A' && cp <= 'Z')
+		return cp + 32;
+	if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7)
+		return cp + 0x20;
+	if (((cp >= 0x0100 && cp <= 0x012F) || (cp >= 0x0132 && cp <= 0x0137) ||
+	     (cp >= 0x014A && cp <= 0x0177)) &&
+	    cp % 2 == 0)
+		return cp + 1;
+	if (((cp >= 0x0139 && cp <= 0x0148) ||
+	     (cp >= 0x0179 && cp <= 0x017E)) &&
+	    cp % 2 == 1)
+		return cp + 1;
+	if (cp == 0x0178)
+		return 0x00FF;
+	return cp;
+}
+
+static size_t utf8_put(uint32_t cp, char *out)
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xC0 | (cp >> 6));
+		out[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xE0 | (cp >> 12));
+		out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		out[2] = (char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	out[0] = (char)(0xF0 | (cp >> 18));
+	out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+	out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+	out[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+/* Normalises the n bytes at src into dst and returns their new length,
+ * which is never more than n: an ASCII letter followed by a combining mark
+ * that makes a Latin-1 or Latin Extended-A letter becomes that letter (the
+ * NFC of what matters here). For an address (email), also full-width
+ * ASCII becomes ASCII, the ideographic full stops become '.', and Latin
+ * letters are lower-cased. A byte that is not UTF-8 is kept as it is (the
+ * caller refuses it). dst NULL only counts; dst may be src, or before it
+ * in the same buffer, since no byte is written before it is read. */
+static size_t fold_to(const char *src, size_t n, char *dst, int email)
+{
+	size_t r = 0, w = 0, prev_at = 0;
+	uint32_t cp, c, prev = 0x110000; /* none */
+	char tmp[4] = {0};
+
+	while (r < n) {
+		size_t len =
+			utf8_seq((const unsigned char *)src + r, n - r, &cp);
+
+		if (len == 0) {
+			if (dst != NULL)
+				dst[w] = src[r];
+			w++;
+			r++;
+			prev = 0x110000;
+			continue;
+		}
+		r += len;
+		if (email && cp >= 0xFF01 && cp <= 0xFF5E)
+			cp -= 0xFEE0;
+		else if (email && (cp == 0x3002 || cp == 0xFF61))
+			cp = '.';
+		c = prev < 0x80 ? compose(prev, cp) : 0;
+		if (c != 0) {
+			w = prev_at;
+			prev = 0x110000;
+			cp = c;
+		} else {
+			prev = cp;
+			prev_at = w;
+		}
+		w += utf8_put(email ? latin_lower(cp) : cp,
+			      dst != NULL ? dst + w : tmp);
+	}
+	return w;
 }
 
 /* ---- e-mail ---- */
@@ -722,6 +1083,9 @@ static const char *check_local(const char *s, size_t n)
 			return "e-mail is not valid UTF-8";
 		if (is_control(cp))
 			return "e-mail has a control character";
+		if (is_invisible(cp))
+			return "e-mail has an invisible or direction-changing "
+			       "character";
 		i += len;
 	}
 	return NULL;
@@ -766,6 +1130,9 @@ static const char *check_domain(const char *s, size_t n)
 				return "e-mail is not valid UTF-8";
 			if (is_control(cp))
 				return "e-mail has a control character";
+			if (is_invisible(cp))
+				return "e-mail has an invisible or "
+				       "direction-changing character";
 		}
 		label += len;
 		if (label > LABEL_MAX)
@@ -779,12 +1146,27 @@ static const char *check_domain(const char *s, size_t n)
 	return NULL;
 }
 
+/* Whether the n bytes at s (valid UTF-8) hold a combining diacritical
+ * mark (U+0300-036F). */
+static int has_combining_mark(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint32_t cp = next_cp(s, n, &i);
+		if (cp >= 0x0300 && cp <= 0x036F)
+			return 1;
+	}
+	return 0;
+}
+
 int ident_email(const char *in, char *out, size_t outsz, const char **why)
 {
 	const char *s;
 	const char *at;
 	const char *msg;
-	char buf[EMAIL_MAX + 1];
+	/* Full-width characters fold to a third of their bytes. */
+	char buf[3 * EMAIL_MAX + 1];
 	size_t n, lp;
 
 	if (in == NULL || out == NULL || outsz == 0)
@@ -792,6 +1174,18 @@ int ident_email(const char *in, char *out, size_t outsz, const char **why)
 	trim(in, 0, &s, &n);
 	if (n == 0)
 		return fail(out, outsz, why, MSG_EMPTY);
+	if (n > sizeof buf - 1)
+		return fail(out, outsz, why, "e-mail is too long");
+	/* One form per address for the blind index, so that a look-up finds
+	 * it however it was typed: decomposed letters (NFD, as macOS and
+	 * many pastes give them) composed, full-width ASCII and ideographic
+	 * full stops folded (as IDNA maps them), Latin letters lower-cased
+	 * (mailbox names are case-insensitive in practice, and domain names
+	 * always are). */
+	memcpy(buf, s, n);
+	n = fold_to(buf, n, buf, 1);
+	buf[n] = '\0';
+	s = buf;
 	if (n > EMAIL_MAX)
 		return fail(out, outsz, why, "e-mail is too long");
 	at = memchr(s, '@', n);
@@ -805,10 +1199,13 @@ int ident_email(const char *in, char *out, size_t outsz, const char **why)
 		msg = check_domain(at + 1, n - lp - 1);
 	if (msg != NULL)
 		return fail(out, outsz, why, msg);
-	/* Whole address lower-cased (ASCII only): mailbox names are
-	 * case-insensitive in practice, and the blind index needs one form. */
-	for (size_t i = 0; i < n; i++)
-		buf[i] = to_lower(s[i]);
+	/* A mark that did not join its letter would make a second form of
+	 * the same address that no look-up finds. */
+	if (has_combining_mark(s, n))
+		return fail(out, outsz, why,
+			    "e-mail has an accent that is not part of its "
+			    "letter: write the address with composed letters "
+			    "(NFC)");
 	return emit(out, outsz, why, buf, n);
 }
 
@@ -991,11 +1388,73 @@ int ident_country(const char *in, char *out, size_t outsz, const char **why)
 	return emit(out, outsz, why, buf, 2);
 }
 
+#define MEDIA_SUBTYPE_MAX 64
+#define MEDIA_DIGIT_RUN	  4
+#define MEDIA_DIGITS	  8
+
+int ident_media_type(const char *in, char *out, size_t outsz, const char **why)
+{
+	static const char *const types[] = {
+		"application", "audio",	    "font", "image", "message",
+		"model",       "multipart", "text", "video",
+	};
+	static const char MSG_MEDIA[] =
+		"a media type is type/subtype, e.g. audio/ogg";
+	char buf[16 + MEDIA_SUBTYPE_MAX];
+	const char *s;
+	const char *slash;
+	size_t n, tn, i, run = 0, digits = 0;
+	int known = 0;
+
+	if (in == NULL || out == NULL || outsz == 0)
+		return fail(out, outsz, why, MSG_ARG);
+	trim(in, 0, &s, &n);
+	if (n == 0)
+		return fail(out, outsz, why, MSG_EMPTY);
+	slash = memchr(s, '/', n);
+	if (slash == NULL)
+		return fail(out, outsz, why, MSG_MEDIA);
+	tn = (size_t)(slash - s);
+	if (n - tn - 1 == 0 || n - tn - 1 > MEDIA_SUBTYPE_MAX)
+		return fail(out, outsz, why, MSG_MEDIA);
+	for (i = 0; i < sizeof types / sizeof types[0] && !known; i++) {
+		size_t k = strlen(types[i]);
+		if (k == tn) {
+			known = 1;
+			for (size_t j = 0; j < k && known; j++)
+				known = to_lower(s[j]) == types[i][j];
+		}
+	}
+	if (!known)
+		return fail(out, outsz, why,
+			    "a media type's type is one of application, "
+			    "audio, font, image, message, model, multipart, "
+			    "text or video");
+	for (i = tn + 1; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (is_digit(c)) {
+			if (++run > MEDIA_DIGIT_RUN || ++digits > MEDIA_DIGITS)
+				return fail(out, outsz, why,
+					    "a media type's subtype has too "
+					    "many digits to be one");
+			continue;
+		}
+		run = 0;
+		if (!is_alnum(c) &&
+		    (i == tn + 1 || (c != '.' && c != '+' && c != '-')))
+			return fail(out, outsz, why, MSG_MEDIA);
+	}
+	for (i = 0; i < n; i++)
+		buf[i] = to_lower(s[i]);
+	return emit(out, outsz, why, buf, n);
+}
+
 int ident_text(const char *in, size_t maxlen, char *out, size_t outsz,
 	       const char **why)
 {
 	const char *s;
-	size_t n;
+	size_t n, m;
 
 	if (in == NULL || out == NULL || outsz == 0)
 		return fail(out, outsz, why, MSG_ARG);
@@ -1019,7 +1478,16 @@ int ident_text(const char *in, size_t maxlen, char *out, size_t outsz,
 	}
 	if (ident_has_card_number(s))
 		return fail(out, outsz, why, MSG_CARD);
-	return emit(out, outsz, why, s, n);
+	if (ident_has_hetu(s))
+		return fail(out, outsz, why, MSG_HETU);
+	/* Decomposed letters composed: a name or a user name typed on a
+	 * Mac is the same as one typed elsewhere. out is in or another
+	 * buffer, so it never starts after s. */
+	m = fold_to(s, n, NULL, 0);
+	if (m >= outsz)
+		return fail(out, outsz, why, MSG_SMALL);
+	out[fold_to(s, n, out, 0)] = '\0';
+	return 0;
 }
 
 int ident_text_lines(const char *in, size_t maxlen, char *out, size_t outsz,
@@ -1027,6 +1495,7 @@ int ident_text_lines(const char *in, size_t maxlen, char *out, size_t outsz,
 {
 	const char *s;
 	size_t n, o = 0;
+	uint32_t prev = 0;
 
 	if (in == NULL || out == NULL || outsz == 0)
 		return fail(out, outsz, why, MSG_ARG);
@@ -1048,16 +1517,19 @@ int ident_text_lines(const char *in, size_t maxlen, char *out, size_t outsz,
 		    !(cp == '\r' && i + 1 < n && s[i + 1] == '\n'))
 			return fail(out, outsz, why,
 				    "text has a control character");
-		if (is_invisible(cp))
+		if (invisible_in_lines(s, n, i, prev, cp, len))
 			return fail(out, outsz, why, MSG_INVISIBLE);
+		prev = cp;
 		i += len;
 	}
 	if (ident_has_card_number(s))
 		return fail(out, outsz, why, MSG_CARD);
+	if (ident_has_hetu(s))
+		return fail(out, outsz, why, MSG_HETU);
 	/* Line ends are kept as "\n": a form's "\r\n" loses its "\r". */
 	for (size_t i = 0; i < n; i++)
 		if (!(s[i] == '\r' && i + 1 < n && s[i + 1] == '\n'))
 			out[o++] = s[i];
-	out[o] = '\0';
+	out[fold_to(out, o, out, 0)] = '\0';
 	return 0;
 }

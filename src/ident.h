@@ -27,8 +27,14 @@ int ident_hetu_birth_date(const char *hetu, char out[11]);
  * Canonical: as written, with a leading zero added to a 6-digit body. */
 int ident_ytunnus(const char *in, char *out, size_t outsz, const char **why);
 
-/* E-mail address: trimmed, lower-cased, one @, a dotted domain, no spaces or
- * control characters, at most 254 bytes. */
+/* E-mail address: trimmed, one @, a dotted domain, no spaces, control or
+ * invisible characters, at most 254 bytes. One form per address, so that
+ * a look-up finds it however it was typed: full-width ASCII folded to
+ * ASCII and the ideographic full stops to '.', an ASCII letter followed
+ * by a combining mark composed into its Latin-1 or Latin Extended-A
+ * letter (NFC for them), and the Latin letters (ASCII, Latin-1, Latin
+ * Extended-A) lower-cased. A combining mark (U+0300-036F) that is left
+ * over is refused: that form could not be looked up. */
 int ident_email(const char *in, char *out, size_t outsz, const char **why);
 
 /* Phone number to E.164: "+" and 7-15 digits. Spaces, dashes, dots and
@@ -59,27 +65,56 @@ int ident_country_known(const char *code);
  * newline, DEL, C1), no invisible or direction-changing characters
  * (bidirectional controls U+202A-202E and U+2066-2069, U+200B-200F,
  * U+2060-2064, U+FEFF, the line and paragraph separators, ...), no full
- * card number (ident_has_card_number), 1..maxlen bytes after trimming
- * ASCII spaces. Canonical: the trimmed copy. */
+ * card number (ident_has_card_number), no HETU (ident_has_hetu),
+ * 1..maxlen bytes after trimming ASCII spaces. Canonical: the trimmed copy,
+ * with an ASCII letter followed by a combining mark composed into its
+ * Latin-1 or Latin Extended-A letter (a decomposed "a" and U+0308 is
+ * "\u00e4"), so that a name or user name typed in NFD is the same. */
 int ident_text(const char *in, size_t maxlen, char *out, size_t outsz,
 	       const char **why);
 /* The same for text of several lines: tabs and line feeds are allowed, and
- * a carriage return only before a line feed, where it is dropped. */
+ * a carriage return only before a line feed, where it is dropped; and an
+ * emoji or text presentation selector (U+FE0F, U+FE0E) directly after a
+ * symbol or pictograph (or in a keycap sequence), as a phone's keyboard
+ * writes a heart. Every other variation selector is refused. */
 int ident_text_lines(const char *in, size_t maxlen, char *out, size_t outsz,
 		     const char **why);
 
 /* Whether s holds a full card number: 13 to 19 digits passing the Luhn
  * check, in groups separated only by white space, dashes, dots, slashes,
- * underscores or invisible characters, in any of Unicode's decimal digit
- * forms (ASCII, full-width, Arabic-Indic, Devanagari, ...) and the
- * superscript, subscript and circled digits. A longer unbroken digit
- * string is not one. s is UTF-8 (a byte that is not counts as a letter). */
+ * underscores, '+' (a space in a form-encoded URL) or invisible
+ * characters, in any of Unicode's decimal digit forms (ASCII, full-width,
+ * Arabic-Indic, Devanagari, ...) and the superscript, subscript and
+ * circled digits. Percent-encoded characters ("%20", "%2D", "%E2%80%8B",
+ * "%34") count as what they encode; s is scanned both so and as written.
+ * A longer unbroken digit string is not one, not even when its first
+ * digits pass the check (a card number with its expiry glued on cannot be
+ * told from a long reference number or a SIM's ICCID). s is UTF-8 (a byte
+ * that is not counts as a letter). */
 int ident_has_card_number(const char *s);
 
+/* Whether s holds a valid HETU (ident_hetu, temporary numbers included)
+ * that is not part of a longer number and is not followed by a letter or
+ * digit; digits of any form (as in ident_has_card_number), full-width
+ * letters and other dashes count as their ASCII selves, and invisible
+ * characters are skipped. Free text must not carry one: the hetu field is
+ * the one that is masked for the roles that may not see it. */
+int ident_has_hetu(const char *s);
+
 /* For free text checked elsewhere (consent evidence): the reason it must
- * not be stored (an invisible or direction-changing character, a full card
- * number), or NULL. Never quotes the text. */
+ * not be stored (an invisible or direction-changing character other than
+ * the presentation selectors ident_text_lines allows, a full card number,
+ * a HETU), or NULL. Never quotes the text. */
 const char *ident_text_hazard(const char *s);
+
+/* Media type of an attachment, "type/subtype" without parameters: a
+ * registered top-level type (application, audio, font, image, message,
+ * model, multipart, text, video) and a subtype of 1 to 64 letters, digits
+ * and ". + -" that starts with a letter or digit. The type is stored in
+ * plaintext, so it must not be able to carry personal data: a subtype with
+ * more than four digits in a row or more than eight digits in all (a card
+ * number, a HETU, a phone number) is refused. Canonical: lower-cased. */
+int ident_media_type(const char *in, char *out, size_t outsz, const char **why);
 
 /* Whether y-m-d exists in the (proleptic) Gregorian calendar. */
 int ident_date_exists(int y, int m, int d);

@@ -9,7 +9,8 @@
  * Card data: only the payment provider's token, the last four digits and
  * the expiry are ever stored. Any value that holds 13 to 19 digits passing
  * the Luhn check, in any digit forms and groupings (ident_has_card_number),
- * is refused as a full card number, whatever field it is in.
+ * is refused as a full card number, whatever field it is in; and so is a
+ * HETU (ident_has_hetu), which belongs in the subject's hetu field only.
  *
  * Source: a record takes its type's source from the policy (a required key
  * of every record type); the first source of the policy is only a fallback
@@ -478,6 +479,15 @@ static rk_status field_value(rk_register *r, const pol_field *f,
 			      f->name, msg_card);
 		goto out;
 	}
+	/* Not only in texts: an opaque card token has room for one too. */
+	if (f->type != PT_HETU && ident_has_hetu(in)) {
+		st = reg_fail(r, RK_EINVAL,
+			      "field %s looks like it holds a HETU: use the "
+			      "subject's hetu field, which is shown masked to "
+			      "the roles that may not see it whole",
+			      f->name);
+		goto out;
+	}
 	/* Room for canonical forms longer than the input (dates, phones,
 	 * IPv6 addresses). */
 	outsz = strlen(in) + NUM_MAX;
@@ -626,34 +636,6 @@ rk_status record_validate(rk_register *r, const pol_record_type *rt,
 	if (*plain_out == NULL)
 		return reg_fail(r, RK_ESYS, "out of memory");
 	return RK_OK;
-}
-
-/* A media type "type/subtype" of RFC 6838 restricted names, lower-cased;
- * no parameters. */
-static int media_type(const char *in, char out[MEDIA_TYPE_MAX + 1])
-{
-	size_t i, part = 0, slash = 0, n = strlen(in);
-
-	if (n == 0 || n > MEDIA_TYPE_MAX)
-		return -1;
-	for (i = 0; i < n; i++) {
-		char c = in[i];
-		int alnum = is_digit(c) || (c >= 'a' && c <= 'z') ||
-			    (c >= 'A' && c <= 'Z');
-		if (c == '/') {
-			if (part == 0 || slash++)
-				return -1;
-			part = 0;
-		} else if (alnum || (part > 0 && strchr("!#$&-^_.+", c))) {
-			if (++part > 63)
-				return -1;
-		} else {
-			return -1;
-		}
-		out[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-	}
-	out[n] = '\0';
-	return slash == 1 && part > 0 ? 0 : -1;
 }
 
 /* ---- attachments --------------------------------------------------------- */
@@ -833,6 +815,7 @@ static rk_status record_add(rk_register *r, const char *id,
 	char linked[33], purposes[NAMES_MAX] = "", expires[11], ad[AD_MAX];
 	unsigned char link_mac[SEC_HASH_BYTES];
 	char mtype[MEDIA_TYPE_MAX + 1] = "";
+	const char *why = NULL;
 	size_t pu = POL_NONE, i, plen = 0;
 	int64_t att_size = -1, now;
 	int fd = -1, audited = 0, live, rc;
@@ -871,10 +854,10 @@ static rk_status record_add(rk_register *r, const char *id,
 			      "attachment");
 		goto out;
 	}
-	if (attachment_type != NULL && media_type(attachment_type, mtype)) {
-		st = reg_fail(r, RK_EINVAL,
-			      "the attachment's media type is type/subtype, "
-			      "e.g. audio/ogg");
+	if (attachment_type != NULL &&
+	    ident_media_type(attachment_type, mtype, sizeof mtype, &why) != 0) {
+		st = reg_fail(r, RK_EINVAL, "the attachment's media type: %s",
+			      why);
 		goto out;
 	}
 	if (attachment_path != NULL) {

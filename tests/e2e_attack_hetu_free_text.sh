@@ -23,4 +23,12 @@ expect "the HETU is not shown whole through the job title" bash -c '! grep -q "$
 IN='' check "customer service lists the records" 0 env REKISTERI_ACTOR=cs1 REKISTERI_TOKEN="$TOK" \
 	"$BIN" record list "$A"
 expect "the HETU is not shown whole through a feedback text" bash -c '! grep -q "$1" <<<"$2"' _ "$HETU" "$out"
+IN="{\"amount\": \"1\", \"currency\": \"EUR\", \"method\": \"card\", \"card_token\": \"$HETU\"}" \
+	check "a HETU as a payment's card token exits 2" 2 "$BIN" record add "$A" --type payment
+expect "the error names the field, not the value" bash -c 'grep -q card_token <<<"$2" && ! grep -q "$1" <<<"$2"' _ "$HETU" "$err"
+IN="{\"kind\": \"complaint\", \"text\": \"hetu $HETU\"}" \
+	check "a HETU in a feedback text exits 2" 2 "$BIN" record add "$A" --type feedback
+expect "the error says to use the hetu field" bash -c 'grep -q "hetu field" <<<"$2" && ! grep -q "$1" <<<"$2"' _ "$HETU" "$err"
+IN='' check "a HETU in a job title exits 2" 2 "$BIN" subject update "$A" --field job_title="hetu $HETU"
+expect "the error names the field, not the value" bash -c 'grep -q job_title <<<"$2" && ! grep -q "$1" <<<"$2"' _ "$HETU" "$err"
 e2e_finish

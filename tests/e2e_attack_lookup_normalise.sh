@@ -18,4 +18,8 @@ IN='' check "the address in NFD finds her" 0 "$BIN" subject find --by email "$(n
 expect "it is the same subject" test "$out" = "$A"
 IN='' check "the user name in NFD finds her" 0 "$BIN" subject find --by username "$(nf NFD 'aino.mäkelä')"
 IN='' check "the domain upper-cased finds her" 0 "$BIN" subject find --by email 'aino.mäkelä@KÄRKKÄINEN.FI'
+IN='' check "the domain in full-width letters finds her" 0 "$BIN" subject find --by email 'aino.mäkelä@ｋäｒｋｋäｉｎｅｎ.ｆｉ'
+expect "it is the same subject" test "$out" = "$A"
+IN='' check "an accent that joins no letter is refused" 2 "$BIN" subject add --kind customer \
+	--field first_name=Aino --field last_name=Mäkelä --field email="$(printf 'aino.x\xcc\x88@example.fi')"
 e2e_finish

@@ -35,9 +35,12 @@
 static void test_card_number_forms(void **state)
 {
 	static const char *const cards[] = {
-		"4111111111111111", "4111 1111 1111 1111",
-		"4111-1111-1111-1111", "4111.1111.1111.1111",
-		"4111/1111/1111/1111", "4111_1111_1111_1111",
+		"4111111111111111",
+		"4111 1111 1111 1111",
+		"4111-1111-1111-1111",
+		"4111.1111.1111.1111",
+		"4111/1111/1111/1111",
+		"4111_1111_1111_1111",
 		"4111\n1111\t1111\r\n1111",
 		"4111\xC2\xA0"
 		"1111\xC2\xA0"
@@ -70,17 +73,45 @@ static void test_card_number_forms(void **state)
 		"Maksettu kortilla 5500 0000 0000 0004 eilen",
 		"tilaus 123, kortti 4111 1111 1111 1111",
 		"378282246310005", /* 15 digits (Amex) */
+		/* the forms a URL gives them */
+		"4111+1111+1111+1111",
+		"https://shop.example/pay?cc=4111+1111+1111+1111&x=1",
+		"4111%201111%201111%201111",
+		"4111%2D1111%2d1111%2D1111",
+		"4111%2E1111%2E1111%2E1111",
+		"4111%2F1111%2F1111%2F1111",
+		"4111%2B1111%2B1111%2B1111",
+		"4111%0A1111%09"
+		"1111%5F1111",
+		"4111%C2%A01111%C2%A01111%C2%A01111", /* NBSP */
+		"4111%E2%80%8B1111%E2%80%8B1111%E2%80%8B1111",
+		"%34%31%31%31%31%31%31%31%31%31%31%31%31%31%31%31",
+		"4111%201111 1111-1111",
+		"%4111 1111 1111 1111", /* as written, not decoded */
+		"5500+0000+0000+0004",
+		"4111111111111111 1229", /* with its expiry, separated */
+		"4111111111111111 12/29",
+		/* magnetic stripe data: the number ends at its separator */
+		";4111111111111111=29121010000000000000?",
+		"%B4111111111111111^DOE/JOHN^2912101000000000000000?",
 	};
 	static const char *const not_cards[] = {
-		"",
-		"Tilaus 12345, asiakasnumero 100234",
-		"puhelin 040 123 4567",
-		"4111 1111 1111 1112",	  /* Luhn fails */
+		"", "Tilaus 12345, asiakasnumero 100234",
+		"puhelin 040 123 4567", "4111 1111 1111 1112", /* Luhn fails */
 		"41111111111111111111",	  /* 20 digits unbroken: an ID */
 		"4111 1111 1111",	  /* 12 digits */
 		"4111a1111a1111a1111",	  /* letters break it */
 		"4111, 1111, 1111, 1111", /* a list of numbers */
 		"\xFF\xFE 4111",
+		/* A card number with its expiry (or security code) glued on
+		 * is one unbroken digit string, which cannot be told from a
+		 * long ID: its first 16 digits pass the Luhn check one time
+		 * in ten. Refused only with a separator before the expiry. */
+		"41111111111111111229",
+		"viite 12345678901234567894", /* a 20-digit reference */
+		"ICCID 89358012345678901234",
+		"4111%1111%1111%1111", /* "%11" is no separator */
+		"100%25 4111", "4111%2C1111%2C1111%2C1111", /* "," ends it */
 	};
 	size_t i;
 
@@ -127,6 +158,17 @@ static void test_text_hazards(void **state)
 		"\xE2\x81\xA4",	    "\xEF\xBB\xBF", "\xE2\x80\xA8",
 		"\xE2\x80\xA9",	    "\xD8\x9C",	    "\xC2\xAD",
 		"\xF3\xA0\x80\x81", /* tag character */
+		"\xEF\xB8\x80",	    /* U+FE00 variation selector 1 */
+		"\xEF\xB8\x8F",	    /* U+FE0F */
+		"\xF3\xA0\x84\x80", /* U+E0100 */
+		"\xF3\xA0\x87\xAF", /* U+E01EF */
+		"\xE1\xA0\x8B",	    /* U+180B Mongolian FVS1 */
+		"\xF0\x9D\x85\xB3", /* U+1D173 musical format */
+		"\xF0\x9D\x85\xBA", /* U+1D17A */
+		"\xF0\x93\x90\xB0", /* U+13430 hieroglyph format */
+		"\xF0\x93\x90\xBF", /* U+1343F */
+		"\xF0\x9B\xB2\xA0", /* U+1BCA0 shorthand format */
+		"\xF0\x9B\xB2\xA3", /* U+1BCA3 */
 	};
 	char buf[64], out[64];
 	const char *why = NULL;
@@ -145,6 +187,271 @@ static void test_text_hazards(void **state)
 				    64, out, sizeof out, &why),
 			 0);
 	assert_null(ident_text_hazard("Lomake 12: kyll\xC3\xA4"));
+	/* nor in an e-mail address, local part or domain */
+	for (i = 0; i < sizeof invisible / sizeof invisible[0]; i++) {
+		snprintf(buf, sizeof buf, "ai%sno@example.fi", invisible[i]);
+		assert_int_equal(ident_email(buf, out, sizeof out, &why), -1);
+		snprintf(buf, sizeof buf, "aino@exa%smple.fi", invisible[i]);
+		assert_int_equal(ident_email(buf, out, sizeof out, &why), -1);
+	}
+	/* a card number with any of them between its groups is one */
+	for (i = 0; i < sizeof invisible / sizeof invisible[0]; i++) {
+		snprintf(buf, sizeof buf, "4111%s1111%s1111%s1111",
+			 invisible[i], invisible[i], invisible[i]);
+		assert_true(ident_has_card_number(buf));
+	}
+	/* An emoji's presentation selector is feedback text, not a hidden
+	 * mark, after a pictograph; never in a single-line value, never
+	 * after a letter or twice. */
+	assert_int_equal(ident_text_lines("Kiitos \xE2\x9D\xA4\xEF\xB8\x8F", 64,
+					  out, sizeof out, &why),
+			 0);
+	assert_int_equal(ident_text_lines("1\xEF\xB8\x8F\xE2\x83\xA3", 64, out,
+					  sizeof out, &why),
+			 0);
+	assert_null(ident_text_hazard("Kiitos \xE2\x9D\xA4\xEF\xB8\x8F"));
+	assert_int_equal(ident_text("Kiitos \xE2\x9D\xA4\xEF\xB8\x8F", 64, out,
+				    sizeof out, &why),
+			 -1);
+	assert_int_equal(
+		ident_text_lines("Ai\xEF\xB8\x8Fno", 64, out, sizeof out, &why),
+		-1);
+	assert_int_equal(ident_text_lines("1\xEF\xB8\x8F"
+					  "2",
+					  64, out, sizeof out, &why),
+			 -1);
+	assert_int_equal(
+		ident_text_lines("\xE2\x9D\xA4\xEF\xB8\x8F\xEF\xB8\x8F", 64,
+				 out, sizeof out, &why),
+		-1);
+	assert_int_equal(ident_text_lines("\xE2\x9D\xA4\xEF\xB8\x80", 64, out,
+					  sizeof out, &why),
+			 -1);
+}
+
+/* A HETU in free text would be shown whole to roles that see the hetu
+ * field only masked: refused wherever it is written. */
+static void test_hetu_in_text(void **state)
+{
+	static const char *const with[] = {
+		"131052-308T",
+		"hetu 131052-308T",
+		"Asiakkaan henkil\xC3\xB6tunnus on 131052-308T, soittakaa",
+		"hetu:131052-308t.",
+		"(131052-308T)",
+		"010594Y9032", /* 2023 century signs */
+		"010594Y9021 ja 020594X903P",
+		"020502E901W",
+		"010181-900C", /* temporary numbers too */
+		"kyll\xC3\xA4"
+		"131052-308T",
+		"131052\xE2\x80\x90"
+		"308T", /* Unicode hyphen */
+		/* full-width 131052-308T */
+		"\xEF\xBC\x91\xEF\xBC\x93\xEF\xBC\x91\xEF\xBC\x90"
+		"\xEF\xBC\x95\xEF\xBC\x92-\xEF\xBC\x93\xEF\xBC\x90"
+		"\xEF\xBC\x98\xEF\xBD\x94",
+		"https://shop.example/?h=131052-308T&x=1",
+	};
+	static const char *const without[] = {
+		"",
+		"131052-308A",	/* wrong check character */
+		"131052-308",	/* too short */
+		"9131052-308T", /* part of a longer number */
+		"131052-308TX", /* followed by a letter */
+		"131052-308T1", /* followed by a digit */
+		"310252-308T",	/* 31 February */
+		"Tilaus 131052 308T",
+		"puhelin 040 123 4567, tilaus 2024-000123",
+	};
+	char out[128];
+	const char *why = NULL;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof with / sizeof with[0]; i++) {
+		if (!ident_has_hetu(with[i]))
+			print_error("not found: %zu\n", i);
+		assert_true(ident_has_hetu(with[i]));
+		why = NULL;
+		assert_int_equal(
+			ident_text(with[i], 100, out, sizeof out, &why), -1);
+		assert_non_null(why);
+		assert_non_null(strstr(why, "hetu field"));
+		assert_null(strstr(why, "308"));
+		assert_int_equal(
+			ident_text_lines(with[i], 100, out, sizeof out, &why),
+			-1);
+		assert_non_null(ident_text_hazard(with[i]));
+	}
+	for (i = 0; i < sizeof without / sizeof without[0]; i++) {
+		if (ident_has_hetu(without[i]))
+			print_error("found in: %zu\n", i);
+		assert_false(ident_has_hetu(without[i]));
+	}
+	assert_false(ident_has_hetu(NULL));
+	/* an invisible character inside does not hide it */
+	assert_true(ident_has_hetu("131052\xE2\x80\x8B-308T"));
+	/* the hetu field itself still takes it */
+	assert_int_equal(ident_hetu("131052-308T", 0, out, sizeof out, &why),
+			 0);
+}
+
+/* One form per e-mail address and user name, so that a look-up finds the
+ * subject however the value was typed. */
+static void test_lookup_forms(void **state)
+{
+	static const char *const same_email[] = {
+		"aino.m\xC3\xA4kel\xC3\xA4@"
+		"k\xC3\xA4rkk\xC3\xA4inen.fi", /* NFC */
+		"aino.ma\xCC\x88kela\xCC\x88@"
+		"ka\xCC\x88rkka\xCC\x88inen.fi", /* NFD */
+		"aino.m\xC3\xA4kel\xC3\xA4@"
+		"K\xC3\x84RKK\xC3\x84INEN.FI",
+		"AINO.MA\xCC\x88KELA\xCC\x88@"
+		"KA\xCC\x88RKKA\xCC\x88INEN.FI",
+		/* full-width domain, ideographic full stop */
+		"aino.m\xC3\xA4kel\xC3\xA4@"
+		"\xEF\xBD\x8B\xC3\xA4\xEF\xBD\x92"
+		"\xEF\xBD\x8B\xEF\xBD\x8B\xC3\xA4\xEF\xBD\x89"
+		"\xEF\xBD\x8E"
+		"\xEF\xBD\x85\xEF\xBD\x8E\xE3\x80\x82\xEF\xBD"
+		"\x86\xEF\xBD\x89",
+		/* full-width @ and an upper-case full-width A
+		 */
+		"aino."
+		"m\xC3\xA4kel\xC3\xA4\xEF\xBC\xA0k\xC3\xA4rkk"
+		"\xC3\xA4in"
+		"\xEF\xBC\xA5n.fi",
+	};
+	char first[128], out[128], again[128];
+	const char *why = NULL;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(ident_email(same_email[0], first, sizeof first, &why),
+			 0);
+	for (i = 0; i < sizeof same_email / sizeof same_email[0]; i++) {
+		if (ident_email(same_email[i], out, sizeof out, &why) != 0)
+			print_error("refused %zu: %s\n", i, why);
+		assert_int_equal(
+			ident_email(same_email[i], out, sizeof out, &why), 0);
+		assert_string_equal(out, first);
+		/* the canonical form is its own */
+		assert_int_equal(ident_email(out, again, sizeof again, &why),
+				 0);
+		assert_string_equal(again, out);
+	}
+	/* Latin-1 and Latin Extended-A letters lower-cased */
+	assert_int_equal(ident_email("\xC3\x85SA.\xC5\xA0\xC5\xB9@\xC3\x96.FI",
+				     out, sizeof out, &why),
+			 0);
+	assert_string_equal(out, "\xC3\xA5sa.\xC5\xA1\xC5\xBA@\xC3\xB6.fi");
+	assert_int_equal(ident_email("\xC5\xB8@x.fi", out, sizeof out, &why),
+			 0);
+	assert_string_equal(out, "\xC3\xBF@x.fi");
+	/* a mark that does not join its letter is refused, not stored in a
+	 * second form */
+	assert_int_equal(
+		ident_email("x\xCC\x88@example.fi", out, sizeof out, &why), -1);
+	assert_non_null(strstr(why, "NFC"));
+	assert_int_equal(ident_email("\xCC\x81"
+				     "a@example.fi",
+				     out, sizeof out, &why),
+			 -1);
+	/* user names and names: composed, case kept */
+	assert_int_equal(ident_text("Aino.Ma\xCC\x88kela\xCC\x88", 100, out,
+				    sizeof out, &why),
+			 0);
+	assert_string_equal(out, "Aino.M\xC3\xA4kel\xC3\xA4");
+	assert_int_equal(ident_text("A\xCC\x8Angstr\xC3\xB6m \xC3\x85", 100,
+				    out, sizeof out, &why),
+			 0);
+	assert_string_equal(out, "\xC3\x85ngstr\xC3\xB6m \xC3\x85");
+	assert_int_equal(ident_text_lines("Jyva\xCC\x88skyla\xCC\x88\r\nOK",
+					  100, out, sizeof out, &why),
+			 0);
+	assert_string_equal(out, "Jyv\xC3\xA4skyl\xC3\xA4\nOK");
+	/* in place, as the contract allows */
+	snprintf(out, sizeof out, "%s", "  Ma\xCC\x88kela\xCC\x88  ");
+	assert_int_equal(ident_text(out, 100, out, sizeof out, &why), 0);
+	assert_string_equal(out, "M\xC3\xA4kel\xC3\xA4");
+	/* room for the composed form is enough */
+	assert_int_equal(
+		ident_text("Ma\xCC\x88kela\xCC\x88", 100, out, 9, &why), 0);
+	assert_string_equal(out, "M\xC3\xA4kel\xC3\xA4");
+	assert_int_equal(
+		ident_text("Ma\xCC\x88kela\xCC\x88", 100, out, 8, &why), -1);
+	/* marks that make no Latin-1 or Extended-A letter stay as they are */
+	assert_int_equal(ident_text("x\xCC\x88 a\xCC\x88\xCC\x88", 100, out,
+				    sizeof out, &why),
+			 0);
+	assert_string_equal(out, "x\xCC\x88 \xC3\xA4\xCC\x88");
+}
+
+/* An attachment's media type is stored in plaintext: only the shape of a
+ * registered media type, never room for a card number or a HETU. */
+static void test_media_type(void **state)
+{
+	static const char *const good[] = {
+		"audio/ogg",
+		"text/plain",
+		"Audio/OGG",
+		"audio/3gpp2",
+		"image/svg+xml",
+		"application/vnd.openxmlformats-officedocument.spreadsheetml."
+		"sheet",
+		"video/mp4",
+		"application/vnd.ms-excel.sheet.binary."
+		"macroenabled.12",
+	};
+	static const char *const bad[] = {
+		"text/4111111111111111",
+		"application/131052-308T",
+		"application/131052-308t",
+		"text/4111.1111.1111.1111",
+		"text/x-4111-1111-1111-1111",
+		"audio/ogg; x=1",
+		"audio/",
+		"/ogg",
+		"audio",
+		"audio/ogg/x",
+		"secret/ogg",
+		"x-card/ogg",
+		"audio/.ogg",
+		"audio/o_g",
+		"audio/o g",
+		"audio/\xC3\xA4",
+		"text/0401234567",
+		"text/"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaa",
+	};
+	char out[128];
+	const char *why = NULL;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+		if (ident_media_type(good[i], out, sizeof out, &why) != 0)
+			print_error("refused: %zu\n", i);
+		assert_int_equal(
+			ident_media_type(good[i], out, sizeof out, &why), 0);
+	}
+	assert_int_equal(ident_media_type("Audio/OGG", out, sizeof out, &why),
+			 0);
+	assert_string_equal(out, "audio/ogg");
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		why = NULL;
+		if (ident_media_type(bad[i], out, sizeof out, &why) == 0)
+			print_error("accepted: %zu\n", i);
+		assert_int_equal(
+			ident_media_type(bad[i], out, sizeof out, &why), -1);
+		assert_non_null(why);
+		assert_string_equal(out, "");
+		assert_null(strstr(why, "4111"));
+		assert_null(strstr(why, "131052"));
+	}
 }
 
 static void test_country_table(void **state)
@@ -407,6 +714,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_card_number_forms),
 		cmocka_unit_test(test_text_hazards),
+		cmocka_unit_test(test_hetu_in_text),
+		cmocka_unit_test(test_lookup_forms),
+		cmocka_unit_test(test_media_type),
 		cmocka_unit_test(test_country_table),
 		cmocka_unit_test_setup_teardown(test_amounts_exact, setup,
 						teardown),
