@@ -564,6 +564,8 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 	/* Data of a consent withdrawn since the backup goes again. */
 	if (st == RK_OK)
 		st = consent_purge_unconsented(r);
+	if (st == RK_OK)
+		st = keys_reencrypt_reset(r);
 	if (st != RK_OK)
 		goto out;
 	/* The live trail, which already holds the backup's entries, goes on

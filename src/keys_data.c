@@ -482,6 +482,22 @@ static int cursor_write(rk_register *r, const char *v)
 				   (const unsigned char *)v, strlen(v));
 }
 
+rk_status keys_reencrypt_reset(rk_register *r)
+{
+	unsigned char buf[RK_ID_LEN + 8];
+	size_t len = 0;
+	int rc = r->st->vt->meta_get(r->st, META_REENCRYPT, buf, sizeof buf,
+				     &len);
+
+	if (rc == STORE_NOTFOUND)
+		return RK_OK;
+	/* A restore brought subjects back under the backup's data keys: a
+	 * re-encryption under way, or done, starts over for all of them. */
+	if (rc != 0 || cursor_write(r, "start") != 0)
+		return reg_store_fail(r, "cannot reset the re-encryption");
+	return RK_OK;
+}
+
 rk_status rk_key_reencrypt(rk_register *r, int restart, rk_progress_fn fn,
 			   void *ud)
 {

@@ -74,4 +74,8 @@ rk_status keys_reseal_evidence(rk_register *r, const char *sid,
 			       const unsigned char *dk,
 			       const unsigned char *ldk);
 
+/* Inside a restore's write: a re-encryption under way or done starts
+ * over (the restored subjects came back under the backup's data keys). */
+rk_status keys_reencrypt_reset(rk_register *r);
+
 #endif

@@ -59,11 +59,15 @@ rk_status reg_fail(rk_register *r, rk_status st, const char *fmt, ...)
 {
 	va_list ap;
 
+	char msg[REG_ERR_MAX];
+
 	if (r == NULL)
 		return st;
+	/* Formatted apart first: a message may quote the one before it. */
 	va_start(ap, fmt);
-	vsnprintf(r->err, sizeof r->err, fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	memcpy(r->err, msg, sizeof r->err);
 	return st;
 }
 
