@@ -22,7 +22,6 @@
 #define AUDIT_MSG_MAX 4096
 /* The head of the chain, kept beside it under a MAC so that a trail that
  * was emptied, cut or swapped for an older one does not verify. */
-#define META_HEAD  "audit_head"
 #define HEAD_BYTES (8 + 2 * SEC_HASH_BYTES)
 /* A journal record: length, magic, number, then the entry's members, then
  * a MAC bound to the journal's id. */
@@ -911,6 +910,29 @@ rk_status rk_audit_verify(rk_register *r, rk_audit_report *rep)
 	if (st != RK_OK)
 		return st;
 	return audit_verify_chain(r, rep);
+}
+
+rk_status audit_chain_intact(rk_register *r)
+{
+	struct verify_state v;
+	rk_audit_report rep;
+	rk_status st;
+
+	memset(&v, 0, sizeof v);
+	memset(&rep, 0, sizeof rep);
+	v.r = r;
+	v.rep = &rep;
+	v.next_seq = 1;
+	st = segments_load(r, &v.sg);
+	if (st != RK_OK)
+		return st;
+	if (r->st->vt->audit_walk(r->st, 1, NULL, verify_one, &v) != 0)
+		st = reg_store_fail(r, "cannot read the audit trail");
+	else if (rep.first_bad != 0)
+		st = reg_fail(r, RK_EINTEGRITY, "audit trail broken: %s",
+			      rep.reason);
+	segments_free(&v.sg);
+	return st;
 }
 
 /* The chain that verified must end where the register's kept head says:

@@ -885,12 +885,21 @@ static int collect_actor(void *ud, const store_actor *a)
 	return 0;
 }
 
+/* Whether the trail shows rows bound before: the first binding's entry,
+ * or an init that made the row key at once (its entry says so). A trail
+ * whose first entry is gone cannot show it, and counts as bound. */
 static int find_upgrade(void *ud, const store_audit *a)
 {
-	if (strcmp(a->action, ACTION_UPGRADE) == 0) {
-		*(int *)ud = 1;
+	int *seen = ud;
+
+	if (strcmp(a->action, ACTION_UPGRADE) == 0 ||
+	    (a->seq == 1 && strcmp(a->action, ACTION_INIT) == 0 &&
+	     a->fields != NULL && strcmp(a->fields, INIT_BOUND) == 0) ||
+	    (*seen == 0 && a->seq != 1)) {
+		*seen = 1;
 		return 1;
 	}
+	*seen = -1; /* walked past the first entry */
 	return 0;
 }
 
@@ -1015,12 +1024,21 @@ static rk_status upgrade(rk_register *r)
 	}
 	/* A register bound once is never bound again from what it holds
 	 * now: that would bless whatever was edited after its MACs were
-	 * removed. The trail keeps the first binding's entry. */
-	if (r->st->vt->audit_walk(r->st, 1, NULL, find_upgrade, &seen) != 0) {
+	 * removed. The trail, which must be whole, keeps the first binding's
+	 * entry or the init that bound it from the start; a register from
+	 * before the MACs had no kept head either. */
+	st = audit_chain_intact(r);
+	if (st != RK_OK)
+		goto out;
+	rc = r->st->vt->meta_get(r->st, META_HEAD, w, sizeof w, &len);
+	if (rc != STORE_NOTFOUND)
+		seen = 1;
+	else if (r->st->vt->audit_walk(r->st, 1, NULL, find_upgrade, &seen) !=
+		 0) {
 		st = reg_store_fail(r, "cannot read the audit trail");
 		goto out;
 	}
-	if (seen) {
+	if (seen == 1) {
 		st = reg_fail(r, RK_EINTEGRITY,
 			      "the register lost its row key after its rows "
 			      "were bound: %s",

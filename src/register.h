@@ -28,7 +28,9 @@
 #define META_SIGN_KEY	"audit_sign_key"
 #define AD_SIGN_KEY	"register:audit-sign-key"
 #define META_ROW_KEY	"row_key"
-#define AD_ROW_KEY	"register:row-key"
+/* The audit trail's kept head (audit.c). */
+#define META_HEAD  "audit_head"
+#define AD_ROW_KEY "register:row-key"
 
 /* One audit event before it gets its place in the chain. Fixed-size copies:
  * names of fields and purposes only, never values. */
@@ -268,6 +270,9 @@ rk_status audit_adopt_trail(rk_register *r);
 /* Whether key is this register's chain key now or was one of an earlier
  * segment (a backup from before a rotation holds such a key). */
 int audit_key_known(rk_register *r, const unsigned char *key);
+/* The chain alone, inside the caller's transaction: every entry follows the
+ * one before it under its key (no kept head is asked for). */
+rk_status audit_chain_intact(rk_register *r);
 /* Takes the entries of journals left by stopped handles into the chain. */
 rk_status audit_take_orphans(rk_register *r);
 /* rk_audit_verify without the role check, for the library's own use. */

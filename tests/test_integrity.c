@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "crypto.h"
+#include "register.h"
 #include "rekisteri.h"
 
 #ifndef RK_SOURCE_DIR
@@ -118,6 +119,86 @@ static long raw_int(const char *path, const char *sql)
 	return v;
 }
 
+/* One member of an audit entry as the chain hashes it: its length (all
+ * ones for NULL), then its bytes. */
+static size_t put_member(unsigned char *b, size_t off, const char *m)
+{
+	size_t n = m == NULL ? 0 : strlen(m);
+	uint32_t len = m == NULL ? UINT32_MAX : (uint32_t)n;
+
+	b[off] = (unsigned char)(len >> 24);
+	b[off + 1] = (unsigned char)(len >> 16);
+	b[off + 2] = (unsigned char)(len >> 8);
+	b[off + 3] = (unsigned char)len;
+	if (n > 0)
+		memcpy(b + off + 4, m, n);
+	return off + 4 + n;
+}
+
+static const char *col_or_null(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL
+		       ? NULL
+		       : (const char *)sqlite3_column_text(st, i);
+}
+
+/* The trail as a register from before the MACs and the kept head has it:
+ * its init entry carries no binding mark and there is no kept head. The
+ * chain is hashed again with the register's own chain key, as that
+ * register would have written it. */
+static void make_trail_old(struct fx *f)
+{
+	unsigned char akey[SEC_KEY_BYTES], prev[SEC_HASH_BYTES] = {0};
+	unsigned char h[SEC_HASH_BYTES], msg[4096];
+	rk_register *r = NULL;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL, *u = NULL;
+
+	assert_int_equal(rk_register_open(f->db, f->key, &r), RK_OK);
+	memcpy(akey, r->akey, sizeof akey);
+	rk_register_close(r);
+	raw_exec(f->db, "UPDATE audit SET fields = NULL WHERE seq = 1;"
+			"DELETE FROM meta WHERE key = 'audit_head';");
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_prepare_v2(db,
+				   "SELECT seq, at_us, actor, action, subject,"
+				   " fields, purpose, outcome FROM audit"
+				   " ORDER BY seq",
+				   -1, &q, NULL),
+		SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "UPDATE audit SET prev = ?1,"
+					    " hash = ?2 WHERE seq = ?3",
+					    -1, &u, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL),
+			 SQLITE_OK);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		char num[48];
+		size_t off = 0;
+		snprintf(num, sizeof num, "%lld:%lld",
+			 (long long)sqlite3_column_int64(q, 0),
+			 (long long)sqlite3_column_int64(q, 1));
+		off = put_member(msg, off, num);
+		for (int i = 2; i < 8; i++)
+			off = put_member(msg, off, col_or_null(q, i));
+		sec_chain(akey, prev, msg, off, h);
+		sqlite3_bind_blob(u, 1, prev, sizeof prev, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(u, 2, h, sizeof h, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(u, 3, sqlite3_column_int64(q, 0));
+		assert_int_equal(sqlite3_step(u), SQLITE_DONE);
+		sqlite3_reset(u);
+		memcpy(prev, h, sizeof prev);
+	}
+	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_finalize(q);
+	sqlite3_finalize(u);
+	sqlite3_close(db);
+	sec_wipe(akey, sizeof akey);
+}
+
 /* Turns the register back into one written before the MAC columns:
  * schema version 2, no row key, plain token hashes. */
 static void make_old(struct fx *f)
@@ -127,6 +208,7 @@ static void make_old(struct fx *f)
 
 	rk_register_close(f->r);
 	f->r = NULL;
+	make_trail_old(f);
 	sec_token_hash(f->token, h);
 	sec_hex(h, sizeof h, hex);
 	snprintf(sql, sizeof sql,
