@@ -614,7 +614,7 @@ out:
 static void remove_db(const char *path)
 {
 	static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
-	char p[KEYS_PATH_MAX + 16];
+	char p[KEYS_PATH_MAX + 64];
 
 	for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++)
 		if (snprintf(p, sizeof p, "%s%s", path, sfx[i]) < (int)sizeof p)
@@ -625,7 +625,7 @@ rk_status rk_restore_new(const char *db_path, const char *key_path,
 			 const char *backup_path, rk_register **out)
 {
 	char err[REG_ERR_MAX] = "", kid[SEC_KEYID_HEX + 1];
-	char bkid[SEC_KEYID_HEX + 1];
+	char bkid[SEC_KEYID_HEX + 1], tmp[KEYS_PATH_MAX + 32];
 	unsigned char *mk = NULL;
 	store_subject *rows = NULL;
 	rk_register *r = NULL, *b = NULL;
@@ -701,7 +701,22 @@ rk_status rk_restore_new(const char *db_path, const char *key_path,
 			      rk_errmsg(b));
 	if (st != RK_OK)
 		goto out;
-	if (b->st->vt->backup_to(b->st, db_path) != 0) {
+	/* Made under a name of its own and given db_path only when whole:
+	 * a restore killed half-way leaves no file in the way of the next
+	 * try. */
+	{
+		char rnd[33];
+		int n;
+		sec_random_id(rnd);
+		n = snprintf(tmp, sizeof tmp, "%s.restoring-%.16s", db_path,
+			     rnd);
+		if (n < 0 || (size_t)n >= sizeof tmp) {
+			st = reg_fail(r, RK_EINVAL,
+				      "the database path is too long");
+			goto out;
+		}
+	}
+	if (b->st->vt->backup_to(b->st, tmp) != 0) {
 		st = reg_fail(r, RK_ESYS, "cannot write %s: %s", db_path,
 			      b->st->vt->errmsg(b->st));
 		goto out;
@@ -711,7 +726,7 @@ rk_status rk_restore_new(const char *db_path, const char *key_path,
 	b = NULL;
 	rk_register_close(r);
 	r = NULL;
-	st = reg_open(db_path, key_path, 1, &r);
+	st = reg_open(tmp, key_path, 1, &r);
 	if (st == RK_OK)
 		st = reg_begin_write(r);
 	if (st == RK_OK) {
@@ -723,13 +738,29 @@ rk_status rk_restore_new(const char *db_path, const char *key_path,
 		else
 			reg_rollback(r);
 	}
+	if (st == RK_OK) {
+		/* Closed first, so that its log is folded into the file. */
+		rk_register_close(r);
+		r = NULL;
+		if (link(tmp, db_path) != 0) {
+			int e = errno;
+			r = reg_blank();
+			st = reg_fail(r, e == EEXIST ? RK_EINVAL : RK_ESYS,
+				      "cannot create %s: %s", db_path,
+				      strerror(e));
+			goto out;
+		}
+		remove_db(tmp);
+		made = 0;
+		st = reg_open(db_path, key_path, 1, &r);
+	}
 out:
 	if (st != RK_OK && made) {
 		char msg[REG_ERR_MAX];
 		snprintf(msg, sizeof msg, "%s", r != NULL ? r->err : "");
 		rk_register_close(r);
 		r = NULL;
-		remove_db(db_path);
+		remove_db(tmp);
 		r = reg_blank();
 		if (r != NULL)
 			reg_fail(r, st, "%s", msg);
