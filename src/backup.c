@@ -21,6 +21,7 @@
 
 #include "consent.h"
 #include "crypto.h"
+#include "integrity.h"
 #include "keys_int.h"
 #include "policy.h"
 #include "register.h"
@@ -566,6 +567,10 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 		st = consent_purge_unconsented(r);
 	if (st == RK_OK)
 		st = keys_reencrypt_reset(r);
+	/* The subject rows are the backup's now: the register's record of
+	 * its subjects is taken from them, as they were checked above. */
+	if (st == RK_OK)
+		st = integ_set_rebuild(r);
 	if (st != RK_OK)
 		goto out;
 	/* The live trail, which already holds the backup's entries, goes on

@@ -31,6 +31,11 @@
 #define CTX_ACTOR	"rk-actor-v1"
 #define CTX_ACTOR_SET	"rk-actor-set-v1"
 #define CTX_ACTOR_TOKEN "rk-actor-token-v1"
+#define CTX_SUBJECT_SET "rk-subject-set-v1"
+/* meta: the sum (mod 2^256) of a keyed term per subject row, over its id
+ * and its row MAC, kept as rows change: a subject deleted, added or put
+ * back to an older row changes the sum. */
+#define META_SUBJECT_SET "subject_set"
 
 static rk_status altered(rk_register *r, const char *what)
 {
@@ -77,6 +82,118 @@ rk_status integ_policy_check(rk_register *r, int version, const char *text)
 }
 
 /* ---- subjects and values ---- */
+
+static void set_term(const rk_register *r, const char *id,
+		     const unsigned char mac[SEC_HASH_BYTES],
+		     unsigned char out[SEC_HASH_BYTES])
+{
+	sec_mac m;
+
+	sec_mac_init(&m, r->rkey, CTX_SUBJECT_SET);
+	sec_mac_str(&m, id);
+	sec_mac_bytes(&m, mac, SEC_HASH_BYTES);
+	sec_mac_final(&m, out);
+}
+
+/* acc += t (add) or acc -= t, little-endian, mod 2^256. */
+static void set_acc(unsigned char acc[SEC_HASH_BYTES],
+		    const unsigned char t[SEC_HASH_BYTES], int add)
+{
+	unsigned carry = add ? 0 : 1;
+
+	for (size_t i = 0; i < SEC_HASH_BYTES; i++) {
+		unsigned ti = add ? t[i] : 0xffu ^ t[i];
+		unsigned v = (unsigned)acc[i] + ti + carry;
+		acc[i] = (unsigned char)v;
+		carry = v >> 8;
+	}
+}
+
+static rk_status set_load(rk_register *r, unsigned char acc[SEC_HASH_BYTES])
+{
+	unsigned char buf[2 * SEC_HASH_BYTES];
+	size_t len = 0;
+	int rc = r->st->vt->meta_get(r->st, META_SUBJECT_SET, buf, sizeof buf,
+				     &len);
+
+	if (rc == STORE_ERR)
+		return reg_store_fail(r, "cannot read the register");
+	if (rc != 0 || len != SEC_HASH_BYTES)
+		return altered(r, "the register's record of its subjects");
+	memcpy(acc, buf, SEC_HASH_BYTES);
+	return RK_OK;
+}
+
+rk_status integ_set_change(rk_register *r, const char *id,
+			   const unsigned char *old_mac,
+			   const unsigned char *new_mac)
+{
+	unsigned char acc[SEC_HASH_BYTES], t[SEC_HASH_BYTES];
+	rk_status st = set_load(r, acc);
+
+	if (st != RK_OK)
+		return st;
+	if (old_mac != NULL) {
+		set_term(r, id, old_mac, t);
+		set_acc(acc, t, 0);
+	}
+	if (new_mac != NULL) {
+		set_term(r, id, new_mac, t);
+		set_acc(acc, t, 1);
+	}
+	if (r->st->vt->meta_set(r->st, META_SUBJECT_SET, acc, sizeof acc) != 0)
+		return reg_store_fail(r,
+				      "cannot store the register's subjects");
+	return RK_OK;
+}
+
+struct set_walk {
+	rk_register *r;
+	unsigned char acc[SEC_HASH_BYTES];
+	int bad;
+};
+
+static int set_collect(void *ud, const store_subject *sub)
+{
+	struct set_walk *w = ud;
+	unsigned char t[SEC_HASH_BYTES];
+
+	if (!sub->has_mac) {
+		w->bad = 1;
+		return 1;
+	}
+	set_term(w->r, sub->id, sub->mac, t);
+	set_acc(w->acc, t, 1);
+	return 0;
+}
+
+/* The sum over the subject rows as they are now. */
+static rk_status set_sum(rk_register *r, unsigned char out[SEC_HASH_BYTES])
+{
+	struct set_walk w;
+
+	memset(&w, 0, sizeof w);
+	w.r = r;
+	if (r->st->vt->subject_list(r->st, NULL, NULL, 0, set_collect, &w) != 0)
+		return reg_store_fail(r, "cannot list subjects");
+	if (w.bad)
+		return altered(r, "a subject's row");
+	memcpy(out, w.acc, SEC_HASH_BYTES);
+	return RK_OK;
+}
+
+rk_status integ_set_rebuild(rk_register *r)
+{
+	unsigned char acc[SEC_HASH_BYTES];
+	rk_status st = set_sum(r, acc);
+
+	if (st != RK_OK)
+		return st;
+	if (r->st->vt->meta_set(r->st, META_SUBJECT_SET, acc, sizeof acc) != 0)
+		return reg_store_fail(r,
+				      "cannot store the register's subjects");
+	return RK_OK;
+}
 
 void integ_subject_mac(const rk_register *r, const store_subject *s,
 		       unsigned char out[SEC_HASH_BYTES])
@@ -147,7 +264,10 @@ static int digest_one(void *ud, const store_value *v)
 
 rk_status integ_subject_repin(rk_register *r, store_subject *s)
 {
+	unsigned char old[SEC_HASH_BYTES];
 	sec_mac m;
+	rk_status st;
+	int had;
 
 	integ_values_begin(r, s->id, &m);
 	if (r->st->vt->value_list(r->st, s->id, NULL, digest_one, &m) != 0) {
@@ -156,10 +276,15 @@ rk_status integ_subject_repin(rk_register *r, store_subject *s)
 	}
 	sec_mac_final(&m, s->vdigest);
 	s->audit_seq = audit_next_seq(r);
+	memcpy(old, s->mac, sizeof old);
+	had = s->has_mac;
 	integ_subject_mac(r, s, s->mac);
 	s->has_mac = 1;
 	if (r->st->vt->subject_set_auth(r->st, s) != 0)
 		return reg_store_fail(r, "cannot store the subject's MAC");
+	st = integ_set_change(r, s->id, had ? old : NULL, s->mac);
+	if (st != RK_OK)
+		return st;
 	return RK_OK;
 }
 
@@ -328,6 +453,7 @@ static void records_link(const rk_register *r,
 
 rk_status integ_record_bind(rk_register *r, store_subject *s, store_record *rec)
 {
+	unsigned char old[SEC_HASH_BYTES];
 	unsigned char mac[SEC_HASH_BYTES];
 
 	integ_record_mac(r, rec, mac);
@@ -337,10 +463,11 @@ rk_status integ_record_bind(rk_register *r, store_subject *s, store_record *rec)
 	 * moves on without a walk. */
 	records_link(r, s->rhead, mac, s->rhead);
 	s->audit_seq = audit_next_seq(r);
+	memcpy(old, s->mac, sizeof old);
 	integ_subject_mac(r, s, s->mac);
 	if (r->st->vt->subject_set_auth(r->st, s) != 0)
 		return reg_store_fail(r, "cannot store the subject's MAC");
-	return RK_OK;
+	return integ_set_change(r, s->id, old, s->mac);
 }
 
 struct rec_walk {
@@ -813,6 +940,15 @@ static rk_status verify_all(rk_register *r, rk_audit_report *rep)
 			memcpy(after, ids.id[ids.n - 1], sizeof after);
 	} while (st == RK_OK && ids.n == ids.cap);
 	free(ids.id);
+	/* The subjects as a set: none removed, added or put back. */
+	if (st == RK_OK) {
+		unsigned char want[SEC_HASH_BYTES], have[SEC_HASH_BYTES];
+		st = set_load(r, want);
+		if (st == RK_OK)
+			st = set_sum(r, have);
+		if (st == RK_OK && sec_memcmp(want, have, sizeof want) != 0)
+			st = altered(r, "the set of subjects");
+	}
 	return st;
 }
 
@@ -1002,6 +1138,7 @@ static rk_status bind_cookies(rk_register *r)
  * a crash leaves it as it was, and the next open tries again. */
 static rk_status upgrade(rk_register *r)
 {
+	static const unsigned char zero[SEC_HASH_BYTES];
 	struct ids ids = {NULL, 0, UPGRADE_PAGE, 0};
 	char after[33] = "";
 	unsigned char w[SEC_WRAPPED_BYTES], flag[1];
@@ -1055,6 +1192,9 @@ static rk_status upgrade(rk_register *r)
 	 * the same master key, binds to the same key when it is opened. */
 	sec_key_derive(r->mk, ROW_KEY_CTX, r->rkey);
 	st = reg_store_key(r, META_ROW_KEY, AD_ROW_KEY, r->rkey);
+	if (st == RK_OK && r->st->vt->meta_set(r->st, META_SUBJECT_SET, zero,
+					       sizeof zero) != 0)
+		st = reg_store_fail(r, "cannot write the register");
 	if (st != RK_OK)
 		goto out;
 	do {
@@ -1133,6 +1273,9 @@ rk_status integ_create(rk_register *r)
 		return st;
 	if (r->st->vt->meta_set(r->st, META_PENDING, flag, 1) != 0)
 		return reg_store_fail(r, "cannot write the register");
+	st = integ_set_rebuild(r); /* no subjects yet */
+	if (st != RK_OK)
+		return st;
 	return integ_actors_pin(r);
 }
 

@@ -55,6 +55,15 @@ rk_status integ_upgrade(rk_register *r);
 rk_status integ_policy_pin(rk_register *r, int version, const char *text);
 rk_status integ_policy_check(rk_register *r, int version, const char *text);
 
+/* Inside a write: the register's sum over its subjects follows a row whose
+ * MAC changed from old_mac to new_mac (NULL: the row is new, or gone). */
+rk_status integ_set_change(rk_register *r, const char *id,
+			   const unsigned char *old_mac,
+			   const unsigned char *new_mac);
+/* Inside a write: the sum computed anew from the rows as they are (after a
+ * restore replaced them; at init). */
+rk_status integ_set_rebuild(rk_register *r);
+
 /* The subject row's MAC (from its columns, vdigest and chead included). */
 void integ_subject_mac(const rk_register *r, const store_subject *s,
 		       unsigned char out[SEC_HASH_BYTES]);

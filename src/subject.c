@@ -762,6 +762,9 @@ rk_status rk_subject_add(rk_register *r, const char *kind,
 		st = reg_store_fail(r, "cannot store the subject");
 		goto out;
 	}
+	st = integ_set_change(r, sub.id, NULL, sub.mac);
+	if (st != RK_OK)
+		goto out;
 	for (i = 0; i < nsealed; i++)
 		if (r->st->vt->value_insert(r->st, &sv[i].v) != 0) {
 			st = reg_store_fail(r, "cannot store a value");
