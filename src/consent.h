@@ -26,15 +26,16 @@ static inline rk_status consent_err(int v)
  * write, so that both come from the same snapshot. */
 int consent_live(rk_register *r, const char *subject_id, size_t scope);
 
-/* 1 when the newest entry for the objection named objection (e.g.
- * "direct_marketing") is active; 0 when none or lifted; -1 on a store
- * error, with the handle's message set. */
+/* 1 when the newest entry for the objection named objection (the policy's
+ * direct-marketing prohibition, say) is active; 0 when none, lifted or
+ * objection is NULL; -1 on a store error, with the handle's message set. */
 int consent_objected(rk_register *r, const char *subject_id,
 		     const char *objection);
 
-/* 1 when content may be personalised for the subject: a live
- * "personalisation" consent and no direct-marketing prohibition; 0 when
- * not; -1 on a store error, with the handle's message set. */
+/* 1 when content may be personalised for the subject: a live consent of
+ * the scope the policy's marketing section names for personalisation, and
+ * no direct-marketing prohibition; 0 when not; -1 on a store error, with
+ * the handle's message set. */
 int consent_personalisation_allowed(rk_register *r, const char *subject_id);
 
 /* Inside a write, after a restore brought back subjects from a backup
