@@ -128,22 +128,35 @@ rk_status integ_set_change(rk_register *r, const char *id,
 			   const unsigned char *old_mac,
 			   const unsigned char *new_mac)
 {
-	unsigned char acc[SEC_HASH_BYTES], t[SEC_HASH_BYTES];
-	rk_status st = set_load(r, acc);
+	unsigned char t[SEC_HASH_BYTES];
 
-	if (st != RK_OK)
-		return st;
+	if (!r->set_valid) {
+		rk_status st = set_load(r, r->set_acc);
+		if (st != RK_OK)
+			return st;
+		r->set_valid = 1;
+	}
 	if (old_mac != NULL) {
 		set_term(r, id, old_mac, t);
-		set_acc(acc, t, 0);
+		set_acc(r->set_acc, t, 0);
 	}
 	if (new_mac != NULL) {
 		set_term(r, id, new_mac, t);
-		set_acc(acc, t, 1);
+		set_acc(r->set_acc, t, 1);
 	}
-	if (r->st->vt->meta_set(r->st, META_SUBJECT_SET, acc, sizeof acc) != 0)
+	r->set_dirty = 1;
+	return RK_OK;
+}
+
+rk_status integ_set_flush(rk_register *r)
+{
+	if (!r->set_dirty)
+		return RK_OK;
+	if (r->st->vt->meta_set(r->st, META_SUBJECT_SET, r->set_acc,
+				sizeof r->set_acc) != 0)
 		return reg_store_fail(r,
 				      "cannot store the register's subjects");
+	r->set_dirty = 0;
 	return RK_OK;
 }
 
@@ -184,17 +197,15 @@ static rk_status set_sum(rk_register *r, unsigned char out[SEC_HASH_BYTES])
 
 rk_status integ_set_rebuild(rk_register *r)
 {
-	unsigned char acc[SEC_HASH_BYTES];
-	rk_status st = set_sum(r, acc);
+	rk_status st = set_sum(r, r->set_acc);
 
-	if (st != RK_OK)
+	if (st != RK_OK) {
+		r->set_valid = 0;
 		return st;
-	if (r->st->vt->meta_set(r->st, META_SUBJECT_SET, acc, sizeof acc) != 0)
-		return reg_store_fail(r,
-				      "cannot store the register's subjects");
+	}
+	r->set_valid = r->set_dirty = 1;
 	return RK_OK;
 }
-
 void integ_subject_mac(const rk_register *r, const store_subject *s,
 		       unsigned char out[SEC_HASH_BYTES])
 {
@@ -1138,7 +1149,6 @@ static rk_status bind_cookies(rk_register *r)
  * a crash leaves it as it was, and the next open tries again. */
 static rk_status upgrade(rk_register *r)
 {
-	static const unsigned char zero[SEC_HASH_BYTES];
 	struct ids ids = {NULL, 0, UPGRADE_PAGE, 0};
 	char after[33] = "";
 	unsigned char w[SEC_WRAPPED_BYTES], flag[1];
@@ -1192,9 +1202,11 @@ static rk_status upgrade(rk_register *r)
 	 * the same master key, binds to the same key when it is opened. */
 	sec_key_derive(r->mk, ROW_KEY_CTX, r->rkey);
 	st = reg_store_key(r, META_ROW_KEY, AD_ROW_KEY, r->rkey);
-	if (st == RK_OK && r->st->vt->meta_set(r->st, META_SUBJECT_SET, zero,
-					       sizeof zero) != 0)
-		st = reg_store_fail(r, "cannot write the register");
+	if (st == RK_OK) {
+		/* The sum starts from nothing; each binding adds its row. */
+		memset(r->set_acc, 0, sizeof r->set_acc);
+		r->set_valid = r->set_dirty = 1;
+	}
 	if (st != RK_OK)
 		goto out;
 	do {

@@ -63,6 +63,8 @@ rk_status integ_set_change(rk_register *r, const char *id,
 /* Inside a write: the sum computed anew from the rows as they are (after a
  * restore replaced them; at init). */
 rk_status integ_set_rebuild(rk_register *r);
+/* Before a commit: writes the sum when the transaction changed it. */
+rk_status integ_set_flush(rk_register *r);
 
 /* The subject row's MAC (from its columns, vdigest and chead included). */
 void integ_subject_mac(const rk_register *r, const store_subject *s,

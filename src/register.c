@@ -126,6 +126,7 @@ rk_status reg_begin_write(rk_register *r)
 	r->in_write = 1;
 	r->nqueue_in_txn = 0;
 	r->head_valid = 0;
+	r->set_valid = r->set_dirty = 0;
 	return RK_OK;
 }
 
@@ -163,9 +164,12 @@ static rk_status commit_txn(rk_register *r)
 
 	if (st == RK_OK)
 		st = audit_keep_head(r);
+	if (st == RK_OK)
+		st = integ_set_flush(r);
 
 	r->head_valid = 0;
 	r->head_dirty = 0;
+	r->set_valid = r->set_dirty = 0;
 	if (st != RK_OK || r->st->vt->commit(r->st) != 0) {
 		if (st == RK_OK)
 			st = reg_store_fail(r, "cannot commit");
@@ -201,11 +205,13 @@ void reg_rollback(rk_register *r)
 			r->bulk_spoiled = 1;
 			r->head_valid = 0;
 			r->head_dirty = 0;
+			r->set_valid = r->set_dirty = 0;
 		}
 		return;
 	}
 	r->head_valid = 0;
 	r->head_dirty = 0;
+	r->set_valid = r->set_dirty = 0;
 	r->st->vt->rollback(r->st);
 	r->nqueue_in_txn = 0; /* they stay queued for the next write */
 	akey_restore(r);
@@ -245,6 +251,7 @@ rk_status rk_register_begin(rk_register *r)
 	r->bulk_spoiled = 0;
 	r->nqueue_in_txn = 0;
 	r->head_valid = 0;
+	r->set_valid = r->set_dirty = 0;
 	return RK_OK;
 }
 
@@ -271,6 +278,7 @@ void rk_register_rollback(rk_register *r)
 	r->in_write = 0;
 	r->head_valid = 0;
 	r->head_dirty = 0;
+	r->set_valid = r->set_dirty = 0;
 	r->st->vt->rollback(r->st);
 	r->nqueue_in_txn = 0;
 	akey_restore(r);

@@ -90,6 +90,10 @@ struct rk_register {
 	/* A register without a kept head may take the trail's last entry
 	 * as its head: at init and at the one-time upgrade only. */
 	int head_adopt;
+	/* The register's sum over its subject rows (integrity.c), read once
+	 * per write transaction and written back when it commits. */
+	int set_valid, set_dirty;
+	unsigned char set_acc[SEC_HASH_BYTES];
 	/* The last commit of queued read entries failed without taking a
 	 * new key (a busy or unwritable register). */
 	int flush_failed;
