@@ -197,6 +197,17 @@ static inline int records(const char *path, long offs[], int max)
 	return n;
 }
 
+/* Reads len bytes at off into buf. */
+static inline void get_bytes(const char *path, long off, void *buf, size_t len)
+{
+	FILE *fp = fopen(path, "rb");
+
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, off, SEEK_SET), 0);
+	assert_int_equal(fread(buf, 1, len, fp), len);
+	fclose(fp);
+}
+
 /* Writes len bytes of buf at off. */
 static inline void put_bytes(const char *path, long off, const void *buf,
 			     size_t len)

@@ -50,18 +50,13 @@ static void test_journal_front_cut(void **state)
 	static unsigned char buf[4 * AJ_MAX_TEST];
 	long offs[9];
 	size_t n;
-	FILE *fp;
 
 	reads_then_die(f, 3);
 	assert_int_equal(journals(f, path, sizeof path), 1);
 	assert_int_equal(records(path, offs, 8), 3);
 	n = (size_t)(offs[3] - offs[1]);
 	assert_true(n <= sizeof buf);
-	fp = fopen(path, "rb");
-	assert_non_null(fp);
-	assert_int_equal(fseek(fp, offs[1], SEEK_SET), 0);
-	assert_int_equal(fread(buf, 1, n, fp), n);
-	fclose(fp);
+	get_bytes(path, offs[1], buf, n);
 	/* records 2 and 3 over record 1, then the end */
 	put_bytes(path, 0, buf, n);
 	memset(buf, 0, sizeof buf);
