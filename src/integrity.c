@@ -730,6 +730,21 @@ static int macs_push(struct macs *ms, int64_t id,
 	return 0;
 }
 
+/* Writes the gathered MACs with set (a store's set_mac for one kind of
+ * row). */
+static rk_status macs_store(rk_register *r, const struct macs *ms,
+			    int (*set)(store *s, int64_t id,
+				       const unsigned char mac[SEC_HASH_BYTES]),
+			    const char *what)
+{
+	if (ms->oom)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	for (size_t i = 0; i < ms->n; i++)
+		if (set(r->st, ms->ids[i], ms->mac[i]) != 0)
+			return reg_store_fail(r, what);
+	return RK_OK;
+}
+
 struct rebind {
 	const rk_register *r;
 	struct macs ms;
@@ -779,7 +794,6 @@ rk_status integ_subject_rebind(rk_register *r, store_subject *s)
 {
 	struct rebind b;
 	rk_status st = RK_OK;
-	size_t i;
 
 	memset(&b, 0, sizeof b);
 	b.r = r;
@@ -788,16 +802,10 @@ rk_status integ_subject_rebind(rk_register *r, store_subject *s)
 		st = reg_store_fail(r, "cannot read the consent ledger");
 		goto out;
 	}
-	if (b.ms.oom) {
-		st = reg_fail(r, RK_ESYS, "out of memory");
+	st = macs_store(r, &b.ms, r->st->vt->consent_set_mac,
+			"cannot store a consent's MAC");
+	if (st != RK_OK)
 		goto out;
-	}
-	for (i = 0; i < b.ms.n; i++)
-		if (r->st->vt->consent_set_mac(r->st, b.ms.ids[i],
-					       b.ms.mac[i]) != 0) {
-			st = reg_store_fail(r, "cannot store a consent's MAC");
-			goto out;
-		}
 	memcpy(s->chead, b.head, sizeof s->chead);
 	b.ms.n = 0;
 	memset(b.head, 0, sizeof b.head);
@@ -805,16 +813,10 @@ rk_status integ_subject_rebind(rk_register *r, store_subject *s)
 		st = reg_store_fail(r, "cannot read the records");
 		goto out;
 	}
-	if (b.ms.oom) {
-		st = reg_fail(r, RK_ESYS, "out of memory");
+	st = macs_store(r, &b.ms, r->st->vt->record_set_mac,
+			"cannot store a record's MAC");
+	if (st != RK_OK)
 		goto out;
-	}
-	for (i = 0; i < b.ms.n; i++)
-		if (r->st->vt->record_set_mac(r->st, b.ms.ids[i],
-					      b.ms.mac[i]) != 0) {
-			st = reg_store_fail(r, "cannot store a record's MAC");
-			goto out;
-		}
 	memcpy(s->rhead, b.head, sizeof s->rhead);
 	st = integ_subject_repin(r, s);
 out:

@@ -233,6 +233,7 @@ struct store_vt {
 
 	/* ---- consent and objection ledger (append only) ---- */
 	int (*consent_append)(store *s, store_consent *c); /* sets c->id */
+	/* STORE_NOTFOUND when there is no such entry. */
 	int (*consent_set_mac)(store *s, int64_t id,
 			       const unsigned char mac[SEC_HASH_BYTES]);
 	/* Entries of a subject in order (scope NULL: all scopes). */

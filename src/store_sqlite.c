@@ -1249,6 +1249,30 @@ sqlite3 *sqx_db(store *base)
 	return sq_of(base)->db;
 }
 
+int sqx_set_mac(store *base, int slot, const char *what, const char *sql,
+		int64_t id, const unsigned char mac[SEC_HASH_BYTES])
+{
+	sqlite3_stmt *st = sqx_stmt(base, slot, what, sql);
+	int rc;
+
+	if (!st)
+		return STORE_ERR;
+	if ((rc = sqlite3_bind_int64(st, 1, id)) != SQLITE_OK ||
+	    (rc = sqx_bind_blob(st, 2, mac, SEC_HASH_BYTES)) != SQLITE_OK) {
+		sqx_done(st);
+		return sqx_fail(base, what, rc);
+	}
+	rc = sqlite3_step(st);
+	sqx_done(st);
+	if (rc != SQLITE_DONE)
+		return sqx_fail(base, what, rc);
+	if (sqlite3_changes(sq_of(base)->db) == 0) {
+		sqx_error(base, what, "no such row");
+		return STORE_NOTFOUND;
+	}
+	return 0;
+}
+
 sqlite3_stmt *sqx_stmt(store *base, int slot, const char *what, const char *sql)
 {
 	struct sq *s = sq_of(base);

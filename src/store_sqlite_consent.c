@@ -86,24 +86,9 @@ out:
 int sqx_consent_set_mac(store *s, int64_t id,
 			const unsigned char mac[SEC_HASH_BYTES])
 {
-	static const char what[] = "consent set mac";
-	sqlite3_stmt *st =
-		sqx_stmt(s, SL_SET_MAC, what,
-			 "UPDATE consent SET mac = ?2 WHERE id = ?1");
-	int rc;
-
-	if (!st)
-		return STORE_ERR;
-	if ((rc = bind_int(st, 1, id)) != SQLITE_OK ||
-	    (rc = sqx_bind_blob(st, 2, mac, SEC_HASH_BYTES)) != SQLITE_OK) {
-		sqx_done(st);
-		return sqx_fail(s, what, rc);
-	}
-	rc = sqlite3_step(st);
-	sqx_done(st);
-	if (rc != SQLITE_DONE)
-		return sqx_fail(s, what, rc);
-	return 0;
+	return sqx_set_mac(s, SL_SET_MAC, "consent set mac",
+			   "UPDATE consent SET mac = ?2 WHERE id = ?1", id,
+			   mac);
 }
 
 /* Fills c from a CONSENT_COLS row; strings point into the statement. */

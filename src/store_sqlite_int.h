@@ -27,6 +27,10 @@ sqlite3 *sqx_db(store *s);
  * the store's error set on failure or when it is still running (a callback
  * re-entered its own walk). */
 sqlite3_stmt *sqx_stmt(store *s, int slot, const char *what, const char *sql);
+/* Runs sql, an "UPDATE ... SET mac = ?2 WHERE id = ?1", from slot:
+ * STORE_NOTFOUND when no row has that id. */
+int sqx_set_mac(store *s, int slot, const char *what, const char *sql,
+		int64_t id, const unsigned char mac[SEC_HASH_BYTES]);
 /* Resets and unbinds a statement after use. */
 void sqx_done(sqlite3_stmt *st);
 /* Sets the store's error from an SQLite result code; returns STORE_ERR. */

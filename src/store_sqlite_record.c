@@ -88,26 +88,8 @@ out:
 int sqx_record_set_mac(store *s, int64_t id,
 		       const unsigned char mac[SEC_HASH_BYTES])
 {
-	const char *what = "record set mac";
-	sqlite3_stmt *st = sqx_stmt(s, SL_SET_MAC, what, sql_set_mac);
-	int rc;
-
-	if (!st)
-		return STORE_ERR;
-	if ((rc = sqlite3_bind_int64(st, 1, id)) != SQLITE_OK ||
-	    (rc = sqx_bind_blob(st, 2, mac, SEC_HASH_BYTES)) != SQLITE_OK) {
-		sqx_done(st);
-		return sqx_fail(s, what, rc);
-	}
-	rc = sqlite3_step(st);
-	sqx_done(st);
-	if (rc != SQLITE_DONE)
-		return sqx_fail(s, what, rc);
-	if (sqlite3_changes(sqx_db(s)) == 0) {
-		sqx_error(s, what, "no such record");
-		return STORE_NOTFOUND;
-	}
-	return 0;
+	return sqx_set_mac(s, SL_SET_MAC, "record set mac", sql_set_mac, id,
+			   mac);
 }
 
 /* Fills r from a RECORD_COLS row; strings point into the statement. */
