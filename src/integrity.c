@@ -853,24 +853,10 @@ static int count_value(void *ud, const store_value *v)
 
 /* A subject written after where the kept head says the trail ends: the
  * trail was cut back to an older end, head and all. */
-static rk_status check_written_before_head(rk_register *r,
-					   const store_subject *s)
-{
-	int64_t head = 0;
-	rk_status st = audit_kept_seq(r, &head);
-
-	if (st != RK_OK)
-		return st;
-	if (s->audit_seq > head)
-		return reg_fail(r, RK_EINTEGRITY,
-				"a subject was written after where the audit "
-				"trail now ends: the trail was cut back to an "
-				"older end; see the checkpoints and restore a "
-				"backup");
-	return RK_OK;
-}
-
-rk_status integ_subject_verify(rk_register *r, const char *id)
+/* Subject id whole, with head the trail's end as the register's kept head
+ * says: a subject written after it means the trail was cut back to an
+ * older end, head and all. */
+static rk_status subject_verify(rk_register *r, const char *id, int64_t head)
 {
 	store_subject sub;
 	sec_mac m;
@@ -884,13 +870,25 @@ rk_status integ_subject_verify(rk_register *r, const char *id)
 		return reg_store_fail(r, "cannot read the values");
 	}
 	st = integ_values_end(r, &sub, &m);
-	if (st == RK_OK)
-		st = check_written_before_head(r, &sub);
+	if (st == RK_OK && sub.audit_seq > head)
+		st = reg_fail(r, RK_EINTEGRITY,
+			      "a subject was written after where the audit "
+			      "trail now ends: the trail was cut back to an "
+			      "older end; see the checkpoints and restore a "
+			      "backup");
 	if (st == RK_OK)
 		st = integ_consent_walk(r, &sub, NULL, NULL, NULL);
 	if (st == RK_OK)
 		st = integ_records_walk(r, &sub, NULL, NULL, NULL);
 	return st;
+}
+
+rk_status integ_subject_verify(rk_register *r, const char *id)
+{
+	int64_t head = 0;
+	rk_status st = audit_kept_seq(r, &head);
+
+	return st == RK_OK ? subject_verify(r, id, head) : st;
 }
 
 struct cookie_check {
@@ -917,6 +915,7 @@ static rk_status verify_all(rk_register *r, rk_audit_report *rep)
 	struct cookie_check cc = {r, 0};
 	struct ids ids = {NULL, 0, UPGRADE_PAGE, 0};
 	char after[33] = "", *text = NULL;
+	int64_t head = 0;
 	int version = 0;
 	size_t i;
 	rk_status st;
@@ -934,6 +933,9 @@ static rk_status verify_all(rk_register *r, rk_audit_report *rep)
 		st = altered(r, "an identifier's link");
 	if (st != RK_OK)
 		return st;
+	st = audit_kept_seq(r, &head); /* read once for every subject */
+	if (st != RK_OK)
+		return st;
 	ids.id = calloc(ids.cap, sizeof *ids.id);
 	if (ids.id == NULL)
 		return reg_fail(r, RK_ESYS, "out of memory");
@@ -946,7 +948,7 @@ static rk_status verify_all(rk_register *r, rk_audit_report *rep)
 			break;
 		}
 		for (i = 0; st == RK_OK && i < ids.n; i++) {
-			st = integ_subject_verify(r, ids.id[i]);
+			st = subject_verify(r, ids.id[i], head);
 			rep->entries++;
 		}
 		if (ids.n > 0)
