@@ -72,5 +72,8 @@ int cmd_object(cli *c, int argc, char **argv);
 int cmd_may_contact(cli *c, int argc, char **argv);
 int cmd_cookie(cli *c, int argc, char **argv);
 int cmd_actor(cli *c, int argc, char **argv);
+int cmd_erase(cli *c, int argc, char **argv);
+int cmd_restrict(cli *c, int argc, char **argv);
+int cmd_unrestrict(cli *c, int argc, char **argv);
 
 #endif

@@ -37,6 +37,8 @@ static const char usage[] =
 	"  may-contact ID --channel email|sms|phone|post [--for "
 	"own|third-party]\n"
 	"  cookie link ID COOKIE_ID | cookie reset ID\n"
+	"  erase ID [--dry-run]              erasure with a receipt\n"
+	"  restrict|unrestrict ID --reason TEXT|--reason-stdin\n"
 	"  audit verify [--checkpoint FILE] | audit checkpoint FILE\n"
 	"  audit log [--subject ID]\n"
 	"  actor add NAME --role ROLE | actor list | actor revoke NAME\n"
@@ -429,6 +431,9 @@ static const struct verb {
 	{"may-contact", cmd_may_contact},
 	{"cookie", cmd_cookie},
 	{"actor", cmd_actor},
+	{"erase", cmd_erase},
+	{"restrict", cmd_restrict},
+	{"unrestrict", cmd_unrestrict},
 };
 
 int main(int argc, char **argv)

@@ -500,6 +500,48 @@ RK_API RK_NODISCARD rk_status rk_audit_checkpoint(rk_register *reg,
 RK_API RK_NODISCARD rk_status rk_audit_verify_checkpoint(
 	rk_register *reg, const char *path, rk_audit_report *report);
 
+/* ---- The data subject's rights: restriction, erasure ---------------------
+ */
+
+/* Restricts the processing of subject id (GDPR Art. 18): from then on its
+ * data is only stored. Reads and new records for any purpose but the
+ * policy's legal-claims purpose (settings.legal_claims_purpose) are refused
+ * (RK_EREFUSED, audited) and may-contact answers no; rectification
+ * (rk_subject_update) stays possible. reason (required; sealed in the
+ * subject's ledger, shown in its consent history and access report) says
+ * why. rk_unrestrict lifts it, with the reason (for example that the
+ * subject was told). Only the administrator or a role that may audit. */
+RK_API RK_NODISCARD rk_status rk_restrict(rk_register *reg, const char *id,
+					  const char *reason);
+RK_API RK_NODISCARD rk_status rk_unrestrict(rk_register *reg, const char *id,
+					    const char *reason);
+/* Whether subject id's processing is restricted now (no audit entry: the
+ * answer holds no personal data). */
+RK_API RK_NODISCARD rk_status rk_restricted(rk_register *reg, const char *id,
+					    int *restricted);
+
+/* rk_erase flags */
+#define RK_ERASE_DRY_RUN 1u
+
+/* Erases subject id (GDPR Art. 17): its values and their blind index
+ * entries, records and attachments, consent ledger and evidence, cookie
+ * links and its row go, and with the row its data key, so that no copy of
+ * the data that a backup or a page of the database file may hold opens
+ * any more, and the pseudonym that names the subject in the audit trail
+ * can no longer be linked to anyone. What a law requires the controller
+ * to keep (records whose retention rule is a legal hold, such as
+ * bookkeeping vouchers, while their period runs) is kept sealed under a key
+ * of its own, detached from the subject, until that period ends. The
+ * erasure is remembered (by a keyed hash of the ID, not the ID), so a
+ * backup made before it and restored later does not bring the subject
+ * back. *receipt_json (owned; free with rk_free) gets the receipt: what was
+ * erased by category and record type, what was kept, on which legal ground
+ * and until when, never any value. RK_ERASE_DRY_RUN: the same receipt,
+ * nothing changed. Only the administrator or a role that may audit; a
+ * subject whose rows fail their MACs is not erased (RK_EINTEGRITY). */
+RK_API RK_NODISCARD rk_status rk_erase(rk_register *reg, const char *id,
+				       unsigned flags, char **receipt_json);
+
 #ifdef __cplusplus
 }
 #endif

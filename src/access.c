@@ -406,6 +406,20 @@ rk_status access_audit(rk_register *r, const char *action)
 	return RK_EREFUSED;
 }
 
+rk_status access_rights(rk_register *r, const char *action, const char *what)
+{
+	/* The data protection lead answers the subjects' requests: the role
+	 * that may audit, and the administrator. */
+	if (r->role == POL_NONE || r->role == r->pol->settings.operator_role ||
+	    r->pol->roles[r->role].audit)
+		return RK_OK;
+	reg_fail(r, RK_EREFUSED,
+		 "only the administrator or a role that may audit may %s",
+		 what);
+	reg_audit_attempt(r, action, NULL, NULL, RK_EREFUSED);
+	return RK_EREFUSED;
+}
+
 rk_status access_dm_check(rk_register *r, size_t pu, const char *subject_id)
 {
 	int ex = access_dm_excluded(r, pu, subject_id);

@@ -27,7 +27,6 @@
 #include "register.h"
 #include "store.h"
 
-#define META_ERASURE "erasure_journal"
 #define MSG_ANOTHER_KEY                                                        \
 	"the backup was made under a master key that this register does "      \
 	"not hold (neither the current one nor a retired one in its "          \
@@ -85,36 +84,115 @@ rk_status rk_backup(rk_register *r, const char *path)
 
 /* ---- restore ---- */
 
-/* The journal is subject IDs of RK_ID_LEN lower-case hex characters, one
- * after the other. */
-static int journal_valid(const unsigned char *j, size_t len)
+/* The pseudonyms of the subjects the trail says were erased, sorted. */
+struct erased_set {
+	char (*v)[33];
+	size_t n, cap;
+	int oom;
+};
+
+static int erased_one(void *ud, const store_audit *a)
 {
-	if (len % RK_ID_LEN != 0)
+	struct erased_set *e = ud;
+
+	if (a->subject == NULL || strcmp(a->action, "subject.erase") != 0 ||
+	    strcmp(a->outcome, "ok") != 0 || strlen(a->subject) != 32)
 		return 0;
-	for (size_t i = 0; i < len; i++)
-		if (!((j[i] >= '0' && j[i] <= '9') ||
-		      (j[i] >= 'a' && j[i] <= 'f')))
-			return 0;
-	return 1;
+	if (e->n == e->cap) {
+		size_t cap = e->cap ? e->cap * 2 : 64;
+		char(*v)[33] = realloc(e->v, cap * sizeof *v);
+		if (v == NULL) {
+			e->oom = 1;
+			return 1;
+		}
+		e->v = v;
+		e->cap = cap;
+	}
+	memcpy(e->v[e->n++], a->subject, 33);
+	return 0;
 }
 
-/* Subjects erased since the backup are erased again in what it restored. */
-static rk_status replay_erasures(rk_register *r, const unsigned char *j,
-				 size_t len)
+static int cmp_pseudonym(const void *a, const void *b)
 {
-	char id[RK_ID_LEN + 1];
+	return memcmp(a, b, 33);
+}
+
+/* Whether a restored subject row was erased since: the live register
+ * remembers the erasure (by a keyed hash of the ID), or the trail, which
+ * verified, holds its erasure entry (should the record of erasures have
+ * lost a row). RK_EINTEGRITY when that record was edited. */
+static rk_status was_erased(rk_register *r, const store_subject *s,
+			    const struct erased_set *trail, int *erased)
+{
+	unsigned char mac[SEC_HASH_BYTES];
+	store_erasure er;
 	int rc;
 
-	for (size_t off = 0; off < len; off += RK_ID_LEN) {
-		memcpy(id, j + off, RK_ID_LEN);
-		id[RK_ID_LEN] = '\0';
-		rc = r->st->vt->subject_delete(r->st, id);
-		if (rc != 0 && rc != STORE_NOTFOUND)
-			return reg_store_fail(r, "cannot replay an erasure");
+	*erased = 0;
+	integ_erasure_tag(r, s->id, er.tag);
+	rc = r->st->vt->erasure_get(r->st, er.tag, &er);
+	if (rc == 0) {
+		integ_erasure_mac(r, &er, mac);
+		if (sec_memcmp(mac, er.mac, sizeof mac) != 0)
+			return reg_fail(r, RK_EINTEGRITY,
+					"the register's record of erasures "
+					"was altered; nothing was restored");
+		*erased = 1;
+	} else if (rc != STORE_NOTFOUND) {
+		return reg_store_fail(r, "cannot read the record of erasures");
 	}
-	if (len > 0 && r->st->vt->meta_set(r->st, META_ERASURE, j, len) != 0)
-		return reg_store_fail(r, "cannot keep the erasure journal");
+	if (!*erased && trail->n > 0 &&
+	    bsearch(s->pseudonym, trail->v, trail->n, sizeof trail->v[0],
+		    cmp_pseudonym) != NULL)
+		*erased = 1;
 	return RK_OK;
+}
+
+/* Subjects erased since the backup are erased again in what it restored
+ * (inside the restore's write, before anything is fitted to the keys). */
+static rk_status replay_erasures(rk_register *r, store_subject *rows)
+{
+	struct erased_set trail = {NULL, 0, 0, 0};
+	char after[sizeof rows->id] = "";
+	struct keys_page pg;
+	rk_status st = RK_OK;
+	int erased;
+
+	if (r->st->vt->audit_walk(r->st, 1, NULL, erased_one, &trail) != 0 ||
+	    trail.oom) {
+		st = trail.oom ? reg_fail(r, RK_ESYS, "out of memory")
+			       : reg_store_fail(r, "cannot read the trail");
+		goto out;
+	}
+	if (trail.n > 1)
+		qsort(trail.v, trail.n, sizeof trail.v[0], cmp_pseudonym);
+	for (;;) {
+		pg.rows = rows;
+		pg.n = 0;
+		if (r->st->vt->subject_list(
+			    r->st, NULL, after[0] ? after : NULL, ROTATE_PAGE,
+			    keys_collect, &pg) != 0) {
+			st = reg_store_fail(r, "cannot list subjects");
+			goto out;
+		}
+		for (size_t i = 0; i < pg.n; i++) {
+			st = was_erased(r, &rows[i], &trail, &erased);
+			if (st != RK_OK)
+				goto out;
+			if (erased &&
+			    r->st->vt->subject_delete(r->st, rows[i].id) != 0) {
+				st = reg_store_fail(r, "cannot replay an "
+						       "erasure");
+				goto out;
+			}
+		}
+		if (pg.n < ROTATE_PAGE)
+			break;
+		memcpy(after, rows[pg.n - 1].id, sizeof after);
+	}
+out:
+	free(trail.v);
+	return st;
 }
 
 /* The master key id a backup file was made under ("" if unreadable). */
@@ -455,13 +533,12 @@ rk_status rk_restore(rk_register *r, const char *path)
 
 rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 {
-	unsigned char *journal = NULL, *bmk = NULL;
+	unsigned char *bmk = NULL;
 	char stored[SEC_KEYID_HEX + 1], kid[SEC_KEYID_HEX + 1];
 	char copy[sizeof r->db_path + 64] = "", trail[REG_ERR_MAX] = "";
 	store_subject *rows = NULL;
 	struct live_keys live = {NULL, 0, 0, 0};
 	rk_audit_report rep;
-	size_t jlen = 0;
 	struct stat sb;
 	audit_ev ev;
 	rk_status st;
@@ -529,16 +606,6 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 			      "opened the register: open it again");
 		goto out;
 	}
-	/* Read under the lock, so no erasure slips in before the copy. */
-	st = keys_meta_read_all(r, META_ERASURE, &journal, &jlen);
-	if (st != RK_OK)
-		goto out;
-	if (!journal_valid(journal, jlen)) {
-		st = reg_fail(r, RK_EINTEGRITY,
-			      "the register's erasure journal is damaged; "
-			      "nothing was restored");
-		goto out;
-	}
 	if (r->st->vt->subject_list(r->st, NULL, NULL, 0, live_one, &live) !=
 		    0 ||
 	    live.oom) {
@@ -557,7 +624,7 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 	if (st == RK_OK)
 		st = check_restored_keys(r);
 	if (st == RK_OK)
-		st = replay_erasures(r, journal, jlen);
+		st = replay_erasures(r, rows);
 	/* What came back is checked where it now lies (the file may have
 	 * changed since it was checked) and fitted to today's keys. */
 	if (st == RK_OK)
@@ -610,7 +677,6 @@ out:
 	sec_key_free(bmk);
 	free(rows);
 	free(live.v);
-	free(journal);
 	return st;
 }
 

@@ -882,8 +882,16 @@ rk_status rk_may_contact(rk_register *r, const char *id, const char *channel,
 			st = reg_begin_read(r);
 		if (st == RK_OK) {
 			reading = 1;
-			st = may_contact_rules(r, &sub, ch, third_party != 0,
-					       out);
+			i = consent_restricted(r, &sub);
+			if (i < 0)
+				st = consent_err(i);
+			else if (i > 0)
+				decide(out, 0,
+				       "processing is restricted (GDPR Art. "
+				       "18): no marketing");
+			else
+				st = may_contact_rules(r, &sub, ch,
+						       third_party != 0, out);
 		}
 	}
 	if (reading)
@@ -1117,5 +1125,110 @@ rk_status consent_purge_unconsented(rk_register *r)
 			memcpy(after, u.ids[u.n - 1], RK_ID_LEN + 1);
 	} while (st == RK_OK && u.n == u.cap);
 	free(u.ids);
+	return st;
+}
+
+/* ---- restriction of processing (GDPR Art. 18) ----------------------------
+ *
+ * A restriction is an entry of the ledger under a name no policy item can
+ * have, so that it is chained, bound to the row key and kept through a
+ * restore like every objection, and its history stays provable: restricted
+ * (given 1), lifted (given 0), the reason sealed as evidence. */
+
+int consent_restricted(rk_register *r, const store_subject *sub)
+{
+	static const unsigned char empty[SEC_HASH_BYTES];
+	struct latest l = {1, 0, 0};
+	rk_status st;
+
+	/* No ledger at all: nothing to read (most subjects, most reads). */
+	if (sec_memcmp(sub->chead, empty, sizeof empty) == 0)
+		return 0;
+	st = integ_consent_walk(r, sub, CONSENT_RESTRICTION, latest_one, &l);
+	if (st != RK_OK)
+		return st == RK_EINTEGRITY ? CONSENT_EINTEGRITY : -1;
+	return l.found && l.given;
+}
+
+static rk_status restriction_write(rk_register *r, const char *id, int on,
+				   const char *reason)
+{
+	const char *action = on ? "subject.restrict" : "subject.unrestrict";
+	struct ledger_act a;
+	store_subject sub;
+	rk_status st;
+	int now;
+
+	st = access_rights(r, action,
+			   on ? "restrict processing" : "lift a restriction");
+	if (st != RK_OK)
+		return st;
+	if (reason == NULL || reason[0] == '\0') {
+		st = reg_fail(r, RK_EINVAL,
+			      "a reason is needed (it is kept sealed in the "
+			      "subject's ledger and shown in the access "
+			      "report)");
+		reg_audit_attempt(r, action, NULL, NULL, st);
+		return st;
+	}
+	st = reg_begin_read(r);
+	if (st == RK_OK) {
+		st = reg_load_subject(r, id, &sub);
+		now = st == RK_OK ? consent_restricted(r, &sub) : 0;
+		reg_end_read(r);
+		if (st == RK_OK && now < 0)
+			st = consent_err(now);
+		else if (st == RK_OK && now == on)
+			st = reg_fail(r, RK_EINVAL,
+				      on ? "the subject's processing is "
+					   "restricted already"
+					 : "the subject's processing is not "
+					   "restricted");
+	}
+	if (st != RK_OK) {
+		reg_audit_attempt(r, action, NULL, NULL, st);
+		return st;
+	}
+	a.name = CONSENT_RESTRICTION;
+	a.scope = POL_NONE;
+	a.objection = 1;
+	a.given = on;
+	a.channel = NULL;
+	a.evidence = reason;
+	a.action = action;
+	return ledger_write(r, id, &a);
+}
+
+rk_status rk_restrict(rk_register *r, const char *id, const char *reason)
+{
+	return restriction_write(r, id, 1, reason);
+}
+
+rk_status rk_unrestrict(rk_register *r, const char *id, const char *reason)
+{
+	return restriction_write(r, id, 0, reason);
+}
+
+rk_status rk_restricted(rk_register *r, const char *id, int *restricted)
+{
+	store_subject sub;
+	rk_status st;
+	int v = 0;
+
+	if (restricted == NULL)
+		return reg_fail(r, RK_EINVAL, "no place for the answer");
+	*restricted = 0;
+	st = reg_begin_read(r);
+	if (st != RK_OK)
+		return st;
+	st = reg_load_subject(r, id, &sub);
+	if (st == RK_OK) {
+		v = consent_restricted(r, &sub);
+		if (v < 0)
+			st = consent_err(v);
+	}
+	reg_end_read(r);
+	if (st == RK_OK)
+		*restricted = v;
 	return st;
 }

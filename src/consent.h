@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "rekisteri.h"
+#include "store.h"
 
 /* What the queries below return for a ledger that does not match its MACs
  * (-1 is any other failure); consent_err gives the status of either. */
@@ -44,5 +45,14 @@ int consent_personalisation_allowed(rk_register *r, const char *subject_id);
  * that rest on a consent which does not live now (data from before a
  * withdrawal). */
 rk_status consent_purge_unconsented(rk_register *r);
+
+/* The ledger name of a restriction of processing (GDPR Art. 18): policy
+ * names cannot hold a colon, so no scope or objection can take it. */
+#define CONSENT_RESTRICTION "rk:restriction"
+
+/* 1 when the subject's processing is restricted now, 0 when not; -1 or
+ * CONSENT_EINTEGRITY as above. sub is the row as loaded in this read or
+ * write (its ledger is checked against the head it pins). */
+int consent_restricted(rk_register *r, const store_subject *sub);
 
 #endif

@@ -1320,3 +1320,50 @@ rk_status integ_upgrade(rk_register *r)
 {
 	return upgrade(r);
 }
+
+/* ---- erasures and records held after them ---- */
+
+void integ_erasure_tag(const rk_register *r, const char *subject_id,
+		       unsigned char out[SEC_HASH_BYTES])
+{
+	sec_mac m;
+
+	sec_mac_init(&m, r->rkey, "rk:erasure-tag");
+	sec_mac_str(&m, subject_id);
+	sec_mac_final(&m, out);
+}
+
+void integ_erasure_mac(const rk_register *r, const store_erasure *e,
+		       unsigned char out[SEC_HASH_BYTES])
+{
+	sec_mac m;
+
+	sec_mac_init(&m, r->rkey, "rk:erasure");
+	sec_mac_bytes(&m, e->tag, sizeof e->tag);
+	sec_mac_str(&m, e->erased_on);
+	sec_mac_int(&m, e->held);
+	sec_mac_final(&m, out);
+}
+
+void integ_held_mac(const rk_register *r, const store_held *h,
+		    unsigned char out[SEC_HASH_BYTES])
+{
+	sec_mac m;
+
+	sec_mac_init(&m, r->rkey, "rk:held-record");
+	sec_mac_int(&m, h->id);
+	sec_mac_str(&m, h->type);
+	sec_mac_str(&m, h->retention);
+	sec_mac_str(&m, h->hold_until);
+	sec_mac_int(&m, h->created_at);
+	sec_mac_bytes(&m, h->wrapped_key, SEC_WRAPPED_BYTES);
+	sec_mac_bytes(&m, h->ct, h->ctlen);
+	sec_mac_int(&m, h->attachment_size);
+	sec_mac_str(&m, h->attachment_type);
+	sec_mac_final(&m, out);
+}
+
+void integ_held_kek(const rk_register *r, unsigned char *out)
+{
+	sec_key_derive(r->rkey, "rk:held-kek", out);
+}

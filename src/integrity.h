@@ -153,4 +153,18 @@ rk_status integ_actor_check(rk_register *r, const store_actor *a);
 /* Inside a write, after an actor was added or changed: re-pins the set. */
 rk_status integ_actors_pin(rk_register *r);
 
+/* Erasures are remembered by a keyed hash of the subject's ID, so the
+ * register can tell a restored subject that was erased since without
+ * keeping the ID; the row carries a MAC. */
+void integ_erasure_tag(const rk_register *r, const char *subject_id,
+		       unsigned char out[SEC_HASH_BYTES]);
+void integ_erasure_mac(const rk_register *r, const store_erasure *e,
+		       unsigned char out[SEC_HASH_BYTES]);
+/* A record held after its subject's erasure: the MAC over its row, and
+ * the key (SEC_KEY_BYTES, derived from the row key, so that rotation,
+ * which re-wraps the row key, keeps it) that wraps the record's own key. */
+void integ_held_mac(const rk_register *r, const store_held *h,
+		    unsigned char out[SEC_HASH_BYTES]);
+void integ_held_kek(const rk_register *r, unsigned char *out);
+
 #endif

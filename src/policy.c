@@ -1601,13 +1601,11 @@ out:
 
 static void parse_settings(ctx *c, json_t *root)
 {
-	static const char *const keys[] = {"allow_temporary_hetu",
-					   "derive_sex_from_hetu",
-					   "default_purpose",
-					   "phone_country_code",
-					   "customer_number_start",
-					   "operator_role",
-					   NULL};
+	static const char *const keys[] = {
+		"allow_temporary_hetu",	 "derive_sex_from_hetu",
+		"default_purpose",	 "phone_country_code",
+		"customer_number_start", "operator_role",
+		"legal_claims_purpose",	 NULL};
 	json_t *v = json_object_get(root, "settings"), *cc;
 	policy *p = c->p;
 	long long start;
@@ -1616,6 +1614,7 @@ static void parse_settings(ctx *c, json_t *root)
 	p->settings.customer_number_start = DEFAULT_CUSTOMER_NO;
 	p->settings.default_purpose = p->npurposes > 0 ? 0 : POL_NONE;
 	p->settings.operator_role = POL_NONE;
+	p->settings.legal_claims_purpose = POL_NONE;
 	if (v == NULL) {
 		if (p->nroles > 0)
 			report(c,
@@ -1665,6 +1664,9 @@ static void parse_settings(ctx *c, json_t *root)
 		report_in(c, "operator_role",
 			  "\"operator_role\" names a role, and the policy "
 			  "declares none");
+	if (json_object_get(v, "legal_claims_purpose") != NULL)
+		get_ref(c, v, "legal_claims_purpose", NS_PURPOSE, 0,
+			&p->settings.legal_claims_purpose);
 out:
 	pop(c);
 }

@@ -191,6 +191,10 @@ typedef struct policy {
 		/* the role of whoever holds the master key (POL_NONE when
 		 * the policy declares no roles) */
 		size_t operator_role;
+		/* the purpose of establishing, exercising or defending legal
+		 * claims: the one purpose a restricted subject's data may
+		 * still be read for (GDPR Art. 18(2)); POL_NONE: none */
+		size_t legal_claims_purpose;
 	} settings;
 	/* What the direct-marketing rules act on, named in the policy's
 	 * "marketing" section; each is POL_NONE when not named, and the

@@ -188,6 +188,10 @@ rk_status access_admin(rk_register *r, const char *action, const char *what);
 /* May the actor read, verify or checkpoint the audit trail (a role with
  * "audit": true)? RK_OK, or RK_EREFUSED after auditing the refusal. */
 rk_status access_audit(rk_register *r, const char *action);
+/* The data subjects' rights (erasure, restriction, requests) are
+ * exercised by the administrator or a role that may audit (the data
+ * protection lead); a refusal is audited under action. */
+rk_status access_rights(rk_register *r, const char *action, const char *what);
 /* Whether the actor's role may see values of category index cat. */
 int access_sees_category(const rk_register *r, size_t cat);
 /* Whether the actor's role sees the values of field index fi whole (not

@@ -120,6 +120,30 @@ typedef struct store_actor {
 	int has_mac;
 } store_actor;
 
+/* An erasure as the register remembers it: no ID, no pseudonym. */
+typedef struct store_erasure {
+	unsigned char tag[SEC_HASH_BYTES]; /* keyed hash of the subject ID */
+	char erased_on[11];		   /* YYYY-MM-DD */
+	int64_t held;			   /* records kept under a legal hold */
+	unsigned char mac[SEC_HASH_BYTES]; /* over the row, row key */
+} store_erasure;
+
+/* A record that a law requires the controller to keep after its subject
+ * was erased: detached from the subject, sealed under a key of its own. */
+typedef struct store_held {
+	int64_t id; /* the record's number, kept */
+	const char *type;
+	const char *retention;	/* the rule that holds it */
+	const char *hold_until; /* YYYY-MM-DD: the retention run deletes it */
+	int64_t created_at;
+	const unsigned char *wrapped_key; /* SEC_WRAPPED_BYTES */
+	const unsigned char *ct;
+	size_t ctlen;
+	int64_t attachment_size; /* -1 = none */
+	const char *attachment_type;
+	const unsigned char *mac; /* SEC_HASH_BYTES, over the row */
+} store_held;
+
 /* Callbacks: returning non-zero stops the walk (the walk then returns 0).
  * Pointers handed to a callback are valid only during the call. */
 typedef int (*store_value_fn)(void *ud, const store_value *v);
@@ -308,6 +332,19 @@ struct store_vt {
 	/* Replaces a value's blind index (only where it has one). */
 	int (*value_set_bidx)(store *s, int64_t rowid,
 			      const unsigned char bidx[SEC_BIDX_BYTES]);
+
+	/* ---- erasures and what a law keeps after them ---- */
+	/* Remembers an erasure by tag (a keyed hash of the subject's ID,
+	 * SEC_HASH_BYTES); an existing tag is left as it is. */
+	int (*erasure_add)(store *s, const store_erasure *e);
+	/* The erasure with that tag; STORE_NOTFOUND when none. */
+	int (*erasure_get)(store *s, const unsigned char tag[SEC_HASH_BYTES],
+			   store_erasure *out);
+	/* A record kept under a legal hold after its subject was erased,
+	 * and the chunks of its attachment. */
+	int (*held_insert)(store *s, const store_held *h);
+	int (*held_chunk_put)(store *s, int64_t record_id, int64_t seq,
+			      const unsigned char *ct, size_t len);
 };
 
 struct store {

@@ -143,6 +143,35 @@ static const char *const migrations[] = {
 	 * under its row MAC: a trail cut back to an older end is caught by
 	 * the subjects written after it. */
 	"ALTER TABLE subject ADD COLUMN audit_seq INTEGER NOT NULL DEFAULT 0;",
+	/* 5: erasures, remembered by a keyed hash of the ID so that a
+	 * restored backup does not bring a subject back, and the records a
+	 * law keeps after one (detached from the subject, sealed under keys
+	 * of their own) until the retention run deletes them. The old
+	 * journal in meta was never written by anything but a restore. */
+	"CREATE TABLE erasure ("
+	" tag BLOB NOT NULL PRIMARY KEY,"
+	" erased_on TEXT NOT NULL,"
+	" held INTEGER NOT NULL,"
+	" mac BLOB NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE held_record ("
+	" id INTEGER PRIMARY KEY,"
+	" type TEXT NOT NULL,"
+	" retention TEXT NOT NULL,"
+	" hold_until TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" wrapped_key BLOB NOT NULL,"
+	" ciphertext BLOB NOT NULL,"
+	" attachment_size INTEGER NOT NULL DEFAULT -1,"
+	" attachment_type TEXT,"
+	" mac BLOB NOT NULL);"
+	"CREATE INDEX held_record_until ON held_record(hold_until);"
+	"CREATE TABLE held_chunk ("
+	" record_id INTEGER NOT NULL REFERENCES held_record(id)"
+	" ON DELETE CASCADE,"
+	" seq INTEGER NOT NULL,"
+	" ciphertext BLOB NOT NULL,"
+	" PRIMARY KEY (record_id, seq)) WITHOUT ROWID;"
+	"DELETE FROM meta WHERE key = 'erasure_journal';",
 };
 
 #define NMIGRATIONS ((int64_t)(sizeof migrations / sizeof migrations[0]))
@@ -1395,6 +1424,10 @@ static const struct store_vt sq_vt = {
 	.ciphertext_set = sqx_ciphertext_set,
 	.value_bidx_walk = sqx_value_bidx_walk,
 	.value_set_bidx = sqx_value_set_bidx,
+	.erasure_add = sqx_erasure_add,
+	.erasure_get = sqx_erasure_get,
+	.held_insert = sqx_held_insert,
+	.held_chunk_put = sqx_held_chunk_put,
 };
 
 /* ---- open and migrations ---- */

@@ -19,7 +19,8 @@ enum sqx_slot_base {
 	SQX_CONSENT = 16, /* store_sqlite_consent.c: 16-31 */
 	SQX_ACCESS = 32,  /* store_sqlite_access.c: 32-47 */
 	SQX_ADMIN = 48,	  /* store_sqlite_admin.c: 48-63 */
-	SQX_SLOTS = 64
+	SQX_ERASE = 64,	  /* store_sqlite_erase.c: 64-71 */
+	SQX_SLOTS = 72
 };
 
 sqlite3 *sqx_db(store *s);
@@ -101,5 +102,13 @@ int sqx_value_bidx_walk(store *s, const char *subject_id, store_value_fn fn,
 			void *ud);
 int sqx_value_set_bidx(store *s, int64_t rowid,
 		       const unsigned char bidx[SEC_BIDX_BYTES]);
+
+/* store_sqlite_erase.c */
+int sqx_erasure_add(store *s, const store_erasure *e);
+int sqx_erasure_get(store *s, const unsigned char tag[SEC_HASH_BYTES],
+		    store_erasure *out);
+int sqx_held_insert(store *s, const store_held *h);
+int sqx_held_chunk_put(store *s, int64_t record_id, int64_t seq,
+		       const unsigned char *ct, size_t len);
 
 #endif

@@ -823,17 +823,48 @@ rk_status reg_load_subject(rk_register *r, const char *id, store_subject *sub)
 	return integ_subject_check(r, sub);
 }
 
-rk_status reg_subject_for(rk_register *r, const char *id, size_t pu,
-			  store_subject *sub, unsigned char **dk)
+static rk_status subject_for(rk_register *r, const char *id, size_t pu,
+			     int rectify, store_subject *sub,
+			     unsigned char **dk)
 {
 	rk_status st = reg_load_subject(r, id, sub);
+	int restricted = 0;
 
 	*dk = NULL;
 	if (st == RK_OK)
 		st = access_dm_check(r, pu, sub->id);
+	/* A restricted subject's data is only stored (GDPR Art. 18(2)):
+	 * read or added to for legal claims alone, corrected always. */
+	if (st == RK_OK && !rectify &&
+	    pu != r->pol->settings.legal_claims_purpose)
+		restricted = consent_restricted(r, sub);
+	if (restricted < 0)
+		st = consent_err(restricted);
+	else if (restricted > 0)
+		st = r->pol->settings.legal_claims_purpose == POL_NONE
+			     ? reg_fail(r, RK_EREFUSED,
+					"the subject's processing is "
+					"restricted (GDPR Art. 18): its data "
+					"is only stored until the restriction "
+					"is lifted")
+			     : reg_fail(r, RK_EREFUSED,
+					"the subject's processing is "
+					"restricted (GDPR Art. 18): its data "
+					"may be used only for the purpose %s "
+					"until the restriction is lifted",
+					r->pol->purposes
+						[r->pol->settings
+							 .legal_claims_purpose]
+							.name);
 	if (st == RK_OK)
 		st = reg_subject_key(r, sub, dk);
 	return st;
+}
+
+rk_status reg_subject_for(rk_register *r, const char *id, size_t pu,
+			  store_subject *sub, unsigned char **dk)
+{
+	return subject_for(r, id, pu, 0, sub, dk);
 }
 
 static char *dup_or_empty(const char *s)
@@ -1226,7 +1257,7 @@ rk_status rk_subject_update(rk_register *r, const char *id,
 	/* Marketing does not process a subject who prohibited it, not even
 	 * to correct the data. */
 	if (st == RK_OK)
-		st = reg_subject_for(r, id, pu, &sub, &dk);
+		st = subject_for(r, id, pu, 1, &sub, &dk);
 	if (st != RK_OK)
 		goto out;
 	/* Everything is checked before the first change, so a refused

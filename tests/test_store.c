@@ -272,7 +272,12 @@ static void test_migrations(void **state)
 	f->s = NULL;
 	assert_int_equal(raw_int(f->path, "SELECT max(version) FROM "
 					  "schema_migrations"),
-			 4);
+			 5);
+	/* migration 5: erasures and the records held after them */
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master"
+					  " WHERE name IN ('erasure',"
+					  " 'held_record', 'held_chunk')"),
+			 3);
 	/* migration 4: the audit entry a subject's last write came after */
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM"
 					  " pragma_table_info('subject')"
@@ -325,7 +330,7 @@ static void test_migrations(void **state)
 	f->s = NULL;
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM "
 					  "schema_migrations"),
-			 4);
+			 5);
 
 	/* a schema from the future is refused, not used */
 	raw_exec(f->path, "INSERT INTO schema_migrations VALUES (999, 0)");
