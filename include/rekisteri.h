@@ -526,10 +526,12 @@ RK_API RK_NODISCARD rk_status rk_restricted(rk_register *reg, const char *id,
 /* Erases subject id (GDPR Art. 17): its values and their blind index
  * entries, records and attachments, consent ledger and evidence, cookie
  * links and its row go, and with the row its data key, so that no copy of
- * the data that a backup or a page of the database file may hold opens
- * any more, and the pseudonym that names the subject in the audit trail
- * can no longer be linked to anyone. What a law requires the controller
- * to keep (records whose retention rule is a legal hold, such as
+ * the data that an older page of the database file may hold opens any
+ * more, and the pseudonym that names the subject in the audit trail can no
+ * longer be linked to anyone. A backup made before still opens under the
+ * master key it was made under (until rk_key_retire of that key after a
+ * rotation); restoring it replays the erasure. What a law requires the
+ * controller to keep (records whose retention rule is a legal hold, such as
  * bookkeeping vouchers, while their period runs) is kept sealed under a key
  * of its own, detached from the subject, until that period ends. The
  * erasure is remembered (by a keyed hash of the ID, not the ID), so a

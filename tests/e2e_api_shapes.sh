@@ -233,6 +233,19 @@ shape record-list
 check "consent history" 0 "$BIN" --json consent history "$ID"
 shape consent-history
 
+IN='accuracy contested' check "restrict" 0 "$BIN" --json restrict "$ID" --reason-stdin
+shape restrict
+check "unrestrict" 0 "$BIN" --json unrestrict "$ID" --reason told
+shape restrict
+EID=$("$BIN" subject add --kind customer --field first_name=Eero --field last_name=Poisto \
+	--field email=eero@example.com)
+IN='{"amount": "5.00", "currency": "EUR", "method": "cash"}' \
+	check "a voucher to keep" 0 "$BIN" record add "$EID" --type payment
+IN='{"kind": "feedback", "text": "ok"}' \
+	check "a record to erase" 0 "$BIN" record add "$EID" --type feedback
+check "cookie link to erase" 0 "$BIN" cookie link "$EID" cookie-erase
+check "erase" 0 "$BIN" --json erase "$EID"
+shape erasure-receipt
 check "actor add" 0 "$BIN" --json actor add cs1 --role customer_service
 shape actor-add
 check "actor add another" 0 "$BIN" --json actor add mk1 --role marketing
