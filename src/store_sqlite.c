@@ -143,6 +143,11 @@ static const char *const migrations[] = {
 	 * under its row MAC: a trail cut back to an older end is caught by
 	 * the subjects written after it. */
 	"ALTER TABLE subject ADD COLUMN audit_seq INTEGER NOT NULL DEFAULT 0;",
+	/* 5: the cookie or device identifier (its blind index hash) a record
+	 * came through, so that a profile reset deletes what was collected
+	 * under the identifiers it unlinks; NULL for records added directly
+	 * (and all older ones). */
+	"ALTER TABLE record ADD COLUMN cookie_hash BLOB;",
 };
 
 #define NMIGRATIONS ((int64_t)(sizeof migrations / sizeof migrations[0]))
@@ -1395,6 +1400,11 @@ static const struct store_vt sq_vt = {
 	.ciphertext_set = sqx_ciphertext_set,
 	.value_bidx_walk = sqx_value_bidx_walk,
 	.value_set_bidx = sqx_value_set_bidx,
+	.record_set_ct = sqx_record_set_ct,
+	.record_delete = sqx_record_delete,
+	.record_delete_cookies = sqx_record_delete_cookies,
+	.subject_set_kind = sqx_subject_set_kind,
+	.value_set_expiry_row = sqx_value_set_expiry_row,
 };
 
 /* ---- open and migrations ---- */
