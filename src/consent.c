@@ -750,7 +750,6 @@ static int hist_one(void *ud, const store_consent *c)
 	struct hist *h = ud;
 	json_t *o, *ev;
 	const char *kind = c->objection ? "objection" : "consent";
-	const char *pname = NULL;
 	char at[32];
 	int bad = 0;
 
@@ -765,20 +764,14 @@ static int hist_one(void *ud, const store_consent *c)
 	}
 	iso_utc(c->at, at);
 	bad |= json_object_set_new(o, "at", json_string(at));
-	/* An objection for a purpose, and the compelling grounds against
-	 * one, name the purpose on their own too. */
+	/* The controller's compelling grounds against an objection for a
+	 * purpose are an entry of their own kind; an objection for a purpose
+	 * is an objection whose scope names it ("purpose:P"). */
 	if (c->objection &&
-	    strncmp(c->scope, GROUNDS_PREFIX, strlen(GROUNDS_PREFIX)) == 0) {
+	    strncmp(c->scope, GROUNDS_PREFIX, strlen(GROUNDS_PREFIX)) == 0)
 		kind = "compelling_grounds";
-		pname = c->scope + strlen(GROUNDS_PREFIX);
-	} else if (c->objection && strncmp(c->scope, PURPOSE_PREFIX,
-					   strlen(PURPOSE_PREFIX)) == 0) {
-		pname = c->scope + strlen(PURPOSE_PREFIX);
-	}
 	bad |= json_object_set_new(o, "kind", json_string(kind));
 	bad |= json_object_set_new(o, "scope", json_string(c->scope));
-	if (pname != NULL)
-		bad |= json_object_set_new(o, "purpose", json_string(pname));
 	bad |= json_object_set_new(o, "given", json_boolean(c->given));
 	bad |= json_object_set_new(o, "channel", json_string(c->channel));
 	bad |= json_object_set_new(o, "notice_version",
