@@ -1646,7 +1646,13 @@ rk_status rk_subject_convert(rk_register *r, const char *id, const char *kind,
 	if (st == RK_OK && res != NULL) {
 		res->customer_number_issued = issued;
 		res->expiry_changed = changed;
-		snprintf(res->dropped, sizeof res->dropped, "%s", dropped);
+		/* Names of fields: a list longer than the result holds is
+		 * cut (the audit entry has it whole). */
+		size_t n = strlen(dropped);
+		if (n >= sizeof res->dropped)
+			n = sizeof res->dropped - 1;
+		memcpy(res->dropped, dropped, n);
+		res->dropped[n] = '\0';
 	}
 out:
 	if (st != RK_OK) {
