@@ -40,14 +40,36 @@ static const char consent_usage[] =
 	"and evidence; with --json, a JSON array.\n";
 
 static const char object_usage[] =
-	"usage: rekisteri object ID OBJECTION [--channel C] "
+	"usage: rekisteri object ID OBJECTION [--lift] [--channel C] "
 	"[--evidence-stdin]\n"
+	"       rekisteri object ID --purpose P [--lift] [--channel C] "
+	"[--evidence-stdin]\n"
+	"       rekisteri object ID --purpose P --compelling-grounds < "
+	"REASON\n"
 	"\n"
 	"Records an objection of the policy; `object ID direct_marketing` is "
 	"the\n"
 	"direct-marketing prohibition (suoramarkkinointikielto): from then on "
 	"it\n"
-	"overrides every consent.\n";
+	"overrides every consent. --lift appends a \"lifted\" entry (the "
+	"subject\n"
+	"lifts it; nothing is deleted): may-contact follows the consents "
+	"again.\n"
+	"--purpose P records the subject's objection to processing for "
+	"purpose P\n"
+	"of data whose legal basis is legitimate interest (GDPR Art. 21(1)): "
+	"such\n"
+	"values and records are no longer shown when read for P. P must be a "
+	"purpose\n"
+	"of the policy. --compelling-grounds records the controller's "
+	"compelling\n"
+	"legitimate grounds that override the objection, with the reason read "
+	"from\n"
+	"standard input (up to 2000 bytes, stored encrypted); only the "
+	"operator or\n"
+	"a role that audits (the data protection lead) may. The ledger names "
+	"these\n"
+	"entries purpose:P and grounds:P (see consent history).\n";
 
 static const char may_contact_usage[] =
 	"usage: rekisteri may-contact ID --channel email|sms|phone|post "
@@ -71,7 +93,12 @@ static const char cookie_usage[] =
 	"COOKIE_ID - reads the identifier from standard input.\n"
 	"reset unlinks every identifier of the subject, so browsing under "
 	"them no\n"
-	"longer reaches the profile.\n";
+	"longer reaches the profile, and deletes the records that came "
+	"through\n"
+	"those identifiers (record add --cookie); records added to the "
+	"subject\n"
+	"directly stay. It prints \"unlinked N identifiers, deleted M "
+	"records\".\n";
 
 static int wants_help(int argc, char **argv, const char *usage)
 {
@@ -196,6 +223,8 @@ static const char *hist_state(const json_t *e)
 {
 	int given = json_is_true(json_object_get(e, "given"));
 
+	if (strcmp(hist_str(e, "kind"), "compelling_grounds") == 0)
+		return "recorded";
 	if (strcmp(hist_str(e, "kind"), "objection") == 0)
 		return given ? "objected" : "lifted";
 	return given ? "given" : "withdrawn";
@@ -319,38 +348,99 @@ int cmd_consent(cli *c, int argc, char **argv)
 int cmd_object(cli *c, int argc, char **argv)
 {
 	struct ledger_opts o = {NULL, 0};
+	const char *objection = NULL, *purpose = NULL;
 	char evidence[EVIDENCE_MAX + 3];
+	int lift = 0, grounds = 0;
 	rk_status st;
-	int r;
+	int i, r;
 
 	if (wants_help(argc, argv, object_usage))
 		return 0;
-	if (argc < 3 || cli_is_option(argv, 1) || cli_is_option(argv, 2)) {
+	if (argc < 3 || cli_is_option(argv, 1)) {
 		fputs(object_usage, stderr);
 		return 2;
 	}
-	r = parse_ledger_opts(argc, argv, 3, &o, "object");
-	if (r != 0)
-		return r;
+	for (i = 2; i < argc; i++) {
+		if ((r = cli_opt(argc, argv, &i, "--channel", &o.channel)) !=
+			    0 ||
+		    (r = cli_opt(argc, argv, &i, "--purpose", &purpose)) != 0) {
+			if (r < 0)
+				return cli_error(2, "%s needs a value",
+						 argv[i]);
+		} else if (cli_opt(argc, argv, &i, "--evidence-stdin", NULL) ==
+			   1) {
+			o.evidence_stdin = 1;
+		} else if (cli_opt(argc, argv, &i, "--lift", NULL) == 1) {
+			lift = 1;
+		} else if (cli_opt(argc, argv, &i, "--compelling-grounds",
+				   NULL) == 1) {
+			grounds = 1;
+		} else if (!cli_is_option(argv, i) && objection == NULL) {
+			objection = argv[i];
+		} else {
+			return cli_error(2, "unexpected argument: see "
+					    "rekisteri object --help");
+		}
+	}
+	if ((objection == NULL) == (purpose == NULL))
+		return cli_error(2,
+				 "object names an OBJECTION of the policy or "
+				 "--purpose P, not both");
+	if (grounds && (purpose == NULL || lift))
+		return cli_error(2,
+				 "--compelling-grounds goes with --purpose P "
+				 "(and without --lift)");
+	if (grounds && o.channel != NULL)
+		return cli_error(2, "--compelling-grounds takes no --channel: "
+				    "the controller records them");
 	evidence[0] = '\0';
-	if (o.evidence_stdin && (r = read_evidence(evidence, sizeof evidence)))
+	/* The grounds' reason always comes on standard input. */
+	if ((o.evidence_stdin || grounds) &&
+	    (r = read_evidence(evidence, sizeof evidence)))
 		goto out;
 	r = cli_open(c);
 	if (r != 0)
 		goto out;
-	st = rk_object(c->reg, argv[1], argv[2], o.channel,
-		       evidence[0] ? evidence : NULL);
+	if (grounds)
+		st = rk_object_grounds(c->reg, argv[1], purpose, evidence);
+	else if (purpose != NULL)
+		st = rk_object_purpose(c->reg, argv[1], purpose, lift,
+				       o.channel,
+				       evidence[0] ? evidence : NULL);
+	else if (lift)
+		st = rk_object_lift(c->reg, argv[1], objection, o.channel,
+				    evidence[0] ? evidence : NULL);
+	else
+		st = rk_object(c->reg, argv[1], objection, o.channel,
+			       evidence[0] ? evidence : NULL);
 	if (st != RK_OK) {
 		r = cli_status(c, st);
 		goto out;
 	}
 	if (c->json) {
-		printf("{\"id\": \"%s\", \"objection\": ", argv[1]);
-		cli_json_str(stdout, argv[2]);
-		printf(", \"active\": true, \"notice_version\": %d}\n",
+		printf("{\"id\": \"%s\", ", argv[1]);
+		if (purpose != NULL) {
+			printf("\"purpose\": ");
+			cli_json_str(stdout, purpose);
+		} else {
+			printf("\"objection\": ");
+			cli_json_str(stdout, objection);
+		}
+		if (grounds)
+			printf(", \"compelling_grounds\": true");
+		else
+			printf(", \"active\": %s", lift ? "false" : "true");
+		printf(", \"notice_version\": %d}\n",
 		       rk_register_policy_version(c->reg));
+	} else if (grounds) {
+		printf("compelling grounds for purpose %s recorded for %s\n",
+		       purpose, argv[1]);
+	} else if (purpose != NULL) {
+		printf("objection to processing for purpose %s %s for %s\n",
+		       purpose, lift ? "lifted" : "recorded", argv[1]);
 	} else {
-		printf("objection %s recorded for %s\n", argv[2], argv[1]);
+		printf("objection %s %s for %s\n", objection,
+		       lift ? "lifted" : "recorded", argv[1]);
 	}
 out:
 	explicit_bzero(evidence, sizeof evidence);
@@ -445,7 +535,7 @@ static int cookie_link(cli *c, int argc, char **argv)
 
 static int cookie_reset(cli *c, int argc, char **argv)
 {
-	int64_t n = 0;
+	int64_t n = 0, m = 0;
 	rk_status st;
 	int r;
 
@@ -454,15 +544,17 @@ static int cookie_reset(cli *c, int argc, char **argv)
 	r = cli_open(c);
 	if (r != 0)
 		return r;
-	st = rk_cookie_reset(c->reg, argv[2], &n);
+	st = rk_cookie_reset_ex(c->reg, argv[2], &n, &m);
 	if (st != RK_OK)
 		return cli_status(c, st);
 	if (c->json)
-		printf("{\"id\": \"%s\", \"unlinked\": %" PRId64 "}\n", argv[2],
-		       n);
+		printf("{\"id\": \"%s\", \"unlinked\": %" PRId64
+		       ", \"deleted_records\": %" PRId64 "}\n",
+		       argv[2], n, m);
 	else
-		printf("unlinked %" PRId64 " identifier%s of %s\n", n,
-		       n == 1 ? "" : "s", argv[2]);
+		printf("unlinked %" PRId64 " identifier%s, deleted %" PRId64
+		       " record%s of %s\n",
+		       n, n == 1 ? "" : "s", m, m == 1 ? "" : "s", argv[2]);
 	return 0;
 }
 

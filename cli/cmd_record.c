@@ -1,5 +1,6 @@
 /*
- * cmd_record.c: `rekisteri record add|list|attachment`, relationship
+ * cmd_record.c: `rekisteri record add|list|attachment|update|delete`,
+ * relationship
  * records. The record's fields come as a JSON object on standard input, so
  * that its personal data never stands on a command line.
  */
@@ -24,6 +25,8 @@ static const char record_usage[] =
 	"       rekisteri record list ID [--type TYPE] [--purpose PURPOSE]\n"
 	"       rekisteri record attachment ID RECORD --out FILE [--purpose "
 	"PURPOSE]\n"
+	"       rekisteri record update ID RECORD [--purpose PURPOSE] < JSON\n"
+	"       rekisteri record delete ID RECORD [--purpose PURPOSE]\n"
 	"\n"
 	"add reads the record's fields as one JSON object (at most 1 MiB) on "
 	"standard\n"
@@ -49,10 +52,19 @@ static const char record_usage[] =
 	"(mode 0600; an existing file is refused). Text in the list is "
 	"escaped\n"
 	"(\\n, \\t, \\u202e ...) so that it cannot forge lines of the "
-	"output.\n";
+	"output.\n"
+	"update rectifies or completes a record: the new JSON object of all "
+	"its\n"
+	"fields on standard input, validated as in add, replaces the stored "
+	"one\n"
+	"(a field left out is removed); the old fields are kept nowhere. "
+	"delete\n"
+	"erases one record and its attachment. Both are audited with the "
+	"record's\n"
+	"number and the field names, never the values.\n";
 
 /* Reads all of standard input (at most STDIN_MAX bytes) as a string. */
-static int read_stdin(char **out)
+static int read_stdin(char **out, const char *verb)
 {
 	char *buf = malloc(STDIN_MAX + 2);
 	size_t n = 0, k;
@@ -74,8 +86,10 @@ static int read_stdin(char **out)
 		rc = cli_error(2, "the record on standard input is larger "
 				  "than 1 MiB");
 	else if (n == 0)
-		rc = cli_error(2, "record add reads the record's JSON object "
-				  "on standard input");
+		rc = cli_error(2,
+			       "record %s reads the record's JSON object on "
+			       "standard input",
+			       verb);
 	else if (memchr(buf, '\0', n) != NULL)
 		rc = cli_error(2, "the record on standard input holds a NUL "
 				  "byte");
@@ -147,7 +161,7 @@ static int rec_add(cli *c, int argc, char **argv)
 			return r;
 		cookie = cookie_buf;
 	}
-	r = read_stdin(&json);
+	r = read_stdin(&json, "add");
 	if (r != 0) {
 		explicit_bzero(cookie_buf, sizeof cookie_buf);
 		return r;
@@ -352,6 +366,59 @@ static int rec_attachment(cli *c, int argc, char **argv)
 	return 0;
 }
 
+/* record update ID RECORD (JSON on standard input) and record delete ID
+ * RECORD. */
+static int rec_change(cli *c, int argc, char **argv, int del)
+{
+	const char *id = NULL, *num = NULL, *purpose = NULL;
+	const char *verb = del ? "delete" : "update";
+	char *json = NULL, *end = NULL;
+	long long rid;
+	rk_status st;
+	int i, r;
+
+	for (i = 2; i < argc; i++) {
+		if ((r = cli_opt(argc, argv, &i, "--purpose", &purpose)) != 0) {
+			if (r < 0)
+				return cli_error(2, "--purpose needs a value");
+		} else if (!cli_is_option(argv, i) && id == NULL) {
+			id = argv[i];
+		} else if (!cli_is_option(argv, i) && num == NULL) {
+			num = argv[i];
+		} else {
+			return cli_error(2, "unexpected argument: see "
+					    "rekisteri record --help");
+		}
+	}
+	if (id == NULL || num == NULL)
+		return cli_error(2, "usage: rekisteri record %s ID RECORD%s",
+				 verb, del ? "" : " < JSON");
+	errno = 0;
+	rid = strtoll(num, &end, 10);
+	if (end == num || *end != '\0' || errno != 0 || rid <= 0)
+		return cli_error(2, "RECORD is a record number, as record add "
+				    "printed it");
+	if (!del && (r = read_stdin(&json, verb)) != 0)
+		return r;
+	r = cli_open(c);
+	if (r != 0)
+		goto out;
+	st = del ? rk_record_delete(c->reg, id, (int64_t)rid, purpose)
+		 : rk_record_update(c->reg, id, (int64_t)rid, json, purpose);
+	if (st != RK_OK) {
+		r = cli_status(c, st);
+		goto out;
+	}
+	if (c->json)
+		printf("{\"id\": \"%s\", \"record\": %lld, \"%s\": true}\n", id,
+		       rid, del ? "deleted" : "updated");
+	else
+		printf("record %lld %s\n", rid, del ? "deleted" : "updated");
+out:
+	free_secret(json);
+	return r;
+}
+
 int cmd_record(cli *c, int argc, char **argv)
 {
 	const char *verb = argc > 1 ? argv[1] : "";
@@ -368,6 +435,10 @@ int cmd_record(cli *c, int argc, char **argv)
 		return rec_list(c, argc, argv);
 	if (strcmp(verb, "attachment") == 0)
 		return rec_attachment(c, argc, argv);
+	if (strcmp(verb, "update") == 0)
+		return rec_change(c, argc, argv, 0);
+	if (strcmp(verb, "delete") == 0)
+		return rec_change(c, argc, argv, 1);
 	fputs(record_usage, stderr);
 	return 2;
 }

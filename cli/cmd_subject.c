@@ -1,5 +1,5 @@
 /*
- * cmd_subject.c: `rekisteri subject add|show|find|update|end|list`.
+ * cmd_subject.c: `rekisteri subject add|show|find|update|end|convert|list`.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -22,6 +22,7 @@ static const char subject_usage[] =
 	"[--field-stdin NAME]...\n"
 	"                             [--source SOURCE] [--password-stdin]\n"
 	"       rekisteri subject end ID [--date YYYY-MM-DD | --undo]\n"
+	"       rekisteri subject convert ID --kind KIND [--drop-disallowed]\n"
 	"       rekisteri subject list [--kind KIND] [--after ID] [--limit N]\n"
 	"\n"
 	"Each verb takes --purpose PURPOSE: what the data is processed for\n"
@@ -49,6 +50,16 @@ static const char subject_usage[] =
 	"future). Given again with --date it corrects the date; --undo takes "
 	"back\n"
 	"an end given by mistake. Both are audited.\n"
+	"convert changes the subject's kind (a prospect becomes a customer): "
+	"a\n"
+	"customer number is issued when the new kind has them, and every "
+	"value's\n"
+	"retention follows the new kind's rule. A field the new kind may not "
+	"hold\n"
+	"(the policy's \"kinds\", e.g. a HETU only for customers) refuses the "
+	"change\n"
+	"(exit 4) unless --drop-disallowed, which deletes those values. "
+	"Audited.\n"
 	"Use -- before an operand that starts with a dash.\n";
 
 /* Parses the NAME=VALUE options shared by add and update. */
@@ -426,6 +437,70 @@ static int sub_end(cli *c, int argc, char **argv)
 	return 0;
 }
 
+static int sub_convert(cli *c, int argc, char **argv)
+{
+	const char *kind = NULL, *purpose = NULL;
+	rk_convert_result res;
+	unsigned flags = 0;
+	rk_status st;
+	int i, r;
+
+	if (argc < 3 || cli_is_option(argv, 2))
+		return cli_error(2,
+				 "usage: rekisteri subject convert ID --kind "
+				 "KIND [--drop-disallowed]");
+	for (i = 3; i < argc; i++) {
+		if (cli_opt(argc, argv, &i, "--drop-disallowed", NULL) == 1) {
+			flags |= RK_CONVERT_DROP_DISALLOWED;
+			continue;
+		}
+		if ((r = cli_opt(argc, argv, &i, "--kind", &kind)) == 0)
+			r = cli_opt(argc, argv, &i, "--purpose", &purpose);
+		if (r < 0)
+			return cli_error(2, "%s needs a value", argv[i]);
+		if (r == 0)
+			return cli_error(2, "unexpected argument: see "
+					    "rekisteri subject --help");
+	}
+	if (kind == NULL)
+		return cli_error(2, "subject convert needs --kind KIND");
+	r = cli_open(c);
+	if (r != 0)
+		return r;
+	st = rk_subject_convert(c->reg, argv[2], kind, flags, purpose, &res);
+	if (st != RK_OK)
+		return cli_status(c, st);
+	if (c->json) {
+		printf("{\"id\": \"%s\", \"kind\": ", argv[2]);
+		cli_json_str(stdout, kind);
+		printf(", \"customer_number_issued\": %s, "
+		       "\"expiry_changed\": %zu, \"dropped\": [",
+		       res.customer_number_issued ? "true" : "false",
+		       res.expiry_changed);
+		for (const char *p = res.dropped; *p != '\0';) {
+			size_t n = strcspn(p, ",");
+			char name[sizeof res.dropped];
+			memcpy(name, p, n);
+			name[n] = '\0';
+			if (p != res.dropped)
+				fputs(", ", stdout);
+			cli_json_str(stdout, name);
+			p += n + (p[n] == ',');
+		}
+		puts("]}");
+	} else {
+		printf("%s is now a %s", argv[2], kind);
+		if (res.customer_number_issued)
+			printf("; a customer number was issued");
+		printf("; the expiry of %zu value%s changed",
+		       res.expiry_changed, res.expiry_changed == 1 ? "" : "s");
+		if (res.dropped[0] != '\0')
+			printf("; dropped: %s", res.dropped);
+		putchar('\n');
+	}
+	return 0;
+}
+
 static int sub_list(cli *c, int argc, char **argv)
 {
 	const char *kind = NULL, *after = NULL, *limit = NULL;
@@ -485,6 +560,8 @@ int cmd_subject(cli *c, int argc, char **argv)
 		return sub_end(c, argc, argv);
 	if (strcmp(verb, "list") == 0)
 		return sub_list(c, argc, argv);
+	if (strcmp(verb, "convert") == 0)
+		return sub_convert(c, argc, argv);
 	fputs(subject_usage, stderr);
 	return 2;
 }

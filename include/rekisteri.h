@@ -543,6 +543,94 @@ RK_API RK_NODISCARD rk_status rk_restricted(rk_register *reg, const char *id,
  * subject whose rows fail their MACs is not erased (RK_EINTEGRITY). */
 RK_API RK_NODISCARD rk_status rk_erase(rk_register *reg, const char *id,
 				       unsigned flags, char **receipt_json);
+/* ---- Rights of the data subject: rectification, objection, profile
+ * reset, change of kind ------------------------------------------------ */
+
+/* Rectifies or completes record record_id of subject id: json is the new
+ * JSON object of the record's fields, validated against the record's type
+ * exactly as rk_record_add validates it (a full card number or a HETU is
+ * refused), and it replaces the stored fields whole (a field left out is
+ * removed). The old fields are kept nowhere: the sealed row is overwritten
+ * (SQLite runs with secure_delete) and the write-ahead log is checkpointed
+ * after the commit (best effort). The record must serve purpose;
+ * RK_ENOTFOUND when the subject has no such record. Audited as
+ * "record.update" with the record's number and the names of the fields
+ * that changed, never their values. The attachment stays as it is. */
+RK_API RK_NODISCARD rk_status rk_record_update(rk_register *reg, const char *id,
+					       int64_t record_id,
+					       const char *json,
+					       const char *purpose);
+/* Deletes record record_id of subject id and its attachment (erasure of
+ * one record); the record must serve purpose. Audited as "record.delete"
+ * with the record's number, type and field names. RK_ENOTFOUND when the
+ * subject has no such record. */
+RK_API RK_NODISCARD rk_status rk_record_delete(rk_register *reg, const char *id,
+					       int64_t record_id,
+					       const char *purpose);
+
+/* Lifts an objection recorded with rk_object (the subject lifts the
+ * direct-marketing prohibition, say): appends a "lifted" entry to the
+ * ledger, deleting nothing; from then on the objection no longer
+ * excludes the subject, and rk_may_contact follows the consents again. */
+RK_API RK_NODISCARD rk_status rk_object_lift(rk_register *reg, const char *id,
+					     const char *objection,
+					     const char *channel,
+					     const char *evidence);
+/* Records the subject's objection to processing based on legitimate
+ * interest (a legal basis whose "gdpr" article is 6(1)(f)) for purpose
+ * (GDPR Art. 21(1)), or lifts it (lift 1). While it is in force, values
+ * and records on such a basis are withheld whenever they are read for
+ * that purpose (rk_subject_get, rk_record_list, rk_record_attachment);
+ * other purposes are not affected. A purpose the policy does not declare
+ * is RK_EINVAL. The ledger names the entry "purpose:PURPOSE" (no policy
+ * name holds a colon). */
+RK_API RK_NODISCARD rk_status rk_object_purpose(rk_register *reg,
+						const char *id,
+						const char *purpose, int lift,
+						const char *channel,
+						const char *evidence);
+/* Records the controller's compelling legitimate grounds that override
+ * the subject's objection for purpose (Art. 21(1)); reason (required,
+ * sealed like evidence) says why. From then on the objection no longer
+ * withholds anything, until the subject objects again. Only the operator
+ * or a role whose policy entry has "audit" (the data protection lead) may
+ * record them (else RK_EREFUSED); RK_EINVAL when no objection for purpose
+ * is in force. The ledger names the entry "grounds:PURPOSE". */
+RK_API RK_NODISCARD rk_status rk_object_grounds(rk_register *reg,
+						const char *id,
+						const char *purpose,
+						const char *reason);
+
+/* rk_cookie_reset that also resets the profile: the records that came
+ * through the identifiers it unlinks (rk_record_add_by_cookie) are deleted
+ * in the same transaction; records added to the subject directly stay.
+ * *unlinked and *deleted (each may be NULL) get the counts. */
+RK_API RK_NODISCARD rk_status rk_cookie_reset_ex(rk_register *reg,
+						 const char *id,
+						 int64_t *unlinked,
+						 int64_t *deleted);
+
+/* rk_subject_convert's flags: delete the values of fields that the new
+ * kind may not hold (the policy's per-field "kinds"), instead of refusing. */
+#define RK_CONVERT_DROP_DISALLOWED 1u
+
+typedef struct rk_convert_result {
+	int customer_number_issued; /* 1: the new kind issued one */
+	size_t expiry_changed;	    /* values whose expiry changed */
+	char dropped[256]; /* fields whose values were deleted, or "" */
+} rk_convert_result;
+
+/* Changes subject id to kind (a prospect becomes a customer): issues a
+ * customer number when the new kind has them and the subject has none,
+ * and recomputes the expiry of every value under the new kind's retention
+ * rule. When the subject holds a field that the new kind may not hold
+ * (e.g. a HETU on a prospect), RK_EREFUSED unless flags has
+ * RK_CONVERT_DROP_DISALLOWED, which deletes those values. A field the new
+ * kind requires and the subject lacks is RK_EINVAL. Audited as
+ * "subject.convert". out may be NULL. */
+RK_API RK_NODISCARD rk_status
+rk_subject_convert(rk_register *reg, const char *id, const char *kind,
+		   unsigned flags, const char *purpose, rk_convert_result *out);
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,7 @@
  * subject's key. Withdrawing a consent deletes the records that depended on
  * it in the same transaction, so they are unusable at once.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,15 @@
 #define NAMES_MAX      256
 #define EVIDENCE_FIELD "consent:evidence"
 #define COOKIE_FIELD   "cookie"
+/* Ledger names of the objections to processing for a purpose (GDPR Art.
+ * 21(1)) and of the controller's compelling legitimate grounds against
+ * one: a colon never occurs in a policy's names, so these never meet a
+ * scope or objection of the policy. */
+#define PURPOSE_PREFIX	"purpose:"
+#define GROUNDS_PREFIX	"grounds:"
+#define LEDGER_NAME_MAX 64
+/* The GDPR article of the basis a subject may object to. */
+#define GDPR_LEGITIMATE_INTEREST "6(1)(f)"
 
 /* Names of the seed policy that the marketing rules rely on (SPEC §2). */
 
@@ -135,6 +145,103 @@ int consent_personalisation_allowed(rk_register *r, const char *subject_id)
 	/* A direct-marketing prohibition covers targeted content too. */
 	obj = consent_objected(r, subject_id, mk_prohibition(r->pol));
 	return obj < 0 ? obj : !obj;
+}
+
+/* ---- objections to processing for a purpose (Art. 21(1)) ----------------
+ */
+
+int consent_basis_objectable(const policy *p, const char *basis)
+{
+	size_t b = basis == NULL ? POL_NONE : policy_basis(p, basis);
+
+	return b != POL_NONE && p->bases[b].gdpr != NULL &&
+	       strcmp(p->bases[b].gdpr, GDPR_LEGITIMATE_INTEREST) == 0;
+}
+
+static int any_objectable(const policy *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nbases; i++)
+		if (consent_basis_objectable(p, p->bases[i].name))
+			return 1;
+	return 0;
+}
+
+static int ledger_name(char out[LEDGER_NAME_MAX], const char *prefix,
+		       const char *purpose)
+{
+	int n = snprintf(out, LEDGER_NAME_MAX, "%s%s", prefix, purpose);
+
+	return n < 0 || n >= LEDGER_NAME_MAX ? -1 : 0;
+}
+
+enum purpose_state { PURPOSE_FREE, PURPOSE_OBJECTED, PURPOSE_OVERRIDDEN };
+
+struct purpose_walk {
+	char obj[LEDGER_NAME_MAX];
+	char grounds[LEDGER_NAME_MAX];
+	int objected;
+	int overridden;
+};
+
+/* In order: an objection or its lifting starts afresh (grounds recorded
+ * against an earlier objection do not answer a new one); grounds count
+ * only against an objection in force. */
+static int purpose_one(void *ud, const store_consent *c)
+{
+	struct purpose_walk *w = ud;
+
+	if (!c->objection)
+		return 0;
+	if (strcmp(c->scope, w->obj) == 0) {
+		w->objected = c->given != 0;
+		w->overridden = 0;
+	} else if (strcmp(c->scope, w->grounds) == 0 && c->given) {
+		w->overridden = w->objected;
+	}
+	return 0;
+}
+
+/* The state of the objection for purpose pu, or -1 / CONSENT_EINTEGRITY. */
+static int purpose_state(rk_register *r, const store_subject *sub, size_t pu)
+{
+	static const unsigned char empty[SEC_HASH_BYTES];
+	struct purpose_walk w;
+	rk_status st;
+
+	if (pu >= r->pol->npurposes)
+		return PURPOSE_FREE;
+	/* An empty ledger (the subject row pins its head) holds none. */
+	if (sec_memcmp(sub->chead, empty, sizeof empty) == 0)
+		return PURPOSE_FREE;
+	memset(&w, 0, sizeof w);
+	if (ledger_name(w.obj, PURPOSE_PREFIX, r->pol->purposes[pu].name) !=
+		    0 ||
+	    ledger_name(w.grounds, GROUNDS_PREFIX, r->pol->purposes[pu].name) !=
+		    0) {
+		reg_fail(r, RK_ESYS, "a purpose's name is too long");
+		return -1;
+	}
+	st = integ_consent_walk(r, sub, NULL, purpose_one, &w);
+	if (st != RK_OK)
+		return st == RK_EINTEGRITY ? CONSENT_EINTEGRITY : -1;
+	if (!w.objected)
+		return PURPOSE_FREE;
+	return w.overridden ? PURPOSE_OVERRIDDEN : PURPOSE_OBJECTED;
+}
+
+int consent_purpose_objected(rk_register *r, const store_subject *sub,
+			     size_t pu)
+{
+	int s;
+
+	/* Nothing rests on a basis one may object to: nothing to withhold,
+	 * and no ledger to read. */
+	if (!any_objectable(r->pol))
+		return 0;
+	s = purpose_state(r, sub, pu);
+	return s < 0 ? s : s == PURPOSE_OBJECTED;
 }
 
 /* ---- validation -----------------------------------------------------------
@@ -306,6 +413,9 @@ struct ledger_act {
 	const char *channel;
 	const char *evidence;
 	const char *action; /* audit action */
+	/* Compelling grounds against the objection for this purpose (index),
+	 * which must be in force; POL_NONE for every other entry. */
+	size_t grounds_pu;
 };
 
 static rk_status ledger_write(rk_register *r, const char *id,
@@ -355,6 +465,21 @@ static rk_status ledger_write(rk_register *r, const char *id,
 		st = reg_load_subject(r, id, &sub);
 	if (st != RK_OK)
 		goto out;
+	if (a->grounds_pu != POL_NONE) {
+		int ps = purpose_state(r, &sub, a->grounds_pu);
+		if (ps < 0) {
+			st = consent_err(ps); /* it set the message */
+			goto out;
+		}
+		if (ps == PURPOSE_FREE) {
+			st = reg_fail(r, RK_EINVAL,
+				      "the subject has no objection for "
+				      "purpose %s in force: there is nothing "
+				      "for compelling grounds to override",
+				      r->pol->purposes[a->grounds_pu].name);
+			goto out;
+		}
+	}
 	memset(&c, 0, sizeof c);
 	c.subject_id = sub.id;
 	c.scope = a->name;
@@ -425,11 +550,14 @@ rk_status rk_consent_set(rk_register *r, const char *id, const char *scope,
 	a.channel = channel;
 	a.evidence = evidence;
 	a.action = action;
+	a.grounds_pu = POL_NONE;
 	return ledger_write(r, id, &a);
 }
 
-rk_status rk_object(rk_register *r, const char *id, const char *objection,
-		    const char *channel, const char *evidence)
+/* An objection of the policy recorded (lift 0) or lifted (lift 1). */
+static rk_status object_named(rk_register *r, const char *id,
+			      const char *objection, int lift,
+			      const char *channel, const char *evidence)
 {
 	struct ledger_act a;
 	char action[48];
@@ -440,20 +568,106 @@ rk_status rk_object(rk_register *r, const char *id, const char *objection,
 	if (oi == POL_NONE) {
 		st = unknown_name(r, "objection", r->pol->objections,
 				  r->pol->nobjections);
-		reg_audit_attempt(r, "object", NULL, NULL, st);
+		reg_audit_attempt(r, lift ? "object.lift" : "object", NULL,
+				  NULL, st);
 		return st;
 	}
-	snprintf(action, sizeof action, "object.%s",
-		 r->pol->objections[oi].name);
+	snprintf(action, sizeof action, "object.%s%s",
+		 r->pol->objections[oi].name, lift ? ".lift" : "");
 	a.name = r->pol->objections[oi].name;
 	a.scope = POL_NONE;
 	a.objection = 1;
-	/* Lifting (given 0) is for a later call made by the subject. */
-	a.given = 1;
+	/* Lifting appends a "lifted" entry; nothing is ever deleted. */
+	a.given = !lift;
 	a.channel = channel;
 	a.evidence = evidence;
 	a.action = action;
+	a.grounds_pu = POL_NONE;
 	return ledger_write(r, id, &a);
+}
+
+rk_status rk_object_lift(rk_register *r, const char *id, const char *objection,
+			 const char *channel, const char *evidence)
+{
+	return object_named(r, id, objection, 1, channel, evidence);
+}
+
+/* Whether the actor may record compelling grounds: the operator, or a
+ * role that the policy lets read the audit trail (the data protection
+ * lead), since they answer for the balancing test. */
+static int may_record_grounds(const rk_register *r)
+{
+	return r->role == POL_NONE ||
+	       r->role == r->pol->settings.operator_role ||
+	       r->pol->roles[r->role].audit;
+}
+
+static rk_status object_purpose(rk_register *r, const char *id,
+				const char *purpose, int what,
+				const char *channel, const char *evidence)
+{
+	static const char *const actions[] = {"object.purpose",
+					      "object.purpose.lift",
+					      "object.purpose.grounds"};
+	const char *action = actions[what];
+	char name[LEDGER_NAME_MAX];
+	struct ledger_act a;
+	size_t pu = POL_NONE;
+	rk_status st;
+
+	/* NULL would mean the default purpose: an objection names one. */
+	if (purpose == NULL)
+		st = reg_fail(r, RK_EINVAL, "an objection names its purpose");
+	else
+		st = reg_resolve_purpose(r, purpose, &pu);
+	if (st == RK_OK &&
+	    ledger_name(name, what == 2 ? GROUNDS_PREFIX : PURPOSE_PREFIX,
+			r->pol->purposes[pu].name) != 0)
+		st = reg_fail(r, RK_EINVAL, "the purpose's name is too long");
+	if (st == RK_OK && what == 2 &&
+	    (evidence == NULL || evidence[0] == '\0'))
+		st = reg_fail(r, RK_EINVAL,
+			      "compelling grounds need their reason (the "
+			      "balancing test's outcome)");
+	if (st == RK_OK && what == 2 && !may_record_grounds(r))
+		st = reg_fail(r, RK_EREFUSED,
+			      "role %s may not record compelling grounds: "
+			      "only the operator or a role that audits "
+			      "(the data protection lead) may",
+			      r->pol->roles[r->role].name);
+	if (st != RK_OK) {
+		reg_audit_attempt(
+			r, action, NULL,
+			pu == POL_NONE ? NULL : r->pol->purposes[pu].name, st);
+		return st;
+	}
+	a.name = name;
+	a.scope = POL_NONE;
+	a.objection = 1;
+	a.given = what != 1;
+	a.channel = channel;
+	a.evidence = evidence;
+	a.action = action;
+	a.grounds_pu = what == 2 ? pu : POL_NONE;
+	return ledger_write(r, id, &a);
+}
+
+rk_status rk_object_purpose(rk_register *r, const char *id, const char *purpose,
+			    int lift, const char *channel, const char *evidence)
+{
+	return object_purpose(r, id, purpose, lift ? 1 : 0, channel, evidence);
+}
+
+rk_status rk_object_grounds(rk_register *r, const char *id, const char *purpose,
+			    const char *reason)
+{
+	return object_purpose(r, id, purpose, 2, NULL, reason);
+}
+
+rk_status rk_object(rk_register *r, const char *id, const char *objection,
+		    const char *channel, const char *evidence)
+{
+	return object_named(r, id, objection, 0, channel, evidence);
 }
 
 /* ---- reading the ledger ---------------------------------------------------
@@ -535,6 +749,7 @@ static int hist_one(void *ud, const store_consent *c)
 {
 	struct hist *h = ud;
 	json_t *o, *ev;
+	const char *kind = c->objection ? "objection" : "consent";
 	char at[32];
 	int bad = 0;
 
@@ -549,8 +764,13 @@ static int hist_one(void *ud, const store_consent *c)
 	}
 	iso_utc(c->at, at);
 	bad |= json_object_set_new(o, "at", json_string(at));
-	bad |= json_object_set_new(
-		o, "kind", json_string(c->objection ? "objection" : "consent"));
+	/* The controller's compelling grounds against an objection for a
+	 * purpose are an entry of their own kind; an objection for a purpose
+	 * is an objection whose scope names it ("purpose:P"). */
+	if (c->objection &&
+	    strncmp(c->scope, GROUNDS_PREFIX, strlen(GROUNDS_PREFIX)) == 0)
+		kind = "compelling_grounds";
+	bad |= json_object_set_new(o, "kind", json_string(kind));
 	bad |= json_object_set_new(o, "scope", json_string(c->scope));
 	bad |= json_object_set_new(o, "given", json_boolean(c->given));
 	bad |= json_object_set_new(o, "channel", json_string(c->channel));
@@ -998,37 +1218,68 @@ out:
 	return st;
 }
 
-rk_status rk_cookie_reset(rk_register *r, const char *id, int64_t *unlinked)
+rk_status rk_cookie_reset_ex(rk_register *r, const char *id, int64_t *unlinked,
+			     int64_t *deleted)
 {
 	size_t pu = r->pol->settings.default_purpose;
 	const char *purpose = r->pol->purposes[pu].name;
 	store_subject sub;
 	audit_ev ev;
 	rk_status st;
-	int64_t n = 0;
+	char what[NAMES_MAX];
+	int64_t n = 0, m = 0;
 	int audited = 0;
 
 	if (unlinked != NULL)
 		*unlinked = 0;
+	if (deleted != NULL)
+		*deleted = 0;
 	sub.pseudonym[0] = '\0';
 	st = load_checked(r, id, pu, "cookie.reset", &sub, &audited);
 	if (st == RK_OK)
 		st = reg_begin_write(r);
 	if (st == RK_OK)
 		st = reg_load_subject(r, id, &sub);
+	/* The records as the subject row pins them, before any goes: the
+	 * chain is then moved on from what was checked. */
+	if (st == RK_OK)
+		st = integ_records_walk(r, &sub, NULL, NULL, NULL);
 	if (st != RK_OK)
 		goto out;
+	/* What was collected under the identifiers leaves the profile with
+	 * them ("clearing resets the profile"): first the records that came
+	 * through an identifier linked now, then the links. */
+	if (r->st->vt->record_delete_cookies(r->st, sub.id, &m) != 0) {
+		st = reg_store_fail(r, "cannot delete the records collected "
+				       "under the identifiers");
+		goto out;
+	}
 	if (r->st->vt->cookie_unlink_subject(r->st, sub.id, &n) != 0) {
 		st = reg_store_fail(r, "cannot unlink the identifiers");
 		goto out;
 	}
-	audit_ev_set(&ev, r, "cookie.reset", sub.pseudonym, COOKIE_FIELD,
-		     purpose, "ok");
+	if (m > 0) {
+		st = integ_records_repin(r, &sub);
+		if (st == RK_OK)
+			st = integ_subject_repin(r, &sub);
+		if (st != RK_OK)
+			goto out;
+	}
+	snprintf(what, sizeof what,
+		 "%s,identifiers:%" PRId64 ",records:%" PRId64, COOKIE_FIELD, n,
+		 m);
+	audit_ev_set(&ev, r, "cookie.reset", sub.pseudonym, what, purpose,
+		     "ok");
 	st = audit_write(r, &ev);
 	if (st == RK_OK)
 		st = reg_commit(r);
+	/* The deleted records' pages leave the WAL (best effort). */
+	if (st == RK_OK && m > 0 && !r->bulk)
+		(void)r->st->vt->checkpoint(r->st);
 	if (st == RK_OK && unlinked != NULL)
 		*unlinked = n;
+	if (st == RK_OK && deleted != NULL)
+		*deleted = m;
 out:
 	if (st != RK_OK) {
 		reg_rollback(r);
@@ -1039,6 +1290,11 @@ out:
 					  purpose, st);
 	}
 	return st;
+}
+
+rk_status rk_cookie_reset(rk_register *r, const char *id, int64_t *unlinked)
+{
+	return rk_cookie_reset_ex(r, id, unlinked, NULL);
 }
 
 /* ---- after a restore ---------------------------------------------------- */
@@ -1189,8 +1445,10 @@ static rk_status restriction_write(rk_register *r, const char *id, int on,
 		reg_audit_attempt(r, action, NULL, NULL, st);
 		return st;
 	}
+	memset(&a, 0, sizeof a);
 	a.name = CONSENT_RESTRICTION;
 	a.scope = POL_NONE;
+	a.grounds_pu = POL_NONE;
 	a.objection = 1;
 	a.given = on;
 	a.channel = NULL;

@@ -39,6 +39,22 @@ int consent_objected(rk_register *r, const char *subject_id,
  * the handle's message set. */
 int consent_personalisation_allowed(rk_register *r, const char *subject_id);
 
+struct store_subject;
+struct policy;
+
+/* Whether the legal basis named basis (as a value or record row holds it)
+ * is one the subject may object to for a purpose (GDPR Art. 21(1)): the
+ * policy's basis whose article is 6(1)(f), legitimate interest. */
+int consent_basis_objectable(const struct policy *p, const char *basis);
+
+/* 1 when data on such a basis is withheld from purpose index pu for the
+ * subject: an objection for pu is in force and no compelling legitimate
+ * grounds were recorded after it; 0 when not; -1 on a store error or
+ * CONSENT_EINTEGRITY, with the handle's message set. sub is the subject
+ * row as loaded and checked in the same read or write. */
+int consent_purpose_objected(rk_register *r, const struct store_subject *sub,
+			     size_t pu);
+
 /* Inside a write, after a restore brought back subjects from a backup
  * while the ledger stayed live: first makes each subject row pin its live
  * ledger again (integ_subject_rehead), then deletes the records and values

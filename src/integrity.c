@@ -434,6 +434,13 @@ void integ_record_mac(const rk_register *r, const store_record *rec,
 	sec_mac_str(&m, rec->expires);
 	sec_mac_int(&m, rec->attachment_size);
 	sec_mac_str(&m, rec->attachment_type);
+	/* The identifier a record came through decides that a profile reset
+	 * deletes it. Only a present hash is fed in, so the MACs of records
+	 * without one (all those from before the column) stay as they were;
+	 * every member above is length-prefixed, so the two forms cannot
+	 * collide. */
+	if (rec->cookie_hash != NULL)
+		sec_mac_bytes(&m, rec->cookie_hash, SEC_BIDX_BYTES);
 	sec_mac_final(&m, out);
 }
 

@@ -15,7 +15,8 @@
  *    the subject row pins the newest, so an edit, a reorder or a removed
  *    newest row breaks the chain or its head;
  *  - each record row carries a MAC over its id, subject, type, ciphertext,
- *    purposes, basis, source, times, expiry and attachment description,
+ *    purposes, basis, source, times, expiry, attachment description and
+ *    the cookie identifier's hash it came through (when it did),
  *    and the subject row pins the head of a chain over its records' MACs,
  *    so a record removed or put back shows too;
  *  - each actor row carries a keyed token hash and a MAC over name, role,

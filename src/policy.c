@@ -412,6 +412,7 @@ static void free_field(pol_field *f)
 	free_text(&f->label);
 	free_text(&f->description);
 	free(f->purposes);
+	free(f->kinds);
 	for (i = 0; i < f->nvalues; i++)
 		free(f->values[i]);
 	free(f->values);
@@ -697,6 +698,20 @@ int policy_basis_is_consent(const policy *p, size_t b)
 	n = &p->bases[b];
 	return (n->name != NULL && strcmp(n->name, "consent") == 0) ||
 	       (n->gdpr != NULL && strcmp(n->gdpr, "6(1)(a)") == 0);
+}
+
+int policy_field_kind_ok(const policy *p, size_t f, size_t ki)
+{
+	size_t i;
+
+	if (p == NULL || f >= p->nfields)
+		return 0;
+	if (p->fields[f].kinds == NULL)
+		return 1;
+	for (i = 0; i < p->fields[f].nkinds; i++)
+		if (p->fields[f].kinds[i] == ki)
+			return 1;
+	return 0;
 }
 
 const char *policy_type_name(pol_type t)
@@ -1249,7 +1264,8 @@ static void parse_field(ctx *c, json_t *obj, pol_field *f, int record)
 		"label",    "description", "type",     "category",
 		"purposes", "legal_basis", "source",   "retention",
 		"consent",  "lookup",	   "multiple", "max_length",
-		"values",   "multiline",   "past",     NULL};
+		"values",   "multiline",   "past",     "kinds",
+		NULL};
 	static const char *const record_field_keys[] = {
 		"label",    "description", "type",   "required",
 		"multiple", "max_length",  "values", "multiline",
@@ -1336,6 +1352,54 @@ static void item_kind(ctx *c, json_t *obj, void *elem)
 	get_ref_list(c, obj, "required", NS_FIELD, 0, 0, &k->required,
 		     &k->nrequired);
 	get_ref(c, obj, "retention", NS_RETENTION, 0, &k->retention);
+}
+
+/* The fields' "kinds" lists name subject kinds, which are declared after
+ * the fields: resolved once the kinds are known. A kind whose required
+ * fields it may not hold could never be added. */
+static void parse_field_kinds(ctx *c, json_t *root)
+{
+	policy *p = c->p;
+	json_t *fields = json_object_get(root, "fields"), *obj;
+	const char *name;
+	size_t i = 0, k, r;
+
+	if (!json_is_object(fields) || p->fields == NULL)
+		return;
+	push_key(c, "fields");
+	json_object_foreach(fields, name, obj)
+	{
+		pol_field *f;
+
+		if (i >= p->nfields)
+			break;
+		f = &p->fields[i++];
+		if (!json_is_object(obj) ||
+		    json_object_get(obj, "kinds") == NULL)
+			continue;
+		push_key(c, name);
+		get_ref_list(c, obj, "kinds", NS_KIND, 0, 1, &f->kinds,
+			     &f->nkinds);
+		pop(c);
+	}
+	pop(c);
+	if (!c->ns_ok[NS_KIND] || !c->ns_ok[NS_FIELD])
+		return;
+	push_key(c, "subject_kinds");
+	for (k = 0; k < p->nkinds; k++)
+		for (r = 0; r < p->kinds[k].nrequired; r++) {
+			size_t fi = p->kinds[k].required[r];
+
+			if (!policy_field_kind_ok(p, fi, k)) {
+				push_key(c, p->kinds[k].name);
+				report_in(c, "required",
+					  "kind \"%s\" requires field \"%s\", "
+					  "whose \"kinds\" do not include it",
+					  p->kinds[k].name, p->fields[fi].name);
+				pop(c);
+			}
+		}
+	pop(c);
 }
 
 static int scope_covers(const policy *p, size_t scope, size_t pu)
@@ -1850,6 +1914,7 @@ static void parse_root(ctx *c, json_t *root)
 			    NS_FIELD, item_field, &p->nfields);
 	p->kinds = get_map(c, root, "subject_kinds", 1, 1, sizeof *p->kinds,
 			   NS_KIND, item_kind, &p->nkinds);
+	parse_field_kinds(c, root);
 	p->record_types =
 		get_map(c, root, "record_types", 0, 0, sizeof *p->record_types,
 			NS_RECORD_TYPE, item_record_type, &p->nrecord_types);

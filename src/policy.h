@@ -89,6 +89,11 @@ typedef struct pol_field {
 	size_t consent; /* scope whose live consent the value needs, or
 			   POL_NONE (required when the basis is consent) */
 	pol_text description;
+	/* The subject kinds that may hold the field (indices into kinds),
+	 * e.g. a HETU only where identifying the person is needed
+	 * (Tietosuojalaki 29 §); NULL and 0 when every kind may. */
+	size_t *kinds;
+	size_t nkinds;
 } pol_field;
 
 typedef struct pol_kind {
@@ -279,6 +284,9 @@ size_t policy_record_field(const pol_record_type *rt, const char *name);
 size_t policy_record_purpose_consent(const pol_record_type *rt, size_t purpose);
 /* Whether basis index b is consent (named "consent" or GDPR 6(1)(a)). */
 int policy_basis_is_consent(const policy *p, size_t b);
+/* Whether subjects of kind index ki may hold field f (its "kinds" list;
+ * every kind when it has none). */
+int policy_field_kind_ok(const policy *p, size_t f, size_t ki);
 /* Whether field f serves purpose index pu. */
 int policy_field_serves(const policy *p, size_t f, size_t pu);
 const char *policy_type_name(pol_type t);

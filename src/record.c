@@ -956,6 +956,8 @@ static rk_status record_add(rk_register *r, const char *id,
 	rec.expires = expires[0] ? expires : NULL;
 	rec.attachment_size = att_size;
 	rec.attachment_type = mtype[0] ? mtype : NULL;
+	/* A profile reset deletes what came through the identifier. */
+	rec.cookie_hash = cookie_hash;
 	if (r->st->vt->record_insert(r->st, &rec) != 0) {
 		st = reg_store_fail(r, "cannot store the record");
 		goto out;
@@ -1037,6 +1039,7 @@ struct list_state {
 	const unsigned char *dk;
 	const char *purpose;
 	const signed char *consent_ok; /* per record type: 1 usable */
+	int objected; /* an objection withholds legitimate-interest records */
 	char today[11];
 	char names[NAMES_MAX];
 	json_t *arr;
@@ -1111,6 +1114,8 @@ static int list_one(void *ud, const store_record *rec)
 	if (rec->expires != NULL && strcmp(rec->expires, ls->today) < 0)
 		return 0;
 	if (ti != POL_NONE && !ls->consent_ok[ti])
+		return 0;
+	if (ls->objected && consent_basis_objectable(r->pol, rec->legal_basis))
 		return 0;
 	ls->st = open_fields(r, ls->sub, ls->dk, rec, &fields);
 	if (ls->st != RK_OK)
@@ -1236,6 +1241,12 @@ rk_status rk_record_list(rk_register *r, const char *id, const char *type,
 	st = reg_subject_for(r, id, pu, &sub, &dk);
 	if (st == RK_OK)
 		st = consent_states(r, sub.id, pu, &cons);
+	if (st == RK_OK) {
+		int o = consent_purpose_objected(r, &sub, pu);
+		if (o < 0)
+			st = consent_err(o); /* it set the message */
+		ls.objected = o > 0;
+	}
 	if (st != RK_OK)
 		goto out;
 	ls.r = r;
@@ -1289,6 +1300,7 @@ out:
 
 struct rec_meta {
 	char type[64];
+	char basis[64];
 	char purposes[NAMES_MAX];
 	char expires[11];
 	int64_t size;
@@ -1304,10 +1316,12 @@ static int copy_meta(void *ud, const store_record *rec)
 	if (integ_record_ok(m->r, rec) != 0)
 		return 1;
 	if (strlen(rec->type) >= sizeof m->type ||
+	    strlen(rec->legal_basis) >= sizeof m->basis ||
 	    strlen(rec->purposes) >= sizeof m->purposes ||
 	    (rec->expires != NULL && strlen(rec->expires) >= sizeof m->expires))
 		return 1;
 	snprintf(m->type, sizeof m->type, "%s", rec->type);
+	snprintf(m->basis, sizeof m->basis, "%s", rec->legal_basis);
 	snprintf(m->purposes, sizeof m->purposes, "%s", rec->purposes);
 	snprintf(m->expires, sizeof m->expires, "%s",
 		 rec->expires ? rec->expires : "");
@@ -1507,6 +1521,18 @@ rk_status rk_record_attachment(rk_register *r, const char *id,
 			goto out;
 		}
 	}
+	if (consent_basis_objectable(p, m.basis)) {
+		live = consent_purpose_objected(r, &sub, pu);
+		if (live != 0) {
+			st = live < 0 ? consent_err(live)
+				      : reg_fail(r, RK_EREFUSED,
+						 "the subject objected to "
+						 "processing for %s on this "
+						 "record's legal basis",
+						 p->purposes[pu].name);
+			goto out;
+		}
+	}
 	if (m.size < 0) {
 		st = reg_fail(r, RK_ENOTFOUND, "the record has no attachment");
 		goto out;
@@ -1599,4 +1625,304 @@ out:
 	}
 	sec_key_free(dk);
 	return st;
+}
+
+/* ---- rectification and erasure of one record ----------------------------- */
+
+/* A copy of the row being changed, taken as the chain walk checks it. */
+struct target {
+	int64_t id;
+	int found, damaged;
+	char type[64];
+	char purposes[NAMES_MAX];
+	char basis[64];
+	char source[64];
+	char expires[11];
+	char atype[MEDIA_TYPE_MAX + 1];
+	int has_expires, has_atype, has_cookie;
+	int64_t created_at, attachment_size;
+	unsigned char cookie[SEC_BIDX_BYTES];
+	unsigned char *ct;
+	size_t ctlen;
+};
+
+static int copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= cap)
+		return -1;
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+static int find_target(void *ud, const store_record *rec)
+{
+	struct target *t = ud;
+
+	if (rec->id != t->id)
+		return 0;
+	t->found = 1;
+	if (copy_str(t->type, sizeof t->type, rec->type) != 0 ||
+	    copy_str(t->purposes, sizeof t->purposes, rec->purposes) != 0 ||
+	    copy_str(t->basis, sizeof t->basis, rec->legal_basis) != 0 ||
+	    copy_str(t->source, sizeof t->source, rec->source) != 0 ||
+	    (rec->expires != NULL &&
+	     copy_str(t->expires, sizeof t->expires, rec->expires) != 0) ||
+	    (rec->attachment_type != NULL &&
+	     copy_str(t->atype, sizeof t->atype, rec->attachment_type) != 0)) {
+		t->damaged = 1;
+		return 1;
+	}
+	t->has_expires = rec->expires != NULL;
+	t->has_atype = rec->attachment_type != NULL;
+	t->has_cookie = rec->cookie_hash != NULL;
+	if (t->has_cookie)
+		memcpy(t->cookie, rec->cookie_hash, sizeof t->cookie);
+	t->created_at = rec->created_at;
+	t->attachment_size = rec->attachment_size;
+	t->ct = malloc(rec->ctlen > 0 ? rec->ctlen : 1);
+	if (t->ct == NULL) {
+		t->damaged = 1;
+		return 1;
+	}
+	memcpy(t->ct, rec->ct, rec->ctlen);
+	t->ctlen = rec->ctlen;
+	return 1;
+}
+
+/* The row as store_record, pointing into t. */
+static void target_row(const struct target *t, const char *subject_id,
+		       store_record *rec)
+{
+	memset(rec, 0, sizeof *rec);
+	rec->id = t->id;
+	rec->subject_id = subject_id;
+	rec->type = t->type;
+	rec->ct = t->ct;
+	rec->ctlen = t->ctlen;
+	rec->purposes = t->purposes;
+	rec->legal_basis = t->basis;
+	rec->source = t->source;
+	rec->created_at = t->created_at;
+	rec->expires = t->has_expires ? t->expires : NULL;
+	rec->attachment_size = t->attachment_size;
+	rec->attachment_type = t->has_atype ? t->atype : NULL;
+	rec->cookie_hash = t->has_cookie ? t->cookie : NULL;
+}
+
+/* The names of the fields whose values differ between old and nw (a
+ * field in only one of them differs), after prefix in names. */
+static void changed_names(const json_t *old, const json_t *nw, char *names,
+			  size_t cap)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)old, key, v)
+	{
+		if (!json_equal(v, json_object_get(nw, key)))
+			csv_add(names, cap, key);
+	}
+	json_object_foreach((json_t *)nw, key, v)
+	{
+		if (json_object_get(old, key) == NULL)
+			csv_add(names, cap, key);
+	}
+}
+
+/* rk_record_update (json given) and rk_record_delete (json NULL). */
+static rk_status record_change(rk_register *r, const char *id,
+			       int64_t record_id, const char *json,
+			       const char *purpose)
+{
+	const policy *p = r->pol;
+	const int del = json == NULL;
+	const char *action = del ? "record.delete" : "record.update";
+	const pol_record_type *rt;
+	struct target t;
+	store_subject sub;
+	store_record row;
+	json_t *oldf = NULL, *newf = NULL;
+	unsigned char *dk = NULL, *ct = NULL;
+	unsigned char mac[SEC_HASH_BYTES];
+	char *plain = NULL;
+	char names[NAMES_MAX], ad[AD_MAX];
+	size_t pu = POL_NONE, plen = 0;
+	int audited = 0, live, rc;
+	rk_status st;
+	audit_ev ev;
+
+	memset(&t, 0, sizeof t);
+	t.id = record_id;
+	sub.pseudonym[0] = '\0';
+	st = reg_resolve_purpose(r, purpose, &pu);
+	if (st != RK_OK)
+		goto out;
+	st = access_check(r, pu, action, id);
+	if (st != RK_OK) {
+		audited = 1; /* access_check audits its refusal */
+		goto out;
+	}
+	/* Checked before the write: bad input changes nothing. */
+	if (!del && strlen(json) > RECORD_JSON_MAX) {
+		st = reg_fail(r, RK_EINVAL,
+			      "a record is a JSON object of at most 1 MiB");
+		goto out;
+	}
+	st = reg_begin_write(r);
+	if (st != RK_OK)
+		goto out;
+	st = reg_subject_for(r, id, pu, &sub, &dk);
+	if (st != RK_OK)
+		goto out;
+	/* The whole chain as the subject row pins it: the change moves it on
+	 * from what was checked, never from a row put there without the
+	 * key. */
+	st = integ_records_walk(r, &sub, NULL, find_target, &t);
+	if (st == RK_OK && t.damaged)
+		st = reg_fail(r, RK_EINTEGRITY, "a stored record is damaged");
+	if (st != RK_OK)
+		goto out;
+	if (!t.found) {
+		st = reg_fail(r, RK_ENOTFOUND,
+			      "the subject has no record %" PRId64, record_id);
+		goto out;
+	}
+	if (!csv_has(t.purposes, p->purposes[pu].name)) {
+		st = reg_fail(r, RK_EREFUSED,
+			      "record %" PRId64 " does not serve purpose %s",
+			      record_id, p->purposes[pu].name);
+		goto out;
+	}
+	target_row(&t, sub.id, &row);
+	st = open_fields(r, &sub, dk, &row, &oldf);
+	if (st != RK_OK)
+		goto out;
+	snprintf(names, sizeof names, "record:%" PRId64 ",type:%s", record_id,
+		 t.type);
+	rt = record_type(r, t.type);
+	if (del) {
+		const char *key;
+		json_t *v;
+
+		json_object_foreach(oldf, key, v)
+		{
+			csv_add(names, sizeof names, key);
+		}
+		rc = r->st->vt->record_delete(r->st, sub.id, record_id);
+		if (rc != 0) {
+			st = rc == STORE_NOTFOUND
+				     ? reg_fail(
+					       r, RK_ENOTFOUND,
+					       "the subject has no such record")
+				     : reg_store_fail(r, "cannot delete the "
+							 "record");
+			goto out;
+		}
+	} else {
+		if (rt == NULL) {
+			st = reg_fail(r, RK_EINVAL,
+				      "the record's type is no longer in the "
+				      "policy: it can be deleted, not "
+				      "rectified");
+			goto out;
+		}
+		/* Storing for a purpose that needs a consent is using the
+		 * data for it, as in add. */
+		live = purpose_consent_ok(r, sub.id, rt, pu);
+		if (live <= 0) {
+			st = live < 0 ? consent_err(live)
+				      : purpose_consent_refused(r, rt, pu);
+			goto out;
+		}
+		st = record_validate(r, rt, json, strlen(json), &plain);
+		if (st != RK_OK)
+			goto out;
+		plen = strlen(plain);
+		newf = json_loadb(plain, plen, JSON_REJECT_DUPLICATES, NULL);
+		ct = malloc(plen + SEC_SEAL_OVERHEAD);
+		if (newf == NULL || ct == NULL ||
+		    record_ad(ad, rt->name) != 0) {
+			st = reg_fail(r, RK_ESYS, "out of memory");
+			goto out;
+		}
+		changed_names(oldf, newf, names, sizeof names);
+		if (sec_seal(dk, sub.id, ad, (const unsigned char *)plain, plen,
+			     ct) != 0) {
+			st = reg_fail(r, RK_ESYS, "cannot seal the record");
+			goto out;
+		}
+		rc = r->st->vt->record_set_ct(r->st, sub.id, record_id, ct,
+					      plen + SEC_SEAL_OVERHEAD);
+		if (rc != 0) {
+			st = rc == STORE_NOTFOUND
+				     ? reg_fail(
+					       r, RK_ENOTFOUND,
+					       "the subject has no such record")
+				     : reg_store_fail(r, "cannot store the "
+							 "record");
+			goto out;
+		}
+		/* The same row with its new ciphertext: id, type, times,
+		 * expiry and attachment stay. */
+		row.ct = ct;
+		row.ctlen = plen + SEC_SEAL_OVERHEAD;
+		integ_record_mac(r, &row, mac);
+		if (r->st->vt->record_set_mac(r->st, record_id, mac) != 0) {
+			st = reg_store_fail(r, "cannot store the record's MAC");
+			goto out;
+		}
+	}
+	st = integ_records_repin(r, &sub);
+	if (st == RK_OK)
+		st = integ_subject_repin(r, &sub);
+	if (st != RK_OK)
+		goto out;
+	audit_ev_set(&ev, r, action, sub.pseudonym, names, p->purposes[pu].name,
+		     "ok");
+	st = audit_write(r, &ev);
+	if (st == RK_OK)
+		st = reg_commit(r);
+	/* The old ciphertext's pages leave the WAL now (best effort: a
+	 * reader elsewhere may hold it up; SQLite's own checkpoints then
+	 * finish the job). */
+	if (st == RK_OK && !r->bulk)
+		(void)r->st->vt->checkpoint(r->st);
+out:
+	if (st != RK_OK) {
+		reg_rollback(r);
+		if (!audited)
+			reg_audit_attempt(
+				r, action,
+				sub.pseudonym[0] ? sub.pseudonym : NULL,
+				pu == POL_NONE ? NULL : p->purposes[pu].name,
+				st);
+	}
+	json_free_secret(oldf);
+	json_free_secret(newf);
+	reg_free_secret(plain);
+	free(ct);
+	free(t.ct);
+	sec_key_free(dk);
+	return st;
+}
+
+rk_status rk_record_update(rk_register *r, const char *id, int64_t record_id,
+			   const char *json, const char *purpose)
+{
+	if (json == NULL) {
+		rk_status st = reg_fail(r, RK_EINVAL,
+					"a rectified record is a JSON object "
+					"of its fields");
+		reg_audit_attempt(r, "record.update", NULL, NULL, st);
+		return st;
+	}
+	return record_change(r, id, record_id, json, purpose);
+}
+
+rk_status rk_record_delete(rk_register *r, const char *id, int64_t record_id,
+			   const char *purpose)
+{
+	return record_change(r, id, record_id, NULL, purpose);
 }

@@ -91,6 +91,10 @@ typedef struct store_record {
 	const char *attachment_type; /* media type (no file names), or NULL */
 	/* MAC over the row with its id (SEC_HASH_BYTES), NULL when absent */
 	const unsigned char *mac;
+	/* The blind index hash (SEC_BIDX_BYTES) of the cookie or device
+	 * identifier the record came through (rk_record_add_by_cookie), or
+	 * NULL for a record added to the subject directly. */
+	const unsigned char *cookie_hash;
 } store_record;
 
 typedef struct store_consent {
@@ -345,6 +349,26 @@ struct store_vt {
 	int (*held_insert)(store *s, const store_held *h);
 	int (*held_chunk_put)(store *s, int64_t record_id, int64_t seq,
 			      const unsigned char *ct, size_t len);
+	/* ---- rights of the data subject: rectification, erasure of one
+	 * record, a profile reset, a change of kind ---- */
+	/* Replaces the ciphertext of one record of a subject (rectification);
+	 * STORE_NOTFOUND when the subject has no such record. */
+	int (*record_set_ct)(store *s, const char *subject_id, int64_t id,
+			     const unsigned char *ct, size_t len);
+	/* Deletes one record of a subject with its attachment chunks;
+	 * STORE_NOTFOUND when the subject has no such record. */
+	int (*record_delete)(store *s, const char *subject_id, int64_t id);
+	/* Deletes the subject's records that came through a cookie or
+	 * device identifier linked to the subject now (call before the
+	 * links are removed); *deleted gets the count. */
+	int (*record_delete_cookies)(store *s, const char *subject_id,
+				     int64_t *deleted);
+	/* Sets a subject's kind; STORE_NOTFOUND when there is no such
+	 * subject. */
+	int (*subject_set_kind)(store *s, const char *id, const char *kind);
+	/* Sets one value row's expiry (NULL: open-ended); STORE_NOTFOUND. */
+	int (*value_set_expiry_row)(store *s, int64_t rowid,
+				    const char *expires);
 };
 
 struct store {

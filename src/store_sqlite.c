@@ -172,6 +172,11 @@ static const char *const migrations[] = {
 	" ciphertext BLOB NOT NULL,"
 	" PRIMARY KEY (record_id, seq)) WITHOUT ROWID;"
 	"DELETE FROM meta WHERE key = 'erasure_journal';",
+	/* 6: the cookie or device identifier (its blind index hash) a record
+	 * came through, so that a profile reset deletes what was collected
+	 * under the identifiers it unlinks; NULL for records added directly
+	 * (and all older ones). */
+	"ALTER TABLE record ADD COLUMN cookie_hash BLOB;",
 };
 
 #define NMIGRATIONS ((int64_t)(sizeof migrations / sizeof migrations[0]))
@@ -1428,6 +1433,11 @@ static const struct store_vt sq_vt = {
 	.erasure_get = sqx_erasure_get,
 	.held_insert = sqx_held_insert,
 	.held_chunk_put = sqx_held_chunk_put,
+	.record_set_ct = sqx_record_set_ct,
+	.record_delete = sqx_record_delete,
+	.record_delete_cookies = sqx_record_delete_cookies,
+	.subject_set_kind = sqx_subject_set_kind,
+	.value_set_expiry_row = sqx_value_set_expiry_row,
 };
 
 /* ---- open and migrations ---- */

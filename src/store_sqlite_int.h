@@ -62,6 +62,13 @@ int sqx_record_delete_type(store *s, const char *subject_id, const char *type,
 int sqx_chunk_put(store *s, int64_t record_id, int64_t seq,
 		  const unsigned char *ct, size_t len);
 int sqx_chunk_walk(store *s, int64_t record_id, store_chunk_fn fn, void *ud);
+int sqx_record_set_ct(store *s, const char *subject_id, int64_t id,
+		      const unsigned char *ct, size_t len);
+int sqx_record_delete(store *s, const char *subject_id, int64_t id);
+int sqx_record_delete_cookies(store *s, const char *subject_id,
+			      int64_t *deleted);
+int sqx_subject_set_kind(store *s, const char *id, const char *kind);
+int sqx_value_set_expiry_row(store *s, int64_t rowid, const char *expires);
 
 /* store_sqlite_consent.c */
 int sqx_consent_append(store *s, store_consent *c);

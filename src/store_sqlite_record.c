@@ -20,21 +20,26 @@ enum {
 	SL_DEL_TYPE = SQX_RECORD + 4,
 	SL_CHUNK_PUT = SQX_RECORD + 5,
 	SL_CHUNK_WALK = SQX_RECORD + 6,
-	SL_SET_MAC = SQX_RECORD + 7
+	SL_SET_MAC = SQX_RECORD + 7,
+	SL_SET_CT = SQX_RECORD + 8,
+	SL_DELETE = SQX_RECORD + 9,
+	SL_DEL_COOKIES = SQX_RECORD + 10,
+	SL_SET_KIND = SQX_RECORD + 11,
+	SL_SET_EXPIRY_ROW = SQX_RECORD + 12
 };
 
 #define RECORD_COLS                                                            \
 	"SELECT id, type, ciphertext, purposes, legal_basis, source,"          \
-	" created_at, expires_at, attachment_size, attachment_type, mac"       \
-	" FROM record"
+	" created_at, expires_at, attachment_size, attachment_type, mac,"      \
+	" cookie_hash FROM record"
 
 /* Separate statements for "all types" and "one type", so that the planner
  * seeks on the (subject_id, type) index either way. */
 static const char sql_insert[] =
 	"INSERT INTO record (subject_id, type, ciphertext, purposes,"
 	" legal_basis, source, created_at, expires_at, attachment_size,"
-	" attachment_type, mac)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+	" attachment_type, mac, cookie_hash)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 static const char sql_set_mac[] = "UPDATE record SET mac = ?2 WHERE id = ?1";
 static const char sql_list[] = RECORD_COLS " WHERE subject_id = ?1 ORDER BY id";
 static const char sql_list_t[] =
@@ -69,7 +74,10 @@ int sqx_record_insert(store *s, store_record *r)
 	    (rc = sqlite3_bind_int64(st, 9, r->attachment_size)) != SQLITE_OK ||
 	    (rc = sqx_bind_opt_text(st, 10, r->attachment_type)) != SQLITE_OK ||
 	    (rc = r->mac ? sqx_bind_blob(st, 11, r->mac, SEC_HASH_BYTES)
-			 : sqlite3_bind_null(st, 11)) != SQLITE_OK) {
+			 : sqlite3_bind_null(st, 11)) != SQLITE_OK ||
+	    (rc = r->cookie_hash ? sqx_bind_blob(st, 12, r->cookie_hash,
+						 SEC_BIDX_BYTES)
+				 : sqlite3_bind_null(st, 12)) != SQLITE_OK) {
 		sqx_fail(s, what, rc);
 		goto out;
 	}
@@ -112,6 +120,16 @@ static int fill_record(store *s, sqlite3_stmt *st, const char *what,
 	/* A MAC of the wrong size reads as absent: the check refuses it. */
 	if (sqlite3_column_bytes(st, 10) == SEC_HASH_BYTES)
 		r->mac = sqlite3_column_blob(st, 10);
+	/* A hash of the wrong size reads as present but wrong: the MAC
+	 * check refuses the row (it covers the hash). */
+	if (sqlite3_column_type(st, 11) != SQLITE_NULL) {
+		static const unsigned char bad[SEC_BIDX_BYTES];
+		r->cookie_hash = sqlite3_column_bytes(st, 11) == SEC_BIDX_BYTES
+					 ? sqlite3_column_blob(st, 11)
+					 : bad;
+		if (r->cookie_hash == NULL)
+			r->cookie_hash = bad;
+	}
 	if (!r->type || !r->ct || !r->purposes || !r->legal_basis || !r->source)
 		return sqx_error(s, what, "damaged record row");
 	return 0;
@@ -272,6 +290,133 @@ int sqx_chunk_walk(store *s, int64_t record_id, store_chunk_fn fn, void *ud)
 	}
 	ret = 0;
 out:
+	sqx_done(st);
+	return ret;
+}
+
+/* ---- rights of the data subject ------------------------------------------ */
+
+static const char sql_set_ct[] =
+	"UPDATE record SET ciphertext = ?3 WHERE subject_id = ?1 AND id = ?2";
+/* Chunks go with their record (ON DELETE CASCADE); secure_delete zeroes
+ * the freed cells and pages. */
+static const char sql_delete[] =
+	"DELETE FROM record WHERE subject_id = ?1 AND id = ?2";
+static const char sql_del_cookies[] =
+	"DELETE FROM record WHERE subject_id = ?1 AND cookie_hash IN"
+	" (SELECT hash FROM cookie WHERE subject_id = ?1)";
+/* The subject and value rows live in store_sqlite.c's tables; these two
+ * writes serve the rights above and keep their statements here. */
+static const char sql_set_kind[] = "UPDATE subject SET kind = ?2 WHERE id = ?1";
+static const char sql_set_expiry_row[] =
+	"UPDATE value SET expires_at = ?2 WHERE id = ?1";
+
+/* Steps a bound write; STORE_NOTFOUND when it changed no row (if
+ * notfound is set), *changed gets the count. */
+static int step_write(store *s, sqlite3_stmt *st, const char *what,
+		      int notfound, int64_t *changed)
+{
+	int rc = sqlite3_step(st);
+	int64_t n;
+
+	if (rc != SQLITE_DONE)
+		return sqx_fail(s, what, rc);
+	n = (int64_t)sqlite3_changes64(sqx_db(s));
+	if (changed)
+		*changed = n;
+	if (notfound && n == 0) {
+		sqx_error(s, what, "no such row");
+		return STORE_NOTFOUND;
+	}
+	return 0;
+}
+
+int sqx_record_set_ct(store *s, const char *subject_id, int64_t id,
+		      const unsigned char *ct, size_t len)
+{
+	const char *what = "record set ciphertext";
+	sqlite3_stmt *st = sqx_stmt(s, SL_SET_CT, what, sql_set_ct);
+	int rc, ret;
+
+	if (!st)
+		return STORE_ERR;
+	if ((rc = sqx_bind_text(st, 1, subject_id)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 2, id)) != SQLITE_OK ||
+	    (rc = sqx_bind_blob(st, 3, ct, len)) != SQLITE_OK)
+		ret = sqx_fail(s, what, rc);
+	else
+		ret = step_write(s, st, what, 1, NULL);
+	sqx_done(st);
+	return ret;
+}
+
+int sqx_record_delete(store *s, const char *subject_id, int64_t id)
+{
+	const char *what = "record delete";
+	sqlite3_stmt *st = sqx_stmt(s, SL_DELETE, what, sql_delete);
+	int rc, ret;
+
+	if (!st)
+		return STORE_ERR;
+	if ((rc = sqx_bind_text(st, 1, subject_id)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 2, id)) != SQLITE_OK)
+		ret = sqx_fail(s, what, rc);
+	else
+		ret = step_write(s, st, what, 1, NULL);
+	sqx_done(st);
+	return ret;
+}
+
+int sqx_record_delete_cookies(store *s, const char *subject_id,
+			      int64_t *deleted)
+{
+	const char *what = "record delete by cookie";
+	sqlite3_stmt *st = sqx_stmt(s, SL_DEL_COOKIES, what, sql_del_cookies);
+	int rc, ret;
+
+	if (deleted)
+		*deleted = 0;
+	if (!st)
+		return STORE_ERR;
+	if ((rc = sqx_bind_text(st, 1, subject_id)) != SQLITE_OK)
+		ret = sqx_fail(s, what, rc);
+	else
+		ret = step_write(s, st, what, 0, deleted);
+	sqx_done(st);
+	return ret;
+}
+
+int sqx_subject_set_kind(store *s, const char *id, const char *kind)
+{
+	const char *what = "subject set kind";
+	sqlite3_stmt *st = sqx_stmt(s, SL_SET_KIND, what, sql_set_kind);
+	int rc, ret;
+
+	if (!st)
+		return STORE_ERR;
+	if ((rc = sqx_bind_text(st, 1, id)) != SQLITE_OK ||
+	    (rc = sqx_bind_text(st, 2, kind)) != SQLITE_OK)
+		ret = sqx_fail(s, what, rc);
+	else
+		ret = step_write(s, st, what, 1, NULL);
+	sqx_done(st);
+	return ret;
+}
+
+int sqx_value_set_expiry_row(store *s, int64_t rowid, const char *expires)
+{
+	const char *what = "value set expiry";
+	sqlite3_stmt *st =
+		sqx_stmt(s, SL_SET_EXPIRY_ROW, what, sql_set_expiry_row);
+	int rc, ret;
+
+	if (!st)
+		return STORE_ERR;
+	if ((rc = sqlite3_bind_int64(st, 1, rowid)) != SQLITE_OK ||
+	    (rc = sqx_bind_opt_text(st, 2, expires)) != SQLITE_OK)
+		ret = sqx_fail(s, what, rc);
+	else
+		ret = step_write(s, st, what, 1, NULL);
 	sqx_done(st);
 	return ret;
 }

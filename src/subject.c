@@ -525,6 +525,20 @@ static rk_status check_field_consent(rk_register *r, const char *subject_id,
 	return RK_OK;
 }
 
+/* A field that the policy lets only some kinds of subject hold (a HETU
+ * where identifying the person is needed, Tietosuojalaki 29 §). */
+static rk_status check_field_kind(rk_register *r, size_t fi, size_t ki)
+{
+	const policy *p = r->pol;
+
+	if (ki == POL_NONE || policy_field_kind_ok(p, fi, ki))
+		return RK_OK;
+	return reg_fail(r, RK_EREFUSED,
+			"field %s is not held for a %s: the policy allows it "
+			"only for some kinds of subject",
+			p->fields[fi].name, p->kinds[ki].name);
+}
+
 /* One value sealed and described, ready for value_insert; v's strings and
  * blobs point into the struct, which therefore never moves. */
 typedef struct sealed {
@@ -689,6 +703,8 @@ rk_status rk_subject_add(rk_register *r, const char *kind,
 	}
 	for (i = 0; i < ps.n; i++) {
 		st = check_field_access(r, pu, ps.v[i].field);
+		if (st == RK_OK)
+			st = check_field_kind(r, ps.v[i].field, ki);
 		if (st == RK_OK)
 			st = check_field_consent(r, NULL, ps.v[i].field);
 		if (st != RK_OK)
@@ -878,6 +894,7 @@ struct get_state {
 	const store_subject *sub;
 	const unsigned char *dk;
 	const char *purpose;
+	int objected; /* an objection withholds legitimate-interest values */
 	char today[11];
 	char names[NAMES_MAX];
 	sec_mac vd; /* every row counts, shown or not */
@@ -900,6 +917,8 @@ static int get_one(void *ud, const store_value *v)
 	    !access_sees_category(g->r, p->fields[fi].category))
 		return 0;
 	if (v->expires != NULL && strcmp(v->expires, g->today) < 0)
+		return 0;
+	if (g->objected && consent_basis_objectable(p, v->legal_basis))
 		return 0;
 	if (v->ctlen < SEC_SEAL_OVERHEAD) {
 		g->st = reg_fail(g->r, RK_EINTEGRITY,
@@ -1017,6 +1036,11 @@ rk_status rk_subject_get(rk_register *r, const char *id, const char *purpose,
 	g.dk = dk;
 	g.purpose = s->purpose;
 	g.st = RK_OK;
+	g.objected = consent_purpose_objected(r, &sub, pu);
+	if (g.objected < 0) {
+		st = consent_err(g.objected); /* it set the message */
+		goto out;
+	}
 	reg_today(r, g.today);
 	integ_values_begin(r, sub.id, &g.vd);
 	if (r->st->vt->value_list(r->st, sub.id, NULL, get_one, &g) != 0) {
@@ -1267,6 +1291,8 @@ rk_status rk_subject_update(rk_register *r, const char *id,
 		size_t fi = ps.v[i].field;
 		st = check_field_access(r, pu, fi);
 		if (st == RK_OK && ps.v[i].value != NULL)
+			st = check_field_kind(r, fi, ki);
+		if (st == RK_OK && ps.v[i].value != NULL)
 			st = check_field_consent(r, sub.id, fi);
 		if (st != RK_OK)
 			goto out;
@@ -1308,6 +1334,11 @@ rk_status rk_subject_update(rk_register *r, const char *id,
 	st = audit_write(r, &ev);
 	if (st == RK_OK)
 		st = reg_commit(r);
+	/* The replaced values' pages leave the WAL now (best effort), so
+	 * that no old value stays behind (secure_delete zeroes them in the
+	 * database file). */
+	if (st == RK_OK && !r->bulk)
+		(void)r->st->vt->checkpoint(r->st);
 out:
 	if (st != RK_OK) {
 		reg_rollback(r);
@@ -1435,6 +1466,236 @@ rk_status rk_subject_end_undo(rk_register *r, const char *id,
 			      const char *purpose)
 {
 	return subject_end(r, id, NULL, 1, purpose);
+}
+
+/* ---- change of kind --------------------------------------------------------
+ */
+
+/* One stored value as a change of kind needs it. */
+struct conv_val {
+	int64_t rowid;
+	size_t field; /* POL_NONE: a field the policy no longer has */
+	int64_t collected_at;
+	char expires[11];
+};
+
+struct conv_state {
+	const policy *p;
+	struct conv_val *v;
+	size_t n, cap;
+	sec_mac vd;
+	int oom;
+};
+
+static int conv_one(void *ud, const store_value *v)
+{
+	struct conv_state *cs = ud;
+	struct conv_val *cv;
+
+	integ_values_add(&cs->vd, v);
+	if (cs->n == cs->cap) {
+		size_t cap = cs->cap ? cs->cap * 2 : 16;
+		struct conv_val *nv = realloc(cs->v, cap * sizeof *nv);
+		if (nv == NULL) {
+			cs->oom = 1;
+			return 1;
+		}
+		cs->v = nv;
+		cs->cap = cap;
+	}
+	cv = &cs->v[cs->n++];
+	cv->rowid = v->rowid;
+	cv->field = policy_field(cs->p, v->field);
+	cv->collected_at = v->collected_at;
+	cv->expires[0] = '\0';
+	if (v->expires != NULL)
+		snprintf(cv->expires, sizeof cv->expires, "%s", v->expires);
+	return 0;
+}
+
+static int conv_has(const struct conv_state *cs, size_t fi)
+{
+	size_t i;
+
+	for (i = 0; i < cs->n; i++)
+		if (cs->v[i].field == fi)
+			return 1;
+	return 0;
+}
+
+rk_status rk_subject_convert(rk_register *r, const char *id, const char *kind,
+			     unsigned flags, const char *purpose,
+			     rk_convert_result *res)
+{
+	const policy *p = r->pol;
+	struct conv_state cs;
+	store_subject sub;
+	unsigned char *dk = NULL;
+	char names[NAMES_MAX] = "", dropped[NAMES_MAX] = "", exp[11];
+	size_t nk, i, cn, pu = POL_NONE, changed = 0;
+	int issued = 0;
+	rk_status st;
+	audit_ev ev;
+
+	memset(&cs, 0, sizeof cs);
+	cs.p = p;
+	sub.pseudonym[0] = '\0';
+	if (res != NULL)
+		memset(res, 0, sizeof *res);
+	st = reg_resolve_purpose(r, purpose, &pu);
+	if (st != RK_OK)
+		goto out;
+	st = access_check(r, pu, "subject.convert", id);
+	if (st != RK_OK)
+		return st;
+	nk = kind == NULL ? POL_NONE : policy_kind(p, kind);
+	if (nk == POL_NONE) {
+		for (i = 0; i < p->nkinds; i++)
+			csv_add(names, sizeof names, p->kinds[i].name);
+		st = reg_fail(r, RK_EINVAL,
+			      "unknown kind of subject: the policy declares %s",
+			      names);
+		goto out;
+	}
+	st = reg_begin_write(r);
+	if (st == RK_OK)
+		st = reg_subject_for(r, id, pu, &sub, &dk);
+	if (st != RK_OK)
+		goto out;
+	if (strcmp(sub.kind, p->kinds[nk].name) == 0) {
+		st = reg_fail(r, RK_EINVAL, "the subject is a %s already",
+			      p->kinds[nk].name);
+		goto out;
+	}
+	/* The values as the subject row pins them. */
+	integ_values_begin(r, sub.id, &cs.vd);
+	if (r->st->vt->value_list(r->st, sub.id, NULL, conv_one, &cs) != 0 ||
+	    cs.oom) {
+		sec_wipe(&cs.vd, sizeof cs.vd);
+		st = cs.oom ? reg_fail(r, RK_ESYS, "out of memory")
+			    : reg_store_fail(r, "cannot read the values");
+		goto out;
+	}
+	st = integ_values_end(r, &sub, &cs.vd);
+	if (st != RK_OK)
+		goto out;
+	/* What the new kind may not hold (Tietosuojalaki 29 §: a HETU only
+	 * where the policy needs it) is refused, or dropped when asked. */
+	for (i = 0; i < cs.n; i++) {
+		size_t fi = cs.v[i].field;
+		if (fi != POL_NONE && !policy_field_kind_ok(p, fi, nk) &&
+		    !csv_has(dropped, p->fields[fi].name))
+			csv_add(dropped, sizeof dropped, p->fields[fi].name);
+	}
+	if (dropped[0] != '\0' && !(flags & RK_CONVERT_DROP_DISALLOWED)) {
+		st = reg_fail(r, RK_EREFUSED,
+			      "a %s may not hold field(s) %s: delete them "
+			      "first, or convert with --drop-disallowed",
+			      p->kinds[nk].name, dropped);
+		goto out;
+	}
+	cn = issued_field(p);
+	for (i = 0; i < p->kinds[nk].nrequired; i++) {
+		size_t need = p->kinds[nk].required[i];
+		if (need == cn && p->kinds[nk].customer_number)
+			continue; /* issued below */
+		if (!conv_has(&cs, need) ||
+		    csv_has(dropped, p->fields[need].name)) {
+			st = reg_fail(r, RK_EINVAL,
+				      "field %s is required for a %s: add it "
+				      "first",
+				      p->fields[need].name, p->kinds[nk].name);
+			goto out;
+		}
+	}
+	for (i = 0; i < p->nfields; i++)
+		if (csv_has(dropped, p->fields[i].name) &&
+		    r->st->vt->value_delete_field(r->st, sub.id,
+						  p->fields[i].name) != 0) {
+			st = reg_store_fail(r, "cannot delete a value");
+			goto out;
+		}
+	if (r->st->vt->subject_set_kind(r->st, sub.id, p->kinds[nk].name) !=
+	    0) {
+		st = reg_store_fail(r, "cannot change the subject's kind");
+		goto out;
+	}
+	snprintf(sub.kind, sizeof sub.kind, "%s", p->kinds[nk].name);
+	/* Each value's time under the new kind's rule, from when it was
+	 * collected (or from the relationship's end), as add and end set it. */
+	for (i = 0; i < cs.n; i++) {
+		size_t fi = cs.v[i].field;
+		if (fi == POL_NONE || csv_has(dropped, p->fields[fi].name))
+			continue;
+		expiry_of(r, nk, fi, cs.v[i].collected_at, sub.rel_end, exp);
+		if (strcmp(exp, cs.v[i].expires) == 0)
+			continue;
+		if (r->st->vt->value_set_expiry_row(r->st, cs.v[i].rowid,
+						    exp[0] ? exp : NULL) != 0) {
+			st = reg_store_fail(r, "cannot set an expiry");
+			goto out;
+		}
+		changed++;
+	}
+	snprintf(names, sizeof names, "kind:%s", p->kinds[nk].name);
+	if (cn != POL_NONE && p->kinds[nk].customer_number &&
+	    !conv_has(&cs, cn)) {
+		int64_t num;
+		char nbuf[24];
+		if (r->st->vt->counter_next(r->st, "customer_number",
+					    p->settings.customer_number_start,
+					    &num) != 0) {
+			st = reg_store_fail(r,
+					    "cannot issue a customer number");
+			goto out;
+		}
+		snprintf(nbuf, sizeof nbuf, "%" PRId64, num);
+		st = put_value(r, &sub, dk, nk, cn, nbuf,
+			       p->sources[p->fields[cn].source].name);
+		if (st != RK_OK)
+			goto out;
+		csv_add(names, sizeof names, p->fields[cn].name);
+		issued = 1;
+	}
+	for (i = 0; i < p->nfields; i++)
+		if (csv_has(dropped, p->fields[i].name)) {
+			char d[NAMES_MAX];
+			snprintf(d, sizeof d, "dropped:%s", p->fields[i].name);
+			csv_add(names, sizeof names, d);
+		}
+	/* The kind is under the row's MAC; the digest covers the expiries. */
+	st = integ_subject_repin(r, &sub);
+	if (st != RK_OK)
+		goto out;
+	audit_ev_set(&ev, r, "subject.convert", sub.pseudonym, names,
+		     p->purposes[pu].name, "ok");
+	st = audit_write(r, &ev);
+	if (st == RK_OK)
+		st = reg_commit(r);
+	if (st == RK_OK && dropped[0] != '\0' && !r->bulk)
+		(void)r->st->vt->checkpoint(r->st);
+	if (st == RK_OK && res != NULL) {
+		res->customer_number_issued = issued;
+		res->expiry_changed = changed;
+		/* Names of fields: a list longer than the result holds is
+		 * cut (the audit entry has it whole). */
+		size_t n = strlen(dropped);
+		if (n >= sizeof res->dropped)
+			n = sizeof res->dropped - 1;
+		memcpy(res->dropped, dropped, n);
+		res->dropped[n] = '\0';
+	}
+out:
+	if (st != RK_OK) {
+		reg_rollback(r);
+		reg_audit_attempt(r, "subject.convert",
+				  sub.pseudonym[0] ? sub.pseudonym : NULL,
+				  pu == POL_NONE ? NULL : p->purposes[pu].name,
+				  st);
+	}
+	free(cs.v);
+	sec_key_free(dk);
+	return st;
 }
 
 /* ---- list -----------------------------------------------------------------
