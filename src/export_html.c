@@ -193,21 +193,39 @@ static void label_or_name(hbuf *b, const json_t *o, const char *name_key)
 	esc(b, l != NULL ? l : str(o, name_key));
 }
 
-/* Purposes as the numbers of the list at the top of the page. */
+static int cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Purposes as the numbers of the list at the top of the page, in order;
+ * one the list does not hold by its name. */
 static void purpose_refs(hbuf *b, const json_t *purposes)
 {
 	const json_t *list = json_object_get(b->doc, "purposes"), *e;
-	size_t i, k;
+	size_t places[PURPOSES_MAX], n = 0, i, k;
+	int any = 0;
 
 	json_array_foreach(purposes, i, e)
 	{
-		if (i > 0)
-			raw(b, ", ");
 		k = place_of(list, json_string_value(e));
-		if (k > 0)
-			num(b, (long long)k);
-		else
+		if (k > 0 && n < PURPOSES_MAX) {
+			places[n++] = k;
+		} else if (k == 0) {
+			if (any)
+				raw(b, ", ");
 			esc(b, json_string_value(e));
+			any = 1;
+		}
+	}
+	qsort(places, n, sizeof places[0], cmp_size);
+	for (i = 0; i < n; i++) {
+		if (any)
+			raw(b, ", ");
+		num(b, (long long)places[i]);
+		any = 1;
 	}
 }
 
@@ -548,24 +566,28 @@ static void record_table(hbuf *b, const char *type)
 	size_t ncols = 0, i, j, k;
 	int uniform = 1;
 
-	json_array_foreach(recs, i, r)
-	{
-		const char *t = str(r, "type");
-		if (t == NULL || strcmp(t, type) != 0)
+	/* the columns: every field any record of the type has */
+	for (i = 0; i < json_array_size(recs); i++) {
+		const json_t *fl;
+
+		r = json_array_get(recs, i);
+		if (str(r, "type") == NULL || strcmp(str(r, "type"), type) != 0)
 			continue;
 		if (first == NULL)
 			first = r;
 		else if (!same_basis(r, first))
 			uniform = 0;
-		json_array_foreach(json_object_get(r, "fields"), j, f)
-		{
-			const char *n = str(f, "name");
-			for (k = 0; k < ncols; k++)
-				if (n != NULL && strcmp(cols[k], n) == 0)
-					break;
-			if (n != NULL && k == ncols && ncols < COLUMNS_MAX) {
+		fl = json_object_get(r, "fields");
+		for (j = 0; j < json_array_size(fl); j++) {
+			const char *n = str(json_array_get(fl, j), "name");
+			int known = 0;
+
+			for (k = 0; n != NULL && k < ncols; k++)
+				known |= strcmp(cols[k], n) == 0;
+			if (n != NULL && !known && ncols < COLUMNS_MAX) {
 				cols[ncols] = n;
-				labels[ncols++] = str(f, "label");
+				labels[ncols++] =
+					str(json_array_get(fl, j), "label");
 			}
 		}
 	}

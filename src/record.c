@@ -1620,7 +1620,6 @@ rk_status record_attachment_save(rk_register *r, const char *subject_id,
 	int e;
 
 	memset(&o, 0, sizeof o);
-	o.fd = -1;
 	if (out_exists(out_path))
 		return reg_fail(r, RK_EINVAL,
 				"an attachment's output file exists already; "
