@@ -205,21 +205,21 @@ static int cmp_size(const void *a, const void *b)
 static void purpose_refs(hbuf *b, const json_t *purposes)
 {
 	const json_t *list = json_object_get(b->doc, "purposes"), *e;
-	size_t places[PURPOSES_MAX], n = 0, i, k;
+	size_t places[PURPOSES_MAX] = {0}, n = 0, i, k;
 	int any = 0;
 
-	json_array_foreach(purposes, i, e)
-	{
+	for (i = 0; i < json_array_size(purposes); i++) {
+		e = json_array_get(purposes, i);
 		k = place_of(list, json_string_value(e));
 		if (k > 0 && n < PURPOSES_MAX) {
 			places[n++] = k;
 		} else if (k == 0) {
-			if (any)
+			if (i > n) /* unknown ones printed before */
 				raw(b, ", ");
 			esc(b, json_string_value(e));
-			any = 1;
 		}
 	}
+	any = n < json_array_size(purposes);
 	qsort(places, n, sizeof places[0], cmp_size);
 	for (i = 0; i < n; i++) {
 		if (any)
