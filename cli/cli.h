@@ -75,5 +75,6 @@ int cmd_actor(cli *c, int argc, char **argv);
 int cmd_erase(cli *c, int argc, char **argv);
 int cmd_restrict(cli *c, int argc, char **argv);
 int cmd_unrestrict(cli *c, int argc, char **argv);
+int cmd_export(cli *c, int argc, char **argv);
 
 #endif

@@ -44,6 +44,10 @@ static const char usage[] =
 	"  cookie link ID COOKIE_ID | cookie reset ID\n"
 	"  erase ID [--dry-run]              erasure with a receipt\n"
 	"  restrict|unrestrict ID --reason TEXT|--reason-stdin\n"
+	"  export ID [--format json|html] [--lang fi|en] "
+	"[--with-attachments DIR]\n"
+	"            [--out FILE]           the access report (GDPR Art. 15)\n"
+	"  export ID --portable --out DIR   data portability (GDPR Art. 20)\n"
 	"  audit verify [--checkpoint FILE] | audit checkpoint FILE\n"
 	"  audit log [--subject ID]\n"
 	"  actor add NAME --role ROLE | actor list | actor revoke NAME\n"
@@ -338,6 +342,8 @@ static const struct input_file {
 	{"record", "attachment", "--out", 0, "output file", 1},
 	{"backup", NULL, NULL, 1, "backup", 1},
 	{"audit", "checkpoint", NULL, 2, "checkpoint file", 1},
+	{"export", NULL, "--out", 0, "output file", 1},
+	{"export", NULL, "--with-attachments", 0, "attachment directory", 1},
 };
 
 /* 0 when the directory that path would be created in exists; else 2 after
@@ -439,6 +445,7 @@ static const struct verb {
 	{"erase", cmd_erase},
 	{"restrict", cmd_restrict},
 	{"unrestrict", cmd_unrestrict},
+	{"export", cmd_export},
 };
 
 int main(int argc, char **argv)

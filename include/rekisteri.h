@@ -631,6 +631,73 @@ typedef struct rk_convert_result {
 RK_API RK_NODISCARD rk_status
 rk_subject_convert(rk_register *reg, const char *id, const char *kind,
 		   unsigned flags, const char *purpose, rk_convert_result *out);
+/* ---- Access report and data portability (GDPR Art. 15 and 20) ----------- */
+
+/* The version of the access report's JSON document ("version" in it, with
+ * "schema": "rekisteri-export"; described by docs/export.schema.json) and
+ * of the portable export's subject.json ("schema": "rekisteri-portable").
+ * A new key is added within a version; a key renamed, removed or changed
+ * in meaning makes a new one. */
+#define RK_EXPORT_VERSION 1
+
+typedef enum rk_export_format {
+	RK_EXPORT_JSON = 0, /* the versioned JSON document */
+	RK_EXPORT_HTML = 1  /* one printable, self-contained HTML page */
+} rk_export_format;
+
+typedef struct rk_export_options {
+	rk_export_format format;
+	/* "fi" or "en" (NULL: "fi"): the language of the labels (from the
+	 * policy) and of the fixed texts */
+	const char *lang;
+	/* NULL, or a directory (created with mode 0700 when missing) into
+	 * which every attachment is decrypted as "<record>.<ext>" (mode
+	 * 0600; the extension from a fixed list of media types, else
+	 * "bin"). Existing files are never overwritten: the export is
+	 * refused (RK_EINVAL) before anything is read when one is there. */
+	const char *attachments_dir;
+} rk_export_options;
+
+/* The access report of subject id: everything the register holds about
+ * the subject, whatever the purpose, decrypted (a password only as "set",
+ * never its hash; a HETU whole), with the controller, its contact person
+ * and the supervisory authority, the purposes, categories and sources of
+ * the data, every value and record with its purposes, legal basis,
+ * source, times and expiry, the whole consent and objection ledger, the
+ * recipients whose purposes meet those of the data (with country and the
+ * safeguard of a transfer outside the EU/EEA), the retention rules, and
+ * the data subject's rights. Only a role that sees every purpose and
+ * every category of the policy may export (else RK_EREFUSED, audited).
+ * The read is one audit entry ("subject.export"), committed before
+ * anything is handed out or written. *doc_out (may be NULL when only
+ * attachments are wanted) is owned and holds personal data: free with
+ * rk_free_secret. */
+RK_API RK_NODISCARD rk_status rk_export(rk_register *reg, const char *id,
+					const rk_export_options *opts,
+					char **doc_out);
+/* rk_export as JSON, or as HTML, in lang; no attachments. */
+RK_API RK_NODISCARD rk_status rk_export_json(rk_register *reg, const char *id,
+					     const char *lang, char **json_out);
+RK_API RK_NODISCARD rk_status rk_export_html(rk_register *reg, const char *id,
+					     const char *lang, char **html_out);
+/* rk_export with only the attachments written into dir. */
+RK_API RK_NODISCARD rk_status rk_export_attachments(rk_register *reg,
+						    const char *id,
+						    const char *dir);
+
+/* Data portability: writes into dir (created 0700 when missing) what the
+ * subject provided (a source the policy marks provided_by_subject) on the
+ * basis of consent or contract: "subject.json" (the fields, each name with
+ * its value, or a list of values for a multi-valued field) and one
+ * "<record type>.csv" per record type with such records (a header row of
+ * the type's field names, RFC 4180 quoting, UTF-8, CRLF line ends; a
+ * list's elements one a line in their cell). Files are mode 0600 and
+ * never overwrite an existing one (RK_EINVAL before anything is read). The
+ * same role as rk_export is needed; audited as one entry
+ * ("subject.export.portable"). */
+RK_API RK_NODISCARD rk_status rk_export_portable(rk_register *reg,
+						 const char *id,
+						 const char *dir);
 
 #ifdef __cplusplus
 }

@@ -1490,3 +1490,31 @@ rk_status rk_restricted(rk_register *r, const char *id, int *restricted)
 		*restricted = v;
 	return st;
 }
+
+/* ---- for the access report (export.c) ------------------------------------ */
+
+rk_status consent_ledger_json(rk_register *r, const store_subject *sub,
+			      const unsigned char *dk, json_t **out)
+{
+	struct hist h;
+	rk_status st;
+
+	*out = NULL;
+	memset(&h, 0, sizeof h);
+	h.r = r;
+	h.sub = sub;
+	h.dk = dk;
+	h.st = RK_OK;
+	h.arr = json_array();
+	if (h.arr == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	st = integ_consent_walk(r, sub, NULL, hist_one, &h);
+	if (st == RK_OK)
+		st = h.st;
+	if (st != RK_OK) {
+		json_free_secret(h.arr);
+		return st;
+	}
+	*out = h.arr;
+	return RK_OK;
+}

@@ -70,5 +70,13 @@ rk_status consent_purge_unconsented(rk_register *r);
  * CONSENT_EINTEGRITY as above. sub is the row as loaded in this read or
  * write (its ledger is checked against the head it pins). */
 int consent_restricted(rk_register *r, const store_subject *sub);
+/* For the access report (export.c): subject sub's whole ledger, checked
+ * against its chain, as the JSON array rk_consent_history hands out
+ * (evidence decrypted with dk: free with json_free_secret). Call inside
+ * one read. No access check and no audit: the caller does both. */
+struct store_subject;
+struct json_t;
+rk_status consent_ledger_json(rk_register *r, const struct store_subject *sub,
+			      const unsigned char *dk, struct json_t **out);
 
 #endif

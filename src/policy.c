@@ -440,6 +440,9 @@ void policy_free(policy *p)
 	free(p->responsible.name);
 	free(p->responsible.email);
 	free_text(&p->register_name);
+	free_text(&p->supervisory.name);
+	free(p->supervisory.address);
+	free(p->supervisory.url);
 	free_named_array(p->purposes, p->npurposes);
 	free_named_array(p->bases, p->nbases);
 	free_named_array(p->sources, p->nsources);
@@ -1187,6 +1190,18 @@ static void item_basis(ctx *c, json_t *obj, void *elem)
 			  "\"6(1)(a)\"");
 }
 
+static void item_source(ctx *c, json_t *obj, void *elem)
+{
+	static const char *const keys[] = {"label", "description",
+					   "provided_by_subject", NULL};
+	pol_named *it = elem;
+
+	check_keys(c, obj, keys);
+	get_text(c, obj, "label", 1, &it->label);
+	get_text(c, obj, "description", 0, &it->description);
+	get_bool(c, obj, "provided_by_subject", &it->provided_by_subject);
+}
+
 static void item_retention(ctx *c, json_t *obj, void *elem)
 {
 	static const char *const keys[] = {"label",  "description", "from",
@@ -1663,6 +1678,51 @@ out:
 	pop(c);
 }
 
+/* A web address shown to people: http(s), no spaces, quotes or controls. */
+static int url_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n > 2048 ||
+	    (strncmp(s, "https://", 8) != 0 && strncmp(s, "http://", 7) != 0))
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch <= 0x20 || ch == 0x7f || ch == '"' || ch == '<' ||
+		    ch == '>' || ch == '\\' || ch == '`')
+			return 0;
+	}
+	return n > 8;
+}
+
+/* The supervisory authority (optional): where a data subject may lodge a
+ * complaint (GDPR Art. 77), named in every access report. */
+static void parse_supervisory(ctx *c, json_t *root)
+{
+	static const char *const keys[] = {"name", "address", "url", NULL};
+	json_t *v = json_object_get(root, "supervisory_authority");
+	policy *p = c->p;
+
+	if (v == NULL)
+		return;
+	push_key(c, "supervisory_authority");
+	if (!json_is_object(v)) {
+		report(c, "\"supervisory_authority\" must be an object");
+		goto out;
+	}
+	check_keys(c, v, keys);
+	get_text(c, v, "name", 1, &p->supervisory.name);
+	get_string(c, v, "address", 1, &p->supervisory.address);
+	get_string(c, v, "url", 0, &p->supervisory.url);
+	if (p->supervisory.url != NULL && !url_ok(p->supervisory.url))
+		report_in(c, "url",
+			  "\"url\" must be an http or https address without "
+			  "spaces or quotes");
+	p->supervisory.present = 1;
+out:
+	pop(c);
+}
+
 static void parse_settings(ctx *c, json_t *root)
 {
 	static const char *const keys[] = {
@@ -1859,6 +1919,7 @@ static void parse_root(ctx *c, json_t *root)
 					   "controller",
 					   "responsible",
 					   "register_name",
+					   "supervisory_authority",
 					   "settings",
 					   "purposes",
 					   "legal_bases",
@@ -1895,6 +1956,7 @@ static void parse_root(ctx *c, json_t *root)
 	parse_controller(c, root);
 	parse_responsible(c, root);
 	get_text(c, root, "register_name", 1, &p->register_name);
+	parse_supervisory(c, root);
 
 	/* Declarations first, then what refers to them. */
 	p->purposes = get_map(c, root, "purposes", 1, 1, sizeof *p->purposes,
@@ -1902,7 +1964,7 @@ static void parse_root(ctx *c, json_t *root)
 	p->bases = get_map(c, root, "legal_bases", 1, 1, sizeof *p->bases,
 			   NS_BASIS, item_basis, &p->nbases);
 	p->sources = get_map(c, root, "sources", 1, 1, sizeof *p->sources,
-			     NS_SOURCE, item_named, &p->nsources);
+			     NS_SOURCE, item_source, &p->nsources);
 	p->categories =
 		get_map(c, root, "categories", 1, 1, sizeof *p->categories,
 			NS_CATEGORY, item_named, &p->ncategories);

@@ -48,6 +48,9 @@ typedef struct pol_named {
 	pol_text label;
 	pol_text description; /* optional: both NULL when absent */
 	char *gdpr; /* legal bases: GDPR article, e.g. "6(1)(a)"; else NULL */
+	/* sources: the data subject gave the data itself (what data
+	 * portability hands back); 0 for every other item */
+	int provided_by_subject;
 } pol_named;
 
 typedef enum pol_ret_from {
@@ -187,6 +190,14 @@ typedef struct policy {
 		char *email;
 	} responsible;
 	pol_text register_name;
+	/* The supervisory authority a complaint goes to (optional: present
+	 * is 0 and the members NULL when the policy names none). */
+	struct {
+		int present;
+		pol_text name;
+		char *address;
+		char *url;
+	} supervisory;
 	struct {
 		int allow_temporary_hetu;
 		int derive_sex_from_hetu;

@@ -1926,3 +1926,74 @@ rk_status rk_record_delete(rk_register *r, const char *id, int64_t record_id,
 {
 	return record_change(r, id, record_id, NULL, purpose);
 }
+
+/* ---- for the access report (export.c) ------------------------------------ */
+
+rk_status record_open(rk_register *r, const store_subject *sub,
+		      const unsigned char *dk, const store_record *rec,
+		      json_t **fields_out)
+{
+	return open_fields(r, sub, dk, rec, fields_out);
+}
+
+rk_status record_attachment_save(rk_register *r, const char *subject_id,
+				 const unsigned char *dk, int64_t record_id,
+				 int64_t size, const char *out_path)
+{
+	struct out_state o;
+	char tmp[OUT_PATH_MAX] = "";
+	rk_status st = RK_OK;
+	int e;
+
+	memset(&o, 0, sizeof o);
+	if (out_exists(out_path))
+		return reg_fail(r, RK_EINVAL,
+				"an attachment's output file exists already; "
+				"refusing to overwrite it");
+	o.pt = malloc(CHUNK_BYTES);
+	if (o.pt == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	/* Named only once whole, as in rk_record_attachment. */
+	o.fd = unnamed_file(out_path, tmp, sizeof tmp);
+	if (o.fd < 0) {
+		st = reg_fail(r, RK_ESYS, "cannot create an output file: %s",
+			      strerror(errno));
+		goto out;
+	}
+	o.r = r;
+	o.subject_id = subject_id;
+	o.dk = dk;
+	o.rid = record_id;
+	o.size = size;
+	o.nchunks = chunk_count(size);
+	o.st = RK_OK;
+	if (r->st->vt->chunk_walk(r->st, record_id, out_chunk, &o) != 0)
+		st = reg_store_fail(r, "cannot read the attachment");
+	else
+		st = o.st;
+	if (st == RK_OK && o.next != o.nchunks)
+		st = reg_fail(r, RK_EINTEGRITY,
+			      "the attachment is incomplete: the database was "
+			      "altered");
+	if (st == RK_OK && fsync(o.fd) != 0)
+		st = reg_fail(r, RK_ESYS, "cannot write an output file: %s",
+			      strerror(errno));
+	if (st == RK_OK && name_file(o.fd, tmp, out_path) != 0) {
+		e = errno;
+		st = e == EEXIST ? reg_fail(r, RK_EINVAL,
+					    "an attachment's output file "
+					    "exists already; refusing to "
+					    "overwrite it")
+				 : reg_fail(r, RK_ESYS,
+					    "cannot create an output file: %s",
+					    strerror(e));
+	}
+out:
+	if (o.fd >= 0 && close(o.fd) != 0 && st == RK_OK)
+		st = reg_fail(r, RK_ESYS, "cannot write an output file");
+	if (tmp[0] != '\0')
+		unlink(tmp); /* the fallback's hidden name */
+	sec_wipe(o.pt, CHUNK_BYTES);
+	free(o.pt);
+	return st;
+}
