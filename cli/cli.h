@@ -72,5 +72,6 @@ int cmd_object(cli *c, int argc, char **argv);
 int cmd_may_contact(cli *c, int argc, char **argv);
 int cmd_cookie(cli *c, int argc, char **argv);
 int cmd_actor(cli *c, int argc, char **argv);
+int cmd_dsr(cli *c, int argc, char **argv);
 
 #endif

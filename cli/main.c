@@ -37,6 +37,10 @@ static const char usage[] =
 	"  may-contact ID --channel email|sms|phone|post [--for "
 	"own|third-party]\n"
 	"  cookie link ID COOKIE_ID | cookie reset ID\n"
+	"  dsr open ID TYPE [--received DATE] [--verified-by METHOD]\n"
+	"  dsr list [--overdue] [--due-before DATE] [--open|--all]\n"
+	"  dsr show N | dsr extend N --reason R\n"
+	"  dsr close N --outcome done|refused [--reason R]\n"
 	"  audit verify [--checkpoint FILE] | audit checkpoint FILE\n"
 	"  audit log [--subject ID]\n"
 	"  actor add NAME --role ROLE | actor list | actor revoke NAME\n"
@@ -429,6 +433,7 @@ static const struct verb {
 	{"may-contact", cmd_may_contact},
 	{"cookie", cmd_cookie},
 	{"actor", cmd_actor},
+	{"dsr", cmd_dsr},
 };
 
 int main(int argc, char **argv)

@@ -19,7 +19,8 @@ enum sqx_slot_base {
 	SQX_CONSENT = 16, /* store_sqlite_consent.c: 16-31 */
 	SQX_ACCESS = 32,  /* store_sqlite_access.c: 32-47 */
 	SQX_ADMIN = 48,	  /* store_sqlite_admin.c: 48-63 */
-	SQX_SLOTS = 64
+	SQX_DSR = 64,	  /* store_sqlite_dsr.c: 64-71 */
+	SQX_SLOTS = 72
 };
 
 sqlite3 *sqx_db(store *s);
@@ -101,5 +102,10 @@ int sqx_value_bidx_walk(store *s, const char *subject_id, store_value_fn fn,
 			void *ud);
 int sqx_value_set_bidx(store *s, int64_t rowid,
 		       const unsigned char bidx[SEC_BIDX_BYTES]);
+
+/* store_sqlite_dsr.c */
+int sqx_dsr_insert(store *s, store_dsr *d);
+int sqx_dsr_update(store *s, const store_dsr *d);
+int sqx_dsr_walk(store *s, store_dsr_fn fn, void *ud);
 
 #endif
