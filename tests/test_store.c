@@ -270,9 +270,14 @@ static void test_migrations(void **state)
 
 	f->s->vt->close(f->s);
 	f->s = NULL;
-	assert_int_equal(raw_int(f->path, "SELECT max(version) FROM "
-					  "schema_migrations"),
-			 4);
+	/* Later migrations are appended: at least these, each once. */
+	long version = raw_int(f->path, "SELECT max(version) FROM "
+					"schema_migrations");
+	assert_true(version >= 5);
+	/* the requests' table (GDPR Art. 12(3)) */
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master"
+					  " WHERE name = 'dsr'"),
+			 1);
 	/* migration 4: the audit entry a subject's last write came after */
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM"
 					  " pragma_table_info('subject')"
@@ -325,7 +330,7 @@ static void test_migrations(void **state)
 	f->s = NULL;
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM "
 					  "schema_migrations"),
-			 4);
+			 version);
 
 	/* a schema from the future is refused, not used */
 	raw_exec(f->path, "INSERT INTO schema_migrations VALUES (999, 0)");
