@@ -572,7 +572,8 @@ RK_API RK_NODISCARD rk_status rk_dsr_extend(rk_register *reg, int64_t number,
  * of the policy to tell (Art. 19: [{"name", "kind", "country"}]), those
  * whose purposes overlap the purposes of the subject's data when the
  * request was opened (and now, while the subject is there), and
- * "recipients_basis": "purposes", or "all" when that cannot be told. */
+ * "recipients_basis": "purposes", or "all" when that cannot be told (both
+ * null for the other types). */
 RK_API RK_NODISCARD rk_status rk_dsr_close(rk_register *reg, int64_t number,
 					   const char *outcome,
 					   const char *reason, char **json_out);

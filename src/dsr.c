@@ -1103,6 +1103,12 @@ static rk_status change(rk_register *r, int64_t number, struct change *c,
 			goto out;
 		if (c->kind == CH_CLOSE && type_notifies(d->type))
 			st = recipients_json(r, d, o);
+		else if (c->kind == CH_CLOSE &&
+			 (json_object_set_new(o, "recipients_basis",
+					      json_null()) != 0 ||
+			  json_object_set_new(o, "recipients", json_null()) !=
+				  0))
+			st = reg_fail(r, RK_ESYS, "out of memory");
 		if (st == RK_OK)
 			st = dump(r, o, json_out);
 		if (st != RK_OK)
