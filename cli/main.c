@@ -48,6 +48,10 @@ static const char usage[] =
 	"[--with-attachments DIR]\n"
 	"            [--out FILE]           the access report (GDPR Art. 15)\n"
 	"  export ID --portable --out DIR   data portability (GDPR Art. 20)\n"
+	"  dsr open ID TYPE [--received DATE] [--verified-by METHOD]\n"
+	"  dsr list [--overdue] [--due-before DATE] [--open|--all]\n"
+	"  dsr show N | dsr extend N --reason R\n"
+	"  dsr close N --outcome done|refused [--reason R]\n"
 	"  audit verify [--checkpoint FILE] | audit checkpoint FILE\n"
 	"  audit log [--subject ID]\n"
 	"  actor add NAME --role ROLE | actor list | actor revoke NAME\n"
@@ -446,6 +450,7 @@ static const struct verb {
 	{"restrict", cmd_restrict},
 	{"unrestrict", cmd_unrestrict},
 	{"export", cmd_export},
+	{"dsr", cmd_dsr},
 };
 
 int main(int argc, char **argv)

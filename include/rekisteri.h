@@ -698,6 +698,83 @@ RK_API RK_NODISCARD rk_status rk_export_attachments(rk_register *reg,
 RK_API RK_NODISCARD rk_status rk_export_portable(rk_register *reg,
 						 const char *id,
 						 const char *dir);
+/* ---- Data subject requests (GDPR Art. 12(3)) ------------------------------
+ */
+
+/* The register of the requests data subjects make: "access" (Art. 15),
+ * "rectification" (16), "erasure" (17), "restriction" (18), "portability"
+ * (20) and "objection" (21). A request is due one month from receipt (the
+ * same day of the next month, or that month's last day when it has no such
+ * day), moved to the next working day when that day is a Saturday, a
+ * Sunday, a Finnish public holiday, May Day, Independence Day, Midsummer
+ * Eve or Christmas Eve (act 150/1930, 5 §). It may be extended once, by two
+ * further months (three months from receipt, moved the same way), while
+ * the first month runs.
+ *
+ * Only the operator (the policy's admin role) and roles with "audit": true
+ * may keep this register; others are refused (RK_EREFUSED, audited). Every
+ * call is audited ("dsr.open", "dsr.extend", "dsr.close", "dsr.list",
+ * "dsr.show"), naming the subject by its pseudonym. A request outlives its
+ * subject: after erasure it names the subject by pseudonym only. Requests
+ * are bound to the register's row key: a request edited, removed or put
+ * back without the key is refused on every call (RK_EINTEGRITY). Reasons
+ * are at most 1000 bytes of text without a HETU or card number, sealed in
+ * the database.
+ *
+ * A request as JSON: {"number", "subject" (the ID, or null once the
+ * subject is gone), "pseudonym", "type", "status" ("open" or "closed"),
+ * "received", "due", "extended_due" (or null), "deadline" (the extended due
+ * date when there is one, else the due date), "overdue" (open and the
+ * deadline before today), "verified_by", "outcome" ("done", "refused" or
+ * null), "closed"}; dates are YYYY-MM-DD. */
+
+/* Opens a request of type for subject id, received on received
+ * (YYYY-MM-DD or D.M.YYYY; NULL = today; never in the future), the
+ * requester's identity verified by verified_by (a method: 1-32 characters
+ * a-z, 0-9, '-', '_'; may be NULL). *number gets the request's number. */
+RK_API RK_NODISCARD rk_status rk_dsr_open(rk_register *reg, const char *id,
+					  const char *type,
+					  const char *received,
+					  const char *verified_by,
+					  int64_t *number);
+
+/* Flags of rk_dsr_list. Without RK_DSR_ALL only open requests are listed. */
+#define RK_DSR_ALL     1u /* closed requests too */
+#define RK_DSR_OVERDUE 2u /* only open ones whose deadline is before today */
+
+/* The requests in number order as a JSON array of requests (no reasons);
+ * due_before (a date; may be NULL) keeps those whose deadline is before
+ * it. *json_out is owned: free with rk_free_secret. */
+RK_API RK_NODISCARD rk_status rk_dsr_list(rk_register *reg, unsigned flags,
+					  const char *due_before,
+					  char **json_out);
+
+/* One request as a JSON object, with "extend_reason" and "reason" (text or
+ * null). *json_out is owned and may hold personal data: free with
+ * rk_free_secret. RK_ENOTFOUND when there is no such request. */
+RK_API RK_NODISCARD rk_status rk_dsr_show(rk_register *reg, int64_t number,
+					  char **json_out);
+
+/* Extends the deadline of an open request by two further months, for
+ * reason (needed). RK_EINVAL when the request is closed, was extended
+ * already, or its first month has ended (today is after its due date).
+ * json_out (may be NULL) gets the request as rk_dsr_show gives it. */
+RK_API RK_NODISCARD rk_status rk_dsr_extend(rk_register *reg, int64_t number,
+					    const char *reason,
+					    char **json_out);
+
+/* Closes an open request today with outcome "done" or "refused"; a
+ * refusal needs its reason (Art. 12(4)), which is optional otherwise.
+ * json_out (may be NULL) gets the request as rk_dsr_show gives it; for an
+ * erasure, rectification or restriction also "recipients", the recipients
+ * of the policy to tell (Art. 19: [{"name", "kind", "country"}]), those
+ * whose purposes overlap the purposes of the subject's data when the
+ * request was opened (and now, while the subject is there), and
+ * "recipients_basis": "purposes", or "all" when that cannot be told (both
+ * null for the other types). */
+RK_API RK_NODISCARD rk_status rk_dsr_close(rk_register *reg, int64_t number,
+					   const char *outcome,
+					   const char *reason, char **json_out);
 
 #ifdef __cplusplus
 }

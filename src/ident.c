@@ -1533,3 +1533,158 @@ int ident_text_lines(const char *in, size_t maxlen, char *out, size_t outsz,
 	out[fold_to(out, o, out, 0)] = '\0';
 	return 0;
 }
+
+/* ---- Finnish calendar ---- */
+
+#define GREGORIAN_FIRST 1583 /* the first whole Gregorian year */
+
+int ident_easter(int y, int *m, int *d)
+{
+	int a, b, c, dd, e, f, g, h, i, k, l, mm;
+
+	if (y < GREGORIAN_FIRST || y > 9999)
+		return -1;
+	/* The anonymous Gregorian algorithm (Meeus, Jones, Butcher). */
+	a = y % 19;
+	b = y / 100;
+	c = y % 100;
+	dd = b / 4;
+	e = b % 4;
+	f = (b + 8) / 25;
+	g = (b - f + 1) / 3;
+	h = (19 * a + b - dd - g + 15) % 30;
+	i = c / 4;
+	k = c % 4;
+	l = (32 + 2 * e + 2 * i - h - k) % 7;
+	mm = (a + 11 * h + 22 * l) / 451;
+	*m = (h + l - 7 * mm + 114) / 31;
+	*d = (h + l - 7 * mm + 114) % 31 + 1;
+	return 0;
+}
+
+int ident_weekday(int y, int m, int d)
+{
+	/* 1970-01-01 was a Thursday (4). */
+	int64_t w = (ident_days_from_civil(y, m, d) + 3) % 7;
+
+	if (w < 0)
+		w += 7;
+	return (int)w + 1;
+}
+
+static const char *const fi_holiday_names[] = {
+	[IDENT_FI_NEW_YEAR] = "New Year's Day",
+	[IDENT_FI_EPIPHANY] = "Epiphany",
+	[IDENT_FI_GOOD_FRIDAY] = "Good Friday",
+	[IDENT_FI_EASTER_SUNDAY] = "Easter Sunday",
+	[IDENT_FI_EASTER_MONDAY] = "Easter Monday",
+	[IDENT_FI_MAY_DAY] = "May Day",
+	[IDENT_FI_ASCENSION] = "Ascension Day",
+	[IDENT_FI_WHITSUNDAY] = "Whitsunday",
+	[IDENT_FI_MIDSUMMER_EVE] = "Midsummer Eve",
+	[IDENT_FI_MIDSUMMER_DAY] = "Midsummer Day",
+	[IDENT_FI_ALL_SAINTS] = "All Saints' Day",
+	[IDENT_FI_INDEPENDENCE] = "Independence Day",
+	[IDENT_FI_CHRISTMAS_EVE] = "Christmas Eve",
+	[IDENT_FI_CHRISTMAS_DAY] = "Christmas Day",
+	[IDENT_FI_ST_STEPHEN] = "St Stephen's Day",
+};
+
+const char *ident_fi_holiday_name(int kind)
+{
+	if (kind <= 0 || (size_t)kind >= sizeof fi_holiday_names /
+						 sizeof fi_holiday_names[0])
+		return NULL;
+	return fi_holiday_names[kind];
+}
+
+int ident_fi_holiday(int y, int m, int d)
+{
+	int em, ed, wd;
+	int64_t t, easter;
+
+	if (y < GREGORIAN_FIRST || y > 9999 || !ident_date_exists(y, m, d))
+		return IDENT_FI_NONE;
+	/* Fixed dates first. */
+	if (m == 1 && d == 1)
+		return IDENT_FI_NEW_YEAR;
+	if (m == 1 && d == 6)
+		return IDENT_FI_EPIPHANY;
+	if (m == 5 && d == 1)
+		return IDENT_FI_MAY_DAY;
+	if (m == 12 && d == 6)
+		return IDENT_FI_INDEPENDENCE;
+	if (m == 12 && d == 24)
+		return IDENT_FI_CHRISTMAS_EVE;
+	if (m == 12 && d == 25)
+		return IDENT_FI_CHRISTMAS_DAY;
+	if (m == 12 && d == 26)
+		return IDENT_FI_ST_STEPHEN;
+	/* The weekday-bound ones: a window of seven days holds exactly one
+	 * Friday and one Saturday. */
+	wd = ident_weekday(y, m, d);
+	if (m == 6 && d >= 19 && d <= 25 && wd == 5)
+		return IDENT_FI_MIDSUMMER_EVE;
+	if (m == 6 && d >= 20 && d <= 26 && wd == 6)
+		return IDENT_FI_MIDSUMMER_DAY;
+	if (((m == 10 && d == 31) || (m == 11 && d <= 6)) && wd == 6)
+		return IDENT_FI_ALL_SAINTS;
+	/* Those that follow Easter. */
+	if (ident_easter(y, &em, &ed) != 0)
+		return IDENT_FI_NONE;
+	easter = ident_days_from_civil(y, em, ed);
+	t = ident_days_from_civil(y, m, d) - easter;
+	if (t == -2)
+		return IDENT_FI_GOOD_FRIDAY;
+	if (t == 0)
+		return IDENT_FI_EASTER_SUNDAY;
+	if (t == 1)
+		return IDENT_FI_EASTER_MONDAY;
+	if (t == 39)
+		return IDENT_FI_ASCENSION;
+	if (t == 49)
+		return IDENT_FI_WHITSUNDAY;
+	return IDENT_FI_NONE;
+}
+
+int ident_fi_working_day(int y, int m, int d)
+{
+	if (y < GREGORIAN_FIRST || y > 9999 || !ident_date_exists(y, m, d))
+		return 0;
+	return ident_weekday(y, m, d) <= 5 && ident_fi_holiday(y, m, d) == 0;
+}
+
+/* A run of non-working days is at most four long (Good Friday to Easter
+ * Monday, Christmas Eve on a Thursday to the Sunday after); a bound keeps
+ * the walk finite whatever the table says. */
+#define DUE_WALK_MAX 14
+
+int ident_due_date(const char *received, int months, char out[11])
+{
+	char base[11];
+	int y, m, d, i;
+	int64_t t;
+
+	if (out == NULL)
+		return -1;
+	if (months < 0 || months > 1200 ||
+	    ident_date_add(received, 0, months, 0, base) != 0)
+		goto bad;
+	y = digits_value(base, 4);
+	m = digits_value(base + 5, 2);
+	d = digits_value(base + 8, 2);
+	if (y < GREGORIAN_FIRST)
+		goto bad;
+	t = ident_days_from_civil(y, m, d);
+	for (i = 0; i <= DUE_WALK_MAX; i++) {
+		ident_civil_from_days(t, &y, &m, &d);
+		if (y > 9999)
+			goto bad;
+		if (ident_fi_working_day(y, m, d))
+			return format_date(y, m, d, out);
+		t++;
+	}
+bad:
+	out[0] = '\0';
+	return -1;
+}

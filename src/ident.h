@@ -132,4 +132,53 @@ int ident_date_add(const char *date, int years, int months, int days,
  * 0001-9999. */
 void ident_date_of(int64_t t, char out[11]);
 
+/* ---- Finnish calendar: working days and statutory time limits ---------- */
+
+/* The days on which a statutory time limit does not end under the Finnish
+ * act on calculating statutory time limits (150/1930, 5 §): the public
+ * holidays, Independence Day, May Day, Midsummer Eve and Christmas Eve.
+ * (Saturdays and Sundays are not working days either; they are not
+ * holidays of their own.) */
+enum ident_fi_holiday_kind {
+	IDENT_FI_NONE = 0,
+	IDENT_FI_NEW_YEAR,	/* 1 January */
+	IDENT_FI_EPIPHANY,	/* 6 January */
+	IDENT_FI_GOOD_FRIDAY,	/* Easter - 2 */
+	IDENT_FI_EASTER_SUNDAY, /* computus */
+	IDENT_FI_EASTER_MONDAY, /* Easter + 1 */
+	IDENT_FI_MAY_DAY,	/* 1 May */
+	IDENT_FI_ASCENSION,	/* Easter + 39 */
+	IDENT_FI_WHITSUNDAY,	/* Easter + 49 */
+	IDENT_FI_MIDSUMMER_EVE, /* the Friday of 19-25 June */
+	IDENT_FI_MIDSUMMER_DAY, /* the Saturday of 20-26 June */
+	IDENT_FI_ALL_SAINTS,	/* the Saturday of 31 October-6 November */
+	IDENT_FI_INDEPENDENCE,	/* 6 December */
+	IDENT_FI_CHRISTMAS_EVE, /* 24 December */
+	IDENT_FI_CHRISTMAS_DAY, /* 25 December */
+	IDENT_FI_ST_STEPHEN	/* 26 December */
+};
+
+/* Easter Sunday of Gregorian year y (1583-9999) into *m and *d; -1 for a
+ * year outside that range. */
+int ident_easter(int y, int *m, int *d);
+/* Day of the week of a civil date, ISO numbering: 1 Monday .. 7 Sunday. */
+int ident_weekday(int y, int m, int d);
+/* The holiday (enum ident_fi_holiday_kind) that y-m-d is, or 0 (also for
+ * a date that does not exist or a year outside 1583-9999). Every moving
+ * holiday is computed, none is listed. */
+int ident_fi_holiday(int y, int m, int d);
+/* Its English name ("Good Friday"), or NULL for 0 or an unknown kind. */
+const char *ident_fi_holiday_name(int kind);
+/* 1 when y-m-d is a working day: a day from Monday to Friday that is no
+ * holiday above; 0 otherwise (also for a date that does not exist). */
+int ident_fi_working_day(int y, int m, int d);
+/* The deadline of a time limit of months counted from received
+ * (YYYY-MM-DD): the same day months later, or that month's last day when
+ * it has no such day (2025-01-31 + 1 = 2025-02-28), moved to the next
+ * working day when it is not one. GDPR Art. 12(3): one month, extended by
+ * two further months = three months from receipt. out: 11 bytes. -1 and
+ * "" for an invalid date, months outside 0..1200, or a result outside
+ * 1583-9999. */
+int ident_due_date(const char *received, int months, char out[11]);
+
 #endif

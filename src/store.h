@@ -166,6 +166,32 @@ typedef int (*store_cookie_fn)(void *ud,
 			       const char *subject_id,
 			       const unsigned char *mac);
 
+/* A data subject request (GDPR Art. 12(3)). Strings point into the store
+ * during a walk; optional ones are NULL when absent. */
+typedef struct store_dsr {
+	int64_t id;		/* set by the store on insert */
+	const char *subject_id; /* NULL once the subject is gone */
+	const char *pseudonym;	/* the subject's audit pseudonym */
+	const char *type;	/* access, erasure, ... */
+	const char *received;	/* YYYY-MM-DD */
+	const char *due;	/* YYYY-MM-DD */
+	const char *extended_due;
+	const unsigned char *extend_reason; /* sealed, or NULL */
+	size_t extend_reason_len;
+	const char *verified_by;
+	const char *status; /* "open" or "closed" */
+	const char *outcome;
+	const unsigned char *reason; /* sealed, or NULL */
+	size_t reason_len;
+	const char *closed;
+	/* comma-separated purposes of the subject's data at receipt */
+	const char *purposes;
+	/* MAC over the row (SEC_HASH_BYTES), NULL when absent */
+	const unsigned char *mac;
+} store_dsr;
+
+typedef int (*store_dsr_fn)(void *ud, const store_dsr *d);
+
 /* The places where ciphertext sealed with a subject's data key lives. */
 enum store_ct {
 	STORE_CT_VALUE,	   /* id: the value's rowid */
@@ -369,6 +395,14 @@ struct store_vt {
 	/* Sets one value row's expiry (NULL: open-ended); STORE_NOTFOUND. */
 	int (*value_set_expiry_row)(store *s, int64_t rowid,
 				    const char *expires);
+	/* ---- data subject requests (kept after the subject is erased:
+	 * the subject's id goes, its pseudonym stays) ---- */
+	int (*dsr_insert)(store *s, store_dsr *d); /* sets d->id */
+	/* Stores d's extension, status, outcome, reasons, closing date and
+	 * MAC (the rest never changes); STORE_NOTFOUND when absent. */
+	int (*dsr_update)(store *s, const store_dsr *d);
+	/* Every request in id order. */
+	int (*dsr_walk)(store *s, store_dsr_fn fn, void *ud);
 };
 
 struct store {

@@ -177,6 +177,27 @@ static const char *const migrations[] = {
 	 * under the identifiers it unlinks; NULL for records added directly
 	 * (and all older ones). */
 	"ALTER TABLE record ADD COLUMN cookie_hash BLOB;",
+	/* 7: data subject requests (GDPR Art. 12(3)). A request outlives its
+	 * subject: erasure sets subject_id to NULL and the pseudonym stays.
+	 * The index serves that SET NULL on every subject delete. Reasons
+	 * are sealed; mac binds the row to the row key (dsr.c). */
+	"CREATE TABLE dsr ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" subject_id TEXT REFERENCES subject(id) ON DELETE SET NULL,"
+	" pseudonym TEXT NOT NULL,"
+	" type TEXT NOT NULL,"
+	" received TEXT NOT NULL,"
+	" due TEXT NOT NULL,"
+	" extended_due TEXT,"
+	" extend_reason BLOB,"
+	" verified_by TEXT,"
+	" status TEXT NOT NULL,"
+	" outcome TEXT,"
+	" reason BLOB,"
+	" closed TEXT,"
+	" purposes TEXT,"
+	" mac BLOB);"
+	"CREATE INDEX dsr_subject ON dsr(subject_id);",
 };
 
 #define NMIGRATIONS ((int64_t)(sizeof migrations / sizeof migrations[0]))
@@ -1438,6 +1459,9 @@ static const struct store_vt sq_vt = {
 	.record_delete_cookies = sqx_record_delete_cookies,
 	.subject_set_kind = sqx_subject_set_kind,
 	.value_set_expiry_row = sqx_value_set_expiry_row,
+	.dsr_insert = sqx_dsr_insert,
+	.dsr_update = sqx_dsr_update,
+	.dsr_walk = sqx_dsr_walk,
 };
 
 /* ---- open and migrations ---- */

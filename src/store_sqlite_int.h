@@ -20,7 +20,8 @@ enum sqx_slot_base {
 	SQX_ACCESS = 32,  /* store_sqlite_access.c: 32-47 */
 	SQX_ADMIN = 48,	  /* store_sqlite_admin.c: 48-63 */
 	SQX_ERASE = 64,	  /* store_sqlite_erase.c: 64-71 */
-	SQX_SLOTS = 72
+	SQX_DSR = 72,	  /* store_sqlite_dsr.c: 72-79 */
+	SQX_SLOTS = 80
 };
 
 sqlite3 *sqx_db(store *s);
@@ -117,5 +118,9 @@ int sqx_erasure_get(store *s, const unsigned char tag[SEC_HASH_BYTES],
 int sqx_held_insert(store *s, const store_held *h);
 int sqx_held_chunk_put(store *s, int64_t record_id, int64_t seq,
 		       const unsigned char *ct, size_t len);
+/* store_sqlite_dsr.c */
+int sqx_dsr_insert(store *s, store_dsr *d);
+int sqx_dsr_update(store *s, const store_dsr *d);
+int sqx_dsr_walk(store *s, store_dsr_fn fn, void *ud);
 
 #endif

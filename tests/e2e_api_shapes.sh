@@ -254,6 +254,20 @@ shape actor-revoke
 check "actor list" 0 "$BIN" --json actor list
 shape actor-list
 
+# Data subject requests: one extended and refused (every key filled),
+# one open (the keys that are null until then).
+check "dsr open" 0 "$BIN" --json dsr open "$ID" erasure --verified-by strong-auth
+shape dsr-open
+check "dsr open another" 0 "$BIN" dsr open "$ID" access
+check "dsr extend" 0 "$BIN" --json dsr extend 1 --reason "many requests at once"
+shape dsr-extend
+check "dsr close" 0 "$BIN" --json dsr close 1 --outcome refused --reason "manifestly unfounded"
+shape dsr-close
+check "dsr show" 0 "$BIN" --json dsr show 1
+shape dsr-show
+check "dsr list" 0 "$BIN" --json dsr list --all
+shape dsr-list
+
 check "audit checkpoint" 0 "$BIN" --json audit checkpoint "$WORK/cp"
 shape audit-checkpoint
 check "audit verify" 0 "$BIN" --json audit verify

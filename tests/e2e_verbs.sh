@@ -13,6 +13,7 @@ VERBS=(
 	"audit checkpoint" "audit log" "actor add" "actor list" "actor revoke"
 	"key rotate" "backup" "restore" "version"
 )
+VERBS+=("dsr open" "dsr list" "dsr show" "dsr extend" "dsr close")
 # help_ok NAME: the last command printed a usage on standard output
 help_ok() { expect "$1 prints its usage" grep -q '^usage: rekisteri' <<<"$out"; }
 
