@@ -634,10 +634,16 @@ int sqx_restore_from(store *s, const char *path, int keep_audit)
 	/* Rows are deleted and copied in any order; the foreign keys are
 	 * checked once, at the caller's commit. Deleting subjects cascades
 	 * to their consents: the live ledger waits in a temporary table. */
+	/* Requests stay live too, but their link to a subject is set to NULL
+	 * by the delete: the links wait in a temporary table and come back
+	 * for the subjects that are there again. */
 	if (exec_sql(s, db, "PRAGMA defer_foreign_keys = ON") != 0 ||
 	    exec_sql(s, db,
 		     "CREATE TEMP TABLE rk_live_consent AS"
 		     " SELECT * FROM main.consent") != 0 ||
+	    exec_sql(s, db,
+		     "CREATE TEMP TABLE rk_live_dsr AS SELECT id, subject_id"
+		     " FROM main.dsr WHERE subject_id IS NOT NULL") != 0 ||
 	    exec_sql(s, db, "DELETE FROM main.subject") != 0)
 		goto out;
 	for (size_t i = 0; i < ndata; i++) {
@@ -656,7 +662,14 @@ int sqx_restore_from(store *s, const char *path, int keep_audit)
 		     "INSERT INTO main.consent SELECT * FROM"
 		     " temp.rk_live_consent WHERE subject_id IN"
 		     " (SELECT id FROM main.subject)") != 0 ||
-	    exec_sql(s, db, "DROP TABLE temp.rk_live_consent") != 0)
+	    exec_sql(s, db, "DROP TABLE temp.rk_live_consent") != 0 ||
+	    exec_sql(s, db,
+		     "UPDATE main.dsr SET subject_id = (SELECT t.subject_id"
+		     " FROM temp.rk_live_dsr t WHERE t.id = main.dsr.id)"
+		     " WHERE id IN (SELECT t.id FROM temp.rk_live_dsr t"
+		     " WHERE t.subject_id IN (SELECT id FROM main.subject))") !=
+		    0 ||
+	    exec_sql(s, db, "DROP TABLE temp.rk_live_dsr") != 0)
 		goto out;
 	ret = 0;
 out:

@@ -17,6 +17,8 @@ check "an actor of customer service" 0 "$BIN" actor add cs-1 --role customer_ser
 CS=$out
 check "the data protection lead" 0 "$BIN" actor add dpo-1 --role dpo
 DPO=$out
+check "a request about the subject to stay" 0 "$BIN" dsr open "$B" access
+check "the erasure request" 0 "$BIN" dsr open "$A" erasure
 check "a backup before the erasure" 0 "$BIN" backup "$WORK/before.db"
 
 check "customer service may not erase" 4 env REKISTERI_ACTOR=cs-1 REKISTERI_TOKEN="$CS" "$BIN" erase "$A"
@@ -45,6 +47,9 @@ check "the old backup is restored" 0 "$BIN" restore "$WORK/before.db"
 check "the erased subject stays erased" 3 "$BIN" subject show "$A"
 check "the other subject came back" 0 "$BIN" subject show "$B"
 check "the trail verifies after the restore" 0 "$BIN" audit verify
+check "the requests after the restore" 0 "$BIN" dsr list
+expect "the request of the subject that came back still names it" grep -qE "^1 .* $B\$" <<<"$out"
+expect "the erased subject's request says it was erased" grep -qE "^2 .*\(erased\)\$" <<<"$out"
 
 # Restriction
 check "restrict needs a reason" 2 "$BIN" restrict "$B"
