@@ -506,11 +506,14 @@ RK_API RK_NODISCARD rk_status rk_audit_verify_checkpoint(
 /* Restricts the processing of subject id (GDPR Art. 18): from then on its
  * data is only stored. Reads and new records for any purpose but the
  * policy's legal-claims purpose (settings.legal_claims_purpose) are refused
- * (RK_EREFUSED, audited) and may-contact answers no; rectification
- * (rk_subject_update) stays possible. reason (required; sealed in the
- * subject's ledger, shown in its consent history and access report) says
- * why. rk_unrestrict lifts it, with the reason (for example that the
- * subject was told). Only the administrator or a role that may audit. */
+ * (RK_EREFUSED, audited), may-contact answers no, no cookie identifier is
+ * linked, the consent history is read only by those who handle the
+ * subjects' rights, and the subject is not erased; rectification
+ * (rk_subject_update) stays possible, but not the removal of a value. reason
+ * (required; sealed in the subject's ledger, shown in its consent history and
+ * access report) says why. rk_unrestrict lifts it, with the reason (for example
+ * that the subject was told). Only the administrator or a role that may audit.
+ */
 RK_API RK_NODISCARD rk_status rk_restrict(rk_register *reg, const char *id,
 					  const char *reason);
 RK_API RK_NODISCARD rk_status rk_unrestrict(rk_register *reg, const char *id,

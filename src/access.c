@@ -406,12 +406,18 @@ rk_status access_audit(rk_register *r, const char *action)
 	return RK_EREFUSED;
 }
 
-rk_status access_rights(rk_register *r, const char *action, const char *what)
+int access_handles_rights(const rk_register *r)
 {
 	/* The data protection lead answers the subjects' requests: the role
 	 * that may audit, and the administrator. */
-	if (r->role == POL_NONE || r->role == r->pol->settings.operator_role ||
-	    r->pol->roles[r->role].audit)
+	return r->role == POL_NONE ||
+	       r->role == r->pol->settings.operator_role ||
+	       r->pol->roles[r->role].audit;
+}
+
+rk_status access_rights(rk_register *r, const char *action, const char *what)
+{
+	if (access_handles_rights(r))
 		return RK_OK;
 	reg_fail(r, RK_EREFUSED,
 		 "only the administrator or a role that may audit may %s",

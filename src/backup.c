@@ -118,9 +118,9 @@ static int cmp_pseudonym(const void *a, const void *b)
 }
 
 /* Whether a restored subject row was erased since: the live register
- * remembers the erasure (by a keyed hash of the ID), or the trail, which
- * verified, holds its erasure entry (should the record of erasures have
- * lost a row). RK_EINTEGRITY when that record was edited. */
+ * remembers the erasure (by a keyed hash of the ID; *erased 1), or the
+ * trail, which verified, holds its erasure entry (*erased 2). RK_EINTEGRITY
+ * when the record of erasures was edited. */
 static rk_status was_erased(rk_register *r, const store_subject *s,
 			    const struct erased_set *trail, int *erased)
 {
@@ -144,8 +144,21 @@ static rk_status was_erased(rk_register *r, const store_subject *s,
 	if (!*erased && trail->n > 0 &&
 	    bsearch(s->pseudonym, trail->v, trail->n, sizeof trail->v[0],
 		    cmp_pseudonym) != NULL)
-		*erased = 1;
+		*erased = 2;
 	return RK_OK;
+}
+
+static rk_status remember_erasure(rk_register *r, const char *id)
+{
+	store_erasure er;
+
+	memset(&er, 0, sizeof er);
+	integ_erasure_tag(r, id, er.tag);
+	reg_today(r, er.erased_on);
+	integ_erasure_mac(r, &er, er.mac);
+	if (r->st->vt->erasure_add(r->st, &er) != 0)
+		return reg_store_fail(r, "cannot remember an erasure");
+	return integ_erasure_pin(r, &er);
 }
 
 /* Subjects erased since the backup are erased again in what it restored
@@ -185,6 +198,11 @@ static rk_status replay_erasures(rk_register *r, store_subject *rows)
 						       "erasure");
 				goto out;
 			}
+			/* Known only from the trail: remembered again. */
+			if (erased == 2)
+				st = remember_erasure(r, rows[i].id);
+			if (st != RK_OK)
+				goto out;
 		}
 		if (pg.n < ROTATE_PAGE)
 			break;
@@ -542,7 +560,7 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 	struct stat sb;
 	audit_ev ev;
 	rk_status st;
-	int committed = 0, keep_audit = 1;
+	int committed = 0, keep_audit = 1, rebuild = 0;
 
 	st = access_admin(r, "register.restore", "restore backups");
 	if (st != RK_OK)
@@ -606,6 +624,25 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 			      "opened the register: open it again");
 		goto out;
 	}
+	/* The record of erasures decides who stays erased: it must be the
+	 * one the register pinned, forced restore or not. */
+	st = integ_erasures_verify(r);
+	/* Forced, with a trail that verifies: the trail names every erasure,
+	 * the replay puts their rows back and the set is pinned anew. */
+	if (st == RK_EINTEGRITY && (flags & RK_RESTORE_FORCE) && keep_audit) {
+		rebuild = 1;
+		st = RK_OK;
+	}
+	if (st != RK_OK) {
+		st = reg_fail(r, st,
+			      "the register's record of erasures does not "
+			      "match what it pinned (rows were removed or "
+			      "edited without the key); a restore could bring "
+			      "erased subjects back, so nothing was restored "
+			      "(--force restores when the audit trail "
+			      "verifies: its entries replay the erasures)");
+		goto out;
+	}
 	if (r->st->vt->subject_list(r->st, NULL, NULL, 0, live_one, &live) !=
 		    0 ||
 	    live.oom) {
@@ -625,6 +662,8 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 		st = check_restored_keys(r);
 	if (st == RK_OK)
 		st = replay_erasures(r, rows);
+	if (st == RK_OK && rebuild)
+		st = integ_erasures_rebuild(r);
 	/* What came back is checked where it now lies (the file may have
 	 * changed since it was checked) and fitted to today's keys. */
 	if (st == RK_OK)
@@ -644,9 +683,10 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 	 * with the restore; a broken one was replaced by the backup's only
 	 * because it was forced, and the entry says so. */
 	audit_ev_set(&ev, r, "register.restore", NULL,
-		     keep_audit ? NULL
-				: "forced,audit_trail_from_backup,"
-				  "live_copy_kept",
+		     !keep_audit ? "forced,audit_trail_from_backup,"
+				   "live_copy_kept"
+		     : rebuild	 ? "forced,erasures_from_audit_trail"
+				 : NULL,
 		     NULL, "ok");
 	st = audit_write(r, &ev);
 	if (st != RK_OK)

@@ -670,6 +670,26 @@ rk_status rk_object(rk_register *r, const char *id, const char *objection,
 	return object_named(r, id, objection, 0, channel, evidence);
 }
 
+/* RK_EREFUSED while subject sub's processing is restricted, unless
+ * rights_ok and the actor handles the subjects' rights. */
+static rk_status refuse_restricted(rk_register *r, const store_subject *sub,
+				   int rights_ok)
+{
+	int v;
+
+	if (rights_ok && access_handles_rights(r))
+		return RK_OK;
+	v = consent_restricted(r, sub);
+	if (v < 0)
+		return consent_err(v);
+	if (v > 0)
+		return reg_fail(r, RK_EREFUSED,
+				"the subject's processing is restricted (GDPR "
+				"Art. 18): its data is only stored until the "
+				"restriction is lifted");
+	return RK_OK;
+}
+
 /* ---- reading the ledger ---------------------------------------------------
  */
 
@@ -820,6 +840,10 @@ rk_status rk_consent_history(rk_register *r, const char *id, char **json_out)
 	if (st != RK_OK)
 		goto out;
 	st = reg_load_subject(r, id, &sub);
+	/* The ledger holds evidence and the restriction's own reason: while
+	 * restricted, only those who handle the subject's rights read it. */
+	if (st == RK_OK)
+		st = refuse_restricted(r, &sub, 1);
 	if (st == RK_OK)
 		st = integ_consent_walk(r, &sub, NULL, hist_one, &h);
 	reg_end_read(r);
@@ -1178,6 +1202,9 @@ rk_status rk_cookie_link(rk_register *r, const char *id, const char *cookie_id)
 	st = reg_begin_write(r);
 	if (st == RK_OK)
 		st = reg_load_subject(r, id, &sub);
+	/* A restricted subject's data is only stored: no new profile. */
+	if (st == RK_OK)
+		st = refuse_restricted(r, &sub, 0);
 	if (st != RK_OK)
 		goto out;
 	rc = r->st->vt->cookie_resolve(r->st, h, owner, mac);

@@ -252,12 +252,12 @@ static int chunk_one(void *ud, int64_t seq, const unsigned char *ct, size_t len)
 	return 0;
 }
 
-/* Opens ct (sealed for the subject under field ad) and seals it again
- * under hk for the held record id. */
+/* Opens ct (sealed for subject sid under field ad) and seals it again
+ * under hk for the held record hsub, field had. */
 static rk_status reseal(rk_register *r, const unsigned char *dk,
-			const char *sid, const unsigned char *hk,
-			const char *hsub, const char *ad,
-			const unsigned char *ct, size_t len,
+			const char *sid, const char *ad,
+			const unsigned char *hk, const char *hsub,
+			const char *had, const unsigned char *ct, size_t len,
 			unsigned char **out)
 {
 	unsigned char *pt;
@@ -283,7 +283,7 @@ static rk_status reseal(rk_register *r, const unsigned char *dk,
 				"a record to be held does not decrypt under "
 				"its subject's key");
 	}
-	if (sec_seal(hk, hsub, ad, pt, n, *out) != 0) {
+	if (sec_seal(hk, hsub, had, pt, n, *out) != 0) {
 		sec_wipe(pt, n);
 		free(pt);
 		free(*out);
@@ -299,10 +299,11 @@ static rk_status reseal(rk_register *r, const unsigned char *dk,
  * under hk (the chunk ADs bind the record number, which is kept). */
 static rk_status hold_chunks(rk_register *r, const unsigned char *dk,
 			     const char *sid, const unsigned char *hk,
-			     const char *hsub, const struct erec *x)
+			     const char *hsub, int64_t hid,
+			     const struct erec *x)
 {
 	struct chunk_copy c;
-	char ad[AD_MAX];
+	char ad[AD_MAX], had[AD_MAX];
 	unsigned char *out = NULL;
 	rk_status st = RK_OK;
 	size_t want;
@@ -330,11 +331,16 @@ static rk_status hold_chunks(rk_register *r, const unsigned char *dk,
 		st = reg_fail(r, RK_EINTEGRITY,
 			      "a held record's attachment is damaged");
 	for (size_t i = 0; st == RK_OK && i < c.n; i++) {
+		const char *last = i + 1 == c.n ? ":last" : "";
+
 		snprintf(ad, sizeof ad, "attachment:%" PRId64 ":%zu%s", x->id,
-			 i, i + 1 == c.n ? ":last" : "");
-		st = reseal(r, dk, sid, hk, hsub, ad, c.ct[i], c.len[i], &out);
+			 i, last);
+		snprintf(had, sizeof had, "attachment:%" PRId64 ":%zu%s", hid,
+			 i, last);
+		st = reseal(r, dk, sid, ad, hk, hsub, had, c.ct[i], c.len[i],
+			    &out);
 		if (st == RK_OK &&
-		    r->st->vt->held_chunk_put(r->st, x->id, (int64_t)i, out,
+		    r->st->vt->held_chunk_put(r->st, hid, (int64_t)i, out,
 					      c.len[i]) != 0)
 			st = reg_store_fail(r, "cannot keep a held attachment");
 		free(out);
@@ -356,13 +362,21 @@ static rk_status hold_one(rk_register *r, const unsigned char *dk,
 	unsigned char *ct = NULL;
 	char hsub[48], ad[AD_MAX];
 	store_held h;
+	int64_t hid = 0;
 	rk_status st;
 
 	if (hk == NULL || kek == NULL) {
 		st = reg_fail(r, RK_ESYS, "out of memory");
 		goto out;
 	}
-	snprintf(hsub, sizeof hsub, "held:%" PRId64, x->id);
+	/* A number and a day of their own: the record's number and its
+	 * creation time to the microsecond would match the entries of the
+	 * erased subject's pseudonym in the trail. */
+	if (r->st->vt->counter_next(r->st, "held_record", 1, &hid) != 0) {
+		st = reg_store_fail(r, "cannot number a held record");
+		goto out;
+	}
+	snprintf(hsub, sizeof hsub, "held:%" PRId64, hid);
 	snprintf(ad, sizeof ad, "record:%s", x->type_name);
 	sec_random(hk, SEC_KEY_BYTES);
 	integ_held_kek(r, kek);
@@ -370,15 +384,15 @@ static rk_status hold_one(rk_register *r, const unsigned char *dk,
 		st = reg_fail(r, RK_ESYS, "cannot wrap a held record's key");
 		goto out;
 	}
-	st = reseal(r, dk, sid, hk, hsub, ad, x->ct, x->ctlen, &ct);
+	st = reseal(r, dk, sid, ad, hk, hsub, ad, x->ct, x->ctlen, &ct);
 	if (st != RK_OK)
 		goto out;
 	memset(&h, 0, sizeof h);
-	h.id = x->id;
+	h.id = hid;
 	h.type = x->type_name;
 	h.retention = r->pol->retention[x->rule].name;
 	h.hold_until = x->until;
-	h.created_at = x->created_at;
+	h.created_at = x->created_at - x->created_at % 86400;
 	h.wrapped_key = w;
 	h.ct = ct;
 	h.ctlen = x->ctlen;
@@ -390,7 +404,9 @@ static rk_status hold_one(rk_register *r, const unsigned char *dk,
 		st = reg_store_fail(r, "cannot keep a held record");
 		goto out;
 	}
-	st = hold_chunks(r, dk, sid, hk, hsub, x);
+	st = integ_held_pin(r, &h, 1);
+	if (st == RK_OK)
+		st = hold_chunks(r, dk, sid, hk, hsub, hid, x);
 out:
 	sec_key_free(hk);
 	sec_key_free(kek);
@@ -626,7 +642,7 @@ static rk_status erase_rows(struct erase_state *e, const store_subject *sub,
 	integ_erasure_mac(r, &er, er.mac);
 	if (r->st->vt->erasure_add(r->st, &er) != 0)
 		return reg_store_fail(r, "cannot remember the erasure");
-	return RK_OK;
+	return integ_erasure_pin(r, &er);
 }
 
 /* RK_ENOTFOUND for an ID the register erased, with the date. */
@@ -690,6 +706,20 @@ rk_status rk_erase(rk_register *r, const char *id, unsigned flags,
 		st = not_found(r, id);
 	if (st == RK_OK)
 		st = gather(&e, &sub, dry);
+	/* A subject may ask for restriction instead of erasure (Art.
+	 * 18(1)(b)), or to keep the data for a claim: lifting it is a
+	 * decision of its own, not a side effect. */
+	if (st == RK_OK && !dry) {
+		int v = consent_restricted(r, &sub);
+		if (v < 0)
+			st = consent_err(v);
+		else if (v > 0)
+			st = reg_fail(r, RK_EREFUSED,
+				      "the subject's processing is restricted: "
+				      "lift the restriction first (unrestrict) "
+				      "if erasure is what the subject now asks "
+				      "for");
+	}
 	if (st == RK_OK && !dry) {
 		st = reg_subject_key(r, &sub, &dk);
 		if (st == RK_OK)
@@ -729,7 +759,7 @@ out:
 		else
 			reg_rollback(r);
 	}
-	if (st != RK_OK && st != RK_EREFUSED && !done)
+	if (st != RK_OK && !done)
 		reg_audit_attempt(r, action,
 				  sub.pseudonym[0] ? sub.pseudonym : NULL, NULL,
 				  st);

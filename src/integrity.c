@@ -962,6 +962,11 @@ static rk_status verify_all(rk_register *r, rk_audit_report *rep)
 			memcpy(after, ids.id[ids.n - 1], sizeof after);
 	} while (st == RK_OK && ids.n == ids.cap);
 	free(ids.id);
+	/* What erasures left: their record and the held records. */
+	if (st == RK_OK)
+		st = integ_erasures_verify(r);
+	if (st == RK_OK)
+		st = integ_held_verify(r);
 	/* The subjects as a set: none removed, added or put back. */
 	if (st == RK_OK) {
 		unsigned char want[SEC_HASH_BYTES], have[SEC_HASH_BYTES];
@@ -1373,4 +1378,164 @@ void integ_held_mac(const rk_register *r, const store_held *h,
 void integ_held_kek(const rk_register *r, unsigned char *out)
 {
 	sec_key_derive(r->rkey, "rk:held-kek", out);
+}
+
+/* ---- the sets of erasures and of held records ----
+ *
+ * Each is pinned like the subjects: meta holds a keyed sum over its rows'
+ * MACs, so a row removed, added or put back shows. Absent means empty (a
+ * register that never erased anything). */
+
+#define META_ERASURE_SET "erasure_set"
+#define META_HELD_SET	 "held_set"
+
+static void row_term(const rk_register *r, const char *ctx, int64_t id,
+		     const unsigned char *key, size_t keylen,
+		     const unsigned char mac[SEC_HASH_BYTES],
+		     unsigned char out[SEC_HASH_BYTES])
+{
+	sec_mac m;
+
+	sec_mac_init(&m, r->rkey, ctx);
+	sec_mac_int(&m, id);
+	sec_mac_bytes(&m, key, keylen);
+	sec_mac_bytes(&m, mac, SEC_HASH_BYTES);
+	sec_mac_final(&m, out);
+}
+
+static rk_status pinned_load(rk_register *r, const char *name,
+			     unsigned char acc[SEC_HASH_BYTES])
+{
+	unsigned char buf[2 * SEC_HASH_BYTES];
+	size_t len = 0;
+	int rc = r->st->vt->meta_get(r->st, name, buf, sizeof buf, &len);
+
+	memset(acc, 0, SEC_HASH_BYTES);
+	if (rc == STORE_NOTFOUND)
+		return RK_OK;
+	if (rc != 0)
+		return reg_store_fail(r, "cannot read the register");
+	if (len != SEC_HASH_BYTES)
+		return altered(r, "a pinned set of the register");
+	memcpy(acc, buf, SEC_HASH_BYTES);
+	return RK_OK;
+}
+
+static rk_status pinned_change(rk_register *r, const char *name,
+			       const unsigned char t[SEC_HASH_BYTES], int add)
+{
+	unsigned char acc[SEC_HASH_BYTES];
+	rk_status st = pinned_load(r, name, acc);
+
+	if (st != RK_OK)
+		return st;
+	set_acc(acc, t, add);
+	if (r->st->vt->meta_set(r->st, name, acc, sizeof acc) != 0)
+		return reg_store_fail(r, "cannot store a pinned set");
+	return RK_OK;
+}
+
+rk_status integ_erasure_pin(rk_register *r, const store_erasure *e)
+{
+	unsigned char t[SEC_HASH_BYTES];
+
+	row_term(r, "rk:erasure-set", 0, e->tag, sizeof e->tag, e->mac, t);
+	return pinned_change(r, META_ERASURE_SET, t, 1);
+}
+
+rk_status integ_held_pin(rk_register *r, const store_held *h, int add)
+{
+	unsigned char t[SEC_HASH_BYTES];
+
+	row_term(r, "rk:held-set", h->id, NULL, 0, h->mac, t);
+	return pinned_change(r, META_HELD_SET, t, add);
+}
+
+struct pinned_walk {
+	rk_register *r;
+	unsigned char acc[SEC_HASH_BYTES];
+	int bad;
+};
+
+static int erasure_term(void *ud, const store_erasure *e)
+{
+	struct pinned_walk *w = ud;
+	unsigned char mac[SEC_HASH_BYTES], t[SEC_HASH_BYTES];
+
+	integ_erasure_mac(w->r, e, mac);
+	if (sec_memcmp(mac, e->mac, sizeof mac) != 0) {
+		w->bad = 1;
+		return 1;
+	}
+	row_term(w->r, "rk:erasure-set", 0, e->tag, sizeof e->tag, e->mac, t);
+	set_acc(w->acc, t, 1);
+	return 0;
+}
+
+static int held_term(void *ud, const store_held *h)
+{
+	struct pinned_walk *w = ud;
+	unsigned char mac[SEC_HASH_BYTES], t[SEC_HASH_BYTES];
+
+	integ_held_mac(w->r, h, mac);
+	if (h->type == NULL || h->retention == NULL || h->hold_until == NULL ||
+	    sec_memcmp(mac, h->mac, sizeof mac) != 0) {
+		w->bad = 1;
+		return 1;
+	}
+	row_term(w->r, "rk:held-set", h->id, NULL, 0, h->mac, t);
+	set_acc(w->acc, t, 1);
+	return 0;
+}
+
+rk_status integ_erasures_verify(rk_register *r)
+{
+	struct pinned_walk w;
+	unsigned char want[SEC_HASH_BYTES];
+	rk_status st;
+
+	memset(&w, 0, sizeof w);
+	w.r = r;
+	st = pinned_load(r, META_ERASURE_SET, want);
+	if (st != RK_OK)
+		return st;
+	if (r->st->vt->erasure_walk(r->st, erasure_term, &w) != 0)
+		return reg_store_fail(r, "cannot read the record of erasures");
+	if (w.bad || sec_memcmp(w.acc, want, sizeof want) != 0)
+		return altered(r, "the register's record of erasures");
+	return RK_OK;
+}
+
+rk_status integ_held_verify(rk_register *r)
+{
+	struct pinned_walk w;
+	unsigned char want[SEC_HASH_BYTES];
+	rk_status st;
+
+	memset(&w, 0, sizeof w);
+	w.r = r;
+	st = pinned_load(r, META_HELD_SET, want);
+	if (st != RK_OK)
+		return st;
+	if (r->st->vt->held_walk(r->st, held_term, &w) != 0)
+		return reg_store_fail(r, "cannot read the held records");
+	if (w.bad || sec_memcmp(w.acc, want, sizeof want) != 0)
+		return altered(r, "the records held after erasures");
+	return RK_OK;
+}
+
+rk_status integ_erasures_rebuild(rk_register *r)
+{
+	struct pinned_walk w;
+
+	memset(&w, 0, sizeof w);
+	w.r = r;
+	if (r->st->vt->erasure_walk(r->st, erasure_term, &w) != 0)
+		return reg_store_fail(r, "cannot read the record of erasures");
+	if (w.bad)
+		return altered(r, "an erasure's row");
+	if (r->st->vt->meta_set(r->st, META_ERASURE_SET, w.acc, sizeof w.acc) !=
+	    0)
+		return reg_store_fail(r, "cannot store a pinned set");
+	return RK_OK;
 }

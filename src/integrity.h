@@ -167,5 +167,16 @@ void integ_erasure_mac(const rk_register *r, const store_erasure *e,
 void integ_held_mac(const rk_register *r, const store_held *h,
 		    unsigned char out[SEC_HASH_BYTES]);
 void integ_held_kek(const rk_register *r, unsigned char *out);
+/* Inside a write: the pinned sets follow an erasure row written, and a held
+ * record added (add 1) or deleted (add 0; h as it was stored). */
+rk_status integ_erasure_pin(rk_register *r, const store_erasure *e);
+rk_status integ_held_pin(rk_register *r, const store_held *h, int add);
+/* Every erasure row / held record row matches its MAC and the set the
+ * register pinned: RK_OK or RK_EINTEGRITY. */
+rk_status integ_erasures_verify(rk_register *r);
+rk_status integ_held_verify(rk_register *r);
+/* Inside a write: pins the erasure rows as they are (each checked against
+ * its MAC), after a forced restore replayed the ones the trail names. */
+rk_status integ_erasures_rebuild(rk_register *r);
 
 #endif

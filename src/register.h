@@ -192,6 +192,8 @@ rk_status access_audit(rk_register *r, const char *action);
  * exercised by the administrator or a role that may audit (the data
  * protection lead); a refusal is audited under action. */
 rk_status access_rights(rk_register *r, const char *action, const char *what);
+/* Whether the actor handles the subjects' rights (no audit entry). */
+int access_handles_rights(const rk_register *r);
 /* Whether the actor's role may see values of category index cat. */
 int access_sees_category(const rk_register *r, size_t cat);
 /* Whether the actor's role sees the values of field index fi whole (not

@@ -148,6 +148,9 @@ typedef struct store_held {
 	const unsigned char *mac; /* SEC_HASH_BYTES, over the row */
 } store_held;
 
+typedef int (*store_erasure_fn)(void *ud, const store_erasure *e);
+typedef int (*store_held_fn)(void *ud, const store_held *h);
+
 /* Callbacks: returning non-zero stops the walk (the walk then returns 0).
  * Pointers handed to a callback are valid only during the call. */
 typedef int (*store_value_fn)(void *ud, const store_value *v);
@@ -375,6 +378,10 @@ struct store_vt {
 	int (*held_insert)(store *s, const store_held *h);
 	int (*held_chunk_put)(store *s, int64_t record_id, int64_t seq,
 			      const unsigned char *ct, size_t len);
+	/* Every erasure, and every held record (without its chunks), in
+	 * key order. */
+	int (*erasure_walk)(store *s, store_erasure_fn fn, void *ud);
+	int (*held_walk)(store *s, store_held_fn fn, void *ud);
 	/* ---- rights of the data subject: rectification, erasure of one
 	 * record, a profile reset, a change of kind ---- */
 	/* Replaces the ciphertext of one record of a subject (rectification);

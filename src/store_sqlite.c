@@ -229,6 +229,7 @@ enum stmt_id {
 	ST_AUDIT_LAST,
 	ST_AUDIT_WALK,
 	ST_AUDIT_WALK_S,
+	ST_SCRUB_NOTED,
 	ST_COUNT
 };
 
@@ -254,6 +255,8 @@ static const struct {
 	[ST_COMMIT] = {"commit", "COMMIT"},
 	[ST_ROLLBACK] = {"rollback", "ROLLBACK"},
 	[ST_META_GET] = {"meta get", "SELECT value FROM meta WHERE key = ?1"},
+	[ST_SCRUB_NOTED] = {"scrub noted", "SELECT 1 FROM meta WHERE key ="
+					   " 'wal_scrub_owed'"},
 	[ST_META_SET] =
 		{"meta set",
 		 "INSERT INTO meta (key, value) VALUES (?1, ?2)"
@@ -329,6 +332,10 @@ struct sq {
 	char err[ERR_MAX];
 	char *abuf; /* audit_last's strings */
 	size_t abufsz;
+	/* A checkpoint meant to empty the WAL (after deleted data) was kept
+	 * from completing by other connections: retried after later commits
+	 * and at close, without waiting, until it completes. */
+	int scrub_owed;
 };
 
 static struct sq *sq_of(store *s)
@@ -496,12 +503,59 @@ static int run_simple(struct sq *s, enum stmt_id id)
 	return ret;
 }
 
+/* The owed checkpoint is also written down in meta, so that every
+ * connection, in this process or another, takes it up after its own
+ * commits: the one that failed may be gone by the time the readers are. */
+#define META_SCRUB "wal_scrub_owed"
+
+void sqx_scrub_set(store *base, int owed)
+{
+	struct sq *s = sq_of(base);
+
+	if (owed == s->scrub_owed || !sqlite3_get_autocommit(s->db))
+		return;
+	s->scrub_owed = owed;
+	(void)sqlite3_exec(s->db,
+			   owed ? "INSERT OR REPLACE INTO meta (key, value)"
+				  " VALUES ('" META_SCRUB "', x'01')"
+				: "DELETE FROM meta WHERE key = '" META_SCRUB
+				  "'",
+			   NULL, NULL, NULL);
+}
+
+static int scrub_noted(struct sq *s)
+{
+	sqlite3_stmt *st = stmt(s, ST_SCRUB_NOTED);
+	int rc;
+
+	if (st == NULL)
+		return 0;
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW;
+}
+
+/* One try at an owed checkpoint that never waits for other connections
+ * (a commit must not stall behind a long reader). */
+static void scrub_retry(struct sq *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		return;
+	if (!s->scrub_owed && !scrub_noted(s))
+		return;
+	s->scrub_owed = 1;
+	sqlite3_busy_timeout(s->db, 0);
+	(void)sqx_checkpoint(&s->base);
+	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+}
+
 static void sq_close(store *base)
 {
 	struct sq *s = sq_of(base);
 
 	if (!s)
 		return;
+	scrub_retry(s);
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	for (int i = 0; i < SQX_SLOTS; i++)
@@ -526,7 +580,12 @@ static int sq_begin(store *base, int write)
 
 static int sq_commit(store *base)
 {
-	return run_simple(sq_of(base), ST_COMMIT);
+	struct sq *s = sq_of(base);
+	int rc = run_simple(s, ST_COMMIT);
+
+	if (rc == 0)
+		scrub_retry(s);
+	return rc;
 }
 
 /* Rolling back when SQLite already has (after some errors it does so on its
@@ -1454,6 +1513,8 @@ static const struct store_vt sq_vt = {
 	.erasure_get = sqx_erasure_get,
 	.held_insert = sqx_held_insert,
 	.held_chunk_put = sqx_held_chunk_put,
+	.erasure_walk = sqx_erasure_walk,
+	.held_walk = sqx_held_walk,
 	.record_set_ct = sqx_record_set_ct,
 	.record_delete = sqx_record_delete,
 	.record_delete_cookies = sqx_record_delete_cookies,

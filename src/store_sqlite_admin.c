@@ -117,10 +117,13 @@ int sqx_checkpoint(store *s)
 	/* Columns: busy, frames in the WAL, frames checkpointed. */
 	busy = sqlite3_column_int(st, 0);
 	sqx_done(st);
+	sqx_scrub_set(s, busy != 0);
 	if (busy != 0)
-		return sqx_error(s, "checkpoint",
-				 "other connections kept it from completing; "
-				 "it completes once they finish");
+		return sqx_error(
+			s, "checkpoint",
+			"other connections kept it from completing; "
+			"this handle tries again after its next writes "
+			"and when it closes");
 	return 0;
 }
 

@@ -14,7 +14,9 @@ enum {
 	ST_ERASURE_ADD = SQX_ERASE,
 	ST_ERASURE_GET,
 	ST_HELD_INSERT,
-	ST_HELD_CHUNK
+	ST_HELD_CHUNK,
+	ST_ERASURE_WALK,
+	ST_HELD_WALK
 };
 
 int sqx_erasure_add(store *s, const store_erasure *e)
@@ -126,4 +128,77 @@ int sqx_held_chunk_put(store *s, int64_t record_id, int64_t seq,
 	rc = sqlite3_step(st);
 	sqx_done(st);
 	return rc == SQLITE_DONE ? 0 : sqx_fail(s, "held chunk put", rc);
+}
+
+int sqx_erasure_walk(store *s, store_erasure_fn fn, void *ud)
+{
+	sqlite3_stmt *st = sqx_stmt(s, ST_ERASURE_WALK, "erasure walk",
+				    "SELECT tag, erased_on, held, mac FROM"
+				    " erasure ORDER BY tag");
+	store_erasure e;
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&e, 0, sizeof e);
+		if (sqlite3_column_bytes(st, 0) != SEC_HASH_BYTES ||
+		    sqlite3_column_bytes(st, 3) != SEC_HASH_BYTES ||
+		    sqx_col_str(st, 1, e.erased_on, sizeof e.erased_on, 0) !=
+			    0) {
+			/* a damaged row: a zero tag and MAC fail the check */
+			memset(&e, 0, sizeof e);
+		} else {
+			memcpy(e.tag, sqlite3_column_blob(st, 0), sizeof e.tag);
+			memcpy(e.mac, sqlite3_column_blob(st, 3), sizeof e.mac);
+		}
+		e.held = sqlite3_column_int64(st, 2);
+		if (fn(ud, &e) != 0) {
+			sqx_done(st);
+			return 0;
+		}
+	}
+	sqx_done(st);
+	return rc == SQLITE_DONE ? 0 : sqx_fail(s, "erasure walk", rc);
+}
+
+int sqx_held_walk(store *s, store_held_fn fn, void *ud)
+{
+	sqlite3_stmt *st = sqx_stmt(
+		s, ST_HELD_WALK, "held record walk",
+		"SELECT id, type, retention, hold_until, created_at,"
+		" wrapped_key, ciphertext, attachment_size, attachment_type,"
+		" mac FROM held_record ORDER BY id");
+	static const unsigned char zero[SEC_HASH_BYTES];
+	unsigned char wk[SEC_WRAPPED_BYTES];
+	store_held h;
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&h, 0, sizeof h);
+		memset(wk, 0, sizeof wk);
+		h.id = sqlite3_column_int64(st, 0);
+		h.type = sqx_col_text(st, 1);
+		h.retention = sqx_col_text(st, 2);
+		h.hold_until = sqx_col_text(st, 3);
+		h.created_at = sqlite3_column_int64(st, 4);
+		if (sqlite3_column_bytes(st, 5) == SEC_WRAPPED_BYTES)
+			memcpy(wk, sqlite3_column_blob(st, 5), sizeof wk);
+		h.wrapped_key = wk;
+		h.ct = sqlite3_column_blob(st, 6);
+		h.ctlen = (size_t)sqlite3_column_bytes(st, 6);
+		h.attachment_size = sqlite3_column_int64(st, 7);
+		h.attachment_type = sqx_col_text(st, 8);
+		h.mac = sqlite3_column_bytes(st, 9) == SEC_HASH_BYTES
+				? sqlite3_column_blob(st, 9)
+				: zero;
+		if (fn(ud, &h) != 0) {
+			sqx_done(st);
+			return 0;
+		}
+	}
+	sqx_done(st);
+	return rc == SQLITE_DONE ? 0 : sqx_fail(s, "held record walk", rc);
 }

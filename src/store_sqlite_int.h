@@ -33,6 +33,9 @@ sqlite3_stmt *sqx_stmt(store *s, int slot, const char *what, const char *sql);
  * STORE_NOTFOUND when no row has that id. */
 int sqx_set_mac(store *s, int slot, const char *what, const char *sql,
 		int64_t id, const unsigned char mac[SEC_HASH_BYTES]);
+/* Whether a checkpoint that empties the WAL is owed (store_sqlite.c
+ * retries it after commits and at close). */
+void sqx_scrub_set(store *s, int owed);
 /* Resets and unbinds a statement after use. */
 void sqx_done(sqlite3_stmt *st);
 /* Sets the store's error from an SQLite result code; returns STORE_ERR. */
@@ -118,6 +121,8 @@ int sqx_erasure_get(store *s, const unsigned char tag[SEC_HASH_BYTES],
 int sqx_held_insert(store *s, const store_held *h);
 int sqx_held_chunk_put(store *s, int64_t record_id, int64_t seq,
 		       const unsigned char *ct, size_t len);
+int sqx_erasure_walk(store *s, store_erasure_fn fn, void *ud);
+int sqx_held_walk(store *s, store_held_fn fn, void *ud);
 /* store_sqlite_dsr.c */
 int sqx_dsr_insert(store *s, store_dsr *d);
 int sqx_dsr_update(store *s, const store_dsr *d);

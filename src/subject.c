@@ -1284,6 +1284,24 @@ rk_status rk_subject_update(rk_register *r, const char *id,
 		st = subject_for(r, id, pu, 1, &sub, &dk);
 	if (st != RK_OK)
 		goto out;
+	/* Correcting a restricted subject is allowed; removing what it may
+	 * need for a claim is not. */
+	for (i = 0; i < ps.n; i++)
+		if (ps.v[i].value == NULL) {
+			int v = consent_restricted(r, &sub);
+			if (v < 0)
+				st = consent_err(v);
+			else if (v > 0)
+				st = reg_fail(r, RK_EREFUSED,
+					      "the subject's processing is "
+					      "restricted (GDPR Art. 18): its "
+					      "values are corrected, not "
+					      "removed, until the restriction "
+					      "is lifted");
+			if (st != RK_OK)
+				goto out;
+			break;
+		}
 	/* Everything is checked before the first change, so a refused
 	 * update changes nothing (inside a bulk transaction too). */
 	ki = policy_kind(p, sub.kind);

@@ -33,7 +33,9 @@ for i in $(seq 1 120); do
 done
 expect "240 more records" test "$n" = 240
 IN='' check "a cookie link" 0 "$BIN" cookie link "$A" cookie-poistettava
-IN='' check "restricted (erasure goes on regardless)" 0 "$BIN" restrict "$A" --reason contested
+IN='' check "restricted" 0 "$BIN" restrict "$A" --reason contested
+IN='' check "a restricted subject is not erased" 4 "$BIN" erase "$A"
+IN='' check "until the restriction is lifted" 0 "$BIN" unrestrict "$A" --reason "erasure asked"
 IN='' check "a backup before the erasure" 0 "$BIN" backup "$WORK/before.db"
 key=$(rows "SELECT hex(wrapped_key) FROM subject WHERE id = '$A'")
 cp "$REKISTERI_DB" "$WORK/template.db"
@@ -90,7 +92,9 @@ expect "the wrapped data key is in neither the file nor its WAL" test "$found" =
 
 IN='' check "the keys rotate, data re-encrypted" 0 "$BIN" key rotate --reencrypt
 rows "DELETE FROM erasure"
-IN='' check "the old backup is restored" 0 "$BIN" restore "$WORK/before.db"
+IN='' check "the register sees the record of erasures was cut" 5 "$BIN" audit verify
+IN='' check "a restore is refused then" 5 "$BIN" restore "$WORK/before.db"
+IN='' check "the old backup is restored by force (the trail verifies)" 0 "$BIN" restore --force "$WORK/before.db"
 IN='' check "the subject stays erased (the trail remembers)" 3 "$BIN" subject show "$A"
 IN='' check "the other subject is there" 0 "$BIN" subject show "$C"
 IN='' check "the register verifies" 0 "$BIN" audit verify

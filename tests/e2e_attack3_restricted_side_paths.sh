@@ -1,15 +1,12 @@
 #!/usr/bin/env bash
-# Attack (pending: the fixes are in rk_consent_history, rk_cookie_link and
-# rk_subject_update, outside the restriction code, and what a restriction
-# allows there is a judgment call): a restricted subject's data is "only
-# stored" (GDPR Art. 18(2)), read and added to for the legal-claims purpose
-# alone. Customer service, which has no such purpose, still
-#  - reads the subject's consent history: the sealed evidence and the
-#    restriction's own reason, which the manual says may hold personal data,
-#  - links a new cookie identifier to the subject (new data),
-#  - deletes one of its values with `subject update --field phone=`, data
-#    that the subject may have asked to keep for a legal claim.
-. "$(dirname "$0")/../e2e-common.sh"
+# Attack: a restricted subject's data is "only stored" (GDPR Art. 18(2)),
+# read and added to for the legal-claims purpose alone. Customer service,
+# which has no such purpose, tries the side paths: reading the subject's
+# consent history (sealed evidence and the restriction's own reason),
+# linking a new cookie identifier (new data), deleting one of its values
+# with `subject update --field phone=` (data the subject may need for a
+# claim). Each is refused.
+. "$(dirname "$0")/e2e-common.sh"
 
 IN='' check "init" 0 "$BIN" init --policy "$POLICY"
 IN='' check "customer service" 0 "$BIN" actor add cs-1 --role customer_service

@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
-# Attack (pending: needs the store to empty the write-ahead log once the
-# readers are gone, not only at the erasure's own checkpoint): another
-# process reads the register (an open read transaction) while a subject is
-# erased. The receipt says "log_cleared": false and docs/api.md promises
-# that the next checkpoint removes the old pages. It does not: after the
-# reader finished and the register was written to again, the WAL file still
-# holds the subject's wrapped data key and ciphertexts, which the master key
-# opens, for as long as any connection stays open.
-. "$(dirname "$0")/../e2e-common.sh"
+# Attack: another process reads the register (an open read transaction)
+# while a subject is erased, so the erasure's checkpoint cannot empty the
+# write-ahead log ("log_cleared": false), which then still holds the
+# subject's wrapped data key and ciphertexts, which the master key opens.
+# The owed checkpoint is noted in the register: the next write of any
+# connection, once the reader has finished, empties the log.
+. "$(dirname "$0")/e2e-common.sh"
 command -v python3 >/dev/null || { echo "python3 needed"; exit 77; }
 
 IN='' check "init" 0 "$BIN" init --policy "$POLICY"
