@@ -861,7 +861,6 @@ struct review_state {
 	json_t *subjects;
 	json_t *cur; /* the current subject's fields */
 	char cur_id[33];
-	char pseudonym[33];
 	size_t nfields;
 	rk_status st;
 };
