@@ -249,7 +249,8 @@ int sqx_review_walk(store *s, int64_t before, const char *today,
 	/* Seeks on value_confirmed: only what is old enough is read. */
 	sqlite3_stmt *st = sqx_stmt(
 		s, ST_REVIEW, what,
-		"SELECT subject_id, field, MIN(confirmed_at) FROM value"
+		"SELECT subject_id, field, MIN(confirmed_at)"
+		" FROM value INDEXED BY value_confirmed"
 		" WHERE confirmed_at < ?1"
 		" AND (expires_at IS NULL OR expires_at >= ?2)"
 		" GROUP BY subject_id, field ORDER BY subject_id, field");
