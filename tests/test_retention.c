@@ -700,6 +700,42 @@ static void test_financial_year(void **state)
 	assert_string_equal(d, "2031-12-31");
 }
 
+/* A financial year end that not every year has, or no date, is refused. */
+static void test_financial_year_checked(void **state)
+{
+	const char *tmp = getenv("TMPDIR");
+	const char *bad[] = {"02-29", "13-01", "12-32", "1231", "12-31x"};
+	char path[PATH_CAP], db[PATH_CAP], key[PATH_CAP];
+	rk_register *r = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		json_t *p = json_load_file(POLICY, 0, NULL);
+
+		assert_non_null(p);
+		snprintf(path, sizeof path, "%s/rk-fy-bad-%ld.json",
+			 tmp && tmp[0] ? tmp : "/tmp", (long)getpid());
+		snprintf(db, sizeof db, "%s/rk-fy-bad-%ld.db",
+			 tmp && tmp[0] ? tmp : "/tmp", (long)getpid());
+		snprintf(key, sizeof key, "%s/rk-fy-bad-%ld.key",
+			 tmp && tmp[0] ? tmp : "/tmp", (long)getpid());
+		assert_int_equal(
+			json_object_set_new(json_object_get(p, "settings"),
+					    "financial_year_end",
+					    json_string(bad[i])),
+			0);
+		assert_int_equal(json_dump_file(p, path, 0), 0);
+		json_decref(p);
+		assert_int_not_equal(rk_register_init(db, key, path, &r),
+				     RK_OK);
+		rk_register_close(r);
+		r = NULL;
+		unlink(path);
+		unlink(db);
+		unlink(key);
+	}
+}
+
 /* ---- a run killed between batches ------------------------------------------
  */
 
@@ -860,6 +896,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_financial_year, setup_fy,
 						teardown),
+		cmocka_unit_test(test_financial_year_checked),
 		cmocka_unit_test_setup_teardown(test_killed_run_finishes, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(
