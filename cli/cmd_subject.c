@@ -1,5 +1,6 @@
 /*
- * cmd_subject.c: `rekisteri subject add|show|find|update|end|convert|list`.
+ * cmd_subject.c: `rekisteri subject
+ * add|show|find|update|end|convert|list|confirm`.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@ static const char subject_usage[] =
 	"       rekisteri subject end ID [--date YYYY-MM-DD | --undo]\n"
 	"       rekisteri subject convert ID --kind KIND [--drop-disallowed]\n"
 	"       rekisteri subject list [--kind KIND] [--after ID] [--limit N]\n"
+	"       rekisteri subject confirm ID [--field NAME]...\n"
 	"\n"
 	"Each verb takes --purpose PURPOSE: what the data is processed for\n"
 	"(default: the policy's default purpose); the actor's role must allow "
@@ -60,6 +62,11 @@ static const char subject_usage[] =
 	"change\n"
 	"(exit 4) unless --drop-disallowed, which deletes those values. "
 	"Audited.\n"
+	"confirm records that the subject confirmed its values are right "
+	"(all the\n"
+	"role may handle for the purpose, or those of each --field): they "
+	"leave the\n"
+	"review list (rekisteri review). Audited.\n"
 	"Use -- before an operand that starts with a dash.\n";
 
 /* Parses the NAME=VALUE options shared by add and update. */
@@ -538,6 +545,47 @@ static int sub_list(cli *c, int argc, char **argv)
 	return 0;
 }
 
+#define CONFIRM_FIELDS_MAX 64
+
+static int sub_confirm(cli *c, int argc, char **argv)
+{
+	const char *fields[CONFIRM_FIELDS_MAX], *purpose = NULL, *v = NULL;
+	size_t nf = 0, n = 0;
+	rk_status st;
+	int i, r;
+
+	if (argc < 3 || cli_is_option(argv, 2))
+		return cli_error(2, "usage: rekisteri subject confirm ID "
+				    "[--field NAME]...");
+	for (i = 3; i < argc; i++) {
+		r = cli_opt(argc, argv, &i, "--field", &v);
+		if (r == 1) {
+			if (nf == CONFIRM_FIELDS_MAX)
+				return cli_error(2, "too many --field");
+			fields[nf++] = v;
+			continue;
+		}
+		if (r == 0)
+			r = cli_opt(argc, argv, &i, "--purpose", &purpose);
+		if (r < 0)
+			return cli_error(2, "%s needs a value", argv[i]);
+		if (r == 0)
+			return cli_error(2, "unexpected argument");
+	}
+	r = cli_open(c);
+	if (r != 0)
+		return r;
+	st = rk_subject_confirm(c->reg, argv[2], nf > 0 ? fields : NULL, nf,
+				purpose, &n);
+	if (st != RK_OK)
+		return cli_status(c, st);
+	if (c->json)
+		printf("{\"id\": \"%s\", \"confirmed\": %zu}\n", argv[2], n);
+	else
+		printf("%zu value(s) of %s confirmed\n", n, argv[2]);
+	return 0;
+}
+
 int cmd_subject(cli *c, int argc, char **argv)
 {
 	const char *verb = argc > 1 ? argv[1] : "";
@@ -562,6 +610,8 @@ int cmd_subject(cli *c, int argc, char **argv)
 		return sub_list(c, argc, argv);
 	if (strcmp(verb, "convert") == 0)
 		return sub_convert(c, argc, argv);
+	if (strcmp(verb, "confirm") == 0)
+		return sub_confirm(c, argc, argv);
 	fputs(subject_usage, stderr);
 	return 2;
 }

@@ -28,6 +28,7 @@ static const char usage[] =
 	"  subject end ID [--date YYYY-MM-DD] [--purpose P]\n"
 	"  subject convert ID --kind KIND [--drop-disallowed]\n"
 	"  subject list [--kind KIND] [--after ID] [--limit N]\n"
+	"  subject confirm ID [--field NAME]...  the values were checked\n"
 	"  record add ID|--cookie COOKIE_ID --type TYPE [--attach FILE]\n"
 	"             [--attach-type MEDIA/TYPE] [--purpose P] < JSON\n"
 	"  record list ID [--type TYPE] [--purpose P]\n"
@@ -52,6 +53,8 @@ static const char usage[] =
 	"  dsr list [--overdue] [--due-before DATE] [--open|--all]\n"
 	"  dsr show N | dsr extend N --reason R\n"
 	"  dsr close N --outcome done|refused [--reason R]\n"
+	"  retention run [--as-of DATE] [--dry-run]  delete what expired\n"
+	"  review [--older-than DURATION]    values not confirmed for long\n"
 	"  audit verify [--checkpoint FILE] | audit checkpoint FILE\n"
 	"  audit log [--subject ID]\n"
 	"  actor add NAME --role ROLE | actor list | actor revoke NAME\n"
@@ -451,6 +454,8 @@ static const struct verb {
 	{"unrestrict", cmd_unrestrict},
 	{"export", cmd_export},
 	{"dsr", cmd_dsr},
+	{"retention", cmd_retention},
+	{"review", cmd_review},
 };
 
 int main(int argc, char **argv)

@@ -779,6 +779,63 @@ RK_API RK_NODISCARD rk_status rk_dsr_close(rk_register *reg, int64_t number,
 					   const char *outcome,
 					   const char *reason, char **json_out);
 
+/* ---- retention, review and confirmation --------------------------------
+ *
+ * The retention run applies the policy's retention rules: every value and
+ * record whose expiry is before as_of (YYYY-MM-DD or D.M.YYYY; NULL =
+ * today by the register's clock) is deleted with its ciphertext (a record
+ * with its attachment), unless its rule is a legal hold whose own period
+ * has not ended; records held after an erasure go when their hold ends;
+ * an identifier link goes with the last record that came through it; a
+ * subject whose every value and record has gone is deleted whole, with its
+ * consent ledger, links and data key, and remembered like an erasure (a
+ * restore does not bring it back). The consent ledger is otherwise kept as
+ * long as its subject: it is the evidence of consents and objections.
+ * The run works in batches of subjects, each one transaction, so an
+ * interrupted run changes whole subjects only and is simply run again; the
+ * write-ahead log is checkpointed at the end. Its cost follows what
+ * expired, not the register's size. Audited: "retention.delete" (or
+ * "retention.delete_subject") per subject with the rule names,
+ * "retention.delete_held" per batch of held records, and "retention.run"
+ * once. Only the operator or a role that may audit may run it.
+ *
+ * *report_json (owned, free with rk_free_secret; it holds no personal
+ * data) is {"report": "retention", "version": 1, "as_of", "at", "dry_run",
+ * "subjects": {"examined", "changed", "deleted"}, "deleted": {"values",
+ * "records", "attachments", "held_records", "consent_ledger_entries",
+ * "cookie_links", "kept_by_legal_hold"}, "rules": [{"rule", "label",
+ * "legal_hold", "values", "records", "attachments", "held_records",
+ * "kept_by_legal_hold"}], "categories": [{"category", "values"}],
+ * "record_types": [{"type", "records", "held_records", "attachments"}],
+ * "consent_ledger", "batches", "log_cleared"}. With RK_RETENTION_DRY_RUN
+ * the same report of what would go, and nothing changes. fn (may be NULL)
+ * is called after each batch with the subjects done and due. */
+#define RK_RETENTION_DRY_RUN 1u
+RK_API RK_NODISCARD rk_status rk_retention_run(rk_register *reg,
+					       const char *as_of,
+					       unsigned flags,
+					       rk_progress_fn fn, void *ud,
+					       char **report_json);
+
+/* The review list: subjects with values not confirmed for older_than
+ * ("2y", "18m", "6w", "400d"; NULL = "2y"), values that expired left out,
+ * only fields the caller's role may see: {"older_than", "confirmed_before",
+ * "count", "subjects": [{"subject", "kind", "fields": [{"field",
+ * "confirmed", "age_days"}]}]} (IDs and field names, never values; owned,
+ * free with rk_free_secret). Audited per subject ("subject.review"). */
+RK_API RK_NODISCARD rk_status rk_review(rk_register *reg,
+					const char *older_than,
+					char **json_out);
+
+/* Records that the subject confirmed its values (the accuracy promise):
+ * the values of fields[0..nfields) (nfields 0: every field the role may
+ * handle for purpose) that have not expired get confirmed_at = now.
+ * *confirmed (may be NULL) gets the number of values. RK_ENOTFOUND when
+ * there is no such value. Audited ("subject.confirm"). */
+RK_API RK_NODISCARD rk_status
+rk_subject_confirm(rk_register *reg, const char *id, const char *const *fields,
+		   size_t nfields, const char *purpose, size_t *confirmed);
+
 #ifdef __cplusplus
 }
 #endif

@@ -617,8 +617,7 @@ static rk_status erase_rows(struct erase_state *e, const store_subject *sub,
 			    const unsigned char *dk)
 {
 	rk_register *r = e->r;
-	store_erasure er;
-	int64_t n = 0;
+	int64_t n = 0, held = 0;
 	rk_status st = RK_OK;
 
 	for (size_t i = 0; st == RK_OK && i < e->nrecs; i++)
@@ -626,23 +625,11 @@ static rk_status erase_rows(struct erase_state *e, const store_subject *sub,
 			st = hold_one(r, dk, sub->id, &e->recs[i]);
 	if (st != RK_OK)
 		return st;
-	if (r->st->vt->cookie_unlink_subject(r->st, sub->id, &n) != 0)
-		return reg_store_fail(r, "cannot unlink the cookies");
-	e->cookies = (size_t)n;
-	if (r->st->vt->subject_delete(r->st, sub->id) != 0)
-		return reg_store_fail(r, "cannot erase the subject");
-	st = integ_set_change(r, sub->id, sub->mac, NULL);
-	if (st != RK_OK)
-		return st;
-	memset(&er, 0, sizeof er);
-	integ_erasure_tag(r, sub->id, er.tag);
-	memcpy(er.erased_on, e->today, sizeof er.erased_on);
 	for (size_t i = 0; i < e->nrecs; i++)
-		er.held += e->recs[i].until[0] != '\0';
-	integ_erasure_mac(r, &er, er.mac);
-	if (r->st->vt->erasure_add(r->st, &er) != 0)
-		return reg_store_fail(r, "cannot remember the erasure");
-	return integ_erasure_pin(r, &er);
+		held += e->recs[i].until[0] != '\0';
+	st = integ_subject_forget(r, sub, e->today, held, &n);
+	e->cookies = (size_t)n;
+	return st;
 }
 
 /* RK_ENOTFOUND for an ID the register erased, with the date. */

@@ -1539,3 +1539,37 @@ rk_status integ_erasures_rebuild(rk_register *r)
 		return reg_store_fail(r, "cannot store a pinned set");
 	return RK_OK;
 }
+
+/* ---- a subject deleted for good (erasure, retention) ---- */
+
+rk_status integ_subject_forget(rk_register *r, const store_subject *sub,
+			       const char today[11], int64_t held,
+			       int64_t *cookies)
+{
+	store_erasure er;
+	int64_t n = 0;
+	rk_status st;
+
+	/* Unlinked first only to count the links; the delete would take
+	 * them too. */
+	if (r->st->vt->cookie_unlink_subject(r->st, sub->id, &n) != 0)
+		return reg_store_fail(r, "cannot unlink the cookies");
+	if (cookies != NULL)
+		*cookies = n;
+	if (r->st->vt->subject_delete(r->st, sub->id) != 0)
+		return reg_store_fail(r, "cannot delete the subject");
+	st = integ_set_change(r, sub->id, sub->mac, NULL);
+	if (st != RK_OK)
+		return st;
+	memset(&er, 0, sizeof er);
+	integ_erasure_tag(r, sub->id, er.tag);
+	memcpy(er.erased_on, today, sizeof er.erased_on);
+	er.held = held;
+	integ_erasure_mac(r, &er, er.mac);
+	if (r->st->vt->erasure_add(r->st, &er) != 0)
+		return reg_store_fail(r, "cannot remember the erasure");
+	st = integ_erasure_pin(r, &er);
+	if (st != RK_OK)
+		return st;
+	return RK_OK;
+}

@@ -179,4 +179,15 @@ rk_status integ_held_verify(rk_register *r);
  * its MAC), after a forced restore replayed the ones the trail names. */
 rk_status integ_erasures_rebuild(rk_register *r);
 
+/* Inside a write: deletes subject sub (its row MAC checked by the caller)
+ * with everything that hangs on it (ON DELETE CASCADE), takes it out of
+ * the register's set of subjects, and remembers the deletion by the
+ * subject's erasure tag (dated today, with held records kept under a
+ * legal hold), so that a restored backup does not bring it back. *cookies
+ * (may be NULL) gets the number of identifier links removed. Erasure and
+ * the retention run both delete through here. */
+rk_status integ_subject_forget(rk_register *r, const store_subject *sub,
+			       const char today[11], int64_t held,
+			       int64_t *cookies);
+
 #endif

@@ -1723,13 +1723,48 @@ out:
 	pop(c);
 }
 
+/* settings.financial_year_end: "MM-DD", a day every year has (not 02-29),
+ * so that each year's financial year ends on the same date. */
+static void parse_fy_end(ctx *c, json_t *v)
+{
+	json_t *fy = json_object_get(v, "financial_year_end");
+	const char *s;
+	int ok, m = 0, d = 0;
+
+	if (fy == NULL)
+		return;
+	s = json_is_string(fy) ? json_string_value(fy) : "";
+	ok = strlen(s) == 5 && s[2] == '-';
+	for (int i = 0; ok && i < 5; i++)
+		ok = i == 2 || (s[i] >= '0' && s[i] <= '9');
+	if (ok) {
+		m = (s[0] - '0') * 10 + (s[1] - '0');
+		d = (s[3] - '0') * 10 + (s[4] - '0');
+		ok = m >= 1 && m <= 12 && d >= 1 &&
+		     ident_date_exists(2001, m, d);
+	}
+	if (!ok) {
+		report_in(c, "financial_year_end",
+			  "\"financial_year_end\" must be the last day of "
+			  "the financial year as \"MM-DD\" (a day every "
+			  "year has), such as \"12-31\"");
+		return;
+	}
+	c->p->settings.fy_month = m;
+	c->p->settings.fy_day = d;
+}
+
 static void parse_settings(ctx *c, json_t *root)
 {
-	static const char *const keys[] = {
-		"allow_temporary_hetu",	 "derive_sex_from_hetu",
-		"default_purpose",	 "phone_country_code",
-		"customer_number_start", "operator_role",
-		"legal_claims_purpose",	 NULL};
+	static const char *const keys[] = {"allow_temporary_hetu",
+					   "derive_sex_from_hetu",
+					   "default_purpose",
+					   "phone_country_code",
+					   "customer_number_start",
+					   "operator_role",
+					   "legal_claims_purpose",
+					   "financial_year_end",
+					   NULL};
 	json_t *v = json_object_get(root, "settings"), *cc;
 	policy *p = c->p;
 	long long start;
@@ -1739,6 +1774,8 @@ static void parse_settings(ctx *c, json_t *root)
 	p->settings.default_purpose = p->npurposes > 0 ? 0 : POL_NONE;
 	p->settings.operator_role = POL_NONE;
 	p->settings.legal_claims_purpose = POL_NONE;
+	p->settings.fy_month = 12;
+	p->settings.fy_day = 31;
 	if (v == NULL) {
 		if (p->nroles > 0)
 			report(c,
@@ -1791,6 +1828,7 @@ static void parse_settings(ctx *c, json_t *root)
 	if (json_object_get(v, "legal_claims_purpose") != NULL)
 		get_ref(c, v, "legal_claims_purpose", NS_PURPOSE, 0,
 			&p->settings.legal_claims_purpose);
+	parse_fy_end(c, v);
 out:
 	pop(c);
 }

@@ -211,6 +211,9 @@ typedef struct policy {
 		 * claims: the one purpose a restricted subject's data may
 		 * still be read for (GDPR Art. 18(2)); POL_NONE: none */
 		size_t legal_claims_purpose;
+		/* The last day of the financial year ("MM-DD", default
+		 * 12-31): bookkeeping periods run from its end. */
+		int fy_month, fy_day;
 	} settings;
 	/* What the direct-marketing rules act on, named in the policy's
 	 * "marketing" section; each is POL_NONE when not named, and the

@@ -290,4 +290,9 @@ rk_status audit_verify_chain(rk_register *r, rk_audit_report *rep);
 /* Commits the queue in its own write transaction. */
 rk_status audit_flush(rk_register *r);
 
+/* ---- retention (subject.c, used by retention.c) ---- */
+/* The retention rule of a field's values for a kind of subject (index,
+ * or POL_NONE): the kind's own rule (prospects) wins over the field's. */
+size_t reg_value_rule(const policy *p, size_t kind, size_t field);
+
 #endif

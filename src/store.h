@@ -194,6 +194,9 @@ typedef struct store_dsr {
 } store_dsr;
 
 typedef int (*store_dsr_fn)(void *ud, const store_dsr *d);
+typedef int (*store_held_fn)(void *ud, const store_held *h);
+typedef int (*store_review_fn)(void *ud, const char *subject_id,
+			       const char *field, int64_t confirmed_at);
 
 /* The places where ciphertext sealed with a subject's data key lives. */
 enum store_ct {
@@ -410,6 +413,48 @@ struct store_vt {
 	int (*dsr_update)(store *s, const store_dsr *d);
 	/* Every request in id order. */
 	int (*dsr_walk)(store *s, store_dsr_fn fn, void *ud);
+	/* ---- retention, review and confirmation ---- */
+	/* Each subject (once; pseudonym NULL) with a value or record whose
+	 * expiry is before as_of (YYYY-MM-DD), found through the expiry
+	 * indexes: the cost follows what expired. */
+	int (*retention_due)(store *s, const char *as_of, store_id_fn fn,
+			     void *ud);
+	/* Deletes one value row of a subject; STORE_NOTFOUND. */
+	int (*value_delete_row)(store *s, const char *subject_id,
+				int64_t rowid);
+	/* Sets a record's expiry (NULL: open-ended) and its new MAC;
+	 * STORE_NOTFOUND. */
+	int (*record_set_expiry)(store *s, int64_t id, const char *expires,
+				 const unsigned char mac[SEC_HASH_BYTES]);
+	/* Unlinks one identifier from the subject (when linked to it);
+	 * *n gets 0 or 1. */
+	int (*cookie_unlink)(store *s, const unsigned char hash[SEC_BIDX_BYTES],
+			     const char *subject_id, int64_t *n);
+	/* Held records whose hold_until is before as_of, oldest first, at
+	 * most limit (0: all); and the delete of one (its chunks go with
+	 * it), STORE_NOTFOUND. */
+	int (*held_due)(store *s, const char *as_of, size_t limit,
+			store_held_fn fn, void *ud);
+	int (*held_delete)(store *s, int64_t id);
+	/* Sets confirmed_at of a subject's values that have not expired
+	 * (expires_at NULL or not before today) of field (NULL: all);
+	 * *n gets the count. */
+	int (*value_confirm)(store *s, const char *subject_id,
+			     const char *field, int64_t at, const char *today,
+			     int64_t *n);
+	/* Each (subject, field) with a value confirmed before before (Unix
+	 * seconds) that has not expired by today, ordered by subject and
+	 * field, with the oldest confirmation. */
+	int (*review_walk)(store *s, int64_t before, const char *today,
+			   store_review_fn fn, void *ud);
+	/* The number of identifiers linked to a subject (hash NULL), or
+	 * whether hash is linked to it (0 or 1). */
+	int (*cookie_count)(store *s, const char *subject_id,
+			    const unsigned char *hash, int64_t *n);
+	/* bidx_find without values that expired before today. */
+	int (*bidx_find_live)(store *s, const char *field,
+			      const unsigned char hash[SEC_BIDX_BYTES],
+			      const char *today, store_id_fn fn, void *ud);
 };
 
 struct store {

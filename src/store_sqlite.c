@@ -198,6 +198,9 @@ static const char *const migrations[] = {
 	" purposes TEXT,"
 	" mac BLOB);"
 	"CREATE INDEX dsr_subject ON dsr(subject_id);",
+	/* 8: the review list of values not confirmed for a long time
+	 * (rekisteri review) seeks on when each was last confirmed. */
+	"CREATE INDEX value_confirmed ON value(confirmed_at);",
 };
 
 #define NMIGRATIONS ((int64_t)(sizeof migrations / sizeof migrations[0]))
@@ -1523,6 +1526,16 @@ static const struct store_vt sq_vt = {
 	.dsr_insert = sqx_dsr_insert,
 	.dsr_update = sqx_dsr_update,
 	.dsr_walk = sqx_dsr_walk,
+	.retention_due = sqx_retention_due,
+	.value_delete_row = sqx_value_delete_row,
+	.record_set_expiry = sqx_record_set_expiry,
+	.cookie_unlink = sqx_cookie_unlink,
+	.held_due = sqx_held_due,
+	.held_delete = sqx_held_delete,
+	.value_confirm = sqx_value_confirm,
+	.review_walk = sqx_review_walk,
+	.bidx_find_live = sqx_bidx_find_live,
+	.cookie_count = sqx_cookie_count,
 };
 
 /* ---- open and migrations ---- */

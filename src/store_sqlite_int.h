@@ -15,13 +15,14 @@
 
 /* Statement slots of each file. */
 enum sqx_slot_base {
-	SQX_RECORD = 0,	  /* store_sqlite_record.c: 0-15 */
-	SQX_CONSENT = 16, /* store_sqlite_consent.c: 16-31 */
-	SQX_ACCESS = 32,  /* store_sqlite_access.c: 32-47 */
-	SQX_ADMIN = 48,	  /* store_sqlite_admin.c: 48-63 */
-	SQX_ERASE = 64,	  /* store_sqlite_erase.c: 64-71 */
-	SQX_DSR = 72,	  /* store_sqlite_dsr.c: 72-79 */
-	SQX_SLOTS = 80
+	SQX_RECORD = 0,	    /* store_sqlite_record.c: 0-15 */
+	SQX_CONSENT = 16,   /* store_sqlite_consent.c: 16-31 */
+	SQX_ACCESS = 32,    /* store_sqlite_access.c: 32-47 */
+	SQX_ADMIN = 48,	    /* store_sqlite_admin.c: 48-63 */
+	SQX_ERASE = 64,	    /* store_sqlite_erase.c: 64-71 */
+	SQX_DSR = 72,	    /* store_sqlite_dsr.c: 72-79 */
+	SQX_RETENTION = 80, /* store_sqlite_retention.c: 80-95 */
+	SQX_SLOTS = 96
 };
 
 sqlite3 *sqx_db(store *s);
@@ -127,5 +128,24 @@ int sqx_held_walk(store *s, store_held_fn fn, void *ud);
 int sqx_dsr_insert(store *s, store_dsr *d);
 int sqx_dsr_update(store *s, const store_dsr *d);
 int sqx_dsr_walk(store *s, store_dsr_fn fn, void *ud);
+/* store_sqlite_retention.c */
+int sqx_retention_due(store *s, const char *as_of, store_id_fn fn, void *ud);
+int sqx_value_delete_row(store *s, const char *subject_id, int64_t rowid);
+int sqx_record_set_expiry(store *s, int64_t id, const char *expires,
+			  const unsigned char mac[SEC_HASH_BYTES]);
+int sqx_cookie_unlink(store *s, const unsigned char hash[SEC_BIDX_BYTES],
+		      const char *subject_id, int64_t *n);
+int sqx_held_due(store *s, const char *as_of, size_t limit, store_held_fn fn,
+		 void *ud);
+int sqx_held_delete(store *s, int64_t id);
+int sqx_value_confirm(store *s, const char *subject_id, const char *field,
+		      int64_t at, const char *today, int64_t *n);
+int sqx_review_walk(store *s, int64_t before, const char *today,
+		    store_review_fn fn, void *ud);
+int sqx_cookie_count(store *s, const char *subject_id,
+		     const unsigned char *hash, int64_t *n);
+int sqx_bidx_find_live(store *s, const char *field,
+		       const unsigned char hash[SEC_BIDX_BYTES],
+		       const char *today, store_id_fn fn, void *ud);
 
 #endif

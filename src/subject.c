@@ -312,6 +312,49 @@ rk_status value_normalise(rk_register *r, const pol_field *f, const char *in,
 	return RK_OK;
 }
 
+/* The end of the financial year (settings.financial_year_end) that time t
+ * falls in, or with calendar the last day of the calendar year in which
+ * that financial year ends (Kirjanpitolaki 2:10: vouchers are kept from
+ * there). "" when out of range. */
+static void fy_end_of(const policy *p, int64_t t, int calendar, char out[11])
+{
+	char d[11];
+	int y, m, day, fm = p->settings.fy_month, fd = p->settings.fy_day;
+
+	out[0] = '\0';
+	if (fm < 1 || fd < 1) { /* a policy from before the setting */
+		fm = 12;
+		fd = 31;
+	}
+	ident_date_of(t, d);
+	if (d[0] == '\0')
+		return;
+	y = (d[0] - '0') * 1000 + (d[1] - '0') * 100 + (d[2] - '0') * 10 +
+	    (d[3] - '0');
+	m = (d[5] - '0') * 10 + (d[6] - '0');
+	day = (d[8] - '0') * 10 + (d[9] - '0');
+	if (m > fm || (m == fm && day > fd))
+		y++;
+	if (y > 9999 || fm > 12 || fd > 31)
+		return;
+	/* Written digit by digit: every part is in range here. */
+	if (calendar) {
+		fm = 12;
+		fd = 31;
+	}
+	out[0] = (char)('0' + y / 1000);
+	out[1] = (char)('0' + y / 100 % 10);
+	out[2] = (char)('0' + y / 10 % 10);
+	out[3] = (char)('0' + y % 10);
+	out[4] = '-';
+	out[5] = (char)('0' + fm / 10);
+	out[6] = (char)('0' + fm % 10);
+	out[7] = '-';
+	out[8] = (char)('0' + fd / 10);
+	out[9] = (char)('0' + fd % 10);
+	out[10] = '\0';
+}
+
 void reg_expiry(const rk_register *r, size_t ri, int64_t collected,
 		const char *rel_end, char out[11])
 {
@@ -333,9 +376,10 @@ void reg_expiry(const rk_register *r, size_t ri, int64_t collected,
 		break;
 	case RET_FISCAL_YEAR_END:
 	case RET_CALENDAR_YEAR_END:
-		/* The financial year is taken to be the calendar year. */
-		ident_date_of(collected, base);
-		memcpy(base + 4, "-12-31", 7);
+		fy_end_of(r->pol, collected, ret->from == RET_CALENDAR_YEAR_END,
+			  base);
+		if (base[0] == '\0')
+			return;
 		break;
 	default:
 		return;
@@ -351,6 +395,11 @@ static size_t field_retention(const policy *p, size_t kind, size_t field)
 	if (kind != POL_NONE && p->kinds[kind].retention != POL_NONE)
 		return p->kinds[kind].retention;
 	return p->fields[field].retention;
+}
+
+size_t reg_value_rule(const policy *p, size_t kind, size_t field)
+{
+	return field == POL_NONE ? POL_NONE : field_retention(p, kind, field);
 }
 
 /* The expiry of a value, or "" while open-ended. */
@@ -1149,7 +1198,7 @@ rk_status rk_subject_find(rk_register *r, const char *field, const char *value,
 {
 	const policy *p = r->pol;
 	struct find_state fs;
-	char norm[VALUE_MAX];
+	char norm[VALUE_MAX], today[11];
 	unsigned char h[SEC_BIDX_BYTES];
 	rk_list *l = NULL;
 	size_t fi, pu = POL_NONE;
@@ -1208,8 +1257,9 @@ rk_status rk_subject_find(rk_register *r, const char *field, const char *value,
 	st = audit_read_begin(r, &mark);
 	if (st != RK_OK)
 		goto out;
-	if (r->st->vt->bidx_find(r->st, p->fields[fi].name, h, find_one, &fs) !=
-	    0) {
+	reg_today(r, today);
+	if (r->st->vt->bidx_find_live(r->st, p->fields[fi].name, h, today,
+				      find_one, &fs) != 0) {
 		st = reg_store_fail(r, "cannot search");
 		goto out;
 	}
@@ -1218,8 +1268,8 @@ rk_status rk_subject_find(rk_register *r, const char *field, const char *value,
 	 * again with the new index key. */
 	if (st == RK_OK && l->n == 0 && keys_refresh(r)) {
 		sec_blind_index(r->ikey, p->fields[fi].name, norm, h);
-		if (r->st->vt->bidx_find(r->st, p->fields[fi].name, h, find_one,
-					 &fs) != 0) {
+		if (r->st->vt->bidx_find_live(r->st, p->fields[fi].name, h,
+					      today, find_one, &fs) != 0) {
 			st = reg_store_fail(r, "cannot search");
 			goto out;
 		}
@@ -1370,6 +1420,85 @@ out:
 	return st;
 }
 
+/* ---- records follow the end of the relationship ---- */
+
+struct rec_exp {
+	int64_t id;
+	char expires[11];
+	unsigned char mac[SEC_HASH_BYTES];
+};
+
+struct follow_state {
+	rk_register *r;
+	const char *end;
+	struct rec_exp *v;
+	size_t n, cap;
+	rk_status st;
+};
+
+static int follow_one(void *ud, const store_record *rec)
+{
+	struct follow_state *fs = ud;
+	const policy *p = fs->r->pol;
+	size_t ti = policy_record_type(p, rec->type), ri;
+	store_record nr;
+	char exp[11];
+
+	ri = ti == POL_NONE ? POL_NONE : p->record_types[ti].retention;
+	if (ri == POL_NONE || p->retention[ri].from != RET_RELATIONSHIP_END)
+		return 0;
+	reg_expiry(fs->r, ri, rec->created_at, fs->end, exp);
+	if (strcmp(exp, rec->expires != NULL ? rec->expires : "") == 0)
+		return 0;
+	if (fs->n == fs->cap) {
+		size_t cap = fs->cap ? fs->cap * 2 : 16;
+		struct rec_exp *nv = realloc(fs->v, cap * sizeof *nv);
+		if (nv == NULL) {
+			fs->st = reg_fail(fs->r, RK_ESYS, "out of memory");
+			return 1;
+		}
+		fs->v = nv;
+		fs->cap = cap;
+	}
+	/* The expiry is under the row's MAC: the new MAC is made here,
+	 * while the row is at hand, and stored after the walk. */
+	nr = *rec;
+	nr.expires = exp[0] ? exp : NULL;
+	fs->v[fs->n].id = rec->id;
+	memcpy(fs->v[fs->n].expires, exp, sizeof exp);
+	integ_record_mac(fs->r, &nr, fs->v[fs->n].mac);
+	fs->n++;
+	return 0;
+}
+
+/* Inside the write of an end (end "" when it is taken back): the expiry
+ * of every record of sub whose rule runs from the end, re-MACed, and the
+ * records' chain head in sub moved on (the caller repins the row). */
+static rk_status records_follow_end(rk_register *r, store_subject *sub,
+				    const char *end)
+{
+	struct follow_state fs;
+	rk_status st;
+
+	memset(&fs, 0, sizeof fs);
+	fs.r = r;
+	fs.end = end;
+	fs.st = RK_OK;
+	st = integ_records_walk(r, sub, NULL, follow_one, &fs);
+	if (st == RK_OK)
+		st = fs.st;
+	for (size_t i = 0; st == RK_OK && i < fs.n; i++)
+		if (r->st->vt->record_set_expiry(
+			    r->st, fs.v[i].id,
+			    fs.v[i].expires[0] ? fs.v[i].expires : NULL,
+			    fs.v[i].mac) != 0)
+			st = reg_store_fail(r, "cannot set a record's expiry");
+	if (st == RK_OK && fs.n > 0)
+		st = integ_records_repin(r, sub);
+	free(fs.v);
+	return st;
+}
+
 /* Records the end of the relationship (date NULL: today), corrects an end
  * recorded before (a date given again), or takes it back (undo): an end
  * given by mistake must not stand for ever, since it starts retention
@@ -1455,6 +1584,10 @@ static rk_status subject_end(rk_register *r, const char *id, const char *date,
 			goto out;
 		}
 	}
+	/* Records whose rule runs from the end follow it the same way. */
+	st = records_follow_end(r, &sub, end);
+	if (st != RK_OK)
+		goto out;
 	memcpy(sub.rel_end, end, sizeof sub.rel_end);
 	st = integ_subject_repin(r, &sub);
 	if (st != RK_OK)
@@ -2072,4 +2205,109 @@ int rk_field_is_secret(const rk_register *r, const char *field)
 	size_t fi = field == NULL ? POL_NONE : policy_field(r->pol, field);
 
 	return fi != POL_NONE && r->pol->fields[fi].type == PT_PASSWORD;
+}
+
+/* ---- confirmation of values (the accuracy promise) ----------------------
+ */
+
+rk_status rk_subject_confirm(rk_register *r, const char *id,
+			     const char *const *fields, size_t nfields,
+			     const char *purpose, size_t *confirmed)
+{
+	const policy *p = r->pol;
+	store_subject sub;
+	char names[NAMES_MAX] = "", today[11];
+	size_t pu = POL_NONE, total = 0;
+	rk_status st;
+	audit_ev ev;
+	int open = 0;
+
+	sub.pseudonym[0] = '\0';
+	if (confirmed != NULL)
+		*confirmed = 0;
+	st = reg_resolve_purpose(r, purpose, &pu);
+	if (st != RK_OK)
+		goto out;
+	st = access_check(r, pu, "subject.confirm", id);
+	if (st != RK_OK)
+		return st;
+	if (nfields > 0 && fields == NULL) {
+		st = reg_fail(r, RK_EINVAL, "no fields given");
+		goto out;
+	}
+	/* Named fields are checked before anything changes. */
+	for (size_t i = 0; i < nfields; i++) {
+		size_t fi = policy_field(p, fields[i]);
+		if (fi == POL_NONE) {
+			st = reg_unknown_field(r, "field", p->fields,
+					       p->nfields);
+			goto out;
+		}
+		st = check_field_access(r, pu, fi);
+		if (st != RK_OK)
+			goto out;
+	}
+	reg_today(r, today);
+	st = reg_begin_write(r);
+	if (st != RK_OK)
+		goto out;
+	open = 1;
+	st = reg_load_subject(r, id, &sub);
+	if (st == RK_OK)
+		st = access_dm_check(r, pu, sub.id);
+	/* The digest is made anew below: what it pins now must hold. */
+	if (st == RK_OK)
+		st = integ_values_verify(r, &sub);
+	if (st != RK_OK)
+		goto out;
+	for (size_t fi = 0; fi < p->nfields; fi++) {
+		int64_t n = 0;
+		size_t k = 0;
+
+		if (nfields > 0) {
+			for (k = 0; k < nfields; k++)
+				if (strcmp(fields[k], p->fields[fi].name) == 0)
+					break;
+			if (k == nfields)
+				continue;
+		} else if (!policy_field_serves(p, fi, pu) ||
+			   !access_sees_category(r, p->fields[fi].category)) {
+			continue; /* all: those this role may handle */
+		}
+		if (r->st->vt->value_confirm(r->st, sub.id, p->fields[fi].name,
+					     reg_now(r), today, &n) != 0) {
+			st = reg_store_fail(r, "cannot confirm");
+			goto out;
+		}
+		if (n > 0) {
+			total += (size_t)n;
+			csv_add(names, sizeof names, p->fields[fi].name);
+		}
+	}
+	if (total == 0) {
+		st = reg_fail(r, RK_ENOTFOUND,
+			      "the subject has no value to confirm%s",
+			      nfields > 0 ? " in those fields" : "");
+		goto out;
+	}
+	st = integ_subject_repin(r, &sub);
+	if (st != RK_OK)
+		goto out;
+	audit_ev_set(&ev, r, "subject.confirm", sub.pseudonym, names,
+		     p->purposes[pu].name, "ok");
+	st = audit_write(r, &ev);
+	if (st == RK_OK)
+		st = reg_commit(r);
+	open = 0;
+	if (st == RK_OK && confirmed != NULL)
+		*confirmed = total;
+out:
+	if (open)
+		reg_rollback(r);
+	if (st != RK_OK)
+		reg_audit_attempt(r, "subject.confirm",
+				  sub.pseudonym[0] ? sub.pseudonym : NULL,
+				  pu == POL_NONE ? NULL : p->purposes[pu].name,
+				  st);
+	return st;
 }

@@ -117,7 +117,7 @@ expect "the evidence is decrypted" pyjson 'any(e["evidence"] == "Lomake 7 <i>kyl
 expect "recipients whose purposes meet the data's, with the US transfer's safeguard" \
 	pyjson 'any(r["name"] == "cloud_services" and r["country"] == "US" and r["outside_eea"] and r["safeguard"] == "scc" for r in d["recipients"]) and all(not r["outside_eea"] for r in d["recipients"] if r["country"] == "FI")'
 expect "retention rules with labels, per category and record type" \
-	pyjson 'any(r["rule"] == "bookkeeping" and "purchase" in r["record_types"] and r["legal_hold"] for r in d["retention"]) and any(r["rule"] == "kyc" and "identifiers" in r["categories"] and r["label"] for r in d["retention"])'
+	pyjson 'any(r["rule"] == "bookkeeping_vouchers" and "purchase" in r["record_types"] and r["legal_hold"] for r in d["retention"]) and any(r["rule"] == "kyc" and "identifiers" in r["categories"] and r["label"] for r in d["retention"])'
 expect "the rights, complaint included" \
 	pyjson '[r["right"] for r in d["rights"]] == ["access","rectification","erasure","restriction","objection","portability","withdraw_consent","complaint"]'
 expect "a value marked provided: contract basis from the subject" \
