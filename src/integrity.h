@@ -168,4 +168,9 @@ void integ_held_mac(const rk_register *r, const store_held *h,
 		    unsigned char out[SEC_HASH_BYTES]);
 void integ_held_kek(const rk_register *r, unsigned char *out);
 
+/* ---- the breach register (breach.c) ---- */
+/* The MAC over a breach row (every column, sealed texts as stored). */
+void integ_breach_mac(const rk_register *r, const store_breach *b,
+		      unsigned char out[SEC_HASH_BYTES]);
+
 #endif

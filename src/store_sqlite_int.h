@@ -21,7 +21,8 @@ enum sqx_slot_base {
 	SQX_ADMIN = 48,	  /* store_sqlite_admin.c: 48-63 */
 	SQX_ERASE = 64,	  /* store_sqlite_erase.c: 64-71 */
 	SQX_DSR = 72,	  /* store_sqlite_dsr.c: 72-79 */
-	SQX_SLOTS = 80
+	SQX_PAPER = 120,  /* store_sqlite_paper.c: 120-135 */
+	SQX_SLOTS = 136
 };
 
 sqlite3 *sqx_db(store *s);
@@ -122,5 +123,13 @@ int sqx_held_chunk_put(store *s, int64_t record_id, int64_t seq,
 int sqx_dsr_insert(store *s, store_dsr *d);
 int sqx_dsr_update(store *s, const store_dsr *d);
 int sqx_dsr_walk(store *s, store_dsr_fn fn, void *ud);
+/* store_sqlite_paper.c */
+int sqx_count_by(store *s, enum store_count what, store_count_fn fn, void *ud);
+int sqx_breach_insert(store *s, const store_breach *b);
+int sqx_breach_update(store *s, const store_breach *b);
+int sqx_breach_walk(store *s, store_breach_fn fn, void *ud);
+int sqx_breach_match(store *s, const char *field, const char *type,
+		     int has_range, int64_t from, int64_t to, int64_t asof,
+		     store_id_fn fn, void *ud);
 
 #endif

@@ -236,7 +236,8 @@ static void make_old(struct fx *f)
 			" 'row_macs_pending', 'actor_set', 'policy_mac');"
 			"DELETE FROM schema_migrations WHERE version >= 3;"
 			/* tables of later migrations, made again */
-			"DROP TABLE dsr;");
+			"DROP TABLE dsr;"
+			"DROP TABLE breach;");
 }
 
 static void reads_as_before_but_consent(struct fx *f);
