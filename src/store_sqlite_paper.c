@@ -97,10 +97,10 @@ static const char sql_b_walk[] =
 static const char sql_b_match[] =
 	"SELECT s.id, s.pseudonym FROM subject s WHERE s.created_at <= ?6"
 	" AND (?1 IS NULL OR EXISTS (SELECT 1 FROM value v"
-	"  WHERE v.subject_id = s.id AND v.field = ?1"
+	"  WHERE v.subject_id = s.id AND v.field = ?1 AND v.collected_at <= ?6"
 	"  AND (?3 = 0 OR v.collected_at BETWEEN ?4 AND ?5)))"
 	" AND (?2 IS NULL OR EXISTS (SELECT 1 FROM record r"
-	"  WHERE r.subject_id = s.id AND r.type = ?2"
+	"  WHERE r.subject_id = s.id AND r.type = ?2 AND r.created_at <= ?6"
 	"  AND (?3 = 0 OR r.created_at BETWEEN ?4 AND ?5)))"
 	" AND (?1 IS NOT NULL OR ?2 IS NOT NULL OR ?3 = 0"
 	"  OR EXISTS (SELECT 1 FROM value v WHERE v.subject_id = s.id"
