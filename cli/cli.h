@@ -77,5 +77,9 @@ int cmd_restrict(cli *c, int argc, char **argv);
 int cmd_unrestrict(cli *c, int argc, char **argv);
 int cmd_export(cli *c, int argc, char **argv);
 int cmd_dsr(cli *c, int argc, char **argv);
+/* cmd_paper.c */
+int cmd_ropa(cli *c, int argc, char **argv);
+int cmd_breach(cli *c, int argc, char **argv);
+int cmd_stats(cli *c, int argc, char **argv);
 
 #endif

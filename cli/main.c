@@ -52,6 +52,17 @@ static const char usage[] =
 	"  dsr list [--overdue] [--due-before DATE] [--open|--all]\n"
 	"  dsr show N | dsr extend N --reason R\n"
 	"  dsr close N --outcome done|refused [--reason R]\n"
+	"  ropa [--format md|html|json] [--lang fi|en]  records of "
+	"processing\n"
+	"  breach open --aware-at TIME --description-stdin [--category C]...\n"
+	"              [--with-field F] [--with-record T] [--from TIME --to "
+	"TIME]\n"
+	"  breach list [--all] | breach show N | breach subjects N\n"
+	"  breach update N [--dpa-notified-at TIME] [--risk none|low|high]\n"
+	"              [--subjects-notified-at TIME] [--measures-stdin]\n"
+	"  breach close N                    the breach register, 72-hour "
+	"clock\n"
+	"  stats --by DIM[,DIM...] [--k N] [--format text|csv|json]\n"
 	"  audit verify [--checkpoint FILE] | audit checkpoint FILE\n"
 	"  audit log [--subject ID]\n"
 	"  actor add NAME --role ROLE | actor list | actor revoke NAME\n"
@@ -348,6 +359,7 @@ static const struct input_file {
 	{"audit", "checkpoint", NULL, 2, "checkpoint file", 1},
 	{"export", NULL, "--out", 0, "output file", 1},
 	{"export", NULL, "--with-attachments", 0, "attachment directory", 1},
+	{"ropa", NULL, "--out", 0, "output file", 1},
 };
 
 /* 0 when the directory that path would be created in exists; else 2 after
@@ -451,6 +463,9 @@ static const struct verb {
 	{"unrestrict", cmd_unrestrict},
 	{"export", cmd_export},
 	{"dsr", cmd_dsr},
+	{"ropa", cmd_ropa},
+	{"breach", cmd_breach},
+	{"stats", cmd_stats},
 };
 
 int main(int argc, char **argv)

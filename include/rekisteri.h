@@ -784,7 +784,7 @@ RK_API RK_NODISCARD rk_status rk_dsr_close(rk_register *reg, int64_t number,
 typedef enum rk_doc_format {
 	RK_DOC_JSON = 0,     /* one JSON document */
 	RK_DOC_MARKDOWN = 1, /* Markdown text */
-	RK_DOC_HTML = 2      /* one self-contained, printable HTML page */
+	RK_DOC_HTML = 2	     /* one self-contained, printable HTML page */
 } rk_doc_format;
 
 /* The records of processing activities (Art. 30(1)) drawn from the
@@ -850,12 +850,9 @@ typedef struct rk_breach_query {
  * categories or record types; may be NULL) says what data it concerns;
  * query (may be NULL) chooses the affected subjects. *number gets the
  * breach's number. */
-RK_API RK_NODISCARD rk_status rk_breach_open(rk_register *reg,
-					     const char *aware_at,
-					     const char *description,
-					     const char *categories,
-					     const rk_breach_query *query,
-					     int64_t *number);
+RK_API RK_NODISCARD rk_status rk_breach_open(
+	rk_register *reg, const char *aware_at, const char *description,
+	const char *categories, const rk_breach_query *query, int64_t *number);
 
 #define RK_BREACH_ALL 1u /* closed breaches too */
 
@@ -882,8 +879,7 @@ typedef struct rk_breach_change {
  * closed, when a time is before the awareness, or when the subjects are
  * said to be told while the risk is not high. json_out (may be NULL) gets
  * the breach as rk_breach_show gives it. */
-RK_API RK_NODISCARD rk_status rk_breach_update(rk_register *reg,
-					       int64_t number,
+RK_API RK_NODISCARD rk_status rk_breach_update(rk_register *reg, int64_t number,
 					       const rk_breach_change *change,
 					       char **json_out);
 
@@ -891,8 +887,8 @@ RK_API RK_NODISCARD rk_status rk_breach_update(rk_register *reg,
  * unless the risk is "none" (unlikely to result in a risk, Art. 33(1)),
  * and the subjects told when it is "high" (Art. 34); else RK_EINVAL,
  * naming what is missing. */
-RK_API RK_NODISCARD rk_status rk_breach_close(rk_register *reg,
-					      int64_t number, char **json_out);
+RK_API RK_NODISCARD rk_status rk_breach_close(rk_register *reg, int64_t number,
+					      char **json_out);
 
 /* The subjects to notify of a breach whose risk is high (Art. 34):
  * {"number", "count", "subjects": [ID, ...]} (IDs for the mailing, no

@@ -30,9 +30,9 @@
 
 #define PAGE	     512
 #define LABEL_MAX    208 /* a product name of up to 200 bytes */
-#define UNKNOWN	     "unknown"
-#define NONE	     "none"
-#define OTHER	     "other"
+#define UNKNOWN	     "(unknown)"
+#define NONE	     "(none)"
+#define OTHER	     "(other)"
 #define K_FLOOR	     3
 #define AUDIT_ACTION "stats.release"
 #define PRODUCTS_MAX 64 /* distinct products counted per subject */
@@ -262,7 +262,7 @@ static rk_status class_of(struct job *j, enum dim d, const store_subject *sub,
 	case D_GENDER:
 		st = first_value(j->r, sub, dk, p->statistics.gender, &v);
 		if (st == RK_OK && v != NULL && strlen(v) < LABEL_MAX)
-			snprintf(cls, LABEL_MAX, "%s", v);
+			snprintf(cls, LABEL_MAX, "%s", v[0] == '(' ? OTHER : v);
 		break;
 	case D_REGION:
 		st = first_value(j->r, sub, dk, p->statistics.postal_code, &v);
@@ -324,7 +324,7 @@ static int one_purchase(void *ud, const store_record *rec)
 	name = json_string_value(json_object_get(
 		o, rt->fields[p->statistics.product_field].name));
 	if (o != NULL && name != NULL && strlen(name) < LABEL_MAX) {
-		id = dict_id(pu->pd, name);
+		id = dict_id(pu->pd, name[0] == '(' ? OTHER : name);
 		if (id == (size_t)-1) {
 			pu->st = reg_fail(pu->r, RK_ESYS, "out of memory");
 			goto out;
@@ -579,7 +579,8 @@ static rk_status assign_slots(struct job *j, size_t di, int k)
 	if (d->slot == NULL || d->out == NULL)
 		return reg_fail(j->r, RK_ESYS, "out of memory");
 	for (i = 0; i < d->n; i++) {
-		if (d->subjects[i] >= k || is_fixed_last(d->names[i]))
+		if (is_fixed_last(d->names[i]) ||
+		    (d->subjects[i] >= k && strcmp(d->names[i], OTHER) != 0))
 			d->out[d->nout++] = d->names[i];
 		else
 			nother++;
@@ -594,7 +595,8 @@ static rk_status assign_slots(struct job *j, size_t di, int k)
 	qsort(d->out, d->nout, sizeof *d->out, cmp_values);
 	for (i = 0; i < d->n; i++) {
 		const char *name = d->names[i];
-		int rare = d->subjects[i] < k && !is_fixed_last(name);
+		int rare = !is_fixed_last(name) &&
+			   (d->subjects[i] < k || strcmp(name, OTHER) == 0);
 		for (r = 0; r < d->nout; r++)
 			if (rare ? has_other && strcmp(d->out[r], OTHER) == 0
 				 : d->out[r] == name)

@@ -133,16 +133,34 @@ void stats_sum_subjects(stats_table *t)
 /* ---- which suppressed items are determined --------------------------------
  */
 
-/* Marks in det[] (one per item) the suppressed items that the released
- * ones determine. 0, or -1 when memory ran out. */
-static int determined_set(const stats_table *t, unsigned char *det)
+/* The coefficient of item i in equation e: +1 for its total, -1 for each
+ * of its cells, 0 otherwise. */
+static double coef(const stats_table *t, size_t e, size_t i)
 {
-	size_t neq = n_equations(t), nvar = 0, i, e, c, row, col, r2;
+	if (i == eq_item(t, e))
+		return 1.0;
+	return i < t->ncells && eq_has_cell(t, e, i) ? -1.0 : 0.0;
+}
+
+/* Marks in det[] (one per item) the suppressed items that the released
+ * ones determine. When reveal is not NULL (one per item), it marks the
+ * released items that a derivation of the first such item uses: the
+ * elimination
+ * carries the identity beside the system, so the pivot row of a
+ * determined item says which equations combine into it, and a released
+ * item whose terms do not cancel in that combination is one the
+ * derivation needs. 0, or -1 when memory ran out. */
+static int determined_set(const stats_table *t, unsigned char *det,
+			  unsigned char *reveal)
+{
+	size_t neq = n_equations(t), nvar = 0, w, i, e, row, col, r2;
 	size_t *var_of = NULL, *item_of = NULL, *pivot_row = NULL;
 	double *m = NULL;
-	int ret = -1;
+	int ret = -1, found = 0;
 
 	memset(det, 0, t->nitems);
+	if (reveal != NULL)
+		memset(reveal, 0, t->nitems);
 	var_of = malloc(t->nitems * sizeof *var_of);
 	item_of = malloc(t->nitems * sizeof *item_of);
 	if (var_of == NULL || item_of == NULL)
@@ -158,66 +176,79 @@ static int determined_set(const stats_table *t, unsigned char *det)
 		ret = 0;
 		goto out;
 	}
-	m = calloc(neq * nvar, sizeof *m);
+	w = nvar + neq;
+	m = calloc(neq * w, sizeof *m);
 	pivot_row = malloc(nvar * sizeof *pivot_row);
 	if (m == NULL || pivot_row == NULL)
 		goto out;
-	/* total - sum of its cells = 0, over the suppressed items only */
+	/* total - sum of its cells = 0, over the suppressed items only;
+	 * then the identity */
 	for (e = 0; e < neq; e++) {
-		double *rowp = m + e * nvar;
-		size_t ti = eq_item(t, e);
-		if (var_of[ti] != (size_t)-1)
-			rowp[var_of[ti]] = 1.0;
-		for (c = 0; c < t->ncells; c++)
-			if (var_of[c] != (size_t)-1 && eq_has_cell(t, e, c))
-				rowp[var_of[c]] = -1.0;
+		double *rowp = m + e * w;
+		for (i = 0; i < nvar; i++)
+			rowp[i] = coef(t, e, item_of[i]);
+		rowp[nvar + e] = 1.0;
 	}
-	/* Gauss-Jordan elimination with partial pivoting. */
+	/* Gauss-Jordan elimination with partial pivoting, pivots in the
+	 * suppressed items' columns only. */
 	row = 0;
 	for (col = 0; col < nvar; col++) {
 		size_t best = row;
-		double bv = 0.0;
+		double bv = 0.0, pv;
 		pivot_row[col] = (size_t)-1;
 		if (row >= neq)
 			continue;
 		for (r2 = row; r2 < neq; r2++)
-			if (fabs(m[r2 * nvar + col]) > bv) {
-				bv = fabs(m[r2 * nvar + col]);
+			if (fabs(m[r2 * w + col]) > bv) {
+				bv = fabs(m[r2 * w + col]);
 				best = r2;
 			}
 		if (bv < EPS)
 			continue;
 		if (best != row)
-			for (i = 0; i < nvar; i++) {
-				double tmp = m[row * nvar + i];
-				m[row * nvar + i] = m[best * nvar + i];
-				m[best * nvar + i] = tmp;
+			for (i = 0; i < w; i++) {
+				double tmp = m[row * w + i];
+				m[row * w + i] = m[best * w + i];
+				m[best * w + i] = tmp;
 			}
-		{
-			double pv = m[row * nvar + col];
-			for (i = 0; i < nvar; i++)
-				m[row * nvar + i] /= pv;
-		}
+		pv = m[row * w + col];
+		for (i = 0; i < w; i++)
+			m[row * w + i] /= pv;
 		for (r2 = 0; r2 < neq; r2++) {
-			double f = m[r2 * nvar + col];
+			double f = m[r2 * w + col];
 			if (r2 == row || fabs(f) < EPS)
 				continue;
-			for (i = 0; i < nvar; i++)
-				m[r2 * nvar + i] -= f * m[row * nvar + i];
+			for (i = 0; i < w; i++)
+				m[r2 * w + i] -= f * m[row * w + i];
 		}
 		pivot_row[col] = row++;
 	}
 	/* A pivot whose row has nothing in the free columns is fixed. */
 	for (col = 0; col < nvar; col++) {
 		int alone = 1;
+		const double *pr;
 		if (pivot_row[col] == (size_t)-1)
 			continue;
+		pr = m + pivot_row[col] * w;
 		for (i = 0; i < nvar && alone; i++)
-			if (pivot_row[i] == (size_t)-1 &&
-			    fabs(m[pivot_row[col] * nvar + i]) > EPS)
+			if (pivot_row[i] == (size_t)-1 && fabs(pr[i]) > EPS)
 				alone = 0;
-		if (alone)
-			det[item_of[col]] = 1;
+		if (!alone)
+			continue;
+		det[item_of[col]] = 1;
+		if (reveal == NULL || found)
+			continue;
+		found = 1;
+		for (i = 0; i < t->nitems; i++) {
+			double c = 0.0;
+			if (t->sup[i] != STATS_RELEASED)
+				continue;
+			for (e = 0; e < neq; e++)
+				if (fabs(pr[nvar + e]) > EPS)
+					c += pr[nvar + e] * coef(t, e, i);
+			if (fabs(c) > EPS)
+				reveal[i] = 1;
+		}
 	}
 	ret = 0;
 out:
@@ -235,7 +266,7 @@ int stats_determined(const stats_table *t, size_t i)
 
 	if (det == NULL)
 		return -1;
-	ret = determined_set(t, det);
+	ret = determined_set(t, det, NULL);
 	if (ret == 0)
 		ret = i < t->nitems && det[i];
 	free(det);
@@ -244,14 +275,6 @@ int stats_determined(const stats_table *t, size_t i)
 
 /* ---- choosing what else to suppress ---------------------------------------
  */
-
-/* Whether item i is a term of equation e (a cell of it, or its total). */
-static int eq_has_item(const stats_table *t, size_t e, size_t i)
-{
-	if (i == eq_item(t, e))
-		return 1;
-	return i < t->ncells && eq_has_cell(t, e, i);
-}
 
 /* The released cell with the smallest count in the equations marked in
  * eqs, else a released total among them; (size_t)-1 when none. Small
@@ -278,43 +301,6 @@ static size_t pick(const stats_table *t, const unsigned char *eqs)
 		     t->count[eq_item(t, e)] < t->count[best]))
 			best = eq_item(t, e);
 	return best;
-}
-
-/* The item to suppress so that item x is no longer determined: one of the
- * equations that hold x, else of the equations that share a suppressed
- * item with those, else the smallest released item. */
-static size_t pick_for(const stats_table *t, size_t x, unsigned char *eqs,
-		       unsigned char *near)
-{
-	size_t e, e2, i, neq = n_equations(t), got;
-
-	memset(eqs, 0, neq);
-	for (e = 0; e < neq; e++)
-		eqs[e] = (unsigned char)eq_has_item(t, e, x);
-	got = pick(t, eqs);
-	if (got != (size_t)-1)
-		return got;
-	memcpy(near, eqs, neq);
-	for (e = 0; e < neq; e++) {
-		if (!eqs[e])
-			continue;
-		for (i = 0; i < t->nitems; i++) {
-			if (t->sup[i] == STATS_RELEASED ||
-			    !eq_has_item(t, e, i))
-				continue;
-			for (e2 = 0; e2 < neq; e2++)
-				if (eq_has_item(t, e2, i))
-					near[e2] = 1;
-		}
-	}
-	got = pick(t, near);
-	if (got != (size_t)-1)
-		return got;
-	for (i = 0; i < t->nitems; i++)
-		if (t->sup[i] == STATS_RELEASED &&
-		    (got == (size_t)-1 || t->count[i] < t->count[got]))
-			got = i;
-	return got;
 }
 
 /* Rule (2): in a released total the suppressed items count 0 items or at
@@ -349,47 +335,95 @@ static size_t widen(stats_table *t, int k, unsigned char *eqs)
 	return n;
 }
 
+/* Whether a goes before b as the item to suppress: a cell before a total
+ * (a total hides more), then the smaller count. */
+static int better(const stats_table *t, size_t a, size_t b)
+{
+	if (b == (size_t)-1)
+		return 1;
+	if ((a < t->ncells) != (b < t->ncells))
+		return a < t->ncells;
+	return t->count[a] < t->count[b];
+}
+
+#define TRIALS 8
+
+/* Of the released items marked in cand, the one to suppress so that item
+ * x is no longer determined: the best (above) of those that do it alone,
+ * trying the TRIALS best; else the best of all. */
+static int choose(stats_table *t, size_t x, unsigned char *cand,
+		  unsigned char *det, size_t *out)
+{
+	size_t i, n, first = (size_t)-1;
+
+	*out = (size_t)-1;
+	for (n = 0; n < TRIALS; n++) {
+		size_t best = (size_t)-1;
+		for (i = 0; i < t->nitems; i++)
+			if (cand[i] && better(t, i, best))
+				best = i;
+		if (best == (size_t)-1)
+			break;
+		if (first == (size_t)-1)
+			first = best;
+		cand[best] = 0;
+		t->sup[best] = STATS_SECONDARY;
+		if (determined_set(t, det, NULL) != 0) {
+			t->sup[best] = STATS_RELEASED;
+			return -1;
+		}
+		t->sup[best] = STATS_RELEASED;
+		if (!det[x]) {
+			*out = best;
+			return 0;
+		}
+	}
+	*out = first;
+	return 0;
+}
+
 int stats_suppress(stats_table *t, int k)
 {
-	size_t i, neq = n_equations(t), n;
-	unsigned char *det = NULL, *eqs = NULL, *near = NULL;
+	size_t i, neq = n_equations(t), got;
+	unsigned char *det = NULL, *eqs = NULL, *cand = NULL;
 	int ret = -1;
 
 	for (i = 0; i < t->nitems; i++)
 		t->sup[i] = t->subjects[i] < k ? STATS_PRIMARY : STATS_RELEASED;
 	det = malloc(t->nitems);
+	cand = malloc(t->nitems);
 	eqs = malloc(neq);
-	near = malloc(neq);
-	if (det == NULL || eqs == NULL || near == NULL)
+	if (det == NULL || eqs == NULL || cand == NULL)
 		goto out;
-	/* Each round suppresses at least one more item, and once all are
-	 * suppressed nothing is determined: every equation has a total of
-	 * its own, so it ends. */
+	/* Each round suppresses one more item, and once all are suppressed
+	 * nothing is determined (every equation has a total of its own,
+	 * found in no other), so it ends. */
 	for (;;) {
 		if (widen(t, k, eqs) > 0)
 			continue;
-		if (determined_set(t, det) != 0)
+		if (determined_set(t, det, cand) != 0)
 			goto out;
-		n = 0;
-		for (i = 0; i < t->nitems; i++) {
-			size_t got;
-			if (!det[i])
-				continue;
-			got = pick_for(t, i, eqs, near);
-			if (got == (size_t)-1)
-				break;
-			t->sup[got] = STATS_SECONDARY;
-			n++;
-			/* One at a time: the next may be free already. */
+		for (i = 0; i < t->nitems && !det[i]; i++)
+			;
+		if (i == t->nitems)
 			break;
-		}
-		if (n == 0)
+		if (choose(t, i, cand, det, &got) != 0)
+			goto out;
+		/* A derivation that uses no released item cannot be: take
+		 * the smallest released item then, to be sure to end. */
+		if (got == (size_t)-1)
+			for (i = 0; i < t->nitems; i++)
+				if (t->sup[i] == STATS_RELEASED &&
+				    better(t, i, got))
+					got = i;
+		if (got == (size_t)-1)
 			break;
+		t->sup[got] = STATS_SECONDARY;
 	}
 	ret = 0;
 out:
 	free(det);
+	free(cand);
 	free(eqs);
-	free(near);
 	return ret;
 }
