@@ -536,6 +536,7 @@ static int breach_update(cli *c, int argc, char **argv)
 	}
 	if (any_cat)
 		ch.categories = cats;
+	r = 0;
 	if (meas) {
 		text = malloc(TEXT_CAP);
 		if (text == NULL)
