@@ -282,8 +282,10 @@ static void print_breach(const json_t *o)
 	printf("%-22s %s\n",
 	       "subjects told at:", jstr(o, "subjects_notified_at", "-"));
 	printf("%-22s ", "categories:");
-	json_array_foreach(json_object_get(o, "categories"), i, v)
-		printf("%s%s", i ? ", " : "", json_string_value(v));
+	for (i = 0; i < json_array_size(json_object_get(o, "categories")); i++)
+		printf("%s%s", i ? ", " : "",
+		       json_string_value(json_array_get(
+			       json_object_get(o, "categories"), i)));
 	printf("%s\n",
 	       json_array_size(json_object_get(o, "categories")) ? "" : "-");
 	v = json_object_get(o, "query");
@@ -363,8 +365,9 @@ static int print_doc(const cli *c, const char *text, int what)
 	if (what == 'l') {
 		print_list(o);
 	} else if (what == 's') {
-		json_array_foreach(json_object_get(o, "subjects"), i, v)
-			puts(json_string_value(v));
+		v = json_object_get(o, "subjects");
+		for (i = 0; i < json_array_size(v); i++)
+			puts(json_string_value(json_array_get(v, i)));
 	} else {
 		print_breach(o);
 	}
@@ -602,10 +605,14 @@ static const json_t *total_of(const json_t *doc, const char *dim,
 	const json_t *t;
 	size_t i;
 
-	json_array_foreach(json_object_get(doc, "totals"), i,
-			   t) if (strcmp(jstr(t, "dimension", ""), dim) == 0 &&
-				  strcmp(jstr(t, "value", ""), value) ==
-					  0) return json_object_get(t, "count");
+	const json_t *all = json_object_get(doc, "totals");
+
+	for (i = 0; i < json_array_size(all); i++) {
+		t = json_array_get(all, i);
+		if (strcmp(jstr(t, "dimension", ""), dim) == 0 &&
+		    strcmp(jstr(t, "value", ""), value) == 0)
+			return json_object_get(t, "count");
+	}
 	return NULL;
 }
 
@@ -630,8 +637,9 @@ static void stats_text(const json_t *doc)
 			json_object_get(json_object_get(doc, "values"), d1);
 		size_t n1 = json_array_size(v1);
 		printf("%-20s", d0);
-		json_array_foreach(v1, j, v)
-			printf(" %12.12s", json_string_value(v));
+		for (j = 0; j < n1; j++)
+			printf(" %12.12s",
+			       json_string_value(json_array_get(v1, j)));
 		printf(" %12s\n", "total");
 		json_array_foreach(v0, i, v)
 		{
@@ -647,20 +655,26 @@ static void stats_text(const json_t *doc)
 			       count_text(total_of(doc, d0, rv), buf));
 		}
 		printf("%-20s", "total");
-		json_array_foreach(v1, j, v) printf(
-			" %12s",
-			count_text(total_of(doc, d1, json_string_value(v)),
-				   buf));
+		for (j = 0; j < n1; j++)
+			printf(" %12s",
+			       count_text(
+				       total_of(doc, d1,
+						json_string_value(
+							json_array_get(v1, j))),
+				       buf));
 		printf(" %12s\n",
 		       count_text(json_object_get(doc, "total"), buf));
 		return;
 	}
-	json_array_foreach(dims, i, v) printf("%-20s ", json_string_value(v));
+	for (i = 0; i < nd; i++)
+		printf("%-20s ", json_string_value(json_array_get(dims, i)));
 	printf("%12s\n", "count");
 	json_array_foreach(cells, i, cl)
 	{
-		json_array_foreach(json_object_get(cl, "key"), j, v)
-			printf("%-20.20s ", json_string_value(v));
+		v = json_object_get(cl, "key");
+		for (j = 0; j < json_array_size(v); j++)
+			printf("%-20.20s ",
+			       json_string_value(json_array_get(v, j)));
 		printf("%12s\n", count_text(json_object_get(cl, "count"), buf));
 	}
 	if (nd > 2) {

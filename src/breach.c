@@ -531,7 +531,7 @@ static json_t *row_json(rk_register *r, const store_breach *b, int texts,
 	int open = strcmp(b->status, STATUS_OPEN) == 0;
 	json_t *o, *q = json_null();
 	char dl[48], dlu[48], left[64];
-	int bad = 0;
+	int bad;
 
 	fi_time(deadline, dl);
 	format_time(deadline, 0, dlu);
@@ -1051,7 +1051,7 @@ static rk_status apply(rk_register *r, struct brow *w,
 {
 	store_breach *b = &w->b;
 	char *cats = NULL;
-	rk_status st = RK_OK;
+	rk_status st;
 	int64_t t;
 
 	if (strcmp(b->status, STATUS_OPEN) != 0)

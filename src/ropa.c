@@ -100,8 +100,11 @@ static int add_once(json_t *a, const char *name)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(a, i, v) if (strcmp(json_string_value(v), name) ==
-					0) return 0;
+	for (i = 0; i < json_array_size(a); i++) {
+		v = json_array_get(a, i);
+		if (strcmp(json_string_value(v), name) == 0)
+			return 0;
+	}
 	return json_array_append_new(a, json_string(name));
 }
 

@@ -611,7 +611,7 @@ static rk_status assign_slots(struct job *j, size_t di, int k)
 static void count_row(struct job *j, stats_table *t, const struct srow *sr)
 {
 	size_t combo[STATS_DIMS_MAX], seen[STATS_DIMS_MAX][PRODUCTS_MAX + 1];
-	size_t nseen[STATS_DIMS_MAX], i, d, n = 1, c;
+	size_t nseen[STATS_DIMS_MAX] = {0}, i, d, n = 1, c;
 
 	for (d = 0; d < j->ndims; d++) {
 		nseen[d] = 0;
@@ -865,13 +865,12 @@ rk_status rk_stats(rk_register *r, const char *dims, int k, char **json_out)
 {
 	struct job j;
 	stats_table t;
-	size_t nvals[STATS_DIMS_MAX], i, row;
+	size_t nvals[STATS_DIMS_MAX] = {0}, i, row;
 	json_t *doc = NULL;
 	char fields[256];
 	const char *purpose;
 	audit_ev ev;
 	rk_status st;
-	int reading = 0;
 
 	memset(&j, 0, sizeof j);
 	memset(&t, 0, sizeof t);
@@ -903,10 +902,8 @@ rk_status rk_stats(rk_register *r, const char *dims, int k, char **json_out)
 	st = reg_begin_read(r);
 	if (st != RK_OK)
 		goto out;
-	reading = 1;
 	st = read_all(&j);
 	reg_end_read(r);
-	reading = 0;
 	if (st != RK_OK)
 		goto out;
 	for (i = 0; i < j.ndims; i++) {
@@ -958,8 +955,6 @@ rk_status rk_stats(rk_register *r, const char *dims, int k, char **json_out)
 	audit_ev_set(&ev, r, AUDIT_ACTION, NULL, fields, purpose, "ok");
 	st = audit_read(r, &ev);
 out:
-	if (reading)
-		reg_end_read(r);
 	if (st != RK_OK) {
 		if (st != RK_ESYS && st != RK_EREFUSED)
 			reg_audit_attempt(r, AUDIT_ACTION, NULL, purpose, st);
