@@ -76,7 +76,7 @@ static int fi_offset(int64_t t)
 
 /* "YYYY-MM-DDTHH:MM[:SS]" of t shifted by off, then the offset ("Z" for
  * 0, else "+HH:MM"). */
-static void format_time(int64_t t, int off, char out[48])
+static void format_time(int64_t t, int off, char out[96])
 {
 	int64_t l = t + off, days = l >= 0 ? l / 86400 : (l - 86399) / 86400;
 	int64_t sod = l - days * 86400;
@@ -92,11 +92,11 @@ static void format_time(int64_t t, int off, char out[48])
 	else
 		snprintf(zone, sizeof zone, "%c%02d:%02d", off < 0 ? '-' : '+',
 			 abs(off) / 3600, abs(off) / 60 % 60);
-	snprintf(out, 48, "%04d-%02d-%02dT%02d:%02d%s%s", y, m, d, h, mi, sec,
+	snprintf(out, 96, "%04d-%02d-%02dT%02d:%02d%s%s", y, m, d, h, mi, sec,
 		 zone);
 }
 
-static void fi_time(int64_t t, char out[48])
+static void fi_time(int64_t t, char out[96])
 {
 	format_time(t, fi_offset(t), out);
 }
@@ -500,7 +500,7 @@ out:
 
 static json_t *time_or_null(int64_t t)
 {
-	char buf[48];
+	char buf[96];
 
 	if (t == 0)
 		return json_null();
@@ -530,7 +530,7 @@ static json_t *row_json(rk_register *r, const store_breach *b, int texts,
 	int notified = b->dpa_notified_at != 0;
 	int open = strcmp(b->status, STATUS_OPEN) == 0;
 	json_t *o, *q = json_null();
-	char dl[48], dlu[48], left[64];
+	char dl[96], dlu[96], left[64];
 	int bad;
 
 	fi_time(deadline, dl);
