@@ -79,5 +79,9 @@ int cmd_export(cli *c, int argc, char **argv);
 int cmd_dsr(cli *c, int argc, char **argv);
 int cmd_retention(cli *c, int argc, char **argv);
 int cmd_review(cli *c, int argc, char **argv);
+/* cmd_paper.c */
+int cmd_ropa(cli *c, int argc, char **argv);
+int cmd_breach(cli *c, int argc, char **argv);
+int cmd_stats(cli *c, int argc, char **argv);
 
 #endif

@@ -55,6 +55,17 @@ static const char usage[] =
 	"  dsr close N --outcome done|refused [--reason R]\n"
 	"  retention run [--as-of DATE] [--dry-run]  delete what expired\n"
 	"  review [--older-than DURATION]    values not confirmed for long\n"
+	"  ropa [--format md|html|json] [--lang fi|en]  records of "
+	"processing\n"
+	"  breach open --aware-at TIME --description-stdin [--category C]...\n"
+	"              [--with-field F] [--with-record T] [--from TIME --to "
+	"TIME]\n"
+	"  breach list [--all] | breach show N | breach subjects N\n"
+	"  breach update N [--dpa-notified-at TIME] [--risk none|low|high]\n"
+	"              [--subjects-notified-at TIME] [--measures-stdin]\n"
+	"  breach close N                    the breach register, 72-hour "
+	"clock\n"
+	"  stats --by DIM[,DIM...] [--k N] [--format text|csv|json]\n"
 	"  audit verify [--checkpoint FILE] | audit checkpoint FILE\n"
 	"  audit log [--subject ID]\n"
 	"  actor add NAME --role ROLE | actor list | actor revoke NAME\n"
@@ -351,6 +362,7 @@ static const struct input_file {
 	{"audit", "checkpoint", NULL, 2, "checkpoint file", 1},
 	{"export", NULL, "--out", 0, "output file", 1},
 	{"export", NULL, "--with-attachments", 0, "attachment directory", 1},
+	{"ropa", NULL, "--out", 0, "output file", 1},
 };
 
 /* 0 when the directory that path would be created in exists; else 2 after
@@ -456,6 +468,9 @@ static const struct verb {
 	{"dsr", cmd_dsr},
 	{"retention", cmd_retention},
 	{"review", cmd_review},
+	{"ropa", cmd_ropa},
+	{"breach", cmd_breach},
+	{"stats", cmd_stats},
 };
 
 int main(int argc, char **argv)

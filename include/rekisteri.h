@@ -835,6 +835,159 @@ RK_API RK_NODISCARD rk_status rk_review(rk_register *reg,
 RK_API RK_NODISCARD rk_status
 rk_subject_confirm(rk_register *reg, const char *id, const char *const *fields,
 		   size_t nfields, const char *purpose, size_t *confirmed);
+/* ---- The controller's paperwork: records of processing (GDPR Art. 30),
+ * the breach register (Art. 33-34), anonymous statistics ------------------
+ */
+
+/* The forms of a document the library renders. */
+typedef enum rk_doc_format {
+	RK_DOC_JSON = 0,     /* one JSON document */
+	RK_DOC_MARKDOWN = 1, /* Markdown text */
+	RK_DOC_HTML = 2	     /* one self-contained, printable HTML page */
+} rk_doc_format;
+
+/* The records of processing activities (Art. 30(1)) drawn from the
+ * stored policy and the register: the controller and its contact person,
+ * the supervisory authority, the purposes (with the legal bases of the
+ * data that serve each), the categories of data subjects (subject kinds,
+ * with how many subjects each has now), the categories of personal data
+ * (the policy's categories with their fields, and the record types, with
+ * how many values or records and subjects hold them now), the recipients
+ * and the transfers outside the EU/EEA with their safeguards, the
+ * retention rules, and the security measures (the policy's section named
+ * by settings "security_section", and those the register itself takes).
+ * Only counts are read; nothing is decrypted. lang is "fi" or "en" (NULL:
+ * "fi"). The administrator and roles with "audit": true may (else
+ * RK_EREFUSED, audited); audited as "ropa.render". *doc_out is owned:
+ * free with rk_free. */
+RK_API RK_NODISCARD rk_status rk_ropa(rk_register *reg, rk_doc_format format,
+				      const char *lang, char **doc_out);
+
+/* The breach register. A breach is opened when the controller became
+ * aware of it; the Data Protection Ombudsman must be told within 72
+ * hours of that (Art. 33(1)), counted in calendar hours between UTC
+ * instants and shown in Finnish time (Europe/Helsinki, with its offset,
+ * so that a change of daylight saving time in between is counted right).
+ * Times are given as ISO 8601 "YYYY-MM-DDTHH:MM[:SS]" with "Z" or an
+ * offset "+HH:MM", or without one in Finnish time (refused when that
+ * local time is skipped or repeated by a change of daylight saving time);
+ * never in the future of the register's clock.
+ *
+ * The affected subjects are chosen by a query, counted when the breach is
+ * opened, and listed for the notification of the subjects (Art. 34) when
+ * the risk is high: the subjects that existed then and held a value of a
+ * field, had a record of a type, or had data collected within a time
+ * range (the conditions given must all hold).
+ *
+ * The description and the measures may hold personal data: they are text
+ * of at most 4000 bytes without a HETU or card number, stored sealed.
+ * Every row is bound to the register's row key and the set of breaches is
+ * pinned, so a breach edited, removed or put back without the key is
+ * refused (RK_EINTEGRITY). Only the administrator and roles with "audit":
+ * true may keep the register (else RK_EREFUSED); every call is audited
+ * ("breach.open", "breach.update", "breach.close", "breach.list",
+ * "breach.show", "breach.subjects").
+ *
+ * A breach as JSON: {"number", "status" ("open" or "closed"), "aware_at",
+ * "opened_at", "deadline" (aware_at + 72 h), "deadline_utc",
+ * "seconds_left" (to the deadline from now; negative when it has passed),
+ * "time_left" ("71 h 30 min", or "overdue by 2 h 5 min"), "overdue" (the
+ * Ombudsman not told and the deadline passed), "dpa_notified_at",
+ * "notified_late" (told after the deadline), "risk" ("none", "low",
+ * "high" or null), "subjects_notified_at", "categories" (array of
+ * names), "query" ({"field", "record_type", "from", "to"} or null),
+ * "affected" (integer or null), "counted_at", "closed_at"}; times are
+ * Finnish local time with the offset, "deadline_utc" ends in "Z". */
+typedef struct rk_breach_query {
+	const char *field;	 /* subjects with a value of this field */
+	const char *record_type; /* subjects with a record of this type */
+	const char *from, *to;	 /* a time range (both or neither) */
+} rk_breach_query;
+
+/* Opens a breach the controller became aware of at aware_at, described by
+ * description; categories (comma-separated names of the policy's data
+ * categories or record types; may be NULL) says what data it concerns;
+ * query (may be NULL) chooses the affected subjects. *number gets the
+ * breach's number. */
+RK_API RK_NODISCARD rk_status rk_breach_open(
+	rk_register *reg, const char *aware_at, const char *description,
+	const char *categories, const rk_breach_query *query, int64_t *number);
+
+#define RK_BREACH_ALL 1u /* closed breaches too */
+
+/* The breaches in number order as a JSON array (no texts). */
+RK_API RK_NODISCARD rk_status rk_breach_list(rk_register *reg, unsigned flags,
+					     char **json_out);
+
+/* One breach as a JSON object with "description" and "measures" (text or
+ * null). *json_out may hold personal data: free with rk_free_secret.
+ * RK_ENOTFOUND when there is no such breach. */
+RK_API RK_NODISCARD rk_status rk_breach_show(rk_register *reg, int64_t number,
+					     char **json_out);
+
+/* What rk_breach_update changes: each member NULL leaves it as it is. */
+typedef struct rk_breach_change {
+	const char *dpa_notified_at;	  /* the Ombudsman was told */
+	const char *risk;		  /* "none", "low" or "high" */
+	const char *subjects_notified_at; /* the subjects were told */
+	const char *measures;		  /* replaces the measures text */
+	const char *categories;		  /* replaces the categories */
+} rk_breach_change;
+
+/* Records what was done about an open breach. RK_EINVAL when it is
+ * closed, when a time is before the awareness, or when the subjects are
+ * said to be told while the risk is not high. json_out (may be NULL) gets
+ * the breach as rk_breach_show gives it. */
+RK_API RK_NODISCARD rk_status rk_breach_update(rk_register *reg, int64_t number,
+					       const rk_breach_change *change,
+					       char **json_out);
+
+/* Closes an open breach: its risk must be assessed, the Ombudsman told
+ * unless the risk is "none" (unlikely to result in a risk, Art. 33(1)),
+ * and the subjects told when it is "high" (Art. 34); else RK_EINVAL,
+ * naming what is missing. */
+RK_API RK_NODISCARD rk_status rk_breach_close(rk_register *reg, int64_t number,
+					      char **json_out);
+
+/* The subjects to notify of a breach whose risk is high (Art. 34):
+ * {"number", "count", "subjects": [ID, ...]} (IDs for the mailing, no
+ * values). RK_EINVAL when the risk is not high or the breach has no
+ * query. Free with rk_free_secret. */
+RK_API RK_NODISCARD rk_status rk_breach_subjects(rk_register *reg,
+						 int64_t number,
+						 char **json_out);
+
+/* Anonymous statistics: counts of subjects over coarse dimensions only,
+ * dims comma-separated (at most 4, each once) from "age_band" (from the
+ * birth date, else the HETU: 0-17, 18-29, 30-39, ..., 70+), "gender",
+ * "region" (the first two digits of the postal code), "country", "kind",
+ * "product" (of the subject's purchases: the policy's statistics section
+ * names the record type and field; a subject counts once in each product
+ * it bought, and the totals then count subject-product pairs) and
+ * "first_purchase_year". A subject without the datum counts under
+ * "unknown" (or "none"); a value that fewer than k subjects have at all is
+ * counted under "other", so that no rare value is named.
+ *
+ * Every released cell and total counts at least k subjects (k 0: the
+ * policy's "min_cell", default 5; never below 3 nor below the policy's,
+ * else RK_EINVAL). Smaller cells are suppressed, and further cells (or
+ * totals) with them, until no suppressed cell or total can be derived
+ * from what is released (the cells, the totals of each value of each
+ * dimension, and the grand total) by any sum or difference. Subjects
+ * whose processing is restricted or who objected to the statistics
+ * purpose are not counted. Values are decrypted inside the library; only
+ * the counts leave. Who may: the administrator and roles whose purposes
+ * include the policy's statistics purpose (else RK_EREFUSED). Every
+ * release is audited ("stats.release", with the dimensions and k).
+ *
+ * *json_out (free with rk_free): {"dimensions": [...], "k", "unit"
+ * ("subjects" or "subject-product pairs"), "released_at", "values":
+ * {dim: [values in order]}, "cells": [{"key": [value per dimension],
+ * "count": integer or null when suppressed}], "totals": [{"dimension",
+ * "value", "count"}] (only with two or more dimensions), "total",
+ * "suppressed": {"primary", "secondary"}}. */
+RK_API RK_NODISCARD rk_status rk_stats(rk_register *reg, const char *dims,
+				       int k, char **json_out);
 
 #ifdef __cplusplus
 }

@@ -35,6 +35,7 @@
 #include "consent.h"
 #include "crypto.h"
 #include "export.h"
+#include "ident.h"
 #include "integrity.h"
 #include "json_secret.h"
 #include "policy.h"
@@ -144,19 +145,10 @@ static const char *const from_names[] = {"collection", "relationship_end",
 					 "fiscal_year_end",
 					 "calendar_year_end"};
 
-/* EU member states and the other EEA states (Iceland, Liechtenstein,
- * Norway): a recipient elsewhere is a transfer to a third country. */
+/* A recipient outside the EU/EEA is a transfer to a third country. */
 static int country_in_eea(const char *cc)
 {
-	static const char *const eea[] = {
-		"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR",
-		"DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL",
-		"PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO"};
-
-	for (size_t i = 0; i < sizeof eea / sizeof eea[0]; i++)
-		if (strcmp(cc, eea[i]) == 0)
-			return 1;
-	return 0;
+	return ident_country_in_eea(cc);
 }
 
 /* A file name extension for a media type: only types whose files open as

@@ -18,6 +18,7 @@
 
 #include "crypto.h"
 #include "export.h"
+#include "htmlesc.h"
 
 #define HTML_MAX     ((size_t)512 * 1024 * 1024)
 #define COLUMNS_MAX  64
@@ -73,40 +74,15 @@ static void raw(hbuf *b, const char *s)
 	put_n(b, s, strlen(s));
 }
 
+static void put_ud(void *ud, const char *p, size_t n)
+{
+	put_n(ud, p, n);
+}
+
 /* Text from the document: always escaped. */
 static void esc(hbuf *b, const char *s)
 {
-	const char *run = s;
-
-	if (s == NULL)
-		return;
-	for (; *s != '\0'; s++) {
-		const char *ent = NULL;
-
-		switch (*s) {
-		case '&':
-			ent = "&amp;";
-			break;
-		case '<':
-			ent = "&lt;";
-			break;
-		case '>':
-			ent = "&gt;";
-			break;
-		case '"':
-			ent = "&quot;";
-			break;
-		case '\'':
-			ent = "&#39;";
-			break;
-		default:
-			continue;
-		}
-		put_n(b, run, (size_t)(s - run));
-		raw(b, ent);
-		run = s + 1;
-	}
-	put_n(b, run, (size_t)(s - run));
+	html_escape(s, put_ud, b);
 }
 
 static void num(hbuf *b, long long v)

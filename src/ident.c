@@ -1688,3 +1688,19 @@ bad:
 	out[0] = '\0';
 	return -1;
 }
+
+/* ---- the EU and the EEA ----------------------------------------------------
+ */
+
+int ident_country_in_eea(const char *code)
+{
+	static const char *const eea[] = {
+		"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR",
+		"DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL",
+		"PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO"};
+
+	for (size_t i = 0; code != NULL && i < sizeof eea / sizeof eea[0]; i++)
+		if (strcmp(code, eea[i]) == 0)
+			return 1;
+	return 0;
+}

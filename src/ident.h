@@ -181,4 +181,9 @@ int ident_fi_working_day(int y, int m, int d);
  * 1583-9999. */
 int ident_due_date(const char *received, int months, char out[11]);
 
+/* Whether code (ISO 3166-1 alpha-2) is an EU member state or another EEA
+ * state (Iceland, Liechtenstein, Norway): a recipient elsewhere is a
+ * transfer to a third country (GDPR Chapter V). */
+int ident_country_in_eea(const char *code);
+
 #endif

@@ -1573,3 +1573,43 @@ rk_status integ_subject_forget(rk_register *r, const store_subject *sub,
 		return st;
 	return RK_OK;
 }
+
+/* ---- the breach register (breach.c) ---------------------------------------
+ */
+
+#define CTX_BREACH_ROW "rk-breach-v1"
+
+static void breach_mac_opt(sec_mac *m, const unsigned char *p, size_t n)
+{
+	/* Absent differs from empty. */
+	sec_mac_int(m, p != NULL ? 1 : 0);
+	sec_mac_bytes(m, p, p != NULL ? n : 0);
+}
+
+void integ_breach_mac(const rk_register *r, const store_breach *b,
+		      unsigned char out[SEC_HASH_BYTES])
+{
+	sec_mac m;
+
+	sec_mac_init(&m, r->rkey, CTX_BREACH_ROW);
+	sec_mac_int(&m, b->id);
+	sec_mac_int(&m, b->aware_at);
+	sec_mac_int(&m, b->opened_at);
+	breach_mac_opt(&m, b->description, b->description_len);
+	sec_mac_str(&m, b->categories);
+	sec_mac_int(&m, b->has_query);
+	sec_mac_str(&m, b->q_field);
+	sec_mac_str(&m, b->q_type);
+	sec_mac_int(&m, b->has_range);
+	sec_mac_int(&m, b->q_from);
+	sec_mac_int(&m, b->q_to);
+	sec_mac_int(&m, b->counted_at);
+	sec_mac_int(&m, b->affected);
+	sec_mac_str(&m, b->risk);
+	sec_mac_int(&m, b->dpa_notified_at);
+	sec_mac_int(&m, b->subjects_notified_at);
+	breach_mac_opt(&m, b->measures, b->measures_len);
+	sec_mac_str(&m, b->status);
+	sec_mac_int(&m, b->closed_at);
+	sec_mac_final(&m, out);
+}

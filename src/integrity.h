@@ -190,4 +190,9 @@ rk_status integ_subject_forget(rk_register *r, const store_subject *sub,
 			       const char today[11], int64_t held,
 			       int64_t *cookies);
 
+/* ---- the breach register (breach.c) ---- */
+/* The MAC over a breach row (every column, sealed texts as stored). */
+void integ_breach_mac(const rk_register *r, const store_breach *b,
+		      unsigned char out[SEC_HASH_BYTES]);
+
 #endif

@@ -1756,15 +1756,12 @@ static void parse_fy_end(ctx *c, json_t *v)
 
 static void parse_settings(ctx *c, json_t *root)
 {
-	static const char *const keys[] = {"allow_temporary_hetu",
-					   "derive_sex_from_hetu",
-					   "default_purpose",
-					   "phone_country_code",
-					   "customer_number_start",
-					   "operator_role",
-					   "legal_claims_purpose",
-					   "financial_year_end",
-					   NULL};
+	static const char *const keys[] = {
+		"allow_temporary_hetu",	 "derive_sex_from_hetu",
+		"default_purpose",	 "phone_country_code",
+		"customer_number_start", "operator_role",
+		"legal_claims_purpose",	 "financial_year_end",
+		"security_section",	 NULL};
 	json_t *v = json_object_get(root, "settings"), *cc;
 	policy *p = c->p;
 	long long start;
@@ -1951,6 +1948,8 @@ out:
 	pop(c);
 }
 
+static void parse_paperwork(ctx *c, json_t *root);
+
 static void parse_root(ctx *c, json_t *root)
 {
 	static const char *const keys[] = {"rekisteri_policy",
@@ -1973,6 +1972,7 @@ static void parse_root(ctx *c, json_t *root)
 					   "roles",
 					   "marketing",
 					   "notice",
+					   "statistics",
 					   NULL};
 	static const char *const kinds_needed[] = {"customer", "prospect",
 						   "contact", NULL};
@@ -2029,6 +2029,7 @@ static void parse_root(ctx *c, json_t *root)
 	parse_notice(c, root);
 	parse_settings(c, root);
 	parse_marketing(c, root);
+	parse_paperwork(c, root);
 
 	if (c->ns_ok[NS_KIND]) {
 		size_t i;
@@ -2251,4 +2252,142 @@ out:
 		fclose(f);
 	free(buf);
 	return p;
+}
+
+/* ---- the controller's paperwork: records of processing, statistics ------
+ */
+
+/* A field named under key of the "statistics" section, of one of the
+ * types allowed (PT_TEXT ends the list), that needs no consent: anonymous
+ * statistics are further processing for a statistical purpose (GDPR Art.
+ * 5(1)(b), 89), which a withdrawn consent would not allow. */
+static void stats_field(ctx *c, json_t *v, const char *key,
+			const pol_type *types, size_t *out)
+{
+	const pol_field *f;
+	size_t i;
+
+	*out = POL_NONE;
+	if (json_object_get(v, key) == NULL)
+		return;
+	get_ref(c, v, key, NS_FIELD, 0, out);
+	if (*out == POL_NONE)
+		return;
+	f = &c->p->fields[*out];
+	for (i = 0; types[i] != PT_TEXT && types[i] != f->type; i++)
+		;
+	if (types[i] != f->type) {
+		report_in(c, key,
+			  "\"%s\" names a field of type %s, which "
+			  "this dimension cannot use",
+			  key, policy_type_name(f->type));
+		*out = POL_NONE;
+	} else if (f->consent != POL_NONE) {
+		report_in(c, key,
+			  "\"%s\" names a field that needs a consent: "
+			  "statistics use no such field",
+			  key);
+		*out = POL_NONE;
+	}
+}
+
+static void parse_paperwork(ctx *c, json_t *root)
+{
+	static const char *const keys[] = {
+		"purpose",	    "min_cell",
+		"birth_date_field", "hetu_field",
+		"gender_field",	    "postal_code_field",
+		"country_field",    "product_record_type",
+		"product_field",    NULL};
+	static const pol_type t_date[] = {PT_DATE, PT_TEXT};
+	static const pol_type t_hetu[] = {PT_HETU, PT_TEXT};
+	static const pol_type t_enum[] = {PT_ENUM, PT_TEXT};
+	static const pol_type t_postal[] = {PT_POSTAL_CODE, PT_TEXT};
+	static const pol_type t_country[] = {PT_COUNTRY, PT_TEXT};
+	json_t *set = json_object_get(root, "settings");
+	json_t *v = json_object_get(root, "statistics"), *sec;
+	policy *p = c->p;
+	long long k;
+	size_t i;
+
+	p->security_section = POL_NONE;
+	p->statistics.purpose = POL_NONE;
+	p->statistics.min_cell = 5;
+	p->statistics.birth_date = p->statistics.hetu = POL_NONE;
+	p->statistics.gender = p->statistics.postal_code = POL_NONE;
+	p->statistics.country = POL_NONE;
+	p->statistics.product_record = p->statistics.product_field = POL_NONE;
+	sec = json_is_object(set) ? json_object_get(set, "security_section")
+				  : NULL;
+	if (sec != NULL) {
+		push_key(c, "settings");
+		for (i = 0; json_is_string(sec) && i < p->nsections; i++)
+			if (p->sections[i].key != NULL &&
+			    strcmp(p->sections[i].key,
+				   json_string_value(sec)) == 0)
+				p->security_section = i;
+		if (p->security_section == POL_NONE)
+			report_in(c, "security_section",
+				  "\"security_section\" must be the key of a "
+				  "section of the \"notice\"");
+		pop(c);
+	}
+	if (v == NULL)
+		return;
+	push_key(c, "statistics");
+	if (!json_is_object(v)) {
+		report(c, "\"statistics\" must be an object");
+		goto out;
+	}
+	check_keys(c, v, keys);
+	if (json_object_get(v, "purpose") != NULL)
+		get_ref(c, v, "purpose", NS_PURPOSE, 0, &p->statistics.purpose);
+	/* k below 3 would release cells of one or two people. */
+	if (get_int(c, v, "min_cell", 0, 3, 1000, &k))
+		p->statistics.min_cell = (int)k;
+	stats_field(c, v, "birth_date_field", t_date,
+		    &p->statistics.birth_date);
+	stats_field(c, v, "hetu_field", t_hetu, &p->statistics.hetu);
+	stats_field(c, v, "gender_field", t_enum, &p->statistics.gender);
+	stats_field(c, v, "postal_code_field", t_postal,
+		    &p->statistics.postal_code);
+	stats_field(c, v, "country_field", t_country, &p->statistics.country);
+	if (json_object_get(v, "product_record_type") != NULL)
+		get_ref(c, v, "product_record_type", NS_RECORD_TYPE, 0,
+			&p->statistics.product_record);
+	if (p->statistics.product_record != POL_NONE) {
+		const pol_record_type *rt =
+			&p->record_types[p->statistics.product_record];
+		json_t *pf = json_object_get(v, "product_field");
+
+		if (rt->consent != POL_NONE)
+			report_in(c, "product_record_type",
+				  "\"product_record_type\" names a record "
+				  "type that needs a consent: statistics use "
+				  "no such records");
+		if (!json_is_string(pf))
+			report_in(c, "product_field",
+				  "\"product_field\" must name a text field of "
+				  "the \"product_record_type\"");
+		else
+			p->statistics.product_field =
+				policy_record_field(rt, json_string_value(pf));
+		if (json_is_string(pf) &&
+		    (p->statistics.product_field == POL_NONE ||
+		     rt->fields[p->statistics.product_field].type != PT_TEXT)) {
+			report_in(c, "product_field",
+				  "\"product_field\" must name a text field of "
+				  "the \"product_record_type\"");
+			p->statistics.product_field = POL_NONE;
+		}
+		if (rt->consent != POL_NONE)
+			p->statistics.product_record =
+				p->statistics.product_field = POL_NONE;
+	} else if (json_object_get(v, "product_field") != NULL) {
+		report_in(
+			c, "product_field",
+			"\"product_field\" needs the \"product_record_type\"");
+	}
+out:
+	pop(c);
 }

@@ -257,6 +257,27 @@ typedef struct policy {
 	size_t nroles;
 	pol_section *sections; /* notice prose in order */
 	size_t nsections;
+	/* ---- the controller's paperwork (records of processing, anonymous
+	 * statistics); parsed by parse_paperwork ---- */
+	/* settings "security_section": the notice section that describes
+	 * the security measures (index into sections), or POL_NONE */
+	size_t security_section;
+	/* The "statistics" section: the purpose anonymous statistics serve
+	 * (a role whose purposes include it may release them; POL_NONE: only
+	 * the operator), the smallest cell (k, 3 or more, default 5) and the
+	 * fields and record field the coarse dimensions are drawn from (each
+	 * POL_NONE when not named: that dimension is not offered). */
+	struct {
+		size_t purpose;
+		int min_cell;
+		size_t birth_date;     /* fields: a date */
+		size_t hetu;	       /* fields: a HETU (its birth date) */
+		size_t gender;	       /* fields: an enum */
+		size_t postal_code;    /* fields: a postal code */
+		size_t country;	       /* fields: a country */
+		size_t product_record; /* record types */
+		size_t product_field;  /* that type's own fields */
+	} statistics;
 } policy;
 
 typedef void (*pol_diag_fn)(void *ud, const char *file, int line, int column,

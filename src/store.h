@@ -198,6 +198,49 @@ typedef int (*store_held_fn)(void *ud, const store_held *h);
 typedef int (*store_review_fn)(void *ud, const char *subject_id,
 			       const char *field, int64_t confirmed_at);
 
+/* ---- the controller's paperwork (store_sqlite_paper.c) ---- */
+/* What count_by counts: subjects per kind, values per field, records per
+ * type, records kept under a legal hold per type. */
+enum store_count {
+	STORE_COUNT_KIND,
+	STORE_COUNT_FIELD,
+	STORE_COUNT_RECORD,
+	STORE_COUNT_HELD
+};
+/* name: the kind, field or type; rows: how many; subjects: how many
+ * distinct subjects hold them (rows for kinds; 0 for held records). */
+typedef int (*store_count_fn)(void *ud, const char *name, int64_t rows,
+			      int64_t subjects);
+
+/* A personal data breach (GDPR Art. 33-34). Times are Unix seconds (UTC);
+ * 0 where absent. Strings point into the store during a walk. */
+typedef struct store_breach {
+	int64_t id; /* given by the caller (a counter) */
+	int64_t aware_at;
+	int64_t opened_at;
+	const unsigned char *description; /* sealed */
+	size_t description_len;
+	const char *categories; /* comma-separated names, or NULL */
+	/* the query that chose the affected subjects (has_query 0: none) */
+	int has_query;
+	const char *q_field; /* or NULL */
+	const char *q_type;  /* or NULL */
+	int has_range;
+	int64_t q_from, q_to;
+	int64_t counted_at; /* when the query was counted */
+	int64_t affected;   /* subjects it chose then; -1 without a query */
+	const char *risk;   /* "none", "low", "high", or NULL */
+	int64_t dpa_notified_at;
+	int64_t subjects_notified_at;
+	const unsigned char *measures; /* sealed, or NULL */
+	size_t measures_len;
+	const char *status; /* "open" or "closed" */
+	int64_t closed_at;
+	const unsigned char *mac; /* SEC_HASH_BYTES, NULL when absent */
+} store_breach;
+
+typedef int (*store_breach_fn)(void *ud, const store_breach *b);
+
 /* The places where ciphertext sealed with a subject's data key lives. */
 enum store_ct {
 	STORE_CT_VALUE,	   /* id: the value's rowid */
@@ -455,6 +498,25 @@ struct store_vt {
 	int (*bidx_find_live)(store *s, const char *field,
 			      const unsigned char hash[SEC_BIDX_BYTES],
 			      const char *today, store_id_fn fn, void *ud);
+	/* ---- the controller's paperwork: counts for the records of
+	 * processing, the breach register ---- */
+	/* Counts by kind, field or type, in name order (no values read). */
+	int (*count_by)(store *s, enum store_count what, store_count_fn fn,
+			void *ud);
+	int (*breach_insert)(store *s, const store_breach *b);
+	/* Stores every column but id, aware_at, opened_at and the query;
+	 * STORE_NOTFOUND when absent. */
+	int (*breach_update)(store *s, const store_breach *b);
+	/* Every breach in id order. */
+	int (*breach_walk)(store *s, store_breach_fn fn, void *ud);
+	/* The subjects created no later than asof that hold a value of field
+	 * (NULL: no such condition) and have a record of type (NULL: none),
+	 * the value collected and the record created within [from, to] when
+	 * has_range; with neither field nor type, those with any value or
+	 * record in the range (all subjects without a range). In id order. */
+	int (*breach_match)(store *s, const char *field, const char *type,
+			    int has_range, int64_t from, int64_t to,
+			    int64_t asof, store_id_fn fn, void *ud);
 };
 
 struct store {

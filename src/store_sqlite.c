@@ -201,6 +201,31 @@ static const char *const migrations[] = {
 	/* 8: the review list of values not confirmed for a long time
 	 * (rekisteri review) seeks on when each was last confirmed. */
 	"CREATE INDEX value_confirmed ON value(confirmed_at);",
+	/* 9: the breach register (GDPR Art. 33-34). Not tied to subjects:
+	 * the query that chose the affected ones is kept, and counted. The
+	 * description and the measures are sealed; mac binds the row to the
+	 * row key (breach.c). */
+	"CREATE TABLE breach ("
+	" id INTEGER PRIMARY KEY,"
+	" aware_at INTEGER NOT NULL,"
+	" opened_at INTEGER NOT NULL,"
+	" description BLOB NOT NULL,"
+	" categories TEXT,"
+	" has_query INTEGER NOT NULL,"
+	" q_field TEXT,"
+	" q_type TEXT,"
+	" has_range INTEGER NOT NULL,"
+	" q_from INTEGER,"
+	" q_to INTEGER,"
+	" counted_at INTEGER NOT NULL,"
+	" affected INTEGER NOT NULL,"
+	" risk TEXT,"
+	" dpa_notified_at INTEGER,"
+	" subjects_notified_at INTEGER,"
+	" measures BLOB,"
+	" status TEXT NOT NULL,"
+	" closed_at INTEGER,"
+	" mac BLOB);",
 };
 
 #define NMIGRATIONS ((int64_t)(sizeof migrations / sizeof migrations[0]))
@@ -1536,6 +1561,11 @@ static const struct store_vt sq_vt = {
 	.review_walk = sqx_review_walk,
 	.bidx_find_live = sqx_bidx_find_live,
 	.cookie_count = sqx_cookie_count,
+	.count_by = sqx_count_by,
+	.breach_insert = sqx_breach_insert,
+	.breach_update = sqx_breach_update,
+	.breach_walk = sqx_breach_walk,
+	.breach_match = sqx_breach_match,
 };
 
 /* ---- open and migrations ---- */

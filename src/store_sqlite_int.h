@@ -22,7 +22,8 @@ enum sqx_slot_base {
 	SQX_ERASE = 64,	    /* store_sqlite_erase.c: 64-71 */
 	SQX_DSR = 72,	    /* store_sqlite_dsr.c: 72-79 */
 	SQX_RETENTION = 80, /* store_sqlite_retention.c: 80-95 */
-	SQX_SLOTS = 96
+	SQX_PAPER = 112,    /* store_sqlite_paper.c: 112-127 */
+	SQX_SLOTS = 128
 };
 
 sqlite3 *sqx_db(store *s);
@@ -147,5 +148,13 @@ int sqx_cookie_count(store *s, const char *subject_id,
 int sqx_bidx_find_live(store *s, const char *field,
 		       const unsigned char hash[SEC_BIDX_BYTES],
 		       const char *today, store_id_fn fn, void *ud);
+/* store_sqlite_paper.c */
+int sqx_count_by(store *s, enum store_count what, store_count_fn fn, void *ud);
+int sqx_breach_insert(store *s, const store_breach *b);
+int sqx_breach_update(store *s, const store_breach *b);
+int sqx_breach_walk(store *s, store_breach_fn fn, void *ud);
+int sqx_breach_match(store *s, const char *field, const char *type,
+		     int has_range, int64_t from, int64_t to, int64_t asof,
+		     store_id_fn fn, void *ud);
 
 #endif

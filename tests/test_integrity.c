@@ -237,7 +237,8 @@ static void make_old(struct fx *f)
 			"DELETE FROM schema_migrations WHERE version >= 3;"
 			/* tables of later migrations, made again */
 			"DROP TABLE dsr;"
-			"DROP INDEX value_confirmed;");
+			"DROP INDEX value_confirmed;"
+			"DROP TABLE breach;");
 }
 
 static void reads_as_before_but_consent(struct fx *f);
