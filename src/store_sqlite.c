@@ -1462,6 +1462,11 @@ static const struct store_vt sq_vt = {
 	.dsr_insert = sqx_dsr_insert,
 	.dsr_update = sqx_dsr_update,
 	.dsr_walk = sqx_dsr_walk,
+	.policy_get = sqx_policy_get,
+	.policy_walk = sqx_policy_walk,
+	.usage_count = sqx_usage_count,
+	.field_subjects = sqx_field_subjects,
+	.scope_walk = sqx_scope_walk,
 };
 
 /* ---- open and migrations ---- */

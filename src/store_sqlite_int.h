@@ -21,7 +21,8 @@ enum sqx_slot_base {
 	SQX_ADMIN = 48,	  /* store_sqlite_admin.c: 48-63 */
 	SQX_ERASE = 64,	  /* store_sqlite_erase.c: 64-71 */
 	SQX_DSR = 72,	  /* store_sqlite_dsr.c: 72-79 */
-	SQX_SLOTS = 80
+	SQX_NOTICE = 112, /* store_sqlite_notice.c: 112-119 */
+	SQX_SLOTS = 120
 };
 
 sqlite3 *sqx_db(store *s);
@@ -122,5 +123,13 @@ int sqx_held_chunk_put(store *s, int64_t record_id, int64_t seq,
 int sqx_dsr_insert(store *s, store_dsr *d);
 int sqx_dsr_update(store *s, const store_dsr *d);
 int sqx_dsr_walk(store *s, store_dsr_fn fn, void *ud);
+/* store_sqlite_notice.c */
+int sqx_policy_get(store *s, int version, char **text, int64_t *created_at);
+int sqx_policy_walk(store *s, store_policy_fn fn, void *ud);
+int sqx_usage_count(store *s, enum store_use what, const char *name,
+		    int64_t *n);
+int sqx_field_subjects(store *s, const char *field, store_id_fn fn, void *ud);
+int sqx_scope_walk(store *s, const char *scope, int objection,
+		   store_consent_fn fn, void *ud);
 
 #endif
