@@ -77,5 +77,6 @@ int cmd_restrict(cli *c, int argc, char **argv);
 int cmd_unrestrict(cli *c, int argc, char **argv);
 int cmd_export(cli *c, int argc, char **argv);
 int cmd_dsr(cli *c, int argc, char **argv);
+int cmd_notice(cli *c, int argc, char **argv);
 
 #endif

@@ -19,6 +19,11 @@ static const char usage[] =
 	"verbs:\n"
 	"  init [--policy FILE]              create a register and its key\n"
 	"  policy check FILE                 validate a policy file\n"
+	"  policy diff FILE | policy apply FILE [--drop-field F]...\n"
+	"  policy versions | policy affected  notice versions, who to ask "
+	"again\n"
+	"  notice [--lang fi|en] [--format text|md|html] [--version N]\n"
+	"         [--policy FILE] [--out FILE]  the privacy notice\n"
 	"  subject add --kind KIND [--field NAME=VALUE]... [--source S]\n"
 	"              [--password-stdin] [--purpose P]\n"
 	"  subject show ID [--purpose P]\n"
@@ -348,6 +353,10 @@ static const struct input_file {
 	{"audit", "checkpoint", NULL, 2, "checkpoint file", 1},
 	{"export", NULL, "--out", 0, "output file", 1},
 	{"export", NULL, "--with-attachments", 0, "attachment directory", 1},
+	{"notice", NULL, "--policy", 0, "policy file", 0},
+	{"notice", NULL, "--out", 0, "output file", 1},
+	{"policy", "diff", NULL, 2, "policy file", 0},
+	{"policy", "apply", NULL, 2, "policy file", 0},
 };
 
 /* 0 when the directory that path would be created in exists; else 2 after
@@ -451,6 +460,7 @@ static const struct verb {
 	{"unrestrict", cmd_unrestrict},
 	{"export", cmd_export},
 	{"dsr", cmd_dsr},
+	{"notice", cmd_notice},
 };
 
 int main(int argc, char **argv)
