@@ -97,8 +97,9 @@ int cmd_notice(cli *c, int argc, char **argv)
 						 argv[i]);
 			continue;
 		}
-		return cli_error(2, "unknown option %s; see rekisteri notice "
-				    "--help",
+		return cli_error(2,
+				 "unknown option %s; see rekisteri notice "
+				 "--help",
 				 argv[i]);
 	}
 	if (strcmp(lang, "fi") != 0 && strcmp(lang, "en") != 0)
@@ -114,7 +115,8 @@ int cmd_notice(cli *c, int argc, char **argv)
 	if (vs != NULL && parse_version(vs, &version) != 0)
 		return cli_error(2, "--version is a notice version, 1 or more");
 	if (vs != NULL && file != NULL)
-		return cli_error(2, "--version and --policy exclude each other");
+		return cli_error(2,
+				 "--version and --policy exclude each other");
 	if (file != NULL) {
 		st = rk_notice_render_file(file, lang, fmt, print_diag, NULL,
 					   &doc);
@@ -139,7 +141,8 @@ int cmd_notice(cli *c, int argc, char **argv)
 		if (r == 0 && c->json) {
 			fputs("{\"out\": ", stdout);
 			cli_json_str(stdout, out);
-			printf(", \"version\": %d, \"lang\": \"%s\", \"format\": "
+			printf(", \"version\": %d, \"lang\": \"%s\", "
+			       "\"format\": "
 			       "\"%s\"}\n",
 			       version, lang, format);
 		}

@@ -100,8 +100,9 @@ static void print_warning(void *ud, const char *file, int line, int column,
 	if (d->json && d->wf != NULL) {
 		fprintf(d->wf, "%s{\"file\": ", d->warnings ? ", " : "");
 		cli_json_str(d->wf, file);
-		fprintf(d->wf, ", \"line\": %d, \"column\": %d, \"message\": ",
-			line, column);
+		fprintf(d->wf,
+			", \"line\": %d, \"column\": %d, \"message\": ", line,
+			column);
 		cli_json_str(d->wf, message);
 		fputc('}', d->wf);
 	} else if (!d->json) {
@@ -147,7 +148,8 @@ static int policy_check(cli *c, const char *path)
 	if (d.json) {
 		fclose(d.wf);
 		printf("], \"warnings\": [%s], \"valid\": %s}\n",
-		       wbuf != NULL ? wbuf : "", st == RK_OK ? "true" : "false");
+		       wbuf != NULL ? wbuf : "",
+		       st == RK_OK ? "true" : "false");
 		free(wbuf);
 	} else if (st == RK_OK) {
 		printf("%s: valid policy", path);
@@ -220,14 +222,15 @@ static int policy_change(cli *c, int argc, char **argv)
 	for (int i = 2; i < argc; i++) {
 		if (!cli_is_option(argv, i)) {
 			if (path != NULL)
-				return cli_error(2, "usage: rekisteri policy "
-						    "%s FILE",
+				return cli_error(2,
+						 "usage: rekisteri policy "
+						 "%s FILE",
 						 argv[1]);
 			path = argv[i];
 			continue;
 		}
-		if (apply && (r = cli_opt(argc, argv, &i, "--drop-field",
-					  &v)) != 0) {
+		if (apply &&
+		    (r = cli_opt(argc, argv, &i, "--drop-field", &v)) != 0) {
 			if (r < 0)
 				return cli_error(2, "--drop-field needs a "
 						    "field");
@@ -236,8 +239,9 @@ static int policy_change(cli *c, int argc, char **argv)
 			drop[ndrop++] = v;
 			continue;
 		}
-		return cli_error(2, "unknown option %s; see rekisteri policy "
-				    "--help",
+		return cli_error(2,
+				 "unknown option %s; see rekisteri policy "
+				 "--help",
 				 argv[i]);
 	}
 	if (path == NULL)
@@ -256,8 +260,7 @@ static int policy_change(cli *c, int argc, char **argv)
 			printf("stored as notice version %d\n",
 			       rk_register_policy_version(c->reg));
 		if (strstr(out, "\"changes\": []") != NULL)
-			puts(apply ? "nothing else changed"
-				   : "no changes");
+			puts(apply ? "nothing else changed" : "no changes");
 		else {
 			puts("changes:");
 			print_changes(strstr(out, "\"changes\""));
@@ -295,8 +298,8 @@ int cmd_policy(cli *c, int argc, char **argv)
 		}
 	if (argc == 3 && strcmp(argv[1], "check") == 0)
 		return policy_check(c, argv[2]);
-	if (argc >= 2 && (strcmp(argv[1], "diff") == 0 ||
-			  strcmp(argv[1], "apply") == 0))
+	if (argc >= 2 &&
+	    (strcmp(argv[1], "diff") == 0 || strcmp(argv[1], "apply") == 0))
 		return policy_change(c, argc, argv);
 	if (argc == 2 && (strcmp(argv[1], "versions") == 0 ||
 			  strcmp(argv[1], "affected") == 0)) {

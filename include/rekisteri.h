@@ -833,8 +833,7 @@ RK_API RK_NODISCARD rk_status rk_policy_versions(rk_register *reg,
  * (bool)}. change is one of added, removed, reworded, widened, narrowed,
  * changed, shortened, lengthened; text says it in a sentence. The
  * administrator only. */
-RK_API RK_NODISCARD rk_status rk_policy_diff(rk_register *reg,
-					     const char *path,
+RK_API RK_NODISCARD rk_status rk_policy_diff(rk_register *reg, const char *path,
 					     char **json_out);
 
 /* Stores the policy file at path as the next notice version (the older

@@ -690,8 +690,7 @@ static int take_latest(void *ud, int version, int64_t created_at)
 }
 
 rk_status notice_load_version(rk_register *r, int version, char **text,
-			      int *version_out, int64_t *stored,
-			      int *current)
+			      int *version_out, int64_t *stored, int *current)
 {
 	struct latest l = {0};
 	unsigned char want[SEC_HASH_BYTES], got[SEC_HASH_BYTES];

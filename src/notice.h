@@ -21,8 +21,7 @@ rk_status notice_render(const policy *p, int english, rk_notice_format fmt,
  * and checks it against the MAC the register keeps for it; *stored gets
  * when it was stored, *current whether it is the newest. */
 rk_status notice_load_version(rk_register *r, int version, char **text,
-			      int *version_out, int64_t *stored,
-			      int *current);
+			      int *version_out, int64_t *stored, int *current);
 
 /* Keeps a MAC over one stored version (meta "policy_mac_v<N>") so that the
  * older versions stay verifiable once a newer one is pinned. Inside a

@@ -83,8 +83,8 @@ typedef struct reach {
 	size_t n;
 } reach;
 
-static void reach_of(const policy *p, size_t pu, reach *fields,
-		     reach *types, reach *rcps)
+static void reach_of(const policy *p, size_t pu, reach *fields, reach *types,
+		     reach *rcps)
 {
 	size_t i, k;
 
@@ -167,9 +167,7 @@ static int purpose_change(const policy *o, const policy *n, const char *name,
 			     wf[0] ? " it now also uses the fields " : "", wf,
 			     wt[0] ? "; it now also uses the record types "
 				   : "",
-			     wt,
-			     wr[0] ? "; data for it now also goes to "
-				   : "",
+			     wt, wr[0] ? "; data for it now also goes to " : "",
 			     wr);
 	}
 	if (words && (nf[0] || nt[0] || nr[0]))
@@ -214,8 +212,8 @@ static int scope_changed(const policy *o, const policy *n, const char *name)
 		}
 	for (i = 0; i < n->nrecord_types; i++)
 		if (n->record_types[i].consent == sn) {
-			size_t to = policy_record_type(
-				o, n->record_types[i].name);
+			size_t to =
+				policy_record_type(o, n->record_types[i].name);
 			if (to == POL_NONE || o->record_types[to].consent != so)
 				return 1;
 		}
@@ -246,8 +244,8 @@ static void retention_words(json_t *w, const char *item, const char *name,
 		     item, name, b->name, pb, a->name, pa);
 	else if (period_days(b) < period_days(a))
 		note(w, item, name, "shortened",
-		     "%s %s: retention shortened from %s to %s", item, name,
-		     pa, pb);
+		     "%s %s: retention shortened from %s to %s", item, name, pa,
+		     pb);
 	else if (period_days(b) > period_days(a))
 		note(w, item, name, "lengthened",
 		     "%s %s: retention lengthened from %s to %s", item, name,
@@ -304,8 +302,8 @@ static void purpose_set_words(json_t *w, const char *item, const char *name,
 	names_missing(more, sizeof more, b, nb, a, na);
 	names_missing(less, sizeof less, a, na, b, nb);
 	if (more[0])
-		note(w, item, name, "widened",
-		     "%s %s is now also used for %s", item, name, more);
+		note(w, item, name, "widened", "%s %s is now also used for %s",
+		     item, name, more);
 	if (less[0])
 		note(w, item, name, "narrowed",
 		     "%s %s is no longer used for %s", item, name, less);
@@ -345,12 +343,11 @@ static void diff_words(const policy *o, const policy *n, json_t *w)
 			     "purpose %s removed", o->purposes[i].name);
 	for (i = 0; i < n->npurposes; i++)
 		(void)purpose_change(o, n, n->purposes[i].name, w);
-	named_words(w, "legal basis", o->bases, o->nbases, n->bases,
-		    n->nbases);
+	named_words(w, "legal basis", o->bases, o->nbases, n->bases, n->nbases);
 	named_words(w, "source", o->sources, o->nsources, n->sources,
 		    n->nsources);
-	named_words(w, "category", o->categories, o->ncategories,
-		    n->categories, n->ncategories);
+	named_words(w, "category", o->categories, o->ncategories, n->categories,
+		    n->ncategories);
 	named_words(w, "objection", o->objections, o->nobjections,
 		    n->objections, n->nobjections);
 	/* Fields. */
@@ -455,10 +452,9 @@ static void diff_words(const policy *o, const policy *n, json_t *w)
 			     "new consent scope %s", b->name);
 			continue;
 		}
-		purpose_set_words(w, "consent scope", b->name, o,
-				  o->scopes[so].purposes,
-				  o->scopes[so].npurposes, n, b->purposes,
-				  b->npurposes);
+		purpose_set_words(
+			w, "consent scope", b->name, o, o->scopes[so].purposes,
+			o->scopes[so].npurposes, n, b->purposes, b->npurposes);
 		if (!text_eq(&o->scopes[so].label, &b->label) ||
 		    !text_eq(&o->scopes[so].description, &b->description))
 			note(w, "consent scope", b->name, "reworded",
@@ -521,11 +517,10 @@ static void diff_words(const policy *o, const policy *n, json_t *w)
 			note(w, "role", n->roles[i].name, "added",
 			     "new role %s", n->roles[i].name);
 		else
-			purpose_set_words(w, "role", n->roles[i].name, o,
-					  o->roles[ro].purposes,
-					  o->roles[ro].npurposes, n,
-					  n->roles[i].purposes,
-					  n->roles[i].npurposes);
+			purpose_set_words(
+				w, "role", n->roles[i].name, o,
+				o->roles[ro].purposes, o->roles[ro].npurposes,
+				n, n->roles[i].purposes, n->roles[i].npurposes);
 	}
 	for (i = 0; i < o->nroles; i++)
 		if (policy_role(n, o->roles[i].name) == POL_NONE)
@@ -553,16 +548,15 @@ static void diff_words(const policy *o, const policy *n, json_t *w)
 		     k++)
 			;
 		if (k == n->nsections)
-			note(w, "notice section", o->sections[i].key,
-			     "removed", "notice section %s removed",
-			     o->sections[i].key);
+			note(w, "notice section", o->sections[i].key, "removed",
+			     "notice section %s removed", o->sections[i].key);
 	}
 	for (i = 0; i < PR_COUNT; i++)
 		if (!text_eq(&o->rights[i], &n->rights[i]))
 			note(w, "right", policy_right_names[i],
-			     n->rights[i].fi ? (o->rights[i].fi ? "reworded"
-								: "added")
-					     : "removed",
+			     n->rights[i].fi
+				     ? (o->rights[i].fi ? "reworded" : "added")
+				     : "removed",
 			     "the notice's text on the right %s changed",
 			     policy_right_names[i]);
 }
@@ -602,9 +596,9 @@ static int dropping(const char *const *drop, size_t ndrop, const char *f)
 
 /* Removed items that stored rows still use (fields in drop excepted: the
  * caller deleted their values first). */
-static rk_status find_blockers(rk_register *r, const policy *o,
-			       const policy *n, const char *const *drop,
-			       size_t ndrop, json_t *bl)
+static rk_status find_blockers(rk_register *r, const policy *o, const policy *n,
+			       const char *const *drop, size_t ndrop,
+			       json_t *bl)
 {
 	rk_status st = RK_OK;
 	size_t i;
@@ -630,34 +624,38 @@ static rk_status find_blockers(rk_register *r, const policy *o,
 	for (i = 0; st == RK_OK && i < o->nscopes; i++)
 		if (policy_scope(n, o->scopes[i].name) == POL_NONE)
 			st = blocker(r, bl, STORE_USE_SCOPE, "consent scope",
-				     o->scopes[i].name, "is removed but has", "ledger entries");
+				     o->scopes[i].name, "is removed but has",
+				     "ledger entries");
 	for (i = 0; st == RK_OK && i < o->nobjections; i++)
 		if (policy_objection(n, o->objections[i].name) == POL_NONE)
 			st = blocker(r, bl, STORE_USE_OBJECTION, "objection",
-				     o->objections[i].name, "is removed but has", "ledger entries");
+				     o->objections[i].name,
+				     "is removed but has", "ledger entries");
 	for (i = 0; st == RK_OK && i < o->nkinds; i++)
 		if (policy_kind(n, o->kinds[i].name) == POL_NONE)
 			st = blocker(r, bl, STORE_USE_KIND, "subject kind",
-				     o->kinds[i].name, "is removed but has", "subjects");
+				     o->kinds[i].name, "is removed but has",
+				     "subjects");
 	for (i = 0; st == RK_OK && i < o->nroles; i++)
 		if (policy_role(n, o->roles[i].name) == POL_NONE)
 			st = blocker(r, bl, STORE_USE_ROLE, "role",
-				     o->roles[i].name, "is removed but has", "active actors");
+				     o->roles[i].name, "is removed but has",
+				     "active actors");
 	for (i = 0; st == RK_OK && i < o->npurposes; i++)
 		if (policy_purpose(n, o->purposes[i].name) == POL_NONE)
 			st = blocker(r, bl, STORE_USE_PURPOSE, "purpose",
-				     o->purposes[i].name,
-				     "is removed but has", "stored values and records");
+				     o->purposes[i].name, "is removed but has",
+				     "stored values and records");
 	for (i = 0; st == RK_OK && i < o->nbases; i++)
 		if (policy_basis(n, o->bases[i].name) == POL_NONE)
 			st = blocker(r, bl, STORE_USE_BASIS, "legal basis",
-				     o->bases[i].name,
-				     "is removed but has", "stored values and records");
+				     o->bases[i].name, "is removed but has",
+				     "stored values and records");
 	for (i = 0; st == RK_OK && i < o->nsources; i++)
 		if (policy_source(n, o->sources[i].name) == POL_NONE)
 			st = blocker(r, bl, STORE_USE_SOURCE, "source",
-				     o->sources[i].name,
-				     "is removed but has", "stored values and records");
+				     o->sources[i].name, "is removed but has",
+				     "stored values and records");
 	return st;
 }
 
@@ -729,8 +727,7 @@ static json_t *affect_result(struct affect *a)
 		(void)v;
 		json_array_append_new(ids, json_string(k));
 	}
-	res = json_pack("{s:o, s:O}", "subjects", ids, "consents",
-			a->consents);
+	res = json_pack("{s:o, s:O}", "subjects", ids, "consents", a->consents);
 	return res;
 }
 
@@ -784,8 +781,8 @@ static rk_status load_current(rk_register *r, policy **p, char **text,
 {
 	int64_t stored;
 	int current;
-	rk_status st = notice_load_version(r, 0, text, version, &stored,
-					   &current);
+	rk_status st =
+		notice_load_version(r, 0, text, version, &stored, &current);
 
 	if (st != RK_OK)
 		return st;
@@ -915,8 +912,8 @@ static rk_status drop_field(rk_register *r, const char *f)
 		st = integ_subject_repin(r, &sub);
 		if (st != RK_OK)
 			break;
-		audit_ev_set(&ev, r, "policy.drop_field", sub.pseudonym,
-			     fields, NULL, "ok");
+		audit_ev_set(&ev, r, "policy.drop_field", sub.pseudonym, fields,
+			     NULL, "ok");
 		st = audit_write(r, &ev);
 	}
 out:
@@ -1116,10 +1113,10 @@ rk_status rk_policy_versions(rk_register *r, char **json_out)
 
 		if (gmtime_r(&t, &tm) != NULL)
 			strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-		json_array_append_new(
-			arr, json_pack("{s:i, s:s, s:b}", "version",
-				       l.version[i], "stored", when, "current",
-				       i + 1 == l.n));
+		json_array_append_new(arr,
+				      json_pack("{s:i, s:s, s:b}", "version",
+						l.version[i], "stored", when,
+						"current", i + 1 == l.n));
 	}
 	if (st == RK_OK)
 		st = dump(r, arr, json_out);
