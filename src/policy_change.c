@@ -1058,7 +1058,6 @@ out:
 }
 
 struct vlist {
-	json_t *arr;
 	int64_t *when;
 	int *version;
 	size_t n, cap;
