@@ -83,5 +83,6 @@ int cmd_review(cli *c, int argc, char **argv);
 int cmd_ropa(cli *c, int argc, char **argv);
 int cmd_breach(cli *c, int argc, char **argv);
 int cmd_stats(cli *c, int argc, char **argv);
+int cmd_notice(cli *c, int argc, char **argv);
 
 #endif

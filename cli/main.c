@@ -19,6 +19,11 @@ static const char usage[] =
 	"verbs:\n"
 	"  init [--policy FILE]              create a register and its key\n"
 	"  policy check FILE                 validate a policy file\n"
+	"  policy diff FILE | policy apply FILE [--drop-field F]...\n"
+	"  policy versions | policy affected  notice versions, who to ask "
+	"again\n"
+	"  notice [--lang fi|en] [--format text|md|html] [--version N]\n"
+	"         [--policy FILE] [--out FILE]  the privacy notice\n"
 	"  subject add --kind KIND [--field NAME=VALUE]... [--source S]\n"
 	"              [--password-stdin] [--purpose P]\n"
 	"  subject show ID [--purpose P]\n"
@@ -363,6 +368,10 @@ static const struct input_file {
 	{"export", NULL, "--out", 0, "output file", 1},
 	{"export", NULL, "--with-attachments", 0, "attachment directory", 1},
 	{"ropa", NULL, "--out", 0, "output file", 1},
+	{"notice", NULL, "--policy", 0, "policy file", 0},
+	{"notice", NULL, "--out", 0, "output file", 1},
+	{"policy", "diff", NULL, 2, "policy file", 0},
+	{"policy", "apply", NULL, 2, "policy file", 0},
 };
 
 /* 0 when the directory that path would be created in exists; else 2 after
@@ -471,6 +480,7 @@ static const struct verb {
 	{"ropa", cmd_ropa},
 	{"breach", cmd_breach},
 	{"stats", cmd_stats},
+	{"notice", cmd_notice},
 };
 
 int main(int argc, char **argv)

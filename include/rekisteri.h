@@ -988,6 +988,93 @@ RK_API RK_NODISCARD rk_status rk_breach_subjects(rk_register *reg,
  * "suppressed": {"primary", "secondary"}}. */
 RK_API RK_NODISCARD rk_status rk_stats(rk_register *reg, const char *dims,
 				       int k, char **json_out);
+/* ---- The privacy notice, its versions and policy changes ---------------- */
+
+/* The notice is rendered from the stored policy (every version is kept):
+ * the controller, the person responsible and the register's name, then the
+ * policy's notice sections in order, each with the list the policy's items
+ * make (purposes, legal bases, data, sources, recipients, retention, ...),
+ * and the data subject's rights with the right to complain. */
+typedef enum rk_notice_format {
+	RK_NOTICE_TEXT = 0, /* plain UTF-8 text */
+	RK_NOTICE_MD = 1,   /* Markdown */
+	RK_NOTICE_HTML = 2  /* one self-contained page: no script, no links
+			       to fetch, inline style, printable */
+} rk_notice_format;
+
+/* Renders notice version (0: the current one) in lang ("fi" or "en"; NULL
+ * is "fi"). The version's text is checked against the MAC the register
+ * keeps for it (RK_EINTEGRITY when it was altered). RK_ENOTFOUND when
+ * there is no such version. *out is owned: free with rk_free. */
+RK_API RK_NODISCARD rk_status rk_notice_render(rk_register *reg, int version,
+					       const char *lang,
+					       rk_notice_format format,
+					       char **out);
+
+/* Renders the notice of a policy file that is not (yet) stored, e.g. to
+ * read a change before applying it. Problems in the file are reported
+ * through diag (may be NULL) and give RK_EINVAL. *out: free with rk_free. */
+RK_API RK_NODISCARD rk_status rk_notice_render_file(const char *policy_path,
+						    const char *lang,
+						    rk_notice_format format,
+						    rk_diag_fn diag, void *ud,
+						    char **out);
+
+/* rk_policy_check_file, and also what a notice must say and the file
+ * leaves out (GDPR Art. 13/14: a purpose without a legal basis, legitimate
+ * interest without the interests, no supervisory authority, no portability
+ * or restriction right, retention without its criteria), each reported
+ * through warn (may be NULL) at its place. Warnings do not make the file
+ * invalid: the result is as rk_policy_check_file's. *nwarnings (may be
+ * NULL) gets their number. */
+RK_API RK_NODISCARD rk_status rk_policy_check_file_warn(const char *path,
+							rk_diag_fn diag,
+							rk_diag_fn warn,
+							void *ud,
+							size_t *nwarnings);
+
+/* The stored notice versions as a JSON array [{"version", "stored" (ISO
+ * 8601 UTC), "current" (bool)}]. *json_out: free with rk_free. */
+RK_API RK_NODISCARD rk_status rk_policy_versions(rk_register *reg,
+						 char **json_out);
+
+/* What changing to the policy file at path would change, in words, and
+ * whether it could be applied. *json_out (free with rk_free):
+ * {"from_version", "to_version", "changes": [{"item", "name", "change",
+ * "text"}], "blockers": [{"item", "name", "count", "text"}], "unchanged"
+ * (bool)}. change is one of added, removed, reworded, widened, narrowed,
+ * changed, shortened, lengthened; text says it in a sentence. The
+ * administrator only. */
+RK_API RK_NODISCARD rk_status rk_policy_diff(rk_register *reg, const char *path,
+					     char **json_out);
+
+/* Stores the policy file at path as the next notice version (the older
+ * ones stay readable) and loads it into the handle. Refused (RK_EREFUSED,
+ * nothing changed) when it would orphan stored data: a removed field that
+ * holds values, unless it is named in drop_fields (its values are then
+ * deleted, audited per subject); a removed record type with records; a
+ * removed consent scope or objection with ledger entries; a removed subject
+ * kind with subjects; a removed role with active actors; a removed
+ * purpose, legal basis or source that stored data names; a field whose
+ * type changes while it holds values. Consents keep the version they were
+ * given under. *json_out (may be NULL; free with rk_free_secret) gets the
+ * rk_policy_diff object with "version" (the new one) and "affected":
+ * {"subjects": [IDs], "consents": [{"subject", "scope", "given_under"}]}:
+ * the subjects whose live consent was given under an older text of a scope
+ * whose text or reach (its purposes, their text, the data and recipients
+ * they use) changed; they need to be asked again. The administrator only;
+ * audited. */
+RK_API RK_NODISCARD rk_status rk_policy_apply(rk_register *reg,
+					      const char *path,
+					      const char *const *drop_fields,
+					      size_t ndrop, char **json_out);
+
+/* The subjects who need to be asked again now: a live consent given under
+ * a version older than the last change of its scope's text or reach.
+ * *json_out as "affected" above (free with rk_free_secret). The
+ * administrator only; audited. */
+RK_API RK_NODISCARD rk_status rk_policy_affected(rk_register *reg,
+						 char **json_out);
 
 #ifdef __cplusplus
 }

@@ -11,78 +11,34 @@
  * strings of this file are written as markup.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
-#include "crypto.h"
 #include "export.h"
-#include "htmlesc.h"
+#include "htmlbuf.h"
 
-#define HTML_MAX     ((size_t)512 * 1024 * 1024)
 #define COLUMNS_MAX  64
 #define PURPOSES_MAX 256
 
-/* ---- a growing buffer that wipes what it leaves behind ------------------- */
+/* ---- the page: the shared buffer (htmlbuf.c) and the report ----------- */
 
 typedef struct hbuf {
-	char *p;
-	size_t n, cap;
-	int oom;
+	htmlbuf h;
 	int english;
 	const json_t *doc;
 } hbuf;
 
-static void put_n(hbuf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->n + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 16384;
-		char *np;
-
-		while (cap < b->n + n + 1 && cap <= HTML_MAX)
-			cap *= 2;
-		if (cap > HTML_MAX) {
-			b->oom = 1;
-			return;
-		}
-		/* Not realloc: the old block holds personal data and is
-		 * wiped before it goes back to the allocator. */
-		np = malloc(cap);
-		if (np == NULL) {
-			b->oom = 1;
-			return;
-		}
-		if (b->p != NULL) {
-			memcpy(np, b->p, b->n);
-			sec_wipe(b->p, b->cap);
-			free(b->p);
-		}
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = '\0';
-}
-
 /* Markup of this file (never data). */
 static void raw(hbuf *b, const char *s)
 {
-	put_n(b, s, strlen(s));
-}
-
-static void put_ud(void *ud, const char *p, size_t n)
-{
-	put_n(ud, p, n);
+	hb_raw(&b->h, s);
 }
 
 /* Text from the document: always escaped. */
 static void esc(hbuf *b, const char *s)
 {
-	html_escape(s, put_ud, b);
+	hb_esc(&b->h, s);
 }
 
 static void num(hbuf *b, long long v)
@@ -1010,13 +966,6 @@ rk_status export_html_render(const json_t *doc, int en, char **out)
 	retention(b);
 	rights(b);
 	footer(b);
-	if (hb.oom) {
-		if (hb.p != NULL) {
-			sec_wipe(hb.p, hb.cap);
-			free(hb.p);
-		}
-		return RK_ESYS;
-	}
-	*out = hb.p;
-	return RK_OK;
+	*out = hb_take(&hb.h);
+	return *out != NULL ? RK_OK : RK_ESYS;
 }

@@ -402,6 +402,7 @@ static void free_named(pol_named *n)
 	free_text(&n->label);
 	free_text(&n->description);
 	free(n->gdpr);
+	free_text(&n->interests);
 }
 
 static void free_field(pol_field *f)
@@ -452,6 +453,7 @@ void policy_free(policy *p)
 		free(p->retention[i].name);
 		free_text(&p->retention[i].label);
 		free_text(&p->retention[i].description);
+		free_text(&p->retention[i].criteria);
 	}
 	free(p->retention);
 	for (i = 0; i < p->nfields; i++)
@@ -506,8 +508,11 @@ void policy_free(policy *p)
 		free(p->sections[i].key);
 		free_text(&p->sections[i].title);
 		free_text(&p->sections[i].body);
+		free_text(&p->sections[i].chapter);
 	}
 	free(p->sections);
+	for (i = 0; i < PR_COUNT; i++)
+		free_text(&p->rights[i]);
 	free(p);
 }
 
@@ -1177,12 +1182,13 @@ static void item_named(ctx *c, json_t *obj, void *elem)
 static void item_basis(ctx *c, json_t *obj, void *elem)
 {
 	static const char *const keys[] = {"label", "description", "gdpr",
-					   NULL};
+					   "interests", NULL};
 	pol_named *it = elem;
 
 	check_keys(c, obj, keys);
 	get_text(c, obj, "label", 1, &it->label);
 	get_text(c, obj, "description", 0, &it->description);
+	get_text(c, obj, "interests", 0, &it->interests);
 	get_string(c, obj, "gdpr", 0, &it->gdpr);
 	if (it->gdpr != NULL && !gdpr_ok(it->gdpr))
 		report_in(c, "gdpr",
@@ -1205,7 +1211,8 @@ static void item_source(ctx *c, json_t *obj, void *elem)
 static void item_retention(ctx *c, json_t *obj, void *elem)
 {
 	static const char *const keys[] = {"label",  "description", "from",
-					   "period", "legal_hold",  NULL};
+					   "period", "legal_hold",  "criteria",
+					   NULL};
 	static const char *const froms[] = {"collection", "relationship_end",
 					    "fiscal_year_end",
 					    "calendar_year_end", NULL};
@@ -1216,6 +1223,7 @@ static void item_retention(ctx *c, json_t *obj, void *elem)
 	check_keys(c, obj, keys);
 	get_text(c, obj, "label", 1, &it->label);
 	get_text(c, obj, "description", 0, &it->description);
+	get_text(c, obj, "criteria", 0, &it->criteria);
 	if (get_choice(c, obj, "from", 1, froms, &from))
 		it->from = (pol_ret_from)from;
 	get_string(c, obj, "period", 1, &period);
@@ -1505,12 +1513,15 @@ static void item_record_type(ctx *c, json_t *obj, void *elem)
 					   "source",	 "retention",
 					   "consent",	 "purpose_consents",
 					   "attachment", "max_attachment_bytes",
-					   "fields",	 NULL};
+					   "fields",	 "notice_with",
+					   NULL};
 	pol_record_type *rt = elem;
 	long long maxatt = 0;
 	size_t i;
 
 	rt->basis = rt->retention = rt->consent = rt->source = POL_NONE;
+	/* resolved once every record type is known (parse_notice_with) */
+	rt->notice_with = POL_NONE;
 	check_keys(c, obj, keys);
 	get_text(c, obj, "label", 1, &rt->label);
 	get_text(c, obj, "description", 0, &rt->description);
@@ -1893,7 +1904,8 @@ int policy_marketing_role(const policy *p, size_t ro)
 
 static void parse_notice(ctx *c, json_t *root)
 {
-	static const char *const keys[] = {"key", "title", "body", NULL};
+	static const char *const keys[] = {"key",     "title",	    "body",
+					   "chapter", "subsection", NULL};
 	json_t *v = json_object_get(root, "notice"), *e;
 	policy *p = c->p;
 	char nb[SHOWN_BUF];
@@ -1941,7 +1953,13 @@ static void parse_notice(ctx *c, json_t *root)
 					  shown(s->key, nb));
 		}
 		get_text(c, e, "title", 1, &s->title);
-		get_text(c, e, "body", 1, &s->body);
+		get_text(c, e, "body", 0, &s->body);
+		get_text(c, e, "chapter", 0, &s->chapter);
+		get_bool(c, e, "subsection", &s->subsection);
+		if (s->subsection && s->chapter.fi != NULL)
+			report_in(c, "subsection",
+				  "a section is either a \"subsection\" or "
+				  "opens a \"chapter\", not both");
 		pop(c);
 	}
 out:
@@ -1949,6 +1967,68 @@ out:
 }
 
 static void parse_paperwork(ctx *c, json_t *root);
+/* ---- additions: the notice's grouping of record types, the rights ---- */
+
+const char *const policy_right_names[PR_COUNT] = {
+	"access",      "rectification", "erasure",	   "restriction",
+	"portability", "objection",	"withdraw_consent"};
+
+/* "notice_with": an earlier record type the notice lists this one with. */
+static void parse_notice_with(ctx *c, json_t *root)
+{
+	json_t *types = json_object_get(root, "record_types"), *item, *v;
+	policy *p = c->p;
+	const char *name;
+	size_t i = 0, k;
+
+	if (!json_is_object(types) || !c->ns_ok[NS_RECORD_TYPE])
+		return;
+	push_key(c, "record_types");
+	json_object_foreach(types, name, item)
+	{
+		if (i >= p->nrecord_types)
+			break;
+		v = json_object_get(item, "notice_with");
+		if (v != NULL) {
+			push_key(c, name);
+			k = json_is_string(v) ? policy_record_type(
+							p, json_string_value(v))
+					      : POL_NONE;
+			if (k == POL_NONE || k >= i)
+				report_in(c, "notice_with",
+					  "\"notice_with\" must name a record "
+					  "type declared before this one");
+			else
+				p->record_types[i].notice_with = k;
+			pop(c);
+		}
+		i++;
+	}
+	pop(c);
+}
+
+static void parse_rights(ctx *c, json_t *root)
+{
+	static const char *const keys[] = {"access",	       "rectification",
+					   "erasure",	       "restriction",
+					   "portability",      "objection",
+					   "withdraw_consent", NULL};
+	json_t *v = json_object_get(root, "rights");
+	size_t i;
+
+	if (v == NULL)
+		return;
+	push_key(c, "rights");
+	if (!json_is_object(v)) {
+		report(c, "\"rights\" must be an object of texts");
+	} else {
+		check_keys(c, v, keys);
+		for (i = 0; i < PR_COUNT; i++)
+			get_text(c, v, policy_right_names[i], 0,
+				 &c->p->rights[i]);
+	}
+	pop(c);
+}
 
 static void parse_root(ctx *c, json_t *root)
 {
@@ -1973,6 +2053,7 @@ static void parse_root(ctx *c, json_t *root)
 					   "marketing",
 					   "notice",
 					   "statistics",
+					   "rights",
 					   NULL};
 	static const char *const kinds_needed[] = {"customer", "prospect",
 						   "contact", NULL};
@@ -2026,7 +2107,9 @@ static void parse_root(ctx *c, json_t *root)
 			NS_RECIPIENT, item_recipient, &p->nrecipients);
 	p->roles = get_map(c, root, "roles", 0, 0, sizeof *p->roles, NS_ROLE,
 			   item_role, &p->nroles);
+	parse_notice_with(c, root);
 	parse_notice(c, root);
+	parse_rights(c, root);
 	parse_settings(c, root);
 	parse_marketing(c, root);
 	parse_paperwork(c, root);
@@ -2390,4 +2473,132 @@ static void parse_paperwork(ctx *c, json_t *root)
 	}
 out:
 	pop(c);
+}
+
+/* ---- what the notice needs and the policy leaves out (warnings) ----
+ */
+
+size_t policy_purpose_bases(const policy *p, size_t pu, size_t *out, size_t cap)
+{
+	size_t n = 0, b, i;
+
+	for (b = 0; b < p->nbases && n < cap; b++) {
+		int used = 0;
+
+		for (i = 0; i < p->nfields && !used; i++)
+			used = p->fields[i].basis == b &&
+			       policy_field_serves(p, i, pu);
+		for (i = 0; i < p->nrecord_types && !used; i++) {
+			const pol_record_type *rt = &p->record_types[i];
+			size_t k;
+
+			for (k = 0; k < rt->npurposes && !used; k++)
+				used = rt->basis == b && rt->purposes[k] == pu;
+		}
+		if (used)
+			out[n++] = b;
+	}
+	return n;
+}
+
+static int basis_used(const policy *p, size_t b)
+{
+	size_t i;
+
+	for (i = 0; i < p->nfields; i++)
+		if (p->fields[i].basis == b)
+			return 1;
+	for (i = 0; i < p->nrecord_types; i++)
+		if (p->record_types[i].basis == b)
+			return 1;
+	return 0;
+}
+
+size_t policy_warnings(const policy *p, const char *text, size_t len,
+		       const char *filename, pol_diag_fn warn, void *ud)
+{
+	ctx c;
+	size_t i, n, bases[1];
+	char nb[SHOWN_BUF];
+
+	memset(&c, 0, sizeof c);
+	c.text = text != NULL ? text : "";
+	c.len = text != NULL ? len : 0;
+	c.file = filename != NULL ? filename : "policy";
+	c.fn = warn;
+	c.ud = ud;
+	push_key(&c, "purposes");
+	for (i = 0; i < p->npurposes; i++)
+		if (policy_purpose_bases(p, i, bases, 1) == 0) {
+			push_key(&c, p->purposes[i].name);
+			report_key(&c,
+				   "purpose \"%s\" has no legal basis: no "
+				   "field or record type serves it (GDPR "
+				   "Art. "
+				   "13(1)(c))",
+				   shown(p->purposes[i].name, nb));
+			pop(&c);
+		}
+	pop(&c);
+	push_key(&c, "legal_bases");
+	for (i = 0; i < p->nbases; i++)
+		if (p->bases[i].gdpr != NULL &&
+		    strcmp(p->bases[i].gdpr, "6(1)(f)") == 0 &&
+		    p->bases[i].interests.fi == NULL && basis_used(p, i)) {
+			push_key(&c, p->bases[i].name);
+			report_key(&c,
+				   "legal basis \"%s\" (legitimate "
+				   "interest) "
+				   "is used but states no "
+				   "\"interests\": the "
+				   "notice must say which legitimate "
+				   "interests are pursued (GDPR Art. "
+				   "13(1)(d))",
+				   shown(p->bases[i].name, nb));
+			pop(&c);
+		}
+	pop(&c);
+	if (!p->supervisory.present)
+		report(&c, "no \"supervisory_authority\": the notice must "
+			   "tell of the right to lodge a complaint with a "
+			   "supervisory authority (GDPR Art. 13(2)(d), "
+			   "77)");
+	/* At the "rights" key when the policy has one, else at the top.
+	 */
+	for (i = 0, n = 0; i < PR_COUNT; i++)
+		n |= p->rights[i].fi != NULL;
+	if (n)
+		push_key(&c, "rights");
+	for (i = 0; i < PR_COUNT; i++) {
+		if ((i != PR_PORTABILITY && i != PR_RESTRICTION) ||
+		    p->rights[i].fi != NULL)
+			continue;
+		report_at(&c, n != 0,
+			  "no \"rights\".\"%s\": the notice must tell of "
+			  "the right to %s (GDPR Art. 13(2)(b))",
+			  policy_right_names[i],
+			  i == PR_PORTABILITY ? "data portability"
+					      : "restriction of processing");
+	}
+	if (n)
+		pop(&c);
+	push_key(&c, "retention");
+	for (i = 0; i < p->nretention; i++)
+		if (p->retention[i].from == RET_RELATIONSHIP_END &&
+		    p->retention[i].criteria.fi == NULL) {
+			push_key(&c, p->retention[i].name);
+			report_key(&c,
+				   "retention rule \"%s\" is counted from "
+				   "the "
+				   "end of the relationship but states no "
+				   "\"criteria\": the notice must say how "
+				   "the period is determined (GDPR Art. "
+				   "13(2)(a))",
+				   shown(p->retention[i].name, nb));
+			pop(&c);
+		}
+	pop(&c);
+	n = c.ndiags + c.dropped;
+	flush_diags(&c);
+	return n;
 }

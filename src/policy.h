@@ -51,6 +51,9 @@ typedef struct pol_named {
 	/* sources: the data subject gave the data itself (what data
 	 * portability hands back); 0 for every other item */
 	int provided_by_subject;
+	/* legal bases: the legitimate interests pursued (GDPR Art.
+	 * 13(1)(d)), both NULL when absent */
+	pol_text interests;
 } pol_named;
 
 typedef enum pol_ret_from {
@@ -69,6 +72,9 @@ typedef struct pol_retention {
 	int years, months, days;
 	int legal_hold; /* kept by law: blocks erasure until it expires */
 	pol_text description;
+	/* how the period is determined where it starts at an event, e.g.
+	 * when a relationship counts as ended (Art. 13(2)(a)); optional */
+	pol_text criteria;
 } pol_retention;
 
 typedef struct pol_field {
@@ -132,6 +138,9 @@ typedef struct pol_record_type {
 	size_t nfields;
 	size_t source; /* default source, index into sources */
 	pol_text description;
+	/* the notice lists this type in one item with an earlier type
+	 * (index into record_types), or POL_NONE */
+	size_t notice_with;
 } pol_record_type;
 
 typedef struct pol_scope {
@@ -174,8 +183,26 @@ typedef struct pol_role {
 typedef struct pol_section {
 	char *key;
 	pol_text title;
-	pol_text body;
+	pol_text body; /* optional: both NULL when absent */
+	/* optional: the section opens a chapter of this heading; its body is
+	 * the chapter's introduction and its title the heading of its list */
+	pol_text chapter;
+	int subsection; /* a sub-heading within the chapter before it */
 } pol_section;
+
+/* The data subject's rights a policy may state in its own words (the
+ * "rights" object), in the order the notice lists them. */
+enum pol_right {
+	PR_ACCESS,
+	PR_RECTIFICATION,
+	PR_ERASURE,
+	PR_RESTRICTION,
+	PR_PORTABILITY,
+	PR_OBJECTION,
+	PR_WITHDRAW_CONSENT,
+	PR_COUNT
+};
+extern const char *const policy_right_names[PR_COUNT];
 
 typedef struct policy {
 	int format; /* the policy format version, 1 */
@@ -278,6 +305,8 @@ typedef struct policy {
 		size_t product_record; /* record types */
 		size_t product_field;  /* that type's own fields */
 	} statistics;
+	/* the rights' texts (both NULL when the policy states none) */
+	pol_text rights[PR_COUNT];
 } policy;
 
 typedef void (*pol_diag_fn)(void *ud, const char *file, int line, int column,
@@ -295,6 +324,20 @@ policy *policy_parse(const char *text, size_t len, const char *filename,
 policy *policy_load_file(const char *path, pol_diag_fn diag, void *ud,
 			 char **text_out /* malloc'd file text, may be NULL */);
 void policy_free(policy *p);
+
+/* What the notice should say and the policy leaves out (GDPR Art. 13/14):
+ * a purpose without a legal basis, legitimate interest used without the
+ * interests, no supervisory authority, no portability or restriction
+ * right, a retention rule counted from an event without its criteria.
+ * Each is reported through warn at its place in text (the text p was
+ * parsed from); returns the number of warnings. */
+size_t policy_warnings(const policy *p, const char *text, size_t len,
+		       const char *filename, pol_diag_fn warn, void *ud);
+/* The legal bases (indices, deduplicated, in declaration order) of the
+ * fields and record types that serve purpose index pu; returns how many
+ * were written to out (cap entries at most). */
+size_t policy_purpose_bases(const policy *p, size_t pu, size_t *out,
+			    size_t cap);
 
 /* Lookups by name: index or POL_NONE. */
 size_t policy_purpose(const policy *p, const char *name);

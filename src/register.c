@@ -860,3 +860,24 @@ int rk_register_policy_version(const rk_register *r)
 {
 	return r->policy_version;
 }
+
+/* ---- reloading after a policy change (policy_change.c) ---- */
+
+rk_status reg_reload_policy(rk_register *r)
+{
+	char role[64] = "";
+	size_t n;
+	rk_status st;
+
+	if (r->role != POL_NONE) {
+		n = strlen(r->pol->roles[r->role].name);
+		if (n < sizeof role)
+			memcpy(role, r->pol->roles[r->role].name, n + 1);
+	}
+	st = reg_load_policy(r);
+	if (st != RK_OK)
+		return st;
+	if (role[0] != '\0')
+		r->role = policy_role(r->pol, role);
+	return RK_OK;
+}

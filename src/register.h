@@ -214,6 +214,10 @@ rk_status reg_open_key(const char *db_path, const unsigned char *key,
 /* (Re)loads the newest stored policy into r->pol and r->policy_version;
  * on failure the handle keeps its old policy. */
 rk_status reg_load_policy(rk_register *r);
+/* reg_load_policy, keeping the actor's role by name (indexes may differ
+ * between versions); an actor whose role the new policy lost falls back
+ * to none and is refused what needs one. */
+rk_status reg_reload_policy(rk_register *r);
 
 /* keys.c: at open, with the store open and r->mk loaded from key_path:
  * when "<key_path>.new" exists, finishes the rotation the database already

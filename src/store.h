@@ -241,6 +241,22 @@ typedef struct store_breach {
 
 typedef int (*store_breach_fn)(void *ud, const store_breach *b);
 
+/* A stored policy version (policy_walk). */
+typedef int (*store_policy_fn)(void *ud, int version, int64_t created_at);
+
+/* What stored rows refer to by a policy name (usage_count). */
+enum store_use {
+	STORE_USE_FIELD,       /* values of a field */
+	STORE_USE_RECORD_TYPE, /* records (and held records) of a type */
+	STORE_USE_SCOPE,       /* ledger entries of a consent scope */
+	STORE_USE_OBJECTION,   /* ledger entries of an objection */
+	STORE_USE_KIND,	       /* subjects of a kind */
+	STORE_USE_ROLE,	       /* active actors of a role */
+	STORE_USE_PURPOSE,     /* values and records stored for a purpose */
+	STORE_USE_BASIS,       /* values and records on a legal basis */
+	STORE_USE_SOURCE       /* values and records from a source */
+};
+
 /* The places where ciphertext sealed with a subject's data key lives. */
 enum store_ct {
 	STORE_CT_VALUE,	   /* id: the value's rowid */
@@ -517,6 +533,27 @@ struct store_vt {
 	int (*breach_match)(store *s, const char *field, const char *type,
 			    int has_range, int64_t from, int64_t to,
 			    int64_t asof, store_id_fn fn, void *ud);
+
+	/* ---- notice versions and policy changes (store_sqlite_notice.c) ----
+	 */
+	/* One stored policy version: *text malloc'd (caller frees), and when
+	 * it was stored; STORE_NOTFOUND when there is no such version. */
+	int (*policy_get)(store *s, int version, char **text,
+			  int64_t *created_at);
+	/* Every stored version in order; fn returning non-zero stops. */
+	int (*policy_walk)(store *s, store_policy_fn fn, void *ud);
+	/* How many stored rows use name as what (enum store_use). */
+	int (*usage_count)(store *s, enum store_use what, const char *name,
+			   int64_t *n);
+	/* The subjects that hold values of field, in ID order (pseudonym
+	 * NULL). */
+	int (*field_subjects)(store *s, const char *field, store_id_fn fn,
+			      void *ud);
+	/* Every ledger entry of scope (objection 0/1) ordered by subject and
+	 * then entry: subject_id, scope, objection, given, at and
+	 * policy_version are set. */
+	int (*scope_walk)(store *s, const char *scope, int objection,
+			  store_consent_fn fn, void *ud);
 };
 
 struct store {

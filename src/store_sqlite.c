@@ -1566,6 +1566,11 @@ static const struct store_vt sq_vt = {
 	.breach_update = sqx_breach_update,
 	.breach_walk = sqx_breach_walk,
 	.breach_match = sqx_breach_match,
+	.policy_get = sqx_policy_get,
+	.policy_walk = sqx_policy_walk,
+	.usage_count = sqx_usage_count,
+	.field_subjects = sqx_field_subjects,
+	.scope_walk = sqx_scope_walk,
 };
 
 /* ---- open and migrations ---- */

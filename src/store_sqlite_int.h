@@ -23,7 +23,8 @@ enum sqx_slot_base {
 	SQX_DSR = 72,	    /* store_sqlite_dsr.c: 72-79 */
 	SQX_RETENTION = 80, /* store_sqlite_retention.c: 80-95 */
 	SQX_PAPER = 112,    /* store_sqlite_paper.c: 112-127 */
-	SQX_SLOTS = 128
+	SQX_NOTICE = 128,   /* store_sqlite_notice.c: 128-135 */
+	SQX_SLOTS = 136
 };
 
 sqlite3 *sqx_db(store *s);
@@ -156,5 +157,13 @@ int sqx_breach_walk(store *s, store_breach_fn fn, void *ud);
 int sqx_breach_match(store *s, const char *field, const char *type,
 		     int has_range, int64_t from, int64_t to, int64_t asof,
 		     store_id_fn fn, void *ud);
+/* store_sqlite_notice.c */
+int sqx_policy_get(store *s, int version, char **text, int64_t *created_at);
+int sqx_policy_walk(store *s, store_policy_fn fn, void *ud);
+int sqx_usage_count(store *s, enum store_use what, const char *name,
+		    int64_t *n);
+int sqx_field_subjects(store *s, const char *field, store_id_fn fn, void *ud);
+int sqx_scope_walk(store *s, const char *scope, int objection,
+		   store_consent_fn fn, void *ud);
 
 #endif
