@@ -77,5 +77,8 @@ int cmd_restrict(cli *c, int argc, char **argv);
 int cmd_unrestrict(cli *c, int argc, char **argv);
 int cmd_export(cli *c, int argc, char **argv);
 int cmd_dsr(cli *c, int argc, char **argv);
+int cmd_disclose(cli *c, int argc, char **argv);
+int cmd_disclosure(cli *c, int argc, char **argv);
+int cmd_transfer_to_marketing(cli *c, int argc, char **argv);
 
 #endif

@@ -39,8 +39,9 @@ static const char usage[] =
 	"  object ID direct_marketing [--lift]  the direct-marketing "
 	"prohibition\n"
 	"  object ID --purpose P [--lift | --compelling-grounds]\n"
-	"  may-contact ID --channel email|sms|phone|post [--for "
-	"own|third-party]\n"
+	"  may-contact ID --channel email|sms|phone|post|automated_call\n"
+	"              [--for own|third-party] [--recipient R] "
+	"[--product-category C]\n"
 	"  cookie link ID COOKIE_ID | cookie reset ID\n"
 	"  erase ID [--dry-run]              erasure with a receipt\n"
 	"  restrict|unrestrict ID --reason TEXT|--reason-stdin\n"
@@ -52,6 +53,12 @@ static const char usage[] =
 	"  dsr list [--overdue] [--due-before DATE] [--open|--all]\n"
 	"  dsr show N | dsr extend N --reason R\n"
 	"  dsr close N --outcome done|refused [--reason R]\n"
+	"  disclose RECIPIENT --purpose P [--subject ID]... [--all-eligible]\n"
+	"           [--event E] [--legal-ground TEXT] [--format json|csv] "
+	"[--out FILE]\n"
+	"  disclosure list [--subject ID]    the disclosure log\n"
+	"  transfer-to-marketing ID          to the own direct-marketing "
+	"register\n"
 	"  audit verify [--checkpoint FILE] | audit checkpoint FILE\n"
 	"  audit log [--subject ID]\n"
 	"  actor add NAME --role ROLE | actor list | actor revoke NAME\n"
@@ -451,6 +458,9 @@ static const struct verb {
 	{"unrestrict", cmd_unrestrict},
 	{"export", cmd_export},
 	{"dsr", cmd_dsr},
+	{"disclose", cmd_disclose},
+	{"disclosure", cmd_disclosure},
+	{"transfer-to-marketing", cmd_transfer_to_marketing},
 };
 
 int main(int argc, char **argv)

@@ -1704,9 +1704,10 @@ int policy_transfer_ok(const policy *p, size_t ri)
 static void item_recipient(ctx *c, json_t *obj, void *elem)
 {
 	static const char *const keys[] = {
-		"label",	"description",	"kind",	      "country",
-		"safeguard",	"purposes",	"fields",     "categories",
-		"record_types", "everything",	"select",     "legal_ground",
+		"label",      "description", "kind",
+		"country",    "safeguard",   "purposes",
+		"fields",     "categories",  "record_types",
+		"everything", "select",	     "legal_ground",
 		NULL};
 	static const char *const kinds[] = {"processor", "third_party",
 					    "authority", NULL};
@@ -1736,8 +1737,7 @@ static void item_recipient(ctx *c, json_t *obj, void *elem)
 		r->safeguard = xstrdup(c, safeguards[k]);
 	get_ref_list(c, obj, "purposes", NS_PURPOSE, 1, 1, &r->purposes,
 		     &r->npurposes);
-	get_ref_list(c, obj, "fields", NS_FIELD, 0, 0, &r->fields,
-		     &r->nfields);
+	get_ref_list(c, obj, "fields", NS_FIELD, 0, 0, &r->fields, &r->nfields);
 	get_ref_list(c, obj, "categories", NS_CATEGORY, 0, 0, &r->categories,
 		     &r->ncategories);
 	get_ref_list(c, obj, "record_types", NS_RECORD_TYPE, 0, 0,
@@ -1746,9 +1746,9 @@ static void item_recipient(ctx *c, json_t *obj, void *elem)
 	get_select(c, obj, &r->select);
 	r->legal_ground = r->kind == RCP_AUTHORITY;
 	get_bool(c, obj, "legal_ground", &r->legal_ground);
-	if (r->everything && (r->nfields || r->ncategories ||
-			      r->nrecord_types || r->select.record_type !=
-							  POL_NONE))
+	if (r->everything &&
+	    (r->nfields || r->ncategories || r->nrecord_types ||
+	     r->select.record_type != POL_NONE))
 		report_in(c, "everything",
 			  "\"everything\" takes no \"fields\", "
 			  "\"categories\", \"record_types\" or \"select\"");
@@ -2235,10 +2235,11 @@ static void parse_marketing(ctx *c, json_t *root)
 		p->marketing.sale_product_field = policy_record_field(
 			&p->record_types[p->marketing.sale_record], pf);
 		if (p->marketing.sale_product_field == POL_NONE)
-			report_in(c, "sale_product_field",
-				  "record type \"%s\" has no field \"%s\"",
-				  p->record_types[p->marketing.sale_record].name,
-				  shown(pf, nb));
+			report_in(
+				c, "sale_product_field",
+				"record type \"%s\" has no field \"%s\"",
+				p->record_types[p->marketing.sale_record].name,
+				shown(pf, nb));
 	}
 	free(pf);
 	get_ref_list(c, v, "sale_sources", NS_SOURCE, 0, 0,
@@ -2414,10 +2415,10 @@ static void parse_root(ctx *c, json_t *root)
 	p->recipients =
 		get_map(c, root, "recipients", 0, 0, sizeof *p->recipients,
 			NS_RECIPIENT, item_recipient, &p->nrecipients);
-	p->product_categories = get_map(
-		c, root, "product_categories", 0, 0,
-		sizeof *p->product_categories, -1, item_product_category,
-		&p->nproduct_categories);
+	p->product_categories =
+		get_map(c, root, "product_categories", 0, 0,
+			sizeof *p->product_categories, -1,
+			item_product_category, &p->nproduct_categories);
 	p->roles = get_map(c, root, "roles", 0, 0, sizeof *p->roles, NS_ROLE,
 			   item_role, &p->nroles);
 	parse_notice(c, root);

@@ -198,6 +198,32 @@ static const char *const migrations[] = {
 	" purposes TEXT,"
 	" mac BLOB);"
 	"CREATE INDEX dsr_subject ON dsr(subject_id);",
+	/* 8: the disclosure log: per subject, what went to which recipient,
+	 * when and why (disclose.c). It outlives the subject as evidence:
+	 * erasure sets subject_id to NULL and the pseudonym stays; it holds
+	 * no personal data (names, counts, the legal ground). Each row's
+	 * mac chains over the previous one's under the row key; meta
+	 * "disclosure_head" pins the newest. */
+	"CREATE TABLE disclosure ("
+	" id INTEGER PRIMARY KEY,"
+	" batch INTEGER NOT NULL,"
+	" subject_id TEXT REFERENCES subject(id) ON DELETE SET NULL,"
+	" pseudonym TEXT NOT NULL,"
+	" recipient TEXT NOT NULL,"
+	" recipient_kind TEXT NOT NULL,"
+	" country TEXT NOT NULL,"
+	" safeguard TEXT,"
+	" purpose TEXT NOT NULL,"
+	" at INTEGER NOT NULL,"
+	" actor TEXT NOT NULL,"
+	" fields TEXT,"
+	" record_types TEXT,"
+	" records INTEGER NOT NULL,"
+	" legal_ground TEXT,"
+	" basis TEXT,"
+	" mac BLOB NOT NULL);"
+	"CREATE INDEX disclosure_subject ON disclosure(subject_id);"
+	"CREATE INDEX disclosure_pseudonym ON disclosure(pseudonym);",
 };
 
 #define NMIGRATIONS ((int64_t)(sizeof migrations / sizeof migrations[0]))
@@ -1462,6 +1488,9 @@ static const struct store_vt sq_vt = {
 	.dsr_insert = sqx_dsr_insert,
 	.dsr_update = sqx_dsr_update,
 	.dsr_walk = sqx_dsr_walk,
+	.disclosure_insert = sqx_disclosure_insert,
+	.disclosure_walk = sqx_disclosure_walk,
+	.value_repurpose = sqx_value_repurpose,
 };
 
 /* ---- open and migrations ---- */

@@ -15,13 +15,14 @@
 
 /* Statement slots of each file. */
 enum sqx_slot_base {
-	SQX_RECORD = 0,	  /* store_sqlite_record.c: 0-15 */
-	SQX_CONSENT = 16, /* store_sqlite_consent.c: 16-31 */
-	SQX_ACCESS = 32,  /* store_sqlite_access.c: 32-47 */
-	SQX_ADMIN = 48,	  /* store_sqlite_admin.c: 48-63 */
-	SQX_ERASE = 64,	  /* store_sqlite_erase.c: 64-71 */
-	SQX_DSR = 72,	  /* store_sqlite_dsr.c: 72-79 */
-	SQX_SLOTS = 80
+	SQX_RECORD = 0,	   /* store_sqlite_record.c: 0-15 */
+	SQX_CONSENT = 16,  /* store_sqlite_consent.c: 16-31 */
+	SQX_ACCESS = 32,   /* store_sqlite_access.c: 32-47 */
+	SQX_ADMIN = 48,	   /* store_sqlite_admin.c: 48-63 */
+	SQX_ERASE = 64,	   /* store_sqlite_erase.c: 64-71 */
+	SQX_DSR = 72,	   /* store_sqlite_dsr.c: 72-79 */
+	SQX_DISCLOSE = 96, /* store_sqlite_disclose.c: 96-111 */
+	SQX_SLOTS = 112
 };
 
 sqlite3 *sqx_db(store *s);
@@ -122,5 +123,11 @@ int sqx_held_chunk_put(store *s, int64_t record_id, int64_t seq,
 int sqx_dsr_insert(store *s, store_dsr *d);
 int sqx_dsr_update(store *s, const store_dsr *d);
 int sqx_dsr_walk(store *s, store_dsr_fn fn, void *ud);
+/* store_sqlite_disclose.c */
+int sqx_disclosure_insert(store *s, const store_disclosure *d);
+int sqx_disclosure_walk(store *s, const char *pseudonym, store_disclosure_fn fn,
+			void *ud);
+int sqx_value_repurpose(store *s, int64_t rowid, const char *purposes,
+			const char *legal_basis, const char *expires);
 
 #endif
