@@ -240,10 +240,19 @@ done:
 	return rc;
 }
 
+/* Names of an array, comma-separated (a comma first unless first). */
+static void print_names(const json_t *arr, int first)
+{
+	for (size_t j = 0; j < json_array_size(arr); j++) {
+		printf("%s%s", first && j == 0 ? "" : ",",
+		       json_string_value(json_array_get(arr, j)));
+	}
+}
+
 static void print_log(const json_t *arr)
 {
-	const json_t *e, *n;
-	size_t i, j;
+	const json_t *e;
+	size_t i;
 
 	if (json_array_size(arr) == 0) {
 		printf("(no disclosures)\n");
@@ -258,15 +267,9 @@ static void print_log(const json_t *arr)
 		       jstr(e, "country", "-")[0] ? jstr(e, "country", "-")
 						  : "-",
 		       jstr(e, "purpose", "?"));
-		json_array_foreach(json_object_get(e, "fields"), j, n)
-			printf("%s%s", j ? "," : "", json_string_value(n));
-		json_array_foreach(json_object_get(e, "record_types"), j, n)
-			printf("%s%s",
-			       j || json_array_size(
-					    json_object_get(e, "fields"))
-				       ? ","
-				       : "",
-			       json_string_value(n));
+		print_names(json_object_get(e, "fields"), 1);
+		print_names(json_object_get(e, "record_types"),
+			    json_array_size(json_object_get(e, "fields")) == 0);
 		printf("  ");
 		cli_print_text(stdout,
 			       jstr(e, "legal_ground", jstr(e, "basis", "-")),
@@ -324,9 +327,8 @@ int cmd_disclosure(cli *c, int argc, char **argv)
 int cmd_transfer_to_marketing(cli *c, int argc, char **argv)
 {
 	char *json = NULL;
-	json_t *o, *n;
+	json_t *o;
 	rk_status st;
-	size_t i;
 	int r;
 
 	if (wants_help(argc, argv, transfer_usage))
@@ -346,8 +348,7 @@ int cmd_transfer_to_marketing(cli *c, int argc, char **argv)
 	} else {
 		o = json_loads(json, 0, NULL);
 		printf("moved to the direct-marketing register: ");
-		json_array_foreach(json_object_get(o, "fields"), i, n)
-			printf("%s%s", i ? "," : "", json_string_value(n));
+		print_names(json_object_get(o, "fields"), 1);
 		printf("; kept until %s (%s)\n", jstr(o, "expires", "-"),
 		       jstr(o, "retention", "?"));
 		json_decref(o);

@@ -921,7 +921,7 @@ static const char *const channel_names[CH_COUNT] = {"email", "sms", "phone",
 #define LAW_THIRD	"917/2014 s. 200(1); GDPR Art. 6(1)(a)"
 #define COND_OPT_OUT                                                           \
 	"each message must offer a free, easy way to refuse further "          \
-	"marketing"
+	"messages"
 
 /* The facts the decision uses. */
 struct mc_opts {
@@ -1069,9 +1069,9 @@ static rk_status soft_opt_in(rk_register *r, const store_subject *sub,
 		}
 		if (!sa.found) {
 			decide_law(out, 0,
-				   "existing-customer exception: the address "
-				   "was not obtained in connection with a "
-				   "sale; prior consent is needed",
+				   "existing-customer exception: no address "
+				   "for the channel obtained in connection "
+				   "with a sale; prior consent is needed",
 				   LAW_EXISTING, NULL);
 			goto out;
 		}
@@ -1230,8 +1230,7 @@ static rk_status may_contact_rules(rk_register *r, const store_subject *sub,
 					   ch == CH_EMAIL
 						   ? "third-party e-mail "
 						     "marketing also needs "
-						     "consent to e-mail "
-						     "marketing"
+						     "the e-mail consent"
 					   : ch == CH_SMS
 						   ? "third-party SMS "
 						     "marketing also needs "

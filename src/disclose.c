@@ -996,10 +996,14 @@ static char *to_csv(const json_t *subjects)
 			if (json_is_string(v))
 				bad |= csv_row(&buf, &len, &cap, id, "field",
 					       "", key, json_string_value(v));
-			json_array_foreach(v, j, e) bad |= csv_row(
-				&buf, &len, &cap, id, "field", "", key,
-				json_string_value(e) ? json_string_value(e)
-						     : "");
+			for (j = 0; j < json_array_size(v); j++) {
+				e = json_array_get(v, j);
+				bad |= csv_row(&buf, &len, &cap, id, "field",
+					       "", key,
+					       json_string_value(e)
+						       ? json_string_value(e)
+						       : "");
+			}
 		}
 		json_array_foreach(json_object_get(s, "records"), j, rec)
 		{

@@ -1926,22 +1926,18 @@ static void parse_scope_recipients(ctx *c, json_t *root)
 {
 	json_t *scopes = json_object_get(root, "consent_scopes"), *obj;
 	policy *p = c->p;
-	const char *name;
-	size_t i = 0, ri, sc;
+	size_t i, k, ri, sc;
 
 	if (json_is_object(scopes) && p->scopes != NULL) {
 		push_key(c, "consent_scopes");
-		json_object_foreach(scopes, name, obj)
-		{
-			pol_scope *s;
+		for (k = 0; k < p->nscopes; k++) {
+			pol_scope *s = &p->scopes[k];
 
-			if (i >= p->nscopes)
-				break;
-			s = &p->scopes[i++];
+			obj = json_object_get(scopes, s->name);
 			if (!json_is_object(obj) ||
 			    json_object_get(obj, "recipients") == NULL)
 				continue;
-			push_key(c, name);
+			push_key(c, s->name);
 			get_ref_list(c, obj, "recipients", NS_RECIPIENT, 0, 1,
 				     &s->recipients, &s->nrecipients);
 			pop(c);

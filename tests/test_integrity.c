@@ -236,7 +236,8 @@ static void make_old(struct fx *f)
 			" 'row_macs_pending', 'actor_set', 'policy_mac');"
 			"DELETE FROM schema_migrations WHERE version >= 3;"
 			/* tables of later migrations, made again */
-			"DROP TABLE dsr;");
+			"DROP TABLE dsr;"
+			"DROP TABLE disclosure;");
 }
 
 static void reads_as_before_but_consent(struct fx *f);
@@ -307,6 +308,9 @@ static void test_old_register_is_bound_at_first_open(void **state)
 			 0);
 	reads_as_before(f, f->r);
 	/* The identifier's link was bound too. */
+	assert_int_equal(rk_consent_set(f->r, f->id, "analytics_cookies", 1,
+					"web", NULL),
+			 RK_OK);
 	assert_int_equal(
 		rk_record_add_by_cookie(f->r, "ck-1", "browsing",
 					"{\"url\": \"https://e.fi/\", "
