@@ -98,18 +98,26 @@ static const char *jstr(const json_t *o, const char *key, const char *dflt)
 	return s != NULL ? s : dflt;
 }
 
-/* Writes text into a new file (0600); an existing file is refused. */
-static int write_new(const char *path, const char *text)
+/* Creates the --out file (0600) before anything is disclosed: an existing
+ * file is refused, and nothing goes to the log for a document that could
+ * not be kept. */
+static int create_out(const char *path, int *fd)
 {
-	size_t n = strlen(text), off = 0;
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-
-	if (fd < 0)
+	*fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (*fd < 0)
 		return cli_error(errno == EEXIST ? 2 : 1,
 				 "--out: cannot create the file (%s)",
 				 errno == EEXIST ? "it exists; nothing is "
 						   "overwritten"
 						 : strerror(errno));
+	return 0;
+}
+
+/* Writes text into the file created; on failure it is removed. */
+static int write_out(const char *path, int fd, const char *text)
+{
+	size_t n = strlen(text), off = 0;
+
 	while (off < n) {
 		ssize_t w = write(fd, text + off, n - off);
 
@@ -139,7 +147,7 @@ int cmd_disclose(cli *c, int argc, char **argv)
 	char *doc = NULL;
 	size_t n = 0;
 	rk_status st;
-	int i, r, all = 0, rc = 0;
+	int i, r, all = 0, rc = 0, fd = -1;
 
 	if (wants_help(argc, argv, disclose_usage))
 		return 0;
@@ -206,13 +214,19 @@ int cmd_disclose(cli *c, int argc, char **argv)
 	rc = cli_open(c);
 	if (rc != 0)
 		goto done;
+	if (out != NULL) {
+		rc = create_out(out, &fd);
+		if (rc != 0)
+			goto done;
+	}
 	st = rk_disclose(c->reg, argv[1], &o, &doc, &res);
 	if (st != RK_OK) {
 		rc = cli_status(c, st);
 		goto done;
 	}
 	if (out != NULL) {
-		rc = write_new(out, doc);
+		rc = write_out(out, fd, doc);
+		fd = -1;
 		if (rc != 0)
 			goto done;
 	} else {
@@ -235,6 +249,10 @@ int cmd_disclose(cli *c, int argc, char **argv)
 			res.excluded ? ")" : "");
 	}
 done:
+	if (fd >= 0) {
+		close(fd);
+		unlink(out);
+	}
 	rk_free_secret(doc);
 	free(subjects);
 	return rc;
