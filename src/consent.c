@@ -1020,7 +1020,7 @@ static rk_status soft_opt_in(rk_register *r, const store_subject *sub,
 	struct bought b;
 	struct sale_addr sa = {p, 0};
 	unsigned char *dk = NULL;
-	char today[11], cats[120] = "", cond[200];
+	char today[11], cats[120] = "", cond[256];
 	rk_status st = RK_OK;
 	size_t i;
 
