@@ -84,5 +84,8 @@ int cmd_ropa(cli *c, int argc, char **argv);
 int cmd_breach(cli *c, int argc, char **argv);
 int cmd_stats(cli *c, int argc, char **argv);
 int cmd_notice(cli *c, int argc, char **argv);
+int cmd_disclose(cli *c, int argc, char **argv);
+int cmd_disclosure(cli *c, int argc, char **argv);
+int cmd_transfer_to_marketing(cli *c, int argc, char **argv);
 
 #endif

@@ -72,15 +72,30 @@ static const char object_usage[] =
 	"entries purpose:P and grounds:P (see consent history).\n";
 
 static const char may_contact_usage[] =
-	"usage: rekisteri may-contact ID --channel email|sms|phone|post "
-	"[--for own|third-party]\n"
+	"usage: rekisteri may-contact ID --channel "
+	"email|sms|phone|post|automated_call\n"
+	"       [--for own|third-party] [--recipient R] [--product-category "
+	"C]\n"
 	"\n"
 	"Prints \"yes: RULE\" and exits 0, or \"no: RULE\" and exits 4; RULE "
 	"is the\n"
-	"rule that decided. --for third-party asks for a third party's "
-	"marketing\n"
-	"(default: own). --json prints {\"allowed\": BOOL, \"rule\": "
-	"\"...\"}.\n";
+	"rule that decided, followed by the provision (law: ...) and what "
+	"each\n"
+	"message must offer (condition: ...). --for third-party asks for a "
+	"third\n"
+	"party's marketing (default: own); --recipient R names the third "
+	"party (a\n"
+	"recipient of the policy), whose marketing needs a consent that names "
+	"it or\n"
+	"its category. --product-category C (the policy's product_categories) "
+	"is the\n"
+	"category of the products marketed: the existing-customer exception "
+	"covers\n"
+	"only own products similar to those the customer bought. Automated "
+	"calls\n"
+	"need prior consent like e-mail. --json prints {\"allowed\": BOOL, "
+	"\"rule\":\n"
+	"\"...\", \"law\": \"...\", \"condition\": \"...\"}.\n";
 
 static const char cookie_usage[] =
 	"usage: rekisteri cookie link ID COOKIE_ID\n"
@@ -449,7 +464,9 @@ out:
 
 int cmd_may_contact(cli *c, int argc, char **argv)
 {
-	const char *channel = NULL, *for_whom = NULL;
+	const char *channel = NULL, *for_whom = NULL, *recipient = NULL;
+	const char *category = NULL;
+	rk_contact_options o;
 	rk_decision d;
 	rk_status st;
 	int i, r, third_party;
@@ -462,7 +479,11 @@ int cmd_may_contact(cli *c, int argc, char **argv)
 	}
 	for (i = 2; i < argc; i++) {
 		if ((r = cli_opt(argc, argv, &i, "--channel", &channel)) != 0 ||
-		    (r = cli_opt(argc, argv, &i, "--for", &for_whom)) != 0) {
+		    (r = cli_opt(argc, argv, &i, "--for", &for_whom)) != 0 ||
+		    (r = cli_opt(argc, argv, &i, "--recipient", &recipient)) !=
+			    0 ||
+		    (r = cli_opt(argc, argv, &i, "--product-category",
+				 &category)) != 0) {
 			if (r < 0)
 				return cli_error(2, "%s needs a value",
 						 argv[i]);
@@ -473,7 +494,7 @@ int cmd_may_contact(cli *c, int argc, char **argv)
 	}
 	if (channel == NULL)
 		return cli_error(2, "may-contact needs --channel "
-				    "email|sms|phone|post");
+				    "email|sms|phone|post|automated_call");
 	if (for_whom == NULL || strcmp(for_whom, "own") == 0)
 		third_party = 0;
 	else if (strcmp(for_whom, "third-party") == 0)
@@ -483,16 +504,29 @@ int cmd_may_contact(cli *c, int argc, char **argv)
 	r = cli_open(c);
 	if (r != 0)
 		return r;
-	st = rk_may_contact(c->reg, argv[1], channel, third_party, &d);
+	memset(&o, 0, sizeof o);
+	o.channel = channel;
+	o.third_party = third_party;
+	o.recipient = recipient;
+	o.product_category = category;
+	st = rk_may_contact_ex(c->reg, argv[1], &o, &d);
 	if (st != RK_OK)
 		return cli_status(c, st);
 	if (c->json) {
 		printf("{\"allowed\": %s, \"rule\": ",
 		       d.allowed ? "true" : "false");
 		cli_json_str(stdout, d.rule);
+		printf(", \"law\": ");
+		cli_json_str(stdout, d.law);
+		printf(", \"condition\": ");
+		cli_json_str(stdout, d.condition);
 		puts("}");
 	} else {
 		printf("%s: %s\n", d.allowed ? "yes" : "no", d.rule);
+		if (d.law[0])
+			printf("law: %s\n", d.law);
+		if (d.condition[0])
+			printf("condition: %s\n", d.condition);
 	}
 	/* "No" is the policy refusing the contact. */
 	return d.allowed ? 0 : (int)RK_EREFUSED;

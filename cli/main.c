@@ -45,8 +45,9 @@ static const char usage[] =
 	"  object ID direct_marketing [--lift]  the direct-marketing "
 	"prohibition\n"
 	"  object ID --purpose P [--lift | --compelling-grounds]\n"
-	"  may-contact ID --channel email|sms|phone|post [--for "
-	"own|third-party]\n"
+	"  may-contact ID --channel email|sms|phone|post|automated_call\n"
+	"              [--for own|third-party] [--recipient R] "
+	"[--product-category C]\n"
 	"  cookie link ID COOKIE_ID | cookie reset ID\n"
 	"  erase ID [--dry-run]              erasure with a receipt\n"
 	"  restrict|unrestrict ID --reason TEXT|--reason-stdin\n"
@@ -71,6 +72,12 @@ static const char usage[] =
 	"  breach close N                    the breach register, 72-hour "
 	"clock\n"
 	"  stats --by DIM[,DIM...] [--k N] [--format text|csv|json]\n"
+	"  disclose RECIPIENT --purpose P [--subject ID]... [--all-eligible]\n"
+	"           [--event E] [--legal-ground TEXT] [--format json|csv] "
+	"[--out FILE]\n"
+	"  disclosure list [--subject ID]    the disclosure log\n"
+	"  transfer-to-marketing ID          to the own direct-marketing "
+	"register\n"
 	"  audit verify [--checkpoint FILE] | audit checkpoint FILE\n"
 	"  audit log [--subject ID]\n"
 	"  actor add NAME --role ROLE | actor list | actor revoke NAME\n"
@@ -481,6 +488,9 @@ static const struct verb {
 	{"breach", cmd_breach},
 	{"stats", cmd_stats},
 	{"notice", cmd_notice},
+	{"disclose", cmd_disclose},
+	{"disclosure", cmd_disclosure},
+	{"transfer-to-marketing", cmd_transfer_to_marketing},
 };
 
 int main(int argc, char **argv)

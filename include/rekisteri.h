@@ -378,6 +378,11 @@ RK_API RK_NODISCARD rk_status rk_object(rk_register *reg, const char *id,
 typedef struct rk_decision {
 	int allowed;	/* 1 yes, 0 no */
 	char rule[160]; /* the rule that decided, in English */
+	/* The provision the rule rests on (e.g. "917/2014 s. 200(2)"), and
+	 * what every message sent under a "yes" must do (e.g. offer a free,
+	 * easy opt-out), or "" (rk_may_contact_ex fills both). */
+	char law[64];
+	char condition[200];
 } rk_decision;
 
 /* May the controller contact subject id through channel ("email", "sms",
@@ -1075,6 +1080,128 @@ RK_API RK_NODISCARD rk_status rk_policy_apply(rk_register *reg,
  * administrator only; audited. */
 RK_API RK_NODISCARD rk_status rk_policy_affected(rk_register *reg,
 						 char **json_out);
+/* ---- Disclosures, transfers, the own direct-marketing register,
+ * marketing decisions by the law ----------------------------------------- */
+
+/* The version of the disclosure document ("schema": "rekisteri-disclosure",
+ * "version" in it). */
+#define RK_DISCLOSE_VERSION 1
+
+typedef enum rk_disclose_format {
+	RK_DISCLOSE_JSON = 0, /* one JSON document */
+	/* CSV (RFC 4180, UTF-8, CRLF): a header row "subject,type,record,
+	 * name,value" and a row per value ("field" as its type, "" as its
+	 * record) and per record field (the record type and number) */
+	RK_DISCLOSE_CSV = 1
+} rk_disclose_format;
+
+typedef struct rk_disclose_options {
+	const char *purpose; /* required: one of the recipient's purposes */
+	/* the subjects named (nsubjects of them), or all_eligible: every
+	 * subject of the register that qualifies; exactly one of the two */
+	const char *const *subjects;
+	size_t nsubjects;
+	int all_eligible;
+	/* the value of the recipient's "select" with "given" (the event
+	 * whose participants are disclosed to each other); NULL otherwise */
+	const char *event;
+	/* the legal ground of an authority's request (recipients with
+	 * "legal_ground"; needed there, refused elsewhere): one line of at
+	 * most 200 bytes that cites a law, kept in the log in the clear */
+	const char *legal_ground;
+	rk_disclose_format format;
+} rk_disclose_options;
+
+typedef struct rk_disclose_result {
+	int64_t batch;	  /* the disclosure's number in the log; 0: none */
+	size_t disclosed; /* subjects in the document */
+	size_t excluded;  /* subjects left out */
+	/* why they were left out: "reason=count" comma-separated, reasons
+	 * "prohibition", "restricted", "objection", "no_consent",
+	 * "not_selected", "nothing" (no data the recipient may receive) */
+	char excluded_by[256];
+} rk_disclose_result;
+
+/* Discloses to recipient (a recipient of the policy) for purpose exactly
+ * what it may receive: of each subject, the values of the fields and
+ * categories the recipient's policy entry names that serve the purpose,
+ * are not expired, not withheld by an objection and not waiting for a
+ * consent, and the records of the types it names (only the matching ones
+ * of a "select"); everything, whatever its purpose, for a recipient with
+ * "everything" (a transfer of the business). A password never leaves.
+ * Refused (RK_EREFUSED, audited) when the recipient is outside the EU/EEA
+ * in a country without an adequacy decision and without a recorded
+ * safeguard, when purpose is not one of its purposes, or when the actor's
+ * role may not process for it or see a category the recipient may
+ * receive. Left out: a restricted subject (unless purpose is the policy's
+ * legal-claims purpose); for the marketing purpose, a subject with the
+ * direct-marketing prohibition or an objection to it, and, for a third
+ * party, one without a live consent of a scope that names the recipient;
+ * with a "select", a subject without a matching record. A subject named
+ * that does not exist is RK_ENOTFOUND (nothing is disclosed); when every
+ * subject named is left out the call is refused (RK_EREFUSED). Each
+ * subject disclosed gets a line in the disclosure log (what went: field
+ * names, record types and count; where: recipient, country, safeguard;
+ * when; why: purpose, legal ground, the rule it qualified under) and an
+ * audit entry ("disclose"), in one write. *doc_out (owned; personal
+ * data: free with rk_free_secret) gets the document; res may be NULL. */
+RK_API RK_NODISCARD rk_status rk_disclose(rk_register *reg,
+					  const char *recipient,
+					  const rk_disclose_options *opts,
+					  char **doc_out,
+					  rk_disclose_result *res);
+
+/* The disclosure log (of subject id, or all when NULL) as a JSON array of
+ * {"number", "batch", "subject" (the ID, or null once the subject is
+ * gone), "pseudonym", "recipient", "recipient_kind", "country",
+ * "safeguard", "purpose", "at" (ISO 8601 UTC), "actor", "fields",
+ * "record_types" (arrays of names), "records", "legal_ground", "basis"}
+ * in order. The log is chained under the register's row key: a line
+ * edited, removed or put back is RK_EINTEGRITY. Needs a role that may
+ * audit, or the administrator; audited ("disclosure.list"). *json_out is
+ * owned: free with rk_free. */
+RK_API RK_NODISCARD rk_status rk_disclosure_list(rk_register *reg,
+						 const char *id,
+						 char **json_out);
+
+/* Moves what marketing may keep of subject id into the controller's own
+ * direct-marketing register after the relationship ended: the values of
+ * the fields the policy's marketing section names ("register_fields") are
+ * re-purposed to the marketing purpose alone, on "register_legal_basis",
+ * kept by "register_retention" counted from today; the rest of the
+ * subject's data keeps its own purposes and expiry. Refused (RK_EREFUSED)
+ * while the relationship goes on, for a subject with the direct-marketing
+ * prohibition, an objection to marketing, or a restriction, and when the
+ * subject was moved already. Logged in the disclosure log (recipient
+ * "rk:marketing_register", kind "controller") and audited
+ * ("marketing.transfer"). json_out (may be NULL; owned, free with rk_free)
+ * gets {"subject", "fields" (moved), "expires", "retention"}. Only the
+ * administrator, a role that audits, or a marketing role of the policy. */
+RK_API RK_NODISCARD rk_status rk_transfer_to_marketing(rk_register *reg,
+						       const char *id,
+						       char **json_out);
+
+typedef struct rk_contact_options {
+	/* "email", "sms", "phone", "post" or "automated_call" */
+	const char *channel;
+	int third_party; /* 1: a third party's marketing */
+	/* the third party (a recipient of the policy); NULL: the policy's
+	 * third-party consent scope is asked */
+	const char *recipient;
+	/* the product category (policy "product_categories") the message
+	 * markets; NULL: not known, and the existing-customer exception
+	 * answers with the categories the customer bought */
+	const char *product_category;
+} rk_contact_options;
+
+/* rk_may_contact with the facts the law uses (917/2014 ss. 200-202, GDPR
+ * Art. 21(3)): the channel, whose marketing, which product category. The
+ * decision names its rule, the provision and what each message must
+ * offer. RK_EINVAL for an unknown channel, recipient or category. */
+RK_API RK_NODISCARD rk_status rk_may_contact_ex(rk_register *reg,
+						const char *id,
+						const rk_contact_options *o,
+						rk_decision *out);
 
 #ifdef __cplusplus
 }

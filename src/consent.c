@@ -23,6 +23,7 @@
 #include "integrity.h"
 #include "json_secret.h"
 #include "policy.h"
+#include "record.h"
 #include "register.h"
 #include "store.h"
 
@@ -929,10 +930,30 @@ out:
 /* ---- the marketing decision -----------------------------------------------
  */
 
-enum channel { CH_EMAIL, CH_SMS, CH_PHONE, CH_POST, CH_COUNT };
+enum channel { CH_EMAIL, CH_SMS, CH_PHONE, CH_POST, CH_AUTO, CH_COUNT };
 
 static const char *const channel_names[CH_COUNT] = {"email", "sms", "phone",
-						    "post"};
+						    "post", "automated_call"};
+
+/* Provisions the rules rest on (Act 917/2014 on electronic communications
+ * services; GDPR). */
+#define LAW_OBJECTION	"GDPR Art. 21(2)-(3)"
+#define LAW_RESTRICTION "GDPR Art. 18"
+#define LAW_CONSENT	"917/2014 s. 200(1)"
+#define LAW_EXISTING	"917/2014 s. 200(2)"
+#define LAW_BUSINESS	"917/2014 s. 202"
+#define LAW_THIRD	"917/2014 s. 200(1); GDPR Art. 6(1)(a)"
+#define COND_OPT_OUT                                                           \
+	"each message must offer a free, easy way to refuse further "          \
+	"messages"
+
+/* The facts the decision uses. */
+struct mc_opts {
+	enum channel ch;
+	int third_party;
+	size_t recipient; /* POL_NONE: not named */
+	size_t category;  /* product category, POL_NONE: not named */
+};
 
 static int decide(rk_decision *out, int allowed, const char *rule)
 {
@@ -941,84 +962,287 @@ static int decide(rk_decision *out, int allowed, const char *rule)
 	return 0;
 }
 
-struct first {
-	const rk_register *r;
-	int found;
-	int forged;
-};
-
-/* A purchase counts only when its row matches its MAC. */
-static int first_record(void *ud, const store_record *rec)
+/* decide, with the provision and the condition of a "yes". */
+static void decide_law(rk_decision *out, int allowed, const char *rule,
+		       const char *law, const char *condition)
 {
-	struct first *f = ud;
-
-	if (integ_record_ok(f->r, rec) != 0) {
-		f->forged = 1;
-		return 1;
-	}
-	f->found = 1;
-	return 1;
+	decide(out, allowed, rule);
+	snprintf(out->law, sizeof out->law, "%s", law);
+	snprintf(out->condition, sizeof out->condition, "%s",
+		 condition != NULL ? condition : "");
 }
 
-/* Soft opt-in: a customer whose relationship goes on and who has bought
- * from us (own similar products to an existing customer). */
-static rk_status soft_opt_in(rk_register *r, const store_subject *sub, int *ok)
-{
-	char today[11];
-	struct first bought = {r, 0, 0};
+/* What the subject bought: whether any sale record exists, and the
+ * product categories of the products the records name. */
+struct bought {
+	rk_register *r;
+	const store_subject *sub;
+	const unsigned char *dk;
+	int found;
+	unsigned char *cats; /* one mark per product category */
+	rk_status st;
+};
 
-	*ok = 0;
-	if (!mk_kind_is(r->pol, sub->kind, r->pol->marketing.customer_kind) ||
-	    r->pol->marketing.sale_record == POL_NONE)
+static int bought_one(void *ud, const store_record *rec)
+{
+	struct bought *b = ud;
+	const policy *p = b->r->pol;
+	const pol_record_type *rt = &p->record_types[p->marketing.sale_record];
+	json_t *plain = NULL;
+	const char *product;
+	size_t pc;
+
+	b->found = 1;
+	if (b->cats == NULL || p->marketing.sale_product_field == POL_NONE)
+		return 0;
+	b->st = record_open(b->r, b->sub, b->dk, rec, &plain);
+	if (b->st != RK_OK)
+		return 1;
+	product = json_string_value(json_object_get(
+		plain, rt->fields[p->marketing.sale_product_field].name));
+	pc = policy_product_category(p, product);
+	if (pc != POL_NONE)
+		b->cats[pc] = 1;
+	json_free_secret(plain);
+	return 0;
+}
+
+/* Whether the subject holds a value of field fi whose source means it was
+ * obtained in connection with a sale (policy "sale_sources"). */
+struct sale_addr {
+	const policy *p;
+	int found;
+};
+
+static int sale_addr_one(void *ud, const store_value *v)
+{
+	struct sale_addr *a = ud;
+	size_t s = policy_source(a->p, v->source);
+
+	for (size_t i = 0; s != POL_NONE && i < a->p->marketing.nsale_sources;
+	     i++)
+		if (a->p->marketing.sale_sources[i] == s)
+			a->found = 1;
+	return 0;
+}
+
+/* The existing-customer exception (917/2014 s. 200(2)): a customer whose
+ * relationship goes on, who bought from us, whose address for the channel
+ * was obtained in connection with the sale, for own products similar to
+ * those bought (the same product category), while the customer has not
+ * refused (the caller checked that). Decides either way. */
+static rk_status soft_opt_in(rk_register *r, const store_subject *sub,
+			     const struct mc_opts *o, rk_decision *out)
+{
+	const policy *p = r->pol;
+	const char *consumer =
+		o->ch == CH_EMAIL
+			? "e-mail marketing to a consumer needs prior consent"
+			: "SMS marketing to a consumer needs prior consent";
+	size_t field = o->ch == CH_EMAIL ? p->marketing.email_field
+					 : p->marketing.sms_field;
+	struct bought b;
+	struct sale_addr sa = {p, 0};
+	unsigned char *dk = NULL;
+	char today[11], cats[120] = "", cond[256];
+	rk_status st = RK_OK;
+	size_t i;
+
+	memset(&b, 0, sizeof b);
+	if (!mk_kind_is(p, sub->kind, p->marketing.customer_kind) ||
+	    p->marketing.sale_record == POL_NONE) {
+		decide_law(out, 0, consumer, LAW_CONSENT, NULL);
 		return RK_OK;
+	}
 	reg_today(r, today);
 	/* An end date still in the future has not ended it yet. */
-	if (sub->rel_end[0] != '\0' && strcmp(sub->rel_end, today) <= 0)
+	if (sub->rel_end[0] != '\0' && strcmp(sub->rel_end, today) <= 0) {
+		decide_law(out, 0, consumer, LAW_CONSENT, NULL);
 		return RK_OK;
-	if (r->st->vt->record_list(
-		    r->st, sub->id,
-		    r->pol->record_types[r->pol->marketing.sale_record].name,
-		    first_record, &bought) != 0)
-		return reg_store_fail(r, "cannot read the purchases");
-	if (bought.forged)
-		return reg_fail(r, RK_EINTEGRITY,
-				"a purchase record does not match its MAC: "
-				"the database was altered without the key");
-	*ok = bought.found;
+	}
+	if (p->nproduct_categories > 0 &&
+	    p->marketing.sale_product_field != POL_NONE) {
+		b.cats = calloc(p->nproduct_categories, 1);
+		if (b.cats == NULL)
+			return reg_fail(r, RK_ESYS, "out of memory");
+		st = reg_subject_key(r, sub, &dk);
+		if (st != RK_OK)
+			goto out;
+	}
+	b.r = r;
+	b.sub = sub;
+	b.dk = dk;
+	b.st = RK_OK;
+	st = integ_records_walk(r, sub,
+				p->record_types[p->marketing.sale_record].name,
+				bought_one, &b);
+	if (st == RK_OK)
+		st = b.st;
+	if (st != RK_OK)
+		goto out;
+	if (!b.found) {
+		decide_law(out, 0, consumer, LAW_CONSENT, NULL);
+		goto out;
+	}
+	/* The address must come from the sale, not from elsewhere. */
+	if (field != POL_NONE && p->marketing.nsale_sources > 0) {
+		if (r->st->vt->value_list(r->st, sub->id, p->fields[field].name,
+					  sale_addr_one, &sa) != 0) {
+			st = reg_store_fail(r, "cannot read the values");
+			goto out;
+		}
+		if (!sa.found) {
+			decide_law(out, 0,
+				   "existing-customer exception: no address "
+				   "for the channel obtained in connection "
+				   "with a sale; prior consent is needed",
+				   LAW_EXISTING, NULL);
+			goto out;
+		}
+	}
+	if (b.cats == NULL) {
+		decide_law(out, 1,
+			   "soft opt-in: own similar products to an existing "
+			   "customer who has not objected",
+			   LAW_EXISTING, COND_OPT_OUT);
+		goto out;
+	}
+	for (i = 0; i < p->nproduct_categories; i++)
+		if (b.cats[i])
+			csv_add(cats, sizeof cats,
+				p->product_categories[i].name);
+	if (o->category != POL_NONE && !b.cats[o->category]) {
+		decide_law(out, 0,
+			   "existing-customer exception covers only own "
+			   "products similar to those bought: the customer "
+			   "bought none of this category",
+			   LAW_EXISTING, NULL);
+		goto out;
+	}
+	if (o->category != POL_NONE) {
+		decide_law(out, 1,
+			   "soft opt-in: own similar products (the same "
+			   "category as bought) to an existing customer who "
+			   "has not objected",
+			   LAW_EXISTING, COND_OPT_OUT);
+		goto out;
+	}
+	snprintf(cond, sizeof cond,
+		 "only own products of the categories bought (%s); %s",
+		 cats[0] ? cats : "none named by the policy", COND_OPT_OUT);
+	decide_law(out, cats[0] != '\0',
+		   cats[0] ? "soft opt-in: own similar products to an "
+			     "existing customer who has not objected"
+			   : "existing-customer exception covers only own "
+			     "similar products: the products bought are in "
+			     "no category of the policy",
+		   LAW_EXISTING, cats[0] ? cond : NULL);
+out:
+	free(b.cats);
+	sec_key_free(dk);
+	return st;
+}
+
+/* The scope whose consent allows the channel's electronic marketing. */
+static size_t channel_scope(const policy *p, enum channel ch)
+{
+	switch (ch) {
+	case CH_EMAIL:
+		return p->marketing.email_consent;
+	case CH_SMS:
+		return p->marketing.sms_consent;
+	case CH_AUTO:
+		return p->marketing.automated_call_consent;
+	default:
+		return POL_NONE;
+	}
+}
+
+/* A third party's marketing: a live consent that names the third party
+ * or its category (the policy's scopes with "recipients"; without a
+ * recipient named, the third-party consent scope of the marketing
+ * section). *given gets whether one lives; *named whether any scope
+ * names it. */
+static rk_status third_party_consent(rk_register *r, const store_subject *sub,
+				     size_t ri, int *given, int *named)
+{
+	const policy *p = r->pol;
+	size_t sc;
+	int s;
+
+	*given = *named = 0;
+	for (sc = 0; sc < p->nscopes; sc++) {
+		if (ri != POL_NONE ? !policy_scope_names(p, sc, ri)
+				   : sc != p->marketing.third_party_consent)
+			continue;
+		*named = 1;
+		s = ledger_state(r, sub->id, p->scopes[sc].name, 0);
+		if (s < 0)
+			return consent_err(s);
+		if (s == LEDGER_GIVEN)
+			*given = 1;
+	}
 	return RK_OK;
 }
 
-/* The rules of SPEC §4 in order; the first that applies decides. */
+/* The rules in order; the first that applies decides. */
 static rk_status may_contact_rules(rk_register *r, const store_subject *sub,
-				   enum channel ch, int third_party,
-				   rk_decision *out)
+				   const struct mc_opts *o, rk_decision *out)
 {
-	int electronic = ch == CH_EMAIL || ch == CH_SMS;
+	enum channel ch = o->ch;
+	int electronic = ch == CH_EMAIL || ch == CH_SMS || ch == CH_AUTO;
 	const policy *p = r->pol;
-	const char *scope =
-		mk_scope(p, ch == CH_EMAIL ? p->marketing.email_consent
-					   : p->marketing.sms_consent);
-	int s, tp, soft;
+	const char *scope = mk_scope(p, channel_scope(p, ch));
+	int s, tp, named;
 	rk_status st;
 
 	s = consent_objected(r, sub->id, mk_prohibition(p));
 	if (s < 0)
 		return consent_err(s);
 	if (s) {
-		decide(out, 0,
-		       "direct-marketing prohibition overrides every consent");
+		decide_law(out, 0,
+			   "direct-marketing prohibition overrides every "
+			   "consent",
+			   LAW_OBJECTION, NULL);
 		return RK_OK;
 	}
-	if (third_party) {
-		tp = ledger_state(r, sub->id,
-				  mk_scope(p, p->marketing.third_party_consent),
-				  0);
-		if (tp < 0)
-			return consent_err(tp);
-		if (tp != LEDGER_GIVEN) {
-			decide(out, 0,
-			       "third-party marketing needs the subject's "
-			       "consent to disclosure for direct marketing");
+	/* An objection to processing for direct marketing works as the
+	 * prohibition does (Art. 21(3)), whatever grounds are recorded. */
+	if (p->marketing.purpose != POL_NONE) {
+		char name[LEDGER_NAME_MAX];
+
+		if (ledger_name(name, PURPOSE_PREFIX,
+				p->purposes[p->marketing.purpose].name) != 0)
+			return reg_fail(r, RK_ESYS,
+					"a purpose's name is too long");
+		s = ledger_state(r, sub->id, name, 1);
+		if (s < 0)
+			return consent_err(s);
+		if (s == LEDGER_GIVEN) {
+			decide_law(out, 0,
+				   "the subject objected to processing for "
+				   "direct marketing",
+				   LAW_OBJECTION, NULL);
+			return RK_OK;
+		}
+	}
+	if (o->third_party) {
+		st = third_party_consent(r, sub, o->recipient, &tp, &named);
+		if (st != RK_OK)
+			return st;
+		if (!tp) {
+			decide_law(out, 0,
+				   o->recipient == POL_NONE
+					   ? "third-party marketing needs the "
+					     "subject's consent to disclosure "
+					     "for direct marketing"
+				   : named ? "third-party marketing needs a "
+					     "live consent that names the "
+					     "third party or its category"
+					   : "no consent of the notice names "
+					     "this third party or its "
+					     "category",
+				   LAW_THIRD, NULL);
 			return RK_OK;
 		}
 		if (electronic) {
@@ -1026,19 +1250,30 @@ static rk_status may_contact_rules(rk_register *r, const store_subject *sub,
 			if (s < 0)
 				return consent_err(s);
 			if (s != LEDGER_GIVEN) {
-				decide(out, 0,
-				       ch == CH_EMAIL
-					       ? "third-party e-mail "
-						 "marketing also needs "
-						 "consent to e-mail marketing"
-					       : "third-party SMS marketing "
-						 "also needs consent to "
-						 "SMS marketing");
+				decide_law(out, 0,
+					   ch == CH_EMAIL
+						   ? "third-party e-mail "
+						     "marketing also needs "
+						     "the e-mail consent"
+					   : ch == CH_SMS
+						   ? "third-party SMS "
+						     "marketing also needs "
+						     "consent to SMS marketing"
+						   : "third-party automated "
+						     "calls also need consent "
+						     "to automated calls",
+					   LAW_CONSENT, NULL);
 				return RK_OK;
 			}
 		}
-		decide(out, 1,
-		       "third-party marketing: the subject consented to it");
+		decide_law(out, 1,
+			   o->recipient == POL_NONE
+				   ? "third-party marketing: the subject "
+				     "consented to it"
+				   : "third-party marketing: the subject's "
+				     "consent names the third party or its "
+				     "category",
+			   LAW_THIRD, COND_OPT_OUT);
 		return RK_OK;
 	}
 	s = LEDGER_NONE;
@@ -1047,71 +1282,103 @@ static rk_status may_contact_rules(rk_register *r, const store_subject *sub,
 		if (s < 0)
 			return consent_err(s);
 		/* A withdrawn consent refuses the channel, for business
-		 * contacts and soft opt-in alike. */
+		 * contacts and the existing-customer exception alike. */
 		if (s == LEDGER_WITHDRAWN) {
-			decide(out, 0,
-			       ch == CH_EMAIL
-				       ? "the subject withdrew consent to "
-					 "e-mail marketing"
-				       : "the subject withdrew consent to "
-					 "SMS marketing");
+			decide_law(out, 0,
+				   ch == CH_EMAIL
+					   ? "the subject withdrew consent to "
+					     "e-mail marketing"
+				   : ch == CH_SMS
+					   ? "the subject withdrew consent to "
+					     "SMS marketing"
+					   : "the subject withdrew consent to "
+					     "automated calls",
+				   LAW_CONSENT, NULL);
 			return RK_OK;
 		}
 	}
 	if (mk_kind_is(p, sub->kind, p->marketing.contact_kind)) {
-		decide(out, 1, "business contact: allowed until refused");
+		decide_law(out, 1, "business contact: allowed until refused",
+			   LAW_BUSINESS,
+			   "only marketing that concerns the contact's work "
+			   "role; " COND_OPT_OUT);
 		return RK_OK;
 	}
 	if (!electronic) {
-		decide(out, 1, "allowed unless refused");
+		decide_law(out, 1, "allowed unless refused", LAW_OBJECTION,
+			   "the subject may refuse at any time, free of "
+			   "charge");
 		return RK_OK;
 	}
 	if (s == LEDGER_GIVEN) {
-		decide(out, 1,
-		       ch == CH_EMAIL
-			       ? "e-mail marketing: the subject gave prior "
-				 "consent"
-			       : "SMS marketing: the subject gave prior "
-				 "consent");
+		decide_law(out, 1,
+			   ch == CH_EMAIL ? "e-mail marketing: the subject "
+					    "gave prior consent"
+			   : ch == CH_SMS ? "SMS marketing: the subject gave "
+					    "prior consent"
+					  : "automated calls: the subject gave "
+					    "prior consent",
+			   LAW_CONSENT, COND_OPT_OUT);
 		return RK_OK;
 	}
-	st = soft_opt_in(r, sub, &soft);
-	if (st != RK_OK)
-		return st;
-	if (soft)
-		decide(out, 1,
-		       "soft opt-in: own similar products to an existing "
-		       "customer who has not objected");
-	else
-		decide(out, 0,
-		       ch == CH_EMAIL
-			       ? "e-mail marketing to a consumer needs prior "
-				 "consent"
-			       : "SMS marketing to a consumer needs prior "
-				 "consent");
-	return RK_OK;
+	/* The existing-customer exception covers electronic mail (e-mail,
+	 * SMS), not automated calling systems. */
+	if (ch == CH_AUTO) {
+		decide_law(out, 0,
+			   "automated calls to a consumer need prior consent",
+			   LAW_CONSENT, NULL);
+		return RK_OK;
+	}
+	return soft_opt_in(r, sub, o, out);
 }
 
-rk_status rk_may_contact(rk_register *r, const char *id, const char *channel,
-			 int third_party, rk_decision *out)
+rk_status rk_may_contact_ex(rk_register *r, const char *id,
+			    const rk_contact_options *opt, rk_decision *out)
 {
 	size_t pu = r->pol->marketing.purpose;
 	const char *purpose = pu == POL_NONE ? NULL : r->pol->purposes[pu].name;
 	store_subject sub;
-	enum channel ch = CH_COUNT;
+	struct mc_opts o;
 	audit_ev ev;
 	rk_status st;
 	int audited = 0, reading = 0, i;
 
 	memset(out, 0, sizeof *out);
+	memset(&o, 0, sizeof o);
 	sub.pseudonym[0] = '\0';
-	for (i = 0; channel != NULL && i < CH_COUNT; i++)
-		if (strcmp(channel, channel_names[i]) == 0)
-			ch = (enum channel)i;
-	if (ch == CH_COUNT) {
+	o.ch = CH_COUNT;
+	o.recipient = o.category = POL_NONE;
+	for (i = 0; opt != NULL && opt->channel != NULL && i < CH_COUNT; i++)
+		if (strcmp(opt->channel, channel_names[i]) == 0)
+			o.ch = (enum channel)i;
+	if (o.ch == CH_COUNT) {
 		st = reg_fail(r, RK_EINVAL,
-			      "channel must be email, sms, phone or post");
+			      "channel must be email, sms, phone, post or "
+			      "automated_call");
 		goto out;
+	}
+	o.third_party = opt->third_party != 0;
+	if (opt->recipient != NULL) {
+		o.recipient = policy_recipient(r->pol, opt->recipient);
+		if (o.recipient == POL_NONE ||
+		    r->pol->recipients[o.recipient].kind != RCP_THIRD_PARTY ||
+		    !o.third_party) {
+			st = reg_fail(r, RK_EINVAL,
+				      "a recipient is named only for a third "
+				      "party's marketing, and must be a third "
+				      "party of the policy");
+			goto out;
+		}
+	}
+	if (opt->product_category != NULL) {
+		o.category = policy_product_category_named(
+			r->pol, opt->product_category);
+		if (o.category == POL_NONE) {
+			st = reg_fail(r, RK_EINVAL,
+				      "unknown product category: see the "
+				      "policy's \"product_categories\"");
+			goto out;
+		}
 	}
 	if (pu == POL_NONE) {
 		/* Nothing may be done for a purpose the notice never told the
@@ -1130,19 +1397,19 @@ rk_status rk_may_contact(rk_register *r, const char *id, const char *channel,
 			if (i < 0)
 				st = consent_err(i);
 			else if (i > 0)
-				decide(out, 0,
-				       "processing is restricted (GDPR Art. "
-				       "18): no marketing");
+				decide_law(out, 0,
+					   "processing is restricted (GDPR "
+					   "Art. 18): no marketing",
+					   LAW_RESTRICTION, NULL);
 			else
-				st = may_contact_rules(r, &sub, ch,
-						       third_party != 0, out);
+				st = may_contact_rules(r, &sub, &o, out);
 		}
 	}
 	if (reading)
 		reg_end_read(r);
 	if (st != RK_OK)
 		goto out;
-	audit_ev_set(&ev, r, "may_contact", sub.pseudonym, channel_names[ch],
+	audit_ev_set(&ev, r, "may_contact", sub.pseudonym, channel_names[o.ch],
 		     purpose, "ok");
 	st = audit_read(r, &ev);
 out:
@@ -1155,6 +1422,17 @@ out:
 					  purpose, st);
 	}
 	return st;
+}
+
+rk_status rk_may_contact(rk_register *r, const char *id, const char *channel,
+			 int third_party, rk_decision *out)
+{
+	rk_contact_options o;
+
+	memset(&o, 0, sizeof o);
+	o.channel = channel;
+	o.third_party = third_party;
+	return rk_may_contact_ex(r, id, &o, out);
 }
 
 /* ---- cookie and device identifiers ----------------------------------------

@@ -34,6 +34,7 @@
 
 #include "consent.h"
 #include "crypto.h"
+#include "disclose.h"
 #include "export.h"
 #include "ident.h"
 #include "integrity.h"
@@ -943,6 +944,16 @@ static rk_status gather_doc(rk_register *r, const char *id, int en,
 	bad |= put(doc, "ledger", ledger);
 	ledger = NULL;
 	bad |= put(doc, "recipients", recipients_json(p, g.purpose_held, en));
+	/* What was disclosed of the subject, to whom, when and why (the
+	 * disclosure log, disclose.c), read in a snapshot of its own. */
+	if (!bad) {
+		json_t *disclosures = NULL;
+
+		st = disclose_log_json(r, &sub, en, &disclosures);
+		if (st != RK_OK)
+			goto out;
+		bad |= put(doc, "disclosures", disclosures);
+	}
 	bad |= put(doc, "retention", retention_json(&g));
 	bad |= put(doc, "rights", rights_json(en));
 	if (bad) {

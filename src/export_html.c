@@ -709,6 +709,68 @@ static void ledger(hbuf *b)
 	raw(b, "</tbody>\n</table>\n</section>\n");
 }
 
+/* The disclosure log's lines of the subject: what went to whom, when and
+ * why (disclose.c). */
+static void disclosures(hbuf *b)
+{
+	const json_t *l = json_object_get(b->doc, "disclosures"), *e;
+	size_t i;
+
+	raw(b, "<section>\n<h2>");
+	raw(b, T("Luovutukset", "Disclosures"));
+	raw(b, "</h2>\n");
+	if (json_array_size(l) == 0) {
+		raw(b, "<p class=\"note\">");
+		raw(b, T("Tietojasi ei ole luovutettu.",
+			 "Your data has not been disclosed."));
+		raw(b, "</p>\n</section>\n");
+		return;
+	}
+	raw(b, "<table>\n<thead><tr><th>");
+	raw(b, T("Aika", "Time"));
+	raw(b, "</th><th>");
+	raw(b, T("Vastaanottaja", "Recipient"));
+	raw(b, "</th><th>");
+	raw(b, T("Maa", "Country"));
+	raw(b, "</th><th>");
+	raw(b, T("Tarkoitus", "Purpose"));
+	raw(b, "</th><th>");
+	raw(b, T("Tiedot", "Data"));
+	raw(b, "</th><th>");
+	raw(b, T("Peruste", "Ground"));
+	raw(b, "</th></tr></thead>\n<tbody>\n");
+	json_array_foreach(l, i, e)
+	{
+		const json_t *names[2] = {json_object_get(e, "fields"),
+					  json_object_get(e, "record_types")};
+		const json_t *n;
+		size_t k, j;
+		int first = 1;
+
+		raw(b, "<tr>");
+		cell(b, str(e, "at"));
+		cell(b, str(e, "recipient_label") != NULL
+				? str(e, "recipient_label")
+				: str(e, "recipient"));
+		cell(b, str(e, "country"));
+		cell(b, str(e, "purpose"));
+		raw(b, "<td>");
+		for (k = 0; k < 2; k++)
+			json_array_foreach(names[k], j, n)
+			{
+				if (!first)
+					raw(b, ", ");
+				first = 0;
+				esc(b, json_string_value(n));
+			}
+		raw(b, "</td><td>");
+		esc(b, str(e, "legal_ground") != NULL ? str(e, "legal_ground")
+						      : str(e, "basis"));
+		raw(b, "</td></tr>\n");
+	}
+	raw(b, "</tbody>\n</table>\n</section>\n");
+}
+
 static void recipients(hbuf *b)
 {
 	const json_t *l = json_object_get(b->doc, "recipients"), *e;
@@ -963,6 +1025,7 @@ rk_status export_html_render(const json_t *doc, int en, char **out)
 	records(b);
 	ledger(b);
 	recipients(b);
+	disclosures(b);
 	retention(b);
 	rights(b);
 	footer(b);

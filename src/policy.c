@@ -486,6 +486,7 @@ void policy_free(policy *p)
 		free_text(&p->scopes[i].label);
 		free_text(&p->scopes[i].description);
 		free(p->scopes[i].purposes);
+		free(p->scopes[i].recipients);
 	}
 	free(p->scopes);
 	for (i = 0; i < p->nrecipients; i++) {
@@ -494,8 +495,27 @@ void policy_free(policy *p)
 		free_text(&p->recipients[i].description);
 		free(p->recipients[i].safeguard);
 		free(p->recipients[i].purposes);
+		free(p->recipients[i].fields);
+		free(p->recipients[i].categories);
+		free(p->recipients[i].record_types);
+		for (j = 0; j < p->recipients[i].select.nvalues; j++)
+			free(p->recipients[i].select.values[j]);
+		free(p->recipients[i].select.values);
 	}
 	free(p->recipients);
+	free(p->marketing.sale_sources);
+	free(p->marketing.register_fields);
+	free(p->countries.eu_eea);
+	free(p->countries.adequacy);
+	for (i = 0; i < p->nproduct_categories; i++) {
+		free(p->product_categories[i].name);
+		free_text(&p->product_categories[i].label);
+		free_text(&p->product_categories[i].description);
+		for (j = 0; j < p->product_categories[i].nproducts; j++)
+			free(p->product_categories[i].products[j]);
+		free(p->product_categories[i].products);
+	}
+	free(p->product_categories);
 	for (i = 0; i < p->nroles; i++) {
 		free(p->roles[i].name);
 		free_text(&p->roles[i].label);
@@ -1572,7 +1592,7 @@ static void item_record_type(ctx *c, json_t *obj, void *elem)
 static void item_scope(ctx *c, json_t *obj, void *elem)
 {
 	static const char *const keys[] = {"label", "description", "purposes",
-					   NULL};
+					   "recipients", NULL};
 	pol_scope *s = elem;
 
 	check_keys(c, obj, keys);
@@ -1582,11 +1602,124 @@ static void item_scope(ctx *c, json_t *obj, void *elem)
 		     &s->npurposes);
 }
 
+/* A list of names that are not references: {"values": ["overdue"]}. */
+static void get_name_list(ctx *c, json_t *obj, const char *key, int ident,
+			  char ***out, size_t *n)
+{
+	json_t *v = json_object_get(obj, key), *e;
+	size_t i;
+
+	if (v == NULL)
+		return;
+	push_key(c, key);
+	if (!json_is_array(v) || json_array_size(v) == 0) {
+		report(c, "\"%s\" must be a non-empty array of strings", key);
+		goto out;
+	}
+	*out = xcalloc(c, json_array_size(v), sizeof **out);
+	if (*out == NULL)
+		goto out;
+	json_array_foreach(v, i, e)
+	{
+		push_index(c, i);
+		if (!json_is_string(e) || json_string_length(e) == 0 ||
+		    json_string_length(e) > 200 ||
+		    (ident && !is_identifier(json_string_value(e))))
+			report(c, ident ? "expected a name: a-z, 0-9 and _, "
+					  "starting with a letter"
+					: "expected a non-empty string of at "
+					  "most 200 bytes");
+		else if (((*out)[*n] = xstrdup(c, json_string_value(e))) !=
+			 NULL)
+			(*n)++;
+		pop(c);
+	}
+out:
+	pop(c);
+}
+
+/* "select": {"record_type": R, "field": F, "values": [...]} or
+ * {"record_type": R, "field": F, "given": true}. */
+static void get_select(ctx *c, json_t *obj, pol_select *sel)
+{
+	static const char *const keys[] = {"record_type", "field", "values",
+					   "given", NULL};
+	json_t *v = json_object_get(obj, "select");
+	char *field = NULL;
+	char nb[SHOWN_BUF];
+
+	sel->record_type = sel->field = POL_NONE;
+	if (v == NULL)
+		return;
+	push_key(c, "select");
+	if (!json_is_object(v)) {
+		report(c, "\"select\" must be an object");
+		goto out;
+	}
+	check_keys(c, v, keys);
+	get_ref(c, v, "record_type", NS_RECORD_TYPE, 1, &sel->record_type);
+	get_string(c, v, "field", 1, &field);
+	get_name_list(c, v, "values", 0, &sel->values, &sel->nvalues);
+	get_bool(c, v, "given", &sel->given);
+	if (field != NULL && sel->record_type != POL_NONE) {
+		sel->field = policy_record_field(
+			&c->p->record_types[sel->record_type], field);
+		if (sel->field == POL_NONE)
+			report_in(c, "field",
+				  "record type \"%s\" has no field \"%s\"",
+				  c->p->record_types[sel->record_type].name,
+				  shown(field, nb));
+	}
+	if ((sel->nvalues > 0) == (sel->given != 0))
+		report(c, "\"select\" needs either \"values\" or \"given\": "
+			  "true");
+out:
+	free(field);
+	pop(c);
+}
+
+int policy_country_in_eu_eea(const policy *p, const char *cc)
+{
+	for (size_t i = 0; cc != NULL && i < p->countries.neu_eea; i++)
+		if (strcmp(p->countries.eu_eea[i], cc) == 0)
+			return 1;
+	return 0;
+}
+
+int policy_country_adequate(const policy *p, const char *cc)
+{
+	for (size_t i = 0; cc != NULL && i < p->countries.nadequacy; i++)
+		if (strcmp(p->countries.adequacy[i], cc) == 0)
+			return 1;
+	return 0;
+}
+
+static int safeguard_recorded(const pol_recipient *rc)
+{
+	/* "adequacy" is no safeguard of its own: the country must have it. */
+	return rc->safeguard != NULL && strcmp(rc->safeguard, "adequacy") != 0;
+}
+
+int policy_transfer_ok(const policy *p, size_t ri)
+{
+	const pol_recipient *rc;
+
+	if (ri >= p->nrecipients)
+		return 0;
+	rc = &p->recipients[ri];
+	return policy_country_in_eu_eea(p, rc->country) ||
+	       policy_country_adequate(p, rc->country) ||
+	       safeguard_recorded(rc);
+}
+
 static void item_recipient(ctx *c, json_t *obj, void *elem)
 {
-	static const char *const keys[] = {"label",   "description", "kind",
-					   "country", "safeguard",   "purposes",
-					   NULL};
+	static const char *const keys[] = {
+		"label",      "description", "kind",
+		"country",    "safeguard",   "purposes",
+		"fields",     "categories",  "record_types",
+		"everything", "select",	     "legal_ground",
+		NULL};
 	static const char *const kinds[] = {"processor", "third_party",
 					    "authority", NULL};
 	static const char *const safeguards[] = {"scc", "bcr", "adequacy",
@@ -1615,6 +1748,237 @@ static void item_recipient(ctx *c, json_t *obj, void *elem)
 		r->safeguard = xstrdup(c, safeguards[k]);
 	get_ref_list(c, obj, "purposes", NS_PURPOSE, 1, 1, &r->purposes,
 		     &r->npurposes);
+	get_ref_list(c, obj, "fields", NS_FIELD, 0, 0, &r->fields, &r->nfields);
+	get_ref_list(c, obj, "categories", NS_CATEGORY, 0, 0, &r->categories,
+		     &r->ncategories);
+	get_ref_list(c, obj, "record_types", NS_RECORD_TYPE, 0, 0,
+		     &r->record_types, &r->nrecord_types);
+	get_bool(c, obj, "everything", &r->everything);
+	get_select(c, obj, &r->select);
+	r->legal_ground = r->kind == RCP_AUTHORITY;
+	get_bool(c, obj, "legal_ground", &r->legal_ground);
+	if (r->everything &&
+	    (r->nfields || r->ncategories || r->nrecord_types ||
+	     r->select.record_type != POL_NONE))
+		report_in(c, "everything",
+			  "\"everything\" takes no \"fields\", "
+			  "\"categories\", \"record_types\" or \"select\"");
+	/* A transfer outside the EU/EEA (GDPR Chapter V) needs an adequacy
+	 * decision for the country or a recorded safeguard. */
+	if (r->country[0] != '\0' && c->p->countries.present &&
+	    !policy_country_in_eu_eea(c->p, r->country) &&
+	    !policy_country_adequate(c->p, r->country) &&
+	    !safeguard_recorded(r))
+		report_in(c, "country",
+			  "recipient \"%s\" is in %s, outside the EU/EEA "
+			  "without an adequacy decision: it needs a "
+			  "\"safeguard\" (scc or bcr)",
+			  r->name, r->country);
+	else if (r->safeguard != NULL &&
+		 strcmp(r->safeguard, "adequacy") == 0 &&
+		 c->p->countries.present &&
+		 !policy_country_adequate(c->p, r->country))
+		report_in(c, "safeguard",
+			  "\"safeguard\": \"adequacy\" but %s is not among "
+			  "the countries with an adequacy decision",
+			  r->country);
+}
+
+/* "countries": {"eu_eea": [...], "adequacy": [...]}. */
+static void get_country_list(ctx *c, json_t *obj, const char *key,
+			     char (**out)[3], size_t *n)
+{
+	json_t *v = member(c, obj, key, 1), *e;
+	size_t i, k;
+
+	if (v == NULL)
+		return;
+	push_key(c, key);
+	if (!json_is_array(v)) {
+		report(c, "\"%s\" must be an array of country codes", key);
+		goto out;
+	}
+	*out = xcalloc(c, json_array_size(v) + 1, sizeof **out);
+	if (*out == NULL)
+		goto out;
+	json_array_foreach(v, i, e)
+	{
+		const char *s = json_is_string(e) ? json_string_value(e) : "";
+		int dup = 0;
+
+		push_index(c, i);
+		for (k = 0; k < *n; k++)
+			dup |= strcmp((*out)[k], s) == 0;
+		if (!ident_country_known(s))
+			report(c, "expected an assigned ISO 3166-1 alpha-2 "
+				  "code in upper case, such as \"FI\"");
+		else if (dup)
+			report(c, "duplicate country \"%s\"", s);
+		else
+			memcpy((*out)[(*n)++], s, 3);
+		pop(c);
+	}
+out:
+	pop(c);
+}
+
+static void parse_countries(ctx *c, json_t *root)
+{
+	static const char *const keys[] = {"eu_eea", "adequacy", NULL};
+	json_t *v = json_object_get(root, "countries");
+	policy *p = c->p;
+	size_t i;
+
+	if (v == NULL)
+		return;
+	push_key(c, "countries");
+	if (!json_is_object(v)) {
+		report(c, "\"countries\" must be an object");
+		goto out;
+	}
+	check_keys(c, v, keys);
+	get_country_list(c, v, "eu_eea", &p->countries.eu_eea,
+			 &p->countries.neu_eea);
+	get_country_list(c, v, "adequacy", &p->countries.adequacy,
+			 &p->countries.nadequacy);
+	for (i = 0; i < p->countries.nadequacy; i++)
+		if (policy_country_in_eu_eea(p, p->countries.adequacy[i]))
+			report_in(c, "adequacy",
+				  "%s is in the EU/EEA: it needs no adequacy "
+				  "decision",
+				  p->countries.adequacy[i]);
+	p->countries.present = 1;
+out:
+	pop(c);
+}
+
+static void item_product_category(ctx *c, json_t *obj, void *elem)
+{
+	static const char *const keys[] = {"label", "description", "products",
+					   NULL};
+	pol_product_category *pc = elem;
+
+	check_keys(c, obj, keys);
+	get_text(c, obj, "label", 1, &pc->label);
+	get_text(c, obj, "description", 0, &pc->description);
+	get_name_list(c, obj, "products", 0, &pc->products, &pc->nproducts);
+	if (json_object_get(obj, "products") == NULL)
+		report(c, "missing required key \"products\"");
+}
+
+size_t policy_product_category(const policy *p, const char *product)
+{
+	size_t i, j;
+
+	for (i = 0; product != NULL && i < p->nproduct_categories; i++)
+		for (j = 0; j < p->product_categories[i].nproducts; j++)
+			if (strcmp(p->product_categories[i].products[j],
+				   product) == 0)
+				return i;
+	return POL_NONE;
+}
+
+size_t policy_product_category_named(const policy *p, const char *name)
+{
+	for (size_t i = 0; name != NULL && i < p->nproduct_categories; i++)
+		if (strcmp(p->product_categories[i].name, name) == 0)
+			return i;
+	return POL_NONE;
+}
+
+int policy_scope_names(const policy *p, size_t sc, size_t ri)
+{
+	if (sc >= p->nscopes)
+		return 0;
+	for (size_t i = 0; i < p->scopes[sc].nrecipients; i++)
+		if (p->scopes[sc].recipients[i] == ri)
+			return 1;
+	return 0;
+}
+
+int policy_recipient_field(const policy *p, size_t ri, size_t f)
+{
+	const pol_recipient *rc;
+	size_t i;
+
+	if (ri >= p->nrecipients || f >= p->nfields)
+		return 0;
+	rc = &p->recipients[ri];
+	if (rc->everything)
+		return 1;
+	for (i = 0; i < rc->nfields; i++)
+		if (rc->fields[i] == f)
+			return 1;
+	for (i = 0; i < rc->ncategories; i++)
+		if (rc->categories[i] == p->fields[f].category)
+			return 1;
+	return 0;
+}
+
+int policy_recipient_record_type(const policy *p, size_t ri, size_t rt)
+{
+	const pol_recipient *rc;
+
+	if (ri >= p->nrecipients || rt >= p->nrecord_types)
+		return 0;
+	rc = &p->recipients[ri];
+	if (rc->everything)
+		return 1;
+	for (size_t i = 0; i < rc->nrecord_types; i++)
+		if (rc->record_types[i] == rt)
+			return 1;
+	return 0;
+}
+
+/* Consent scopes' "recipients", read once the recipients are declared;
+ * a third party that receives for direct marketing must be named by a
+ * scope (its consent is what allows it). */
+static void parse_scope_recipients(ctx *c, json_t *root)
+{
+	json_t *scopes = json_object_get(root, "consent_scopes"), *obj;
+	policy *p = c->p;
+	size_t i, k, ri, sc;
+
+	if (json_is_object(scopes) && p->scopes != NULL) {
+		push_key(c, "consent_scopes");
+		for (k = 0; k < p->nscopes; k++) {
+			pol_scope *s = &p->scopes[k];
+
+			obj = json_object_get(scopes, s->name);
+			if (!json_is_object(obj) ||
+			    json_object_get(obj, "recipients") == NULL)
+				continue;
+			push_key(c, s->name);
+			get_ref_list(c, obj, "recipients", NS_RECIPIENT, 0, 1,
+				     &s->recipients, &s->nrecipients);
+			pop(c);
+		}
+		pop(c);
+	}
+	if (!c->ns_ok[NS_RECIPIENT] || p->marketing.purpose == POL_NONE)
+		return;
+	push_key(c, "recipients");
+	for (ri = 0; ri < p->nrecipients; ri++) {
+		const pol_recipient *rc = &p->recipients[ri];
+		int serves = 0, named = 0;
+
+		if (rc->kind != RCP_THIRD_PARTY)
+			continue;
+		for (i = 0; i < rc->npurposes; i++)
+			serves |= rc->purposes[i] == p->marketing.purpose;
+		for (sc = 0; sc < p->nscopes; sc++)
+			named |= policy_scope_names(p, sc, ri);
+		if (serves && !named) {
+			push_key(c, rc->name);
+			report_in(c, "purposes",
+				  "third party \"%s\" receives data for direct "
+				  "marketing, but no consent scope names it in "
+				  "its \"recipients\"",
+				  rc->name);
+			pop(c);
+		}
+	}
+	pop(c);
 }
 
 static void item_role(ctx *c, json_t *obj, void *elem)
@@ -1855,9 +2219,19 @@ static void parse_marketing(ctx *c, json_t *root)
 					   "customer_kind",
 					   "business_contact_kind",
 					   "sale_record_type",
+					   "sale_product_field",
+					   "sale_sources",
+					   "email_field",
+					   "sms_field",
+					   "automated_call_consent",
+					   "register_fields",
+					   "register_retention",
+					   "register_legal_basis",
 					   NULL};
 	json_t *v = json_object_get(root, "marketing");
 	policy *p = c->p;
+	char *pf = NULL;
+	char nb[SHOWN_BUF];
 
 	p->marketing.purpose = p->marketing.prohibition = POL_NONE;
 	p->marketing.email_consent = p->marketing.sms_consent = POL_NONE;
@@ -1865,6 +2239,11 @@ static void parse_marketing(ctx *c, json_t *root)
 	p->marketing.personalisation_consent = POL_NONE;
 	p->marketing.customer_kind = p->marketing.contact_kind = POL_NONE;
 	p->marketing.sale_record = POL_NONE;
+	p->marketing.sale_product_field = POL_NONE;
+	p->marketing.email_field = p->marketing.sms_field = POL_NONE;
+	p->marketing.automated_call_consent = POL_NONE;
+	p->marketing.register_retention = p->marketing.register_basis =
+		POL_NONE;
 	if (v == NULL)
 		return;
 	push_key(c, "marketing");
@@ -1890,6 +2269,49 @@ static void parse_marketing(ctx *c, json_t *root)
 		&p->marketing.contact_kind);
 	get_ref(c, v, "sale_record_type", NS_RECORD_TYPE, 0,
 		&p->marketing.sale_record);
+	get_string(c, v, "sale_product_field", 0, &pf);
+	if (pf != NULL && p->marketing.sale_record == POL_NONE)
+		report_in(c, "sale_product_field",
+			  "\"sale_product_field\" needs \"sale_record_type\"");
+	else if (pf != NULL) {
+		p->marketing.sale_product_field = policy_record_field(
+			&p->record_types[p->marketing.sale_record], pf);
+		if (p->marketing.sale_product_field == POL_NONE)
+			report_in(
+				c, "sale_product_field",
+				"record type \"%s\" has no field \"%s\"",
+				p->record_types[p->marketing.sale_record].name,
+				shown(pf, nb));
+	}
+	free(pf);
+	get_ref_list(c, v, "sale_sources", NS_SOURCE, 0, 0,
+		     &p->marketing.sale_sources, &p->marketing.nsale_sources);
+	get_ref(c, v, "email_field", NS_FIELD, 0, &p->marketing.email_field);
+	get_ref(c, v, "sms_field", NS_FIELD, 0, &p->marketing.sms_field);
+	get_ref(c, v, "automated_call_consent", NS_SCOPE, 0,
+		&p->marketing.automated_call_consent);
+	get_ref_list(c, v, "register_fields", NS_FIELD, 0, 1,
+		     &p->marketing.register_fields,
+		     &p->marketing.nregister_fields);
+	get_ref(c, v, "register_retention", NS_RETENTION, 0,
+		&p->marketing.register_retention);
+	get_ref(c, v, "register_legal_basis", NS_BASIS, 0,
+		&p->marketing.register_basis);
+	if ((p->marketing.nregister_fields > 0) !=
+		    (p->marketing.register_retention != POL_NONE) ||
+	    (p->marketing.nregister_fields > 0) !=
+		    (p->marketing.register_basis != POL_NONE))
+		report(c, "\"register_fields\", \"register_retention\" and "
+			  "\"register_legal_basis\" go together");
+	for (size_t i = 0; i < p->marketing.nregister_fields; i++)
+		if (p->marketing.purpose != POL_NONE &&
+		    !policy_field_serves(p, p->marketing.register_fields[i],
+					 p->marketing.purpose))
+			report_in(c, "register_fields",
+				  "field \"%s\" does not serve the marketing "
+				  "purpose",
+				  p->fields[p->marketing.register_fields[i]]
+					  .name);
 out:
 	pop(c);
 }
@@ -2054,6 +2476,8 @@ static void parse_root(ctx *c, json_t *root)
 					   "notice",
 					   "statistics",
 					   "rights",
+					   "countries",
+					   "product_categories",
 					   NULL};
 	static const char *const kinds_needed[] = {"customer", "prospect",
 						   "contact", NULL};
@@ -2102,9 +2526,14 @@ static void parse_root(ctx *c, json_t *root)
 	p->objections =
 		get_map(c, root, "objections", 0, 0, sizeof *p->objections,
 			NS_OBJECTION, item_named, &p->nobjections);
+	parse_countries(c, root);
 	p->recipients =
 		get_map(c, root, "recipients", 0, 0, sizeof *p->recipients,
 			NS_RECIPIENT, item_recipient, &p->nrecipients);
+	p->product_categories =
+		get_map(c, root, "product_categories", 0, 0,
+			sizeof *p->product_categories, -1,
+			item_product_category, &p->nproduct_categories);
 	p->roles = get_map(c, root, "roles", 0, 0, sizeof *p->roles, NS_ROLE,
 			   item_role, &p->nroles);
 	parse_notice_with(c, root);
@@ -2113,6 +2542,7 @@ static void parse_root(ctx *c, json_t *root)
 	parse_settings(c, root);
 	parse_marketing(c, root);
 	parse_paperwork(c, root);
+	parse_scope_recipients(c, root);
 
 	if (c->ns_ok[NS_KIND]) {
 		size_t i;

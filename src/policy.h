@@ -149,6 +149,11 @@ typedef struct pol_scope {
 	size_t *purposes;
 	size_t npurposes;
 	pol_text description;
+	/* The recipients (third parties, or a recipient entry that stands
+	 * for a category of them) that the consent names: a third party's
+	 * marketing needs a consent that names it (917/2014 s. 200). */
+	size_t *recipients;
+	size_t nrecipients;
 } pol_scope;
 
 typedef enum pol_recipient_kind {
@@ -156,6 +161,19 @@ typedef enum pol_recipient_kind {
 	RCP_THIRD_PARTY,
 	RCP_AUTHORITY
 } pol_recipient_kind;
+
+/* Which subjects and records a recipient may receive: those with a record
+ * of type record_type whose field is one of values (e.g. payments that are
+ * overdue), or, when given is set, whose field equals the value named at
+ * disclosure time (e.g. the participants of one event). Only the matching
+ * records of that type go. */
+typedef struct pol_select {
+	size_t record_type; /* POL_NONE: no selection */
+	size_t field;	    /* index into the record type's fields */
+	char **values;
+	size_t nvalues;
+	int given;
+} pol_select;
 
 typedef struct pol_recipient {
 	char *name;
@@ -166,7 +184,31 @@ typedef struct pol_recipient {
 	size_t *purposes;
 	size_t npurposes;
 	pol_text description;
+	/* What the recipient may receive: the fields named and those of the
+	 * categories named (indices into fields and categories), and
+	 * records of the types named; everything: all of it, whatever its
+	 * purpose (a transfer of the business). */
+	size_t *fields;
+	size_t nfields;
+	size_t *categories;
+	size_t ncategories;
+	size_t *record_types;
+	size_t nrecord_types;
+	int everything;
+	pol_select select;
+	/* an authority: each disclosure records its legal ground */
+	int legal_ground;
 } pol_recipient;
+
+/* Products the controller sells, grouped so that "similar products" (the
+ * existing-customer exception of 917/2014 s. 200(2)) can be decided. */
+typedef struct pol_product_category {
+	char *name;
+	pol_text label;
+	char **products; /* as purchase records name them */
+	size_t nproducts;
+	pol_text description;
+} pol_product_category;
 
 typedef struct pol_role {
 	char *name;
@@ -256,7 +298,39 @@ typedef struct policy {
 		size_t customer_kind; /* kinds: soft opt-in applies */
 		size_t contact_kind;  /* kinds: business contacts */
 		size_t sale_record;   /* record types: a sale to the subject */
+		/* the sale record's field that names the product (index
+		 * into its fields) */
+		size_t sale_product_field;
+		/* the sources that mean a value was obtained in connection
+		 * with a sale (indices into sources) */
+		size_t *sale_sources;
+		size_t nsale_sources;
+		size_t email_field, sms_field; /* fields: the addresses */
+		size_t automated_call_consent; /* scopes */
+		/* The controller's own direct-marketing register: the fields
+		 * a subject's data may keep there after the relationship
+		 * ended (transfer-to-marketing), re-purposed to purpose on
+		 * register_basis and kept by register_retention (counted
+		 * from the transfer). POL_NONE / 0 when not named. */
+		size_t *register_fields;
+		size_t nregister_fields;
+		size_t register_retention;
+		size_t register_basis;
 	} marketing;
+	/* Transfers outside the EU/EEA (GDPR Chapter V): the EU and EEA
+	 * states and the countries with an adequacy decision (Art. 45), ISO
+	 * 3166-1 alpha-2. present is 0 when the policy names none: then no
+	 * transfer can be judged, and a disclosure without a safeguard is
+	 * refused. */
+	struct {
+		int present;
+		char (*eu_eea)[3];
+		size_t neu_eea;
+		char (*adequacy)[3];
+		size_t nadequacy;
+	} countries;
+	pol_product_category *product_categories;
+	size_t nproduct_categories;
 
 	pol_named *purposes;
 	size_t npurposes;
@@ -368,5 +442,23 @@ int policy_field_kind_ok(const policy *p, size_t f, size_t ki);
 /* Whether field f serves purpose index pu. */
 int policy_field_serves(const policy *p, size_t f, size_t pu);
 const char *policy_type_name(pol_type t);
+
+/* ---- disclosures, transfers, products ---- */
+int policy_country_in_eu_eea(const policy *p, const char *cc);
+int policy_country_adequate(const policy *p, const char *cc);
+/* Whether a disclosure to recipient ri is allowed as a transfer: its
+ * country is in the EU/EEA or has an adequacy decision, or the recipient
+ * has a recorded safeguard (SCC, BCR). */
+int policy_transfer_ok(const policy *p, size_t ri);
+/* Whether consent scope sc names recipient ri. */
+int policy_scope_names(const policy *p, size_t sc, size_t ri);
+/* The product category (index) that product belongs to, or POL_NONE. */
+size_t policy_product_category(const policy *p, const char *product);
+/* A product category by name, or POL_NONE. */
+size_t policy_product_category_named(const policy *p, const char *name);
+/* Whether recipient ri may receive field f (by name or category). */
+int policy_recipient_field(const policy *p, size_t ri, size_t f);
+/* Whether recipient ri may receive records of type index rt. */
+int policy_recipient_record_type(const policy *p, size_t ri, size_t rt);
 
 #endif

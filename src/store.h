@@ -257,6 +257,32 @@ enum store_use {
 	STORE_USE_SOURCE       /* values and records from a source */
 };
 
+/* One line of the disclosure log: what went where, when and why, for one
+ * subject. No personal data: names of fields and record types, counts,
+ * the recipient, the purpose, the legal ground. Strings point into the
+ * store during a walk; optional ones are NULL when absent. */
+typedef struct store_disclosure {
+	int64_t id;    /* given by the caller (the chain's next number) */
+	int64_t batch; /* one disclosure act; the id of its first line */
+	const char *subject_id; /* NULL once the subject is gone */
+	const char *pseudonym;
+	const char *recipient;
+	const char *recipient_kind;
+	const char *country;
+	const char *safeguard;
+	const char *purpose;
+	int64_t at; /* Unix seconds */
+	const char *actor;
+	const char *fields;	  /* comma-separated, or NULL */
+	const char *record_types; /* comma-separated, or NULL */
+	int64_t records;
+	const char *legal_ground;
+	const char *basis;	  /* why this subject was eligible */
+	const unsigned char *mac; /* SEC_HASH_BYTES, NULL when absent */
+} store_disclosure;
+
+typedef int (*store_disclosure_fn)(void *ud, const store_disclosure *d);
+
 /* The places where ciphertext sealed with a subject's data key lives. */
 enum store_ct {
 	STORE_CT_VALUE,	   /* id: the value's rowid */
@@ -554,6 +580,16 @@ struct store_vt {
 	 * policy_version are set. */
 	int (*scope_walk)(store *s, const char *scope, int objection,
 			  store_consent_fn fn, void *ud);
+	/* ---- the disclosure log (kept after the subject is erased: the
+	 * subject's id goes, its pseudonym stays) ---- */
+	int (*disclosure_insert)(store *s, const store_disclosure *d);
+	/* Every line in id order (pseudonym NULL: all). */
+	int (*disclosure_walk)(store *s, const char *pseudonym,
+			       store_disclosure_fn fn, void *ud);
+	/* Replaces a value row's purposes, legal basis and expiry (the
+	 * own direct-marketing register); STORE_NOTFOUND when absent. */
+	int (*value_repurpose)(store *s, int64_t rowid, const char *purposes,
+			       const char *legal_basis, const char *expires);
 };
 
 struct store {

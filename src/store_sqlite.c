@@ -226,6 +226,32 @@ static const char *const migrations[] = {
 	" status TEXT NOT NULL,"
 	" closed_at INTEGER,"
 	" mac BLOB);",
+	/* 10: the disclosure log: per subject, what went to which recipient,
+	 * when and why (disclose.c). It outlives the subject as evidence:
+	 * erasure sets subject_id to NULL and the pseudonym stays; it holds
+	 * no personal data (names, counts, the legal ground). Each row's
+	 * mac chains over the previous one's under the row key; meta
+	 * "disclosure_head" pins the newest. */
+	"CREATE TABLE disclosure ("
+	" id INTEGER PRIMARY KEY,"
+	" batch INTEGER NOT NULL,"
+	" subject_id TEXT REFERENCES subject(id) ON DELETE SET NULL,"
+	" pseudonym TEXT NOT NULL,"
+	" recipient TEXT NOT NULL,"
+	" recipient_kind TEXT NOT NULL,"
+	" country TEXT NOT NULL,"
+	" safeguard TEXT,"
+	" purpose TEXT NOT NULL,"
+	" at INTEGER NOT NULL,"
+	" actor TEXT NOT NULL,"
+	" fields TEXT,"
+	" record_types TEXT,"
+	" records INTEGER NOT NULL,"
+	" legal_ground TEXT,"
+	" basis TEXT,"
+	" mac BLOB NOT NULL);"
+	"CREATE INDEX disclosure_subject ON disclosure(subject_id);"
+	"CREATE INDEX disclosure_pseudonym ON disclosure(pseudonym);",
 };
 
 #define NMIGRATIONS ((int64_t)(sizeof migrations / sizeof migrations[0]))
@@ -1571,6 +1597,9 @@ static const struct store_vt sq_vt = {
 	.usage_count = sqx_usage_count,
 	.field_subjects = sqx_field_subjects,
 	.scope_walk = sqx_scope_walk,
+	.disclosure_insert = sqx_disclosure_insert,
+	.disclosure_walk = sqx_disclosure_walk,
+	.value_repurpose = sqx_value_repurpose,
 };
 
 /* ---- open and migrations ---- */

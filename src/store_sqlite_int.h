@@ -22,6 +22,7 @@ enum sqx_slot_base {
 	SQX_ERASE = 64,	    /* store_sqlite_erase.c: 64-71 */
 	SQX_DSR = 72,	    /* store_sqlite_dsr.c: 72-79 */
 	SQX_RETENTION = 80, /* store_sqlite_retention.c: 80-95 */
+	SQX_DISCLOSE = 96,  /* store_sqlite_disclose.c: 96-111 */
 	SQX_PAPER = 112,    /* store_sqlite_paper.c: 112-127 */
 	SQX_NOTICE = 128,   /* store_sqlite_notice.c: 128-135 */
 	SQX_SLOTS = 136
@@ -165,5 +166,11 @@ int sqx_usage_count(store *s, enum store_use what, const char *name,
 int sqx_field_subjects(store *s, const char *field, store_id_fn fn, void *ud);
 int sqx_scope_walk(store *s, const char *scope, int objection,
 		   store_consent_fn fn, void *ud);
+/* store_sqlite_disclose.c */
+int sqx_disclosure_insert(store *s, const store_disclosure *d);
+int sqx_disclosure_walk(store *s, const char *pseudonym, store_disclosure_fn fn,
+			void *ud);
+int sqx_value_repurpose(store *s, int64_t rowid, const char *purposes,
+			const char *legal_basis, const char *expires);
 
 #endif

@@ -41,6 +41,7 @@ IN='' check "--field-stdin without a name exits 2" 2 "$BIN" subject update "$ID"
 IN="hunter2hunter2" check "a password through --field-stdin" 0 "$BIN" subject update "$ID" --field-stdin password --purpose products_services
 IN='' check "a password on the command line is still refused" 2 "$BIN" subject update "$ID" --field password=hunter2hunter2 --purpose products_services
 IN="ck-from-stdin-1" check "cookie link reads the identifier with -" 0 "$BIN" cookie link "$ID" -
+IN='' check "consent to analytics cookies" 0 "$BIN" consent give "$ID" analytics_cookies
 IN='ck-from-stdin-1
 {"url": "https://example.com/", "at": "2025-01-31T12:00:00Z"}' \
 	check "record add --cookie - reads the identifier, then the JSON" 0 "$BIN" record add --cookie - --type browsing --purpose analytics

@@ -81,7 +81,7 @@ for ch in email sms phone post; do
 done
 check "may-contact --json" 4 "$BIN" --json may-contact "$B" --channel email
 expect "--json gives allowed and rule" \
-	grep -qE '^\{"allowed": false, "rule": "direct-marketing prohibition[^"]*"\}$' <<<"$out"
+	grep -qE '^\{"allowed": false, "rule": "direct-marketing prohibition[^"]*", "law": "[^"]+", "condition": ""\}$' <<<"$out"
 check "an unknown channel is refused" 2 "$BIN" may-contact "$B" --channel fax
 check "an unknown --for is refused" 2 "$BIN" may-contact "$B" --channel post --for everyone
 check "the history shows the objection" 0 "$BIN" --json consent history "$B"
@@ -118,6 +118,7 @@ checkin "a new location record is refused again" 4 "$LOC" "$BIN" record add "$A"
 check "link a cookie" 0 "$BIN" cookie link "$A" GA1.2.1234567890.1738324800
 check "linking it again is fine" 0 "$BIN" cookie link "$A" GA1.2.1234567890.1738324800
 check "another subject cannot take it" 2 "$BIN" cookie link "$B" GA1.2.1234567890.1738324800
+check "consent to analytics cookies" 0 "$BIN" consent give "$A" analytics_cookies
 checkin "browsing under the cookie reaches the subject" 0 "$BROWSE" \
 	"$BIN" record add --cookie GA1.2.1234567890.1738324800 --type browsing --purpose analytics
 check "reset the cookie profile" 0 "$BIN" cookie reset "$A"

@@ -58,6 +58,7 @@ add_rec product_use '{"product": "Scanner", "feature": "OCR", "at": "2025-01-31T
 add_rec feedback "$(jq -nc --arg t "$HOSTILE_TEXT" '{kind: "complaint", text: $t}')"
 add_rec event '{"event": "Koulutus", "date": "2025-02-01", "kind": "training"}'
 add_rec location '{"latitude": "60.1699", "longitude": "24.9384", "recorded_at": "2025-01-31T12:00:00Z"}' --purpose products_services
+IN='' check "consent to analytics cookies" 0 "$BIN" consent give "$ID" analytics_cookies
 add_rec browsing '{"url": "https://example.com/tuotteet", "ip": "192.0.2.1", "user_agent": "Testi/1.0", "at": "2025-01-31T12:00:00Z"}' --purpose analytics
 add_rec marketing_action '{"campaign": "Kevät", "channel": "email", "response": "opened"}' --purpose marketing_communications
 head -c 3000 /dev/urandom >"$WORK/call.bin"
@@ -110,7 +111,7 @@ expect "records carry their decrypted fields with labels" \
 expect "the attachment is listed with media type and size" \
 	pyjson "[(r['attachment']['media_type'], r['attachment']['size'], r['attachment']['file']) for r in d['records'] if r['attachment']] == [('audio/mpeg', $(stat -c %s "$WORK/call.bin"), '$RID.mp3')]"
 expect "the ledger holds the whole history with notice versions" \
-	pyjson '[(e["scope"], e["given"], e["notice_version"]) for e in d["ledger"]] == [("location", True, 1), ("personalisation", True, 1), ("email_marketing", True, 1), ("email_marketing", False, 1), ("direct_marketing", True, 1)]'
+	pyjson '[(e["scope"], e["given"], e["notice_version"]) for e in d["ledger"]] == [("location", True, 1), ("personalisation", True, 1), ("email_marketing", True, 1), ("email_marketing", False, 1), ("analytics_cookies", True, 1), ("direct_marketing", True, 1)]'
 expect "the objection is marked as one, with its label" \
 	pyjson '[e["label"] for e in d["ledger"] if e["kind"] == "objection"] == ["Suoramarkkinointikielto"]'
 expect "the evidence is decrypted" pyjson 'any(e["evidence"] == "Lomake 7 <i>kyllä</i>" for e in d["ledger"])'

@@ -217,6 +217,7 @@ check "a deleted record put back is refused" 5 "$BIN" record list "$A"
 # --- cookie and device identifiers ------------------------------------------
 BROWSE='{"url": "https://example.com/tuotteet", "at": "2025-01-31T12:00:00Z"}'
 fresh
+IN='' check "consent to analytics cookies" 0 "$BIN" consent give "$A" analytics_cookies
 IN="$BROWSE" check "untouched: a record by cookie goes to its subject" 0 \
 	"$BIN" record add --cookie GA1.2.555 --type browsing --purpose analytics
 fresh

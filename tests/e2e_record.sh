@@ -108,6 +108,7 @@ expect "and leave no output file" test ! -e "$WORK/swapped.ogg"
 BROWSE='{"url": "https://example.com/", "at": "2024-05-01T10:00:00Z"}'
 IN=$BROWSE check "a browsing record for an unlinked cookie exits 3" 3 "$BIN" record add --cookie ck-e2e-1 --type browsing --purpose analytics
 IN='' check "link the cookie" 0 "$BIN" cookie link "$A" ck-e2e-1
+IN='' check "consent to analytics cookies" 0 "$BIN" consent give "$A" analytics_cookies
 IN=$BROWSE check "a browsing record through the cookie" 0 "$BIN" record add --cookie ck-e2e-1 --type browsing --purpose analytics
 IN='' check "it is the subject's" 0 "$BIN" --json record list "$A" --type browsing --purpose analytics
 expect "listed under the subject" grep -q '"url": "https://example.com/"' <<<"$out"
@@ -141,6 +142,8 @@ expect "both records" test "$(grep -c '"type": "browsing"' <<<"$out")" -eq 2
 IN='' check "add a second customer" 0 "$BIN" subject add --kind customer \
 	--field first_name=Eero --field last_name=Asdfgström
 B=$out
+IN=$BROWSE check "browsing for the second customer needs the cookie consent" 4 "$BIN" record add "$B" --type browsing --purpose analytics
+IN='' check "consent to analytics cookies" 0 "$BIN" consent give "$B" analytics_cookies
 IN=$BROWSE check "browsing for the second customer" 0 "$BIN" record add "$B" --type browsing --purpose analytics
 IN='' check "the second customer gives personalisation consent" 0 "$BIN" consent give "$B" personalisation
 IN='' check "list for marketing" 0 "$BIN" --json record list "$B" --purpose marketing_communications

@@ -68,8 +68,8 @@ IN='' check "may-contact by post: no" 4 "$BIN" may-contact "$A" --channel post
 IN='' check "the subject lifts it" 0 "$BIN" --json object "$A" direct_marketing --lift
 expect "--json says it is no longer active" grep -q '"active": false' <<<"$out"
 IN='' check "may-contact by post: yes again" 0 "$BIN" may-contact "$A" --channel post
-IN='' check "e-mail follows the rules again" 0 "$BIN" may-contact "$A" --channel email
-expect "(soft opt-in: a customer who bought, no longer objecting)" grep -q "soft opt-in" <<<"$out"
+IN='' check "e-mail follows the rules again" 4 "$BIN" may-contact "$A" --channel email
+expect "(no e-mail address obtained with the sale: consent is needed)" grep -q "obtained in connection with a sale" <<<"$out"
 IN='' check "consent history" 0 "$BIN" consent history "$A"
 expect "the history shows the prohibition and its lifting" grep -qE "direct_marketing +lifted" <<<"$out"
 expect "the prohibition itself is still in the ledger" grep -qE "direct_marketing +objected" <<<"$out"
@@ -116,6 +116,7 @@ IN='' check "add a second customer" 0 "$BIN" subject add --kind customer --field
 B=$out
 IN='' check "link a cookie" 0 "$BIN" cookie link "$B" ck-rights-1
 IN='' check "link another" 0 "$BIN" cookie link "$B" ck-rights-2
+IN='' check "consent to analytics cookies" 0 "$BIN" consent give "$B" analytics_cookies
 IN=$BROWSE check "browsing through the first" 0 "$BIN" record add --cookie ck-rights-1 --type browsing --purpose analytics
 IN=$BROWSE check "browsing through the second" 0 "$BIN" record add --cookie ck-rights-2 --type browsing --purpose analytics
 IN=$BROWSE check "browsing added directly" 0 "$BIN" record add "$B" --type browsing --purpose analytics

@@ -353,7 +353,8 @@ static void test_soft_opt_in_and_consumers(void **state)
 	d = ask(f->r, buyer, "email", 0);
 	assert_true(d.allowed);
 	assert_non_null(strstr(d.rule, "soft opt-in"));
-	assert_true(ask(f->r, buyer, "sms", 0).allowed);
+	/* No phone number was obtained with the sale: SMS needs consent. */
+	assert_false(ask(f->r, buyer, "sms", 0).allowed);
 	/* Soft opt-in covers own products only. */
 	assert_false(ask(f->r, buyer, "email", 1).allowed);
 
@@ -393,7 +394,8 @@ static void test_soft_opt_in_and_consumers(void **state)
 	d = ask(f->r, buyer, "email", 0);
 	assert_false(d.allowed);
 	assert_non_null(strstr(d.rule, "withdrew"));
-	assert_true(ask(f->r, buyer, "sms", 0).allowed);
+	/* SMS still needs a phone number obtained with the sale. */
+	assert_false(ask(f->r, buyer, "sms", 0).allowed);
 }
 
 static void test_business_contact_and_third_party(void **state)
@@ -660,6 +662,9 @@ static void test_cookies(void **state)
 			 2);
 	assert_false(file_has(f->db, "ga-1.2.345"));
 	assert_false(file_has(wal, "ga-1.2.345"));
+	assert_int_equal(
+		rk_consent_set(f->r, id, "analytics_cookies", 1, "web", NULL),
+		RK_OK);
 	assert_int_equal(
 		rk_record_add_by_cookie(f->r, "ga-1.2.345", "browsing",
 					"{\"url\": \"https://example.com/\", "

@@ -238,7 +238,8 @@ static void make_old(struct fx *f)
 			/* tables of later migrations, made again */
 			"DROP TABLE dsr;"
 			"DROP INDEX value_confirmed;"
-			"DROP TABLE breach;");
+			"DROP TABLE breach;"
+			"DROP TABLE disclosure;");
 }
 
 static void reads_as_before_but_consent(struct fx *f);
@@ -309,6 +310,9 @@ static void test_old_register_is_bound_at_first_open(void **state)
 			 0);
 	reads_as_before(f, f->r);
 	/* The identifier's link was bound too. */
+	assert_int_equal(rk_consent_set(f->r, f->id, "analytics_cookies", 1,
+					"web", NULL),
+			 RK_OK);
 	assert_int_equal(
 		rk_record_add_by_cookie(f->r, "ck-1", "browsing",
 					"{\"url\": \"https://e.fi/\", "

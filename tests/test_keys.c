@@ -531,6 +531,9 @@ static void test_rotate_replaces_index_key(void **state)
 
 	assert_int_equal(add3(f->r, 4, id), RK_OK);
 	assert_int_equal(rk_cookie_link(f->r, id, "cookie-abc-123"), RK_OK);
+	assert_int_equal(
+		rk_consent_set(f->r, id, "analytics_cookies", 1, "web", NULL),
+		RK_OK);
 	memcpy(old_ikey, f->r->ikey, sizeof old_ikey);
 	assert_int_equal(rk_key_rotate(f->r), RK_OK);
 	assert_memory_not_equal(old_ikey, f->r->ikey, sizeof old_ikey);

@@ -277,7 +277,7 @@ static void test_seed_names(void **state)
 	assert_int_equal(p->npurposes, 7);
 	assert_int_equal(p->nbases, 4);
 	assert_int_equal(p->nrecord_types, 9);
-	assert_int_equal(p->nscopes, 5);
+	assert_int_equal(p->nscopes, 7);
 	assert_int_equal(p->nfields, 18);
 	assert_int_not_equal(policy_objection(p, "direct_marketing"), POL_NONE);
 	assert_int_not_equal(policy_kind(p, "customer"), POL_NONE);
@@ -355,14 +355,15 @@ static void test_seed_content(void **state)
 	rt = &p->record_types[policy_record_type(p, "browsing")];
 	assert_int_equal(rt->consent, POL_NONE);
 	assert_false(policy_basis_is_consent(p, rt->basis));
-	assert_int_equal(rt->npc, 1);
+	assert_int_equal(rt->npc, 2);
 	assert_int_equal(
 		policy_record_purpose_consent(
 			rt, policy_purpose(p, "marketing_communications")),
 		policy_scope(p, "personalisation"));
+	/* Analytics cookies need consent too (917/2014 s. 205). */
 	assert_int_equal(policy_record_purpose_consent(
 				 rt, policy_purpose(p, "analytics")),
-			 POL_NONE);
+			 policy_scope(p, "analytics_cookies"));
 	assert_int_equal(policy_record_purpose_consent(NULL, 0), POL_NONE);
 	rt = &p->record_types[policy_record_type(p, "communication")];
 	assert_true(rt->attachment);

@@ -253,6 +253,9 @@ static void test_every_type_stored_and_listed(void **state)
 	size_t i;
 
 	give_location_consent(f, f->id);
+	assert_int_equal(rk_consent_set(f->r, f->id, "analytics_cookies", 1,
+					"web", NULL),
+			 RK_OK);
 	for (i = 0; i < NSAMPLES; i++) {
 		const struct sample *s = &samples[i];
 		assert_int_equal(rk_record_add(f->r, f->id, s->type, s->good,
@@ -323,6 +326,9 @@ static void test_malformed_refused(void **state)
 	size_t i, n;
 
 	give_location_consent(f, f->id);
+	assert_int_equal(rk_consent_set(f->r, f->id, "analytics_cookies", 1,
+					"web", NULL),
+			 RK_OK);
 	for (i = 0; i < NSAMPLES; i++) {
 		const struct sample *s = &samples[i];
 		expect_invalid(f, s->type, s->missing, s->purpose, NULL);
@@ -920,6 +926,9 @@ static void test_by_cookie(void **state)
 			 RK_ENOTFOUND);
 	assert_non_null(strstr(rk_errmsg(f->r), "linked to no subject"));
 	assert_int_equal(rk_cookie_link(f->r, f->id, "ck-4242"), RK_OK);
+	assert_int_equal(rk_consent_set(f->r, f->id, "analytics_cookies", 1,
+					"web", NULL),
+			 RK_OK);
 	assert_int_equal(rk_record_add_by_cookie(f->r, "ck-4242", "browsing",
 						 browse, "analytics", &rid),
 			 RK_OK);
@@ -962,7 +971,14 @@ static void test_browsing_purpose_consent(void **state)
 	json_t *arr;
 
 	snprintf(out, sizeof out, "%s/o", f->dir);
-	/* Stored and used for analytics without any consent. */
+	/* Analytics cookies need consent (917/2014 s. 205): without one,
+	 * browsing is not stored for analytics; with it, it is. */
+	assert_int_equal(rk_record_add(f->r, f->id, "browsing", browse, NULL,
+				       NULL, "analytics", &r1),
+			 RK_EREFUSED);
+	assert_int_equal(rk_consent_set(f->r, f->id, "analytics_cookies", 1,
+					"web", NULL),
+			 RK_OK);
 	assert_int_equal(rk_record_add(f->r, f->id, "browsing", browse, NULL,
 				       NULL, "analytics", &r1),
 			 RK_OK);
@@ -1013,6 +1029,9 @@ static void test_browsing_purpose_consent(void **state)
 			 RK_ENOTFOUND);
 	assert_non_null(strstr(rk_errmsg(f->r), "no attachment"));
 	/* One subject's consent does not serve another. */
+	assert_int_equal(rk_consent_set(f->r, f->id2, "analytics_cookies", 1,
+					"web", NULL),
+			 RK_OK);
 	assert_int_equal(rk_record_add(f->r, f->id2, "browsing", browse, NULL,
 				       NULL, "analytics", &r3),
 			 RK_OK);

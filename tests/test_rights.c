@@ -513,6 +513,9 @@ static void test_cookie_reset(void **state)
 
 	assert_int_equal(rk_cookie_link(f->r, f->id, "ck-rights-1"), RK_OK);
 	assert_int_equal(rk_cookie_link(f->r, f->id, "ck-rights-2"), RK_OK);
+	assert_int_equal(rk_consent_set(f->r, f->id, "analytics_cookies", 1,
+					"web", NULL),
+			 RK_OK);
 	assert_int_equal(rk_record_add_by_cookie(f->r, "ck-rights-1",
 						 "browsing", browse,
 						 "analytics", &rid),
@@ -557,6 +560,9 @@ static void test_cookie_hash_bound(void **state)
 	char *text = NULL;
 
 	assert_int_equal(rk_cookie_link(f->r, f->id, "ck-rights-3"), RK_OK);
+	assert_int_equal(rk_consent_set(f->r, f->id, "analytics_cookies", 1,
+					"web", NULL),
+			 RK_OK);
 	assert_int_equal(rk_record_add_by_cookie(f->r, "ck-rights-3",
 						 "browsing", browse,
 						 "analytics", &rid),
