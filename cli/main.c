@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "serve.h"
 
 static const char usage[] =
 	"usage: rekisteri [--db PATH] [--key-file PATH] [--actor NAME] "
@@ -58,6 +59,9 @@ static const char usage[] =
 	"  key rotate [--reencrypt]          new master, index and signing "
 	"keys\n"
 	"  key reencrypt [--restart] | key list | key retire KEYID\n"
+	"  serve [--listen ADDR:PORT]... [--threads N] [--tls-cert F "
+	"--tls-key F]\n"
+	"        [--insecure-listen]         the HTTP API (see serve --help)\n"
 	"  backup FILE                       online copy\n"
 	"  restore [--force] FILE | restore --into NEW.db FILE\n"
 	"  version\n"
@@ -425,6 +429,20 @@ static int version(cli *c, int argc, char **argv)
 	return 0;
 }
 
+/* The HTTP API server (server/): it holds the master key for the actors
+ * who reach the register through it, so it runs as the operator. */
+static int serve(cli *c, int argc, char **argv)
+{
+	int rc = cli_paths(c);
+
+	if (rc != 0)
+		return rc;
+	if (c->actor != NULL && argc >= 2 && strcmp(argv[1], "--help") != 0)
+		return cli_error(2, "serve runs as the operator who holds the "
+				    "master key: no --actor");
+	return rk_serve_main(c->db, c->key, argc, argv);
+}
+
 /* The verbs and the functions that run them (each prints its own usage
  * for "VERB --help"). */
 static const struct verb {
@@ -451,6 +469,7 @@ static const struct verb {
 	{"unrestrict", cmd_unrestrict},
 	{"export", cmd_export},
 	{"dsr", cmd_dsr},
+	{"serve", serve},
 };
 
 int main(int argc, char **argv)
