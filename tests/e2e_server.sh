@@ -421,4 +421,28 @@ while read -r line; do
 done <"$WORK/term.out"
 expect "every one of the $n answered 201 is in the register" test "$missing" = 0 -a "$n" -ge 20
 check "audit verify after everything" 0 "$BIN" audit verify
+
+# --- TLS ----------------------------------------------------------------------------
+if command -v openssl >/dev/null &&
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$WORK/k.pem" -out "$WORK/c.pem" -days 1 -subj /CN=localhost 2>/dev/null; then
+	rm -f "$WORK/port"
+	"$BIN" serve --listen 127.0.0.1:0 --port-file "$WORK/port" --threads 1 \
+		--tls-cert "$WORK/c.pem" --tls-key "$WORK/k.pem" 2>>"$WORK/server.log" &
+	SPID=$!
+	code=000
+	for i in $(seq 1 100); do
+		[ -s "$WORK/port" ] && code=$(curl -sk -o /dev/null -w '%{http_code}' \
+			"https://127.0.0.1:$(cat "$WORK/port")/readyz") && [ "$code" = 200 ] && break
+		sleep 0.05
+	done
+	expect "TLS: ready over HTTPS ($code)" test "$code" = 200
+	code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$(cat "$WORK/port")/readyz")
+	expect "TLS: plain HTTP gets no answer ($code)" test "$code" != 200
+	e2e_stop
+	check "a missing certificate is refused" 2 "$BIN" serve --listen 127.0.0.1:0 \
+		--tls-cert "$WORK/none.pem" --tls-key "$WORK/k.pem"
+else
+	echo "skip: no openssl to make a test certificate"
+fi
 e2e_finish
