@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "serve.h"
 
 static const char usage[] =
 	"usage: rekisteri [--db PATH] [--key-file PATH] [--actor NAME] "
@@ -78,12 +79,17 @@ static const char usage[] =
 	"  disclosure list [--subject ID]    the disclosure log\n"
 	"  transfer-to-marketing ID          to the own direct-marketing "
 	"register\n"
-	"  audit verify [--checkpoint FILE] | audit checkpoint FILE\n"
+	"  audit verify [--checkpoint FILE] | audit checkpoint FILE\n";
+/* In two parts: one string literal may hold at most 4095 characters. */
+static const char usage2[] =
 	"  audit log [--subject ID]\n"
 	"  actor add NAME --role ROLE | actor list | actor revoke NAME\n"
 	"  key rotate [--reencrypt]          new master, index and signing "
 	"keys\n"
 	"  key reencrypt [--restart] | key list | key retire KEYID\n"
+	"  serve [--listen ADDR:PORT]... [--threads N] [--tls-cert F "
+	"--tls-key F]\n"
+	"        [--insecure-listen]         the HTTP API (see serve --help)\n"
 	"  backup FILE                       online copy\n"
 	"  restore [--force] FILE | restore --into NEW.db FILE\n"
 	"  version\n"
@@ -456,6 +462,20 @@ static int version(cli *c, int argc, char **argv)
 	return 0;
 }
 
+/* The HTTP API server (server/): it holds the master key for the actors
+ * who reach the register through it, so it runs as the operator. */
+static int serve(cli *c, int argc, char **argv)
+{
+	int rc = cli_paths(c);
+
+	if (rc != 0)
+		return rc;
+	if (c->actor != NULL && argc >= 2 && strcmp(argv[1], "--help") != 0)
+		return cli_error(2, "serve runs as the operator who holds the "
+				    "master key: no --actor");
+	return rk_serve_main(c->db, c->key, argc, argv);
+}
+
 /* The verbs and the functions that run them (each prints its own usage
  * for "VERB --help"). */
 static const struct verb {
@@ -491,6 +511,7 @@ static const struct verb {
 	{"disclose", cmd_disclose},
 	{"disclosure", cmd_disclosure},
 	{"transfer-to-marketing", cmd_transfer_to_marketing},
+	{"serve", serve},
 };
 
 int main(int argc, char **argv)
@@ -540,6 +561,7 @@ int main(int argc, char **argv)
 	if (nrest == 0 || strcmp(rest[0], "--help") == 0 ||
 	    strcmp(rest[0], "-h") == 0 || strcmp(rest[0], "help") == 0) {
 		fputs(usage, nrest == 0 ? stderr : stdout);
+		fputs(usage2, nrest == 0 ? stderr : stdout);
 		free(rest);
 		return nrest == 0 ? 2 : 0;
 	}

@@ -116,3 +116,30 @@ step "Verify the audit trail: every read and write above left an entry" \
 rk audit verify --db "$db"
 
 printf '\nThe demo register is in %s/. Try: %s --help\n' "$dir" "$shown_bin"
+
+# The HTTP API on the demo register, only when someone is at the terminal
+# (a run without one, as in scripts, ends here and never waits).
+if [ -t 0 ] && [ -t 1 ] && [ -z "${DEMO_NO_SERVER-}" ]; then
+	web="web-$(date +%s)"
+	tok=$(rk actor add --db "$db" "$web" --role customer_service)
+	port=${DEMO_PORT:-8080}
+	step "The HTTP API on the demo register (Ctrl-C stops it)" \
+		serve --db "$db" --listen "127.0.0.1:$port"
+	cat <<EOT
+A customer service actor for the API: $web (its token is shown once).
+Paste these into another terminal while the server runs:
+
+  T='$web:$tok'
+  curl -s -X POST http://127.0.0.1:$port/v1/lookup -H "Authorization: Bearer \$T" \\
+    -H 'Rekisteri-Purpose: customer_relationship' -H 'Content-Type: application/json' \\
+    -d '{"by": "email", "value": "maija.mallikas@example.fi"}'
+  curl -s http://127.0.0.1:$port/v1/subjects/$id -H "Authorization: Bearer \$T" \\
+    -H 'Rekisteri-Purpose: customer_relationship'
+  curl -s http://127.0.0.1:$port/v1/openapi.json | head -c 300
+
+EOT
+	# Ctrl-C reaches the server, which finishes, commits its audit queue
+	# and exits 0; the demo then ends normally.
+	"$bin" serve --db "$db" --listen "127.0.0.1:$port" --no-access-log || true
+	echo "(server stopped)"
+fi

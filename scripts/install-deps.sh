@@ -8,6 +8,7 @@ packages=(
 	clang libclang-rt-14-dev clang-format cppcheck
 	libsodium-dev libsqlite3-dev sqlite3 libjansson-dev libcmocka-dev
 	jq strace python3-jsonschema
+	libmicrohttpd-dev curl wrk
 	ca-certificates
 )
 

@@ -1,0 +1,698 @@
+/*
+ * http.c: libmicrohttpd's access handler. Everything a request must pass
+ * before a handler runs is checked here, in order: shutdown, method and
+ * route, framing (one Content-Length, not beside Transfer-Encoding), size,
+ * media type, readiness, the failed-authentication rate limit; then, with the
+ * body in, JSON (depth, duplicates), purpose, token, idempotency key.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http.h"
+
+struct ctx {
+	uint64_t rid;
+	struct timespec t0;
+	const srv_route *route;
+	unsigned status; /* of the answer, for the log */
+	int queued;
+	srv_req q;
+	srv_resp r;
+	char *body;
+	size_t len, cap, limit;
+	uint64_t bytes_in;
+	int too_big;
+	/* multipart */
+	struct MHD_PostProcessor *pp;
+	int upfd;
+	char updir[4096], uppath[4200], uptype[128];
+	uint64_t upsize;
+	int bad_part;
+	char addr[48];
+	struct MHD_Connection *conn;
+};
+
+static const srv_config *cfg;
+static atomic_ullong next_rid;
+static uint64_t rid_base;
+static atomic_uint inflight;
+
+void http_init(const srv_config *c)
+{
+	cfg = c;
+	randombytes_buf(&rid_base, sizeof rid_base);
+	/* the low 24 bits count; the rest tells processes apart */
+	rid_base &= ~(uint64_t)0xffffff;
+}
+
+unsigned http_inflight(void)
+{
+	return atomic_load(&inflight);
+}
+
+static double elapsed(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) +
+	       (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* ---- answers --------------------------------------------------------------
+ */
+
+static void free_secret_str(void *p)
+{
+	if (p != NULL) {
+		explicit_bzero(p, strlen(p));
+		free(p);
+	}
+}
+
+static void free_rk_secret(void *p)
+{
+	rk_free_secret(p);
+}
+
+static void free_rk(void *p)
+{
+	rk_free(p);
+}
+
+static enum MHD_Result queue(struct ctx *x)
+{
+	srv_resp *r = &x->r;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char rid[24];
+
+	if (r->status == 0)
+		srv_error(r, 500, "system", "no answer");
+	if (r->fd >= 0) {
+		resp = MHD_create_response_from_fd((uint64_t)r->fd_size, r->fd);
+		if (resp != NULL)
+			r->fd = -1; /* MHD closes it */
+	} else if (r->body != NULL && r->len > 0) {
+		void (*fr)(void *) =
+			r->rk_owned ? (r->secret ? free_rk_secret : free_rk)
+				    : (r->secret ? free_secret_str : free);
+		resp = MHD_create_response_from_buffer_with_free_callback(
+			r->len, r->body, fr);
+		if (resp != NULL)
+			r->body = NULL; /* MHD frees it */
+	} else {
+		resp = MHD_create_response_from_buffer(0, (void *)"",
+						       MHD_RESPMEM_PERSISTENT);
+	}
+	if (resp == NULL)
+		return MHD_NO;
+	if (r->ctype != NULL && r->status != 204)
+		MHD_add_response_header(resp, "Content-Type", r->ctype);
+	if (r->etag[0])
+		MHD_add_response_header(resp, "ETag", r->etag);
+	if (r->location[0])
+		MHD_add_response_header(resp, "Location", r->location);
+	if (r->disposition != NULL)
+		MHD_add_response_header(resp, "Content-Disposition",
+					r->disposition);
+	if (r->retry_after) {
+		char ra[16];
+		snprintf(ra, sizeof ra, "%u", r->retry_after);
+		MHD_add_response_header(resp, "Retry-After", ra);
+	}
+	if (r->status == 401)
+		MHD_add_response_header(resp, "WWW-Authenticate",
+					"Bearer realm=\"rekisteri\"");
+	if (r->status == 405 && x->q.method != 0) {
+		char allow[64] = "";
+		unsigned m;
+		for (m = SRV_GET; m <= SRV_DELETE; m <<= 1)
+			if (x->q.method & m) {
+				if (allow[0])
+					strncat(allow, ", ",
+						sizeof allow - strlen(allow) -
+							1);
+				strncat(allow, srv_method_name(m),
+					sizeof allow - strlen(allow) - 1);
+			}
+		MHD_add_response_header(resp, "Allow", allow);
+	}
+	snprintf(rid, sizeof rid, "%016llx", (unsigned long long)x->rid);
+	MHD_add_response_header(resp, "X-Request-Id", rid);
+	/* Answers hold personal data: no cache keeps them. */
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	if (srv_is_draining())
+		MHD_add_response_header(resp, "Connection", "close");
+	ret = MHD_queue_response(x->conn, r->status, resp);
+	MHD_destroy_response(resp);
+	x->status = r->status;
+	x->queued = 1;
+	return ret;
+}
+
+static enum MHD_Result fail(struct ctx *x, unsigned status, const char *code,
+			    const char *msg)
+{
+	srv_error(&x->r, status, code, msg);
+	return queue(x);
+}
+
+/* ---- headers --------------------------------------------------------------
+ */
+
+struct hdr_count {
+	unsigned content_length, transfer_encoding, authorization;
+};
+
+static enum MHD_Result count_hdr(void *cls, enum MHD_ValueKind kind,
+				 const char *key, const char *value)
+{
+	struct hdr_count *h = cls;
+
+	(void)kind;
+	(void)value;
+	if (strcasecmp(key, "Content-Length") == 0)
+		h->content_length++;
+	else if (strcasecmp(key, "Transfer-Encoding") == 0)
+		h->transfer_encoding++;
+	else if (strcasecmp(key, "Authorization") == 0)
+		h->authorization++;
+	return MHD_YES;
+}
+
+static const char *hdr(struct ctx *x, const char *name)
+{
+	return MHD_lookup_connection_value(x->conn, MHD_HEADER_KIND, name);
+}
+
+static const char *query_arg(void *ud, const char *name)
+{
+	struct ctx *x = ud;
+
+	return MHD_lookup_connection_value(x->conn, MHD_GET_ARGUMENT_KIND,
+					   name);
+}
+
+/* Whether ctype is the media type want (case-insensitive, parameters
+ * allowed after ';'). */
+static int media_is(const char *ctype, const char *want)
+{
+	size_t n = strlen(want);
+
+	if (ctype == NULL)
+		return 0;
+	while (*ctype == ' ')
+		ctype++;
+	return strncasecmp(ctype, want, n) == 0 &&
+	       (ctype[n] == '\0' || ctype[n] == ';' || ctype[n] == ' ');
+}
+
+static void client_addr(struct ctx *x)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		x->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	snprintf(x->addr, sizeof x->addr, "?");
+	if (ci == NULL || ci->client_addr == NULL)
+		return;
+	if (ci->client_addr->sa_family == AF_INET) {
+		const struct sockaddr_in *a =
+			(const struct sockaddr_in *)(const void *)
+				ci->client_addr;
+		inet_ntop(AF_INET, &a->sin_addr, x->addr, sizeof x->addr);
+	} else if (ci->client_addr->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *a =
+			(const struct sockaddr_in6 *)(const void *)
+				ci->client_addr;
+		inet_ntop(AF_INET6, &a->sin6_addr, x->addr, sizeof x->addr);
+	}
+}
+
+/* ---- bodies ---------------------------------------------------------------
+ */
+
+static int append(struct ctx *x, const char *data, size_t n)
+{
+	if (x->len + n > x->limit) {
+		x->too_big = 1;
+		return -1;
+	}
+	if (x->len + n + 1 > x->cap) {
+		size_t ncap = x->cap ? x->cap : 1024;
+		char *nb;
+		while (ncap < x->len + n + 1)
+			ncap *= 2;
+		nb = malloc(ncap);
+		if (nb == NULL)
+			return -1;
+		/* grown by copy, so the old buffer can be wiped */
+		if (x->body != NULL) {
+			memcpy(nb, x->body, x->len);
+			explicit_bzero(x->body, x->cap);
+			free(x->body);
+		}
+		x->body = nb;
+		x->cap = ncap;
+	}
+	memcpy(x->body + x->len, data, n);
+	x->len += n;
+	x->body[x->len] = '\0';
+	return 0;
+}
+
+static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind,
+			       const char *key, const char *filename,
+			       const char *content_type,
+			       const char *transfer_encoding, const char *data,
+			       uint64_t off, size_t size)
+{
+	struct ctx *x = cls;
+
+	(void)kind;
+	(void)filename;
+	(void)transfer_encoding;
+	(void)off;
+	if (strcmp(key, "record") == 0) {
+		if (size > 0 && append(x, data, size) != 0)
+			return MHD_NO;
+		return MHD_YES;
+	}
+	if (strcmp(key, "attachment") != 0) {
+		x->bad_part = 1;
+		return MHD_YES;
+	}
+	if (x->upfd < 0) {
+		int n = snprintf(x->updir, sizeof x->updir, "%s/rk-up-XXXXXX",
+				 cfg->tmp_dir);
+		if (n < 0 || (size_t)n >= sizeof x->updir ||
+		    mkdtemp(x->updir) == NULL) {
+			x->updir[0] = '\0';
+			return MHD_NO;
+		}
+		snprintf(x->uppath, sizeof x->uppath, "%s/a", x->updir);
+		x->upfd = open(x->uppath,
+			       O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (x->upfd < 0)
+			return MHD_NO;
+		snprintf(x->uptype, sizeof x->uptype, "%s",
+			 content_type != NULL ? content_type
+					      : "application/octet-stream");
+	}
+	if (x->upsize + size > cfg->max_upload) {
+		x->too_big = 1;
+		return MHD_NO;
+	}
+	while (size > 0) {
+		ssize_t w = write(x->upfd, data, size);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return MHD_NO;
+		data += w;
+		size -= (size_t)w;
+		x->upsize += (uint64_t)w;
+	}
+	return MHD_YES;
+}
+
+/* ---- the request ----------------------------------------------------------
+ */
+
+static int purpose_ok(const char *p)
+{
+	size_t n = 0;
+
+	for (; p[n] != '\0'; n++)
+		if (!((p[n] >= 'a' && p[n] <= 'z') ||
+		      (p[n] >= '0' && p[n] <= '9') || p[n] == '_' ||
+		      p[n] == '-'))
+			return 0;
+	return n > 0 && n < 64;
+}
+
+static int key_ok(const char *k)
+{
+	size_t n = 0;
+
+	for (; k[n] != '\0'; n++)
+		if (k[n] < 0x21 || k[n] > 0x7e)
+			return 0;
+	return n > 0 && n <= 128;
+}
+
+/* Splits the credential: "NAME:TOKEN", or a bare token with the actor in
+ * Rekisteri-Actor. 0 when both are there. */
+static int credential(struct ctx *x, char *name, size_t ncap, char *token,
+		      size_t tcap)
+{
+	const char *a = hdr(x, "Authorization");
+	const char *colon, *actor;
+	size_t n;
+
+	if (a == NULL || strncasecmp(a, "Bearer ", 7) != 0)
+		return -1;
+	a += 7;
+	while (*a == ' ')
+		a++;
+	colon = strrchr(a, ':');
+	if (colon != NULL) {
+		n = (size_t)(colon - a);
+		if (n == 0 || n >= ncap || strlen(colon + 1) >= tcap)
+			return -1;
+		memcpy(name, a, n);
+		name[n] = '\0';
+		snprintf(token, tcap, "%s", colon + 1);
+		return 0;
+	}
+	actor = hdr(x, "Rekisteri-Actor");
+	if (actor == NULL || strlen(actor) >= ncap || strlen(a) >= tcap)
+		return -1;
+	snprintf(name, ncap, "%s", actor);
+	snprintf(token, tcap, "%s", a);
+	return 0;
+}
+
+static void digest_of(struct ctx *x, unsigned char out[32])
+{
+	crypto_generichash_state st;
+	size_t i;
+
+	crypto_generichash_init(&st, NULL, 0, 32);
+	crypto_generichash_update(&st, (const unsigned char *)x->route->tmpl,
+				  strlen(x->route->tmpl) + 1);
+	for (i = 0; i < x->q.nparams; i++)
+		crypto_generichash_update(&st,
+					  (const unsigned char *)x->q.params[i],
+					  strlen(x->q.params[i]) + 1);
+	if (x->q.purpose != NULL)
+		crypto_generichash_update(&st,
+					  (const unsigned char *)x->q.purpose,
+					  strlen(x->q.purpose) + 1);
+	if (x->body != NULL)
+		crypto_generichash_update(&st, (const unsigned char *)x->body,
+					  x->len);
+	crypto_generichash_final(&st, out, 32);
+}
+
+static enum MHD_Result first_call(struct ctx *x, const char *url,
+				  const char *method)
+{
+	struct hdr_count hc = {0, 0, 0};
+	unsigned status = 0, allow = 0, m = srv_method_of(method);
+	const char *cl, *ctype;
+	int has_body;
+
+	client_addr(x);
+	x->q.arg = query_arg;
+	x->q.arg_ud = x;
+	x->q.tmp_dir = cfg->tmp_dir;
+	x->limit = cfg->max_body;
+	if (m == 0) {
+		srv_error(&x->r, 405, "method_not_allowed",
+			  "the method is not supported");
+		return queue(x);
+	}
+	x->route = srv_route_match(m, url, &x->q, &status, &allow);
+	if (x->route == NULL) {
+		if (status == 405) {
+			x->q.method = allow;
+			return fail(x, 405, "method_not_allowed",
+				    "the resource does not take this method");
+		}
+		return fail(x, 404, "not_found", "no such resource");
+	}
+	x->q.method = m;
+	x->q.route = x->route;
+	if (srv_is_draining() && (x->route->flags & R_READY))
+		return fail(x, 503, "shutting_down",
+			    "the server is shutting down");
+	/* Framing: two lengths, or a length beside chunked coding, could
+	 * be read differently by a proxy in front (request smuggling). */
+	MHD_get_connection_values(x->conn, MHD_HEADER_KIND, count_hdr, &hc);
+	if (hc.content_length > 1 ||
+	    (hc.content_length == 1 && hc.transfer_encoding > 0) ||
+	    hc.transfer_encoding > 1 || hc.authorization > 1)
+		return fail(x, 400, "bad_request",
+			    "conflicting or repeated framing or "
+			    "authorization headers");
+	cl = hdr(x, "Content-Length");
+	has_body = (cl != NULL && strcmp(cl, "0") != 0) ||
+		   hc.transfer_encoding > 0;
+	ctype = hdr(x, "Content-Type");
+	if (has_body && (x->route->flags & R_JSON)) {
+		if ((x->route->flags & R_MULTI) &&
+		    media_is(ctype, "multipart/form-data")) {
+			x->limit = cfg->max_body;
+			x->pp = MHD_create_post_processor(x->conn, 16384,
+							  on_part, x);
+			if (x->pp == NULL)
+				return fail(x, 400, "bad_request",
+					    "a malformed multipart body");
+		} else if (!media_is(ctype, "application/json")) {
+			return fail(x, 415, "unsupported_media_type",
+				    "the body must be application/json");
+		}
+	}
+	if (cl != NULL) {
+		char *end = NULL;
+		unsigned long long v;
+		errno = 0;
+		v = strtoull(cl, &end, 10);
+		if (errno != 0 || end == cl || *end != '\0')
+			return fail(x, 400, "bad_request",
+				    "a malformed Content-Length");
+		if (v > (x->pp != NULL ? cfg->max_upload + cfg->max_body
+				       : cfg->max_body))
+			return fail(x, 413, "too_large",
+				    "the body is too large");
+	}
+	if (!has_body && (x->route->flags & R_JSON) &&
+	    (m == SRV_POST || m == SRV_PUT || m == SRV_PATCH))
+		return fail(x, 400, "bad_request",
+			    "a JSON object body is needed");
+	if ((x->route->flags & R_READY) && !srv_is_ready())
+		return fail(x, 503, "not_ready", "the register is not ready");
+	if (x->route->flags & R_AUTH) {
+		unsigned wait = srv_rl_blocked(x->addr);
+		if (wait > 0) {
+			x->r.retry_after = wait;
+			return fail(x, 429, "rate_limited",
+				    "too many failed authentications from "
+				    "this address");
+		}
+	}
+	return MHD_YES;
+}
+
+static void run(struct ctx *x)
+{
+	char name[72], token[96], key[130];
+	const char *why = NULL, *idem = NULL;
+	unsigned char dg[32];
+	rk_status st;
+	int idem_on = 0;
+
+	if (x->route->flags & R_JSON && x->len > 0) {
+		x->q.json =
+			srv_json_parse(x->body, x->len, cfg->max_depth, &why);
+		if (x->q.json == NULL) {
+			srv_error(&x->r, 400, "bad_request", why);
+			return;
+		}
+	}
+	if (x->route->flags & R_PURPOSE) {
+		x->q.purpose = hdr(x, "Rekisteri-Purpose");
+		if (x->q.purpose == NULL || !purpose_ok(x->q.purpose)) {
+			srv_error(&x->r, 400, "purpose_required",
+				  "the header Rekisteri-Purpose must name "
+				  "the purpose of the processing");
+			return;
+		}
+	}
+	x->q.if_match =
+		(x->route->flags & R_IFMATCH) ? hdr(x, "If-Match") : NULL;
+	if (x->route->flags & R_IDEM) {
+		idem = hdr(x, "Idempotency-Key");
+		if (idem != NULL && !key_ok(idem)) {
+			srv_error(&x->r, 400, "bad_request",
+				  "Idempotency-Key is 1-128 visible ASCII "
+				  "characters");
+			return;
+		}
+	}
+	if (!(x->route->flags & R_AUTH)) {
+		x->route->fn(&x->q, &x->r);
+		return;
+	}
+	if (credential(x, name, sizeof name, token, sizeof token) != 0) {
+		srv_error(&x->r, 401, "unauthorized",
+			  "a token is needed: Authorization: Bearer "
+			  "NAME:TOKEN");
+		return;
+	}
+	x->q.reg = srv_pool_get();
+	if (x->q.reg == NULL) {
+		explicit_bzero(token, sizeof token);
+		srv_error(&x->r, 503, "unavailable", "no register handle");
+		return;
+	}
+	/* Every request proves itself again: a revoked token stops at the
+	 * next request. */
+	st = rk_register_authenticate(x->q.reg, name, token);
+	explicit_bzero(token, sizeof token);
+	if (st == RK_EREFUSED) {
+		srv_rl_fail(x->addr);
+		srv_error(&x->r, 401, "unauthorized",
+			  "unknown actor, wrong token or revoked actor");
+		goto out;
+	}
+	if (st != RK_OK) {
+		srv_fail(&x->q, &x->r, st);
+		goto out;
+	}
+	x->q.actor = name;
+	if (idem != NULL) {
+		int rc;
+		snprintf(key, sizeof key, "%s", idem);
+		digest_of(x, dg);
+		rc = srv_idem_begin(name, key, x->route->tmpl, dg, &x->r);
+		if (rc == 1)
+			goto out; /* the first answer again */
+		if (rc == 2) {
+			srv_error(&x->r, 409, "conflict",
+				  "a request with this Idempotency-Key is "
+				  "in progress");
+			goto out;
+		}
+		if (rc == 3) {
+			srv_error(&x->r, 409, "idempotency_key_reused",
+				  "this Idempotency-Key was used for another "
+				  "request");
+			goto out;
+		}
+		idem_on = 1;
+	}
+	if (x->upfd >= 0) {
+		x->q.upload_path = x->uppath;
+		x->q.upload_type = x->uptype;
+	}
+	x->route->fn(&x->q, &x->r);
+	if (idem_on)
+		srv_idem_finish(name, key, &x->r);
+out:
+	srv_pool_put(x->q.reg);
+	x->q.reg = NULL;
+}
+
+enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn,
+				const char *url, const char *method,
+				const char *version, const char *upload_data,
+				size_t *upload_data_size, void **con_cls)
+{
+	struct ctx *x = *con_cls;
+
+	(void)cls;
+	(void)version;
+	if (x == NULL) {
+		x = calloc(1, sizeof *x);
+		if (x == NULL)
+			return MHD_NO;
+		x->conn = conn;
+		x->upfd = -1;
+		x->r.fd = -1;
+		x->rid = rid_base | (atomic_fetch_add(&next_rid, 1) & 0xffffff);
+		clock_gettime(CLOCK_MONOTONIC, &x->t0);
+		atomic_fetch_add(&inflight, 1);
+		*con_cls = x;
+		return first_call(x, url, method);
+	}
+	if (x->queued) {
+		/* answered early: the rest of the body is dropped */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		x->bytes_in += *upload_data_size;
+		if (x->pp != NULL) {
+			if (!x->too_big &&
+			    MHD_post_process(x->pp, upload_data,
+					     *upload_data_size) != MHD_YES &&
+			    !x->too_big)
+				x->bad_part = 1;
+		} else if (!x->too_big) {
+			append(x, upload_data, *upload_data_size);
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (x->too_big)
+		return fail(x, 413, "too_large", "the body is too large");
+	if (x->bad_part)
+		return fail(x, 400, "bad_request",
+			    "multipart parts are record (JSON) and "
+			    "attachment");
+	if (x->upfd >= 0 && close(x->upfd) != 0) {
+		x->upfd = -1;
+		return fail(x, 500, "system", "cannot keep the upload");
+	}
+	if (x->upfd >= 0)
+		x->upfd = INT32_MAX; /* closed; the path stays until done */
+	run(x);
+	return queue(x);
+}
+
+void http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+		       enum MHD_RequestTerminationCode toe)
+{
+	struct ctx *x = *con_cls;
+	double secs;
+
+	(void)cls;
+	(void)conn;
+	if (x == NULL)
+		return;
+	secs = elapsed(&x->t0);
+	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !x->queued)
+		x->status = 499; /* the client went away */
+	srv_metrics_observe(x->route != NULL ? srv_route_index(x->route)
+					     : (size_t)-1,
+			    x->status, secs);
+	srv_access_log(x->rid, x->q.method ? srv_method_name(x->q.method) : "-",
+		       x->route != NULL ? x->route->tmpl : "-", x->status, secs,
+		       x->bytes_in);
+	if (x->pp != NULL)
+		MHD_destroy_post_processor(x->pp);
+	if (x->upfd >= 0 && x->upfd != INT32_MAX)
+		close(x->upfd);
+	if (x->uppath[0])
+		unlink(x->uppath);
+	if (x->updir[0])
+		rmdir(x->updir);
+	json_decref(x->q.json);
+	if (x->body != NULL) {
+		explicit_bzero(x->body, x->cap);
+		free(x->body);
+	}
+	if (x->r.body != NULL) {
+		if (x->r.rk_owned)
+			rk_free_secret(x->r.body);
+		else
+			free_secret_str(x->r.body);
+	}
+	if (x->r.fd >= 0)
+		close(x->r.fd);
+	free(x);
+	*con_cls = NULL;
+	atomic_fetch_sub(&inflight, 1);
+}

@@ -1,0 +1,35 @@
+/*
+ * http.h: the glue between libmicrohttpd and the handlers (http.c), and the
+ * server's configuration and handle pool (main.c).
+ */
+#ifndef RK_SERVER_HTTP_H
+#define RK_SERVER_HTTP_H
+
+#include <microhttpd.h>
+
+#include "handlers.h"
+#include "server.h"
+
+typedef struct srv_config {
+	const char *tmp_dir; /* where uploads and downloads pass through */
+	size_t max_body;     /* bytes of a JSON body */
+	uint64_t max_upload; /* bytes of an attachment */
+	size_t max_depth;    /* JSON nesting */
+} srv_config;
+
+void http_init(const srv_config *c);
+unsigned http_inflight(void);
+enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn,
+				const char *url, const char *method,
+				const char *version, const char *upload_data,
+				size_t *upload_data_size, void **con_cls);
+void http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+		       enum MHD_RequestTerminationCode toe);
+
+/* A register handle for this request (waits for one), and back. */
+rk_register *srv_pool_get(void);
+void srv_pool_put(rk_register *reg);
+
+void srv_log_enable(int on);
+
+#endif

@@ -1,0 +1,527 @@
+/*
+ * main.c: `rekisteri serve`: options, the pool of register handles (one per
+ * worker thread; a handle serves one thread at a time), the daemons (one per
+ * listen address, each an epoll thread pool), readiness after the audit
+ * chain verified, and the graceful shutdown on SIGTERM or SIGINT.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "serve.h"
+
+#define MAX_LISTEN 8
+
+static const char usage[] =
+	"usage: rekisteri serve [--listen ADDR:PORT]... [--threads N]\n"
+	"       [--tls-cert FILE --tls-key FILE] [--insecure-listen]\n"
+	"       [--max-body BYTES] [--max-upload BYTES] [--max-connections N]\n"
+	"       [--max-per-ip N] [--timeout SECONDS] [--auth-fails N]\n"
+	"       [--audit-batch N] [--grace SECONDS] [--tmp-dir DIR]\n"
+	"       [--port-file FILE] [--no-access-log]\n"
+	"\n"
+	"Serves the register's HTTP API (docs/server.md) until SIGTERM or "
+	"SIGINT,\n"
+	"then lets requests in flight finish and commits the audit queue.\n"
+	"--listen defaults to 127.0.0.1:8080 (port 0: any free port, written\n"
+	"to --port-file); a non-loopback address needs TLS unless\n"
+	"--insecure-listen. --threads defaults to the number of cores; each\n"
+	"thread has a register handle of its own.\n"
+	"Clients authenticate with 'Authorization: Bearer NAME:TOKEN' (an\n"
+	"actor's name and the token that `actor add` printed) and name the\n"
+	"purpose of each data call in the header Rekisteri-Purpose.\n";
+
+struct listen_addr {
+	struct sockaddr_storage sa;
+	int v6;
+	int loopback;
+	char text[80];
+};
+
+/* ---- the handle pool ------------------------------------------------------
+ */
+
+static rk_register **pool;
+static size_t pool_n, pool_free;
+static rk_register **pool_stack;
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_cv = PTHREAD_COND_INITIALIZER;
+static atomic_int ready, draining;
+static unsigned audit_batch = 64;
+
+rk_register *srv_pool_get(void)
+{
+	rk_register *r = NULL;
+
+	pthread_mutex_lock(&pool_mu);
+	while (pool_free == 0 && pool_n > 0)
+		pthread_cond_wait(&pool_cv, &pool_mu);
+	if (pool_free > 0)
+		r = pool_stack[--pool_free];
+	pthread_mutex_unlock(&pool_mu);
+	return r;
+}
+
+void srv_pool_put(rk_register *reg)
+{
+	if (reg == NULL)
+		return;
+	pthread_mutex_lock(&pool_mu);
+	pool_stack[pool_free++] = reg;
+	pthread_cond_signal(&pool_cv);
+	pthread_mutex_unlock(&pool_mu);
+}
+
+void srv_pool_stats(size_t *total, size_t *busy)
+{
+	pthread_mutex_lock(&pool_mu);
+	*total = pool_n;
+	*busy = pool_n - pool_free;
+	pthread_mutex_unlock(&pool_mu);
+}
+
+int srv_is_ready(void)
+{
+	return atomic_load(&ready) && !atomic_load(&draining);
+}
+
+int srv_is_draining(void)
+{
+	return atomic_load(&draining);
+}
+
+unsigned srv_audit_batch(void)
+{
+	return audit_batch;
+}
+
+/* ---- options --------------------------------------------------------------
+ */
+
+static int err(int code, const char *msg, const char *arg)
+{
+	fprintf(stderr, "rekisteri: %s%s%s\n", msg, arg ? ": " : "",
+		arg ? arg : "");
+	return code;
+}
+
+static int parse_num(const char *s, unsigned long long min,
+		     unsigned long long max, unsigned long long *out)
+{
+	char *end = NULL;
+	unsigned long long v;
+
+	if (s == NULL || s[0] < '0' || s[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_listen(const char *s, struct listen_addr *l)
+{
+	char host[64];
+	const char *colon;
+	unsigned long long port;
+	size_t n;
+
+	memset(l, 0, sizeof *l);
+	snprintf(l->text, sizeof l->text, "%s", s);
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (close == NULL || close[1] != ':')
+			return -1;
+		n = (size_t)(close - s - 1);
+		colon = close + 1;
+		s++;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL)
+			return -1;
+		n = (size_t)(colon - s);
+	}
+	if (n == 0 || n >= sizeof host ||
+	    parse_num(colon + 1, 0, 65535, &port) != 0)
+		return -1;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (strchr(host, ':') != NULL) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)(void *)&l->sa;
+		if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+			return -1;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		l->v6 = 1;
+		l->loopback = IN6_IS_ADDR_LOOPBACK(&a->sin6_addr);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)(void *)&l->sa;
+		if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+			return -1;
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)port);
+		l->loopback = (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+	}
+	return 0;
+}
+
+static char *read_all(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t n = 0, cap = 0, got;
+
+	if (f == NULL)
+		return NULL;
+	for (;;) {
+		if (n + 4096 + 1 > cap) {
+			char *nb;
+			cap = cap ? cap * 2 : 8192;
+			if (cap > (1u << 20))
+				goto bad;
+			nb = realloc(buf, cap);
+			if (nb == NULL)
+				goto bad;
+			buf = nb;
+		}
+		got = fread(buf + n, 1, cap - n - 1, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f))
+		goto bad;
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+bad:
+	fclose(f);
+	if (buf != NULL) {
+		explicit_bzero(buf, cap);
+		free(buf);
+	}
+	return NULL;
+}
+
+struct opts {
+	struct listen_addr listen[MAX_LISTEN];
+	size_t nlisten;
+	unsigned threads;
+	const char *tls_cert, *tls_key, *port_file;
+	int insecure, access_log;
+	unsigned max_conn, max_per_ip, timeout, auth_fails, grace;
+	srv_config cfg;
+};
+
+static int parse_opts(struct opts *o, int argc, char **argv)
+{
+	int i;
+	unsigned long long v;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	const char *tmp = getenv("TMPDIR");
+
+	memset(o, 0, sizeof *o);
+	o->threads = cores > 0 && cores < 256 ? (unsigned)cores : 2;
+	o->access_log = 1;
+	o->max_conn = 512;
+	o->max_per_ip = 64;
+	o->timeout = 30;
+	o->auth_fails = 10;
+	o->grace = 30;
+	o->cfg.max_body = 1u << 20;
+	o->cfg.max_upload = 16u << 20;
+	o->cfg.max_depth = SRV_JSON_MAX_DEPTH;
+	o->cfg.tmp_dir = tmp != NULL && tmp[0] ? tmp : "/tmp";
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+#define NUM(name, lo, hi, dst, type)                                           \
+	if (strcmp(a, name) == 0) {                                            \
+		if (parse_num(val, lo, hi, &v) != 0)                           \
+			return err(2, "a bad value for", name);                \
+		dst = (type)v;                                                 \
+		i++;                                                           \
+		continue;                                                      \
+	}
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			fputs(usage, stdout);
+			return -1;
+		}
+		if (strcmp(a, "--listen") == 0) {
+			if (val == NULL || o->nlisten == MAX_LISTEN ||
+			    parse_listen(val, &o->listen[o->nlisten]) != 0)
+				return err(2,
+					   "--listen takes ADDR:PORT or "
+					   "[ADDR6]:PORT (at most 8)",
+					   NULL);
+			o->nlisten++;
+			i++;
+			continue;
+		}
+		NUM("--threads", 1, 256, o->threads, unsigned)
+		NUM("--max-body", 1024, 1u << 30, o->cfg.max_body, size_t)
+		NUM("--max-upload", 1024, 1ull << 34, o->cfg.max_upload,
+		    uint64_t)
+		NUM("--max-connections", 1, 65536, o->max_conn, unsigned)
+		NUM("--max-per-ip", 1, 65536, o->max_per_ip, unsigned)
+		NUM("--timeout", 1, 3600, o->timeout, unsigned)
+		NUM("--auth-fails", 1, 100000, o->auth_fails, unsigned)
+		NUM("--audit-batch", 1, 1024, audit_batch, unsigned)
+		NUM("--grace", 0, 3600, o->grace, unsigned)
+#undef NUM
+		if (strcmp(a, "--tls-cert") == 0 && val != NULL) {
+			o->tls_cert = val;
+			i++;
+		} else if (strcmp(a, "--tls-key") == 0 && val != NULL) {
+			o->tls_key = val;
+			i++;
+		} else if (strcmp(a, "--tmp-dir") == 0 && val != NULL) {
+			o->cfg.tmp_dir = val;
+			i++;
+		} else if (strcmp(a, "--port-file") == 0 && val != NULL) {
+			o->port_file = val;
+			i++;
+		} else if (strcmp(a, "--insecure-listen") == 0) {
+			o->insecure = 1;
+		} else if (strcmp(a, "--no-access-log") == 0) {
+			o->access_log = 0;
+		} else {
+			return err(2,
+				   "unknown option or missing value; see "
+				   "rekisteri serve --help",
+				   NULL);
+		}
+	}
+	if (o->nlisten == 0)
+		parse_listen("127.0.0.1:8080", &o->listen[o->nlisten++]);
+	if ((o->tls_cert == NULL) != (o->tls_key == NULL))
+		return err(2, "--tls-cert and --tls-key go together", NULL);
+	for (size_t k = 0; k < o->nlisten; k++)
+		if (!o->listen[k].loopback && o->tls_cert == NULL &&
+		    !o->insecure)
+			return err(2,
+				   "refusing to serve personal data without "
+				   "TLS on a non-loopback address (give "
+				   "--tls-cert/--tls-key, or "
+				   "--insecure-listen behind a TLS proxy)",
+				   o->listen[k].text);
+	return 0;
+}
+
+/* ---- the server -----------------------------------------------------------
+ */
+
+static uint16_t bound_port(struct MHD_Daemon *d)
+{
+	const union MHD_DaemonInfo *di =
+		MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+
+	return di != NULL ? di->port : 0;
+}
+
+int rk_serve_main(const char *db, const char *key, int argc, char **argv)
+{
+	struct opts o;
+	struct MHD_Daemon *d[MAX_LISTEN] = {NULL};
+	char *cert = NULL, *tlskey = NULL;
+	sigset_t sigs;
+	size_t i;
+	int rc, sig = 0;
+	rk_audit_report rep;
+	rk_register *reg;
+	rk_status st;
+	char msg[512];
+
+	rc = parse_opts(&o, argc, argv);
+	if (rc != 0)
+		return rc < 0 ? 0 : rc;
+	if (sodium_init() < 0)
+		return err(1, "cannot initialise libsodium", NULL);
+	randombytes_buf(srv_etag_key, sizeof srv_etag_key);
+	if (o.tls_cert != NULL) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+			return err(1, "libmicrohttpd was built without TLS",
+				   NULL);
+		cert = read_all(o.tls_cert);
+		tlskey = read_all(o.tls_key);
+		if (cert == NULL || tlskey == NULL) {
+			rc = err(2, "cannot read the TLS certificate or key",
+				 NULL);
+			goto out;
+		}
+	}
+	/* Signals are taken by sigwait in this thread only: the workers
+	 * that libmicrohttpd starts inherit the mask. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	pool = calloc(o.threads, sizeof *pool);
+	pool_stack = calloc(o.threads, sizeof *pool_stack);
+	if (pool == NULL || pool_stack == NULL) {
+		rc = err(1, "out of memory", NULL);
+		goto out;
+	}
+	for (i = 0; i < o.threads; i++) {
+		st = rk_register_open(db, key, &pool[i]);
+		if (st != RK_OK) {
+			snprintf(msg, sizeof msg,
+				 "cannot open the register: %s",
+				 pool[i] != NULL ? rk_errmsg(pool[i])
+						 : rk_status_name(st));
+			rk_register_close(pool[i]);
+			pool[i] = NULL;
+			rc = err((int)st, msg, NULL);
+			goto out;
+		}
+		rk_register_set_audit_batch(pool[i], audit_batch);
+		pool_stack[i] = pool[i];
+		pool_n++;
+	}
+	pool_free = pool_n;
+	srv_metrics_init();
+	srv_rl_init(o.auth_fails, 60);
+	srv_idem_init(4096, 86400);
+	srv_log_enable(o.access_log);
+	http_init(&o.cfg);
+
+	for (i = 0; i < o.nlisten; i++) {
+		unsigned n = o.threads / (unsigned)o.nlisten;
+		unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
+				 MHD_USE_ERROR_LOG;
+		if (n == 0)
+			n = 1;
+		if (o.listen[i].v6)
+			flags |= MHD_USE_IPv6;
+		if (cert != NULL)
+			flags |= MHD_USE_TLS;
+		{
+			/* TLS options only with TLS: MHD warns otherwise */
+			struct MHD_OptionItem tls[] = {
+				{MHD_OPTION_HTTPS_MEM_CERT, 0, cert},
+				{MHD_OPTION_HTTPS_MEM_KEY, 0, tlskey},
+				{MHD_OPTION_END, 0, NULL}};
+			d[i] = MHD_start_daemon(
+				flags, 0, NULL, NULL, http_on_request, NULL,
+				MHD_OPTION_SOCK_ADDR,
+				(struct sockaddr *)&o.listen[i].sa,
+				MHD_OPTION_THREAD_POOL_SIZE, n,
+				MHD_OPTION_NOTIFY_COMPLETED, http_on_completed,
+				NULL, MHD_OPTION_CONNECTION_LIMIT, o.max_conn,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+				o.max_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+				o.timeout,
+				/* the headers and a read buffer: headers that
+				 * do not fit are refused by MHD (431) */
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+				(size_t)65536, MHD_OPTION_STRICT_FOR_CLIENT, 1,
+				MHD_OPTION_ARRAY, cert != NULL ? tls : tls + 2,
+				MHD_OPTION_END);
+		}
+		if (d[i] == NULL) {
+			rc = err(1, "cannot listen on", o.listen[i].text);
+			goto out;
+		}
+		snprintf(msg, sizeof msg, "listening on %s (port %u, %s)",
+			 o.listen[i].text, bound_port(d[i]),
+			 cert != NULL ? "TLS" : "plain HTTP");
+		srv_log("info", msg);
+	}
+	if (o.port_file != NULL) {
+		FILE *f = fopen(o.port_file, "w");
+		if (f == NULL || fprintf(f, "%u\n", bound_port(d[0])) < 0 ||
+		    fclose(f) != 0) {
+			rc = err(1, "cannot write the port file", o.port_file);
+			goto out;
+		}
+	}
+	/* Ready only once the audit chain verified. */
+	reg = srv_pool_get();
+	memset(&rep, 0, sizeof rep);
+	st = rk_audit_verify(reg, &rep);
+	snprintf(msg, sizeof msg, "audit chain: %s (%lld entries)",
+		 st == RK_OK ? "intact" : rk_errmsg(reg),
+		 (long long)rep.entries);
+	srv_pool_put(reg);
+	srv_log(st == RK_OK ? "info" : "error", msg);
+	if (st != RK_OK) {
+		rc = (int)st;
+		goto out;
+	}
+	atomic_store(&ready, 1);
+	srv_log("info", "ready");
+	for (;;) {
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			srv_log("info", "SIGHUP: nothing to reload (TLS "
+					"certificates are read at start)");
+			continue;
+		}
+		break;
+	}
+	snprintf(msg, sizeof msg, "signal %d: draining", sig);
+	srv_log("info", msg);
+	rc = 0;
+out:
+	atomic_store(&draining, 1);
+	for (i = 0; i < MAX_LISTEN; i++)
+		if (d[i] != NULL) {
+			MHD_socket s = MHD_quiesce_daemon(d[i]);
+			if (s != MHD_INVALID_SOCKET)
+				close(s);
+		}
+	{
+		/* Requests in flight finish (up to the grace period). */
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		unsigned long waited = 0;
+		while (http_inflight() > 0 &&
+		       waited < (unsigned long)o.grace * 100) {
+			nanosleep(&ts, NULL);
+			waited++;
+		}
+	}
+	for (i = 0; i < MAX_LISTEN; i++)
+		if (d[i] != NULL)
+			MHD_stop_daemon(d[i]);
+	for (i = 0; i < pool_n; i++) {
+		if (rk_register_flush(pool[i]) != RK_OK) {
+			srv_log("error", rk_errmsg(pool[i]));
+			if (rc == 0)
+				rc = 1;
+		}
+		rk_register_close(pool[i]);
+	}
+	if (pool_n > 0)
+		srv_log("info", "stopped; audit queue committed");
+	free(pool);
+	free(pool_stack);
+	pool = pool_stack = NULL;
+	pool_n = pool_free = 0;
+	srv_idem_free();
+	if (cert != NULL) {
+		explicit_bzero(cert, strlen(cert));
+		free(cert);
+	}
+	if (tlskey != NULL) {
+		explicit_bzero(tlskey, strlen(tlskey));
+		free(tlskey);
+	}
+	return rc;
+}

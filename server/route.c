@@ -1,0 +1,248 @@
+/*
+ * route.c: the route table of the HTTP API and the path matcher. The table
+ * is the one source of the API: the dispatcher, the limits (which routes
+ * take JSON, need a token or a purpose) and the OpenAPI document
+ * (openapi.c) all read it, so they cannot drift apart.
+ */
+#include <string.h>
+
+#include "handlers.h"
+#include "server.h"
+
+#define A  R_AUTH
+#define P  R_PURPOSE
+#define J  R_JSON
+#define I  R_IDEM
+#define M  R_IFMATCH
+#define RD R_READY
+
+/* clang-format off */
+const srv_route srv_routes[] = {
+	{SRV_GET, "/healthz", h_healthz, 0, 200, "healthz",
+	 "Liveness: the process answers", NULL, "Status", NULL},
+	{SRV_GET, "/readyz", h_readyz, 0, 200, "readyz",
+	 "Readiness: the register is open and its audit chain verified",
+	 NULL, "Status", NULL},
+	{SRV_GET, "/metrics", h_metrics, 0, 200, "metrics",
+	 "Metrics in the Prometheus text format", NULL, NULL, NULL},
+	{SRV_GET, "/v1/openapi.json", h_openapi, 0, 200, "openapi",
+	 "This document", NULL, NULL, NULL},
+
+	{SRV_POST, "/v1/subjects", h_subject_add, A | P | J | I | RD, 201,
+	 "addSubject", "Add a subject", "SubjectNew", "Id", NULL},
+	{SRV_GET, "/v1/subjects", h_subject_list, A | RD, 200,
+	 "listSubjects", "List subjects (no personal data)", NULL,
+	 "SubjectPage", "kind,cursor,limit"},
+	{SRV_GET, "/v1/subjects/{id}", h_subject_get, A | P | RD, 200,
+	 "getSubject", "A subject as the purpose may see it", NULL,
+	 "Subject", NULL},
+	{SRV_PATCH, "/v1/subjects/{id}", h_subject_patch, A | P | J | M | RD,
+	 204, "updateSubject", "Replace the values of the named fields",
+	 "SubjectPatch", NULL, NULL},
+	{SRV_POST, "/v1/subjects/{id}/end", h_subject_end, A | P | J | RD, 200,
+	 "endSubject", "Record the end of the relationship", "EndDate",
+	 "Done", NULL},
+	{SRV_DELETE, "/v1/subjects/{id}/end", h_subject_end_undo,
+	 A | P | RD, 200, "undoEndSubject",
+	 "Take back an end recorded by mistake", NULL, "Done", NULL},
+	{SRV_POST, "/v1/subjects/{id}/convert", h_subject_convert,
+	 A | P | J | RD, 200, "convertSubject", "Change the subject's kind",
+	 "Convert", "ConvertResult", NULL},
+	{SRV_POST, "/v1/lookup", h_lookup, A | P | J | RD, 200, "lookup",
+	 "Find subjects by a lookup field (blind index)", "Lookup", "Ids",
+	 NULL},
+
+	{SRV_POST, "/v1/subjects/{id}/records", h_record_add,
+	 A | P | J | I | RD | R_MULTI, 201, "addRecord",
+	 "Add a record (multipart/form-data with parts record and "
+	 "attachment for an attachment)", "RecordNew", "RecordId", NULL},
+	{SRV_GET, "/v1/subjects/{id}/records", h_record_list, A | P | RD,
+	 200, "listRecords", "The subject's records that serve the purpose",
+	 NULL, "RecordPage", "type,cursor,limit"},
+	{SRV_PUT, "/v1/subjects/{id}/records/{record}", h_record_update,
+	 A | P | J | RD, 200, "updateRecord", "Rectify a record",
+	 "RecordFields", "Done", NULL},
+	{SRV_DELETE, "/v1/subjects/{id}/records/{record}", h_record_delete,
+	 A | P | RD, 200, "deleteRecord", "Erase one record", NULL, "Done",
+	 NULL},
+	{SRV_GET, "/v1/subjects/{id}/records/{record}/attachment",
+	 h_record_attachment, A | P | RD, 200, "getAttachment",
+	 "The record's attachment, streamed", NULL, NULL, NULL},
+	{SRV_POST, "/v1/cookie-records", h_cookie_record_add,
+	 A | P | J | I | RD, 201, "addCookieRecord",
+	 "Add a record to the subject a cookie is linked to", "CookieRecord",
+	 "RecordId", NULL},
+
+	{SRV_POST, "/v1/subjects/{id}/consents", h_consent_add,
+	 A | P | J | RD, 201, "setConsent", "Give or withdraw a consent",
+	 "Consent", "Done", NULL},
+	{SRV_GET, "/v1/subjects/{id}/consents", h_consent_history, A | P | RD,
+	 200, "consentHistory", "The consent and objection ledger", NULL,
+	 "Ledger", NULL},
+	{SRV_POST, "/v1/subjects/{id}/objections", h_objection,
+	 A | P | J | RD, 201, "object",
+	 "Record or lift an objection, or compelling grounds", "Objection",
+	 "Done", NULL},
+	{SRV_GET, "/v1/subjects/{id}/may-contact", h_may_contact, A | P | RD,
+	 200, "mayContact", "May the subject be contacted for marketing",
+	 NULL, "Decision", "channel,for"},
+	{SRV_POST, "/v1/subjects/{id}/cookies", h_cookie_link,
+	 A | P | J | RD, 201, "linkCookie", "Link a cookie identifier",
+	 "Cookie", "Done", NULL},
+	{SRV_DELETE, "/v1/subjects/{id}/cookies", h_cookie_reset, A | P | RD,
+	 200, "resetCookies", "Unlink every identifier (profile=1: and reset "
+	 "the profile)", NULL, "CookieReset", "profile"},
+
+	{SRV_GET, "/v1/subjects/{id}/export", h_export, A | P | RD, 200,
+	 "exportSubject", "The access report (JSON or HTML)", NULL, NULL,
+	 "format,lang"},
+	{SRV_POST, "/v1/subjects/{id}/erase", h_erase, A | P | J | RD, 200,
+	 "eraseSubject", "Erase the subject, with a receipt", "Erase",
+	 "Receipt", NULL},
+	{SRV_POST, "/v1/subjects/{id}/restrict", h_restrict, A | P | J | RD,
+	 200, "restrictSubject", "Restrict processing", "Reason", "Done",
+	 NULL},
+	{SRV_POST, "/v1/subjects/{id}/unrestrict", h_unrestrict,
+	 A | P | J | RD, 200, "unrestrictSubject", "Lift the restriction",
+	 "Reason", "Done", NULL},
+	{SRV_GET, "/v1/subjects/{id}/restriction", h_restriction,
+	 A | P | RD, 200, "restriction", "Whether processing is restricted",
+	 NULL, "Restriction", NULL},
+
+	{SRV_POST, "/v1/dsr", h_dsr_open, A | P | J | I | RD, 201, "openDsr",
+	 "Open a data subject request", "DsrNew", "DsrNumber", NULL},
+	{SRV_GET, "/v1/dsr", h_dsr_list, A | P | RD, 200, "listDsr",
+	 "The requests", NULL, "DsrPage", "all,overdue,due_before,cursor,limit"},
+	{SRV_GET, "/v1/dsr/{number}", h_dsr_show, A | P | RD, 200, "showDsr",
+	 "One request", NULL, "Dsr", NULL},
+	{SRV_POST, "/v1/dsr/{number}/extend", h_dsr_extend, A | P | J | RD,
+	 200, "extendDsr", "Extend the deadline by two months", "Reason",
+	 "Dsr", NULL},
+	{SRV_POST, "/v1/dsr/{number}/close", h_dsr_close, A | P | J | RD, 200,
+	 "closeDsr", "Close a request", "DsrClose", "Dsr", NULL},
+
+	{SRV_GET, "/v1/actors", h_actor_list, A | RD, 200, "listActors",
+	 "The actors (administrator)", NULL, "Actors", NULL},
+	{SRV_POST, "/v1/actors", h_actor_add, A | J | I | RD, 201, "addActor",
+	 "Add an actor; its token is shown once", "ActorNew", "ActorToken",
+	 NULL},
+	{SRV_DELETE, "/v1/actors/{name}", h_actor_revoke, A | RD, 200,
+	 "revokeActor", "Revoke an actor's token", NULL, "Done", NULL},
+	{SRV_GET, "/v1/audit/verify", h_audit_verify, A | RD, 200,
+	 "auditVerify", "Verify the audit chain and the row MACs", NULL,
+	 "AuditReport", NULL},
+	{SRV_GET, "/v1/audit/log", h_audit_log, A | RD, 200, "auditLog",
+	 "Audit entries in order", NULL, "AuditPage",
+	 "subject,cursor,limit"},
+};
+/* clang-format on */
+
+const size_t srv_nroutes = sizeof srv_routes / sizeof srv_routes[0];
+
+unsigned srv_method_of(const char *name)
+{
+	static const struct {
+		const char *name;
+		unsigned m;
+	} ms[] = {{"GET", SRV_GET},	{"HEAD", SRV_GET},
+		  {"POST", SRV_POST},	{"PUT", SRV_PUT},
+		  {"PATCH", SRV_PATCH}, {"DELETE", SRV_DELETE}};
+	size_t i;
+
+	for (i = 0; i < sizeof ms / sizeof ms[0]; i++)
+		if (strcmp(name, ms[i].name) == 0)
+			return ms[i].m;
+	return 0;
+}
+
+const char *srv_method_name(unsigned m)
+{
+	switch (m) {
+	case SRV_GET:
+		return "GET";
+	case SRV_POST:
+		return "POST";
+	case SRV_PUT:
+		return "PUT";
+	case SRV_PATCH:
+		return "PATCH";
+	case SRV_DELETE:
+		return "DELETE";
+	default:
+		return "-";
+	}
+}
+
+size_t srv_route_index(const srv_route *rt)
+{
+	return (size_t)(rt - srv_routes);
+}
+
+/* A path parameter: 1..SRV_PARAM_MAX-1 characters of [A-Za-z0-9._-]. */
+static int param_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+}
+
+/* Whether path fits tmpl; parameters are copied into q when q is given. */
+static int fits(const char *tmpl, const char *path, srv_req *q)
+{
+	const char *t = tmpl, *p = path;
+	size_t np = 0;
+
+	while (*t != '\0') {
+		if (*t == '{') {
+			size_t n = 0;
+			const char *end = strchr(t, '}');
+			if (end == NULL)
+				return 0;
+			while (param_char(p[n]))
+				n++;
+			if (n == 0 || n >= SRV_PARAM_MAX ||
+			    np >= SRV_MAX_PARAMS || (p[n] != '/' && p[n]))
+				return 0;
+			if (q != NULL) {
+				memcpy(q->params[np], p, n);
+				q->params[np][n] = '\0';
+			}
+			np++;
+			p += n;
+			t = end + 1;
+			continue;
+		}
+		if (*t != *p)
+			return 0;
+		t++;
+		p++;
+	}
+	if (*p != '\0')
+		return 0;
+	if (q != NULL)
+		q->nparams = np;
+	return 1;
+}
+
+const srv_route *srv_route_match(unsigned method, const char *path, srv_req *q,
+				 unsigned *status, unsigned *allow)
+{
+	size_t i;
+
+	*allow = 0;
+	*status = 404;
+	if (path == NULL || path[0] != '/')
+		return NULL;
+	for (i = 0; i < srv_nroutes; i++) {
+		if (!fits(srv_routes[i].tmpl, path, NULL))
+			continue;
+		*allow |= srv_routes[i].method;
+		if (srv_routes[i].method == method) {
+			fits(srv_routes[i].tmpl, path, q);
+			*status = 200;
+			return &srv_routes[i];
+		}
+	}
+	if (*allow != 0)
+		*status = 405;
+	return NULL;
+}
