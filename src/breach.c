@@ -429,69 +429,30 @@ static void text_ad(int64_t id, char ad[32])
 static rk_status seal_text(rk_register *r, int64_t id, const char *field,
 			   const char *text, unsigned char **ct, size_t *len)
 {
-	unsigned char *key = sec_key_alloc();
-	size_t n = strlen(text);
 	char ad[32];
-	rk_status st = RK_OK;
 
-	*ct = NULL;
-	*len = 0;
-	if (key == NULL)
-		return reg_fail(r, RK_ESYS, "out of memory");
-	sec_key_derive(r->rkey, CTX_BREACH_TEXT, key);
-	*ct = malloc(n + SEC_SEAL_OVERHEAD);
-	if (*ct == NULL) {
-		st = reg_fail(r, RK_ESYS, "out of memory");
-		goto out;
-	}
 	text_ad(id, ad);
-	if (sec_seal(key, ad, field, (const unsigned char *)text, n, *ct) !=
-	    0) {
-		free(*ct);
-		*ct = NULL;
-		st = reg_fail(r, RK_ESYS, "cannot seal the text");
-		goto out;
-	}
-	*len = n + SEC_SEAL_OVERHEAD;
-out:
-	sec_key_free(key);
-	return st;
+	return integ_text_seal(r, CTX_BREACH_TEXT, ad, field, text, ct, len);
 }
 
 static json_t *text_json(rk_register *r, int64_t id, const char *field,
 			 const unsigned char *ct, size_t len, rk_status *st)
 {
-	unsigned char *key = NULL, *pt = NULL;
 	json_t *j = NULL;
-	char ad[32];
+	char ad[32], *pt = NULL;
+	size_t n = 0;
 
 	if (ct == NULL)
 		return json_null();
-	if (len < SEC_SEAL_OVERHEAD) {
-		*st = altered(r, "a breach's text is damaged");
-		return NULL;
-	}
-	key = sec_key_alloc();
-	pt = malloc(len - SEC_SEAL_OVERHEAD + 1);
-	if (key == NULL || pt == NULL) {
-		*st = reg_fail(r, RK_ESYS, "out of memory");
-		goto out;
-	}
-	sec_key_derive(r->rkey, CTX_BREACH_TEXT, key);
 	text_ad(id, ad);
-	if (sec_open(key, ad, field, ct, len, pt) != 0) {
-		*st = altered(r, "a breach's text does not decrypt");
-		goto out;
-	}
-	j = json_stringn((const char *)pt, len - SEC_SEAL_OVERHEAD);
+	*st = integ_text_open(r, CTX_BREACH_TEXT, ad, field, ct, len, &pt, &n);
+	if (*st != RK_OK)
+		return NULL;
+	j = json_stringn(pt, n);
 	if (j == NULL)
 		*st = altered(r, "a breach's text is not text");
-out:
-	if (pt != NULL) {
-		sec_wipe(pt, len - SEC_SEAL_OVERHEAD + 1);
-		free(pt);
-	}
-	sec_key_free(key);
+	sec_wipe(pt, n + 1);
+	free(pt);
 	return j;
 }
 

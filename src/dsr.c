@@ -428,15 +428,6 @@ static rk_status check_reason(rk_register *r, const char *in, char **out)
 	return RK_OK;
 }
 
-static rk_status reason_key(rk_register *r, unsigned char **key)
-{
-	*key = sec_key_alloc();
-	if (*key == NULL)
-		return reg_fail(r, RK_ESYS, "out of memory");
-	sec_key_derive(r->rkey, CTX_DSR_REASON, *key);
-	return RK_OK;
-}
-
 /* "dsr:N": the associated data that binds a reason to its request. */
 static void reason_ad(int64_t id, char ad[32])
 {
@@ -446,33 +437,10 @@ static void reason_ad(int64_t id, char ad[32])
 static rk_status seal_reason(rk_register *r, int64_t id, const char *field,
 			     const char *text, unsigned char **ct, size_t *len)
 {
-	unsigned char *key = NULL;
-	size_t n = strlen(text);
 	char ad[32];
-	rk_status st;
 
-	*ct = NULL;
-	*len = 0;
-	st = reason_key(r, &key);
-	if (st != RK_OK)
-		return st;
-	*ct = malloc(n + SEC_SEAL_OVERHEAD);
-	if (*ct == NULL) {
-		st = reg_fail(r, RK_ESYS, "out of memory");
-		goto out;
-	}
 	reason_ad(id, ad);
-	if (sec_seal(key, ad, field, (const unsigned char *)text, n, *ct) !=
-	    0) {
-		free(*ct);
-		*ct = NULL;
-		st = reg_fail(r, RK_ESYS, "cannot seal the reason");
-		goto out;
-	}
-	*len = n + SEC_SEAL_OVERHEAD;
-out:
-	sec_key_free(key);
-	return st;
+	return integ_text_seal(r, CTX_DSR_REASON, ad, field, text, ct, len);
 }
 
 /* The reason as a JSON string (or null); NULL with the status set when it
@@ -480,38 +448,21 @@ out:
 static json_t *reason_json(rk_register *r, int64_t id, const char *field,
 			   const unsigned char *ct, size_t len, rk_status *st)
 {
-	unsigned char *key = NULL, *pt = NULL;
 	json_t *j = NULL;
-	char ad[32];
+	char ad[32], *pt = NULL;
+	size_t n = 0;
 
 	if (ct == NULL)
 		return json_null();
-	if (len < SEC_SEAL_OVERHEAD) {
-		*st = altered(r, "a request's reason is damaged");
-		return NULL;
-	}
-	*st = reason_key(r, &key);
+	reason_ad(id, ad);
+	*st = integ_text_open(r, CTX_DSR_REASON, ad, field, ct, len, &pt, &n);
 	if (*st != RK_OK)
 		return NULL;
-	pt = malloc(len - SEC_SEAL_OVERHEAD + 1);
-	if (pt == NULL) {
-		*st = reg_fail(r, RK_ESYS, "out of memory");
-		goto out;
-	}
-	reason_ad(id, ad);
-	if (sec_open(key, ad, field, ct, len, pt) != 0) {
-		*st = altered(r, "a request's reason does not decrypt");
-		goto out;
-	}
-	j = json_stringn((const char *)pt, len - SEC_SEAL_OVERHEAD);
+	j = json_stringn(pt, n);
 	if (j == NULL)
 		*st = altered(r, "a request's reason is not text");
-out:
-	if (pt != NULL) {
-		sec_wipe(pt, len - SEC_SEAL_OVERHEAD + 1);
-		free(pt);
-	}
-	sec_key_free(key);
+	sec_wipe(pt, n + 1);
+	free(pt);
 	return j;
 }
 

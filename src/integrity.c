@@ -1613,3 +1613,76 @@ void integ_breach_mac(const rk_register *r, const store_breach *b,
 	sec_mac_int(&m, b->closed_at);
 	sec_mac_final(&m, out);
 }
+
+/* ---- the controller's own sealed texts ---- */
+
+/* A key derived from the row key for ctx, in guarded memory. */
+static rk_status text_key(rk_register *r, const char *ctx, unsigned char **key)
+{
+	*key = sec_key_alloc();
+	if (*key == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	sec_key_derive(r->rkey, ctx, *key);
+	return RK_OK;
+}
+
+rk_status integ_text_seal(rk_register *r, const char *ctx, const char *ad,
+			  const char *field, const char *text,
+			  unsigned char **ct, size_t *len)
+{
+	unsigned char *key = NULL;
+	size_t n = strlen(text);
+	rk_status st;
+
+	*ct = NULL;
+	*len = 0;
+	st = text_key(r, ctx, &key);
+	if (st != RK_OK)
+		return st;
+	*ct = malloc(n + SEC_SEAL_OVERHEAD);
+	if (*ct == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
+	}
+	if (sec_seal(key, ad, field, (const unsigned char *)text, n, *ct) !=
+	    0) {
+		free(*ct);
+		*ct = NULL;
+		st = reg_fail(r, RK_ESYS, "cannot seal a text");
+		goto out;
+	}
+	*len = n + SEC_SEAL_OVERHEAD;
+out:
+	sec_key_free(key);
+	return st;
+}
+
+rk_status integ_text_open(rk_register *r, const char *ctx, const char *ad,
+			  const char *field, const unsigned char *ct,
+			  size_t len, char **pt, size_t *n)
+{
+	unsigned char *key = NULL;
+	rk_status st;
+
+	*pt = NULL;
+	*n = 0;
+	if (len < SEC_SEAL_OVERHEAD)
+		return altered(r, "a sealed text");
+	st = text_key(r, ctx, &key);
+	if (st != RK_OK)
+		return st;
+	*pt = malloc(len - SEC_SEAL_OVERHEAD + 1);
+	if (*pt == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+	} else if (sec_open(key, ad, field, ct, len, (unsigned char *)*pt) !=
+		   0) {
+		free(*pt);
+		*pt = NULL;
+		st = altered(r, "a sealed text");
+	} else {
+		*n = len - SEC_SEAL_OVERHEAD;
+		(*pt)[*n] = '\0';
+	}
+	sec_key_free(key);
+	return st;
+}

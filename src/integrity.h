@@ -195,4 +195,17 @@ rk_status integ_subject_forget(rk_register *r, const store_subject *sub,
 void integ_breach_mac(const rk_register *r, const store_breach *b,
 		      unsigned char out[SEC_HASH_BYTES]);
 
+/* The controller's own texts that may name people (reasons of requests,
+ * breach descriptions): sealed under a key derived from the row key for
+ * ctx, bound to ad and field, so they outlive any subject's key and
+ * survive rotations. *ct is malloc'd. integ_text_open gives a new
+ * NUL-terminated *pt of *n bytes (wipe and free it); RK_EINTEGRITY when it
+ * does not open. */
+rk_status integ_text_seal(rk_register *r, const char *ctx, const char *ad,
+			  const char *field, const char *text,
+			  unsigned char **ct, size_t *len);
+rk_status integ_text_open(rk_register *r, const char *ctx, const char *ad,
+			  const char *field, const unsigned char *ct,
+			  size_t len, char **pt, size_t *n);
+
 #endif
