@@ -419,6 +419,13 @@ RK_API RK_NODISCARD rk_status rk_actor_revoke(rk_register *reg,
 RK_API RK_NODISCARD rk_status rk_register_authenticate(rk_register *reg,
 						       const char *actor,
 						       const char *token);
+/* The same with the token alone (as a server receives it in
+ * "Authorization: Bearer TOKEN"): the actor is the one whose token it is.
+ * Tokens are random, so two actors never share one. */
+RK_API RK_NODISCARD rk_status rk_register_authenticate_token(rk_register *reg,
+							     const char *token);
+/* The name the handle acts as now: an actor's, or the operator's. */
+RK_API const char *rk_register_actor(const rk_register *reg);
 
 /* Makes a new master key and replaces the key file with it, durably and so
  * that a crash or power cut at any moment leaves a register that opens with

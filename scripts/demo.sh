@@ -129,7 +129,7 @@ if [ -t 0 ] && [ -t 1 ] && [ -z "${DEMO_NO_SERVER-}" ]; then
 A customer service actor for the API: $web (its token is shown once).
 Paste these into another terminal while the server runs:
 
-  T='$web:$tok'
+  T='$tok'
   curl -s -X POST http://127.0.0.1:$port/v1/lookup -H "Authorization: Bearer \$T" \\
     -H 'Rekisteri-Purpose: customer_relationship' -H 'Content-Type: application/json' \\
     -d '{"by": "email", "value": "maija.mallikas@example.fi"}'

@@ -351,8 +351,9 @@ static int key_ok(const char *k)
 	return n > 0 && n <= 128;
 }
 
-/* Splits the credential: "NAME:TOKEN", or a bare token with the actor in
- * Rekisteri-Actor. 0 when both are there. */
+/* Splits the credential: "TOKEN" (the actor found by its token),
+ * "NAME:TOKEN", or a token with the actor in Rekisteri-Actor. 0 when a
+ * token is there; name is "" for a bare token. */
 static int credential(struct ctx *x, char *name, size_t ncap, char *token,
 		      size_t tcap)
 {
@@ -376,9 +377,10 @@ static int credential(struct ctx *x, char *name, size_t ncap, char *token,
 		return 0;
 	}
 	actor = hdr(x, "Rekisteri-Actor");
-	if (actor == NULL || strlen(actor) >= ncap || strlen(a) >= tcap)
+	if ((actor != NULL && strlen(actor) >= ncap) || strlen(a) >= tcap)
 		return -1;
-	snprintf(name, ncap, "%s", actor);
+	/* A bare token names its actor itself (name left empty). */
+	snprintf(name, ncap, "%s", actor != NULL ? actor : "");
 	snprintf(token, tcap, "%s", a);
 	return 0;
 }
@@ -538,7 +540,7 @@ static void run(struct ctx *x)
 	if (credential(x, name, sizeof name, token, sizeof token) != 0) {
 		srv_error(&x->r, 401, "unauthorized",
 			  "a token is needed: Authorization: Bearer "
-			  "NAME:TOKEN");
+			  "TOKEN");
 		return;
 	}
 	x->q.reg = srv_pool_get();
@@ -549,8 +551,11 @@ static void run(struct ctx *x)
 	}
 	/* Every request proves itself again: a revoked token stops at the
 	 * next request. */
-	st = rk_register_authenticate(x->q.reg, name, token);
+	st = name[0] != '\0' ? rk_register_authenticate(x->q.reg, name, token)
+			     : rk_register_authenticate_token(x->q.reg, token);
 	explicit_bzero(token, sizeof token);
+	if (st == RK_OK)
+		snprintf(name, sizeof name, "%s", rk_register_actor(x->q.reg));
 	if (st == RK_EREFUSED) {
 		srv_rl_fail(x->addr);
 		srv_error(&x->r, 401, "unauthorized",

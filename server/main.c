@@ -38,8 +38,8 @@ static const char usage[] =
 	"to --port-file); a non-loopback address needs TLS unless\n"
 	"--insecure-listen. --threads defaults to the number of cores; each\n"
 	"thread has a register handle of its own.\n"
-	"Clients authenticate with 'Authorization: Bearer NAME:TOKEN' (an\n"
-	"actor's name and the token that `actor add` printed) and name the\n"
+	"Clients authenticate with 'Authorization: Bearer TOKEN' (the token\n"
+	"that `actor add` printed; NAME:TOKEN also works) and name the\n"
 	"purpose of each data call in the header Rekisteri-Purpose.\n";
 
 struct listen_addr {

@@ -319,12 +319,12 @@ char *srv_openapi(void)
 		"version", rk_version(), "description",
 		"The customer data register over JSON. Every data call names "
 		"its purpose in Rekisteri-Purpose; tokens are "
-		"'Authorization: Bearer NAME:TOKEN' (or the bare token with "
-		"the header Rekisteri-Actor: NAME). Personal data never "
+		"'Authorization: Bearer TOKEN', the token of an actor (or "
+		"NAME:TOKEN). Personal data never "
 		"travels in a URL.",
 		"paths", paths, "components", "schemas", comps,
 		"securitySchemes", "bearer", "type", "http", "scheme", "bearer",
-		"description", "NAME:TOKEN of an actor");
+		"description", "the token of an actor");
 	if (doc == NULL)
 		return NULL;
 	s = json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER);

@@ -382,6 +382,54 @@ refused:
 	return RK_EREFUSED;
 }
 
+struct token_find {
+	rk_register *r;
+	unsigned char h[SEC_HASH_BYTES];
+	char name[REG_ACTOR_MAX];
+	int found;
+};
+
+static int token_one(void *ud, const store_actor *a)
+{
+	struct token_find *t = ud;
+
+	/* Every row is compared, so the time does not say which matched. */
+	if (sec_memcmp(t->h, a->token_hash, sizeof t->h) == 0 && !t->found) {
+		snprintf(t->name, sizeof t->name, "%s", a->name);
+		t->found = 1;
+	}
+	return 0;
+}
+
+rk_status rk_register_authenticate_token(rk_register *r, const char *token)
+{
+	struct token_find t;
+	rk_status st;
+	int rc;
+
+	memset(&t, 0, sizeof t);
+	t.r = r;
+	if (token == NULL || strlen(token) != SEC_TOKEN_LEN)
+		return rk_register_authenticate(r, NULL, token);
+	integ_token_hash(r, token, t.h);
+	st = reg_begin_read(r);
+	if (st != RK_OK)
+		return st;
+	rc = r->st->vt->actor_list(r->st, token_one, &t);
+	reg_end_read(r);
+	sec_wipe(t.h, sizeof t.h);
+	if (rc != 0)
+		return reg_store_fail(r, "cannot read actors");
+	/* The named path checks the row, its MAC, revocation and role, and
+	 * audits a refusal. */
+	return rk_register_authenticate(r, t.found ? t.name : NULL, token);
+}
+
+const char *rk_register_actor(const rk_register *r)
+{
+	return r->actor;
+}
+
 int access_dm_excluded(rk_register *r, size_t pu, const char *subject_id)
 {
 	const policy *p = r->pol;

@@ -64,6 +64,9 @@ for a in cs:customer_service mk:marketing dpo:dpo adm:admin bill:billing; do
 	"$BIN" actor add "$n" --role "${a#*:}" >"$WORK/tok.$n" || bad "actor add $n"
 	printf -v "T_$n" '%s:%s' "$n" "$(cat "$WORK/tok.$n")"
 done
+# Customer service sends the bare token, as `actor add` printed it; the
+# others name themselves (NAME:TOKEN).
+T_cs=$(cat "$WORK/tok.cs")
 CR=customer_relationship
 MC=marketing_communications
 

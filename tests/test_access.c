@@ -184,6 +184,33 @@ static void test_tokens(void **state)
 	rk_register_close(h);
 }
 
+/* A token alone finds its actor; a wrong or revoked one is refused. */
+static void test_token_alone(void **state)
+{
+	struct fx *f = *state;
+	char cs[RK_TOKEN_LEN + 1], mk[RK_TOKEN_LEN + 1];
+	char wrong[RK_TOKEN_LEN + 1];
+	rk_register *h = NULL;
+
+	assert_int_equal(rk_actor_add(f->r, "cs-1", "customer_service", cs),
+			 RK_OK);
+	assert_int_equal(rk_actor_add(f->r, "mk-1", "marketing", mk), RK_OK);
+	assert_int_equal(rk_register_open(f->db, f->key, &h), RK_OK);
+	assert_string_equal(rk_register_actor(h), "operator");
+	assert_int_equal(rk_register_authenticate_token(h, mk), RK_OK);
+	assert_string_equal(rk_register_actor(h), "mk-1");
+	assert_int_equal(rk_register_authenticate_token(h, cs), RK_OK);
+	assert_string_equal(rk_register_actor(h), "cs-1");
+	memcpy(wrong, cs, sizeof wrong);
+	wrong[0] = wrong[0] == 'A' ? 'B' : 'A';
+	assert_int_equal(rk_register_authenticate_token(h, wrong), RK_EREFUSED);
+	assert_int_equal(rk_register_authenticate_token(h, ""), RK_EREFUSED);
+	assert_int_equal(rk_register_authenticate_token(h, NULL), RK_EREFUSED);
+	assert_int_equal(rk_actor_revoke(f->r, "mk-1"), RK_OK);
+	assert_int_equal(rk_register_authenticate_token(h, mk), RK_EREFUSED);
+	rk_register_close(h);
+}
+
 static void test_marketing_refusals(void **state)
 {
 	struct fx *f = *state;
@@ -383,6 +410,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_token_alone, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_marketing_refusals, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_hetu_masking, setup,
