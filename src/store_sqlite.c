@@ -198,10 +198,7 @@ static const char *const migrations[] = {
 	" purposes TEXT,"
 	" mac BLOB);"
 	"CREATE INDEX dsr_subject ON dsr(subject_id);",
-	/* 8: the review list of values not confirmed for a long time
-	 * (rekisteri review) seeks on when each was last confirmed. */
-	"CREATE INDEX value_confirmed ON value(confirmed_at);",
-	/* 9: the breach register (GDPR Art. 33-34). Not tied to subjects:
+	/* 8: the breach register (GDPR Art. 33-34). Not tied to subjects:
 	 * the query that chose the affected ones is kept, and counted. The
 	 * description and the measures are sealed; mac binds the row to the
 	 * row key (breach.c). */
@@ -226,7 +223,7 @@ static const char *const migrations[] = {
 	" status TEXT NOT NULL,"
 	" closed_at INTEGER,"
 	" mac BLOB);",
-	/* 10: the disclosure log: per subject, what went to which recipient,
+	/* 9: the disclosure log: per subject, what went to which recipient,
 	 * when and why (disclose.c). It outlives the subject as evidence:
 	 * erasure sets subject_id to NULL and the pseudonym stays; it holds
 	 * no personal data (names, counts, the legal ground). Each row's

@@ -237,7 +237,6 @@ static void make_old(struct fx *f)
 			"DELETE FROM schema_migrations WHERE version >= 3;"
 			/* tables of later migrations, made again */
 			"DROP TABLE dsr;"
-			"DROP INDEX value_confirmed;"
 			"DROP TABLE breach;"
 			"DROP TABLE disclosure;");
 }
