@@ -48,6 +48,9 @@
 #define SEED	      UINT64_C(0x726b2d62656e6368) /* "rk-bench" */
 #define CN_START      1000L
 #define TARGET_INSERT 50.0
+/* One commit per subject: each pays for its audit entry and head, so the
+ * bar is set against raw SQLite doing one commit per row too. */
+#define TARGET_COMMIT 70.0
 #define TARGET_LOOKUP 40.0
 #define RAW_PURPOSES  "customer_relationship,billing"
 #define RAW_BASIS     "contract"
@@ -856,7 +859,7 @@ int main(int argc, char **argv)
 	rk_register_close(reg);
 	reg = NULL;
 	report("insert, one commit per subject:", (double)n / t_oa,
-	       (double)n / t_ra, TARGET_INSERT);
+	       (double)n / t_ra, TARGET_COMMIT);
 	fflush(stdout);
 
 	/* (b) bulk: everything in one transaction. */
