@@ -146,12 +146,6 @@ static const char *const from_names[] = {"collection", "relationship_end",
 					 "fiscal_year_end",
 					 "calendar_year_end"};
 
-/* A recipient outside the EU/EEA is a transfer to a third country. */
-static int country_in_eea(const char *cc)
-{
-	return ident_country_in_eea(cc);
-}
-
 /* A file name extension for a media type: only types whose files open as
  * what they are; anything else is ".bin". The name never comes from the
  * stored type itself. */
@@ -622,7 +616,8 @@ static json_t *recipients_json(const policy *p, const unsigned char *held,
 		bad |= put(o, "kind", json_string(kinds[rc->kind]));
 		bad |= put(o, "country", json_string(rc->country));
 		bad |= put(o, "outside_eea",
-			   json_boolean(!country_in_eea(rc->country)));
+			   json_boolean(
+				   !policy_country_in_eu_eea(p, rc->country)));
 		bad |= put(o, "safeguard", str_or_null(rc->safeguard));
 		bad |= put(o, "purposes", pu);
 	}

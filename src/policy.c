@@ -1680,6 +1680,9 @@ out:
 
 int policy_country_in_eu_eea(const policy *p, const char *cc)
 {
+	/* A policy without its own list uses the EU/EEA of today. */
+	if (p->countries.neu_eea == 0)
+		return cc != NULL && ident_country_in_eea(cc);
 	for (size_t i = 0; cc != NULL && i < p->countries.neu_eea; i++)
 		if (strcmp(p->countries.eu_eea[i], cc) == 0)
 			return 1;

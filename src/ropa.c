@@ -355,7 +355,7 @@ static rk_status build(rk_register *r, int en, json_t **out)
 	o = json_array();
 	for (k = 0; a != NULL && o != NULL && k < p->nrecipients; k++) {
 		const pol_recipient *rc = &p->recipients[k];
-		int outside = !ident_country_in_eea(rc->country);
+		int outside = !policy_country_in_eu_eea(p, rc->country);
 		json_t *e = json_pack(
 			"{s:s, s:s, s:s, s:s, s:b, s:o, s:o}", "name", rc->name,
 			"label", label(&rc->label, rc->name, en), "kind",
