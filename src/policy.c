@@ -1842,6 +1842,16 @@ static void parse_countries(ctx *c, json_t *root)
 	check_keys(c, v, keys);
 	get_country_list(c, v, "eu_eea", &p->countries.eu_eea,
 			 &p->countries.neu_eea);
+	/* The list says which of the member states the notice names; a
+	 * country that is not one would let transfers out without a
+	 * safeguard. */
+	for (i = 0; i < p->countries.neu_eea; i++)
+		if (!ident_country_in_eea(p->countries.eu_eea[i]))
+			report_in(c, "eu_eea",
+				  "%s is not a member state of the EU/EEA: "
+				  "a transfer there needs an adequacy "
+				  "decision or a safeguard",
+				  p->countries.eu_eea[i]);
 	get_country_list(c, v, "adequacy", &p->countries.adequacy,
 			 &p->countries.nadequacy);
 	for (i = 0; i < p->countries.nadequacy; i++)
