@@ -37,6 +37,9 @@ struct ctx {
 	char updir[4096], uppath[4200], uptype[128];
 	uint64_t upsize;
 	int bad_part;
+	/* the attachment's bytes as they pass, for the idempotency digest:
+	 * a replay with another file is another request */
+	crypto_generichash_state uphash;
 	char addr[48];
 	struct MHD_Connection *conn;
 };
@@ -282,7 +285,6 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind,
 	(void)kind;
 	(void)filename;
 	(void)transfer_encoding;
-	(void)off;
 	if (strcmp(key, "record") == 0) {
 		if (size > 0 && append(x, data, size) != 0)
 			return MHD_NO;
@@ -291,6 +293,12 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind,
 	if (strcmp(key, "attachment") != 0) {
 		x->bad_part = 1;
 		return MHD_YES;
+	}
+	/* A second attachment part would be appended to the first and
+	 * stored as one file: refused. */
+	if (x->upfd >= 0 && off == 0 && x->upsize > 0) {
+		x->bad_part = 1;
+		return MHD_NO;
 	}
 	if (x->upfd < 0) {
 		int n = snprintf(x->updir, sizeof x->updir, "%s/rk-up-XXXXXX",
@@ -308,11 +316,14 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind,
 		snprintf(x->uptype, sizeof x->uptype, "%s",
 			 content_type != NULL ? content_type
 					      : "application/octet-stream");
+		crypto_generichash_init(&x->uphash, NULL, 0, 32);
 	}
 	if (x->upsize + size > cfg->max_upload) {
 		x->too_big = 1;
 		return MHD_NO;
 	}
+	crypto_generichash_update(&x->uphash, (const unsigned char *)data,
+				  size);
 	while (size > 0) {
 		ssize_t w = write(x->upfd, data, size);
 		if (w < 0 && errno == EINTR)
@@ -404,6 +415,20 @@ static void digest_of(struct ctx *x, unsigned char out[32])
 	if (x->body != NULL)
 		crypto_generichash_update(&st, (const unsigned char *)x->body,
 					  x->len);
+	/* A multipart request differs from the same record as JSON, and
+	 * from the same record with another attachment or media type. */
+	if (x->pp != NULL) {
+		unsigned char att[32];
+		crypto_generichash_update(&st, (const unsigned char *)"\0mp",
+					  3);
+		if (x->uppath[0]) {
+			crypto_generichash_final(&x->uphash, att, sizeof att);
+			crypto_generichash_update(&st, att, sizeof att);
+			crypto_generichash_update(
+				&st, (const unsigned char *)x->uptype,
+				strlen(x->uptype) + 1);
+		}
+	}
 	crypto_generichash_final(&st, out, 32);
 }
 
@@ -645,7 +670,7 @@ enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn,
 		return fail(x, 413, "too_large", "the body is too large");
 	if (x->bad_part)
 		return fail(x, 400, "bad_request",
-			    "multipart parts are record (JSON) and "
+			    "multipart parts are record (JSON) and one "
 			    "attachment");
 	if (x->upfd >= 0 && close(x->upfd) != 0) {
 		x->upfd = -1;
