@@ -38,7 +38,6 @@
 #include "store.h"
 
 #define META_DISCLOSE_HEAD "disclosure_head"
-#define CTX_ROW		   "rk-disclosure-v1"
 #define DOC_SCHEMA	   "rekisteri-disclosure"
 #define KIND_CONTROLLER	   "controller"
 #define GROUND_MAX	   200
@@ -112,32 +111,11 @@ static rk_status altered(rk_register *r, const char *what)
 /* ---- the log's chain ------------------------------------------------------
  */
 
-/* Not the subject's id: erasure sets it to NULL. The pseudonym names the
- * subject instead. */
 static void row_mac(const rk_register *r, const unsigned char *prev,
 		    const store_disclosure *d,
 		    unsigned char out[SEC_HASH_BYTES])
 {
-	sec_mac m;
-
-	sec_mac_init(&m, r->rkey, CTX_ROW);
-	sec_mac_bytes(&m, prev, SEC_HASH_BYTES);
-	sec_mac_int(&m, d->id);
-	sec_mac_int(&m, d->batch);
-	sec_mac_str(&m, d->pseudonym);
-	sec_mac_str(&m, d->recipient);
-	sec_mac_str(&m, d->recipient_kind);
-	sec_mac_str(&m, d->country);
-	sec_mac_str(&m, d->safeguard);
-	sec_mac_str(&m, d->purpose);
-	sec_mac_int(&m, d->at);
-	sec_mac_str(&m, d->actor);
-	sec_mac_str(&m, d->fields);
-	sec_mac_str(&m, d->record_types);
-	sec_mac_int(&m, d->records);
-	sec_mac_str(&m, d->legal_ground);
-	sec_mac_str(&m, d->basis);
-	sec_mac_final(&m, out);
+	integ_disclosure_mac(r, prev, d, out);
 }
 
 struct head {
@@ -147,25 +125,8 @@ struct head {
 
 static rk_status head_get(rk_register *r, struct head *h)
 {
-	unsigned char buf[8 + SEC_HASH_BYTES];
-	size_t len = 0;
-	uint64_t v = 0;
-	int rc, i;
-
 	memset(h, 0, sizeof *h);
-	rc = r->st->vt->meta_get(r->st, META_DISCLOSE_HEAD, buf, sizeof buf,
-				 &len);
-	if (rc == STORE_NOTFOUND)
-		return RK_OK;
-	if (rc != 0)
-		return reg_store_fail(r, "cannot read the disclosure log");
-	if (len != sizeof buf)
-		return altered(r, "the pin of the disclosure log is damaged");
-	for (i = 0; i < 8; i++)
-		v = v << 8 | buf[i];
-	h->id = (int64_t)v;
-	memcpy(h->mac, buf + 8, SEC_HASH_BYTES);
-	return RK_OK;
+	return integ_disclosure_head(r, &h->id, h->mac);
 }
 
 static rk_status head_set(rk_register *r, const struct head *h)

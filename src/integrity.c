@@ -967,6 +967,8 @@ static rk_status verify_all(rk_register *r, rk_audit_report *rep)
 		st = integ_erasures_verify(r);
 	if (st == RK_OK)
 		st = integ_held_verify(r);
+	if (st == RK_OK)
+		st = integ_logs_verify(r);
 	/* The subjects as a set: none removed, added or put back. */
 	if (st == RK_OK) {
 		unsigned char want[SEC_HASH_BYTES], have[SEC_HASH_BYTES];
@@ -1685,4 +1687,167 @@ rk_status integ_text_open(rk_register *r, const char *ctx, const char *ad,
 	}
 	sec_key_free(key);
 	return st;
+}
+
+/* ---- the disclosure log and the breach register (disclose.c, breach.c) ----
+ *
+ * Here so that `audit verify` checks them with the rest of the register. */
+
+#define META_DISCLOSE_HEAD "disclosure_head"
+#define CTX_DISCLOSURE_ROW "rk-disclosure-v1"
+#define META_BREACH_SET	   "breach_set"
+#define CTX_BREACH_SET	   "rk-breach-set-v1"
+
+/* Not the subject's id: erasure sets it to NULL. The pseudonym names the
+ * subject instead. */
+void integ_disclosure_mac(const rk_register *r, const unsigned char *prev,
+			  const store_disclosure *d,
+			  unsigned char out[SEC_HASH_BYTES])
+{
+	sec_mac m;
+
+	sec_mac_init(&m, r->rkey, CTX_DISCLOSURE_ROW);
+	sec_mac_bytes(&m, prev, SEC_HASH_BYTES);
+	sec_mac_int(&m, d->id);
+	sec_mac_int(&m, d->batch);
+	sec_mac_str(&m, d->pseudonym);
+	sec_mac_str(&m, d->recipient);
+	sec_mac_str(&m, d->recipient_kind);
+	sec_mac_str(&m, d->country);
+	sec_mac_str(&m, d->safeguard);
+	sec_mac_str(&m, d->purpose);
+	sec_mac_int(&m, d->at);
+	sec_mac_str(&m, d->actor);
+	sec_mac_str(&m, d->fields);
+	sec_mac_str(&m, d->record_types);
+	sec_mac_int(&m, d->records);
+	sec_mac_str(&m, d->legal_ground);
+	sec_mac_str(&m, d->basis);
+	sec_mac_final(&m, out);
+}
+
+rk_status integ_disclosure_head(rk_register *r, int64_t *id,
+				unsigned char mac[SEC_HASH_BYTES])
+{
+	unsigned char buf[8 + SEC_HASH_BYTES];
+	size_t len = 0;
+	uint64_t v = 0;
+	int rc, i;
+
+	*id = 0;
+	memset(mac, 0, SEC_HASH_BYTES);
+	rc = r->st->vt->meta_get(r->st, META_DISCLOSE_HEAD, buf, sizeof buf,
+				 &len);
+	if (rc == STORE_NOTFOUND)
+		return RK_OK;
+	if (rc != 0)
+		return reg_store_fail(r, "cannot read the disclosure log");
+	if (len != sizeof buf)
+		return altered(r, "the pin of the disclosure log");
+	for (i = 0; i < 8; i++)
+		v = v << 8 | buf[i];
+	*id = (int64_t)v;
+	memcpy(mac, buf + 8, SEC_HASH_BYTES);
+	return RK_OK;
+}
+
+struct log_check {
+	rk_register *r;
+	unsigned char prev[SEC_HASH_BYTES];
+	int64_t last, n;
+	int bad;
+};
+
+static int log_line(void *ud, const store_disclosure *d)
+{
+	struct log_check *w = ud;
+	unsigned char want[SEC_HASH_BYTES];
+
+	if (d->mac == NULL || d->id <= w->last) {
+		w->bad = 1;
+		return 1;
+	}
+	integ_disclosure_mac(w->r, w->prev, d, want);
+	if (sec_memcmp(want, d->mac, SEC_HASH_BYTES) != 0) {
+		w->bad = 1;
+		return 1;
+	}
+	memcpy(w->prev, d->mac, SEC_HASH_BYTES);
+	w->last = d->id;
+	return 0;
+}
+
+static int breach_line(void *ud, const store_breach *b)
+{
+	struct log_check *w = ud;
+	unsigned char want[SEC_HASH_BYTES];
+
+	integ_breach_mac(w->r, b, want);
+	if (sec_memcmp(want, b->mac, SEC_HASH_BYTES) != 0) {
+		w->bad = 1;
+		return 1;
+	}
+	w->n++;
+	return 0;
+}
+
+struct breach_sum {
+	rk_register *r;
+	sec_mac m;
+};
+
+static int breach_term(void *ud, const store_breach *b)
+{
+	struct breach_sum *w = ud;
+	unsigned char rm[SEC_HASH_BYTES];
+
+	integ_breach_mac(w->r, b, rm);
+	sec_mac_int(&w->m, b->id);
+	sec_mac_bytes(&w->m, rm, sizeof rm);
+	return 0;
+}
+
+rk_status integ_logs_verify(rk_register *r)
+{
+	struct log_check w;
+	struct breach_sum bs;
+	unsigned char head[SEC_HASH_BYTES], want[SEC_HASH_BYTES];
+	unsigned char got[SEC_HASH_BYTES];
+	int64_t head_id = 0;
+	size_t len = 0;
+	rk_status st = integ_disclosure_head(r, &head_id, head);
+	int rc;
+
+	if (st != RK_OK)
+		return st;
+	memset(&w, 0, sizeof w);
+	w.r = r;
+	if (r->st->vt->disclosure_walk(r->st, NULL, log_line, &w) != 0)
+		return reg_store_fail(r, "cannot read the disclosure log");
+	if (w.bad || w.last != head_id ||
+	    (head_id != 0 && sec_memcmp(w.prev, head, sizeof head) != 0))
+		return altered(r, "the disclosure log");
+	/* The breaches: each row, then the set as breach.c pins it. */
+	memset(&w, 0, sizeof w);
+	w.r = r;
+	if (r->st->vt->breach_walk(r->st, breach_line, &w) != 0)
+		return reg_store_fail(r, "cannot read the breaches");
+	if (w.bad)
+		return altered(r, "a breach");
+	rc = r->st->vt->meta_get(r->st, META_BREACH_SET, got, sizeof got, &len);
+	if (rc == STORE_NOTFOUND)
+		return w.n == 0 ? RK_OK : altered(r, "the set of breaches");
+	if (rc != 0)
+		return reg_store_fail(r, "cannot read the breaches");
+	bs.r = r;
+	sec_mac_init(&bs.m, r->rkey, CTX_BREACH_SET);
+	sec_mac_int(&bs.m, w.n);
+	if (r->st->vt->breach_walk(r->st, breach_term, &bs) != 0) {
+		sec_mac_final(&bs.m, want);
+		return reg_store_fail(r, "cannot read the breaches");
+	}
+	sec_mac_final(&bs.m, want);
+	if (len != sizeof got || sec_memcmp(want, got, sizeof got) != 0)
+		return altered(r, "the set of breaches");
+	return RK_OK;
 }

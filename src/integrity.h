@@ -208,4 +208,15 @@ rk_status integ_text_open(rk_register *r, const char *ctx, const char *ad,
 			  const char *field, const unsigned char *ct,
 			  size_t len, char **pt, size_t *n);
 
+/* The disclosure log's chain MAC of line d after the line whose MAC is
+ * prev, and the pin of its newest line (id 0: empty). */
+void integ_disclosure_mac(const rk_register *r, const unsigned char *prev,
+			  const store_disclosure *d,
+			  unsigned char out[SEC_HASH_BYTES]);
+rk_status integ_disclosure_head(rk_register *r, int64_t *id,
+				unsigned char mac[SEC_HASH_BYTES]);
+/* The disclosure log and the breach register against their MACs and pins
+ * (for `audit verify`): RK_OK or RK_EINTEGRITY. */
+rk_status integ_logs_verify(rk_register *r);
+
 #endif
