@@ -722,8 +722,9 @@ rk_status rk_erase(rk_register *r, const char *id, unsigned flags,
 		st = audit_read(r, &ev);
 	} else {
 		st = audit_write(r, &ev);
-		if (st == RK_OK)
-			st = reg_commit(r);
+		if (st != RK_OK)
+			goto out; /* rolled back there: no erasure unaudited */
+		st = reg_commit(r);
 		open = 0;
 		done = st == RK_OK;
 		/* The deleted pages were zeroed (secure_delete), but older
