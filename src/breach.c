@@ -397,28 +397,7 @@ static rk_status store_row(rk_register *r, struct ball *a, struct brow *w,
 static rk_status check_text(rk_register *r, const char *what, const char *in,
 			    char **out)
 {
-	const char *why = NULL;
-	size_t cap;
-
-	*out = NULL;
-	if (in == NULL || in[0] == '\0')
-		return reg_fail(r, RK_EINVAL, "the %s is needed", what);
-	cap = strlen(in) + 1;
-	if (cap > TEXT_MAX * 2)
-		return reg_fail(r, RK_EINVAL, "the %s is at most %d bytes",
-				what, TEXT_MAX);
-	*out = malloc(cap);
-	if (*out == NULL)
-		return reg_fail(r, RK_ESYS, "out of memory");
-	if (ident_text_lines(in, TEXT_MAX, *out, cap, &why) != 0) {
-		free(*out);
-		*out = NULL;
-		return reg_fail(r, RK_EINVAL,
-				"%s: %s (at most %d bytes of text, without a "
-				"HETU or card number)",
-				what, why, TEXT_MAX);
-	}
-	return RK_OK;
+	return reg_text_check(r, what, in, TEXT_MAX, out);
 }
 
 static void text_ad(int64_t id, char ad[32])

@@ -404,28 +404,7 @@ static int valid_method(const char *m)
 /* A reason as it is stored: normalised text; never quoted in errors. */
 static rk_status check_reason(rk_register *r, const char *in, char **out)
 {
-	const char *why = NULL;
-	size_t cap;
-
-	*out = NULL;
-	if (in == NULL)
-		return reg_fail(r, RK_EINVAL, "a reason is needed");
-	cap = strlen(in) + 1;
-	if (cap > DSR_REASON_MAX * 2)
-		return reg_fail(r, RK_EINVAL, "a reason is at most %d bytes",
-				DSR_REASON_MAX);
-	*out = malloc(cap);
-	if (*out == NULL)
-		return reg_fail(r, RK_ESYS, "out of memory");
-	if (ident_text_lines(in, DSR_REASON_MAX, *out, cap, &why) != 0) {
-		free(*out);
-		*out = NULL;
-		return reg_fail(r, RK_EINVAL,
-				"reason: %s (at most %d bytes of text, "
-				"without a HETU or card number)",
-				why, DSR_REASON_MAX);
-	}
-	return RK_OK;
+	return reg_text_check(r, "reason", in, DSR_REASON_MAX, out);
 }
 
 /* "dsr:N": the associated data that binds a reason to its request. */

@@ -881,3 +881,30 @@ rk_status reg_reload_policy(rk_register *r)
 		r->role = policy_role(r->pol, role);
 	return RK_OK;
 }
+
+rk_status reg_text_check(rk_register *r, const char *what, const char *in,
+			 size_t max, char **out)
+{
+	const char *why = NULL;
+	size_t cap;
+
+	*out = NULL;
+	if (in == NULL || in[0] == '\0')
+		return reg_fail(r, RK_EINVAL, "the %s is needed", what);
+	cap = strlen(in) + 1;
+	if (cap > max * 2)
+		return reg_fail(r, RK_EINVAL, "the %s is at most %zu bytes",
+				what, max);
+	*out = malloc(cap);
+	if (*out == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	if (ident_text_lines(in, max, *out, cap, &why) != 0) {
+		free(*out);
+		*out = NULL;
+		return reg_fail(r, RK_EINVAL,
+				"%s: %s (at most %zu bytes of text, without a "
+				"HETU or card number)",
+				what, why, max);
+	}
+	return RK_OK;
+}

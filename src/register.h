@@ -170,6 +170,11 @@ int csv_has(const char *csv, const char *name);
 void csv_add(char *buf, size_t cap, const char *name);
 /* Wipes a NUL-terminated heap string and frees it; NULL allowed. */
 void reg_free_secret(char *s);
+/* A free text of the controller's (a reason, a description), normalised
+ * into a new *out (lines of at most max bytes, no HETU or card number);
+ * RK_EINVAL names what, never quotes the text. */
+rk_status reg_text_check(rk_register *r, const char *what, const char *in,
+			 size_t max, char **out);
 
 /* access.c: may the handle's actor process for purpose pu? RK_OK, or
  * RK_EREFUSED after auditing the refusal, which names the subject the call
