@@ -387,6 +387,7 @@ struct sq {
 	 * from completing by other connections: retried after later commits
 	 * and at close, without waiting, until it completes. */
 	int scrub_owed;
+	int writing; /* the open transaction was begun for writing */
 };
 
 static struct sq *sq_of(store *s)
@@ -626,16 +627,22 @@ static const char *sq_errmsg(const store *base)
  * timeout instead of failing when its read lock cannot be upgraded. */
 static int sq_begin(store *base, int write)
 {
-	return run_simple(sq_of(base), write ? ST_BEGIN_W : ST_BEGIN_R);
+	struct sq *s = sq_of(base);
+
+	s->writing = write != 0;
+	return run_simple(s, write ? ST_BEGIN_W : ST_BEGIN_R);
 }
 
+/* Only after a write: a reader's commit never looks for an owed
+ * checkpoint (reads are the hot path, and the next write takes it up). */
 static int sq_commit(store *base)
 {
 	struct sq *s = sq_of(base);
 	int rc = run_simple(s, ST_COMMIT);
 
-	if (rc == 0)
+	if (rc == 0 && s->writing)
 		scrub_retry(s);
+	s->writing = 0;
 	return rc;
 }
 
