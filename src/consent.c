@@ -798,7 +798,7 @@ static int bought_one(void *ud, const store_record *rec)
 	b->found = 1;
 	if (b->cats == NULL || p->marketing.sale_product_field == POL_NONE)
 		return 0;
-	b->st = record_open(b->r, b->sub, b->dk, rec, &plain);
+	b->st = reg_record_open(b->r, b->sub, b->dk, rec, &plain);
 	if (b->st != RK_OK)
 		return 1;
 	product = json_string_value(json_object_get(

@@ -526,7 +526,7 @@ static int record_one(void *ud, const store_record *rec)
 		  scope_ok(d, policy_record_purpose_consent(rt, d->pu));
 	if (!sel_type && !allowed)
 		return 0;
-	s->st = record_open(d->r, s->sub, s->dk, rec, &plain);
+	s->st = reg_record_open(d->r, s->sub, s->dk, rec, &plain);
 	if (s->st != RK_OK)
 		return 1;
 	if (sel_type) {

@@ -12,7 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "crypto.h"
 #include "ident.h"
+#include "json_secret.h"
 #include "integrity.h"
 #include "ledger.h"
 #include "policy.h"
@@ -358,4 +362,48 @@ rk_status reg_subject_to_rectify(rk_register *r, const char *id, size_t pu,
 				 store_subject *sub, unsigned char **dk)
 {
 	return subject_for(r, id, pu, 1, sub, dk);
+}
+
+/* ---- a record's sealed fields ---- */
+
+int reg_record_ad(char *out, size_t cap, const char *type)
+{
+	int n = snprintf(out, cap, "record:%s", type);
+
+	return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+rk_status reg_record_open(rk_register *r, const store_subject *sub,
+			  const unsigned char *dk, const store_record *rec,
+			  json_t **out)
+{
+	char ad[REG_RECORD_AD_MAX];
+	unsigned char *pt = NULL;
+	size_t len;
+	rk_status st = RK_OK;
+
+	*out = NULL;
+	if (rec->ctlen < SEC_SEAL_OVERHEAD ||
+	    reg_record_ad(ad, sizeof ad, rec->type) != 0)
+		return reg_fail(r, RK_EINTEGRITY, "a stored record is damaged");
+	len = rec->ctlen - SEC_SEAL_OVERHEAD;
+	pt = malloc(len + 1);
+	if (pt == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	if (sec_open(dk, sub->id, ad, rec->ct, rec->ctlen, pt) != 0) {
+		st = reg_fail(r, RK_EINTEGRITY,
+			      "a stored record does not decrypt: the "
+			      "database was altered or damaged");
+		goto out;
+	}
+	*out = json_loadb((const char *)pt, len, JSON_REJECT_DUPLICATES, NULL);
+	if (*out == NULL || !json_is_object(*out)) {
+		json_free_secret(*out);
+		*out = NULL;
+		st = reg_fail(r, RK_EINTEGRITY, "a stored record is damaged");
+	}
+out:
+	sec_wipe(pt, len + 1);
+	free(pt);
+	return st;
 }

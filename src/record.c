@@ -64,13 +64,6 @@ static int is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-static int record_ad(char out[AD_MAX], const char *type)
-{
-	int n = snprintf(out, AD_MAX, "record:%s", type);
-
-	return n < 0 || n >= AD_MAX ? -1 : 0;
-}
-
 /* Associated data of one attachment chunk: the record and the chunk's
  * place bind it, so chunks cannot be swapped between records or reordered,
  * and the final chunk is marked, so a cut tail is detected too. */
@@ -870,7 +863,7 @@ static rk_status record_add(rk_register *r, const char *id,
 	}
 	plen = strlen(plain);
 	ct = malloc(plen + SEC_SEAL_OVERHEAD);
-	if (ct == NULL || record_ad(ad, rt->name) != 0) {
+	if (ct == NULL || reg_record_ad(ad, sizeof ad, rt->name) != 0) {
 		st = reg_fail(r, RK_ESYS, "out of memory");
 		goto out;
 	}
@@ -1061,40 +1054,6 @@ static json_t *csv_array(const char *csv)
 }
 
 /* Opens a stored record's fields. */
-static rk_status open_fields(rk_register *r, const store_subject *sub,
-			     const unsigned char *dk, const store_record *rec,
-			     json_t **out)
-{
-	char ad[AD_MAX];
-	unsigned char *pt = NULL;
-	size_t len;
-	rk_status st = RK_OK;
-
-	*out = NULL;
-	if (rec->ctlen < SEC_SEAL_OVERHEAD || record_ad(ad, rec->type) != 0)
-		return reg_fail(r, RK_EINTEGRITY, "a stored record is damaged");
-	len = rec->ctlen - SEC_SEAL_OVERHEAD;
-	pt = malloc(len + 1);
-	if (pt == NULL)
-		return reg_fail(r, RK_ESYS, "out of memory");
-	if (sec_open(dk, sub->id, ad, rec->ct, rec->ctlen, pt) != 0) {
-		st = reg_fail(r, RK_EINTEGRITY,
-			      "a stored record does not decrypt: the "
-			      "database was altered or damaged");
-		goto out;
-	}
-	*out = json_loadb((const char *)pt, len, JSON_REJECT_DUPLICATES, NULL);
-	if (*out == NULL || !json_is_object(*out)) {
-		json_free_secret(*out);
-		*out = NULL;
-		st = reg_fail(r, RK_EINTEGRITY, "a stored record is damaged");
-	}
-out:
-	sec_wipe(pt, len + 1);
-	free(pt);
-	return st;
-}
-
 static int list_one(void *ud, const store_record *rec)
 {
 	struct list_state *ls = ud;
@@ -1114,7 +1073,7 @@ static int list_one(void *ud, const store_record *rec)
 		return 0;
 	if (ls->objected && ledger_basis_objectable(r->pol, rec->legal_basis))
 		return 0;
-	ls->st = open_fields(r, ls->sub, ls->dk, rec, &fields);
+	ls->st = reg_record_open(r, ls->sub, ls->dk, rec, &fields);
 	if (ls->st != RK_OK)
 		return 1;
 	o = json_object();
@@ -1793,7 +1752,7 @@ static rk_status record_change(rk_register *r, const char *id,
 		goto out;
 	}
 	target_row(&t, sub.id, &row);
-	st = open_fields(r, &sub, dk, &row, &oldf);
+	st = reg_record_open(r, &sub, dk, &row, &oldf);
 	if (st != RK_OK)
 		goto out;
 	snprintf(names, sizeof names, "record:%" PRId64 ",type:%s", record_id,
@@ -1840,7 +1799,7 @@ static rk_status record_change(rk_register *r, const char *id,
 		newf = json_loadb(plain, plen, JSON_REJECT_DUPLICATES, NULL);
 		ct = malloc(plen + SEC_SEAL_OVERHEAD);
 		if (newf == NULL || ct == NULL ||
-		    record_ad(ad, rt->name) != 0) {
+		    reg_record_ad(ad, sizeof ad, rt->name) != 0) {
 			st = reg_fail(r, RK_ESYS, "out of memory");
 			goto out;
 		}
@@ -1925,13 +1884,6 @@ rk_status rk_record_delete(rk_register *r, const char *id, int64_t record_id,
 }
 
 /* ---- for the access report (export.c) ------------------------------------ */
-
-rk_status record_open(rk_register *r, const store_subject *sub,
-		      const unsigned char *dk, const store_record *rec,
-		      json_t **fields_out)
-{
-	return open_fields(r, sub, dk, rec, fields_out);
-}
 
 rk_status record_attachment_save(rk_register *r, const char *subject_id,
 				 const unsigned char *dk, int64_t record_id,

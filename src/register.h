@@ -165,6 +165,17 @@ rk_status value_normalise(rk_register *r, const pol_field *f, const char *in,
  * out is "" while open-ended. */
 void reg_expiry(const rk_register *r, size_t ri, int64_t collected,
 		const char *rel_end, char out[11]);
+/* A record's fields are sealed under the subject's data key with
+ * associated data naming its type (reg_record_ad: -1 when it does not
+ * fit); reg_record_open decrypts a stored record's fields into a JSON
+ * object (personal data: free with json_free_secret). No access check and
+ * no audit: the caller does both. */
+#define REG_RECORD_AD_MAX 96
+struct json_t;
+int reg_record_ad(char *out, size_t cap, const char *type);
+rk_status reg_record_open(rk_register *r, const store_subject *sub,
+			  const unsigned char *dk, const store_record *rec,
+			  struct json_t **out);
 /* audit.c: queues an audit entry for a call that failed or was refused,
  * keeping the handle's error message. */
 void reg_audit_attempt(rk_register *r, const char *action,

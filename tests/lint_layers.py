@@ -46,10 +46,6 @@ KNOWN = {
         "open and commit pin the register's sum and stored policy",
     ("register", "keys_load"):
         "open recovers a rotation; a write first takes a rotated key",
-    ("consent", "record"):
-        "the soft opt-in reads purchase records through record_open",
-    ("disclose", "record"):
-        "a disclosure reads the records it hands over through record_open",
 }
 
 DEF = re.compile(r"^[a-z][^\n;(=]*?\b([a-z_][a-z0-9_]*)\(", re.M)
