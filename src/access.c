@@ -14,6 +14,7 @@
 #include "crypto.h"
 #include "ident.h"
 #include "integrity.h"
+#include "ledger.h"
 #include "policy.h"
 #include "register.h"
 #include "store.h"
@@ -440,18 +441,8 @@ int access_dm_excluded(rk_register *r, size_t pu, const char *subject_id)
 
 	if (!marketing || p->marketing.prohibition == POL_NONE)
 		return 0;
-	return consent_objected(r, subject_id,
-				p->objections[p->marketing.prohibition].name);
-}
-
-rk_status access_audit(rk_register *r, const char *action)
-{
-	if (r->role == POL_NONE || r->pol->roles[r->role].audit)
-		return RK_OK;
-	reg_fail(r, RK_EREFUSED, "role %s may not read the audit trail",
-		 r->pol->roles[r->role].name);
-	reg_audit_attempt(r, action, NULL, NULL, RK_EREFUSED);
-	return RK_EREFUSED;
+	return ledger_objected(r, subject_id,
+			       p->objections[p->marketing.prohibition].name);
 }
 
 int access_handles_rights(const rk_register *r)
@@ -479,7 +470,7 @@ rk_status access_dm_check(rk_register *r, size_t pu, const char *subject_id)
 	int ex = access_dm_excluded(r, pu, subject_id);
 
 	if (ex < 0)
-		return consent_err(ex);
+		return ledger_err(ex);
 	if (ex > 0)
 		return reg_fail(
 			r, RK_EREFUSED,

@@ -906,7 +906,7 @@ rk_status rk_audit_verify(rk_register *r, rk_audit_report *rep)
 	rk_status st;
 
 	memset(rep, 0, sizeof *rep);
-	st = access_audit(r, "audit.verify");
+	st = audit_may_read(r, "audit.verify");
 	if (st != RK_OK)
 		return st;
 	return audit_verify_chain(r, rep);
@@ -1059,7 +1059,7 @@ rk_status rk_audit_log(rk_register *r, const char *subject_id, rk_audit_fn fn,
 	rk_status st;
 	int rc;
 
-	st = access_audit(r, "audit.log");
+	st = audit_may_read(r, "audit.log");
 	if (st != RK_OK)
 		return st;
 	if (subject_id != NULL) {
@@ -1164,7 +1164,7 @@ rk_status rk_audit_checkpoint(rk_register *r, const char *path)
 
 	if (path == NULL || path[0] == '\0')
 		return reg_fail(r, RK_EINVAL, "a checkpoint file is needed");
-	st = access_audit(r, "audit.checkpoint");
+	st = audit_may_read(r, "audit.checkpoint");
 	if (st != RK_OK)
 		return st;
 	if (r->bulk)
@@ -1353,4 +1353,35 @@ rk_status rk_audit_verify_checkpoint(rk_register *r, const char *path,
 	return RK_OK;
 malformed:
 	return reg_fail(r, RK_EINVAL, "not a rekisteri audit checkpoint file");
+}
+
+/* ---- refusals and failures ---- */
+
+/* Queues an audit entry for a call that changed nothing. */
+void reg_audit_attempt(rk_register *r, const char *action,
+		       const char *pseudonym, const char *purpose, rk_status st)
+{
+	audit_ev ev;
+	const char *outcome = st == RK_EINVAL	    ? "invalid"
+			      : st == RK_ENOTFOUND  ? "notfound"
+			      : st == RK_EREFUSED   ? "refused"
+			      : st == RK_EINTEGRITY ? "integrity"
+						    : "failed";
+	char saved[REG_ERR_MAX];
+
+	/* Keep the caller's error message even if queuing fails. */
+	memcpy(saved, r->err, sizeof saved);
+	audit_ev_set(&ev, r, action, pseudonym, NULL, purpose, outcome);
+	(void)audit_read(r, &ev);
+	memcpy(r->err, saved, sizeof saved);
+}
+
+rk_status audit_may_read(rk_register *r, const char *action)
+{
+	if (r->role == POL_NONE || r->pol->roles[r->role].audit)
+		return RK_OK;
+	reg_fail(r, RK_EREFUSED, "role %s may not read the audit trail",
+		 r->pol->roles[r->role].name);
+	reg_audit_attempt(r, action, NULL, NULL, RK_EREFUSED);
+	return RK_EREFUSED;
 }

@@ -21,6 +21,7 @@
 #include "crypto.h"
 #include "ident.h"
 #include "integrity.h"
+#include "ledger.h"
 #include "json_secret.h"
 #include "policy.h"
 #include "record.h"
@@ -33,86 +34,6 @@
 #define NAMES_MAX      256
 #define EVIDENCE_FIELD "consent:evidence"
 #define COOKIE_FIELD   "cookie"
-/* Ledger names of the objections to processing for a purpose (GDPR Art.
- * 21(1)) and of the controller's compelling legitimate grounds against
- * one: a colon never occurs in a policy's names, so these never meet a
- * scope or objection of the policy. */
-#define PURPOSE_PREFIX	"purpose:"
-#define GROUNDS_PREFIX	"grounds:"
-#define LEDGER_NAME_MAX 64
-/* The GDPR article of the basis a subject may object to. */
-#define GDPR_LEGITIMATE_INTEREST "6(1)(f)"
-
-/* Names of the seed policy that the marketing rules rely on (SPEC §2). */
-
-enum ledger_state { LEDGER_NONE, LEDGER_GIVEN, LEDGER_WITHDRAWN };
-
-/* ---- ledger queries -------------------------------------------------------
- */
-
-struct latest {
-	int objection;
-	int found;
-	int given;
-};
-
-/* Sees the entries of one name in order: the last one seen is the state. */
-static int latest_one(void *ud, const store_consent *c)
-{
-	struct latest *l = ud;
-
-	if ((c->objection != 0) == (l->objection != 0)) {
-		l->found = 1;
-		l->given = c->given;
-	}
-	return 0;
-}
-
-/* The newest entry's state for name (a scope, or an objection), after the
- * subject row and the whole ledger matched their MACs (a newest entry
- * removed or edited shows); -1 on a store error, CONSENT_EINTEGRITY on a
- * mismatch, with the handle's message set. */
-static int ledger_state(rk_register *r, const char *subject_id,
-			const char *name, int objection)
-{
-	struct latest l = {objection, 0, 0};
-	store_subject sub;
-	rk_status st;
-
-	/* An item the policy does not name has never been given. */
-	if (name == NULL)
-		return LEDGER_NONE;
-	st = reg_load_subject(r, subject_id, &sub);
-
-	if (st == RK_OK)
-		st = integ_consent_walk(r, &sub, name, latest_one, &l);
-	if (st != RK_OK)
-		return st == RK_EINTEGRITY ? CONSENT_EINTEGRITY : -1;
-	if (!l.found)
-		return LEDGER_NONE;
-	return l.given ? LEDGER_GIVEN : LEDGER_WITHDRAWN;
-}
-
-int consent_live(rk_register *r, const char *subject_id, size_t scope)
-{
-	int s;
-
-	if (scope >= r->pol->nscopes)
-		return 0;
-	s = ledger_state(r, subject_id, r->pol->scopes[scope].name, 0);
-	return s < 0 ? s : s == LEDGER_GIVEN;
-}
-
-int consent_objected(rk_register *r, const char *subject_id,
-		     const char *objection)
-{
-	int s;
-
-	if (objection == NULL)
-		return 0;
-	s = ledger_state(r, subject_id, objection, 1);
-	return s < 0 ? s : s == LEDGER_GIVEN;
-}
 
 /* The names of what the policy's "marketing" section designates (NULL
  * when it names none): the rules below act on these, never on names. */
@@ -121,128 +42,9 @@ static const char *mk_scope(const policy *p, size_t scope)
 	return scope == POL_NONE ? NULL : p->scopes[scope].name;
 }
 
-static const char *mk_prohibition(const policy *p)
-{
-	return p->marketing.prohibition == POL_NONE
-		       ? NULL
-		       : p->objections[p->marketing.prohibition].name;
-}
-
 static int mk_kind_is(const policy *p, const char *kind, size_t ki)
 {
 	return ki != POL_NONE && strcmp(kind, p->kinds[ki].name) == 0;
-}
-
-int consent_personalisation_allowed(rk_register *r, const char *subject_id)
-{
-	size_t si = r->pol->marketing.personalisation_consent;
-	int live, obj;
-
-	if (si == POL_NONE)
-		return 0;
-	live = consent_live(r, subject_id, si);
-	if (live != 1)
-		return live;
-	/* A direct-marketing prohibition covers targeted content too. */
-	obj = consent_objected(r, subject_id, mk_prohibition(r->pol));
-	return obj < 0 ? obj : !obj;
-}
-
-/* ---- objections to processing for a purpose (Art. 21(1)) ----------------
- */
-
-int consent_basis_objectable(const policy *p, const char *basis)
-{
-	size_t b = basis == NULL ? POL_NONE : policy_basis(p, basis);
-
-	return b != POL_NONE && p->bases[b].gdpr != NULL &&
-	       strcmp(p->bases[b].gdpr, GDPR_LEGITIMATE_INTEREST) == 0;
-}
-
-static int any_objectable(const policy *p)
-{
-	size_t i;
-
-	for (i = 0; i < p->nbases; i++)
-		if (consent_basis_objectable(p, p->bases[i].name))
-			return 1;
-	return 0;
-}
-
-static int ledger_name(char out[LEDGER_NAME_MAX], const char *prefix,
-		       const char *purpose)
-{
-	int n = snprintf(out, LEDGER_NAME_MAX, "%s%s", prefix, purpose);
-
-	return n < 0 || n >= LEDGER_NAME_MAX ? -1 : 0;
-}
-
-enum purpose_state { PURPOSE_FREE, PURPOSE_OBJECTED, PURPOSE_OVERRIDDEN };
-
-struct purpose_walk {
-	char obj[LEDGER_NAME_MAX];
-	char grounds[LEDGER_NAME_MAX];
-	int objected;
-	int overridden;
-};
-
-/* In order: an objection or its lifting starts afresh (grounds recorded
- * against an earlier objection do not answer a new one); grounds count
- * only against an objection in force. */
-static int purpose_one(void *ud, const store_consent *c)
-{
-	struct purpose_walk *w = ud;
-
-	if (!c->objection)
-		return 0;
-	if (strcmp(c->scope, w->obj) == 0) {
-		w->objected = c->given != 0;
-		w->overridden = 0;
-	} else if (strcmp(c->scope, w->grounds) == 0 && c->given) {
-		w->overridden = w->objected;
-	}
-	return 0;
-}
-
-/* The state of the objection for purpose pu, or -1 / CONSENT_EINTEGRITY. */
-static int purpose_state(rk_register *r, const store_subject *sub, size_t pu)
-{
-	static const unsigned char empty[SEC_HASH_BYTES];
-	struct purpose_walk w;
-	rk_status st;
-
-	if (pu >= r->pol->npurposes)
-		return PURPOSE_FREE;
-	/* An empty ledger (the subject row pins its head) holds none. */
-	if (sec_memcmp(sub->chead, empty, sizeof empty) == 0)
-		return PURPOSE_FREE;
-	memset(&w, 0, sizeof w);
-	if (ledger_name(w.obj, PURPOSE_PREFIX, r->pol->purposes[pu].name) !=
-		    0 ||
-	    ledger_name(w.grounds, GROUNDS_PREFIX, r->pol->purposes[pu].name) !=
-		    0) {
-		reg_fail(r, RK_ESYS, "a purpose's name is too long");
-		return -1;
-	}
-	st = integ_consent_walk(r, sub, NULL, purpose_one, &w);
-	if (st != RK_OK)
-		return st == RK_EINTEGRITY ? CONSENT_EINTEGRITY : -1;
-	if (!w.objected)
-		return PURPOSE_FREE;
-	return w.overridden ? PURPOSE_OVERRIDDEN : PURPOSE_OBJECTED;
-}
-
-int consent_purpose_objected(rk_register *r, const store_subject *sub,
-			     size_t pu)
-{
-	int s;
-
-	/* Nothing rests on a basis one may object to: nothing to withhold,
-	 * and no ledger to read. */
-	if (!any_objectable(r->pol))
-		return 0;
-	s = purpose_state(r, sub, pu);
-	return s < 0 ? s : s == PURPOSE_OBJECTED;
 }
 
 /* ---- validation -----------------------------------------------------------
@@ -467,12 +269,12 @@ static rk_status ledger_write(rk_register *r, const char *id,
 	if (st != RK_OK)
 		goto out;
 	if (a->grounds_pu != POL_NONE) {
-		int ps = purpose_state(r, &sub, a->grounds_pu);
+		int ps = ledger_purpose_state(r, &sub, a->grounds_pu);
 		if (ps < 0) {
-			st = consent_err(ps); /* it set the message */
+			st = ledger_err(ps); /* it set the message */
 			goto out;
 		}
-		if (ps == PURPOSE_FREE) {
+		if (ps == LEDGER_PURPOSE_FREE) {
 			st = reg_fail(r, RK_EINVAL,
 				      "the subject has no objection for "
 				      "purpose %s in force: there is nothing "
@@ -621,9 +423,10 @@ static rk_status object_purpose(rk_register *r, const char *id,
 		st = reg_fail(r, RK_EINVAL, "an objection names its purpose");
 	else
 		st = reg_resolve_purpose(r, purpose, &pu);
-	if (st == RK_OK &&
-	    ledger_name(name, what == 2 ? GROUNDS_PREFIX : PURPOSE_PREFIX,
-			r->pol->purposes[pu].name) != 0)
+	if (st == RK_OK && ledger_name(name,
+				       what == 2 ? LEDGER_GROUNDS_PREFIX
+						 : LEDGER_PURPOSE_PREFIX,
+				       r->pol->purposes[pu].name) != 0)
 		st = reg_fail(r, RK_EINVAL, "the purpose's name is too long");
 	if (st == RK_OK && what == 2 &&
 	    (evidence == NULL || evidence[0] == '\0'))
@@ -680,9 +483,9 @@ static rk_status refuse_restricted(rk_register *r, const store_subject *sub,
 
 	if (rights_ok && access_handles_rights(r))
 		return RK_OK;
-	v = consent_restricted(r, sub);
+	v = ledger_restricted(r, sub);
 	if (v < 0)
-		return consent_err(v);
+		return ledger_err(v);
 	if (v > 0)
 		return reg_fail(r, RK_EREFUSED,
 				"the subject's processing is restricted (GDPR "
@@ -788,8 +591,8 @@ static int hist_one(void *ud, const store_consent *c)
 	/* The controller's compelling grounds against an objection for a
 	 * purpose are an entry of their own kind; an objection for a purpose
 	 * is an objection whose scope names it ("purpose:P"). */
-	if (c->objection &&
-	    strncmp(c->scope, GROUNDS_PREFIX, strlen(GROUNDS_PREFIX)) == 0)
+	if (c->objection && strncmp(c->scope, LEDGER_GROUNDS_PREFIX,
+				    strlen(LEDGER_GROUNDS_PREFIX)) == 0)
 		kind = "compelling_grounds";
 	bad |= json_object_set_new(o, "kind", json_string(kind));
 	bad |= json_object_set_new(o, "scope", json_string(c->scope));
@@ -911,7 +714,7 @@ rk_status rk_consent_state(rk_register *r, const char *id, const char *scope,
 	s = ledger_state(r, sub.id, name, si == POL_NONE);
 	reg_end_read(r);
 	if (s < 0) {
-		st = consent_err(s);
+		st = ledger_err(s);
 		goto out;
 	}
 	audit_ev_set(&ev, r, "consent.state", sub.pseudonym, name, purpose,
@@ -995,7 +798,7 @@ static int bought_one(void *ud, const store_record *rec)
 	b->found = 1;
 	if (b->cats == NULL || p->marketing.sale_product_field == POL_NONE)
 		return 0;
-	b->st = record_open(b->r, b->sub, b->dk, rec, &plain);
+	b->st = reg_record_open(b->r, b->sub, b->dk, rec, &plain);
 	if (b->st != RK_OK)
 		return 1;
 	product = json_string_value(json_object_get(
@@ -1178,7 +981,7 @@ static rk_status third_party_consent(rk_register *r, const store_subject *sub,
 		*named = 1;
 		s = ledger_state(r, sub->id, p->scopes[sc].name, 0);
 		if (s < 0)
-			return consent_err(s);
+			return ledger_err(s);
 		if (s == LEDGER_GIVEN)
 			*given = 1;
 	}
@@ -1196,9 +999,9 @@ static rk_status may_contact_rules(rk_register *r, const store_subject *sub,
 	int s, tp, named;
 	rk_status st;
 
-	s = consent_objected(r, sub->id, mk_prohibition(p));
+	s = ledger_objected(r, sub->id, ledger_prohibition(p));
 	if (s < 0)
-		return consent_err(s);
+		return ledger_err(s);
 	if (s) {
 		decide_law(out, 0,
 			   "direct-marketing prohibition overrides every "
@@ -1211,13 +1014,13 @@ static rk_status may_contact_rules(rk_register *r, const store_subject *sub,
 	if (p->marketing.purpose != POL_NONE) {
 		char name[LEDGER_NAME_MAX];
 
-		if (ledger_name(name, PURPOSE_PREFIX,
+		if (ledger_name(name, LEDGER_PURPOSE_PREFIX,
 				p->purposes[p->marketing.purpose].name) != 0)
 			return reg_fail(r, RK_ESYS,
 					"a purpose's name is too long");
 		s = ledger_state(r, sub->id, name, 1);
 		if (s < 0)
-			return consent_err(s);
+			return ledger_err(s);
 		if (s == LEDGER_GIVEN) {
 			decide_law(out, 0,
 				   "the subject objected to processing for "
@@ -1248,7 +1051,7 @@ static rk_status may_contact_rules(rk_register *r, const store_subject *sub,
 		if (electronic) {
 			s = ledger_state(r, sub->id, scope, 0);
 			if (s < 0)
-				return consent_err(s);
+				return ledger_err(s);
 			if (s != LEDGER_GIVEN) {
 				decide_law(out, 0,
 					   ch == CH_EMAIL
@@ -1280,7 +1083,7 @@ static rk_status may_contact_rules(rk_register *r, const store_subject *sub,
 	if (electronic) {
 		s = ledger_state(r, sub->id, scope, 0);
 		if (s < 0)
-			return consent_err(s);
+			return ledger_err(s);
 		/* A withdrawn consent refuses the channel, for business
 		 * contacts and the existing-customer exception alike. */
 		if (s == LEDGER_WITHDRAWN) {
@@ -1393,9 +1196,9 @@ rk_status rk_may_contact_ex(rk_register *r, const char *id,
 			st = reg_begin_read(r);
 		if (st == RK_OK) {
 			reading = 1;
-			i = consent_restricted(r, &sub);
+			i = ledger_restricted(r, &sub);
 			if (i < 0)
-				st = consent_err(i);
+				st = ledger_err(i);
 			else if (i > 0)
 				decide_law(out, 0,
 					   "processing is restricted (GDPR "
@@ -1674,9 +1477,9 @@ rk_status consent_purge_unconsented(rk_register *r)
 			for (sc = 0; st == RK_OK && sc < p->nscopes; sc++) {
 				if (!scope_binds_data(p, sc))
 					continue;
-				live = consent_live(r, u.ids[i], sc);
+				live = ledger_live(r, u.ids[i], sc);
 				if (live < 0)
-					st = consent_err(live);
+					st = ledger_err(live);
 				else if (live == 0)
 					st = purge_scope(r, u.ids[i], sc);
 				if (st == RK_OK && live == 0)
@@ -1695,21 +1498,6 @@ rk_status consent_purge_unconsented(rk_register *r)
  * have, so that it is chained, bound to the row key and kept through a
  * restore like every objection, and its history stays provable: restricted
  * (given 1), lifted (given 0), the reason sealed as evidence. */
-
-int consent_restricted(rk_register *r, const store_subject *sub)
-{
-	static const unsigned char empty[SEC_HASH_BYTES];
-	struct latest l = {1, 0, 0};
-	rk_status st;
-
-	/* No ledger at all: nothing to read (most subjects, most reads). */
-	if (sec_memcmp(sub->chead, empty, sizeof empty) == 0)
-		return 0;
-	st = integ_consent_walk(r, sub, CONSENT_RESTRICTION, latest_one, &l);
-	if (st != RK_OK)
-		return st == RK_EINTEGRITY ? CONSENT_EINTEGRITY : -1;
-	return l.found && l.given;
-}
 
 static rk_status restriction_write(rk_register *r, const char *id, int on,
 				   const char *reason)
@@ -1735,10 +1523,10 @@ static rk_status restriction_write(rk_register *r, const char *id, int on,
 	st = reg_begin_read(r);
 	if (st == RK_OK) {
 		st = reg_load_subject(r, id, &sub);
-		now = st == RK_OK ? consent_restricted(r, &sub) : 0;
+		now = st == RK_OK ? ledger_restricted(r, &sub) : 0;
 		reg_end_read(r);
 		if (st == RK_OK && now < 0)
-			st = consent_err(now);
+			st = ledger_err(now);
 		else if (st == RK_OK && now == on)
 			st = reg_fail(r, RK_EINVAL,
 				      on ? "the subject's processing is "
@@ -1751,7 +1539,7 @@ static rk_status restriction_write(rk_register *r, const char *id, int on,
 		return st;
 	}
 	memset(&a, 0, sizeof a);
-	a.name = CONSENT_RESTRICTION;
+	a.name = LEDGER_RESTRICTION;
 	a.scope = POL_NONE;
 	a.grounds_pu = POL_NONE;
 	a.objection = 1;
@@ -1786,9 +1574,9 @@ rk_status rk_restricted(rk_register *r, const char *id, int *restricted)
 		return st;
 	st = reg_load_subject(r, id, &sub);
 	if (st == RK_OK) {
-		v = consent_restricted(r, &sub);
+		v = ledger_restricted(r, &sub);
 		if (v < 0)
-			st = consent_err(v);
+			st = ledger_err(v);
 	}
 	reg_end_read(r);
 	if (st == RK_OK)

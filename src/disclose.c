@@ -32,6 +32,7 @@
 #include "ident.h"
 #include "integrity.h"
 #include "json_secret.h"
+#include "ledger.h"
 #include "policy.h"
 #include "record.h"
 #include "register.h"
@@ -403,7 +404,7 @@ static int serves(const struct dctx *d, const char *purposes, const char *basis)
 
 	if (!d->rc->everything && !csv_has(purposes, p->purposes[d->pu].name))
 		return 0;
-	return !(d->objected && consent_basis_objectable(p, basis));
+	return !(d->objected && ledger_basis_objectable(p, basis));
 }
 
 static int scope_ok(const struct dctx *d, size_t sc)
@@ -525,7 +526,7 @@ static int record_one(void *ud, const store_record *rec)
 		  scope_ok(d, policy_record_purpose_consent(rt, d->pu));
 	if (!sel_type && !allowed)
 		return 0;
-	s->st = record_open(d->r, s->sub, s->dk, rec, &plain);
+	s->st = reg_record_open(d->r, s->sub, s->dk, rec, &plain);
 	if (s->st != RK_OK)
 		return 1;
 	if (sel_type) {
@@ -574,29 +575,29 @@ static rk_status qualify(struct dctx *d, const store_subject *sub,
 
 	*ex = EX_NONE;
 	basis[0] = '\0';
-	v = consent_restricted(r, sub);
+	v = ledger_restricted(r, sub);
 	if (v < 0)
-		return consent_err(v);
+		return ledger_err(v);
 	if (v > 0 && d->pu != p->settings.legal_claims_purpose) {
 		*ex = EX_RESTRICTED;
 		return RK_OK;
 	}
 	v = p->marketing.prohibition == POL_NONE
 		    ? 0
-		    : consent_objected(
+		    : ledger_objected(
 			      r, sub->id,
 			      p->objections[p->marketing.prohibition].name);
 	if (v < 0)
-		return consent_err(v);
+		return ledger_err(v);
 	d->prohibited = v;
-	v = consent_purpose_objected(r, sub, d->pu);
+	v = ledger_purpose_objected(r, sub, d->pu);
 	if (v < 0)
-		return consent_err(v);
+		return ledger_err(v);
 	d->objected = v;
 	for (sc = 0; sc < p->nscopes; sc++) {
-		v = consent_live(r, sub->id, sc);
+		v = ledger_live(r, sub->id, sc);
 		if (v < 0)
-			return consent_err(v);
+			return ledger_err(v);
 		d->scope_live[sc] = (unsigned char)v;
 	}
 	if (d->marketing && d->prohibited) {
@@ -1349,15 +1350,15 @@ rk_status rk_transfer_to_marketing(rk_register *r, const char *id,
 			      "the direct-marketing register only after it");
 		goto out;
 	}
-	v = consent_restricted(r, &sub);
+	v = ledger_restricted(r, &sub);
 	if (v == 0 && p->marketing.prohibition != POL_NONE)
-		v = consent_objected(
+		v = ledger_objected(
 			r, sub.id,
 			p->objections[p->marketing.prohibition].name);
 	if (v == 0)
-		v = consent_purpose_objected(r, &sub, pu);
+		v = ledger_purpose_objected(r, &sub, pu);
 	if (v < 0) {
-		st = consent_err(v);
+		st = ledger_err(v);
 		goto out;
 	}
 	if (v > 0) {
@@ -1367,9 +1368,9 @@ rk_status rk_transfer_to_marketing(rk_register *r, const char *id,
 		goto out;
 	}
 	for (sc = 0; sc < p->nscopes; sc++) {
-		v = consent_live(r, sub.id, sc);
+		v = ledger_live(r, sub.id, sc);
 		if (v < 0) {
-			st = consent_err(v);
+			st = ledger_err(v);
 			goto out;
 		}
 		live[sc] = (unsigned char)v;

@@ -27,6 +27,7 @@
 #include "consent.h"
 #include "crypto.h"
 #include "integrity.h"
+#include "ledger.h"
 #include "policy.h"
 #include "register.h"
 #include "store.h"
@@ -697,9 +698,9 @@ rk_status rk_erase(rk_register *r, const char *id, unsigned flags,
 	 * 18(1)(b)), or to keep the data for a claim: lifting it is a
 	 * decision of its own, not a side effect. */
 	if (st == RK_OK && !dry) {
-		int v = consent_restricted(r, &sub);
+		int v = ledger_restricted(r, &sub);
 		if (v < 0)
-			st = consent_err(v);
+			st = ledger_err(v);
 		else if (v > 0)
 			st = reg_fail(r, RK_EREFUSED,
 				      "the subject's processing is restricted: "

@@ -496,7 +496,7 @@ static int record_one(void *ud, const store_record *rec)
 
 	if (g->st != RK_OK)
 		return 1;
-	g->st = record_open(g->r, g->sub, g->dk, rec, &plain);
+	g->st = reg_record_open(g->r, g->sub, g->dk, rec, &plain);
 	if (g->st != RK_OK)
 		return 1;
 	if (rt != NULL && rt->retention != POL_NONE)

@@ -1,7 +1,8 @@
 /*
  * keys_int.h: what the key module's files share (keys.c: rotation, recovery
- * and the keyring; keys_data.c: a subject's ciphertexts, the blind index,
- * re-encryption; backup.c: backups and restores). Never used elsewhere.
+ * and the keyring; keys_load.c: a handle's keys kept current; keys_data.c: a
+ * subject's ciphertexts, the blind index, re-encryption; backup.c: backups and
+ * restores). Never used elsewhere.
  */
 #ifndef RK_KEYS_INT_H
 #define RK_KEYS_INT_H
@@ -28,7 +29,31 @@
 #define SIGN_MAX   256
 #define META_MAX   ((size_t)1 << 30)
 
-/* ---- keys.c ---- */
+/* ---- keys_load.c ---- */
+
+/* The file a rotation writes its new key to before the commit. */
+#define KEY_NEW_SUFFIX ".new"
+/* "<key_path>.new" into out. */
+rk_status keys_new_key_path(rk_register *r, const char *key_path,
+			    char out[KEYS_PATH_MAX]);
+/* Makes a rename or removal in path's directory durable. */
+int keys_fsync_dir_of(const char *path);
+/* Takes the rotation's exclusive flock on the key file: the descriptor, or
+ * -1 with errno (EWOULDBLOCK: held elsewhere). */
+int keys_lock_file(const char *path);
+/* The id of the key in the key file at path; -1 when it cannot be read. */
+int keys_file_key_id(const char *path, char kid[SEC_KEYID_HEX + 1]);
+/* Step 3 of a rotation: "<key file>.new" (np) becomes the key file. */
+rk_status keys_finish_rename(rk_register *r, const char *np,
+			     const char *key_path, const char *want_id);
+/* A retired signing key: its public key and the last audit entry (8 bytes
+ * big-endian) it may have signed a checkpoint of, so that whoever still
+ * holds the old key cannot vouch for anything newer. */
+#define KEYS_SIGNER_ENTRY (SEC_SIGN_PK_BYTES + 8)
+/* The retired signing keys (KEYS_SIGNER_ENTRY bytes each), as sealed under
+ * mk; *pks NULL when there are none. */
+rk_status keys_signers_load(rk_register *r, const unsigned char *mk,
+			    unsigned char **pks, size_t *n);
 
 /* The master key id the database holds ("" when it has another shape):
  * 0, STORE_NOTFOUND or STORE_ERR. */

@@ -36,6 +36,7 @@
 #include "json_secret.h"
 #include "ident.h"
 #include "integrity.h"
+#include "ledger.h"
 #include "policy.h"
 #include "record.h"
 #include "register.h"
@@ -44,33 +45,23 @@
 #define RECORD_JSON_MAX	   (1024 * 1024)
 #define CHUNK_BYTES	   (64 * 1024)
 #define ATTACH_DEFAULT_MAX ((int64_t)32 * 1024 * 1024)
-/* value_normalise caps text at 4095 bytes; record texts (messages,
- * feedback) may declare more, and URLs need more than the 200-byte text
+/* value_normalise caps text below REG_VALUE_MAX bytes; record texts
+ * (messages, feedback) may declare more, and URLs need more than the text
  * default. */
-#define NORMALISE_TEXT_CAP 4096
-/* value_normalise's limit for a text without max_length */
-#define TEXT_DEFAULT_MAX 200
-#define URL_MAX		 2048
-#define NAMES_MAX	 512
-#define AD_MAX		 96
-#define MEDIA_TYPE_MAX	 127
-#define COOKIE_MAX	 200
-#define NUM_MAX		 64
+#define URL_MAX	       2048
+#define NAMES_MAX      512
+#define AD_MAX	       96
+#define MEDIA_TYPE_MAX 127
+#define COOKIE_MAX     200
+#define NUM_MAX	       64
 /* The consent scope whose use is also stopped by a direct-marketing
- * prohibition (consent_personalisation_allowed). */
+ * prohibition (ledger_personalisation_allowed). */
 
 /* ---- small helpers ------------------------------------------------------- */
 
 static int is_digit(char c)
 {
 	return c >= '0' && c <= '9';
-}
-
-static int record_ad(char out[AD_MAX], const char *type)
-{
-	int n = snprintf(out, AD_MAX, "record:%s", type);
-
-	return n < 0 || n >= AD_MAX ? -1 : 0;
 }
 
 /* Associated data of one attachment chunk: the record and the chunk's
@@ -124,8 +115,8 @@ static int purpose_consent_ok(rk_register *r, const char *subject_id,
 	if (sc == POL_NONE)
 		return 1;
 	if (sc == r->pol->marketing.personalisation_consent)
-		return consent_personalisation_allowed(r, subject_id);
-	return consent_live(r, subject_id, sc);
+		return ledger_personalisation_allowed(r, subject_id);
+	return ledger_live(r, subject_id, sc);
 }
 
 static rk_status purpose_consent_refused(rk_register *r,
@@ -361,9 +352,8 @@ static rk_status normalise_field(rk_register *r, const pol_field *f,
 	size_t max = 0;
 	rk_status st;
 
-	if (f->type == PT_TEXT &&
-	    (f->multiline || f->max_len >= NORMALISE_TEXT_CAP))
-		max = f->max_len ? f->max_len : TEXT_DEFAULT_MAX;
+	if (f->type == PT_TEXT && (f->multiline || f->max_len >= REG_VALUE_MAX))
+		max = f->max_len ? f->max_len : REG_TEXT_DEFAULT_MAX;
 	else if (f->type == PT_URL)
 		max = f->max_len ? f->max_len : URL_MAX;
 	if (max > 0) {
@@ -873,7 +863,7 @@ static rk_status record_add(rk_register *r, const char *id,
 	}
 	plen = strlen(plain);
 	ct = malloc(plen + SEC_SEAL_OVERHEAD);
-	if (ct == NULL || record_ad(ad, rt->name) != 0) {
+	if (ct == NULL || reg_record_ad(ad, sizeof ad, rt->name) != 0) {
 		st = reg_fail(r, RK_ESYS, "out of memory");
 		goto out;
 	}
@@ -912,9 +902,9 @@ static rk_status record_add(rk_register *r, const char *id,
 	if (st != RK_OK)
 		goto out;
 	if (rt->consent != POL_NONE) {
-		live = consent_live(r, sub.id, rt->consent);
+		live = ledger_live(r, sub.id, rt->consent);
 		if (live < 0) {
-			st = consent_err(live); /* it set the message */
+			st = ledger_err(live); /* it set the message */
 			goto out;
 		}
 		if (live == 0) {
@@ -929,7 +919,7 @@ static rk_status record_add(rk_register *r, const char *id,
 	 * it. */
 	live = purpose_consent_ok(r, sub.id, rt, pu);
 	if (live <= 0) {
-		st = live < 0 ? consent_err(live)
+		st = live < 0 ? ledger_err(live)
 			      : purpose_consent_refused(r, rt, pu);
 		goto out;
 	}
@@ -1064,40 +1054,6 @@ static json_t *csv_array(const char *csv)
 }
 
 /* Opens a stored record's fields. */
-static rk_status open_fields(rk_register *r, const store_subject *sub,
-			     const unsigned char *dk, const store_record *rec,
-			     json_t **out)
-{
-	char ad[AD_MAX];
-	unsigned char *pt = NULL;
-	size_t len;
-	rk_status st = RK_OK;
-
-	*out = NULL;
-	if (rec->ctlen < SEC_SEAL_OVERHEAD || record_ad(ad, rec->type) != 0)
-		return reg_fail(r, RK_EINTEGRITY, "a stored record is damaged");
-	len = rec->ctlen - SEC_SEAL_OVERHEAD;
-	pt = malloc(len + 1);
-	if (pt == NULL)
-		return reg_fail(r, RK_ESYS, "out of memory");
-	if (sec_open(dk, sub->id, ad, rec->ct, rec->ctlen, pt) != 0) {
-		st = reg_fail(r, RK_EINTEGRITY,
-			      "a stored record does not decrypt: the "
-			      "database was altered or damaged");
-		goto out;
-	}
-	*out = json_loadb((const char *)pt, len, JSON_REJECT_DUPLICATES, NULL);
-	if (*out == NULL || !json_is_object(*out)) {
-		json_free_secret(*out);
-		*out = NULL;
-		st = reg_fail(r, RK_EINTEGRITY, "a stored record is damaged");
-	}
-out:
-	sec_wipe(pt, len + 1);
-	free(pt);
-	return st;
-}
-
 static int list_one(void *ud, const store_record *rec)
 {
 	struct list_state *ls = ud;
@@ -1115,9 +1071,9 @@ static int list_one(void *ud, const store_record *rec)
 		return 0;
 	if (ti != POL_NONE && !ls->consent_ok[ti])
 		return 0;
-	if (ls->objected && consent_basis_objectable(r->pol, rec->legal_basis))
+	if (ls->objected && ledger_basis_objectable(r->pol, rec->legal_basis))
 		return 0;
-	ls->st = open_fields(r, ls->sub, ls->dk, rec, &fields);
+	ls->st = reg_record_open(r, ls->sub, ls->dk, rec, &fields);
 	if (ls->st != RK_OK)
 		return 1;
 	o = json_object();
@@ -1189,12 +1145,12 @@ static rk_status consent_states(rk_register *r, const char *subject_id,
 
 		live = 1;
 		if (rt->consent != POL_NONE)
-			live = consent_live(r, subject_id, rt->consent);
+			live = ledger_live(r, subject_id, rt->consent);
 		if (live > 0)
 			live = purpose_consent_ok(r, subject_id, rt, pu);
 		if (live < 0) {
 			free(ok);
-			return consent_err(live); /* it set the message */
+			return ledger_err(live); /* it set the message */
 		}
 		ok[i] = (signed char)(live > 0);
 	}
@@ -1242,9 +1198,9 @@ rk_status rk_record_list(rk_register *r, const char *id, const char *type,
 	if (st == RK_OK)
 		st = consent_states(r, sub.id, pu, &cons);
 	if (st == RK_OK) {
-		int o = consent_purpose_objected(r, &sub, pu);
+		int o = ledger_purpose_objected(r, &sub, pu);
 		if (o < 0)
-			st = consent_err(o); /* it set the message */
+			st = ledger_err(o); /* it set the message */
 		ls.objected = o > 0;
 	}
 	if (st != RK_OK)
@@ -1503,9 +1459,9 @@ rk_status rk_record_attachment(rk_register *r, const char *id,
 	}
 	ti = policy_record_type(p, m.type);
 	if (ti != POL_NONE && p->record_types[ti].consent != POL_NONE) {
-		live = consent_live(r, sub.id, p->record_types[ti].consent);
+		live = ledger_live(r, sub.id, p->record_types[ti].consent);
 		if (live <= 0) {
-			st = live < 0 ? consent_err(live)
+			st = live < 0 ? ledger_err(live)
 				      : reg_fail(r, RK_EREFUSED,
 						 "the record needs a consent "
 						 "that is not in force");
@@ -1515,16 +1471,16 @@ rk_status rk_record_attachment(rk_register *r, const char *id,
 	if (ti != POL_NONE) {
 		live = purpose_consent_ok(r, sub.id, &p->record_types[ti], pu);
 		if (live <= 0) {
-			st = live < 0 ? consent_err(live)
+			st = live < 0 ? ledger_err(live)
 				      : purpose_consent_refused(
 						r, &p->record_types[ti], pu);
 			goto out;
 		}
 	}
-	if (consent_basis_objectable(p, m.basis)) {
-		live = consent_purpose_objected(r, &sub, pu);
+	if (ledger_basis_objectable(p, m.basis)) {
+		live = ledger_purpose_objected(r, &sub, pu);
 		if (live != 0) {
-			st = live < 0 ? consent_err(live)
+			st = live < 0 ? ledger_err(live)
 				      : reg_fail(r, RK_EREFUSED,
 						 "the subject objected to "
 						 "processing for %s on this "
@@ -1796,7 +1752,7 @@ static rk_status record_change(rk_register *r, const char *id,
 		goto out;
 	}
 	target_row(&t, sub.id, &row);
-	st = open_fields(r, &sub, dk, &row, &oldf);
+	st = reg_record_open(r, &sub, dk, &row, &oldf);
 	if (st != RK_OK)
 		goto out;
 	snprintf(names, sizeof names, "record:%" PRId64 ",type:%s", record_id,
@@ -1832,7 +1788,7 @@ static rk_status record_change(rk_register *r, const char *id,
 		 * data for it, as in add. */
 		live = purpose_consent_ok(r, sub.id, rt, pu);
 		if (live <= 0) {
-			st = live < 0 ? consent_err(live)
+			st = live < 0 ? ledger_err(live)
 				      : purpose_consent_refused(r, rt, pu);
 			goto out;
 		}
@@ -1843,7 +1799,7 @@ static rk_status record_change(rk_register *r, const char *id,
 		newf = json_loadb(plain, plen, JSON_REJECT_DUPLICATES, NULL);
 		ct = malloc(plen + SEC_SEAL_OVERHEAD);
 		if (newf == NULL || ct == NULL ||
-		    record_ad(ad, rt->name) != 0) {
+		    reg_record_ad(ad, sizeof ad, rt->name) != 0) {
 			st = reg_fail(r, RK_ESYS, "out of memory");
 			goto out;
 		}
@@ -1928,13 +1884,6 @@ rk_status rk_record_delete(rk_register *r, const char *id, int64_t record_id,
 }
 
 /* ---- for the access report (export.c) ------------------------------------ */
-
-rk_status record_open(rk_register *r, const store_subject *sub,
-		      const unsigned char *dk, const store_record *rec,
-		      json_t **fields_out)
-{
-	return open_fields(r, sub, dk, rec, fields_out);
-}
 
 rk_status record_attachment_save(rk_register *r, const char *subject_id,
 				 const unsigned char *dk, int64_t record_id,

@@ -25,18 +25,10 @@ rk_status record_validate(rk_register *r, const pol_record_type *rt,
 			  const char *json, size_t len, char **plain_out);
 
 /* For the access report (export.c), which reads every record whatever its
- * purpose. record_open decrypts a stored record's fields into a JSON
- * object (personal data: free with json_free_secret). */
-struct store_subject;
-struct store_record;
-struct json_t;
-rk_status record_open(rk_register *r, const struct store_subject *sub,
-		      const unsigned char *dk, const struct store_record *rec,
-		      struct json_t **fields_out);
-/* Decrypts record record_id's attachment of size bytes into a new file
- * out_path (mode 0600), named only once it is whole and never over an
- * existing file (RK_EINVAL). No access check and no audit: the caller
- * does both. */
+ * purpose (the fields open with reg_record_open). Decrypts record record_id's
+ * attachment of size bytes into a new file out_path (mode 0600), named only
+ * once it is whole and never over an existing file (RK_EINVAL). No access check
+ * and no audit: the caller does both. */
 rk_status record_attachment_save(rk_register *r, const char *subject_id,
 				 const unsigned char *dk, int64_t record_id,
 				 int64_t size, const char *out_path);

@@ -908,3 +908,26 @@ rk_status reg_text_check(rk_register *r, const char *what, const char *in,
 	}
 	return RK_OK;
 }
+
+/* ---- small helpers every module uses ---- */
+
+void reg_free_secret(char *s)
+{
+	if (s != NULL) {
+		sec_wipe(s, strlen(s));
+		free(s);
+	}
+}
+
+int reg_valid_id(const char *id)
+{
+	size_t i;
+
+	if (id == NULL || strlen(id) != RK_ID_LEN)
+		return 0;
+	for (i = 0; i < RK_ID_LEN; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') ||
+		      (id[i] >= 'a' && id[i] <= 'f')))
+			return 0;
+	return 1;
+}

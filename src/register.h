@@ -134,15 +134,26 @@ rk_status reg_store_key(rk_register *r, const char *name, const char *ad,
 rk_status reg_load_key(rk_register *r, const char *name, const char *ad,
 		       unsigned char **out);
 
-/* subject.c: shared by the modules that handle a subject's data */
+/* register.c: whether id is a subject ID (32 lowercase hex digits). */
 int reg_valid_id(const char *id);
-/* Reads a subject row: RK_EINVAL for a malformed ID, RK_ENOTFOUND. */
+/* integrity.c: reads a subject row and checks it against its MAC:
+ * RK_EINVAL for a malformed ID, RK_ENOTFOUND, RK_EINTEGRITY. */
 rk_status reg_load_subject(rk_register *r, const char *id, store_subject *sub);
+
+/* op.c: what the operations on a subject's data share (below). */
+/* The longest value a field may hold, and a text's length when its field
+ * declares none. */
+#define REG_VALUE_MAX	     4096
+#define REG_TEXT_DEFAULT_MAX 200
 /* A subject to process for purpose index pu: it exists, is not kept from
  * that purpose by a direct-marketing prohibition, and its data key is
  * unwrapped into *dk (free with sec_key_free). */
 rk_status reg_subject_for(rk_register *r, const char *id, size_t pu,
 			  store_subject *sub, unsigned char **dk);
+/* reg_subject_for for a rectification (GDPR Art. 16), which a
+ * restriction of processing does not hold up. */
+rk_status reg_subject_to_rectify(rk_register *r, const char *id, size_t pu,
+				 store_subject *sub, unsigned char **dk);
 /* Purpose by name (NULL: the policy's default) as an index. */
 rk_status reg_resolve_purpose(rk_register *r, const char *purpose, size_t *pu);
 /* Validates and normalises one value of field f (any pol_type) into out;
@@ -154,8 +165,19 @@ rk_status value_normalise(rk_register *r, const pol_field *f, const char *in,
  * out is "" while open-ended. */
 void reg_expiry(const rk_register *r, size_t ri, int64_t collected,
 		const char *rel_end, char out[11]);
-/* Queues an audit entry for a call that failed or was refused, keeping the
- * handle's error message. */
+/* A record's fields are sealed under the subject's data key with
+ * associated data naming its type (reg_record_ad: -1 when it does not
+ * fit); reg_record_open decrypts a stored record's fields into a JSON
+ * object (personal data: free with json_free_secret). No access check and
+ * no audit: the caller does both. */
+#define REG_RECORD_AD_MAX 96
+struct json_t;
+int reg_record_ad(char *out, size_t cap, const char *type);
+rk_status reg_record_open(rk_register *r, const store_subject *sub,
+			  const unsigned char *dk, const store_record *rec,
+			  struct json_t **out);
+/* audit.c: queues an audit entry for a call that failed or was refused,
+ * keeping the handle's error message. */
 void reg_audit_attempt(rk_register *r, const char *action,
 		       const char *pseudonym, const char *purpose,
 		       rk_status st);
@@ -168,7 +190,8 @@ rk_status reg_unknown_named(rk_register *r, const char *what,
 /* Comma-separated name lists (audit fields, stored purposes). */
 int csv_has(const char *csv, const char *name);
 void csv_add(char *buf, size_t cap, const char *name);
-/* Wipes a NUL-terminated heap string and frees it; NULL allowed. */
+/* register.c: wipes a NUL-terminated heap string and frees it; NULL
+ * allowed. */
 void reg_free_secret(char *s);
 /* A free text of the controller's (a reason, a description), normalised
  * into a new *out (lines of at most max bytes, no HETU or card number);
@@ -190,9 +213,6 @@ rk_status access_dm_check(rk_register *r, size_t pu, const char *subject_id);
 /* Work for the administrator only (actors, keys, backups): RK_OK, or
  * RK_EREFUSED "only the administrator may <what>" after auditing it. */
 rk_status access_admin(rk_register *r, const char *action, const char *what);
-/* May the actor read, verify or checkpoint the audit trail (a role with
- * "audit": true)? RK_OK, or RK_EREFUSED after auditing the refusal. */
-rk_status access_audit(rk_register *r, const char *action);
 /* The data subjects' rights (erasure, restriction, requests) are
  * exercised by the administrator or a role that may audit (the data
  * protection lead); a refusal is audited under action. */
@@ -224,24 +244,24 @@ rk_status reg_load_policy(rk_register *r);
  * to none and is refused what needs one. */
 rk_status reg_reload_policy(rk_register *r);
 
-/* keys.c: at open, with the store open and r->mk loaded from key_path:
+/* keys_load.c: at open, with the store open and r->mk loaded from key_path:
  * when "<key_path>.new" exists, finishes the rotation the database already
  * committed (the new key replaces the key file and r->mk) or removes the
  * stale key of one that never committed. Decides under the write lock. */
 rk_status keys_recover(rk_register *r, const char *key_path);
-/* keys.c: at the start of every write transaction and whenever a wrapped
+/* keys_load.c: at the start of every write transaction and whenever a wrapped
  * key does not open, so that a handle never uses a master key that another
  * handle rotated away: RK_OK when the handle's keys are current, also after
  * taking the rotation's new master key (from the key file or its ".new")
  * and the register keys it wraps. RK_EINTEGRITY when the key file does not
  * hold the register's master key. */
 rk_status keys_check_current(rk_register *r);
-/* keys.c: 1 when pk is the public key of a checkpoint signing key that a
+/* keys_load.c: 1 when pk is the public key of a checkpoint signing key that a
  * rotation retired and seq is an audit entry it could have signed (one
  * made before that rotation), 0 otherwise: old checkpoints still verify,
  * and the old key vouches for nothing newer. */
 int keys_sign_pk_known(rk_register *r, const unsigned char *pk, int64_t seq);
-/* keys.c: for readers that found nothing: 1 when the handle's keys were
+/* keys_load.c: for readers that found nothing: 1 when the handle's keys were
  * rotated elsewhere and it took the new ones (the read is worth trying
  * again), 0 otherwise. */
 int keys_refresh(rk_register *r);
@@ -298,6 +318,9 @@ rk_status audit_take_orphans(rk_register *r);
 rk_status audit_verify_chain(rk_register *r, rk_audit_report *rep);
 /* Commits the queue in its own write transaction. */
 rk_status audit_flush(rk_register *r);
+/* May the actor read, verify or checkpoint the audit trail (a role with
+ * "audit": true)? RK_OK, or RK_EREFUSED after auditing the refusal. */
+rk_status audit_may_read(rk_register *r, const char *action);
 
 /* ---- retention (subject.c, used by retention.c) ---- */
 /* The retention rule of a field's values for a kind of subject (index,

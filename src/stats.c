@@ -23,6 +23,7 @@
 #include "ident.h"
 #include "integrity.h"
 #include "json_secret.h"
+#include "ledger.h"
 #include "policy.h"
 #include "register.h"
 #include "stats.h"
@@ -380,11 +381,11 @@ static rk_status read_subject(struct job *j, const store_subject *row)
 		return st;
 	if (r->st->vt->subject_get(r->st, row->id, &sub) != 0)
 		return reg_store_fail(r, "cannot read a subject");
-	x = consent_restricted(r, &sub);
+	x = ledger_restricted(r, &sub);
 	if (x == 0 && p->statistics.purpose != POL_NONE)
-		x = consent_purpose_objected(r, &sub, p->statistics.purpose);
+		x = ledger_purpose_objected(r, &sub, p->statistics.purpose);
 	if (x < 0)
-		return consent_err(x);
+		return ledger_err(x);
 	if (x > 0)
 		return RK_OK;
 	if (needs_key(j)) {

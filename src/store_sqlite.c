@@ -575,6 +575,36 @@ void sqx_scrub_set(store *base, int owed)
 			   NULL, NULL, NULL);
 }
 
+/* A truncating checkpoint: the WAL holds no old page after it (deleted
+ * values do not linger there); busy readers make it owed (scrub). */
+int sqx_checkpoint(store *s)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, busy;
+
+	/* Rare (owed checkpoints, admin calls): not worth a cached slot. */
+	rc = sqlite3_prepare_v2(sqx_db(s), "PRAGMA wal_checkpoint(TRUNCATE)",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sqx_fail(s, "checkpoint", rc);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return sqx_fail(s, "checkpoint", rc);
+	}
+	/* Columns: busy, frames in the WAL, frames checkpointed. */
+	busy = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqx_scrub_set(s, busy != 0);
+	if (busy != 0)
+		return sqx_error(
+			s, "checkpoint",
+			"other connections kept it from completing; "
+			"this handle tries again after its next writes "
+			"and when it closes");
+	return 0;
+}
+
 static int scrub_noted(struct sq *s)
 {
 	sqlite3_stmt *st = stmt(s, ST_SCRUB_NOTED);

@@ -31,7 +31,6 @@
 enum {
 	ST_SUBJ_SET_KEY = SQX_ADMIN,
 	ST_SUBJ_DELETE,
-	ST_CHECKPOINT,
 	ST_BIDX_WALK,
 	ST_SET_BIDX,
 	ST_CT_SET /* four slots, one per enum store_ct */
@@ -98,32 +97,6 @@ int sqx_subject_delete(store *s, const char *id)
 		sqx_error(s, "subject delete", "no such subject");
 		return STORE_NOTFOUND;
 	}
-	return 0;
-}
-
-int sqx_checkpoint(store *s)
-{
-	sqlite3_stmt *st = sqx_stmt(s, ST_CHECKPOINT, "checkpoint",
-				    "PRAGMA wal_checkpoint(TRUNCATE)");
-	int rc, busy;
-
-	if (st == NULL)
-		return STORE_ERR;
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqx_done(st);
-		return sqx_fail(s, "checkpoint", rc);
-	}
-	/* Columns: busy, frames in the WAL, frames checkpointed. */
-	busy = sqlite3_column_int(st, 0);
-	sqx_done(st);
-	sqx_scrub_set(s, busy != 0);
-	if (busy != 0)
-		return sqx_error(
-			s, "checkpoint",
-			"other connections kept it from completing; "
-			"this handle tries again after its next writes "
-			"and when it closes");
 	return 0;
 }
 

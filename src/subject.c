@@ -17,15 +17,12 @@
 #include "ident.h"
 #include "integrity.h"
 #include "json_secret.h"
+#include "ledger.h"
 #include "policy.h"
 #include "register.h"
 #include "store.h"
 
-#define VALUE_MAX	 4096
-#define TEXT_DEFAULT_MAX 200
-#define PASSWORD_MIN	 8
-#define PASSWORD_MAX	 1024
-#define NAMES_MAX	 512
+#define NAMES_MAX 512
 
 struct rk_fields {
 	char **names;
@@ -72,14 +69,6 @@ struct rk_list {
 rk_fields *rk_fields_new(void)
 {
 	return calloc(1, sizeof(rk_fields));
-}
-
-void reg_free_secret(char *s)
-{
-	if (s != NULL) {
-		sec_wipe(s, strlen(s));
-		free(s);
-	}
 }
 
 rk_status rk_fields_add(rk_fields *f, const char *name, const char *value)
@@ -131,52 +120,6 @@ void rk_fields_free(rk_fields *f)
 /* ---- helpers --------------------------------------------------------------
  */
 
-int reg_valid_id(const char *id)
-{
-	size_t i;
-
-	if (id == NULL || strlen(id) != RK_ID_LEN)
-		return 0;
-	for (i = 0; i < RK_ID_LEN; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') ||
-		      (id[i] >= 'a' && id[i] <= 'f')))
-			return 0;
-	return 1;
-}
-
-/* Whether name is a member of the comma-separated list csv. */
-int csv_has(const char *csv, const char *name)
-{
-	size_t n = strlen(name);
-	const char *p = csv;
-
-	while (p != NULL && *p != '\0') {
-		const char *e = strchr(p, ',');
-		size_t len = e == NULL ? strlen(p) : (size_t)(e - p);
-		if (len == n && memcmp(p, name, n) == 0)
-			return 1;
-		p = e == NULL ? NULL : e + 1;
-	}
-	return 0;
-}
-
-/* Appends name to a comma-separated list held in buf; marks overflow. */
-void csv_add(char *buf, size_t cap, const char *name)
-{
-	size_t len = strlen(buf), n = strlen(name);
-
-	if (csv_has(buf, name))
-		return;
-	if (len + n + 2 > cap) {
-		if (len + 4 < cap)
-			memcpy(buf + len, ",..", 4);
-		return;
-	}
-	if (len > 0)
-		buf[len++] = ',';
-	memcpy(buf + len, name, n + 1);
-}
-
 static void field_purposes(const policy *p, const pol_field *f, char *buf,
 			   size_t cap)
 {
@@ -187,226 +130,11 @@ static void field_purposes(const policy *p, const pol_field *f, char *buf,
 		csv_add(buf, cap, p->purposes[f->purposes[i]].name);
 }
 
-static int decimal_ok(const char *s)
-{
-	size_t i = 0, digits = 0, frac = 0;
-
-	if (s[i] == '-')
-		i++;
-	while (s[i] >= '0' && s[i] <= '9')
-		i++, digits++;
-	if (s[i] == '.') {
-		i++;
-		while (s[i] >= '0' && s[i] <= '9')
-			i++, frac++;
-		if (frac == 0)
-			return 0;
-	}
-	return s[i] == '\0' && digits > 0 && digits <= 15 && frac <= 6;
-}
-
-/* Validates and normalises one value of field f into out. */
-rk_status value_normalise(rk_register *r, const pol_field *f, const char *in,
-			  char *out, size_t outsz)
-{
-	const policy *p = r->pol;
-	const char *why = "invalid value";
-	size_t i, n, max;
-	int rc = -1;
-
-	out[0] = '\0';
-	switch (f->type) {
-	case PT_EMAIL:
-		rc = ident_email(in, out, outsz, &why);
-		break;
-	case PT_PHONE:
-		rc = ident_phone(in, p->settings.country_code, out, outsz,
-				 &why);
-		break;
-	case PT_POSTAL_CODE:
-		rc = ident_postal_code(in, out, outsz, &why);
-		break;
-	case PT_DATE:
-		rc = ident_date(in, out, outsz, &why);
-		if (rc == 0 && f->past) {
-			char today[11];
-			reg_today(r, today);
-			if (strcmp(out, today) > 0) {
-				why = "the date is in the future";
-				rc = -1;
-			}
-		}
-		break;
-	case PT_HETU:
-		rc = ident_hetu(in, p->settings.allow_temporary_hetu, out,
-				outsz, &why);
-		if (rc == 0) {
-			/* A HETU is issued at birth, never before. */
-			char born[11], today[11];
-			reg_today(r, today);
-			if (ident_hetu_birth_date(out, born) != 0 ||
-			    strcmp(born, today) > 0) {
-				why = "the HETU's birth date is in the future";
-				rc = -1;
-			}
-		}
-		break;
-	case PT_BUSINESS_ID:
-		rc = ident_ytunnus(in, out, outsz, &why);
-		break;
-	case PT_COUNTRY:
-		rc = ident_country(in, out, outsz, &why);
-		break;
-	case PT_ENUM:
-		why = "not one of the values the policy allows";
-		for (i = 0; i < f->nvalues; i++)
-			if (strcmp(in, f->values[i]) == 0) {
-				n = strlen(in);
-				if (n < outsz) {
-					memcpy(out, in, n + 1);
-					rc = 0;
-				}
-				break;
-			}
-		break;
-	case PT_CUSTOMER_NUMBER:
-		why = "not a customer number";
-		n = strlen(in);
-		rc = n > 0 && n < 20 && n < outsz ? 0 : -1;
-		for (i = 0; rc == 0 && i < n; i++)
-			if (in[i] < '0' || in[i] > '9')
-				rc = -1;
-		if (rc == 0)
-			memcpy(out, in, n + 1);
-		break;
-	case PT_PASSWORD:
-		n = strlen(in);
-		why = "a password is 8 to 1024 bytes";
-		if (n >= PASSWORD_MIN && n <= PASSWORD_MAX && n < outsz) {
-			memcpy(out, in, n + 1);
-			rc = 0;
-		}
-		break;
-	case PT_DECIMAL:
-	case PT_INTEGER:
-		why = "not a number";
-		n = strlen(in);
-		if (decimal_ok(in) && n < outsz &&
-		    (f->type == PT_DECIMAL || strchr(in, '.') == NULL)) {
-			memcpy(out, in, n + 1);
-			rc = 0;
-		}
-		break;
-	default:
-		max = f->max_len ? f->max_len : TEXT_DEFAULT_MAX;
-		if (max >= VALUE_MAX)
-			max = VALUE_MAX - 1;
-		rc = f->multiline ? ident_text_lines(in, max, out, outsz, &why)
-				  : ident_text(in, max, out, outsz, &why);
-		break;
-	}
-	if (rc != 0) {
-		out[0] = '\0';
-		return reg_fail(r, RK_EINVAL, "field %s: %s", f->name, why);
-	}
-	return RK_OK;
-}
-
-/* The end of the financial year (settings.financial_year_end) that time t
- * falls in, or with calendar the last day of the calendar year in which
- * that financial year ends (Kirjanpitolaki 2:10: vouchers are kept from
- * there). "" when out of range. */
-static void fy_end_of(const policy *p, int64_t t, int calendar, char out[11])
-{
-	char d[11];
-	int y, m, day, fm = p->settings.fy_month, fd = p->settings.fy_day;
-
-	out[0] = '\0';
-	if (fm < 1 || fd < 1) { /* a policy from before the setting */
-		fm = 12;
-		fd = 31;
-	}
-	ident_date_of(t, d);
-	if (d[0] == '\0')
-		return;
-	y = (d[0] - '0') * 1000 + (d[1] - '0') * 100 + (d[2] - '0') * 10 +
-	    (d[3] - '0');
-	m = (d[5] - '0') * 10 + (d[6] - '0');
-	day = (d[8] - '0') * 10 + (d[9] - '0');
-	if (m > fm || (m == fm && day > fd))
-		y++;
-	if (y > 9999 || fm > 12 || fd > 31)
-		return;
-	/* Written digit by digit: every part is in range here. */
-	if (calendar) {
-		fm = 12;
-		fd = 31;
-	}
-	out[0] = (char)('0' + y / 1000);
-	out[1] = (char)('0' + y / 100 % 10);
-	out[2] = (char)('0' + y / 10 % 10);
-	out[3] = (char)('0' + y % 10);
-	out[4] = '-';
-	out[5] = (char)('0' + fm / 10);
-	out[6] = (char)('0' + fm % 10);
-	out[7] = '-';
-	out[8] = (char)('0' + fd / 10);
-	out[9] = (char)('0' + fd % 10);
-	out[10] = '\0';
-}
-
-void reg_expiry(const rk_register *r, size_t ri, int64_t collected,
-		const char *rel_end, char out[11])
-{
-	const pol_retention *ret;
-	char base[11];
-
-	out[0] = '\0';
-	if (ri == POL_NONE)
-		return;
-	ret = &r->pol->retention[ri];
-	switch (ret->from) {
-	case RET_COLLECTION:
-		ident_date_of(collected, base);
-		break;
-	case RET_RELATIONSHIP_END:
-		if (rel_end == NULL || rel_end[0] == '\0')
-			return;
-		memcpy(base, rel_end, 11);
-		break;
-	case RET_FISCAL_YEAR_END:
-	case RET_CALENDAR_YEAR_END:
-		fy_end_of(r->pol, collected, ret->from == RET_CALENDAR_YEAR_END,
-			  base);
-		if (base[0] == '\0')
-			return;
-		break;
-	default:
-		return;
-	}
-	if (ident_date_add(base, ret->years, ret->months, ret->days, out) != 0)
-		out[0] = '\0';
-}
-
-/* The retention rule of a field for a kind of subject: the kind's own rule
- * (prospects) wins over the field's. */
-static size_t field_retention(const policy *p, size_t kind, size_t field)
-{
-	if (kind != POL_NONE && p->kinds[kind].retention != POL_NONE)
-		return p->kinds[kind].retention;
-	return p->fields[field].retention;
-}
-
-size_t reg_value_rule(const policy *p, size_t kind, size_t field)
-{
-	return field == POL_NONE ? POL_NONE : field_retention(p, kind, field);
-}
-
 /* The expiry of a value, or "" while open-ended. */
 static void expiry_of(const rk_register *r, size_t kind, size_t field,
 		      int64_t collected, const char *rel_end, char out[11])
 {
-	reg_expiry(r, field_retention(r->pol, kind, field), collected, rel_end,
+	reg_expiry(r, reg_value_rule(r->pol, kind, field), collected, rel_end,
 		   out);
 }
 
@@ -431,33 +159,6 @@ static void pendings_free(pendings *ps)
 	ps->n = 0;
 }
 
-/* "unknown <what>: the policy declares a, b, c": a name that is not in the
- * policy may be anything the caller typed, even personal data, so it is
- * never repeated; the names that would do are. */
-rk_status reg_unknown_field(rk_register *r, const char *what,
-			    const pol_field *fields, size_t n)
-{
-	char names[NAMES_MAX] = "";
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		csv_add(names, sizeof names, fields[i].name);
-	return reg_fail(r, RK_EINVAL, "unknown %s: the policy declares %s",
-			what, names);
-}
-
-rk_status reg_unknown_named(rk_register *r, const char *what,
-			    const pol_named *items, size_t n)
-{
-	char names[NAMES_MAX] = "";
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		csv_add(names, sizeof names, items[i].name);
-	return reg_fail(r, RK_EINVAL, "unknown %s: the policy declares %s",
-			what, names);
-}
-
 /* Validates every NAME=VALUE against the policy before anything is written.
  * for_update allows an empty value (removal). */
 static rk_status validate(rk_register *r, const rk_fields *in, int for_update,
@@ -469,7 +170,7 @@ static rk_status validate(rk_register *r, const rk_fields *in, int for_update,
 	rk_status st = RK_OK;
 
 	ps->v = calloc(in == NULL || in->n == 0 ? 1 : in->n, sizeof *ps->v);
-	buf = malloc(VALUE_MAX);
+	buf = malloc(REG_VALUE_MAX);
 	if (ps->v == NULL || buf == NULL) {
 		st = reg_fail(r, RK_ESYS, "out of memory");
 		goto out;
@@ -507,7 +208,7 @@ static rk_status validate(rk_register *r, const rk_fields *in, int for_update,
 			continue;
 		}
 		st = value_normalise(r, &p->fields[fi], in->values[i], buf,
-				     VALUE_MAX);
+				     REG_VALUE_MAX);
 		if (st != RK_OK)
 			goto out;
 		if (p->fields[fi].type == PT_PASSWORD) {
@@ -530,7 +231,7 @@ static rk_status validate(rk_register *r, const rk_fields *in, int for_update,
 	}
 out:
 	if (buf != NULL) {
-		sec_wipe(buf, VALUE_MAX);
+		sec_wipe(buf, REG_VALUE_MAX);
 		free(buf);
 	}
 	if (st != RK_OK)
@@ -563,9 +264,9 @@ static rk_status check_field_consent(rk_register *r, const char *subject_id,
 
 	if (f->consent == POL_NONE)
 		return RK_OK;
-	live = subject_id == NULL ? 0 : consent_live(r, subject_id, f->consent);
+	live = subject_id == NULL ? 0 : ledger_live(r, subject_id, f->consent);
 	if (live < 0)
-		return consent_err(live);
+		return ledger_err(live);
 	if (live == 0)
 		return reg_fail(r, RK_EREFUSED,
 				"field %s needs the subject's consent %s: "
@@ -681,25 +382,6 @@ static size_t issued_field(const policy *p)
 		if (p->fields[i].type == PT_CUSTOMER_NUMBER)
 			return i;
 	return POL_NONE;
-}
-
-/* Queues an audit entry for a call that changed nothing. */
-void reg_audit_attempt(rk_register *r, const char *action,
-		       const char *pseudonym, const char *purpose, rk_status st)
-{
-	audit_ev ev;
-	const char *outcome = st == RK_EINVAL	    ? "invalid"
-			      : st == RK_ENOTFOUND  ? "notfound"
-			      : st == RK_EREFUSED   ? "refused"
-			      : st == RK_EINTEGRITY ? "integrity"
-						    : "failed";
-	char saved[REG_ERR_MAX];
-
-	/* Keep the caller's error message even if queuing fails. */
-	memcpy(saved, r->err, sizeof saved);
-	audit_ev_set(&ev, r, action, pseudonym, NULL, purpose, outcome);
-	(void)audit_read(r, &ev);
-	memcpy(r->err, saved, sizeof saved);
 }
 
 /* ---- add ------------------------------------------------------------------
@@ -860,78 +542,6 @@ out:
 /* ---- get ------------------------------------------------------------------
  */
 
-rk_status reg_resolve_purpose(rk_register *r, const char *purpose, size_t *pu)
-{
-	const policy *p = r->pol;
-
-	*pu = purpose == NULL ? p->settings.default_purpose
-			      : policy_purpose(p, purpose);
-	if (*pu == POL_NONE)
-		return reg_unknown_named(r, "purpose", p->purposes,
-					 p->npurposes);
-	return RK_OK;
-}
-
-rk_status reg_load_subject(rk_register *r, const char *id, store_subject *sub)
-{
-	int rc;
-
-	if (!reg_valid_id(id))
-		return reg_fail(r, RK_EINVAL,
-				"not a subject ID: IDs are 32 hexadecimal "
-				"characters");
-	rc = r->st->vt->subject_get(r->st, id, sub);
-	if (rc == STORE_NOTFOUND)
-		return reg_fail(r, RK_ENOTFOUND, "no such subject");
-	if (rc != 0)
-		return reg_store_fail(r, "cannot read the subject");
-	return integ_subject_check(r, sub);
-}
-
-static rk_status subject_for(rk_register *r, const char *id, size_t pu,
-			     int rectify, store_subject *sub,
-			     unsigned char **dk)
-{
-	rk_status st = reg_load_subject(r, id, sub);
-	int restricted = 0;
-
-	*dk = NULL;
-	if (st == RK_OK)
-		st = access_dm_check(r, pu, sub->id);
-	/* A restricted subject's data is only stored (GDPR Art. 18(2)):
-	 * read or added to for legal claims alone, corrected always. */
-	if (st == RK_OK && !rectify &&
-	    pu != r->pol->settings.legal_claims_purpose)
-		restricted = consent_restricted(r, sub);
-	if (restricted < 0)
-		st = consent_err(restricted);
-	else if (restricted > 0)
-		st = r->pol->settings.legal_claims_purpose == POL_NONE
-			     ? reg_fail(r, RK_EREFUSED,
-					"the subject's processing is "
-					"restricted (GDPR Art. 18): its data "
-					"is only stored until the restriction "
-					"is lifted")
-			     : reg_fail(r, RK_EREFUSED,
-					"the subject's processing is "
-					"restricted (GDPR Art. 18): its data "
-					"may be used only for the purpose %s "
-					"until the restriction is lifted",
-					r->pol->purposes
-						[r->pol->settings
-							 .legal_claims_purpose]
-							.name);
-	if (st == RK_OK)
-		st = reg_subject_key(r, sub, dk);
-	return st;
-}
-
-rk_status reg_subject_for(rk_register *r, const char *id, size_t pu,
-			  store_subject *sub, unsigned char **dk)
-{
-	return subject_for(r, id, pu, 0, sub, dk);
-}
-
 static char *dup_or_empty(const char *s)
 {
 	return strdup(s == NULL ? "" : s);
@@ -967,7 +577,7 @@ static int get_one(void *ud, const store_value *v)
 		return 0;
 	if (v->expires != NULL && strcmp(v->expires, g->today) < 0)
 		return 0;
-	if (g->objected && consent_basis_objectable(p, v->legal_basis))
+	if (g->objected && ledger_basis_objectable(p, v->legal_basis))
 		return 0;
 	if (v->ctlen < SEC_SEAL_OVERHEAD) {
 		g->st = reg_fail(g->r, RK_EINTEGRITY,
@@ -1085,9 +695,9 @@ rk_status rk_subject_get(rk_register *r, const char *id, const char *purpose,
 	g.dk = dk;
 	g.purpose = s->purpose;
 	g.st = RK_OK;
-	g.objected = consent_purpose_objected(r, &sub, pu);
+	g.objected = ledger_purpose_objected(r, &sub, pu);
 	if (g.objected < 0) {
-		st = consent_err(g.objected); /* it set the message */
+		st = ledger_err(g.objected); /* it set the message */
 		goto out;
 	}
 	reg_today(r, g.today);
@@ -1177,7 +787,7 @@ static int find_one(void *ud, const char *subject_id, const char *pseudonym)
 	ex = access_dm_excluded(fs->r, fs->pu, subject_id);
 
 	if (ex < 0) {
-		fs->st = consent_err(ex);
+		fs->st = ledger_err(ex);
 		return 1;
 	}
 	if (ex > 0)
@@ -1198,7 +808,7 @@ rk_status rk_subject_find(rk_register *r, const char *field, const char *value,
 {
 	const policy *p = r->pol;
 	struct find_state fs;
-	char norm[VALUE_MAX], today[11];
+	char norm[REG_VALUE_MAX], today[11];
 	unsigned char h[SEC_BIDX_BYTES];
 	rk_list *l = NULL;
 	size_t fi, pu = POL_NONE;
@@ -1331,16 +941,16 @@ rk_status rk_subject_update(rk_register *r, const char *id,
 	/* Marketing does not process a subject who prohibited it, not even
 	 * to correct the data. */
 	if (st == RK_OK)
-		st = subject_for(r, id, pu, 1, &sub, &dk);
+		st = reg_subject_to_rectify(r, id, pu, &sub, &dk);
 	if (st != RK_OK)
 		goto out;
 	/* Correcting a restricted subject is allowed; removing what it may
 	 * need for a claim is not. */
 	for (i = 0; i < ps.n; i++)
 		if (ps.v[i].value == NULL) {
-			int v = consent_restricted(r, &sub);
+			int v = ledger_restricted(r, &sub);
 			if (v < 0)
-				st = consent_err(v);
+				st = ledger_err(v);
 			else if (v > 0)
 				st = reg_fail(r, RK_EREFUSED,
 					      "the subject's processing is "
@@ -1570,7 +1180,7 @@ static rk_status subject_end(rk_register *r, const char *id, const char *date,
 	 * row). */
 	ki = policy_kind(p, sub.kind);
 	for (fi = 0; fi < p->nfields; fi++) {
-		size_t ri = field_retention(p, ki, fi);
+		size_t ri = reg_value_rule(p, ki, fi);
 		if (ri == POL_NONE ||
 		    p->retention[ri].from != RET_RELATIONSHIP_END)
 			continue;

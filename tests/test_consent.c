@@ -21,6 +21,7 @@
 
 #include "consent.h"
 #include "crypto.h"
+#include "ledger.h"
 #include "policy.h"
 #include "register.h"
 #include "rekisteri.h"
@@ -226,9 +227,9 @@ static void test_ledger_order_and_versions(void **state)
 	assert_int_equal(rk_consent_state(f->r, id, "direct_marketing", &given),
 			 RK_OK);
 	assert_int_equal(given, 1);
-	assert_int_equal(consent_objected(f->r, id, "direct_marketing"), 1);
+	assert_int_equal(ledger_objected(f->r, id, "direct_marketing"), 1);
 	assert_int_equal(
-		consent_live(f->r, id, policy_scope(f->r->pol, "location")), 0);
+		ledger_live(f->r, id, policy_scope(f->r->pol, "location")), 0);
 	/* Giving a live consent again is another act in the ledger. */
 	assert_int_equal(
 		rk_consent_set(f->r, id, "email_marketing", 1, "web", NULL),
@@ -338,7 +339,7 @@ static void test_prohibition_overrides_everything(void **state)
 	for (c = 0; c < 4; c++)
 		for (tp = 0; tp < 2; tp++)
 			assert_false(ask(f->r, id, channels[c], tp).allowed);
-	assert_int_equal(consent_personalisation_allowed(f->r, id), 0);
+	assert_int_equal(ledger_personalisation_allowed(f->r, id), 0);
 }
 
 static void test_soft_opt_in_and_consumers(void **state)
@@ -694,14 +695,14 @@ static void test_personalisation(void **state)
 	char id[RK_ID_LEN + 1];
 
 	add_kind(f->r, "customer", "perso@example.com", id);
-	assert_int_equal(consent_personalisation_allowed(f->r, id), 0);
+	assert_int_equal(ledger_personalisation_allowed(f->r, id), 0);
 	assert_int_equal(
 		rk_consent_set(f->r, id, "personalisation", 1, "web", NULL),
 		RK_OK);
-	assert_int_equal(consent_personalisation_allowed(f->r, id), 1);
+	assert_int_equal(ledger_personalisation_allowed(f->r, id), 1);
 	assert_int_equal(rk_object(f->r, id, "direct_marketing", "web", NULL),
 			 RK_OK);
-	assert_int_equal(consent_personalisation_allowed(f->r, id), 0);
+	assert_int_equal(ledger_personalisation_allowed(f->r, id), 0);
 }
 
 static void test_evidence_is_sealed(void **state)
