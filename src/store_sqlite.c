@@ -249,6 +249,12 @@ static const char *const migrations[] = {
 	" mac BLOB NOT NULL);"
 	"CREATE INDEX disclosure_subject ON disclosure(subject_id);"
 	"CREATE INDEX disclosure_pseudonym ON disclosure(pseudonym);",
+	/* 10: the blind index also covers the value's expiry, so that a
+	 * lookup, which leaves out expired values, still never reads the
+	 * value row itself. */
+	"DROP INDEX value_bidx;"
+	"CREATE INDEX value_bidx ON value(field, bidx, subject_id, expires_at)"
+	" WHERE bidx IS NOT NULL;",
 };
 
 #define NMIGRATIONS ((int64_t)(sizeof migrations / sizeof migrations[0]))
@@ -618,12 +624,14 @@ static int scrub_noted(struct sq *s)
 }
 
 /* One try at an owed checkpoint that never waits for other connections
- * (a commit must not stall behind a long reader). */
-static void scrub_retry(struct sq *s)
+ * (a commit must not stall behind a long reader). noted: whether the
+ * caller already knows one is owed (a write looks inside its transaction,
+ * where the look costs no lock of its own). */
+static void scrub_retry(struct sq *s, int noted)
 {
 	if (!sqlite3_get_autocommit(s->db))
 		return;
-	if (!s->scrub_owed && !scrub_noted(s))
+	if (!s->scrub_owed && !noted)
 		return;
 	s->scrub_owed = 1;
 	sqlite3_busy_timeout(s->db, 0);
@@ -637,7 +645,7 @@ static void sq_close(store *base)
 
 	if (!s)
 		return;
-	scrub_retry(s);
+	scrub_retry(s, scrub_noted(s));
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	for (int i = 0; i < SQX_SLOTS; i++)
@@ -668,10 +676,13 @@ static int sq_begin(store *base, int write)
 static int sq_commit(store *base)
 {
 	struct sq *s = sq_of(base);
+	/* Looked up before the commit, under the write lock already held: a
+	 * look after it would take a read lock of its own on every write. */
+	int noted = s->writing && !s->scrub_owed && scrub_noted(s);
 	int rc = run_simple(s, ST_COMMIT);
 
 	if (rc == 0 && s->writing)
-		scrub_retry(s);
+		scrub_retry(s, noted);
 	s->writing = 0;
 	return rc;
 }
