@@ -33,7 +33,6 @@
 #include "register.h"
 #include "store.h"
 
-#define META_BREACH_SET	 "breach_set"
 #define META_BREACH_NO	 "breach_number"
 #define CTX_BREACH_SET	 "rk-breach-set-v1"
 #define CTX_BREACH_TEXT	 "rk-breach-text-v1"
@@ -320,9 +319,8 @@ static void set_mac(const rk_register *r, const struct ball *a,
  * inside the caller's read or write. */
 static rk_status load_all(rk_register *r, struct ball *a)
 {
-	unsigned char want[SEC_HASH_BYTES], got[SEC_HASH_BYTES];
-	size_t i, len = 0;
-	int rc;
+	unsigned char want[SEC_HASH_BYTES];
+	size_t i;
 
 	memset(a, 0, sizeof *a);
 	a->r = r;
@@ -342,23 +340,8 @@ static rk_status load_all(rk_register *r, struct ball *a)
 		if (sec_memcmp(want, b->mac, SEC_HASH_BYTES) != 0)
 			return altered(r, "a breach does not match its MAC");
 	}
-	rc = r->st->vt->meta_get(r->st, META_BREACH_SET, got, sizeof got, &len);
-	if (rc == STORE_NOTFOUND) {
-		if (a->n != 0)
-			return altered(r, "the breaches are not the ones the "
-					  "register pinned");
-	} else if (rc != 0 || len != sizeof got) {
-		return rc != 0 ? reg_store_fail(r, "cannot read the breaches")
-			       : altered(r, "the pin of the breaches is "
-					    "damaged");
-	} else {
-		set_mac(r, a, want);
-		if (sec_memcmp(want, got, sizeof got) != 0)
-			return altered(r, "the breaches are not the ones the "
-					  "register pinned (one was removed, "
-					  "added or put back)");
-	}
-	return RK_OK;
+	set_mac(r, a, want);
+	return integ_breach_pin_check(r, want, a->n > 0, NULL);
 }
 
 static struct brow *find_row(struct ball *a, int64_t number)
@@ -386,9 +369,7 @@ static rk_status store_row(rk_register *r, struct ball *a, struct brow *w,
 	if (rc != 0)
 		return reg_store_fail(r, "cannot store the breach");
 	set_mac(r, a, m);
-	if (r->st->vt->meta_set(r->st, META_BREACH_SET, m, sizeof m) != 0)
-		return reg_store_fail(r, "cannot pin the breaches");
-	return RK_OK;
+	return integ_breach_pin_write(r, m);
 }
 
 /* ---- sealed texts ---------------------------------------------------------
@@ -647,7 +628,7 @@ rk_status rk_breach_open(rk_register *r, const char *aware_at,
 			 const char *description, const char *categories,
 			 const rk_breach_query *query, int64_t *number)
 {
-	static const char action[] = "breach.open";
+	static const char action[] = AUDIT_BREACH_OPEN;
 	struct ball all;
 	struct brow row, *grown;
 	struct match m = {NULL, 0, 0};
@@ -1154,10 +1135,10 @@ rk_status rk_breach_update(rk_register *r, int64_t number,
 			*json_out = NULL;
 		return reg_fail(r, RK_EINVAL, "nothing to update");
 	}
-	return change(r, "breach.update", number, c, json_out);
+	return change(r, AUDIT_BREACH_UPDATE, number, c, json_out);
 }
 
 rk_status rk_breach_close(rk_register *r, int64_t number, char **json_out)
 {
-	return change(r, "breach.close", number, NULL, json_out);
+	return change(r, AUDIT_BREACH_CLOSE, number, NULL, json_out);
 }

@@ -1181,7 +1181,7 @@ rk_status rk_disclose(rk_register *r, const char *recipient,
 		names[0] = '\0';
 		snprintf(names, sizeof names, "%s%s%s", s.fields,
 			 s.fields[0] && s.types[0] ? "," : "", s.types);
-		audit_ev_set(&ev, r, "disclose", sub.pseudonym, names,
+		audit_ev_set(&ev, r, AUDIT_DISCLOSE, sub.pseudonym, names,
 			     p->purposes[pu].name, "ok");
 		st = audit_write(r, &ev);
 		if (st != RK_OK)
@@ -1444,7 +1444,7 @@ rk_status rk_transfer_to_marketing(rk_register *r, const char *id,
 	st = head_set(r, &h);
 	if (st != RK_OK)
 		goto out;
-	audit_ev_set(&ev, r, "marketing.transfer", sub.pseudonym, k.fields,
+	audit_ev_set(&ev, r, AUDIT_MARKETING_TRANSFER, sub.pseudonym, k.fields,
 		     p->purposes[pu].name, "ok");
 	st = audit_write(r, &ev);
 	if (st != RK_OK)

@@ -4,6 +4,7 @@
  * and per row read; the values of a subject share one digest, so a value
  * costs no MAC of its own and no extra column.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1774,6 +1775,7 @@ static int log_line(void *ud, const store_disclosure *d)
 	}
 	memcpy(w->prev, d->mac, SEC_HASH_BYTES);
 	w->last = d->id;
+	w->n++;
 	return 0;
 }
 
@@ -1807,16 +1809,155 @@ static int breach_term(void *ud, const store_breach *b)
 	return 0;
 }
 
+/* The pin of the set of breaches: the set's MAC alone (a register from
+ * before the pins were bound to the trail), or since then the number the
+ * trail's next entry had when the pin was written (a lower bound of the
+ * pinning write's own entry) and a MAC over it and the set. Putting back
+ * an older pin with the rows it matched then shows in the trail: more
+ * than one breach-writing entry at or after its number. */
+#define CTX_BREACH_PIN "rk-breach-pin-v2"
+#define BREACH_PIN_LEN (8 + SEC_HASH_BYTES)
+
+static void breach_pin_mac(const rk_register *r, int64_t from,
+			   const unsigned char set[SEC_HASH_BYTES],
+			   unsigned char out[SEC_HASH_BYTES])
+{
+	sec_mac m;
+
+	sec_mac_init(&m, r->rkey, CTX_BREACH_PIN);
+	sec_mac_int(&m, from);
+	sec_mac_bytes(&m, set, SEC_HASH_BYTES);
+	sec_mac_final(&m, out);
+}
+
+rk_status integ_breach_pin_write(rk_register *r,
+				 const unsigned char set[SEC_HASH_BYTES])
+{
+	unsigned char buf[BREACH_PIN_LEN];
+	int64_t from = audit_next_seq(r);
+	uint64_t v = (uint64_t)from;
+	int i;
+
+	if (from <= 0)
+		return reg_fail(r, RK_EINTEGRITY,
+				"the audit head does not load: %s",
+				MSG_ALTERED);
+	for (i = 7; i >= 0; i--) {
+		buf[i] = (unsigned char)(v & 0xff);
+		v >>= 8;
+	}
+	breach_pin_mac(r, from, set, buf + 8);
+	if (r->st->vt->meta_set(r->st, META_BREACH_SET, buf, sizeof buf) != 0)
+		return reg_store_fail(r, "cannot pin the breaches");
+	return RK_OK;
+}
+
+rk_status integ_breach_pin_check(rk_register *r,
+				 const unsigned char set[SEC_HASH_BYTES],
+				 int have_rows, int64_t *from)
+{
+	unsigned char buf[BREACH_PIN_LEN], want[SEC_HASH_BYTES];
+	size_t len = 0;
+	uint64_t v = 0;
+	int rc = r->st->vt->meta_get(r->st, META_BREACH_SET, buf, sizeof buf,
+				     &len);
+	int i;
+
+	if (from != NULL)
+		*from = 0;
+	if (rc == STORE_NOTFOUND)
+		return have_rows ? altered(r, "the set of breaches") : RK_OK;
+	if (rc != 0)
+		return reg_store_fail(r, "cannot read the breaches");
+	if (len == SEC_HASH_BYTES) { /* the set's MAC alone */
+		if (sec_memcmp(buf, set, SEC_HASH_BYTES) != 0)
+			return altered(r, "the set of breaches");
+		return RK_OK;
+	}
+	if (len != sizeof buf)
+		return altered(r, "the pin of the breaches");
+	for (i = 0; i < 8; i++)
+		v = v << 8 | buf[i];
+	breach_pin_mac(r, (int64_t)v, set, want);
+	if (v == 0 || v > INT64_MAX ||
+	    sec_memcmp(want, buf + 8, SEC_HASH_BYTES) != 0)
+		return altered(r, "the set of breaches");
+	if (from != NULL)
+		*from = (int64_t)v;
+	return RK_OK;
+}
+
+/* What the trail says was written to the two logs. */
+struct trail_count {
+	int64_t from;	 /* the breach pin's number, 0 when it has none */
+	int64_t lines;	 /* entries of lines added to the disclosure log */
+	int64_t opened;	 /* breaches opened */
+	int64_t written; /* breach writes at or after from */
+};
+
+static int trail_one(void *ud, const store_audit *a)
+{
+	struct trail_count *c = ud;
+	int breach;
+
+	if (a->outcome == NULL || strcmp(a->outcome, "ok") != 0 ||
+	    a->action == NULL)
+		return 0;
+	if (strcmp(a->action, AUDIT_DISCLOSE) == 0 ||
+	    strcmp(a->action, AUDIT_MARKETING_TRANSFER) == 0) {
+		c->lines++;
+		return 0;
+	}
+	breach = strcmp(a->action, AUDIT_BREACH_OPEN) == 0;
+	if (breach)
+		c->opened++;
+	breach = breach || strcmp(a->action, AUDIT_BREACH_UPDATE) == 0 ||
+		 strcmp(a->action, AUDIT_BREACH_CLOSE) == 0;
+	if (breach && c->from > 0 && a->seq >= c->from)
+		c->written++;
+	return 0;
+}
+
+/* The logs against the trail, whose own chain and head audit verify
+ * checks: one entry per line of the disclosure log, one opening entry per
+ * breach, and no breach written after the write that set the pin. Lines
+ * or breaches removed together with their pins put back are found so. */
+static rk_status logs_against_trail(rk_register *r, int64_t lines,
+				    int64_t breaches, int64_t from)
+{
+	struct trail_count c;
+
+	memset(&c, 0, sizeof c);
+	c.from = from;
+	if (r->st->vt->audit_walk(r->st, 1, NULL, trail_one, &c) != 0)
+		return reg_store_fail(r, "cannot read the audit trail");
+	if (c.lines != lines)
+		return reg_fail(r, RK_EINTEGRITY,
+				"the disclosure log holds %" PRId64
+				" lines but the audit trail records %" PRId64
+				": %s",
+				lines, c.lines, MSG_ALTERED);
+	if (c.opened != breaches)
+		return reg_fail(r, RK_EINTEGRITY,
+				"the breach register holds %" PRId64
+				" breaches but the audit trail records %" PRId64
+				" opened: %s",
+				breaches, c.opened, MSG_ALTERED);
+	if (from > 0 && c.written != 1)
+		return reg_fail(r, RK_EINTEGRITY,
+				"the breach register is older than the audit "
+				"trail's last write to it: %s",
+				MSG_ALTERED);
+	return RK_OK;
+}
+
 rk_status integ_logs_verify(rk_register *r)
 {
 	struct log_check w;
 	struct breach_sum bs;
 	unsigned char head[SEC_HASH_BYTES], want[SEC_HASH_BYTES];
-	unsigned char got[SEC_HASH_BYTES];
-	int64_t head_id = 0;
-	size_t len = 0;
+	int64_t head_id = 0, lines, from = 0;
 	rk_status st = integ_disclosure_head(r, &head_id, head);
-	int rc;
 
 	if (st != RK_OK)
 		return st;
@@ -1827,6 +1968,7 @@ rk_status integ_logs_verify(rk_register *r)
 	if (w.bad || w.last != head_id ||
 	    (head_id != 0 && sec_memcmp(w.prev, head, sizeof head) != 0))
 		return altered(r, "the disclosure log");
+	lines = w.n;
 	/* The breaches: each row, then the set as breach.c pins it. */
 	memset(&w, 0, sizeof w);
 	w.r = r;
@@ -1834,11 +1976,6 @@ rk_status integ_logs_verify(rk_register *r)
 		return reg_store_fail(r, "cannot read the breaches");
 	if (w.bad)
 		return altered(r, "a breach");
-	rc = r->st->vt->meta_get(r->st, META_BREACH_SET, got, sizeof got, &len);
-	if (rc == STORE_NOTFOUND)
-		return w.n == 0 ? RK_OK : altered(r, "the set of breaches");
-	if (rc != 0)
-		return reg_store_fail(r, "cannot read the breaches");
 	bs.r = r;
 	sec_mac_init(&bs.m, r->rkey, CTX_BREACH_SET);
 	sec_mac_int(&bs.m, w.n);
@@ -1847,9 +1984,10 @@ rk_status integ_logs_verify(rk_register *r)
 		return reg_store_fail(r, "cannot read the breaches");
 	}
 	sec_mac_final(&bs.m, want);
-	if (len != sizeof got || sec_memcmp(want, got, sizeof got) != 0)
-		return altered(r, "the set of breaches");
-	return RK_OK;
+	st = integ_breach_pin_check(r, want, w.n > 0, &from);
+	if (st != RK_OK)
+		return st;
+	return logs_against_trail(r, lines, w.n, from);
 }
 
 /* ---- loading a subject row ---- */

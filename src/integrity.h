@@ -215,8 +215,19 @@ void integ_disclosure_mac(const rk_register *r, const unsigned char *prev,
 			  unsigned char out[SEC_HASH_BYTES]);
 rk_status integ_disclosure_head(rk_register *r, int64_t *id,
 				unsigned char mac[SEC_HASH_BYTES]);
+/* The pin of the set of breaches (set: the MAC over the set as breach.c
+ * computes it), written inside the breach's write before its audit entry,
+ * and checked: RK_EINTEGRITY when it does not match, or is missing while
+ * there are rows; *from (may be NULL) gets the pin's trail number, 0 for
+ * a pin from before those. */
+rk_status integ_breach_pin_write(rk_register *r,
+				 const unsigned char set[SEC_HASH_BYTES]);
+rk_status integ_breach_pin_check(rk_register *r,
+				 const unsigned char set[SEC_HASH_BYTES],
+				 int have_rows, int64_t *from);
 /* The disclosure log and the breach register against their MACs and pins
- * (for `audit verify`): RK_OK or RK_EINTEGRITY. */
+ * and against the audit trail, which records every line and every breach
+ * written (for `audit verify`): RK_OK or RK_EINTEGRITY. */
 rk_status integ_logs_verify(rk_register *r);
 
 #endif
