@@ -14,7 +14,8 @@
 #include "cli.h"
 
 static const char retention_usage[] =
-	"usage: rekisteri retention run [--as-of YYYY-MM-DD] [--dry-run]\n"
+	"usage: rekisteri retention run [--as-of YYYY-MM-DD] [--dry-run] "
+	"[--allow-early]\n"
 	"\n"
 	"Applies the policy's retention rules: deletes (not hides) every "
 	"value and\n"
@@ -38,9 +39,10 @@ static const char retention_usage[] =
 	"reports\n"
 	"what would go and changes nothing. --as-of acts as if it were that "
 	"day:\n"
-	"a date after today deletes data before its time, so use it with "
-	"--dry-run\n"
-	"to look ahead. A progress bar shows when standard error is a "
+	"a date after today would delete data before its time, so it is "
+	"refused\n"
+	"without --dry-run (look ahead) or --allow-early (mean it). A "
+	"progress bar shows when standard error is a "
 	"terminal.\n"
 	"Only the administrator or a role that may audit may run it. "
 	"Audited.\n";
@@ -152,6 +154,10 @@ static int run(cli *c, int argc, char **argv)
 	for (i = 2; i < argc; i++) {
 		if (cli_opt(argc, argv, &i, "--dry-run", NULL) == 1) {
 			flags |= RK_RETENTION_DRY_RUN;
+			continue;
+		}
+		if (cli_opt(argc, argv, &i, "--allow-early", NULL) == 1) {
+			flags |= RK_RETENTION_EARLY;
 			continue;
 		}
 		r = cli_opt(argc, argv, &i, "--as-of", &as_of);

@@ -823,6 +823,10 @@ RK_API RK_NODISCARD rk_status rk_dsr_close(rk_register *reg, int64_t number,
  * the same report of what would go, and nothing changes. fn (may be NULL)
  * is called after each batch with the subjects done and due. */
 #define RK_RETENTION_DRY_RUN 1u
+/* as_of after today deletes data before its time and ends legal holds
+ * early: a run that is not a dry run refuses it (RK_EINVAL) unless this
+ * flag says that is meant. */
+#define RK_RETENTION_EARLY 2u
 RK_API RK_NODISCARD rk_status rk_retention_run(rk_register *reg,
 					       const char *as_of,
 					       unsigned flags,

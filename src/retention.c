@@ -781,7 +781,7 @@ rk_status rk_retention_run(rk_register *r, const char *as_of, unsigned flags,
 			   "run the retention");
 	if (st != RK_OK)
 		return st;
-	if ((flags & ~RK_RETENTION_DRY_RUN) != 0) {
+	if ((flags & ~(RK_RETENTION_DRY_RUN | RK_RETENTION_EARLY)) != 0) {
 		st = reg_fail(r, RK_EINVAL, "unknown retention flags");
 		goto out;
 	}
@@ -796,6 +796,18 @@ rk_status rk_retention_run(rk_register *r, const char *as_of, unsigned flags,
 		memcpy(ru.as_of, ru.today, sizeof ru.as_of);
 	else if (ident_date(as_of, ru.as_of, sizeof ru.as_of, &why) != 0) {
 		st = reg_fail(r, RK_EINVAL, "--as-of: %s", why);
+		goto out;
+	}
+	/* Deleting is for good: a day ahead of today deletes data before
+	 * its time and ends legal holds early, so it takes a dry run or
+	 * the caller saying so. */
+	if (!ru.dry && (flags & RK_RETENTION_EARLY) == 0 &&
+	    strcmp(ru.as_of, ru.today) > 0) {
+		st = reg_fail(r, RK_EINVAL,
+			      "--as-of %s is after today: it would delete "
+			      "data before its time; look ahead with "
+			      "--dry-run (or say --allow-early)",
+			      ru.as_of);
 		goto out;
 	}
 	ru.rules = calloc(p->nretention + 1, sizeof *ru.rules);

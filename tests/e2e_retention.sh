@@ -42,6 +42,10 @@ expect "the dry run would delete the prospect" \
 expect "the dry run changed nothing" \
 	test "$(rows "SELECT count(*) FROM value"):$(rows "SELECT count(*) FROM record")" = "$before"
 expect "the report holds no value" bash -c '! grep -qiE "'$MARK'|example.com|131052|L-1001" <<<"$1"' _ "$dry"
+nvalues=$(rows "SELECT count(*) FROM value")
+check "a real run a year ahead is refused" 2 "$BIN" retention run --as-of "$(day '1 year')"
+expect "it says how to look ahead" grep -q -- "--dry-run" <<<"$err"
+expect "and deleted nothing" test "$(rows "SELECT count(*) FROM value")" = "$nvalues"
 
 ct=$(rows "SELECT hex(ciphertext) FROM value WHERE subject_id = '$P' LIMIT 1")
 expect "the prospect's ciphertext is in the file" \
@@ -50,10 +54,10 @@ try: w=open(sys.argv[1]+"-wal","rb").read()
 except OSError: pass
 sys.exit(bytes.fromhex(sys.argv[2])[:48] not in d + w)' "$REKISTERI_DB" "$ct"
 
-check "the day before the prospect's period ends" 0 "$BIN" --json retention run --as-of "$(day '6 months')"
+check "the day before the prospect's period ends" 0 "$BIN" --json retention run --allow-early --as-of "$(day '6 months')"
 expect "... the prospect is kept" python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(d["deleted"]["values"] != 1)' <<<"$out"
 check "the prospect is still there" 0 "$BIN" subject show "$P"
-check "the next day" 0 "$BIN" retention run --as-of "$(day '6 months + 1 day')"
+check "the next day" 0 "$BIN" retention run --allow-early --as-of "$(day '6 months + 1 day')"
 expect "... the report names the prospect rule" grep -q "rule prospect: 2 values" <<<"$out"
 check "the prospect is gone" 3 "$BIN" subject show "$P"
 check "its e-mail finds nobody" 3 "$BIN" subject find --by email prospekti@example.com
@@ -68,13 +72,13 @@ check "the customer's KYC data stays" 0 "$BIN" subject show "$C"
 expect "... its name is shown" grep -q "$MARK" <<<"$out"
 check "the trail and the rows verify" 0 "$BIN" audit verify
 
-check "five years after the end" 0 "$BIN" --json retention run --as-of "$(day '5 years + 1 day')"
+check "five years after the end" 0 "$BIN" --json retention run --allow-early --as-of "$(day '5 years + 1 day')"
 expect "... the KYC data goes, the voucher keeps the subject" \
 	python3 -c 'import json,sys; d=json.load(sys.stdin); r={x["rule"]:x for x in d["rules"]}; sys.exit(not (r["kyc"]["values"] == 4 and d["subjects"]["deleted"] == 0))' <<<"$out"
 year=$(date -u +%Y)
-check "the day the voucher's period ends" 0 "$BIN" --json retention run --as-of "$((year + 6))-12-31"
+check "the day the voucher's period ends" 0 "$BIN" --json retention run --allow-early --as-of "$((year + 6))-12-31"
 expect "... the voucher is kept" python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(d["deleted"]["records"] != 0)' <<<"$out"
-check "the next day" 0 "$BIN" --json retention run --as-of "$((year + 7))-01-01"
+check "the next day" 0 "$BIN" --json retention run --allow-early --as-of "$((year + 7))-01-01"
 expect "... the voucher and the subject go" \
 	python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(not (d["deleted"]["records"] == 1 and d["subjects"]["deleted"] == 1))' <<<"$out"
 check "the customer is gone" 3 "$BIN" subject show "$C"
@@ -88,12 +92,12 @@ check "the trail and the rows verify at the end" 0 "$BIN" audit verify
 for i in $(seq 1 300); do printf 'p%d@example.com\n' "$i"; done >"$WORK/emails"
 while read -r e; do "$BIN" subject add --kind prospect --field email="$e" >/dev/null || break; done <"$WORK/emails"
 expect "300 prospects" test "$(rows "SELECT count(*) FROM subject")" = 300
-"$BIN" retention run --as-of "$(day '1 year')" >/dev/null 2>&1 &
+"$BIN" retention run --allow-early --as-of "$(day '1 year')" >/dev/null 2>&1 &
 runpid=$!
 sleep 0.3
 kill -9 "$runpid" 2>/dev/null
 wait "$runpid" 2>/dev/null
-check "the run is run again" 0 "$BIN" retention run --as-of "$(day '1 year')"
+check "the run is run again" 0 "$BIN" retention run --allow-early --as-of "$(day '1 year')"
 expect "... and every prospect has gone" test "$(rows "SELECT count(*) FROM subject")" = 0
 check "the trail and the rows verify after it" 0 "$BIN" audit verify
 

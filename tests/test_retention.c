@@ -281,8 +281,10 @@ static json_t *run(struct fx *f, const char *as_of, int dry)
 {
 	char *out = NULL;
 	json_t *j;
+	/* The tests move the day ahead: a real run says it means that. */
 	rk_status st = rk_retention_run(
-		f->r, as_of, dry ? RK_RETENTION_DRY_RUN : 0, NULL, NULL, &out);
+		f->r, as_of, dry ? RK_RETENTION_DRY_RUN : RK_RETENTION_EARLY,
+		NULL, NULL, &out);
 
 	if (st != RK_OK)
 		print_error("retention: %s\n", rk_errmsg(f->r));
@@ -771,8 +773,8 @@ static void test_killed_run_finishes(void **state)
 
 		if (rk_register_open(f->db, f->key, &r) != RK_OK)
 			_exit(10);
-		if (rk_retention_run(r, "2025-01-01", 0, kill_after_first, NULL,
-				     &out) != RK_OK)
+		if (rk_retention_run(r, "2025-01-01", RK_RETENTION_EARLY,
+				     kill_after_first, NULL, &out) != RK_OK)
 			_exit(11);
 		_exit(12); /* never killed */
 	}
@@ -880,9 +882,34 @@ static void test_review_and_confirm(void **state)
 	expect_intact(f->r);
 }
 
+/* A day after today deletes data before its time: a real run refuses it
+ * unless told it is meant, and changes nothing; a dry run may look ahead. */
+static void test_early_refused(void **state)
+{
+	struct fx *f = *state;
+	char p[RK_ID_LEN + 1];
+	char *out = NULL;
+	json_t *rep;
+
+	add_subject(f->r, "prospect", "prospekti@example.com", p);
+	assert_int_equal(
+		rk_retention_run(f->r, "2025-03-01", 0, NULL, NULL, &out),
+		RK_EINVAL);
+	assert_null(out);
+	assert_non_null(strstr(rk_errmsg(f->r), "--dry-run"));
+	assert_true(exists(f, p));
+	assert_int_equal(values_shown(f, p) > 0, 1);
+	rep = run(f, "2025-03-01", 1);
+	assert_int_equal(subjects(rep, "deleted"), 1);
+	json_decref(rep);
+	assert_true(exists(f, p));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_early_refused, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_prospect_six_months, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_customer_after_the_end,
