@@ -37,9 +37,6 @@
 #include "register.h"
 #include "store.h"
 
-#define META_DSR_SET	"dsr_set"
-#define CTX_DSR_ROW	"rk-dsr-v1"
-#define CTX_DSR_SET	"rk-dsr-set-v1"
 #define CTX_DSR_REASON	"rk-dsr-reason-v1"
 #define FIELD_XREASON	"extend_reason"
 #define FIELD_REASON	"reason"
@@ -117,35 +114,29 @@ static const char *opt(const char *s)
 /* ---- MACs ---------------------------------------------------------------
  */
 
-static void mac_opt_bytes(sec_mac *m, const unsigned char *p, size_t n)
-{
-	/* Absent differs from empty. */
-	sec_mac_int(m, p != NULL ? 1 : 0);
-	sec_mac_bytes(m, p, p != NULL ? n : 0);
-}
-
+/* The row as the store holds it, for integ_dsr_mac. */
 static void row_mac(const rk_register *r, const struct dsr_row *d,
 		    unsigned char out[SEC_HASH_BYTES])
 {
-	sec_mac m;
+	store_dsr v;
 
-	/* Not the subject's id: erasure sets it to NULL. The pseudonym
-	 * names the subject instead (checked against the subject row). */
-	sec_mac_init(&m, r->rkey, CTX_DSR_ROW);
-	sec_mac_int(&m, d->id);
-	sec_mac_str(&m, d->pseudonym);
-	sec_mac_str(&m, d->type);
-	sec_mac_str(&m, d->received);
-	sec_mac_str(&m, d->due);
-	sec_mac_str(&m, opt(d->extended_due));
-	mac_opt_bytes(&m, d->xreason, d->xreason_len);
-	sec_mac_str(&m, opt(d->verified_by));
-	sec_mac_str(&m, d->status);
-	sec_mac_str(&m, opt(d->outcome));
-	mac_opt_bytes(&m, d->reason, d->reason_len);
-	sec_mac_str(&m, opt(d->closed));
-	sec_mac_str(&m, d->purposes);
-	sec_mac_final(&m, out);
+	memset(&v, 0, sizeof v);
+	v.id = d->id;
+	v.pseudonym = d->pseudonym;
+	v.type = d->type;
+	v.received = d->received;
+	v.due = d->due;
+	v.extended_due = d->extended_due;
+	v.extend_reason = d->xreason;
+	v.extend_reason_len = d->xreason_len;
+	v.verified_by = d->verified_by;
+	v.status = d->status;
+	v.outcome = d->outcome;
+	v.reason = d->reason;
+	v.reason_len = d->reason_len;
+	v.closed = d->closed;
+	v.purposes = d->purposes;
+	integ_dsr_mac(r, &v, out);
 }
 
 static void set_mac(const rk_register *r, const struct dsr_all *a,
@@ -154,12 +145,9 @@ static void set_mac(const rk_register *r, const struct dsr_all *a,
 	sec_mac m;
 	size_t i;
 
-	sec_mac_init(&m, r->rkey, CTX_DSR_SET);
-	sec_mac_int(&m, (int64_t)a->n);
-	for (i = 0; i < a->n; i++) {
-		sec_mac_int(&m, a->rows[i].id);
-		sec_mac_bytes(&m, a->rows[i].mac, SEC_HASH_BYTES);
-	}
+	integ_dsr_set_begin(r, &m, (int64_t)a->n);
+	for (i = 0; i < a->n; i++)
+		integ_dsr_set_add(&m, a->rows[i].id, a->rows[i].mac);
 	sec_mac_final(&m, out);
 }
 
@@ -285,10 +273,9 @@ static rk_status check_subject(rk_register *r, struct dsr_row *d)
  * meta pins and each subject link; inside the caller's read or write. */
 static rk_status load_all(rk_register *r, struct dsr_all *a)
 {
-	unsigned char want[SEC_HASH_BYTES], got[SEC_HASH_BYTES];
-	size_t i, len = 0;
+	unsigned char want[SEC_HASH_BYTES];
+	size_t i;
 	rk_status st;
-	int rc;
 
 	memset(a, 0, sizeof *a);
 	a->r = r;
@@ -305,23 +292,10 @@ static rk_status load_all(rk_register *r, struct dsr_all *a)
 			return altered(r, "a data subject request does not "
 					  "match its MAC");
 	}
-	rc = r->st->vt->meta_get(r->st, META_DSR_SET, got, sizeof got, &len);
-	if (rc == STORE_NOTFOUND) {
-		/* None was ever opened: nothing is pinned yet. */
-		if (a->n != 0)
-			return altered(r, "the data subject requests are not "
-					  "the ones the register pinned");
-	} else if (rc != 0 || len != sizeof got) {
-		return rc != 0 ? reg_store_fail(r, "cannot read the requests")
-			       : altered(r, "the pin of the data subject "
-					    "requests is damaged");
-	} else {
-		set_mac(r, a, want);
-		if (sec_memcmp(want, got, sizeof got) != 0)
-			return altered(r, "the data subject requests are not "
-					  "the ones the register pinned (one "
-					  "was removed, added or put back)");
-	}
+	set_mac(r, a, want);
+	st = integ_dsr_pin_check(r, want, a->n > 0, NULL);
+	if (st != RK_OK)
+		return st;
 	for (i = 0; i < a->n; i++) {
 		st = check_subject(r, &a->rows[i]);
 		if (st != RK_OK)
@@ -346,9 +320,7 @@ static rk_status pin_set(rk_register *r, const struct dsr_all *a)
 	unsigned char m[SEC_HASH_BYTES];
 
 	set_mac(r, a, m);
-	if (r->st->vt->meta_set(r->st, META_DSR_SET, m, sizeof m) != 0)
-		return reg_store_fail(r, "cannot pin the requests");
-	return RK_OK;
+	return integ_dsr_pin_write(r, m);
 }
 
 /* ---- who may, and what is valid ------------------------------------------
@@ -590,7 +562,7 @@ rk_status rk_dsr_open(rk_register *r, const char *id, const char *type,
 		      const char *received, const char *verified_by,
 		      int64_t *number)
 {
-	static const char action[] = "dsr.open";
+	static const char action[] = AUDIT_DSR_OPEN;
 	struct dsr_all all;
 	struct dsr_row row, *grown;
 	struct purposes ps = {r->pol, NULL};
@@ -1068,7 +1040,7 @@ out:
 rk_status rk_dsr_extend(rk_register *r, int64_t number, const char *reason,
 			char **json_out)
 {
-	struct change c = {CH_EXTEND, "dsr.extend", NULL, NULL};
+	struct change c = {CH_EXTEND, AUDIT_DSR_EXTEND, NULL, NULL};
 	rk_status st;
 
 	if (json_out != NULL)
@@ -1091,7 +1063,7 @@ rk_status rk_dsr_extend(rk_register *r, int64_t number, const char *reason,
 rk_status rk_dsr_close(rk_register *r, int64_t number, const char *outcome,
 		       const char *reason, char **json_out)
 {
-	struct change c = {CH_CLOSE, "dsr.close", NULL, NULL};
+	struct change c = {CH_CLOSE, AUDIT_DSR_CLOSE, NULL, NULL};
 	rk_status st;
 
 	if (json_out != NULL)

@@ -1809,31 +1809,35 @@ static int breach_term(void *ud, const store_breach *b)
 	return 0;
 }
 
-/* The pin of the set of breaches: the set's MAC alone (a register from
- * before the pins were bound to the trail), or since then the number the
- * trail's next entry had when the pin was written (a lower bound of the
- * pinning write's own entry) and a MAC over it and the set. Putting back
- * an older pin with the rows it matched then shows in the trail: more
- * than one breach-writing entry at or after its number. */
+/* The pin of a set of rows (breaches, requests): the set's MAC alone (a
+ * register from before the pins were bound to the trail), or since then
+ * the number the trail's next entry had when the pin was written (a lower
+ * bound of the pinning write's own entry) and a MAC over it and the set.
+ * Putting back an older pin with the rows it matched then shows in the
+ * trail: more than one write of the set at or after its number. */
+#define PIN_LEN	       (8 + SEC_HASH_BYTES)
+#define META_DSR_SET   "dsr_set"
+#define CTX_DSR_ROW    "rk-dsr-v1"
+#define CTX_DSR_SET    "rk-dsr-set-v1"
 #define CTX_BREACH_PIN "rk-breach-pin-v2"
-#define BREACH_PIN_LEN (8 + SEC_HASH_BYTES)
+#define CTX_DSR_PIN    "rk-dsr-pin-v2"
 
-static void breach_pin_mac(const rk_register *r, int64_t from,
-			   const unsigned char set[SEC_HASH_BYTES],
-			   unsigned char out[SEC_HASH_BYTES])
+static void pin_mac(const rk_register *r, const char *ctx, int64_t from,
+		    const unsigned char set[SEC_HASH_BYTES],
+		    unsigned char out[SEC_HASH_BYTES])
 {
 	sec_mac m;
 
-	sec_mac_init(&m, r->rkey, CTX_BREACH_PIN);
+	sec_mac_init(&m, r->rkey, ctx);
 	sec_mac_int(&m, from);
 	sec_mac_bytes(&m, set, SEC_HASH_BYTES);
 	sec_mac_final(&m, out);
 }
 
-rk_status integ_breach_pin_write(rk_register *r,
-				 const unsigned char set[SEC_HASH_BYTES])
+static rk_status pin_write(rk_register *r, const char *meta, const char *ctx,
+			   const unsigned char set[SEC_HASH_BYTES])
 {
-	unsigned char buf[BREACH_PIN_LEN];
+	unsigned char buf[PIN_LEN];
 	int64_t from = audit_next_seq(r);
 	uint64_t v = (uint64_t)from;
 	int i;
@@ -1846,117 +1850,288 @@ rk_status integ_breach_pin_write(rk_register *r,
 		buf[i] = (unsigned char)(v & 0xff);
 		v >>= 8;
 	}
-	breach_pin_mac(r, from, set, buf + 8);
-	if (r->st->vt->meta_set(r->st, META_BREACH_SET, buf, sizeof buf) != 0)
-		return reg_store_fail(r, "cannot pin the breaches");
+	pin_mac(r, ctx, from, set, buf + 8);
+	if (r->st->vt->meta_set(r->st, meta, buf, sizeof buf) != 0)
+		return reg_store_fail(r, "cannot pin a set of rows");
 	return RK_OK;
+}
+
+static rk_status pin_check(rk_register *r, const char *meta, const char *ctx,
+			   const char *what,
+			   const unsigned char set[SEC_HASH_BYTES],
+			   int have_rows, int64_t *from)
+{
+	unsigned char buf[PIN_LEN], want[SEC_HASH_BYTES];
+	size_t len = 0;
+	uint64_t v = 0;
+	int rc = r->st->vt->meta_get(r->st, meta, buf, sizeof buf, &len);
+	int i;
+
+	if (from != NULL)
+		*from = 0;
+	if (rc == STORE_NOTFOUND)
+		return have_rows ? altered(r, what) : RK_OK;
+	if (rc != 0)
+		return reg_store_fail(r, "cannot read a set's pin");
+	if (len == SEC_HASH_BYTES) { /* the set's MAC alone */
+		if (sec_memcmp(buf, set, SEC_HASH_BYTES) != 0)
+			return altered(r, what);
+		return RK_OK;
+	}
+	if (len != sizeof buf)
+		return altered(r, what);
+	for (i = 0; i < 8; i++)
+		v = v << 8 | buf[i];
+	pin_mac(r, ctx, (int64_t)v, set, want);
+	if (v == 0 || v > INT64_MAX ||
+	    sec_memcmp(want, buf + 8, SEC_HASH_BYTES) != 0)
+		return altered(r, what);
+	if (from != NULL)
+		*from = (int64_t)v;
+	return RK_OK;
+}
+
+rk_status integ_breach_pin_write(rk_register *r,
+				 const unsigned char set[SEC_HASH_BYTES])
+{
+	return pin_write(r, META_BREACH_SET, CTX_BREACH_PIN, set);
 }
 
 rk_status integ_breach_pin_check(rk_register *r,
 				 const unsigned char set[SEC_HASH_BYTES],
 				 int have_rows, int64_t *from)
 {
-	unsigned char buf[BREACH_PIN_LEN], want[SEC_HASH_BYTES];
-	size_t len = 0;
-	uint64_t v = 0;
-	int rc = r->st->vt->meta_get(r->st, META_BREACH_SET, buf, sizeof buf,
-				     &len);
-	int i;
-
-	if (from != NULL)
-		*from = 0;
-	if (rc == STORE_NOTFOUND)
-		return have_rows ? altered(r, "the set of breaches") : RK_OK;
-	if (rc != 0)
-		return reg_store_fail(r, "cannot read the breaches");
-	if (len == SEC_HASH_BYTES) { /* the set's MAC alone */
-		if (sec_memcmp(buf, set, SEC_HASH_BYTES) != 0)
-			return altered(r, "the set of breaches");
-		return RK_OK;
-	}
-	if (len != sizeof buf)
-		return altered(r, "the pin of the breaches");
-	for (i = 0; i < 8; i++)
-		v = v << 8 | buf[i];
-	breach_pin_mac(r, (int64_t)v, set, want);
-	if (v == 0 || v > INT64_MAX ||
-	    sec_memcmp(want, buf + 8, SEC_HASH_BYTES) != 0)
-		return altered(r, "the set of breaches");
-	if (from != NULL)
-		*from = (int64_t)v;
-	return RK_OK;
+	return pin_check(r, META_BREACH_SET, CTX_BREACH_PIN,
+			 "the set of breaches", set, have_rows, from);
 }
 
-/* What the trail says was written to the two logs. */
+rk_status integ_dsr_pin_write(rk_register *r,
+			      const unsigned char set[SEC_HASH_BYTES])
+{
+	return pin_write(r, META_DSR_SET, CTX_DSR_PIN, set);
+}
+
+rk_status integ_dsr_pin_check(rk_register *r,
+			      const unsigned char set[SEC_HASH_BYTES],
+			      int have_rows, int64_t *from)
+{
+	return pin_check(r, META_DSR_SET, CTX_DSR_PIN,
+			 "the set of data subject requests", set, have_rows,
+			 from);
+}
+
+static const char *opt_str(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? s : NULL;
+}
+
+static void mac_opt_bytes(sec_mac *m, const unsigned char *p, size_t n)
+{
+	/* Absent differs from empty. */
+	sec_mac_int(m, p != NULL ? 1 : 0);
+	sec_mac_bytes(m, p, p != NULL ? n : 0);
+}
+
+/* Not the subject's id: erasure sets it to NULL. The pseudonym names the
+ * subject instead (checked against the subject row). An empty optional
+ * column counts as absent. */
+void integ_dsr_mac(const rk_register *r, const store_dsr *d,
+		   unsigned char out[SEC_HASH_BYTES])
+{
+	sec_mac m;
+
+	sec_mac_init(&m, r->rkey, CTX_DSR_ROW);
+	sec_mac_int(&m, d->id);
+	sec_mac_str(&m, d->pseudonym);
+	sec_mac_str(&m, d->type);
+	sec_mac_str(&m, d->received);
+	sec_mac_str(&m, d->due);
+	sec_mac_str(&m, opt_str(d->extended_due));
+	mac_opt_bytes(&m, d->extend_reason, d->extend_reason_len);
+	sec_mac_str(&m, opt_str(d->verified_by));
+	sec_mac_str(&m, d->status);
+	sec_mac_str(&m, opt_str(d->outcome));
+	mac_opt_bytes(&m, d->reason, d->reason_len);
+	sec_mac_str(&m, opt_str(d->closed));
+	sec_mac_str(&m, d->purposes);
+	sec_mac_final(&m, out);
+}
+
+void integ_dsr_set_begin(const rk_register *r, sec_mac *m, int64_t n)
+{
+	sec_mac_init(m, r->rkey, CTX_DSR_SET);
+	sec_mac_int(m, n);
+}
+
+void integ_dsr_set_add(sec_mac *m, int64_t id,
+		       const unsigned char mac[SEC_HASH_BYTES])
+{
+	sec_mac_int(m, id);
+	sec_mac_bytes(m, mac, SEC_HASH_BYTES);
+}
+
+/* What the trail says was written to the logs and sets. */
 struct trail_count {
-	int64_t from;	 /* the breach pin's number, 0 when it has none */
-	int64_t lines;	 /* entries of lines added to the disclosure log */
-	int64_t opened;	 /* breaches opened */
-	int64_t written; /* breach writes at or after from */
+	int64_t breach_from; /* the breach pin's number, 0 when it has none */
+	int64_t dsr_from;    /* the same for the requests */
+	int64_t lines;	     /* entries of lines added to the disclosure log */
+	int64_t breaches;    /* breaches opened */
+	int64_t breach_writes; /* breach writes at or after breach_from */
+	int64_t requests;      /* requests opened */
+	int64_t dsr_writes;    /* request writes at or after dsr_from */
 };
+
+static int is_action(const store_audit *a, const char *name)
+{
+	return strcmp(a->action, name) == 0;
+}
 
 static int trail_one(void *ud, const store_audit *a)
 {
 	struct trail_count *c = ud;
-	int breach;
+	int open;
 
 	if (a->outcome == NULL || strcmp(a->outcome, "ok") != 0 ||
 	    a->action == NULL)
 		return 0;
-	if (strcmp(a->action, AUDIT_DISCLOSE) == 0 ||
-	    strcmp(a->action, AUDIT_MARKETING_TRANSFER) == 0) {
+	if (is_action(a, AUDIT_DISCLOSE) ||
+	    is_action(a, AUDIT_MARKETING_TRANSFER)) {
 		c->lines++;
 		return 0;
 	}
-	breach = strcmp(a->action, AUDIT_BREACH_OPEN) == 0;
-	if (breach)
-		c->opened++;
-	breach = breach || strcmp(a->action, AUDIT_BREACH_UPDATE) == 0 ||
-		 strcmp(a->action, AUDIT_BREACH_CLOSE) == 0;
-	if (breach && c->from > 0 && a->seq >= c->from)
-		c->written++;
+	open = is_action(a, AUDIT_BREACH_OPEN);
+	c->breaches += open;
+	if ((open || is_action(a, AUDIT_BREACH_UPDATE) ||
+	     is_action(a, AUDIT_BREACH_CLOSE)) &&
+	    c->breach_from > 0 && a->seq >= c->breach_from)
+		c->breach_writes++;
+	open = is_action(a, AUDIT_DSR_OPEN);
+	c->requests += open;
+	if ((open || is_action(a, AUDIT_DSR_EXTEND) ||
+	     is_action(a, AUDIT_DSR_CLOSE)) &&
+	    c->dsr_from > 0 && a->seq >= c->dsr_from)
+		c->dsr_writes++;
 	return 0;
+}
+
+static rk_status trail_mismatch(rk_register *r, const char *what, int64_t rows,
+				int64_t entries)
+{
+	return reg_fail(r, RK_EINTEGRITY,
+			"%s holds %" PRId64
+			" but the audit trail records %" PRId64 ": %s",
+			what, rows, entries, MSG_ALTERED);
 }
 
 /* The logs against the trail, whose own chain and head audit verify
  * checks: one entry per line of the disclosure log, one opening entry per
- * breach, and no breach written after the write that set the pin. Lines
- * or breaches removed together with their pins put back are found so. */
-static rk_status logs_against_trail(rk_register *r, int64_t lines,
-				    int64_t breaches, int64_t from)
+ * breach and per request, and no breach or request written after the
+ * write that set its pin. Rows removed or put back together with their
+ * pins are found so. */
+static rk_status logs_against_trail(rk_register *r, struct trail_count *want)
 {
 	struct trail_count c;
 
 	memset(&c, 0, sizeof c);
-	c.from = from;
+	c.breach_from = want->breach_from;
+	c.dsr_from = want->dsr_from;
 	if (r->st->vt->audit_walk(r->st, 1, NULL, trail_one, &c) != 0)
 		return reg_store_fail(r, "cannot read the audit trail");
-	if (c.lines != lines)
-		return reg_fail(r, RK_EINTEGRITY,
-				"the disclosure log holds %" PRId64
-				" lines but the audit trail records %" PRId64
-				": %s",
-				lines, c.lines, MSG_ALTERED);
-	if (c.opened != breaches)
-		return reg_fail(r, RK_EINTEGRITY,
-				"the breach register holds %" PRId64
-				" breaches but the audit trail records %" PRId64
-				" opened: %s",
-				breaches, c.opened, MSG_ALTERED);
-	if (from > 0 && c.written != 1)
+	if (c.lines != want->lines)
+		return trail_mismatch(r, "the disclosure log's lines",
+				      want->lines, c.lines);
+	if (c.breaches != want->breaches)
+		return trail_mismatch(r, "the breach register's breaches",
+				      want->breaches, c.breaches);
+	if (c.requests != want->requests)
+		return trail_mismatch(r, "the data subject requests",
+				      want->requests, c.requests);
+	if (want->breach_from > 0 && c.breach_writes != 1)
 		return reg_fail(r, RK_EINTEGRITY,
 				"the breach register is older than the audit "
 				"trail's last write to it: %s",
 				MSG_ALTERED);
+	if (want->dsr_from > 0 && c.dsr_writes != 1)
+		return reg_fail(r, RK_EINTEGRITY,
+				"the data subject requests are older than the "
+				"audit trail's last write to them: %s",
+				MSG_ALTERED);
 	return RK_OK;
+}
+
+/* The requests: each row against its MAC and the subject it names, the
+ * set against its pin. */
+struct dsr_check {
+	rk_register *r;
+	sec_mac set;
+	int64_t n;
+	rk_status st;
+};
+
+static int dsr_count(void *ud, const store_dsr *d)
+{
+	(void)d;
+	((struct dsr_check *)ud)->n++;
+	return 0;
+}
+
+static int dsr_line(void *ud, const store_dsr *d)
+{
+	struct dsr_check *w = ud;
+	unsigned char want[SEC_HASH_BYTES];
+	store_subject sub;
+	int rc;
+
+	integ_dsr_mac(w->r, d, want);
+	if (d->mac == NULL || sec_memcmp(want, d->mac, SEC_HASH_BYTES) != 0) {
+		w->st = altered(w->r, "a data subject request");
+		return 1;
+	}
+	integ_dsr_set_add(&w->set, d->id, d->mac);
+	if (d->subject_id == NULL)
+		return 0;
+	rc = w->r->st->vt->subject_get(w->r->st, d->subject_id, &sub);
+	if (rc == STORE_NOTFOUND)
+		return 0; /* gone: the request stands without it */
+	if (rc != 0) {
+		w->st = reg_store_fail(w->r, "cannot read the subject");
+		return 1;
+	}
+	w->st = integ_subject_check(w->r, &sub);
+	if (w->st == RK_OK && strcmp(sub.pseudonym, d->pseudonym) != 0)
+		w->st = altered(w->r, "a data subject request's subject");
+	return w->st != RK_OK;
+}
+
+static rk_status dsr_verify(rk_register *r, int64_t *n, int64_t *from)
+{
+	struct dsr_check w;
+	unsigned char set[SEC_HASH_BYTES];
+	rk_status st;
+
+	memset(&w, 0, sizeof w);
+	w.r = r;
+	if (r->st->vt->dsr_walk(r->st, dsr_count, &w) != 0)
+		return reg_store_fail(r, "cannot read the requests");
+	*n = w.n;
+	w.st = RK_OK;
+	integ_dsr_set_begin(r, &w.set, w.n);
+	if (r->st->vt->dsr_walk(r->st, dsr_line, &w) != 0 && w.st == RK_OK)
+		w.st = reg_store_fail(r, "cannot read the requests");
+	sec_mac_final(&w.set, set);
+	if (w.st != RK_OK)
+		return w.st;
+	st = integ_dsr_pin_check(r, set, w.n > 0, from);
+	return st;
 }
 
 rk_status integ_logs_verify(rk_register *r)
 {
 	struct log_check w;
 	struct breach_sum bs;
+	struct trail_count tc;
 	unsigned char head[SEC_HASH_BYTES], want[SEC_HASH_BYTES];
-	int64_t head_id = 0, lines, from = 0;
+	int64_t head_id = 0;
 	rk_status st = integ_disclosure_head(r, &head_id, head);
 
 	if (st != RK_OK)
@@ -1968,7 +2143,8 @@ rk_status integ_logs_verify(rk_register *r)
 	if (w.bad || w.last != head_id ||
 	    (head_id != 0 && sec_memcmp(w.prev, head, sizeof head) != 0))
 		return altered(r, "the disclosure log");
-	lines = w.n;
+	memset(&tc, 0, sizeof tc);
+	tc.lines = w.n;
 	/* The breaches: each row, then the set as breach.c pins it. */
 	memset(&w, 0, sizeof w);
 	w.r = r;
@@ -1984,12 +2160,15 @@ rk_status integ_logs_verify(rk_register *r)
 		return reg_store_fail(r, "cannot read the breaches");
 	}
 	sec_mac_final(&bs.m, want);
-	st = integ_breach_pin_check(r, want, w.n > 0, &from);
+	st = integ_breach_pin_check(r, want, w.n > 0, &tc.breach_from);
 	if (st != RK_OK)
 		return st;
-	return logs_against_trail(r, lines, w.n, from);
+	tc.breaches = w.n;
+	st = dsr_verify(r, &tc.requests, &tc.dsr_from);
+	if (st != RK_OK)
+		return st;
+	return logs_against_trail(r, &tc);
 }
-
 /* ---- loading a subject row ---- */
 
 /* The row is checked against its MAC before anyone uses it. */

@@ -225,7 +225,22 @@ rk_status integ_breach_pin_write(rk_register *r,
 rk_status integ_breach_pin_check(rk_register *r,
 				 const unsigned char set[SEC_HASH_BYTES],
 				 int have_rows, int64_t *from);
-/* The disclosure log and the breach register against their MACs and pins
+/* The same for the set of data subject requests (dsr.c). */
+rk_status integ_dsr_pin_write(rk_register *r,
+			      const unsigned char set[SEC_HASH_BYTES]);
+rk_status integ_dsr_pin_check(rk_register *r,
+			      const unsigned char set[SEC_HASH_BYTES],
+			      int have_rows, int64_t *from);
+/* The MAC over a request row (every column but the subject's id, which
+ * erasure clears), and the MAC over the set of them (n rows, each by its
+ * number and MAC, in order). */
+void integ_dsr_mac(const rk_register *r, const store_dsr *d,
+		   unsigned char out[SEC_HASH_BYTES]);
+void integ_dsr_set_begin(const rk_register *r, sec_mac *m, int64_t n);
+void integ_dsr_set_add(sec_mac *m, int64_t id,
+		       const unsigned char mac[SEC_HASH_BYTES]);
+/* The disclosure log, the breach register and the requests against their
+ * MACs and pins
  * and against the audit trail, which records every line and every breach
  * written (for `audit verify`): RK_OK or RK_EINTEGRITY. */
 rk_status integ_logs_verify(rk_register *r);

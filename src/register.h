@@ -32,13 +32,17 @@
 #define META_HEAD  "audit_head"
 #define AD_ROW_KEY "register:row-key"
 
-/* Audit actions that write the disclosure log and the breach register:
- * integ_logs_verify counts them in the trail against the rows. */
+/* Audit actions that write the disclosure log, the breach register and
+ * the requests: integ_logs_verify counts them in the trail against the
+ * rows. */
 #define AUDIT_DISCLOSE		 "disclose"
 #define AUDIT_MARKETING_TRANSFER "marketing.transfer"
 #define AUDIT_BREACH_OPEN	 "breach.open"
 #define AUDIT_BREACH_UPDATE	 "breach.update"
 #define AUDIT_BREACH_CLOSE	 "breach.close"
+#define AUDIT_DSR_OPEN		 "dsr.open"
+#define AUDIT_DSR_EXTEND	 "dsr.extend"
+#define AUDIT_DSR_CLOSE		 "dsr.close"
 
 /* One audit event before it gets its place in the chain. Fixed-size copies:
  * names of fields and purposes only, never values. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Attack: cut the tail of the disclosure log or of the breach register, or
-# undo a breach's last change. Someone who can write the database file but
-# holds no key keeps the pins in meta ("disclosure_head", "breach_set") and
+# Attack: cut the tail of the disclosure log, the breach register or the
+# data subject requests, or undo a breach's or a request's last change.
+# Someone who can write the database file but holds no key keeps the pins
+# in meta ("disclosure_head", "breach_set", "dsr_set") and
 # the rows from an older copy, then deletes or puts back the newest rows and
 # puts the old pins back. Rows and pins match each other, but the audit
 # trail (whose own chain and head `audit verify` checks) still records the
@@ -62,4 +63,36 @@ rows "$undo
 UPDATE meta SET value = x'$bs' WHERE key = 'breach_set';"
 IN='' check "the old row and pin match each other" 0 "$BIN" breach show 1
 verify_finds "the undone change is found" "breach"
+
+# 4. The newest data subject request deleted, the set's pin put back.
+setup requests
+IN='' check "a first request" 0 "$BIN" dsr open "$A" access
+rows "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+ds=$(meta_hex dsr_set)
+IN='' check "a second request" 0 "$BIN" dsr open "$A" erasure
+IN='' check "before the cut, verify passes" 0 "$BIN" audit verify
+rows "DELETE FROM dsr WHERE id = (SELECT max(id) FROM dsr);
+UPDATE meta SET value = x'$ds' WHERE key = 'dsr_set';"
+IN='' check "the rows and the pin match each other" 0 "$BIN" dsr list --all
+verify_finds "the cut requests are found" "request"
+
+# 5. A request's closing undone: the row and the pin from before it.
+setup closing
+IN='' check "a request" 0 "$BIN" dsr open "$A" access
+rows "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+ds=$(meta_hex dsr_set)
+cols=$(rows "SELECT group_concat(name, ' ') FROM pragma_table_info('dsr') WHERE name <> 'id'")
+sets=$(for c in $cols; do printf "'%s = ' || quote(%s) || ', ' || " "$c" "$c"; done)
+undo=$(rows "SELECT 'UPDATE dsr SET ' || ${sets}'id = id WHERE id = 1;' FROM dsr WHERE id = 1")
+IN='' check "the request is closed" 0 "$BIN" dsr close 1 --outcome done
+IN='' check "after closing, verify passes" 0 "$BIN" audit verify
+rows "$undo
+UPDATE meta SET value = x'$ds' WHERE key = 'dsr_set';"
+IN='' check "the old row and pin match each other" 0 "$BIN" dsr show 1
+verify_finds "the undone closing is found" "request"
+
+# 6. A request's row edited: verify checks every row's MAC.
+IN='' check "closed again" 0 "$BIN" dsr close 1 --outcome done
+rows "UPDATE dsr SET due = '2099-01-01' WHERE id = 1"
+verify_finds "an edited request is found" "request"
 e2e_finish
