@@ -1582,7 +1582,7 @@ rk_status integ_subject_forget(rk_register *r, const store_subject *sub,
 
 #define CTX_BREACH_ROW "rk-breach-v1"
 
-static void breach_mac_opt(sec_mac *m, const unsigned char *p, size_t n)
+static void mac_opt_bytes(sec_mac *m, const unsigned char *p, size_t n)
 {
 	/* Absent differs from empty. */
 	sec_mac_int(m, p != NULL ? 1 : 0);
@@ -1598,7 +1598,7 @@ void integ_breach_mac(const rk_register *r, const store_breach *b,
 	sec_mac_int(&m, b->id);
 	sec_mac_int(&m, b->aware_at);
 	sec_mac_int(&m, b->opened_at);
-	breach_mac_opt(&m, b->description, b->description_len);
+	mac_opt_bytes(&m, b->description, b->description_len);
 	sec_mac_str(&m, b->categories);
 	sec_mac_int(&m, b->has_query);
 	sec_mac_str(&m, b->q_field);
@@ -1611,7 +1611,7 @@ void integ_breach_mac(const rk_register *r, const store_breach *b,
 	sec_mac_str(&m, b->risk);
 	sec_mac_int(&m, b->dpa_notified_at);
 	sec_mac_int(&m, b->subjects_notified_at);
-	breach_mac_opt(&m, b->measures, b->measures_len);
+	mac_opt_bytes(&m, b->measures, b->measures_len);
 	sec_mac_str(&m, b->status);
 	sec_mac_int(&m, b->closed_at);
 	sec_mac_final(&m, out);
@@ -1923,13 +1923,6 @@ rk_status integ_dsr_pin_check(rk_register *r,
 static const char *opt_str(const char *s)
 {
 	return s != NULL && s[0] != '\0' ? s : NULL;
-}
-
-static void mac_opt_bytes(sec_mac *m, const unsigned char *p, size_t n)
-{
-	/* Absent differs from empty. */
-	sec_mac_int(m, p != NULL ? 1 : 0);
-	sec_mac_bytes(m, p, p != NULL ? n : 0);
 }
 
 /* Not the subject's id: erasure sets it to NULL. The pseudonym names the
