@@ -249,6 +249,18 @@ static const char *const migrations[] = {
 	" mac BLOB NOT NULL);"
 	"CREATE INDEX disclosure_subject ON disclosure(subject_id);"
 	"CREATE INDEX disclosure_pseudonym ON disclosure(pseudonym);",
+	/* 10: self-service links and sessions: the keyed hash of the secret
+	 * only (the secret itself is never stored), the subject, link or
+	 * session, times, and a MAC binding them (selfservice.c). */
+	"CREATE TABLE selfsvc ("
+	" hash BLOB PRIMARY KEY NOT NULL,"
+	" subject_id TEXT NOT NULL,"
+	" kind INTEGER NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" expires_at INTEGER NOT NULL,"
+	" used_at INTEGER NOT NULL DEFAULT 0,"
+	" mac BLOB NOT NULL);"
+	"CREATE INDEX selfsvc_subject ON selfsvc(subject_id);",
 };
 
 #define NMIGRATIONS ((int64_t)(sizeof migrations / sizeof migrations[0]))
@@ -1604,6 +1616,11 @@ static const struct store_vt sq_vt = {
 	.disclosure_insert = sqx_disclosure_insert,
 	.disclosure_walk = sqx_disclosure_walk,
 	.value_repurpose = sqx_value_repurpose,
+	.selfsvc_insert = sqx_selfsvc_insert,
+	.selfsvc_get = sqx_selfsvc_get,
+	.selfsvc_use = sqx_selfsvc_use,
+	.selfsvc_count = sqx_selfsvc_count,
+	.selfsvc_purge = sqx_selfsvc_purge,
 };
 
 /* ---- open and migrations ---- */
