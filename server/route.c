@@ -155,6 +155,9 @@ const srv_route srv_routes[] = {
 	 "selfSignOut", "End the self-service session", NULL, "Done", NULL},
 	{SRV_GET, "/v1/self", h_export, R_SELF | RD, 200, "selfReport",
 	 "The subject's own access report", NULL, NULL, "format,lang"},
+	{SRV_GET, "/v1/self/policy", h_whoami, R_SELF | RD, 200,
+	 "selfPolicy", "The names and labels the page shows (scopes, "
+	 "objections, fields)", NULL, NULL, NULL},
 	{SRV_GET, "/v1/self/consents", h_consent_history, R_SELF | RD, 200,
 	 "selfConsents", "The subject's own consent and objection ledger",
 	 NULL, "Ledger", NULL},

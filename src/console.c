@@ -108,6 +108,23 @@ rk_status rk_register_whoami(rk_register *r, char **json_out)
 		json_array_append_new(
 			a, item(p->kinds[i].name, &p->kinds[i].label));
 	json_object_set_new(o, "kinds", a);
+	/* labels of the names a subject's values carry */
+	a = json_array();
+	for (i = 0; i < p->nfields; i++)
+		if (access_sees_category(r, p->fields[i].category))
+			json_array_append_new(a, item(p->fields[i].name,
+						      &p->fields[i].label));
+	json_object_set_new(o, "fields", a);
+	a = json_array();
+	for (i = 0; i < p->nbases; i++)
+		json_array_append_new(
+			a, item(p->bases[i].name, &p->bases[i].label));
+	json_object_set_new(o, "bases", a);
+	a = json_array();
+	for (i = 0; i < p->nsources; i++)
+		json_array_append_new(
+			a, item(p->sources[i].name, &p->sources[i].label));
+	json_object_set_new(o, "sources", a);
 	*json_out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (*json_out == NULL)
 		st = reg_fail(r, RK_ESYS, "out of memory");
