@@ -8,7 +8,7 @@ export function purposeCell(list, current, labelOf) {
   const first = list.includes(current) ? [current] : [];
   const rest = list.filter((p) => p !== current);
   return el("div", { class: "purposes" },
-    first.map((p) => el("span", { class: "tag on", title: t("viewed_purpose") }, "✓ " + labelOf(p))),
+    first.map((p) => el("span", { class: "tag on", title: labelOf(p) }, "✓ " + t("viewed_purpose"))),
     rest.length === 0 ? null :
       el("details", null, el("summary", null, first.length ? t("and_more", { n: rest.length }) : t("n_purposes", { n: rest.length })),
         el("ul", { class: "plain" }, rest.map((p) => el("li", null, labelOf(p))))));

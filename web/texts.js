@@ -143,7 +143,7 @@ export const TEXTS = {
     would_change: "Muuttuisi",
     would_delete: "Poistettaisiin kokonaan",
     rule: "Sääntö",
-    viewed_purpose: "tarkasteltava käyttötarkoitus",
+    viewed_purpose: "tämä tarkoitus",
     and_more: "+ {n} muuta",
     n_purposes: "{n} käyttötarkoitusta",
     // self-service page
@@ -319,7 +319,7 @@ export const TEXTS = {
     would_change: "Would change",
     would_delete: "Would be deleted whole",
     rule: "Rule",
-    viewed_purpose: "the purpose being viewed",
+    viewed_purpose: "this purpose",
     and_more: "+ {n} more",
     n_purposes: "{n} purposes",
     me_intro: "On this page you can see what data we hold about you and manage your choices.",
