@@ -1238,10 +1238,10 @@ RK_API RK_NODISCARD rk_status rk_register_whoami(rk_register *reg,
  * good for one exchange. RK_EREFUSED when the subject has
  * RK_SELFSERVICE_LIVE_MAX unused live links already. Audited as
  * "selfservice.link". */
-RK_API RK_NODISCARD rk_status rk_selfservice_link(
-	rk_register *reg, const char *id, const char *purpose,
-	unsigned ttl_seconds, char secret_out[RK_TOKEN_LEN + 1],
-	int64_t *expires_out);
+RK_API RK_NODISCARD rk_status
+rk_selfservice_link(rk_register *reg, const char *id, const char *purpose,
+		    unsigned ttl_seconds, char secret_out[RK_TOKEN_LEN + 1],
+		    int64_t *expires_out);
 /* Exchanges a link's secret, once, for a session token that lives
  * RK_SELFSERVICE_SESSION_TTL seconds (*expires_out: Unix seconds).
  * RK_EREFUSED for a used, expired or unknown link (the same answer for
