@@ -1223,8 +1223,9 @@ RK_API RK_NODISCARD rk_status rk_may_contact_ex(rk_register *reg,
  * "en"}}] the role may process for, "default_purpose", "lookup": [{"name",
  * "label", "hetu"}] the fields it may look subjects up by, "audit" (may read
  * the audit trail), "rights" (handles the subjects' requests), "scopes",
- * "objections", "record_types", "kinds", "fields" (those the role may
- * see), "bases", "sources" (each [{"name", "label"}])}. */
+ * "objections", "record_types" (each also with its "fields"), "kinds",
+ * "fields" (those the role may see), "bases", "sources" (each [{"name",
+ * "label"}])}. */
 RK_API RK_NODISCARD rk_status rk_register_whoami(rk_register *reg,
 						 char **json_out);
 

@@ -99,9 +99,16 @@ rk_status rk_register_whoami(rk_register *r, char **json_out)
 					      &p->objections[i].label));
 	json_object_set_new(o, "objections", a);
 	a = json_array();
-	for (i = 0; i < p->nrecord_types; i++)
-		json_array_append_new(a, item(p->record_types[i].name,
-					      &p->record_types[i].label));
+	for (i = 0; i < p->nrecord_types; i++) {
+		const pol_record_type *rt = &p->record_types[i];
+		json_t *rf = json_array(), *it = item(rt->name, &rt->label);
+		size_t k;
+		for (k = 0; k < rt->nfields; k++)
+			json_array_append_new(rf, item(rt->fields[k].name,
+						       &rt->fields[k].label));
+		json_object_set_new(it, "fields", rf);
+		json_array_append_new(a, it);
+	}
 	json_object_set_new(o, "record_types", a);
 	a = json_array();
 	for (i = 0; i < p->nkinds; i++)

@@ -96,6 +96,7 @@ subj=$(jq -nc --arg a "$XSS_A" --arg b "$XSS_B" --arg e "$EMAIL" \
 req "add a subject whose values hold markup" 201 POST /v1/subjects "$TOK_DPO" "$subj"
 ID=$(jq -r .id <<<"$body")
 req "give an e-mail marketing consent" 201 POST "/v1/subjects/$ID/consents" "$TOK_DPO" '{"scope":"email_marketing","given":true,"channel":"web"}'
+req "add a feedback record with markup in it" 201 POST "/v1/subjects/$ID/records" "$TOK_DPO" '{"type":"feedback","fields":{"kind":"complaint","text":"Paketti <b>myöhässä</b> <img src=x onerror=alert(3)>","product":"Skanneri X"}}'
 req "link a cookie" 201 POST "/v1/subjects/$ID/cookies" "$TOK_DPO" '{"cookie":"c-one-1234567890"}'
 req "link another cookie" 201 POST "/v1/subjects/$ID/cookies" "$TOK_DPO" '{"cookie":"c-two-1234567890"}'
 req "add another subject" 201 POST /v1/subjects "$TOK_DPO" '{"kind":"customer","fields":{"first_name":"Other","last_name":"Person","email":"other@example.fi"}}'

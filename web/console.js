@@ -307,7 +307,7 @@ function contactCard(id) {
 }
 
 function recordsCard(id) {
-  const box = el("div", null, el("p", { class: "muted" }, t("loading")));
+  const box = el("div", { id: "records-box" }, el("p", { class: "muted" }, t("loading")));
   const type = el("select", { id: "rec-type" }, el("option", { value: "" }, t("all_types")), S.me.record_types.map((rt) => el("option", { value: rt.name }, pick(rt.label, rt.name))));
   const load = async () => {
     const q = type.value ? "?type=" + encodeURIComponent(type.value) : "";
@@ -320,7 +320,7 @@ function recordsCard(id) {
       const fields = rec.fields || {};
       ul.append(el("li", null,
         el("div", null, el("strong", null, labelIn(S.me.record_types, rec.type)), el("span", { class: "muted small" }, " #" + (rec.id ?? rec.record ?? "") + " · " + fmtDate(rec.created_at ?? rec.at))),
-        el("dl", { class: "kv" }, Object.entries(fields).map(([k, v]) => [el("dt", null, k), el("dd", null, Array.isArray(v) ? v.join(", ") : String(v))])),
+        el("dl", { class: "kv" }, Object.entries(fields).map(([k, v]) => [el("dt", null, labelIn((S.me.record_types.find((x) => x.name === rec.type) || {}).fields, k)), el("dd", null, Array.isArray(v) ? v.join(", ") : String(v))])),
         rec.attachment ? el("p", { class: "small muted" }, t("attachment") + ": " + (rec.attachment.type || "") + " " + (rec.attachment.size ?? "") + " B") : null));
     }
     box.append(ul);

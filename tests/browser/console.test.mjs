@@ -117,6 +117,25 @@ try {
     await noInjected(page, "subject view");
   });
 
+  await step("records by type, markup as text", async () => {
+    await page.waitForSelector("#records-box ul.records li");
+    const txt = await page.textContent("#records-box");
+    expect(txt.includes("<b>myöhässä</b>"), "record text as text");
+    await page.selectOption("#rec-type", "purchase");
+    await page.waitForFunction(() => !document.querySelector("#records-box ul.records"));
+    await page.selectOption("#rec-type", "");
+    await page.waitForSelector("#records-box ul.records li");
+    await noInjected(page, "records");
+  });
+
+  await step("edit a value in place", async () => {
+    const row = page.locator("#values tbody tr", { hasText: "Puhelinnumero" });
+    await row.locator("button").click();
+    await page.fill("#edit-phone", "0409876543");
+    await page.press("#edit-phone", "Enter");
+    await page.waitForFunction(() => document.querySelector("#values") && document.querySelector("#values").textContent.includes("+358409876543"));
+  });
+
   await step("viewed under another purpose, the subject shows less", async () => {
     await page.selectOption("#view-purpose", "marketing_communications");
     await page.waitForFunction(() => document.querySelector("#values caption") && document.querySelector("h2#h-values").textContent.includes("Asiakas- ja jäsen- ja markkinointi"));
@@ -137,11 +156,21 @@ try {
     await snap(page, "prohibition-recorded");
   });
 
-  await step("open an access request and close it", async () => {
+  await step("open an access request, extend its deadline and close it", async () => {
     await page.selectOption("#dsr-type", "access");
     await page.click("#h-requests ~ form button[type=submit]");
     await page.waitForSelector("#h-requests ~ div table.dsr tbody tr");
     await snap(page, "request-open");
+    const before = await page.textContent("#h-requests ~ div table.dsr tbody tr td:nth-child(4)");
+    await page.click("#h-requests ~ div table.dsr tbody tr td.actions button:nth-child(1)");
+    await page.fill("input[id^='extend-reason-']", "Pyyntö on laaja: liitteitä on paljon.");
+    await page.press("input[id^='extend-reason-']", "Enter");
+    await page.waitForFunction(() => {
+      const tr = document.querySelector("#h-requests ~ div table.dsr tbody tr");
+      return tr && tr.querySelector("td.actions > button");
+    });
+    const after = await page.textContent("#h-requests ~ div table.dsr tbody tr td:nth-child(4)");
+    expect(after !== before, `the deadline moved (${before} -> ${after})`);
     await page.click("#h-requests ~ div table.dsr tbody tr td.actions button:nth-child(2)");
     await page.selectOption("select[id^='close-outcome-']", "done");
     await page.click("td.actions form button[type=submit]");
