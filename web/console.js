@@ -190,7 +190,8 @@ async function renderSubject(m) {
   if (!r.ok) { body.append(el("p", { class: "error", role: "alert" }, errText(r))); return; }
   const subj = r.data;
   body.append(valuesCard(subj, r.etag));
-  body.append(el("div", { class: "grid2" }, consentCard(id), el("div", { class: "stack" }, contactCard(id), requestsCard(id), linkCard(id))));
+  body.append(el("div", { class: "grid2" }, consentCard(id), el("div", { class: "stack" }, contactCard(id), linkCard(id))));
+  body.append(requestsCard(id));
   body.append(recordsCard(id));
   body.append(reportCard(id));
   if (S.me.audit) body.append(auditCard(id));
@@ -466,7 +467,11 @@ function eraseCard(id) {
       clear(box);
       if (!r.ok) { box.append(el("p", { class: "error", role: "alert" }, errText(r))); return; }
       status(t("erased"), "ok");
-      box.append(receipt(r.data));
+      // The person's data is gone: only the receipt stays on the page.
+      const m = clear(main());
+      m.append(el("h1", null, t("erased")), el("p", { class: "mono muted" }, id), receipt(r.data),
+        el("p", null, el("a", { href: "#find", on: { click: (ev) => { ev.preventDefault(); go("find"); } } }, t("nav_find"))));
+      m.focus();
     } } },
       el("label", { for: "erase-confirm" }, t("erase_type", { w: word })), input,
       el("button", { type: "submit", class: "danger" }, t("erase_now"))),

@@ -310,7 +310,8 @@ try {
     await page.fill("#erase-confirm", "POISTA");
     await page.click("#h-erase ~ form button[type=submit]");
     await page.waitForSelector("#receipt");
-    await page.$eval("#receipt", (e) => e.scrollIntoView());
+    expect((await page.$("#values")) === null, "the erased person's data is no longer on the page");
+    expect((await page.textContent("#receipt")).includes("nimitiedot"), "the receipt names the categories");
     await snap(page, "erased-receipt");
   });
 
