@@ -101,10 +101,16 @@ req "link a cookie" 201 POST "/v1/subjects/$ID/cookies" "$TOK_DPO" '{"cookie":"c
 req "link another cookie" 201 POST "/v1/subjects/$ID/cookies" "$TOK_DPO" '{"cookie":"c-two-1234567890"}'
 req "add another subject" 201 POST /v1/subjects "$TOK_DPO" '{"kind":"customer","fields":{"first_name":"Other","last_name":"Person","email":"other@example.fi"}}'
 OTHER=$(jq -r .id <<<"$body")
+# a request received long ago: its deadline has passed
+old=$(date -u -d '-100 days' +%F)
+req "an old access request" 201 POST /v1/dsr "$TOK_DPO" "{\"subject\":\"$OTHER\",\"type\":\"access\",\"received\":\"$old\"}"
 
 # ---- the self-service API ----
 req "whoami" 200 GET /v1/whoami "$TOK_CS"
 expect "whoami names the role and its purposes" jq -e '.role == "customer_service" and (.purposes | length) > 0' <<<"$body" >/dev/null
+expect "a role that sees HETUs masked may not search by them" jq -e '[.lookup[] | select(.hetu)] | length == 0' <<<"$body" >/dev/null
+req "whoami of the data protection lead" 200 GET /v1/whoami "$TOK_DPO"
+expect "the lead may search by HETU and handles requests" jq -e '([.lookup[] | select(.hetu)] | length == 1) and .rights and .audit' <<<"$body" >/dev/null
 req "the notice as text" 200 GET "/v1/notice?lang=en" "$TOK_CS"
 req "the retention dry run" 200 GET /v1/retention/dry-run "$TOK_DPO"
 expect "a dry run" jq -e '.dry_run == true' <<<"$body" >/dev/null

@@ -205,8 +205,10 @@ try {
 
   await step("the requests register, retention dry run and the notice", async () => {
     await page.click("nav a[href='#requests']");
+    await page.waitForSelector("table.dsr tbody tr.overdue");
+    expect((await page.textContent("table.dsr tbody tr.overdue")).includes("myöhässä"), "an overdue request is marked");
     await page.click("#dsr-all");
-    await page.waitForSelector("table.dsr tbody tr");
+    await page.waitForSelector("table.dsr tbody tr.closed");
     await snap(page, "requests");
     await page.click("nav a[href='#retention']");
     await page.waitForSelector("main dl.kv");
