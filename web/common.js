@@ -70,6 +70,13 @@ function append(e, children) {
   }
 }
 
+// Appends children as el() does (null and false are skipped, strings
+// become text), unlike the DOM's append, which would write "null".
+export function add(e, ...children) {
+  append(e, children);
+  return e;
+}
+
 export function clear(e) {
   while (e.firstChild) e.removeChild(e.firstChild);
   return e;

@@ -2,7 +2,7 @@
 // under a purpose, and answer the data subjects' requests. It talks only to
 // the /v1 API. The token lives in sessionStorage (gone when the tab
 // closes) and travels in the Authorization header only.
-import { api, el, clear, t, pick, getLang, setLang, useTexts, fmtDate, download, errText, announce } from "./common.js";
+import { api, el, add, clear, t, pick, getLang, setLang, useTexts, fmtDate, download, errText, announce } from "./common.js";
 import { TEXTS } from "./texts.js";
 import { renderReport, purposeCell } from "./report.js";
 
@@ -526,7 +526,7 @@ async function renderRetention(m) {
   clear(box);
   if (!r.ok) { box.append(el("p", { class: "error" }, errText(r))); return; }
   const d = r.data;
-  box.append(el("dl", { class: "kv" },
+  add(box, el("dl", { class: "kv" },
     el("dt", null, t("as_of")), el("dd", null, fmtDate(d.as_of)),
     el("dt", null, t("examined")), el("dd", null, String(d.subjects.examined)),
     el("dt", null, t("would_change")), el("dd", null, String(d.subjects.changed)),

@@ -3,7 +3,7 @@
 // secret is exchanged once for a session token, the address is cleaned at
 // once, and the token lives in sessionStorage and the Authorization header
 // only. The session acts on its own person only (the server decides whom).
-import { api, el, clear, t, pick, getLang, setLang, useTexts, fmtDate, download, errText, announce } from "./common.js";
+import { api, el, add, clear, t, pick, getLang, setLang, useTexts, fmtDate, download, errText, announce } from "./common.js";
 import { TEXTS } from "./texts.js";
 import { renderReport } from "./report.js";
 
@@ -79,7 +79,7 @@ function render() {
   if (S.state === "used") return message(t("me_link_used"), t("me_link_used_help"), "warn");
   if (S.state === "ended") return message(t("me_ended"), t("me_no_link_help"));
   const m = clear($("main"));
-  m.append(el("h1", null, t("me_title")), el("p", { class: "lead" }, t("me_intro")),
+  add(m, el("h1", null, t("me_title")), el("p", { class: "lead" }, t("me_intro")),
     S.expires ? el("p", { class: "muted small" }, t("me_session_until", { at: fmtDate(S.expires) })) : null);
 
   // prohibitions (objections) and consents: giving and withdrawing are

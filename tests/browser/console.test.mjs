@@ -22,8 +22,12 @@ async function step(name, fn) {
   try { await fn(); ok(name); } catch (e) { bad(name, e); }
 }
 function expect(cond, what) { if (!cond) throw new Error(what); }
+// Text that only a slip of the page would show (a missing value).
+const slips = [];
 async function snap(page, name) {
   shot++;
+  const txt = await page.evaluate(() => document.querySelector("main").innerText);
+  if (/\b(undefined|null|NaN|\[object Object\])\b/.test(txt)) slips.push(name);
   await page.screenshot({ path: path.join(SHOTS, String(shot).padStart(2, "0") + "-" + name + ".png"), fullPage: true });
 }
 
@@ -350,6 +354,10 @@ try {
     await page.click("#signout");
     await page.waitForSelector("#token");
     expect((await page.evaluate(() => sessionStorage.length)) === 0, "no token kept");
+  });
+
+  await step("no page showed undefined, null or NaN", async () => {
+    expect(slips.length === 0, "on: " + slips.join(", "));
   });
 
   await step("no markup ran anywhere and no CSP violation", async () => {
