@@ -251,10 +251,11 @@ static const char *const migrations[] = {
 	"CREATE INDEX disclosure_pseudonym ON disclosure(pseudonym);",
 	/* 10: self-service links and sessions: the keyed hash of the secret
 	 * only (the secret itself is never stored), the subject, link or
-	 * session, times, and a MAC binding them (selfservice.c). */
+	 * session, times, and a MAC binding them (selfservice.c). An erased
+	 * subject's links and sessions go with it. */
 	"CREATE TABLE selfsvc ("
 	" hash BLOB PRIMARY KEY NOT NULL,"
-	" subject_id TEXT NOT NULL,"
+	" subject_id TEXT NOT NULL REFERENCES subject(id) ON DELETE CASCADE,"
 	" kind INTEGER NOT NULL,"
 	" created_at INTEGER NOT NULL,"
 	" expires_at INTEGER NOT NULL,"

@@ -151,6 +151,10 @@ static void test_once_and_own_subject(void **state)
 	assert_int_equal(count(f->db, "SELECT count(*) FROM selfsvc WHERE "
 				      "length(hash) != 32"),
 			 0);
+	/* an erased subject's links and sessions go with it */
+	assert_int_equal(rk_erase(f->r, f->a, 0, &doc), RK_OK);
+	rk_free_secret(doc);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM selfsvc"), 0);
 }
 
 static void test_expiry(void **state)
