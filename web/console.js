@@ -160,8 +160,12 @@ function renderFind(m) {
     if (!r.data.ids.length) { results.append(el("p", { class: "muted" }, t("no_match"))); return; }
     if (r.data.ids.length === 1) { go("subject", r.data.ids[0]); return; }
     const ul = el("ul", { class: "results" });
-    for (const id of r.data.ids) ul.append(el("li", null, el("a", { href: "#subject", class: "mono", on: { click: (ev) => { ev.preventDefault(); go("subject", id); } } }, id)));
-    results.append(el("p", null, t("matches", { n: r.data.ids.length })), ul);
+    for (const id of r.data.ids.slice(0, 20)) {
+      const a = el("a", { href: "#subject", on: { click: (ev) => { ev.preventDefault(); go("subject", id); } } }, id);
+      ul.append(el("li", null, a, " ", el("span", { class: "mono muted small" }, id.slice(0, 8) + "…")));
+      call("GET", "/v1/subjects/" + id).then((g) => { if (g.ok) a.textContent = summaryOf(g.data) || id; });
+    }
+    results.append(el("section", { class: "card" }, el("h2", null, t("matches", { n: r.data.ids.length })), ul));
   } } },
     el("h1", null, t("nav_find")),
     el("div", { class: "row" },
@@ -170,8 +174,23 @@ function renderFind(m) {
       el("div", { class: "field" }, el("label", { for: "find-purpose" }, t("purpose")), purposeSelect("find-purpose"))),
     el("p", { class: "muted small" }, S.me.lookup.some((f) => f.hetu) ? t("hetu_allowed") : t("hetu_not_allowed")),
     el("button", { type: "submit", class: "primary" }, t("search")));
-  m.append(form, results);
+  const banner = el("div", { id: "dsr-banner" });
+  m.append(banner, form, results);
   val.focus();
+  if (S.me.rights) {
+    call("GET", "/v1/dsr?limit=1000").then((d) => {
+      if (!d.ok) return;
+      const open = d.data.items.filter((x) => x.status === "open");
+      const over = open.filter((x) => x.overdue).length;
+      const soon = new Date(Date.now() + 7 * 86400000).toISOString().slice(0, 10);
+      const near = open.filter((x) => !x.overdue && x.deadline <= soon).length;
+      if (!open.length) return;
+      banner.append(el("a", { href: "#requests", class: "banner " + (over ? "bad" : near ? "warn" : "info"), on: { click: (e) => { e.preventDefault(); go("requests"); } } },
+        el("strong", null, t("open_count", { n: open.length })),
+        over ? el("span", null, " · " + t("overdue_count", { n: over })) : null,
+        near ? el("span", null, " · " + t("due_week", { n: near })) : null));
+    });
+  }
 }
 
 // ---- a subject ----
@@ -181,14 +200,17 @@ function section(title, id, ...body) {
 
 async function renderSubject(m) {
   const id = S.subject;
+  const title = el("h1", { id: "subject-title" }, t("subject"));
   const head = el("div", { class: "subject-head" },
-    el("div", null, el("h1", null, t("subject")), el("p", { class: "mono muted", id: "subject-id" }, id)),
+    el("div", null, title, el("p", { class: "mono muted", id: "subject-id" }, id)),
     el("div", { class: "field" }, el("label", { for: "view-purpose" }, t("view_purpose")), purposeSelect("view-purpose", () => go("subject", id))));
   const body = el("div", { class: "stack" });
   m.append(head, body);
   const r = await call("GET", "/v1/subjects/" + id);
   if (!r.ok) { body.append(el("p", { class: "error", role: "alert" }, errText(r))); return; }
   const subj = r.data;
+  const name = summaryOf(subj);
+  if (name) title.textContent = name;
   body.append(valuesCard(subj, r.etag));
   body.append(el("div", { class: "grid2" }, consentCard(id), el("div", { class: "stack" }, contactCard(id), linkCard(id))));
   body.append(requestsCard(id));
@@ -196,6 +218,15 @@ async function renderSubject(m) {
   body.append(reportCard(id));
   if (S.me.audit) body.append(auditCard(id));
   if (S.me.rights) body.append(eraseCard(id));
+}
+
+// A short name for a subject: the values of the category its first value
+// is in (a name, in most policies), as text.
+function summaryOf(subj) {
+  const fields = Object.values(subj.fields || {});
+  if (!fields.length || !fields[0].length) return "";
+  const cat = fields[0][0].category;
+  return fields.flat().filter((v) => v.category === cat).map((v) => v.value).join(" ").slice(0, 120);
 }
 
 function valuesCard(subj, etag) {

@@ -98,6 +98,7 @@ try {
     await page.click("form.signin button[type=submit]");
     await page.waitForSelector("#find-value");
     expect(!(await page.url()).includes(TOK_DPO), "the token is not in the URL");
+    await page.waitForSelector("#dsr-banner .banner.bad");
     await snap(page, "signed-in-find");
   });
 
@@ -107,6 +108,7 @@ try {
     await page.click("form.find button[type=submit]");
     await page.waitForSelector("#values");
     expect((await page.textContent("#subject-id")).trim() === SUBJECT, "the right subject");
+    await page.waitForFunction(() => document.getElementById("subject-title").textContent.startsWith("Maija"));
     await snap(page, "subject-customer-relationship");
   });
 
