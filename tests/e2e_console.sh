@@ -97,6 +97,12 @@ req "add a subject whose values hold markup" 201 POST /v1/subjects "$TOK_DPO" "$
 ID=$(jq -r .id <<<"$body")
 req "give an e-mail marketing consent" 201 POST "/v1/subjects/$ID/consents" "$TOK_DPO" '{"scope":"email_marketing","given":true,"channel":"web"}'
 req "add a feedback record with markup in it" 201 POST "/v1/subjects/$ID/records" "$TOK_DPO" '{"type":"feedback","fields":{"kind":"complaint","text":"Paketti <b>myöhässä</b> <img src=x onerror=alert(3)>","product":"Skanneri X"}}'
+printf 'a letter from the customer\n' >"$WORK/letter.txt"
+code=$(curl -s -o "$WORK/body" -w '%{http_code}' -X POST -H "Authorization: Bearer $TOK_DPO" \
+	-H "Rekisteri-Purpose: customer_relationship" \
+	-F 'record={"type":"communication","fields":{"channel":"email","direction":"inbound"}};type=application/json' \
+	-F "attachment=@$WORK/letter.txt;type=text/plain" "$U/v1/subjects/$ID/records")
+if [ "$code" = 201 ]; then ok "a record with an attachment"; else bad "a record with an attachment ($code)"; fi
 req "link a cookie" 201 POST "/v1/subjects/$ID/cookies" "$TOK_DPO" '{"cookie":"c-one-1234567890"}'
 req "link another cookie" 201 POST "/v1/subjects/$ID/cookies" "$TOK_DPO" '{"cookie":"c-two-1234567890"}'
 req "add another subject" 201 POST /v1/subjects "$TOK_DPO" '{"kind":"customer","fields":{"first_name":"Other","last_name":"Person","email":"other@example.fi"}}'

@@ -102,7 +102,9 @@ export async function api(method, path, opts = {}) {
   }
   const ct = res.headers.get("Content-Type") || "";
   let data = null;
-  if (ct.startsWith("application/json")) {
+  if (opts.blob && res.ok) {
+    data = await res.blob();
+  } else if (ct.startsWith("application/json")) {
     try {
       data = await res.json();
     } catch (e) {
@@ -134,7 +136,7 @@ export function fmtDate(v) {
 
 // Saves text as a file through a blob link (no URL carries data).
 export function download(name, text, type) {
-  const blob = new Blob([text], { type: type || "application/json" });
+  const blob = text instanceof Blob ? text : new Blob([text], { type: type || "application/json" });
   const url = URL.createObjectURL(blob);
   const a = el("a", { href: url, download: name, class: "hidden" });
   document.body.appendChild(a);

@@ -353,7 +353,13 @@ function recordsCard(id) {
       ul.append(el("li", null,
         el("div", null, el("strong", null, labelIn(S.me.record_types, rec.type)), el("span", { class: "muted small" }, " #" + (rec.id ?? rec.record ?? "") + " · " + fmtDate(rec.created_at ?? rec.at))),
         el("dl", { class: "kv" }, Object.entries(fields).map(([k, v]) => [el("dt", null, labelIn((S.me.record_types.find((x) => x.name === rec.type) || {}).fields, k)), el("dd", null, Array.isArray(v) ? v.join(", ") : String(v))])),
-        rec.attachment ? el("p", { class: "small muted" }, t("attachment") + ": " + (rec.attachment.type || "") + " " + (rec.attachment.size ?? "") + " B") : null));
+        rec.attachment ? el("p", { class: "small" }, t("attachment") + ": " + (rec.attachment.type || "") + ", " + (rec.attachment.size ?? "") + " B ",
+          el("button", { type: "button", class: "small", on: { click: async () => {
+            const a = await call("GET", "/v1/subjects/" + id + "/records/" + rec.id + "/attachment", { blob: true });
+            if (!a.ok) { status(errText(a), "error"); return; }
+            download("attachment-" + rec.id, a.data);
+            status(t("downloaded"), "ok");
+          } } }, t("download"))) : null));
     }
     box.append(ul);
   };

@@ -127,6 +127,8 @@ try {
     await page.waitForSelector("#records-box ul.records li");
     const txt = await page.textContent("#records-box");
     expect(txt.includes("<b>myöhässä</b>"), "record text as text");
+    const [dl] = await Promise.all([page.waitForEvent("download"), page.click("#records-box ul.records li button")]);
+    expect(fs.readFileSync(await dl.path(), "utf8") === "a letter from the customer\n", "the attachment downloads whole");
     await page.selectOption("#rec-type", "purchase");
     await page.waitForFunction(() => !document.querySelector("#records-box ul.records"));
     await page.selectOption("#rec-type", "");
