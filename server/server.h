@@ -205,6 +205,9 @@ int srv_static_init(const char *dir);
 void srv_static_close(void);
 /* Whether url is in the static space (/console, /me, /assets/...). */
 int srv_static_is(const char *url);
+/* The file a static URL names inside the web directory (and its media
+ * type), or NULL when it names none: a plain name, never a path. */
+const char *srv_static_name(const char *url, const char **ctype);
 /* Answers a static URL: the file (streamed) or 404. */
 void srv_static_serve(const char *url, srv_resp *r);
 

@@ -97,14 +97,22 @@ int srv_static_is(const char *url)
 	return url != NULL && file_of(url, &ct, &bad) != NULL;
 }
 
+const char *srv_static_name(const char *url, const char **ctype)
+{
+	int bad;
+	const char *name = file_of(url, ctype, &bad);
+
+	return name != NULL && !bad ? name : NULL;
+}
+
 void srv_static_serve(const char *url, srv_resp *r)
 {
 	const char *ctype, *name;
 	struct stat sb;
-	int bad, fd;
+	int fd;
 
-	name = file_of(url, &ctype, &bad);
-	if (name == NULL || bad || web_fd < 0) {
+	name = srv_static_name(url, &ctype);
+	if (name == NULL || web_fd < 0) {
 		srv_error(r, 404, "not_found", "no such resource");
 		return;
 	}
