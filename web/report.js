@@ -14,6 +14,14 @@ export function purposeCell(list, current, labelOf) {
         el("ul", { class: "plain" }, rest.map((p) => el("li", null, labelOf(p))))));
 }
 
+// A record's fields as [label, value] pairs: the report gives a list of
+// {name, label, value}; an object of name: value is taken too.
+function fieldPairs(fields) {
+  const text = (v) => (v == null ? "" : Array.isArray(v) ? v.join(", ") : typeof v === "object" ? JSON.stringify(v) : String(v));
+  if (Array.isArray(fields)) return fields.map((f) => [f.label || f.name || "", text(f.value)]);
+  return Object.entries(fields || {}).map(([k, v]) => [k, text(v)]);
+}
+
 // The access report as a list: each value with its purposes, legal basis,
 // source and how long it is kept, all as text.
 export function renderReport(rep) {
@@ -33,7 +41,7 @@ export function renderReport(rep) {
   if ((rep.records || []).length) {
     frag.append(el("h4", null, t("records")), el("ul", { class: "records" }, rep.records.map((r) => el("li", null,
       el("strong", null, r.label || r.type), " ", el("span", { class: "muted small" }, fmtDate(r.created_at || r.at)),
-      el("dl", { class: "kv" }, Object.entries(r.fields || {}).map(([k, v]) => [el("dt", null, k), el("dd", null, typeof v === "object" ? JSON.stringify(v) : String(v))]))))));
+      el("dl", { class: "kv" }, fieldPairs(r.fields).map(([k, v]) => [el("dt", null, k), el("dd", null, v)]))))));
   }
   if ((rep.ledger || []).length) {
     frag.append(el("h4", null, t("consents")), el("ol", { class: "history" }, rep.ledger.map((e) => el("li", null,
