@@ -6,10 +6,58 @@
  * own subject only: http.c puts the session's subject into q->params[0]
  * and the /v1/self routes take no ID from the request.
  */
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
 #include "http.h"
+
+/* Links issued per actor: at most LINKS_MAX in LINKS_WINDOW seconds, so a
+ * stolen staff token cannot mint links in bulk (the library keeps its own
+ * cap of live links per subject). In memory: a restart forgets. */
+#define LINKS_MAX    20
+#define LINKS_WINDOW 600
+#define LINKS_ACTORS 64
+
+static struct {
+	char actor[72];
+	time_t start;
+	unsigned n;
+} link_rate[LINKS_ACTORS];
+static pthread_mutex_t link_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* 0 when the actor may issue one more link now (counted), else the
+ * seconds to wait. */
+static unsigned link_take(const char *actor)
+{
+	time_t now = time(NULL);
+	size_t i, slot = 0;
+	unsigned wait = 0;
+
+	pthread_mutex_lock(&link_mu);
+	for (i = 0; i < LINKS_ACTORS; i++) {
+		if (strcmp(link_rate[i].actor, actor) == 0) {
+			slot = i;
+			break;
+		}
+		/* else the oldest (or an empty) slot is reused */
+		if (link_rate[i].start < link_rate[slot].start)
+			slot = i;
+	}
+	if (strcmp(link_rate[slot].actor, actor) != 0 ||
+	    now - link_rate[slot].start >= LINKS_WINDOW) {
+		snprintf(link_rate[slot].actor, sizeof link_rate[slot].actor,
+			 "%s", actor);
+		link_rate[slot].start = now;
+		link_rate[slot].n = 0;
+	}
+	if (link_rate[slot].n >= LINKS_MAX)
+		wait = (unsigned)(LINKS_WINDOW - (now - link_rate[slot].start));
+	else
+		link_rate[slot].n++;
+	pthread_mutex_unlock(&link_mu);
+	return wait;
+}
 
 static void iso(int64_t t, char out[24])
 {
@@ -71,8 +119,16 @@ void h_selfservice_link(srv_req *q, srv_resp *r)
 {
 	char secret[RK_TOKEN_LEN + 1], when[24], path[64];
 	int64_t expires = 0;
+	unsigned wait;
 	rk_status st;
 
+	wait = link_take(q->actor != NULL ? q->actor : "");
+	if (wait > 0) {
+		r->retry_after = wait;
+		srv_error(r, 429, "rate_limited",
+			  "too many self-service links from this actor");
+		return;
+	}
 	st = rk_selfservice_link(q->reg, q->params[0], q->purpose, 0, secret,
 				 &expires);
 	if (st == RK_EREFUSED &&

@@ -142,6 +142,15 @@ for i in 1 2 3; do
 	req "link $i for one subject" 201 POST "/v1/subjects/$OTHER/self-service-link" "$TOK_CS"
 done
 req "a fourth unused link is rate-limited" 429 POST "/v1/subjects/$OTHER/self-service-link" "$TOK_CS"
+expect "by the subject's live links" jq -e '.error.message | test("unused self-service links")' <<<"$body" >/dev/null
+for i in $(seq 1 16); do
+	curl -s -o "$WORK/body" -X POST -H "Authorization: Bearer $TOK_CS" \
+		-H "Rekisteri-Purpose: customer_relationship" "$U/v1/subjects/$OTHER/self-service-link"
+done
+req "an actor issues at most 20 links in ten minutes" 429 POST "/v1/subjects/$ID/self-service-link" "$TOK_CS"
+expect "by the actor's count" jq -e '.error.message | test("from this actor")' <<<"$body" >/dev/null
+expect "with Retry-After" test -n "$(hdr Retry-After)"
+req "another actor is not held back" 201 POST "/v1/subjects/$ID/self-service-link" "$TOK_DPO"
 check "audit verify passes" 0 "$BIN" audit verify
 log=$("$BIN" audit log 2>/dev/null)
 expect "link issues are audited" grep -q "selfservice.link" <<<"$log"
