@@ -17,6 +17,8 @@ function status(text, kind) {
   const s = $("status");
   s.classList.remove("hidden");
   announce(s, text, kind);
+  clearTimeout(status.timer);
+  status.timer = setTimeout(() => s.classList.add("hidden"), 6000);
 }
 
 function call(method, path, body) {
