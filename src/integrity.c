@@ -969,6 +969,9 @@ static rk_status verify_all(rk_register *r, rk_audit_report *rep)
 		st = integ_held_verify(r);
 	if (st == RK_OK)
 		st = integ_logs_verify(r);
+	/* Self-service links and sessions: each row under its MAC. */
+	if (st == RK_OK)
+		st = selfsvc_verify(r);
 	/* The subjects as a set: none removed, added or put back. */
 	if (st == RK_OK) {
 		unsigned char want[SEC_HASH_BYTES], have[SEC_HASH_BYTES];

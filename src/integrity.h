@@ -219,4 +219,9 @@ rk_status integ_disclosure_head(rk_register *r, int64_t *id,
  * (for `audit verify`): RK_OK or RK_EINTEGRITY. */
 rk_status integ_logs_verify(rk_register *r);
 
+/* ---- self-service links and sessions (selfservice.c) ---- */
+/* Every self-service row against its MAC (for `audit verify`): RK_OK or
+ * RK_EINTEGRITY. */
+rk_status selfsvc_verify(rk_register *r);
+
 #endif

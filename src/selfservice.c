@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "integrity.h"
 #include "policy.h"
 #include "register.h"
 #include "store.h"
@@ -282,4 +283,38 @@ rk_status rk_selfservice_end(rk_register *r, const char *session)
 		return reg_store_fail(r, "cannot end the session");
 	}
 	return reg_commit(r);
+}
+
+/* ---- audit verify ---- */
+
+struct ss_check {
+	rk_register *r;
+	int bad;
+};
+
+static int ss_check_one(void *ud, const store_selfsvc *row)
+{
+	struct ss_check *c = ud;
+	unsigned char mac[SEC_HASH_BYTES];
+
+	ss_mac(c->r, row, mac);
+	if (sec_memcmp(mac, row->mac, sizeof mac) != 0) {
+		c->bad = 1;
+		return 1;
+	}
+	return 0;
+}
+
+rk_status selfsvc_verify(rk_register *r)
+{
+	struct ss_check c = {r, 0};
+
+	if (r->st->vt->selfsvc_walk(r->st, ss_check_one, &c) != 0)
+		return reg_store_fail(r, "cannot read self-service links");
+	if (c.bad)
+		return reg_fail(r, RK_EINTEGRITY,
+				"a self-service link or session does not "
+				"match its MAC: it was edited without the "
+				"register's key");
+	return RK_OK;
 }

@@ -616,6 +616,10 @@ struct store_vt {
 	/* Drops the rows that expired by now, or only the row of hash when
 	 * it is given (a session that ended). */
 	int (*selfsvc_purge)(store *s, int64_t now, const unsigned char *hash);
+	/* Every row; fn returning non-zero stops. */
+	int (*selfsvc_walk)(store *s,
+			    int (*fn)(void *ud, const store_selfsvc *row),
+			    void *ud);
 };
 
 struct store {

@@ -1622,6 +1622,7 @@ static const struct store_vt sq_vt = {
 	.selfsvc_use = sqx_selfsvc_use,
 	.selfsvc_count = sqx_selfsvc_count,
 	.selfsvc_purge = sqx_selfsvc_purge,
+	.selfsvc_walk = sqx_selfsvc_walk,
 };
 
 /* ---- open and migrations ---- */

@@ -17,7 +17,8 @@ enum {
 	SL_USE = SQX_SELFSVC + 2,
 	SL_COUNT = SQX_SELFSVC + 3,
 	SL_PURGE = SQX_SELFSVC + 4,
-	SL_PURGE_ONE = SQX_SELFSVC + 5
+	SL_PURGE_ONE = SQX_SELFSVC + 5,
+	SL_WALK = SQX_SELFSVC + 6
 };
 
 static const char sql_insert[] =
@@ -33,6 +34,9 @@ static const char sql_count[] =
 	" AND used_at = 0 AND expires_at > ?3";
 static const char sql_purge[] = "DELETE FROM selfsvc WHERE expires_at <= ?1";
 static const char sql_purge_one[] = "DELETE FROM selfsvc WHERE hash = ?1";
+static const char sql_walk[] =
+	"SELECT hash, subject_id, kind, created_at, expires_at, used_at, mac"
+	" FROM selfsvc ORDER BY hash";
 
 int sqx_selfsvc_insert(store *s, const store_selfsvc *row)
 {
@@ -177,6 +181,46 @@ int sqx_selfsvc_purge(store *s, int64_t now, const unsigned char *hash)
 		goto out;
 	}
 	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		sqx_fail(s, what, rc);
+		goto out;
+	}
+	ret = 0;
+out:
+	sqx_done(st);
+	return ret;
+}
+
+int sqx_selfsvc_walk(store *s, int (*fn)(void *ud, const store_selfsvc *row),
+		     void *ud)
+{
+	static const char what[] = "self-service walk";
+	sqlite3_stmt *st = sqx_stmt(s, SL_WALK, what, sql_walk);
+	store_selfsvc row;
+	int rc, ret = STORE_ERR;
+
+	if (!st)
+		return STORE_ERR;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&row, 0, sizeof row);
+		if (sqlite3_column_bytes(st, 0) != SEC_HASH_BYTES ||
+		    sqlite3_column_bytes(st, 6) != SEC_HASH_BYTES ||
+		    sqx_col_str(st, 1, row.subject_id, sizeof row.subject_id,
+				0) != 0) {
+			sqx_error(s, what, "damaged self-service row");
+			goto out;
+		}
+		memcpy(row.hash, sqlite3_column_blob(st, 0), SEC_HASH_BYTES);
+		row.kind = sqlite3_column_int(st, 2);
+		row.created_at = sqlite3_column_int64(st, 3);
+		row.expires_at = sqlite3_column_int64(st, 4);
+		row.used_at = sqlite3_column_int64(st, 5);
+		memcpy(row.mac, sqlite3_column_blob(st, 6), SEC_HASH_BYTES);
+		if (fn(ud, &row) != 0) {
+			ret = 0;
+			goto out;
+		}
+	}
 	if (rc != SQLITE_DONE) {
 		sqx_fail(s, what, rc);
 		goto out;

@@ -231,11 +231,14 @@ static void test_repointed_row(void **state)
 	char secret[RK_TOKEN_LEN + 1], session[RK_TOKEN_LEN + 1];
 	char id[RK_ID_LEN + 1], sql[300];
 	int64_t exp = 0, sexp = 0;
+	rk_audit_report rep;
 
 	assert_int_equal(rk_selfservice_link(f->r, f->a, NULL, 0, secret, &exp),
 			 RK_OK);
 	assert_int_equal(rk_selfservice_exchange(f->r, secret, session, &sexp),
 			 RK_OK);
+	memset(&rep, 0, sizeof rep);
+	assert_int_equal(rk_integrity_verify(f->r, &rep), RK_OK);
 	/* someone with the database points the session at another subject */
 	snprintf(sql, sizeof sql,
 		 "UPDATE selfsvc SET subject_id = '%s' WHERE kind = 1", f->b);
@@ -243,6 +246,10 @@ static void test_repointed_row(void **state)
 	assert_int_equal(rk_selfservice_authenticate(f->r, session, id),
 			 RK_EINTEGRITY);
 	assert_string_equal(id, "");
+	/* and `audit verify` finds it */
+	memset(&rep, 0, sizeof rep);
+	assert_int_equal(rk_integrity_verify(f->r, &rep), RK_EINTEGRITY);
+	assert_non_null(strstr(rep.reason, "self-service"));
 	/* or makes a used link new again, with a longer life */
 	assert_int_equal(rk_selfservice_link(f->r, f->a, NULL, 0, secret, &exp),
 			 RK_OK);
