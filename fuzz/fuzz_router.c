@@ -7,7 +7,8 @@
  * the method asked for and its template re-matches the path; parameters are
  * non-empty, bounded and of the allowed characters; a 405 names methods of
  * routes that fit; an accepted body is an object no deeper than the limit,
- * and a refusal gives a static message.
+ * and a refusal gives a static message; a static URL names one plain file
+ * of the web directory or none.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -68,6 +69,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(status == 404 || status == 405);
 		check((status == 405) == (allow != 0));
 		check((allow & method) == 0);
+	}
+	/* The web console's files: a servable URL names one plain file of
+	 * the directory (no '/', no leading dot, no ".."), of a known type. */
+	if (srv_static_is(path)) {
+		const char *ctype = NULL;
+		const char *name = srv_static_name(path, &ctype);
+		if (name != NULL) {
+			check(ctype != NULL);
+			check(strchr(name, '/') == NULL && name[0] != '.' &&
+			      strstr(name, "..") == NULL && name[0] != '\0');
+		}
+	} else {
+		const char *ctype = NULL;
+		check(srv_static_name(path, &ctype) == NULL);
 	}
 	if (nl != NULL) {
 		const char *body = (const char *)nl + 1;

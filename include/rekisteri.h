@@ -1214,6 +1214,56 @@ RK_API RK_NODISCARD rk_status rk_may_contact_ex(rk_register *reg,
 						const rk_contact_options *o,
 						rk_decision *out);
 
+/* ---- the web console and the self-service page -----------------------
+ *
+ * What the console shows a signed-in actor, and the data subject's own
+ * page: staff issue a single-use, short-lived link for one subject; its
+ * secret is exchanged once for a short-lived session that acts on that
+ * subject only. Only keyed hashes of the secrets are stored. */
+
+/* The handle's actor and what its role may do, for a user interface: *
+ * *json_out (owned, free with rk_free; no personal data) is {"actor",
+ * "role" (or null for the operator), "purposes": [{"name", "label": {"fi",
+ * "en"}}] the role may process for, "default_purpose", "lookup": [{"name",
+ * "label", "hetu"}] the fields it may look subjects up by, "audit" (may read
+ * the audit trail), "rights" (handles the subjects' requests), "scopes",
+ * "objections", "record_types" (each also with its "fields"), "kinds",
+ * "fields" (those the role may see), "bases", "sources" (each [{"name",
+ * "label"}])}. */
+RK_API RK_NODISCARD rk_status rk_register_whoami(rk_register *reg,
+						 char **json_out);
+
+#define RK_SELFSERVICE_LINK_TTL	   900	/* seconds a link lives by default */
+#define RK_SELFSERVICE_SESSION_TTL 1800 /* seconds a session lives */
+#define RK_SELFSERVICE_LIVE_MAX	   3	/* unused live links per subject */
+
+/* Issues a self-service link for subject id (the actor's role must be
+ * allowed purpose, NULL: the default): secret_out gets its secret, shown
+ * once; it lives ttl_seconds (0: RK_SELFSERVICE_LINK_TTL; 60-86400) and is
+ * good for one exchange. RK_EREFUSED when the subject has
+ * RK_SELFSERVICE_LIVE_MAX unused live links already. Audited as
+ * "selfservice.link". */
+RK_API RK_NODISCARD rk_status
+rk_selfservice_link(rk_register *reg, const char *id, const char *purpose,
+		    unsigned ttl_seconds, char secret_out[RK_TOKEN_LEN + 1],
+		    int64_t *expires_out);
+/* Exchanges a link's secret, once, for a session token that lives
+ * RK_SELFSERVICE_SESSION_TTL seconds (*expires_out: Unix seconds).
+ * RK_EREFUSED for a used, expired or unknown link (the same answer for
+ * each). Audited as "selfservice.open", a refusal too. */
+RK_API RK_NODISCARD rk_status rk_selfservice_exchange(
+	rk_register *reg, const char *link_secret,
+	char session_out[RK_TOKEN_LEN + 1], int64_t *expires_out);
+/* Acts as the data subject of a live session from now on: id_out gets the
+ * subject's ID, and the calls made on the handle are audited under the
+ * actor "(self-service)". The caller must act on id_out only. RK_EREFUSED
+ * for an ended or unknown session (audited). */
+RK_API RK_NODISCARD rk_status rk_selfservice_authenticate(
+	rk_register *reg, const char *session, char id_out[RK_ID_LEN + 1]);
+/* Ends a session (signing out): its token no longer works. */
+RK_API RK_NODISCARD rk_status rk_selfservice_end(rk_register *reg,
+						 const char *session);
+
 #ifdef __cplusplus
 }
 #endif

@@ -122,10 +122,18 @@ printf '\nThe demo register is in %s/. Try: %s --help\n' "$dir" "$shown_bin"
 if [ -t 0 ] && [ -t 1 ] && [ -z "${DEMO_NO_SERVER-}" ]; then
 	web="web-$(date +%s)"
 	tok=$(rk actor add --db "$db" "$web" --role customer_service)
+	lead="lead-$(date +%s)"
+	leadtok=$(rk actor add --db "$db" "$lead" --role dpo)
 	port=${DEMO_PORT:-8080}
-	step "The HTTP API on the demo register (Ctrl-C stops it)" \
-		serve --db "$db" --listen "127.0.0.1:$port"
+	step "The HTTP API and the web console on the demo register (Ctrl-C stops it)" \
+		serve --db "$db" --listen "127.0.0.1:$port" --web-dir web
 	cat <<EOT
+The web console: http://127.0.0.1:$port/console
+  sign in as the data protection lead $lead with the token
+  $leadtok
+  (find Maija by e-mail maija.mallikas@example.fi; "Luo linkki" makes her
+  self-service link for /me)
+
 A customer service actor for the API: $web (its token is shown once).
 Paste these into another terminal while the server runs:
 
@@ -140,6 +148,7 @@ Paste these into another terminal while the server runs:
 EOT
 	# Ctrl-C reaches the server, which finishes, commits its audit queue
 	# and exits 0; the demo then ends normally.
-	"$bin" serve --db "$db" --listen "127.0.0.1:$port" --no-access-log || true
+	"$bin" serve --db "$db" --listen "127.0.0.1:$port" --no-access-log \
+		--web-dir web || true
 	echo "(server stopped)"
 fi

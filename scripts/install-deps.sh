@@ -9,6 +9,7 @@ packages=(
 	libsodium-dev libsqlite3-dev sqlite3 libjansson-dev libcmocka-dev
 	jq strace python3-jsonschema
 	libmicrohttpd-dev curl wrk
+	chromium nodejs
 	ca-certificates
 )
 
@@ -26,6 +27,12 @@ for p in "${packages[@]}"; do
 	*) missing+=("$p") ;;
 	esac
 done
+
+# npm comes with some builds of nodejs and is a package of its own in
+# Debian's; the browser tests install playwright-core with it.
+if ! command -v npm >/dev/null 2>&1; then
+	missing+=(npm)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
 	exit 0

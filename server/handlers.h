@@ -55,6 +55,17 @@ void h_dsr_show(srv_req *q, srv_resp *r);
 void h_dsr_extend(srv_req *q, srv_resp *r);
 void h_dsr_close(srv_req *q, srv_resp *r);
 
+/* the web console and the self-service page (h_console.c) */
+void h_whoami(srv_req *q, srv_resp *r);
+void h_notice(srv_req *q, srv_resp *r);
+void h_retention_dry_run(srv_req *q, srv_resp *r);
+void h_selfservice_link(srv_req *q, srv_resp *r);
+void h_self_session(srv_req *q, srv_resp *r);
+void h_self_end(srv_req *q, srv_resp *r);
+void h_self_objection(srv_req *q, srv_resp *r);
+void h_self_cookie_reset(srv_req *q, srv_resp *r);
+void h_self_request(srv_req *q, srv_resp *r);
+
 /* ---- shared by the handlers (h_util.c) ------------------------------------
  */
 

@@ -152,9 +152,16 @@ static enum MHD_Result queue(struct ctx *x)
 	}
 	snprintf(rid, sizeof rid, "%016llx", (unsigned long long)x->rid);
 	MHD_add_response_header(resp, "X-Request-Id", rid);
-	/* Answers hold personal data: no cache keeps them. */
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	/* Answers hold personal data: no cache keeps them. The pages hold
+	 * none, but must be checked again so an update shows at once. */
+	MHD_add_response_header(resp, "Cache-Control",
+				r->page ? "no-cache" : "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	/* Every answer, pages and JSON alike: no inline script or style, no
+	 * framing, no referrer (a self-service link must not leak). */
+	MHD_add_response_header(resp, "Content-Security-Policy", SRV_CSP);
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 	if (srv_is_draining())
 		MHD_add_response_header(resp, "Connection", "close");
 	ret = MHD_queue_response(x->conn, r->status, resp);
@@ -444,10 +451,20 @@ static enum MHD_Result first_call(struct ctx *x, const char *url,
 	x->q.arg = query_arg;
 	x->q.arg_ud = x;
 	x->q.tmp_dir = cfg->tmp_dir;
+	x->q.addr = x->addr;
 	x->limit = cfg->max_body;
 	if (m == 0) {
 		srv_error(&x->r, 405, "method_not_allowed",
 			  "the method is not supported");
+		return queue(x);
+	}
+	if (srv_static_is(url)) {
+		if (m != SRV_GET) {
+			x->q.method = SRV_GET;
+			return fail(x, 405, "method_not_allowed",
+				    "the resource does not take this method");
+		}
+		srv_static_serve(url, &x->r);
 		return queue(x);
 	}
 	x->route = srv_route_match(m, url, &x->q, &status, &allow);
@@ -510,7 +527,7 @@ static enum MHD_Result first_call(struct ctx *x, const char *url,
 			    "a JSON object body is needed");
 	if ((x->route->flags & R_READY) && !srv_is_ready())
 		return fail(x, 503, "not_ready", "the register is not ready");
-	if (x->route->flags & R_AUTH) {
+	if (x->route->flags & (R_AUTH | R_SELF | R_LIMITED)) {
 		unsigned wait = srv_rl_blocked(x->addr);
 		if (wait > 0) {
 			x->r.retry_after = wait;
@@ -520,6 +537,47 @@ static enum MHD_Result first_call(struct ctx *x, const char *url,
 		}
 	}
 	return MHD_YES;
+}
+
+/* A self-service route: the session's token proves the subject, and the
+ * subject's ID becomes the one path parameter the handler reads. */
+static void run_self(struct ctx *x)
+{
+	char name[72], token[96], id[RK_ID_LEN + 1];
+	rk_status st;
+
+	if (credential(x, name, sizeof name, token, sizeof token) != 0 ||
+	    name[0] != '\0') {
+		explicit_bzero(token, sizeof token);
+		srv_error(&x->r, 401, "unauthorized",
+			  "a session is needed: Authorization: Bearer TOKEN");
+		return;
+	}
+	x->q.reg = srv_pool_get();
+	if (x->q.reg == NULL) {
+		explicit_bzero(token, sizeof token);
+		srv_error(&x->r, 503, "unavailable", "no register handle");
+		return;
+	}
+	st = rk_selfservice_authenticate(x->q.reg, token, id);
+	if (st == RK_EREFUSED) {
+		srv_rl_fail(x->addr);
+		srv_error(&x->r, 401, "unauthorized",
+			  "the session has ended; open a new link");
+	} else if (st != RK_OK) {
+		srv_fail(&x->q, &x->r, st);
+	} else {
+		snprintf(x->q.params[0], sizeof x->q.params[0], "%s", id);
+		x->q.nparams = 1;
+		x->q.self_token = token;
+		x->q.actor = "(self-service)";
+		x->route->fn(&x->q, &x->r);
+	}
+	x->q.self_token = NULL;
+	explicit_bzero(token, sizeof token);
+	explicit_bzero(id, sizeof id);
+	srv_pool_put(x->q.reg);
+	x->q.reg = NULL;
 }
 
 static void run(struct ctx *x)
@@ -557,6 +615,10 @@ static void run(struct ctx *x)
 				  "characters");
 			return;
 		}
+	}
+	if (x->route->flags & R_SELF) {
+		run_self(x);
+		return;
 	}
 	if (!(x->route->flags & R_AUTH)) {
 		x->route->fn(&x->q, &x->r);

@@ -29,7 +29,7 @@ static const char usage[] =
 	"       [--max-body BYTES] [--max-upload BYTES] [--max-connections N]\n"
 	"       [--max-per-ip N] [--timeout SECONDS] [--auth-fails N]\n"
 	"       [--audit-batch N] [--grace SECONDS] [--tmp-dir DIR]\n"
-	"       [--port-file FILE] [--no-access-log]\n"
+	"       [--port-file FILE] [--no-access-log] [--web-dir DIR]\n"
 	"\n"
 	"Serves the register's HTTP API (docs/server.md) until SIGTERM or "
 	"SIGINT,\n"
@@ -40,7 +40,9 @@ static const char usage[] =
 	"thread has a register handle of its own.\n"
 	"Clients authenticate with 'Authorization: Bearer TOKEN' (the token\n"
 	"that `actor add` printed; NAME:TOKEN also works) and name the\n"
-	"purpose of each data call in the header Rekisteri-Purpose.\n";
+	"purpose of each data call in the header Rekisteri-Purpose.\n"
+	"The web console (/console) and the self-service page (/me) are\n"
+	"served from --web-dir (default: the installed " RK_WEB_DIR ").\n";
 
 struct listen_addr {
 	struct sockaddr_storage sa;
@@ -224,6 +226,7 @@ struct opts {
 	int insecure, access_log;
 	unsigned max_conn, max_per_ip, timeout, auth_fails, grace;
 	srv_config cfg;
+	const char *web_dir; /* the console's files; NULL: the installed */
 };
 
 static int parse_opts(struct opts *o, int argc, char **argv)
@@ -290,6 +293,9 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 			i++;
 		} else if (strcmp(a, "--tmp-dir") == 0 && val != NULL) {
 			o->cfg.tmp_dir = val;
+			i++;
+		} else if (strcmp(a, "--web-dir") == 0 && val != NULL) {
+			o->web_dir = val;
 			i++;
 		} else if (strcmp(a, "--port-file") == 0 && val != NULL) {
 			o->port_file = val;
@@ -400,6 +406,16 @@ int rk_serve_main(const char *db, const char *key, int argc, char **argv)
 	srv_idem_init(4096, 86400);
 	srv_log_enable(o.access_log);
 	http_init(&o.cfg);
+	/* The pages are optional: without them the API still serves. A
+	 * directory named on the command line must be there. */
+	if (srv_static_init(o.web_dir != NULL ? o.web_dir : RK_WEB_DIR) != 0) {
+		if (o.web_dir != NULL) {
+			rc = err(2, "cannot open --web-dir", o.web_dir);
+			goto out;
+		}
+		srv_log("warning", "no web console: the installed web "
+				   "directory is missing");
+	}
 
 	for (i = 0; i < o.nlisten; i++) {
 		unsigned n = o.threads / (unsigned)o.nlisten;
@@ -500,6 +516,7 @@ out:
 	for (i = 0; i < MAX_LISTEN; i++)
 		if (d[i] != NULL)
 			MHD_stop_daemon(d[i]);
+	srv_static_close();
 	for (i = 0; i < pool_n; i++) {
 		if (rk_register_flush(pool[i]) != RK_OK) {
 			srv_log("error", rk_errmsg(pool[i]));

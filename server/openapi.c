@@ -112,6 +112,16 @@ static const char *const schemas[] = {
 	"ason\":{\"type\":\"string\"}}}",
 	"\"AuditPage\":{\"type\":\"object\",\"required\":[\"items\",\"next_curs"
 	"or\"],\"properties\":{\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}},\"next_cursor\":{\"type\":[\"string\",\"null\"]}}}",
+	/* the web console and the self-service page */
+	"\"SelfLink\":{\"type\":\"object\",\"required\":[\"secret\",\"path\",\"expires\"],"
+	"\"properties\":{\"secret\":{\"type\":\"string\"},\"path\":{\"type\":\"string\"},"
+	"\"expires\":{\"type\":\"string\"}}}",
+	"\"SelfSecret\":{\"type\":\"object\",\"required\":[\"secret\"],\"properties\":"
+	"{\"secret\":{\"type\":\"string\"}}}",
+	"\"SelfSession\":{\"type\":\"object\",\"required\":[\"token\",\"expires\"],"
+	"\"properties\":{\"token\":{\"type\":\"string\"},\"expires\":{\"type\":\"string\"}}}",
+	"\"SelfRequest\":{\"type\":\"object\",\"required\":[\"type\"],\"properties\":"
+	"{\"type\":{\"type\":\"string\",\"enum\":[\"rectification\",\"erasure\"]}}}",
 };
 /* clang-format on */
 
@@ -236,6 +246,11 @@ static json_t *operation(const srv_route *rt)
 				    json_pack("{s:s}", "description", "ok"));
 	if (rt->flags & (R_JSON | R_PURPOSE))
 		add_error(resp, "400", "malformed request");
+	if (rt->flags & (R_SELF | R_LIMITED)) {
+		add_error(resp, "401", "no session, or an ended one");
+		add_error(resp, "410", "the link was used or has expired");
+		add_error(resp, "429", "too many failures from this address");
+	}
 	if (rt->flags & R_AUTH) {
 		add_error(resp, "401", "no token, or a bad one");
 		add_error(resp, "403", "refused by role, purpose or policy");
@@ -258,6 +273,9 @@ static json_t *operation(const srv_route *rt)
 	if (rt->flags & R_AUTH)
 		json_object_set_new(op, "security",
 				    json_pack("[{s:[]}]", "bearer"));
+	if (rt->flags & R_SELF)
+		json_object_set_new(op, "security",
+				    json_pack("[{s:[]}]", "selfservice"));
 	return op;
 }
 
@@ -325,6 +343,14 @@ char *srv_openapi(void)
 		"paths", paths, "components", "schemas", comps,
 		"securitySchemes", "bearer", "type", "http", "scheme", "bearer",
 		"description", "the token of an actor");
+	if (doc != NULL)
+		json_object_set_new(
+			json_object_get(json_object_get(doc, "components"),
+					"securitySchemes"),
+			"selfservice",
+			json_pack("{s:s,s:s,s:s}", "type", "http", "scheme",
+				  "bearer", "description",
+				  "a self-service session's token"));
 	if (doc == NULL)
 		return NULL;
 	s = json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER);

@@ -134,6 +134,45 @@ const srv_route srv_routes[] = {
 	{SRV_GET, "/v1/audit/log", h_audit_log, A | RD, 200, "auditLog",
 	 "Audit entries in order", NULL, "AuditPage",
 	 "subject,cursor,limit"},
+
+	/* the web console and the self-service page (h_console.c) */
+	{SRV_GET, "/v1/whoami", h_whoami, A | RD, 200, "whoami",
+	 "The signed-in actor, its role's purposes and lookups", NULL, NULL,
+	 NULL},
+	{SRV_GET, "/v1/notice", h_notice, A | RD, 200, "notice",
+	 "The privacy notice in force, as plain text", NULL, NULL, "lang"},
+	{SRV_GET, "/v1/retention/dry-run", h_retention_dry_run, A | RD, 200,
+	 "retentionDryRun", "What a retention run would delete (counts only)",
+	 NULL, NULL, NULL},
+	{SRV_POST, "/v1/subjects/{id}/self-service-link", h_selfservice_link,
+	 A | P | RD, 201, "selfServiceLink",
+	 "Issue a single-use, short-lived self-service link (the secret is "
+	 "shown once)", NULL, "SelfLink", NULL},
+	{SRV_POST, "/v1/self/session", h_self_session, J | RD | R_LIMITED,
+	 201, "selfSession", "Exchange a self-service link's secret, once, "
+	 "for a session token", "SelfSecret", "SelfSession", NULL},
+	{SRV_DELETE, "/v1/self/session", h_self_end, R_SELF | RD, 200,
+	 "selfSignOut", "End the self-service session", NULL, "Done", NULL},
+	{SRV_GET, "/v1/self", h_export, R_SELF | RD, 200, "selfReport",
+	 "The subject's own access report", NULL, NULL, "format,lang"},
+	{SRV_GET, "/v1/self/policy", h_whoami, R_SELF | RD, 200,
+	 "selfPolicy", "The names and labels the page shows (scopes, "
+	 "objections, fields)", NULL, NULL, NULL},
+	{SRV_GET, "/v1/self/consents", h_consent_history, R_SELF | RD, 200,
+	 "selfConsents", "The subject's own consent and objection ledger",
+	 NULL, "Ledger", NULL},
+	{SRV_POST, "/v1/self/consents", h_consent_add, R_SELF | J | RD, 201,
+	 "selfConsent", "Give or withdraw a consent", "Consent", "Done",
+	 NULL},
+	{SRV_POST, "/v1/self/objections", h_self_objection, R_SELF | J | RD,
+	 201, "selfObjection", "Object (prohibit direct marketing) or lift it",
+	 "Objection", "Done", NULL},
+	{SRV_DELETE, "/v1/self/cookies", h_self_cookie_reset, R_SELF | RD,
+	 200, "selfCookieReset", "Reset the cookie profile", NULL,
+	 "CookieReset", NULL},
+	{SRV_POST, "/v1/self/requests", h_self_request, R_SELF | J | RD, 201,
+	 "selfRequest", "Ask for rectification or erasure (opens a request)",
+	 "SelfRequest", "Dsr", NULL},
 };
 /* clang-format on */
 

@@ -38,6 +38,17 @@ enum srv_method {
 #define R_IFMATCH 0x10u /* If-Match is honoured (ETag of the resource) */
 #define R_READY	  0x20u /* answers 503 until the register is ready */
 #define R_MULTI	  0x40u /* multipart/form-data accepted beside JSON */
+/* a self-service session's token is needed; the subject is the session's
+ * (q->params[0]), never the request's */
+#define R_SELF 0x80u
+/* failures count toward the per-address limit (the link exchange) */
+#define R_LIMITED 0x100u
+
+/* The Content-Security-Policy of every answer. */
+#define SRV_CSP                                                                \
+	"default-src 'none'; script-src 'self'; style-src 'self'; "            \
+	"img-src 'self'; connect-src 'self'; frame-ancestors 'none'; "         \
+	"base-uri 'none'; form-action 'self'"
 
 #define SRV_MAX_PARAMS 3
 #define SRV_PARAM_MAX  72
@@ -79,6 +90,10 @@ struct srv_req {
 	const char *upload_path;
 	const char *upload_type;
 	rk_register *reg;
+	/* a self-service session's token (R_SELF routes), and the client's
+	 * address (for the failure limit) */
+	const char *self_token;
+	const char *addr;
 };
 
 struct srv_resp {
@@ -94,6 +109,7 @@ struct srv_resp {
 	int fd; /* a file to stream (attachment), or -1 */
 	uint64_t fd_size;
 	const char *disposition; /* Content-Disposition, or NULL */
+	int page; /* a static file of the web console (cacheable) */
 };
 
 /* Matches method and path against the table. Returns the route, or NULL
@@ -180,5 +196,19 @@ char *srv_openapi(void);
 extern unsigned char srv_etag_key[32];
 /* Writes the ETag ("\"hex\"") of a document into out. */
 void srv_etag(const char *doc, size_t len, char out[48]);
+
+/* ---- static files of the web console (static.c) --------------------------
+ */
+
+/* Opens the directory the pages are served from; -1 when it cannot. */
+int srv_static_init(const char *dir);
+void srv_static_close(void);
+/* Whether url is in the static space (/console, /me, /assets/...). */
+int srv_static_is(const char *url);
+/* The file a static URL names inside the web directory (and its media
+ * type), or NULL when it names none: a plain name, never a path. */
+const char *srv_static_name(const char *url, const char **ctype);
+/* Answers a static URL: the file (streamed) or 404. */
+void srv_static_serve(const char *url, srv_resp *r);
 
 #endif

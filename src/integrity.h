@@ -245,4 +245,11 @@ void integ_dsr_set_add(sec_mac *m, int64_t id,
  * written (for `audit verify`): RK_OK or RK_EINTEGRITY. */
 rk_status integ_logs_verify(rk_register *r);
 
+/* ---- self-service links and sessions (selfservice.c) ---- */
+/* The MAC over a self-service row (its hash, subject, kind and times),
+ * and every row against it (for `audit verify`): RK_OK or RK_EINTEGRITY. */
+void integ_selfsvc_mac(const rk_register *r, const store_selfsvc *row,
+		       unsigned char out[SEC_HASH_BYTES]);
+rk_status integ_selfsvc_verify(rk_register *r);
+
 #endif

@@ -114,6 +114,18 @@ typedef struct store_consent {
 	const unsigned char *mac;
 } store_consent;
 
+/* ---- self-service links and sessions (selfservice.c) ----
+ * A row per link or session: only the keyed hash of its secret is kept;
+ * mac binds hash, subject, kind and times to the row key. */
+typedef struct store_selfsvc {
+	unsigned char hash[SEC_HASH_BYTES];
+	char subject_id[33];
+	int kind; /* 0 a link, 1 a session */
+	int64_t created_at, expires_at;
+	int64_t used_at; /* a link exchanged; 0 while unused */
+	unsigned char mac[SEC_HASH_BYTES];
+} store_selfsvc;
+
 typedef struct store_actor {
 	char name[64];
 	char role[49]; /* policy names are at most 48 characters */
@@ -590,6 +602,24 @@ struct store_vt {
 	 * own direct-marketing register); STORE_NOTFOUND when absent. */
 	int (*value_repurpose)(store *s, int64_t rowid, const char *purposes,
 			       const char *legal_basis, const char *expires);
+	/* ---- self-service links and sessions (selfservice.c) ---- */
+	int (*selfsvc_insert)(store *s, const store_selfsvc *row);
+	/* The row of a hash; STORE_NOTFOUND when there is none. */
+	int (*selfsvc_get)(store *s, const unsigned char *hash,
+			   store_selfsvc *out);
+	/* Marks an unused row used at at; STORE_NOTFOUND when it is absent
+	 * or was used already (one exchange wins). */
+	int (*selfsvc_use)(store *s, const unsigned char *hash, int64_t at);
+	/* Rows of kind for the subject that are unused and live at now. */
+	int (*selfsvc_count)(store *s, const char *subject_id, int kind,
+			     int64_t now, int64_t *n);
+	/* Drops the rows that expired by now, or only the row of hash when
+	 * it is given (a session that ended). */
+	int (*selfsvc_purge)(store *s, int64_t now, const unsigned char *hash);
+	/* Every row; fn returning non-zero stops. */
+	int (*selfsvc_walk)(store *s,
+			    int (*fn)(void *ud, const store_selfsvc *row),
+			    void *ud);
 };
 
 struct store {

@@ -255,6 +255,19 @@ static const char *const migrations[] = {
 	"DROP INDEX value_bidx;"
 	"CREATE INDEX value_bidx ON value(field, bidx, subject_id, expires_at)"
 	" WHERE bidx IS NOT NULL;",
+	/* 11: self-service links and sessions: the keyed hash of the secret
+	 * only (the secret itself is never stored), the subject, link or
+	 * session, times, and a MAC binding them (selfservice.c). An erased
+	 * subject's links and sessions go with it. */
+	"CREATE TABLE selfsvc ("
+	" hash BLOB PRIMARY KEY NOT NULL,"
+	" subject_id TEXT NOT NULL REFERENCES subject(id) ON DELETE CASCADE,"
+	" kind INTEGER NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" expires_at INTEGER NOT NULL,"
+	" used_at INTEGER NOT NULL DEFAULT 0,"
+	" mac BLOB NOT NULL);"
+	"CREATE INDEX selfsvc_subject ON selfsvc(subject_id);",
 };
 
 #define NMIGRATIONS ((int64_t)(sizeof migrations / sizeof migrations[0]))
@@ -1645,6 +1658,12 @@ static const struct store_vt sq_vt = {
 	.disclosure_insert = sqx_disclosure_insert,
 	.disclosure_walk = sqx_disclosure_walk,
 	.value_repurpose = sqx_value_repurpose,
+	.selfsvc_insert = sqx_selfsvc_insert,
+	.selfsvc_get = sqx_selfsvc_get,
+	.selfsvc_use = sqx_selfsvc_use,
+	.selfsvc_count = sqx_selfsvc_count,
+	.selfsvc_purge = sqx_selfsvc_purge,
+	.selfsvc_walk = sqx_selfsvc_walk,
 };
 
 /* ---- open and migrations ---- */

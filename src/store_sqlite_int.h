@@ -25,7 +25,8 @@ enum sqx_slot_base {
 	SQX_DISCLOSE = 96,  /* store_sqlite_disclose.c: 96-111 */
 	SQX_PAPER = 112,    /* store_sqlite_paper.c: 112-127 */
 	SQX_NOTICE = 128,   /* store_sqlite_notice.c: 128-135 */
-	SQX_SLOTS = 136
+	SQX_SELFSVC = 136,  /* store_sqlite_selfsvc.c: 136-151 */
+	SQX_SLOTS = 152
 };
 
 sqlite3 *sqx_db(store *s);
@@ -172,5 +173,14 @@ int sqx_disclosure_walk(store *s, const char *pseudonym, store_disclosure_fn fn,
 			void *ud);
 int sqx_value_repurpose(store *s, int64_t rowid, const char *purposes,
 			const char *legal_basis, const char *expires);
+/* store_sqlite_selfsvc.c */
+int sqx_selfsvc_insert(store *s, const store_selfsvc *row);
+int sqx_selfsvc_get(store *s, const unsigned char *hash, store_selfsvc *out);
+int sqx_selfsvc_use(store *s, const unsigned char *hash, int64_t at);
+int sqx_selfsvc_count(store *s, const char *subject_id, int kind, int64_t now,
+		      int64_t *n);
+int sqx_selfsvc_purge(store *s, int64_t now, const unsigned char *hash);
+int sqx_selfsvc_walk(store *s, int (*fn)(void *ud, const store_selfsvc *row),
+		     void *ud);
 
 #endif

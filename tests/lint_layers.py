@@ -24,6 +24,7 @@ RANKS = {
     "store_sqlite_dsr": 1, "store_sqlite_erase": 1,
     "store_sqlite_notice": 1, "store_sqlite_paper": 1,
     "store_sqlite_record": 1, "store_sqlite_retention": 1,
+    "store_sqlite_selfsvc": 1,
     "export_html": 2,
     "policy": 3,
     # the kernel: the handle, its keys, the audit trail, the row MACs
@@ -33,7 +34,8 @@ RANKS = {
     # the operations: they call the layers below, never each other
     "subject": 30, "record": 30, "consent": 30, "dsr": 30, "erase": 30,
     "retention": 30, "disclose": 30, "breach": 30, "notice": 30,
-    "keys_data": 30, "ropa": 30, "stats": 30,
+    "keys_data": 30, "ropa": 30, "stats": 30, "selfservice": 30,
+    "console": 30,
     # what composes operations
     "export": 40, "keys": 40, "backup": 40, "policy_change": 40,
 }

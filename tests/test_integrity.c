@@ -238,7 +238,8 @@ static void make_old(struct fx *f)
 			/* tables of later migrations, made again */
 			"DROP TABLE dsr;"
 			"DROP TABLE breach;"
-			"DROP TABLE disclosure;");
+			"DROP TABLE disclosure;"
+			"DROP TABLE selfsvc;");
 }
 
 static void reads_as_before_but_consent(struct fx *f);

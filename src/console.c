@@ -1,0 +1,140 @@
+/*
+ * console.c: what a user interface needs to know about the signed-in actor
+ * (rk_register_whoami): its role's purposes, the fields it may look
+ * subjects up by, and the policy's names with their labels. All of it comes
+ * from the policy, so the console names nothing itself.
+ */
+#include <jansson.h>
+
+#include "policy.h"
+#include "register.h"
+
+static json_t *label(const pol_text *t)
+{
+	json_t *o = json_object();
+
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "fi", t->fi ? json_string(t->fi) : json_null());
+	json_object_set_new(o, "en", t->en ? json_string(t->en) : json_null());
+	return o;
+}
+
+static json_t *item(const char *name, const pol_text *t)
+{
+	json_t *o = json_object();
+
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "name", json_string(name));
+	json_object_set_new(o, "label", label(t));
+	return o;
+}
+
+static int role_has(const rk_register *r, size_t pu)
+{
+	const pol_role *role;
+	size_t i;
+
+	if (r->role == POL_NONE)
+		return 1;
+	role = &r->pol->roles[r->role];
+	for (i = 0; i < role->npurposes; i++)
+		if (role->purposes[i] == pu)
+			return 1;
+	return 0;
+}
+
+rk_status rk_register_whoami(rk_register *r, char **json_out)
+{
+	const policy *p = r->pol;
+	json_t *o = json_object(), *a;
+	rk_status st = RK_OK;
+	size_t i;
+
+	*json_out = NULL;
+	if (o == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	json_object_set_new(o, "actor", json_string(r->actor));
+	json_object_set_new(o, "role",
+			    r->role == POL_NONE
+				    ? json_null()
+				    : json_string(p->roles[r->role].name));
+	a = json_array();
+	for (i = 0; i < p->npurposes; i++)
+		if (role_has(r, i))
+			json_array_append_new(a, item(p->purposes[i].name,
+						      &p->purposes[i].label));
+	json_object_set_new(o, "purposes", a);
+	json_object_set_new(
+		o, "default_purpose",
+		json_string(p->purposes[p->settings.default_purpose].name));
+	/* A field seen only masked is no lookup key: each answer would tell
+	 * whether a guess was right (access_sees_whole). */
+	a = json_array();
+	for (i = 0; i < p->nfields; i++) {
+		json_t *f;
+		if (!p->fields[i].lookup || !access_sees_whole(r, i) ||
+		    !access_sees_category(r, p->fields[i].category))
+			continue;
+		f = item(p->fields[i].name, &p->fields[i].label);
+		json_object_set_new(f, "hetu",
+				    json_boolean(p->fields[i].type == PT_HETU));
+		json_array_append_new(a, f);
+	}
+	json_object_set_new(o, "lookup", a);
+	json_object_set_new(
+		o, "audit",
+		json_boolean(r->role == POL_NONE || p->roles[r->role].audit));
+	json_object_set_new(o, "rights",
+			    json_boolean(access_handles_rights(r)));
+	a = json_array();
+	for (i = 0; i < p->nscopes; i++)
+		json_array_append_new(
+			a, item(p->scopes[i].name, &p->scopes[i].label));
+	json_object_set_new(o, "scopes", a);
+	a = json_array();
+	for (i = 0; i < p->nobjections; i++)
+		json_array_append_new(a, item(p->objections[i].name,
+					      &p->objections[i].label));
+	json_object_set_new(o, "objections", a);
+	a = json_array();
+	for (i = 0; i < p->nrecord_types; i++) {
+		const pol_record_type *rt = &p->record_types[i];
+		json_t *rf = json_array(), *it = item(rt->name, &rt->label);
+		size_t k;
+		for (k = 0; k < rt->nfields; k++)
+			json_array_append_new(rf, item(rt->fields[k].name,
+						       &rt->fields[k].label));
+		json_object_set_new(it, "fields", rf);
+		json_array_append_new(a, it);
+	}
+	json_object_set_new(o, "record_types", a);
+	a = json_array();
+	for (i = 0; i < p->nkinds; i++)
+		json_array_append_new(
+			a, item(p->kinds[i].name, &p->kinds[i].label));
+	json_object_set_new(o, "kinds", a);
+	/* labels of the names a subject's values carry */
+	a = json_array();
+	for (i = 0; i < p->nfields; i++)
+		if (access_sees_category(r, p->fields[i].category))
+			json_array_append_new(a, item(p->fields[i].name,
+						      &p->fields[i].label));
+	json_object_set_new(o, "fields", a);
+	a = json_array();
+	for (i = 0; i < p->nbases; i++)
+		json_array_append_new(
+			a, item(p->bases[i].name, &p->bases[i].label));
+	json_object_set_new(o, "bases", a);
+	a = json_array();
+	for (i = 0; i < p->nsources; i++)
+		json_array_append_new(
+			a, item(p->sources[i].name, &p->sources[i].label));
+	json_object_set_new(o, "sources", a);
+	*json_out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (*json_out == NULL)
+		st = reg_fail(r, RK_ESYS, "out of memory");
+	json_decref(o);
+	return st;
+}

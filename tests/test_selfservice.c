@@ -1,0 +1,331 @@
+/*
+ * test_selfservice.c: self-service links and sessions. A link works once
+ * and only until it expires (a fixed clock moves past it), the session it
+ * gives expires too, only hashes are stored, a row pointed at another
+ * subject in the database is an integrity failure, a few live links per
+ * subject at most, and the session acts under "(self-service)" on its
+ * own subject. Runs on real SQLite files with the seed policy.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "rekisteri.h"
+
+#ifndef RK_SOURCE_DIR
+#define RK_SOURCE_DIR "."
+#endif
+#define POLICY RK_SOURCE_DIR "/policies/ocr-factory.json"
+#define T0     1767268800 /* 2026-01-01 12:00 UTC */
+
+struct fx {
+	char dir[512];
+	char db[600];
+	char key[600];
+	rk_register *r;
+	char a[RK_ID_LEN + 1], b[RK_ID_LEN + 1];
+};
+
+static void add_subject(rk_register *r, const char *email,
+			char id[RK_ID_LEN + 1])
+{
+	rk_fields *fl = rk_fields_new();
+
+	assert_non_null(fl);
+	assert_int_equal(rk_fields_add(fl, "last_name", "Zyxwvutila"), RK_OK);
+	assert_int_equal(rk_fields_add(fl, "email", email), RK_OK);
+	assert_int_equal(rk_subject_add(r, "customer", fl, NULL, NULL, id),
+			 RK_OK);
+	rk_fields_free(fl);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	const char *tmp = getenv("TMPDIR");
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof f->dir, "%s/rk-ss-XXXXXX",
+		 tmp != NULL && tmp[0] ? tmp : ".");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->db, sizeof f->db, "%s/r.db", f->dir);
+	snprintf(f->key, sizeof f->key, "%s/r.key", f->dir);
+	assert_int_equal(rk_register_init(f->db, f->key, POLICY, &f->r), RK_OK);
+	rk_register_set_clock(f->r, T0);
+	add_subject(f->r, "a@example.com", f->a);
+	add_subject(f->r, "b@example.com", f->b);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[700];
+
+	rk_register_close(f->r);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static void raw_sql(const char *db, const char *sql)
+{
+	sqlite3 *h = NULL;
+	char *err = NULL;
+
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	sqlite3_busy_timeout(h, 5000);
+	if (sqlite3_exec(h, sql, NULL, NULL, &err) != SQLITE_OK)
+		fail_msg("%s: %s", sql, err != NULL ? err : "?");
+	sqlite3_close(h);
+}
+
+static long long count(const char *db, const char *sql)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	long long n = -1;
+
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return n;
+}
+
+static void test_once_and_own_subject(void **state)
+{
+	struct fx *f = *state;
+	char secret[RK_TOKEN_LEN + 1], session[RK_TOKEN_LEN + 1];
+	char id[RK_ID_LEN + 1];
+	int64_t exp = 0, sexp = 0;
+	char *doc = NULL;
+
+	assert_int_equal(rk_selfservice_link(f->r, f->a, NULL, 0, secret, &exp),
+			 RK_OK);
+	assert_int_equal(strlen(secret), RK_TOKEN_LEN);
+	assert_int_equal(exp, T0 + RK_SELFSERVICE_LINK_TTL);
+	assert_int_equal(rk_selfservice_exchange(f->r, secret, session, &sexp),
+			 RK_OK);
+	assert_int_equal(sexp, T0 + RK_SELFSERVICE_SESSION_TTL);
+	assert_string_not_equal(session, secret);
+	/* once only */
+	assert_int_equal(rk_selfservice_exchange(f->r, secret, session, &sexp),
+			 RK_EREFUSED);
+	assert_string_equal(session, "");
+	/* the link's secret is no session */
+	assert_int_equal(rk_selfservice_authenticate(f->r, secret, id),
+			 RK_EREFUSED);
+	/* a fresh handle for the session, as the server has */
+	assert_int_equal(rk_selfservice_exchange(f->r, "x", session, &sexp),
+			 RK_EREFUSED);
+	{
+		char s2[RK_TOKEN_LEN + 1];
+		assert_int_equal(
+			rk_selfservice_link(f->r, f->a, NULL, 0, secret, &exp),
+			RK_OK);
+		assert_int_equal(
+			rk_selfservice_exchange(f->r, secret, s2, &sexp),
+			RK_OK);
+		assert_int_equal(rk_selfservice_authenticate(f->r, s2, id),
+				 RK_OK);
+	}
+	assert_string_equal(id, f->a);
+	assert_string_equal(rk_register_actor(f->r), "(self-service)");
+	assert_int_equal(rk_export_json(f->r, id, "fi", &doc), RK_OK);
+	assert_non_null(strstr(doc, f->a));
+	rk_free_secret(doc);
+	/* neither secret is stored: only 32-byte hashes */
+	assert_int_equal(count(f->db, "SELECT count(*) FROM selfsvc WHERE "
+				      "length(hash) != 32"),
+			 0);
+	/* an erased subject's links and sessions go with it */
+	assert_int_equal(rk_erase(f->r, f->a, 0, &doc), RK_OK);
+	rk_free_secret(doc);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM selfsvc"), 0);
+}
+
+static void test_expiry(void **state)
+{
+	struct fx *f = *state;
+	char secret[RK_TOKEN_LEN + 1], session[RK_TOKEN_LEN + 1];
+	char id[RK_ID_LEN + 1];
+	int64_t exp = 0, sexp = 0;
+
+	assert_int_equal(
+		rk_selfservice_link(f->r, f->a, NULL, 120, secret, &exp),
+		RK_OK);
+	rk_register_set_clock(f->r, T0 + 120);
+	assert_int_equal(rk_selfservice_exchange(f->r, secret, session, &sexp),
+			 RK_EREFUSED);
+	/* a session ends when its time is up */
+	assert_int_equal(rk_selfservice_link(f->r, f->a, NULL, 0, secret, &exp),
+			 RK_OK);
+	assert_int_equal(rk_selfservice_exchange(f->r, secret, session, &sexp),
+			 RK_OK);
+	rk_register_set_clock(f->r, sexp - 1);
+	assert_int_equal(rk_selfservice_authenticate(f->r, session, id), RK_OK);
+	rk_register_set_clock(f->r, sexp);
+	assert_int_equal(rk_selfservice_authenticate(f->r, session, id),
+			 RK_EREFUSED);
+	/* ending a session ends it at once */
+	rk_register_set_clock(f->r, T0 + 10000);
+	assert_int_equal(rk_selfservice_link(f->r, f->a, NULL, 0, secret, &exp),
+			 RK_OK);
+	assert_int_equal(rk_selfservice_exchange(f->r, secret, session, &sexp),
+			 RK_OK);
+	assert_int_equal(rk_selfservice_end(f->r, session), RK_OK);
+	assert_int_equal(rk_selfservice_authenticate(f->r, session, id),
+			 RK_EREFUSED);
+	/* bad lifetimes */
+	assert_int_equal(
+		rk_selfservice_link(f->r, f->a, NULL, 59, secret, &exp),
+		RK_EINVAL);
+	assert_int_equal(
+		rk_selfservice_link(f->r, f->a, NULL, 86401, secret, &exp),
+		RK_EINVAL);
+}
+
+static void test_live_limit(void **state)
+{
+	struct fx *f = *state;
+	char secret[RK_TOKEN_LEN + 1];
+	int64_t exp = 0;
+	int i;
+
+	for (i = 0; i < RK_SELFSERVICE_LIVE_MAX; i++)
+		assert_int_equal(
+			rk_selfservice_link(f->r, f->a, NULL, 0, secret, &exp),
+			RK_OK);
+	assert_int_equal(rk_selfservice_link(f->r, f->a, NULL, 0, secret, &exp),
+			 RK_EREFUSED);
+	/* another subject is not held back */
+	assert_int_equal(rk_selfservice_link(f->r, f->b, NULL, 0, secret, &exp),
+			 RK_OK);
+	/* expired links no longer count */
+	rk_register_set_clock(f->r, T0 + RK_SELFSERVICE_LINK_TTL);
+	assert_int_equal(rk_selfservice_link(f->r, f->a, NULL, 0, secret, &exp),
+			 RK_OK);
+	/* an unknown subject */
+	assert_int_equal(rk_selfservice_link(f->r,
+					     "00000000000000000000000000000000",
+					     NULL, 0, secret, &exp),
+			 RK_ENOTFOUND);
+}
+
+static void test_repointed_row(void **state)
+{
+	struct fx *f = *state;
+	char secret[RK_TOKEN_LEN + 1], session[RK_TOKEN_LEN + 1];
+	char id[RK_ID_LEN + 1], sql[300];
+	int64_t exp = 0, sexp = 0;
+	rk_audit_report rep;
+
+	assert_int_equal(rk_selfservice_link(f->r, f->a, NULL, 0, secret, &exp),
+			 RK_OK);
+	assert_int_equal(rk_selfservice_exchange(f->r, secret, session, &sexp),
+			 RK_OK);
+	memset(&rep, 0, sizeof rep);
+	assert_int_equal(rk_integrity_verify(f->r, &rep), RK_OK);
+	/* someone with the database points the session at another subject */
+	snprintf(sql, sizeof sql,
+		 "UPDATE selfsvc SET subject_id = '%s' WHERE kind = 1", f->b);
+	raw_sql(f->db, sql);
+	assert_int_equal(rk_selfservice_authenticate(f->r, session, id),
+			 RK_EINTEGRITY);
+	assert_string_equal(id, "");
+	/* and `audit verify` finds it */
+	memset(&rep, 0, sizeof rep);
+	assert_int_equal(rk_integrity_verify(f->r, &rep), RK_EINTEGRITY);
+	assert_non_null(strstr(rep.reason, "self-service"));
+	/* or makes a used link new again, with a longer life */
+	assert_int_equal(rk_selfservice_link(f->r, f->a, NULL, 0, secret, &exp),
+			 RK_OK);
+	raw_sql(f->db, "UPDATE selfsvc SET expires_at = expires_at + 86400 "
+		       "WHERE kind = 0 AND used_at = 0");
+	assert_int_equal(rk_selfservice_exchange(f->r, secret, session, &sexp),
+			 RK_EINTEGRITY);
+}
+
+struct seen {
+	int link, link_refused, open_ok, open_refused;
+};
+
+static int seen_one(void *ud, const rk_audit_entry *e)
+{
+	struct seen *s = ud;
+
+	if (strcmp(e->action, "selfservice.link") == 0) {
+		if (strcmp(e->outcome, "ok") == 0)
+			s->link++;
+		else
+			s->link_refused++;
+	}
+	if (strcmp(e->action, "selfservice.open") == 0 &&
+	    strcmp(e->actor, "(self-service)") == 0) {
+		if (strcmp(e->outcome, "ok") == 0)
+			s->open_ok++;
+		else
+			s->open_refused++;
+	}
+	return 0;
+}
+
+static void test_role_and_audit(void **state)
+{
+	struct fx *f = *state;
+	char tok[RK_TOKEN_LEN + 1], secret[RK_TOKEN_LEN + 1];
+	char session[RK_TOKEN_LEN + 1];
+	int64_t exp = 0, sexp = 0;
+	struct seen seen = {0, 0, 0, 0};
+
+	assert_int_equal(rk_actor_add(f->r, "mk1", "marketing", tok), RK_OK);
+	assert_int_equal(rk_register_authenticate(f->r, "mk1", tok), RK_OK);
+	/* a role without the purpose may not issue a link for it */
+	assert_int_equal(
+		rk_selfservice_link(f->r, f->a, "orders", 0, secret, &exp),
+		RK_EREFUSED);
+	rk_register_close(f->r);
+	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
+	rk_register_set_clock(f->r, T0);
+	assert_int_equal(rk_selfservice_link(f->r, f->a, NULL, 0, secret, &exp),
+			 RK_OK);
+	assert_int_equal(rk_selfservice_exchange(f->r, secret, session, &sexp),
+			 RK_OK);
+	assert_int_equal(rk_selfservice_exchange(f->r, secret, session, &sexp),
+			 RK_EREFUSED);
+	assert_int_equal(rk_register_flush(f->r), RK_OK);
+	assert_int_equal(rk_audit_log(f->r, NULL, seen_one, &seen), RK_OK);
+	assert_int_equal(seen.link, 1);
+	assert_int_equal(seen.link_refused, 1);
+	assert_int_equal(seen.open_ok, 1);
+	assert_int_equal(seen.open_refused, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_once_and_own_subject,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_live_limit, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_repointed_row, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_role_and_audit, setup,
+						teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
