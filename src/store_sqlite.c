@@ -1604,6 +1604,9 @@ static const struct store_vt sq_vt = {
 	.disclosure_insert = sqx_disclosure_insert,
 	.disclosure_walk = sqx_disclosure_walk,
 	.value_repurpose = sqx_value_repurpose,
+	.savepoint = sqx_savepoint,
+	.savepoint_release = sqx_savepoint_release,
+	.savepoint_rollback = sqx_savepoint_rollback,
 };
 
 /* ---- open and migrations ---- */

@@ -25,7 +25,8 @@ enum sqx_slot_base {
 	SQX_DISCLOSE = 96,  /* store_sqlite_disclose.c: 96-111 */
 	SQX_PAPER = 112,    /* store_sqlite_paper.c: 112-127 */
 	SQX_NOTICE = 128,   /* store_sqlite_notice.c: 128-135 */
-	SQX_SLOTS = 136
+	SQX_GROUP = 152,    /* store_sqlite_group.c: 152-167 */
+	SQX_SLOTS = 168
 };
 
 sqlite3 *sqx_db(store *s);
@@ -172,5 +173,11 @@ int sqx_disclosure_walk(store *s, const char *pseudonym, store_disclosure_fn fn,
 			void *ud);
 int sqx_value_repurpose(store *s, int64_t rowid, const char *purposes,
 			const char *legal_basis, const char *expires);
+
+/* store_sqlite_group.c: savepoints inside the open write transaction, for
+ * the operations of a group commit */
+int sqx_savepoint(store *s, int level);
+int sqx_savepoint_release(store *s, int level);
+int sqx_savepoint_rollback(store *s, int level);
 
 #endif
