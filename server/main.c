@@ -29,7 +29,7 @@ static const char usage[] =
 	"       [--max-body BYTES] [--max-upload BYTES] [--max-connections N]\n"
 	"       [--max-per-ip N] [--timeout SECONDS] [--auth-fails N]\n"
 	"       [--audit-batch N] [--grace SECONDS] [--tmp-dir DIR]\n"
-	"       [--port-file FILE] [--no-access-log]\n"
+	"       [--port-file FILE] [--no-access-log] [--no-group-commit]\n"
 	"\n"
 	"Serves the register's HTTP API (docs/server.md) until SIGTERM or "
 	"SIGINT,\n"
@@ -37,7 +37,8 @@ static const char usage[] =
 	"--listen defaults to 127.0.0.1:8080 (port 0: any free port, written\n"
 	"to --port-file); a non-loopback address needs TLS unless\n"
 	"--insecure-listen. --threads defaults to the number of cores; each\n"
-	"thread has a register handle of its own.\n"
+	"thread has a register handle of its own. Writes share commits (group\n"
+	"commit) on one more handle unless --no-group-commit.\n"
 	"Clients authenticate with 'Authorization: Bearer TOKEN' (the token\n"
 	"that `actor add` printed; NAME:TOKEN also works) and name the\n"
 	"purpose of each data call in the header Rekisteri-Purpose.\n";
@@ -58,6 +59,8 @@ static rk_register **pool_stack;
 static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_cv = PTHREAD_COND_INITIALIZER;
 static atomic_int ready, draining;
+/* the writer stage's own handle (group commit), outside the pool */
+static rk_register *wreg;
 static unsigned audit_batch = 64;
 
 rk_register *srv_pool_get(void)
@@ -221,7 +224,7 @@ struct opts {
 	size_t nlisten;
 	unsigned threads;
 	const char *tls_cert, *tls_key, *port_file;
-	int insecure, access_log;
+	int insecure, access_log, group;
 	unsigned max_conn, max_per_ip, timeout, auth_fails, grace;
 	srv_config cfg;
 };
@@ -236,6 +239,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 	memset(o, 0, sizeof *o);
 	o->threads = cores > 0 && cores < 256 ? (unsigned)cores : 2;
 	o->access_log = 1;
+	o->group = 1;
 	o->max_conn = 512;
 	o->max_per_ip = 64;
 	o->timeout = 30;
@@ -298,6 +302,8 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 			o->insecure = 1;
 		} else if (strcmp(a, "--no-access-log") == 0) {
 			o->access_log = 0;
+		} else if (strcmp(a, "--no-group-commit") == 0) {
+			o->group = 0;
 		} else {
 			return err(2,
 				   "unknown option or missing value; see "
@@ -395,6 +401,24 @@ int rk_serve_main(const char *db, const char *key, int argc, char **argv)
 		pool_n++;
 	}
 	pool_free = pool_n;
+	if (o.group) {
+		st = rk_register_open(db, key, &wreg);
+		if (st != RK_OK) {
+			snprintf(msg, sizeof msg,
+				 "cannot open the register: %s",
+				 wreg != NULL ? rk_errmsg(wreg)
+					      : rk_status_name(st));
+			rk_register_close(wreg);
+			wreg = NULL;
+			rc = err((int)st, msg, NULL);
+			goto out;
+		}
+		rk_register_set_audit_batch(wreg, audit_batch);
+		if (srv_writer_start(wreg) != 0) {
+			rc = err(1, "cannot start the writer thread", NULL);
+			goto out;
+		}
+	}
 	srv_metrics_init();
 	srv_rl_init(o.auth_fails, 60);
 	srv_idem_init(4096, 86400);
@@ -403,8 +427,10 @@ int rk_serve_main(const char *db, const char *key, int argc, char **argv)
 
 	for (i = 0; i < o.nlisten; i++) {
 		unsigned n = o.threads / (unsigned)o.nlisten;
+		/* suspend/resume: a write waits for its group's commit
+		 * without holding its worker thread */
 		unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
-				 MHD_USE_ERROR_LOG;
+				 MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 		if (n == 0)
 			n = 1;
 		if (o.listen[i].v6)
@@ -497,9 +523,21 @@ out:
 			waited++;
 		}
 	}
+	/* Queued writes run and answer before the daemons stop (a suspended
+	 * connection must be resumed before that). */
+	srv_writer_stop();
 	for (i = 0; i < MAX_LISTEN; i++)
 		if (d[i] != NULL)
 			MHD_stop_daemon(d[i]);
+	if (wreg != NULL) {
+		if (rk_register_flush(wreg) != RK_OK) {
+			srv_log("error", rk_errmsg(wreg));
+			if (rc == 0)
+				rc = 1;
+		}
+		rk_register_close(wreg);
+		wreg = NULL;
+	}
 	for (i = 0; i < pool_n; i++) {
 		if (rk_register_flush(pool[i]) != RK_OK) {
 			srv_log("error", rk_errmsg(pool[i]));

@@ -38,6 +38,7 @@ enum srv_method {
 #define R_IFMATCH 0x10u /* If-Match is honoured (ETag of the resource) */
 #define R_READY	  0x20u /* answers 503 until the register is ready */
 #define R_MULTI	  0x40u /* multipart/form-data accepted beside JSON */
+#define R_GROUP	  0x80u /* a write that runs in the writer's group commit */
 
 #define SRV_MAX_PARAMS 3
 #define SRV_PARAM_MAX  72
