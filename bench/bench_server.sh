@@ -5,7 +5,11 @@
 # rate, its ratio to the static baseline and the latency percentiles.
 #
 # usage: REKISTERI_BIN=build/rekisteri bash bench/bench_server.sh
-# BENCH_SECONDS (default 10), BENCH_CONNECTIONS (16), BENCH_THREADS (2).
+# BENCH_SECONDS (default 10), BENCH_CONNECTIONS (16), BENCH_THREADS (2);
+# BENCH_SERVE_ARGS: more options for the server (--no-group-commit to
+# compare). When build/bench_subjects is beside the binary, the library's
+# own one-commit-per-subject rate is measured in the same run and POST
+# subject is compared with it (the group commit's goal: at least as fast).
 set -euo pipefail
 BIN=${REKISTERI_BIN:-build/rekisteri}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,7 +29,8 @@ export REKISTERI_DB=$W/r.db
 unset REKISTERI_KEY_FILE REKISTERI_ACTOR
 "$BIN" init --policy "$SRC/policies/ocr-factory.json" >/dev/null
 TOK="bench:$("$BIN" actor add bench --role customer_service)"
-"$BIN" serve --listen 127.0.0.1:0 --port-file "$W/port" --no-access-log 2>"$W/server.log" &
+# shellcheck disable=SC2086
+"$BIN" serve --listen 127.0.0.1:0 --port-file "$W/port" --no-access-log ${BENCH_SERVE_ARGS:-} 2>"$W/server.log" &
 SPID=$!
 for _ in $(seq 1 200); do
 	[ -s "$W/port" ] && curl -sf "http://127.0.0.1:$(cat "$W/port")/readyz" >/dev/null && break
@@ -105,6 +110,19 @@ awk -v b="$BASE" -v g="$GET" -v l="$LOOK" -v p="$POST" 'BEGIN {
 	printf "ratio POST lookup / static:  %.3f\n", l / b
 	printf "ratio POST subject / static: %.3f\n", p / b
 }'
+# The library's one commit per subject, in the same run (the server is
+# idle meanwhile): POST subject shares commits and should beat it.
+BS=$(cd "$(dirname "$BIN")" && pwd)/bench_subjects
+if [ -x "$BS" ]; then
+	LIB=$(cd "$W" && "$BS" --n "${BENCH_LIB_N:-5000}" --dir "$W" 2>/dev/null |
+		awk '/^insert, one commit per subject:/ {for (i = 1; i <= NF; i++) if ($i == "rekisteri") {sub("/s", "", $(i + 1)); print $(i + 1)}}')
+	if [ -n "$LIB" ]; then
+		awk -v p="$POST" -v l="$LIB" 'BEGIN {
+			printf "library one commit per subject: %.0f/s\n", l
+			printf "ratio POST subject / library one-commit: %.3f (goal >= 1)\n", p / l
+		}'
+	fi
+fi
 kill -TERM "$SPID"
 wait "$SPID"
 SPID=
