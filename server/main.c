@@ -338,6 +338,186 @@ static uint16_t bound_port(struct MHD_Daemon *d)
 	return di != NULL ? di->port : 0;
 }
 
+/* One daemon for listen address i: on its address, or on the listening
+ * socket fd of a daemon it replaces (a TLS reload). NULL on failure. */
+static struct MHD_Daemon *start_daemon(const struct opts *o, size_t i,
+				       const char *cert, const char *tlskey,
+				       MHD_socket fd)
+{
+	unsigned n = o->threads / (unsigned)o->nlisten;
+	/* suspend/resume: a write waits for its group's commit without
+	 * holding its worker thread */
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
+			 MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
+	/* TLS options only with TLS: MHD warns otherwise */
+	struct MHD_OptionItem opt[] = {
+		{MHD_OPTION_END, 0, NULL}, /* the address or the socket */
+		{MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)(uintptr_t)cert},
+		{MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)(uintptr_t)tlskey},
+		{MHD_OPTION_END, 0, NULL}};
+
+	if (n == 0)
+		n = 1;
+	if (o->listen[i].v6)
+		flags |= MHD_USE_IPv6;
+	if (cert != NULL)
+		flags |= MHD_USE_TLS;
+	else
+		opt[1].option = MHD_OPTION_END;
+	if (fd != MHD_INVALID_SOCKET) {
+		opt[0].option = MHD_OPTION_LISTEN_SOCKET;
+		opt[0].value = (intptr_t)fd;
+	} else {
+		opt[0].option = MHD_OPTION_SOCK_ADDR;
+		opt[0].ptr_value = (void *)(uintptr_t)&o->listen[i].sa;
+	}
+	return MHD_start_daemon(
+		flags, 0, NULL, NULL, http_on_request, NULL, MHD_OPTION_ARRAY,
+		opt, MHD_OPTION_THREAD_POOL_SIZE, n,
+		MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, NULL,
+		MHD_OPTION_CONNECTION_LIMIT, o->max_conn,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_per_ip,
+		MHD_OPTION_CONNECTION_TIMEOUT, o->timeout,
+		/* the headers and a read buffer: headers that do not fit are
+		 * refused by MHD (431) */
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
+		MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
+}
+
+/* ---- reloading the TLS certificate on SIGHUP --------------------------------
+ * The new certificate and key are read and tried first (a daemon that does
+ * not listen); only when they load does each address get a new daemon on
+ * the same listening socket. The old daemons stop accepting at once and
+ * are stopped once their connections are gone (or after --grace): requests
+ * on them finish with the old certificate.
+ */
+
+#define MAX_RETIRED 4
+
+struct retired {
+	struct MHD_Daemon *d[MAX_LISTEN];
+	char *cert, *key; /* what they were started with */
+	time_t deadline;
+};
+
+static struct retired retired[MAX_RETIRED];
+
+static void free_pem(char *p)
+{
+	if (p != NULL) {
+		explicit_bzero(p, strlen(p));
+		free(p);
+	}
+}
+
+static unsigned daemon_connections(struct MHD_Daemon *d)
+{
+	const union MHD_DaemonInfo *di =
+		MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+	return di != NULL ? di->num_connections : 0;
+}
+
+/* Stops the retired daemons whose connections are gone or whose time is up
+ * (all of them with force). */
+static void retired_sweep(int force)
+{
+	time_t now = time(NULL);
+
+	for (size_t g = 0; g < MAX_RETIRED; g++) {
+		int left = 0;
+		for (size_t i = 0; i < MAX_LISTEN; i++) {
+			struct MHD_Daemon *d = retired[g].d[i];
+			if (d == NULL)
+				continue;
+			if (force || now >= retired[g].deadline ||
+			    daemon_connections(d) == 0) {
+				MHD_stop_daemon(d);
+				retired[g].d[i] = NULL;
+			} else {
+				left = 1;
+			}
+		}
+		if (!left &&
+		    (retired[g].cert != NULL || retired[g].key != NULL)) {
+			free_pem(retired[g].cert);
+			free_pem(retired[g].key);
+			retired[g].cert = retired[g].key = NULL;
+		}
+	}
+}
+
+static void tls_reload(const struct opts *o, struct MHD_Daemon **d, char **cert,
+		       char **tlskey)
+{
+	char *nc, *nk;
+	struct MHD_Daemon *probe;
+	size_t g, i;
+	char msg[160];
+
+	if (*cert == NULL) {
+		srv_log("info", "SIGHUP: no TLS certificate to reload");
+		return;
+	}
+	nc = read_all(o->tls_cert);
+	nk = read_all(o->tls_key);
+	probe = nc != NULL && nk != NULL
+			? MHD_start_daemon(
+				  MHD_USE_TLS | MHD_USE_NO_LISTEN_SOCKET, 0,
+				  NULL, NULL, http_on_request, NULL,
+				  MHD_OPTION_HTTPS_MEM_CERT, nc,
+				  MHD_OPTION_HTTPS_MEM_KEY, nk, MHD_OPTION_END)
+			: NULL;
+	if (probe == NULL) {
+		free_pem(nc);
+		free_pem(nk);
+		srv_log("error", "SIGHUP: the new TLS certificate or key does "
+				 "not load; the old one stays in use");
+		return;
+	}
+	MHD_stop_daemon(probe);
+	/* A free place for the old daemons (the oldest go at once when there
+	 * is none). */
+	retired_sweep(0);
+	for (g = 0; g < MAX_RETIRED; g++)
+		if (retired[g].cert == NULL)
+			break;
+	if (g == MAX_RETIRED) {
+		retired_sweep(1);
+		g = 0;
+	}
+	retired[g].cert = *cert;
+	retired[g].key = *tlskey;
+	retired[g].deadline = time(NULL) + (time_t)o->grace;
+	*cert = nc;
+	*tlskey = nk;
+	for (i = 0; i < o->nlisten; i++) {
+		MHD_socket s = MHD_quiesce_daemon(d[i]);
+		struct MHD_Daemon *nd = NULL;
+		if (s != MHD_INVALID_SOCKET) {
+			nd = start_daemon(o, i, nc, nk, s);
+			/* The certificate loaded in the probe; should the
+			 * daemon still fail, the old certificate serves. */
+			if (nd == NULL)
+				nd = start_daemon(o, i, retired[g].cert,
+						  retired[g].key, s);
+		}
+		if (nd == NULL) {
+			snprintf(msg, sizeof msg,
+				 "SIGHUP: cannot serve %s with a new daemon; "
+				 "the old one goes on",
+				 o->listen[i].text);
+			srv_log("error", msg);
+			if (s != MHD_INVALID_SOCKET)
+				close(s);
+			continue;
+		}
+		retired[g].d[i] = d[i];
+		d[i] = nd;
+	}
+	srv_log("info", "SIGHUP: TLS certificate reloaded");
+}
+
 int rk_serve_main(const char *db, const char *key, int argc, char **argv)
 {
 	struct opts o;
@@ -426,40 +606,7 @@ int rk_serve_main(const char *db, const char *key, int argc, char **argv)
 	http_init(&o.cfg);
 
 	for (i = 0; i < o.nlisten; i++) {
-		unsigned n = o.threads / (unsigned)o.nlisten;
-		/* suspend/resume: a write waits for its group's commit
-		 * without holding its worker thread */
-		unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
-				 MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
-		if (n == 0)
-			n = 1;
-		if (o.listen[i].v6)
-			flags |= MHD_USE_IPv6;
-		if (cert != NULL)
-			flags |= MHD_USE_TLS;
-		{
-			/* TLS options only with TLS: MHD warns otherwise */
-			struct MHD_OptionItem tls[] = {
-				{MHD_OPTION_HTTPS_MEM_CERT, 0, cert},
-				{MHD_OPTION_HTTPS_MEM_KEY, 0, tlskey},
-				{MHD_OPTION_END, 0, NULL}};
-			d[i] = MHD_start_daemon(
-				flags, 0, NULL, NULL, http_on_request, NULL,
-				MHD_OPTION_SOCK_ADDR,
-				(struct sockaddr *)&o.listen[i].sa,
-				MHD_OPTION_THREAD_POOL_SIZE, n,
-				MHD_OPTION_NOTIFY_COMPLETED, http_on_completed,
-				NULL, MHD_OPTION_CONNECTION_LIMIT, o.max_conn,
-				MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-				o.max_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
-				o.timeout,
-				/* the headers and a read buffer: headers that
-				 * do not fit are refused by MHD (431) */
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-				(size_t)65536, MHD_OPTION_STRICT_FOR_CLIENT, 1,
-				MHD_OPTION_ARRAY, cert != NULL ? tls : tls + 2,
-				MHD_OPTION_END);
-		}
+		d[i] = start_daemon(&o, i, cert, tlskey, MHD_INVALID_SOCKET);
 		if (d[i] == NULL) {
 			rc = err(1, "cannot listen on", o.listen[i].text);
 			goto out;
@@ -493,11 +640,15 @@ int rk_serve_main(const char *db, const char *key, int argc, char **argv)
 	atomic_store(&ready, 1);
 	srv_log("info", "ready");
 	for (;;) {
-		if (sigwait(&sigs, &sig) != 0)
+		/* Wakes every second to stop retired daemons. */
+		struct timespec tick = {1, 0};
+		sig = sigtimedwait(&sigs, NULL, &tick);
+		if (sig < 0) {
+			retired_sweep(0);
 			continue;
+		}
 		if (sig == SIGHUP) {
-			srv_log("info", "SIGHUP: nothing to reload (TLS "
-					"certificates are read at start)");
+			tls_reload(&o, d, &cert, &tlskey);
 			continue;
 		}
 		break;
@@ -526,6 +677,7 @@ out:
 	/* Queued writes run and answer before the daemons stop (a suspended
 	 * connection must be resumed before that). */
 	srv_writer_stop();
+	retired_sweep(1);
 	for (i = 0; i < MAX_LISTEN; i++)
 		if (d[i] != NULL)
 			MHD_stop_daemon(d[i]);
@@ -553,13 +705,7 @@ out:
 	pool = pool_stack = NULL;
 	pool_n = pool_free = 0;
 	srv_idem_free();
-	if (cert != NULL) {
-		explicit_bzero(cert, strlen(cert));
-		free(cert);
-	}
-	if (tlskey != NULL) {
-		explicit_bzero(tlskey, strlen(tlskey));
-		free(tlskey);
-	}
+	free_pem(cert);
+	free_pem(tlskey);
 	return rc;
 }
