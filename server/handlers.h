@@ -55,6 +55,12 @@ void h_dsr_show(srv_req *q, srv_resp *r);
 void h_dsr_extend(srv_req *q, srv_resp *r);
 void h_dsr_close(srv_req *q, srv_resp *r);
 
+/* checkpoints, backups, restores (h_backup.c) */
+void h_checkpoint(srv_req *q, srv_resp *r);
+void h_checkpoint_verify(srv_req *q, srv_resp *r);
+void h_backup(srv_req *q, srv_resp *r);
+void h_restore(srv_req *q, srv_resp *r);
+
 /* ---- shared by the handlers (h_util.c) ------------------------------------
  */
 

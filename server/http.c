@@ -453,6 +453,7 @@ static enum MHD_Result first_call(struct ctx *x, const char *url,
 	x->q.arg = query_arg;
 	x->q.arg_ud = x;
 	x->q.tmp_dir = cfg->tmp_dir;
+	x->q.backup_dir = cfg->backup_dir;
 	x->limit = cfg->max_body;
 	if (m == 0) {
 		srv_error(&x->r, 405, "method_not_allowed",

@@ -11,10 +11,11 @@
 #include "server.h"
 
 typedef struct srv_config {
-	const char *tmp_dir; /* where uploads and downloads pass through */
-	size_t max_body;     /* bytes of a JSON body */
-	uint64_t max_upload; /* bytes of an attachment */
-	size_t max_depth;    /* JSON nesting */
+	const char *tmp_dir;	/* where uploads and downloads pass through */
+	size_t max_body;	/* bytes of a JSON body */
+	uint64_t max_upload;	/* bytes of an attachment */
+	size_t max_depth;	/* JSON nesting */
+	const char *backup_dir; /* --backup-dir, or NULL */
 } srv_config;
 
 void http_init(const srv_config *c);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +31,7 @@ static const char usage[] =
 	"       [--max-per-ip N] [--timeout SECONDS] [--auth-fails N]\n"
 	"       [--audit-batch N] [--grace SECONDS] [--tmp-dir DIR]\n"
 	"       [--port-file FILE] [--no-access-log] [--no-group-commit]\n"
+	"       [--backup-dir DIR]\n"
 	"\n"
 	"Serves the register's HTTP API (docs/server.md) until SIGTERM or "
 	"SIGINT,\n"
@@ -225,6 +227,7 @@ struct opts {
 	unsigned threads;
 	const char *tls_cert, *tls_key, *port_file;
 	int insecure, access_log, group;
+	char backup_dir[4096];
 	unsigned max_conn, max_per_ip, timeout, auth_fails, grace;
 	srv_config cfg;
 };
@@ -295,6 +298,9 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		} else if (strcmp(a, "--tmp-dir") == 0 && val != NULL) {
 			o->cfg.tmp_dir = val;
 			i++;
+		} else if (strcmp(a, "--backup-dir") == 0 && val != NULL) {
+			o->cfg.backup_dir = val;
+			i++;
 		} else if (strcmp(a, "--port-file") == 0 && val != NULL) {
 			o->port_file = val;
 			i++;
@@ -313,6 +319,20 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 	}
 	if (o->nlisten == 0)
 		parse_listen("127.0.0.1:8080", &o->listen[o->nlisten++]);
+	if (o->cfg.backup_dir != NULL) {
+		/* Absolute once: files are named in it by the server only. */
+		struct stat sb;
+		char *abs = realpath(o->cfg.backup_dir, NULL);
+		if (abs == NULL || stat(abs, &sb) != 0 ||
+		    !S_ISDIR(sb.st_mode)) {
+			free(abs);
+			return err(2, "--backup-dir must be an existing folder",
+				   o->cfg.backup_dir);
+		}
+		snprintf(o->backup_dir, sizeof o->backup_dir, "%s", abs);
+		free(abs);
+		o->cfg.backup_dir = o->backup_dir;
+	}
 	if ((o->tls_cert == NULL) != (o->tls_key == NULL))
 		return err(2, "--tls-cert and --tls-key go together", NULL);
 	for (size_t k = 0; k < o->nlisten; k++)

@@ -112,6 +112,19 @@ static const char *const schemas[] = {
 	"ason\":{\"type\":\"string\"}}}",
 	"\"AuditPage\":{\"type\":\"object\",\"required\":[\"items\",\"next_curs"
 	"or\"],\"properties\":{\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}},\"next_cursor\":{\"type\":[\"string\",\"null\"]}}}",
+	/* checkpoints and backups */
+	"\"Checkpoint\":{\"type\":\"object\",\"required\":[\"checkpoint\"],"
+	"\"properties\":{\"checkpoint\":{\"type\":\"string\"},\"name\":{\"ty"
+	"pe\":\"string\"}}}",
+	"\"CheckpointText\":{\"type\":\"object\",\"required\":[\"checkpoint"
+	"\"],\"properties\":{\"checkpoint\":{\"type\":\"string\"}}}",
+	"\"CheckpointReport\":{\"type\":\"object\",\"required\":[\"intact\""
+	"],\"properties\":{\"intact\":{\"type\":\"boolean\"},\"entries\":{\""
+	"type\":\"integer\"},\"first_bad\":{\"type\":\"integer\"},\"reason\""
+	":{\"type\":\"string\"}}}",
+	"\"Backup\":{\"type\":\"object\",\"required\":[\"name\"],\"propert"
+	"ies\":{\"name\":{\"type\":\"string\"},\"bytes\":{\"type\":\"intege"
+	"r\"}}}",
 };
 /* clang-format on */
 

@@ -135,6 +135,21 @@ const srv_route srv_routes[] = {
 	{SRV_GET, "/v1/audit/log", h_audit_log, A | RD, 200, "auditLog",
 	 "Audit entries in order", NULL, "AuditPage",
 	 "subject,cursor,limit"},
+
+	/* checkpoints and backups (administrator; files in --backup-dir) */
+	{SRV_POST, "/v1/audit/checkpoints", h_checkpoint, A | RD, 201,
+	 "auditCheckpoint", "Sign the audit chain's head (a checkpoint)",
+	 NULL, "Checkpoint", NULL},
+	{SRV_POST, "/v1/audit/checkpoints/verify", h_checkpoint_verify,
+	 A | J | RD, 200, "auditVerifyCheckpoint",
+	 "Verify the chain and that it still holds a checkpoint's entry",
+	 "CheckpointText", "CheckpointReport", NULL},
+	{SRV_POST, "/v1/backups", h_backup, A | RD, 201, "backup",
+	 "An online backup into the server's backup folder", NULL, "Backup",
+	 NULL},
+	{SRV_POST, "/v1/backups/{name}/restore", h_restore, A | RD, 200,
+	 "restore", "Bring a backup's data back (force=1: a trail that does "
+	 "not verify is replaced)", NULL, "Done", "force"},
 };
 /* clang-format on */
 

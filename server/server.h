@@ -80,6 +80,8 @@ struct srv_req {
 	const char *upload_path;
 	const char *upload_type;
 	rk_register *reg;
+	/* where backups and checkpoints are kept (--backup-dir), or NULL */
+	const char *backup_dir;
 };
 
 struct srv_resp {
