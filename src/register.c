@@ -822,6 +822,7 @@ void rk_register_close(rk_register *r)
 	sec_key_free(r->akey_prev);
 	sec_key_free(r->rkey);
 	sec_key_free(r->ckey);
+	sec_wipe(r->auth_token_hash, sizeof r->auth_token_hash);
 	free(r->queue);
 	free(r);
 }

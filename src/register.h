@@ -118,6 +118,19 @@ struct rk_register {
 		unsigned nqueue_in_txn;
 		int policy_version;
 	} snap[2];
+	/* ---- the last successful authentication (access.c) ----
+	 * The same token on the handle's next authentication costs one read
+	 * (the actor set's pin) instead of a walk over every actor with its
+	 * MACs. It is reused only while the stored pin is the one checked
+	 * with it, in the same snapshot: any change of an actor (a
+	 * revocation too) or of the row key changes the pin, and then the
+	 * whole check runs again. */
+	int auth_cached;
+	int auth_policy; /* the policy version it was made under */
+	size_t auth_role;
+	char auth_actor[REG_ACTOR_MAX];
+	unsigned char auth_token_hash[SEC_HASH_BYTES];
+	unsigned char auth_pin[SEC_HASH_BYTES];
 };
 
 /* Sets the handle's error message (printf-like) and returns st. */
