@@ -83,7 +83,7 @@ static char *subject_doc(srv_req *q, srv_resp *r)
 		srv_fail(q, r, st);
 		return NULL;
 	}
-	doc = rk_subject_json(s);
+	doc = srv_subject_doc(s);
 	rk_subject_free(s);
 	if (doc == NULL)
 		srv_error(r, 500, "system", "cannot build the answer");

@@ -61,6 +61,11 @@ void h_checkpoint_verify(srv_req *q, srv_resp *r);
 void h_backup(srv_req *q, srv_resp *r);
 void h_restore(srv_req *q, srv_resp *r);
 
+/* The subject as compact JSON (subject_doc.c): rk_subject_json's document
+ * without its indentation; owned, personal data (rk_free_secret); NULL when
+ * out of memory. */
+char *srv_subject_doc(const rk_subject *s);
+
 /* ---- shared by the handlers (h_util.c) ------------------------------------
  */
 
