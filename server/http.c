@@ -38,6 +38,7 @@ struct ctx {
 	char updir[4096], uppath[4200], uptype[128];
 	uint64_t upsize;
 	int bad_part;
+	int bad_encoding; /* a part in a Content-Transfer-Encoding */
 	/* the attachment's bytes as they pass, for the idempotency digest:
 	 * a replay with another file is another request */
 	crypto_generichash_state uphash;
@@ -293,7 +294,15 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind,
 
 	(void)kind;
 	(void)filename;
-	(void)transfer_encoding;
+	/* Parts are taken as they are: a part in another transfer encoding
+	 * (base64, quoted-printable) would be stored undecoded. */
+	if (transfer_encoding != NULL && transfer_encoding[0] != '\0' &&
+	    strcasecmp(transfer_encoding, "binary") != 0 &&
+	    strcasecmp(transfer_encoding, "8bit") != 0 &&
+	    strcasecmp(transfer_encoding, "7bit") != 0) {
+		x->bad_encoding = 1;
+		return MHD_NO;
+	}
 	if (strcmp(key, "record") == 0) {
 		if (size > 0 && append(x, data, size) != 0)
 			return MHD_NO;
@@ -538,6 +547,14 @@ static int prepare(struct ctx *x)
 {
 	const char *why = NULL;
 
+	/* A chunked body may turn out empty: no object is not {}. */
+	if ((x->route->flags & R_JSON) && x->len == 0 &&
+	    (x->q.method == SRV_POST || x->q.method == SRV_PUT ||
+	     x->q.method == SRV_PATCH)) {
+		srv_error(&x->r, 400, "bad_request",
+			  "a JSON object body is needed");
+		return -1;
+	}
 	if (x->route->flags & R_JSON && x->len > 0) {
 		x->q.json =
 			srv_json_parse(x->body, x->len, cfg->max_depth, &why);
@@ -750,6 +767,10 @@ enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn,
 	}
 	if (x->too_big)
 		return fail(x, 413, "too_large", "the body is too large");
+	if (x->bad_encoding)
+		return fail(x, 415, "unsupported_media_type",
+			    "multipart parts are sent as they are (binary): "
+			    "Content-Transfer-Encoding is not supported");
 	if (x->bad_part)
 		return fail(x, 400, "bad_request",
 			    "multipart parts are record (JSON) and one "
