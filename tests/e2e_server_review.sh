@@ -3,7 +3,8 @@
 # server. A PATCH of a restricted subject is 403 with and without If-Match
 # (and the refusal is audited); a multipart part in a
 # Content-Transfer-Encoding is refused (415), not stored undecoded; an empty
-# chunked body is 400, not taken as {}.
+# chunked body is 400, not taken as {}. And a group commit that fails
+# answers 500 to every write of the group and stores none of them.
 . "$(dirname "$0")/e2e-common.sh"
 
 command -v curl >/dev/null || { echo "curl is needed"; exit 1; }
@@ -67,6 +68,30 @@ c "an empty chunked PATCH body is 400" 400 "$CS" PATCH "/v1/subjects/$A" "${J[@]
 	-H 'Transfer-Encoding: chunked' --data-binary @/dev/null
 c "a chunked body with an object is taken" 201 "$CS" POST /v1/subjects "${J[@]}" \
 	-H 'Transfer-Encoding: chunked' --data-binary '{"kind":"prospect","fields":{"email":"c@example.fi"}}'
+
+# --- a group commit that fails: no request of it answers 201, nothing is
+# stored, and a retry with the same Idempotency-Key works afterwards
+before=$(rows "SELECT count(*) FROM subject")
+rows "CREATE TABLE spoil (s TEXT REFERENCES subject(id) DEFERRABLE INITIALLY DEFERRED);
+CREATE TRIGGER spoil_commit AFTER INSERT ON audit WHEN NEW.action = 'subject.add'
+BEGIN INSERT INTO spoil VALUES ('no such subject'); END"
+pids=()
+for i in 1 2 3; do
+	curl -s -o "$WORK/fail.$i" -w '%{http_code}\n' -X POST -H "Authorization: Bearer $CS" \
+		-H "Rekisteri-Purpose: $CR" "${J[@]}" -H "Idempotency-Key: retry-$i" \
+		--data-binary "{\"kind\":\"prospect\",\"fields\":{\"email\":\"g$i@example.fi\"}}" \
+		"$U/v1/subjects" >"$WORK/fail.code.$i" &
+	pids+=($!)
+done
+wait "${pids[@]}"
+codes=$(cat "$WORK"/fail.code.* | sort | uniq -c | tr -s ' ')
+expect "every write of the failed group answers 500 ($codes)" test "$(cat "$WORK"/fail.code.* | sort -u)" = 500
+expect "and says nothing was stored" grep -q "nothing of it was stored" "$WORK/fail.1"
+expect "nothing of the group is in the register" test "$(rows "SELECT count(*) FROM subject")" = "$before"
+rows "DROP TRIGGER spoil_commit; DROP TABLE spoil"
+c "the same request with the same key again" 201 "$CS" POST /v1/subjects "${J[@]}" \
+	-H "Idempotency-Key: retry-1" --data-binary '{"kind":"prospect","fields":{"email":"g1@example.fi"}}'
+expect "now it is stored" test "$(rows "SELECT count(*) FROM subject")" = $((before + 1))
 e2e_stop
 n=$(rows "SELECT count(*) FROM audit WHERE action = 'subject.show' AND outcome = 'refused'")
 expect "the refused PATCHes are audited ($n refused reads)" test "$n" -ge 2

@@ -281,6 +281,35 @@ static void test_reads_and_updates(void **state)
 	verify_all(f->db, f->key);
 }
 
+/* A group whose commit fails (a deferred constraint that only the commit
+ * checks): RK_ESYS, nothing of it is stored, the chain has no gap, and
+ * the handle goes on working. */
+static void test_commit_fails(void **state)
+{
+	struct fx *f = *state;
+	char a[RK_ID_LEN + 1], b[RK_ID_LEN + 1];
+	int64_t before = subjects(f->db);
+	int64_t head = query(f->db, "SELECT max(seq) FROM audit");
+
+	exec_sql(f->db,
+		 "CREATE TABLE spoil (s TEXT REFERENCES subject(id) "
+		 "DEFERRABLE INITIALLY DEFERRED);"
+		 "CREATE TRIGGER spoil_commit AFTER INSERT ON audit WHEN "
+		 "NEW.action = 'subject.add' BEGIN INSERT INTO spoil VALUES "
+		 "('no such subject'); END");
+	assert_int_equal(rk_register_group_begin(f->r), RK_OK);
+	assert_int_equal(add(f->r, "Alpha", a), RK_OK);
+	assert_int_equal(add(f->r, "Beta", b), RK_OK);
+	assert_int_equal(rk_register_group_commit(f->r), RK_ESYS);
+	assert_int_equal(subjects(f->db), before);
+	assert_int_equal(query(f->db, "SELECT max(seq) FROM audit"), head);
+	assert_false(found(f->r, a));
+	exec_sql(f->db, "DROP TRIGGER spoil_commit; DROP TABLE spoil");
+	assert_int_equal(add(f->r, "Gamma", a), RK_OK);
+	assert_int_equal(subjects(f->db), before + 1);
+	verify_all(f->db, f->key);
+}
+
 /* A process killed inside a group (before its commit) leaves the register
  * as it was: nothing of the group, the chain and row MACs intact. */
 static void test_killed_inside_group(void **state)
@@ -334,6 +363,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bulk_inside_group, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_reads_and_updates, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_commit_fails, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_killed_inside_group, setup,
 						teardown),
