@@ -1263,6 +1263,33 @@ RK_API RK_NODISCARD rk_status rk_selfservice_authenticate(
 /* Ends a session (signing out): its token no longer works. */
 RK_API RK_NODISCARD rk_status rk_selfservice_end(rk_register *reg,
 						 const char *session);
+/* ---- group commit --------------------------------------------------------
+ *
+ * A server that takes writes from many clients at once can let them share
+ * one commit: rk_register_group_begin opens one write transaction on the
+ * handle, the writes that follow (any rk_* call that writes) each run in a
+ * savepoint of it, and rk_register_group_commit commits them all at once,
+ * with the database's log synced to disk (one sync for the group).
+ *
+ * - A write that fails inside the group undoes only itself (its savepoint);
+ *   the other writes of the group stay. Its refusal is audited as usual.
+ * - The audit entries of all the group's calls go into the same
+ *   transaction, chained in the order of the calls.
+ * - Nothing of the group is visible to other handles, nor durable, before
+ *   rk_register_group_commit returns RK_OK; when that fails (RK_ESYS), or
+ *   after rk_register_group_rollback, none of it is: a caller answers
+ *   "done" for a call of the group only after the commit succeeded.
+ * - Reads inside a group see its writes; their audit entries are journalled
+ *   first (as with an audit batch above 1) and committed with the group.
+ * - rk_register_begin inside a group opens a bulk transaction nested in
+ *   it (rk_register_commit keeps it in the group, rk_register_rollback
+ *   undoes only it). Erasure, retention runs, backups, restores,
+ *   checkpoints and key work are refused inside a group (RK_EINVAL).
+ * - The handle holds the register's write lock while the group is open:
+ *   keep groups short. rk_register_close rolls back an open group. */
+RK_API RK_NODISCARD rk_status rk_register_group_begin(rk_register *reg);
+RK_API RK_NODISCARD rk_status rk_register_group_commit(rk_register *reg);
+RK_API void rk_register_group_rollback(rk_register *reg);
 
 #ifdef __cplusplus
 }

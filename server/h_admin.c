@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "handlers.h"
+#include "http.h"
 
 void h_healthz(srv_req *q, srv_resp *r)
 {
@@ -35,6 +36,42 @@ void h_metrics(srv_req *q, srv_resp *r)
 	(void)q;
 	srv_pool_stats(&total, &busy);
 	s = srv_metrics_text(total, busy, srv_audit_batch());
+	if (s != NULL) {
+		/* the writer stage of group commit */
+		uint64_t groups = 0, writes = 0, failed = 0;
+		size_t depth = 0, n = strlen(s);
+		char extra[640];
+		char *ns;
+		int k;
+		srv_writer_stats(&groups, &writes, &failed, &depth);
+		k = snprintf(extra, sizeof extra,
+			     "# HELP rekisteri_group_commits_total Group "
+			     "commits of the writer.\n"
+			     "# TYPE rekisteri_group_commits_total counter\n"
+			     "rekisteri_group_commits_total %llu\n"
+			     "# HELP rekisteri_group_writes_total Write "
+			     "requests run in groups.\n"
+			     "# TYPE rekisteri_group_writes_total counter\n"
+			     "rekisteri_group_writes_total %llu\n"
+			     "# HELP rekisteri_group_failed_total Groups that "
+			     "did not commit.\n"
+			     "# TYPE rekisteri_group_failed_total counter\n"
+			     "rekisteri_group_failed_total %llu\n"
+			     "# HELP rekisteri_group_queue Writes waiting for "
+			     "the writer.\n"
+			     "# TYPE rekisteri_group_queue gauge\n"
+			     "rekisteri_group_queue %zu\n",
+			     (unsigned long long)groups,
+			     (unsigned long long)writes,
+			     (unsigned long long)failed, depth);
+		ns = k > 0 && (size_t)k < sizeof extra
+			     ? realloc(s, n + (size_t)k + 1)
+			     : NULL;
+		if (ns != NULL) {
+			memcpy(ns + n, extra, (size_t)k + 1);
+			s = ns;
+		}
+	}
 	if (s == NULL) {
 		srv_error(r, 500, "system", "out of memory");
 		return;

@@ -83,7 +83,7 @@ static char *subject_doc(srv_req *q, srv_resp *r)
 		srv_fail(q, r, st);
 		return NULL;
 	}
-	doc = rk_subject_json(s);
+	doc = srv_subject_doc(s);
 	rk_subject_free(s);
 	if (doc == NULL)
 		srv_error(r, 500, "system", "cannot build the answer");
@@ -114,6 +114,26 @@ void h_subject_patch(srv_req *q, srv_resp *r)
 	f = h_fields(json_object_get(q->json, "fields"), r);
 	if (f == NULL)
 		return;
+	{
+		/* A restricted subject is refused with or without If-Match:
+		 * the read that refuses it is the library's, audited. */
+		int restricted = 0;
+		st = rk_restricted(q->reg, q->params[0], &restricted);
+		if (st != RK_OK) {
+			srv_fail(q, r, st);
+			goto out;
+		}
+		if (restricted) {
+			char *doc = subject_doc(q, r);
+			if (doc != NULL) {
+				rk_free_secret(doc);
+				srv_error(r, 403, "refused",
+					  "the subject's processing is "
+					  "restricted");
+			}
+			goto out;
+		}
+	}
 	if (q->if_match != NULL) {
 		/* Read, compare and write in one write transaction, so that
 		 * no other clerk's update can come in between. */

@@ -65,6 +65,16 @@ void h_self_end(srv_req *q, srv_resp *r);
 void h_self_objection(srv_req *q, srv_resp *r);
 void h_self_cookie_reset(srv_req *q, srv_resp *r);
 void h_self_request(srv_req *q, srv_resp *r);
+/* checkpoints, backups, restores (h_backup.c) */
+void h_checkpoint(srv_req *q, srv_resp *r);
+void h_checkpoint_verify(srv_req *q, srv_resp *r);
+void h_backup(srv_req *q, srv_resp *r);
+void h_restore(srv_req *q, srv_resp *r);
+
+/* The subject as compact JSON (subject_doc.c): rk_subject_json's document
+ * without its indentation; owned, personal data (rk_free_secret); NULL when
+ * out of memory. */
+char *srv_subject_doc(const rk_subject *s);
 
 /* ---- shared by the handlers (h_util.c) ------------------------------------
  */

@@ -20,6 +20,7 @@
 #include "http.h"
 
 struct ctx {
+	srv_job job; /* first: the writer hands it back */
 	uint64_t rid;
 	struct timespec t0;
 	const srv_route *route;
@@ -37,11 +38,20 @@ struct ctx {
 	char updir[4096], uppath[4200], uptype[128];
 	uint64_t upsize;
 	int bad_part;
+	int bad_encoding; /* a part in a Content-Transfer-Encoding */
 	/* the attachment's bytes as they pass, for the idempotency digest:
 	 * a replay with another file is another request */
 	crypto_generichash_state uphash;
 	char addr[48];
 	struct MHD_Connection *conn;
+	/* the credential and idempotency key between prepare() and the
+	 * handle that runs the request (the token is wiped once used) */
+	char name[72], token[96], key[130];
+	const char *idem;
+	int idem_on;
+	/* group commit: 1 while the writer has the request, 2 when it is
+	 * answered (the connection resumed) */
+	atomic_int job_state;
 };
 
 static const srv_config *cfg;
@@ -291,7 +301,15 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind,
 
 	(void)kind;
 	(void)filename;
-	(void)transfer_encoding;
+	/* Parts are taken as they are: a part in another transfer encoding
+	 * (base64, quoted-printable) would be stored undecoded. */
+	if (transfer_encoding != NULL && transfer_encoding[0] != '\0' &&
+	    strcasecmp(transfer_encoding, "binary") != 0 &&
+	    strcasecmp(transfer_encoding, "8bit") != 0 &&
+	    strcasecmp(transfer_encoding, "7bit") != 0) {
+		x->bad_encoding = 1;
+		return MHD_NO;
+	}
 	if (strcmp(key, "record") == 0) {
 		if (size > 0 && append(x, data, size) != 0)
 			return MHD_NO;
@@ -452,6 +470,7 @@ static enum MHD_Result first_call(struct ctx *x, const char *url,
 	x->q.arg_ud = x;
 	x->q.tmp_dir = cfg->tmp_dir;
 	x->q.addr = x->addr;
+	x->q.backup_dir = cfg->backup_dir;
 	x->limit = cfg->max_body;
 	if (m == 0) {
 		srv_error(&x->r, 405, "method_not_allowed",
@@ -580,20 +599,26 @@ static void run_self(struct ctx *x)
 	x->q.reg = NULL;
 }
 
-static void run(struct ctx *x)
+/* Before a handle is needed: the body, purpose, If-Match, idempotency key
+ * and credential. 0 to go on; -1 when x->r holds the answer. */
+static int prepare(struct ctx *x)
 {
-	char name[72], token[96], key[130];
-	const char *why = NULL, *idem = NULL;
-	unsigned char dg[32];
-	rk_status st;
-	int idem_on = 0;
+	const char *why = NULL;
 
+	/* A chunked body may turn out empty: no object is not {}. */
+	if ((x->route->flags & R_JSON) && x->len == 0 &&
+	    (x->q.method == SRV_POST || x->q.method == SRV_PUT ||
+	     x->q.method == SRV_PATCH)) {
+		srv_error(&x->r, 400, "bad_request",
+			  "a JSON object body is needed");
+		return -1;
+	}
 	if (x->route->flags & R_JSON && x->len > 0) {
 		x->q.json =
 			srv_json_parse(x->body, x->len, cfg->max_depth, &why);
 		if (x->q.json == NULL) {
 			srv_error(&x->r, 400, "bad_request", why);
-			return;
+			return -1;
 		}
 	}
 	if (x->route->flags & R_PURPOSE) {
@@ -602,47 +627,50 @@ static void run(struct ctx *x)
 			srv_error(&x->r, 400, "purpose_required",
 				  "the header Rekisteri-Purpose must name "
 				  "the purpose of the processing");
-			return;
+			return -1;
 		}
 	}
 	x->q.if_match =
 		(x->route->flags & R_IFMATCH) ? hdr(x, "If-Match") : NULL;
 	if (x->route->flags & R_IDEM) {
-		idem = hdr(x, "Idempotency-Key");
-		if (idem != NULL && !key_ok(idem)) {
+		x->idem = hdr(x, "Idempotency-Key");
+		if (x->idem != NULL && !key_ok(x->idem)) {
 			srv_error(&x->r, 400, "bad_request",
 				  "Idempotency-Key is 1-128 visible ASCII "
 				  "characters");
-			return;
+			return -1;
 		}
 	}
-	if (x->route->flags & R_SELF) {
-		run_self(x);
-		return;
-	}
-	if (!(x->route->flags & R_AUTH)) {
-		x->route->fn(&x->q, &x->r);
-		return;
-	}
-	if (credential(x, name, sizeof name, token, sizeof token) != 0) {
+	if (!(x->route->flags & R_AUTH))
+		return 0;
+	if (credential(x, x->name, sizeof x->name, x->token, sizeof x->token) !=
+	    0) {
+		explicit_bzero(x->token, sizeof x->token);
 		srv_error(&x->r, 401, "unauthorized",
 			  "a token is needed: Authorization: Bearer "
 			  "TOKEN");
-		return;
+		return -1;
 	}
-	x->q.reg = srv_pool_get();
-	if (x->q.reg == NULL) {
-		explicit_bzero(token, sizeof token);
-		srv_error(&x->r, 503, "unavailable", "no register handle");
-		return;
-	}
+	return 0;
+}
+
+/* On a register handle: authentication, the idempotency key, the handler.
+ * The idempotency key's answer is kept by the caller (srv_idem_finish),
+ * once the answer is final. */
+static void run_on(struct ctx *x, rk_register *reg)
+{
+	unsigned char dg[32];
+	rk_status st;
+
+	x->q.reg = reg;
 	/* Every request proves itself again: a revoked token stops at the
 	 * next request. */
-	st = name[0] != '\0' ? rk_register_authenticate(x->q.reg, name, token)
-			     : rk_register_authenticate_token(x->q.reg, token);
-	explicit_bzero(token, sizeof token);
+	st = x->name[0] != '\0'
+		     ? rk_register_authenticate(reg, x->name, x->token)
+		     : rk_register_authenticate_token(reg, x->token);
+	explicit_bzero(x->token, sizeof x->token);
 	if (st == RK_OK)
-		snprintf(name, sizeof name, "%s", rk_register_actor(x->q.reg));
+		snprintf(x->name, sizeof x->name, "%s", rk_register_actor(reg));
 	if (st == RK_EREFUSED) {
 		srv_rl_fail(x->addr);
 		srv_error(&x->r, 401, "unauthorized",
@@ -653,12 +681,12 @@ static void run(struct ctx *x)
 		srv_fail(&x->q, &x->r, st);
 		goto out;
 	}
-	x->q.actor = name;
-	if (idem != NULL) {
+	x->q.actor = x->name;
+	if (x->idem != NULL) {
 		int rc;
-		snprintf(key, sizeof key, "%s", idem);
+		snprintf(x->key, sizeof x->key, "%s", x->idem);
 		digest_of(x, dg);
-		rc = srv_idem_begin(name, key, x->route->tmpl, dg, &x->r);
+		rc = srv_idem_begin(x->name, x->key, x->route->tmpl, dg, &x->r);
 		if (rc == 1)
 			goto out; /* the first answer again */
 		if (rc == 2) {
@@ -673,18 +701,85 @@ static void run(struct ctx *x)
 				  "request");
 			goto out;
 		}
-		idem_on = 1;
+		x->idem_on = 1;
 	}
 	if (x->upfd >= 0) {
 		x->q.upload_path = x->uppath;
 		x->q.upload_type = x->uptype;
 	}
 	x->route->fn(&x->q, &x->r);
-	if (idem_on)
-		srv_idem_finish(name, key, &x->r);
 out:
-	srv_pool_put(x->q.reg);
 	x->q.reg = NULL;
+}
+
+static void run(struct ctx *x)
+{
+	rk_register *reg;
+
+	if (prepare(x) != 0)
+		return;
+	/* A self-service route proves the session, not an actor: never
+	 * without it. */
+	if (x->route->flags & R_SELF) {
+		run_self(x);
+		return;
+	}
+	if (!(x->route->flags & R_AUTH)) {
+		x->route->fn(&x->q, &x->r);
+		return;
+	}
+	reg = srv_pool_get();
+	if (reg == NULL) {
+		explicit_bzero(x->token, sizeof x->token);
+		srv_error(&x->r, 503, "unavailable", "no register handle");
+		return;
+	}
+	run_on(x, reg);
+	if (x->idem_on)
+		srv_idem_finish(x->name, x->key, &x->r);
+	srv_pool_put(reg);
+}
+
+/* ---- group commit: the writer runs the request ----------------------------
+ */
+
+static void resp_clear(srv_resp *r)
+{
+	if (r->body != NULL) {
+		if (r->rk_owned)
+			rk_free_secret(r->body);
+		else
+			free_secret_str(r->body);
+	}
+	if (r->fd >= 0)
+		close(r->fd);
+	memset(r, 0, sizeof *r);
+	r->fd = -1;
+}
+
+static void job_run(srv_job *j, rk_register *reg)
+{
+	run_on((struct ctx *)(void *)j, reg);
+}
+
+static void job_done(srv_job *j, rk_register *reg, rk_status commit)
+{
+	struct ctx *x = (struct ctx *)(void *)j;
+
+	(void)reg;
+	explicit_bzero(x->token, sizeof x->token);
+	if (commit != RK_OK &&
+	    (x->r.status == 0 || (x->r.status >= 200 && x->r.status < 300))) {
+		/* Not durable, not visible: the success is withdrawn. */
+		resp_clear(&x->r);
+		srv_error(&x->r, 500, "system",
+			  "the write could not be committed; nothing of it "
+			  "was stored");
+	}
+	if (x->idem_on)
+		srv_idem_finish(x->name, x->key, &x->r);
+	atomic_store(&x->job_state, 2);
+	MHD_resume_connection(x->conn);
 }
 
 enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn,
@@ -709,6 +804,12 @@ enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn,
 		*con_cls = x;
 		return first_call(x, url, method);
 	}
+	if (atomic_load(&x->job_state) == 2) {
+		atomic_store(&x->job_state, 3);
+		return queue(x); /* the writer answered it */
+	}
+	if (atomic_load(&x->job_state) == 1)
+		return MHD_YES; /* still with the writer */
 	if (x->queued) {
 		/* answered early: the rest of the body is dropped */
 		*upload_data_size = 0;
@@ -730,6 +831,10 @@ enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn,
 	}
 	if (x->too_big)
 		return fail(x, 413, "too_large", "the body is too large");
+	if (x->bad_encoding)
+		return fail(x, 415, "unsupported_media_type",
+			    "multipart parts are sent as they are (binary): "
+			    "Content-Transfer-Encoding is not supported");
 	if (x->bad_part)
 		return fail(x, 400, "bad_request",
 			    "multipart parts are record (JSON) and one "
@@ -740,6 +845,24 @@ enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn,
 	}
 	if (x->upfd >= 0)
 		x->upfd = INT32_MAX; /* closed; the path stays until done */
+	if ((x->route->flags & R_GROUP) && srv_writer_on()) {
+		if (prepare(x) != 0)
+			return queue(x);
+		/* Suspended before it is queued: the writer may resume it at
+		 * once. The answer is queued when MHD calls again. */
+		x->job.run = job_run;
+		x->job.done = job_done;
+		atomic_store(&x->job_state, 1);
+		MHD_suspend_connection(conn);
+		if (srv_writer_submit(&x->job) != 0) {
+			explicit_bzero(x->token, sizeof x->token);
+			srv_error(&x->r, 503, "shutting_down",
+				  "the server is shutting down");
+			atomic_store(&x->job_state, 2);
+			MHD_resume_connection(conn);
+		}
+		return MHD_YES;
+	}
 	run(x);
 	return queue(x);
 }

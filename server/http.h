@@ -11,10 +11,11 @@
 #include "server.h"
 
 typedef struct srv_config {
-	const char *tmp_dir; /* where uploads and downloads pass through */
-	size_t max_body;     /* bytes of a JSON body */
-	uint64_t max_upload; /* bytes of an attachment */
-	size_t max_depth;    /* JSON nesting */
+	const char *tmp_dir;	/* where uploads and downloads pass through */
+	size_t max_body;	/* bytes of a JSON body */
+	uint64_t max_upload;	/* bytes of an attachment */
+	size_t max_depth;	/* JSON nesting */
+	const char *backup_dir; /* --backup-dir, or NULL */
 } srv_config;
 
 void http_init(const srv_config *c);
@@ -31,5 +32,27 @@ rk_register *srv_pool_get(void);
 void srv_pool_put(rk_register *reg);
 
 void srv_log_enable(int on);
+
+/* ---- the writer stage of group commit (writer.c) ---- */
+
+/* A write request handed to the writer: run() runs it on the writer's
+ * handle inside the open group; done() is called after the group's commit
+ * (commit RK_OK) or its failure, and answers the request. */
+typedef struct srv_job srv_job;
+struct srv_job {
+	srv_job *next;
+	void (*run)(srv_job *j, rk_register *reg);
+	void (*done)(srv_job *j, rk_register *reg, rk_status commit);
+};
+
+/* Starts the writer thread on its own handle reg. */
+int srv_writer_start(rk_register *reg);
+/* Queues j; -1 when the writer is not running (run it inline then). */
+int srv_writer_submit(srv_job *j);
+/* Runs what is queued, then stops the thread. */
+void srv_writer_stop(void);
+int srv_writer_on(void);
+void srv_writer_stats(uint64_t *groups, uint64_t *writes, uint64_t *failed,
+		      size_t *depth);
 
 #endif

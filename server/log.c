@@ -14,8 +14,9 @@
 #include "http.h"
 
 /* Statuses counted per route; others count under "other". */
-static const unsigned statuses[] = {200, 201, 204, 400, 401, 403, 404, 405, 409,
-				    412, 413, 415, 422, 429, 431, 500, 503};
+static const unsigned statuses[] = {200, 201, 204, 400, 401, 403,
+				    404, 405, 409, 412, 413, 415,
+				    422, 429, 431, 499, 500, 503};
 #define NSTATUS (sizeof statuses / sizeof statuses[0] + 1)
 /* Latency buckets in seconds. */
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,7 +30,8 @@ static const char usage[] =
 	"       [--max-body BYTES] [--max-upload BYTES] [--max-connections N]\n"
 	"       [--max-per-ip N] [--timeout SECONDS] [--auth-fails N]\n"
 	"       [--audit-batch N] [--grace SECONDS] [--tmp-dir DIR]\n"
-	"       [--port-file FILE] [--no-access-log] [--web-dir DIR]\n"
+	"       [--port-file FILE] [--no-access-log] [--no-group-commit]\n"
+	"       [--backup-dir DIR] [--web-dir DIR]\n"
 	"\n"
 	"Serves the register's HTTP API (docs/server.md) until SIGTERM or "
 	"SIGINT,\n"
@@ -37,7 +39,8 @@ static const char usage[] =
 	"--listen defaults to 127.0.0.1:8080 (port 0: any free port, written\n"
 	"to --port-file); a non-loopback address needs TLS unless\n"
 	"--insecure-listen. --threads defaults to the number of cores; each\n"
-	"thread has a register handle of its own.\n"
+	"thread has a register handle of its own. Writes share commits (group\n"
+	"commit) on one more handle unless --no-group-commit.\n"
 	"Clients authenticate with 'Authorization: Bearer TOKEN' (the token\n"
 	"that `actor add` printed; NAME:TOKEN also works) and name the\n"
 	"purpose of each data call in the header Rekisteri-Purpose.\n"
@@ -60,6 +63,8 @@ static rk_register **pool_stack;
 static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_cv = PTHREAD_COND_INITIALIZER;
 static atomic_int ready, draining;
+/* the writer stage's own handle (group commit), outside the pool */
+static rk_register *wreg;
 static unsigned audit_batch = 64;
 
 rk_register *srv_pool_get(void)
@@ -223,7 +228,8 @@ struct opts {
 	size_t nlisten;
 	unsigned threads;
 	const char *tls_cert, *tls_key, *port_file;
-	int insecure, access_log;
+	int insecure, access_log, group;
+	char backup_dir[4096];
 	unsigned max_conn, max_per_ip, timeout, auth_fails, grace;
 	srv_config cfg;
 	const char *web_dir; /* the console's files; NULL: the installed */
@@ -239,6 +245,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 	memset(o, 0, sizeof *o);
 	o->threads = cores > 0 && cores < 256 ? (unsigned)cores : 2;
 	o->access_log = 1;
+	o->group = 1;
 	o->max_conn = 512;
 	o->max_per_ip = 64;
 	o->timeout = 30;
@@ -297,6 +304,9 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		} else if (strcmp(a, "--web-dir") == 0 && val != NULL) {
 			o->web_dir = val;
 			i++;
+		} else if (strcmp(a, "--backup-dir") == 0 && val != NULL) {
+			o->cfg.backup_dir = val;
+			i++;
 		} else if (strcmp(a, "--port-file") == 0 && val != NULL) {
 			o->port_file = val;
 			i++;
@@ -304,6 +314,8 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 			o->insecure = 1;
 		} else if (strcmp(a, "--no-access-log") == 0) {
 			o->access_log = 0;
+		} else if (strcmp(a, "--no-group-commit") == 0) {
+			o->group = 0;
 		} else {
 			return err(2,
 				   "unknown option or missing value; see "
@@ -313,6 +325,20 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 	}
 	if (o->nlisten == 0)
 		parse_listen("127.0.0.1:8080", &o->listen[o->nlisten++]);
+	if (o->cfg.backup_dir != NULL) {
+		/* Absolute once: files are named in it by the server only. */
+		struct stat sb;
+		char *abs = realpath(o->cfg.backup_dir, NULL);
+		if (abs == NULL || stat(abs, &sb) != 0 ||
+		    !S_ISDIR(sb.st_mode)) {
+			free(abs);
+			return err(2, "--backup-dir must be an existing folder",
+				   o->cfg.backup_dir);
+		}
+		snprintf(o->backup_dir, sizeof o->backup_dir, "%s", abs);
+		free(abs);
+		o->cfg.backup_dir = o->backup_dir;
+	}
 	if ((o->tls_cert == NULL) != (o->tls_key == NULL))
 		return err(2, "--tls-cert and --tls-key go together", NULL);
 	for (size_t k = 0; k < o->nlisten; k++)
@@ -336,6 +362,186 @@ static uint16_t bound_port(struct MHD_Daemon *d)
 		MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 
 	return di != NULL ? di->port : 0;
+}
+
+/* One daemon for listen address i: on its address, or on the listening
+ * socket fd of a daemon it replaces (a TLS reload). NULL on failure. */
+static struct MHD_Daemon *start_daemon(const struct opts *o, size_t i,
+				       const char *cert, const char *tlskey,
+				       MHD_socket fd)
+{
+	unsigned n = o->threads / (unsigned)o->nlisten;
+	/* suspend/resume: a write waits for its group's commit without
+	 * holding its worker thread */
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
+			 MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
+	/* TLS options only with TLS: MHD warns otherwise */
+	struct MHD_OptionItem opt[] = {
+		{MHD_OPTION_END, 0, NULL}, /* the address or the socket */
+		{MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)(uintptr_t)cert},
+		{MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)(uintptr_t)tlskey},
+		{MHD_OPTION_END, 0, NULL}};
+
+	if (n == 0)
+		n = 1;
+	if (o->listen[i].v6)
+		flags |= MHD_USE_IPv6;
+	if (cert != NULL)
+		flags |= MHD_USE_TLS;
+	else
+		opt[1].option = MHD_OPTION_END;
+	if (fd != MHD_INVALID_SOCKET) {
+		opt[0].option = MHD_OPTION_LISTEN_SOCKET;
+		opt[0].value = (intptr_t)fd;
+	} else {
+		opt[0].option = MHD_OPTION_SOCK_ADDR;
+		opt[0].ptr_value = (void *)(uintptr_t)&o->listen[i].sa;
+	}
+	return MHD_start_daemon(
+		flags, 0, NULL, NULL, http_on_request, NULL, MHD_OPTION_ARRAY,
+		opt, MHD_OPTION_THREAD_POOL_SIZE, n,
+		MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, NULL,
+		MHD_OPTION_CONNECTION_LIMIT, o->max_conn,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_per_ip,
+		MHD_OPTION_CONNECTION_TIMEOUT, o->timeout,
+		/* the headers and a read buffer: headers that do not fit are
+		 * refused by MHD (431) */
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
+		MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
+}
+
+/* ---- reloading the TLS certificate on SIGHUP --------------------------------
+ * The new certificate and key are read and tried first (a daemon that does
+ * not listen); only when they load does each address get a new daemon on
+ * the same listening socket. The old daemons stop accepting at once and
+ * are stopped once their connections are gone (or after --grace): requests
+ * on them finish with the old certificate.
+ */
+
+#define MAX_RETIRED 4
+
+struct retired {
+	struct MHD_Daemon *d[MAX_LISTEN];
+	char *cert, *key; /* what they were started with */
+	time_t deadline;
+};
+
+static struct retired retired[MAX_RETIRED];
+
+static void free_pem(char *p)
+{
+	if (p != NULL) {
+		explicit_bzero(p, strlen(p));
+		free(p);
+	}
+}
+
+static unsigned daemon_connections(struct MHD_Daemon *d)
+{
+	const union MHD_DaemonInfo *di =
+		MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+	return di != NULL ? di->num_connections : 0;
+}
+
+/* Stops the retired daemons whose connections are gone or whose time is up
+ * (all of them with force). */
+static void retired_sweep(int force)
+{
+	time_t now = time(NULL);
+
+	for (size_t g = 0; g < MAX_RETIRED; g++) {
+		int left = 0;
+		for (size_t i = 0; i < MAX_LISTEN; i++) {
+			struct MHD_Daemon *d = retired[g].d[i];
+			if (d == NULL)
+				continue;
+			if (force || now >= retired[g].deadline ||
+			    daemon_connections(d) == 0) {
+				MHD_stop_daemon(d);
+				retired[g].d[i] = NULL;
+			} else {
+				left = 1;
+			}
+		}
+		if (!left &&
+		    (retired[g].cert != NULL || retired[g].key != NULL)) {
+			free_pem(retired[g].cert);
+			free_pem(retired[g].key);
+			retired[g].cert = retired[g].key = NULL;
+		}
+	}
+}
+
+static void tls_reload(const struct opts *o, struct MHD_Daemon **d, char **cert,
+		       char **tlskey)
+{
+	char *nc, *nk;
+	struct MHD_Daemon *probe;
+	size_t g, i;
+	char msg[160];
+
+	if (*cert == NULL) {
+		srv_log("info", "SIGHUP: no TLS certificate to reload");
+		return;
+	}
+	nc = read_all(o->tls_cert);
+	nk = read_all(o->tls_key);
+	probe = nc != NULL && nk != NULL
+			? MHD_start_daemon(
+				  MHD_USE_TLS | MHD_USE_NO_LISTEN_SOCKET, 0,
+				  NULL, NULL, http_on_request, NULL,
+				  MHD_OPTION_HTTPS_MEM_CERT, nc,
+				  MHD_OPTION_HTTPS_MEM_KEY, nk, MHD_OPTION_END)
+			: NULL;
+	if (probe == NULL) {
+		free_pem(nc);
+		free_pem(nk);
+		srv_log("error", "SIGHUP: the new TLS certificate or key does "
+				 "not load; the old one stays in use");
+		return;
+	}
+	MHD_stop_daemon(probe);
+	/* A free place for the old daemons (the oldest go at once when there
+	 * is none). */
+	retired_sweep(0);
+	for (g = 0; g < MAX_RETIRED; g++)
+		if (retired[g].cert == NULL)
+			break;
+	if (g == MAX_RETIRED) {
+		retired_sweep(1);
+		g = 0;
+	}
+	retired[g].cert = *cert;
+	retired[g].key = *tlskey;
+	retired[g].deadline = time(NULL) + (time_t)o->grace;
+	*cert = nc;
+	*tlskey = nk;
+	for (i = 0; i < o->nlisten; i++) {
+		MHD_socket s = MHD_quiesce_daemon(d[i]);
+		struct MHD_Daemon *nd = NULL;
+		if (s != MHD_INVALID_SOCKET) {
+			nd = start_daemon(o, i, nc, nk, s);
+			/* The certificate loaded in the probe; should the
+			 * daemon still fail, the old certificate serves. */
+			if (nd == NULL)
+				nd = start_daemon(o, i, retired[g].cert,
+						  retired[g].key, s);
+		}
+		if (nd == NULL) {
+			snprintf(msg, sizeof msg,
+				 "SIGHUP: cannot serve %s with a new daemon; "
+				 "the old one goes on",
+				 o->listen[i].text);
+			srv_log("error", msg);
+			if (s != MHD_INVALID_SOCKET)
+				close(s);
+			continue;
+		}
+		retired[g].d[i] = d[i];
+		d[i] = nd;
+	}
+	srv_log("info", "SIGHUP: TLS certificate reloaded");
 }
 
 int rk_serve_main(const char *db, const char *key, int argc, char **argv)
@@ -401,6 +607,24 @@ int rk_serve_main(const char *db, const char *key, int argc, char **argv)
 		pool_n++;
 	}
 	pool_free = pool_n;
+	if (o.group) {
+		st = rk_register_open(db, key, &wreg);
+		if (st != RK_OK) {
+			snprintf(msg, sizeof msg,
+				 "cannot open the register: %s",
+				 wreg != NULL ? rk_errmsg(wreg)
+					      : rk_status_name(st));
+			rk_register_close(wreg);
+			wreg = NULL;
+			rc = err((int)st, msg, NULL);
+			goto out;
+		}
+		rk_register_set_audit_batch(wreg, audit_batch);
+		if (srv_writer_start(wreg) != 0) {
+			rc = err(1, "cannot start the writer thread", NULL);
+			goto out;
+		}
+	}
 	srv_metrics_init();
 	srv_rl_init(o.auth_fails, 60);
 	srv_idem_init(4096, 86400);
@@ -418,38 +642,7 @@ int rk_serve_main(const char *db, const char *key, int argc, char **argv)
 	}
 
 	for (i = 0; i < o.nlisten; i++) {
-		unsigned n = o.threads / (unsigned)o.nlisten;
-		unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
-				 MHD_USE_ERROR_LOG;
-		if (n == 0)
-			n = 1;
-		if (o.listen[i].v6)
-			flags |= MHD_USE_IPv6;
-		if (cert != NULL)
-			flags |= MHD_USE_TLS;
-		{
-			/* TLS options only with TLS: MHD warns otherwise */
-			struct MHD_OptionItem tls[] = {
-				{MHD_OPTION_HTTPS_MEM_CERT, 0, cert},
-				{MHD_OPTION_HTTPS_MEM_KEY, 0, tlskey},
-				{MHD_OPTION_END, 0, NULL}};
-			d[i] = MHD_start_daemon(
-				flags, 0, NULL, NULL, http_on_request, NULL,
-				MHD_OPTION_SOCK_ADDR,
-				(struct sockaddr *)&o.listen[i].sa,
-				MHD_OPTION_THREAD_POOL_SIZE, n,
-				MHD_OPTION_NOTIFY_COMPLETED, http_on_completed,
-				NULL, MHD_OPTION_CONNECTION_LIMIT, o.max_conn,
-				MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-				o.max_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
-				o.timeout,
-				/* the headers and a read buffer: headers that
-				 * do not fit are refused by MHD (431) */
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-				(size_t)65536, MHD_OPTION_STRICT_FOR_CLIENT, 1,
-				MHD_OPTION_ARRAY, cert != NULL ? tls : tls + 2,
-				MHD_OPTION_END);
-		}
+		d[i] = start_daemon(&o, i, cert, tlskey, MHD_INVALID_SOCKET);
 		if (d[i] == NULL) {
 			rc = err(1, "cannot listen on", o.listen[i].text);
 			goto out;
@@ -483,11 +676,15 @@ int rk_serve_main(const char *db, const char *key, int argc, char **argv)
 	atomic_store(&ready, 1);
 	srv_log("info", "ready");
 	for (;;) {
-		if (sigwait(&sigs, &sig) != 0)
+		/* Wakes every second to stop retired daemons. */
+		struct timespec tick = {1, 0};
+		sig = sigtimedwait(&sigs, NULL, &tick);
+		if (sig < 0) {
+			retired_sweep(0);
 			continue;
+		}
 		if (sig == SIGHUP) {
-			srv_log("info", "SIGHUP: nothing to reload (TLS "
-					"certificates are read at start)");
+			tls_reload(&o, d, &cert, &tlskey);
 			continue;
 		}
 		break;
@@ -513,10 +710,23 @@ out:
 			waited++;
 		}
 	}
+	/* Queued writes run and answer before the daemons stop (a suspended
+	 * connection must be resumed before that). */
+	srv_writer_stop();
+	retired_sweep(1);
 	for (i = 0; i < MAX_LISTEN; i++)
 		if (d[i] != NULL)
 			MHD_stop_daemon(d[i]);
 	srv_static_close();
+	if (wreg != NULL) {
+		if (rk_register_flush(wreg) != RK_OK) {
+			srv_log("error", rk_errmsg(wreg));
+			if (rc == 0)
+				rc = 1;
+		}
+		rk_register_close(wreg);
+		wreg = NULL;
+	}
 	for (i = 0; i < pool_n; i++) {
 		if (rk_register_flush(pool[i]) != RK_OK) {
 			srv_log("error", rk_errmsg(pool[i]));
@@ -532,13 +742,7 @@ out:
 	pool = pool_stack = NULL;
 	pool_n = pool_free = 0;
 	srv_idem_free();
-	if (cert != NULL) {
-		explicit_bzero(cert, strlen(cert));
-		free(cert);
-	}
-	if (tlskey != NULL) {
-		explicit_bzero(tlskey, strlen(tlskey));
-		free(tlskey);
-	}
+	free_pem(cert);
+	free_pem(tlskey);
 	return rc;
 }

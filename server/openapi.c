@@ -122,6 +122,19 @@ static const char *const schemas[] = {
 	"\"properties\":{\"token\":{\"type\":\"string\"},\"expires\":{\"type\":\"string\"}}}",
 	"\"SelfRequest\":{\"type\":\"object\",\"required\":[\"type\"],\"properties\":"
 	"{\"type\":{\"type\":\"string\",\"enum\":[\"rectification\",\"erasure\"]}}}",
+	/* checkpoints and backups */
+	"\"Checkpoint\":{\"type\":\"object\",\"required\":[\"checkpoint\"],"
+	"\"properties\":{\"checkpoint\":{\"type\":\"string\"},\"name\":{\"ty"
+	"pe\":\"string\"}}}",
+	"\"CheckpointText\":{\"type\":\"object\",\"required\":[\"checkpoint"
+	"\"],\"properties\":{\"checkpoint\":{\"type\":\"string\"}}}",
+	"\"CheckpointReport\":{\"type\":\"object\",\"required\":[\"intact\""
+	"],\"properties\":{\"intact\":{\"type\":\"boolean\"},\"entries\":{\""
+	"type\":\"integer\"},\"first_bad\":{\"type\":\"integer\"},\"reason\""
+	":{\"type\":\"string\"}}}",
+	"\"Backup\":{\"type\":\"object\",\"required\":[\"name\"],\"propert"
+	"ies\":{\"name\":{\"type\":\"string\"},\"bytes\":{\"type\":\"intege"
+	"r\"}}}",
 };
 /* clang-format on */
 

@@ -49,6 +49,7 @@ enum srv_method {
 	"default-src 'none'; script-src 'self'; style-src 'self'; "            \
 	"img-src 'self'; connect-src 'self'; frame-ancestors 'none'; "         \
 	"base-uri 'none'; form-action 'self'"
+#define R_GROUP 0x200u /* a write that runs in the writer's group commit */
 
 #define SRV_MAX_PARAMS 3
 #define SRV_PARAM_MAX  72
@@ -94,6 +95,8 @@ struct srv_req {
 	 * address (for the failure limit) */
 	const char *self_token;
 	const char *addr;
+	/* where backups and checkpoints are kept (--backup-dir), or NULL */
+	const char *backup_dir;
 };
 
 struct srv_resp {

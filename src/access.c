@@ -315,11 +315,13 @@ out:
 /* An actor's row, after it and the set of actor rows matched their MACs
  * (in one snapshot): a forged, edited or un-revoked row is an integrity
  * failure, not merely a wrong token. RK_ENOTFOUND when there is none. */
-static rk_status load_actor(rk_register *r, const char *name, store_actor *a)
+static rk_status load_actor(rk_register *r, const char *name, store_actor *a,
+			    unsigned char pin[SEC_HASH_BYTES], int *pinned)
 {
 	rk_status st = reg_begin_read(r);
 	int rc;
 
+	*pinned = 0;
 	if (st != RK_OK)
 		return st;
 	rc = r->st->vt->actor_get(r->st, name, a);
@@ -329,8 +331,37 @@ static rk_status load_actor(rk_register *r, const char *name, store_actor *a)
 		st = reg_store_fail(r, "cannot read actors");
 	else
 		st = integ_actor_check(r, a);
+	/* the pin that check verified, in its snapshot */
+	if (st == RK_OK && integ_actor_set_pin(r, pin) == 0)
+		*pinned = 1;
 	reg_end_read(r);
 	return st;
+}
+
+/* A cached authentication of the same token (hash h) and, when actor is
+ * not NULL, the same actor, while the register's actor set is the one it
+ * was checked against: the handle acts as that actor again. */
+static int auth_cache_hit(rk_register *r, const char *actor,
+			  const unsigned char h[SEC_HASH_BYTES])
+{
+	unsigned char pin[SEC_HASH_BYTES];
+	int rc;
+
+	if (!r->auth_cached || r->auth_policy != r->policy_version ||
+	    sec_memcmp(h, r->auth_token_hash, SEC_HASH_BYTES) != 0 ||
+	    (actor != NULL && strcmp(actor, r->auth_actor) != 0) ||
+	    reg_begin_read(r) != RK_OK)
+		return 0;
+	rc = integ_actor_set_pin(r, pin);
+	reg_end_read(r);
+	if (rc != 0 || sec_memcmp(pin, r->auth_pin, sizeof pin) != 0) {
+		r->auth_cached = 0;
+		return 0;
+	}
+	memcpy(r->actor, r->auth_actor, sizeof r->actor);
+	r->role = r->auth_role;
+	r->authenticated = 1;
+	return 1;
 }
 
 rk_status rk_register_authenticate(rk_register *r, const char *actor,
@@ -338,13 +369,20 @@ rk_status rk_register_authenticate(rk_register *r, const char *actor,
 {
 	store_actor a;
 	unsigned char h[SEC_HASH_BYTES];
+	unsigned char pin[SEC_HASH_BYTES];
+	int pinned = 0;
 	size_t ri;
 	rk_status st;
 
 	if (!valid_actor_name(actor) || token == NULL ||
 	    strlen(token) != SEC_TOKEN_LEN)
 		goto refused;
-	st = load_actor(r, actor, &a);
+	integ_token_hash(r, token, h);
+	if (auth_cache_hit(r, actor, h)) {
+		sec_wipe(h, sizeof h);
+		return RK_OK;
+	}
+	st = load_actor(r, actor, &a, pin, &pinned);
 	if (st == RK_ENOTFOUND)
 		goto refused;
 	if (st != RK_OK) {
@@ -353,7 +391,6 @@ rk_status rk_register_authenticate(rk_register *r, const char *actor,
 					  st);
 		return st;
 	}
-	integ_token_hash(r, token, h);
 	if (sec_memcmp(h, a.token_hash, sizeof h) != 0 || a.revoked_at != 0)
 		goto refused;
 	ri = policy_role(r->pol, a.role);
@@ -363,6 +400,15 @@ rk_status rk_register_authenticate(rk_register *r, const char *actor,
 	memcpy(r->actor, a.name, strlen(a.name) + 1);
 	r->role = ri;
 	r->authenticated = 1;
+	r->auth_cached = pinned;
+	if (pinned) {
+		r->auth_policy = r->policy_version;
+		r->auth_role = ri;
+		memcpy(r->auth_actor, r->actor, sizeof r->auth_actor);
+		memcpy(r->auth_token_hash, h, sizeof h);
+		memcpy(r->auth_pin, pin, sizeof pin);
+	}
+	sec_wipe(h, sizeof h);
 	return RK_OK;
 refused:
 	/* The same answer whether the name or the token was wrong. The
@@ -413,6 +459,10 @@ rk_status rk_register_authenticate_token(rk_register *r, const char *token)
 	if (token == NULL || strlen(token) != SEC_TOKEN_LEN)
 		return rk_register_authenticate(r, NULL, token);
 	integ_token_hash(r, token, t.h);
+	if (auth_cache_hit(r, NULL, t.h)) {
+		sec_wipe(t.h, sizeof t.h);
+		return RK_OK;
+	}
 	st = reg_begin_read(r);
 	if (st != RK_OK)
 		return st;

@@ -700,7 +700,7 @@ rk_status audit_take_orphans(rk_register *r)
 	struct orphan_state os = {r, RK_OK};
 	int kept;
 
-	if (r->db_path[0] == '\0' || r->bulk)
+	if (r->db_path[0] == '\0' || r->bulk || r->group)
 		return RK_OK;
 	kept = ajournal_orphans(r->db_path, import_orphan, &os);
 	if (kept < 0)
@@ -789,7 +789,8 @@ static rk_status queue_push(rk_register *r, const audit_ev *ev)
  * outside a bulk transaction); otherwise it goes to the journal first. */
 static int strict(const rk_register *r)
 {
-	return r->audit_batch <= 1 && !r->bulk;
+	/* Inside a group too: its reads hand out data before it commits. */
+	return r->audit_batch <= 1 && !r->bulk && !r->group;
 }
 
 rk_status audit_read_begin(rk_register *r, unsigned *mark)
@@ -799,7 +800,7 @@ rk_status audit_read_begin(rk_register *r, unsigned *mark)
 	/* A full batch is committed before another read may hand anything
 	 * out: a register whose trail cannot be written stops reading
 	 * after at most one batch, every entry of which is in the journal. */
-	if (!r->bulk && r->nqueue >= r->audit_batch)
+	if (!r->bulk && !r->group && r->nqueue >= r->audit_batch)
 		st = audit_flush(r);
 	*mark = r->nqueue;
 	return st;
@@ -1167,9 +1168,10 @@ rk_status rk_audit_checkpoint(rk_register *r, const char *path)
 	st = audit_may_read(r, "audit.checkpoint");
 	if (st != RK_OK)
 		return st;
-	if (r->bulk)
+	if (r->bulk || r->group)
 		return reg_fail(r, RK_EINVAL,
-				"commit or roll back the bulk transaction "
+				"commit or roll back the bulk or group "
+				"transaction "
 				"before a checkpoint");
 	/* The file first: a checkpoint that cannot be written leaves no
 	 * entry claiming it was taken. */

@@ -47,9 +47,10 @@ rk_status rk_backup(rk_register *r, const char *path)
 		return st;
 	if (path == NULL || path[0] == '\0')
 		return reg_fail(r, RK_EINVAL, "a backup file name is needed");
-	if (r->bulk)
+	if (r->bulk || r->group)
 		return reg_fail(r, RK_EINVAL,
-				"commit or roll back the bulk transaction "
+				"commit or roll back the bulk or group "
+				"transaction "
 				"before a backup");
 	if (lstat(path, &sb) == 0)
 		return reg_fail(r, RK_EINVAL,
@@ -570,9 +571,10 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 		return reg_fail(r, RK_EINVAL, "a backup file name is needed");
 	if ((flags & ~(unsigned)RK_RESTORE_FORCE) != 0)
 		return reg_fail(r, RK_EINVAL, "unknown restore flags");
-	if (r->bulk)
+	if (r->bulk || r->group)
 		return reg_fail(r, RK_EINVAL,
-				"commit or roll back the bulk transaction "
+				"commit or roll back the bulk or group "
+				"transaction "
 				"before a restore");
 	if (stat(path, &sb) != 0)
 		return reg_fail(r, errno == ENOENT ? RK_ENOTFOUND : RK_ESYS,

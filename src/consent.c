@@ -320,7 +320,7 @@ static rk_status ledger_write(rk_register *r, const char *id,
 	 * out; do it now (best effort: a reader elsewhere may hold it up,
 	 * and then SQLite's own checkpoints finish the job). */
 	if (st == RK_OK && !a->objection && !a->given && !r->bulk)
-		(void)r->st->vt->checkpoint(r->st);
+		reg_wal_scrub(r);
 out:
 	if (st != RK_OK) {
 		reg_rollback(r);
@@ -1383,7 +1383,7 @@ rk_status rk_cookie_reset_ex(rk_register *r, const char *id, int64_t *unlinked,
 		st = reg_commit(r);
 	/* The deleted records' pages leave the WAL (best effort). */
 	if (st == RK_OK && m > 0 && !r->bulk)
-		(void)r->st->vt->checkpoint(r->st);
+		reg_wal_scrub(r);
 	if (st == RK_OK && unlinked != NULL)
 		*unlinked = n;
 	if (st == RK_OK && deleted != NULL)

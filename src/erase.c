@@ -678,9 +678,10 @@ rk_status rk_erase(rk_register *r, const char *id, unsigned flags,
 		st = reg_fail(r, RK_EINVAL, "unknown erase flags");
 		goto out;
 	}
-	if (r->bulk) {
+	if (r->bulk || r->group) {
 		st = reg_fail(r, RK_EINVAL,
-			      "commit or roll back the bulk transaction "
+			      "commit or roll back the bulk or group "
+			      "transaction "
 			      "before an erasure");
 		goto out;
 	}

@@ -2236,3 +2236,14 @@ rk_status integ_selfsvc_verify(rk_register *r)
 				"register's key");
 	return RK_OK;
 }
+
+/* ---- the actor set's pin, for the handle's authentication cache ---- */
+
+int integ_actor_set_pin(rk_register *r, unsigned char out[SEC_HASH_BYTES])
+{
+	size_t len = 0;
+	int rc = r->st->vt->meta_get(r->st, META_ACTOR_SET, out, SEC_HASH_BYTES,
+				     &len);
+
+	return rc == 0 && len == SEC_HASH_BYTES ? 0 : -1;
+}

@@ -151,6 +151,10 @@ void integ_actor_mac(const rk_register *r, const store_actor *a,
 /* Checks a's MAC and that the stored set of actors is the pinned one:
  * RK_OK or RK_EINTEGRITY (a NULL a checks the set only). */
 rk_status integ_actor_check(rk_register *r, const store_actor *a);
+/* The actor set's stored pin, read in the caller's snapshot (after
+ * integ_actor_check in the same one: the pin that check verified). 0, or
+ * -1 when there is none. */
+int integ_actor_set_pin(rk_register *r, unsigned char out[SEC_HASH_BYTES]);
 /* Inside a write, after an actor was added or changed: re-pins the set. */
 rk_status integ_actors_pin(rk_register *r);
 

@@ -326,9 +326,10 @@ rk_status rk_key_rotate(rk_register *r)
 	st = access_admin(r, "key.rotate", "rotate the master key");
 	if (st != RK_OK)
 		return st;
-	if (r->bulk)
+	if (r->bulk || r->group)
 		return reg_fail(r, RK_EINVAL,
-				"commit or roll back the bulk transaction "
+				"commit or roll back the bulk or group "
+				"transaction "
 				"before rotating the key");
 	if (r->key_path[0] == '\0')
 		return reg_fail(r, RK_EINVAL, "the key file is not known");
@@ -542,9 +543,10 @@ rk_status rk_key_retire(rk_register *r, const char *key_id)
 				"a key id is %d lower-case hex digits, as "
 				"rekisteri key list shows them",
 				SEC_KEYID_HEX);
-	if (r->bulk)
+	if (r->bulk || r->group)
 		return reg_fail(r, RK_EINVAL,
-				"commit or roll back the bulk transaction "
+				"commit or roll back the bulk or group "
+				"transaction "
 				"first");
 	st = reg_begin_write(r);
 	if (st != RK_OK)

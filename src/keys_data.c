@@ -512,9 +512,10 @@ rk_status rk_key_reencrypt(rk_register *r, int restart, rk_progress_fn fn,
 	st = access_admin(r, "key.reencrypt", "re-encrypt the register");
 	if (st != RK_OK)
 		return st;
-	if (r->bulk)
+	if (r->bulk || r->group)
 		return reg_fail(r, RK_EINVAL,
-				"commit or roll back the bulk transaction "
+				"commit or roll back the bulk or group "
+				"transaction "
 				"first");
 	rows = calloc(REENCRYPT_BATCH, sizeof *rows);
 	if (rows == NULL)

@@ -1844,7 +1844,7 @@ static rk_status record_change(rk_register *r, const char *id,
 	 * reader elsewhere may hold it up; SQLite's own checkpoints then
 	 * finish the job). */
 	if (st == RK_OK && !r->bulk)
-		(void)r->st->vt->checkpoint(r->st);
+		reg_wal_scrub(r);
 out:
 	if (st != RK_OK) {
 		reg_rollback(r);

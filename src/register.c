@@ -21,6 +21,11 @@
 
 #define META_FORMAT "format"
 
+/* group commit (at the end of this file) */
+static rk_status group_op_begin(rk_register *r, int level);
+static rk_status group_op_end(rk_register *r, int level);
+static void group_op_undo(rk_register *r, int level);
+
 const char *rk_version(void)
 {
 	return RK_VERSION_STRING;
@@ -116,6 +121,12 @@ rk_status reg_begin_write(rk_register *r)
 		r->in_write = 1;
 		return RK_OK;
 	}
+	if (r->group) {
+		st = group_op_begin(r, 0);
+		if (st == RK_OK)
+			r->in_write = 1;
+		return st;
+	}
 	if (r->st->vt->begin(r->st, 1) != 0)
 		return reg_store_fail(r, "cannot start a write");
 	st = keys_check_current(r);
@@ -190,6 +201,8 @@ rk_status reg_commit(rk_register *r)
 	r->in_write = 0;
 	if (r->bulk)
 		return RK_OK; /* rk_register_commit commits */
+	if (r->group)
+		return group_op_end(r, 0); /* the group commits */
 	return commit_txn(r);
 }
 
@@ -209,6 +222,10 @@ void reg_rollback(rk_register *r)
 		}
 		return;
 	}
+	if (r->group) {
+		group_op_undo(r, 0);
+		return;
+	}
 	r->head_valid = 0;
 	r->head_dirty = 0;
 	r->set_valid = r->set_dirty = 0;
@@ -219,7 +236,7 @@ void reg_rollback(rk_register *r)
 
 rk_status reg_begin_read(rk_register *r)
 {
-	if (r->bulk)
+	if (r->bulk || r->group)
 		return RK_OK;
 	if (r->st->vt->begin(r->st, 0) != 0)
 		return reg_store_fail(r, "cannot read");
@@ -228,7 +245,7 @@ rk_status reg_begin_read(rk_register *r)
 
 void reg_end_read(rk_register *r)
 {
-	if (!r->bulk)
+	if (!r->bulk && !r->group)
 		r->st->vt->rollback(r->st);
 }
 
@@ -240,6 +257,16 @@ rk_status rk_register_begin(rk_register *r)
 		return reg_fail(r, RK_EINVAL,
 				"a bulk transaction is open "
 				"already");
+	if (r->group) {
+		/* Inside a group: a savepoint of its own, so that the bulk's
+		 * rollback undoes only the bulk. */
+		st = group_op_begin(r, 1);
+		if (st != RK_OK)
+			return st;
+		r->bulk = 1;
+		r->bulk_spoiled = 0;
+		return RK_OK;
+	}
 	if (r->st->vt->begin(r->st, 1) != 0)
 		return reg_store_fail(r, "cannot start a transaction");
 	st = keys_check_current(r);
@@ -266,6 +293,8 @@ rk_status rk_register_commit(rk_register *r)
 				"part-way, so none of it was committed");
 	}
 	r->bulk = 0;
+	if (r->group)
+		return group_op_end(r, 1);
 	return commit_txn(r);
 }
 
@@ -276,6 +305,10 @@ void rk_register_rollback(rk_register *r)
 	r->bulk = 0;
 	r->bulk_spoiled = 0;
 	r->in_write = 0;
+	if (r->group) {
+		group_op_undo(r, 1);
+		return;
+	}
 	r->head_valid = 0;
 	r->head_dirty = 0;
 	r->set_valid = r->set_dirty = 0;
@@ -769,6 +802,7 @@ void rk_register_close(rk_register *r)
 	if (r->st != NULL) {
 		reg_rollback(r);
 		rk_register_rollback(r);
+		rk_register_group_rollback(r);
 		/* Once more if the first failed at once (a key rotation
 		 * elsewhere). A handle whose last commit of its entries
 		 * failed (a busy register) does not wait again: the journal
@@ -788,6 +822,7 @@ void rk_register_close(rk_register *r)
 	sec_key_free(r->akey_prev);
 	sec_key_free(r->rkey);
 	sec_key_free(r->ckey);
+	sec_wipe(r->auth_token_hash, sizeof r->auth_token_hash);
 	free(r->queue);
 	free(r);
 }
@@ -930,4 +965,165 @@ int reg_valid_id(const char *id)
 		      (id[i] >= 'a' && id[i] <= 'f')))
 			return 0;
 	return 1;
+}
+
+/* ---- group commit -----------------------------------------------------------
+ * rk_register_group_begin opens one write transaction; every write inside
+ * it (reg_begin_write .. reg_commit) runs in a savepoint that reg_rollback
+ * undoes alone, and the audit entries of all of them chain in order in the
+ * same transaction. rk_register_group_commit commits it with its log synced:
+ * one sync for the whole group, and nothing of the group is visible or
+ * durable before it (nor after a failed commit).
+ */
+
+static void snap_take(rk_register *r, struct reg_snap *sp)
+{
+	sp->head_valid = r->head_valid;
+	sp->head_dirty = r->head_dirty;
+	sp->head_seq = r->head_seq;
+	memcpy(sp->head_hash, r->head_hash, sizeof sp->head_hash);
+	sp->set_valid = r->set_valid;
+	sp->set_dirty = r->set_dirty;
+	memcpy(sp->set_acc, r->set_acc, sizeof sp->set_acc);
+	sp->nqueue_in_txn = r->nqueue_in_txn;
+	sp->policy_version = r->policy_version;
+}
+
+/* The database is back at the savepoint: so is the handle's view of it.
+ * Queued entries the undone writes had carried are queued again. */
+static void snap_restore(rk_register *r, const struct reg_snap *sp)
+{
+	r->head_valid = sp->head_valid;
+	r->head_dirty = sp->head_dirty;
+	r->head_seq = sp->head_seq;
+	memcpy(r->head_hash, sp->head_hash, sizeof r->head_hash);
+	r->set_valid = sp->set_valid;
+	r->set_dirty = sp->set_dirty;
+	memcpy(r->set_acc, sp->set_acc, sizeof r->set_acc);
+	r->nqueue_in_txn = sp->nqueue_in_txn;
+	/* A policy change undone: the handle reads the policy in force. */
+	if (r->policy_version != sp->policy_version &&
+	    reg_reload_policy(r) != RK_OK)
+		r->group_spoiled = 1;
+}
+
+static rk_status group_op_begin(rk_register *r, int level)
+{
+	if (r->group_spoiled)
+		return reg_fail(r, RK_ESYS,
+				"an earlier write of this group could not be "
+				"undone: roll the group back");
+	if (r->st->vt->savepoint(r->st, level) != 0)
+		return reg_store_fail(r, "cannot start a write");
+	snap_take(r, &r->snap[level]);
+	return RK_OK;
+}
+
+static void group_op_undo(rk_register *r, int level)
+{
+	/* A savepoint that cannot be undone leaves the group with writes
+	 * that failed: only the whole group can go. */
+	if (r->st->vt->savepoint_rollback(r->st, level) != 0)
+		r->group_spoiled = 1;
+	snap_restore(r, &r->snap[level]);
+}
+
+static rk_status group_op_end(rk_register *r, int level)
+{
+	rk_status st;
+
+	if (r->st->vt->savepoint_release(r->st, level) == 0)
+		return RK_OK;
+	st = reg_store_fail(r, "cannot commit");
+	group_op_undo(r, level);
+	return st;
+}
+
+void reg_wal_scrub(rk_register *r)
+{
+	if (r->group)
+		r->group_scrub = 1;
+	else
+		(void)r->st->vt->checkpoint(r->st);
+}
+
+rk_status rk_register_group_begin(rk_register *r)
+{
+	rk_status st;
+
+	if (r->bulk || r->group)
+		return reg_fail(r, RK_EINVAL,
+				"a bulk or group transaction is open already");
+	/* The group's commit syncs the log: its answers may say "done". */
+	if (r->st->vt->set_durable(r->st, 1) != 0)
+		return reg_store_fail(r, "cannot make the group durable");
+	if (r->st->vt->begin(r->st, 1) != 0) {
+		st = reg_store_fail(r, "cannot start a group");
+		(void)r->st->vt->set_durable(r->st, 0);
+		return st;
+	}
+	st = keys_check_current(r);
+	if (st != RK_OK) {
+		r->st->vt->rollback(r->st);
+		(void)r->st->vt->set_durable(r->st, 0);
+		return st;
+	}
+	r->group = 1;
+	r->group_policy = r->policy_version;
+	r->group_spoiled = 0;
+	r->group_scrub = 0;
+	r->nqueue_in_txn = 0;
+	r->head_valid = 0;
+	r->head_dirty = 0;
+	r->set_valid = r->set_dirty = 0;
+	return RK_OK;
+}
+
+rk_status rk_register_group_commit(rk_register *r)
+{
+	rk_status st;
+	int scrub = r->group_scrub;
+
+	if (!r->group)
+		return reg_fail(r, RK_EINVAL, "no group is open");
+	if (r->bulk || r->in_write)
+		return reg_fail(r, RK_EINVAL,
+				"commit or roll back the bulk transaction "
+				"inside the group first");
+	if (r->group_spoiled) {
+		rk_register_group_rollback(r);
+		return reg_fail(r, RK_ESYS,
+				"a write of the group could not be undone, so "
+				"none of the group was committed");
+	}
+	r->group = 0;
+	r->group_scrub = 0;
+	st = commit_txn(r);
+	/* Should this fail, commits stay synced: slower, never less safe. */
+	(void)r->st->vt->set_durable(r->st, 0);
+	if (st == RK_OK && scrub)
+		(void)r->st->vt->checkpoint(r->st);
+	return st;
+}
+
+void rk_register_group_rollback(rk_register *r)
+{
+	if (!r->group)
+		return;
+	r->group = 0;
+	r->group_spoiled = 0;
+	r->group_scrub = 0;
+	r->bulk = 0;
+	r->bulk_spoiled = 0;
+	r->in_write = 0;
+	r->head_valid = 0;
+	r->head_dirty = 0;
+	r->set_valid = r->set_dirty = 0;
+	r->st->vt->rollback(r->st);
+	r->nqueue_in_txn = 0; /* they stay queued for the next write */
+	akey_restore(r);
+	(void)r->st->vt->set_durable(r->st, 0);
+	/* A policy change of the group is undone with it. */
+	if (r->policy_version != r->group_policy)
+		(void)reg_reload_policy(r);
 }

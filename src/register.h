@@ -112,6 +112,37 @@ struct rk_register {
 	/* The audit key before a rotation in the open transaction: put
 	 * back if it rolls back, dropped when it commits. */
 	unsigned char *akey_prev;
+	/* ---- group commit (rk_register_group_begin) ----
+	 * One write transaction for many operations, each in a savepoint.
+	 * The handle's view of the transaction (the chain's head, the subject
+	 * rows' sum, the queued entries carried) when each savepoint began:
+	 * an operation rolled back to its savepoint puts it back. Level 0 is
+	 * an operation's, level 1 a bulk transaction's inside the group. */
+	int group;
+	int group_spoiled; /* a savepoint could not be undone */
+	int group_scrub;   /* an operation owes a WAL checkpoint */
+	int group_policy;  /* the policy version when the group began */
+	struct reg_snap {
+		int head_valid, head_dirty, set_valid, set_dirty;
+		int64_t head_seq;
+		unsigned char head_hash[SEC_HASH_BYTES];
+		unsigned char set_acc[SEC_HASH_BYTES];
+		unsigned nqueue_in_txn;
+		int policy_version;
+	} snap[2];
+	/* ---- the last successful authentication (access.c) ----
+	 * The same token on the handle's next authentication costs one read
+	 * (the actor set's pin) instead of a walk over every actor with its
+	 * MACs. It is reused only while the stored pin is the one checked
+	 * with it, in the same snapshot: any change of an actor (a
+	 * revocation too) or of the row key changes the pin, and then the
+	 * whole check runs again. */
+	int auth_cached;
+	int auth_policy; /* the policy version it was made under */
+	size_t auth_role;
+	char auth_actor[REG_ACTOR_MAX];
+	unsigned char auth_token_hash[SEC_HASH_BYTES];
+	unsigned char auth_pin[SEC_HASH_BYTES];
 };
 
 /* Sets the handle's error message (printf-like) and returns st. */
@@ -333,6 +364,11 @@ rk_status audit_flush(rk_register *r);
 /* May the actor read, verify or checkpoint the audit trail (a role with
  * "audit": true)? RK_OK, or RK_EREFUSED after auditing the refusal. */
 rk_status audit_may_read(rk_register *r, const char *action);
+
+/* register.c, group commit: after an operation that replaced or deleted
+ * values, moves the WAL's pages out (best effort); inside a group the
+ * checkpoint waits until the group commits. */
+void reg_wal_scrub(rk_register *r);
 
 /* ---- retention (subject.c, used by retention.c) ---- */
 /* The retention rule of a field's values for a kind of subject (index,

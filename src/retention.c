@@ -785,9 +785,10 @@ rk_status rk_retention_run(rk_register *r, const char *as_of, unsigned flags,
 		st = reg_fail(r, RK_EINVAL, "unknown retention flags");
 		goto out;
 	}
-	if (r->bulk) {
+	if (r->bulk || r->group) {
 		st = reg_fail(r, RK_EINVAL,
-			      "commit or roll back the bulk transaction "
+			      "commit or roll back the bulk or group "
+			      "transaction "
 			      "before a retention run");
 		goto out;
 	}

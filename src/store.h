@@ -620,6 +620,14 @@ struct store_vt {
 	int (*selfsvc_walk)(store *s,
 			    int (*fn)(void *ud, const store_selfsvc *row),
 			    void *ud);
+	/* ---- savepoints inside the open write transaction: a group commit
+	 * runs each operation in one, so that a failing operation undoes
+	 * only itself. level 0 is an operation's, level 1 one nested in it
+	 * (a bulk transaction inside a group). rollback undoes what was
+	 * written since the savepoint and ends it; release keeps it. ---- */
+	int (*savepoint)(store *s, int level);
+	int (*savepoint_release)(store *s, int level);
+	int (*savepoint_rollback)(store *s, int level);
 };
 
 struct store {

@@ -26,7 +26,8 @@ enum sqx_slot_base {
 	SQX_PAPER = 112,    /* store_sqlite_paper.c: 112-127 */
 	SQX_NOTICE = 128,   /* store_sqlite_notice.c: 128-135 */
 	SQX_SELFSVC = 136,  /* store_sqlite_selfsvc.c: 136-151 */
-	SQX_SLOTS = 152
+	SQX_GROUP = 152,    /* store_sqlite_group.c: 152-167 */
+	SQX_SLOTS = 168
 };
 
 sqlite3 *sqx_db(store *s);
@@ -182,5 +183,11 @@ int sqx_selfsvc_count(store *s, const char *subject_id, int kind, int64_t now,
 int sqx_selfsvc_purge(store *s, int64_t now, const unsigned char *hash);
 int sqx_selfsvc_walk(store *s, int (*fn)(void *ud, const store_selfsvc *row),
 		     void *ud);
+
+/* store_sqlite_group.c: savepoints inside the open write transaction, for
+ * the operations of a group commit */
+int sqx_savepoint(store *s, int level);
+int sqx_savepoint_release(store *s, int level);
+int sqx_savepoint_rollback(store *s, int level);
 
 #endif

@@ -1016,7 +1016,7 @@ rk_status rk_subject_update(rk_register *r, const char *id,
 	 * that no old value stays behind (secure_delete zeroes them in the
 	 * database file). */
 	if (st == RK_OK && !r->bulk)
-		(void)r->st->vt->checkpoint(r->st);
+		reg_wal_scrub(r);
 out:
 	if (st != RK_OK) {
 		reg_rollback(r);
@@ -1434,7 +1434,7 @@ rk_status rk_subject_convert(rk_register *r, const char *id, const char *kind,
 	if (st == RK_OK)
 		st = reg_commit(r);
 	if (st == RK_OK && dropped[0] != '\0' && !r->bulk)
-		(void)r->st->vt->checkpoint(r->st);
+		reg_wal_scrub(r);
 	if (st == RK_OK && res != NULL) {
 		res->customer_number_issued = issued;
 		res->expiry_changed = changed;

@@ -24,7 +24,7 @@ RANKS = {
     "store_sqlite_dsr": 1, "store_sqlite_erase": 1,
     "store_sqlite_notice": 1, "store_sqlite_paper": 1,
     "store_sqlite_record": 1, "store_sqlite_retention": 1,
-    "store_sqlite_selfsvc": 1,
+    "store_sqlite_selfsvc": 1, "store_sqlite_group": 1,
     "export_html": 2,
     "policy": 3,
     # the kernel: the handle, its keys, the audit trail, the row MACs

@@ -1,0 +1,374 @@
+/*
+ * test_group.c: group commit (rk_register_group_begin): the writes of a
+ * group share one transaction, each in its own savepoint; a write failing
+ * part-way undoes only itself, a rolled-back group leaves nothing and no gap
+ * in the audit chain, and a process killed inside a group leaves the
+ * register as it was before the group.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "rekisteri.h"
+
+#ifndef RK_SOURCE_DIR
+#define RK_SOURCE_DIR "."
+#endif
+#define POLICY RK_SOURCE_DIR "/policies/ocr-factory.json"
+
+struct fx {
+	char dir[256];
+	char db[300];
+	char key[300];
+	rk_register *r;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	const char *tmp = getenv("TMPDIR");
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof f->dir, "%s/rk-group-XXXXXX",
+		 tmp != NULL && tmp[0] ? tmp : "/tmp");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->db, sizeof f->db, "%s/r.db", f->dir);
+	snprintf(f->key, sizeof f->key, "%s/r.key", f->dir);
+	assert_int_equal(rk_register_init(f->db, f->key, POLICY, &f->r), RK_OK);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[400];
+
+	rk_register_close(f->r);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static rk_status add(rk_register *r, const char *last, char id[RK_ID_LEN + 1])
+{
+	rk_fields *fl = rk_fields_new();
+	rk_status st;
+
+	assert_non_null(fl);
+	assert_int_equal(rk_fields_add(fl, "first_name", "Testi"), RK_OK);
+	assert_int_equal(rk_fields_add(fl, "last_name", last), RK_OK);
+	st = rk_subject_add(r, "customer", fl, NULL, NULL, id);
+	rk_fields_free(fl);
+	return st;
+}
+
+/* One integer from the database through a connection of the test's own. */
+static int64_t query(const char *db, const char *sql)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *s = NULL;
+	int64_t n;
+
+	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL),
+			 SQLITE_OK);
+	sqlite3_busy_timeout(h, 5000);
+	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+	return n;
+}
+
+static void exec_sql(const char *db, const char *sql)
+{
+	sqlite3 *h = NULL;
+
+	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL),
+			 SQLITE_OK);
+	sqlite3_busy_timeout(h, 5000);
+	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+}
+
+static void verify_all(const char *db, const char *key)
+{
+	rk_register *r = NULL;
+	rk_audit_report rep;
+
+	assert_int_equal(rk_register_open(db, key, &r), RK_OK);
+	memset(&rep, 0, sizeof rep);
+	assert_int_equal(rk_audit_verify(r, &rep), RK_OK);
+	memset(&rep, 0, sizeof rep);
+	assert_int_equal(rk_integrity_verify(r, &rep), RK_OK);
+	rk_register_close(r);
+}
+
+static int64_t subjects(const char *db)
+{
+	return query(db, "SELECT count(*) FROM subject");
+}
+
+static int found(rk_register *r, const char *id)
+{
+	rk_subject *s = NULL;
+	rk_status st = rk_subject_get(r, id, NULL, &s);
+
+	rk_subject_free(s);
+	return st == RK_OK;
+}
+
+/* Three adds in a group; the second fails after it wrote its rows (its
+ * audit entry cannot be appended): the first and third commit, the second
+ * leaves nothing, and the chain and row MACs verify. */
+static void test_failing_write_undoes_itself(void **state)
+{
+	struct fx *f = *state;
+	char a[RK_ID_LEN + 1], b[RK_ID_LEN + 1], c[RK_ID_LEN + 1];
+	char sql[256];
+	int64_t before = subjects(f->db);
+	int64_t head = query(f->db, "SELECT max(seq) FROM audit");
+
+	/* The trigger refuses the second add's own entry (seq head+2): its
+	 * subject and value rows are written by then. */
+	snprintf(sql, sizeof sql,
+		 "CREATE TRIGGER fail_one BEFORE INSERT ON audit WHEN "
+		 "NEW.seq = %lld AND NEW.outcome = 'ok' BEGIN "
+		 "SELECT RAISE(ABORT, 'refused by the test'); END",
+		 (long long)(head + 2));
+	exec_sql(f->db, sql);
+
+	assert_int_equal(rk_register_group_begin(f->r), RK_OK);
+	assert_int_equal(add(f->r, "Alpha", a), RK_OK);
+	assert_int_equal(add(f->r, "Beta", b), RK_ESYS);
+	assert_int_equal(add(f->r, "Gamma", c), RK_OK);
+	/* Inside the group, its own writes are seen; another connection sees
+	 * nothing yet. */
+	assert_true(found(f->r, a));
+	assert_true(found(f->r, c));
+	assert_int_equal(subjects(f->db), before);
+	assert_int_equal(rk_register_group_commit(f->r), RK_OK);
+
+	exec_sql(f->db, "DROP TRIGGER fail_one");
+	assert_int_equal(subjects(f->db), before + 2);
+	assert_true(found(f->r, a));
+	assert_true(found(f->r, c));
+	assert_false(found(f->r, b));
+	/* The failed add is audited as failed, in its place in the chain. */
+	snprintf(sql, sizeof sql,
+		 "SELECT count(*) FROM audit WHERE action = 'subject.add' AND "
+		 "outcome = 'failed' AND seq > %lld",
+		 (long long)head);
+	assert_int_equal(query(f->db, sql), 1);
+	verify_all(f->db, f->key);
+}
+
+/* A refused write (bad input) in the middle changes nothing, and a write
+ * after it still commits. */
+static void test_refused_write_in_group(void **state)
+{
+	struct fx *f = *state;
+	char a[RK_ID_LEN + 1], c[RK_ID_LEN + 1];
+	rk_fields *fl = rk_fields_new();
+	char bad[RK_ID_LEN + 1];
+	int64_t before = subjects(f->db);
+
+	assert_non_null(fl);
+	assert_int_equal(rk_fields_add(fl, "no_such_field", "x"), RK_OK);
+	assert_int_equal(rk_register_group_begin(f->r), RK_OK);
+	assert_int_equal(add(f->r, "Alpha", a), RK_OK);
+	assert_int_equal(rk_subject_add(f->r, "customer", fl, NULL, NULL, bad),
+			 RK_EINVAL);
+	assert_int_equal(add(f->r, "Gamma", c), RK_OK);
+	assert_int_equal(rk_register_group_commit(f->r), RK_OK);
+	rk_fields_free(fl);
+	assert_int_equal(subjects(f->db), before + 2);
+	verify_all(f->db, f->key);
+}
+
+/* A rolled-back group leaves no subject and no audit entry; the next
+ * write continues the chain without a gap. */
+static void test_group_rollback(void **state)
+{
+	struct fx *f = *state;
+	char a[RK_ID_LEN + 1], b[RK_ID_LEN + 1];
+	int64_t before = subjects(f->db);
+	int64_t head = query(f->db, "SELECT max(seq) FROM audit");
+
+	assert_int_equal(rk_register_group_begin(f->r), RK_OK);
+	assert_int_equal(add(f->r, "Alpha", a), RK_OK);
+	assert_int_equal(add(f->r, "Beta", b), RK_OK);
+	rk_register_group_rollback(f->r);
+	assert_int_equal(subjects(f->db), before);
+	assert_int_equal(query(f->db, "SELECT max(seq) FROM audit"), head);
+	assert_false(found(f->r, a));
+	assert_int_equal(add(f->r, "Gamma", b), RK_OK);
+	assert_int_equal(subjects(f->db), before + 1);
+	verify_all(f->db, f->key);
+	/* Group calls out of turn are refused. */
+	assert_int_equal(rk_register_group_commit(f->r), RK_EINVAL);
+	assert_int_equal(rk_register_group_begin(f->r), RK_OK);
+	assert_int_equal(rk_register_group_begin(f->r), RK_EINVAL);
+	assert_int_equal(rk_register_begin(f->r), RK_OK);
+	assert_int_equal(rk_register_group_commit(f->r), RK_EINVAL);
+	rk_register_rollback(f->r);
+	assert_int_equal(rk_register_group_commit(f->r), RK_OK);
+}
+
+/* A bulk transaction nested in a group: its rollback undoes only it. */
+static void test_bulk_inside_group(void **state)
+{
+	struct fx *f = *state;
+	char a[RK_ID_LEN + 1], b[RK_ID_LEN + 1], c[RK_ID_LEN + 1],
+		d[RK_ID_LEN + 1];
+	int64_t before = subjects(f->db);
+
+	assert_int_equal(rk_register_group_begin(f->r), RK_OK);
+	assert_int_equal(add(f->r, "Alpha", a), RK_OK);
+	assert_int_equal(rk_register_begin(f->r), RK_OK);
+	assert_int_equal(add(f->r, "Beta", b), RK_OK);
+	rk_register_rollback(f->r);
+	assert_int_equal(rk_register_begin(f->r), RK_OK);
+	assert_int_equal(add(f->r, "Gamma", c), RK_OK);
+	assert_int_equal(rk_register_commit(f->r), RK_OK);
+	assert_int_equal(add(f->r, "Delta", d), RK_OK);
+	/* Work that cannot share a transaction is refused inside it. */
+	assert_int_equal(rk_backup(f->r, "never-written.db"), RK_EINVAL);
+	assert_int_equal(rk_register_group_commit(f->r), RK_OK);
+	assert_int_equal(subjects(f->db), before + 3);
+	assert_false(found(f->r, b));
+	assert_true(found(f->r, c));
+	verify_all(f->db, f->key);
+}
+
+/* Reads and updates inside a group: the reads' entries are committed with
+ * the group, in order. */
+static void test_reads_and_updates(void **state)
+{
+	struct fx *f = *state;
+	char a[RK_ID_LEN + 1];
+	rk_fields *fl = rk_fields_new();
+	int64_t head;
+
+	assert_non_null(fl);
+	assert_int_equal(add(f->r, "Alpha", a), RK_OK);
+	assert_int_equal(rk_register_flush(f->r), RK_OK);
+	head = query(f->db, "SELECT max(seq) FROM audit");
+	assert_int_equal(rk_fields_add(fl, "last_name", "Beeta"), RK_OK);
+	assert_int_equal(rk_register_group_begin(f->r), RK_OK);
+	assert_true(found(f->r, a));
+	assert_int_equal(rk_subject_update(f->r, a, fl, NULL, NULL), RK_OK);
+	assert_true(found(f->r, a));
+	assert_int_equal(rk_register_group_commit(f->r), RK_OK);
+	rk_fields_free(fl);
+	/* get, update, get: three entries after the head, none missing. */
+	assert_true(query(f->db, "SELECT max(seq) FROM audit") >= head + 2);
+	assert_int_equal(rk_register_flush(f->r), RK_OK);
+	assert_int_equal(query(f->db, "SELECT max(seq) FROM audit"), head + 3);
+	verify_all(f->db, f->key);
+}
+
+/* A group whose commit fails (a deferred constraint that only the commit
+ * checks): RK_ESYS, nothing of it is stored, the chain has no gap, and
+ * the handle goes on working. */
+static void test_commit_fails(void **state)
+{
+	struct fx *f = *state;
+	char a[RK_ID_LEN + 1], b[RK_ID_LEN + 1];
+	int64_t before = subjects(f->db);
+	int64_t head = query(f->db, "SELECT max(seq) FROM audit");
+
+	exec_sql(f->db,
+		 "CREATE TABLE spoil (s TEXT REFERENCES subject(id) "
+		 "DEFERRABLE INITIALLY DEFERRED);"
+		 "CREATE TRIGGER spoil_commit AFTER INSERT ON audit WHEN "
+		 "NEW.action = 'subject.add' BEGIN INSERT INTO spoil VALUES "
+		 "('no such subject'); END");
+	assert_int_equal(rk_register_group_begin(f->r), RK_OK);
+	assert_int_equal(add(f->r, "Alpha", a), RK_OK);
+	assert_int_equal(add(f->r, "Beta", b), RK_OK);
+	assert_int_equal(rk_register_group_commit(f->r), RK_ESYS);
+	assert_int_equal(subjects(f->db), before);
+	assert_int_equal(query(f->db, "SELECT max(seq) FROM audit"), head);
+	assert_false(found(f->r, a));
+	exec_sql(f->db, "DROP TRIGGER spoil_commit; DROP TABLE spoil");
+	assert_int_equal(add(f->r, "Gamma", a), RK_OK);
+	assert_int_equal(subjects(f->db), before + 1);
+	verify_all(f->db, f->key);
+}
+
+/* A process killed inside a group (before its commit) leaves the register
+ * as it was: nothing of the group, the chain and row MACs intact. */
+static void test_killed_inside_group(void **state)
+{
+	struct fx *f = *state;
+	int64_t before = subjects(f->db);
+	int64_t head = query(f->db, "SELECT max(seq) FROM audit");
+	int pipefd[2], status = 0;
+	char ch = 0;
+	pid_t pid;
+
+	assert_int_equal(pipe(pipefd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		rk_register *r = NULL;
+		char id[RK_ID_LEN + 1];
+		close(pipefd[0]);
+		if (rk_register_open(f->db, f->key, &r) != RK_OK ||
+		    rk_register_group_begin(r) != RK_OK)
+			_exit(2);
+		for (int i = 0; i < 20; i++)
+			if (add(r, "Kuolevainen", id) != RK_OK)
+				_exit(3);
+		/* Written, not committed: tell the parent, then die. */
+		if (write(pipefd[1], "x", 1) != 1)
+			_exit(4);
+		for (;;)
+			pause();
+	}
+	close(pipefd[1]);
+	assert_int_equal(read(pipefd[0], &ch, 1), 1);
+	close(pipefd[0]);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(subjects(f->db), before);
+	assert_int_equal(query(f->db, "SELECT max(seq) FROM audit"), head);
+	verify_all(f->db, f->key);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			test_failing_write_undoes_itself, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_write_in_group,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_rollback, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_bulk_inside_group, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_reads_and_updates, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_commit_fails, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_killed_inside_group, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
