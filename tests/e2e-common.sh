@@ -30,7 +30,23 @@ if [ "${REKISTERI_TEST_PG:-0}" = 1 ]; then
 	"$RK_PG_BIN/createdb" -h "$RK_PG_HOST" -U postgres "$RK_PG_DBNAME" ||
 		exit 1
 	export REKISTERI_DB="postgresql:///$RK_PG_DBNAME?host=$RK_PG_HOST&user=postgres"
-	export REKISTERI_KEY_FILE="$WORK/r.db.key"
+	# The binary through a wrapper that gives the PostgreSQL register
+	# its key file "$WORK/r.db.key" when the script names neither a
+	# --db nor a --key-file, so that a second register a script makes
+	# in a file keeps its own <db>.key.
+	RK_PG_REAL_BIN=$BIN
+	BIN="$WORK/rekisteri"
+	cat >"$BIN" <<WRAP
+#!/usr/bin/env bash
+for a in "\$@"; do
+	case \$a in --db | --db=* | --key-file | --key-file=*) exec "$RK_PG_REAL_BIN" "\$@" ;; esac
+done
+case \${REKISTERI_DB-} in
+postgresql://* | postgres://*) export REKISTERI_KEY_FILE=\${REKISTERI_KEY_FILE:-"$WORK/r.db.key"} ;;
+esac
+exec "$RK_PG_REAL_BIN" "\$@"
+WRAP
+	chmod +x "$BIN"
 fi
 
 pass=0 fail=0
@@ -52,16 +68,17 @@ expect() { # expect NAME CONDITION-COMMAND...
 }
 # rows SQL [DB]: a query on the register's file (or DB) with the sqlite3 shell
 rows() { sqlite3 -cmd ".timeout 10000" "${2:-$REKISTERI_DB}" "$1"; }
-# On PostgreSQL, a query on the register's own database goes to psql
+# On PostgreSQL, a query on a register at a database URL goes to psql
 # (rows separated by newlines, columns by |, as the sqlite3 shell does).
 if [ -n "${RK_PG_DBNAME-}" ]; then
 	rows() {
-		if [ -n "${2-}" ] && [ "$2" != "$REKISTERI_DB" ]; then
-			sqlite3 -cmd ".timeout 10000" "$2" "$1"
-			return
-		fi
-		"$RK_PG_BIN/psql" -h "$RK_PG_HOST" -U postgres -d "$RK_PG_DBNAME" \
-			-X -Atq -v ON_ERROR_STOP=1 -c "$1"
+		local db=${2:-$REKISTERI_DB}
+		case $db in
+		postgresql://* | postgres://*)
+			"$RK_PG_BIN/psql" -d "$db" -X -Atq -v ON_ERROR_STOP=1 -c "$1"
+			;;
+		*) sqlite3 -cmd ".timeout 10000" "$db" "$1" ;;
+		esac
 	}
 fi
 e2e_finish() {
