@@ -23,6 +23,22 @@ else
 	scripts=("$HERE"/e2e_*.sh "$HERE/pg_concurrency.sh")
 fi
 passed=0 failed=0 skipped=0 failures=""
+# The store's unit tests (tests/test_store_pg.c) on a database of their own.
+if [ $# -eq 0 ] && [ -x "${RK_TEST_STORE_PG-}" ]; then
+	"$RK_PG_BIN/createdb" -h "$CLUSTER" -U postgres rk_store_unit || exit 1
+	log=$(mktemp)
+	if RK_TEST_PG_URL="postgresql:///rk_store_unit?host=$CLUSTER&user=postgres" \
+		"$RK_TEST_STORE_PG" >"$log" 2>&1; then
+		printf 'ok   test_store_pg (%s)\n' "$(grep -c '^\[       OK' "$log") tests"
+		passed=$((passed + 1))
+	else
+		printf 'FAIL test_store_pg\n'
+		sed 's/^/     /' "$log" | tail -n 20
+		failed=$((failed + 1))
+		failures="$failures test_store_pg"
+	fi
+	rm -f "$log"
+fi
 for s in "${scripts[@]}"; do
 	[ -f "$s" ] || s="$HERE/$s"
 	name=$(basename "$s" .sh)
