@@ -321,7 +321,10 @@ PGresult *pgx_query(store *base, int slot, const char *what, const char *sql,
 		PQclear(res);
 		return NULL;
 	}
-	if (es == PGRES_COMMAND_OK) {
+	/* Rows written, also by an INSERT ... RETURNING (tuples). */
+	if (strncmp(PQcmdStatus(res), "INSERT", 6) == 0 ||
+	    strncmp(PQcmdStatus(res), "UPDATE", 6) == 0 ||
+	    strncmp(PQcmdStatus(res), "DELETE", 6) == 0) {
 		const char *n = PQcmdTuples(res);
 
 		if (n != NULL && *n != '\0')
@@ -894,7 +897,6 @@ static int pg_value_insert(store *base, store_value *v)
 			&q);
 	if (!res)
 		return STORE_ERR;
-	pg_of(base)->changes++;
 	v->rowid = PQntuples(res) == 1 ? pgx_i64(res, 0, 0) : 0;
 	PQclear(res);
 	return 0;
