@@ -177,6 +177,7 @@ struct pg {
 	size_t abufsz;
 	int64_t changes;
 	int in_txn;
+	int durable; /* set_durable(1): restored after a reconnect */
 };
 
 static struct pg *pg_of(store *s)
@@ -471,6 +472,32 @@ static const char *pg_errmsg(const store *base)
 	return ((const struct pg *)base)->err;
 }
 
+/* Session settings, after connecting and after a reconnect: a writer
+ * waits for the writer lock like SQLite's busy timeout; synchronous_commit
+ * off is the default of set_durable. */
+#define SESSION_SQL                                                            \
+	"SET lock_timeout = '30s'; SET synchronous_commit = off;"              \
+	" SET client_min_messages = warning"
+
+/* A long-lived handle (serve) outlives a restart of the server: a lost
+ * connection is made again between transactions, never inside one. Its
+ * prepared statements went with the old session. */
+static int reconnect(struct pg *s)
+{
+	if (PQstatus(s->c) == CONNECTION_OK)
+		return 0;
+	PQreset(s->c);
+	if (PQstatus(s->c) != CONNECTION_OK)
+		return errf(s, "begin: the connection to PostgreSQL was lost "
+			       "and could not be made again");
+	memset(s->prepared, 0, sizeof s->prepared);
+	if (exec_sql(s, "reconnect", SESSION_SQL) != 0)
+		return STORE_ERR;
+	return s->durable
+		       ? exec_sql(s, "reconnect", "SET synchronous_commit = on")
+		       : 0;
+}
+
 /* A writer waits for the one before it on the advisory lock (up to the
  * lock_timeout set at connect); the lock goes with the transaction. */
 static int pg_begin(store *base, int write)
@@ -478,25 +505,30 @@ static int pg_begin(store *base, int write)
 	struct pg *s = pg_of(base);
 	PGresult *res;
 	ExecStatusType es;
+	int lost = 0;
 
-	if (!write) {
-		if (exec_sql(s, "begin",
-			     "BEGIN ISOLATION LEVEL REPEATABLE READ") != 0)
-			return STORE_ERR;
-		s->in_txn = 1;
-		return 0;
-	}
 	for (int i = 0; i < BEGIN_RETRIES; i++) {
-		res = PQexec(s->c,
-			     "BEGIN ISOLATION LEVEL READ COMMITTED;"
-			     " SELECT pg_advisory_xact_lock(" WRITER_LOCK ")");
+		if (reconnect(s) != 0)
+			return STORE_ERR;
+		res = PQexec(
+			s->c,
+			write ? "BEGIN ISOLATION LEVEL READ COMMITTED;"
+				" SELECT pg_advisory_xact_lock(" WRITER_LOCK ")"
+			      : "BEGIN ISOLATION LEVEL REPEATABLE READ");
 		es = PQresultStatus(res);
-		if (es == PGRES_TUPLES_OK) {
+		if (es == PGRES_TUPLES_OK || es == PGRES_COMMAND_OK) {
 			PQclear(res);
 			s->in_txn = 1;
 			return 0;
 		}
 		fail_res(s, "begin", res);
+		/* A connection found dead here is made again once: nothing
+		 * of the transaction has happened yet. */
+		if (PQstatus(s->c) == CONNECTION_BAD && !lost) {
+			PQclear(res);
+			lost = 1;
+			continue;
+		}
 		if (!retryable(res)) {
 			PQclear(res);
 			break;
@@ -504,7 +536,8 @@ static int pg_begin(store *base, int write)
 		PQclear(res);
 		(void)exec_sql(s, "rollback", "ROLLBACK");
 	}
-	(void)exec_sql(s, "rollback", "ROLLBACK");
+	if (PQstatus(s->c) == CONNECTION_OK)
+		(void)exec_sql(s, "rollback", "ROLLBACK");
 	return STORE_ERR;
 }
 
@@ -1216,6 +1249,7 @@ static int pg_checkpoint(store *base)
  * on 1, every commit is flushed before it returns. */
 static int pg_set_durable(store *base, int on)
 {
+	pg_of(base)->durable = on != 0;
 	return exec_sql(pg_of(base), "set durable",
 			on ? "SET synchronous_commit = on"
 			   : "SET synchronous_commit = off");
@@ -1437,11 +1471,7 @@ store *store_pg_open(const char *url, int create, char *err, size_t errlen)
 		goto fail;
 	}
 	PQsetNoticeProcessor(s->c, quiet_notice, NULL);
-	/* A writer waits for the writer lock like SQLite's busy timeout;
-	 * synchronous_commit off is the default of set_durable. */
-	if (exec_sql(s, "connect",
-		     "SET lock_timeout = '30s'; SET synchronous_commit = off;"
-		     " SET client_min_messages = warning") != 0 ||
+	if (exec_sql(s, "connect", SESSION_SQL) != 0 ||
 	    migrate(s, create) != 0) {
 		snprintf(err, errlen, "%s", s->err);
 		goto fail;

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libpq-fe.h>
+
 #include "store.h"
 
 static const char *url(void)
@@ -298,12 +300,49 @@ static void test_rows(void **state)
 	s->vt->close(s);
 }
 
+/* The server ends the handle's session (a restart, a failover): the next
+ * transaction connects again, with its statements prepared anew. */
+static void test_reconnect(void **state)
+{
+	store *s;
+	PGconn *c;
+	PGresult *r;
+	int v = 0;
+	char *text = NULL;
+
+	(void)state;
+	if (url() == NULL)
+		skip();
+	s = opened(0);
+	assert_int_equal(s->vt->begin(s, 0), 0);
+	assert_int_equal(s->vt->policy_latest(s, &v, &text), 0);
+	free(text);
+	assert_int_equal(s->vt->commit(s), 0);
+	c = PQconnectdb(url());
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	r = PQexec(c, "SELECT count(pg_terminate_backend(pid)) FROM"
+		      " pg_stat_activity WHERE datname = current_database()"
+		      " AND pid <> pg_backend_pid()");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_string_equal(PQgetvalue(r, 0, 0), "1");
+	PQclear(r);
+	PQfinish(c);
+	assert_int_equal(s->vt->begin(s, 1), 0);
+	text = NULL;
+	assert_int_equal(s->vt->policy_latest(s, &v, &text), 0);
+	assert_int_equal(v, 2);
+	free(text);
+	assert_int_equal(s->vt->commit(s), 0);
+	s->vt->close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_is_url),
 		cmocka_unit_test(test_meta),
 		cmocka_unit_test(test_rows),
+		cmocka_unit_test(test_reconnect),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
