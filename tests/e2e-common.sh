@@ -69,13 +69,19 @@ expect() { # expect NAME CONDITION-COMMAND...
 # rows SQL [DB]: a query on the register's file (or DB) with the sqlite3 shell
 rows() { sqlite3 -cmd ".timeout 10000" "${2:-$REKISTERI_DB}" "$1"; }
 # On PostgreSQL, a query on a register at a database URL goes to psql
-# (rows separated by newlines, columns by |, as the sqlite3 shell does).
+# (rows separated by newlines, columns by |, as the sqlite3 shell does),
+# with SQLite's dialect translated where the scripts use it: PRAGMAs go,
+# x'..' blob literals become bytea, hex(col) becomes upper-case hex.
 if [ -n "${RK_PG_DBNAME-}" ]; then
 	rows() {
-		local db=${2:-$REKISTERI_DB}
+		local db=${2:-$REKISTERI_DB} sql
 		case $db in
 		postgresql://* | postgres://*)
-			"$RK_PG_BIN/psql" -d "$db" -X -Atq -v ON_ERROR_STOP=1 -c "$1"
+			sql=$(printf '%s' "$1" | sed -E \
+				-e 's/PRAGMA [^;]*;//g' \
+				-e "s/(^|[^A-Za-z0-9_])[xX]'([0-9A-Fa-f]*)'/\\1'\\\\x\\2'::bytea/g" \
+				-e "s/hex\\(([a-z_]+)\\)/upper(encode(\\1, 'hex'))/g")
+			"$RK_PG_BIN/psql" -d "$db" -X -Atq -v ON_ERROR_STOP=1 -c "$sql"
 			;;
 		*) sqlite3 -cmd ".timeout 10000" "$db" "$1" ;;
 		esac

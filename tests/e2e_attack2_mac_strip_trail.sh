@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-# sqlite-only: edits the register with SQLite SQL
 # Attack: cut the audit trail through the row-MAC upgrade. As in
 # e2e_attack2_mac_strip_upgrade, but the last audit entry (the consent
 # withdrawal) is deleted too and so is the kept head in meta 'audit_head'.

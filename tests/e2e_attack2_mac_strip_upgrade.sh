@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-# sqlite-only: edits the register with SQLite SQL
 # Attack: launder edits through the row-MAC upgrade. A register made by
 # `init` gets its row key at once, so its trail never holds the
 # register.upgrade entry that the upgrade looks for to refuse a second

@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-# sqlite-only: edits the register with SQLite SQL
 # Attack: make a subject vanish. Someone who can write the database file but
 # holds no key deletes one subject with all its rows (values, consents,
 # records). The set of actors is pinned under a MAC, the set of subjects is

@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-# sqlite-only: edits the register with SQLite SQL
 # Attack: the register's record of where the trail ends (meta 'audit_head')
 # is a MAC over (seq, hash) and nothing else, so an old value of it stays
 # valid for ever. Anyone who once read the database (or holds a backup) can

@@ -42,7 +42,8 @@ fi
 for s in "${scripts[@]}"; do
 	[ -f "$s" ] || s="$HERE/$s"
 	name=$(basename "$s" .sh)
-	if grep -qE '^# (sqlite-only|pg-pending)' "$s"; then
+	if [ "${RK_PG_FORCE:-0}" != 1 ] &&
+		grep -qE '^# (sqlite-only|pg-pending)' "$s"; then
 		printf 'skip %s (%s)\n' "$name" \
 			"$(grep -m1 -E '^# (sqlite-only|pg-pending)' "$s" | cut -c3-)"
 		skipped=$((skipped + 1))
