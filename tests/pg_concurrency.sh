@@ -4,7 +4,8 @@
 # each a consent at the same time. Proves that the counts match, that the
 # audit trail is one chain without a gap or a fork (seq 1..N, each entry's
 # prev the hash of the one before), and that audit verify passes; prints
-# the writes per second of one writer and of four, which is the price of
+# the writes per second of one writer and of four (with an audited reader
+# beside them), which is the price of
 # the one chain (the writers take turns on its head).
 . "$(dirname "$0")/e2e-common.sh"
 if [ "${REKISTERI_TEST_PG:-0}" != 1 ]; then
@@ -38,16 +39,34 @@ solo_rc=$?
 t1=$(now_ms)
 expect "one writer alone: no failures" test "$solo_rc" -eq 0
 
+# reader COUNT: reads a subject COUNT times; each read is audited, so it
+# appends to the same chain as the writers
+reader() {
+	local n=$1 i bad=0
+	for i in $(seq 1 "$n"); do
+		"$BIN" subject show "$R" >/dev/null 2>>"$WORK/err.r" || bad=$((bad + 1))
+	done
+	return $bad
+}
+R=$(psql_q "SELECT id FROM subject ORDER BY id LIMIT 1")
+reads_before=$(psql_q "SELECT count(*) FROM audit WHERE action = 'subject.show'")
+
 t2=$(now_ms)
 pids=()
 for w in 1 2 3 4; do
 	writer "$w" "$N" &
 	pids+=($!)
 done
+reader "$N" &
+rpid=$!
 conc_fail=0
 for p in "${pids[@]}"; do wait "$p" || conc_fail=$((conc_fail + $?)); done
+wait "$rpid" || conc_fail=$((conc_fail + $?))
 t3=$(now_ms)
-expect "four writers at once: no failures" test "$conc_fail" -eq 0
+expect "four writers and a reader at once: no failures" test "$conc_fail" -eq 0
+reads=$(psql_q "SELECT count(*) FROM audit WHERE action = 'subject.show'")
+expect "every read is in the trail ($((reads - reads_before)) of $N)" \
+	test $((reads - reads_before)) -eq "$N"
 [ "$conc_fail" -eq 0 ] || cat "$WORK"/err.* | sort | uniq -c | head -5
 
 subjects=$(psql_q "SELECT count(*) FROM subject")
