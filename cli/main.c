@@ -91,6 +91,7 @@ static const char usage2[] =
 	"--tls-key F]\n"
 	"        [--insecure-listen]         the HTTP API (see serve --help)\n"
 	"  backup FILE                       online copy\n"
+	"  migrate --to DB                   move to PostgreSQL or SQLite\n"
 	"  restore [--force] FILE | restore --into NEW.db FILE\n"
 	"  version\n"
 	"\n"
@@ -519,6 +520,7 @@ static const struct verb {
 	{"disclosure", cmd_disclosure},
 	{"transfer-to-marketing", cmd_transfer_to_marketing},
 	{"serve", serve},
+	{"migrate", cmd_migrate},
 };
 
 int main(int argc, char **argv)
