@@ -66,6 +66,7 @@ int cmd_record(cli *c, int argc, char **argv);
 int cmd_audit(cli *c, int argc, char **argv);
 int cmd_key(cli *c, int argc, char **argv);
 int cmd_backup(cli *c, int argc, char **argv);
+int cmd_migrate(cli *c, int argc, char **argv);
 int cmd_restore(cli *c, int argc, char **argv);
 int cmd_consent(cli *c, int argc, char **argv);
 int cmd_object(cli *c, int argc, char **argv);

@@ -91,6 +91,7 @@ static const char usage2[] =
 	"--tls-key F]\n"
 	"        [--insecure-listen]         the HTTP API (see serve --help)\n"
 	"  backup FILE                       online copy\n"
+	"  migrate --to DB                   move to PostgreSQL or SQLite\n"
 	"  restore [--force] FILE | restore --into NEW.db FILE\n"
 	"  version\n"
 	"\n"
@@ -98,6 +99,8 @@ static const char usage2[] =
 	"master key\n"
 	"--key-file, else $REKISTERI_KEY_FILE, else <db>.key. Each verb has "
 	"--help.\n"
+	"A --db of postgresql://... (or postgres://) is a PostgreSQL database; "
+	"it needs\n--key-file or $REKISTERI_KEY_FILE.\n"
 	"Without --actor (or $REKISTERI_ACTOR) you act as the operator who "
 	"holds the\n"
 	"master key, in the policy's admin role; an actor proves itself with "
@@ -150,6 +153,11 @@ int cli_paths(cli *c)
 		env = getenv("REKISTERI_KEY_FILE");
 		if (env != NULL && env[0]) {
 			c->key = env;
+		} else if (strncmp(c->db, "postgresql://", 13) == 0 ||
+			   strncmp(c->db, "postgres://", 11) == 0) {
+			/* A database URL has no folder to keep a key in. */
+			return cli_error(2, "a PostgreSQL register needs "
+					    "--key-file or REKISTERI_KEY_FILE");
 		} else {
 			int n = snprintf(c->keybuf, sizeof c->keybuf, "%s.key",
 					 c->db);
@@ -512,6 +520,7 @@ static const struct verb {
 	{"disclosure", cmd_disclosure},
 	{"transfer-to-marketing", cmd_transfer_to_marketing},
 	{"serve", serve},
+	{"migrate", cmd_migrate},
 };
 
 int main(int argc, char **argv)

@@ -1290,6 +1290,20 @@ RK_API RK_NODISCARD rk_status rk_selfservice_end(rk_register *reg,
 RK_API RK_NODISCARD rk_status rk_register_group_begin(rk_register *reg);
 RK_API RK_NODISCARD rk_status rk_register_group_commit(rk_register *reg);
 RK_API void rk_register_group_rollback(rk_register *reg);
+/* ---- Moving a register (SQLite and PostgreSQL) ----------------------------
+ */
+
+/* Copies the register into the new database to_db (a SQLite file that must
+ * not exist, or a postgresql:// URL of a database that holds no register),
+ * with its keys, notice versions, consent ledger, audit trail and every
+ * other row as stored (nothing is opened on the way), then opens the copy
+ * with the same key file and verifies its audit chain and row MACs. The
+ * source's trail records the move. *rows (may be NULL) gets how many rows
+ * went. Writes committed by other handles during the move may be missing
+ * from the copy: stop them first. Needs the administrator's role. */
+RK_API RK_NODISCARD rk_status rk_register_migrate(rk_register *reg,
+						  const char *to_db,
+						  int64_t *rows);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,7 @@ packages=(
 	build-essential cmake pkg-config
 	clang libclang-rt-14-dev clang-format cppcheck
 	libsodium-dev libsqlite3-dev sqlite3 libjansson-dev libcmocka-dev
+	libpq-dev postgresql
 	jq strace python3-jsonschema
 	libmicrohttpd-dev curl wrk
 	chromium nodejs

@@ -556,6 +556,13 @@ static int jrec_decode(const unsigned char *m, size_t len, audit_ev *ev)
 	return errno != 0 || end == at || *end != '\0' ? -1 : 0;
 }
 
+/* Where the handle's audit journal lives: beside the database file, or
+ * for a PostgreSQL register (no file of its own) beside the key file. */
+static const char *journal_base(const rk_register *r)
+{
+	return store_is_url(r->db_path) ? r->key_path : r->db_path;
+}
+
 /* Writes ev to the handle's journal, creating it on first use. */
 static rk_status journal_put(rk_register *r, const audit_ev *ev)
 {
@@ -564,7 +571,7 @@ static rk_status journal_put(rk_register *r, const audit_ev *ev)
 	size_t len;
 
 	if (r->aj == NULL) {
-		r->aj = ajournal_create(r->db_path, err, sizeof err);
+		r->aj = ajournal_create(journal_base(r), err, sizeof err);
 		if (r->aj == NULL)
 			return reg_fail(r, RK_ESYS, "%s", err);
 	}
@@ -700,9 +707,9 @@ rk_status audit_take_orphans(rk_register *r)
 	struct orphan_state os = {r, RK_OK};
 	int kept;
 
-	if (r->db_path[0] == '\0' || r->bulk || r->group)
+	if (journal_base(r)[0] == '\0' || r->bulk || r->group)
 		return RK_OK;
-	kept = ajournal_orphans(r->db_path, import_orphan, &os);
+	kept = ajournal_orphans(journal_base(r), import_orphan, &os);
 	if (kept < 0)
 		return reg_fail(r, RK_ESYS,
 				"cannot read the folder of the database");

@@ -458,7 +458,8 @@ static rk_status reg_set_db_path(rk_register *r, const char *db_path)
 
 	if (n == 0 || n >= sizeof r->db_path)
 		return reg_fail(r, RK_EINVAL, "the database path is too long");
-	if (db_path[0] == '/') {
+	/* A PostgreSQL URL is no path to make absolute. */
+	if (db_path[0] == '/' || store_is_url(db_path)) {
 		memcpy(r->db_path, db_path, n + 1);
 		return RK_OK;
 	}
@@ -509,7 +510,7 @@ rk_status rk_register_init(const char *db_path, const char *key_path,
 			      fd.count, fd.count == 1 ? "" : "s", fd.msg);
 		goto out;
 	}
-	if (path_exists(db_path)) {
+	if (!store_is_url(db_path) && path_exists(db_path)) {
 		st = reg_fail(r, RK_EINVAL,
 			      "%s exists already: init never overwrites a "
 			      "register",
@@ -539,7 +540,7 @@ rk_status rk_register_init(const char *db_path, const char *key_path,
 		goto out;
 	}
 	made_key = 1;
-	r->st = store_sqlite_open(db_path, 1, err, sizeof err);
+	r->st = store_open(db_path, 1, err, sizeof err);
 	if (r->st == NULL) {
 		st = reg_fail(r, RK_ESYS, "%s", err);
 		goto out;
@@ -589,7 +590,9 @@ out:
 		}
 		/* Leave nothing half made behind: a key without its register
 		 * or a register without its key helps nobody. */
-		if (made_db) {
+		/* A PostgreSQL database keeps its (empty) schema: the
+		 * transaction that wrote the register was rolled back. */
+		if (made_db && !store_is_url(db_path)) {
 			char side[4096];
 			unlink(db_path);
 			snprintf(side, sizeof side, "%s-wal", db_path);
@@ -691,7 +694,7 @@ static rk_status open_common(const char *db_path, const char *key_path,
 		goto out;
 	}
 	memcpy(r->db_path, db_path, strlen(db_path) + 1);
-	if (!path_exists(db_path)) {
+	if (!store_is_url(db_path) && !path_exists(db_path)) {
 		st = reg_fail(r, RK_ENOTFOUND,
 			      "no register at %s: create one with rekisteri "
 			      "init",
@@ -709,7 +712,7 @@ static rk_status open_common(const char *db_path, const char *key_path,
 		st = reg_fail(r, RK_EINVAL, "%s", err);
 		goto out;
 	}
-	r->st = store_sqlite_open(db_path, 0, err, sizeof err);
+	r->st = store_open(db_path, 0, err, sizeof err);
 	if (r->st == NULL) {
 		st = reg_fail(r, RK_ESYS, "%s", err);
 		goto out;

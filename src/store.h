@@ -640,4 +640,21 @@ struct store {
 store *store_sqlite_open(const char *path, int create, char *err,
 			 size_t errlen);
 
+/* ---- PostgreSQL backend (store_pg*.c) ---- */
+/* Whether db names a PostgreSQL database (postgresql:// or postgres://)
+ * rather than a SQLite file. */
+int store_is_url(const char *db);
+/* Opens the PostgreSQL backend at a libpq connection URL. create: 1 makes
+ * the schema in a database that holds no register yet; 0 needs one. Runs
+ * its own numbered migrations. */
+store *store_pg_open(const char *url, int create, char *err, size_t errlen);
+/* store_pg_open for a URL, store_sqlite_open for anything else. */
+store *store_open(const char *db, int create, char *err, size_t errlen);
+/* Copies every row of the register database from into a new one, to
+ * (created; one that holds a register is refused), SQLite or PostgreSQL on
+ * either side, with the ids and the counters that hand them out. *rows
+ * gets how many rows went. -1 with a message (no data) in err. */
+int store_copy(const char *from, const char *to, int64_t *rows, char *err,
+	       size_t errlen);
+
 #endif

@@ -11,11 +11,43 @@ WORK=$(mktemp -d)
 e2e_cleanup() {
 	# a script may stop what it started by defining e2e_stop
 	if declare -F e2e_stop >/dev/null; then e2e_stop; fi
+	if [ -n "${RK_PG_DBNAME-}" ]; then
+		"$RK_PG_BIN/dropdb" -h "$RK_PG_HOST" -U postgres --if-exists \
+			"$RK_PG_DBNAME" >/dev/null 2>&1 || true
+	fi
 	rm -rf "$WORK"
 }
 trap e2e_cleanup EXIT
 export REKISTERI_DB="$WORK/r.db"
 unset REKISTERI_KEY_FILE REKISTERI_ACTOR REKISTERI_TOKEN
+# REKISTERI_TEST_PG=1 (tests/pg-suite.sh): the register is a fresh
+# database of its own on the test cluster whose socket folder is
+# RK_PG_HOST; the key file stays where <db>.key would be.
+if [ "${REKISTERI_TEST_PG:-0}" = 1 ]; then
+	: "${RK_PG_HOST:?REKISTERI_TEST_PG=1 needs RK_PG_HOST}"
+	: "${RK_PG_BIN:?REKISTERI_TEST_PG=1 needs RK_PG_BIN}"
+	RK_PG_DBNAME="rk_$(basename "$0" .sh)_$$"
+	"$RK_PG_BIN/createdb" -h "$RK_PG_HOST" -U postgres "$RK_PG_DBNAME" ||
+		exit 1
+	export REKISTERI_DB="postgresql:///$RK_PG_DBNAME?host=$RK_PG_HOST&user=postgres"
+	# The binary through a wrapper that gives the PostgreSQL register
+	# its key file "$WORK/r.db.key" when the script names neither a
+	# --db nor a --key-file, so that a second register a script makes
+	# in a file keeps its own <db>.key.
+	RK_PG_REAL_BIN=$BIN
+	BIN="$WORK/rekisteri"
+	cat >"$BIN" <<WRAP
+#!/usr/bin/env bash
+for a in "\$@"; do
+	case \$a in --db | --db=* | --key-file | --key-file=*) exec "$RK_PG_REAL_BIN" "\$@" ;; esac
+done
+case \${REKISTERI_DB-} in
+postgresql://* | postgres://*) export REKISTERI_KEY_FILE=\${REKISTERI_KEY_FILE:-"$WORK/r.db.key"} ;;
+esac
+exec "$RK_PG_REAL_BIN" "\$@"
+WRAP
+	chmod +x "$BIN"
+fi
 
 pass=0 fail=0
 ok() { pass=$((pass + 1)); printf 'ok   %s\n' "$1"; }
@@ -36,6 +68,25 @@ expect() { # expect NAME CONDITION-COMMAND...
 }
 # rows SQL [DB]: a query on the register's file (or DB) with the sqlite3 shell
 rows() { sqlite3 -cmd ".timeout 10000" "${2:-$REKISTERI_DB}" "$1"; }
+# On PostgreSQL, a query on a register at a database URL goes to psql
+# (rows separated by newlines, columns by |, as the sqlite3 shell does),
+# with SQLite's dialect translated where the scripts use it: PRAGMAs go,
+# x'..' blob literals become bytea, hex(col) becomes upper-case hex.
+if [ -n "${RK_PG_DBNAME-}" ]; then
+	rows() {
+		local db=${2:-$REKISTERI_DB} sql
+		case $db in
+		postgresql://* | postgres://*)
+			sql=$(printf '%s' "$1" | sed -E \
+				-e 's/PRAGMA [^;]*;//g' \
+				-e "s/(^|[^A-Za-z0-9_])[xX]'([0-9A-Fa-f]*)'/\\1'\\\\x\\2'::bytea/g" \
+				-e "s/hex\\(([a-z_]+)\\)/upper(encode(\\1, 'hex'))/g")
+			"$RK_PG_BIN/psql" -d "$db" -X -Atq -v ON_ERROR_STOP=1 -c "$sql"
+			;;
+		*) sqlite3 -cmd ".timeout 10000" "$db" "$1" ;;
+		esac
+	}
+fi
 e2e_finish() {
 	printf '%d passed, %d failed\n' "$pass" "$fail"
 	[ "$fail" -eq 0 ]

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# sqlite-only: holds SQLite's write lock with the sqlite3 shell
 # End-to-end: actors and roles, purpose-bound access, and signed audit
 # checkpoints through the real binary. Ends with "N passed, N failed".
 . "$(dirname "$0")/e2e-common.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# sqlite-only: the SQLite write-ahead log and its checkpoint
 # Attack: another process reads the register (an open read transaction)
 # while a subject is erased, so the erasure's checkpoint cannot empty the
 # write-ahead log ("log_cleared": false), which then still holds the

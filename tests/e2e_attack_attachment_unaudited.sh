@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# sqlite-only: holds SQLite's write lock with the sqlite3 shell
 # Attack: `record attachment` writes the decrypted attachment to its output
 # file before the read's audit entry is committed. While the entry waits
 # for the database (another connection holds the write lock) the plaintext

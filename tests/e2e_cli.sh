@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# sqlite-only: copies the database file and its WAL
 # End-to-end tests of the rekisteri command line: the real binary on a real
 # SQLite file. Each check states what it proves; the script ends with
 # "N passed, N failed".

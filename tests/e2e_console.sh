@@ -124,7 +124,8 @@ req "a link needs a token" 401 POST "/v1/subjects/$OTHER/self-service-link"
 req "staff issue a link" 201 POST "/v1/subjects/$OTHER/self-service-link" "$TOK_CS"
 S1=$(jq -r .secret <<<"$body")
 expect "the link carries the secret after #" jq -e --arg s "$S1" '.path == "/me#" + $s' <<<"$body" >/dev/null
-expect "the secret is not stored" test "$(rows "SELECT count(*) FROM selfsvc WHERE hash = CAST('$S1' AS BLOB) OR subject_id = '$S1'")" = 0
+S1HEX=$(printf '%s' "$S1" | od -An -tx1 | tr -d ' \n')
+expect "the secret is not stored" test "$(rows "SELECT count(*) FROM selfsvc WHERE hash = x'$S1HEX' OR subject_id = '$S1'")" = 0
 req "a wrong secret is refused" 410 POST /v1/self/session "" '{"secret":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}'
 req "the link is exchanged for a session" 201 POST /v1/self/session "" "{\"secret\":\"$S1\"}"
 SES=$(jq -r .token <<<"$body")

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# sqlite-only: copies the database file, edits it with SQLite SQL
 # End-to-end tests that what decides access is bound to the register's keys:
 # every column edited with the sqlite3 shell (no key needed for that) is
 # refused on read with exit 5, never believed. Each case works on its own

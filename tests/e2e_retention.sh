@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# sqlite-only: looks for ciphertext in the database file and its WAL
 # End-to-end: the retention run (with --as-of moving its day), the review
 # list and subject confirm through the real binary. Ends with "N passed,
 # N failed".

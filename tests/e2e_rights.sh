@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# sqlite-only: looks for ciphertext in the file and its WAL, copies the file
 # End-to-end tests of the data subject's rights through the real binary on a
 # real SQLite file: rectification and erasure of one record, lifting the
 # direct-marketing prohibition, objecting to legitimate-interest processing

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# sqlite-only: a deferred-constraint trigger made with the sqlite3 shell fails the group's commit
 # End-to-end: findings of a review of the HTTP server, each against a real
 # server. A PATCH of a restricted subject is 403 with and without If-Match
 # (and the refusal is audited); a multipart part in a

@@ -25,6 +25,9 @@ RANKS = {
     "store_sqlite_notice": 1, "store_sqlite_paper": 1,
     "store_sqlite_record": 1, "store_sqlite_retention": 1,
     "store_sqlite_selfsvc": 1, "store_sqlite_group": 1,
+    # the PostgreSQL backend (store_pg.c also opens either backend by name)
+    "store_pg": 1, "store_pg_more": 2, "store_pg_paper": 2,
+    "store_pg_selfsvc": 2, "store_copy": 2,
     "export_html": 2,
     "policy": 3,
     # the kernel: the handle, its keys, the audit trail, the row MACs
@@ -38,6 +41,7 @@ RANKS = {
     "console": 30,
     # what composes operations
     "export": 40, "keys": 40, "backup": 40, "policy_change": 40,
+    "migrate": 40,
 }
 
 # (caller, callee): why it is still there.

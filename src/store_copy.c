@@ -1,0 +1,561 @@
+/*
+ * store_copy.c: copies a register's database into a new one, SQLite or
+ * PostgreSQL on either side (store_copy in store.h). A store file: it
+ * knows the SQL of both backends. Rows travel as they are stored (sealed
+ * values, wrapped keys, MACs, the audit chain), never opened, with their
+ * ids: the row MACs and the chains cover them. Identity sequences and
+ * SQLite's AUTOINCREMENT counters go along, so that a number is never
+ * given twice after the move either.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+#include <sqlite3.h>
+
+#include "store.h"
+
+#define NCOL_MAX 32
+
+/* Parents before children. */
+static const char *const tables[] = {
+	"meta",	      "policy_version",
+	"subject",    "value",
+	"record",     "attachment_chunk",
+	"consent",    "cookie",
+	"actor",      "audit",
+	"erasure",    "held_record",
+	"held_chunk", "dsr",
+	"breach",     "disclosure",
+	"selfsvc",
+};
+#define NTABLES (sizeof tables / sizeof tables[0])
+/* Tables whose ids a sequence (PostgreSQL) or AUTOINCREMENT hands out. */
+static const char *const counted[] = {"value", "record", "consent", "dsr"};
+
+enum ctype { C_NULL, C_INT, C_TEXT, C_BLOB };
+
+struct cell {
+	enum ctype t;
+	int64_t i;
+	const void *p;
+	size_t n;
+};
+
+struct side {
+	sqlite3 *db;
+	PGconn *pg;
+};
+
+struct copier {
+	struct side from, to;
+	char *err;
+	size_t errlen;
+};
+
+__attribute__((format(printf, 2, 3))) static int errf(struct copier *c,
+						      const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->err, c->errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int pg_ok(struct copier *c, PGresult *r, const char *what)
+{
+	ExecStatusType es = PQresultStatus(r);
+	const char *m;
+
+	if (es == PGRES_COMMAND_OK || es == PGRES_TUPLES_OK)
+		return 0;
+	/* the primary message only: the detail may quote a value */
+	m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+	return errf(c, "%s: %.160s", what, m ? m : "PostgreSQL error");
+}
+
+static int pg_exec(struct copier *c, PGconn *pg, const char *sql)
+{
+	PGresult *r = PQexec(pg, sql);
+	int rc = pg_ok(c, r, "copy");
+
+	PQclear(r);
+	return rc;
+}
+
+static int sq_exec(struct copier *c, sqlite3 *db, const char *sql)
+{
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return errf(c, "copy: %s", sqlite3_errmsg(db));
+	return 0;
+}
+
+/* ---- writing a row ---- */
+
+/* The target's INSERT for a table with these columns. attachment_chunk on
+ * PostgreSQL takes its subject from its record. */
+static int insert_sql(const struct copier *c, const char *table,
+		      char (*cols)[64], int ncol, char *sql, size_t cap)
+{
+	size_t off = 0;
+	int n;
+
+	if (c->to.pg != NULL && strcmp(table, "attachment_chunk") == 0) {
+		n = snprintf(sql, cap,
+			     "INSERT INTO attachment_chunk (subject_id,"
+			     " record_id, seq, ciphertext) SELECT r.subject_id,"
+			     " $1::bigint, $2::bigint, $3::bytea FROM record r"
+			     " WHERE r.id = $1::bigint");
+		return n < 0 || (size_t)n >= cap ? -1 : 0;
+	}
+	n = snprintf(sql, cap, "INSERT INTO %s (", table);
+	if (n < 0 || (size_t)n >= cap)
+		return -1;
+	off = (size_t)n;
+	for (int i = 0; i < ncol; i++) {
+		n = snprintf(sql + off, cap - off, "%s%s", i ? ", " : "",
+			     cols[i]);
+		if (n < 0 || (size_t)n >= cap - off)
+			return -1;
+		off += (size_t)n;
+	}
+	n = snprintf(sql + off, cap - off, ") VALUES (");
+	if (n < 0 || (size_t)n >= cap - off)
+		return -1;
+	off += (size_t)n;
+	for (int i = 0; i < ncol; i++) {
+		if (c->to.pg != NULL)
+			n = snprintf(sql + off, cap - off, "%s$%d",
+				     i ? ", " : "", i + 1);
+		else
+			n = snprintf(sql + off, cap - off, "%s?",
+				     i ? ", " : "");
+		if (n < 0 || (size_t)n >= cap - off)
+			return -1;
+		off += (size_t)n;
+	}
+	n = snprintf(sql + off, cap - off, ")");
+	return n < 0 || (size_t)n >= cap - off ? -1 : 0;
+}
+
+static int put_row(struct copier *c, const char *sql, sqlite3_stmt *ins,
+		   const struct cell *row, int ncol)
+{
+	if (c->to.pg != NULL) {
+		const char *v[NCOL_MAX];
+		int len[NCOL_MAX], fmt[NCOL_MAX];
+		char num[NCOL_MAX][24];
+		PGresult *r;
+		int rc;
+
+		for (int i = 0; i < ncol; i++) {
+			len[i] = 0;
+			fmt[i] = 0;
+			v[i] = NULL;
+			if (row[i].t == C_INT) {
+				snprintf(num[i], sizeof num[i], "%lld",
+					 (long long)row[i].i);
+				v[i] = num[i];
+			} else if (row[i].t == C_TEXT) {
+				v[i] = row[i].p;
+			} else if (row[i].t == C_BLOB) {
+				v[i] = row[i].n ? row[i].p : "";
+				len[i] = (int)row[i].n;
+				fmt[i] = 1;
+			}
+		}
+		r = PQexecParams(c->to.pg, sql, ncol, NULL, v, len, fmt, 1);
+		rc = pg_ok(c, r, "copy");
+		PQclear(r);
+		return rc;
+	}
+	for (int i = 0; i < ncol; i++) {
+		int rc = SQLITE_OK;
+
+		if (row[i].t == C_INT)
+			rc = sqlite3_bind_int64(ins, i + 1, row[i].i);
+		else if (row[i].t == C_TEXT)
+			rc = sqlite3_bind_text(ins, i + 1, row[i].p,
+					       (int)row[i].n, SQLITE_STATIC);
+		else if (row[i].t == C_BLOB)
+			rc = row[i].n == 0
+				     ? sqlite3_bind_zeroblob(ins, i + 1, 0)
+				     : sqlite3_bind_blob(ins, i + 1, row[i].p,
+							 (int)row[i].n,
+							 SQLITE_STATIC);
+		else
+			rc = sqlite3_bind_null(ins, i + 1);
+		if (rc != SQLITE_OK)
+			return errf(c, "copy: %s", sqlite3_errmsg(c->to.db));
+	}
+	if (sqlite3_step(ins) != SQLITE_DONE) {
+		errf(c, "copy: %s", sqlite3_errmsg(c->to.db));
+		sqlite3_reset(ins);
+		return -1;
+	}
+	sqlite3_reset(ins);
+	sqlite3_clear_bindings(ins);
+	return 0;
+}
+
+/* ---- reading a table ---- */
+
+static int copy_table(struct copier *c, const char *table, int64_t *rows)
+{
+	char sel[160], sql[2048], cols[NCOL_MAX][64];
+	struct cell row[NCOL_MAX];
+	sqlite3_stmt *st = NULL, *ins = NULL;
+	PGresult *res = NULL;
+	int ncol = 0, rc = -1, nrows;
+
+	*rows = 0;
+	/* PostgreSQL's attachment_chunk carries the subject SQLite's does
+	 * not: the columns are named, the same on both. */
+	if (strcmp(table, "attachment_chunk") == 0)
+		snprintf(sel, sizeof sel,
+			 "SELECT record_id, seq, ciphertext"
+			 " FROM attachment_chunk");
+	else
+		snprintf(sel, sizeof sel, "SELECT * FROM %s", table);
+	if (c->from.pg != NULL) {
+		res = PQexecParams(c->from.pg, sel, 0, NULL, NULL, NULL, NULL,
+				   1);
+		if (pg_ok(c, res, "copy") != 0)
+			goto out;
+		ncol = PQnfields(res);
+	} else {
+		if (sqlite3_prepare_v2(c->from.db, sel, -1, &st, NULL) !=
+		    SQLITE_OK) {
+			errf(c, "copy: %s", sqlite3_errmsg(c->from.db));
+			goto out;
+		}
+		ncol = sqlite3_column_count(st);
+	}
+	if (ncol > NCOL_MAX) {
+		errf(c, "copy: table %s has too many columns", table);
+		goto out;
+	}
+	for (int i = 0; i < ncol; i++) {
+		const char *name =
+			res ? PQfname(res, i) : sqlite3_column_name(st, i);
+
+		if (name == NULL || strlen(name) >= sizeof cols[i]) {
+			errf(c, "copy: a column of %s", table);
+			goto out;
+		}
+		memcpy(cols[i], name, strlen(name) + 1);
+	}
+	if (insert_sql(c, table, cols, ncol, sql, sizeof sql) != 0) {
+		errf(c, "copy: table %s: statement too long", table);
+		goto out;
+	}
+	if (c->to.db != NULL &&
+	    sqlite3_prepare_v2(c->to.db, sql, -1, &ins, NULL) != SQLITE_OK) {
+		errf(c, "copy: table %s: %s", table, sqlite3_errmsg(c->to.db));
+		goto out;
+	}
+	nrows = res ? PQntuples(res) : 0;
+	for (int r = 0;; r++) {
+		if (res) {
+			if (r >= nrows)
+				break;
+			for (int i = 0; i < ncol; i++) {
+				struct cell *k = &row[i];
+				const unsigned char *p =
+					(const unsigned char *)PQgetvalue(res,
+									  r, i);
+				int n = PQgetlength(res, r, i);
+				Oid t = PQftype(res, i);
+
+				memset(k, 0, sizeof *k);
+				if (PQgetisnull(res, r, i)) {
+					k->t = C_NULL;
+				} else if (t == 20 && n == 8) { /* int8 */
+					uint64_t u = 0;
+
+					for (int b = 0; b < 8; b++)
+						u = u << 8 | p[b];
+					k->t = C_INT;
+					k->i = (int64_t)u;
+				} else if (t == 17) { /* bytea */
+					k->t = C_BLOB;
+					k->p = p;
+					k->n = (size_t)n;
+				} else if (t == 25) { /* text */
+					k->t = C_TEXT;
+					k->p = p;
+					k->n = (size_t)n;
+				} else {
+					errf(c,
+					     "copy: %s.%s has a type the "
+					     "copy does not know",
+					     table, cols[i]);
+					goto out;
+				}
+			}
+		} else {
+			int s = sqlite3_step(st);
+
+			if (s == SQLITE_DONE)
+				break;
+			if (s != SQLITE_ROW) {
+				errf(c, "copy: %s", sqlite3_errmsg(c->from.db));
+				goto out;
+			}
+			for (int i = 0; i < ncol; i++) {
+				struct cell *k = &row[i];
+
+				memset(k, 0, sizeof *k);
+				switch (sqlite3_column_type(st, i)) {
+				case SQLITE_INTEGER:
+					k->t = C_INT;
+					k->i = sqlite3_column_int64(st, i);
+					break;
+				case SQLITE_TEXT:
+					k->t = C_TEXT;
+					k->p = sqlite3_column_text(st, i);
+					k->n = (size_t)sqlite3_column_bytes(st,
+									    i);
+					break;
+				case SQLITE_BLOB:
+					k->t = C_BLOB;
+					k->p = sqlite3_column_blob(st, i);
+					k->n = (size_t)sqlite3_column_bytes(st,
+									    i);
+					break;
+				case SQLITE_NULL:
+					k->t = C_NULL;
+					break;
+				default:
+					errf(c, "copy: %s.%s holds a float",
+					     table, cols[i]);
+					goto out;
+				}
+			}
+		}
+		if (put_row(c, sql, ins, row, ncol) != 0)
+			goto out;
+		(*rows)++;
+	}
+	rc = 0;
+out:
+	PQclear(res);
+	sqlite3_finalize(st);
+	sqlite3_finalize(ins);
+	return rc;
+}
+
+/* ---- counters ---- */
+
+/* The highest number a table's counter gave out (0: none). */
+static int counter_of(struct copier *c, const char *table, int64_t *v)
+{
+	char sql[256];
+
+	*v = 0;
+	if (c->from.pg != NULL) {
+		PGresult *r;
+
+		snprintf(sql, sizeof sql,
+			 "SELECT CASE WHEN is_called THEN last_value ELSE 0"
+			 " END FROM %s_id_seq",
+			 table);
+		r = PQexec(c->from.pg, sql);
+		if (pg_ok(c, r, "copy") != 0) {
+			PQclear(r);
+			return -1;
+		}
+		*v = PQntuples(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+		PQclear(r);
+	} else {
+		sqlite3_stmt *st = NULL;
+
+		snprintf(sql, sizeof sql,
+			 "SELECT max(coalesce((SELECT seq FROM sqlite_sequence"
+			 " WHERE name = '%s'), 0), coalesce((SELECT max(id)"
+			 " FROM %s), 0))",
+			 table, table);
+		if (sqlite3_prepare_v2(c->from.db, sql, -1, &st, NULL) !=
+			    SQLITE_OK ||
+		    sqlite3_step(st) != SQLITE_ROW) {
+			/* no sqlite_sequence yet: the table's max id */
+			sqlite3_finalize(st);
+			st = NULL;
+			snprintf(sql, sizeof sql,
+				 "SELECT coalesce(max(id), 0) FROM %s", table);
+			if (sqlite3_prepare_v2(c->from.db, sql, -1, &st,
+					       NULL) != SQLITE_OK ||
+			    sqlite3_step(st) != SQLITE_ROW) {
+				sqlite3_finalize(st);
+				return errf(c, "copy: %s",
+					    sqlite3_errmsg(c->from.db));
+			}
+		}
+		*v = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	return 0;
+}
+
+static int set_counter(struct copier *c, const char *table, int64_t v)
+{
+	char sql[256];
+
+	if (v <= 0)
+		return 0;
+	if (c->to.pg != NULL) {
+		snprintf(sql, sizeof sql,
+			 "SELECT setval(pg_get_serial_sequence('%s', 'id'),"
+			 " %lld, true)",
+			 table, (long long)v);
+		return pg_exec(c, c->to.pg, sql);
+	}
+	/* Only AUTOINCREMENT tables have a row there; the others take
+	 * max(id) + 1, which the copied rows already give. */
+	if (strcmp(table, "record") != 0 && strcmp(table, "dsr") != 0)
+		return 0;
+	snprintf(sql, sizeof sql,
+		 "DELETE FROM sqlite_sequence WHERE name = '%s';"
+		 " INSERT INTO sqlite_sequence (name, seq) VALUES ('%s', %lld)",
+		 table, table, (long long)v);
+	return sq_exec(c, c->to.db, sql);
+}
+
+/* ---- the whole copy ---- */
+
+/* Every table of the source is one the copy knows. */
+static int known_tables(struct copier *c)
+{
+	const char *sql =
+		c->from.pg
+			? "SELECT tablename FROM pg_catalog.pg_tables WHERE"
+			  " schemaname = current_schema() AND tablename <>"
+			  " 'schema_version'"
+			: "SELECT name FROM sqlite_master WHERE type ="
+			  " 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+			  " AND name <> 'schema_migrations'";
+	PGresult *r = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+
+	if (c->from.pg) {
+		r = PQexec(c->from.pg, sql);
+		if (pg_ok(c, r, "copy") != 0) {
+			PQclear(r);
+			return -1;
+		}
+	} else if (sqlite3_prepare_v2(c->from.db, sql, -1, &st, NULL) !=
+		   SQLITE_OK) {
+		return errf(c, "copy: %s", sqlite3_errmsg(c->from.db));
+	}
+	for (int i = 0; rc == 0; i++) {
+		const char *name;
+		size_t k;
+
+		if (r) {
+			if (i >= PQntuples(r))
+				break;
+			name = PQgetvalue(r, i, 0);
+		} else {
+			if (sqlite3_step(st) != SQLITE_ROW)
+				break;
+			name = (const char *)sqlite3_column_text(st, 0);
+		}
+		for (k = 0; name && k < NTABLES; k++)
+			if (strcmp(name, tables[k]) == 0)
+				break;
+		if (name == NULL || k == NTABLES)
+			rc = errf(c,
+				  "copy: the source has a table (%.64s) this "
+				  "program cannot copy",
+				  name ? name : "?");
+	}
+	PQclear(r);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int open_side(struct copier *c, const char *db, int target,
+		     struct side *sd)
+{
+	char err[256] = "";
+
+	if (target) {
+		/* the target's schema, at this program's version; a
+		 * database that holds a register is refused there */
+		store *s = store_open(db, 1, err, sizeof err);
+
+		if (s == NULL)
+			return errf(c, "%s", err);
+		s->vt->close(s);
+	}
+	if (store_is_url(db)) {
+		sd->pg = PQconnectdb(db);
+		if (PQstatus(sd->pg) != CONNECTION_OK)
+			return errf(c, "cannot connect to PostgreSQL");
+		return pg_exec(c, sd->pg,
+			       target ? "BEGIN"
+				      : "BEGIN ISOLATION LEVEL REPEATABLE READ"
+					" READ ONLY");
+	}
+	if (sqlite3_open_v2(db, &sd->db,
+			    target ? SQLITE_OPEN_READWRITE
+				   : SQLITE_OPEN_READONLY,
+			    NULL) != SQLITE_OK)
+		return errf(c, "cannot open %s", db);
+	sqlite3_busy_timeout(sd->db, 10000);
+	return sq_exec(c, sd->db, target ? "BEGIN IMMEDIATE" : "BEGIN");
+}
+
+int store_copy(const char *from, const char *to, int64_t *rows, char *err,
+	       size_t errlen)
+{
+	struct copier c;
+	int64_t n = 0, total = 0, v = 0;
+	int rc = -1;
+
+	memset(&c, 0, sizeof c);
+	c.err = err;
+	c.errlen = errlen;
+	if (open_side(&c, from, 0, &c.from) != 0 ||
+	    open_side(&c, to, 1, &c.to) != 0 || known_tables(&c) != 0)
+		goto out;
+	/* What the target's migrations wrote (a marker in meta) makes way
+	 * for the source's rows. */
+	for (size_t i = NTABLES; i-- > 0;) {
+		char del[64];
+
+		snprintf(del, sizeof del, "DELETE FROM %s", tables[i]);
+		if (c.to.pg ? pg_exec(&c, c.to.pg, del)
+			    : sq_exec(&c, c.to.db, del))
+			goto out;
+	}
+	for (size_t i = 0; i < NTABLES; i++) {
+		if (copy_table(&c, tables[i], &n) != 0)
+			goto out;
+		total += n;
+	}
+	for (size_t i = 0; i < sizeof counted / sizeof counted[0]; i++)
+		if (counter_of(&c, counted[i], &v) != 0 ||
+		    set_counter(&c, counted[i], v) != 0)
+			goto out;
+	if (c.to.pg ? pg_exec(&c, c.to.pg, "COMMIT")
+		    : sq_exec(&c, c.to.db, "COMMIT"))
+		goto out;
+	if (rows)
+		*rows = total;
+	rc = 0;
+out:
+	/* an unfinished target transaction is rolled back as it closes */
+	PQfinish(c.from.pg);
+	PQfinish(c.to.pg);
+	sqlite3_close(c.from.db);
+	sqlite3_close(c.to.db);
+	return rc;
+}

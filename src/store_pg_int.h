@@ -1,0 +1,194 @@
+/*
+ * store_pg_int.h: what the PostgreSQL backend's files share (never used
+ * outside store_pg*.c). store_pg.c owns the connection, the schema and its
+ * migrations, the transactions and the core tables; the other files
+ * implement groups of vtable entries with statements in their own slots.
+ *
+ * Statements are prepared once per connection (PQprepare) and run with
+ * bound parameters only (PQexecPrepared): text parameters in text format,
+ * ciphertexts and hashes as binary bytea. Results come back in binary
+ * format, so that bytea needs no unescaping and integers are exact.
+ */
+#ifndef RK_STORE_PG_INT_H
+#define RK_STORE_PG_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "store.h"
+
+/* Statement slots of each file. */
+enum pgx_slot_base {
+	PGX_CORE = 0,	   /* store_pg.c: 0-47 */
+	PGX_MORE = 48,	   /* store_pg_more.c: 48-127 */
+	PGX_PAPER = 128,   /* store_pg_paper.c: 128-191 */
+	PGX_SELFSVC = 192, /* store_pg_selfsvc.c: 192-207 */
+	PGX_SLOTS = 208
+};
+
+/* Bound parameters of one statement. */
+#define PGQ_MAX 24
+struct pgq {
+	int n;
+	int bad; /* too many parameters */
+	const char *v[PGQ_MAX];
+	int len[PGQ_MAX];
+	int fmt[PGQ_MAX];
+	char num[PGQ_MAX][24];
+};
+
+/* NULL binds SQL NULL. */
+void pgq_text(struct pgq *q, const char *v);
+/* NULL or "" binds SQL NULL (optional dates and names). */
+void pgq_opt(struct pgq *q, const char *v);
+/* Binary bytea; v NULL binds SQL NULL, n 0 an empty bytea. */
+void pgq_blob(struct pgq *q, const void *v, size_t n);
+void pgq_i64(struct pgq *q, int64_t v);
+
+/* Runs the statement of slot (prepared from sql on first use on this
+ * connection) with q's parameters; the result (rows or a command's), or
+ * NULL with the store's error set. The caller PQclear()s it. */
+PGresult *pgx_query(store *s, int slot, const char *what, const char *sql,
+		    const struct pgq *q);
+/* The same for a write; *n (may be NULL) gets the rows it changed.
+ * STORE_NOTFOUND when notfound is set and no row changed. */
+int pgx_cmd(store *s, int slot, const char *what, const char *sql,
+	    const struct pgq *q, int notfound, int64_t *n);
+/* Sets the store's error "what: problem"; returns STORE_ERR. */
+int pgx_error(store *s, const char *what, const char *problem);
+/* Hands (subject id, pseudonym or NULL with one column) of each row of
+ * res to fn; STORE_ERR on a damaged row. */
+int pgx_walk_ids(store *s, PGresult *res, const char *what, store_id_fn fn,
+		 void *ud);
+/* A vtable entry this backend does not implement yet. */
+int pgx_unsupported(store *s, const char *what);
+
+/* Binary result columns. An integer column of another width than
+ * BIGINT, INTEGER or SMALLINT reads as 0. */
+int64_t pgx_i64(const PGresult *r, int row, int col);
+/* Text of a column, NULL when SQL NULL (binary text is terminated). */
+const char *pgx_text(const PGresult *r, int row, int col);
+/* Bytes of a bytea column, NULL when SQL NULL (never NULL when empty). */
+const unsigned char *pgx_blob(const PGresult *r, int row, int col, size_t *n);
+/* The column when it holds exactly n bytes, else NULL. */
+const unsigned char *pgx_blob_n(const PGresult *r, int row, int col, size_t n);
+/* Copies a text column into a fixed buffer; too long is an error (-1);
+ * NULL reads as "" when nullable. */
+int pgx_str(const PGresult *r, int row, int col, char *dst, size_t dstsz,
+	    int nullable);
+
+/* store_pg_more.c: records, consents, cookies, actors, administration,
+ * erasures, requests, retention */
+int pgx_record_insert(store *s, store_record *r);
+int pgx_record_set_mac(store *s, int64_t id,
+		       const unsigned char mac[SEC_HASH_BYTES]);
+int pgx_record_list(store *s, const char *subject_id, const char *type,
+		    store_record_fn fn, void *ud);
+int pgx_record_get(store *s, const char *subject_id, int64_t id,
+		   store_record_fn fn, void *ud);
+int pgx_record_delete_type(store *s, const char *subject_id, const char *type,
+			   int64_t *deleted);
+int pgx_chunk_put(store *s, int64_t record_id, int64_t seq,
+		  const unsigned char *ct, size_t len);
+int pgx_chunk_walk(store *s, int64_t record_id, store_chunk_fn fn, void *ud);
+int pgx_consent_append(store *s, store_consent *c);
+int pgx_consent_set_mac(store *s, int64_t id,
+			const unsigned char mac[SEC_HASH_BYTES]);
+int pgx_consent_walk(store *s, const char *subject_id, const char *scope,
+		     store_consent_fn fn, void *ud);
+int pgx_consent_latest(store *s, const char *subject_id, const char *scope,
+		       int objection, store_consent_fn fn, void *ud);
+int pgx_cookie_link(store *s, const unsigned char hash[SEC_BIDX_BYTES],
+		    const char *subject_id, int64_t at,
+		    const unsigned char *mac);
+int pgx_cookie_resolve(store *s, const unsigned char hash[SEC_BIDX_BYTES],
+		       char subject_id[33], unsigned char mac[SEC_HASH_BYTES]);
+int pgx_cookie_walk(store *s, store_cookie_fn fn, void *ud);
+int pgx_cookie_set_mac(store *s, const unsigned char hash[SEC_BIDX_BYTES],
+		       const unsigned char mac[SEC_HASH_BYTES]);
+int pgx_cookie_unlink_subject(store *s, const char *subject_id, int64_t *n);
+int pgx_actor_insert(store *s, const store_actor *a);
+int pgx_actor_get(store *s, const char *name, store_actor *out);
+int pgx_actor_list(store *s, store_actor_fn fn, void *ud);
+int pgx_actor_revoke(store *s, const char *name, int64_t at);
+int pgx_actor_set_auth(store *s, const store_actor *a);
+int pgx_subject_set_key(store *s, const char *id,
+			const unsigned char wrapped[SEC_WRAPPED_BYTES]);
+int pgx_subject_delete(store *s, const char *id);
+int pgx_ciphertext_set(store *s, enum store_ct kind, int64_t id, int64_t seq,
+		       const unsigned char *ct, size_t len);
+int pgx_value_bidx_walk(store *s, const char *subject_id, store_value_fn fn,
+			void *ud);
+int pgx_value_set_bidx(store *s, int64_t rowid,
+		       const unsigned char bidx[SEC_BIDX_BYTES]);
+int pgx_record_set_ct(store *s, const char *subject_id, int64_t id,
+		      const unsigned char *ct, size_t len);
+int pgx_record_delete(store *s, const char *subject_id, int64_t id);
+int pgx_record_delete_cookies(store *s, const char *subject_id,
+			      int64_t *deleted);
+int pgx_subject_set_kind(store *s, const char *id, const char *kind);
+int pgx_value_set_expiry_row(store *s, int64_t rowid, const char *expires);
+int pgx_erasure_add(store *s, const store_erasure *e);
+int pgx_erasure_get(store *s, const unsigned char tag[SEC_HASH_BYTES],
+		    store_erasure *out);
+int pgx_held_insert(store *s, const store_held *h);
+int pgx_held_chunk_put(store *s, int64_t record_id, int64_t seq,
+		       const unsigned char *ct, size_t len);
+int pgx_erasure_walk(store *s, store_erasure_fn fn, void *ud);
+int pgx_held_walk(store *s, store_held_fn fn, void *ud);
+int pgx_dsr_insert(store *s, store_dsr *d);
+int pgx_dsr_update(store *s, const store_dsr *d);
+int pgx_dsr_walk(store *s, store_dsr_fn fn, void *ud);
+int pgx_retention_due(store *s, const char *as_of, store_id_fn fn, void *ud);
+int pgx_value_delete_row(store *s, const char *subject_id, int64_t rowid);
+int pgx_record_set_expiry(store *s, int64_t id, const char *expires,
+			  const unsigned char mac[SEC_HASH_BYTES]);
+int pgx_cookie_unlink(store *s, const unsigned char hash[SEC_BIDX_BYTES],
+		      const char *subject_id, int64_t *n);
+int pgx_held_due(store *s, const char *as_of, size_t limit, store_held_fn fn,
+		 void *ud);
+int pgx_held_delete(store *s, int64_t id);
+int pgx_value_confirm(store *s, const char *subject_id, const char *field,
+		      int64_t at, const char *today, int64_t *n);
+int pgx_review_walk(store *s, int64_t before, const char *today,
+		    store_review_fn fn, void *ud);
+int pgx_cookie_count(store *s, const char *subject_id,
+		     const unsigned char *hash, int64_t *n);
+int pgx_bidx_find_live(store *s, const char *field,
+		       const unsigned char hash[SEC_BIDX_BYTES],
+		       const char *today, store_id_fn fn, void *ud);
+
+/* store_pg_paper.c: counts, breaches, notice versions, disclosures */
+int pgx_count_by(store *s, enum store_count what, store_count_fn fn, void *ud);
+int pgx_breach_insert(store *s, const store_breach *b);
+int pgx_breach_update(store *s, const store_breach *b);
+int pgx_breach_walk(store *s, store_breach_fn fn, void *ud);
+int pgx_breach_match(store *s, const char *field, const char *type,
+		     int has_range, int64_t from, int64_t to, int64_t asof,
+		     store_id_fn fn, void *ud);
+int pgx_policy_get(store *s, int version, char **text, int64_t *created_at);
+int pgx_policy_walk(store *s, store_policy_fn fn, void *ud);
+int pgx_usage_count(store *s, enum store_use what, const char *name,
+		    int64_t *n);
+int pgx_field_subjects(store *s, const char *field, store_id_fn fn, void *ud);
+int pgx_scope_walk(store *s, const char *scope, int objection,
+		   store_consent_fn fn, void *ud);
+int pgx_disclosure_insert(store *s, const store_disclosure *d);
+int pgx_disclosure_walk(store *s, const char *pseudonym, store_disclosure_fn fn,
+			void *ud);
+int pgx_value_repurpose(store *s, int64_t rowid, const char *purposes,
+			const char *legal_basis, const char *expires);
+
+/* store_pg_selfsvc.c */
+int pgx_selfsvc_insert(store *s, const store_selfsvc *row);
+int pgx_selfsvc_get(store *s, const unsigned char *hash, store_selfsvc *out);
+int pgx_selfsvc_use(store *s, const unsigned char *hash, int64_t at);
+int pgx_selfsvc_count(store *s, const char *subject_id, int kind, int64_t now,
+		      int64_t *n);
+int pgx_selfsvc_purge(store *s, int64_t now, const unsigned char *hash);
+int pgx_selfsvc_walk(store *s, int (*fn)(void *ud, const store_selfsvc *row),
+		     void *ud);
+
+#endif

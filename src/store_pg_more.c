@@ -1,0 +1,1177 @@
+/*
+ * store_pg_more.c: the PostgreSQL backend's records and attachments,
+ * consent ledger, cookie identifiers, actors, administration, erasures and
+ * held records, data subject requests and retention (store_pg_int.h).
+ * Each statement has a slot of its own from PGX_MORE on.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+#include "store_pg_int.h"
+
+#define S(n) (PGX_MORE + (n))
+
+/* ---- records and attachments ---- */
+
+#define RECORD_COLS                                                            \
+	"SELECT id, type, ciphertext, purposes, legal_basis, source,"          \
+	" created_at, expires_at, attachment_size, attachment_type, mac,"      \
+	" cookie_hash FROM record"
+
+int pgx_record_insert(store *s, store_record *r)
+{
+	struct pgq q = {0};
+	PGresult *res;
+
+	pgq_text(&q, r->subject_id);
+	pgq_text(&q, r->type);
+	pgq_blob(&q, r->ct ? (const void *)r->ct : "", r->ctlen);
+	pgq_text(&q, r->purposes);
+	pgq_text(&q, r->legal_basis);
+	pgq_text(&q, r->source);
+	pgq_i64(&q, r->created_at);
+	pgq_opt(&q, r->expires);
+	pgq_i64(&q, r->attachment_size);
+	pgq_opt(&q, r->attachment_type);
+	pgq_blob(&q, r->mac, SEC_HASH_BYTES);
+	pgq_blob(&q, r->cookie_hash, SEC_BIDX_BYTES);
+	res = pgx_query(s, S(0), "record insert",
+			"INSERT INTO record (subject_id, type, ciphertext,"
+			" purposes, legal_basis, source, created_at,"
+			" expires_at, attachment_size, attachment_type, mac,"
+			" cookie_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+			" $9, $10, $11, $12) RETURNING id",
+			&q);
+	if (!res)
+		return STORE_ERR;
+	r->id = PQntuples(res) == 1 ? pgx_i64(res, 0, 0) : 0;
+	PQclear(res);
+	return 0;
+}
+
+int pgx_record_set_mac(store *s, int64_t id,
+		       const unsigned char mac[SEC_HASH_BYTES])
+{
+	struct pgq q = {0};
+
+	pgq_i64(&q, id);
+	pgq_blob(&q, mac, SEC_HASH_BYTES);
+	return pgx_cmd(s, S(1), "record set mac",
+		       "UPDATE record SET mac = $2 WHERE id = $1", &q, 1, NULL);
+}
+
+static int walk_records(store *s, PGresult *res, const char *what,
+			const char *subject_id, store_record_fn fn, void *ud)
+{
+	static const unsigned char bad[SEC_BIDX_BYTES];
+	store_record r;
+	size_t n;
+
+	for (int i = 0; i < PQntuples(res); i++) {
+		memset(&r, 0, sizeof r);
+		r.id = pgx_i64(res, i, 0);
+		r.subject_id = subject_id;
+		r.type = pgx_text(res, i, 1);
+		r.ct = pgx_blob(res, i, 2, &r.ctlen);
+		r.purposes = pgx_text(res, i, 3);
+		r.legal_basis = pgx_text(res, i, 4);
+		r.source = pgx_text(res, i, 5);
+		r.created_at = pgx_i64(res, i, 6);
+		r.expires = pgx_text(res, i, 7);
+		r.attachment_size = pgx_i64(res, i, 8);
+		r.attachment_type = pgx_text(res, i, 9);
+		r.mac = pgx_blob_n(res, i, 10, SEC_HASH_BYTES);
+		/* A hash of the wrong size reads as present but wrong: the
+		 * MAC check refuses the row. */
+		if (pgx_blob(res, i, 11, &n) != NULL)
+			r.cookie_hash = n == SEC_BIDX_BYTES
+						? pgx_blob(res, i, 11, &n)
+						: bad;
+		if (!r.type || !r.ct || !r.purposes || !r.legal_basis ||
+		    !r.source)
+			return pgx_error(s, what, "damaged record row");
+		if (fn(ud, &r))
+			break;
+	}
+	return 0;
+}
+
+int pgx_record_list(store *s, const char *subject_id, const char *type,
+		    store_record_fn fn, void *ud)
+{
+	struct pgq q = {0};
+	PGresult *res;
+	int ret;
+
+	pgq_text(&q, subject_id);
+	if (type) {
+		pgq_text(&q, type);
+		res = pgx_query(s, S(2), "record list",
+				RECORD_COLS " WHERE subject_id = $1 AND"
+					    " type = $2 ORDER BY id",
+				&q);
+	} else {
+		res = pgx_query(
+			s, S(3), "record list",
+			RECORD_COLS " WHERE subject_id = $1 ORDER BY id", &q);
+	}
+	if (!res)
+		return STORE_ERR;
+	ret = walk_records(s, res, "record list", subject_id, fn, ud);
+	PQclear(res);
+	return ret;
+}
+
+int pgx_record_get(store *s, const char *subject_id, int64_t id,
+		   store_record_fn fn, void *ud)
+{
+	struct pgq q = {0};
+	PGresult *res;
+	int ret;
+
+	pgq_text(&q, subject_id);
+	pgq_i64(&q, id);
+	res = pgx_query(s, S(4), "record get",
+			RECORD_COLS " WHERE subject_id = $1 AND id = $2", &q);
+	if (!res)
+		return STORE_ERR;
+	if (PQntuples(res) == 0) {
+		pgx_error(s, "record get", "no such record");
+		ret = STORE_NOTFOUND;
+	} else {
+		ret = walk_records(s, res, "record get", subject_id, fn, ud);
+	}
+	PQclear(res);
+	return ret;
+}
+
+int pgx_record_delete_type(store *s, const char *subject_id, const char *type,
+			   int64_t *deleted)
+{
+	struct pgq q = {0};
+
+	pgq_text(&q, subject_id);
+	pgq_text(&q, type);
+	return pgx_cmd(s, S(5), "record delete",
+		       "DELETE FROM record WHERE subject_id = $1 AND type = $2",
+		       &q, 0, deleted);
+}
+
+/* The chunk carries its record's subject (the distribution column). */
+int pgx_chunk_put(store *s, int64_t record_id, int64_t seq,
+		  const unsigned char *ct, size_t len)
+{
+	struct pgq q = {0};
+	int rc;
+
+	pgq_i64(&q, record_id);
+	pgq_i64(&q, seq);
+	pgq_blob(&q, ct ? (const void *)ct : "", len);
+	rc = pgx_cmd(s, S(6), "attachment chunk put",
+		     "INSERT INTO attachment_chunk (subject_id, record_id, seq,"
+		     " ciphertext) SELECT subject_id, id, $2, $3 FROM record"
+		     " WHERE id = $1",
+		     &q, 1, NULL);
+	return rc == STORE_NOTFOUND ? STORE_ERR : rc;
+}
+
+int pgx_chunk_walk(store *s, int64_t record_id, store_chunk_fn fn, void *ud)
+{
+	struct pgq q = {0};
+	PGresult *res;
+	const unsigned char *ct;
+	size_t n;
+
+	pgq_i64(&q, record_id);
+	res = pgx_query(s, S(7), "attachment chunk walk",
+			"SELECT seq, ciphertext FROM attachment_chunk"
+			" WHERE record_id = $1 ORDER BY seq",
+			&q);
+	if (!res)
+		return STORE_ERR;
+	for (int i = 0; i < PQntuples(res); i++) {
+		ct = pgx_blob(res, i, 1, &n);
+		if (ct == NULL) {
+			PQclear(res);
+			return pgx_error(s, "attachment chunk walk",
+					 "damaged attachment chunk");
+		}
+		if (fn(ud, pgx_i64(res, i, 0), ct, n))
+			break;
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* ---- consent and objection ledger ---- */
+
+#define CONSENT_COLS                                                           \
+	"SELECT id, subject_id, scope, objection, given, at, channel,"         \
+	" policy_version, actor, evidence, mac FROM consent"
+
+int pgx_consent_append(store *s, store_consent *c)
+{
+	struct pgq q = {0};
+	PGresult *res;
+
+	pgq_text(&q, c->subject_id);
+	pgq_text(&q, c->scope);
+	pgq_i64(&q, c->objection ? 1 : 0);
+	pgq_i64(&q, c->given ? 1 : 0);
+	pgq_i64(&q, c->at);
+	pgq_text(&q, c->channel);
+	pgq_i64(&q, c->policy_version);
+	pgq_text(&q, c->actor);
+	/* No evidence is SQL NULL, not an empty bytea. */
+	pgq_blob(&q, c->evidence_ct, c->evidence_len);
+	pgq_blob(&q, c->mac, SEC_HASH_BYTES);
+	res = pgx_query(s, S(8), "consent append",
+			"INSERT INTO consent (subject_id, scope, objection,"
+			" given, at, channel, policy_version, actor, evidence,"
+			" mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+			" RETURNING id",
+			&q);
+	if (!res)
+		return STORE_ERR;
+	c->id = PQntuples(res) == 1 ? pgx_i64(res, 0, 0) : 0;
+	PQclear(res);
+	return 0;
+}
+
+int pgx_consent_set_mac(store *s, int64_t id,
+			const unsigned char mac[SEC_HASH_BYTES])
+{
+	struct pgq q = {0};
+
+	pgq_i64(&q, id);
+	pgq_blob(&q, mac, SEC_HASH_BYTES);
+	return pgx_cmd(s, S(9), "consent set mac",
+		       "UPDATE consent SET mac = $2 WHERE id = $1", &q, 1,
+		       NULL);
+}
+
+static int walk_consents(store *s, PGresult *res, const char *what,
+			 store_consent_fn fn, void *ud)
+{
+	store_consent c;
+	int64_t version;
+
+	for (int i = 0; i < PQntuples(res); i++) {
+		memset(&c, 0, sizeof c);
+		c.id = pgx_i64(res, i, 0);
+		c.subject_id = pgx_text(res, i, 1);
+		c.scope = pgx_text(res, i, 2);
+		c.objection = pgx_i64(res, i, 3) != 0;
+		c.given = pgx_i64(res, i, 4) != 0;
+		c.at = pgx_i64(res, i, 5);
+		c.channel = pgx_text(res, i, 6);
+		version = pgx_i64(res, i, 7);
+		c.actor = pgx_text(res, i, 8);
+		if (!c.subject_id || !c.scope || !c.channel || !c.actor ||
+		    version < 0 || version > INT32_MAX)
+			return pgx_error(s, what, "damaged ledger entry");
+		c.policy_version = (int)version;
+		c.evidence_ct = pgx_blob(res, i, 9, &c.evidence_len);
+		c.mac = pgx_blob_n(res, i, 10, SEC_HASH_BYTES);
+		if (fn(ud, &c))
+			break;
+	}
+	return 0;
+}
+
+int pgx_consent_walk(store *s, const char *subject_id, const char *scope,
+		     store_consent_fn fn, void *ud)
+{
+	struct pgq q = {0};
+	PGresult *res;
+	int ret;
+
+	pgq_text(&q, subject_id);
+	if (scope) {
+		pgq_text(&q, scope);
+		res = pgx_query(s, S(10), "consent walk",
+				CONSENT_COLS " WHERE subject_id = $1 AND"
+					     " scope = $2 ORDER BY id",
+				&q);
+	} else {
+		res = pgx_query(s, S(11), "consent walk",
+				CONSENT_COLS " WHERE subject_id = $1"
+					     " ORDER BY id",
+				&q);
+	}
+	if (!res)
+		return STORE_ERR;
+	ret = walk_consents(s, res, "consent walk", fn, ud);
+	PQclear(res);
+	return ret;
+}
+
+int pgx_consent_latest(store *s, const char *subject_id, const char *scope,
+		       int objection, store_consent_fn fn, void *ud)
+{
+	struct pgq q = {0};
+	PGresult *res;
+	int ret;
+
+	pgq_text(&q, subject_id);
+	pgq_text(&q, scope);
+	pgq_i64(&q, objection ? 1 : 0);
+	res = pgx_query(s, S(12), "consent latest",
+			CONSENT_COLS " WHERE subject_id = $1 AND scope = $2"
+				     " AND objection = $3"
+				     " ORDER BY id DESC LIMIT 1",
+			&q);
+	if (!res)
+		return STORE_ERR;
+	if (PQntuples(res) == 0)
+		ret = STORE_NOTFOUND;
+	else
+		ret = walk_consents(s, res, "consent latest", fn, ud);
+	PQclear(res);
+	return ret;
+}
+
+/* ---- cookie and device identifiers ---- */
+
+int pgx_cookie_link(store *s, const unsigned char hash[SEC_BIDX_BYTES],
+		    const char *subject_id, int64_t at,
+		    const unsigned char *mac)
+{
+	struct pgq q = {0};
+	int rc;
+
+	pgq_blob(&q, hash, SEC_BIDX_BYTES);
+	pgq_text(&q, subject_id);
+	pgq_i64(&q, at);
+	pgq_blob(&q, mac, SEC_HASH_BYTES);
+	/* Linking the same pair again refreshes it; an identifier of another
+	 * subject is left alone and reported, never moved silently. */
+	rc = pgx_cmd(s, S(13), "cookie link",
+		     "INSERT INTO cookie (hash, subject_id, linked_at, mac)"
+		     " VALUES ($1, $2, $3, $4) ON CONFLICT (hash) DO UPDATE"
+		     " SET linked_at = excluded.linked_at, mac = excluded.mac"
+		     " WHERE cookie.subject_id = excluded.subject_id",
+		     &q, 1, NULL);
+	if (rc == STORE_NOTFOUND)
+		return pgx_error(s, "cookie link",
+				 "identifier linked to another subject");
+	return rc;
+}
+
+int pgx_cookie_resolve(store *s, const unsigned char hash[SEC_BIDX_BYTES],
+		       char subject_id[33], unsigned char mac[SEC_HASH_BYTES])
+{
+	struct pgq q = {0};
+	PGresult *res;
+	const unsigned char *m;
+	int ret = STORE_ERR;
+
+	subject_id[0] = '\0';
+	memset(mac, 0, SEC_HASH_BYTES);
+	pgq_blob(&q, hash, SEC_BIDX_BYTES);
+	res = pgx_query(s, S(14), "cookie resolve",
+			"SELECT subject_id, mac FROM cookie WHERE hash = $1",
+			&q);
+	if (!res)
+		return STORE_ERR;
+	if (PQntuples(res) == 0) {
+		pgx_error(s, "cookie resolve", "identifier not linked");
+		ret = STORE_NOTFOUND;
+	} else if (pgx_str(res, 0, 0, subject_id, 33, 0)) {
+		pgx_error(s, "cookie resolve", "damaged row");
+		subject_id[0] = '\0';
+	} else {
+		m = pgx_blob_n(res, 0, 1, SEC_HASH_BYTES);
+		if (m)
+			memcpy(mac, m, SEC_HASH_BYTES);
+		ret = 0;
+	}
+	PQclear(res);
+	return ret;
+}
+
+int pgx_cookie_walk(store *s, store_cookie_fn fn, void *ud)
+{
+	PGresult *res = pgx_query(s, S(15), "cookie walk",
+				  "SELECT hash, subject_id, mac FROM cookie"
+				  " ORDER BY hash",
+				  NULL);
+	int ret = 0;
+
+	if (!res)
+		return STORE_ERR;
+	for (int i = 0; i < PQntuples(res); i++) {
+		const unsigned char *h = pgx_blob_n(res, i, 0, SEC_BIDX_BYTES);
+		const char *sid = pgx_text(res, i, 1);
+
+		if (h == NULL || sid == NULL) {
+			ret = pgx_error(s, "cookie walk", "damaged row");
+			break;
+		}
+		if (fn(ud, h, sid, pgx_blob_n(res, i, 2, SEC_HASH_BYTES)))
+			break;
+	}
+	PQclear(res);
+	return ret;
+}
+
+int pgx_cookie_set_mac(store *s, const unsigned char hash[SEC_BIDX_BYTES],
+		       const unsigned char mac[SEC_HASH_BYTES])
+{
+	struct pgq q = {0};
+
+	pgq_blob(&q, hash, SEC_BIDX_BYTES);
+	pgq_blob(&q, mac, SEC_HASH_BYTES);
+	return pgx_cmd(s, S(16), "cookie set mac",
+		       "UPDATE cookie SET mac = $2 WHERE hash = $1", &q, 0,
+		       NULL);
+}
+
+int pgx_cookie_unlink_subject(store *s, const char *subject_id, int64_t *n)
+{
+	struct pgq q = {0};
+
+	pgq_text(&q, subject_id);
+	return pgx_cmd(s, S(17), "cookie unlink",
+		       "DELETE FROM cookie WHERE subject_id = $1", &q, 0, n);
+}
+
+/* ---- actors ---- */
+
+#define ACTOR_COLS                                                             \
+	"SELECT name, role, token_hash, created_at, revoked_at, mac"           \
+	" FROM actor"
+
+int pgx_actor_insert(store *s, const store_actor *a)
+{
+	struct pgq q = {0};
+
+	pgq_text(&q, a->name);
+	pgq_text(&q, a->role);
+	pgq_blob(&q, a->token_hash, sizeof a->token_hash);
+	pgq_i64(&q, a->created_at);
+	pgq_i64(&q, a->revoked_at);
+	pgq_blob(&q, a->has_mac ? a->mac : NULL, sizeof a->mac);
+	return pgx_cmd(s, S(18), "actor insert",
+		       "INSERT INTO actor (name, role, token_hash, created_at,"
+		       " revoked_at, mac) VALUES ($1, $2, $3, $4, $5, $6)",
+		       &q, 0, NULL);
+}
+
+static int fill_actor(const PGresult *r, int i, store_actor *out)
+{
+	const unsigned char *h = pgx_blob_n(r, i, 2, sizeof out->token_hash);
+	const unsigned char *m = pgx_blob_n(r, i, 5, sizeof out->mac);
+
+	memset(out, 0, sizeof *out);
+	if (pgx_str(r, i, 0, out->name, sizeof out->name, 0) != 0 ||
+	    pgx_str(r, i, 1, out->role, sizeof out->role, 0) != 0 || !h)
+		return -1;
+	memcpy(out->token_hash, h, sizeof out->token_hash);
+	out->created_at = pgx_i64(r, i, 3);
+	out->revoked_at = pgx_i64(r, i, 4);
+	if (m != NULL) {
+		memcpy(out->mac, m, sizeof out->mac);
+		out->has_mac = 1;
+	}
+	return 0;
+}
+
+int pgx_actor_get(store *s, const char *name, store_actor *out)
+{
+	struct pgq q = {0};
+	PGresult *res;
+	int ret = 0;
+
+	pgq_text(&q, name);
+	res = pgx_query(s, S(19), "actor get", ACTOR_COLS " WHERE name = $1",
+			&q);
+	if (!res)
+		return STORE_ERR;
+	if (PQntuples(res) == 0) {
+		pgx_error(s, "actor get", "no such actor");
+		ret = STORE_NOTFOUND;
+	} else if (fill_actor(res, 0, out) != 0) {
+		ret = pgx_error(s, "actor get", "damaged actor row");
+	}
+	PQclear(res);
+	return ret;
+}
+
+int pgx_actor_list(store *s, store_actor_fn fn, void *ud)
+{
+	PGresult *res = pgx_query(s, S(20), "actor list",
+				  ACTOR_COLS " ORDER BY name", NULL);
+	store_actor a;
+	int ret = 0;
+
+	if (!res)
+		return STORE_ERR;
+	for (int i = 0; i < PQntuples(res); i++) {
+		if (fill_actor(res, i, &a) != 0) {
+			ret = pgx_error(s, "actor list", "damaged actor row");
+			break;
+		}
+		if (fn(ud, &a))
+			break;
+	}
+	PQclear(res);
+	return ret;
+}
+
+int pgx_actor_revoke(store *s, const char *name, int64_t at)
+{
+	struct pgq q = {0};
+	int rc;
+
+	pgq_text(&q, name);
+	pgq_i64(&q, at);
+	rc = pgx_cmd(s, S(21), "actor revoke",
+		     "UPDATE actor SET revoked_at = $2 WHERE name = $1"
+		     " AND revoked_at = 0",
+		     &q, 1, NULL);
+	if (rc == STORE_NOTFOUND)
+		pgx_error(s, "actor revoke", "no such active actor");
+	return rc;
+}
+
+int pgx_actor_set_auth(store *s, const store_actor *a)
+{
+	struct pgq q = {0};
+
+	pgq_text(&q, a->name);
+	pgq_blob(&q, a->token_hash, sizeof a->token_hash);
+	pgq_blob(&q, a->has_mac ? a->mac : NULL, sizeof a->mac);
+	return pgx_cmd(s, S(22), "actor set mac",
+		       "UPDATE actor SET token_hash = $2, mac = $3"
+		       " WHERE name = $1",
+		       &q, 1, NULL);
+}
+
+/* ---- administration ---- */
+
+int pgx_subject_set_key(store *s, const char *id,
+			const unsigned char wrapped[SEC_WRAPPED_BYTES])
+{
+	struct pgq q = {0};
+
+	pgq_text(&q, id);
+	pgq_blob(&q, wrapped, SEC_WRAPPED_BYTES);
+	return pgx_cmd(s, S(23), "subject set key",
+		       "UPDATE subject SET wrapped_key = $2 WHERE id = $1", &q,
+		       1, NULL);
+}
+
+int pgx_subject_delete(store *s, const char *id)
+{
+	struct pgq q = {0};
+
+	pgq_text(&q, id);
+	return pgx_cmd(s, S(24), "subject delete",
+		       "DELETE FROM subject WHERE id = $1", &q, 1, NULL);
+}
+
+int pgx_value_bidx_walk(store *s, const char *subject_id, store_value_fn fn,
+			void *ud)
+{
+	struct pgq q = {0};
+	PGresult *res;
+	store_value v;
+	int ret = 0;
+
+	pgq_text(&q, subject_id);
+	res = pgx_query(s, S(25), "blind index walk",
+			"SELECT id, field, ciphertext FROM value"
+			" WHERE subject_id = $1 AND bidx IS NOT NULL"
+			" ORDER BY id",
+			&q);
+	if (!res)
+		return STORE_ERR;
+	for (int i = 0; i < PQntuples(res); i++) {
+		memset(&v, 0, sizeof v);
+		v.rowid = pgx_i64(res, i, 0);
+		v.subject_id = subject_id;
+		v.field = pgx_text(res, i, 1);
+		v.ct = pgx_blob(res, i, 2, &v.ctlen);
+		if (v.field == NULL || v.ct == NULL) {
+			ret = pgx_error(s, "blind index walk", "bad row");
+			break;
+		}
+		if (fn(ud, &v) != 0)
+			break;
+	}
+	PQclear(res);
+	return ret;
+}
+
+int pgx_ciphertext_set(store *s, enum store_ct kind, int64_t id, int64_t seq,
+		       const unsigned char *ct, size_t len)
+{
+	static const char *const sql[] = {
+		[STORE_CT_VALUE] = "UPDATE value SET ciphertext = $3"
+				   " WHERE id = $1 AND $2::bigint IS NOT NULL",
+		[STORE_CT_RECORD] = "UPDATE record SET ciphertext = $3"
+				    " WHERE id = $1 AND $2::bigint IS NOT NULL",
+		[STORE_CT_CHUNK] = "UPDATE attachment_chunk SET ciphertext = $3"
+				   " WHERE record_id = $1 AND seq = $2",
+		[STORE_CT_EVIDENCE] = "UPDATE consent SET evidence = $3"
+				      " WHERE id = $1 AND evidence IS NOT NULL"
+				      " AND $2::bigint IS NOT NULL",
+	};
+	struct pgq q = {0};
+
+	if ((unsigned)kind >= sizeof sql / sizeof sql[0])
+		return pgx_error(s, "ciphertext set", "unknown kind");
+	pgq_i64(&q, id);
+	pgq_i64(&q, seq);
+	pgq_blob(&q, ct ? (const void *)ct : "", len);
+	return pgx_cmd(s, S(26) + (int)kind, "ciphertext set", sql[kind], &q, 1,
+		       NULL);
+}
+
+int pgx_value_set_bidx(store *s, int64_t rowid,
+		       const unsigned char bidx[SEC_BIDX_BYTES])
+{
+	struct pgq q = {0};
+
+	pgq_i64(&q, rowid);
+	pgq_blob(&q, bidx, SEC_BIDX_BYTES);
+	return pgx_cmd(s, S(30), "blind index set",
+		       "UPDATE value SET bidx = $2"
+		       " WHERE id = $1 AND bidx IS NOT NULL",
+		       &q, 0, NULL);
+}
+
+/* ---- rights of the data subject ---- */
+
+int pgx_record_set_ct(store *s, const char *subject_id, int64_t id,
+		      const unsigned char *ct, size_t len)
+{
+	struct pgq q = {0};
+
+	pgq_text(&q, subject_id);
+	pgq_i64(&q, id);
+	pgq_blob(&q, ct ? (const void *)ct : "", len);
+	return pgx_cmd(s, S(31), "record set ciphertext",
+		       "UPDATE record SET ciphertext = $3"
+		       " WHERE subject_id = $1 AND id = $2",
+		       &q, 1, NULL);
+}
+
+int pgx_record_delete(store *s, const char *subject_id, int64_t id)
+{
+	struct pgq q = {0};
+
+	pgq_text(&q, subject_id);
+	pgq_i64(&q, id);
+	return pgx_cmd(s, S(32), "record delete",
+		       "DELETE FROM record WHERE subject_id = $1 AND id = $2",
+		       &q, 1, NULL);
+}
+
+int pgx_record_delete_cookies(store *s, const char *subject_id,
+			      int64_t *deleted)
+{
+	struct pgq q = {0};
+
+	pgq_text(&q, subject_id);
+	return pgx_cmd(s, S(33), "record delete by cookie",
+		       "DELETE FROM record WHERE subject_id = $1 AND"
+		       " cookie_hash IN (SELECT hash FROM cookie"
+		       " WHERE subject_id = $1)",
+		       &q, 0, deleted);
+}
+
+int pgx_subject_set_kind(store *s, const char *id, const char *kind)
+{
+	struct pgq q = {0};
+
+	pgq_text(&q, id);
+	pgq_text(&q, kind);
+	return pgx_cmd(s, S(34), "subject set kind",
+		       "UPDATE subject SET kind = $2 WHERE id = $1", &q, 1,
+		       NULL);
+}
+
+int pgx_value_set_expiry_row(store *s, int64_t rowid, const char *expires)
+{
+	struct pgq q = {0};
+
+	pgq_i64(&q, rowid);
+	pgq_opt(&q, expires);
+	return pgx_cmd(s, S(35), "value set expiry",
+		       "UPDATE value SET expires_at = $2 WHERE id = $1", &q, 1,
+		       NULL);
+}
+
+/* ---- erasures and held records ---- */
+
+int pgx_erasure_add(store *s, const store_erasure *e)
+{
+	struct pgq q = {0};
+
+	pgq_blob(&q, e->tag, sizeof e->tag);
+	pgq_text(&q, e->erased_on);
+	pgq_i64(&q, e->held);
+	pgq_blob(&q, e->mac, sizeof e->mac);
+	return pgx_cmd(s, S(36), "erasure add",
+		       "INSERT INTO erasure (tag, erased_on, held, mac)"
+		       " VALUES ($1, $2, $3, $4) ON CONFLICT (tag) DO NOTHING",
+		       &q, 0, NULL);
+}
+
+int pgx_erasure_get(store *s, const unsigned char tag[SEC_HASH_BYTES],
+		    store_erasure *out)
+{
+	struct pgq q = {0};
+	unsigned char key[SEC_HASH_BYTES];
+	const unsigned char *m;
+	PGresult *res;
+	int ret = STORE_ERR;
+
+	/* tag may point into out, which is cleared below */
+	memcpy(key, tag, sizeof key);
+	memset(out, 0, sizeof *out);
+	pgq_blob(&q, key, sizeof key);
+	res = pgx_query(s, S(37), "erasure get",
+			"SELECT erased_on, held, mac FROM erasure"
+			" WHERE tag = $1",
+			&q);
+	if (!res)
+		return STORE_ERR;
+	m = PQntuples(res) > 0 ? pgx_blob_n(res, 0, 2, SEC_HASH_BYTES) : NULL;
+	if (PQntuples(res) == 0) {
+		ret = STORE_NOTFOUND;
+	} else if (pgx_str(res, 0, 0, out->erased_on, sizeof out->erased_on,
+			   0) != 0 ||
+		   m == NULL) {
+		pgx_error(s, "erasure get", "a damaged row");
+	} else {
+		memcpy(out->tag, key, sizeof out->tag);
+		out->held = pgx_i64(res, 0, 1);
+		memcpy(out->mac, m, sizeof out->mac);
+		ret = 0;
+	}
+	PQclear(res);
+	return ret;
+}
+
+int pgx_held_insert(store *s, const store_held *h)
+{
+	struct pgq q = {0};
+
+	pgq_i64(&q, h->id);
+	pgq_text(&q, h->type);
+	pgq_text(&q, h->retention);
+	pgq_text(&q, h->hold_until);
+	pgq_i64(&q, h->created_at);
+	pgq_blob(&q, h->wrapped_key, SEC_WRAPPED_BYTES);
+	pgq_blob(&q, h->ct ? (const void *)h->ct : "", h->ctlen);
+	pgq_i64(&q, h->attachment_size);
+	pgq_opt(&q, h->attachment_type);
+	pgq_blob(&q, h->mac, SEC_HASH_BYTES);
+	return pgx_cmd(s, S(38), "held record insert",
+		       "INSERT INTO held_record (id, type, retention,"
+		       " hold_until, created_at, wrapped_key, ciphertext,"
+		       " attachment_size, attachment_type, mac) VALUES ($1,"
+		       " $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+		       &q, 0, NULL);
+}
+
+int pgx_held_chunk_put(store *s, int64_t record_id, int64_t seq,
+		       const unsigned char *ct, size_t len)
+{
+	struct pgq q = {0};
+
+	pgq_i64(&q, record_id);
+	pgq_i64(&q, seq);
+	pgq_blob(&q, ct ? (const void *)ct : "", len);
+	return pgx_cmd(s, S(39), "held chunk put",
+		       "INSERT INTO held_chunk (record_id, seq, ciphertext)"
+		       " VALUES ($1, $2, $3)",
+		       &q, 0, NULL);
+}
+
+int pgx_erasure_walk(store *s, store_erasure_fn fn, void *ud)
+{
+	PGresult *res = pgx_query(s, S(40), "erasure walk",
+				  "SELECT tag, erased_on, held, mac FROM"
+				  " erasure ORDER BY tag",
+				  NULL);
+	store_erasure e;
+
+	if (!res)
+		return STORE_ERR;
+	for (int i = 0; i < PQntuples(res); i++) {
+		const unsigned char *t = pgx_blob_n(res, i, 0, SEC_HASH_BYTES);
+		const unsigned char *m = pgx_blob_n(res, i, 3, SEC_HASH_BYTES);
+
+		memset(&e, 0, sizeof e);
+		if (t == NULL || m == NULL ||
+		    pgx_str(res, i, 1, e.erased_on, sizeof e.erased_on, 0)) {
+			/* a damaged row: a zero tag and MAC fail the check */
+			memset(&e, 0, sizeof e);
+		} else {
+			memcpy(e.tag, t, sizeof e.tag);
+			memcpy(e.mac, m, sizeof e.mac);
+		}
+		e.held = pgx_i64(res, i, 2);
+		if (fn(ud, &e) != 0)
+			break;
+	}
+	PQclear(res);
+	return 0;
+}
+
+#define HELD_COLS                                                              \
+	"SELECT id, type, retention, hold_until, created_at, wrapped_key,"     \
+	" ciphertext, attachment_size, attachment_type, mac FROM held_record"
+
+/* strict: a damaged row is an error (the retention run); otherwise it
+ * reads with a zero key and MAC, which the check refuses (verify). */
+static int walk_held(store *s, PGresult *res, const char *what, int strict,
+		     store_held_fn fn, void *ud)
+{
+	static const unsigned char zero[SEC_WRAPPED_BYTES];
+	store_held h;
+
+	for (int i = 0; i < PQntuples(res); i++) {
+		memset(&h, 0, sizeof h);
+		h.id = pgx_i64(res, i, 0);
+		h.type = pgx_text(res, i, 1);
+		h.retention = pgx_text(res, i, 2);
+		h.hold_until = pgx_text(res, i, 3);
+		h.created_at = pgx_i64(res, i, 4);
+		h.wrapped_key = pgx_blob_n(res, i, 5, SEC_WRAPPED_BYTES);
+		h.ct = pgx_blob(res, i, 6, &h.ctlen);
+		h.attachment_size = pgx_i64(res, i, 7);
+		h.attachment_type = pgx_text(res, i, 8);
+		h.mac = pgx_blob_n(res, i, 9, SEC_HASH_BYTES);
+		if (strict && (h.type == NULL || h.retention == NULL ||
+			       h.hold_until == NULL || h.wrapped_key == NULL ||
+			       h.mac == NULL))
+			return pgx_error(s, what, "a damaged row");
+		if (h.wrapped_key == NULL)
+			h.wrapped_key = zero;
+		if (h.mac == NULL)
+			h.mac = zero;
+		if (h.ct == NULL)
+			h.ct = (const unsigned char *)"";
+		if (fn(ud, &h) != 0)
+			break;
+	}
+	return 0;
+}
+
+int pgx_held_walk(store *s, store_held_fn fn, void *ud)
+{
+	PGresult *res = pgx_query(s, S(41), "held record walk",
+				  HELD_COLS " ORDER BY id", NULL);
+	int ret;
+
+	if (!res)
+		return STORE_ERR;
+	ret = walk_held(s, res, "held record walk", 0, fn, ud);
+	PQclear(res);
+	return ret;
+}
+
+/* ---- data subject requests ---- */
+
+int pgx_dsr_insert(store *s, store_dsr *d)
+{
+	struct pgq q = {0};
+	PGresult *res;
+
+	pgq_opt(&q, d->subject_id);
+	pgq_text(&q, d->pseudonym);
+	pgq_text(&q, d->type);
+	pgq_text(&q, d->received);
+	pgq_text(&q, d->due);
+	pgq_opt(&q, d->extended_due);
+	pgq_blob(&q, d->extend_reason, d->extend_reason_len);
+	pgq_opt(&q, d->verified_by);
+	pgq_text(&q, d->status);
+	pgq_opt(&q, d->outcome);
+	pgq_blob(&q, d->reason, d->reason_len);
+	pgq_opt(&q, d->closed);
+	pgq_text(&q, d->purposes);
+	pgq_blob(&q, d->mac, SEC_HASH_BYTES);
+	res = pgx_query(s, S(42), "request insert",
+			"INSERT INTO dsr (subject_id, pseudonym, type,"
+			" received, due, extended_due, extend_reason,"
+			" verified_by, status, outcome, reason, closed,"
+			" purposes, mac) VALUES ($1, $2, $3, $4, $5, $6, $7,"
+			" $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+			&q);
+	if (!res)
+		return STORE_ERR;
+	d->id = PQntuples(res) == 1 ? pgx_i64(res, 0, 0) : 0;
+	PQclear(res);
+	return 0;
+}
+
+int pgx_dsr_update(store *s, const store_dsr *d)
+{
+	struct pgq q = {0};
+	int rc;
+
+	pgq_i64(&q, d->id);
+	pgq_opt(&q, d->extended_due);
+	pgq_blob(&q, d->extend_reason, d->extend_reason_len);
+	pgq_text(&q, d->status);
+	pgq_opt(&q, d->outcome);
+	pgq_blob(&q, d->reason, d->reason_len);
+	pgq_opt(&q, d->closed);
+	pgq_blob(&q, d->mac, SEC_HASH_BYTES);
+	rc = pgx_cmd(s, S(43), "request update",
+		     "UPDATE dsr SET extended_due = $2, extend_reason = $3,"
+		     " status = $4, outcome = $5, reason = $6, closed = $7,"
+		     " mac = $8 WHERE id = $1",
+		     &q, 1, NULL);
+	if (rc == STORE_NOTFOUND)
+		pgx_error(s, "request update", "no such request");
+	return rc;
+}
+
+int pgx_dsr_walk(store *s, store_dsr_fn fn, void *ud)
+{
+	PGresult *res = pgx_query(
+		s, S(44), "request walk",
+		"SELECT id, subject_id, pseudonym, type, received, due,"
+		" extended_due, extend_reason, verified_by, status, outcome,"
+		" reason, closed, purposes, mac FROM dsr ORDER BY id",
+		NULL);
+	store_dsr d;
+	int ret = 0;
+
+	if (!res)
+		return STORE_ERR;
+	for (int i = 0; i < PQntuples(res); i++) {
+		memset(&d, 0, sizeof d);
+		d.id = pgx_i64(res, i, 0);
+		d.subject_id = pgx_text(res, i, 1);
+		d.pseudonym = pgx_text(res, i, 2);
+		d.type = pgx_text(res, i, 3);
+		d.received = pgx_text(res, i, 4);
+		d.due = pgx_text(res, i, 5);
+		d.extended_due = pgx_text(res, i, 6);
+		d.extend_reason = pgx_blob(res, i, 7, &d.extend_reason_len);
+		d.verified_by = pgx_text(res, i, 8);
+		d.status = pgx_text(res, i, 9);
+		d.outcome = pgx_text(res, i, 10);
+		d.reason = pgx_blob(res, i, 11, &d.reason_len);
+		d.closed = pgx_text(res, i, 12);
+		d.purposes = pgx_text(res, i, 13);
+		d.mac = pgx_blob_n(res, i, 14, SEC_HASH_BYTES);
+		if (!d.pseudonym || !d.type || !d.received || !d.due ||
+		    !d.status) {
+			ret = pgx_error(s, "request walk",
+					"damaged request row");
+			break;
+		}
+		if (fn(ud, &d))
+			break;
+	}
+	PQclear(res);
+	return ret;
+}
+
+/* ---- retention, review and confirmation ---- */
+
+int pgx_retention_due(store *s, const char *as_of, store_id_fn fn, void *ud)
+{
+	struct pgq q = {0};
+	PGresult *res;
+	int ret;
+
+	pgq_text(&q, as_of);
+	res = pgx_query(s, S(45), "retention due",
+			"SELECT subject_id FROM value"
+			" WHERE expires_at IS NOT NULL AND expires_at < $1"
+			" UNION SELECT subject_id FROM record"
+			" WHERE expires_at IS NOT NULL AND expires_at < $1",
+			&q);
+	if (!res)
+		return STORE_ERR;
+	ret = pgx_walk_ids(s, res, "retention due", fn, ud);
+	PQclear(res);
+	return ret;
+}
+
+int pgx_value_delete_row(store *s, const char *subject_id, int64_t rowid)
+{
+	struct pgq q = {0};
+
+	pgq_text(&q, subject_id);
+	pgq_i64(&q, rowid);
+	return pgx_cmd(s, S(46), "value delete",
+		       "DELETE FROM value WHERE id = $2 AND subject_id = $1",
+		       &q, 1, NULL);
+}
+
+int pgx_record_set_expiry(store *s, int64_t id, const char *expires,
+			  const unsigned char mac[SEC_HASH_BYTES])
+{
+	struct pgq q = {0};
+
+	pgq_i64(&q, id);
+	pgq_opt(&q, expires);
+	pgq_blob(&q, mac, SEC_HASH_BYTES);
+	return pgx_cmd(s, S(47), "record set expiry",
+		       "UPDATE record SET expires_at = $2, mac = $3"
+		       " WHERE id = $1",
+		       &q, 1, NULL);
+}
+
+int pgx_cookie_unlink(store *s, const unsigned char hash[SEC_BIDX_BYTES],
+		      const char *subject_id, int64_t *n)
+{
+	struct pgq q = {0};
+
+	pgq_blob(&q, hash, SEC_BIDX_BYTES);
+	pgq_text(&q, subject_id);
+	return pgx_cmd(s, S(48), "cookie unlink",
+		       "DELETE FROM cookie WHERE hash = $1 AND subject_id = $2",
+		       &q, 0, n);
+}
+
+int pgx_held_due(store *s, const char *as_of, size_t limit, store_held_fn fn,
+		 void *ud)
+{
+	struct pgq q = {0};
+	PGresult *res;
+	int ret;
+
+	pgq_text(&q, as_of);
+	if (limit == 0 || limit > (size_t)INT64_MAX)
+		pgq_text(&q, NULL);
+	else
+		pgq_i64(&q, (int64_t)limit);
+	res = pgx_query(s, S(49), "held records due",
+			HELD_COLS " WHERE hold_until < $1"
+				  " ORDER BY hold_until, id LIMIT $2",
+			&q);
+	if (!res)
+		return STORE_ERR;
+	ret = walk_held(s, res, "held records due", 1, fn, ud);
+	PQclear(res);
+	return ret;
+}
+
+int pgx_held_delete(store *s, int64_t id)
+{
+	struct pgq q = {0};
+
+	pgq_i64(&q, id);
+	return pgx_cmd(s, S(50), "held record delete",
+		       "DELETE FROM held_record WHERE id = $1", &q, 1, NULL);
+}
+
+int pgx_value_confirm(store *s, const char *subject_id, const char *field,
+		      int64_t at, const char *today, int64_t *n)
+{
+	struct pgq q = {0};
+
+	pgq_text(&q, subject_id);
+	pgq_i64(&q, at);
+	pgq_text(&q, today);
+	if (field == NULL)
+		return pgx_cmd(s, S(51), "value confirm",
+			       "UPDATE value SET confirmed_at = $2"
+			       " WHERE subject_id = $1 AND (expires_at IS"
+			       " NULL OR expires_at >= $3)",
+			       &q, 0, n);
+	pgq_text(&q, field);
+	return pgx_cmd(s, S(52), "value confirm",
+		       "UPDATE value SET confirmed_at = $2"
+		       " WHERE subject_id = $1 AND (expires_at IS"
+		       " NULL OR expires_at >= $3) AND field = $4",
+		       &q, 0, n);
+}
+
+int pgx_review_walk(store *s, int64_t before, const char *today,
+		    store_review_fn fn, void *ud)
+{
+	struct pgq q = {0};
+	PGresult *res;
+	int ret = 0;
+
+	pgq_i64(&q, before);
+	pgq_text(&q, today);
+	res = pgx_query(
+		s, S(53), "review",
+		"SELECT subject_id, field, MIN(confirmed_at) FROM value"
+		" WHERE confirmed_at < $1"
+		" AND (expires_at IS NULL OR expires_at >= $2)"
+		" GROUP BY subject_id, field ORDER BY subject_id, field",
+		&q);
+	if (!res)
+		return STORE_ERR;
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *id = pgx_text(res, i, 0);
+		const char *field = pgx_text(res, i, 1);
+
+		if (id == NULL || field == NULL) {
+			ret = pgx_error(s, "review", "a damaged row");
+			break;
+		}
+		if (fn(ud, id, field, pgx_i64(res, i, 2)) != 0)
+			break;
+	}
+	PQclear(res);
+	return ret;
+}
+
+int pgx_cookie_count(store *s, const char *subject_id,
+		     const unsigned char *hash, int64_t *n)
+{
+	struct pgq q = {0};
+	PGresult *res;
+
+	*n = 0;
+	pgq_text(&q, subject_id);
+	if (hash) {
+		pgq_blob(&q, hash, SEC_BIDX_BYTES);
+		res = pgx_query(s, S(54), "cookie count",
+				"SELECT count(*) FROM cookie"
+				" WHERE subject_id = $1 AND hash = $2",
+				&q);
+	} else {
+		res = pgx_query(s, S(55), "cookie count",
+				"SELECT count(*) FROM cookie"
+				" WHERE subject_id = $1",
+				&q);
+	}
+	if (!res)
+		return STORE_ERR;
+	if (PQntuples(res) == 1)
+		*n = pgx_i64(res, 0, 0);
+	PQclear(res);
+	return 0;
+}
+
+int pgx_bidx_find_live(store *s, const char *field,
+		       const unsigned char hash[SEC_BIDX_BYTES],
+		       const char *today, store_id_fn fn, void *ud)
+{
+	struct pgq q = {0};
+	PGresult *res;
+	int ret;
+
+	pgq_text(&q, field);
+	pgq_blob(&q, hash, SEC_BIDX_BYTES);
+	pgq_text(&q, today);
+	res = pgx_query(s, S(56), "blind index find",
+			"SELECT v.subject_id, s.pseudonym"
+			" FROM value v JOIN subject s ON s.id = v.subject_id"
+			" WHERE v.field = $1 AND v.bidx = $2"
+			" AND (v.expires_at IS NULL OR v.expires_at >= $3)",
+			&q);
+	if (!res)
+		return STORE_ERR;
+	ret = pgx_walk_ids(s, res, "blind index find", fn, ud);
+	PQclear(res);
+	return ret;
+}

@@ -1,0 +1,349 @@
+/*
+ * test_store_pg.c: the PostgreSQL store against a real server. It needs
+ * RK_TEST_PG_URL, the URL of an empty database (tests/pg-suite.sh gives it
+ * one on its throwaway cluster); without it every test is skipped. The
+ * contract checked is store.h's: NOTFOUND where documented, empty versus
+ * NULL blobs, ids set on insert, walks in order, the audit walk across its
+ * pages, the refusal to init a database twice.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "store.h"
+
+static const char *url(void)
+{
+	const char *u = getenv("RK_TEST_PG_URL");
+
+	return u != NULL && u[0] ? u : NULL;
+}
+
+static store *opened(int create)
+{
+	char err[256] = "";
+	store *s = store_open(url(), create, err, sizeof err);
+
+	if (s == NULL)
+		fail_msg("open failed: %s", err);
+	return s;
+}
+
+static void test_is_url(void **state)
+{
+	(void)state;
+	assert_true(store_is_url("postgresql:///x?host=/run"));
+	assert_true(store_is_url("postgres://u@h/db"));
+	assert_false(store_is_url("reg.db"));
+	assert_false(store_is_url("/var/lib/postgresql.db"));
+	assert_false(store_is_url(NULL));
+}
+
+/* create, meta, counters, policy; a second init is refused. */
+static void test_meta(void **state)
+{
+	store *s;
+	char err[256] = "";
+	unsigned char buf[16];
+	size_t len = 0;
+	int64_t n = 0;
+	char *text = NULL;
+	int v = 0;
+
+	(void)state;
+	if (url() == NULL)
+		skip();
+	s = opened(1);
+	assert_int_equal(s->vt->begin(s, 1), 0);
+	assert_int_equal(s->vt->meta_get(s, "k", buf, sizeof buf, &len),
+			 STORE_NOTFOUND);
+	assert_int_equal(s->vt->meta_set(s, "k", (const unsigned char *)"", 0),
+			 0);
+	assert_int_equal(s->vt->meta_get(s, "k", buf, sizeof buf, &len), 0);
+	assert_int_equal(len, 0);
+	assert_int_equal(
+		s->vt->meta_set(s, "k", (const unsigned char *)"abc", 3), 0);
+	assert_int_equal(s->vt->meta_get(s, "k", buf, 2, &len), STORE_ERR);
+	assert_int_equal(len, 3);
+	assert_int_equal(s->vt->counter_next(s, "c", 100, &n), 0);
+	assert_int_equal(n, 100);
+	assert_int_equal(s->vt->counter_next(s, "c", 100, &n), 0);
+	assert_int_equal(n, 101);
+	assert_int_equal(s->vt->policy_latest(s, &v, &text), STORE_NOTFOUND);
+	assert_int_equal(s->vt->policy_put(s, 1, "{\"v\": 1}", 5), 0);
+	assert_int_equal(s->vt->policy_put(s, 2, "{\"v\": 2}", 6), 0);
+	assert_int_equal(s->vt->policy_latest(s, &v, &text), 0);
+	assert_int_equal(v, 2);
+	assert_string_equal(text, "{\"v\": 2}");
+	free(text);
+	assert_int_equal(s->vt->commit(s), 0);
+	assert_true(s->vt->changes(s) >= 4);
+	s->vt->close(s);
+	/* the database holds a register now: init refuses it */
+	assert_null(store_open(url(), 1, err, sizeof err));
+	assert_non_null(strstr(err, "holds a register"));
+}
+
+struct seen {
+	int n;
+	int64_t last;
+	int ordered;
+	int empty_ct;
+	int bidx;
+};
+
+static int on_value(void *ud, const store_value *v)
+{
+	struct seen *w = ud;
+
+	w->ordered &= v->rowid > w->last;
+	w->last = v->rowid;
+	w->empty_ct += v->ct != NULL && v->ctlen == 0;
+	w->bidx += v->bidx != NULL;
+	w->n++;
+	return 0;
+}
+
+static int on_audit(void *ud, const store_audit *a)
+{
+	struct seen *w = ud;
+
+	w->ordered &= a->seq == w->last + 1;
+	w->last = a->seq;
+	w->n++;
+	return 0;
+}
+
+static int on_id(void *ud, const char *id, const char *pseudonym)
+{
+	struct seen *w = ud;
+
+	(void)pseudonym;
+	w->n += strcmp(id, "s1") == 0;
+	return 0;
+}
+
+static int on_consent(void *ud, const store_consent *c)
+{
+	struct seen *w = ud;
+
+	w->n++;
+	w->last = c->given;
+	w->empty_ct += c->evidence_ct != NULL;
+	return 0;
+}
+
+/* subjects, values, blind index, records, consents, cookies, audit */
+static void test_rows(void **state)
+{
+	store *s;
+	store_subject sub, got;
+	store_value val;
+	store_record rec;
+	store_consent con;
+	store_audit a;
+	struct seen w;
+	unsigned char bidx[SEC_BIDX_BYTES], mac[SEC_HASH_BYTES];
+	char sid[33];
+	int64_t id1, n = 0;
+
+	(void)state;
+	if (url() == NULL)
+		skip();
+	s = opened(0);
+	assert_int_equal(s->vt->begin(s, 1), 0);
+	memset(&sub, 0, sizeof sub);
+	snprintf(sub.id, sizeof sub.id, "s1");
+	snprintf(sub.kind, sizeof sub.kind, "k");
+	snprintf(sub.pseudonym, sizeof sub.pseudonym, "p1");
+	memset(sub.wrapped_key, 7, sizeof sub.wrapped_key);
+	sub.created_at = 42;
+	sub.has_mac = 1;
+	memset(sub.mac, 9, sizeof sub.mac);
+	sub.audit_seq = 3;
+	assert_int_equal(s->vt->subject_insert(s, &sub), 0);
+	assert_int_equal(s->vt->subject_get(s, "nobody", &got), STORE_NOTFOUND);
+	assert_int_equal(s->vt->subject_get(s, "s1", &got), 0);
+	assert_memory_equal(got.wrapped_key, sub.wrapped_key,
+			    sizeof sub.wrapped_key);
+	assert_true(got.has_mac);
+	assert_int_equal(got.audit_seq, 3);
+	assert_string_equal(got.rel_end, "");
+	assert_int_equal(s->vt->subject_set_end(s, "nobody", "2026-01-01"),
+			 STORE_NOTFOUND);
+
+	memset(&val, 0, sizeof val);
+	memset(bidx, 5, sizeof bidx);
+	val.subject_id = "s1";
+	val.field = "f";
+	val.ct = (const unsigned char *)"";
+	val.ctlen = 0;
+	val.purposes = "a,b";
+	val.legal_basis = "contract";
+	val.source = "data_subject";
+	val.bidx = bidx;
+	assert_int_equal(s->vt->value_insert(s, &val), 0);
+	id1 = val.rowid;
+	val.bidx = NULL;
+	val.ct = (const unsigned char *)"xyz";
+	val.ctlen = 3;
+	assert_int_equal(s->vt->value_insert(s, &val), 0);
+	assert_true(val.rowid > id1);
+	memset(&w, 0, sizeof w);
+	w.ordered = 1;
+	assert_int_equal(s->vt->value_list(s, "s1", NULL, on_value, &w), 0);
+	assert_int_equal(w.n, 2);
+	assert_true(w.ordered);
+	assert_int_equal(w.empty_ct, 1); /* an empty ciphertext is not NULL */
+	assert_int_equal(w.bidx, 1);
+	memset(&w, 0, sizeof w);
+	assert_int_equal(s->vt->bidx_find(s, "f", bidx, on_id, &w), 0);
+	assert_int_equal(w.n, 1);
+	assert_int_equal(s->vt->usage_count(s, STORE_USE_PURPOSE, "b", &n), 0);
+	assert_int_equal(n, 2);
+
+	memset(&rec, 0, sizeof rec);
+	rec.subject_id = "s1";
+	rec.type = "t";
+	rec.ct = (const unsigned char *)"r";
+	rec.ctlen = 1;
+	rec.purposes = "a";
+	rec.legal_basis = "contract";
+	rec.source = "controller";
+	rec.attachment_size = -1;
+	n = s->vt->changes(s);
+	assert_int_equal(s->vt->record_insert(s, &rec), 0);
+	assert_true(rec.id > 0);
+	/* an insert that returns its id counts as a change */
+	assert_int_equal(s->vt->changes(s), n + 1);
+	assert_int_equal(
+		s->vt->chunk_put(s, rec.id, 0, (const unsigned char *)"c0", 2),
+		0);
+	assert_int_equal(s->vt->chunk_put(s, rec.id + 1000, 0,
+					  (const unsigned char *)"c0", 2),
+			 STORE_ERR);
+	memset(mac, 1, sizeof mac);
+	assert_int_equal(s->vt->record_set_mac(s, rec.id + 1000, mac),
+			 STORE_NOTFOUND);
+
+	memset(&con, 0, sizeof con);
+	con.subject_id = "s1";
+	con.scope = "sc";
+	con.given = 1;
+	con.channel = "web";
+	con.policy_version = 1;
+	con.actor = "op";
+	assert_int_equal(s->vt->consent_append(s, &con), 0);
+	con.given = 0;
+	con.evidence_ct = (const unsigned char *)"";
+	assert_int_equal(s->vt->consent_append(s, &con), 0);
+	memset(&w, 0, sizeof w);
+	w.last = -1;
+	assert_int_equal(
+		s->vt->consent_latest(s, "s1", "sc", 0, on_consent, &w), 0);
+	assert_int_equal(w.n, 1);
+	assert_int_equal(w.last, 0);
+	assert_int_equal(w.empty_ct, 1);
+	assert_int_equal(
+		s->vt->consent_latest(s, "s1", "sc", 1, on_consent, &w),
+		STORE_NOTFOUND);
+
+	assert_int_equal(s->vt->cookie_link(s, bidx, "s1", 1, mac), 0);
+	assert_int_equal(s->vt->cookie_link(s, bidx, "s1", 2, mac), 0);
+	assert_int_equal(s->vt->cookie_resolve(s, bidx, sid, mac), 0);
+	assert_string_equal(sid, "s1");
+
+	/* more entries than one page of the audit walk */
+	memset(&a, 0, sizeof a);
+	a.actor = "op";
+	a.action = "test";
+	a.outcome = "ok";
+	for (int64_t i = 1; i <= 4100; i++) {
+		a.seq = i;
+		assert_int_equal(s->vt->audit_append(s, &a), 0);
+	}
+	a.seq = 4100; /* a fork: the same seq twice */
+	assert_int_equal(s->vt->audit_append(s, &a), STORE_ERR);
+	assert_int_equal(s->vt->rollback(s), 0);
+	/* the failed statement took the transaction with it: nothing stays */
+	assert_int_equal(s->vt->subject_get(s, "s1", &got), STORE_NOTFOUND);
+
+	assert_int_equal(s->vt->begin(s, 1), 0);
+	for (int64_t i = 1; i <= 4100; i++) {
+		a.seq = i;
+		assert_int_equal(s->vt->audit_append(s, &a), 0);
+	}
+	assert_int_equal(s->vt->commit(s), 0);
+	assert_int_equal(s->vt->begin(s, 0), 0);
+	memset(&w, 0, sizeof w);
+	w.ordered = 1;
+	assert_int_equal(s->vt->audit_walk(s, 1, NULL, on_audit, &w), 0);
+	assert_int_equal(w.n, 4100);
+	assert_true(w.ordered);
+	assert_int_equal(s->vt->audit_last(s, &a), 0);
+	assert_int_equal(a.seq, 4100);
+	assert_string_equal(a.outcome, "ok");
+	assert_int_equal(s->vt->commit(s), 0);
+	/* SQLite-shaped operations say so rather than pretend */
+	assert_int_equal(s->vt->backup_to(s, "x.db"), STORE_ERR);
+	assert_non_null(strstr(s->vt->errmsg(s), "PostgreSQL"));
+	s->vt->close(s);
+}
+
+/* The server ends the handle's session (a restart, a failover): the next
+ * transaction connects again, with its statements prepared anew. */
+static void test_reconnect(void **state)
+{
+	store *s;
+	PGconn *c;
+	PGresult *r;
+	int v = 0;
+	char *text = NULL;
+
+	(void)state;
+	if (url() == NULL)
+		skip();
+	s = opened(0);
+	assert_int_equal(s->vt->begin(s, 0), 0);
+	assert_int_equal(s->vt->policy_latest(s, &v, &text), 0);
+	free(text);
+	assert_int_equal(s->vt->commit(s), 0);
+	c = PQconnectdb(url());
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	r = PQexec(c, "SELECT count(pg_terminate_backend(pid)) FROM"
+		      " pg_stat_activity WHERE datname = current_database()"
+		      " AND pid <> pg_backend_pid()");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_string_equal(PQgetvalue(r, 0, 0), "1");
+	PQclear(r);
+	PQfinish(c);
+	assert_int_equal(s->vt->begin(s, 1), 0);
+	text = NULL;
+	assert_int_equal(s->vt->policy_latest(s, &v, &text), 0);
+	assert_int_equal(v, 2);
+	free(text);
+	assert_int_equal(s->vt->commit(s), 0);
+	s->vt->close(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_is_url),
+		cmocka_unit_test(test_meta),
+		cmocka_unit_test(test_rows),
+		cmocka_unit_test(test_reconnect),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
