@@ -84,6 +84,14 @@ rk_status rk_selfservice_link(rk_register *r, const char *id,
 	st = access_check(r, pu, "selfservice.link", id);
 	if (st != RK_OK)
 		return st;
+	/* A link opens all of the subject's data, whole, and acts in the
+	 * subject's name: only those who answer the subjects' requests may
+	 * hand one out, never a role that sees less itself. */
+	st = access_rights(r, "selfservice.link",
+			   "issue a self-service link (it opens all of the "
+			   "subject's data)");
+	if (st != RK_OK)
+		return st;
 	st = reg_begin_write(r);
 	if (st != RK_OK)
 		return st;

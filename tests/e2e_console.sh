@@ -51,6 +51,7 @@ hdr() { grep -i "^$1:" "$WORK/hdr" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
 check "init" 0 "$BIN" init --policy "$POLICY"
 TOK_DPO=$("$BIN" actor add dpo1 --role dpo) || bad "actor add dpo1"
 TOK_CS=$("$BIN" actor add cs1 --role customer_service) || bad "actor add cs1"
+TOK_ADM=$("$BIN" actor add adm1 --role admin) || bad "actor add adm1"
 check "a missing --web-dir is refused" 2 "$BIN" serve --listen 127.0.0.1:0 --web-dir "$WORK/nowhere"
 
 if ! start; then
@@ -121,7 +122,8 @@ req "the notice as text" 200 GET "/v1/notice?lang=en" "$TOK_CS"
 req "the retention dry run" 200 GET /v1/retention/dry-run "$TOK_DPO"
 expect "a dry run" jq -e '.dry_run == true' <<<"$body" >/dev/null
 req "a link needs a token" 401 POST "/v1/subjects/$OTHER/self-service-link"
-req "staff issue a link" 201 POST "/v1/subjects/$OTHER/self-service-link" "$TOK_CS"
+req "customer service may not issue a link (it opens all of the data)" 403 POST "/v1/subjects/$OTHER/self-service-link" "$TOK_CS"
+req "the data protection lead issues a link" 201 POST "/v1/subjects/$OTHER/self-service-link" "$TOK_DPO"
 S1=$(jq -r .secret <<<"$body")
 expect "the link carries the secret after #" jq -e --arg s "$S1" '.path == "/me#" + $s' <<<"$body" >/dev/null
 S1HEX=$(printf '%s' "$S1" | od -An -tx1 | tr -d ' \n')
@@ -140,15 +142,15 @@ req "a self request of another type is refused" 400 POST /v1/self/requests "$SES
 req "sign out" 200 DELETE /v1/self/session "$SES"
 req "the ended session is refused" 401 GET /v1/self "$SES"
 for i in 1 2 3; do
-	req "link $i for one subject" 201 POST "/v1/subjects/$OTHER/self-service-link" "$TOK_CS"
+	req "link $i for one subject" 201 POST "/v1/subjects/$OTHER/self-service-link" "$TOK_DPO"
 done
-req "a fourth unused link is rate-limited" 429 POST "/v1/subjects/$OTHER/self-service-link" "$TOK_CS"
+req "a fourth unused link is rate-limited" 429 POST "/v1/subjects/$OTHER/self-service-link" "$TOK_DPO"
 expect "by the subject's live links" jq -e '.error.message | test("unused self-service links")' <<<"$body" >/dev/null
-for i in $(seq 1 16); do
-	curl -s -o "$WORK/body" -X POST -H "Authorization: Bearer $TOK_CS" \
+for i in $(seq 1 20); do
+	curl -s -o "$WORK/body" -X POST -H "Authorization: Bearer $TOK_ADM" \
 		-H "Rekisteri-Purpose: customer_relationship" "$U/v1/subjects/$OTHER/self-service-link"
 done
-req "an actor issues at most 20 links in ten minutes" 429 POST "/v1/subjects/$ID/self-service-link" "$TOK_CS"
+req "an actor issues at most 20 links in ten minutes" 429 POST "/v1/subjects/$ID/self-service-link" "$TOK_ADM"
 expect "by the actor's count" jq -e '.error.message | test("from this actor")' <<<"$body" >/dev/null
 expect "with Retry-After" test -n "$(hdr Retry-After)"
 req "another actor is not held back" 201 POST "/v1/subjects/$ID/self-service-link" "$TOK_DPO"
