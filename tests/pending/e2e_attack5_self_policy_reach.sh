@@ -20,7 +20,7 @@ if ! start; then
 	exit 1
 fi
 req "a subject" 201 POST /v1/subjects "$TOK_DPO" \
-	'{"kind":"customer","fields":{"first_name":"Maija","email":"maija@example.fi"}}'
+	'{"kind":"customer","fields":{"first_name":"Maija","last_name":"Meikalainen","email":"maija@example.fi"}}'
 ID=$(jq -r .id <<<"$body")
 req "a link" 201 POST "/v1/subjects/$ID/self-service-link" "$TOK_DPO"
 req "a session" 201 POST /v1/self/session "" "{\"secret\":\"$(jq -r .secret <<<"$body")\"}"
