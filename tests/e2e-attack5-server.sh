@@ -43,3 +43,6 @@ req() {
 	if [ "$code" = "$want" ]; then ok "$name"; else bad "$name (status $code, wanted $want: $(head -c 300 "$WORK/body"))"; fi
 }
 hdr() { grep -i "^$1:" "$WORK/hdr" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
+# jqx FILTER...: jq -e on standard input, quiet (for expect, whose own
+# output must not be redirected)
+jqx() { jq -e "$@" >/dev/null; }

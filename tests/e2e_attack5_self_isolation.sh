@@ -89,10 +89,10 @@ done
 
 # ---- own subject only ----
 req "the own report" 200 GET /v1/self "$SES_A"
-expect "it is A's" jq -e --arg id "$A" '.subject.id == $id' <<<"$body" >/dev/null
+expect "it is A's" jqx --arg id "$A" '.subject.id == $id' <<<"$body"
 expect "self answers are not cached" test "$(hdr Cache-Control)" = no-store
 req "another ID in the query is ignored" 200 GET "/v1/self?id=$B&subject=$B" "$SES_A"
-expect "still A's" jq -e --arg id "$A" '.subject.id == $id' <<<"$body" >/dev/null
+expect "still A's" jqx --arg id "$A" '.subject.id == $id' <<<"$body"
 for p in "/v1/self/$B" "/v1/self/consents/$B" "/v1/self/../subjects/$B" "/v1/self%2f$B" "/v1/self/policy/$B"; do
 	code=$(curl -s --path-as-is -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $SES_A" "$U$p")
 	if [ "$code" = 404 ] || [ "$code" = 401 ]; then ok "no route: $p ($code)"; else bad "no route: $p (status $code)"; fi
@@ -102,15 +102,15 @@ req "a consent naming B in the body" 201 POST /v1/self/consents "$SES_A" \
 req "an objection naming B" 201 POST /v1/self/objections "$SES_A" \
 	"{\"objection\":\"direct_marketing\",\"subject\":\"$B\",\"id\":\"$B\"}"
 req "a request naming B" 201 POST /v1/self/requests "$SES_A" "{\"type\":\"rectification\",\"subject\":\"$B\"}"
-expect "the request is A's" jq -e --arg id "$A" '.subject == $id' <<<"$body" >/dev/null
+expect "the request is A's" jqx --arg id "$A" '.subject == $id' <<<"$body"
 code=$(curl -s -o "$WORK/body" -w '%{http_code}' -X DELETE -H "Authorization: Bearer $SES_A" "$U/v1/self/cookies?subject=$B&id=$B")
 expect "a cookie reset naming B resets A's ($code)" test "$code" = 200
 req "B's ledger" 200 GET "/v1/subjects/$B/consents" "$TOK_DPO"
-expect "B's ledger is untouched" jq -e 'length == 0' <<<"$body" >/dev/null
+expect "B's ledger is untouched" jqx 'length == 0' <<<"$body"
 req "A's ledger" 200 GET "/v1/subjects/$A/consents" "$TOK_DPO"
-expect "A's has both" jq -e 'length == 2' <<<"$body" >/dev/null
+expect "A's has both" jqx 'length == 2' <<<"$body"
 req "B's cookie was still linked" 200 DELETE "/v1/subjects/$B/cookies" "$TOK_DPO"
-expect "staff unlink it now" jq -e '.unlinked == 1' <<<"$body" >/dev/null
+expect "staff unlink it now" jqx '.unlinked == 1' <<<"$body"
 req "the session's DSR list" 401 GET "/v1/dsr?all=1" "$SES_A"
 req "compelling grounds, even null-ish, are refused" 400 POST /v1/self/objections "$SES_A" \
 	'{"purpose":"customer_relationship","compelling_grounds":""}'

@@ -26,10 +26,10 @@ req "a link" 201 POST "/v1/subjects/$ID/self-service-link" "$TOK_DPO"
 req "a session" 201 POST /v1/self/session "" "{\"secret\":\"$(jq -r .secret <<<"$body")\"}"
 SES=$(jq -r .token <<<"$body")
 req "the page's policy" 200 GET /v1/self/policy "$SES"
-expect "the page needs scopes and objections" jq -e '(.scopes | length) > 0 and (.objections | length) > 0' <<<"$body" >/dev/null
-expect "no audit capability" jq -e '.audit != true' <<<"$body" >/dev/null
-expect "no rights-handling capability" jq -e '.rights != true' <<<"$body" >/dev/null
-expect "no look-ups (HETU least of all)" jq -e '(.lookup // []) | length == 0' <<<"$body" >/dev/null
+expect "the page needs scopes and objections" jqx '(.scopes | length) > 0 and (.objections | length) > 0' <<<"$body"
+expect "no audit capability" jqx '.audit != true' <<<"$body"
+expect "no rights-handling capability" jqx '.rights != true' <<<"$body"
+expect "no look-ups (HETU least of all)" jqx '(.lookup // []) | length == 0' <<<"$body"
 
 e2e_stop
 e2e_finish
