@@ -8,7 +8,8 @@
 # ID (a look-up by e-mail finds it), exchanges the secret itself and
 # reads the whole access report, the personal identity code unmasked
 # included; it can also give or withdraw consents and open requests in the
-# person's name, audited as "(self-service)". Issuing a link should need a
+# person's name, audited as "(self-service)". The same link reads a
+# subject whose processing is restricted, which the role may not read. Issuing a link should need a
 # role that may export (the data protection lead, the administrator), as
 # the access report it opens does.
 . "$(dirname "$0")/../e2e-common.sh"
@@ -51,6 +52,20 @@ for who in RES MK; do
 		expect "nor the name" bash -c "! grep -q 'Meikalainen' '$WORK/body'"
 	fi
 done
+# restriction: customer service may not read a restricted subject at all,
+# yet its link reads everything
+TOK_CS=$("$BIN" actor add cs1 --role customer_service) || bad "actor add cs1"
+req "the subject is restricted" 200 POST "/v1/subjects/$ID/restrict" "$TOK_DPO" '{"reason":"accuracy contested"}'
+req "customer service may not read it now" 403 GET "/v1/subjects/$ID" "$TOK_CS"
+req "nor issue a link to read it through" 403 POST "/v1/subjects/$ID/self-service-link" "$TOK_CS"
+secret=$(jq -r '.secret // empty' <<<"$body")
+if [ -n "$secret" ]; then
+	req "(the link is exchanged by the actor itself)" 201 POST /v1/self/session "" "{\"secret\":\"$secret\"}"
+	ses=$(jq -r .token <<<"$body")
+	req "(the session reads the restricted subject)" 200 GET /v1/self "$ses"
+	expect "customer service does not get the restricted data" bash -c "! grep -q '$HETU' '$WORK/body'"
+fi
+req "the subject's restriction is lifted" 200 POST "/v1/subjects/$ID/unrestrict" "$TOK_DPO" '{"reason":"checked"}'
 req "the data protection lead may issue a link" 201 POST "/v1/subjects/$ID/self-service-link" "$TOK_DPO"
 check "audit verify passes" 0 "$BIN" audit verify
 
