@@ -174,7 +174,7 @@ void h_self_session(srv_req *q, srv_resp *r)
 	st = rk_selfservice_exchange(reg, secret, session, &expires);
 	if (st == RK_EREFUSED) {
 		/* guessing secrets counts like wrong tokens */
-		srv_rl_fail(q->addr);
+		srv_rl_fail(q->addr, SRV_RL_SELF);
 		srv_error(r, 410, "link_expired",
 			  "the link was used already or has expired");
 	} else if (st != RK_OK) {
@@ -229,6 +229,38 @@ void h_self_cookie_reset(srv_req *q, srv_resp *r)
 				 "records_deleted", (json_int_t)deleted));
 }
 
+/* The number of the subject's open request of type, 0 when there is
+ * none, -1 on a failure (message in the handle). */
+static int64_t open_request(rk_register *reg, const char *id, const char *type)
+{
+	char *list = NULL;
+	json_t *a, *v;
+	size_t i;
+	int64_t n = 0;
+
+	if (rk_dsr_list(reg, 0, NULL, &list) != RK_OK)
+		return -1;
+	a = json_loads(list, 0, NULL);
+	rk_free_secret(list);
+	if (!json_is_array(a)) {
+		json_decref(a);
+		return -1;
+	}
+	json_array_foreach(a, i, v)
+	{
+		const char *s =
+			json_string_value(json_object_get(v, "subject"));
+		const char *t = json_string_value(json_object_get(v, "type"));
+		if (s != NULL && t != NULL && strcmp(s, id) == 0 &&
+		    strcmp(t, type) == 0) {
+			n = json_integer_value(json_object_get(v, "number"));
+			break;
+		}
+	}
+	json_decref(a);
+	return n;
+}
+
 void h_self_request(srv_req *q, srv_resp *r)
 {
 	int bad = 0;
@@ -236,6 +268,7 @@ void h_self_request(srv_req *q, srv_resp *r)
 	int64_t number = 0;
 	char *doc = NULL;
 	rk_status st;
+	int open_before;
 
 	/* The subject may ask for these from its page; an access report it
 	 * can read there at once. */
@@ -246,13 +279,22 @@ void h_self_request(srv_req *q, srv_resp *r)
 			  "type is rectification or erasure");
 		return;
 	}
-	st = rk_dsr_open(q->reg, q->params[0], type, NULL, "self-service",
-			 &number);
+	/* One open request of a type at a time: each opens a legal deadline,
+	 * and asking again is answered with the one already open. */
+	number = open_request(q->reg, q->params[0], type);
+	open_before = number > 0;
+	if (number < 0) {
+		srv_fail(q, r, RK_ESYS);
+		return;
+	}
+	st = number > 0 ? RK_OK
+			: rk_dsr_open(q->reg, q->params[0], type, NULL,
+				      "self-service", &number);
 	if (st == RK_OK)
 		st = rk_dsr_show(q->reg, number, &doc);
 	if (st != RK_OK) {
 		srv_fail(q, r, st);
 		return;
 	}
-	srv_reply_doc(r, 201, doc, 1);
+	srv_reply_doc(r, open_before ? 200 : 201, doc, 1);
 }

@@ -547,7 +547,10 @@ static enum MHD_Result first_call(struct ctx *x, const char *url,
 	if ((x->route->flags & R_READY) && !srv_is_ready())
 		return fail(x, 503, "not_ready", "the register is not ready");
 	if (x->route->flags & (R_AUTH | R_SELF | R_LIMITED)) {
-		unsigned wait = srv_rl_blocked(x->addr);
+		unsigned wait = srv_rl_blocked(
+			x->addr, (x->route->flags & (R_SELF | R_LIMITED))
+					 ? SRV_RL_SELF
+					 : SRV_RL_STAFF);
 		if (wait > 0) {
 			x->r.retry_after = wait;
 			return fail(x, 429, "rate_limited",
@@ -580,7 +583,7 @@ static void run_self(struct ctx *x)
 	}
 	st = rk_selfservice_authenticate(x->q.reg, token, id);
 	if (st == RK_EREFUSED) {
-		srv_rl_fail(x->addr);
+		srv_rl_fail(x->addr, SRV_RL_SELF);
 		srv_error(&x->r, 401, "unauthorized",
 			  "the session has ended; open a new link");
 	} else if (st != RK_OK) {
@@ -672,7 +675,7 @@ static void run_on(struct ctx *x, rk_register *reg)
 	if (st == RK_OK)
 		snprintf(x->name, sizeof x->name, "%s", rk_register_actor(reg));
 	if (st == RK_EREFUSED) {
-		srv_rl_fail(x->addr);
+		srv_rl_fail(x->addr, SRV_RL_STAFF);
 		srv_error(&x->r, 401, "unauthorized",
 			  "unknown actor, wrong token or revoked actor");
 		goto out;

@@ -25,7 +25,7 @@ static time_t now_s(void)
 #define RL_SLOTS 1024
 
 struct rl_slot {
-	char addr[48];
+	char addr[52]; /* the bucket's letter, ':', the address */
 	unsigned fails;
 	time_t start;	      /* of the counting window */
 	time_t blocked_until; /* 0 when not blocked */
@@ -41,6 +41,14 @@ void srv_rl_init(unsigned max, unsigned window)
 	rl_window = window ? window : 1;
 }
 
+/* Staff tokens and self-service secrets are counted apart: anonymous
+ * guesses at links must never lock staff out (behind a proxy all clients
+ * share one address). */
+static void rl_key(char out[52], enum srv_rl_bucket b, const char *addr)
+{
+	snprintf(out, 52, "%c:%.48s", b == SRV_RL_SELF ? 's' : 'a', addr);
+}
+
 static size_t rl_hash(const char *addr)
 {
 	size_t h = 5381;
@@ -50,12 +58,15 @@ static size_t rl_hash(const char *addr)
 	return h % RL_SLOTS;
 }
 
-unsigned srv_rl_blocked(const char *addr)
+unsigned srv_rl_blocked(const char *who, enum srv_rl_bucket b)
 {
-	struct rl_slot *s = &rl[rl_hash(addr)];
+	char addr[52];
+	struct rl_slot *s;
 	time_t t = now_s();
 	unsigned wait = 0;
 
+	rl_key(addr, b, who);
+	s = &rl[rl_hash(addr)];
 	pthread_mutex_lock(&rl_mu);
 	if (strcmp(s->addr, addr) == 0 && s->blocked_until > t)
 		wait = (unsigned)(s->blocked_until - t);
@@ -63,11 +74,14 @@ unsigned srv_rl_blocked(const char *addr)
 	return wait;
 }
 
-void srv_rl_fail(const char *addr)
+void srv_rl_fail(const char *who, enum srv_rl_bucket b)
 {
-	struct rl_slot *s = &rl[rl_hash(addr)];
+	char addr[52];
+	struct rl_slot *s;
 	time_t t = now_s();
 
+	rl_key(addr, b, who);
+	s = &rl[rl_hash(addr)];
 	pthread_mutex_lock(&rl_mu);
 	/* One slot per hash: another address takes it over, so a flood of
 	 * addresses costs no memory (and at worst forgets some counts). */

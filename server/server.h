@@ -154,12 +154,14 @@ int srv_bool(const json_t *o, const char *key, int dflt, int *bad);
 /* ---- limits, idempotency --------------------------------------------------
  */
 
-/* Failed authentications per client address: after max in window seconds
- * the address is refused for window seconds. Returns 0, or the seconds to
- * wait (429). */
+/* Failed authentications per client address, staff tokens and
+ * self-service secrets apart: after max in window seconds the address is
+ * refused that kind of authentication for window seconds. Returns 0, or
+ * the seconds to wait (429). */
 void srv_rl_init(unsigned max, unsigned window);
-unsigned srv_rl_blocked(const char *addr);
-void srv_rl_fail(const char *addr);
+enum srv_rl_bucket { SRV_RL_STAFF, SRV_RL_SELF };
+unsigned srv_rl_blocked(const char *addr, enum srv_rl_bucket b);
+void srv_rl_fail(const char *addr, enum srv_rl_bucket b);
 
 /* Idempotency keys: per actor and key, the request's digest and the answer.
  * begin: 0 new (go on, then srv_idem_finish or srv_idem_abort), 1 a stored

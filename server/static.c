@@ -116,8 +116,11 @@ void srv_static_serve(const char *url, srv_resp *r)
 		srv_error(r, 404, "not_found", "no such resource");
 		return;
 	}
-	/* O_NOFOLLOW: a link planted in the directory is not followed. */
-	fd = openat(web_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* O_NOFOLLOW: a link planted in the directory is not followed.
+	 * O_NONBLOCK: opening a FIFO planted there would wait for a writer
+	 * and hold the worker; it is refused below as not a plain file. */
+	fd = openat(web_fd, name,
+		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		srv_error(r, 404, "not_found", "no such resource");
 		return;
