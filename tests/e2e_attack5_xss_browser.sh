@@ -10,6 +10,7 @@
 # reach a URL, a Referer or localStorage. Invisible and direction-changing
 # characters are refused at the API.
 . "$(dirname "$0")/e2e-common.sh"
+. "$(dirname "$0")/browser-setup.sh"
 . "$(dirname "$0")/e2e-attack5-server.sh"
 
 BUILD=$(cd "$(dirname "$BIN")" && pwd)
@@ -57,13 +58,7 @@ if grep -q '^RK_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null; then
 elif ! command -v node >/dev/null || ! command -v npm >/dev/null || [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
 	bad "the browser run needs node, npm and chromium (scripts/install-deps.sh)"
 else
-	BR="$BUILD/browser"
-	mkdir -p "$BR"
-	cp "$SRC/tests/browser/package.json" "$SRC/tests/browser/package-lock.json" \
-		"$SRC/tests/browser/attack5.test.mjs" "$BR/"
-	if [ ! -d "$BR/node_modules/playwright-core" ]; then
-		(cd "$BR" && npm ci --no-audit --no-fund --loglevel=error) || bad "npm ci"
-	fi
+	browser_setup "$SRC/tests/browser/attack5.test.mjs" || bad "npm ci"
 	out=$(U=$U TOK_DPO=$TOK_DPO SUBJECT=$ID EMAIL=$EMAIL SECRET=$SECRET MARK=$MARK \
 		node "$BR/attack5.test.mjs" 2>&1)
 	rc=$?

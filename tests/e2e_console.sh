@@ -5,6 +5,7 @@
 # through Playwright (tests/browser/console.test.mjs), with screenshots in
 # the build directory (screenshots/). Ends with "N passed, N failed".
 . "$(dirname "$0")/e2e-common.sh"
+. "$(dirname "$0")/browser-setup.sh"
 
 command -v curl >/dev/null || { echo "curl is needed (scripts/install-deps.sh)"; exit 1; }
 BUILD=$(cd "$(dirname "$BIN")" && pwd)
@@ -166,13 +167,7 @@ if grep -q '^RK_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null; then
 elif ! command -v node >/dev/null || ! command -v npm >/dev/null || [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
 	bad "the browser run needs node, npm and chromium (scripts/install-deps.sh)"
 else
-	BR="$BUILD/browser"
-	mkdir -p "$BR"
-	cp "$SRC/tests/browser/package.json" "$SRC/tests/browser/package-lock.json" \
-		"$SRC/tests/browser/console.test.mjs" "$BR/"
-	if [ ! -d "$BR/node_modules/playwright-core" ]; then
-		(cd "$BR" && npm ci --no-audit --no-fund --loglevel=error) || bad "npm ci"
-	fi
+	browser_setup "$SRC/tests/browser/console.test.mjs" || bad "npm ci"
 	rm -rf "$BUILD/screenshots"
 	out=$(U=$U TOK_DPO=$TOK_DPO SUBJECT=$ID EMAIL=$EMAIL XSS_A=$XSS_A XSS_B=$XSS_B \
 		SHOTS="$BUILD/screenshots" node "$BR/console.test.mjs" 2>&1)
