@@ -81,6 +81,43 @@ void h_whoami(srv_req *q, srv_resp *r)
 	srv_reply_doc(r, 200, doc, 0);
 }
 
+/* What the person's own page needs of the policy: names and labels, never
+ * what the session could do on the operator's handle (look-ups, audit,
+ * rights, purposes). */
+void h_self_policy(srv_req *q, srv_resp *r)
+{
+	static const char *const keep[] = {"scopes", "objections",   "fields",
+					   "kinds",  "record_types", "bases",
+					   "sources"};
+	char *doc = NULL, *out;
+	json_t *all, *page;
+	size_t i;
+	rk_status st = rk_register_whoami(q->reg, &doc);
+
+	if (st != RK_OK) {
+		srv_fail(q, r, st);
+		return;
+	}
+	all = json_loads(doc, 0, NULL);
+	rk_free_secret(doc);
+	page = json_object();
+	for (i = 0;
+	     all != NULL && page != NULL && i < sizeof keep / sizeof *keep;
+	     i++) {
+		json_t *v = json_object_get(all, keep[i]);
+		if (v != NULL)
+			json_object_set(page, keep[i], v);
+	}
+	out = page != NULL ? json_dumps(page, JSON_COMPACT) : NULL;
+	json_decref(all);
+	json_decref(page);
+	if (out == NULL) {
+		srv_error(r, 500, "system", "out of memory");
+		return;
+	}
+	srv_reply_doc(r, 200, out, 0);
+}
+
 void h_notice(srv_req *q, srv_resp *r)
 {
 	const char *lang = h_arg(q, "lang");

@@ -57,6 +57,7 @@ void h_dsr_close(srv_req *q, srv_resp *r);
 
 /* the web console and the self-service page (h_console.c) */
 void h_whoami(srv_req *q, srv_resp *r);
+void h_self_policy(srv_req *q, srv_resp *r);
 void h_notice(srv_req *q, srv_resp *r);
 void h_retention_dry_run(srv_req *q, srv_resp *r);
 void h_selfservice_link(srv_req *q, srv_resp *r);

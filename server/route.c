@@ -156,7 +156,7 @@ const srv_route srv_routes[] = {
 	 "selfSignOut", "End the self-service session", NULL, "Done", NULL},
 	{SRV_GET, "/v1/self", h_export, R_SELF | RD, 200, "selfReport",
 	 "The subject's own access report", NULL, NULL, "format,lang"},
-	{SRV_GET, "/v1/self/policy", h_whoami, R_SELF | RD, 200,
+	{SRV_GET, "/v1/self/policy", h_self_policy, R_SELF | RD, 200,
 	 "selfPolicy", "The names and labels the page shows (scopes, "
 	 "objections, fields)", NULL, NULL, NULL},
 	{SRV_GET, "/v1/self/consents", h_consent_history, R_SELF | RD, 200,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Attack (pending): the self-service session describes itself as the
+# Attack: the self-service session describes itself as the
 # operator. GET /v1/self/policy is h_whoami on a handle that
 # rk_selfservice_authenticate left without a role ("the operator's
 # reach"), so the data subject's page is told it may read the audit trail
