@@ -13,8 +13,8 @@
 # subject whose processing is restricted, which the role may not read. Issuing a link should need a
 # role that may export (the data protection lead, the administrator), as
 # the access report it opens does.
-. "$(dirname "$0")/../e2e-common.sh"
-. "$(dirname "$0")/../e2e-attack5-server.sh"
+. "$(dirname "$0")/e2e-common.sh"
+. "$(dirname "$0")/e2e-attack5-server.sh"
 
 check "init" 0 "$BIN" init --policy "$POLICY"
 TOK_DPO=$("$BIN" actor add dpo1 --role dpo) || bad "actor add dpo1"

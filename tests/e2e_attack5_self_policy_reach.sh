@@ -8,8 +8,8 @@
 # (see e2e_attack5_link_escalation.sh) and invites a page change to use
 # it. The answer should hold the names and labels the page needs (scopes,
 # objections, fields) and no staff capability.
-. "$(dirname "$0")/../e2e-common.sh"
-. "$(dirname "$0")/../e2e-attack5-server.sh"
+. "$(dirname "$0")/e2e-common.sh"
+. "$(dirname "$0")/e2e-attack5-server.sh"
 
 check "init" 0 "$BIN" init --policy "$POLICY"
 TOK_DPO=$("$BIN" actor add dpo1 --role dpo) || bad "actor add dpo1"

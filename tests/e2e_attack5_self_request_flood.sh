@@ -7,8 +7,8 @@
 # legal deadline, at the speed of the network. A second request of a type
 # that is still open should get the open one back (or 409/429), and the
 # session's writes should have a budget.
-. "$(dirname "$0")/../e2e-common.sh"
-. "$(dirname "$0")/../e2e-attack5-server.sh"
+. "$(dirname "$0")/e2e-common.sh"
+. "$(dirname "$0")/e2e-attack5-server.sh"
 
 check "init" 0 "$BIN" init --policy "$POLICY"
 TOK_DPO=$("$BIN" actor add dpo1 --role dpo) || bad "actor add dpo1"

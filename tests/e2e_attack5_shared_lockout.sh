@@ -7,8 +7,8 @@
 # address: ten requests a minute from an anonymous outsider kept the whole
 # console and every API client at 429. Link guesses are now counted apart
 # from staff authentication (a bucket of their own).
-. "$(dirname "$0")/../e2e-common.sh"
-. "$(dirname "$0")/../e2e-attack5-server.sh"
+. "$(dirname "$0")/e2e-common.sh"
+. "$(dirname "$0")/e2e-attack5-server.sh"
 
 check "init" 0 "$BIN" init --policy "$POLICY"
 TOK_DPO=$("$BIN" actor add dpo1 --role dpo) || bad "actor add dpo1"

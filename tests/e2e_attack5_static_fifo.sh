@@ -9,8 +9,8 @@
 # directory (a deploy step, a shared volume) can do it. Opening with
 # O_NONBLOCK (then fstat, then clearing it) or fstatat before the open
 # would refuse it with 404.
-. "$(dirname "$0")/../e2e-common.sh"
-. "$(dirname "$0")/../e2e-attack5-server.sh"
+. "$(dirname "$0")/e2e-common.sh"
+. "$(dirname "$0")/e2e-attack5-server.sh"
 
 check "init" 0 "$BIN" init --policy "$POLICY"
 WEBDIR="$WORK/web"

@@ -95,7 +95,7 @@ one "400" 400 no-store -X POST -H 'Content-Type: application/json' --data-binary
 one "410" 410 no-store -X POST -H 'Content-Type: application/json' --data-binary '{"secret":"x"}' "$U/v1/self/session"
 one "401" 401 no-store "$U/v1/self"
 one "401 again" 401 no-store -H 'Authorization: Bearer nope' "$U/v1/self"
-one "401 a third time" 401 no-store -H 'Authorization: Bearer nope2' "$U/v1/whoami"
+one "401 a third time" 401 no-store -H 'Authorization: Bearer nope2' "$U/v1/self"
 one "429" 429 no-store -H 'Authorization: Bearer nope' "$U/v1/self"
 expect "429 says when to come back" test -n "$(hdr Retry-After)"
 one "the static pages are not rate-limited" 200 no-cache "$U/console"

@@ -212,7 +212,9 @@ async function renderSubject(m) {
   const name = summaryOf(subj);
   if (name) title.textContent = name;
   body.append(valuesCard(subj, r.etag));
-  body.append(el("div", { class: "grid2" }, consentCard(id), el("div", { class: "stack" }, contactCard(id), linkCard(id))));
+  // a link opens all of the person's data: only the roles that handle the
+  // subjects' rights may hand one out (the server refuses the others)
+  body.append(el("div", { class: "grid2" }, consentCard(id), el("div", { class: "stack" }, contactCard(id), S.me.rights ? linkCard(id) : null)));
   body.append(requestsCard(id));
   body.append(recordsCard(id));
   body.append(reportCard(id));

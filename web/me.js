@@ -74,8 +74,40 @@ function latest(kind, name) {
   return v;
 }
 
+// The link's secret is spent only when the person asks: a mail scanner or
+// a link preview that renders the page must not use it up.
+let pendingSecret = "";
+
+function askToOpen() {
+  const m = clear($("main"));
+  const b = el("button", { type: "button", id: "me-open", class: "primary" }, t("me_open_button"));
+  b.addEventListener("click", exchange);
+  m.append(el("section", { class: "card center", id: "me-message" },
+    el("h1", null, t("me_open_title")), el("p", null, t("me_open_help")), b));
+  b.focus();
+}
+
+async function exchange() {
+  const secret = pendingSecret;
+  pendingSecret = "";
+  S.state = "opening";
+  render();
+  const r = await api("POST", "/v1/self/session", { body: { secret } });
+  if (!r.ok) {
+    S.state = r.status === 410 ? "used" : "nolink";
+    if (r.status !== 410) status(errText(r), "error");
+    render();
+    return;
+  }
+  S.token = r.data.token;
+  S.expires = r.data.expires;
+  sessionStorage.setItem(KEY, JSON.stringify({ token: S.token, expires: S.expires }));
+  await load();
+}
+
 function render() {
   shell();
+  if (S.state === "ask") return askToOpen();
   if (S.state === "opening") return message(t("me_opening"));
   if (S.state === "nolink") return message(t("me_no_link"), t("me_no_link_help"));
   if (S.state === "used") return message(t("me_link_used"), t("me_link_used_help"), "warn");
@@ -160,29 +192,24 @@ $("signout").addEventListener("click", async () => {
 });
 
 (async () => {
-  const secret = location.hash.length > 1 ? location.hash.slice(1) : "";
+  // Only a link's secret (43 URL-safe characters) is one: any other
+  // fragment (the page's own #main, say) is nobody's secret.
+  const frag = location.hash.slice(1);
+  const secret = /^[A-Za-z0-9_-]{43}$/.test(frag) ? frag : "";
   // The secret leaves the address bar and the history at once.
   if (location.hash) history.replaceState(null, "", location.pathname);
   shell();
-  if (secret) {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(KEY) || "null");
+    if (saved) { S.token = saved.token; S.expires = saved.expires; }
+  } catch (e) {
+    sessionStorage.removeItem(KEY);
+  }
+  if (secret && !S.token) {
+    pendingSecret = secret;
+    S.state = "ask";
     render();
-    const r = await api("POST", "/v1/self/session", { body: { secret } });
-    if (!r.ok) {
-      S.state = r.status === 410 ? "used" : "nolink";
-      if (r.status !== 410) status(errText(r), "error");
-      render();
-      return;
-    }
-    S.token = r.data.token;
-    S.expires = r.data.expires;
-    sessionStorage.setItem(KEY, JSON.stringify({ token: S.token, expires: S.expires }));
-  } else {
-    try {
-      const saved = JSON.parse(sessionStorage.getItem(KEY) || "null");
-      if (saved) { S.token = saved.token; S.expires = saved.expires; }
-    } catch (e) {
-      sessionStorage.removeItem(KEY);
-    }
+    return;
   }
   if (!S.token) { S.state = "nolink"; render(); return; }
   render();

@@ -184,6 +184,7 @@ try {
   mp.on("request", (r) => seen.push(r.url() + " " + (r.headers()["referer"] || "")));
   await step("the self-service page: payloads as text, the secret leaves the address", async () => {
     await mp.goto(U + "/me#" + SECRET);
+    await mp.click("#me-open");
     await mp.waitForSelector("#me-download");
     expect(!mp.url().includes("#"), "the fragment is still in the address");
     expect(!seen.some((s) => s.includes(SECRET)), "the secret reached a URL or a Referer");

@@ -1,6 +1,6 @@
 // The self-service page after its skip link: open the link, wait for the
 // data, follow "Skip to content" (the address becomes /me#main), reload.
-// Prints "state: ..." lines for tests/pending/e2e_attack5_me_fragment_reload.sh.
+// Prints "state: ..." lines for tests/e2e_attack5_me_fragment_reload.sh.
 import { chromium } from "playwright-core";
 
 const browser = await chromium.launch({
@@ -13,6 +13,7 @@ try {
   const posts = [];
   page.on("request", (r) => { if (r.method() === "POST" && r.url().endsWith("/v1/self/session")) posts.push(r.postData()); });
   await page.goto(process.env.U + "/me#" + process.env.SECRET);
+  await page.click("#me-open");
   await page.waitForSelector("#me-download");
   await page.focus("a.skip");
   await page.keyboard.press("Enter");
