@@ -14,7 +14,7 @@ fi
 # Under AddressSanitizer freed memory waits in its quarantine (256 MiB):
 # the RSS bound says nothing about leaks there (LeakSanitizer does).
 slack=64
-if grep -q __asan_init "$BIN" 2>/dev/null; then
+if grep -q __asan_init "${RK_PG_REAL_BIN:-$BIN}" 2>/dev/null; then
 	slack=1024
 	echo "a sanitizer build: the RSS bound is ${slack} MiB"
 fi
