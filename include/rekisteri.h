@@ -1241,8 +1241,8 @@ RK_API RK_NODISCARD rk_status rk_register_whoami(rk_register *reg,
  * allowed purpose, NULL: the default, and handle the subjects' rights: the
  * administrator or a role that may audit, since the link opens all of the
  * subject's data; others get RK_EREFUSED): secret_out gets its secret,
- * shown once; it lives ttl_seconds (0: RK_SELFSERVICE_LINK_TTL; 60-86400) and is
- * good for one exchange. RK_EREFUSED when the subject has
+ * shown once; it lives ttl_seconds (0: RK_SELFSERVICE_LINK_TTL; 60-86400) and
+ * is good for one exchange. RK_EREFUSED when the subject has
  * RK_SELFSERVICE_LIVE_MAX unused live links already. Audited as
  * "selfservice.link". */
 RK_API RK_NODISCARD rk_status

@@ -44,7 +44,8 @@ check "revoke" 0 "$BIN" actor revoke mk-1
 check "a revoked actor is refused" 4 env REKISTERI_ACTOR=mk-1 REKISTERI_TOKEN="$MK" "$BIN" subject show "$ID" --purpose marketing_communications
 
 # --- a read that cannot be audited prints nothing -----------------------------
-sqlite3 "$REKISTERI_DB" "BEGIN IMMEDIATE;" ".shell sleep 30" >/dev/null 2>&1 &
+# the holder waits out the probe below (the two may meet)
+sqlite3 -cmd ".timeout 10000" "$REKISTERI_DB" "BEGIN IMMEDIATE;" ".shell sleep 30" >/dev/null 2>&1 &
 holder=$!
 # until the holder has the write lock
 for _ in $(seq 100); do

@@ -19,7 +19,7 @@ IN='{"channel": "call", "direction": "inbound"}' \
 R=$out
 
 # Another connection holds the write lock for a while.
-sqlite3 "$REKISTERI_DB" "BEGIN IMMEDIATE;" ".shell sleep 6" "COMMIT;" &
+sqlite3 -cmd ".timeout 10000" "$REKISTERI_DB" "BEGIN IMMEDIATE;" ".shell sleep 6" "COMMIT;" &
 locker=$!
 sleep 1
 "$BIN" record attachment "$A" "$R" --out "$WORK/out.ogg" >/dev/null 2>&1 &

@@ -17,6 +17,8 @@ try {
   await page.waitForSelector("#me-download");
   await page.focus("a.skip");
   await page.keyboard.press("Enter");
+  // the fragment changes after the key's default action: give it its turn
+  await page.waitForFunction(() => location.hash === "#main", null, { timeout: 5000 }).catch(() => {});
   console.log("state: address " + new URL(page.url()).hash);
   await page.reload();
   await page.waitForTimeout(1500);
