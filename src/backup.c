@@ -684,11 +684,11 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 	/* The live trail, which already holds the backup's entries, goes on
 	 * with the restore; a broken one was replaced by the backup's only
 	 * because it was forced, and the entry says so. */
-	audit_ev_set(&ev, r, "register.restore", NULL,
-		     !keep_audit ? "forced,audit_trail_from_backup,"
-				   "live_copy_kept"
-		     : rebuild	 ? "forced,erasures_from_audit_trail"
-				 : NULL,
+	audit_ev_set(&ev, r, AUDIT_RESTORE, NULL,
+		     !keep_audit ? "forced," AUDIT_TRAIL_FROM_BACKUP
+				   ",live_copy_kept"
+		     : rebuild ? "forced,erasures_from_audit_trail"
+			       : NULL,
 		     NULL, "ok");
 	st = audit_write(r, &ev);
 	if (st != RK_OK)

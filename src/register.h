@@ -43,6 +43,9 @@
 #define AUDIT_DSR_OPEN		 "dsr.open"
 #define AUDIT_DSR_EXTEND	 "dsr.extend"
 #define AUDIT_DSR_CLOSE		 "dsr.close"
+/* A forced restore whose fields say the trail came from the backup. */
+#define AUDIT_RESTORE		"register.restore"
+#define AUDIT_TRAIL_FROM_BACKUP "audit_trail_from_backup"
 
 /* One audit event before it gets its place in the chain. Fixed-size copies:
  * names of fields and purposes only, never values. */

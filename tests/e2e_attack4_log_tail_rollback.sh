@@ -95,4 +95,5 @@ verify_finds "the undone closing is found" "request"
 IN='' check "closed again" 0 "$BIN" dsr close 1 --outcome done
 rows "UPDATE dsr SET due = '2099-01-01' WHERE id = 1"
 verify_finds "an edited request is found" "request"
+
 e2e_finish
