@@ -10,7 +10,6 @@
 
 #include <jansson.h>
 
-#include "consent.h"
 #include "crypto.h"
 #include "ident.h"
 #include "integrity.h"

@@ -26,7 +26,6 @@
 
 #include <jansson.h>
 
-#include "consent.h"
 #include "crypto.h"
 #include "disclose.h"
 #include "ident.h"

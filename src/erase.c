@@ -24,7 +24,6 @@
 
 #include <jansson.h>
 
-#include "consent.h"
 #include "crypto.h"
 #include "integrity.h"
 #include "ledger.h"

@@ -31,7 +31,6 @@
 
 #include <jansson.h>
 
-#include "consent.h"
 #include "crypto.h"
 #include "json_secret.h"
 #include "ident.h"

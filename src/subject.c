@@ -12,7 +12,6 @@
 
 #include <jansson.h>
 
-#include "consent.h"
 #include "crypto.h"
 #include "ident.h"
 #include "integrity.h"
