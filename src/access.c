@@ -18,7 +18,7 @@
 #include "register.h"
 #include "store.h"
 
-rk_status access_check(rk_register *r, size_t pu, const char *action,
+rk_status access_check(rk_register *r, size_t pu, audit_action action,
 		       const char *subject_id)
 {
 	const pol_role *role;
@@ -93,7 +93,7 @@ static int valid_actor_name(const char *name)
 	return 1;
 }
 
-rk_status access_admin(rk_register *r, const char *action, const char *what)
+rk_status access_admin(rk_register *r, audit_action action, const char *what)
 {
 	/* The administrator is the operator's role: whoever holds the
 	 * master key. */
@@ -116,7 +116,7 @@ rk_status rk_actor_add(rk_register *r, const char *name, const char *role,
 
 	_Static_assert(RK_TOKEN_LEN == SEC_TOKEN_LEN, "token length");
 	token_out[0] = '\0';
-	st = access_admin(r, "actor.add", "manage actors");
+	st = access_admin(r, AUD_ACTOR_ADD, "manage actors");
 	if (st != RK_OK)
 		return st;
 	if (!valid_actor_name(name))
@@ -163,7 +163,7 @@ rk_status rk_actor_add(rk_register *r, const char *name, const char *role,
 		/* Which actor got which role: names of staff IDs, no data. */
 		char what[128];
 		snprintf(what, sizeof what, "%s:%s", a.name, a.role);
-		audit_ev_set(&ev, r, "actor.add", NULL, what, NULL, "ok");
+		audit_ev_set(&ev, r, AUD_ACTOR_ADD, NULL, what, NULL, "ok");
 	}
 	st = audit_write(r, &ev);
 	if (st == RK_OK)
@@ -225,7 +225,7 @@ rk_status rk_actor_list(rk_register *r, char **json_out)
 	audit_ev ev;
 
 	*json_out = NULL;
-	st = access_admin(r, "actor.list", "manage actors");
+	st = access_admin(r, AUD_ACTOR_LIST, "manage actors");
 	if (st != RK_OK)
 		return st;
 	aj.arr = json_array();
@@ -240,7 +240,7 @@ rk_status rk_actor_list(rk_register *r, char **json_out)
 		st = reg_store_fail(r, "cannot list actors");
 	reg_end_read(r);
 	if (st == RK_EINTEGRITY)
-		reg_audit_attempt(r, "actor.list", NULL, NULL, st);
+		reg_audit_attempt(r, AUD_ACTOR_LIST, NULL, NULL, st);
 	if (st != RK_OK)
 		goto out;
 	if (aj.failed) {
@@ -252,7 +252,7 @@ rk_status rk_actor_list(rk_register *r, char **json_out)
 		st = reg_fail(r, RK_ESYS, "out of memory");
 		goto out;
 	}
-	audit_ev_set(&ev, r, "actor.list", NULL, NULL, NULL, "ok");
+	audit_ev_set(&ev, r, AUD_ACTOR_LIST, NULL, NULL, NULL, "ok");
 	st = audit_read(r, &ev);
 out:
 	json_decref(aj.arr);
@@ -270,7 +270,7 @@ rk_status rk_actor_revoke(rk_register *r, const char *name)
 	audit_ev ev;
 	int rc;
 
-	st = access_admin(r, "actor.revoke", "manage actors");
+	st = access_admin(r, AUD_ACTOR_REVOKE, "manage actors");
 	if (st != RK_OK)
 		return st;
 	if (!valid_actor_name(name))
@@ -301,7 +301,7 @@ rk_status rk_actor_revoke(rk_register *r, const char *name)
 	st = integ_actors_pin(r);
 	if (st != RK_OK)
 		goto out;
-	audit_ev_set(&ev, r, "actor.revoke", NULL, name, NULL, "ok");
+	audit_ev_set(&ev, r, AUD_ACTOR_REVOKE, NULL, name, NULL, "ok");
 	st = audit_write(r, &ev);
 	if (st == RK_OK)
 		st = reg_commit(r);
@@ -386,7 +386,7 @@ rk_status rk_register_authenticate(rk_register *r, const char *actor,
 		goto refused;
 	if (st != RK_OK) {
 		if (st == RK_EINTEGRITY)
-			reg_audit_attempt(r, "actor.authenticate", NULL, NULL,
+			reg_audit_attempt(r, AUD_ACTOR_AUTHENTICATE, NULL, NULL,
 					  st);
 		return st;
 	}
@@ -421,7 +421,7 @@ refused:
 						 : "(not an actor name)");
 		reg_fail(r, RK_EREFUSED,
 			 "unknown actor, wrong token or revoked actor");
-		reg_audit_attempt(r, "actor.authenticate", NULL, NULL,
+		reg_audit_attempt(r, AUD_ACTOR_AUTHENTICATE, NULL, NULL,
 				  RK_EREFUSED);
 		memcpy(r->actor, saved, sizeof saved);
 	}
@@ -503,7 +503,7 @@ int access_handles_rights(const rk_register *r)
 	       r->pol->roles[r->role].audit;
 }
 
-rk_status access_rights(rk_register *r, const char *action, const char *what)
+rk_status access_rights(rk_register *r, audit_action action, const char *what)
 {
 	if (access_handles_rights(r))
 		return RK_OK;

@@ -41,13 +41,30 @@ static void copy_bounded(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
-void audit_ev_set(audit_ev *ev, const rk_register *r, const char *action,
+/* The stored name of action: the table's, or for an objection of the
+ * policy's "object.NAME" or "object.NAME.lift". */
+static void spell_action(char *out, size_t cap, const rk_register *r,
+			 audit_action action)
+{
+	size_t oi;
+	int lift;
+
+	if (audit_objection_of(action, &oi, &lift) && r->pol != NULL &&
+	    oi < r->pol->nobjections) {
+		snprintf(out, cap, "object.%s%s", r->pol->objections[oi].name,
+			 lift ? ".lift" : "");
+		return;
+	}
+	copy_bounded(out, cap, audit_action_name(action));
+}
+
+void audit_ev_set(audit_ev *ev, const rk_register *r, audit_action action,
 		  const char *subject, const char *fields, const char *purpose,
 		  const char *outcome)
 {
 	ev->at_us = reg_now_us(r);
 	copy_bounded(ev->actor, sizeof ev->actor, r->actor);
-	copy_bounded(ev->action, sizeof ev->action, action);
+	spell_action(ev->action, sizeof ev->action, r, action);
 	copy_bounded(ev->subject, sizeof ev->subject, subject);
 	copy_bounded(ev->fields, sizeof ev->fields, fields);
 	copy_bounded(ev->purpose, sizeof ev->purpose, purpose);
@@ -688,7 +705,7 @@ static int import_orphan(void *ud, const char *jid, const unsigned char *data,
 	if (damage == NULL && gap)
 		damage = "journal records are missing";
 	if (damage != NULL) {
-		audit_ev_set(&ev, r, "audit.journal", NULL, NULL, NULL,
+		audit_ev_set(&ev, r, AUD_AUDIT_JOURNAL, NULL, NULL, NULL,
 			     "integrity");
 		st = audit_write(r, &ev);
 		if (st != RK_OK)
@@ -914,7 +931,7 @@ rk_status rk_audit_verify(rk_register *r, rk_audit_report *rep)
 	rk_status st;
 
 	memset(rep, 0, sizeof *rep);
-	st = audit_may_read(r, "audit.verify");
+	st = audit_may_read(r, AUD_AUDIT_VERIFY);
 	if (st != RK_OK)
 		return st;
 	return audit_verify_chain(r, rep);
@@ -1067,7 +1084,7 @@ rk_status rk_audit_log(rk_register *r, const char *subject_id, rk_audit_fn fn,
 	rk_status st;
 	int rc;
 
-	st = audit_may_read(r, "audit.log");
+	st = audit_may_read(r, AUD_AUDIT_LOG);
 	if (st != RK_OK)
 		return st;
 	if (subject_id != NULL) {
@@ -1079,7 +1096,7 @@ rk_status rk_audit_log(rk_register *r, const char *subject_id, rk_audit_fn fn,
 		pseudonym = sub.pseudonym;
 	}
 	/* Reading the trail is processing too, and shows itself. */
-	audit_ev_set(&ev, r, "audit.log", pseudonym, NULL, NULL, "ok");
+	audit_ev_set(&ev, r, AUD_AUDIT_LOG, pseudonym, NULL, NULL, "ok");
 	st = audit_read(r, &ev);
 	if (st == RK_OK)
 		st = rk_register_flush(r);
@@ -1172,7 +1189,7 @@ rk_status rk_audit_checkpoint(rk_register *r, const char *path)
 
 	if (path == NULL || path[0] == '\0')
 		return reg_fail(r, RK_EINVAL, "a checkpoint file is needed");
-	st = audit_may_read(r, "audit.checkpoint");
+	st = audit_may_read(r, AUD_AUDIT_CHECKPOINT);
 	if (st != RK_OK)
 		return st;
 	if (r->bulk || r->group)
@@ -1194,7 +1211,7 @@ rk_status rk_audit_checkpoint(rk_register *r, const char *path)
 	if (st != RK_OK)
 		goto out;
 	/* The checkpoint covers its own entry. */
-	audit_ev_set(&ev, r, "audit.checkpoint", NULL, NULL, NULL, "ok");
+	audit_ev_set(&ev, r, AUD_AUDIT_CHECKPOINT, NULL, NULL, NULL, "ok");
 	st = audit_write(r, &ev);
 	if (st != RK_OK)
 		goto out;
@@ -1367,7 +1384,7 @@ malformed:
 /* ---- refusals and failures ---- */
 
 /* Queues an audit entry for a call that changed nothing. */
-void reg_audit_attempt(rk_register *r, const char *action,
+void reg_audit_attempt(rk_register *r, audit_action action,
 		       const char *pseudonym, const char *purpose, rk_status st)
 {
 	audit_ev ev;
@@ -1385,7 +1402,7 @@ void reg_audit_attempt(rk_register *r, const char *action,
 	memcpy(r->err, saved, sizeof saved);
 }
 
-rk_status audit_may_read(rk_register *r, const char *action)
+rk_status audit_may_read(rk_register *r, audit_action action)
 {
 	if (r->role == POL_NONE || r->pol->roles[r->role].audit)
 		return RK_OK;

@@ -42,7 +42,7 @@ rk_status rk_backup(rk_register *r, const char *path)
 	audit_ev ev;
 	rk_status st;
 
-	st = access_admin(r, "register.backup", "make backups");
+	st = access_admin(r, AUD_REGISTER_BACKUP, "make backups");
 	if (st != RK_OK)
 		return st;
 	if (path == NULL || path[0] == '\0')
@@ -71,7 +71,8 @@ rk_status rk_backup(rk_register *r, const char *path)
 	 * backup whose entry cannot be written is removed. */
 	st = reg_begin_write(r);
 	if (st == RK_OK) {
-		audit_ev_set(&ev, r, "register.backup", NULL, NULL, NULL, "ok");
+		audit_ev_set(&ev, r, AUD_REGISTER_BACKUP, NULL, NULL, NULL,
+			     "ok");
 		st = audit_write(r, &ev);
 		if (st == RK_OK)
 			st = reg_commit(r);
@@ -96,7 +97,8 @@ static int erased_one(void *ud, const store_audit *a)
 {
 	struct erased_set *e = ud;
 
-	if (a->subject == NULL || strcmp(a->action, "subject.erase") != 0 ||
+	if (a->subject == NULL ||
+	    !audit_action_is(a->action, AUD_SUBJECT_ERASE) ||
 	    strcmp(a->outcome, "ok") != 0 || strlen(a->subject) != 32)
 		return 0;
 	if (e->n == e->cap) {
@@ -563,7 +565,7 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 	rk_status st;
 	int committed = 0, keep_audit = 1, rebuild = 0;
 
-	st = access_admin(r, "register.restore", "restore backups");
+	st = access_admin(r, AUD_REGISTER_RESTORE, "restore backups");
 	if (st != RK_OK)
 		return st;
 	r->err[0] = '\0'; /* after a forced restore: what it replaced */
@@ -684,7 +686,7 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 	/* The live trail, which already holds the backup's entries, goes on
 	 * with the restore; a broken one was replaced by the backup's only
 	 * because it was forced, and the entry says so. */
-	audit_ev_set(&ev, r, AUDIT_RESTORE, NULL,
+	audit_ev_set(&ev, r, AUD_REGISTER_RESTORE, NULL,
 		     !keep_audit ? "forced," AUDIT_TRAIL_FROM_BACKUP
 				   ",live_copy_kept"
 		     : rebuild ? "forced,erasures_from_audit_trail"
@@ -711,7 +713,7 @@ out:
 	if (!committed) {
 		reg_rollback(r);
 		if (st != RK_OK)
-			reg_audit_attempt(r, "register.restore", NULL, NULL,
+			reg_audit_attempt(r, AUD_REGISTER_RESTORE, NULL, NULL,
 					  st);
 		if (copy[0] != '\0')
 			(void)unlink(copy); /* nothing was replaced after all */
@@ -843,7 +845,7 @@ rk_status rk_restore_new(const char *db_path, const char *key_path,
 	if (st == RK_OK)
 		st = reg_begin_write(r);
 	if (st == RK_OK) {
-		audit_ev_set(&ev, r, "register.restore", NULL, "new_register",
+		audit_ev_set(&ev, r, AUD_REGISTER_RESTORE, NULL, "new_register",
 			     NULL, "ok");
 		st = audit_write(r, &ev);
 		if (st == RK_OK)

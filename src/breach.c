@@ -628,7 +628,7 @@ rk_status rk_breach_open(rk_register *r, const char *aware_at,
 			 const char *description, const char *categories,
 			 const rk_breach_query *query, int64_t *number)
 {
-	static const char action[] = AUDIT_BREACH_OPEN;
+	const audit_action action = AUD_BREACH_OPEN;
 	struct ball all;
 	struct brow row, *grown;
 	struct match m = {NULL, 0, 0};
@@ -766,7 +766,7 @@ static rk_status read_all(rk_register *r, struct ball *all)
 
 rk_status rk_breach_list(rk_register *r, unsigned flags, char **json_out)
 {
-	static const char action[] = "breach.list";
+	const audit_action action = AUD_BREACH_LIST;
 	struct ball all;
 	json_t *arr = NULL;
 	audit_ev ev;
@@ -819,7 +819,7 @@ out:
 
 rk_status rk_breach_show(rk_register *r, int64_t number, char **json_out)
 {
-	static const char action[] = "breach.show";
+	const audit_action action = AUD_BREACH_SHOW;
 	struct ball all;
 	struct brow *w;
 	json_t *o = NULL;
@@ -867,7 +867,7 @@ out:
 
 rk_status rk_breach_subjects(rk_register *r, int64_t number, char **json_out)
 {
-	static const char action[] = "breach.subjects";
+	const audit_action action = AUD_BREACH_SUBJECTS;
 	struct ball all;
 	struct brow *w;
 	struct match m = {NULL, 0, 0};
@@ -1049,7 +1049,7 @@ static rk_status apply(rk_register *r, struct brow *w,
 	return RK_OK;
 }
 
-static rk_status change(rk_register *r, const char *action, int64_t number,
+static rk_status change(rk_register *r, audit_action action, int64_t number,
 			const rk_breach_change *c, char **json_out)
 {
 	struct ball all;
@@ -1135,10 +1135,10 @@ rk_status rk_breach_update(rk_register *r, int64_t number,
 			*json_out = NULL;
 		return reg_fail(r, RK_EINVAL, "nothing to update");
 	}
-	return change(r, AUDIT_BREACH_UPDATE, number, c, json_out);
+	return change(r, AUD_BREACH_UPDATE, number, c, json_out);
 }
 
 rk_status rk_breach_close(rk_register *r, int64_t number, char **json_out)
 {
-	return change(r, AUDIT_BREACH_CLOSE, number, NULL, json_out);
+	return change(r, AUD_BREACH_CLOSE, number, NULL, json_out);
 }

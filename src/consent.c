@@ -215,7 +215,7 @@ struct ledger_act {
 	int given;
 	const char *channel;
 	const char *evidence;
-	const char *action; /* audit action */
+	audit_action action;
 	/* Compelling grounds against the objection for this purpose (index),
 	 * which must be in force; POL_NONE for every other entry. */
 	size_t grounds_pu;
@@ -337,7 +337,7 @@ rk_status rk_consent_set(rk_register *r, const char *id, const char *scope,
 			 int given, const char *channel, const char *evidence)
 {
 	struct ledger_act a;
-	const char *action = given ? "consent.give" : "consent.withdraw";
+	audit_action action = given ? AUD_CONSENT_GIVE : AUD_CONSENT_WITHDRAW;
 	size_t si = scope == NULL ? POL_NONE : policy_scope(r->pol, scope);
 	rk_status st;
 
@@ -363,7 +363,6 @@ static rk_status object_named(rk_register *r, const char *id,
 			      const char *channel, const char *evidence)
 {
 	struct ledger_act a;
-	char action[48];
 	size_t oi = objection == NULL ? POL_NONE
 				      : policy_objection(r->pol, objection);
 	rk_status st;
@@ -371,12 +370,10 @@ static rk_status object_named(rk_register *r, const char *id,
 	if (oi == POL_NONE) {
 		st = unknown_name(r, "objection", r->pol->objections,
 				  r->pol->nobjections);
-		reg_audit_attempt(r, lift ? "object.lift" : "object", NULL,
+		reg_audit_attempt(r, lift ? AUD_OBJECT_LIFT : AUD_OBJECT, NULL,
 				  NULL, st);
 		return st;
 	}
-	snprintf(action, sizeof action, "object.%s%s",
-		 r->pol->objections[oi].name, lift ? ".lift" : "");
 	a.name = r->pol->objections[oi].name;
 	a.scope = POL_NONE;
 	a.objection = 1;
@@ -384,7 +381,8 @@ static rk_status object_named(rk_register *r, const char *id,
 	a.given = !lift;
 	a.channel = channel;
 	a.evidence = evidence;
-	a.action = action;
+	/* Audited under the objection's own name. */
+	a.action = audit_objection(oi, lift);
 	a.grounds_pu = POL_NONE;
 	return ledger_write(r, id, &a);
 }
@@ -409,10 +407,10 @@ static rk_status object_purpose(rk_register *r, const char *id,
 				const char *purpose, int what,
 				const char *channel, const char *evidence)
 {
-	static const char *const actions[] = {"object.purpose",
-					      "object.purpose.lift",
-					      "object.purpose.grounds"};
-	const char *action = actions[what];
+	static const audit_action actions[] = {AUD_OBJECT_PURPOSE,
+					       AUD_OBJECT_PURPOSE_LIFT,
+					       AUD_OBJECT_PURPOSE_GROUNDS};
+	audit_action action = actions[what];
 	char name[LEDGER_NAME_MAX];
 	struct ledger_act a;
 	size_t pu = POL_NONE;
@@ -500,7 +498,7 @@ static rk_status refuse_restricted(rk_register *r, const store_subject *sub,
 /* Loads the subject and checks the actor's role for purpose pu; on a
  * refusal access_check has audited it and *audited is set. */
 static rk_status load_checked(rk_register *r, const char *id, size_t pu,
-			      const char *action, store_subject *sub,
+			      audit_action action, store_subject *sub,
 			      int *audited)
 {
 	rk_status st = reg_load_subject(r, id, sub);
@@ -625,7 +623,7 @@ rk_status rk_consent_history(rk_register *r, const char *id, char **json_out)
 	*json_out = NULL;
 	memset(&h, 0, sizeof h);
 	sub.pseudonym[0] = '\0';
-	st = load_checked(r, id, pu, "consent.history", &sub, &audited);
+	st = load_checked(r, id, pu, AUD_CONSENT_HISTORY, &sub, &audited);
 	if (st == RK_OK)
 		st = reg_subject_key(r, &sub, &dk);
 	if (st != RK_OK)
@@ -660,7 +658,7 @@ rk_status rk_consent_history(rk_register *r, const char *id, char **json_out)
 		st = reg_fail(r, RK_ESYS, "out of memory");
 		goto out;
 	}
-	audit_ev_set(&ev, r, "consent.history", sub.pseudonym, NULL, purpose,
+	audit_ev_set(&ev, r, AUD_CONSENT_HISTORY, sub.pseudonym, NULL, purpose,
 		     "ok");
 	/* No read without its audit entry. */
 	st = audit_read(r, &ev);
@@ -670,7 +668,7 @@ rk_status rk_consent_history(rk_register *r, const char *id, char **json_out)
 	}
 out:
 	if (st != RK_OK && st != RK_ESYS && !audited)
-		reg_audit_attempt(r, "consent.history",
+		reg_audit_attempt(r, AUD_CONSENT_HISTORY,
 				  sub.pseudonym[0] ? sub.pseudonym : NULL,
 				  purpose, st);
 	reg_free_secret(text);
@@ -705,7 +703,7 @@ rk_status rk_consent_state(rk_register *r, const char *id, const char *scope,
 		st = unknown_scope(r);
 		goto out;
 	}
-	st = load_checked(r, id, pu, "consent.state", &sub, &audited);
+	st = load_checked(r, id, pu, AUD_CONSENT_STATE, &sub, &audited);
 	if (st != RK_OK)
 		goto out;
 	st = reg_begin_read(r);
@@ -717,14 +715,14 @@ rk_status rk_consent_state(rk_register *r, const char *id, const char *scope,
 		st = ledger_err(s);
 		goto out;
 	}
-	audit_ev_set(&ev, r, "consent.state", sub.pseudonym, name, purpose,
+	audit_ev_set(&ev, r, AUD_CONSENT_STATE, sub.pseudonym, name, purpose,
 		     "ok");
 	st = audit_read(r, &ev);
 	if (st == RK_OK)
 		*given = s == LEDGER_GIVEN;
 out:
 	if (st != RK_OK && st != RK_ESYS && !audited)
-		reg_audit_attempt(r, "consent.state",
+		reg_audit_attempt(r, AUD_CONSENT_STATE,
 				  sub.pseudonym[0] ? sub.pseudonym : NULL,
 				  purpose, st);
 	return st;
@@ -1191,7 +1189,7 @@ rk_status rk_may_contact_ex(rk_register *r, const char *id,
 			decide(out, 0,
 			       "the notice declares no marketing purpose");
 	} else {
-		st = load_checked(r, id, pu, "may_contact", &sub, &audited);
+		st = load_checked(r, id, pu, AUD_MAY_CONTACT, &sub, &audited);
 		if (st == RK_OK)
 			st = reg_begin_read(r);
 		if (st == RK_OK) {
@@ -1212,14 +1210,14 @@ rk_status rk_may_contact_ex(rk_register *r, const char *id,
 		reg_end_read(r);
 	if (st != RK_OK)
 		goto out;
-	audit_ev_set(&ev, r, "may_contact", sub.pseudonym, channel_names[o.ch],
-		     purpose, "ok");
+	audit_ev_set(&ev, r, AUD_MAY_CONTACT, sub.pseudonym,
+		     channel_names[o.ch], purpose, "ok");
 	st = audit_read(r, &ev);
 out:
 	if (st != RK_OK) {
 		memset(out, 0, sizeof *out);
 		if (st != RK_ESYS && !audited)
-			reg_audit_attempt(r, "may_contact",
+			reg_audit_attempt(r, AUD_MAY_CONTACT,
 					  sub.pseudonym[0] ? sub.pseudonym
 							   : NULL,
 					  purpose, st);
@@ -1275,7 +1273,7 @@ rk_status rk_cookie_link(rk_register *r, const char *id, const char *cookie_id)
 	sub.pseudonym[0] = '\0';
 	st = check_cookie(r, cookie_id);
 	if (st == RK_OK)
-		st = load_checked(r, id, pu, "cookie.link", &sub, &audited);
+		st = load_checked(r, id, pu, AUD_COOKIE_LINK, &sub, &audited);
 	if (st != RK_OK)
 		goto out;
 	/* Only the keyed hash is stored, the same the records resolve. */
@@ -1309,7 +1307,7 @@ rk_status rk_cookie_link(rk_register *r, const char *id, const char *cookie_id)
 		st = reg_store_fail(r, "cannot link the identifier");
 		goto out;
 	}
-	audit_ev_set(&ev, r, "cookie.link", sub.pseudonym, COOKIE_FIELD,
+	audit_ev_set(&ev, r, AUD_COOKIE_LINK, sub.pseudonym, COOKIE_FIELD,
 		     purpose, "ok");
 	st = audit_write(r, &ev);
 	if (st == RK_OK)
@@ -1318,7 +1316,7 @@ out:
 	if (st != RK_OK) {
 		reg_rollback(r);
 		if (!audited)
-			reg_audit_attempt(r, "cookie.link",
+			reg_audit_attempt(r, AUD_COOKIE_LINK,
 					  sub.pseudonym[0] ? sub.pseudonym
 							   : NULL,
 					  purpose, st);
@@ -1343,7 +1341,7 @@ rk_status rk_cookie_reset_ex(rk_register *r, const char *id, int64_t *unlinked,
 	if (deleted != NULL)
 		*deleted = 0;
 	sub.pseudonym[0] = '\0';
-	st = load_checked(r, id, pu, "cookie.reset", &sub, &audited);
+	st = load_checked(r, id, pu, AUD_COOKIE_RESET, &sub, &audited);
 	if (st == RK_OK)
 		st = reg_begin_write(r);
 	if (st == RK_OK)
@@ -1376,7 +1374,7 @@ rk_status rk_cookie_reset_ex(rk_register *r, const char *id, int64_t *unlinked,
 	snprintf(what, sizeof what,
 		 "%s,identifiers:%" PRId64 ",records:%" PRId64, COOKIE_FIELD, n,
 		 m);
-	audit_ev_set(&ev, r, "cookie.reset", sub.pseudonym, what, purpose,
+	audit_ev_set(&ev, r, AUD_COOKIE_RESET, sub.pseudonym, what, purpose,
 		     "ok");
 	st = audit_write(r, &ev);
 	if (st == RK_OK)
@@ -1392,7 +1390,7 @@ out:
 	if (st != RK_OK) {
 		reg_rollback(r);
 		if (!audited)
-			reg_audit_attempt(r, "cookie.reset",
+			reg_audit_attempt(r, AUD_COOKIE_RESET,
 					  sub.pseudonym[0] ? sub.pseudonym
 							   : NULL,
 					  purpose, st);
@@ -1502,7 +1500,8 @@ rk_status consent_purge_unconsented(rk_register *r)
 static rk_status restriction_write(rk_register *r, const char *id, int on,
 				   const char *reason)
 {
-	const char *action = on ? "subject.restrict" : "subject.unrestrict";
+	audit_action action =
+		on ? AUD_SUBJECT_RESTRICT : AUD_SUBJECT_UNRESTRICT;
 	struct ledger_act a;
 	store_subject sub;
 	rk_status st;

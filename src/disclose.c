@@ -317,7 +317,7 @@ rk_status rk_disclosure_list(rk_register *r, const char *id, char **json_out)
 	*json_out = NULL;
 	memset(&w, 0, sizeof w);
 	sub.pseudonym[0] = '\0';
-	st = access_rights(r, "disclosure.list", "read the disclosure log");
+	st = access_rights(r, AUD_DISCLOSURE_LIST, "read the disclosure log");
 	if (st != RK_OK)
 		return st;
 	w.arr = json_array();
@@ -340,7 +340,7 @@ rk_status rk_disclosure_list(rk_register *r, const char *id, char **json_out)
 		goto out;
 	reg_end_read(r);
 	reading = 0;
-	audit_ev_set(&ev, r, "disclosure.list",
+	audit_ev_set(&ev, r, AUD_DISCLOSURE_LIST,
 		     id != NULL ? sub.pseudonym : NULL, NULL, NULL, "ok");
 	st = audit_read(r, &ev);
 	if (st != RK_OK)
@@ -352,7 +352,7 @@ out:
 	if (reading)
 		reg_end_read(r);
 	if (st != RK_OK && st != RK_ESYS && st != RK_EREFUSED)
-		reg_audit_attempt(r, "disclosure.list",
+		reg_audit_attempt(r, AUD_DISCLOSURE_LIST,
 				  sub.pseudonym[0] ? sub.pseudonym : NULL, NULL,
 				  st);
 	json_decref(w.arr);
@@ -734,7 +734,7 @@ static rk_status may_disclose(rk_register *r, size_t ri, size_t pu)
 	if (r->role == POL_NONE || r->role == p->settings.operator_role ||
 	    p->roles[r->role].audit)
 		return RK_OK;
-	st = access_check(r, pu, "disclose", NULL);
+	st = access_check(r, pu, AUD_DISCLOSE, NULL);
 	if (st != RK_OK)
 		return st;
 	for (f = 0; f < p->nfields; f++)
@@ -746,7 +746,7 @@ static rk_status may_disclose(rk_register *r, size_t ri, size_t pu)
 				 "see category %s",
 				 p->roles[r->role].name, p->recipients[ri].name,
 				 p->categories[p->fields[f].category].name);
-			reg_audit_attempt(r, "disclose", NULL,
+			reg_audit_attempt(r, AUD_DISCLOSE, NULL,
 					  p->purposes[pu].name, RK_EREFUSED);
 			return RK_EREFUSED;
 		}
@@ -756,7 +756,7 @@ static rk_status may_disclose(rk_register *r, size_t ri, size_t pu)
 /* After reg_fail set the message: the refusal is audited. */
 static rk_status refused(rk_register *r, size_t pu)
 {
-	reg_audit_attempt(r, "disclose", NULL,
+	reg_audit_attempt(r, AUD_DISCLOSE, NULL,
 			  pu == POL_NONE ? NULL : r->pol->purposes[pu].name,
 			  RK_EREFUSED);
 	return RK_EREFUSED;
@@ -1141,9 +1141,9 @@ rk_status rk_disclose(rk_register *r, const char *recipient,
 		if (obj == NULL) {
 			counts[ex]++;
 			if (!o->all_eligible)
-				reg_audit_attempt(r, "disclose", sub.pseudonym,
-						  p->purposes[pu].name,
-						  RK_EREFUSED);
+				reg_audit_attempt(
+					r, AUD_DISCLOSE, sub.pseudonym,
+					p->purposes[pu].name, RK_EREFUSED);
 			continue;
 		}
 		if (json_array_append_new(subjects, obj) != 0) {
@@ -1180,7 +1180,7 @@ rk_status rk_disclose(rk_register *r, const char *recipient,
 		names[0] = '\0';
 		snprintf(names, sizeof names, "%s%s%s", s.fields,
 			 s.fields[0] && s.types[0] ? "," : "", s.types);
-		audit_ev_set(&ev, r, AUDIT_DISCLOSE, sub.pseudonym, names,
+		audit_ev_set(&ev, r, AUD_DISCLOSE, sub.pseudonym, names,
 			     p->purposes[pu].name, "ok");
 		st = audit_write(r, &ev);
 		if (st != RK_OK)
@@ -1233,7 +1233,7 @@ out:
 	if (writing)
 		reg_rollback(r);
 	if (st != RK_OK && st != RK_ESYS)
-		reg_audit_attempt(r, "disclose", NULL, p->purposes[pu].name,
+		reg_audit_attempt(r, AUD_DISCLOSE, NULL, p->purposes[pu].name,
 				  st);
 	json_free_secret(doc);
 	json_free_secret(subjects);
@@ -1298,7 +1298,7 @@ static rk_status may_transfer(rk_register *r)
 	reg_fail(r, RK_EREFUSED,
 		 "role %s may not move data to the direct-marketing register",
 		 r->pol->roles[r->role].name);
-	reg_audit_attempt(r, "marketing.transfer", NULL, NULL, RK_EREFUSED);
+	reg_audit_attempt(r, AUD_MARKETING_TRANSFER, NULL, NULL, RK_EREFUSED);
 	return RK_EREFUSED;
 }
 
@@ -1443,7 +1443,7 @@ rk_status rk_transfer_to_marketing(rk_register *r, const char *id,
 	st = head_set(r, &h);
 	if (st != RK_OK)
 		goto out;
-	audit_ev_set(&ev, r, AUDIT_MARKETING_TRANSFER, sub.pseudonym, k.fields,
+	audit_ev_set(&ev, r, AUD_MARKETING_TRANSFER, sub.pseudonym, k.fields,
 		     p->purposes[pu].name, "ok");
 	st = audit_write(r, &ev);
 	if (st != RK_OK)
@@ -1479,7 +1479,7 @@ out:
 	if (writing)
 		reg_rollback(r);
 	if (st != RK_OK && st != RK_ESYS)
-		reg_audit_attempt(r, "marketing.transfer",
+		reg_audit_attempt(r, AUD_MARKETING_TRANSFER,
 				  sub.pseudonym[0] ? sub.pseudonym : NULL,
 				  pu == POL_NONE ? NULL : p->purposes[pu].name,
 				  st);

@@ -328,7 +328,7 @@ static rk_status pin_set(rk_register *r, const struct dsr_all *a)
 
 /* The operator (admin role) and roles with "audit": true. A refusal is
  * audited, naming the subject when the call named a known one. */
-static rk_status may_handle(rk_register *r, const char *action,
+static rk_status may_handle(rk_register *r, audit_action action,
 			    const char *subject_id)
 {
 	store_subject sub;
@@ -562,7 +562,7 @@ rk_status rk_dsr_open(rk_register *r, const char *id, const char *type,
 		      const char *received, const char *verified_by,
 		      int64_t *number)
 {
-	static const char action[] = AUDIT_DSR_OPEN;
+	const audit_action action = AUD_DSR_OPEN;
 	struct dsr_all all;
 	struct dsr_row row, *grown;
 	struct purposes ps = {r->pol, NULL};
@@ -706,7 +706,7 @@ out:
 rk_status rk_dsr_list(rk_register *r, unsigned flags, const char *due_before,
 		      char **json_out)
 {
-	static const char action[] = "dsr.list";
+	const audit_action action = AUD_DSR_LIST;
 	struct dsr_all all;
 	json_t *arr = NULL;
 	char today[11], before[11] = "";
@@ -785,7 +785,7 @@ static rk_status number_ok(rk_register *r, int64_t number)
 
 rk_status rk_dsr_show(rk_register *r, int64_t number, char **json_out)
 {
-	static const char action[] = "dsr.show";
+	const audit_action action = AUD_DSR_SHOW;
 	struct dsr_all all;
 	struct dsr_row *d = NULL;
 	json_t *o = NULL;
@@ -898,7 +898,7 @@ enum change_kind { CH_EXTEND, CH_CLOSE };
 
 struct change {
 	enum change_kind kind;
-	const char *action;
+	audit_action action;
 	const char *outcome; /* close: done or refused */
 	char *reason;	     /* normalised, or NULL */
 };
@@ -1040,7 +1040,7 @@ out:
 rk_status rk_dsr_extend(rk_register *r, int64_t number, const char *reason,
 			char **json_out)
 {
-	struct change c = {CH_EXTEND, AUDIT_DSR_EXTEND, NULL, NULL};
+	struct change c = {CH_EXTEND, AUD_DSR_EXTEND, NULL, NULL};
 	rk_status st;
 
 	if (json_out != NULL)
@@ -1063,7 +1063,7 @@ rk_status rk_dsr_extend(rk_register *r, int64_t number, const char *reason,
 rk_status rk_dsr_close(rk_register *r, int64_t number, const char *outcome,
 		       const char *reason, char **json_out)
 {
-	struct change c = {CH_CLOSE, AUDIT_DSR_CLOSE, NULL, NULL};
+	struct change c = {CH_CLOSE, AUD_DSR_CLOSE, NULL, NULL};
 	rk_status st;
 
 	if (json_out != NULL)

@@ -654,7 +654,8 @@ rk_status rk_erase(rk_register *r, const char *id, unsigned flags,
 		   char **receipt_json)
 {
 	const int dry = (flags & RK_ERASE_DRY_RUN) != 0;
-	const char *action = dry ? "subject.erase.dry_run" : "subject.erase";
+	audit_action action =
+		dry ? AUD_SUBJECT_ERASE_DRY_RUN : AUD_SUBJECT_ERASE;
 	struct erase_state e;
 	store_subject sub;
 	unsigned char *dk = NULL;

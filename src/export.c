@@ -272,7 +272,7 @@ static int may_export(const rk_register *r)
 	       ro->ncategories == p->ncategories;
 }
 
-static rk_status refuse(rk_register *r, const char *action, const char *id)
+static rk_status refuse(rk_register *r, audit_action action, const char *id)
 {
 	store_subject sub;
 	const char *pseudonym = NULL;
@@ -1097,7 +1097,7 @@ static rk_status lang_of(rk_register *r, const char *lang, int *en)
 rk_status rk_export(rk_register *r, const char *id,
 		    const rk_export_options *opts, char **doc_out)
 {
-	static const char action[] = "subject.export";
+	const audit_action action = AUD_SUBJECT_EXPORT;
 	const char *dir = opts != NULL ? opts->attachments_dir : NULL;
 	json_t *doc = NULL;
 	char *text = NULL, names[NAMES_MAX] = "", pseudonym[33] = "";
@@ -1420,7 +1420,7 @@ static rk_status write_csv(rk_register *r, const char *dir,
 
 rk_status rk_export_portable(rk_register *r, const char *id, const char *dir)
 {
-	static const char action[] = "subject.export.portable";
+	const audit_action action = AUD_SUBJECT_EXPORT_PORTABLE;
 	const policy *p = r->pol;
 	struct portable pt;
 	json_t *doc = NULL, *out = NULL, *files = NULL;

@@ -18,7 +18,6 @@
 #define META_POLICY    "policy_mac"
 #define CTX_POLICY     "rk-policy-v1"
 #define ROW_KEY_CTX    "rekisteri row key v1"
-#define ACTION_UPGRADE "register.upgrade"
 #define UPGRADE_PAGE   256
 #define MSG_ALTERED                                                            \
 	"the database was altered without the key; see the audit log and "     \
@@ -991,7 +990,7 @@ rk_status rk_integrity_verify(rk_register *r, rk_audit_report *rep)
 	rk_status st;
 
 	memset(rep, 0, sizeof *rep);
-	st = audit_may_read(r, "integrity.verify");
+	st = audit_may_read(r, AUD_INTEGRITY_VERIFY);
 	if (st != RK_OK)
 		return st;
 	/* One snapshot: a writer elsewhere never looks like tampering. */
@@ -1006,7 +1005,7 @@ rk_status rk_integrity_verify(rk_register *r, rk_audit_report *rep)
 		memcpy(rep->reason, r->err, n);
 		rep->reason[n] = '\0';
 	}
-	audit_ev_set(&ev, r, "integrity.verify", NULL, NULL, NULL,
+	audit_ev_set(&ev, r, AUD_INTEGRITY_VERIFY, NULL, NULL, NULL,
 		     st == RK_OK	   ? "ok"
 		     : st == RK_EINTEGRITY ? "integrity"
 					   : "failed");
@@ -1061,8 +1060,8 @@ static int find_upgrade(void *ud, const store_audit *a)
 {
 	int *seen = ud;
 
-	if (strcmp(a->action, ACTION_UPGRADE) == 0 ||
-	    (a->seq == 1 && strcmp(a->action, ACTION_INIT) == 0 &&
+	if (audit_action_is(a->action, AUD_REGISTER_UPGRADE) ||
+	    (a->seq == 1 && audit_action_is(a->action, AUD_REGISTER_INIT) &&
 	     a->fields != NULL && strcmp(a->fields, INIT_BOUND) == 0) ||
 	    (*seen == 0 && a->seq != 1)) {
 		*seen = 1;
@@ -1277,7 +1276,8 @@ static rk_status upgrade(rk_register *r)
 		st = reg_store_fail(r, "cannot store the upgrade");
 		goto out;
 	}
-	audit_ev_set(&ev, r, ACTION_UPGRADE, NULL, "row_macs", NULL, "ok");
+	audit_ev_set(&ev, r, AUD_REGISTER_UPGRADE, NULL, "row_macs", NULL,
+		     "ok");
 	/* A register from before kept heads starts keeping one here. */
 	r->head_adopt = 1;
 	st = audit_write(r, &ev);
@@ -1978,9 +1978,9 @@ struct trail_count {
 	int replaced; /* a forced restore replaced the trail by a backup's */
 };
 
-static int is_action(const store_audit *a, const char *name)
+static int is_action(const store_audit *a, audit_action action)
 {
-	return strcmp(a->action, name) == 0;
+	return audit_action_is(a->action, action);
 }
 
 static int trail_one(void *ud, const store_audit *a)
@@ -1991,26 +1991,26 @@ static int trail_one(void *ud, const store_audit *a)
 	if (a->outcome == NULL || strcmp(a->outcome, "ok") != 0 ||
 	    a->action == NULL)
 		return 0;
-	if (is_action(a, AUDIT_RESTORE) && a->fields != NULL &&
+	if (is_action(a, AUD_REGISTER_RESTORE) && a->fields != NULL &&
 	    strstr(a->fields, AUDIT_TRAIL_FROM_BACKUP) != NULL) {
 		c->replaced = 1;
 		return 0;
 	}
-	if (is_action(a, AUDIT_DISCLOSE) ||
-	    is_action(a, AUDIT_MARKETING_TRANSFER)) {
+	if (is_action(a, AUD_DISCLOSE) ||
+	    is_action(a, AUD_MARKETING_TRANSFER)) {
 		c->lines++;
 		return 0;
 	}
-	open = is_action(a, AUDIT_BREACH_OPEN);
+	open = is_action(a, AUD_BREACH_OPEN);
 	c->breaches += open;
-	if ((open || is_action(a, AUDIT_BREACH_UPDATE) ||
-	     is_action(a, AUDIT_BREACH_CLOSE)) &&
+	if ((open || is_action(a, AUD_BREACH_UPDATE) ||
+	     is_action(a, AUD_BREACH_CLOSE)) &&
 	    c->breach_from > 0 && a->seq >= c->breach_from)
 		c->breach_writes++;
-	open = is_action(a, AUDIT_DSR_OPEN);
+	open = is_action(a, AUD_DSR_OPEN);
 	c->requests += open;
-	if ((open || is_action(a, AUDIT_DSR_EXTEND) ||
-	     is_action(a, AUDIT_DSR_CLOSE)) &&
+	if ((open || is_action(a, AUD_DSR_EXTEND) ||
+	     is_action(a, AUD_DSR_CLOSE)) &&
 	    c->dsr_from > 0 && a->seq >= c->dsr_from)
 		c->dsr_writes++;
 	return 0;

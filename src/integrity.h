@@ -40,8 +40,7 @@
 rk_status integ_create(rk_register *r);
 /* The init entry of a register whose rows were bound from the start
  * (fields INIT_BOUND): the upgrade never binds such a register again. */
-#define ACTION_INIT "register.init"
-#define INIT_BOUND  "row_macs"
+#define INIT_BOUND "row_macs"
 /* At open, with the other keys and the policy loaded: loads the row key,
  * or, on the first open after the schema gained the MAC columns, makes it
  * and binds every existing row as it is now (audited). */

@@ -323,7 +323,7 @@ rk_status rk_key_rotate(rk_register *r)
 	rk_status st;
 	int made = 0, committed = 0, durable = 0, rc, lock;
 
-	st = access_admin(r, "key.rotate", "rotate the master key");
+	st = access_admin(r, AUD_KEY_ROTATE, "rotate the master key");
 	if (st != RK_OK)
 		return st;
 	if (r->bulk || r->group)
@@ -399,7 +399,7 @@ rk_status rk_key_rotate(rk_register *r)
 		st = reg_store_fail(r, "cannot store the key id");
 		goto out;
 	}
-	audit_ev_set(&ev, r, "key.rotate", NULL, what, NULL, "ok");
+	audit_ev_set(&ev, r, AUD_KEY_ROTATE, NULL, what, NULL, "ok");
 	st = audit_write(r, &ev);
 	if (st != RK_OK)
 		goto out;
@@ -440,7 +440,7 @@ out:
 		(void)r->st->vt->set_durable(r->st, 0);
 	close(lock);
 	if (st != RK_OK && !committed)
-		reg_audit_attempt(r, "key.rotate", NULL, NULL, st);
+		reg_audit_attempt(r, AUD_KEY_ROTATE, NULL, NULL, st);
 	sec_key_free(nk);
 	sec_key_free(ik);
 	free(rows);
@@ -479,7 +479,7 @@ rk_status rk_key_list(rk_register *r, char **json_out)
 	int n;
 
 	*json_out = NULL;
-	st = access_admin(r, "key.list", "list the master keys");
+	st = access_admin(r, AUD_KEY_LIST, "list the master keys");
 	if (st != RK_OK)
 		return st;
 	st = reg_begin_read(r);
@@ -515,7 +515,7 @@ rk_status rk_key_list(rk_register *r, char **json_out)
 		off += (size_t)n;
 	}
 	memcpy(out + off, "]", 2);
-	audit_ev_set(&ev, r, "key.list", NULL, NULL, NULL, "ok");
+	audit_ev_set(&ev, r, AUD_KEY_LIST, NULL, NULL, NULL, "ok");
 	st = audit_read(r, &ev);
 	if (st == RK_OK) {
 		*json_out = out;
@@ -535,7 +535,7 @@ rk_status rk_key_retire(rk_register *r, const char *key_id)
 	rk_status st;
 	long i;
 
-	st = access_admin(r, "key.retire", "retire master keys");
+	st = access_admin(r, AUD_KEY_RETIRE, "retire master keys");
 	if (st != RK_OK)
 		return st;
 	if (!valid_key_id(key_id))
@@ -577,7 +577,7 @@ rk_status rk_key_retire(rk_register *r, const char *key_id)
 	if (st != RK_OK)
 		goto out;
 	snprintf(what, sizeof what, "key:%s", key_id);
-	audit_ev_set(&ev, r, "key.retire", NULL, what, NULL, "ok");
+	audit_ev_set(&ev, r, AUD_KEY_RETIRE, NULL, what, NULL, "ok");
 	st = audit_write(r, &ev);
 	if (st == RK_OK)
 		st = reg_commit(r);
@@ -585,6 +585,6 @@ out:
 	reg_rollback(r);
 	keys_ring_free(&g);
 	if (st != RK_OK && st != RK_EINVAL)
-		reg_audit_attempt(r, "key.retire", NULL, NULL, st);
+		reg_audit_attempt(r, AUD_KEY_RETIRE, NULL, NULL, st);
 	return st;
 }

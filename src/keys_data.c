@@ -509,7 +509,7 @@ rk_status rk_key_reencrypt(rk_register *r, int restart, rk_progress_fn fn,
 	rk_status st;
 	int pending = 0, finished = 0;
 
-	st = access_admin(r, "key.reencrypt", "re-encrypt the register");
+	st = access_admin(r, AUD_KEY_REENCRYPT, "re-encrypt the register");
 	if (st != RK_OK)
 		return st;
 	if (r->bulk || r->group)
@@ -553,7 +553,7 @@ rk_status rk_key_reencrypt(rk_register *r, int restart, rk_progress_fn fn,
 		}
 		done -= after;
 	}
-	audit_ev_set(&ev, r, "key.reencrypt", NULL,
+	audit_ev_set(&ev, r, AUD_KEY_REENCRYPT, NULL,
 		     cur[0] != '\0' ? "resumed" : "started", NULL, "ok");
 	st = audit_write(r, &ev);
 	if (st == RK_OK)
@@ -597,7 +597,7 @@ rk_status rk_key_reencrypt(rk_register *r, int restart, rk_progress_fn fn,
 		}
 		snprintf(what, sizeof what, "subjects:%zu%s", pg.n,
 			 finished ? ",complete" : "");
-		audit_ev_set(&ev, r, "key.reencrypt", NULL, what, NULL, "ok");
+		audit_ev_set(&ev, r, AUD_KEY_REENCRYPT, NULL, what, NULL, "ok");
 		st = audit_write(r, &ev);
 		if (st == RK_OK)
 			st = reg_commit(r);
@@ -611,7 +611,7 @@ out:
 	if (r->in_write)
 		reg_rollback(r);
 	if (st != RK_OK)
-		reg_audit_attempt(r, "key.reencrypt", NULL, NULL, st);
+		reg_audit_attempt(r, AUD_KEY_REENCRYPT, NULL, NULL, st);
 	free(rows);
 	return st;
 }

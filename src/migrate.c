@@ -28,7 +28,7 @@ rk_status rk_register_migrate(rk_register *r, const char *to_db, int64_t *rows)
 
 	if (rows)
 		*rows = 0;
-	st = access_admin(r, "register.migrate", "move the register");
+	st = access_admin(r, AUD_REGISTER_MIGRATE, "move the register");
 	if (st != RK_OK)
 		return st;
 	if (to_db == NULL || to_db[0] == '\0')
@@ -75,7 +75,7 @@ rk_status rk_register_migrate(rk_register *r, const char *to_db, int64_t *rows)
 	 * backup's. */
 	st = reg_begin_write(r);
 	if (st == RK_OK) {
-		audit_ev_set(&ev, r, "register.migrate", NULL, NULL, NULL,
+		audit_ev_set(&ev, r, AUD_REGISTER_MIGRATE, NULL, NULL, NULL,
 			     "ok");
 		st = audit_write(r, &ev);
 		if (st == RK_OK)

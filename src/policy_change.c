@@ -827,7 +827,7 @@ rk_status rk_policy_diff(rk_register *r, const char *path, char **json_out)
 	*json_out = NULL;
 	if (r == NULL || r->st == NULL || path == NULL)
 		return RK_EINVAL;
-	st = access_admin(r, "policy.diff", "compare policies");
+	st = access_admin(r, AUD_POLICY_DIFF, "compare policies");
 	if (st != RK_OK)
 		return st;
 	st = load_new(r, path, &n, &ntext);
@@ -912,8 +912,8 @@ static rk_status drop_field(rk_register *r, const char *f)
 		st = integ_subject_repin(r, &sub);
 		if (st != RK_OK)
 			break;
-		audit_ev_set(&ev, r, "policy.drop_field", sub.pseudonym, fields,
-			     NULL, "ok");
+		audit_ev_set(&ev, r, AUD_POLICY_DROP_FIELD, sub.pseudonym,
+			     fields, NULL, "ok");
 		st = audit_write(r, &ev);
 	}
 out:
@@ -943,7 +943,7 @@ rk_status rk_policy_apply(rk_register *r, const char *path,
 		affect_free(&a);
 		return reg_fail(r, RK_ESYS, "out of memory");
 	}
-	st = access_admin(r, "policy.apply", "change the policy");
+	st = access_admin(r, AUD_POLICY_APPLY, "change the policy");
 	if (st != RK_OK)
 		goto out;
 	st = load_new(r, path, &n, &ntext);
@@ -1023,7 +1023,7 @@ rk_status rk_policy_apply(rk_register *r, const char *path,
 	if (st != RK_OK)
 		goto out;
 	snprintf(fields, sizeof fields, "version:%d", v + 1);
-	audit_ev_set(&ev, r, "policy.apply", NULL, fields, NULL, "ok");
+	audit_ev_set(&ev, r, AUD_POLICY_APPLY, NULL, fields, NULL, "ok");
 	st = audit_write(r, &ev);
 	if (st == RK_OK)
 		st = reg_commit(r);
@@ -1046,7 +1046,7 @@ out:
 	if (!committed && r != NULL && r->st != NULL) {
 		reg_rollback(r);
 		if (st != RK_OK)
-			reg_audit_attempt(r, "policy.apply", NULL, NULL, st);
+			reg_audit_attempt(r, AUD_POLICY_APPLY, NULL, NULL, st);
 	}
 	affect_free(&a);
 	json_decref(doc);
@@ -1144,7 +1144,7 @@ rk_status rk_policy_affected(rk_register *r, char **json_out)
 		affect_free(&a);
 		return reg_fail(r, RK_ESYS, "out of memory");
 	}
-	st = access_admin(r, "policy.affected", "list whom a change affects");
+	st = access_admin(r, AUD_POLICY_AFFECTED, "list whom a change affects");
 	if (st != RK_OK)
 		goto out;
 	st = reg_begin_read(r);
@@ -1190,7 +1190,7 @@ rk_status rk_policy_affected(rk_register *r, char **json_out)
 		goto out;
 	}
 	/* A list of subjects leaves the register: audited first. */
-	audit_ev_set(&ev, r, "policy.affected", NULL, "", NULL, "ok");
+	audit_ev_set(&ev, r, AUD_POLICY_AFFECTED, NULL, "", NULL, "ok");
 	st = audit_read(r, &ev);
 	if (st == RK_OK)
 		st = dump(r, res, json_out);

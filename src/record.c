@@ -817,7 +817,7 @@ static rk_status record_add(rk_register *r, const char *id,
 	st = reg_resolve_purpose(r, purpose, &pu);
 	if (st != RK_OK)
 		goto out;
-	st = access_check(r, pu, "record.add", id);
+	st = access_check(r, pu, AUD_RECORD_ADD, id);
 	if (st != RK_OK) {
 		audited = 1; /* access_check audits its refusal */
 		goto out;
@@ -959,7 +959,7 @@ static rk_status record_add(rk_register *r, const char *id,
 		if (st != RK_OK)
 			goto out;
 	}
-	audit_ev_set(&ev, r, "record.add", sub.pseudonym, rt->name,
+	audit_ev_set(&ev, r, AUD_RECORD_ADD, sub.pseudonym, rt->name,
 		     p->purposes[pu].name, "ok");
 	st = audit_write(r, &ev);
 	if (st == RK_OK)
@@ -971,7 +971,7 @@ out:
 		reg_rollback(r);
 		if (!audited)
 			reg_audit_attempt(
-				r, "record.add",
+				r, AUD_RECORD_ADD,
 				sub.pseudonym[0] ? sub.pseudonym : NULL,
 				pu == POL_NONE ? NULL : p->purposes[pu].name,
 				st);
@@ -1011,7 +1011,7 @@ rk_status rk_record_add_by_cookie(rk_register *r, const char *cookie_id,
 		st = reg_fail(r, RK_EINVAL,
 			      "a cookie identifier is 1 to 200 bytes of text "
 			      "without control characters");
-		reg_audit_attempt(r, "record.add", NULL, NULL, st);
+		reg_audit_attempt(r, AUD_RECORD_ADD, NULL, NULL, st);
 		return st;
 	}
 	sec_blind_index(r->ckey, "cookie", cookie_id, h);
@@ -1184,7 +1184,7 @@ rk_status rk_record_list(rk_register *r, const char *id, const char *type,
 		st = unknown_type(r);
 		goto out;
 	}
-	st = access_check(r, pu, "record.list", id);
+	st = access_check(r, pu, AUD_RECORD_LIST, id);
 	if (st != RK_OK) {
 		audited = 1;
 		goto out;
@@ -1228,7 +1228,7 @@ rk_status rk_record_list(rk_register *r, const char *id, const char *type,
 		st = reg_fail(r, RK_ESYS, "out of memory");
 		goto out;
 	}
-	audit_ev_set(&ev, r, "record.list", sub.pseudonym,
+	audit_ev_set(&ev, r, AUD_RECORD_LIST, sub.pseudonym,
 		     ls.names[0] ? ls.names : NULL, ls.purpose, "ok");
 	/* No read without its audit entry. */
 	st = audit_read(r, &ev);
@@ -1240,7 +1240,7 @@ out:
 	if (reading)
 		reg_end_read(r);
 	if (st != RK_OK && st != RK_ESYS && !audited)
-		reg_audit_attempt(r, "record.list",
+		reg_audit_attempt(r, AUD_RECORD_LIST,
 				  sub.pseudonym[0] ? sub.pseudonym : NULL,
 				  pu == POL_NONE ? NULL : p->purposes[pu].name,
 				  st);
@@ -1417,7 +1417,7 @@ rk_status rk_record_attachment(rk_register *r, const char *id,
 	st = reg_resolve_purpose(r, purpose, &pu);
 	if (st != RK_OK)
 		goto out;
-	st = access_check(r, pu, "record.attachment", id);
+	st = access_check(r, pu, AUD_RECORD_ATTACHMENT, id);
 	if (st != RK_OK) {
 		audited = 1;
 		goto out;
@@ -1539,7 +1539,7 @@ rk_status rk_record_attachment(rk_register *r, const char *id,
 	}
 	reg_end_read(r);
 	reading = 0;
-	audit_ev_set(&ev, r, "record.attachment", sub.pseudonym, m.type,
+	audit_ev_set(&ev, r, AUD_RECORD_ATTACHMENT, sub.pseudonym, m.type,
 		     p->purposes[pu].name, "ok");
 	st = audit_read(r, &ev);
 	if (st != RK_OK)
@@ -1553,8 +1553,8 @@ rk_status rk_record_attachment(rk_register *r, const char *id,
 				 : reg_fail(r, RK_ESYS,
 					    "cannot create the output file: %s",
 					    strerror(e));
-		audit_ev_set(&ev, r, "record.attachment", sub.pseudonym, m.type,
-			     p->purposes[pu].name, "failed");
+		audit_ev_set(&ev, r, AUD_RECORD_ATTACHMENT, sub.pseudonym,
+			     m.type, p->purposes[pu].name, "failed");
 		(void)audit_read(r, &ev);
 		audited = 1;
 		goto out;
@@ -1570,7 +1570,7 @@ out:
 	if (created && tmp[0] != '\0')
 		unlink(tmp); /* the fallback's named file, if any */
 	if (st != RK_OK && st != RK_ESYS && !audited)
-		reg_audit_attempt(r, "record.attachment",
+		reg_audit_attempt(r, AUD_RECORD_ATTACHMENT,
 				  sub.pseudonym[0] ? sub.pseudonym : NULL,
 				  pu == POL_NONE ? NULL : p->purposes[pu].name,
 				  st);
@@ -1693,7 +1693,7 @@ static rk_status record_change(rk_register *r, const char *id,
 {
 	const policy *p = r->pol;
 	const int del = json == NULL;
-	const char *action = del ? "record.delete" : "record.update";
+	audit_action action = del ? AUD_RECORD_DELETE : AUD_RECORD_UPDATE;
 	const pol_record_type *rt;
 	struct target t;
 	store_subject sub;
@@ -1870,7 +1870,7 @@ rk_status rk_record_update(rk_register *r, const char *id, int64_t record_id,
 		rk_status st = reg_fail(r, RK_EINVAL,
 					"a rectified record is a JSON object "
 					"of its fields");
-		reg_audit_attempt(r, "record.update", NULL, NULL, st);
+		reg_audit_attempt(r, AUD_RECORD_UPDATE, NULL, NULL, st);
 		return st;
 	}
 	return record_change(r, id, record_id, json, purpose);

@@ -573,7 +573,7 @@ rk_status rk_register_init(const char *db_path, const char *key_path,
 		goto out;
 	r->policy_version = 1;
 	r->role = r->pol->settings.operator_role;
-	audit_ev_set(&ev, r, ACTION_INIT, NULL, INIT_BOUND, NULL, "ok");
+	audit_ev_set(&ev, r, AUD_REGISTER_INIT, NULL, INIT_BOUND, NULL, "ok");
 	/* The first entry starts the trail and its kept head. */
 	r->head_adopt = 1;
 	st = audit_write(r, &ev);

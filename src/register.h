@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "rekisteri.h"
+#include "audit_action.h"
 #include "policy.h"
 #include "store.h"
 
@@ -32,19 +33,7 @@
 #define META_HEAD  "audit_head"
 #define AD_ROW_KEY "register:row-key"
 
-/* Audit actions that write the disclosure log, the breach register and
- * the requests: integ_logs_verify counts them in the trail against the
- * rows. */
-#define AUDIT_DISCLOSE		 "disclose"
-#define AUDIT_MARKETING_TRANSFER "marketing.transfer"
-#define AUDIT_BREACH_OPEN	 "breach.open"
-#define AUDIT_BREACH_UPDATE	 "breach.update"
-#define AUDIT_BREACH_CLOSE	 "breach.close"
-#define AUDIT_DSR_OPEN		 "dsr.open"
-#define AUDIT_DSR_EXTEND	 "dsr.extend"
-#define AUDIT_DSR_CLOSE		 "dsr.close"
-/* A forced restore whose fields say the trail came from the backup. */
-#define AUDIT_RESTORE		"register.restore"
+/* A forced restore's fields when they say the trail came from the backup. */
 #define AUDIT_TRAIL_FROM_BACKUP "audit_trail_from_backup"
 
 /* One audit event before it gets its place in the chain. Fixed-size copies:
@@ -224,7 +213,7 @@ rk_status reg_record_open(rk_register *r, const store_subject *sub,
 			  struct json_t **out);
 /* audit.c: queues an audit entry for a call that failed or was refused,
  * keeping the handle's error message. */
-void reg_audit_attempt(rk_register *r, const char *action,
+void reg_audit_attempt(rk_register *r, audit_action action,
 		       const char *pseudonym, const char *purpose,
 		       rk_status st);
 /* RK_EINVAL "unknown <what>: the policy declares ...": the unknown name
@@ -248,7 +237,7 @@ rk_status reg_text_check(rk_register *r, const char *what, const char *in,
 /* access.c: may the handle's actor process for purpose pu? RK_OK, or
  * RK_EREFUSED after auditing the refusal, which names the subject the call
  * was aimed at (subject_id may be NULL). */
-rk_status access_check(rk_register *r, size_t pu, const char *action,
+rk_status access_check(rk_register *r, size_t pu, audit_action action,
 		       const char *subject_id);
 /* 1 when the subject prohibited direct marketing and the call is
  * marketing (purpose marketing_communications or the marketing role): such
@@ -258,11 +247,11 @@ int access_dm_excluded(rk_register *r, size_t pu, const char *subject_id);
 rk_status access_dm_check(rk_register *r, size_t pu, const char *subject_id);
 /* Work for the administrator only (actors, keys, backups): RK_OK, or
  * RK_EREFUSED "only the administrator may <what>" after auditing it. */
-rk_status access_admin(rk_register *r, const char *action, const char *what);
+rk_status access_admin(rk_register *r, audit_action action, const char *what);
 /* The data subjects' rights (erasure, restriction, requests) are
  * exercised by the administrator or a role that may audit (the data
  * protection lead); a refusal is audited under action. */
-rk_status access_rights(rk_register *r, const char *action, const char *what);
+rk_status access_rights(rk_register *r, audit_action action, const char *what);
 /* Whether the actor handles the subjects' rights (no audit entry). */
 int access_handles_rights(const rk_register *r);
 /* Whether the actor's role may see values of category index cat. */
@@ -313,7 +302,7 @@ int keys_sign_pk_known(rk_register *r, const unsigned char *pk, int64_t seq);
 int keys_refresh(rk_register *r);
 
 /* audit.c */
-void audit_ev_set(audit_ev *ev, const rk_register *r, const char *action,
+void audit_ev_set(audit_ev *ev, const rk_register *r, audit_action action,
 		  const char *subject, const char *fields, const char *purpose,
 		  const char *outcome);
 /* Appends ev to the chain inside the open write transaction, after any
@@ -366,7 +355,7 @@ rk_status audit_verify_chain(rk_register *r, rk_audit_report *rep);
 rk_status audit_flush(rk_register *r);
 /* May the actor read, verify or checkpoint the audit trail (a role with
  * "audit": true)? RK_OK, or RK_EREFUSED after auditing the refusal. */
-rk_status audit_may_read(rk_register *r, const char *action);
+rk_status audit_may_read(rk_register *r, audit_action action);
 
 /* register.c, group commit: after an operation that replaced or deleted
  * values, moves the WAL's pages out (best effort); inside a group the

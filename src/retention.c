@@ -44,15 +44,10 @@
 #include "register.h"
 #include "store.h"
 
-#define RET_BATCH    64	 /* subjects per write transaction */
-#define HELD_BATCH   256 /* held records per write transaction */
-#define NAMES_MAX    512
-#define DUE_MAX	     ((size_t)1 << 28)
-#define ACTION_RUN   "retention.run"
-#define ACTION_DRY   "retention.run.dry_run"
-#define ACTION_SUBJ  "retention.delete"
-#define ACTION_WHOLE "retention.delete_subject"
-#define ACTION_HELD  "retention.delete_held"
+#define RET_BATCH  64  /* subjects per write transaction */
+#define HELD_BATCH 256 /* held records per write transaction */
+#define NAMES_MAX  512
+#define DUE_MAX	   ((size_t)1 << 28)
 
 /* Counts by rule (index nretention: values without a rule). */
 struct rule_count {
@@ -358,8 +353,10 @@ static rk_status subject_apply(struct subj_state *ss, store_subject *sub)
 	}
 	if (st != RK_OK)
 		return st;
-	audit_ev_set(&ev, r, whole ? ACTION_WHOLE : ACTION_SUBJ, sub->pseudonym,
-		     names, NULL, "ok");
+	audit_ev_set(&ev, r,
+		     whole ? AUD_RETENTION_DELETE_SUBJECT
+			   : AUD_RETENTION_DELETE,
+		     sub->pseudonym, names, NULL, "ok");
 	return audit_write(r, &ev);
 }
 
@@ -508,7 +505,8 @@ static rk_status held_batch(struct run *ru, int *more)
 	if (st == RK_OK && !ru->dry && hs.n > 0) {
 		/* No subject to name: the records were detached from theirs
 		 * at the erasure. */
-		audit_ev_set(&ev, r, ACTION_HELD, NULL, names, NULL, "ok");
+		audit_ev_set(&ev, r, AUD_RETENTION_DELETE_HELD, NULL, names,
+			     NULL, "ok");
 		st = audit_write(r, &ev);
 	}
 	if (st == RK_OK && !ru->dry && hs.n == HELD_BATCH)
@@ -777,8 +775,9 @@ rk_status rk_retention_run(rk_register *r, const char *as_of, unsigned flags,
 	if (report_json == NULL)
 		return reg_fail(r, RK_EINVAL, "no place for the report");
 	*report_json = NULL;
-	st = access_rights(r, ru.dry ? ACTION_DRY : ACTION_RUN,
-			   "run the retention");
+	st = access_rights(
+		r, ru.dry ? AUD_RETENTION_RUN_DRY_RUN : AUD_RETENTION_RUN,
+		"run the retention");
 	if (st != RK_OK)
 		return st;
 	if ((flags & ~(RK_RETENTION_DRY_RUN | RK_RETENTION_EARLY)) != 0) {
@@ -854,8 +853,9 @@ rk_status rk_retention_run(rk_register *r, const char *as_of, unsigned flags,
 		ru.batches++;
 	}
 	run_names(&ru, names, sizeof names);
-	audit_ev_set(&ev, r, ru.dry ? ACTION_DRY : ACTION_RUN, NULL, names,
-		     NULL, "ok");
+	audit_ev_set(&ev, r,
+		     ru.dry ? AUD_RETENTION_RUN_DRY_RUN : AUD_RETENTION_RUN,
+		     NULL, names, NULL, "ok");
 	if (ru.dry) {
 		st = audit_read(r, &ev);
 	} else {
@@ -871,8 +871,10 @@ rk_status rk_retention_run(rk_register *r, const char *as_of, unsigned flags,
 		st = report(&ru, cleared, report_json);
 out:
 	if (st != RK_OK && st != RK_EREFUSED)
-		reg_audit_attempt(r, ru.dry ? ACTION_DRY : ACTION_RUN, NULL,
-				  NULL, st);
+		reg_audit_attempt(r,
+				  ru.dry ? AUD_RETENTION_RUN_DRY_RUN
+					 : AUD_RETENTION_RUN,
+				  NULL, NULL, st);
 	run_free(&ru);
 	return st;
 }
@@ -919,7 +921,7 @@ static rk_status review_flush(struct review_state *rs)
 		return reg_fail(rs->r, RK_ESYS, "out of memory");
 	}
 	rs->cur = NULL;
-	audit_ev_set(&ev, rs->r, "subject.review", sub.pseudonym, NULL, NULL,
+	audit_ev_set(&ev, rs->r, AUD_SUBJECT_REVIEW, sub.pseudonym, NULL, NULL,
 		     "ok");
 	/* Queued only: the walk must not write while it reads. */
 	st = audit_queue(rs->r, &ev);
@@ -1022,7 +1024,7 @@ rk_status rk_review(rk_register *r, const char *older_than, char **json_out)
 	st = reg_resolve_purpose(r, NULL, &pu);
 	if (st != RK_OK)
 		goto out;
-	st = access_check(r, pu, "subject.review", NULL);
+	st = access_check(r, pu, AUD_SUBJECT_REVIEW, NULL);
 	if (st != RK_OK)
 		return st;
 	if (parse_duration(older_than, &y, &m, &d) != 0) {
@@ -1086,7 +1088,7 @@ rk_status rk_review(rk_register *r, const char *older_than, char **json_out)
 		st = reg_fail(r, RK_ESYS, "out of memory");
 out:
 	if (st != RK_OK && st != RK_ESYS && st != RK_EREFUSED)
-		reg_audit_attempt(r, "subject.review", NULL,
+		reg_audit_attempt(r, AUD_SUBJECT_REVIEW, NULL,
 				  pu == POL_NONE ? NULL : p->purposes[pu].name,
 				  st);
 	json_decref(rs.cur);

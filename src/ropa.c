@@ -847,7 +847,7 @@ static void render(obuf *b, const json_t *d, int en)
 rk_status rk_ropa(rk_register *r, rk_doc_format format, const char *lang,
 		  char **doc_out)
 {
-	static const char action[] = "ropa.render";
+	const audit_action action = AUD_ROPA_RENDER;
 	json_t *doc = NULL;
 	obuf b;
 	audit_ev ev;

@@ -81,13 +81,13 @@ rk_status rk_selfservice_link(rk_register *r, const char *id,
 	st = reg_resolve_purpose(r, purpose, &pu);
 	if (st != RK_OK)
 		return st;
-	st = access_check(r, pu, "selfservice.link", id);
+	st = access_check(r, pu, AUD_SELFSERVICE_LINK, id);
 	if (st != RK_OK)
 		return st;
 	/* A link opens all of the subject's data, whole, and acts in the
 	 * subject's name: only those who answer the subjects' requests may
 	 * hand one out, never a role that sees less itself. */
-	st = access_rights(r, "selfservice.link",
+	st = access_rights(r, AUD_SELFSERVICE_LINK,
 			   "issue a self-service link (it opens all of the "
 			   "subject's data)");
 	if (st != RK_OK)
@@ -111,7 +111,7 @@ rk_status rk_selfservice_link(rk_register *r, const char *id,
 			      "already; wait until they expire",
 			      RK_SELFSERVICE_LIVE_MAX);
 		reg_rollback(r);
-		reg_audit_attempt(r, "selfservice.link", sub.pseudonym,
+		reg_audit_attempt(r, AUD_SELFSERVICE_LINK, sub.pseudonym,
 				  r->pol->purposes[pu].name, st);
 		return st;
 	}
@@ -127,7 +127,7 @@ rk_status rk_selfservice_link(rk_register *r, const char *id,
 		st = reg_store_fail(r, "cannot store the self-service link");
 		goto out;
 	}
-	audit_ev_set(&ev, r, "selfservice.link", sub.pseudonym, NULL,
+	audit_ev_set(&ev, r, AUD_SELFSERVICE_LINK, sub.pseudonym, NULL,
 		     r->pol->purposes[pu].name, "ok");
 	st = audit_write(r, &ev);
 	if (st == RK_OK)
@@ -195,7 +195,7 @@ rk_status rk_selfservice_exchange(rk_register *r, const char *link_secret,
 		char saved[REG_ACTOR_MAX];
 		memcpy(saved, r->actor, sizeof saved);
 		snprintf(r->actor, sizeof r->actor, "%s", SELF_ACTOR);
-		audit_ev_set(&ev, r, "selfservice.open", sub.pseudonym, NULL,
+		audit_ev_set(&ev, r, AUD_SELFSERVICE_OPEN, sub.pseudonym, NULL,
 			     NULL, "ok");
 		memcpy(r->actor, saved, sizeof saved);
 	}
@@ -216,7 +216,7 @@ refused:
 		char saved[REG_ACTOR_MAX];
 		memcpy(saved, r->actor, sizeof saved);
 		snprintf(r->actor, sizeof r->actor, "%s", SELF_ACTOR);
-		reg_audit_attempt(r, "selfservice.open", NULL, NULL, st);
+		reg_audit_attempt(r, AUD_SELFSERVICE_OPEN, NULL, NULL, st);
 		memcpy(r->actor, saved, sizeof saved);
 	}
 	sec_wipe(session, sizeof session);
@@ -244,7 +244,7 @@ rk_status rk_selfservice_authenticate(rk_register *r, const char *session,
 	if (st == RK_EREFUSED) {
 		reg_fail(r, RK_EREFUSED,
 			 "the self-service session has ended or is unknown");
-		reg_audit_attempt(r, "selfservice.authenticate", NULL, NULL,
+		reg_audit_attempt(r, AUD_SELFSERVICE_AUTHENTICATE, NULL, NULL,
 				  RK_EREFUSED);
 		return RK_EREFUSED;
 	}

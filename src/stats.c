@@ -34,7 +34,6 @@
 #define NONE	     "(none)"
 #define OTHER	     "(other)"
 #define K_FLOOR	     3
-#define AUDIT_ACTION "stats.release"
 #define PRODUCTS_MAX 64 /* distinct products counted per subject */
 #define DIM_NAMES_HELP                                                         \
 	"age_band, gender, region, country, kind, product or "                 \
@@ -853,7 +852,7 @@ static rk_status may_release(rk_register *r)
 		 "role %s may not release statistics: the administrator and "
 		 "roles that work for the statistics purpose may",
 		 p->roles[r->role].name);
-	reg_audit_attempt(r, AUDIT_ACTION, NULL,
+	reg_audit_attempt(r, AUD_STATS_RELEASE, NULL,
 			  p->statistics.purpose != POL_NONE
 				  ? p->purposes[p->statistics.purpose].name
 				  : NULL,
@@ -952,12 +951,13 @@ rk_status rk_stats(rk_register *r, const char *dims, int k, char **json_out)
 		snprintf(kk, sizeof kk, "k=%d", k);
 		csv_add(fields, sizeof fields, kk);
 	}
-	audit_ev_set(&ev, r, AUDIT_ACTION, NULL, fields, purpose, "ok");
+	audit_ev_set(&ev, r, AUD_STATS_RELEASE, NULL, fields, purpose, "ok");
 	st = audit_read(r, &ev);
 out:
 	if (st != RK_OK) {
 		if (st != RK_ESYS && st != RK_EREFUSED)
-			reg_audit_attempt(r, AUDIT_ACTION, NULL, purpose, st);
+			reg_audit_attempt(r, AUD_STATS_RELEASE, NULL, purpose,
+					  st);
 		free(*json_out);
 		*json_out = NULL;
 	}

@@ -405,7 +405,7 @@ rk_status rk_subject_add(rk_register *r, const char *kind,
 	st = reg_resolve_purpose(r, purpose, &pu);
 	if (st != RK_OK)
 		goto out;
-	st = access_check(r, pu, "subject.add", NULL);
+	st = access_check(r, pu, AUD_SUBJECT_ADD, NULL);
 	if (st != RK_OK)
 		return st;
 	ki = kind == NULL ? POL_NONE : policy_kind(p, kind);
@@ -516,7 +516,7 @@ rk_status rk_subject_add(rk_register *r, const char *kind,
 			st = reg_store_fail(r, "cannot store a value");
 			goto out;
 		}
-	audit_ev_set(&ev, r, "subject.add", sub.pseudonym, names,
+	audit_ev_set(&ev, r, AUD_SUBJECT_ADD, sub.pseudonym, names,
 		     p->purposes[pu].name, "ok");
 	st = audit_write(r, &ev);
 	if (st == RK_OK)
@@ -526,7 +526,7 @@ rk_status rk_subject_add(rk_register *r, const char *kind,
 out:
 	if (st != RK_OK) {
 		reg_rollback(r);
-		reg_audit_attempt(r, "subject.add", NULL,
+		reg_audit_attempt(r, AUD_SUBJECT_ADD, NULL,
 				  pu == POL_NONE ? NULL : p->purposes[pu].name,
 				  st);
 	}
@@ -666,7 +666,7 @@ rk_status rk_subject_get(rk_register *r, const char *id, const char *purpose,
 	st = reg_resolve_purpose(r, purpose, &pu);
 	if (st != RK_OK)
 		goto out;
-	st = access_check(r, pu, "subject.show", id);
+	st = access_check(r, pu, AUD_SUBJECT_SHOW, id);
 	if (st != RK_OK)
 		return st;
 	st = reg_begin_read(r);
@@ -718,8 +718,8 @@ rk_status rk_subject_get(rk_register *r, const char *id, const char *purpose,
 			s->vals[i].expires[0] ? s->vals[i].expires : NULL;
 	reg_end_read(r);
 	reading = 0;
-	audit_ev_set(&ev, r, "subject.show", sub.pseudonym, g.names, s->purpose,
-		     "ok");
+	audit_ev_set(&ev, r, AUD_SUBJECT_SHOW, sub.pseudonym, g.names,
+		     s->purpose, "ok");
 	/* No read without its audit entry. */
 	st = audit_read(r, &ev);
 	if (st == RK_OK) {
@@ -731,7 +731,7 @@ out:
 		reg_end_read(r);
 	if (st != RK_OK && st != RK_ESYS)
 		reg_audit_attempt(
-			r, "subject.show",
+			r, AUD_SUBJECT_SHOW,
 			sub.pseudonym[0] ? sub.pseudonym : NULL,
 			pu == POL_NONE ? NULL : r->pol->purposes[pu].name, st);
 	sec_key_free(dk);
@@ -795,7 +795,7 @@ static int find_one(void *ud, const char *subject_id, const char *pseudonym)
 	fs->st = list_push(fs->r, fs->l, subject_id, NULL, NULL, NULL);
 	if (fs->st != RK_OK)
 		return 1;
-	audit_ev_set(&ev, fs->r, "subject.find", pseudonym, fs->field,
+	audit_ev_set(&ev, fs->r, AUD_SUBJECT_FIND, pseudonym, fs->field,
 		     fs->purpose, "ok");
 	/* Queued only: the walk must not write while it reads. */
 	fs->st = audit_queue(fs->r, &ev);
@@ -827,7 +827,7 @@ rk_status rk_subject_find(rk_register *r, const char *field, const char *value,
 	st = reg_resolve_purpose(r, purpose, &pu);
 	if (st != RK_OK)
 		goto out;
-	st = access_check(r, pu, "subject.find", NULL);
+	st = access_check(r, pu, AUD_SUBJECT_FIND, NULL);
 	if (st != RK_OK)
 		return st;
 	if (!policy_field_serves(p, fi, pu) ||
@@ -895,7 +895,7 @@ rk_status rk_subject_find(rk_register *r, const char *field, const char *value,
 out:
 	sec_wipe(norm, sizeof norm);
 	if (st != RK_OK && st != RK_ESYS)
-		reg_audit_attempt(r, "subject.find", NULL,
+		reg_audit_attempt(r, AUD_SUBJECT_FIND, NULL,
 				  pu == POL_NONE ? NULL : p->purposes[pu].name,
 				  st);
 	rk_list_free(l);
@@ -922,7 +922,7 @@ rk_status rk_subject_update(rk_register *r, const char *id,
 	st = reg_resolve_purpose(r, purpose, &pu);
 	if (st != RK_OK)
 		goto out;
-	st = access_check(r, pu, "subject.update", id);
+	st = access_check(r, pu, AUD_SUBJECT_UPDATE, id);
 	if (st != RK_OK)
 		return st;
 	if (fields == NULL || fields->n == 0) {
@@ -1006,7 +1006,7 @@ rk_status rk_subject_update(rk_register *r, const char *id,
 	st = integ_subject_repin(r, &sub);
 	if (st != RK_OK)
 		goto out;
-	audit_ev_set(&ev, r, "subject.update", sub.pseudonym, names,
+	audit_ev_set(&ev, r, AUD_SUBJECT_UPDATE, sub.pseudonym, names,
 		     p->purposes[pu].name, "ok");
 	st = audit_write(r, &ev);
 	if (st == RK_OK)
@@ -1019,7 +1019,7 @@ rk_status rk_subject_update(rk_register *r, const char *id,
 out:
 	if (st != RK_OK) {
 		reg_rollback(r);
-		reg_audit_attempt(r, "subject.update",
+		reg_audit_attempt(r, AUD_SUBJECT_UPDATE,
 				  sub.pseudonym[0] ? sub.pseudonym : NULL,
 				  pu == POL_NONE ? NULL : p->purposes[pu].name,
 				  st);
@@ -1116,7 +1116,7 @@ static rk_status subject_end(rk_register *r, const char *id, const char *date,
 			     int undo, const char *purpose)
 {
 	const policy *p = r->pol;
-	const char *action = undo ? "subject.end.undo" : "subject.end";
+	audit_action action = undo ? AUD_SUBJECT_END_UNDO : AUD_SUBJECT_END;
 	store_subject sub;
 	char end[11] = "", exp[11], today[11];
 	const char *why = NULL;
@@ -1162,7 +1162,7 @@ static rk_status subject_end(rk_register *r, const char *id, const char *date,
 		goto out;
 	}
 	if (!undo && sub.rel_end[0] != '\0')
-		action = "subject.end.change";
+		action = AUD_SUBJECT_END_CHANGE;
 	if (!undo && sub.rel_start[0] != '\0' &&
 	    strcmp(end, sub.rel_start) < 0) {
 		st = reg_fail(r, RK_EINVAL,
@@ -1305,7 +1305,7 @@ rk_status rk_subject_convert(rk_register *r, const char *id, const char *kind,
 	st = reg_resolve_purpose(r, purpose, &pu);
 	if (st != RK_OK)
 		goto out;
-	st = access_check(r, pu, "subject.convert", id);
+	st = access_check(r, pu, AUD_SUBJECT_CONVERT, id);
 	if (st != RK_OK)
 		return st;
 	nk = kind == NULL ? POL_NONE : policy_kind(p, kind);
@@ -1427,7 +1427,7 @@ rk_status rk_subject_convert(rk_register *r, const char *id, const char *kind,
 	st = integ_subject_repin(r, &sub);
 	if (st != RK_OK)
 		goto out;
-	audit_ev_set(&ev, r, "subject.convert", sub.pseudonym, names,
+	audit_ev_set(&ev, r, AUD_SUBJECT_CONVERT, sub.pseudonym, names,
 		     p->purposes[pu].name, "ok");
 	st = audit_write(r, &ev);
 	if (st == RK_OK)
@@ -1448,7 +1448,7 @@ rk_status rk_subject_convert(rk_register *r, const char *id, const char *kind,
 out:
 	if (st != RK_OK) {
 		reg_rollback(r);
-		reg_audit_attempt(r, "subject.convert",
+		reg_audit_attempt(r, AUD_SUBJECT_CONVERT,
 				  sub.pseudonym[0] ? sub.pseudonym : NULL,
 				  pu == POL_NONE ? NULL : p->purposes[pu].name,
 				  st);
@@ -1490,7 +1490,7 @@ rk_status rk_subject_list(rk_register *r, const char *kind,
 	*out = NULL;
 	/* No personal data, but who is in the register is processing too:
 	 * for roles of the default purpose (customer relationship). */
-	st = access_check(r, r->pol->settings.default_purpose, "subject.list",
+	st = access_check(r, r->pol->settings.default_purpose, AUD_SUBJECT_LIST,
 			  NULL);
 	if (st != RK_OK)
 		return st;
@@ -1512,7 +1512,7 @@ rk_status rk_subject_list(rk_register *r, const char *kind,
 	st = ls.st;
 	if (st != RK_OK)
 		goto out;
-	audit_ev_set(&ev, r, "subject.list", NULL, NULL, NULL, "ok");
+	audit_ev_set(&ev, r, AUD_SUBJECT_LIST, NULL, NULL, NULL, "ok");
 	st = audit_read(r, &ev);
 out:
 	if (st == RK_OK)
@@ -1582,7 +1582,7 @@ rk_status rk_subject_check_password(rk_register *r, const char *id,
 	st = reg_resolve_purpose(r, purpose, &pu);
 	if (st != RK_OK)
 		goto out;
-	st = access_check(r, pu, "subject.check_password", id);
+	st = access_check(r, pu, AUD_SUBJECT_CHECK_PASSWORD, id);
 	if (st != RK_OK)
 		return st;
 	fi = field == NULL ? POL_NONE : policy_field(p, field);
@@ -1627,7 +1627,7 @@ rk_status rk_subject_check_password(rk_register *r, const char *id,
 	else if (st == RK_OK && !ps.matched)
 		st = reg_fail(r, RK_EREFUSED, "the password does not match");
 	if (st == RK_OK) {
-		audit_ev_set(&ev, r, "subject.check_password", sub.pseudonym,
+		audit_ev_set(&ev, r, AUD_SUBJECT_CHECK_PASSWORD, sub.pseudonym,
 			     p->fields[fi].name, p->purposes[pu].name, "ok");
 		st = audit_read(r, &ev);
 	}
@@ -1635,7 +1635,7 @@ out:
 	if (reading)
 		reg_end_read(r);
 	if (st != RK_OK && st != RK_ESYS)
-		reg_audit_attempt(r, "subject.check_password",
+		reg_audit_attempt(r, AUD_SUBJECT_CHECK_PASSWORD,
 				  sub.pseudonym[0] ? sub.pseudonym : NULL,
 				  pu == POL_NONE ? NULL : p->purposes[pu].name,
 				  st);
@@ -1837,7 +1837,7 @@ rk_status rk_subject_confirm(rk_register *r, const char *id,
 	st = reg_resolve_purpose(r, purpose, &pu);
 	if (st != RK_OK)
 		goto out;
-	st = access_check(r, pu, "subject.confirm", id);
+	st = access_check(r, pu, AUD_SUBJECT_CONFIRM, id);
 	if (st != RK_OK)
 		return st;
 	if (nfields > 0 && fields == NULL) {
@@ -1902,7 +1902,7 @@ rk_status rk_subject_confirm(rk_register *r, const char *id,
 	st = integ_subject_repin(r, &sub);
 	if (st != RK_OK)
 		goto out;
-	audit_ev_set(&ev, r, "subject.confirm", sub.pseudonym, names,
+	audit_ev_set(&ev, r, AUD_SUBJECT_CONFIRM, sub.pseudonym, names,
 		     p->purposes[pu].name, "ok");
 	st = audit_write(r, &ev);
 	if (st == RK_OK)
@@ -1914,7 +1914,7 @@ out:
 	if (open)
 		reg_rollback(r);
 	if (st != RK_OK)
-		reg_audit_attempt(r, "subject.confirm",
+		reg_audit_attempt(r, AUD_SUBJECT_CONFIRM,
 				  sub.pseudonym[0] ? sub.pseudonym : NULL,
 				  pu == POL_NONE ? NULL : p->purposes[pu].name,
 				  st);

@@ -86,7 +86,7 @@ static void rotate(rk_register *r, int commit)
 
 	assert_int_equal(reg_begin_write(r), RK_OK);
 	assert_int_equal(audit_rotate_key(r, r->mk), RK_OK);
-	audit_ev_set(&ev, r, "key.rotate", NULL, NULL, NULL, "ok");
+	audit_ev_set(&ev, r, AUD_KEY_ROTATE, NULL, NULL, NULL, "ok");
 	assert_int_equal(audit_write(r, &ev), RK_OK);
 	if (commit)
 		assert_int_equal(reg_commit(r), RK_OK);
