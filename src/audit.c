@@ -711,9 +711,9 @@ static int import_orphan(void *ud, const char *jid, const unsigned char *data,
 		if (st != RK_OK)
 			goto out;
 	}
-	st = reg_commit(r);
+	st = audit_commit(r);
 out:
-	reg_rollback(r);
+	reg_txn_rollback(r);
 	segments_free(&sg);
 	os->st = st;
 	return st != RK_OK;
@@ -778,9 +778,9 @@ rk_status audit_flush(rk_register *r)
 	if (st == RK_OK) {
 		st = audit_carry_queue(r);
 		if (st == RK_OK)
-			st = reg_commit(r);
+			st = audit_commit(r);
 		else
-			reg_rollback(r);
+			reg_txn_rollback(r);
 	}
 	/* A failure that took a new master key is worth trying again at
 	 * once; any other is not. */
@@ -1221,7 +1221,7 @@ rk_status rk_audit_checkpoint(rk_register *r, const char *path)
 	}
 	seq = last.seq;
 	memcpy(hash, last.hash, sizeof hash);
-	st = reg_commit(r);
+	st = audit_commit(r);
 	if (st != RK_OK)
 		goto out;
 	n = cp_body(body, sizeof body, seq, hash, reg_now(r), pk);
@@ -1243,7 +1243,7 @@ rk_status rk_audit_checkpoint(rk_register *r, const char *path)
 	if (fclose(f) != 0 && st == RK_OK)
 		st = reg_fail(r, RK_ESYS, "cannot write the checkpoint");
 out:
-	reg_rollback(r);
+	reg_txn_rollback(r);
 	if (fd >= 0)
 		close(fd);
 	if (st != RK_OK)
@@ -1410,4 +1410,48 @@ rk_status audit_may_read(rk_register *r, audit_action action)
 		 r->pol->roles[r->role].name);
 	reg_audit_attempt(r, action, NULL, NULL, RK_EREFUSED);
 	return RK_EREFUSED;
+}
+
+/* ---- the commit of a write (moved from register.c) ----
+ * A write commits with the read entries it carries and the trail's kept
+ * head; integ_commit (integrity.c) adds the subject rows' sum, and
+ * reg_commit (txn.c) is that for the operations. */
+
+rk_status audit_commit_steps(rk_register *r)
+{
+	/* Reads queued in the transaction go with it. */
+	rk_status st = audit_carry_queue(r);
+
+	if (st == RK_OK)
+		st = audit_keep_head(r);
+	return st;
+}
+
+rk_status audit_commit_end(rk_register *r, rk_status st)
+{
+	st = reg_txn_end(r, st);
+	if (st == RK_OK)
+		audit_journal_settled(r);
+	return st;
+}
+
+rk_status audit_commit(rk_register *r)
+{
+	rk_status st;
+
+	if (reg_txn_nested_end(r, &st))
+		return st;
+	st = audit_commit_steps(r);
+	/* The trail's own writes never change a subject row: a sum to write
+	 * would be lost here, so it is refused instead. */
+	if (st == RK_OK && r->set_dirty)
+		st = reg_fail(r, RK_ESYS,
+			      "a write of the audit trail changed the "
+			      "register's subjects");
+	return audit_commit_end(r, st);
+}
+
+rk_status rk_register_flush(rk_register *r)
+{
+	return r->nqueue > 0 ? audit_flush(r) : RK_OK;
 }

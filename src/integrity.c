@@ -1187,7 +1187,7 @@ static rk_status upgrade(rk_register *r)
 	 * first. */
 	rc = r->st->vt->meta_get(r->st, META_ROW_KEY, w, sizeof w, &len);
 	if (rc == 0) {
-		reg_rollback(r);
+		reg_txn_rollback(r);
 		return reg_load_key(r, META_ROW_KEY, AD_ROW_KEY, &r->rkey);
 	}
 	/* A register bound once is never bound again from what it holds
@@ -1283,10 +1283,10 @@ static rk_status upgrade(rk_register *r)
 	st = audit_write(r, &ev);
 	r->head_adopt = 0;
 	if (st == RK_OK)
-		st = reg_commit(r);
+		st = integ_commit(r);
 out:
 	if (st != RK_OK) {
-		reg_rollback(r);
+		reg_txn_rollback(r);
 		sec_key_free(r->rkey);
 		r->rkey = NULL;
 	}
@@ -2258,4 +2258,74 @@ int integ_actor_set_pin(rk_register *r, unsigned char out[SEC_HASH_BYTES])
 				     &len);
 
 	return rc == 0 && len == SEC_HASH_BYTES ? 0 : -1;
+}
+
+/* ---- the commit of a write, and the stored policy as pinned (moved from
+ * register.c) ---- */
+
+rk_status integ_commit_txn(rk_register *r)
+{
+	rk_status st = audit_commit_steps(r);
+
+	if (st == RK_OK)
+		st = integ_set_flush(r);
+	return audit_commit_end(r, st);
+}
+
+rk_status integ_commit(rk_register *r)
+{
+	rk_status st;
+
+	if (reg_txn_nested_end(r, &st))
+		return st;
+	return integ_commit_txn(r);
+}
+
+rk_status reg_load_policy(rk_register *r)
+{
+	char *text = NULL;
+	policy *p;
+	int version = 0;
+
+	if (r->st->vt->policy_latest(r->st, &version, &text) != 0)
+		return reg_store_fail(r, "cannot read the stored policy");
+	/* Roles, purposes and retention come from it: an edited or older
+	 * policy row is not loaded. */
+	if (r->rkey != NULL) {
+		rk_status st = integ_policy_check(r, version, text);
+		if (st != RK_OK) {
+			free(text);
+			return st;
+		}
+	}
+	p = policy_parse(text, strlen(text), "stored policy", NULL, NULL);
+	free(text);
+	if (p == NULL)
+		return reg_fail(r, RK_EINTEGRITY,
+				"the stored policy version %d does not load",
+				version);
+	policy_free(r->pol);
+	r->pol = p;
+	r->policy_version = version;
+	return RK_OK;
+}
+
+/* After a policy change (policy_change.c) or one undone (txn.c). */
+rk_status reg_reload_policy(rk_register *r)
+{
+	char role[64] = "";
+	size_t n;
+	rk_status st;
+
+	if (r->role != POL_NONE) {
+		n = strlen(r->pol->roles[r->role].name);
+		if (n < sizeof role)
+			memcpy(role, r->pol->roles[r->role].name, n + 1);
+	}
+	st = reg_load_policy(r);
+	if (st != RK_OK)
+		return st;
+	if (role[0] != '\0')
+		r->role = policy_role(r->pol, role);
+	return RK_OK;
 }

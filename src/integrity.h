@@ -63,6 +63,13 @@ rk_status integ_set_change(rk_register *r, const char *id,
 /* Inside a write: the sum computed anew from the rows as they are (after a
  * restore replaced them; at init). */
 rk_status integ_set_rebuild(rk_register *r);
+/* The commit of a write: the queued read entries, the kept head and the
+ * subject rows' sum written, then the store's commit (integ_commit_txn
+ * for a whole bulk transaction or group; integ_commit for an operation's
+ * write, which inside those only ends). reg_commit (txn.c) is integ_commit
+ * for the layers above. */
+rk_status integ_commit(rk_register *r);
+rk_status integ_commit_txn(rk_register *r);
 /* Before a commit: writes the sum when the transaction changed it. */
 rk_status integ_set_flush(rk_register *r);
 

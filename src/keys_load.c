@@ -252,7 +252,9 @@ static int take_from_keyring(rk_register *r, const char *want, unsigned char *k)
 	if (fk == NULL || r->db_path[0] == '\0' ||
 	    sec_keyfile_load(r->key_path, fk, err, sizeof err) != 0)
 		goto out;
-	if (reg_open_key(r->db_path, fk, &t) != RK_OK ||
+	/* A bare handle: only the keyring is read, and it opens only with
+	 * the register's master key. */
+	if (reg_open_bare(r->db_path, fk, &t) != RK_OK ||
 	    keys_ring_load(t, t->mk, &g) != RK_OK)
 		goto out;
 	i = keys_ring_find(&g, want);
@@ -261,7 +263,7 @@ static int take_from_keyring(rk_register *r, const char *want, unsigned char *k)
 		       SEC_KEY_BYTES);
 out:
 	keys_ring_free(&g);
-	rk_register_close(t);
+	reg_free(t);
 	sec_key_free(fk);
 	return i >= 0;
 }
@@ -520,4 +522,46 @@ int keys_collect(void *ud, const store_subject *s)
 		return 1;
 	p->rows[p->n++] = *s;
 	return 0;
+}
+
+/* ---- the write's begin and a subject's key (moved from register.c) ----
+ * Both take a master key that another handle rotated in: a write begins
+ * only with the handle's keys current. */
+
+rk_status reg_begin_write(rk_register *r)
+{
+	int fresh;
+	rk_status st = reg_txn_begin(r, &fresh);
+
+	if (st != RK_OK || !fresh)
+		return st;
+	st = keys_check_current(r);
+	if (st != RK_OK) {
+		r->in_write = 0;
+		r->st->vt->rollback(r->st);
+	}
+	return st;
+}
+
+rk_status reg_subject_key(rk_register *r, const store_subject *s,
+			  unsigned char **dk_out)
+{
+	unsigned char *dk = sec_key_alloc();
+
+	*dk_out = NULL;
+	if (dk == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	/* A handle opened before another one rotated the master key takes
+	 * the new key and tries once more. */
+	if (sec_unwrap(r->mk, s->id, s->wrapped_key, dk) != 0 &&
+	    (keys_check_current(r) != RK_OK ||
+	     sec_unwrap(r->mk, s->id, s->wrapped_key, dk) != 0)) {
+		sec_key_free(dk);
+		return reg_fail(
+			r, RK_EINTEGRITY,
+			"a subject's data key does not open with the "
+			"master key: the key or the database is damaged");
+	}
+	*dk_out = dk;
+	return RK_OK;
 }

@@ -1,6 +1,8 @@
 /*
- * register.c: create and open a register, its keys and stored policy; the
- * handle's error message, actor, clock and write transactions.
+ * register.c: the register handle (its error message, actor, clock, keys
+ * in meta) and the plain store transaction under it: begin, commit and
+ * roll back, bulk and group savepoints. Opening a register and composing a
+ * write (keys, audit, row MACs) are the layers above: open.c, txn.c.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -13,18 +15,10 @@
 
 #include "crypto.h"
 #include "ident.h"
-#include "integrity.h"
 #include "policy.h"
 #include "ajournal.h"
 #include "register.h"
 #include "store.h"
-
-#define META_FORMAT "format"
-
-/* group commit (at the end of this file) */
-static rk_status group_op_begin(rk_register *r, int level);
-static rk_status group_op_end(rk_register *r, int level);
-static void group_op_undo(rk_register *r, int level);
 
 const char *rk_version(void)
 {
@@ -103,10 +97,25 @@ void reg_today(const rk_register *r, char out[11])
 	ident_date_of(reg_now(r), out);
 }
 
-rk_status reg_begin_write(rk_register *r)
+/* ---- the plain store transaction ----
+ * What composes a write (the rotated key taken first, the read entries
+ * carried, the kept head and the subject rows' sum written before the
+ * commit) lives in the layers above: keys_load.c, audit.c, integrity.c and
+ * txn.c, which call these. */
+
+/* Forgets the handle's view of a transaction that ended or begins. */
+static void txn_state_reset(rk_register *r)
+{
+	r->head_valid = 0;
+	r->head_dirty = 0;
+	r->set_valid = r->set_dirty = 0;
+}
+
+rk_status reg_txn_begin(rk_register *r, int *fresh)
 {
 	rk_status st;
 
+	*fresh = 0;
 	if (r->bulk) {
 		/* Operations check their input before they write, so one
 		 * refused for its input has written nothing and needs no
@@ -122,23 +131,40 @@ rk_status reg_begin_write(rk_register *r)
 		return RK_OK;
 	}
 	if (r->group) {
-		st = group_op_begin(r, 0);
+		st = reg_group_op_begin(r, 0);
 		if (st == RK_OK)
 			r->in_write = 1;
 		return st;
 	}
 	if (r->st->vt->begin(r->st, 1) != 0)
 		return reg_store_fail(r, "cannot start a write");
-	st = keys_check_current(r);
-	if (st != RK_OK) {
-		r->st->vt->rollback(r->st);
-		return st;
-	}
+	*fresh = 1;
 	r->in_write = 1;
 	r->nqueue_in_txn = 0;
-	r->head_valid = 0;
-	r->set_valid = r->set_dirty = 0;
+	txn_state_reset(r);
 	return RK_OK;
+}
+
+rk_status reg_txn_open_outer(rk_register *r)
+{
+	if (r->st->vt->begin(r->st, 1) != 0)
+		return reg_store_fail(r, "cannot start a transaction");
+	r->nqueue_in_txn = 0;
+	txn_state_reset(r);
+	return RK_OK;
+}
+
+int reg_txn_nested_end(rk_register *r, rk_status *st)
+{
+	r->in_write = 0;
+	*st = RK_OK;
+	if (r->bulk)
+		return 1; /* rk_register_commit commits */
+	if (r->group) {
+		*st = reg_group_op_end(r, 0); /* the group commits */
+		return 1;
+	}
+	return 0;
 }
 
 /* The queued read entries that the committed transaction carried are in
@@ -166,21 +192,9 @@ static void akey_restore(rk_register *r)
 	r->akey_prev = NULL;
 }
 
-/* Commits the store's transaction; a failed commit is rolled back and the
- * read entries it carried stay queued. */
-static rk_status commit_txn(rk_register *r)
+rk_status reg_txn_end(rk_register *r, rk_status st)
 {
-	/* Reads queued in the transaction go with it. */
-	rk_status st = audit_carry_queue(r);
-
-	if (st == RK_OK)
-		st = audit_keep_head(r);
-	if (st == RK_OK)
-		st = integ_set_flush(r);
-
-	r->head_valid = 0;
-	r->head_dirty = 0;
-	r->set_valid = r->set_dirty = 0;
+	txn_state_reset(r);
 	if (st != RK_OK || r->st->vt->commit(r->st) != 0) {
 		if (st == RK_OK)
 			st = reg_store_fail(r, "cannot commit");
@@ -190,23 +204,20 @@ static rk_status commit_txn(rk_register *r)
 		return st;
 	}
 	queue_committed(r);
-	audit_journal_settled(r);
 	sec_key_free(r->akey_prev);
 	r->akey_prev = NULL;
 	return RK_OK;
 }
 
-rk_status reg_commit(rk_register *r)
+void reg_txn_abort(rk_register *r)
 {
-	r->in_write = 0;
-	if (r->bulk)
-		return RK_OK; /* rk_register_commit commits */
-	if (r->group)
-		return group_op_end(r, 0); /* the group commits */
-	return commit_txn(r);
+	txn_state_reset(r);
+	r->st->vt->rollback(r->st);
+	r->nqueue_in_txn = 0; /* they stay queued for the next write */
+	akey_restore(r);
 }
 
-void reg_rollback(rk_register *r)
+void reg_txn_rollback(rk_register *r)
 {
 	if (!r->in_write)
 		return;
@@ -223,7 +234,7 @@ void reg_rollback(rk_register *r)
 		return;
 	}
 	if (r->group) {
-		group_op_undo(r, 0);
+		reg_group_op_undo(r, 0);
 		return;
 	}
 	r->head_valid = 0;
@@ -249,97 +260,6 @@ void reg_end_read(rk_register *r)
 		r->st->vt->rollback(r->st);
 }
 
-rk_status rk_register_begin(rk_register *r)
-{
-	rk_status st;
-
-	if (r->bulk)
-		return reg_fail(r, RK_EINVAL,
-				"a bulk transaction is open "
-				"already");
-	if (r->group) {
-		/* Inside a group: a savepoint of its own, so that the bulk's
-		 * rollback undoes only the bulk. */
-		st = group_op_begin(r, 1);
-		if (st != RK_OK)
-			return st;
-		r->bulk = 1;
-		r->bulk_spoiled = 0;
-		return RK_OK;
-	}
-	if (r->st->vt->begin(r->st, 1) != 0)
-		return reg_store_fail(r, "cannot start a transaction");
-	st = keys_check_current(r);
-	if (st != RK_OK) {
-		r->st->vt->rollback(r->st);
-		return st;
-	}
-	r->bulk = 1;
-	r->bulk_spoiled = 0;
-	r->nqueue_in_txn = 0;
-	r->head_valid = 0;
-	r->set_valid = r->set_dirty = 0;
-	return RK_OK;
-}
-
-rk_status rk_register_commit(rk_register *r)
-{
-	if (!r->bulk)
-		return reg_fail(r, RK_EINVAL, "no bulk transaction is open");
-	if (r->bulk_spoiled) {
-		rk_register_rollback(r);
-		return reg_fail(r, RK_ESYS,
-				"a write of the bulk transaction failed "
-				"part-way, so none of it was committed");
-	}
-	r->bulk = 0;
-	if (r->group)
-		return group_op_end(r, 1);
-	return commit_txn(r);
-}
-
-void rk_register_rollback(rk_register *r)
-{
-	if (!r->bulk)
-		return;
-	r->bulk = 0;
-	r->bulk_spoiled = 0;
-	r->in_write = 0;
-	if (r->group) {
-		group_op_undo(r, 1);
-		return;
-	}
-	r->head_valid = 0;
-	r->head_dirty = 0;
-	r->set_valid = r->set_dirty = 0;
-	r->st->vt->rollback(r->st);
-	r->nqueue_in_txn = 0;
-	akey_restore(r);
-}
-
-rk_status reg_subject_key(rk_register *r, const store_subject *s,
-			  unsigned char **dk_out)
-{
-	unsigned char *dk = sec_key_alloc();
-
-	*dk_out = NULL;
-	if (dk == NULL)
-		return reg_fail(r, RK_ESYS, "out of memory");
-	/* A handle opened before another one rotated the master key takes
-	 * the new key and tries once more. */
-	if (sec_unwrap(r->mk, s->id, s->wrapped_key, dk) != 0 &&
-	    (keys_check_current(r) != RK_OK ||
-	     sec_unwrap(r->mk, s->id, s->wrapped_key, dk) != 0)) {
-		sec_key_free(dk);
-		return reg_fail(
-			r, RK_EINTEGRITY,
-			"a subject's data key does not open with the "
-			"master key: the key or the database is damaged");
-	}
-	*dk_out = dk;
-	return RK_OK;
-}
-
 static rk_register *reg_new(void)
 {
 	rk_register *r = calloc(1, sizeof *r);
@@ -357,19 +277,44 @@ rk_register *reg_blank(void)
 	return reg_new();
 }
 
-struct first_diag {
-	int count;
-	char msg[200];
-};
-
-static void keep_first_diag(void *ud, const char *file, int line, int column,
-			    const char *message)
+rk_status reg_open_bare(const char *db_path, const unsigned char *key,
+			rk_register **out)
 {
-	struct first_diag *d = ud;
+	rk_register *r;
+	char err[REG_ERR_MAX] = "";
 
-	if (d->count++ == 0)
-		snprintf(d->msg, sizeof d->msg, "%s:%d:%d: %s", file, line,
-			 column, message);
+	*out = r = reg_new();
+	if (r == NULL)
+		return RK_ESYS;
+	r->mk = sec_key_alloc();
+	if (r->mk == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	memcpy(r->mk, key, SEC_KEY_BYTES);
+	r->st = store_open(db_path, 0, err, sizeof err);
+	if (r->st == NULL)
+		return reg_fail(r, RK_ESYS, "%s", err);
+	return RK_OK;
+}
+
+void reg_free(rk_register *r)
+{
+	if (r == NULL)
+		return;
+	if (r->st != NULL)
+		r->st->vt->close(r->st);
+	/* Entries that could not be committed stay in the journal, which
+	 * the next handle takes in. */
+	ajournal_close(r->aj, r->nqueue == 0);
+	policy_free(r->pol);
+	sec_key_free(r->mk);
+	sec_key_free(r->ikey);
+	sec_key_free(r->akey);
+	sec_key_free(r->akey_prev);
+	sec_key_free(r->rkey);
+	sec_key_free(r->ckey);
+	sec_wipe(r->auth_token_hash, sizeof r->auth_token_hash);
+	free(r->queue);
+	free(r);
 }
 
 rk_status rk_policy_check_file(const char *path, rk_diag_fn diag, void *ud)
@@ -429,7 +374,7 @@ rk_status reg_load_key(rk_register *r, const char *name, const char *ad,
 	return RK_OK;
 }
 
-static int path_exists(const char *path)
+int reg_path_exists(const char *path)
 {
 	struct stat sb;
 
@@ -437,7 +382,7 @@ static int path_exists(const char *path)
 }
 
 /* The key file's path, kept for key rotation and restore. */
-static rk_status reg_set_key_path(rk_register *r, const char *key_path)
+rk_status reg_set_key_path(rk_register *r, const char *key_path)
 {
 	size_t n = strlen(key_path);
 
@@ -450,7 +395,7 @@ static rk_status reg_set_key_path(rk_register *r, const char *key_path)
 /* The database's path, beside which the audit journal is kept: absolute,
  * so that a process that changes its folder after the open (a daemon does)
  * still journals beside the database. */
-static rk_status reg_set_db_path(rk_register *r, const char *db_path)
+rk_status reg_set_db_path(rk_register *r, const char *db_path)
 {
 	char cwd[4096];
 	size_t n = strlen(db_path);
@@ -469,365 +414,6 @@ static rk_status reg_set_db_path(rk_register *r, const char *db_path)
 	if (len < 0 || (size_t)len >= sizeof r->db_path)
 		return reg_fail(r, RK_EINVAL, "the database path is too long");
 	return RK_OK;
-}
-
-rk_status rk_register_init(const char *db_path, const char *key_path,
-			   const char *policy_path, rk_register **out)
-{
-	rk_register *r;
-	rk_status st = RK_OK;
-	char *text = NULL;
-	char err[REG_ERR_MAX] = "";
-	char kid[SEC_KEYID_HEX + 1];
-	struct first_diag fd = {0, ""};
-	int made_key = 0, made_db = 0;
-	audit_ev ev;
-
-	*out = r = reg_new();
-	if (r == NULL)
-		return RK_ESYS;
-	if (db_path == NULL || key_path == NULL || policy_path == NULL) {
-		st = reg_fail(r, RK_EINVAL,
-			      "a database, key file and policy "
-			      "are needed");
-		goto out;
-	}
-	st = reg_set_key_path(r, key_path);
-	if (st == RK_OK)
-		st = reg_set_db_path(r, db_path);
-	if (st != RK_OK)
-		goto out;
-	memcpy(r->db_path, db_path, strlen(db_path) + 1);
-	if (sec_init() != 0) {
-		st = reg_fail(r, RK_ESYS, "cannot initialise cryptography");
-		goto out;
-	}
-	r->pol = policy_load_file(policy_path, keep_first_diag, &fd, &text);
-	if (r->pol == NULL) {
-		st = reg_fail(r, RK_EINVAL,
-			      "the policy has %d problem%s, the first: %s; "
-			      "see rekisteri policy check",
-			      fd.count, fd.count == 1 ? "" : "s", fd.msg);
-		goto out;
-	}
-	if (!store_is_url(db_path) && path_exists(db_path)) {
-		st = reg_fail(r, RK_EINVAL,
-			      "%s exists already: init never overwrites a "
-			      "register",
-			      db_path);
-		goto out;
-	}
-	if (path_exists(key_path)) {
-		st = reg_fail(r, RK_EINVAL,
-			      "%s exists already: init never overwrites a key",
-			      key_path);
-		goto out;
-	}
-	r->mk = sec_key_alloc();
-	r->ikey = sec_key_new();
-	r->akey = sec_key_new();
-	r->ckey = sec_key_alloc();
-	if (r->mk == NULL || r->ikey == NULL || r->akey == NULL ||
-	    r->ckey == NULL) {
-		st = reg_fail(r, RK_ESYS, "out of memory");
-		goto out;
-	}
-	/* Cookies are hashed with the index key until the first rotation
-	 * gives the index key a successor. */
-	memcpy(r->ckey, r->ikey, SEC_KEY_BYTES);
-	if (sec_keyfile_create(key_path, r->mk, err, sizeof err) != 0) {
-		st = reg_fail(r, RK_ESYS, "%s", err);
-		goto out;
-	}
-	made_key = 1;
-	r->st = store_open(db_path, 1, err, sizeof err);
-	if (r->st == NULL) {
-		st = reg_fail(r, RK_ESYS, "%s", err);
-		goto out;
-	}
-	made_db = 1;
-	st = reg_begin_write(r);
-	if (st != RK_OK)
-		goto out;
-	sec_key_id(r->mk, kid);
-	if (r->st->vt->meta_set(r->st, META_FORMAT, (const unsigned char *)"1",
-				1) != 0 ||
-	    r->st->vt->meta_set(r->st, META_KEY_ID, (const unsigned char *)kid,
-				strlen(kid)) != 0) {
-		st = reg_store_fail(r, "cannot write the register");
-		goto out;
-	}
-	st = reg_store_key(r, META_INDEX_KEY, AD_INDEX_KEY, r->ikey);
-	if (st == RK_OK)
-		st = reg_store_key(r, META_AUDIT_KEY, AD_AUDIT_KEY, r->akey);
-	if (st == RK_OK)
-		st = integ_create(r);
-	if (st != RK_OK)
-		goto out;
-	if (r->st->vt->policy_put(r->st, 1, text, reg_now(r)) != 0) {
-		st = reg_store_fail(r, "cannot store the policy");
-		goto out;
-	}
-	st = integ_policy_pin(r, 1, text);
-	if (st != RK_OK)
-		goto out;
-	r->policy_version = 1;
-	r->role = r->pol->settings.operator_role;
-	audit_ev_set(&ev, r, AUD_REGISTER_INIT, NULL, INIT_BOUND, NULL, "ok");
-	/* The first entry starts the trail and its kept head. */
-	r->head_adopt = 1;
-	st = audit_write(r, &ev);
-	r->head_adopt = 0;
-	if (st != RK_OK)
-		goto out;
-	st = reg_commit(r);
-out:
-	if (st != RK_OK && r != NULL) {
-		reg_rollback(r);
-		if (r->st != NULL) {
-			r->st->vt->close(r->st);
-			r->st = NULL;
-		}
-		/* Leave nothing half made behind: a key without its register
-		 * or a register without its key helps nobody. */
-		/* A PostgreSQL database keeps its (empty) schema: the
-		 * transaction that wrote the register was rolled back. */
-		if (made_db && !store_is_url(db_path)) {
-			char side[4096];
-			unlink(db_path);
-			snprintf(side, sizeof side, "%s-wal", db_path);
-			unlink(side);
-			snprintf(side, sizeof side, "%s-shm", db_path);
-			unlink(side);
-		}
-		if (made_key)
-			unlink(key_path);
-	}
-	free(text);
-	return st;
-}
-
-rk_status reg_load_policy(rk_register *r)
-{
-	char *text = NULL;
-	policy *p;
-	int version = 0;
-
-	if (r->st->vt->policy_latest(r->st, &version, &text) != 0)
-		return reg_store_fail(r, "cannot read the stored policy");
-	/* Roles, purposes and retention come from it: an edited or older
-	 * policy row is not loaded. */
-	if (r->rkey != NULL) {
-		rk_status st = integ_policy_check(r, version, text);
-		if (st != RK_OK) {
-			free(text);
-			return st;
-		}
-	}
-	p = policy_parse(text, strlen(text), "stored policy", NULL, NULL);
-	free(text);
-	if (p == NULL)
-		return reg_fail(r, RK_EINTEGRITY,
-				"the stored policy version %d does not load",
-				version);
-	policy_free(r->pol);
-	r->pol = p;
-	r->policy_version = version;
-	return RK_OK;
-}
-
-rk_status rk_register_open(const char *db_path, const char *key_path,
-			   rk_register **out)
-{
-	return reg_open(db_path, key_path, 1, out);
-}
-
-/* The master key comes from key_path, or from key when that is not NULL
- * (then there is no key file, and nothing to recover). */
-static rk_status open_common(const char *db_path, const char *key_path,
-			     const unsigned char *key, int recover,
-			     rk_register **out);
-
-rk_status reg_open(const char *db_path, const char *key_path, int recover,
-		   rk_register **out)
-{
-	if (key_path == NULL) {
-		*out = NULL;
-		return RK_EINVAL;
-	}
-	return open_common(db_path, key_path, NULL, recover, out);
-}
-
-rk_status reg_open_key(const char *db_path, const unsigned char *key,
-		       rk_register **out)
-{
-	return open_common(db_path, NULL, key, 0, out);
-}
-
-static rk_status open_common(const char *db_path, const char *key_path,
-			     const unsigned char *key, int recover,
-			     rk_register **out)
-{
-	rk_register *r;
-	rk_status st = RK_OK;
-	char err[REG_ERR_MAX] = "";
-	char kid[SEC_KEYID_HEX + 1];
-	unsigned char stored[64], wrapped[SEC_WRAPPED_BYTES];
-	size_t len = 0;
-	int rc, reading = 0, upgrade = 0;
-
-	*out = r = reg_new();
-	if (r == NULL)
-		return RK_ESYS;
-	if (db_path == NULL || (key_path == NULL && key == NULL)) {
-		st = reg_fail(r, RK_EINVAL,
-			      "a database and key file are "
-			      "needed");
-		goto out;
-	}
-	if (sec_init() != 0) {
-		st = reg_fail(r, RK_ESYS, "cannot initialise cryptography");
-		goto out;
-	}
-	if (strlen(db_path) >= sizeof r->db_path) {
-		st = reg_fail(r, RK_EINVAL, "the database path is too long");
-		goto out;
-	}
-	memcpy(r->db_path, db_path, strlen(db_path) + 1);
-	if (!store_is_url(db_path) && !path_exists(db_path)) {
-		st = reg_fail(r, RK_ENOTFOUND,
-			      "no register at %s: create one with rekisteri "
-			      "init",
-			      db_path);
-		goto out;
-	}
-	r->mk = sec_key_alloc();
-	if (r->mk == NULL) {
-		st = reg_fail(r, RK_ESYS, "out of memory");
-		goto out;
-	}
-	if (key != NULL) {
-		memcpy(r->mk, key, SEC_KEY_BYTES);
-	} else if (sec_keyfile_load(key_path, r->mk, err, sizeof err) != 0) {
-		st = reg_fail(r, RK_EINVAL, "%s", err);
-		goto out;
-	}
-	r->st = store_open(db_path, 0, err, sizeof err);
-	if (r->st == NULL) {
-		st = reg_fail(r, RK_ESYS, "%s", err);
-		goto out;
-	}
-	if (key_path != NULL)
-		st = reg_set_key_path(r, key_path);
-	/* Finishes or undoes a key rotation that a crash interrupted. */
-	if (st == RK_OK && recover)
-		st = keys_recover(r, key_path);
-	if (st != RK_OK)
-		goto out;
-	/* One snapshot for the key id and the keys it wraps: a rotation
-	 * committing in between would pair the old with the new. */
-	st = reg_begin_read(r);
-	if (st != RK_OK)
-		goto out;
-	reading = 1;
-	rc = r->st->vt->meta_get(r->st, META_KEY_ID, stored, sizeof stored,
-				 &len);
-	if (rc != 0) {
-		st = rc == STORE_NOTFOUND
-			     ? reg_fail(r, RK_EINTEGRITY,
-					"the database is not a rekisteri "
-					"register")
-			     : reg_store_fail(r, "cannot read the register");
-		goto out;
-	}
-	sec_key_id(r->mk, kid);
-	/* A rotation elsewhere may have committed since the key file was
-	 * read: its key is in the key file or its ".new" then. */
-	if ((len != strlen(kid) || memcmp(stored, kid, len) != 0) &&
-	    (!recover || keys_check_current(r) != RK_OK)) {
-		st = reg_fail(r, RK_EINTEGRITY,
-			      "the key file does not belong to this register");
-		goto out;
-	}
-	st = reg_load_key(r, META_INDEX_KEY, AD_INDEX_KEY, &r->ikey);
-	if (st == RK_OK)
-		st = reg_load_key(r, META_AUDIT_KEY, AD_AUDIT_KEY, &r->akey);
-	if (st != RK_OK)
-		goto out;
-	/* The row key first: the stored policy is checked against it. */
-	st = integ_open(r, &upgrade);
-	if (st != RK_OK)
-		goto out;
-	rc = r->st->vt->meta_get(r->st, META_COOKIE_KEY, wrapped,
-				 sizeof wrapped, &len);
-	if (rc == 0) {
-		st = reg_load_key(r, META_COOKIE_KEY, AD_COOKIE_KEY, &r->ckey);
-	} else if (rc == STORE_NOTFOUND) {
-		r->ckey = sec_key_alloc(); /* never rotated: the index key */
-		if (r->ckey == NULL)
-			st = reg_fail(r, RK_ESYS, "out of memory");
-		else
-			memcpy(r->ckey, r->ikey, SEC_KEY_BYTES);
-	} else {
-		st = reg_store_fail(r, "cannot read the register");
-	}
-	if (st != RK_OK)
-		goto out;
-	reg_end_read(r);
-	reading = 0;
-	if (upgrade)
-		st = integ_upgrade(r);
-	if (st == RK_OK)
-		st = reg_load_policy(r);
-	if (st != RK_OK)
-		goto out;
-	if (recover) {
-		st = reg_set_db_path(r, db_path);
-		if (st != RK_OK)
-			goto out;
-		/* Read entries a stopped process left behind join the chain
-		 * now; a busy register takes them in at a later open. */
-		if (audit_take_orphans(r) != RK_OK)
-			r->err[0] = '\0';
-	}
-	/* The operator holds the master key: the policy's operator role. */
-	r->role = r->pol->settings.operator_role;
-out:
-	if (reading)
-		reg_end_read(r);
-	return st;
-}
-
-void rk_register_close(rk_register *r)
-{
-	if (r == NULL)
-		return;
-	if (r->st != NULL) {
-		reg_rollback(r);
-		rk_register_rollback(r);
-		rk_register_group_rollback(r);
-		/* Once more if the first failed at once (a key rotation
-		 * elsewhere). A handle whose last commit of its entries
-		 * failed (a busy register) does not wait again: the journal
-		 * keeps them for the next handle. */
-		if (r->nqueue > 0 && !r->flush_failed &&
-		    audit_flush(r) != RK_OK && !r->flush_failed)
-			(void)audit_flush(r);
-		r->st->vt->close(r->st);
-	}
-	/* Entries that could not be committed stay in the journal, which
-	 * the next handle takes in. */
-	ajournal_close(r->aj, r->nqueue == 0);
-	policy_free(r->pol);
-	sec_key_free(r->mk);
-	sec_key_free(r->ikey);
-	sec_key_free(r->akey);
-	sec_key_free(r->akey_prev);
-	sec_key_free(r->rkey);
-	sec_key_free(r->ckey);
-	sec_wipe(r->auth_token_hash, sizeof r->auth_token_hash);
-	free(r->queue);
-	free(r);
 }
 
 const char *rk_errmsg(const rk_register *r)
@@ -880,11 +466,6 @@ void rk_register_set_audit_batch(rk_register *r, unsigned n)
 	r->audit_batch = n;
 }
 
-rk_status rk_register_flush(rk_register *r)
-{
-	return r->nqueue > 0 ? audit_flush(r) : RK_OK;
-}
-
 void rk_register_set_clock(rk_register *r, int64_t unix_seconds)
 {
 	/* Years 1970-9999: dates print in four digits, and the clock in
@@ -897,27 +478,6 @@ void rk_register_set_clock(rk_register *r, int64_t unix_seconds)
 int rk_register_policy_version(const rk_register *r)
 {
 	return r->policy_version;
-}
-
-/* ---- reloading after a policy change (policy_change.c) ---- */
-
-rk_status reg_reload_policy(rk_register *r)
-{
-	char role[64] = "";
-	size_t n;
-	rk_status st;
-
-	if (r->role != POL_NONE) {
-		n = strlen(r->pol->roles[r->role].name);
-		if (n < sizeof role)
-			memcpy(role, r->pol->roles[r->role].name, n + 1);
-	}
-	st = reg_load_policy(r);
-	if (st != RK_OK)
-		return st;
-	if (role[0] != '\0')
-		r->role = policy_role(r->pol, role);
-	return RK_OK;
 }
 
 rk_status reg_text_check(rk_register *r, const char *what, const char *in,
@@ -1004,13 +564,14 @@ static void snap_restore(rk_register *r, const struct reg_snap *sp)
 	r->set_dirty = sp->set_dirty;
 	memcpy(r->set_acc, sp->set_acc, sizeof r->set_acc);
 	r->nqueue_in_txn = sp->nqueue_in_txn;
-	/* A policy change undone: the handle reads the policy in force. */
-	if (r->policy_version != sp->policy_version &&
-	    reg_reload_policy(r) != RK_OK)
-		r->group_spoiled = 1;
+	/* A policy change undone: the handle must read the policy in force,
+	 * which txn.c does before the call returns (the stored policy is
+	 * loaded only as its MAC pins it, a layer above this one). */
+	if (r->policy_version != sp->policy_version)
+		r->policy_undone = 1;
 }
 
-static rk_status group_op_begin(rk_register *r, int level)
+rk_status reg_group_op_begin(rk_register *r, int level)
 {
 	if (r->group_spoiled)
 		return reg_fail(r, RK_ESYS,
@@ -1022,7 +583,7 @@ static rk_status group_op_begin(rk_register *r, int level)
 	return RK_OK;
 }
 
-static void group_op_undo(rk_register *r, int level)
+void reg_group_op_undo(rk_register *r, int level)
 {
 	/* A savepoint that cannot be undone leaves the group with writes
 	 * that failed: only the whole group can go. */
@@ -1031,14 +592,14 @@ static void group_op_undo(rk_register *r, int level)
 	snap_restore(r, &r->snap[level]);
 }
 
-static rk_status group_op_end(rk_register *r, int level)
+rk_status reg_group_op_end(rk_register *r, int level)
 {
 	rk_status st;
 
 	if (r->st->vt->savepoint_release(r->st, level) == 0)
 		return RK_OK;
 	st = reg_store_fail(r, "cannot commit");
-	group_op_undo(r, level);
+	reg_group_op_undo(r, level);
 	return st;
 }
 
@@ -1048,85 +609,4 @@ void reg_wal_scrub(rk_register *r)
 		r->group_scrub = 1;
 	else
 		(void)r->st->vt->checkpoint(r->st);
-}
-
-rk_status rk_register_group_begin(rk_register *r)
-{
-	rk_status st;
-
-	if (r->bulk || r->group)
-		return reg_fail(r, RK_EINVAL,
-				"a bulk or group transaction is open already");
-	/* The group's commit syncs the log: its answers may say "done". */
-	if (r->st->vt->set_durable(r->st, 1) != 0)
-		return reg_store_fail(r, "cannot make the group durable");
-	if (r->st->vt->begin(r->st, 1) != 0) {
-		st = reg_store_fail(r, "cannot start a group");
-		(void)r->st->vt->set_durable(r->st, 0);
-		return st;
-	}
-	st = keys_check_current(r);
-	if (st != RK_OK) {
-		r->st->vt->rollback(r->st);
-		(void)r->st->vt->set_durable(r->st, 0);
-		return st;
-	}
-	r->group = 1;
-	r->group_policy = r->policy_version;
-	r->group_spoiled = 0;
-	r->group_scrub = 0;
-	r->nqueue_in_txn = 0;
-	r->head_valid = 0;
-	r->head_dirty = 0;
-	r->set_valid = r->set_dirty = 0;
-	return RK_OK;
-}
-
-rk_status rk_register_group_commit(rk_register *r)
-{
-	rk_status st;
-	int scrub = r->group_scrub;
-
-	if (!r->group)
-		return reg_fail(r, RK_EINVAL, "no group is open");
-	if (r->bulk || r->in_write)
-		return reg_fail(r, RK_EINVAL,
-				"commit or roll back the bulk transaction "
-				"inside the group first");
-	if (r->group_spoiled) {
-		rk_register_group_rollback(r);
-		return reg_fail(r, RK_ESYS,
-				"a write of the group could not be undone, so "
-				"none of the group was committed");
-	}
-	r->group = 0;
-	r->group_scrub = 0;
-	st = commit_txn(r);
-	/* Should this fail, commits stay synced: slower, never less safe. */
-	(void)r->st->vt->set_durable(r->st, 0);
-	if (st == RK_OK && scrub)
-		(void)r->st->vt->checkpoint(r->st);
-	return st;
-}
-
-void rk_register_group_rollback(rk_register *r)
-{
-	if (!r->group)
-		return;
-	r->group = 0;
-	r->group_spoiled = 0;
-	r->group_scrub = 0;
-	r->bulk = 0;
-	r->bulk_spoiled = 0;
-	r->in_write = 0;
-	r->head_valid = 0;
-	r->head_dirty = 0;
-	r->set_valid = r->set_dirty = 0;
-	r->st->vt->rollback(r->st);
-	r->nqueue_in_txn = 0; /* they stay queued for the next write */
-	akey_restore(r);
-	(void)r->st->vt->set_durable(r->st, 0);
-	/* A policy change of the group is undone with it. */
-	if (r->policy_version != r->group_policy)
-		(void)reg_reload_policy(r);
 }

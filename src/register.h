@@ -114,6 +114,9 @@ struct rk_register {
 	int group_spoiled; /* a savepoint could not be undone */
 	int group_scrub;   /* an operation owes a WAL checkpoint */
 	int group_policy;  /* the policy version when the group began */
+	/* A savepoint undone took back a policy change: txn.c reads the
+	 * policy in force again before the call returns. */
+	int policy_undone;
 	struct reg_snap {
 		int head_valid, head_dirty, set_valid, set_dirty;
 		int64_t head_seq;
@@ -147,18 +150,47 @@ int64_t reg_now(const rk_register *r);
 int64_t reg_now_us(const rk_register *r);
 void reg_today(const rk_register *r, char out[11]);
 
-/* Write transaction: begins, and on commit also commits the queued read
- * audit entries that audit_write appended inside it. */
+/* Write transaction: begins (keys_load.c: with the handle's keys current),
+ * and on commit (txn.c) also commits the queued read audit entries that
+ * audit_write appended inside it, the trail's kept head and the subject
+ * rows' sum. reg_rollback (txn.c) undoes it and reads the policy in force
+ * again when the write had changed it. */
 rk_status reg_begin_write(rk_register *r);
 rk_status reg_commit(rk_register *r);
 void reg_rollback(rk_register *r);
+
+/* register.c: the plain store transaction under reg_begin_write and
+ * reg_commit, for the layers that compose them (keys_load.c, audit.c,
+ * integrity.c, txn.c). reg_txn_begin opens an operation's write: inside a
+ * bulk transaction nothing, inside a group a savepoint, otherwise a store
+ * transaction (*fresh set: the caller checks the keys). */
+rk_status reg_txn_begin(rk_register *r, int *fresh);
+/* Begins the store transaction of a bulk transaction or group. */
+rk_status reg_txn_open_outer(rk_register *r);
+/* The end of an operation's write inside a bulk transaction (nothing) or
+ * a group (its savepoint released): 1 and *st; 0 when a store transaction
+ * is to commit. */
+int reg_txn_nested_end(rk_register *r, rk_status *st);
+/* Commits the store transaction when st is RK_OK (the steps before the
+ * commit succeeded), else rolls it back; the read entries it carried
+ * leave the queue only when it commits. */
+rk_status reg_txn_end(rk_register *r, rk_status st);
+/* Rolls the store transaction back (the whole bulk or group). */
+void reg_txn_abort(rk_register *r);
+/* reg_rollback without reading the policy again: for the trail's and the
+ * row MACs' own writes, which never change the policy. */
+void reg_txn_rollback(rk_register *r);
+/* Group savepoints at level 0 (an operation) or 1 (a bulk transaction). */
+rk_status reg_group_op_begin(rk_register *r, int level);
+rk_status reg_group_op_end(rk_register *r, int level);
+void reg_group_op_undo(rk_register *r, int level);
 /* A consistent read of several statements (nothing to do inside a bulk
  * transaction, which already is one). */
 rk_status reg_begin_read(rk_register *r);
 void reg_end_read(rk_register *r);
 
-/* Unwraps a subject's data key into guarded memory (caller frees with
- * sec_key_free). RK_EINTEGRITY when the wrap does not open. */
+/* keys_load.c: unwraps a subject's data key into guarded memory (caller frees
+ * with sec_key_free). RK_EINTEGRITY when the wrap does not open. */
 rk_status reg_subject_key(rk_register *r, const store_subject *s,
 			  unsigned char **dk_out);
 
@@ -261,18 +293,31 @@ int access_sees_category(const rk_register *r, size_t cat);
  * it either: each answer would tell whether a guess was right. */
 int access_sees_whole(const rk_register *r, size_t fi);
 
-/* register.c: rk_register_open without (recover 0) or with the recovery
+/* open.c: rk_register_open without (recover 0) or with the recovery
  * of an interrupted key rotation; without it for backups being checked. */
 rk_status reg_open(const char *db_path, const char *key_path, int recover,
 		   rk_register **out);
 /* A handle with no register behind it, to carry an error message. */
 rk_register *reg_blank(void);
+/* register.c: a handle on the store at db_path with master key key and
+ * nothing else loaded (no policy, keys or checks): for reading what the
+ * master key seals (the keyring). Free with reg_free. */
+rk_status reg_open_bare(const char *db_path, const unsigned char *key,
+			rk_register **out);
+/* register.c: closes the store and frees the handle, committing nothing
+ * (rk_register_close first rolls back and flushes). */
+void reg_free(rk_register *r);
+/* register.c, for open.c: whether a path exists; the key file's and the
+ * database's paths kept in the handle (the latter made absolute). */
+int reg_path_exists(const char *path);
+rk_status reg_set_key_path(rk_register *r, const char *key_path);
+rk_status reg_set_db_path(rk_register *r, const char *db_path);
 /* The register at db_path opened with the master key key (a retired one
  * from the keyring, for a backup): no key file, no recovery. */
 rk_status reg_open_key(const char *db_path, const unsigned char *key,
 		       rk_register **out);
-/* (Re)loads the newest stored policy into r->pol and r->policy_version;
- * on failure the handle keeps its old policy. */
+/* integrity.c: (re)loads the newest stored policy into r->pol and
+ * r->policy_version; on failure the handle keeps its old policy. */
 rk_status reg_load_policy(rk_register *r);
 /* reg_load_policy, keeping the actor's role by name (indexes may differ
  * between versions); an actor whose role the new policy lost falls back
@@ -353,6 +398,13 @@ rk_status audit_take_orphans(rk_register *r);
 rk_status audit_verify_chain(rk_register *r, rk_audit_report *rep);
 /* Commits the queue in its own write transaction. */
 rk_status audit_flush(rk_register *r);
+/* The commit of a write of the trail alone (reg_commit's place in audit.c
+ * and below). audit_commit_steps writes what every commit carries (the
+ * queued read entries, the kept head); audit_commit_end commits (st
+ * RK_OK) or rolls back, and empties the journal once the queue is. */
+rk_status audit_commit(rk_register *r);
+rk_status audit_commit_steps(rk_register *r);
+rk_status audit_commit_end(rk_register *r, rk_status st);
 /* May the actor read, verify or checkpoint the audit trail (a role with
  * "audit": true)? RK_OK, or RK_EREFUSED after auditing the refusal. */
 rk_status audit_may_read(rk_register *r, audit_action action);
