@@ -351,6 +351,37 @@ static void test_killed_inside_group(void **state)
 	verify_all(f->db, f->key);
 }
 
+/* A policy applied in a bulk transaction inside a group and rolled back
+ * with the bulk: the handle reads the policy in force again (the savepoint
+ * only marks it; the write transaction's layer reloads it). */
+static void test_policy_undone_in_group(void **state)
+{
+	struct fx *f = *state;
+	char path[320], cmd[900];
+	rk_register *h = NULL;
+	rk_audit_report rep;
+
+	snprintf(path, sizeof path, "%s/changed.json", f->dir);
+	snprintf(cmd, sizeof cmd,
+		 "sed 's/Suoramarkkinointikielto/Suoramarkkinointikielto "
+		 "(muutettu)/' '%s' > '%s'",
+		 POLICY, path);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(rk_register_policy_version(f->r), 1);
+	assert_int_equal(rk_register_group_begin(f->r), RK_OK);
+	assert_int_equal(rk_register_begin(f->r), RK_OK);
+	assert_int_equal(rk_policy_apply(f->r, path, NULL, 0, NULL), RK_OK);
+	assert_int_equal(rk_register_policy_version(f->r), 2);
+	rk_register_rollback(f->r);
+	assert_int_equal(rk_register_policy_version(f->r), 1);
+	assert_int_equal(rk_register_group_commit(f->r), RK_OK);
+	assert_int_equal(rk_register_policy_version(f->r), 1);
+	assert_int_equal(rk_register_open(f->db, f->key, &h), RK_OK);
+	assert_int_equal(rk_register_policy_version(h), 1);
+	assert_int_equal(rk_audit_verify(h, &rep), RK_OK);
+	rk_register_close(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -366,6 +397,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_commit_fails, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_policy_undone_in_group,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_killed_inside_group, setup,
 						teardown),
 	};
