@@ -5,6 +5,8 @@
  * handle rotated away takes the new one (keys_check_current) from the key
  * file, its ".new" or the keyring. Also the keyring of retired master keys
  * and the retired checkpoint signing keys as the database holds them. The
+ * write's begin (reg_begin_write) and a subject's data key
+ * (reg_subject_key) live here, as both take a rotated key first. The
  * rotation itself is keys.c's.
  */
 #define _POSIX_C_SOURCE 200809L
