@@ -20,7 +20,14 @@
  * functional failure (API error, wrong lookup result) exits 1. Rates are
  * never asserted.
  *
+ * On a shared machine the rates swing from run to run: --rounds R repeats
+ * the batch-64 look-ups R times, each round right after a raw round, and
+ * reports the median ratio; --skip-commit leaves out the slow
+ * one-commit-per-subject phase (which also leaves the disk busy for the
+ * next).
+ *
  * Usage: bench_subjects [--n N] [--dir DIR] [--policy PATH] [--keep]
+ *                       [--rounds R] [--skip-commit]
  */
 #include <dirent.h>
 #include <errno.h>
