@@ -24,7 +24,8 @@
  * the batch-64 look-ups R times, each round right after a raw round, and
  * reports the median ratio; --skip-commit leaves out the slow
  * one-commit-per-subject phase (which also leaves the disk busy for the
- * next).
+ * next). The sizes are taken at the end: each round adds its look-ups'
+ * audit entries to the bulk file.
  *
  * Usage: bench_subjects [--n N] [--dir DIR] [--policy PATH] [--keep]
  *                       [--rounds R] [--skip-commit]

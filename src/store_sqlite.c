@@ -268,10 +268,6 @@ static const char *const migrations[] = {
 	" used_at INTEGER NOT NULL DEFAULT 0,"
 	" mac BLOB NOT NULL);"
 	"CREATE INDEX selfsvc_subject ON selfsvc(subject_id);",
-	/* 12: a lookup joins its values to their subjects for the
-	 * pseudonym (the audit entry's name): an index that holds it too
-	 * answers from the index alone, without reading the subject row. */
-	"CREATE INDEX subject_pseudonym ON subject(id, pseudonym);",
 };
 
 #define NMIGRATIONS ((int64_t)(sizeof migrations / sizeof migrations[0]))

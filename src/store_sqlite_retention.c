@@ -289,8 +289,7 @@ int sqx_bidx_find_live(store *s, const char *field,
 	sqlite3_stmt *st =
 		sqx_stmt(s, ST_BIDX_FIND_LIVE, what,
 			 "SELECT v.subject_id, s.pseudonym"
-			 " FROM value v JOIN subject s INDEXED BY"
-			 " subject_pseudonym ON s.id = v.subject_id"
+			 " FROM value v JOIN subject s ON s.id = v.subject_id"
 			 " WHERE v.field = ?1 AND v.bidx = ?2"
 			 " AND (v.expires_at IS NULL OR v.expires_at >= ?3)");
 	int rc;

@@ -239,8 +239,7 @@ static void make_old(struct fx *f)
 			"DROP TABLE dsr;"
 			"DROP TABLE breach;"
 			"DROP TABLE disclosure;"
-			"DROP TABLE selfsvc;"
-			"DROP INDEX subject_pseudonym;");
+			"DROP TABLE selfsvc;");
 }
 
 static void reads_as_before_but_consent(struct fx *f);
