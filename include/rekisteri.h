@@ -1307,6 +1307,15 @@ RK_API RK_NODISCARD rk_status rk_register_migrate(rk_register *reg,
 						  const char *to_db,
 						  int64_t *rows);
 
+/* ---- Listing backups (the server's backup folder) -------------------------
+ */
+
+/* RK_OK when the handle's actor may make, restore and so also list backups
+ * (the administrator); RK_EREFUSED otherwise, with the refusal audited as
+ * `backup.list`. Lets a caller that keeps backups in a folder of its own
+ * (the HTTP server's --backup-dir) ask before it lists the folder. */
+RK_API RK_NODISCARD rk_status rk_backup_list_allowed(rk_register *reg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,6 +5,7 @@
  * names the server makes: a request names a backup by such a name, never
  * by a path.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -225,4 +226,62 @@ void h_restore(srv_req *q, srv_resp *r)
 		return;
 	}
 	h_done(r, 200);
+}
+
+/* ---- the list of backups (GET /v1/backups) ---- */
+
+static int backup_entry(const struct dirent *d)
+{
+	return backup_name_ok(d->d_name);
+}
+
+/* The backups in --backup-dir, oldest first (names sort by time): name,
+ * size and modification time; files only, nothing of their contents. */
+void h_backup_list(srv_req *q, srv_resp *r)
+{
+	struct dirent **ents = NULL;
+	json_t *arr = NULL;
+	rk_status st;
+	int n, i;
+
+	if (q->backup_dir == NULL) {
+		srv_error(r, 404, "not_found",
+			  "this server keeps no backups (it was started "
+			  "without --backup-dir)");
+		return;
+	}
+	st = rk_backup_list_allowed(q->reg);
+	if (st != RK_OK) {
+		srv_fail(q, r, st);
+		return;
+	}
+	n = scandir(q->backup_dir, &ents, backup_entry, alphasort);
+	if (n < 0) {
+		srv_error(r, 500, "system", "cannot read the backup folder");
+		return;
+	}
+	arr = json_array();
+	for (i = 0; i < n; i++) {
+		char path[4200], when[32];
+		struct stat sb;
+		struct tm tm;
+		if (arr != NULL &&
+		    join(path, sizeof path, q->backup_dir, ents[i]->d_name) ==
+			    0 &&
+		    lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+		    gmtime_r(&sb.st_mtime, &tm) != NULL &&
+		    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm) > 0)
+			json_array_append_new(
+				arr, json_pack("{s:s,s:I,s:s}", "name",
+					       ents[i]->d_name, "bytes",
+					       (json_int_t)sb.st_size, "time",
+					       when));
+		free(ents[i]);
+	}
+	free(ents);
+	if (arr == NULL) {
+		srv_error(r, 500, "system", "out of memory");
+		return;
+	}
+	srv_reply_json(r, 200, json_pack("{s:o}", "backups", arr));
 }

@@ -71,6 +71,7 @@ void h_checkpoint(srv_req *q, srv_resp *r);
 void h_checkpoint_verify(srv_req *q, srv_resp *r);
 void h_backup(srv_req *q, srv_resp *r);
 void h_restore(srv_req *q, srv_resp *r);
+void h_backup_list(srv_req *q, srv_resp *r);
 
 /* The subject as compact JSON (subject_doc.c): rk_subject_json's document
  * without its indentation; owned, personal data (rk_free_secret); NULL when

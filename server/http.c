@@ -457,6 +457,73 @@ static void digest_of(struct ctx *x, unsigned char out[32])
 	crypto_generichash_final(&st, out, 32);
 }
 
+/* ---- the Host check and the metrics' guard ------------------------------
+ */
+
+/* Whether the Host header names a host of --allowed-host (any when none
+ * is given). A page of another site that a DNS name rebound to this
+ * server's address sends its own name: it does not reach the console. */
+static int host_ok(struct ctx *x)
+{
+	const char *h, *end;
+	size_t i, n;
+
+	if (cfg->nallowed_hosts == 0)
+		return 1;
+	h = hdr(x, "Host");
+	if (h == NULL)
+		return 0;
+	/* "[v6]:port", "[v6]", "name:port" or "name": the port is not
+	 * compared. */
+	end = h[0] == '[' ? strchr(h, ']') : strchr(h, ':');
+	if (h[0] == '[') {
+		if (end == NULL || (end[1] != '\0' && end[1] != ':'))
+			return 0;
+		end++;
+	}
+	n = end != NULL ? (size_t)(end - h) : strlen(h);
+	for (i = 0; i < cfg->nallowed_hosts; i++) {
+		const char *a = cfg->allowed_hosts[i];
+		size_t an = strlen(a);
+		if (an == n && strncasecmp(a, h, n) == 0)
+			return 1;
+		/* an IPv6 name given without its brackets */
+		if (h[0] == '[' && an + 2 == n &&
+		    strncasecmp(a, h + 1, an) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int addr_loopback(const char *a)
+{
+	return strncmp(a, "127.", 4) == 0 || strcmp(a, "::1") == 0 ||
+	       strncmp(a, "::ffff:127.", 11) == 0;
+}
+
+/* /metrics: with --metrics-token-file its bearer token (compared in
+ * constant time); without, clients on loopback only. 0 when allowed, else
+ * the status to answer. */
+static unsigned metrics_refused(struct ctx *x)
+{
+	const char *a;
+	size_t n, want;
+
+	if (cfg->metrics_token == NULL)
+		return addr_loopback(x->addr) ? 0 : 403;
+	a = hdr(x, "Authorization");
+	if (a == NULL || strncasecmp(a, "Bearer ", 7) != 0)
+		return 401;
+	a += 7;
+	while (*a == ' ')
+		a++;
+	n = strlen(a);
+	want = strlen(cfg->metrics_token);
+	if (n != want || sodium_memcmp(a, cfg->metrics_token, n) != 0)
+		return 401;
+	return 0;
+}
+
 static enum MHD_Result first_call(struct ctx *x, const char *url,
 				  const char *method)
 {
@@ -472,6 +539,9 @@ static enum MHD_Result first_call(struct ctx *x, const char *url,
 	x->q.addr = x->addr;
 	x->q.backup_dir = cfg->backup_dir;
 	x->limit = cfg->max_body;
+	if (!host_ok(x))
+		return fail(x, 421, "misdirected_request",
+			    "this server does not serve that host name");
 	if (m == 0) {
 		srv_error(&x->r, 405, "method_not_allowed",
 			  "the method is not supported");
@@ -497,6 +567,30 @@ static enum MHD_Result first_call(struct ctx *x, const char *url,
 	}
 	x->q.method = m;
 	x->q.route = x->route;
+	if (x->route->fn == h_metrics) {
+		unsigned ms,
+			wait = cfg->metrics_token != NULL
+				       ? srv_rl_blocked(x->addr, SRV_RL_STAFF)
+				       : 0;
+		if (wait > 0) {
+			x->r.retry_after = wait;
+			return fail(x, 429, "rate_limited",
+				    "too many failed authentications from "
+				    "this address");
+		}
+		ms = metrics_refused(x);
+		if (ms == 401) {
+			srv_rl_fail(x->addr, SRV_RL_STAFF);
+			return fail(x, 401, "unauthorized",
+				    "the metrics need their token: "
+				    "Authorization: Bearer TOKEN");
+		}
+		if (ms != 0)
+			return fail(x, 403, "forbidden",
+				    "the metrics are served to loopback "
+				    "clients only (or with "
+				    "--metrics-token-file)");
+	}
 	if (srv_is_draining() && (x->route->flags & R_READY))
 		return fail(x, 503, "shutting_down",
 			    "the server is shutting down");

@@ -10,12 +10,20 @@
 #include "handlers.h"
 #include "server.h"
 
+#define SRV_MAX_HOSTS 16
+
 typedef struct srv_config {
 	const char *tmp_dir;	/* where uploads and downloads pass through */
 	size_t max_body;	/* bytes of a JSON body */
 	uint64_t max_upload;	/* bytes of an attachment */
 	size_t max_depth;	/* JSON nesting */
 	const char *backup_dir; /* --backup-dir, or NULL */
+	/* /metrics: the bearer token it needs (--metrics-token-file), or
+	 * NULL: then only clients on loopback may read it */
+	const char *metrics_token;
+	/* --allowed-host: the Host names served (0: any) */
+	const char *allowed_hosts[SRV_MAX_HOSTS];
+	size_t nallowed_hosts;
 } srv_config;
 
 void http_init(const srv_config *c);

@@ -32,6 +32,7 @@ static const char usage[] =
 	"       [--audit-batch N] [--grace SECONDS] [--tmp-dir DIR]\n"
 	"       [--port-file FILE] [--no-access-log] [--no-group-commit]\n"
 	"       [--backup-dir DIR] [--web-dir DIR]\n"
+	"       [--metrics-token-file FILE] [--allowed-host NAME]...\n"
 	"\n"
 	"Serves the register's HTTP API (docs/server.md) until SIGTERM or "
 	"SIGINT,\n"
@@ -45,7 +46,11 @@ static const char usage[] =
 	"that `actor add` printed; NAME:TOKEN also works) and name the\n"
 	"purpose of each data call in the header Rekisteri-Purpose.\n"
 	"The web console (/console) and the self-service page (/me) are\n"
-	"served from --web-dir (default: the installed " RK_WEB_DIR ").\n";
+	"served from --web-dir (default: the installed " RK_WEB_DIR ").\n"
+	"/metrics answers loopback clients only, or with\n"
+	"--metrics-token-file anyone who sends that file's token as a bearer\n"
+	"token. --allowed-host (repeatable) answers 421 to requests whose\n"
+	"Host header names another host (DNS rebinding).\n";
 
 struct listen_addr {
 	struct sockaddr_storage sa;
@@ -232,8 +237,38 @@ struct opts {
 	char backup_dir[4096];
 	unsigned max_conn, max_per_ip, timeout, auth_fails, grace;
 	srv_config cfg;
-	const char *web_dir; /* the console's files; NULL: the installed */
+	const char *web_dir;	 /* the console's files; NULL: the installed */
+	char metrics_token[128]; /* wiped when the server stops */
 };
+
+/* The token of /metrics: the file's first line, 16-127 visible ASCII
+ * characters (a secret of its own, not an actor's). */
+static int read_metrics_token(struct opts *o, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[256];
+	size_t n, i;
+	int rc = -1;
+
+	if (f == NULL)
+		return -1;
+	if (fgets(line, sizeof line, f) == NULL)
+		goto out;
+	n = strcspn(line, "\r\n");
+	line[n] = '\0';
+	if (n < 16 || n >= sizeof o->metrics_token)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (line[i] <= ' ' || line[i] > '~')
+			goto out;
+	memcpy(o->metrics_token, line, n + 1);
+	o->cfg.metrics_token = o->metrics_token;
+	rc = 0;
+out:
+	sodium_memzero(line, sizeof line);
+	fclose(f);
+	return rc;
+}
 
 static int parse_opts(struct opts *o, int argc, char **argv)
 {
@@ -306,6 +341,25 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 			i++;
 		} else if (strcmp(a, "--backup-dir") == 0 && val != NULL) {
 			o->cfg.backup_dir = val;
+			i++;
+		} else if (strcmp(a, "--metrics-token-file") == 0 &&
+			   val != NULL) {
+			if (read_metrics_token(o, val) != 0)
+				return err(2,
+					   "--metrics-token-file needs a "
+					   "readable file whose first line is "
+					   "a token of 16-127 visible "
+					   "characters",
+					   NULL);
+			i++;
+		} else if (strcmp(a, "--allowed-host") == 0 && val != NULL) {
+			if (o->cfg.nallowed_hosts == SRV_MAX_HOSTS ||
+			    val[0] == '\0' || strlen(val) > 255)
+				return err(2,
+					   "--allowed-host takes a host name "
+					   "(at most 16 of them)",
+					   NULL);
+			o->cfg.allowed_hosts[o->cfg.nallowed_hosts++] = val;
 			i++;
 		} else if (strcmp(a, "--port-file") == 0 && val != NULL) {
 			o->port_file = val;
@@ -558,8 +612,10 @@ int rk_serve_main(const char *db, const char *key, int argc, char **argv)
 	char msg[512];
 
 	rc = parse_opts(&o, argc, argv);
-	if (rc != 0)
+	if (rc != 0) {
+		sodium_memzero(o.metrics_token, sizeof o.metrics_token);
 		return rc < 0 ? 0 : rc;
+	}
 	if (sodium_init() < 0)
 		return err(1, "cannot initialise libsodium", NULL);
 	randombytes_buf(srv_etag_key, sizeof srv_etag_key);
@@ -744,5 +800,6 @@ out:
 	srv_idem_free();
 	free_pem(cert);
 	free_pem(tlskey);
+	sodium_memzero(o.metrics_token, sizeof o.metrics_token);
 	return rc;
 }

@@ -135,6 +135,12 @@ static const char *const schemas[] = {
 	"\"Backup\":{\"type\":\"object\",\"required\":[\"name\"],\"propert"
 	"ies\":{\"name\":{\"type\":\"string\"},\"bytes\":{\"type\":\"intege"
 	"r\"}}}",
+	/* GET /v1/backups */
+	"\"BackupList\":{\"type\":\"object\",\"required\":[\"backups\"],"
+	"\"properties\":{\"backups\":{\"type\":\"array\",\"items\":{"
+	"\"type\":\"object\",\"required\":[\"name\",\"bytes\",\"time\"],"
+	"\"properties\":{\"name\":{\"type\":\"string\"},\"bytes\":{"
+	"\"type\":\"integer\"},\"time\":{\"type\":\"string\"}}}}}}",
 };
 /* clang-format on */
 

@@ -188,6 +188,9 @@ const srv_route srv_routes[] = {
 	{SRV_POST, "/v1/backups/{name}/restore", h_restore, A | RD, 200,
 	 "restore", "Bring a backup's data back (force=1: a trail that does "
 	 "not verify is replaced)", NULL, "Done", "force"},
+	{SRV_GET, "/v1/backups", h_backup_list, A | RD, 200, "listBackups",
+	 "The backups in the server's backup folder: name, size, time "
+	 "(administrator)", NULL, "BackupList", NULL},
 };
 /* clang-format on */
 

@@ -886,3 +886,12 @@ out:
 	*out = r;
 	return st;
 }
+
+/* ---- listing backups ---- */
+
+/* Only the role that makes backups sees which exist: their names and times
+ * tell when the register was copied. */
+rk_status rk_backup_list_allowed(rk_register *r)
+{
+	return access_admin(r, "backup.list", "list backups");
+}

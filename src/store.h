@@ -628,7 +628,14 @@ struct store_vt {
 	int (*savepoint)(store *s, int level);
 	int (*savepoint_release)(store *s, int level);
 	int (*savepoint_rollback)(store *s, int level);
+	/* ---- speed: n (1..STORE_AUDIT_MANY) audit entries in order, as n
+	 * audit_append calls would add them, in fewer statements (the flush
+	 * of a batch of read entries). ---- */
+	int (*audit_append_many)(store *s, const store_audit *a, size_t n);
 };
+
+/* The most entries one audit_append_many call takes. */
+#define STORE_AUDIT_MANY 16
 
 struct store {
 	const struct store_vt *vt;

@@ -1135,6 +1135,16 @@ static int pg_audit_append(store *base, const store_audit *a)
 		       &q, 0, NULL);
 }
 
+/* One statement per entry: the round trips of a batch of read entries are
+ * left for the COPY work on this backend. */
+static int pg_audit_append_many(store *base, const store_audit *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (pg_audit_append(base, &a[i]) != 0)
+			return STORE_ERR;
+	return 0;
+}
+
 static int fill_audit(store *base, const PGresult *r, int row, const char *what,
 		      store_audit *a)
 {
@@ -1409,6 +1419,7 @@ static const struct store_vt pg_vt = {
 	.savepoint = pg_savepoint,
 	.savepoint_release = pg_savepoint_release,
 	.savepoint_rollback = pg_savepoint_rollback,
+	.audit_append_many = pg_audit_append_many,
 };
 
 /* ---- opening and migrations ---- */

@@ -299,6 +299,7 @@ enum stmt_id {
 	ST_AUDIT_LAST,
 	ST_AUDIT_WALK,
 	ST_AUDIT_WALK_S,
+	ST_AUDIT_APPEND_MANY, /* STORE_AUDIT_MANY rows at once */
 	ST_SCRUB_NOTED,
 	ST_COUNT
 };
@@ -309,6 +310,9 @@ enum stmt_id {
 #define VALUE_COLS                                                             \
 	"SELECT id, field, ciphertext, purposes, legal_basis, source,"         \
 	" collected_at, confirmed_at, expires_at, bidx FROM value"
+#define AUDIT_ROW    "(?,?,?,?,?,?,?,?,?,?)"
+#define AUDIT_ROWS4  AUDIT_ROW "," AUDIT_ROW "," AUDIT_ROW "," AUDIT_ROW
+#define AUDIT_ROWS16 AUDIT_ROWS4 "," AUDIT_ROWS4 "," AUDIT_ROWS4 "," AUDIT_ROWS4
 #define AUDIT_COLS                                                             \
 	"SELECT seq, at_us, actor, action, subject, fields, purpose, outcome," \
 	" prev, hash FROM audit"
@@ -391,6 +395,12 @@ static const struct {
 	[ST_AUDIT_WALK_S] = {"audit walk",
 			     AUDIT_COLS " WHERE subject = ?2 AND seq >= ?1"
 					" ORDER BY seq"},
+	/* One statement for a batch's entries: a sixteenth of the steps of
+	 * the flush. Parameters are numbered in order, ten per row. */
+	[ST_AUDIT_APPEND_MANY] = {"audit append",
+				  "INSERT INTO audit (seq, at_us, actor,"
+				  " action, subject, fields, purpose, outcome,"
+				  " prev, hash) VALUES " AUDIT_ROWS16},
 };
 
 struct sq {
@@ -1363,6 +1373,56 @@ out:
 	return ret;
 }
 
+/* n entries: whole rows of STORE_AUDIT_MANY in one statement, any rest
+ * one by one. */
+static int sq_audit_append_many(store *base, const store_audit *a, size_t n)
+{
+	struct sq *s = sq_of(base);
+	sqlite3_stmt *st;
+	int rc = SQLITE_OK, ret = STORE_ERR;
+
+	_Static_assert(STORE_AUDIT_MANY == 16, "AUDIT_ROWS16");
+	if (n != STORE_AUDIT_MANY) {
+		for (size_t i = 0; i < n; i++)
+			if (sq_audit_append(base, &a[i]) != 0)
+				return STORE_ERR;
+		return 0;
+	}
+	st = stmt(s, ST_AUDIT_APPEND_MANY);
+	if (!st)
+		return STORE_ERR;
+	for (size_t i = 0; i < n && rc == SQLITE_OK; i++) {
+		int b = (int)i * 10;
+		if ((rc = sqlite3_bind_int64(st, b + 1, a[i].seq)) !=
+			    SQLITE_OK ||
+		    (rc = sqlite3_bind_int64(st, b + 2, a[i].at_us)) !=
+			    SQLITE_OK ||
+		    (rc = bind_text(st, b + 3, a[i].actor)) != SQLITE_OK ||
+		    (rc = bind_text(st, b + 4, a[i].action)) != SQLITE_OK ||
+		    (rc = bind_text(st, b + 5, a[i].subject)) != SQLITE_OK ||
+		    (rc = bind_text(st, b + 6, a[i].fields)) != SQLITE_OK ||
+		    (rc = bind_text(st, b + 7, a[i].purpose)) != SQLITE_OK ||
+		    (rc = bind_text(st, b + 8, a[i].outcome)) != SQLITE_OK ||
+		    (rc = bind_blob(st, b + 9, a[i].prev, sizeof a[i].prev)) !=
+			    SQLITE_OK)
+			break;
+		rc = bind_blob(st, b + 10, a[i].hash, sizeof a[i].hash);
+	}
+	if (rc != SQLITE_OK) {
+		fail(s, ST_AUDIT_APPEND_MANY, rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		fail(s, ST_AUDIT_APPEND_MANY, rc);
+		goto out;
+	}
+	ret = 0;
+out:
+	done(st);
+	return ret;
+}
+
 /* Fills a from an AUDIT_COLS row; strings point into the statement. */
 static int fill_audit(struct sq *s, sqlite3_stmt *st, const char *what,
 		      store_audit *a)
@@ -1695,6 +1755,7 @@ static const struct store_vt sq_vt = {
 	.savepoint = sqx_savepoint,
 	.savepoint_release = sqx_savepoint_release,
 	.savepoint_rollback = sqx_savepoint_rollback,
+	.audit_append_many = sq_audit_append_many,
 };
 
 /* ---- open and migrations ---- */

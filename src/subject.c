@@ -742,6 +742,17 @@ out:
 /* ---- find -----------------------------------------------------------------
  */
 
+/* src (NULL: "") cut to fit dst, as snprintf "%s" would, without its
+ * format parsing: a look-up fills four of these per subject found. */
+static void copy_cut(char *dst, size_t cap, const char *src)
+{
+	size_t n = src == NULL ? 0 : strnlen(src, cap - 1);
+
+	if (n > 0)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static rk_status list_push(rk_register *r, rk_list *l, const char *id,
 			   const char *kind, const char *start, const char *end)
 {
@@ -756,10 +767,10 @@ static rk_status list_push(rk_register *r, rk_list *l, const char *id,
 		l->cap = cap;
 	}
 	it = &l->items[l->n++];
-	snprintf(it->id, sizeof it->id, "%s", id);
-	snprintf(it->kind, sizeof it->kind, "%s", kind ? kind : "");
-	snprintf(it->start, sizeof it->start, "%s", start ? start : "");
-	snprintf(it->end, sizeof it->end, "%s", end ? end : "");
+	copy_cut(it->id, sizeof it->id, id);
+	copy_cut(it->kind, sizeof it->kind, kind);
+	copy_cut(it->start, sizeof it->start, start);
+	copy_cut(it->end, sizeof it->end, end);
 	return RK_OK;
 }
 

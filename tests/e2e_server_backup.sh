@@ -92,18 +92,31 @@ req "a bad force is 400" 400 POST "/v1/backups/$NAME/restore?force=yes" "$ADM"
 req "the chain verifies over HTTP" 200 GET /v1/audit/verify "$ADM"
 expect "intact after the restore" test "$(jqb .intact)" = true
 
+# --- the list of backups: the administrator's, names and sizes only
+req "customer service may not list the backups" 403 GET /v1/backups "$CS"
+req "the administrator lists the backups" 200 GET /v1/backups "$ADM"
+expect "the backup is listed" test "$(jq -r --arg n "$NAME" '.backups[] | select(.name == $n) | .name' <<<"$body")" = "$NAME"
+expect "with its size" test "$(jq -r --arg n "$NAME" '.backups[] | select(.name == $n) | .bytes' <<<"$body")" = "$(stat -c %s "$WORK/backups/$NAME")"
+expect "and its time" grep -Eq '"time":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z"' <<<"$body"
+expect "checkpoints and other files are not backups" test "$(jq '[.backups[] | select(.name | test("^rekisteri-.*\\.db$") | not)] | length' <<<"$body")" = 0
+expect "no personal data in the list" sh -c '! grep -q Varma "$1"' _ "$WORK/body"
+
 # --- the document
 curl -s "$U/v1/openapi.json" >"$WORK/openapi.json"
 for p in /v1/audit/checkpoints /v1/audit/checkpoints/verify /v1/backups "/v1/backups/{name}/restore"; do
 	expect "the OpenAPI document has $p" jq -e --arg p "$p" '.paths[$p].post' "$WORK/openapi.json" >/dev/null
 done
+expect "the OpenAPI document has GET /v1/backups" jq -e '.paths["/v1/backups"].get' "$WORK/openapi.json" >/dev/null
 e2e_stop
+# (the server's audit queue is committed when it stops)
+expect "the refused listing is audited" sh -c '"$1" audit log | grep -q backup.list' _ "$BIN"
 
 # --- without --backup-dir: checkpoints are answered, backups are not
 start || { bad "the server starts without --backup-dir"; e2e_finish; exit 1; }
 req "a checkpoint without a backup folder: the text only" 201 POST /v1/audit/checkpoints "$ADM"
 expect "no name" test "$(jqb .name)" = null
 req "no backups without a backup folder" 404 POST /v1/backups "$ADM"
+req "and no list of them" 404 GET /v1/backups "$ADM"
 e2e_stop
 check "audit verify after everything" 0 "$BIN" audit verify
 e2e_finish
