@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-# pg-pending: backup and restore (SQLite's online backup; on PostgreSQL pg_dump)
 # End-to-end tests of key rotation, backup and restore through the real
 # binary. Each check states what it proves; the script ends with
 # "N passed, N failed".

@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-# pg-pending: backup and restore (SQLite's online backup; on PostgreSQL pg_dump)
 # End-to-end: the JSON documents described in docs/api.md are the ones the
 # code makes. In docs/api.md each document is an HTML comment
 # "<!-- shape: NAME -->", a table of its keys, and a ```json example. Each

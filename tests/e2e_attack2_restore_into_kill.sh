@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-# pg-pending: backup and restore (SQLite's online backup; on PostgreSQL pg_dump)
 # Attack: kill `restore --into NEW.db` while it copies. It creates NEW.db
 # (O_EXCL) and copies the backup straight into it, without a temporary
 # name and a rename: a process killed in between leaves an empty NEW.db.

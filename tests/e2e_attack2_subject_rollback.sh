@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-# pg-pending: backup and restore (SQLite's online backup; on PostgreSQL pg_dump)
 # Attack: roll one subject back to an older state. Someone who can write the
 # database file but holds no key copies a subject's row, values and consent
 # ledger from an older backup over the live ones. The subject row's MAC,

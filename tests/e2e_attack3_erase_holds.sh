@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-# pg-pending: backup and restore (SQLite's online backup; on PostgreSQL pg_dump)
 # Attacks on erasure and restriction that the register withstands, kept so
 # that they stay withstood: an erasure killed with SIGKILL at random moments
 # leaves the whole subject or nothing of it, and the register verifies

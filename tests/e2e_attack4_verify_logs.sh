@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-# pg-pending: backup and restore (SQLite's online backup; on PostgreSQL pg_dump)
 # Attack: a disclosure-log line, a breach row or a breach's date deleted or
 # edited with the sqlite3 shell. `disclosure list` and `breach list` notice
 # it, and so does `audit verify`, which walks the disclosure chain and the
