@@ -532,13 +532,24 @@ static void reload_policy(rk_register *r, rk_status *st)
 }
 
 /* Before a forced restore replaces a broken live trail: a copy of the
- * register as it is, beside it, so that no evidence is lost. */
+ * register as it is, beside it, so that no evidence is lost. A PostgreSQL
+ * register has no file to sit beside: its copy goes beside its key file
+ * (named without the key's ".key"). */
 static rk_status keep_live_copy(rk_register *r, char *out, size_t cap)
 {
-	int n = snprintf(out, cap, "%s.before-restore-%lld", r->db_path,
-			 (long long)reg_now_us(r));
+	const char *base = r->db_path;
+	size_t len = strlen(base);
+	int n;
 
-	if (r->db_path[0] == '\0' || n < 0 || (size_t)n >= cap)
+	if (store_is_url(base)) {
+		base = r->key_path;
+		len = strlen(base);
+		if (len > 4 && strcmp(base + len - 4, ".key") == 0)
+			len -= 4;
+	}
+	n = snprintf(out, cap, "%.*s.before-restore-%lld", (int)len, base,
+		     (long long)reg_now_us(r));
+	if (len == 0 || n < 0 || (size_t)n >= cap)
 		return reg_fail(r, RK_EINVAL,
 				"cannot name a copy of the register");
 	if (r->st->vt->backup_to(r->st, out) != 0)

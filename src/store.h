@@ -646,6 +646,9 @@ struct store {
  * the numbered migrations. err gets a message when NULL is returned. */
 store *store_sqlite_open(const char *path, int create, char *err,
 			 size_t errlen);
+/* The SQLite backend's schema version (its number of migrations): a backup
+ * file must be at it to be restored row for row on PostgreSQL. */
+int64_t store_sqlite_schema_version(void);
 
 /* ---- PostgreSQL backend (store_pg*.c) ---- */
 /* Whether db names a PostgreSQL database (postgresql:// or postgres://)

@@ -18,11 +18,12 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "store_copy.h"
 
 #define NCOL_MAX 32
 
 /* Parents before children. */
-static const char *const tables[] = {
+const char *const copy_tables[] = {
 	"meta",	      "policy_version",
 	"subject",    "value",
 	"record",     "attachment_chunk",
@@ -33,7 +34,8 @@ static const char *const tables[] = {
 	"breach",     "disclosure",
 	"selfsvc",
 };
-#define NTABLES (sizeof tables / sizeof tables[0])
+#define NTABLES (sizeof copy_tables / sizeof copy_tables[0])
+const size_t copy_ntables = NTABLES;
 /* Tables whose ids a sequence (PostgreSQL) or AUTOINCREMENT hands out. */
 static const char *const counted[] = {"value", "record", "consent", "dsr"};
 
@@ -46,13 +48,8 @@ struct cell {
 	size_t n;
 };
 
-struct side {
-	sqlite3 *db;
-	PGconn *pg;
-};
-
 struct copier {
-	struct side from, to;
+	struct copy_side from, to;
 	char *err;
 	size_t errlen;
 };
@@ -71,12 +68,16 @@ __attribute__((format(printf, 2, 3))) static int errf(struct copier *c,
 static int pg_ok(struct copier *c, PGresult *r, const char *what)
 {
 	ExecStatusType es = PQresultStatus(r);
-	const char *m;
+	const char *m, *state;
 
 	if (es == PGRES_COMMAND_OK || es == PGRES_TUPLES_OK)
 		return 0;
-	/* the primary message only: the detail may quote a value */
+	/* the primary message only: the detail may quote a value, and so
+	 * may the primary message of a data exception (class 22) */
 	m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+	state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	if (state != NULL && strncmp(state, "22", 2) == 0)
+		m = "invalid data";
 	return errf(c, "%s: %.160s", what, m ? m : "PostgreSQL error");
 }
 
@@ -427,7 +428,7 @@ static int set_counter(struct copier *c, const char *table, int64_t v)
 	return sq_exec(c, c->to.db, sql);
 }
 
-/* ---- the whole copy ---- */
+/* ---- checks ---- */
 
 /* Every table of the source is one the copy knows. */
 static int known_tables(struct copier *c)
@@ -468,7 +469,7 @@ static int known_tables(struct copier *c)
 			name = (const char *)sqlite3_column_text(st, 0);
 		}
 		for (k = 0; name && k < NTABLES; k++)
-			if (strcmp(name, tables[k]) == 0)
+			if (strcmp(name, copy_tables[k]) == 0)
 				break;
 		if (name == NULL || k == NTABLES)
 			rc = errf(c,
@@ -482,7 +483,7 @@ static int known_tables(struct copier *c)
 }
 
 static int open_side(struct copier *c, const char *db, int target,
-		     struct side *sd)
+		     struct copy_side *sd)
 {
 	char err[256] = "";
 
@@ -513,43 +514,102 @@ static int open_side(struct copier *c, const char *db, int target,
 	return sq_exec(c, sd->db, target ? "BEGIN IMMEDIATE" : "BEGIN");
 }
 
+/* ---- the walk, on connections the caller holds ---- */
+
+static void copier_init(struct copier *c, const struct copy_side *from,
+			const struct copy_side *to, char *err, size_t errlen)
+{
+	memset(c, 0, sizeof *c);
+	if (from)
+		c->from = *from;
+	if (to)
+		c->to = *to;
+	c->err = err;
+	c->errlen = errlen;
+}
+
+int copy_known_tables(const struct copy_side *from, char *err, size_t errlen)
+{
+	struct copier c;
+
+	copier_init(&c, from, NULL, err, errlen);
+	return known_tables(&c);
+}
+
+int copy_clear(const struct copy_side *to, const char *const *names, size_t n,
+	       char *err, size_t errlen)
+{
+	struct copier c;
+
+	copier_init(&c, NULL, to, err, errlen);
+	for (size_t i = n; i-- > 0;) {
+		char del[64];
+		int k = snprintf(del, sizeof del, "DELETE FROM %s", names[i]);
+
+		if (k < 0 || (size_t)k >= sizeof del)
+			return errf(&c, "copy: a table name is too long");
+		if (c.to.pg ? pg_exec(&c, c.to.pg, del)
+			    : sq_exec(&c, c.to.db, del))
+			return -1;
+	}
+	return 0;
+}
+
+int copy_rows(const struct copy_side *from, const struct copy_side *to,
+	      const char *const *names, size_t n, int64_t *rows, char *err,
+	      size_t errlen)
+{
+	struct copier c;
+	int64_t k = 0, total = 0;
+
+	copier_init(&c, from, to, err, errlen);
+	for (size_t i = 0; i < n; i++) {
+		if (copy_table(&c, names[i], &k) != 0)
+			return -1;
+		total += k;
+	}
+	if (rows)
+		*rows = total;
+	return 0;
+}
+
+int copy_counters(const struct copy_side *from, const struct copy_side *to,
+		  char *err, size_t errlen)
+{
+	struct copier c;
+	int64_t v = 0;
+
+	copier_init(&c, from, to, err, errlen);
+	for (size_t i = 0; i < sizeof counted / sizeof counted[0]; i++)
+		if (counter_of(&c, counted[i], &v) != 0 ||
+		    set_counter(&c, counted[i], v) != 0)
+			return -1;
+	return 0;
+}
+
+/* ---- the whole copy ---- */
+
 int store_copy(const char *from, const char *to, int64_t *rows, char *err,
 	       size_t errlen)
 {
 	struct copier c;
-	int64_t n = 0, total = 0, v = 0;
 	int rc = -1;
 
-	memset(&c, 0, sizeof c);
-	c.err = err;
-	c.errlen = errlen;
+	copier_init(&c, NULL, NULL, err, errlen);
 	if (open_side(&c, from, 0, &c.from) != 0 ||
-	    open_side(&c, to, 1, &c.to) != 0 || known_tables(&c) != 0)
+	    open_side(&c, to, 1, &c.to) != 0 ||
+	    copy_known_tables(&c.from, err, errlen) != 0)
 		goto out;
 	/* What the target's migrations wrote (a marker in meta) makes way
 	 * for the source's rows. */
-	for (size_t i = NTABLES; i-- > 0;) {
-		char del[64];
-
-		snprintf(del, sizeof del, "DELETE FROM %s", tables[i]);
-		if (c.to.pg ? pg_exec(&c, c.to.pg, del)
-			    : sq_exec(&c, c.to.db, del))
-			goto out;
-	}
-	for (size_t i = 0; i < NTABLES; i++) {
-		if (copy_table(&c, tables[i], &n) != 0)
-			goto out;
-		total += n;
-	}
-	for (size_t i = 0; i < sizeof counted / sizeof counted[0]; i++)
-		if (counter_of(&c, counted[i], &v) != 0 ||
-		    set_counter(&c, counted[i], v) != 0)
-			goto out;
+	if (copy_clear(&c.to, copy_tables, NTABLES, err, errlen) != 0 ||
+	    copy_rows(&c.from, &c.to, copy_tables, NTABLES, rows, err,
+		      errlen) != 0 ||
+	    copy_counters(&c.from, &c.to, err, errlen) != 0)
+		goto out;
 	if (c.to.pg ? pg_exec(&c, c.to.pg, "COMMIT")
 		    : sq_exec(&c, c.to.db, "COMMIT"))
 		goto out;
-	if (rows)
-		*rows = total;
 	rc = 0;
 out:
 	/* an unfinished target transaction is rolled back as it closes */

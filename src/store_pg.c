@@ -1278,33 +1278,11 @@ static int pg_audit_walk(store *base, int64_t from_seq, const char *subject,
 	}
 }
 
-/* ---- administration that is SQLite-shaped ---- */
+/* ---- administration that is SQLite-shaped (store_pg_admin.c) ---- */
 
-/* A copy of a PostgreSQL database is pg_dump's (or a base backup's) job,
- * and restoring into one is pg_restore's: the file-level online backup of
- * the SQLite backend has no equivalent the library could make alone. */
-static int pg_backup_to(store *base, const char *path)
+PGconn *pgx_conn(store *base)
 {
-	(void)path;
-	return pgx_unsupported(base, "backup (use pg_dump or pg_basebackup)");
-}
-
-static int pg_restore_from(store *base, const char *path, int keep_audit)
-{
-	(void)path;
-	(void)keep_audit;
-	return pgx_unsupported(base,
-			       "restore (use pg_restore or a base backup)");
-}
-
-/* Deleted rows stay in their pages until VACUUM reuses the space, and in
- * the WAL until its segments are recycled: the library cannot promise
- * what a SQLite checkpoint after secure_delete does, so it says so. */
-static int pg_checkpoint(store *base)
-{
-	return pgx_error(base, "checkpoint",
-			 "PostgreSQL keeps deleted rows until VACUUM and "
-			 "its WAL until recycled");
+	return pg_of(base)->c;
 }
 
 /* The default lets a commit be lost to a crash of the server until the
@@ -1365,9 +1343,9 @@ static const struct store_vt pg_vt = {
 	.actor_revoke = pgx_actor_revoke,
 	.actor_set_auth = pgx_actor_set_auth,
 	.subject_set_key = pgx_subject_set_key,
-	.backup_to = pg_backup_to,
-	.restore_from = pg_restore_from,
-	.checkpoint = pg_checkpoint,
+	.backup_to = pgx_backup_to,
+	.restore_from = pgx_restore_from,
+	.checkpoint = pgx_checkpoint,
 	.subject_delete = pgx_subject_delete,
 	.set_durable = pg_set_durable,
 	.value_bidx_walk = pgx_value_bidx_walk,

@@ -25,7 +25,8 @@ enum pgx_slot_base {
 	PGX_MORE = 48,	   /* store_pg_more.c: 48-127 */
 	PGX_PAPER = 128,   /* store_pg_paper.c: 128-191 */
 	PGX_SELFSVC = 192, /* store_pg_selfsvc.c: 192-207 */
-	PGX_SLOTS = 208
+	PGX_ADMIN = 208,   /* store_pg_admin.c: 208-239 */
+	PGX_SLOTS = 240
 };
 
 /* Bound parameters of one statement. */
@@ -190,5 +191,13 @@ int pgx_selfsvc_count(store *s, const char *subject_id, int kind, int64_t now,
 int pgx_selfsvc_purge(store *s, int64_t now, const unsigned char *hash);
 int pgx_selfsvc_walk(store *s, int (*fn)(void *ud, const store_selfsvc *row),
 		     void *ud);
+
+/* store_pg_admin.c: backups into a SQLite file, restores from one,
+ * checkpoints */
+int pgx_backup_to(store *s, const char *path);
+int pgx_restore_from(store *s, const char *path, int keep_audit);
+int pgx_checkpoint(store *s);
+/* store_pg.c: the handle's connection, for the admin file's copier. */
+PGconn *pgx_conn(store *s);
 
 #endif

@@ -2048,3 +2048,11 @@ out:
 	}
 	return s ? &s->base : NULL;
 }
+
+/* ---- for the PostgreSQL backend's backups (store_copy.h) ---- */
+
+/* A backup of a PostgreSQL register is a SQLite file at this version. */
+int64_t store_sqlite_schema_version(void)
+{
+	return NMIGRATIONS;
+}

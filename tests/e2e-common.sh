@@ -49,6 +49,12 @@ WRAP
 	chmod +x "$BIN"
 fi
 
+# The register's key file: <db>.key beside a SQLite file; on PostgreSQL
+# the one the wrapper above names. What a forced restore keeps of the
+# register as it was lands beside the database file, or for a PostgreSQL
+# register beside its key file: "${RK_KEY%.key}.before-restore-*".
+RK_KEY="$REKISTERI_DB.key"
+if [ -n "${RK_PG_DBNAME-}" ]; then RK_KEY="$WORK/r.db.key"; fi
 pass=0 fail=0
 ok() { pass=$((pass + 1)); printf 'ok   %s\n' "$1"; }
 bad() { fail=$((fail + 1)); printf 'FAIL %s\n' "$1"; }

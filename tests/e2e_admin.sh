@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-# pg-pending: backup and restore (SQLite's online backup; on PostgreSQL pg_dump)
 # End-to-end tests of key rotation, backup and restore through the real
 # binary. Each check states what it proves; the script ends with
 # "N passed, N failed".
@@ -8,7 +7,7 @@ LOOP_PID=
 e2e_stop() { # the background write load, if it still runs
 	if [ -n "$LOOP_PID" ]; then kill "$LOOP_PID" 2>/dev/null; wait "$LOOP_PID" 2>/dev/null; fi
 }
-KEY="$REKISTERI_DB.key"
+KEY="$RK_KEY"
 
 add() { # add N: a customer with exactly three fields
 	"$BIN" subject add --kind customer --field first_name=Testi \
@@ -189,7 +188,7 @@ expect "the refusal says why and how to go on" bash -c 'grep -q "audit trail" "$
 expect "the broken trail is still there" test "$(rows "SELECT count(*) FROM audit WHERE actor = 'mallory'")" = 1
 check "restore --force over a broken trail" 0 "$BIN" restore --force "$WORK/c.db"
 expect "the output names the copy kept" grep -q "before-restore" <<<"$out"
-copy=$(ls "$REKISTERI_DB".before-restore-* 2>/dev/null | head -1)
+copy=$(ls "${RK_KEY%.key}".before-restore-* 2>/dev/null | head -1)
 expect "the copy holds the broken trail" test "$(rows "SELECT count(*) FROM audit WHERE actor = 'mallory'" "$copy")" = 1
 check "audit verify after the forced restore" 0 "$BIN" audit verify
 expect "the forced restore is in the trail" test "$(rows "SELECT count(*) FROM audit WHERE action = 'register.restore' AND fields LIKE 'forced%'")" = 1

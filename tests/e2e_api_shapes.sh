@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-# pg-pending: backup and restore (SQLite's online backup; on PostgreSQL pg_dump)
 # End-to-end: the JSON documents described in docs/api.md are the ones the
 # code makes. In docs/api.md each document is an HTML comment
 # "<!-- shape: NAME -->", a table of its keys, and a ```json example. Each
@@ -299,7 +298,7 @@ shape key-retire
 
 # a backup under today's key, for the restores below
 check "backup under the current key" 0 "$BIN" backup "$WORK/backup2.db"
-check "restore --into" 0 "$BIN" --json --key-file "$REKISTERI_DB.key" \
+check "restore --into" 0 "$BIN" --json --key-file "$RK_KEY" \
 	restore --into "$WORK/into.db" "$WORK/backup2.db"
 shape restore-into
 
@@ -307,7 +306,7 @@ shape restore-into
 # audit verify's document.
 rows "UPDATE actor SET revoked_at = 0 WHERE name = 'mk1'" "$WORK/into.db" >/dev/null
 check "audit verify of edited rows" 5 "$BIN" --json --db "$WORK/into.db" \
-	--key-file "$REKISTERI_DB.key" audit verify
+	--key-file "$RK_KEY" audit verify
 shape audit-verify-rows
 
 # A broken trail: audit verify names the entry, and only a forced restore

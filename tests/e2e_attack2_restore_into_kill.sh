@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-# pg-pending: backup and restore (SQLite's online backup; on PostgreSQL pg_dump)
 # Attack: kill `restore --into NEW.db` while it copies. It creates NEW.db
 # (O_EXCL) and copies the backup straight into it, without a temporary
 # name and a rename: a process killed in between leaves an empty NEW.db.
@@ -21,17 +20,17 @@ IN='' check "backup" 0 "$BIN" backup "$WORK/bk.db"
 # killed as it writes the copy, and again as it gives the copy its name
 strace -qq -f -o /dev/null -e trace=pwrite64 \
 	-e inject=pwrite64:signal=KILL:when=3 \
-	"$BIN" --key-file "$REKISTERI_DB.key" restore --into "$WORK/n.db" \
+	"$BIN" --key-file "$RK_KEY" restore --into "$WORK/n.db" \
 	"$WORK/bk.db" >/dev/null 2>&1
 expect "a restore killed while copying leaves nothing at NEW.db" \
 	test ! -e "$WORK/n.db"
 strace -qq -f -o /dev/null -e trace=link,linkat \
 	-e inject=link,linkat:signal=KILL \
-	"$BIN" --key-file "$REKISTERI_DB.key" restore --into "$WORK/n.db" \
+	"$BIN" --key-file "$RK_KEY" restore --into "$WORK/n.db" \
 	"$WORK/bk.db" >/dev/null 2>&1
 expect "a killed restore --into leaves nothing or a whole register at NEW.db" \
 	sh -c "[ ! -e '$WORK/n.db' ] || '$BIN' --db '$WORK/n.db' \
-		--key-file '$REKISTERI_DB.key' audit verify >/dev/null 2>&1"
+		--key-file '$RK_KEY' audit verify >/dev/null 2>&1"
 IN='' check "the restore --into can be run again" 0 "$BIN" \
-	--key-file "$REKISTERI_DB.key" restore --into "$WORK/n.db" "$WORK/bk.db"
+	--key-file "$RK_KEY" restore --into "$WORK/n.db" "$WORK/bk.db"
 e2e_finish

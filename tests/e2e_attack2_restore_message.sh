@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-# pg-pending: backup and restore (SQLite's online backup; on PostgreSQL pg_dump)
 # A backup whose subject row was altered (no key needed) is refused, but the
 # error says "does not decrypt" and is garbled: fit_restored formats the
 # register's own error buffer into itself (reg_fail with r->err as an

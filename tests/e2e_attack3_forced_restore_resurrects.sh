@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-# pg-pending: backup and restore (SQLite's online backup; on PostgreSQL pg_dump)
 # Attack: bring an erased subject back without any key. Someone who
 # can write the database file deletes the subject's row from the erasure
 # table (nothing notices: `audit verify` still passes) and breaks one entry

@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-# pg-pending: backup and restore (SQLite's online backup; on PostgreSQL pg_dump)
 # Attack: evidence destruction through restore. Someone who can write the
 # database file but holds no key alters one byte of the latest audit entry;
 # the trail no longer verifies, and `restore` of an older backup then

@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-# pg-pending: backup and restore (SQLite's online backup; on PostgreSQL pg_dump)
 # End-to-end: erasure with its receipt and restriction of processing
 # through the real binary. Ends with "N passed, N failed".
 . "$(dirname "$0")/e2e-common.sh"

@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-# pg-pending: backup and restore (SQLite's online backup; on PostgreSQL pg_dump)
 # End-to-end: classes of hostile or careless input through the real binary,
 # each handled right and changing nothing when refused: amounts as JSON
 # numbers, card numbers in other digits and groupings anywhere free text is

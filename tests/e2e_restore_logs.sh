@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-# pg-pending: backup and restore (SQLite's online backup; on PostgreSQL pg_dump)
 # End-to-end: restores keep the disclosure log, the breach register and the
 # requests live, and `audit verify` (which counts them against the trail)
 # still passes after one. A forced restore that replaced a broken trail by

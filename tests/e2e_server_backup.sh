@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-# pg-pending: backup and restore (SQLite's online backup; on PostgreSQL pg_dump)
 # End-to-end: the administrator's routes for signed audit checkpoints,
 # backups and restores on a real server. The administrator gets 2xx, other
 # roles 403; backups are written only into the server's --backup-dir under

@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-# pg-pending: backup and restore (SQLite's online backup; on PostgreSQL pg_dump)
 # End-to-end: every verb of the command line answers --help (usage on
 # standard output, exit 0, whatever else stands beside it) and --json (one
 # JSON document on standard output). Ends with "N passed, N failed".
