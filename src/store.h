@@ -628,6 +628,13 @@ struct store_vt {
 	int (*savepoint)(store *s, int level);
 	int (*savepoint_release)(store *s, int level);
 	int (*savepoint_rollback)(store *s, int level);
+	/* ---- bulk loading ---- on 1, inside the open write transaction:
+	 * the inserts of a bulk transaction (rk_register_begin) may be
+	 * buffered by the backend and sent in one go (PostgreSQL: COPY);
+	 * a backend sends them before anything reads and at commit, so
+	 * callers see no difference but speed. The mode ends with the
+	 * transaction; on 0 sends what waits and ends it. */
+	int (*bulk)(store *s, int on);
 };
 
 struct store {

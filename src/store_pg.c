@@ -193,7 +193,8 @@ struct pg {
 	size_t abufsz;
 	int64_t changes;
 	int in_txn;
-	int durable; /* set_durable(1): restored after a reconnect */
+	int durable;	       /* set_durable(1): restored after a reconnect */
+	struct pgx_copy *copy; /* a bulk transaction's rows (store_pg_copy.c) */
 };
 
 static struct pg *pg_of(store *s)
@@ -320,6 +321,10 @@ PGresult *pgx_query(store *base, int slot, const char *what, const char *sql,
 		errf(s, "%s: bad statement slot", what);
 		return NULL;
 	}
+	/* A bulk transaction's buffered rows go first: this statement may
+	 * read them. */
+	if (pgx_copy_pending(s->copy) && pgx_copy_flush(base) != 0)
+		return NULL;
 	snprintf(name, sizeof name, "rk%d", slot);
 	if (!s->prepared[slot]) {
 		res = PQprepare(s->c, name, sql, 0, NULL);
@@ -480,6 +485,7 @@ static void pg_close(store *base)
 	 * connection goes. */
 	PQfinish(s->c);
 	free(s->abuf);
+	pgx_copy_free(s->copy);
 	free(s);
 }
 
@@ -523,6 +529,7 @@ static int pg_begin(store *base, int write)
 	ExecStatusType es;
 	int lost = 0;
 
+	pgx_copy_reset(s->copy);
 	for (int i = 0; i < BEGIN_RETRIES; i++) {
 		if (reconnect(s) != 0)
 			return STORE_ERR;
@@ -560,8 +567,17 @@ static int pg_begin(store *base, int write)
 static int pg_commit(store *base)
 {
 	struct pg *s = pg_of(base);
-	PGresult *res = PQexec(s->c, "COMMIT");
+	PGresult *res;
 	int ret = 0;
+
+	if (pgx_copy_flush(base) != 0) {
+		pgx_copy_reset(s->copy);
+		s->in_txn = 0;
+		(void)exec_sql(s, "rollback", "ROLLBACK");
+		return STORE_ERR;
+	}
+	pgx_copy_reset(s->copy);
+	res = PQexec(s->c, "COMMIT");
 
 	/* COMMIT of a transaction that failed earlier answers ROLLBACK. */
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
@@ -579,6 +595,7 @@ static int pg_rollback(store *base)
 	struct pg *s = pg_of(base);
 
 	s->in_txn = 0;
+	pgx_copy_reset(s->copy);
 	if (PQtransactionStatus(s->c) == PQTRANS_IDLE)
 		return 0;
 	return exec_sql(s, "rollback", "ROLLBACK");
@@ -601,6 +618,11 @@ static int savepoint_run(store *base, int level, int which)
 		return errf(s, "savepoint: no such level");
 	if (!s->in_txn)
 		return errf(s, "savepoint: no write is open");
+	/* Buffered rows belong before the savepoint; a rollback to it
+	 * moves counters back under the cached ones. */
+	if (pgx_copy_flush(base) != 0)
+		return STORE_ERR;
+	pgx_copy_counters_forget(base);
 	return exec_sql(s, "savepoint", sp_names[level][which]);
 }
 
@@ -673,6 +695,13 @@ static int pg_meta_set(store *base, const char *key, const unsigned char *val,
 {
 	struct pgq q = {0};
 
+	/* A counter set directly is no longer the one a bulk holds (the
+	 * ones it changed are written first). */
+	if (strncmp(key, "counter:", 8) == 0) {
+		if (pgx_copy_flush(base) != 0)
+			return STORE_ERR;
+		pgx_copy_counters_forget(base);
+	}
 	pgq_text(&q, key);
 	pgq_blob(&q, val ? (const void *)val : "", len);
 	return pgx_cmd(
@@ -701,6 +730,11 @@ static int pg_counter_next(store *base, const char *name, int64_t start,
 	w = snprintf(key, sizeof key, "counter:%s", name);
 	if (w < 0 || (size_t)w >= sizeof key)
 		return errf(s, "counter: name too long");
+	/* A bulk transaction holds the writer lock: its counters are
+	 * counted here and written back with its rows. */
+	rc = pgx_copy_counter_next(base, key, out);
+	if (rc != STORE_NOTFOUND)
+		return rc;
 	rc = pg_meta_get(base, key, b, sizeof b, &n);
 	if (rc == STORE_ERR)
 		return STORE_ERR;
@@ -724,6 +758,7 @@ static int pg_counter_next(store *base, const char *name, int64_t start,
 		b[i] = (unsigned char)(u & 0xff);
 	if (pg_meta_set(base, key, b, sizeof b) != 0)
 		return STORE_ERR;
+	pgx_copy_counter_seen(base, key, next);
 	*out = next;
 	return 0;
 }
@@ -818,6 +853,8 @@ static int pg_subject_insert(store *base, const store_subject *sub)
 	    !terminated(sub->rel_start, sizeof sub->rel_start) ||
 	    !terminated(sub->rel_end, sizeof sub->rel_end))
 		return pgx_error(base, "subject insert", "unterminated string");
+	if (pgx_copy_active(pg_of(base)->copy))
+		return pgx_copy_subject(base, sub);
 	pgq_text(&q, sub->id);
 	pgq_text(&q, sub->kind);
 	pgq_text(&q, sub->pseudonym);
@@ -965,6 +1002,8 @@ static int pg_value_insert(store *base, store_value *v)
 	struct pgq q = {0};
 	PGresult *res;
 
+	if (pgx_copy_active(pg_of(base)->copy))
+		return pgx_copy_value(base, v);
 	pgq_text(&q, v->subject_id);
 	pgq_text(&q, v->field);
 	pgq_blob(&q, v->ct ? (const void *)v->ct : "", v->ctlen);
@@ -1118,6 +1157,8 @@ static int pg_audit_append(store *base, const store_audit *a)
 {
 	struct pgq q = {0};
 
+	if (pgx_copy_active(pg_of(base)->copy))
+		return pgx_copy_audit(base, a);
 	pgq_i64(&q, a->seq);
 	pgq_i64(&q, a->at_us);
 	pgq_text(&q, a->actor);
@@ -1409,6 +1450,7 @@ static const struct store_vt pg_vt = {
 	.savepoint = pg_savepoint,
 	.savepoint_release = pg_savepoint_release,
 	.savepoint_rollback = pg_savepoint_rollback,
+	.bulk = pgx_copy_bulk,
 };
 
 /* ---- opening and migrations ---- */
@@ -1522,6 +1564,7 @@ store *store_pg_open(const char *url, int create, char *err, size_t errlen)
 		return NULL;
 	}
 	s->base.vt = &pg_vt;
+	s->copy = pgx_copy_new();
 	s->c = PQconnectdb(url);
 	if (s->c == NULL || PQstatus(s->c) != CONNECTION_OK) {
 		/* libpq's message names the server, never a password. */
@@ -1550,4 +1593,21 @@ store *store_open(const char *db, int create, char *err, size_t errlen)
 	if (store_is_url(db))
 		return store_pg_open(db, create, err, errlen);
 	return store_sqlite_open(db, create, err, errlen);
+}
+
+/* ---- for store_pg_copy.c ---- */
+
+struct pgx_copy *pgx_copy_of(store *base)
+{
+	return pg_of(base)->copy;
+}
+
+PGconn *pgx_conn(store *base)
+{
+	return pg_of(base)->c;
+}
+
+void pgx_changed(store *base, int64_t n)
+{
+	pg_of(base)->changes += n;
 }

@@ -1594,6 +1594,15 @@ const char *sqx_col_text(sqlite3_stmt *st, int col)
 	return col_opt(st, col);
 }
 
+/* ---- bulk loading: SQLite's inserts are local calls already, so a bulk
+ * transaction has nothing to buffer. ---- */
+static int sqx_bulk(store *s, int on)
+{
+	(void)s;
+	(void)on;
+	return 0;
+}
+
 static const struct store_vt sq_vt = {
 	.close = sq_close,
 	.errmsg = sq_errmsg,
@@ -1695,6 +1704,7 @@ static const struct store_vt sq_vt = {
 	.savepoint = sqx_savepoint,
 	.savepoint_release = sqx_savepoint_release,
 	.savepoint_rollback = sqx_savepoint_rollback,
+	.bulk = sqx_bulk,
 };
 
 /* ---- open and migrations ---- */
