@@ -635,6 +635,15 @@ struct store_vt {
 	 * callers see no difference but speed. The mode ends with the
 	 * transaction; on 0 sends what waits and ends it. */
 	int (*bulk)(store *s, int on);
+	/* ---- read replica ---- read transactions (begin(s, 0)) may run on
+	 * the streaming-replication standby at url (NULL: none) when it has
+	 * replayed this handle's own writes; writes, and reads while it is
+	 * down or behind, run on the primary. An unreachable standby is no
+	 * error (reads go to the primary); a server that is not a standby
+	 * is. Backends without replicas refuse a url. */
+	int (*read_replica)(store *s, const char *url);
+	/* How many read transactions the replica served. */
+	int64_t (*replica_reads)(store *s);
 };
 
 struct store {

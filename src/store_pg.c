@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -195,7 +196,20 @@ struct pg {
 	int in_txn;
 	int durable;	       /* set_durable(1): restored after a reconnect */
 	struct pgx_copy *copy; /* a bulk transaction's rows (store_pg_copy.c) */
+	/* The read replica (the end of this file): its connection and
+	 * statements trade places with the primary's for a read
+	 * transaction that runs there. */
+	PGconn *rc;
+	unsigned char prepared_r[PGX_SLOTS];
+	int on_replica;
+	int txn_write;
+	char wrote_lsn[40]; /* the primary's WAL end after our last write */
+	int64_t replica_reads;
+	int64_t replica_retry; /* unreachable: not tried before (s) */
 };
+
+static int replica_begin(struct pg *s);
+static void replica_end(struct pg *s, int committed);
 
 static struct pg *pg_of(store *s)
 {
@@ -484,6 +498,8 @@ static void pg_close(store *base)
 	/* An open transaction is rolled back by the server when the
 	 * connection goes. */
 	PQfinish(s->c);
+	if (s->rc != NULL)
+		PQfinish(s->rc);
 	free(s->abuf);
 	pgx_copy_free(s->copy);
 	free(s);
@@ -530,6 +546,11 @@ static int pg_begin(store *base, int write)
 	int lost = 0;
 
 	pgx_copy_reset(s->copy);
+	s->txn_write = write != 0;
+	/* A read may run on the replica when it has what this handle
+	 * wrote; else (or when it is down) on the primary. */
+	if (!write && s->rc != NULL && replica_begin(s) == 0)
+		return 0;
 	for (int i = 0; i < BEGIN_RETRIES; i++) {
 		if (reconnect(s) != 0)
 			return STORE_ERR;
@@ -587,6 +608,7 @@ static int pg_commit(store *base)
 			      "rolled back");
 	PQclear(res);
 	s->in_txn = 0;
+	replica_end(s, ret == 0);
 	return ret;
 }
 
@@ -594,11 +616,14 @@ static int pg_rollback(store *base)
 {
 	struct pg *s = pg_of(base);
 
+	int ret = 0;
+
 	s->in_txn = 0;
 	pgx_copy_reset(s->copy);
-	if (PQtransactionStatus(s->c) == PQTRANS_IDLE)
-		return 0;
-	return exec_sql(s, "rollback", "ROLLBACK");
+	if (PQtransactionStatus(s->c) != PQTRANS_IDLE)
+		ret = exec_sql(s, "rollback", "ROLLBACK");
+	replica_end(s, 0);
+	return ret;
 }
 
 /* Savepoints inside the open write (a group commit's operations). Fixed
@@ -1349,6 +1374,9 @@ static int pg_set_durable(store *base, int on)
 			   : "SET synchronous_commit = off");
 }
 
+static int pg_read_replica(store *base, const char *url);
+static int64_t pg_replica_reads(store *base);
+
 static const struct store_vt pg_vt = {
 	.close = pg_close,
 	.errmsg = pg_errmsg,
@@ -1451,6 +1479,8 @@ static const struct store_vt pg_vt = {
 	.savepoint_release = pg_savepoint_release,
 	.savepoint_rollback = pg_savepoint_rollback,
 	.bulk = pgx_copy_bulk,
+	.read_replica = pg_read_replica,
+	.replica_reads = pg_replica_reads,
 };
 
 /* ---- opening and migrations ---- */
@@ -1610,4 +1640,170 @@ PGconn *pgx_conn(store *base)
 void pgx_changed(store *base, int64_t n)
 {
 	pg_of(base)->changes += n;
+}
+
+/* ---- the read replica ----
+ * A streaming-replication standby serves read transactions (begin(s, 0))
+ * while every write transaction, and with it every audit entry, runs on
+ * the primary. A read goes to the standby only when it has replayed the
+ * primary's WAL up to where this handle's last write ended, so that a
+ * handle always reads its own writes; otherwise, and while the standby
+ * cannot be reached, the read runs on the primary. Reads of other
+ * handles' writes may lag (docs/postgresql.md). */
+
+/* How long an unreachable standby is left alone (seconds). */
+#define REPLICA_RETRY_S 5
+
+static int64_t now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+/* The replica's connection and statements trade places with the
+ * primary's. */
+static void replica_swap(struct pg *s)
+{
+	unsigned char t[PGX_SLOTS];
+	PGconn *c = s->c;
+
+	s->c = s->rc;
+	s->rc = c;
+	memcpy(t, s->prepared, sizeof t);
+	memcpy(s->prepared, s->prepared_r, sizeof t);
+	memcpy(s->prepared_r, t, sizeof t);
+	s->on_replica = !s->on_replica;
+}
+
+/* 1 when the standby answered a yes to sql (one boolean). */
+static int replica_yes(PGconn *c, const char *sql, const char *param)
+{
+	PGresult *res = PQexecParams(c, sql, param ? 1 : 0, NULL, &param, NULL,
+				     NULL, 0);
+	int yes = PQresultStatus(res) == PGRES_TUPLES_OK &&
+		  PQntuples(res) == 1 &&
+		  strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+
+	PQclear(res);
+	return yes;
+}
+
+static void replica_down(struct pg *s)
+{
+	s->replica_retry = now_s() + REPLICA_RETRY_S;
+}
+
+static int replica_begin(struct pg *s)
+{
+	PGresult *res;
+	int ok;
+
+	if (s->replica_retry != 0 && now_s() < s->replica_retry)
+		return -1;
+	if (PQstatus(s->rc) != CONNECTION_OK) {
+		PQreset(s->rc);
+		if (PQstatus(s->rc) != CONNECTION_OK) {
+			replica_down(s);
+			return -1;
+		}
+		memset(s->prepared_r, 0, sizeof s->prepared_r);
+	}
+	s->replica_retry = 0;
+	res = PQexec(s->rc, "BEGIN ISOLATION LEVEL REPEATABLE READ");
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	if (!ok) {
+		if (PQstatus(s->rc) != CONNECTION_OK)
+			replica_down(s);
+		return -1;
+	}
+	/* Still a standby (a promoted one is a primary of its own), and
+	 * it has what this handle wrote. */
+	if (s->wrote_lsn[0] == '\0')
+		ok = replica_yes(s->rc, "SELECT pg_is_in_recovery()", NULL);
+	else
+		ok = replica_yes(s->rc,
+				 "SELECT pg_is_in_recovery() AND"
+				 " pg_last_wal_replay_lsn() >= $1::pg_lsn",
+				 s->wrote_lsn);
+	if (!ok) {
+		res = PQexec(s->rc, "ROLLBACK");
+		PQclear(res);
+		if (PQstatus(s->rc) != CONNECTION_OK)
+			replica_down(s);
+		return -1;
+	}
+	replica_swap(s);
+	s->in_txn = 1;
+	s->replica_reads++;
+	return 0;
+}
+
+/* After a commit or rollback: the primary's connection is back in
+ * place; a committed write leaves where the primary's WAL ends, for
+ * the next read to wait for. */
+static void replica_end(struct pg *s, int committed)
+{
+	PGresult *res;
+
+	if (s->on_replica) {
+		replica_swap(s);
+		return;
+	}
+	if (s->rc == NULL || !committed || !s->txn_write)
+		return;
+	res = PQexec(s->c, "SELECT pg_current_wal_insert_lsn()");
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+	    (size_t)PQgetlength(res, 0, 0) < sizeof s->wrote_lsn)
+		snprintf(s->wrote_lsn, sizeof s->wrote_lsn, "%s",
+			 PQgetvalue(res, 0, 0));
+	else
+		/* Unknown: no read goes to the replica from now on. */
+		snprintf(s->wrote_lsn, sizeof s->wrote_lsn,
+			 "FFFFFFFF/FFFFFFFF");
+	PQclear(res);
+}
+
+static int pg_read_replica(store *base, const char *url)
+{
+	struct pg *s = pg_of(base);
+	PGconn *c;
+
+	if (s->in_txn)
+		return errf(s, "read replica: a transaction is open");
+	if (s->rc != NULL) {
+		PQfinish(s->rc);
+		s->rc = NULL;
+	}
+	s->replica_retry = 0;
+	s->wrote_lsn[0] = '\0';
+	if (url == NULL)
+		return 0;
+	if (!store_is_url(url))
+		return errf(s, "read replica: not a postgresql:// URL");
+	c = PQconnectdb(url);
+	if (c == NULL)
+		return errf(s, "read replica: out of memory");
+	PQsetNoticeProcessor(c, quiet_notice, NULL);
+	memset(s->prepared_r, 0, sizeof s->prepared_r);
+	s->rc = c;
+	if (PQstatus(c) != CONNECTION_OK) {
+		/* Down now: reads go to the primary until it answers. */
+		replica_down(s);
+		return 0;
+	}
+	if (!replica_yes(c, "SELECT pg_is_in_recovery()", NULL)) {
+		PQfinish(c);
+		s->rc = NULL;
+		return errf(s, "read replica: that server is not a standby "
+			       "in recovery");
+	}
+	return 0;
+}
+
+static int64_t pg_replica_reads(store *base)
+{
+	return pg_of(base)->replica_reads;
 }

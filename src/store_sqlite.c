@@ -1603,6 +1603,20 @@ static int sqx_bulk(store *s, int on)
 	return 0;
 }
 
+/* ---- read replica: a SQLite file has none. ---- */
+static int sqx_read_replica(store *s, const char *url)
+{
+	if (url == NULL)
+		return 0;
+	return sqx_error(s, "read replica", "needs a PostgreSQL register");
+}
+
+static int64_t sqx_replica_reads(store *s)
+{
+	(void)s;
+	return 0;
+}
+
 static const struct store_vt sq_vt = {
 	.close = sq_close,
 	.errmsg = sq_errmsg,
@@ -1705,6 +1719,8 @@ static const struct store_vt sq_vt = {
 	.savepoint_release = sqx_savepoint_release,
 	.savepoint_rollback = sqx_savepoint_rollback,
 	.bulk = sqx_bulk,
+	.read_replica = sqx_read_replica,
+	.replica_reads = sqx_replica_reads,
 };
 
 /* ---- open and migrations ---- */

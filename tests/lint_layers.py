@@ -32,6 +32,7 @@ RANKS = {
     "policy": 3,
     # the kernel: the handle, its keys, the audit trail, the row MACs
     "register": 10, "keys_load": 11, "audit": 12, "integrity": 13,
+    "replica": 14,
     # what every operation asks before it acts
     "ledger": 20, "access": 21, "op": 22,
     # the operations: they call the layers below, never each other
