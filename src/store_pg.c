@@ -211,6 +211,47 @@ struct pg {
 static int replica_begin(struct pg *s);
 static void replica_end(struct pg *s, int committed);
 
+/* ---- the bulk transaction's COPY path (store_pg_copy.c) ---- */
+
+static int errf(struct pg *s, const char *fmt, ...);
+
+/* Sends a bulk transaction's buffered rows (0 when none wait). */
+static int copy_flush(struct pg *s)
+{
+	if (!pgx_copy_pending(s->copy))
+		return 0;
+	if (pgx_copy_flush(s->copy, s->c) != 0)
+		return errf(s, "%s", pgx_copy_err(s->copy));
+	return 0;
+}
+
+/* A row handed to the buffer: its error becomes the store's. */
+static int copy_row(struct pg *s, int rc)
+{
+	return rc == 0 ? 0 : errf(s, "%s", pgx_copy_err(s->copy));
+}
+
+/* Leaves bulk mode; its buffered rows stay counted as changes. */
+static void copy_reset(struct pg *s)
+{
+	s->changes += pgx_copy_rows(s->copy);
+	pgx_copy_reset(s->copy);
+}
+
+static int pg_bulk(store *base, int on)
+{
+	struct pg *s = (struct pg *)base;
+	int rc = 0;
+
+	if (on) {
+		pgx_copy_start(s->copy);
+		return 0;
+	}
+	rc = copy_flush(s);
+	copy_reset(s);
+	return rc;
+}
+
 static struct pg *pg_of(store *s)
 {
 	return (struct pg *)s;
@@ -337,7 +378,7 @@ PGresult *pgx_query(store *base, int slot, const char *what, const char *sql,
 	}
 	/* A bulk transaction's buffered rows go first: this statement may
 	 * read them. */
-	if (pgx_copy_pending(s->copy) && pgx_copy_flush(base) != 0)
+	if (copy_flush(s) != 0)
 		return NULL;
 	snprintf(name, sizeof name, "rk%d", slot);
 	if (!s->prepared[slot]) {
@@ -545,7 +586,7 @@ static int pg_begin(store *base, int write)
 	ExecStatusType es;
 	int lost = 0;
 
-	pgx_copy_reset(s->copy);
+	copy_reset(s);
 	s->txn_write = write != 0;
 	/* A read may run on the replica when it has what this handle
 	 * wrote; else (or when it is down) on the primary. */
@@ -591,13 +632,13 @@ static int pg_commit(store *base)
 	PGresult *res;
 	int ret = 0;
 
-	if (pgx_copy_flush(base) != 0) {
-		pgx_copy_reset(s->copy);
+	if (copy_flush(s) != 0) {
+		copy_reset(s);
 		s->in_txn = 0;
 		(void)exec_sql(s, "rollback", "ROLLBACK");
 		return STORE_ERR;
 	}
-	pgx_copy_reset(s->copy);
+	copy_reset(s);
 	res = PQexec(s->c, "COMMIT");
 
 	/* COMMIT of a transaction that failed earlier answers ROLLBACK. */
@@ -619,7 +660,7 @@ static int pg_rollback(store *base)
 	int ret = 0;
 
 	s->in_txn = 0;
-	pgx_copy_reset(s->copy);
+	copy_reset(s);
 	if (PQtransactionStatus(s->c) != PQTRANS_IDLE)
 		ret = exec_sql(s, "rollback", "ROLLBACK");
 	replica_end(s, 0);
@@ -645,9 +686,9 @@ static int savepoint_run(store *base, int level, int which)
 		return errf(s, "savepoint: no write is open");
 	/* Buffered rows belong before the savepoint; a rollback to it
 	 * moves counters back under the cached ones. */
-	if (pgx_copy_flush(base) != 0)
+	if (copy_flush(s) != 0)
 		return STORE_ERR;
-	pgx_copy_counters_forget(base);
+	pgx_copy_counters_forget(s->copy);
 	return exec_sql(s, "savepoint", sp_names[level][which]);
 }
 
@@ -670,7 +711,9 @@ static int pg_savepoint_rollback(store *base, int level)
 
 static int64_t pg_changes(store *base)
 {
-	return pg_of(base)->changes;
+	struct pg *s = pg_of(base);
+
+	return s->changes + pgx_copy_rows(s->copy);
 }
 
 /* ---- meta and counters ---- */
@@ -723,9 +766,9 @@ static int pg_meta_set(store *base, const char *key, const unsigned char *val,
 	/* A counter set directly is no longer the one a bulk holds (the
 	 * ones it changed are written first). */
 	if (strncmp(key, "counter:", 8) == 0) {
-		if (pgx_copy_flush(base) != 0)
+		if (copy_flush(pg_of(base)) != 0)
 			return STORE_ERR;
-		pgx_copy_counters_forget(base);
+		pgx_copy_counters_forget(pg_of(base)->copy);
 	}
 	pgq_text(&q, key);
 	pgq_blob(&q, val ? (const void *)val : "", len);
@@ -757,9 +800,11 @@ static int pg_counter_next(store *base, const char *name, int64_t start,
 		return errf(s, "counter: name too long");
 	/* A bulk transaction holds the writer lock: its counters are
 	 * counted here and written back with its rows. */
-	rc = pgx_copy_counter_next(base, key, out);
-	if (rc != STORE_NOTFOUND)
-		return rc;
+	rc = pgx_copy_counter_next(s->copy, key, out);
+	if (rc == STORE_ERR)
+		return errf(s, "%s", pgx_copy_err(s->copy));
+	if (rc == 0)
+		return 0;
 	rc = pg_meta_get(base, key, b, sizeof b, &n);
 	if (rc == STORE_ERR)
 		return STORE_ERR;
@@ -783,7 +828,7 @@ static int pg_counter_next(store *base, const char *name, int64_t start,
 		b[i] = (unsigned char)(u & 0xff);
 	if (pg_meta_set(base, key, b, sizeof b) != 0)
 		return STORE_ERR;
-	pgx_copy_counter_seen(base, key, next);
+	pgx_copy_counter_seen(s->copy, key, next);
 	*out = next;
 	return 0;
 }
@@ -879,7 +924,9 @@ static int pg_subject_insert(store *base, const store_subject *sub)
 	    !terminated(sub->rel_end, sizeof sub->rel_end))
 		return pgx_error(base, "subject insert", "unterminated string");
 	if (pgx_copy_active(pg_of(base)->copy))
-		return pgx_copy_subject(base, sub);
+		return copy_row(pg_of(base),
+				pgx_copy_subject(pg_of(base)->copy,
+						 pg_of(base)->c, sub));
 	pgq_text(&q, sub->id);
 	pgq_text(&q, sub->kind);
 	pgq_text(&q, sub->pseudonym);
@@ -1028,7 +1075,8 @@ static int pg_value_insert(store *base, store_value *v)
 	PGresult *res;
 
 	if (pgx_copy_active(pg_of(base)->copy))
-		return pgx_copy_value(base, v);
+		return copy_row(pg_of(base), pgx_copy_value(pg_of(base)->copy,
+							    pg_of(base)->c, v));
 	pgq_text(&q, v->subject_id);
 	pgq_text(&q, v->field);
 	pgq_blob(&q, v->ct ? (const void *)v->ct : "", v->ctlen);
@@ -1183,7 +1231,8 @@ static int pg_audit_append(store *base, const store_audit *a)
 	struct pgq q = {0};
 
 	if (pgx_copy_active(pg_of(base)->copy))
-		return pgx_copy_audit(base, a);
+		return copy_row(pg_of(base), pgx_copy_audit(pg_of(base)->copy,
+							    pg_of(base)->c, a));
 	pgq_i64(&q, a->seq);
 	pgq_i64(&q, a->at_us);
 	pgq_text(&q, a->actor);
@@ -1478,7 +1527,7 @@ static const struct store_vt pg_vt = {
 	.savepoint = pg_savepoint,
 	.savepoint_release = pg_savepoint_release,
 	.savepoint_rollback = pg_savepoint_rollback,
-	.bulk = pgx_copy_bulk,
+	.bulk = pg_bulk,
 	.read_replica = pg_read_replica,
 	.replica_reads = pg_replica_reads,
 };
@@ -1623,23 +1672,6 @@ store *store_open(const char *db, int create, char *err, size_t errlen)
 	if (store_is_url(db))
 		return store_pg_open(db, create, err, errlen);
 	return store_sqlite_open(db, create, err, errlen);
-}
-
-/* ---- for store_pg_copy.c ---- */
-
-struct pgx_copy *pgx_copy_of(store *base)
-{
-	return pg_of(base)->copy;
-}
-
-PGconn *pgx_conn(store *base)
-{
-	return pg_of(base)->c;
-}
-
-void pgx_changed(store *base, int64_t n)
-{
-	pg_of(base)->changes += n;
 }
 
 /* ---- the read replica ----

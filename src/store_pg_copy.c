@@ -7,7 +7,7 @@
  * subject, value and audit are instead buffered here in COPY's binary
  * format and sent with COPY ... FROM STDIN: before any other statement
  * runs on the connection (so that every read inside the transaction sees
- * them: store_pg.c's pgx_query calls pgx_copy_flush first), before a
+ * them: store_pg.c's pgx_query has them sent first), before a
  * savepoint and at commit. The rows are the very bytes the INSERTs would
  * have bound (ciphertexts, hashes, MACs computed above the store), so the
  * audit chain and the row MACs are what they would have been.
@@ -29,6 +29,8 @@
 
 #include "store.h"
 #include "store_pg_int.h"
+
+#define ERR_MAX 128
 
 /* What is buffered is sent once it reaches this many bytes, so that a
  * load of millions of subjects does not hold them all in memory. */
@@ -75,7 +77,26 @@ struct pgx_copy {
 	int64_t id_block;
 	struct counter ctr[NCOUNTERS];
 	int nctr;
+	int64_t added; /* rows buffered since the reset */
+	char err[ERR_MAX];
 };
+
+/* Sets the error ("bulk copy: problem", no values); returns STORE_ERR. */
+static int fail(struct pgx_copy *c, const char *problem)
+{
+	snprintf(c->err, sizeof c->err, "bulk copy: %s", problem);
+	return STORE_ERR;
+}
+
+const char *pgx_copy_err(const struct pgx_copy *c)
+{
+	return c != NULL ? c->err : "bulk copy: out of memory";
+}
+
+int64_t pgx_copy_rows(const struct pgx_copy *c)
+{
+	return c != NULL ? c->added : 0;
+}
 
 struct pgx_copy *pgx_copy_new(void)
 {
@@ -105,6 +126,7 @@ void pgx_copy_reset(struct pgx_copy *c)
 	c->id_next = c->id_end = 0;
 	c->id_block = 0;
 	c->nctr = 0;
+	c->added = 0;
 }
 
 int pgx_copy_active(const struct pgx_copy *c)
@@ -127,20 +149,10 @@ int pgx_copy_pending(const struct pgx_copy *c)
 	return 0;
 }
 
-int pgx_copy_bulk(store *s, int on)
+void pgx_copy_start(struct pgx_copy *c)
 {
-	struct pgx_copy *c = pgx_copy_of(s);
-
-	if (c == NULL)
-		return 0;
-	if (!on) {
-		int rc = pgx_copy_flush(s);
-
-		pgx_copy_reset(c);
-		return rc;
-	}
-	c->on = 1;
-	return 0;
+	if (c != NULL)
+		c->on = 1;
 }
 
 /* ---- the binary format ---- */
@@ -226,22 +238,21 @@ static const unsigned char copy_header[19] = {
 	'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n',
 	0,   0,	  0,   0,   0,	 0,   0,    0,	  0};
 
-static int add_row(store *s, int table, const struct row *r)
+static int add_row(struct pgx_copy *c, PGconn *conn, int table,
+		   const struct row *r)
 {
-	struct pgx_copy *c = pgx_copy_of(s);
 	struct buf *b = &c->t[table];
 	size_t need = 2 + sizeof copy_header;
 
 	for (int i = 0; i < r->n; i++) {
 		if (r->len[i] > (size_t)INT32_MAX)
-			return pgx_error(s, "bulk copy",
-					 "a field is too large");
+			return fail(c, "a field is too large");
 		need += 4 + r->len[i];
 	}
 	if (grow(b, need) != 0) {
 		/* The row is lost: the transaction must not commit. */
 		c->oom = 1;
-		return pgx_error(s, "bulk copy", "out of memory");
+		return fail(c, "out of memory");
 	}
 	if (b->n == 0) {
 		memcpy(b->p, copy_header, sizeof copy_header);
@@ -251,19 +262,17 @@ static int add_row(store *s, int table, const struct row *r)
 	for (int i = 0; i < r->n; i++)
 		put_field(b, r->v[i], r->len[i]);
 	b->rows++;
-	pgx_changed(s, 1);
+	c->added++;
 	if (b->n >= FLUSH_BYTES)
-		return pgx_copy_flush(s);
+		return pgx_copy_flush(c, conn);
 	return 0;
 }
 
 /* ---- sending ---- */
 
-static int copy_table(store *s, int table)
+static int copy_table(struct pgx_copy *c, PGconn *conn, int table)
 {
-	struct pgx_copy *c = pgx_copy_of(s);
 	struct buf *b = &c->t[table];
-	PGconn *conn = pgx_conn(s);
 	PGresult *res;
 	int ok = 0;
 	const unsigned char trailer[2] = {0xff, 0xff};
@@ -306,56 +315,68 @@ out:
 	if (!ok) {
 		/* The server's message could quote a value (a key that
 		 * was there already): it is not passed on. */
-		return pgx_error(s, "bulk copy",
-				 "the server refused the buffered rows");
+		return fail(c, "the server refused the buffered rows");
 	}
 	return 0;
 }
 
-static int write_counters(store *s)
+/* Bound parameters (text results): no value is ever in the SQL. */
+static int run(PGconn *conn, const char *sql, int n, const char *const *v,
+	       const int *len, const int *fmt, PGresult **out)
 {
-	struct pgx_copy *c = pgx_copy_of(s);
+	PGresult *res = PQexecParams(conn, sql, n, NULL, v, len, fmt, 0);
+	ExecStatusType es = PQresultStatus(res);
 
+	if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK) {
+		PQclear(res);
+		return STORE_ERR;
+	}
+	if (out != NULL)
+		*out = res;
+	else
+		PQclear(res);
+	return 0;
+}
+
+static int write_counters(struct pgx_copy *c, PGconn *conn)
+{
 	for (int i = 0; i < c->nctr; i++) {
 		unsigned char b[8];
 		uint64_t u = (uint64_t)c->ctr[i].val;
-		struct pgq q = {0};
+		const char *v[2] = {c->ctr[i].key, (const char *)b};
+		const int len[2] = {0, (int)sizeof b}, fmt[2] = {0, 1};
 
 		if (!c->ctr[i].dirty)
 			continue;
 		for (size_t k = sizeof b; k-- > 0; u >>= 8)
 			b[k] = (unsigned char)(u & 0xff);
-		pgq_text(&q, c->ctr[i].key);
-		pgq_blob(&q, b, sizeof b);
-		if (pgx_cmd(s, PGX_COPY + 0, "bulk counter",
-			    "INSERT INTO meta (key, value) VALUES ($1, $2)"
-			    " ON CONFLICT (key) DO UPDATE SET value ="
-			    " excluded.value",
-			    &q, 0, NULL) != 0)
-			return STORE_ERR;
+		if (run(conn,
+			"INSERT INTO meta (key, value) VALUES ($1, $2)"
+			" ON CONFLICT (key) DO UPDATE SET value = "
+			"excluded.value",
+			2, v, len, fmt, NULL) != 0)
+			return fail(c, "cannot keep a counter");
 		c->ctr[i].dirty = 0;
 	}
 	return 0;
 }
 
-int pgx_copy_flush(store *s)
+int pgx_copy_flush(struct pgx_copy *c, PGconn *conn)
 {
-	struct pgx_copy *c = pgx_copy_of(s);
 	int rc = 0;
 
 	if (!pgx_copy_pending(c))
 		return 0;
 	if (c->oom) {
 		pgx_copy_reset(c);
-		return pgx_error(s, "bulk copy",
-				 "rows of the bulk transaction were lost "
-				 "(out of memory): roll it back");
+		return fail(c, "rows of the bulk transaction were lost "
+			       "(out of memory): roll it back");
 	}
 	c->flushing = 1;
 	for (int t = 0; t < T_N && rc == 0; t++)
-		rc = copy_table(s, t);
+		rc = copy_table(c, conn, t);
 	if (rc == 0)
-		rc = write_counters(s);
+		rc = write_counters(c, conn);
 	c->flushing = 0;
 	if (rc != 0) {
 		/* The transaction failed on the server: nothing buffered
@@ -369,7 +390,7 @@ int pgx_copy_flush(store *s)
 
 /* ---- the rows ---- */
 
-int pgx_copy_subject(store *s, const store_subject *sub)
+int pgx_copy_subject(struct pgx_copy *c, PGconn *conn, const store_subject *sub)
 {
 	struct row r;
 	const unsigned char *mac[4] = {sub->vdigest, sub->chead, sub->rhead,
@@ -386,7 +407,7 @@ int pgx_copy_subject(store *s, const store_subject *sub)
 	for (int k = 0; k < 4; k++)
 		r_blob(&r, sub->has_mac ? mac[k] : NULL, SEC_HASH_BYTES);
 	r_i64(&r, sub->audit_seq);
-	return add_row(s, T_SUBJECT, &r);
+	return add_row(c, conn, T_SUBJECT, &r);
 }
 
 /* The next value id: the identity sequence's, a block at a time. One
@@ -395,12 +416,12 @@ int pgx_copy_subject(store *s, const store_subject *sub)
  * taken by moving the sequence past it. No other writer can take numbers
  * between the two calls: value rows are written only under the writer
  * lock, which the bulk transaction holds. */
-static int value_id(store *s, int64_t *id)
+static int value_id(struct pgx_copy *c, PGconn *conn, int64_t *id)
 {
-	struct pgx_copy *c = pgx_copy_of(s);
-	struct pgq q = {0};
-	PGresult *res;
-	int64_t last;
+	PGresult *res = NULL;
+	char n[24];
+	const char *v[1] = {n};
+	int64_t last = 0;
 
 	if (c->id_next < c->id_end) {
 		*id = c->id_next++;
@@ -409,32 +430,30 @@ static int value_id(store *s, int64_t *id)
 	c->id_block = c->id_block == 0		  ? IDS_FIRST
 		      : c->id_block * 2 > IDS_MAX ? IDS_MAX
 						  : c->id_block * 2;
-	pgq_i64(&q, c->id_block);
-	c->flushing = 1; /* taking numbers reads no rows */
-	res = pgx_query(s, PGX_COPY + 1, "bulk ids",
-			"SELECT setval(pg_get_serial_sequence('value', 'id'),"
-			" nextval(pg_get_serial_sequence('value', 'id'))"
-			" + $1::bigint - 1)",
-			&q);
-	c->flushing = 0;
-	if (res == NULL)
-		return STORE_ERR;
-	last = PQntuples(res) == 1 ? pgx_i64(res, 0, 0) : 0;
+	snprintf(n, sizeof n, "%lld", (long long)c->id_block);
+	if (run(conn,
+		"SELECT setval(pg_get_serial_sequence('value', 'id'),"
+		" nextval(pg_get_serial_sequence('value', 'id'))"
+		" + $1::bigint - 1)",
+		1, v, NULL, NULL, &res) != 0)
+		return fail(c, "cannot take value ids");
+	if (PQntuples(res) == 1)
+		last = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
 	if (last < c->id_block)
-		return pgx_error(s, "bulk ids", "no numbers from the sequence");
+		return fail(c, "no value ids from the sequence");
 	c->id_next = last - c->id_block + 1;
 	c->id_end = last + 1;
 	*id = c->id_next++;
 	return 0;
 }
 
-int pgx_copy_value(store *s, store_value *v)
+int pgx_copy_value(struct pgx_copy *c, PGconn *conn, store_value *v)
 {
 	struct row r;
 	int64_t id = 0;
 
-	if (value_id(s, &id) != 0)
+	if (value_id(c, conn, &id) != 0)
 		return STORE_ERR;
 	r.n = 0;
 	r_i64(&r, id);
@@ -448,13 +467,13 @@ int pgx_copy_value(store *s, store_value *v)
 	r_i64(&r, v->confirmed_at);
 	r_opt(&r, v->expires);
 	r_blob(&r, v->bidx, SEC_BIDX_BYTES);
-	if (add_row(s, T_VALUE, &r) != 0)
+	if (add_row(c, conn, T_VALUE, &r) != 0)
 		return STORE_ERR;
 	v->rowid = id;
 	return 0;
 }
 
-int pgx_copy_audit(store *s, const store_audit *a)
+int pgx_copy_audit(struct pgx_copy *c, PGconn *conn, const store_audit *a)
 {
 	struct row r;
 
@@ -469,14 +488,13 @@ int pgx_copy_audit(store *s, const store_audit *a)
 	r_text(&r, a->outcome);
 	r_blob(&r, a->prev, sizeof a->prev);
 	r_blob(&r, a->hash, sizeof a->hash);
-	return add_row(s, T_AUDIT, &r);
+	return add_row(c, conn, T_AUDIT, &r);
 }
 
 /* ---- counters ---- */
 
-int pgx_copy_counter_next(store *s, const char *key, int64_t *out)
+int pgx_copy_counter_next(struct pgx_copy *c, const char *key, int64_t *out)
 {
-	struct pgx_copy *c = pgx_copy_of(s);
 
 	if (!pgx_copy_active(c))
 		return STORE_NOTFOUND;
@@ -484,7 +502,7 @@ int pgx_copy_counter_next(store *s, const char *key, int64_t *out)
 		if (strcmp(c->ctr[i].key, key) != 0)
 			continue;
 		if (c->ctr[i].val == INT64_MAX)
-			return pgx_error(s, "counter", "overflow");
+			return fail(c, "a counter overflowed");
 		*out = ++c->ctr[i].val;
 		c->ctr[i].dirty = 1;
 		return 0;
@@ -492,9 +510,8 @@ int pgx_copy_counter_next(store *s, const char *key, int64_t *out)
 	return STORE_NOTFOUND;
 }
 
-void pgx_copy_counter_seen(store *s, const char *key, int64_t val)
+void pgx_copy_counter_seen(struct pgx_copy *c, const char *key, int64_t val)
 {
-	struct pgx_copy *c = pgx_copy_of(s);
 
 	if (!pgx_copy_active(c) || c->nctr >= NCOUNTERS ||
 	    strlen(key) >= KEY_MAX)
@@ -505,9 +522,8 @@ void pgx_copy_counter_seen(store *s, const char *key, int64_t val)
 	c->nctr++;
 }
 
-void pgx_copy_counters_forget(store *s)
+void pgx_copy_counters_forget(struct pgx_copy *c)
 {
-	struct pgx_copy *c = pgx_copy_of(s);
 
 	if (c != NULL)
 		c->nctr = 0;

@@ -25,8 +25,7 @@ enum pgx_slot_base {
 	PGX_MORE = 48,	   /* store_pg_more.c: 48-127 */
 	PGX_PAPER = 128,   /* store_pg_paper.c: 128-191 */
 	PGX_SELFSVC = 192, /* store_pg_selfsvc.c: 192-207 */
-	PGX_COPY = 240,	   /* store_pg_copy.c: 240-255 */
-	PGX_SLOTS = 256
+	PGX_SLOTS = 208
 };
 
 /* Bound parameters of one statement. */
@@ -194,33 +193,34 @@ int pgx_selfsvc_walk(store *s, int (*fn)(void *ud, const store_selfsvc *row),
 
 /* ---- store_pg_copy.c: the COPY load path of a bulk transaction ----
  * While a bulk transaction is open (vt->bulk), subject, value and audit
- * rows are buffered and sent by COPY before any other statement, before a
- * savepoint and at commit. */
+ * rows are buffered and sent by COPY on conn before any other statement,
+ * before a savepoint and at commit (store_pg.c calls pgx_copy_flush). A
+ * leaf below store_pg.c: it knows libpq, not the store's handle. On
+ * STORE_ERR, pgx_copy_err says what failed (never a value). */
 struct pgx_copy;
 struct pgx_copy *pgx_copy_new(void);
 void pgx_copy_free(struct pgx_copy *c);
 /* Drops what is buffered and leaves bulk mode (rollback, begin). */
 void pgx_copy_reset(struct pgx_copy *c);
+/* Starts buffering (until the reset). */
+void pgx_copy_start(struct pgx_copy *c);
 /* Buffering now (bulk mode and not inside a flush). */
 int pgx_copy_active(const struct pgx_copy *c);
 /* Rows or counters wait to be sent. */
 int pgx_copy_pending(const struct pgx_copy *c);
-/* The vt entry: on 1 starts buffering; 0 sends and stops. */
-int pgx_copy_bulk(store *s, int on);
+/* Rows buffered since the reset (they count as changed rows). */
+int64_t pgx_copy_rows(const struct pgx_copy *c);
+const char *pgx_copy_err(const struct pgx_copy *c);
 /* Sends what is buffered (0 when nothing is). */
-int pgx_copy_flush(store *s);
-int pgx_copy_subject(store *s, const store_subject *sub);
-int pgx_copy_value(store *s, store_value *v);
-int pgx_copy_audit(store *s, const store_audit *a);
+int pgx_copy_flush(struct pgx_copy *c, PGconn *conn);
+int pgx_copy_subject(struct pgx_copy *c, PGconn *conn,
+		     const store_subject *sub);
+int pgx_copy_value(struct pgx_copy *c, PGconn *conn, store_value *v);
+int pgx_copy_audit(struct pgx_copy *c, PGconn *conn, const store_audit *a);
 /* A counter held while buffering: 0 and *out the next number, or
  * STORE_NOTFOUND when it is not held (read it, then counter_seen). */
-int pgx_copy_counter_next(store *s, const char *key, int64_t *out);
-void pgx_copy_counter_seen(store *s, const char *key, int64_t val);
-void pgx_copy_counters_forget(store *s);
-/* store_pg.c, for store_pg_copy.c: the handle's buffers, its connection,
- * and its count of changed rows. */
-struct pgx_copy *pgx_copy_of(store *s);
-PGconn *pgx_conn(store *s);
-void pgx_changed(store *s, int64_t n);
+int pgx_copy_counter_next(struct pgx_copy *c, const char *key, int64_t *out);
+void pgx_copy_counter_seen(struct pgx_copy *c, const char *key, int64_t val);
+void pgx_copy_counters_forget(struct pgx_copy *c);
 
 #endif

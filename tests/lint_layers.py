@@ -27,7 +27,7 @@ RANKS = {
     "store_sqlite_selfsvc": 1, "store_sqlite_group": 1,
     # the PostgreSQL backend (store_pg.c also opens either backend by name)
     "store_pg": 1, "store_pg_more": 2, "store_pg_paper": 2,
-    "store_pg_selfsvc": 2, "store_pg_copy": 2, "store_copy": 2,
+    "store_pg_selfsvc": 2, "store_copy": 2, "store_pg_copy": 0,
     "export_html": 2,
     "policy": 3,
     # the kernel: the handle, its keys, the audit trail, the row MACs
