@@ -353,7 +353,7 @@ static int write_counters(struct pgx_copy *c, PGconn *conn)
 		if (run(conn,
 			"INSERT INTO meta (key, value) VALUES ($1, $2)"
 			" ON CONFLICT (key) DO UPDATE SET value = "
-			"excluded.value",
+			"EXCLUDED.value",
 			2, v, len, fmt, NULL) != 0)
 			return fail(c, "cannot keep a counter");
 		c->ctr[i].dirty = 0;
