@@ -656,7 +656,6 @@ static int pg_commit(store *base)
 static int pg_rollback(store *base)
 {
 	struct pg *s = pg_of(base);
-
 	int ret = 0;
 
 	s->in_txn = 0;
