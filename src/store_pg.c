@@ -1662,6 +1662,7 @@ store *store_pg_open(const char *url, int create, char *err, size_t errlen)
 	return &s->base;
 fail:
 	PQfinish(s->c);
+	pgx_copy_free(s->copy);
 	free(s);
 	return NULL;
 }
