@@ -18,6 +18,10 @@ typedef struct cli {
 	int json;
 	char keybuf[CLI_PATH_MAX];
 	rk_register *reg;
+	/* --read-replica, REKISTERI_READ_REPLICA: set on the handle only for
+	 * the verbs that only read (replica_ok, main.c) */
+	const char *replica;
+	int replica_ok;
 } cli;
 
 /* Prints "rekisteri: message" on standard error and returns code. */

@@ -15,7 +15,8 @@
 
 static const char usage[] =
 	"usage: rekisteri [--db PATH] [--key-file PATH] [--actor NAME] "
-	"[--json] VERB ...\n"
+	"[--json]\n"
+	"                 [--read-replica URL] VERB ...\n"
 	"\n"
 	"verbs:\n"
 	"  init [--policy FILE]              create a register and its key\n"
@@ -100,7 +101,10 @@ static const char usage2[] =
 	"--key-file, else $REKISTERI_KEY_FILE, else <db>.key. Each verb has "
 	"--help.\n"
 	"A --db of postgresql://... (or postgres://) is a PostgreSQL database; "
-	"it needs\n--key-file or $REKISTERI_KEY_FILE.\n"
+	"it needs\n--key-file or $REKISTERI_KEY_FILE. --read-replica (or "
+	"$REKISTERI_READ_REPLICA)\nnames a standby of it that subject "
+	"show/find/list, record list, export and\nstats read from; writes "
+	"and the audit trail stay on the primary.\n"
 	"Without --actor (or $REKISTERI_ACTOR) you act as the operator who "
 	"holds the\n"
 	"master key, in the policy's admin role; an actor proves itself with "
@@ -122,10 +126,22 @@ static char help_arg[] = "--help";
  * place of a "--" (removed), else none. */
 static int operands_from = INT_MAX;
 
+/* While a verb runs on the read replica, its error is held back: the verb
+ * runs again on the primary when the replica's answer failed (see
+ * main), and only the answer that counts is shown. */
+static int hold_errors;
+static char held_error[512];
+
 int cli_error(int code, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (hold_errors) {
+		va_start(ap, fmt);
+		vsnprintf(held_error, sizeof held_error, fmt, ap);
+		va_end(ap);
+		return code;
+	}
 	fputs("rekisteri: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -194,6 +210,11 @@ int cli_open(cli *c)
 					 "acting as an actor needs its token "
 					 "in REKISTERI_TOKEN");
 		st = rk_register_authenticate(c->reg, c->actor, token);
+		if (st != RK_OK)
+			return cli_status(c, st);
+	}
+	if (c->replica != NULL && c->replica_ok) {
+		st = rk_register_set_read_replica(c->reg, c->replica);
 		if (st != RK_OK)
 			return cli_status(c, st);
 	}
@@ -523,6 +544,54 @@ static const struct verb {
 	{"migrate", cmd_migrate},
 };
 
+/* ---- the read replica ----
+ * Only verbs that read and decide nothing read from the standby: a
+ * decision that a withdrawal must stop (may-contact, disclose, marketing)
+ * and every write stay on the primary, as does audit verify (it checks
+ * the primary's trail). */
+static const char *const replica_verbs[][2] = {
+	{"subject", "show"}, {"subject", "find"}, {"subject", "list"},
+	{"record", "list"},  {"export", NULL},	  {"stats", NULL},
+};
+
+static void replica_setup(cli *c, int nrest, char **rest)
+{
+	const char *env = getenv("REKISTERI_READ_REPLICA");
+
+	if (c->replica == NULL && env != NULL && env[0])
+		c->replica = env;
+	if (c->replica == NULL)
+		return;
+	for (size_t k = 0; k < sizeof replica_verbs / sizeof replica_verbs[0];
+	     k++)
+		if (strcmp(rest[0], replica_verbs[k][0]) == 0 &&
+		    (replica_verbs[k][1] == NULL ||
+		     (nrest > 1 && strcmp(rest[1], replica_verbs[k][1]) == 0)))
+			c->replica_ok = 1;
+	hold_errors = c->replica_ok;
+}
+
+/* A verb that failed (system or integrity) after reading on the standby
+ * runs once more on the primary: a standby behind the primary (a key the
+ * primary rotated, rows it moved) must not be reported as tampering. */
+static int replica_again(cli *c, const struct verb *v, int nrest, char **rest,
+			 int rc)
+{
+	int used = c->reg != NULL && rk_register_replica_reads(c->reg) > 0;
+
+	hold_errors = 0;
+	if (c->replica_ok && used && (rc == 1 || rc == 5)) {
+		rk_register_close(c->reg);
+		c->reg = NULL;
+		c->replica_ok = 0;
+		held_error[0] = '\0';
+		return v->run(c, nrest, rest);
+	}
+	if (held_error[0] != '\0')
+		cli_error(rc, "%s", held_error);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	cli c;
@@ -555,6 +624,14 @@ int main(int argc, char **argv)
 				return cli_error(2, "--actor needs a name");
 			}
 			c.actor = v;
+		} else if ((r = cli_opt(argc, argv, &i, "--read-replica",
+					&v)) != 0) {
+			if (r < 0) {
+				free(rest);
+				return cli_error(2, "--read-replica needs a "
+						    "postgresql:// URL");
+			}
+			c.replica = v;
 		} else if (cli_opt(argc, argv, &i, "--json", NULL) == 1) {
 			c.json = 1;
 		} else if (strcmp(argv[i], "--") == 0) {
@@ -591,9 +668,11 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	rc = -1;
+	replica_setup(&c, nrest, rest);
 	for (size_t k = 0; k < sizeof verbs / sizeof verbs[0]; k++)
 		if (strcmp(rest[0], verbs[k].name) == 0) {
 			rc = verbs[k].run(&c, nrest, rest);
+			rc = replica_again(&c, &verbs[k], nrest, rest, rc);
 			break;
 		}
 	/* not repeated: it may be anything typed */

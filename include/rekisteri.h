@@ -1315,6 +1315,22 @@ RK_API RK_NODISCARD rk_status rk_register_migrate(rk_register *reg,
  * `backup.list`. Lets a caller that keeps backups in a folder of its own
  * (the HTTP server's --backup-dir) ask before it lists the folder. */
 RK_API RK_NODISCARD rk_status rk_backup_list_allowed(rk_register *reg);
+/* ---- Read replica (PostgreSQL) --------------------------------------------
+ */
+
+/* Lets read transactions of this handle run on a streaming-replication
+ * standby of the register's PostgreSQL database, at url (a postgresql://
+ * URL; NULL or "" turns it off). Every write, every audit entry (also
+ * those of reads) and every read inside a write stays on the primary. A
+ * read goes to the standby only when it has replayed what this handle
+ * wrote, so the handle reads its own writes; it may still miss what other
+ * handles committed in the last replay lag. While the standby cannot be
+ * reached or is behind, reads run on the primary. RK_EINVAL for a SQLite
+ * register, a server that is not a standby, or inside a transaction. */
+RK_API RK_NODISCARD rk_status rk_register_set_read_replica(rk_register *reg,
+							   const char *url);
+/* How many read transactions of this handle the standby served. */
+RK_API int64_t rk_register_replica_reads(const rk_register *reg);
 
 #ifdef __cplusplus
 }

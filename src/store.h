@@ -632,6 +632,22 @@ struct store_vt {
 	 * audit_append calls would add them, in fewer statements (the flush
 	 * of a batch of read entries). ---- */
 	int (*audit_append_many)(store *s, const store_audit *a, size_t n);
+	/* ---- bulk loading ---- on 1, inside the open write transaction:
+	 * the inserts of a bulk transaction (rk_register_begin) may be
+	 * buffered by the backend and sent in one go (PostgreSQL: COPY);
+	 * a backend sends them before anything reads and at commit, so
+	 * callers see no difference but speed. The mode ends with the
+	 * transaction; on 0 sends what waits and ends it. */
+	int (*bulk)(store *s, int on);
+	/* ---- read replica ---- read transactions (begin(s, 0)) may run on
+	 * the streaming-replication standby at url (NULL: none) when it has
+	 * replayed this handle's own writes; writes, and reads while it is
+	 * down or behind, run on the primary. An unreachable standby is no
+	 * error (reads go to the primary); a server that is not a standby
+	 * is. Backends without replicas refuse a url. */
+	int (*read_replica)(store *s, const char *url);
+	/* How many read transactions the replica served. */
+	int64_t (*replica_reads)(store *s);
 };
 
 /* The most entries one audit_append_many call takes. */

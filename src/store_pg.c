@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -193,8 +194,63 @@ struct pg {
 	size_t abufsz;
 	int64_t changes;
 	int in_txn;
-	int durable; /* set_durable(1): restored after a reconnect */
+	int durable;	       /* set_durable(1): restored after a reconnect */
+	struct pgx_copy *copy; /* a bulk transaction's rows (store_pg_copy.c) */
+	/* The read replica (the end of this file): its connection and
+	 * statements trade places with the primary's for a read
+	 * transaction that runs there. */
+	PGconn *rc;
+	unsigned char prepared_r[PGX_SLOTS];
+	int on_replica;
+	int txn_write;
+	char wrote_lsn[40]; /* the primary's WAL end after our last write */
+	int64_t replica_reads;
+	int64_t replica_retry; /* unreachable: not tried before (s) */
 };
+
+static int replica_begin(struct pg *s);
+static void replica_end(struct pg *s, int committed);
+
+/* ---- the bulk transaction's COPY path (store_pg_copy.c) ---- */
+
+static int errf(struct pg *s, const char *fmt, ...);
+
+/* Sends a bulk transaction's buffered rows (0 when none wait). */
+static int copy_flush(struct pg *s)
+{
+	if (!pgx_copy_pending(s->copy))
+		return 0;
+	if (pgx_copy_flush(s->copy, s->c) != 0)
+		return errf(s, "%s", pgx_copy_err(s->copy));
+	return 0;
+}
+
+/* A row handed to the buffer: its error becomes the store's. */
+static int copy_row(struct pg *s, int rc)
+{
+	return rc == 0 ? 0 : errf(s, "%s", pgx_copy_err(s->copy));
+}
+
+/* Leaves bulk mode; its buffered rows stay counted as changes. */
+static void copy_reset(struct pg *s)
+{
+	s->changes += pgx_copy_rows(s->copy);
+	pgx_copy_reset(s->copy);
+}
+
+static int pg_bulk(store *base, int on)
+{
+	struct pg *s = (struct pg *)base;
+	int rc = 0;
+
+	if (on) {
+		pgx_copy_start(s->copy);
+		return 0;
+	}
+	rc = copy_flush(s);
+	copy_reset(s);
+	return rc;
+}
 
 static struct pg *pg_of(store *s)
 {
@@ -320,6 +376,10 @@ PGresult *pgx_query(store *base, int slot, const char *what, const char *sql,
 		errf(s, "%s: bad statement slot", what);
 		return NULL;
 	}
+	/* A bulk transaction's buffered rows go first: this statement may
+	 * read them. */
+	if (copy_flush(s) != 0)
+		return NULL;
 	snprintf(name, sizeof name, "rk%d", slot);
 	if (!s->prepared[slot]) {
 		res = PQprepare(s->c, name, sql, 0, NULL);
@@ -479,7 +539,10 @@ static void pg_close(store *base)
 	/* An open transaction is rolled back by the server when the
 	 * connection goes. */
 	PQfinish(s->c);
+	if (s->rc != NULL)
+		PQfinish(s->rc);
 	free(s->abuf);
+	pgx_copy_free(s->copy);
 	free(s);
 }
 
@@ -523,6 +586,12 @@ static int pg_begin(store *base, int write)
 	ExecStatusType es;
 	int lost = 0;
 
+	copy_reset(s);
+	s->txn_write = write != 0;
+	/* A read may run on the replica when it has what this handle
+	 * wrote; else (or when it is down) on the primary. */
+	if (!write && s->rc != NULL && replica_begin(s) == 0)
+		return 0;
 	for (int i = 0; i < BEGIN_RETRIES; i++) {
 		if (reconnect(s) != 0)
 			return STORE_ERR;
@@ -560,8 +629,17 @@ static int pg_begin(store *base, int write)
 static int pg_commit(store *base)
 {
 	struct pg *s = pg_of(base);
-	PGresult *res = PQexec(s->c, "COMMIT");
+	PGresult *res;
 	int ret = 0;
+
+	if (copy_flush(s) != 0) {
+		copy_reset(s);
+		s->in_txn = 0;
+		(void)exec_sql(s, "rollback", "ROLLBACK");
+		return STORE_ERR;
+	}
+	copy_reset(s);
+	res = PQexec(s->c, "COMMIT");
 
 	/* COMMIT of a transaction that failed earlier answers ROLLBACK. */
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
@@ -571,17 +649,21 @@ static int pg_commit(store *base)
 			      "rolled back");
 	PQclear(res);
 	s->in_txn = 0;
+	replica_end(s, ret == 0);
 	return ret;
 }
 
 static int pg_rollback(store *base)
 {
 	struct pg *s = pg_of(base);
+	int ret = 0;
 
 	s->in_txn = 0;
-	if (PQtransactionStatus(s->c) == PQTRANS_IDLE)
-		return 0;
-	return exec_sql(s, "rollback", "ROLLBACK");
+	copy_reset(s);
+	if (PQtransactionStatus(s->c) != PQTRANS_IDLE)
+		ret = exec_sql(s, "rollback", "ROLLBACK");
+	replica_end(s, 0);
+	return ret;
 }
 
 /* Savepoints inside the open write (a group commit's operations). Fixed
@@ -601,6 +683,11 @@ static int savepoint_run(store *base, int level, int which)
 		return errf(s, "savepoint: no such level");
 	if (!s->in_txn)
 		return errf(s, "savepoint: no write is open");
+	/* Buffered rows belong before the savepoint; a rollback to it
+	 * moves counters back under the cached ones. */
+	if (copy_flush(s) != 0)
+		return STORE_ERR;
+	pgx_copy_counters_forget(s->copy);
 	return exec_sql(s, "savepoint", sp_names[level][which]);
 }
 
@@ -623,7 +710,9 @@ static int pg_savepoint_rollback(store *base, int level)
 
 static int64_t pg_changes(store *base)
 {
-	return pg_of(base)->changes;
+	struct pg *s = pg_of(base);
+
+	return s->changes + pgx_copy_rows(s->copy);
 }
 
 /* ---- meta and counters ---- */
@@ -673,6 +762,13 @@ static int pg_meta_set(store *base, const char *key, const unsigned char *val,
 {
 	struct pgq q = {0};
 
+	/* A counter set directly is no longer the one a bulk holds (the
+	 * ones it changed are written first). */
+	if (strncmp(key, "counter:", 8) == 0) {
+		if (copy_flush(pg_of(base)) != 0)
+			return STORE_ERR;
+		pgx_copy_counters_forget(pg_of(base)->copy);
+	}
 	pgq_text(&q, key);
 	pgq_blob(&q, val ? (const void *)val : "", len);
 	return pgx_cmd(
@@ -701,6 +797,13 @@ static int pg_counter_next(store *base, const char *name, int64_t start,
 	w = snprintf(key, sizeof key, "counter:%s", name);
 	if (w < 0 || (size_t)w >= sizeof key)
 		return errf(s, "counter: name too long");
+	/* A bulk transaction holds the writer lock: its counters are
+	 * counted here and written back with its rows. */
+	rc = pgx_copy_counter_next(s->copy, key, out);
+	if (rc == STORE_ERR)
+		return errf(s, "%s", pgx_copy_err(s->copy));
+	if (rc == 0)
+		return 0;
 	rc = pg_meta_get(base, key, b, sizeof b, &n);
 	if (rc == STORE_ERR)
 		return STORE_ERR;
@@ -724,6 +827,7 @@ static int pg_counter_next(store *base, const char *name, int64_t start,
 		b[i] = (unsigned char)(u & 0xff);
 	if (pg_meta_set(base, key, b, sizeof b) != 0)
 		return STORE_ERR;
+	pgx_copy_counter_seen(s->copy, key, next);
 	*out = next;
 	return 0;
 }
@@ -818,6 +922,10 @@ static int pg_subject_insert(store *base, const store_subject *sub)
 	    !terminated(sub->rel_start, sizeof sub->rel_start) ||
 	    !terminated(sub->rel_end, sizeof sub->rel_end))
 		return pgx_error(base, "subject insert", "unterminated string");
+	if (pgx_copy_active(pg_of(base)->copy))
+		return copy_row(pg_of(base),
+				pgx_copy_subject(pg_of(base)->copy,
+						 pg_of(base)->c, sub));
 	pgq_text(&q, sub->id);
 	pgq_text(&q, sub->kind);
 	pgq_text(&q, sub->pseudonym);
@@ -965,6 +1073,9 @@ static int pg_value_insert(store *base, store_value *v)
 	struct pgq q = {0};
 	PGresult *res;
 
+	if (pgx_copy_active(pg_of(base)->copy))
+		return copy_row(pg_of(base), pgx_copy_value(pg_of(base)->copy,
+							    pg_of(base)->c, v));
 	pgq_text(&q, v->subject_id);
 	pgq_text(&q, v->field);
 	pgq_blob(&q, v->ct ? (const void *)v->ct : "", v->ctlen);
@@ -1118,6 +1229,9 @@ static int pg_audit_append(store *base, const store_audit *a)
 {
 	struct pgq q = {0};
 
+	if (pgx_copy_active(pg_of(base)->copy))
+		return copy_row(pg_of(base), pgx_copy_audit(pg_of(base)->copy,
+							    pg_of(base)->c, a));
 	pgq_i64(&q, a->seq);
 	pgq_i64(&q, a->at_us);
 	pgq_text(&q, a->actor);
@@ -1296,6 +1410,9 @@ static int pg_set_durable(store *base, int on)
 			   : "SET synchronous_commit = off");
 }
 
+static int pg_read_replica(store *base, const char *url);
+static int64_t pg_replica_reads(store *base);
+
 static const struct store_vt pg_vt = {
 	.close = pg_close,
 	.errmsg = pg_errmsg,
@@ -1398,6 +1515,9 @@ static const struct store_vt pg_vt = {
 	.savepoint_release = pg_savepoint_release,
 	.savepoint_rollback = pg_savepoint_rollback,
 	.audit_append_many = pg_audit_append_many,
+	.bulk = pg_bulk,
+	.read_replica = pg_read_replica,
+	.replica_reads = pg_replica_reads,
 };
 
 /* ---- opening and migrations ---- */
@@ -1511,6 +1631,7 @@ store *store_pg_open(const char *url, int create, char *err, size_t errlen)
 		return NULL;
 	}
 	s->base.vt = &pg_vt;
+	s->copy = pgx_copy_new();
 	s->c = PQconnectdb(url);
 	if (s->c == NULL || PQstatus(s->c) != CONNECTION_OK) {
 		/* libpq's message names the server, never a password. */
@@ -1530,6 +1651,7 @@ store *store_pg_open(const char *url, int create, char *err, size_t errlen)
 	return &s->base;
 fail:
 	PQfinish(s->c);
+	pgx_copy_free(s->copy);
 	free(s);
 	return NULL;
 }
@@ -1539,4 +1661,170 @@ store *store_open(const char *db, int create, char *err, size_t errlen)
 	if (store_is_url(db))
 		return store_pg_open(db, create, err, errlen);
 	return store_sqlite_open(db, create, err, errlen);
+}
+
+/* ---- the read replica ----
+ * A streaming-replication standby serves read transactions (begin(s, 0))
+ * while every write transaction, and with it every audit entry, runs on
+ * the primary. A read goes to the standby only when it has replayed the
+ * primary's WAL up to where this handle's last write ended, so that a
+ * handle always reads its own writes; otherwise, and while the standby
+ * cannot be reached, the read runs on the primary. Reads of other
+ * handles' writes may lag (docs/postgresql.md). */
+
+/* How long an unreachable standby is left alone (seconds). */
+#define REPLICA_RETRY_S 5
+
+static int64_t now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+/* The replica's connection and statements trade places with the
+ * primary's. */
+static void replica_swap(struct pg *s)
+{
+	unsigned char t[PGX_SLOTS];
+	PGconn *c = s->c;
+
+	s->c = s->rc;
+	s->rc = c;
+	memcpy(t, s->prepared, sizeof t);
+	memcpy(s->prepared, s->prepared_r, sizeof t);
+	memcpy(s->prepared_r, t, sizeof t);
+	s->on_replica = !s->on_replica;
+}
+
+/* 1 when the standby answered a yes to sql (one boolean). */
+static int replica_yes(PGconn *c, const char *sql, const char *param)
+{
+	PGresult *res = PQexecParams(c, sql, param ? 1 : 0, NULL, &param, NULL,
+				     NULL, 0);
+	int yes = PQresultStatus(res) == PGRES_TUPLES_OK &&
+		  PQntuples(res) == 1 &&
+		  strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+
+	PQclear(res);
+	return yes;
+}
+
+static void replica_down(struct pg *s)
+{
+	s->replica_retry = now_s() + REPLICA_RETRY_S;
+}
+
+static int replica_begin(struct pg *s)
+{
+	PGresult *res;
+	int ok;
+
+	if (s->replica_retry != 0 && now_s() < s->replica_retry)
+		return -1;
+	if (PQstatus(s->rc) != CONNECTION_OK) {
+		PQreset(s->rc);
+		if (PQstatus(s->rc) != CONNECTION_OK) {
+			replica_down(s);
+			return -1;
+		}
+		memset(s->prepared_r, 0, sizeof s->prepared_r);
+	}
+	s->replica_retry = 0;
+	res = PQexec(s->rc, "BEGIN ISOLATION LEVEL REPEATABLE READ");
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	if (!ok) {
+		if (PQstatus(s->rc) != CONNECTION_OK)
+			replica_down(s);
+		return -1;
+	}
+	/* Still a standby (a promoted one is a primary of its own), and
+	 * it has what this handle wrote. */
+	if (s->wrote_lsn[0] == '\0')
+		ok = replica_yes(s->rc, "SELECT pg_is_in_recovery()", NULL);
+	else
+		ok = replica_yes(s->rc,
+				 "SELECT pg_is_in_recovery() AND"
+				 " pg_last_wal_replay_lsn() >= $1::pg_lsn",
+				 s->wrote_lsn);
+	if (!ok) {
+		res = PQexec(s->rc, "ROLLBACK");
+		PQclear(res);
+		if (PQstatus(s->rc) != CONNECTION_OK)
+			replica_down(s);
+		return -1;
+	}
+	replica_swap(s);
+	s->in_txn = 1;
+	s->replica_reads++;
+	return 0;
+}
+
+/* After a commit or rollback: the primary's connection is back in
+ * place; a committed write leaves where the primary's WAL ends, for
+ * the next read to wait for. */
+static void replica_end(struct pg *s, int committed)
+{
+	PGresult *res;
+
+	if (s->on_replica) {
+		replica_swap(s);
+		return;
+	}
+	if (s->rc == NULL || !committed || !s->txn_write)
+		return;
+	res = PQexec(s->c, "SELECT pg_current_wal_insert_lsn()");
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+	    (size_t)PQgetlength(res, 0, 0) < sizeof s->wrote_lsn)
+		snprintf(s->wrote_lsn, sizeof s->wrote_lsn, "%s",
+			 PQgetvalue(res, 0, 0));
+	else
+		/* Unknown: no read goes to the replica from now on. */
+		snprintf(s->wrote_lsn, sizeof s->wrote_lsn,
+			 "FFFFFFFF/FFFFFFFF");
+	PQclear(res);
+}
+
+static int pg_read_replica(store *base, const char *url)
+{
+	struct pg *s = pg_of(base);
+	PGconn *c;
+
+	if (s->in_txn)
+		return errf(s, "read replica: a transaction is open");
+	if (s->rc != NULL) {
+		PQfinish(s->rc);
+		s->rc = NULL;
+	}
+	s->replica_retry = 0;
+	s->wrote_lsn[0] = '\0';
+	if (url == NULL)
+		return 0;
+	if (!store_is_url(url))
+		return errf(s, "read replica: not a postgresql:// URL");
+	c = PQconnectdb(url);
+	if (c == NULL)
+		return errf(s, "read replica: out of memory");
+	PQsetNoticeProcessor(c, quiet_notice, NULL);
+	memset(s->prepared_r, 0, sizeof s->prepared_r);
+	s->rc = c;
+	if (PQstatus(c) != CONNECTION_OK) {
+		/* Down now: reads go to the primary until it answers. */
+		replica_down(s);
+		return 0;
+	}
+	if (!replica_yes(c, "SELECT pg_is_in_recovery()", NULL)) {
+		PQfinish(c);
+		s->rc = NULL;
+		return errf(s, "read replica: that server is not a standby "
+			       "in recovery");
+	}
+	return 0;
+}
+
+static int64_t pg_replica_reads(store *base)
+{
+	return pg_of(base)->replica_reads;
 }

@@ -199,5 +199,36 @@ int pgx_restore_from(store *s, const char *path, int keep_audit);
 int pgx_checkpoint(store *s);
 /* store_pg.c: the handle's connection, for the admin file's copier. */
 PGconn *pgx_conn(store *s);
+/* ---- store_pg_copy.c: the COPY load path of a bulk transaction ----
+ * While a bulk transaction is open (vt->bulk), subject, value and audit
+ * rows are buffered and sent by COPY on conn before any other statement,
+ * before a savepoint and at commit (store_pg.c calls pgx_copy_flush). A
+ * leaf below store_pg.c: it knows libpq, not the store's handle. On
+ * STORE_ERR, pgx_copy_err says what failed (never a value). */
+struct pgx_copy;
+struct pgx_copy *pgx_copy_new(void);
+void pgx_copy_free(struct pgx_copy *c);
+/* Drops what is buffered and leaves bulk mode (rollback, begin). */
+void pgx_copy_reset(struct pgx_copy *c);
+/* Starts buffering (until the reset). */
+void pgx_copy_start(struct pgx_copy *c);
+/* Buffering now (bulk mode and not inside a flush). */
+int pgx_copy_active(const struct pgx_copy *c);
+/* Rows or counters wait to be sent. */
+int pgx_copy_pending(const struct pgx_copy *c);
+/* Rows buffered since the reset (they count as changed rows). */
+int64_t pgx_copy_rows(const struct pgx_copy *c);
+const char *pgx_copy_err(const struct pgx_copy *c);
+/* Sends what is buffered (0 when nothing is). */
+int pgx_copy_flush(struct pgx_copy *c, PGconn *conn);
+int pgx_copy_subject(struct pgx_copy *c, PGconn *conn,
+		     const store_subject *sub);
+int pgx_copy_value(struct pgx_copy *c, PGconn *conn, store_value *v);
+int pgx_copy_audit(struct pgx_copy *c, PGconn *conn, const store_audit *a);
+/* A counter held while buffering: 0 and *out the next number, or
+ * STORE_NOTFOUND when it is not held (read it, then counter_seen). */
+int pgx_copy_counter_next(struct pgx_copy *c, const char *key, int64_t *out);
+void pgx_copy_counter_seen(struct pgx_copy *c, const char *key, int64_t val);
+void pgx_copy_counters_forget(struct pgx_copy *c);
 
 #endif

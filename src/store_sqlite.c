@@ -1654,6 +1654,29 @@ const char *sqx_col_text(sqlite3_stmt *st, int col)
 	return col_opt(st, col);
 }
 
+/* ---- bulk loading: SQLite's inserts are local calls already, so a bulk
+ * transaction has nothing to buffer. ---- */
+static int sqx_bulk(store *s, int on)
+{
+	(void)s;
+	(void)on;
+	return 0;
+}
+
+/* ---- read replica: a SQLite file has none. ---- */
+static int sqx_read_replica(store *s, const char *url)
+{
+	if (url == NULL)
+		return 0;
+	return sqx_error(s, "read replica", "needs a PostgreSQL register");
+}
+
+static int64_t sqx_replica_reads(store *s)
+{
+	(void)s;
+	return 0;
+}
+
 static const struct store_vt sq_vt = {
 	.close = sq_close,
 	.errmsg = sq_errmsg,
@@ -1756,6 +1779,9 @@ static const struct store_vt sq_vt = {
 	.savepoint_release = sqx_savepoint_release,
 	.savepoint_rollback = sqx_savepoint_rollback,
 	.audit_append_many = sq_audit_append_many,
+	.bulk = sqx_bulk,
+	.read_replica = sqx_read_replica,
+	.replica_reads = sqx_replica_reads,
 };
 
 /* ---- open and migrations ---- */

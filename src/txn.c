@@ -64,6 +64,11 @@ rk_status rk_register_begin(rk_register *r)
 		r->st->vt->rollback(r->st);
 		return st;
 	}
+	/* The backend may buffer the bulk's inserts (PostgreSQL: COPY). */
+	if (r->st->vt->bulk(r->st, 1) != 0) {
+		r->st->vt->rollback(r->st);
+		return reg_store_fail(r, "cannot start a transaction");
+	}
 	r->bulk = 1;
 	r->bulk_spoiled = 0;
 	return RK_OK;

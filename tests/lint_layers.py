@@ -28,13 +28,14 @@ RANKS = {
     # the PostgreSQL backend (store_pg.c also opens either backend by name)
     "store_pg": 1, "store_pg_more": 2, "store_pg_paper": 2,
     "store_pg_selfsvc": 2, "store_copy": 2, "store_pg_admin": 3,
+    "store_pg_copy": 0,
     "export_html": 2,
     "policy": 3,
     # the kernel: the handle and its plain store transaction, its keys, the
     # audit trail, the row MACs; then what composes them: a write
     # transaction (txn) and opening a register (open)
     "register": 10, "keys_load": 11, "audit": 12, "integrity": 13,
-    "txn": 14, "open": 15,
+    "txn": 14, "open": 15, "replica": 14,
     # what every operation asks before it acts
     "ledger": 20, "access": 21, "op": 22,
     # the operations: they call the layers below, never each other
