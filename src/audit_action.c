@@ -13,6 +13,7 @@ static const char *const names[AUD_COUNT] = {
 	[AUD_REGISTER_BACKUP] = "register.backup",
 	[AUD_REGISTER_MIGRATE] = "register.migrate",
 	[AUD_REGISTER_RESTORE] = "register.restore",
+	[AUD_BACKUP_LIST] = "backup.list",
 	[AUD_SUBJECT_ADD] = "subject.add",
 	[AUD_SUBJECT_SHOW] = "subject.show",
 	[AUD_SUBJECT_FIND] = "subject.find",

@@ -893,5 +893,5 @@ out:
  * tell when the register was copied. */
 rk_status rk_backup_list_allowed(rk_register *r)
 {
-	return access_admin(r, "backup.list", "list backups");
+	return access_admin(r, AUD_BACKUP_LIST, "list backups");
 }
