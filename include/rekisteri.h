@@ -1332,6 +1332,22 @@ RK_API RK_NODISCARD rk_status rk_register_set_read_replica(rk_register *reg,
 /* How many read transactions of this handle the standby served. */
 RK_API int64_t rk_register_replica_reads(const rk_register *reg);
 
+/* ---- Ending a request on a kept handle -----------------------------------
+ */
+
+/* With on = 1 (default 0), a repeated authentication with the same token (a
+ * server's next request on a pooled handle) keeps the read snapshot it
+ * checked the actor set in open for the handle's next read: the request
+ * reads in the snapshot its actor was proven in, at the cost of one
+ * snapshot instead of two. Writes, bulk and group transactions end it
+ * first. For handles that serve one short request at a time: the caller
+ * ends every request with rk_register_release. */
+RK_API void rk_register_set_request_snapshot(rk_register *reg, int on);
+/* Ends that snapshot if no read took it over (an open snapshot would hold
+ * back the log's checkpoint and show the next request old data). Harmless
+ * when there is none. */
+RK_API void rk_register_release(rk_register *reg);
+
 #ifdef __cplusplus
 }
 #endif

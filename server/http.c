@@ -806,6 +806,8 @@ static void run_on(struct ctx *x, rk_register *reg)
 	}
 	x->route->fn(&x->q, &x->r);
 out:
+	/* no snapshot of this request's left open on the pooled handle */
+	rk_register_release(reg);
 	x->q.reg = NULL;
 }
 

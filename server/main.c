@@ -659,6 +659,9 @@ int rk_serve_main(const char *db, const char *key, int argc, char **argv)
 			goto out;
 		}
 		rk_register_set_audit_batch(pool[i], audit_batch);
+		/* a request's read shares its authentication's snapshot;
+		 * run_on releases it after every request */
+		rk_register_set_request_snapshot(pool[i], 1);
 		pool_stack[i] = pool[i];
 		pool_n++;
 	}

@@ -344,19 +344,28 @@ static int auth_cache_hit(rk_register *r, const char *actor,
 			  const unsigned char h[SEC_HASH_BYTES])
 {
 	unsigned char pin[SEC_HASH_BYTES];
-	int rc;
+	int rc, keep;
 
+	/* never a snapshot left from an earlier request */
+	reg_drop_kept_read(r);
+	keep = r->keep_auth_read && !r->bulk && !r->group;
 	if (!r->auth_cached || r->auth_policy != r->policy_version ||
 	    sec_memcmp(h, r->auth_token_hash, SEC_HASH_BYTES) != 0 ||
 	    (actor != NULL && strcmp(actor, r->auth_actor) != 0) ||
 	    reg_begin_read(r) != RK_OK)
 		return 0;
 	rc = integ_actor_set_pin(r, pin);
-	reg_end_read(r);
 	if (rc != 0 || sec_memcmp(pin, r->auth_pin, sizeof pin) != 0) {
+		reg_end_read(r);
 		r->auth_cached = 0;
 		return 0;
 	}
+	/* The snapshot that proved the actor stays open for the request's
+	 * first read (reg_begin_read takes it over), when the handle asked. */
+	if (keep)
+		r->read_kept = 1;
+	else
+		reg_end_read(r);
 	memcpy(r->actor, r->auth_actor, sizeof r->actor);
 	r->role = r->auth_role;
 	r->authenticated = 1;

@@ -164,6 +164,7 @@ rk_status keys_recover(rk_register *r, const char *key_path)
 	lock = keys_lock_file(key_path);
 	if (lock < 0 && errno == EWOULDBLOCK)
 		return RK_OK; /* a rotation is running: it finishes itself */
+	reg_drop_kept_read(r);
 	if (r->st->vt->begin(r->st, 1) != 0) {
 		if (lock >= 0)
 			close(lock);

@@ -136,6 +136,7 @@ rk_status reg_txn_begin(rk_register *r, int *fresh)
 			r->in_write = 1;
 		return st;
 	}
+	reg_drop_kept_read(r);
 	if (r->st->vt->begin(r->st, 1) != 0)
 		return reg_store_fail(r, "cannot start a write");
 	*fresh = 1;
@@ -147,6 +148,7 @@ rk_status reg_txn_begin(rk_register *r, int *fresh)
 
 rk_status reg_txn_open_outer(rk_register *r)
 {
+	reg_drop_kept_read(r);
 	if (r->st->vt->begin(r->st, 1) != 0)
 		return reg_store_fail(r, "cannot start a transaction");
 	r->nqueue_in_txn = 0;
@@ -240,15 +242,29 @@ void reg_txn_rollback(rk_register *r)
 	r->head_valid = 0;
 	r->head_dirty = 0;
 	r->set_valid = r->set_dirty = 0;
+	r->read_kept = 0; /* the rollback ends it too */
 	r->st->vt->rollback(r->st);
 	r->nqueue_in_txn = 0; /* they stay queued for the next write */
 	akey_restore(r);
+}
+
+void reg_drop_kept_read(rk_register *r)
+{
+	if (!r->read_kept)
+		return;
+	r->read_kept = 0;
+	r->st->vt->rollback(r->st);
 }
 
 rk_status reg_begin_read(rk_register *r)
 {
 	if (r->bulk || r->group)
 		return RK_OK;
+	if (r->read_kept) {
+		/* the authentication's snapshot, taken over by this read */
+		r->read_kept = 0;
+		return RK_OK;
+	}
 	if (r->st->vt->begin(r->st, 0) != 0)
 		return reg_store_fail(r, "cannot read");
 	return RK_OK;
@@ -256,8 +272,25 @@ rk_status reg_begin_read(rk_register *r)
 
 void reg_end_read(rk_register *r)
 {
-	if (!r->bulk && !r->group)
+	if (!r->bulk && !r->group) {
+		r->read_kept = 0;
 		r->st->vt->rollback(r->st);
+	}
+}
+
+void rk_register_set_request_snapshot(rk_register *r, int on)
+{
+	if (r == NULL)
+		return;
+	r->keep_auth_read = on != 0;
+	if (!on && r->st != NULL)
+		reg_drop_kept_read(r);
+}
+
+void rk_register_release(rk_register *r)
+{
+	if (r != NULL && r->st != NULL)
+		reg_drop_kept_read(r);
 }
 
 static rk_register *reg_new(void)

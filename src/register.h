@@ -138,7 +138,23 @@ struct rk_register {
 	char auth_actor[REG_ACTOR_MAX];
 	unsigned char auth_token_hash[SEC_HASH_BYTES];
 	unsigned char auth_pin[SEC_HASH_BYTES];
+
+	/* ---- the snapshot of a cached authentication (access.c) ----
+	 * The read that checked the cached pin stays open, so that the
+	 * request's own first read (reg_begin_read) runs in it instead of
+	 * opening another: one snapshot, one lock round, and the data read
+	 * is the data the actor set was checked against. Any other begin
+	 * ends it first (reg_drop_kept_read); rk_register_release ends it
+	 * when the caller is done with the request. Only on a handle that
+	 * asked for it (rk_register_set_request_snapshot): an application
+	 * that authenticates once and reads later must not read old data. */
+	int keep_auth_read;
+	int read_kept;
 };
+
+/* register.c: ends the read that a cached authentication kept open, if any;
+ * every begin other than reg_begin_read's calls it first. */
+void reg_drop_kept_read(rk_register *r);
 
 /* Sets the handle's error message (printf-like) and returns st. */
 rk_status reg_fail(rk_register *r, rk_status st, const char *fmt, ...)

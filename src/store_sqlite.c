@@ -368,8 +368,9 @@ static const struct {
 			     " confirmed_at, expires_at, bidx)"
 			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
 			     " ?10)"},
-	[ST_VALUE_LIST] = {"value list",
-			   VALUE_COLS " WHERE subject_id = ?1 ORDER BY id"},
+	/* In the index's order: sq_value_list puts the rows in id order
+	 * itself (a temporary B-tree of whole rows per read cost more). */
+	[ST_VALUE_LIST] = {"value list", VALUE_COLS " WHERE subject_id = ?1"},
 	[ST_VALUE_LIST_F] = {"value list",
 			     VALUE_COLS " WHERE subject_id = ?1 AND field = ?2"
 					" ORDER BY id"},
@@ -1206,13 +1207,106 @@ out:
 	return ret;
 }
 
+/* A subject's value rows as read, copied (ordered by rowid afterwards). */
+struct vrow {
+	store_value v;
+	char *blk; /* its columns, copied */
+	size_t blen;
+};
+
+struct vrows {
+	struct vrow *r;
+	size_t n, cap;
+};
+
+static void vrows_free(struct vrows *rs)
+{
+	for (size_t i = 0; i < rs->n; i++) {
+		explicit_bzero(rs->r[i].blk, rs->r[i].blen);
+		free(rs->r[i].blk);
+	}
+	free(rs->r);
+}
+
+static char *vcopy(char **at, const void *p, size_t n, int term)
+{
+	char *dst = *at;
+
+	if (n > 0)
+		memcpy(dst, p, n);
+	if (term)
+		dst[n++] = '\0';
+	*at = dst + n;
+	return dst;
+}
+
+/* Row st as a store_value in rs, its columns copied into one block. */
+static int vrows_push(struct vrows *rs, sqlite3_stmt *st, const char *sid)
+{
+	store_value v;
+	size_t lf, lp, ll, ls, le = 0, lb = 0, blen;
+	char *blk, *at;
+
+	memset(&v, 0, sizeof v);
+	v.rowid = sqlite3_column_int64(st, 0);
+	v.subject_id = sid;
+	v.field = col_req(st, 1);
+	v.ct = sqlite3_column_blob(st, 2);
+	v.ctlen = (size_t)sqlite3_column_bytes(st, 2);
+	v.purposes = col_req(st, 3);
+	v.legal_basis = col_req(st, 4);
+	v.source = col_req(st, 5);
+	v.collected_at = sqlite3_column_int64(st, 6);
+	v.confirmed_at = sqlite3_column_int64(st, 7);
+	v.expires = col_opt(st, 8);
+	if (sqlite3_column_bytes(st, 9) == SEC_BIDX_BYTES)
+		v.bidx = sqlite3_column_blob(st, 9);
+	if (!v.field || !v.ct || !v.purposes || !v.legal_basis || !v.source)
+		return 1;
+	if (rs->n == rs->cap) {
+		size_t cap = rs->cap ? rs->cap * 2 : 8;
+		struct vrow *nv = realloc(rs->r, cap * sizeof *nv);
+		if (nv == NULL)
+			return -1;
+		rs->r = nv;
+		rs->cap = cap;
+	}
+	lf = strlen(v.field);
+	lp = strlen(v.purposes);
+	ll = strlen(v.legal_basis);
+	ls = strlen(v.source);
+	if (v.expires != NULL)
+		le = strlen(v.expires) + 1;
+	if (v.bidx != NULL)
+		lb = SEC_BIDX_BYTES;
+	blen = lf + 1 + v.ctlen + lp + 1 + ll + 1 + ls + 1 + le + lb;
+	blk = malloc(blen);
+	if (blk == NULL)
+		return -1;
+	at = blk;
+	v.field = vcopy(&at, v.field, lf, 1);
+	v.ct = (const unsigned char *)vcopy(&at, v.ct, v.ctlen, 0);
+	v.purposes = vcopy(&at, v.purposes, lp, 1);
+	v.legal_basis = vcopy(&at, v.legal_basis, ll, 1);
+	v.source = vcopy(&at, v.source, ls, 1);
+	if (v.expires != NULL)
+		v.expires = vcopy(&at, v.expires, le - 1, 1);
+	if (v.bidx != NULL)
+		v.bidx = (const unsigned char *)vcopy(&at, v.bidx, lb, 0);
+	rs->r[rs->n].v = v;
+	rs->r[rs->n].blk = blk;
+	rs->r[rs->n].blen = blen;
+	rs->n++;
+	return 0;
+}
+
 static int sq_value_list(store *base, const char *subject_id, const char *field,
 			 store_value_fn fn, void *ud)
 {
 	struct sq *s = sq_of(base);
 	enum stmt_id id = field ? ST_VALUE_LIST_F : ST_VALUE_LIST;
 	sqlite3_stmt *st = stmt(s, id);
-	store_value v;
+	struct vrows rs = {NULL, 0, 0};
 	int rc, ret = STORE_ERR;
 
 	if (!st)
@@ -1223,37 +1317,41 @@ static int sq_value_list(store *base, const char *subject_id, const char *field,
 		goto out;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&v, 0, sizeof v);
-		v.rowid = sqlite3_column_int64(st, 0);
-		v.subject_id = subject_id;
-		v.field = col_req(st, 1);
-		v.ct = sqlite3_column_blob(st, 2);
-		v.ctlen = (size_t)sqlite3_column_bytes(st, 2);
-		v.purposes = col_req(st, 3);
-		v.legal_basis = col_req(st, 4);
-		v.source = col_req(st, 5);
-		v.collected_at = sqlite3_column_int64(st, 6);
-		v.confirmed_at = sqlite3_column_int64(st, 7);
-		v.expires = col_opt(st, 8);
-		if (sqlite3_column_bytes(st, 9) == SEC_BIDX_BYTES)
-			v.bidx = sqlite3_column_blob(st, 9);
-		if (!v.field || !v.ct || !v.purposes || !v.legal_basis ||
-		    !v.source) {
+		int pr = vrows_push(&rs, st, subject_id);
+		if (pr > 0) {
 			errf(s, "%s: damaged value row", stmt_def[id].what);
 			goto out;
 		}
-		if (fn(ud, &v)) {
-			rc = SQLITE_DONE;
-			break;
+		if (pr < 0) {
+			errf(s, "%s: out of memory", stmt_def[id].what);
+			goto out;
 		}
 	}
 	if (rc != SQLITE_DONE) {
 		fail(s, id, rc);
 		goto out;
 	}
-	ret = 0;
-out:
 	done(st);
+	st = NULL;
+	/* Insertion sort by rowid: a subject has few values, and in the
+	 * index (field, rowid) order runs of them are sorted already. */
+	for (size_t i = 1; i < rs.n; i++) {
+		struct vrow t = rs.r[i];
+		size_t j = i;
+		while (j > 0 && rs.r[j - 1].v.rowid > t.v.rowid) {
+			rs.r[j] = rs.r[j - 1];
+			j--;
+		}
+		rs.r[j] = t;
+	}
+	ret = 0;
+	for (size_t i = 0; i < rs.n; i++)
+		if (fn(ud, &rs.r[i].v))
+			break;
+out:
+	if (st != NULL)
+		done(st);
+	vrows_free(&rs);
 	return ret;
 }
 

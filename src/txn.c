@@ -129,6 +129,7 @@ rk_status rk_register_group_begin(rk_register *r)
 	/* The group's commit syncs the log: its answers may say "done". */
 	if (r->st->vt->set_durable(r->st, 1) != 0)
 		return reg_store_fail(r, "cannot make the group durable");
+	reg_drop_kept_read(r);
 	if (r->st->vt->begin(r->st, 1) != 0) {
 		st = reg_store_fail(r, "cannot start a group");
 		(void)r->st->vt->set_durable(r->st, 0);
