@@ -338,100 +338,6 @@ static void test_reconnect(void **state)
 	s->vt->close(s);
 }
 
-/* ---- backup and restore ---- */
-
-/* The new value's id. */
-static int64_t add_subject(store *s, const char *id, const char *field)
-{
-	store_subject sub;
-	store_value val;
-
-	memset(&sub, 0, sizeof sub);
-	snprintf(sub.id, sizeof sub.id, "%s", id);
-	snprintf(sub.kind, sizeof sub.kind, "k");
-	snprintf(sub.pseudonym, sizeof sub.pseudonym, "p-%s", id);
-	memset(sub.wrapped_key, 3, sizeof sub.wrapped_key);
-	sub.created_at = 7;
-	assert_int_equal(s->vt->subject_insert(s, &sub), 0);
-	memset(&val, 0, sizeof val);
-	val.subject_id = id;
-	val.field = field;
-	val.ct = (const unsigned char *)"sealed";
-	val.ctlen = 6;
-	val.purposes = "a";
-	val.legal_basis = "contract";
-	val.source = "data_subject";
-	assert_int_equal(s->vt->value_insert(s, &val), 0);
-	return val.rowid;
-}
-
-static int has_subject(store *s, const char *id)
-{
-	store_subject got;
-	int rc;
-
-	assert_int_equal(s->vt->begin(s, 0), 0);
-	rc = s->vt->subject_get(s, id, &got);
-	assert_int_equal(s->vt->commit(s), 0);
-	assert_true(rc == 0 || rc == STORE_NOTFOUND);
-	return rc == 0;
-}
-
-static int64_t last_seq(store *s)
-{
-	store_audit a;
-
-	assert_int_equal(s->vt->begin(s, 0), 0);
-	assert_int_equal(s->vt->audit_last(s, &a), 0);
-	assert_int_equal(s->vt->commit(s), 0);
-	return a.seq;
-}
-
-static void sql_on(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-}
-
-static void pg_sql(const char *sql)
-{
-	PGconn *c = PQconnectdb(url());
-	PGresult *r;
-
-	assert_int_equal(PQstatus(c), CONNECTION_OK);
-	r = PQexec(c, sql);
-	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
-	PQclear(r);
-	PQfinish(c);
-}
-
-static void copy_file(const char *from, const char *to)
-{
-	FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
-	char buf[4096];
-	size_t n;
-
-	assert_non_null(a);
-	assert_non_null(b);
-	while ((n = fread(buf, 1, sizeof buf, a)) > 0)
-		assert_int_equal(fwrite(buf, 1, n, b), n);
-	fclose(a);
-	assert_int_equal(fclose(b), 0);
-}
-
-static void test_backup_restore(void **state)
-{
-	char dir[512], path[600], bad[600], err[256] = "";
-	const char *tmp = getenv("TMPDIR");
-	store *s, *b;
-	store_record rec;
-	store_value val;
-	store_audit a;
-	struct stat sb;
-	int64_t rec_before, val_live;
 /* ---- the COPY path of a bulk transaction (store_pg_copy.c) ---- */
 
 static void bulk_subject(store_subject *sub, const char *id)
@@ -510,143 +416,6 @@ static void test_bulk_copy(void **state)
 	(void)state;
 	if (url() == NULL)
 		skip();
-	snprintf(dir, sizeof dir, "%s/rk-pgbk-XXXXXX",
-		 tmp != NULL && tmp[0] ? tmp : "/tmp");
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof path, "%s/b.db", dir);
-	snprintf(bad, sizeof bad, "%s/bad.db", dir);
-	s = opened(0);
-
-	/* what the backup holds: a subject with a value and a record */
-	assert_int_equal(s->vt->begin(s, 1), 0);
-	add_subject(s, "s2", "f");
-	memset(&rec, 0, sizeof rec);
-	rec.subject_id = "s2";
-	rec.type = "t";
-	rec.ct = (const unsigned char *)"r";
-	rec.ctlen = 1;
-	rec.purposes = "a";
-	rec.legal_basis = "contract";
-	rec.source = "controller";
-	rec.attachment_size = -1;
-	assert_int_equal(s->vt->record_insert(s, &rec), 0);
-	assert_int_equal(
-		s->vt->chunk_put(s, rec.id, 0, (const unsigned char *)"c0", 2),
-		0);
-	assert_int_equal(s->vt->commit(s), 0);
-	rec_before = rec.id;
-
-	/* a table the copier does not know: refused, and no file is left */
-	pg_sql("CREATE TABLE stray (x BIGINT)");
-	assert_int_equal(s->vt->backup_to(s, path), STORE_ERR);
-	assert_non_null(strstr(s->vt->errmsg(s), "stray"));
-	assert_int_not_equal(stat(path, &sb), 0);
-	pg_sql("DROP TABLE stray");
-
-	assert_int_equal(s->vt->backup_to(s, path), 0);
-	assert_int_equal(stat(path, &sb), 0);
-	assert_int_equal(sb.st_mode & 0777, 0600);
-	/* never over an existing file, which stays as it was */
-	assert_int_equal(s->vt->backup_to(s, path), STORE_ERR);
-	assert_non_null(strstr(s->vt->errmsg(s), "exists"));
-	/* the file is a SQLite register with the rows and the trail */
-	b = store_sqlite_open(path, 0, err, sizeof err);
-	if (b == NULL)
-		fail_msg("the backup does not open: %s", err);
-	assert_int_equal(b->vt->begin(b, 0), 0);
-	assert_int_equal(b->vt->audit_last(b, &a), 0);
-	assert_int_equal(a.seq, 4100);
-	assert_int_equal(b->vt->commit(b), 0);
-	b->vt->close(b);
-	assert_true(has_subject(s, "s2") == 1);
-
-	/* the live register moves on: s2 goes, s3 comes, the trail grows */
-	assert_int_equal(s->vt->begin(s, 1), 0);
-	assert_int_equal(s->vt->subject_delete(s, "s2"), 0);
-	val_live = add_subject(s, "s3", "g");
-	memset(&a, 0, sizeof a);
-	a.seq = 4101;
-	a.actor = "op";
-	a.action = "test";
-	a.outcome = "ok";
-	assert_int_equal(s->vt->audit_append(s, &a), 0);
-	assert_int_equal(s->vt->commit(s), 0);
-
-	/* a restore outside a write transaction is refused */
-	assert_int_equal(s->vt->restore_from(s, path, 1), STORE_ERR);
-	/* a damaged file is refused before anything changes */
-	copy_file(path, bad);
-	{
-		FILE *f = fopen(bad, "r+b");
-		assert_non_null(f);
-		/* every page but the first (the schema) */
-		assert_int_equal(fseek(f, 0, SEEK_END), 0);
-		long end = ftell(f);
-		assert_true(end > 4096);
-		assert_int_equal(fseek(f, 4096, SEEK_SET), 0);
-		for (long i = 4096; i < end; i++)
-			fputc(0x5a, f);
-		assert_int_equal(fclose(f), 0);
-	}
-	assert_int_equal(s->vt->begin(s, 1), 0);
-	assert_int_equal(s->vt->restore_from(s, bad, 1), STORE_ERR);
-	assert_non_null(strstr(s->vt->errmsg(s), "damaged"));
-	assert_int_equal(s->vt->rollback(s), 0);
-	/* one that fails half-way (its cookie table lost a column, so the
-	 * subjects, values and records went in first): the rollback leaves
-	 * the register as it was */
-	unlink(bad);
-	copy_file(path, bad);
-	sql_on(bad, "ALTER TABLE cookie RENAME COLUMN linked_at TO linked");
-	sql_on(bad, "INSERT INTO cookie (hash, subject_id, linked) VALUES"
-		    " (x'00', 's2', 1)");
-	assert_int_equal(s->vt->begin(s, 1), 0);
-	assert_int_equal(s->vt->restore_from(s, bad, 1), STORE_ERR);
-	assert_non_null(strstr(s->vt->errmsg(s), "linked"));
-	assert_int_equal(s->vt->rollback(s), 0);
-	assert_true(has_subject(s, "s3") == 1);
-	assert_true(has_subject(s, "s2") == 0);
-	assert_int_equal(last_seq(s), 4101);
-
-	/* the real restore: the backup's subjects, the live trail kept */
-	assert_int_equal(s->vt->begin(s, 1), 0);
-	assert_int_equal(s->vt->restore_from(s, path, 1), 0);
-	assert_int_equal(s->vt->commit(s), 0);
-	assert_true(has_subject(s, "s2") == 1);
-	assert_true(has_subject(s, "s3") == 0);
-	assert_int_equal(last_seq(s), 4101);
-	/* the counters go on past every id handed out, never back */
-	assert_int_equal(s->vt->begin(s, 1), 0);
-	memset(&val, 0, sizeof val);
-	val.subject_id = "s2";
-	val.field = "h";
-	val.ct = (const unsigned char *)"x";
-	val.ctlen = 1;
-	val.purposes = "a";
-	val.legal_basis = "contract";
-	val.source = "data_subject";
-	assert_int_equal(s->vt->value_insert(s, &val), 0);
-	assert_true(val.rowid > val_live);
-	rec.id = 0;
-	assert_int_equal(s->vt->record_insert(s, &rec), 0);
-	assert_true(rec.id > rec_before);
-	assert_int_equal(s->vt->commit(s), 0);
-
-	/* keep_audit 0: the trail is the backup's */
-	assert_int_equal(s->vt->begin(s, 1), 0);
-	assert_int_equal(s->vt->restore_from(s, path, 0), 0);
-	assert_int_equal(s->vt->audit_last(s, &a), 0);
-	assert_int_equal(a.seq, 4100);
-	assert_int_equal(s->vt->rollback(s), 0);
-	assert_int_equal(last_seq(s), 4101);
-
-	/* nothing to fold: an honest "not done", never a false success */
-	assert_int_equal(s->vt->checkpoint(s), STORE_ERR);
-	assert_non_null(strstr(s->vt->errmsg(s), "VACUUM"));
-	s->vt->close(s);
-	unlink(bad);
-	unlink(path);
-	rmdir(dir);
 	s = opened(0);
 	assert_int_equal(s->vt->begin(s, 1), 0);
 	memset(&last, 0, sizeof last);
@@ -816,6 +585,243 @@ static void test_citus_schema(void **state)
 	assert_string_equal(PQgetvalue(r, 0, 0), "5");
 	PQclear(r);
 	PQfinish(c);
+}
+
+/* ---- backup and restore ---- */
+
+/* The new value's id. */
+static int64_t add_subject(store *s, const char *id, const char *field)
+{
+	store_subject sub;
+	store_value val;
+
+	memset(&sub, 0, sizeof sub);
+	snprintf(sub.id, sizeof sub.id, "%s", id);
+	snprintf(sub.kind, sizeof sub.kind, "k");
+	snprintf(sub.pseudonym, sizeof sub.pseudonym, "p-%s", id);
+	memset(sub.wrapped_key, 3, sizeof sub.wrapped_key);
+	sub.created_at = 7;
+	assert_int_equal(s->vt->subject_insert(s, &sub), 0);
+	memset(&val, 0, sizeof val);
+	val.subject_id = id;
+	val.field = field;
+	val.ct = (const unsigned char *)"sealed";
+	val.ctlen = 6;
+	val.purposes = "a";
+	val.legal_basis = "contract";
+	val.source = "data_subject";
+	assert_int_equal(s->vt->value_insert(s, &val), 0);
+	return val.rowid;
+}
+
+static int has_subject(store *s, const char *id)
+{
+	store_subject got;
+	int rc;
+
+	assert_int_equal(s->vt->begin(s, 0), 0);
+	rc = s->vt->subject_get(s, id, &got);
+	assert_int_equal(s->vt->commit(s), 0);
+	assert_true(rc == 0 || rc == STORE_NOTFOUND);
+	return rc == 0;
+}
+
+static int64_t last_seq(store *s)
+{
+	store_audit a;
+
+	assert_int_equal(s->vt->begin(s, 0), 0);
+	assert_int_equal(s->vt->audit_last(s, &a), 0);
+	assert_int_equal(s->vt->commit(s), 0);
+	return a.seq;
+}
+
+static void sql_on(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void pg_sql(const char *sql)
+{
+	PGconn *c = PQconnectdb(url());
+	PGresult *r;
+
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	r = PQexec(c, sql);
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	PQfinish(c);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
+	char buf[4096];
+	size_t n;
+
+	assert_non_null(a);
+	assert_non_null(b);
+	while ((n = fread(buf, 1, sizeof buf, a)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, b), n);
+	fclose(a);
+	assert_int_equal(fclose(b), 0);
+}
+
+static void test_backup_restore(void **state)
+{
+	char dir[512], path[600], bad[600], err[256] = "";
+	const char *tmp = getenv("TMPDIR");
+	store *s, *b;
+	store_record rec;
+	store_value val;
+	store_audit a;
+	struct stat sb;
+	int64_t rec_before, val_live;
+
+	(void)state;
+	if (url() == NULL)
+		skip();
+	snprintf(dir, sizeof dir, "%s/rk-pgbk-XXXXXX",
+		 tmp != NULL && tmp[0] ? tmp : "/tmp");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/b.db", dir);
+	snprintf(bad, sizeof bad, "%s/bad.db", dir);
+	s = opened(0);
+
+	/* what the backup holds: a subject with a value and a record */
+	assert_int_equal(s->vt->begin(s, 1), 0);
+	add_subject(s, "s2", "f");
+	memset(&rec, 0, sizeof rec);
+	rec.subject_id = "s2";
+	rec.type = "t";
+	rec.ct = (const unsigned char *)"r";
+	rec.ctlen = 1;
+	rec.purposes = "a";
+	rec.legal_basis = "contract";
+	rec.source = "controller";
+	rec.attachment_size = -1;
+	assert_int_equal(s->vt->record_insert(s, &rec), 0);
+	assert_int_equal(
+		s->vt->chunk_put(s, rec.id, 0, (const unsigned char *)"c0", 2),
+		0);
+	assert_int_equal(s->vt->commit(s), 0);
+	rec_before = rec.id;
+
+	/* a table the copier does not know: refused, and no file is left */
+	pg_sql("CREATE TABLE stray (x BIGINT)");
+	assert_int_equal(s->vt->backup_to(s, path), STORE_ERR);
+	assert_non_null(strstr(s->vt->errmsg(s), "stray"));
+	assert_int_not_equal(stat(path, &sb), 0);
+	pg_sql("DROP TABLE stray");
+
+	assert_int_equal(s->vt->backup_to(s, path), 0);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	/* never over an existing file, which stays as it was */
+	assert_int_equal(s->vt->backup_to(s, path), STORE_ERR);
+	assert_non_null(strstr(s->vt->errmsg(s), "exists"));
+	/* the file is a SQLite register with the rows and the trail */
+	b = store_sqlite_open(path, 0, err, sizeof err);
+	if (b == NULL)
+		fail_msg("the backup does not open: %s", err);
+	assert_int_equal(b->vt->begin(b, 0), 0);
+	assert_int_equal(b->vt->audit_last(b, &a), 0);
+	assert_int_equal(a.seq, 4100);
+	assert_int_equal(b->vt->commit(b), 0);
+	b->vt->close(b);
+	assert_true(has_subject(s, "s2") == 1);
+
+	/* the live register moves on: s2 goes, s3 comes, the trail grows */
+	assert_int_equal(s->vt->begin(s, 1), 0);
+	assert_int_equal(s->vt->subject_delete(s, "s2"), 0);
+	val_live = add_subject(s, "s3", "g");
+	memset(&a, 0, sizeof a);
+	a.seq = 4101;
+	a.actor = "op";
+	a.action = "test";
+	a.outcome = "ok";
+	assert_int_equal(s->vt->audit_append(s, &a), 0);
+	assert_int_equal(s->vt->commit(s), 0);
+
+	/* a restore outside a write transaction is refused */
+	assert_int_equal(s->vt->restore_from(s, path, 1), STORE_ERR);
+	/* a damaged file is refused before anything changes */
+	copy_file(path, bad);
+	{
+		FILE *f = fopen(bad, "r+b");
+		assert_non_null(f);
+		/* every page but the first (the schema) */
+		assert_int_equal(fseek(f, 0, SEEK_END), 0);
+		long end = ftell(f);
+		assert_true(end > 4096);
+		assert_int_equal(fseek(f, 4096, SEEK_SET), 0);
+		for (long i = 4096; i < end; i++)
+			fputc(0x5a, f);
+		assert_int_equal(fclose(f), 0);
+	}
+	assert_int_equal(s->vt->begin(s, 1), 0);
+	assert_int_equal(s->vt->restore_from(s, bad, 1), STORE_ERR);
+	assert_non_null(strstr(s->vt->errmsg(s), "damaged"));
+	assert_int_equal(s->vt->rollback(s), 0);
+	/* one that fails half-way (its cookie table lost a column, so the
+	 * subjects, values and records went in first): the rollback leaves
+	 * the register as it was */
+	unlink(bad);
+	copy_file(path, bad);
+	sql_on(bad, "ALTER TABLE cookie RENAME COLUMN linked_at TO linked");
+	sql_on(bad, "INSERT INTO cookie (hash, subject_id, linked) VALUES"
+		    " (x'00', 's2', 1)");
+	assert_int_equal(s->vt->begin(s, 1), 0);
+	assert_int_equal(s->vt->restore_from(s, bad, 1), STORE_ERR);
+	assert_non_null(strstr(s->vt->errmsg(s), "linked"));
+	assert_int_equal(s->vt->rollback(s), 0);
+	assert_true(has_subject(s, "s3") == 1);
+	assert_true(has_subject(s, "s2") == 0);
+	assert_int_equal(last_seq(s), 4101);
+
+	/* the real restore: the backup's subjects, the live trail kept */
+	assert_int_equal(s->vt->begin(s, 1), 0);
+	assert_int_equal(s->vt->restore_from(s, path, 1), 0);
+	assert_int_equal(s->vt->commit(s), 0);
+	assert_true(has_subject(s, "s2") == 1);
+	assert_true(has_subject(s, "s3") == 0);
+	assert_int_equal(last_seq(s), 4101);
+	/* the counters go on past every id handed out, never back */
+	assert_int_equal(s->vt->begin(s, 1), 0);
+	memset(&val, 0, sizeof val);
+	val.subject_id = "s2";
+	val.field = "h";
+	val.ct = (const unsigned char *)"x";
+	val.ctlen = 1;
+	val.purposes = "a";
+	val.legal_basis = "contract";
+	val.source = "data_subject";
+	assert_int_equal(s->vt->value_insert(s, &val), 0);
+	assert_true(val.rowid > val_live);
+	rec.id = 0;
+	assert_int_equal(s->vt->record_insert(s, &rec), 0);
+	assert_true(rec.id > rec_before);
+	assert_int_equal(s->vt->commit(s), 0);
+
+	/* keep_audit 0: the trail is the backup's */
+	assert_int_equal(s->vt->begin(s, 1), 0);
+	assert_int_equal(s->vt->restore_from(s, path, 0), 0);
+	assert_int_equal(s->vt->audit_last(s, &a), 0);
+	assert_int_equal(a.seq, 4100);
+	assert_int_equal(s->vt->rollback(s), 0);
+	assert_int_equal(last_seq(s), 4101);
+
+	/* nothing to fold: an honest "not done", never a false success */
+	assert_int_equal(s->vt->checkpoint(s), STORE_ERR);
+	assert_non_null(strstr(s->vt->errmsg(s), "VACUUM"));
+	s->vt->close(s);
+	unlink(bad);
+	unlink(path);
+	rmdir(dir);
 }
 
 int main(void)
