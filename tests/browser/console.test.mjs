@@ -151,6 +151,8 @@ try {
   }, [kind, re.source]);
 
   await step("add a purchase record through the form the policy describes", async () => {
+    // the list reloads with the page after the edit before
+    await page.waitForSelector("#records-box ul.records li");
     const before = await page.$$eval("#records-box ul.records li", (l) => l.length);
     await page.click("#rec-add summary");
     await page.selectOption("#rec-add-type", "purchase");
