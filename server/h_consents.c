@@ -22,6 +22,10 @@ void h_consent_add(srv_req *q, srv_resp *r)
 			  "channel and evidence are strings");
 		return;
 	}
+	/* The ledger shows how a change came; the library's own default
+	 * names the command line. */
+	if (channel == NULL)
+		channel = "api";
 	st = rk_consent_set(q->reg, q->params[0], scope, given, channel,
 			    evidence);
 	if (st != RK_OK)
@@ -61,6 +65,8 @@ void h_objection(srv_req *q, srv_resp *r)
 			  "purpose");
 		return;
 	}
+	if (channel == NULL)
+		channel = "api";
 	if (objection != NULL)
 		st = lift ? rk_object_lift(q->reg, q->params[0], objection,
 					   channel, evidence)

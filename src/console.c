@@ -31,6 +31,30 @@ static json_t *item(const char *name, const pol_text *t)
 	return o;
 }
 
+/* A record field as a form needs it: its type, whether it must be given,
+ * the values an enum takes and the longest text. */
+static json_t *record_field(const pol_field *f)
+{
+	json_t *o = item(f->name, &f->label), *v;
+	size_t i;
+
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "type", json_string(policy_type_name(f->type)));
+	json_object_set_new(o, "required", json_boolean(f->required));
+	json_object_set_new(o, "multiline", json_boolean(f->multiline));
+	if (f->max_len > 0)
+		json_object_set_new(o, "max_length",
+				    json_integer((json_int_t)f->max_len));
+	if (f->type == PT_ENUM) {
+		v = json_array();
+		for (i = 0; i < f->nvalues; i++)
+			json_array_append_new(v, json_string(f->values[i]));
+		json_object_set_new(o, "values", v);
+	}
+	return o;
+}
+
 static int role_has(const rk_register *r, size_t pu)
 {
 	const pol_role *role;
@@ -104,9 +128,10 @@ rk_status rk_register_whoami(rk_register *r, char **json_out)
 		json_t *rf = json_array(), *it = item(rt->name, &rt->label);
 		size_t k;
 		for (k = 0; k < rt->nfields; k++)
-			json_array_append_new(rf, item(rt->fields[k].name,
-						       &rt->fields[k].label));
+			json_array_append_new(rf, record_field(&rt->fields[k]));
 		json_object_set_new(it, "fields", rf);
+		json_object_set_new(it, "attachment",
+				    json_boolean(rt->attachment));
 		json_array_append_new(a, it);
 	}
 	json_object_set_new(o, "record_types", a);

@@ -207,11 +207,18 @@ async function renderSubject(m) {
   const body = el("div", { class: "stack" });
   m.append(head, body);
   const r = await call("GET", "/v1/subjects/" + id);
-  if (!r.ok) { body.append(el("p", { class: "error", role: "alert" }, errText(r))); return; }
+  if (!r.ok) {
+    body.append(el("p", { class: "error", role: "alert" }, errText(r)));
+    // A restricted person reads under the legal claims purpose only: the
+    // restriction must still be visible and liftable from here.
+    if (r.status === 403 && S.me.rights) body.append(relationshipCard(id, null), requestsCard(id));
+    return;
+  }
   const subj = r.data;
   const name = summaryOf(subj);
   if (name) title.textContent = name;
   body.append(valuesCard(subj, r.etag));
+  body.append(relationshipCard(id, subj));
   // a link opens all of the person's data: only the roles that handle the
   // subjects' rights may hand one out (the server refuses the others)
   body.append(el("div", { class: "grid2" }, consentCard(id), el("div", { class: "stack" }, contactCard(id), S.me.rights ? linkCard(id) : null)));
@@ -277,6 +284,67 @@ function editField(cell, btn, field, old, etag) {
   input.focus();
 }
 
+// The relationship's end (and undoing one given by mistake), the subject's
+// kind, and the restriction of processing (GDPR Art. 18). subj is null when
+// the subject could not be read under the chosen purpose.
+function relationshipCard(id, subj) {
+  const parts = [];
+  const done = (r, text) => {
+    if (!r.ok) { status(errText(r), "error"); return; }
+    status(text || t("saved"), "ok");
+    go("subject", id);
+  };
+  if (subj) {
+    const rel = subj.relationship || {};
+    if (rel.end) {
+      parts.push(el("div", { class: "row", id: "rel-ended" },
+        el("p", null, t("ended_on", { d: fmtDate(rel.end) })),
+        el("button", { type: "button", id: "rel-undo", class: "small", on: { click: async () => {
+          done(await call("DELETE", "/v1/subjects/" + id + "/end"));
+        } } }, t("end_undo"))));
+    } else {
+      const date = el("input", { id: "rel-end-date", type: "date", required: true, value: new Date().toISOString().slice(0, 10) });
+      parts.push(el("form", { class: "inline", id: "rel-end", on: { submit: async (e) => {
+        e.preventDefault();
+        done(await call("POST", "/v1/subjects/" + id + "/end", { body: { date: date.value } }));
+      } } }, el("label", { for: "rel-end-date" }, t("end_date")), date,
+        el("button", { type: "submit", class: "small" }, t("end_rel"))));
+    }
+    const kinds = (S.me.kinds || []).filter((k) => k.name !== subj.kind);
+    if (kinds.length) {
+      const kind = el("select", { id: "rel-kind" }, kinds.map((k) => el("option", { value: k.name }, pick(k.label, k.name))));
+      const drop = el("input", { type: "checkbox", id: "rel-drop" });
+      parts.push(el("form", { class: "inline", id: "rel-convert", on: { submit: async (e) => {
+        e.preventDefault();
+        const r = await call("POST", "/v1/subjects/" + id + "/convert", { body: { kind: kind.value, drop_disallowed: drop.checked } });
+        const d = r.ok ? r.data : {};
+        done(r, d.dropped ? t("converted_dropped", { f: d.dropped.split(",").map((f) => labelIn(S.me.fields, f)).join(", ") })
+          : d.customer_number_issued ? t("converted_number") : t("converted"));
+      } } }, el("label", { for: "rel-kind" }, t("new_kind")), kind,
+        el("span", { class: "check" }, drop, el("label", { for: "rel-drop" }, t("drop_disallowed"))),
+        el("button", { type: "submit", class: "small" }, t("change_kind"))));
+    }
+  }
+  if (S.me.rights) {
+    const box = el("div", { id: "restriction" }, el("p", { class: "muted" }, t("loading")));
+    parts.push(el("h3", null, t("restriction")), el("p", { class: "muted small" }, t("restricted_help")), box);
+    (async () => {
+      const r = await call("GET", "/v1/subjects/" + id + "/restriction");
+      clear(box);
+      if (!r.ok) { box.append(el("p", { class: "error" }, errText(r))); return; }
+      const on = r.data.restricted;
+      const reason = el("input", { id: "restrict-reason", required: true, autocomplete: "off", class: "grow" });
+      box.append(el("p", null, el("span", { class: "pill " + (on ? "warn" : "off"), id: "restricted-state" }, on ? t("restricted_yes") : t("restricted_no"))),
+        el("form", { class: "inline", id: "restrict-form", on: { submit: async (e) => {
+          e.preventDefault();
+          done(await call("POST", "/v1/subjects/" + id + (on ? "/unrestrict" : "/restrict"), { body: { reason: reason.value } }));
+        } } }, el("label", { for: "restrict-reason" }, t("restrict_reason")), reason,
+          el("button", { type: "submit", class: "small" + (on ? "" : " danger") }, on ? t("unrestrict_now") : t("restrict_now"))));
+    })();
+  }
+  return section(t("rel_title"), "h-rel", ...parts);
+}
+
 function consentCard(id) {
   const box = el("div", null, el("p", { class: "muted" }, t("loading")));
   const card = section(t("consents"), "h-consents", box);
@@ -309,7 +377,7 @@ function consentCard(id) {
       ledger.length === 0 ? el("p", { class: "muted" }, t("none")) :
         el("ol", { class: "history" }, ledger.slice().reverse().map((e) => el("li", null,
           el("span", { class: "when" }, fmtDate(e.at)), " ",
-          labelIn(e.kind === "objection" ? S.me.objections : S.me.scopes, e.scope), ": ",
+          e.scope === "rk:restriction" ? t("restriction") : labelIn(e.kind === "objection" ? S.me.objections : S.me.scopes, e.scope), ": ",
           el("strong", null, e.given ? (e.kind === "objection" ? t("in_force") : t("given")) : (e.kind === "objection" ? t("lifted") : t("withdrawn"))),
           el("span", { class: "muted small" }, " · " + e.channel + " · " + (e.actor || ""))))));
     box.append(hist);
@@ -367,7 +435,53 @@ function recordsCard(id) {
   };
   type.addEventListener("change", load);
   load();
-  return section(t("records"), "h-records", el("div", { class: "field" }, el("label", { for: "rec-type" }, t("record_type")), type), box);
+  return section(t("records"), "h-records", el("div", { class: "field" }, el("label", { for: "rec-type" }, t("record_type")), type), box, addRecordForm(id, load));
+}
+
+// A form for a record of a chosen type, its inputs made from the policy's
+// field types (whoami's record_types); the server validates as always.
+function addRecordForm(id, reload) {
+  const types = S.me.record_types || [];
+  if (!types.length) return null;
+  const type = el("select", { id: "rec-add-type" }, types.map((rt) => el("option", { value: rt.name }, pick(rt.label, rt.name))));
+  const inputs = el("div", { class: "stack", id: "rec-add-fields" });
+  const make = () => {
+    clear(inputs);
+    const rt = types.find((x) => x.name === type.value) || { fields: [] };
+    for (const f of rt.fields) {
+      const fid = "rec-f-" + f.name;
+      let input;
+      if (f.type === "enum") input = el("select", { id: fid }, el("option", { value: "" }, "—"), (f.values || []).map((v) => el("option", { value: v }, v)));
+      else if (f.multiline) input = el("textarea", { id: fid, rows: 3 });
+      else input = el("input", { id: fid, autocomplete: "off",
+        type: f.type === "date" ? "date" : f.type === "integer" ? "number" : "text",
+        step: f.type === "integer" ? "1" : null,
+        inputmode: f.type === "decimal" ? "decimal" : null });
+      if (f.required) input.required = true;
+      if (f.max_length) input.setAttribute("maxlength", String(f.max_length));
+      input.dataset.field = f.name;
+      input.dataset.type = f.type;
+      inputs.append(el("div", { class: "field" }, el("label", { for: fid }, pick(f.label, f.name) + (f.required ? " " + t("required_mark") : "")), input));
+    }
+  };
+  type.addEventListener("change", make);
+  make();
+  return el("details", { id: "rec-add" }, el("summary", null, t("add_record")),
+    el("form", { class: "stack", on: { submit: async (e) => {
+      e.preventDefault();
+      const fields = {};
+      for (const i of inputs.querySelectorAll("[data-field]")) {
+        const v = i.value.trim();
+        if (v === "") continue; // an empty optional field is absent
+        fields[i.dataset.field] = i.dataset.type === "integer" && /^-?\d+$/.test(v) ? Number(v) : v;
+      }
+      const r = await call("POST", "/v1/subjects/" + id + "/records", { body: { type: type.value, fields } });
+      if (!r.ok) { status(errText(r), "error"); return; }
+      status(t("record_added", { n: r.data.record }), "ok");
+      make();
+      reload();
+    } } }, el("div", { class: "field" }, el("label", { for: "rec-add-type" }, t("record_type")), type), inputs,
+      el("button", { type: "submit", class: "small primary" }, t("add"))));
 }
 
 function dsrTable(items, withSubject) {
@@ -449,11 +563,20 @@ function reportCard(id) {
     download("access-report-" + id + ".json", JSON.stringify(r.data, null, 2));
     status(t("downloaded"), "ok");
   };
+  // The printable report is a page of its own (with its own style sheet);
+  // it is saved as a file, never shown inside the console.
+  const html = async () => {
+    const r = await call("GET", "/v1/subjects/" + id + "/export?format=html&lang=" + getLang(), { blob: true });
+    if (!r.ok) { status(errText(r), "error"); return; }
+    download("access-report-" + id + ".html", r.data);
+    status(t("downloaded"), "ok");
+  };
   return section(t("access_report"), "h-report",
     el("p", { class: "muted small" }, t("report_help")),
     el("div", { class: "row" },
       el("button", { type: "button", id: "report-show", on: { click: show } }, t("show_report")),
-      el("button", { type: "button", id: "report-download", on: { click: dl } }, t("download_json"))),
+      el("button", { type: "button", id: "report-download", on: { click: dl } }, t("download_json")),
+      el("button", { type: "button", id: "report-html", on: { click: html } }, t("download_html"))),
     box);
 }
 

@@ -144,6 +144,82 @@ try {
     await page.waitForFunction(() => document.querySelector("#values") && document.querySelector("#values").textContent.includes("+358409876543"));
   });
 
+  // The status line says how the last action went.
+  const statusSays = (kind, re) => page.waitForFunction(([k, src]) => {
+    const s = document.getElementById("status");
+    return s && !s.classList.contains("hidden") && s.classList.contains(k) && new RegExp(src).test(s.textContent);
+  }, [kind, re.source]);
+
+  await step("add a purchase record through the form the policy describes", async () => {
+    // the list reloads with the page after the edit before
+    await page.waitForSelector("#records-box ul.records li");
+    const before = await page.$$eval("#records-box ul.records li", (l) => l.length);
+    await page.click("#rec-add summary");
+    await page.selectOption("#rec-add-type", "purchase");
+    expect(await page.$eval("#rec-f-product", (i) => i.required && i.maxLength === 200), "product: required, at most 200");
+    expect(await page.$eval("#rec-f-warranty_until", (i) => i.type === "date"), "a date field is a date input");
+    await page.fill("#rec-f-product", "Skanneri <b>RKX-9</b>");
+    await page.fill("#rec-f-amount", "12,5 euroa");
+    await page.fill("#rec-f-currency", "EUR");
+    await page.click("#rec-add form button[type=submit]");
+    await statusSays("error", /\(422\)|\(400\)/);
+    expect((await page.$$eval("#records-box ul.records li", (l) => l.length)) === before, "a bad amount adds nothing");
+    await page.fill("#rec-f-amount", "149.90");
+    await page.fill("#rec-f-quantity", "2");
+    await page.click("#rec-add form button[type=submit]");
+    await statusSays("ok", /#\d+/);
+    await page.waitForFunction((n) => document.querySelectorAll("#records-box ul.records li").length === n + 1, before);
+    const txt = await page.textContent("#records-box");
+    expect(txt.includes("Skanneri <b>RKX-9</b>") && txt.includes("149.90"), "the new record is listed, markup as text");
+    await noInjected(page, "record form");
+    await snap(page, "record-added");
+  });
+
+  await step("end the relationship, then undo an end given by mistake", async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    await page.fill("#rel-end-date", today);
+    await page.click("#rel-end button[type=submit]");
+    await page.waitForSelector("#rel-ended");
+    expect((await page.$("#values")) !== null, "an ended relationship's values are still shown");
+    await snap(page, "relationship-ended");
+    await page.click("#rel-undo");
+    await page.waitForSelector("#rel-end");
+  });
+
+  await step("restrict processing: the data is then refused, the restriction can be lifted", async () => {
+    await page.waitForSelector("#restricted-state");
+    expect((await page.textContent("#restricted-state")).trim() === "ei rajoitettu", "not restricted at first");
+    await page.fill("#restrict-reason", "Henkilö kiistää tietojen paikkansapitävyyden.");
+    await page.click("#restrict-form button[type=submit]");
+    await page.waitForFunction(() => document.querySelector("#restricted-state") && document.querySelector("#restricted-state").textContent.trim() === "rajoitettu");
+    expect((await page.$("#values")) === null, "a restricted person's values are not shown");
+    expect((await page.textContent("main")).includes("18"), "the refusal names the restriction");
+    await snap(page, "restricted");
+    await page.fill("#restrict-reason", "Tiedot tarkistettu ja oikaistu.");
+    await page.click("#restrict-form button[type=submit]");
+    await page.waitForSelector("#values");
+    await page.waitForFunction(() => document.querySelector("#restricted-state") && document.querySelector("#restricted-state").textContent.trim() === "ei rajoitettu");
+    await page.click("#h-consents ~ div details summary");
+    const hist = await page.textContent("#h-consents ~ div details");
+    expect(hist.includes("Käsittelyn rajoitus"), "the restriction is in the history under its own name");
+  });
+
+  await step("change the kind to a prospect and back to a customer", async () => {
+    const kindLine = () => page.textContent("section[aria-labelledby='h-values'] p.muted");
+    expect((await kindLine()).includes("Ryhmä: Asiakas "), "a customer at first");
+    await page.selectOption("#rel-kind", "prospect");
+    await page.click("#rel-convert button[type=submit]");
+    await statusSays("ok", /Ryhmä vaihdettu/);
+    await page.waitForFunction(() => /Ryhmä: Potentiaalinen asiakas/.test(document.querySelector("section[aria-labelledby='h-values'] p.muted")?.textContent));
+    expect(!(await page.$$eval("#rel-kind option", (o) => o.map((x) => x.value))).includes("prospect"), "the kind it has is not offered");
+    await page.selectOption("#rel-kind", "customer");
+    await page.click("#rel-convert button[type=submit]");
+    await statusSays("ok", /Ryhmä vaihdettu/);
+    await page.waitForFunction(() => /Ryhmä: Asiakas /.test(document.querySelector("section[aria-labelledby='h-values'] p.muted")?.textContent));
+    expect((await page.textContent("#values")).includes("Asiakasnumero"), "the customer number is still there");
+    await snap(page, "kind-changed");
+  });
+
   await step("viewed under another purpose, the subject shows less", async () => {
     await page.selectOption("#view-purpose", "marketing_communications");
     await page.waitForFunction(() => document.querySelector("#values caption") && document.querySelector("h2#h-values").textContent.includes("Asiakas- ja jäsen- ja markkinointi"));
@@ -200,6 +276,10 @@ try {
     const doc = JSON.parse(fs.readFileSync(file, "utf8"));
     expect(doc.subject && doc.subject.id === SUBJECT, "the report is the subject's");
     expect(doc.values.some((v) => v.value === XSS_A), "the report holds the values");
+    const [dlh] = await Promise.all([page.waitForEvent("download"), page.click("#report-html")]);
+    const html = fs.readFileSync(await dlh.path(), "utf8");
+    expect(dlh.suggestedFilename().endsWith(".html") && /^<!DOCTYPE html>/i.test(html), "a printable page");
+    expect(html.includes("&lt;script&gt;") && !html.includes(XSS_A), "markup in values is escaped in the page");
     await snap(page, "report");
   });
 
