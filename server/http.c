@@ -42,7 +42,7 @@ struct ctx {
 	/* the attachment's bytes as they pass, for the idempotency digest:
 	 * a replay with another file is another request */
 	crypto_generichash_state uphash;
-	char addr[48];
+	char addr[SRV_ADDR_LEN];
 	struct MHD_Connection *conn;
 	/* the credential and idempotency key between prepare() and the
 	 * handle that runs the request (the token is wiped once used) */
@@ -256,6 +256,91 @@ static void client_addr(struct ctx *x)
 			(const struct sockaddr_in6 *)(const void *)
 				ci->client_addr;
 		inet_ntop(AF_INET6, &a->sin6_addr, x->addr, sizeof x->addr);
+	}
+}
+
+/* ---- the client behind a trusted proxy ------------------------------------
+ */
+
+int srv_addr_norm(const char *s, size_t n, char out[SRV_ADDR_LEN])
+{
+	char in[SRV_ADDR_LEN];
+	struct in_addr v4;
+	struct in6_addr v6;
+
+	if (n == 0 || n >= sizeof in)
+		return -1;
+	memcpy(in, s, n);
+	in[n] = '\0';
+	if (inet_pton(AF_INET, in, &v4) == 1)
+		return inet_ntop(AF_INET, &v4, out, SRV_ADDR_LEN) != NULL ? 0
+									  : -1;
+	if (inet_pton(AF_INET6, in, &v6) != 1)
+		return -1;
+	/* ::ffff:a.b.c.d is the IPv4 client a.b.c.d */
+	if (IN6_IS_ADDR_V4MAPPED(&v6)) {
+		memcpy(&v4, &v6.s6_addr[12], sizeof v4);
+		return inet_ntop(AF_INET, &v4, out, SRV_ADDR_LEN) != NULL ? 0
+									  : -1;
+	}
+	return inet_ntop(AF_INET6, &v6, out, SRV_ADDR_LEN) != NULL ? 0 : -1;
+}
+
+static int proxy_trusted(const char *a)
+{
+	size_t i;
+
+	/* a dual-stack socket shows an IPv4 peer as ::ffff:a.b.c.d */
+	if (strncmp(a, "::ffff:", 7) == 0 && strchr(a + 7, '.') != NULL)
+		a += 7;
+	for (i = 0; i < cfg->ntrusted_proxies; i++)
+		if (strcmp(cfg->trusted_proxies[i], a) == 0)
+			return 1;
+	return 0;
+}
+
+/* The last X-Forwarded-For header: a proxy that adds a header of its own
+ * rather than appending to the client's puts it last. */
+static enum MHD_Result last_xff(void *cls, enum MHD_ValueKind kind,
+				const char *key, const char *value)
+{
+	(void)kind;
+	if (strcasecmp(key, "X-Forwarded-For") == 0)
+		*(const char **)cls = value;
+	return MHD_YES;
+}
+
+/* Behind --trusted-proxy, the client is the right-most address of
+ * X-Forwarded-For that is not itself a trusted proxy: what is left of it
+ * the client wrote, and is not believed. An entry that is no address
+ * ends the walk at the last address believed. The failed-authentication
+ * limit and /metrics' loopback rule then see the client, not the
+ * proxy, so one client's guesses do not lock out everyone behind it. */
+static void forwarded_addr(struct ctx *x)
+{
+	const char *v = NULL, *start, *end, *s, *e;
+	char a[SRV_ADDR_LEN];
+
+	if (cfg->ntrusted_proxies == 0 || !proxy_trusted(x->addr))
+		return;
+	MHD_get_connection_values(x->conn, MHD_HEADER_KIND, last_xff, &v);
+	if (v == NULL)
+		return;
+	end = v + strlen(v);
+	while (end > v) {
+		start = end;
+		while (start > v && start[-1] != ',')
+			start--;
+		for (s = start; s < end && (*s == ' ' || *s == '\t'); s++)
+			;
+		for (e = end; e > s && (e[-1] == ' ' || e[-1] == '\t'); e--)
+			;
+		if (srv_addr_norm(s, (size_t)(e - s), a) != 0)
+			return;
+		snprintf(x->addr, sizeof x->addr, "%s", a);
+		if (!proxy_trusted(a))
+			return;
+		end = start > v ? start - 1 : v;
 	}
 }
 
@@ -533,6 +618,7 @@ static enum MHD_Result first_call(struct ctx *x, const char *url,
 	int has_body;
 
 	client_addr(x);
+	forwarded_addr(x);
 	x->q.arg = query_arg;
 	x->q.arg_ud = x;
 	x->q.tmp_dir = cfg->tmp_dir;

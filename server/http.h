@@ -10,7 +10,9 @@
 #include "handlers.h"
 #include "server.h"
 
-#define SRV_MAX_HOSTS 16
+#define SRV_MAX_HOSTS	16
+#define SRV_MAX_PROXIES 16
+#define SRV_ADDR_LEN	48 /* an address as text, with its NUL */
 
 typedef struct srv_config {
 	const char *tmp_dir;	/* where uploads and downloads pass through */
@@ -24,7 +26,15 @@ typedef struct srv_config {
 	/* --allowed-host: the Host names served (0: any) */
 	const char *allowed_hosts[SRV_MAX_HOSTS];
 	size_t nallowed_hosts;
+	/* --trusted-proxy: peers whose X-Forwarded-For names the client, as
+	 * srv_addr_norm writes them (0: the peer is the client) */
+	char trusted_proxies[SRV_MAX_PROXIES][SRV_ADDR_LEN];
+	size_t ntrusted_proxies;
 } srv_config;
+
+/* An IPv4 or IPv6 address's text [s, s + n) in its one canonical form
+ * (inet_ntop's); 0 when it is an address, -1 otherwise. */
+int srv_addr_norm(const char *s, size_t n, char out[SRV_ADDR_LEN]);
 
 void http_init(const srv_config *c);
 unsigned http_inflight(void);

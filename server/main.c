@@ -33,6 +33,7 @@ static const char usage[] =
 	"       [--port-file FILE] [--no-access-log] [--no-group-commit]\n"
 	"       [--backup-dir DIR] [--web-dir DIR]\n"
 	"       [--metrics-token-file FILE] [--allowed-host NAME]...\n"
+	"       [--trusted-proxy ADDR]...\n"
 	"\n"
 	"Serves the register's HTTP API (docs/server.md) until SIGTERM or "
 	"SIGINT,\n"
@@ -50,7 +51,9 @@ static const char usage[] =
 	"/metrics answers loopback clients only, or with\n"
 	"--metrics-token-file anyone who sends that file's token as a bearer\n"
 	"token. --allowed-host (repeatable) answers 421 to requests whose\n"
-	"Host header names another host (DNS rebinding).\n";
+	"Host header names another host (DNS rebinding). --trusted-proxy\n"
+	"(repeatable) names a reverse proxy whose X-Forwarded-For gives the\n"
+	"client's address (failed-authentication limit, /metrics).\n";
 
 struct listen_addr {
 	struct sockaddr_storage sa;
@@ -360,6 +363,19 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 					   "(at most 16 of them)",
 					   NULL);
 			o->cfg.allowed_hosts[o->cfg.nallowed_hosts++] = val;
+			i++;
+		} else if (strcmp(a, "--trusted-proxy") == 0 && val != NULL) {
+			srv_config *c = &o->cfg;
+			if (c->ntrusted_proxies == SRV_MAX_PROXIES ||
+			    srv_addr_norm(
+				    val, strlen(val),
+				    c->trusted_proxies[c->ntrusted_proxies]) !=
+				    0)
+				return err(2,
+					   "--trusted-proxy takes an IPv4 or "
+					   "IPv6 address (at most 16 of them)",
+					   NULL);
+			c->ntrusted_proxies++;
 			i++;
 		} else if (strcmp(a, "--port-file") == 0 && val != NULL) {
 			o->port_file = val;

@@ -2,7 +2,8 @@
 # End-to-end: the server's guards around the API: /metrics open to loopback
 # clients only by default, behind its own bearer token with
 # --metrics-token-file; --allowed-host answers 421 to requests for other
-# host names (a page whose DNS name was rebound to the server's address).
+# host names (a page whose DNS name was rebound to the server's address);
+# --trusted-proxy: the failed-authentication limit per client behind a proxy.
 . "$(dirname "$0")/e2e-common.sh"
 
 command -v curl >/dev/null || { echo "curl is needed"; exit 1; }
@@ -80,5 +81,37 @@ code "a prefix of an allowed name is not it" 421 /healthz -H "Host: localhost.ex
 code "the address itself is not an allowed name" 421 /healthz
 code "a Host with a broken IPv6 form is 421" 421 /healthz -H "Host: [::1"
 e2e_stop
+# --- behind a reverse proxy: the failed-authentication limit counts the
+# client X-Forwarded-For names when the peer is a --trusted-proxy, and only
+# then; what the client itself wrote left of the proxy's entry is not believed
+check "a --trusted-proxy that is no address is refused" 2 "$BIN" serve \
+	--listen 127.0.0.1:0 --trusted-proxy proxy.example
+check "a --trusted-proxy with a port is refused" 2 "$BIN" serve \
+	--listen 127.0.0.1:0 --trusted-proxy 127.0.0.1:80
+BADTOK="Authorization: Bearer not-a-token"
+start --auth-fails 3 --trusted-proxy 127.0.0.1 || { bad "the server starts with --trusted-proxy"; e2e_finish; exit 1; }
+for n in 1 2 3; do
+	code "client A's bad token $n is 401" 401 /v1/whoami -H "$BADTOK" -H "X-Forwarded-For: 203.0.113.7"
+done
+code "client A is then rate limited" 429 /v1/whoami -H "$BADTOK" -H "X-Forwarded-For: 203.0.113.7"
+code "client B behind the same proxy is not" 401 /v1/whoami -H "$BADTOK" -H "X-Forwarded-For: 203.0.113.8"
+code "nor is the proxy's own address" 401 /v1/whoami -H "$BADTOK"
+code "a forged entry left of the proxy's does not free client A" 429 /v1/whoami -H "$BADTOK" \
+	-H "X-Forwarded-For: 203.0.113.99, 203.0.113.7"
+code "nor does a forged header before the proxy's own" 429 /v1/whoami -H "$BADTOK" \
+	-H "X-Forwarded-For: 203.0.113.99" -H "X-Forwarded-For: 203.0.113.7"
+code "client A written another way (IPv4 in IPv6) is client A" 429 /v1/whoami -H "$BADTOK" \
+	-H "X-Forwarded-For: 203.0.113.8, ::ffff:203.0.113.7"
+code "/metrics is refused to a client behind the proxy" 403 /metrics -H "X-Forwarded-For: 198.51.100.4"
+code "and answers the proxy's own host" 200 /metrics
+e2e_stop
+start --auth-fails 3 || { bad "the server starts without --trusted-proxy"; e2e_finish; exit 1; }
+for n in 1 2 3; do
+	code "without --trusted-proxy, bad token $n is 401" 401 /v1/whoami -H "$BADTOK" -H "X-Forwarded-For: 203.0.113.$n"
+done
+code "and X-Forwarded-For is not believed: the peer is limited" 429 /v1/whoami -H "$BADTOK" -H "X-Forwarded-For: 203.0.113.50"
+code "nor does it open /metrics' loopback rule to a client it names" 200 /metrics -H "X-Forwarded-For: 198.51.100.4"
+e2e_stop
+
 check "audit verify after everything" 0 "$BIN" audit verify
 e2e_finish
