@@ -11,7 +11,8 @@
  *     (64) and with batch 1, versus a SELECT on the raw lookup table.
  *
  * The raw baseline uses the same pragmas (WAL, synchronous=NORMAL,
- * foreign_keys=ON, temp_store=MEMORY, cache_size 32 MiB) and an equivalent
+ * foreign_keys=ON, temp_store=MEMORY, cache_size 32 MiB,
+ * wal_autocheckpoint 4000) and an equivalent
  * schema in plaintext: one subject row, one value row per field (including the
  * customer number the register issues) and lookup rows for the lookup fields.
  * Prepared statements.
@@ -328,7 +329,9 @@ static int raw_open(raw_db *r, const char *path)
 			 /* the register's own cache settings, so that
 			  * neither side gets more memory than the other */
 			 "PRAGMA temp_store = MEMORY;"
-			 "PRAGMA cache_size = -32768",
+			 "PRAGMA cache_size = -32768;"
+			 /* and its checkpoint interval */
+			 "PRAGMA wal_autocheckpoint = 4000",
 			 NULL, NULL, NULL) != SQLITE_OK) {
 		sq_fail(r->db, "pragmas");
 		goto out;
