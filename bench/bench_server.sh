@@ -185,7 +185,7 @@ run "GET subject at ~$HALF/s" "$U/v1/subjects/$ID" "$W/half.lua"
 MEANMS=$(awk -v c="$CONNS" -v h="$HALF" -v r="$RATE" -v m="$MEANMS" 'BEGIN {
 	if (r <= 0) { print m; exit }
 	x = m - (c * 1000 / r - m)
-	printf "%.3f", x > 0 ? x : 0 }')
+	printf "%.3f", (x > 0 ? x : 0) }')
 half_lua "$MEANMS"
 run "GET subject at ~$HALF/s" "$U/v1/subjects/$ID" "$W/half.lua"
 HALFRATE=$RATE
