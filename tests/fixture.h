@@ -35,19 +35,6 @@
 #endif
 /* Room for a path under TMPDIR (mkdtemp's folder and a file name in it). */
 #define FX_PATH 1024
-#ifndef FX_EXTRA
-#define FX_EXTRA
-#endif
-
-struct fx {
-	char dir[FX_PATH]; /* the scratch folder, removed at teardown */
-	char db[FX_PATH];  /* dir/r.db */
-	char key[FX_PATH]; /* dir/r.key */
-	rk_register *r;	   /* open on db, or NULL */
-	char id[RK_ID_LEN + 1];
-	FX_EXTRA
-};
-
 /* out = dir/name, which must fit. */
 static inline void fx_path(char *out, size_t cap, const char *dir,
 			   const char *name)
@@ -77,78 +64,6 @@ static inline void fx_rm_tree(const char *dir)
 	assert_true(n > 0 && (size_t)n < sizeof cmd);
 	assert_int_equal(system(cmd), 0);
 }
-
-/* A scratch folder with the register's paths in it, nothing made yet. */
-static inline struct fx *fx_paths(const char *tag)
-{
-	struct fx *f = calloc(1, sizeof *f);
-
-	assert_non_null(f);
-	fx_scratch(f->dir, tag);
-	fx_path(f->db, sizeof f->db, f->dir, "r.db");
-	fx_path(f->key, sizeof f->key, f->dir, "r.key");
-	return f;
-}
-
-/* A new register on the policy file (NULL: the seed policy), open in
- * f->r. */
-static inline struct fx *fx_open_policy(const char *tag, const char *file)
-{
-	struct fx *f = fx_paths(tag);
-
-	assert_int_equal(rk_register_init(f->db, f->key,
-					  file != NULL ? file : POLICY, &f->r),
-			 RK_OK);
-	return f;
-}
-
-static inline struct fx *fx_open(const char *tag)
-{
-	return fx_open_policy(tag, NULL);
-}
-
-/* Closes the register (if open), removes the folder, frees f. */
-static inline void fx_close(struct fx *f)
-{
-	rk_register_close(f->r);
-	f->r = NULL;
-	fx_rm_tree(f->dir);
-	free(f);
-}
-
-static inline int fx_teardown(void **state)
-{
-	fx_close(*state);
-	return 0;
-}
-
-/* Adds a subject of kind from field/value pairs ending at a NULL field
- * (a pair with a NULL field ends the list early, so an optional field can
- * be left out by a condition); the fields must be accepted, the subject's
- * own status is returned. */
-static inline rk_status fx_subject_try(rk_register *r, const char *kind,
-				       char id[RK_ID_LEN + 1], ...)
-{
-	rk_fields *fl = rk_fields_new();
-	const char *field;
-	rk_status st;
-	va_list ap;
-
-	assert_non_null(fl);
-	va_start(ap, id);
-	while ((field = va_arg(ap, const char *)) != NULL) {
-		const char *value = va_arg(ap, const char *);
-		assert_int_equal(rk_fields_add(fl, field, value), RK_OK);
-	}
-	va_end(ap);
-	st = rk_subject_add(r, kind, fl, NULL, NULL, id);
-	rk_fields_free(fl);
-	return st;
-}
-
-/* As fx_subject_try, and the subject must be added. */
-#define fx_subject(r, kind, id, ...)                                           \
-	assert_int_equal(fx_subject_try((r), (kind), (id), __VA_ARGS__), RK_OK)
 
 /* ---- the database file, past the library ------------------------------ */
 
@@ -339,6 +254,96 @@ static inline size_t fx_blobs_in_file(const char *path,
 	return hits;
 }
 
+/* ---- the register fixture ---------------------------------------------- */
+
+/* A test of a layer below the register (the store) defines
+ * FX_NO_REGISTER and keeps its own fixture struct. */
+#ifndef FX_NO_REGISTER
+#ifndef FX_EXTRA
+#define FX_EXTRA
+#endif
+
+struct fx {
+	char dir[FX_PATH]; /* the scratch folder, removed at teardown */
+	char db[FX_PATH];  /* dir/r.db */
+	char key[FX_PATH]; /* dir/r.key */
+	rk_register *r;	   /* open on db, or NULL */
+	char id[RK_ID_LEN + 1];
+	FX_EXTRA
+};
+
+/* A scratch folder with the register's paths in it, nothing made yet. */
+static inline struct fx *fx_paths(const char *tag)
+{
+	struct fx *f = calloc(1, sizeof *f);
+
+	assert_non_null(f);
+	fx_scratch(f->dir, tag);
+	fx_path(f->db, sizeof f->db, f->dir, "r.db");
+	fx_path(f->key, sizeof f->key, f->dir, "r.key");
+	return f;
+}
+
+/* A new register on the policy file (NULL: the seed policy), open in
+ * f->r. */
+static inline struct fx *fx_open_policy(const char *tag, const char *file)
+{
+	struct fx *f = fx_paths(tag);
+
+	assert_int_equal(rk_register_init(f->db, f->key,
+					  file != NULL ? file : POLICY, &f->r),
+			 RK_OK);
+	return f;
+}
+
+static inline struct fx *fx_open(const char *tag)
+{
+	return fx_open_policy(tag, NULL);
+}
+
+/* Closes the register (if open), removes the folder, frees f. */
+static inline void fx_close(struct fx *f)
+{
+	rk_register_close(f->r);
+	f->r = NULL;
+	fx_rm_tree(f->dir);
+	free(f);
+}
+
+static inline int fx_teardown(void **state)
+{
+	fx_close(*state);
+	return 0;
+}
+
+/* Adds a subject of kind from field/value pairs ending at a NULL field
+ * (a pair with a NULL field ends the list early, so an optional field can
+ * be left out by a condition); the fields must be accepted, the subject's
+ * own status is returned. */
+static inline rk_status fx_subject_try(rk_register *r, const char *kind,
+				       char id[RK_ID_LEN + 1], ...)
+{
+	rk_fields *fl = rk_fields_new();
+	const char *field;
+	rk_status st;
+	va_list ap;
+
+	assert_non_null(fl);
+	va_start(ap, id);
+	while ((field = va_arg(ap, const char *)) != NULL) {
+		const char *value = va_arg(ap, const char *);
+		assert_int_equal(rk_fields_add(fl, field, value), RK_OK);
+	}
+	va_end(ap);
+	st = rk_subject_add(r, kind, fl, NULL, NULL, id);
+	rk_fields_free(fl);
+	return st;
+}
+
+/* As fx_subject_try, and the subject must be added. */
+#define fx_subject(r, kind, id, ...)                                           \
+	assert_int_equal(fx_subject_try((r), (kind), (id), __VA_ARGS__), RK_OK)
+
 /* The audit trail and the row MACs verify. */
 static inline void fx_verify_ok(rk_register *r)
 {
@@ -347,5 +352,7 @@ static inline void fx_verify_ok(rk_register *r)
 	assert_int_equal(rk_audit_verify(r, &rep), RK_OK);
 	assert_int_equal(rk_integrity_verify(r, &rep), RK_OK);
 }
+
+#endif /* FX_NO_REGISTER */
 
 #endif

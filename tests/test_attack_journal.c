@@ -46,7 +46,7 @@ static long all_shows(const struct fx *f)
 static void test_journal_front_cut(void **state)
 {
 	struct fx *f = *state;
-	char path[400];
+	char path[FX_PATH + 64];
 	static unsigned char buf[4 * AJ_MAX_TEST];
 	long offs[9];
 	size_t n;
@@ -73,7 +73,7 @@ static void test_journal_front_cut(void **state)
 static void test_journal_replay(void **state)
 {
 	struct fx *f = *state;
-	char path[400], saved[460];
+	char path[FX_PATH + 64], saved[FX_PATH + 128];
 
 	reads_then_die(f, 2);
 	assert_int_equal(journals(f, path, sizeof path), 1);
@@ -129,11 +129,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_journal_front_cut, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_journal_replay, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_journal_after_chdir, setup,
-						teardown),
+						fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

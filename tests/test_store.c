@@ -25,37 +25,14 @@
 
 #include "store.h"
 
+#define FX_NO_REGISTER
+#include "fixture.h"
+
 struct fx {
-	char dir[64];
-	char path[128];
+	char dir[FX_PATH];
+	char path[FX_PATH];
 	store *s;
 };
-
-static void rm_tree(const char *dir)
-{
-	char p[512];
-	struct dirent *e;
-	DIR *d = opendir(dir);
-
-	if (!d)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
-static void fx_path(const struct fx *f, const char *name, char *out,
-		    size_t outsz)
-{
-	int n = snprintf(out, outsz, "%s/%s", f->dir, name);
-
-	assert_true(n > 0 && (size_t)n < outsz);
-}
 
 /* A fresh directory and a freshly created store in it. */
 static int setup(void **state)
@@ -64,9 +41,8 @@ static int setup(void **state)
 	struct fx *f = calloc(1, sizeof *f);
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof f->dir, "/tmp/rk-store-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	fx_path(f, "reg.db", f->path, sizeof f->path);
+	fx_scratch(f->dir, "store");
+	fx_path(f->path, sizeof f->path, f->dir, "reg.db");
 	f->s = store_sqlite_open(f->path, 1, err, sizeof err);
 	if (!f->s)
 		fail_msg("create failed: %s", err);
@@ -80,7 +56,7 @@ static int teardown(void **state)
 
 	if (f->s)
 		f->s->vt->close(f->s);
-	rm_tree(f->dir);
+	fx_rm_tree(f->dir);
 	free(f);
 	return 0;
 }
@@ -187,7 +163,7 @@ static void test_create_refuses_existing(void **state)
 	f->s = reopen(f->path);
 
 	/* a non-database file is not overwritten either */
-	fx_path(f, "notes.txt", other, sizeof other);
+	fx_path(other, sizeof other, f->dir, "notes.txt");
 	fp = fopen(other, "w");
 	assert_non_null(fp);
 	fputs("keep me", fp);
@@ -208,7 +184,7 @@ static void test_open_refuses_missing(void **state)
 	char err[256] = "";
 	char missing[160];
 
-	fx_path(f, "missing.db", missing, sizeof missing);
+	fx_path(missing, sizeof missing, f->dir, "missing.db");
 	assert_null(store_sqlite_open(missing, 0, err, sizeof err));
 	assert_non_null(strstr(err, "does not exist"));
 	assert_false(exists(missing));
@@ -221,7 +197,7 @@ static void test_open_refuses_foreign_database(void **state)
 	char other[160], sql[256];
 	sqlite3 *db = NULL;
 
-	fx_path(f, "other.db", other, sizeof other);
+	fx_path(other, sizeof other, f->dir, "other.db");
 	assert_int_equal(sqlite3_open(other, &db), SQLITE_OK);
 	assert_int_equal(
 		sqlite3_exec(db, "CREATE TABLE t(x)", NULL, NULL, NULL),
@@ -244,7 +220,7 @@ static void test_file_mode_0600(void **state)
 
 	/* umask 0 would leave 0644/0666 for anyone relying on it */
 	old = umask(0);
-	fx_path(f, "open.db", path, sizeof path);
+	fx_path(path, sizeof path, f->dir, "open.db");
 	s = store_sqlite_open(path, 1, err, sizeof err);
 	umask(old);
 	if (!s)
