@@ -27,7 +27,7 @@
 
 static void copy_file(const char *from, const char *to)
 {
-	char cmd[1000];
+	char cmd[2 * FX_PATH + 256];
 
 	snprintf(cmd, sizeof cmd, "cp -p '%s' '%s'", from, to);
 	assert_int_equal(system(cmd), 0);
@@ -96,11 +96,11 @@ static void test_journal_replay(void **state)
 static void test_journal_after_chdir(void **state)
 {
 	struct fx *f = *state;
-	char other[320];
+	char other[FX_PATH];
 	pid_t pid;
 	int status = 0;
 
-	snprintf(other, sizeof other, "%s/elsewhere", f->dir);
+	fx_path(other, sizeof other, f->dir, "elsewhere");
 	assert_int_equal(mkdir(other, 0700), 0);
 	pid = fork();
 	assert_true(pid >= 0);
