@@ -4,32 +4,9 @@
 command -v curl >/dev/null || { echo "curl is needed"; exit 1; }
 command -v jq >/dev/null || { echo "jq is needed"; exit 1; }
 
-SPID=
-e2e_stop() {
-	if [ -n "$SPID" ] && kill -0 "$SPID" 2>/dev/null; then
-		kill -TERM "$SPID" 2>/dev/null
-		wait "$SPID" 2>/dev/null
-	fi
-	SPID=
-}
-# start [ARGS...]: a server on a free port with the source tree's web files
-# (or those of $WEBDIR), its log in $WORK/server.log; sets $U
-start() {
-	rm -f "$WORK/port"
-	"$BIN" serve --listen 127.0.0.1:0 --port-file "$WORK/port" --threads 2 \
-		--grace 5 --web-dir "${WEBDIR:-$SRC/web}" "$@" 2>>"$WORK/server.log" &
-	SPID=$!
-	local i
-	for i in $(seq 1 200); do
-		if [ -s "$WORK/port" ]; then
-			U="http://127.0.0.1:$(cat "$WORK/port")"
-			curl -s -o /dev/null -w '%{http_code}' "$U/readyz" | grep -q 200 && return 0
-		fi
-		kill -0 "$SPID" 2>/dev/null || break
-		sleep 0.05
-	done
-	return 1
-}
+# start [ARGS...]: the script's server (e2e_serve) with the source tree's
+# web files (or those of $WEBDIR), its log in $WORK/server.log; sets $U
+start() { e2e_serve --grace 5 --web-dir "${WEBDIR:-$SRC/web}" "$@"; }
 # req NAME WANT METHOD PATH [TOKEN] [BODY] [PURPOSE]: the answer's body in
 # $body, its headers in $WORK/hdr
 req() {
@@ -46,3 +23,13 @@ hdr() { grep -i "^$1:" "$WORK/hdr" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
 # jqx FILTER...: jq -e on standard input, quiet (for expect, whose own
 # output must not be redirected)
 jqx() { jq -e "$@" >/dev/null; }
+# person_link [NAME]: the customer Maija Meikalainen, made by the data
+# protection lead ($TOK_DPO), in $ID, and a self-service link for her
+# (the check NAME, "a link" unless given) whose secret is in $SECRET.
+person_link() {
+	req "a subject" 201 POST /v1/subjects "$TOK_DPO" \
+		'{"kind":"customer","fields":{"first_name":"Maija","last_name":"Meikalainen","email":"maija@example.fi"}}'
+	ID=$(jq -r .id <<<"$body")
+	req "${1:-a link}" 201 POST "/v1/subjects/$ID/self-service-link" "$TOK_DPO"
+	SECRET=$(jq -r .secret <<<"$body")
+}
