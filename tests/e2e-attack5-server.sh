@@ -1,6 +1,6 @@
-# Shared by the tests/e2e_attack5_*.sh scripts (and tests/pending/e2e_attack5_*):
-# starting `rekisteri serve` on a free port and calling it with curl.
-# Sourced after e2e-common.sh.
+# Shared by the tests/e2e_attack5_*.sh scripts (and tests/pending/e2e_attack5_*)
+# and tests/e2e_console.sh: `rekisteri serve` with the web files on a free
+# port (e2e_serve) and calling it with curl. Sourced after e2e-common.sh.
 command -v curl >/dev/null || { echo "curl is needed"; exit 1; }
 command -v jq >/dev/null || { echo "jq is needed"; exit 1; }
 
@@ -23,6 +23,13 @@ hdr() { grep -i "^$1:" "$WORK/hdr" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
 # jqx FILTER...: jq -e on standard input, quiet (for expect, whose own
 # output must not be redirected)
 jqx() { jq -e "$@" >/dev/null; }
+# a5_start [ARGS...]: the register made, a data protection lead's token in
+# $TOK_DPO, and the server started with ARGS (or the script ends, failed).
+a5_start() {
+	check "init" 0 "$BIN" init --policy "$POLICY"
+	TOK_DPO=$("$BIN" actor add dpo1 --role dpo) || bad "actor add dpo1"
+	e2e_must "the server starts" start "$@"
+}
 # person_link [NAME]: the customer Maija Meikalainen, made by the data
 # protection lead ($TOK_DPO), in $ID, and a self-service link for her
 # (the check NAME, "a link" unless given) whose secret is in $SECRET.

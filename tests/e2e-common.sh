@@ -95,6 +95,16 @@ if [ -n "${RK_PG_DBNAME-}" ]; then
 	}
 fi
 
+# e2e_aino [--field FIELD=VALUE...]: the register made on the seed policy
+# and the customer Aino Qwertyläinen added (with the fields given too); her
+# ID in $A.
+e2e_aino() {
+	IN='' check "init" 0 "$BIN" init --policy "$POLICY"
+	IN='' check "add a customer" 0 "$BIN" subject add --kind customer \
+		--field first_name=Aino --field last_name=Qwertyläinen "$@"
+	A=$out
+}
+
 # ---- a server of the script's own ------------------------------------------
 # e2e_serve [SERVE OPTIONS...]: starts `rekisteri serve` on a free loopback
 # port (two threads unless the options say --threads), its log appended to

@@ -11,10 +11,8 @@
 . "$(dirname "$0")/e2e-attack5-server.sh"
 . "$(dirname "$0")/browser-setup.sh"
 
-check "init" 0 "$BIN" init --policy "$POLICY"
-TOK_DPO=$("$BIN" actor add dpo1 --role dpo) || bad "actor add dpo1"
 browser_needed
-e2e_must "the server starts" start
+a5_start
 person_link
 browser_skip_ends
 browser_setup "$SRC/tests/browser/attack5_reload.mjs" || bad "npm ci"

@@ -11,9 +11,7 @@
 . "$(dirname "$0")/e2e-common.sh"
 . "$(dirname "$0")/e2e-attack5-server.sh"
 
-check "init" 0 "$BIN" init --policy "$POLICY"
-TOK_DPO=$("$BIN" actor add dpo1 --role dpo) || bad "actor add dpo1"
-e2e_must "the server starts" start
+a5_start
 person_link
 req "a session" 201 POST /v1/self/session "" "{\"secret\":\"$SECRET\"}"
 SES=$(jq -r .token <<<"$body")

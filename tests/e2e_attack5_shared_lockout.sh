@@ -10,9 +10,7 @@
 . "$(dirname "$0")/e2e-common.sh"
 . "$(dirname "$0")/e2e-attack5-server.sh"
 
-check "init" 0 "$BIN" init --policy "$POLICY"
-TOK_DPO=$("$BIN" actor add dpo1 --role dpo) || bad "actor add dpo1"
-e2e_must "the server starts" start --auth-fails 5
+a5_start --auth-fails 5
 req "staff work" 200 GET /v1/whoami "$TOK_DPO"
 for i in $(seq 1 6); do
 	curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \

@@ -13,9 +13,7 @@
 . "$(dirname "$0")/browser-setup.sh"
 . "$(dirname "$0")/e2e-attack5-server.sh"
 
-check "init" 0 "$BIN" init --policy "$POLICY"
-TOK_DPO=$("$BIN" actor add dpo1 --role dpo) || bad "actor add dpo1"
-e2e_must "the server starts" start
+a5_start
 
 MARK=PAYLOAD5
 X1="$MARK\"><script>window.__xss=1;alert(1)</script>"

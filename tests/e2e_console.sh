@@ -6,25 +6,7 @@
 # the build directory (screenshots/). Ends with "N passed, N failed".
 . "$(dirname "$0")/e2e-common.sh"
 . "$(dirname "$0")/browser-setup.sh"
-
-command -v curl >/dev/null || { echo "curl is needed (scripts/install-deps.sh)"; exit 1; }
-
-# start [OPTIONS...]: the script's server (e2e_serve) with the source
-# tree's web files; sets $U
-start() { e2e_serve --web-dir "$SRC/web" "$@"; }
-
-# req NAME WANT METHOD PATH [TOKEN] [BODY]: body in $body, headers in $WORK/hdr
-req() {
-	local name=$1 want=$2 method=$3 path=$4 tok=${5-} data=${6-}
-	local args=(-s -o "$WORK/body" -D "$WORK/hdr" -w '%{http_code}' -X "$method"
-		-H "Rekisteri-Purpose: customer_relationship")
-	[ -n "$tok" ] && args+=(-H "Authorization: Bearer $tok")
-	[ -n "$data" ] && args+=(-H 'Content-Type: application/json' --data-binary "$data")
-	code=$(curl "${args[@]}" "$U$path")
-	body=$(cat "$WORK/body")
-	if [ "$code" = "$want" ]; then ok "$name"; else bad "$name (status $code, wanted $want: $body)"; fi
-}
-hdr() { grep -i "^$1:" "$WORK/hdr" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
+. "$(dirname "$0")/e2e-attack5-server.sh"
 
 check "init" 0 "$BIN" init --policy "$POLICY"
 TOK_DPO=$("$BIN" actor add dpo1 --role dpo) || bad "actor add dpo1"

@@ -112,17 +112,8 @@ static void subject_blobs(struct fx_blobs *b, const char *db, const char *id)
 /* How many of the blobs (and the plaintext mark) occur in the file. */
 static size_t found_in(const char *path, const struct fx_blobs *b, int *mark)
 {
-	size_t len, hits = 0;
-	unsigned char *buf = fx_slurp(path, &len);
-
-	*mark = 0;
-	if (buf == NULL)
-		return 0;
-	for (size_t i = 0; i < b->n; i++)
-		hits += (size_t)fx_blob_in(buf, len, b->v[i], b->len[i]);
-	*mark = fx_contains(buf, len, MARK, strlen(MARK));
-	free(buf);
-	return hits;
+	*mark = fx_file_has(path, MARK);
+	return fx_blobs_in_file(path, b);
 }
 
 /* The blobs are there before, so the search can find them; afterwards
