@@ -40,3 +40,11 @@ person_link() {
 	req "${1:-a link}" 201 POST "/v1/subjects/$ID/self-service-link" "$TOK_DPO"
 	SECRET=$(jq -r .secret <<<"$body")
 }
+# a5_browser_link: the start of a browser's visit to the person's link: the
+# browser there (browser_needed, from browser-setup.sh), the server started
+# (a5_start) and the person with her link (person_link).
+a5_browser_link() {
+	browser_needed
+	a5_start
+	person_link
+}

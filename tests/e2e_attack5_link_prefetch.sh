@@ -10,9 +10,7 @@
 . "$(dirname "$0")/e2e-attack5-server.sh"
 . "$(dirname "$0")/browser-setup.sh"
 
-browser_needed
-a5_start
-person_link
+a5_browser_link
 
 browser_skip_ends
 browser_setup "$SRC/tests/browser/attack5_prefetch.mjs" || bad "npm ci"

@@ -11,9 +11,7 @@
 . "$(dirname "$0")/e2e-attack5-server.sh"
 . "$(dirname "$0")/browser-setup.sh"
 
-browser_needed
-a5_start
-person_link
+a5_browser_link
 browser_skip_ends
 browser_setup "$SRC/tests/browser/attack5_reload.mjs" || bad "npm ci"
 out=$(U=$U SECRET=$SECRET node "$BR/attack5_reload.mjs" 2>&1) || bad "the browser run: $out"

@@ -43,23 +43,12 @@ static int setup(void **state)
 /* A customer with exactly three fields (plus the issued customer number). */
 static rk_status add3(rk_register *r, int n, char id[RK_ID_LEN + 1])
 {
-	rk_fields *fl = rk_fields_new();
 	char last[32], email[64];
-	rk_status st;
 
-	if (fl == NULL)
-		return RK_ESYS;
 	snprintf(last, sizeof last, "Testinen%d", n);
 	snprintf(email, sizeof email, "testi.%d@example.com", n);
-	st = rk_fields_add(fl, "first_name", "Testi");
-	if (st == RK_OK)
-		st = rk_fields_add(fl, "last_name", last);
-	if (st == RK_OK)
-		st = rk_fields_add(fl, "email", email);
-	if (st == RK_OK)
-		st = rk_subject_add(r, "customer", fl, NULL, NULL, id);
-	rk_fields_free(fl);
-	return st;
+	return fx_subject_quiet(r, "customer", id, "first_name", "Testi",
+				"last_name", last, "email", email, NULL);
 }
 
 static int file_exists(const char *path)

@@ -83,31 +83,6 @@ static sqlite3 *raw_open(const char *path)
 	return db;
 }
 
-static void raw_exec(const char *path, const char *sql)
-{
-	sqlite3 *db = raw_open(path);
-	char *msg = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-
-	if (rc != SQLITE_OK)
-		fail_msg("raw sql failed: %s", msg ? msg : "?");
-	sqlite3_close(db);
-}
-
-static int64_t raw_int(const char *path, const char *sql)
-{
-	sqlite3 *db = raw_open(path);
-	sqlite3_stmt *st = NULL;
-	int64_t v;
-
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
 static int file_mode(const char *path)
 {
 	struct stat sb;
@@ -207,7 +182,7 @@ static void test_open_refuses_foreign_database(void **state)
 	assert_non_null(strstr(err, "not a rekisteri database"));
 	snprintf(sql, sizeof sql,
 		 "SELECT count(*) FROM sqlite_master WHERE type = 'table'");
-	assert_int_equal(raw_int(other, sql), 1); /* nothing was added */
+	assert_int_equal(fx_count(other, sql), 1); /* nothing was added */
 }
 
 static void test_file_mode_0600(void **state)
@@ -247,53 +222,53 @@ static void test_migrations(void **state)
 	f->s->vt->close(f->s);
 	f->s = NULL;
 	/* Later migrations are appended: at least these, each once. */
-	long version = raw_int(f->path, "SELECT max(version) FROM "
-					"schema_migrations");
+	long version = fx_count(f->path, "SELECT max(version) FROM "
+					 "schema_migrations");
 	assert_true(version >= 5);
 	/* the requests' table (GDPR Art. 12(3)) */
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master"
-					  " WHERE name = 'dsr'"),
+	assert_int_equal(fx_count(f->path, "SELECT count(*) FROM sqlite_master"
+					   " WHERE name = 'dsr'"),
 			 1);
 	/* a record remembers the cookie identifier it came through */
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM"
-					  " pragma_table_info('record')"
-					  " WHERE name = 'cookie_hash'"),
+	assert_int_equal(fx_count(f->path, "SELECT count(*) FROM"
+					   " pragma_table_info('record')"
+					   " WHERE name = 'cookie_hash'"),
 			 1);
 	/* erasures and the records held after them */
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master"
-					  " WHERE name IN ('erasure',"
-					  " 'held_record', 'held_chunk')"),
+	assert_int_equal(fx_count(f->path, "SELECT count(*) FROM sqlite_master"
+					   " WHERE name IN ('erasure',"
+					   " 'held_record', 'held_chunk')"),
 			 3);
 	/* migration 4: the audit entry a subject's last write came after */
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM"
-					  " pragma_table_info('subject')"
-					  " WHERE name = 'audit_seq'"),
+	assert_int_equal(fx_count(f->path, "SELECT count(*) FROM"
+					   " pragma_table_info('subject')"
+					   " WHERE name = 'audit_seq'"),
 			 1);
 	/* migration 3: the MAC columns of the rows that decide access */
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM"
-					  " pragma_table_info('subject')"
-					  " WHERE name IN ('vdigest', 'chead',"
-					  " 'rhead', 'mac')"),
+	assert_int_equal(fx_count(f->path, "SELECT count(*) FROM"
+					   " pragma_table_info('subject')"
+					   " WHERE name IN ('vdigest', 'chead',"
+					   " 'rhead', 'mac')"),
 			 4);
-	assert_int_equal(raw_int(f->path,
-				 "SELECT count(*) FROM"
-				 " pragma_table_info('record'),"
-				 " pragma_table_info('consent') c,"
-				 " pragma_table_info('actor') a"
-				 " WHERE pragma_table_info.name = 'mac'"
-				 " AND c.name = 'mac' AND a.name = 'mac'"),
+	assert_int_equal(fx_count(f->path,
+				  "SELECT count(*) FROM"
+				  " pragma_table_info('record'),"
+				  " pragma_table_info('consent') c,"
+				  " pragma_table_info('actor') a"
+				  " WHERE pragma_table_info.name = 'mac'"
+				  " AND c.name = 'mac' AND a.name = 'mac'"),
 			 1);
 	/* migration 2: records, attachments, consents, cookies, actors */
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master"
-					  " WHERE type = 'table' AND name IN"
-					  " ('record', 'attachment_chunk',"
-					  " 'consent', 'cookie', 'actor')"),
+	assert_int_equal(fx_count(f->path, "SELECT count(*) FROM sqlite_master"
+					   " WHERE type = 'table' AND name IN"
+					   " ('record', 'attachment_chunk',"
+					   " 'consent', 'cookie', 'actor')"),
 			 5);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master"
-					  " WHERE name IN ('meta',"
-					  " 'policy_version', 'subject',"
-					  " 'value', 'value_bidx', 'audit',"
-					  " 'value_expires')"),
+	assert_int_equal(fx_count(f->path, "SELECT count(*) FROM sqlite_master"
+					   " WHERE name IN ('meta',"
+					   " 'policy_version', 'subject',"
+					   " 'value', 'value_bidx', 'audit',"
+					   " 'value_expires')"),
 			 7);
 	/* journal mode WAL persists in the file */
 	{
@@ -314,12 +289,12 @@ static void test_migrations(void **state)
 	f->s = reopen(f->path);
 	f->s->vt->close(f->s);
 	f->s = NULL;
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM "
-					  "schema_migrations"),
+	assert_int_equal(fx_count(f->path, "SELECT count(*) FROM "
+					   "schema_migrations"),
 			 version);
 
 	/* a schema from the future is refused, not used */
-	raw_exec(f->path, "INSERT INTO schema_migrations VALUES (999, 0)");
+	fx_exec(f->path, "INSERT INTO schema_migrations VALUES (999, 0)");
 	assert_null(store_sqlite_open(f->path, 0, err, sizeof err));
 	assert_non_null(strstr(err, "newer"));
 	assert_non_null(strstr(err, "999"));
@@ -509,11 +484,11 @@ static void test_subject(void **state)
 	assert_string_equal(out.rel_end, "");
 	assert_int_equal(s->vt->subject_get(s, "nope", &out), STORE_NOTFOUND);
 	/* "" is stored as NULL */
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM subject WHERE"
-					  " rel_end IS NULL"),
+	assert_int_equal(fx_count(f->path, "SELECT count(*) FROM subject WHERE"
+					   " rel_end IS NULL"),
 			 5);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM subject WHERE"
-					  " rel_start IS NULL"),
+	assert_int_equal(fx_count(f->path, "SELECT count(*) FROM subject WHERE"
+					   " rel_start IS NULL"),
 			 4);
 
 	memset(&c, 0, sizeof c);
@@ -575,15 +550,15 @@ static void test_subject_damage(void **state)
 	insert_subject(s, "k2", "person", "PK2");
 	assert_int_equal(s->vt->commit(s), 0);
 
-	raw_exec(f->path, "UPDATE subject SET wrapped_key = x'0102'"
-			  " WHERE id = 'k1'");
+	fx_exec(f->path, "UPDATE subject SET wrapped_key = x'0102'"
+			 " WHERE id = 'k1'");
 	assert_int_equal(s->vt->subject_get(s, "k1", &out), STORE_ERR);
 	assert_non_null(strstr(s->vt->errmsg(s), "damaged subject key"));
 
 	/* longer than the struct field: an error, never a truncation */
-	raw_exec(f->path, "UPDATE subject SET kind ="
-			  " 'abcdefghijklmnopqrstuvwxyz0123456789'"
-			  " WHERE id = 'k2'");
+	fx_exec(f->path, "UPDATE subject SET kind ="
+			 " 'abcdefghijklmnopqrstuvwxyz0123456789'"
+			 " WHERE id = 'k2'");
 	assert_int_equal(s->vt->subject_get(s, "k2", &out), STORE_ERR);
 	assert_non_null(strstr(s->vt->errmsg(s), "damaged"));
 }
@@ -738,7 +713,7 @@ static void test_value(void **state)
 			 0);
 	assert_int_equal(c.n, 1);
 	assert_string_equal(c.field[0], "phone");
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM value"), 2);
+	assert_int_equal(fx_count(f->path, "SELECT count(*) FROM value"), 2);
 }
 
 /* ---- blind index ---- */
@@ -839,15 +814,15 @@ static void test_cascade(void **state)
 	assert_int_equal(s->vt->value_insert(s, &w), 0);
 	assert_int_equal(s->vt->commit(s), 0);
 
-	raw_exec(f->path, "PRAGMA foreign_keys = ON;"
-			  "DELETE FROM subject WHERE id = 'c1'");
+	fx_exec(f->path, "PRAGMA foreign_keys = ON;"
+			 "DELETE FROM subject WHERE id = 'c1'");
 	memset(&c, 0, sizeof c);
 	assert_int_equal(s->vt->value_list(s, "c1", NULL, collect_value, &c),
 			 0);
 	assert_int_equal(c.n, 0);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM value"), 1);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM value WHERE "
-					  "bidx IS NOT NULL"),
+	assert_int_equal(fx_count(f->path, "SELECT count(*) FROM value"), 1);
+	assert_int_equal(fx_count(f->path, "SELECT count(*) FROM value WHERE "
+					   "bidx IS NOT NULL"),
 			 0);
 }
 
@@ -966,13 +941,13 @@ static void test_audit(void **state)
 	assert_string_equal(last2.outcome, "ok");
 
 	/* a hash of the wrong size stops the walk with an error */
-	raw_exec(f->path, "UPDATE audit SET hash = x'00' WHERE seq = 4");
+	fx_exec(f->path, "UPDATE audit SET hash = x'00' WHERE seq = 4");
 	memset(&c, 0, sizeof c);
 	assert_int_equal(s->vt->audit_walk(s, 1, NULL, collect_audit, &c),
 			 STORE_ERR);
 	assert_int_equal(c.n, 3);
 	assert_non_null(strstr(s->vt->errmsg(s), "damaged"));
-	raw_exec(f->path, "UPDATE audit SET prev = zeroblob(31) WHERE seq = 6");
+	fx_exec(f->path, "UPDATE audit SET prev = zeroblob(31) WHERE seq = 6");
 	assert_int_equal(s->vt->audit_last(s, &last), STORE_ERR);
 }
 
