@@ -95,14 +95,21 @@ if [ -n "${RK_PG_DBNAME-}" ]; then
 	}
 fi
 
-# e2e_aino [--field FIELD=VALUE...]: the register made on the seed policy
-# and the customer Aino Qwertyläinen added (with the fields given too); her
-# ID in $A.
-e2e_aino() {
+# e2e_init_customer NAME FIELD=VALUE...: the register made on the seed
+# policy (the check "init") and a customer added with the fields (the check
+# NAME); the customer's ID in $A.
+e2e_init_customer() {
+	local name=$1 a fields=()
+	shift
+	for a in "$@"; do fields+=(--field "$a"); done
 	IN='' check "init" 0 "$BIN" init --policy "$POLICY"
-	IN='' check "add a customer" 0 "$BIN" subject add --kind customer \
-		--field first_name=Aino --field last_name=Qwertyläinen "$@"
+	IN='' check "$name" 0 "$BIN" subject add --kind customer "${fields[@]}"
 	A=$out
+}
+# e2e_aino [FIELD=VALUE...]: e2e_init_customer for the attack scripts'
+# customer, Aino Qwertyläinen.
+e2e_aino() {
+	e2e_init_customer "add a customer" first_name=Aino last_name=Qwertyläinen "$@"
 }
 
 # ---- a server of the script's own ------------------------------------------

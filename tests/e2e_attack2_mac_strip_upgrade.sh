@@ -10,7 +10,7 @@
 # `audit verify` reports trail and rows intact.
 . "$(dirname "$0")/e2e-common.sh"
 
-e2e_aino --field email=aino@example.com
+e2e_aino email=aino@example.com
 IN='' check "consent" 0 "$BIN" consent give "$A" email_marketing
 IN='' check "withdraw" 0 "$BIN" consent withdraw "$A" email_marketing
 IN='' check "may not contact" 4 "$BIN" may-contact "$A" --channel email

@@ -9,7 +9,7 @@
 # changed since is the old one again, and verify says intact.
 . "$(dirname "$0")/e2e-common.sh"
 
-e2e_aino --field email=aino@example.com
+e2e_aino email=aino@example.com
 IN='' check "consent" 0 "$BIN" consent give "$A" email_marketing
 IN='' check "backup" 0 "$BIN" backup "$WORK/bk.db"
 IN='' check "withdraw" 0 "$BIN" consent withdraw "$A" email_marketing

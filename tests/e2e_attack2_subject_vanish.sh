@@ -7,7 +7,7 @@
 # earlier entries still stand there.
 . "$(dirname "$0")/e2e-common.sh"
 
-e2e_aino --field email=aino@example.com
+e2e_aino email=aino@example.com
 IN='' check "add another" 0 "$BIN" subject add --kind customer \
 	--field first_name=Eino --field last_name=Asdfläinen \
 	--field email=eino@example.com
