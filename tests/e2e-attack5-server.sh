@@ -1,35 +1,12 @@
-# Shared by the tests/e2e_attack5_*.sh scripts (and tests/pending/e2e_attack5_*):
-# starting `rekisteri serve` on a free port and calling it with curl.
-# Sourced after e2e-common.sh.
+# Shared by the tests/e2e_attack5_*.sh scripts (and tests/pending/e2e_attack5_*)
+# and tests/e2e_console.sh: `rekisteri serve` with the web files on a free
+# port (e2e_serve) and calling it with curl. Sourced after e2e-common.sh.
 command -v curl >/dev/null || { echo "curl is needed"; exit 1; }
 command -v jq >/dev/null || { echo "jq is needed"; exit 1; }
 
-SPID=
-e2e_stop() {
-	if [ -n "$SPID" ] && kill -0 "$SPID" 2>/dev/null; then
-		kill -TERM "$SPID" 2>/dev/null
-		wait "$SPID" 2>/dev/null
-	fi
-	SPID=
-}
-# start [ARGS...]: a server on a free port with the source tree's web files
-# (or those of $WEBDIR), its log in $WORK/server.log; sets $U
-start() {
-	rm -f "$WORK/port"
-	"$BIN" serve --listen 127.0.0.1:0 --port-file "$WORK/port" --threads 2 \
-		--grace 5 --web-dir "${WEBDIR:-$SRC/web}" "$@" 2>>"$WORK/server.log" &
-	SPID=$!
-	local i
-	for i in $(seq 1 200); do
-		if [ -s "$WORK/port" ]; then
-			U="http://127.0.0.1:$(cat "$WORK/port")"
-			curl -s -o /dev/null -w '%{http_code}' "$U/readyz" | grep -q 200 && return 0
-		fi
-		kill -0 "$SPID" 2>/dev/null || break
-		sleep 0.05
-	done
-	return 1
-}
+# start [ARGS...]: the script's server (e2e_serve) with the source tree's
+# web files (or those of $WEBDIR), its log in $WORK/server.log; sets $U
+start() { e2e_serve --grace 5 --web-dir "${WEBDIR:-$SRC/web}" "$@"; }
 # req NAME WANT METHOD PATH [TOKEN] [BODY] [PURPOSE]: the answer's body in
 # $body, its headers in $WORK/hdr
 req() {
@@ -46,3 +23,28 @@ hdr() { grep -i "^$1:" "$WORK/hdr" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
 # jqx FILTER...: jq -e on standard input, quiet (for expect, whose own
 # output must not be redirected)
 jqx() { jq -e "$@" >/dev/null; }
+# a5_start [ARGS...]: the register made, a data protection lead's token in
+# $TOK_DPO, and the server started with ARGS (or the script ends, failed).
+a5_start() {
+	check "init" 0 "$BIN" init --policy "$POLICY"
+	TOK_DPO=$("$BIN" actor add dpo1 --role dpo) || bad "actor add dpo1"
+	e2e_must "the server starts" start "$@"
+}
+# person_link [NAME]: the customer Maija Meikalainen, made by the data
+# protection lead ($TOK_DPO), in $ID, and a self-service link for her
+# (the check NAME, "a link" unless given) whose secret is in $SECRET.
+person_link() {
+	req "a subject" 201 POST /v1/subjects "$TOK_DPO" \
+		'{"kind":"customer","fields":{"first_name":"Maija","last_name":"Meikalainen","email":"maija@example.fi"}}'
+	ID=$(jq -r .id <<<"$body")
+	req "${1:-a link}" 201 POST "/v1/subjects/$ID/self-service-link" "$TOK_DPO"
+	SECRET=$(jq -r .secret <<<"$body")
+}
+# a5_browser_link: the start of a browser's visit to the person's link: the
+# browser there (browser_needed, from browser-setup.sh), the server started
+# (a5_start) and the person with her link (person_link).
+a5_browser_link() {
+	browser_needed
+	a5_start
+	person_link
+}

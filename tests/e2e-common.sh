@@ -1,8 +1,8 @@
 # Shared by the end-to-end scripts (tests/e2e_*.sh), which source it first:
 # the binary and source tree from the environment, a scratch folder removed
-# on exit, a register of its own in it, and the check helpers. Each script
-# ends with e2e_finish, which prints "N passed, N failed" and sets the exit
-# status.
+# on exit, a register of its own in it, the check helpers, and a server
+# started for the script (e2e_serve). Each script ends with e2e_finish,
+# which prints "N passed, N failed" and sets the exit status.
 set -u
 BIN=${REKISTERI_BIN:?REKISTERI_BIN must name the rekisteri binary}
 SRC=${RK_SOURCE_DIR:?RK_SOURCE_DIR must name the source tree}
@@ -11,6 +11,7 @@ WORK=$(mktemp -d)
 e2e_cleanup() {
 	# a script may stop what it started by defining e2e_stop
 	if declare -F e2e_stop >/dev/null; then e2e_stop; fi
+	e2e_serve_stop
 	if [ -n "${RK_PG_DBNAME-}" ]; then
 		"$RK_PG_BIN/dropdb" -h "$RK_PG_HOST" -U postgres --if-exists \
 			"$RK_PG_DBNAME" >/dev/null 2>&1 || true
@@ -93,6 +94,77 @@ if [ -n "${RK_PG_DBNAME-}" ]; then
 		esac
 	}
 fi
+
+# e2e_init_customer NAME FIELD=VALUE...: the register made on the seed
+# policy (the check "init") and a customer added with the fields (the check
+# NAME); the customer's ID in $A.
+e2e_init_customer() {
+	local name=$1 a fields=()
+	shift
+	for a in "$@"; do fields+=(--field "$a"); done
+	IN='' check "init" 0 "$BIN" init --policy "$POLICY"
+	IN='' check "$name" 0 "$BIN" subject add --kind customer "${fields[@]}"
+	A=$out
+}
+# e2e_aino [FIELD=VALUE...]: e2e_init_customer for the attack scripts'
+# customer, Aino Qwertyläinen.
+e2e_aino() {
+	e2e_init_customer "add a customer" first_name=Aino last_name=Qwertyläinen "$@"
+}
+
+# ---- a server of the script's own ------------------------------------------
+# e2e_serve [SERVE OPTIONS...]: starts `rekisteri serve` on a free loopback
+# port (two threads unless the options say --threads), its log appended to
+# $WORK/server.log, and waits until /readyz answers 200: over HTTPS, the
+# certificate not checked, when the options name --tls-cert; with the curl
+# arguments of the array E2E_READY_CURL added when the script sets it. Sets
+# SPID, P (the port) and U (the base URL). Returns 1 when the server exits
+# or is not ready within 10 s. e2e_serve_stop stops it; the cleanup on exit
+# does too, however the script ends.
+SPID=
+e2e_serve_stop() {
+	if [ -n "$SPID" ] && kill -0 "$SPID" 2>/dev/null; then
+		kill -TERM "$SPID" 2>/dev/null
+		wait "$SPID" 2>/dev/null
+	fi
+	SPID=
+}
+e2e_serve() {
+	local scheme=http threads=(--threads 2) a i
+	for a in "$@"; do
+		case $a in
+		--tls-cert | --tls-cert=*) scheme=https ;;
+		--threads | --threads=*) threads=() ;;
+		esac
+	done
+	rm -f "$WORK/port"
+	"$BIN" serve --listen 127.0.0.1:0 --port-file "$WORK/port" "${threads[@]}" \
+		"$@" 2>>"$WORK/server.log" &
+	SPID=$!
+	for i in $(seq 1 200); do
+		if [ -s "$WORK/port" ]; then
+			P=$(cat "$WORK/port")
+			U="$scheme://127.0.0.1:$P"
+			curl -sk -o /dev/null -w '%{http_code}' ${E2E_READY_CURL+"${E2E_READY_CURL[@]}"} \
+				"$U/readyz" | grep -q 200 && return 0
+		fi
+		kill -0 "$SPID" 2>/dev/null || break
+		sleep 0.05
+	done
+	return 1
+}
+# e2e_must NAME CMD...: runs CMD (a server's start, say); when it fails,
+# NAME is a failed check, the server's log is shown and the script ends.
+e2e_must() {
+	local name=$1
+	shift
+	"$@" && return 0
+	bad "$name"
+	if [ -f "$WORK/server.log" ]; then cat "$WORK/server.log"; fi
+	e2e_finish
+	exit 1
+}
+
 e2e_finish() {
 	printf '%d passed, %d failed\n' "$pass" "$fail"
 	[ "$fail" -eq 0 ]

@@ -6,10 +6,7 @@
 # entry are gone, and `audit verify` says the trail is intact.
 . "$(dirname "$0")/e2e-common.sh"
 
-IN='' check "init" 0 "$BIN" init --policy "$POLICY"
-IN='' check "add a customer" 0 "$BIN" subject add --kind customer \
-	--field first_name=Aino --field last_name=Qwertyläinen
-A=$out
+e2e_aino
 IN='' check "consent" 0 "$BIN" consent give "$A" email_marketing
 IN='' check "withdraw" 0 "$BIN" consent withdraw "$A" email_marketing
 rows "DELETE FROM audit WHERE action = 'consent.withdraw';

@@ -10,11 +10,7 @@
 # `audit verify` reports trail and rows intact.
 . "$(dirname "$0")/e2e-common.sh"
 
-IN='' check "init" 0 "$BIN" init --policy "$POLICY"
-IN='' check "add a customer" 0 "$BIN" subject add --kind customer \
-	--field first_name=Aino --field last_name=Qwertyläinen \
-	--field email=aino@example.com
-A=$out
+e2e_aino email=aino@example.com
 IN='' check "consent" 0 "$BIN" consent give "$A" email_marketing
 IN='' check "withdraw" 0 "$BIN" consent withdraw "$A" email_marketing
 IN='' check "may not contact" 4 "$BIN" may-contact "$A" --channel email

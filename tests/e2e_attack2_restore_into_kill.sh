@@ -13,9 +13,7 @@ if ! command -v strace >/dev/null 2>&1; then
 	echo "skipped: strace is needed"
 	exit 0
 fi
-IN='' check "init" 0 "$BIN" init --policy "$POLICY"
-IN='' check "add a customer" 0 "$BIN" subject add --kind customer \
-	--field first_name=Aino --field last_name=Qwertyläinen
+e2e_aino
 IN='' check "backup" 0 "$BIN" backup "$WORK/bk.db"
 # killed as it writes the copy, and again as it gives the copy its name
 strace -qq -f -o /dev/null -e trace=pwrite64 \

@@ -7,10 +7,7 @@
 # a wrong and unreadable reason for refusing the backup.
 . "$(dirname "$0")/e2e-common.sh"
 
-IN='' check "init" 0 "$BIN" init --policy "$POLICY"
-IN='' check "add a customer" 0 "$BIN" subject add --kind customer \
-	--field first_name=Aino --field last_name=Qwertyläinen
-A=$out
+e2e_aino
 IN='' check "end the relationship" 0 "$BIN" subject end "$A"
 IN='' check "backup" 0 "$BIN" backup "$WORK/bk.db"
 rows "UPDATE subject SET rel_end = NULL" "$WORK/bk.db"

@@ -9,11 +9,7 @@
 # changed since is the old one again, and verify says intact.
 . "$(dirname "$0")/e2e-common.sh"
 
-IN='' check "init" 0 "$BIN" init --policy "$POLICY"
-IN='' check "add a customer" 0 "$BIN" subject add --kind customer \
-	--field first_name=Aino --field last_name=Qwertyläinen \
-	--field email=aino@example.com
-A=$out
+e2e_aino email=aino@example.com
 IN='' check "consent" 0 "$BIN" consent give "$A" email_marketing
 IN='' check "backup" 0 "$BIN" backup "$WORK/bk.db"
 IN='' check "withdraw" 0 "$BIN" consent withdraw "$A" email_marketing

@@ -7,11 +7,7 @@
 # earlier entries still stand there.
 . "$(dirname "$0")/e2e-common.sh"
 
-IN='' check "init" 0 "$BIN" init --policy "$POLICY"
-IN='' check "add a customer" 0 "$BIN" subject add --kind customer \
-	--field first_name=Aino --field last_name=Qwertyläinen \
-	--field email=aino@example.com
-A=$out
+e2e_aino email=aino@example.com
 IN='' check "add another" 0 "$BIN" subject add --kind customer \
 	--field first_name=Eino --field last_name=Asdfläinen \
 	--field email=eino@example.com

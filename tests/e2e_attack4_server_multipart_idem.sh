@@ -8,39 +8,14 @@
 
 command -v curl >/dev/null || { echo "curl is needed"; exit 1; }
 
-SPID=
-e2e_stop() {
-	if [ -n "$SPID" ] && kill -0 "$SPID" 2>/dev/null; then
-		kill -TERM "$SPID" 2>/dev/null
-		wait "$SPID" 2>/dev/null
-	fi
-	SPID=
-}
-start() {
-	rm -f "$WORK/port"
-	"$BIN" serve --listen 127.0.0.1:0 --port-file "$WORK/port" --threads 2 \
-		--grace 20 "$@" 2>>"$WORK/server.log" &
-	SPID=$!
-	local i
-	for i in $(seq 1 200); do
-		if [ -s "$WORK/port" ]; then
-			P=$(cat "$WORK/port")
-			U="http://127.0.0.1:$P"
-			if curl -s -o /dev/null -w '%{http_code}' "$U/readyz" | grep -q 200; then
-				return 0
-			fi
-		fi
-		kill -0 "$SPID" 2>/dev/null || break
-		sleep 0.05
-	done
-	return 1
-}
+# start [OPTIONS...]: the script's server (e2e_serve); sets $P and $U
+start() { e2e_serve --grace 20 "$@"; }
 
 check "init" 0 "$BIN" init --policy "$POLICY"
 "$BIN" actor add cs --role customer_service >"$WORK/tok" || bad "actor add"
 T=$(cat "$WORK/tok")
 CR=customer_relationship
-start || { bad "the server starts"; cat "$WORK/server.log"; e2e_finish; exit 1; }
+e2e_must "the server starts" start
 
 A=$(curl -s -X POST -H "Authorization: Bearer $T" -H "Rekisteri-Purpose: $CR" \
 	-H 'Content-Type: application/json' \
@@ -96,6 +71,6 @@ n=$(curl -s -H "Authorization: Bearer $T" -H "Rekisteri-Purpose: $CR" \
 	"$U/v1/subjects/$A/records" | jq '.items | length')
 expect "two records in all ($n)" test "$n" = 2
 
-e2e_stop
+e2e_serve_stop
 check "audit verify" 0 "$BIN" audit verify
 e2e_finish

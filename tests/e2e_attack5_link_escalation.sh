@@ -20,12 +20,7 @@ check "init" 0 "$BIN" init --policy "$POLICY"
 TOK_DPO=$("$BIN" actor add dpo1 --role dpo) || bad "actor add dpo1"
 TOK_RES=$("$BIN" actor add res1 --role processor_research) || bad "actor add res1"
 TOK_MK=$("$BIN" actor add mk1 --role marketing) || bad "actor add mk1"
-if ! start; then
-	bad "the server starts"
-	cat "$WORK/server.log"
-	e2e_finish
-	exit 1
-fi
+e2e_must "the server starts" start
 HETU=131052-308T
 req "a subject with a HETU" 201 POST /v1/subjects "$TOK_DPO" \
 	"{\"kind\":\"customer\",\"fields\":{\"first_name\":\"Maija\",\"last_name\":\"Meikalainen\",\"email\":\"maija@example.fi\",\"hetu\":\"$HETU\"}}"
@@ -70,5 +65,5 @@ req "the subject's restriction is lifted" 200 POST "/v1/subjects/$ID/unrestrict"
 req "the data protection lead may issue a link" 201 POST "/v1/subjects/$ID/self-service-link" "$TOK_DPO"
 check "audit verify passes" 0 "$BIN" audit verify
 
-e2e_stop
+e2e_serve_stop
 e2e_finish

@@ -10,36 +10,13 @@
 . "$(dirname "$0")/e2e-attack5-server.sh"
 . "$(dirname "$0")/browser-setup.sh"
 
-BUILD=$(cd "$(dirname "$BIN")" && pwd)
-check "init" 0 "$BIN" init --policy "$POLICY"
-TOK_DPO=$("$BIN" actor add dpo1 --role dpo) || bad "actor add dpo1"
-if ! command -v node >/dev/null || ! command -v npm >/dev/null || [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
-	bad "this test needs node, npm and chromium"
-	e2e_finish
-	exit 1
-fi
-if ! start; then
-	bad "the server starts"
-	cat "$WORK/server.log"
-	e2e_finish
-	exit 1
-fi
-req "a subject" 201 POST /v1/subjects "$TOK_DPO" \
-	'{"kind":"customer","fields":{"first_name":"Maija","last_name":"Meikalainen","email":"maija@example.fi"}}'
-ID=$(jq -r .id <<<"$body")
-req "a link" 201 POST "/v1/subjects/$ID/self-service-link" "$TOK_DPO"
-SECRET=$(jq -r .secret <<<"$body")
+a5_browser_link
 
-if grep -q '^RK_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null; then
-	echo "# skipped the browser run under the sanitizer build: it tests the web files, which the plain build covers"
-	e2e_stop
-	e2e_finish
-	exit
-fi
+browser_skip_ends
 browser_setup "$SRC/tests/browser/attack5_prefetch.mjs" || bad "npm ci"
 U=$U SECRET=$SECRET node "$BR/attack5_prefetch.mjs" || bad "the scanner's visit"
 req "the person's click still finds a working link" 201 POST /v1/self/session "" "{\"secret\":\"$SECRET\"}"
-e2e_stop
+e2e_serve_stop
 "$BIN" audit log >"$WORK/audit.txt" 2>&1
 expect "one exchange in the audit trail (the person's)" test "$(grep -c 'selfservice.open.*ok' "$WORK/audit.txt")" -le 1
 e2e_finish

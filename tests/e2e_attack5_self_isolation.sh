@@ -13,12 +13,7 @@ check "init" 0 "$BIN" init --policy "$POLICY"
 TOK_DPO=$("$BIN" actor add dpo1 --role dpo) || bad "actor add dpo1"
 TOK_CS=$("$BIN" actor add cs1 --role customer_service) || bad "actor add cs1"
 # a high failure limit: this script fails on purpose many times
-if ! start --auth-fails 1000; then
-	bad "the server starts"
-	cat "$WORK/server.log"
-	e2e_finish
-	exit 1
-fi
+e2e_must "the server starts" start --auth-fails 1000
 req "subject A" 201 POST /v1/subjects "$TOK_DPO" \
 	'{"kind":"customer","fields":{"first_name":"Aino","last_name":"Alpha","email":"aino@example.fi","hetu":"131052-308T"}}'
 A=$(jq -r .id <<<"$body")
@@ -156,7 +151,7 @@ req "a self request of an unknown type" 400 POST /v1/self/requests "$SES_A" '{"t
 expect "not echoed" bash -c "! grep -q SECRETVAL '$WORK/body'"
 
 # ---- nothing secret in the log or the audit trail ----
-e2e_stop
+e2e_serve_stop
 for s in "$RACE" "$LIVE" "$SB" "$SB2" "$SES_A" "$SES_B" "$TOK_DPO" "$TOK_CS" aino@example.fi Alpha 131052-308T SECRETVAL; do
 	expect "the server log does not hold ${s:0:6}…" bash -c "! grep -qF -- '$s' '$WORK/server.log'"
 done

@@ -11,19 +11,9 @@
 . "$(dirname "$0")/e2e-common.sh"
 . "$(dirname "$0")/e2e-attack5-server.sh"
 
-check "init" 0 "$BIN" init --policy "$POLICY"
-TOK_DPO=$("$BIN" actor add dpo1 --role dpo) || bad "actor add dpo1"
-if ! start; then
-	bad "the server starts"
-	cat "$WORK/server.log"
-	e2e_finish
-	exit 1
-fi
-req "a subject" 201 POST /v1/subjects "$TOK_DPO" \
-	'{"kind":"customer","fields":{"first_name":"Maija","last_name":"Meikalainen","email":"maija@example.fi"}}'
-ID=$(jq -r .id <<<"$body")
-req "a link" 201 POST "/v1/subjects/$ID/self-service-link" "$TOK_DPO"
-req "a session" 201 POST /v1/self/session "" "{\"secret\":\"$(jq -r .secret <<<"$body")\"}"
+a5_start
+person_link
+req "a session" 201 POST /v1/self/session "" "{\"secret\":\"$SECRET\"}"
 SES=$(jq -r .token <<<"$body")
 req "the page's policy" 200 GET /v1/self/policy "$SES"
 expect "the page needs scopes and objections" jqx '(.scopes | length) > 0 and (.objections | length) > 0' <<<"$body"
@@ -31,5 +21,5 @@ expect "no audit capability" jqx '.audit != true' <<<"$body"
 expect "no rights-handling capability" jqx '.rights != true' <<<"$body"
 expect "no look-ups (HETU least of all)" jqx '(.lookup // []) | length == 0' <<<"$body"
 
-e2e_stop
+e2e_serve_stop
 e2e_finish

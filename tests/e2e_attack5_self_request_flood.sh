@@ -10,20 +10,9 @@
 . "$(dirname "$0")/e2e-common.sh"
 . "$(dirname "$0")/e2e-attack5-server.sh"
 
-check "init" 0 "$BIN" init --policy "$POLICY"
-TOK_DPO=$("$BIN" actor add dpo1 --role dpo) || bad "actor add dpo1"
-if ! start; then
-	bad "the server starts"
-	cat "$WORK/server.log"
-	e2e_finish
-	exit 1
-fi
-req "a subject" 201 POST /v1/subjects "$TOK_DPO" \
-	'{"kind":"customer","fields":{"first_name":"Maija","last_name":"Meikalainen","email":"maija@example.fi"}}'
-ID=$(jq -r .id <<<"$body")
-req "a self-service link" 201 POST "/v1/subjects/$ID/self-service-link" "$TOK_DPO"
-secret=$(jq -r .secret <<<"$body")
-req "the session" 201 POST /v1/self/session "" "{\"secret\":\"$secret\"}"
+a5_start
+person_link "a self-service link"
+req "the session" 201 POST /v1/self/session "" "{\"secret\":\"$SECRET\"}"
 SES=$(jq -r .token <<<"$body")
 req "an erasure request" 201 POST /v1/self/requests "$SES" '{"type":"erasure"}'
 first=$(jq -r .number <<<"$body")
@@ -41,5 +30,5 @@ if [ "$n" -le 2 ]; then ok "at most one open request per type ($n)"; else bad "a
 expect "the first request is still there" jqx --argjson n "$first" '[.items[].number] | index($n) != null' <<<"$body"
 check "audit verify passes" 0 "$BIN" audit verify
 
-e2e_stop
+e2e_serve_stop
 e2e_finish

@@ -10,14 +10,7 @@
 . "$(dirname "$0")/e2e-common.sh"
 . "$(dirname "$0")/e2e-attack5-server.sh"
 
-check "init" 0 "$BIN" init --policy "$POLICY"
-TOK_DPO=$("$BIN" actor add dpo1 --role dpo) || bad "actor add dpo1"
-if ! start --auth-fails 5; then
-	bad "the server starts"
-	cat "$WORK/server.log"
-	e2e_finish
-	exit 1
-fi
+a5_start --auth-fails 5
 req "staff work" 200 GET /v1/whoami "$TOK_DPO"
 for i in $(seq 1 6); do
 	curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \
@@ -26,5 +19,5 @@ done
 req "anonymous link guesses are blocked" 429 POST /v1/self/session "" '{"secret":"x"}'
 req "staff with a good token still work" 200 GET /v1/whoami "$TOK_DPO"
 
-e2e_stop
+e2e_serve_stop
 e2e_finish

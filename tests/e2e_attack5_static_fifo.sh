@@ -17,12 +17,7 @@ WEBDIR="$WORK/web"
 mkdir -p "$WEBDIR"
 cp "$SRC"/web/* "$WEBDIR/"
 mkfifo "$WEBDIR/pipe.js" || { bad "mkfifo"; e2e_finish; exit 1; }
-if ! start; then
-	bad "the server starts"
-	cat "$WORK/server.log"
-	e2e_finish
-	exit 1
-fi
+e2e_must "the server starts" start
 for i in 1 2 3; do
 	code=$(curl -s -m 3 -o /dev/null -w '%{http_code}' "$U/assets/pipe.js")
 	if [ "$code" = 404 ]; then ok "a FIFO is not served ($i)"; else bad "a FIFO is not served ($i): status $code"; fi

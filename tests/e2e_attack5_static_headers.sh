@@ -23,12 +23,7 @@ ln -s "$WORK/outside.js" "$WEBDIR/evil2.css"
 ln -s /etc "$WEBDIR/etc"
 mv "$WEBDIR/me.html" "$WEBDIR/me-real.html"
 ln -s "$WEBDIR/me-real.html" "$WEBDIR/me.html"
-if ! start --max-body 4096 --auth-fails 3; then
-	bad "the server starts"
-	cat "$WORK/server.log"
-	e2e_finish
-	exit 1
-fi
+e2e_must "the server starts" start --max-body 4096 --auth-fails 3
 
 # ---- paths ----
 for p in /assets/evil.js /assets/evil2.css /assets/sub.js /assets/sub.js/x.js /assets/.hidden.js \
@@ -111,6 +106,6 @@ expect "the scripts build no markup from strings" bash -c "! grep -nE 'innerHTML
 expect "the scripts put no token in a URL" bash -c "! grep -nE '[?&](token|secret)=' '$SRC'/web/*.js"
 expect "the scripts keep tokens in sessionStorage only" bash -c "! grep -nE 'localStorage\\.setItem\\((TOKEN_KEY|KEY)' '$SRC'/web/*.js"
 
-e2e_stop
+e2e_serve_stop
 expect "the server log names no token" bash -c "! grep -qF -- '$TOK_DPO' '$WORK/server.log'"
 e2e_finish

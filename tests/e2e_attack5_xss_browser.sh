@@ -13,15 +13,7 @@
 . "$(dirname "$0")/browser-setup.sh"
 . "$(dirname "$0")/e2e-attack5-server.sh"
 
-BUILD=$(cd "$(dirname "$BIN")" && pwd)
-check "init" 0 "$BIN" init --policy "$POLICY"
-TOK_DPO=$("$BIN" actor add dpo1 --role dpo) || bad "actor add dpo1"
-if ! start; then
-	bad "the server starts"
-	cat "$WORK/server.log"
-	e2e_finish
-	exit 1
-fi
+a5_start
 
 MARK=PAYLOAD5
 X1="$MARK\"><script>window.__xss=1;alert(1)</script>"
@@ -53,26 +45,20 @@ SECRET=$(jq -r .secret <<<"$body")
 req "requests before" 200 GET "/v1/dsr?all=1&limit=1000" "$TOK_DPO"
 before=$(jq '.items | length' <<<"$body")
 
-if grep -q '^RK_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null; then
-	echo "# skipped the browser run under the sanitizer build: it tests the web files, which the plain build covers"
-elif ! command -v node >/dev/null || ! command -v npm >/dev/null || [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+if browser_skipped; then
+	:
+elif browser_missing; then
 	bad "the browser run needs node, npm and chromium (scripts/install-deps.sh)"
 else
 	browser_setup "$SRC/tests/browser/attack5.test.mjs" || bad "npm ci"
 	out=$(U=$U TOK_DPO=$TOK_DPO SUBJECT=$ID EMAIL=$EMAIL SECRET=$SECRET MARK=$MARK \
 		node "$BR/attack5.test.mjs" 2>&1)
-	rc=$?
-	printf '%s\n' "$out" | sed 's/^/  browser: /'
-	np=$(printf '%s\n' "$out" | grep -cE '^ok ')
-	nf=$(printf '%s\n' "$out" | grep -cE '^FAIL ')
-	pass=$((pass + np))
-	fail=$((fail + nf))
-	[ "$rc" -eq 0 ] || [ "$nf" -gt 0 ] || bad "the browser run (exit $rc)"
+	browser_tally $? "$out"
 	expect "the browser run ran its steps" test "$np" -ge 10
 	req "the subject is still there" 200 GET "/v1/subjects/$ID" "$TOK_DPO"
 	req "requests after" 200 GET "/v1/dsr?all=1&limit=1000" "$TOK_DPO"
 	expect "a foreign page opened no request" test "$(jq '.items | length' <<<"$body")" = "$before"
 fi
-e2e_stop
+e2e_serve_stop
 check "audit verify passes" 0 "$BIN" audit verify
 e2e_finish

@@ -7,10 +7,7 @@
 # and no entry in the trail, not even an "unaudited" one.
 . "$(dirname "$0")/e2e-common.sh"
 
-IN='' check "init" 0 "$BIN" init --policy "$POLICY"
-IN='' check "add a customer" 0 "$BIN" subject add --kind customer \
-	--field first_name=Aino --field last_name=Qwertyläinen
-A=$out
+e2e_aino
 MARK=RKATTACKMARK-attachment-7e1f
 { head -c 5000 /dev/urandom; printf '%s' "$MARK"; head -c 100 /dev/urandom; } >"$WORK/call.ogg"
 IN='{"channel": "call", "direction": "inbound"}' \

@@ -6,10 +6,7 @@
 # one into a feedback text, is stored.
 . "$(dirname "$0")/e2e-common.sh"
 
-IN='' check "init" 0 "$BIN" init --policy "$POLICY"
-IN='' check "add a customer" 0 "$BIN" subject add --kind customer \
-	--field first_name=Aino --field last_name=Qwertyläinen
-A=$out
+e2e_aino
 IN='{"ip": "192.0.2.1", "url": "https://shop.example/pay?cc=4111+1111+1111+1111", "at": "2026-01-01T00:00:00Z"}' \
 	check "a card number with '+' between the groups in a URL exits 2" 2 "$BIN" record add "$A" \
 	--type browsing --purpose analytics

@@ -5,9 +5,7 @@
 # passing the odd file over.
 . "$(dirname "$0")/e2e-common.sh"
 
-IN='' check "init" 0 "$BIN" init --policy "$POLICY"
-IN='' check "add a customer" 0 "$BIN" subject add --kind customer \
-	--field first_name=Aino --field last_name=Qwertyläinen
+e2e_aino
 mkfifo "$REKISTERI_DB-audit-0123456789abcdef0123456789abcdef.j"
 timeout 10 "$BIN" subject list >/dev/null 2>&1
 rc=$?

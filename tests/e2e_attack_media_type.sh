@@ -6,10 +6,7 @@
 # data is never stored unencrypted.
 . "$(dirname "$0")/e2e-common.sh"
 
-IN='' check "init" 0 "$BIN" init --policy "$POLICY"
-IN='' check "add a customer" 0 "$BIN" subject add --kind customer \
-	--field first_name=Aino --field last_name=Qwertyläinen
-A=$out
+e2e_aino
 printf 'hello' >"$WORK/a.txt"
 IN='{"channel": "email", "direction": "inbound"}' \
 	check "a card number as the media type's subtype exits 2" 2 "$BIN" record add "$A" \

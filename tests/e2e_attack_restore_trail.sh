@@ -8,10 +8,7 @@
 # not throw its intact entries away.
 . "$(dirname "$0")/e2e-common.sh"
 
-IN='' check "init" 0 "$BIN" init --policy "$POLICY"
-IN='' check "add a customer" 0 "$BIN" subject add --kind customer \
-	--field first_name=Aino --field last_name=Qwertyläinen
-A=$out
+e2e_aino
 IN='' check "backup" 0 "$BIN" backup "$WORK/bk.db"
 for i in 1 2 3; do
 	IN='' check "read the subject ($i)" 0 "$BIN" subject show "$A"

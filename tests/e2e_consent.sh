@@ -23,10 +23,8 @@ history_has() {
 LOC='{"latitude": "60.1699", "longitude": "24.9384", "recorded_at": "2025-01-31T12:00:00Z"}'
 BROWSE='{"url": "https://example.com/tuotteet", "at": "2025-01-31T12:00:00Z"}'
 
-check "init" 0 "$BIN" init --policy "$POLICY"
-check "add a customer" 0 "$BIN" subject add --kind customer \
-	--field first_name=Ilmatar --field last_name=Zyxwvutila --field email=ilmatar@example.com
-A=$out
+e2e_init_customer "add a customer" first_name=Ilmatar last_name=Zyxwvutila \
+	email=ilmatar@example.com
 check "add a second customer" 0 "$BIN" subject add --kind customer \
 	--field last_name=Qwertyläinen --field email=vaino@example.fi
 B=$out

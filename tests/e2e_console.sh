@@ -6,48 +6,7 @@
 # the build directory (screenshots/). Ends with "N passed, N failed".
 . "$(dirname "$0")/e2e-common.sh"
 . "$(dirname "$0")/browser-setup.sh"
-
-command -v curl >/dev/null || { echo "curl is needed (scripts/install-deps.sh)"; exit 1; }
-BUILD=$(cd "$(dirname "$BIN")" && pwd)
-
-SPID=
-e2e_stop() {
-	if [ -n "$SPID" ] && kill -0 "$SPID" 2>/dev/null; then
-		kill -TERM "$SPID" 2>/dev/null
-		wait "$SPID" 2>/dev/null
-	fi
-	SPID=
-}
-
-start() {
-	rm -f "$WORK/port"
-	"$BIN" serve --listen 127.0.0.1:0 --port-file "$WORK/port" --threads 2 \
-		--web-dir "$SRC/web" "$@" 2>>"$WORK/server.log" &
-	SPID=$!
-	local i
-	for i in $(seq 1 200); do
-		if [ -s "$WORK/port" ]; then
-			U="http://127.0.0.1:$(cat "$WORK/port")"
-			curl -s -o /dev/null -w '%{http_code}' "$U/readyz" | grep -q 200 && return 0
-		fi
-		kill -0 "$SPID" 2>/dev/null || break
-		sleep 0.05
-	done
-	return 1
-}
-
-# req NAME WANT METHOD PATH [TOKEN] [BODY]: body in $body, headers in $WORK/hdr
-req() {
-	local name=$1 want=$2 method=$3 path=$4 tok=${5-} data=${6-}
-	local args=(-s -o "$WORK/body" -D "$WORK/hdr" -w '%{http_code}' -X "$method"
-		-H "Rekisteri-Purpose: customer_relationship")
-	[ -n "$tok" ] && args+=(-H "Authorization: Bearer $tok")
-	[ -n "$data" ] && args+=(-H 'Content-Type: application/json' --data-binary "$data")
-	code=$(curl "${args[@]}" "$U$path")
-	body=$(cat "$WORK/body")
-	if [ "$code" = "$want" ]; then ok "$name"; else bad "$name (status $code, wanted $want: $body)"; fi
-}
-hdr() { grep -i "^$1:" "$WORK/hdr" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
+. "$(dirname "$0")/e2e-attack5-server.sh"
 
 check "init" 0 "$BIN" init --policy "$POLICY"
 TOK_DPO=$("$BIN" actor add dpo1 --role dpo) || bad "actor add dpo1"
@@ -55,12 +14,7 @@ TOK_CS=$("$BIN" actor add cs1 --role customer_service) || bad "actor add cs1"
 TOK_ADM=$("$BIN" actor add adm1 --role admin) || bad "actor add adm1"
 check "a missing --web-dir is refused" 2 "$BIN" serve --listen 127.0.0.1:0 --web-dir "$WORK/nowhere"
 
-if ! start; then
-	bad "the server starts"
-	cat "$WORK/server.log"
-	e2e_finish
-	exit 1
-fi
+e2e_must "the server starts" start
 ok "the server starts with --web-dir"
 
 # ---- static files ----
@@ -162,25 +116,19 @@ expect "the subject's actions are audited as self-service" grep -q "(self-servic
 expect "a refused exchange is audited" grep -q "(self-service).*selfservice.open.*refused" <<<"$log"
 
 # ---- in a real browser ----
-if grep -q '^RK_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null; then
-	echo "# skipped the browser run under the sanitizer build: it tests the web files, which the plain build covers"
-elif ! command -v node >/dev/null || ! command -v npm >/dev/null || [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+if browser_skipped; then
+	:
+elif browser_missing; then
 	bad "the browser run needs node, npm and chromium (scripts/install-deps.sh)"
 else
 	browser_setup "$SRC/tests/browser/console.test.mjs" || bad "npm ci"
 	rm -rf "$BUILD/screenshots"
 	out=$(U=$U TOK_DPO=$TOK_DPO SUBJECT=$ID EMAIL=$EMAIL XSS_A=$XSS_A XSS_B=$XSS_B \
 		SHOTS="$BUILD/screenshots" node "$BR/console.test.mjs" 2>&1)
-	rc=$?
-	printf '%s\n' "$out" | sed 's/^/  browser: /'
-	np=$(printf '%s\n' "$out" | grep -cE '^ok ')
-	nf=$(printf '%s\n' "$out" | grep -cE '^FAIL ')
-	pass=$((pass + np))
-	fail=$((fail + nf))
-	[ "$rc" -eq 0 ] || [ "$nf" -gt 0 ] || bad "the browser run (exit $rc)"
+	browser_tally $? "$out"
 	expect "screenshots were saved" test "$(ls "$BUILD/screenshots" | wc -l)" -ge 10
 	check "audit verify passes after the browser run" 0 "$BIN" audit verify
 fi
 
-e2e_stop
+e2e_serve_stop
 e2e_finish

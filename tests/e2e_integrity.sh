@@ -11,10 +11,8 @@ BASE="$WORK/r.db"
 LOC='{"latitude": "60.1699", "longitude": "24.9384", "recorded_at": "2025-01-31T12:00:00Z"}'
 
 # --- the register every case starts from -------------------------------------
-check "init" 0 "$BIN" init --policy "$POLICY"
-check "add a customer" 0 "$BIN" subject add --kind customer \
-	--field first_name=Ilmatar --field last_name=Zyxwvutila --field email=vanha@example.com
-A=$out
+e2e_init_customer "add a customer" first_name=Ilmatar last_name=Zyxwvutila \
+	email=vanha@example.com
 OLD_CT=$(rows "SELECT hex(ciphertext) FROM value WHERE subject_id = '$A' AND field = 'email'")
 OLD_ROW=$(rows "SELECT id || ',' || quote(ciphertext) || ',' || quote(purposes) || ',' ||
 	quote(legal_basis) || ',' || quote(source) || ',' || collected_at || ',' ||

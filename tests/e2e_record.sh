@@ -6,10 +6,7 @@
 
 not_in() { ! grep -q -- "$1" <<<"$2"; }
 
-IN='' check "init" 0 "$BIN" init --policy "$POLICY"
-IN='' check "add a customer" 0 "$BIN" subject add --kind customer \
-	--field first_name=Aino --field last_name=Qwertyläinen
-A=$out
+e2e_aino
 
 # --- add and list -------------------------------------------------------------
 IN='{"product": "Tulostin X", "amount": "129.90", "currency": "EUR", "warranty_until": "1.5.2027"}' \

@@ -6,9 +6,8 @@
 # for the logs, and verify passes too.
 . "$(dirname "$0")/e2e-common.sh"
 
-IN='' check "init" 0 "$BIN" init --policy "$POLICY"
-IN='' check "a customer" 0 "$BIN" subject add --kind customer --field first_name=Aino --field last_name=Loki --field street_address="Katu 1" --field email=a@example.com
-A=$out
+e2e_init_customer "a customer" first_name=Aino last_name=Loki \
+	"street_address=Katu 1" email=a@example.com
 IN='' check "consent" 0 "$BIN" consent give "$A" third_party_marketing
 disclose() { IN='' check "$1" 0 "$BIN" disclose direct_marketing_partners --purpose marketing_communications --subject "$A"; }
 breach() { IN="$2" check "$1" 0 "$BIN" breach open --aware-at "$3" --description-stdin --category contact; }

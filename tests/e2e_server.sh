@@ -9,35 +9,8 @@
 
 command -v curl >/dev/null || { echo "curl is needed (scripts/install-deps.sh)"; exit 1; }
 
-SPID=
-e2e_stop() {
-	if [ -n "$SPID" ] && kill -0 "$SPID" 2>/dev/null; then
-		kill -TERM "$SPID" 2>/dev/null
-		wait "$SPID" 2>/dev/null
-	fi
-	SPID=
-}
-
-# start [OPTIONS...]: a server on a free port; sets $P and $U
-start() {
-	rm -f "$WORK/port"
-	"$BIN" serve --listen 127.0.0.1:0 --port-file "$WORK/port" --threads 2 \
-		--grace 20 "$@" 2>>"$WORK/server.log" &
-	SPID=$!
-	local i
-	for i in $(seq 1 200); do
-		if [ -s "$WORK/port" ]; then
-			P=$(cat "$WORK/port")
-			U="http://127.0.0.1:$P"
-			if curl -s -o /dev/null -w '%{http_code}' "$U/readyz" | grep -q 200; then
-				return 0
-			fi
-		fi
-		kill -0 "$SPID" 2>/dev/null || break
-		sleep 0.05
-	done
-	return 1
-}
+# start [OPTIONS...]: the script's server (e2e_serve); sets $P and $U
+start() { e2e_serve --grace 20 "$@"; }
 
 # req NAME WANT_STATUS METHOD PATH [TOKEN] [PURPOSE] [BODY] [CURL ARGS...]:
 # the answer's body in $body, headers in $WORK/hdr
@@ -70,12 +43,7 @@ T_cs=$(cat "$WORK/tok.cs")
 CR=customer_relationship
 MC=marketing_communications
 
-if ! start; then
-	bad "the server starts and gets ready"
-	cat "$WORK/server.log"
-	e2e_finish
-	exit 1
-fi
+e2e_must "the server starts and gets ready" start
 ok "the server starts and gets ready"
 
 # --- health, metrics, OpenAPI ----------------------------------------------------
@@ -430,20 +398,12 @@ check "audit verify after everything" 0 "$BIN" audit verify
 if command -v openssl >/dev/null &&
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 		-keyout "$WORK/k.pem" -out "$WORK/c.pem" -days 1 -subj /CN=localhost 2>/dev/null; then
-	rm -f "$WORK/port"
-	"$BIN" serve --listen 127.0.0.1:0 --port-file "$WORK/port" --threads 1 \
-		--tls-cert "$WORK/c.pem" --tls-key "$WORK/k.pem" 2>>"$WORK/server.log" &
-	SPID=$!
-	code=000
-	for i in $(seq 1 100); do
-		[ -s "$WORK/port" ] && code=$(curl -sk -o /dev/null -w '%{http_code}' \
-			"https://127.0.0.1:$(cat "$WORK/port")/readyz") && [ "$code" = 200 ] && break
-		sleep 0.05
-	done
+	e2e_serve --threads 1 --tls-cert "$WORK/c.pem" --tls-key "$WORK/k.pem"
+	code=$(curl -sk -o /dev/null -w '%{http_code}' "$U/readyz")
 	expect "TLS: ready over HTTPS ($code)" test "$code" = 200
 	code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$(cat "$WORK/port")/readyz")
 	expect "TLS: plain HTTP gets no answer ($code)" test "$code" != 200
-	e2e_stop
+	e2e_serve_stop
 	check "a missing certificate is refused" 2 "$BIN" serve --listen 127.0.0.1:0 \
 		--tls-cert "$WORK/none.pem" --tls-key "$WORK/k.pem"
 else

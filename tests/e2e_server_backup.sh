@@ -6,29 +6,8 @@
 . "$(dirname "$0")/e2e-common.sh"
 
 command -v curl >/dev/null || { echo "curl is needed"; exit 1; }
-SPID=
-e2e_stop() {
-	if [ -n "$SPID" ] && kill -0 "$SPID" 2>/dev/null; then
-		kill -TERM "$SPID" 2>/dev/null
-		wait "$SPID" 2>/dev/null
-	fi
-	SPID=
-}
-start() {
-	rm -f "$WORK/port"
-	"$BIN" serve --listen 127.0.0.1:0 --port-file "$WORK/port" --threads 2 \
-		"$@" 2>>"$WORK/server.log" &
-	SPID=$!
-	for _ in $(seq 1 200); do
-		if [ -s "$WORK/port" ]; then
-			U="http://127.0.0.1:$(cat "$WORK/port")"
-			curl -s -o /dev/null -w '%{http_code}' "$U/readyz" | grep -q 200 && return 0
-		fi
-		kill -0 "$SPID" 2>/dev/null || break
-		sleep 0.05
-	done
-	return 1
-}
+# start [OPTIONS...]: the script's server (e2e_serve); sets $U
+start() { e2e_serve "$@"; }
 # req NAME WANT METHOD PATH TOKEN [BODY]
 req() {
 	local name=$1 want=$2 method=$3 path=$4 tok=$5 data=${6-}
@@ -50,7 +29,7 @@ CS=$(cat "$WORK/tok.cs")
 mkdir -p "$WORK/backups"
 check "a --backup-dir that is not a folder is refused" 2 "$BIN" serve \
 	--listen 127.0.0.1:0 --backup-dir "$WORK/none"
-start --backup-dir "$WORK/backups" || { bad "the server starts"; cat "$WORK/server.log"; e2e_finish; exit 1; }
+e2e_must "the server starts" start --backup-dir "$WORK/backups"
 ok "the server starts with --backup-dir"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $CS" \
 	-H 'Rekisteri-Purpose: customer_relationship' -H 'Content-Type: application/json' \
@@ -106,16 +85,16 @@ for p in /v1/audit/checkpoints /v1/audit/checkpoints/verify /v1/backups "/v1/bac
 	expect "the OpenAPI document has $p" jq -e --arg p "$p" '.paths[$p].post' "$WORK/openapi.json" >/dev/null
 done
 expect "the OpenAPI document has GET /v1/backups" jq -e '.paths["/v1/backups"].get' "$WORK/openapi.json" >/dev/null
-e2e_stop
+e2e_serve_stop
 # (the server's audit queue is committed when it stops)
 expect "the refused listing is audited" sh -c '"$1" audit log | grep -q backup.list' _ "$BIN"
 
 # --- without --backup-dir: checkpoints are answered, backups are not
-start || { bad "the server starts without --backup-dir"; e2e_finish; exit 1; }
+e2e_must "the server starts without --backup-dir" start
 req "a checkpoint without a backup folder: the text only" 201 POST /v1/audit/checkpoints "$ADM"
 expect "no name" test "$(jqb .name)" = null
 req "no backups without a backup folder" 404 POST /v1/backups "$ADM"
 req "and no list of them" 404 GET /v1/backups "$ADM"
-e2e_stop
+e2e_serve_stop
 check "audit verify after everything" 0 "$BIN" audit verify
 e2e_finish

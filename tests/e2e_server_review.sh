@@ -9,24 +9,10 @@
 . "$(dirname "$0")/e2e-common.sh"
 
 command -v curl >/dev/null || { echo "curl is needed"; exit 1; }
-SPID=
-e2e_stop() {
-	if [ -n "$SPID" ] && kill -0 "$SPID" 2>/dev/null; then
-		kill -TERM "$SPID" 2>/dev/null
-		wait "$SPID" 2>/dev/null
-	fi
-	SPID=
-}
 check "init" 0 "$BIN" init --policy "$POLICY"
 CS=$("$BIN" actor add cs --role customer_service)
 DPO=$("$BIN" actor add dpo --role dpo)
-"$BIN" serve --listen 127.0.0.1:0 --port-file "$WORK/port" --threads 2 2>>"$WORK/server.log" &
-SPID=$!
-for _ in $(seq 1 200); do
-	[ -s "$WORK/port" ] && curl -sf "http://127.0.0.1:$(cat "$WORK/port")/readyz" >/dev/null && break
-	sleep 0.05
-done
-U="http://127.0.0.1:$(cat "$WORK/port")"
+e2e_serve
 CR=customer_relationship
 # c NAME WANT TOKEN METHOD PATH [CURL ARGS...]
 c() {
@@ -93,7 +79,7 @@ rows "DROP TRIGGER spoil_commit; DROP TABLE spoil"
 c "the same request with the same key again" 201 "$CS" POST /v1/subjects "${J[@]}" \
 	-H "Idempotency-Key: retry-1" --data-binary '{"kind":"prospect","fields":{"email":"g1@example.fi"}}'
 expect "now it is stored" test "$(rows "SELECT count(*) FROM subject")" = $((before + 1))
-e2e_stop
+e2e_serve_stop
 n=$(rows "SELECT count(*) FROM audit WHERE action = 'subject.show' AND outcome = 'refused'")
 expect "the refused PATCHes are audited ($n refused reads)" test "$n" -ge 2
 check "audit verify" 0 "$BIN" audit verify

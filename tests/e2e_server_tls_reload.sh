@@ -6,14 +6,6 @@
 # serving, and the log says why.
 . "$(dirname "$0")/e2e-common.sh"
 
-SPID=
-e2e_stop() {
-	if [ -n "$SPID" ] && kill -0 "$SPID" 2>/dev/null; then
-		kill -TERM "$SPID" 2>/dev/null
-		wait "$SPID" 2>/dev/null
-	fi
-	SPID=
-}
 if ! command -v openssl >/dev/null || ! command -v curl >/dev/null; then
 	echo "openssl and curl are needed: skipped"
 	e2e_finish
@@ -33,16 +25,8 @@ mkcert a && mkcert b || { bad "openssl makes test certificates"; e2e_finish; exi
 cp "$WORK/a.crt" "$WORK/tls.crt"
 cp "$WORK/a.key" "$WORK/tls.key"
 check "init" 0 "$BIN" init --policy "$POLICY"
-"$BIN" serve --listen 127.0.0.1:0 --port-file "$WORK/port" --threads 2 \
-	--tls-cert "$WORK/tls.crt" --tls-key "$WORK/tls.key" 2>>"$WORK/server.log" &
-SPID=$!
-code=000
-for _ in $(seq 1 200); do
-	[ -s "$WORK/port" ] && code=$(curl -sk -o /dev/null -w '%{http_code}' \
-		"https://127.0.0.1:$(cat "$WORK/port")/readyz") && [ "$code" = 200 ] && break
-	sleep 0.05
-done
-P=$(cat "$WORK/port")
+e2e_serve --tls-cert "$WORK/tls.crt" --tls-key "$WORK/tls.key"
+code=$(curl -sk -o /dev/null -w '%{http_code}' "$U/readyz")
 expect "ready over HTTPS ($code)" test "$code" = 200
 A=$(fp_file "$WORK/a.crt")
 B=$(fp_file "$WORK/b.crt")

@@ -1,7 +1,7 @@
 /*
- * journal_fixture.h: what the tests of the audit journal share: a register
- * with one subject in a scratch folder under TMPDIR, the sqlite3 look-ups
- * and the journal file surgery. Included by one test file each.
+ * journal_fixture.h: what the tests of the audit journal share on top of
+ * fixture.h: a register with one subject, closed, the look-ups in its
+ * trail and the journal file surgery. Included by one test file each.
  */
 #ifndef RK_JOURNAL_FIXTURE_H
 #define RK_JOURNAL_FIXTURE_H
@@ -14,74 +14,27 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
+#include "fixture.h"
 
-#include "rekisteri.h"
-
-#ifndef RK_SOURCE_DIR
-#define RK_SOURCE_DIR "."
-#endif
-#define POLICY	    RK_SOURCE_DIR "/policies/ocr-factory.json"
 #define AJ_MAX_TEST 8192
 
-struct fx {
-	char dir[256];
-	char db[300];
-	char key[300];
-	char id[RK_ID_LEN + 1];
-};
-
+/* A register with one subject, closed: the tests open it as they need. */
 static inline int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
-	const char *tmp = getenv("TMPDIR");
-	rk_register *r = NULL;
-	rk_fields *fl = rk_fields_new();
+	struct fx *f = fx_open("aj");
 
-	assert_non_null(f);
-	assert_non_null(fl);
-	snprintf(f->dir, sizeof f->dir, "%s/rk-aj-XXXXXX",
-		 tmp != NULL && tmp[0] ? tmp : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof f->db, "%s/r.db", f->dir);
-	snprintf(f->key, sizeof f->key, "%s/r.key", f->dir);
-	assert_int_equal(rk_register_init(f->db, f->key, POLICY, &r), RK_OK);
-	assert_int_equal(rk_fields_add(fl, "first_name", "Testi"), RK_OK);
-	assert_int_equal(rk_fields_add(fl, "last_name", "Henkilo"), RK_OK);
-	assert_int_equal(rk_subject_add(r, "customer", fl, NULL, NULL, f->id),
-			 RK_OK);
-	rk_fields_free(fl);
-	rk_register_close(r);
+	fx_subject(f->r, "customer", f->id, "first_name", "Testi", "last_name",
+		   "Henkilo", NULL);
+	rk_register_close(f->r);
+	f->r = NULL;
 	*state = f;
 	return 0;
 }
 
-static inline int teardown(void **state)
-{
-	struct fx *f = *state;
-	char cmd[400];
-
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
-	return 0;
-}
-
+/* count(*) of sql, as a long. */
 static inline long count_sql(const char *db, const char *sql)
 {
-	sqlite3 *h = NULL;
-	sqlite3_stmt *s = NULL;
-	long n;
-
-	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
-			 SQLITE_OK);
-	sqlite3_busy_timeout(h, 5000);
-	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	n = (long)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(h);
-	return n;
+	return (long)fx_count(db, sql);
 }
 
 static inline long shows(const struct fx *f, const char *outcome)

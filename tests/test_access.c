@@ -16,51 +16,16 @@
 
 #include "rekisteri.h"
 
-#ifndef RK_SOURCE_DIR
-#define RK_SOURCE_DIR "."
-#endif
-#define POLICY RK_SOURCE_DIR "/policies/ocr-factory.json"
-
-struct fx {
-	char dir[64];
-	char db[128];
-	char key[128];
-	rk_register *r;
-	char id[RK_ID_LEN + 1];
-};
+#include "fixture.h"
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
-	rk_fields *fl = rk_fields_new();
+	struct fx *f = fx_open("access");
 
-	assert_non_null(f);
-	assert_non_null(fl);
-	snprintf(f->dir, sizeof f->dir, "/tmp/rk-access-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof f->db, "%s/r.db", f->dir);
-	snprintf(f->key, sizeof f->key, "%s/r.key", f->dir);
-	assert_int_equal(rk_register_init(f->db, f->key, POLICY, &f->r), RK_OK);
-	assert_int_equal(rk_fields_add(fl, "first_name", "Aino"), RK_OK);
-	assert_int_equal(rk_fields_add(fl, "last_name", "Accesstest"), RK_OK);
-	assert_int_equal(rk_fields_add(fl, "email", "aino@example.com"), RK_OK);
-	assert_int_equal(rk_fields_add(fl, "hetu", "131052-308T"), RK_OK);
-	assert_int_equal(
-		rk_subject_add(f->r, "customer", fl, NULL, NULL, f->id), RK_OK);
-	rk_fields_free(fl);
+	fx_subject(f->r, "customer", f->id, "first_name", "Aino", "last_name",
+		   "Accesstest", "email", "aino@example.com", "hetu",
+		   "131052-308T", NULL);
 	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	char cmd[256];
-
-	rk_register_close(f->r);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
 	return 0;
 }
 
@@ -76,33 +41,6 @@ static rk_register *as_actor(struct fx *f, const char *name, const char *role)
 	assert_int_equal(rk_register_authenticate(h, name, token), RK_OK);
 	rk_register_set_audit_batch(h, 1);
 	return h;
-}
-
-static int64_t count(const char *db, const char *sql)
-{
-	sqlite3 *h = NULL;
-	sqlite3_stmt *s = NULL;
-	int64_t n;
-
-	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
-			 SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(h);
-	return n;
-}
-
-/* Whether needle occurs in the n bytes at hay (memmem is a GNU extension). */
-static int contains(const char *hay, size_t n, const char *needle)
-{
-	size_t k = strlen(needle), i;
-
-	for (i = 0; i + k <= n; i++)
-		if (memcmp(hay + i, needle, k) == 0)
-			return 1;
-	return 0;
 }
 
 static const char *value_of(const rk_subject *s, const char *field)
@@ -152,28 +90,29 @@ static void test_tokens(void **state)
 	assert_non_null(buf);
 	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
 	fclose(fp);
-	assert_false(contains(buf, (size_t)n, token));
+	assert_false(fx_contains(buf, (size_t)n, token, strlen(token)));
 	free(buf);
 	/* refusals of authentication are in the trail */
-	assert_true(count(f->db, "SELECT count(*) FROM audit WHERE action = "
-				 "'actor.authenticate' AND outcome = "
-				 "'refused'") >= 2);
+	assert_true(fx_count(f->db, "SELECT count(*) FROM audit WHERE action = "
+				    "'actor.authenticate' AND outcome = "
+				    "'refused'") >= 2);
 	/* they name who tried; a name that is no actor name is not kept */
-	assert_int_equal(count(f->db, "SELECT count(*) FROM audit WHERE "
-				      "action = 'actor.authenticate' AND "
-				      "actor = 'nobody'"),
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM audit WHERE "
+					 "action = 'actor.authenticate' AND "
+					 "actor = 'nobody'"),
 			 1);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM audit WHERE "
-				      "action = 'actor.authenticate' AND "
-				      "actor = 'cs-1' AND outcome = 'refused'"),
+	assert_int_equal(fx_count(f->db,
+				  "SELECT count(*) FROM audit WHERE "
+				  "action = 'actor.authenticate' AND "
+				  "actor = 'cs-1' AND outcome = 'refused'"),
 			 1);
 	assert_int_equal(rk_register_open(f->db, f->key, &h), RK_OK);
 	assert_int_equal(
 		rk_register_authenticate(h, "maija@example.com", token),
 		RK_EREFUSED);
 	rk_register_close(h);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM audit WHERE "
-				      "actor LIKE '%example.com%'"),
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM audit WHERE "
+					 "actor LIKE '%example.com%'"),
 			 0);
 	/* revoked: the token no longer works */
 	assert_int_equal(rk_actor_revoke(f->r, "cs-1"), RK_OK);
@@ -219,19 +158,20 @@ static void test_marketing_refusals(void **state)
 	rk_list *l = NULL;
 	char token[RK_TOKEN_LEN + 1];
 	int64_t refused_before =
-		count(f->db, "SELECT count(*) FROM audit WHERE outcome = "
-			     "'refused' AND actor = 'mk-1'");
+		fx_count(f->db, "SELECT count(*) FROM audit WHERE outcome = "
+				"'refused' AND actor = 'mk-1'");
 
 	/* a purpose outside the role; the refusal names the subject */
 	assert_int_equal(rk_subject_get(m, f->id, "customer_relationship", &s),
 			 RK_EREFUSED);
 	assert_null(s);
 	assert_int_equal(rk_register_flush(m), RK_OK);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM audit WHERE "
-				      "actor = 'mk-1' AND outcome = 'refused' "
-				      "AND action = 'subject.show' AND "
-				      "subject IS NOT NULL AND subject = "
-				      "(SELECT pseudonym FROM subject)"),
+	assert_int_equal(fx_count(f->db,
+				  "SELECT count(*) FROM audit WHERE "
+				  "actor = 'mk-1' AND outcome = 'refused' "
+				  "AND action = 'subject.show' AND "
+				  "subject IS NOT NULL AND subject = "
+				  "(SELECT pseudonym FROM subject)"),
 			 1);
 	/* asking for a HETU */
 	assert_int_equal(rk_subject_find(m, "hetu", "131052-308T",
@@ -249,13 +189,15 @@ static void test_marketing_refusals(void **state)
 	assert_int_equal(rk_actor_add(m, "mk-2", "marketing", token),
 			 RK_EREFUSED);
 	rk_register_close(m);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM audit WHERE "
-				      "outcome = 'refused' AND actor = 'mk-1'"),
+	assert_int_equal(fx_count(f->db,
+				  "SELECT count(*) FROM audit WHERE "
+				  "outcome = 'refused' AND actor = 'mk-1'"),
 			 refused_before + 3);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM audit WHERE "
-				      "outcome = 'refused' AND actor = 'mk-1' "
-				      "AND action = 'subject.find' AND purpose "
-				      "= 'marketing_communications'"),
+	assert_int_equal(fx_count(f->db,
+				  "SELECT count(*) FROM audit WHERE "
+				  "outcome = 'refused' AND actor = 'mk-1' "
+				  "AND action = 'subject.find' AND purpose "
+				  "= 'marketing_communications'"),
 			 1);
 }
 
@@ -319,20 +261,10 @@ static void test_direct_marketing_prohibition(void **state)
 	rk_subject_free(s);
 }
 
-/* Runs SQL on the register's file as someone with the sqlite3 shell. */
-static void exec_sql(const char *db, const char *sql)
-{
-	sqlite3 *h = NULL;
-
-	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(h);
-}
-
 static void test_checkpoint(void **state)
 {
 	struct fx *f = *state;
-	char cp[160], other_db[160], other_key[160], sql[128];
+	char cp[FX_PATH], other_db[FX_PATH], other_key[FX_PATH], sql[128];
 	rk_audit_report rep;
 	rk_register *o = NULL;
 	rk_subject *s = NULL;
@@ -341,15 +273,15 @@ static void test_checkpoint(void **state)
 	char text[1024];
 	size_t n;
 
-	snprintf(cp, sizeof cp, "%s/cp1", f->dir);
+	fx_path(cp, sizeof cp, f->dir, "cp1");
 	/* what an old copy of the file would hold: the head before the
 	 * checkpoint */
 	assert_int_equal(rk_register_flush(f->r), RK_OK);
-	exec_sql(f->db, "CREATE TABLE saved_head AS SELECT value FROM meta "
-			"WHERE key = 'audit_head'");
+	fx_exec(f->db, "CREATE TABLE saved_head AS SELECT value FROM meta "
+		       "WHERE key = 'audit_head'");
 	assert_int_equal(rk_audit_checkpoint(f->r, cp), RK_OK);
 	assert_int_equal(rk_audit_checkpoint(f->r, cp), RK_EINVAL);
-	head = count(f->db, "SELECT max(seq) FROM audit");
+	head = fx_count(f->db, "SELECT max(seq) FROM audit");
 	assert_int_equal(rk_audit_verify_checkpoint(f->r, cp, &rep), RK_OK);
 	/* more entries after the checkpoint are fine */
 	assert_int_equal(rk_subject_get(f->r, f->id, NULL, &s), RK_OK);
@@ -362,14 +294,14 @@ static void test_checkpoint(void **state)
 	f->r = NULL;
 	snprintf(sql, sizeof sql, "DELETE FROM audit WHERE seq >= %lld",
 		 (long long)head);
-	exec_sql(f->db, sql);
+	fx_exec(f->db, sql);
 	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
 	rk_register_set_audit_batch(f->r, 1);
 	assert_int_equal(rk_audit_verify(f->r, &rep), RK_EINTEGRITY);
 	assert_int_equal(rep.first_bad, head);
 	rk_register_close(f->r);
-	exec_sql(f->db, "UPDATE meta SET value = (SELECT value FROM "
-			"saved_head) WHERE key = 'audit_head'");
+	fx_exec(f->db, "UPDATE meta SET value = (SELECT value FROM "
+		       "saved_head) WHERE key = 'audit_head'");
 	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
 	rk_register_set_audit_batch(f->r, 1);
 	assert_int_equal(rk_audit_verify(f->r, &rep), RK_OK);
@@ -382,7 +314,7 @@ static void test_checkpoint(void **state)
 	n = fread(text, 1, sizeof text - 1, fp);
 	fclose(fp);
 	text[n] = '\0';
-	snprintf(cp, sizeof cp, "%s/cp2", f->dir);
+	fx_path(cp, sizeof cp, f->dir, "cp2");
 	fp = fopen(cp, "w");
 	assert_non_null(fp);
 	{
@@ -395,11 +327,11 @@ static void test_checkpoint(void **state)
 	assert_int_equal(rk_audit_verify_checkpoint(f->r, cp, &rep),
 			 RK_EINTEGRITY);
 	/* another register's checkpoint */
-	snprintf(other_db, sizeof other_db, "%s/o.db", f->dir);
-	snprintf(other_key, sizeof other_key, "%s/o.key", f->dir);
+	fx_path(other_db, sizeof other_db, f->dir, "o.db");
+	fx_path(other_key, sizeof other_key, f->dir, "o.key");
 	assert_int_equal(rk_register_init(other_db, other_key, POLICY, &o),
 			 RK_OK);
-	snprintf(cp, sizeof cp, "%s/cp3", f->dir);
+	fx_path(cp, sizeof cp, f->dir, "cp3");
 	assert_int_equal(rk_audit_checkpoint(o, cp), RK_OK);
 	rk_register_close(o);
 	assert_int_equal(rk_audit_verify_checkpoint(f->r, cp, &rep),
@@ -409,17 +341,18 @@ static void test_checkpoint(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tokens, setup,
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_token_alone, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_marketing_refusals, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hetu_masking, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			test_direct_marketing_prohibition, setup, teardown),
+			test_direct_marketing_prohibition, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint, setup,
-						teardown),
+						fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,7 +26,7 @@ static void test_reencrypt_resumed_after_restore(void **state)
 {
 	struct fx *f = *state;
 	rk_register *r = NULL;
-	char bk[400];
+	char bk[FX_PATH + 64];
 	pid_t pid;
 	int status = 0;
 
@@ -71,7 +71,7 @@ static void test_reencrypt_resumed_after_restore(void **state)
 	{
 		sqlite3 *h = NULL;
 		sqlite3_stmt *s = NULL;
-		char att[500];
+		char att[FX_PATH + 128];
 		assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
 		snprintf(att, sizeof att, "ATTACH '%s' AS b", bk);
 		assert_int_equal(sqlite3_exec(h, att, NULL, NULL, NULL),
@@ -95,7 +95,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-			test_reencrypt_resumed_after_restore, setup, teardown),
+			test_reencrypt_resumed_after_restore, setup,
+			fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

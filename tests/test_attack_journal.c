@@ -27,7 +27,7 @@
 
 static void copy_file(const char *from, const char *to)
 {
-	char cmd[1000];
+	char cmd[2 * FX_PATH + 256];
 
 	snprintf(cmd, sizeof cmd, "cp -p '%s' '%s'", from, to);
 	assert_int_equal(system(cmd), 0);
@@ -46,7 +46,7 @@ static long all_shows(const struct fx *f)
 static void test_journal_front_cut(void **state)
 {
 	struct fx *f = *state;
-	char path[400];
+	char path[FX_PATH + 64];
 	static unsigned char buf[4 * AJ_MAX_TEST];
 	long offs[9];
 	size_t n;
@@ -73,7 +73,7 @@ static void test_journal_front_cut(void **state)
 static void test_journal_replay(void **state)
 {
 	struct fx *f = *state;
-	char path[400], saved[460];
+	char path[FX_PATH + 64], saved[FX_PATH + 128];
 
 	reads_then_die(f, 2);
 	assert_int_equal(journals(f, path, sizeof path), 1);
@@ -96,11 +96,11 @@ static void test_journal_replay(void **state)
 static void test_journal_after_chdir(void **state)
 {
 	struct fx *f = *state;
-	char other[320];
+	char other[FX_PATH];
 	pid_t pid;
 	int status = 0;
 
-	snprintf(other, sizeof other, "%s/elsewhere", f->dir);
+	fx_path(other, sizeof other, f->dir, "elsewhere");
 	assert_int_equal(mkdir(other, 0700), 0);
 	pid = fork();
 	assert_true(pid >= 0);
@@ -129,11 +129,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_journal_front_cut, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_journal_replay, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_journal_after_chdir, setup,
-						teardown),
+						fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

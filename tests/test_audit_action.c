@@ -20,10 +20,8 @@
 #include "audit_action.h"
 #include "register.h"
 
-#ifndef RK_SOURCE_DIR
-#define RK_SOURCE_DIR "."
-#endif
-#define POLICY	  RK_SOURCE_DIR "/policies/ocr-factory.json"
+#include "fixture.h"
+
 #define AUDIT_DOC RK_SOURCE_DIR "/docs/audit.md"
 
 /* Every action docs/audit.md's table names, in its order. */
@@ -124,10 +122,11 @@ static void test_trail_keeps_its_bytes(void **state)
 					   "object.direct_marketing.lift",
 					   "object",
 					   "object.lift"};
-	char dir[256], db[300], key[300], id[RK_ID_LEN + 1], cmd[400];
-	const char *tmp = getenv("TMPDIR");
-	rk_fields *fl = rk_fields_new();
-	rk_register *r = NULL;
+	/* the register is this test's to close and reopen: f->r is left NULL */
+	struct fx *f = fx_open("act");
+	const char *db = f->db, *key = f->key;
+	rk_register *r = f->r;
+	char id[RK_ID_LEN + 1];
 	rk_subject *s = NULL;
 	rk_audit_report rep;
 	struct trail t;
@@ -135,18 +134,9 @@ static void test_trail_keeps_its_bytes(void **state)
 	size_t i;
 
 	(void)state;
-	assert_non_null(fl);
-	snprintf(dir, sizeof dir, "%s/rk-act-XXXXXX",
-		 tmp != NULL && tmp[0] ? tmp : "/tmp");
-	assert_non_null(mkdtemp(dir));
-	snprintf(db, sizeof db, "%s/r.db", dir);
-	snprintf(key, sizeof key, "%s/r.key", dir);
-	assert_int_equal(rk_register_init(db, key, POLICY, &r), RK_OK);
-	assert_int_equal(rk_fields_add(fl, "first_name", "Testi"), RK_OK);
-	assert_int_equal(rk_fields_add(fl, "last_name", "Henkilo"), RK_OK);
-	assert_int_equal(rk_subject_add(r, "customer", fl, NULL, NULL, id),
-			 RK_OK);
-	rk_fields_free(fl);
+	f->r = NULL;
+	fx_subject(r, "customer", id, "first_name", "Testi", "last_name",
+		   "Henkilo", NULL);
 	assert_int_equal(rk_subject_get(r, id, NULL, &s), RK_OK);
 	rk_subject_free(s);
 	assert_int_equal(rk_register_flush(r), RK_OK);
@@ -184,8 +174,7 @@ static void test_trail_keeps_its_bytes(void **state)
 	assert_int_equal(rk_register_open(db, key, &r), RK_OK);
 	assert_int_equal(rk_audit_verify(r, &rep), RK_OK);
 	rk_register_close(r);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	fx_close(f);
 }
 
 int main(void)

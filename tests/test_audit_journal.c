@@ -120,7 +120,7 @@ static void test_killed_reader(void **state)
 static void test_tampered_journal(void **state)
 {
 	struct fx *f = *state;
-	char path[400];
+	char path[FX_PATH + 64];
 	long offs[9];
 
 	reads_then_die(f, 3);
@@ -140,7 +140,7 @@ static void test_tampered_journal(void **state)
 static void test_journal_gap(void **state)
 {
 	struct fx *f = *state;
-	char path[400];
+	char path[FX_PATH + 64];
 	unsigned char third[AJ_MAX_TEST];
 	long offs[9];
 	size_t n;
@@ -168,7 +168,7 @@ static void test_torn_journal(void **state)
 {
 	struct fx *f = *state;
 	static const unsigned char zero[4];
-	char path[400];
+	char path[FX_PATH + 64];
 	long offs[9];
 
 	reads_then_die(f, 3);
@@ -184,7 +184,7 @@ static void test_torn_journal(void **state)
 static void test_forged_journal(void **state)
 {
 	struct fx *f = *state;
-	char path[400];
+	char path[FX_PATH + 64];
 	unsigned char rec[200];
 	FILE *fp;
 
@@ -238,23 +238,23 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_locked_register, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_locked_register_strict,
-						setup, teardown),
+						setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_journal_unwritable, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_killed_reader, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tampered_journal, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_journal_gap, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_torn_journal, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_forged_journal, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_live_journal_not_orphan,
-						setup, teardown),
+						setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,62 +21,16 @@
 #include "crypto.h"
 #include "register.h"
 
-#ifndef RK_SOURCE_DIR
-#define RK_SOURCE_DIR "."
-#endif
-#define POLICY RK_SOURCE_DIR "/policies/ocr-factory.json"
-
-struct fx {
-	char dir[256];
-	char db[300];
-	char key[300];
-	char id[RK_ID_LEN + 1];
-	rk_register *r;
-};
+#include "fixture.h"
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
-	const char *tmp = getenv("TMPDIR");
-	rk_fields *fl = rk_fields_new();
+	struct fx *f = fx_open("seg");
 
-	assert_non_null(f);
-	assert_non_null(fl);
-	snprintf(f->dir, sizeof f->dir, "%s/rk-seg-XXXXXX",
-		 tmp != NULL && tmp[0] ? tmp : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof f->db, "%s/r.db", f->dir);
-	snprintf(f->key, sizeof f->key, "%s/r.key", f->dir);
-	assert_int_equal(rk_register_init(f->db, f->key, POLICY, &f->r), RK_OK);
-	assert_int_equal(rk_fields_add(fl, "first_name", "Testi"), RK_OK);
-	assert_int_equal(rk_fields_add(fl, "last_name", "Henkilo"), RK_OK);
-	assert_int_equal(
-		rk_subject_add(f->r, "customer", fl, NULL, NULL, f->id), RK_OK);
-	rk_fields_free(fl);
+	fx_subject(f->r, "customer", f->id, "first_name", "Testi", "last_name",
+		   "Henkilo", NULL);
 	*state = f;
 	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	char cmd[400];
-
-	rk_register_close(f->r);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
-	return 0;
-}
-
-static void exec_sql(const char *db, const char *sql)
-{
-	sqlite3 *h = NULL;
-
-	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-	sqlite3_busy_timeout(h, 5000);
-	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(h);
 }
 
 /* Rotates the chain key in a write transaction of its own. */
@@ -135,7 +89,7 @@ static void test_rotation_keeps_the_trail(void **state)
 	 * checked: the trail is not taken for intact */
 	rk_register_close(f->r);
 	f->r = NULL;
-	exec_sql(f->db, "DELETE FROM meta WHERE key = 'audit_segments'");
+	fx_exec(f->db, "DELETE FROM meta WHERE key = 'audit_segments'");
 	verify(f, RK_EINTEGRITY);
 	sec_wipe(old, sizeof old);
 }
@@ -203,11 +157,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_rotation_keeps_the_trail,
-						setup, teardown),
+						setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_rolled_back,
-						setup, teardown),
+						setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_journal_across_rotation,
-						setup, teardown),
+						setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

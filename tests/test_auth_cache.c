@@ -20,25 +20,16 @@
 
 #include "rekisteri.h"
 
-#ifndef RK_SOURCE_DIR
-#define RK_SOURCE_DIR "."
-#endif
-#define POLICY RK_SOURCE_DIR "/policies/ocr-factory.json"
+#include "fixture.h"
 
 static void test_revoked_fails_at_once(void **state)
 {
-	char dir[256], db[300], key[300], cmd[400];
 	char t1[RK_TOKEN_LEN + 1], t2[RK_TOKEN_LEN + 1];
-	const char *tmp = getenv("TMPDIR");
-	rk_register *admin = NULL, *a = NULL, *b = NULL;
+	struct fx *f = fx_open("auth");
+	const char *db = f->db, *key = f->key;
+	rk_register *admin = f->r, *a = NULL, *b = NULL;
 
 	(void)state;
-	snprintf(dir, sizeof dir, "%s/rk-auth-XXXXXX",
-		 tmp != NULL && tmp[0] ? tmp : "/tmp");
-	assert_non_null(mkdtemp(dir));
-	snprintf(db, sizeof db, "%s/r.db", dir);
-	snprintf(key, sizeof key, "%s/r.key", dir);
-	assert_int_equal(rk_register_init(db, key, POLICY, &admin), RK_OK);
 	assert_int_equal(rk_actor_add(admin, "web", "customer_service", t1),
 			 RK_OK);
 	assert_int_equal(rk_actor_add(admin, "shop", "customer_service", t2),
@@ -72,9 +63,7 @@ static void test_revoked_fails_at_once(void **state)
 
 	rk_register_close(a);
 	rk_register_close(b);
-	rk_register_close(admin);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	fx_close(f); /* and admin */
 }
 
 static void add_one(rk_register *r, char id[RK_ID_LEN + 1], const char *mail)
@@ -93,20 +82,14 @@ static void add_one(rk_register *r, char id[RK_ID_LEN + 1], const char *mail)
 
 static void test_request_snapshot(void **state)
 {
-	char dir[256], db[300], key[300], cmd[400];
 	char t1[RK_TOKEN_LEN + 1], id1[RK_ID_LEN + 1], id2[RK_ID_LEN + 1];
 	char id3[RK_ID_LEN + 1];
-	const char *tmp = getenv("TMPDIR");
-	rk_register *admin = NULL, *a = NULL, *b = NULL;
+	struct fx *f = fx_open("auth");
+	const char *db = f->db, *key = f->key;
+	rk_register *admin = f->r, *a = NULL, *b = NULL;
 	rk_subject *s = NULL;
 
 	(void)state;
-	snprintf(dir, sizeof dir, "%s/rk-auth-XXXXXX",
-		 tmp != NULL && tmp[0] ? tmp : "/tmp");
-	assert_non_null(mkdtemp(dir));
-	snprintf(db, sizeof db, "%s/r.db", dir);
-	snprintf(key, sizeof key, "%s/r.key", dir);
-	assert_int_equal(rk_register_init(db, key, POLICY, &admin), RK_OK);
 	assert_int_equal(rk_actor_add(admin, "web", "customer_service", t1),
 			 RK_OK);
 	assert_int_equal(rk_register_open(db, key, &a), RK_OK);
@@ -169,9 +152,7 @@ static void test_request_snapshot(void **state)
 	}
 	rk_register_close(a);
 	rk_register_close(b);
-	rk_register_close(admin);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	fx_close(f); /* and admin */
 }
 
 int main(void)

@@ -27,16 +27,8 @@
 #include "ident.h"
 #include "rekisteri.h"
 
-#ifndef RK_SOURCE_DIR
-#define RK_SOURCE_DIR "."
-#endif
-#define POLICY RK_SOURCE_DIR "/policies/ocr-factory.json"
-
-struct fx {
-	char dir[512], db[600], key[600];
-	rk_register *r;
-	char a[RK_ID_LEN + 1], b[RK_ID_LEN + 1];
-};
+#define FX_EXTRA char a[RK_ID_LEN + 1], b[RK_ID_LEN + 1];
+#include "fixture.h"
 
 /* Unix time of a UTC wall time. */
 static int64_t utc(int y, int mo, int d, int h, int mi)
@@ -47,45 +39,18 @@ static int64_t utc(int y, int mo, int d, int h, int mi)
 static void add_subject(rk_register *r, const char *email,
 			char id[RK_ID_LEN + 1])
 {
-	rk_fields *fl = rk_fields_new();
-
-	assert_non_null(fl);
-	assert_int_equal(rk_fields_add(fl, "last_name", "Vuoto"), RK_OK);
-	if (email != NULL)
-		assert_int_equal(rk_fields_add(fl, "email", email), RK_OK);
-	assert_int_equal(rk_subject_add(r, "customer", fl, NULL, NULL, id),
-			 RK_OK);
-	rk_fields_free(fl);
+	fx_subject(r, "customer", id, "last_name", "Vuoto",
+		   email != NULL ? "email" : NULL, email, NULL);
 }
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
-	const char *tmp = getenv("TMPDIR");
+	struct fx *f = fx_open("breach");
 
-	assert_non_null(f);
-	snprintf(f->dir, sizeof f->dir, "%s/rk-breach-XXXXXX",
-		 tmp != NULL && tmp[0] ? tmp : ".");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof f->db, "%s/r.db", f->dir);
-	snprintf(f->key, sizeof f->key, "%s/r.key", f->dir);
-	assert_int_equal(rk_register_init(f->db, f->key, POLICY, &f->r), RK_OK);
 	rk_register_set_clock(f->r, utc(2026, 3, 1, 10, 0));
 	add_subject(f->r, "a@example.com", f->a);
 	add_subject(f->r, NULL, f->b);
 	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	char cmd[700];
-
-	rk_register_close(f->r);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
 	return 0;
 }
 
@@ -372,16 +337,6 @@ static void test_time_range(void **state)
 		RK_EINVAL);
 }
 
-static void raw_exec(const char *db, const char *sql)
-{
-	sqlite3 *h = NULL;
-
-	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-	sqlite3_busy_timeout(h, 10000);
-	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(h);
-}
-
 static void test_tamper_and_seal(void **state)
 {
 	struct fx *f = *state;
@@ -396,14 +351,14 @@ static void test_tamper_and_seal(void **state)
 		 f->db);
 	assert_int_not_equal(system(cmd), 0);
 	/* the deadline moved by an edit of the row */
-	raw_exec(f->db, "UPDATE breach SET aware_at = aware_at + 86400");
+	fx_exec(f->db, "UPDATE breach SET aware_at = aware_at + 86400");
 	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
 	assert_int_equal(rk_breach_list(f->r, 0, &text), RK_EINTEGRITY);
-	raw_exec(f->db, "UPDATE breach SET aware_at = aware_at - 86400");
+	fx_exec(f->db, "UPDATE breach SET aware_at = aware_at - 86400");
 	assert_int_equal(rk_breach_list(f->r, 0, &text), RK_OK);
 	rk_free_secret(text);
 	/* a breach removed */
-	raw_exec(f->db, "DELETE FROM breach");
+	fx_exec(f->db, "DELETE FROM breach");
 	assert_int_equal(rk_breach_list(f->r, 0, &text), RK_EINTEGRITY);
 }
 
@@ -439,20 +394,21 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_deadline_march, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_deadline_october, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_ambiguous_and_skipped,
-						setup, teardown),
+						setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_overdue_and_late, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_query_and_close, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_time_range, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tamper_and_seal, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_who_may, setup, teardown),
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_who_may, setup,
+						fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

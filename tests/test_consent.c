@@ -27,10 +27,7 @@
 #include "rekisteri.h"
 #include "store.h"
 
-#ifndef RK_SOURCE_DIR
-#define RK_SOURCE_DIR "."
-#endif
-#define POLICY RK_SOURCE_DIR "/policies/ocr-factory.json"
+#include "fixture.h"
 
 #define PURCHASE                                                               \
 	"{\"product\": \"OCR Pro\", \"amount\": \"49.90\", "                   \
@@ -41,51 +38,20 @@
 
 static const char *const channels[] = {"email", "sms", "phone", "post"};
 
-struct fx {
-	char dir[64];
-	char db[128];
-	char key[128];
-	rk_register *r;
-};
-
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
-
-	assert_non_null(f);
-	snprintf(f->dir, sizeof f->dir, "/tmp/rk-consent-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof f->db, "%s/r.db", f->dir);
-	snprintf(f->key, sizeof f->key, "%s/r.key", f->dir);
-	assert_int_equal(rk_register_init(f->db, f->key, POLICY, &f->r), RK_OK);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	char cmd[256];
-
-	rk_register_close(f->r);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
+	*state = fx_open("consent");
 	return 0;
 }
 
 static void add_kind(rk_register *r, const char *kind, const char *email,
 		     char id[RK_ID_LEN + 1])
 {
-	rk_fields *fl = rk_fields_new();
-
-	assert_non_null(fl);
 	if (strcmp(kind, "prospect") != 0)
-		assert_int_equal(rk_fields_add(fl, "last_name", "Zyxwvutila"),
-				 RK_OK);
-	assert_int_equal(rk_fields_add(fl, "email", email), RK_OK);
-	assert_int_equal(rk_subject_add(r, kind, fl, NULL, NULL, id), RK_OK);
-	rk_fields_free(fl);
+		fx_subject(r, kind, id, "last_name", "Zyxwvutila", "email",
+			   email, NULL);
+	else
+		fx_subject(r, kind, id, "email", email, NULL);
 }
 
 static void add_purchase(rk_register *r, const char *id)
@@ -503,35 +469,10 @@ static void sealed_locations(const char *db, const char *id, struct sealed *out)
 	sqlite3_close(h);
 }
 
-/* Whether the n bytes at needle occur in the file at path. */
-static int file_has_bytes(const char *path, const unsigned char *needle,
-			  size_t n)
-{
-	FILE *fp = fopen(path, "rb");
-	unsigned char *buf;
-	long sz;
-	size_t len, i;
-	int found = 0;
-
-	if (fp == NULL)
-		return 0;
-	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-	sz = ftell(fp);
-	rewind(fp);
-	buf = malloc(sz > 0 ? (size_t)sz : 1);
-	assert_non_null(buf);
-	len = fread(buf, 1, sz > 0 ? (size_t)sz : 0, fp);
-	fclose(fp);
-	for (i = 0; !found && i + n <= len; i++)
-		found = memcmp(buf + i, needle, n) == 0;
-	free(buf);
-	return found;
-}
-
 static void test_location_withdrawal_deletes(void **state)
 {
 	struct fx *f = *state;
-	char id[RK_ID_LEN + 1], other[RK_ID_LEN + 1], wal[160];
+	char id[RK_ID_LEN + 1], other[RK_ID_LEN + 1], wal[FX_PATH + 8];
 	char *list = NULL;
 	struct sealed gone;
 	json_t *j;
@@ -566,8 +507,8 @@ static void test_location_withdrawal_deletes(void **state)
 	sealed_locations(f->db, id, &gone);
 	assert_int_equal(gone.n, 2);
 	snprintf(wal, sizeof wal, "%s-wal", f->db);
-	assert_true(file_has_bytes(wal, gone.ct[0], gone.len[0]) ||
-		    file_has_bytes(f->db, gone.ct[0], gone.len[0]));
+	assert_true(fx_file_has_bytes(wal, gone.ct[0], gone.len[0]) ||
+		    fx_file_has_bytes(f->db, gone.ct[0], gone.len[0]));
 	assert_int_equal(rk_consent_set(f->r, id, "location", 0, "app", NULL),
 			 RK_OK);
 	assert_int_equal(count_rows(f->db,
@@ -578,8 +519,8 @@ static void test_location_withdrawal_deletes(void **state)
 	/* Gone from the disk too, while the handle stays open: not in the
 	 * database file (secure_delete) nor in its WAL (checkpointed). */
 	for (size_t k = 0; k < gone.n; k++) {
-		assert_false(file_has_bytes(f->db, gone.ct[k], gone.len[k]));
-		assert_false(file_has_bytes(wal, gone.ct[k], gone.len[k]));
+		assert_false(fx_file_has_bytes(f->db, gone.ct[k], gone.len[k]));
+		assert_false(fx_file_has_bytes(wal, gone.ct[k], gone.len[k]));
 	}
 	/* Other data, and other subjects' locations, stay. */
 	assert_int_equal(count_rows(f->db,
@@ -605,35 +546,11 @@ static void test_location_withdrawal_deletes(void **state)
 			 RK_EREFUSED);
 }
 
-/* Whether needle occurs in the file at path (absent file: no). */
-static int file_has(const char *path, const char *needle)
-{
-	FILE *fp = fopen(path, "rb");
-	size_t n = strlen(needle), len = 0, i;
-	char *buf = NULL;
-	long sz;
-	int found = 0;
-
-	if (fp == NULL)
-		return 0;
-	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-	sz = ftell(fp);
-	assert_true(sz >= 0);
-	rewind(fp);
-	buf = malloc((size_t)sz + 1);
-	assert_non_null(buf);
-	len = fread(buf, 1, (size_t)sz, fp);
-	fclose(fp);
-	for (i = 0; !found && len >= n && i <= len - n; i++)
-		found = memcmp(buf + i, needle, n) == 0;
-	free(buf);
-	return found;
-}
-
 static void test_cookies(void **state)
 {
 	struct fx *f = *state;
-	char id[RK_ID_LEN + 1], other[RK_ID_LEN + 1], owner[33], wal[160];
+	char id[RK_ID_LEN + 1], other[RK_ID_LEN + 1], owner[33],
+		wal[FX_PATH + 8];
 	unsigned char h[SEC_BIDX_BYTES];
 	store *st = f->r->st;
 	unsigned char mac[SEC_HASH_BYTES];
@@ -661,8 +578,8 @@ static void test_cookies(void **state)
 				    " subject_id = ?1 AND length(hash) = 16",
 				    id),
 			 2);
-	assert_false(file_has(f->db, "ga-1.2.345"));
-	assert_false(file_has(wal, "ga-1.2.345"));
+	assert_false(fx_file_has(f->db, "ga-1.2.345"));
+	assert_false(fx_file_has(wal, "ga-1.2.345"));
 	assert_int_equal(
 		rk_consent_set(f->r, id, "analytics_cookies", 1, "web", NULL),
 		RK_OK);
@@ -709,7 +626,7 @@ static void test_evidence_is_sealed(void **state)
 {
 	struct fx *f = *state;
 	static const char marker[] = "Qwertyl\xc3\xa4inen soitti 040-9876543";
-	char id[RK_ID_LEN + 1], wal[160], *text = NULL;
+	char id[RK_ID_LEN + 1], wal[FX_PATH + 8], *text = NULL;
 
 	add_kind(f->r, "customer", "sealed@example.com", id);
 	assert_int_equal(
@@ -720,13 +637,13 @@ static void test_evidence_is_sealed(void **state)
 	rk_free(text);
 	assert_int_equal(rk_register_flush(f->r), RK_OK);
 	snprintf(wal, sizeof wal, "%s-wal", f->db);
-	assert_false(file_has(f->db, "Qwertyl"));
-	assert_false(file_has(wal, "Qwertyl"));
-	assert_false(file_has(f->db, "040-9876543"));
-	assert_false(file_has(wal, "040-9876543"));
+	assert_false(fx_file_has(f->db, "Qwertyl"));
+	assert_false(fx_file_has(wal, "Qwertyl"));
+	assert_false(fx_file_has(f->db, "040-9876543"));
+	assert_false(fx_file_has(wal, "040-9876543"));
 	rk_register_close(f->r);
 	f->r = NULL;
-	assert_false(file_has(f->db, "Qwertyl"));
+	assert_false(fx_file_has(f->db, "Qwertyl"));
 	/* The audit names the scope, never the evidence. */
 	assert_int_equal(count_rows(f->db,
 				    "SELECT count(*) FROM audit WHERE"
@@ -740,24 +657,27 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ledger_order_and_versions,
-						setup, teardown),
+						setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_withdraw_and_bad_input,
-						setup, teardown),
+						setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			test_prohibition_overrides_everything, setup, teardown),
+			test_prohibition_overrides_everything, setup,
+			fx_teardown),
 		cmocka_unit_test_setup_teardown(test_soft_opt_in_and_consumers,
-						setup, teardown),
+						setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			test_business_contact_and_third_party, setup, teardown),
+			test_business_contact_and_third_party, setup,
+			fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			test_role_needs_marketing_purpose, setup, teardown),
+			test_role_needs_marketing_purpose, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			test_location_withdrawal_deletes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cookies, setup, teardown),
+			test_location_withdrawal_deletes, setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_cookies, setup,
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_personalisation, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_evidence_is_sealed, setup,
-						teardown),
+						fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

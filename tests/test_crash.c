@@ -32,10 +32,7 @@
 
 #include "rekisteri.h"
 
-#ifndef RK_SOURCE_DIR
-#define RK_SOURCE_DIR "."
-#endif
-#define POLICY RK_SOURCE_DIR "/policies/ocr-factory.json"
+#include "fixture.h"
 
 /* One reported ID: RK_ID_LEN hex characters and a newline. */
 #define LINE	    (RK_ID_LEN + 1)
@@ -68,11 +65,16 @@ enum child_exit {
 	CHILD_EBULK = 13
 };
 
-struct fx {
-	char dir[64];
-	char db[128];
-	char key[128];
-};
+/* The register is made and closed: each round's processes open it. */
+static int setup(void **state)
+{
+	struct fx *f = fx_open("crash");
+
+	rk_register_close(f->r);
+	f->r = NULL;
+	*state = f;
+	return 0;
+}
 
 /* The IDs read from a child's pipe, as received. */
 struct ids {
@@ -565,38 +567,11 @@ static void test_kill_during_writes(void **state)
 	held_round(f, ROUNDS + 1);
 }
 
-static int setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof *f);
-	rk_register *r = NULL;
-
-	assert_non_null(f);
-	snprintf(f->dir, sizeof f->dir, "/tmp/rk-crash-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof f->db, "%s/r.db", f->dir);
-	snprintf(f->key, sizeof f->key, "%s/r.key", f->dir);
-	assert_int_equal(rk_register_init(f->db, f->key, POLICY, &r), RK_OK);
-	rk_register_close(r);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	char cmd[128];
-
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_kill_during_writes, setup,
-						teardown),
+						fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

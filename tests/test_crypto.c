@@ -21,6 +21,9 @@
 
 #include "crypto.h"
 
+#define FX_NO_REGISTER
+#include "fixture.h"
+
 /* Fixed keys for the known-answer tests: 00 01 .. 1f and 20 21 .. 3f. */
 static void fixed_key(unsigned char k[SEC_KEY_BYTES], unsigned char first)
 {
@@ -36,22 +39,17 @@ static void hex_of(const unsigned char *in, size_t n, char *out)
 /* ---- temporary directory per test -------------------------------------- */
 
 struct tdir {
-	char dir[64];
-	char path[128]; /* dir/key */
+	char dir[FX_PATH];
+	char path[FX_PATH]; /* dir/key */
 };
 
 static int tdir_setup(void **state)
 {
 	struct tdir *t = calloc(1, sizeof *t);
 
-	if (t == NULL)
-		return -1;
-	memcpy(t->dir, "/tmp/rk-crypto-XXXXXX", sizeof "/tmp/rk-crypto-XXXXXX");
-	if (mkdtemp(t->dir) == NULL) {
-		free(t);
-		return -1;
-	}
-	(void)snprintf(t->path, sizeof t->path, "%s/key", t->dir);
+	assert_non_null(t);
+	fx_scratch(t->dir, "crypto");
+	fx_path(t->path, sizeof t->path, t->dir, "key");
 	*state = t;
 	return 0;
 }
@@ -59,22 +57,8 @@ static int tdir_setup(void **state)
 static int tdir_teardown(void **state)
 {
 	struct tdir *t = *state;
-	DIR *d = opendir(t->dir);
 
-	if (d != NULL) {
-		const struct dirent *e;
-		while ((e = readdir(d)) != NULL) {
-			if (strcmp(e->d_name, ".") == 0 ||
-			    strcmp(e->d_name, "..") == 0)
-				continue;
-			char p[512];
-			(void)snprintf(p, sizeof p, "%s/%s", t->dir, e->d_name);
-			if (unlink(p) != 0)
-				(void)rmdir(p);
-		}
-		closedir(d);
-	}
-	(void)rmdir(t->dir);
+	fx_rm_tree(t->dir);
 	free(t);
 	return 0;
 }
@@ -579,7 +563,7 @@ static void test_keyfile_replace(void **state)
 	unsigned char *nk = sec_key_new();
 	unsigned char *got = sec_key_alloc();
 	char err[512] = "";
-	char tmp[160];
+	char tmp[FX_PATH + 8];
 	char text[256];
 	char oldhex[2 * SEC_KEY_BYTES + 1], newhex[2 * SEC_KEY_BYTES + 1];
 	struct stat st;

@@ -24,50 +24,16 @@
 
 #include "rekisteri.h"
 
-#ifndef RK_SOURCE_DIR
-#define RK_SOURCE_DIR "."
-#endif
-#define POLICY "/policies/ocr-factory.json"
-#define MKT    "marketing_communications"
-
-struct fx {
-	char dir[256];
-	char db[320];
-	char key[320];
-	rk_register *r;
-};
-
-static int setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof *f);
-	const char *tmp = getenv("TMPDIR");
-
-	assert_non_null(f);
-	snprintf(f->dir, sizeof f->dir, "%s/rk-disclose-XXXXXX",
-		 tmp != NULL && tmp[0] ? tmp : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof f->db, "%s/r.db", f->dir);
-	snprintf(f->key, sizeof f->key, "%s/r.key", f->dir);
-	assert_int_equal(
-		rk_register_init(f->db, f->key, RK_SOURCE_DIR POLICY, &f->r),
-		RK_OK);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	char cmd[512];
-
-	rk_register_close(f->r);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
-	return 0;
-}
+#include "fixture.h"
+#define MKT "marketing_communications"
 
 /* A subject with NAME=VALUE pairs (NULL-terminated). */
+static int setup(void **state)
+{
+	*state = fx_open("disclose");
+	return 0;
+}
+
 static void add(rk_register *r, const char *kind, char id[RK_ID_LEN + 1], ...)
 {
 	rk_fields *fl = rk_fields_new();
@@ -373,7 +339,7 @@ static void diag(void *ud, const char *file, int line, int column,
  * with countries 0 the lists are dropped too. */
 static void write_policy(const char *path, int countries)
 {
-	json_t *p = json_load_file(RK_SOURCE_DIR POLICY, 0, NULL);
+	json_t *p = json_load_file(POLICY, 0, NULL);
 	json_t *cloud;
 
 	assert_non_null(p);
@@ -402,17 +368,17 @@ static void test_transfers(void **state)
 	assert_int_equal(log_lines(f->r, id), 1);
 
 	/* Without it, policy check names the recipient's line and column. */
-	snprintf(path, sizeof path, "%s/nosafe.json", f->dir);
+	fx_path(path, sizeof path, f->dir, "nosafe.json");
 	write_policy(path, 1);
 	assert_int_equal(rk_policy_check_file(path, diag, &d), RK_EINVAL);
 	assert_true(d.line > 0 && d.column > 0);
 
 	/* A policy that names no countries cannot judge a transfer: the
 	 * disclosure is refused. */
-	snprintf(path, sizeof path, "%s/nolists.json", f->dir);
+	fx_path(path, sizeof path, f->dir, "nolists.json");
 	write_policy(path, 0);
-	snprintf(db, sizeof db, "%s/r2.db", f->dir);
-	snprintf(key, sizeof key, "%s/r2.key", f->dir);
+	fx_path(db, sizeof db, f->dir, "r2.db");
+	fx_path(key, sizeof key, f->dir, "r2.key");
 	assert_int_equal(rk_register_init(db, key, path, &r2), RK_OK);
 	person(r2, "customer", "Pilvinen", id);
 	disclose(r2, "cloud_services", "orders", NULL, NULL, RK_EREFUSED, NULL);
@@ -423,16 +389,6 @@ static void test_transfers(void **state)
 
 /* ---- the log: chained, and outliving an erasure --------------------------
  */
-
-static void sql(const char *db, const char *stmt)
-{
-	sqlite3 *h = NULL;
-
-	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-	sqlite3_busy_timeout(h, 5000);
-	assert_int_equal(sqlite3_exec(h, stmt, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(h);
-}
 
 static void test_log_integrity(void **state)
 {
@@ -456,13 +412,15 @@ static void test_log_integrity(void **state)
 	assert_int_equal(rk_audit_verify(f->r, &rep), RK_OK);
 
 	/* An edited line, a removed line: refused. */
-	sql(f->db, "UPDATE disclosure SET recipient = 'authorities' WHERE id = "
-		   "(SELECT max(id) FROM disclosure)");
+	fx_exec(f->db,
+		"UPDATE disclosure SET recipient = 'authorities' WHERE id = "
+		"(SELECT max(id) FROM disclosure)");
 	assert_int_equal(rk_disclosure_list(f->r, NULL, &text), RK_EINTEGRITY);
-	sql(f->db, "UPDATE disclosure SET recipient = 'software_providers'");
+	fx_exec(f->db,
+		"UPDATE disclosure SET recipient = 'software_providers'");
 	assert_int_equal(log_lines(f->r, NULL), 2);
-	sql(f->db, "DELETE FROM disclosure WHERE id = (SELECT max(id) FROM "
-		   "disclosure)");
+	fx_exec(f->db, "DELETE FROM disclosure WHERE id = (SELECT max(id) FROM "
+		       "disclosure)");
 	assert_int_equal(rk_disclosure_list(f->r, b, &text), RK_EINTEGRITY);
 	assert_int_equal(rk_export_json(f->r, b, "en", &text), RK_EINTEGRITY);
 }
@@ -691,17 +649,17 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_third_party_marketing,
-						setup, teardown),
+						setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_selections, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_transfers, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_log_integrity, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_marketing_register, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_may_contact_table, setup,
-						teardown),
+						fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

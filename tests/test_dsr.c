@@ -33,10 +33,8 @@
 #include "rekisteri.h"
 #include "store.h"
 
-#ifndef RK_SOURCE_DIR
-#define RK_SOURCE_DIR "."
-#endif
-#define POLICY RK_SOURCE_DIR "/policies/ocr-factory.json"
+#define FX_EXTRA char a[RK_ID_LEN + 1], b[RK_ID_LEN + 1];
+#include "fixture.h"
 
 /* ---- an independent calendar ----------------------------------------------
  */
@@ -360,14 +358,6 @@ static void test_due_vectors(void **state)
 /* ---- the register ---------------------------------------------------------
  */
 
-struct fx {
-	char dir[512];
-	char db[600];
-	char key[600];
-	rk_register *r;
-	char a[RK_ID_LEN + 1], b[RK_ID_LEN + 1];
-};
-
 static int64_t noon(int y, int m, int d)
 {
 	return ident_days_from_civil(y, m, d) * 86400 + 12 * 3600;
@@ -376,87 +366,19 @@ static int64_t noon(int y, int m, int d)
 static void add_subject(rk_register *r, const char *email,
 			char id[RK_ID_LEN + 1])
 {
-	rk_fields *fl = rk_fields_new();
-
-	assert_non_null(fl);
-	assert_int_equal(rk_fields_add(fl, "last_name", "Zyxwvutila"), RK_OK);
-	assert_int_equal(rk_fields_add(fl, "email", email), RK_OK);
-	assert_int_equal(rk_subject_add(r, "customer", fl, NULL, NULL, id),
-			 RK_OK);
-	rk_fields_free(fl);
+	fx_subject(r, "customer", id, "last_name", "Zyxwvutila", "email", email,
+		   NULL);
 }
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
-	const char *tmp = getenv("TMPDIR");
+	struct fx *f = fx_open("dsr");
 
-	assert_non_null(f);
-	snprintf(f->dir, sizeof f->dir, "%s/rk-dsr-XXXXXX",
-		 tmp != NULL && tmp[0] ? tmp : ".");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof f->db, "%s/r.db", f->dir);
-	snprintf(f->key, sizeof f->key, "%s/r.key", f->dir);
-	assert_int_equal(rk_register_init(f->db, f->key, POLICY, &f->r), RK_OK);
 	rk_register_set_clock(f->r, noon(2025, 3, 4));
 	add_subject(f->r, "a@example.com", f->a);
 	add_subject(f->r, "b@example.com", f->b);
 	*state = f;
 	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	char cmd[700];
-
-	rk_register_close(f->r);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
-	return 0;
-}
-
-/* Runs one statement on the database file as someone with the sqlite3
- * shell would (foreign keys off, as the shell has them). */
-static void raw_sql(const char *db, const char *sql)
-{
-	sqlite3 *h = NULL;
-	char *err = NULL;
-
-	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-	sqlite3_busy_timeout(h, 5000);
-	if (sqlite3_exec(h, sql, NULL, NULL, &err) != SQLITE_OK)
-		fail_msg("%s: %s", sql, err != NULL ? err : "?");
-	sqlite3_close(h);
-}
-
-/* Whether the file at path (missing: no) holds needle. */
-static int file_has(const char *path, const char *needle)
-{
-	FILE *fp = fopen(path, "rb");
-	size_t n = strlen(needle), len = 0, cap = 0, i;
-	char *buf = NULL;
-	int found = 0;
-
-	if (fp == NULL)
-		return 0;
-	for (;;) {
-		if (len == cap) {
-			char *nb = realloc(buf, cap = cap ? cap * 2 : 65536);
-			assert_non_null(nb);
-			buf = nb;
-		}
-		size_t got = fread(buf + len, 1, cap - len, fp);
-		if (got == 0)
-			break;
-		len += got;
-	}
-	fclose(fp);
-	for (i = 0; !found && i + n <= len; i++)
-		found = memcmp(buf + i, needle, n) == 0;
-	free(buf);
-	return found;
 }
 
 static json_t *load_json(char *text)
@@ -655,11 +577,11 @@ static void test_close_rules(void **state)
 
 	/* The reason is sealed: not in the database file or its log. */
 	assert_int_equal(rk_register_flush(f->r), RK_OK);
-	assert_false(file_has(f->db, "manifestly"));
+	assert_false(fx_file_has(f->db, "manifestly"));
 	{
-		char wal[700];
+		char wal[FX_PATH + 8];
 		snprintf(wal, sizeof wal, "%s-wal", f->db);
-		assert_false(file_has(wal, "manifestly"));
+		assert_false(fx_file_has(wal, "manifestly"));
 	}
 }
 
@@ -790,43 +712,43 @@ static void test_tampering(void **state)
 			 RK_OK);
 	assert_int_equal(rk_dsr_extend(f->r, 2, "complex", NULL), RK_OK);
 	/* A later due date written with the sqlite3 shell. */
-	raw_sql(f->db, "UPDATE dsr SET due = '2025-12-31' WHERE id = 1");
+	fx_exec(f->db, "UPDATE dsr SET due = '2025-12-31' WHERE id = 1");
 	assert_int_equal(rk_dsr_list(f->r, 0, NULL, &text), RK_EINTEGRITY);
 	assert_int_equal(rk_dsr_show(f->r, 2, &text), RK_EINTEGRITY);
 	assert_int_equal(rk_dsr_close(f->r, 2, "done", NULL, NULL),
 			 RK_EINTEGRITY);
-	raw_sql(f->db, "UPDATE dsr SET due = '2025-03-03' WHERE id = 1");
+	fx_exec(f->db, "UPDATE dsr SET due = '2025-03-03' WHERE id = 1");
 	assert_int_equal(rk_dsr_list(f->r, 0, NULL, &text), RK_OK);
 	rk_free_secret(text);
 	/* An overdue request hidden by closing it. */
-	raw_sql(f->db, "UPDATE dsr SET status = 'closed' WHERE id = 1");
+	fx_exec(f->db, "UPDATE dsr SET status = 'closed' WHERE id = 1");
 	assert_int_equal(rk_dsr_list(f->r, 0, NULL, &text), RK_EINTEGRITY);
-	raw_sql(f->db, "UPDATE dsr SET status = 'open' WHERE id = 1");
+	fx_exec(f->db, "UPDATE dsr SET status = 'open' WHERE id = 1");
 	/* Another extended deadline, or the extension's reason swapped. */
-	raw_sql(f->db, "UPDATE dsr SET extended_due = '2026-01-01' WHERE id "
+	fx_exec(f->db, "UPDATE dsr SET extended_due = '2026-01-01' WHERE id "
 		       "= 2");
 	assert_int_equal(rk_dsr_list(f->r, 0, NULL, &text), RK_EINTEGRITY);
-	raw_sql(f->db, "UPDATE dsr SET extended_due = '2025-06-04' WHERE id "
+	fx_exec(f->db, "UPDATE dsr SET extended_due = '2025-06-04' WHERE id "
 		       "= 2");
 	assert_int_equal(rk_dsr_list(f->r, 0, NULL, &text), RK_OK);
 	rk_free_secret(text);
 	/* A request moved to another subject. */
 	snprintf(sql, sizeof sql,
 		 "UPDATE dsr SET subject_id = '%s' WHERE id = 1", f->b);
-	raw_sql(f->db, sql);
+	fx_exec(f->db, sql);
 	assert_int_equal(rk_dsr_list(f->r, 0, NULL, &text), RK_EINTEGRITY);
 	snprintf(sql, sizeof sql,
 		 "UPDATE dsr SET subject_id = '%s' WHERE id = 1", f->a);
-	raw_sql(f->db, sql);
+	fx_exec(f->db, sql);
 	/* A request removed. */
-	raw_sql(f->db, "CREATE TABLE keep AS SELECT * FROM dsr WHERE id = 1;"
+	fx_exec(f->db, "CREATE TABLE keep AS SELECT * FROM dsr WHERE id = 1;"
 		       "DELETE FROM dsr WHERE id = 1");
 	assert_int_equal(rk_dsr_list(f->r, 0, NULL, &text), RK_EINTEGRITY);
-	raw_sql(f->db, "INSERT INTO dsr SELECT * FROM keep; DROP TABLE keep");
+	fx_exec(f->db, "INSERT INTO dsr SELECT * FROM keep; DROP TABLE keep");
 	assert_int_equal(rk_dsr_list(f->r, 0, NULL, &text), RK_OK);
 	rk_free_secret(text);
 	/* An old copy of a row put back (before the extension). */
-	raw_sql(f->db, "UPDATE dsr SET extended_due = NULL, extend_reason = "
+	fx_exec(f->db, "UPDATE dsr SET extended_due = NULL, extend_reason = "
 		       "NULL WHERE id = 2");
 	assert_int_equal(rk_dsr_list(f->r, 0, NULL, &text), RK_EINTEGRITY);
 }
@@ -873,7 +795,7 @@ static void test_outlives_subject(void **state)
 		char sql[128];
 		snprintf(sql, sizeof sql, "DELETE FROM subject WHERE id = '%s'",
 			 f->b);
-		raw_sql(f->db, sql);
+		fx_exec(f->db, sql);
 	}
 	assert_int_equal(rk_dsr_show(f->r, m, &text), RK_OK);
 	o = load_json(text);
@@ -889,18 +811,19 @@ int main(void)
 		cmocka_unit_test(test_every_day),
 		cmocka_unit_test(test_due_vectors),
 		cmocka_unit_test_setup_teardown(test_open_and_show, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_extend_rules, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_close_rules, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_overdue_fixed_clock, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_who_may, setup, teardown),
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_who_may, setup,
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tampering, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_outlives_subject, setup,
-						teardown),
+						fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

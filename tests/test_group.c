@@ -22,86 +22,18 @@
 
 #include "rekisteri.h"
 
-#ifndef RK_SOURCE_DIR
-#define RK_SOURCE_DIR "."
-#endif
-#define POLICY RK_SOURCE_DIR "/policies/ocr-factory.json"
-
-struct fx {
-	char dir[256];
-	char db[300];
-	char key[300];
-	rk_register *r;
-};
+#include "fixture.h"
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
-	const char *tmp = getenv("TMPDIR");
-
-	assert_non_null(f);
-	snprintf(f->dir, sizeof f->dir, "%s/rk-group-XXXXXX",
-		 tmp != NULL && tmp[0] ? tmp : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof f->db, "%s/r.db", f->dir);
-	snprintf(f->key, sizeof f->key, "%s/r.key", f->dir);
-	assert_int_equal(rk_register_init(f->db, f->key, POLICY, &f->r), RK_OK);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	char cmd[400];
-
-	rk_register_close(f->r);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
+	*state = fx_open("group");
 	return 0;
 }
 
 static rk_status add(rk_register *r, const char *last, char id[RK_ID_LEN + 1])
 {
-	rk_fields *fl = rk_fields_new();
-	rk_status st;
-
-	assert_non_null(fl);
-	assert_int_equal(rk_fields_add(fl, "first_name", "Testi"), RK_OK);
-	assert_int_equal(rk_fields_add(fl, "last_name", last), RK_OK);
-	st = rk_subject_add(r, "customer", fl, NULL, NULL, id);
-	rk_fields_free(fl);
-	return st;
-}
-
-/* One integer from the database through a connection of the test's own. */
-static int64_t query(const char *db, const char *sql)
-{
-	sqlite3 *h = NULL;
-	sqlite3_stmt *s = NULL;
-	int64_t n;
-
-	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL),
-			 SQLITE_OK);
-	sqlite3_busy_timeout(h, 5000);
-	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(h);
-	return n;
-}
-
-static void exec_sql(const char *db, const char *sql)
-{
-	sqlite3 *h = NULL;
-
-	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL),
-			 SQLITE_OK);
-	sqlite3_busy_timeout(h, 5000);
-	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(h);
+	return fx_subject_try(r, "customer", id, "first_name", "Testi",
+			      "last_name", last, NULL);
 }
 
 static void verify_all(const char *db, const char *key)
@@ -119,7 +51,7 @@ static void verify_all(const char *db, const char *key)
 
 static int64_t subjects(const char *db)
 {
-	return query(db, "SELECT count(*) FROM subject");
+	return fx_count(db, "SELECT count(*) FROM subject");
 }
 
 static int found(rk_register *r, const char *id)
@@ -140,7 +72,7 @@ static void test_failing_write_undoes_itself(void **state)
 	char a[RK_ID_LEN + 1], b[RK_ID_LEN + 1], c[RK_ID_LEN + 1];
 	char sql[256];
 	int64_t before = subjects(f->db);
-	int64_t head = query(f->db, "SELECT max(seq) FROM audit");
+	int64_t head = fx_count(f->db, "SELECT max(seq) FROM audit");
 
 	/* The trigger refuses the second add's own entry (seq head+2): its
 	 * subject and value rows are written by then. */
@@ -149,7 +81,7 @@ static void test_failing_write_undoes_itself(void **state)
 		 "NEW.seq = %lld AND NEW.outcome = 'ok' BEGIN "
 		 "SELECT RAISE(ABORT, 'refused by the test'); END",
 		 (long long)(head + 2));
-	exec_sql(f->db, sql);
+	fx_exec(f->db, sql);
 
 	assert_int_equal(rk_register_group_begin(f->r), RK_OK);
 	assert_int_equal(add(f->r, "Alpha", a), RK_OK);
@@ -162,7 +94,7 @@ static void test_failing_write_undoes_itself(void **state)
 	assert_int_equal(subjects(f->db), before);
 	assert_int_equal(rk_register_group_commit(f->r), RK_OK);
 
-	exec_sql(f->db, "DROP TRIGGER fail_one");
+	fx_exec(f->db, "DROP TRIGGER fail_one");
 	assert_int_equal(subjects(f->db), before + 2);
 	assert_true(found(f->r, a));
 	assert_true(found(f->r, c));
@@ -172,7 +104,7 @@ static void test_failing_write_undoes_itself(void **state)
 		 "SELECT count(*) FROM audit WHERE action = 'subject.add' AND "
 		 "outcome = 'failed' AND seq > %lld",
 		 (long long)head);
-	assert_int_equal(query(f->db, sql), 1);
+	assert_int_equal(fx_count(f->db, sql), 1);
 	verify_all(f->db, f->key);
 }
 
@@ -206,14 +138,14 @@ static void test_group_rollback(void **state)
 	struct fx *f = *state;
 	char a[RK_ID_LEN + 1], b[RK_ID_LEN + 1];
 	int64_t before = subjects(f->db);
-	int64_t head = query(f->db, "SELECT max(seq) FROM audit");
+	int64_t head = fx_count(f->db, "SELECT max(seq) FROM audit");
 
 	assert_int_equal(rk_register_group_begin(f->r), RK_OK);
 	assert_int_equal(add(f->r, "Alpha", a), RK_OK);
 	assert_int_equal(add(f->r, "Beta", b), RK_OK);
 	rk_register_group_rollback(f->r);
 	assert_int_equal(subjects(f->db), before);
-	assert_int_equal(query(f->db, "SELECT max(seq) FROM audit"), head);
+	assert_int_equal(fx_count(f->db, "SELECT max(seq) FROM audit"), head);
 	assert_false(found(f->r, a));
 	assert_int_equal(add(f->r, "Gamma", b), RK_OK);
 	assert_int_equal(subjects(f->db), before + 1);
@@ -266,7 +198,7 @@ static void test_reads_and_updates(void **state)
 	assert_non_null(fl);
 	assert_int_equal(add(f->r, "Alpha", a), RK_OK);
 	assert_int_equal(rk_register_flush(f->r), RK_OK);
-	head = query(f->db, "SELECT max(seq) FROM audit");
+	head = fx_count(f->db, "SELECT max(seq) FROM audit");
 	assert_int_equal(rk_fields_add(fl, "last_name", "Beeta"), RK_OK);
 	assert_int_equal(rk_register_group_begin(f->r), RK_OK);
 	assert_true(found(f->r, a));
@@ -275,9 +207,10 @@ static void test_reads_and_updates(void **state)
 	assert_int_equal(rk_register_group_commit(f->r), RK_OK);
 	rk_fields_free(fl);
 	/* get, update, get: three entries after the head, none missing. */
-	assert_true(query(f->db, "SELECT max(seq) FROM audit") >= head + 2);
+	assert_true(fx_count(f->db, "SELECT max(seq) FROM audit") >= head + 2);
 	assert_int_equal(rk_register_flush(f->r), RK_OK);
-	assert_int_equal(query(f->db, "SELECT max(seq) FROM audit"), head + 3);
+	assert_int_equal(fx_count(f->db, "SELECT max(seq) FROM audit"),
+			 head + 3);
 	verify_all(f->db, f->key);
 }
 
@@ -289,22 +222,22 @@ static void test_commit_fails(void **state)
 	struct fx *f = *state;
 	char a[RK_ID_LEN + 1], b[RK_ID_LEN + 1];
 	int64_t before = subjects(f->db);
-	int64_t head = query(f->db, "SELECT max(seq) FROM audit");
+	int64_t head = fx_count(f->db, "SELECT max(seq) FROM audit");
 
-	exec_sql(f->db,
-		 "CREATE TABLE spoil (s TEXT REFERENCES subject(id) "
-		 "DEFERRABLE INITIALLY DEFERRED);"
-		 "CREATE TRIGGER spoil_commit AFTER INSERT ON audit WHEN "
-		 "NEW.action = 'subject.add' BEGIN INSERT INTO spoil VALUES "
-		 "('no such subject'); END");
+	fx_exec(f->db,
+		"CREATE TABLE spoil (s TEXT REFERENCES subject(id) "
+		"DEFERRABLE INITIALLY DEFERRED);"
+		"CREATE TRIGGER spoil_commit AFTER INSERT ON audit WHEN "
+		"NEW.action = 'subject.add' BEGIN INSERT INTO spoil VALUES "
+		"('no such subject'); END");
 	assert_int_equal(rk_register_group_begin(f->r), RK_OK);
 	assert_int_equal(add(f->r, "Alpha", a), RK_OK);
 	assert_int_equal(add(f->r, "Beta", b), RK_OK);
 	assert_int_equal(rk_register_group_commit(f->r), RK_ESYS);
 	assert_int_equal(subjects(f->db), before);
-	assert_int_equal(query(f->db, "SELECT max(seq) FROM audit"), head);
+	assert_int_equal(fx_count(f->db, "SELECT max(seq) FROM audit"), head);
 	assert_false(found(f->r, a));
-	exec_sql(f->db, "DROP TRIGGER spoil_commit; DROP TABLE spoil");
+	fx_exec(f->db, "DROP TRIGGER spoil_commit; DROP TABLE spoil");
 	assert_int_equal(add(f->r, "Gamma", a), RK_OK);
 	assert_int_equal(subjects(f->db), before + 1);
 	verify_all(f->db, f->key);
@@ -316,7 +249,7 @@ static void test_killed_inside_group(void **state)
 {
 	struct fx *f = *state;
 	int64_t before = subjects(f->db);
-	int64_t head = query(f->db, "SELECT max(seq) FROM audit");
+	int64_t head = fx_count(f->db, "SELECT max(seq) FROM audit");
 	int pipefd[2], status = 0;
 	char ch = 0;
 	pid_t pid;
@@ -347,7 +280,7 @@ static void test_killed_inside_group(void **state)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFSIGNALED(status));
 	assert_int_equal(subjects(f->db), before);
-	assert_int_equal(query(f->db, "SELECT max(seq) FROM audit"), head);
+	assert_int_equal(fx_count(f->db, "SELECT max(seq) FROM audit"), head);
 	verify_all(f->db, f->key);
 }
 
@@ -361,7 +294,7 @@ static void test_policy_undone_in_group(void **state)
 	rk_register *h = NULL;
 	rk_audit_report rep;
 
-	snprintf(path, sizeof path, "%s/changed.json", f->dir);
+	fx_path(path, sizeof path, f->dir, "changed.json");
 	snprintf(cmd, sizeof cmd,
 		 "sed 's/Suoramarkkinointikielto/Suoramarkkinointikielto "
 		 "(muutettu)/' '%s' > '%s'",
@@ -386,21 +319,21 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-			test_failing_write_undoes_itself, setup, teardown),
+			test_failing_write_undoes_itself, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_refused_write_in_group,
-						setup, teardown),
+						setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_group_rollback, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_bulk_inside_group, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_reads_and_updates, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_commit_fails, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_policy_undone_in_group,
-						setup, teardown),
+						setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_killed_inside_group, setup,
-						teardown),
+						fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,10 +21,7 @@
 #include "ident.h"
 #include "rekisteri.h"
 
-#ifndef RK_SOURCE_DIR
-#define RK_SOURCE_DIR "."
-#endif
-#define POLICY RK_SOURCE_DIR "/policies/ocr-factory.json"
+#include "fixture.h"
 /* 2025-03-01T12:00:00Z */
 #define T0  INT64_C(1740830400)
 #define DAY INT64_C(86400)
@@ -489,46 +486,14 @@ static void test_country_table(void **state)
 /* ---- through the API -----------------------------------------------------
  */
 
-struct fx {
-	char dir[512];
-	char db[544];
-	char key[544];
-	rk_register *r;
-	char id[RK_ID_LEN + 1];
-};
-
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
-	rk_fields *fl = rk_fields_new();
+	struct fx *f = fx_open("hostile");
 
-	assert_non_null(f);
-	assert_non_null(fl);
-	snprintf(f->dir, sizeof f->dir, "%s/rk-hostile-XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof f->db, "%s/r.db", f->dir);
-	snprintf(f->key, sizeof f->key, "%s/r.key", f->dir);
-	assert_int_equal(rk_register_init(f->db, f->key, POLICY, &f->r), RK_OK);
 	rk_register_set_clock(f->r, T0);
-	assert_int_equal(rk_fields_add(fl, "last_name", "Vihamielinen"), RK_OK);
-	assert_int_equal(rk_fields_add(fl, "email", ""), RK_OK);
-	assert_int_equal(
-		rk_subject_add(f->r, "customer", fl, NULL, NULL, f->id), RK_OK);
-	rk_fields_free(fl);
+	fx_subject(f->r, "customer", f->id, "last_name", "Vihamielinen",
+		   "email", "", NULL);
 	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	char cmd[600];
-
-	rk_register_close(f->r);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
 	return 0;
 }
 
@@ -719,13 +684,13 @@ int main(void)
 		cmocka_unit_test(test_media_type),
 		cmocka_unit_test(test_country_table),
 		cmocka_unit_test_setup_teardown(test_amounts_exact, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_empty_fields_absent, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_future_dates, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_end_corrected, setup,
-						teardown),
+						fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

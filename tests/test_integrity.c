@@ -21,48 +21,23 @@
 #include "register.h"
 #include "rekisteri.h"
 
-#ifndef RK_SOURCE_DIR
-#define RK_SOURCE_DIR "."
-#endif
-#define POLICY RK_SOURCE_DIR "/policies/ocr-factory.json"
+#define FX_EXTRA                                                               \
+	char bak[FX_PATH];                                                     \
+	char token[RK_TOKEN_LEN + 1];                                          \
+	int64_t version; /* the schema's version before make_old */
+#include "fixture.h"
 #define PURCHASE                                                               \
 	"{\"product\": \"Skanneri\", \"amount\": \"10.00\", \"currency\": "    \
 	"\"EUR\"}"
 
-struct fx {
-	char dir[256];
-	char db[300];
-	char key[300];
-	char bak[300];
-	rk_register *r;
-	char id[RK_ID_LEN + 1];
-	char token[RK_TOKEN_LEN + 1];
-	int64_t version; /* the schema's version before make_old */
-};
-
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
-	const char *tmp = getenv("TMPDIR");
-	rk_fields *fl = rk_fields_new();
+	struct fx *f = fx_open("integ");
 	int64_t rec = 0;
 
-	assert_non_null(f);
-	assert_non_null(fl);
-	snprintf(f->dir, sizeof f->dir, "%s/rk-integ-XXXXXX",
-		 tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof f->db, "%s/r.db", f->dir);
-	snprintf(f->key, sizeof f->key, "%s/r.key", f->dir);
-	snprintf(f->bak, sizeof f->bak, "%s/b.db", f->dir);
-	assert_int_equal(rk_register_init(f->db, f->key, POLICY, &f->r), RK_OK);
-	assert_int_equal(rk_fields_add(fl, "first_name", "Aino"), RK_OK);
-	assert_int_equal(rk_fields_add(fl, "last_name", "Integriteetti"),
-			 RK_OK);
-	assert_int_equal(rk_fields_add(fl, "email", "aino@example.com"), RK_OK);
-	assert_int_equal(
-		rk_subject_add(f->r, "customer", fl, NULL, NULL, f->id), RK_OK);
-	rk_fields_free(fl);
+	fx_path(f->bak, sizeof f->bak, f->dir, "b.db");
+	fx_subject(f->r, "customer", f->id, "first_name", "Aino", "last_name",
+		   "Integriteetti", "email", "aino@example.com", NULL);
 	assert_int_equal(rk_consent_set(f->r, f->id, "email_marketing", 1,
 					"web", "lomake"),
 			 RK_OK);
@@ -79,45 +54,6 @@ static int setup(void **state)
 	assert_int_equal(rk_register_flush(f->r), RK_OK);
 	*state = f;
 	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	char cmd[400];
-
-	rk_register_close(f->r);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
-	return 0;
-}
-
-static void raw_exec(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	char *msg = NULL;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 10000);
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-		fail_msg("%s: %s", sql, msg != NULL ? msg : "?");
-	sqlite3_close(db);
-}
-
-static long raw_int(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	long v = -1;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = (long)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
 }
 
 /* One member of an audit entry as the chain hashes it: its length (all
@@ -158,8 +94,8 @@ static void make_trail_old(struct fx *f)
 	assert_int_equal(rk_register_open(f->db, f->key, &r), RK_OK);
 	memcpy(akey, r->akey, sizeof akey);
 	rk_register_close(r);
-	raw_exec(f->db, "UPDATE audit SET fields = NULL WHERE seq = 1;"
-			"DELETE FROM meta WHERE key = 'audit_head';");
+	fx_exec(f->db, "UPDATE audit SET fields = NULL WHERE seq = 1;"
+		       "DELETE FROM meta WHERE key = 'audit_head';");
 	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
 	assert_int_equal(
 		sqlite3_prepare_v2(db,
@@ -209,37 +145,37 @@ static void make_old(struct fx *f)
 
 	rk_register_close(f->r);
 	f->r = NULL;
-	f->version = raw_int(f->db, "SELECT max(version) FROM"
-				    " schema_migrations");
+	f->version = fx_count(f->db, "SELECT max(version) FROM"
+				     " schema_migrations");
 	make_trail_old(f);
 	sec_token_hash(f->token, h);
 	sec_hex(h, sizeof h, hex);
 	snprintf(sql, sizeof sql,
 		 "UPDATE actor SET token_hash = X'%s' WHERE name = 'cs-1'",
 		 hex);
-	raw_exec(f->db, sql);
-	raw_exec(f->db, "ALTER TABLE subject DROP COLUMN vdigest;"
-			"ALTER TABLE subject DROP COLUMN chead;"
-			"ALTER TABLE subject DROP COLUMN rhead;"
-			"ALTER TABLE subject DROP COLUMN mac;"
-			"ALTER TABLE record DROP COLUMN mac;"
-			"ALTER TABLE consent DROP COLUMN mac;"
-			"ALTER TABLE actor DROP COLUMN mac;"
-			"ALTER TABLE cookie DROP COLUMN mac;"
-			"ALTER TABLE subject DROP COLUMN audit_seq;"
-			/* what the migrations after 4 made */
-			"DROP TABLE held_chunk;"
-			"DROP TABLE held_record;"
-			"DROP TABLE erasure;"
-			"ALTER TABLE record DROP COLUMN cookie_hash;"
-			"DELETE FROM meta WHERE key IN ('row_key',"
-			" 'row_macs_pending', 'actor_set', 'policy_mac');"
-			"DELETE FROM schema_migrations WHERE version >= 3;"
-			/* tables of later migrations, made again */
-			"DROP TABLE dsr;"
-			"DROP TABLE breach;"
-			"DROP TABLE disclosure;"
-			"DROP TABLE selfsvc;");
+	fx_exec(f->db, sql);
+	fx_exec(f->db, "ALTER TABLE subject DROP COLUMN vdigest;"
+		       "ALTER TABLE subject DROP COLUMN chead;"
+		       "ALTER TABLE subject DROP COLUMN rhead;"
+		       "ALTER TABLE subject DROP COLUMN mac;"
+		       "ALTER TABLE record DROP COLUMN mac;"
+		       "ALTER TABLE consent DROP COLUMN mac;"
+		       "ALTER TABLE actor DROP COLUMN mac;"
+		       "ALTER TABLE cookie DROP COLUMN mac;"
+		       "ALTER TABLE subject DROP COLUMN audit_seq;"
+		       /* what the migrations after 4 made */
+		       "DROP TABLE held_chunk;"
+		       "DROP TABLE held_record;"
+		       "DROP TABLE erasure;"
+		       "ALTER TABLE record DROP COLUMN cookie_hash;"
+		       "DELETE FROM meta WHERE key IN ('row_key',"
+		       " 'row_macs_pending', 'actor_set', 'policy_mac');"
+		       "DELETE FROM schema_migrations WHERE version >= 3;"
+		       /* tables of later migrations, made again */
+		       "DROP TABLE dsr;"
+		       "DROP TABLE breach;"
+		       "DROP TABLE disclosure;"
+		       "DROP TABLE selfsvc;");
 }
 
 static void reads_as_before_but_consent(struct fx *f);
@@ -299,14 +235,14 @@ static void test_old_register_is_bound_at_first_open(void **state)
 
 	make_old(f);
 	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
-	assert_int_equal(raw_int(f->db, "SELECT max(version) FROM"
-					" schema_migrations"),
+	assert_int_equal(fx_count(f->db, "SELECT max(version) FROM"
+					 " schema_migrations"),
 			 f->version);
-	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM audit"
-					" WHERE action = 'register.upgrade'"),
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM audit"
+					 " WHERE action = 'register.upgrade'"),
 			 1);
-	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM subject"
-					" WHERE mac IS NULL"),
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM subject"
+					 " WHERE mac IS NULL"),
 			 0);
 	reads_as_before(f, f->r);
 	/* The identifier's link was bound too. */
@@ -322,11 +258,11 @@ static void test_old_register_is_bound_at_first_open(void **state)
 	/* A second open binds nothing again. */
 	rk_register_close(f->r);
 	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
-	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM audit"
-					" WHERE action = 'register.upgrade'"),
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM audit"
+					 " WHERE action = 'register.upgrade'"),
 			 1);
 	/* And from now on an edit shows. */
-	raw_exec(f->db, "UPDATE value SET legal_basis = 'consent'");
+	fx_exec(f->db, "UPDATE value SET legal_basis = 'consent'");
 	assert_int_equal(rk_subject_get(f->r, f->id, NULL, &s), RK_EINTEGRITY);
 	assert_null(s);
 }
@@ -342,8 +278,7 @@ static void test_binding_is_not_repeated(void **state)
 	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
 	rk_register_close(f->r);
 	f->r = NULL;
-	raw_exec(
-		f->db,
+	fx_exec(f->db,
 		"UPDATE subject SET vdigest = NULL, chead = NULL, rhead = NULL,"
 		" mac = NULL;"
 		"UPDATE value SET purposes = purposes ||"
@@ -353,8 +288,8 @@ static void test_binding_is_not_repeated(void **state)
 		" WHERE key = 'row_macs_pending';");
 	assert_int_equal(rk_register_open(f->db, f->key, &h), RK_EINTEGRITY);
 	rk_register_close(h);
-	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM subject"
-					" WHERE mac IS NULL"),
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM subject"
+					 " WHERE mac IS NULL"),
 			 1);
 	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_EINTEGRITY);
 	rk_register_close(f->r);
@@ -367,8 +302,8 @@ static void test_row_key_survives_rotation(void **state)
 {
 	struct fx *f = *state;
 
-	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM meta"
-					" WHERE key = 'row_key'"),
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM meta"
+					 " WHERE key = 'row_key'"),
 			 1);
 	assert_int_equal(rk_key_rotate(f->r), RK_OK);
 	rk_register_close(f->r);
@@ -396,8 +331,8 @@ static void test_restore_repins_the_live_ledger(void **state)
 	assert_int_equal(given, 1);
 	assert_int_equal(rk_may_contact(f->r, f->id, "email", 0, &d), RK_OK);
 	assert_int_equal(d.allowed, 1);
-	raw_exec(f->db, "DELETE FROM consent WHERE id = (SELECT max(id)"
-			" FROM consent)");
+	fx_exec(f->db, "DELETE FROM consent WHERE id = (SELECT max(id)"
+		       " FROM consent)");
 	assert_int_equal(rk_may_contact(f->r, f->id, "email", 0, &d),
 			 RK_EINTEGRITY);
 }
@@ -407,7 +342,7 @@ static void test_restore_repins_the_live_ledger(void **state)
 static void test_old_backup_restores(void **state)
 {
 	struct fx *f = *state;
-	char cmd[700];
+	char cmd[2 * FX_PATH + 16];
 	int given = -1;
 
 	make_old(f);
@@ -467,7 +402,7 @@ static void test_password_rollback(void **state)
 	snprintf(sql, sizeof sql,
 		 "UPDATE value SET ciphertext = X'%s' WHERE field = 'password'",
 		 hex);
-	raw_exec(f->db, sql);
+	fx_exec(f->db, sql);
 	assert_int_equal(rk_subject_check_password(f->r, f->id, "password",
 						   "vanha-salasana",
 						   "products_services"),
@@ -518,17 +453,18 @@ int main(void)
 		cmocka_unit_test(test_mac_framing),
 		cmocka_unit_test_setup_teardown(
 			test_old_register_is_bound_at_first_open, setup,
-			teardown),
+			fx_teardown),
 		cmocka_unit_test_setup_teardown(test_binding_is_not_repeated,
-						setup, teardown),
+						setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_row_key_survives_rotation,
-						setup, teardown),
+						setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			test_restore_repins_the_live_ledger, setup, teardown),
+			test_restore_repins_the_live_ledger, setup,
+			fx_teardown),
 		cmocka_unit_test_setup_teardown(test_password_rollback, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_old_backup_restores, setup,
-						teardown),
+						fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,101 +25,30 @@
 #include "rekisteri.h"
 #include "store.h"
 
-#ifndef RK_SOURCE_DIR
-#define RK_SOURCE_DIR "."
-#endif
-#define POLICY RK_SOURCE_DIR "/policies/ocr-factory.json"
-
-struct fx {
-	char dir[64];
-	char db[128];
-	char key[128];
-	char keynew[160];
-	char bak[160];
-	rk_register *r;
-};
+#define FX_EXTRA                                                               \
+	char keynew[FX_PATH];                                                  \
+	char bak[FX_PATH];
+#include "fixture.h"
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
+	struct fx *f = fx_open("keys");
 
-	assert_non_null(f);
-	snprintf(f->dir, sizeof f->dir, "/tmp/rk-keys-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof f->db, "%s/r.db", f->dir);
-	snprintf(f->key, sizeof f->key, "%s/r.key", f->dir);
-	snprintf(f->keynew, sizeof f->keynew, "%s/r.key.new", f->dir);
-	snprintf(f->bak, sizeof f->bak, "%s/backup.db", f->dir);
-	assert_int_equal(rk_register_init(f->db, f->key, POLICY, &f->r), RK_OK);
+	fx_path(f->keynew, sizeof f->keynew, f->dir, "r.key.new");
+	fx_path(f->bak, sizeof f->bak, f->dir, "backup.db");
 	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	char cmd[256];
-
-	rk_register_close(f->r);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
 	return 0;
 }
 
 /* A customer with exactly three fields (plus the issued customer number). */
 static rk_status add3(rk_register *r, int n, char id[RK_ID_LEN + 1])
 {
-	rk_fields *fl = rk_fields_new();
 	char last[32], email[64];
-	rk_status st;
 
-	if (fl == NULL)
-		return RK_ESYS;
 	snprintf(last, sizeof last, "Testinen%d", n);
 	snprintf(email, sizeof email, "testi.%d@example.com", n);
-	st = rk_fields_add(fl, "first_name", "Testi");
-	if (st == RK_OK)
-		st = rk_fields_add(fl, "last_name", last);
-	if (st == RK_OK)
-		st = rk_fields_add(fl, "email", email);
-	if (st == RK_OK)
-		st = rk_subject_add(r, "customer", fl, NULL, NULL, id);
-	rk_fields_free(fl);
-	return st;
-}
-
-static int64_t query_int(const char *db, const char *sql)
-{
-	sqlite3 *h = NULL;
-	sqlite3_stmt *s = NULL;
-	int64_t n;
-
-	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
-			 SQLITE_OK);
-	sqlite3_busy_timeout(h, 5000);
-	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(h);
-	return n;
-}
-
-static void copy_file(const char *from, const char *to)
-{
-	char buf[4096];
-	ssize_t n;
-	int in = open(from, O_RDONLY), out;
-
-	assert_true(in >= 0);
-	out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_true(out >= 0);
-	while ((n = read(in, buf, sizeof buf)) > 0)
-		assert_int_equal(write(out, buf, (size_t)n), n);
-	assert_int_equal(n, 0);
-	close(in);
-	assert_int_equal(close(out), 0);
+	return fx_subject_quiet(r, "customer", id, "first_name", "Testi",
+				"last_name", last, "email", email, NULL);
 }
 
 static int file_exists(const char *path)
@@ -241,14 +170,13 @@ static void test_rotate(void **state)
 	assert_int_equal(rk_register_commit(f->r), RK_OK);
 	for (i = 0; i < 3; i++)
 		values_of(f->r, ids[i], before[i], sizeof before[i]);
-	snprintf(old, sizeof old, "%s/old.key", f->dir);
-	copy_file(f->key, old);
+	fx_path(old, sizeof old, f->dir, "old.key");
+	fx_copy_file(f->key, old);
 
 	assert_int_equal(rk_key_rotate(f->r), RK_OK);
 	assert_false(file_exists(f->keynew));
 	assert_false(same_file_content(old, f->key));
-	assert_int_equal(query_int(f->db, "SELECT count(*) FROM subject"),
-			 1103);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM subject"), 1103);
 	/* The same handle goes on with the new key. */
 	for (i = 0; i < 3; i++) {
 		values_of(f->r, ids[i], after, sizeof after);
@@ -303,12 +231,12 @@ static void test_other_handle_follows_rotation(void **state)
 	assert_int_equal(add3(h2, 1, id), RK_OK);
 	assert_int_equal(rk_register_open(f->db, f->key, &h3), RK_OK);
 	values_of(h3, id, v3, sizeof v3); /* a read entry, queued */
-	before = query_int(f->db, "SELECT count(*) FROM audit");
+	before = fx_count(f->db, "SELECT count(*) FROM audit");
 	assert_int_equal(rk_key_rotate(f->r), RK_OK);
 	/* Closing after the rotation still commits the queued entry. */
 	rk_register_close(h3);
 	h3 = NULL;
-	assert_int_equal(query_int(f->db, "SELECT count(*) FROM audit"),
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM audit"),
 			 before + 2);
 	assert_int_equal(add3(h2, 2, id), RK_OK);
 	values_of(h2, id, v2, sizeof v2);
@@ -345,11 +273,11 @@ static void test_reader_between_commit_and_rename(void **state)
 	assert_int_equal(add3(f->r, 5, id), RK_OK);
 	assert_int_equal(rk_register_open(f->db, f->key, &h), RK_OK);
 	values_of(h, id, before, sizeof before);
-	snprintf(old, sizeof old, "%s/old.key", f->dir);
-	copy_file(f->key, old);
+	fx_path(old, sizeof old, f->dir, "old.key");
+	fx_copy_file(f->key, old);
 	assert_int_equal(rk_key_rotate(f->r), RK_OK);
-	copy_file(f->key, f->keynew);
-	copy_file(old, f->key);
+	fx_copy_file(f->key, f->keynew);
+	fx_copy_file(old, f->key);
 
 	values_of(h, id, after, sizeof after);
 	assert_string_equal(after, before);
@@ -495,8 +423,8 @@ static void test_rotate_replaces_signing_key(void **state)
 	rk_register *r2 = NULL;
 	int64_t seq1, seq2;
 
-	snprintf(cp, sizeof cp, "%s/cp", f->dir);
-	snprintf(cp2, sizeof cp2, "%s/cp2", f->dir);
+	fx_path(cp, sizeof cp, f->dir, "cp");
+	fx_path(cp2, sizeof cp2, f->dir, "cp2");
 	assert_int_equal(add3(f->r, 1, id), RK_OK);
 	assert_int_equal(rk_audit_checkpoint(f->r, cp), RK_OK);
 	seq1 = checkpoint_pk(cp, pk1);
@@ -543,11 +471,11 @@ static void test_rotate_replaces_index_key(void **state)
 	assert_int_equal(rk_list_count(l), 1);
 	rk_list_free(l);
 	sec_blind_index(old_ikey, "email", "testi.4@example.com", h);
-	assert_int_equal(query_int(f->db, "SELECT count(*) FROM value"
-					  " WHERE bidx IS NOT NULL"),
-			 query_int(f->db, "SELECT count(*) FROM value WHERE"
-					  " field IN ('email',"
-					  " 'customer_number')"));
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM value"
+					 " WHERE bidx IS NOT NULL"),
+			 fx_count(f->db, "SELECT count(*) FROM value WHERE"
+					 " field IN ('email',"
+					 " 'customer_number')"));
 	{
 		sqlite3 *db = NULL;
 		sqlite3_stmt *q = NULL;
@@ -585,16 +513,16 @@ static void test_recover_after_commit(void **state)
 
 	assert_int_equal(add3(f->r, 7, id), RK_OK);
 	values_of(f->r, id, before, sizeof before);
-	snprintf(old, sizeof old, "%s/old.key", f->dir);
-	snprintf(newk, sizeof newk, "%s/new.key", f->dir);
-	copy_file(f->key, old);
+	fx_path(old, sizeof old, f->dir, "old.key");
+	fx_path(newk, sizeof newk, f->dir, "new.key");
+	fx_copy_file(f->key, old);
 	assert_int_equal(rk_key_rotate(f->r), RK_OK);
 	rk_register_close(f->r);
 	f->r = NULL;
-	copy_file(f->key, newk);
+	fx_copy_file(f->key, newk);
 	/* The state a crash between steps 2 and 3 leaves behind. */
-	copy_file(f->key, f->keynew);
-	copy_file(old, f->key);
+	fx_copy_file(f->key, f->keynew);
+	fx_copy_file(old, f->key);
 
 	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
 	assert_false(file_exists(f->keynew));
@@ -621,8 +549,8 @@ static void test_recover_before_commit(void **state)
 	f->r = NULL;
 	assert_int_equal(sec_keyfile_create(f->keynew, k, err, sizeof err), 0);
 	sec_key_free(k);
-	snprintf(keep, sizeof keep, "%s/keep.key", f->dir);
-	copy_file(f->key, keep);
+	fx_path(keep, sizeof keep, f->dir, "keep.key");
+	fx_copy_file(f->key, keep);
 
 	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
 	assert_false(file_exists(f->keynew));
@@ -643,7 +571,7 @@ static void test_recover_leaves_unknown_keys(void **state)
 	rk_register *r2 = NULL;
 
 	assert_non_null(k);
-	snprintf(other, sizeof other, "%s/other.key", f->dir);
+	fx_path(other, sizeof other, f->dir, "other.key");
 	snprintf(othernew, sizeof othernew, "%s.new", other);
 	assert_int_equal(sec_keyfile_create(other, k, err, sizeof err), 0);
 	assert_int_equal(sec_keyfile_create(othernew, k, err, sizeof err), 0);
@@ -709,12 +637,11 @@ static void test_backup_under_load_and_restore(void **state)
 	assert_int_equal(sb.st_mode & 0777, 0600);
 
 	/* The copy is consistent: no subject without its four values. */
-	nb = query_int(f->bak, "SELECT count(*) FROM subject");
+	nb = fx_count(f->bak, "SELECT count(*) FROM subject");
 	assert_true(nb >= 70);
-	assert_int_equal(query_int(f->bak,
-				   "SELECT count(*) FROM subject s WHERE"
-				   " (SELECT count(*) FROM value v"
-				   " WHERE v.subject_id = s.id) != 4"),
+	assert_int_equal(fx_count(f->bak, "SELECT count(*) FROM subject s WHERE"
+					  " (SELECT count(*) FROM value v"
+					  " WHERE v.subject_id = s.id) != 4"),
 			 0);
 	assert_int_equal(rk_register_open(f->bak, f->key, &b), RK_OK);
 	expect_intact(b);
@@ -726,14 +653,14 @@ static void test_backup_under_load_and_restore(void **state)
 	/* More writes, then back to the backup's state. */
 	for (i = 0; i < 5; i++)
 		assert_int_equal(add3(f->r, 500 + (int)i, id), RK_OK);
-	assert_true(query_int(f->db, "SELECT count(*) FROM subject") > nb);
-	audit_before = query_int(f->db, "SELECT count(*) FROM audit");
+	assert_true(fx_count(f->db, "SELECT count(*) FROM subject") > nb);
+	audit_before = fx_count(f->db, "SELECT count(*) FROM audit");
 	assert_int_equal(rk_restore(f->r, f->bak), RK_OK);
 	/* the trail loses nothing: entries made after the backup stay, and
 	 * the restore goes on after them */
-	assert_int_equal(query_int(f->db, "SELECT count(*) FROM audit"),
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM audit"),
 			 audit_before + 1);
-	assert_int_equal(query_int(f->db, "SELECT count(*) FROM subject"), nb);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM subject"), nb);
 	/* the subject added after the backup is gone */
 	assert_int_equal(rk_subject_get(f->r, id, NULL, &s), RK_ENOTFOUND);
 	expect_intact(f->r);
@@ -805,7 +732,7 @@ static void test_restore_keeps_what_never_goes_back(void **state)
 	/* a's withdrawal stands, and its location data does not come back */
 	assert_int_equal(rk_consent_state(f->r, a, "location", &given), RK_OK);
 	assert_int_equal(given, 0);
-	assert_int_equal(query_int(f->db, "SELECT count(*) FROM record"), 0);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM record"), 0);
 	/* the revoked token stays revoked */
 	assert_int_equal(rk_register_open(f->db, f->key, &h), RK_OK);
 	assert_int_equal(rk_register_authenticate(h, "cs-9", token),
@@ -834,9 +761,9 @@ static void snap(const char *db, struct snapshot *s)
 	sqlite3 *h = NULL;
 	sqlite3_stmt *st = NULL;
 
-	s->subjects = query_int(db, "SELECT count(*) FROM subject");
-	s->values = query_int(db, "SELECT count(*) FROM value");
-	s->audit = query_int(db, "SELECT count(*) FROM audit");
+	s->subjects = fx_count(db, "SELECT count(*) FROM subject");
+	s->values = fx_count(db, "SELECT count(*) FROM value");
+	s->audit = fx_count(db, "SELECT count(*) FROM audit");
 	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
 			 SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(h,
@@ -955,7 +882,7 @@ static void test_restore_refuses_undecryptable(void **state)
 	assert_int_equal(add3(f->r, 1, a), RK_OK);
 	assert_int_equal(add3(f->r, 2, b), RK_OK);
 	assert_int_equal(rk_backup(f->r, f->bak), RK_OK);
-	snprintf(bak2, sizeof bak2, "%s/backup2.db", f->dir);
+	fx_path(bak2, sizeof bak2, f->dir, "backup2.db");
 	assert_int_equal(rk_backup(f->r, bak2), RK_OK);
 	assert_int_equal(add3(f->r, 3, b), RK_OK);
 	/* a's last name now sits with b: it was sealed for a */
@@ -1000,16 +927,16 @@ static void test_restore_keeps_broken_trail_as_evidence(void **state)
 	assert_int_equal(rk_register_flush(f->r), RK_OK);
 	tamper(f->db, "UPDATE audit SET actor = 'someone else' WHERE seq = 2");
 	assert_int_equal(rk_audit_verify(f->r, &rep), RK_EINTEGRITY);
-	entries = query_int(f->db, "SELECT count(*) FROM audit");
+	entries = fx_count(f->db, "SELECT count(*) FROM audit");
 	snap(f->db, &s1);
 	assert_int_equal(rk_restore(f->r, f->bak), RK_EINTEGRITY);
 	assert_non_null(strstr(rk_errmsg(f->r), "audit trail"));
 	assert_non_null(strstr(rk_errmsg(f->r), "--force"));
 	snap(f->db, &s2);
 	expect_same(&s1, &s2);
-	assert_true(query_int(f->db, "SELECT count(*) FROM audit") >= entries);
-	assert_int_equal(query_int(f->db, "SELECT count(*) FROM audit"
-					  " WHERE actor = 'someone else'"),
+	assert_true(fx_count(f->db, "SELECT count(*) FROM audit") >= entries);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM audit"
+					 " WHERE actor = 'someone else'"),
 			 1);
 
 	assert_int_equal(rk_restore_ex(f->r, f->bak, RK_RESTORE_FORCE), RK_OK);
@@ -1017,15 +944,15 @@ static void test_restore_keeps_broken_trail_as_evidence(void **state)
 	assert_non_null(copy);
 	/* the register as it was, broken trail and all, is kept */
 	snprintf(cmd, sizeof cmd, "%s", copy);
-	assert_int_equal(query_int(cmd, "SELECT count(*) FROM audit"
-					" WHERE actor = 'someone else'"),
+	assert_int_equal(fx_count(cmd, "SELECT count(*) FROM audit"
+				       " WHERE actor = 'someone else'"),
 			 1);
 	expect_intact(f->r);
 	assert_int_equal(rk_audit_log(f->r, NULL, find_action, &fa), RK_OK);
 	assert_true(fa.seq > 0);
-	assert_int_equal(query_int(f->db, "SELECT count(*) FROM audit WHERE"
-					  " action = 'register.restore' AND"
-					  " fields LIKE 'forced%'"),
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM audit WHERE"
+					 " action = 'register.restore' AND"
+					 " fields LIKE 'forced%'"),
 			 1);
 	assert_int_equal(rk_register_open(f->db, f->key, &h), RK_OK);
 	assert_int_equal(rk_subject_get(h, late, NULL, &(rk_subject *){NULL}),
@@ -1050,10 +977,10 @@ static void test_restore_into_new_file(void **state)
 	assert_int_equal(rk_backup(f->r, f->bak), RK_OK);
 	rk_register_close(f->r);
 	f->r = NULL;
-	snprintf(lost, sizeof lost, "%s/lost.db", f->dir);
+	fx_path(lost, sizeof lost, f->dir, "lost.db");
 	assert_int_equal(rename(f->db, lost), 0);
 
-	snprintf(other, sizeof other, "%s/other.key", f->dir);
+	fx_path(other, sizeof other, f->dir, "other.key");
 	assert_int_equal(sec_keyfile_create(other, k, err, sizeof err), 0);
 	sec_key_free(k);
 	assert_int_equal(rk_restore_new(f->db, other, f->bak, &h), RK_EINVAL);
@@ -1069,8 +996,8 @@ static void test_restore_into_new_file(void **state)
 	expect_intact(h);
 	rk_register_close(h);
 	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
-	assert_int_equal(query_int(f->db, "SELECT count(*) FROM audit WHERE"
-					  " action = 'register.restore'"),
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM audit WHERE"
+					 " action = 'register.restore'"),
 			 1);
 }
 
@@ -1141,7 +1068,7 @@ static void test_reencrypt(void **state)
 	assert_int_equal(rk_consent_set(f->r, ids[7], "email_marketing", 1,
 					"web", "signed the form at the fair"),
 			 RK_OK);
-	snprintf(att, sizeof att, "%s/call.txt", f->dir);
+	fx_path(att, sizeof att, f->dir, "call.txt");
 	fp = fopen(att, "w");
 	assert_non_null(fp);
 	for (i = 0; i < 20000; i++)
@@ -1154,8 +1081,8 @@ static void test_reencrypt(void **state)
 				       att, "text/plain", NULL, &rid),
 			 RK_OK);
 	values_of(f->r, ids[7], before, sizeof before);
-	snprintf(old, sizeof old, "%s/old.key", f->dir);
-	copy_file(f->key, old);
+	fx_path(old, sizeof old, f->dir, "old.key");
+	fx_copy_file(f->key, old);
 	assert_int_equal(sec_keyfile_load(old, ok, err, sizeof err), 0);
 	raw_wrapped_key(f->db, ids[7], w0); /* what an old backup holds */
 
@@ -1184,14 +1111,14 @@ static void test_reencrypt(void **state)
 	/* ...goes on where it stopped. */
 	assert_int_equal(rk_key_reencrypt(f->r, 0, NULL, NULL), RK_OK);
 	assert_int_equal(rk_key_reencrypt_pending(f->r), 0);
-	assert_int_equal(query_int(f->db, "SELECT count(*) FROM audit WHERE"
-					  " action = 'key.reencrypt' AND"
-					  " fields = 'resumed'"),
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM audit WHERE"
+					 " action = 'key.reencrypt' AND"
+					 " fields = 'resumed'"),
 			 1);
 
 	values_of(f->r, ids[7], after, sizeof after);
 	assert_string_equal(after, before);
-	snprintf(out, sizeof out, "%s/out.txt", f->dir);
+	fx_path(out, sizeof out, f->dir, "out.txt");
 	assert_int_equal(rk_record_attachment(f->r, ids[7], rid, out, NULL),
 			 RK_OK);
 	assert_true(same_file_content(att, out));
@@ -1204,7 +1131,7 @@ static void test_reencrypt(void **state)
 	raw_wrapped_key(f->db, ids[7], w1);
 	assert_memory_not_equal(w0, w1, sizeof w0);
 	expect_intact(f->r);
-	snprintf(cp, sizeof cp, "%s/cp", f->dir);
+	fx_path(cp, sizeof cp, f->dir, "cp");
 	assert_int_equal(rk_audit_checkpoint(f->r, cp), RK_OK);
 	sec_key_free(ok);
 }
@@ -1249,8 +1176,8 @@ static void test_restore_refuses_corrupt(void **state)
 	ssize_t n;
 
 	assert_int_equal(add3(f->r, 1, id), RK_OK);
-	snprintf(junk, sizeof junk, "%s/junk.db", f->dir);
-	snprintf(junk2, sizeof junk2, "%s/junk2.db", f->dir);
+	fx_path(junk, sizeof junk, f->dir, "junk.db");
+	fx_path(junk2, sizeof junk2, f->dir, "junk2.db");
 	fp = fopen(junk, "wb");
 	assert_non_null(fp);
 	for (int i = 0; i < 20000; i++)
@@ -1263,7 +1190,7 @@ static void test_restore_refuses_corrupt(void **state)
 
 	/* The first half of a real backup. */
 	assert_int_equal(rk_backup(f->r, f->bak), RK_OK);
-	snprintf(half, sizeof half, "%s/half.db", f->dir);
+	fx_path(half, sizeof half, f->dir, "half.db");
 	in = open(f->bak, O_RDONLY);
 	out = open(half, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	assert_true(in >= 0 && out >= 0);
@@ -1319,13 +1246,13 @@ static void test_restore_replays_erasures(void **state)
 	rk_free(receipt);
 	assert_int_equal(rk_subject_get(f->r, a, NULL, &s), RK_ENOTFOUND);
 	assert_non_null(strstr(rk_errmsg(f->r), "no such subject"));
-	assert_int_equal(query_int(f->db, "SELECT count(*) FROM erasure"), 1);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM erasure"), 1);
 
 	assert_int_equal(rk_restore(f->r, f->bak), RK_OK);
 	assert_int_equal(rk_subject_get(f->r, a, NULL, &s), RK_ENOTFOUND);
-	assert_int_equal(query_int(f->db, "SELECT count(*) FROM value WHERE"
-					  " subject_id NOT IN"
-					  " (SELECT id FROM subject)"),
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM value WHERE"
+					 " subject_id NOT IN"
+					 " (SELECT id FROM subject)"),
 			 0);
 	values_of(f->r, b, va, sizeof va);
 	assert_string_equal(va, vb);
@@ -1338,7 +1265,7 @@ static void test_restore_replays_erasures(void **state)
 	assert_int_equal(rk_restore(f->r, f->bak), RK_EINTEGRITY);
 	assert_non_null(strstr(rk_errmsg(f->r), "record of erasures"));
 	assert_int_equal(rk_restore_ex(f->r, f->bak, RK_RESTORE_FORCE), RK_OK);
-	assert_int_equal(query_int(f->db, "SELECT count(*) FROM erasure"), 1);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM erasure"), 1);
 	assert_int_equal(rk_subject_get(f->r, a, NULL, &s), RK_ENOTFOUND);
 	values_of(f->r, b, va, sizeof va);
 	assert_string_equal(va, vb);
@@ -1355,46 +1282,48 @@ static void test_restore_replays_erasures(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_rotate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotate, setup,
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			test_other_handle_follows_rotation, setup, teardown),
+			test_other_handle_follows_rotation, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			test_reader_between_commit_and_rename, setup, teardown),
+			test_reader_between_commit_and_rename, setup,
+			fx_teardown),
 		cmocka_unit_test_setup_teardown(test_readers_during_rotations,
-						setup, teardown),
+						setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			test_rotate_replaces_signing_key, setup, teardown),
+			test_rotate_replaces_signing_key, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rotate_replaces_index_key,
-						setup, teardown),
+						setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_recover_after_commit,
-						setup, teardown),
+						setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_recover_before_commit,
-						setup, teardown),
+						setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			test_recover_leaves_unknown_keys, setup, teardown),
+			test_recover_leaves_unknown_keys, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			test_backup_under_load_and_restore, setup, teardown),
+			test_backup_under_load_and_restore, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_restore_keeps_what_never_goes_back, setup,
-			teardown),
+			fx_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_restore_through_keyring_until_retired, setup,
-			teardown),
+			fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			test_restore_refuses_undecryptable, setup, teardown),
+			test_restore_refuses_undecryptable, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_reencrypt, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_restore_after_reencrypt,
-						setup, teardown),
+						setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_restore_keeps_broken_trail_as_evidence, setup,
-			teardown),
+			fx_teardown),
 		cmocka_unit_test_setup_teardown(test_restore_into_new_file,
-						setup, teardown),
+						setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_restore_refuses_corrupt,
-						setup, teardown),
+						setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_restore_replays_erasures,
-						setup, teardown),
+						setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

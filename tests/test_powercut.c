@@ -30,10 +30,8 @@
 
 #include "rekisteri.h"
 
-#ifndef RK_SOURCE_DIR
-#define RK_SOURCE_DIR "."
-#endif
-#define POLICY	  RK_SOURCE_DIR "/policies/ocr-factory.json"
+#include "fixture.h"
+
 #define MAX_SNAPS 64
 
 static struct {
@@ -160,22 +158,11 @@ int rename(const char *from, const char *to)
 
 static rk_status add_customer(rk_register *r, int n, char id[RK_ID_LEN + 1])
 {
-	rk_fields *fl = rk_fields_new();
 	char email[64];
-	rk_status st;
 
-	if (fl == NULL)
-		return RK_ESYS;
 	snprintf(email, sizeof email, "virta.%d@example.com", n);
-	st = rk_fields_add(fl, "first_name", "Testi");
-	if (st == RK_OK)
-		st = rk_fields_add(fl, "last_name", "Virtanen");
-	if (st == RK_OK)
-		st = rk_fields_add(fl, "email", email);
-	if (st == RK_OK)
-		st = rk_subject_add(r, "customer", fl, NULL, NULL, id);
-	rk_fields_free(fl);
-	return st;
+	return fx_subject_quiet(r, "customer", id, "first_name", "Testi",
+				"last_name", "Virtanen", "email", email, NULL);
 }
 
 static void expect_email(rk_register *r, const char *id, int n)
@@ -254,11 +241,7 @@ static void test_power_cut_during_rotation(void **state)
 		rk_register_close(r);
 		r = NULL;
 	}
-	{
-		char cmd[PATH_MAX + 32];
-		snprintf(cmd, sizeof cmd, "rm -rf '%s'", g.dir);
-		assert_int_equal(system(cmd), 0);
-	}
+	fx_rm_tree(g.dir);
 }
 
 int main(void)

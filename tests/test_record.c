@@ -27,102 +27,33 @@
 
 #include "rekisteri.h"
 
-#ifndef RK_SOURCE_DIR
-#define RK_SOURCE_DIR "."
-#endif
-#define POLICY	   RK_SOURCE_DIR "/policies/ocr-factory.json"
+#define FX_EXTRA char id2[RK_ID_LEN + 1];
+#include "fixture.h"
+
+static int setup(void **state)
+{
+	struct fx *f = fx_open("rec");
+
+	fx_subject(f->r, "customer", f->id, "first_name", "Testi", "last_name",
+		   "Asiakas", NULL);
+	fx_subject(f->r, "customer", f->id2, "first_name", "Testi", "last_name",
+		   "Toinen", NULL);
+	*state = f;
+	return 0;
+}
 #define MISSING_ID "0123456789abcdef0123456789abcdef"
 /* A distinctive 32-byte run planted in attachments and texts, searched for
  * in the database files afterwards. */
 #define MARK "RKMARK-7f3a9c2e-plaintext-run-01"
 
-struct fx {
-	char dir[64];
-	char db[128];
-	char key[128];
-	rk_register *r;
-	char id[RK_ID_LEN + 1];
-	char id2[RK_ID_LEN + 1];
-};
-
-static rk_status add_subject(rk_register *r, const char *last,
-			     char id[RK_ID_LEN + 1])
-{
-	rk_fields *fl = rk_fields_new();
-	rk_status st;
-
-	assert_non_null(fl);
-	assert_int_equal(rk_fields_add(fl, "first_name", "Testi"), RK_OK);
-	assert_int_equal(rk_fields_add(fl, "last_name", last), RK_OK);
-	st = rk_subject_add(r, "customer", fl, NULL, NULL, id);
-	rk_fields_free(fl);
-	return st;
-}
-
-static int setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof *f);
-
-	assert_non_null(f);
-	snprintf(f->dir, sizeof f->dir, "/tmp/rk-rec-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof f->db, "%s/r.db", f->dir);
-	snprintf(f->key, sizeof f->key, "%s/r.key", f->dir);
-	assert_int_equal(rk_register_init(f->db, f->key, POLICY, &f->r), RK_OK);
-	assert_int_equal(add_subject(f->r, "Asiakas", f->id), RK_OK);
-	assert_int_equal(add_subject(f->r, "Toinen", f->id2), RK_OK);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	char cmd[256];
-
-	rk_register_close(f->r);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
-	return 0;
-}
-
-static int64_t count_rows(const char *db, const char *sql)
-{
-	sqlite3 *h = NULL;
-	sqlite3_stmt *s = NULL;
-	int64_t n;
-
-	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
-			 SQLITE_OK);
-	sqlite3_busy_timeout(h, 5000);
-	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(h);
-	return n;
-}
-
-static void exec_sql(const char *db, const char *sql)
-{
-	sqlite3 *h = NULL;
-
-	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL),
-			 SQLITE_OK);
-	sqlite3_busy_timeout(h, 5000);
-	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(h);
-}
-
 static int64_t nrecords(const struct fx *f)
 {
-	return count_rows(f->db, "SELECT count(*) FROM record");
+	return fx_count(f->db, "SELECT count(*) FROM record");
 }
 
 static int64_t nchunks(const struct fx *f)
 {
-	return count_rows(f->db, "SELECT count(*) FROM attachment_chunk");
+	return fx_count(f->db, "SELECT count(*) FROM attachment_chunk");
 }
 
 /* The records of the subject for a purpose (and type), parsed. */
@@ -371,7 +302,7 @@ static void test_malformed_refused(void **state)
 		       "\"recorded_at\": \"2024-05-01T10:00:00Z\"}",
 		       "analytics", NULL);
 	/* An attachment on a type that takes none. */
-	snprintf(unknown, sizeof unknown, "%s/receipt.pdf", f->dir);
+	fx_path(unknown, sizeof unknown, f->dir, "receipt.pdf");
 	fclose(fopen(unknown, "wb"));
 	assert_int_equal(rk_record_add(f->r, f->id, "purchase", samples[0].good,
 				       unknown, NULL, NULL, NULL),
@@ -604,32 +535,6 @@ static int same_file(const char *a, const char *b)
 	return same;
 }
 
-/* Whether the file at path holds needle (a missing file holds nothing). */
-static int file_has(const char *path, const char *needle)
-{
-	FILE *fp = fopen(path, "rb");
-	size_t n = strlen(needle), len = 0, cap = 0, k;
-	unsigned char *buf = NULL, chunk[65536];
-	int found = 0;
-
-	if (fp == NULL)
-		return 0;
-	while ((k = fread(chunk, 1, sizeof chunk, fp)) > 0) {
-		if (len + k > cap) {
-			cap = (len + k) * 2;
-			buf = realloc(buf, cap);
-			assert_non_null(buf);
-		}
-		memcpy(buf + len, chunk, k);
-		len += k;
-	}
-	fclose(fp);
-	for (k = 0; !found && len >= n && k <= len - n; k++)
-		found = memcmp(buf + k, needle, n) == 0;
-	free(buf);
-	return found;
-}
-
 static const char comm_json[] =
 	"{\"channel\": \"call\", \"direction\": \"inbound\", \"text\": \"" MARK
 	"\"}";
@@ -637,16 +542,16 @@ static const char comm_json[] =
 static void test_attachment_round_trip(void **state)
 {
 	struct fx *f = *state;
-	char in[160], out[160], wal[160];
+	char in[FX_PATH + 8], out[FX_PATH + 8], wal[FX_PATH + 8];
 	int64_t rid = 0;
 	struct stat sb;
 	json_t *arr, *att;
 
-	snprintf(in, sizeof in, "%s/call.ogg", f->dir);
-	snprintf(out, sizeof out, "%s/out.ogg", f->dir);
+	fx_path(in, sizeof in, f->dir, "call.ogg");
+	fx_path(out, sizeof out, f->dir, "out.ogg");
 	snprintf(wal, sizeof wal, "%s-wal", f->db);
 	write_random(in, 300 * 1024 + 123, 0x9e3779b9u);
-	assert_true(file_has(in, MARK));
+	assert_true(fx_file_has(in, MARK));
 	assert_int_equal(rk_record_add(f->r, f->id, "communication", comm_json,
 				       in, "Audio/Ogg", NULL, &rid),
 			 RK_OK);
@@ -679,12 +584,12 @@ static void test_attachment_round_trip(void **state)
 
 	/* Neither the attachment nor the record's text is in plaintext in
 	 * the database or its WAL, before or after a checkpoint. */
-	assert_false(file_has(f->db, MARK));
-	assert_false(file_has(wal, MARK));
+	assert_false(fx_file_has(f->db, MARK));
+	assert_false(fx_file_has(wal, MARK));
 	rk_register_close(f->r);
 	f->r = NULL;
-	assert_false(file_has(f->db, MARK));
-	assert_false(file_has(wal, MARK));
+	assert_false(fx_file_has(f->db, MARK));
+	assert_false(fx_file_has(wal, MARK));
 	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
 
 	/* An empty attachment round-trips too. */
@@ -702,13 +607,13 @@ static void test_attachment_round_trip(void **state)
 static void test_attachment_limits(void **state)
 {
 	struct fx *f = *state;
-	char big[160], small[160], out[160];
+	char big[FX_PATH + 8], small[FX_PATH + 8], out[FX_PATH + 8];
 	int64_t rid = 5;
 	int fd;
 
 	/* One byte over the seed's 100 MiB limit for communication, as a
 	 * sparse file: refused from its size, before anything is read. */
-	snprintf(big, sizeof big, "%s/big.wav", f->dir);
+	fx_path(big, sizeof big, f->dir, "big.wav");
 	fd = open(big, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, (off_t)104857600 + 1), 0);
@@ -721,13 +626,13 @@ static void test_attachment_limits(void **state)
 	assert_int_equal(nrecords(f), 0);
 	assert_int_equal(nchunks(f), 0);
 
-	snprintf(small, sizeof small, "%s/small.bin", f->dir);
+	fx_path(small, sizeof small, f->dir, "small.bin");
 	write_random(small, 1000, 7);
 	/* Not a regular file, a missing file, a bad media type. */
 	assert_int_equal(rk_record_add(f->r, f->id, "communication", comm_json,
 				       f->dir, NULL, NULL, &rid),
 			 RK_EINVAL);
-	snprintf(out, sizeof out, "%s/none", f->dir);
+	fx_path(out, sizeof out, f->dir, "none");
 	assert_int_equal(rk_record_add(f->r, f->id, "communication", comm_json,
 				       out, NULL, NULL, &rid),
 			 RK_EINVAL);
@@ -782,11 +687,11 @@ static void expect_tampered(struct fx *f, int64_t rid, const char *out)
 static void test_tampered_chunks(void **state)
 {
 	struct fx *f = *state;
-	char in[160], out[160], sql[512];
+	char in[FX_PATH + 8], out[FX_PATH + 8], sql[512];
 	int64_t a, b, c, d, e;
 
-	snprintf(in, sizeof in, "%s/in.wav", f->dir);
-	snprintf(out, sizeof out, "%s/out.wav", f->dir);
+	fx_path(in, sizeof in, f->dir, "in.wav");
+	fx_path(out, sizeof out, f->dir, "out.wav");
 	a = add_attached(f, in, 1);
 	b = add_attached(f, in, 2);
 	c = add_attached(f, in, 3);
@@ -802,7 +707,7 @@ static void test_tampered_chunks(void **state)
 		 "UPDATE attachment_chunk SET seq = 1 WHERE record_id = "
 		 "%" PRId64 " AND seq = -1;",
 		 a, a, a);
-	exec_sql(f->db, sql);
+	fx_exec(f->db, sql);
 	expect_tampered(f, a, out);
 
 	/* A chunk taken from another record, in the same place. */
@@ -811,7 +716,7 @@ static void test_tampered_chunks(void **state)
 		 "FROM attachment_chunk WHERE record_id = %" PRId64
 		 " AND seq = 2) WHERE record_id = %" PRId64 " AND seq = 2;",
 		 c, b);
-	exec_sql(f->db, sql);
+	fx_exec(f->db, sql);
 	expect_tampered(f, b, out);
 
 	/* The tail cut off, with the recorded size made to match. */
@@ -820,7 +725,7 @@ static void test_tampered_chunks(void **state)
 		 " AND seq = 3; UPDATE record SET attachment_size = 196608 "
 		 "WHERE id = %" PRId64 ";",
 		 c, c);
-	exec_sql(f->db, sql);
+	fx_exec(f->db, sql);
 	expect_tampered(f, c, out);
 
 	/* The recorded size changed alone. */
@@ -828,7 +733,7 @@ static void test_tampered_chunks(void **state)
 		 "UPDATE record SET attachment_size = attachment_size - 1 "
 		 "WHERE id = %" PRId64 ";",
 		 d);
-	exec_sql(f->db, sql);
+	fx_exec(f->db, sql);
 	expect_tampered(f, d, out);
 
 	/* The untouched record still reads. */
@@ -893,10 +798,10 @@ static void test_list_by_purpose(void **state)
 static void test_missing_subject(void **state)
 {
 	struct fx *f = *state;
-	char out[160], *text = NULL;
+	char out[FX_PATH + 8], *text = NULL;
 	int64_t rid = 3;
 
-	snprintf(out, sizeof out, "%s/o", f->dir);
+	fx_path(out, sizeof out, f->dir, "o");
 	assert_int_equal(rk_record_add(f->r, MISSING_ID, "purchase",
 				       samples[0].good, NULL, NULL, NULL, &rid),
 			 RK_ENOTFOUND);
@@ -966,11 +871,11 @@ static void test_browsing_purpose_consent(void **state)
 	static const char mkt[] = "marketing_communications";
 	struct audit_find add_refused = {"record.add", "refused", 0};
 	struct audit_find att_refused = {"record.attachment", "refused", 0};
-	char out[160];
+	char out[FX_PATH + 8];
 	int64_t rid = 5, r1, r2, r3;
 	json_t *arr;
 
-	snprintf(out, sizeof out, "%s/o", f->dir);
+	fx_path(out, sizeof out, f->dir, "o");
 	/* Analytics cookies need consent (917/2014 s. 205): without one,
 	 * browsing is not stored for analytics; with it, it is. */
 	assert_int_equal(rk_record_add(f->r, f->id, "browsing", browse, NULL,
@@ -1086,27 +991,27 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-			test_every_type_stored_and_listed, setup, teardown),
+			test_every_type_stored_and_listed, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_refused, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_card_numbers, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_location_needs_consent,
-						setup, teardown),
+						setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_attachment_round_trip,
-						setup, teardown),
+						setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_attachment_limits, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tampered_chunks, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_list_by_purpose, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_missing_subject, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_by_cookie, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_browsing_purpose_consent,
-						setup, teardown),
+						setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

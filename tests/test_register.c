@@ -21,29 +21,13 @@
 #include "policy.h"
 #include "rekisteri.h"
 
-#ifndef RK_SOURCE_DIR
-#define RK_SOURCE_DIR "."
-#endif
-#define POLICY RK_SOURCE_DIR "/policies/ocr-factory.json"
-
-struct fx {
-	char dir[64];
-	char db[128];
-	char key[128];
-	rk_register *r;
-	policy *pol;
-};
+#define FX_EXTRA policy *pol;
+#include "fixture.h"
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
+	struct fx *f = fx_open("test");
 
-	assert_non_null(f);
-	snprintf(f->dir, sizeof f->dir, "/tmp/rk-test-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof f->db, "%s/r.db", f->dir);
-	snprintf(f->key, sizeof f->key, "%s/r.key", f->dir);
-	assert_int_equal(rk_register_init(f->db, f->key, POLICY, &f->r), RK_OK);
 	f->pol = policy_load_file(POLICY, NULL, NULL, NULL);
 	assert_non_null(f->pol);
 	*state = f;
@@ -53,47 +37,18 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[256];
 
-	rk_register_close(f->r);
 	policy_free(f->pol);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
+	fx_close(f);
 	return 0;
 }
 
 static rk_status add(rk_register *r, const char *last, const char *email,
 		     char id[RK_ID_LEN + 1])
 {
-	rk_fields *fl = rk_fields_new();
-	rk_status st;
-
-	assert_non_null(fl);
-	assert_int_equal(rk_fields_add(fl, "first_name", "Testi"), RK_OK);
-	assert_int_equal(rk_fields_add(fl, "last_name", last), RK_OK);
-	if (email != NULL)
-		assert_int_equal(rk_fields_add(fl, "email", email), RK_OK);
-	st = rk_subject_add(r, "customer", fl, NULL, NULL, id);
-	rk_fields_free(fl);
-	return st;
-}
-
-static size_t count_rows(const char *db, const char *sql)
-{
-	sqlite3 *h = NULL;
-	sqlite3_stmt *s = NULL;
-	size_t n = 0;
-
-	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
-			 SQLITE_OK);
-	sqlite3_busy_timeout(h, 5000);
-	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	n = (size_t)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(h);
-	return n;
+	return fx_subject_try(r, "customer", id, "first_name", "Testi",
+			      "last_name", last, email != NULL ? "email" : NULL,
+			      email, NULL);
 }
 
 /* The header's version is the library's, and a document about a subject
@@ -121,8 +76,8 @@ static void test_reopen_and_wrong_key(void **state)
 	assert_int_equal(rk_register_policy_version(r2), 1);
 	rk_register_close(r2);
 
-	snprintf(odb, sizeof odb, "%s/o.db", f->dir);
-	snprintf(okey, sizeof okey, "%s/o.key", f->dir);
+	fx_path(odb, sizeof odb, f->dir, "o.db");
+	fx_path(okey, sizeof okey, f->dir, "o.key");
 	assert_int_equal(rk_register_init(odb, okey, POLICY, &other), RK_OK);
 	rk_register_close(other);
 	assert_int_equal(rk_register_open(f->db, okey, &r2), RK_EINTEGRITY);
@@ -217,9 +172,9 @@ static void test_bulk(void **state)
 		rk_list_free(ls);
 	}
 	assert_int_equal(rk_register_commit(f->r), RK_OK);
-	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM subject"), 3);
-	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM audit WHERE "
-					   "action = 'subject.list'"),
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM subject"), 3);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM audit WHERE "
+					 "action = 'subject.list'"),
 			 1500);
 	assert_int_equal(
 		rk_subject_find(f->r, "email", "three@example.com", NULL, &l),
@@ -229,7 +184,7 @@ static void test_bulk(void **state)
 	assert_int_equal(rk_register_begin(f->r), RK_OK);
 	assert_int_equal(add(f->r, "Four", "four@example.com", id), RK_OK);
 	rk_register_rollback(f->r);
-	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM subject"), 3);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM subject"), 3);
 	assert_int_equal(
 		rk_subject_find(f->r, "email", "four@example.com", NULL, &l),
 		RK_ENOTFOUND);
@@ -255,7 +210,7 @@ static void test_bulk(void **state)
 	assert_int_equal(add(f->r, "Five", "five@example.com", id), RK_ESYS);
 	assert_int_equal(add(f->r, "Six", "six@example.com", id), RK_ESYS);
 	assert_int_equal(rk_register_commit(f->r), RK_ESYS);
-	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM subject"), 3);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM subject"), 3);
 	{
 		sqlite3 *h = NULL;
 		assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
@@ -265,7 +220,7 @@ static void test_bulk(void **state)
 		sqlite3_close(h);
 	}
 	assert_int_equal(add(f->r, "Seven", "seven@example.com", id), RK_OK);
-	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM subject"), 4);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM subject"), 4);
 	assert_int_equal(rk_audit_verify(f->r, &rep), RK_OK);
 }
 
@@ -274,35 +229,33 @@ static void test_read_audit_queue(void **state)
 	struct fx *f = *state;
 	char id[RK_ID_LEN + 1];
 	rk_subject *s = NULL;
-	size_t before, after;
+	int64_t before, after;
 
 	assert_int_equal(add(f->r, "Gamma", "g@example.com", id), RK_OK);
-	before = count_rows(f->db, "SELECT count(*) FROM audit");
+	before = fx_count(f->db, "SELECT count(*) FROM audit");
 	/* batch 64: the read waits in the queue */
 	assert_int_equal(rk_subject_get(f->r, id, NULL, &s), RK_OK);
 	rk_subject_free(s);
-	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM audit"),
-			 before);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM audit"), before);
 	assert_int_equal(rk_register_flush(f->r), RK_OK);
-	after = count_rows(f->db, "SELECT count(*) FROM audit");
+	after = fx_count(f->db, "SELECT count(*) FROM audit");
 	assert_int_equal(after, before + 1);
 	/* batch 1: every read commits its own entry before returning */
 	rk_register_set_audit_batch(f->r, 1);
 	assert_int_equal(rk_subject_get(f->r, id, NULL, &s), RK_OK);
 	rk_subject_free(s);
-	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM audit"),
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM audit"),
 			 after + 1);
 	/* a write carries the queued reads with it, in order */
 	rk_register_set_audit_batch(f->r, 64);
 	assert_int_equal(rk_subject_get(f->r, id, NULL, &s), RK_OK);
 	rk_subject_free(s);
 	assert_int_equal(add(f->r, "Delta", NULL, id), RK_OK);
-	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM audit"),
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM audit"),
 			 after + 3);
-	assert_int_equal(count_rows(f->db,
-				    "SELECT count(*) FROM audit WHERE "
-				    "seq = (SELECT max(seq) - 1 FROM "
-				    "audit) AND action = 'subject.show'"),
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM audit WHERE "
+					 "seq = (SELECT max(seq) - 1 FROM "
+					 "audit) AND action = 'subject.show'"),
 			 1);
 }
 
@@ -343,8 +296,8 @@ static void test_handles_side_by_side(void **state)
 	struct writer w[2] = {{f->db, f->key, 150, 0}, {f->db, f->key, 150, 0}};
 	pthread_t t[2];
 	rk_audit_report rep;
-	size_t subjects_before =
-		count_rows(f->db, "SELECT count(*) FROM subject");
+	int64_t subjects_before =
+		fx_count(f->db, "SELECT count(*) FROM subject");
 
 	assert_int_equal(pthread_create(&t[0], NULL, write_many, &w[0]), 0);
 	assert_int_equal(pthread_create(&t[1], NULL, write_many, &w[1]), 0);
@@ -352,14 +305,14 @@ static void test_handles_side_by_side(void **state)
 	pthread_join(t[1], NULL);
 	assert_int_equal(w[0].failures, 0);
 	assert_int_equal(w[1].failures, 0);
-	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM subject"),
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM subject"),
 			 subjects_before + 300);
 	/* customer numbers stay unique under concurrent writers */
-	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM value "
-					   "WHERE field = 'customer_number'"),
-			 count_rows(f->db, "SELECT count(DISTINCT bidx) FROM "
-					   "value WHERE field = "
-					   "'customer_number'"));
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM value "
+					 "WHERE field = 'customer_number'"),
+			 fx_count(f->db, "SELECT count(DISTINCT bidx) FROM "
+					 "value WHERE field = "
+					 "'customer_number'"));
 	assert_int_equal(rk_audit_verify(f->r, &rep), RK_OK);
 	assert_true(rep.entries >= 301);
 }

@@ -30,51 +30,19 @@
 
 #include "rekisteri.h"
 
-#ifndef RK_SOURCE_DIR
-#define RK_SOURCE_DIR "."
-#endif
-#define POLICY	 RK_SOURCE_DIR "/policies/ocr-factory.json"
+#include "fixture.h"
 #define PATH_CAP 4096
 #define MARK	 "RKMARK-retention-5d21e9"
-#define BLOBS	 256
 /* 2024-03-01T12:00:00Z */
 #define T0  ((int64_t)1709294400)
 #define DAY ((int64_t)86400)
 
-struct fx {
-	char dir[PATH_CAP];
-	char db[PATH_CAP];
-	char key[PATH_CAP];
-	rk_register *r;
-};
-
-struct blobs {
-	unsigned char *v[BLOBS];
-	size_t len[BLOBS];
-	size_t n;
-};
-
-static void path_in(char *out, const char *dir, const char *name)
-{
-	int n = snprintf(out, PATH_CAP, "%s/%s", dir, name);
-
-	assert_true(n > 0 && n < PATH_CAP);
-}
-
+/* Browsing and location serve the products and services, not the
+ * relationship itself. */
 static int setup_policy(void **state, const char *policy)
 {
-	struct fx *f = calloc(1, sizeof *f);
-	const char *tmp = getenv("TMPDIR");
+	struct fx *f = fx_open_policy("retention", policy);
 
-	assert_non_null(f);
-	snprintf(f->dir, sizeof f->dir, "%s/rk-retention-XXXXXX",
-		 tmp && tmp[0] ? tmp : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
-	path_in(f->db, f->dir, "r.db");
-	path_in(f->key, f->dir, "r.key");
-	if (policy == NULL)
-		policy = POLICY;
-	assert_int_equal(rk_register_init(f->db, f->key, policy, &f->r), RK_OK);
 	rk_register_set_clock(f->r, T0);
 	*state = f;
 	return 0;
@@ -85,36 +53,15 @@ static int setup(void **state)
 	return setup_policy(state, NULL);
 }
 
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	char cmd[PATH_CAP + 16];
-
-	rk_register_close(f->r);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
-	return 0;
-}
-
 static void add_subject(rk_register *r, const char *kind, const char *email,
 			char id[RK_ID_LEN + 1])
 {
-	rk_fields *fl = rk_fields_new();
-
-	assert_non_null(fl);
-	assert_int_equal(rk_fields_add(fl, "first_name", MARK), RK_OK);
-	assert_int_equal(rk_fields_add(fl, "last_name", "Sailyttaja"), RK_OK);
-	assert_int_equal(rk_fields_add(fl, "email", email), RK_OK);
-	if (strcmp(kind, "customer") == 0)
-		assert_int_equal(rk_fields_add(fl, "hetu", "131052-308T"),
-				 RK_OK);
-	assert_int_equal(rk_subject_add(r, kind, fl, NULL, NULL, id), RK_OK);
-	rk_fields_free(fl);
+	fx_subject(r, kind, id, "first_name", MARK, "last_name", "Sailyttaja",
+		   "email", email,
+		   strcmp(kind, "customer") == 0 ? "hetu" : NULL, "131052-308T",
+		   NULL);
 }
 
-/* Browsing and location serve the products and services, not the
- * relationship itself. */
 static const char *purpose_of(const char *type)
 {
 	return strcmp(type, "browsing") == 0 || strcmp(type, "location") == 0
@@ -134,23 +81,6 @@ static void add_record(rk_register *r, const char *id, const char *type,
 	assert_int_equal(st, RK_OK);
 }
 
-static int64_t count(const char *db, const char *sql)
-{
-	sqlite3 *h = NULL;
-	sqlite3_stmt *s = NULL;
-	int64_t n;
-
-	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
-			 SQLITE_OK);
-	sqlite3_busy_timeout(h, 5000);
-	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(h);
-	return n;
-}
-
 static void text_of(const char *db, const char *sql, char *out, size_t cap)
 {
 	sqlite3 *h = NULL;
@@ -167,112 +97,13 @@ static void text_of(const char *db, const char *sql, char *out, size_t cap)
 	sqlite3_close(h);
 }
 
-static void blobs_collect(struct blobs *b, const char *db, const char *sql,
-			  const char *id)
-{
-	sqlite3 *h = NULL;
-	sqlite3_stmt *s = NULL;
-
-	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
-			 SQLITE_OK);
-	sqlite3_busy_timeout(h, 5000);
-	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC),
-			 SQLITE_OK);
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		const void *p = sqlite3_column_blob(s, 0);
-		size_t n = (size_t)sqlite3_column_bytes(s, 0);
-
-		if (p == NULL || n == 0)
-			continue;
-		assert_true(b->n < BLOBS);
-		b->v[b->n] = malloc(n);
-		assert_non_null(b->v[b->n]);
-		memcpy(b->v[b->n], p, n);
-		b->len[b->n++] = n;
-	}
-	sqlite3_finalize(s);
-	sqlite3_close(h);
-}
-
-static void blobs_free(struct blobs *b)
-{
-	for (size_t i = 0; i < b->n; i++)
-		free(b->v[i]);
-	b->n = 0;
-}
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-	struct stat sb;
-	unsigned char *buf;
-	int fd = open(path, O_RDONLY);
-
-	*len = 0;
-	if (fd < 0)
-		return NULL;
-	assert_int_equal(fstat(fd, &sb), 0);
-	buf = malloc((size_t)sb.st_size + 1);
-	assert_non_null(buf);
-	assert_int_equal(read(fd, buf, (size_t)sb.st_size), sb.st_size);
-	close(fd);
-	*len = (size_t)sb.st_size;
-	return buf;
-}
-
-static int contains(const unsigned char *hay, size_t n, const void *needle,
-		    size_t m)
-{
-	for (size_t i = 0; m > 0 && i + m <= n; i++)
-		if (hay[i] == *(const unsigned char *)needle &&
-		    memcmp(hay + i, needle, m) == 0)
-			return 1;
-	return 0;
-}
-
-/* Pieces of each blob: a long one spans pages. */
-#define PIECE  32
-#define STRIDE 512
-static int blob_in(const unsigned char *buf, size_t len, const unsigned char *b,
-		   size_t n)
-{
-	if (n < PIECE)
-		return contains(buf, len, b, n);
-	for (size_t off = 0; off + PIECE <= n; off += STRIDE)
-		if (contains(buf, len, b + off, PIECE))
-			return 1;
-	return 0;
-}
-
 /* How many of the blobs occur in the database file and its WAL. */
-static size_t found(const struct fx *f, const struct blobs *b)
+static size_t found(const struct fx *f, const struct fx_blobs *b)
 {
 	char wal[PATH_CAP + 8];
-	const char *paths[2];
-	size_t hits = 0;
 
 	snprintf(wal, sizeof wal, "%s-wal", f->db);
-	paths[0] = f->db;
-	paths[1] = wal;
-	for (int k = 0; k < 2; k++) {
-		size_t len;
-		unsigned char *buf = slurp(paths[k], &len);
-
-		if (buf == NULL)
-			continue;
-		for (size_t i = 0; i < b->n; i++)
-			hits += (size_t)blob_in(buf, len, b->v[i], b->len[i]);
-		free(buf);
-	}
-	return hits;
-}
-
-static void expect_intact(rk_register *r)
-{
-	rk_audit_report rep;
-
-	assert_int_equal(rk_audit_verify(r, &rep), RK_OK);
-	assert_int_equal(rk_integrity_verify(r, &rep), RK_OK);
+	return fx_blobs_in_file(f->db, b) + fx_blobs_in_file(wal, b);
 }
 
 /* Runs the retention as of as_of and returns the report (caller frees);
@@ -297,7 +128,7 @@ static json_t *run(struct fx *f, const char *as_of, int dry)
 	j = json_loads(out, 0, NULL);
 	assert_non_null(j);
 	rk_free_secret(out);
-	expect_intact(f->r);
+	fx_verify_ok(f->r);
 	return j;
 }
 
@@ -365,16 +196,17 @@ static void test_prospect_six_months(void **state)
 {
 	struct fx *f = *state;
 	char p[RK_ID_LEN + 1], c[RK_ID_LEN + 1], sql[256];
-	struct blobs b;
+	struct fx_blobs b;
 	json_t *rep;
 
 	memset(&b, 0, sizeof b);
 	add_subject(f->r, "prospect", "prospekti@example.com", p);
 	add_subject(f->r, "customer", "asiakas@example.com", c);
-	blobs_collect(&b, f->db,
-		      "SELECT wrapped_key FROM subject WHERE id = ?1", p);
-	blobs_collect(&b, f->db,
-		      "SELECT ciphertext FROM value WHERE subject_id = ?1", p);
+	fx_blobs_collect(&b, f->db,
+			 "SELECT wrapped_key FROM subject WHERE id = ?1", p);
+	fx_blobs_collect(&b, f->db,
+			 "SELECT ciphertext FROM value WHERE subject_id = ?1",
+			 p);
 	assert_true(b.n >= 4);
 	assert_int_equal(found(f, &b), b.n); /* the search can find them */
 
@@ -409,25 +241,28 @@ static void test_prospect_six_months(void **state)
 	assert_int_equal(found(f, &b), 0);
 	snprintf(sql, sizeof sql,
 		 "SELECT count(*) FROM value WHERE subject_id = '%s'", p);
-	assert_int_equal(count(f->db, sql), 0);
+	assert_int_equal(fx_count(f->db, sql), 0);
 	/* Audited: the subject's entry and the run's. */
-	assert_int_equal(count(f->db, "SELECT count(*) FROM audit WHERE action"
-				      " = 'retention.delete_subject'"),
+	assert_int_equal(fx_count(f->db,
+				  "SELECT count(*) FROM audit WHERE action"
+				  " = 'retention.delete_subject'"),
 			 1);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM audit WHERE action"
-				      " = 'retention.run'"),
+	assert_int_equal(fx_count(f->db,
+				  "SELECT count(*) FROM audit WHERE action"
+				  " = 'retention.run'"),
 			 2);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM audit WHERE action"
-				      " = 'retention.delete_subject' AND"
-				      " fields = 'prospect'"),
+	assert_int_equal(fx_count(f->db,
+				  "SELECT count(*) FROM audit WHERE action"
+				  " = 'retention.delete_subject' AND"
+				  " fields = 'prospect'"),
 			 1);
 	/* Remembered like an erasure. */
-	assert_int_equal(count(f->db, "SELECT count(*) FROM erasure"), 1);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM erasure"), 1);
 	/* Nothing more to do. */
 	rep = run(f, NULL, 0);
 	assert_int_equal(subjects(rep, "changed"), 0);
 	json_decref(rep);
-	blobs_free(&b);
+	fx_blobs_free(&b);
 }
 
 /* ---- a customer whose relationship ends ---------------------------------- */
@@ -436,7 +271,7 @@ static void test_customer_after_the_end(void **state)
 {
 	struct fx *f = *state;
 	char c[RK_ID_LEN + 1], sql[256], d[16];
-	struct blobs email, kyc, rel;
+	struct fx_blobs email, kyc, rel;
 	char *list = NULL;
 	json_t *rep;
 
@@ -464,7 +299,7 @@ static void test_customer_after_the_end(void **state)
 		 "SELECT count(*) FROM record WHERE subject_id = '%s' AND "
 		 "expires_at IS NULL",
 		 c);
-	assert_int_equal(count(f->db, sql), 2);
+	assert_int_equal(fx_count(f->db, sql), 2);
 	text_of(f->db, "SELECT expires_at FROM record WHERE type = 'purchase'",
 		d, sizeof d);
 	assert_string_equal(d, "2030-12-31");
@@ -472,28 +307,31 @@ static void test_customer_after_the_end(void **state)
 	/* The end, and its undo, move the records' expiry too. */
 	rk_register_set_clock(f->r, T0 + 122 * DAY); /* 2024-07-01 */
 	assert_int_equal(rk_subject_end(f->r, c, "2024-06-30", NULL), RK_OK);
-	assert_int_equal(count(f->db, sql), 0);
+	assert_int_equal(fx_count(f->db, sql), 0);
 	assert_int_equal(rk_subject_end_undo(f->r, c, NULL), RK_OK);
-	assert_int_equal(count(f->db, sql), 2);
-	expect_intact(f->r);
+	assert_int_equal(fx_count(f->db, sql), 2);
+	fx_verify_ok(f->r);
 	assert_int_equal(rk_subject_end(f->r, c, "2024-06-30", NULL), RK_OK);
 	text_of(f->db, "SELECT expires_at FROM record WHERE type = 'browsing'",
 		d, sizeof d);
 	assert_string_equal(d, "2024-06-30");
-	expect_intact(f->r);
+	fx_verify_ok(f->r);
 
-	blobs_collect(&email, f->db,
-		      "SELECT ciphertext FROM value WHERE subject_id = ?1 AND"
-		      " field = 'email'",
-		      c);
-	blobs_collect(&rel, f->db,
-		      "SELECT ciphertext FROM record WHERE subject_id = ?1 AND"
-		      " type IN ('browsing', 'location')",
-		      c);
-	blobs_collect(&kyc, f->db,
-		      "SELECT ciphertext FROM value WHERE subject_id = ?1 AND"
-		      " field IN ('first_name', 'hetu')",
-		      c);
+	fx_blobs_collect(
+		&email, f->db,
+		"SELECT ciphertext FROM value WHERE subject_id = ?1 AND"
+		" field = 'email'",
+		c);
+	fx_blobs_collect(
+		&rel, f->db,
+		"SELECT ciphertext FROM record WHERE subject_id = ?1 AND"
+		" type IN ('browsing', 'location')",
+		c);
+	fx_blobs_collect(
+		&kyc, f->db,
+		"SELECT ciphertext FROM value WHERE subject_id = ?1 AND"
+		" field IN ('first_name', 'hetu')",
+		c);
 	assert_int_equal(found(f, &email), 1);
 	assert_int_equal(found(f, &rel), 2);
 
@@ -520,9 +358,10 @@ static void test_customer_after_the_end(void **state)
 	assert_int_equal(found(f, &email), 0);
 	assert_int_equal(found(f, &rel), 0);
 	assert_int_equal(found(f, &kyc), kyc.n);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM audit WHERE action"
-				      " = 'retention.delete' AND fields ="
-				      " 'relationship'"),
+	assert_int_equal(fx_count(f->db,
+				  "SELECT count(*) FROM audit WHERE action"
+				  " = 'retention.delete' AND fields ="
+				  " 'relationship'"),
 			 1);
 
 	/* KYC: five years after the end. */
@@ -546,9 +385,9 @@ static void test_customer_after_the_end(void **state)
 	assert_int_equal(deleted(rep, "consent_ledger_entries"), 1);
 	json_decref(rep);
 	assert_false(exists(f, c));
-	blobs_free(&email);
-	blobs_free(&kyc);
-	blobs_free(&rel);
+	fx_blobs_free(&email);
+	fx_blobs_free(&kyc);
+	fx_blobs_free(&rel);
 }
 
 /* ---- cookie links go with the last record that came through them --------- */
@@ -573,12 +412,12 @@ static void test_cookie_link_goes_with_its_records(void **state)
 	rep = run(f, "2024-03-11", 0);
 	assert_int_equal(subjects(rep, "changed"), 0);
 	json_decref(rep);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM cookie"), 1);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM cookie"), 1);
 	rep = run(f, "2024-03-12", 0);
 	assert_int_equal(deleted(rep, "cookie_links"), 1);
 	assert_int_equal(deleted(rep, "records"), 1);
 	json_decref(rep);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM cookie"), 0);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM cookie"), 0);
 	assert_true(exists(f, c));
 }
 
@@ -589,7 +428,7 @@ static void test_held_voucher(void **state)
 {
 	struct fx *f = *state;
 	char c[RK_ID_LEN + 1], *receipt = NULL;
-	struct blobs b;
+	struct fx_blobs b;
 	json_t *rep;
 
 	memset(&b, 0, sizeof b);
@@ -601,30 +440,35 @@ static void test_held_voucher(void **state)
 	rk_register_set_clock(f->r, T0 + DAY);
 	assert_int_equal(rk_erase(f->r, c, 0, &receipt), RK_OK);
 	rk_free_secret(receipt);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM held_record"), 1);
-	blobs_collect(&b, f->db,
-		      "SELECT ciphertext FROM held_record WHERE ?1 = ?1", c);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM held_record"),
+			 1);
+	fx_blobs_collect(&b, f->db,
+			 "SELECT ciphertext FROM held_record WHERE ?1 = ?1", c);
 	assert_int_equal(found(f, &b), 1);
 
 	rep = run(f, "2030-12-31", 0);
 	assert_int_equal(deleted(rep, "held_records"), 0);
 	json_decref(rep);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM held_record"), 1);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM held_record"),
+			 1);
 	rep = run(f, "2031-01-01", 1);
 	assert_int_equal(deleted(rep, "held_records"), 1);
 	json_decref(rep);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM held_record"), 1);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM held_record"),
+			 1);
 	rep = run(f, "2031-01-01", 0);
 	assert_int_equal(deleted(rep, "held_records"), 1);
 	assert_int_equal(
 		rule_count(rep, "bookkeeping_vouchers", "held_records"), 1);
 	json_decref(rep);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM held_record"), 0);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM held_record"),
+			 0);
 	assert_int_equal(found(f, &b), 0);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM audit WHERE action"
-				      " = 'retention.delete_held'"),
+	assert_int_equal(fx_count(f->db,
+				  "SELECT count(*) FROM audit WHERE action"
+				  " = 'retention.delete_held'"),
 			 1);
-	blobs_free(&b);
+	fx_blobs_free(&b);
 }
 
 /* A held row whose date was moved without the key is not acted on. */
@@ -650,7 +494,8 @@ static void test_held_date_tampered(void **state)
 	assert_int_equal(rk_retention_run(f->r, NULL, 0, NULL, NULL, &out),
 			 RK_EINTEGRITY);
 	assert_null(out);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM held_record"), 1);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM held_record"),
+			 1);
 }
 
 /* ---- the financial year
@@ -781,14 +626,14 @@ static void test_killed_run_finishes(void **state)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFSIGNALED(status));
 	assert_int_equal(WTERMSIG(status), SIGKILL);
-	left = count(f->db, "SELECT count(*) FROM subject");
+	left = fx_count(f->db, "SELECT count(*) FROM subject");
 	assert_true(left > 0 && left < 150); /* whole batches went */
 	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
-	expect_intact(f->r);
+	fx_verify_ok(f->r);
 	rep = run(f, "2025-01-01", 0);
 	assert_int_equal(subjects(rep, "deleted"), left);
 	json_decref(rep);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM subject"), 0);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM subject"), 0);
 }
 
 /* ---- only those who may
@@ -876,10 +721,11 @@ static void test_review_and_confirm(void **state)
 	rk_free_secret(out);
 	assert_int_equal(json_integer_value(json_object_get(j, "count")), 0);
 	json_decref(j);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM audit WHERE action"
-				      " = 'subject.confirm'"),
+	assert_int_equal(fx_count(f->db,
+				  "SELECT count(*) FROM audit WHERE action"
+				  " = 'subject.confirm'"),
 			 2);
-	expect_intact(f->r);
+	fx_verify_ok(f->r);
 }
 
 /* A day after today deletes data before its time: a real run refuses it
@@ -909,27 +755,27 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_early_refused, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_prospect_six_months, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_customer_after_the_end,
-						setup, teardown),
+						setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_cookie_link_goes_with_its_records, setup,
-			teardown),
+			fx_teardown),
 		cmocka_unit_test_setup_teardown(test_held_voucher, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_held_date_tampered, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_financial_year, setup_fy,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test(test_financial_year_checked),
 		cmocka_unit_test_setup_teardown(test_killed_run_finishes, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			test_refused_for_customer_service, setup, teardown),
+			test_refused_for_customer_service, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_review_and_confirm, setup,
-						teardown),
+						fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

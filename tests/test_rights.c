@@ -27,10 +27,17 @@
 
 #include "rekisteri.h"
 
-#ifndef RK_SOURCE_DIR
-#define RK_SOURCE_DIR "."
-#endif
-#define POLICY RK_SOURCE_DIR "/policies/ocr-factory.json"
+#include "fixture.h"
+
+static int setup(void **state)
+{
+	struct fx *f = fx_open("rights");
+
+	fx_subject(f->r, "customer", f->id, "last_name", "Oikeuksinen",
+		   "gender", "female", NULL);
+	*state = f;
+	return 0;
+}
 
 static const char purchase[] =
 	"{\"product\": \"Skanneri RKX-1\", \"amount\": \"129.90\", "
@@ -43,77 +50,6 @@ static const char feedback[] =
 static const char browse[] =
 	"{\"url\": \"https://example.com/tuotteet\", \"at\": "
 	"\"2024-05-01T10:00:00Z\"}";
-
-struct fx {
-	char dir[512];
-	char db[600];
-	char key[600];
-	rk_register *r;
-	char id[RK_ID_LEN + 1];
-};
-
-static int setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof *f);
-	const char *tmp = getenv("TMPDIR");
-	rk_fields *fl = rk_fields_new();
-
-	assert_non_null(f);
-	assert_non_null(fl);
-	snprintf(f->dir, sizeof f->dir, "%s/rk-rights-XXXXXX",
-		 tmp != NULL && tmp[0] ? tmp : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof f->db, "%s/r.db", f->dir);
-	snprintf(f->key, sizeof f->key, "%s/r.key", f->dir);
-	assert_int_equal(rk_register_init(f->db, f->key, POLICY, &f->r), RK_OK);
-	assert_int_equal(rk_fields_add(fl, "last_name", "Oikeuksinen"), RK_OK);
-	assert_int_equal(rk_fields_add(fl, "gender", "female"), RK_OK);
-	assert_int_equal(
-		rk_subject_add(f->r, "customer", fl, NULL, NULL, f->id), RK_OK);
-	rk_fields_free(fl);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	char cmd[700];
-
-	rk_register_close(f->r);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
-	return 0;
-}
-
-static int64_t count_rows(const char *db, const char *sql)
-{
-	sqlite3 *h = NULL;
-	sqlite3_stmt *s = NULL;
-	int64_t n;
-
-	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
-			 SQLITE_OK);
-	sqlite3_busy_timeout(h, 5000);
-	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(h);
-	return n;
-}
-
-static void exec_sql(const char *db, const char *sql)
-{
-	sqlite3 *h = NULL;
-
-	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL),
-			 SQLITE_OK);
-	sqlite3_busy_timeout(h, 5000);
-	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(h);
-}
 
 /* The ciphertext of record rid as stored (malloc'd). */
 static unsigned char *record_ct(const char *db, int64_t rid, size_t *len)
@@ -138,38 +74,6 @@ static unsigned char *record_ct(const char *db, int64_t rid, size_t *len)
 	sqlite3_finalize(s);
 	sqlite3_close(h);
 	return ct;
-}
-
-/* Whether the bytes occur in the file at path (a missing file holds
- * nothing). */
-static int file_has(const char *path, const unsigned char *b, size_t n)
-{
-	FILE *fp = fopen(path, "rb");
-	unsigned char *buf;
-	long sz;
-	int found;
-
-	if (fp == NULL)
-		return 0;
-	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-	sz = ftell(fp);
-	assert_true(sz >= 0);
-	rewind(fp);
-	buf = malloc((size_t)sz + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)sz, fp), (size_t)sz);
-	fclose(fp);
-	found = memmem(buf, (size_t)sz, b, n) != NULL;
-	free(buf);
-	return found;
-}
-
-static void verify_ok(rk_register *r)
-{
-	rk_audit_report rep;
-
-	assert_int_equal(rk_audit_verify(r, &rep), RK_OK);
-	assert_int_equal(rk_integrity_verify(r, &rep), RK_OK);
 }
 
 static json_t *records(rk_register *r, const char *id, const char *purpose)
@@ -221,7 +125,7 @@ static int audit_one(void *ud, const rk_audit_entry *e)
 static void test_update(void **state)
 {
 	struct fx *f = *state;
-	char wal[700];
+	char wal[FX_PATH + 8];
 	unsigned char *old;
 	size_t oldlen;
 	int64_t rid = 0;
@@ -234,7 +138,8 @@ static void test_update(void **state)
 				       NULL, NULL, &rid),
 			 RK_OK);
 	old = record_ct(f->db, rid, &oldlen);
-	assert_true(file_has(f->db, old, oldlen) || file_has(wal, old, oldlen));
+	assert_true(fx_file_has_bytes(f->db, old, oldlen) ||
+		    fx_file_has_bytes(wal, old, oldlen));
 	/* validated exactly as in add */
 	assert_int_equal(
 		rk_record_update(f->r, f->id, rid,
@@ -265,14 +170,14 @@ static void test_update(void **state)
 	free(text);
 	json_decref(a);
 	/* the old ciphertext is gone from the file and its WAL */
-	assert_false(file_has(f->db, old, oldlen));
-	assert_false(file_has(wal, old, oldlen));
+	assert_false(fx_file_has_bytes(f->db, old, oldlen));
+	assert_false(fx_file_has_bytes(wal, old, oldlen));
 	free(old);
-	verify_ok(f->r);
+	fx_verify_ok(f->r);
 	assert_int_equal(rk_audit_log(f->r, NULL, audit_one, &af), RK_OK);
 	assert_true(af.found);
 	/* an edit of the rectified row is still caught */
-	exec_sql(f->db, "UPDATE record SET purposes = 'analytics'");
+	fx_exec(f->db, "UPDATE record SET purposes = 'analytics'");
 	assert_int_equal(rk_record_list(f->r, f->id, NULL, NULL, &text),
 			 RK_EINTEGRITY);
 	assert_null(text);
@@ -308,7 +213,7 @@ static void test_subject_update_leaves_nothing(void **state)
 {
 	struct fx *f = *state;
 	rk_fields *fl = rk_fields_new();
-	char wal[700];
+	char wal[FX_PATH + 8];
 	unsigned char *old;
 	size_t oldlen;
 
@@ -318,10 +223,10 @@ static void test_subject_update_leaves_nothing(void **state)
 	assert_int_equal(rk_fields_add(fl, "last_name", "Oikaistu"), RK_OK);
 	assert_int_equal(rk_subject_update(f->r, f->id, fl, NULL, NULL), RK_OK);
 	rk_fields_free(fl);
-	assert_false(file_has(f->db, old, oldlen));
-	assert_false(file_has(wal, old, oldlen));
+	assert_false(fx_file_has_bytes(f->db, old, oldlen));
+	assert_false(fx_file_has_bytes(wal, old, oldlen));
 	free(old);
-	verify_ok(f->r);
+	fx_verify_ok(f->r);
 }
 
 /* An old row put back over the rectified one (its old MAC with it) does
@@ -335,11 +240,11 @@ static void test_update_rollback_caught(void **state)
 	assert_int_equal(rk_record_add(f->r, f->id, "purchase", purchase, NULL,
 				       NULL, NULL, &rid),
 			 RK_OK);
-	exec_sql(f->db, "CREATE TABLE saved AS SELECT * FROM record");
+	fx_exec(f->db, "CREATE TABLE saved AS SELECT * FROM record");
 	assert_int_equal(rk_record_update(f->r, f->id, rid, purchase2, NULL),
 			 RK_OK);
-	exec_sql(f->db, "UPDATE record SET ciphertext = (SELECT ciphertext "
-			"FROM saved), mac = (SELECT mac FROM saved)");
+	fx_exec(f->db, "UPDATE record SET ciphertext = (SELECT ciphertext "
+		       "FROM saved), mac = (SELECT mac FROM saved)");
 	assert_int_equal(rk_record_list(f->r, f->id, NULL, NULL, &text),
 			 RK_EINTEGRITY);
 }
@@ -348,13 +253,13 @@ static void test_update_rollback_caught(void **state)
 static void test_delete(void **state)
 {
 	struct fx *f = *state;
-	char path[700];
+	char path[FX_PATH];
 	FILE *fp;
 	int64_t r1 = 0, r2 = 0;
 	json_t *a;
 	struct audit_find af = {"record.delete", "record:", 0};
 
-	snprintf(path, sizeof path, "%s/call.txt", f->dir);
+	fx_path(path, sizeof path, f->dir, "call.txt");
 	fp = fopen(path, "w");
 	assert_non_null(fp);
 	fputs("puhelun tallenne", fp);
@@ -367,22 +272,22 @@ static void test_delete(void **state)
 	assert_int_equal(rk_record_add(f->r, f->id, "purchase", purchase, NULL,
 				       NULL, NULL, &r2),
 			 RK_OK);
-	assert_true(count_rows(f->db, "SELECT count(*) FROM "
-				      "attachment_chunk") > 0);
+	assert_true(fx_count(f->db, "SELECT count(*) FROM "
+				    "attachment_chunk") > 0);
 	assert_int_equal(rk_record_delete(f->r, f->id, r1, NULL), RK_OK);
-	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM "
-					   "attachment_chunk"),
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM "
+					 "attachment_chunk"),
 			 0);
-	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM record"), 1);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM record"), 1);
 	assert_int_equal(rk_record_delete(f->r, f->id, r1, NULL), RK_ENOTFOUND);
 	a = records(f->r, f->id, NULL);
 	assert_int_equal(json_array_size(a), 1);
 	json_decref(a);
-	verify_ok(f->r);
+	fx_verify_ok(f->r);
 	assert_int_equal(rk_audit_log(f->r, NULL, audit_one, &af), RK_OK);
 	assert_true(af.found);
 	/* a deleted record put back with the sqlite3 shell is caught */
-	exec_sql(f->db, "UPDATE record SET id = id + 1000");
+	fx_exec(f->db, "UPDATE record SET id = id + 1000");
 	{
 		char *text = NULL;
 		assert_int_equal(rk_record_list(f->r, f->id, NULL, NULL, &text),
@@ -426,7 +331,7 @@ static void test_lift(void **state)
 	assert_true(
 		json_is_false(json_object_get(json_array_get(h, 1), "given")));
 	json_decref(h);
-	verify_ok(f->r);
+	fx_verify_ok(f->r);
 }
 
 /* An objection for one purpose withholds the legitimate-interest values
@@ -500,7 +405,7 @@ static void test_purpose_objection(void **state)
 	assert_non_null(strstr(text, "purpose:customer_relationship"));
 	assert_non_null(strstr(text, "compelling_grounds"));
 	rk_free_secret(text);
-	verify_ok(f->r);
+	fx_verify_ok(f->r);
 }
 
 /* A reset deletes exactly the records that came through the identifiers
@@ -531,20 +436,20 @@ static void test_cookie_reset(void **state)
 	assert_int_equal(rk_record_add(f->r, f->id, "purchase", purchase, NULL,
 				       NULL, NULL, &rid),
 			 RK_OK);
-	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM record WHERE "
-					   "cookie_hash IS NOT NULL"),
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM record WHERE "
+					 "cookie_hash IS NOT NULL"),
 			 2);
 	assert_int_equal(rk_cookie_reset_ex(f->r, f->id, &n, &m), RK_OK);
 	assert_int_equal(n, 2);
 	assert_int_equal(m, 2);
-	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM record"), 2);
-	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM record WHERE "
-					   "cookie_hash IS NOT NULL"),
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM record"), 2);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM record WHERE "
+					 "cookie_hash IS NOT NULL"),
 			 0);
 	a = records(f->r, f->id, "analytics");
 	assert_int_equal(json_array_size(a), 1);
 	json_decref(a);
-	verify_ok(f->r);
+	fx_verify_ok(f->r);
 	/* nothing left to reset */
 	assert_int_equal(rk_cookie_reset_ex(f->r, f->id, &n, &m), RK_OK);
 	assert_int_equal(n, 0);
@@ -567,7 +472,7 @@ static void test_cookie_hash_bound(void **state)
 						 "browsing", browse,
 						 "analytics", &rid),
 			 RK_OK);
-	exec_sql(f->db, "UPDATE record SET cookie_hash = NULL");
+	fx_exec(f->db, "UPDATE record SET cookie_hash = NULL");
 	assert_int_equal(rk_record_list(f->r, f->id, NULL, "analytics", &text),
 			 RK_EINTEGRITY);
 }
@@ -650,7 +555,7 @@ static void test_convert(void **state)
 	assert_int_equal(rk_fields_add(fl, "hetu", "131052-308T"), RK_OK);
 	assert_int_equal(rk_subject_update(f->r, id, fl, NULL, NULL), RK_OK);
 	rk_fields_free(fl);
-	verify_ok(f->r);
+	fx_verify_ok(f->r);
 	/* back to a prospect: refused while it holds the HETU ... */
 	assert_int_equal(
 		rk_subject_convert(f->r, id, "prospect", 0, NULL, &res),
@@ -666,10 +571,10 @@ static void test_convert(void **state)
 	assert_false(has_value(f->r, id, NULL, "hetu"));
 	assert_non_null(value_expires(f->r, id, "email", exp));
 	assert_true(exp[0] != '\0');
-	verify_ok(f->r);
+	fx_verify_ok(f->r);
 	/* the kind is under the row's MAC */
-	exec_sql(f->db, "UPDATE subject SET kind = 'customer' WHERE kind = "
-			"'prospect'");
+	fx_exec(f->db, "UPDATE subject SET kind = 'customer' WHERE kind = "
+		       "'prospect'");
 	{
 		rk_subject *s = NULL;
 		assert_int_equal(rk_subject_get(f->r, id, NULL, &s),
@@ -693,7 +598,7 @@ static void no_diag(void *ud, const char *file, int line, int column,
 static void test_policy_kinds(void **state)
 {
 	struct fx *f = *state;
-	char path[700], *text;
+	char path[FX_PATH], *text;
 	FILE *fp;
 	long sz;
 	char *at;
@@ -711,7 +616,7 @@ static void test_policy_kinds(void **state)
 	at = strstr(text, "\"kinds\": [\"customer\"]");
 	assert_non_null(at);
 	memcpy(at, "\"kinds\": [\"cust0mer\"]", 21);
-	snprintf(path, sizeof path, "%s/bad.json", f->dir);
+	fx_path(path, sizeof path, f->dir, "bad.json");
 	fp = fopen(path, "wb");
 	assert_non_null(fp);
 	fwrite(text, 1, (size_t)sz, fp);
@@ -727,22 +632,25 @@ static void test_policy_kinds(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_update, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_update, setup,
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(
-			test_subject_update_leaves_nothing, setup, teardown),
+			test_subject_update_leaves_nothing, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_update_rollback_caught,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lift, setup, teardown),
+						setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_delete, setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_lift, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_purpose_objection, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_cookie_reset, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_cookie_hash_bound, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_convert, setup, teardown),
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_convert, setup,
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_policy_kinds, setup,
-						teardown),
+						fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,89 +20,26 @@
 
 #include "rekisteri.h"
 
-#ifndef RK_SOURCE_DIR
-#define RK_SOURCE_DIR "."
-#endif
-#define POLICY RK_SOURCE_DIR "/policies/ocr-factory.json"
-#define T0     1767268800 /* 2026-01-01 12:00 UTC */
-
-struct fx {
-	char dir[512];
-	char db[600];
-	char key[600];
-	rk_register *r;
-	char a[RK_ID_LEN + 1], b[RK_ID_LEN + 1];
-};
+#define FX_EXTRA char a[RK_ID_LEN + 1], b[RK_ID_LEN + 1];
+#include "fixture.h"
+#define T0 1767268800 /* 2026-01-01 12:00 UTC */
 
 static void add_subject(rk_register *r, const char *email,
 			char id[RK_ID_LEN + 1])
 {
-	rk_fields *fl = rk_fields_new();
-
-	assert_non_null(fl);
-	assert_int_equal(rk_fields_add(fl, "last_name", "Zyxwvutila"), RK_OK);
-	assert_int_equal(rk_fields_add(fl, "email", email), RK_OK);
-	assert_int_equal(rk_subject_add(r, "customer", fl, NULL, NULL, id),
-			 RK_OK);
-	rk_fields_free(fl);
+	fx_subject(r, "customer", id, "last_name", "Zyxwvutila", "email", email,
+		   NULL);
 }
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
-	const char *tmp = getenv("TMPDIR");
+	struct fx *f = fx_open("ss");
 
-	assert_non_null(f);
-	snprintf(f->dir, sizeof f->dir, "%s/rk-ss-XXXXXX",
-		 tmp != NULL && tmp[0] ? tmp : ".");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof f->db, "%s/r.db", f->dir);
-	snprintf(f->key, sizeof f->key, "%s/r.key", f->dir);
-	assert_int_equal(rk_register_init(f->db, f->key, POLICY, &f->r), RK_OK);
 	rk_register_set_clock(f->r, T0);
 	add_subject(f->r, "a@example.com", f->a);
 	add_subject(f->r, "b@example.com", f->b);
 	*state = f;
 	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	char cmd[700];
-
-	rk_register_close(f->r);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
-	return 0;
-}
-
-static void raw_sql(const char *db, const char *sql)
-{
-	sqlite3 *h = NULL;
-	char *err = NULL;
-
-	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-	sqlite3_busy_timeout(h, 5000);
-	if (sqlite3_exec(h, sql, NULL, NULL, &err) != SQLITE_OK)
-		fail_msg("%s: %s", sql, err != NULL ? err : "?");
-	sqlite3_close(h);
-}
-
-static long long count(const char *db, const char *sql)
-{
-	sqlite3 *h = NULL;
-	sqlite3_stmt *st = NULL;
-	long long n = -1;
-
-	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-	return n;
 }
 
 static void test_once_and_own_subject(void **state)
@@ -148,13 +85,13 @@ static void test_once_and_own_subject(void **state)
 	assert_non_null(strstr(doc, f->a));
 	rk_free_secret(doc);
 	/* neither secret is stored: only 32-byte hashes */
-	assert_int_equal(count(f->db, "SELECT count(*) FROM selfsvc WHERE "
-				      "length(hash) != 32"),
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM selfsvc WHERE "
+					 "length(hash) != 32"),
 			 0);
 	/* an erased subject's links and sessions go with it */
 	assert_int_equal(rk_erase(f->r, f->a, 0, &doc), RK_OK);
 	rk_free_secret(doc);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM selfsvc"), 0);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM selfsvc"), 0);
 }
 
 static void test_expiry(void **state)
@@ -242,7 +179,7 @@ static void test_repointed_row(void **state)
 	/* someone with the database points the session at another subject */
 	snprintf(sql, sizeof sql,
 		 "UPDATE selfsvc SET subject_id = '%s' WHERE kind = 1", f->b);
-	raw_sql(f->db, sql);
+	fx_exec(f->db, sql);
 	assert_int_equal(rk_selfservice_authenticate(f->r, session, id),
 			 RK_EINTEGRITY);
 	assert_string_equal(id, "");
@@ -253,7 +190,7 @@ static void test_repointed_row(void **state)
 	/* or makes a used link new again, with a longer life */
 	assert_int_equal(rk_selfservice_link(f->r, f->a, NULL, 0, secret, &exp),
 			 RK_OK);
-	raw_sql(f->db, "UPDATE selfsvc SET expires_at = expires_at + 86400 "
+	fx_exec(f->db, "UPDATE selfsvc SET expires_at = expires_at + 86400 "
 		       "WHERE kind = 0 AND used_at = 0");
 	assert_int_equal(rk_selfservice_exchange(f->r, secret, session, &sexp),
 			 RK_EINTEGRITY);
@@ -318,14 +255,15 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_once_and_own_subject,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
+						setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_expiry, setup,
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_live_limit, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_repointed_row, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_role_and_audit, setup,
-						teardown),
+						fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,10 +29,7 @@
 #include "rekisteri.h"
 #include "stats.h"
 
-#ifndef RK_SOURCE_DIR
-#define RK_SOURCE_DIR "."
-#endif
-#define POLICY RK_SOURCE_DIR "/policies/ocr-factory.json"
+#include "fixture.h"
 
 /* ---- the attacker ----------------------------------------------------------
  */
@@ -346,11 +343,6 @@ static void test_too_large(void **state)
 /* ---- the register -----------------------------------------------------------
  */
 
-struct fx {
-	char dir[512], db[600], key[600];
-	rk_register *r;
-};
-
 static void add(rk_register *r, const char *kind, const char *gender,
 		const char *birth, const char *postal, const char *product)
 {
@@ -382,19 +374,11 @@ static void add(rk_register *r, const char *kind, const char *gender,
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
-	const char *tmp = getenv("TMPDIR");
+	struct fx *f = fx_open("stats");
 	static const char *const genders[] = {"female", "male", "other"};
 	char birth[16], postal[8];
 	int i;
 
-	assert_non_null(f);
-	snprintf(f->dir, sizeof f->dir, "%s/rk-stats-XXXXXX",
-		 tmp != NULL && tmp[0] ? tmp : ".");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof f->db, "%s/r.db", f->dir);
-	snprintf(f->key, sizeof f->key, "%s/r.key", f->dir);
-	assert_int_equal(rk_register_init(f->db, f->key, POLICY, &f->r), RK_OK);
 	rk_register_set_clock(f->r, ident_days_from_civil(2026, 6, 1) * 86400);
 	assert_int_equal(rk_register_begin(f->r), RK_OK);
 	for (i = 0; i < 60; i++) {
@@ -411,18 +395,6 @@ static int setup(void **state)
 	}
 	assert_int_equal(rk_register_commit(f->r), RK_OK);
 	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	char cmd[700];
-
-	rk_register_close(f->r);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
 	return 0;
 }
 
@@ -601,11 +573,11 @@ int main(void)
 		cmocka_unit_test(test_four_dimensions),
 		cmocka_unit_test(test_too_large),
 		cmocka_unit_test_setup_teardown(test_register_stats, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rare_values_hidden, setup,
-						teardown),
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_refusals_and_audit, setup,
-						teardown),
+						fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

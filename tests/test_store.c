@@ -25,37 +25,14 @@
 
 #include "store.h"
 
+#define FX_NO_REGISTER
+#include "fixture.h"
+
 struct fx {
-	char dir[64];
-	char path[128];
+	char dir[FX_PATH];
+	char path[FX_PATH];
 	store *s;
 };
-
-static void rm_tree(const char *dir)
-{
-	char p[512];
-	struct dirent *e;
-	DIR *d = opendir(dir);
-
-	if (!d)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
-static void fx_path(const struct fx *f, const char *name, char *out,
-		    size_t outsz)
-{
-	int n = snprintf(out, outsz, "%s/%s", f->dir, name);
-
-	assert_true(n > 0 && (size_t)n < outsz);
-}
 
 /* A fresh directory and a freshly created store in it. */
 static int setup(void **state)
@@ -64,9 +41,8 @@ static int setup(void **state)
 	struct fx *f = calloc(1, sizeof *f);
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof f->dir, "/tmp/rk-store-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	fx_path(f, "reg.db", f->path, sizeof f->path);
+	fx_scratch(f->dir, "store");
+	fx_path(f->path, sizeof f->path, f->dir, "reg.db");
 	f->s = store_sqlite_open(f->path, 1, err, sizeof err);
 	if (!f->s)
 		fail_msg("create failed: %s", err);
@@ -80,7 +56,7 @@ static int teardown(void **state)
 
 	if (f->s)
 		f->s->vt->close(f->s);
-	rm_tree(f->dir);
+	fx_rm_tree(f->dir);
 	free(f);
 	return 0;
 }
@@ -105,31 +81,6 @@ static sqlite3 *raw_open(const char *path)
 		SQLITE_OK);
 	sqlite3_busy_timeout(db, 5000);
 	return db;
-}
-
-static void raw_exec(const char *path, const char *sql)
-{
-	sqlite3 *db = raw_open(path);
-	char *msg = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-
-	if (rc != SQLITE_OK)
-		fail_msg("raw sql failed: %s", msg ? msg : "?");
-	sqlite3_close(db);
-}
-
-static int64_t raw_int(const char *path, const char *sql)
-{
-	sqlite3 *db = raw_open(path);
-	sqlite3_stmt *st = NULL;
-	int64_t v;
-
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
 }
 
 static int file_mode(const char *path)
@@ -187,7 +138,7 @@ static void test_create_refuses_existing(void **state)
 	f->s = reopen(f->path);
 
 	/* a non-database file is not overwritten either */
-	fx_path(f, "notes.txt", other, sizeof other);
+	fx_path(other, sizeof other, f->dir, "notes.txt");
 	fp = fopen(other, "w");
 	assert_non_null(fp);
 	fputs("keep me", fp);
@@ -208,7 +159,7 @@ static void test_open_refuses_missing(void **state)
 	char err[256] = "";
 	char missing[160];
 
-	fx_path(f, "missing.db", missing, sizeof missing);
+	fx_path(missing, sizeof missing, f->dir, "missing.db");
 	assert_null(store_sqlite_open(missing, 0, err, sizeof err));
 	assert_non_null(strstr(err, "does not exist"));
 	assert_false(exists(missing));
@@ -221,7 +172,7 @@ static void test_open_refuses_foreign_database(void **state)
 	char other[160], sql[256];
 	sqlite3 *db = NULL;
 
-	fx_path(f, "other.db", other, sizeof other);
+	fx_path(other, sizeof other, f->dir, "other.db");
 	assert_int_equal(sqlite3_open(other, &db), SQLITE_OK);
 	assert_int_equal(
 		sqlite3_exec(db, "CREATE TABLE t(x)", NULL, NULL, NULL),
@@ -231,7 +182,7 @@ static void test_open_refuses_foreign_database(void **state)
 	assert_non_null(strstr(err, "not a rekisteri database"));
 	snprintf(sql, sizeof sql,
 		 "SELECT count(*) FROM sqlite_master WHERE type = 'table'");
-	assert_int_equal(raw_int(other, sql), 1); /* nothing was added */
+	assert_int_equal(fx_count(other, sql), 1); /* nothing was added */
 }
 
 static void test_file_mode_0600(void **state)
@@ -244,7 +195,7 @@ static void test_file_mode_0600(void **state)
 
 	/* umask 0 would leave 0644/0666 for anyone relying on it */
 	old = umask(0);
-	fx_path(f, "open.db", path, sizeof path);
+	fx_path(path, sizeof path, f->dir, "open.db");
 	s = store_sqlite_open(path, 1, err, sizeof err);
 	umask(old);
 	if (!s)
@@ -271,53 +222,53 @@ static void test_migrations(void **state)
 	f->s->vt->close(f->s);
 	f->s = NULL;
 	/* Later migrations are appended: at least these, each once. */
-	long version = raw_int(f->path, "SELECT max(version) FROM "
-					"schema_migrations");
+	long version = fx_count(f->path, "SELECT max(version) FROM "
+					 "schema_migrations");
 	assert_true(version >= 5);
 	/* the requests' table (GDPR Art. 12(3)) */
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master"
-					  " WHERE name = 'dsr'"),
+	assert_int_equal(fx_count(f->path, "SELECT count(*) FROM sqlite_master"
+					   " WHERE name = 'dsr'"),
 			 1);
 	/* a record remembers the cookie identifier it came through */
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM"
-					  " pragma_table_info('record')"
-					  " WHERE name = 'cookie_hash'"),
+	assert_int_equal(fx_count(f->path, "SELECT count(*) FROM"
+					   " pragma_table_info('record')"
+					   " WHERE name = 'cookie_hash'"),
 			 1);
 	/* erasures and the records held after them */
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master"
-					  " WHERE name IN ('erasure',"
-					  " 'held_record', 'held_chunk')"),
+	assert_int_equal(fx_count(f->path, "SELECT count(*) FROM sqlite_master"
+					   " WHERE name IN ('erasure',"
+					   " 'held_record', 'held_chunk')"),
 			 3);
 	/* migration 4: the audit entry a subject's last write came after */
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM"
-					  " pragma_table_info('subject')"
-					  " WHERE name = 'audit_seq'"),
+	assert_int_equal(fx_count(f->path, "SELECT count(*) FROM"
+					   " pragma_table_info('subject')"
+					   " WHERE name = 'audit_seq'"),
 			 1);
 	/* migration 3: the MAC columns of the rows that decide access */
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM"
-					  " pragma_table_info('subject')"
-					  " WHERE name IN ('vdigest', 'chead',"
-					  " 'rhead', 'mac')"),
+	assert_int_equal(fx_count(f->path, "SELECT count(*) FROM"
+					   " pragma_table_info('subject')"
+					   " WHERE name IN ('vdigest', 'chead',"
+					   " 'rhead', 'mac')"),
 			 4);
-	assert_int_equal(raw_int(f->path,
-				 "SELECT count(*) FROM"
-				 " pragma_table_info('record'),"
-				 " pragma_table_info('consent') c,"
-				 " pragma_table_info('actor') a"
-				 " WHERE pragma_table_info.name = 'mac'"
-				 " AND c.name = 'mac' AND a.name = 'mac'"),
+	assert_int_equal(fx_count(f->path,
+				  "SELECT count(*) FROM"
+				  " pragma_table_info('record'),"
+				  " pragma_table_info('consent') c,"
+				  " pragma_table_info('actor') a"
+				  " WHERE pragma_table_info.name = 'mac'"
+				  " AND c.name = 'mac' AND a.name = 'mac'"),
 			 1);
 	/* migration 2: records, attachments, consents, cookies, actors */
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master"
-					  " WHERE type = 'table' AND name IN"
-					  " ('record', 'attachment_chunk',"
-					  " 'consent', 'cookie', 'actor')"),
+	assert_int_equal(fx_count(f->path, "SELECT count(*) FROM sqlite_master"
+					   " WHERE type = 'table' AND name IN"
+					   " ('record', 'attachment_chunk',"
+					   " 'consent', 'cookie', 'actor')"),
 			 5);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master"
-					  " WHERE name IN ('meta',"
-					  " 'policy_version', 'subject',"
-					  " 'value', 'value_bidx', 'audit',"
-					  " 'value_expires')"),
+	assert_int_equal(fx_count(f->path, "SELECT count(*) FROM sqlite_master"
+					   " WHERE name IN ('meta',"
+					   " 'policy_version', 'subject',"
+					   " 'value', 'value_bidx', 'audit',"
+					   " 'value_expires')"),
 			 7);
 	/* journal mode WAL persists in the file */
 	{
@@ -338,12 +289,12 @@ static void test_migrations(void **state)
 	f->s = reopen(f->path);
 	f->s->vt->close(f->s);
 	f->s = NULL;
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM "
-					  "schema_migrations"),
+	assert_int_equal(fx_count(f->path, "SELECT count(*) FROM "
+					   "schema_migrations"),
 			 version);
 
 	/* a schema from the future is refused, not used */
-	raw_exec(f->path, "INSERT INTO schema_migrations VALUES (999, 0)");
+	fx_exec(f->path, "INSERT INTO schema_migrations VALUES (999, 0)");
 	assert_null(store_sqlite_open(f->path, 0, err, sizeof err));
 	assert_non_null(strstr(err, "newer"));
 	assert_non_null(strstr(err, "999"));
@@ -533,11 +484,11 @@ static void test_subject(void **state)
 	assert_string_equal(out.rel_end, "");
 	assert_int_equal(s->vt->subject_get(s, "nope", &out), STORE_NOTFOUND);
 	/* "" is stored as NULL */
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM subject WHERE"
-					  " rel_end IS NULL"),
+	assert_int_equal(fx_count(f->path, "SELECT count(*) FROM subject WHERE"
+					   " rel_end IS NULL"),
 			 5);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM subject WHERE"
-					  " rel_start IS NULL"),
+	assert_int_equal(fx_count(f->path, "SELECT count(*) FROM subject WHERE"
+					   " rel_start IS NULL"),
 			 4);
 
 	memset(&c, 0, sizeof c);
@@ -599,15 +550,15 @@ static void test_subject_damage(void **state)
 	insert_subject(s, "k2", "person", "PK2");
 	assert_int_equal(s->vt->commit(s), 0);
 
-	raw_exec(f->path, "UPDATE subject SET wrapped_key = x'0102'"
-			  " WHERE id = 'k1'");
+	fx_exec(f->path, "UPDATE subject SET wrapped_key = x'0102'"
+			 " WHERE id = 'k1'");
 	assert_int_equal(s->vt->subject_get(s, "k1", &out), STORE_ERR);
 	assert_non_null(strstr(s->vt->errmsg(s), "damaged subject key"));
 
 	/* longer than the struct field: an error, never a truncation */
-	raw_exec(f->path, "UPDATE subject SET kind ="
-			  " 'abcdefghijklmnopqrstuvwxyz0123456789'"
-			  " WHERE id = 'k2'");
+	fx_exec(f->path, "UPDATE subject SET kind ="
+			 " 'abcdefghijklmnopqrstuvwxyz0123456789'"
+			 " WHERE id = 'k2'");
 	assert_int_equal(s->vt->subject_get(s, "k2", &out), STORE_ERR);
 	assert_non_null(strstr(s->vt->errmsg(s), "damaged"));
 }
@@ -762,7 +713,7 @@ static void test_value(void **state)
 			 0);
 	assert_int_equal(c.n, 1);
 	assert_string_equal(c.field[0], "phone");
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM value"), 2);
+	assert_int_equal(fx_count(f->path, "SELECT count(*) FROM value"), 2);
 }
 
 /* ---- blind index ---- */
@@ -863,15 +814,15 @@ static void test_cascade(void **state)
 	assert_int_equal(s->vt->value_insert(s, &w), 0);
 	assert_int_equal(s->vt->commit(s), 0);
 
-	raw_exec(f->path, "PRAGMA foreign_keys = ON;"
-			  "DELETE FROM subject WHERE id = 'c1'");
+	fx_exec(f->path, "PRAGMA foreign_keys = ON;"
+			 "DELETE FROM subject WHERE id = 'c1'");
 	memset(&c, 0, sizeof c);
 	assert_int_equal(s->vt->value_list(s, "c1", NULL, collect_value, &c),
 			 0);
 	assert_int_equal(c.n, 0);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM value"), 1);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM value WHERE "
-					  "bidx IS NOT NULL"),
+	assert_int_equal(fx_count(f->path, "SELECT count(*) FROM value"), 1);
+	assert_int_equal(fx_count(f->path, "SELECT count(*) FROM value WHERE "
+					   "bidx IS NOT NULL"),
 			 0);
 }
 
@@ -990,13 +941,13 @@ static void test_audit(void **state)
 	assert_string_equal(last2.outcome, "ok");
 
 	/* a hash of the wrong size stops the walk with an error */
-	raw_exec(f->path, "UPDATE audit SET hash = x'00' WHERE seq = 4");
+	fx_exec(f->path, "UPDATE audit SET hash = x'00' WHERE seq = 4");
 	memset(&c, 0, sizeof c);
 	assert_int_equal(s->vt->audit_walk(s, 1, NULL, collect_audit, &c),
 			 STORE_ERR);
 	assert_int_equal(c.n, 3);
 	assert_non_null(strstr(s->vt->errmsg(s), "damaged"));
-	raw_exec(f->path, "UPDATE audit SET prev = zeroblob(31) WHERE seq = 6");
+	fx_exec(f->path, "UPDATE audit SET prev = zeroblob(31) WHERE seq = 6");
 	assert_int_equal(s->vt->audit_last(s, &last), STORE_ERR);
 }
 
