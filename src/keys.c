@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "fsutil.h"
 #include "keys_int.h"
 #include "register.h"
 #include "store.h"
@@ -430,11 +431,11 @@ out:
 		 * .new left outside the lock is removed by the next open. */
 		if (made && keys_file_key_id(np, kid) == 0 &&
 		    strcmp(kid, newid) == 0 && unlink(np) == 0)
-			(void)keys_fsync_dir_of(np);
+			(void)fs_sync_parent_dir(np);
 		reg_rollback(r);
 	} else if (!committed && made && keys_file_key_id(np, kid) == 0 &&
 		   strcmp(kid, newid) == 0 && unlink(np) == 0) {
-		(void)keys_fsync_dir_of(np); /* the write never began */
+		(void)fs_sync_parent_dir(np); /* the write never began */
 	}
 	if (durable)
 		(void)r->st->vt->set_durable(r->st, 0);

@@ -25,6 +25,7 @@
 
 #include <sqlite3.h>
 
+#include "fsutil.h"
 #include "store.h"
 #include "store_sqlite_int.h"
 
@@ -215,37 +216,6 @@ int sqx_value_set_bidx(store *s, int64_t rowid,
 
 /* ---- file helpers ---- */
 
-static int fsync_path(const char *path, int dir)
-{
-	int fd = open(path, (dir ? O_DIRECTORY : 0) | O_RDONLY | O_CLOEXEC);
-	int rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	if (close(fd) != 0)
-		rc = -1;
-	return rc;
-}
-
-/* The directory that holds path, for the fsync that makes a new file's
- * name durable. */
-static int fsync_parent_dir(const char *path)
-{
-	char dir[ADMIN_PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	size_t n;
-
-	if (slash == NULL)
-		return fsync_path(".", 1);
-	n = slash == path ? 1 : (size_t)(slash - path);
-	if (n >= sizeof dir)
-		return -1;
-	memcpy(dir, path, n);
-	dir[n] = '\0';
-	return fsync_path(dir, 1);
-}
-
 static void unlink_with_sidecars(const char *path)
 {
 	static const char *const sfx[] = {"-journal", "-wal", "-shm"};
@@ -347,7 +317,7 @@ int sqx_backup_to(store *s, const char *path)
 		sqx_fail(s, "backup", rc);
 		goto out;
 	}
-	if (fsync_path(path, 0) != 0 || fsync_parent_dir(path) != 0) {
+	if (fs_sync_new_file(path) != 0) {
 		sqx_error(s, "backup: cannot sync the copy", strerror(errno));
 		goto out;
 	}
