@@ -381,39 +381,18 @@ static rk_status check_text(rk_register *r, const char *what, const char *in,
 	return reg_text_check(r, what, in, TEXT_MAX, out);
 }
 
-static void text_ad(int64_t id, char ad[32])
-{
-	snprintf(ad, 32, "breach:%" PRId64, id);
-}
-
 static rk_status seal_text(rk_register *r, int64_t id, const char *field,
 			   const char *text, unsigned char **ct, size_t *len)
 {
-	char ad[32];
-
-	text_ad(id, ad);
-	return integ_text_seal(r, CTX_BREACH_TEXT, ad, field, text, ct, len);
+	return integ_text_seal(r, CTX_BREACH_TEXT, "breach", id, field, text,
+			       ct, len);
 }
 
 static json_t *text_json(rk_register *r, int64_t id, const char *field,
 			 const unsigned char *ct, size_t len, rk_status *st)
 {
-	json_t *j = NULL;
-	char ad[32], *pt = NULL;
-	size_t n = 0;
-
-	if (ct == NULL)
-		return json_null();
-	text_ad(id, ad);
-	*st = integ_text_open(r, CTX_BREACH_TEXT, ad, field, ct, len, &pt, &n);
-	if (*st != RK_OK)
-		return NULL;
-	j = json_stringn(pt, n);
-	if (j == NULL)
-		*st = altered(r, "a breach's text is not text");
-	sec_wipe(pt, n + 1);
-	free(pt);
-	return j;
+	return integ_text_json(r, CTX_BREACH_TEXT, "breach", id, field, ct, len,
+			       "a breach's text is not text", st);
 }
 
 /* ---- JSON -----------------------------------------------------------------
@@ -514,12 +493,6 @@ static json_t *row_json(rk_register *r, const store_breach *b, int texts,
 		}
 	}
 	return o;
-}
-
-static rk_status dump(rk_register *r, json_t *j, char **out)
-{
-	*out = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	return *out != NULL ? RK_OK : reg_fail(r, RK_ESYS, "out of memory");
 }
 
 /* ---- checks ---------------------------------------------------------------
@@ -800,7 +773,7 @@ rk_status rk_breach_list(rk_register *r, unsigned flags, char **json_out)
 			goto out;
 		}
 	}
-	st = dump(r, arr, json_out);
+	st = reg_json_out(r, arr, json_out);
 	if (st != RK_OK)
 		goto out;
 	audit_ev_set(&ev, r, action, NULL, NULL, NULL, "ok");
@@ -847,7 +820,7 @@ rk_status rk_breach_show(rk_register *r, int64_t number, char **json_out)
 	o = row_json(r, &w->b, 1, &st);
 	if (o == NULL)
 		goto out;
-	st = dump(r, o, json_out);
+	st = reg_json_out(r, o, json_out);
 	if (st != RK_OK)
 		goto out;
 	snprintf(fields, sizeof fields, "%" PRId64, number);
@@ -922,7 +895,7 @@ rk_status rk_breach_subjects(rk_register *r, int64_t number, char **json_out)
 		st = reg_fail(r, RK_ESYS, "out of memory");
 		goto out;
 	}
-	st = dump(r, o, json_out);
+	st = reg_json_out(r, o, json_out);
 	if (st != RK_OK)
 		goto out;
 	snprintf(fields, sizeof fields, "%" PRId64 ":subjects=%" PRId64, number,
@@ -1089,7 +1062,7 @@ static rk_status change(rk_register *r, audit_action action, int64_t number,
 		o = row_json(r, &w->b, 1, &st);
 		if (o == NULL)
 			goto out;
-		st = dump(r, o, json_out);
+		st = reg_json_out(r, o, json_out);
 		if (st != RK_OK)
 			goto out;
 	}

@@ -379,19 +379,11 @@ static rk_status check_reason(rk_register *r, const char *in, char **out)
 	return reg_text_check(r, "reason", in, DSR_REASON_MAX, out);
 }
 
-/* "dsr:N": the associated data that binds a reason to its request. */
-static void reason_ad(int64_t id, char ad[32])
-{
-	snprintf(ad, 32, "dsr:%" PRId64, id);
-}
-
 static rk_status seal_reason(rk_register *r, int64_t id, const char *field,
 			     const char *text, unsigned char **ct, size_t *len)
 {
-	char ad[32];
-
-	reason_ad(id, ad);
-	return integ_text_seal(r, CTX_DSR_REASON, ad, field, text, ct, len);
+	return integ_text_seal(r, CTX_DSR_REASON, "dsr", id, field, text, ct,
+			       len);
 }
 
 /* The reason as a JSON string (or null); NULL with the status set when it
@@ -399,22 +391,8 @@ static rk_status seal_reason(rk_register *r, int64_t id, const char *field,
 static json_t *reason_json(rk_register *r, int64_t id, const char *field,
 			   const unsigned char *ct, size_t len, rk_status *st)
 {
-	json_t *j = NULL;
-	char ad[32], *pt = NULL;
-	size_t n = 0;
-
-	if (ct == NULL)
-		return json_null();
-	reason_ad(id, ad);
-	*st = integ_text_open(r, CTX_DSR_REASON, ad, field, ct, len, &pt, &n);
-	if (*st != RK_OK)
-		return NULL;
-	j = json_stringn(pt, n);
-	if (j == NULL)
-		*st = altered(r, "a request's reason is not text");
-	sec_wipe(pt, n + 1);
-	free(pt);
-	return j;
+	return integ_text_json(r, CTX_DSR_REASON, "dsr", id, field, ct, len,
+			       "a request's reason is not text", st);
 }
 
 /* ---- JSON -----------------------------------------------------------------
@@ -486,12 +464,6 @@ static json_t *row_json(rk_register *r, const struct dsr_row *d,
 		return NULL;
 	}
 	return o;
-}
-
-static rk_status dump(rk_register *r, json_t *j, char **out)
-{
-	*out = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	return *out != NULL ? RK_OK : reg_fail(r, RK_ESYS, "out of memory");
 }
 
 /* ---- the purposes of a subject's data -------------------------------------
@@ -757,7 +729,7 @@ rk_status rk_dsr_list(rk_register *r, unsigned flags, const char *due_before,
 			goto out;
 		}
 	}
-	st = dump(r, arr, json_out);
+	st = reg_json_out(r, arr, json_out);
 	if (st != RK_OK)
 		goto out;
 	audit_ev_set(&ev, r, action, NULL, NULL, NULL, "ok");
@@ -819,7 +791,7 @@ rk_status rk_dsr_show(rk_register *r, int64_t number, char **json_out)
 	o = row_json(r, d, today, 1, &st);
 	if (o == NULL)
 		goto out;
-	st = dump(r, o, json_out);
+	st = reg_json_out(r, o, json_out);
 	if (st != RK_OK)
 		goto out;
 	audit_ev_set(&ev, r, action, d->pseudonym, NULL, NULL, "ok");
@@ -1012,7 +984,7 @@ static rk_status change(rk_register *r, int64_t number, struct change *c,
 				  0))
 			st = reg_fail(r, RK_ESYS, "out of memory");
 		if (st == RK_OK)
-			st = dump(r, o, json_out);
+			st = reg_json_out(r, o, json_out);
 		if (st != RK_OK)
 			goto out;
 	}

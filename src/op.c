@@ -407,3 +407,12 @@ out:
 	free(pt);
 	return st;
 }
+
+/* ---- JSON handed out ------------------------------------------------------
+ * One format for every operation that returns a JSON text. */
+
+rk_status reg_json_out(rk_register *r, const json_t *j, char **out)
+{
+	*out = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	return *out != NULL ? RK_OK : reg_fail(r, RK_ESYS, "out of memory");
+}

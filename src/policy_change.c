@@ -808,12 +808,6 @@ static json_t *diff_doc(int from, const policy *o, const policy *n,
 	return doc;
 }
 
-static rk_status dump(rk_register *r, json_t *doc, char **out)
-{
-	*out = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	return *out ? RK_OK : reg_fail(r, RK_ESYS, "out of memory");
-}
-
 rk_status rk_policy_diff(rk_register *r, const char *path, char **json_out)
 {
 	policy *o = NULL, *n = NULL;
@@ -847,7 +841,7 @@ rk_status rk_policy_diff(rk_register *r, const char *path, char **json_out)
 				   json_object_get(doc, "blockers"));
 	reg_end_read(r);
 	if (st == RK_OK)
-		st = dump(r, doc, json_out);
+		st = reg_json_out(r, doc, json_out);
 out:
 	json_decref(doc);
 	policy_free(o);
@@ -1041,7 +1035,7 @@ rk_status rk_policy_apply(rk_register *r, const char *path,
 		goto out;
 	}
 	if (json_out != NULL)
-		st = dump(r, doc, json_out);
+		st = reg_json_out(r, doc, json_out);
 out:
 	if (!committed && r != NULL && r->st != NULL) {
 		reg_rollback(r);
@@ -1118,7 +1112,7 @@ rk_status rk_policy_versions(rk_register *r, char **json_out)
 						"current", i + 1 == l.n));
 	}
 	if (st == RK_OK)
-		st = dump(r, arr, json_out);
+		st = reg_json_out(r, arr, json_out);
 	json_decref(arr);
 	free(l.version);
 	free(l.when);
@@ -1193,7 +1187,7 @@ rk_status rk_policy_affected(rk_register *r, char **json_out)
 	audit_ev_set(&ev, r, AUD_POLICY_AFFECTED, NULL, "", NULL, "ok");
 	st = audit_read(r, &ev);
 	if (st == RK_OK)
-		st = dump(r, res, json_out);
+		st = reg_json_out(r, res, json_out);
 out:
 	for (i = 0; ps != NULL && i < l.n; i++)
 		policy_free(ps[i]);

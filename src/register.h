@@ -281,6 +281,9 @@ void reg_free_secret(char *s);
  * RK_EINVAL names what, never quotes the text. */
 rk_status reg_text_check(rk_register *r, const char *what, const char *in,
 			 size_t max, char **out);
+/* op.c: j as the library hands JSON out (indented, keys in order) into a
+ * new *out; RK_ESYS when memory runs out. */
+rk_status reg_json_out(rk_register *r, const struct json_t *j, char **out);
 
 /* access.c: may the handle's actor process for purpose pu? RK_OK, or
  * RK_EREFUSED after auditing the refusal, which names the subject the call
