@@ -2180,3 +2180,132 @@ int64_t store_sqlite_schema_version(void)
 {
 	return NMIGRATIONS;
 }
+
+/* ---- table-driven statements for the backend's other files
+ * (store_sqlite_int.h): the binding, stepping and error paths that every
+ * table's insert, update and walk shared as copies. ---- */
+
+int sqx_bind_args(sqlite3_stmt *st, const struct sqx_arg *args)
+{
+	int rc = SQLITE_OK, i;
+
+	for (i = 0; rc == SQLITE_OK && args[i].kind != SQX_END; i++) {
+		const struct sqx_arg *a = &args[i];
+		switch (a->kind) {
+		case SQX_TEXT:
+			rc = bind_text(st, i + 1, a->p);
+			break;
+		case SQX_OPT_TEXT:
+			rc = bind_opt_text(st, i + 1, a->p);
+			break;
+		case SQX_INT64:
+			rc = sqlite3_bind_int64(st, i + 1, a->i);
+			break;
+		case SQX_OPT_TIME:
+			rc = a->i != 0 ? sqlite3_bind_int64(st, i + 1, a->i)
+				       : sqlite3_bind_null(st, i + 1);
+			break;
+		case SQX_BLOB:
+			rc = bind_blob(st, i + 1, a->p, a->n);
+			break;
+		case SQX_OPT_BLOB:
+			rc = a->p != NULL ? bind_blob(st, i + 1, a->p, a->n)
+					  : sqlite3_bind_null(st, i + 1);
+			break;
+		case SQX_END:
+		default:
+			rc = SQLITE_MISUSE;
+			break;
+		}
+	}
+	return rc;
+}
+
+int sqx_exec(store *base, sqlite3_stmt *st, const char *what,
+	     const struct sqx_arg *args, int64_t *rowid, const char *none)
+{
+	struct sq *s = sq_of(base);
+	int rc, ret = STORE_ERR;
+
+	if (!st)
+		return STORE_ERR;
+	rc = args != NULL ? sqx_bind_args(st, args) : SQLITE_OK;
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		fail_rc(s, what, rc);
+		goto out;
+	}
+	if (none != NULL && sqlite3_changes(s->db) == 0) {
+		if (none[0] != '\0')
+			errf(s, "%s: %s", what, none);
+		ret = STORE_NOTFOUND;
+		goto out;
+	}
+	if (rowid != NULL)
+		*rowid = (int64_t)sqlite3_last_insert_rowid(s->db);
+	ret = 0;
+out:
+	done(st);
+	return ret;
+}
+
+int sqx_walk(store *base, sqlite3_stmt *st, const char *what,
+	     const struct sqx_arg *args, sqx_row_fn row, void *ud)
+{
+	struct sq *s = sq_of(base);
+	int rc, r, ret = STORE_ERR;
+
+	if (!st)
+		return STORE_ERR;
+	rc = args != NULL ? sqx_bind_args(st, args) : SQLITE_OK;
+	if (rc != SQLITE_OK) {
+		fail_rc(s, what, rc);
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r = row(base, st, ud);
+		if (r < 0)
+			goto out;
+		if (r > 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		fail_rc(s, what, rc);
+		goto out;
+	}
+	ret = 0;
+out:
+	done(st);
+	return ret;
+}
+
+int sqx_id_row(store *s, sqlite3_stmt *st, void *ud)
+{
+	const struct sqx_ids *w = ud;
+	const char *id = col_opt(st, 0);
+	const char *ps = col_opt(st, 1);
+
+	(void)s;
+	if (id == NULL || ps == NULL)
+		return 0;
+	return w->fn(w->ud, id, ps) != 0;
+}
+
+const unsigned char *sqx_col_blob(sqlite3_stmt *st, int col, size_t *n)
+{
+	const unsigned char *p;
+	int len;
+
+	*n = 0;
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return NULL;
+	p = sqlite3_column_blob(st, col);
+	len = sqlite3_column_bytes(st, col);
+	if (len <= 0)
+		return (const unsigned char *)"";
+	*n = (size_t)len;
+	return p;
+}
