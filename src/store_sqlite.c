@@ -2282,6 +2282,55 @@ out:
 	return ret;
 }
 
+int sqx_one(store *base, sqlite3_stmt *st, const char *what,
+	    const struct sqx_arg *args, sqx_row_fn row, void *ud)
+{
+	struct sq *s = sq_of(base);
+	int rc, ret = STORE_ERR;
+
+	if (!st)
+		return STORE_ERR;
+	rc = args != NULL ? sqx_bind_args(st, args) : SQLITE_OK;
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		ret = STORE_NOTFOUND;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		fail_rc(s, what, rc);
+		goto out;
+	}
+	if (row(base, st, ud) >= 0)
+		ret = 0;
+out:
+	done(st);
+	return ret;
+}
+
+int sqx_count(store *base, sqlite3_stmt *st, const char *what,
+	      const struct sqx_arg *args, int64_t *n)
+{
+	struct sq *s = sq_of(base);
+	int rc, ret = STORE_ERR;
+
+	*n = 0;
+	if (!st)
+		return STORE_ERR;
+	rc = args != NULL ? sqx_bind_args(st, args) : SQLITE_OK;
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		fail_rc(s, what, rc);
+		goto out;
+	}
+	*n = (int64_t)sqlite3_column_int64(st, 0);
+	ret = 0;
+out:
+	done(st);
+	return ret;
+}
+
 int sqx_id_row(store *s, sqlite3_stmt *st, void *ud)
 {
 	const struct sqx_ids *w = ud;
