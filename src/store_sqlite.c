@@ -2221,10 +2221,12 @@ int sqx_bind_args(sqlite3_stmt *st, const struct sqx_arg *args)
 	return rc;
 }
 
-int sqx_exec(store *base, sqlite3_stmt *st, const char *what,
-	     const struct sqx_arg *args, int64_t *rowid, const char *none)
+/* sqx_exec and sqx_exec_changes: rowid and changed may be NULL. */
+static int exec_core(struct sq *s, sqlite3_stmt *st, const char *what,
+		     const struct sqx_arg *args, int64_t *rowid,
+		     int64_t *changed, const char *none)
 {
-	struct sq *s = sq_of(base);
+	int64_t n;
 	int rc, ret = STORE_ERR;
 
 	if (!st)
@@ -2236,7 +2238,10 @@ int sqx_exec(store *base, sqlite3_stmt *st, const char *what,
 		fail_rc(s, what, rc);
 		goto out;
 	}
-	if (none != NULL && sqlite3_changes(s->db) == 0) {
+	n = (int64_t)sqlite3_changes64(s->db);
+	if (changed != NULL)
+		*changed = n;
+	if (none != NULL && n == 0) {
 		if (none[0] != '\0')
 			errf(s, "%s: %s", what, none);
 		ret = STORE_NOTFOUND;
@@ -2248,6 +2253,19 @@ int sqx_exec(store *base, sqlite3_stmt *st, const char *what,
 out:
 	done(st);
 	return ret;
+}
+
+int sqx_exec(store *base, sqlite3_stmt *st, const char *what,
+	     const struct sqx_arg *args, int64_t *rowid, const char *none)
+{
+	return exec_core(sq_of(base), st, what, args, rowid, NULL, none);
+}
+
+int sqx_exec_changes(store *base, sqlite3_stmt *st, const char *what,
+		     const struct sqx_arg *args, const char *none,
+		     int64_t *changed)
+{
+	return exec_core(sq_of(base), st, what, args, NULL, changed, none);
 }
 
 int sqx_walk(store *base, sqlite3_stmt *st, const char *what,

@@ -224,6 +224,11 @@ int sqx_bind_args(sqlite3_stmt *st, const struct sqx_arg *args);
  * Resets st. 0, STORE_ERR or STORE_NOTFOUND. */
 int sqx_exec(store *s, sqlite3_stmt *st, const char *what,
 	     const struct sqx_arg *args, int64_t *rowid, const char *none);
+/* sqx_exec for a change of many rows: *changed (may be NULL) gets how many
+ * rows it changed, as SQLite counts them (not cascaded rows). */
+int sqx_exec_changes(store *s, sqlite3_stmt *st, const char *what,
+		     const struct sqx_arg *args, const char *none,
+		     int64_t *changed);
 /* One row of a walk: 0 goes on, 1 ends the walk (not an error), -1 fails it
  * (the row function has set the store's error). */
 typedef int (*sqx_row_fn)(store *s, sqlite3_stmt *st, void *ud);
