@@ -742,7 +742,6 @@ rk_status rk_breach_list(rk_register *r, unsigned flags, char **json_out)
 	const audit_action action = AUD_BREACH_LIST;
 	struct ball all;
 	json_t *arr = NULL;
-	audit_ev ev;
 	rk_status st;
 	size_t i;
 
@@ -773,18 +772,8 @@ rk_status rk_breach_list(rk_register *r, unsigned flags, char **json_out)
 			goto out;
 		}
 	}
-	st = reg_json_out(r, arr, json_out);
-	if (st != RK_OK)
-		goto out;
-	audit_ev_set(&ev, r, action, NULL, NULL, NULL, "ok");
-	st = audit_read(r, &ev);
 out:
-	if (st != RK_OK) {
-		if (st != RK_ESYS)
-			reg_audit_attempt(r, action, NULL, NULL, st);
-		free(*json_out);
-		*json_out = NULL;
-	}
+	st = reg_read_out(r, st, action, NULL, NULL, arr, json_out);
 	json_decref(arr);
 	all_free(&all);
 	return st;
@@ -797,7 +786,6 @@ rk_status rk_breach_show(rk_register *r, int64_t number, char **json_out)
 	struct brow *w;
 	json_t *o = NULL;
 	char fields[32];
-	audit_ev ev;
 	rk_status st;
 
 	if (json_out == NULL)
@@ -818,21 +806,9 @@ rk_status rk_breach_show(rk_register *r, int64_t number, char **json_out)
 		goto out;
 	}
 	o = row_json(r, &w->b, 1, &st);
-	if (o == NULL)
-		goto out;
-	st = reg_json_out(r, o, json_out);
-	if (st != RK_OK)
-		goto out;
-	snprintf(fields, sizeof fields, "%" PRId64, number);
-	audit_ev_set(&ev, r, action, NULL, fields, NULL, "ok");
-	st = audit_read(r, &ev);
 out:
-	if (st != RK_OK) {
-		if (st != RK_ESYS)
-			reg_audit_attempt(r, action, NULL, NULL, st);
-		reg_free_secret(*json_out);
-		*json_out = NULL;
-	}
+	snprintf(fields, sizeof fields, "%" PRId64, number);
+	st = reg_read_out(r, st, action, NULL, fields, o, json_out);
 	json_free_secret(o);
 	all_free(&all);
 	return st;
@@ -846,7 +822,6 @@ rk_status rk_breach_subjects(rk_register *r, int64_t number, char **json_out)
 	struct match m = {NULL, 0, 0};
 	json_t *o = NULL;
 	char fields[64];
-	audit_ev ev;
 	rk_status st;
 
 	if (json_out == NULL)
@@ -891,24 +866,12 @@ rk_status rk_breach_subjects(rk_register *r, int64_t number, char **json_out)
 		goto out;
 	o = json_pack("{s:I, s:I, s:O}", "number", (json_int_t)number, "count",
 		      (json_int_t)m.n, "subjects", m.ids);
-	if (o == NULL) {
+	if (o == NULL)
 		st = reg_fail(r, RK_ESYS, "out of memory");
-		goto out;
-	}
-	st = reg_json_out(r, o, json_out);
-	if (st != RK_OK)
-		goto out;
+out:
 	snprintf(fields, sizeof fields, "%" PRId64 ":subjects=%" PRId64, number,
 		 m.n);
-	audit_ev_set(&ev, r, action, NULL, fields, NULL, "ok");
-	st = audit_read(r, &ev);
-out:
-	if (st != RK_OK) {
-		if (st != RK_ESYS)
-			reg_audit_attempt(r, action, NULL, NULL, st);
-		reg_free_secret(*json_out);
-		*json_out = NULL;
-	}
+	st = reg_read_out(r, st, action, NULL, fields, o, json_out);
 	json_decref(m.ids);
 	json_decref(o);
 	all_free(&all);

@@ -683,7 +683,6 @@ rk_status rk_dsr_list(rk_register *r, unsigned flags, const char *due_before,
 	json_t *arr = NULL;
 	char today[11], before[11] = "";
 	const char *why = NULL;
-	audit_ev ev;
 	rk_status st;
 	size_t i;
 
@@ -729,19 +728,9 @@ rk_status rk_dsr_list(rk_register *r, unsigned flags, const char *due_before,
 			goto out;
 		}
 	}
-	st = reg_json_out(r, arr, json_out);
-	if (st != RK_OK)
-		goto out;
-	audit_ev_set(&ev, r, action, NULL, NULL, NULL, "ok");
-	/* No read without its audit entry. */
-	st = audit_read(r, &ev);
 out:
-	if (st != RK_OK) {
-		if (st != RK_ESYS)
-			reg_audit_attempt(r, action, NULL, NULL, st);
-		free(*json_out);
-		*json_out = NULL;
-	}
+	/* No read without its audit entry. */
+	st = reg_read_out(r, st, action, NULL, NULL, arr, json_out);
 	json_decref(arr);
 	rows_free(&all);
 	return st;
@@ -762,7 +751,6 @@ rk_status rk_dsr_show(rk_register *r, int64_t number, char **json_out)
 	struct dsr_row *d = NULL;
 	json_t *o = NULL;
 	char today[11];
-	audit_ev ev;
 	rk_status st;
 
 	if (json_out == NULL)
@@ -789,22 +777,9 @@ rk_status rk_dsr_show(rk_register *r, int64_t number, char **json_out)
 		goto out;
 	}
 	o = row_json(r, d, today, 1, &st);
-	if (o == NULL)
-		goto out;
-	st = reg_json_out(r, o, json_out);
-	if (st != RK_OK)
-		goto out;
-	audit_ev_set(&ev, r, action, d->pseudonym, NULL, NULL, "ok");
-	st = audit_read(r, &ev);
 out:
-	if (st != RK_OK) {
-		if (st != RK_ESYS)
-			reg_audit_attempt(r, action,
-					  d != NULL ? d->pseudonym : NULL, NULL,
-					  st);
-		reg_free_secret(*json_out);
-		*json_out = NULL;
-	}
+	st = reg_read_out(r, st, action, d != NULL ? d->pseudonym : NULL, NULL,
+			  o, json_out);
 	json_free_secret(o);
 	rows_free(&all);
 	return st;

@@ -416,3 +416,24 @@ rk_status reg_json_out(rk_register *r, const json_t *j, char **out)
 	*out = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	return *out != NULL ? RK_OK : reg_fail(r, RK_ESYS, "out of memory");
 }
+
+rk_status reg_read_out(rk_register *r, rk_status st, audit_action action,
+		       const char *subject, const char *fields, const json_t *j,
+		       char **json_out)
+{
+	audit_ev ev;
+
+	if (st == RK_OK)
+		st = reg_json_out(r, j, json_out);
+	if (st == RK_OK) {
+		audit_ev_set(&ev, r, action, subject, fields, NULL, "ok");
+		st = audit_read(r, &ev);
+	}
+	if (st != RK_OK) {
+		if (st != RK_ESYS)
+			reg_audit_attempt(r, action, subject, NULL, st);
+		reg_free_secret(*json_out);
+		*json_out = NULL;
+	}
+	return st;
+}

@@ -284,6 +284,15 @@ rk_status reg_text_check(rk_register *r, const char *what, const char *in,
 /* op.c: j as the library hands JSON out (indented, keys in order) into a
  * new *out; RK_ESYS when memory runs out. */
 rk_status reg_json_out(rk_register *r, const struct json_t *j, char **out);
+/* op.c: the end of an operation that hands out JSON read from the register.
+ * With st RK_OK, j goes into *json_out and the read is audited (action,
+ * subject, fields, "ok"): nothing leaves without its entry. On a failure,
+ * before (st) or here, the attempt is audited against subject unless the
+ * system failed (RK_ESYS), and *json_out is wiped and cleared. The
+ * outcome. */
+rk_status reg_read_out(rk_register *r, rk_status st, audit_action action,
+		       const char *subject, const char *fields,
+		       const struct json_t *j, char **json_out);
 
 /* access.c: may the handle's actor process for purpose pu? RK_OK, or
  * RK_EREFUSED after auditing the refusal, which names the subject the call
