@@ -607,7 +607,6 @@ rk_status rk_breach_open(rk_register *r, const char *aware_at,
 	struct match m = {NULL, 0, 0};
 	char *text = NULL, fields[64];
 	int64_t id = 0;
-	audit_ev ev;
 	rk_status st;
 
 	memset(&all, 0, sizeof all);
@@ -705,17 +704,12 @@ rk_status rk_breach_open(rk_register *r, const char *aware_at,
 		goto out;
 	snprintf(fields, sizeof fields, "%" PRId64 ":affected=%" PRId64, id,
 		 all.rows[all.n - 1].b.affected);
-	audit_ev_set(&ev, r, action, NULL, fields, NULL, "ok");
-	st = audit_write(r, &ev);
-	if (st == RK_OK)
-		st = reg_commit(r);
+	st = reg_write_commit(r, action, NULL, fields, NULL);
 	if (st == RK_OK)
 		*number = id;
 out:
-	if (st != RK_OK) {
-		reg_rollback(r);
-		reg_audit_attempt(r, action, NULL, NULL, st);
-	}
+	if (st != RK_OK)
+		reg_write_failed(r, action, NULL, NULL, st);
 	reg_free_secret(text);
 	row_free(&row);
 	all_free(&all);
@@ -992,7 +986,6 @@ static rk_status change(rk_register *r, audit_action action, int64_t number,
 	struct brow *w = NULL;
 	json_t *o = NULL;
 	char *measures = NULL, fields[96];
-	audit_ev ev;
 	rk_status st;
 
 	if (json_out != NULL)
@@ -1038,10 +1031,7 @@ static rk_status change(rk_register *r, audit_action action, int64_t number,
 		 c != NULL && c->subjects_notified_at ? ":subjects_notified"
 						      : "",
 		 c != NULL && (c->measures || c->categories) ? ":details" : "");
-	audit_ev_set(&ev, r, action, NULL, fields, NULL, "ok");
-	st = audit_write(r, &ev);
-	if (st == RK_OK)
-		st = reg_commit(r);
+	st = reg_write_commit(r, action, NULL, fields, NULL);
 out:
 	if (st != RK_OK) {
 		reg_rollback(r);

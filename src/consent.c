@@ -232,7 +232,6 @@ static rk_status ledger_write(rk_register *r, const char *id,
 	unsigned char *dk = NULL, *ct = NULL;
 	unsigned char mac[SEC_HASH_BYTES];
 	size_t elen = 0;
-	audit_ev ev;
 	rk_status st;
 
 	sub.pseudonym[0] = '\0';
@@ -312,22 +311,17 @@ static rk_status ledger_write(rk_register *r, const char *id,
 	st = integ_subject_repin(r, &sub);
 	if (st != RK_OK)
 		goto out;
-	audit_ev_set(&ev, r, a->action, sub.pseudonym, a->name, purpose, "ok");
-	st = audit_write(r, &ev);
-	if (st == RK_OK)
-		st = reg_commit(r);
+	st = reg_write_commit(r, a->action, sub.pseudonym, a->name, purpose);
 	/* Deleted pages still sit in the WAL until a checkpoint moves them
 	 * out; do it now (best effort: a reader elsewhere may hold it up,
 	 * and then SQLite's own checkpoints finish the job). */
 	if (st == RK_OK && !a->objection && !a->given && !r->bulk)
 		reg_wal_scrub(r);
 out:
-	if (st != RK_OK) {
-		reg_rollback(r);
-		reg_audit_attempt(r, a->action,
-				  sub.pseudonym[0] ? sub.pseudonym : NULL,
-				  purpose, st);
-	}
+	if (st != RK_OK)
+		reg_write_failed(r, a->action,
+				 sub.pseudonym[0] ? sub.pseudonym : NULL,
+				 purpose, st);
 	sec_key_free(dk);
 	free(ct);
 	return st;
@@ -1266,7 +1260,6 @@ rk_status rk_cookie_link(rk_register *r, const char *id, const char *cookie_id)
 	char owner[33];
 	unsigned char mac[SEC_HASH_BYTES];
 	store_subject sub;
-	audit_ev ev;
 	rk_status st;
 	int audited = 0, rc;
 
@@ -1307,11 +1300,8 @@ rk_status rk_cookie_link(rk_register *r, const char *id, const char *cookie_id)
 		st = reg_store_fail(r, "cannot link the identifier");
 		goto out;
 	}
-	audit_ev_set(&ev, r, AUD_COOKIE_LINK, sub.pseudonym, COOKIE_FIELD,
-		     purpose, "ok");
-	st = audit_write(r, &ev);
-	if (st == RK_OK)
-		st = reg_commit(r);
+	st = reg_write_commit(r, AUD_COOKIE_LINK, sub.pseudonym, COOKIE_FIELD,
+			      purpose);
 out:
 	if (st != RK_OK) {
 		reg_rollback(r);
@@ -1330,7 +1320,6 @@ rk_status rk_cookie_reset_ex(rk_register *r, const char *id, int64_t *unlinked,
 	size_t pu = r->pol->settings.default_purpose;
 	const char *purpose = r->pol->purposes[pu].name;
 	store_subject sub;
-	audit_ev ev;
 	rk_status st;
 	char what[NAMES_MAX];
 	int64_t n = 0, m = 0;
@@ -1374,11 +1363,8 @@ rk_status rk_cookie_reset_ex(rk_register *r, const char *id, int64_t *unlinked,
 	snprintf(what, sizeof what,
 		 "%s,identifiers:%" PRId64 ",records:%" PRId64, COOKIE_FIELD, n,
 		 m);
-	audit_ev_set(&ev, r, AUD_COOKIE_RESET, sub.pseudonym, what, purpose,
-		     "ok");
-	st = audit_write(r, &ev);
-	if (st == RK_OK)
-		st = reg_commit(r);
+	st = reg_write_commit(r, AUD_COOKIE_RESET, sub.pseudonym, what,
+			      purpose);
 	/* The deleted records' pages leave the WAL (best effort). */
 	if (st == RK_OK && m > 0 && !r->bulk)
 		reg_wal_scrub(r);

@@ -542,7 +542,6 @@ rk_status rk_dsr_open(rk_register *r, const char *id, const char *type,
 	store_dsr d;
 	const char *t = known_type(type), *why = NULL;
 	char today[11], rec[11], fields[64];
-	audit_ev ev;
 	rk_status st;
 
 	if (number != NULL)
@@ -653,19 +652,14 @@ rk_status rk_dsr_open(rk_register *r, const char *id, const char *type,
 	if (st != RK_OK)
 		goto out;
 	snprintf(fields, sizeof fields, "%" PRId64 ":%s", d.id, t);
-	audit_ev_set(&ev, r, action, sub.pseudonym, fields, NULL, "ok");
-	st = audit_write(r, &ev);
-	if (st == RK_OK)
-		st = reg_commit(r);
+	st = reg_write_commit(r, action, sub.pseudonym, fields, NULL);
 	if (st == RK_OK)
 		*number = d.id;
 out:
-	if (st != RK_OK) {
-		reg_rollback(r);
-		reg_audit_attempt(r, action,
-				  sub.pseudonym[0] ? sub.pseudonym : NULL, NULL,
-				  st);
-	}
+	if (st != RK_OK)
+		reg_write_failed(r, action,
+				 sub.pseudonym[0] ? sub.pseudonym : NULL, NULL,
+				 st);
 	free(row.purposes);
 	free(ps.on);
 	rows_free(&all);
@@ -909,7 +903,6 @@ static rk_status change(rk_register *r, int64_t number, struct change *c,
 	json_t *o = NULL;
 	store_dsr sd;
 	char today[11], fields[64];
-	audit_ev ev;
 	rk_status st;
 
 	memset(&all, 0, sizeof all);
@@ -965,10 +958,7 @@ static rk_status change(rk_register *r, int64_t number, struct change *c,
 	}
 	snprintf(fields, sizeof fields, "%" PRId64 ":%s:%s", d->id, d->type,
 		 c->kind == CH_EXTEND ? "extended" : d->outcome);
-	audit_ev_set(&ev, r, c->action, d->pseudonym, fields, NULL, "ok");
-	st = audit_write(r, &ev);
-	if (st == RK_OK)
-		st = reg_commit(r);
+	st = reg_write_commit(r, c->action, d->pseudonym, fields, NULL);
 out:
 	if (st != RK_OK) {
 		reg_rollback(r);

@@ -532,7 +532,6 @@ rk_status rk_key_retire(rk_register *r, const char *key_id)
 {
 	char cur[SEC_KEYID_HEX + 1], what[40];
 	struct ring g = {NULL, 0};
-	audit_ev ev;
 	rk_status st;
 	long i;
 
@@ -578,10 +577,7 @@ rk_status rk_key_retire(rk_register *r, const char *key_id)
 	if (st != RK_OK)
 		goto out;
 	snprintf(what, sizeof what, "key:%s", key_id);
-	audit_ev_set(&ev, r, AUD_KEY_RETIRE, NULL, what, NULL, "ok");
-	st = audit_write(r, &ev);
-	if (st == RK_OK)
-		st = reg_commit(r);
+	st = reg_write_commit(r, AUD_KEY_RETIRE, NULL, what, NULL);
 out:
 	reg_rollback(r);
 	keys_ring_free(&g);

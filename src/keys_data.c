@@ -505,7 +505,6 @@ rk_status rk_key_reencrypt(rk_register *r, int restart, rk_progress_fn fn,
 	store_subject *rows = NULL;
 	uint64_t total = 0, done = 0;
 	struct keys_page pg;
-	audit_ev ev;
 	rk_status st;
 	int pending = 0, finished = 0;
 
@@ -553,11 +552,8 @@ rk_status rk_key_reencrypt(rk_register *r, int restart, rk_progress_fn fn,
 		}
 		done -= after;
 	}
-	audit_ev_set(&ev, r, AUD_KEY_REENCRYPT, NULL,
-		     cur[0] != '\0' ? "resumed" : "started", NULL, "ok");
-	st = audit_write(r, &ev);
-	if (st == RK_OK)
-		st = reg_commit(r);
+	st = reg_write_commit(r, AUD_KEY_REENCRYPT, NULL,
+			      cur[0] != '\0' ? "resumed" : "started", NULL);
 	if (st != RK_OK)
 		goto out;
 	if (fn != NULL)
@@ -597,10 +593,7 @@ rk_status rk_key_reencrypt(rk_register *r, int restart, rk_progress_fn fn,
 		}
 		snprintf(what, sizeof what, "subjects:%zu%s", pg.n,
 			 finished ? ",complete" : "");
-		audit_ev_set(&ev, r, AUD_KEY_REENCRYPT, NULL, what, NULL, "ok");
-		st = audit_write(r, &ev);
-		if (st == RK_OK)
-			st = reg_commit(r);
+		st = reg_write_commit(r, AUD_KEY_REENCRYPT, NULL, what, NULL);
 		if (st != RK_OK)
 			goto out;
 		done += pg.n;

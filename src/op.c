@@ -437,3 +437,28 @@ rk_status reg_read_out(rk_register *r, rk_status st, audit_action action,
 	}
 	return st;
 }
+
+/* ---- the end of a write ---------------------------------------------------
+ * The entry goes in the same transaction as the change, so that neither is
+ * kept without the other. */
+
+rk_status reg_write_commit(rk_register *r, audit_action action,
+			   const char *subject, const char *fields,
+			   const char *purpose)
+{
+	audit_ev ev;
+	rk_status st;
+
+	audit_ev_set(&ev, r, action, subject, fields, purpose, "ok");
+	st = audit_write(r, &ev);
+	if (st == RK_OK)
+		st = reg_commit(r);
+	return st;
+}
+
+void reg_write_failed(rk_register *r, audit_action action,
+		      const char *pseudonym, const char *purpose, rk_status st)
+{
+	reg_rollback(r);
+	reg_audit_attempt(r, action, pseudonym, purpose, st);
+}

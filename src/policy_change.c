@@ -923,7 +923,6 @@ rk_status rk_policy_apply(rk_register *r, const char *path,
 	char *otext = NULL, *ntext = NULL, fields[64];
 	json_t *doc = NULL, *bl, *aff = NULL;
 	struct affect a;
-	audit_ev ev;
 	int v = 0, committed = 0;
 	size_t i;
 	rk_status st;
@@ -1017,10 +1016,7 @@ rk_status rk_policy_apply(rk_register *r, const char *path,
 	if (st != RK_OK)
 		goto out;
 	snprintf(fields, sizeof fields, "version:%d", v + 1);
-	audit_ev_set(&ev, r, AUD_POLICY_APPLY, NULL, fields, NULL, "ok");
-	st = audit_write(r, &ev);
-	if (st == RK_OK)
-		st = reg_commit(r);
+	st = reg_write_commit(r, AUD_POLICY_APPLY, NULL, fields, NULL);
 	if (st != RK_OK)
 		goto out;
 	committed = 1;

@@ -809,7 +809,6 @@ static rk_status record_add(rk_register *r, const char *id,
 	int64_t att_size = -1, now;
 	int fd = -1, audited = 0, live, rc;
 	rk_status st;
-	audit_ev ev;
 
 	if (record_id != NULL)
 		*record_id = 0;
@@ -959,11 +958,8 @@ static rk_status record_add(rk_register *r, const char *id,
 		if (st != RK_OK)
 			goto out;
 	}
-	audit_ev_set(&ev, r, AUD_RECORD_ADD, sub.pseudonym, rt->name,
-		     p->purposes[pu].name, "ok");
-	st = audit_write(r, &ev);
-	if (st == RK_OK)
-		st = reg_commit(r);
+	st = reg_write_commit(r, AUD_RECORD_ADD, sub.pseudonym, rt->name,
+			      p->purposes[pu].name);
 	if (st == RK_OK && record_id != NULL)
 		*record_id = rec.id;
 out:
@@ -1706,7 +1702,6 @@ static rk_status record_change(rk_register *r, const char *id,
 	size_t pu = POL_NONE, plen = 0;
 	int audited = 0, live, rc;
 	rk_status st;
-	audit_ev ev;
 
 	memset(&t, 0, sizeof t);
 	t.id = record_id;
@@ -1834,11 +1829,8 @@ static rk_status record_change(rk_register *r, const char *id,
 		st = integ_subject_repin(r, &sub);
 	if (st != RK_OK)
 		goto out;
-	audit_ev_set(&ev, r, action, sub.pseudonym, names, p->purposes[pu].name,
-		     "ok");
-	st = audit_write(r, &ev);
-	if (st == RK_OK)
-		st = reg_commit(r);
+	st = reg_write_commit(r, action, sub.pseudonym, names,
+			      p->purposes[pu].name);
 	/* The old ciphertext's pages leave the WAL now (best effort: a
 	 * reader elsewhere may hold it up; SQLite's own checkpoints then
 	 * finish the job). */

@@ -290,6 +290,17 @@ rk_status reg_json_out(rk_register *r, const struct json_t *j, char **out);
  * before (st) or here, the attempt is audited against subject unless the
  * system failed (RK_ESYS), and *json_out is wiped and cleared. The
  * outcome. */
+/* op.c: the end of a write begun with reg_begin_write that went well: its
+ * entry (action, subject, fields, purpose, "ok") into the trail inside the
+ * transaction, then the commit. The outcome (on failure the caller rolls
+ * back, for example with reg_write_failed). */
+rk_status reg_write_commit(rk_register *r, audit_action action,
+			   const char *subject, const char *fields,
+			   const char *purpose);
+/* op.c: the end of a write that failed: rolled back, and the attempt
+ * audited (as reg_audit_attempt). */
+void reg_write_failed(rk_register *r, audit_action action,
+		      const char *pseudonym, const char *purpose, rk_status st);
 rk_status reg_read_out(rk_register *r, rk_status st, audit_action action,
 		       const char *subject, const char *fields,
 		       const struct json_t *j, char **json_out);
