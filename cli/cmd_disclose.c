@@ -91,13 +91,6 @@ static int wants_help(int argc, char **argv, const char *usage)
 	return 0;
 }
 
-static const char *jstr(const json_t *o, const char *key, const char *dflt)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s != NULL ? s : dflt;
-}
-
 /* Creates the --out file (0600) before anything is disclosed: an existing
  * file is refused, and nothing goes to the log for a document that could
  * not be kept. */
@@ -281,18 +274,21 @@ static void print_log(const json_t *arr)
 		printf("%lld  %s  %s  %s  %s  ",
 		       (long long)json_integer_value(
 			       json_object_get(e, "number")),
-		       jstr(e, "at", "?"), jstr(e, "recipient", "?"),
-		       jstr(e, "country", "-")[0] ? jstr(e, "country", "-")
-						  : "-",
-		       jstr(e, "purpose", "?"));
+		       cli_jstr(e, "at", "?"), cli_jstr(e, "recipient", "?"),
+		       cli_jstr(e, "country", "-")[0]
+			       ? cli_jstr(e, "country", "-")
+			       : "-",
+		       cli_jstr(e, "purpose", "?"));
 		print_names(json_object_get(e, "fields"), 1);
 		print_names(json_object_get(e, "record_types"),
 			    json_array_size(json_object_get(e, "fields")) == 0);
 		printf("  ");
-		cli_print_text(stdout,
-			       jstr(e, "legal_ground", jstr(e, "basis", "-")),
-			       0);
-		printf("  %s\n", jstr(e, "subject", jstr(e, "pseudonym", "?")));
+		cli_print_text(
+			stdout,
+			cli_jstr(e, "legal_ground", cli_jstr(e, "basis", "-")),
+			0);
+		printf("  %s\n",
+		       cli_jstr(e, "subject", cli_jstr(e, "pseudonym", "?")));
 	}
 }
 
@@ -367,8 +363,8 @@ int cmd_transfer_to_marketing(cli *c, int argc, char **argv)
 		o = json_loads(json, 0, NULL);
 		printf("moved to the direct-marketing register: ");
 		print_names(json_object_get(o, "fields"), 1);
-		printf("; kept until %s (%s)\n", jstr(o, "expires", "-"),
-		       jstr(o, "retention", "?"));
+		printf("; kept until %s (%s)\n", cli_jstr(o, "expires", "-"),
+		       cli_jstr(o, "retention", "?"));
 		json_decref(o);
 	}
 	rk_free(json);

@@ -116,6 +116,11 @@ int cmd_export(cli *c, int argc, char **argv)
 	rk_export_options o;
 	char *doc = NULL;
 	int i, r, port = 0;
+	const cli_optval opts[] = {
+		{"--portable", NULL, &port}, {"--format", &format, NULL},
+		{"--lang", &lang, NULL},     {"--with-attachments", &dir, NULL},
+		{"--out", &out, NULL},	     {NULL, NULL, NULL}};
+	const char *pos[1] = {NULL};
 	rk_status st;
 
 	for (i = 1; i < argc; i++) {
@@ -125,26 +130,10 @@ int cmd_export(cli *c, int argc, char **argv)
 			return 0;
 		}
 	}
-	for (i = 1; i < argc; i++) {
-		if (cli_opt(argc, argv, &i, "--portable", NULL) == 1) {
-			port = 1;
-		} else if ((r = cli_opt(argc, argv, &i, "--format", &format)) !=
-				   0 ||
-			   (r = cli_opt(argc, argv, &i, "--lang", &lang)) !=
-				   0 ||
-			   (r = cli_opt(argc, argv, &i, "--with-attachments",
-					&dir)) != 0 ||
-			   (r = cli_opt(argc, argv, &i, "--out", &out)) != 0) {
-			if (r < 0)
-				return cli_error(2, "%s needs a value",
-						 argv[i]);
-		} else if (!cli_is_option(argv, i) && id == NULL) {
-			id = argv[i];
-		} else {
-			return cli_error(2, "unexpected argument: see "
-					    "rekisteri export --help");
-		}
-	}
+	r = cli_opts(argc, argv, 1, opts, pos, 1, "export");
+	if (r != 0)
+		return r;
+	id = pos[0];
 	if (id == NULL)
 		return cli_error(2, "usage: rekisteri export ID [--format "
 				    "json|html] [--lang fi|en] "
