@@ -1495,40 +1495,40 @@ static int held_term(void *ud, const store_held *h)
 	return 0;
 }
 
-rk_status integ_erasures_verify(rk_register *r)
+/* The two pinned sets of erasures: which walk fills w, and what a failed
+ * read or a mismatch names. */
+static rk_status pinned_verify(rk_register *r, int held, const char *unread,
+			       const char *what)
 {
 	struct pinned_walk w;
 	unsigned char want[SEC_HASH_BYTES];
 	rk_status st;
+	int rc;
 
 	memset(&w, 0, sizeof w);
 	w.r = r;
-	st = pinned_load(r, META_ERASURE_SET, want);
+	st = pinned_load(r, held ? META_HELD_SET : META_ERASURE_SET, want);
 	if (st != RK_OK)
 		return st;
-	if (r->st->vt->erasure_walk(r->st, erasure_term, &w) != 0)
-		return reg_store_fail(r, "cannot read the record of erasures");
+	rc = held ? r->st->vt->held_walk(r->st, held_term, &w)
+		  : r->st->vt->erasure_walk(r->st, erasure_term, &w);
+	if (rc != 0)
+		return reg_store_fail(r, unread);
 	if (w.bad || sec_memcmp(w.acc, want, sizeof want) != 0)
-		return altered(r, "the register's record of erasures");
+		return altered(r, what);
 	return RK_OK;
+}
+
+rk_status integ_erasures_verify(rk_register *r)
+{
+	return pinned_verify(r, 0, "cannot read the record of erasures",
+			     "the register's record of erasures");
 }
 
 rk_status integ_held_verify(rk_register *r)
 {
-	struct pinned_walk w;
-	unsigned char want[SEC_HASH_BYTES];
-	rk_status st;
-
-	memset(&w, 0, sizeof w);
-	w.r = r;
-	st = pinned_load(r, META_HELD_SET, want);
-	if (st != RK_OK)
-		return st;
-	if (r->st->vt->held_walk(r->st, held_term, &w) != 0)
-		return reg_store_fail(r, "cannot read the held records");
-	if (w.bad || sec_memcmp(w.acc, want, sizeof want) != 0)
-		return altered(r, "the records held after erasures");
-	return RK_OK;
+	return pinned_verify(r, 1, "cannot read the held records",
+			     "the records held after erasures");
 }
 
 rk_status integ_erasures_rebuild(rk_register *r)

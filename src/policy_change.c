@@ -616,46 +616,31 @@ static rk_status find_blockers(rk_register *r, const policy *o, const policy *n,
 				     "changes type but holds",
 				     "values of the old type");
 	}
-	for (i = 0; st == RK_OK && i < o->nrecord_types; i++)
-		if (policy_record_type(n, o->record_types[i].name) == POL_NONE)
-			st = blocker(r, bl, STORE_USE_RECORD_TYPE,
-				     "record type", o->record_types[i].name,
-				     "is removed but has", "records");
-	for (i = 0; st == RK_OK && i < o->nscopes; i++)
-		if (policy_scope(n, o->scopes[i].name) == POL_NONE)
-			st = blocker(r, bl, STORE_USE_SCOPE, "consent scope",
-				     o->scopes[i].name, "is removed but has",
-				     "ledger entries");
-	for (i = 0; st == RK_OK && i < o->nobjections; i++)
-		if (policy_objection(n, o->objections[i].name) == POL_NONE)
-			st = blocker(r, bl, STORE_USE_OBJECTION, "objection",
-				     o->objections[i].name,
-				     "is removed but has", "ledger entries");
-	for (i = 0; st == RK_OK && i < o->nkinds; i++)
-		if (policy_kind(n, o->kinds[i].name) == POL_NONE)
-			st = blocker(r, bl, STORE_USE_KIND, "subject kind",
-				     o->kinds[i].name, "is removed but has",
-				     "subjects");
-	for (i = 0; st == RK_OK && i < o->nroles; i++)
-		if (policy_role(n, o->roles[i].name) == POL_NONE)
-			st = blocker(r, bl, STORE_USE_ROLE, "role",
-				     o->roles[i].name, "is removed but has",
-				     "active actors");
-	for (i = 0; st == RK_OK && i < o->npurposes; i++)
-		if (policy_purpose(n, o->purposes[i].name) == POL_NONE)
-			st = blocker(r, bl, STORE_USE_PURPOSE, "purpose",
-				     o->purposes[i].name, "is removed but has",
-				     "stored values and records");
-	for (i = 0; st == RK_OK && i < o->nbases; i++)
-		if (policy_basis(n, o->bases[i].name) == POL_NONE)
-			st = blocker(r, bl, STORE_USE_BASIS, "legal basis",
-				     o->bases[i].name, "is removed but has",
-				     "stored values and records");
-	for (i = 0; st == RK_OK && i < o->nsources; i++)
-		if (policy_source(n, o->sources[i].name) == POL_NONE)
-			st = blocker(r, bl, STORE_USE_SOURCE, "source",
-				     o->sources[i].name, "is removed but has",
-				     "stored values and records");
+	/* Every other kind of name the same way: removed, yet stored rows use
+	 * it. */
+#define REMOVED(arr, cnt, find, use, item, what)                               \
+	for (i = 0; st == RK_OK && i < o->cnt; i++) {                          \
+		if (find(n, o->arr[i].name) == POL_NONE)                       \
+			st = blocker(r, bl, use, item, o->arr[i].name,         \
+				     "is removed but has", what);              \
+	}
+	REMOVED(record_types, nrecord_types, policy_record_type,
+		STORE_USE_RECORD_TYPE, "record type", "records")
+	REMOVED(scopes, nscopes, policy_scope, STORE_USE_SCOPE, "consent scope",
+		"ledger entries")
+	REMOVED(objections, nobjections, policy_objection, STORE_USE_OBJECTION,
+		"objection", "ledger entries")
+	REMOVED(kinds, nkinds, policy_kind, STORE_USE_KIND, "subject kind",
+		"subjects")
+	REMOVED(roles, nroles, policy_role, STORE_USE_ROLE, "role",
+		"active actors")
+	REMOVED(purposes, npurposes, policy_purpose, STORE_USE_PURPOSE,
+		"purpose", "stored values and records")
+	REMOVED(bases, nbases, policy_basis, STORE_USE_BASIS, "legal basis",
+		"stored values and records")
+	REMOVED(sources, nsources, policy_source, STORE_USE_SOURCE, "source",
+		"stored values and records")
+#undef REMOVED
 	return st;
 }
 
