@@ -433,23 +433,9 @@ static int value_one(void *ud, const store_value *v)
 	    !serves(d, v->purposes, v->legal_basis) ||
 	    !scope_ok(d, p->fields[fi].consent))
 		return 0;
-	if (v->ctlen < SEC_SEAL_OVERHEAD) {
-		s->st = reg_fail(d->r, RK_EINTEGRITY,
-				 "a stored value is damaged");
+	s->st = reg_value_open(d->r, s->dk, s->sub->id, v, &pt, &len);
+	if (s->st != RK_OK)
 		return 0;
-	}
-	len = v->ctlen - SEC_SEAL_OVERHEAD;
-	pt = malloc(len + 1);
-	if (pt == NULL) {
-		s->st = reg_fail(d->r, RK_ESYS, "out of memory");
-		return 0;
-	}
-	if (sec_open(s->dk, s->sub->id, v->field, v->ct, v->ctlen, pt) != 0) {
-		s->st = reg_fail(d->r, RK_EINTEGRITY,
-				 "a stored value does not decrypt: the "
-				 "database was altered or damaged");
-		goto out;
-	}
 	val = json_stringn((const char *)pt, len);
 	if (val == NULL) {
 		s->st = reg_fail(d->r, RK_EINTEGRITY,

@@ -362,24 +362,9 @@ static int value_one(void *ud, const store_value *v)
 	integ_values_add(&g->vd, v);
 	if (g->st != RK_OK)
 		return 0;
-	if (v->ctlen < SEC_SEAL_OVERHEAD) {
-		g->st = reg_fail(g->r, RK_EINTEGRITY,
-				 "a stored value is damaged");
+	g->st = reg_value_open(g->r, g->dk, g->sub->id, v, &pt, &len);
+	if (g->st != RK_OK)
 		return 0;
-	}
-	len = v->ctlen - SEC_SEAL_OVERHEAD;
-	pt = malloc(len + 1);
-	if (pt == NULL) {
-		g->st = reg_fail(g->r, RK_ESYS, "out of memory");
-		return 0;
-	}
-	if (sec_open(g->dk, g->sub->id, v->field, v->ct, v->ctlen, pt) != 0) {
-		g->st = reg_fail(g->r, RK_EINTEGRITY,
-				 "a stored value does not decrypt: the "
-				 "database was altered or damaged");
-		goto out;
-	}
-	pt[len] = '\0';
 	/* A password is kept only as its hash, which never leaves. */
 	hidden = f != NULL && f->type == PT_PASSWORD;
 	val = hidden ? json_null() : json_stringn((const char *)pt, len);

@@ -51,25 +51,9 @@ static int bidx_one(void *ud, const store_value *v)
 		w->u = u;
 		w->cap = cap;
 	}
-	if (v->ctlen < SEC_SEAL_OVERHEAD) {
-		w->st = reg_fail(w->r, RK_EINTEGRITY,
-				 "a stored value is damaged");
+	w->st = reg_value_open(w->r, w->dk, w->sid, v, &pt, &len);
+	if (w->st != RK_OK)
 		return 1;
-	}
-	len = v->ctlen - SEC_SEAL_OVERHEAD;
-	pt = malloc(len + 1);
-	if (pt == NULL) {
-		w->st = reg_fail(w->r, RK_ESYS, "out of memory");
-		return 1;
-	}
-	if (sec_open(w->dk, w->sid, v->field, v->ct, v->ctlen, pt) != 0) {
-		free(pt);
-		w->st = reg_fail(w->r, RK_EINTEGRITY,
-				 "a stored value does not decrypt: the "
-				 "database was altered or damaged");
-		return 1;
-	}
-	pt[len] = '\0';
 	/* The stored value is the normalised one that was indexed. */
 	sec_blind_index(w->ikey, v->field, (const char *)pt, w->u[w->n].h);
 	w->u[w->n++].rowid = v->rowid;

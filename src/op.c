@@ -462,3 +462,29 @@ void reg_write_failed(rk_register *r, audit_action action,
 	reg_rollback(r);
 	reg_audit_attempt(r, action, pseudonym, purpose, st);
 }
+
+/* ---- a stored value opened ------------------------------------------------
+ */
+
+rk_status reg_value_open(rk_register *r, const unsigned char *dk,
+			 const char *sid, const store_value *v,
+			 unsigned char **pt, size_t *len)
+{
+	*pt = NULL;
+	*len = 0;
+	if (v->ctlen < SEC_SEAL_OVERHEAD)
+		return reg_fail(r, RK_EINTEGRITY, "a stored value is damaged");
+	*pt = malloc(v->ctlen - SEC_SEAL_OVERHEAD + 1);
+	if (*pt == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	if (sec_open(dk, sid, v->field, v->ct, v->ctlen, *pt) != 0) {
+		free(*pt);
+		*pt = NULL;
+		return reg_fail(r, RK_EINTEGRITY,
+				"a stored value does not decrypt: the "
+				"database was altered or damaged");
+	}
+	*len = v->ctlen - SEC_SEAL_OVERHEAD;
+	(*pt)[*len] = '\0';
+	return RK_OK;
+}

@@ -284,6 +284,13 @@ rk_status reg_text_check(rk_register *r, const char *what, const char *in,
 /* op.c: j as the library hands JSON out (indented, keys in order) into a
  * new *out; RK_ESYS when memory runs out. */
 rk_status reg_json_out(rk_register *r, const struct json_t *j, char **out);
+/* op.c: a stored value of subject sid opened with its data key dk into a
+ * new NUL-terminated *pt of *len bytes (wipe and free); *pt stays NULL on
+ * failure: RK_EINTEGRITY when it is damaged or does not decrypt, RK_ESYS
+ * when memory runs out. */
+rk_status reg_value_open(rk_register *r, const unsigned char *dk,
+			 const char *sid, const store_value *v,
+			 unsigned char **pt, size_t *len);
 /* op.c: the end of an operation that hands out JSON read from the register.
  * With st RK_OK, j goes into *json_out and the read is audited (action,
  * subject, fields, "ok"): nothing leaves without its entry. On a failure,
