@@ -85,24 +85,6 @@ static void iso_utc(int64_t t, char out[32])
 		snprintf(out, 32, "1970-01-01T00:00:00Z");
 }
 
-static json_t *csv_names(const char *csv)
-{
-	json_t *arr = json_array();
-	const char *p = csv;
-
-	while (arr != NULL && p != NULL && *p != '\0') {
-		const char *e = strchr(p, ',');
-		size_t n = e == NULL ? strlen(p) : (size_t)(e - p);
-
-		if (json_array_append_new(arr, json_stringn(p, n)) != 0) {
-			json_decref(arr);
-			return NULL;
-		}
-		p = e == NULL ? NULL : e + 1;
-	}
-	return arr;
-}
-
 static rk_status altered(rk_register *r, const char *what)
 {
 	return reg_fail(r, RK_EINTEGRITY, "%s: %s", what, MSG_ALTERED);
@@ -204,8 +186,8 @@ static json_t *line_json(struct walk *w, const store_disclosure *d)
 	bad |= put(o, "purpose", json_string(d->purpose));
 	bad |= put(o, "at", json_string(at));
 	bad |= put(o, "actor", json_string(d->actor));
-	bad |= put(o, "fields", csv_names(d->fields));
-	bad |= put(o, "record_types", csv_names(d->record_types));
+	bad |= put(o, "fields", csv_json(d->fields));
+	bad |= put(o, "record_types", csv_json(d->record_types));
 	bad |= put(o, "records", json_integer(d->records));
 	bad |= put(o, "legal_ground", str_or_null(d->legal_ground));
 	bad |= put(o, "basis", str_or_null(d->basis));
@@ -1441,7 +1423,7 @@ rk_status rk_transfer_to_marketing(rk_register *r, const char *id,
 		bad |= o == NULL;
 		if (!bad) {
 			bad |= put(o, "subject", json_string(sub.id));
-			bad |= put(o, "fields", csv_names(k.fields));
+			bad |= put(o, "fields", csv_json(k.fields));
 			bad |= put(o, "expires",
 				   str_or_null(expires[0] ? expires : NULL));
 			bad |= put(o, "retention",

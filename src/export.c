@@ -89,23 +89,6 @@ static int put(json_t *o, const char *key, json_t *v)
 	return v == NULL || json_object_set_new(o, key, v) != 0;
 }
 
-static json_t *csv_names(const char *csv)
-{
-	json_t *a = json_array();
-	const char *p = csv;
-
-	while (a != NULL && p != NULL && *p != '\0') {
-		const char *e = strchr(p, ',');
-		size_t len = e == NULL ? strlen(p) : (size_t)(e - p);
-		if (json_array_append_new(a, json_stringn(p, len)) != 0) {
-			json_decref(a);
-			return NULL;
-		}
-		p = e == NULL ? NULL : e + 1;
-	}
-	return a;
-}
-
 /* Whether basis index b is consent or contract: what Art. 20(1)(a)
  * covers. */
 static int basis_portable(const policy *p, size_t b)
@@ -326,7 +309,7 @@ static int put_basis(struct gather *g, json_t *o, const char *purposes,
 	size_t b = policy_basis(p, basis), s = policy_source(p, source);
 	int bad = 0;
 
-	bad |= put(o, "purposes", csv_names(purposes));
+	bad |= put(o, "purposes", csv_json(purposes));
 	bad |= put(o, "legal_basis", json_string(basis));
 	bad |= put(o, "legal_basis_label",
 		   str_or_null(b == POL_NONE ? NULL

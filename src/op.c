@@ -60,6 +60,23 @@ void csv_add(char *buf, size_t cap, const char *name)
 	memcpy(buf + len, name, n + 1);
 }
 
+struct json_t *csv_json(const char *csv)
+{
+	json_t *a = json_array();
+	const char *p = csv;
+
+	while (a != NULL && p != NULL && *p != '\0') {
+		const char *e = strchr(p, ',');
+		size_t len = e == NULL ? strlen(p) : (size_t)(e - p);
+		if (json_array_append_new(a, json_stringn(p, len)) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+		p = e == NULL ? NULL : e + 1;
+	}
+	return a;
+}
+
 static int decimal_ok(const char *s)
 {
 	size_t i = 0, digits = 0, frac = 0;

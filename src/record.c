@@ -1031,23 +1031,6 @@ struct list_state {
 	rk_status st;
 };
 
-static json_t *csv_array(const char *csv)
-{
-	json_t *a = json_array();
-	const char *p = csv;
-
-	while (a != NULL && p != NULL && *p != '\0') {
-		const char *e = strchr(p, ',');
-		size_t len = e == NULL ? strlen(p) : (size_t)(e - p);
-		if (json_array_append_new(a, json_stringn(p, len)) != 0) {
-			json_decref(a);
-			return NULL;
-		}
-		p = e == NULL ? NULL : e + 1;
-	}
-	return a;
-}
-
 /* Opens a stored record's fields. */
 static int list_one(void *ud, const store_record *rec)
 {
@@ -1097,7 +1080,7 @@ static int list_one(void *ud, const store_record *rec)
 	    json_object_set_new(o, "expires",
 				rec->expires ? json_string(rec->expires)
 					     : json_null()) != 0 ||
-	    json_object_set_new(o, "purposes", csv_array(rec->purposes)) != 0 ||
+	    json_object_set_new(o, "purposes", csv_json(rec->purposes)) != 0 ||
 	    json_object_set_new(o, "legal_basis",
 				json_string(rec->legal_basis)) != 0 ||
 	    json_object_set_new(o, "source", json_string(rec->source)) != 0)

@@ -273,6 +273,9 @@ rk_status reg_unknown_named(rk_register *r, const char *what,
 /* Comma-separated name lists (audit fields, stored purposes). */
 int csv_has(const char *csv, const char *name);
 void csv_add(char *buf, size_t cap, const char *name);
+/* The names of csv as a new JSON array of strings; NULL when memory runs
+ * out. */
+struct json_t *csv_json(const char *csv);
 /* register.c: wipes a NUL-terminated heap string and frees it; NULL
  * allowed. */
 void reg_free_secret(char *s);

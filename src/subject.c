@@ -1674,20 +1674,6 @@ const rk_value *rk_subject_value(const rk_subject *s, size_t i)
 	return i < s->n ? &s->vals[i].pub : NULL;
 }
 
-static json_t *csv_array(const char *csv)
-{
-	json_t *a = json_array();
-	const char *p = csv;
-
-	while (a != NULL && p != NULL && *p != '\0') {
-		const char *e = strchr(p, ',');
-		size_t len = e == NULL ? strlen(p) : (size_t)(e - p);
-		json_array_append_new(a, json_stringn(p, len));
-		p = e == NULL ? NULL : e + 1;
-	}
-	return a;
-}
-
 char *rk_subject_json(const rk_subject *s)
 {
 	json_t *root, *fields, *rel;
@@ -1723,7 +1709,7 @@ char *rk_subject_json(const rk_subject *s)
 		}
 		json_object_set_new(o, "value", json_string(v->value));
 		json_object_set_new(o, "category", json_string(v->category));
-		json_object_set_new(o, "purposes", csv_array(v->purposes));
+		json_object_set_new(o, "purposes", csv_json(v->purposes));
 		json_object_set_new(o, "legal_basis",
 				    json_string(v->legal_basis));
 		json_object_set_new(o, "source", json_string(v->source));
