@@ -375,6 +375,17 @@ rk_status reg_subject_for(rk_register *r, const char *id, size_t pu,
 	return subject_for(r, id, pu, 0, sub, dk);
 }
 
+rk_status reg_read_subject(rk_register *r, const char *id, size_t pu,
+			   store_subject *sub, unsigned char **dk, int *reading)
+{
+	rk_status st = reg_begin_read(r);
+
+	if (st != RK_OK)
+		return st;
+	*reading = 1;
+	return reg_subject_for(r, id, pu, sub, dk);
+}
+
 rk_status reg_subject_to_rectify(rk_register *r, const char *id, size_t pu,
 				 store_subject *sub, unsigned char **dk)
 {

@@ -1168,11 +1168,7 @@ rk_status rk_record_list(rk_register *r, const char *id, const char *type,
 		audited = 1;
 		goto out;
 	}
-	st = reg_begin_read(r);
-	if (st != RK_OK)
-		goto out;
-	reading = 1;
-	st = reg_subject_for(r, id, pu, &sub, &dk);
+	st = reg_read_subject(r, id, pu, &sub, &dk, &reading);
 	if (st == RK_OK)
 		st = consent_states(r, sub.id, pu, &cons);
 	if (st == RK_OK) {
@@ -1405,11 +1401,7 @@ rk_status rk_record_attachment(rk_register *r, const char *id,
 		st = reg_fail(r, RK_EINVAL, "no output file given");
 		goto out;
 	}
-	st = reg_begin_read(r);
-	if (st != RK_OK)
-		goto out;
-	reading = 1;
-	st = reg_subject_for(r, id, pu, &sub, &dk);
+	st = reg_read_subject(r, id, pu, &sub, &dk, &reading);
 	if (st != RK_OK)
 		goto out;
 	rc = r->st->vt->record_get(r->st, sub.id, record_id, copy_meta, &m);

@@ -233,6 +233,12 @@ rk_status reg_load_subject(rk_register *r, const char *id, store_subject *sub);
  * unwrapped into *dk (free with sec_key_free). */
 rk_status reg_subject_for(rk_register *r, const char *id, size_t pu,
 			  store_subject *sub, unsigned char **dk);
+/* op.c: reg_subject_for inside a new read snapshot (*reading set once it
+ * is open; the caller ends it), so that the row and what it pins are read
+ * together. */
+rk_status reg_read_subject(rk_register *r, const char *id, size_t pu,
+			   store_subject *sub, unsigned char **dk,
+			   int *reading);
 /* reg_subject_for for a rectification (GDPR Art. 16), which a
  * restriction of processing does not hold up. */
 rk_status reg_subject_to_rectify(rk_register *r, const char *id, size_t pu,

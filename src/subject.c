@@ -1584,11 +1584,7 @@ rk_status rk_subject_check_password(rk_register *r, const char *id,
 		goto out;
 	/* The subject row and its values from one snapshot: the row pins
 	 * their digest. */
-	st = reg_begin_read(r);
-	if (st != RK_OK)
-		goto out;
-	reading = 1;
-	st = reg_subject_for(r, id, pu, &sub, &dk);
+	st = reg_read_subject(r, id, pu, &sub, &dk, &reading);
 	if (st != RK_OK)
 		goto out;
 	memset(&ps, 0, sizeof ps);
