@@ -2287,7 +2287,8 @@ out:
 }
 
 int sqx_one(store *base, sqlite3_stmt *st, const char *what,
-	    const struct sqx_arg *args, sqx_row_fn row, void *ud)
+	    const struct sqx_arg *args, const char *none, sqx_row_fn row,
+	    void *ud)
 {
 	struct sq *s = sq_of(base);
 	int rc, ret = STORE_ERR;
@@ -2296,6 +2297,8 @@ int sqx_one(store *base, sqlite3_stmt *st, const char *what,
 		return STORE_ERR;
 	rc = first_step(st, args);
 	if (rc == SQLITE_DONE) {
+		if (none != NULL)
+			errf(s, "%s: %s", what, none);
 		ret = STORE_NOTFOUND;
 		goto out;
 	}

@@ -64,7 +64,7 @@ int sqx_erasure_get(store *s, const unsigned char tag[SEC_HASH_BYTES],
 		      sqx_stmt(s, ST_ERASURE_GET, what,
 			       "SELECT erased_on, held, mac FROM erasure"
 			       " WHERE tag = ?1"),
-		      what, args, erasure_get_row, out);
+		      what, args, NULL, erasure_get_row, out);
 	if (ret == 0)
 		memcpy(out->tag, key, sizeof out->tag);
 	return ret;

@@ -236,10 +236,12 @@ typedef int (*sqx_row_fn)(store *s, sqlite3_stmt *st, void *ud);
  * Resets st. 0 or STORE_ERR. */
 int sqx_walk(store *s, sqlite3_stmt *st, const char *what,
 	     const struct sqx_arg *args, sqx_row_fn row, void *ud);
-/* Runs st with args for at most one row: STORE_NOTFOUND (no error text)
- * when there is none, else row's verdict on it (-1: STORE_ERR). */
+/* Runs st with args for at most one row: STORE_NOTFOUND when there is
+ * none (with the error "what: none" when none is set), else row's verdict
+ * on it (-1: STORE_ERR). */
 int sqx_one(store *s, sqlite3_stmt *st, const char *what,
-	    const struct sqx_arg *args, sqx_row_fn row, void *ud);
+	    const struct sqx_arg *args, const char *none, sqx_row_fn row,
+	    void *ud);
 /* Runs st with args, a query of one integer (a count), into *n. */
 int sqx_count(store *s, sqlite3_stmt *st, const char *what,
 	      const struct sqx_arg *args, int64_t *n);

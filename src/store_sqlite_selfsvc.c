@@ -88,7 +88,7 @@ int sqx_selfsvc_get(store *s, const unsigned char *hash, store_selfsvc *out)
 	/* hash may point into out */
 	memcpy(h, hash, sizeof h);
 	memset(out, 0, sizeof *out);
-	ret = sqx_one(s, sqx_stmt(s, SL_GET, what, sql_get), what, args,
+	ret = sqx_one(s, sqx_stmt(s, SL_GET, what, sql_get), what, args, NULL,
 		      get_row, out);
 	if (ret == 0)
 		memcpy(out->hash, h, SEC_HASH_BYTES);
