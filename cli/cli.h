@@ -82,6 +82,10 @@ typedef struct cli_optval {
 int cli_opts(int argc, char **argv, int first, const cli_optval *opts,
 	     const char **pos, size_t npos, const char *verb);
 
+/* --help anywhere after the verb (as an option, not an operand): prints
+ * text (the usage) on standard output and returns 1; else 0. */
+int cli_wants_help(int argc, char **argv, const char *text);
+
 /* A positive decimal number (a request's or a breach's, what names it)
  * into *n: 0, or exit code 2 after "a WHAT number is a positive integer". */
 int cli_number(const char *s, const char *what, int64_t *n);

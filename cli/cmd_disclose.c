@@ -81,16 +81,6 @@ static const char transfer_usage[] =
 	"and\n"
 	"their new expiry; with --json, a JSON document.\n";
 
-static int wants_help(int argc, char **argv, const char *usage)
-{
-	for (int i = 1; i < argc; i++)
-		if (cli_is_option(argv, i) && strcmp(argv[i], "--help") == 0) {
-			fputs(usage, stdout);
-			return 1;
-		}
-	return 0;
-}
-
 /* Creates the --out file (0600) before anything is disclosed: an existing
  * file is refused, and nothing goes to the log for a document that could
  * not be kept. */
@@ -142,7 +132,7 @@ int cmd_disclose(cli *c, int argc, char **argv)
 	rk_status st;
 	int i, r, all = 0, rc = 0, fd = -1;
 
-	if (wants_help(argc, argv, disclose_usage))
+	if (cli_wants_help(argc, argv, disclose_usage))
 		return 0;
 	if (argc < 2 || cli_is_option(argv, 1)) {
 		fputs(disclose_usage, stderr);
@@ -300,7 +290,7 @@ int cmd_disclosure(cli *c, int argc, char **argv)
 	rk_status st;
 	int i, r;
 
-	if (wants_help(argc, argv, disclosure_usage))
+	if (cli_wants_help(argc, argv, disclosure_usage))
 		return 0;
 	if (argc < 2 || strcmp(argv[1], "list") != 0) {
 		fputs(disclosure_usage, stderr);
@@ -345,7 +335,7 @@ int cmd_transfer_to_marketing(cli *c, int argc, char **argv)
 	rk_status st;
 	int r;
 
-	if (wants_help(argc, argv, transfer_usage))
+	if (cli_wants_help(argc, argv, transfer_usage))
 		return 0;
 	if (argc != 2 || cli_is_option(argv, 1)) {
 		fputs(transfer_usage, stderr);

@@ -313,13 +313,9 @@ out:
 
 int cmd_dsr(cli *c, int argc, char **argv)
 {
-	int i;
 
-	for (i = 1; i < argc; i++)
-		if (cli_is_option(argv, i) && strcmp(argv[i], "--help") == 0) {
-			fputs(dsr_usage, stdout);
-			return 0;
-		}
+	if (cli_wants_help(argc, argv, dsr_usage))
+		return 0;
 	if (argc >= 2 && strcmp(argv[1], "open") == 0)
 		return dsr_open(c, argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "list") == 0)

@@ -104,16 +104,6 @@ static const char stats_usage[] =
 	"the\n"
 	"policy's statistics purpose may.\n";
 
-static int has_help(int argc, char **argv)
-{
-	int i;
-
-	for (i = 1; i < argc; i++)
-		if (cli_is_option(argv, i) && strcmp(argv[i], "--help") == 0)
-			return 1;
-	return 0;
-}
-
 /* ---- ropa --------------------------------------------------------------- */
 
 static int write_new(const char *path, const char *text)
@@ -155,10 +145,8 @@ int cmd_ropa(cli *c, int argc, char **argv)
 	rk_status st;
 	int r;
 
-	if (has_help(argc, argv)) {
-		fputs(ropa_usage, stdout);
+	if (cli_wants_help(argc, argv, ropa_usage))
 		return 0;
-	}
 	r = cli_opts(argc, argv, 1, opts, NULL, 0, "ropa");
 	if (r != 0)
 		return r;
@@ -542,10 +530,8 @@ out:
 
 int cmd_breach(cli *c, int argc, char **argv)
 {
-	if (has_help(argc, argv)) {
-		fputs(breach_usage, stdout);
+	if (cli_wants_help(argc, argv, breach_usage))
 		return 0;
-	}
 	if (argc >= 2 && strcmp(argv[1], "open") == 0)
 		return breach_open(c, argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "list") == 0)
@@ -742,10 +728,8 @@ int cmd_stats(cli *c, int argc, char **argv)
 	rk_status st;
 	int r;
 
-	if (has_help(argc, argv)) {
-		fputs(stats_usage, stdout);
+	if (cli_wants_help(argc, argv, stats_usage))
 		return 0;
-	}
 	r = cli_opts(argc, argv, 1, opts, NULL, 0, "stats");
 	if (r != 0)
 		return r;

@@ -400,13 +400,9 @@ out:
 int cmd_record(cli *c, int argc, char **argv)
 {
 	const char *verb = argc > 1 ? argv[1] : "";
-	int i;
 
-	for (i = 1; i < argc; i++)
-		if (cli_is_option(argv, i) && strcmp(argv[i], "--help") == 0) {
-			fputs(record_usage, stdout);
-			return 0;
-		}
+	if (cli_wants_help(argc, argv, record_usage))
+		return 0;
 	if (strcmp(verb, "add") == 0)
 		return rec_add(c, argc, argv);
 	if (strcmp(verb, "list") == 0)

@@ -195,11 +195,8 @@ static int run(cli *c, int argc, char **argv)
 
 int cmd_retention(cli *c, int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++)
-		if (cli_is_option(argv, i) && strcmp(argv[i], "--help") == 0) {
-			fputs(retention_usage, stdout);
-			return 0;
-		}
+	if (cli_wants_help(argc, argv, retention_usage))
+		return 0;
 	if (argc >= 2 && strcmp(argv[1], "run") == 0)
 		return run(c, argc, argv);
 	fputs(retention_usage, stderr);

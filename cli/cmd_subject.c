@@ -589,13 +589,9 @@ static int sub_confirm(cli *c, int argc, char **argv)
 int cmd_subject(cli *c, int argc, char **argv)
 {
 	const char *verb = argc > 1 ? argv[1] : "";
-	int i;
 
-	for (i = 1; i < argc; i++)
-		if (cli_is_option(argv, i) && strcmp(argv[i], "--help") == 0) {
-			fputs(subject_usage, stdout);
-			return 0;
-		}
+	if (cli_wants_help(argc, argv, subject_usage))
+		return 0;
 	if (strcmp(verb, "add") == 0)
 		return sub_add(c, argc, argv);
 	if (strcmp(verb, "show") == 0)

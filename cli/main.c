@@ -299,6 +299,16 @@ int cli_opts(int argc, char **argv, int first, const cli_optval *opts,
 	return 0;
 }
 
+int cli_wants_help(int argc, char **argv, const char *text)
+{
+	for (int i = 1; i < argc; i++)
+		if (cli_is_option(argv, i) && strcmp(argv[i], "--help") == 0) {
+			fputs(text, stdout);
+			return 1;
+		}
+	return 0;
+}
+
 int cli_number(const char *s, const char *what, int64_t *n)
 {
 	char *end = NULL;
