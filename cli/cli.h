@@ -86,6 +86,22 @@ int cli_opts(int argc, char **argv, int first, const cli_optval *opts,
  * text (the usage) on standard output and returns 1; else 0. */
 int cli_wants_help(int argc, char **argv, const char *text);
 
+/* A sub-verb of a verb group ("subject add"): run, or run_arg called with
+ * arg for the sub-verbs that share one function. A table ends with a NULL
+ * name. */
+typedef struct cli_sub {
+	const char *name;
+	int (*run)(cli *c, int argc, char **argv);
+	int (*run_arg)(cli *c, int argc, char **argv, int arg);
+	int arg;
+} cli_sub;
+
+/* Runs the sub-verb argv[1] of subs. --help anywhere prints usage (exit
+ * 0); a missing or unknown sub-verb prints it on standard error (exit
+ * 2). */
+int cli_subverb(cli *c, int argc, char **argv, const cli_sub *subs,
+		const char *usage_text);
+
 /* A positive decimal number (a request's or a breach's, what names it)
  * into *n: 0, or exit code 2 after "a WHAT number is a positive integer". */
 int cli_number(const char *s, const char *what, int64_t *n);

@@ -334,18 +334,12 @@ static int consent_history(cli *c, int argc, char **argv)
 
 int cmd_consent(cli *c, int argc, char **argv)
 {
-	const char *verb = argc > 1 ? argv[1] : "";
+	static const cli_sub subs[] = {{"give", NULL, consent_set, 1},
+				       {"withdraw", NULL, consent_set, 0},
+				       {"history", consent_history, NULL, 0},
+				       {NULL, NULL, NULL, 0}};
 
-	if (cli_wants_help(argc, argv, consent_usage))
-		return 0;
-	if (strcmp(verb, "give") == 0)
-		return consent_set(c, argc, argv, 1);
-	if (strcmp(verb, "withdraw") == 0)
-		return consent_set(c, argc, argv, 0);
-	if (strcmp(verb, "history") == 0)
-		return consent_history(c, argc, argv);
-	fputs(consent_usage, stderr);
-	return 2;
+	return cli_subverb(c, argc, argv, subs, consent_usage);
 }
 
 int cmd_object(cli *c, int argc, char **argv)
@@ -582,14 +576,9 @@ static int cookie_reset(cli *c, int argc, char **argv)
 
 int cmd_cookie(cli *c, int argc, char **argv)
 {
-	const char *verb = argc > 1 ? argv[1] : "";
+	static const cli_sub subs[] = {{"link", cookie_link, NULL, 0},
+				       {"reset", cookie_reset, NULL, 0},
+				       {NULL, NULL, NULL, 0}};
 
-	if (cli_wants_help(argc, argv, cookie_usage))
-		return 0;
-	if (strcmp(verb, "link") == 0)
-		return cookie_link(c, argc, argv);
-	if (strcmp(verb, "reset") == 0)
-		return cookie_reset(c, argc, argv);
-	fputs(cookie_usage, stderr);
-	return 2;
+	return cli_subverb(c, argc, argv, subs, cookie_usage);
 }

@@ -313,19 +313,10 @@ out:
 
 int cmd_dsr(cli *c, int argc, char **argv)
 {
+	static const cli_sub subs[] = {
+		{"open", dsr_open, NULL, 0},	{"list", dsr_list, NULL, 0},
+		{"show", dsr_show, NULL, 0},	{"extend", NULL, dsr_change, 0},
+		{"close", NULL, dsr_change, 1}, {NULL, NULL, NULL, 0}};
 
-	if (cli_wants_help(argc, argv, dsr_usage))
-		return 0;
-	if (argc >= 2 && strcmp(argv[1], "open") == 0)
-		return dsr_open(c, argc, argv);
-	if (argc >= 2 && strcmp(argv[1], "list") == 0)
-		return dsr_list(c, argc, argv);
-	if (argc >= 2 && strcmp(argv[1], "show") == 0)
-		return dsr_show(c, argc, argv);
-	if (argc >= 2 && strcmp(argv[1], "extend") == 0)
-		return dsr_change(c, argc, argv, 0);
-	if (argc >= 2 && strcmp(argv[1], "close") == 0)
-		return dsr_change(c, argc, argv, 1);
-	fputs(dsr_usage, stderr);
-	return 2;
+	return cli_subverb(c, argc, argv, subs, dsr_usage);
 }

@@ -530,22 +530,15 @@ out:
 
 int cmd_breach(cli *c, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv, breach_usage))
-		return 0;
-	if (argc >= 2 && strcmp(argv[1], "open") == 0)
-		return breach_open(c, argc, argv);
-	if (argc >= 2 && strcmp(argv[1], "list") == 0)
-		return breach_list(c, argc, argv);
-	if (argc >= 2 && strcmp(argv[1], "show") == 0)
-		return breach_one(c, argc, argv, 'b');
-	if (argc >= 2 && strcmp(argv[1], "subjects") == 0)
-		return breach_one(c, argc, argv, 's');
-	if (argc >= 2 && strcmp(argv[1], "close") == 0)
-		return breach_one(c, argc, argv, 'c');
-	if (argc >= 2 && strcmp(argv[1], "update") == 0)
-		return breach_update(c, argc, argv);
-	fputs(breach_usage, stderr);
-	return 2;
+	static const cli_sub subs[] = {{"open", breach_open, NULL, 0},
+				       {"list", breach_list, NULL, 0},
+				       {"show", NULL, breach_one, 'b'},
+				       {"subjects", NULL, breach_one, 's'},
+				       {"close", NULL, breach_one, 'c'},
+				       {"update", breach_update, NULL, 0},
+				       {NULL, NULL, NULL, 0}};
+
+	return cli_subverb(c, argc, argv, subs, breach_usage);
 }
 
 /* ---- stats -------------------------------------------------------------- */

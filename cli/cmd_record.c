@@ -399,20 +399,12 @@ out:
 
 int cmd_record(cli *c, int argc, char **argv)
 {
-	const char *verb = argc > 1 ? argv[1] : "";
+	static const cli_sub subs[] = {{"add", rec_add, NULL, 0},
+				       {"list", rec_list, NULL, 0},
+				       {"attachment", rec_attachment, NULL, 0},
+				       {"update", NULL, rec_change, 0},
+				       {"delete", NULL, rec_change, 1},
+				       {NULL, NULL, NULL, 0}};
 
-	if (cli_wants_help(argc, argv, record_usage))
-		return 0;
-	if (strcmp(verb, "add") == 0)
-		return rec_add(c, argc, argv);
-	if (strcmp(verb, "list") == 0)
-		return rec_list(c, argc, argv);
-	if (strcmp(verb, "attachment") == 0)
-		return rec_attachment(c, argc, argv);
-	if (strcmp(verb, "update") == 0)
-		return rec_change(c, argc, argv, 0);
-	if (strcmp(verb, "delete") == 0)
-		return rec_change(c, argc, argv, 1);
-	fputs(record_usage, stderr);
-	return 2;
+	return cli_subverb(c, argc, argv, subs, record_usage);
 }

@@ -309,6 +309,22 @@ int cli_wants_help(int argc, char **argv, const char *text)
 	return 0;
 }
 
+int cli_subverb(cli *c, int argc, char **argv, const cli_sub *subs,
+		const char *usage_text)
+{
+	const cli_sub *s;
+
+	if (cli_wants_help(argc, argv, usage_text))
+		return 0;
+	for (s = subs; argc >= 2 && s->name != NULL; s++)
+		if (strcmp(argv[1], s->name) == 0)
+			return s->run != NULL
+				       ? s->run(c, argc, argv)
+				       : s->run_arg(c, argc, argv, s->arg);
+	fputs(usage_text, stderr);
+	return 2;
+}
+
 int cli_number(const char *s, const char *what, int64_t *n)
 {
 	char *end = NULL;
