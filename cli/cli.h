@@ -102,6 +102,11 @@ typedef struct cli_sub {
 int cli_subverb(cli *c, int argc, char **argv, const cli_sub *subs,
 		const char *usage_text);
 
+/* Reports a new output file that could not be created (errno e): "it
+ * exists already" or the system's reason, with path when it is not NULL.
+ * The exit code: 2 when it exists, is missing or is not allowed, else 1. */
+int cli_create_failed(const char *path, int e);
+
 /* A positive decimal number (a request's or a breach's, what names it)
  * into *n: 0, or exit code 2 after "a WHAT number is a positive integer". */
 int cli_number(const char *s, const char *what, int64_t *n);

@@ -59,15 +59,8 @@ static int write_new(const char *path, const char *s, size_t len)
 
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		  0600);
-	if (fd < 0) {
-		e = errno;
-		return cli_error(e == EEXIST || e == ENOENT || e == EACCES ? 2
-									   : 1,
-				 "cannot create the output file %s: %s", path,
-				 e == EEXIST ? "it exists already; refusing to "
-					       "overwrite it"
-					     : strerror(e));
-	}
+	if (fd < 0)
+		return cli_create_failed(path, errno);
 	while (off < len) {
 		k = write(fd, s + off, len - off);
 		if (k < 0 && errno == EINTR)

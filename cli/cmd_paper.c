@@ -114,15 +114,8 @@ static int write_new(const char *path, const char *text)
 
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		  0600);
-	if (fd < 0) {
-		int e = errno;
-		return cli_error(e == EEXIST || e == ENOENT || e == EACCES ? 2
-									   : 1,
-				 "cannot create the output file: %s",
-				 e == EEXIST ? "it exists already; refusing to "
-					       "overwrite it"
-					     : strerror(e));
-	}
+	if (fd < 0)
+		return cli_create_failed(NULL, errno);
 	f = fdopen(fd, "w");
 	if (f == NULL) {
 		close(fd);

@@ -325,6 +325,20 @@ int cli_subverb(cli *c, int argc, char **argv, const cli_sub *subs,
 	return 2;
 }
 
+int cli_create_failed(const char *path, int e)
+{
+	int code = e == EEXIST || e == ENOENT || e == EACCES ? 2 : 1;
+	const char *why = e == EEXIST ? "it exists already; refusing to "
+					"overwrite it"
+				      : strerror(e);
+
+	if (path == NULL)
+		return cli_error(code, "cannot create the output file: %s",
+				 why);
+	return cli_error(code, "cannot create the output file %s: %s", path,
+			 why);
+}
+
 int cli_number(const char *s, const char *what, int64_t *n)
 {
 	char *end = NULL;

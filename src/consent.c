@@ -514,16 +514,6 @@ struct hist {
 	rk_status st;
 };
 
-static void iso_utc(int64_t t, char out[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, 32, "1970-01-01T00:00:00Z");
-}
-
 /* The evidence as JSON: its decrypted text, or null. */
 static json_t *evidence_json(struct hist *h, const store_consent *c)
 {
@@ -578,7 +568,7 @@ static int hist_one(void *ud, const store_consent *c)
 		h->st = reg_fail(h->r, RK_ESYS, "out of memory");
 		return 1;
 	}
-	iso_utc(c->at, at);
+	ident_iso_utc(c->at, at);
 	bad |= json_object_set_new(o, "at", json_string(at));
 	/* The controller's compelling grounds against an objection for a
 	 * purpose are an entry of their own kind; an objection for a purpose

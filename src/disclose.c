@@ -75,16 +75,6 @@ static json_t *str_or_null(const char *s)
 	return s != NULL ? json_string(s) : json_null();
 }
 
-static void iso_utc(int64_t t, char out[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, 32, "1970-01-01T00:00:00Z");
-}
-
 static rk_status altered(rk_register *r, const char *what)
 {
 	return reg_fail(r, RK_EINTEGRITY, "%s: %s", what, MSG_ALTERED);
@@ -172,7 +162,7 @@ static json_t *line_json(struct walk *w, const store_disclosure *d)
 			 0 &&
 		 strcmp(sub.pseudonym, d->pseudonym) == 0)
 		subject = d->subject_id;
-	iso_utc(d->at, at);
+	ident_iso_utc(d->at, at);
 	bad |= put(o, "number", json_integer(d->id));
 	bad |= put(o, "batch", json_integer(d->batch));
 	bad |= put(o, "subject", str_or_null(subject));
@@ -507,7 +497,7 @@ static int record_one(void *ud, const store_record *rec)
 	o = json_object();
 	if (o == NULL)
 		goto oom;
-	iso_utc(rec->created_at, at);
+	ident_iso_utc(rec->created_at, at);
 	bad |= put(o, "id", json_integer(rec->id));
 	bad |= put(o, "type", json_string(rec->type));
 	bad |= put(o, "created_at", json_string(at));
@@ -988,7 +978,7 @@ static json_t *document(const rk_register *r, const struct dctx *d,
 		json_decref(subjects);
 		return NULL;
 	}
-	iso_utc(at, when);
+	ident_iso_utc(at, when);
 	bad |= put(rcp, "name", json_string(d->rc->name));
 	bad |= put(rcp, "kind", json_string(kind_names[d->rc->kind]));
 	bad |= put(rcp, "country", json_string(d->rc->country));

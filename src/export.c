@@ -65,21 +65,11 @@ static json_t *str_or_null(const char *s)
 	return s == NULL || s[0] == '\0' ? json_null() : json_string(s);
 }
 
-static void iso_utc(int64_t t, char out[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, 32, "1970-01-01T00:00:00Z");
-}
-
 static json_t *time_json(int64_t t)
 {
 	char buf[32];
 
-	iso_utc(t, buf);
+	ident_iso_utc(t, buf);
 	return json_string(buf);
 }
 

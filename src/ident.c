@@ -9,7 +9,9 @@
 #include "ident.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define SECS_PER_DAY 86400
 #define EMAIL_MAX    254
@@ -611,6 +613,16 @@ static int parse_date(const char *s, size_t n, int *y, int *m, int *d,
 		return -1;
 	}
 	return 0;
+}
+
+void ident_iso_utc(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, 32, "1970-01-01T00:00:00Z");
 }
 
 int ident_date(const char *in, char *out, size_t outsz, const char **why)
