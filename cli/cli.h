@@ -5,6 +5,7 @@
 #ifndef RK_CLI_H
 #define RK_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "rekisteri.h"
@@ -62,6 +63,57 @@ void cli_json_str(FILE *f, const char *s);
  * \u202e), so that stored text can never forge lines or columns of the
  * output. quoted: in double quotes, with '"' escaped. */
 void cli_print_text(FILE *f, const char *s, int quoted);
+
+/* ---- shared parsing (main.c) ---- */
+
+/* An option for cli_opts: its name ("--format") and where its value goes,
+ * or for an option without a value (flag set) the int it sets to 1. A list
+ * ends with a NULL name. */
+typedef struct cli_optval {
+	const char *name;
+	const char **val;
+	int *flag;
+} cli_optval;
+
+/* Parses argv[first..] as the options of opts and up to npos operands
+ * (pos[0], pos[1], ... in order; they must be NULL on entry): 0, or exit
+ * code 2 after "--x needs a value" or "unexpected argument: see rekisteri
+ * VERB --help". */
+int cli_opts(int argc, char **argv, int first, const cli_optval *opts,
+	     const char **pos, size_t npos, const char *verb);
+
+/* --help anywhere after the verb (as an option, not an operand): prints
+ * text (the usage) on standard output and returns 1; else 0. */
+int cli_wants_help(int argc, char **argv, const char *text);
+
+/* A sub-verb of a verb group ("subject add"): run, or run_arg called with
+ * arg for the sub-verbs that share one function. A table ends with a NULL
+ * name. */
+typedef struct cli_sub {
+	const char *name;
+	int (*run)(cli *c, int argc, char **argv);
+	int (*run_arg)(cli *c, int argc, char **argv, int arg);
+	int arg;
+} cli_sub;
+
+/* Runs the sub-verb argv[1] of subs. --help anywhere prints usage (exit
+ * 0); a missing or unknown sub-verb prints it on standard error (exit
+ * 2). */
+int cli_subverb(cli *c, int argc, char **argv, const cli_sub *subs,
+		const char *usage_text);
+
+/* Reports a new output file that could not be created (errno e): "it
+ * exists already" or the system's reason, with path when it is not NULL.
+ * The exit code: 2 when it exists, is missing or is not allowed, else 1. */
+int cli_create_failed(const char *path, int e);
+
+/* A positive decimal number (a request's or a breach's, what names it)
+ * into *n: 0, or exit code 2 after "a WHAT number is a positive integer". */
+int cli_number(const char *s, const char *what, int64_t *n);
+
+struct json_t;
+/* The string under key in the JSON object o, or dflt. */
+const char *cli_jstr(const struct json_t *o, const char *key, const char *dflt);
 
 int cmd_init(cli *c, int argc, char **argv);
 int cmd_policy(cli *c, int argc, char **argv);

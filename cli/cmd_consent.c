@@ -115,18 +115,6 @@ static const char cookie_usage[] =
 	"directly stay. It prints \"unlinked N identifiers, deleted M "
 	"records\".\n";
 
-static int wants_help(int argc, char **argv, const char *usage)
-{
-	int i;
-
-	for (i = 1; i < argc; i++)
-		if (cli_is_option(argv, i) && strcmp(argv[i], "--help") == 0) {
-			fputs(usage, stdout);
-			return 1;
-		}
-	return 0;
-}
-
 /* Reads the evidence text from standard input into buf (EVIDENCE_MAX + 2
  * bytes); a final newline is dropped. */
 static int read_evidence(char *buf, size_t cap)
@@ -346,18 +334,12 @@ static int consent_history(cli *c, int argc, char **argv)
 
 int cmd_consent(cli *c, int argc, char **argv)
 {
-	const char *verb = argc > 1 ? argv[1] : "";
+	static const cli_sub subs[] = {{"give", NULL, consent_set, 1},
+				       {"withdraw", NULL, consent_set, 0},
+				       {"history", consent_history, NULL, 0},
+				       {NULL, NULL, NULL, 0}};
 
-	if (wants_help(argc, argv, consent_usage))
-		return 0;
-	if (strcmp(verb, "give") == 0)
-		return consent_set(c, argc, argv, 1);
-	if (strcmp(verb, "withdraw") == 0)
-		return consent_set(c, argc, argv, 0);
-	if (strcmp(verb, "history") == 0)
-		return consent_history(c, argc, argv);
-	fputs(consent_usage, stderr);
-	return 2;
+	return cli_subverb(c, argc, argv, subs, consent_usage);
 }
 
 int cmd_object(cli *c, int argc, char **argv)
@@ -369,7 +351,7 @@ int cmd_object(cli *c, int argc, char **argv)
 	rk_status st;
 	int i, r;
 
-	if (wants_help(argc, argv, object_usage))
+	if (cli_wants_help(argc, argv, object_usage))
 		return 0;
 	if (argc < 3 || cli_is_option(argv, 1)) {
 		fputs(object_usage, stderr);
@@ -471,7 +453,7 @@ int cmd_may_contact(cli *c, int argc, char **argv)
 	rk_status st;
 	int i, r, third_party;
 
-	if (wants_help(argc, argv, may_contact_usage))
+	if (cli_wants_help(argc, argv, may_contact_usage))
 		return 0;
 	if (argc < 2 || cli_is_option(argv, 1)) {
 		fputs(may_contact_usage, stderr);
@@ -594,14 +576,9 @@ static int cookie_reset(cli *c, int argc, char **argv)
 
 int cmd_cookie(cli *c, int argc, char **argv)
 {
-	const char *verb = argc > 1 ? argv[1] : "";
+	static const cli_sub subs[] = {{"link", cookie_link, NULL, 0},
+				       {"reset", cookie_reset, NULL, 0},
+				       {NULL, NULL, NULL, 0}};
 
-	if (wants_help(argc, argv, cookie_usage))
-		return 0;
-	if (strcmp(verb, "link") == 0)
-		return cookie_link(c, argc, argv);
-	if (strcmp(verb, "reset") == 0)
-		return cookie_reset(c, argc, argv);
-	fputs(cookie_usage, stderr);
-	return 2;
+	return cli_subverb(c, argc, argv, subs, cookie_usage);
 }

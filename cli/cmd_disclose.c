@@ -81,23 +81,6 @@ static const char transfer_usage[] =
 	"and\n"
 	"their new expiry; with --json, a JSON document.\n";
 
-static int wants_help(int argc, char **argv, const char *usage)
-{
-	for (int i = 1; i < argc; i++)
-		if (cli_is_option(argv, i) && strcmp(argv[i], "--help") == 0) {
-			fputs(usage, stdout);
-			return 1;
-		}
-	return 0;
-}
-
-static const char *jstr(const json_t *o, const char *key, const char *dflt)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s != NULL ? s : dflt;
-}
-
 /* Creates the --out file (0600) before anything is disclosed: an existing
  * file is refused, and nothing goes to the log for a document that could
  * not be kept. */
@@ -149,7 +132,7 @@ int cmd_disclose(cli *c, int argc, char **argv)
 	rk_status st;
 	int i, r, all = 0, rc = 0, fd = -1;
 
-	if (wants_help(argc, argv, disclose_usage))
+	if (cli_wants_help(argc, argv, disclose_usage))
 		return 0;
 	if (argc < 2 || cli_is_option(argv, 1)) {
 		fputs(disclose_usage, stderr);
@@ -281,18 +264,21 @@ static void print_log(const json_t *arr)
 		printf("%lld  %s  %s  %s  %s  ",
 		       (long long)json_integer_value(
 			       json_object_get(e, "number")),
-		       jstr(e, "at", "?"), jstr(e, "recipient", "?"),
-		       jstr(e, "country", "-")[0] ? jstr(e, "country", "-")
-						  : "-",
-		       jstr(e, "purpose", "?"));
+		       cli_jstr(e, "at", "?"), cli_jstr(e, "recipient", "?"),
+		       cli_jstr(e, "country", "-")[0]
+			       ? cli_jstr(e, "country", "-")
+			       : "-",
+		       cli_jstr(e, "purpose", "?"));
 		print_names(json_object_get(e, "fields"), 1);
 		print_names(json_object_get(e, "record_types"),
 			    json_array_size(json_object_get(e, "fields")) == 0);
 		printf("  ");
-		cli_print_text(stdout,
-			       jstr(e, "legal_ground", jstr(e, "basis", "-")),
-			       0);
-		printf("  %s\n", jstr(e, "subject", jstr(e, "pseudonym", "?")));
+		cli_print_text(
+			stdout,
+			cli_jstr(e, "legal_ground", cli_jstr(e, "basis", "-")),
+			0);
+		printf("  %s\n",
+		       cli_jstr(e, "subject", cli_jstr(e, "pseudonym", "?")));
 	}
 }
 
@@ -304,7 +290,7 @@ int cmd_disclosure(cli *c, int argc, char **argv)
 	rk_status st;
 	int i, r;
 
-	if (wants_help(argc, argv, disclosure_usage))
+	if (cli_wants_help(argc, argv, disclosure_usage))
 		return 0;
 	if (argc < 2 || strcmp(argv[1], "list") != 0) {
 		fputs(disclosure_usage, stderr);
@@ -349,7 +335,7 @@ int cmd_transfer_to_marketing(cli *c, int argc, char **argv)
 	rk_status st;
 	int r;
 
-	if (wants_help(argc, argv, transfer_usage))
+	if (cli_wants_help(argc, argv, transfer_usage))
 		return 0;
 	if (argc != 2 || cli_is_option(argv, 1)) {
 		fputs(transfer_usage, stderr);
@@ -367,8 +353,8 @@ int cmd_transfer_to_marketing(cli *c, int argc, char **argv)
 		o = json_loads(json, 0, NULL);
 		printf("moved to the direct-marketing register: ");
 		print_names(json_object_get(o, "fields"), 1);
-		printf("; kept until %s (%s)\n", jstr(o, "expires", "-"),
-		       jstr(o, "retention", "?"));
+		printf("; kept until %s (%s)\n", cli_jstr(o, "expires", "-"),
+		       cli_jstr(o, "retention", "?"));
 		json_decref(o);
 	}
 	rk_free(json);

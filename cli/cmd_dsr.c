@@ -55,29 +55,6 @@ static const char dsr_usage[] =
 	"Only the administrator and roles that audit may keep requests.\n"
 	"With --json every form prints one JSON document.\n";
 
-static const char *jstr(const json_t *o, const char *key, const char *dflt)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s != NULL ? s : dflt;
-}
-
-/* N: a positive decimal number. */
-static int parse_number(const char *s, int64_t *n)
-{
-	char *end = NULL;
-	long long v;
-
-	if (s == NULL || s[0] < '0' || s[0] > '9')
-		return cli_error(2, "a request number is a positive integer");
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v <= 0)
-		return cli_error(2, "a request number is a positive integer");
-	*n = (int64_t)v;
-	return 0;
-}
-
 /* --reason R, or "-" for one line of standard input. */
 static int get_reason(const char *arg, char *buf, size_t cap,
 		      const char **reason)
@@ -109,23 +86,25 @@ static void print_list(const json_t *arr)
 	       "SUBJECT");
 	json_array_foreach(arr, i, o)
 	{
-		const char *status = jstr(o, "status", "?");
+		const char *status = cli_jstr(o, "status", "?");
 		if (json_is_true(json_object_get(o, "overdue")))
 			status = "overdue";
 		else if (strcmp(status, "closed") == 0)
-			status = jstr(o, "outcome", "closed");
+			status = cli_jstr(o, "outcome", "closed");
 		printf("%-6" JSON_INTEGER_FORMAT
 		       "  %-13s  %-7s  %-10s  %-10s  %-10s  %-10s  %s\n",
 		       json_integer_value(json_object_get(o, "number")),
-		       jstr(o, "type", "?"), status, jstr(o, "received", "?"),
-		       jstr(o, "due", "?"), jstr(o, "extended_due", "-"),
-		       jstr(o, "closed", "-"), jstr(o, "subject", "(erased)"));
+		       cli_jstr(o, "type", "?"), status,
+		       cli_jstr(o, "received", "?"), cli_jstr(o, "due", "?"),
+		       cli_jstr(o, "extended_due", "-"),
+		       cli_jstr(o, "closed", "-"),
+		       cli_jstr(o, "subject", "(erased)"));
 	}
 }
 
 static void print_reason(const char *label, const json_t *o, const char *key)
 {
-	const char *s = jstr(o, key, NULL);
+	const char *s = cli_jstr(o, key, NULL);
 
 	printf("%-14s ", label);
 	if (s == NULL)
@@ -139,19 +118,19 @@ static void print_request(const json_t *o)
 {
 	printf("%-14s %" JSON_INTEGER_FORMAT "\n",
 	       "number:", json_integer_value(json_object_get(o, "number")));
-	printf("%-14s %s\n", "type:", jstr(o, "type", "?"));
-	printf("%-14s %s%s\n", "status:", jstr(o, "status", "?"),
+	printf("%-14s %s\n", "type:", cli_jstr(o, "type", "?"));
+	printf("%-14s %s%s\n", "status:", cli_jstr(o, "status", "?"),
 	       json_is_true(json_object_get(o, "overdue")) ? " (overdue)" : "");
-	printf("%-14s %s\n", "subject:", jstr(o, "subject", "(erased)"));
-	printf("%-14s %s\n", "pseudonym:", jstr(o, "pseudonym", "?"));
-	printf("%-14s %s\n", "received:", jstr(o, "received", "?"));
-	printf("%-14s %s\n", "due:", jstr(o, "due", "?"));
-	printf("%-14s %s\n", "extended due:", jstr(o, "extended_due", "-"));
-	printf("%-14s %s\n", "verified by:", jstr(o, "verified_by", "-"));
+	printf("%-14s %s\n", "subject:", cli_jstr(o, "subject", "(erased)"));
+	printf("%-14s %s\n", "pseudonym:", cli_jstr(o, "pseudonym", "?"));
+	printf("%-14s %s\n", "received:", cli_jstr(o, "received", "?"));
+	printf("%-14s %s\n", "due:", cli_jstr(o, "due", "?"));
+	printf("%-14s %s\n", "extended due:", cli_jstr(o, "extended_due", "-"));
+	printf("%-14s %s\n", "verified by:", cli_jstr(o, "verified_by", "-"));
 	print_reason("extended for:", o, "extend_reason");
-	printf("%-14s %s\n", "outcome:", jstr(o, "outcome", "-"));
+	printf("%-14s %s\n", "outcome:", cli_jstr(o, "outcome", "-"));
 	print_reason("reason:", o, "reason");
-	printf("%-14s %s\n", "closed:", jstr(o, "closed", "-"));
+	printf("%-14s %s\n", "closed:", cli_jstr(o, "closed", "-"));
 }
 
 static void print_recipients(const json_t *o)
@@ -162,14 +141,14 @@ static void print_recipients(const json_t *o)
 	if (!json_is_array(arr))
 		return;
 	printf("recipients to tell (Art. 19)%s:%s\n",
-	       strcmp(jstr(o, "recipients_basis", ""), "all") == 0
+	       strcmp(cli_jstr(o, "recipients_basis", ""), "all") == 0
 		       ? ", all (the purposes cannot be told)"
 		       : "",
 	       json_array_size(arr) == 0 ? " none" : "");
 	json_array_foreach(arr, i, e)
 	{
-		printf("  %-32s  %-11s  %s\n", jstr(e, "name", "?"),
-		       jstr(e, "kind", "?"), jstr(e, "country", "?"));
+		printf("  %-32s  %-11s  %s\n", cli_jstr(e, "name", "?"),
+		       cli_jstr(e, "kind", "?"), cli_jstr(e, "country", "?"));
 	}
 }
 
@@ -198,25 +177,19 @@ static int print_doc(const cli *c, const char *text, int what)
 static int dsr_open(cli *c, int argc, char **argv)
 {
 	const char *received = NULL, *method = NULL;
+	const cli_optval opts[] = {{"--received", &received, NULL},
+				   {"--verified-by", &method, NULL},
+				   {NULL, NULL, NULL}};
 	int64_t n = 0;
 	rk_status st;
-	int i, r;
+	int r;
 
 	if (argc < 4 || cli_is_option(argv, 2) || cli_is_option(argv, 3))
 		return cli_error(2, "usage: rekisteri dsr open ID TYPE "
 				    "[--received DATE] [--verified-by METHOD]");
-	for (i = 4; i < argc; i++) {
-		if ((r = cli_opt(argc, argv, &i, "--received", &received)) ||
-		    (r = cli_opt(argc, argv, &i, "--verified-by", &method))) {
-			if (r < 0)
-				return cli_error(2, "%s needs a value",
-						 argv[i]);
-			continue;
-		}
-		return cli_error(2, "unexpected argument: see rekisteri dsr "
-				    "--help");
-	}
-	r = cli_open(c);
+	r = cli_opts(argc, argv, 4, opts, NULL, 0, "dsr");
+	if (r == 0)
+		r = cli_open(c);
 	if (r != 0)
 		return r;
 	st = rk_dsr_open(c->reg, argv[2], argv[3], received, method, &n);
@@ -276,7 +249,7 @@ static int dsr_show(cli *c, int argc, char **argv)
 
 	if (argc != 3)
 		return cli_error(2, "usage: rekisteri dsr show N");
-	r = parse_number(argv[2], &n);
+	r = cli_number(argv[2], "request", &n);
 	if (r != 0)
 		return r;
 	r = cli_open(c);
@@ -293,11 +266,14 @@ static int dsr_show(cli *c, int argc, char **argv)
 static int dsr_change(cli *c, int argc, char **argv, int close)
 {
 	const char *reason_arg = NULL, *outcome = NULL, *reason = NULL;
+	cli_optval opts[] = {{"--reason", &reason_arg, NULL},
+			     {"--outcome", &outcome, NULL},
+			     {NULL, NULL, NULL}};
 	char buf[REASON_MAX + 1];
 	char *json = NULL;
 	int64_t n = 0;
 	rk_status st;
-	int i, r;
+	int r;
 
 	if (argc < 3)
 		return cli_error(2, close ? "usage: rekisteri dsr close N "
@@ -305,21 +281,14 @@ static int dsr_change(cli *c, int argc, char **argv, int close)
 					    "R]"
 					  : "usage: rekisteri dsr extend N "
 					    "--reason R");
-	r = parse_number(argv[2], &n);
+	r = cli_number(argv[2], "request", &n);
 	if (r != 0)
 		return r;
-	for (i = 3; i < argc; i++) {
-		if ((r = cli_opt(argc, argv, &i, "--reason", &reason_arg)) ||
-		    (close &&
-		     (r = cli_opt(argc, argv, &i, "--outcome", &outcome)))) {
-			if (r < 0)
-				return cli_error(2, "%s needs a value",
-						 argv[i]);
-			continue;
-		}
-		return cli_error(2, "unexpected argument: see rekisteri dsr "
-				    "--help");
-	}
+	/* --outcome only for close: the list ends before it for extend. */
+	opts[1].name = close ? "--outcome" : NULL;
+	r = cli_opts(argc, argv, 3, opts, NULL, 0, "dsr");
+	if (r != 0)
+		return r;
 	if (!close && reason_arg == NULL)
 		return cli_error(2, "dsr extend needs --reason R");
 	if (close && outcome == NULL)
@@ -344,23 +313,10 @@ out:
 
 int cmd_dsr(cli *c, int argc, char **argv)
 {
-	int i;
+	static const cli_sub subs[] = {
+		{"open", dsr_open, NULL, 0},	{"list", dsr_list, NULL, 0},
+		{"show", dsr_show, NULL, 0},	{"extend", NULL, dsr_change, 0},
+		{"close", NULL, dsr_change, 1}, {NULL, NULL, NULL, 0}};
 
-	for (i = 1; i < argc; i++)
-		if (cli_is_option(argv, i) && strcmp(argv[i], "--help") == 0) {
-			fputs(dsr_usage, stdout);
-			return 0;
-		}
-	if (argc >= 2 && strcmp(argv[1], "open") == 0)
-		return dsr_open(c, argc, argv);
-	if (argc >= 2 && strcmp(argv[1], "list") == 0)
-		return dsr_list(c, argc, argv);
-	if (argc >= 2 && strcmp(argv[1], "show") == 0)
-		return dsr_show(c, argc, argv);
-	if (argc >= 2 && strcmp(argv[1], "extend") == 0)
-		return dsr_change(c, argc, argv, 0);
-	if (argc >= 2 && strcmp(argv[1], "close") == 0)
-		return dsr_change(c, argc, argv, 1);
-	fputs(dsr_usage, stderr);
-	return 2;
+	return cli_subverb(c, argc, argv, subs, dsr_usage);
 }

@@ -59,15 +59,8 @@ static int write_new(const char *path, const char *s, size_t len)
 
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		  0600);
-	if (fd < 0) {
-		e = errno;
-		return cli_error(e == EEXIST || e == ENOENT || e == EACCES ? 2
-									   : 1,
-				 "cannot create the output file %s: %s", path,
-				 e == EEXIST ? "it exists already; refusing to "
-					       "overwrite it"
-					     : strerror(e));
-	}
+	if (fd < 0)
+		return cli_create_failed(path, errno);
 	while (off < len) {
 		k = write(fd, s + off, len - off);
 		if (k < 0 && errno == EINTR)
@@ -116,6 +109,11 @@ int cmd_export(cli *c, int argc, char **argv)
 	rk_export_options o;
 	char *doc = NULL;
 	int i, r, port = 0;
+	const cli_optval opts[] = {
+		{"--portable", NULL, &port}, {"--format", &format, NULL},
+		{"--lang", &lang, NULL},     {"--with-attachments", &dir, NULL},
+		{"--out", &out, NULL},	     {NULL, NULL, NULL}};
+	const char *pos[1] = {NULL};
 	rk_status st;
 
 	for (i = 1; i < argc; i++) {
@@ -125,26 +123,10 @@ int cmd_export(cli *c, int argc, char **argv)
 			return 0;
 		}
 	}
-	for (i = 1; i < argc; i++) {
-		if (cli_opt(argc, argv, &i, "--portable", NULL) == 1) {
-			port = 1;
-		} else if ((r = cli_opt(argc, argv, &i, "--format", &format)) !=
-				   0 ||
-			   (r = cli_opt(argc, argv, &i, "--lang", &lang)) !=
-				   0 ||
-			   (r = cli_opt(argc, argv, &i, "--with-attachments",
-					&dir)) != 0 ||
-			   (r = cli_opt(argc, argv, &i, "--out", &out)) != 0) {
-			if (r < 0)
-				return cli_error(2, "%s needs a value",
-						 argv[i]);
-		} else if (!cli_is_option(argv, i) && id == NULL) {
-			id = argv[i];
-		} else {
-			return cli_error(2, "unexpected argument: see "
-					    "rekisteri export --help");
-		}
-	}
+	r = cli_opts(argc, argv, 1, opts, pos, 1, "export");
+	if (r != 0)
+		return r;
+	id = pos[0];
 	if (id == NULL)
 		return cli_error(2, "usage: rekisteri export ID [--format "
 				    "json|html] [--lang fi|en] "

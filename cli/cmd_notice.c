@@ -34,17 +34,9 @@ static int write_out(const char *path, const char *s)
 {
 	FILE *f = fopen(path, "wx");
 	size_t n = strlen(s);
-	int e;
 
-	if (f == NULL) {
-		e = errno;
-		return cli_error(e == EEXIST || e == ENOENT || e == EACCES ? 2
-									   : 1,
-				 "cannot create the output file %s: %s", path,
-				 e == EEXIST ? "it exists already; refusing to "
-					       "overwrite it"
-					     : strerror(e));
-	}
+	if (f == NULL)
+		return cli_create_failed(path, errno);
 	if (fwrite(s, 1, n, f) != n || fflush(f) != 0) {
 		fclose(f);
 		remove(path);

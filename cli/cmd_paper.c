@@ -104,23 +104,6 @@ static const char stats_usage[] =
 	"the\n"
 	"policy's statistics purpose may.\n";
 
-static const char *jstr(const json_t *o, const char *key, const char *dflt)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s != NULL ? s : dflt;
-}
-
-static int has_help(int argc, char **argv)
-{
-	int i;
-
-	for (i = 1; i < argc; i++)
-		if (cli_is_option(argv, i) && strcmp(argv[i], "--help") == 0)
-			return 1;
-	return 0;
-}
-
 /* ---- ropa --------------------------------------------------------------- */
 
 static int write_new(const char *path, const char *text)
@@ -131,15 +114,8 @@ static int write_new(const char *path, const char *text)
 
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		  0600);
-	if (fd < 0) {
-		int e = errno;
-		return cli_error(e == EEXIST || e == ENOENT || e == EACCES ? 2
-									   : 1,
-				 "cannot create the output file: %s",
-				 e == EEXIST ? "it exists already; refusing to "
-					       "overwrite it"
-					     : strerror(e));
-	}
+	if (fd < 0)
+		return cli_create_failed(NULL, errno);
 	f = fdopen(fd, "w");
 	if (f == NULL) {
 		close(fd);
@@ -153,27 +129,20 @@ static int write_new(const char *path, const char *text)
 int cmd_ropa(cli *c, int argc, char **argv)
 {
 	const char *format = NULL, *lang = NULL, *out = NULL;
+	const cli_optval opts[] = {{"--format", &format, NULL},
+				   {"--lang", &lang, NULL},
+				   {"--out", &out, NULL},
+				   {NULL, NULL, NULL}};
 	rk_doc_format fmt = RK_DOC_MARKDOWN;
 	char *doc = NULL;
 	rk_status st;
-	int i, r;
+	int r;
 
-	if (has_help(argc, argv)) {
-		fputs(ropa_usage, stdout);
+	if (cli_wants_help(argc, argv, ropa_usage))
 		return 0;
-	}
-	for (i = 1; i < argc; i++) {
-		if ((r = cli_opt(argc, argv, &i, "--format", &format)) ||
-		    (r = cli_opt(argc, argv, &i, "--lang", &lang)) ||
-		    (r = cli_opt(argc, argv, &i, "--out", &out))) {
-			if (r < 0)
-				return cli_error(2, "%s needs a value",
-						 argv[i]);
-			continue;
-		}
-		return cli_error(2, "unexpected argument: see rekisteri ropa "
-				    "--help");
-	}
+	r = cli_opts(argc, argv, 1, opts, NULL, 0, "ropa");
+	if (r != 0)
+		return r;
 	if (c->json)
 		fmt = RK_DOC_JSON;
 	if (format != NULL) {
@@ -208,21 +177,6 @@ int cmd_ropa(cli *c, int argc, char **argv)
 }
 
 /* ---- breach ------------------------------------------------------------- */
-
-static int parse_number(const char *s, int64_t *n)
-{
-	char *end = NULL;
-	long long v;
-
-	if (s == NULL || s[0] < '0' || s[0] > '9')
-		return cli_error(2, "a breach number is a positive integer");
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v <= 0)
-		return cli_error(2, "a breach number is a positive integer");
-	*n = (int64_t)v;
-	return 0;
-}
 
 /* Standard input whole (up to cap - 1 bytes) into buf. */
 static int read_stdin(char *buf, size_t cap, const char *what)
@@ -267,20 +221,20 @@ static void print_breach(const json_t *o)
 
 	printf("%-22s %" JSON_INTEGER_FORMAT "\n",
 	       "number:", json_integer_value(json_object_get(o, "number")));
-	printf("%-22s %s%s\n", "status:", jstr(o, "status", "?"),
+	printf("%-22s %s%s\n", "status:", cli_jstr(o, "status", "?"),
 	       json_is_true(json_object_get(o, "overdue")) ? " (overdue)" : "");
-	printf("%-22s %s\n", "aware at:", jstr(o, "aware_at", "?"));
-	printf("%-22s %s\n", "opened at:", jstr(o, "opened_at", "?"));
-	printf("%-22s %s (%s)\n", "deadline:", jstr(o, "deadline", "?"),
-	       jstr(o, "deadline_utc", "?"));
-	printf("%-22s %s\n", "time left:", jstr(o, "time_left", "-"));
+	printf("%-22s %s\n", "aware at:", cli_jstr(o, "aware_at", "?"));
+	printf("%-22s %s\n", "opened at:", cli_jstr(o, "opened_at", "?"));
+	printf("%-22s %s (%s)\n", "deadline:", cli_jstr(o, "deadline", "?"),
+	       cli_jstr(o, "deadline_utc", "?"));
+	printf("%-22s %s\n", "time left:", cli_jstr(o, "time_left", "-"));
 	printf("%-22s %s%s\n",
-	       "ombudsman told at:", jstr(o, "dpa_notified_at", "-"),
+	       "ombudsman told at:", cli_jstr(o, "dpa_notified_at", "-"),
 	       json_is_true(json_object_get(o, "notified_late")) ? " (late)"
 								 : "");
-	printf("%-22s %s\n", "risk:", jstr(o, "risk", "not assessed"));
+	printf("%-22s %s\n", "risk:", cli_jstr(o, "risk", "not assessed"));
 	printf("%-22s %s\n",
-	       "subjects told at:", jstr(o, "subjects_notified_at", "-"));
+	       "subjects told at:", cli_jstr(o, "subjects_notified_at", "-"));
 	printf("%-22s ", "categories:");
 	for (i = 0; i < json_array_size(json_object_get(o, "categories")); i++)
 		printf("%s%s", i ? ", " : "",
@@ -291,24 +245,25 @@ static void print_breach(const json_t *o)
 	v = json_object_get(o, "query");
 	if (json_is_object(v))
 		printf("%-22s field %s, record type %s, from %s to %s\n",
-		       "query:", jstr(v, "field", "-"),
-		       jstr(v, "record_type", "-"), jstr(v, "from", "-"),
-		       jstr(v, "to", "-"));
+		       "query:", cli_jstr(v, "field", "-"),
+		       cli_jstr(v, "record_type", "-"),
+		       cli_jstr(v, "from", "-"), cli_jstr(v, "to", "-"));
 	if (json_is_integer(json_object_get(o, "affected")))
 		printf("%-22s %" JSON_INTEGER_FORMAT " (counted %s)\n",
 		       "affected subjects:",
 		       json_integer_value(json_object_get(o, "affected")),
-		       jstr(o, "counted_at", "?"));
+		       cli_jstr(o, "counted_at", "?"));
 	else
 		printf("%-22s -\n", "affected subjects:");
-	printf("%-22s %s\n", "closed at:", jstr(o, "closed_at", "-"));
+	printf("%-22s %s\n", "closed at:", cli_jstr(o, "closed_at", "-"));
 	if (json_object_get(o, "description") != NULL) {
 		printf("%-22s ", "description:");
 		if (json_is_string(json_object_get(o, "description")))
-			cli_print_text(stdout, jstr(o, "description", ""), 1);
+			cli_print_text(stdout, cli_jstr(o, "description", ""),
+				       1);
 		printf("\n%-22s ", "measures:");
 		if (json_is_string(json_object_get(o, "measures")))
-			cli_print_text(stdout, jstr(o, "measures", ""), 1);
+			cli_print_text(stdout, cli_jstr(o, "measures", ""), 1);
 		else
 			printf("-");
 		printf("\n");
@@ -330,7 +285,7 @@ static void print_list(const json_t *arr)
 	json_array_foreach(arr, i, o)
 	{
 		char aff[32] = "-";
-		const char *left = jstr(o, "time_left", NULL);
+		const char *left = cli_jstr(o, "time_left", NULL);
 		if (json_is_integer(json_object_get(o, "affected")))
 			snprintf(aff, sizeof aff, "%" JSON_INTEGER_FORMAT,
 				 json_integer_value(
@@ -343,9 +298,9 @@ static void print_list(const json_t *arr)
 		printf("%-6" JSON_INTEGER_FORMAT
 		       "  %-7s  %-25s  %-25s  %-22s  %-4s  %s\n",
 		       json_integer_value(json_object_get(o, "number")),
-		       jstr(o, "status", "?"), jstr(o, "aware_at", "?"),
-		       jstr(o, "deadline", "?"), left, jstr(o, "risk", "-"),
-		       aff);
+		       cli_jstr(o, "status", "?"), cli_jstr(o, "aware_at", "?"),
+		       cli_jstr(o, "deadline", "?"), left,
+		       cli_jstr(o, "risk", "-"), aff);
 	}
 }
 
@@ -482,7 +437,7 @@ static int breach_one(cli *c, int argc, char **argv, int what)
 
 	if (argc != 3)
 		return cli_error(2, "usage: rekisteri breach %s N", argv[1]);
-	r = parse_number(argv[2], &n);
+	r = cli_number(argv[2], "breach", &n);
 	if (r == 0)
 		r = cli_open(c);
 	if (r != 0)
@@ -508,7 +463,7 @@ static int breach_update(cli *c, int argc, char **argv)
 
 	if (argc < 3)
 		return cli_error(2, "usage: rekisteri breach update N ...");
-	r = parse_number(argv[2], &n);
+	r = cli_number(argv[2], "breach", &n);
 	if (r != 0)
 		return r;
 	for (i = 3; i < argc; i++) {
@@ -568,24 +523,15 @@ out:
 
 int cmd_breach(cli *c, int argc, char **argv)
 {
-	if (has_help(argc, argv)) {
-		fputs(breach_usage, stdout);
-		return 0;
-	}
-	if (argc >= 2 && strcmp(argv[1], "open") == 0)
-		return breach_open(c, argc, argv);
-	if (argc >= 2 && strcmp(argv[1], "list") == 0)
-		return breach_list(c, argc, argv);
-	if (argc >= 2 && strcmp(argv[1], "show") == 0)
-		return breach_one(c, argc, argv, 'b');
-	if (argc >= 2 && strcmp(argv[1], "subjects") == 0)
-		return breach_one(c, argc, argv, 's');
-	if (argc >= 2 && strcmp(argv[1], "close") == 0)
-		return breach_one(c, argc, argv, 'c');
-	if (argc >= 2 && strcmp(argv[1], "update") == 0)
-		return breach_update(c, argc, argv);
-	fputs(breach_usage, stderr);
-	return 2;
+	static const cli_sub subs[] = {{"open", breach_open, NULL, 0},
+				       {"list", breach_list, NULL, 0},
+				       {"show", NULL, breach_one, 'b'},
+				       {"subjects", NULL, breach_one, 's'},
+				       {"close", NULL, breach_one, 'c'},
+				       {"update", breach_update, NULL, 0},
+				       {NULL, NULL, NULL, 0}};
+
+	return cli_subverb(c, argc, argv, subs, breach_usage);
 }
 
 /* ---- stats -------------------------------------------------------------- */
@@ -609,8 +555,8 @@ static const json_t *total_of(const json_t *doc, const char *dim,
 
 	for (i = 0; i < json_array_size(all); i++) {
 		t = json_array_get(all, i);
-		if (strcmp(jstr(t, "dimension", ""), dim) == 0 &&
-		    strcmp(jstr(t, "value", ""), value) == 0)
+		if (strcmp(cli_jstr(t, "dimension", ""), dim) == 0 &&
+		    strcmp(cli_jstr(t, "value", ""), value) == 0)
 			return json_object_get(t, "count");
 	}
 	return NULL;
@@ -627,7 +573,7 @@ static void stats_text(const json_t *doc)
 
 	printf("k = %" JSON_INTEGER_FORMAT ", counting %s; x = suppressed\n\n",
 	       json_integer_value(json_object_get(doc, "k")),
-	       jstr(doc, "unit", "subjects"));
+	       cli_jstr(doc, "unit", "subjects"));
 	if (nd == 2) {
 		const char *d0 = json_string_value(json_array_get(dims, 0));
 		const char *d1 = json_string_value(json_array_get(dims, 1));
@@ -681,7 +627,8 @@ static void stats_text(const json_t *doc)
 		json_array_foreach(json_object_get(doc, "totals"), i, cl)
 		{
 			printf("total of %s %s: %s\n",
-			       jstr(cl, "dimension", ""), jstr(cl, "value", ""),
+			       cli_jstr(cl, "dimension", ""),
+			       cli_jstr(cl, "value", ""),
 			       count_text(json_object_get(cl, "count"), buf));
 		}
 	}
@@ -737,8 +684,8 @@ static void stats_csv(const json_t *doc)
 		for (j = 0; j < nd; j++) {
 			const char *d =
 				json_string_value(json_array_get(dims, j));
-			if (strcmp(d, jstr(cl, "dimension", "")) == 0)
-				csv_field(jstr(cl, "value", ""));
+			if (strcmp(d, cli_jstr(cl, "dimension", "")) == 0)
+				csv_field(cli_jstr(cl, "value", ""));
 			else
 				putchar('*');
 			putchar(',');
@@ -757,28 +704,21 @@ static void stats_csv(const json_t *doc)
 int cmd_stats(cli *c, int argc, char **argv)
 {
 	const char *by = NULL, *kstr = NULL, *format = NULL;
+	const cli_optval opts[] = {{"--by", &by, NULL},
+				   {"--k", &kstr, NULL},
+				   {"--format", &format, NULL},
+				   {NULL, NULL, NULL}};
 	char *json = NULL, *end = NULL;
 	json_t *doc;
 	long k = 0;
 	rk_status st;
-	int i, r;
+	int r;
 
-	if (has_help(argc, argv)) {
-		fputs(stats_usage, stdout);
+	if (cli_wants_help(argc, argv, stats_usage))
 		return 0;
-	}
-	for (i = 1; i < argc; i++) {
-		if ((r = cli_opt(argc, argv, &i, "--by", &by)) ||
-		    (r = cli_opt(argc, argv, &i, "--k", &kstr)) ||
-		    (r = cli_opt(argc, argv, &i, "--format", &format))) {
-			if (r < 0)
-				return cli_error(2, "%s needs a value",
-						 argv[i]);
-			continue;
-		}
-		return cli_error(2, "unexpected argument: see rekisteri stats "
-				    "--help");
-	}
+	r = cli_opts(argc, argv, 1, opts, NULL, 0, "stats");
+	if (r != 0)
+		return r;
 	if (by == NULL)
 		return cli_error(2, "stats needs --by DIM[,DIM...]");
 	if (kstr != NULL) {

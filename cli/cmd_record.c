@@ -120,29 +120,23 @@ static int rec_add(cli *c, int argc, char **argv)
 {
 	const char *id = NULL, *cookie = NULL, *type = NULL, *attach = NULL;
 	const char *attach_type = NULL, *purpose = NULL;
+	const cli_optval opts[] = {{"--cookie", &cookie, NULL},
+				   {"--type", &type, NULL},
+				   {"--attach-type", &attach_type, NULL},
+				   {"--attach", &attach, NULL},
+				   {"--purpose", &purpose, NULL},
+				   {NULL, NULL, NULL}};
+	const char *pos[1] = {NULL};
 	char cookie_buf[COOKIE_MAX + 2];
 	char *json = NULL;
 	int64_t rid = 0;
 	rk_status st;
-	int i, r;
+	int r;
 
-	for (i = 2; i < argc; i++) {
-		if ((r = cli_opt(argc, argv, &i, "--cookie", &cookie)) != 0 ||
-		    (r = cli_opt(argc, argv, &i, "--type", &type)) != 0 ||
-		    (r = cli_opt(argc, argv, &i, "--attach-type",
-				 &attach_type)) != 0 ||
-		    (r = cli_opt(argc, argv, &i, "--attach", &attach)) != 0 ||
-		    (r = cli_opt(argc, argv, &i, "--purpose", &purpose)) != 0) {
-			if (r < 0)
-				return cli_error(2, "%s needs a value",
-						 argv[i]);
-		} else if (!cli_is_option(argv, i) && id == NULL) {
-			id = argv[i];
-		} else {
-			return cli_error(2, "unexpected argument: see "
-					    "rekisteri record --help");
-		}
-	}
+	r = cli_opts(argc, argv, 2, opts, pos, 1, "record");
+	if (r != 0)
+		return r;
+	id = pos[0];
 	if ((id == NULL) == (cookie == NULL) || type == NULL)
 		return cli_error(2, "usage: rekisteri record add ID|--cookie "
 				    "COOKIE_ID --type TYPE (JSON on standard "
@@ -284,23 +278,18 @@ static int print_records(const char *text)
 static int rec_list(cli *c, int argc, char **argv)
 {
 	const char *id = NULL, *type = NULL, *purpose = NULL;
+	const cli_optval opts[] = {{"--type", &type, NULL},
+				   {"--purpose", &purpose, NULL},
+				   {NULL, NULL, NULL}};
+	const char *pos[1] = {NULL};
 	char *json = NULL;
 	rk_status st;
-	int i, r;
+	int r;
 
-	for (i = 2; i < argc; i++) {
-		if ((r = cli_opt(argc, argv, &i, "--type", &type)) != 0 ||
-		    (r = cli_opt(argc, argv, &i, "--purpose", &purpose)) != 0) {
-			if (r < 0)
-				return cli_error(2, "%s needs a value",
-						 argv[i]);
-		} else if (!cli_is_option(argv, i) && id == NULL) {
-			id = argv[i];
-		} else {
-			return cli_error(2, "unexpected argument: see "
-					    "rekisteri record --help");
-		}
-	}
+	r = cli_opts(argc, argv, 2, opts, pos, 1, "record");
+	if (r != 0)
+		return r;
+	id = pos[0];
 	if (id == NULL)
 		return cli_error(2, "usage: rekisteri record list ID [--type "
 				    "TYPE] [--purpose PURPOSE]");
@@ -322,26 +311,20 @@ static int rec_list(cli *c, int argc, char **argv)
 static int rec_attachment(cli *c, int argc, char **argv)
 {
 	const char *id = NULL, *num = NULL, *out = NULL, *purpose = NULL;
+	const cli_optval opts[] = {{"--out", &out, NULL},
+				   {"--purpose", &purpose, NULL},
+				   {NULL, NULL, NULL}};
+	const char *pos[2] = {NULL};
 	char *end = NULL;
 	long long rid;
 	rk_status st;
-	int i, r;
+	int r;
 
-	for (i = 2; i < argc; i++) {
-		if ((r = cli_opt(argc, argv, &i, "--out", &out)) != 0 ||
-		    (r = cli_opt(argc, argv, &i, "--purpose", &purpose)) != 0) {
-			if (r < 0)
-				return cli_error(2, "%s needs a value",
-						 argv[i]);
-		} else if (!cli_is_option(argv, i) && id == NULL) {
-			id = argv[i];
-		} else if (!cli_is_option(argv, i) && num == NULL) {
-			num = argv[i];
-		} else {
-			return cli_error(2, "unexpected argument: see "
-					    "rekisteri record --help");
-		}
-	}
+	r = cli_opts(argc, argv, 2, opts, pos, 2, "record");
+	if (r != 0)
+		return r;
+	id = pos[0];
+	num = pos[1];
 	if (id == NULL || num == NULL || out == NULL)
 		return cli_error(2, "usage: rekisteri record attachment ID "
 				    "RECORD --out FILE");
@@ -371,25 +354,20 @@ static int rec_attachment(cli *c, int argc, char **argv)
 static int rec_change(cli *c, int argc, char **argv, int del)
 {
 	const char *id = NULL, *num = NULL, *purpose = NULL;
+	const cli_optval opts[] = {{"--purpose", &purpose, NULL},
+				   {NULL, NULL, NULL}};
+	const char *pos[2] = {NULL};
 	const char *verb = del ? "delete" : "update";
 	char *json = NULL, *end = NULL;
 	long long rid;
 	rk_status st;
-	int i, r;
+	int r;
 
-	for (i = 2; i < argc; i++) {
-		if ((r = cli_opt(argc, argv, &i, "--purpose", &purpose)) != 0) {
-			if (r < 0)
-				return cli_error(2, "--purpose needs a value");
-		} else if (!cli_is_option(argv, i) && id == NULL) {
-			id = argv[i];
-		} else if (!cli_is_option(argv, i) && num == NULL) {
-			num = argv[i];
-		} else {
-			return cli_error(2, "unexpected argument: see "
-					    "rekisteri record --help");
-		}
-	}
+	r = cli_opts(argc, argv, 2, opts, pos, 2, "record");
+	if (r != 0)
+		return r;
+	id = pos[0];
+	num = pos[1];
 	if (id == NULL || num == NULL)
 		return cli_error(2, "usage: rekisteri record %s ID RECORD%s",
 				 verb, del ? "" : " < JSON");
@@ -421,24 +399,12 @@ out:
 
 int cmd_record(cli *c, int argc, char **argv)
 {
-	const char *verb = argc > 1 ? argv[1] : "";
-	int i;
+	static const cli_sub subs[] = {{"add", rec_add, NULL, 0},
+				       {"list", rec_list, NULL, 0},
+				       {"attachment", rec_attachment, NULL, 0},
+				       {"update", NULL, rec_change, 0},
+				       {"delete", NULL, rec_change, 1},
+				       {NULL, NULL, NULL, 0}};
 
-	for (i = 1; i < argc; i++)
-		if (cli_is_option(argv, i) && strcmp(argv[i], "--help") == 0) {
-			fputs(record_usage, stdout);
-			return 0;
-		}
-	if (strcmp(verb, "add") == 0)
-		return rec_add(c, argc, argv);
-	if (strcmp(verb, "list") == 0)
-		return rec_list(c, argc, argv);
-	if (strcmp(verb, "attachment") == 0)
-		return rec_attachment(c, argc, argv);
-	if (strcmp(verb, "update") == 0)
-		return rec_change(c, argc, argv, 0);
-	if (strcmp(verb, "delete") == 0)
-		return rec_change(c, argc, argv, 1);
-	fputs(record_usage, stderr);
-	return 2;
+	return cli_subverb(c, argc, argv, subs, record_usage);
 }

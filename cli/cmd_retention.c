@@ -195,15 +195,10 @@ static int run(cli *c, int argc, char **argv)
 
 int cmd_retention(cli *c, int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++)
-		if (cli_is_option(argv, i) && strcmp(argv[i], "--help") == 0) {
-			fputs(retention_usage, stdout);
-			return 0;
-		}
-	if (argc >= 2 && strcmp(argv[1], "run") == 0)
-		return run(c, argc, argv);
-	fputs(retention_usage, stderr);
-	return 2;
+	static const cli_sub subs[] = {{"run", run, NULL, 0},
+				       {NULL, NULL, NULL, 0}};
+
+	return cli_subverb(c, argc, argv, subs, retention_usage);
 }
 
 int cmd_review(cli *c, int argc, char **argv)

@@ -51,16 +51,6 @@ static const char restrict_usage[] =
 	"holds personal data through --reason-stdin, not on the command "
 	"line.\n";
 
-static int wants_help(int argc, char **argv, const char *usage)
-{
-	for (int i = 1; i < argc; i++)
-		if (cli_is_option(argv, i) && strcmp(argv[i], "--help") == 0) {
-			fputs(usage, stdout);
-			return 1;
-		}
-	return 0;
-}
-
 static long long jint(const json_t *o, const char *key)
 {
 	return (long long)json_integer_value(json_object_get(o, key));
@@ -141,7 +131,7 @@ int cmd_erase(cli *c, int argc, char **argv)
 	rk_status st;
 	int i, r;
 
-	if (wants_help(argc, argv, erase_usage))
+	if (cli_wants_help(argc, argv, erase_usage))
 		return 0;
 	if (argc < 2 || cli_is_option(argv, 1)) {
 		fputs(erase_usage, stderr);
@@ -200,7 +190,7 @@ static int restriction(cli *c, int argc, char **argv, int on)
 	rk_status st;
 
 	buf[0] = '\0';
-	if (wants_help(argc, argv, restrict_usage))
+	if (cli_wants_help(argc, argv, restrict_usage))
 		return 0;
 	if (argc < 2 || cli_is_option(argv, 1)) {
 		fputs(restrict_usage, stderr);

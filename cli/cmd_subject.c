@@ -588,30 +588,15 @@ static int sub_confirm(cli *c, int argc, char **argv)
 
 int cmd_subject(cli *c, int argc, char **argv)
 {
-	const char *verb = argc > 1 ? argv[1] : "";
-	int i;
+	static const cli_sub subs[] = {{"add", sub_add, NULL, 0},
+				       {"show", sub_show, NULL, 0},
+				       {"find", sub_find, NULL, 0},
+				       {"update", sub_update, NULL, 0},
+				       {"end", sub_end, NULL, 0},
+				       {"list", sub_list, NULL, 0},
+				       {"convert", sub_convert, NULL, 0},
+				       {"confirm", sub_confirm, NULL, 0},
+				       {NULL, NULL, NULL, 0}};
 
-	for (i = 1; i < argc; i++)
-		if (cli_is_option(argv, i) && strcmp(argv[i], "--help") == 0) {
-			fputs(subject_usage, stdout);
-			return 0;
-		}
-	if (strcmp(verb, "add") == 0)
-		return sub_add(c, argc, argv);
-	if (strcmp(verb, "show") == 0)
-		return sub_show(c, argc, argv);
-	if (strcmp(verb, "find") == 0)
-		return sub_find(c, argc, argv);
-	if (strcmp(verb, "update") == 0)
-		return sub_update(c, argc, argv);
-	if (strcmp(verb, "end") == 0)
-		return sub_end(c, argc, argv);
-	if (strcmp(verb, "list") == 0)
-		return sub_list(c, argc, argv);
-	if (strcmp(verb, "convert") == 0)
-		return sub_convert(c, argc, argv);
-	if (strcmp(verb, "confirm") == 0)
-		return sub_confirm(c, argc, argv);
-	fputs(subject_usage, stderr);
-	return 2;
+	return cli_subverb(c, argc, argv, subs, subject_usage);
 }

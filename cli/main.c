@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "serve.h"
 
@@ -246,6 +248,117 @@ int cli_opt(int argc, char **argv, int *i, const char *name, const char **val)
 		return -1;
 	*val = argv[++*i];
 	return 1;
+}
+
+/* ---- shared parsing: one copy for every verb group ---- */
+
+/* One option of opts at argv[*i]: 1 matched, 0 not, -1 value missing. */
+static int one_opt(int argc, char **argv, int *i, const cli_optval *opts)
+{
+	const cli_optval *o;
+	int r;
+
+	for (o = opts; o->name != NULL; o++) {
+		if (o->flag != NULL) {
+			if (cli_opt(argc, argv, i, o->name, NULL) == 1) {
+				*o->flag = 1;
+				return 1;
+			}
+			continue;
+		}
+		r = cli_opt(argc, argv, i, o->name, o->val);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+int cli_opts(int argc, char **argv, int first, const cli_optval *opts,
+	     const char **pos, size_t npos, const char *verb)
+{
+	size_t k;
+	int i, r;
+
+	for (i = first; i < argc; i++) {
+		r = one_opt(argc, argv, &i, opts);
+		if (r < 0)
+			return cli_error(2, "%s needs a value", argv[i]);
+		if (r > 0)
+			continue;
+		for (k = 0; k < npos && pos[k] != NULL; k++)
+			;
+		if (k < npos && !cli_is_option(argv, i)) {
+			pos[k] = argv[i];
+			continue;
+		}
+		return cli_error(2,
+				 "unexpected argument: see rekisteri "
+				 "%s --help",
+				 verb);
+	}
+	return 0;
+}
+
+int cli_wants_help(int argc, char **argv, const char *text)
+{
+	for (int i = 1; i < argc; i++)
+		if (cli_is_option(argv, i) && strcmp(argv[i], "--help") == 0) {
+			fputs(text, stdout);
+			return 1;
+		}
+	return 0;
+}
+
+int cli_subverb(cli *c, int argc, char **argv, const cli_sub *subs,
+		const char *usage_text)
+{
+	const cli_sub *s;
+
+	if (cli_wants_help(argc, argv, usage_text))
+		return 0;
+	for (s = subs; argc >= 2 && s->name != NULL; s++)
+		if (strcmp(argv[1], s->name) == 0)
+			return s->run != NULL
+				       ? s->run(c, argc, argv)
+				       : s->run_arg(c, argc, argv, s->arg);
+	fputs(usage_text, stderr);
+	return 2;
+}
+
+int cli_create_failed(const char *path, int e)
+{
+	int code = e == EEXIST || e == ENOENT || e == EACCES ? 2 : 1;
+	const char *why = e == EEXIST ? "it exists already; refusing to "
+					"overwrite it"
+				      : strerror(e);
+
+	if (path == NULL)
+		return cli_error(code, "cannot create the output file: %s",
+				 why);
+	return cli_error(code, "cannot create the output file %s: %s", path,
+			 why);
+}
+
+int cli_number(const char *s, const char *what, int64_t *n)
+{
+	char *end = NULL;
+	long long v;
+
+	if (s == NULL || s[0] < '0' || s[0] > '9')
+		return cli_error(2, "a %s number is a positive integer", what);
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v <= 0)
+		return cli_error(2, "a %s number is a positive integer", what);
+	*n = (int64_t)v;
+	return 0;
+}
+
+const char *cli_jstr(const json_t *o, const char *key, const char *dflt)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s != NULL ? s : dflt;
 }
 
 int cli_read_line(char *buf, size_t cap, const char *what)

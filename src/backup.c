@@ -39,7 +39,6 @@
 rk_status rk_backup(rk_register *r, const char *path)
 {
 	struct stat sb;
-	audit_ev ev;
 	rk_status st;
 
 	st = access_admin(r, AUD_REGISTER_BACKUP, "make backups");
@@ -71,12 +70,8 @@ rk_status rk_backup(rk_register *r, const char *path)
 	 * backup whose entry cannot be written is removed. */
 	st = reg_begin_write(r);
 	if (st == RK_OK) {
-		audit_ev_set(&ev, r, AUD_REGISTER_BACKUP, NULL, NULL, NULL,
-			     "ok");
-		st = audit_write(r, &ev);
-		if (st == RK_OK)
-			st = reg_commit(r);
-		else
+		st = reg_write_commit(r, AUD_REGISTER_BACKUP, NULL, NULL, NULL);
+		if (st != RK_OK) /* a failed commit is undone too */
 			reg_rollback(r);
 	}
 	if (st != RK_OK)
@@ -757,7 +752,6 @@ rk_status rk_restore_new(const char *db_path, const char *key_path,
 	rk_register *r = NULL, *b = NULL;
 	rk_audit_report rep;
 	struct stat sb;
-	audit_ev ev;
 	rk_status st;
 	int made = 0;
 
@@ -856,12 +850,9 @@ rk_status rk_restore_new(const char *db_path, const char *key_path,
 	if (st == RK_OK)
 		st = reg_begin_write(r);
 	if (st == RK_OK) {
-		audit_ev_set(&ev, r, AUD_REGISTER_RESTORE, NULL, "new_register",
-			     NULL, "ok");
-		st = audit_write(r, &ev);
-		if (st == RK_OK)
-			st = reg_commit(r);
-		else
+		st = reg_write_commit(r, AUD_REGISTER_RESTORE, NULL,
+				      "new_register", NULL);
+		if (st != RK_OK) /* a failed commit is undone too */
 			reg_rollback(r);
 	}
 	if (st == RK_OK) {

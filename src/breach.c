@@ -381,39 +381,18 @@ static rk_status check_text(rk_register *r, const char *what, const char *in,
 	return reg_text_check(r, what, in, TEXT_MAX, out);
 }
 
-static void text_ad(int64_t id, char ad[32])
-{
-	snprintf(ad, 32, "breach:%" PRId64, id);
-}
-
 static rk_status seal_text(rk_register *r, int64_t id, const char *field,
 			   const char *text, unsigned char **ct, size_t *len)
 {
-	char ad[32];
-
-	text_ad(id, ad);
-	return integ_text_seal(r, CTX_BREACH_TEXT, ad, field, text, ct, len);
+	return integ_text_seal(r, CTX_BREACH_TEXT, "breach", id, field, text,
+			       ct, len);
 }
 
 static json_t *text_json(rk_register *r, int64_t id, const char *field,
 			 const unsigned char *ct, size_t len, rk_status *st)
 {
-	json_t *j = NULL;
-	char ad[32], *pt = NULL;
-	size_t n = 0;
-
-	if (ct == NULL)
-		return json_null();
-	text_ad(id, ad);
-	*st = integ_text_open(r, CTX_BREACH_TEXT, ad, field, ct, len, &pt, &n);
-	if (*st != RK_OK)
-		return NULL;
-	j = json_stringn(pt, n);
-	if (j == NULL)
-		*st = altered(r, "a breach's text is not text");
-	sec_wipe(pt, n + 1);
-	free(pt);
-	return j;
+	return integ_text_json(r, CTX_BREACH_TEXT, "breach", id, field, ct, len,
+			       "a breach's text is not text", st);
 }
 
 /* ---- JSON -----------------------------------------------------------------
@@ -514,12 +493,6 @@ static json_t *row_json(rk_register *r, const store_breach *b, int texts,
 		}
 	}
 	return o;
-}
-
-static rk_status dump(rk_register *r, json_t *j, char **out)
-{
-	*out = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	return *out != NULL ? RK_OK : reg_fail(r, RK_ESYS, "out of memory");
 }
 
 /* ---- checks ---------------------------------------------------------------
@@ -634,7 +607,6 @@ rk_status rk_breach_open(rk_register *r, const char *aware_at,
 	struct match m = {NULL, 0, 0};
 	char *text = NULL, fields[64];
 	int64_t id = 0;
-	audit_ev ev;
 	rk_status st;
 
 	memset(&all, 0, sizeof all);
@@ -732,17 +704,12 @@ rk_status rk_breach_open(rk_register *r, const char *aware_at,
 		goto out;
 	snprintf(fields, sizeof fields, "%" PRId64 ":affected=%" PRId64, id,
 		 all.rows[all.n - 1].b.affected);
-	audit_ev_set(&ev, r, action, NULL, fields, NULL, "ok");
-	st = audit_write(r, &ev);
-	if (st == RK_OK)
-		st = reg_commit(r);
+	st = reg_write_commit(r, action, NULL, fields, NULL);
 	if (st == RK_OK)
 		*number = id;
 out:
-	if (st != RK_OK) {
-		reg_rollback(r);
-		reg_audit_attempt(r, action, NULL, NULL, st);
-	}
+	if (st != RK_OK)
+		reg_write_failed(r, action, NULL, NULL, st);
 	reg_free_secret(text);
 	row_free(&row);
 	all_free(&all);
@@ -769,7 +736,6 @@ rk_status rk_breach_list(rk_register *r, unsigned flags, char **json_out)
 	const audit_action action = AUD_BREACH_LIST;
 	struct ball all;
 	json_t *arr = NULL;
-	audit_ev ev;
 	rk_status st;
 	size_t i;
 
@@ -800,18 +766,8 @@ rk_status rk_breach_list(rk_register *r, unsigned flags, char **json_out)
 			goto out;
 		}
 	}
-	st = dump(r, arr, json_out);
-	if (st != RK_OK)
-		goto out;
-	audit_ev_set(&ev, r, action, NULL, NULL, NULL, "ok");
-	st = audit_read(r, &ev);
 out:
-	if (st != RK_OK) {
-		if (st != RK_ESYS)
-			reg_audit_attempt(r, action, NULL, NULL, st);
-		free(*json_out);
-		*json_out = NULL;
-	}
+	st = reg_read_out(r, st, action, NULL, NULL, arr, json_out);
 	json_decref(arr);
 	all_free(&all);
 	return st;
@@ -824,7 +780,6 @@ rk_status rk_breach_show(rk_register *r, int64_t number, char **json_out)
 	struct brow *w;
 	json_t *o = NULL;
 	char fields[32];
-	audit_ev ev;
 	rk_status st;
 
 	if (json_out == NULL)
@@ -845,21 +800,9 @@ rk_status rk_breach_show(rk_register *r, int64_t number, char **json_out)
 		goto out;
 	}
 	o = row_json(r, &w->b, 1, &st);
-	if (o == NULL)
-		goto out;
-	st = dump(r, o, json_out);
-	if (st != RK_OK)
-		goto out;
-	snprintf(fields, sizeof fields, "%" PRId64, number);
-	audit_ev_set(&ev, r, action, NULL, fields, NULL, "ok");
-	st = audit_read(r, &ev);
 out:
-	if (st != RK_OK) {
-		if (st != RK_ESYS)
-			reg_audit_attempt(r, action, NULL, NULL, st);
-		reg_free_secret(*json_out);
-		*json_out = NULL;
-	}
+	snprintf(fields, sizeof fields, "%" PRId64, number);
+	st = reg_read_out(r, st, action, NULL, fields, o, json_out);
 	json_free_secret(o);
 	all_free(&all);
 	return st;
@@ -873,7 +816,6 @@ rk_status rk_breach_subjects(rk_register *r, int64_t number, char **json_out)
 	struct match m = {NULL, 0, 0};
 	json_t *o = NULL;
 	char fields[64];
-	audit_ev ev;
 	rk_status st;
 
 	if (json_out == NULL)
@@ -918,24 +860,12 @@ rk_status rk_breach_subjects(rk_register *r, int64_t number, char **json_out)
 		goto out;
 	o = json_pack("{s:I, s:I, s:O}", "number", (json_int_t)number, "count",
 		      (json_int_t)m.n, "subjects", m.ids);
-	if (o == NULL) {
+	if (o == NULL)
 		st = reg_fail(r, RK_ESYS, "out of memory");
-		goto out;
-	}
-	st = dump(r, o, json_out);
-	if (st != RK_OK)
-		goto out;
+out:
 	snprintf(fields, sizeof fields, "%" PRId64 ":subjects=%" PRId64, number,
 		 m.n);
-	audit_ev_set(&ev, r, action, NULL, fields, NULL, "ok");
-	st = audit_read(r, &ev);
-out:
-	if (st != RK_OK) {
-		if (st != RK_ESYS)
-			reg_audit_attempt(r, action, NULL, NULL, st);
-		reg_free_secret(*json_out);
-		*json_out = NULL;
-	}
+	st = reg_read_out(r, st, action, NULL, fields, o, json_out);
 	json_decref(m.ids);
 	json_decref(o);
 	all_free(&all);
@@ -1056,7 +986,6 @@ static rk_status change(rk_register *r, audit_action action, int64_t number,
 	struct brow *w = NULL;
 	json_t *o = NULL;
 	char *measures = NULL, fields[96];
-	audit_ev ev;
 	rk_status st;
 
 	if (json_out != NULL)
@@ -1089,7 +1018,7 @@ static rk_status change(rk_register *r, audit_action action, int64_t number,
 		o = row_json(r, &w->b, 1, &st);
 		if (o == NULL)
 			goto out;
-		st = dump(r, o, json_out);
+		st = reg_json_out(r, o, json_out);
 		if (st != RK_OK)
 			goto out;
 	}
@@ -1102,10 +1031,7 @@ static rk_status change(rk_register *r, audit_action action, int64_t number,
 		 c != NULL && c->subjects_notified_at ? ":subjects_notified"
 						      : "",
 		 c != NULL && (c->measures || c->categories) ? ":details" : "");
-	audit_ev_set(&ev, r, action, NULL, fields, NULL, "ok");
-	st = audit_write(r, &ev);
-	if (st == RK_OK)
-		st = reg_commit(r);
+	st = reg_write_commit(r, action, NULL, fields, NULL);
 out:
 	if (st != RK_OK) {
 		reg_rollback(r);

@@ -232,7 +232,6 @@ static rk_status ledger_write(rk_register *r, const char *id,
 	unsigned char *dk = NULL, *ct = NULL;
 	unsigned char mac[SEC_HASH_BYTES];
 	size_t elen = 0;
-	audit_ev ev;
 	rk_status st;
 
 	sub.pseudonym[0] = '\0';
@@ -312,22 +311,17 @@ static rk_status ledger_write(rk_register *r, const char *id,
 	st = integ_subject_repin(r, &sub);
 	if (st != RK_OK)
 		goto out;
-	audit_ev_set(&ev, r, a->action, sub.pseudonym, a->name, purpose, "ok");
-	st = audit_write(r, &ev);
-	if (st == RK_OK)
-		st = reg_commit(r);
+	st = reg_write_commit(r, a->action, sub.pseudonym, a->name, purpose);
 	/* Deleted pages still sit in the WAL until a checkpoint moves them
 	 * out; do it now (best effort: a reader elsewhere may hold it up,
 	 * and then SQLite's own checkpoints finish the job). */
 	if (st == RK_OK && !a->objection && !a->given && !r->bulk)
 		reg_wal_scrub(r);
 out:
-	if (st != RK_OK) {
-		reg_rollback(r);
-		reg_audit_attempt(r, a->action,
-				  sub.pseudonym[0] ? sub.pseudonym : NULL,
-				  purpose, st);
-	}
+	if (st != RK_OK)
+		reg_write_failed(r, a->action,
+				 sub.pseudonym[0] ? sub.pseudonym : NULL,
+				 purpose, st);
 	sec_key_free(dk);
 	free(ct);
 	return st;
@@ -520,16 +514,6 @@ struct hist {
 	rk_status st;
 };
 
-static void iso_utc(int64_t t, char out[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, 32, "1970-01-01T00:00:00Z");
-}
-
 /* The evidence as JSON: its decrypted text, or null. */
 static json_t *evidence_json(struct hist *h, const store_consent *c)
 {
@@ -584,7 +568,7 @@ static int hist_one(void *ud, const store_consent *c)
 		h->st = reg_fail(h->r, RK_ESYS, "out of memory");
 		return 1;
 	}
-	iso_utc(c->at, at);
+	ident_iso_utc(c->at, at);
 	bad |= json_object_set_new(o, "at", json_string(at));
 	/* The controller's compelling grounds against an objection for a
 	 * purpose are an entry of their own kind; an objection for a purpose
@@ -1266,7 +1250,6 @@ rk_status rk_cookie_link(rk_register *r, const char *id, const char *cookie_id)
 	char owner[33];
 	unsigned char mac[SEC_HASH_BYTES];
 	store_subject sub;
-	audit_ev ev;
 	rk_status st;
 	int audited = 0, rc;
 
@@ -1307,11 +1290,8 @@ rk_status rk_cookie_link(rk_register *r, const char *id, const char *cookie_id)
 		st = reg_store_fail(r, "cannot link the identifier");
 		goto out;
 	}
-	audit_ev_set(&ev, r, AUD_COOKIE_LINK, sub.pseudonym, COOKIE_FIELD,
-		     purpose, "ok");
-	st = audit_write(r, &ev);
-	if (st == RK_OK)
-		st = reg_commit(r);
+	st = reg_write_commit(r, AUD_COOKIE_LINK, sub.pseudonym, COOKIE_FIELD,
+			      purpose);
 out:
 	if (st != RK_OK) {
 		reg_rollback(r);
@@ -1330,7 +1310,6 @@ rk_status rk_cookie_reset_ex(rk_register *r, const char *id, int64_t *unlinked,
 	size_t pu = r->pol->settings.default_purpose;
 	const char *purpose = r->pol->purposes[pu].name;
 	store_subject sub;
-	audit_ev ev;
 	rk_status st;
 	char what[NAMES_MAX];
 	int64_t n = 0, m = 0;
@@ -1374,11 +1353,8 @@ rk_status rk_cookie_reset_ex(rk_register *r, const char *id, int64_t *unlinked,
 	snprintf(what, sizeof what,
 		 "%s,identifiers:%" PRId64 ",records:%" PRId64, COOKIE_FIELD, n,
 		 m);
-	audit_ev_set(&ev, r, AUD_COOKIE_RESET, sub.pseudonym, what, purpose,
-		     "ok");
-	st = audit_write(r, &ev);
-	if (st == RK_OK)
-		st = reg_commit(r);
+	st = reg_write_commit(r, AUD_COOKIE_RESET, sub.pseudonym, what,
+			      purpose);
 	/* The deleted records' pages leave the WAL (best effort). */
 	if (st == RK_OK && m > 0 && !r->bulk)
 		reg_wal_scrub(r);

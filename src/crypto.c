@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "crypto.h"
+#include "fsutil.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -175,35 +176,14 @@ static int write_all(int fd, const unsigned char *p, size_t n)
 /* Makes a rename or creation in path's directory durable. */
 static int fsync_parent(const char *path, char *err, size_t errlen)
 {
-	char dir[PATH_BUF];
-	const char *slash = strrchr(path, '/');
-	int fd = -1;
-	int rc = -1;
-
-	if (slash == NULL) {
-		memcpy(dir, ".", 2);
-	} else if (slash == path) {
-		memcpy(dir, "/", 2);
-	} else {
-		size_t n = (size_t)(slash - path);
-		if (n >= sizeof dir) {
-			set_err(err, errlen, "key file path too long");
-			goto out;
-		}
-		memcpy(dir, path, n);
-		dir[n] = '\0';
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) != 0) {
+	if (fs_sync_parent_dir(path) == 0)
+		return 0;
+	if (errno == ENAMETOOLONG)
+		set_err(err, errlen, "key file path too long");
+	else
 		set_err(err, errlen, "cannot sync directory of %s: %s", path,
 			strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	if (fd >= 0)
-		(void)close(fd);
-	return rc;
+	return -1;
 }
 
 /*

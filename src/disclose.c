@@ -75,34 +75,6 @@ static json_t *str_or_null(const char *s)
 	return s != NULL ? json_string(s) : json_null();
 }
 
-static void iso_utc(int64_t t, char out[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, 32, "1970-01-01T00:00:00Z");
-}
-
-static json_t *csv_names(const char *csv)
-{
-	json_t *arr = json_array();
-	const char *p = csv;
-
-	while (arr != NULL && p != NULL && *p != '\0') {
-		const char *e = strchr(p, ',');
-		size_t n = e == NULL ? strlen(p) : (size_t)(e - p);
-
-		if (json_array_append_new(arr, json_stringn(p, n)) != 0) {
-			json_decref(arr);
-			return NULL;
-		}
-		p = e == NULL ? NULL : e + 1;
-	}
-	return arr;
-}
-
 static rk_status altered(rk_register *r, const char *what)
 {
 	return reg_fail(r, RK_EINTEGRITY, "%s: %s", what, MSG_ALTERED);
@@ -190,7 +162,7 @@ static json_t *line_json(struct walk *w, const store_disclosure *d)
 			 0 &&
 		 strcmp(sub.pseudonym, d->pseudonym) == 0)
 		subject = d->subject_id;
-	iso_utc(d->at, at);
+	ident_iso_utc(d->at, at);
 	bad |= put(o, "number", json_integer(d->id));
 	bad |= put(o, "batch", json_integer(d->batch));
 	bad |= put(o, "subject", str_or_null(subject));
@@ -204,8 +176,8 @@ static json_t *line_json(struct walk *w, const store_disclosure *d)
 	bad |= put(o, "purpose", json_string(d->purpose));
 	bad |= put(o, "at", json_string(at));
 	bad |= put(o, "actor", json_string(d->actor));
-	bad |= put(o, "fields", csv_names(d->fields));
-	bad |= put(o, "record_types", csv_names(d->record_types));
+	bad |= put(o, "fields", csv_json(d->fields));
+	bad |= put(o, "record_types", csv_json(d->record_types));
 	bad |= put(o, "records", json_integer(d->records));
 	bad |= put(o, "legal_ground", str_or_null(d->legal_ground));
 	bad |= put(o, "basis", str_or_null(d->basis));
@@ -433,23 +405,9 @@ static int value_one(void *ud, const store_value *v)
 	    !serves(d, v->purposes, v->legal_basis) ||
 	    !scope_ok(d, p->fields[fi].consent))
 		return 0;
-	if (v->ctlen < SEC_SEAL_OVERHEAD) {
-		s->st = reg_fail(d->r, RK_EINTEGRITY,
-				 "a stored value is damaged");
+	s->st = reg_value_open(d->r, s->dk, s->sub->id, v, &pt, &len);
+	if (s->st != RK_OK)
 		return 0;
-	}
-	len = v->ctlen - SEC_SEAL_OVERHEAD;
-	pt = malloc(len + 1);
-	if (pt == NULL) {
-		s->st = reg_fail(d->r, RK_ESYS, "out of memory");
-		return 0;
-	}
-	if (sec_open(s->dk, s->sub->id, v->field, v->ct, v->ctlen, pt) != 0) {
-		s->st = reg_fail(d->r, RK_EINTEGRITY,
-				 "a stored value does not decrypt: the "
-				 "database was altered or damaged");
-		goto out;
-	}
 	val = json_stringn((const char *)pt, len);
 	if (val == NULL) {
 		s->st = reg_fail(d->r, RK_EINTEGRITY,
@@ -539,7 +497,7 @@ static int record_one(void *ud, const store_record *rec)
 	o = json_object();
 	if (o == NULL)
 		goto oom;
-	iso_utc(rec->created_at, at);
+	ident_iso_utc(rec->created_at, at);
 	bad |= put(o, "id", json_integer(rec->id));
 	bad |= put(o, "type", json_string(rec->type));
 	bad |= put(o, "created_at", json_string(at));
@@ -1020,7 +978,7 @@ static json_t *document(const rk_register *r, const struct dctx *d,
 		json_decref(subjects);
 		return NULL;
 	}
-	iso_utc(at, when);
+	ident_iso_utc(at, when);
 	bad |= put(rcp, "name", json_string(d->rc->name));
 	bad |= put(rcp, "kind", json_string(kind_names[d->rc->kind]));
 	bad |= put(rcp, "country", json_string(d->rc->country));
@@ -1455,7 +1413,7 @@ rk_status rk_transfer_to_marketing(rk_register *r, const char *id,
 		bad |= o == NULL;
 		if (!bad) {
 			bad |= put(o, "subject", json_string(sub.id));
-			bad |= put(o, "fields", csv_names(k.fields));
+			bad |= put(o, "fields", csv_json(k.fields));
 			bad |= put(o, "expires",
 				   str_or_null(expires[0] ? expires : NULL));
 			bad |= put(o, "retention",

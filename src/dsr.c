@@ -379,19 +379,11 @@ static rk_status check_reason(rk_register *r, const char *in, char **out)
 	return reg_text_check(r, "reason", in, DSR_REASON_MAX, out);
 }
 
-/* "dsr:N": the associated data that binds a reason to its request. */
-static void reason_ad(int64_t id, char ad[32])
-{
-	snprintf(ad, 32, "dsr:%" PRId64, id);
-}
-
 static rk_status seal_reason(rk_register *r, int64_t id, const char *field,
 			     const char *text, unsigned char **ct, size_t *len)
 {
-	char ad[32];
-
-	reason_ad(id, ad);
-	return integ_text_seal(r, CTX_DSR_REASON, ad, field, text, ct, len);
+	return integ_text_seal(r, CTX_DSR_REASON, "dsr", id, field, text, ct,
+			       len);
 }
 
 /* The reason as a JSON string (or null); NULL with the status set when it
@@ -399,22 +391,8 @@ static rk_status seal_reason(rk_register *r, int64_t id, const char *field,
 static json_t *reason_json(rk_register *r, int64_t id, const char *field,
 			   const unsigned char *ct, size_t len, rk_status *st)
 {
-	json_t *j = NULL;
-	char ad[32], *pt = NULL;
-	size_t n = 0;
-
-	if (ct == NULL)
-		return json_null();
-	reason_ad(id, ad);
-	*st = integ_text_open(r, CTX_DSR_REASON, ad, field, ct, len, &pt, &n);
-	if (*st != RK_OK)
-		return NULL;
-	j = json_stringn(pt, n);
-	if (j == NULL)
-		*st = altered(r, "a request's reason is not text");
-	sec_wipe(pt, n + 1);
-	free(pt);
-	return j;
+	return integ_text_json(r, CTX_DSR_REASON, "dsr", id, field, ct, len,
+			       "a request's reason is not text", st);
 }
 
 /* ---- JSON -----------------------------------------------------------------
@@ -486,12 +464,6 @@ static json_t *row_json(rk_register *r, const struct dsr_row *d,
 		return NULL;
 	}
 	return o;
-}
-
-static rk_status dump(rk_register *r, json_t *j, char **out)
-{
-	*out = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	return *out != NULL ? RK_OK : reg_fail(r, RK_ESYS, "out of memory");
 }
 
 /* ---- the purposes of a subject's data -------------------------------------
@@ -570,7 +542,6 @@ rk_status rk_dsr_open(rk_register *r, const char *id, const char *type,
 	store_dsr d;
 	const char *t = known_type(type), *why = NULL;
 	char today[11], rec[11], fields[64];
-	audit_ev ev;
 	rk_status st;
 
 	if (number != NULL)
@@ -681,19 +652,14 @@ rk_status rk_dsr_open(rk_register *r, const char *id, const char *type,
 	if (st != RK_OK)
 		goto out;
 	snprintf(fields, sizeof fields, "%" PRId64 ":%s", d.id, t);
-	audit_ev_set(&ev, r, action, sub.pseudonym, fields, NULL, "ok");
-	st = audit_write(r, &ev);
-	if (st == RK_OK)
-		st = reg_commit(r);
+	st = reg_write_commit(r, action, sub.pseudonym, fields, NULL);
 	if (st == RK_OK)
 		*number = d.id;
 out:
-	if (st != RK_OK) {
-		reg_rollback(r);
-		reg_audit_attempt(r, action,
-				  sub.pseudonym[0] ? sub.pseudonym : NULL, NULL,
-				  st);
-	}
+	if (st != RK_OK)
+		reg_write_failed(r, action,
+				 sub.pseudonym[0] ? sub.pseudonym : NULL, NULL,
+				 st);
 	free(row.purposes);
 	free(ps.on);
 	rows_free(&all);
@@ -711,7 +677,6 @@ rk_status rk_dsr_list(rk_register *r, unsigned flags, const char *due_before,
 	json_t *arr = NULL;
 	char today[11], before[11] = "";
 	const char *why = NULL;
-	audit_ev ev;
 	rk_status st;
 	size_t i;
 
@@ -757,19 +722,9 @@ rk_status rk_dsr_list(rk_register *r, unsigned flags, const char *due_before,
 			goto out;
 		}
 	}
-	st = dump(r, arr, json_out);
-	if (st != RK_OK)
-		goto out;
-	audit_ev_set(&ev, r, action, NULL, NULL, NULL, "ok");
-	/* No read without its audit entry. */
-	st = audit_read(r, &ev);
 out:
-	if (st != RK_OK) {
-		if (st != RK_ESYS)
-			reg_audit_attempt(r, action, NULL, NULL, st);
-		free(*json_out);
-		*json_out = NULL;
-	}
+	/* No read without its audit entry. */
+	st = reg_read_out(r, st, action, NULL, NULL, arr, json_out);
 	json_decref(arr);
 	rows_free(&all);
 	return st;
@@ -790,7 +745,6 @@ rk_status rk_dsr_show(rk_register *r, int64_t number, char **json_out)
 	struct dsr_row *d = NULL;
 	json_t *o = NULL;
 	char today[11];
-	audit_ev ev;
 	rk_status st;
 
 	if (json_out == NULL)
@@ -817,22 +771,9 @@ rk_status rk_dsr_show(rk_register *r, int64_t number, char **json_out)
 		goto out;
 	}
 	o = row_json(r, d, today, 1, &st);
-	if (o == NULL)
-		goto out;
-	st = dump(r, o, json_out);
-	if (st != RK_OK)
-		goto out;
-	audit_ev_set(&ev, r, action, d->pseudonym, NULL, NULL, "ok");
-	st = audit_read(r, &ev);
 out:
-	if (st != RK_OK) {
-		if (st != RK_ESYS)
-			reg_audit_attempt(r, action,
-					  d != NULL ? d->pseudonym : NULL, NULL,
-					  st);
-		reg_free_secret(*json_out);
-		*json_out = NULL;
-	}
+	st = reg_read_out(r, st, action, d != NULL ? d->pseudonym : NULL, NULL,
+			  o, json_out);
 	json_free_secret(o);
 	rows_free(&all);
 	return st;
@@ -962,7 +903,6 @@ static rk_status change(rk_register *r, int64_t number, struct change *c,
 	json_t *o = NULL;
 	store_dsr sd;
 	char today[11], fields[64];
-	audit_ev ev;
 	rk_status st;
 
 	memset(&all, 0, sizeof all);
@@ -1012,16 +952,13 @@ static rk_status change(rk_register *r, int64_t number, struct change *c,
 				  0))
 			st = reg_fail(r, RK_ESYS, "out of memory");
 		if (st == RK_OK)
-			st = dump(r, o, json_out);
+			st = reg_json_out(r, o, json_out);
 		if (st != RK_OK)
 			goto out;
 	}
 	snprintf(fields, sizeof fields, "%" PRId64 ":%s:%s", d->id, d->type,
 		 c->kind == CH_EXTEND ? "extended" : d->outcome);
-	audit_ev_set(&ev, r, c->action, d->pseudonym, fields, NULL, "ok");
-	st = audit_write(r, &ev);
-	if (st == RK_OK)
-		st = reg_commit(r);
+	st = reg_write_commit(r, c->action, d->pseudonym, fields, NULL);
 out:
 	if (st != RK_OK) {
 		reg_rollback(r);

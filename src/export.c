@@ -65,21 +65,11 @@ static json_t *str_or_null(const char *s)
 	return s == NULL || s[0] == '\0' ? json_null() : json_string(s);
 }
 
-static void iso_utc(int64_t t, char out[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, 32, "1970-01-01T00:00:00Z");
-}
-
 static json_t *time_json(int64_t t)
 {
 	char buf[32];
 
-	iso_utc(t, buf);
+	ident_iso_utc(t, buf);
 	return json_string(buf);
 }
 
@@ -87,23 +77,6 @@ static json_t *time_json(int64_t t)
 static int put(json_t *o, const char *key, json_t *v)
 {
 	return v == NULL || json_object_set_new(o, key, v) != 0;
-}
-
-static json_t *csv_names(const char *csv)
-{
-	json_t *a = json_array();
-	const char *p = csv;
-
-	while (a != NULL && p != NULL && *p != '\0') {
-		const char *e = strchr(p, ',');
-		size_t len = e == NULL ? strlen(p) : (size_t)(e - p);
-		if (json_array_append_new(a, json_stringn(p, len)) != 0) {
-			json_decref(a);
-			return NULL;
-		}
-		p = e == NULL ? NULL : e + 1;
-	}
-	return a;
 }
 
 /* Whether basis index b is consent or contract: what Art. 20(1)(a)
@@ -326,7 +299,7 @@ static int put_basis(struct gather *g, json_t *o, const char *purposes,
 	size_t b = policy_basis(p, basis), s = policy_source(p, source);
 	int bad = 0;
 
-	bad |= put(o, "purposes", csv_names(purposes));
+	bad |= put(o, "purposes", csv_json(purposes));
 	bad |= put(o, "legal_basis", json_string(basis));
 	bad |= put(o, "legal_basis_label",
 		   str_or_null(b == POL_NONE ? NULL
@@ -362,24 +335,9 @@ static int value_one(void *ud, const store_value *v)
 	integ_values_add(&g->vd, v);
 	if (g->st != RK_OK)
 		return 0;
-	if (v->ctlen < SEC_SEAL_OVERHEAD) {
-		g->st = reg_fail(g->r, RK_EINTEGRITY,
-				 "a stored value is damaged");
+	g->st = reg_value_open(g->r, g->dk, g->sub->id, v, &pt, &len);
+	if (g->st != RK_OK)
 		return 0;
-	}
-	len = v->ctlen - SEC_SEAL_OVERHEAD;
-	pt = malloc(len + 1);
-	if (pt == NULL) {
-		g->st = reg_fail(g->r, RK_ESYS, "out of memory");
-		return 0;
-	}
-	if (sec_open(g->dk, g->sub->id, v->field, v->ct, v->ctlen, pt) != 0) {
-		g->st = reg_fail(g->r, RK_EINTEGRITY,
-				 "a stored value does not decrypt: the "
-				 "database was altered or damaged");
-		goto out;
-	}
-	pt[len] = '\0';
 	/* A password is kept only as its hash, which never leaves. */
 	hidden = f != NULL && f->type == PT_PASSWORD;
 	val = hidden ? json_null() : json_stringn((const char *)pt, len);

@@ -9,7 +9,9 @@
 #include "ident.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define SECS_PER_DAY 86400
 #define EMAIL_MAX    254
@@ -611,6 +613,16 @@ static int parse_date(const char *s, size_t n, int *y, int *m, int *d,
 		return -1;
 	}
 	return 0;
+}
+
+void ident_iso_utc(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, 32, "1970-01-01T00:00:00Z");
 }
 
 int ident_date(const char *in, char *out, size_t outsz, const char **why)
@@ -1598,6 +1610,16 @@ const char *ident_fi_holiday_name(int kind)
 	return fi_holiday_names[kind];
 }
 
+/* The holidays on the same date every year: month, day, which. */
+static const struct {
+	int m, d, kind;
+} fi_fixed[] = {
+	{1, 1, IDENT_FI_NEW_YEAR},	  {1, 6, IDENT_FI_EPIPHANY},
+	{5, 1, IDENT_FI_MAY_DAY},	  {12, 6, IDENT_FI_INDEPENDENCE},
+	{12, 24, IDENT_FI_CHRISTMAS_EVE}, {12, 25, IDENT_FI_CHRISTMAS_DAY},
+	{12, 26, IDENT_FI_ST_STEPHEN},
+};
+
 int ident_fi_holiday(int y, int m, int d)
 {
 	int em, ed, wd;
@@ -1606,20 +1628,9 @@ int ident_fi_holiday(int y, int m, int d)
 	if (y < GREGORIAN_FIRST || y > 9999 || !ident_date_exists(y, m, d))
 		return IDENT_FI_NONE;
 	/* Fixed dates first. */
-	if (m == 1 && d == 1)
-		return IDENT_FI_NEW_YEAR;
-	if (m == 1 && d == 6)
-		return IDENT_FI_EPIPHANY;
-	if (m == 5 && d == 1)
-		return IDENT_FI_MAY_DAY;
-	if (m == 12 && d == 6)
-		return IDENT_FI_INDEPENDENCE;
-	if (m == 12 && d == 24)
-		return IDENT_FI_CHRISTMAS_EVE;
-	if (m == 12 && d == 25)
-		return IDENT_FI_CHRISTMAS_DAY;
-	if (m == 12 && d == 26)
-		return IDENT_FI_ST_STEPHEN;
+	for (size_t i = 0; i < sizeof fi_fixed / sizeof fi_fixed[0]; i++)
+		if (m == fi_fixed[i].m && d == fi_fixed[i].d)
+			return fi_fixed[i].kind;
 	/* The weekday-bound ones: a window of seven days holds exactly one
 	 * Friday and one Saturday. */
 	wd = ident_weekday(y, m, d);

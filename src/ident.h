@@ -52,6 +52,9 @@ int ident_postal_code(const char *in, char *out, size_t outsz,
 /* Calendar date: YYYY-MM-DD or D.M.YYYY; must exist (leap years honoured).
  * Canonical: YYYY-MM-DD (out: at least 11 bytes). */
 int ident_date(const char *in, char *out, size_t outsz, const char **why);
+/* t (Unix seconds) as "YYYY-MM-DDTHH:MM:SSZ" in UTC into out; the epoch
+ * when t cannot be shown. */
+void ident_iso_utc(int64_t t, char out[32]);
 
 /* ISO 3166-1 alpha-2 country code, upper-cased; only the officially
  * assigned codes (not reserved or user-assigned ones such as EU or XK). */

@@ -5,6 +5,7 @@
  * costs no MAC of its own and no extra column.
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1494,40 +1495,40 @@ static int held_term(void *ud, const store_held *h)
 	return 0;
 }
 
-rk_status integ_erasures_verify(rk_register *r)
+/* The two pinned sets of erasures: which walk fills w, and what a failed
+ * read or a mismatch names. */
+static rk_status pinned_verify(rk_register *r, int held, const char *unread,
+			       const char *what)
 {
 	struct pinned_walk w;
 	unsigned char want[SEC_HASH_BYTES];
 	rk_status st;
+	int rc;
 
 	memset(&w, 0, sizeof w);
 	w.r = r;
-	st = pinned_load(r, META_ERASURE_SET, want);
+	st = pinned_load(r, held ? META_HELD_SET : META_ERASURE_SET, want);
 	if (st != RK_OK)
 		return st;
-	if (r->st->vt->erasure_walk(r->st, erasure_term, &w) != 0)
-		return reg_store_fail(r, "cannot read the record of erasures");
+	rc = held ? r->st->vt->held_walk(r->st, held_term, &w)
+		  : r->st->vt->erasure_walk(r->st, erasure_term, &w);
+	if (rc != 0)
+		return reg_store_fail(r, unread);
 	if (w.bad || sec_memcmp(w.acc, want, sizeof want) != 0)
-		return altered(r, "the register's record of erasures");
+		return altered(r, what);
 	return RK_OK;
+}
+
+rk_status integ_erasures_verify(rk_register *r)
+{
+	return pinned_verify(r, 0, "cannot read the record of erasures",
+			     "the register's record of erasures");
 }
 
 rk_status integ_held_verify(rk_register *r)
 {
-	struct pinned_walk w;
-	unsigned char want[SEC_HASH_BYTES];
-	rk_status st;
-
-	memset(&w, 0, sizeof w);
-	w.r = r;
-	st = pinned_load(r, META_HELD_SET, want);
-	if (st != RK_OK)
-		return st;
-	if (r->st->vt->held_walk(r->st, held_term, &w) != 0)
-		return reg_store_fail(r, "cannot read the held records");
-	if (w.bad || sec_memcmp(w.acc, want, sizeof want) != 0)
-		return altered(r, "the records held after erasures");
-	return RK_OK;
+	return pinned_verify(r, 1, "cannot read the held records",
+			     "the records held after erasures");
 }
 
 rk_status integ_erasures_rebuild(rk_register *r)
@@ -1632,14 +1633,22 @@ static rk_status text_key(rk_register *r, const char *ctx, unsigned char **key)
 	return RK_OK;
 }
 
-rk_status integ_text_seal(rk_register *r, const char *ctx, const char *ad,
-			  const char *field, const char *text,
+/* "<kind>:<id>": the associated data that binds a text to its row. */
+static void text_ad(const char *kind, int64_t id, char ad[48])
+{
+	snprintf(ad, 48, "%s:%" PRId64, kind, id);
+}
+
+rk_status integ_text_seal(rk_register *r, const char *ctx, const char *kind,
+			  int64_t id, const char *field, const char *text,
 			  unsigned char **ct, size_t *len)
 {
 	unsigned char *key = NULL;
 	size_t n = strlen(text);
+	char ad[48];
 	rk_status st;
 
+	text_ad(kind, id, ad);
 	*ct = NULL;
 	*len = 0;
 	st = text_key(r, ctx, &key);
@@ -1663,9 +1672,9 @@ out:
 	return st;
 }
 
-rk_status integ_text_open(rk_register *r, const char *ctx, const char *ad,
-			  const char *field, const unsigned char *ct,
-			  size_t len, char **pt, size_t *n)
+static rk_status text_open(rk_register *r, const char *ctx, const char *ad,
+			   const char *field, const unsigned char *ct,
+			   size_t len, char **pt, size_t *n)
 {
 	unsigned char *key = NULL;
 	rk_status st;
@@ -1691,6 +1700,29 @@ rk_status integ_text_open(rk_register *r, const char *ctx, const char *ad,
 	}
 	sec_key_free(key);
 	return st;
+}
+
+json_t *integ_text_json(rk_register *r, const char *ctx, const char *kind,
+			int64_t id, const char *field, const unsigned char *ct,
+			size_t len, const char *damaged, rk_status *st)
+{
+	json_t *j = NULL;
+	char ad[48], *pt = NULL;
+	size_t n = 0;
+
+	if (ct == NULL)
+		return json_null();
+	text_ad(kind, id, ad);
+	*st = text_open(r, ctx, ad, field, ct, len, &pt, &n);
+	if (*st != RK_OK)
+		return NULL;
+	j = json_stringn(pt, n);
+	if (j == NULL) /* jansson refuses what is not UTF-8 */
+		*st = reg_fail(r, RK_EINTEGRITY, "%s: %s", damaged,
+			       MSG_ALTERED);
+	sec_wipe(pt, n + 1);
+	free(pt);
+	return j;
 }
 
 /* ---- the disclosure log and the breach register (disclose.c, breach.c) ----

@@ -31,6 +31,8 @@
 #ifndef RK_INTEGRITY_H
 #define RK_INTEGRITY_H
 
+#include <jansson.h>
+
 #include "crypto.h"
 #include "register.h"
 #include "store.h"
@@ -207,16 +209,17 @@ void integ_breach_mac(const rk_register *r, const store_breach *b,
 
 /* The controller's own texts that may name people (reasons of requests,
  * breach descriptions): sealed under a key derived from the row key for
- * ctx, bound to ad and field, so they outlive any subject's key and
- * survive rotations. *ct is malloc'd. integ_text_open gives a new
- * NUL-terminated *pt of *n bytes (wipe and free it); RK_EINTEGRITY when it
- * does not open. */
-rk_status integ_text_seal(rk_register *r, const char *ctx, const char *ad,
-			  const char *field, const char *text,
+ * ctx, bound to field and to the row as "<kind>:<id>", so they outlive any
+ * subject's key and survive rotations. *ct is malloc'd. integ_text_json
+ * opens one as a JSON string (json null when ct is NULL); NULL with *st set
+ * when it does not open (RK_EINTEGRITY "<damaged>: ..." when it is not
+ * text). */
+rk_status integ_text_seal(rk_register *r, const char *ctx, const char *kind,
+			  int64_t id, const char *field, const char *text,
 			  unsigned char **ct, size_t *len);
-rk_status integ_text_open(rk_register *r, const char *ctx, const char *ad,
-			  const char *field, const unsigned char *ct,
-			  size_t len, char **pt, size_t *n);
+json_t *integ_text_json(rk_register *r, const char *ctx, const char *kind,
+			int64_t id, const char *field, const unsigned char *ct,
+			size_t len, const char *damaged, rk_status *st);
 
 /* The disclosure log's chain MAC of line d after the line whose MAC is
  * prev, and the pin of its newest line (id 0: empty). */

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "fsutil.h"
 #include "keys_int.h"
 #include "register.h"
 #include "store.h"
@@ -430,11 +431,11 @@ out:
 		 * .new left outside the lock is removed by the next open. */
 		if (made && keys_file_key_id(np, kid) == 0 &&
 		    strcmp(kid, newid) == 0 && unlink(np) == 0)
-			(void)keys_fsync_dir_of(np);
+			(void)fs_sync_parent_dir(np);
 		reg_rollback(r);
 	} else if (!committed && made && keys_file_key_id(np, kid) == 0 &&
 		   strcmp(kid, newid) == 0 && unlink(np) == 0) {
-		(void)keys_fsync_dir_of(np); /* the write never began */
+		(void)fs_sync_parent_dir(np); /* the write never began */
 	}
 	if (durable)
 		(void)r->st->vt->set_durable(r->st, 0);
@@ -531,7 +532,6 @@ rk_status rk_key_retire(rk_register *r, const char *key_id)
 {
 	char cur[SEC_KEYID_HEX + 1], what[40];
 	struct ring g = {NULL, 0};
-	audit_ev ev;
 	rk_status st;
 	long i;
 
@@ -577,10 +577,7 @@ rk_status rk_key_retire(rk_register *r, const char *key_id)
 	if (st != RK_OK)
 		goto out;
 	snprintf(what, sizeof what, "key:%s", key_id);
-	audit_ev_set(&ev, r, AUD_KEY_RETIRE, NULL, what, NULL, "ok");
-	st = audit_write(r, &ev);
-	if (st == RK_OK)
-		st = reg_commit(r);
+	st = reg_write_commit(r, AUD_KEY_RETIRE, NULL, what, NULL);
 out:
 	reg_rollback(r);
 	keys_ring_free(&g);

@@ -51,25 +51,9 @@ static int bidx_one(void *ud, const store_value *v)
 		w->u = u;
 		w->cap = cap;
 	}
-	if (v->ctlen < SEC_SEAL_OVERHEAD) {
-		w->st = reg_fail(w->r, RK_EINTEGRITY,
-				 "a stored value is damaged");
+	w->st = reg_value_open(w->r, w->dk, w->sid, v, &pt, &len);
+	if (w->st != RK_OK)
 		return 1;
-	}
-	len = v->ctlen - SEC_SEAL_OVERHEAD;
-	pt = malloc(len + 1);
-	if (pt == NULL) {
-		w->st = reg_fail(w->r, RK_ESYS, "out of memory");
-		return 1;
-	}
-	if (sec_open(w->dk, w->sid, v->field, v->ct, v->ctlen, pt) != 0) {
-		free(pt);
-		w->st = reg_fail(w->r, RK_EINTEGRITY,
-				 "a stored value does not decrypt: the "
-				 "database was altered or damaged");
-		return 1;
-	}
-	pt[len] = '\0';
 	/* The stored value is the normalised one that was indexed. */
 	sec_blind_index(w->ikey, v->field, (const char *)pt, w->u[w->n].h);
 	w->u[w->n++].rowid = v->rowid;
@@ -505,7 +489,6 @@ rk_status rk_key_reencrypt(rk_register *r, int restart, rk_progress_fn fn,
 	store_subject *rows = NULL;
 	uint64_t total = 0, done = 0;
 	struct keys_page pg;
-	audit_ev ev;
 	rk_status st;
 	int pending = 0, finished = 0;
 
@@ -553,11 +536,8 @@ rk_status rk_key_reencrypt(rk_register *r, int restart, rk_progress_fn fn,
 		}
 		done -= after;
 	}
-	audit_ev_set(&ev, r, AUD_KEY_REENCRYPT, NULL,
-		     cur[0] != '\0' ? "resumed" : "started", NULL, "ok");
-	st = audit_write(r, &ev);
-	if (st == RK_OK)
-		st = reg_commit(r);
+	st = reg_write_commit(r, AUD_KEY_REENCRYPT, NULL,
+			      cur[0] != '\0' ? "resumed" : "started", NULL);
 	if (st != RK_OK)
 		goto out;
 	if (fn != NULL)
@@ -597,10 +577,7 @@ rk_status rk_key_reencrypt(rk_register *r, int restart, rk_progress_fn fn,
 		}
 		snprintf(what, sizeof what, "subjects:%zu%s", pg.n,
 			 finished ? ",complete" : "");
-		audit_ev_set(&ev, r, AUD_KEY_REENCRYPT, NULL, what, NULL, "ok");
-		st = audit_write(r, &ev);
-		if (st == RK_OK)
-			st = reg_commit(r);
+		st = reg_write_commit(r, AUD_KEY_REENCRYPT, NULL, what, NULL);
 		if (st != RK_OK)
 			goto out;
 		done += pg.n;

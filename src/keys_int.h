@@ -36,8 +36,6 @@
 /* "<key_path>.new" into out. */
 rk_status keys_new_key_path(rk_register *r, const char *key_path,
 			    char out[KEYS_PATH_MAX]);
-/* Makes a rename or removal in path's directory durable. */
-int keys_fsync_dir_of(const char *path);
 /* Takes the rotation's exclusive flock on the key file: the descriptor, or
  * -1 with errno (EWOULDBLOCK: held elsewhere). */
 int keys_lock_file(const char *path);

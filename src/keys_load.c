@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "fsutil.h"
 #include "keys_int.h"
 #include "register.h"
 #include "store.h"
@@ -37,31 +38,6 @@ rk_status keys_new_key_path(rk_register *r, const char *key_path,
 	if (n < 0 || (size_t)n >= KEYS_PATH_MAX)
 		return reg_fail(r, RK_EINVAL, "the key file path is too long");
 	return RK_OK;
-}
-
-int keys_fsync_dir_of(const char *path)
-{
-	char dir[KEYS_PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	size_t n;
-	int fd, rc;
-
-	if (slash == NULL) {
-		memcpy(dir, ".", 2);
-	} else {
-		n = slash == path ? 1 : (size_t)(slash - path);
-		if (n >= sizeof dir)
-			return -1;
-		memcpy(dir, path, n);
-		dir[n] = '\0';
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	if (close(fd) != 0)
-		rc = -1;
-	return rc;
 }
 
 /* A rotation holds an exclusive flock on the key file from before it makes
@@ -134,7 +110,7 @@ rk_status keys_finish_rename(rk_register *r, const char *np,
 				"%s; opening the register finishes the move",
 				np, key_path, strerror(e), np);
 	}
-	if (keys_fsync_dir_of(key_path) != 0)
+	if (fs_sync_parent_dir(key_path) != 0)
 		return reg_fail(r, RK_ESYS,
 				"the key was rotated, but the key file's "
 				"directory cannot be synced: %s",
@@ -195,7 +171,7 @@ rk_status keys_recover(rk_register *r, const char *key_path)
 				      np, strerror(errno));
 			goto out;
 		}
-		if (keys_fsync_dir_of(np) != 0)
+		if (fs_sync_parent_dir(np) != 0)
 			st = reg_fail(r, RK_ESYS,
 				      "cannot sync the key file's directory: "
 				      "%s",

@@ -22,7 +22,6 @@ rk_status rk_register_migrate(rk_register *r, const char *to_db, int64_t *rows)
 	rk_register *t = NULL;
 	rk_audit_report rep;
 	struct stat sb;
-	audit_ev ev;
 	int64_t n = 0;
 	rk_status st;
 
@@ -75,12 +74,9 @@ rk_status rk_register_migrate(rk_register *r, const char *to_db, int64_t *rows)
 	 * backup's. */
 	st = reg_begin_write(r);
 	if (st == RK_OK) {
-		audit_ev_set(&ev, r, AUD_REGISTER_MIGRATE, NULL, NULL, NULL,
-			     "ok");
-		st = audit_write(r, &ev);
-		if (st == RK_OK)
-			st = reg_commit(r);
-		else
+		st = reg_write_commit(r, AUD_REGISTER_MIGRATE, NULL, NULL,
+				      NULL);
+		if (st != RK_OK) /* a failed commit is undone too */
 			reg_rollback(r);
 	}
 	if (st == RK_OK && rows)

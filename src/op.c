@@ -60,6 +60,23 @@ void csv_add(char *buf, size_t cap, const char *name)
 	memcpy(buf + len, name, n + 1);
 }
 
+struct json_t *csv_json(const char *csv)
+{
+	json_t *a = json_array();
+	const char *p = csv;
+
+	while (a != NULL && p != NULL && *p != '\0') {
+		const char *e = strchr(p, ',');
+		size_t len = e == NULL ? strlen(p) : (size_t)(e - p);
+		if (json_array_append_new(a, json_stringn(p, len)) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+		p = e == NULL ? NULL : e + 1;
+	}
+	return a;
+}
+
 static int decimal_ok(const char *s)
 {
 	size_t i = 0, digits = 0, frac = 0;
@@ -358,6 +375,17 @@ rk_status reg_subject_for(rk_register *r, const char *id, size_t pu,
 	return subject_for(r, id, pu, 0, sub, dk);
 }
 
+rk_status reg_read_subject(rk_register *r, const char *id, size_t pu,
+			   store_subject *sub, unsigned char **dk, int *reading)
+{
+	rk_status st = reg_begin_read(r);
+
+	if (st != RK_OK)
+		return st;
+	*reading = 1;
+	return reg_subject_for(r, id, pu, sub, dk);
+}
+
 rk_status reg_subject_to_rectify(rk_register *r, const char *id, size_t pu,
 				 store_subject *sub, unsigned char **dk)
 {
@@ -406,4 +434,85 @@ out:
 	sec_wipe(pt, len + 1);
 	free(pt);
 	return st;
+}
+
+/* ---- JSON handed out ------------------------------------------------------
+ * One format for every operation that returns a JSON text. */
+
+rk_status reg_json_out(rk_register *r, const json_t *j, char **out)
+{
+	*out = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	return *out != NULL ? RK_OK : reg_fail(r, RK_ESYS, "out of memory");
+}
+
+rk_status reg_read_out(rk_register *r, rk_status st, audit_action action,
+		       const char *subject, const char *fields, const json_t *j,
+		       char **json_out)
+{
+	audit_ev ev;
+
+	if (st == RK_OK)
+		st = reg_json_out(r, j, json_out);
+	if (st == RK_OK) {
+		audit_ev_set(&ev, r, action, subject, fields, NULL, "ok");
+		st = audit_read(r, &ev);
+	}
+	if (st != RK_OK) {
+		if (st != RK_ESYS)
+			reg_audit_attempt(r, action, subject, NULL, st);
+		reg_free_secret(*json_out);
+		*json_out = NULL;
+	}
+	return st;
+}
+
+/* ---- the end of a write ---------------------------------------------------
+ * The entry goes in the same transaction as the change, so that neither is
+ * kept without the other. */
+
+rk_status reg_write_commit(rk_register *r, audit_action action,
+			   const char *subject, const char *fields,
+			   const char *purpose)
+{
+	audit_ev ev;
+	rk_status st;
+
+	audit_ev_set(&ev, r, action, subject, fields, purpose, "ok");
+	st = audit_write(r, &ev);
+	if (st == RK_OK)
+		st = reg_commit(r);
+	return st;
+}
+
+void reg_write_failed(rk_register *r, audit_action action,
+		      const char *pseudonym, const char *purpose, rk_status st)
+{
+	reg_rollback(r);
+	reg_audit_attempt(r, action, pseudonym, purpose, st);
+}
+
+/* ---- a stored value opened ------------------------------------------------
+ */
+
+rk_status reg_value_open(rk_register *r, const unsigned char *dk,
+			 const char *sid, const store_value *v,
+			 unsigned char **pt, size_t *len)
+{
+	*pt = NULL;
+	*len = 0;
+	if (v->ctlen < SEC_SEAL_OVERHEAD)
+		return reg_fail(r, RK_EINTEGRITY, "a stored value is damaged");
+	*pt = malloc(v->ctlen - SEC_SEAL_OVERHEAD + 1);
+	if (*pt == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
+	if (sec_open(dk, sid, v->field, v->ct, v->ctlen, *pt) != 0) {
+		free(*pt);
+		*pt = NULL;
+		return reg_fail(r, RK_EINTEGRITY,
+				"a stored value does not decrypt: the "
+				"database was altered or damaged");
+	}
+	*len = v->ctlen - SEC_SEAL_OVERHEAD;
+	(*pt)[*len] = '\0';
+	return RK_OK;
 }

@@ -616,46 +616,31 @@ static rk_status find_blockers(rk_register *r, const policy *o, const policy *n,
 				     "changes type but holds",
 				     "values of the old type");
 	}
-	for (i = 0; st == RK_OK && i < o->nrecord_types; i++)
-		if (policy_record_type(n, o->record_types[i].name) == POL_NONE)
-			st = blocker(r, bl, STORE_USE_RECORD_TYPE,
-				     "record type", o->record_types[i].name,
-				     "is removed but has", "records");
-	for (i = 0; st == RK_OK && i < o->nscopes; i++)
-		if (policy_scope(n, o->scopes[i].name) == POL_NONE)
-			st = blocker(r, bl, STORE_USE_SCOPE, "consent scope",
-				     o->scopes[i].name, "is removed but has",
-				     "ledger entries");
-	for (i = 0; st == RK_OK && i < o->nobjections; i++)
-		if (policy_objection(n, o->objections[i].name) == POL_NONE)
-			st = blocker(r, bl, STORE_USE_OBJECTION, "objection",
-				     o->objections[i].name,
-				     "is removed but has", "ledger entries");
-	for (i = 0; st == RK_OK && i < o->nkinds; i++)
-		if (policy_kind(n, o->kinds[i].name) == POL_NONE)
-			st = blocker(r, bl, STORE_USE_KIND, "subject kind",
-				     o->kinds[i].name, "is removed but has",
-				     "subjects");
-	for (i = 0; st == RK_OK && i < o->nroles; i++)
-		if (policy_role(n, o->roles[i].name) == POL_NONE)
-			st = blocker(r, bl, STORE_USE_ROLE, "role",
-				     o->roles[i].name, "is removed but has",
-				     "active actors");
-	for (i = 0; st == RK_OK && i < o->npurposes; i++)
-		if (policy_purpose(n, o->purposes[i].name) == POL_NONE)
-			st = blocker(r, bl, STORE_USE_PURPOSE, "purpose",
-				     o->purposes[i].name, "is removed but has",
-				     "stored values and records");
-	for (i = 0; st == RK_OK && i < o->nbases; i++)
-		if (policy_basis(n, o->bases[i].name) == POL_NONE)
-			st = blocker(r, bl, STORE_USE_BASIS, "legal basis",
-				     o->bases[i].name, "is removed but has",
-				     "stored values and records");
-	for (i = 0; st == RK_OK && i < o->nsources; i++)
-		if (policy_source(n, o->sources[i].name) == POL_NONE)
-			st = blocker(r, bl, STORE_USE_SOURCE, "source",
-				     o->sources[i].name, "is removed but has",
-				     "stored values and records");
+	/* Every other kind of name the same way: removed, yet stored rows use
+	 * it. */
+#define REMOVED(arr, cnt, find, use, item, what)                               \
+	for (i = 0; st == RK_OK && i < o->cnt; i++) {                          \
+		if (find(n, o->arr[i].name) == POL_NONE)                       \
+			st = blocker(r, bl, use, item, o->arr[i].name,         \
+				     "is removed but has", what);              \
+	}
+	REMOVED(record_types, nrecord_types, policy_record_type,
+		STORE_USE_RECORD_TYPE, "record type", "records")
+	REMOVED(scopes, nscopes, policy_scope, STORE_USE_SCOPE, "consent scope",
+		"ledger entries")
+	REMOVED(objections, nobjections, policy_objection, STORE_USE_OBJECTION,
+		"objection", "ledger entries")
+	REMOVED(kinds, nkinds, policy_kind, STORE_USE_KIND, "subject kind",
+		"subjects")
+	REMOVED(roles, nroles, policy_role, STORE_USE_ROLE, "role",
+		"active actors")
+	REMOVED(purposes, npurposes, policy_purpose, STORE_USE_PURPOSE,
+		"purpose", "stored values and records")
+	REMOVED(bases, nbases, policy_basis, STORE_USE_BASIS, "legal basis",
+		"stored values and records")
+	REMOVED(sources, nsources, policy_source, STORE_USE_SOURCE, "source",
+		"stored values and records")
+#undef REMOVED
 	return st;
 }
 
@@ -808,12 +793,6 @@ static json_t *diff_doc(int from, const policy *o, const policy *n,
 	return doc;
 }
 
-static rk_status dump(rk_register *r, json_t *doc, char **out)
-{
-	*out = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	return *out ? RK_OK : reg_fail(r, RK_ESYS, "out of memory");
-}
-
 rk_status rk_policy_diff(rk_register *r, const char *path, char **json_out)
 {
 	policy *o = NULL, *n = NULL;
@@ -847,7 +826,7 @@ rk_status rk_policy_diff(rk_register *r, const char *path, char **json_out)
 				   json_object_get(doc, "blockers"));
 	reg_end_read(r);
 	if (st == RK_OK)
-		st = dump(r, doc, json_out);
+		st = reg_json_out(r, doc, json_out);
 out:
 	json_decref(doc);
 	policy_free(o);
@@ -929,7 +908,6 @@ rk_status rk_policy_apply(rk_register *r, const char *path,
 	char *otext = NULL, *ntext = NULL, fields[64];
 	json_t *doc = NULL, *bl, *aff = NULL;
 	struct affect a;
-	audit_ev ev;
 	int v = 0, committed = 0;
 	size_t i;
 	rk_status st;
@@ -1023,10 +1001,7 @@ rk_status rk_policy_apply(rk_register *r, const char *path,
 	if (st != RK_OK)
 		goto out;
 	snprintf(fields, sizeof fields, "version:%d", v + 1);
-	audit_ev_set(&ev, r, AUD_POLICY_APPLY, NULL, fields, NULL, "ok");
-	st = audit_write(r, &ev);
-	if (st == RK_OK)
-		st = reg_commit(r);
+	st = reg_write_commit(r, AUD_POLICY_APPLY, NULL, fields, NULL);
 	if (st != RK_OK)
 		goto out;
 	committed = 1;
@@ -1041,7 +1016,7 @@ rk_status rk_policy_apply(rk_register *r, const char *path,
 		goto out;
 	}
 	if (json_out != NULL)
-		st = dump(r, doc, json_out);
+		st = reg_json_out(r, doc, json_out);
 out:
 	if (!committed && r != NULL && r->st != NULL) {
 		reg_rollback(r);
@@ -1118,7 +1093,7 @@ rk_status rk_policy_versions(rk_register *r, char **json_out)
 						"current", i + 1 == l.n));
 	}
 	if (st == RK_OK)
-		st = dump(r, arr, json_out);
+		st = reg_json_out(r, arr, json_out);
 	json_decref(arr);
 	free(l.version);
 	free(l.when);
@@ -1193,7 +1168,7 @@ rk_status rk_policy_affected(rk_register *r, char **json_out)
 	audit_ev_set(&ev, r, AUD_POLICY_AFFECTED, NULL, "", NULL, "ok");
 	st = audit_read(r, &ev);
 	if (st == RK_OK)
-		st = dump(r, res, json_out);
+		st = reg_json_out(r, res, json_out);
 out:
 	for (i = 0; ps != NULL && i < l.n; i++)
 		policy_free(ps[i]);

@@ -809,7 +809,6 @@ static rk_status record_add(rk_register *r, const char *id,
 	int64_t att_size = -1, now;
 	int fd = -1, audited = 0, live, rc;
 	rk_status st;
-	audit_ev ev;
 
 	if (record_id != NULL)
 		*record_id = 0;
@@ -959,11 +958,8 @@ static rk_status record_add(rk_register *r, const char *id,
 		if (st != RK_OK)
 			goto out;
 	}
-	audit_ev_set(&ev, r, AUD_RECORD_ADD, sub.pseudonym, rt->name,
-		     p->purposes[pu].name, "ok");
-	st = audit_write(r, &ev);
-	if (st == RK_OK)
-		st = reg_commit(r);
+	st = reg_write_commit(r, AUD_RECORD_ADD, sub.pseudonym, rt->name,
+			      p->purposes[pu].name);
 	if (st == RK_OK && record_id != NULL)
 		*record_id = rec.id;
 out:
@@ -1035,23 +1031,6 @@ struct list_state {
 	rk_status st;
 };
 
-static json_t *csv_array(const char *csv)
-{
-	json_t *a = json_array();
-	const char *p = csv;
-
-	while (a != NULL && p != NULL && *p != '\0') {
-		const char *e = strchr(p, ',');
-		size_t len = e == NULL ? strlen(p) : (size_t)(e - p);
-		if (json_array_append_new(a, json_stringn(p, len)) != 0) {
-			json_decref(a);
-			return NULL;
-		}
-		p = e == NULL ? NULL : e + 1;
-	}
-	return a;
-}
-
 /* Opens a stored record's fields. */
 static int list_one(void *ud, const store_record *rec)
 {
@@ -1101,7 +1080,7 @@ static int list_one(void *ud, const store_record *rec)
 	    json_object_set_new(o, "expires",
 				rec->expires ? json_string(rec->expires)
 					     : json_null()) != 0 ||
-	    json_object_set_new(o, "purposes", csv_array(rec->purposes)) != 0 ||
+	    json_object_set_new(o, "purposes", csv_json(rec->purposes)) != 0 ||
 	    json_object_set_new(o, "legal_basis",
 				json_string(rec->legal_basis)) != 0 ||
 	    json_object_set_new(o, "source", json_string(rec->source)) != 0)
@@ -1189,11 +1168,7 @@ rk_status rk_record_list(rk_register *r, const char *id, const char *type,
 		audited = 1;
 		goto out;
 	}
-	st = reg_begin_read(r);
-	if (st != RK_OK)
-		goto out;
-	reading = 1;
-	st = reg_subject_for(r, id, pu, &sub, &dk);
+	st = reg_read_subject(r, id, pu, &sub, &dk, &reading);
 	if (st == RK_OK)
 		st = consent_states(r, sub.id, pu, &cons);
 	if (st == RK_OK) {
@@ -1426,11 +1401,7 @@ rk_status rk_record_attachment(rk_register *r, const char *id,
 		st = reg_fail(r, RK_EINVAL, "no output file given");
 		goto out;
 	}
-	st = reg_begin_read(r);
-	if (st != RK_OK)
-		goto out;
-	reading = 1;
-	st = reg_subject_for(r, id, pu, &sub, &dk);
+	st = reg_read_subject(r, id, pu, &sub, &dk, &reading);
 	if (st != RK_OK)
 		goto out;
 	rc = r->st->vt->record_get(r->st, sub.id, record_id, copy_meta, &m);
@@ -1706,7 +1677,6 @@ static rk_status record_change(rk_register *r, const char *id,
 	size_t pu = POL_NONE, plen = 0;
 	int audited = 0, live, rc;
 	rk_status st;
-	audit_ev ev;
 
 	memset(&t, 0, sizeof t);
 	t.id = record_id;
@@ -1834,11 +1804,8 @@ static rk_status record_change(rk_register *r, const char *id,
 		st = integ_subject_repin(r, &sub);
 	if (st != RK_OK)
 		goto out;
-	audit_ev_set(&ev, r, action, sub.pseudonym, names, p->purposes[pu].name,
-		     "ok");
-	st = audit_write(r, &ev);
-	if (st == RK_OK)
-		st = reg_commit(r);
+	st = reg_write_commit(r, action, sub.pseudonym, names,
+			      p->purposes[pu].name);
 	/* The old ciphertext's pages leave the WAL now (best effort: a
 	 * reader elsewhere may hold it up; SQLite's own checkpoints then
 	 * finish the job). */

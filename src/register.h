@@ -233,6 +233,12 @@ rk_status reg_load_subject(rk_register *r, const char *id, store_subject *sub);
  * unwrapped into *dk (free with sec_key_free). */
 rk_status reg_subject_for(rk_register *r, const char *id, size_t pu,
 			  store_subject *sub, unsigned char **dk);
+/* op.c: reg_subject_for inside a new read snapshot (*reading set once it
+ * is open; the caller ends it), so that the row and what it pins are read
+ * together. */
+rk_status reg_read_subject(rk_register *r, const char *id, size_t pu,
+			   store_subject *sub, unsigned char **dk,
+			   int *reading);
 /* reg_subject_for for a rectification (GDPR Art. 16), which a
  * restriction of processing does not hold up. */
 rk_status reg_subject_to_rectify(rk_register *r, const char *id, size_t pu,
@@ -273,6 +279,9 @@ rk_status reg_unknown_named(rk_register *r, const char *what,
 /* Comma-separated name lists (audit fields, stored purposes). */
 int csv_has(const char *csv, const char *name);
 void csv_add(char *buf, size_t cap, const char *name);
+/* The names of csv as a new JSON array of strings; NULL when memory runs
+ * out. */
+struct json_t *csv_json(const char *csv);
 /* register.c: wipes a NUL-terminated heap string and frees it; NULL
  * allowed. */
 void reg_free_secret(char *s);
@@ -281,6 +290,36 @@ void reg_free_secret(char *s);
  * RK_EINVAL names what, never quotes the text. */
 rk_status reg_text_check(rk_register *r, const char *what, const char *in,
 			 size_t max, char **out);
+/* op.c: j as the library hands JSON out (indented, keys in order) into a
+ * new *out; RK_ESYS when memory runs out. */
+rk_status reg_json_out(rk_register *r, const struct json_t *j, char **out);
+/* op.c: a stored value of subject sid opened with its data key dk into a
+ * new NUL-terminated *pt of *len bytes (wipe and free); *pt stays NULL on
+ * failure: RK_EINTEGRITY when it is damaged or does not decrypt, RK_ESYS
+ * when memory runs out. */
+rk_status reg_value_open(rk_register *r, const unsigned char *dk,
+			 const char *sid, const store_value *v,
+			 unsigned char **pt, size_t *len);
+/* op.c: the end of an operation that hands out JSON read from the register.
+ * With st RK_OK, j goes into *json_out and the read is audited (action,
+ * subject, fields, "ok"): nothing leaves without its entry. On a failure,
+ * before (st) or here, the attempt is audited against subject unless the
+ * system failed (RK_ESYS), and *json_out is wiped and cleared. The
+ * outcome. */
+/* op.c: the end of a write begun with reg_begin_write that went well: its
+ * entry (action, subject, fields, purpose, "ok") into the trail inside the
+ * transaction, then the commit. The outcome (on failure the caller rolls
+ * back, for example with reg_write_failed). */
+rk_status reg_write_commit(rk_register *r, audit_action action,
+			   const char *subject, const char *fields,
+			   const char *purpose);
+/* op.c: the end of a write that failed: rolled back, and the attempt
+ * audited (as reg_audit_attempt). */
+void reg_write_failed(rk_register *r, audit_action action,
+		      const char *pseudonym, const char *purpose, rk_status st);
+rk_status reg_read_out(rk_register *r, rk_status st, audit_action action,
+		       const char *subject, const char *fields,
+		       const struct json_t *j, char **json_out);
 
 /* access.c: may the handle's actor process for purpose pu? RK_OK, or
  * RK_EREFUSED after auditing the refusal, which names the subject the call

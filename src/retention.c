@@ -538,6 +538,29 @@ static json_t *jn(size_t n)
 	return json_integer((json_int_t)n);
 }
 
+/* The reports' rows: o joins arr unless the row went wrong (bad); o is
+ * dropped then. The new verdict. */
+static int add_row(json_t *arr, json_t *o, int bad)
+{
+	if (o == NULL)
+		return bad;
+	if (bad) {
+		json_decref(o);
+		return 1;
+	}
+	return json_array_append_new(arr, o) != 0;
+}
+
+/* arr, or NULL (and arr dropped) when a row went wrong. */
+static json_t *report_end(json_t *arr, int bad)
+{
+	if (bad) {
+		json_decref(arr);
+		return NULL;
+	}
+	return arr;
+}
+
 static json_t *report_rules(const struct run *ru)
 {
 	const policy *p = ru->r->pol;
@@ -570,14 +593,9 @@ static json_t *report_rules(const struct run *ru)
 		      json_object_set_new(o, "held_records", jn(c->held)) ||
 		      json_object_set_new(o, "kept_by_legal_hold",
 					  jn(c->held_back));
-		if (o != NULL && (bad || json_array_append_new(arr, o) != 0))
-			bad = 1;
+		bad = add_row(arr, o, bad);
 	}
-	if (bad) {
-		json_decref(arr);
-		return NULL;
-	}
-	return arr;
+	return report_end(arr, bad);
 }
 
 static json_t *report_categories(const struct run *ru)
@@ -599,14 +617,9 @@ static json_t *report_categories(const struct run *ru)
 				      ? json_string(p->categories[i].name)
 				      : json_null()) ||
 		      json_object_set_new(o, "values", jn(ru->categories[i]));
-		if (o != NULL && (bad || json_array_append_new(arr, o) != 0))
-			bad = 1;
+		bad = add_row(arr, o, bad);
 	}
-	if (bad) {
-		json_decref(arr);
-		return NULL;
-	}
-	return arr;
+	return report_end(arr, bad);
 }
 
 static json_t *report_types(const struct run *ru)
@@ -631,14 +644,9 @@ static json_t *report_types(const struct run *ru)
 		      json_object_set_new(o, "records", jn(c->records)) ||
 		      json_object_set_new(o, "held_records", jn(c->held)) ||
 		      json_object_set_new(o, "attachments", jn(c->attachments));
-		if (o != NULL && (bad || json_array_append_new(arr, o) != 0))
-			bad = 1;
+		bad = add_row(arr, o, bad);
 	}
-	if (bad) {
-		json_decref(arr);
-		return NULL;
-	}
-	return arr;
+	return report_end(arr, bad);
 }
 
 static rk_status report(const struct run *ru, int cleared, char **out)

@@ -68,7 +68,6 @@ rk_status rk_selfservice_link(rk_register *r, const char *id,
 	store_subject sub;
 	int64_t live = 0, now = reg_now(r);
 	size_t pu;
-	audit_ev ev;
 	rk_status st;
 
 	secret_out[0] = '\0';
@@ -127,11 +126,8 @@ rk_status rk_selfservice_link(rk_register *r, const char *id,
 		st = reg_store_fail(r, "cannot store the self-service link");
 		goto out;
 	}
-	audit_ev_set(&ev, r, AUD_SELFSERVICE_LINK, sub.pseudonym, NULL,
-		     r->pol->purposes[pu].name, "ok");
-	st = audit_write(r, &ev);
-	if (st == RK_OK)
-		st = reg_commit(r);
+	st = reg_write_commit(r, AUD_SELFSERVICE_LINK, sub.pseudonym, NULL,
+			      r->pol->purposes[pu].name);
 	if (st == RK_OK) {
 		memcpy(secret_out, secret, sizeof secret);
 		*expires_out = row.expires_at;

@@ -20,6 +20,7 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include "fsutil.h"
 #include "store.h"
 #include "store_copy.h"
 #include "store_pg_int.h"
@@ -69,38 +70,6 @@ static void unlink_with_sidecars(const char *path)
 		if (n > 0 && (size_t)n < sizeof p)
 			(void)unlink(p);
 	}
-}
-
-static int fsync_path(const char *path, int dir)
-{
-	int fd = open(path, (dir ? O_DIRECTORY : 0) | O_RDONLY | O_CLOEXEC);
-	int rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	if (close(fd) != 0)
-		rc = -1;
-	return rc;
-}
-
-/* The file and the directory entry that names it reach the disk. */
-static int sync_new_file(const char *path)
-{
-	char dir[PATH_MAX_LEN];
-	const char *slash = strrchr(path, '/');
-	size_t n;
-
-	if (fsync_path(path, 0) != 0)
-		return -1;
-	if (slash == NULL)
-		return fsync_path(".", 1);
-	n = slash == path ? 1 : (size_t)(slash - path);
-	if (n >= sizeof dir)
-		return -1;
-	memcpy(dir, path, n);
-	dir[n] = '\0';
-	return fsync_path(dir, 1);
 }
 
 /* ---- backup ---- */
@@ -166,7 +135,7 @@ int pgx_backup_to(store *s, const char *path)
 		goto out;
 	}
 	to.db = NULL;
-	if (sync_new_file(path) != 0) {
+	if (fs_sync_new_file(path) != 0) {
 		pgx_error(s, "backup: cannot sync the copy", strerror(errno));
 		goto out;
 	}

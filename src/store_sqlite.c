@@ -1131,44 +1131,39 @@ out:
 	return ret;
 }
 
+struct subject_walk {
+	const char *what;
+	store_subject_fn fn;
+	void *ud;
+};
+
+static int subject_row(store *base, sqlite3_stmt *st, void *ud)
+{
+	struct subject_walk *w = ud;
+	store_subject sub;
+
+	if (fill_subject(sq_of(base), st, w->what, &sub))
+		return -1;
+	return w->fn(w->ud, &sub) != 0;
+}
+
 static int sq_subject_list(store *base, const char *kind, const char *after_id,
 			   size_t limit, store_subject_fn fn, void *ud)
 {
 	struct sq *s = sq_of(base);
 	enum stmt_id id = kind ? (after_id ? ST_SUBJ_LIST_KA : ST_SUBJ_LIST_K)
 			       : (after_id ? ST_SUBJ_LIST_A : ST_SUBJ_LIST);
-	sqlite3_stmt *st = stmt(s, id);
 	/* LIMIT -1 is SQLite's "no limit". */
 	sqlite3_int64 lim = limit == 0 || limit > (size_t)INT64_MAX
 				    ? -1
 				    : (sqlite3_int64)limit;
-	store_subject sub;
-	int rc, ret = STORE_ERR;
+	struct subject_walk w = {stmt_def[id].what, fn, ud};
+	/* Every form numbers its limit ?3, so ?1 and ?2 may stay NULL. */
+	const struct sqx_arg args[] = {SQX_T(kind), SQX_T(after_id), SQX_I(lim),
+				       SQX_ARGS_END};
 
-	if (!st)
-		return STORE_ERR;
-	if ((kind && (rc = bind_text(st, 1, kind)) != SQLITE_OK) ||
-	    (after_id && (rc = bind_text(st, 2, after_id)) != SQLITE_OK) ||
-	    (rc = sqlite3_bind_int64(st, 3, lim)) != SQLITE_OK) {
-		fail(s, id, rc);
-		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (fill_subject(s, st, stmt_def[id].what, &sub))
-			goto out;
-		if (fn(ud, &sub)) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		fail(s, id, rc);
-		goto out;
-	}
-	ret = 0;
-out:
-	done(st);
-	return ret;
+	return sqx_walk(base, stmt(s, id), stmt_def[id].what, args, subject_row,
+			&w);
 }
 
 /* ---- values ---- */
@@ -1355,30 +1350,21 @@ out:
 	return ret;
 }
 
+static int exec_core(struct sq *s, sqlite3_stmt *st, const char *what,
+		     const struct sqx_arg *args, int64_t *rowid,
+		     int64_t *changed, const char *none);
+
 /* Runs a statement bound to (subject_id, field[, text]) to completion. */
 static int run_sf(struct sq *s, enum stmt_id id, const char *subject_id,
 		  const char *field, int nbind, const char *text)
 {
-	sqlite3_stmt *st = stmt(s, id);
-	int rc, ret = STORE_ERR;
+	struct sqx_arg args[] = {SQX_T(subject_id), SQX_T(field), SQX_ARGS_END,
+				 SQX_ARGS_END};
 
-	if (!st)
-		return STORE_ERR;
-	if ((rc = bind_text(st, 1, subject_id)) != SQLITE_OK ||
-	    (rc = bind_text(st, 2, field)) != SQLITE_OK ||
-	    (nbind > 2 && (rc = bind_opt_text(st, 3, text)) != SQLITE_OK)) {
-		fail(s, id, rc);
-		goto out;
-	}
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE) {
-		fail(s, id, rc);
-		goto out;
-	}
-	ret = 0;
-out:
-	done(st);
-	return ret;
+	if (nbind > 2)
+		args[2] = SQX_OT(text);
+	return exec_core(s, stmt(s, id), stmt_def[id].what, args, NULL, NULL,
+			 NULL);
 }
 
 static int sq_value_delete_field(store *base, const char *subject_id,
@@ -1620,38 +1606,35 @@ out:
 	return ret;
 }
 
+struct audit_walk {
+	const char *what;
+	store_audit_fn fn;
+	void *ud;
+};
+
+static int audit_row(store *base, sqlite3_stmt *st, void *ud)
+{
+	struct audit_walk *w = ud;
+	store_audit a;
+
+	if (fill_audit(sq_of(base), st, w->what, &a))
+		return -1;
+	return w->fn(w->ud, &a) != 0;
+}
+
 static int sq_audit_walk(store *base, int64_t from_seq, const char *subject,
 			 store_audit_fn fn, void *ud)
 {
 	struct sq *s = sq_of(base);
 	enum stmt_id id = subject ? ST_AUDIT_WALK_S : ST_AUDIT_WALK;
-	sqlite3_stmt *st = stmt(s, id);
-	store_audit a;
-	int rc, ret = STORE_ERR;
+	struct audit_walk w = {stmt_def[id].what, fn, ud};
+	/* The whole trail's form has no ?2. */
+	struct sqx_arg args[] = {SQX_I(from_seq), SQX_ARGS_END, SQX_ARGS_END};
 
-	if (!st)
-		return STORE_ERR;
-	if ((rc = sqlite3_bind_int64(st, 1, from_seq)) != SQLITE_OK ||
-	    (subject && (rc = bind_text(st, 2, subject)) != SQLITE_OK)) {
-		fail(s, id, rc);
-		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (fill_audit(s, st, stmt_def[id].what, &a))
-			goto out;
-		if (fn(ud, &a)) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		fail(s, id, rc);
-		goto out;
-	}
-	ret = 0;
-out:
-	done(st);
-	return ret;
+	if (subject)
+		args[1] = SQX_T(subject);
+	return sqx_walk(base, stmt(s, id), stmt_def[id].what, args, audit_row,
+			&w);
 }
 
 /* ---- helpers for the backend's other files (store_sqlite_int.h) ---- */
@@ -2185,4 +2168,202 @@ out:
 int64_t store_sqlite_schema_version(void)
 {
 	return NMIGRATIONS;
+}
+
+/* ---- table-driven statements for the backend's other files
+ * (store_sqlite_int.h): the binding, stepping and error paths that every
+ * table's insert, update and walk shared as copies. ---- */
+
+int sqx_bind_args(sqlite3_stmt *st, const struct sqx_arg *args)
+{
+	int rc = SQLITE_OK, i;
+
+	for (i = 0; rc == SQLITE_OK && args[i].kind != SQX_END; i++) {
+		const struct sqx_arg *a = &args[i];
+		switch (a->kind) {
+		case SQX_TEXT:
+			rc = bind_text(st, i + 1, a->p);
+			break;
+		case SQX_OPT_TEXT:
+			rc = bind_opt_text(st, i + 1, a->p);
+			break;
+		case SQX_INT64:
+			rc = sqlite3_bind_int64(st, i + 1, a->i);
+			break;
+		case SQX_OPT_TIME:
+			rc = a->i != 0 ? sqlite3_bind_int64(st, i + 1, a->i)
+				       : sqlite3_bind_null(st, i + 1);
+			break;
+		case SQX_BLOB:
+			rc = bind_blob(st, i + 1, a->p, a->n);
+			break;
+		case SQX_OPT_BLOB:
+			rc = a->p != NULL ? bind_blob(st, i + 1, a->p, a->n)
+					  : sqlite3_bind_null(st, i + 1);
+			break;
+		case SQX_END:
+		default:
+			rc = SQLITE_MISUSE;
+			break;
+		}
+	}
+	return rc;
+}
+
+/* Binds args (NULL: none) and takes the first step: the step's result, or
+ * the binding's error. */
+static int first_step(sqlite3_stmt *st, const struct sqx_arg *args)
+{
+	int rc = args != NULL ? sqx_bind_args(st, args) : SQLITE_OK;
+
+	return rc == SQLITE_OK ? sqlite3_step(st) : rc;
+}
+
+/* sqx_exec and sqx_exec_changes: rowid and changed may be NULL. */
+static int exec_core(struct sq *s, sqlite3_stmt *st, const char *what,
+		     const struct sqx_arg *args, int64_t *rowid,
+		     int64_t *changed, const char *none)
+{
+	int64_t n;
+	int rc, ret = STORE_ERR;
+
+	if (!st)
+		return STORE_ERR;
+	rc = first_step(st, args);
+	if (rc != SQLITE_DONE) {
+		fail_rc(s, what, rc);
+		goto out;
+	}
+	n = (int64_t)sqlite3_changes64(s->db);
+	if (changed != NULL)
+		*changed = n;
+	if (none != NULL && n == 0) {
+		if (none[0] != '\0')
+			errf(s, "%s: %s", what, none);
+		ret = STORE_NOTFOUND;
+		goto out;
+	}
+	if (rowid != NULL)
+		*rowid = (int64_t)sqlite3_last_insert_rowid(s->db);
+	ret = 0;
+out:
+	done(st);
+	return ret;
+}
+
+int sqx_exec(store *base, sqlite3_stmt *st, const char *what,
+	     const struct sqx_arg *args, int64_t *rowid, const char *none)
+{
+	return exec_core(sq_of(base), st, what, args, rowid, NULL, none);
+}
+
+int sqx_exec_changes(store *base, sqlite3_stmt *st, const char *what,
+		     const struct sqx_arg *args, const char *none,
+		     int64_t *changed)
+{
+	return exec_core(sq_of(base), st, what, args, NULL, changed, none);
+}
+
+int sqx_walk(store *base, sqlite3_stmt *st, const char *what,
+	     const struct sqx_arg *args, sqx_row_fn row, void *ud)
+{
+	struct sq *s = sq_of(base);
+	int rc, r, ret = STORE_ERR;
+
+	if (!st)
+		return STORE_ERR;
+	for (rc = first_step(st, args); rc == SQLITE_ROW;
+	     rc = sqlite3_step(st)) {
+		r = row(base, st, ud);
+		if (r < 0)
+			goto out;
+		if (r > 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		fail_rc(s, what, rc);
+		goto out;
+	}
+	ret = 0;
+out:
+	done(st);
+	return ret;
+}
+
+int sqx_one(store *base, sqlite3_stmt *st, const char *what,
+	    const struct sqx_arg *args, const char *none, sqx_row_fn row,
+	    void *ud)
+{
+	struct sq *s = sq_of(base);
+	int rc, ret = STORE_ERR;
+
+	if (!st)
+		return STORE_ERR;
+	rc = first_step(st, args);
+	if (rc == SQLITE_DONE) {
+		if (none != NULL)
+			errf(s, "%s: %s", what, none);
+		ret = STORE_NOTFOUND;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		fail_rc(s, what, rc);
+		goto out;
+	}
+	if (row(base, st, ud) >= 0)
+		ret = 0;
+out:
+	done(st);
+	return ret;
+}
+
+int sqx_count(store *base, sqlite3_stmt *st, const char *what,
+	      const struct sqx_arg *args, int64_t *n)
+{
+	struct sq *s = sq_of(base);
+	int rc, ret = STORE_ERR;
+
+	*n = 0;
+	if (!st)
+		return STORE_ERR;
+	rc = first_step(st, args);
+	if (rc != SQLITE_ROW) {
+		fail_rc(s, what, rc);
+		goto out;
+	}
+	*n = (int64_t)sqlite3_column_int64(st, 0);
+	ret = 0;
+out:
+	done(st);
+	return ret;
+}
+
+int sqx_id_row(store *s, sqlite3_stmt *st, void *ud)
+{
+	const struct sqx_ids *w = ud;
+	const char *id = col_opt(st, 0);
+	const char *ps = col_opt(st, 1);
+
+	(void)s;
+	if (id == NULL || ps == NULL)
+		return 0;
+	return w->fn(w->ud, id, ps) != 0;
+}
+
+const unsigned char *sqx_col_blob(sqlite3_stmt *st, int col, size_t *n)
+{
+	const unsigned char *p;
+	int len;
+
+	*n = 0;
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return NULL;
+	p = sqlite3_column_blob(st, col);
+	len = sqlite3_column_bytes(st, col);
+	if (len <= 0)
+		return (const unsigned char *)"";
+	*n = (size_t)len;
+	return p;
 }

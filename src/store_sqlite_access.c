@@ -23,30 +23,22 @@ enum {
 
 int sqx_actor_insert(store *s, const store_actor *a)
 {
-	sqlite3_stmt *st = sqx_stmt(s, ST_ACTOR_INSERT, "actor insert",
-				    "INSERT INTO actor (name, role, "
-				    "token_hash, created_at, revoked_at, mac)"
-				    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-	int rc;
+	static const char what[] = "actor insert";
+	const struct sqx_arg args[] = {
+		SQX_T(a->name),
+		SQX_T(a->role),
+		SQX_B(a->token_hash, sizeof a->token_hash),
+		SQX_I(a->created_at),
+		SQX_I(a->revoked_at),
+		SQX_OB(a->has_mac ? a->mac : NULL, sizeof a->mac),
+		SQX_ARGS_END};
 
-	if (st == NULL)
-		return STORE_ERR;
-	if (sqx_bind_text(st, 1, a->name) != SQLITE_OK ||
-	    sqx_bind_text(st, 2, a->role) != SQLITE_OK ||
-	    sqx_bind_blob(st, 3, a->token_hash, sizeof a->token_hash) !=
-		    SQLITE_OK ||
-	    sqlite3_bind_int64(st, 4, a->created_at) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 5, a->revoked_at) != SQLITE_OK ||
-	    (a->has_mac ? sqx_bind_blob(st, 6, a->mac, sizeof a->mac)
-			: sqlite3_bind_null(st, 6)) != SQLITE_OK) {
-		sqx_done(st);
-		return sqx_error(s, "actor insert", "cannot bind");
-	}
-	rc = sqlite3_step(st);
-	sqx_done(st);
-	if (rc != SQLITE_DONE)
-		return sqx_fail(s, "actor insert", rc);
-	return 0;
+	return sqx_exec(s,
+			sqx_stmt(s, ST_ACTOR_INSERT, what,
+				 "INSERT INTO actor (name, role, "
+				 "token_hash, created_at, revoked_at, mac)"
+				 " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+			what, args, NULL, NULL);
 }
 
 /* Copies the current row; -1 when a column is damaged. */
@@ -73,105 +65,77 @@ static int fill_actor(sqlite3_stmt *st, store_actor *out)
 	return 0;
 }
 
+static int actor_get_row(store *s, sqlite3_stmt *st, void *ud)
+{
+	if (fill_actor(st, ud) != 0) {
+		sqx_error(s, "actor get", "damaged actor row");
+		return -1;
+	}
+	return 0;
+}
+
 int sqx_actor_get(store *s, const char *name, store_actor *out)
 {
-	sqlite3_stmt *st = sqx_stmt(s, ST_ACTOR_GET, "actor get",
-				    ACTOR_COLS " WHERE name = ?1");
-	int rc, ret = STORE_ERR;
+	static const char what[] = "actor get";
+	const struct sqx_arg args[] = {SQX_T(name), SQX_ARGS_END};
 
-	if (st == NULL)
-		return STORE_ERR;
-	if (sqx_bind_text(st, 1, name) != SQLITE_OK) {
-		sqx_done(st);
-		return sqx_error(s, "actor get", "cannot bind");
+	return sqx_one(
+		s,
+		sqx_stmt(s, ST_ACTOR_GET, what, ACTOR_COLS " WHERE name = ?1"),
+		what, args, "no such actor", actor_get_row, out);
+}
+
+struct actor_walk {
+	store_actor_fn fn;
+	void *ud;
+};
+
+static int actor_row(store *s, sqlite3_stmt *st, void *ud)
+{
+	struct actor_walk *w = ud;
+	store_actor a;
+
+	if (fill_actor(st, &a) != 0) {
+		sqx_error(s, "actor list", "damaged actor row");
+		return -1;
 	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		ret = STORE_NOTFOUND;
-	else if (rc != SQLITE_ROW)
-		ret = sqx_fail(s, "actor get", rc);
-	else if (fill_actor(st, out) != 0)
-		ret = sqx_error(s, "actor get", "damaged actor row");
-	else
-		ret = 0;
-	sqx_done(st);
-	if (ret == STORE_NOTFOUND)
-		sqx_error(s, "actor get", "no such actor");
-	return ret;
+	return w->fn(w->ud, &a) != 0;
 }
 
 int sqx_actor_list(store *s, store_actor_fn fn, void *ud)
 {
-	sqlite3_stmt *st = sqx_stmt(s, ST_ACTOR_LIST, "actor list",
-				    ACTOR_COLS " ORDER BY name");
-	store_actor a;
-	int rc, ret = 0;
+	static const char what[] = "actor list";
+	struct actor_walk w = {fn, ud};
 
-	if (st == NULL)
-		return STORE_ERR;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (fill_actor(st, &a) != 0) {
-			ret = sqx_error(s, "actor list", "damaged actor row");
-			break;
-		}
-		if (fn(ud, &a) != 0)
-			break;
-	}
-	if (ret == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
-		ret = sqx_fail(s, "actor list", rc);
-	sqx_done(st);
-	return ret;
+	return sqx_walk(
+		s,
+		sqx_stmt(s, ST_ACTOR_LIST, what, ACTOR_COLS " ORDER BY name"),
+		what, NULL, actor_row, &w);
 }
 
 int sqx_actor_revoke(store *s, const char *name, int64_t at)
 {
-	sqlite3_stmt *st =
-		sqx_stmt(s, ST_ACTOR_REVOKE, "actor revoke",
-			 "UPDATE actor SET revoked_at = ?2 WHERE name = ?1"
-			 " AND revoked_at = 0");
-	int rc;
+	static const char what[] = "actor revoke";
+	const struct sqx_arg args[] = {SQX_T(name), SQX_I(at), SQX_ARGS_END};
 
-	if (st == NULL)
-		return STORE_ERR;
-	if (sqx_bind_text(st, 1, name) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 2, at) != SQLITE_OK) {
-		sqx_done(st);
-		return sqx_error(s, "actor revoke", "cannot bind");
-	}
-	rc = sqlite3_step(st);
-	sqx_done(st);
-	if (rc != SQLITE_DONE)
-		return sqx_fail(s, "actor revoke", rc);
-	if (sqlite3_changes(sqx_db(s)) == 0) {
-		sqx_error(s, "actor revoke", "no such active actor");
-		return STORE_NOTFOUND;
-	}
-	return 0;
+	return sqx_exec(
+		s,
+		sqx_stmt(s, ST_ACTOR_REVOKE, what,
+			 "UPDATE actor SET revoked_at = ?2 WHERE name = ?1"
+			 " AND revoked_at = 0"),
+		what, args, NULL, "no such active actor");
 }
 
 int sqx_actor_set_auth(store *s, const store_actor *a)
 {
-	sqlite3_stmt *st = sqx_stmt(s, ST_ACTOR_SET_MAC, "actor set mac",
-				    "UPDATE actor SET token_hash = ?2, mac = ?3"
-				    " WHERE name = ?1");
-	int rc;
+	static const char what[] = "actor set mac";
+	const struct sqx_arg args[] = {
+		SQX_T(a->name), SQX_B(a->token_hash, sizeof a->token_hash),
+		SQX_B(a->mac, sizeof a->mac), SQX_ARGS_END};
 
-	if (st == NULL)
-		return STORE_ERR;
-	if (sqx_bind_text(st, 1, a->name) != SQLITE_OK ||
-	    sqx_bind_blob(st, 2, a->token_hash, sizeof a->token_hash) !=
-		    SQLITE_OK ||
-	    sqx_bind_blob(st, 3, a->mac, sizeof a->mac) != SQLITE_OK) {
-		sqx_done(st);
-		return sqx_error(s, "actor set mac", "cannot bind");
-	}
-	rc = sqlite3_step(st);
-	sqx_done(st);
-	if (rc != SQLITE_DONE)
-		return sqx_fail(s, "actor set mac", rc);
-	if (sqlite3_changes(sqx_db(s)) == 0) {
-		sqx_error(s, "actor set mac", "no such actor");
-		return STORE_NOTFOUND;
-	}
-	return 0;
+	return sqx_exec(s,
+			sqx_stmt(s, ST_ACTOR_SET_MAC, what,
+				 "UPDATE actor SET token_hash = ?2, mac = ?3"
+				 " WHERE name = ?1"),
+			what, args, NULL, "no such actor");
 }

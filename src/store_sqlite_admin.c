@@ -25,6 +25,7 @@
 
 #include <sqlite3.h>
 
+#include "fsutil.h"
 #include "store.h"
 #include "store_sqlite_int.h"
 
@@ -52,52 +53,26 @@ enum {
 int sqx_subject_set_key(store *s, const char *id,
 			const unsigned char wrapped[SEC_WRAPPED_BYTES])
 {
-	sqlite3_stmt *st = sqx_stmt(s, ST_SUBJ_SET_KEY, "subject set key",
-				    "UPDATE subject SET wrapped_key = ?2"
-				    " WHERE id = ?1");
-	sqlite3 *db = sqx_db(s);
-	int rc;
+	static const char what[] = "subject set key";
+	const struct sqx_arg args[] = {
+		SQX_T(id), SQX_B(wrapped, SEC_WRAPPED_BYTES), SQX_ARGS_END};
 
-	if (st == NULL)
-		return STORE_ERR;
-	if (sqx_bind_text(st, 1, id) != SQLITE_OK ||
-	    sqx_bind_blob(st, 2, wrapped, SEC_WRAPPED_BYTES) != SQLITE_OK) {
-		sqx_done(st);
-		return sqx_error(s, "subject set key", "cannot bind");
-	}
-	rc = sqlite3_step(st);
-	sqx_done(st);
-	if (rc != SQLITE_DONE)
-		return sqx_fail(s, "subject set key", rc);
-	if (sqlite3_changes(db) == 0) {
-		sqx_error(s, "subject set key", "no such subject");
-		return STORE_NOTFOUND;
-	}
-	return 0;
+	return sqx_exec(s,
+			sqx_stmt(s, ST_SUBJ_SET_KEY, what,
+				 "UPDATE subject SET wrapped_key = ?2"
+				 " WHERE id = ?1"),
+			what, args, NULL, "no such subject");
 }
 
 int sqx_subject_delete(store *s, const char *id)
 {
-	sqlite3_stmt *st = sqx_stmt(s, ST_SUBJ_DELETE, "subject delete",
-				    "DELETE FROM subject WHERE id = ?1");
-	sqlite3 *db = sqx_db(s);
-	int rc;
+	static const char what[] = "subject delete";
+	const struct sqx_arg args[] = {SQX_T(id), SQX_ARGS_END};
 
-	if (st == NULL)
-		return STORE_ERR;
-	if (sqx_bind_text(st, 1, id) != SQLITE_OK) {
-		sqx_done(st);
-		return sqx_error(s, "subject delete", "cannot bind");
-	}
-	rc = sqlite3_step(st);
-	sqx_done(st);
-	if (rc != SQLITE_DONE)
-		return sqx_fail(s, "subject delete", rc);
-	if (sqlite3_changes(db) == 0) {
-		sqx_error(s, "subject delete", "no such subject");
-		return STORE_NOTFOUND;
-	}
-	return 0;
+	return sqx_exec(s,
+			sqx_stmt(s, ST_SUBJ_DELETE, what,
+				 "DELETE FROM subject WHERE id = ?1"),
+			what, args, NULL, "no such subject");
 }
 
 /* WAL with synchronous=NORMAL syncs the log only at checkpoints, so a
@@ -117,41 +92,43 @@ int sqx_set_durable(store *s, int on)
 	return rc == SQLITE_OK ? 0 : sqx_fail(s, "durable commits", rc);
 }
 
+struct bidx_walk {
+	const char *subject_id;
+	store_value_fn fn;
+	void *ud;
+};
+
+static int bidx_row(store *s, sqlite3_stmt *st, void *ud)
+{
+	struct bidx_walk *w = ud;
+	store_value v;
+
+	memset(&v, 0, sizeof v);
+	v.rowid = sqlite3_column_int64(st, 0);
+	v.subject_id = w->subject_id;
+	v.field = sqx_col_text(st, 1);
+	v.ct = sqlite3_column_blob(st, 2);
+	v.ctlen = (size_t)sqlite3_column_bytes(st, 2);
+	if (v.field == NULL || (v.ct == NULL && v.ctlen > 0)) {
+		sqx_error(s, "blind index walk", "bad row");
+		return -1;
+	}
+	return w->fn(w->ud, &v) != 0;
+}
+
 int sqx_value_bidx_walk(store *s, const char *subject_id, store_value_fn fn,
 			void *ud)
 {
-	sqlite3_stmt *st =
-		sqx_stmt(s, ST_BIDX_WALK, "blind index walk",
-			 "SELECT id, field, ciphertext FROM value"
-			 " WHERE subject_id = ?1 AND bidx IS NOT NULL"
-			 " ORDER BY id");
-	store_value v;
-	int rc, ret = 0;
+	static const char what[] = "blind index walk";
+	struct bidx_walk w = {subject_id, fn, ud};
+	const struct sqx_arg args[] = {SQX_T(subject_id), SQX_ARGS_END};
 
-	if (st == NULL)
-		return STORE_ERR;
-	if (sqx_bind_text(st, 1, subject_id) != SQLITE_OK) {
-		sqx_done(st);
-		return sqx_error(s, "blind index walk", "cannot bind");
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&v, 0, sizeof v);
-		v.rowid = sqlite3_column_int64(st, 0);
-		v.subject_id = subject_id;
-		v.field = sqx_col_text(st, 1);
-		v.ct = sqlite3_column_blob(st, 2);
-		v.ctlen = (size_t)sqlite3_column_bytes(st, 2);
-		if (v.field == NULL || (v.ct == NULL && v.ctlen > 0)) {
-			ret = sqx_error(s, "blind index walk", "bad row");
-			break;
-		}
-		if (fn(ud, &v) != 0)
-			break;
-	}
-	if (ret == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
-		ret = sqx_fail(s, "blind index walk", rc);
-	sqx_done(st);
-	return ret;
+	return sqx_walk(s,
+			sqx_stmt(s, ST_BIDX_WALK, what,
+				 "SELECT id, field, ciphertext FROM value"
+				 " WHERE subject_id = ?1 AND bidx IS NOT NULL"
+				 " ORDER BY id"),
+			what, args, bidx_row, &w);
 }
 
 int sqx_ciphertext_set(store *s, enum store_ct kind, int64_t id, int64_t seq,
@@ -167,84 +144,33 @@ int sqx_ciphertext_set(store *s, enum store_ct kind, int64_t id, int64_t seq,
 		[STORE_CT_EVIDENCE] = "UPDATE consent SET evidence = ?3"
 				      " WHERE id = ?1 AND evidence IS NOT NULL",
 	};
-	sqlite3_stmt *st;
-	int rc;
+	/* Every form numbers the ciphertext ?3; only a chunk's uses ?2. */
+	const struct sqx_arg args[] = {SQX_I(id), SQX_I(seq), SQX_B(ct, len),
+				       SQX_ARGS_END};
 
 	if ((unsigned)kind >= sizeof sql / sizeof sql[0])
 		return sqx_error(s, "ciphertext set", "unknown kind");
-	st = sqx_stmt(s, ST_CT_SET + (int)kind, "ciphertext set", sql[kind]);
-	if (st == NULL)
-		return STORE_ERR;
-	if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK ||
-	    (kind == STORE_CT_CHUNK &&
-	     sqlite3_bind_int64(st, 2, seq) != SQLITE_OK) ||
-	    sqx_bind_blob(st, 3, ct, len) != SQLITE_OK) {
-		sqx_done(st);
-		return sqx_error(s, "ciphertext set", "cannot bind");
-	}
-	rc = sqlite3_step(st);
-	sqx_done(st);
-	if (rc != SQLITE_DONE)
-		return sqx_fail(s, "ciphertext set", rc);
-	if (sqlite3_changes(sqx_db(s)) == 0) {
-		sqx_error(s, "ciphertext set", "no such row");
-		return STORE_NOTFOUND;
-	}
-	return 0;
+	return sqx_exec(
+		s,
+		sqx_stmt(s, ST_CT_SET + (int)kind, "ciphertext set", sql[kind]),
+		"ciphertext set", args, NULL, "no such row");
 }
 
 int sqx_value_set_bidx(store *s, int64_t rowid,
 		       const unsigned char bidx[SEC_BIDX_BYTES])
 {
-	sqlite3_stmt *st = sqx_stmt(s, ST_SET_BIDX, "blind index set",
-				    "UPDATE value SET bidx = ?2"
-				    " WHERE id = ?1 AND bidx IS NOT NULL");
-	int rc;
+	static const char what[] = "blind index set";
+	const struct sqx_arg args[] = {
+		SQX_I(rowid), SQX_B(bidx, SEC_BIDX_BYTES), SQX_ARGS_END};
 
-	if (st == NULL)
-		return STORE_ERR;
-	if (sqlite3_bind_int64(st, 1, rowid) != SQLITE_OK ||
-	    sqx_bind_blob(st, 2, bidx, SEC_BIDX_BYTES) != SQLITE_OK) {
-		sqx_done(st);
-		return sqx_error(s, "blind index set", "cannot bind");
-	}
-	rc = sqlite3_step(st);
-	sqx_done(st);
-	return rc == SQLITE_DONE ? 0 : sqx_fail(s, "blind index set", rc);
+	return sqx_exec(s,
+			sqx_stmt(s, ST_SET_BIDX, what,
+				 "UPDATE value SET bidx = ?2"
+				 " WHERE id = ?1 AND bidx IS NOT NULL"),
+			what, args, NULL, NULL);
 }
 
 /* ---- file helpers ---- */
-
-static int fsync_path(const char *path, int dir)
-{
-	int fd = open(path, (dir ? O_DIRECTORY : 0) | O_RDONLY | O_CLOEXEC);
-	int rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	if (close(fd) != 0)
-		rc = -1;
-	return rc;
-}
-
-/* The directory that holds path, for the fsync that makes a new file's
- * name durable. */
-static int fsync_parent_dir(const char *path)
-{
-	char dir[ADMIN_PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	size_t n;
-
-	if (slash == NULL)
-		return fsync_path(".", 1);
-	n = slash == path ? 1 : (size_t)(slash - path);
-	if (n >= sizeof dir)
-		return -1;
-	memcpy(dir, path, n);
-	dir[n] = '\0';
-	return fsync_path(dir, 1);
-}
 
 static void unlink_with_sidecars(const char *path)
 {
@@ -347,7 +273,7 @@ int sqx_backup_to(store *s, const char *path)
 		sqx_fail(s, "backup", rc);
 		goto out;
 	}
-	if (fsync_path(path, 0) != 0 || fsync_parent_dir(path) != 0) {
+	if (fs_sync_new_file(path) != 0) {
 		sqx_error(s, "backup: cannot sync the copy", strerror(errno));
 		goto out;
 	}

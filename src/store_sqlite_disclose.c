@@ -39,40 +39,27 @@ static const char sql_repurpose[] =
 int sqx_disclosure_insert(store *s, const store_disclosure *d)
 {
 	static const char what[] = "disclosure insert";
-	sqlite3_stmt *st = sqx_stmt(s, SL_INSERT, what, sql_insert);
-	int rc, ret = STORE_ERR;
+	const struct sqx_arg args[] = {SQX_I(d->id),
+				       SQX_I(d->batch),
+				       SQX_OT(d->subject_id),
+				       SQX_T(d->pseudonym),
+				       SQX_T(d->recipient),
+				       SQX_T(d->recipient_kind),
+				       SQX_T(d->country),
+				       SQX_OT(d->safeguard),
+				       SQX_T(d->purpose),
+				       SQX_I(d->at),
+				       SQX_T(d->actor),
+				       SQX_OT(d->fields),
+				       SQX_OT(d->record_types),
+				       SQX_I(d->records),
+				       SQX_OT(d->legal_ground),
+				       SQX_OT(d->basis),
+				       SQX_B(d->mac, SEC_HASH_BYTES),
+				       SQX_ARGS_END};
 
-	if (!st)
-		return STORE_ERR;
-	if ((rc = sqlite3_bind_int64(st, 1, d->id)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 2, d->batch)) != SQLITE_OK ||
-	    (rc = sqx_bind_opt_text(st, 3, d->subject_id)) != SQLITE_OK ||
-	    (rc = sqx_bind_text(st, 4, d->pseudonym)) != SQLITE_OK ||
-	    (rc = sqx_bind_text(st, 5, d->recipient)) != SQLITE_OK ||
-	    (rc = sqx_bind_text(st, 6, d->recipient_kind)) != SQLITE_OK ||
-	    (rc = sqx_bind_text(st, 7, d->country)) != SQLITE_OK ||
-	    (rc = sqx_bind_opt_text(st, 8, d->safeguard)) != SQLITE_OK ||
-	    (rc = sqx_bind_text(st, 9, d->purpose)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 10, d->at)) != SQLITE_OK ||
-	    (rc = sqx_bind_text(st, 11, d->actor)) != SQLITE_OK ||
-	    (rc = sqx_bind_opt_text(st, 12, d->fields)) != SQLITE_OK ||
-	    (rc = sqx_bind_opt_text(st, 13, d->record_types)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 14, d->records)) != SQLITE_OK ||
-	    (rc = sqx_bind_opt_text(st, 15, d->legal_ground)) != SQLITE_OK ||
-	    (rc = sqx_bind_opt_text(st, 16, d->basis)) != SQLITE_OK ||
-	    (rc = sqx_bind_blob(st, 17, d->mac, SEC_HASH_BYTES)) != SQLITE_OK) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	ret = 0;
-out:
-	sqx_done(st);
-	return ret;
+	return sqx_exec(s, sqx_stmt(s, SL_INSERT, what, sql_insert), what, args,
+			NULL, NULL);
 }
 
 /* Fills d from a row; strings point into the statement. */
@@ -104,64 +91,43 @@ static int fill(store *s, sqlite3_stmt *st, store_disclosure *d)
 	return 0;
 }
 
+struct disclosure_walk {
+	store_disclosure_fn fn;
+	void *ud;
+};
+
+static int disclosure_row(store *s, sqlite3_stmt *st, void *ud)
+{
+	struct disclosure_walk *w = ud;
+	store_disclosure d;
+
+	if (fill(s, st, &d))
+		return -1;
+	return w->fn(w->ud, &d) != 0;
+}
+
 int sqx_disclosure_walk(store *s, const char *pseudonym, store_disclosure_fn fn,
 			void *ud)
 {
 	static const char what[] = "disclosure walk";
-	sqlite3_stmt *st =
-		pseudonym ? sqx_stmt(s, SL_WALK_ONE, what, sql_walk_one)
-			  : sqx_stmt(s, SL_WALK, what, sql_walk);
-	store_disclosure d;
-	int rc, ret = STORE_ERR;
+	struct disclosure_walk w = {fn, ud};
+	const struct sqx_arg one[] = {SQX_T(pseudonym), SQX_ARGS_END};
 
-	if (!st)
-		return STORE_ERR;
-	if (pseudonym != NULL &&
-	    (rc = sqx_bind_text(st, 1, pseudonym)) != SQLITE_OK) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (fill(s, st, &d))
-			goto out;
-		if (fn(ud, &d)) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	ret = 0;
-out:
-	sqx_done(st);
-	return ret;
+	if (pseudonym == NULL)
+		return sqx_walk(s, sqx_stmt(s, SL_WALK, what, sql_walk), what,
+				NULL, disclosure_row, &w);
+	return sqx_walk(s, sqx_stmt(s, SL_WALK_ONE, what, sql_walk_one), what,
+			one, disclosure_row, &w);
 }
 
 int sqx_value_repurpose(store *s, int64_t rowid, const char *purposes,
 			const char *legal_basis, const char *expires)
 {
 	static const char what[] = "value repurpose";
-	sqlite3_stmt *st = sqx_stmt(s, SL_REPURPOSE, what, sql_repurpose);
-	int rc, ret = STORE_ERR;
+	const struct sqx_arg args[] = {SQX_I(rowid), SQX_T(purposes),
+				       SQX_T(legal_basis), SQX_OT(expires),
+				       SQX_ARGS_END};
 
-	if (!st)
-		return STORE_ERR;
-	if ((rc = sqlite3_bind_int64(st, 1, rowid)) != SQLITE_OK ||
-	    (rc = sqx_bind_text(st, 2, purposes)) != SQLITE_OK ||
-	    (rc = sqx_bind_text(st, 3, legal_basis)) != SQLITE_OK ||
-	    (rc = sqx_bind_opt_text(st, 4, expires)) != SQLITE_OK) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	ret = sqlite3_changes(sqx_db(s)) == 0 ? STORE_NOTFOUND : 0;
-out:
-	sqx_done(st);
-	return ret;
+	return sqx_exec(s, sqx_stmt(s, SL_REPURPOSE, what, sql_repurpose), what,
+			args, NULL, "");
 }

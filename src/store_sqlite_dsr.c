@@ -31,106 +31,47 @@ static const char sql_walk[] =
 	" extend_reason, verified_by, status, outcome, reason, closed,"
 	" purposes, mac FROM dsr ORDER BY id";
 
-/* NULL or a blob: an absent reason is SQL NULL, not an empty blob. */
-static int bind_opt_blob(sqlite3_stmt *st, int i, const unsigned char *v,
-			 size_t n)
-{
-	return v ? sqx_bind_blob(st, i, v, n) : sqlite3_bind_null(st, i);
-}
-
 int sqx_dsr_insert(store *s, store_dsr *d)
 {
 	static const char what[] = "request insert";
-	sqlite3_stmt *st = sqx_stmt(s, SL_INSERT, what, sql_insert);
-	int rc, ret = STORE_ERR;
+	/* An absent reason is SQL NULL, not an empty blob. */
+	const struct sqx_arg args[] = {
+		SQX_OT(d->subject_id),
+		SQX_T(d->pseudonym),
+		SQX_T(d->type),
+		SQX_T(d->received),
+		SQX_T(d->due),
+		SQX_OT(d->extended_due),
+		SQX_OB(d->extend_reason, d->extend_reason_len),
+		SQX_OT(d->verified_by),
+		SQX_T(d->status),
+		SQX_OT(d->outcome),
+		SQX_OB(d->reason, d->reason_len),
+		SQX_OT(d->closed),
+		SQX_T(d->purposes),
+		SQX_OB(d->mac, SEC_HASH_BYTES),
+		SQX_ARGS_END};
 
-	if (!st)
-		return STORE_ERR;
-	if ((rc = sqx_bind_opt_text(st, 1, d->subject_id)) != SQLITE_OK ||
-	    (rc = sqx_bind_text(st, 2, d->pseudonym)) != SQLITE_OK ||
-	    (rc = sqx_bind_text(st, 3, d->type)) != SQLITE_OK ||
-	    (rc = sqx_bind_text(st, 4, d->received)) != SQLITE_OK ||
-	    (rc = sqx_bind_text(st, 5, d->due)) != SQLITE_OK ||
-	    (rc = sqx_bind_opt_text(st, 6, d->extended_due)) != SQLITE_OK ||
-	    (rc = bind_opt_blob(st, 7, d->extend_reason,
-				d->extend_reason_len)) != SQLITE_OK ||
-	    (rc = sqx_bind_opt_text(st, 8, d->verified_by)) != SQLITE_OK ||
-	    (rc = sqx_bind_text(st, 9, d->status)) != SQLITE_OK ||
-	    (rc = sqx_bind_opt_text(st, 10, d->outcome)) != SQLITE_OK ||
-	    (rc = bind_opt_blob(st, 11, d->reason, d->reason_len)) !=
-		    SQLITE_OK ||
-	    (rc = sqx_bind_opt_text(st, 12, d->closed)) != SQLITE_OK ||
-	    (rc = d->purposes ? sqx_bind_text(st, 13, d->purposes)
-			      : sqlite3_bind_null(st, 13)) != SQLITE_OK ||
-	    (rc = bind_opt_blob(st, 14, d->mac, SEC_HASH_BYTES)) != SQLITE_OK) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	d->id = (int64_t)sqlite3_last_insert_rowid(sqx_db(s));
-	ret = 0;
-out:
-	sqx_done(st);
-	return ret;
+	return sqx_exec(s, sqx_stmt(s, SL_INSERT, what, sql_insert), what, args,
+			&d->id, NULL);
 }
 
 int sqx_dsr_update(store *s, const store_dsr *d)
 {
 	static const char what[] = "request update";
-	sqlite3_stmt *st = sqx_stmt(s, SL_UPDATE, what, sql_update);
-	int rc, ret = STORE_ERR;
+	const struct sqx_arg args[] = {
+		SQX_I(d->id),
+		SQX_OT(d->extended_due),
+		SQX_OB(d->extend_reason, d->extend_reason_len),
+		SQX_T(d->status),
+		SQX_OT(d->outcome),
+		SQX_OB(d->reason, d->reason_len),
+		SQX_OT(d->closed),
+		SQX_OB(d->mac, SEC_HASH_BYTES),
+		SQX_ARGS_END};
 
-	if (!st)
-		return STORE_ERR;
-	if ((rc = sqlite3_bind_int64(st, 1, d->id)) != SQLITE_OK ||
-	    (rc = sqx_bind_opt_text(st, 2, d->extended_due)) != SQLITE_OK ||
-	    (rc = bind_opt_blob(st, 3, d->extend_reason,
-				d->extend_reason_len)) != SQLITE_OK ||
-	    (rc = sqx_bind_text(st, 4, d->status)) != SQLITE_OK ||
-	    (rc = sqx_bind_opt_text(st, 5, d->outcome)) != SQLITE_OK ||
-	    (rc = bind_opt_blob(st, 6, d->reason, d->reason_len)) !=
-		    SQLITE_OK ||
-	    (rc = sqx_bind_opt_text(st, 7, d->closed)) != SQLITE_OK ||
-	    (rc = bind_opt_blob(st, 8, d->mac, SEC_HASH_BYTES)) != SQLITE_OK) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	if (sqlite3_changes(sqx_db(s)) == 0) {
-		sqx_error(s, what, "no such request");
-		ret = STORE_NOTFOUND;
-		goto out;
-	}
-	ret = 0;
-out:
-	sqx_done(st);
-	return ret;
-}
-
-/* A blob column, or NULL with *n = 0 when SQL NULL. A zero-length blob has
- * no pointer; it reads as present (and fails to open). */
-static const unsigned char *col_blob(sqlite3_stmt *st, int col, size_t *n)
-{
-	const unsigned char *p;
-	int len;
-
-	*n = 0;
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
-		return NULL;
-	p = sqlite3_column_blob(st, col);
-	len = sqlite3_column_bytes(st, col);
-	if (len <= 0)
-		return (const unsigned char *)"";
-	*n = (size_t)len;
-	return p;
+	return sqx_exec(s, sqx_stmt(s, SL_UPDATE, what, sql_update), what, args,
+			NULL, "no such request");
 }
 
 /* Fills d from a row of sql_walk; strings point into the statement. */
@@ -144,11 +85,11 @@ static int fill_dsr(store *s, sqlite3_stmt *st, store_dsr *d)
 	d->received = sqx_col_text(st, 4);
 	d->due = sqx_col_text(st, 5);
 	d->extended_due = sqx_col_text(st, 6);
-	d->extend_reason = col_blob(st, 7, &d->extend_reason_len);
+	d->extend_reason = sqx_col_blob(st, 7, &d->extend_reason_len);
 	d->verified_by = sqx_col_text(st, 8);
 	d->status = sqx_col_text(st, 9);
 	d->outcome = sqx_col_text(st, 10);
-	d->reason = col_blob(st, 11, &d->reason_len);
+	d->reason = sqx_col_blob(st, 11, &d->reason_len);
 	d->closed = sqx_col_text(st, 12);
 	d->purposes = sqx_col_text(st, 13);
 	/* A MAC of the wrong size reads as absent: the check refuses it. */
@@ -159,29 +100,26 @@ static int fill_dsr(store *s, sqlite3_stmt *st, store_dsr *d)
 	return 0;
 }
 
+struct dsr_walk {
+	store_dsr_fn fn;
+	void *ud;
+};
+
+static int dsr_row(store *s, sqlite3_stmt *st, void *ud)
+{
+	struct dsr_walk *w = ud;
+	store_dsr d;
+
+	if (fill_dsr(s, st, &d))
+		return -1;
+	return w->fn(w->ud, &d) != 0;
+}
+
 int sqx_dsr_walk(store *s, store_dsr_fn fn, void *ud)
 {
 	static const char what[] = "request walk";
-	sqlite3_stmt *st = sqx_stmt(s, SL_WALK, what, sql_walk);
-	store_dsr d;
-	int rc, ret = STORE_ERR;
+	struct dsr_walk w = {fn, ud};
 
-	if (!st)
-		return STORE_ERR;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (fill_dsr(s, st, &d))
-			goto out;
-		if (fn(ud, &d)) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	ret = 0;
-out:
-	sqx_done(st);
-	return ret;
+	return sqx_walk(s, sqx_stmt(s, SL_WALK, what, sql_walk), what, NULL,
+			dsr_row, &w);
 }

@@ -190,4 +190,70 @@ int sqx_savepoint(store *s, int level);
 int sqx_savepoint_release(store *s, int level);
 int sqx_savepoint_rollback(store *s, int level);
 
+/* ---- table-driven statements (store_sqlite.c) ----
+ * A statement's parameters as a list, ?1 first, ended by SQX_END: one
+ * binder and one row walk for every table instead of one per function. */
+enum sqx_kind {
+	SQX_END = 0,
+	SQX_TEXT,     /* NULL binds NULL */
+	SQX_OPT_TEXT, /* NULL or "" binds NULL (optional dates) */
+	SQX_INT64,
+	SQX_OPT_TIME, /* 0 binds NULL: an absent time */
+	SQX_BLOB,     /* a zero-length blob stays a blob */
+	SQX_OPT_BLOB  /* NULL binds NULL */
+};
+struct sqx_arg {
+	enum sqx_kind kind;
+	const void *p; /* text or blob */
+	int64_t i;     /* SQX_INT64 */
+	size_t n;      /* blob length */
+};
+#define SQX_T(v)       ((struct sqx_arg){SQX_TEXT, (v), 0, 0})
+#define SQX_OT(v)      ((struct sqx_arg){SQX_OPT_TEXT, (v), 0, 0})
+#define SQX_I(v)       ((struct sqx_arg){SQX_INT64, NULL, (int64_t)(v), 0})
+#define SQX_OTM(v)     ((struct sqx_arg){SQX_OPT_TIME, NULL, (int64_t)(v), 0})
+#define SQX_B(v, len)  ((struct sqx_arg){SQX_BLOB, (v), 0, (len)})
+#define SQX_OB(v, len) ((struct sqx_arg){SQX_OPT_BLOB, (v), 0, (len)})
+#define SQX_ARGS_END   ((struct sqx_arg){SQX_END, NULL, 0, 0})
+
+/* Binds args to st: SQLITE_OK or the first failing result code. */
+int sqx_bind_args(sqlite3_stmt *st, const struct sqx_arg *args);
+/* Runs st (NULL: already reported) once with args, for a change. rowid
+ * (may be NULL) gets the new row's id; with none set, a change of no row is
+ * STORE_NOTFOUND with the error "what: none" (none "": no error text).
+ * Resets st. 0, STORE_ERR or STORE_NOTFOUND. */
+int sqx_exec(store *s, sqlite3_stmt *st, const char *what,
+	     const struct sqx_arg *args, int64_t *rowid, const char *none);
+/* sqx_exec for a change of many rows: *changed (may be NULL) gets how many
+ * rows it changed, as SQLite counts them (not cascaded rows). */
+int sqx_exec_changes(store *s, sqlite3_stmt *st, const char *what,
+		     const struct sqx_arg *args, const char *none,
+		     int64_t *changed);
+/* One row of a walk: 0 goes on, 1 ends the walk (not an error), -1 fails it
+ * (the row function has set the store's error). */
+typedef int (*sqx_row_fn)(store *s, sqlite3_stmt *st, void *ud);
+/* Runs st (NULL: already reported) with args and hands each row to row.
+ * Resets st. 0 or STORE_ERR. */
+int sqx_walk(store *s, sqlite3_stmt *st, const char *what,
+	     const struct sqx_arg *args, sqx_row_fn row, void *ud);
+/* Runs st with args for at most one row: STORE_NOTFOUND when there is
+ * none (with the error "what: none" when none is set), else row's verdict
+ * on it (-1: STORE_ERR). */
+int sqx_one(store *s, sqlite3_stmt *st, const char *what,
+	    const struct sqx_arg *args, const char *none, sqx_row_fn row,
+	    void *ud);
+/* Runs st with args, a query of one integer (a count), into *n. */
+int sqx_count(store *s, sqlite3_stmt *st, const char *what,
+	      const struct sqx_arg *args, int64_t *n);
+/* The row function of walks whose rows are (subject id, pseudonym): ud is
+ * a struct sqx_ids; rows with a NULL in either are passed over. */
+struct sqx_ids {
+	store_id_fn fn;
+	void *ud;
+};
+int sqx_id_row(store *s, sqlite3_stmt *st, void *ud);
+/* A blob column, or NULL with *n = 0 when SQL NULL. A zero-length blob has
+ * no pointer; it reads as present (and fails to open). */
+const unsigned char *sqx_col_blob(sqlite3_stmt *st, int col, size_t *n);
+
 #endif

@@ -73,35 +73,33 @@ out:
 	return ret;
 }
 
+struct policy_walk {
+	store_policy_fn fn;
+	void *ud;
+};
+
+static int policy_row(store *s, sqlite3_stmt *st, void *ud)
+{
+	struct policy_walk *w = ud;
+	sqlite3_int64 v = sqlite3_column_int64(st, 0);
+
+	if (v < 0 || v > INT32_MAX) {
+		sqx_error(s, "policy walk", "damaged policy row");
+		return -1;
+	}
+	return w->fn(w->ud, (int)v, (int64_t)sqlite3_column_int64(st, 1)) != 0;
+}
+
 int sqx_policy_walk(store *s, store_policy_fn fn, void *ud)
 {
 	static const char what[] = "policy walk";
-	sqlite3_stmt *st = sqx_stmt(s, SN_POLICY_WALK, what,
-				    "SELECT version, created_at FROM"
-				    " policy_version ORDER BY version");
-	int rc, ret = STORE_ERR;
+	struct policy_walk w = {fn, ud};
 
-	if (!st)
-		return STORE_ERR;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		sqlite3_int64 v = sqlite3_column_int64(st, 0);
-		if (v < 0 || v > INT32_MAX) {
-			sqx_error(s, what, "damaged policy row");
-			goto out;
-		}
-		if (fn(ud, (int)v, (int64_t)sqlite3_column_int64(st, 1))) {
-			ret = 0;
-			goto out;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	ret = 0;
-out:
-	sqx_done(st);
-	return ret;
+	return sqx_walk(s,
+			sqx_stmt(s, SN_POLICY_WALK, what,
+				 "SELECT version, created_at FROM"
+				 " policy_version ORDER BY version"),
+			what, NULL, policy_row, &w);
 }
 
 int sqx_usage_count(store *s, enum store_use what_use, const char *name,
@@ -141,107 +139,79 @@ int sqx_usage_count(store *s, enum store_use what_use, const char *name,
 							"FROM record WHERE "
 							"source = ?2)"
 							" END");
-	int rc, ret = STORE_ERR;
+	const struct sqx_arg args[] = {SQX_I(what_use), SQX_T(name),
+				       SQX_ARGS_END};
 
-	*n = 0;
-	if (!st)
-		return STORE_ERR;
-	if ((rc = sqlite3_bind_int(st, 1, (int)what_use)) != SQLITE_OK ||
-	    (rc = sqx_bind_text(st, 2, name)) != SQLITE_OK) {
-		sqx_fail(s, what, rc);
-		goto out;
+	return sqx_count(s, st, what, args, n);
+}
+
+/* Subjects holding a field: the id alone, so not sqx_id_row (which passes
+ * over rows without a pseudonym). */
+static int field_subject_row(store *s, sqlite3_stmt *st, void *ud)
+{
+	struct sqx_ids *w = ud;
+	const char *id = sqx_col_text(st, 0);
+
+	if (id == NULL) {
+		sqx_error(s, "field subjects", "damaged value row");
+		return -1;
 	}
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	*n = (int64_t)sqlite3_column_int64(st, 0);
-	ret = 0;
-out:
-	sqx_done(st);
-	return ret;
+	return w->fn(w->ud, id, NULL) != 0;
 }
 
 int sqx_field_subjects(store *s, const char *field, store_id_fn fn, void *ud)
 {
 	static const char what[] = "field subjects";
-	sqlite3_stmt *st = sqx_stmt(s, SN_FIELD_SUBJECTS, what,
-				    "SELECT DISTINCT subject_id FROM value"
-				    " WHERE field = ?1 ORDER BY subject_id");
-	int rc, ret = STORE_ERR;
+	struct sqx_ids w = {fn, ud};
+	const struct sqx_arg args[] = {SQX_T(field), SQX_ARGS_END};
 
-	if (!st)
-		return STORE_ERR;
-	if ((rc = sqx_bind_text(st, 1, field)) != SQLITE_OK) {
-		sqx_fail(s, what, rc);
-		goto out;
+	return sqx_walk(s,
+			sqx_stmt(s, SN_FIELD_SUBJECTS, what,
+				 "SELECT DISTINCT subject_id FROM value"
+				 " WHERE field = ?1 ORDER BY subject_id"),
+			what, args, field_subject_row, &w);
+}
+
+struct scope_walk {
+	const char *scope;
+	int objection;
+	store_consent_fn fn;
+	void *ud;
+};
+
+static int scope_row(store *s, sqlite3_stmt *st, void *ud)
+{
+	struct scope_walk *w = ud;
+	sqlite3_int64 v = sqlite3_column_int64(st, 3);
+	store_consent c;
+
+	memset(&c, 0, sizeof c);
+	c.subject_id = sqx_col_text(st, 0);
+	c.scope = w->scope;
+	c.objection = w->objection;
+	c.given = sqlite3_column_int64(st, 1) != 0;
+	c.at = (int64_t)sqlite3_column_int64(st, 2);
+	if (c.subject_id == NULL || v < 0 || v > INT32_MAX) {
+		sqx_error(s, "scope walk", "damaged ledger entry");
+		return -1;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *id = sqx_col_text(st, 0);
-		if (id == NULL) {
-			sqx_error(s, what, "damaged value row");
-			goto out;
-		}
-		if (fn(ud, id, NULL)) {
-			ret = 0;
-			goto out;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	ret = 0;
-out:
-	sqx_done(st);
-	return ret;
+	c.policy_version = (int)v;
+	return w->fn(w->ud, &c) != 0;
 }
 
 int sqx_scope_walk(store *s, const char *scope, int objection,
 		   store_consent_fn fn, void *ud)
 {
 	static const char what[] = "scope walk";
-	sqlite3_stmt *st = sqx_stmt(s, SN_SCOPE_WALK, what,
-				    "SELECT subject_id, given, at,"
-				    " policy_version FROM consent"
-				    " WHERE scope = ?1 AND objection = ?2"
-				    " ORDER BY subject_id, id");
-	store_consent c;
-	int rc, ret = STORE_ERR;
+	struct scope_walk w = {scope, objection ? 1 : 0, fn, ud};
+	const struct sqx_arg args[] = {SQX_T(scope), SQX_I(w.objection),
+				       SQX_ARGS_END};
 
-	if (!st)
-		return STORE_ERR;
-	if ((rc = sqx_bind_text(st, 1, scope)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int(st, 2, objection ? 1 : 0)) != SQLITE_OK) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		sqlite3_int64 v = sqlite3_column_int64(st, 3);
-
-		memset(&c, 0, sizeof c);
-		c.subject_id = sqx_col_text(st, 0);
-		c.scope = scope;
-		c.objection = objection ? 1 : 0;
-		c.given = sqlite3_column_int64(st, 1) != 0;
-		c.at = (int64_t)sqlite3_column_int64(st, 2);
-		if (c.subject_id == NULL || v < 0 || v > INT32_MAX) {
-			sqx_error(s, what, "damaged ledger entry");
-			goto out;
-		}
-		c.policy_version = (int)v;
-		if (fn(ud, &c)) {
-			ret = 0;
-			goto out;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	ret = 0;
-out:
-	sqx_done(st);
-	return ret;
+	return sqx_walk(s,
+			sqx_stmt(s, SN_SCOPE_WALK, what,
+				 "SELECT subject_id, given, at,"
+				 " policy_version FROM consent"
+				 " WHERE scope = ?1 AND objection = ?2"
+				 " ORDER BY subject_id, id"),
+			what, args, scope_row, &w);
 }

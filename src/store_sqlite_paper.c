@@ -43,35 +43,33 @@ static const struct {
 			      " GROUP BY type ORDER BY type"},
 };
 
+struct count_walk {
+	store_count_fn fn;
+	void *ud;
+};
+
+static int count_row(store *s, sqlite3_stmt *st, void *ud)
+{
+	struct count_walk *w = ud;
+	const char *n = sqx_col_text(st, 0);
+
+	(void)s;
+	if (n == NULL)
+		return 0;
+	return w->fn(w->ud, n, (int64_t)sqlite3_column_int64(st, 1),
+		     (int64_t)sqlite3_column_int64(st, 2)) != 0;
+}
+
 int sqx_count_by(store *s, enum store_count what, store_count_fn fn, void *ud)
 {
 	static const char name[] = "count";
-	sqlite3_stmt *st;
-	int rc, ret = STORE_ERR;
+	struct count_walk w = {fn, ud};
 
 	if ((size_t)what >= sizeof counts / sizeof counts[0])
 		return sqx_error(s, name, "unknown count");
-	st = sqx_stmt(s, counts[what].slot, name, counts[what].sql);
-	if (!st)
-		return STORE_ERR;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *n = sqx_col_text(st, 0);
-		if (n == NULL)
-			continue;
-		if (fn(ud, n, (int64_t)sqlite3_column_int64(st, 1),
-		       (int64_t)sqlite3_column_int64(st, 2))) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		sqx_fail(s, name, rc);
-		goto out;
-	}
-	ret = 0;
-out:
-	sqx_done(st);
-	return ret;
+	return sqx_walk(s,
+			sqx_stmt(s, counts[what].slot, name, counts[what].sql),
+			name, NULL, count_row, &w);
 }
 
 /* ---- breaches ------------------------------------------------------------ */
@@ -109,158 +107,97 @@ static const char sql_b_match[] =
 	"   AND r.created_at BETWEEN ?4 AND ?5))"
 	" ORDER BY s.id";
 
-static int bind_opt_blob(sqlite3_stmt *st, int i, const unsigned char *v,
-			 size_t n)
-{
-	return v ? sqx_bind_blob(st, i, v, n) : sqlite3_bind_null(st, i);
-}
-
-/* 0 binds NULL: an absent time. */
-static int bind_time(sqlite3_stmt *st, int i, int64_t t)
-{
-	return t != 0 ? sqlite3_bind_int64(st, i, t) : sqlite3_bind_null(st, i);
-}
-
-static int bind_breach(sqlite3_stmt *st, const store_breach *b)
-{
-	int rc;
-
-	if ((rc = sqlite3_bind_int64(st, 1, b->id)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 2, b->aware_at)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 3, b->opened_at)) != SQLITE_OK ||
-	    (rc = sqx_bind_blob(st, 4, b->description, b->description_len)) !=
-		    SQLITE_OK ||
-	    (rc = sqx_bind_opt_text(st, 5, b->categories)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int(st, 6, b->has_query)) != SQLITE_OK ||
-	    (rc = sqx_bind_opt_text(st, 7, b->q_field)) != SQLITE_OK ||
-	    (rc = sqx_bind_opt_text(st, 8, b->q_type)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int(st, 9, b->has_range)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 10, b->q_from)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 11, b->q_to)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 12, b->counted_at)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 13, b->affected)) != SQLITE_OK ||
-	    (rc = sqx_bind_opt_text(st, 14, b->risk)) != SQLITE_OK ||
-	    (rc = bind_time(st, 15, b->dpa_notified_at)) != SQLITE_OK ||
-	    (rc = bind_time(st, 16, b->subjects_notified_at)) != SQLITE_OK ||
-	    (rc = bind_opt_blob(st, 17, b->measures, b->measures_len)) !=
-		    SQLITE_OK ||
-	    (rc = sqx_bind_text(st, 18, b->status)) != SQLITE_OK ||
-	    (rc = bind_time(st, 19, b->closed_at)) != SQLITE_OK ||
-	    (rc = bind_opt_blob(st, 20, b->mac, SEC_HASH_BYTES)) != SQLITE_OK)
-		return rc;
-	return SQLITE_OK;
-}
-
+/* The parameters of sql_b_insert and sql_b_update, ?1 to ?20. */
 static int breach_write(store *s, int slot, const char *what, const char *sql,
-			const store_breach *b, int update)
+			const store_breach *b, const char *none)
 {
-	sqlite3_stmt *st = sqx_stmt(s, slot, what, sql);
-	int rc, ret = STORE_ERR;
+	const struct sqx_arg args[] = {
+		SQX_I(b->id),
+		SQX_I(b->aware_at),
+		SQX_I(b->opened_at),
+		SQX_B(b->description, b->description_len),
+		SQX_OT(b->categories),
+		SQX_I(b->has_query),
+		SQX_OT(b->q_field),
+		SQX_OT(b->q_type),
+		SQX_I(b->has_range),
+		SQX_I(b->q_from),
+		SQX_I(b->q_to),
+		SQX_I(b->counted_at),
+		SQX_I(b->affected),
+		SQX_OT(b->risk),
+		SQX_OTM(b->dpa_notified_at),
+		SQX_OTM(b->subjects_notified_at),
+		SQX_OB(b->measures, b->measures_len),
+		SQX_T(b->status),
+		SQX_OTM(b->closed_at),
+		SQX_OB(b->mac, SEC_HASH_BYTES),
+		SQX_ARGS_END};
 
-	if (!st)
-		return STORE_ERR;
-	rc = bind_breach(st, b);
-	if (rc != SQLITE_OK) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	if (update && sqlite3_changes(sqx_db(s)) == 0) {
-		sqx_error(s, what, "no such breach");
-		ret = STORE_NOTFOUND;
-		goto out;
-	}
-	ret = 0;
-out:
-	sqx_done(st);
-	return ret;
+	return sqx_exec(s, sqx_stmt(s, slot, what, sql), what, args, NULL,
+			none);
 }
 
 int sqx_breach_insert(store *s, const store_breach *b)
 {
 	return breach_write(s, SL_B_INSERT, "breach insert", sql_b_insert, b,
-			    0);
+			    NULL);
 }
 
 int sqx_breach_update(store *s, const store_breach *b)
 {
 	return breach_write(s, SL_B_UPDATE, "breach update", sql_b_update, b,
-			    1);
+			    "no such breach");
 }
 
-/* A blob column, or NULL with *n = 0 when SQL NULL; a zero-length blob
- * reads as present (and then fails to open). */
-static const unsigned char *col_blob(sqlite3_stmt *st, int col, size_t *n)
-{
-	const unsigned char *p;
-	int len;
+struct breach_walk {
+	store_breach_fn fn;
+	void *ud;
+};
 
-	*n = 0;
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
-		return NULL;
-	p = sqlite3_column_blob(st, col);
-	len = sqlite3_column_bytes(st, col);
-	if (len <= 0)
-		return (const unsigned char *)"";
-	*n = (size_t)len;
-	return p;
+static int breach_row(store *s, sqlite3_stmt *st, void *ud)
+{
+	static const char what[] = "breach walk";
+	struct breach_walk *w = ud;
+	store_breach b;
+
+	memset(&b, 0, sizeof b);
+	b.id = (int64_t)sqlite3_column_int64(st, 0);
+	b.aware_at = (int64_t)sqlite3_column_int64(st, 1);
+	b.opened_at = (int64_t)sqlite3_column_int64(st, 2);
+	b.description = sqx_col_blob(st, 3, &b.description_len);
+	b.categories = sqx_col_text(st, 4);
+	b.has_query = sqlite3_column_int(st, 5);
+	b.q_field = sqx_col_text(st, 6);
+	b.q_type = sqx_col_text(st, 7);
+	b.has_range = sqlite3_column_int(st, 8);
+	b.q_from = (int64_t)sqlite3_column_int64(st, 9);
+	b.q_to = (int64_t)sqlite3_column_int64(st, 10);
+	b.counted_at = (int64_t)sqlite3_column_int64(st, 11);
+	b.affected = (int64_t)sqlite3_column_int64(st, 12);
+	b.risk = sqx_col_text(st, 13);
+	b.dpa_notified_at = (int64_t)sqlite3_column_int64(st, 14);
+	b.subjects_notified_at = (int64_t)sqlite3_column_int64(st, 15);
+	b.measures = sqx_col_blob(st, 16, &b.measures_len);
+	b.status = sqx_col_text(st, 17);
+	b.closed_at = (int64_t)sqlite3_column_int64(st, 18);
+	/* A MAC of the wrong size reads as absent: the check refuses it. */
+	if (sqlite3_column_bytes(st, 19) == SEC_HASH_BYTES)
+		b.mac = sqlite3_column_blob(st, 19);
+	if (b.description == NULL || b.status == NULL) {
+		sqx_error(s, what, "damaged breach row");
+		return -1;
+	}
+	return w->fn(w->ud, &b) != 0;
 }
 
 int sqx_breach_walk(store *s, store_breach_fn fn, void *ud)
 {
 	static const char what[] = "breach walk";
-	sqlite3_stmt *st = sqx_stmt(s, SL_B_WALK, what, sql_b_walk);
-	store_breach b;
-	int rc, ret = STORE_ERR;
+	struct breach_walk w = {fn, ud};
 
-	if (!st)
-		return STORE_ERR;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&b, 0, sizeof b);
-		b.id = (int64_t)sqlite3_column_int64(st, 0);
-		b.aware_at = (int64_t)sqlite3_column_int64(st, 1);
-		b.opened_at = (int64_t)sqlite3_column_int64(st, 2);
-		b.description = col_blob(st, 3, &b.description_len);
-		b.categories = sqx_col_text(st, 4);
-		b.has_query = sqlite3_column_int(st, 5);
-		b.q_field = sqx_col_text(st, 6);
-		b.q_type = sqx_col_text(st, 7);
-		b.has_range = sqlite3_column_int(st, 8);
-		b.q_from = (int64_t)sqlite3_column_int64(st, 9);
-		b.q_to = (int64_t)sqlite3_column_int64(st, 10);
-		b.counted_at = (int64_t)sqlite3_column_int64(st, 11);
-		b.affected = (int64_t)sqlite3_column_int64(st, 12);
-		b.risk = sqx_col_text(st, 13);
-		b.dpa_notified_at = (int64_t)sqlite3_column_int64(st, 14);
-		b.subjects_notified_at = (int64_t)sqlite3_column_int64(st, 15);
-		b.measures = col_blob(st, 16, &b.measures_len);
-		b.status = sqx_col_text(st, 17);
-		b.closed_at = (int64_t)sqlite3_column_int64(st, 18);
-		/* A MAC of the wrong size reads as absent: the check
-		 * refuses it. */
-		if (sqlite3_column_bytes(st, 19) == SEC_HASH_BYTES)
-			b.mac = sqlite3_column_blob(st, 19);
-		if (b.description == NULL || b.status == NULL) {
-			sqx_error(s, what, "damaged breach row");
-			goto out;
-		}
-		if (fn(ud, &b)) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	ret = 0;
-out:
-	sqx_done(st);
-	return ret;
+	return sqx_walk(s, sqx_stmt(s, SL_B_WALK, what, sql_b_walk), what, NULL,
+			breach_row, &w);
 }
 
 int sqx_breach_match(store *s, const char *field, const char *type,
@@ -268,36 +205,12 @@ int sqx_breach_match(store *s, const char *field, const char *type,
 		     store_id_fn fn, void *ud)
 {
 	static const char what[] = "breach query";
-	sqlite3_stmt *st = sqx_stmt(s, SL_B_MATCH, what, sql_b_match);
-	int rc, ret = STORE_ERR;
+	struct sqx_ids w = {fn, ud};
+	const struct sqx_arg args[] = {
+		SQX_OT(field), SQX_OT(type), SQX_I(has_range ? 1 : 0),
+		SQX_I(from),   SQX_I(to),    SQX_I(asof),
+		SQX_ARGS_END};
 
-	if (!st)
-		return STORE_ERR;
-	if ((rc = sqx_bind_opt_text(st, 1, field)) != SQLITE_OK ||
-	    (rc = sqx_bind_opt_text(st, 2, type)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int(st, 3, has_range ? 1 : 0)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 4, from)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 5, to)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 6, asof)) != SQLITE_OK) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *id = sqx_col_text(st, 0);
-		const char *ps = sqx_col_text(st, 1);
-		if (id == NULL || ps == NULL)
-			continue;
-		if (fn(ud, id, ps)) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	ret = 0;
-out:
-	sqx_done(st);
-	return ret;
+	return sqx_walk(s, sqx_stmt(s, SL_B_MATCH, what, sql_b_match), what,
+			args, sqx_id_row, &w);
 }

@@ -58,39 +58,22 @@ static const char sql_chunk_walk[] =
 int sqx_record_insert(store *s, store_record *r)
 {
 	const char *what = "record insert";
-	sqlite3_stmt *st = sqx_stmt(s, SL_INSERT, what, sql_insert);
-	int rc, ret = STORE_ERR;
+	const struct sqx_arg args[] = {SQX_T(r->subject_id),
+				       SQX_T(r->type),
+				       SQX_B(r->ct, r->ctlen),
+				       SQX_T(r->purposes),
+				       SQX_T(r->legal_basis),
+				       SQX_T(r->source),
+				       SQX_I(r->created_at),
+				       SQX_OT(r->expires),
+				       SQX_I(r->attachment_size),
+				       SQX_OT(r->attachment_type),
+				       SQX_OB(r->mac, SEC_HASH_BYTES),
+				       SQX_OB(r->cookie_hash, SEC_BIDX_BYTES),
+				       SQX_ARGS_END};
 
-	if (!st)
-		return STORE_ERR;
-	if ((rc = sqx_bind_text(st, 1, r->subject_id)) != SQLITE_OK ||
-	    (rc = sqx_bind_text(st, 2, r->type)) != SQLITE_OK ||
-	    (rc = sqx_bind_blob(st, 3, r->ct, r->ctlen)) != SQLITE_OK ||
-	    (rc = sqx_bind_text(st, 4, r->purposes)) != SQLITE_OK ||
-	    (rc = sqx_bind_text(st, 5, r->legal_basis)) != SQLITE_OK ||
-	    (rc = sqx_bind_text(st, 6, r->source)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 7, r->created_at)) != SQLITE_OK ||
-	    (rc = sqx_bind_opt_text(st, 8, r->expires)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 9, r->attachment_size)) != SQLITE_OK ||
-	    (rc = sqx_bind_opt_text(st, 10, r->attachment_type)) != SQLITE_OK ||
-	    (rc = r->mac ? sqx_bind_blob(st, 11, r->mac, SEC_HASH_BYTES)
-			 : sqlite3_bind_null(st, 11)) != SQLITE_OK ||
-	    (rc = r->cookie_hash ? sqx_bind_blob(st, 12, r->cookie_hash,
-						 SEC_BIDX_BYTES)
-				 : sqlite3_bind_null(st, 12)) != SQLITE_OK) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	r->id = sqlite3_last_insert_rowid(sqx_db(s));
-	ret = 0;
-out:
-	sqx_done(st);
-	return ret;
+	return sqx_exec(s, sqx_stmt(s, SL_INSERT, what, sql_insert), what, args,
+			&r->id, NULL);
 }
 
 int sqx_record_set_mac(store *s, int64_t id,
@@ -135,44 +118,43 @@ static int fill_record(store *s, sqlite3_stmt *st, const char *what,
 	return 0;
 }
 
-/* Runs a record query bound to (subject_id, text or id) and hands each row
- * to fn. */
+struct record_walk {
+	const char *what;
+	const char *subject_id;
+	store_record_fn fn;
+	void *ud;
+	int found;
+};
+
+static int record_row(store *s, sqlite3_stmt *st, void *ud)
+{
+	struct record_walk *w = ud;
+	store_record r;
+
+	if (fill_record(s, st, w->what, w->subject_id, &r))
+		return -1;
+	w->found = 1;
+	return w->fn(w->ud, &r) != 0;
+}
+
+/* Runs a record query bound to (subject_id, type or id) and hands each row
+ * to fn; *found (may be NULL) says whether there was one. */
 static int walk_records(store *s, int slot, const char *what, const char *sql,
 			const char *subject_id, const char *type, int64_t id,
 			store_record_fn fn, void *ud, int *found)
 {
-	sqlite3_stmt *st = sqx_stmt(s, slot, what, sql);
-	store_record r;
-	int rc, ret = STORE_ERR;
+	struct record_walk w = {what, subject_id, fn, ud, 0};
+	struct sqx_arg args[] = {SQX_T(subject_id), SQX_ARGS_END, SQX_ARGS_END};
+	int ret;
 
-	if (!st)
-		return STORE_ERR;
-	rc = sqx_bind_text(st, 1, subject_id);
-	if (rc == SQLITE_OK && type)
-		rc = sqx_bind_text(st, 2, type);
-	else if (rc == SQLITE_OK && slot == SL_GET)
-		rc = sqlite3_bind_int64(st, 2, id);
-	if (rc != SQLITE_OK) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (fill_record(s, st, what, subject_id, &r))
-			goto out;
-		if (found)
-			*found = 1;
-		if (fn(ud, &r)) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	ret = 0;
-out:
-	sqx_done(st);
+	if (type)
+		args[1] = SQX_T(type);
+	else if (slot == SL_GET)
+		args[1] = SQX_I(id);
+	ret = sqx_walk(s, sqx_stmt(s, slot, what, sql), what, args, record_row,
+		       &w);
+	if (found)
+		*found = w.found;
 	return ret;
 }
 
@@ -205,93 +187,55 @@ int sqx_record_delete_type(store *s, const char *subject_id, const char *type,
 			   int64_t *deleted)
 {
 	const char *what = "record delete";
-	sqlite3_stmt *st = sqx_stmt(s, SL_DEL_TYPE, what, sql_del_type);
-	int rc, ret = STORE_ERR;
+	const struct sqx_arg args[] = {SQX_T(subject_id), SQX_T(type),
+				       SQX_ARGS_END};
 
-	if (!st)
-		return STORE_ERR;
-	if ((rc = sqx_bind_text(st, 1, subject_id)) != SQLITE_OK ||
-	    (rc = sqx_bind_text(st, 2, type)) != SQLITE_OK) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
 	/* sqlite3_changes counts the records, not the cascaded chunks. */
-	if (deleted)
-		*deleted = (int64_t)sqlite3_changes64(sqx_db(s));
-	ret = 0;
-out:
-	sqx_done(st);
-	return ret;
+	return sqx_exec_changes(s, sqx_stmt(s, SL_DEL_TYPE, what, sql_del_type),
+				what, args, NULL, deleted);
 }
 
 int sqx_chunk_put(store *s, int64_t record_id, int64_t seq,
 		  const unsigned char *ct, size_t len)
 {
 	const char *what = "attachment chunk put";
-	sqlite3_stmt *st = sqx_stmt(s, SL_CHUNK_PUT, what, sql_chunk_put);
-	int rc, ret = STORE_ERR;
+	const struct sqx_arg args[] = {SQX_I(record_id), SQX_I(seq),
+				       SQX_B(ct, len), SQX_ARGS_END};
 
-	if (!st)
-		return STORE_ERR;
-	if ((rc = sqlite3_bind_int64(st, 1, record_id)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 2, seq)) != SQLITE_OK ||
-	    (rc = sqx_bind_blob(st, 3, ct, len)) != SQLITE_OK) {
-		sqx_fail(s, what, rc);
-		goto out;
+	return sqx_exec(s, sqx_stmt(s, SL_CHUNK_PUT, what, sql_chunk_put), what,
+			args, NULL, NULL);
+}
+
+struct chunk_walk {
+	store_chunk_fn fn;
+	void *ud;
+};
+
+static int chunk_row(store *s, sqlite3_stmt *st, void *ud)
+{
+	struct chunk_walk *w = ud;
+	const unsigned char *ct = sqlite3_column_blob(st, 1);
+	int n = sqlite3_column_bytes(st, 1);
+
+	/* A NULL blob pointer is an empty blob or out of memory. */
+	if (sqlite3_column_type(st, 1) != SQLITE_BLOB || n < 0 ||
+	    (!ct && n > 0)) {
+		sqx_error(s, "attachment chunk walk",
+			  "damaged attachment chunk");
+		return -1;
 	}
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	ret = 0;
-out:
-	sqx_done(st);
-	return ret;
+	return w->fn(w->ud, sqlite3_column_int64(st, 0),
+		     ct ? ct : (const unsigned char *)"", (size_t)n) != 0;
 }
 
 int sqx_chunk_walk(store *s, int64_t record_id, store_chunk_fn fn, void *ud)
 {
 	const char *what = "attachment chunk walk";
-	sqlite3_stmt *st = sqx_stmt(s, SL_CHUNK_WALK, what, sql_chunk_walk);
-	const unsigned char *ct;
-	int rc, ret = STORE_ERR;
-	int n;
+	struct chunk_walk w = {fn, ud};
+	const struct sqx_arg args[] = {SQX_I(record_id), SQX_ARGS_END};
 
-	if (!st)
-		return STORE_ERR;
-	if ((rc = sqlite3_bind_int64(st, 1, record_id)) != SQLITE_OK) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ct = sqlite3_column_blob(st, 1);
-		n = sqlite3_column_bytes(st, 1);
-		/* A NULL blob pointer is an empty blob or out of memory. */
-		if (sqlite3_column_type(st, 1) != SQLITE_BLOB || n < 0 ||
-		    (!ct && n > 0)) {
-			sqx_error(s, what, "damaged attachment chunk");
-			goto out;
-		}
-		if (fn(ud, sqlite3_column_int64(st, 0),
-		       ct ? ct : (const unsigned char *)"", (size_t)n)) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	ret = 0;
-out:
-	sqx_done(st);
-	return ret;
+	return sqx_walk(s, sqx_stmt(s, SL_CHUNK_WALK, what, sql_chunk_walk),
+			what, args, chunk_row, &w);
 }
 
 /* ---- rights of the data subject ------------------------------------------ */
@@ -311,112 +255,56 @@ static const char sql_set_kind[] = "UPDATE subject SET kind = ?2 WHERE id = ?1";
 static const char sql_set_expiry_row[] =
 	"UPDATE value SET expires_at = ?2 WHERE id = ?1";
 
-/* Steps a bound write; STORE_NOTFOUND when it changed no row (if
- * notfound is set), *changed gets the count. */
-static int step_write(store *s, sqlite3_stmt *st, const char *what,
-		      int notfound, int64_t *changed)
-{
-	int rc = sqlite3_step(st);
-	int64_t n;
-
-	if (rc != SQLITE_DONE)
-		return sqx_fail(s, what, rc);
-	n = (int64_t)sqlite3_changes64(sqx_db(s));
-	if (changed)
-		*changed = n;
-	if (notfound && n == 0) {
-		sqx_error(s, what, "no such row");
-		return STORE_NOTFOUND;
-	}
-	return 0;
-}
-
 int sqx_record_set_ct(store *s, const char *subject_id, int64_t id,
 		      const unsigned char *ct, size_t len)
 {
 	const char *what = "record set ciphertext";
-	sqlite3_stmt *st = sqx_stmt(s, SL_SET_CT, what, sql_set_ct);
-	int rc, ret;
+	const struct sqx_arg args[] = {SQX_T(subject_id), SQX_I(id),
+				       SQX_B(ct, len), SQX_ARGS_END};
 
-	if (!st)
-		return STORE_ERR;
-	if ((rc = sqx_bind_text(st, 1, subject_id)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 2, id)) != SQLITE_OK ||
-	    (rc = sqx_bind_blob(st, 3, ct, len)) != SQLITE_OK)
-		ret = sqx_fail(s, what, rc);
-	else
-		ret = step_write(s, st, what, 1, NULL);
-	sqx_done(st);
-	return ret;
+	return sqx_exec(s, sqx_stmt(s, SL_SET_CT, what, sql_set_ct), what, args,
+			NULL, "no such row");
 }
 
 int sqx_record_delete(store *s, const char *subject_id, int64_t id)
 {
 	const char *what = "record delete";
-	sqlite3_stmt *st = sqx_stmt(s, SL_DELETE, what, sql_delete);
-	int rc, ret;
+	const struct sqx_arg args[] = {SQX_T(subject_id), SQX_I(id),
+				       SQX_ARGS_END};
 
-	if (!st)
-		return STORE_ERR;
-	if ((rc = sqx_bind_text(st, 1, subject_id)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 2, id)) != SQLITE_OK)
-		ret = sqx_fail(s, what, rc);
-	else
-		ret = step_write(s, st, what, 1, NULL);
-	sqx_done(st);
-	return ret;
+	return sqx_exec(s, sqx_stmt(s, SL_DELETE, what, sql_delete), what, args,
+			NULL, "no such row");
 }
 
 int sqx_record_delete_cookies(store *s, const char *subject_id,
 			      int64_t *deleted)
 {
 	const char *what = "record delete by cookie";
-	sqlite3_stmt *st = sqx_stmt(s, SL_DEL_COOKIES, what, sql_del_cookies);
-	int rc, ret;
+	const struct sqx_arg args[] = {SQX_T(subject_id), SQX_ARGS_END};
 
 	if (deleted)
 		*deleted = 0;
-	if (!st)
-		return STORE_ERR;
-	if ((rc = sqx_bind_text(st, 1, subject_id)) != SQLITE_OK)
-		ret = sqx_fail(s, what, rc);
-	else
-		ret = step_write(s, st, what, 0, deleted);
-	sqx_done(st);
-	return ret;
+	return sqx_exec_changes(
+		s, sqx_stmt(s, SL_DEL_COOKIES, what, sql_del_cookies), what,
+		args, NULL, deleted);
 }
 
 int sqx_subject_set_kind(store *s, const char *id, const char *kind)
 {
 	const char *what = "subject set kind";
-	sqlite3_stmt *st = sqx_stmt(s, SL_SET_KIND, what, sql_set_kind);
-	int rc, ret;
+	const struct sqx_arg args[] = {SQX_T(id), SQX_T(kind), SQX_ARGS_END};
 
-	if (!st)
-		return STORE_ERR;
-	if ((rc = sqx_bind_text(st, 1, id)) != SQLITE_OK ||
-	    (rc = sqx_bind_text(st, 2, kind)) != SQLITE_OK)
-		ret = sqx_fail(s, what, rc);
-	else
-		ret = step_write(s, st, what, 1, NULL);
-	sqx_done(st);
-	return ret;
+	return sqx_exec(s, sqx_stmt(s, SL_SET_KIND, what, sql_set_kind), what,
+			args, NULL, "no such row");
 }
 
 int sqx_value_set_expiry_row(store *s, int64_t rowid, const char *expires)
 {
 	const char *what = "value set expiry";
-	sqlite3_stmt *st =
-		sqx_stmt(s, SL_SET_EXPIRY_ROW, what, sql_set_expiry_row);
-	int rc, ret;
+	const struct sqx_arg args[] = {SQX_I(rowid), SQX_OT(expires),
+				       SQX_ARGS_END};
 
-	if (!st)
-		return STORE_ERR;
-	if ((rc = sqlite3_bind_int64(st, 1, rowid)) != SQLITE_OK ||
-	    (rc = sqx_bind_opt_text(st, 2, expires)) != SQLITE_OK)
-		ret = sqx_fail(s, what, rc);
-	else
-		ret = step_write(s, st, what, 1, NULL);
-	sqx_done(st);
-	return ret;
+	return sqx_exec(
+		s, sqx_stmt(s, SL_SET_EXPIRY_ROW, what, sql_set_expiry_row),
+		what, args, NULL, "no such row");
 }

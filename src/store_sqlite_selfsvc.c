@@ -41,192 +41,125 @@ static const char sql_walk[] =
 int sqx_selfsvc_insert(store *s, const store_selfsvc *row)
 {
 	static const char what[] = "self-service insert";
-	sqlite3_stmt *st = sqx_stmt(s, SL_INSERT, what, sql_insert);
-	int rc, ret = STORE_ERR;
+	const struct sqx_arg args[] = {SQX_B(row->hash, SEC_HASH_BYTES),
+				       SQX_T(row->subject_id),
+				       SQX_I(row->kind),
+				       SQX_I(row->created_at),
+				       SQX_I(row->expires_at),
+				       SQX_I(row->used_at),
+				       SQX_B(row->mac, SEC_HASH_BYTES),
+				       SQX_ARGS_END};
 
-	if (!st)
-		return STORE_ERR;
-	if ((rc = sqx_bind_blob(st, 1, row->hash, SEC_HASH_BYTES)) !=
-		    SQLITE_OK ||
-	    (rc = sqx_bind_text(st, 2, row->subject_id)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int(st, 3, row->kind)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 4, row->created_at)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 5, row->expires_at)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 6, row->used_at)) != SQLITE_OK ||
-	    (rc = sqx_bind_blob(st, 7, row->mac, SEC_HASH_BYTES)) !=
-		    SQLITE_OK) {
-		sqx_fail(s, what, rc);
-		goto out;
+	return sqx_exec(s, sqx_stmt(s, SL_INSERT, what, sql_insert), what, args,
+			NULL, NULL);
+}
+
+/* Fills row from the columns subject_id .. mac, which start at column o
+ * (sql_get: 0, sql_walk: 1, after the hash). */
+static int fill(store *s, sqlite3_stmt *st, int o, store_selfsvc *row,
+		const char *what)
+{
+	if (sqx_col_str(st, o, row->subject_id, sizeof row->subject_id, 0) !=
+		    0 ||
+	    sqlite3_column_bytes(st, o + 5) != SEC_HASH_BYTES) {
+		sqx_error(s, what, "damaged self-service row");
+		return -1;
 	}
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	ret = 0;
-out:
-	sqx_done(st);
-	return ret;
+	row->kind = sqlite3_column_int(st, o + 1);
+	row->created_at = sqlite3_column_int64(st, o + 2);
+	row->expires_at = sqlite3_column_int64(st, o + 3);
+	row->used_at = sqlite3_column_int64(st, o + 4);
+	memcpy(row->mac, sqlite3_column_blob(st, o + 5), SEC_HASH_BYTES);
+	return 0;
+}
+
+static int get_row(store *s, sqlite3_stmt *st, void *ud)
+{
+	return fill(s, st, 0, ud, "self-service get");
 }
 
 int sqx_selfsvc_get(store *s, const unsigned char *hash, store_selfsvc *out)
 {
 	static const char what[] = "self-service get";
-	sqlite3_stmt *st = sqx_stmt(s, SL_GET, what, sql_get);
 	unsigned char h[SEC_HASH_BYTES];
-	int rc, ret = STORE_ERR;
+	const struct sqx_arg args[] = {SQX_B(h, SEC_HASH_BYTES), SQX_ARGS_END};
+	int ret;
 
-	if (!st)
-		return STORE_ERR;
 	/* hash may point into out */
 	memcpy(h, hash, sizeof h);
 	memset(out, 0, sizeof *out);
-	if ((rc = sqx_bind_blob(st, 1, h, SEC_HASH_BYTES)) != SQLITE_OK) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		ret = STORE_NOTFOUND;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	if (sqx_col_str(st, 0, out->subject_id, sizeof out->subject_id, 0) !=
-		    0 ||
-	    sqlite3_column_bytes(st, 5) != SEC_HASH_BYTES) {
-		sqx_error(s, what, "damaged self-service row");
-		goto out;
-	}
-	memcpy(out->hash, h, SEC_HASH_BYTES);
-	out->kind = sqlite3_column_int(st, 1);
-	out->created_at = sqlite3_column_int64(st, 2);
-	out->expires_at = sqlite3_column_int64(st, 3);
-	out->used_at = sqlite3_column_int64(st, 4);
-	memcpy(out->mac, sqlite3_column_blob(st, 5), SEC_HASH_BYTES);
-	ret = 0;
-out:
-	sqx_done(st);
+	ret = sqx_one(s, sqx_stmt(s, SL_GET, what, sql_get), what, args, NULL,
+		      get_row, out);
+	if (ret == 0)
+		memcpy(out->hash, h, SEC_HASH_BYTES);
 	return ret;
 }
 
 int sqx_selfsvc_use(store *s, const unsigned char *hash, int64_t at)
 {
 	static const char what[] = "self-service use";
-	sqlite3_stmt *st = sqx_stmt(s, SL_USE, what, sql_use);
-	int rc, ret = STORE_ERR;
+	const struct sqx_arg args[] = {SQX_B(hash, SEC_HASH_BYTES), SQX_I(at),
+				       SQX_ARGS_END};
 
-	if (!st)
-		return STORE_ERR;
-	if ((rc = sqx_bind_blob(st, 1, hash, SEC_HASH_BYTES)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 2, at)) != SQLITE_OK) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	ret = sqlite3_changes(sqx_db(s)) == 1 ? 0 : STORE_NOTFOUND;
-out:
-	sqx_done(st);
-	return ret;
+	/* The hash is the key: no change means no unused row. */
+	return sqx_exec(s, sqx_stmt(s, SL_USE, what, sql_use), what, args, NULL,
+			"");
 }
 
 int sqx_selfsvc_count(store *s, const char *subject_id, int kind, int64_t now,
 		      int64_t *n)
 {
 	static const char what[] = "self-service count";
-	sqlite3_stmt *st = sqx_stmt(s, SL_COUNT, what, sql_count);
-	int rc, ret = STORE_ERR;
+	const struct sqx_arg args[] = {SQX_T(subject_id), SQX_I(kind),
+				       SQX_I(now), SQX_ARGS_END};
 
-	*n = 0;
-	if (!st)
-		return STORE_ERR;
-	if ((rc = sqx_bind_text(st, 1, subject_id)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int(st, 2, kind)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 3, now)) != SQLITE_OK) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	*n = sqlite3_column_int64(st, 0);
-	ret = 0;
-out:
-	sqx_done(st);
-	return ret;
+	return sqx_count(s, sqx_stmt(s, SL_COUNT, what, sql_count), what, args,
+			 n);
 }
 
 int sqx_selfsvc_purge(store *s, int64_t now, const unsigned char *hash)
 {
 	static const char what[] = "self-service purge";
-	sqlite3_stmt *st =
-		hash != NULL ? sqx_stmt(s, SL_PURGE_ONE, what, sql_purge_one)
-			     : sqx_stmt(s, SL_PURGE, what, sql_purge);
-	int rc, ret = STORE_ERR;
+	const struct sqx_arg one[] = {SQX_B(hash, SEC_HASH_BYTES),
+				      SQX_ARGS_END};
+	const struct sqx_arg old[] = {SQX_I(now), SQX_ARGS_END};
 
-	if (!st)
-		return STORE_ERR;
-	rc = hash != NULL ? sqx_bind_blob(st, 1, hash, SEC_HASH_BYTES)
-			  : sqlite3_bind_int64(st, 1, now);
-	if (rc != SQLITE_OK) {
-		sqx_fail(s, what, rc);
-		goto out;
+	if (hash != NULL)
+		return sqx_exec(s,
+				sqx_stmt(s, SL_PURGE_ONE, what, sql_purge_one),
+				what, one, NULL, NULL);
+	return sqx_exec(s, sqx_stmt(s, SL_PURGE, what, sql_purge), what, old,
+			NULL, NULL);
+}
+
+struct walk {
+	int (*fn)(void *ud, const store_selfsvc *row);
+	void *ud;
+};
+
+static int walk_row(store *s, sqlite3_stmt *st, void *ud)
+{
+	static const char what[] = "self-service walk";
+	struct walk *w = ud;
+	store_selfsvc row;
+
+	memset(&row, 0, sizeof row);
+	if (sqlite3_column_bytes(st, 0) != SEC_HASH_BYTES) {
+		sqx_error(s, what, "damaged self-service row");
+		return -1;
 	}
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	ret = 0;
-out:
-	sqx_done(st);
-	return ret;
+	if (fill(s, st, 1, &row, what) != 0)
+		return -1;
+	memcpy(row.hash, sqlite3_column_blob(st, 0), SEC_HASH_BYTES);
+	return w->fn(w->ud, &row) != 0;
 }
 
 int sqx_selfsvc_walk(store *s, int (*fn)(void *ud, const store_selfsvc *row),
 		     void *ud)
 {
 	static const char what[] = "self-service walk";
-	sqlite3_stmt *st = sqx_stmt(s, SL_WALK, what, sql_walk);
-	store_selfsvc row;
-	int rc, ret = STORE_ERR;
+	struct walk w = {fn, ud};
 
-	if (!st)
-		return STORE_ERR;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&row, 0, sizeof row);
-		if (sqlite3_column_bytes(st, 0) != SEC_HASH_BYTES ||
-		    sqlite3_column_bytes(st, 6) != SEC_HASH_BYTES ||
-		    sqx_col_str(st, 1, row.subject_id, sizeof row.subject_id,
-				0) != 0) {
-			sqx_error(s, what, "damaged self-service row");
-			goto out;
-		}
-		memcpy(row.hash, sqlite3_column_blob(st, 0), SEC_HASH_BYTES);
-		row.kind = sqlite3_column_int(st, 2);
-		row.created_at = sqlite3_column_int64(st, 3);
-		row.expires_at = sqlite3_column_int64(st, 4);
-		row.used_at = sqlite3_column_int64(st, 5);
-		memcpy(row.mac, sqlite3_column_blob(st, 6), SEC_HASH_BYTES);
-		if (fn(ud, &row) != 0) {
-			ret = 0;
-			goto out;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		sqx_fail(s, what, rc);
-		goto out;
-	}
-	ret = 0;
-out:
-	sqx_done(st);
-	return ret;
+	return sqx_walk(s, sqx_stmt(s, SL_WALK, what, sql_walk), what, NULL,
+			walk_row, &w);
 }

@@ -383,6 +383,19 @@ static size_t issued_field(const policy *p)
 	return POL_NONE;
 }
 
+/* The next number of the register's own numbering, as text. */
+static rk_status issue_number(rk_register *r, char nbuf[24])
+{
+	int64_t num;
+
+	if (r->st->vt->counter_next(r->st, "customer_number",
+				    r->pol->settings.customer_number_start,
+				    &num) != 0)
+		return reg_store_fail(r, "cannot issue a customer number");
+	snprintf(nbuf, 24, "%" PRId64, num);
+	return RK_OK;
+}
+
 /* ---- add ------------------------------------------------------------------
  */
 
@@ -399,7 +412,6 @@ rk_status rk_subject_add(rk_register *r, const char *kind,
 	sealed *sv = NULL;
 	sec_mac vd;
 	rk_status st;
-	audit_ev ev;
 
 	id_out[0] = '\0';
 	st = reg_resolve_purpose(r, purpose, &pu);
@@ -478,16 +490,10 @@ rk_status rk_subject_add(rk_register *r, const char *kind,
 	}
 	cn = issued_field(p);
 	if (cn != POL_NONE && p->kinds[ki].customer_number) {
-		int64_t num;
 		char nbuf[24];
-		if (r->st->vt->counter_next(r->st, "customer_number",
-					    p->settings.customer_number_start,
-					    &num) != 0) {
-			st = reg_store_fail(r,
-					    "cannot issue a customer number");
+		st = issue_number(r, nbuf);
+		if (st != RK_OK)
 			goto out;
-		}
-		snprintf(nbuf, sizeof nbuf, "%" PRId64, num);
 		st = seal_value(r, &sub, dk, ki, cn, nbuf,
 				p->sources[p->fields[cn].source].name,
 				&sv[nsealed++]);
@@ -516,20 +522,15 @@ rk_status rk_subject_add(rk_register *r, const char *kind,
 			st = reg_store_fail(r, "cannot store a value");
 			goto out;
 		}
-	audit_ev_set(&ev, r, AUD_SUBJECT_ADD, sub.pseudonym, names,
-		     p->purposes[pu].name, "ok");
-	st = audit_write(r, &ev);
-	if (st == RK_OK)
-		st = reg_commit(r);
+	st = reg_write_commit(r, AUD_SUBJECT_ADD, sub.pseudonym, names,
+			      p->purposes[pu].name);
 	if (st == RK_OK)
 		memcpy(id_out, sub.id, RK_ID_LEN + 1);
 out:
-	if (st != RK_OK) {
-		reg_rollback(r);
-		reg_audit_attempt(r, AUD_SUBJECT_ADD, NULL,
-				  pu == POL_NONE ? NULL : p->purposes[pu].name,
-				  st);
-	}
+	if (st != RK_OK)
+		reg_write_failed(r, AUD_SUBJECT_ADD, NULL,
+				 pu == POL_NONE ? NULL : p->purposes[pu].name,
+				 st);
 	for (i = 0; sv != NULL && i < nsealed; i++)
 		sealed_free(&sv[i]);
 	free(sv);
@@ -927,7 +928,6 @@ rk_status rk_subject_update(rk_register *r, const char *id,
 	char names[NAMES_MAX] = "";
 	size_t ki, i, j, k, pu = POL_NONE;
 	rk_status st;
-	audit_ev ev;
 
 	sub.pseudonym[0] = '\0';
 	st = reg_resolve_purpose(r, purpose, &pu);
@@ -1017,24 +1017,19 @@ rk_status rk_subject_update(rk_register *r, const char *id,
 	st = integ_subject_repin(r, &sub);
 	if (st != RK_OK)
 		goto out;
-	audit_ev_set(&ev, r, AUD_SUBJECT_UPDATE, sub.pseudonym, names,
-		     p->purposes[pu].name, "ok");
-	st = audit_write(r, &ev);
-	if (st == RK_OK)
-		st = reg_commit(r);
+	st = reg_write_commit(r, AUD_SUBJECT_UPDATE, sub.pseudonym, names,
+			      p->purposes[pu].name);
 	/* The replaced values' pages leave the WAL now (best effort), so
 	 * that no old value stays behind (secure_delete zeroes them in the
 	 * database file). */
 	if (st == RK_OK && !r->bulk)
 		reg_wal_scrub(r);
 out:
-	if (st != RK_OK) {
-		reg_rollback(r);
-		reg_audit_attempt(r, AUD_SUBJECT_UPDATE,
-				  sub.pseudonym[0] ? sub.pseudonym : NULL,
-				  pu == POL_NONE ? NULL : p->purposes[pu].name,
-				  st);
-	}
+	if (st != RK_OK)
+		reg_write_failed(r, AUD_SUBJECT_UPDATE,
+				 sub.pseudonym[0] ? sub.pseudonym : NULL,
+				 pu == POL_NONE ? NULL : p->purposes[pu].name,
+				 st);
 	sec_key_free(dk);
 	pendings_free(&ps);
 	return st;
@@ -1133,7 +1128,6 @@ static rk_status subject_end(rk_register *r, const char *id, const char *date,
 	const char *why = NULL;
 	size_t ki, fi, pu = POL_NONE;
 	rk_status st;
-	audit_ev ev;
 
 	sub.pseudonym[0] = '\0';
 	st = reg_resolve_purpose(r, purpose, &pu);
@@ -1212,18 +1206,13 @@ static rk_status subject_end(rk_register *r, const char *id, const char *date,
 	st = integ_subject_repin(r, &sub);
 	if (st != RK_OK)
 		goto out;
-	audit_ev_set(&ev, r, action, sub.pseudonym, NULL, p->purposes[pu].name,
-		     "ok");
-	st = audit_write(r, &ev);
-	if (st == RK_OK)
-		st = reg_commit(r);
+	st = reg_write_commit(r, action, sub.pseudonym, NULL,
+			      p->purposes[pu].name);
 out:
-	if (st != RK_OK) {
-		reg_rollback(r);
-		reg_audit_attempt(
+	if (st != RK_OK)
+		reg_write_failed(
 			r, action, sub.pseudonym[0] ? sub.pseudonym : NULL,
 			pu == POL_NONE ? NULL : p->purposes[pu].name, st);
-	}
 	return st;
 }
 
@@ -1306,7 +1295,6 @@ rk_status rk_subject_convert(rk_register *r, const char *id, const char *kind,
 	size_t nk, i, cn, pu = POL_NONE, changed = 0;
 	int issued = 0;
 	rk_status st;
-	audit_ev ev;
 
 	memset(&cs, 0, sizeof cs);
 	cs.p = p;
@@ -1411,16 +1399,10 @@ rk_status rk_subject_convert(rk_register *r, const char *id, const char *kind,
 	snprintf(names, sizeof names, "kind:%s", p->kinds[nk].name);
 	if (cn != POL_NONE && p->kinds[nk].customer_number &&
 	    !conv_has(&cs, cn)) {
-		int64_t num;
 		char nbuf[24];
-		if (r->st->vt->counter_next(r->st, "customer_number",
-					    p->settings.customer_number_start,
-					    &num) != 0) {
-			st = reg_store_fail(r,
-					    "cannot issue a customer number");
+		st = issue_number(r, nbuf);
+		if (st != RK_OK)
 			goto out;
-		}
-		snprintf(nbuf, sizeof nbuf, "%" PRId64, num);
 		st = put_value(r, &sub, dk, nk, cn, nbuf,
 			       p->sources[p->fields[cn].source].name);
 		if (st != RK_OK)
@@ -1438,11 +1420,8 @@ rk_status rk_subject_convert(rk_register *r, const char *id, const char *kind,
 	st = integ_subject_repin(r, &sub);
 	if (st != RK_OK)
 		goto out;
-	audit_ev_set(&ev, r, AUD_SUBJECT_CONVERT, sub.pseudonym, names,
-		     p->purposes[pu].name, "ok");
-	st = audit_write(r, &ev);
-	if (st == RK_OK)
-		st = reg_commit(r);
+	st = reg_write_commit(r, AUD_SUBJECT_CONVERT, sub.pseudonym, names,
+			      p->purposes[pu].name);
 	if (st == RK_OK && dropped[0] != '\0' && !r->bulk)
 		reg_wal_scrub(r);
 	if (st == RK_OK && res != NULL) {
@@ -1457,13 +1436,11 @@ rk_status rk_subject_convert(rk_register *r, const char *id, const char *kind,
 		res->dropped[n] = '\0';
 	}
 out:
-	if (st != RK_OK) {
-		reg_rollback(r);
-		reg_audit_attempt(r, AUD_SUBJECT_CONVERT,
-				  sub.pseudonym[0] ? sub.pseudonym : NULL,
-				  pu == POL_NONE ? NULL : p->purposes[pu].name,
-				  st);
-	}
+	if (st != RK_OK)
+		reg_write_failed(r, AUD_SUBJECT_CONVERT,
+				 sub.pseudonym[0] ? sub.pseudonym : NULL,
+				 pu == POL_NONE ? NULL : p->purposes[pu].name,
+				 st);
 	free(cs.v);
 	sec_key_free(dk);
 	return st;
@@ -1607,11 +1584,7 @@ rk_status rk_subject_check_password(rk_register *r, const char *id,
 		goto out;
 	/* The subject row and its values from one snapshot: the row pins
 	 * their digest. */
-	st = reg_begin_read(r);
-	if (st != RK_OK)
-		goto out;
-	reading = 1;
-	st = reg_subject_for(r, id, pu, &sub, &dk);
+	st = reg_read_subject(r, id, pu, &sub, &dk, &reading);
 	if (st != RK_OK)
 		goto out;
 	memset(&ps, 0, sizeof ps);
@@ -1697,20 +1670,6 @@ const rk_value *rk_subject_value(const rk_subject *s, size_t i)
 	return i < s->n ? &s->vals[i].pub : NULL;
 }
 
-static json_t *csv_array(const char *csv)
-{
-	json_t *a = json_array();
-	const char *p = csv;
-
-	while (a != NULL && p != NULL && *p != '\0') {
-		const char *e = strchr(p, ',');
-		size_t len = e == NULL ? strlen(p) : (size_t)(e - p);
-		json_array_append_new(a, json_stringn(p, len));
-		p = e == NULL ? NULL : e + 1;
-	}
-	return a;
-}
-
 char *rk_subject_json(const rk_subject *s)
 {
 	json_t *root, *fields, *rel;
@@ -1746,7 +1705,7 @@ char *rk_subject_json(const rk_subject *s)
 		}
 		json_object_set_new(o, "value", json_string(v->value));
 		json_object_set_new(o, "category", json_string(v->category));
-		json_object_set_new(o, "purposes", csv_array(v->purposes));
+		json_object_set_new(o, "purposes", csv_json(v->purposes));
 		json_object_set_new(o, "legal_basis",
 				    json_string(v->legal_basis));
 		json_object_set_new(o, "source", json_string(v->source));
@@ -1839,7 +1798,6 @@ rk_status rk_subject_confirm(rk_register *r, const char *id,
 	char names[NAMES_MAX] = "", today[11];
 	size_t pu = POL_NONE, total = 0;
 	rk_status st;
-	audit_ev ev;
 	int open = 0;
 
 	sub.pseudonym[0] = '\0';
@@ -1913,11 +1871,8 @@ rk_status rk_subject_confirm(rk_register *r, const char *id,
 	st = integ_subject_repin(r, &sub);
 	if (st != RK_OK)
 		goto out;
-	audit_ev_set(&ev, r, AUD_SUBJECT_CONFIRM, sub.pseudonym, names,
-		     p->purposes[pu].name, "ok");
-	st = audit_write(r, &ev);
-	if (st == RK_OK)
-		st = reg_commit(r);
+	st = reg_write_commit(r, AUD_SUBJECT_CONFIRM, sub.pseudonym, names,
+			      p->purposes[pu].name);
 	open = 0;
 	if (st == RK_OK && confirmed != NULL)
 		*confirmed = total;

@@ -15,6 +15,8 @@ import re
 import sys
 
 RANKS = {
+    # below everything: plain file helpers
+    "fsutil": -1,
     # base: no register handle
     "crypto": 0, "audit_action": 0, "ident": 0, "jsonpos": 0, "htmlesc": 0, "stats_sdc": 0,
     "store_sqlite": 0,
