@@ -28,7 +28,8 @@ static const char sql_get[] =
 	"SELECT subject_id, kind, created_at, expires_at, used_at, mac"
 	" FROM selfsvc WHERE hash = ?1";
 static const char sql_use[] =
-	"UPDATE selfsvc SET used_at = ?2 WHERE hash = ?1 AND used_at = 0";
+	"UPDATE selfsvc SET used_at = ?2, mac = ?3 WHERE hash = ?1"
+	" AND used_at = 0";
 static const char sql_count[] =
 	"SELECT count(*) FROM selfsvc WHERE subject_id = ?1 AND kind = ?2"
 	" AND used_at = 0 AND expires_at > ?3";
@@ -112,7 +113,8 @@ out:
 	return ret;
 }
 
-int sqx_selfsvc_use(store *s, const unsigned char *hash, int64_t at)
+int sqx_selfsvc_use(store *s, const unsigned char *hash, int64_t at,
+		    const unsigned char *mac)
 {
 	static const char what[] = "self-service use";
 	sqlite3_stmt *st = sqx_stmt(s, SL_USE, what, sql_use);
@@ -121,7 +123,8 @@ int sqx_selfsvc_use(store *s, const unsigned char *hash, int64_t at)
 	if (!st)
 		return STORE_ERR;
 	if ((rc = sqx_bind_blob(st, 1, hash, SEC_HASH_BYTES)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 2, at)) != SQLITE_OK) {
+	    (rc = sqlite3_bind_int64(st, 2, at)) != SQLITE_OK ||
+	    (rc = sqx_bind_blob(st, 3, mac, SEC_HASH_BYTES)) != SQLITE_OK) {
 		sqx_fail(s, what, rc);
 		goto out;
 	}
