@@ -2232,9 +2232,10 @@ rk_status reg_load_subject(rk_register *r, const char *id, store_subject *sub)
 
 #define CTX_SELFSVC_ROW "rk-selfsvc-row-v1"
 
-/* Not used_at: the store marks a link used in one statement (the single
- * use is its compare-and-set), and a row put back unused still needs the
- * secret, which is stored nowhere. */
+/* used_at too once set: a spent link put back unused would open the
+ * person's data again to whoever still holds it (a forwarded mail, a
+ * mail server's log) until it expires. An unused row's MAC leaves it out,
+ * so rows written before it was bound still verify while unused. */
 void integ_selfsvc_mac(const rk_register *r, const store_selfsvc *row,
 		       unsigned char out[SEC_HASH_BYTES])
 {
@@ -2246,6 +2247,8 @@ void integ_selfsvc_mac(const rk_register *r, const store_selfsvc *row,
 	sec_mac_int(&m, row->kind);
 	sec_mac_int(&m, row->created_at);
 	sec_mac_int(&m, row->expires_at);
+	if (row->used_at != 0)
+		sec_mac_int(&m, row->used_at);
 	sec_mac_final(&m, out);
 }
 

@@ -162,8 +162,11 @@ rk_status rk_selfservice_exchange(rk_register *r, const char *link_secret,
 		goto refused;
 	if (st != RK_OK)
 		goto out;
-	/* One exchange wins, even when two race with the same link. */
-	rc = r->st->vt->selfsvc_use(r->st, link.hash, now);
+	/* One exchange wins, even when two race with the same link; the
+	 * row is spent under a MAC that binds when. */
+	link.used_at = now > 0 ? now : 1;
+	integ_selfsvc_mac(r, &link, link.mac);
+	rc = r->st->vt->selfsvc_use(r->st, link.hash, link.used_at, link.mac);
 	if (rc == STORE_NOTFOUND)
 		goto refused;
 	if (rc != 0) {

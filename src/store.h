@@ -607,9 +607,11 @@ struct store_vt {
 	/* The row of a hash; STORE_NOTFOUND when there is none. */
 	int (*selfsvc_get)(store *s, const unsigned char *hash,
 			   store_selfsvc *out);
-	/* Marks an unused row used at at; STORE_NOTFOUND when it is absent
-	 * or was used already (one exchange wins). */
-	int (*selfsvc_use)(store *s, const unsigned char *hash, int64_t at);
+	/* Marks an unused row used at at, with mac its MAC as used;
+	 * STORE_NOTFOUND when it is absent or was used already (one
+	 * exchange wins). */
+	int (*selfsvc_use)(store *s, const unsigned char *hash, int64_t at,
+			   const unsigned char *mac);
 	/* Rows of kind for the subject that are unused and live at now. */
 	int (*selfsvc_count)(store *s, const char *subject_id, int kind,
 			     int64_t now, int64_t *n);

@@ -185,7 +185,8 @@ int pgx_value_repurpose(store *s, int64_t rowid, const char *purposes,
 /* store_pg_selfsvc.c */
 int pgx_selfsvc_insert(store *s, const store_selfsvc *row);
 int pgx_selfsvc_get(store *s, const unsigned char *hash, store_selfsvc *out);
-int pgx_selfsvc_use(store *s, const unsigned char *hash, int64_t at);
+int pgx_selfsvc_use(store *s, const unsigned char *hash, int64_t at,
+		    const unsigned char *mac);
 int pgx_selfsvc_count(store *s, const char *subject_id, int kind, int64_t now,
 		      int64_t *n);
 int pgx_selfsvc_purge(store *s, int64_t now, const unsigned char *hash);

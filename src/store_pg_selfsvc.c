@@ -78,15 +78,17 @@ int pgx_selfsvc_get(store *s, const unsigned char *hash, store_selfsvc *out)
 }
 
 /* One exchange wins: the row changes only while it is unused. */
-int pgx_selfsvc_use(store *s, const unsigned char *hash, int64_t at)
+int pgx_selfsvc_use(store *s, const unsigned char *hash, int64_t at,
+		    const unsigned char *mac)
 {
 	struct pgq q = {0};
 
 	pgq_blob(&q, hash, SEC_HASH_BYTES);
 	pgq_i64(&q, at);
+	pgq_blob(&q, mac, SEC_HASH_BYTES);
 	return pgx_cmd(s, S(2), "self-service use",
-		       "UPDATE selfsvc SET used_at = $2 WHERE hash = $1"
-		       " AND used_at = 0",
+		       "UPDATE selfsvc SET used_at = $2, mac = $3"
+		       " WHERE hash = $1 AND used_at = 0",
 		       &q, 1, NULL);
 }
 

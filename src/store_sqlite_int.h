@@ -177,7 +177,8 @@ int sqx_value_repurpose(store *s, int64_t rowid, const char *purposes,
 /* store_sqlite_selfsvc.c */
 int sqx_selfsvc_insert(store *s, const store_selfsvc *row);
 int sqx_selfsvc_get(store *s, const unsigned char *hash, store_selfsvc *out);
-int sqx_selfsvc_use(store *s, const unsigned char *hash, int64_t at);
+int sqx_selfsvc_use(store *s, const unsigned char *hash, int64_t at,
+		    const unsigned char *mac);
 int sqx_selfsvc_count(store *s, const char *subject_id, int kind, int64_t now,
 		      int64_t *n);
 int sqx_selfsvc_purge(store *s, int64_t now, const unsigned char *hash);

@@ -28,7 +28,8 @@ static const char sql_get[] =
 	"SELECT subject_id, kind, created_at, expires_at, used_at, mac"
 	" FROM selfsvc WHERE hash = ?1";
 static const char sql_use[] =
-	"UPDATE selfsvc SET used_at = ?2 WHERE hash = ?1 AND used_at = 0";
+	"UPDATE selfsvc SET used_at = ?2, mac = ?3 WHERE hash = ?1"
+	" AND used_at = 0";
 static const char sql_count[] =
 	"SELECT count(*) FROM selfsvc WHERE subject_id = ?1 AND kind = ?2"
 	" AND used_at = 0 AND expires_at > ?3";
@@ -95,10 +96,12 @@ int sqx_selfsvc_get(store *s, const unsigned char *hash, store_selfsvc *out)
 	return ret;
 }
 
-int sqx_selfsvc_use(store *s, const unsigned char *hash, int64_t at)
+int sqx_selfsvc_use(store *s, const unsigned char *hash, int64_t at,
+		    const unsigned char *mac)
 {
 	static const char what[] = "self-service use";
 	const struct sqx_arg args[] = {SQX_B(hash, SEC_HASH_BYTES), SQX_I(at),
+				       SQX_B(mac, SEC_HASH_BYTES),
 				       SQX_ARGS_END};
 
 	/* The hash is the key: no change means no unused row. */

@@ -196,6 +196,32 @@ static void test_repointed_row(void **state)
 			 RK_EINTEGRITY);
 }
 
+/* Someone with the database but not the key makes a spent link unused
+ * again: the next exchange fails closed and `audit verify` says why. */
+static void test_spent_link_reused(void **state)
+{
+	struct fx *f = *state;
+	char secret[RK_TOKEN_LEN + 1], session[RK_TOKEN_LEN + 1];
+	int64_t exp = 0, sexp = 0;
+	rk_audit_report rep;
+
+	assert_int_equal(rk_selfservice_link(f->r, f->a, NULL, 0, secret, &exp),
+			 RK_OK);
+	assert_int_equal(rk_selfservice_exchange(f->r, secret, session, &sexp),
+			 RK_OK);
+	memset(&rep, 0, sizeof rep);
+	assert_int_equal(rk_integrity_verify(f->r, &rep), RK_OK);
+	assert_int_equal(rk_selfservice_exchange(f->r, secret, session, &sexp),
+			 RK_EREFUSED);
+	fx_exec(f->db, "UPDATE selfsvc SET used_at = 0 WHERE kind = 0");
+	assert_int_equal(rk_selfservice_exchange(f->r, secret, session, &sexp),
+			 RK_EINTEGRITY);
+	assert_string_equal(session, "");
+	memset(&rep, 0, sizeof rep);
+	assert_int_equal(rk_integrity_verify(f->r, &rep), RK_EINTEGRITY);
+	assert_non_null(strstr(rep.reason, "self-service"));
+}
+
 struct seen {
 	int link, link_refused, open_ok, open_refused;
 };
@@ -259,6 +285,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_expiry, setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_live_limit, setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_spent_link_reused, setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_repointed_row, setup,
 						fx_teardown),
