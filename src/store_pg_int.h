@@ -117,7 +117,12 @@ int pgx_actor_revoke(store *s, const char *name, int64_t at);
 int pgx_actor_set_auth(store *s, const store_actor *a);
 int pgx_subject_set_key(store *s, const char *id,
 			const unsigned char wrapped[SEC_WRAPPED_BYTES]);
+/* Deletes the subject and does what the foreign keys of the
+ * coordinator-local tables did (cookie, selfsvc, dsr, disclosure). */
 int pgx_subject_delete(store *s, const char *id);
+/* The subject id (NULL or "" pass) names a subject; else STORE_ERR with
+ * "what: no such subject". */
+int pgx_subject_must_exist(store *s, const char *id, const char *what);
 int pgx_ciphertext_set(store *s, enum store_ct kind, int64_t id, int64_t seq,
 		       const unsigned char *ct, size_t len);
 int pgx_value_bidx_walk(store *s, const char *subject_id, store_value_fn fn,
