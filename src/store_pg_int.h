@@ -236,4 +236,21 @@ int pgx_copy_counter_next(struct pgx_copy *c, const char *key, int64_t *out);
 void pgx_copy_counter_seen(struct pgx_copy *c, const char *key, int64_t val);
 void pgx_copy_counters_forget(struct pgx_copy *c);
 
+/* ---- store_pg_copy.c: a table's rows streamed by COPY ----
+ * For store_copy.c (restore, migrate into PostgreSQL), the one user of
+ * this header outside store_pg*.c. After `COPY t (cols) FROM STDIN
+ * (FORMAT binary)` answered PGRES_COPY_IN on conn: a row is
+ * pgx_stream_row and then each of its fields; pgx_stream_end finishes
+ * the COPY (abandon: the server keeps none of it), frees the stream and
+ * returns the COPY's result (NULL when there is none; PQclear it). The
+ * row functions return -1 once libpq refused data or memory ran out: end
+ * the stream then. */
+struct pgx_stream;
+struct pgx_stream *pgx_stream_new(PGconn *conn);
+int pgx_stream_row(struct pgx_stream *st, int nfields);
+/* v NULL: SQL NULL; the bytes as the column's binary form (text, bytea) */
+int pgx_stream_field(struct pgx_stream *st, const void *v, size_t n);
+int pgx_stream_i64(struct pgx_stream *st, int64_t v); /* a BIGINT */
+PGresult *pgx_stream_end(struct pgx_stream *st, int abandon);
+
 #endif
