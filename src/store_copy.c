@@ -266,35 +266,38 @@ static int src_next(struct copier *c, const char *table, struct src *in,
 
 /* ---- writing into SQLite: an INSERT a row ---- */
 
-static int insert_sql(const char *table, char (*cols)[64], int ncol, char *sql,
-		      size_t cap)
+/* Appends a then b to sql at *off; -1 when it does not fit. */
+static int append(char *sql, size_t cap, size_t *off, const char *a,
+		  const char *b)
+{
+	int n = snprintf(sql + *off, cap - *off, "%s%s", a, b);
+
+	if (n < 0 || (size_t)n >= cap - *off)
+		return -1;
+	*off += (size_t)n;
+	return 0;
+}
+
+/* "HEAD table (col, ...)" then, with marks, " VALUES (?, ...)", then
+ * tail: the INSERT of a SQLite target, the COPY of a PostgreSQL one. */
+static int table_sql(const char *head, const char *table, char (*cols)[64],
+		     int ncol, int marks, const char *tail, char *sql,
+		     size_t cap)
 {
 	size_t off = 0;
-	int n;
 
-	n = snprintf(sql, cap, "INSERT INTO %s (", table);
-	if (n < 0 || (size_t)n >= cap)
+	if (append(sql, cap, &off, head, table) != 0 ||
+	    append(sql, cap, &off, " (", "") != 0)
 		return -1;
-	off = (size_t)n;
-	for (int i = 0; i < ncol; i++) {
-		n = snprintf(sql + off, cap - off, "%s%s", i ? ", " : "",
-			     cols[i]);
-		if (n < 0 || (size_t)n >= cap - off)
+	for (int i = 0; i < ncol; i++)
+		if (append(sql, cap, &off, i ? ", " : "", cols[i]) != 0)
 			return -1;
-		off += (size_t)n;
-	}
-	n = snprintf(sql + off, cap - off, ") VALUES (");
-	if (n < 0 || (size_t)n >= cap - off)
+	if (append(sql, cap, &off, ")", marks ? " VALUES (" : "") != 0)
 		return -1;
-	off += (size_t)n;
-	for (int i = 0; i < ncol; i++) {
-		n = snprintf(sql + off, cap - off, "%s?", i ? ", " : "");
-		if (n < 0 || (size_t)n >= cap - off)
+	for (int i = 0; marks && i < ncol; i++)
+		if (append(sql, cap, &off, i ? ", " : "", "?") != 0)
 			return -1;
-		off += (size_t)n;
-	}
-	n = snprintf(sql + off, cap - off, ")");
-	return n < 0 || (size_t)n >= cap - off ? -1 : 0;
+	return append(sql, cap, &off, marks ? ")" : "", tail);
 }
 
 static int put_row(struct copier *c, sqlite3_stmt *ins, const struct cell *row,
@@ -337,7 +340,8 @@ static int copy_into_sqlite(struct copier *c, const char *table, struct src *in,
 	sqlite3_stmt *ins = NULL;
 	int rc = -1, got;
 
-	if (insert_sql(table, in->cols, in->ncol, sql, sizeof sql) != 0)
+	if (table_sql("INSERT INTO ", table, in->cols, in->ncol, 1, "", sql,
+		      sizeof sql) != 0)
 		return errf(c, "copy: table %s: statement too long", table);
 	if (sqlite3_prepare_v2(c->to.db, sql, -1, &ins, NULL) != SQLITE_OK) {
 		errf(c, "copy: table %s: %s", table, sqlite3_errmsg(c->to.db));
@@ -386,28 +390,6 @@ static int target_types(struct copier *c, const char *table,
 	return rc;
 }
 
-/* COPY table (the source's columns) FROM STDIN (FORMAT binary). The names
- * are the target's own (target_types found each). */
-static int copy_sql(const char *table, char (*cols)[64], int ncol, char *sql,
-		    size_t cap)
-{
-	size_t off;
-	int n = snprintf(sql, cap, "COPY %s (", table);
-
-	if (n < 0 || (size_t)n >= cap)
-		return -1;
-	off = (size_t)n;
-	for (int i = 0; i < ncol; i++) {
-		n = snprintf(sql + off, cap - off, "%s%s", i ? ", " : "",
-			     cols[i]);
-		if (n < 0 || (size_t)n >= cap - off)
-			return -1;
-		off += (size_t)n;
-	}
-	n = snprintf(sql + off, cap - off, ") FROM STDIN (FORMAT binary)");
-	return n < 0 || (size_t)n >= cap - off ? -1 : 0;
-}
-
 /* One cell in the binary form of the target column's type. A number
  * becomes the text of its digits where a text (or bytea) is wanted, as it
  * did when bound as a text parameter. */
@@ -452,7 +434,9 @@ static int copy_into_pg(struct copier *c, const char *table, struct src *in,
 
 	if (target_types(c, table, in, types) != 0)
 		return -1;
-	if (copy_sql(table, in->cols, in->ncol, sql, sizeof sql) != 0)
+	/* the names are the target's own: target_types found each */
+	if (table_sql("COPY ", table, in->cols, in->ncol, 0,
+		      " FROM STDIN (FORMAT binary)", sql, sizeof sql) != 0)
 		return errf(c, "copy: table %s: statement too long", table);
 	res = PQexec(c->to.pg, sql);
 	if (PQresultStatus(res) != PGRES_COPY_IN) {
