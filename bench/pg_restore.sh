@@ -39,17 +39,15 @@ secs() { # label command...: runs it, prints its wall-clock seconds
 }
 
 echo "register: $N subjects, $(du -k "$DB" | cut -f1) kB SQLite file"
-secs "migrate SQLite -> PostgreSQL" "$BIN" --db "$DB" --key-file "$KEY" \
-	migrate --to "$PG"
-secs "backup PostgreSQL" "$BIN" --db "$PG" --key-file "$KEY" \
-	backup "$WORK/pg-backup.db"
-secs "restore PostgreSQL" "$BIN" --db "$PG" --key-file "$KEY" \
-	restore "$WORK/pg-backup.db"
-secs "audit verify PostgreSQL" "$BIN" --db "$PG" --key-file "$KEY" \
-	audit verify
-secs "migrate PostgreSQL -> SQLite" "$BIN" --db "$PG" --key-file "$KEY" \
-	migrate --to "$WORK/back.db"
-secs "backup SQLite" "$BIN" --db "$DB" --key-file "$KEY" \
-	backup "$WORK/sq-backup.db"
-secs "restore SQLite" "$BIN" --db "$DB" --key-file "$KEY" \
-	restore "$WORK/sq-backup.db"
+on() { # on DB ARGS...: the binary on that register
+	local db=$1
+	shift
+	"$BIN" --db "$db" --key-file "$KEY" "$@"
+}
+secs "migrate SQLite -> PostgreSQL" on "$DB" migrate --to "$PG"
+secs "backup PostgreSQL" on "$PG" backup "$WORK/pg-backup.db"
+secs "restore PostgreSQL" on "$PG" restore "$WORK/pg-backup.db"
+secs "audit verify PostgreSQL" on "$PG" audit verify
+secs "migrate PostgreSQL -> SQLite" on "$PG" migrate --to "$WORK/back.db"
+secs "backup SQLite" on "$DB" backup "$WORK/sq-backup.db"
+secs "restore SQLite" on "$DB" restore "$WORK/sq-backup.db"

@@ -876,26 +876,29 @@ static int count_disclosure(void *ud, const store_disclosure *d)
 	return 0;
 }
 
-/* The rows of subject loc1 in the four tables: n[0] links in cookie and
- * selfsvc (0-2); dsr and disclosure rows and how many still name it. */
-static void local_rows(store *s, const unsigned char *hash, int n[5])
+/* The rows of subject loc1 in the four tables are as expected: links in
+ * cookie and selfsvc (0-2); its dsr and disclosure rows and how many of
+ * them still name it. */
+static void local_rows(store *s, const unsigned char *hash, int links, int dsr,
+		       int dsr_named, int disc, int disc_named)
 {
 	char sid[33];
 	unsigned char mac[SEC_HASH_BYTES];
 	store_selfsvc row;
-	int d[2] = {0, 0}, x[2] = {0, 0};
+	int d[2] = {0, 0}, x[2] = {0, 0}, n;
 
 	assert_int_equal(s->vt->begin(s, 0), 0);
-	n[0] = (s->vt->cookie_resolve(s, hash, sid, mac) == 0) +
-	       (s->vt->selfsvc_get(s, hash, &row) == 0);
+	n = (s->vt->cookie_resolve(s, hash, sid, mac) == 0) +
+	    (s->vt->selfsvc_get(s, hash, &row) == 0);
 	assert_int_equal(s->vt->dsr_walk(s, count_dsr, d), 0);
 	assert_int_equal(
 		s->vt->disclosure_walk(s, "p-loc1", count_disclosure, x), 0);
 	assert_int_equal(s->vt->commit(s), 0);
-	n[1] = d[0];
-	n[2] = d[1];
-	n[3] = x[0];
-	n[4] = x[1];
+	assert_int_equal(n, links);
+	assert_int_equal(d[0], dsr);
+	assert_int_equal(d[1], dsr_named);
+	assert_int_equal(x[0], disc);
+	assert_int_equal(x[1], disc_named);
 }
 
 /* A register from before the Citus migration (its foreign keys in place,
@@ -909,7 +912,6 @@ static void test_citus_local(void **state)
 	store_dsr d;
 	store_disclosure x;
 	store *s;
-	int n[5];
 
 	(void)state;
 	if (url() == NULL)
@@ -967,12 +969,7 @@ static void test_citus_local(void **state)
 	s = opened(0); /* migrates */
 	assert_int_equal(pg_count(LOCAL_FKEYS), 0);
 	/* what was there reads the same */
-	local_rows(s, hash, n);
-	assert_int_equal(n[0], 2);
-	assert_int_equal(n[1], 1);
-	assert_int_equal(n[2], 1);
-	assert_int_equal(n[3], 1);
-	assert_int_equal(n[4], 1);
+	local_rows(s, hash, 2, 1, 1, 1, 1);
 
 	/* a link to no subject is refused, and changes nothing */
 	assert_int_equal(s->vt->begin(s, 1), 0);
@@ -1005,12 +1002,7 @@ static void test_citus_local(void **state)
 	assert_int_equal(s->vt->begin(s, 1), 0);
 	assert_int_equal(s->vt->subject_delete(s, "loc1"), 0);
 	assert_int_equal(s->vt->commit(s), 0);
-	local_rows(s, hash, n);
-	assert_int_equal(n[0], 0);
-	assert_int_equal(n[1], 1);
-	assert_int_equal(n[2], 0);
-	assert_int_equal(n[3], 1);
-	assert_int_equal(n[4], 0);
+	local_rows(s, hash, 0, 1, 0, 1, 0);
 	s->vt->close(s);
 }
 
