@@ -361,12 +361,80 @@ const char *cli_jstr(const json_t *o, const char *key, const char *dflt)
 	return s != NULL ? s : dflt;
 }
 
+/* ---- the read replica's retry: one output, the same input ----
+ * A verb that reads on the standby may run again on the primary
+ * (replica_again). So that the retry neither repeats what the first run
+ * printed nor finds standard input consumed, the first run's standard
+ * output is held in memory (never in a file: it may be personal data) and
+ * shown only if that run is the one that counts, and what cli_read_line
+ * took from standard input is kept and given to the retry again. */
+static struct {
+	FILE *real; /* stdout while the output is held */
+	char *out;  /* the held output */
+	size_t outlen;
+	char in[4096]; /* what the first run read from standard input */
+	size_t inlen, inpos;
+	int recording, replaying, in_lost;
+} rr;
+
+static int in_getc(void)
+{
+	int ch;
+
+	if (rr.replaying && rr.inpos < rr.inlen)
+		return (unsigned char)rr.in[rr.inpos++];
+	ch = getchar();
+	if (rr.recording && ch != EOF) {
+		if (rr.inlen < sizeof rr.in)
+			rr.in[rr.inlen++] = (char)ch;
+		else
+			rr.in_lost = 1; /* too long to give again */
+	}
+	return ch;
+}
+
+/* Standard output goes into memory until out_release. glibc's stdout is
+ * a variable the program may set; the verbs write through it. */
+static void out_hold(void)
+{
+	FILE *m;
+
+	if (fflush(stdout) != 0)
+		return;
+	m = open_memstream(&rr.out, &rr.outlen);
+	if (m == NULL)
+		return;
+	rr.real = stdout;
+	stdout = m;
+}
+
+/* Back to the real standard output; the held output is written there
+ * (show) or wiped. */
+static void out_release(int show)
+{
+	FILE *m = stdout;
+
+	if (rr.real == NULL)
+		return;
+	stdout = rr.real;
+	rr.real = NULL;
+	if (fclose(m) != 0)
+		show = 0; /* out of memory: what was held is incomplete */
+	if (show && rr.outlen > 0)
+		(void)fwrite(rr.out, 1, rr.outlen, stdout);
+	if (rr.out != NULL)
+		explicit_bzero(rr.out, rr.outlen);
+	free(rr.out);
+	rr.out = NULL;
+	rr.outlen = 0;
+}
+
 int cli_read_line(char *buf, size_t cap, const char *what)
 {
 	size_t n = 0;
 	int ch = EOF, nul = 0;
 
-	while (n + 1 < cap && (ch = getchar()) != EOF && ch != '\n') {
+	while (n + 1 < cap && (ch = in_getc()) != EOF && ch != '\n') {
 		nul |= ch == '\0';
 		buf[n++] = (char)ch;
 	}
@@ -375,7 +443,7 @@ int cli_read_line(char *buf, size_t cap, const char *what)
 		explicit_bzero(buf, cap);
 		return cli_error(1, "%s: cannot read standard input", what);
 	}
-	if (n + 1 == cap && (ch = getchar()) != '\n' && ch != EOF) {
+	if (n + 1 == cap && (ch = in_getc()) != '\n' && ch != EOF) {
 		/* Not the whole line: nothing of it is used. */
 		explicit_bzero(buf, cap);
 		return cli_error(2, "%s: the value is longer than %zu bytes",
@@ -682,6 +750,10 @@ static void replica_setup(cli *c, int nrest, char **rest)
 		     (nrest > 1 && strcmp(rest[1], replica_verbs[k][1]) == 0)))
 			c->replica_ok = 1;
 	hold_errors = c->replica_ok;
+	if (c->replica_ok) {
+		out_hold();
+		rr.recording = 1;
+	}
 }
 
 /* A verb that failed (system or integrity) after reading on the standby
@@ -691,17 +763,26 @@ static int replica_again(cli *c, const struct verb *v, int nrest, char **rest,
 			 int rc)
 {
 	int used = c->reg != NULL && rk_register_replica_reads(c->reg) > 0;
+	/* only when the first run's output was held and its input kept */
+	int again = c->replica_ok && used && (rc == 1 || rc == 5) &&
+		    rr.real != NULL && !rr.in_lost;
 
 	hold_errors = 0;
-	if (c->replica_ok && used && (rc == 1 || rc == 5)) {
+	rr.recording = 0;
+	out_release(!again);
+	if (again) {
 		rk_register_close(c->reg);
 		c->reg = NULL;
 		c->replica_ok = 0;
 		held_error[0] = '\0';
-		return v->run(c, nrest, rest);
-	}
-	if (held_error[0] != '\0')
+		rr.replaying = 1;
+		rr.inpos = 0;
+		rc = v->run(c, nrest, rest);
+	} else if (held_error[0] != '\0') {
 		cli_error(rc, "%s", held_error);
+	}
+	rr.replaying = 0;
+	explicit_bzero(rr.in, sizeof rr.in);
 	return rc;
 }
 

@@ -19,6 +19,7 @@
 
 #include "store.h"
 #include "store_copy.h"
+#include "store_pg_int.h"
 
 #define NCOL_MAX 32
 
@@ -97,85 +98,211 @@ static int sq_exec(struct copier *c, sqlite3 *db, const char *sql)
 	return 0;
 }
 
-/* ---- writing a row ---- */
+/* ---- reading a table ---- */
 
-/* The target's INSERT for a table with these columns. attachment_chunk on
- * PostgreSQL takes its subject from its record. */
-static int insert_sql(const struct copier *c, const char *table,
-		      char (*cols)[64], int ncol, char *sql, size_t cap)
+/* A source table being read: all its rows (PostgreSQL) or a statement
+ * stepped row by row (SQLite). */
+struct src {
+	PGresult *res;
+	sqlite3_stmt *st;
+	int ncol, nrows, r;
+	char cols[NCOL_MAX][64];
+};
+
+/* The source's SELECT. attachment_chunk: PostgreSQL's carries the subject
+ * SQLite's does not; a PostgreSQL target gets it (from the chunk's record
+ * when the source is SQLite), a SQLite target does not. The columns are
+ * named the same on both. */
+static void select_sql(const struct copier *c, const char *table, char *sel,
+		       size_t cap)
 {
-	size_t off = 0;
-	int n;
-
-	if (c->to.pg != NULL && strcmp(table, "attachment_chunk") == 0) {
-		n = snprintf(sql, cap,
-			     "INSERT INTO attachment_chunk (subject_id,"
-			     " record_id, seq, ciphertext) SELECT r.subject_id,"
-			     " $1::bigint, $2::bigint, $3::bytea FROM record r"
-			     " WHERE r.id = $1::bigint");
-		return n < 0 || (size_t)n >= cap ? -1 : 0;
-	}
-	n = snprintf(sql, cap, "INSERT INTO %s (", table);
-	if (n < 0 || (size_t)n >= cap)
-		return -1;
-	off = (size_t)n;
-	for (int i = 0; i < ncol; i++) {
-		n = snprintf(sql + off, cap - off, "%s%s", i ? ", " : "",
-			     cols[i]);
-		if (n < 0 || (size_t)n >= cap - off)
-			return -1;
-		off += (size_t)n;
-	}
-	n = snprintf(sql + off, cap - off, ") VALUES (");
-	if (n < 0 || (size_t)n >= cap - off)
-		return -1;
-	off += (size_t)n;
-	for (int i = 0; i < ncol; i++) {
-		if (c->to.pg != NULL)
-			n = snprintf(sql + off, cap - off, "%s$%d",
-				     i ? ", " : "", i + 1);
-		else
-			n = snprintf(sql + off, cap - off, "%s?",
-				     i ? ", " : "");
-		if (n < 0 || (size_t)n >= cap - off)
-			return -1;
-		off += (size_t)n;
-	}
-	n = snprintf(sql + off, cap - off, ")");
-	return n < 0 || (size_t)n >= cap - off ? -1 : 0;
+	if (strcmp(table, "attachment_chunk") != 0)
+		snprintf(sel, cap, "SELECT * FROM %s", table);
+	else if (c->to.pg == NULL)
+		snprintf(sel, cap,
+			 "SELECT record_id, seq, ciphertext"
+			 " FROM attachment_chunk");
+	else if (c->from.pg != NULL)
+		snprintf(sel, cap,
+			 "SELECT subject_id, record_id, seq, ciphertext"
+			 " FROM attachment_chunk");
+	else
+		snprintf(sel, cap,
+			 "SELECT r.subject_id AS subject_id, k.record_id AS"
+			 " record_id, k.seq AS seq, k.ciphertext AS ciphertext"
+			 " FROM attachment_chunk k JOIN record r ON r.id ="
+			 " k.record_id");
 }
 
-static int put_row(struct copier *c, const char *sql, sqlite3_stmt *ins,
-		   const struct cell *row, int ncol)
+static int src_open(struct copier *c, const char *table, struct src *in)
 {
-	if (c->to.pg != NULL) {
-		const char *v[NCOL_MAX];
-		int len[NCOL_MAX], fmt[NCOL_MAX];
-		char num[NCOL_MAX][24];
-		PGresult *r;
-		int rc;
+	char sel[256];
 
-		for (int i = 0; i < ncol; i++) {
-			len[i] = 0;
-			fmt[i] = 0;
-			v[i] = NULL;
-			if (row[i].t == C_INT) {
-				snprintf(num[i], sizeof num[i], "%lld",
-					 (long long)row[i].i);
-				v[i] = num[i];
-			} else if (row[i].t == C_TEXT) {
-				v[i] = row[i].p;
-			} else if (row[i].t == C_BLOB) {
-				v[i] = row[i].n ? row[i].p : "";
-				len[i] = (int)row[i].n;
-				fmt[i] = 1;
-			}
-		}
-		r = PQexecParams(c->to.pg, sql, ncol, NULL, v, len, fmt, 1);
-		rc = pg_ok(c, r, "copy");
-		PQclear(r);
-		return rc;
+	memset(in, 0, sizeof *in);
+	select_sql(c, table, sel, sizeof sel);
+	if (c->from.pg != NULL) {
+		in->res = PQexecParams(c->from.pg, sel, 0, NULL, NULL, NULL,
+				       NULL, 1);
+		if (pg_ok(c, in->res, "copy") != 0)
+			return -1;
+		in->ncol = PQnfields(in->res);
+		in->nrows = PQntuples(in->res);
+	} else {
+		if (sqlite3_prepare_v2(c->from.db, sel, -1, &in->st, NULL) !=
+		    SQLITE_OK)
+			return errf(c, "copy: %s", sqlite3_errmsg(c->from.db));
+		in->ncol = sqlite3_column_count(in->st);
 	}
+	if (in->ncol > NCOL_MAX)
+		return errf(c, "copy: table %s has too many columns", table);
+	for (int i = 0; i < in->ncol; i++) {
+		const char *name = in->res ? PQfname(in->res, i)
+					   : sqlite3_column_name(in->st, i);
+
+		if (name == NULL || strlen(name) >= sizeof in->cols[i])
+			return errf(c, "copy: a column of %s", table);
+		memcpy(in->cols[i], name, strlen(name) + 1);
+	}
+	return 0;
+}
+
+static void src_close(struct src *in)
+{
+	PQclear(in->res);
+	sqlite3_finalize(in->st);
+	memset(in, 0, sizeof *in);
+}
+
+/* A PostgreSQL source's row r into cells. */
+static int pg_cells(struct copier *c, const char *table, struct src *in,
+		    struct cell *row)
+{
+	for (int i = 0; i < in->ncol; i++) {
+		struct cell *k = &row[i];
+		const unsigned char *p =
+			(const unsigned char *)PQgetvalue(in->res, in->r, i);
+		int n = PQgetlength(in->res, in->r, i);
+		Oid t = PQftype(in->res, i);
+
+		memset(k, 0, sizeof *k);
+		if (PQgetisnull(in->res, in->r, i)) {
+			k->t = C_NULL;
+		} else if (t == 20 && n == 8) { /* int8 */
+			uint64_t u = 0;
+
+			for (int b = 0; b < 8; b++)
+				u = u << 8 | p[b];
+			k->t = C_INT;
+			k->i = (int64_t)u;
+		} else if (t == 17 || t == 25) { /* bytea, text */
+			k->t = t == 17 ? C_BLOB : C_TEXT;
+			k->p = p;
+			k->n = (size_t)n;
+		} else {
+			return errf(c,
+				    "copy: %s.%s has a type the copy does not "
+				    "know",
+				    table, in->cols[i]);
+		}
+	}
+	return 0;
+}
+
+/* A SQLite source's current row into cells. */
+static int sq_cells(struct copier *c, const char *table, struct src *in,
+		    struct cell *row)
+{
+	for (int i = 0; i < in->ncol; i++) {
+		struct cell *k = &row[i];
+
+		memset(k, 0, sizeof *k);
+		switch (sqlite3_column_type(in->st, i)) {
+		case SQLITE_INTEGER:
+			k->t = C_INT;
+			k->i = sqlite3_column_int64(in->st, i);
+			break;
+		case SQLITE_TEXT:
+			k->t = C_TEXT;
+			k->p = sqlite3_column_text(in->st, i);
+			k->n = (size_t)sqlite3_column_bytes(in->st, i);
+			break;
+		case SQLITE_BLOB:
+			k->t = C_BLOB;
+			k->p = sqlite3_column_blob(in->st, i);
+			k->n = (size_t)sqlite3_column_bytes(in->st, i);
+			break;
+		case SQLITE_NULL:
+			k->t = C_NULL;
+			break;
+		default:
+			return errf(c, "copy: %s.%s holds a float", table,
+				    in->cols[i]);
+		}
+	}
+	return 0;
+}
+
+/* The next row into cells: 1, 0 at the end, -1 on an error. */
+static int src_next(struct copier *c, const char *table, struct src *in,
+		    struct cell *row)
+{
+	int s;
+
+	if (in->res != NULL) {
+		if (in->r >= in->nrows)
+			return 0;
+		if (pg_cells(c, table, in, row) != 0)
+			return -1;
+		in->r++;
+		return 1;
+	}
+	s = sqlite3_step(in->st);
+	if (s == SQLITE_DONE)
+		return 0;
+	if (s != SQLITE_ROW)
+		return errf(c, "copy: %s", sqlite3_errmsg(c->from.db));
+	return sq_cells(c, table, in, row) != 0 ? -1 : 1;
+}
+
+/* ---- writing into SQLite: an INSERT a row ---- */
+
+/* Appends a then b to sql at *off; -1 when it does not fit. */
+static int append(char *sql, size_t cap, size_t *off, const char *a,
+		  const char *b)
+{
+	int n = snprintf(sql + *off, cap - *off, "%s%s", a, b);
+
+	if (n < 0 || (size_t)n >= cap - *off)
+		return -1;
+	*off += (size_t)n;
+	return 0;
+}
+
+/* "HEAD table (col, ...)" then, with marks, " VALUES (?, ...)", then
+ * tail: the INSERT of a SQLite target, the COPY of a PostgreSQL one. */
+static int table_sql(const char *head, const char *table, char (*cols)[64],
+		     int ncol, int marks, const char *tail, char *sql,
+		     size_t cap)
+{
+	size_t off = 0;
+
+	if (append(sql, cap, &off, head, table) != 0 ||
+	    append(sql, cap, &off, " (", "") != 0)
+		return -1;
+	for (int i = 0; i < ncol; i++)
+		if (append(sql, cap, &off, i ? ", " : "", cols[i]) != 0)
+			return -1;
+	if (append(sql, cap, &off, ")", marks ? " VALUES (" : "") != 0)
+		return -1;
+	for (int i = 0; marks && i < ncol; i++)
+		if (append(sql, cap, &off, i ? ", " : "", "?") != 0)
+			return -1;
+	return append(sql, cap, &off, marks ? ")" : "", tail);
+}
+
+static int put_row(struct copier *c, sqlite3_stmt *ins, const struct cell *row,
+		   int ncol)
+{
 	for (int i = 0; i < ncol; i++) {
 		int rc = SQLITE_OK;
 
@@ -205,150 +332,168 @@ static int put_row(struct copier *c, const char *sql, sqlite3_stmt *ins,
 	return 0;
 }
 
-/* ---- reading a table ---- */
-
-static int copy_table(struct copier *c, const char *table, int64_t *rows)
+static int copy_into_sqlite(struct copier *c, const char *table, struct src *in,
+			    int64_t *rows)
 {
-	char sel[160], sql[2048], cols[NCOL_MAX][64];
+	char sql[2048];
 	struct cell row[NCOL_MAX];
-	sqlite3_stmt *st = NULL, *ins = NULL;
-	PGresult *res = NULL;
-	int ncol = 0, rc = -1, nrows;
+	sqlite3_stmt *ins = NULL;
+	int rc = -1, got;
 
-	*rows = 0;
-	/* PostgreSQL's attachment_chunk carries the subject SQLite's does
-	 * not: the columns are named, the same on both. */
-	if (strcmp(table, "attachment_chunk") == 0)
-		snprintf(sel, sizeof sel,
-			 "SELECT record_id, seq, ciphertext"
-			 " FROM attachment_chunk");
-	else
-		snprintf(sel, sizeof sel, "SELECT * FROM %s", table);
-	if (c->from.pg != NULL) {
-		res = PQexecParams(c->from.pg, sel, 0, NULL, NULL, NULL, NULL,
-				   1);
-		if (pg_ok(c, res, "copy") != 0)
-			goto out;
-		ncol = PQnfields(res);
-	} else {
-		if (sqlite3_prepare_v2(c->from.db, sel, -1, &st, NULL) !=
-		    SQLITE_OK) {
-			errf(c, "copy: %s", sqlite3_errmsg(c->from.db));
-			goto out;
-		}
-		ncol = sqlite3_column_count(st);
-	}
-	if (ncol > NCOL_MAX) {
-		errf(c, "copy: table %s has too many columns", table);
-		goto out;
-	}
-	for (int i = 0; i < ncol; i++) {
-		const char *name =
-			res ? PQfname(res, i) : sqlite3_column_name(st, i);
-
-		if (name == NULL || strlen(name) >= sizeof cols[i]) {
-			errf(c, "copy: a column of %s", table);
-			goto out;
-		}
-		memcpy(cols[i], name, strlen(name) + 1);
-	}
-	if (insert_sql(c, table, cols, ncol, sql, sizeof sql) != 0) {
-		errf(c, "copy: table %s: statement too long", table);
-		goto out;
-	}
-	if (c->to.db != NULL &&
-	    sqlite3_prepare_v2(c->to.db, sql, -1, &ins, NULL) != SQLITE_OK) {
+	if (table_sql("INSERT INTO ", table, in->cols, in->ncol, 1, "", sql,
+		      sizeof sql) != 0)
+		return errf(c, "copy: table %s: statement too long", table);
+	if (sqlite3_prepare_v2(c->to.db, sql, -1, &ins, NULL) != SQLITE_OK) {
 		errf(c, "copy: table %s: %s", table, sqlite3_errmsg(c->to.db));
 		goto out;
 	}
-	nrows = res ? PQntuples(res) : 0;
-	for (int r = 0;; r++) {
-		if (res) {
-			if (r >= nrows)
-				break;
-			for (int i = 0; i < ncol; i++) {
-				struct cell *k = &row[i];
-				const unsigned char *p =
-					(const unsigned char *)PQgetvalue(res,
-									  r, i);
-				int n = PQgetlength(res, r, i);
-				Oid t = PQftype(res, i);
-
-				memset(k, 0, sizeof *k);
-				if (PQgetisnull(res, r, i)) {
-					k->t = C_NULL;
-				} else if (t == 20 && n == 8) { /* int8 */
-					uint64_t u = 0;
-
-					for (int b = 0; b < 8; b++)
-						u = u << 8 | p[b];
-					k->t = C_INT;
-					k->i = (int64_t)u;
-				} else if (t == 17) { /* bytea */
-					k->t = C_BLOB;
-					k->p = p;
-					k->n = (size_t)n;
-				} else if (t == 25) { /* text */
-					k->t = C_TEXT;
-					k->p = p;
-					k->n = (size_t)n;
-				} else {
-					errf(c,
-					     "copy: %s.%s has a type the "
-					     "copy does not know",
-					     table, cols[i]);
-					goto out;
-				}
-			}
-		} else {
-			int s = sqlite3_step(st);
-
-			if (s == SQLITE_DONE)
-				break;
-			if (s != SQLITE_ROW) {
-				errf(c, "copy: %s", sqlite3_errmsg(c->from.db));
-				goto out;
-			}
-			for (int i = 0; i < ncol; i++) {
-				struct cell *k = &row[i];
-
-				memset(k, 0, sizeof *k);
-				switch (sqlite3_column_type(st, i)) {
-				case SQLITE_INTEGER:
-					k->t = C_INT;
-					k->i = sqlite3_column_int64(st, i);
-					break;
-				case SQLITE_TEXT:
-					k->t = C_TEXT;
-					k->p = sqlite3_column_text(st, i);
-					k->n = (size_t)sqlite3_column_bytes(st,
-									    i);
-					break;
-				case SQLITE_BLOB:
-					k->t = C_BLOB;
-					k->p = sqlite3_column_blob(st, i);
-					k->n = (size_t)sqlite3_column_bytes(st,
-									    i);
-					break;
-				case SQLITE_NULL:
-					k->t = C_NULL;
-					break;
-				default:
-					errf(c, "copy: %s.%s holds a float",
-					     table, cols[i]);
-					goto out;
-				}
-			}
-		}
-		if (put_row(c, sql, ins, row, ncol) != 0)
+	while ((got = src_next(c, table, in, row)) == 1) {
+		if (put_row(c, ins, row, in->ncol) != 0)
 			goto out;
 		(*rows)++;
 	}
-	rc = 0;
+	rc = got;
 out:
-	PQclear(res);
-	sqlite3_finalize(st);
 	sqlite3_finalize(ins);
+	return rc;
+}
+
+/* ---- writing into PostgreSQL: one COPY a table ---- */
+
+enum { OID_BYTEA = 17, OID_INT8 = 20, OID_TEXT = 25 };
+
+/* The target's type of each source column (its oid); a column the target
+ * lacks is an error that names it. */
+static int target_types(struct copier *c, const char *table,
+			const struct src *in, Oid *types)
+{
+	const char *v[1] = {table};
+	PGresult *r = PQexecParams(c->to.pg,
+				   "SELECT attname, atttypid FROM pg_attribute"
+				   " WHERE attrelid = to_regclass($1) AND"
+				   " attnum > 0 AND NOT attisdropped",
+				   1, NULL, v, NULL, NULL, 0);
+	int rc = pg_ok(c, r, "copy");
+
+	for (int i = 0; rc == 0 && i < in->ncol; i++) {
+		int k = 0, n = PQntuples(r);
+
+		while (k < n && strcmp(PQgetvalue(r, k, 0), in->cols[i]) != 0)
+			k++;
+		if (k == n)
+			rc = errf(c, "copy: the target's %s has no column %s",
+				  table, in->cols[i]);
+		else
+			types[i] = (Oid)strtoul(PQgetvalue(r, k, 1), NULL, 10);
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* One cell in the binary form of the target column's type. A number
+ * becomes the text of its digits where a text (or bytea) is wanted, as it
+ * did when bound as a text parameter. */
+static int stream_cell(struct copier *c, struct pgx_stream *st,
+		       const struct cell *k, Oid type, const char *table,
+		       const char *col)
+{
+	char num[24];
+	int rc;
+
+	if (type != OID_INT8 && type != OID_TEXT && type != OID_BYTEA)
+		return errf(c, "copy: %s.%s has a type the copy does not know",
+			    table, col);
+	if (type == OID_INT8 && k->t != C_INT && k->t != C_NULL)
+		return errf(c, "copy: %s.%s holds no number", table, col);
+	if (k->t == C_NULL) {
+		rc = pgx_stream_field(st, NULL, 0);
+	} else if (type == OID_INT8) {
+		rc = pgx_stream_i64(st, k->i);
+	} else if (k->t == C_INT) {
+		int n = snprintf(num, sizeof num, "%lld", (long long)k->i);
+
+		rc = pgx_stream_field(st, num, (size_t)n);
+	} else {
+		rc = pgx_stream_field(st, k->p, k->n);
+	}
+	if (rc != 0)
+		return errf(c, "copy: table %s: the rows could not be sent",
+			    table);
+	return 0;
+}
+
+static int copy_into_pg(struct copier *c, const char *table, struct src *in,
+			int64_t *rows)
+{
+	char sql[2048];
+	struct cell row[NCOL_MAX];
+	Oid types[NCOL_MAX];
+	struct pgx_stream *st = NULL;
+	PGresult *res;
+	int rc = -1, got;
+
+	if (target_types(c, table, in, types) != 0)
+		return -1;
+	/* the names are the target's own: target_types found each */
+	if (table_sql("COPY ", table, in->cols, in->ncol, 0,
+		      " FROM STDIN (FORMAT binary)", sql, sizeof sql) != 0)
+		return errf(c, "copy: table %s: statement too long", table);
+	res = PQexec(c->to.pg, sql);
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		if (pg_ok(c, res, "copy") == 0)
+			errf(c, "copy: table %s: no COPY", table);
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	st = pgx_stream_new(c->to.pg);
+	if (st == NULL) {
+		errf(c, "copy: out of memory");
+		(void)PQputCopyEnd(c->to.pg, "out of memory");
+		while ((res = PQgetResult(c->to.pg)) != NULL)
+			PQclear(res);
+		return -1;
+	}
+	while ((got = src_next(c, table, in, row)) == 1) {
+		if (pgx_stream_row(st, in->ncol) != 0) {
+			errf(c, "copy: table %s: the rows could not be sent",
+			     table);
+			goto out;
+		}
+		for (int i = 0; i < in->ncol; i++)
+			if (stream_cell(c, st, &row[i], types[i], table,
+					in->cols[i]) != 0)
+				goto out;
+		(*rows)++;
+	}
+	if (got != 0)
+		goto out;
+	res = pgx_stream_end(st, 0);
+	st = NULL;
+	if (res == NULL)
+		errf(c, "copy: table %s: the server did not answer", table);
+	else
+		rc = pg_ok(c, res, "copy");
+	PQclear(res);
+out:
+	if (st != NULL) /* the error is set: the server drops the rows */
+		PQclear(pgx_stream_end(st, 1));
+	return rc;
+}
+
+static int copy_table(struct copier *c, const char *table, int64_t *rows)
+{
+	struct src in;
+	int rc;
+
+	*rows = 0;
+	if (src_open(c, table, &in) != 0)
+		rc = -1;
+	else if (c->to.pg != NULL)
+		rc = copy_into_pg(c, table, &in, rows);
+	else
+		rc = copy_into_sqlite(c, table, &in, rows);
+	src_close(&in);
 	return rc;
 }
 

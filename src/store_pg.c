@@ -175,9 +175,6 @@ static const char *const m2[] = {
 	NULL,
 };
 
-/* Numbered migrations: migrations[i] (its parts, NULL-terminated) takes
- * the schema from version i to i + 1. Append only; never edit one that
- * has shipped. */
 /* 3: a self-service row's MAC binds its used_at once set
  * (integ_selfsvc_mac): links spent before have MACs without it and open
  * nothing any more, so they go. */
@@ -186,10 +183,38 @@ static const char *const m3[] = {
 	NULL,
 };
 
+/* 4: Citus readiness of the last four tables. cookie and selfsvc are
+ * found by their hash (one global key a holder presents, not a subject),
+ * dsr and disclosure outlive their subject's erasure (their link goes
+ * NULL, and NULL cannot be a distribution column): all four stay local
+ * on the coordinator. A local table cannot keep a foreign key to the
+ * distributed subject, so the keys go and the store does what they did,
+ * in the same transaction: subject_delete deletes the subject's cookies
+ * and self-service rows and unlinks its requests and disclosures; the
+ * inserts check that the subject exists (store_pg_more.c and
+ * store_pg_paper.c). Found by the catalog, not by name, so that a key
+ * named otherwise goes too. */
+static const char *const m4[] = {
+	"DO $$DECLARE r record; BEGIN"
+	" FOR r IN SELECT c.conname, t.relname FROM pg_constraint c"
+	" JOIN pg_class t ON t.oid = c.conrelid"
+	" JOIN pg_namespace n ON n.oid = t.relnamespace"
+	" WHERE c.contype = 'f' AND n.nspname = current_schema()"
+	" AND c.confrelid = 'subject'::regclass"
+	" AND t.relname IN ('cookie', 'selfsvc', 'dsr', 'disclosure')"
+	" LOOP EXECUTE format('ALTER TABLE %I DROP CONSTRAINT %I',"
+	" r.relname, r.conname); END LOOP; END$$",
+	NULL,
+};
+
+/* Numbered migrations: migrations[i] (its parts, NULL-terminated) takes
+ * the schema from version i to i + 1. Append only; never edit one that
+ * has shipped. */
 static const char *const *const migrations[] = {
 	m1,
 	m2,
 	m3,
+	m4,
 };
 
 #define NMIGRATIONS ((int64_t)(sizeof migrations / sizeof migrations[0]))
@@ -1836,4 +1861,28 @@ static int pg_read_replica(store *base, const char *url)
 static int64_t pg_replica_reads(store *base)
 {
 	return pg_of(base)->replica_reads;
+}
+
+/* ---- the foreign keys the coordinator-local tables lost (migration 3) ---- */
+
+/* The check a foreign key made at an insert into a coordinator-local
+ * table: the subject is there (writes hold the writer lock, so it stays
+ * until the commit). STORE_ERR with the error set when it is not. */
+int pgx_subject_must_exist(store *s, const char *id, const char *what)
+{
+	struct pgq q = {0};
+	PGresult *res;
+	int ret = 0;
+
+	if (id == NULL || id[0] == '\0')
+		return 0; /* no link: nothing to check */
+	pgq_text(&q, id);
+	res = pgx_query(s, PGX_CORE + 40, what,
+			"SELECT 1 FROM subject WHERE id = $1", &q);
+	if (res == NULL)
+		return STORE_ERR;
+	if (PQntuples(res) != 1)
+		ret = pgx_error(s, what, "no such subject");
+	PQclear(res);
+	return ret;
 }

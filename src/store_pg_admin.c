@@ -225,6 +225,15 @@ static const char *const put_back_live =
 	" WHERE t.id = dsr.id AND t.subject_id IN (SELECT id FROM subject);"
 	"DROP TABLE pg_temp.rk_live_consent;"
 	"DROP TABLE pg_temp.rk_live_dsr";
+/* Every subject goes; what their foreign keys did before the Citus
+ * migration (store_pg.c's 3) the restore does itself: the coordinator-
+ * local tables lose the subjects' self-service rows and their requests'
+ * and disclosures' links (cookies are replaced with the data tables). */
+static const char *const drop_subjects =
+	"DELETE FROM subject;"
+	"DELETE FROM selfsvc;"
+	"UPDATE dsr SET subject_id = NULL WHERE subject_id IS NOT NULL;"
+	"UPDATE disclosure SET subject_id = NULL WHERE subject_id IS NOT NULL";
 /* The restored ids are numbers the counters handed out: they go on past
  * them, and never back (a number handed out since stays used). */
 static const char *const counters_past =
@@ -274,7 +283,7 @@ int pgx_restore_from(store *s, const char *path, int keep_audit)
 	/* The caller's transaction holds it all: any failure below is
 	 * rolled back by the caller, and nothing changes. */
 	if (exec_pg(s, "restore", save_live) != 0 ||
-	    exec_pg(s, "restore", "DELETE FROM subject") != 0)
+	    exec_pg(s, "restore", drop_subjects) != 0)
 		goto out;
 	if (copy_clear(&to, data_tables, ndata, err, sizeof err) != 0 ||
 	    copy_rows(&from, &to, data_tables, ndata, NULL, err, sizeof err) !=

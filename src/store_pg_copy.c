@@ -528,3 +528,114 @@ void pgx_copy_counters_forget(struct pgx_copy *c)
 	if (c != NULL)
 		c->nctr = 0;
 }
+
+/* ---- a table's rows streamed by COPY (store_copy.c) ----
+ * A restore or a migration into PostgreSQL sends each table's rows with
+ * one COPY in the binary format above instead of an INSERT (a round trip)
+ * per row. The caller started the COPY; rows go to libpq as the buffer
+ * fills, so a table of any size needs STREAM_BYTES of memory here. */
+
+#define STREAM_BYTES (1u << 20)
+
+struct pgx_stream {
+	PGconn *conn;
+	struct buf b;
+	int failed; /* libpq refused data or memory ran out */
+};
+
+/* Hands what is buffered to libpq. */
+static int stream_send(struct pgx_stream *st)
+{
+	if (st->b.n > 0 &&
+	    PQputCopyData(st->conn, (const char *)st->b.p, (int)st->b.n) != 1)
+		st->failed = 1;
+	st->b.n = 0;
+	return st->failed ? -1 : 0;
+}
+
+struct pgx_stream *pgx_stream_new(PGconn *conn)
+{
+	struct pgx_stream *st = calloc(1, sizeof *st);
+
+	if (st == NULL)
+		return NULL;
+	st->conn = conn;
+	if (grow(&st->b, STREAM_BYTES + sizeof copy_header) != 0) {
+		free(st);
+		return NULL;
+	}
+	memcpy(st->b.p, copy_header, sizeof copy_header);
+	st->b.n = sizeof copy_header;
+	return st;
+}
+
+int pgx_stream_row(struct pgx_stream *st, int nfields)
+{
+	if (st->failed)
+		return -1;
+	if (st->b.n >= STREAM_BYTES && stream_send(st) != 0)
+		return -1;
+	if (grow(&st->b, 2) != 0) {
+		st->failed = 1;
+		return -1;
+	}
+	put_be(&st->b, (uint64_t)nfields, 2);
+	return 0;
+}
+
+int pgx_stream_field(struct pgx_stream *st, const void *v, size_t n)
+{
+	if (st->failed)
+		return -1;
+	if (n > (size_t)INT32_MAX - 8 || grow(&st->b, 4 + n) != 0) {
+		st->failed = 1;
+		return -1;
+	}
+	put_field(&st->b, v == NULL ? NULL : n == 0 ? "" : v, n);
+	return 0;
+}
+
+int pgx_stream_i64(struct pgx_stream *st, int64_t v)
+{
+	unsigned char b[8];
+	uint64_t u = (uint64_t)v;
+
+	for (size_t k = sizeof b; k-- > 0; u >>= 8)
+		b[k] = (unsigned char)(u & 0xff);
+	return pgx_stream_field(st, b, sizeof b);
+}
+
+PGresult *pgx_stream_end(struct pgx_stream *st, int abandon)
+{
+	const unsigned char trailer[2] = {0xff, 0xff};
+	PGresult *res, *out = NULL;
+
+	if (st == NULL)
+		return NULL;
+	if (!abandon && !st->failed && grow(&st->b, sizeof trailer) == 0) {
+		memcpy(st->b.p + st->b.n, trailer, sizeof trailer);
+		st->b.n += sizeof trailer;
+		if (stream_send(st) == 0)
+			(void)PQputCopyEnd(st->conn, NULL);
+		else
+			abandon = 1;
+	} else {
+		abandon = 1;
+	}
+	/* the server drops every row of an abandoned COPY */
+	if (abandon)
+		(void)PQputCopyEnd(st->conn, "copy abandoned");
+	/* The COPY's result; the first failure if there are several. */
+	while ((res = PQgetResult(st->conn)) != NULL) {
+		if (out == NULL || (PQresultStatus(out) == PGRES_COMMAND_OK &&
+				    PQresultStatus(res) != PGRES_COMMAND_OK)) {
+			PQclear(out);
+			out = res;
+		} else {
+			PQclear(res);
+		}
+	}
+	free(st->b.p);
+	free(st);
+	return out;
+}

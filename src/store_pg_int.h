@@ -117,7 +117,12 @@ int pgx_actor_revoke(store *s, const char *name, int64_t at);
 int pgx_actor_set_auth(store *s, const store_actor *a);
 int pgx_subject_set_key(store *s, const char *id,
 			const unsigned char wrapped[SEC_WRAPPED_BYTES]);
+/* Deletes the subject and does what the foreign keys of the
+ * coordinator-local tables did (cookie, selfsvc, dsr, disclosure). */
 int pgx_subject_delete(store *s, const char *id);
+/* The subject id (NULL or "" pass) names a subject; else STORE_ERR with
+ * "what: no such subject". */
+int pgx_subject_must_exist(store *s, const char *id, const char *what);
 int pgx_ciphertext_set(store *s, enum store_ct kind, int64_t id, int64_t seq,
 		       const unsigned char *ct, size_t len);
 int pgx_value_bidx_walk(store *s, const char *subject_id, store_value_fn fn,
@@ -231,5 +236,22 @@ int pgx_copy_audit(struct pgx_copy *c, PGconn *conn, const store_audit *a);
 int pgx_copy_counter_next(struct pgx_copy *c, const char *key, int64_t *out);
 void pgx_copy_counter_seen(struct pgx_copy *c, const char *key, int64_t val);
 void pgx_copy_counters_forget(struct pgx_copy *c);
+
+/* ---- store_pg_copy.c: a table's rows streamed by COPY ----
+ * For store_copy.c (restore, migrate into PostgreSQL), the one user of
+ * this header outside store_pg*.c. After `COPY t (cols) FROM STDIN
+ * (FORMAT binary)` answered PGRES_COPY_IN on conn: a row is
+ * pgx_stream_row and then each of its fields; pgx_stream_end finishes
+ * the COPY (abandon: the server keeps none of it), frees the stream and
+ * returns the COPY's result (NULL when there is none; PQclear it). The
+ * row functions return -1 once libpq refused data or memory ran out: end
+ * the stream then. */
+struct pgx_stream;
+struct pgx_stream *pgx_stream_new(PGconn *conn);
+int pgx_stream_row(struct pgx_stream *st, int nfields);
+/* v NULL: SQL NULL; the bytes as the column's binary form (text, bytea) */
+int pgx_stream_field(struct pgx_stream *st, const void *v, size_t n);
+int pgx_stream_i64(struct pgx_stream *st, int64_t v); /* a BIGINT */
+PGresult *pgx_stream_end(struct pgx_stream *st, int abandon);
 
 #endif

@@ -341,6 +341,8 @@ int pgx_cookie_link(store *s, const unsigned char hash[SEC_BIDX_BYTES],
 	struct pgq q = {0};
 	int rc;
 
+	if (pgx_subject_must_exist(s, subject_id, "cookie link") != 0)
+		return STORE_ERR;
 	pgq_blob(&q, hash, SEC_BIDX_BYTES);
 	pgq_text(&q, subject_id);
 	pgq_i64(&q, at);
@@ -563,13 +565,34 @@ int pgx_subject_set_key(store *s, const char *id,
 		       1, NULL);
 }
 
+/* What the foreign keys to subject did before the Citus migration (3 in
+ * store_pg.c): the tables kept on the coordinator lose the subject's rows
+ * (cookie, selfsvc: ON DELETE CASCADE) or their link to it (dsr,
+ * disclosure: ON DELETE SET NULL), in the caller's transaction. */
+static const struct {
+	int slot;
+	const char *sql;
+} subject_gone[] = {
+	{S(57), "DELETE FROM cookie WHERE subject_id = $1"},
+	{S(58), "DELETE FROM selfsvc WHERE subject_id = $1"},
+	{S(59), "UPDATE dsr SET subject_id = NULL WHERE subject_id = $1"},
+	{S(60), "UPDATE disclosure SET subject_id = NULL"
+		" WHERE subject_id = $1"},
+};
+
 int pgx_subject_delete(store *s, const char *id)
 {
 	struct pgq q = {0};
+	int rc;
 
 	pgq_text(&q, id);
-	return pgx_cmd(s, S(24), "subject delete",
-		       "DELETE FROM subject WHERE id = $1", &q, 1, NULL);
+	rc = pgx_cmd(s, S(24), "subject delete",
+		     "DELETE FROM subject WHERE id = $1", &q, 1, NULL);
+	for (size_t i = 0;
+	     rc == 0 && i < sizeof subject_gone / sizeof subject_gone[0]; i++)
+		rc = pgx_cmd(s, subject_gone[i].slot, "subject delete",
+			     subject_gone[i].sql, &q, 0, NULL);
+	return rc;
 }
 
 int pgx_value_bidx_walk(store *s, const char *subject_id, store_value_fn fn,
@@ -884,6 +907,8 @@ int pgx_dsr_insert(store *s, store_dsr *d)
 	struct pgq q = {0};
 	PGresult *res;
 
+	if (pgx_subject_must_exist(s, d->subject_id, "request insert") != 0)
+		return STORE_ERR;
 	pgq_opt(&q, d->subject_id);
 	pgq_text(&q, d->pseudonym);
 	pgq_text(&q, d->type);

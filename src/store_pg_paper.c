@@ -399,6 +399,8 @@ int pgx_disclosure_insert(store *s, const store_disclosure *d)
 {
 	struct pgq q = {0};
 
+	if (pgx_subject_must_exist(s, d->subject_id, "disclosure insert") != 0)
+		return STORE_ERR;
 	pgq_i64(&q, d->id);
 	pgq_i64(&q, d->batch);
 	pgq_opt(&q, d->subject_id);

@@ -21,6 +21,8 @@ int pgx_selfsvc_insert(store *s, const store_selfsvc *row)
 {
 	struct pgq q = {0};
 
+	if (pgx_subject_must_exist(s, row->subject_id, "self-service insert"))
+		return STORE_ERR;
 	pgq_blob(&q, row->hash, SEC_HASH_BYTES);
 	pgq_text(&q, row->subject_id);
 	pgq_i64(&q, row->kind);

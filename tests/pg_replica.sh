@@ -64,6 +64,33 @@ expect "it shows the update" shows Jalkeen
 check "list through the replica" 0 "$BIN" --read-replica "$REPLICA" subject list
 expect "it lists the subject" shows "$A"
 
+# A verb whose read on the standby fails runs again on the primary: its
+# answer shows once, no error of the first run shows, and a value it read
+# from standard input is given to the second run too. The standby lags
+# a second register's whole life: its database is there, empty.
+"$RK_PG_BIN/createdb" -h "$RK_PG_HOST" -U postgres "${RK_PG_DBNAME}_lag"
+expect "the standby has the empty database" wait_replay
+pq "$SB" "SELECT pg_wal_replay_pause()" >/dev/null
+LAG=(--db "postgresql:///${RK_PG_DBNAME}_lag?host=$RK_PG_HOST&user=postgres"
+	--key-file "$WORK/lag.key"
+	--read-replica "postgresql:///${RK_PG_DBNAME}_lag?host=$SB&user=postgres")
+check "a register the standby has not seen" 0 "$BIN" "${LAG[@]}" init \
+	--policy "$POLICY"
+check "its subject" 0 "$BIN" "${LAG[@]}" subject add --kind customer \
+	--field last_name=Myohainen --field email=myohainen@example.com
+L=$out
+check "show through the standby, again on the primary" 0 "$BIN" "${LAG[@]}" \
+	subject show "$L"
+expect "the answer shows once" test "$(grep -c Myohainen <<<"$out")" -eq 1
+expect "no error of the first run shows" test -z "$err"
+check "list, again on the primary" 0 "$BIN" "${LAG[@]}" subject list
+expect "the subject is listed once" test "$(grep -c "$L" <<<"$out")" -eq 1
+IN=$'myohainen@example.com\n' check "find by a value on standard input" 0 \
+	"$BIN" "${LAG[@]}" subject find --by email -
+expect "found once" test "$(grep -c "$L" <<<"$out")" -eq 1
+pq "$SB" "SELECT pg_wal_replay_resume()" >/dev/null
+expect "the standby catches up" wait_replay
+
 check "the primary is no replica" 2 "$BIN" --read-replica "$REKISTERI_DB" subject show "$A"
 expect "the refusal says why" grep -q "not a standby" <<<"$err"
 

@@ -538,13 +538,20 @@ static void test_bulk_copy(void **state)
  * coordinator-local tables, or one of those it lists as still needing
  * schema work: a new table that hangs on a subject and forgets the
  * subject id fails here. */
+/* The foreign keys from the coordinator-local tables to subject. */
+#define LOCAL_FKEYS                                                            \
+	"SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND"           \
+	" confrelid = 'subject'::regclass AND conrelid::regclass::text IN"     \
+	" ('cookie', 'disclosure', 'dsr', 'selfsvc')"
+
 static void test_citus_schema(void **state)
 {
 	static const char *const allowed[] = {
 		/* reference tables, or local on the coordinator */
 		"actor", "audit", "breach", "erasure", "held_chunk",
 		"held_record", "meta", "policy_version", "schema_version",
-		/* not distributable yet (docs/postgresql.md) */
+		/* found by a hash, or outliving their subject: local on
+		 * the coordinator, without a foreign key to subject */
 		"cookie", "disclosure", "dsr", "selfsvc"};
 	PGconn *c;
 	PGresult *r;
@@ -583,6 +590,12 @@ static void test_citus_schema(void **state)
 		      " 'consent') AND relkind = 'r'");
 	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
 	assert_string_equal(PQgetvalue(r, 0, 0), "5");
+	PQclear(r);
+	/* a local table cannot keep a foreign key to the distributed
+	 * subject: none of them has one */
+	r = PQexec(c, LOCAL_FKEYS);
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_string_equal(PQgetvalue(r, 0, 0), "0");
 	PQclear(r);
 	PQfinish(c);
 }
@@ -824,6 +837,175 @@ static void test_backup_restore(void **state)
 	rmdir(dir);
 }
 
+/* ---- the coordinator-local tables: what their foreign keys did ---- */
+
+static int pg_count(const char *sql)
+{
+	PGconn *c = PQconnectdb(url());
+	PGresult *r;
+	int n;
+
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	r = PQexec(c, sql);
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	n = (int)strtol(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	PQfinish(c);
+	return n;
+}
+
+static int count_dsr(void *ud, const store_dsr *d)
+{
+	int *n = ud;
+
+	if (strcmp(d->pseudonym, "p-loc1") == 0) {
+		assert_string_equal(d->type, "access");
+		n[0]++;
+		n[1] += d->subject_id != NULL;
+	}
+	return 0;
+}
+
+static int count_disclosure(void *ud, const store_disclosure *d)
+{
+	int *n = ud;
+
+	assert_string_equal(d->recipient, "r");
+	n[0]++;
+	n[1] += d->subject_id != NULL;
+	return 0;
+}
+
+/* The rows of subject loc1 in the four tables are as expected: links in
+ * cookie and selfsvc (0-2); its dsr and disclosure rows and how many of
+ * them still name it. */
+static void local_rows(store *s, const unsigned char *hash, int links, int dsr,
+		       int dsr_named, int disc, int disc_named)
+{
+	char sid[33];
+	unsigned char mac[SEC_HASH_BYTES];
+	store_selfsvc row;
+	int d[2] = {0, 0}, x[2] = {0, 0}, n;
+
+	assert_int_equal(s->vt->begin(s, 0), 0);
+	n = (s->vt->cookie_resolve(s, hash, sid, mac) == 0) +
+	    (s->vt->selfsvc_get(s, hash, &row) == 0);
+	assert_int_equal(s->vt->dsr_walk(s, count_dsr, d), 0);
+	assert_int_equal(
+		s->vt->disclosure_walk(s, "p-loc1", count_disclosure, x), 0);
+	assert_int_equal(s->vt->commit(s), 0);
+	assert_int_equal(n, links);
+	assert_int_equal(d[0], dsr);
+	assert_int_equal(d[1], dsr_named);
+	assert_int_equal(x[0], disc);
+	assert_int_equal(x[1], disc_named);
+}
+
+/* A register from before the Citus migration (its foreign keys in place,
+ * its schema one version back) migrates when opened and reads the same;
+ * then a subject's deletion does what the keys did (cascade, set null),
+ * and an insert naming no subject is refused as the keys refused it. */
+static void test_citus_local(void **state)
+{
+	unsigned char hash[SEC_HASH_BYTES], mac[SEC_HASH_BYTES];
+	store_selfsvc ss;
+	store_dsr d;
+	store_disclosure x;
+	store *s;
+
+	(void)state;
+	if (url() == NULL)
+		skip();
+	memset(hash, 0x4c, sizeof hash);
+	memset(mac, 0x4d, sizeof mac);
+	s = opened(0);
+	assert_int_equal(s->vt->begin(s, 1), 0);
+	add_subject(s, "loc1", "f");
+	assert_int_equal(s->vt->cookie_link(s, hash, "loc1", 5, mac), 0);
+	memset(&ss, 0, sizeof ss);
+	memcpy(ss.hash, hash, sizeof hash);
+	snprintf(ss.subject_id, sizeof ss.subject_id, "loc1");
+	ss.expires_at = 99;
+	memcpy(ss.mac, mac, sizeof mac);
+	assert_int_equal(s->vt->selfsvc_insert(s, &ss), 0);
+	memset(&d, 0, sizeof d);
+	d.subject_id = "loc1";
+	d.pseudonym = "p-loc1";
+	d.type = "access";
+	d.received = "2026-01-01";
+	d.due = "2026-02-01";
+	d.status = "open";
+	d.purposes = "a";
+	d.mac = mac;
+	assert_int_equal(s->vt->dsr_insert(s, &d), 0);
+	memset(&x, 0, sizeof x);
+	x.id = 901;
+	x.batch = 901;
+	x.subject_id = "loc1";
+	x.pseudonym = "p-loc1";
+	x.recipient = "r";
+	x.recipient_kind = "k";
+	x.country = "FI";
+	x.purpose = "a";
+	x.actor = "op";
+	x.mac = mac;
+	assert_int_equal(s->vt->disclosure_insert(s, &x), 0);
+	assert_int_equal(s->vt->commit(s), 0);
+	s->vt->close(s);
+
+	/* the register as the migration before this one left it: the
+	 * foreign keys in place, the schema one version back (this test
+	 * takes the Citus migration to be the newest) */
+	pg_sql("ALTER TABLE cookie ADD FOREIGN KEY (subject_id)"
+	       " REFERENCES subject(id) ON DELETE CASCADE;"
+	       "ALTER TABLE selfsvc ADD FOREIGN KEY (subject_id)"
+	       " REFERENCES subject(id) ON DELETE CASCADE;"
+	       "ALTER TABLE dsr ADD FOREIGN KEY (subject_id)"
+	       " REFERENCES subject(id) ON DELETE SET NULL;"
+	       "ALTER TABLE disclosure ADD FOREIGN KEY (subject_id)"
+	       " REFERENCES subject(id) ON DELETE SET NULL;"
+	       "UPDATE schema_version SET version = version - 1");
+	assert_int_equal(pg_count(LOCAL_FKEYS), 4);
+	s = opened(0); /* migrates */
+	assert_int_equal(pg_count(LOCAL_FKEYS), 0);
+	/* what was there reads the same */
+	local_rows(s, hash, 2, 1, 1, 1, 1);
+
+	/* a link to no subject is refused, and changes nothing */
+	assert_int_equal(s->vt->begin(s, 1), 0);
+	d.subject_id = "nobody";
+	assert_int_equal(s->vt->dsr_insert(s, &d), STORE_ERR);
+	assert_non_null(strstr(s->vt->errmsg(s), "no such subject"));
+	assert_int_equal(s->vt->rollback(s), 0);
+	assert_int_equal(s->vt->begin(s, 1), 0);
+	assert_int_equal(s->vt->cookie_link(s, mac, "nobody", 5, mac),
+			 STORE_ERR);
+	assert_int_equal(s->vt->rollback(s), 0);
+	assert_int_equal(s->vt->begin(s, 1), 0);
+	x.id = 902;
+	x.subject_id = "nobody";
+	assert_int_equal(s->vt->disclosure_insert(s, &x), STORE_ERR);
+	assert_int_equal(s->vt->rollback(s), 0);
+	assert_int_equal(s->vt->begin(s, 1), 0);
+	snprintf(ss.subject_id, sizeof ss.subject_id, "nobody");
+	memset(ss.hash, 0x11, sizeof ss.hash);
+	assert_int_equal(s->vt->selfsvc_insert(s, &ss), STORE_ERR);
+	assert_int_equal(s->vt->rollback(s), 0);
+	/* a request without a subject needs none */
+	assert_int_equal(s->vt->begin(s, 1), 0);
+	d.subject_id = NULL;
+	assert_int_equal(s->vt->dsr_insert(s, &d), 0);
+	assert_int_equal(s->vt->rollback(s), 0);
+
+	/* the subject goes: its cookie and self-service rows with it, its
+	 * request and disclosure stay, no longer naming it */
+	assert_int_equal(s->vt->begin(s, 1), 0);
+	assert_int_equal(s->vt->subject_delete(s, "loc1"), 0);
+	assert_int_equal(s->vt->commit(s), 0);
+	local_rows(s, hash, 0, 1, 0, 1, 0);
+	s->vt->close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -834,6 +1016,7 @@ int main(void)
 		cmocka_unit_test(test_backup_restore),
 		cmocka_unit_test(test_bulk_copy),
 		cmocka_unit_test(test_citus_schema),
+		cmocka_unit_test(test_citus_local),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
