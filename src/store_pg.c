@@ -1105,7 +1105,6 @@ out:
 static int pg_value_insert(store *base, store_value *v)
 {
 	struct pgq q = {0};
-	PGresult *res;
 
 	if (pgx_copy_active(pg_of(base)->copy))
 		return copy_row(pg_of(base), pgx_copy_value(pg_of(base)->copy,
@@ -1120,17 +1119,12 @@ static int pg_value_insert(store *base, store_value *v)
 	pgq_i64(&q, v->confirmed_at);
 	pgq_opt(&q, v->expires);
 	pgq_blob(&q, v->bidx, SEC_BIDX_BYTES);
-	res = pgx_query(base, PGX_CORE + 12, "value insert",
-			"INSERT INTO value (subject_id, field, ciphertext,"
-			" purposes, legal_basis, source, collected_at,"
-			" confirmed_at, expires_at, bidx) VALUES ($1, $2, $3,"
-			" $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-			&q);
-	if (!res)
-		return STORE_ERR;
-	v->rowid = PQntuples(res) == 1 ? pgx_i64(res, 0, 0) : 0;
-	PQclear(res);
-	return 0;
+	return pgx_count(base, PGX_CORE + 12, "value insert",
+			 "INSERT INTO value (subject_id, field, ciphertext,"
+			 " purposes, legal_basis, source, collected_at,"
+			 " confirmed_at, expires_at, bidx) VALUES ($1, $2, $3,"
+			 " $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+			 &q, &v->rowid);
 }
 
 /* Hands each row of a VALUE_COLS result to fn. */
@@ -1215,42 +1209,19 @@ static int pg_value_set_expiry(store *base, const char *subject_id,
 
 /* ---- blind index ---- */
 
-/* Hands (subject id, pseudonym) of each row to fn. */
-int pgx_walk_ids(store *base, PGresult *res, const char *what, store_id_fn fn,
-		 void *ud)
-{
-	for (int i = 0; i < PQntuples(res); i++) {
-		const char *id = pgx_text(res, i, 0);
-		const char *p = PQnfields(res) > 1 ? pgx_text(res, i, 1) : NULL;
-
-		if (!id || (PQnfields(res) > 1 && !p))
-			return pgx_error(base, what, "damaged row");
-		if (fn(ud, id, p))
-			break;
-	}
-	return 0;
-}
-
 static int pg_bidx_find(store *base, const char *field,
 			const unsigned char hash[SEC_BIDX_BYTES],
 			store_id_fn fn, void *ud)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	int ret;
 
 	pgq_text(&q, field);
 	pgq_blob(&q, hash, SEC_BIDX_BYTES);
-	res = pgx_query(base, PGX_CORE + 17, "blind index find",
-			"SELECT v.subject_id, s.pseudonym FROM value v"
-			" JOIN subject s ON s.id = v.subject_id"
-			" WHERE v.field = $1 AND v.bidx = $2",
-			&q);
-	if (!res)
-		return STORE_ERR;
-	ret = pgx_walk_ids(base, res, "blind index find", fn, ud);
-	PQclear(res);
-	return ret;
+	return pgx_walk_ids(base, PGX_CORE + 17, "blind index find",
+			    "SELECT v.subject_id, s.pseudonym FROM value v"
+			    " JOIN subject s ON s.id = v.subject_id"
+			    " WHERE v.field = $1 AND v.bidx = $2",
+			    &q, fn, ud);
 }
 
 /* ---- audit ---- */
@@ -1885,4 +1856,90 @@ int pgx_subject_must_exist(store *s, const char *id, const char *what)
 		ret = pgx_error(s, what, "no such subject");
 	PQclear(res);
 	return ret;
+}
+
+/* ---- one way of walking rows ----
+ * Every reader of the PostgreSQL store runs its statement through these,
+ * so that "run, check, read each row, clear" is written once; the files
+ * keep only their SQL and a row reader per row type. */
+
+int pgx_walk(store *base, int slot, const char *what, const char *sql,
+	     const struct pgq *q, pgx_row_fn row, void *ud)
+{
+	PGresult *res = pgx_query(base, slot, what, sql, q);
+	int ret = 0, r;
+
+	if (!res)
+		return STORE_ERR;
+	for (int i = 0; i < PQntuples(res); i++) {
+		r = row(base, res, i, what, ud);
+		if (r < 0) {
+			ret = STORE_ERR;
+			break;
+		}
+		if (r > 0)
+			break;
+	}
+	PQclear(res);
+	return ret;
+}
+
+int pgx_one(store *base, int slot, const char *what, const char *sql,
+	    const struct pgq *q, const char *none, pgx_row_fn row, void *ud)
+{
+	PGresult *res = pgx_query(base, slot, what, sql, q);
+	int ret;
+
+	if (!res)
+		return STORE_ERR;
+	if (PQntuples(res) == 0) {
+		ret = STORE_NOTFOUND;
+		if (none != NULL)
+			pgx_error(base, what, none);
+	} else {
+		ret = row(base, res, 0, what, ud) < 0 ? STORE_ERR : 0;
+	}
+	PQclear(res);
+	return ret;
+}
+
+int pgx_count(store *base, int slot, const char *what, const char *sql,
+	      const struct pgq *q, int64_t *n)
+{
+	PGresult *res = pgx_query(base, slot, what, sql, q);
+
+	*n = 0;
+	if (!res)
+		return STORE_ERR;
+	if (PQntuples(res) == 1)
+		*n = pgx_i64(res, 0, 0);
+	PQclear(res);
+	return 0;
+}
+
+struct id_walk {
+	store_id_fn fn;
+	void *ud;
+};
+
+/* (subject id, pseudonym) or (subject id) of one row to the caller's fn. */
+static int id_row(store *base, const PGresult *r, int i, const char *what,
+		  void *ud)
+{
+	const struct id_walk *w = ud;
+	int two = PQnfields(r) > 1;
+	const char *id = pgx_text(r, i, 0);
+	const char *p = two ? pgx_text(r, i, 1) : NULL;
+
+	if (!id || (two && !p))
+		return pgx_error(base, what, "damaged row");
+	return w->fn(w->ud, id, p) != 0;
+}
+
+int pgx_walk_ids(store *base, int slot, const char *what, const char *sql,
+		 const struct pgq *q, store_id_fn fn, void *ud)
+{
+	struct id_walk w = {fn, ud};
+
+	return pgx_walk(base, slot, what, sql, q, id_row, &w);
 }

@@ -22,7 +22,6 @@
 int pgx_record_insert(store *s, store_record *r)
 {
 	struct pgq q = {0};
-	PGresult *res;
 
 	pgq_text(&q, r->subject_id);
 	pgq_text(&q, r->type);
@@ -36,18 +35,13 @@ int pgx_record_insert(store *s, store_record *r)
 	pgq_opt(&q, r->attachment_type);
 	pgq_blob(&q, r->mac, SEC_HASH_BYTES);
 	pgq_blob(&q, r->cookie_hash, SEC_BIDX_BYTES);
-	res = pgx_query(s, S(0), "record insert",
-			"INSERT INTO record (subject_id, type, ciphertext,"
-			" purposes, legal_basis, source, created_at,"
-			" expires_at, attachment_size, attachment_type, mac,"
-			" cookie_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
-			" $9, $10, $11, $12) RETURNING id",
-			&q);
-	if (!res)
-		return STORE_ERR;
-	r->id = PQntuples(res) == 1 ? pgx_i64(res, 0, 0) : 0;
-	PQclear(res);
-	return 0;
+	return pgx_count(s, S(0), "record insert",
+			 "INSERT INTO record (subject_id, type, ciphertext,"
+			 " purposes, legal_basis, source, created_at,"
+			 " expires_at, attachment_size, attachment_type, mac,"
+			 " cookie_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+			 " $9, $10, $11, $12) RETURNING id",
+			 &q, &r->id);
 }
 
 int pgx_record_set_mac(store *s, int64_t id,
@@ -213,7 +207,6 @@ int pgx_chunk_walk(store *s, int64_t record_id, store_chunk_fn fn, void *ud)
 int pgx_consent_append(store *s, store_consent *c)
 {
 	struct pgq q = {0};
-	PGresult *res;
 
 	pgq_text(&q, c->subject_id);
 	pgq_text(&q, c->scope);
@@ -226,17 +219,13 @@ int pgx_consent_append(store *s, store_consent *c)
 	/* No evidence is SQL NULL, not an empty bytea. */
 	pgq_blob(&q, c->evidence_ct, c->evidence_len);
 	pgq_blob(&q, c->mac, SEC_HASH_BYTES);
-	res = pgx_query(s, S(8), "consent append",
-			"INSERT INTO consent (subject_id, scope, objection,"
-			" given, at, channel, policy_version, actor, evidence,"
-			" mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-			" RETURNING id",
-			&q);
-	if (!res)
-		return STORE_ERR;
-	c->id = PQntuples(res) == 1 ? pgx_i64(res, 0, 0) : 0;
-	PQclear(res);
-	return 0;
+	return pgx_count(
+		s, S(8), "consent append",
+		"INSERT INTO consent (subject_id, scope, objection,"
+		" given, at, channel, policy_version, actor, evidence,"
+		" mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+		" RETURNING id",
+		&q, &c->id);
 }
 
 int pgx_consent_set_mac(store *s, int64_t id,
@@ -905,7 +894,6 @@ int pgx_held_walk(store *s, store_held_fn fn, void *ud)
 int pgx_dsr_insert(store *s, store_dsr *d)
 {
 	struct pgq q = {0};
-	PGresult *res;
 
 	if (pgx_subject_must_exist(s, d->subject_id, "request insert") != 0)
 		return STORE_ERR;
@@ -923,18 +911,13 @@ int pgx_dsr_insert(store *s, store_dsr *d)
 	pgq_opt(&q, d->closed);
 	pgq_text(&q, d->purposes);
 	pgq_blob(&q, d->mac, SEC_HASH_BYTES);
-	res = pgx_query(s, S(42), "request insert",
-			"INSERT INTO dsr (subject_id, pseudonym, type,"
-			" received, due, extended_due, extend_reason,"
-			" verified_by, status, outcome, reason, closed,"
-			" purposes, mac) VALUES ($1, $2, $3, $4, $5, $6, $7,"
-			" $8, $9, $10, $11, $12, $13, $14) RETURNING id",
-			&q);
-	if (!res)
-		return STORE_ERR;
-	d->id = PQntuples(res) == 1 ? pgx_i64(res, 0, 0) : 0;
-	PQclear(res);
-	return 0;
+	return pgx_count(s, S(42), "request insert",
+			 "INSERT INTO dsr (subject_id, pseudonym, type,"
+			 " received, due, extended_due, extend_reason,"
+			 " verified_by, status, outcome, reason, closed,"
+			 " purposes, mac) VALUES ($1, $2, $3, $4, $5, $6, $7,"
+			 " $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+			 &q, &d->id);
 }
 
 int pgx_dsr_update(store *s, const store_dsr *d)
@@ -1008,21 +991,14 @@ int pgx_dsr_walk(store *s, store_dsr_fn fn, void *ud)
 int pgx_retention_due(store *s, const char *as_of, store_id_fn fn, void *ud)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	int ret;
 
 	pgq_text(&q, as_of);
-	res = pgx_query(s, S(45), "retention due",
-			"SELECT subject_id FROM value"
-			" WHERE expires_at IS NOT NULL AND expires_at < $1"
-			" UNION SELECT subject_id FROM record"
-			" WHERE expires_at IS NOT NULL AND expires_at < $1",
-			&q);
-	if (!res)
-		return STORE_ERR;
-	ret = pgx_walk_ids(s, res, "retention due", fn, ud);
-	PQclear(res);
-	return ret;
+	return pgx_walk_ids(s, S(45), "retention due",
+			    "SELECT subject_id FROM value"
+			    " WHERE expires_at IS NOT NULL AND expires_at < $1"
+			    " UNION SELECT subject_id FROM record"
+			    " WHERE expires_at IS NOT NULL AND expires_at < $1",
+			    &q, fn, ud);
 }
 
 int pgx_value_delete_row(store *s, const char *subject_id, int64_t rowid)
@@ -1182,21 +1158,15 @@ int pgx_bidx_find_live(store *s, const char *field,
 		       const char *today, store_id_fn fn, void *ud)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	int ret;
 
 	pgq_text(&q, field);
 	pgq_blob(&q, hash, SEC_BIDX_BYTES);
 	pgq_text(&q, today);
-	res = pgx_query(s, S(56), "blind index find",
-			"SELECT v.subject_id, s.pseudonym"
-			" FROM value v JOIN subject s ON s.id = v.subject_id"
-			" WHERE v.field = $1 AND v.bidx = $2"
-			" AND (v.expires_at IS NULL OR v.expires_at >= $3)",
-			&q);
-	if (!res)
-		return STORE_ERR;
-	ret = pgx_walk_ids(s, res, "blind index find", fn, ud);
-	PQclear(res);
-	return ret;
+	return pgx_walk_ids(
+		s, S(56), "blind index find",
+		"SELECT v.subject_id, s.pseudonym"
+		" FROM value v JOIN subject s ON s.id = v.subject_id"
+		" WHERE v.field = $1 AND v.bidx = $2"
+		" AND (v.expires_at IS NULL OR v.expires_at >= $3)",
+		&q, fn, ud);
 }

@@ -186,8 +186,6 @@ int pgx_breach_match(store *s, const char *field, const char *type,
 		     store_id_fn fn, void *ud)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	int ret;
 
 	pgq_opt(&q, field);
 	pgq_opt(&q, type);
@@ -195,7 +193,7 @@ int pgx_breach_match(store *s, const char *field, const char *type,
 	pgq_i64(&q, from);
 	pgq_i64(&q, to);
 	pgq_i64(&q, asof);
-	res = pgx_query(
+	return pgx_walk_ids(
 		s, S(7), "breach match",
 		"SELECT s.id, s.pseudonym FROM subject s"
 		" WHERE s.created_at <= $6::bigint"
@@ -214,12 +212,7 @@ int pgx_breach_match(store *s, const char *field, const char *type,
 		"  OR EXISTS (SELECT 1 FROM record r WHERE r.subject_id = s.id"
 		"   AND r.created_at BETWEEN $4::bigint AND $5::bigint))"
 		" ORDER BY s.id",
-		&q);
-	if (!res)
-		return STORE_ERR;
-	ret = pgx_walk_ids(s, res, "breach match", fn, ud);
-	PQclear(res);
-	return ret;
+		&q, fn, ud);
 }
 
 /* ---- notice versions and policy changes ---- */
@@ -291,12 +284,11 @@ int pgx_policy_walk(store *s, store_policy_fn fn, void *ud)
 int pgx_usage_count(store *s, enum store_use what, const char *name, int64_t *n)
 {
 	struct pgq q = {0};
-	PGresult *res;
 
 	*n = 0;
 	pgq_i64(&q, (int64_t)what);
 	pgq_text(&q, name);
-	res = pgx_query(
+	return pgx_count(
 		s, S(10), "usage count",
 		"SELECT CASE $1::bigint"
 		" WHEN 0 THEN (SELECT count(*) FROM value WHERE field = $2)"
@@ -327,31 +319,18 @@ int pgx_usage_count(store *s, enum store_use what, const char *name, int64_t *n)
 							" FROM record WHERE "
 							"source = $2)"
 							" END",
-		&q);
-	if (!res)
-		return STORE_ERR;
-	if (PQntuples(res) == 1)
-		*n = pgx_i64(res, 0, 0);
-	PQclear(res);
-	return 0;
+		&q, n);
 }
 
 int pgx_field_subjects(store *s, const char *field, store_id_fn fn, void *ud)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	int ret;
 
 	pgq_text(&q, field);
-	res = pgx_query(s, S(11), "field subjects",
-			"SELECT DISTINCT subject_id FROM value"
-			" WHERE field = $1 ORDER BY subject_id",
-			&q);
-	if (!res)
-		return STORE_ERR;
-	ret = pgx_walk_ids(s, res, "field subjects", fn, ud);
-	PQclear(res);
-	return ret;
+	return pgx_walk_ids(s, S(11), "field subjects",
+			    "SELECT DISTINCT subject_id FROM value"
+			    " WHERE field = $1 ORDER BY subject_id",
+			    &q, fn, ud);
 }
 
 int pgx_scope_walk(store *s, const char *scope, int objection,

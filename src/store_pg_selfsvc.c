@@ -98,22 +98,15 @@ int pgx_selfsvc_count(store *s, const char *subject_id, int kind, int64_t now,
 		      int64_t *n)
 {
 	struct pgq q = {0};
-	PGresult *res;
 
 	*n = 0;
 	pgq_text(&q, subject_id);
 	pgq_i64(&q, kind);
 	pgq_i64(&q, now);
-	res = pgx_query(s, S(3), "self-service count",
-			"SELECT count(*) FROM selfsvc WHERE subject_id = $1"
-			" AND kind = $2 AND used_at = 0 AND expires_at > $3",
-			&q);
-	if (res == NULL)
-		return STORE_ERR;
-	if (PQntuples(res) == 1)
-		*n = pgx_i64(res, 0, 0);
-	PQclear(res);
-	return 0;
+	return pgx_count(s, S(3), "self-service count",
+			 "SELECT count(*) FROM selfsvc WHERE subject_id = $1"
+			 " AND kind = $2 AND used_at = 0 AND expires_at > $3",
+			 &q, n);
 }
 
 int pgx_selfsvc_purge(store *s, int64_t now, const unsigned char *hash)
