@@ -1001,6 +1001,25 @@ static int fill_subject(store *base, const PGresult *r, int row,
 	return 0;
 }
 
+/* out set: the get (the row lands in *out); else the list (fn). */
+struct subject_walk {
+	store_subject *out;
+	store_subject_fn fn;
+	void *ud;
+};
+
+/* One SUBJ_COLS row, for the get and the list. */
+static int subject_row(store *base, const PGresult *r, int i, const char *what,
+		       void *ud)
+{
+	const struct subject_walk *w = ud;
+	store_subject sub;
+
+	if (fill_subject(base, r, i, what, w->out ? w->out : &sub))
+		return STORE_ERR;
+	return w->out ? 0 : w->fn(w->ud, &sub) != 0;
+}
+
 static int pg_subject_set_auth(store *base, const store_subject *sub)
 {
 	struct pgq q = {0};
@@ -1016,22 +1035,13 @@ static int pg_subject_set_auth(store *base, const store_subject *sub)
 static int pg_subject_get(store *base, const char *id, store_subject *out)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	int ret;
+
+	struct subject_walk w = {out, NULL, NULL};
 
 	pgq_text(&q, id);
-	res = pgx_query(base, PGX_CORE + 6, "subject get",
-			SUBJ_COLS " WHERE id = $1", &q);
-	if (!res)
-		return STORE_ERR;
-	if (PQntuples(res) == 0) {
-		ret = STORE_NOTFOUND;
-		pgx_error(base, "subject get", "no such subject");
-	} else {
-		ret = fill_subject(base, res, 0, "subject get", out);
-	}
-	PQclear(res);
-	return ret;
+	return pgx_one(base, PGX_CORE + 6, "subject get",
+		       SUBJ_COLS " WHERE id = $1", &q, "no such subject",
+		       subject_row, &w);
 }
 
 static int pg_subject_set_end(store *base, const char *id, const char *rel_end)
@@ -1051,9 +1061,8 @@ static int pg_subject_list(store *base, const char *kind, const char *after_id,
 			   size_t limit, store_subject_fn fn, void *ud)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	store_subject sub;
-	int ret = STORE_ERR, slot;
+	struct subject_walk w = {NULL, fn, ud};
+	int slot;
 	const char *sql;
 	/* LIMIT NULL is "no limit". */
 	int64_t lim =
@@ -1081,19 +1090,8 @@ static int pg_subject_list(store *base, const char *kind, const char *after_id,
 		pgq_text(&q, NULL);
 	else
 		pgq_i64(&q, lim);
-	res = pgx_query(base, PGX_CORE + slot, "subject list", sql, &q);
-	if (!res)
-		return STORE_ERR;
-	for (int i = 0; i < PQntuples(res); i++) {
-		if (fill_subject(base, res, i, "subject list", &sub))
-			goto out;
-		if (fn(ud, &sub))
-			break;
-	}
-	ret = 0;
-out:
-	PQclear(res);
-	return ret;
+	return pgx_walk(base, PGX_CORE + slot, "subject list", sql, &q,
+			subject_row, &w);
 }
 
 /* ---- values ---- */
@@ -1127,58 +1125,52 @@ static int pg_value_insert(store *base, store_value *v)
 			 &q, &v->rowid);
 }
 
-/* Hands each row of a VALUE_COLS result to fn. */
-static int walk_values(store *base, PGresult *res, const char *what,
-		       const char *subject_id, store_value_fn fn, void *ud)
+struct value_walk {
+	const char *subject_id;
+	store_value_fn fn;
+	void *ud;
+};
+
+/* One VALUE_COLS row to the walk's fn. */
+static int value_row(store *base, const PGresult *res, int i, const char *what,
+		     void *ud)
 {
+	const struct value_walk *w = ud;
 	store_value v;
 
-	for (int i = 0; i < PQntuples(res); i++) {
-		memset(&v, 0, sizeof v);
-		v.rowid = pgx_i64(res, i, 0);
-		v.subject_id = subject_id;
-		v.field = pgx_text(res, i, 1);
-		v.ct = pgx_blob(res, i, 2, &v.ctlen);
-		v.purposes = pgx_text(res, i, 3);
-		v.legal_basis = pgx_text(res, i, 4);
-		v.source = pgx_text(res, i, 5);
-		v.collected_at = pgx_i64(res, i, 6);
-		v.confirmed_at = pgx_i64(res, i, 7);
-		v.expires = pgx_text(res, i, 8);
-		v.bidx = pgx_blob_n(res, i, 9, SEC_BIDX_BYTES);
-		if (!v.field || !v.ct || !v.purposes || !v.legal_basis ||
-		    !v.source)
-			return pgx_error(base, what, "damaged value row");
-		if (fn(ud, &v))
-			break;
-	}
-	return 0;
+	memset(&v, 0, sizeof v);
+	v.rowid = pgx_i64(res, i, 0);
+	v.subject_id = w->subject_id;
+	v.field = pgx_text(res, i, 1);
+	v.ct = pgx_blob(res, i, 2, &v.ctlen);
+	v.purposes = pgx_text(res, i, 3);
+	v.legal_basis = pgx_text(res, i, 4);
+	v.source = pgx_text(res, i, 5);
+	v.collected_at = pgx_i64(res, i, 6);
+	v.confirmed_at = pgx_i64(res, i, 7);
+	v.expires = pgx_text(res, i, 8);
+	v.bidx = pgx_blob_n(res, i, 9, SEC_BIDX_BYTES);
+	if (!v.field || !v.ct || !v.purposes || !v.legal_basis || !v.source)
+		return pgx_error(base, what, "damaged value row");
+	return w->fn(w->ud, &v) != 0;
 }
 
 static int pg_value_list(store *base, const char *subject_id, const char *field,
 			 store_value_fn fn, void *ud)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	int ret;
+	struct value_walk w = {subject_id, fn, ud};
 
 	pgq_text(&q, subject_id);
-	if (field) {
-		pgq_text(&q, field);
-		res = pgx_query(base, PGX_CORE + 13, "value list",
-				VALUE_COLS " WHERE subject_id = $1 AND"
-					   " field = $2 ORDER BY id",
-				&q);
-	} else {
-		res = pgx_query(base, PGX_CORE + 14, "value list",
+	if (!field)
+		return pgx_walk(base, PGX_CORE + 14, "value list",
 				VALUE_COLS " WHERE subject_id = $1 ORDER BY id",
-				&q);
-	}
-	if (!res)
-		return STORE_ERR;
-	ret = walk_values(base, res, "value list", subject_id, fn, ud);
-	PQclear(res);
-	return ret;
+				&q, value_row, &w);
+	pgq_text(&q, field);
+	return pgx_walk(base, PGX_CORE + 13, "value list",
+			VALUE_COLS " WHERE subject_id = $1 AND"
+				   " field = $2 ORDER BY id",
+			&q, value_row, &w);
 }
 
 static int pg_value_delete_field(store *base, const char *subject_id,
@@ -1842,20 +1834,15 @@ static int64_t pg_replica_reads(store *base)
 int pgx_subject_must_exist(store *s, const char *id, const char *what)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	int ret = 0;
+	int64_t n;
 
 	if (id == NULL || id[0] == '\0')
 		return 0; /* no link: nothing to check */
 	pgq_text(&q, id);
-	res = pgx_query(s, PGX_CORE + 40, what,
-			"SELECT 1 FROM subject WHERE id = $1", &q);
-	if (res == NULL)
+	if (pgx_count(s, PGX_CORE + 40, what,
+		      "SELECT 1 FROM subject WHERE id = $1", &q, &n) != 0)
 		return STORE_ERR;
-	if (PQntuples(res) != 1)
-		ret = pgx_error(s, what, "no such subject");
-	PQclear(res);
-	return ret;
+	return n == 1 ? 0 : pgx_error(s, what, "no such subject");
 }
 
 /* ---- one way of walking rows ----
