@@ -751,44 +751,42 @@ static int64_t pg_changes(store *base)
 
 /* ---- meta and counters ---- */
 
+struct meta_get {
+	unsigned char *buf;
+	size_t bufsz;
+	size_t *len;
+};
+
+static int meta_row(store *base, const PGresult *res, int i, const char *what,
+		    void *ud)
+{
+	const struct meta_get *g = ud;
+	size_t n;
+	const unsigned char *b = pgx_blob(res, i, 0, &n);
+
+	if (g->len)
+		*g->len = n; /* also on overflow, so the caller can size */
+	if (b == NULL)
+		return pgx_error(base, what, "damaged value");
+	if (n > g->bufsz)
+		return errf(pg_of(base),
+			    "%s: value is %zu bytes, buffer holds %zu", what, n,
+			    g->bufsz);
+	if (n > 0)
+		memcpy(g->buf, b, n);
+	return 0;
+}
+
 static int pg_meta_get(store *base, const char *key, unsigned char *buf,
 		       size_t bufsz, size_t *len)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	const unsigned char *b;
-	size_t n;
-	int ret = STORE_ERR;
+	struct meta_get g = {buf, bufsz, len};
 
 	pgq_text(&q, key);
-	res = pgx_query(base, PGX_CORE + 0, "meta get",
-			"SELECT value FROM meta WHERE key = $1", &q);
-	if (!res)
-		return STORE_ERR;
-	if (PQntuples(res) == 0) {
-		ret = STORE_NOTFOUND;
-		pgx_error(base, "meta get", "not found");
-		goto out;
-	}
-	b = pgx_blob(res, 0, 0, &n);
-	if (len)
-		*len = n; /* also on overflow, so the caller can size */
-	if (b == NULL) {
-		pgx_error(base, "meta get", "damaged value");
-		goto out;
-	}
-	if (n > bufsz) {
-		errf(pg_of(base),
-		     "meta get: value is %zu bytes, buffer holds %zu", n,
-		     bufsz);
-		goto out;
-	}
-	if (n > 0)
-		memcpy(buf, b, n);
-	ret = 0;
-out:
-	PQclear(res);
-	return ret;
+	return pgx_one(base, PGX_CORE + 0, "meta get",
+		       "SELECT value FROM meta WHERE key = $1", &q, "not found",
+		       meta_row, &g);
 }
 
 static int pg_meta_set(store *base, const char *key, const unsigned char *val,
@@ -882,39 +880,35 @@ static int pg_policy_put(store *base, int version, const char *text,
 		       &q, 0, NULL);
 }
 
+struct policy_latest {
+	int *version;
+	char **text;
+};
+
+static int policy_latest_row(store *base, const PGresult *res, int i,
+			     const char *what, void *ud)
+{
+	const struct policy_latest *p = ud;
+	int64_t v = pgx_i64(res, i, 0);
+	const char *t = pgx_text(res, i, 1);
+
+	if (v < 0 || v > INT32_MAX || !t)
+		return pgx_error(base, what, "damaged policy row");
+	*p->text = strdup(t);
+	if (!*p->text)
+		return pgx_error(base, what, "out of memory");
+	*p->version = (int)v;
+	return 0;
+}
+
 static int pg_policy_latest(store *base, int *version, char **text)
 {
-	PGresult *res = pgx_query(base, PGX_CORE + 3, "policy latest",
-				  "SELECT version, body FROM policy_version"
-				  " ORDER BY version DESC LIMIT 1",
-				  NULL);
-	const char *t;
-	int64_t v;
-	int ret = STORE_ERR;
+	struct policy_latest p = {version, text};
 
-	if (!res)
-		return STORE_ERR;
-	if (PQntuples(res) == 0) {
-		ret = STORE_NOTFOUND;
-		pgx_error(base, "policy latest", "no policy stored");
-		goto out;
-	}
-	v = pgx_i64(res, 0, 0);
-	t = pgx_text(res, 0, 1);
-	if (v < 0 || v > INT32_MAX || !t) {
-		pgx_error(base, "policy latest", "damaged policy row");
-		goto out;
-	}
-	*text = strdup(t);
-	if (!*text) {
-		pgx_error(base, "policy latest", "out of memory");
-		goto out;
-	}
-	*version = (int)v;
-	ret = 0;
-out:
-	PQclear(res);
-	return ret;
+	return pgx_one(base, PGX_CORE + 3, "policy latest",
+		       "SELECT version, body FROM policy_version"
+		       " ORDER BY version DESC LIMIT 1",
+		       NULL, "no policy stored", policy_latest_row, &p);
 }
 
 /* ---- subjects ---- */
@@ -1295,41 +1289,32 @@ static const char *abuf_put(struct pg *s, size_t *off, const char *src)
 	return dst;
 }
 
-static int pg_audit_last(store *base, store_audit *out)
+/* The last entry, its strings copied into the handle's buffer (the
+ * result they point into is cleared before the caller reads them). */
+static int audit_last_row(store *base, const PGresult *res, int i,
+			  const char *what, void *ud)
 {
 	struct pg *s = pg_of(base);
-	PGresult *res =
-		pgx_query(base, PGX_CORE + 19, "audit last",
-			  AUDIT_COLS " ORDER BY seq DESC LIMIT 1", NULL);
+	store_audit *out = ud;
 	store_audit a;
 	const char *strs[6];
 	size_t need = 0, off = 0;
-	int ret = STORE_ERR;
 
-	if (!res)
+	if (fill_audit(base, res, i, what, &a))
 		return STORE_ERR;
-	if (PQntuples(res) == 0) {
-		ret = STORE_NOTFOUND;
-		pgx_error(base, "audit last", "the trail is empty");
-		goto out;
-	}
-	if (fill_audit(base, res, 0, "audit last", &a))
-		goto out;
 	strs[0] = a.actor;
 	strs[1] = a.action;
 	strs[2] = a.subject;
 	strs[3] = a.fields;
 	strs[4] = a.purpose;
 	strs[5] = a.outcome;
-	for (size_t i = 0; i < 6; i++)
-		need += strs[i] ? strlen(strs[i]) + 1 : 0;
+	for (size_t k = 0; k < 6; k++)
+		need += strs[k] ? strlen(strs[k]) + 1 : 0;
 	if (need > s->abufsz) {
 		char *nb = realloc(s->abuf, need);
 
-		if (!nb) {
-			pgx_error(base, "audit last", "out of memory");
-			goto out;
-		}
+		if (!nb)
+			return pgx_error(base, what, "out of memory");
 		s->abuf = nb;
 		s->abufsz = need;
 	}
@@ -1340,51 +1325,66 @@ static int pg_audit_last(store *base, store_audit *out)
 	a.purpose = abuf_put(s, &off, strs[4]);
 	a.outcome = abuf_put(s, &off, strs[5]);
 	*out = a;
-	ret = 0;
-out:
-	PQclear(res);
-	return ret;
+	return 0;
+}
+
+static int pg_audit_last(store *base, store_audit *out)
+{
+	return pgx_one(base, PGX_CORE + 19, "audit last",
+		       AUDIT_COLS " ORDER BY seq DESC LIMIT 1", NULL,
+		       "the trail is empty", audit_last_row, out);
+}
+
+struct audit_walk {
+	int64_t next; /* the first seq of the next page */
+	int rows;     /* rows of this page */
+	int stop;
+	store_audit_fn fn;
+	void *ud;
+};
+
+static int audit_row(store *base, const PGresult *res, int i, const char *what,
+		     void *ud)
+{
+	struct audit_walk *w = ud;
+	store_audit a;
+
+	if (fill_audit(base, res, i, what, &a))
+		return STORE_ERR;
+	w->next = a.seq + 1;
+	w->rows++;
+	w->stop = w->fn(w->ud, &a) != 0;
+	return w->stop;
 }
 
 /* A page at a time: a long trail never sits in memory whole. */
 static int pg_audit_walk(store *base, int64_t from_seq, const char *subject,
 			 store_audit_fn fn, void *ud)
 {
-	store_audit a;
-	int64_t next = from_seq;
+	struct audit_walk w = {from_seq, 0, 0, fn, ud};
 
 	for (;;) {
 		struct pgq q = {0};
-		PGresult *res;
-		int n, stop = 0;
+		int rc;
 
-		pgq_i64(&q, next);
+		pgq_i64(&q, w.next);
+		w.rows = 0;
 		if (subject) {
 			pgq_text(&q, subject);
-			res = pgx_query(base, PGX_CORE + 20, "audit walk",
-					AUDIT_COLS " WHERE subject = $2 AND"
-						   " seq >= $1 ORDER BY seq"
-						   " LIMIT " AUDIT_PAGE,
-					&q);
+			rc = pgx_walk(base, PGX_CORE + 20, "audit walk",
+				      AUDIT_COLS " WHERE subject = $2 AND"
+						 " seq >= $1 ORDER BY seq"
+						 " LIMIT " AUDIT_PAGE,
+				      &q, audit_row, &w);
 		} else {
-			res = pgx_query(base, PGX_CORE + 21, "audit walk",
-					AUDIT_COLS " WHERE seq >= $1 ORDER BY"
-						   " seq LIMIT " AUDIT_PAGE,
-					&q);
+			rc = pgx_walk(base, PGX_CORE + 21, "audit walk",
+				      AUDIT_COLS " WHERE seq >= $1 ORDER BY"
+						 " seq LIMIT " AUDIT_PAGE,
+				      &q, audit_row, &w);
 		}
-		if (!res)
+		if (rc != 0)
 			return STORE_ERR;
-		n = PQntuples(res);
-		for (int i = 0; i < n && !stop; i++) {
-			if (fill_audit(base, res, i, "audit walk", &a)) {
-				PQclear(res);
-				return STORE_ERR;
-			}
-			next = a.seq + 1;
-			stop = fn(ud, &a) != 0;
-		}
-		PQclear(res);
-		if (stop || n < AUDIT_PAGE_N)
+		if (w.stop || w.rows < AUDIT_PAGE_N)
 			return 0;
 	}
 }
