@@ -1119,17 +1119,11 @@ static int pg_value_insert(store *base, store_value *v)
 			 &q, &v->rowid);
 }
 
-struct value_walk {
-	const char *subject_id;
-	store_value_fn fn;
-	void *ud;
-};
-
 /* One VALUE_COLS row to the walk's fn. */
 static int value_row(store *base, const PGresult *res, int i, const char *what,
 		     void *ud)
 {
-	const struct value_walk *w = ud;
+	const struct pgx_to *w = ud;
 	store_value v;
 
 	memset(&v, 0, sizeof v);
@@ -1146,14 +1140,14 @@ static int value_row(store *base, const PGresult *res, int i, const char *what,
 	v.bidx = pgx_blob_n(res, i, 9, SEC_BIDX_BYTES);
 	if (!v.field || !v.ct || !v.purposes || !v.legal_basis || !v.source)
 		return pgx_error(base, what, "damaged value row");
-	return w->fn(w->ud, &v) != 0;
+	return w->fn.value(w->ud, &v) != 0;
 }
 
 static int pg_value_list(store *base, const char *subject_id, const char *field,
 			 store_value_fn fn, void *ud)
 {
 	struct pgq q = {0};
-	struct value_walk w = {subject_id, fn, ud};
+	struct pgx_to w = {.fn.value = fn, .ud = ud, .subject_id = subject_id};
 
 	pgq_text(&q, subject_id);
 	if (!field)
@@ -1904,29 +1898,24 @@ int pgx_count(store *base, int slot, const char *what, const char *sql,
 	return 0;
 }
 
-struct id_walk {
-	store_id_fn fn;
-	void *ud;
-};
-
 /* (subject id, pseudonym) or (subject id) of one row to the caller's fn. */
 static int id_row(store *base, const PGresult *r, int i, const char *what,
 		  void *ud)
 {
-	const struct id_walk *w = ud;
+	const struct pgx_to *w = ud;
 	int two = PQnfields(r) > 1;
 	const char *id = pgx_text(r, i, 0);
 	const char *p = two ? pgx_text(r, i, 1) : NULL;
 
 	if (!id || (two && !p))
 		return pgx_error(base, what, "damaged row");
-	return w->fn(w->ud, id, p) != 0;
+	return w->fn.id(w->ud, id, p) != 0;
 }
 
 int pgx_walk_ids(store *base, int slot, const char *what, const char *sql,
 		 const struct pgq *q, store_id_fn fn, void *ud)
 {
-	struct id_walk w = {fn, ud};
+	struct pgx_to w = {.fn.id = fn, .ud = ud};
 
 	return pgx_walk(base, slot, what, sql, q, id_row, &w);
 }

@@ -59,6 +59,28 @@ int pgx_cmd(store *s, int slot, const char *what, const char *sql,
 	    const struct pgq *q, int notfound, int64_t *n);
 /* Sets the store's error "what: problem"; returns STORE_ERR. */
 int pgx_error(store *s, const char *what, const char *problem);
+/* Whom a walk hands its rows to: the caller's callback (the member of
+ * the walk's row type: a row function reads the member its walk set), its
+ * ud, and the subject the rows belong to when they do not carry it. */
+struct pgx_to {
+	union {
+		store_id_fn id;
+		store_value_fn value;
+		store_record_fn record;
+		store_chunk_fn chunk;
+		store_consent_fn consent;
+		store_cookie_fn cookie;
+		store_erasure_fn erasure;
+		store_dsr_fn dsr;
+		store_review_fn review;
+		store_count_fn count;
+		store_breach_fn breach;
+		store_policy_fn policy;
+		store_disclosure_fn disclosure;
+	} fn;
+	void *ud;
+	const char *subject_id;
+};
 /* One row of a walk (row i of r): 0 goes on, 1 ends the walk (not an
  * error), STORE_ERR fails it (the row function has set the error). */
 typedef int (*pgx_row_fn)(store *s, const PGresult *r, int i, const char *what,

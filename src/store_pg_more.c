@@ -55,18 +55,12 @@ int pgx_record_set_mac(store *s, int64_t id,
 		       "UPDATE record SET mac = $2 WHERE id = $1", &q, 1, NULL);
 }
 
-struct record_walk {
-	const char *subject_id;
-	store_record_fn fn;
-	void *ud;
-};
-
 /* One RECORD_COLS row, for the list and the get. */
 static int record_row(store *s, const PGresult *res, int i, const char *what,
 		      void *ud)
 {
 	static const unsigned char bad[SEC_BIDX_BYTES];
-	const struct record_walk *w = ud;
+	const struct pgx_to *w = ud;
 	store_record r;
 	size_t n;
 
@@ -90,14 +84,14 @@ static int record_row(store *s, const PGresult *res, int i, const char *what,
 			n == SEC_BIDX_BYTES ? pgx_blob(res, i, 11, &n) : bad;
 	if (!r.type || !r.ct || !r.purposes || !r.legal_basis || !r.source)
 		return pgx_error(s, what, "damaged record row");
-	return w->fn(w->ud, &r) != 0;
+	return w->fn.record(w->ud, &r) != 0;
 }
 
 int pgx_record_list(store *s, const char *subject_id, const char *type,
 		    store_record_fn fn, void *ud)
 {
 	struct pgq q = {0};
-	struct record_walk w = {subject_id, fn, ud};
+	struct pgx_to w = {.fn.record = fn, .ud = ud, .subject_id = subject_id};
 
 	pgq_text(&q, subject_id);
 	if (!type)
@@ -116,7 +110,7 @@ int pgx_record_get(store *s, const char *subject_id, int64_t id,
 		   store_record_fn fn, void *ud)
 {
 	struct pgq q = {0};
-	struct record_walk w = {subject_id, fn, ud};
+	struct pgx_to w = {.fn.record = fn, .ud = ud, .subject_id = subject_id};
 
 	pgq_text(&q, subject_id);
 	pgq_i64(&q, id);
@@ -155,27 +149,22 @@ int pgx_chunk_put(store *s, int64_t record_id, int64_t seq,
 	return rc == STORE_NOTFOUND ? STORE_ERR : rc;
 }
 
-struct chunk_walk {
-	store_chunk_fn fn;
-	void *ud;
-};
-
 static int chunk_row(store *s, const PGresult *res, int i, const char *what,
 		     void *ud)
 {
-	const struct chunk_walk *w = ud;
+	const struct pgx_to *w = ud;
 	size_t n;
 	const unsigned char *ct = pgx_blob(res, i, 1, &n);
 
 	if (ct == NULL)
 		return pgx_error(s, what, "damaged attachment chunk");
-	return w->fn(w->ud, pgx_i64(res, i, 0), ct, n) != 0;
+	return w->fn.chunk(w->ud, pgx_i64(res, i, 0), ct, n) != 0;
 }
 
 int pgx_chunk_walk(store *s, int64_t record_id, store_chunk_fn fn, void *ud)
 {
 	struct pgq q = {0};
-	struct chunk_walk w = {fn, ud};
+	struct pgx_to w = {.fn.chunk = fn, .ud = ud};
 
 	pgq_i64(&q, record_id);
 	return pgx_walk(s, S(7), "attachment chunk walk",
@@ -226,16 +215,11 @@ int pgx_consent_set_mac(store *s, int64_t id,
 		       NULL);
 }
 
-struct consent_walk {
-	store_consent_fn fn;
-	void *ud;
-};
-
 /* One CONSENT_COLS row, for the walk and the latest entry. */
 static int consent_row(store *s, const PGresult *res, int i, const char *what,
 		       void *ud)
 {
-	const struct consent_walk *w = ud;
+	const struct pgx_to *w = ud;
 	store_consent c;
 	int64_t version;
 
@@ -255,14 +239,14 @@ static int consent_row(store *s, const PGresult *res, int i, const char *what,
 	c.policy_version = (int)version;
 	c.evidence_ct = pgx_blob(res, i, 9, &c.evidence_len);
 	c.mac = pgx_blob_n(res, i, 10, SEC_HASH_BYTES);
-	return w->fn(w->ud, &c) != 0;
+	return w->fn.consent(w->ud, &c) != 0;
 }
 
 int pgx_consent_walk(store *s, const char *subject_id, const char *scope,
 		     store_consent_fn fn, void *ud)
 {
 	struct pgq q = {0};
-	struct consent_walk w = {fn, ud};
+	struct pgx_to w = {.fn.consent = fn, .ud = ud};
 
 	pgq_text(&q, subject_id);
 	if (!scope)
@@ -281,7 +265,7 @@ int pgx_consent_latest(store *s, const char *subject_id, const char *scope,
 		       int objection, store_consent_fn fn, void *ud)
 {
 	struct pgq q = {0};
-	struct consent_walk w = {fn, ud};
+	struct pgx_to w = {.fn.consent = fn, .ud = ud};
 
 	pgq_text(&q, subject_id);
 	pgq_text(&q, scope);
@@ -357,26 +341,22 @@ int pgx_cookie_resolve(store *s, const unsigned char hash[SEC_BIDX_BYTES],
 		       "identifier not linked", cookie_resolve_row, &c);
 }
 
-struct cookie_walk {
-	store_cookie_fn fn;
-	void *ud;
-};
-
 static int cookie_row(store *s, const PGresult *res, int i, const char *what,
 		      void *ud)
 {
-	const struct cookie_walk *w = ud;
+	const struct pgx_to *w = ud;
 	const unsigned char *h = pgx_blob_n(res, i, 0, SEC_BIDX_BYTES);
 	const char *sid = pgx_text(res, i, 1);
 
 	if (h == NULL || sid == NULL)
 		return pgx_error(s, what, "damaged row");
-	return w->fn(w->ud, h, sid, pgx_blob_n(res, i, 2, SEC_HASH_BYTES)) != 0;
+	return w->fn.cookie(w->ud, h, sid,
+			    pgx_blob_n(res, i, 2, SEC_HASH_BYTES)) != 0;
 }
 
 int pgx_cookie_walk(store *s, store_cookie_fn fn, void *ud)
 {
-	struct cookie_walk w = {fn, ud};
+	struct pgx_to w = {.fn.cookie = fn, .ud = ud};
 
 	return pgx_walk(s, S(15), "cookie walk",
 			"SELECT hash, subject_id, mac FROM cookie"
@@ -549,16 +529,10 @@ int pgx_subject_delete(store *s, const char *id)
 	return rc;
 }
 
-struct bidx_walk {
-	const char *subject_id;
-	store_value_fn fn;
-	void *ud;
-};
-
 static int bidx_row(store *s, const PGresult *res, int i, const char *what,
 		    void *ud)
 {
-	const struct bidx_walk *w = ud;
+	const struct pgx_to *w = ud;
 	store_value v;
 
 	memset(&v, 0, sizeof v);
@@ -568,14 +542,14 @@ static int bidx_row(store *s, const PGresult *res, int i, const char *what,
 	v.ct = pgx_blob(res, i, 2, &v.ctlen);
 	if (v.field == NULL || v.ct == NULL)
 		return pgx_error(s, what, "bad row");
-	return w->fn(w->ud, &v) != 0;
+	return w->fn.value(w->ud, &v) != 0;
 }
 
 int pgx_value_bidx_walk(store *s, const char *subject_id, store_value_fn fn,
 			void *ud)
 {
 	struct pgq q = {0};
-	struct bidx_walk w = {subject_id, fn, ud};
+	struct pgx_to w = {.fn.value = fn, .ud = ud, .subject_id = subject_id};
 
 	pgq_text(&q, subject_id);
 	return pgx_walk(s, S(25), "blind index walk",
@@ -775,15 +749,10 @@ int pgx_held_chunk_put(store *s, int64_t record_id, int64_t seq,
 		       &q, 0, NULL);
 }
 
-struct erasure_walk {
-	store_erasure_fn fn;
-	void *ud;
-};
-
 static int erasure_row(store *s, const PGresult *res, int i, const char *what,
 		       void *ud)
 {
-	const struct erasure_walk *w = ud;
+	const struct pgx_to *w = ud;
 	const unsigned char *t = pgx_blob_n(res, i, 0, SEC_HASH_BYTES);
 	const unsigned char *m = pgx_blob_n(res, i, 3, SEC_HASH_BYTES);
 	store_erasure e;
@@ -800,12 +769,12 @@ static int erasure_row(store *s, const PGresult *res, int i, const char *what,
 		memcpy(e.mac, m, sizeof e.mac);
 	}
 	e.held = pgx_i64(res, i, 2);
-	return w->fn(w->ud, &e) != 0;
+	return w->fn.erasure(w->ud, &e) != 0;
 }
 
 int pgx_erasure_walk(store *s, store_erasure_fn fn, void *ud)
 {
-	struct erasure_walk w = {fn, ud};
+	struct pgx_to w = {.fn.erasure = fn, .ud = ud};
 
 	return pgx_walk(s, S(40), "erasure walk",
 			"SELECT tag, erased_on, held, mac FROM"
@@ -919,15 +888,10 @@ int pgx_dsr_update(store *s, const store_dsr *d)
 	return rc;
 }
 
-struct dsr_walk {
-	store_dsr_fn fn;
-	void *ud;
-};
-
 static int dsr_row(store *s, const PGresult *res, int i, const char *what,
 		   void *ud)
 {
-	const struct dsr_walk *w = ud;
+	const struct pgx_to *w = ud;
 	store_dsr d;
 
 	memset(&d, 0, sizeof d);
@@ -948,12 +912,12 @@ static int dsr_row(store *s, const PGresult *res, int i, const char *what,
 	d.mac = pgx_blob_n(res, i, 14, SEC_HASH_BYTES);
 	if (!d.pseudonym || !d.type || !d.received || !d.due || !d.status)
 		return pgx_error(s, what, "damaged request row");
-	return w->fn(w->ud, &d) != 0;
+	return w->fn.dsr(w->ud, &d) != 0;
 }
 
 int pgx_dsr_walk(store *s, store_dsr_fn fn, void *ud)
 {
-	struct dsr_walk w = {fn, ud};
+	struct pgx_to w = {.fn.dsr = fn, .ud = ud};
 
 	return pgx_walk(
 		s, S(44), "request walk",
@@ -1063,28 +1027,23 @@ int pgx_value_confirm(store *s, const char *subject_id, const char *field,
 		       &q, 0, n);
 }
 
-struct review_walk {
-	store_review_fn fn;
-	void *ud;
-};
-
 static int review_row(store *s, const PGresult *res, int i, const char *what,
 		      void *ud)
 {
-	const struct review_walk *w = ud;
+	const struct pgx_to *w = ud;
 	const char *id = pgx_text(res, i, 0);
 	const char *field = pgx_text(res, i, 1);
 
 	if (id == NULL || field == NULL)
 		return pgx_error(s, what, "a damaged row");
-	return w->fn(w->ud, id, field, pgx_i64(res, i, 2)) != 0;
+	return w->fn.review(w->ud, id, field, pgx_i64(res, i, 2)) != 0;
 }
 
 int pgx_review_walk(store *s, int64_t before, const char *today,
 		    store_review_fn fn, void *ud)
 {
 	struct pgq q = {0};
-	struct review_walk w = {fn, ud};
+	struct pgx_to w = {.fn.review = fn, .ud = ud};
 
 	pgq_i64(&q, before);
 	pgq_text(&q, today);

@@ -14,20 +14,16 @@
 
 /* ---- counts ---- */
 
-struct count_walk {
-	store_count_fn fn;
-	void *ud;
-};
-
 static int count_row(store *s, const PGresult *res, int i, const char *what,
 		     void *ud)
 {
-	const struct count_walk *w = ud;
+	const struct pgx_to *w = ud;
 	const char *name = pgx_text(res, i, 0);
 
 	if (name == NULL)
 		return pgx_error(s, what, "damaged row");
-	return w->fn(w->ud, name, pgx_i64(res, i, 1), pgx_i64(res, i, 2)) != 0;
+	return w->fn.count(w->ud, name, pgx_i64(res, i, 1),
+			   pgx_i64(res, i, 2)) != 0;
 }
 
 int pgx_count_by(store *s, enum store_count what, store_count_fn fn, void *ud)
@@ -44,7 +40,7 @@ int pgx_count_by(store *s, enum store_count what, store_count_fn fn, void *ud)
 		[STORE_COUNT_HELD] = "SELECT type, count(*), 0::bigint FROM"
 				     " held_record GROUP BY type ORDER BY type",
 	};
-	struct count_walk w = {fn, ud};
+	struct pgx_to w = {.fn.count = fn, .ud = ud};
 
 	if ((unsigned)what >= sizeof sql / sizeof sql[0])
 		return pgx_error(s, "count", "unknown count");
@@ -135,15 +131,10 @@ int pgx_breach_update(store *s, const store_breach *b)
 	return rc;
 }
 
-struct breach_walk {
-	store_breach_fn fn;
-	void *ud;
-};
-
 static int breach_row(store *s, const PGresult *res, int i, const char *what,
 		      void *ud)
 {
-	const struct breach_walk *w = ud;
+	const struct pgx_to *w = ud;
 	store_breach b;
 
 	memset(&b, 0, sizeof b);
@@ -169,12 +160,12 @@ static int breach_row(store *s, const PGresult *res, int i, const char *what,
 	b.mac = pgx_blob_n(res, i, 19, SEC_HASH_BYTES);
 	if (b.description == NULL || b.status == NULL)
 		return pgx_error(s, what, "damaged breach row");
-	return w->fn(w->ud, &b) != 0;
+	return w->fn.breach(w->ud, &b) != 0;
 }
 
 int pgx_breach_walk(store *s, store_breach_fn fn, void *ud)
 {
-	struct breach_walk w = {fn, ud};
+	struct pgx_to w = {.fn.breach = fn, .ud = ud};
 
 	return pgx_walk(
 		s, S(6), "breach walk",
@@ -255,25 +246,20 @@ int pgx_policy_get(store *s, int version, char **text, int64_t *created_at)
 		       &q, "no such version", policy_get_row, &g);
 }
 
-struct policy_walk {
-	store_policy_fn fn;
-	void *ud;
-};
-
 static int policy_row(store *s, const PGresult *res, int i, const char *what,
 		      void *ud)
 {
-	const struct policy_walk *w = ud;
+	const struct pgx_to *w = ud;
 	int64_t v = pgx_i64(res, i, 0);
 
 	if (v < 0 || v > INT32_MAX)
 		return pgx_error(s, what, "damaged policy row");
-	return w->fn(w->ud, (int)v, pgx_i64(res, i, 1)) != 0;
+	return w->fn.policy(w->ud, (int)v, pgx_i64(res, i, 1)) != 0;
 }
 
 int pgx_policy_walk(store *s, store_policy_fn fn, void *ud)
 {
-	struct policy_walk w = {fn, ud};
+	struct pgx_to w = {.fn.policy = fn, .ud = ud};
 
 	return pgx_walk(s, S(9), "policy walk",
 			"SELECT version, created_at FROM"
@@ -417,15 +403,10 @@ int pgx_disclosure_insert(store *s, const store_disclosure *d)
 	" country, safeguard, purpose, at, actor, fields, record_types,"       \
 	" records, legal_ground, basis, mac FROM disclosure"
 
-struct disclosure_walk {
-	store_disclosure_fn fn;
-	void *ud;
-};
-
 static int disclosure_row(store *s, const PGresult *res, int i,
 			  const char *what, void *ud)
 {
-	const struct disclosure_walk *w = ud;
+	const struct pgx_to *w = ud;
 	store_disclosure d;
 
 	memset(&d, 0, sizeof d);
@@ -449,14 +430,14 @@ static int disclosure_row(store *s, const PGresult *res, int i,
 	if (!d.pseudonym || !d.recipient || !d.recipient_kind || !d.country ||
 	    !d.purpose || !d.actor)
 		return pgx_error(s, what, "damaged log row");
-	return w->fn(w->ud, &d) != 0;
+	return w->fn.disclosure(w->ud, &d) != 0;
 }
 
 int pgx_disclosure_walk(store *s, const char *pseudonym, store_disclosure_fn fn,
 			void *ud)
 {
 	struct pgq q = {0};
-	struct disclosure_walk w = {fn, ud};
+	struct pgx_to w = {.fn.disclosure = fn, .ud = ud};
 
 	if (!pseudonym)
 		return pgx_walk(s, S(15), "disclosure walk",
