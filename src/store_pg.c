@@ -751,44 +751,42 @@ static int64_t pg_changes(store *base)
 
 /* ---- meta and counters ---- */
 
+struct meta_get {
+	unsigned char *buf;
+	size_t bufsz;
+	size_t *len;
+};
+
+static int meta_row(store *base, const PGresult *res, int i, const char *what,
+		    void *ud)
+{
+	const struct meta_get *g = ud;
+	size_t n;
+	const unsigned char *b = pgx_blob(res, i, 0, &n);
+
+	if (g->len)
+		*g->len = n; /* also on overflow, so the caller can size */
+	if (b == NULL)
+		return pgx_error(base, what, "damaged value");
+	if (n > g->bufsz)
+		return errf(pg_of(base),
+			    "%s: value is %zu bytes, buffer holds %zu", what, n,
+			    g->bufsz);
+	if (n > 0)
+		memcpy(g->buf, b, n);
+	return 0;
+}
+
 static int pg_meta_get(store *base, const char *key, unsigned char *buf,
 		       size_t bufsz, size_t *len)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	const unsigned char *b;
-	size_t n;
-	int ret = STORE_ERR;
+	struct meta_get g = {buf, bufsz, len};
 
 	pgq_text(&q, key);
-	res = pgx_query(base, PGX_CORE + 0, "meta get",
-			"SELECT value FROM meta WHERE key = $1", &q);
-	if (!res)
-		return STORE_ERR;
-	if (PQntuples(res) == 0) {
-		ret = STORE_NOTFOUND;
-		pgx_error(base, "meta get", "not found");
-		goto out;
-	}
-	b = pgx_blob(res, 0, 0, &n);
-	if (len)
-		*len = n; /* also on overflow, so the caller can size */
-	if (b == NULL) {
-		pgx_error(base, "meta get", "damaged value");
-		goto out;
-	}
-	if (n > bufsz) {
-		errf(pg_of(base),
-		     "meta get: value is %zu bytes, buffer holds %zu", n,
-		     bufsz);
-		goto out;
-	}
-	if (n > 0)
-		memcpy(buf, b, n);
-	ret = 0;
-out:
-	PQclear(res);
-	return ret;
+	return pgx_one(base, PGX_CORE + 0, "meta get",
+		       "SELECT value FROM meta WHERE key = $1", &q, "not found",
+		       meta_row, &g);
 }
 
 static int pg_meta_set(store *base, const char *key, const unsigned char *val,
@@ -882,39 +880,35 @@ static int pg_policy_put(store *base, int version, const char *text,
 		       &q, 0, NULL);
 }
 
+struct policy_latest {
+	int *version;
+	char **text;
+};
+
+static int policy_latest_row(store *base, const PGresult *res, int i,
+			     const char *what, void *ud)
+{
+	const struct policy_latest *p = ud;
+	int64_t v = pgx_i64(res, i, 0);
+	const char *t = pgx_text(res, i, 1);
+
+	if (v < 0 || v > INT32_MAX || !t)
+		return pgx_error(base, what, "damaged policy row");
+	*p->text = strdup(t);
+	if (!*p->text)
+		return pgx_error(base, what, "out of memory");
+	*p->version = (int)v;
+	return 0;
+}
+
 static int pg_policy_latest(store *base, int *version, char **text)
 {
-	PGresult *res = pgx_query(base, PGX_CORE + 3, "policy latest",
-				  "SELECT version, body FROM policy_version"
-				  " ORDER BY version DESC LIMIT 1",
-				  NULL);
-	const char *t;
-	int64_t v;
-	int ret = STORE_ERR;
+	struct policy_latest p = {version, text};
 
-	if (!res)
-		return STORE_ERR;
-	if (PQntuples(res) == 0) {
-		ret = STORE_NOTFOUND;
-		pgx_error(base, "policy latest", "no policy stored");
-		goto out;
-	}
-	v = pgx_i64(res, 0, 0);
-	t = pgx_text(res, 0, 1);
-	if (v < 0 || v > INT32_MAX || !t) {
-		pgx_error(base, "policy latest", "damaged policy row");
-		goto out;
-	}
-	*text = strdup(t);
-	if (!*text) {
-		pgx_error(base, "policy latest", "out of memory");
-		goto out;
-	}
-	*version = (int)v;
-	ret = 0;
-out:
-	PQclear(res);
-	return ret;
+	return pgx_one(base, PGX_CORE + 3, "policy latest",
+		       "SELECT version, body FROM policy_version"
+		       " ORDER BY version DESC LIMIT 1",
+		       NULL, "no policy stored", policy_latest_row, &p);
 }
 
 /* ---- subjects ---- */
@@ -1001,6 +995,25 @@ static int fill_subject(store *base, const PGresult *r, int row,
 	return 0;
 }
 
+/* out set: the get (the row lands in *out); else the list (fn). */
+struct subject_walk {
+	store_subject *out;
+	store_subject_fn fn;
+	void *ud;
+};
+
+/* One SUBJ_COLS row, for the get and the list. */
+static int subject_row(store *base, const PGresult *r, int i, const char *what,
+		       void *ud)
+{
+	const struct subject_walk *w = ud;
+	store_subject sub;
+
+	if (fill_subject(base, r, i, what, w->out ? w->out : &sub))
+		return STORE_ERR;
+	return w->out ? 0 : w->fn(w->ud, &sub) != 0;
+}
+
 static int pg_subject_set_auth(store *base, const store_subject *sub)
 {
 	struct pgq q = {0};
@@ -1016,22 +1029,13 @@ static int pg_subject_set_auth(store *base, const store_subject *sub)
 static int pg_subject_get(store *base, const char *id, store_subject *out)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	int ret;
+
+	struct subject_walk w = {out, NULL, NULL};
 
 	pgq_text(&q, id);
-	res = pgx_query(base, PGX_CORE + 6, "subject get",
-			SUBJ_COLS " WHERE id = $1", &q);
-	if (!res)
-		return STORE_ERR;
-	if (PQntuples(res) == 0) {
-		ret = STORE_NOTFOUND;
-		pgx_error(base, "subject get", "no such subject");
-	} else {
-		ret = fill_subject(base, res, 0, "subject get", out);
-	}
-	PQclear(res);
-	return ret;
+	return pgx_one(base, PGX_CORE + 6, "subject get",
+		       SUBJ_COLS " WHERE id = $1", &q, "no such subject",
+		       subject_row, &w);
 }
 
 static int pg_subject_set_end(store *base, const char *id, const char *rel_end)
@@ -1051,9 +1055,8 @@ static int pg_subject_list(store *base, const char *kind, const char *after_id,
 			   size_t limit, store_subject_fn fn, void *ud)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	store_subject sub;
-	int ret = STORE_ERR, slot;
+	struct subject_walk w = {NULL, fn, ud};
+	int slot;
 	const char *sql;
 	/* LIMIT NULL is "no limit". */
 	int64_t lim =
@@ -1081,19 +1084,8 @@ static int pg_subject_list(store *base, const char *kind, const char *after_id,
 		pgq_text(&q, NULL);
 	else
 		pgq_i64(&q, lim);
-	res = pgx_query(base, PGX_CORE + slot, "subject list", sql, &q);
-	if (!res)
-		return STORE_ERR;
-	for (int i = 0; i < PQntuples(res); i++) {
-		if (fill_subject(base, res, i, "subject list", &sub))
-			goto out;
-		if (fn(ud, &sub))
-			break;
-	}
-	ret = 0;
-out:
-	PQclear(res);
-	return ret;
+	return pgx_walk(base, PGX_CORE + slot, "subject list", sql, &q,
+			subject_row, &w);
 }
 
 /* ---- values ---- */
@@ -1105,7 +1097,6 @@ out:
 static int pg_value_insert(store *base, store_value *v)
 {
 	struct pgq q = {0};
-	PGresult *res;
 
 	if (pgx_copy_active(pg_of(base)->copy))
 		return copy_row(pg_of(base), pgx_copy_value(pg_of(base)->copy,
@@ -1120,71 +1111,54 @@ static int pg_value_insert(store *base, store_value *v)
 	pgq_i64(&q, v->confirmed_at);
 	pgq_opt(&q, v->expires);
 	pgq_blob(&q, v->bidx, SEC_BIDX_BYTES);
-	res = pgx_query(base, PGX_CORE + 12, "value insert",
-			"INSERT INTO value (subject_id, field, ciphertext,"
-			" purposes, legal_basis, source, collected_at,"
-			" confirmed_at, expires_at, bidx) VALUES ($1, $2, $3,"
-			" $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-			&q);
-	if (!res)
-		return STORE_ERR;
-	v->rowid = PQntuples(res) == 1 ? pgx_i64(res, 0, 0) : 0;
-	PQclear(res);
-	return 0;
+	return pgx_count(base, PGX_CORE + 12, "value insert",
+			 "INSERT INTO value (subject_id, field, ciphertext,"
+			 " purposes, legal_basis, source, collected_at,"
+			 " confirmed_at, expires_at, bidx) VALUES ($1, $2, $3,"
+			 " $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+			 &q, &v->rowid);
 }
 
-/* Hands each row of a VALUE_COLS result to fn. */
-static int walk_values(store *base, PGresult *res, const char *what,
-		       const char *subject_id, store_value_fn fn, void *ud)
+/* One VALUE_COLS row to the walk's fn. */
+static int value_row(store *base, const PGresult *res, int i, const char *what,
+		     void *ud)
 {
+	const struct pgx_to *w = ud;
 	store_value v;
 
-	for (int i = 0; i < PQntuples(res); i++) {
-		memset(&v, 0, sizeof v);
-		v.rowid = pgx_i64(res, i, 0);
-		v.subject_id = subject_id;
-		v.field = pgx_text(res, i, 1);
-		v.ct = pgx_blob(res, i, 2, &v.ctlen);
-		v.purposes = pgx_text(res, i, 3);
-		v.legal_basis = pgx_text(res, i, 4);
-		v.source = pgx_text(res, i, 5);
-		v.collected_at = pgx_i64(res, i, 6);
-		v.confirmed_at = pgx_i64(res, i, 7);
-		v.expires = pgx_text(res, i, 8);
-		v.bidx = pgx_blob_n(res, i, 9, SEC_BIDX_BYTES);
-		if (!v.field || !v.ct || !v.purposes || !v.legal_basis ||
-		    !v.source)
-			return pgx_error(base, what, "damaged value row");
-		if (fn(ud, &v))
-			break;
-	}
-	return 0;
+	memset(&v, 0, sizeof v);
+	v.rowid = pgx_i64(res, i, 0);
+	v.subject_id = w->subject_id;
+	v.field = pgx_text(res, i, 1);
+	v.ct = pgx_blob(res, i, 2, &v.ctlen);
+	v.purposes = pgx_text(res, i, 3);
+	v.legal_basis = pgx_text(res, i, 4);
+	v.source = pgx_text(res, i, 5);
+	v.collected_at = pgx_i64(res, i, 6);
+	v.confirmed_at = pgx_i64(res, i, 7);
+	v.expires = pgx_text(res, i, 8);
+	v.bidx = pgx_blob_n(res, i, 9, SEC_BIDX_BYTES);
+	if (!v.field || !v.ct || !v.purposes || !v.legal_basis || !v.source)
+		return pgx_error(base, what, "damaged value row");
+	return w->fn.value(w->ud, &v) != 0;
 }
 
 static int pg_value_list(store *base, const char *subject_id, const char *field,
 			 store_value_fn fn, void *ud)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	int ret;
+	struct pgx_to w = {.fn.value = fn, .ud = ud, .subject_id = subject_id};
 
 	pgq_text(&q, subject_id);
-	if (field) {
-		pgq_text(&q, field);
-		res = pgx_query(base, PGX_CORE + 13, "value list",
-				VALUE_COLS " WHERE subject_id = $1 AND"
-					   " field = $2 ORDER BY id",
-				&q);
-	} else {
-		res = pgx_query(base, PGX_CORE + 14, "value list",
+	if (!field)
+		return pgx_walk(base, PGX_CORE + 14, "value list",
 				VALUE_COLS " WHERE subject_id = $1 ORDER BY id",
-				&q);
-	}
-	if (!res)
-		return STORE_ERR;
-	ret = walk_values(base, res, "value list", subject_id, fn, ud);
-	PQclear(res);
-	return ret;
+				&q, value_row, &w);
+	pgq_text(&q, field);
+	return pgx_walk(base, PGX_CORE + 13, "value list",
+			VALUE_COLS " WHERE subject_id = $1 AND"
+				   " field = $2 ORDER BY id",
+			&q, value_row, &w);
 }
 
 static int pg_value_delete_field(store *base, const char *subject_id,
@@ -1215,42 +1189,19 @@ static int pg_value_set_expiry(store *base, const char *subject_id,
 
 /* ---- blind index ---- */
 
-/* Hands (subject id, pseudonym) of each row to fn. */
-int pgx_walk_ids(store *base, PGresult *res, const char *what, store_id_fn fn,
-		 void *ud)
-{
-	for (int i = 0; i < PQntuples(res); i++) {
-		const char *id = pgx_text(res, i, 0);
-		const char *p = PQnfields(res) > 1 ? pgx_text(res, i, 1) : NULL;
-
-		if (!id || (PQnfields(res) > 1 && !p))
-			return pgx_error(base, what, "damaged row");
-		if (fn(ud, id, p))
-			break;
-	}
-	return 0;
-}
-
 static int pg_bidx_find(store *base, const char *field,
 			const unsigned char hash[SEC_BIDX_BYTES],
 			store_id_fn fn, void *ud)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	int ret;
 
 	pgq_text(&q, field);
 	pgq_blob(&q, hash, SEC_BIDX_BYTES);
-	res = pgx_query(base, PGX_CORE + 17, "blind index find",
-			"SELECT v.subject_id, s.pseudonym FROM value v"
-			" JOIN subject s ON s.id = v.subject_id"
-			" WHERE v.field = $1 AND v.bidx = $2",
-			&q);
-	if (!res)
-		return STORE_ERR;
-	ret = pgx_walk_ids(base, res, "blind index find", fn, ud);
-	PQclear(res);
-	return ret;
+	return pgx_walk_ids(base, PGX_CORE + 17, "blind index find",
+			    "SELECT v.subject_id, s.pseudonym FROM value v"
+			    " JOIN subject s ON s.id = v.subject_id"
+			    " WHERE v.field = $1 AND v.bidx = $2",
+			    &q, fn, ud);
 }
 
 /* ---- audit ---- */
@@ -1332,41 +1283,32 @@ static const char *abuf_put(struct pg *s, size_t *off, const char *src)
 	return dst;
 }
 
-static int pg_audit_last(store *base, store_audit *out)
+/* The last entry, its strings copied into the handle's buffer (the
+ * result they point into is cleared before the caller reads them). */
+static int audit_last_row(store *base, const PGresult *res, int i,
+			  const char *what, void *ud)
 {
 	struct pg *s = pg_of(base);
-	PGresult *res =
-		pgx_query(base, PGX_CORE + 19, "audit last",
-			  AUDIT_COLS " ORDER BY seq DESC LIMIT 1", NULL);
+	store_audit *out = ud;
 	store_audit a;
 	const char *strs[6];
 	size_t need = 0, off = 0;
-	int ret = STORE_ERR;
 
-	if (!res)
+	if (fill_audit(base, res, i, what, &a))
 		return STORE_ERR;
-	if (PQntuples(res) == 0) {
-		ret = STORE_NOTFOUND;
-		pgx_error(base, "audit last", "the trail is empty");
-		goto out;
-	}
-	if (fill_audit(base, res, 0, "audit last", &a))
-		goto out;
 	strs[0] = a.actor;
 	strs[1] = a.action;
 	strs[2] = a.subject;
 	strs[3] = a.fields;
 	strs[4] = a.purpose;
 	strs[5] = a.outcome;
-	for (size_t i = 0; i < 6; i++)
-		need += strs[i] ? strlen(strs[i]) + 1 : 0;
+	for (size_t k = 0; k < 6; k++)
+		need += strs[k] ? strlen(strs[k]) + 1 : 0;
 	if (need > s->abufsz) {
 		char *nb = realloc(s->abuf, need);
 
-		if (!nb) {
-			pgx_error(base, "audit last", "out of memory");
-			goto out;
-		}
+		if (!nb)
+			return pgx_error(base, what, "out of memory");
 		s->abuf = nb;
 		s->abufsz = need;
 	}
@@ -1377,51 +1319,66 @@ static int pg_audit_last(store *base, store_audit *out)
 	a.purpose = abuf_put(s, &off, strs[4]);
 	a.outcome = abuf_put(s, &off, strs[5]);
 	*out = a;
-	ret = 0;
-out:
-	PQclear(res);
-	return ret;
+	return 0;
+}
+
+static int pg_audit_last(store *base, store_audit *out)
+{
+	return pgx_one(base, PGX_CORE + 19, "audit last",
+		       AUDIT_COLS " ORDER BY seq DESC LIMIT 1", NULL,
+		       "the trail is empty", audit_last_row, out);
+}
+
+struct audit_walk {
+	int64_t next; /* the first seq of the next page */
+	int rows;     /* rows of this page */
+	int stop;
+	store_audit_fn fn;
+	void *ud;
+};
+
+static int audit_row(store *base, const PGresult *res, int i, const char *what,
+		     void *ud)
+{
+	struct audit_walk *w = ud;
+	store_audit a;
+
+	if (fill_audit(base, res, i, what, &a))
+		return STORE_ERR;
+	w->next = a.seq + 1;
+	w->rows++;
+	w->stop = w->fn(w->ud, &a) != 0;
+	return w->stop;
 }
 
 /* A page at a time: a long trail never sits in memory whole. */
 static int pg_audit_walk(store *base, int64_t from_seq, const char *subject,
 			 store_audit_fn fn, void *ud)
 {
-	store_audit a;
-	int64_t next = from_seq;
+	struct audit_walk w = {from_seq, 0, 0, fn, ud};
 
 	for (;;) {
 		struct pgq q = {0};
-		PGresult *res;
-		int n, stop = 0;
+		int rc;
 
-		pgq_i64(&q, next);
+		pgq_i64(&q, w.next);
+		w.rows = 0;
 		if (subject) {
 			pgq_text(&q, subject);
-			res = pgx_query(base, PGX_CORE + 20, "audit walk",
-					AUDIT_COLS " WHERE subject = $2 AND"
-						   " seq >= $1 ORDER BY seq"
-						   " LIMIT " AUDIT_PAGE,
-					&q);
+			rc = pgx_walk(base, PGX_CORE + 20, "audit walk",
+				      AUDIT_COLS " WHERE subject = $2 AND"
+						 " seq >= $1 ORDER BY seq"
+						 " LIMIT " AUDIT_PAGE,
+				      &q, audit_row, &w);
 		} else {
-			res = pgx_query(base, PGX_CORE + 21, "audit walk",
-					AUDIT_COLS " WHERE seq >= $1 ORDER BY"
-						   " seq LIMIT " AUDIT_PAGE,
-					&q);
+			rc = pgx_walk(base, PGX_CORE + 21, "audit walk",
+				      AUDIT_COLS " WHERE seq >= $1 ORDER BY"
+						 " seq LIMIT " AUDIT_PAGE,
+				      &q, audit_row, &w);
 		}
-		if (!res)
+		if (rc != 0)
 			return STORE_ERR;
-		n = PQntuples(res);
-		for (int i = 0; i < n && !stop; i++) {
-			if (fill_audit(base, res, i, "audit walk", &a)) {
-				PQclear(res);
-				return STORE_ERR;
-			}
-			next = a.seq + 1;
-			stop = fn(ud, &a) != 0;
-		}
-		PQclear(res);
-		if (stop || n < AUDIT_PAGE_N)
+		if (w.stop || w.rows < AUDIT_PAGE_N)
 			return 0;
 	}
 }
@@ -1871,18 +1828,94 @@ static int64_t pg_replica_reads(store *base)
 int pgx_subject_must_exist(store *s, const char *id, const char *what)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	int ret = 0;
+	int64_t n;
 
 	if (id == NULL || id[0] == '\0')
 		return 0; /* no link: nothing to check */
 	pgq_text(&q, id);
-	res = pgx_query(s, PGX_CORE + 40, what,
-			"SELECT 1 FROM subject WHERE id = $1", &q);
-	if (res == NULL)
+	if (pgx_count(s, PGX_CORE + 40, what,
+		      "SELECT 1 FROM subject WHERE id = $1", &q, &n) != 0)
 		return STORE_ERR;
-	if (PQntuples(res) != 1)
-		ret = pgx_error(s, what, "no such subject");
+	return n == 1 ? 0 : pgx_error(s, what, "no such subject");
+}
+
+/* ---- one way of walking rows ----
+ * Every reader of the PostgreSQL store runs its statement through these,
+ * so that "run, check, read each row, clear" is written once; the files
+ * keep only their SQL and a row reader per row type. */
+
+int pgx_walk(store *base, int slot, const char *what, const char *sql,
+	     const struct pgq *q, pgx_row_fn row, void *ud)
+{
+	PGresult *res = pgx_query(base, slot, what, sql, q);
+	int ret = 0, r;
+
+	if (!res)
+		return STORE_ERR;
+	for (int i = 0; i < PQntuples(res); i++) {
+		r = row(base, res, i, what, ud);
+		if (r < 0) {
+			ret = STORE_ERR;
+			break;
+		}
+		if (r > 0)
+			break;
+	}
 	PQclear(res);
 	return ret;
+}
+
+int pgx_one(store *base, int slot, const char *what, const char *sql,
+	    const struct pgq *q, const char *none, pgx_row_fn row, void *ud)
+{
+	PGresult *res = pgx_query(base, slot, what, sql, q);
+	int ret;
+
+	if (!res)
+		return STORE_ERR;
+	if (PQntuples(res) == 0) {
+		ret = STORE_NOTFOUND;
+		if (none != NULL)
+			pgx_error(base, what, none);
+	} else {
+		ret = row(base, res, 0, what, ud) < 0 ? STORE_ERR : 0;
+	}
+	PQclear(res);
+	return ret;
+}
+
+int pgx_count(store *base, int slot, const char *what, const char *sql,
+	      const struct pgq *q, int64_t *n)
+{
+	PGresult *res = pgx_query(base, slot, what, sql, q);
+
+	*n = 0;
+	if (!res)
+		return STORE_ERR;
+	if (PQntuples(res) == 1)
+		*n = pgx_i64(res, 0, 0);
+	PQclear(res);
+	return 0;
+}
+
+/* (subject id, pseudonym) or (subject id) of one row to the caller's fn. */
+static int id_row(store *base, const PGresult *r, int i, const char *what,
+		  void *ud)
+{
+	const struct pgx_to *w = ud;
+	int two = PQnfields(r) > 1;
+	const char *id = pgx_text(r, i, 0);
+	const char *p = two ? pgx_text(r, i, 1) : NULL;
+
+	if (!id || (two && !p))
+		return pgx_error(base, what, "damaged row");
+	return w->fn.id(w->ud, id, p) != 0;
+}
+
+int pgx_walk_ids(store *base, int slot, const char *what, const char *sql,
+		 const struct pgq *q, store_id_fn fn, void *ud)
+{
+	struct pgx_to w = {.fn.id = fn, .ud = ud};
+
+	return pgx_walk(base, slot, what, sql, q, id_row, &w);
 }

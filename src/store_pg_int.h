@@ -59,10 +59,50 @@ int pgx_cmd(store *s, int slot, const char *what, const char *sql,
 	    const struct pgq *q, int notfound, int64_t *n);
 /* Sets the store's error "what: problem"; returns STORE_ERR. */
 int pgx_error(store *s, const char *what, const char *problem);
-/* Hands (subject id, pseudonym or NULL with one column) of each row of
- * res to fn; STORE_ERR on a damaged row. */
-int pgx_walk_ids(store *s, PGresult *res, const char *what, store_id_fn fn,
-		 void *ud);
+/* Whom a walk hands its rows to: the caller's callback (the member of
+ * the walk's row type: a row function reads the member its walk set), its
+ * ud, and the subject the rows belong to when they do not carry it. */
+struct pgx_to {
+	union {
+		store_id_fn id;
+		store_value_fn value;
+		store_record_fn record;
+		store_chunk_fn chunk;
+		store_consent_fn consent;
+		store_cookie_fn cookie;
+		store_erasure_fn erasure;
+		store_dsr_fn dsr;
+		store_review_fn review;
+		store_count_fn count;
+		store_breach_fn breach;
+		store_policy_fn policy;
+		store_disclosure_fn disclosure;
+	} fn;
+	void *ud;
+	const char *subject_id;
+};
+/* One row of a walk (row i of r): 0 goes on, 1 ends the walk (not an
+ * error), STORE_ERR fails it (the row function has set the error). */
+typedef int (*pgx_row_fn)(store *s, const PGresult *r, int i, const char *what,
+			  void *ud);
+/* Runs the statement (as pgx_query) and hands each row to row: one place
+ * for "run, check, walk, clear". 0 or STORE_ERR. */
+int pgx_walk(store *s, int slot, const char *what, const char *sql,
+	     const struct pgq *q, pgx_row_fn row, void *ud);
+/* Runs the statement for at most one row: STORE_NOTFOUND when there is
+ * none (with the error "what: none" when none is set), else row's verdict
+ * on the first row (0 or STORE_ERR). */
+int pgx_one(store *s, int slot, const char *what, const char *sql,
+	    const struct pgq *q, const char *none, pgx_row_fn row, void *ud);
+/* Runs a query of one integer (a count, or a new row's id by RETURNING)
+ * into *n (0 without a row). */
+int pgx_count(store *s, int slot, const char *what, const char *sql,
+	      const struct pgq *q, int64_t *n);
+/* Runs a query whose rows are (subject id, pseudonym) or (subject id)
+ * and hands each to fn (pseudonym NULL with one column); STORE_ERR on a
+ * damaged row. */
+int pgx_walk_ids(store *s, int slot, const char *what, const char *sql,
+		 const struct pgq *q, store_id_fn fn, void *ud);
 /* A vtable entry this backend does not implement yet. */
 int pgx_unsupported(store *s, const char *what);
 

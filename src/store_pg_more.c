@@ -22,7 +22,6 @@
 int pgx_record_insert(store *s, store_record *r)
 {
 	struct pgq q = {0};
-	PGresult *res;
 
 	pgq_text(&q, r->subject_id);
 	pgq_text(&q, r->type);
@@ -36,18 +35,13 @@ int pgx_record_insert(store *s, store_record *r)
 	pgq_opt(&q, r->attachment_type);
 	pgq_blob(&q, r->mac, SEC_HASH_BYTES);
 	pgq_blob(&q, r->cookie_hash, SEC_BIDX_BYTES);
-	res = pgx_query(s, S(0), "record insert",
-			"INSERT INTO record (subject_id, type, ciphertext,"
-			" purposes, legal_basis, source, created_at,"
-			" expires_at, attachment_size, attachment_type, mac,"
-			" cookie_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
-			" $9, $10, $11, $12) RETURNING id",
-			&q);
-	if (!res)
-		return STORE_ERR;
-	r->id = PQntuples(res) == 1 ? pgx_i64(res, 0, 0) : 0;
-	PQclear(res);
-	return 0;
+	return pgx_count(s, S(0), "record insert",
+			 "INSERT INTO record (subject_id, type, ciphertext,"
+			 " purposes, legal_basis, source, created_at,"
+			 " expires_at, attachment_size, attachment_type, mac,"
+			 " cookie_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+			 " $9, $10, $11, $12) RETURNING id",
+			 &q, &r->id);
 }
 
 int pgx_record_set_mac(store *s, int64_t id,
@@ -61,89 +55,68 @@ int pgx_record_set_mac(store *s, int64_t id,
 		       "UPDATE record SET mac = $2 WHERE id = $1", &q, 1, NULL);
 }
 
-static int walk_records(store *s, PGresult *res, const char *what,
-			const char *subject_id, store_record_fn fn, void *ud)
+/* One RECORD_COLS row, for the list and the get. */
+static int record_row(store *s, const PGresult *res, int i, const char *what,
+		      void *ud)
 {
 	static const unsigned char bad[SEC_BIDX_BYTES];
+	const struct pgx_to *w = ud;
 	store_record r;
 	size_t n;
 
-	for (int i = 0; i < PQntuples(res); i++) {
-		memset(&r, 0, sizeof r);
-		r.id = pgx_i64(res, i, 0);
-		r.subject_id = subject_id;
-		r.type = pgx_text(res, i, 1);
-		r.ct = pgx_blob(res, i, 2, &r.ctlen);
-		r.purposes = pgx_text(res, i, 3);
-		r.legal_basis = pgx_text(res, i, 4);
-		r.source = pgx_text(res, i, 5);
-		r.created_at = pgx_i64(res, i, 6);
-		r.expires = pgx_text(res, i, 7);
-		r.attachment_size = pgx_i64(res, i, 8);
-		r.attachment_type = pgx_text(res, i, 9);
-		r.mac = pgx_blob_n(res, i, 10, SEC_HASH_BYTES);
-		/* A hash of the wrong size reads as present but wrong: the
-		 * MAC check refuses the row. */
-		if (pgx_blob(res, i, 11, &n) != NULL)
-			r.cookie_hash = n == SEC_BIDX_BYTES
-						? pgx_blob(res, i, 11, &n)
-						: bad;
-		if (!r.type || !r.ct || !r.purposes || !r.legal_basis ||
-		    !r.source)
-			return pgx_error(s, what, "damaged record row");
-		if (fn(ud, &r))
-			break;
-	}
-	return 0;
+	memset(&r, 0, sizeof r);
+	r.id = pgx_i64(res, i, 0);
+	r.subject_id = w->subject_id;
+	r.type = pgx_text(res, i, 1);
+	r.ct = pgx_blob(res, i, 2, &r.ctlen);
+	r.purposes = pgx_text(res, i, 3);
+	r.legal_basis = pgx_text(res, i, 4);
+	r.source = pgx_text(res, i, 5);
+	r.created_at = pgx_i64(res, i, 6);
+	r.expires = pgx_text(res, i, 7);
+	r.attachment_size = pgx_i64(res, i, 8);
+	r.attachment_type = pgx_text(res, i, 9);
+	r.mac = pgx_blob_n(res, i, 10, SEC_HASH_BYTES);
+	/* A hash of the wrong size reads as present but wrong: the MAC
+	 * check refuses the row. */
+	if (pgx_blob(res, i, 11, &n) != NULL)
+		r.cookie_hash =
+			n == SEC_BIDX_BYTES ? pgx_blob(res, i, 11, &n) : bad;
+	if (!r.type || !r.ct || !r.purposes || !r.legal_basis || !r.source)
+		return pgx_error(s, what, "damaged record row");
+	return w->fn.record(w->ud, &r) != 0;
 }
 
 int pgx_record_list(store *s, const char *subject_id, const char *type,
 		    store_record_fn fn, void *ud)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	int ret;
+	struct pgx_to w = {.fn.record = fn, .ud = ud, .subject_id = subject_id};
 
 	pgq_text(&q, subject_id);
-	if (type) {
-		pgq_text(&q, type);
-		res = pgx_query(s, S(2), "record list",
-				RECORD_COLS " WHERE subject_id = $1 AND"
-					    " type = $2 ORDER BY id",
-				&q);
-	} else {
-		res = pgx_query(
-			s, S(3), "record list",
-			RECORD_COLS " WHERE subject_id = $1 ORDER BY id", &q);
-	}
-	if (!res)
-		return STORE_ERR;
-	ret = walk_records(s, res, "record list", subject_id, fn, ud);
-	PQclear(res);
-	return ret;
+	if (!type)
+		return pgx_walk(s, S(3), "record list",
+				RECORD_COLS
+				" WHERE subject_id = $1 ORDER BY id",
+				&q, record_row, &w);
+	pgq_text(&q, type);
+	return pgx_walk(s, S(2), "record list",
+			RECORD_COLS " WHERE subject_id = $1 AND"
+				    " type = $2 ORDER BY id",
+			&q, record_row, &w);
 }
 
 int pgx_record_get(store *s, const char *subject_id, int64_t id,
 		   store_record_fn fn, void *ud)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	int ret;
+	struct pgx_to w = {.fn.record = fn, .ud = ud, .subject_id = subject_id};
 
 	pgq_text(&q, subject_id);
 	pgq_i64(&q, id);
-	res = pgx_query(s, S(4), "record get",
-			RECORD_COLS " WHERE subject_id = $1 AND id = $2", &q);
-	if (!res)
-		return STORE_ERR;
-	if (PQntuples(res) == 0) {
-		pgx_error(s, "record get", "no such record");
-		ret = STORE_NOTFOUND;
-	} else {
-		ret = walk_records(s, res, "record get", subject_id, fn, ud);
-	}
-	PQclear(res);
-	return ret;
+	return pgx_one(s, S(4), "record get",
+		       RECORD_COLS " WHERE subject_id = $1 AND id = $2", &q,
+		       "no such record", record_row, &w);
 }
 
 int pgx_record_delete_type(store *s, const char *subject_id, const char *type,
@@ -176,32 +149,28 @@ int pgx_chunk_put(store *s, int64_t record_id, int64_t seq,
 	return rc == STORE_NOTFOUND ? STORE_ERR : rc;
 }
 
+static int chunk_row(store *s, const PGresult *res, int i, const char *what,
+		     void *ud)
+{
+	const struct pgx_to *w = ud;
+	size_t n;
+	const unsigned char *ct = pgx_blob(res, i, 1, &n);
+
+	if (ct == NULL)
+		return pgx_error(s, what, "damaged attachment chunk");
+	return w->fn.chunk(w->ud, pgx_i64(res, i, 0), ct, n) != 0;
+}
+
 int pgx_chunk_walk(store *s, int64_t record_id, store_chunk_fn fn, void *ud)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	const unsigned char *ct;
-	size_t n;
+	struct pgx_to w = {.fn.chunk = fn, .ud = ud};
 
 	pgq_i64(&q, record_id);
-	res = pgx_query(s, S(7), "attachment chunk walk",
+	return pgx_walk(s, S(7), "attachment chunk walk",
 			"SELECT seq, ciphertext FROM attachment_chunk"
 			" WHERE record_id = $1 ORDER BY seq",
-			&q);
-	if (!res)
-		return STORE_ERR;
-	for (int i = 0; i < PQntuples(res); i++) {
-		ct = pgx_blob(res, i, 1, &n);
-		if (ct == NULL) {
-			PQclear(res);
-			return pgx_error(s, "attachment chunk walk",
-					 "damaged attachment chunk");
-		}
-		if (fn(ud, pgx_i64(res, i, 0), ct, n))
-			break;
-	}
-	PQclear(res);
-	return 0;
+			&q, chunk_row, &w);
 }
 
 /* ---- consent and objection ledger ---- */
@@ -213,7 +182,6 @@ int pgx_chunk_walk(store *s, int64_t record_id, store_chunk_fn fn, void *ud)
 int pgx_consent_append(store *s, store_consent *c)
 {
 	struct pgq q = {0};
-	PGresult *res;
 
 	pgq_text(&q, c->subject_id);
 	pgq_text(&q, c->scope);
@@ -226,17 +194,13 @@ int pgx_consent_append(store *s, store_consent *c)
 	/* No evidence is SQL NULL, not an empty bytea. */
 	pgq_blob(&q, c->evidence_ct, c->evidence_len);
 	pgq_blob(&q, c->mac, SEC_HASH_BYTES);
-	res = pgx_query(s, S(8), "consent append",
-			"INSERT INTO consent (subject_id, scope, objection,"
-			" given, at, channel, policy_version, actor, evidence,"
-			" mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-			" RETURNING id",
-			&q);
-	if (!res)
-		return STORE_ERR;
-	c->id = PQntuples(res) == 1 ? pgx_i64(res, 0, 0) : 0;
-	PQclear(res);
-	return 0;
+	return pgx_count(
+		s, S(8), "consent append",
+		"INSERT INTO consent (subject_id, scope, objection,"
+		" given, at, channel, policy_version, actor, evidence,"
+		" mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+		" RETURNING id",
+		&q, &c->id);
 }
 
 int pgx_consent_set_mac(store *s, int64_t id,
@@ -251,85 +215,66 @@ int pgx_consent_set_mac(store *s, int64_t id,
 		       NULL);
 }
 
-static int walk_consents(store *s, PGresult *res, const char *what,
-			 store_consent_fn fn, void *ud)
+/* One CONSENT_COLS row, for the walk and the latest entry. */
+static int consent_row(store *s, const PGresult *res, int i, const char *what,
+		       void *ud)
 {
+	const struct pgx_to *w = ud;
 	store_consent c;
 	int64_t version;
 
-	for (int i = 0; i < PQntuples(res); i++) {
-		memset(&c, 0, sizeof c);
-		c.id = pgx_i64(res, i, 0);
-		c.subject_id = pgx_text(res, i, 1);
-		c.scope = pgx_text(res, i, 2);
-		c.objection = pgx_i64(res, i, 3) != 0;
-		c.given = pgx_i64(res, i, 4) != 0;
-		c.at = pgx_i64(res, i, 5);
-		c.channel = pgx_text(res, i, 6);
-		version = pgx_i64(res, i, 7);
-		c.actor = pgx_text(res, i, 8);
-		if (!c.subject_id || !c.scope || !c.channel || !c.actor ||
-		    version < 0 || version > INT32_MAX)
-			return pgx_error(s, what, "damaged ledger entry");
-		c.policy_version = (int)version;
-		c.evidence_ct = pgx_blob(res, i, 9, &c.evidence_len);
-		c.mac = pgx_blob_n(res, i, 10, SEC_HASH_BYTES);
-		if (fn(ud, &c))
-			break;
-	}
-	return 0;
+	memset(&c, 0, sizeof c);
+	c.id = pgx_i64(res, i, 0);
+	c.subject_id = pgx_text(res, i, 1);
+	c.scope = pgx_text(res, i, 2);
+	c.objection = pgx_i64(res, i, 3) != 0;
+	c.given = pgx_i64(res, i, 4) != 0;
+	c.at = pgx_i64(res, i, 5);
+	c.channel = pgx_text(res, i, 6);
+	version = pgx_i64(res, i, 7);
+	c.actor = pgx_text(res, i, 8);
+	if (!c.subject_id || !c.scope || !c.channel || !c.actor ||
+	    version < 0 || version > INT32_MAX)
+		return pgx_error(s, what, "damaged ledger entry");
+	c.policy_version = (int)version;
+	c.evidence_ct = pgx_blob(res, i, 9, &c.evidence_len);
+	c.mac = pgx_blob_n(res, i, 10, SEC_HASH_BYTES);
+	return w->fn.consent(w->ud, &c) != 0;
 }
 
 int pgx_consent_walk(store *s, const char *subject_id, const char *scope,
 		     store_consent_fn fn, void *ud)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	int ret;
+	struct pgx_to w = {.fn.consent = fn, .ud = ud};
 
 	pgq_text(&q, subject_id);
-	if (scope) {
-		pgq_text(&q, scope);
-		res = pgx_query(s, S(10), "consent walk",
-				CONSENT_COLS " WHERE subject_id = $1 AND"
-					     " scope = $2 ORDER BY id",
-				&q);
-	} else {
-		res = pgx_query(s, S(11), "consent walk",
+	if (!scope)
+		return pgx_walk(s, S(11), "consent walk",
 				CONSENT_COLS " WHERE subject_id = $1"
 					     " ORDER BY id",
-				&q);
-	}
-	if (!res)
-		return STORE_ERR;
-	ret = walk_consents(s, res, "consent walk", fn, ud);
-	PQclear(res);
-	return ret;
+				&q, consent_row, &w);
+	pgq_text(&q, scope);
+	return pgx_walk(s, S(10), "consent walk",
+			CONSENT_COLS " WHERE subject_id = $1 AND"
+				     " scope = $2 ORDER BY id",
+			&q, consent_row, &w);
 }
 
 int pgx_consent_latest(store *s, const char *subject_id, const char *scope,
 		       int objection, store_consent_fn fn, void *ud)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	int ret;
+	struct pgx_to w = {.fn.consent = fn, .ud = ud};
 
 	pgq_text(&q, subject_id);
 	pgq_text(&q, scope);
 	pgq_i64(&q, objection ? 1 : 0);
-	res = pgx_query(s, S(12), "consent latest",
-			CONSENT_COLS " WHERE subject_id = $1 AND scope = $2"
-				     " AND objection = $3"
-				     " ORDER BY id DESC LIMIT 1",
-			&q);
-	if (!res)
-		return STORE_ERR;
-	if (PQntuples(res) == 0)
-		ret = STORE_NOTFOUND;
-	else
-		ret = walk_consents(s, res, "consent latest", fn, ud);
-	PQclear(res);
-	return ret;
+	return pgx_one(s, S(12), "consent latest",
+		       CONSENT_COLS " WHERE subject_id = $1 AND scope = $2"
+				    " AND objection = $3"
+				    " ORDER BY id DESC LIMIT 1",
+		       &q, NULL, consent_row, &w);
 }
 
 /* ---- cookie and device identifiers ---- */
@@ -361,61 +306,62 @@ int pgx_cookie_link(store *s, const unsigned char hash[SEC_BIDX_BYTES],
 	return rc;
 }
 
+struct cookie_resolve {
+	char *subject_id;
+	unsigned char *mac;
+};
+
+static int cookie_resolve_row(store *s, const PGresult *res, int i,
+			      const char *what, void *ud)
+{
+	const struct cookie_resolve *c = ud;
+	const unsigned char *m;
+
+	if (pgx_str(res, i, 0, c->subject_id, 33, 0)) {
+		c->subject_id[0] = '\0';
+		return pgx_error(s, what, "damaged row");
+	}
+	m = pgx_blob_n(res, i, 1, SEC_HASH_BYTES);
+	if (m)
+		memcpy(c->mac, m, SEC_HASH_BYTES);
+	return 0;
+}
+
 int pgx_cookie_resolve(store *s, const unsigned char hash[SEC_BIDX_BYTES],
 		       char subject_id[33], unsigned char mac[SEC_HASH_BYTES])
 {
 	struct pgq q = {0};
-	PGresult *res;
-	const unsigned char *m;
-	int ret = STORE_ERR;
+	struct cookie_resolve c = {subject_id, mac};
 
 	subject_id[0] = '\0';
 	memset(mac, 0, SEC_HASH_BYTES);
 	pgq_blob(&q, hash, SEC_BIDX_BYTES);
-	res = pgx_query(s, S(14), "cookie resolve",
-			"SELECT subject_id, mac FROM cookie WHERE hash = $1",
-			&q);
-	if (!res)
-		return STORE_ERR;
-	if (PQntuples(res) == 0) {
-		pgx_error(s, "cookie resolve", "identifier not linked");
-		ret = STORE_NOTFOUND;
-	} else if (pgx_str(res, 0, 0, subject_id, 33, 0)) {
-		pgx_error(s, "cookie resolve", "damaged row");
-		subject_id[0] = '\0';
-	} else {
-		m = pgx_blob_n(res, 0, 1, SEC_HASH_BYTES);
-		if (m)
-			memcpy(mac, m, SEC_HASH_BYTES);
-		ret = 0;
-	}
-	PQclear(res);
-	return ret;
+	return pgx_one(s, S(14), "cookie resolve",
+		       "SELECT subject_id, mac FROM cookie WHERE hash = $1", &q,
+		       "identifier not linked", cookie_resolve_row, &c);
+}
+
+static int cookie_row(store *s, const PGresult *res, int i, const char *what,
+		      void *ud)
+{
+	const struct pgx_to *w = ud;
+	const unsigned char *h = pgx_blob_n(res, i, 0, SEC_BIDX_BYTES);
+	const char *sid = pgx_text(res, i, 1);
+
+	if (h == NULL || sid == NULL)
+		return pgx_error(s, what, "damaged row");
+	return w->fn.cookie(w->ud, h, sid,
+			    pgx_blob_n(res, i, 2, SEC_HASH_BYTES)) != 0;
 }
 
 int pgx_cookie_walk(store *s, store_cookie_fn fn, void *ud)
 {
-	PGresult *res = pgx_query(s, S(15), "cookie walk",
-				  "SELECT hash, subject_id, mac FROM cookie"
-				  " ORDER BY hash",
-				  NULL);
-	int ret = 0;
+	struct pgx_to w = {.fn.cookie = fn, .ud = ud};
 
-	if (!res)
-		return STORE_ERR;
-	for (int i = 0; i < PQntuples(res); i++) {
-		const unsigned char *h = pgx_blob_n(res, i, 0, SEC_BIDX_BYTES);
-		const char *sid = pgx_text(res, i, 1);
-
-		if (h == NULL || sid == NULL) {
-			ret = pgx_error(s, "cookie walk", "damaged row");
-			break;
-		}
-		if (fn(ud, h, sid, pgx_blob_n(res, i, 2, SEC_HASH_BYTES)))
-			break;
-	}
-	PQclear(res);
-	return ret;
+	return pgx_walk(s, S(15), "cookie walk",
+			"SELECT hash, subject_id, mac FROM cookie"
+			" ORDER BY hash",
+			NULL, cookie_row, &w);
 }
 
 int pgx_cookie_set_mac(store *s, const unsigned char hash[SEC_BIDX_BYTES],
@@ -461,15 +407,27 @@ int pgx_actor_insert(store *s, const store_actor *a)
 		       &q, 0, NULL);
 }
 
-static int fill_actor(const PGresult *r, int i, store_actor *out)
+/* out set: the get (the row lands in *out); else the list (fn). */
+struct actor_walk {
+	store_actor *out;
+	store_actor_fn fn;
+	void *ud;
+};
+
+/* One ACTOR_COLS row, for the get and the list. */
+static int actor_row(store *s, const PGresult *r, int i, const char *what,
+		     void *ud)
 {
+	const struct actor_walk *w = ud;
+	store_actor a = {0};
+	store_actor *out = w->out ? w->out : &a;
 	const unsigned char *h = pgx_blob_n(r, i, 2, sizeof out->token_hash);
 	const unsigned char *m = pgx_blob_n(r, i, 5, sizeof out->mac);
 
 	memset(out, 0, sizeof *out);
 	if (pgx_str(r, i, 0, out->name, sizeof out->name, 0) != 0 ||
 	    pgx_str(r, i, 1, out->role, sizeof out->role, 0) != 0 || !h)
-		return -1;
+		return pgx_error(s, what, "damaged actor row");
 	memcpy(out->token_hash, h, sizeof out->token_hash);
 	out->created_at = pgx_i64(r, i, 3);
 	out->revoked_at = pgx_i64(r, i, 4);
@@ -477,49 +435,25 @@ static int fill_actor(const PGresult *r, int i, store_actor *out)
 		memcpy(out->mac, m, sizeof out->mac);
 		out->has_mac = 1;
 	}
-	return 0;
+	return w->out ? 0 : w->fn(w->ud, out) != 0;
 }
 
 int pgx_actor_get(store *s, const char *name, store_actor *out)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	int ret = 0;
+	struct actor_walk w = {out, NULL, NULL};
 
 	pgq_text(&q, name);
-	res = pgx_query(s, S(19), "actor get", ACTOR_COLS " WHERE name = $1",
-			&q);
-	if (!res)
-		return STORE_ERR;
-	if (PQntuples(res) == 0) {
-		pgx_error(s, "actor get", "no such actor");
-		ret = STORE_NOTFOUND;
-	} else if (fill_actor(res, 0, out) != 0) {
-		ret = pgx_error(s, "actor get", "damaged actor row");
-	}
-	PQclear(res);
-	return ret;
+	return pgx_one(s, S(19), "actor get", ACTOR_COLS " WHERE name = $1", &q,
+		       "no such actor", actor_row, &w);
 }
 
 int pgx_actor_list(store *s, store_actor_fn fn, void *ud)
 {
-	PGresult *res = pgx_query(s, S(20), "actor list",
-				  ACTOR_COLS " ORDER BY name", NULL);
-	store_actor a;
-	int ret = 0;
+	struct actor_walk w = {NULL, fn, ud};
 
-	if (!res)
-		return STORE_ERR;
-	for (int i = 0; i < PQntuples(res); i++) {
-		if (fill_actor(res, i, &a) != 0) {
-			ret = pgx_error(s, "actor list", "damaged actor row");
-			break;
-		}
-		if (fn(ud, &a))
-			break;
-	}
-	PQclear(res);
-	return ret;
+	return pgx_walk(s, S(20), "actor list", ACTOR_COLS " ORDER BY name",
+			NULL, actor_row, &w);
 }
 
 int pgx_actor_revoke(store *s, const char *name, int64_t at)
@@ -595,37 +529,34 @@ int pgx_subject_delete(store *s, const char *id)
 	return rc;
 }
 
+static int bidx_row(store *s, const PGresult *res, int i, const char *what,
+		    void *ud)
+{
+	const struct pgx_to *w = ud;
+	store_value v;
+
+	memset(&v, 0, sizeof v);
+	v.rowid = pgx_i64(res, i, 0);
+	v.subject_id = w->subject_id;
+	v.field = pgx_text(res, i, 1);
+	v.ct = pgx_blob(res, i, 2, &v.ctlen);
+	if (v.field == NULL || v.ct == NULL)
+		return pgx_error(s, what, "bad row");
+	return w->fn.value(w->ud, &v) != 0;
+}
+
 int pgx_value_bidx_walk(store *s, const char *subject_id, store_value_fn fn,
 			void *ud)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	store_value v;
-	int ret = 0;
+	struct pgx_to w = {.fn.value = fn, .ud = ud, .subject_id = subject_id};
 
 	pgq_text(&q, subject_id);
-	res = pgx_query(s, S(25), "blind index walk",
+	return pgx_walk(s, S(25), "blind index walk",
 			"SELECT id, field, ciphertext FROM value"
 			" WHERE subject_id = $1 AND bidx IS NOT NULL"
 			" ORDER BY id",
-			&q);
-	if (!res)
-		return STORE_ERR;
-	for (int i = 0; i < PQntuples(res); i++) {
-		memset(&v, 0, sizeof v);
-		v.rowid = pgx_i64(res, i, 0);
-		v.subject_id = subject_id;
-		v.field = pgx_text(res, i, 1);
-		v.ct = pgx_blob(res, i, 2, &v.ctlen);
-		if (v.field == NULL || v.ct == NULL) {
-			ret = pgx_error(s, "blind index walk", "bad row");
-			break;
-		}
-		if (fn(ud, &v) != 0)
-			break;
-	}
-	PQclear(res);
-	return ret;
+			&q, bidx_row, &w);
 }
 
 int pgx_ciphertext_set(store *s, enum store_ct kind, int64_t id, int64_t seq,
@@ -744,40 +675,42 @@ int pgx_erasure_add(store *s, const store_erasure *e)
 		       &q, 0, NULL);
 }
 
+struct erasure_get {
+	const unsigned char *tag;
+	store_erasure *out;
+};
+
+static int erasure_get_row(store *s, const PGresult *res, int i,
+			   const char *what, void *ud)
+{
+	const struct erasure_get *g = ud;
+	const unsigned char *m = pgx_blob_n(res, i, 2, SEC_HASH_BYTES);
+
+	if (pgx_str(res, i, 0, g->out->erased_on, sizeof g->out->erased_on,
+		    0) != 0 ||
+	    m == NULL)
+		return pgx_error(s, what, "a damaged row");
+	memcpy(g->out->tag, g->tag, sizeof g->out->tag);
+	g->out->held = pgx_i64(res, i, 1);
+	memcpy(g->out->mac, m, sizeof g->out->mac);
+	return 0;
+}
+
 int pgx_erasure_get(store *s, const unsigned char tag[SEC_HASH_BYTES],
 		    store_erasure *out)
 {
 	struct pgq q = {0};
 	unsigned char key[SEC_HASH_BYTES];
-	const unsigned char *m;
-	PGresult *res;
-	int ret = STORE_ERR;
+	struct erasure_get g = {key, out};
 
 	/* tag may point into out, which is cleared below */
 	memcpy(key, tag, sizeof key);
 	memset(out, 0, sizeof *out);
 	pgq_blob(&q, key, sizeof key);
-	res = pgx_query(s, S(37), "erasure get",
-			"SELECT erased_on, held, mac FROM erasure"
-			" WHERE tag = $1",
-			&q);
-	if (!res)
-		return STORE_ERR;
-	m = PQntuples(res) > 0 ? pgx_blob_n(res, 0, 2, SEC_HASH_BYTES) : NULL;
-	if (PQntuples(res) == 0) {
-		ret = STORE_NOTFOUND;
-	} else if (pgx_str(res, 0, 0, out->erased_on, sizeof out->erased_on,
-			   0) != 0 ||
-		   m == NULL) {
-		pgx_error(s, "erasure get", "a damaged row");
-	} else {
-		memcpy(out->tag, key, sizeof out->tag);
-		out->held = pgx_i64(res, 0, 1);
-		memcpy(out->mac, m, sizeof out->mac);
-		ret = 0;
-	}
-	PQclear(res);
-	return ret;
+	return pgx_one(s, S(37), "erasure get",
+		       "SELECT erased_on, held, mac FROM erasure"
+		       " WHERE tag = $1",
+		       &q, NULL, erasure_get_row, &g);
 }
 
 int pgx_held_insert(store *s, const store_held *h)
@@ -816,35 +749,37 @@ int pgx_held_chunk_put(store *s, int64_t record_id, int64_t seq,
 		       &q, 0, NULL);
 }
 
-int pgx_erasure_walk(store *s, store_erasure_fn fn, void *ud)
+static int erasure_row(store *s, const PGresult *res, int i, const char *what,
+		       void *ud)
 {
-	PGresult *res = pgx_query(s, S(40), "erasure walk",
-				  "SELECT tag, erased_on, held, mac FROM"
-				  " erasure ORDER BY tag",
-				  NULL);
+	const struct pgx_to *w = ud;
+	const unsigned char *t = pgx_blob_n(res, i, 0, SEC_HASH_BYTES);
+	const unsigned char *m = pgx_blob_n(res, i, 3, SEC_HASH_BYTES);
 	store_erasure e;
 
-	if (!res)
-		return STORE_ERR;
-	for (int i = 0; i < PQntuples(res); i++) {
-		const unsigned char *t = pgx_blob_n(res, i, 0, SEC_HASH_BYTES);
-		const unsigned char *m = pgx_blob_n(res, i, 3, SEC_HASH_BYTES);
-
+	(void)s;
+	(void)what;
+	memset(&e, 0, sizeof e);
+	if (t == NULL || m == NULL ||
+	    pgx_str(res, i, 1, e.erased_on, sizeof e.erased_on, 0)) {
+		/* a damaged row: a zero tag and MAC fail the check */
 		memset(&e, 0, sizeof e);
-		if (t == NULL || m == NULL ||
-		    pgx_str(res, i, 1, e.erased_on, sizeof e.erased_on, 0)) {
-			/* a damaged row: a zero tag and MAC fail the check */
-			memset(&e, 0, sizeof e);
-		} else {
-			memcpy(e.tag, t, sizeof e.tag);
-			memcpy(e.mac, m, sizeof e.mac);
-		}
-		e.held = pgx_i64(res, i, 2);
-		if (fn(ud, &e) != 0)
-			break;
+	} else {
+		memcpy(e.tag, t, sizeof e.tag);
+		memcpy(e.mac, m, sizeof e.mac);
 	}
-	PQclear(res);
-	return 0;
+	e.held = pgx_i64(res, i, 2);
+	return w->fn.erasure(w->ud, &e) != 0;
+}
+
+int pgx_erasure_walk(store *s, store_erasure_fn fn, void *ud)
+{
+	struct pgx_to w = {.fn.erasure = fn, .ud = ud};
+
+	return pgx_walk(s, S(40), "erasure walk",
+			"SELECT tag, erased_on, held, mac FROM"
+			" erasure ORDER BY tag",
+			NULL, erasure_row, &w);
 }
 
 #define HELD_COLS                                                              \
@@ -853,51 +788,50 @@ int pgx_erasure_walk(store *s, store_erasure_fn fn, void *ud)
 
 /* strict: a damaged row is an error (the retention run); otherwise it
  * reads with a zero key and MAC, which the check refuses (verify). */
-static int walk_held(store *s, PGresult *res, const char *what, int strict,
-		     store_held_fn fn, void *ud)
+struct held_walk {
+	int strict;
+	store_held_fn fn;
+	void *ud;
+};
+
+/* One HELD_COLS row, for the walk and the due records. */
+static int held_row(store *s, const PGresult *res, int i, const char *what,
+		    void *ud)
 {
 	static const unsigned char zero[SEC_WRAPPED_BYTES];
+	const struct held_walk *w = ud;
 	store_held h;
 
-	for (int i = 0; i < PQntuples(res); i++) {
-		memset(&h, 0, sizeof h);
-		h.id = pgx_i64(res, i, 0);
-		h.type = pgx_text(res, i, 1);
-		h.retention = pgx_text(res, i, 2);
-		h.hold_until = pgx_text(res, i, 3);
-		h.created_at = pgx_i64(res, i, 4);
-		h.wrapped_key = pgx_blob_n(res, i, 5, SEC_WRAPPED_BYTES);
-		h.ct = pgx_blob(res, i, 6, &h.ctlen);
-		h.attachment_size = pgx_i64(res, i, 7);
-		h.attachment_type = pgx_text(res, i, 8);
-		h.mac = pgx_blob_n(res, i, 9, SEC_HASH_BYTES);
-		if (strict && (h.type == NULL || h.retention == NULL ||
-			       h.hold_until == NULL || h.wrapped_key == NULL ||
-			       h.mac == NULL))
-			return pgx_error(s, what, "a damaged row");
-		if (h.wrapped_key == NULL)
-			h.wrapped_key = zero;
-		if (h.mac == NULL)
-			h.mac = zero;
-		if (h.ct == NULL)
-			h.ct = (const unsigned char *)"";
-		if (fn(ud, &h) != 0)
-			break;
-	}
-	return 0;
+	memset(&h, 0, sizeof h);
+	h.id = pgx_i64(res, i, 0);
+	h.type = pgx_text(res, i, 1);
+	h.retention = pgx_text(res, i, 2);
+	h.hold_until = pgx_text(res, i, 3);
+	h.created_at = pgx_i64(res, i, 4);
+	h.wrapped_key = pgx_blob_n(res, i, 5, SEC_WRAPPED_BYTES);
+	h.ct = pgx_blob(res, i, 6, &h.ctlen);
+	h.attachment_size = pgx_i64(res, i, 7);
+	h.attachment_type = pgx_text(res, i, 8);
+	h.mac = pgx_blob_n(res, i, 9, SEC_HASH_BYTES);
+	if (w->strict &&
+	    (h.type == NULL || h.retention == NULL || h.hold_until == NULL ||
+	     h.wrapped_key == NULL || h.mac == NULL))
+		return pgx_error(s, what, "a damaged row");
+	if (h.wrapped_key == NULL)
+		h.wrapped_key = zero;
+	if (h.mac == NULL)
+		h.mac = zero;
+	if (h.ct == NULL)
+		h.ct = (const unsigned char *)"";
+	return w->fn(w->ud, &h) != 0;
 }
 
 int pgx_held_walk(store *s, store_held_fn fn, void *ud)
 {
-	PGresult *res = pgx_query(s, S(41), "held record walk",
-				  HELD_COLS " ORDER BY id", NULL);
-	int ret;
+	struct held_walk w = {0, fn, ud};
 
-	if (!res)
-		return STORE_ERR;
-	ret = walk_held(s, res, "held record walk", 0, fn, ud);
-	PQclear(res);
-	return ret;
+	return pgx_walk(s, S(41), "held record walk", HELD_COLS " ORDER BY id",
+			NULL, held_row, &w);
 }
 
 /* ---- data subject requests ---- */
@@ -905,7 +839,6 @@ int pgx_held_walk(store *s, store_held_fn fn, void *ud)
 int pgx_dsr_insert(store *s, store_dsr *d)
 {
 	struct pgq q = {0};
-	PGresult *res;
 
 	if (pgx_subject_must_exist(s, d->subject_id, "request insert") != 0)
 		return STORE_ERR;
@@ -923,18 +856,13 @@ int pgx_dsr_insert(store *s, store_dsr *d)
 	pgq_opt(&q, d->closed);
 	pgq_text(&q, d->purposes);
 	pgq_blob(&q, d->mac, SEC_HASH_BYTES);
-	res = pgx_query(s, S(42), "request insert",
-			"INSERT INTO dsr (subject_id, pseudonym, type,"
-			" received, due, extended_due, extend_reason,"
-			" verified_by, status, outcome, reason, closed,"
-			" purposes, mac) VALUES ($1, $2, $3, $4, $5, $6, $7,"
-			" $8, $9, $10, $11, $12, $13, $14) RETURNING id",
-			&q);
-	if (!res)
-		return STORE_ERR;
-	d->id = PQntuples(res) == 1 ? pgx_i64(res, 0, 0) : 0;
-	PQclear(res);
-	return 0;
+	return pgx_count(s, S(42), "request insert",
+			 "INSERT INTO dsr (subject_id, pseudonym, type,"
+			 " received, due, extended_due, extend_reason,"
+			 " verified_by, status, outcome, reason, closed,"
+			 " purposes, mac) VALUES ($1, $2, $3, $4, $5, $6, $7,"
+			 " $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+			 &q, &d->id);
 }
 
 int pgx_dsr_update(store *s, const store_dsr *d)
@@ -960,47 +888,43 @@ int pgx_dsr_update(store *s, const store_dsr *d)
 	return rc;
 }
 
+static int dsr_row(store *s, const PGresult *res, int i, const char *what,
+		   void *ud)
+{
+	const struct pgx_to *w = ud;
+	store_dsr d;
+
+	memset(&d, 0, sizeof d);
+	d.id = pgx_i64(res, i, 0);
+	d.subject_id = pgx_text(res, i, 1);
+	d.pseudonym = pgx_text(res, i, 2);
+	d.type = pgx_text(res, i, 3);
+	d.received = pgx_text(res, i, 4);
+	d.due = pgx_text(res, i, 5);
+	d.extended_due = pgx_text(res, i, 6);
+	d.extend_reason = pgx_blob(res, i, 7, &d.extend_reason_len);
+	d.verified_by = pgx_text(res, i, 8);
+	d.status = pgx_text(res, i, 9);
+	d.outcome = pgx_text(res, i, 10);
+	d.reason = pgx_blob(res, i, 11, &d.reason_len);
+	d.closed = pgx_text(res, i, 12);
+	d.purposes = pgx_text(res, i, 13);
+	d.mac = pgx_blob_n(res, i, 14, SEC_HASH_BYTES);
+	if (!d.pseudonym || !d.type || !d.received || !d.due || !d.status)
+		return pgx_error(s, what, "damaged request row");
+	return w->fn.dsr(w->ud, &d) != 0;
+}
+
 int pgx_dsr_walk(store *s, store_dsr_fn fn, void *ud)
 {
-	PGresult *res = pgx_query(
+	struct pgx_to w = {.fn.dsr = fn, .ud = ud};
+
+	return pgx_walk(
 		s, S(44), "request walk",
 		"SELECT id, subject_id, pseudonym, type, received, due,"
 		" extended_due, extend_reason, verified_by, status, outcome,"
 		" reason, closed, purposes, mac FROM dsr ORDER BY id",
-		NULL);
-	store_dsr d;
-	int ret = 0;
-
-	if (!res)
-		return STORE_ERR;
-	for (int i = 0; i < PQntuples(res); i++) {
-		memset(&d, 0, sizeof d);
-		d.id = pgx_i64(res, i, 0);
-		d.subject_id = pgx_text(res, i, 1);
-		d.pseudonym = pgx_text(res, i, 2);
-		d.type = pgx_text(res, i, 3);
-		d.received = pgx_text(res, i, 4);
-		d.due = pgx_text(res, i, 5);
-		d.extended_due = pgx_text(res, i, 6);
-		d.extend_reason = pgx_blob(res, i, 7, &d.extend_reason_len);
-		d.verified_by = pgx_text(res, i, 8);
-		d.status = pgx_text(res, i, 9);
-		d.outcome = pgx_text(res, i, 10);
-		d.reason = pgx_blob(res, i, 11, &d.reason_len);
-		d.closed = pgx_text(res, i, 12);
-		d.purposes = pgx_text(res, i, 13);
-		d.mac = pgx_blob_n(res, i, 14, SEC_HASH_BYTES);
-		if (!d.pseudonym || !d.type || !d.received || !d.due ||
-		    !d.status) {
-			ret = pgx_error(s, "request walk",
-					"damaged request row");
-			break;
-		}
-		if (fn(ud, &d))
-			break;
-	}
-	PQclear(res);
-	return ret;
+		NULL, dsr_row, &w);
 }
 
 /* ---- retention, review and confirmation ---- */
@@ -1008,21 +932,14 @@ int pgx_dsr_walk(store *s, store_dsr_fn fn, void *ud)
 int pgx_retention_due(store *s, const char *as_of, store_id_fn fn, void *ud)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	int ret;
 
 	pgq_text(&q, as_of);
-	res = pgx_query(s, S(45), "retention due",
-			"SELECT subject_id FROM value"
-			" WHERE expires_at IS NOT NULL AND expires_at < $1"
-			" UNION SELECT subject_id FROM record"
-			" WHERE expires_at IS NOT NULL AND expires_at < $1",
-			&q);
-	if (!res)
-		return STORE_ERR;
-	ret = pgx_walk_ids(s, res, "retention due", fn, ud);
-	PQclear(res);
-	return ret;
+	return pgx_walk_ids(s, S(45), "retention due",
+			    "SELECT subject_id FROM value"
+			    " WHERE expires_at IS NOT NULL AND expires_at < $1"
+			    " UNION SELECT subject_id FROM record"
+			    " WHERE expires_at IS NOT NULL AND expires_at < $1",
+			    &q, fn, ud);
 }
 
 int pgx_value_delete_row(store *s, const char *subject_id, int64_t rowid)
@@ -1066,23 +983,17 @@ int pgx_held_due(store *s, const char *as_of, size_t limit, store_held_fn fn,
 		 void *ud)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	int ret;
+	struct held_walk w = {1, fn, ud};
 
 	pgq_text(&q, as_of);
 	if (limit == 0 || limit > (size_t)INT64_MAX)
 		pgq_text(&q, NULL);
 	else
 		pgq_i64(&q, (int64_t)limit);
-	res = pgx_query(s, S(49), "held records due",
+	return pgx_walk(s, S(49), "held records due",
 			HELD_COLS " WHERE hold_until < $1"
 				  " ORDER BY hold_until, id LIMIT $2",
-			&q);
-	if (!res)
-		return STORE_ERR;
-	ret = walk_held(s, res, "held records due", 1, fn, ud);
-	PQclear(res);
-	return ret;
+			&q, held_row, &w);
 }
 
 int pgx_held_delete(store *s, int64_t id)
@@ -1116,65 +1027,51 @@ int pgx_value_confirm(store *s, const char *subject_id, const char *field,
 		       &q, 0, n);
 }
 
+static int review_row(store *s, const PGresult *res, int i, const char *what,
+		      void *ud)
+{
+	const struct pgx_to *w = ud;
+	const char *id = pgx_text(res, i, 0);
+	const char *field = pgx_text(res, i, 1);
+
+	if (id == NULL || field == NULL)
+		return pgx_error(s, what, "a damaged row");
+	return w->fn.review(w->ud, id, field, pgx_i64(res, i, 2)) != 0;
+}
+
 int pgx_review_walk(store *s, int64_t before, const char *today,
 		    store_review_fn fn, void *ud)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	int ret = 0;
+	struct pgx_to w = {.fn.review = fn, .ud = ud};
 
 	pgq_i64(&q, before);
 	pgq_text(&q, today);
-	res = pgx_query(
+	return pgx_walk(
 		s, S(53), "review",
 		"SELECT subject_id, field, MIN(confirmed_at) FROM value"
 		" WHERE confirmed_at < $1"
 		" AND (expires_at IS NULL OR expires_at >= $2)"
 		" GROUP BY subject_id, field ORDER BY subject_id, field",
-		&q);
-	if (!res)
-		return STORE_ERR;
-	for (int i = 0; i < PQntuples(res); i++) {
-		const char *id = pgx_text(res, i, 0);
-		const char *field = pgx_text(res, i, 1);
-
-		if (id == NULL || field == NULL) {
-			ret = pgx_error(s, "review", "a damaged row");
-			break;
-		}
-		if (fn(ud, id, field, pgx_i64(res, i, 2)) != 0)
-			break;
-	}
-	PQclear(res);
-	return ret;
+		&q, review_row, &w);
 }
 
 int pgx_cookie_count(store *s, const char *subject_id,
 		     const unsigned char *hash, int64_t *n)
 {
 	struct pgq q = {0};
-	PGresult *res;
 
-	*n = 0;
 	pgq_text(&q, subject_id);
-	if (hash) {
-		pgq_blob(&q, hash, SEC_BIDX_BYTES);
-		res = pgx_query(s, S(54), "cookie count",
-				"SELECT count(*) FROM cookie"
-				" WHERE subject_id = $1 AND hash = $2",
-				&q);
-	} else {
-		res = pgx_query(s, S(55), "cookie count",
-				"SELECT count(*) FROM cookie"
-				" WHERE subject_id = $1",
-				&q);
-	}
-	if (!res)
-		return STORE_ERR;
-	if (PQntuples(res) == 1)
-		*n = pgx_i64(res, 0, 0);
-	PQclear(res);
-	return 0;
+	if (!hash)
+		return pgx_count(s, S(55), "cookie count",
+				 "SELECT count(*) FROM cookie"
+				 " WHERE subject_id = $1",
+				 &q, n);
+	pgq_blob(&q, hash, SEC_BIDX_BYTES);
+	return pgx_count(s, S(54), "cookie count",
+			 "SELECT count(*) FROM cookie"
+			 " WHERE subject_id = $1 AND hash = $2",
+			 &q, n);
 }
 
 int pgx_bidx_find_live(store *s, const char *field,
@@ -1182,21 +1079,15 @@ int pgx_bidx_find_live(store *s, const char *field,
 		       const char *today, store_id_fn fn, void *ud)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	int ret;
 
 	pgq_text(&q, field);
 	pgq_blob(&q, hash, SEC_BIDX_BYTES);
 	pgq_text(&q, today);
-	res = pgx_query(s, S(56), "blind index find",
-			"SELECT v.subject_id, s.pseudonym"
-			" FROM value v JOIN subject s ON s.id = v.subject_id"
-			" WHERE v.field = $1 AND v.bidx = $2"
-			" AND (v.expires_at IS NULL OR v.expires_at >= $3)",
-			&q);
-	if (!res)
-		return STORE_ERR;
-	ret = pgx_walk_ids(s, res, "blind index find", fn, ud);
-	PQclear(res);
-	return ret;
+	return pgx_walk_ids(
+		s, S(56), "blind index find",
+		"SELECT v.subject_id, s.pseudonym"
+		" FROM value v JOIN subject s ON s.id = v.subject_id"
+		" WHERE v.field = $1 AND v.bidx = $2"
+		" AND (v.expires_at IS NULL OR v.expires_at >= $3)",
+		&q, fn, ud);
 }

@@ -14,6 +14,18 @@
 
 /* ---- counts ---- */
 
+static int count_row(store *s, const PGresult *res, int i, const char *what,
+		     void *ud)
+{
+	const struct pgx_to *w = ud;
+	const char *name = pgx_text(res, i, 0);
+
+	if (name == NULL)
+		return pgx_error(s, what, "damaged row");
+	return w->fn.count(w->ud, name, pgx_i64(res, i, 1),
+			   pgx_i64(res, i, 2)) != 0;
+}
+
 int pgx_count_by(store *s, enum store_count what, store_count_fn fn, void *ud)
 {
 	static const char *const sql[] = {
@@ -28,26 +40,12 @@ int pgx_count_by(store *s, enum store_count what, store_count_fn fn, void *ud)
 		[STORE_COUNT_HELD] = "SELECT type, count(*), 0::bigint FROM"
 				     " held_record GROUP BY type ORDER BY type",
 	};
-	PGresult *res;
-	int ret = 0;
+	struct pgx_to w = {.fn.count = fn, .ud = ud};
 
 	if ((unsigned)what >= sizeof sql / sizeof sql[0])
 		return pgx_error(s, "count", "unknown count");
-	res = pgx_query(s, S(0) + (int)what, "count", sql[what], NULL);
-	if (!res)
-		return STORE_ERR;
-	for (int i = 0; i < PQntuples(res); i++) {
-		const char *name = pgx_text(res, i, 0);
-
-		if (name == NULL) {
-			ret = pgx_error(s, "count", "damaged row");
-			break;
-		}
-		if (fn(ud, name, pgx_i64(res, i, 1), pgx_i64(res, i, 2)))
-			break;
-	}
-	PQclear(res);
-	return ret;
+	return pgx_walk(s, S(0) + (int)what, "count", sql[what], NULL,
+			count_row, &w);
 }
 
 /* ---- breaches ---- */
@@ -133,52 +131,50 @@ int pgx_breach_update(store *s, const store_breach *b)
 	return rc;
 }
 
+static int breach_row(store *s, const PGresult *res, int i, const char *what,
+		      void *ud)
+{
+	const struct pgx_to *w = ud;
+	store_breach b;
+
+	memset(&b, 0, sizeof b);
+	b.id = pgx_i64(res, i, 0);
+	b.aware_at = pgx_i64(res, i, 1);
+	b.opened_at = pgx_i64(res, i, 2);
+	b.description = pgx_blob(res, i, 3, &b.description_len);
+	b.categories = pgx_text(res, i, 4);
+	b.has_query = (int)pgx_i64(res, i, 5);
+	b.q_field = pgx_text(res, i, 6);
+	b.q_type = pgx_text(res, i, 7);
+	b.has_range = (int)pgx_i64(res, i, 8);
+	b.q_from = pgx_i64(res, i, 9);
+	b.q_to = pgx_i64(res, i, 10);
+	b.counted_at = pgx_i64(res, i, 11);
+	b.affected = pgx_i64(res, i, 12);
+	b.risk = pgx_text(res, i, 13);
+	b.dpa_notified_at = pgx_i64(res, i, 14);
+	b.subjects_notified_at = pgx_i64(res, i, 15);
+	b.measures = pgx_blob(res, i, 16, &b.measures_len);
+	b.status = pgx_text(res, i, 17);
+	b.closed_at = pgx_i64(res, i, 18);
+	b.mac = pgx_blob_n(res, i, 19, SEC_HASH_BYTES);
+	if (b.description == NULL || b.status == NULL)
+		return pgx_error(s, what, "damaged breach row");
+	return w->fn.breach(w->ud, &b) != 0;
+}
+
 int pgx_breach_walk(store *s, store_breach_fn fn, void *ud)
 {
-	PGresult *res = pgx_query(
+	struct pgx_to w = {.fn.breach = fn, .ud = ud};
+
+	return pgx_walk(
 		s, S(6), "breach walk",
 		"SELECT id, aware_at, opened_at, description, categories,"
 		" has_query, q_field, q_type, has_range, q_from, q_to,"
 		" counted_at, affected, risk, dpa_notified_at,"
 		" subjects_notified_at, measures, status, closed_at, mac"
 		" FROM breach ORDER BY id",
-		NULL);
-	store_breach b;
-	int ret = 0;
-
-	if (!res)
-		return STORE_ERR;
-	for (int i = 0; i < PQntuples(res); i++) {
-		memset(&b, 0, sizeof b);
-		b.id = pgx_i64(res, i, 0);
-		b.aware_at = pgx_i64(res, i, 1);
-		b.opened_at = pgx_i64(res, i, 2);
-		b.description = pgx_blob(res, i, 3, &b.description_len);
-		b.categories = pgx_text(res, i, 4);
-		b.has_query = (int)pgx_i64(res, i, 5);
-		b.q_field = pgx_text(res, i, 6);
-		b.q_type = pgx_text(res, i, 7);
-		b.has_range = (int)pgx_i64(res, i, 8);
-		b.q_from = pgx_i64(res, i, 9);
-		b.q_to = pgx_i64(res, i, 10);
-		b.counted_at = pgx_i64(res, i, 11);
-		b.affected = pgx_i64(res, i, 12);
-		b.risk = pgx_text(res, i, 13);
-		b.dpa_notified_at = pgx_i64(res, i, 14);
-		b.subjects_notified_at = pgx_i64(res, i, 15);
-		b.measures = pgx_blob(res, i, 16, &b.measures_len);
-		b.status = pgx_text(res, i, 17);
-		b.closed_at = pgx_i64(res, i, 18);
-		b.mac = pgx_blob_n(res, i, 19, SEC_HASH_BYTES);
-		if (b.description == NULL || b.status == NULL) {
-			ret = pgx_error(s, "breach walk", "damaged breach row");
-			break;
-		}
-		if (fn(ud, &b))
-			break;
-	}
-	PQclear(res);
-	return ret;
+		NULL, breach_row, &w);
 }
 
 int pgx_breach_match(store *s, const char *field, const char *type,
@@ -186,8 +182,6 @@ int pgx_breach_match(store *s, const char *field, const char *type,
 		     store_id_fn fn, void *ud)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	int ret;
 
 	pgq_opt(&q, field);
 	pgq_opt(&q, type);
@@ -195,7 +189,7 @@ int pgx_breach_match(store *s, const char *field, const char *type,
 	pgq_i64(&q, from);
 	pgq_i64(&q, to);
 	pgq_i64(&q, asof);
-	res = pgx_query(
+	return pgx_walk_ids(
 		s, S(7), "breach match",
 		"SELECT s.id, s.pseudonym FROM subject s"
 		" WHERE s.created_at <= $6::bigint"
@@ -214,75 +208,63 @@ int pgx_breach_match(store *s, const char *field, const char *type,
 		"  OR EXISTS (SELECT 1 FROM record r WHERE r.subject_id = s.id"
 		"   AND r.created_at BETWEEN $4::bigint AND $5::bigint))"
 		" ORDER BY s.id",
-		&q);
-	if (!res)
-		return STORE_ERR;
-	ret = pgx_walk_ids(s, res, "breach match", fn, ud);
-	PQclear(res);
-	return ret;
+		&q, fn, ud);
 }
 
 /* ---- notice versions and policy changes ---- */
 
+struct policy_get {
+	char **text;
+	int64_t *created_at;
+};
+
+static int policy_get_row(store *s, const PGresult *res, int i,
+			  const char *what, void *ud)
+{
+	const struct policy_get *g = ud;
+	const char *t = pgx_text(res, i, 0);
+
+	if (t == NULL)
+		return pgx_error(s, what, "damaged policy row");
+	*g->text = strdup(t);
+	if (*g->text == NULL)
+		return pgx_error(s, what, "out of memory");
+	if (g->created_at)
+		*g->created_at = pgx_i64(res, i, 1);
+	return 0;
+}
+
 int pgx_policy_get(store *s, int version, char **text, int64_t *created_at)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	const char *t;
-	int ret = STORE_ERR;
+	struct policy_get g = {text, created_at};
 
 	pgq_i64(&q, version);
-	res = pgx_query(s, S(8), "policy get",
-			"SELECT body, created_at FROM policy_version"
-			" WHERE version = $1",
-			&q);
-	if (!res)
-		return STORE_ERR;
-	if (PQntuples(res) == 0) {
-		pgx_error(s, "policy get", "no such version");
-		ret = STORE_NOTFOUND;
-		goto out;
-	}
-	t = pgx_text(res, 0, 0);
-	if (t == NULL) {
-		pgx_error(s, "policy get", "damaged policy row");
-		goto out;
-	}
-	*text = strdup(t);
-	if (*text == NULL) {
-		pgx_error(s, "policy get", "out of memory");
-		goto out;
-	}
-	if (created_at)
-		*created_at = pgx_i64(res, 0, 1);
-	ret = 0;
-out:
-	PQclear(res);
-	return ret;
+	return pgx_one(s, S(8), "policy get",
+		       "SELECT body, created_at FROM policy_version"
+		       " WHERE version = $1",
+		       &q, "no such version", policy_get_row, &g);
+}
+
+static int policy_row(store *s, const PGresult *res, int i, const char *what,
+		      void *ud)
+{
+	const struct pgx_to *w = ud;
+	int64_t v = pgx_i64(res, i, 0);
+
+	if (v < 0 || v > INT32_MAX)
+		return pgx_error(s, what, "damaged policy row");
+	return w->fn.policy(w->ud, (int)v, pgx_i64(res, i, 1)) != 0;
 }
 
 int pgx_policy_walk(store *s, store_policy_fn fn, void *ud)
 {
-	PGresult *res = pgx_query(s, S(9), "policy walk",
-				  "SELECT version, created_at FROM"
-				  " policy_version ORDER BY version",
-				  NULL);
-	int ret = 0;
+	struct pgx_to w = {.fn.policy = fn, .ud = ud};
 
-	if (!res)
-		return STORE_ERR;
-	for (int i = 0; i < PQntuples(res); i++) {
-		int64_t v = pgx_i64(res, i, 0);
-
-		if (v < 0 || v > INT32_MAX) {
-			ret = pgx_error(s, "policy walk", "damaged policy row");
-			break;
-		}
-		if (fn(ud, (int)v, pgx_i64(res, i, 1)))
-			break;
-	}
-	PQclear(res);
-	return ret;
+	return pgx_walk(s, S(9), "policy walk",
+			"SELECT version, created_at FROM"
+			" policy_version ORDER BY version",
+			NULL, policy_row, &w);
 }
 
 /* ',' || csv || ',' holds ',' || name || ',': a name in a stored list. */
@@ -291,12 +273,11 @@ int pgx_policy_walk(store *s, store_policy_fn fn, void *ud)
 int pgx_usage_count(store *s, enum store_use what, const char *name, int64_t *n)
 {
 	struct pgq q = {0};
-	PGresult *res;
 
 	*n = 0;
 	pgq_i64(&q, (int64_t)what);
 	pgq_text(&q, name);
-	res = pgx_query(
+	return pgx_count(
 		s, S(10), "usage count",
 		"SELECT CASE $1::bigint"
 		" WHEN 0 THEN (SELECT count(*) FROM value WHERE field = $2)"
@@ -327,70 +308,59 @@ int pgx_usage_count(store *s, enum store_use what, const char *name, int64_t *n)
 							" FROM record WHERE "
 							"source = $2)"
 							" END",
-		&q);
-	if (!res)
-		return STORE_ERR;
-	if (PQntuples(res) == 1)
-		*n = pgx_i64(res, 0, 0);
-	PQclear(res);
-	return 0;
+		&q, n);
 }
 
 int pgx_field_subjects(store *s, const char *field, store_id_fn fn, void *ud)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	int ret;
 
 	pgq_text(&q, field);
-	res = pgx_query(s, S(11), "field subjects",
-			"SELECT DISTINCT subject_id FROM value"
-			" WHERE field = $1 ORDER BY subject_id",
-			&q);
-	if (!res)
-		return STORE_ERR;
-	ret = pgx_walk_ids(s, res, "field subjects", fn, ud);
-	PQclear(res);
-	return ret;
+	return pgx_walk_ids(s, S(11), "field subjects",
+			    "SELECT DISTINCT subject_id FROM value"
+			    " WHERE field = $1 ORDER BY subject_id",
+			    &q, fn, ud);
+}
+
+struct scope_walk {
+	const char *scope;
+	int objection;
+	store_consent_fn fn;
+	void *ud;
+};
+
+static int scope_row(store *s, const PGresult *res, int i, const char *what,
+		     void *ud)
+{
+	const struct scope_walk *w = ud;
+	int64_t v = pgx_i64(res, i, 3);
+	store_consent c;
+
+	memset(&c, 0, sizeof c);
+	c.subject_id = pgx_text(res, i, 0);
+	c.scope = w->scope;
+	c.objection = w->objection ? 1 : 0;
+	c.given = pgx_i64(res, i, 1) != 0;
+	c.at = pgx_i64(res, i, 2);
+	if (c.subject_id == NULL || v < 0 || v > INT32_MAX)
+		return pgx_error(s, what, "damaged ledger entry");
+	c.policy_version = (int)v;
+	return w->fn(w->ud, &c) != 0;
 }
 
 int pgx_scope_walk(store *s, const char *scope, int objection,
 		   store_consent_fn fn, void *ud)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	store_consent c;
-	int ret = 0;
+	struct scope_walk w = {scope, objection, fn, ud};
 
 	pgq_text(&q, scope);
 	pgq_i64(&q, objection ? 1 : 0);
-	res = pgx_query(s, S(12), "scope walk",
+	return pgx_walk(s, S(12), "scope walk",
 			"SELECT subject_id, given, at, policy_version"
 			" FROM consent WHERE scope = $1 AND objection = $2"
 			" ORDER BY subject_id, id",
-			&q);
-	if (!res)
-		return STORE_ERR;
-	for (int i = 0; i < PQntuples(res); i++) {
-		int64_t v = pgx_i64(res, i, 3);
-
-		memset(&c, 0, sizeof c);
-		c.subject_id = pgx_text(res, i, 0);
-		c.scope = scope;
-		c.objection = objection ? 1 : 0;
-		c.given = pgx_i64(res, i, 1) != 0;
-		c.at = pgx_i64(res, i, 2);
-		if (c.subject_id == NULL || v < 0 || v > INT32_MAX) {
-			ret = pgx_error(s, "scope walk",
-					"damaged ledger entry");
-			break;
-		}
-		c.policy_version = (int)v;
-		if (fn(ud, &c))
-			break;
-	}
-	PQclear(res);
-	return ret;
+			&q, scope_row, &w);
 }
 
 /* ---- the disclosure log ---- */
@@ -433,56 +403,51 @@ int pgx_disclosure_insert(store *s, const store_disclosure *d)
 	" country, safeguard, purpose, at, actor, fields, record_types,"       \
 	" records, legal_ground, basis, mac FROM disclosure"
 
+static int disclosure_row(store *s, const PGresult *res, int i,
+			  const char *what, void *ud)
+{
+	const struct pgx_to *w = ud;
+	store_disclosure d;
+
+	memset(&d, 0, sizeof d);
+	d.id = pgx_i64(res, i, 0);
+	d.batch = pgx_i64(res, i, 1);
+	d.subject_id = pgx_text(res, i, 2);
+	d.pseudonym = pgx_text(res, i, 3);
+	d.recipient = pgx_text(res, i, 4);
+	d.recipient_kind = pgx_text(res, i, 5);
+	d.country = pgx_text(res, i, 6);
+	d.safeguard = pgx_text(res, i, 7);
+	d.purpose = pgx_text(res, i, 8);
+	d.at = pgx_i64(res, i, 9);
+	d.actor = pgx_text(res, i, 10);
+	d.fields = pgx_text(res, i, 11);
+	d.record_types = pgx_text(res, i, 12);
+	d.records = pgx_i64(res, i, 13);
+	d.legal_ground = pgx_text(res, i, 14);
+	d.basis = pgx_text(res, i, 15);
+	d.mac = pgx_blob_n(res, i, 16, SEC_HASH_BYTES);
+	if (!d.pseudonym || !d.recipient || !d.recipient_kind || !d.country ||
+	    !d.purpose || !d.actor)
+		return pgx_error(s, what, "damaged log row");
+	return w->fn.disclosure(w->ud, &d) != 0;
+}
+
 int pgx_disclosure_walk(store *s, const char *pseudonym, store_disclosure_fn fn,
 			void *ud)
 {
 	struct pgq q = {0};
-	PGresult *res;
-	store_disclosure d;
-	int ret = 0;
+	struct pgx_to w = {.fn.disclosure = fn, .ud = ud};
 
-	if (pseudonym) {
-		pgq_text(&q, pseudonym);
-		res = pgx_query(s, S(14), "disclosure walk",
-				DISCLOSURE_COLS " WHERE pseudonym = $1"
-						" ORDER BY id",
-				&q);
-	} else {
-		res = pgx_query(s, S(15), "disclosure walk",
-				DISCLOSURE_COLS " ORDER BY id", NULL);
-	}
-	if (!res)
-		return STORE_ERR;
-	for (int i = 0; i < PQntuples(res); i++) {
-		memset(&d, 0, sizeof d);
-		d.id = pgx_i64(res, i, 0);
-		d.batch = pgx_i64(res, i, 1);
-		d.subject_id = pgx_text(res, i, 2);
-		d.pseudonym = pgx_text(res, i, 3);
-		d.recipient = pgx_text(res, i, 4);
-		d.recipient_kind = pgx_text(res, i, 5);
-		d.country = pgx_text(res, i, 6);
-		d.safeguard = pgx_text(res, i, 7);
-		d.purpose = pgx_text(res, i, 8);
-		d.at = pgx_i64(res, i, 9);
-		d.actor = pgx_text(res, i, 10);
-		d.fields = pgx_text(res, i, 11);
-		d.record_types = pgx_text(res, i, 12);
-		d.records = pgx_i64(res, i, 13);
-		d.legal_ground = pgx_text(res, i, 14);
-		d.basis = pgx_text(res, i, 15);
-		d.mac = pgx_blob_n(res, i, 16, SEC_HASH_BYTES);
-		if (!d.pseudonym || !d.recipient || !d.recipient_kind ||
-		    !d.country || !d.purpose || !d.actor) {
-			ret = pgx_error(s, "disclosure walk",
-					"damaged log row");
-			break;
-		}
-		if (fn(ud, &d))
-			break;
-	}
-	PQclear(res);
-	return ret;
+	if (!pseudonym)
+		return pgx_walk(s, S(15), "disclosure walk",
+				DISCLOSURE_COLS " ORDER BY id", NULL,
+				disclosure_row, &w);
+	pgq_text(&q, pseudonym);
+	return pgx_walk(s, S(14), "disclosure walk",
+			DISCLOSURE_COLS " WHERE pseudonym = $1"
+					" ORDER BY id",
+			&q, disclosure_row, &w);
 }
 
 int pgx_value_repurpose(store *s, int64_t rowid, const char *purposes,

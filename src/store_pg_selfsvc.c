@@ -37,46 +37,48 @@ int pgx_selfsvc_insert(store *s, const store_selfsvc *row)
 		       &q, 0, NULL);
 }
 
-/* Row i of a SELFSVC_COLS result into out; -1 when a column is damaged. */
-static int row_of(const PGresult *res, int i, store_selfsvc *out)
+/* out set: the get (the row lands in *out); else the walk (fn). */
+struct selfsvc_walk {
+	store_selfsvc *out;
+	int (*fn)(void *ud, const store_selfsvc *row);
+	void *ud;
+};
+
+/* One SELFSVC_COLS row, for the get and the walk. */
+static int selfsvc_row(store *s, const PGresult *res, int i, const char *what,
+		       void *ud)
 {
+	const struct selfsvc_walk *w = ud;
+	store_selfsvc row = {0};
+	store_selfsvc *out = w->out ? w->out : &row;
 	const unsigned char *h = pgx_blob_n(res, i, 0, SEC_HASH_BYTES);
 	const unsigned char *m = pgx_blob_n(res, i, 6, SEC_HASH_BYTES);
 
 	memset(out, 0, sizeof *out);
 	if (h == NULL || m == NULL ||
 	    pgx_str(res, i, 1, out->subject_id, sizeof out->subject_id, 0) != 0)
-		return -1;
+		return pgx_error(s, what, "damaged self-service row");
 	memcpy(out->hash, h, SEC_HASH_BYTES);
 	out->kind = (int)pgx_i64(res, i, 2);
 	out->created_at = pgx_i64(res, i, 3);
 	out->expires_at = pgx_i64(res, i, 4);
 	out->used_at = pgx_i64(res, i, 5);
 	memcpy(out->mac, m, SEC_HASH_BYTES);
-	return 0;
+	return w->out ? 0 : w->fn(w->ud, out) != 0;
 }
 
 int pgx_selfsvc_get(store *s, const unsigned char *hash, store_selfsvc *out)
 {
 	struct pgq q = {0};
 	unsigned char h[SEC_HASH_BYTES];
-	PGresult *res;
-	int ret = 0;
+	struct selfsvc_walk w = {out, NULL, NULL};
 
 	/* hash may point into out */
 	memcpy(h, hash, sizeof h);
 	pgq_blob(&q, h, sizeof h);
-	res = pgx_query(s, S(1), "self-service get",
-			SELFSVC_COLS " WHERE hash = $1", &q);
-	if (res == NULL)
-		return STORE_ERR;
-	if (PQntuples(res) == 0)
-		ret = STORE_NOTFOUND;
-	else if (row_of(res, 0, out) != 0)
-		ret = pgx_error(s, "self-service get",
-				"damaged self-service row");
-	PQclear(res);
-	return ret;
+	return pgx_one(s, S(1), "self-service get",
+		       SELFSVC_COLS " WHERE hash = $1", &q, NULL, selfsvc_row,
+		       &w);
 }
 
 /* One exchange wins: the row changes only while it is unused. */
@@ -98,22 +100,15 @@ int pgx_selfsvc_count(store *s, const char *subject_id, int kind, int64_t now,
 		      int64_t *n)
 {
 	struct pgq q = {0};
-	PGresult *res;
 
 	*n = 0;
 	pgq_text(&q, subject_id);
 	pgq_i64(&q, kind);
 	pgq_i64(&q, now);
-	res = pgx_query(s, S(3), "self-service count",
-			"SELECT count(*) FROM selfsvc WHERE subject_id = $1"
-			" AND kind = $2 AND used_at = 0 AND expires_at > $3",
-			&q);
-	if (res == NULL)
-		return STORE_ERR;
-	if (PQntuples(res) == 1)
-		*n = pgx_i64(res, 0, 0);
-	PQclear(res);
-	return 0;
+	return pgx_count(s, S(3), "self-service count",
+			 "SELECT count(*) FROM selfsvc WHERE subject_id = $1"
+			 " AND kind = $2 AND used_at = 0 AND expires_at > $3",
+			 &q, n);
 }
 
 int pgx_selfsvc_purge(store *s, int64_t now, const unsigned char *hash)
@@ -135,23 +130,8 @@ int pgx_selfsvc_purge(store *s, int64_t now, const unsigned char *hash)
 int pgx_selfsvc_walk(store *s, int (*fn)(void *ud, const store_selfsvc *row),
 		     void *ud)
 {
-	store_selfsvc row;
-	PGresult *res = pgx_query(s, S(6), "self-service walk",
-				  SELFSVC_COLS " ORDER BY hash", NULL);
-	int i, n, ret = 0;
+	struct selfsvc_walk w = {NULL, fn, ud};
 
-	if (res == NULL)
-		return STORE_ERR;
-	n = PQntuples(res);
-	for (i = 0; i < n && ret == 0; i++) {
-		if (row_of(res, i, &row) != 0) {
-			ret = pgx_error(s, "self-service walk",
-					"damaged self-service row");
-			break;
-		}
-		if (fn(ud, &row) != 0)
-			break;
-	}
-	PQclear(res);
-	return ret;
+	return pgx_walk(s, S(6), "self-service walk",
+			SELFSVC_COLS " ORDER BY hash", NULL, selfsvc_row, &w);
 }
