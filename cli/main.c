@@ -2,13 +2,17 @@
  * main.c: the rekisteri command line: global options, verb dispatch, exit
  * codes (those of rk_status), and the helpers every verb shares.
  */
+/* fopencookie: the held output grows in a buffer that wipes what it leaves. */
+#define _GNU_SOURCE 1
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -371,7 +375,7 @@ const char *cli_jstr(const json_t *o, const char *key, const char *dflt)
 static struct {
 	FILE *real; /* stdout while the output is held */
 	char *out;  /* the held output */
-	size_t outlen;
+	size_t outlen, outcap;
 	char in[4096]; /* what the first run read from standard input */
 	size_t inlen, inpos;
 	int recording, replaying, in_lost;
@@ -393,17 +397,54 @@ static int in_getc(void)
 	return ch;
 }
 
+/* The held output's writer. open_memstream would free the buffers it
+ * outgrows without wiping them; this one wipes each before letting it go. */
+static ssize_t hold_write(void *cookie, const char *buf, size_t n)
+{
+	size_t cap;
+	char *np;
+
+	(void)cookie;
+	if (n > SIZE_MAX / 4 - rr.outlen)
+		return 0;
+	if (rr.outlen + n > rr.outcap) {
+		cap = rr.outcap > 0 ? rr.outcap : 4096;
+		while (cap < rr.outlen + n)
+			cap *= 2;
+		np = malloc(cap);
+		if (np == NULL)
+			return 0; /* the stream's error: the output is not shown
+				   */
+		if (rr.out != NULL) {
+			memcpy(np, rr.out, rr.outlen);
+			explicit_bzero(rr.out, rr.outcap);
+			free(rr.out);
+		}
+		rr.out = np;
+		rr.outcap = cap;
+	}
+	memcpy(rr.out + rr.outlen, buf, n);
+	rr.outlen += n;
+	return (ssize_t)n;
+}
+
 /* Standard output goes into memory until out_release. glibc's stdout is
  * a variable the program may set; the verbs write through it. */
 static void out_hold(void)
 {
+	static const cookie_io_functions_t io = {.write = hold_write};
 	FILE *m;
 
 	if (fflush(stdout) != 0)
 		return;
-	m = open_memstream(&rr.out, &rr.outlen);
+	m = fopencookie(NULL, "w", io);
 	if (m == NULL)
 		return;
+	/* Unbuffered: stdio keeps no copy of its own that it frees unwiped. */
+	if (setvbuf(m, NULL, _IONBF, 0) != 0) {
+		(void)fclose(m);
+		return;
+	}
 	rr.real = stdout;
 	stdout = m;
 }
@@ -423,10 +464,10 @@ static void out_release(int show)
 	if (show && rr.outlen > 0)
 		(void)fwrite(rr.out, 1, rr.outlen, stdout);
 	if (rr.out != NULL)
-		explicit_bzero(rr.out, rr.outlen);
+		explicit_bzero(rr.out, rr.outcap);
 	free(rr.out);
 	rr.out = NULL;
-	rr.outlen = 0;
+	rr.outlen = rr.outcap = 0;
 }
 
 int cli_read_line(char *buf, size_t cap, const char *what)

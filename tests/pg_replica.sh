@@ -88,6 +88,17 @@ expect "the subject is listed once" test "$(grep -c "$L" <<<"$out")" -eq 1
 IN=$'myohainen@example.com\n' check "find by a value on standard input" 0 \
 	"$BIN" "${LAG[@]}" subject find --by email -
 expect "found once" test "$(grep -c "$L" <<<"$out")" -eq 1
+# An answer longer than the first buffers of the held output: it grows
+# (each outgrown buffer wiped) and comes out whole, as the primary gives it.
+for i in $(seq 1 90); do
+	"$BIN" "${LAG[@]}" subject add --kind customer --field last_name=Lista \
+		--field "email=lista$i@example.com" >/dev/null || bad "list subject $i"
+done
+check "a long list, again on the primary" 0 "$BIN" "${LAG[@]}" subject list --json
+LONG=$out
+check "the same list on the primary alone" 0 "$BIN" "${LAG[@]:0:4}" subject list --json
+expect "the held answer is longer than 8 kB" test "${#LONG}" -gt 8192
+expect "it is the primary's answer, byte for byte" test "$LONG" = "$out"
 pq "$SB" "SELECT pg_wal_replay_resume()" >/dev/null
 expect "the standby catches up" wait_replay
 
