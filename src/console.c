@@ -31,9 +31,9 @@ static json_t *item(const char *name, const pol_text *t)
 	return o;
 }
 
-/* A record field as a form needs it: its type, whether it must be given,
- * the values an enum takes and the longest text. */
-static json_t *record_field(const pol_field *f)
+/* A field as a form needs it: its type, the values an enum takes and the
+ * longest text; a record field also whether it must be given. */
+static json_t *form_field(const pol_field *f, int record)
 {
 	json_t *o = item(f->name, &f->label), *v;
 	size_t i;
@@ -41,7 +41,8 @@ static json_t *record_field(const pol_field *f)
 	if (o == NULL)
 		return NULL;
 	json_object_set_new(o, "type", json_string(policy_type_name(f->type)));
-	json_object_set_new(o, "required", json_boolean(f->required));
+	if (record)
+		json_object_set_new(o, "required", json_boolean(f->required));
 	json_object_set_new(o, "multiline", json_boolean(f->multiline));
 	if (f->max_len > 0)
 		json_object_set_new(o, "max_length",
@@ -52,6 +53,53 @@ static json_t *record_field(const pol_field *f)
 			json_array_append_new(v, json_string(f->values[i]));
 		json_object_set_new(o, "values", v);
 	}
+	return o;
+}
+
+/* A subject's field for the forms that add a person or a value: also the
+ * kinds that may hold it (absent: every kind) and the consent it needs. */
+static json_t *subject_field(const policy *p, const pol_field *f)
+{
+	json_t *o = form_field(f, 0), *v;
+	size_t i;
+
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "category",
+			    json_string(p->categories[f->category].name));
+	json_object_set_new(o, "multiple", json_boolean(f->multiple));
+	v = json_array();
+	for (i = 0; i < f->npurposes; i++)
+		json_array_append_new(
+			v, json_string(p->purposes[f->purposes[i]].name));
+	json_object_set_new(o, "purposes", v);
+	if (f->past)
+		json_object_set_new(o, "past", json_true());
+	if (f->nkinds > 0) {
+		v = json_array();
+		for (i = 0; i < f->nkinds; i++)
+			json_array_append_new(
+				v, json_string(p->kinds[f->kinds[i]].name));
+		json_object_set_new(o, "kinds", v);
+	}
+	if (f->consent != POL_NONE)
+		json_object_set_new(o, "consent",
+				    json_string(p->scopes[f->consent].name));
+	return o;
+}
+
+/* A kind with the fields a subject of it must be given. */
+static json_t *kind_item(const policy *p, const pol_kind *k)
+{
+	json_t *o = item(k->name, &k->label), *v = json_array();
+	size_t i;
+
+	for (i = 0; i < k->nrequired; i++)
+		json_array_append_new(
+			v, json_string(p->fields[k->required[i]].name));
+	json_object_set_new(o, "required", v);
+	json_object_set_new(o, "customer_number",
+			    json_boolean(k->customer_number));
 	return o;
 }
 
@@ -128,7 +176,8 @@ rk_status rk_register_whoami(rk_register *r, char **json_out)
 		json_t *rf = json_array(), *it = item(rt->name, &rt->label);
 		size_t k;
 		for (k = 0; k < rt->nfields; k++)
-			json_array_append_new(rf, record_field(&rt->fields[k]));
+			json_array_append_new(rf,
+					      form_field(&rt->fields[k], 1));
 		json_object_set_new(it, "fields", rf);
 		json_object_set_new(it, "attachment",
 				    json_boolean(rt->attachment));
@@ -137,15 +186,14 @@ rk_status rk_register_whoami(rk_register *r, char **json_out)
 	json_object_set_new(o, "record_types", a);
 	a = json_array();
 	for (i = 0; i < p->nkinds; i++)
-		json_array_append_new(
-			a, item(p->kinds[i].name, &p->kinds[i].label));
+		json_array_append_new(a, kind_item(p, &p->kinds[i]));
 	json_object_set_new(o, "kinds", a);
 	/* labels of the names a subject's values carry */
 	a = json_array();
 	for (i = 0; i < p->nfields; i++)
 		if (access_sees_category(r, p->fields[i].category))
-			json_array_append_new(a, item(p->fields[i].name,
-						      &p->fields[i].label));
+			json_array_append_new(a,
+					      subject_field(p, &p->fields[i]));
 	json_object_set_new(o, "fields", a);
 	a = json_array();
 	for (i = 0; i < p->nbases; i++)

@@ -89,6 +89,7 @@ export async function api(method, path, opts = {}) {
   if (opts.token) headers["Authorization"] = "Bearer " + opts.token;
   if (opts.purpose) headers["Rekisteri-Purpose"] = opts.purpose;
   if (opts.ifMatch) headers["If-Match"] = opts.ifMatch;
+  if (opts.idempotencyKey) headers["Idempotency-Key"] = opts.idempotencyKey;
   let body;
   if (opts.body !== undefined) {
     headers["Content-Type"] = "application/json";

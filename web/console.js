@@ -175,7 +175,7 @@ function renderFind(m) {
     el("p", { class: "muted small" }, S.me.lookup.some((f) => f.hetu) ? t("hetu_allowed") : t("hetu_not_allowed")),
     el("button", { type: "submit", class: "primary" }, t("search")));
   const banner = el("div", { id: "dsr-banner" });
-  m.append(banner, form, results);
+  m.append(banner, form, results, newSubjectForm());
   val.focus();
   if (S.me.rights) {
     call("GET", "/v1/dsr?limit=1000").then((d) => {
@@ -263,7 +263,8 @@ function valuesCard(subj, etag) {
       el("div", { class: "scroll" }, el("table", { class: "values", id: "values" },
         el("caption", { class: "sr-only" }, t("values")),
         el("thead", null, el("tr", null, [t("field"), t("value"), t("purposes"), t("basis"), t("source"), t("expires"), ""].map((h) => el("th", { scope: "col" }, h)))),
-        tbody)));
+        tbody)),
+    addValueForm(subj, etag));
 }
 
 function editField(cell, btn, field, old, etag) {
@@ -438,6 +439,122 @@ function recordsCard(id) {
   return section(t("records"), "h-records", el("div", { class: "field" }, el("label", { for: "rec-type" }, t("record_type")), type), box, addRecordForm(id, load));
 }
 
+// An input for a field of the policy as whoami describes it (type, enum
+// values, longest text), in a labelled box; the server validates as always.
+function fieldInput(f, prefix, required) {
+  const fid = prefix + f.name;
+  let input;
+  if (f.type === "enum") input = el("select", { id: fid }, el("option", { value: "" }, "—"), (f.values || []).map((v) => el("option", { value: v }, v)));
+  else if (f.multiline) input = el("textarea", { id: fid, rows: 3 });
+  else input = el("input", { id: fid, autocomplete: "off", spellcheck: "false",
+    type: f.type === "date" ? "date" : f.type === "integer" ? "number" : f.type === "password" ? "password" :
+      f.type === "email" ? "email" : f.type === "phone" ? "tel" : "text",
+    step: f.type === "integer" ? "1" : null,
+    max: f.type === "date" && f.past ? new Date().toISOString().slice(0, 10) : null,
+    inputmode: f.type === "decimal" ? "decimal" : null });
+  if (required) input.required = true;
+  if (f.max_length) input.setAttribute("maxlength", String(f.max_length));
+  input.dataset.field = f.name;
+  input.dataset.type = f.type;
+  return el("div", { class: "field" }, el("label", { for: fid }, pick(f.label, f.name) + (required ? " " + t("required_mark") : "")), input);
+}
+
+// The values a form's inputs hold; an empty optional field is absent.
+function formValues(box) {
+  const fields = {};
+  for (const i of box.querySelectorAll("[data-field]")) {
+    const v = i.value.trim();
+    if (v === "") continue;
+    fields[i.dataset.field] = i.dataset.type === "integer" && /^-?\d+$/.test(v) ? Number(v) : v;
+  }
+  return fields;
+}
+
+// A subject's field that a person of kind may be given when added: not one
+// the register issues itself, nor one that needs a consent first (consents
+// are recorded once the person exists).
+function addableField(f, kind) {
+  return f.type !== "customer_number" && !f.consent && (!f.kinds || f.kinds.includes(kind));
+}
+
+// A random Idempotency-Key per form: a second click or a retry after a lost
+// answer gets the first answer again instead of a second person.
+function newKey() {
+  return crypto.randomUUID ? crypto.randomUUID() : Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// Adding a person: the kind, then the fields the policy lets that kind hold
+// and the role see, the kind's required ones marked. Saved under the purpose
+// chosen above; the server checks the role, the purpose and every value.
+function newSubjectForm() {
+  const kinds = S.me.kinds || [];
+  if (!kinds.length) return null;
+  const kind = el("select", { id: "new-kind" }, kinds.map((k) => el("option", { value: k.name }, pick(k.label, k.name))));
+  const inputs = el("div", { class: "stack", id: "new-fields" });
+  const err = el("p", { class: "error", role: "alert", id: "new-error" });
+  let key = newKey();
+  const make = () => {
+    clear(inputs);
+    const k = kinds.find((x) => x.name === kind.value) || { required: [] };
+    const req = new Set(k.required || []);
+    for (const f of S.me.fields || []) {
+      if (!f.type || !addableField(f, kind.value)) continue;
+      inputs.append(fieldInput(f, "new-f-", req.has(f.name)));
+    }
+  };
+  kind.addEventListener("change", make);
+  make();
+  let busy = false;
+  return el("details", { class: "card", id: "new-subject" }, el("summary", null, t("new_subject")),
+    el("form", { class: "stack", on: { submit: async (e) => {
+      e.preventDefault();
+      if (busy) return;
+      busy = true;
+      err.textContent = "";
+      const r = await call("POST", "/v1/subjects", { body: { kind: kind.value, fields: formValues(inputs) }, idempotencyKey: key });
+      busy = false;
+      if (!r.ok) {
+        err.textContent = errText(r);
+        // a refusal created nothing; the key may be used again only for
+        // the same request, so a corrected one takes a new key
+        if (r.status >= 400 && r.status < 500) key = newKey();
+        return;
+      }
+      status(t("subject_added"), "ok");
+      go("subject", r.data.id);
+    } } },
+      el("p", { class: "muted small" }, t("new_subject_help")),
+      el("div", { class: "field" }, el("label", { for: "new-kind" }, t("kind")), kind), inputs, err,
+      el("button", { type: "submit", class: "primary" }, t("add_subject"))));
+}
+
+// A value for a field the person has none of: only fields that serve the
+// purpose the page shows, so that an absent row means no value at all (an
+// update replaces a field's values).
+function addValueForm(subj, etag) {
+  const free = (S.me.fields || []).filter((f) => f.type && addableField(f, subj.kind) &&
+    (f.purposes || []).includes(subj.purpose) && !(subj.fields || {})[f.name]);
+  if (!free.length) return null;
+  const field = el("select", { id: "add-value-field" }, free.map((f) => el("option", { value: f.name }, pick(f.label, f.name))));
+  const box = el("div", { class: "stack", id: "add-value-box" });
+  const make = () => {
+    clear(box);
+    const f = free.find((x) => x.name === field.value);
+    if (f) box.append(fieldInput(f, "add-v-", true));
+  };
+  field.addEventListener("change", make);
+  make();
+  return el("details", { id: "add-value" }, el("summary", null, t("add_value")),
+    el("form", { class: "stack", on: { submit: async (e) => {
+      e.preventDefault();
+      const r = await call("PATCH", "/v1/subjects/" + S.subject, { body: { fields: formValues(box) }, ifMatch: etag });
+      if (!r.ok) { status(r.status === 412 ? t("changed_meanwhile") : errText(r), "error"); return; }
+      status(t("saved"), "ok");
+      go("subject", S.subject);
+    } } }, el("div", { class: "field" }, el("label", { for: "add-value-field" }, t("field")), field), box,
+      el("button", { type: "submit", class: "small primary" }, t("save"))));
+}
+
 // A form for a record of a chosen type, its inputs made from the policy's
 // field types (whoami's record_types); the server validates as always.
 function addRecordForm(id, reload) {
@@ -448,34 +565,14 @@ function addRecordForm(id, reload) {
   const make = () => {
     clear(inputs);
     const rt = types.find((x) => x.name === type.value) || { fields: [] };
-    for (const f of rt.fields) {
-      const fid = "rec-f-" + f.name;
-      let input;
-      if (f.type === "enum") input = el("select", { id: fid }, el("option", { value: "" }, "—"), (f.values || []).map((v) => el("option", { value: v }, v)));
-      else if (f.multiline) input = el("textarea", { id: fid, rows: 3 });
-      else input = el("input", { id: fid, autocomplete: "off",
-        type: f.type === "date" ? "date" : f.type === "integer" ? "number" : "text",
-        step: f.type === "integer" ? "1" : null,
-        inputmode: f.type === "decimal" ? "decimal" : null });
-      if (f.required) input.required = true;
-      if (f.max_length) input.setAttribute("maxlength", String(f.max_length));
-      input.dataset.field = f.name;
-      input.dataset.type = f.type;
-      inputs.append(el("div", { class: "field" }, el("label", { for: fid }, pick(f.label, f.name) + (f.required ? " " + t("required_mark") : "")), input));
-    }
+    for (const f of rt.fields) inputs.append(fieldInput(f, "rec-f-", f.required));
   };
   type.addEventListener("change", make);
   make();
   return el("details", { id: "rec-add" }, el("summary", null, t("add_record")),
     el("form", { class: "stack", on: { submit: async (e) => {
       e.preventDefault();
-      const fields = {};
-      for (const i of inputs.querySelectorAll("[data-field]")) {
-        const v = i.value.trim();
-        if (v === "") continue; // an empty optional field is absent
-        fields[i.dataset.field] = i.dataset.type === "integer" && /^-?\d+$/.test(v) ? Number(v) : v;
-      }
-      const r = await call("POST", "/v1/subjects/" + id + "/records", { body: { type: type.value, fields } });
+      const r = await call("POST", "/v1/subjects/" + id + "/records", { body: { type: type.value, fields: formValues(inputs) } });
       if (!r.ok) { status(errText(r), "error"); return; }
       status(t("record_added", { n: r.data.record }), "ok");
       make();

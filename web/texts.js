@@ -205,6 +205,11 @@ export const TEXTS = {
     add: "Lisää",
     record_added: "Tapahtuma #{n} lisätty.",
     required_mark: "(pakollinen)",
+    new_subject: "Lisää uusi henkilö",
+    new_subject_help: "Tiedot tallennetaan yllä valitulle käyttötarkoitukselle. Suostumusta vaativat tiedot lisätään, kun suostumus on kirjattu.",
+    add_subject: "Lisää henkilö",
+    subject_added: "Henkilö lisätty.",
+    add_value: "Lisää tieto",
     download_html: "Lataa tulostettava (HTML)",
   },
   en: {
@@ -410,6 +415,11 @@ export const TEXTS = {
     add: "Add",
     record_added: "Record #{n} added.",
     required_mark: "(required)",
+    new_subject: "Add a new person",
+    new_subject_help: "The data is saved for the purpose chosen above. Data that needs a consent is added once the consent is recorded.",
+    add_subject: "Add the person",
+    subject_added: "Person added.",
+    add_value: "Add a value",
     download_html: "Download printable (HTML)",
   },
 };

@@ -440,6 +440,73 @@ try {
     await page.waitForSelector("main h1");
   });
 
+  // Adding a person: the form is made from the policy (whoami): the kind's
+  // required fields marked, the fields its kind may not hold and those the
+  // register issues or that need a consent left out.
+  const NEW_EMAIL = "uusi.asiakas." + Date.now() + "@example.fi";
+  const lookupCount = (email) => page.evaluate(async ([e, tok]) => {
+    const me = await (await fetch("/v1/whoami", { headers: { "Authorization": "Bearer " + tok } })).json();
+    const r = await fetch("/v1/lookup", { method: "POST", headers: { "Authorization": "Bearer " + tok, "Rekisteri-Purpose": me.default_purpose, "Content-Type": "application/json" }, body: JSON.stringify({ by: "email", value: e }) });
+    if (r.status === 404) return 0;
+    const d = await r.json();
+    return d.ids ? d.ids.length : "status " + r.status + " " + JSON.stringify(d);
+  }, [email, TOK_DPO]);
+  await step("the new-person form follows the policy's kinds", async () => {
+    await page.click('nav a[href="#find"]');
+    await page.waitForSelector("#new-subject");
+    await page.click("#new-subject summary");
+    await page.selectOption("#new-kind", "customer");
+    expect(await page.$eval("#new-f-last_name", (i) => i.required), "a customer's last name is required");
+    expect(!(await page.$eval("#new-f-first_name", (i) => i.required)), "the first name is optional");
+    expect((await page.$("#new-f-hetu")) !== null, "a customer may be given a HETU");
+    expect((await page.$("#new-f-customer_number")) === null, "the customer number is the register's to issue");
+    expect((await page.$("#new-f-marketing_id")) === null, "a field that needs a consent is not offered");
+    expect(await page.$eval("#new-f-email", (i) => i.type === "email"), "an e-mail input");
+    await page.selectOption("#new-kind", "contact");
+    expect((await page.$("#new-f-hetu")) === null, "a contact person may not be given a HETU");
+    await page.selectOption("#new-kind", "customer");
+    await snap(page, "new-subject-form");
+  });
+
+  await step("a person with a bad value is refused and nothing is added", async () => {
+    await page.fill("#new-f-last_name", "Uusi <i>Asiakas</i>");
+    await page.fill("#new-f-email", NEW_EMAIL);
+    await page.fill("#new-f-postal_code", "ABCDE");
+    await page.click("#new-subject form button[type=submit]");
+    await page.waitForFunction(() => document.getElementById("new-error").textContent.length > 0);
+    expect(/\((400|422)\)/.test(await page.textContent("#new-error")), "the refusal is shown with its status");
+    const n = await lookupCount(NEW_EMAIL);
+    expect(n === 0, "no person was added (" + n + ")");
+  });
+
+  await step("add a person: a double click adds one, and the page opens it", async () => {
+    await page.fill("#new-f-postal_code", "00100");
+    await page.fill("#new-f-city", "Helsinki");
+    await page.dblclick("#new-subject form button[type=submit]");
+    await page.waitForSelector("#values");
+    await statusSays("ok", /./);
+    const txt = await page.textContent("#values");
+    expect(txt.includes("Uusi <i>Asiakas</i>") && txt.includes(NEW_EMAIL) && txt.includes("00100"), "the values as given, markup as text");
+    expect(txt.includes("Asiakasnumero"), "the register issued a customer number");
+    const n = await lookupCount(NEW_EMAIL);
+    expect(n === 1, "exactly one person has the e-mail (" + n + ")");
+    await noInjected(page, "new person");
+    await snap(page, "new-subject-added");
+  });
+
+  await step("add a value the person has none of", async () => {
+    await page.click("#add-value summary");
+    const offered = await page.$$eval("#add-value-field option", (o) => o.map((x) => x.value));
+    expect(!offered.includes("last_name") && !offered.includes("email"), "fields with a value are not offered");
+    expect(!offered.includes("customer_number"), "nor the customer number");
+    await page.selectOption("#add-value-field", "street_address");
+    await page.fill("#add-v-street_address", "Mannerheimintie 1");
+    await page.click("#add-value form button[type=submit]");
+    await page.waitForFunction(() => document.querySelector("#values") && document.querySelector("#values").textContent.includes("Mannerheimintie 1"));
+    const txt = await page.textContent("#values");
+    expect(txt.includes("Helsinki") && txt.includes(NEW_EMAIL), "the other values stay");
+  });
+
   await step("sign out clears the token", async () => {
     await page.click("#signout");
     await page.waitForSelector("#token");
