@@ -91,7 +91,9 @@ export async function api(method, path, opts = {}) {
   if (opts.ifMatch) headers["If-Match"] = opts.ifMatch;
   if (opts.idempotencyKey) headers["Idempotency-Key"] = opts.idempotencyKey;
   let body;
-  if (opts.body !== undefined) {
+  if (opts.form !== undefined) {
+    body = opts.form; // multipart: the browser writes the Content-Type and its boundary
+  } else if (opts.body !== undefined) {
     headers["Content-Type"] = "application/json";
     body = JSON.stringify(opts.body);
   }

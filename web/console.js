@@ -566,13 +566,26 @@ function addRecordForm(id, reload) {
     clear(inputs);
     const rt = types.find((x) => x.name === type.value) || { fields: [] };
     for (const f of rt.fields) inputs.append(fieldInput(f, "rec-f-", f.required));
+    // a type that may carry an attachment: the file goes in the same call
+    if (rt.attachment) inputs.append(el("div", { class: "field" }, el("label", { for: "rec-add-file" }, t("attachment")), el("input", { id: "rec-add-file", type: "file" })));
   };
   type.addEventListener("change", make);
   make();
   return el("details", { id: "rec-add" }, el("summary", null, t("add_record")),
     el("form", { class: "stack", on: { submit: async (e) => {
       e.preventDefault();
-      const r = await call("POST", "/v1/subjects/" + id + "/records", { body: { type: type.value, fields: formValues(inputs) } });
+      const rec = { type: type.value, fields: formValues(inputs) };
+      const file = inputs.querySelector("#rec-add-file");
+      let r;
+      if (file && file.files.length) {
+        const fd = new FormData();
+        fd.append("record", new Blob([JSON.stringify(rec)], { type: "application/json" }), "record.json");
+        const f = file.files[0];
+        fd.append("attachment", new Blob([f], { type: f.type || "application/octet-stream" }), "attachment");
+        r = await call("POST", "/v1/subjects/" + id + "/records", { form: fd });
+      } else {
+        r = await call("POST", "/v1/subjects/" + id + "/records", { body: rec });
+      }
       if (!r.ok) { status(errText(r), "error"); return; }
       status(t("record_added", { n: r.data.record }), "ok");
       make();

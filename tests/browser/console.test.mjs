@@ -175,6 +175,23 @@ try {
     await snap(page, "record-added");
   });
 
+  await step("add a record with an attachment; it downloads as it was sent", async () => {
+    const before = await page.$$eval("#records-box ul.records li", (l) => l.length);
+    await page.selectOption("#rec-add-type", "communication");
+    const bytes = Buffer.from("kirje \u00e4\u00f6 <b>ei merkintää</b>\n\u0000\u0001binary tail", "utf8");
+    await page.setInputFiles("#rec-add-file", { name: "kirje.bin", mimeType: "application/x-kirje", buffer: bytes });
+    await page.selectOption("#rec-f-channel", "email");
+    await page.selectOption("#rec-f-direction", "inbound");
+    await page.click("#rec-add form button[type=submit]");
+    await statusSays("ok", /#\d+/);
+    await page.waitForFunction((n) => document.querySelectorAll("#records-box ul.records li").length === n + 1, before);
+    const li = page.locator("#records-box ul.records li", { hasText: "application/x-kirje" });
+    expect((await li.count()) === 1, "the new record shows its attachment's type");
+    const [dl] = await Promise.all([page.waitForEvent("download"), li.locator("button").click()]);
+    expect(Buffer.compare(fs.readFileSync(await dl.path()), bytes) === 0, "the attachment downloads byte for byte");
+    await noInjected(page, "attachment form");
+  });
+
   await step("end the relationship, then undo an end given by mistake", async () => {
     const today = new Date().toISOString().slice(0, 10);
     await page.fill("#rel-end-date", today);
