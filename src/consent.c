@@ -221,6 +221,36 @@ struct ledger_act {
 	size_t grounds_pu;
 };
 
+/* Appends an entry to the subject's ledger, chained to the head its row
+ * pins, and moves sub's head on (the caller repins the row). Inside a
+ * write. */
+static rk_status ledger_append(rk_register *r, store_subject *sub,
+			       const char *name, int objection, int given,
+			       const char *channel, const unsigned char *ct,
+			       size_t ctlen)
+{
+	unsigned char mac[SEC_HASH_BYTES];
+	store_consent c;
+
+	memset(&c, 0, sizeof c);
+	c.subject_id = sub->id;
+	c.scope = name;
+	c.objection = objection;
+	c.given = given;
+	c.at = reg_now(r);
+	c.channel = channel;
+	c.policy_version = r->policy_version;
+	c.actor = r->actor;
+	c.evidence_ct = ct;
+	c.evidence_len = ctlen;
+	integ_consent_mac(r, sub->chead, &c, mac);
+	c.mac = mac;
+	if (r->st->vt->consent_append(r->st, &c) != 0)
+		return reg_store_fail(r, "cannot record in the consent ledger");
+	memcpy(sub->chead, mac, sizeof sub->chead);
+	return RK_OK;
+}
+
 static rk_status ledger_write(rk_register *r, const char *id,
 			      const struct ledger_act *a)
 {
@@ -228,9 +258,7 @@ static rk_status ledger_write(rk_register *r, const char *id,
 	const char *purpose = r->pol->purposes[pu].name;
 	const char *channel = a->channel;
 	store_subject sub;
-	store_consent c;
 	unsigned char *dk = NULL, *ct = NULL;
-	unsigned char mac[SEC_HASH_BYTES];
 	size_t elen = 0;
 	rk_status st;
 
@@ -282,25 +310,11 @@ static rk_status ledger_write(rk_register *r, const char *id,
 			goto out;
 		}
 	}
-	memset(&c, 0, sizeof c);
-	c.subject_id = sub.id;
-	c.scope = a->name;
-	c.objection = a->objection;
-	c.given = a->given;
-	c.at = reg_now(r);
-	c.channel = channel;
-	c.policy_version = r->policy_version;
-	c.actor = r->actor;
-	c.evidence_ct = ct;
-	c.evidence_len = ct != NULL ? elen + SEC_SEAL_OVERHEAD : 0;
 	/* Chained to the head the subject row pins, which then pins this. */
-	integ_consent_mac(r, sub.chead, &c, mac);
-	c.mac = mac;
-	if (r->st->vt->consent_append(r->st, &c) != 0) {
-		st = reg_store_fail(r, "cannot record in the consent ledger");
+	st = ledger_append(r, &sub, a->name, a->objection, a->given, channel,
+			   ct, ct != NULL ? elen + SEC_SEAL_OVERHEAD : 0);
+	if (st != RK_OK)
 		goto out;
-	}
-	memcpy(sub.chead, mac, sizeof sub.chead);
 	if (!a->objection && !a->given) {
 		st = purge_scope(r, sub.id, a->scope);
 		if (st == RK_OK)
@@ -1309,6 +1323,7 @@ rk_status rk_cookie_reset_ex(rk_register *r, const char *id, int64_t *unlinked,
 {
 	size_t pu = r->pol->settings.default_purpose;
 	const char *purpose = r->pol->purposes[pu].name;
+	const char *channel = NULL;
 	store_subject sub;
 	rk_status st;
 	char what[NAMES_MAX];
@@ -1343,13 +1358,19 @@ rk_status rk_cookie_reset_ex(rk_register *r, const char *id, int64_t *unlinked,
 		st = reg_store_fail(r, "cannot unlink the identifiers");
 		goto out;
 	}
-	if (m > 0) {
+	/* In the ledger, which a restore keeps: what a backup brings back
+	 * from before this reset is unlinked again (consent_purge_unconsented).
+	 */
+	st = check_channel(r, &channel);
+	if (st == RK_OK)
+		st = ledger_append(r, &sub, LEDGER_COOKIE_RESET, 1, 1, channel,
+				   NULL, 0);
+	if (st == RK_OK && m > 0)
 		st = integ_records_repin(r, &sub);
-		if (st == RK_OK)
-			st = integ_subject_repin(r, &sub);
-		if (st != RK_OK)
-			goto out;
-	}
+	if (st == RK_OK)
+		st = integ_subject_repin(r, &sub);
+	if (st != RK_OK)
+		goto out;
 	snprintf(what, sizeof what,
 		 "%s,identifiers:%" PRId64 ",records:%" PRId64, COOKIE_FIELD, n,
 		 m);
@@ -1421,6 +1442,21 @@ static int scope_binds_data(const policy *p, size_t sc)
 	return 0;
 }
 
+/* A cookie reset since the backup is done again: the links from before it
+ * and the records that came through them go. */
+static rk_status cookie_reset_replay(rk_register *r, const char *id)
+{
+	int64_t at = 0, recs = 0, links = 0;
+	int rc = ledger_last_at(r, id, LEDGER_COOKIE_RESET, 1, &at);
+
+	if (rc <= 0)
+		return rc == 0 ? RK_OK : ledger_err(rc);
+	if (r->st->vt->cookie_reset_until(r->st, id, at, &recs, &links) != 0)
+		return reg_store_fail(r, "cannot unlink the identifiers a "
+					 "cookie reset had unlinked");
+	return recs > 0 ? repin(r, id) : RK_OK;
+}
+
 rk_status consent_purge_unconsented(rk_register *r)
 {
 	const policy *p = r->pol;
@@ -1447,6 +1483,8 @@ rk_status consent_purge_unconsented(rk_register *r)
 		 * stayed live: each row pins its live ledger again. */
 		for (i = 0; st == RK_OK && i < u.n; i++)
 			st = integ_subject_rehead(r, u.ids[i]);
+		for (i = 0; st == RK_OK && i < u.n; i++)
+			st = cookie_reset_replay(r, u.ids[i]);
 		for (i = 0; st == RK_OK && i < u.n; i++)
 			for (sc = 0; st == RK_OK && sc < p->nscopes; sc++) {
 				if (!scope_binds_data(p, sc))

@@ -39,6 +39,7 @@
 #include "ident.h"
 #include "integrity.h"
 #include "json_secret.h"
+#include "ledger.h"
 #include "policy.h"
 #include "record.h"
 #include "register.h"
@@ -651,6 +652,26 @@ static json_t *retention_json(const struct gather *g)
 	return arr;
 }
 
+/* Labels of the ledger's entries that the register writes itself. */
+static const struct {
+	const char *name;
+	pol_text label;
+} reserved[] = {
+	{LEDGER_RESTRICTION,
+	 {"Käsittelyn rajoitus", "Restriction of processing"}},
+	{LEDGER_COOKIE_RESET,
+	 {"Evästetunnisteet irrotettu ja profiili nollattu",
+	  "Cookie identifiers unlinked and profile reset"}},
+};
+
+static const pol_text *reserved_label(const char *scope)
+{
+	for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+		if (strcmp(scope, reserved[i].name) == 0)
+			return &reserved[i].label;
+	return NULL;
+}
+
 /* The ledger from consent.c, with the label of each scope or objection the
  * policy knows (a scope it does not know, such as the register's own
  * reserved ones, keeps its name alone). */
@@ -668,8 +689,10 @@ static int label_ledger(const policy *p, json_t *ledger, int en)
 			json_string_value(json_object_get(e, "kind"));
 		const pol_text *label = NULL;
 
-		if (scope != NULL && kind != NULL &&
-		    strcmp(kind, "objection") == 0) {
+		if (scope != NULL && (label = reserved_label(scope)) != NULL) {
+			/* the register's own entry */
+		} else if (scope != NULL && kind != NULL &&
+			   strcmp(kind, "objection") == 0) {
 			k = policy_objection(p, scope);
 			if (k != POL_NONE)
 				label = &p->objections[k].label;

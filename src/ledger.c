@@ -22,6 +22,7 @@ struct latest {
 	int objection;
 	int found;
 	int given;
+	int64_t at;
 };
 
 /* Sees the entries of one name in order: the last one seen is the state. */
@@ -32,33 +33,55 @@ static int latest_one(void *ud, const store_consent *c)
 	if ((c->objection != 0) == (l->objection != 0)) {
 		l->found = 1;
 		l->given = c->given;
+		l->at = c->at;
 	}
 	return 0;
 }
 
-/* The newest entry's state for name (a scope, or an objection), after the
- * subject row and the whole ledger matched their MACs (a newest entry
- * removed or edited shows); -1 on a store error, LEDGER_EINTEGRITY on a
- * mismatch, with the handle's message set. */
-int ledger_state(rk_register *r, const char *subject_id, const char *name,
-		 int objection)
+/* The newest entry of name (a scope, or an objection), after the subject
+ * row and the whole ledger matched their MACs (a newest entry removed or
+ * edited shows): 0 none, 1 withdrawn or lifted, 2 given, its time in *at;
+ * -1 on a store error, LEDGER_EINTEGRITY on a mismatch, with the handle's
+ * message set. */
+static int ledger_newest(rk_register *r, const char *subject_id,
+			 const char *name, int objection, int64_t *at)
 {
-	struct latest l = {objection, 0, 0};
+	struct latest l = {objection, 0, 0, 0};
 	store_subject sub;
-	rk_status st;
+	rk_status st = reg_load_subject(r, subject_id, &sub);
 
-	/* An item the policy does not name has never been given. */
-	if (name == NULL)
-		return LEDGER_NONE;
-	st = reg_load_subject(r, subject_id, &sub);
-
+	*at = 0;
 	if (st == RK_OK)
 		st = integ_consent_walk(r, &sub, name, latest_one, &l);
 	if (st != RK_OK)
 		return st == RK_EINTEGRITY ? LEDGER_EINTEGRITY : -1;
 	if (!l.found)
+		return 0;
+	*at = l.at;
+	return l.given ? 2 : 1;
+}
+
+int ledger_state(rk_register *r, const char *subject_id, const char *name,
+		 int objection)
+{
+	int64_t at;
+	int rc;
+
+	/* An item the policy does not name has never been given. */
+	if (name == NULL)
 		return LEDGER_NONE;
-	return l.given ? LEDGER_GIVEN : LEDGER_WITHDRAWN;
+	rc = ledger_newest(r, subject_id, name, objection, &at);
+	if (rc <= 0)
+		return rc == 0 ? LEDGER_NONE : rc;
+	return rc == 2 ? LEDGER_GIVEN : LEDGER_WITHDRAWN;
+}
+
+int ledger_last_at(rk_register *r, const char *subject_id, const char *name,
+		   int objection, int64_t *at)
+{
+	int rc = ledger_newest(r, subject_id, name, objection, at);
+
+	return rc <= 0 ? rc : 1;
 }
 
 int ledger_live(rk_register *r, const char *subject_id, size_t scope)
@@ -201,7 +224,7 @@ int ledger_purpose_objected(rk_register *r, const store_subject *sub, size_t pu)
 int ledger_restricted(rk_register *r, const store_subject *sub)
 {
 	static const unsigned char empty[SEC_HASH_BYTES];
-	struct latest l = {1, 0, 0};
+	struct latest l = {1, 0, 0, 0};
 	rk_status st;
 
 	/* No ledger at all: nothing to read (most subjects, most reads). */

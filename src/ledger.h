@@ -8,6 +8,7 @@
 #define RK_LEDGER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "rekisteri.h"
 #include "store.h"
@@ -29,7 +30,10 @@ static inline rk_status ledger_err(int v)
 #define LEDGER_PURPOSE_PREFIX "purpose:"
 #define LEDGER_GROUNDS_PREFIX "grounds:"
 #define LEDGER_RESTRICTION    "rk:restriction"
-#define LEDGER_NAME_MAX	      64
+/* A cookie reset (rk_cookie_reset): in the ledger so that it outlives a
+ * restore, which then unlinks what a backup brings back from before it. */
+#define LEDGER_COOKIE_RESET "rk:cookie_reset"
+#define LEDGER_NAME_MAX	    64
 
 enum ledger_state { LEDGER_NONE, LEDGER_GIVEN, LEDGER_WITHDRAWN };
 
@@ -91,5 +95,11 @@ int ledger_purpose_objected(rk_register *r, const store_subject *sub,
  * LEDGER_EINTEGRITY. sub is the row as loaded in this read or write (its
  * ledger is checked against the head it pins). */
 int ledger_restricted(rk_register *r, const store_subject *sub);
+
+/* The time of the newest entry of name (an objection when objection is
+ * set) into *at: 1 when there is one, 0 when none, -1 or LEDGER_EINTEGRITY
+ * as ledger_state (the subject row and the whole ledger checked first). */
+int ledger_last_at(rk_register *r, const char *subject_id, const char *name,
+		   int objection, int64_t *at);
 
 #endif

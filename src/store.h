@@ -650,6 +650,12 @@ struct store_vt {
 	int (*read_replica)(store *s, const char *url);
 	/* How many read transactions the replica served. */
 	int64_t (*replica_reads)(store *s);
+	/* ---- a cookie reset replayed (after a restore) ---- the records
+	 * that came through a subject's identifiers linked at or before
+	 * until, then those links; *records and *links get the counts. */
+	int (*cookie_reset_until)(store *s, const char *subject_id,
+				  int64_t until, int64_t *records,
+				  int64_t *links);
 };
 
 /* The most entries one audit_append_many call takes. */

@@ -1509,6 +1509,7 @@ static const struct store_vt pg_vt = {
 	.bulk = pg_bulk,
 	.read_replica = pg_read_replica,
 	.replica_reads = pg_replica_reads,
+	.cookie_reset_until = pgx_cookie_reset_until,
 };
 
 /* ---- opening and migrations ---- */

@@ -385,6 +385,30 @@ int pgx_cookie_unlink_subject(store *s, const char *subject_id, int64_t *n)
 		       "DELETE FROM cookie WHERE subject_id = $1", &q, 0, n);
 }
 
+/* The records that came through a subject's identifiers linked at or
+ * before until, then those links (a cookie reset replayed after a
+ * restore). */
+int pgx_cookie_reset_until(store *s, const char *subject_id, int64_t until,
+			   int64_t *records, int64_t *links)
+{
+	struct pgq q = {0};
+	int rc;
+
+	pgq_text(&q, subject_id);
+	pgq_i64(&q, until);
+	rc = pgx_cmd(s, S(61), "cookie reset records",
+		     "DELETE FROM record WHERE subject_id = $1 AND"
+		     " cookie_hash IN (SELECT hash FROM cookie"
+		     " WHERE subject_id = $1 AND linked_at <= $2)",
+		     &q, 0, records);
+	if (rc != 0)
+		return rc;
+	return pgx_cmd(s, S(62), "cookie reset links",
+		       "DELETE FROM cookie WHERE subject_id = $1 AND"
+		       " linked_at <= $2",
+		       &q, 0, links);
+}
+
 /* ---- actors ---- */
 
 #define ACTOR_COLS                                                             \

@@ -1867,6 +1867,7 @@ static const struct store_vt sq_vt = {
 	.bulk = sqx_bulk,
 	.read_replica = sqx_read_replica,
 	.replica_reads = sqx_replica_reads,
+	.cookie_reset_until = sqx_cookie_reset_until,
 };
 
 /* ---- open and migrations ---- */

@@ -24,7 +24,9 @@ enum {
 	SL_COOKIE_UNLINK,
 	SL_SET_MAC,
 	SL_COOKIE_WALK,
-	SL_COOKIE_SET_MAC
+	SL_COOKIE_SET_MAC,
+	SL_COOKIE_UNTIL_RECORDS,
+	SL_COOKIE_UNTIL_LINKS
 };
 
 #define CONSENT_COLS                                                           \
@@ -286,4 +288,32 @@ int sqx_cookie_set_mac(store *s, const unsigned char hash[SEC_BIDX_BYTES],
 			sqx_stmt(s, SL_COOKIE_SET_MAC, what,
 				 "UPDATE cookie SET mac = ?2 WHERE hash = ?1"),
 			what, args, NULL, NULL);
+}
+
+/* ---- a cookie reset replayed after a restore ---- */
+
+int sqx_cookie_reset_until(store *s, const char *subject_id, int64_t until,
+			   int64_t *records, int64_t *links)
+{
+	static const char wr[] = "cookie reset records",
+			  wl[] = "cookie reset links";
+	const struct sqx_arg args[] = {SQX_T(subject_id), SQX_I(until),
+				       SQX_ARGS_END};
+	int rc;
+
+	rc = sqx_exec_changes(
+		s,
+		sqx_stmt(s, SL_COOKIE_UNTIL_RECORDS, wr,
+			 "DELETE FROM record WHERE subject_id = ?1 AND"
+			 " cookie_hash IN (SELECT hash FROM cookie"
+			 " WHERE subject_id = ?1 AND linked_at <= ?2)"),
+		wr, args, NULL, records);
+	if (rc != 0)
+		return rc;
+	return sqx_exec_changes(
+		s,
+		sqx_stmt(s, SL_COOKIE_UNTIL_LINKS, wl,
+			 "DELETE FROM cookie WHERE subject_id = ?1 AND"
+			 " linked_at <= ?2"),
+		wl, args, NULL, links);
 }

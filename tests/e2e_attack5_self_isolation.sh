@@ -103,7 +103,7 @@ expect "a cookie reset naming B resets A's ($code)" test "$code" = 200
 req "B's ledger" 200 GET "/v1/subjects/$B/consents" "$TOK_DPO"
 expect "B's ledger is untouched" jqx 'length == 0' <<<"$body"
 req "A's ledger" 200 GET "/v1/subjects/$A/consents" "$TOK_DPO"
-expect "A's has both" jqx 'length == 2' <<<"$body"
+expect "A's has both, and the cookie reset" jqx 'length == 3 and (map(.scope) | index("rk:cookie_reset")) != null' <<<"$body"
 req "B's cookie was still linked" 200 DELETE "/v1/subjects/$B/cookies" "$TOK_DPO"
 expect "staff unlink it now" jqx '.unlinked == 1' <<<"$body"
 req "the session's DSR list" 401 GET "/v1/dsr?all=1" "$SES_A"

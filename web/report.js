@@ -45,10 +45,18 @@ export function renderReport(rep) {
   }
   if ((rep.ledger || []).length) {
     frag.append(el("h4", null, t("consents")), el("ol", { class: "history" }, rep.ledger.map((e) => el("li", null,
-      el("span", { class: "when" }, fmtDate(e.at)), " ", e.label || e.scope, ": ", el("strong", null, e.given ? t("given") : t("withdrawn"))))));
+      el("span", { class: "when" }, fmtDate(e.at)), " ", e.label || e.scope, ": ", el("strong", null, entryState(e))))));
   }
   if ((rep.recipients || []).length) {
     frag.append(el("h4", null, t("recipients")), el("ul", { class: "plain small" }, rep.recipients.map((r) => el("li", null, r.label + " (" + r.country + ")"))));
   }
   return frag;
+}
+
+// How a ledger entry reads: a consent given or withdrawn, an objection or a
+// restriction in force or lifted, a cookie reset done.
+function entryState(e) {
+  if (e.scope === "rk:cookie_reset") return t("done_entry");
+  if (e.kind === "objection") return e.given ? t("in_force") : t("lifted");
+  return e.given ? t("given") : t("withdrawn");
 }
