@@ -281,9 +281,10 @@ rk_status integ_selfsvc_pin(rk_register *r, const store_selfsvc *gone,
  * or those that expired by now leave the pinned set. */
 rk_status integ_selfsvc_unpin(rk_register *r, const char *subject_id,
 			      int64_t now);
-/* Each row against its MAC and the set against its pin (a link's use and
- * `audit verify`): RK_OK or RK_EINTEGRITY. */
-rk_status integ_selfsvc_set_check(rk_register *r);
+/* The set against its pin, and with each_row every row against its MAC
+ * (`audit verify`; a link's use checks its own row only, one keyed hash a
+ * row less): RK_OK or RK_EINTEGRITY. */
+rk_status integ_selfsvc_set_check(rk_register *r, int each_row);
 /* Inside a write: pins the rows as they are (each checked against its
  * MAC): at init, at the one-time upgrade, after a restore. */
 rk_status integ_selfsvc_rebind(rk_register *r);

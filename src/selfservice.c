@@ -170,7 +170,7 @@ rk_status rk_selfservice_exchange(rk_register *r, const char *link_secret,
 	/* The row alone cannot tell a spent link written back as it was
 	 * unused: the set of rows as pinned can. */
 	if (st == RK_OK)
-		st = integ_selfsvc_set_check(r);
+		st = integ_selfsvc_set_check(r, 0);
 	if (st == RK_EINTEGRITY)
 		goto integrity;
 	if (st != RK_OK)
