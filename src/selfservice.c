@@ -295,6 +295,7 @@ rk_status rk_selfservice_authenticate(rk_register *r, const char *session,
 
 rk_status rk_selfservice_end(rk_register *r, const char *session)
 {
+	unsigned char h[SEC_HASH_BYTES];
 	store_selfsvc row;
 	rk_status st;
 	int rc;
@@ -302,17 +303,17 @@ rk_status rk_selfservice_end(rk_register *r, const char *session)
 	if (session == NULL || strlen(session) != SEC_TOKEN_LEN)
 		return reg_fail(r, RK_EINVAL, "not a session");
 	memset(&row, 0, sizeof row);
-	ss_hash(r, session, row.hash);
+	ss_hash(r, session, h);
 	st = reg_begin_write(r);
 	if (st != RK_OK)
 		return st;
 	/* The row leaves the pinned set as it goes. */
-	rc = r->st->vt->selfsvc_get(r->st, row.hash, &row);
+	rc = r->st->vt->selfsvc_get(r->st, h, &row);
 	if (rc == 0)
 		st = integ_selfsvc_pin(r, &row, NULL);
 	else if (rc != STORE_NOTFOUND)
 		st = reg_store_fail(r, "cannot read self-service links");
-	if (st == RK_OK && r->st->vt->selfsvc_purge(r->st, 0, row.hash) != 0)
+	if (st == RK_OK && r->st->vt->selfsvc_purge(r->st, 0, h) != 0)
 		st = reg_store_fail(r, "cannot end the session");
 	if (st != RK_OK) {
 		reg_rollback(r);
