@@ -361,6 +361,38 @@ static void test_pin_follows_writes(void **state)
 	assert_int_equal(rk_integrity_verify(f->r, &rep), RK_OK);
 }
 
+/* A register back from a backup in a new file: the backup's links and
+ * sessions do not come with it (one spent since must not open again), and
+ * the set is pinned anew. */
+static void test_restore_new_ends_links(void **state)
+{
+	struct fx *f = *state;
+	char secret[RK_TOKEN_LEN + 1], session[RK_TOKEN_LEN + 1];
+	char bak[FX_PATH], db2[FX_PATH];
+	int64_t exp = 0, sexp = 0;
+	rk_register *r2 = NULL;
+	rk_audit_report rep;
+
+	link_opened(f, secret, session);
+	assert_int_equal(rk_selfservice_link(f->r, f->a, NULL, 0, secret, &exp),
+			 RK_OK);
+	fx_path(bak, sizeof bak, f->dir, "b.db");
+	fx_path(db2, sizeof db2, f->dir, "r2.db");
+	assert_int_equal(rk_backup(f->r, bak), RK_OK);
+	assert_int_equal(rk_restore_new(db2, f->key, bak, &r2), RK_OK);
+	rk_register_set_clock(r2, T0);
+	assert_int_equal(fx_count(db2, "SELECT count(*) FROM selfsvc"), 0);
+	assert_int_equal(rk_selfservice_exchange(r2, secret, session, &sexp),
+			 RK_EREFUSED);
+	memset(&rep, 0, sizeof rep);
+	assert_int_equal(rk_integrity_verify(r2, &rep), RK_OK);
+	assert_int_equal(rk_selfservice_link(r2, f->a, NULL, 0, secret, &exp),
+			 RK_OK);
+	assert_int_equal(rk_selfservice_exchange(r2, secret, session, &sexp),
+			 RK_OK);
+	rk_register_close(r2);
+}
+
 /* A register pinned from the start is never bound again from what it
  * holds: the pin removed and the migration's mark put back leave it
  * unpinned, and links fail with integrity. */
@@ -463,6 +495,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pin_follows_writes, setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_new_register_not_rebound,
+						setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_restore_new_ends_links,
 						setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
