@@ -1350,6 +1350,19 @@ RK_API void rk_register_set_request_snapshot(rk_register *reg, int on);
  * when there is none. */
 RK_API void rk_register_release(rk_register *reg);
 
+/* ---- The handle's channel for the consent ledger -------------------------
+ */
+
+/* The channel recorded in the consent ledger for the entries this handle
+ * writes without a channel argument: rk_restrict and rk_unrestrict, and
+ * rk_consent_set, rk_object and the others when their channel is NULL.
+ * Validated like those channels (1 to 32 characters a-z, 0-9, _ and -);
+ * NULL goes back to the default, "cli". An application on the API sets
+ * its own (the HTTP server's handles say "api"). RK_EINVAL for a channel
+ * not of that form (the handle's channel stays as it was). */
+RK_API RK_NODISCARD rk_status rk_register_set_channel(rk_register *reg,
+						      const char *channel);
+
 #ifdef __cplusplus
 }
 #endif

@@ -680,6 +680,11 @@ int rk_serve_main(const char *db, const char *key, int argc, char **argv)
 		rk_register_set_request_snapshot(pool[i], 1);
 		pool_stack[i] = pool[i];
 		pool_n++;
+		/* the ledger says where an entry without a channel came in */
+		if (rk_register_set_channel(pool[i], "api") != RK_OK) {
+			rc = err(1, "cannot set the handles' channel", NULL);
+			goto out;
+		}
 	}
 	pool_free = pool_n;
 	if (o.group) {
@@ -695,7 +700,8 @@ int rk_serve_main(const char *db, const char *key, int argc, char **argv)
 			goto out;
 		}
 		rk_register_set_audit_batch(wreg, audit_batch);
-		if (srv_writer_start(wreg) != 0) {
+		if (rk_register_set_channel(wreg, "api") != RK_OK ||
+		    srv_writer_start(wreg) != 0) {
 			rc = err(1, "cannot start the writer thread", NULL);
 			goto out;
 		}

@@ -687,6 +687,14 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 	 * its subjects is taken from them, as they were checked above. */
 	if (st == RK_OK)
 		st = integ_set_rebuild(r);
+	/* A restore ends every self-service link and session (the subjects'
+	 * delete took them): a link spent since the backup must not come
+	 * back, and the set is pinned anew, empty. */
+	if (st == RK_OK &&
+	    r->st->vt->selfsvc_purge(r->st, INT64_MAX, NULL) != 0)
+		st = reg_store_fail(r, "cannot end the self-service links");
+	if (st == RK_OK)
+		st = integ_selfsvc_rebind(r);
 	if (st != RK_OK)
 		goto out;
 	/* The live trail, which already holds the backup's entries, goes on
@@ -850,8 +858,16 @@ rk_status rk_restore_new(const char *db_path, const char *key_path,
 	if (st == RK_OK)
 		st = reg_begin_write(r);
 	if (st == RK_OK) {
-		st = reg_write_commit(r, AUD_REGISTER_RESTORE, NULL,
-				      "new_register", NULL);
+		/* The backup's self-service links and sessions end, as in a
+		 * restore in place: one spent since must not open again. */
+		if (r->st->vt->selfsvc_purge(r->st, INT64_MAX, NULL) != 0)
+			st = reg_store_fail(r, "cannot end the self-service "
+					       "links");
+		if (st == RK_OK)
+			st = integ_selfsvc_rebind(r);
+		if (st == RK_OK)
+			st = reg_write_commit(r, AUD_REGISTER_RESTORE, NULL,
+					      "new_register", NULL);
 		if (st != RK_OK) /* a failed commit is undone too */
 			reg_rollback(r);
 	}

@@ -58,7 +58,8 @@ static rk_status check_channel(rk_register *r, const char **channel)
 	size_t i, n;
 
 	if (c == NULL) {
-		*channel = "cli";
+		/* the handle's own channel (rk_register_set_channel) */
+		*channel = r->channel[0] != '\0' ? r->channel : "cli";
 		return RK_OK;
 	}
 	n = strlen(c);
@@ -1622,5 +1623,29 @@ rk_status consent_ledger_json(rk_register *r, const store_subject *sub,
 		return st;
 	}
 	*out = h.arr;
+	return RK_OK;
+}
+
+/* ---- the handle's channel (rk_register_set_channel) ----------------------
+ *
+ * Entries written without a channel argument (a restriction, a consent
+ * given with none) name the way in that the handle serves: an application
+ * on the API is not the command line. */
+
+rk_status rk_register_set_channel(rk_register *r, const char *channel)
+{
+	const char *c = channel;
+	rk_status st;
+
+	if (r == NULL)
+		return RK_EINVAL;
+	if (c == NULL) {
+		r->channel[0] = '\0';
+		return RK_OK;
+	}
+	st = check_channel(r, &c);
+	if (st != RK_OK)
+		return st;
+	snprintf(r->channel, sizeof r->channel, "%s", c);
 	return RK_OK;
 }

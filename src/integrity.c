@@ -1063,7 +1063,9 @@ static int find_upgrade(void *ud, const store_audit *a)
 
 	if (audit_action_is(a->action, AUD_REGISTER_UPGRADE) ||
 	    (a->seq == 1 && audit_action_is(a->action, AUD_REGISTER_INIT) &&
-	     a->fields != NULL && strcmp(a->fields, INIT_BOUND) == 0) ||
+	     a->fields != NULL &&
+	     (strcmp(a->fields, INIT_BOUND) == 0 ||
+	      strcmp(a->fields, INIT_BOUND_SS) == 0)) ||
 	    (*seen == 0 && a->seq != 1)) {
 		*seen = 1;
 		return 1;
@@ -1262,6 +1264,9 @@ static rk_status upgrade(rk_register *r)
 	st = bind_actors(r);
 	if (st == RK_OK)
 		st = bind_cookies(r);
+	/* The self-service rows (each under its MAC already) as a set. */
+	if (st == RK_OK)
+		st = integ_selfsvc_rebind(r);
 	if (st != RK_OK)
 		goto out;
 	if (r->st->vt->policy_latest(r->st, &version, &text) != 0) {
@@ -1309,6 +1314,8 @@ rk_status integ_create(rk_register *r)
 	if (r->st->vt->meta_set(r->st, META_PENDING, flag, 1) != 0)
 		return reg_store_fail(r, "cannot write the register");
 	st = integ_set_rebuild(r); /* no subjects yet */
+	if (st == RK_OK)
+		st = integ_selfsvc_rebind(r); /* no links yet */
 	if (st != RK_OK)
 		return st;
 	return integ_actors_pin(r);
@@ -1563,6 +1570,10 @@ rk_status integ_subject_forget(rk_register *r, const store_subject *sub,
 		return reg_store_fail(r, "cannot unlink the cookies");
 	if (cookies != NULL)
 		*cookies = n;
+	/* The delete takes the subject's self-service rows too. */
+	st = integ_selfsvc_unpin(r, sub->id, 0);
+	if (st != RK_OK)
+		return st;
 	if (r->st->vt->subject_delete(r->st, sub->id) != 0)
 		return reg_store_fail(r, "cannot delete the subject");
 	st = integ_set_change(r, sub->id, sub->mac, NULL);
@@ -2252,36 +2263,10 @@ void integ_selfsvc_mac(const rk_register *r, const store_selfsvc *row,
 	sec_mac_final(&m, out);
 }
 
-struct ss_check {
-	rk_register *r;
-	int bad;
-};
-
-static int ss_check_one(void *ud, const store_selfsvc *row)
-{
-	struct ss_check *c = ud;
-	unsigned char mac[SEC_HASH_BYTES];
-
-	integ_selfsvc_mac(c->r, row, mac);
-	if (sec_memcmp(mac, row->mac, sizeof mac) != 0) {
-		c->bad = 1;
-		return 1;
-	}
-	return 0;
-}
-
+/* Each row and, since the set is pinned, the set (the end of this file). */
 rk_status integ_selfsvc_verify(rk_register *r)
 {
-	struct ss_check c = {r, 0};
-
-	if (r->st->vt->selfsvc_walk(r->st, ss_check_one, &c) != 0)
-		return reg_store_fail(r, "cannot read self-service links");
-	if (c.bad)
-		return reg_fail(r, RK_EINTEGRITY,
-				"a self-service link or session does not "
-				"match its MAC: it was edited without the "
-				"register's key");
-	return RK_OK;
+	return integ_selfsvc_set_check(r, 1);
 }
 
 /* ---- the actor set's pin, for the handle's authentication cache ---- */
@@ -2363,4 +2348,276 @@ rk_status reg_reload_policy(rk_register *r)
 	if (role[0] != '\0')
 		r->role = policy_role(r->pol, role);
 	return RK_OK;
+}
+
+/* ---- the set of self-service rows (integrity.h) ----
+ *
+ * Like the held records: a keyed sum over the rows, in meta, moved by
+ * every write of a row. A copy of a link's row taken while it was unused
+ * and written back after it was spent has a valid MAC of its own; only
+ * the set shows that it is no longer the row the register wrote last. */
+
+#define META_SELFSVC_SET     "selfsvc_set"
+#define META_SELFSVC_PENDING "selfsvc_set_pending"
+#define CTX_SELFSVC_SET	     "rk:selfsvc-set"
+/* The fields of the one-time binding's audit entry. */
+#define SELFSVC_BOUND "selfsvc_set"
+
+static void ss_term(const rk_register *r, const store_selfsvc *row,
+		    unsigned char out[SEC_HASH_BYTES])
+{
+	row_term(r, CTX_SELFSVC_SET, row->kind, row->hash, SEC_HASH_BYTES,
+		 row->mac, out);
+}
+
+static rk_status ss_set_altered(rk_register *r)
+{
+	return reg_fail(r, RK_EINTEGRITY,
+			"the set of self-service links and sessions does not "
+			"match its pin: %s",
+			MSG_ALTERED);
+}
+
+/* The pin into acc; *have 0 when the register has none. */
+static rk_status ss_pin_load(rk_register *r, unsigned char acc[SEC_HASH_BYTES],
+			     int *have)
+{
+	unsigned char buf[2 * SEC_HASH_BYTES];
+	size_t len = 0;
+	int rc = r->st->vt->meta_get(r->st, META_SELFSVC_SET, buf, sizeof buf,
+				     &len);
+
+	*have = 0;
+	memset(acc, 0, SEC_HASH_BYTES);
+	if (rc == STORE_NOTFOUND)
+		return RK_OK;
+	if (rc != 0)
+		return reg_store_fail(r, "cannot read the register");
+	if (len != SEC_HASH_BYTES)
+		return ss_set_altered(r);
+	memcpy(acc, buf, SEC_HASH_BYTES);
+	*have = 1;
+	return RK_OK;
+}
+
+static rk_status ss_pin_store(rk_register *r,
+			      const unsigned char acc[SEC_HASH_BYTES])
+{
+	if (r->st->vt->meta_set(r->st, META_SELFSVC_SET, acc, SEC_HASH_BYTES) !=
+	    0)
+		return reg_store_fail(r, "cannot store a pinned set");
+	return RK_OK;
+}
+
+rk_status integ_selfsvc_pin(rk_register *r, const store_selfsvc *gone,
+			    const store_selfsvc *added)
+{
+	unsigned char acc[SEC_HASH_BYTES], t[SEC_HASH_BYTES];
+	int have = 0;
+	rk_status st = ss_pin_load(r, acc, &have);
+
+	if (st != RK_OK)
+		return st;
+	/* Unpinned: a row removed changes nothing that is checked, a row
+	 * added could never be used. */
+	if (!have)
+		return added != NULL ? ss_set_altered(r) : RK_OK;
+	if (gone != NULL) {
+		ss_term(r, gone, t);
+		set_acc(acc, t, 0);
+	}
+	if (added != NULL) {
+		ss_term(r, added, t);
+		set_acc(acc, t, 1);
+	}
+	return ss_pin_store(r, acc);
+}
+
+struct ss_sum {
+	rk_register *r;
+	unsigned char acc[SEC_HASH_BYTES];
+	int64_t n;
+	int each_row; /* check every row's MAC too */
+	int bad;      /* a row that does not match its MAC */
+};
+
+static int ss_sum_one(void *ud, const store_selfsvc *row)
+{
+	struct ss_sum *w = ud;
+	unsigned char mac[SEC_HASH_BYTES], t[SEC_HASH_BYTES];
+
+	if (w->each_row) {
+		integ_selfsvc_mac(w->r, row, mac);
+		if (sec_memcmp(mac, row->mac, sizeof mac) != 0)
+			w->bad = 1;
+	}
+	ss_term(w->r, row, t);
+	set_acc(w->acc, t, 1);
+	w->n++;
+	return 0;
+}
+
+rk_status integ_selfsvc_unpin(rk_register *r, const char *subject_id,
+			      int64_t now)
+{
+	unsigned char acc[SEC_HASH_BYTES];
+	struct ss_sum w;
+	int have = 0;
+	rk_status st;
+
+	memset(&w, 0, sizeof w);
+	w.r = r;
+	if (r->st->vt->selfsvc_select(r->st, subject_id, now, ss_sum_one, &w) !=
+	    0)
+		return reg_store_fail(r, "cannot read self-service links");
+	if (w.n == 0)
+		return RK_OK;
+	st = ss_pin_load(r, acc, &have);
+	if (st != RK_OK || !have)
+		return st;
+	/* Each row's term out at once: the sum of them. A row edited
+	 * behind the key leaves its wrong term, so the set stays wrong
+	 * (tampering is not purged away). */
+	set_acc(acc, w.acc, 0);
+	return ss_pin_store(r, acc);
+}
+
+static rk_status ss_sum_all(rk_register *r, struct ss_sum *w, int each_row)
+{
+	memset(w, 0, sizeof *w);
+	w->r = r;
+	w->each_row = each_row;
+	if (r->st->vt->selfsvc_walk(r->st, ss_sum_one, w) != 0)
+		return reg_store_fail(r, "cannot read self-service links");
+	if (w->bad)
+		return reg_fail(r, RK_EINTEGRITY,
+				"a self-service link or session does not "
+				"match its MAC: it was edited without the "
+				"register's key");
+	return RK_OK;
+}
+
+rk_status integ_selfsvc_set_check(rk_register *r, int each_row)
+{
+	unsigned char want[SEC_HASH_BYTES];
+	struct ss_sum w;
+	int have = 0;
+	rk_status st = ss_sum_all(r, &w, each_row);
+
+	if (st == RK_OK)
+		st = ss_pin_load(r, want, &have);
+	if (st != RK_OK)
+		return st;
+	if (!have)
+		return reg_fail(r, RK_EINTEGRITY,
+				"the set of self-service links and sessions "
+				"has no pin: %s",
+				MSG_ALTERED);
+	if (sec_memcmp(want, w.acc, sizeof want) != 0)
+		return ss_set_altered(r);
+	return RK_OK;
+}
+
+rk_status integ_selfsvc_rebind(rk_register *r)
+{
+	unsigned char flag[1] = {0};
+	struct ss_sum w;
+	rk_status st = ss_sum_all(r, &w, 1);
+
+	if (st == RK_OK)
+		st = ss_pin_store(r, w.acc);
+	if (st == RK_OK &&
+	    r->st->vt->meta_set(r->st, META_SELFSVC_PENDING, flag, 1) != 0)
+		st = reg_store_fail(r, "cannot write the register");
+	return st;
+}
+
+/* Whether the trail shows the set pinned before: the one-time binding's
+ * entry, or an init that pinned it from the start. */
+static int ss_find_bound(void *ud, const store_audit *a)
+{
+	int *seen = ud;
+
+	if (a->fields == NULL)
+		return 0;
+	if ((audit_action_is(a->action, AUD_REGISTER_UPGRADE) &&
+	     strcmp(a->fields, SELFSVC_BOUND) == 0) ||
+	    (a->seq == 1 && audit_action_is(a->action, AUD_REGISTER_INIT) &&
+	     strcmp(a->fields, INIT_BOUND_SS) == 0)) {
+		*seen = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* 1 when the register has no pin and its migration marked it for one. */
+static rk_status ss_needs_bind(rk_register *r, int *need)
+{
+	unsigned char buf[2 * SEC_HASH_BYTES], flag[1];
+	size_t len = 0;
+	int rc;
+
+	*need = 0;
+	rc = r->st->vt->meta_get(r->st, META_SELFSVC_SET, buf, sizeof buf,
+				 &len);
+	if (rc == 0)
+		return RK_OK;
+	if (rc != STORE_NOTFOUND)
+		return reg_store_fail(r, "cannot read the register");
+	rc = r->st->vt->meta_get(r->st, META_SELFSVC_PENDING, flag, sizeof flag,
+				 &len);
+	if (rc == STORE_ERR)
+		return reg_store_fail(r, "cannot read the register");
+	*need = rc == 0 && len == 1 && flag[0] == 1;
+	return RK_OK;
+}
+
+rk_status integ_selfsvc_open(rk_register *r)
+{
+	audit_ev ev;
+	int need = 0, seen = 0;
+	rk_status st = reg_begin_read(r);
+
+	if (st != RK_OK)
+		return st;
+	st = ss_needs_bind(r, &need);
+	reg_end_read(r);
+	if (st != RK_OK || !need)
+		return st;
+	st = reg_begin_write(r);
+	if (st != RK_OK)
+		return st;
+	/* Decided again under the lock: another process may have been
+	 * first. */
+	st = ss_needs_bind(r, &need);
+	if (st != RK_OK || !need)
+		goto out;
+	/* Bound once only: binding again would bless a row put back after
+	 * the pin was removed. The trail, which must be whole, says. */
+	st = audit_chain_intact(r);
+	if (st != RK_OK)
+		goto out;
+	if (r->st->vt->audit_walk(r->st, 1, NULL, ss_find_bound, &seen) != 0) {
+		st = reg_store_fail(r, "cannot read the audit trail");
+		goto out;
+	}
+	if (seen) {
+		/* Left unpinned: every link and `audit verify` say so, and
+		 * the rest of the register works until it is restored. */
+		reg_txn_rollback(r);
+		return RK_OK;
+	}
+	st = integ_selfsvc_rebind(r);
+	if (st != RK_OK)
+		goto out;
+	audit_ev_set(&ev, r, AUD_REGISTER_UPGRADE, NULL, SELFSVC_BOUND, NULL,
+		     "ok");
+	st = audit_write(r, &ev);
+	if (st == RK_OK)
+		st = integ_commit(r);
+	if (st == RK_OK)
+		return RK_OK;
+out:
+	reg_txn_rollback(r);
+	return st;
 }

@@ -265,4 +265,32 @@ void integ_selfsvc_mac(const rk_register *r, const store_selfsvc *row,
 		       unsigned char out[SEC_HASH_BYTES]);
 rk_status integ_selfsvc_verify(rk_register *r);
 
+/* ---- the set of self-service rows ----
+ * meta "selfsvc_set" pins the live rows: a keyed sum of a term per row
+ * over its hash and its row MAC (so over whether it was used). A row put
+ * back as it was before it was spent, deleted or slipped in changes the
+ * sum. Every insert, use and purge moves the pin in the same write. */
+/* The init entry of a register whose self-service set was pinned from the
+ * start (and whose rows were bound from the start, as INIT_BOUND says). */
+#define INIT_BOUND_SS "row_macs,selfsvc_set"
+/* Inside a write: gone (may be NULL) left the set and added (may be NULL)
+ * joined it. An unpinned set refuses a row added (RK_EINTEGRITY). */
+rk_status integ_selfsvc_pin(rk_register *r, const store_selfsvc *gone,
+			    const store_selfsvc *added);
+/* Inside a write, before their delete: the rows of subject_id (when given)
+ * or those that expired by now leave the pinned set. */
+rk_status integ_selfsvc_unpin(rk_register *r, const char *subject_id,
+			      int64_t now);
+/* The set against its pin, and with each_row every row against its MAC
+ * (`audit verify`; a link's use checks its own row only, one keyed hash a
+ * row less): RK_OK or RK_EINTEGRITY. */
+rk_status integ_selfsvc_set_check(rk_register *r, int each_row);
+/* Inside a write: pins the rows as they are (each checked against its
+ * MAC): at init, at the one-time upgrade, after a restore. */
+rk_status integ_selfsvc_rebind(rk_register *r);
+/* At open: a register from before the pin (marked by its migration) gets
+ * it once, audited; one whose trail shows the pin was bound before is left
+ * unpinned, and links then fail with RK_EINTEGRITY. */
+rk_status integ_selfsvc_open(rk_register *r);
+
 #endif

@@ -150,6 +150,10 @@ struct rk_register {
 	 * that authenticates once and reads later must not read old data. */
 	int keep_auth_read;
 	int read_kept;
+
+	/* ---- the channel of ledger entries given none (consent.c) ----
+	 * rk_register_set_channel; "" is the command line's "cli". */
+	char channel[33];
 };
 
 /* register.c: ends the read that a cached authentication kept open, if any;

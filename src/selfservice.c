@@ -97,6 +97,10 @@ rk_status rk_selfservice_link(rk_register *r, const char *id,
 	st = reg_load_subject(r, id, &sub);
 	if (st != RK_OK)
 		goto out;
+	/* The expired rows leave the pinned set before they go. */
+	st = integ_selfsvc_unpin(r, NULL, now);
+	if (st != RK_OK)
+		goto out;
 	if (r->st->vt->selfsvc_purge(r->st, now, NULL) != 0 ||
 	    r->st->vt->selfsvc_count(r->st, id, 0, now, &live) != 0) {
 		st = reg_store_fail(r, "cannot read self-service links");
@@ -126,6 +130,9 @@ rk_status rk_selfservice_link(rk_register *r, const char *id,
 		st = reg_store_fail(r, "cannot store the self-service link");
 		goto out;
 	}
+	st = integ_selfsvc_pin(r, NULL, &row);
+	if (st != RK_OK)
+		goto out;
 	st = reg_write_commit(r, AUD_SELFSERVICE_LINK, sub.pseudonym, NULL,
 			      r->pol->purposes[pu].name);
 	if (st == RK_OK) {
@@ -144,7 +151,7 @@ rk_status rk_selfservice_exchange(rk_register *r, const char *link_secret,
 				  int64_t *expires_out)
 {
 	char session[SEC_TOKEN_LEN + 1] = "";
-	store_selfsvc link, row;
+	store_selfsvc link, spent, row;
 	store_subject sub;
 	int64_t now = reg_now(r);
 	audit_ev ev;
@@ -160,19 +167,30 @@ rk_status rk_selfservice_exchange(rk_register *r, const char *link_secret,
 	st = ss_find(r, link_secret, 0, &link);
 	if (st == RK_EREFUSED)
 		goto refused;
+	/* The row alone cannot tell a spent link written back as it was
+	 * unused: the set of rows as pinned can. */
+	if (st == RK_OK)
+		st = integ_selfsvc_set_check(r, 0);
+	if (st == RK_EINTEGRITY)
+		goto integrity;
 	if (st != RK_OK)
 		goto out;
 	/* One exchange wins, even when two race with the same link; the
 	 * row is spent under a MAC that binds when. */
-	link.used_at = now > 0 ? now : 1;
-	integ_selfsvc_mac(r, &link, link.mac);
-	rc = r->st->vt->selfsvc_use(r->st, link.hash, link.used_at, link.mac);
+	spent = link;
+	spent.used_at = now > 0 ? now : 1;
+	integ_selfsvc_mac(r, &spent, spent.mac);
+	rc = r->st->vt->selfsvc_use(r->st, spent.hash, spent.used_at,
+				    spent.mac);
 	if (rc == STORE_NOTFOUND)
 		goto refused;
 	if (rc != 0) {
 		st = reg_store_fail(r, "cannot use the self-service link");
 		goto out;
 	}
+	st = integ_selfsvc_pin(r, &link, &spent);
+	if (st != RK_OK)
+		goto out;
 	st = reg_load_subject(r, link.subject_id, &sub);
 	if (st == RK_ENOTFOUND)
 		goto refused; /* erased since the link was issued */
@@ -190,6 +208,9 @@ rk_status rk_selfservice_exchange(rk_register *r, const char *link_secret,
 		st = reg_store_fail(r, "cannot store the self-service session");
 		goto out;
 	}
+	st = integ_selfsvc_pin(r, NULL, &row);
+	if (st != RK_OK)
+		goto out;
 	{
 		char saved[REG_ACTOR_MAX];
 		memcpy(saved, r->actor, sizeof saved);
@@ -212,6 +233,19 @@ refused:
 		      "the link was used already or has expired");
 	{
 		/* whoever tried, it was not the handle's last actor */
+		char saved[REG_ACTOR_MAX];
+		memcpy(saved, r->actor, sizeof saved);
+		snprintf(r->actor, sizeof r->actor, "%s", SELF_ACTOR);
+		reg_audit_attempt(r, AUD_SELFSERVICE_OPEN, NULL, NULL, st);
+		memcpy(r->actor, saved, sizeof saved);
+	}
+	sec_wipe(session, sizeof session);
+	return st;
+integrity:
+	/* Nothing handed out; audited as the other integrity failures,
+	 * with the message kept. */
+	reg_rollback(r);
+	{
 		char saved[REG_ACTOR_MAX];
 		memcpy(saved, r->actor, sizeof saved);
 		snprintf(r->actor, sizeof r->actor, "%s", SELF_ACTOR);
@@ -262,17 +296,28 @@ rk_status rk_selfservice_authenticate(rk_register *r, const char *session,
 rk_status rk_selfservice_end(rk_register *r, const char *session)
 {
 	unsigned char h[SEC_HASH_BYTES];
+	store_selfsvc row;
 	rk_status st;
+	int rc;
 
 	if (session == NULL || strlen(session) != SEC_TOKEN_LEN)
 		return reg_fail(r, RK_EINVAL, "not a session");
+	memset(&row, 0, sizeof row);
 	ss_hash(r, session, h);
 	st = reg_begin_write(r);
 	if (st != RK_OK)
 		return st;
-	if (r->st->vt->selfsvc_purge(r->st, 0, h) != 0) {
+	/* The row leaves the pinned set as it goes. */
+	rc = r->st->vt->selfsvc_get(r->st, h, &row);
+	if (rc == 0)
+		st = integ_selfsvc_pin(r, &row, NULL);
+	else if (rc != STORE_NOTFOUND)
+		st = reg_store_fail(r, "cannot read self-service links");
+	if (st == RK_OK && r->st->vt->selfsvc_purge(r->st, 0, h) != 0)
+		st = reg_store_fail(r, "cannot end the session");
+	if (st != RK_OK) {
 		reg_rollback(r);
-		return reg_store_fail(r, "cannot end the session");
+		return st;
 	}
 	return reg_commit(r);
 }

@@ -656,6 +656,12 @@ struct store_vt {
 	int (*cookie_reset_until)(store *s, const char *subject_id,
 				  int64_t until, int64_t *records,
 				  int64_t *links);
+	/* ---- self-service rows about to go (their set's pin follows
+	 * them, integrity.c) ---- the rows of subject_id when it is given,
+	 * else the rows that expired by now; fn returning non-zero stops. */
+	int (*selfsvc_select)(store *s, const char *subject_id, int64_t now,
+			      int (*fn)(void *ud, const store_selfsvc *row),
+			      void *ud);
 };
 
 /* The most entries one audit_append_many call takes. */

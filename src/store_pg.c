@@ -207,14 +207,20 @@ static const char *const m4[] = {
 	NULL,
 };
 
+/* 5: the set of self-service rows gets a pin in meta (integrity.c); a
+ * register from before it is marked, and its first open binds the pin once
+ * (a new register pins its empty set at once). */
+static const char *const m5[] = {
+	"INSERT INTO meta (key, value) VALUES ('selfsvc_set_pending',"
+	" '\\x01'::bytea) ON CONFLICT (key) DO NOTHING",
+	NULL,
+};
+
 /* Numbered migrations: migrations[i] (its parts, NULL-terminated) takes
  * the schema from version i to i + 1. Append only; never edit one that
  * has shipped. */
 static const char *const *const migrations[] = {
-	m1,
-	m2,
-	m3,
-	m4,
+	m1, m2, m3, m4, m5,
 };
 
 #define NMIGRATIONS ((int64_t)(sizeof migrations / sizeof migrations[0]))
@@ -1510,6 +1516,7 @@ static const struct store_vt pg_vt = {
 	.read_replica = pg_read_replica,
 	.replica_reads = pg_replica_reads,
 	.cookie_reset_until = pgx_cookie_reset_until,
+	.selfsvc_select = pgx_selfsvc_select,
 };
 
 /* ---- opening and migrations ---- */

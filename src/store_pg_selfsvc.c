@@ -135,3 +135,23 @@ int pgx_selfsvc_walk(store *s, int (*fn)(void *ud, const store_selfsvc *row),
 	return pgx_walk(s, S(6), "self-service walk",
 			SELFSVC_COLS " ORDER BY hash", NULL, selfsvc_row, &w);
 }
+
+/* ---- the rows about to go, for their set's pin ---- */
+
+int pgx_selfsvc_select(store *s, const char *subject_id, int64_t now,
+		       int (*fn)(void *ud, const store_selfsvc *row), void *ud)
+{
+	struct pgq q = {0};
+	struct selfsvc_walk w = {NULL, fn, ud};
+
+	if (subject_id != NULL) {
+		pgq_text(&q, subject_id);
+		return pgx_walk(s, S(7), "self-service select",
+				SELFSVC_COLS " WHERE subject_id = $1", &q,
+				selfsvc_row, &w);
+	}
+	pgq_i64(&q, now);
+	return pgx_walk(s, S(8), "self-service select",
+			SELFSVC_COLS " WHERE expires_at <= $1", &q, selfsvc_row,
+			&w);
+}

@@ -18,7 +18,9 @@ enum {
 	SL_COUNT = SQX_SELFSVC + 3,
 	SL_PURGE = SQX_SELFSVC + 4,
 	SL_PURGE_ONE = SQX_SELFSVC + 5,
-	SL_WALK = SQX_SELFSVC + 6
+	SL_WALK = SQX_SELFSVC + 6,
+	SL_SELECT_SUBJECT = SQX_SELFSVC + 7,
+	SL_SELECT_EXPIRED = SQX_SELFSVC + 8
 };
 
 static const char sql_insert[] =
@@ -165,4 +167,31 @@ int sqx_selfsvc_walk(store *s, int (*fn)(void *ud, const store_selfsvc *row),
 
 	return sqx_walk(s, sqx_stmt(s, SL_WALK, what, sql_walk), what, NULL,
 			walk_row, &w);
+}
+
+/* ---- the rows about to go, for their set's pin ---- */
+
+static const char sql_select_subject[] =
+	"SELECT hash, subject_id, kind, created_at, expires_at, used_at, mac"
+	" FROM selfsvc WHERE subject_id = ?1";
+static const char sql_select_expired[] =
+	"SELECT hash, subject_id, kind, created_at, expires_at, used_at, mac"
+	" FROM selfsvc WHERE expires_at <= ?1";
+
+int sqx_selfsvc_select(store *s, const char *subject_id, int64_t now,
+		       int (*fn)(void *ud, const store_selfsvc *row), void *ud)
+{
+	static const char what[] = "self-service select";
+	struct walk w = {fn, ud};
+	const struct sqx_arg subj[] = {SQX_T(subject_id), SQX_ARGS_END};
+	const struct sqx_arg old[] = {SQX_I(now), SQX_ARGS_END};
+
+	if (subject_id != NULL)
+		return sqx_walk(s,
+				sqx_stmt(s, SL_SELECT_SUBJECT, what,
+					 sql_select_subject),
+				what, subj, walk_row, &w);
+	return sqx_walk(
+		s, sqx_stmt(s, SL_SELECT_EXPIRED, what, sql_select_expired),
+		what, old, walk_row, &w);
 }

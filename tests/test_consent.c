@@ -653,6 +653,40 @@ static void test_evidence_is_sealed(void **state)
 			 1);
 }
 
+/* The handle's channel goes to the entries written without one: "cli"
+ * by default, the one set after; a bad one is refused and changes
+ * nothing; NULL goes back to "cli". */
+static void test_handle_channel(void **state)
+{
+	struct fx *f = *state;
+	char id[RK_ID_LEN + 1], *json = NULL;
+
+	add_kind(f->r, "customer", "kanava@example.com", id);
+	assert_int_equal(rk_restrict(f->r, id, "kiistetty"), RK_OK);
+	assert_int_equal(rk_register_set_channel(f->r, "Web Form"), RK_EINVAL);
+	assert_int_equal(rk_register_set_channel(f->r, ""), RK_EINVAL);
+	assert_int_equal(rk_register_set_channel(f->r, "partner-app_2"), RK_OK);
+	assert_int_equal(rk_unrestrict(f->r, id, "tarkistettu"), RK_OK);
+	assert_int_equal(
+		rk_consent_set(f->r, id, "email_marketing", 1, NULL, NULL),
+		RK_OK);
+	assert_int_equal(rk_register_set_channel(f->r, NULL), RK_OK);
+	assert_int_equal(rk_restrict(f->r, id, "taas"), RK_OK);
+	assert_int_equal(rk_consent_history(f->r, id, &json), RK_OK);
+	/* in order: cli, partner-app_2 twice, cli */
+	{
+		const char *p = strstr(json, "\"channel\": \"cli\"");
+		assert_non_null(p);
+		p = strstr(p + 1, "\"channel\": \"partner-app_2\"");
+		assert_non_null(p);
+		p = strstr(p + 1, "\"channel\": \"partner-app_2\"");
+		assert_non_null(p);
+		p = strstr(p + 1, "\"channel\": \"cli\"");
+		assert_non_null(p);
+	}
+	rk_free_secret(json);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -677,6 +711,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_personalisation, setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_evidence_is_sealed, setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_handle_channel, setup,
 						fx_teardown),
 	};
 

@@ -79,23 +79,39 @@ static const char *col_or_null(sqlite3_stmt *st, int i)
 		       : (const char *)sqlite3_column_text(st, i);
 }
 
+static int64_t rechain(struct fx *f, const unsigned char *akey,
+		       unsigned char last[SEC_HASH_BYTES]);
+
 /* The trail as a register from before the MACs and the kept head has it:
  * its init entry carries no binding mark and there is no kept head. The
  * chain is hashed again with the register's own chain key, as that
  * register would have written it. */
 static void make_trail_old(struct fx *f)
 {
-	unsigned char akey[SEC_KEY_BYTES], prev[SEC_HASH_BYTES] = {0};
-	unsigned char h[SEC_HASH_BYTES], msg[4096];
+	unsigned char akey[SEC_KEY_BYTES], last[SEC_HASH_BYTES];
 	rk_register *r = NULL;
-	sqlite3 *db = NULL;
-	sqlite3_stmt *q = NULL, *u = NULL;
 
 	assert_int_equal(rk_register_open(f->db, f->key, &r), RK_OK);
 	memcpy(akey, r->akey, sizeof akey);
 	rk_register_close(r);
 	fx_exec(f->db, "UPDATE audit SET fields = NULL WHERE seq = 1;"
 		       "DELETE FROM meta WHERE key = 'audit_head';");
+	(void)rechain(f, akey, last);
+	sec_wipe(akey, sizeof akey);
+}
+
+/* The chain hashed again with the chain key akey, as the register would
+ * have written it; last gets the newest entry's hash, and the newest
+ * entry's number is returned. */
+static int64_t rechain(struct fx *f, const unsigned char *akey,
+		       unsigned char last[SEC_HASH_BYTES])
+{
+	unsigned char prev[SEC_HASH_BYTES] = {0};
+	unsigned char h[SEC_HASH_BYTES], msg[4096];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL, *u = NULL;
+	int64_t seq = 0;
+
 	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
 	assert_int_equal(
 		sqlite3_prepare_v2(db,
@@ -127,13 +143,15 @@ static void make_trail_old(struct fx *f)
 		assert_int_equal(sqlite3_step(u), SQLITE_DONE);
 		sqlite3_reset(u);
 		memcpy(prev, h, sizeof prev);
+		seq = sqlite3_column_int64(q, 0);
 	}
 	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL),
 			 SQLITE_OK);
 	sqlite3_finalize(q);
 	sqlite3_finalize(u);
 	sqlite3_close(db);
-	sec_wipe(akey, sizeof akey);
+	memcpy(last, prev, SEC_HASH_BYTES);
+	return seq;
 }
 
 /* Turns the register back into one written before the MAC columns:
@@ -169,7 +187,8 @@ static void make_old(struct fx *f)
 		       "DROP TABLE erasure;"
 		       "ALTER TABLE record DROP COLUMN cookie_hash;"
 		       "DELETE FROM meta WHERE key IN ('row_key',"
-		       " 'row_macs_pending', 'actor_set', 'policy_mac');"
+		       " 'row_macs_pending', 'actor_set', 'policy_mac',"
+		       " 'selfsvc_set', 'selfsvc_set_pending');"
 		       "DELETE FROM schema_migrations WHERE version >= 3;"
 		       /* tables of later migrations, made again */
 		       "DROP TABLE dsr;"
@@ -447,6 +466,94 @@ static void test_mac_framing(void **state)
 	assert_memory_not_equal(a, b, sizeof a);
 }
 
+/* ---- the set of self-service rows, bound once for an older register ----
+ */
+
+/* The register as one written before the self-service set's pin: its init
+ * entry without the pin's mark (the chain and the kept head written again
+ * with the chain key), no pin, and its migration's mark to bind one. */
+static void make_selfsvc_old(struct fx *f)
+{
+	unsigned char akey[SEC_KEY_BYTES], head[8 + 2 * SEC_HASH_BYTES];
+	unsigned char hmsg[sizeof "rekisteri audit head" + 8];
+	char hex[2 * sizeof head + 1], sql[300];
+	rk_register *r = NULL;
+	int64_t seq;
+
+	assert_int_equal(rk_register_open(f->db, f->key, &r), RK_OK);
+	memcpy(akey, r->akey, sizeof akey);
+	rk_register_close(r);
+	fx_exec(f->db, "UPDATE audit SET fields = 'row_macs' WHERE seq = 1;"
+		       "DELETE FROM meta WHERE key = 'selfsvc_set';"
+		       "UPDATE meta SET value = x'01'"
+		       " WHERE key = 'selfsvc_set_pending';");
+	seq = rechain(f, akey, head + 8);
+	/* the kept head as audit.c keeps it: number, hash, keyed tag */
+	for (int i = 7; i >= 0; i--, seq >>= 8)
+		head[i] = (unsigned char)seq;
+	memcpy(hmsg, "rekisteri audit head", sizeof "rekisteri audit head");
+	memcpy(hmsg + sizeof "rekisteri audit head", head, 8);
+	sec_chain(akey, head + 8, hmsg, sizeof hmsg, head + 8 + SEC_HASH_BYTES);
+	sec_hex(head, sizeof head, hex);
+	snprintf(sql, sizeof sql,
+		 "UPDATE meta SET value = X'%s' WHERE key = 'audit_head'", hex);
+	fx_exec(f->db, sql);
+	sec_wipe(akey, sizeof akey);
+}
+
+static int64_t selfsvc_bindings(struct fx *f)
+{
+	return fx_count(f->db,
+			"SELECT count(*) FROM audit WHERE action ="
+			" 'register.upgrade' AND fields = 'selfsvc_set'");
+}
+
+/* An older register's links get their set pinned at the first open
+ * (audited) and work; the pin removed again later is not bound again:
+ * links and `audit verify` fail with integrity. */
+static void test_selfsvc_set_bound_once(void **state)
+{
+	struct fx *f = *state;
+	char secret[RK_TOKEN_LEN + 1], session[RK_TOKEN_LEN + 1];
+	int64_t exp = 0, sexp = 0;
+	rk_audit_report rep;
+
+	assert_int_equal(
+		rk_selfservice_link(f->r, f->id, NULL, 0, secret, &exp), RK_OK);
+	rk_register_close(f->r);
+	f->r = NULL;
+	make_selfsvc_old(f);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM meta"
+					 " WHERE key = 'selfsvc_set'"),
+			 0);
+	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
+	assert_int_equal(selfsvc_bindings(f), 1);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM meta"
+					 " WHERE key = 'selfsvc_set'"),
+			 1);
+	memset(&rep, 0, sizeof rep);
+	assert_int_equal(rk_integrity_verify(f->r, &rep), RK_OK);
+	assert_int_equal(rk_selfservice_exchange(f->r, secret, session, &sexp),
+			 RK_OK);
+	/* a second open binds nothing */
+	rk_register_close(f->r);
+	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
+	assert_int_equal(selfsvc_bindings(f), 1);
+	/* the pin removed and the mark put back: not bound again */
+	rk_register_close(f->r);
+	fx_exec(f->db, "DELETE FROM meta WHERE key = 'selfsvc_set';"
+		       "UPDATE meta SET value = x'01'"
+		       " WHERE key = 'selfsvc_set_pending';");
+	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
+	assert_int_equal(selfsvc_bindings(f), 1);
+	memset(&rep, 0, sizeof rep);
+	assert_int_equal(rk_integrity_verify(f->r, &rep), RK_EINTEGRITY);
+	assert_non_null(strstr(rep.reason, "self-service"));
+	assert_int_equal(
+		rk_selfservice_link(f->r, f->id, NULL, 0, secret, &exp),
+		RK_EINTEGRITY);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -465,6 +572,8 @@ int main(void)
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_old_backup_restores, setup,
 						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_selfsvc_set_bound_once,
+						setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -232,6 +232,192 @@ static void test_spent_link_reused(void **state)
 	verify_names_selfsvc(f);
 }
 
+/* ---- the set of rows, pinned ---- */
+
+/* A copy of a link's row taken while it was unused, written back after
+ * the link was spent: the row matches its own MAC, the set does not. The
+ * link opens nothing, and `audit verify` says why. */
+static void test_replayed_row(void **state)
+{
+	struct fx *f = *state;
+	char secret[RK_TOKEN_LEN + 1], session[RK_TOKEN_LEN + 1];
+	int64_t exp = 0, sexp = 0;
+
+	assert_int_equal(rk_selfservice_link(f->r, f->a, NULL, 0, secret, &exp),
+			 RK_OK);
+	fx_exec(f->db, "CREATE TABLE kept AS SELECT * FROM selfsvc"
+		       " WHERE kind = 0");
+	assert_int_equal(rk_selfservice_exchange(f->r, secret, session, &sexp),
+			 RK_OK);
+	assert_int_equal(rk_selfservice_exchange(f->r, secret, session, &sexp),
+			 RK_EREFUSED);
+	fx_exec(f->db, "DELETE FROM selfsvc WHERE hash IN"
+		       " (SELECT hash FROM kept);"
+		       "INSERT INTO selfsvc SELECT * FROM kept;");
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM selfsvc"
+					 " WHERE kind = 0 AND used_at = 0"),
+			 1);
+	assert_int_equal(rk_selfservice_exchange(f->r, secret, session, &sexp),
+			 RK_EINTEGRITY);
+	assert_string_equal(session, "");
+	assert_non_null(strstr(rk_errmsg(f->r), "self-service"));
+	/* nothing was handed out: the one session is the first one's */
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM selfsvc"
+					 " WHERE kind = 1"),
+			 1);
+	verify_names_selfsvc(f);
+	/* the refusal is in the trail as an integrity failure */
+	assert_int_equal(rk_register_flush(f->r), RK_OK);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM audit WHERE"
+					 " action = 'selfservice.open'"
+					 " AND outcome = 'integrity'"),
+			 1);
+}
+
+/* A row deleted (a session that was ended, put back, is the same case
+ * seen from the other side) or a row slipped in: the set shows it. */
+static void test_deleted_or_added_row(void **state)
+{
+	struct fx *f = *state;
+	char secret[RK_TOKEN_LEN + 1], session[RK_TOKEN_LEN + 1];
+	char s2[RK_TOKEN_LEN + 1];
+	int64_t exp = 0, sexp = 0;
+
+	link_opened(f, secret, session);
+	fx_exec(f->db, "CREATE TABLE kept AS SELECT * FROM selfsvc;"
+		       "DELETE FROM selfsvc WHERE kind = 1");
+	verify_names_selfsvc(f);
+	assert_int_equal(rk_selfservice_link(f->r, f->a, NULL, 0, secret, &exp),
+			 RK_OK);
+	assert_int_equal(rk_selfservice_exchange(f->r, secret, s2, &sexp),
+			 RK_EINTEGRITY);
+	/* the row back where it was: whole again */
+	fx_exec(f->db, "INSERT INTO selfsvc SELECT * FROM kept WHERE kind = 1");
+	assert_int_equal(rk_selfservice_exchange(f->r, secret, s2, &sexp),
+			 RK_OK);
+	/* an ended session put back */
+	assert_int_equal(rk_selfservice_end(f->r, s2), RK_OK);
+	fx_exec(f->db, "DELETE FROM kept;"
+		       "INSERT INTO kept SELECT * FROM selfsvc;");
+	{
+		rk_audit_report rep;
+		memset(&rep, 0, sizeof rep);
+		assert_int_equal(rk_integrity_verify(f->r, &rep), RK_OK);
+	}
+	/* a row slipped in, with a MAC of its own making */
+	fx_exec(f->db, "INSERT INTO selfsvc (hash, subject_id, kind,"
+		       " created_at, expires_at, used_at, mac)"
+		       " SELECT randomblob(32), subject_id, 1, created_at,"
+		       " expires_at, 0, randomblob(32) FROM kept LIMIT 1");
+	verify_names_selfsvc(f);
+}
+
+/* The pin moves with every write: links spent, expired and purged,
+ * sessions ended, a subject erased, and the register verifies after each;
+ * a restore ends every link and pins the set anew. */
+static void test_pin_follows_writes(void **state)
+{
+	struct fx *f = *state;
+	char secret[RK_TOKEN_LEN + 1], session[RK_TOKEN_LEN + 1];
+	char bak[FX_PATH], *doc = NULL;
+	int64_t exp = 0, sexp = 0;
+	rk_audit_report rep;
+
+	link_opened(f, secret, session);
+	assert_int_equal(rk_selfservice_end(f->r, session), RK_OK);
+	assert_int_equal(
+		rk_selfservice_link(f->r, f->b, NULL, 60, secret, &exp), RK_OK);
+	fx_path(bak, sizeof bak, f->dir, "b.db");
+	assert_int_equal(rk_backup(f->r, bak), RK_OK);
+	link_opened(f, secret, session);
+	/* past every expiry: the next link purges them all */
+	rk_register_set_clock(f->r, T0 + 86400);
+	assert_int_equal(rk_selfservice_link(f->r, f->b, NULL, 0, secret, &exp),
+			 RK_OK);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM selfsvc"), 1);
+	memset(&rep, 0, sizeof rep);
+	assert_int_equal(rk_integrity_verify(f->r, &rep), RK_OK);
+	/* an erased subject's rows leave the set with it */
+	link_opened(f, secret, session);
+	assert_int_equal(rk_erase(f->r, f->a, 0, &doc), RK_OK);
+	rk_free_secret(doc);
+	memset(&rep, 0, sizeof rep);
+	assert_int_equal(rk_integrity_verify(f->r, &rep), RK_OK);
+	/* a restore: no link of the backup's comes back */
+	assert_int_equal(rk_selfservice_link(f->r, f->b, NULL, 0, secret, &exp),
+			 RK_OK);
+	assert_int_equal(rk_restore(f->r, bak), RK_OK);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM selfsvc"), 0);
+	assert_int_equal(rk_selfservice_exchange(f->r, secret, session, &sexp),
+			 RK_EREFUSED);
+	memset(&rep, 0, sizeof rep);
+	assert_int_equal(rk_integrity_verify(f->r, &rep), RK_OK);
+	/* and new links work (a stays erased: the trail replays it) */
+	assert_int_equal(rk_selfservice_link(f->r, f->b, NULL, 0, secret, &exp),
+			 RK_OK);
+	assert_int_equal(rk_selfservice_exchange(f->r, secret, session, &sexp),
+			 RK_OK);
+	memset(&rep, 0, sizeof rep);
+	assert_int_equal(rk_integrity_verify(f->r, &rep), RK_OK);
+}
+
+/* A register back from a backup in a new file: the backup's links and
+ * sessions do not come with it (one spent since must not open again), and
+ * the set is pinned anew. */
+static void test_restore_new_ends_links(void **state)
+{
+	struct fx *f = *state;
+	char secret[RK_TOKEN_LEN + 1], session[RK_TOKEN_LEN + 1];
+	char bak[FX_PATH], db2[FX_PATH];
+	int64_t exp = 0, sexp = 0;
+	rk_register *r2 = NULL;
+	rk_audit_report rep;
+
+	link_opened(f, secret, session);
+	assert_int_equal(rk_selfservice_link(f->r, f->a, NULL, 0, secret, &exp),
+			 RK_OK);
+	fx_path(bak, sizeof bak, f->dir, "b.db");
+	fx_path(db2, sizeof db2, f->dir, "r2.db");
+	assert_int_equal(rk_backup(f->r, bak), RK_OK);
+	assert_int_equal(rk_restore_new(db2, f->key, bak, &r2), RK_OK);
+	rk_register_set_clock(r2, T0);
+	assert_int_equal(fx_count(db2, "SELECT count(*) FROM selfsvc"), 0);
+	assert_int_equal(rk_selfservice_exchange(r2, secret, session, &sexp),
+			 RK_EREFUSED);
+	memset(&rep, 0, sizeof rep);
+	assert_int_equal(rk_integrity_verify(r2, &rep), RK_OK);
+	assert_int_equal(rk_selfservice_link(r2, f->a, NULL, 0, secret, &exp),
+			 RK_OK);
+	assert_int_equal(rk_selfservice_exchange(r2, secret, session, &sexp),
+			 RK_OK);
+	rk_register_close(r2);
+}
+
+/* A register pinned from the start is never bound again from what it
+ * holds: the pin removed and the migration's mark put back leave it
+ * unpinned, and links fail with integrity. */
+static void test_new_register_not_rebound(void **state)
+{
+	struct fx *f = *state;
+	char secret[RK_TOKEN_LEN + 1], session[RK_TOKEN_LEN + 1];
+	int64_t exp = 0;
+
+	link_opened(f, secret, session);
+	rk_register_close(f->r);
+	f->r = NULL;
+	fx_exec(f->db, "DELETE FROM meta WHERE key = 'selfsvc_set';"
+		       "UPDATE meta SET value = x'01'"
+		       " WHERE key = 'selfsvc_set_pending';");
+	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
+	rk_register_set_clock(f->r, T0);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM meta"
+					 " WHERE key = 'selfsvc_set'"),
+			 0);
+	verify_names_selfsvc(f);
+	assert_int_equal(rk_selfservice_link(f->r, f->a, NULL, 0, secret, &exp),
+			 RK_EINTEGRITY);
+}
+
 struct seen {
 	int link, link_refused, open_ok, open_refused;
 };
@@ -302,6 +488,16 @@ int main(void)
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_role_and_audit, setup,
 						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_replayed_row, setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_deleted_or_added_row,
+						setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_pin_follows_writes, setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_new_register_not_rebound,
+						setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_restore_new_ends_links,
+						setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
