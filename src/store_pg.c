@@ -1732,17 +1732,12 @@ static int replica_begin(struct pg *s)
 		memset(s->prepared_r, 0, sizeof s->prepared_r);
 	}
 	s->replica_retry = 0;
-	res = PQexec(s->rc, "BEGIN ISOLATION LEVEL REPEATABLE READ");
-	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-	PQclear(res);
-	if (!ok) {
-		if (PQstatus(s->rc) != CONNECTION_OK)
-			replica_down(s);
-		return -1;
-	}
 	/* Still a standby (a promoted one is a primary of its own), and
 	 * it has what this handle wrote, and what the handles that share
-	 * its floor wrote. */
+	 * its floor wrote. Asked before BEGIN: the transaction's snapshot
+	 * is taken at its first statement, so it holds at least what had
+	 * been replayed when the answer was yes (asked inside, the
+	 * snapshot could predate the replay the answer saw). */
 	need = s->wrote_pos;
 	if (s->floor != NULL) {
 		uint64_t f = atomic_load(&s->floor->pos);
@@ -1760,11 +1755,16 @@ static int replica_begin(struct pg *s)
 				 " pg_last_wal_replay_lsn() >= $1::pg_lsn",
 				 lsn);
 	}
-	if (!ok) {
-		res = PQexec(s->rc, "ROLLBACK");
+	if (ok) {
+		res = PQexec(s->rc, "BEGIN ISOLATION LEVEL REPEATABLE READ");
+		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 		PQclear(res);
+	}
+	if (!ok) {
 		if (PQstatus(s->rc) != CONNECTION_OK)
 			replica_down(s);
+		else if (PQtransactionStatus(s->rc) != PQTRANS_IDLE)
+			PQclear(PQexec(s->rc, "ROLLBACK"));
 		return -1;
 	}
 	replica_swap(s);
