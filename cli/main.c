@@ -724,7 +724,9 @@ static int serve(cli *c, int argc, char **argv)
 	if (c->actor != NULL && argc >= 2 && strcmp(argv[1], "--help") != 0)
 		return cli_error(2, "serve runs as the operator who holds the "
 				    "master key: no --actor");
-	return rk_serve_main(c->db, c->key, argc, argv);
+	/* the global --read-replica: serve decides per route what reads
+	 * there */
+	return rk_serve_main(c->db, c->key, c->replica, argc, argv);
 }
 
 /* The verbs and the functions that run them (each prints its own usage

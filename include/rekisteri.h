@@ -1363,6 +1363,43 @@ RK_API void rk_register_release(rk_register *reg);
 RK_API RK_NODISCARD rk_status rk_register_set_channel(rk_register *reg,
 						      const char *channel);
 
+/* ---- Read replica: read-your-writes across handles (PostgreSQL) ----------
+ */
+
+/* A floor that several handles share (a server's pool of handles and its
+ * writer): every write that a handle sharing it commits raises the floor
+ * to the primary's WAL position after the commit, and a read transaction
+ * of any handle sharing it goes to that handle's standby
+ * (rk_register_set_read_replica) only when the standby has replayed up to
+ * the floor. So a client that wrote through one handle reads its write
+ * through any other. Handles in different threads may share one floor
+ * (it is one atomic number). A write whose position could not be learned
+ * (the primary's connection lost right after the commit) keeps the reads
+ * of every sharing handle on the primary until the floor is freed. */
+typedef struct rk_read_floor rk_read_floor;
+
+/* A new floor at 0 (no write yet). RK_ESYS when out of memory. */
+RK_API RK_NODISCARD rk_status rk_read_floor_new(rk_read_floor **out);
+/* Frees the floor; NULL is harmless. Only after every handle that shares
+ * it is closed or has left it. */
+RK_API void rk_read_floor_free(rk_read_floor *floor);
+/* The floor's position: the primary's WAL position (pg_lsn as a 64-bit
+ * number) after the last write of the handles sharing it; 0 before any
+ * write, UINT64_MAX after a write whose position is unknown. */
+RK_API uint64_t rk_read_floor_position(const rk_read_floor *floor);
+/* Lets the handle share floor (NULL: leave it). Its writes raise the floor
+ * from now on, with or without a replica set on this handle (a handle that
+ * only writes shares it too); its reads on a standby wait for it. Harmless
+ * on a SQLite register (it has no replica). RK_EINVAL for a NULL handle. */
+RK_API RK_NODISCARD rk_status
+rk_register_share_read_floor(rk_register *reg, rk_read_floor *floor);
+/* With on = 0, the handle's read transactions run on the primary though a
+ * read replica is set (the standby's connection is kept); on = 1 (the
+ * default) lets them go to the standby again. Takes effect at the next
+ * read transaction. For a caller that decides per request what may be read
+ * on a standby (a server: not the authentication, not a decision). */
+RK_API void rk_register_use_read_replica(rk_register *reg, int on);
+
 #ifdef __cplusplus
 }
 #endif

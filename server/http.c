@@ -837,6 +837,39 @@ static int prepare(struct ctx *x)
 	return 0;
 }
 
+static void resp_clear(srv_resp *r);
+
+/* A route that reads and decides nothing (R_REPLICA) on a server with a
+ * read replica. The authentication ran on the primary (a revoked token
+ * stops at once, whatever the standby lags); its kept snapshot ends, so
+ * that the handler's reads begin anew and may run on the standby. The
+ * library sends them there only when the standby replayed every write
+ * of this server (the handles share one floor: main.c). A system or
+ * integrity failure after a read there runs once more on the primary and
+ * only that answer counts: a standby behind a key rotation or a row the
+ * primary moved is not tampering. */
+static void run_replica(struct ctx *x, rk_register *reg)
+{
+	int64_t used = rk_register_replica_reads(reg);
+
+	rk_register_release(reg);
+	rk_register_use_read_replica(reg, 1);
+	x->route->fn(&x->q, &x->r);
+	rk_register_use_read_replica(reg, 0);
+	used = rk_register_replica_reads(reg) - used;
+	if (used <= 0) {
+		srv_replica_count(SRV_REPLICA_PRIMARY, 1);
+		return;
+	}
+	srv_replica_count(SRV_REPLICA_READS, (uint64_t)used);
+	if (x->r.rk_st != RK_ESYS && x->r.rk_st != RK_EINTEGRITY)
+		return;
+	srv_replica_count(SRV_REPLICA_RETRY, 1);
+	rk_register_release(reg);
+	resp_clear(&x->r);
+	x->route->fn(&x->q, &x->r);
+}
+
 /* On a register handle: authentication, the idempotency key, the handler.
  * The idempotency key's answer is kept by the caller (srv_idem_finish),
  * once the answer is final. */
@@ -890,7 +923,10 @@ static void run_on(struct ctx *x, rk_register *reg)
 		x->q.upload_path = x->uppath;
 		x->q.upload_type = x->uptype;
 	}
-	x->route->fn(&x->q, &x->r);
+	if ((x->route->flags & R_REPLICA) && srv_replica_enabled())
+		run_replica(x, reg);
+	else
+		x->route->fn(&x->q, &x->r);
 out:
 	/* no snapshot of this request's left open on the pooled handle */
 	rk_register_release(reg);

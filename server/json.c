@@ -153,6 +153,7 @@ void srv_fail(srv_req *q, srv_resp *r, rk_status st)
 	 * names), so they are passed on. */
 	srv_error(r, srv_status_of(st), i < 6 ? codes[i] : "system",
 		  msg[0] ? msg : rk_status_name(st));
+	r->rk_st = st;
 }
 
 const char *srv_str(const json_t *o, const char *key, int *bad)

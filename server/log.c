@@ -93,6 +93,8 @@ static void put(struct buf *b, const char *fmt, ...)
 	}
 }
 
+static void replica_text(struct buf *b);
+
 char *srv_metrics_text(size_t handles, size_t handles_busy,
 		       unsigned audit_batch)
 {
@@ -163,6 +165,7 @@ char *srv_metrics_text(size_t handles, size_t handles_busy,
 	    "# TYPE rekisteri_idempotency_keys gauge\n"
 	    "rekisteri_idempotency_keys %zu\n",
 	    handles, handles_busy, audit_batch, srv_idem_count());
+	replica_text(&b);
 	if (b.oom) {
 		free(b.s);
 		return NULL;
@@ -207,4 +210,47 @@ void srv_log(const char *level, const char *msg)
 void srv_log_enable(int on)
 {
 	log_on = on;
+}
+
+/* ---- the read replica's counters (serve --read-replica) ---- */
+
+static atomic_int replica_on;
+static atomic_ullong replica_n[SRV_REPLICA_NEVENTS];
+
+void srv_replica_enable(void)
+{
+	atomic_store(&replica_on, 1);
+}
+
+int srv_replica_enabled(void)
+{
+	return atomic_load(&replica_on);
+}
+
+void srv_replica_count(enum srv_replica_event e, uint64_t n)
+{
+	if (e < SRV_REPLICA_NEVENTS)
+		atomic_fetch_add(&replica_n[e], (unsigned long long)n);
+}
+
+/* Only on a server with a replica: the others have nothing to count. */
+static void replica_text(struct buf *b)
+{
+	if (!atomic_load(&replica_on))
+		return;
+	put(b,
+	    "# HELP rekisteri_replica_reads_total Read transactions the "
+	    "read replica served.\n"
+	    "# TYPE rekisteri_replica_reads_total counter\n"
+	    "rekisteri_replica_reads_total %llu\n"
+	    "# HELP rekisteri_replica_fallbacks_total Requests of replica "
+	    "routes that read on the primary: the standby behind, "
+	    "unreachable or not needed (primary), or failed and run again "
+	    "(retry).\n"
+	    "# TYPE rekisteri_replica_fallbacks_total counter\n"
+	    "rekisteri_replica_fallbacks_total{reason=\"primary\"} %llu\n"
+	    "rekisteri_replica_fallbacks_total{reason=\"retry\"} %llu\n",
+	    (unsigned long long)atomic_load(&replica_n[SRV_REPLICA_READS]),
+	    (unsigned long long)atomic_load(&replica_n[SRV_REPLICA_PRIMARY]),
+	    (unsigned long long)atomic_load(&replica_n[SRV_REPLICA_RETRY]));
 }

@@ -33,7 +33,7 @@ static const char usage[] =
 	"       [--port-file FILE] [--no-access-log] [--no-group-commit]\n"
 	"       [--backup-dir DIR] [--web-dir DIR]\n"
 	"       [--metrics-token-file FILE] [--allowed-host NAME]...\n"
-	"       [--trusted-proxy ADDR]...\n"
+	"       [--trusted-proxy ADDR]... [--read-replica URL]\n"
 	"\n"
 	"Serves the register's HTTP API (docs/server.md) until SIGTERM or "
 	"SIGINT,\n"
@@ -53,7 +53,13 @@ static const char usage[] =
 	"token. --allowed-host (repeatable) answers 421 to requests whose\n"
 	"Host header names another host (DNS rebinding). --trusted-proxy\n"
 	"(repeatable) names a reverse proxy whose X-Forwarded-For gives the\n"
-	"client's address (failed-authentication limit, /metrics).\n";
+	"client's address (failed-authentication limit, /metrics).\n"
+	"--read-replica (or $REKISTERI_READ_REPLICA) names a streaming-\n"
+	"replication standby of a PostgreSQL register: the routes that read\n"
+	"and decide nothing (a subject, find, the subject and record lists,\n"
+	"the access report) read there once it has replayed every write of\n"
+	"this server; the rest, authentication included, stay on the "
+	"primary.\n";
 
 struct listen_addr {
 	struct sockaddr_storage sa;
@@ -241,6 +247,7 @@ struct opts {
 	unsigned max_conn, max_per_ip, timeout, auth_fails, grace;
 	srv_config cfg;
 	const char *web_dir;	 /* the console's files; NULL: the installed */
+	const char *replica;	 /* --read-replica: a standby's URL, or NULL */
 	char metrics_token[128]; /* wiped when the server stops */
 };
 
@@ -376,6 +383,9 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 					   "IPv6 address (at most 16 of them)",
 					   NULL);
 			c->ntrusted_proxies++;
+			i++;
+		} else if (strcmp(a, "--read-replica") == 0 && val != NULL) {
+			o->replica = val;
 			i++;
 		} else if (strcmp(a, "--port-file") == 0 && val != NULL) {
 			o->port_file = val;
@@ -614,7 +624,51 @@ static void tls_reload(const struct opts *o, struct MHD_Daemon **d, char **cert,
 	srv_log("info", "SIGHUP: TLS certificate reloaded");
 }
 
-int rk_serve_main(const char *db, const char *key, int argc, char **argv)
+/* ---- the read replica ----------------------------------------------------
+ * Every handle (the pool's and the writer's) shares one floor: a write
+ * through any of them raises it, and a pool handle reads on the standby
+ * only what has replayed up to it, so a client reads what it wrote through
+ * this server whichever handle serves it. The pool's handles read on the
+ * standby only inside an R_REPLICA route's handler (http.c run_replica). */
+
+static rk_read_floor *read_floor;
+
+/* 0, or the exit code after the error was printed. A server that is not a
+ * standby, or a SQLite register, stops the start here (exit 2), not at the
+ * first request. */
+static int replica_setup(const char *url)
+{
+	char msg[512];
+	rk_status st;
+
+	if (url == NULL)
+		return 0;
+	st = rk_read_floor_new(&read_floor);
+	if (st != RK_OK)
+		return err((int)st, "out of memory", NULL);
+	for (size_t i = 0; i < pool_n; i++) {
+		st = rk_register_set_read_replica(pool[i], url);
+		if (st == RK_OK)
+			st = rk_register_share_read_floor(pool[i], read_floor);
+		if (st != RK_OK) {
+			snprintf(msg, sizeof msg, "--read-replica: %s",
+				 rk_errmsg(pool[i]));
+			return err(st == RK_EINVAL ? 2 : (int)st, msg, NULL);
+		}
+		rk_register_use_read_replica(pool[i], 0);
+	}
+	if (wreg != NULL &&
+	    rk_register_share_read_floor(wreg, read_floor) != RK_OK)
+		return err(1, "--read-replica: cannot share the read floor",
+			   NULL);
+	srv_replica_enable();
+	srv_log("info", "read replica set: replica routes read there when "
+			"it has replayed this server's writes");
+	return 0;
+}
+
+int rk_serve_main(const char *db, const char *key, const char *replica,
+		  int argc, char **argv)
 {
 	struct opts o;
 	struct MHD_Daemon *d[MAX_LISTEN] = {NULL};
@@ -632,6 +686,8 @@ int rk_serve_main(const char *db, const char *key, int argc, char **argv)
 		sodium_memzero(o.metrics_token, sizeof o.metrics_token);
 		return rc < 0 ? 0 : rc;
 	}
+	if (o.replica == NULL)
+		o.replica = replica;
 	if (sodium_init() < 0)
 		return err(1, "cannot initialise libsodium", NULL);
 	randombytes_buf(srv_etag_key, sizeof srv_etag_key);
@@ -700,11 +756,18 @@ int rk_serve_main(const char *db, const char *key, int argc, char **argv)
 			goto out;
 		}
 		rk_register_set_audit_batch(wreg, audit_batch);
-		if (rk_register_set_channel(wreg, "api") != RK_OK ||
-		    srv_writer_start(wreg) != 0) {
-			rc = err(1, "cannot start the writer thread", NULL);
+		if (rk_register_set_channel(wreg, "api") != RK_OK) {
+			rc = err(1, "cannot set the writer's channel", NULL);
 			goto out;
 		}
+	}
+	/* before the writer starts: its commits raise the shared floor */
+	rc = replica_setup(o.replica);
+	if (rc != 0)
+		goto out;
+	if (wreg != NULL && srv_writer_start(wreg) != 0) {
+		rc = err(1, "cannot start the writer thread", NULL);
+		goto out;
 	}
 	srv_metrics_init();
 	srv_rl_init(o.auth_fails, 60);
@@ -822,6 +885,9 @@ out:
 	free(pool_stack);
 	pool = pool_stack = NULL;
 	pool_n = pool_free = 0;
+	/* after every handle that shared it is closed */
+	rk_read_floor_free(read_floor);
+	read_floor = NULL;
 	srv_idem_free();
 	free_pem(cert);
 	free_pem(tlskey);

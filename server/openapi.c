@@ -295,6 +295,10 @@ static json_t *operation(const srv_route *rt)
 	if (rt->flags & R_SELF)
 		json_object_set_new(op, "security",
 				    json_pack("[{s:[]}]", "selfservice"));
+	/* serve --read-replica: its reads may be a replay lag old */
+	if (rt->flags & R_REPLICA)
+		json_object_set_new(op, "x-rekisteri-read-replica",
+				    json_true());
 	return op;
 }
 

@@ -1,8 +1,8 @@
 /*
  * route.c: the route table of the HTTP API and the path matcher. The table
  * is the one source of the API: the dispatcher, the limits (which routes
- * take JSON, need a token or a purpose) and the OpenAPI document
- * (openapi.c) all read it, so they cannot drift apart.
+ * take JSON, need a token or a purpose, may read on the read replica) and
+ * the OpenAPI document (openapi.c) all read it, so they cannot drift apart.
  */
 #include <string.h>
 
@@ -16,6 +16,7 @@
 #define M  R_IFMATCH
 #define RD R_READY
 #define G  R_GROUP
+#define RP R_REPLICA
 
 /* clang-format off */
 const srv_route srv_routes[] = {
@@ -31,10 +32,10 @@ const srv_route srv_routes[] = {
 
 	{SRV_POST, "/v1/subjects", h_subject_add, A | P | J | I | RD | G, 201,
 	 "addSubject", "Add a subject", "SubjectNew", "Id", NULL},
-	{SRV_GET, "/v1/subjects", h_subject_list, A | RD, 200,
+	{SRV_GET, "/v1/subjects", h_subject_list, A | RD | RP, 200,
 	 "listSubjects", "List subjects (no personal data)", NULL,
 	 "SubjectPage", "kind,cursor,limit"},
-	{SRV_GET, "/v1/subjects/{id}", h_subject_get, A | P | RD, 200,
+	{SRV_GET, "/v1/subjects/{id}", h_subject_get, A | P | RD | RP, 200,
 	 "getSubject", "A subject as the purpose may see it", NULL,
 	 "Subject", NULL},
 	{SRV_PATCH, "/v1/subjects/{id}", h_subject_patch, A | P | J | M | RD | G,
@@ -49,7 +50,7 @@ const srv_route srv_routes[] = {
 	{SRV_POST, "/v1/subjects/{id}/convert", h_subject_convert,
 	 A | P | J | RD | G, 200, "convertSubject", "Change the subject's kind",
 	 "Convert", "ConvertResult", NULL},
-	{SRV_POST, "/v1/lookup", h_lookup, A | P | J | RD, 200, "lookup",
+	{SRV_POST, "/v1/lookup", h_lookup, A | P | J | RD | RP, 200, "lookup",
 	 "Find subjects by a lookup field (blind index)", "Lookup", "Ids",
 	 NULL},
 
@@ -57,7 +58,7 @@ const srv_route srv_routes[] = {
 	 A | P | J | I | RD | G | R_MULTI, 201, "addRecord",
 	 "Add a record (multipart/form-data with parts record and "
 	 "attachment for an attachment)", "RecordNew", "RecordId", NULL},
-	{SRV_GET, "/v1/subjects/{id}/records", h_record_list, A | P | RD,
+	{SRV_GET, "/v1/subjects/{id}/records", h_record_list, A | P | RD | RP,
 	 200, "listRecords", "The subject's records that serve the purpose",
 	 NULL, "RecordPage", "type,cursor,limit"},
 	{SRV_PUT, "/v1/subjects/{id}/records/{record}", h_record_update,
@@ -94,7 +95,7 @@ const srv_route srv_routes[] = {
 	 200, "resetCookies", "Unlink every identifier (profile=1: and reset "
 	 "the profile)", NULL, "CookieReset", "profile"},
 
-	{SRV_GET, "/v1/subjects/{id}/export", h_export, A | P | RD, 200,
+	{SRV_GET, "/v1/subjects/{id}/export", h_export, A | P | RD | RP, 200,
 	 "exportSubject", "The access report (JSON or HTML)", NULL, NULL,
 	 "format,lang"},
 	{SRV_POST, "/v1/subjects/{id}/erase", h_erase, A | P | J | RD, 200,

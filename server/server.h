@@ -50,6 +50,10 @@ enum srv_method {
 	"img-src 'self'; connect-src 'self'; frame-ancestors 'none'; "         \
 	"base-uri 'none'; form-action 'self'"
 #define R_GROUP 0x200u /* a write that runs in the writer's group commit */
+/* reads and decides nothing: its reads may run on the read replica
+ * (serve --read-replica); never a route whose answer decides what a
+ * withdrawal must stop, never a write, never audit verify */
+#define R_REPLICA 0x400u
 
 #define SRV_MAX_PARAMS 3
 #define SRV_PARAM_MAX  72
@@ -113,6 +117,9 @@ struct srv_resp {
 	uint64_t fd_size;
 	const char *disposition; /* Content-Disposition, or NULL */
 	int page; /* a static file of the web console (cacheable) */
+	/* the library's status that srv_fail answered (RK_OK: none), for
+	 * the read replica's retry on the primary */
+	rk_status rk_st;
 };
 
 /* Matches method and path against the table. Returns the route, or NULL
@@ -187,6 +194,20 @@ char *srv_metrics_text(size_t handles, size_t handles_busy,
 void srv_access_log(uint64_t rid, const char *method, const char *route,
 		    unsigned status, double seconds, uint64_t bytes_in);
 void srv_log(const char *level, const char *msg);
+
+/* ---- the read replica (serve --read-replica) ----------------------------
+ * Counted in /metrics once enabled: read transactions the standby served,
+ * requests of R_REPLICA routes that read only on the primary, and those run
+ * again on the primary after a failure on the standby. */
+enum srv_replica_event {
+	SRV_REPLICA_READS,
+	SRV_REPLICA_PRIMARY,
+	SRV_REPLICA_RETRY,
+	SRV_REPLICA_NEVENTS
+};
+void srv_replica_enable(void);
+int srv_replica_enabled(void);
+void srv_replica_count(enum srv_replica_event e, uint64_t n);
 
 /* ---- OpenAPI --------------------------------------------------------------
  */

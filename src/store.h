@@ -13,6 +13,7 @@
 #ifndef RK_STORE_H
 #define RK_STORE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -302,6 +303,14 @@ enum store_ct {
 	STORE_CT_CHUNK,	   /* id: the record, seq: the chunk */
 	STORE_CT_EVIDENCE, /* id: the consent ledger entry */
 };
+
+/* A position in the primary's WAL that handles share (replica.c's
+ * rk_read_floor): raised by their writes, waited for by their reads on a
+ * standby. 0: no write yet; UINT64_MAX: a write whose position could not
+ * be learned (reads stay on the primary). */
+typedef struct store_floor {
+	_Atomic uint64_t pos;
+} store_floor;
 
 struct store_vt {
 	void (*close)(store *s);
@@ -662,6 +671,17 @@ struct store_vt {
 	int (*selfsvc_select)(store *s, const char *subject_id, int64_t now,
 			      int (*fn)(void *ud, const store_selfsvc *row),
 			      void *ud);
+	/* ---- read-your-writes across handles (replica.c) ---- with a
+	 * floor (NULL: none), every committed write raises it to the
+	 * primary's WAL position after the commit, and a read goes to the
+	 * standby only when it has replayed up to the floor as well as up
+	 * to this handle's own last write. Backends without replicas keep
+	 * nothing. */
+	void (*read_floor)(store *s, store_floor *floor);
+	/* on = 0: read transactions stay on the primary though a replica
+	 * is set (its connection kept); 1 (the default): they may go to it.
+	 * Takes effect at the next begin. */
+	void (*replica_use)(store *s, int on);
 };
 
 /* The most entries one audit_append_many call takes. */

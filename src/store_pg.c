@@ -19,6 +19,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,9 +244,11 @@ struct pg {
 	unsigned char prepared_r[PGX_SLOTS];
 	int on_replica;
 	int txn_write;
-	char wrote_lsn[40]; /* the primary's WAL end after our last write */
+	uint64_t wrote_pos; /* the primary's WAL end after our last write */
 	int64_t replica_reads;
 	int64_t replica_retry; /* unreachable: not tried before (s) */
+	store_floor *floor;    /* shared with other handles, or NULL */
+	int replica_off;       /* replica_use(0): reads stay on the primary */
 };
 
 static int replica_begin(struct pg *s);
@@ -1409,6 +1412,8 @@ static int pg_set_durable(store *base, int on)
 
 static int pg_read_replica(store *base, const char *url);
 static int64_t pg_replica_reads(store *base);
+static void pg_read_floor(store *base, store_floor *floor);
+static void pg_replica_use(store *base, int on);
 
 static const struct store_vt pg_vt = {
 	.close = pg_close,
@@ -1517,6 +1522,8 @@ static const struct store_vt pg_vt = {
 	.replica_reads = pg_replica_reads,
 	.cookie_reset_until = pgx_cookie_reset_until,
 	.selfsvc_select = pgx_selfsvc_select,
+	.read_floor = pg_read_floor,
+	.replica_use = pg_replica_use,
 };
 
 /* ---- opening and migrations ---- */
@@ -1718,9 +1725,11 @@ static void replica_down(struct pg *s)
 static int replica_begin(struct pg *s)
 {
 	PGresult *res;
+	uint64_t need;
 	int ok;
 
-	if (s->replica_retry != 0 && now_s() < s->replica_retry)
+	if (s->replica_off ||
+	    (s->replica_retry != 0 && now_s() < s->replica_retry))
 		return -1;
 	if (PQstatus(s->rc) != CONNECTION_OK) {
 		PQreset(s->rc);
@@ -1731,34 +1740,63 @@ static int replica_begin(struct pg *s)
 		memset(s->prepared_r, 0, sizeof s->prepared_r);
 	}
 	s->replica_retry = 0;
-	res = PQexec(s->rc, "BEGIN ISOLATION LEVEL REPEATABLE READ");
-	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-	PQclear(res);
-	if (!ok) {
-		if (PQstatus(s->rc) != CONNECTION_OK)
-			replica_down(s);
-		return -1;
-	}
 	/* Still a standby (a promoted one is a primary of its own), and
-	 * it has what this handle wrote. */
-	if (s->wrote_lsn[0] == '\0')
+	 * it has what this handle wrote, and what the handles that share
+	 * its floor wrote. Asked before BEGIN: the transaction's snapshot
+	 * is taken at its first statement, so it holds at least what had
+	 * been replayed when the answer was yes (asked inside, the
+	 * snapshot could predate the replay the answer saw). */
+	need = s->wrote_pos;
+	if (s->floor != NULL) {
+		uint64_t f = atomic_load(&s->floor->pos);
+		if (f > need)
+			need = f;
+	}
+	if (need == 0) {
 		ok = replica_yes(s->rc, "SELECT pg_is_in_recovery()", NULL);
-	else
+	} else {
+		char lsn[24];
+		snprintf(lsn, sizeof lsn, "%X/%X", (unsigned)(need >> 32),
+			 (unsigned)(need & 0xffffffffu));
 		ok = replica_yes(s->rc,
 				 "SELECT pg_is_in_recovery() AND"
 				 " pg_last_wal_replay_lsn() >= $1::pg_lsn",
-				 s->wrote_lsn);
-	if (!ok) {
-		res = PQexec(s->rc, "ROLLBACK");
+				 lsn);
+	}
+	if (ok) {
+		res = PQexec(s->rc, "BEGIN ISOLATION LEVEL REPEATABLE READ");
+		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 		PQclear(res);
+	}
+	if (!ok) {
 		if (PQstatus(s->rc) != CONNECTION_OK)
 			replica_down(s);
+		else if (PQtransactionStatus(s->rc) != PQTRANS_IDLE)
+			PQclear(PQexec(s->rc, "ROLLBACK"));
 		return -1;
 	}
 	replica_swap(s);
 	s->in_txn = 1;
 	s->replica_reads++;
 	return 0;
+}
+
+/* "X/Y" (two hexadecimal halves) as one number; UINT64_MAX when it is
+ * not a WAL position (then no read goes to the standby). */
+static uint64_t lsn_parse(const char *text)
+{
+	char *end = NULL;
+	unsigned long long hi, lo;
+
+	errno = 0;
+	hi = strtoull(text, &end, 16);
+	if (errno != 0 || end == text || *end != '/' || hi > 0xffffffffu)
+		return UINT64_MAX;
+	text = end + 1;
+	lo = strtoull(text, &end, 16);
+	if (errno != 0 || end == text || *end != '\0' || lo > 0xffffffffu)
+		return UINT64_MAX;
+	return ((uint64_t)hi << 32) | (uint64_t)lo;
 }
 
 /* After a commit or rollback: the primary's connection is back in
@@ -1772,18 +1810,24 @@ static void replica_end(struct pg *s, int committed)
 		replica_swap(s);
 		return;
 	}
-	if (s->rc == NULL || !committed || !s->txn_write)
+	if ((s->rc == NULL && s->floor == NULL) || !committed || !s->txn_write)
 		return;
 	res = PQexec(s->c, "SELECT pg_current_wal_insert_lsn()");
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-	    (size_t)PQgetlength(res, 0, 0) < sizeof s->wrote_lsn)
-		snprintf(s->wrote_lsn, sizeof s->wrote_lsn, "%s",
-			 PQgetvalue(res, 0, 0));
-	else
-		/* Unknown: no read goes to the replica from now on. */
-		snprintf(s->wrote_lsn, sizeof s->wrote_lsn,
-			 "FFFFFFFF/FFFFFFFF");
+	/* Unknown: no read goes to the replica until a later write's
+	 * position is known (the floor keeps it until it is freed). */
+	s->wrote_pos = UINT64_MAX;
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		s->wrote_pos = lsn_parse(PQgetvalue(res, 0, 0));
 	PQclear(res);
+	if (s->floor != NULL) {
+		/* Raised only: a handle that committed earlier but reports
+		 * later must not lower it. */
+		uint64_t cur = atomic_load(&s->floor->pos);
+		while (cur < s->wrote_pos &&
+		       !atomic_compare_exchange_weak(&s->floor->pos, &cur,
+						     s->wrote_pos))
+			;
+	}
 }
 
 static int pg_read_replica(store *base, const char *url)
@@ -1798,7 +1842,7 @@ static int pg_read_replica(store *base, const char *url)
 		s->rc = NULL;
 	}
 	s->replica_retry = 0;
-	s->wrote_lsn[0] = '\0';
+	s->wrote_pos = 0;
 	if (url == NULL)
 		return 0;
 	if (!store_is_url(url))
@@ -1826,6 +1870,16 @@ static int pg_read_replica(store *base, const char *url)
 static int64_t pg_replica_reads(store *base)
 {
 	return pg_of(base)->replica_reads;
+}
+
+static void pg_read_floor(store *base, store_floor *floor)
+{
+	pg_of(base)->floor = floor;
+}
+
+static void pg_replica_use(store *base, int on)
+{
+	pg_of(base)->replica_off = !on;
 }
 
 /* ---- the foreign keys the coordinator-local tables lost (migration 3) ---- */

@@ -1767,6 +1767,18 @@ static int64_t sqx_replica_reads(store *s)
 	return 0;
 }
 
+static void sqx_read_floor(store *s, store_floor *floor)
+{
+	(void)s;
+	(void)floor;
+}
+
+static void sqx_replica_use(store *s, int on)
+{
+	(void)s;
+	(void)on;
+}
+
 static const struct store_vt sq_vt = {
 	.close = sq_close,
 	.errmsg = sq_errmsg,
@@ -1874,6 +1886,8 @@ static const struct store_vt sq_vt = {
 	.replica_reads = sqx_replica_reads,
 	.cookie_reset_until = sqx_cookie_reset_until,
 	.selfsvc_select = sqx_selfsvc_select,
+	.read_floor = sqx_read_floor,
+	.replica_use = sqx_replica_use,
 };
 
 /* ---- open and migrations ---- */

@@ -20,7 +20,8 @@ export REKISTERI_TEST_PG=1 RK_PG_HOST=$CLUSTER RK_PG_BIN
 if [ $# -gt 0 ]; then
 	scripts=("$@")
 else
-	scripts=("$HERE"/e2e_*.sh "$HERE/pg_concurrency.sh" "$HERE/pg_replica.sh")
+	scripts=("$HERE"/e2e_*.sh "$HERE/pg_concurrency.sh" "$HERE/pg_replica.sh"
+		"$HERE/pg_replica_serve.sh")
 fi
 passed=0 failed=0 skipped=0 failures=""
 # The store's unit tests (tests/test_store_pg.c) on a database of their own.

@@ -442,6 +442,30 @@ static void test_password(void **state)
 			 RK_EREFUSED);
 }
 
+/* The read floor on a SQLite register: harmless (a file has no replica,
+ * and its writes have no WAL position to share); the replica itself is
+ * refused. */
+static void test_read_floor_sqlite(void **state)
+{
+	struct fx *f = *state;
+	rk_read_floor *fl = NULL;
+	char id[RK_ID_LEN + 1];
+
+	assert_int_equal(rk_read_floor_new(&fl), RK_OK);
+	assert_true(rk_read_floor_position(fl) == 0);
+	assert_int_equal(rk_register_share_read_floor(f->r, fl), RK_OK);
+	rk_register_use_read_replica(f->r, 1);
+	assert_int_equal(add(f->r, "Lattia", "lattia@example.com", id), RK_OK);
+	assert_true(rk_read_floor_position(fl) == 0);
+	assert_int_equal(rk_register_set_read_replica(f->r, "postgresql:///x"),
+			 RK_EINVAL);
+	assert_int_equal(rk_register_share_read_floor(f->r, NULL), RK_OK);
+	assert_int_equal(rk_register_share_read_floor(NULL, fl), RK_EINVAL);
+	rk_read_floor_free(fl);
+	rk_read_floor_free(NULL);
+	assert_true(rk_read_floor_position(NULL) == 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -462,6 +486,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_many_values, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_password, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_floor_sqlite, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,8 @@
  * contract checked is store.h's: NOTFOUND where documented, empty versus
  * NULL blobs, ids set on insert, walks in order, the audit walk across its
  * pages, the refusal to init a database twice, backups into a SQLite
- * file and restores from one (a failed restore changes nothing).
+ * file and restores from one (a failed restore changes nothing), the
+ * read floor that handles share (raised by committed writes only).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -1008,6 +1009,65 @@ static void test_citus_local(void **state)
 	s->vt->close(s);
 }
 
+/* A read floor two handles share: a committed write of either raises it
+ * to where the primary's WAL ended after the commit (no replica needed),
+ * a read or a rolled-back write leaves it, and it never goes down. */
+static void test_read_floor(void **state)
+{
+	store *a, *b;
+	store_floor fl;
+	uint64_t p1, p2;
+	char lsn[24];
+	const char *param = lsn;
+	PGconn *c;
+	PGresult *r;
+
+	(void)state;
+	if (url() == NULL)
+		skip();
+	atomic_init(&fl.pos, 0);
+	a = opened(0);
+	b = opened(0);
+	a->vt->read_floor(a, &fl);
+	b->vt->read_floor(b, &fl);
+	assert_int_equal(a->vt->begin(a, 0), 0);
+	assert_int_equal(a->vt->rollback(a), 0);
+	assert_true(atomic_load(&fl.pos) == 0);
+	assert_int_equal(a->vt->begin(a, 1), 0);
+	assert_int_equal(
+		a->vt->meta_set(a, "floor", (const unsigned char *)"a", 1), 0);
+	assert_int_equal(a->vt->commit(a), 0);
+	p1 = atomic_load(&fl.pos);
+	assert_true(p1 > 0 && p1 != UINT64_MAX);
+	assert_int_equal(b->vt->begin(b, 1), 0);
+	assert_int_equal(
+		b->vt->meta_set(b, "floor", (const unsigned char *)"b", 1), 0);
+	assert_int_equal(b->vt->commit(b), 0);
+	p2 = atomic_load(&fl.pos);
+	assert_true(p2 > p1 && p2 != UINT64_MAX);
+	/* the position is the server's: it has written at least that far */
+	snprintf(lsn, sizeof lsn, "%X/%X", (unsigned)(p2 >> 32),
+		 (unsigned)(p2 & 0xffffffffu));
+	c = PQconnectdb(url());
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	r = PQexecParams(c, "SELECT $1::pg_lsn <= pg_current_wal_insert_lsn()",
+			 1, NULL, &param, NULL, NULL, 0);
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_string_equal(PQgetvalue(r, 0, 0), "t");
+	PQclear(r);
+	PQfinish(c);
+	/* a write rolled back is nothing to wait for */
+	assert_int_equal(a->vt->begin(a, 1), 0);
+	assert_int_equal(
+		a->vt->meta_set(a, "floor", (const unsigned char *)"c", 1), 0);
+	assert_int_equal(a->vt->rollback(a), 0);
+	assert_true(atomic_load(&fl.pos) == p2);
+	a->vt->read_floor(a, NULL);
+	b->vt->read_floor(b, NULL);
+	a->vt->close(a);
+	b->vt->close(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1015,6 +1075,7 @@ int main(void)
 		cmocka_unit_test(test_meta),
 		cmocka_unit_test(test_rows),
 		cmocka_unit_test(test_reconnect),
+		cmocka_unit_test(test_read_floor),
 		cmocka_unit_test(test_backup_restore),
 		cmocka_unit_test(test_bulk_copy),
 		cmocka_unit_test(test_citus_schema),

@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# `rekisteri serve --read-replica` (run by tests/pg-suite.sh with
+# REKISTERI_TEST_PG=1): a standby of the suite's cluster
+# (tests/pg-cluster.sh standby) serves the server's pure reads. Shows that a
+# GET is served there (with replay paused it shows the value from before an
+# update another process made on the primary, and the replica counter in
+# /metrics moves), that the server reads its own writes on any handle (a
+# PATCH and a POST through the server, then GETs: the new values, from the
+# primary), that may-contact stays on the primary, that a read that fails
+# on a standby that lags the whole register is run again on the primary
+# (its answer right, the retry counted), that a stopped standby falls back
+# to the primary, and that audit verify passes.
+. "$(dirname "$0")/e2e-common.sh"
+if [ "${REKISTERI_TEST_PG:-0}" != 1 ]; then
+	echo "pg_replica_serve: needs REKISTERI_TEST_PG=1 (tests/pg-suite.sh)" >&2
+	exit 1
+fi
+command -v curl >/dev/null || { echo "curl is needed"; exit 1; }
+HERE=$(cd "$(dirname "$0")" && pwd)
+SB="$WORK/sb"
+e2e_stop() { bash "$HERE/pg-cluster.sh" stop "$SB"; }
+pq() { "$RK_PG_BIN/psql" -h "$1" -U postgres -d "${3:-$RK_PG_DBNAME}" -Atqc "$2"; }
+REPLICA="postgresql:///$RK_PG_DBNAME?host=$SB&user=postgres"
+
+# wait_replay: until the standby has replayed all the primary wrote (a
+# wait, not a measured time: it gives up after a minute)
+wait_replay() {
+	local lsn i
+	lsn=$(pq "$RK_PG_HOST" "SELECT pg_current_wal_insert_lsn()")
+	for i in $(seq 1 600); do
+		[ "$(pq "$SB" "SELECT pg_last_wal_replay_lsn() >= '$lsn'")" = t ] &&
+			return 0
+		sleep 0.1
+	done
+	return 1
+}
+# req NAME WANT_STATUS METHOD PATH [PURPOSE] [BODY]: as customer service
+# (or the actor whose token is in $AS); the answer's body in $body
+req() {
+	local name=$1 want=$2 method=$3 path=$4 pur=${5-} data=${6-}
+	local args=(-s -o "$WORK/body" -w '%{http_code}' -X "$method"
+		-H "Authorization: Bearer ${AS:-$TOK}")
+	[ -n "$pur" ] && args+=(-H "Rekisteri-Purpose: $pur")
+	[ -n "$data" ] && args+=(-H 'Content-Type: application/json' --data-binary "$data")
+	code=$(curl "${args[@]}" "$U$path")
+	body=$(cat "$WORK/body")
+	if [ "$code" = "$want" ]; then ok "$name"; else bad "$name (status $code, wanted $want: $body)"; fi
+}
+jqb() { jq -r "$1" <<<"$body"; }
+# metric NAME: the server's counter (0 when it is not there)
+metric() {
+	local v
+	v=$(curl -s "$U/metrics" | awk -v n="$1" '$1 == n {print $2}')
+	echo "${v:-0}"
+}
+CR=customer_relationship
+MC=marketing_communications
+
+check "init" 0 "$BIN" init --policy "$POLICY"
+check "an actor" 0 "$BIN" actor add cs --role customer_service
+TOK=$out
+check "a marketer" 0 "$BIN" actor add mk --role marketing
+TOK_MK="mk:$out"
+check "an administrator" 0 "$BIN" actor add adm --role admin
+TOK_ADM="adm:$out"
+expect "the standby starts" bash "$HERE/pg-cluster.sh" standby "$RK_PG_HOST" "$SB"
+expect "the standby replays the register" wait_replay
+
+# Four handles, so that reads land on handles other than the writer's.
+e2e_must "serve with the read replica" e2e_serve --threads 4 --read-replica "$REPLICA"
+ok "serve with the read replica"
+expect "the metrics name the replica's counters" \
+	test "$(curl -s "$U/metrics" | grep -c '^rekisteri_replica_')" -eq 3
+
+NEW='{"kind":"customer","fields":{"first_name":"Aino","last_name":"Ennen","email":"ennen@example.com"}}'
+req "add a subject through the server" 201 POST /v1/subjects $CR "$NEW"
+A=$(jqb .id)
+req "give e-mail consent through the server" 201 POST "/v1/subjects/$A/consents" $CR \
+	'{"scope":"email_marketing","given":true,"channel":"web"}'
+expect "the standby replays the server's writes" wait_replay
+R0=$(metric rekisteri_replica_reads_total)
+req "read it" 200 GET "/v1/subjects/$A" $CR
+expect "its name" test "$(jqb '.fields.last_name[0].value')" = Ennen
+R1=$(metric rekisteri_replica_reads_total)
+expect "the standby served the read" test "$R1" -gt "$R0"
+
+# Replay paused: the primary moves on, the standby does not.
+pq "$SB" "SELECT pg_wal_replay_pause()" >/dev/null
+check "update on the primary by another process" 0 "$BIN" subject update "$A" \
+	--field last_name=Jalkeen
+req "read through the server" 200 GET "/v1/subjects/$A" $CR
+expect "the value before the update (the standby served it)" \
+	test "$(jqb '.fields.last_name[0].value')" = Ennen
+R2=$(metric rekisteri_replica_reads_total)
+expect "the replica counter moved" test "$R2" -gt "$R1"
+check "the primary has the update" 0 "$BIN" subject show "$A"
+expect "it shows it" grep -q Jalkeen <<<"$out"
+req "find through the server" 200 POST /v1/lookup $CR '{"by":"email","value":"ennen@example.com"}'
+expect "it finds the subject" grep -q "$A" <<<"$body"
+req "list through the server" 200 GET /v1/subjects
+expect "it lists the subject" grep -q "$A" <<<"$body"
+req "the records through the server" 200 GET "/v1/subjects/$A/records" $CR
+AS=$TOK_ADM req "the access report through the server" 200 GET "/v1/subjects/$A/export" $CR
+expect "the report has the old value" grep -q Ennen <<<"$body"
+
+# may-contact decides what a withdrawal must stop: the primary answers.
+check "withdraw the consent on the primary" 0 "$BIN" consent withdraw "$A" \
+	email_marketing --channel phone
+R3=$(metric rekisteri_replica_reads_total)
+code=$(curl -s -o "$WORK/body" -w '%{http_code}' -H "Authorization: Bearer $TOK_MK" \
+	-H "Rekisteri-Purpose: $MC" "$U/v1/subjects/$A/may-contact?channel=email")
+body=$(cat "$WORK/body")
+expect "may-contact answers" test "$code" = 200
+expect "it says no: the withdrawal the standby has not replayed" \
+	test "$(jqb .allowed)" = false
+expect "may-contact read nothing on the standby" \
+	test "$(metric rekisteri_replica_reads_total)" -eq "$R3"
+
+# Read-your-writes: the server's own writes, with replay still paused.
+F0=$(metric 'rekisteri_replica_fallbacks_total{reason="primary"}')
+req "update through the server" 204 PATCH "/v1/subjects/$A" $CR '{"fields":{"last_name":"Oma"}}'
+for i in 1 2 3 4 5 6; do
+	req "read after the write ($i)" 200 GET "/v1/subjects/$A" $CR
+	expect "the server's own write ($i)" test "$(jqb '.fields.last_name[0].value')" = Oma
+done
+expect "those reads went to the primary" \
+	test "$(metric 'rekisteri_replica_fallbacks_total{reason="primary"}')" -ge $((F0 + 6))
+expect "and none to the standby" test "$(metric rekisteri_replica_reads_total)" -eq "$R3"
+NEW2='{"kind":"customer","fields":{"first_name":"Uuno","last_name":"Uusi","email":"uusi@example.com"}}'
+req "add a subject through the server" 201 POST /v1/subjects $CR "$NEW2"
+B=$(jqb .id)
+req "read the new subject" 200 GET "/v1/subjects/$B" $CR
+expect "it is there" test "$(jqb '.fields.last_name[0].value')" = Uusi
+req "find it" 200 POST /v1/lookup $CR '{"by":"email","value":"uusi@example.com"}'
+expect "found" grep -q "$B" <<<"$body"
+
+pq "$SB" "SELECT pg_wal_replay_resume()" >/dev/null
+expect "the standby catches up" wait_replay
+R4=$(metric rekisteri_replica_reads_total)
+req "read after replay" 200 GET "/v1/subjects/$B" $CR
+expect "the new subject" test "$(jqb '.fields.last_name[0].value')" = Uusi
+expect "served by the standby again" test "$(metric rekisteri_replica_reads_total)" -gt "$R4"
+
+# Measured, not asserted: of 100 reads with the standby caught up, how
+# many the standby served, and their mean time through curl.
+R5=$(metric rekisteri_replica_reads_total)
+P5=$(metric 'rekisteri_replica_fallbacks_total{reason="primary"}')
+ms=0
+for i in $(seq 1 100); do
+	t=$(curl -s -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $TOK" \
+		-H "Rekisteri-Purpose: $CR" "$U/v1/subjects/$A")
+	ms=$(awk -v a="$ms" -v b="$t" 'BEGIN{print a + b * 1000}')
+done
+echo "measured: 100 GETs: $(($(metric rekisteri_replica_reads_total) - R5)) standby reads," \
+	"$(($(metric 'rekisteri_replica_fallbacks_total{reason="primary"}') - P5)) on the primary," \
+	"mean $(awk -v a="$ms" 'BEGIN{printf "%.2f", a / 100}') ms"
+
+# A stopped standby: the reads fall back to the primary.
+expect "the standby stops" bash "$HERE/pg-cluster.sh" down "$SB"
+req "read with the standby stopped" 200 GET "/v1/subjects/$A" $CR
+expect "the primary answered" test "$(jqb '.fields.last_name[0].value')" = Oma
+AS=$TOK_ADM req "audit verify through the server" 200 GET /v1/audit/verify
+e2e_serve_stop
+check "audit verify" 0 "$BIN" audit verify
+expect "the standby starts again" bash "$HERE/pg-cluster.sh" up "$SB"
+expect "it catches up" wait_replay
+
+# A standby that lags a second register's whole life (its database is
+# there, empty): a read on it fails, runs again on the primary, and only
+# that answer shows.
+LAGDB="${RK_PG_DBNAME}_lag"
+"$RK_PG_BIN/createdb" -h "$RK_PG_HOST" -U postgres "$LAGDB"
+expect "the standby has the empty database" wait_replay
+pq "$SB" "SELECT pg_wal_replay_pause()" >/dev/null
+LAG=(--db "postgresql:///$LAGDB?host=$RK_PG_HOST&user=postgres" --key-file "$WORK/lag.key")
+check "a register the standby has not seen" 0 "$BIN" "${LAG[@]}" init --policy "$POLICY"
+check "its actor" 0 "$BIN" "${LAG[@]}" actor add cs --role customer_service
+TOK=$out
+check "its subject" 0 "$BIN" "${LAG[@]}" subject add --kind customer \
+	--field last_name=Myohainen --field email=myohainen@example.com
+L=$out
+e2e_must "serve it with the lagging standby" e2e_serve "${LAG[@]}" \
+	--read-replica "postgresql:///$LAGDB?host=$SB&user=postgres"
+ok "serve it with the lagging standby"
+req "read through the lagging standby" 200 GET "/v1/subjects/$L" $CR
+expect "the primary's answer" test "$(jqb '.fields.last_name[0].value')" = Myohainen
+expect "the retry is counted" \
+	test "$(metric 'rekisteri_replica_fallbacks_total{reason="retry"}')" -ge 1
+req "list through the lagging standby" 200 GET /v1/subjects
+expect "the subject is listed once" test "$(grep -o "$L" <<<"$body" | wc -l)" -eq 1
+e2e_serve_stop
+pq "$SB" "SELECT pg_wal_replay_resume()" >/dev/null
+check "audit verify of the second register" 0 "$BIN" "${LAG[@]}" audit verify
+"$RK_PG_BIN/dropdb" -h "$RK_PG_HOST" -U postgres --if-exists "$LAGDB" >/dev/null 2>&1
+e2e_finish
