@@ -1350,6 +1350,18 @@ RK_API void rk_register_set_request_snapshot(rk_register *reg, int on);
  * when there is none. */
 RK_API void rk_register_release(rk_register *reg);
 
+/* ---- Cookie reset with its channel ---------------------------------------
+ */
+
+/* rk_cookie_reset_ex with the channel the reset came through (as
+ * rk_consent_set's: 1 to 32 of a-z, 0-9, _ and -, e.g. "web", "api"), kept
+ * in the ledger entry that records the reset; NULL means "cli". */
+RK_API RK_NODISCARD rk_status rk_cookie_reset_via(rk_register *reg,
+						  const char *id,
+						  const char *channel,
+						  int64_t *unlinked,
+						  int64_t *deleted);
+
 #ifdef __cplusplus
 }
 #endif
