@@ -1400,6 +1400,19 @@ rk_register_share_read_floor(rk_register *reg, rk_read_floor *floor);
  * on a standby (a server: not the authentication, not a decision). */
 RK_API void rk_register_use_read_replica(rk_register *reg, int on);
 
+/* ---- Cookie reset with its channel ---------------------------------------
+ */
+
+/* rk_cookie_reset_ex with the channel the reset came through (as
+ * rk_consent_set's: 1 to 32 of a-z, 0-9, _ and -, e.g. "web", "api"), kept
+ * in the ledger entry that records the reset; NULL means the handle's
+ * channel (rk_register_set_channel; "cli" unless set). */
+RK_API RK_NODISCARD rk_status rk_cookie_reset_via(rk_register *reg,
+						  const char *id,
+						  const char *channel,
+						  int64_t *unlinked,
+						  int64_t *deleted);
+
 #ifdef __cplusplus
 }
 #endif

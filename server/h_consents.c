@@ -142,11 +142,10 @@ void h_cookie_reset(srv_req *q, srv_resp *r)
 		srv_error(r, 400, "bad_request", "?profile= is 0 or 1");
 		return;
 	}
-	if (profile != NULL && profile[0] == '1')
-		st = rk_cookie_reset_ex(q->reg, q->params[0], &unlinked,
-					&deleted);
-	else
-		st = rk_cookie_reset(q->reg, q->params[0], &unlinked);
+	/* The ledger entry names the channel, as a consent's does. */
+	st = rk_cookie_reset_via(q->reg, q->params[0], "api", &unlinked,
+				 profile != NULL && profile[0] == '1' ? &deleted
+								      : NULL);
 	if (st != RK_OK) {
 		srv_fail(q, r, st);
 		return;

@@ -256,7 +256,9 @@ void h_self_cookie_reset(srv_req *q, srv_resp *r)
 	int64_t unlinked = 0, deleted = 0;
 	rk_status st;
 
-	st = rk_cookie_reset_ex(q->reg, q->params[0], &unlinked, &deleted);
+	/* The subject's own page: the ledger entry says so. */
+	st = rk_cookie_reset_via(q->reg, q->params[0], "web", &unlinked,
+				 &deleted);
 	if (st != RK_OK) {
 		srv_fail(q, r, st);
 		return;

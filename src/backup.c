@@ -420,6 +420,25 @@ static const struct live_key *live_find(const struct live_keys *lk,
 	return NULL;
 }
 
+/* The live ledgers stay through a restore and each restored row is re-pinned
+ * to the head its ledger ends in now: a ledger cut back to the head a backup
+ * pins (its newest entries deleted without the key) would pass that re-pin
+ * and the cut, e.g. a cookie reset or a withdrawal, would be undone
+ * unseen. So each live row must pin its live ledger before anything goes. */
+static rk_status live_ledgers_verify(rk_register *r, const struct live_keys *lk)
+{
+	store_subject sub;
+	rk_status st = RK_OK;
+	size_t i;
+
+	for (i = 0; st == RK_OK && i < lk->n; i++) {
+		st = reg_load_subject(r, lk->v[i].id, &sub);
+		if (st == RK_OK)
+			st = integ_consent_walk(r, &sub, NULL, NULL, NULL);
+	}
+	return st;
+}
+
 /* The subject's consent ledger stays live through a restore, sealed under
  * its live data key: when a re-encryption since the backup changed that
  * key, the ledger's evidence is sealed again under dk, the restored one. */
@@ -660,6 +679,21 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 			      : reg_store_fail(r, "cannot list subjects");
 		goto out;
 	}
+	/* Forced: the operator insists, as with a trail that fails. */
+	st = live_ledgers_verify(r, &live);
+	if (st == RK_EINTEGRITY && !(flags & RK_RESTORE_FORCE)) {
+		st = reg_fail(r, RK_EINTEGRITY,
+			      "a subject's consent ledger does not match what "
+			      "its row pinned (entries were removed or edited "
+			      "without the key); a restore would hide that and "
+			      "undo them, so nothing was restored; find out "
+			      "what happened first, or restore with --force");
+		goto out;
+	}
+	if (st == RK_EINTEGRITY)
+		st = RK_OK;
+	if (st != RK_OK)
+		goto out;
 	if (r->st->vt->restore_from(r->st, path, keep_audit) != 0) {
 		st = reg_fail(r, RK_EINTEGRITY,
 			      "cannot restore: %s; nothing was changed",

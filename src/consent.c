@@ -1322,9 +1322,15 @@ out:
 rk_status rk_cookie_reset_ex(rk_register *r, const char *id, int64_t *unlinked,
 			     int64_t *deleted)
 {
+	return rk_cookie_reset_via(r, id, NULL, unlinked, deleted);
+}
+
+rk_status rk_cookie_reset_via(rk_register *r, const char *id,
+			      const char *channel, int64_t *unlinked,
+			      int64_t *deleted)
+{
 	size_t pu = r->pol->settings.default_purpose;
 	const char *purpose = r->pol->purposes[pu].name;
-	const char *channel = NULL;
 	store_subject sub;
 	rk_status st;
 	char what[NAMES_MAX];
@@ -1335,6 +1341,10 @@ rk_status rk_cookie_reset_ex(rk_register *r, const char *id, int64_t *unlinked,
 		*unlinked = 0;
 	if (deleted != NULL)
 		*deleted = 0;
+	/* Bad input, before anything is read. */
+	st = check_channel(r, &channel);
+	if (st != RK_OK)
+		return st;
 	sub.pseudonym[0] = '\0';
 	st = load_checked(r, id, pu, AUD_COOKIE_RESET, &sub, &audited);
 	if (st == RK_OK)
@@ -1362,10 +1372,8 @@ rk_status rk_cookie_reset_ex(rk_register *r, const char *id, int64_t *unlinked,
 	/* In the ledger, which a restore keeps: what a backup brings back
 	 * from before this reset is unlinked again (consent_purge_unconsented).
 	 */
-	st = check_channel(r, &channel);
-	if (st == RK_OK)
-		st = ledger_append(r, &sub, LEDGER_COOKIE_RESET, 1, 1, channel,
-				   NULL, 0);
+	st = ledger_append(r, &sub, LEDGER_COOKIE_RESET, 1, 1, channel, NULL,
+			   0);
 	if (st == RK_OK && m > 0)
 		st = integ_records_repin(r, &sub);
 	if (st == RK_OK)

@@ -88,15 +88,19 @@ static json_t *subject_field(const policy *p, const pol_field *f)
 	return o;
 }
 
-/* A kind with the fields a subject of it must be given. */
-static json_t *kind_item(const policy *p, const pol_kind *k)
+/* A kind with the fields a subject of it must be given, of those the role
+ * sees: a field it may not see is not named to it, even here (a person of
+ * that kind is then refused by the server, as any other missing field). */
+static json_t *kind_item(const rk_register *r, const pol_kind *k)
 {
+	const policy *p = r->pol;
 	json_t *o = item(k->name, &k->label), *v = json_array();
 	size_t i;
 
 	for (i = 0; i < k->nrequired; i++)
-		json_array_append_new(
-			v, json_string(p->fields[k->required[i]].name));
+		if (access_sees_category(r, p->fields[k->required[i]].category))
+			json_array_append_new(
+				v, json_string(p->fields[k->required[i]].name));
 	json_object_set_new(o, "required", v);
 	json_object_set_new(o, "customer_number",
 			    json_boolean(k->customer_number));
@@ -186,7 +190,7 @@ rk_status rk_register_whoami(rk_register *r, char **json_out)
 	json_object_set_new(o, "record_types", a);
 	a = json_array();
 	for (i = 0; i < p->nkinds; i++)
-		json_array_append_new(a, kind_item(p, &p->kinds[i]));
+		json_array_append_new(a, kind_item(r, &p->kinds[i]));
 	json_object_set_new(o, "kinds", a);
 	/* labels of the names a subject's values carry */
 	a = json_array();

@@ -643,6 +643,10 @@ static void records(hbuf *b)
 	raw(b, "</section>\n");
 }
 
+/* The ledger entry a cookie reset writes (ledger.h's LEDGER_COOKIE_RESET,
+ * which export.c labels): a thing done, not an objection in force. */
+#define HTML_COOKIE_RESET "rk:cookie_reset"
+
 static void ledger(hbuf *b)
 {
 	const json_t *l = json_object_get(b->doc, "ledger"), *e;
@@ -680,18 +684,24 @@ static void ledger(hbuf *b)
 	json_array_foreach(l, i, e)
 	{
 		const char *kind = str(e, "kind");
+		const char *scope = str(e, "scope");
 		int obj = kind != NULL && strcmp(kind, "objection") == 0;
 		int given = json_is_true(json_object_get(e, "given"));
+		int reset =
+			scope != NULL && strcmp(scope, HTML_COOKIE_RESET) == 0;
 
 		raw(b, "<tr><td>");
 		when(b, str(e, "at"));
 		raw(b, "</td><td>");
-		raw(b, obj ? T("kielto tai vastustus", "objection")
-			   : T("suostumus", "consent"));
+		raw(b, reset ? T("toimenpide", "action")
+		       : obj ? T("kielto tai vastustus", "objection")
+			     : T("suostumus", "consent"));
 		raw(b, "</td><td>");
 		label_or_name(b, e, "scope");
 		raw(b, "</td><td>");
-		if (obj)
+		if (reset)
+			raw(b, T("tehty", "done"));
+		else if (obj)
 			raw(b, given ? T("voimassa", "in force")
 				     : T("poistettu", "lifted"));
 		else

@@ -571,27 +571,46 @@ function addRecordForm(id, reload) {
   };
   type.addEventListener("change", make);
   make();
+  // As for a new person: one request at a time, under one Idempotency-Key,
+  // so that a double click or a retry after a lost answer adds one record.
+  let key = newKey(), busy = false;
   return el("details", { id: "rec-add" }, el("summary", null, t("add_record")),
     el("form", { class: "stack", on: { submit: async (e) => {
       e.preventDefault();
-      const rec = { type: type.value, fields: formValues(inputs) };
-      const file = inputs.querySelector("#rec-add-file");
-      let r;
-      if (file && file.files.length) {
-        const fd = new FormData();
-        fd.append("record", new Blob([JSON.stringify(rec)], { type: "application/json" }), "record.json");
-        const f = file.files[0];
-        fd.append("attachment", new Blob([f], { type: f.type || "application/octet-stream" }), "attachment");
-        r = await call("POST", "/v1/subjects/" + id + "/records", { form: fd });
-      } else {
-        r = await call("POST", "/v1/subjects/" + id + "/records", { body: rec });
+      if (busy) return;
+      busy = true;
+      try {
+        await sendRecord();
+      } finally {
+        busy = false;
       }
-      if (!r.ok) { status(errText(r), "error"); return; }
-      status(t("record_added", { n: r.data.record }), "ok");
-      make();
-      reload();
     } } }, el("div", { class: "field" }, el("label", { for: "rec-add-type" }, t("record_type")), type), inputs,
       el("button", { type: "submit", class: "small primary" }, t("add"))));
+
+  async function sendRecord() {
+    const rec = { type: type.value, fields: formValues(inputs) };
+    const file = inputs.querySelector("#rec-add-file");
+    let r;
+    if (file && file.files.length) {
+      const fd = new FormData();
+      fd.append("record", new Blob([JSON.stringify(rec)], { type: "application/json" }), "record.json");
+      const f = file.files[0];
+      fd.append("attachment", new Blob([f], { type: f.type || "application/octet-stream" }), "attachment");
+      r = await call("POST", "/v1/subjects/" + id + "/records", { form: fd, idempotencyKey: key });
+    } else {
+      r = await call("POST", "/v1/subjects/" + id + "/records", { body: rec, idempotencyKey: key });
+    }
+    if (!r.ok) {
+      status(errText(r), "error");
+      // a refusal added nothing: a corrected request takes a new key
+      if (r.status >= 400 && r.status < 500) key = newKey();
+      return;
+    }
+    key = newKey(); // the next record is another one
+    status(t("record_added", { n: r.data.record }), "ok");
+    make();
+    reload();
+  }
 }
 
 function dsrTable(items, withSubject) {
