@@ -249,6 +249,12 @@ rk_status reg_resolve_purpose(rk_register *r, const char *purpose, size_t *pu);
  * RK_EINVAL names the field but never quotes the value. */
 rk_status value_normalise(rk_register *r, const pol_field *f, const char *in,
 			  char *out, size_t outsz);
+/* value_normalise into the first bytes of out (cap bytes) that the result
+ * needs, as far as a caller can tell in advance: *used is how many bytes of
+ * out may have been written, the part to wipe. Same result and error. */
+rk_status value_normalise_fit(rk_register *r, const pol_field *f,
+			      const char *in, char *out, size_t cap,
+			      size_t *used);
 /* Expiry (YYYY-MM-DD) under retention rule ri of something collected at
  * collected for a relationship that ended on rel_end ("" if ongoing);
  * out is "" while open-ended. */
