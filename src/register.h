@@ -150,6 +150,13 @@ struct rk_register {
 	 * that authenticates once and reads later must not read old data. */
 	int keep_auth_read;
 	int read_kept;
+
+	/* ---- speed: keyed hash states (crypto.h sec_kst) ----
+	 * Made from akey (the chain, the journal's and the head's MACs) and
+	 * ikey (blind indexes) on first use and whenever those change;
+	 * reg_free wipes them. */
+	sec_kst *kst_akey;
+	sec_kst *kst_ikey;
 };
 
 /* register.c: ends the read that a cached authentication kept open, if any;

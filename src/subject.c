@@ -344,7 +344,8 @@ static rk_status seal_value(rk_register *r, const store_subject *sub,
 	sv->v.confirmed_at = now;
 	sv->v.expires = sv->expires[0] ? sv->expires : NULL;
 	if (f->lookup) {
-		sec_blind_index(r->ikey, f->name, value, sv->bidx);
+		sec_blind_index_ks(&r->kst_ikey, r->ikey, f->name, value,
+				   sv->bidx);
 		sv->v.bidx = sv->bidx;
 	}
 	return RK_OK;
@@ -868,7 +869,7 @@ rk_status rk_subject_find(rk_register *r, const char *field, const char *value,
 				 norm, sizeof norm, &nused);
 	if (st != RK_OK)
 		goto out;
-	sec_blind_index(r->ikey, p->fields[fi].name, norm, h);
+	sec_blind_index_ks(&r->kst_ikey, r->ikey, p->fields[fi].name, norm, h);
 	l = calloc(1, sizeof *l);
 	if (l == NULL) {
 		st = reg_fail(r, RK_ESYS, "out of memory");
@@ -893,7 +894,8 @@ rk_status rk_subject_find(rk_register *r, const char *field, const char *value,
 	/* The blind index was rebuilt by a key rotation elsewhere: look
 	 * again with the new index key. */
 	if (st == RK_OK && l->n == 0 && keys_refresh(r)) {
-		sec_blind_index(r->ikey, p->fields[fi].name, norm, h);
+		sec_blind_index_ks(&r->kst_ikey, r->ikey, p->fields[fi].name,
+				   norm, h);
 		if (r->st->vt->bidx_find_live(r->st, p->fields[fi].name, h,
 					      today, find_one, &fs) != 0) {
 			st = reg_store_fail(r, "cannot search");
