@@ -111,8 +111,8 @@ static size_t dec_i64(char *out, int64_t v)
 }
 
 /* The entry's hash from its members and a.prev; -1 if it is oversized. */
-static int entry_hash(const unsigned char *akey, const store_audit *a,
-		      unsigned char out[SEC_HASH_BYTES])
+static int entry_hash(const unsigned char *akey, sec_kst **ks,
+		      const store_audit *a, unsigned char out[SEC_HASH_BYTES])
 {
 	unsigned char msg[AUDIT_MSG_MAX];
 	char num[48];
@@ -129,7 +129,7 @@ static int entry_hash(const unsigned char *akey, const store_audit *a,
 	    put_str(msg, &off, a->purpose) != 0 ||
 	    put_str(msg, &off, a->outcome) != 0)
 		return -1;
-	sec_chain(akey, a->prev, msg, off, out);
+	sec_chain_ks(ks, akey, a->prev, msg, off, out);
 	return 0;
 }
 
@@ -159,7 +159,7 @@ static rk_status append_one(rk_register *r, const audit_ev *ev)
 	a.fields = or_null(ev->fields);
 	a.purpose = or_null(ev->purpose);
 	a.outcome = ev->outcome;
-	if (entry_hash(r->akey, &a, a.hash) != 0)
+	if (entry_hash(r->akey, &r->kst_akey, &a, a.hash) != 0)
 		return reg_fail(r, RK_ESYS, "an audit entry is too large");
 	if (r->st->vt->audit_append(r->st, &a) != 0) {
 		r->head_valid = 0;
@@ -199,7 +199,7 @@ static rk_status append_many(rk_register *r, const audit_ev *evs, size_t n)
 		a[i].fields = or_null(evs[i].fields);
 		a[i].purpose = or_null(evs[i].purpose);
 		a[i].outcome = evs[i].outcome;
-		if (entry_hash(r->akey, &a[i], a[i].hash) != 0)
+		if (entry_hash(r->akey, &r->kst_akey, &a[i], a[i].hash) != 0)
 			return reg_fail(r, RK_ESYS,
 					"an audit entry is too large");
 	}
@@ -230,7 +230,7 @@ static uint64_t get_u64(const unsigned char *p)
 	return v;
 }
 
-static void head_mac(const unsigned char *akey, const unsigned char *head,
+static void head_mac(rk_register *r, const unsigned char *head,
 		     unsigned char out[SEC_HASH_BYTES])
 {
 	static const char what[] = "rekisteri audit head";
@@ -238,7 +238,7 @@ static void head_mac(const unsigned char *akey, const unsigned char *head,
 
 	memcpy(msg, what, sizeof what);
 	memcpy(msg + sizeof what, head, 8);
-	sec_chain(akey, head + 8, msg, sizeof msg, out);
+	sec_chain_ks(&r->kst_akey, r->akey, head + 8, msg, sizeof msg, out);
 }
 
 rk_status audit_keep_head(rk_register *r)
@@ -249,7 +249,7 @@ rk_status audit_keep_head(rk_register *r)
 		return RK_OK;
 	put_u64(head, (uint64_t)r->head_seq);
 	memcpy(head + 8, r->head_hash, SEC_HASH_BYTES);
-	head_mac(r->akey, head, head + 8 + SEC_HASH_BYTES);
+	head_mac(r, head, head + 8 + SEC_HASH_BYTES);
 	if (r->st->vt->meta_set(r->st, META_HEAD, head, sizeof head) != 0)
 		return reg_store_fail(r, "cannot keep the audit head");
 	r->head_dirty = 0;
@@ -270,7 +270,7 @@ static rk_status load_head(rk_register *r)
 
 	rc = r->st->vt->meta_get(r->st, META_HEAD, head, sizeof head, &len);
 	if (rc == 0) {
-		head_mac(r->akey, head, mac);
+		head_mac(r, head, mac);
 		if (len != HEAD_BYTES ||
 		    sec_memcmp(mac, head + 8 + SEC_HASH_BYTES,
 			       SEC_HASH_BYTES) != 0)
@@ -321,7 +321,7 @@ rk_status audit_kept_seq(rk_register *r, int64_t *seq)
 		return reg_store_fail(r, "cannot read the audit head");
 	if (rc == STORE_NOTFOUND)
 		return RK_OK; /* audit verify reports a missing head */
-	head_mac(r->akey, head, mac);
+	head_mac(r, head, mac);
 	if (len != HEAD_BYTES ||
 	    sec_memcmp(mac, head + 8 + SEC_HASH_BYTES, SEC_HASH_BYTES) != 0)
 		return reg_fail(r, RK_EINTEGRITY,
@@ -548,7 +548,7 @@ out:
 
 /* The MAC of a record binds it to its journal, so records cannot be moved
  * between journals or made up without the audit key. */
-static void jrec_mac(const unsigned char *akey, const char *jid,
+static void jrec_mac(const unsigned char *akey, sec_kst **ks, const char *jid,
 		     const unsigned char *body, size_t len,
 		     unsigned char out[SEC_HASH_BYTES])
 {
@@ -557,11 +557,11 @@ static void jrec_mac(const unsigned char *akey, const char *jid,
 	memset(bind, 0, sizeof bind);
 	memcpy(bind, jid,
 	       strlen(jid) < sizeof bind ? strlen(jid) : sizeof bind);
-	sec_chain(akey, bind, body, len, out);
+	sec_chain_ks(ks, akey, bind, body, len, out);
 }
 
 /* Encodes ev as a journal record into out; its length, or 0 if too big. */
-static size_t jrec_encode(const rk_register *r, const audit_ev *ev, uint64_t n,
+static size_t jrec_encode(rk_register *r, const audit_ev *ev, uint64_t n,
 			  unsigned char *out, size_t cap)
 {
 	char at[24];
@@ -588,7 +588,8 @@ static size_t jrec_encode(const rk_register *r, const audit_ev *ev, uint64_t n,
 			return 0;
 		off += moff;
 	}
-	jrec_mac(r->akey, ajournal_id(r->aj), out + 4, off - 4, out + off);
+	jrec_mac(r->akey, &r->kst_akey, ajournal_id(r->aj), out + 4, off - 4,
+		 out + off);
 	off += SEC_HASH_BYTES;
 	out[0] = (unsigned char)(off >> 24);
 	out[1] = (unsigned char)(off >> 16);
@@ -690,7 +691,7 @@ static int jrec_authentic(rk_register *r, const segments *sg, const char *jid,
 	for (size_t i = 0; i <= sg->n; i++) {
 		const unsigned char *k =
 			i == 0 ? r->akey : sg->keys + (i - 1) * SEC_KEY_BYTES;
-		jrec_mac(k, jid, rec + 4, blen, mac);
+		jrec_mac(k, NULL, jid, rec + 4, blen, mac);
 		if (sec_memcmp(mac, rec + rl - SEC_HASH_BYTES,
 			       SEC_HASH_BYTES) == 0)
 			return 1;
@@ -989,7 +990,7 @@ static int verify_one(void *ud, const store_audit *a)
 		return 1;
 	}
 	key = segment_key(v->r, &v->sg, a->seq);
-	if (key == NULL || entry_hash(key, a, h) != 0 ||
+	if (key == NULL || entry_hash(key, NULL, a, h) != 0 ||
 	    sec_memcmp(h, a->hash, SEC_HASH_BYTES) != 0) {
 		rep->first_bad = a->seq;
 		snprintf(rep->reason, sizeof rep->reason,
@@ -1057,7 +1058,7 @@ static rk_status check_head(rk_register *r, struct verify_state *v)
 			 "missing");
 		return RK_OK;
 	}
-	head_mac(r->akey, head, mac);
+	head_mac(r, head, mac);
 	if (len != HEAD_BYTES ||
 	    sec_memcmp(mac, head + 8 + SEC_HASH_BYTES, SEC_HASH_BYTES) != 0) {
 		rep->first_bad = v->next_seq;

@@ -147,4 +147,23 @@ void sec_wipe(void *p, size_t n);
 int sec_memcmp(const void *a, const void *b, size_t n);
 void sec_hex(const unsigned char *in, size_t n, char *out /* 2n+1 */);
 
+/* ---- speed: keyed BLAKE2b states made once per key ----
+ * A keyed BLAKE2b hash starts by setting up its state from the key; a
+ * sec_kst keeps that state for one key and output length, and each hash
+ * copies it instead. It is made again whenever the key's bytes differ from
+ * the ones it was made from, so a rotated key (copied over, or a new
+ * buffer) never meets a stale state. It holds a copy of the key, in
+ * guarded memory; sec_kst_free wipes it. The outputs are the same as
+ * without. A slot that is NULL is filled on first use; if that fails the
+ * hash is computed without it. */
+typedef struct sec_kst sec_kst;
+void sec_kst_free(sec_kst *ks);
+void sec_chain_ks(sec_kst **slot, const unsigned char *akey,
+		  const unsigned char prev[SEC_HASH_BYTES],
+		  const unsigned char *msg, size_t len,
+		  unsigned char out[SEC_HASH_BYTES]);
+void sec_blind_index_ks(sec_kst **slot, const unsigned char *ikey,
+			const char *field, const char *normalised,
+			unsigned char out[SEC_BIDX_BYTES]);
+
 #endif

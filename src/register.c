@@ -345,6 +345,8 @@ void reg_free(rk_register *r)
 	sec_key_free(r->akey_prev);
 	sec_key_free(r->rkey);
 	sec_key_free(r->ckey);
+	sec_kst_free(r->kst_akey);
+	sec_kst_free(r->kst_ikey);
 	sec_wipe(r->auth_token_hash, sizeof r->auth_token_hash);
 	free(r->queue);
 	free(r);

@@ -154,6 +154,13 @@ struct rk_register {
 	/* ---- the channel of ledger entries given none (consent.c) ----
 	 * rk_register_set_channel; "" is the command line's "cli". */
 	char channel[33];
+
+	/* ---- speed: keyed hash states (crypto.h sec_kst) ----
+	 * Made from akey (the chain, the journal's and the head's MACs) and
+	 * ikey (blind indexes) on first use and whenever those change;
+	 * reg_free wipes them. */
+	sec_kst *kst_akey;
+	sec_kst *kst_ikey;
 };
 
 /* register.c: ends the read that a cached authentication kept open, if any;
@@ -253,6 +260,12 @@ rk_status reg_resolve_purpose(rk_register *r, const char *purpose, size_t *pu);
  * RK_EINVAL names the field but never quotes the value. */
 rk_status value_normalise(rk_register *r, const pol_field *f, const char *in,
 			  char *out, size_t outsz);
+/* value_normalise into the first bytes of out (cap bytes) that the result
+ * needs, as far as a caller can tell in advance: *used is how many bytes of
+ * out may have been written, the part to wipe. Same result and error. */
+rk_status value_normalise_fit(rk_register *r, const pol_field *f,
+			      const char *in, char *out, size_t cap,
+			      size_t *used);
 /* Expiry (YYYY-MM-DD) under retention rule ri of something collected at
  * collected for a relationship that ended on rel_end ("" if ongoing);
  * out is "" while open-ended. */

@@ -165,7 +165,7 @@ static rk_status validate(rk_register *r, const rk_fields *in, int for_update,
 {
 	const policy *p = r->pol;
 	char *buf = NULL;
-	size_t i, j, fi;
+	size_t i, j, fi, used = 0, wipe = 0;
 	rk_status st = RK_OK;
 
 	ps->v = calloc(in == NULL || in->n == 0 ? 1 : in->n, sizeof *ps->v);
@@ -206,8 +206,10 @@ static rk_status validate(rk_register *r, const rk_fields *in, int for_update,
 			ps->n++;
 			continue;
 		}
-		st = value_normalise(r, &p->fields[fi], in->values[i], buf,
-				     REG_VALUE_MAX);
+		st = value_normalise_fit(r, &p->fields[fi], in->values[i], buf,
+					 REG_VALUE_MAX, &used);
+		if (used > wipe)
+			wipe = used;
 		if (st != RK_OK)
 			goto out;
 		if (p->fields[fi].type == PT_PASSWORD) {
@@ -219,6 +221,8 @@ static rk_status validate(rk_register *r, const rk_fields *in, int for_update,
 			}
 			sec_wipe(buf, strlen(buf));
 			memcpy(buf, hash, strlen(hash) + 1);
+			if (strlen(hash) + 1 > wipe)
+				wipe = strlen(hash) + 1;
 		}
 		ps->v[ps->n].field = fi;
 		ps->v[ps->n].value = strdup(buf);
@@ -230,7 +234,8 @@ static rk_status validate(rk_register *r, const rk_fields *in, int for_update,
 	}
 out:
 	if (buf != NULL) {
-		sec_wipe(buf, REG_VALUE_MAX);
+		/* What any value wrote (value_normalise_fit) */
+		sec_wipe(buf, wipe);
 		free(buf);
 	}
 	if (st != RK_OK)
@@ -339,7 +344,8 @@ static rk_status seal_value(rk_register *r, const store_subject *sub,
 	sv->v.confirmed_at = now;
 	sv->v.expires = sv->expires[0] ? sv->expires : NULL;
 	if (f->lookup) {
-		sec_blind_index(r->ikey, f->name, value, sv->bidx);
+		sec_blind_index_ks(&r->kst_ikey, r->ikey, f->name, value,
+				   sv->bidx);
 		sv->v.bidx = sv->bidx;
 	}
 	return RK_OK;
@@ -822,7 +828,7 @@ rk_status rk_subject_find(rk_register *r, const char *field, const char *value,
 	char norm[REG_VALUE_MAX], today[11];
 	unsigned char h[SEC_BIDX_BYTES];
 	rk_list *l = NULL;
-	size_t fi, pu = POL_NONE;
+	size_t fi, pu = POL_NONE, nused = 1;
 	unsigned mark;
 	rk_status st;
 
@@ -859,11 +865,11 @@ rk_status rk_subject_find(rk_register *r, const char *field, const char *value,
 			      p->roles[r->role].name, p->fields[fi].name);
 		goto out;
 	}
-	st = value_normalise(r, &p->fields[fi], value == NULL ? "" : value,
-			     norm, sizeof norm);
+	st = value_normalise_fit(r, &p->fields[fi], value == NULL ? "" : value,
+				 norm, sizeof norm, &nused);
 	if (st != RK_OK)
 		goto out;
-	sec_blind_index(r->ikey, p->fields[fi].name, norm, h);
+	sec_blind_index_ks(&r->kst_ikey, r->ikey, p->fields[fi].name, norm, h);
 	l = calloc(1, sizeof *l);
 	if (l == NULL) {
 		st = reg_fail(r, RK_ESYS, "out of memory");
@@ -888,7 +894,8 @@ rk_status rk_subject_find(rk_register *r, const char *field, const char *value,
 	/* The blind index was rebuilt by a key rotation elsewhere: look
 	 * again with the new index key. */
 	if (st == RK_OK && l->n == 0 && keys_refresh(r)) {
-		sec_blind_index(r->ikey, p->fields[fi].name, norm, h);
+		sec_blind_index_ks(&r->kst_ikey, r->ikey, p->fields[fi].name,
+				   norm, h);
 		if (r->st->vt->bidx_find_live(r->st, p->fields[fi].name, h,
 					      today, find_one, &fs) != 0) {
 			st = reg_store_fail(r, "cannot search");
@@ -905,7 +912,7 @@ rk_status rk_subject_find(rk_register *r, const char *field, const char *value,
 		l = NULL;
 	}
 out:
-	sec_wipe(norm, sizeof norm);
+	sec_wipe(norm, nused);
 	if (st != RK_OK && st != RK_ESYS)
 		reg_audit_attempt(r, AUD_SUBJECT_FIND, NULL,
 				  pu == POL_NONE ? NULL : p->purposes[pu].name,
