@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -2082,6 +2083,20 @@ static void remove_created(const char *path)
 	free(p);
 }
 
+/* ---- SQLite's memory statistics, off ----
+ * With them on (the default), every allocation SQLite makes takes one
+ * process-wide mutex, which the server's worker threads then contend for on
+ * every read. Nothing here asks SQLite for its memory figures. It can be set
+ * only before SQLite initializes: once, before the first open; a program
+ * that initialized SQLite itself keeps its setting (the call then fails,
+ * harmlessly). */
+static pthread_once_t memstat_once = PTHREAD_ONCE_INIT;
+
+static void memstat_off(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 store *store_sqlite_open(const char *path, int create, char *err, size_t errlen)
 {
 	struct sq *s = NULL;
@@ -2140,6 +2155,7 @@ store *store_sqlite_open(const char *path, int create, char *err, size_t errlen)
 		goto out;
 	}
 	s->base.vt = &sq_vt;
+	(void)pthread_once(&memstat_once, memstat_off);
 	rc = sqlite3_open_v2(path, &s->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
 				     (create ? SQLITE_OPEN_CREATE : 0),
