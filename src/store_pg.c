@@ -1404,6 +1404,23 @@ static int pg_set_durable(store *base, int on)
 static int pg_read_replica(store *base, const char *url);
 static int64_t pg_replica_reads(store *base);
 
+/* ---- checkpoints off the request path ----
+ * PostgreSQL's checkpoints are the server's own, never a client's commit:
+ * nothing to defer, nothing owed. */
+static int pg_defer_checkpoints(store *base, int pages)
+{
+	(void)base;
+	(void)pages;
+	return 0;
+}
+
+static int pg_checkpoint_owed(store *base, int *ran)
+{
+	(void)base;
+	*ran = 0;
+	return 0;
+}
+
 static const struct store_vt pg_vt = {
 	.close = pg_close,
 	.errmsg = pg_errmsg,
@@ -1509,6 +1526,8 @@ static const struct store_vt pg_vt = {
 	.bulk = pg_bulk,
 	.read_replica = pg_read_replica,
 	.replica_reads = pg_replica_reads,
+	.defer_checkpoints = pg_defer_checkpoints,
+	.checkpoint_owed = pg_checkpoint_owed,
 };
 
 /* ---- opening and migrations ---- */

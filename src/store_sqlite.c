@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -427,6 +428,9 @@ struct sq {
 	 * not at all), and when this wait began. */
 	int busy_ms;
 	struct timespec busy_t0;
+	/* > 0: commits leave the checkpoint owed at this many log pages
+	 * (sq_defer_checkpoints) */
+	int defer_pages;
 };
 
 /* Waits for another connection's lock in steps of at most half a
@@ -1763,6 +1767,72 @@ static int64_t sqx_replica_reads(store *s)
 	return 0;
 }
 
+/* ---- checkpoints off the request path ----
+ * A commit that finds the log at its size copies it back into the database
+ * and syncs both (SQLite's automatic checkpoint): tens of milliseconds in
+ * the middle of a request whose thread a server's other connections wait
+ * for. A connection that defers only notes that one is owed; the server's
+ * checkpointer runs it. The note is the process's, not the connection's:
+ * any connection's commit may fill the log, one checkpoint serves them all
+ * (one for another register in the same process costs a checkpoint more or
+ * waits for the next commit, which notes it again). */
+static atomic_int ckpt_owed;
+/* configure()'s PRAGMA wal_autocheckpoint, restored on pages 0 */
+#define AUTOCHECKPOINT_PAGES 4000
+
+static int defer_hook(void *ud, sqlite3 *db, const char *name, int pages)
+{
+	const struct sq *s = ud;
+
+	(void)db;
+	(void)name;
+	if (pages >= s->defer_pages)
+		atomic_store(&ckpt_owed, 1);
+	return SQLITE_OK;
+}
+
+static int sq_defer_checkpoints(store *base, int pages)
+{
+	struct sq *s = sq_of(base);
+
+	if (pages <= 0) {
+		s->defer_pages = 0;
+		/* replaces the hook below */
+		if (sqlite3_wal_autocheckpoint(s->db, AUTOCHECKPOINT_PAGES) !=
+		    SQLITE_OK)
+			return fail_rc(s, "checkpoint", sqlite3_errcode(s->db));
+		return 0;
+	}
+	s->defer_pages = pages;
+	/* replaces SQLite's automatic checkpoint, which is a hook too */
+	sqlite3_wal_hook(s->db, defer_hook, s);
+	return 0;
+}
+
+static int sq_checkpoint_owed(store *base, int *ran)
+{
+	struct sq *s = sq_of(base);
+	int rc;
+
+	*ran = 0;
+	if (!atomic_exchange(&ckpt_owed, 0))
+		return 0;
+	/* PASSIVE: copies what no reader still needs, waits for nobody */
+	rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+				       NULL, NULL);
+	if (rc == SQLITE_BUSY) {
+		/* another process's checkpoint runs: still owed */
+		atomic_store(&ckpt_owed, 1);
+		return 0;
+	}
+	if (rc != SQLITE_OK) {
+		atomic_store(&ckpt_owed, 1);
+		return fail_rc(s, "checkpoint", rc);
+	}
+	*ran = 1;
+	return 0;
+}
+
 static const struct store_vt sq_vt = {
 	.close = sq_close,
 	.errmsg = sq_errmsg,
@@ -1868,6 +1938,8 @@ static const struct store_vt sq_vt = {
 	.bulk = sqx_bulk,
 	.read_replica = sqx_read_replica,
 	.replica_reads = sqx_replica_reads,
+	.defer_checkpoints = sq_defer_checkpoints,
+	.checkpoint_owed = sq_checkpoint_owed,
 };
 
 /* ---- open and migrations ---- */
