@@ -1413,6 +1413,27 @@ RK_API RK_NODISCARD rk_status rk_cookie_reset_via(rk_register *reg,
 						  int64_t *unlinked,
 						  int64_t *deleted);
 
+/* ---- Checkpoints off the request path ------------------------------------
+ */
+
+/* With pages > 0, this handle's commits (writes, and the batches of read
+ * audit entries) no longer copy the database's log back into it themselves
+ * once the log holds that many pages (a copy and two syncs, tens of
+ * milliseconds, in the middle of a request): they note that a checkpoint is
+ * owed, and rk_register_checkpoint_owed on any handle of the process runs
+ * it. For a server whose workers should not wait for the disk; it must
+ * then call rk_register_checkpoint_owed often (a thread of its own). 0
+ * (default): the handle's commits checkpoint as usual. Nothing to do on
+ * PostgreSQL, whose checkpoints are its own. */
+RK_API RK_NODISCARD rk_status rk_register_defer_checkpoints(rk_register *reg,
+							    int pages);
+/* Runs the checkpoint a deferring handle noted as owed, if any, without
+ * waiting for readers or writers (what they still use stays in the log for
+ * the next one); *ran (may be NULL) gets 1 when one ran. On a handle that
+ * is in no transaction; RK_EINVAL otherwise. */
+RK_API RK_NODISCARD rk_status rk_register_checkpoint_owed(rk_register *reg,
+							  int *ran);
+
 #ifdef __cplusplus
 }
 #endif

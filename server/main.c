@@ -81,6 +81,79 @@ static atomic_int ready, draining;
 static rk_register *wreg;
 static unsigned audit_batch = 64;
 
+/* ---- checkpoints off the request path -------------------------------------
+ * A worker whose commit (a batch of read audit entries, a write) fills the
+ * database's log would copy the log back and sync it: tens of milliseconds
+ * in which the requests of all its connections wait, the tail of the
+ * latency. The pool's and the writer's handles only note that a checkpoint
+ * is owed; this thread runs it on a handle of its own.
+ */
+
+#define CKPT_PAGES 4000 /* the log's size at which SQLite's own would run */
+static rk_register *creg;
+static pthread_t ckpt_tid;
+static int ckpt_running;
+static atomic_int ckpt_stop;
+
+static void *ckpt_main(void *arg)
+{
+	/* often enough that the log grows little past its size; a look at
+	 * an atomic flag when none is owed */
+	const struct timespec tick = {0, 20 * 1000 * 1000};
+	int failing = 0;
+
+	(void)arg;
+	while (!atomic_load(&ckpt_stop)) {
+		rk_status st = rk_register_checkpoint_owed(creg, NULL);
+		if (st != RK_OK && !failing)
+			srv_log("error", rk_errmsg(creg));
+		failing = st != RK_OK;
+		nanosleep(&tick, NULL);
+	}
+	return NULL;
+}
+
+/* Opens the checkpointer's handle and starts it; then a handle may defer
+ * (ckpt_defer). -1 when it cannot: the handles checkpoint themselves. */
+static int ckpt_start(const char *db, const char *key)
+{
+	if (rk_register_open(db, key, &creg) != RK_OK) {
+		rk_register_close(creg);
+		creg = NULL;
+		return -1;
+	}
+	atomic_store(&ckpt_stop, 0);
+	if (pthread_create(&ckpt_tid, NULL, ckpt_main, NULL) != 0) {
+		rk_register_close(creg);
+		creg = NULL;
+		return -1;
+	}
+	ckpt_running = 1;
+	return 0;
+}
+
+static void ckpt_defer(rk_register *reg)
+{
+	/* without the checkpointer, the handle's commits go on running
+	 * SQLite's own checkpoints */
+	if (ckpt_running &&
+	    rk_register_defer_checkpoints(reg, CKPT_PAGES) != RK_OK)
+		srv_log("warning", "a handle checkpoints in its requests");
+}
+
+/* After the handles' last commits: closing the last connection
+ * checkpoints what is left. */
+static void ckpt_end(void)
+{
+	if (ckpt_running) {
+		atomic_store(&ckpt_stop, 1);
+		pthread_join(ckpt_tid, NULL);
+		ckpt_running = 0;
+	}
+	rk_register_close(creg);
+	creg = NULL;
+}
+
 rk_register *srv_pool_get(void)
 {
 	rk_register *r = NULL;
@@ -712,6 +785,10 @@ int rk_serve_main(const char *db, const char *key, const char *replica,
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (ckpt_start(db, key) != 0)
+		srv_log("warning",
+			"no checkpointer thread: requests checkpoint "
+			"the database themselves");
 	pool = calloc(o.threads, sizeof *pool);
 	pool_stack = calloc(o.threads, sizeof *pool_stack);
 	if (pool == NULL || pool_stack == NULL) {
@@ -734,6 +811,7 @@ int rk_serve_main(const char *db, const char *key, const char *replica,
 		/* a request's read shares its authentication's snapshot;
 		 * run_on releases it after every request */
 		rk_register_set_request_snapshot(pool[i], 1);
+		ckpt_defer(pool[i]);
 		pool_stack[i] = pool[i];
 		pool_n++;
 		/* the ledger says where an entry without a channel came in */
@@ -756,6 +834,7 @@ int rk_serve_main(const char *db, const char *key, const char *replica,
 			goto out;
 		}
 		rk_register_set_audit_batch(wreg, audit_batch);
+		ckpt_defer(wreg);
 		if (rk_register_set_channel(wreg, "api") != RK_OK) {
 			rc = err(1, "cannot set the writer's channel", NULL);
 			goto out;
@@ -879,6 +958,7 @@ out:
 		}
 		rk_register_close(pool[i]);
 	}
+	ckpt_end();
 	if (pool_n > 0)
 		srv_log("info", "stopped; audit queue committed");
 	free(pool);

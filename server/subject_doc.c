@@ -6,7 +6,7 @@
  * buffer holds personal data: it grows by copying and wiping, never by
  * realloc, and is freed with rk_free_secret.
  */
-#include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,17 +19,24 @@ struct db {
 	int oom;
 };
 
-static void grow(struct db *b, size_t need)
+/* Room for need more bytes and the closing NUL; -1 when out of memory. */
+static int reserve(struct db *b, size_t need)
 {
-	size_t cap = b->cap ? b->cap : 1024;
+	size_t cap;
 	char *ns;
 
+	if (b->oom)
+		return -1;
+	if (b->len + need + 1 <= b->cap)
+		return 0;
+	/* a subject's few values fit the first one */
+	cap = b->cap ? b->cap : 2048;
 	while (cap < b->len + need + 1)
 		cap *= 2;
 	ns = malloc(cap);
 	if (ns == NULL) {
 		b->oom = 1;
-		return;
+		return -1;
 	}
 	if (b->s != NULL) {
 		memcpy(ns, b->s, b->len);
@@ -38,77 +45,88 @@ static void grow(struct db *b, size_t need)
 	}
 	b->s = ns;
 	b->cap = cap;
+	return 0;
 }
 
 static void put(struct db *b, const char *p, size_t n)
 {
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap)
-		grow(b, n);
-	if (b->oom)
+	if (reserve(b, n) != 0)
 		return;
 	memcpy(b->s + b->len, p, n);
 	b->len += n;
-	b->s[b->len] = '\0';
 }
 
-static void lit(struct db *b, const char *p)
-{
-	put(b, p, strlen(p));
-}
+/* a string literal, its length known when compiled */
+#define LIT(b, s) put((b), (s), sizeof(s) - 1)
 
-/* A JSON string (or null): quotes, backslashes and control characters
- * escaped; UTF-8 (checked by the library when stored) passes as it is. */
-static void str(struct db *b, const char *p)
+/* n bytes of p as a JSON string: quotes, backslashes and control characters
+ * escaped; UTF-8 (checked by the library when stored) passes as it is.
+ * Written in place after reserving for the worst case (every byte
+ * escaped), so that the loop checks no bounds. */
+static void str_n(struct db *b, const char *p, size_t n)
 {
-	const char *run;
+	static const char hex[] = "0123456789abcdef";
+	const char *e = p + n;
+	char *o;
 
-	if (p == NULL) {
-		lit(b, "null");
+	if (n > (SIZE_MAX - 2) / 6 || reserve(b, 6 * n + 2) != 0) {
+		b->oom = 1;
 		return;
 	}
-	put(b, "\"", 1);
-	for (run = p; *p != '\0'; p++) {
+	o = b->s + b->len;
+	*o++ = '"';
+	for (; p < e; p++) {
 		unsigned char c = (unsigned char)*p;
-		char esc[8];
-		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) {
+			*o++ = (char)c;
 			continue;
-		put(b, run, (size_t)(p - run));
-		snprintf(esc, sizeof esc, "\\u%04x", c);
-		put(b, esc, 6);
-		run = p + 1;
+		}
+		memcpy(o, "\\u00", 4);
+		o[4] = hex[c >> 4];
+		o[5] = hex[c & 15];
+		o += 6;
 	}
-	put(b, run, (size_t)(p - run));
-	put(b, "\"", 1);
+	*o++ = '"';
+	b->len = (size_t)(o - b->s);
 }
 
+/* A JSON string, or null. */
+static void str(struct db *b, const char *p)
+{
+	if (p == NULL)
+		LIT(b, "null");
+	else
+		str_n(b, p, strlen(p));
+}
+
+/* in decimal, without printf's format parsing: two per value */
 static void num(struct db *b, int64_t v)
 {
-	char n[24];
-	int k = snprintf(n, sizeof n, "%" PRId64, v);
+	char d[24];
+	size_t i = sizeof d;
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
 
-	if (k > 0)
-		put(b, n, (size_t)k);
+	do {
+		d[--i] = (char)('0' + (int)(u % 10));
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		d[--i] = '-';
+	put(b, d + i, sizeof d - i);
 }
 
-/* "a,b" as ["a","b"] */
+/* "a,b" as ["a","b"]; a name longer than 127 bytes is cut there */
 static void csv(struct db *b, const char *p)
 {
-	char part[128];
 	int first = 1;
 
 	put(b, "[", 1);
 	while (p != NULL && *p != '\0') {
 		const char *e = strchr(p, ',');
 		size_t n = e == NULL ? strlen(p) : (size_t)(e - p);
-		if (n >= sizeof part)
-			n = sizeof part - 1;
-		memcpy(part, p, n);
-		part[n] = '\0';
 		if (!first)
 			put(b, ",", 1);
-		str(b, part);
+		str_n(b, p, n < 128 ? n : 127);
 		first = 0;
 		p = e == NULL ? NULL : e + 1;
 	}
@@ -117,21 +135,21 @@ static void csv(struct db *b, const char *p)
 
 static void value(struct db *b, const rk_value *v)
 {
-	lit(b, "{\"value\":");
+	LIT(b, "{\"value\":");
 	str(b, v->value);
-	lit(b, ",\"category\":");
+	LIT(b, ",\"category\":");
 	str(b, v->category);
-	lit(b, ",\"purposes\":");
+	LIT(b, ",\"purposes\":");
 	csv(b, v->purposes);
-	lit(b, ",\"legal_basis\":");
+	LIT(b, ",\"legal_basis\":");
 	str(b, v->legal_basis);
-	lit(b, ",\"source\":");
+	LIT(b, ",\"source\":");
 	str(b, v->source);
-	lit(b, ",\"collected_at\":");
+	LIT(b, ",\"collected_at\":");
 	num(b, v->collected_at);
-	lit(b, ",\"confirmed_at\":");
+	LIT(b, ",\"confirmed_at\":");
 	num(b, v->confirmed_at);
-	lit(b, ",\"expires\":");
+	LIT(b, ",\"expires\":");
 	str(b, v->expires);
 	put(b, "}", 1);
 }
@@ -142,22 +160,22 @@ char *srv_subject_doc(const rk_subject *s)
 	size_t n = rk_subject_value_count(s), i, j;
 	int first = 1;
 
-	lit(&b, "{\"id\":");
+	LIT(&b, "{\"id\":");
 	str(&b, rk_subject_id(s));
-	lit(&b, ",\"kind\":");
+	LIT(&b, ",\"kind\":");
 	str(&b, rk_subject_kind(s));
-	lit(&b, ",\"purpose\":");
+	LIT(&b, ",\"purpose\":");
 	str(&b, rk_subject_purpose(s));
-	lit(&b, ",\"created_at\":");
+	LIT(&b, ",\"created_at\":");
 	num(&b, rk_subject_created_at(s));
-	lit(&b, ",\"relationship\":{\"start\":");
+	LIT(&b, ",\"relationship\":{\"start\":");
 	{
 		const char *start = rk_subject_relationship_start(s);
 		str(&b, start != NULL && start[0] ? start : NULL);
 	}
-	lit(&b, ",\"end\":");
+	LIT(&b, ",\"end\":");
 	str(&b, rk_subject_relationship_end(s));
-	lit(&b, "},\"fields\":{");
+	LIT(&b, "},\"fields\":{");
 	/* a field's values together, fields in the order first seen (as
 	 * rk_subject_json groups them) */
 	for (i = 0; i < n; i++) {
@@ -172,7 +190,7 @@ char *srv_subject_doc(const rk_subject *s)
 			put(&b, ",", 1);
 		first = 0;
 		str(&b, v->field);
-		lit(&b, ":[");
+		LIT(&b, ":[");
 		for (j = i; j < n; j++) {
 			const rk_value *w = rk_subject_value(s, j);
 			if (strcmp(w->field, v->field) != 0)
@@ -184,7 +202,7 @@ char *srv_subject_doc(const rk_subject *s)
 		}
 		put(&b, "]", 1);
 	}
-	lit(&b, "}}");
+	LIT(&b, "}}");
 	if (b.oom) {
 		if (b.s != NULL) {
 			explicit_bzero(b.s, b.cap);
@@ -192,5 +210,6 @@ char *srv_subject_doc(const rk_subject *s)
 		}
 		return NULL;
 	}
+	b.s[b.len] = '\0'; /* reserve() kept room for it */
 	return b.s;
 }

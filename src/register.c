@@ -645,3 +645,34 @@ void reg_wal_scrub(rk_register *r)
 	else
 		(void)r->st->vt->checkpoint(r->st);
 }
+
+/* ---- checkpoints off the request path ---- */
+
+rk_status rk_register_defer_checkpoints(rk_register *r, int pages)
+{
+	if (r == NULL || r->st == NULL)
+		return RK_EINVAL;
+	if (pages < 0)
+		return reg_fail(r, RK_EINVAL, "pages must be 0 or more");
+	if (r->st->vt->defer_checkpoints(r->st, pages) != 0)
+		return reg_store_fail(r, "cannot set how checkpoints run");
+	return RK_OK;
+}
+
+rk_status rk_register_checkpoint_owed(rk_register *r, int *ran)
+{
+	int done = 0;
+
+	if (ran != NULL)
+		*ran = 0;
+	if (r == NULL || r->st == NULL)
+		return RK_EINVAL;
+	if (r->in_write || r->bulk || r->group)
+		return reg_fail(r, RK_EINVAL,
+				"a checkpoint runs outside transactions");
+	if (r->st->vt->checkpoint_owed(r->st, &done) != 0)
+		return reg_store_fail(r, "cannot checkpoint");
+	if (ran != NULL)
+		*ran = done;
+	return RK_OK;
+}

@@ -682,6 +682,17 @@ struct store_vt {
 	 * is set (its connection kept); 1 (the default): they may go to it.
 	 * Takes effect at the next begin. */
 	void (*replica_use)(store *s, int on);
+	/* ---- checkpoints off the request path ---- pages > 0: this
+	 * connection's commits no longer copy the log back into the database
+	 * themselves once it holds pages pages; they only note that a
+	 * checkpoint is owed, for whoever calls checkpoint_owed (a server's
+	 * checkpointer thread). 0: the backend's own checkpoints again.
+	 * Backends without such a log do nothing. */
+	int (*defer_checkpoints)(store *s, int pages);
+	/* When one is owed (noted by any connection of this process): a
+	 * checkpoint that waits for no reader or writer; *ran gets 1 when it
+	 * ran. */
+	int (*checkpoint_owed)(store *s, int *ran);
 };
 
 /* The most entries one audit_append_many call takes. */

@@ -1415,6 +1415,23 @@ static int64_t pg_replica_reads(store *base);
 static void pg_read_floor(store *base, store_floor *floor);
 static void pg_replica_use(store *base, int on);
 
+/* ---- checkpoints off the request path ----
+ * PostgreSQL's checkpoints are the server's own, never a client's commit:
+ * nothing to defer, nothing owed. */
+static int pg_defer_checkpoints(store *base, int pages)
+{
+	(void)base;
+	(void)pages;
+	return 0;
+}
+
+static int pg_checkpoint_owed(store *base, int *ran)
+{
+	(void)base;
+	*ran = 0;
+	return 0;
+}
+
 static const struct store_vt pg_vt = {
 	.close = pg_close,
 	.errmsg = pg_errmsg,
@@ -1524,6 +1541,8 @@ static const struct store_vt pg_vt = {
 	.selfsvc_select = pgx_selfsvc_select,
 	.read_floor = pg_read_floor,
 	.replica_use = pg_replica_use,
+	.defer_checkpoints = pg_defer_checkpoints,
+	.checkpoint_owed = pg_checkpoint_owed,
 };
 
 /* ---- opening and migrations ---- */

@@ -8,7 +8,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -431,6 +433,9 @@ struct sq {
 	 * not at all), and when this wait began. */
 	int busy_ms;
 	struct timespec busy_t0;
+	/* > 0: commits leave the checkpoint owed at this many log pages
+	 * (sq_defer_checkpoints) */
+	int defer_pages;
 };
 
 /* Waits for another connection's lock in steps of at most half a
@@ -1779,6 +1784,72 @@ static void sqx_replica_use(store *s, int on)
 	(void)on;
 }
 
+/* ---- checkpoints off the request path ----
+ * A commit that finds the log at its size copies it back into the database
+ * and syncs both (SQLite's automatic checkpoint): tens of milliseconds in
+ * the middle of a request whose thread a server's other connections wait
+ * for. A connection that defers only notes that one is owed; the server's
+ * checkpointer runs it. The note is the process's, not the connection's:
+ * any connection's commit may fill the log, one checkpoint serves them all
+ * (one for another register in the same process costs a checkpoint more or
+ * waits for the next commit, which notes it again). */
+static atomic_int ckpt_owed;
+/* configure()'s PRAGMA wal_autocheckpoint, restored on pages 0 */
+#define AUTOCHECKPOINT_PAGES 4000
+
+static int defer_hook(void *ud, sqlite3 *db, const char *name, int pages)
+{
+	const struct sq *s = ud;
+
+	(void)db;
+	(void)name;
+	if (pages >= s->defer_pages)
+		atomic_store(&ckpt_owed, 1);
+	return SQLITE_OK;
+}
+
+static int sq_defer_checkpoints(store *base, int pages)
+{
+	struct sq *s = sq_of(base);
+
+	if (pages <= 0) {
+		s->defer_pages = 0;
+		/* replaces the hook below */
+		if (sqlite3_wal_autocheckpoint(s->db, AUTOCHECKPOINT_PAGES) !=
+		    SQLITE_OK)
+			return fail_rc(s, "checkpoint", sqlite3_errcode(s->db));
+		return 0;
+	}
+	s->defer_pages = pages;
+	/* replaces SQLite's automatic checkpoint, which is a hook too */
+	sqlite3_wal_hook(s->db, defer_hook, s);
+	return 0;
+}
+
+static int sq_checkpoint_owed(store *base, int *ran)
+{
+	struct sq *s = sq_of(base);
+	int rc;
+
+	*ran = 0;
+	if (!atomic_exchange(&ckpt_owed, 0))
+		return 0;
+	/* PASSIVE: copies what no reader still needs, waits for nobody */
+	rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+				       NULL, NULL);
+	if (rc == SQLITE_BUSY) {
+		/* another process's checkpoint runs: still owed */
+		atomic_store(&ckpt_owed, 1);
+		return 0;
+	}
+	if (rc != SQLITE_OK) {
+		atomic_store(&ckpt_owed, 1);
+		return fail_rc(s, "checkpoint", rc);
+	}
+	*ran = 1;
+	return 0;
+}
+
 static const struct store_vt sq_vt = {
 	.close = sq_close,
 	.errmsg = sq_errmsg,
@@ -1888,6 +1959,8 @@ static const struct store_vt sq_vt = {
 	.selfsvc_select = sqx_selfsvc_select,
 	.read_floor = sqx_read_floor,
 	.replica_use = sqx_replica_use,
+	.defer_checkpoints = sq_defer_checkpoints,
+	.checkpoint_owed = sq_checkpoint_owed,
 };
 
 /* ---- open and migrations ---- */
@@ -2103,6 +2176,20 @@ static void remove_created(const char *path)
 	free(p);
 }
 
+/* ---- SQLite's memory statistics, off ----
+ * With them on (the default), every allocation SQLite makes takes one
+ * process-wide mutex, which the server's worker threads then contend for on
+ * every read. Nothing here asks SQLite for its memory figures. It can be set
+ * only before SQLite initializes: once, before the first open; a program
+ * that initialized SQLite itself keeps its setting (the call then fails,
+ * harmlessly). */
+static pthread_once_t memstat_once = PTHREAD_ONCE_INIT;
+
+static void memstat_off(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 store *store_sqlite_open(const char *path, int create, char *err, size_t errlen)
 {
 	struct sq *s = NULL;
@@ -2161,6 +2248,7 @@ store *store_sqlite_open(const char *path, int create, char *err, size_t errlen)
 		goto out;
 	}
 	s->base.vt = &sq_vt;
+	(void)pthread_once(&memstat_once, memstat_off);
 	rc = sqlite3_open_v2(path, &s->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
 				     (create ? SQLITE_OPEN_CREATE : 0),

@@ -38,7 +38,12 @@ typedef struct subj_val {
 	char *source;
 	char *category;
 	char expires[11];
+	char *blk; /* the strings above are in it (get_one) */
+	size_t blen;
 } subj_val;
+
+/* what a read shows in place of a password's hash */
+#define PASSWORD_SHOWN "(argon2id)"
 
 struct rk_subject {
 	char id[RK_ID_LEN + 1];
@@ -548,11 +553,6 @@ out:
 /* ---- get ------------------------------------------------------------------
  */
 
-static char *dup_or_empty(const char *s)
-{
-	return strdup(s == NULL ? "" : s);
-}
-
 struct get_state {
 	rk_register *r;
 	rk_subject *s;
@@ -573,7 +573,8 @@ static int get_one(void *ud, const store_value *v)
 	rk_subject *s = g->s;
 	size_t fi = policy_field(p, v->field);
 	subj_val *sv;
-	size_t len;
+	const char *cat;
+	size_t len, vcap, lf, lp, lb, ls, lc;
 
 	integ_values_add(&g->vd, v);
 
@@ -604,14 +605,31 @@ static int get_one(void *ud, const store_value *v)
 	sv = &s->vals[s->n];
 	memset(sv, 0, sizeof *sv);
 	len = v->ctlen - SEC_SEAL_OVERHEAD;
-	sv->value = malloc(len + 1);
-	if (sv->value == NULL) {
+	cat = p->categories[p->fields[fi].category].name;
+	if (cat == NULL)
+		cat = "";
+	/* One block per value: the value (room for what replaces a
+	 * password's hash), then its field, purposes, basis, source and
+	 * category, so that a read allocates once per value, not six times;
+	 * wiped whole when freed. */
+	vcap = len + 1 > sizeof PASSWORD_SHOWN ? len + 1
+					       : sizeof PASSWORD_SHOWN;
+	lf = strlen(v->field) + 1;
+	lp = strlen(v->purposes) + 1;
+	lb = strlen(v->legal_basis) + 1;
+	ls = strlen(v->source) + 1;
+	lc = strlen(cat) + 1;
+	sv->blen = vcap + lf + lp + lb + ls + lc;
+	sv->blk = malloc(sv->blen);
+	if (sv->blk == NULL) {
 		g->st = reg_fail(g->r, RK_ESYS, "out of memory");
 		return 1;
 	}
+	sv->value = sv->blk;
 	if (sec_open(g->dk, g->sub->id, v->field, v->ct, v->ctlen,
 		     (unsigned char *)sv->value) != 0) {
-		free(sv->value);
+		sec_wipe(sv->blk, sv->blen);
+		free(sv->blk);
 		g->st = reg_fail(g->r, RK_EINTEGRITY,
 				 "a stored value does not decrypt: the "
 				 "database was altered or damaged");
@@ -620,25 +638,20 @@ static int get_one(void *ud, const store_value *v)
 	sv->value[len] = '\0';
 	if (p->fields[fi].type == PT_PASSWORD) {
 		/* The hash never leaves the library. */
-		reg_free_secret(sv->value);
-		sv->value = strdup("(argon2id)");
+		sec_wipe(sv->value, vcap);
+		memcpy(sv->value, PASSWORD_SHOWN, sizeof PASSWORD_SHOWN);
 	} else if (p->fields[fi].type == PT_HETU && len == 11 &&
 		   g->r->role != POL_NONE &&
 		   !p->roles[g->r->role].unmasked_hetu) {
 		/* The date part is enough to tell people apart at the desk. */
 		memcpy(sv->value + 7, "****", 4);
 	}
-	sv->field = strdup(v->field);
-	sv->purposes = strdup(v->purposes);
-	sv->basis = strdup(v->legal_basis);
-	sv->source = strdup(v->source);
-	sv->category = dup_or_empty(p->categories[p->fields[fi].category].name);
-	s->n++; /* counted now so that rk_subject_free releases it */
-	if (sv->value == NULL || sv->field == NULL || sv->purposes == NULL ||
-	    sv->basis == NULL || sv->source == NULL || sv->category == NULL) {
-		g->st = reg_fail(g->r, RK_ESYS, "out of memory");
-		return 1;
-	}
+	sv->field = memcpy(sv->blk + vcap, v->field, lf);
+	sv->purposes = memcpy(sv->field + lf, v->purposes, lp);
+	sv->basis = memcpy(sv->purposes + lp, v->legal_basis, lb);
+	sv->source = memcpy(sv->basis + lb, v->source, ls);
+	sv->category = memcpy(sv->source + ls, cat, lc);
+	s->n++;
 	if (v->expires != NULL)
 		snprintf(sv->expires, sizeof sv->expires, "%s", v->expires);
 	sv->pub.field = sv->field;
@@ -1742,12 +1755,8 @@ void rk_subject_free(rk_subject *s)
 	if (s == NULL)
 		return;
 	for (i = 0; i < s->n; i++) {
-		reg_free_secret(s->vals[i].value);
-		free(s->vals[i].field);
-		free(s->vals[i].purposes);
-		free(s->vals[i].basis);
-		free(s->vals[i].source);
-		free(s->vals[i].category);
+		sec_wipe(s->vals[i].blk, s->vals[i].blen);
+		free(s->vals[i].blk);
 	}
 	free(s->vals);
 	free(s);
