@@ -937,6 +937,21 @@ out:
 /* ---- update and end --------------------------------------------------------
  */
 
+struct hidden_state {
+	const char *purpose;
+	size_t hidden;
+};
+
+/* Counts a value the purpose does not show (its purposes lack it). */
+static int hidden_one(void *ud, const store_value *v)
+{
+	struct hidden_state *hs = ud;
+
+	if (!csv_has(v->purposes, hs->purpose))
+		hs->hidden++;
+	return 0;
+}
+
 rk_status rk_subject_update(rk_register *r, const char *id,
 			    const rk_fields *fields, const char *source,
 			    const char *purpose)
@@ -1014,6 +1029,31 @@ rk_status rk_subject_update(rk_register *r, const char *id,
 						      sub.kind);
 					goto out;
 				}
+	}
+	/* A field's values are replaced whole: not one that this purpose
+	 * does not show (stored for other purposes, say before a policy
+	 * change), which the caller never saw. */
+	for (i = 0; i < ps.n; i++) {
+		size_t fi = ps.v[i].field;
+		struct hidden_state hs = {p->purposes[pu].name, 0};
+		for (j = 0; j < i && ps.v[j].field != fi; j++)
+			;
+		if (j < i)
+			continue;
+		if (r->st->vt->value_list(r->st, sub.id, p->fields[fi].name,
+					  hidden_one, &hs) != 0) {
+			st = reg_store_fail(r, "cannot read the values");
+			goto out;
+		}
+		if (hs.hidden > 0) {
+			st = reg_fail(r, RK_EREFUSED,
+				      "field %s holds a value that purpose %s "
+				      "does not show (it was collected for "
+				      "other purposes): change it under a "
+				      "purpose that shows it",
+				      p->fields[fi].name, p->purposes[pu].name);
+			goto out;
+		}
 	}
 	for (i = 0; i < ps.n; i++) {
 		size_t fi = ps.v[i].field;
