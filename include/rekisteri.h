@@ -398,7 +398,9 @@ RK_API RK_NODISCARD rk_status rk_may_contact(rk_register *reg, const char *id,
 RK_API RK_NODISCARD rk_status rk_cookie_link(rk_register *reg, const char *id,
 					     const char *cookie_id);
 /* Unlinks every identifier of the subject, so browsing under them no longer
- * reaches the profile; *unlinked gets how many (may be NULL). The reset is
+ * reaches the profile, and deletes the records that came through them
+ * (as rk_cookie_reset_ex, which also gives their count); *unlinked gets
+ * how many identifiers (may be NULL). The reset is
  * an entry of the subject's ledger ("rk:cookie_reset"), so a restore of a
  * backup from before it unlinks what the backup brings back. */
 RK_API RK_NODISCARD rk_status rk_cookie_reset(rk_register *reg, const char *id,

@@ -142,10 +142,11 @@ void h_cookie_reset(srv_req *q, srv_resp *r)
 		srv_error(r, 400, "bad_request", "?profile= is 0 or 1");
 		return;
 	}
-	/* The ledger entry names the channel, as a consent's does. */
+	/* The ledger entry names the channel, as a consent's does. A reset
+	 * always resets the profile: ?profile= is taken for the clients
+	 * written when it chose, and the count is always given. */
 	st = rk_cookie_reset_via(q->reg, q->params[0], "api", &unlinked,
-				 profile != NULL && profile[0] == '1' ? &deleted
-								      : NULL);
+				 &deleted);
 	if (st != RK_OK) {
 		srv_fail(q, r, st);
 		return;
