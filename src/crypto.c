@@ -578,22 +578,30 @@ int sec_open(const unsigned char *key, const char *subject, const char *field,
 
 /* ---- keyed hashes ------------------------------------------------------- */
 
+/* The blind index's input after its key: streamed so the normalised value
+ * is never copied; the NULs keep ("ab","c") and ("a","bc") apart. Wipes
+ * the state. */
+static void bidx_finish(crypto_generichash_state *st, const char *field,
+			const char *normalised,
+			unsigned char out[SEC_BIDX_BYTES])
+{
+	crypto_generichash_update(st, (const unsigned char *)BIDX_CTX,
+				  sizeof BIDX_CTX);
+	crypto_generichash_update(st, (const unsigned char *)field,
+				  strlen(field) + 1);
+	crypto_generichash_update(st, (const unsigned char *)normalised,
+				  strlen(normalised));
+	crypto_generichash_final(st, out, SEC_BIDX_BYTES);
+	sodium_memzero(st, sizeof *st);
+}
+
 void sec_blind_index(const unsigned char *ikey, const char *field,
 		     const char *normalised, unsigned char out[SEC_BIDX_BYTES])
 {
 	crypto_generichash_state st;
 
-	/* Streamed so the normalised value is never copied. The NULs keep
-	 * ("ab","c") and ("a","bc") apart. */
 	crypto_generichash_init(&st, ikey, SEC_KEY_BYTES, SEC_BIDX_BYTES);
-	crypto_generichash_update(&st, (const unsigned char *)BIDX_CTX,
-				  sizeof BIDX_CTX);
-	crypto_generichash_update(&st, (const unsigned char *)field,
-				  strlen(field) + 1);
-	crypto_generichash_update(&st, (const unsigned char *)normalised,
-				  strlen(normalised));
-	crypto_generichash_final(&st, out, SEC_BIDX_BYTES);
-	sodium_memzero(&st, sizeof st);
+	bidx_finish(&st, field, normalised, out);
 }
 
 int sec_pwhash(const char *password, char out[SEC_PWHASH_BYTES])
@@ -927,12 +935,5 @@ void sec_blind_index_ks(sec_kst **slot, const unsigned char *ikey,
 		return;
 	}
 	memcpy(&st, ks, sizeof st);
-	crypto_generichash_update(&st, (const unsigned char *)BIDX_CTX,
-				  sizeof BIDX_CTX);
-	crypto_generichash_update(&st, (const unsigned char *)field,
-				  strlen(field) + 1);
-	crypto_generichash_update(&st, (const unsigned char *)normalised,
-				  strlen(normalised));
-	crypto_generichash_final(&st, out, SEC_BIDX_BYTES);
-	sodium_memzero(&st, sizeof st);
+	bidx_finish(&st, field, normalised, out);
 }

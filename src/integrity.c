@@ -1417,22 +1417,40 @@ static void row_term(const rk_register *r, const char *ctx, int64_t id,
 	sec_mac_final(&m, out);
 }
 
-static rk_status pinned_load(rk_register *r, const char *name,
-			     unsigned char acc[SEC_HASH_BYTES])
+/* A pinned sum from meta into acc (zero and *have 0 when there is none);
+ * *badlen 1 (and nothing reported) when the stored pin has a wrong length,
+ * which the caller reports in its own words. */
+static rk_status pinned_read(rk_register *r, const char *name,
+			     unsigned char acc[SEC_HASH_BYTES], int *have,
+			     int *badlen)
 {
 	unsigned char buf[2 * SEC_HASH_BYTES];
 	size_t len = 0;
 	int rc = r->st->vt->meta_get(r->st, name, buf, sizeof buf, &len);
 
+	*have = 0;
+	*badlen = 0;
 	memset(acc, 0, SEC_HASH_BYTES);
 	if (rc == STORE_NOTFOUND)
 		return RK_OK;
 	if (rc != 0)
 		return reg_store_fail(r, "cannot read the register");
-	if (len != SEC_HASH_BYTES)
-		return altered(r, "a pinned set of the register");
+	if (len != SEC_HASH_BYTES) {
+		*badlen = 1;
+		return RK_EINTEGRITY;
+	}
 	memcpy(acc, buf, SEC_HASH_BYTES);
+	*have = 1;
 	return RK_OK;
+}
+
+static rk_status pinned_load(rk_register *r, const char *name,
+			     unsigned char acc[SEC_HASH_BYTES])
+{
+	int have, badlen;
+	rk_status st = pinned_read(r, name, acc, &have, &badlen);
+
+	return badlen ? altered(r, "a pinned set of the register") : st;
 }
 
 static rk_status pinned_change(rk_register *r, const char *name,
@@ -2382,22 +2400,10 @@ static rk_status ss_set_altered(rk_register *r)
 static rk_status ss_pin_load(rk_register *r, unsigned char acc[SEC_HASH_BYTES],
 			     int *have)
 {
-	unsigned char buf[2 * SEC_HASH_BYTES];
-	size_t len = 0;
-	int rc = r->st->vt->meta_get(r->st, META_SELFSVC_SET, buf, sizeof buf,
-				     &len);
+	int badlen;
+	rk_status st = pinned_read(r, META_SELFSVC_SET, acc, have, &badlen);
 
-	*have = 0;
-	memset(acc, 0, SEC_HASH_BYTES);
-	if (rc == STORE_NOTFOUND)
-		return RK_OK;
-	if (rc != 0)
-		return reg_store_fail(r, "cannot read the register");
-	if (len != SEC_HASH_BYTES)
-		return ss_set_altered(r);
-	memcpy(acc, buf, SEC_HASH_BYTES);
-	*have = 1;
-	return RK_OK;
+	return badlen ? ss_set_altered(r) : st;
 }
 
 static rk_status ss_pin_store(rk_register *r,

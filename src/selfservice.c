@@ -146,6 +146,18 @@ out:
 	return st;
 }
 
+/* A failed use of a link, audited under the self-service actor: whoever
+ * tried, it was not the handle's last actor. */
+static void audit_open_attempt(rk_register *r, rk_status st)
+{
+	char saved[REG_ACTOR_MAX];
+
+	memcpy(saved, r->actor, sizeof saved);
+	snprintf(r->actor, sizeof r->actor, "%s", SELF_ACTOR);
+	reg_audit_attempt(r, AUD_SELFSERVICE_OPEN, NULL, NULL, st);
+	memcpy(r->actor, saved, sizeof saved);
+}
+
 rk_status rk_selfservice_exchange(rk_register *r, const char *link_secret,
 				  char session_out[RK_TOKEN_LEN + 1],
 				  int64_t *expires_out)
@@ -231,27 +243,14 @@ refused:
 	reg_rollback(r);
 	st = reg_fail(r, RK_EREFUSED,
 		      "the link was used already or has expired");
-	{
-		/* whoever tried, it was not the handle's last actor */
-		char saved[REG_ACTOR_MAX];
-		memcpy(saved, r->actor, sizeof saved);
-		snprintf(r->actor, sizeof r->actor, "%s", SELF_ACTOR);
-		reg_audit_attempt(r, AUD_SELFSERVICE_OPEN, NULL, NULL, st);
-		memcpy(r->actor, saved, sizeof saved);
-	}
+	audit_open_attempt(r, st);
 	sec_wipe(session, sizeof session);
 	return st;
 integrity:
 	/* Nothing handed out; audited as the other integrity failures,
 	 * with the message kept. */
 	reg_rollback(r);
-	{
-		char saved[REG_ACTOR_MAX];
-		memcpy(saved, r->actor, sizeof saved);
-		snprintf(r->actor, sizeof r->actor, "%s", SELF_ACTOR);
-		reg_audit_attempt(r, AUD_SELFSERVICE_OPEN, NULL, NULL, st);
-		memcpy(r->actor, saved, sizeof saved);
-	}
+	audit_open_attempt(r, st);
 	sec_wipe(session, sizeof session);
 	return st;
 out:

@@ -169,3 +169,31 @@ e2e_finish() {
 	printf '%d passed, %d failed\n' "$pass" "$fail"
 	[ "$fail" -eq 0 ]
 }
+
+# ---- a streaming-replication standby of the pg suite's cluster ------------
+# e2e_standby NAME: for the replica scripts (tests/pg-suite.sh runs them with
+# REKISTERI_TEST_PG=1): SB the standby's socket folder (started by the
+# script with tests/pg-cluster.sh standby, stopped on every way out),
+# REPLICA its URL, pq HOST SQL [DB] a query, wait_replay until the standby
+# has replayed all the primary wrote (a wait, not a measured time: it gives
+# up after a minute).
+e2e_standby() {
+	if [ "${REKISTERI_TEST_PG:-0}" != 1 ]; then
+		echo "$1: needs REKISTERI_TEST_PG=1 (tests/pg-suite.sh)" >&2
+		exit 1
+	fi
+	SB="$WORK/sb"
+	REPLICA="postgresql:///$RK_PG_DBNAME?host=$SB&user=postgres"
+	e2e_stop() { bash "$SRC/tests/pg-cluster.sh" stop "$SB"; }
+	pq() { "$RK_PG_BIN/psql" -h "$1" -U postgres -d "${3:-$RK_PG_DBNAME}" -Atqc "$2"; }
+	wait_replay() {
+		local lsn i
+		lsn=$(pq "$RK_PG_HOST" "SELECT pg_current_wal_insert_lsn()")
+		for i in $(seq 1 600); do
+			[ "$(pq "$SB" "SELECT pg_last_wal_replay_lsn() >= '$lsn'")" = t ] &&
+				return 0
+			sleep 0.1
+		done
+		return 1
+	}
+}

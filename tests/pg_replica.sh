@@ -9,28 +9,8 @@
 # verify passes, and a manual fail-over: the standby promoted carries the
 # register on, audit verify intact.
 . "$(dirname "$0")/e2e-common.sh"
-if [ "${REKISTERI_TEST_PG:-0}" != 1 ]; then
-	echo "pg_replica: needs REKISTERI_TEST_PG=1 (tests/pg-suite.sh)" >&2
-	exit 1
-fi
 HERE=$(cd "$(dirname "$0")" && pwd)
-SB="$WORK/sb"
-e2e_stop() { bash "$HERE/pg-cluster.sh" stop "$SB"; }
-pq() { "$RK_PG_BIN/psql" -h "$1" -U postgres -d "$RK_PG_DBNAME" -Atqc "$2"; }
-REPLICA="postgresql:///$RK_PG_DBNAME?host=$SB&user=postgres"
-
-# wait_replay: until the standby has replayed all the primary wrote (a
-# wait, not a measured time: it gives up after a minute)
-wait_replay() {
-	local lsn i
-	lsn=$(pq "$RK_PG_HOST" "SELECT pg_current_wal_lsn()")
-	for i in $(seq 1 600); do
-		[ "$(pq "$SB" "SELECT pg_last_wal_replay_lsn() >= '$lsn'")" = t ] &&
-			return 0
-		sleep 0.1
-	done
-	return 1
-}
+e2e_standby pg_replica
 shows() { grep -q "$1" <<<"$out"; }
 
 check "init" 0 "$BIN" init --policy "$POLICY"

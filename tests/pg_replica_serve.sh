@@ -11,29 +11,9 @@
 # (its answer right, the retry counted), that a stopped standby falls back
 # to the primary, and that audit verify passes.
 . "$(dirname "$0")/e2e-common.sh"
-if [ "${REKISTERI_TEST_PG:-0}" != 1 ]; then
-	echo "pg_replica_serve: needs REKISTERI_TEST_PG=1 (tests/pg-suite.sh)" >&2
-	exit 1
-fi
 command -v curl >/dev/null || { echo "curl is needed"; exit 1; }
 HERE=$(cd "$(dirname "$0")" && pwd)
-SB="$WORK/sb"
-e2e_stop() { bash "$HERE/pg-cluster.sh" stop "$SB"; }
-pq() { "$RK_PG_BIN/psql" -h "$1" -U postgres -d "${3:-$RK_PG_DBNAME}" -Atqc "$2"; }
-REPLICA="postgresql:///$RK_PG_DBNAME?host=$SB&user=postgres"
-
-# wait_replay: until the standby has replayed all the primary wrote (a
-# wait, not a measured time: it gives up after a minute)
-wait_replay() {
-	local lsn i
-	lsn=$(pq "$RK_PG_HOST" "SELECT pg_current_wal_insert_lsn()")
-	for i in $(seq 1 600); do
-		[ "$(pq "$SB" "SELECT pg_last_wal_replay_lsn() >= '$lsn'")" = t ] &&
-			return 0
-		sleep 0.1
-	done
-	return 1
-}
+e2e_standby pg_replica_serve
 # req NAME WANT_STATUS METHOD PATH [PURPOSE] [BODY]: as customer service
 # (or the actor whose token is in $AS); the answer's body in $body
 req() {
