@@ -785,7 +785,9 @@ int rk_serve_main(const char *db, const char *key, const char *replica,
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (ckpt_start(db, key) != 0)
+	/* PostgreSQL has no log to copy back: no thread, no connection */
+	if (strncmp(db, "postgresql://", 13) != 0 &&
+	    strncmp(db, "postgres://", 11) != 0 && ckpt_start(db, key) != 0)
 		srv_log("warning",
 			"no checkpointer thread: requests checkpoint "
 			"the database themselves");
