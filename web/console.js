@@ -483,6 +483,28 @@ function newKey() {
   return crypto.randomUUID ? crypto.randomUUID() : Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+// A creating form's submit handler: one request at a time, each under the
+// form's Idempotency-Key, so a double click or a retry after a lost answer
+// creates one. send(key) makes the call and answers the API's result. A
+// success or a refusal (4xx: nothing was created) ends that request, and
+// the next one takes a new key; a lost answer (a network error, 5xx) keeps
+// it for the retry.
+function onceEach(send) {
+  let key = newKey(), busy = false;
+  return async (e) => {
+    e.preventDefault();
+    if (busy) return;
+    busy = true;
+    let r;
+    try {
+      r = await send(key);
+    } finally {
+      busy = false;
+    }
+    if (r && (r.ok || (r.status >= 400 && r.status < 500))) key = newKey();
+  };
+}
+
 // Adding a person: the kind, then the fields the policy lets that kind hold
 // and the role see, the kind's required ones marked. Saved under the purpose
 // chosen above; the server checks the role, the purpose and every value.
@@ -492,7 +514,6 @@ function newSubjectForm() {
   const kind = el("select", { id: "new-kind" }, kinds.map((k) => el("option", { value: k.name }, pick(k.label, k.name))));
   const inputs = el("div", { class: "stack", id: "new-fields" });
   const err = el("p", { class: "error", role: "alert", id: "new-error" });
-  let key = newKey();
   const make = () => {
     clear(inputs);
     const k = kinds.find((x) => x.name === kind.value) || { required: [] };
@@ -504,25 +525,18 @@ function newSubjectForm() {
   };
   kind.addEventListener("change", make);
   make();
-  let busy = false;
   return el("details", { class: "card", id: "new-subject" }, el("summary", null, t("new_subject")),
-    el("form", { class: "stack", on: { submit: async (e) => {
-      e.preventDefault();
-      if (busy) return;
-      busy = true;
+    el("form", { class: "stack", on: { submit: onceEach(async (key) => {
       err.textContent = "";
       const r = await call("POST", "/v1/subjects", { body: { kind: kind.value, fields: formValues(inputs) }, idempotencyKey: key });
-      busy = false;
       if (!r.ok) {
         err.textContent = errText(r);
-        // a refusal created nothing; the key may be used again only for
-        // the same request, so a corrected one takes a new key
-        if (r.status >= 400 && r.status < 500) key = newKey();
-        return;
+        return r;
       }
       status(t("subject_added"), "ok");
       go("subject", r.data.id);
-    } } },
+      return r;
+    }) } },
       el("p", { class: "muted small" }, t("new_subject_help")),
       el("div", { class: "field" }, el("label", { for: "new-kind" }, t("kind")), kind), inputs, err,
       el("button", { type: "submit", class: "primary" }, t("add_subject"))));
@@ -571,23 +585,11 @@ function addRecordForm(id, reload) {
   };
   type.addEventListener("change", make);
   make();
-  // As for a new person: one request at a time, under one Idempotency-Key,
-  // so that a double click or a retry after a lost answer adds one record.
-  let key = newKey(), busy = false;
   return el("details", { id: "rec-add" }, el("summary", null, t("add_record")),
-    el("form", { class: "stack", on: { submit: async (e) => {
-      e.preventDefault();
-      if (busy) return;
-      busy = true;
-      try {
-        await sendRecord();
-      } finally {
-        busy = false;
-      }
-    } } }, el("div", { class: "field" }, el("label", { for: "rec-add-type" }, t("record_type")), type), inputs,
+    el("form", { class: "stack", on: { submit: onceEach(sendRecord) } }, el("div", { class: "field" }, el("label", { for: "rec-add-type" }, t("record_type")), type), inputs,
       el("button", { type: "submit", class: "small primary" }, t("add"))));
 
-  async function sendRecord() {
+  async function sendRecord(key) {
     const rec = { type: type.value, fields: formValues(inputs) };
     const file = inputs.querySelector("#rec-add-file");
     let r;
@@ -602,14 +604,12 @@ function addRecordForm(id, reload) {
     }
     if (!r.ok) {
       status(errText(r), "error");
-      // a refusal added nothing: a corrected request takes a new key
-      if (r.status >= 400 && r.status < 500) key = newKey();
-      return;
+      return r;
     }
-    key = newKey(); // the next record is another one
     status(t("record_added", { n: r.data.record }), "ok");
     make();
     reload();
+    return r;
   }
 }
 
