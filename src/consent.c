@@ -591,6 +591,10 @@ static int hist_one(void *ud, const store_consent *c)
 	if (c->objection && strncmp(c->scope, LEDGER_GROUNDS_PREFIX,
 				    strlen(LEDGER_GROUNDS_PREFIX)) == 0)
 		kind = "compelling_grounds";
+	/* A cookie reset is a thing the register did, not an objection in
+	 * force: readers tell it by its kind, not by the reserved name. */
+	else if (c->objection && strcmp(c->scope, LEDGER_COOKIE_RESET) == 0)
+		kind = "action";
 	bad |= json_object_set_new(o, "kind", json_string(kind));
 	bad |= json_object_set_new(o, "scope", json_string(c->scope));
 	bad |= json_object_set_new(o, "given", json_boolean(c->given));

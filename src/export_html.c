@@ -643,10 +643,6 @@ static void records(hbuf *b)
 	raw(b, "</section>\n");
 }
 
-/* The ledger entry a cookie reset writes (ledger.h's LEDGER_COOKIE_RESET,
- * which export.c labels): a thing done, not an objection in force. */
-#define HTML_COOKIE_RESET "rk:cookie_reset"
-
 static void ledger(hbuf *b)
 {
 	const json_t *l = json_object_get(b->doc, "ledger"), *e;
@@ -684,11 +680,10 @@ static void ledger(hbuf *b)
 	json_array_foreach(l, i, e)
 	{
 		const char *kind = str(e, "kind");
-		const char *scope = str(e, "scope");
 		int obj = kind != NULL && strcmp(kind, "objection") == 0;
 		int given = json_is_true(json_object_get(e, "given"));
-		int reset =
-			scope != NULL && strcmp(scope, HTML_COOKIE_RESET) == 0;
+		/* a thing the register did (a cookie reset), not a state */
+		int reset = kind != NULL && strcmp(kind, "action") == 0;
 
 		raw(b, "<tr><td>");
 		when(b, str(e, "at"));

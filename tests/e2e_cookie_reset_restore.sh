@@ -28,6 +28,11 @@ check "reset the cookie profile" 0 "$BIN" cookie reset "$A"
 expect "the reset unlinked and deleted" grep -q "unlinked 1 identifier, deleted 1 record" <<<"$out"
 check "the ledger holds the reset" 0 "$BIN" --json consent history "$A"
 expect "as an entry of its own" jq -e 'map(select(.scope == "rk:cookie_reset")) | length == 1' <<<"$out" >/dev/null
+expect "of kind action, a thing done, not an objection in force" \
+	jq -e 'map(select(.scope == "rk:cookie_reset")) | .[0].kind == "action"' <<<"$out" >/dev/null
+check "the access report" 0 "$BIN" --json export "$A"
+expect "shows the reset as an action too" \
+	jq -e '.ledger | map(select(.scope == "rk:cookie_reset")) | .[0].kind == "action"' <<<"$out" >/dev/null
 
 # A link made after the reset (a second later: the ledger counts seconds,
 # and a link of the reset's own second counts as reset with it).

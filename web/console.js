@@ -378,8 +378,8 @@ function consentCard(id) {
       ledger.length === 0 ? el("p", { class: "muted" }, t("none")) :
         el("ol", { class: "history" }, ledger.slice().reverse().map((e) => el("li", null,
           el("span", { class: "when" }, fmtDate(e.at)), " ",
-          e.scope === "rk:restriction" ? t("restriction") : e.scope === "rk:cookie_reset" ? t("cookie_reset_entry") : labelIn(e.kind === "objection" ? S.me.objections : S.me.scopes, e.scope), ": ",
-          el("strong", null, e.scope === "rk:cookie_reset" ? t("done_entry") : e.given ? (e.kind === "objection" ? t("in_force") : t("given")) : (e.kind === "objection" ? t("lifted") : t("withdrawn"))),
+          e.scope === "rk:restriction" ? t("restriction") : e.kind === "action" && e.scope === "rk:cookie_reset" ? t("cookie_reset_entry") : labelIn(e.kind === "objection" ? S.me.objections : S.me.scopes, e.scope), ": ",
+          el("strong", null, e.kind === "action" ? t("done_entry") : e.given ? (e.kind === "objection" ? t("in_force") : t("given")) : (e.kind === "objection" ? t("lifted") : t("withdrawn"))),
           el("span", { class: "muted small" }, " · " + e.channel + " · " + (e.actor || ""))))));
     box.append(hist);
   })();

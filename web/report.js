@@ -56,7 +56,7 @@ export function renderReport(rep) {
 // How a ledger entry reads: a consent given or withdrawn, an objection or a
 // restriction in force or lifted, a cookie reset done.
 function entryState(e) {
-  if (e.scope === "rk:cookie_reset") return t("done_entry");
+  if (e.kind === "action") return t("done_entry");
   if (e.kind === "objection") return e.given ? t("in_force") : t("lifted");
   return e.given ? t("given") : t("withdrawn");
 }
