@@ -1339,7 +1339,7 @@ rk_status rk_cookie_reset_via(rk_register *r, const char *id,
 	rk_status st;
 	char what[NAMES_MAX];
 	int64_t n = 0, m = 0;
-	int audited = 0;
+	int audited = 0, entry = 1;
 
 	if (unlinked != NULL)
 		*unlinked = 0;
@@ -1375,9 +1375,20 @@ rk_status rk_cookie_reset_via(rk_register *r, const char *id,
 	}
 	/* In the ledger, which a restore keeps: what a backup brings back
 	 * from before this reset is unlinked again (consent_purge_unconsented).
-	 */
-	st = ledger_append(r, &sub, LEDGER_COOKIE_RESET, 1, 1, channel, NULL,
-			   0);
+	 * A reset that found nothing after an earlier one adds no entry: no
+	 * link outlived that one, so it already covers what a backup could
+	 * bring back, and repeated resets cannot grow the ledger every read
+	 * of the subject walks. */
+	if (n == 0 && m == 0) {
+		int64_t at = 0;
+		int rc = ledger_last_at(r, sub.id, LEDGER_COOKIE_RESET, 1, &at);
+		if (rc < 0)
+			st = ledger_err(rc);
+		entry = rc == 0;
+	}
+	if (st == RK_OK && entry)
+		st = ledger_append(r, &sub, LEDGER_COOKIE_RESET, 1, 1, channel,
+				   NULL, 0);
 	if (st == RK_OK && m > 0)
 		st = integ_records_repin(r, &sub);
 	if (st == RK_OK)

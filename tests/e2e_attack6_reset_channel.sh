@@ -18,11 +18,19 @@ req "link a cookie" 201 POST "/v1/subjects/$ID/cookies" "$TOK_DPO" '{"cookie":"c
 check "reset from the command line" 0 "$BIN" cookie reset "$ID"
 req "link another" 201 POST "/v1/subjects/$ID/cookies" "$TOK_DPO" '{"cookie":"c-two-1234567890"}'
 req "reset through the API" 200 DELETE "/v1/subjects/$ID/cookies" "$TOK_DPO"
+req "link a third" 201 POST "/v1/subjects/$ID/cookies" "$TOK_DPO" '{"cookie":"c-three-1234567890"}'
 req "reset the profile through the API" 200 DELETE "/v1/subjects/$ID/cookies?profile=1" "$TOK_DPO"
 req "the link is exchanged for a session" 201 POST /v1/self/session "" "{\"secret\":\"$SECRET\"}"
 SES=$(jq -r .token <<<"$body")
+req "link a fourth" 201 POST "/v1/subjects/$ID/cookies" "$TOK_DPO" '{"cookie":"c-four-1234567890"}'
 req "the subject resets on their own page" 200 DELETE /v1/self/cookies "$SES"
 expect "the ledger names each reset's channel" test "$(resets)" = "cli,api,api,web"
+# A reset that finds nothing after an earlier one is audited but adds no
+# ledger entry (the earlier one covers a restore), so the subject cannot
+# grow their own ledger by resetting again and again.
+req "an empty reset on their own page" 200 DELETE /v1/self/cookies "$SES"
+req "and one through the API" 200 DELETE "/v1/subjects/$ID/cookies" "$TOK_DPO"
+expect "adds no ledger entry" test "$(resets)" = "cli,api,api,web"
 e2e_serve_stop
 check "audit verify passes" 0 "$BIN" audit verify
 e2e_finish
