@@ -1390,7 +1390,8 @@ RK_API RK_NODISCARD rk_status rk_read_floor_new(rk_read_floor **out);
 RK_API void rk_read_floor_free(rk_read_floor *floor);
 /* The floor's position: the primary's WAL position (pg_lsn as a 64-bit
  * number) after the last write of the handles sharing it; 0 before any
- * write, UINT64_MAX after a write whose position is unknown. */
+ * write, UINT64_MAX while a write's position is unknown (until a read
+ * learns where the primary's WAL ends; reads stay on the primary). */
 RK_API uint64_t rk_read_floor_position(const rk_read_floor *floor);
 /* Lets the handle share floor (NULL: leave it). Its writes raise the floor
  * from now on, with or without a replica set on this handle (a handle that

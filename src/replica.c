@@ -55,6 +55,8 @@ rk_status rk_read_floor_new(rk_read_floor **out)
 	if (fl == NULL)
 		return RK_ESYS;
 	atomic_init(&fl->f.pos, 0);
+	atomic_init(&fl->f.lost, 0);
+	atomic_init(&fl->f.settled, 0);
 	return RK_OK;
 }
 
@@ -65,7 +67,11 @@ void rk_read_floor_free(rk_read_floor *floor)
 
 uint64_t rk_read_floor_position(const rk_read_floor *floor)
 {
-	return floor == NULL ? 0 : atomic_load(&floor->f.pos);
+	if (floor == NULL)
+		return 0;
+	if (atomic_load(&floor->f.lost) != atomic_load(&floor->f.settled))
+		return UINT64_MAX;
+	return atomic_load(&floor->f.pos);
 }
 
 rk_status rk_register_share_read_floor(rk_register *r, rk_read_floor *floor)

@@ -306,10 +306,13 @@ enum store_ct {
 
 /* A position in the primary's WAL that handles share (replica.c's
  * rk_read_floor): raised by their writes, waited for by their reads on a
- * standby. 0: no write yet; UINT64_MAX: a write whose position could not
- * be learned (reads stay on the primary). */
+ * standby; 0: no write yet. A write whose position could not be learned
+ * counts in lost; until settled catches up (a read asks the primary where
+ * its WAL ends, which is past every write counted before it asked), reads
+ * stay on the primary. */
 typedef struct store_floor {
 	_Atomic uint64_t pos;
+	_Atomic uint64_t lost, settled;
 } store_floor;
 
 struct store_vt {

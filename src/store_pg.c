@@ -245,6 +245,7 @@ struct pg {
 	int on_replica;
 	int txn_write;
 	uint64_t wrote_pos; /* the primary's WAL end after our last write */
+	int wrote_lost;	    /* our last write's position is not known */
 	int64_t replica_reads;
 	int64_t replica_retry; /* unreachable: not tried before (s) */
 	store_floor *floor;    /* shared with other handles, or NULL */
@@ -253,6 +254,7 @@ struct pg {
 
 static int replica_begin(struct pg *s);
 static void replica_end(struct pg *s, int committed);
+static int replica_settle(struct pg *s);
 
 /* ---- the bulk transaction's COPY path (store_pg_copy.c) ---- */
 
@@ -1759,6 +1761,8 @@ static int replica_begin(struct pg *s)
 		memset(s->prepared_r, 0, sizeof s->prepared_r);
 	}
 	s->replica_retry = 0;
+	if (replica_settle(s) != 0)
+		return -1;
 	/* Still a standby (a promoted one is a primary of its own), and
 	 * it has what this handle wrote, and what the handles that share
 	 * its floor wrote. Asked before BEGIN: the transaction's snapshot
@@ -1818,12 +1822,34 @@ static uint64_t lsn_parse(const char *text)
 	return ((uint64_t)hi << 32) | (uint64_t)lo;
 }
 
+/* Raised only: a handle that committed earlier but reports later must not
+ * lower it. */
+static void floor_raise(_Atomic uint64_t *v, uint64_t to)
+{
+	uint64_t cur = atomic_load(v);
+
+	while (cur < to && !atomic_compare_exchange_weak(v, &cur, to))
+		;
+}
+
+/* Where the primary's WAL ends now; UINT64_MAX when it cannot say. */
+static uint64_t primary_wal_end(struct pg *s)
+{
+	PGresult *res = PQexec(s->c, "SELECT pg_current_wal_insert_lsn()");
+	uint64_t pos = UINT64_MAX;
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		pos = lsn_parse(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return pos;
+}
+
 /* After a commit or rollback: the primary's connection is back in
  * place; a committed write leaves where the primary's WAL ends, for
  * the next read to wait for. */
 static void replica_end(struct pg *s, int committed)
 {
-	PGresult *res;
+	uint64_t pos;
 
 	if (s->on_replica) {
 		replica_swap(s);
@@ -1831,22 +1857,45 @@ static void replica_end(struct pg *s, int committed)
 	}
 	if ((s->rc == NULL && s->floor == NULL) || !committed || !s->txn_write)
 		return;
-	res = PQexec(s->c, "SELECT pg_current_wal_insert_lsn()");
-	/* Unknown: no read goes to the replica until a later write's
-	 * position is known (the floor keeps it until it is freed). */
-	s->wrote_pos = UINT64_MAX;
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
-		s->wrote_pos = lsn_parse(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	if (s->floor != NULL) {
-		/* Raised only: a handle that committed earlier but reports
-		 * later must not lower it. */
-		uint64_t cur = atomic_load(&s->floor->pos);
-		while (cur < s->wrote_pos &&
-		       !atomic_compare_exchange_weak(&s->floor->pos, &cur,
-						     s->wrote_pos))
-			;
+	pos = primary_wal_end(s);
+	if (pos == UINT64_MAX) {
+		/* Unknown: no read goes to the replica until one asks the
+		 * primary again (replica_settle). Counted after the commit,
+		 * so a position asked for after the count is past it. */
+		s->wrote_lost = 1;
+		if (s->floor != NULL)
+			atomic_fetch_add(&s->floor->lost, 1);
+		return;
 	}
+	s->wrote_pos = pos;
+	if (s->floor != NULL)
+		floor_raise(&s->floor->pos, pos);
+}
+
+/* A lost write's position, learned late: where the primary's WAL ends
+ * now is past it. 0 when nothing is lost or it is settled now, -1 when
+ * the primary cannot say (then the read stays there). */
+static int replica_settle(struct pg *s)
+{
+	uint64_t lost = s->floor != NULL ? atomic_load(&s->floor->lost) : 0;
+	uint64_t pos;
+
+	if (!s->wrote_lost &&
+	    (s->floor == NULL || lost == atomic_load(&s->floor->settled)))
+		return 0;
+	pos = primary_wal_end(s);
+	if (pos == UINT64_MAX)
+		return -1;
+	if (pos > s->wrote_pos)
+		s->wrote_pos = pos;
+	s->wrote_lost = 0;
+	if (s->floor != NULL) {
+		/* The position first, then the count it covers: a reader that
+		 * sees the count settled sees the position too. */
+		floor_raise(&s->floor->pos, pos);
+		floor_raise(&s->floor->settled, lost);
+	}
+	return 0;
 }
 
 static int pg_read_replica(store *base, const char *url)
@@ -1862,6 +1911,7 @@ static int pg_read_replica(store *base, const char *url)
 	}
 	s->replica_retry = 0;
 	s->wrote_pos = 0;
+	s->wrote_lost = 0;
 	if (url == NULL)
 		return 0;
 	if (!store_is_url(url))
