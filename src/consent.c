@@ -1468,14 +1468,15 @@ static int scope_binds_data(const policy *p, size_t sc)
 
 /* A cookie reset since the backup is done again: the links from before it
  * and the records that came through them go. */
-static rk_status cookie_reset_replay(rk_register *r, const char *id)
+static rk_status cookie_reset_replay(rk_register *r, const char *id,
+				     const struct ledger_view *v)
 {
-	int64_t at = 0, recs = 0, links = 0;
-	int rc = ledger_last_at(r, id, LEDGER_COOKIE_RESET, 1, &at);
+	int64_t recs = 0, links = 0;
 
-	if (rc <= 0)
-		return rc == 0 ? RK_OK : ledger_err(rc);
-	if (r->st->vt->cookie_reset_until(r->st, id, at, &recs, &links) != 0)
+	if (!v->has_reset)
+		return RK_OK;
+	if (r->st->vt->cookie_reset_until(r->st, id, v->reset_at, &recs,
+					  &links) != 0)
 		return reg_store_fail(r, "cannot unlink the identifiers a "
 					 "cookie reset had unlinked");
 	return recs > 0 ? repin(r, id) : RK_OK;
@@ -1485,16 +1486,21 @@ rk_status consent_purge_unconsented(rk_register *r)
 {
 	const policy *p = r->pol;
 	struct unconsented u = {NULL, 0, 256};
+	struct ledger_view v = {0, 0, NULL};
 	char after[RK_ID_LEN + 1] = "";
 	rk_status st = RK_OK;
 	size_t i, sc;
-	int live;
+	int rc;
 
 	if (!r->in_write)
 		return reg_fail(r, RK_ESYS, "consent purge outside a write");
 	u.ids = calloc(u.cap, sizeof *u.ids);
-	if (u.ids == NULL)
+	v.live = calloc(p->nscopes + 1, 1);
+	if (u.ids == NULL || v.live == NULL) {
+		free(u.ids);
+		free(v.live);
 		return reg_fail(r, RK_ESYS, "out of memory");
+	}
 	do {
 		u.n = 0;
 		if (r->st->vt->subject_list(r->st, NULL,
@@ -1507,24 +1513,28 @@ rk_status consent_purge_unconsented(rk_register *r)
 		 * stayed live: each row pins its live ledger again. */
 		for (i = 0; st == RK_OK && i < u.n; i++)
 			st = integ_subject_rehead(r, u.ids[i]);
-		for (i = 0; st == RK_OK && i < u.n; i++)
-			st = cookie_reset_replay(r, u.ids[i]);
-		for (i = 0; st == RK_OK && i < u.n; i++)
+		/* Then one walk of each ledger tells both what to replay and
+		 * what data rests on a consent no longer given. */
+		for (i = 0; st == RK_OK && i < u.n; i++) {
+			rc = ledger_view_read(r, u.ids[i], &v);
+			if (rc < 0) {
+				st = ledger_err(rc);
+				break;
+			}
+			st = cookie_reset_replay(r, u.ids[i], &v);
 			for (sc = 0; st == RK_OK && sc < p->nscopes; sc++) {
-				if (!scope_binds_data(p, sc))
+				if (!scope_binds_data(p, sc) || v.live[sc])
 					continue;
-				live = ledger_live(r, u.ids[i], sc);
-				if (live < 0)
-					st = ledger_err(live);
-				else if (live == 0)
-					st = purge_scope(r, u.ids[i], sc);
-				if (st == RK_OK && live == 0)
+				st = purge_scope(r, u.ids[i], sc);
+				if (st == RK_OK)
 					st = repin(r, u.ids[i]);
 			}
+		}
 		if (u.n > 0)
 			memcpy(after, u.ids[u.n - 1], RK_ID_LEN + 1);
 	} while (st == RK_OK && u.n == u.cap);
 	free(u.ids);
+	free(v.live);
 	return st;
 }
 

@@ -84,6 +84,47 @@ int ledger_last_at(rk_register *r, const char *subject_id, const char *name,
 	return rc <= 0 ? rc : 1;
 }
 
+struct view_walk {
+	const policy *p;
+	struct ledger_view *v;
+};
+
+static int view_one(void *ud, const store_consent *c)
+{
+	struct view_walk *w = ud;
+	size_t k;
+
+	if (c->objection) {
+		if (strcmp(c->scope, LEDGER_COOKIE_RESET) == 0) {
+			w->v->has_reset = 1;
+			w->v->reset_at = c->at;
+		}
+		return 0;
+	}
+	k = policy_scope(w->p, c->scope);
+	if (k != POL_NONE)
+		w->v->live[k] = c->given ? 1 : 0;
+	return 0;
+}
+
+int ledger_view_read(rk_register *r, const char *subject_id,
+		     struct ledger_view *v)
+{
+	struct view_walk w = {r->pol, v};
+	store_subject sub;
+	rk_status st;
+
+	v->has_reset = 0;
+	v->reset_at = 0;
+	memset(v->live, 0, r->pol->nscopes);
+	st = reg_load_subject(r, subject_id, &sub);
+	if (st == RK_OK)
+		st = integ_consent_walk(r, &sub, NULL, view_one, &w);
+	if (st != RK_OK)
+		return st == RK_EINTEGRITY ? LEDGER_EINTEGRITY : -1;
+	return 0;
+}
+
 int ledger_live(rk_register *r, const char *subject_id, size_t scope)
 {
 	int s;
