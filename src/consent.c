@@ -181,31 +181,38 @@ static rk_status unknown_scope(rk_register *r)
 
 /* Deletes the subject's records whose type, and field values whose field,
  * rests on consent scope, so that they stop being usable the moment the
- * consent goes. */
+ * consent goes. *gone (when not NULL): how many rows went, so that a
+ * caller repins only when something did. */
 static rk_status purge_scope(rk_register *r, const char *subject_id,
-			     size_t scope)
+			     size_t scope, int64_t *gone)
 {
 	const policy *p = r->pol;
-	int64_t n;
+	int64_t n, sum = 0;
 	size_t i;
 
 	for (i = 0; i < p->nrecord_types; i++) {
 		if (p->record_types[i].consent != scope)
 			continue;
+		n = 0;
 		if (r->st->vt->record_delete_type(r->st, subject_id,
 						  p->record_types[i].name,
 						  &n) != 0)
 			return reg_store_fail(r, "cannot delete the records "
 						 "that needed the consent");
+		sum += n;
 	}
 	for (i = 0; i < p->nfields; i++) {
 		if (p->fields[i].consent != scope)
 			continue;
+		n = 0;
 		if (r->st->vt->value_delete_field(r->st, subject_id,
-						  p->fields[i].name) != 0)
+						  p->fields[i].name, &n) != 0)
 			return reg_store_fail(r, "cannot delete the values "
 						 "that needed the consent");
+		sum += n;
 	}
+	if (gone != NULL)
+		*gone = sum;
 	return RK_OK;
 }
 
@@ -317,7 +324,7 @@ static rk_status ledger_write(rk_register *r, const char *id,
 	if (st != RK_OK)
 		goto out;
 	if (!a->objection && !a->given) {
-		st = purge_scope(r, sub.id, a->scope);
+		st = purge_scope(r, sub.id, a->scope, NULL);
 		if (st == RK_OK)
 			st = integ_records_repin(r, &sub);
 		if (st != RK_OK)
@@ -1490,6 +1497,7 @@ rk_status consent_purge_unconsented(rk_register *r)
 	char after[RK_ID_LEN + 1] = "";
 	rk_status st = RK_OK;
 	size_t i, sc;
+	int64_t gone = 0;
 	int rc;
 
 	if (!r->in_write)
@@ -1525,8 +1533,9 @@ rk_status consent_purge_unconsented(rk_register *r)
 			for (sc = 0; st == RK_OK && sc < p->nscopes; sc++) {
 				if (!scope_binds_data(p, sc) || v.live[sc])
 					continue;
-				st = purge_scope(r, u.ids[i], sc);
-				if (st == RK_OK)
+				st = purge_scope(r, u.ids[i], sc, &gone);
+				/* nothing went: the pins hold as they are */
+				if (st == RK_OK && gone > 0)
 					st = repin(r, u.ids[i]);
 			}
 		}

@@ -884,7 +884,8 @@ static rk_status drop_field(rk_register *r, const char *f)
 		st = reg_load_subject(r, x.v[i], &sub);
 		if (st != RK_OK)
 			break;
-		if (r->st->vt->value_delete_field(r->st, sub.id, f) != 0) {
+		if (r->st->vt->value_delete_field(r->st, sub.id, f, NULL) !=
+		    0) {
 			st = reg_store_fail(r, "cannot delete a value");
 			break;
 		}

@@ -360,8 +360,9 @@ struct store_vt {
 	/* Values of a subject in insertion order (field NULL: all fields). */
 	int (*value_list)(store *s, const char *subject_id, const char *field,
 			  store_value_fn fn, void *ud);
+	/* *n (when not NULL): how many values went. */
 	int (*value_delete_field)(store *s, const char *subject_id,
-				  const char *field);
+				  const char *field, int64_t *n);
 	int (*value_set_expiry)(store *s, const char *subject_id,
 				const char *field, const char *expires);
 

@@ -1173,7 +1173,7 @@ static int pg_value_list(store *base, const char *subject_id, const char *field,
 }
 
 static int pg_value_delete_field(store *base, const char *subject_id,
-				 const char *field)
+				 const char *field, int64_t *n)
 {
 	struct pgq q = {0};
 
@@ -1181,7 +1181,7 @@ static int pg_value_delete_field(store *base, const char *subject_id,
 	pgq_text(&q, field);
 	return pgx_cmd(base, PGX_CORE + 15, "value delete",
 		       "DELETE FROM value WHERE subject_id = $1 AND field = $2",
-		       &q, 0, NULL);
+		       &q, 0, n);
 }
 
 static int pg_value_set_expiry(store *base, const char *subject_id,

@@ -1368,31 +1368,33 @@ static int exec_core(struct sq *s, sqlite3_stmt *st, const char *what,
 		     const struct sqx_arg *args, int64_t *rowid,
 		     int64_t *changed, const char *none);
 
-/* Runs a statement bound to (subject_id, field[, text]) to completion. */
+/* Runs a statement bound to (subject_id, field[, text]) to completion;
+ * *changed (when not NULL) the rows it changed. */
 static int run_sf(struct sq *s, enum stmt_id id, const char *subject_id,
-		  const char *field, int nbind, const char *text)
+		  const char *field, int nbind, const char *text,
+		  int64_t *changed)
 {
 	struct sqx_arg args[] = {SQX_T(subject_id), SQX_T(field), SQX_ARGS_END,
 				 SQX_ARGS_END};
 
 	if (nbind > 2)
 		args[2] = SQX_OT(text);
-	return exec_core(s, stmt(s, id), stmt_def[id].what, args, NULL, NULL,
+	return exec_core(s, stmt(s, id), stmt_def[id].what, args, NULL, changed,
 			 NULL);
 }
 
 static int sq_value_delete_field(store *base, const char *subject_id,
-				 const char *field)
+				 const char *field, int64_t *n)
 {
 	return run_sf(sq_of(base), ST_VALUE_DEL_FIELD, subject_id, field, 2,
-		      NULL);
+		      NULL, n);
 }
 
 static int sq_value_set_expiry(store *base, const char *subject_id,
 			       const char *field, const char *expires)
 {
 	return run_sf(sq_of(base), ST_VALUE_SET_EXPIRY, subject_id, field, 3,
-		      expires);
+		      expires, NULL);
 }
 
 /* ---- blind index ---- */

@@ -1061,8 +1061,9 @@ rk_status rk_subject_update(rk_register *r, const char *id,
 		for (j = 0; j < i && ps.v[j].field != fi; j++)
 			;
 		if (j == i) {
-			if (r->st->vt->value_delete_field(
-				    r->st, sub.id, p->fields[fi].name) != 0) {
+			if (r->st->vt->value_delete_field(r->st, sub.id,
+							  p->fields[fi].name,
+							  NULL) != 0) {
 				st = reg_store_fail(r, "cannot update");
 				goto out;
 			}
@@ -1429,8 +1430,8 @@ rk_status rk_subject_convert(rk_register *r, const char *id, const char *kind,
 	}
 	for (i = 0; i < p->nfields; i++)
 		if (csv_has(dropped, p->fields[i].name) &&
-		    r->st->vt->value_delete_field(r->st, sub.id,
-						  p->fields[i].name) != 0) {
+		    r->st->vt->value_delete_field(
+			    r->st, sub.id, p->fields[i].name, NULL) != 0) {
 			st = reg_store_fail(r, "cannot delete a value");
 			goto out;
 		}

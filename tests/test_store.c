@@ -706,7 +706,7 @@ static void test_value(void **state)
 	assert_string_equal(c.expires[0], "-");
 
 	assert_int_equal(s->vt->begin(s, 1), 0);
-	assert_int_equal(s->vt->value_delete_field(s, "v1", "email"), 0);
+	assert_int_equal(s->vt->value_delete_field(s, "v1", "email", NULL), 0);
 	assert_int_equal(s->vt->commit(s), 0);
 	memset(&c, 0, sizeof c);
 	assert_int_equal(s->vt->value_list(s, "v1", NULL, collect_value, &c),
@@ -750,6 +750,7 @@ static void test_bidx(void **state)
 	store *s = f->s;
 	unsigned char h1[SEC_BIDX_BYTES], h2[SEC_BIDX_BYTES];
 	struct found c;
+	int64_t n_del = -1;
 
 	memset(h1, 0xa1, sizeof h1);
 	memset(h2, 0xb2, sizeof h2);
@@ -782,7 +783,12 @@ static void test_bidx(void **state)
 	assert_int_equal(c.n, 0);
 
 	assert_int_equal(s->vt->begin(s, 1), 0);
-	assert_int_equal(s->vt->value_delete_field(s, "b1", "email"), 0);
+	assert_int_equal(s->vt->value_delete_field(s, "b1", "email", &n_del),
+			 0);
+	assert_int_equal(n_del, 2); /* the two e-mail values of b1 */
+	assert_int_equal(s->vt->value_delete_field(s, "b1", "email", &n_del),
+			 0);
+	assert_int_equal(n_del, 0);
 	assert_int_equal(s->vt->commit(s), 0);
 	memset(&c, 0, sizeof c);
 	assert_int_equal(s->vt->bidx_find(s, "email", h1, collect_found, &c),
