@@ -282,9 +282,11 @@ static rk_status backup_decrypts(rk_register *r, rk_register *b,
 /* The backup at path: made under this register's master key or a retired
  * one in its keyring (bmk gets that key), of this register (the same audit
  * chain key), loadable, its audit chain intact and all its data
- * decrypting. Reads only. */
+ * decrypting. *same_ikey: whether its blind index key is today's. Reads
+ * only. */
 static rk_status check_backup(rk_register *r, const char *path,
-			      unsigned char *bmk, store_subject *rows)
+			      unsigned char *bmk, store_subject *rows,
+			      int *same_ikey)
 {
 	char kid[SEC_KEYID_HEX + 1], cur[SEC_KEYID_HEX + 1];
 	struct ring g = {NULL, 0};
@@ -329,6 +331,8 @@ static rk_status check_backup(rk_register *r, const char *path,
 			      "was restored");
 		goto out;
 	}
+	*same_ikey = b->ikey != NULL && r->ikey != NULL &&
+		     sec_memcmp(b->ikey, r->ikey, SEC_KEY_BYTES) == 0;
 	st = audit_verify_chain(b, &rep);
 	if (st != RK_OK) {
 		st = reg_fail(r, st,
@@ -465,10 +469,15 @@ static rk_status reseal_live_evidence(rk_register *r, const char *sid,
 /* What the restore brought back, checked and fitted to today's keys:
  * every subject's data key opens with the backup's master key bmk and is
  * wrapped again under the current one, every ciphertext opens, and the
- * blind index is rebuilt with the current index key. Inside the write. */
+ * blind index is rebuilt with the current index key. A backup made under
+ * today's keys needs neither: its wraps and indexes are today's, and its
+ * values are checked against their digest instead (the file may have
+ * changed since check_backup read it). Inside the write. */
 static rk_status fit_restored(rk_register *r, const unsigned char *bmk,
-			      const struct live_keys *lk, store_subject *rows)
+			      const struct live_keys *lk, store_subject *rows,
+			      int same_ikey)
 {
+	int same_mk = sec_memcmp(bmk, r->mk, SEC_KEY_BYTES) == 0;
 	char after[sizeof rows->id] = "";
 	unsigned char w[SEC_WRAPPED_BYTES];
 	unsigned char *dk = sec_key_alloc();
@@ -497,9 +506,13 @@ static rk_status fit_restored(rk_register *r, const unsigned char *bmk,
 			st = reseal_live_evidence(r, rows[i].id, dk, lk);
 			if (st == RK_OK)
 				st = keys_subject_decrypts(r, rows[i].id, dk);
-			if (st == RK_OK)
+			if (st == RK_OK && same_ikey)
+				st = integ_values_verify(r, &rows[i]);
+			else if (st == RK_OK)
 				st = keys_rebuild_bidx(r, &rows[i], dk,
 						       r->ikey);
+			if (same_mk)
+				continue;
 			if (st == RK_OK &&
 			    sec_wrap(r->mk, rows[i].id, dk, w) != 0)
 				st = reg_fail(r, RK_ESYS,
@@ -588,7 +601,7 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 	struct stat sb;
 	audit_ev ev;
 	rk_status st;
-	int committed = 0, keep_audit = 1, rebuild = 0;
+	int committed = 0, keep_audit = 1, rebuild = 0, same_ikey = 0;
 
 	st = access_admin(r, AUD_REGISTER_RESTORE, "restore backups");
 	if (st != RK_OK)
@@ -614,7 +627,7 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 		st = reg_fail(r, RK_ESYS, "out of memory");
 		goto out;
 	}
-	st = check_backup(r, path, bmk, rows);
+	st = check_backup(r, path, bmk, rows, &same_ikey);
 	if (st != RK_OK)
 		goto out;
 	/* The live trail is evidence: one that does not verify is not
@@ -711,7 +724,7 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 	/* What came back is checked where it now lies (the file may have
 	 * changed since it was checked) and fitted to today's keys. */
 	if (st == RK_OK)
-		st = fit_restored(r, bmk, &live, rows);
+		st = fit_restored(r, bmk, &live, rows, same_ikey);
 	/* Data of a consent withdrawn since the backup goes again. */
 	if (st == RK_OK)
 		st = consent_purge_unconsented(r);
