@@ -279,6 +279,17 @@ static const char *const migrations[] = {
 	 * pin once (a new register pins its empty set at once). */
 	"INSERT OR IGNORE INTO meta (key, value)"
 	" VALUES ('selfsvc_set_pending', x'01');",
+	/* 14: meta keyed by its key alone (WITHOUT ROWID): every write reads
+	 * and writes a few of its rows (the trail's head, the subjects' sum,
+	 * a counter, the key's id), and each such read or write then seeks one
+	 * B-tree instead of the key's index and then the rowid table. Its
+	 * rows are small. No table refers to it, so it is simply rebuilt. */
+	"CREATE TABLE meta_new ("
+	" key TEXT NOT NULL PRIMARY KEY,"
+	" value BLOB NOT NULL) WITHOUT ROWID;"
+	"INSERT INTO meta_new (key, value) SELECT key, value FROM meta;"
+	"DROP TABLE meta;"
+	"ALTER TABLE meta_new RENAME TO meta;",
 };
 
 #define NMIGRATIONS ((int64_t)(sizeof migrations / sizeof migrations[0]))
