@@ -279,6 +279,17 @@ static const char *const migrations[] = {
 	 * pin once (a new register pins its empty set at once). */
 	"INSERT OR IGNORE INTO meta (key, value)"
 	" VALUES ('selfsvc_set_pending', x'01');",
+	/* 14: meta keyed by its key alone (WITHOUT ROWID): every write reads
+	 * and writes a few of its rows (the trail's head, the subjects' sum,
+	 * a counter, the key's id), and each such read or write then seeks one
+	 * B-tree instead of the key's index and then the rowid table. Its
+	 * rows are small. No table refers to it, so it is simply rebuilt. */
+	"CREATE TABLE meta_new ("
+	" key TEXT NOT NULL PRIMARY KEY,"
+	" value BLOB NOT NULL) WITHOUT ROWID;"
+	"INSERT INTO meta_new (key, value) SELECT key, value FROM meta;"
+	"DROP TABLE meta;"
+	"ALTER TABLE meta_new RENAME TO meta;",
 };
 
 #define NMIGRATIONS ((int64_t)(sizeof migrations / sizeof migrations[0]))
@@ -312,6 +323,7 @@ enum stmt_id {
 	ST_AUDIT_WALK_S,
 	ST_AUDIT_APPEND_MANY, /* STORE_AUDIT_MANY rows at once */
 	ST_SCRUB_NOTED,
+	ST_META_UPDATE, /* sq_meta_set's first try */
 	ST_COUNT
 };
 
@@ -346,6 +358,8 @@ static const struct {
 		{"meta set",
 		 "INSERT INTO meta (key, value) VALUES (?1, ?2)"
 		 " ON CONFLICT (key) DO UPDATE SET value = excluded.value"},
+	[ST_META_UPDATE] = {"meta set",
+			    "UPDATE meta SET value = ?2 WHERE key = ?1"},
 	[ST_POLICY_PUT] = {"policy put",
 			   "INSERT INTO policy_version (version, body,"
 			   " created_at) VALUES (?1, ?2, ?3)"},
@@ -819,29 +833,48 @@ out:
 	return ret;
 }
 
-static int sq_meta_set(store *base, const char *key, const unsigned char *val,
-		       size_t len)
+/* Runs ST_META_SET or ST_META_UPDATE for key; *changed gets whether a row
+ * was written. */
+static int meta_write(struct sq *s, enum stmt_id id, const char *key,
+		      const unsigned char *val, size_t len, int *changed)
 {
-	struct sq *s = sq_of(base);
-	sqlite3_stmt *st = stmt(s, ST_META_SET);
+	sqlite3_stmt *st = stmt(s, id);
 	int rc, ret = STORE_ERR;
 
 	if (!st)
 		return STORE_ERR;
 	if ((rc = bind_text(st, 1, key)) != SQLITE_OK ||
 	    (rc = bind_blob(st, 2, val, len)) != SQLITE_OK) {
-		fail(s, ST_META_SET, rc);
+		fail(s, id, rc);
 		goto out;
 	}
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE) {
-		fail(s, ST_META_SET, rc);
+		fail(s, id, rc);
 		goto out;
 	}
+	*changed = sqlite3_changes(s->db) > 0;
 	ret = 0;
 out:
 	done(st);
 	return ret;
+}
+
+/* A plain UPDATE first: the rows a write keeps setting (the trail's head,
+ * the subjects' sum, counters) exist after their first write, and the
+ * update seeks the key once where the upsert tries an insert first; a
+ * key not there yet takes the upsert. */
+static int sq_meta_set(store *base, const char *key, const unsigned char *val,
+		       size_t len)
+{
+	struct sq *s = sq_of(base);
+	int changed = 0;
+
+	if (meta_write(s, ST_META_UPDATE, key, val, len, &changed) != 0)
+		return STORE_ERR;
+	if (changed)
+		return 0;
+	return meta_write(s, ST_META_SET, key, val, len, &changed);
 }
 
 /* Counters are 8-byte big-endian two's complement blobs, so that every
