@@ -62,6 +62,10 @@ typedef struct store_value {
 	/* blind index of a lookup field's normalised value
 	 * (SEC_BIDX_BYTES), or NULL; found with bidx_find */
 	const unsigned char *bidx;
+	/* the subject's pseudonym, copied onto a lookup value's row so that
+	 * a look-up names the subject without reading its row (NULL: none;
+	 * a backend may leave it out) */
+	const char *pseudonym;
 } store_value;
 
 typedef struct store_audit {

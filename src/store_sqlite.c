@@ -390,9 +390,7 @@ static const struct {
 			     " purposes, legal_basis, source, collected_at,"
 			     " confirmed_at, expires_at, bidx, pseudonym)"
 			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-			     " ?10, CASE WHEN ?10 IS NOT NULL THEN"
-			     " (SELECT pseudonym FROM subject WHERE id = ?1)"
-			     " END)"},
+			     " ?10, ?11)"},
 	/* In the index's order: sq_value_list puts the rows in id order
 	 * itself (a temporary B-tree of whole rows per read cost more). */
 	[ST_VALUE_LIST] = {"value list", VALUE_COLS " WHERE subject_id = ?1"},
@@ -1213,7 +1211,11 @@ static int sq_value_insert(store *base, store_value *v)
 	    (rc = sqlite3_bind_int64(st, 8, v->confirmed_at)) != SQLITE_OK ||
 	    (rc = bind_opt_text(st, 9, v->expires)) != SQLITE_OK ||
 	    (rc = v->bidx ? bind_blob(st, 10, v->bidx, SEC_BIDX_BYTES)
-			  : sqlite3_bind_null(st, 10)) != SQLITE_OK) {
+			  : sqlite3_bind_null(st, 10)) != SQLITE_OK ||
+	    /* the pseudonym copy belongs to lookup values only */
+	    (rc = v->bidx && v->pseudonym
+			  ? bind_text(st, 11, v->pseudonym)
+			  : sqlite3_bind_null(st, 11)) != SQLITE_OK) {
 		fail(s, ST_VALUE_INSERT, rc);
 		goto out;
 	}
