@@ -94,18 +94,38 @@ static int put_str(unsigned char *buf, size_t *off, const char *s)
  * tenth of a look-up's own cost. */
 static size_t dec_i64(char *out, int64_t v)
 {
+	/* Two digits a division: a time in microseconds has sixteen. */
+	static const char pairs[] = "00010203040506070809"
+				    "10111213141516171819"
+				    "20212223242526272829"
+				    "30313233343536373839"
+				    "40414243444546474849"
+				    "50515253545556575859"
+				    "60616263646566676869"
+				    "70717273747576777879"
+				    "80818283848586878889"
+				    "90919293949596979899";
 	char tmp[20];
 	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-	size_t n = 0, len = 0;
+	size_t p = sizeof tmp, len = 0, n;
 
-	do {
-		tmp[n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
+	while (u >= 100) {
+		size_t k = (size_t)(u % 100) * 2;
+		u /= 100;
+		tmp[--p] = pairs[k + 1];
+		tmp[--p] = pairs[k];
+	}
+	if (u >= 10) {
+		tmp[--p] = pairs[u * 2 + 1];
+		tmp[--p] = pairs[u * 2];
+	} else {
+		tmp[--p] = (char)('0' + u);
+	}
 	if (v < 0)
 		out[len++] = '-';
-	while (n > 0)
-		out[len++] = tmp[--n];
+	n = sizeof tmp - p;
+	memcpy(out + len, tmp + p, n);
+	len += n;
 	out[len] = '\0';
 	return len;
 }

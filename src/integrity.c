@@ -973,6 +973,18 @@ static rk_status verify_all(rk_register *r, rk_audit_report *rep)
 	/* Self-service links and sessions: each row under its MAC. */
 	if (st == RK_OK)
 		st = integ_selfsvc_verify(r);
+	/* A look-up names its subject by the pseudonym copied onto the
+	 * lookup value: each copy must be its subject's (under its MAC). */
+	if (st == RK_OK) {
+		int64_t bad = 0;
+		if (r->st->vt->value_pseudonym_mismatch(r->st, &bad) != 0)
+			st = reg_store_fail(r, "cannot read the lookup values");
+		else if (bad != 0)
+			st = reg_fail(r, RK_EINTEGRITY,
+				      "a lookup value names another pseudonym "
+				      "than its subject's: %s",
+				      MSG_ALTERED);
+	}
 	/* The subjects as a set: none removed, added or put back. */
 	if (st == RK_OK) {
 		unsigned char want[SEC_HASH_BYTES], have[SEC_HASH_BYTES];

@@ -62,6 +62,10 @@ typedef struct store_value {
 	/* blind index of a lookup field's normalised value
 	 * (SEC_BIDX_BYTES), or NULL; found with bidx_find */
 	const unsigned char *bidx;
+	/* the subject's pseudonym, copied onto a lookup value's row so that
+	 * a look-up names the subject without reading its row (NULL: none;
+	 * a backend may leave it out) */
+	const char *pseudonym;
 } store_value;
 
 typedef struct store_audit {
@@ -697,6 +701,12 @@ struct store_vt {
 	 * checkpoint that waits for no reader or writer; *ran gets 1 when it
 	 * ran. */
 	int (*checkpoint_owed)(store *s, int *ran);
+	/* ---- look-up speed ---- How many lookup values carry a copy of
+	 * their subject's pseudonym that differs from the subject's row
+	 * (the copy names the subject in a look-up's audit entry, so one
+	 * edited in the file would misname it). Backends whose look-ups
+	 * read the subject's row instead say 0. */
+	int (*value_pseudonym_mismatch)(store *s, int64_t *n);
 };
 
 /* The most entries one audit_append_many call takes. */

@@ -261,4 +261,12 @@ int sqx_id_row(store *s, sqlite3_stmt *st, void *ud);
  * no pointer; it reads as present (and fails to open). */
 const unsigned char *sqx_col_blob(sqlite3_stmt *st, int col, size_t *n);
 
+/* ---- look-up speed ---- */
+/* What a look-up selects as the subject's pseudonym from "value v": the
+ * copy in the blind index, or where there is none the subject's row. */
+#define VALUE_PSEUDONYM                                                        \
+	"coalesce(v.pseudonym, (SELECT s.pseudonym FROM subject s"             \
+	" WHERE s.id = v.subject_id))"
+int sqx_value_pseudonym_mismatch(store *s, int64_t *n);
+
 #endif

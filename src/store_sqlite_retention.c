@@ -23,7 +23,8 @@ enum {
 	ST_REVIEW,
 	ST_BIDX_FIND_LIVE,
 	ST_COOKIE_COUNT,
-	ST_COOKIE_COUNT_H
+	ST_COOKIE_COUNT_H,
+	ST_PSEUDONYM_MISMATCH
 };
 
 /* Both halves seek on their partial index (expires_at < ?1 implies NOT
@@ -237,8 +238,7 @@ int sqx_bidx_find_live(store *s, const char *field,
 	const char *what = "blind index find";
 	sqlite3_stmt *st =
 		sqx_stmt(s, ST_BIDX_FIND_LIVE, what,
-			 "SELECT v.subject_id, s.pseudonym"
-			 " FROM value v JOIN subject s ON s.id = v.subject_id"
+			 "SELECT v.subject_id, " VALUE_PSEUDONYM " FROM value v"
 			 " WHERE v.field = ?1 AND v.bidx = ?2"
 			 " AND (v.expires_at IS NULL OR v.expires_at >= ?3)");
 	int rc;
@@ -285,4 +285,21 @@ int sqx_cookie_count(store *s, const char *subject_id,
 					"SELECT count(*) FROM cookie"
 					" WHERE subject_id = ?1 AND hash = ?2"),
 		what, args, n);
+}
+
+/* ---- look-up speed: the pseudonym copies of lookup values ---- */
+
+int sqx_value_pseudonym_mismatch(store *s, int64_t *n)
+{
+	const char *what = "pseudonym check";
+	const struct sqx_arg args[] = {SQX_ARGS_END};
+
+	return sqx_count(s,
+			 sqx_stmt(s, ST_PSEUDONYM_MISMATCH, what,
+				  "SELECT count(*) FROM value v"
+				  " LEFT JOIN subject s ON s.id = v.subject_id"
+				  " WHERE v.pseudonym IS NOT NULL"
+				  " AND (s.pseudonym IS NULL"
+				  " OR v.pseudonym <> s.pseudonym)"),
+			 what, args, n);
 }

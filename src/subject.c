@@ -371,6 +371,7 @@ static rk_status seal_value(rk_register *r, const store_subject *sub,
 		sec_blind_index_ks(&r->kst_ikey, r->ikey, f->name, value,
 				   sv->bidx);
 		sv->v.bidx = sv->bidx;
+		sv->v.pseudonym = sub->pseudonym;
 	}
 	return RK_OK;
 }

@@ -75,6 +75,23 @@ edit "DELETE FROM consent WHERE id = (SELECT max(id) FROM consent)"
 check "audit verify finds a removed ledger entry" 5 "$BIN" --json audit verify
 expect "the JSON says the rows are not intact" grep -q '"rows_intact": false' <<<"$out"
 
+# --- a look-up names its subject by the pseudonym copied onto the lookup value
+fresh
+check "find by e-mail" 0 "$BIN" subject find --by email uusi@example.com
+check "the subject's trail" 0 "$BIN" --json audit log --subject "$A"
+expect "shows the look-up under the subject's pseudonym" \
+	jq -e '[.[] | select(.action == "subject.find")] | length == 1' <<<"$out"
+edit "UPDATE value SET pseudonym = (SELECT pseudonym FROM subject WHERE id = '$P') WHERE subject_id = '$A' AND field = 'email'"
+check "audit verify finds a look-up's pseudonym copy swapped" 5 "$BIN" audit verify
+expect "and says what, without data" grep -q "lookup value names another pseudonym" <<<"$err"
+fresh
+edit "UPDATE value SET pseudonym = NULL"
+check "without the copies (a register from PostgreSQL), find still works" 0 "$BIN" subject find --by email uusi@example.com
+check "and its entry names the subject" 0 "$BIN" --json audit log --subject "$A"
+expect "the look-up is in the subject's trail" \
+	jq -e '[.[] | select(.action == "subject.find")] | length == 1' <<<"$out"
+check "and audit verify passes" 0 "$BIN" audit verify
+
 # --- values ------------------------------------------------------------------
 fresh
 edit "UPDATE value SET purposes = purposes || ',marketing_communications' WHERE subject_id = '$A' AND field = 'email'"

@@ -181,6 +181,11 @@ static void make_old(struct fx *f)
 		       "ALTER TABLE actor DROP COLUMN mac;"
 		       "ALTER TABLE cookie DROP COLUMN mac;"
 		       "ALTER TABLE subject DROP COLUMN audit_seq;"
+		       /* the pseudonym copies of lookup values */
+		       "DROP INDEX value_bidx;"
+		       "CREATE INDEX value_bidx ON value(field, bidx,"
+		       " subject_id, expires_at) WHERE bidx IS NOT NULL;"
+		       "ALTER TABLE value DROP COLUMN pseudonym;"
 		       /* what the migrations after 4 made */
 		       "DROP TABLE held_chunk;"
 		       "DROP TABLE held_record;"
