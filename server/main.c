@@ -104,7 +104,10 @@ static void *ckpt_main(void *arg)
 
 	(void)arg;
 	while (!atomic_load(&ckpt_stop)) {
-		rk_status st = rk_register_checkpoint_owed(creg, NULL);
+		int ran = 0;
+		rk_status st = rk_register_checkpoint_owed(creg, &ran);
+		if (st == RK_OK && ran)
+			srv_writer_checkpointed();
 		if (st != RK_OK && !failing)
 			srv_log("error", rk_errmsg(creg));
 		failing = st != RK_OK;
