@@ -72,5 +72,8 @@ void srv_writer_stop(void);
 int srv_writer_on(void);
 void srv_writer_stats(uint64_t *groups, uint64_t *writes, uint64_t *failed,
 		      size_t *depth);
+/* The checkpointer copied the log back while groups went on appending:
+ * the writer finishes the copy between two groups (writer.c). */
+void srv_writer_checkpointed(void);
 
 #endif

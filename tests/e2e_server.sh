@@ -239,6 +239,14 @@ code=$(curl -s -o "$WORK/body" -w '%{http_code}' -X POST -H "Authorization: Bear
 expect "a body over the limit is 413 ($code)" test "$code" = 413
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $(head -c 70000 /dev/zero | tr '\0' b)" "$U/healthz")
 expect "headers over the limit are refused ($code)" test "$code" -ge 400 -a "$code" -lt 500
+# The connection's buffer is 16 KiB: 12 KB of headers on a data call still
+# fit beside the answer's own; 20 KB do not (431).
+code=$(curl -s -o "$WORK/body" -w '%{http_code}' -H "Authorization: Bearer $T_cs" \
+	-H "Rekisteri-Purpose: $CR" -H "X-Pad: $(head -c 12000 /dev/zero | tr '\0' p)" "$U/v1/subjects/$A")
+expect "12 KB of headers are served ($code)" test "$code" = 200
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $T_cs" \
+	-H "Rekisteri-Purpose: $CR" -H "X-Pad: $(head -c 20000 /dev/zero | tr '\0' p)" "$U/v1/subjects/$A")
+expect "20 KB of headers are 431 ($code)" test "$code" = 431
 req "an invalid value" 422 POST /v1/subjects "$T_cs" $CR '{"kind":"customer","fields":{"last_name":"X","email":"not an address"}}'
 expect "the message names no value" bash -c '! grep -q "not an address" <<<"$0"' "$body"
 req "no such subject" 404 GET /v1/subjects/0123456789abcdef0123456789abcdef "$T_cs" $CR
