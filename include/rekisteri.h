@@ -1266,7 +1266,9 @@ RK_API RK_NODISCARD rk_status rk_selfservice_exchange(
 /* Acts as the data subject of a live session from now on: id_out gets the
  * subject's ID, and the calls made on the handle are audited under the
  * actor "(self-service)". The caller must act on id_out only. RK_EREFUSED
- * for an ended or unknown session (audited). */
+ * for an ended or unknown session (audited); RK_EINTEGRITY (audited) when the
+ * register's self-service rows are not the set it pinned (a signed-out
+ * session's row written back, say). */
 RK_API RK_NODISCARD rk_status rk_selfservice_authenticate(
 	rk_register *reg, const char *session, char id_out[RK_ID_LEN + 1]);
 /* Ends a session (signing out): its token no longer works. */

@@ -146,15 +146,16 @@ out:
 	return st;
 }
 
-/* A failed use of a link, audited under the self-service actor: whoever
- * tried, it was not the handle's last actor. */
-static void audit_open_attempt(rk_register *r, rk_status st)
+/* A failed use of a link or session, audited under the self-service actor:
+ * whoever tried, it was not the handle's last actor. */
+static void audit_self_attempt(rk_register *r, rk_status st,
+			       audit_action action)
 {
 	char saved[REG_ACTOR_MAX];
 
 	memcpy(saved, r->actor, sizeof saved);
 	snprintf(r->actor, sizeof r->actor, "%s", SELF_ACTOR);
-	reg_audit_attempt(r, AUD_SELFSERVICE_OPEN, NULL, NULL, st);
+	reg_audit_attempt(r, action, NULL, NULL, st);
 	memcpy(r->actor, saved, sizeof saved);
 }
 
@@ -243,14 +244,14 @@ refused:
 	reg_rollback(r);
 	st = reg_fail(r, RK_EREFUSED,
 		      "the link was used already or has expired");
-	audit_open_attempt(r, st);
+	audit_self_attempt(r, st, AUD_SELFSERVICE_OPEN);
 	sec_wipe(session, sizeof session);
 	return st;
 integrity:
 	/* Nothing handed out; audited as the other integrity failures,
 	 * with the message kept. */
 	reg_rollback(r);
-	audit_open_attempt(r, st);
+	audit_self_attempt(r, st, AUD_SELFSERVICE_OPEN);
 	sec_wipe(session, sizeof session);
 	return st;
 out:
@@ -272,7 +273,15 @@ rk_status rk_selfservice_authenticate(rk_register *r, const char *session,
 	if (st != RK_OK)
 		return st;
 	st = ss_find(r, session, 1, &row);
+	/* A signed-out session's row written back has its valid MAC: only
+	 * the pinned set tells it is not a row the register holds. */
+	if (st == RK_OK)
+		st = integ_selfsvc_set_check(r, 0);
 	reg_end_read(r);
+	if (st == RK_EINTEGRITY) {
+		audit_self_attempt(r, st, AUD_SELFSERVICE_AUTHENTICATE);
+		return st;
+	}
 	if (st == RK_EREFUSED) {
 		reg_fail(r, RK_EREFUSED,
 			 "the self-service session has ended or is unknown");

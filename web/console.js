@@ -242,10 +242,11 @@ function valuesCard(subj, etag) {
   const tbody = el("tbody");
   const names = Object.keys(subj.fields);
   for (const f of names) {
-    for (const v of subj.fields[f]) {
+    const all = subj.fields[f].map((x) => x.value);
+    for (const [i, v] of subj.fields[f].entries()) {
       const valueCell = el("td", { class: "value" }, v.value);
       const editBtn = el("button", { type: "button", class: "small ghost", "aria-label": t("edit_field", { f: labelIn(S.me.fields, f) }) }, t("edit"));
-      editBtn.addEventListener("click", () => editField(valueCell, editBtn, f, v.value, etag));
+      editBtn.addEventListener("click", () => editField(valueCell, editBtn, f, all, i, etag));
       tbody.append(el("tr", null,
         el("th", { scope: "row" }, labelIn(S.me.fields, f)),
         valueCell,
@@ -267,12 +268,15 @@ function valuesCard(subj, etag) {
     addValueForm(subj, etag));
 }
 
-function editField(cell, btn, field, old, etag) {
+// An update replaces a field's values whole: the field's other values go
+// with the edited one, or they would be deleted.
+function editField(cell, btn, field, values, i, etag) {
   const inputId = "edit-" + field;
-  const input = el("input", { id: inputId, value: old, class: "grow" });
+  const input = el("input", { id: inputId, value: values[i], class: "grow" });
   const form = el("form", { class: "inline", on: { submit: async (e) => {
     e.preventDefault();
-    const r = await call("PATCH", "/v1/subjects/" + S.subject, { body: { fields: { [field]: input.value } }, ifMatch: etag });
+    const next = values.map((v, k) => (k === i ? input.value : v));
+    const r = await call("PATCH", "/v1/subjects/" + S.subject, { body: { fields: { [field]: next.length === 1 ? next[0] : next } }, ifMatch: etag });
     if (!r.ok) { status(r.status === 412 ? t("changed_meanwhile") : errText(r), "error"); return; }
     status(t("saved"), "ok");
     go("subject", S.subject);
