@@ -48,7 +48,7 @@ browser_setup() {
 	BR="$BUILD/browser"
 	mkdir -p "$BR" || return 1
 	cp "$SRC/tests/browser/package.json" "$SRC/tests/browser/package-lock.json" \
-		"$@" "$BR/" || return 1
+		"$SRC/tests/browser/harness.mjs" "$@" "$BR/" || return 1
 	(
 		flock 9
 		[ -d "$BR/node_modules/playwright-core" ] && exit 0

@@ -5,7 +5,7 @@
 // every value, record, consent and objection evidence the pages show must
 // stay text; a foreign page can neither frame the pages nor make them act;
 // tokens stay out of URLs and localStorage. Ends with "N passed, N failed".
-import { chromium } from "playwright-core";
+import { ok, bad, step, expect, launch, finish } from "./harness.mjs";
 
 const U = process.env.U;
 const TOK = process.env.TOK_DPO;
@@ -14,19 +14,7 @@ const SUBJECT = process.env.SUBJECT;
 const SECRET = process.env.SECRET;
 const MARK = process.env.MARK; // a text every payload holds
 
-let pass = 0, fail = 0;
-const ok = (n) => { pass++; console.log("ok   " + n); };
-const bad = (n, e) => { fail++; console.log("FAIL " + n + (e ? ": " + (e.message || e).split("\n")[0] : "")); };
-async function step(name, fn) {
-  try { await fn(); ok(name); } catch (e) { bad(name, e); }
-}
-function expect(cond, what) { if (!cond) throw new Error(what); }
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-});
+const browser = await launch();
 
 const hits = [];
 function guard(page, who) {
@@ -203,5 +191,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(`${pass} passed, ${fail} failed`);
-process.exit(fail === 0 ? 0 : 1);
+finish();

@@ -5,7 +5,7 @@
 // limit must show the refusal (413); a file without a media type goes as
 // application/octet-stream; a role that may not add a person sees the
 // server's refusal in the form. Ends with "N passed, N failed".
-import { chromium } from "playwright-core";
+import { ok, bad, step, expect, launch, finish } from "./harness.mjs";
 
 const U = process.env.U;
 const TOK_DPO = process.env.TOK_DPO;
@@ -13,19 +13,7 @@ const TOK_MKT = process.env.TOK_MKT;
 const EMAIL = process.env.EMAIL;
 const SUBJECT = process.env.SUBJECT;
 
-let pass = 0, fail = 0;
-const ok = (n) => { pass++; console.log("ok   " + n); };
-const bad = (n, e) => { fail++; console.log("FAIL " + n + (e ? ": " + (e.message || e).split("\n")[0] : "")); };
-async function step(name, fn) {
-  try { await fn(); ok(name); } catch (e) { bad(name, e); }
-}
-function expect(cond, what) { if (!cond) throw new Error(what); }
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-});
+const browser = await launch();
 
 // The subject's records as the API lists them (all types).
 async function records(tok) {
@@ -139,5 +127,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(`${pass} passed, ${fail} failed`);
-process.exit(fail ? 1 : 0);
+finish();

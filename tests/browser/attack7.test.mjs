@@ -3,7 +3,7 @@
 // the token and the subject's two e-mail addresses in the environment):
 // the edit must change that value only, and keep the field's other values.
 // Ends with "N passed, N failed".
-import { chromium } from "playwright-core";
+import { ok, bad, step, expect, launch, finish } from "./harness.mjs";
 
 const U = process.env.U;
 const TOK_DPO = process.env.TOK_DPO;
@@ -12,19 +12,7 @@ const EMAIL2 = process.env.EMAIL2;
 const EMAIL3 = process.env.EMAIL3;
 const SUBJECT = process.env.SUBJECT;
 
-let pass = 0, fail = 0;
-const ok = (n) => { pass++; console.log("ok   " + n); };
-const bad = (n, e) => { fail++; console.log("FAIL " + n + (e ? ": " + (e.message || e).split("\n")[0] : "")); };
-async function step(name, fn) {
-  try { await fn(); ok(name); } catch (e) { bad(name, e); }
-}
-function expect(cond, what) { if (!cond) throw new Error(what); }
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-});
+const browser = await launch();
 
 // The subject's e-mail addresses as the API reads them.
 async function emails() {
@@ -72,5 +60,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(`${pass} passed, ${fail} failed`);
-process.exit(fail ? 1 : 0);
+finish();

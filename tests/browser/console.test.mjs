@@ -2,7 +2,7 @@
 // a real `rekisteri serve` (started by tests/e2e_console.sh, which passes
 // the address, the tokens and the subject in the environment). Every step
 // saves a screenshot under SHOTS. Ends with "N passed, N failed".
-import { chromium } from "playwright-core";
+import { ok, bad, step, expect, launch, finish } from "./harness.mjs";
 import fs from "node:fs";
 import path from "node:path";
 
@@ -15,13 +15,7 @@ const XSS_A = process.env.XSS_A; // a value holding <script>
 const XSS_B = process.env.XSS_B; // a value holding <img onerror>
 fs.mkdirSync(SHOTS, { recursive: true });
 
-let pass = 0, fail = 0, shot = 0;
-const ok = (n) => { pass++; console.log("ok   " + n); };
-const bad = (n, e) => { fail++; console.log("FAIL " + n + (e ? ": " + (e.message || e).split("\n")[0] : "")); };
-async function step(name, fn) {
-  try { await fn(); ok(name); } catch (e) { bad(name, e); }
-}
-function expect(cond, what) { if (!cond) throw new Error(what); }
+let shot = 0;
 // Text that only a slip of the page would show (a missing value).
 const slips = [];
 async function snap(page, name) {
@@ -31,11 +25,7 @@ async function snap(page, name) {
   await page.screenshot({ path: path.join(SHOTS, String(shot).padStart(2, "0") + "-" + name + ".png"), fullPage: true });
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-});
+const browser = await launch();
 
 // Markup in a value must never run: no dialog, no flag set by an onerror,
 // no element made from data.
@@ -543,5 +533,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(`${pass} passed, ${fail} failed`);
-process.exit(fail === 0 ? 0 : 1);
+finish();
