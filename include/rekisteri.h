@@ -1442,6 +1442,20 @@ RK_API RK_NODISCARD rk_status rk_register_defer_checkpoints(rk_register *reg,
 RK_API RK_NODISCARD rk_status rk_register_checkpoint_owed(rk_register *reg,
 							  int *ran);
 
+/* ---- Bounded staleness on a read replica ---------------------------------
+ */
+
+/* With ms > 0, a read goes to the handle's read replica only while the
+ * last transaction the standby replayed committed at most ms milliseconds
+ * ago (by the standby's clock), besides having replayed the read floor: a
+ * change made by another process, which the floor cannot know of (an
+ * erasure through the command line, say), shows there within ms or the
+ * read runs on the primary. A primary with no recent commit makes every
+ * read run on it. 0 (default): no bound. RK_EINVAL when ms < 0. Nothing to
+ * do on SQLite. */
+RK_API RK_NODISCARD rk_status rk_register_set_replica_max_lag(rk_register *reg,
+							      int64_t ms);
+
 #ifdef __cplusplus
 }
 #endif

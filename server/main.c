@@ -34,6 +34,7 @@ static const char usage[] =
 	"       [--backup-dir DIR] [--web-dir DIR]\n"
 	"       [--metrics-token-file FILE] [--allowed-host NAME]...\n"
 	"       [--trusted-proxy ADDR]... [--read-replica URL]\n"
+	"       [--replica-max-lag MS]\n"
 	"\n"
 	"Serves the register's HTTP API (docs/server.md) until SIGTERM or "
 	"SIGINT,\n"
@@ -59,7 +60,11 @@ static const char usage[] =
 	"and decide nothing (a subject, find, the subject and record lists,\n"
 	"the access report) read there once it has replayed every write of\n"
 	"this server; the rest, authentication included, stay on the "
-	"primary.\n";
+	"primary.\n"
+	"--replica-max-lag MS bounds how stale such a read may be: it goes to\n"
+	"the standby only while the last transaction replayed there committed\n"
+	"at most MS milliseconds ago, so that a change made by another\n"
+	"process (an erasure, say) shows within MS (default 0: no bound).\n";
 
 struct listen_addr {
 	struct sockaddr_storage sa;
@@ -324,6 +329,7 @@ struct opts {
 	srv_config cfg;
 	const char *web_dir;	 /* the console's files; NULL: the installed */
 	const char *replica;	 /* --read-replica: a standby's URL, or NULL */
+	unsigned replica_lag_ms; /* --replica-max-lag; 0: no bound */
 	char metrics_token[128]; /* wiped when the server stops */
 };
 
@@ -412,6 +418,8 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		NUM("--auth-fails", 1, 100000, o->auth_fails, unsigned)
 		NUM("--audit-batch", 1, 1024, audit_batch, unsigned)
 		NUM("--grace", 0, 3600, o->grace, unsigned)
+		NUM("--replica-max-lag", 0, 86400000, o->replica_lag_ms,
+		    unsigned)
 #undef NUM
 		if (strcmp(a, "--tls-cert") == 0 && val != NULL) {
 			o->tls_cert = val;
@@ -714,7 +722,7 @@ static rk_read_floor *read_floor;
 /* 0, or the exit code after the error was printed. A server that is not a
  * standby, or a SQLite register, stops the start here (exit 2), not at the
  * first request. */
-static int replica_setup(const char *url)
+static int replica_setup(const char *url, unsigned lag_ms)
 {
 	char msg[512];
 	rk_status st;
@@ -728,6 +736,9 @@ static int replica_setup(const char *url)
 		st = rk_register_set_read_replica(pool[i], url);
 		if (st == RK_OK)
 			st = rk_register_share_read_floor(pool[i], read_floor);
+		if (st == RK_OK)
+			st = rk_register_set_replica_max_lag(pool[i],
+							     (int64_t)lag_ms);
 		if (st != RK_OK) {
 			snprintf(msg, sizeof msg, "--read-replica: %s",
 				 rk_errmsg(pool[i]));
@@ -848,7 +859,7 @@ int rk_serve_main(const char *db, const char *key, const char *replica,
 		}
 	}
 	/* before the writer starts: its commits raise the shared floor */
-	rc = replica_setup(o.replica);
+	rc = replica_setup(o.replica, o.replica_lag_ms);
 	if (rc != 0)
 		goto out;
 	if (wreg != NULL && srv_writer_start(wreg) != 0) {

@@ -87,3 +87,15 @@ void rk_register_use_read_replica(rk_register *r, int on)
 	if (r != NULL && r->st != NULL)
 		r->st->vt->replica_use(r->st, on);
 }
+
+rk_status rk_register_set_replica_max_lag(rk_register *r, int64_t ms)
+{
+	if (r == NULL || r->st == NULL)
+		return RK_EINVAL;
+	if (ms < 0)
+		return reg_fail(r, RK_EINVAL,
+				"the replica's lag bound is 0 or more "
+				"milliseconds");
+	r->st->vt->replica_max_lag(r->st, ms);
+	return RK_OK;
+}

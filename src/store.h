@@ -707,6 +707,9 @@ struct store_vt {
 	 * edited in the file would misname it). Backends whose look-ups
 	 * read the subject's row instead say 0. */
 	int (*value_pseudonym_mismatch)(store *s, int64_t *n);
+	/* Reads go to the read replica only while the last transaction it
+	 * replayed committed at most ms milliseconds ago (0: no bound). */
+	void (*replica_max_lag)(store *s, int64_t ms);
 };
 
 /* The most entries one audit_append_many call takes. */

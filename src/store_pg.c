@@ -256,9 +256,11 @@ struct pg {
 	uint64_t wrote_pos; /* the primary's WAL end after our last write */
 	int wrote_lost;	    /* our last write's position is not known */
 	int64_t replica_reads;
-	int64_t replica_retry; /* unreachable: not tried before (s) */
-	store_floor *floor;    /* shared with other handles, or NULL */
-	int replica_off;       /* replica_use(0): reads stay on the primary */
+	int64_t replica_retry;	/* unreachable: not tried before (s) */
+	store_floor *floor;	/* shared with other handles, or NULL */
+	int replica_off;	/* replica_use(0): reads stay on the primary */
+	int64_t replica_lag_ms; /* the staleness a replica read may have; 0 any
+				 */
 };
 
 static int replica_begin(struct pg *s);
@@ -1425,6 +1427,7 @@ static int pg_read_replica(store *base, const char *url);
 static int64_t pg_replica_reads(store *base);
 static void pg_read_floor(store *base, store_floor *floor);
 static void pg_replica_use(store *base, int on);
+static void pg_replica_max_lag(store *base, int64_t ms);
 
 /* ---- checkpoints off the request path ----
  * PostgreSQL's checkpoints are the server's own, never a client's commit:
@@ -1564,6 +1567,7 @@ static const struct store_vt pg_vt = {
 	.defer_checkpoints = pg_defer_checkpoints,
 	.checkpoint_owed = pg_checkpoint_owed,
 	.value_pseudonym_mismatch = pg_value_pseudonym_mismatch,
+	.replica_max_lag = pg_replica_max_lag,
 };
 
 /* ---- opening and migrations ---- */
@@ -1745,16 +1749,27 @@ static void replica_swap(struct pg *s)
 }
 
 /* 1 when the standby answered a yes to sql (one boolean). */
-static int replica_yes(PGconn *c, const char *sql, const char *param)
+/* Whether sql (with up to two text parameters) answers true. */
+static int replica_yes2(PGconn *c, const char *sql, const char *p1,
+			const char *p2)
 {
-	PGresult *res = PQexecParams(c, sql, param ? 1 : 0, NULL, &param, NULL,
-				     NULL, 0);
+	const char *params[2] = {p1, p2};
+	PGresult *res = PQexecParams(c, sql,
+				     p2	  ? 2
+				     : p1 ? 1
+					  : 0,
+				     NULL, params, NULL, NULL, 0);
 	int yes = PQresultStatus(res) == PGRES_TUPLES_OK &&
 		  PQntuples(res) == 1 &&
 		  strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 
 	PQclear(res);
 	return yes;
+}
+
+static int replica_yes(PGconn *c, const char *sql, const char *param)
+{
+	return replica_yes2(c, sql, param, NULL);
 }
 
 static void replica_down(struct pg *s)
@@ -1794,16 +1809,26 @@ static int replica_begin(struct pg *s)
 		if (f > need)
 			need = f;
 	}
-	if (need == 0) {
+	if (need == 0 && s->replica_lag_ms == 0) {
 		ok = replica_yes(s->rc, "SELECT pg_is_in_recovery()", NULL);
 	} else {
-		char lsn[24];
+		char lsn[24], lag[24];
 		snprintf(lsn, sizeof lsn, "%X/%X", (unsigned)(need >> 32),
 			 (unsigned)(need & 0xffffffffu));
-		ok = replica_yes(s->rc,
-				 "SELECT pg_is_in_recovery() AND"
-				 " pg_last_wal_replay_lsn() >= $1::pg_lsn",
-				 lsn);
+		snprintf(lag, sizeof lag, "%lld", (long long)s->replica_lag_ms);
+		/* The bound on staleness: a change made by another process
+		 * (an erasure, say) that the floor cannot know of shows on
+		 * the standby within the lag, or the read goes to the
+		 * primary. No transaction replayed lately (an idle primary)
+		 * reads as lagging: the primary answers then. */
+		ok = replica_yes2(s->rc,
+				  "SELECT pg_is_in_recovery() AND"
+				  " pg_last_wal_replay_lsn() >= $1::pg_lsn AND"
+				  " ($2::bigint = 0 OR coalesce(now() -"
+				  " pg_last_xact_replay_timestamp() <="
+				  " $2::bigint * interval '1 millisecond',"
+				  " false))",
+				  lsn, lag);
 	}
 	if (ok) {
 		res = PQexec(s->rc, "BEGIN ISOLATION LEVEL REPEATABLE READ");
@@ -1968,6 +1993,11 @@ static void pg_read_floor(store *base, store_floor *floor)
 static void pg_replica_use(store *base, int on)
 {
 	pg_of(base)->replica_off = !on;
+}
+
+static void pg_replica_max_lag(store *base, int64_t ms)
+{
+	pg_of(base)->replica_lag_ms = ms > 0 ? ms : 0;
 }
 
 /* ---- the foreign keys the coordinator-local tables lost (migration 3) ---- */

@@ -1834,6 +1834,12 @@ static void sqx_replica_use(store *s, int on)
 	(void)on;
 }
 
+static void sqx_replica_max_lag(store *s, int64_t ms)
+{
+	(void)s;
+	(void)ms;
+}
+
 /* ---- checkpoints off the request path ----
  * A commit that finds the log at its size copies it back into the database
  * and syncs both (SQLite's automatic checkpoint): tens of milliseconds in
@@ -2012,6 +2018,7 @@ static const struct store_vt sq_vt = {
 	.defer_checkpoints = sq_defer_checkpoints,
 	.checkpoint_owed = sq_checkpoint_owed,
 	.value_pseudonym_mismatch = sqx_value_pseudonym_mismatch,
+	.replica_max_lag = sqx_replica_max_lag,
 };
 
 /* ---- open and migrations ---- */

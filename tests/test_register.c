@@ -464,6 +464,12 @@ static void test_read_floor_sqlite(void **state)
 	rk_read_floor_free(fl);
 	rk_read_floor_free(NULL);
 	assert_true(rk_read_floor_position(NULL) == 0);
+	/* the lag bound: refused below 0, taken (and without effect) on
+	 * SQLite */
+	assert_int_equal(rk_register_set_replica_max_lag(f->r, -1), RK_EINVAL);
+	assert_int_equal(rk_register_set_replica_max_lag(NULL, 5), RK_EINVAL);
+	assert_int_equal(rk_register_set_replica_max_lag(f->r, 5000), RK_OK);
+	assert_int_equal(add(f->r, "Katto", "katto@example.com", id), RK_OK);
 }
 
 int main(void)
