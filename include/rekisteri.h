@@ -1430,7 +1430,10 @@ RK_API RK_NODISCARD rk_status rk_cookie_reset_via(rk_register *reg,
  * milliseconds, in the middle of a request): they note that a checkpoint is
  * owed, and rk_register_checkpoint_owed on any handle of the process runs
  * it. For a server whose workers should not wait for the disk; it must
- * then call rk_register_checkpoint_owed often (a thread of its own). 0
+ * then call rk_register_checkpoint_owed often (a thread of its own). A
+ * commit that finds the log past three times pages copies the rest itself
+ * while new writers wait (when writes come in faster than the thread's
+ * copies, the log would otherwise never start anew). 0
  * (default): the handle's commits checkpoint as usual. Nothing to do on
  * PostgreSQL, whose checkpoints are its own. */
 RK_API RK_NODISCARD rk_status rk_register_defer_checkpoints(rk_register *reg,
