@@ -1431,7 +1431,8 @@ RK_API RK_NODISCARD rk_status rk_cookie_reset_via(rk_register *reg,
  * owed, and rk_register_checkpoint_owed on any handle of the process runs
  * it. For a server whose workers should not wait for the disk; it must
  * then call rk_register_checkpoint_owed often (a thread of its own). A
- * commit that finds the log past three times pages copies the rest itself
+ * commit that finds the log past three times pages (and past 12,000
+ * pages) copies the rest itself
  * while new writers wait (when writes come in faster than the thread's
  * copies, the log would otherwise never start anew). 0
  * (default): the handle's commits checkpoint as usual. Nothing to do on

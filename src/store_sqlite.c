@@ -1853,8 +1853,11 @@ static atomic_int ckpt_owed;
 /* configure()'s PRAGMA wal_autocheckpoint, restored on pages 0 */
 #define AUTOCHECKPOINT_PAGES 4000
 
-/* The log's size, in deferred pages, at which a commit stops deferring. */
-#define DEFER_CAP 3
+/* The log's size at which a commit stops deferring: three times the
+ * deferred size, and never below 12,000 pages (47 MiB), so that a small
+ * deferral still leaves the copies to the checkpointer. */
+#define DEFER_CAP     3
+#define DEFER_CAP_MIN 12000
 
 static int defer_hook(void *ud, sqlite3 *db, const char *name, int pages)
 {
@@ -1868,7 +1871,7 @@ static int defer_hook(void *ud, sqlite3 *db, const char *name, int pages)
 	 * Past the cap, the commit that finds it so copies the rest itself
 	 * while new writers wait, and the next write starts the log anew.
 	 * Best effort: a busy answer leaves it to the next commit. */
-	if (pages >= DEFER_CAP * s->defer_pages)
+	if (pages >= DEFER_CAP * s->defer_pages && pages >= DEFER_CAP_MIN)
 		(void)sqlite3_wal_checkpoint_v2(
 			db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
 	return SQLITE_OK;
