@@ -727,6 +727,8 @@ static int replica_setup(const char *url, unsigned lag_ms)
 	char msg[512];
 	rk_status st;
 
+	if (url == NULL && lag_ms != 0)
+		return err(2, "--replica-max-lag needs --read-replica", NULL);
 	if (url == NULL)
 		return 0;
 	st = rk_read_floor_new(&read_floor);

@@ -259,8 +259,7 @@ struct pg {
 	int64_t replica_retry;	/* unreachable: not tried before (s) */
 	store_floor *floor;	/* shared with other handles, or NULL */
 	int replica_off;	/* replica_use(0): reads stay on the primary */
-	int64_t replica_lag_ms; /* the staleness a replica read may have; 0 any
-				 */
+	int64_t replica_lag_ms; /* replica_max_lag; 0: no bound */
 };
 
 static int replica_begin(struct pg *s);
@@ -1748,17 +1747,14 @@ static void replica_swap(struct pg *s)
 	s->on_replica = !s->on_replica;
 }
 
-/* 1 when the standby answered a yes to sql (one boolean). */
-/* Whether sql (with up to two text parameters) answers true. */
+/* 1 when the standby answered a yes to sql (one boolean), given up to two
+ * text parameters (p2 only with p1). */
 static int replica_yes2(PGconn *c, const char *sql, const char *p1,
 			const char *p2)
 {
 	const char *params[2] = {p1, p2};
-	PGresult *res = PQexecParams(c, sql,
-				     p2	  ? 2
-				     : p1 ? 1
-					  : 0,
-				     NULL, params, NULL, NULL, 0);
+	int n = p1 == NULL ? 0 : p2 == NULL ? 1 : 2;
+	PGresult *res = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
 	int yes = PQresultStatus(res) == PGRES_TUPLES_OK &&
 		  PQntuples(res) == 1 &&
 		  strcmp(PQgetvalue(res, 0, 0), "t") == 0;

@@ -24,6 +24,10 @@ check "the same through the environment" 2 env REKISTERI_READ_REPLICA="$NOT_STAN
 	timeout 60 "$BIN" serve --listen 127.0.0.1:0 --port-file "$WORK/port" --threads 2
 expect "it says why too" grep -q "$WHY" <<<"$err"
 check "--read-replica without a URL" 2 "$BIN" serve --read-replica
+check "--replica-max-lag without a replica" 2 timeout 60 "$BIN" serve \
+	--listen 127.0.0.1:0 --port-file "$WORK/port" --replica-max-lag 500
+expect "the refusal says why" grep -q -- "--replica-max-lag needs --read-replica" <<<"$err"
+check "--replica-max-lag below 0" 2 "$BIN" serve --replica-max-lag -1
 check "serve --help names the option" 0 "$BIN" serve --help
 expect "it does" grep -q -- "--read-replica URL" <<<"$out"
 e2e_finish
