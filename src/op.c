@@ -46,10 +46,14 @@ int csv_has(const char *csv, const char *name)
 /* Appends name to a comma-separated list held in buf; marks overflow. */
 void csv_add(char *buf, size_t cap, const char *name)
 {
+	if (!csv_has(buf, name))
+		csv_append(buf, cap, name);
+}
+
+void csv_append(char *buf, size_t cap, const char *name)
+{
 	size_t len = strlen(buf), n = strlen(name);
 
-	if (csv_has(buf, name))
-		return;
 	if (len + n + 2 > cap) {
 		if (len + 4 < cap)
 			memcpy(buf + len, ",..", 4);

@@ -296,6 +296,9 @@ rk_status reg_unknown_named(rk_register *r, const char *what,
 /* Comma-separated name lists (audit fields, stored purposes). */
 int csv_has(const char *csv, const char *name);
 void csv_add(char *buf, size_t cap, const char *name);
+/* csv_add without its search for name: for a caller that knows it is not
+ * there yet. */
+void csv_append(char *buf, size_t cap, const char *name);
 /* The names of csv as a new JSON array of strings; NULL when memory runs
  * out. */
 struct json_t *csv_json(const char *csv);

@@ -126,30 +126,18 @@ void rk_fields_free(rk_fields *f)
 
 /* The list as csv_add would build it, without its search of the list for
  * every name (a value is sealed per field on every add): a purpose listed
- * twice is left out by its index; once the buffer is full, csv_add marks
- * the overflow as it does. */
+ * twice is left out by its index. */
 static void field_purposes(const policy *p, const pol_field *f, char *buf,
 			   size_t cap)
 {
-	size_t i, j, len = 0;
+	size_t i, j;
 
 	buf[0] = '\0';
 	for (i = 0; i < f->npurposes; i++) {
-		const char *name = p->purposes[f->purposes[i]].name;
-		size_t n = strlen(name);
 		for (j = 0; j < i && f->purposes[j] != f->purposes[i]; j++)
 			;
-		if (j < i)
-			continue;
-		if (len + n + 2 > cap) {
-			csv_add(buf, cap, name);
-			len = strlen(buf);
-			continue;
-		}
-		if (len > 0)
-			buf[len++] = ',';
-		memcpy(buf + len, name, n + 1);
-		len += n;
+		if (j == i)
+			csv_append(buf, cap, p->purposes[f->purposes[i]].name);
 	}
 }
 
