@@ -1861,9 +1861,8 @@ static atomic_int ckpt_owed;
  * deferral still leaves the copies to the checkpointer. */
 #define DEFER_CAP     3
 #define DEFER_CAP_MIN 12000
-/* How long a forced copy waits for the write lock and readers; new
- * writers wait as long. */
-#define DEFER_CAP_WAIT_MS 1000
+/* How long a forced copy waits for readers; new writers wait as long. */
+#define DEFER_CAP_WAIT_MS 200
 
 static int defer_hook(void *ud, sqlite3 *db, const char *name, int pages)
 {
@@ -1884,16 +1883,15 @@ static int defer_hook(void *ud, sqlite3 *db, const char *name, int pages)
 	 * Past the cap, the commit that finds it so copies the rest itself
 	 * while new writers wait, and the next write starts the log anew. A
 	 * reader that holds the log (a shell's open transaction) would make
-	 * that wait at every commit: the wait is at most a second, and after
-	 * a busy answer the next try waits for the log to grow by a quarter
-	 * of the deferred size (a shorter wait, or a longer pause between
-	 * tries, let the log pass 100 MiB under POSTs without a reader). */
+	 * that wait at every commit: the wait is short, and after a busy
+	 * answer the next try waits for the log to grow by another deferred
+	 * size. */
 	saved = s->busy_ms;
 	s->busy_ms = DEFER_CAP_WAIT_MS;
 	rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART,
 				       NULL, NULL);
 	s->busy_ms = saved;
-	s->cap_retry = rc == SQLITE_OK ? 0 : pages + s->defer_pages / 4;
+	s->cap_retry = rc == SQLITE_OK ? 0 : pages + s->defer_pages;
 	return SQLITE_OK;
 }
 
