@@ -461,9 +461,6 @@ struct sq {
 	/* > 0: commits leave the checkpoint owed at this many log pages
 	 * (sq_defer_checkpoints) */
 	int defer_pages;
-	/* > 0: the log's size at which the next forced copy is tried, after
-	 * one found the log held by a reader (defer_hook) */
-	int cap_retry;
 };
 
 /* Waits for another connection's lock in steps of at most half a
@@ -1861,37 +1858,22 @@ static atomic_int ckpt_owed;
  * deferral still leaves the copies to the checkpointer. */
 #define DEFER_CAP     3
 #define DEFER_CAP_MIN 12000
-/* How long a forced copy waits for readers; new writers wait as long. */
-#define DEFER_CAP_WAIT_MS 200
 
 static int defer_hook(void *ud, sqlite3 *db, const char *name, int pages)
 {
-	struct sq *s = ud;
-	int cap = DEFER_CAP * s->defer_pages, saved, rc;
+	const struct sq *s = ud;
 
-	if (cap < DEFER_CAP_MIN)
-		cap = DEFER_CAP_MIN;
 	if (pages >= s->defer_pages)
 		atomic_store(&ckpt_owed, 1);
-	else
-		s->cap_retry = 0; /* the log started anew */
-	if (pages < (s->cap_retry > 0 ? s->cap_retry : cap))
-		return SQLITE_OK;
 	/* Backpressure: when writes come in faster than the deferred
 	 * checkpoints copy them, those never copy all of the log, and it
 	 * never starts anew (1 GiB in 6 s of POSTs from many connections).
 	 * Past the cap, the commit that finds it so copies the rest itself
-	 * while new writers wait, and the next write starts the log anew. A
-	 * reader that holds the log (a shell's open transaction) would make
-	 * that wait at every commit: the wait is short, and after a busy
-	 * answer the next try waits for the log to grow by another deferred
-	 * size. */
-	saved = s->busy_ms;
-	s->busy_ms = DEFER_CAP_WAIT_MS;
-	rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART,
-				       NULL, NULL);
-	s->busy_ms = saved;
-	s->cap_retry = rc == SQLITE_OK ? 0 : pages + s->defer_pages;
+	 * while new writers wait, and the next write starts the log anew.
+	 * Best effort: a busy answer leaves it to the next commit. */
+	if (pages >= DEFER_CAP * s->defer_pages && pages >= DEFER_CAP_MIN)
+		(void)sqlite3_wal_checkpoint_v2(
+			db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
 	return SQLITE_OK;
 }
 
