@@ -26,8 +26,10 @@
  * never asserted.
  *
  * On a shared machine the rates swing from run to run: --rounds R repeats
- * the batch-64 look-ups R times, each round right after a raw round, and
- * reports the median ratio; --skip-commit leaves out the slow
+ * each insert phase R times (new files each round on both sides, the side
+ * that goes first alternating) and the batch-64 look-ups R times (each
+ * round right after a raw round), and reports the median ratios; the
+ * insert figures are the median round's. --skip-commit leaves out the slow
  * one-commit-per-subject phase (which also leaves the disk busy for the
  * next). The sizes are taken at the end: each round adds its look-ups'
  * audit entries to the bulk file.
@@ -769,6 +771,136 @@ static void remove_dir(const char *dir)
 			strerror(errno));
 }
 
+/* Removes an earlier round's files: the database, its log, its key file
+ * and whatever else the register keeps beside it under that name. */
+static void remove_prefix(const char *dir, const char *prefix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[PATH_MAX_LEN];
+	size_t n = strlen(prefix);
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, prefix, n) != 0)
+			continue;
+		if (join_path(path, sizeof path, dir, e->d_name) == 0 &&
+		    unlink(path) != 0)
+			fprintf(stderr, "%s: cannot remove %s: %s\n", PROG,
+				path, strerror(errno));
+	}
+	closedir(d);
+}
+
+/* Sorts a few doubles in place (insertion sort: at most 99 rounds). */
+static void sort_few(double *v, long n)
+{
+	for (long j = 1; j < n; j++)
+		for (long a = j; a > 0 && v[a - 1] > v[a]; a--) {
+			double t = v[a];
+			v[a] = v[a - 1];
+			v[a - 1] = t;
+		}
+}
+
+/* One insert phase, one commit per subject or bulk, R times: each round
+ * inserts everyone into new files on both sides, the side that goes first
+ * alternating, so that the disk's and the machine's swings fall on both.
+ * The last round's files stay (the bulk ones stay open for the look-ups);
+ * the earlier rounds' are removed. Prints each round when R > 1 and the
+ * medians; returns the median round's times through t_raw and t_rk. */
+static int insert_rounds(const char *dir, const char *policy, const person *pp,
+			 size_t n, int bulk, int cn_lookup, long rounds,
+			 char (*ids)[RK_ID_LEN + 1], raw_db *raw_keep,
+			 rk_register **reg_keep, double *t_raw, double *t_rk,
+			 double *c_raw, double *c_rk)
+{
+	const char *tag = bulk ? "bulk" : "per-commit";
+	double ratios[99] = {0}, cratios[99] = {0}, tr[99] = {0}, to[99] = {0},
+	       cr[99] = {0}, co[99] = {0};
+	char rawn[64], rkn[64], keyn[64], rawp[PATH_MAX_LEN];
+	long j, med = 0;
+
+	for (j = 0; j < rounds; j++) {
+		int last = j == rounds - 1, side;
+		raw_db raw;
+		rk_register *reg = NULL;
+
+		memset(&raw, 0, sizeof raw);
+		if (last) {
+			snprintf(rawn, sizeof rawn, "raw-%s.db", tag);
+			snprintf(rkn, sizeof rkn, "rk-%s.db", tag);
+			snprintf(keyn, sizeof keyn, "rk-%s.key", tag);
+		} else {
+			snprintf(rawn, sizeof rawn, "round%ld-raw-%s.db", j,
+				 tag);
+			snprintf(rkn, sizeof rkn, "round%ld-rk-%s.db", j, tag);
+			snprintf(keyn, sizeof keyn, "round%ld-rk-%s.key", j,
+				 tag);
+		}
+		for (side = 0; side < 2; side++) {
+			if ((side == 0) == (j % 2 == 0)) {
+				if (join_path(rawp, sizeof rawp, dir, rawn) ||
+				    raw_open(&raw, rawp) ||
+				    raw_insert_all(&raw, pp, n, bulk, cn_lookup,
+						   &tr[j], &cr[j])) {
+					raw_close(&raw);
+					rk_register_close(reg);
+					return -1;
+				}
+			} else if (rk_open_new(dir, rkn, keyn, policy, &reg) ||
+				   rk_insert_all(reg, pp, n, bulk, ids, &to[j],
+						 &co[j])) {
+				raw_close(&raw);
+				rk_register_close(reg);
+				return -1;
+			}
+		}
+		if (last && bulk) {
+			*raw_keep = raw;
+			*reg_keep = reg;
+		} else {
+			raw_close(&raw);
+			rk_register_close(reg);
+		}
+		if (!last) {
+			snprintf(rawn, sizeof rawn, "round%ld-", j);
+			remove_prefix(dir, rawn);
+		}
+		ratios[j] = tr[j] / to[j];
+		cratios[j] = co[j] > 0 ? cr[j] / co[j] : 0;
+		if (rounds > 1) {
+			printf("  round %ld: %s insert ratio %.1f%% (by CPU "
+			       "time %.1f%%: %.1f us vs raw %.1f us)\n",
+			       j + 1, tag, 100.0 * ratios[j],
+			       100.0 * cratios[j], 1e6 * co[j] / (double)n,
+			       1e6 * cr[j] / (double)n);
+			fflush(stdout);
+		}
+	}
+	/* the round whose wall-clock ratio is the median */
+	{
+		double sorted[99];
+
+		memcpy(sorted, ratios, (size_t)rounds * sizeof *sorted);
+		sort_few(sorted, rounds);
+		for (j = 0; j < rounds; j++)
+			if (ratios[j] == sorted[rounds / 2])
+				med = j;
+		sort_few(cratios, rounds);
+		if (rounds > 1)
+			printf("  median by CPU time: %s insert ratio "
+			       "%.1f%%\n",
+			       tag, 100.0 * cratios[rounds / 2]);
+	}
+	*t_raw = tr[med];
+	*t_rk = to[med];
+	*c_raw = cr[med];
+	*c_rk = co[med];
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -778,10 +910,11 @@ static void usage(FILE *f)
 		"(default /tmp)\n"
 		"  --policy P   policy file (default %s)\n"
 		"  --keep       keep the scratch directory\n"
-		"  --rounds R   measure the look-ups R times, alternating with "
-		"the raw\n"
-		"               baseline, and print each ratio and the median "
-		"(default 1)\n"
+		"  --rounds R   measure each insert phase and the look-ups R "
+		"times,\n"
+		"               alternating with the raw baseline, and print "
+		"each\n"
+		"               ratio and the median (default 1)\n"
 		"  --skip-commit  leave out the one-commit-per-subject "
 		"insert\n",
 		PROG, DEFAULT_N, MAX_N,
@@ -796,7 +929,6 @@ int main(int argc, char **argv)
 	const char *policy = RK_SOURCE_DIR "/policies/ocr-factory.json";
 	const char *parent = "/tmp";
 	char dir[PATH_MAX_LEN] = "";
-	char rawp[PATH_MAX_LEN];
 	long nl = DEFAULT_N;
 	int keep = 0, rc = 1, cn_lookup = 0, made_dir = 0, skip_commit = 0, i;
 	long rounds = 1;
@@ -806,14 +938,13 @@ int main(int argc, char **argv)
 	char(*ids_a)[RK_ID_LEN + 1] = NULL;
 	char(*ids_b)[RK_ID_LEN + 1] = NULL;
 	rk_register *reg = NULL;
-	raw_db raw_a, raw_b;
+	raw_db raw_b;
 	double t_ra = 0, t_rb = 0, t_oa = 0, t_ob = 0;
 	double c_ra = 0, c_rb = 0, c_oa = 0, c_ob = 0;
 	double t_rf = 0, t_of64 = 0, t_of1 = 0, t0;
 	long nproc = sysconf(_SC_NPROCESSORS_ONLN);
 	rk_status st;
 
-	memset(&raw_a, 0, sizeof raw_a);
 	memset(&raw_b, 0, sizeof raw_b);
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--n") == 0 && i + 1 < argc) {
@@ -906,19 +1037,10 @@ int main(int argc, char **argv)
 
 	/* (a) one commit per subject. */
 	if (!skip_commit) {
-		if (join_path(rawp, sizeof rawp, dir, "raw-per-commit.db") ||
-		    raw_open(&raw_a, rawp) ||
-		    raw_insert_all(&raw_a, pp, n, 0, cn_lookup, &t_ra, &c_ra))
+		if (insert_rounds(dir, policy, pp, n, 0, cn_lookup, rounds,
+				  ids_a, NULL, NULL, &t_ra, &t_oa, &c_ra,
+				  &c_oa))
 			goto out;
-		raw_close(&raw_a);
-	}
-	if (!skip_commit) {
-		if (rk_open_new(dir, "rk-per-commit.db", "rk-per-commit.key",
-				policy, &reg) ||
-		    rk_insert_all(reg, pp, n, 0, ids_a, &t_oa, &c_oa))
-			goto out;
-		rk_register_close(reg);
-		reg = NULL;
 		report("insert, one commit per subject:", (double)n / t_oa,
 		       (double)n / t_ra, TARGET_COMMIT);
 		report_cpu(c_oa, c_ra, n);
@@ -926,12 +1048,8 @@ int main(int argc, char **argv)
 	}
 
 	/* (b) bulk: everything in one transaction. */
-	if (join_path(rawp, sizeof rawp, dir, "raw-bulk.db") ||
-	    raw_open(&raw_b, rawp) ||
-	    raw_insert_all(&raw_b, pp, n, 1, cn_lookup, &t_rb, &c_rb))
-		goto out;
-	if (rk_open_new(dir, "rk-bulk.db", "rk-bulk.key", policy, &reg) ||
-	    rk_insert_all(reg, pp, n, 1, ids_b, &t_ob, &c_ob))
+	if (insert_rounds(dir, policy, pp, n, 1, cn_lookup, rounds, ids_b,
+			  &raw_b, &reg, &t_rb, &t_ob, &c_rb, &c_ob))
 		goto out;
 	report("insert, bulk (one transaction):", (double)n / t_ob,
 	       (double)n / t_rb, TARGET_INSERT);
@@ -1032,7 +1150,6 @@ int main(int argc, char **argv)
 	rc = 0;
 out:
 	rk_register_close(reg);
-	raw_close(&raw_a);
 	raw_close(&raw_b);
 	if (made_dir) {
 		if (keep)
