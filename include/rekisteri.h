@@ -195,7 +195,10 @@ RK_API RK_NODISCARD rk_status rk_subject_find(rk_register *reg,
 					      rk_list **out);
 
 /* Replaces the values of each named field (all values given for a
- * multi-valued field replace its old ones; an empty value removes it).
+ * multi-valued field replace its old ones; an empty value removes it). A
+ * value the field already holds, sent again unchanged, stays as it is: its
+ * source, collection time, expiry and confirmation do not change, and
+ * source applies to the new values only.
  * RK_EREFUSED (nothing changes) when a named field holds a value that
  * purpose does not show (stored for other purposes): the caller never saw
  * it, so it is changed under a purpose that shows it. */

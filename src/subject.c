@@ -945,19 +945,96 @@ out:
 /* ---- update and end --------------------------------------------------------
  */
 
+/* A value an update's field held before: opened, so that a value sent
+ * again unchanged is left as it is (its source, collection time, expiry
+ * and confirmation with it) rather than written anew as collected now. */
+struct old_value {
+	int64_t rowid;
+	unsigned char *pt;
+	size_t ptlen;
+	size_t field;
+	int kept;
+};
+
 struct hidden_state {
 	const char *purpose;
 	size_t hidden;
+	/* the values of the fields the update replaces */
+	rk_register *r;
+	const store_subject *sub;
+	const unsigned char *dk;
+	size_t field;
+	struct old_value *old;
+	size_t nold, capold;
+	int failed;
 };
 
-/* Counts a value the purpose does not show (its purposes lack it). */
+static void old_values_free(struct hidden_state *hs)
+{
+	for (size_t i = 0; i < hs->nold; i++) {
+		sec_wipe(hs->old[i].pt, hs->old[i].ptlen);
+		free(hs->old[i].pt);
+	}
+	free(hs->old);
+	hs->old = NULL;
+	hs->nold = hs->capold = 0;
+}
+
+/* Counts a value the purpose does not show (its purposes lack it) and
+ * keeps the others, opened. */
 static int hidden_one(void *ud, const store_value *v)
 {
 	struct hidden_state *hs = ud;
+	struct old_value *o;
 
-	if (!csv_has(v->purposes, hs->purpose))
+	if (!csv_has(v->purposes, hs->purpose)) {
 		hs->hidden++;
+		return 0;
+	}
+	if (v->ctlen < SEC_SEAL_OVERHEAD)
+		goto bad;
+	if (hs->nold == hs->capold) {
+		size_t cap = hs->capold ? 2 * hs->capold : 8;
+		o = realloc(hs->old, cap * sizeof *o);
+		if (o == NULL)
+			goto bad;
+		hs->old = o;
+		hs->capold = cap;
+	}
+	o = &hs->old[hs->nold];
+	o->ptlen = v->ctlen - SEC_SEAL_OVERHEAD;
+	o->pt = malloc(o->ptlen + 1);
+	if (o->pt == NULL)
+		goto bad;
+	if (sec_open(hs->dk, hs->sub->id, v->field, v->ct, v->ctlen, o->pt) !=
+	    0) {
+		free(o->pt);
+		goto bad;
+	}
+	o->rowid = v->rowid;
+	o->field = hs->field;
+	o->kept = 0;
+	hs->nold++;
 	return 0;
+bad:
+	/* out of memory, or a value that does not open: the update stops */
+	hs->failed = 1;
+	return 1;
+}
+
+/* The first not yet kept old value of field fi equal to value, or NULL. */
+static struct old_value *old_match(struct hidden_state *hs, size_t fi,
+				   const char *value)
+{
+	size_t n = strlen(value);
+
+	for (size_t i = 0; i < hs->nold; i++) {
+		struct old_value *o = &hs->old[i];
+		if (o->field == fi && !o->kept && o->ptlen == n &&
+		    sec_memcmp(o->pt, value, n) == 0)
+			return o;
+	}
+	return NULL;
 }
 
 rk_status rk_subject_update(rk_register *r, const char *id,
@@ -970,8 +1047,10 @@ rk_status rk_subject_update(rk_register *r, const char *id,
 	unsigned char *dk = NULL;
 	char names[NAMES_MAX] = "";
 	size_t ki, i, j, k, pu = POL_NONE;
+	struct hidden_state hs;
 	rk_status st;
 
+	memset(&hs, 0, sizeof hs);
 	sub.pseudonym[0] = '\0';
 	st = reg_resolve_purpose(r, purpose, &pu);
 	if (st != RK_OK)
@@ -1041,16 +1120,26 @@ rk_status rk_subject_update(rk_register *r, const char *id,
 	/* A field's values are replaced whole: not one that this purpose
 	 * does not show (stored for other purposes, say before a policy
 	 * change), which the caller never saw. */
+	hs.purpose = p->purposes[pu].name;
+	hs.r = r;
+	hs.sub = &sub;
+	hs.dk = dk;
 	for (i = 0; i < ps.n; i++) {
 		size_t fi = ps.v[i].field;
-		struct hidden_state hs = {p->purposes[pu].name, 0};
 		for (j = 0; j < i && ps.v[j].field != fi; j++)
 			;
 		if (j < i)
 			continue;
+		hs.field = fi;
 		if (r->st->vt->value_list(r->st, sub.id, p->fields[fi].name,
-					  hidden_one, &hs) != 0) {
-			st = reg_store_fail(r, "cannot read the values");
+					  hidden_one, &hs) != 0 ||
+		    hs.failed) {
+			st = hs.failed ? reg_fail(r, RK_EINTEGRITY,
+						  "a value of field %s does "
+						  "not open",
+						  p->fields[fi].name)
+				       : reg_store_fail(r, "cannot read the "
+							   "values");
 			goto out;
 		}
 		if (hs.hidden > 0) {
@@ -1063,26 +1152,33 @@ rk_status rk_subject_update(rk_register *r, const char *id,
 			goto out;
 		}
 	}
+	/* The field's new values: one it holds already stays as it is, the
+	 * others are written; then the old values not sent again go. */
 	for (i = 0; i < ps.n; i++) {
 		size_t fi = ps.v[i].field;
-		/* First mention of a field replaces all its old values. */
+		struct old_value *o;
 		for (j = 0; j < i && ps.v[j].field != fi; j++)
 			;
-		if (j == i) {
-			if (r->st->vt->value_delete_field(r->st, sub.id,
-							  p->fields[fi].name,
-							  NULL) != 0) {
-				st = reg_store_fail(r, "cannot update");
-				goto out;
-			}
+		if (j == i)
 			csv_add(names, sizeof names, p->fields[fi].name);
-		}
 		if (ps.v[i].value == NULL)
 			continue;
+		o = old_match(&hs, fi, ps.v[i].value);
+		if (o != NULL) {
+			o->kept = 1;
+			continue;
+		}
 		st = put_value(r, &sub, dk, ki, fi, ps.v[i].value, source);
 		if (st != RK_OK)
 			goto out;
 	}
+	for (i = 0; i < hs.nold; i++)
+		if (!hs.old[i].kept &&
+		    r->st->vt->value_delete_row(r->st, sub.id,
+						hs.old[i].rowid) != 0) {
+			st = reg_store_fail(r, "cannot update");
+			goto out;
+		}
 	st = integ_subject_repin(r, &sub);
 	if (st != RK_OK)
 		goto out;
@@ -1101,6 +1197,7 @@ out:
 				 st);
 	sec_key_free(dk);
 	pendings_free(&ps);
+	old_values_free(&hs);
 	return st;
 }
 
