@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "sqlvfs.h"
 #include "store_sqlite_int.h"
 
 #define BUSY_TIMEOUT_MS 10000
@@ -2255,10 +2256,14 @@ static void remove_created(const char *path)
  * that initialized SQLite itself keeps its setting (the call then fails,
  * harmlessly). */
 static pthread_once_t memstat_once = PTHREAD_ONCE_INIT;
+/* the store's VFS (sqlvfs.c); NULL: the default */
+static const char *store_vfs;
 
 static void memstat_off(void)
 {
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	/* after the setting: finding the default VFS initializes SQLite */
+	store_vfs = sqlvfs_register();
 }
 
 store *store_sqlite_open(const char *path, int create, char *err, size_t errlen)
@@ -2323,7 +2328,7 @@ store *store_sqlite_open(const char *path, int create, char *err, size_t errlen)
 	rc = sqlite3_open_v2(path, &s->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
 				     (create ? SQLITE_OPEN_CREATE : 0),
-			     NULL);
+			     store_vfs);
 	if (rc != SQLITE_OK) {
 		snprintf(msg, sizeof msg, "cannot open database: %s",
 			 s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
