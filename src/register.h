@@ -136,7 +136,9 @@ struct rk_register {
 	int auth_policy; /* the policy version it was made under */
 	size_t auth_role;
 	char auth_actor[REG_ACTOR_MAX];
-	unsigned char auth_token_hash[SEC_HASH_BYTES];
+	/* the token's plain hash (sec_token_hash): a hit costs no keyed
+	 * hash, and the pin still changes with the row key */
+	unsigned char auth_token_plain[SEC_HASH_BYTES];
 	unsigned char auth_pin[SEC_HASH_BYTES];
 
 	/* ---- the snapshot of a cached authentication (access.c) ----
