@@ -22,18 +22,21 @@ struct db {
 	 * (names from the policy, no personal data) */
 	const char *csv_in;
 	size_t csv_off, csv_len;
+	/* the last number written (times, no personal data) */
+	int64_t num_last;
+	size_t num_len;
+	char num_digits[24];
 };
 
-/* Room for need more bytes and the closing NUL; -1 when out of memory. */
-static int reserve(struct db *b, size_t need)
+/* Grows the buffer for need more bytes and the closing NUL; -1 when out
+ * of memory. */
+static int grow(struct db *b, size_t need)
 {
 	size_t cap;
 	char *ns;
 
 	if (b->oom)
 		return -1;
-	if (b->len + need + 1 <= b->cap)
-		return 0;
 	/* a subject's few values fit the first one */
 	cap = b->cap ? b->cap : 2048;
 	while (cap < b->len + need + 1)
@@ -51,6 +54,15 @@ static int reserve(struct db *b, size_t need)
 	b->s = ns;
 	b->cap = cap;
 	return 0;
+}
+
+/* Room for need more bytes and the closing NUL; -1 when out of memory.
+ * Inline: a document makes some seventy of these checks. */
+static inline int reserve(struct db *b, size_t need)
+{
+	if (!b->oom && b->len + need + 1 <= b->cap)
+		return 0;
+	return grow(b, need);
 }
 
 static void put(struct db *b, const char *p, size_t n)
@@ -134,13 +146,18 @@ static void str(struct db *b, const char *p)
 		str_n(b, p, strlen(p));
 }
 
-/* in decimal, without printf's format parsing: two per value */
+/* in decimal, without printf's format parsing; a value's times are
+ * mostly the subject's own, so the last number's digits are kept */
 static void num(struct db *b, int64_t v)
 {
 	char d[24];
 	size_t i = sizeof d;
 	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
 
+	if (b->num_len > 0 && v == b->num_last) {
+		put(b, b->num_digits, b->num_len);
+		return;
+	}
 	do {
 		d[--i] = (char)('0' + (int)(u % 10));
 		u /= 10;
@@ -148,6 +165,9 @@ static void num(struct db *b, int64_t v)
 	if (v < 0)
 		d[--i] = '-';
 	put(b, d + i, sizeof d - i);
+	b->num_last = v;
+	b->num_len = sizeof d - i;
+	memcpy(b->num_digits, d + i, b->num_len);
 }
 
 /* "a,b" as ["a","b"]; a name longer than 127 bytes is cut there */
@@ -205,10 +225,12 @@ static void value(struct db *b, const rk_value *v)
 
 char *srv_subject_doc(const rk_subject *s)
 {
-	struct db b = {NULL, 0, 0, 0, NULL, 0, 0};
+	struct db b;
+
 	size_t n = rk_subject_value_count(s), i, j;
 	int first = 1;
 
+	memset(&b, 0, sizeof b);
 	LIT(&b, "{\"id\":");
 	str(&b, rk_subject_id(s));
 	LIT(&b, ",\"kind\":");
