@@ -701,7 +701,7 @@ rk_status rk_subject_get(rk_register *r, const char *id, const char *purpose,
 	if (st != RK_OK)
 		goto out;
 	reading = 1;
-	st = reg_subject_for(r, id, pu, &sub, &dk);
+	st = reg_subject_for_read(r, id, pu, &sub, &dk, &g.objected);
 	if (st != RK_OK)
 		goto out;
 	s = calloc(1, sizeof *s);
@@ -722,11 +722,6 @@ rk_status rk_subject_get(rk_register *r, const char *id, const char *purpose,
 	g.dk = dk;
 	g.purpose = s->purpose;
 	g.st = RK_OK;
-	g.objected = ledger_purpose_objected(r, &sub, pu);
-	if (g.objected < 0) {
-		st = ledger_err(g.objected); /* it set the message */
-		goto out;
-	}
 	reg_today(r, g.today);
 	integ_values_begin(r, sub.id, &g.vd);
 	if (r->st->vt->value_list(r->st, sub.id, NULL, get_one, &g) != 0) {
