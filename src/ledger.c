@@ -307,13 +307,15 @@ int ledger_read_flags(rk_register *r, const store_subject *sub, size_t pu,
 
 	*restricted = 0;
 	*objected = 0;
+	/* An empty ledger (the subject row pins its head) holds neither:
+	 * known before the policy's bases are looked at. */
+	if (sec_memcmp(sub->chead, empty, sizeof empty) == 0)
+		return 0;
 	memset(&w, 0, sizeof w);
 	w.restr.objection = 1;
 	w.want_restricted = want_restricted;
 	w.want_objected = any_objectable(r->pol) && pu < r->pol->npurposes;
-	/* An empty ledger (the subject row pins its head) holds neither. */
-	if ((!w.want_restricted && !w.want_objected) ||
-	    sec_memcmp(sub->chead, empty, sizeof empty) == 0)
+	if (!w.want_restricted && !w.want_objected)
 		return 0;
 	if (w.want_objected &&
 	    (ledger_name(w.purpose.obj, LEDGER_PURPOSE_PREFIX,
