@@ -676,6 +676,8 @@ static int get_one(void *ud, const store_value *v)
 	return 0;
 }
 
+static void copy_cut(char *dst, size_t cap, const char *src);
+
 rk_status rk_subject_get(rk_register *r, const char *id, const char *purpose,
 			 rk_subject **out)
 {
@@ -710,9 +712,8 @@ rk_status rk_subject_get(rk_register *r, const char *id, const char *purpose,
 		goto out;
 	}
 	memcpy(s->id, sub.id, sizeof s->id);
-	snprintf(s->kind, sizeof s->kind, "%s", sub.kind);
-	snprintf(s->purpose, sizeof s->purpose, "%s",
-		 r->pol->purposes[pu].name);
+	copy_cut(s->kind, sizeof s->kind, sub.kind);
+	copy_cut(s->purpose, sizeof s->purpose, r->pol->purposes[pu].name);
 	s->created_at = sub.created_at;
 	memcpy(s->rel_start, sub.rel_start, sizeof s->rel_start);
 	memcpy(s->rel_end, sub.rel_end, sizeof s->rel_end);
