@@ -65,7 +65,7 @@ static inline int reserve(struct db *b, size_t need)
 	return grow(b, need);
 }
 
-static void put(struct db *b, const char *p, size_t n)
+static inline void put(struct db *b, const char *p, size_t n)
 {
 	if (reserve(b, n) != 0)
 		return;
