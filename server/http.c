@@ -890,8 +890,7 @@ static void run_on(struct ctx *x, rk_register *reg)
 		     : rk_register_authenticate_token(reg, x->token);
 	explicit_bzero(x->token, sizeof x->token);
 	if (st == RK_OK) {
-		/* an actor's name is shorter than x->name; cut if it were not
-		 */
+		/* cut to x->name, as snprintf would */
 		const char *an = rk_register_actor(reg);
 		size_t n = strnlen(an, sizeof x->name - 1);
 		memcpy(x->name, an, n);

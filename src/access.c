@@ -337,9 +337,9 @@ static rk_status load_actor(rk_register *r, const char *name, store_actor *a,
 	return st;
 }
 
-/* A cached authentication of the same token (plain hash h) and, when actor is
- * not NULL, the same actor, while the register's actor set is the one it
- * was checked against: the handle acts as that actor again. */
+/* A cached authentication of the same token (its plain hash h) and, when
+ * actor is not NULL, the same actor, while the register's actor set is the
+ * one it was checked against: the handle acts as that actor again. */
 static int auth_cache_hit(rk_register *r, const char *actor,
 			  const unsigned char h[SEC_HASH_BYTES])
 {
