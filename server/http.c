@@ -494,15 +494,19 @@ static int credential(struct ctx *x, char *name, size_t ncap, char *token,
 			return -1;
 		memcpy(name, a, n);
 		name[n] = '\0';
-		snprintf(token, tcap, "%s", colon + 1);
+		/* its length checked above: copied whole */
+		memcpy(token, colon + 1, strlen(colon + 1) + 1);
 		return 0;
 	}
 	actor = hdr(x, "Rekisteri-Actor");
 	if ((actor != NULL && strlen(actor) >= ncap) || strlen(a) >= tcap)
 		return -1;
 	/* A bare token names its actor itself (name left empty). */
-	snprintf(name, ncap, "%s", actor != NULL ? actor : "");
-	snprintf(token, tcap, "%s", a);
+	if (actor != NULL)
+		memcpy(name, actor, strlen(actor) + 1);
+	else
+		name[0] = '\0';
+	memcpy(token, a, strlen(a) + 1);
 	return 0;
 }
 
@@ -885,8 +889,13 @@ static void run_on(struct ctx *x, rk_register *reg)
 		     ? rk_register_authenticate(reg, x->name, x->token)
 		     : rk_register_authenticate_token(reg, x->token);
 	explicit_bzero(x->token, sizeof x->token);
-	if (st == RK_OK)
-		snprintf(x->name, sizeof x->name, "%s", rk_register_actor(reg));
+	if (st == RK_OK) {
+		/* cut to x->name, as snprintf would */
+		const char *an = rk_register_actor(reg);
+		size_t n = strnlen(an, sizeof x->name - 1);
+		memcpy(x->name, an, n);
+		x->name[n] = '\0';
+	}
 	if (st == RK_EREFUSED) {
 		srv_rl_fail(x->addr, SRV_RL_STAFF);
 		srv_error(&x->r, 401, "unauthorized",

@@ -17,18 +17,26 @@ struct db {
 	char *s;
 	size_t len, cap;
 	int oom;
+	/* the last list of purposes written, and where its JSON is: values
+	 * mostly share their list, so it is copied rather than written again
+	 * (names from the policy, no personal data) */
+	const char *csv_in;
+	size_t csv_off, csv_len;
+	/* the last number written (times, no personal data) */
+	int64_t num_last;
+	size_t num_len;
+	char num_digits[24];
 };
 
-/* Room for need more bytes and the closing NUL; -1 when out of memory. */
-static int reserve(struct db *b, size_t need)
+/* Grows the buffer for need more bytes and the closing NUL; -1 when out
+ * of memory. */
+static int grow(struct db *b, size_t need)
 {
 	size_t cap;
 	char *ns;
 
 	if (b->oom)
 		return -1;
-	if (b->len + need + 1 <= b->cap)
-		return 0;
 	/* a subject's few values fit the first one */
 	cap = b->cap ? b->cap : 2048;
 	while (cap < b->len + need + 1)
@@ -48,7 +56,16 @@ static int reserve(struct db *b, size_t need)
 	return 0;
 }
 
-static void put(struct db *b, const char *p, size_t n)
+/* Room for need more bytes and the closing NUL; -1 when out of memory.
+ * Inline: a document makes some seventy of these checks. */
+static inline int reserve(struct db *b, size_t need)
+{
+	if (!b->oom && b->len + need + 1 <= b->cap)
+		return 0;
+	return grow(b, need);
+}
+
+static inline void put(struct db *b, const char *p, size_t n)
 {
 	if (reserve(b, n) != 0)
 		return;
@@ -59,10 +76,29 @@ static void put(struct db *b, const char *p, size_t n)
 /* a string literal, its length known when compiled */
 #define LIT(b, s) put((b), (s), sizeof(s) - 1)
 
+/* Whether any of the 8 bytes in w needs escaping in a JSON string: a
+ * control character (below 0x20), '"', '\\' or DEL. The usual SWAR tests
+ * (a byte below n; a byte equal to c), so that the plain runs of a value
+ * are checked a word at a time. */
+#define ONES  UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+static int needs_escape(uint64_t w)
+{
+	uint64_t lt = (w - ONES * 0x20) & ~w;
+	uint64_t q = w ^ (ONES * '"'), bs = w ^ (ONES * '\\'),
+		 del = w ^ (ONES * 0x7f);
+
+	q = (q - ONES) & ~q;
+	bs = (bs - ONES) & ~bs;
+	del = (del - ONES) & ~del;
+	return ((lt | q | bs | del) & HIGHS) != 0;
+}
+
 /* n bytes of p as a JSON string: quotes, backslashes and control characters
  * escaped; UTF-8 (checked by the library when stored) passes as it is.
  * Written in place after reserving for the worst case (every byte
- * escaped), so that the loop checks no bounds. */
+ * escaped), so that the loop checks no bounds; words without a byte to
+ * escape are copied whole. */
 static void str_n(struct db *b, const char *p, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -75,8 +111,19 @@ static void str_n(struct db *b, const char *p, size_t n)
 	}
 	o = b->s + b->len;
 	*o++ = '"';
-	for (; p < e; p++) {
-		unsigned char c = (unsigned char)*p;
+	while (p < e) {
+		unsigned char c;
+		if (e - p >= 8) {
+			uint64_t w;
+			memcpy(&w, p, 8);
+			if (!needs_escape(w)) {
+				memcpy(o, p, 8);
+				o += 8;
+				p += 8;
+				continue;
+			}
+		}
+		c = (unsigned char)*p++;
 		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) {
 			*o++ = (char)c;
 			continue;
@@ -99,13 +146,18 @@ static void str(struct db *b, const char *p)
 		str_n(b, p, strlen(p));
 }
 
-/* in decimal, without printf's format parsing: two per value */
+/* in decimal, without printf's format parsing; a value's times are
+ * mostly the subject's own, so the last number's digits are kept */
 static void num(struct db *b, int64_t v)
 {
 	char d[24];
 	size_t i = sizeof d;
 	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
 
+	if (b->num_len > 0 && v == b->num_last) {
+		put(b, b->num_digits, b->num_len);
+		return;
+	}
 	do {
 		d[--i] = (char)('0' + (int)(u % 10));
 		u /= 10;
@@ -113,13 +165,25 @@ static void num(struct db *b, int64_t v)
 	if (v < 0)
 		d[--i] = '-';
 	put(b, d + i, sizeof d - i);
+	b->num_last = v;
+	b->num_len = sizeof d - i;
+	memcpy(b->num_digits, d + i, b->num_len);
 }
 
 /* "a,b" as ["a","b"]; a name longer than 127 bytes is cut there */
 static void csv(struct db *b, const char *p)
 {
+	const char *in = p;
 	int first = 1;
+	size_t start = b->len;
 
+	if (p != NULL && b->csv_in != NULL && strcmp(p, b->csv_in) == 0) {
+		if (reserve(b, b->csv_len) == 0) {
+			memcpy(b->s + b->len, b->s + b->csv_off, b->csv_len);
+			b->len += b->csv_len;
+		}
+		return;
+	}
 	put(b, "[", 1);
 	while (p != NULL && *p != '\0') {
 		const char *e = strchr(p, ',');
@@ -131,6 +195,11 @@ static void csv(struct db *b, const char *p)
 		p = e == NULL ? NULL : e + 1;
 	}
 	put(b, "]", 1);
+	if (!b->oom && in != NULL) {
+		b->csv_in = in;
+		b->csv_off = start;
+		b->csv_len = b->len - start;
+	}
 }
 
 static void value(struct db *b, const rk_value *v)
@@ -156,10 +225,12 @@ static void value(struct db *b, const rk_value *v)
 
 char *srv_subject_doc(const rk_subject *s)
 {
-	struct db b = {NULL, 0, 0, 0};
+	struct db b;
+
 	size_t n = rk_subject_value_count(s), i, j;
 	int first = 1;
 
+	memset(&b, 0, sizeof b);
 	LIT(&b, "{\"id\":");
 	str(&b, rk_subject_id(s));
 	LIT(&b, ",\"kind\":");

@@ -337,9 +337,9 @@ static rk_status load_actor(rk_register *r, const char *name, store_actor *a,
 	return st;
 }
 
-/* A cached authentication of the same token (hash h) and, when actor is
- * not NULL, the same actor, while the register's actor set is the one it
- * was checked against: the handle acts as that actor again. */
+/* A cached authentication of the same token (its plain hash h) and, when
+ * actor is not NULL, the same actor, while the register's actor set is the
+ * one it was checked against: the handle acts as that actor again. */
 static int auth_cache_hit(rk_register *r, const char *actor,
 			  const unsigned char h[SEC_HASH_BYTES])
 {
@@ -350,7 +350,7 @@ static int auth_cache_hit(rk_register *r, const char *actor,
 	reg_drop_kept_read(r);
 	keep = r->keep_auth_read && !r->bulk && !r->group;
 	if (!r->auth_cached || r->auth_policy != r->policy_version ||
-	    sec_memcmp(h, r->auth_token_hash, SEC_HASH_BYTES) != 0 ||
+	    sec_memcmp(h, r->auth_token_plain, SEC_HASH_BYTES) != 0 ||
 	    (actor != NULL && strcmp(actor, r->auth_actor) != 0) ||
 	    reg_begin_read(r) != RK_OK)
 		return 0;
@@ -376,7 +376,7 @@ rk_status rk_register_authenticate(rk_register *r, const char *actor,
 				   const char *token)
 {
 	store_actor a;
-	unsigned char h[SEC_HASH_BYTES];
+	unsigned char h[SEC_HASH_BYTES], plain[SEC_HASH_BYTES];
 	unsigned char pin[SEC_HASH_BYTES];
 	int pinned = 0;
 	size_t ri;
@@ -385,11 +385,15 @@ rk_status rk_register_authenticate(rk_register *r, const char *actor,
 	if (!valid_actor_name(actor) || token == NULL ||
 	    strlen(token) != SEC_TOKEN_LEN)
 		goto refused;
-	integ_token_hash(r, token, h);
-	if (auth_cache_hit(r, actor, h)) {
-		sec_wipe(h, sizeof h);
+	/* The cache compares the plain hash; the keyed one that the actor
+	 * row holds is made only when the cache does not answer (every
+	 * request of a server authenticates). */
+	sec_token_hash(token, plain);
+	if (auth_cache_hit(r, actor, plain)) {
+		sec_wipe(plain, sizeof plain);
 		return RK_OK;
 	}
+	integ_token_hash(r, token, h);
 	st = load_actor(r, actor, &a, pin, &pinned);
 	if (st == RK_ENOTFOUND)
 		goto refused;
@@ -413,10 +417,11 @@ rk_status rk_register_authenticate(rk_register *r, const char *actor,
 		r->auth_policy = r->policy_version;
 		r->auth_role = ri;
 		memcpy(r->auth_actor, r->actor, sizeof r->auth_actor);
-		memcpy(r->auth_token_hash, h, sizeof h);
+		memcpy(r->auth_token_plain, plain, sizeof plain);
 		memcpy(r->auth_pin, pin, sizeof pin);
 	}
 	sec_wipe(h, sizeof h);
+	sec_wipe(plain, sizeof plain);
 	return RK_OK;
 refused:
 	/* The same answer whether the name or the token was wrong. The
@@ -466,11 +471,12 @@ rk_status rk_register_authenticate_token(rk_register *r, const char *token)
 	t.r = r;
 	if (token == NULL || strlen(token) != SEC_TOKEN_LEN)
 		return rk_register_authenticate(r, NULL, token);
-	integ_token_hash(r, token, t.h);
+	sec_token_hash(token, t.h);
 	if (auth_cache_hit(r, NULL, t.h)) {
 		sec_wipe(t.h, sizeof t.h);
 		return RK_OK;
 	}
+	integ_token_hash(r, token, t.h); /* the rows hold the keyed hash */
 	st = reg_begin_read(r);
 	if (st != RK_OK)
 		return st;

@@ -276,3 +276,65 @@ int ledger_restricted(rk_register *r, const store_subject *sub)
 		return st == RK_EINTEGRITY ? LEDGER_EINTEGRITY : -1;
 	return l.found && l.given;
 }
+
+/* ---- a subject's read: restriction and objection in one walk ------------
+ */
+
+struct read_walk {
+	int want_restricted, want_objected;
+	struct latest restr;
+	struct purpose_walk purpose;
+};
+
+static int read_one(void *ud, const store_consent *c)
+{
+	struct read_walk *w = ud;
+
+	if (w->want_restricted && strcmp(c->scope, LEDGER_RESTRICTION) == 0)
+		latest_one(&w->restr, c);
+	if (w->want_objected)
+		purpose_one(&w->purpose, c);
+	return 0;
+}
+
+int ledger_read_flags(rk_register *r, const store_subject *sub, size_t pu,
+		      int want_restricted, int *restricted, int *objected)
+{
+	static const unsigned char empty[SEC_HASH_BYTES];
+	struct read_walk w;
+	int bad_name = 0;
+	rk_status st;
+
+	*restricted = 0;
+	*objected = 0;
+	/* An empty ledger (the subject row pins its head) holds neither:
+	 * known before the policy's bases are looked at. */
+	if (sec_memcmp(sub->chead, empty, sizeof empty) == 0)
+		return 0;
+	memset(&w, 0, sizeof w);
+	w.restr.objection = 1;
+	w.want_restricted = want_restricted;
+	w.want_objected = any_objectable(r->pol) && pu < r->pol->npurposes;
+	if (!w.want_restricted && !w.want_objected)
+		return 0;
+	if (w.want_objected &&
+	    (ledger_name(w.purpose.obj, LEDGER_PURPOSE_PREFIX,
+			 r->pol->purposes[pu].name) != 0 ||
+	     ledger_name(w.purpose.grounds, LEDGER_GROUNDS_PREFIX,
+			 r->pol->purposes[pu].name) != 0)) {
+		bad_name = 1; /* failed as ledger_purpose_state does, later */
+		w.want_objected = 0;
+	}
+	st = integ_consent_walk(r, sub, NULL, read_one, &w);
+	if (st != RK_OK)
+		return st == RK_EINTEGRITY ? LEDGER_EINTEGRITY : -1;
+	*restricted = w.restr.found && w.restr.given;
+	if (*restricted)
+		return 0;
+	if (bad_name) {
+		reg_fail(r, RK_ESYS, "a purpose's name is too long");
+		return -1;
+	}
+	*objected = w.purpose.objected && !w.purpose.overridden;
+	return 0;
+}

@@ -116,4 +116,11 @@ struct ledger_view {
 int ledger_view_read(rk_register *r, const char *subject_id,
 		     struct ledger_view *v);
 
+/* ledger_restricted (when want_restricted) and ledger_purpose_objected
+ * for purpose index pu in one walk of the ledger, for a subject's read:
+ * *objected is left 0 when the subject is restricted. 0, or -1 /
+ * LEDGER_EINTEGRITY with the handle's message set. */
+int ledger_read_flags(rk_register *r, const store_subject *sub, size_t pu,
+		      int want_restricted, int *restricted, int *objected);
+
 #endif

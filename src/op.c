@@ -335,6 +335,26 @@ rk_status reg_resolve_purpose(rk_register *r, const char *purpose, size_t *pu)
 	return RK_OK;
 }
 
+/* The refusal of a restricted subject's data for any purpose but legal
+ * claims. */
+static rk_status restricted_refusal(rk_register *r)
+{
+	return r->pol->settings.legal_claims_purpose == POL_NONE
+		       ? reg_fail(r, RK_EREFUSED,
+				  "the subject's processing is restricted "
+				  "(GDPR Art. 18): its data is only stored "
+				  "until the restriction is lifted")
+		       : reg_fail(
+				 r, RK_EREFUSED,
+				 "the subject's processing is restricted "
+				 "(GDPR Art. 18): its data may be used only "
+				 "for the purpose %s until the restriction "
+				 "is lifted",
+				 r->pol->purposes[r->pol->settings
+							  .legal_claims_purpose]
+					 .name);
+}
+
 static rk_status subject_for(rk_register *r, const char *id, size_t pu,
 			     int rectify, store_subject *sub,
 			     unsigned char **dk)
@@ -353,21 +373,7 @@ static rk_status subject_for(rk_register *r, const char *id, size_t pu,
 	if (restricted < 0)
 		st = ledger_err(restricted);
 	else if (restricted > 0)
-		st = r->pol->settings.legal_claims_purpose == POL_NONE
-			     ? reg_fail(r, RK_EREFUSED,
-					"the subject's processing is "
-					"restricted (GDPR Art. 18): its data "
-					"is only stored until the restriction "
-					"is lifted")
-			     : reg_fail(r, RK_EREFUSED,
-					"the subject's processing is "
-					"restricted (GDPR Art. 18): its data "
-					"may be used only for the purpose %s "
-					"until the restriction is lifted",
-					r->pol->purposes
-						[r->pol->settings
-							 .legal_claims_purpose]
-							.name);
+		st = restricted_refusal(r);
 	if (st == RK_OK)
 		st = reg_subject_key(r, sub, dk);
 	return st;
@@ -544,4 +550,32 @@ rk_status value_normalise_fit(rk_register *r, const pol_field *f,
 	}
 	*used = cap;
 	return value_normalise(r, f, in, out, cap);
+}
+
+/* ---- a subject's read: one walk of its ledger -----------------------------
+ */
+
+rk_status reg_subject_for_read(rk_register *r, const char *id, size_t pu,
+			       store_subject *sub, unsigned char **dk,
+			       int *objected)
+{
+	rk_status st = reg_load_subject(r, id, sub);
+	int restricted = 0, rc = 0;
+
+	*dk = NULL;
+	*objected = 0;
+	if (st == RK_OK)
+		st = access_dm_check(r, pu, sub->id);
+	/* As subject_for: restricted data only for legal claims. */
+	if (st == RK_OK)
+		rc = ledger_read_flags(
+			r, sub, pu, pu != r->pol->settings.legal_claims_purpose,
+			&restricted, objected);
+	if (rc < 0)
+		st = ledger_err(rc);
+	else if (restricted > 0)
+		st = restricted_refusal(r);
+	if (st == RK_OK)
+		st = reg_subject_key(r, sub, dk);
+	return st;
 }

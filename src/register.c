@@ -359,7 +359,7 @@ void reg_free(rk_register *r)
 	sec_key_free(r->ckey);
 	sec_kst_free(r->kst_akey);
 	sec_kst_free(r->kst_ikey);
-	sec_wipe(r->auth_token_hash, sizeof r->auth_token_hash);
+	sec_wipe(r->auth_token_plain, sizeof r->auth_token_plain);
 	free(r->queue);
 	free(r);
 }

@@ -136,7 +136,9 @@ struct rk_register {
 	int auth_policy; /* the policy version it was made under */
 	size_t auth_role;
 	char auth_actor[REG_ACTOR_MAX];
-	unsigned char auth_token_hash[SEC_HASH_BYTES];
+	/* the token's plain hash (sec_token_hash): a hit costs no keyed
+	 * hash, and the pin still changes with the row key */
+	unsigned char auth_token_plain[SEC_HASH_BYTES];
 	unsigned char auth_pin[SEC_HASH_BYTES];
 
 	/* ---- the snapshot of a cached authentication (access.c) ----
@@ -254,6 +256,12 @@ rk_status reg_read_subject(rk_register *r, const char *id, size_t pu,
  * restriction of processing does not hold up. */
 rk_status reg_subject_to_rectify(rk_register *r, const char *id, size_t pu,
 				 store_subject *sub, unsigned char **dk);
+/* op.c: reg_subject_for for a read of the subject's values, which also
+ * needs ledger_purpose_objected: both from one walk of the ledger
+ * (ledger_read_flags); *objected as that gives it. */
+rk_status reg_subject_for_read(rk_register *r, const char *id, size_t pu,
+			       store_subject *sub, unsigned char **dk,
+			       int *objected);
 /* Purpose by name (NULL: the policy's default) as an index. */
 rk_status reg_resolve_purpose(rk_register *r, const char *purpose, size_t *pu);
 /* Validates and normalises one value of field f (any pol_type) into out;

@@ -676,6 +676,8 @@ static int get_one(void *ud, const store_value *v)
 	return 0;
 }
 
+static void copy_cut(char *dst, size_t cap, const char *src);
+
 rk_status rk_subject_get(rk_register *r, const char *id, const char *purpose,
 			 rk_subject **out)
 {
@@ -701,7 +703,7 @@ rk_status rk_subject_get(rk_register *r, const char *id, const char *purpose,
 	if (st != RK_OK)
 		goto out;
 	reading = 1;
-	st = reg_subject_for(r, id, pu, &sub, &dk);
+	st = reg_subject_for_read(r, id, pu, &sub, &dk, &g.objected);
 	if (st != RK_OK)
 		goto out;
 	s = calloc(1, sizeof *s);
@@ -710,9 +712,8 @@ rk_status rk_subject_get(rk_register *r, const char *id, const char *purpose,
 		goto out;
 	}
 	memcpy(s->id, sub.id, sizeof s->id);
-	snprintf(s->kind, sizeof s->kind, "%s", sub.kind);
-	snprintf(s->purpose, sizeof s->purpose, "%s",
-		 r->pol->purposes[pu].name);
+	copy_cut(s->kind, sizeof s->kind, sub.kind);
+	copy_cut(s->purpose, sizeof s->purpose, r->pol->purposes[pu].name);
 	s->created_at = sub.created_at;
 	memcpy(s->rel_start, sub.rel_start, sizeof s->rel_start);
 	memcpy(s->rel_end, sub.rel_end, sizeof s->rel_end);
@@ -722,11 +723,6 @@ rk_status rk_subject_get(rk_register *r, const char *id, const char *purpose,
 	g.dk = dk;
 	g.purpose = s->purpose;
 	g.st = RK_OK;
-	g.objected = ledger_purpose_objected(r, &sub, pu);
-	if (g.objected < 0) {
-		st = ledger_err(g.objected); /* it set the message */
-		goto out;
-	}
 	reg_today(r, g.today);
 	integ_values_begin(r, sub.id, &g.vd);
 	if (r->st->vt->value_list(r->st, sub.id, NULL, get_one, &g) != 0) {
