@@ -279,6 +279,27 @@ static rk_status backup_decrypts(rk_register *r, rk_register *b,
 	}
 }
 
+/* A lookup value's copy of its subject's pseudonym names the subject in a
+ * look-up's audit entry, and no MAC covers it (integrity verify compares it
+ * with the subject's row): a backup whose copies were edited would bring
+ * back look-ups audited under another person's pseudonym. */
+static rk_status copies_match(rk_register *r, store *s)
+{
+	int64_t bad = 0;
+
+	if (s->vt->value_pseudonym_mismatch(s, &bad) != 0)
+		return reg_fail(r, RK_EINVAL,
+				"the backup's lookup values cannot be read; "
+				"nothing was restored");
+	if (bad != 0)
+		return reg_fail(r, RK_EINTEGRITY,
+				"a lookup value in the backup names another "
+				"pseudonym than its subject's (the file was "
+				"altered without the key); nothing was "
+				"restored");
+	return RK_OK;
+}
+
 /* The backup at path: made under this register's master key or a retired
  * one in its keyring (bmk gets that key), of this register (the same audit
  * chain key), loadable, its audit chain intact and all its data
@@ -342,6 +363,8 @@ static rk_status check_backup(rk_register *r, const char *path,
 		goto out;
 	}
 	st = backup_decrypts(r, b, rows);
+	if (st == RK_OK)
+		st = copies_match(r, b->st);
 out:
 	rk_register_close(b);
 	return st;
@@ -527,6 +550,8 @@ static rk_status fit_restored(rk_register *r, const unsigned char *bmk,
 		memcpy(after, rows[pg.n - 1].id, sizeof after);
 	}
 	sec_key_free(dk);
+	if (st == RK_OK)
+		return copies_match(r, r->st);
 	if (st == RK_EINTEGRITY)
 		st = reg_fail(r, st,
 			      "what the backup brings back does not decrypt "
@@ -874,6 +899,8 @@ rk_status rk_restore_new(const char *db_path, const char *key_path,
 			      "the backup is not usable: %s; nothing "
 			      "was restored",
 			      rk_errmsg(b));
+	if (st == RK_OK)
+		st = copies_match(r, b->st);
 	if (st != RK_OK)
 		goto out;
 	/* Made under a name of its own and given db_path only when whole:
