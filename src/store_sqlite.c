@@ -2032,6 +2032,7 @@ static const struct store_vt sq_vt = {
 	.checkpoint_owed = sq_checkpoint_owed,
 	.value_pseudonym_mismatch = sqx_value_pseudonym_mismatch,
 	.replica_max_lag = sqx_replica_max_lag,
+	.audit_newest_is = sqx_audit_newest_is,
 };
 
 /* ---- open and migrations ---- */
