@@ -300,14 +300,36 @@ static rk_status copies_match(rk_register *r, store *s)
 	return RK_OK;
 }
 
+/* The backup pins its set of subjects as the register does: a person
+ * deleted from the file with all their rows (no key needed) would otherwise
+ * come back as never there, their live ledger dropped with them, and the
+ * live pin is rebuilt from what came back. sum gets the set's sum. */
+static rk_status backup_set_check(rk_register *r, rk_register *b,
+				  unsigned char *sum)
+{
+	rk_status st = integ_set_check(b, sum);
+
+	if (st == RK_EINTEGRITY)
+		return reg_fail(r, st,
+				"the backup's subjects are not the set it "
+				"pinned (one was removed or added without the "
+				"key); nothing was restored");
+	if (st != RK_OK)
+		return reg_fail(r, st,
+				"the backup's subjects cannot be read; nothing "
+				"was restored");
+	return RK_OK;
+}
+
 /* The backup at path: made under this register's master key or a retired
  * one in its keyring (bmk gets that key), of this register (the same audit
  * chain key), loadable, its audit chain intact and all its data
- * decrypting. *same_ikey: whether its blind index key is today's. Reads
+ * decrypting. *same_ikey: whether its blind index key is today's; bset
+ * gets the sum of its set of subjects, checked against its pin. Reads
  * only. */
 static rk_status check_backup(rk_register *r, const char *path,
 			      unsigned char *bmk, store_subject *rows,
-			      int *same_ikey)
+			      int *same_ikey, unsigned char *bset)
 {
 	char kid[SEC_KEYID_HEX + 1], cur[SEC_KEYID_HEX + 1];
 	struct ring g = {NULL, 0};
@@ -365,6 +387,8 @@ static rk_status check_backup(rk_register *r, const char *path,
 	st = backup_decrypts(r, b, rows);
 	if (st == RK_OK)
 		st = copies_match(r, b->st);
+	if (st == RK_OK)
+		st = backup_set_check(r, b, bset);
 out:
 	rk_register_close(b);
 	return st;
@@ -626,6 +650,7 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 	struct stat sb;
 	audit_ev ev;
 	rk_status st;
+	unsigned char bset[SEC_HASH_BYTES], have[SEC_HASH_BYTES];
 	int committed = 0, keep_audit = 1, rebuild = 0, same_ikey = 0;
 
 	st = access_admin(r, AUD_REGISTER_RESTORE, "restore backups");
@@ -652,7 +677,7 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 		st = reg_fail(r, RK_ESYS, "out of memory");
 		goto out;
 	}
-	st = check_backup(r, path, bmk, rows, &same_ikey);
+	st = check_backup(r, path, bmk, rows, &same_ikey, bset);
 	if (st != RK_OK)
 		goto out;
 	/* The live trail is evidence: one that does not verify is not
@@ -742,6 +767,14 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 	st = keep_audit ? RK_OK : audit_adopt_trail(r);
 	if (st == RK_OK)
 		st = check_restored_keys(r);
+	/* The rows that came are the set that was checked (the file may
+	 * have changed since). */
+	if (st == RK_OK)
+		st = integ_set_sum(r, have);
+	if (st == RK_OK && sec_memcmp(have, bset, sizeof have) != 0)
+		st = reg_fail(r, RK_EINTEGRITY,
+			      "the backup's subjects changed while it was "
+			      "restored; nothing was restored");
 	if (st == RK_OK)
 		st = replay_erasures(r, rows);
 	if (st == RK_OK && rebuild)
@@ -901,6 +934,10 @@ rk_status rk_restore_new(const char *db_path, const char *key_path,
 			      rk_errmsg(b));
 	if (st == RK_OK)
 		st = copies_match(r, b->st);
+	if (st == RK_OK) {
+		unsigned char sum[SEC_HASH_BYTES];
+		st = backup_set_check(r, b, sum);
+	}
 	if (st != RK_OK)
 		goto out;
 	/* Made under a name of its own and given db_path only when whole:

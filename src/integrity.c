@@ -2639,3 +2639,22 @@ out:
 	reg_txn_rollback(r);
 	return st;
 }
+
+/* ---- a backup's set of subjects (restore) ---- */
+
+rk_status integ_set_check(rk_register *r, unsigned char sum[SEC_HASH_BYTES])
+{
+	unsigned char want[SEC_HASH_BYTES];
+	rk_status st = set_load(r, want);
+
+	if (st == RK_OK)
+		st = set_sum(r, sum);
+	if (st == RK_OK && sec_memcmp(want, sum, SEC_HASH_BYTES) != 0)
+		st = altered(r, "the set of subjects");
+	return st;
+}
+
+rk_status integ_set_sum(rk_register *r, unsigned char sum[SEC_HASH_BYTES])
+{
+	return set_sum(r, sum);
+}
