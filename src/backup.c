@@ -321,6 +321,27 @@ static rk_status backup_set_check(rk_register *r, rk_register *b,
 	return RK_OK;
 }
 
+/* Every row of the backup under its MAC, as integrity verify holds them:
+ * records, identifiers, ledgers and the rest that the checks above do not
+ * cover would otherwise come in altered, and the register fail its own
+ * verify after a restore that said it was done. */
+static rk_status backup_rows_check(rk_register *r, rk_register *b)
+{
+	rk_status st = integ_verify_rows(b);
+
+	if (st == RK_EINTEGRITY)
+		return reg_fail(r, st,
+				"the backup's rows were altered without the "
+				"key (%s); nothing was restored",
+				rk_errmsg(b));
+	if (st != RK_OK)
+		return reg_fail(r, st,
+				"the backup cannot be checked (%s); nothing "
+				"was restored",
+				rk_errmsg(b));
+	return RK_OK;
+}
+
 /* The backup at path: made under this register's master key or a retired
  * one in its keyring (bmk gets that key), of this register (the same audit
  * chain key), loadable, its audit chain intact and all its data
@@ -389,6 +410,8 @@ static rk_status check_backup(rk_register *r, const char *path,
 		st = copies_match(r, b->st);
 	if (st == RK_OK)
 		st = backup_set_check(r, b, bset);
+	if (st == RK_OK)
+		st = backup_rows_check(r, b);
 out:
 	rk_register_close(b);
 	return st;
@@ -938,6 +961,8 @@ rk_status rk_restore_new(const char *db_path, const char *key_path,
 		unsigned char sum[SEC_HASH_BYTES];
 		st = backup_set_check(r, b, sum);
 	}
+	if (st == RK_OK)
+		st = backup_rows_check(r, b);
 	if (st != RK_OK)
 		goto out;
 	/* Made under a name of its own and given db_path only when whole:
