@@ -576,6 +576,10 @@ static rk_status fit_restored(rk_register *r, const unsigned char *bmk,
 			st = reseal_live_evidence(r, rows[i].id, dk, lk);
 			if (st == RK_OK)
 				st = keys_subject_decrypts(r, rows[i].id, dk);
+			/* the records as the checked row pins them */
+			if (st == RK_OK)
+				st = integ_records_walk(r, &rows[i], NULL, NULL,
+							NULL);
 			if (st == RK_OK && same_ikey)
 				st = integ_values_verify(r, &rows[i]);
 			else if (st == RK_OK)
@@ -597,6 +601,8 @@ static rk_status fit_restored(rk_register *r, const unsigned char *bmk,
 		memcpy(after, rows[pg.n - 1].id, sizeof after);
 	}
 	sec_key_free(dk);
+	if (st == RK_OK)
+		st = integ_cookies_verify(r);
 	if (st == RK_OK)
 		return copies_match(r, r->st);
 	if (st == RK_EINTEGRITY)

@@ -2672,3 +2672,12 @@ rk_status integ_verify_rows(rk_register *r)
 	reg_end_read(r);
 	return st;
 }
+
+rk_status integ_cookies_verify(rk_register *r)
+{
+	struct cookie_check cc = {r, 0};
+
+	if (r->st->vt->cookie_walk(r->st, check_cookie, &cc) != 0)
+		return reg_store_fail(r, "cannot read the identifiers");
+	return cc.bad ? altered(r, "an identifier's link") : RK_OK;
+}

@@ -303,5 +303,7 @@ rk_status integ_set_sum(rk_register *r, unsigned char sum[SEC_HASH_BYTES]);
  * neither audited nor reported: for a backup about to be restored, whose
  * rows a restore must not take in altered. */
 rk_status integ_verify_rows(rk_register *r);
+/* Every identifier's link under its MAC (what a restore copied). */
+rk_status integ_cookies_verify(rk_register *r);
 
 #endif
