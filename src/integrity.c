@@ -2659,20 +2659,6 @@ rk_status integ_set_sum(rk_register *r, unsigned char sum[SEC_HASH_BYTES])
 	return set_sum(r, sum);
 }
 
-rk_status integ_verify_rows(rk_register *r)
-{
-	rk_audit_report rep;
-	rk_status st;
-
-	memset(&rep, 0, sizeof rep);
-	st = reg_begin_read(r);
-	if (st != RK_OK)
-		return st;
-	st = verify_all(r, &rep);
-	reg_end_read(r);
-	return st;
-}
-
 rk_status integ_cookies_verify(rk_register *r)
 {
 	struct cookie_check cc = {r, 0};

@@ -299,10 +299,6 @@ rk_status integ_selfsvc_open(rk_register *r);
  * or put back. integ_set_sum: only the sum, for a later comparison. */
 rk_status integ_set_check(rk_register *r, unsigned char sum[SEC_HASH_BYTES]);
 rk_status integ_set_sum(rk_register *r, unsigned char sum[SEC_HASH_BYTES]);
-/* Every row check of integrity verify (not the audit chain), in one read,
- * neither audited nor reported: for a backup about to be restored, whose
- * rows a restore must not take in altered. */
-rk_status integ_verify_rows(rk_register *r);
 /* Every identifier's link under its MAC (what a restore copied). */
 rk_status integ_cookies_verify(rk_register *r);
 
