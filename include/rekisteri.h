@@ -502,7 +502,8 @@ RK_API RK_NODISCARD rk_status rk_restore_ex(rk_register *reg, const char *path,
 					    unsigned flags);
 /* A register whose database was lost, back from a backup: checks the backup
  * (made under the master key in key_path, intact audit chain, every
- * ciphertext decrypting) and copies it into the new file db_path (an
+ * ciphertext decrypting, its rows as rk_integrity_verify holds them) and
+ * copies it into the new file db_path (an
  * existing file is refused), then opens it and records the restore. *out
  * is the open register, or on failure a handle that only carries the
  * error message (close it either way); nothing is left at db_path then.

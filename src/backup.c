@@ -279,14 +279,106 @@ static rk_status backup_decrypts(rk_register *r, rk_register *b,
 	}
 }
 
+/* A lookup value's copy of its subject's pseudonym names the subject in a
+ * look-up's audit entry, and no MAC covers it (integrity verify compares it
+ * with the subject's row): a backup whose copies were edited would bring
+ * back look-ups audited under another person's pseudonym. */
+static rk_status copies_match(rk_register *r, store *s)
+{
+	int64_t bad = 0;
+
+	if (s->vt->value_pseudonym_mismatch(s, &bad) != 0)
+		return reg_fail(r, RK_EINVAL,
+				"the backup's lookup values cannot be read; "
+				"nothing was restored");
+	if (bad != 0)
+		return reg_fail(r, RK_EINTEGRITY,
+				"a lookup value in the backup names another "
+				"pseudonym than its subject's (the file was "
+				"altered without the key); nothing was "
+				"restored");
+	return RK_OK;
+}
+
+/* The backup pins its set of subjects as the register does: a person
+ * deleted from the file with all their rows (no key needed) would otherwise
+ * come back as never there, their live ledger dropped with them, and the
+ * live pin is rebuilt from what came back. sum gets the set's sum. */
+static rk_status backup_set_check(rk_register *r, rk_register *b,
+				  unsigned char *sum)
+{
+	rk_status st = integ_set_check(b, sum);
+
+	if (st == RK_EINTEGRITY)
+		return reg_fail(r, st,
+				"the backup's subjects are not the set it "
+				"pinned (one was removed or added without the "
+				"key); nothing was restored");
+	if (st != RK_OK)
+		return reg_fail(r, st,
+				"the backup's subjects cannot be read; nothing "
+				"was restored");
+	return RK_OK;
+}
+
+/* What a restore takes in, under its MACs as integrity verify holds it:
+ * each subject's row, values and records, and the identifiers' links
+ * (would come in altered otherwise, and the register fail its own verify
+ * after a restore that said it was done). Not what stays live or is ended
+ * (ledgers, actors, self-service rows). rows: a page of scratch rows. */
+static rk_status backup_rows_verify(rk_register *b, store_subject *rows)
+{
+	char after[sizeof rows->id] = "";
+	struct keys_page pg;
+	rk_status st = RK_OK;
+
+	for (;;) {
+		pg.rows = rows;
+		pg.n = 0;
+		if (b->st->vt->subject_list(
+			    b->st, NULL, after[0] ? after : NULL, ROTATE_PAGE,
+			    keys_collect, &pg) != 0)
+			return reg_store_fail(b, "cannot list subjects");
+		for (size_t i = 0; st == RK_OK && i < pg.n; i++) {
+			st = integ_values_verify(b, &rows[i]);
+			if (st == RK_OK)
+				st = integ_records_walk(b, &rows[i], NULL, NULL,
+							NULL);
+		}
+		if (st != RK_OK || pg.n < ROTATE_PAGE)
+			break;
+		memcpy(after, rows[pg.n - 1].id, sizeof after);
+	}
+	return st == RK_OK ? integ_cookies_verify(b) : st;
+}
+
+static rk_status backup_rows_check(rk_register *r, rk_register *b,
+				   store_subject *rows)
+{
+	rk_status st = backup_rows_verify(b, rows);
+
+	if (st == RK_EINTEGRITY)
+		return reg_fail(r, st,
+				"the backup's rows were altered without the "
+				"key (%s); nothing was restored",
+				rk_errmsg(b));
+	if (st != RK_OK)
+		return reg_fail(r, st,
+				"the backup cannot be checked (%s); nothing "
+				"was restored",
+				rk_errmsg(b));
+	return RK_OK;
+}
+
 /* The backup at path: made under this register's master key or a retired
  * one in its keyring (bmk gets that key), of this register (the same audit
  * chain key), loadable, its audit chain intact and all its data
- * decrypting. *same_ikey: whether its blind index key is today's. Reads
+ * decrypting. *same_ikey: whether its blind index key is today's; bset
+ * gets the sum of its set of subjects, checked against its pin. Reads
  * only. */
 static rk_status check_backup(rk_register *r, const char *path,
 			      unsigned char *bmk, store_subject *rows,
-			      int *same_ikey)
+			      int *same_ikey, unsigned char *bset)
 {
 	char kid[SEC_KEYID_HEX + 1], cur[SEC_KEYID_HEX + 1];
 	struct ring g = {NULL, 0};
@@ -342,6 +434,12 @@ static rk_status check_backup(rk_register *r, const char *path,
 		goto out;
 	}
 	st = backup_decrypts(r, b, rows);
+	if (st == RK_OK)
+		st = copies_match(r, b->st);
+	if (st == RK_OK)
+		st = backup_set_check(r, b, bset);
+	if (st == RK_OK)
+		st = backup_rows_check(r, b, rows);
 out:
 	rk_register_close(b);
 	return st;
@@ -506,6 +604,10 @@ static rk_status fit_restored(rk_register *r, const unsigned char *bmk,
 			st = reseal_live_evidence(r, rows[i].id, dk, lk);
 			if (st == RK_OK)
 				st = keys_subject_decrypts(r, rows[i].id, dk);
+			/* the records as the checked row pins them */
+			if (st == RK_OK)
+				st = integ_records_walk(r, &rows[i], NULL, NULL,
+							NULL);
 			if (st == RK_OK && same_ikey)
 				st = integ_values_verify(r, &rows[i]);
 			else if (st == RK_OK)
@@ -527,6 +629,10 @@ static rk_status fit_restored(rk_register *r, const unsigned char *bmk,
 		memcpy(after, rows[pg.n - 1].id, sizeof after);
 	}
 	sec_key_free(dk);
+	if (st == RK_OK)
+		st = integ_cookies_verify(r);
+	if (st == RK_OK)
+		return copies_match(r, r->st);
 	if (st == RK_EINTEGRITY)
 		st = reg_fail(r, st,
 			      "what the backup brings back does not decrypt "
@@ -601,6 +707,7 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 	struct stat sb;
 	audit_ev ev;
 	rk_status st;
+	unsigned char bset[SEC_HASH_BYTES], have[SEC_HASH_BYTES];
 	int committed = 0, keep_audit = 1, rebuild = 0, same_ikey = 0;
 
 	st = access_admin(r, AUD_REGISTER_RESTORE, "restore backups");
@@ -627,7 +734,7 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 		st = reg_fail(r, RK_ESYS, "out of memory");
 		goto out;
 	}
-	st = check_backup(r, path, bmk, rows, &same_ikey);
+	st = check_backup(r, path, bmk, rows, &same_ikey, bset);
 	if (st != RK_OK)
 		goto out;
 	/* The live trail is evidence: one that does not verify is not
@@ -717,6 +824,14 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 	st = keep_audit ? RK_OK : audit_adopt_trail(r);
 	if (st == RK_OK)
 		st = check_restored_keys(r);
+	/* The rows that came are the set that was checked (the file may
+	 * have changed since). */
+	if (st == RK_OK)
+		st = integ_set_sum(r, have);
+	if (st == RK_OK && sec_memcmp(have, bset, sizeof have) != 0)
+		st = reg_fail(r, RK_EINTEGRITY,
+			      "the backup's subjects changed while it was "
+			      "restored; nothing was restored");
 	if (st == RK_OK)
 		st = replay_erasures(r, rows);
 	if (st == RK_OK && rebuild)
@@ -874,6 +989,14 @@ rk_status rk_restore_new(const char *db_path, const char *key_path,
 			      "the backup is not usable: %s; nothing "
 			      "was restored",
 			      rk_errmsg(b));
+	if (st == RK_OK)
+		st = copies_match(r, b->st);
+	if (st == RK_OK) {
+		unsigned char sum[SEC_HASH_BYTES];
+		st = backup_set_check(r, b, sum);
+	}
+	if (st == RK_OK)
+		st = backup_rows_check(r, b, rows);
 	if (st != RK_OK)
 		goto out;
 	/* Made under a name of its own and given db_path only when whole:

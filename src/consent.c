@@ -1393,6 +1393,19 @@ rk_status rk_cookie_reset_via(rk_register *r, const char *id,
 			st = ledger_err(rc);
 		entry = rc == 0;
 	}
+	/* Only when no link was made since that reset: one made after it and
+	 * gone without a reset (a restore of an older backup, retention)
+	 * still stands in any backup taken while it did, and the earlier
+	 * entry, older than the link, would not unlink it there. */
+	if (st == RK_OK && !entry) {
+		int64_t since = 0;
+		if (r->st->vt->audit_newest_is(
+			    r->st, sub.pseudonym,
+			    audit_action_name(AUD_COOKIE_RESET),
+			    audit_action_name(AUD_COOKIE_LINK), &since) != 0)
+			st = reg_store_fail(r, "cannot read the audit trail");
+		entry = since == 0;
+	}
 	if (st == RK_OK && entry)
 		st = ledger_append(r, &sub, LEDGER_COOKIE_RESET, 1, 1, channel,
 				   NULL, 0);

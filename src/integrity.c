@@ -2639,3 +2639,31 @@ out:
 	reg_txn_rollback(r);
 	return st;
 }
+
+/* ---- a backup's set of subjects (restore) ---- */
+
+rk_status integ_set_check(rk_register *r, unsigned char sum[SEC_HASH_BYTES])
+{
+	unsigned char want[SEC_HASH_BYTES];
+	rk_status st = set_load(r, want);
+
+	if (st == RK_OK)
+		st = set_sum(r, sum);
+	if (st == RK_OK && sec_memcmp(want, sum, SEC_HASH_BYTES) != 0)
+		st = altered(r, "the set of subjects");
+	return st;
+}
+
+rk_status integ_set_sum(rk_register *r, unsigned char sum[SEC_HASH_BYTES])
+{
+	return set_sum(r, sum);
+}
+
+rk_status integ_cookies_verify(rk_register *r)
+{
+	struct cookie_check cc = {r, 0};
+
+	if (r->st->vt->cookie_walk(r->st, check_cookie, &cc) != 0)
+		return reg_store_fail(r, "cannot read the identifiers");
+	return cc.bad ? altered(r, "an identifier's link") : RK_OK;
+}

@@ -293,4 +293,13 @@ rk_status integ_selfsvc_rebind(rk_register *r);
  * unpinned, and links then fail with RK_EINTEGRITY. */
 rk_status integ_selfsvc_open(rk_register *r);
 
+/* ---- a backup's set of subjects (restore) ----
+ * integ_set_check: the subject rows as they are (their sum in sum) match
+ * the set the register pinned; RK_EINTEGRITY when one was removed, added
+ * or put back. integ_set_sum: only the sum, for a later comparison. */
+rk_status integ_set_check(rk_register *r, unsigned char sum[SEC_HASH_BYTES]);
+rk_status integ_set_sum(rk_register *r, unsigned char sum[SEC_HASH_BYTES]);
+/* Every identifier's link under its MAC (what a restore copied). */
+rk_status integ_cookies_verify(rk_register *r);
+
 #endif

@@ -710,6 +710,12 @@ struct store_vt {
 	/* Reads go to the read replica only while the last transaction it
 	 * replayed committed at most ms milliseconds ago (0: no bound). */
 	void (*replica_max_lag)(store *s, int64_t ms);
+	/* ---- an empty cookie reset ---- *n gets 1 when the newest entry
+	 * of the trail naming subject (a pseudonym) with outcome "ok" among
+	 * the actions newer and older is newer, else 0 (also when there is
+	 * neither). */
+	int (*audit_newest_is)(store *s, const char *subject, const char *newer,
+			       const char *older, int64_t *n);
 };
 
 /* The most entries one audit_append_many call takes. */

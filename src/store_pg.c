@@ -1567,6 +1567,7 @@ static const struct store_vt pg_vt = {
 	.checkpoint_owed = pg_checkpoint_owed,
 	.value_pseudonym_mismatch = pg_value_pseudonym_mismatch,
 	.replica_max_lag = pg_replica_max_lag,
+	.audit_newest_is = pgx_audit_newest_is,
 };
 
 /* ---- opening and migrations ---- */

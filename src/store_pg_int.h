@@ -150,6 +150,8 @@ int pgx_cookie_walk(store *s, store_cookie_fn fn, void *ud);
 int pgx_cookie_set_mac(store *s, const unsigned char hash[SEC_BIDX_BYTES],
 		       const unsigned char mac[SEC_HASH_BYTES]);
 int pgx_cookie_unlink_subject(store *s, const char *subject_id, int64_t *n);
+int pgx_audit_newest_is(store *s, const char *subject, const char *newer,
+			const char *older, int64_t *n);
 int pgx_cookie_reset_until(store *s, const char *subject_id, int64_t until,
 			   int64_t *records, int64_t *links);
 int pgx_actor_insert(store *s, const store_actor *a);

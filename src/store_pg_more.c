@@ -409,6 +409,24 @@ int pgx_cookie_reset_until(store *s, const char *subject_id, int64_t until,
 		       &q, 0, links);
 }
 
+/* ---- an empty cookie reset: was a link made since the last reset? ---- */
+
+int pgx_audit_newest_is(store *s, const char *subject, const char *newer,
+			const char *older, int64_t *n)
+{
+	struct pgq q = {0};
+
+	pgq_text(&q, subject);
+	pgq_text(&q, newer);
+	pgq_text(&q, older);
+	return pgx_count(s, S(63), "audit newest",
+			 "SELECT count(*) FROM (SELECT action FROM audit"
+			 " WHERE subject = $1 AND action IN ($2, $3)"
+			 " AND outcome = 'ok' ORDER BY seq DESC LIMIT 1) t"
+			 " WHERE action = $2",
+			 &q, n);
+}
+
 /* ---- actors ---- */
 
 #define ACTOR_COLS                                                             \

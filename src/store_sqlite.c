@@ -1851,6 +1851,10 @@ static void sqx_replica_max_lag(store *s, int64_t ms)
  * (one for another register in the same process costs a checkpoint more or
  * waits for the next commit, which notes it again). */
 static atomic_int ckpt_owed;
+/* The log passed the cap below: the owed checkpoint copies all of it and
+ * waits for the log to start anew (RESTART), since a writer's own try
+ * finds the checkpointer's copy running and gives up without waiting. */
+static atomic_int ckpt_past_cap;
 /* configure()'s PRAGMA wal_autocheckpoint, restored on pages 0 */
 #define AUTOCHECKPOINT_PAGES 4000
 
@@ -1872,9 +1876,11 @@ static int defer_hook(void *ud, sqlite3 *db, const char *name, int pages)
 	 * Past the cap, the commit that finds it so copies the rest itself
 	 * while new writers wait, and the next write starts the log anew.
 	 * Best effort: a busy answer leaves it to the next commit. */
-	if (pages >= DEFER_CAP * s->defer_pages && pages >= DEFER_CAP_MIN)
+	if (pages >= DEFER_CAP * s->defer_pages && pages >= DEFER_CAP_MIN) {
+		atomic_store(&ckpt_past_cap, 1);
 		(void)sqlite3_wal_checkpoint_v2(
 			db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+	}
 	return SQLITE_OK;
 }
 
@@ -1904,8 +1910,12 @@ static int sq_checkpoint_owed(store *base, int *ran)
 	*ran = 0;
 	if (!atomic_exchange(&ckpt_owed, 0))
 		return 0;
-	/* PASSIVE: copies what no reader still needs, waits for nobody */
-	rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+	/* PASSIVE: copies what no reader still needs, waits for nobody;
+	 * past the cap RESTART, which new writers wait for */
+	rc = sqlite3_wal_checkpoint_v2(s->db, NULL,
+				       atomic_exchange(&ckpt_past_cap, 0)
+					       ? SQLITE_CHECKPOINT_RESTART
+					       : SQLITE_CHECKPOINT_PASSIVE,
 				       NULL, NULL);
 	if (rc == SQLITE_BUSY) {
 		/* another process's checkpoint runs: still owed */
@@ -2033,6 +2043,7 @@ static const struct store_vt sq_vt = {
 	.checkpoint_owed = sq_checkpoint_owed,
 	.value_pseudonym_mismatch = sqx_value_pseudonym_mismatch,
 	.replica_max_lag = sqx_replica_max_lag,
+	.audit_newest_is = sqx_audit_newest_is,
 };
 
 /* ---- open and migrations ---- */

@@ -26,7 +26,8 @@ enum {
 	SL_COOKIE_WALK,
 	SL_COOKIE_SET_MAC,
 	SL_COOKIE_UNTIL_RECORDS,
-	SL_COOKIE_UNTIL_LINKS
+	SL_COOKIE_UNTIL_LINKS,
+	SL_AUDIT_NEWEST_IS
 };
 
 #define CONSENT_COLS                                                           \
@@ -316,4 +317,24 @@ int sqx_cookie_reset_until(store *s, const char *subject_id, int64_t until,
 			 "DELETE FROM cookie WHERE subject_id = ?1 AND"
 			 " linked_at <= ?2"),
 		wl, args, NULL, links);
+}
+
+/* ---- an empty cookie reset: was a link made since the last reset? ---- */
+
+int sqx_audit_newest_is(store *s, const char *subject, const char *newer,
+			const char *older, int64_t *n)
+{
+	static const char what[] = "audit newest";
+	const struct sqx_arg args[] = {SQX_T(subject), SQX_T(newer),
+				       SQX_T(older), SQX_ARGS_END};
+
+	/* Backwards from the end of the trail to the first match: a reset
+	 * repeated soon after the last one reads little. */
+	return sqx_count(s,
+			 sqx_stmt(s, SL_AUDIT_NEWEST_IS, what,
+				  "SELECT count(*) FROM (SELECT action FROM"
+				  " audit WHERE subject = ?1 AND action IN"
+				  " (?2, ?3) AND outcome = 'ok' ORDER BY seq"
+				  " DESC LIMIT 1) WHERE action = ?2"),
+			 what, args, n);
 }

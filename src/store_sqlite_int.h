@@ -97,6 +97,8 @@ int sqx_cookie_walk(store *s, store_cookie_fn fn, void *ud);
 int sqx_cookie_set_mac(store *s, const unsigned char hash[SEC_BIDX_BYTES],
 		       const unsigned char mac[SEC_HASH_BYTES]);
 int sqx_cookie_unlink_subject(store *s, const char *subject_id, int64_t *n);
+int sqx_audit_newest_is(store *s, const char *subject, const char *newer,
+			const char *older, int64_t *n);
 int sqx_cookie_reset_until(store *s, const char *subject_id, int64_t until,
 			   int64_t *records, int64_t *links);
 
