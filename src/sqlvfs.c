@@ -26,6 +26,15 @@
  *   tied to the database file whose connection holds that lock; when no
  *   single one is found, a frame is written as soon as its page arrives
  *   (header and page still in one call).
+ * - After a commit frame, until the writer lets go of the lock or writes a
+ *   page, a frame header is written at once, never kept: SQLite then
+ *   writes only headers it rewrites in place (a transaction that spilled
+ *   pages to the log and changed one of them again overwrote that frame's
+ *   page, so the checksums from there on are recomputed), whose page never
+ *   follows, and pad frames. Kept, such a header would wait for the next
+ *   use of the file or be dropped with the lock, and a crash would leave
+ *   the old checksum in the log: recovery stops at the first bad checksum
+ *   and loses that commit and every later one.
  * - A crash loses what a crash between SQLite's own writes would: frames
  *   of a transaction that did not commit.
  */
@@ -66,6 +75,8 @@ struct shim_file {
 	sqlite3_int64 off; /* the file offset of buf[0] */
 	int want_page;	   /* the last thing buffered is a frame's header */
 	int commit;	   /* ... and that frame commits a transaction */
+	int committed;	   /* a commit frame went out, no page since */
+	int hdr_commit;	   /* the last write: a commit frame's header */
 };
 
 static sqlite3_vfs *real_vfs;
@@ -170,6 +181,14 @@ static int w_write(sqlite3_file *f, const void *p, int amt, sqlite3_int64 ofst)
 	size_t n = (size_t)amt, need;
 	int rc;
 
+	/* A page after a commit frame's header, buffered or not, starts the
+	 * span after a commit (see the top of the file); any other page or
+	 * log header ends it. */
+	if (amt != FRAME_HDR)
+		w->committed = w->hdr_commit;
+	/* bytes 4-7: the database's size in pages after a commit, zero in
+	 * other frames */
+	w->hdr_commit = amt == FRAME_HDR && (b[4] | b[5] | b[6] | b[7]) != 0;
 	if (amt > 0 && w->want_page && ofst == w->off + (sqlite3_int64)w->len &&
 	    room(w, n)) {
 		/* the page after its header */
@@ -178,12 +197,15 @@ static int w_write(sqlite3_file *f, const void *p, int amt, sqlite3_int64 ofst)
 		w->want_page = 0;
 		w->pgsz = n;
 		/* A frame that does not commit waits for the next only while
-		 * the buffer is tied to its writer's lock. */
-		if (w->commit || !tie(w))
+		 * the buffer is tied to its writer's lock; a commit ties it
+		 * too, so that letting go of the lock ends the span above. */
+		if (!tie(w) || w->commit)
 			return flush(w);
 		return SQLITE_OK;
 	}
-	if (amt == FRAME_HDR && !w->want_page &&
+	/* after a commit frame: headers rewritten in place, written at once
+	 * (see the top of the file) */
+	if (amt == FRAME_HDR && !w->want_page && !w->committed &&
 	    (w->len == 0 || ofst == w->off + (sqlite3_int64)w->len)) {
 		/* room for the header and its page */
 		need = n + (w->pgsz ? w->pgsz : 65536);
@@ -200,9 +222,7 @@ static int w_write(sqlite3_file *f, const void *p, int amt, sqlite3_int64 ofst)
 		memcpy(w->buf + w->len, b, n);
 		w->len += n;
 		w->want_page = 1;
-		/* bytes 4-7: the database's size in pages after a commit,
-		 * zero in other frames */
-		w->commit = (b[4] | b[5] | b[6] | b[7]) != 0;
+		w->commit = w->hdr_commit;
 		return SQLITE_OK;
 	}
 	rc = flush(w);
@@ -385,6 +405,7 @@ static void let_go(shim_file *d)
 	d->writer = 0;
 	if (d->wal != NULL) {
 		drop(d->wal);
+		d->wal->committed = 0;
 		d->wal->owner = NULL;
 		d->wal = NULL;
 	}
