@@ -35,6 +35,10 @@
  *   use of the file or be dropped with the lock, and a crash would leave
  *   the old checksum in the log: recovery stops at the first bad checksum
  *   and loses that commit and every later one.
+ * - Frames kept back that cannot be written out before another use of the
+ *   log (a full disk) fail that use and every later one until the writer
+ *   lets go, with an I/O error: SQLite rolls the transaction back, as when
+ *   a frame's own write fails (see settle).
  * - A crash loses what a crash between SQLite's own writes would: frames
  *   of a transaction that did not commit.
  */
@@ -77,6 +81,7 @@ struct shim_file {
 	int commit;	   /* ... and that frame commits a transaction */
 	int committed;	   /* a commit frame went out, no page since */
 	int hdr_commit;	   /* the last write: a commit frame's header */
+	int lost; /* buffered frames could not be written (see settle) */
 };
 
 static sqlite3_vfs *real_vfs;
@@ -138,6 +143,20 @@ static int room(shim_file *w, size_t n)
 	return 1;
 }
 
+/* Writes out the buffer before another use of the log. If that fails (a
+ * full disk), frames SQLite was told were written, by calls that returned,
+ * are lost, and SQLite must not go on with the transaction: every use of
+ * the log fails until the writer lets go of its lock (the rollback), and
+ * with an I/O error, which makes SQLite roll the whole transaction back
+ * where it takes a full disk in a read as the statement's only, and then
+ * commits on top of the lost frames. */
+static int settle(shim_file *w)
+{
+	if (!w->lost && flush(w) != SQLITE_OK)
+		w->lost = 1;
+	return w->lost ? SQLITE_IOERR_WRITE : SQLITE_OK;
+}
+
 /* Whether log is the log of database db: db's name and "-wal". */
 static int log_of(const char *log, const char *db)
 {
@@ -181,6 +200,8 @@ static int w_write(sqlite3_file *f, const void *p, int amt, sqlite3_int64 ofst)
 	size_t n = (size_t)amt, need;
 	int rc;
 
+	if (w->lost)
+		return SQLITE_IOERR_WRITE;
 	/* A page after a commit frame's header, buffered or not, starts the
 	 * span after a commit (see the top of the file); any other page or
 	 * log header ends it. */
@@ -252,7 +273,7 @@ static int w_close(sqlite3_file *f)
 
 static int w_read(sqlite3_file *f, void *p, int amt, sqlite3_int64 ofst)
 {
-	int rc = flush((shim_file *)f);
+	int rc = settle((shim_file *)f);
 
 	if (rc != SQLITE_OK)
 		return rc;
@@ -261,7 +282,7 @@ static int w_read(sqlite3_file *f, void *p, int amt, sqlite3_int64 ofst)
 
 static int w_truncate(sqlite3_file *f, sqlite3_int64 size)
 {
-	int rc = flush((shim_file *)f);
+	int rc = settle((shim_file *)f);
 
 	if (rc != SQLITE_OK)
 		return rc;
@@ -270,7 +291,7 @@ static int w_truncate(sqlite3_file *f, sqlite3_int64 size)
 
 static int w_sync(sqlite3_file *f, int flags)
 {
-	int rc = flush((shim_file *)f);
+	int rc = settle((shim_file *)f);
 
 	if (rc != SQLITE_OK)
 		return rc;
@@ -279,7 +300,7 @@ static int w_sync(sqlite3_file *f, int flags)
 
 static int w_file_size(sqlite3_file *f, sqlite3_int64 *size)
 {
-	int rc = flush((shim_file *)f);
+	int rc = settle((shim_file *)f);
 
 	if (rc != SQLITE_OK)
 		return rc;
@@ -288,7 +309,7 @@ static int w_file_size(sqlite3_file *f, sqlite3_int64 *size)
 
 static int w_file_control(sqlite3_file *f, int op, void *arg)
 {
-	int rc = flush((shim_file *)f);
+	int rc = settle((shim_file *)f);
 
 	if (rc != SQLITE_OK)
 		return rc;
@@ -297,7 +318,7 @@ static int w_file_control(sqlite3_file *f, int op, void *arg)
 
 static int w_fetch(sqlite3_file *f, sqlite3_int64 ofst, int amt, void **pp)
 {
-	int rc = flush((shim_file *)f);
+	int rc = settle((shim_file *)f);
 
 	*pp = NULL;
 	if (rc != SQLITE_OK)
@@ -406,6 +427,7 @@ static void let_go(shim_file *d)
 	if (d->wal != NULL) {
 		drop(d->wal);
 		d->wal->committed = 0;
+		d->wal->lost = 0;
 		d->wal->owner = NULL;
 		d->wal = NULL;
 	}
