@@ -26,6 +26,19 @@
  *   tied to the database file whose connection holds that lock; when no
  *   single one is found, a frame is written as soon as its page arrives
  *   (header and page still in one call).
+ * - After a commit frame, until the writer lets go of the lock or writes a
+ *   page, a frame header is written at once, never kept: SQLite then
+ *   writes only headers it rewrites in place (a transaction that spilled
+ *   pages to the log and changed one of them again overwrote that frame's
+ *   page, so the checksums from there on are recomputed), whose page never
+ *   follows, and pad frames. Kept, such a header would wait for the next
+ *   use of the file or be dropped with the lock, and a crash would leave
+ *   the old checksum in the log: recovery stops at the first bad checksum
+ *   and loses that commit and every later one.
+ * - Frames kept back that cannot be written out before another use of the
+ *   log (a full disk) fail that use and every later one until the writer
+ *   lets go, with an I/O error: SQLite rolls the transaction back, as when
+ *   a frame's own write fails (see settle).
  * - A crash loses what a crash between SQLite's own writes would: frames
  *   of a transaction that did not commit.
  */
@@ -66,6 +79,9 @@ struct shim_file {
 	sqlite3_int64 off; /* the file offset of buf[0] */
 	int want_page;	   /* the last thing buffered is a frame's header */
 	int commit;	   /* ... and that frame commits a transaction */
+	int committed;	   /* a commit frame went out, no page since */
+	int hdr_commit;	   /* the last write: a commit frame's header */
+	int lost; /* buffered frames could not be written (see settle) */
 };
 
 static sqlite3_vfs *real_vfs;
@@ -127,6 +143,20 @@ static int room(shim_file *w, size_t n)
 	return 1;
 }
 
+/* Writes out the buffer before another use of the log. If that fails (a
+ * full disk), frames SQLite was told were written, by calls that returned,
+ * are lost, and SQLite must not go on with the transaction: every use of
+ * the log fails until the writer lets go of its lock (the rollback), and
+ * with an I/O error, which makes SQLite roll the whole transaction back
+ * where it takes a full disk in a read as the statement's only, and then
+ * commits on top of the lost frames. */
+static int settle(shim_file *w)
+{
+	if (!w->lost && flush(w) != SQLITE_OK)
+		w->lost = 1;
+	return w->lost ? SQLITE_IOERR_WRITE : SQLITE_OK;
+}
+
 /* Whether log is the log of database db: db's name and "-wal". */
 static int log_of(const char *log, const char *db)
 {
@@ -170,6 +200,16 @@ static int w_write(sqlite3_file *f, const void *p, int amt, sqlite3_int64 ofst)
 	size_t n = (size_t)amt, need;
 	int rc;
 
+	if (w->lost)
+		return SQLITE_IOERR_WRITE;
+	/* A page after a commit frame's header, buffered or not, starts the
+	 * span after a commit (see the top of the file); any other page or
+	 * log header ends it. */
+	if (amt != FRAME_HDR)
+		w->committed = w->hdr_commit;
+	/* bytes 4-7: the database's size in pages after a commit, zero in
+	 * other frames */
+	w->hdr_commit = amt == FRAME_HDR && (b[4] | b[5] | b[6] | b[7]) != 0;
 	if (amt > 0 && w->want_page && ofst == w->off + (sqlite3_int64)w->len &&
 	    room(w, n)) {
 		/* the page after its header */
@@ -178,12 +218,15 @@ static int w_write(sqlite3_file *f, const void *p, int amt, sqlite3_int64 ofst)
 		w->want_page = 0;
 		w->pgsz = n;
 		/* A frame that does not commit waits for the next only while
-		 * the buffer is tied to its writer's lock. */
-		if (w->commit || !tie(w))
+		 * the buffer is tied to its writer's lock; a commit ties it
+		 * too, so that letting go of the lock ends the span above. */
+		if (!tie(w) || w->commit)
 			return flush(w);
 		return SQLITE_OK;
 	}
-	if (amt == FRAME_HDR && !w->want_page &&
+	/* after a commit frame: headers rewritten in place, written at once
+	 * (see the top of the file) */
+	if (amt == FRAME_HDR && !w->want_page && !w->committed &&
 	    (w->len == 0 || ofst == w->off + (sqlite3_int64)w->len)) {
 		/* room for the header and its page */
 		need = n + (w->pgsz ? w->pgsz : 65536);
@@ -200,9 +243,7 @@ static int w_write(sqlite3_file *f, const void *p, int amt, sqlite3_int64 ofst)
 		memcpy(w->buf + w->len, b, n);
 		w->len += n;
 		w->want_page = 1;
-		/* bytes 4-7: the database's size in pages after a commit,
-		 * zero in other frames */
-		w->commit = (b[4] | b[5] | b[6] | b[7]) != 0;
+		w->commit = w->hdr_commit;
 		return SQLITE_OK;
 	}
 	rc = flush(w);
@@ -232,7 +273,7 @@ static int w_close(sqlite3_file *f)
 
 static int w_read(sqlite3_file *f, void *p, int amt, sqlite3_int64 ofst)
 {
-	int rc = flush((shim_file *)f);
+	int rc = settle((shim_file *)f);
 
 	if (rc != SQLITE_OK)
 		return rc;
@@ -241,7 +282,7 @@ static int w_read(sqlite3_file *f, void *p, int amt, sqlite3_int64 ofst)
 
 static int w_truncate(sqlite3_file *f, sqlite3_int64 size)
 {
-	int rc = flush((shim_file *)f);
+	int rc = settle((shim_file *)f);
 
 	if (rc != SQLITE_OK)
 		return rc;
@@ -250,7 +291,7 @@ static int w_truncate(sqlite3_file *f, sqlite3_int64 size)
 
 static int w_sync(sqlite3_file *f, int flags)
 {
-	int rc = flush((shim_file *)f);
+	int rc = settle((shim_file *)f);
 
 	if (rc != SQLITE_OK)
 		return rc;
@@ -259,7 +300,7 @@ static int w_sync(sqlite3_file *f, int flags)
 
 static int w_file_size(sqlite3_file *f, sqlite3_int64 *size)
 {
-	int rc = flush((shim_file *)f);
+	int rc = settle((shim_file *)f);
 
 	if (rc != SQLITE_OK)
 		return rc;
@@ -268,7 +309,7 @@ static int w_file_size(sqlite3_file *f, sqlite3_int64 *size)
 
 static int w_file_control(sqlite3_file *f, int op, void *arg)
 {
-	int rc = flush((shim_file *)f);
+	int rc = settle((shim_file *)f);
 
 	if (rc != SQLITE_OK)
 		return rc;
@@ -277,7 +318,7 @@ static int w_file_control(sqlite3_file *f, int op, void *arg)
 
 static int w_fetch(sqlite3_file *f, sqlite3_int64 ofst, int amt, void **pp)
 {
-	int rc = flush((shim_file *)f);
+	int rc = settle((shim_file *)f);
 
 	*pp = NULL;
 	if (rc != SQLITE_OK)
@@ -385,6 +426,8 @@ static void let_go(shim_file *d)
 	d->writer = 0;
 	if (d->wal != NULL) {
 		drop(d->wal);
+		d->wal->committed = 0;
+		d->wal->lost = 0;
 		d->wal->owner = NULL;
 		d->wal = NULL;
 	}

@@ -9,7 +9,16 @@
  *   that could later land on the frames of the next writer (another
  *   connection of the same process) — the case the buffer must drop;
  * - a connection in exclusive locking mode (no shared-memory locks, so no
- *   writer to tie the buffer to) still writes every frame.
+ *   writer to tie the buffer to) still writes every frame;
+ * - with the store's synchronous = NORMAL, a transaction that spilled and
+ *   then changed a page it had spilled (SQLite rewrites those frames in
+ *   place and then their headers, checksums recomputed, after the commit
+ *   frame) survives a crash: the files as they stand, opened anew, must
+ *   hold it (recovery reads the log's checksum chain);
+ * - frames kept back that cannot be written when the transaction next reads
+ *   (a full disk: the default VFS under the shim made to fail log writes)
+ *   end the transaction, as a failed frame write ends it without the shim:
+ *   nothing may commit on top of the lost frames.
  * Each database is checked with integrity_check through the default VFS.
  */
 #include <stdarg.h>
@@ -29,6 +38,37 @@
 #include "sqlvfs.h"
 
 static const char *vfs;
+
+/* Under the shim: the default VFS whose log writes fail with SQLITE_FULL
+ * while fault_on is set (its files are the default VFS's, their methods
+ * a copy with xWrite replaced). */
+static sqlite3_vfs *unix_vfs, fault_vfs;
+static sqlite3_io_methods fault_io;
+static const sqlite3_io_methods *unix_io;
+static int fault_on;
+
+static int fault_write(sqlite3_file *f, const void *p, int amt,
+		       sqlite3_int64 ofst)
+{
+	if (fault_on)
+		return SQLITE_FULL;
+	return unix_io->xWrite(f, p, amt, ofst);
+}
+
+static int fault_open(sqlite3_vfs *v, const char *name, sqlite3_file *f,
+		      int flags, int *out)
+{
+	int rc = unix_vfs->xOpen(unix_vfs, name, f, flags, out);
+
+	(void)v;
+	if (f->pMethods != NULL && (flags & SQLITE_OPEN_WAL)) {
+		unix_io = f->pMethods;
+		fault_io = *unix_io;
+		fault_io.xWrite = fault_write;
+		f->pMethods = &fault_io;
+	}
+	return rc;
+}
 static char dir[FX_PATH];
 static int nfile;
 
@@ -193,6 +233,82 @@ static void test_exclusive_mode(void **state)
 	check_plain(path, 1520);
 }
 
+/* A crash as the files stand: the database and its log copied to a new
+ * name (no shared memory: the copy's opener recovers from the log, which
+ * checks every frame's checksum), then counted through the default VFS. */
+static void check_crash_copy(const char *path, long long rows)
+{
+	char from[FX_PATH + 8], cpath[FX_PATH + 8], to[FX_PATH + 16];
+
+	snprintf(cpath, sizeof cpath, "%s.crash", path);
+	fx_copy_file(path, cpath);
+	snprintf(from, sizeof from, "%s-wal", path);
+	snprintf(to, sizeof to, "%s-wal", cpath);
+	fx_copy_file(from, to);
+	check_plain(cpath, rows);
+}
+
+static void test_rewritten_frames_survive_crash(void **state)
+{
+	char path[FX_PATH];
+	sqlite3 *a;
+
+	(void)state;
+	path_new(path, sizeof path);
+	a = make(path);
+	run(a, "PRAGMA synchronous = NORMAL"); /* as the store has it */
+	add_rows(a, 1, 10);
+	/* the cache of 8 pages spills; the update then changes pages the
+	 * transaction already put in the log, which SQLite overwrites in
+	 * place and whose checksums it rewrites after the commit frame */
+	run(a, "BEGIN");
+	add_rows(a, 100, 2000);
+	run(a, "UPDATE t SET pad = randomblob(length(pad)) WHERE x < 300");
+	run(a, "COMMIT");
+	add_rows(a, 5000, 3); /* a commit after it */
+	assert_int_equal(one(a, "SELECT count(*) FROM t"), 2013);
+	/* a crash now must lose neither commit */
+	check_crash_copy(path, 2013);
+	sqlite3_close(a);
+	check_plain(path, 2013);
+}
+
+static void test_lost_frames_end_transaction(void **state)
+{
+	char path[FX_PATH];
+	sqlite3 *a;
+
+	(void)state;
+	path_new(path, sizeof path);
+	a = make(path);
+	run(a, "PRAGMA synchronous = NORMAL");
+	add_rows(a, 1, 10);
+	/* about 80 KiB of rows: the cache of 8 pages spills frames that
+	 * stay in the buffer (tied to the writer, no commit yet) */
+	run(a, "BEGIN");
+	add_rows(a, 100, 200);
+	/* the disk fills: the update reads spilled pages, and the buffer
+	 * cannot go out first */
+	fault_on = 1;
+	assert_int_not_equal(
+		sqlite3_exec(a,
+			     "UPDATE t SET pad = randomblob(length(pad)) "
+			     "WHERE x >= 100",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+	fault_on = 0;
+	/* the transaction is over, as without the shim; a commit now would
+	 * write a database whose pages point at frames never written */
+	assert_int_equal(sqlite3_get_autocommit(a), 1);
+	(void)sqlite3_exec(a, "COMMIT", NULL, NULL, NULL);
+	check_plain(path, 10);
+	/* and the connection writes again */
+	add_rows(a, 500, 5);
+	check_plain(path, 15);
+	sqlite3_close(a);
+	check_plain(path, 15);
+}
+
 /* ---- the shim's methods driven by hand ---- */
 
 struct pair {
@@ -336,6 +452,48 @@ static void test_rolled_back_frames_dropped(void **state)
 	assert_int_equal(on_disk(p.walp, 1), 'C');
 }
 
+/* The 24 bytes at frame slot k's header as the file holds them. */
+static void hdr_on_disk(const char *walp, int k, unsigned char out[24])
+{
+	FILE *fp = fopen(walp, "rb");
+
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 32 + (long)k * (24 + 4096), SEEK_SET), 0);
+	assert_int_equal(fread(out, 1, 24, fp), 24);
+	fclose(fp);
+}
+
+static void test_header_rewritten_after_commit(void **state)
+{
+	struct pair p;
+	unsigned char hdr[24], got[24];
+
+	(void)state;
+	pair_open(&p);
+	assert_int_equal(write_lock(&p, 1), SQLITE_OK);
+	frame(p.wal, 0, 0, 'a');
+	frame(p.wal, 1, 2, 'b');
+	/* SQLite rewrites headers in place after the commit frame (new
+	 * checksums) and writes no page after them: each must be in the
+	 * file at once, before and after the writer lets go */
+	memset(hdr, 0x5a, sizeof hdr);
+	assert_int_equal(p.wal->pMethods->xWrite(p.wal, hdr, 24, 32),
+			 SQLITE_OK);
+	hdr_on_disk(p.walp, 0, got);
+	assert_memory_equal(got, hdr, 24);
+	assert_int_equal(write_lock(&p, 0), SQLITE_OK);
+	hdr_on_disk(p.walp, 0, got);
+	assert_memory_equal(got, hdr, 24);
+	/* the next transaction's frames are kept again until its commit */
+	assert_int_equal(write_lock(&p, 1), SQLITE_OK);
+	frame(p.wal, 2, 0, 'c');
+	assert_int_equal(on_disk(p.walp, 2), EOF);
+	frame(p.wal, 3, 4, 'd');
+	assert_int_equal(on_disk(p.walp, 2), 'c');
+	assert_int_equal(write_lock(&p, 0), SQLITE_OK);
+	pair_close(&p);
+}
+
 static void test_untied_frames_written_at_once(void **state)
 {
 	struct pair p;
@@ -353,7 +511,19 @@ static int setup(void **state)
 {
 	(void)state;
 	fx_scratch(dir, "sqlvfs");
+	/* the shim over the faulty VFS, which is the default only while the
+	 * shim registers; everything else opens with the default VFS */
+	unix_vfs = sqlite3_vfs_find(NULL);
+	if (unix_vfs == NULL)
+		return -1;
+	fault_vfs = *unix_vfs;
+	fault_vfs.zName = "rk-fault";
+	fault_vfs.xOpen = fault_open;
+	if (sqlite3_vfs_register(&fault_vfs, 1) != SQLITE_OK)
+		return -1;
 	vfs = sqlvfs_register();
+	if (sqlite3_vfs_register(unix_vfs, 1) != SQLITE_OK)
+		return -1;
 	return vfs == NULL ? -1 : 0;
 }
 
@@ -370,8 +540,11 @@ int main(void)
 		cmocka_unit_test(test_large_commit),
 		cmocka_unit_test(test_spill_rollback_then_other_writer),
 		cmocka_unit_test(test_exclusive_mode),
+		cmocka_unit_test(test_rewritten_frames_survive_crash),
+		cmocka_unit_test(test_lost_frames_end_transaction),
 		cmocka_unit_test(test_frames_wait_for_commit),
 		cmocka_unit_test(test_rolled_back_frames_dropped),
+		cmocka_unit_test(test_header_rewritten_after_commit),
 		cmocka_unit_test(test_untied_frames_written_at_once),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
