@@ -749,30 +749,9 @@ out:
 	sqlite3_close(db);
 }
 
-static void remove_dir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char path[PATH_MAX_LEN];
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		if (join_path(path, sizeof path, dir, e->d_name) == 0 &&
-		    unlink(path) != 0)
-			fprintf(stderr, "%s: cannot remove %s: %s\n", PROG,
-				path, strerror(errno));
-	}
-	closedir(d);
-	if (rmdir(dir) != 0)
-		fprintf(stderr, "%s: cannot remove %s: %s\n", PROG, dir,
-			strerror(errno));
-}
-
-/* Removes an earlier round's files: the database, its log, its key file
- * and whatever else the register keeps beside it under that name. */
+/* Removes the files of dir whose names start with prefix ("" for all):
+ * an earlier round's database, its log, its key file and whatever else the
+ * register keeps beside it under that name. */
 static void remove_prefix(const char *dir, const char *prefix)
 {
 	DIR *d = opendir(dir);
@@ -783,7 +762,9 @@ static void remove_prefix(const char *dir, const char *prefix)
 	if (d == NULL)
 		return;
 	while ((e = readdir(d)) != NULL) {
-		if (strncmp(e->d_name, prefix, n) != 0)
+		if (strcmp(e->d_name, ".") == 0 ||
+		    strcmp(e->d_name, "..") == 0 ||
+		    strncmp(e->d_name, prefix, n) != 0)
 			continue;
 		if (join_path(path, sizeof path, dir, e->d_name) == 0 &&
 		    unlink(path) != 0)
@@ -791,6 +772,14 @@ static void remove_prefix(const char *dir, const char *prefix)
 				path, strerror(errno));
 	}
 	closedir(d);
+}
+
+static void remove_dir(const char *dir)
+{
+	remove_prefix(dir, "");
+	if (rmdir(dir) != 0)
+		fprintf(stderr, "%s: cannot remove %s: %s\n", PROG, dir,
+			strerror(errno));
 }
 
 /* Sorts a few doubles in place (insertion sort: at most 99 rounds). */
