@@ -240,10 +240,38 @@ static rk_status backup_key_id(rk_register *r, const char *path,
 	return RK_OK;
 }
 
-/* Every subject of b: its data key opens with b's master key and every
- * ciphertext with the data key. */
-static rk_status backup_decrypts(rk_register *r, rk_register *b,
-				 store_subject *rows)
+/* The rows of b's subject rows[i] as integrity verify holds them: its
+ * values under their digest, its records under their chain. */
+static rk_status rows_verify(rk_register *b, const store_subject *row)
+{
+	rk_status st = integ_values_verify(b, row);
+
+	if (st == RK_OK)
+		st = integ_records_walk(b, row, NULL, NULL, NULL);
+	return st;
+}
+
+static rk_status rows_fail(rk_register *r, rk_register *b, rk_status st)
+{
+	if (st == RK_EINTEGRITY)
+		return reg_fail(r, st,
+				"the backup's rows were altered without the "
+				"key (%s); nothing was restored",
+				rk_errmsg(b));
+	return reg_fail(r, st,
+			"the backup cannot be checked (%s); nothing was "
+			"restored",
+			rk_errmsg(b));
+}
+
+/* Every subject of b, in one walk: its data key opens with b's master key
+ * and every ciphertext with the data key; and what a restore takes in is
+ * as b's MACs pin it (rows_verify, then the identifiers' links), since it
+ * would come in altered otherwise and the register fail its own verify
+ * after a restore that said it was done. Not what stays live or is ended
+ * (ledgers, actors, self-service rows). rows: a page of scratch rows. */
+static rk_status backup_walk(rk_register *r, rk_register *b,
+			     store_subject *rows)
 {
 	char after[sizeof rows->id] = "";
 	unsigned char *dk = NULL;
@@ -272,11 +300,16 @@ static rk_status backup_decrypts(rk_register *r, rk_register *b,
 					"decrypt under its keys (%s); "
 					"nothing was restored",
 					rk_errmsg(b));
+			st = rows_verify(b, &rows[i]);
+			if (st != RK_OK)
+				return rows_fail(r, b, st);
 		}
 		if (pg.n < ROTATE_PAGE)
-			return RK_OK;
+			break;
 		memcpy(after, rows[pg.n - 1].id, sizeof after);
 	}
+	st = integ_cookies_verify(b);
+	return st == RK_OK ? RK_OK : rows_fail(r, b, st);
 }
 
 /* A lookup value's copy of its subject's pseudonym names the subject in a
@@ -318,55 +351,6 @@ static rk_status backup_set_check(rk_register *r, rk_register *b,
 		return reg_fail(r, st,
 				"the backup's subjects cannot be read; nothing "
 				"was restored");
-	return RK_OK;
-}
-
-/* What a restore takes in, under its MACs as integrity verify holds it:
- * each subject's row, values and records, and the identifiers' links
- * (would come in altered otherwise, and the register fail its own verify
- * after a restore that said it was done). Not what stays live or is ended
- * (ledgers, actors, self-service rows). rows: a page of scratch rows. */
-static rk_status backup_rows_verify(rk_register *b, store_subject *rows)
-{
-	char after[sizeof rows->id] = "";
-	struct keys_page pg;
-	rk_status st = RK_OK;
-
-	for (;;) {
-		pg.rows = rows;
-		pg.n = 0;
-		if (b->st->vt->subject_list(
-			    b->st, NULL, after[0] ? after : NULL, ROTATE_PAGE,
-			    keys_collect, &pg) != 0)
-			return reg_store_fail(b, "cannot list subjects");
-		for (size_t i = 0; st == RK_OK && i < pg.n; i++) {
-			st = integ_values_verify(b, &rows[i]);
-			if (st == RK_OK)
-				st = integ_records_walk(b, &rows[i], NULL, NULL,
-							NULL);
-		}
-		if (st != RK_OK || pg.n < ROTATE_PAGE)
-			break;
-		memcpy(after, rows[pg.n - 1].id, sizeof after);
-	}
-	return st == RK_OK ? integ_cookies_verify(b) : st;
-}
-
-static rk_status backup_rows_check(rk_register *r, rk_register *b,
-				   store_subject *rows)
-{
-	rk_status st = backup_rows_verify(b, rows);
-
-	if (st == RK_EINTEGRITY)
-		return reg_fail(r, st,
-				"the backup's rows were altered without the "
-				"key (%s); nothing was restored",
-				rk_errmsg(b));
-	if (st != RK_OK)
-		return reg_fail(r, st,
-				"the backup cannot be checked (%s); nothing "
-				"was restored",
-				rk_errmsg(b));
 	return RK_OK;
 }
 
@@ -433,13 +417,11 @@ static rk_status check_backup(rk_register *r, const char *path,
 			      st == RK_EINTEGRITY ? rep.reason : rk_errmsg(b));
 		goto out;
 	}
-	st = backup_decrypts(r, b, rows);
+	st = backup_walk(r, b, rows);
 	if (st == RK_OK)
 		st = copies_match(r, b->st);
 	if (st == RK_OK)
 		st = backup_set_check(r, b, bset);
-	if (st == RK_OK)
-		st = backup_rows_check(r, b, rows);
 out:
 	rk_register_close(b);
 	return st;
@@ -983,7 +965,7 @@ rk_status rk_restore_new(const char *db_path, const char *key_path,
 				 rep.reason);
 	}
 	if (st == RK_OK)
-		st = backup_decrypts(r, b, rows);
+		st = backup_walk(r, b, rows);
 	else
 		st = reg_fail(r, st,
 			      "the backup is not usable: %s; nothing "
@@ -995,8 +977,6 @@ rk_status rk_restore_new(const char *db_path, const char *key_path,
 		unsigned char sum[SEC_HASH_BYTES];
 		st = backup_set_check(r, b, sum);
 	}
-	if (st == RK_OK)
-		st = backup_rows_check(r, b, rows);
 	if (st != RK_OK)
 		goto out;
 	/* Made under a name of its own and given db_path only when whole:
