@@ -1070,6 +1070,11 @@ rk_status rk_subject_update(rk_register *r, const char *id,
 	 * to correct the data. */
 	if (st == RK_OK)
 		st = reg_subject_to_rectify(r, id, pu, &sub, &dk);
+	/* The values are re-pinned after the change, kept ones and other
+	 * fields' with them: one edited without the key must be caught
+	 * first, not blessed. */
+	if (st == RK_OK)
+		st = integ_values_verify(r, &sub);
 	if (st != RK_OK)
 		goto out;
 	/* Correcting a restricted subject is allowed; removing what it may

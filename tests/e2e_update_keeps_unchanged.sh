@@ -6,6 +6,7 @@
 # so editing one e-mail address rewrote the provenance of the others. Now a
 # value the field already holds stays as it is (source, collection time,
 # expiry); only new values are written and only values not sent again go.
+# An update finds a value edited without the key before it re-pins them.
 # Ends with "N passed, N failed".
 . "$(dirname "$0")/e2e-common.sh"
 
@@ -46,4 +47,10 @@ check "removing the field deletes the kept values too" 0 "$BIN" subject update "
 check "read" 0 "$BIN" --json subject show "$A"
 expect "no address left" jq -e '.fields.email == null' <<<"$out" >/dev/null
 check "audit verify passes" 0 "$BIN" audit verify
+# An update re-pins the subject's values, kept ones and other fields'
+# with them: a value edited without the key must stop it, not be blessed.
+check "another address" 0 "$BIN" subject update "$A" --field email=ilmatar@example.com
+rows "UPDATE value SET purposes = purposes || ',marketing_communications' WHERE field = 'email'"
+check "an update of another field is refused" 5 "$BIN" subject update "$A" --field last_name=Uusi
+check "the edit is still found" 5 "$BIN" audit verify
 e2e_finish
