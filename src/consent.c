@@ -301,6 +301,10 @@ static rk_status ledger_write(rk_register *r, const char *id,
 	/* Read again inside the write: the subject may have been erased. */
 	if (st == RK_OK)
 		st = reg_load_subject(r, id, &sub);
+	/* A withdrawal purges values and digests the rest anew: they must
+	 * be the bound ones (checked before the ledger moves sub's head). */
+	if (st == RK_OK && !a->objection && !a->given)
+		st = integ_values_verify(r, &sub);
 	if (st != RK_OK)
 		goto out;
 	if (a->grounds_pu != POL_NONE) {
@@ -327,10 +331,11 @@ static rk_status ledger_write(rk_register *r, const char *id,
 		st = purge_scope(r, sub.id, a->scope, NULL);
 		if (st == RK_OK)
 			st = integ_records_repin(r, &sub);
-		if (st != RK_OK)
-			goto out;
+		if (st == RK_OK)
+			st = integ_subject_repin(r, &sub);
+	} else {
+		st = integ_subject_reseal(r, &sub);
 	}
-	st = integ_subject_repin(r, &sub);
 	if (st != RK_OK)
 		goto out;
 	st = reg_write_commit(r, a->action, sub.pseudonym, a->name, purpose);
@@ -1412,7 +1417,7 @@ rk_status rk_cookie_reset_via(rk_register *r, const char *id,
 	if (st == RK_OK && m > 0)
 		st = integ_records_repin(r, &sub);
 	if (st == RK_OK)
-		st = integ_subject_repin(r, &sub);
+		st = integ_subject_reseal(r, &sub);
 	if (st != RK_OK)
 		goto out;
 	snprintf(what, sizeof what,

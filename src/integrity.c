@@ -276,10 +276,7 @@ static int digest_one(void *ud, const store_value *v)
 
 rk_status integ_subject_repin(rk_register *r, store_subject *s)
 {
-	unsigned char old[SEC_HASH_BYTES];
 	sec_mac m;
-	rk_status st;
-	int had;
 
 	integ_values_begin(r, s->id, &m);
 	if (r->st->vt->value_list(r->st, s->id, NULL, digest_one, &m) != 0) {
@@ -287,17 +284,21 @@ rk_status integ_subject_repin(rk_register *r, store_subject *s)
 		return reg_store_fail(r, "cannot read the values");
 	}
 	sec_mac_final(&m, s->vdigest);
+	return integ_subject_reseal(r, s);
+}
+
+rk_status integ_subject_reseal(rk_register *r, store_subject *s)
+{
+	unsigned char old[SEC_HASH_BYTES];
+	int had = s->has_mac;
+
 	s->audit_seq = audit_next_seq(r);
 	memcpy(old, s->mac, sizeof old);
-	had = s->has_mac;
 	integ_subject_mac(r, s, s->mac);
 	s->has_mac = 1;
 	if (r->st->vt->subject_set_auth(r->st, s) != 0)
 		return reg_store_fail(r, "cannot store the subject's MAC");
-	st = integ_set_change(r, s->id, had ? old : NULL, s->mac);
-	if (st != RK_OK)
-		return st;
-	return RK_OK;
+	return integ_set_change(r, s->id, had ? old : NULL, s->mac);
 }
 
 /* ---- the consent ledger ---- */
@@ -413,7 +414,7 @@ rk_status integ_subject_rehead(rk_register *r, const char *id)
 	if (h.broken || !h.found)
 		return altered(r, "the consent ledger");
 	memcpy(sub.chead, h.head, sizeof sub.chead);
-	return integ_subject_repin(r, &sub);
+	return integ_subject_reseal(r, &sub);
 }
 
 /* ---- records ---- */

@@ -89,8 +89,14 @@ void integ_values_add(sec_mac *m, const store_value *v);
 rk_status integ_values_end(rk_register *r, const store_subject *s, sec_mac *m);
 
 /* Inside a write: recomputes s's values digest from its stored rows and
- * stores it with a new row MAC (s->chead as it is in s). */
+ * stores it with a new row MAC (s->chead as it is in s). It trusts the
+ * rows as they are: a writer that changes values checks them first
+ * (integ_values_verify), or an edit made outside the register is bound. */
 rk_status integ_subject_repin(rk_register *r, store_subject *s);
+/* Inside a write that changed no value: a new row MAC over s as it is,
+ * its values digest the pinned one (a value edited outside the register
+ * still fails against it). */
+rk_status integ_subject_reseal(rk_register *r, store_subject *s);
 /* Checks subject id's row, values, consent ledger and records against
  * their MACs (call inside one read or write): RK_OK or RK_EINTEGRITY. A
  * re-encryption checks a subject with it before it re-seals and rebinds. */

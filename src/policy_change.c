@@ -882,6 +882,10 @@ static rk_status drop_field(rk_register *r, const char *f)
 	snprintf(fields, sizeof fields, "dropped:%s", f);
 	for (size_t i = 0; st == RK_OK && i < x.n; i++) {
 		st = reg_load_subject(r, x.v[i], &sub);
+		/* The digest is computed anew after the delete: the values
+		 * that stay must be the bound ones. */
+		if (st == RK_OK)
+			st = integ_values_verify(r, &sub);
 		if (st != RK_OK)
 			break;
 		if (r->st->vt->value_delete_field(r->st, sub.id, f, NULL) !=

@@ -1801,7 +1801,7 @@ static rk_status record_change(rk_register *r, const char *id,
 	}
 	st = integ_records_repin(r, &sub);
 	if (st == RK_OK)
-		st = integ_subject_repin(r, &sub);
+		st = integ_subject_reseal(r, &sub);
 	if (st != RK_OK)
 		goto out;
 	st = reg_write_commit(r, action, sub.pseudonym, names,

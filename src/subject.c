@@ -1320,6 +1320,10 @@ static rk_status subject_end(rk_register *r, const char *id, const char *date,
 		st = reg_load_subject(r, id, &sub);
 	if (st == RK_OK)
 		st = access_dm_check(r, pu, sub.id);
+	/* The expiries change and the values digest is computed anew: the
+	 * values must be the bound ones first. */
+	if (st == RK_OK)
+		st = integ_values_verify(r, &sub);
 	if (st != RK_OK)
 		goto out;
 	if (undo && sub.rel_end[0] == '\0') {
