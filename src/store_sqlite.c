@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "sqlmutex.h"
 #include "sqlvfs.h"
 #include "store_sqlite_int.h"
 
@@ -2259,12 +2260,13 @@ static void remove_created(const char *path)
 	free(p);
 }
 
-/* ---- SQLite's memory statistics, off ----
- * With them on (the default), every allocation SQLite makes takes one
- * process-wide mutex, which the server's worker threads then contend for on
- * every read. Nothing here asks SQLite for its memory figures. It can be set
- * only before SQLite initializes: once, before the first open; a program
- * that initialized SQLite itself keeps its setting (the call then fails,
+/* ---- SQLite's memory statistics, off; its mutexes, adaptive ----
+ * With the statistics on (the default), every allocation SQLite makes takes
+ * one process-wide mutex, which the server's worker threads then contend
+ * for on every read. Nothing here asks SQLite for its memory figures. The
+ * mutexes spin before they sleep (sqlmutex.c). Both can be set only before
+ * SQLite initializes: once, before the first open; a program that
+ * initialized SQLite itself keeps its settings (the calls then fail,
  * harmlessly). */
 static pthread_once_t memstat_once = PTHREAD_ONCE_INIT;
 /* the store's VFS (sqlvfs.c); NULL: the default */
@@ -2273,6 +2275,7 @@ static const char *store_vfs;
 static void memstat_off(void)
 {
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	(void)sqlmutex_install();
 	/* after the setting: finding the default VFS initializes SQLite */
 	store_vfs = sqlvfs_register();
 }
