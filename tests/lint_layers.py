@@ -19,7 +19,7 @@ RANKS = {
     "fsutil": -1,
     # base: no register handle
     "crypto": 0, "audit_action": 0, "ident": 0, "jsonpos": 0, "htmlesc": 0, "stats_sdc": 0,
-    "store_sqlite": 0, "sqlvfs": -1,
+    "store_sqlite": 0, "sqlvfs": -1, "sqlmutex": -1,
     "json_secret": 1, "ajournal": 1, "htmlbuf": 1,
     "store_sqlite_access": 1, "store_sqlite_admin": 1,
     "store_sqlite_consent": 1, "store_sqlite_disclose": 1,
