@@ -134,6 +134,11 @@ void h_subject_patch(srv_req *q, srv_resp *r)
 			goto out;
 		}
 	}
+	if (q->if_match != NULL && srv_if_match(q->if_match, "") < 0) {
+		srv_error(r, 400, "bad_request",
+			  "If-Match is neither * nor a list of entity tags");
+		goto out;
+	}
 	if (q->if_match != NULL) {
 		/* Read, compare and write in one write transaction, so that
 		 * no other clerk's update can come in between. */
@@ -150,8 +155,7 @@ void h_subject_patch(srv_req *q, srv_resp *r)
 			goto out;
 		srv_etag(doc, strlen(doc), tag);
 		rk_free_secret(doc);
-		if (strcmp(q->if_match, "*") != 0 &&
-		    strcmp(q->if_match, tag) != 0) {
+		if (srv_if_match(q->if_match, tag) != 1) {
 			srv_error(r, 412, "precondition_failed",
 				  "the subject changed since it was read "
 				  "(If-Match does not match its ETag)");

@@ -187,6 +187,48 @@ int srv_bool(const json_t *o, const char *key, int dflt, int *bad)
 	return json_is_true(v);
 }
 
+static const char *ows(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+int srv_if_match(const char *field, const char *tag)
+{
+	size_t tl = strlen(tag);
+	const char *p = ows(field), *s;
+	int found = 0, any = 0, weak;
+
+	if (*p == '*')
+		return *ows(p + 1) == '\0' ? 1 : -1;
+	for (;;) {
+		/* empty list elements are allowed, and ignored */
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		weak = p[0] == 'W' && p[1] == '/';
+		if (weak)
+			p += 2;
+		if (*p != '"')
+			return -1;
+		s = p++;
+		/* etagc: any visible character but '"', or obs-text */
+		for (; *p != '"'; p++)
+			if ((unsigned char)*p < 0x21 || *p == 0x7f)
+				return -1;
+		p++;
+		if (!weak && (size_t)(p - s) == tl && memcmp(s, tag, tl) == 0)
+			found = 1;
+		any = 1;
+		p = ows(p);
+		if (*p != ',' && *p != '\0')
+			return -1;
+	}
+	return any ? found : -1;
+}
+
 void srv_etag(const char *doc, size_t len, char out[48])
 {
 	unsigned char h[16];

@@ -232,8 +232,9 @@ static json_t *operation(const srv_route *rt)
 	if (rt->flags & R_IFMATCH)
 		json_array_append_new(
 			params, header_param("If-Match",
-					     "The ETag the client read; 412 "
-					     "when the resource changed since",
+					     "The ETag the client read (or a "
+					     "list of them, or *); 412 when "
+					     "the resource changed since",
 					     0));
 	json_object_set_new(op, "parameters", params);
 	if (rt->req_schema != NULL) {

@@ -222,6 +222,10 @@ char *srv_openapi(void);
 extern unsigned char srv_etag_key[32];
 /* Writes the ETag ("\"hex\"") of a document into out. */
 void srv_etag(const char *doc, size_t len, char out[48]);
+/* An If-Match field against an ETag (RFC 9110: "*" or a list of entity
+ * tags, compared strongly, so a weak tag never matches): 1 when it
+ * matches, 0 when not, -1 when the field is malformed. */
+int srv_if_match(const char *field, const char *tag);
 
 /* ---- static files of the web console (static.c) --------------------------
  */

@@ -92,6 +92,16 @@ req "the old ETag no longer matches" 412 PATCH "/v1/subjects/$A" "$T_cs" $CR '{"
 req "read the update" 200 GET "/v1/subjects/$A" "$T_cs" $CR
 expect "the new name" test "$(jqb '.fields.first_name[0].value')" = Aune
 expect "a new ETag" test "$(hdr ETag)" != "$ETAG"
+ETAG2=$(hdr ETag)
+req "the same ETag, weak, does not match" 412 PATCH "/v1/subjects/$A" "$T_cs" $CR '{"fields":{"first_name":"Anni"}}' -H "If-Match: W/$ETAG2"
+req "a malformed If-Match" 400 PATCH "/v1/subjects/$A" "$T_cs" $CR '{"fields":{"first_name":"Anni"}}' -H "If-Match: ${ETAG2//\"/}"
+req "a list with neither ETag" 412 PATCH "/v1/subjects/$A" "$T_cs" $CR '{"fields":{"first_name":"Anni"}}' -H "If-Match: $ETAG, \"x\""
+req "read after the refused updates" 200 GET "/v1/subjects/$A" "$T_cs" $CR
+expect "the name as it was" test "$(jqb '.fields.first_name[0].value')" = Aune
+expect "the same ETag" test "$(hdr ETag)" = "$ETAG2"
+req "a list with the ETag second" 204 PATCH "/v1/subjects/$A" "$T_cs" $CR '{"fields":{"first_name":"Anni"}}' -H "If-Match: $ETAG , $ETAG2"
+req "read the listed update" 200 GET "/v1/subjects/$A" "$T_cs" $CR
+expect "its name" test "$(jqb '.fields.first_name[0].value')" = Anni
 req "update without If-Match" 204 PATCH "/v1/subjects/$A" "$T_cs" $CR '{"fields":{"city":"Turku"}}'
 
 # idempotency
