@@ -6,7 +6,8 @@
  * contract is checked and any broken invariant aborts: a matched route has
  * the method asked for and its template re-matches the path; parameters are
  * non-empty, bounded and of the allowed characters; a 405 names methods of
- * routes that fit; an accepted body is an object no deeper than the limit,
+ * routes that fit; the path line read as an If-Match field matches only a
+ * tag it names or "*"; an accepted body is an object no deeper than the limit,
  * and a refusal gives a static message; a static URL names one plain file
  * of the web directory or none.
  */
@@ -56,7 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rt = srv_route_match(method, path, &q, &status, &allow);
 	if (rt != NULL) {
 		check(status == 200 && rt->method == method);
-		check(strlen(path) == plen); /* no NUL inside matched */
+		/* (a NUL byte in the line ends the path: a URL reaches
+		 * the router as libmicrohttpd's C string) */
 		check(q.nparams <= SRV_MAX_PARAMS);
 		for (i = 0; i < q.nparams; i++) {
 			size_t n = strlen(q.params[i]);
@@ -84,9 +86,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const char *ctype = NULL;
 		check(srv_static_name(path, &ctype) == NULL);
 	}
+	/* The path line as an If-Match field: a match names the tag or is
+	 * "*", a weak form of it never matches, anything accepted has a tag
+	 * or a star. */
+	{
+		static const char tag[] = "\"0123abcd\"";
+		int m = srv_if_match(path, tag);
+		check(m >= -1 && m <= 1);
+		if (m == 1)
+			check(strstr(path, tag) != NULL || strchr(path, '*'));
+		if (m >= 0)
+			check(strchr(path, '"') != NULL || strchr(path, '*'));
+		check(srv_if_match(tag, tag) == 1);
+		check(srv_if_match("W/\"0123abcd\"", tag) == 0);
+	}
 	if (nl != NULL) {
 		const char *body = (const char *)nl + 1;
-		size_t blen = size - plen - 1;
+		/* from the newline, not from plen: a long line was cut */
+		size_t blen = size - (size_t)(nl - data) - 1;
 		v = srv_json_parse(body, blen, SRV_JSON_MAX_DEPTH, &why);
 		if (v != NULL) {
 			check(json_is_object(v) && why == NULL);
