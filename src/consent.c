@@ -301,10 +301,13 @@ static rk_status ledger_write(rk_register *r, const char *id,
 	/* Read again inside the write: the subject may have been erased. */
 	if (st == RK_OK)
 		st = reg_load_subject(r, id, &sub);
-	/* A withdrawal purges values and digests the rest anew: they must
-	 * be the bound ones (checked before the ledger moves sub's head). */
+	/* A withdrawal purges values and records and pins what is left
+	 * anew: the values must be the bound ones and the records the
+	 * pinned chain (checked before the ledger moves sub's head). */
 	if (st == RK_OK && !a->objection && !a->given)
 		st = integ_values_verify(r, &sub);
+	if (st == RK_OK && !a->objection && !a->given)
+		st = integ_records_walk(r, &sub, NULL, NULL, NULL);
 	if (st != RK_OK)
 		goto out;
 	if (a->grounds_pu != POL_NONE) {

@@ -142,7 +142,9 @@ rk_status integ_records_walk(rk_register *r, const store_subject *s,
 			     const char *type, store_record_fn fn, void *ud);
 /* Inside a write, after records of s were deleted: recomputes s->rhead
  * from the rest (each checked against its MAC); integ_subject_repin then
- * stores it. */
+ * stores it. A record removed outside the register is not seen here: the
+ * caller walks the chain against the pinned head first
+ * (integ_records_walk), or the removal is bound. */
 rk_status integ_records_repin(rk_register *r, store_subject *s);
 
 /* The MAC that binds a cookie or device identifier (its blind index hash)
