@@ -27,7 +27,12 @@ struct sqlite3_mutex {
  * and most of the rest within 20-50 us (the holder's lock call slowed,
  * its core taken for a while); a sleep and a wake cost more than that. */
 #define SPIN_NS 50000
-#define NSTATIC (SQLITE_MUTEX_STATIC_VFS3 - SQLITE_MUTEX_STATIC_MAIN + 1)
+/* Room for more static mutexes than this SQLite's header names: a newer
+ * library linked at run time may ask for one, and SQLite does not lock a
+ * mutex it was given as NULL. */
+#define NSTATIC 32
+_Static_assert(SQLITE_MUTEX_STATIC_VFS3 - SQLITE_MUTEX_STATIC_MAIN < NSTATIC,
+	       "static mutexes");
 
 static sqlite3_mutex statics[NSTATIC];
 static pthread_once_t statics_once = PTHREAD_ONCE_INIT;
