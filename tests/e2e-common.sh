@@ -164,6 +164,27 @@ e2e_must() {
 	e2e_finish
 	exit 1
 }
+# e2e_aino_served [SERVE OPTIONS...]: a register with a customer-service
+# actor (its token in $T, the purpose in $CR), a server of the script's own
+# started with the options (the script ends if it does not start), and
+# Aino added through it (her ID in $A); etag prints her ETag as the server
+# answers it.
+e2e_aino_served() {
+	check "init" 0 "$BIN" init --policy "$POLICY"
+	"$BIN" actor add cs --role customer_service >"$WORK/tok" || bad "actor add"
+	T=$(cat "$WORK/tok")
+	CR=customer_relationship
+	e2e_must "the server starts" e2e_serve "$@"
+	ok "the server starts"
+	A=$(curl -s -X POST -H "Authorization: Bearer $T" -H "Rekisteri-Purpose: $CR" \
+		-H 'Content-Type: application/json' \
+		--data-binary '{"kind":"customer","fields":{"first_name":"Aino","last_name":"Qwertyläinen"}}' \
+		"$U/v1/subjects" | jq -r .id)
+}
+etag() {
+	curl -s -D - -o /dev/null -H "Authorization: Bearer $T" -H "Rekisteri-Purpose: $CR" \
+		"$U/v1/subjects/$A" | grep -i '^etag:' | cut -d' ' -f2- | tr -d '\r'
+}
 
 e2e_finish() {
 	printf '%d passed, %d failed\n' "$pass" "$fail"

@@ -9,18 +9,7 @@
 command -v curl >/dev/null || { echo "curl is needed"; exit 1; }
 command -v python3 >/dev/null || { echo "python3 is needed"; exit 1; }
 
-check "init" 0 "$BIN" init --policy "$POLICY"
-"$BIN" actor add cs --role customer_service >"$WORK/tok" || bad "actor add"
-T=$(cat "$WORK/tok")
-CR=customer_relationship
-e2e_must "the server starts" e2e_serve --grace 5
-ok "the server starts"
-A=$(curl -s -X POST -H "Authorization: Bearer $T" -H "Rekisteri-Purpose: $CR" \
-	-H 'Content-Type: application/json' \
-	--data-binary '{"kind":"customer","fields":{"first_name":"Aino","last_name":"Qwertyläinen"}}' \
-	"$U/v1/subjects" | jq -r .id)
-etag() { curl -s -D - -o /dev/null -H "Authorization: Bearer $T" -H "Rekisteri-Purpose: $CR" \
-	"$U/v1/subjects/$A" | grep -i '^etag:' | cut -d' ' -f2- | tr -d '\r'; }
+e2e_aino_served --grace 5
 # raw NAME WANT HEADER-LINES(python bytes literal): a PATCH with those lines
 raw() {
 	local name=$1 want=$2 lines=$3 got
