@@ -304,10 +304,11 @@ static rk_status ledger_write(rk_register *r, const char *id,
 	/* A withdrawal purges values and records and pins what is left
 	 * anew: the values must be the bound ones and the records the
 	 * pinned chain (checked before the ledger moves sub's head). */
-	if (st == RK_OK && !a->objection && !a->given)
+	if (st == RK_OK && !a->objection && !a->given) {
 		st = integ_values_verify(r, &sub);
-	if (st == RK_OK && !a->objection && !a->given)
-		st = integ_records_walk(r, &sub, NULL, NULL, NULL);
+		if (st == RK_OK)
+			st = integ_records_walk(r, &sub, NULL, NULL, NULL);
+	}
 	if (st != RK_OK)
 		goto out;
 	if (a->grounds_pu != POL_NONE) {

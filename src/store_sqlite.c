@@ -2260,7 +2260,7 @@ static void remove_created(const char *path)
 	free(p);
 }
 
-/* ---- SQLite's memory statistics, off; its mutexes, adaptive ----
+/* ---- SQLite's memory statistics, off; its mutexes, spinning ----
  * With the statistics on (the default), every allocation SQLite makes takes
  * one process-wide mutex, which the server's worker threads then contend
  * for on every read. Nothing here asks SQLite for its memory figures. The
