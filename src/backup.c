@@ -839,6 +839,10 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 		st = reg_store_fail(r, "cannot end the self-service links");
 	if (st == RK_OK)
 		st = integ_selfsvc_rebind(r);
+	/* A backup's trail from before the sums' tags does not show the
+	 * live register's: it says so again. */
+	if (st == RK_OK && !keep_audit)
+		st = integ_sums_bind(r);
 	if (st != RK_OK)
 		goto out;
 	/* The live trail, which already holds the backup's entries, goes on

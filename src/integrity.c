@@ -37,6 +37,16 @@
  * and its row MAC, kept as rows change: a subject deleted, added or put
  * back to an older row changes the sum. */
 #define META_SUBJECT_SET "subject_set"
+#define META_ERASURE_SET "erasure_set"
+#define META_HELD_SET	 "held_set"
+#define META_SELFSVC_SET "selfsvc_set"
+/* Each pinned sum is stored with a tag, a MAC over its name and value:
+ * sums are linear, so without it sums read at different times combine
+ * (S3 - S2 + S1) into the sum of rows put back from an old copy. */
+#define CTX_SUM_TAG "rk-sum-tag-v1"
+#define TAGGED_LEN  (2 * SEC_HASH_BYTES)
+/* The fields of the one-time tagging's audit entry. */
+#define SUMS_TAGGED "sum_tags"
 
 static rk_status altered(rk_register *r, const char *what)
 {
@@ -110,19 +120,123 @@ static void set_acc(unsigned char acc[SEC_HASH_BYTES],
 	}
 }
 
+static void sum_tag(const rk_register *r, const char *name,
+		    const unsigned char sum[SEC_HASH_BYTES],
+		    unsigned char out[SEC_HASH_BYTES])
+{
+	sec_mac m;
+
+	sec_mac_init(&m, r->rkey, CTX_SUM_TAG);
+	sec_mac_str(&m, name);
+	sec_mac_bytes(&m, sum, SEC_HASH_BYTES);
+	sec_mac_final(&m, out);
+}
+
+static rk_status sum_store(rk_register *r, const char *name,
+			   const unsigned char sum[SEC_HASH_BYTES])
+{
+	unsigned char buf[TAGGED_LEN];
+
+	memcpy(buf, sum, SEC_HASH_BYTES);
+	sum_tag(r, name, sum, buf + SEC_HASH_BYTES);
+	if (r->st->vt->meta_set(r->st, name, buf, sizeof buf) != 0)
+		return reg_store_fail(r, "cannot store a pinned set");
+	return RK_OK;
+}
+
+/* Whether the trail shows the sums tagged: the one-time tagging's entry,
+ * or an init that tagged them from the start. */
+static int find_sums_tagged(void *ud, const store_audit *a)
+{
+	int *seen = ud;
+
+	if (a->fields == NULL)
+		return 0;
+	if ((audit_action_is(a->action, AUD_REGISTER_UPGRADE) &&
+	     strcmp(a->fields, SUMS_TAGGED) == 0) ||
+	    (a->seq == 1 && audit_action_is(a->action, AUD_REGISTER_INIT) &&
+	     strcmp(a->fields, INIT_BOUND_TAGS) == 0)) {
+		*seen = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* *tagged 1 when the trail (which must be whole) shows the sums tagged.
+ * Walked only when a sum without its tag is met: a register or backup
+ * from before the tags, or an edit. */
+static rk_status sums_tagged(rk_register *r, int *tagged)
+{
+	rk_status st;
+	int seen = 0;
+
+	*tagged = 1;
+	if (r->sums_tagged)
+		return RK_OK;
+	st = audit_chain_intact(r);
+	if (st != RK_OK)
+		return st;
+	if (r->st->vt->audit_walk(r->st, 1, NULL, find_sums_tagged, &seen) != 0)
+		return reg_store_fail(r, "cannot read the audit trail");
+	r->sums_tagged = seen;
+	*tagged = seen;
+	return RK_OK;
+}
+
+/* A pinned sum from meta into acc (zero and *have 0 when there is none).
+ * RK_EINTEGRITY with *bad 1, and nothing reported, when the stored value
+ * is not a sum the register wrote, which the caller reports in its own
+ * words. A sum without its tag counts only while the trail shows none. */
+static rk_status sum_read(rk_register *r, const char *name,
+			  unsigned char acc[SEC_HASH_BYTES], int *have,
+			  int *bad)
+{
+	unsigned char buf[TAGGED_LEN + 1], tag[SEC_HASH_BYTES];
+	size_t len = 0;
+	int rc = r->st->vt->meta_get(r->st, name, buf, sizeof buf, &len);
+	int tagged = 1;
+	rk_status st;
+
+	*have = 0;
+	*bad = 0;
+	memset(acc, 0, SEC_HASH_BYTES);
+	if (rc == STORE_NOTFOUND)
+		return RK_OK;
+	if (rc != 0 && len <= sizeof buf)
+		return reg_store_fail(r, "cannot read the register");
+	if (rc == 0 && len == TAGGED_LEN) {
+		sum_tag(r, name, buf, tag);
+		tagged = sec_memcmp(tag, buf + SEC_HASH_BYTES, sizeof tag) == 0;
+		sec_wipe(tag, sizeof tag);
+		if (!tagged) {
+			*bad = 1;
+			return RK_EINTEGRITY;
+		}
+	} else if (rc == 0 && len == SEC_HASH_BYTES) {
+		st = sums_tagged(r, &tagged);
+		if (st != RK_OK)
+			return st;
+		if (tagged) {
+			*bad = 1;
+			return RK_EINTEGRITY;
+		}
+	} else {
+		*bad = 1;
+		return RK_EINTEGRITY;
+	}
+	memcpy(acc, buf, SEC_HASH_BYTES);
+	*have = 1;
+	return RK_OK;
+}
+
 static rk_status set_load(rk_register *r, unsigned char acc[SEC_HASH_BYTES])
 {
-	unsigned char buf[2 * SEC_HASH_BYTES];
-	size_t len = 0;
-	int rc = r->st->vt->meta_get(r->st, META_SUBJECT_SET, buf, sizeof buf,
-				     &len);
+	int have = 0, bad = 0;
+	rk_status st = sum_read(r, META_SUBJECT_SET, acc, &have, &bad);
 
-	if (rc == STORE_ERR)
-		return reg_store_fail(r, "cannot read the register");
-	if (rc != 0 || len != SEC_HASH_BYTES)
+	if (bad || (st == RK_OK && !have))
 		return altered(r, "the register's record of its subjects");
-	memcpy(acc, buf, SEC_HASH_BYTES);
-	return RK_OK;
+	return st;
 }
 
 rk_status integ_set_change(rk_register *r, const char *id,
@@ -153,12 +267,11 @@ rk_status integ_set_flush(rk_register *r)
 {
 	if (!r->set_dirty)
 		return RK_OK;
-	if (r->st->vt->meta_set(r->st, META_SUBJECT_SET, r->set_acc,
-				sizeof r->set_acc) != 0)
-		return reg_store_fail(r,
-				      "cannot store the register's subjects");
-	r->set_dirty = 0;
-	return RK_OK;
+	rk_status st = sum_store(r, META_SUBJECT_SET, r->set_acc);
+
+	if (st == RK_OK)
+		r->set_dirty = 0;
+	return st;
 }
 
 struct set_walk {
@@ -1078,7 +1191,8 @@ static int find_upgrade(void *ud, const store_audit *a)
 	    (a->seq == 1 && audit_action_is(a->action, AUD_REGISTER_INIT) &&
 	     a->fields != NULL &&
 	     (strcmp(a->fields, INIT_BOUND) == 0 ||
-	      strcmp(a->fields, INIT_BOUND_SS) == 0)) ||
+	      strcmp(a->fields, INIT_BOUND_SS) == 0 ||
+	      strcmp(a->fields, INIT_BOUND_TAGS) == 0)) ||
 	    (*seen == 0 && a->seq != 1)) {
 		*seen = 1;
 		return 1;
@@ -1315,6 +1429,7 @@ out:
 
 rk_status integ_create(rk_register *r)
 {
+	static const unsigned char none[SEC_HASH_BYTES];
 	unsigned char flag[1] = {0};
 	rk_status st;
 
@@ -1329,6 +1444,14 @@ rk_status integ_create(rk_register *r)
 	st = integ_set_rebuild(r); /* no subjects yet */
 	if (st == RK_OK)
 		st = integ_selfsvc_rebind(r); /* no links yet */
+	/* The init entry says the sums are tagged: an absent one is then
+	 * an edit, so the empty sets are written. */
+	if (st == RK_OK)
+		st = sum_store(r, META_ERASURE_SET, none);
+	if (st == RK_OK)
+		st = sum_store(r, META_HELD_SET, none);
+	if (st == RK_OK)
+		r->sums_tagged = 1;
 	if (st != RK_OK)
 		return st;
 	return integ_actors_pin(r);
@@ -1413,9 +1536,6 @@ void integ_held_kek(const rk_register *r, unsigned char *out)
  * MACs, so a row removed, added or put back shows. Absent means empty (a
  * register that never erased anything). */
 
-#define META_ERASURE_SET "erasure_set"
-#define META_HELD_SET	 "held_set"
-
 static void row_term(const rk_register *r, const char *ctx, int64_t id,
 		     const unsigned char *key, size_t keylen,
 		     const unsigned char mac[SEC_HASH_BYTES],
@@ -1430,40 +1550,19 @@ static void row_term(const rk_register *r, const char *ctx, int64_t id,
 	sec_mac_final(&m, out);
 }
 
-/* A pinned sum from meta into acc (zero and *have 0 when there is none);
- * *badlen 1 (and nothing reported) when the stored pin has a wrong length,
- * which the caller reports in its own words. */
-static rk_status pinned_read(rk_register *r, const char *name,
-			     unsigned char acc[SEC_HASH_BYTES], int *have,
-			     int *badlen)
-{
-	unsigned char buf[2 * SEC_HASH_BYTES];
-	size_t len = 0;
-	int rc = r->st->vt->meta_get(r->st, name, buf, sizeof buf, &len);
-
-	*have = 0;
-	*badlen = 0;
-	memset(acc, 0, SEC_HASH_BYTES);
-	if (rc == STORE_NOTFOUND)
-		return RK_OK;
-	if (rc != 0)
-		return reg_store_fail(r, "cannot read the register");
-	if (len != SEC_HASH_BYTES) {
-		*badlen = 1;
-		return RK_EINTEGRITY;
-	}
-	memcpy(acc, buf, SEC_HASH_BYTES);
-	*have = 1;
-	return RK_OK;
-}
-
+/* Absent means empty only in a register from before the tags: the
+ * tagging writes both sets. */
 static rk_status pinned_load(rk_register *r, const char *name,
 			     unsigned char acc[SEC_HASH_BYTES])
 {
-	int have, badlen;
-	rk_status st = pinned_read(r, name, acc, &have, &badlen);
+	int have = 0, bad = 0, tagged = 1;
+	rk_status st = sum_read(r, name, acc, &have, &bad);
 
-	return badlen ? altered(r, "a pinned set of the register") : st;
+	if (st == RK_OK && !have)
+		st = sums_tagged(r, &tagged);
+	if (bad || (st == RK_OK && !have && tagged))
+		return altered(r, "a pinned set of the register");
+	return st;
 }
 
 static rk_status pinned_change(rk_register *r, const char *name,
@@ -1475,9 +1574,7 @@ static rk_status pinned_change(rk_register *r, const char *name,
 	if (st != RK_OK)
 		return st;
 	set_acc(acc, t, add);
-	if (r->st->vt->meta_set(r->st, name, acc, sizeof acc) != 0)
-		return reg_store_fail(r, "cannot store a pinned set");
-	return RK_OK;
+	return sum_store(r, name, acc);
 }
 
 rk_status integ_erasure_pin(rk_register *r, const store_erasure *e)
@@ -1579,10 +1676,7 @@ rk_status integ_erasures_rebuild(rk_register *r)
 		return reg_store_fail(r, "cannot read the record of erasures");
 	if (w.bad)
 		return altered(r, "an erasure's row");
-	if (r->st->vt->meta_set(r->st, META_ERASURE_SET, w.acc, sizeof w.acc) !=
-	    0)
-		return reg_store_fail(r, "cannot store a pinned set");
-	return RK_OK;
+	return sum_store(r, META_ERASURE_SET, w.acc);
 }
 
 /* ---- a subject deleted for good (erasure, retention) ---- */
@@ -2388,7 +2482,6 @@ rk_status reg_reload_policy(rk_register *r)
  * and written back after it was spent has a valid MAC of its own; only
  * the set shows that it is no longer the row the register wrote last. */
 
-#define META_SELFSVC_SET     "selfsvc_set"
 #define META_SELFSVC_PENDING "selfsvc_set_pending"
 #define CTX_SELFSVC_SET	     "rk:selfsvc-set"
 /* The fields of the one-time binding's audit entry. */
@@ -2413,19 +2506,16 @@ static rk_status ss_set_altered(rk_register *r)
 static rk_status ss_pin_load(rk_register *r, unsigned char acc[SEC_HASH_BYTES],
 			     int *have)
 {
-	int badlen;
-	rk_status st = pinned_read(r, META_SELFSVC_SET, acc, have, &badlen);
+	int bad = 0;
+	rk_status st = sum_read(r, META_SELFSVC_SET, acc, have, &bad);
 
-	return badlen ? ss_set_altered(r) : st;
+	return bad ? ss_set_altered(r) : st;
 }
 
 static rk_status ss_pin_store(rk_register *r,
 			      const unsigned char acc[SEC_HASH_BYTES])
 {
-	if (r->st->vt->meta_set(r->st, META_SELFSVC_SET, acc, SEC_HASH_BYTES) !=
-	    0)
-		return reg_store_fail(r, "cannot store a pinned set");
-	return RK_OK;
+	return sum_store(r, META_SELFSVC_SET, acc);
 }
 
 rk_status integ_selfsvc_pin(rk_register *r, const store_selfsvc *gone,
@@ -2562,7 +2652,8 @@ static int ss_find_bound(void *ud, const store_audit *a)
 	if ((audit_action_is(a->action, AUD_REGISTER_UPGRADE) &&
 	     strcmp(a->fields, SELFSVC_BOUND) == 0) ||
 	    (a->seq == 1 && audit_action_is(a->action, AUD_REGISTER_INIT) &&
-	     strcmp(a->fields, INIT_BOUND_SS) == 0)) {
+	     (strcmp(a->fields, INIT_BOUND_SS) == 0 ||
+	      strcmp(a->fields, INIT_BOUND_TAGS) == 0))) {
 		*seen = 1;
 		return 1;
 	}
@@ -2632,6 +2723,124 @@ rk_status integ_selfsvc_open(rk_register *r)
 	audit_ev_set(&ev, r, AUD_REGISTER_UPGRADE, NULL, SELFSVC_BOUND, NULL,
 		     "ok");
 	st = audit_write(r, &ev);
+	if (st == RK_OK)
+		st = integ_commit(r);
+	if (st == RK_OK)
+		return RK_OK;
+out:
+	reg_txn_rollback(r);
+	return st;
+}
+
+/* ---- the tags of the pinned sums (integrity.h) ---- */
+
+/* *need 1 when a sum is stored without its tag, or a set of erasures is
+ * absent (a register from before the tags that never erased). Other
+ * shapes are edits that the sum's readers report. */
+static rk_status sums_need_tags(rk_register *r, int *need)
+{
+	static const struct {
+		const char *name;
+		int absent_needs; /* absent means empty, from before */
+	} sums[] = {{META_SUBJECT_SET, 0},
+		    {META_ERASURE_SET, 1},
+		    {META_HELD_SET, 1},
+		    {META_SELFSVC_SET, 0}};
+	unsigned char buf[TAGGED_LEN];
+	size_t i, len;
+	int rc;
+
+	*need = 0;
+	for (i = 0; i < sizeof sums / sizeof sums[0]; i++) {
+		len = 0;
+		rc = r->st->vt->meta_get(r->st, sums[i].name, buf, sizeof buf,
+					 &len);
+		if (rc == STORE_NOTFOUND)
+			*need |= sums[i].absent_needs;
+		else if (rc == 0)
+			*need |= len == SEC_HASH_BYTES;
+		else if (len <= sizeof buf)
+			return reg_store_fail(r, "cannot read the register");
+	}
+	return RK_OK;
+}
+
+/* A sum stored without its tag gets it, as it is; an absent set of
+ * erasures or held records is written empty. */
+static rk_status sum_tag_one(rk_register *r, const char *name, int absent_ok)
+{
+	unsigned char buf[TAGGED_LEN];
+	size_t len = 0;
+	int rc = r->st->vt->meta_get(r->st, name, buf, sizeof buf, &len);
+
+	if (rc == STORE_NOTFOUND) {
+		if (!absent_ok)
+			return RK_OK;
+		memset(buf, 0, SEC_HASH_BYTES);
+	} else if (rc != 0) {
+		return len > sizeof buf
+			       ? RK_OK
+			       : reg_store_fail(r, "cannot read the register");
+	} else if (len != SEC_HASH_BYTES) {
+		return RK_OK;
+	}
+	return sum_store(r, name, buf);
+}
+
+rk_status integ_sums_bind(rk_register *r)
+{
+	audit_ev ev;
+	int tagged = 0;
+	rk_status st;
+
+	r->sums_tagged = 0;
+	st = sums_tagged(r, &tagged);
+	if (st != RK_OK || tagged)
+		return st;
+	st = sum_tag_one(r, META_SUBJECT_SET, 0);
+	if (st == RK_OK)
+		st = sum_tag_one(r, META_ERASURE_SET, 1);
+	if (st == RK_OK)
+		st = sum_tag_one(r, META_HELD_SET, 1);
+	if (st == RK_OK)
+		st = sum_tag_one(r, META_SELFSVC_SET, 0);
+	if (st != RK_OK)
+		return st;
+	audit_ev_set(&ev, r, AUD_REGISTER_UPGRADE, NULL, SUMS_TAGGED, NULL,
+		     "ok");
+	st = audit_write(r, &ev);
+	if (st == RK_OK)
+		r->sums_tagged = 1;
+	return st;
+}
+
+rk_status integ_sums_open(rk_register *r)
+{
+	int need = 0;
+	rk_status st = reg_begin_read(r);
+
+	if (st != RK_OK)
+		return st;
+	st = sums_need_tags(r, &need);
+	reg_end_read(r);
+	if (st != RK_OK || !need)
+		return st;
+	st = reg_begin_write(r);
+	if (st != RK_OK)
+		return st;
+	/* Decided again under the lock: another process may have been
+	 * first. */
+	st = sums_need_tags(r, &need);
+	if (st != RK_OK || !need)
+		goto out;
+	/* Tagged once only: tagging again would bless a sum an edit put
+	 * back without its tag. The trail says; such a register is left as
+	 * it is, and every use of the sum reports the edit. */
+	r->sums_tagged = 0;
+	st = sums_tagged(r, &need);
+	if (st != RK_OK || need)
+		goto out;
+	st = integ_sums_bind(r);
 	if (st == RK_OK)
 		st = integ_commit(r);
 	if (st == RK_OK)

@@ -281,6 +281,9 @@ rk_status integ_selfsvc_verify(rk_register *r);
 /* The init entry of a register whose self-service set was pinned from the
  * start (and whose rows were bound from the start, as INIT_BOUND says). */
 #define INIT_BOUND_SS "row_macs,selfsvc_set"
+/* The same, and whose pinned sums carried their tags from the start (the
+ * init entry of every register made since). */
+#define INIT_BOUND_TAGS "row_macs,selfsvc_set,sum_tags"
 /* Inside a write: gone (may be NULL) left the set and added (may be NULL)
  * joined it. An unpinned set refuses a row added (RK_EINTEGRITY). */
 rk_status integ_selfsvc_pin(rk_register *r, const store_selfsvc *gone,
@@ -300,6 +303,19 @@ rk_status integ_selfsvc_rebind(rk_register *r);
  * it once, audited; one whose trail shows the pin was bound before is left
  * unpinned, and links then fail with RK_EINTEGRITY. */
 rk_status integ_selfsvc_open(rk_register *r);
+
+/* ---- the tags of the pinned sums ----
+ * Every pinned sum (subjects, erasures, held records, self-service rows)
+ * is stored with a keyed tag over its name and value. A register from
+ * before the tags takes them once, at its first open with the key,
+ * recorded as `register.upgrade` with the fields "sum_tags"; from then on
+ * (or from an init whose fields are INIT_BOUND_TAGS) a sum without its
+ * tag is an edit. A backup from before the tags is read as it was made.
+ * integ_sums_bind: inside a write, when the trail shows no tagging (a
+ * restore that put a backup's trail in place): tags what has none and
+ * records it. integ_sums_open: at open, once. */
+rk_status integ_sums_bind(rk_register *r);
+rk_status integ_sums_open(rk_register *r);
 
 /* ---- a backup's set of subjects (restore) ----
  * integ_set_check: the subject rows as they are (their sum in sum) match

@@ -137,7 +137,7 @@ rk_status rk_register_init(const char *db_path, const char *key_path,
 		goto out;
 	r->policy_version = 1;
 	r->role = r->pol->settings.operator_role;
-	audit_ev_set(&ev, r, AUD_REGISTER_INIT, NULL, INIT_BOUND_SS, NULL,
+	audit_ev_set(&ev, r, AUD_REGISTER_INIT, NULL, INIT_BOUND_TAGS, NULL,
 		     "ok");
 	/* The first entry starts the trail and its kept head. */
 	r->head_adopt = 1;
@@ -316,6 +316,10 @@ static rk_status open_common(const char *db_path, const char *key_path,
 	/* A register from before the self-service set's pin gets it once. */
 	if (st == RK_OK)
 		st = integ_selfsvc_open(r);
+	/* A register from before the sums' tags gets them once; a backup
+	 * is only read, as it was made. */
+	if (st == RK_OK && recover)
+		st = integ_sums_open(r);
 	if (st == RK_OK)
 		st = reg_load_policy(r);
 	if (st != RK_OK)

@@ -98,6 +98,9 @@ struct rk_register {
 	 * per write transaction and written back when it commits. */
 	int set_valid, set_dirty;
 	unsigned char set_acc[SEC_HASH_BYTES];
+	/* The trail was seen to show that the pinned sums carry their tags
+	 * (integrity.c): a sum without one is then an edit. */
+	int sums_tagged;
 	/* The last commit of queued read entries failed without taking a
 	 * new key (a busy or unwritable register). */
 	int flush_failed;

@@ -193,7 +193,8 @@ static void make_old(struct fx *f)
 		       "ALTER TABLE record DROP COLUMN cookie_hash;"
 		       "DELETE FROM meta WHERE key IN ('row_key',"
 		       " 'row_macs_pending', 'actor_set', 'policy_mac',"
-		       " 'selfsvc_set', 'selfsvc_set_pending');"
+		       " 'selfsvc_set', 'selfsvc_set_pending',"
+		       " 'subject_set', 'erasure_set', 'held_set');"
 		       "DELETE FROM schema_migrations WHERE version >= 3;"
 		       /* tables of later migrations, made again */
 		       "DROP TABLE dsr;"
@@ -262,8 +263,14 @@ static void test_old_register_is_bound_at_first_open(void **state)
 	assert_int_equal(fx_count(f->db, "SELECT max(version) FROM"
 					 " schema_migrations"),
 			 f->version);
+	/* bound, and its sums tagged, once each */
 	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM audit"
-					 " WHERE action = 'register.upgrade'"),
+					 " WHERE action = 'register.upgrade'"
+					 " AND fields = 'row_macs'"),
+			 1);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM audit"
+					 " WHERE action = 'register.upgrade'"
+					 " AND fields = 'sum_tags'"),
 			 1);
 	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM subject"
 					 " WHERE mac IS NULL"),
@@ -284,7 +291,7 @@ static void test_old_register_is_bound_at_first_open(void **state)
 	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
 	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM audit"
 					 " WHERE action = 'register.upgrade'"),
-			 1);
+			 2);
 	/* And from now on an edit shows. */
 	fx_exec(f->db, "UPDATE value SET legal_basis = 'consent'");
 	assert_int_equal(rk_subject_get(f->r, f->id, NULL, &s), RK_EINTEGRITY);
@@ -477,7 +484,10 @@ static void test_mac_framing(void **state)
 /* The register as one written before the self-service set's pin: its init
  * entry without the pin's mark (the chain and the kept head written again
  * with the chain key), no pin, and its migration's mark to bind one. */
-static void make_selfsvc_old(struct fx *f)
+/* The register closed, then edit (SQL) run on its file and the trail
+ * chained again with the chain key, its kept head with it: what a register
+ * written by an older version would hold. */
+static void make_older(struct fx *f, const char *edit)
 {
 	unsigned char akey[SEC_KEY_BYTES], head[8 + 2 * SEC_HASH_BYTES];
 	unsigned char hmsg[sizeof "rekisteri audit head" + 8];
@@ -488,10 +498,7 @@ static void make_selfsvc_old(struct fx *f)
 	assert_int_equal(rk_register_open(f->db, f->key, &r), RK_OK);
 	memcpy(akey, r->akey, sizeof akey);
 	rk_register_close(r);
-	fx_exec(f->db, "UPDATE audit SET fields = 'row_macs' WHERE seq = 1;"
-		       "DELETE FROM meta WHERE key = 'selfsvc_set';"
-		       "UPDATE meta SET value = x'01'"
-		       " WHERE key = 'selfsvc_set_pending';");
+	fx_exec(f->db, edit);
 	seq = rechain(f, akey, head + 8);
 	/* the kept head as audit.c keeps it: number, hash, keyed tag */
 	for (int i = 7; i >= 0; i--, seq >>= 8)
@@ -504,6 +511,149 @@ static void make_selfsvc_old(struct fx *f)
 		 "UPDATE meta SET value = X'%s' WHERE key = 'audit_head'", hex);
 	fx_exec(f->db, sql);
 	sec_wipe(akey, sizeof akey);
+}
+
+static void make_selfsvc_old(struct fx *f)
+{
+	make_older(f, "UPDATE audit SET fields = 'row_macs' WHERE seq = 1;"
+		      "DELETE FROM meta WHERE key = 'selfsvc_set';"
+		      "UPDATE meta SET value = x'01'"
+		      " WHERE key = 'selfsvc_set_pending';");
+}
+
+/* A register from before the sums' tags (each sum alone, no erasure ever,
+ * an init entry that says nothing of tags). */
+static void make_sums_old(struct fx *f)
+{
+	make_older(f, "UPDATE audit SET fields = 'row_macs,selfsvc_set'"
+		      " WHERE seq = 1;"
+		      "UPDATE meta SET value = substr(value, 1, 32)"
+		      " WHERE key IN ('subject_set', 'selfsvc_set');"
+		      "DELETE FROM meta"
+		      " WHERE key IN ('erasure_set', 'held_set');");
+}
+
+static int64_t meta_len(struct fx *f, const char *key)
+{
+	char sql[128];
+
+	snprintf(sql, sizeof sql,
+		 "SELECT coalesce(sum(length(value)), 0) FROM meta"
+		 " WHERE key = '%s'",
+		 key);
+	return fx_count(f->db, sql);
+}
+
+/* Its sums are tagged at the first open, once and audited, and it works
+ * on; a sum put back without its tag afterwards is refused, by writers
+ * and by `audit verify`, and is not tagged again. */
+static void test_sums_tagged_once(void **state)
+{
+	static const char *const sums[] = {"subject_set", "erasure_set",
+					   "held_set", "selfsvc_set"};
+	struct fx *f = *state;
+	rk_audit_report rep;
+	char sql[160];
+
+	rk_register_close(f->r);
+	f->r = NULL;
+	make_sums_old(f);
+	assert_int_equal(meta_len(f, "subject_set"), SEC_HASH_BYTES);
+	assert_int_equal(meta_len(f, "erasure_set"), 0);
+	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
+	for (size_t i = 0; i < sizeof sums / sizeof sums[0]; i++)
+		assert_int_equal(meta_len(f, sums[i]), 2 * SEC_HASH_BYTES);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM audit WHERE"
+					 " action = 'register.upgrade' AND"
+					 " fields = 'sum_tags'"),
+			 1);
+	memset(&rep, 0, sizeof rep);
+	assert_int_equal(rk_integrity_verify(f->r, &rep), RK_OK);
+	assert_int_equal(
+		rk_consent_set(f->r, f->id, "email_marketing", 1, "web", NULL),
+		RK_OK);
+	rk_register_close(f->r);
+	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM audit WHERE"
+					 " action = 'register.upgrade' AND"
+					 " fields = 'sum_tags'"),
+			 1);
+	/* each sum without its tag again: an edit now */
+	fx_exec(f->db, "CREATE TABLE sums_kept AS SELECT key, value FROM meta"
+		       " WHERE key IN ('subject_set', 'erasure_set',"
+		       " 'held_set', 'selfsvc_set')");
+	for (size_t i = 0; i < sizeof sums / sizeof sums[0]; i++) {
+		rk_register_close(f->r);
+		f->r = NULL;
+		snprintf(sql, sizeof sql,
+			 "UPDATE meta SET value = substr(value, 1, 32)"
+			 " WHERE key = '%s'",
+			 sums[i]);
+		fx_exec(f->db, sql);
+		assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
+		assert_int_equal(meta_len(f, sums[i]), SEC_HASH_BYTES);
+		memset(&rep, 0, sizeof rep);
+		assert_int_equal(rk_integrity_verify(f->r, &rep),
+				 RK_EINTEGRITY);
+		if (i == 0)
+			assert_int_equal(rk_consent_set(f->r, f->id,
+							"email_marketing", 0,
+							"web", NULL),
+					 RK_EINTEGRITY);
+		/* its tag back: whole again */
+		rk_register_close(f->r);
+		f->r = NULL;
+		snprintf(sql, sizeof sql,
+			 "UPDATE meta SET value = (SELECT value FROM"
+			 " sums_kept WHERE key = '%s') WHERE key = '%s'",
+			 sums[i], sums[i]);
+		fx_exec(f->db, sql);
+		assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
+		memset(&rep, 0, sizeof rep);
+		assert_int_equal(rk_integrity_verify(f->r, &rep), RK_OK);
+	}
+	fx_exec(f->db, "DROP TABLE sums_kept");
+	/* none was tagged again */
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM audit WHERE"
+					 " action = 'register.upgrade' AND"
+					 " fields = 'sum_tags'"),
+			 1);
+}
+
+/* A backup made before the tags is read as it was made, and restores into
+ * the register tagged since. */
+static void test_old_sums_backup_restores(void **state)
+{
+	struct fx *f = *state;
+	char cmd[2 * FX_PATH + 16];
+	rk_audit_report rep;
+	int given = -1;
+
+	rk_register_close(f->r);
+	f->r = NULL;
+	make_sums_old(f);
+	snprintf(cmd, sizeof cmd, "cp '%s' '%s'", f->db, f->bak);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
+	assert_int_equal(
+		rk_consent_set(f->r, f->id, "email_marketing", 1, "web", NULL),
+		RK_OK);
+	assert_int_equal(rk_restore(f->r, f->bak), RK_OK);
+	assert_int_equal(
+		rk_consent_state(f->r, f->id, "email_marketing", &given),
+		RK_OK);
+	assert_int_equal(given, 1);
+	assert_int_equal(meta_len(f, "subject_set"), 2 * SEC_HASH_BYTES);
+	memset(&rep, 0, sizeof rep);
+	assert_int_equal(rk_integrity_verify(f->r, &rep), RK_OK);
+	/* the backup file was only read */
+	assert_int_equal(fx_count(f->bak, "SELECT length(value) FROM meta"
+					  " WHERE key = 'subject_set'"),
+			 SEC_HASH_BYTES);
+	assert_int_equal(fx_count(f->bak, "SELECT count(*) FROM audit WHERE"
+					  " action = 'register.upgrade' AND"
+					  " fields = 'sum_tags'"),
+			 0);
 }
 
 static int64_t selfsvc_bindings(struct fx *f)
@@ -577,6 +727,10 @@ int main(void)
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_old_backup_restores, setup,
 						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_sums_tagged_once, setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_old_sums_backup_restores,
+						setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_selfsvc_set_bound_once,
 						setup, fx_teardown),
 	};
