@@ -1496,22 +1496,26 @@ static int scope_binds_data(const policy *p, size_t sc)
 }
 
 /* A cookie reset since the backup is done again: the links from before it
- * and the records that came through them go. */
+ * and the records that came through them go. A reset from after the
+ * backup's end takes every link that came back, all of them older than
+ * it: the link's own time is not under its MAC, and a backup edited to
+ * date a link after the reset would keep it. */
 static rk_status cookie_reset_replay(rk_register *r, const char *id,
-				     const struct ledger_view *v)
+				     const struct ledger_view *v,
+				     int64_t backup_end)
 {
 	int64_t recs = 0, links = 0;
+	int64_t until = v->reset_at >= backup_end ? INT64_MAX : v->reset_at;
 
 	if (!v->has_reset)
 		return RK_OK;
-	if (r->st->vt->cookie_reset_until(r->st, id, v->reset_at, &recs,
-					  &links) != 0)
+	if (r->st->vt->cookie_reset_until(r->st, id, until, &recs, &links) != 0)
 		return reg_store_fail(r, "cannot unlink the identifiers a "
 					 "cookie reset had unlinked");
 	return recs > 0 ? repin(r, id) : RK_OK;
 }
 
-rk_status consent_purge_unconsented(rk_register *r)
+rk_status consent_purge_unconsented(rk_register *r, int64_t backup_end)
 {
 	const policy *p = r->pol;
 	struct unconsented u = {NULL, 0, 256};
@@ -1551,7 +1555,7 @@ rk_status consent_purge_unconsented(rk_register *r)
 				st = ledger_err(rc);
 				break;
 			}
-			st = cookie_reset_replay(r, u.ids[i], &v);
+			st = cookie_reset_replay(r, u.ids[i], &v, backup_end);
 			for (sc = 0; st == RK_OK && sc < p->nscopes; sc++) {
 				if (!scope_binds_data(p, sc) || v.live[sc])
 					continue;
