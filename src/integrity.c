@@ -265,10 +265,11 @@ rk_status integ_set_change(rk_register *r, const char *id,
 
 rk_status integ_set_flush(rk_register *r)
 {
+	rk_status st;
+
 	if (!r->set_dirty)
 		return RK_OK;
-	rk_status st = sum_store(r, META_SUBJECT_SET, r->set_acc);
-
+	st = sum_store(r, META_SUBJECT_SET, r->set_acc);
 	if (st == RK_OK)
 		r->set_dirty = 0;
 	return st;
@@ -2682,54 +2683,68 @@ static rk_status ss_needs_bind(rk_register *r, int *need)
 	return RK_OK;
 }
 
-rk_status integ_selfsvc_open(rk_register *r)
+/* A one-time upgrade at open: needs decides, under a read and again under
+ * the write lock (another process may have been first); run does it inside
+ * the write and sets *done 0 when it leaves the register as it is (the
+ * trail shows it was done before). */
+static rk_status open_once(rk_register *r,
+			   rk_status (*needs)(rk_register *, int *),
+			   rk_status (*run)(rk_register *, int *))
 {
-	audit_ev ev;
-	int need = 0, seen = 0;
+	int need = 0, done = 1;
 	rk_status st = reg_begin_read(r);
 
 	if (st != RK_OK)
 		return st;
-	st = ss_needs_bind(r, &need);
+	st = needs(r, &need);
 	reg_end_read(r);
 	if (st != RK_OK || !need)
 		return st;
 	st = reg_begin_write(r);
 	if (st != RK_OK)
 		return st;
-	/* Decided again under the lock: another process may have been
-	 * first. */
-	st = ss_needs_bind(r, &need);
+	st = needs(r, &need);
 	if (st != RK_OK || !need)
 		goto out;
-	/* Bound once only: binding again would bless a row put back after
-	 * the pin was removed. The trail, which must be whole, says. */
-	st = audit_chain_intact(r);
-	if (st != RK_OK)
-		goto out;
-	if (r->st->vt->audit_walk(r->st, 1, NULL, ss_find_bound, &seen) != 0) {
-		st = reg_store_fail(r, "cannot read the audit trail");
-		goto out;
-	}
-	if (seen) {
-		/* Left unpinned: every link and `audit verify` say so, and
-		 * the rest of the register works until it is restored. */
-		reg_txn_rollback(r);
-		return RK_OK;
-	}
-	st = integ_selfsvc_rebind(r);
-	if (st != RK_OK)
-		goto out;
-	audit_ev_set(&ev, r, AUD_REGISTER_UPGRADE, NULL, SELFSVC_BOUND, NULL,
-		     "ok");
-	st = audit_write(r, &ev);
-	if (st == RK_OK)
+	st = run(r, &done);
+	if (st == RK_OK && done)
 		st = integ_commit(r);
-	if (st == RK_OK)
+	if (st == RK_OK && done)
 		return RK_OK;
 out:
 	reg_txn_rollback(r);
 	return st;
+}
+
+static rk_status ss_bind_once(rk_register *r, int *done)
+{
+	audit_ev ev;
+	int seen = 0;
+	/* Bound once only: binding again would bless a row put back after
+	 * the pin was removed. The trail, which must be whole, says. */
+	rk_status st = audit_chain_intact(r);
+
+	if (st != RK_OK)
+		return st;
+	if (r->st->vt->audit_walk(r->st, 1, NULL, ss_find_bound, &seen) != 0)
+		return reg_store_fail(r, "cannot read the audit trail");
+	if (seen) {
+		/* Left unpinned: every link and `audit verify` say so, and
+		 * the rest of the register works until it is restored. */
+		*done = 0;
+		return RK_OK;
+	}
+	st = integ_selfsvc_rebind(r);
+	if (st != RK_OK)
+		return st;
+	audit_ev_set(&ev, r, AUD_REGISTER_UPGRADE, NULL, SELFSVC_BOUND, NULL,
+		     "ok");
+	return audit_write(r, &ev);
+}
+
+rk_status integ_selfsvc_open(rk_register *r)
+{
+	return open_once(r, ss_needs_bind, ss_bind_once);
 }
 
 /* ---- the tags of the pinned sums (integrity.h) ---- */
@@ -2787,7 +2802,11 @@ static rk_status sum_tag_one(rk_register *r, const char *name, int absent_ok)
 	return sum_store(r, name, buf);
 }
 
-rk_status integ_sums_bind(rk_register *r)
+/* Tagged once only: tagging again would bless a sum an edit put back
+ * without its tag. The trail says; a register whose trail shows the
+ * tagging is left as it is (*done 0), and every use of such a sum reports
+ * the edit. */
+static rk_status sums_tag_once(rk_register *r, int *done)
 {
 	audit_ev ev;
 	int tagged = 0;
@@ -2795,8 +2814,12 @@ rk_status integ_sums_bind(rk_register *r)
 
 	r->sums_tagged = 0;
 	st = sums_tagged(r, &tagged);
-	if (st != RK_OK || tagged)
+	if (st != RK_OK)
 		return st;
+	if (tagged) {
+		*done = 0;
+		return RK_OK;
+	}
 	st = sum_tag_one(r, META_SUBJECT_SET, 0);
 	if (st == RK_OK)
 		st = sum_tag_one(r, META_ERASURE_SET, 1);
@@ -2814,40 +2837,16 @@ rk_status integ_sums_bind(rk_register *r)
 	return st;
 }
 
+rk_status integ_sums_bind(rk_register *r)
+{
+	int done = 1;
+
+	return sums_tag_once(r, &done);
+}
+
 rk_status integ_sums_open(rk_register *r)
 {
-	int need = 0;
-	rk_status st = reg_begin_read(r);
-
-	if (st != RK_OK)
-		return st;
-	st = sums_need_tags(r, &need);
-	reg_end_read(r);
-	if (st != RK_OK || !need)
-		return st;
-	st = reg_begin_write(r);
-	if (st != RK_OK)
-		return st;
-	/* Decided again under the lock: another process may have been
-	 * first. */
-	st = sums_need_tags(r, &need);
-	if (st != RK_OK || !need)
-		goto out;
-	/* Tagged once only: tagging again would bless a sum an edit put
-	 * back without its tag. The trail says; such a register is left as
-	 * it is, and every use of the sum reports the edit. */
-	r->sums_tagged = 0;
-	st = sums_tagged(r, &need);
-	if (st != RK_OK || need)
-		goto out;
-	st = integ_sums_bind(r);
-	if (st == RK_OK)
-		st = integ_commit(r);
-	if (st == RK_OK)
-		return RK_OK;
-out:
-	reg_txn_rollback(r);
-	return st;
+	return open_once(r, sums_need_tags, sums_tag_once);
 }
 
 /* ---- a backup's set of subjects (restore) ---- */
