@@ -41,7 +41,10 @@ run_phase() {
 	rm -f "$WORK/wrk.out"
 	# The largest size the log reaches, sampled while wrk runs.
 	max_wal=0
-	wrk -t 2 -c 16 -d "${WAL_SECONDS:-6}s" -s "$WORK/post.lua" "$U/v1/subjects" >"$WORK/wrk.out" &
+	# A generous timeout: on a loaded machine (sanitizers, other jobs) a
+	# commit's fsync may stall past wrk's default of 2 s, which would be
+	# counted as a socket error though the request succeeds.
+	wrk -t 2 -c 16 -d "${WAL_SECONDS:-6}s" --timeout 30s -s "$WORK/post.lua" "$U/v1/subjects" >"$WORK/wrk.out" &
 	WPID=$!
 	while kill -0 "$WPID" 2>/dev/null; do
 		s=$(stat -c %s "$REKISTERI_DB-wal" 2>/dev/null || echo 0)
