@@ -980,6 +980,11 @@ struct verify_state {
 	int64_t next_seq;
 	unsigned char prev[SEC_HASH_BYTES];
 	segments sg;
+	/* audit_trail_whole: the entry the head names, and whether the
+	 * chain holds it (mark_seq 0: none asked for) */
+	int64_t mark_seq;
+	unsigned char mark_hash[SEC_HASH_BYTES];
+	int mark_found;
 };
 
 static int verify_one(void *ud, const store_audit *a)
@@ -1017,6 +1022,9 @@ static int verify_one(void *ud, const store_audit *a)
 			 "entry %" PRId64 " was altered", a->seq);
 		return 1;
 	}
+	if (a->seq == v->mark_seq &&
+	    sec_memcmp(a->hash, v->mark_hash, SEC_HASH_BYTES) == 0)
+		v->mark_found = 1;
 	memcpy(v->prev, a->hash, SEC_HASH_BYTES);
 	v->next_seq++;
 	rep->entries++;
@@ -1053,6 +1061,57 @@ rk_status audit_chain_intact(rk_register *r)
 	else if (rep.first_bad != 0)
 		st = reg_fail(r, RK_EINTEGRITY, "audit trail broken: %s",
 			      rep.reason);
+	segments_free(&v.sg);
+	return st;
+}
+
+rk_status audit_trail_whole(rk_register *r)
+{
+	unsigned char head[2 * HEAD_BYTES], mac[SEC_HASH_BYTES];
+	struct verify_state v;
+	rk_audit_report rep;
+	size_t len = 0;
+	rk_status st;
+	int rc;
+
+	memset(&v, 0, sizeof v);
+	memset(&rep, 0, sizeof rep);
+	if (r->head_valid) { /* this transaction's, entries it added too */
+		v.mark_seq = r->head_seq;
+		memcpy(v.mark_hash, r->head_hash, SEC_HASH_BYTES);
+	} else {
+		rc = r->st->vt->meta_get(r->st, META_HEAD, head, sizeof head,
+					 &len);
+		if (rc != 0 && rc != STORE_NOTFOUND && len <= sizeof head)
+			return reg_store_fail(r, "cannot read the audit head");
+		if (rc == 0)
+			head_mac(r, head, mac);
+		if (rc != 0 || len != HEAD_BYTES ||
+		    sec_memcmp(mac, head + 8 + SEC_HASH_BYTES,
+			       SEC_HASH_BYTES) != 0)
+			return reg_fail(r, RK_EINTEGRITY,
+					"the register's record of where the "
+					"audit trail ends is missing or was "
+					"altered: see rekisteri audit verify");
+		v.mark_seq = (int64_t)get_u64(head);
+		memcpy(v.mark_hash, head + 8, SEC_HASH_BYTES);
+	}
+	v.r = r;
+	v.rep = &rep;
+	v.next_seq = 1;
+	st = segments_load(r, &v.sg);
+	if (st != RK_OK)
+		return st;
+	if (r->st->vt->audit_walk(r->st, 1, NULL, verify_one, &v) != 0)
+		st = reg_store_fail(r, "cannot read the audit trail");
+	else if (rep.first_bad != 0)
+		st = reg_fail(r, RK_EINTEGRITY, "audit trail broken: %s",
+			      rep.reason);
+	else if (!v.mark_found)
+		st = reg_fail(r, RK_EINTEGRITY,
+			      "the audit trail does not reach the entry where "
+			      "the register's record says it ends: entries "
+			      "were removed; see rekisteri audit verify");
 	segments_free(&v.sg);
 	return st;
 }

@@ -360,29 +360,9 @@ static rk_status backup_set_check(rk_register *r, rk_register *b,
  * decrypting. *same_ikey: whether its blind index key is today's; bset
  * gets the sum of its set of subjects, checked against its pin. Reads
  * only. */
-/* When the backup's trail ends (its last entry, in seconds; the chain and
- * its kept head were verified): every row in the backup is from then or
- * before. */
-static rk_status backup_end(rk_register *r, rk_register *b, int64_t *end)
-{
-	store_audit last;
-	int rc = b->st->vt->audit_last(b->st, &last);
-
-	*end = 0;
-	if (rc == STORE_NOTFOUND)
-		return RK_OK;
-	if (rc != 0)
-		return reg_fail(r, RK_ESYS,
-				"cannot read the backup's audit trail; nothing "
-				"was restored");
-	*end = last.at_us / 1000000;
-	return RK_OK;
-}
-
 static rk_status check_backup(rk_register *r, const char *path,
 			      unsigned char *bmk, store_subject *rows,
-			      int *same_ikey, unsigned char *bset,
-			      int64_t *bend)
+			      int *same_ikey, unsigned char *bset)
 {
 	char kid[SEC_KEYID_HEX + 1], cur[SEC_KEYID_HEX + 1];
 	struct ring g = {NULL, 0};
@@ -437,9 +417,7 @@ static rk_status check_backup(rk_register *r, const char *path,
 			      st == RK_EINTEGRITY ? rep.reason : rk_errmsg(b));
 		goto out;
 	}
-	st = backup_end(r, b, bend);
-	if (st == RK_OK)
-		st = backup_walk(r, b, rows);
+	st = backup_walk(r, b, rows);
 	if (st == RK_OK)
 		st = copies_match(r, b->st);
 	if (st == RK_OK)
@@ -712,7 +690,6 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 	audit_ev ev;
 	rk_status st;
 	unsigned char bset[SEC_HASH_BYTES], have[SEC_HASH_BYTES];
-	int64_t bend = 0;
 	int committed = 0, keep_audit = 1, rebuild = 0, same_ikey = 0;
 
 	st = access_admin(r, AUD_REGISTER_RESTORE, "restore backups");
@@ -739,7 +716,7 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 		st = reg_fail(r, RK_ESYS, "out of memory");
 		goto out;
 	}
-	st = check_backup(r, path, bmk, rows, &same_ikey, bset, &bend);
+	st = check_backup(r, path, bmk, rows, &same_ikey, bset);
 	if (st != RK_OK)
 		goto out;
 	/* The live trail is evidence: one that does not verify is not
@@ -847,7 +824,7 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 		st = fit_restored(r, bmk, &live, rows, same_ikey);
 	/* Data of a consent withdrawn since the backup goes again. */
 	if (st == RK_OK)
-		st = consent_purge_unconsented(r, bend);
+		st = consent_purge_unconsented(r);
 	if (st == RK_OK)
 		st = keys_reencrypt_reset(r);
 	/* The subject rows are the backup's now: the register's record of

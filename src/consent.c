@@ -1496,16 +1496,15 @@ static int scope_binds_data(const policy *p, size_t sc)
 }
 
 /* A cookie reset since the backup is done again: the links from before it
- * and the records that came through them go. A reset from after the
- * backup's end takes every link that came back, all of them older than
- * it: the link's own time is not under its MAC, and a backup edited to
- * date a link after the reset would keep it. */
+ * and the records that came through them go. A reset the backup's ledger
+ * head does not reach takes every link that came back, all of them from
+ * before it: a link's own time is not under its MAC, and a backup edited
+ * to date a link after the reset would keep it. */
 static rk_status cookie_reset_replay(rk_register *r, const char *id,
-				     const struct ledger_view *v,
-				     int64_t backup_end)
+				     const struct ledger_view *v)
 {
 	int64_t recs = 0, links = 0;
-	int64_t until = v->reset_at >= backup_end ? INT64_MAX : v->reset_at;
+	int64_t until = v->reset_since ? INT64_MAX : v->reset_at;
 
 	if (!v->has_reset)
 		return RK_OK;
@@ -1515,12 +1514,15 @@ static rk_status cookie_reset_replay(rk_register *r, const char *id,
 	return recs > 0 ? repin(r, id) : RK_OK;
 }
 
-rk_status consent_purge_unconsented(rk_register *r, int64_t backup_end)
+rk_status consent_purge_unconsented(rk_register *r)
 {
 	const policy *p = r->pol;
 	struct unconsented u = {NULL, 0, 256};
-	struct ledger_view v = {0, 0, NULL};
+	struct ledger_view v = {0, 0, NULL, NULL, 0};
+	/* each subject's head of the ledger as the backup pinned it */
+	unsigned char(*heads)[SEC_HASH_BYTES] = NULL;
 	char after[RK_ID_LEN + 1] = "";
+	store_subject sub;
 	rk_status st = RK_OK;
 	size_t i, sc;
 	int64_t gone = 0;
@@ -1529,11 +1531,11 @@ rk_status consent_purge_unconsented(rk_register *r, int64_t backup_end)
 	if (!r->in_write)
 		return reg_fail(r, RK_ESYS, "consent purge outside a write");
 	u.ids = calloc(u.cap, sizeof *u.ids);
+	heads = calloc(u.cap, sizeof *heads);
 	v.live = calloc(p->nscopes + 1, 1);
-	if (u.ids == NULL || v.live == NULL) {
-		free(u.ids);
-		free(v.live);
-		return reg_fail(r, RK_ESYS, "out of memory");
+	if (u.ids == NULL || heads == NULL || v.live == NULL) {
+		st = reg_fail(r, RK_ESYS, "out of memory");
+		goto out;
 	}
 	do {
 		u.n = 0;
@@ -1544,18 +1546,25 @@ rk_status consent_purge_unconsented(rk_register *r, int64_t backup_end)
 			break;
 		}
 		/* The subjects came back from the backup, their ledgers
-		 * stayed live: each row pins its live ledger again. */
+		 * stayed live: each row pins its live ledger again, after
+		 * the backup's pin is kept to tell what came since. */
+		for (i = 0; st == RK_OK && i < u.n; i++) {
+			st = reg_load_subject(r, u.ids[i], &sub);
+			if (st == RK_OK)
+				memcpy(heads[i], sub.chead, SEC_HASH_BYTES);
+		}
 		for (i = 0; st == RK_OK && i < u.n; i++)
 			st = integ_subject_rehead(r, u.ids[i]);
 		/* Then one walk of each ledger tells both what to replay and
 		 * what data rests on a consent no longer given. */
 		for (i = 0; st == RK_OK && i < u.n; i++) {
+			v.since = heads[i];
 			rc = ledger_view_read(r, u.ids[i], &v);
 			if (rc < 0) {
 				st = ledger_err(rc);
 				break;
 			}
-			st = cookie_reset_replay(r, u.ids[i], &v, backup_end);
+			st = cookie_reset_replay(r, u.ids[i], &v);
 			for (sc = 0; st == RK_OK && sc < p->nscopes; sc++) {
 				if (!scope_binds_data(p, sc) || v.live[sc])
 					continue;
@@ -1568,7 +1577,9 @@ rk_status consent_purge_unconsented(rk_register *r, int64_t backup_end)
 		if (u.n > 0)
 			memcpy(after, u.ids[u.n - 1], RK_ID_LEN + 1);
 	} while (st == RK_OK && u.n == u.cap);
+out:
 	free(u.ids);
+	free(heads);
 	free(v.live);
 	return st;
 }

@@ -14,10 +14,10 @@
  * while the ledger stayed live: first makes each subject row pin its live
  * ledger again (integ_subject_rehead), then deletes the records and values
  * that rest on a consent which does not live now (data from before a
- * withdrawal), and replays cookie resets. backup_end: when the backup's
- * trail ends (seconds); a reset at or after it unlinks every identifier
- * that came back, whatever the link's time says (no MAC binds it). */
-rk_status consent_purge_unconsented(rk_register *r, int64_t backup_end);
+ * withdrawal), and replays the cookie resets (each from after the ledger
+ * head the backup's row pinned unlinks every identifier that came back,
+ * whatever the link's time says: no MAC binds it). */
+rk_status consent_purge_unconsented(rk_register *r);
 
 /* For the access report (export.c): subject sub's whole ledger, checked
  * against its chain, as the JSON array rk_consent_history hands out

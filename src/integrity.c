@@ -173,7 +173,7 @@ static rk_status sums_tagged(rk_register *r, int *tagged)
 	*tagged = 1;
 	if (r->sums_tagged)
 		return RK_OK;
-	st = audit_chain_intact(r);
+	st = audit_trail_whole(r);
 	if (st != RK_OK)
 		return st;
 	if (r->st->vt->audit_walk(r->st, 1, NULL, find_sums_tagged, &seen) != 0)
@@ -2722,7 +2722,7 @@ static rk_status ss_bind_once(rk_register *r, int *done)
 	int seen = 0;
 	/* Bound once only: binding again would bless a row put back after
 	 * the pin was removed. The trail, which must be whole, says. */
-	rk_status st = audit_chain_intact(r);
+	rk_status st = audit_trail_whole(r);
 
 	if (st != RK_OK)
 		return st;

@@ -87,6 +87,7 @@ int ledger_last_at(rk_register *r, const char *subject_id, const char *name,
 struct view_walk {
 	const policy *p;
 	struct ledger_view *v;
+	int past; /* the walk is past the entry v->since names */
 };
 
 static int view_one(void *ud, const store_consent *c)
@@ -98,30 +99,42 @@ static int view_one(void *ud, const store_consent *c)
 		if (strcmp(c->scope, LEDGER_COOKIE_RESET) == 0) {
 			w->v->has_reset = 1;
 			w->v->reset_at = c->at;
+			w->v->reset_since |= w->past;
 		}
-		return 0;
+	} else {
+		k = policy_scope(w->p, c->scope);
+		if (k != POL_NONE)
+			w->v->live[k] = c->given ? 1 : 0;
 	}
-	k = policy_scope(w->p, c->scope);
-	if (k != POL_NONE)
-		w->v->live[k] = c->given ? 1 : 0;
+	if (!w->past && c->mac != NULL &&
+	    sec_memcmp(c->mac, w->v->since, SEC_HASH_BYTES) == 0)
+		w->past = 1;
 	return 0;
 }
 
 int ledger_view_read(rk_register *r, const char *subject_id,
 		     struct ledger_view *v)
 {
-	struct view_walk w = {r->pol, v};
+	static const unsigned char empty[SEC_HASH_BYTES];
+	struct view_walk w = {r->pol, v, 0};
 	store_subject sub;
 	rk_status st;
 
 	v->has_reset = 0;
 	v->reset_at = 0;
+	v->reset_since = 0;
+	/* an empty ledger then: every entry is from after it */
+	w.past = sec_memcmp(v->since, empty, SEC_HASH_BYTES) == 0;
 	memset(v->live, 0, r->pol->nscopes);
 	st = reg_load_subject(r, subject_id, &sub);
 	if (st == RK_OK)
 		st = integ_consent_walk(r, &sub, NULL, view_one, &w);
 	if (st != RK_OK)
 		return st == RK_EINTEGRITY ? LEDGER_EINTEGRITY : -1;
+	/* The backup's head not in the live ledger (which is append-only):
+	 * nothing tells which reset came after it, so each did. */
+	if (!w.past)
+		v->reset_since = v->has_reset;
 	return 0;
 }
 

@@ -104,14 +104,18 @@ int ledger_last_at(rk_register *r, const char *subject_id, const char *name,
 
 /* What a restore asks of one subject's ledger, read in one walk (the
  * subject row and the whole ledger checked first): the newest cookie
- * reset's time (has_reset 0 when none) and, for each of the policy's
- * scopes, whether its newest consent entry gives it (live, nscopes bytes
- * that the caller provides). 0, or -1 / LEDGER_EINTEGRITY as
- * ledger_state. */
+ * reset's time (has_reset 0 when none), whether a reset came after the
+ * entry whose MAC is since (the backup's head of the ledger, all zeros for
+ * an empty one; reset_since, 1 too when since is not in the ledger) and,
+ * for each of the policy's scopes, whether its newest consent entry gives
+ * it (live, nscopes bytes that the caller provides). 0, or -1 /
+ * LEDGER_EINTEGRITY as ledger_state. */
 struct ledger_view {
 	int has_reset;
 	int64_t reset_at;
 	unsigned char *live;
+	const unsigned char *since; /* SEC_HASH_BYTES, set by the caller */
+	int reset_since;
 };
 int ledger_view_read(rk_register *r, const char *subject_id,
 		     struct ledger_view *v);

@@ -478,6 +478,11 @@ int audit_key_known(rk_register *r, const unsigned char *key);
 /* The chain alone, inside the caller's transaction: every entry follows the
  * one before it under its key (no kept head is asked for). */
 rk_status audit_chain_intact(rk_register *r);
+/* The chain as audit_chain_intact, and it holds the entry where the kept
+ * head (or this transaction's head) says it ends: a trail emptied or cut
+ * before it is not whole. For a decision the trail alone can make (was
+ * this done before?), which an emptied trail must not answer "no". */
+rk_status audit_trail_whole(rk_register *r);
 /* Takes the entries of journals left by stopped handles into the chain. */
 rk_status audit_take_orphans(rk_register *r);
 /* rk_audit_verify without the role check, for the library's own use. */

@@ -3,9 +3,10 @@
 # the identifiers it had unlinked go again with the records that came
 # through them. The replay used to pick the links by their linked_at
 # column, which no MAC binds: a backup edited to date its link after the
-# reset brought the link and its record back. A reset made at or after the
-# backup's last audit entry now unlinks every identifier that came back,
-# whatever its column says. Ends with "N passed, N failed".
+# reset brought the link and its record back. A reset that the backup's
+# subject row does not reach (the row pins the head of the subject's
+# ledger, where resets are entries) now unlinks every identifier that came
+# back, whatever its column says. Ends with "N passed, N failed".
 # sqlite-only: the edit is made to a backup file with the sqlite3 shell.
 . "$(dirname "$0")/e2e-common.sh"
 
