@@ -362,7 +362,7 @@ static rk_status backup_set_check(rk_register *r, rk_register *b,
  * only. */
 static rk_status check_backup(rk_register *r, const char *path,
 			      unsigned char *bmk, store_subject *rows,
-			      int *same_ikey, unsigned char *bset)
+			      int *same_ikey, unsigned char *bset, int *legacy)
 {
 	char kid[SEC_KEYID_HEX + 1], cur[SEC_KEYID_HEX + 1];
 	struct ring g = {NULL, 0};
@@ -422,6 +422,8 @@ static rk_status check_backup(rk_register *r, const char *path,
 		st = copies_match(r, b->st);
 	if (st == RK_OK)
 		st = backup_set_check(r, b, bset);
+	if (st == RK_OK)
+		st = integ_sums_legacy(b, legacy);
 out:
 	rk_register_close(b);
 	return st;
@@ -691,6 +693,7 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 	rk_status st;
 	unsigned char bset[SEC_HASH_BYTES], have[SEC_HASH_BYTES];
 	int committed = 0, keep_audit = 1, rebuild = 0, same_ikey = 0;
+	int legacy = 0;
 
 	st = access_admin(r, AUD_REGISTER_RESTORE, "restore backups");
 	if (st != RK_OK)
@@ -716,7 +719,7 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 		st = reg_fail(r, RK_ESYS, "out of memory");
 		goto out;
 	}
-	st = check_backup(r, path, bmk, rows, &same_ikey, bset);
+	st = check_backup(r, path, bmk, rows, &same_ikey, bset, &legacy);
 	if (st != RK_OK)
 		goto out;
 	/* The live trail is evidence: one that does not verify is not
@@ -806,6 +809,10 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 	st = keep_audit ? RK_OK : audit_adopt_trail(r);
 	if (st == RK_OK)
 		st = check_restored_keys(r);
+	/* A backup from before the sums' tags brings links whose MACs do
+	 * not bind their time; it was checked so, and they get today's. */
+	if (st == RK_OK && legacy)
+		st = integ_cookies_retag(r);
 	/* The rows that came are the set that was checked (the file may
 	 * have changed since). */
 	if (st == RK_OK)

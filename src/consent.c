@@ -1284,6 +1284,7 @@ rk_status rk_cookie_link(rk_register *r, const char *id, const char *cookie_id)
 	unsigned char h[SEC_BIDX_BYTES];
 	char owner[33];
 	unsigned char mac[SEC_HASH_BYTES];
+	int64_t at = 0, now = reg_now(r);
 	store_subject sub;
 	rk_status st;
 	int audited = 0, rc;
@@ -1304,13 +1305,13 @@ rk_status rk_cookie_link(rk_register *r, const char *id, const char *cookie_id)
 		st = refuse_restricted(r, &sub, 0);
 	if (st != RK_OK)
 		goto out;
-	rc = r->st->vt->cookie_resolve(r->st, h, owner, mac);
+	rc = r->st->vt->cookie_resolve(r->st, h, owner, &at, mac);
 	if (rc != 0 && rc != STORE_NOTFOUND) {
 		st = reg_store_fail(r, "cannot read the identifiers");
 		goto out;
 	}
 	if (rc == 0) {
-		st = integ_cookie_check(r, h, owner, mac);
+		st = integ_cookie_check(r, h, owner, at, mac);
 		if (st != RK_OK)
 			goto out;
 	}
@@ -1320,8 +1321,8 @@ rk_status rk_cookie_link(rk_register *r, const char *id, const char *cookie_id)
 			      "identifier already linked to another subject");
 		goto out;
 	}
-	integ_cookie_mac(r, h, sub.id, mac);
-	if (r->st->vt->cookie_link(r->st, h, sub.id, reg_now(r), mac) != 0) {
+	integ_cookie_mac(r, h, sub.id, now, mac);
+	if (r->st->vt->cookie_link(r->st, h, sub.id, now, mac) != 0) {
 		st = reg_store_fail(r, "cannot link the identifier");
 		goto out;
 	}

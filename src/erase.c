@@ -177,11 +177,13 @@ struct cookie_count {
 };
 
 static int cookie_one(void *ud, const unsigned char hash[SEC_BIDX_BYTES],
-		      const char *subject_id, const unsigned char *mac)
+		      const char *subject_id, int64_t linked_at,
+		      const unsigned char *mac)
 {
 	struct cookie_count *c = ud;
 
 	(void)hash;
+	(void)linked_at;
 	(void)mac;
 	if (strcmp(subject_id, c->sid) == 0)
 		c->n++;

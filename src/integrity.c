@@ -183,6 +183,27 @@ static rk_status sums_tagged(rk_register *r, int *tagged)
 	return RK_OK;
 }
 
+/* RK_OK while the trail shows no tagging (a form from before it is then
+ * taken), RK_EINTEGRITY (unreported) once it does. */
+rk_status integ_sums_legacy(rk_register *r, int *legacy)
+{
+	int tagged = 1;
+	rk_status st = sums_tagged(r, &tagged);
+
+	*legacy = st == RK_OK && !tagged;
+	return st;
+}
+
+static rk_status sums_tagged_quiet(rk_register *r)
+{
+	int tagged = 1;
+	rk_status st = sums_tagged(r, &tagged);
+
+	if (st != RK_OK)
+		return st;
+	return tagged ? RK_EINTEGRITY : RK_OK;
+}
+
 /* A pinned sum from meta into acc (zero and *have 0 when there is none).
  * RK_EINTEGRITY with *bad 1, and nothing reported, when the stored value
  * is not a sum the register wrote, which the caller reports in its own
@@ -672,9 +693,16 @@ rk_status integ_records_repin(rk_register *r, store_subject *s)
 
 /* ---- cookie and device identifiers ---- */
 
-void integ_cookie_mac(const rk_register *r,
-		      const unsigned char hash[SEC_BIDX_BYTES],
-		      const char *subject_id, unsigned char out[SEC_HASH_BYTES])
+/* The first form bound the identifier to its subject only; the time of
+ * the link, which a restore's replay of a cookie reset goes by, came under
+ * the MAC with the sums' tags (and is taken in the old form only while the
+ * trail shows no tagging, integ_sums_bind re-MACs those rows). */
+#define CTX_COOKIE_AT "rk-cookie-v2"
+
+static void cookie_mac_v1(const rk_register *r,
+			  const unsigned char hash[SEC_BIDX_BYTES],
+			  const char *subject_id,
+			  unsigned char out[SEC_HASH_BYTES])
 {
 	sec_mac m;
 
@@ -684,17 +712,59 @@ void integ_cookie_mac(const rk_register *r,
 	sec_mac_final(&m, out);
 }
 
-rk_status integ_cookie_check(rk_register *r,
-			     const unsigned char hash[SEC_BIDX_BYTES],
-			     const char *subject_id,
-			     const unsigned char mac[SEC_HASH_BYTES])
+void integ_cookie_mac(const rk_register *r,
+		      const unsigned char hash[SEC_BIDX_BYTES],
+		      const char *subject_id, int64_t linked_at,
+		      unsigned char out[SEC_HASH_BYTES])
+{
+	sec_mac m;
+
+	sec_mac_init(&m, r->rkey, CTX_COOKIE_AT);
+	sec_mac_bytes(&m, hash, SEC_BIDX_BYTES);
+	sec_mac_str(&m, subject_id);
+	sec_mac_int(&m, linked_at);
+	sec_mac_final(&m, out);
+}
+
+/* 1 when mac is the link's MAC of the first form. */
+static int cookie_v1_ok(const rk_register *r,
+			const unsigned char hash[SEC_BIDX_BYTES],
+			const char *subject_id, const unsigned char *mac)
 {
 	unsigned char want[SEC_HASH_BYTES];
 
-	integ_cookie_mac(r, hash, subject_id, want);
-	if (sec_memcmp(want, mac, sizeof want) != 0)
-		return altered(r, "an identifier's link");
-	return RK_OK;
+	if (mac == NULL)
+		return 0;
+	cookie_mac_v1(r, hash, subject_id, want);
+	return sec_memcmp(want, mac, sizeof want) == 0;
+}
+
+/* RK_OK, RK_EINTEGRITY (unreported) or a reported failure. */
+static rk_status cookie_ok(rk_register *r,
+			   const unsigned char hash[SEC_BIDX_BYTES],
+			   const char *subject_id, int64_t linked_at,
+			   const unsigned char *mac)
+{
+	unsigned char want[SEC_HASH_BYTES];
+
+	if (mac == NULL)
+		return RK_EINTEGRITY;
+	integ_cookie_mac(r, hash, subject_id, linked_at, want);
+	if (sec_memcmp(want, mac, sizeof want) == 0)
+		return RK_OK;
+	if (!cookie_v1_ok(r, hash, subject_id, mac))
+		return RK_EINTEGRITY;
+	return sums_tagged_quiet(r);
+}
+
+rk_status integ_cookie_check(rk_register *r,
+			     const unsigned char hash[SEC_BIDX_BYTES],
+			     const char *subject_id, int64_t linked_at,
+			     const unsigned char mac[SEC_HASH_BYTES])
+{
+	rk_status st = cookie_ok(r, hash, subject_id, linked_at, mac);
+
+	return st == RK_EINTEGRITY ? altered(r, "an identifier's link") : st;
 }
 
 /* ---- actors ---- */
@@ -1016,26 +1086,42 @@ rk_status integ_subject_verify(rk_register *r, const char *id)
 
 struct cookie_check {
 	rk_register *r;
-	int bad;
+	int bad; /* a link that matches no MAC */
+	int v1;	 /* a link with its MAC of the first form */
 };
 
 static int check_cookie(void *ud, const unsigned char hash[SEC_BIDX_BYTES],
-			const char *subject_id, const unsigned char *mac)
+			const char *subject_id, int64_t linked_at,
+			const unsigned char *mac)
 {
 	struct cookie_check *cc = ud;
 	unsigned char want[SEC_HASH_BYTES];
 
-	integ_cookie_mac(cc->r, hash, subject_id, want);
-	if (mac == NULL || sec_memcmp(want, mac, sizeof want) != 0) {
-		cc->bad = 1;
-		return 1;
+	integ_cookie_mac(cc->r, hash, subject_id, linked_at, want);
+	if (mac != NULL && sec_memcmp(want, mac, sizeof want) == 0)
+		return 0;
+	if (cookie_v1_ok(cc->r, hash, subject_id, mac)) {
+		cc->v1 = 1;
+		return 0;
 	}
-	return 0;
+	cc->bad = 1;
+	return 1;
+}
+
+/* Every link against its MAC, after a walk with check_cookie: a MAC of the
+ * first form counts only while the trail shows no tagging. */
+static rk_status cookies_checked(rk_register *r, const struct cookie_check *cc)
+{
+	rk_status st = cc->bad ? RK_EINTEGRITY : RK_OK;
+
+	if (st == RK_OK && cc->v1)
+		st = sums_tagged_quiet(r);
+	return st == RK_EINTEGRITY ? altered(r, "an identifier's link") : st;
 }
 
 static rk_status verify_all(rk_register *r, rk_audit_report *rep)
 {
-	struct cookie_check cc = {r, 0};
+	struct cookie_check cc = {r, 0, 0};
 	struct ids ids = {NULL, 0, UPGRADE_PAGE, 0};
 	char after[33] = "", *text = NULL;
 	int64_t head = 0;
@@ -1050,10 +1136,10 @@ static rk_status verify_all(rk_register *r, rk_audit_report *rep)
 	if (st == RK_OK)
 		st = integ_actor_check(r, NULL);
 	if (st == RK_OK &&
-	    r->st->vt->cookie_walk(r->st, check_cookie, &cc) != 0)
+	    r->st->vt->cookie_walk(r->st, check_cookie, &cc) != 0 && !cc.bad)
 		st = reg_store_fail(r, "cannot read the identifiers");
-	if (st == RK_OK && cc.bad)
-		st = altered(r, "an identifier's link");
+	if (st == RK_OK)
+		st = cookies_checked(r, &cc);
 	if (st != RK_OK)
 		return st;
 	st = audit_kept_seq(r, &head); /* read once for every subject */
@@ -1234,51 +1320,58 @@ out:
 	return st;
 }
 
+/* The links collected by a walk, to be given MACs after it. */
+struct cookie_row {
+	unsigned char hash[SEC_BIDX_BYTES];
+	char sid[33];
+	int64_t at;
+	unsigned char mac[SEC_HASH_BYTES];
+	int has_mac;
+};
+
 struct cookies {
-	unsigned char (*hash)[SEC_BIDX_BYTES];
-	char (*sid)[33];
+	struct cookie_row *row;
 	size_t n, cap;
 	int bad;
 };
 
 static int collect_cookie(void *ud, const unsigned char hash[SEC_BIDX_BYTES],
-			  const char *subject_id, const unsigned char *mac)
+			  const char *subject_id, int64_t linked_at,
+			  const unsigned char *mac)
 {
 	struct cookies *cs = ud;
+	struct cookie_row *c;
 
-	(void)mac; /* bound anew */
-	if (strlen(subject_id) >= sizeof cs->sid[0]) {
+	if (strlen(subject_id) >= sizeof cs->row[0].sid) {
 		cs->bad = 1;
 		return 1;
 	}
 	if (cs->n == cs->cap) {
 		size_t cap = cs->cap ? cs->cap * 2 : 64;
-		unsigned char(*nh)[SEC_BIDX_BYTES] =
-			realloc(cs->hash, cap * sizeof *nh);
-		char(*ns)[33];
+		struct cookie_row *nr = realloc(cs->row, cap * sizeof *nr);
 
-		if (nh == NULL) {
+		if (nr == NULL) {
 			cs->bad = 1;
 			return 1;
 		}
-		cs->hash = nh;
-		ns = realloc(cs->sid, cap * sizeof *ns);
-		if (ns == NULL) {
-			cs->bad = 1;
-			return 1;
-		}
-		cs->sid = ns;
+		cs->row = nr;
 		cs->cap = cap;
 	}
-	memcpy(cs->hash[cs->n], hash, SEC_BIDX_BYTES);
-	memcpy(cs->sid[cs->n], subject_id, strlen(subject_id) + 1);
-	cs->n++;
+	c = &cs->row[cs->n++];
+	memcpy(c->hash, hash, SEC_BIDX_BYTES);
+	memcpy(c->sid, subject_id, strlen(subject_id) + 1);
+	c->at = linked_at;
+	c->has_mac = mac != NULL;
+	if (mac != NULL)
+		memcpy(c->mac, mac, SEC_HASH_BYTES);
 	return 0;
 }
 
-static rk_status bind_cookies(rk_register *r)
+/* Every link gets its MAC: all of them (all), or those whose MAC is of the
+ * first form (the others are left as they are, and fail their checks). */
+static rk_status cookies_remac(rk_register *r, int all)
 {
-	struct cookies cs = {NULL, NULL, 0, 0, 0};
+	struct cookies cs = {NULL, 0, 0, 0};
 	unsigned char mac[SEC_HASH_BYTES];
 	rk_status st = RK_OK;
 	size_t i;
@@ -1288,13 +1381,27 @@ static rk_status bind_cookies(rk_register *r)
 	else if (cs.bad)
 		st = reg_fail(r, RK_ESYS, "cannot read the identifiers");
 	for (i = 0; st == RK_OK && i < cs.n; i++) {
-		integ_cookie_mac(r, cs.hash[i], cs.sid[i], mac);
-		if (r->st->vt->cookie_set_mac(r->st, cs.hash[i], mac) != 0)
+		struct cookie_row *c = &cs.row[i];
+
+		if (!all && !cookie_v1_ok(r, c->hash, c->sid,
+					  c->has_mac ? c->mac : NULL))
+			continue;
+		integ_cookie_mac(r, c->hash, c->sid, c->at, mac);
+		if (r->st->vt->cookie_set_mac(r->st, c->hash, mac) != 0)
 			st = reg_store_fail(r, "cannot store a link's MAC");
 	}
-	free(cs.hash);
-	free(cs.sid);
+	free(cs.row);
 	return st;
+}
+
+static rk_status bind_cookies(rk_register *r)
+{
+	return cookies_remac(r, 1);
+}
+
+rk_status integ_cookies_retag(rk_register *r)
+{
+	return cookies_remac(r, 0);
 }
 
 /* Binds every row of a register from before the MAC columns, in one write:
@@ -2827,6 +2934,8 @@ static rk_status sums_tag_once(rk_register *r, int *done)
 		st = sum_tag_one(r, META_HELD_SET, 1);
 	if (st == RK_OK)
 		st = sum_tag_one(r, META_SELFSVC_SET, 0);
+	if (st == RK_OK)
+		st = integ_cookies_retag(r);
 	if (st != RK_OK)
 		return st;
 	audit_ev_set(&ev, r, AUD_REGISTER_UPGRADE, NULL, SUMS_TAGGED, NULL,
@@ -2870,9 +2979,9 @@ rk_status integ_set_sum(rk_register *r, unsigned char sum[SEC_HASH_BYTES])
 
 rk_status integ_cookies_verify(rk_register *r)
 {
-	struct cookie_check cc = {r, 0};
+	struct cookie_check cc = {r, 0, 0};
 
-	if (r->st->vt->cookie_walk(r->st, check_cookie, &cc) != 0)
+	if (r->st->vt->cookie_walk(r->st, check_cookie, &cc) != 0 && !cc.bad)
 		return reg_store_fail(r, "cannot read the identifiers");
-	return cc.bad ? altered(r, "an identifier's link") : RK_OK;
+	return cookies_checked(r, &cc);
 }

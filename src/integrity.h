@@ -148,16 +148,22 @@ rk_status integ_records_walk(rk_register *r, const store_subject *s,
 rk_status integ_records_repin(rk_register *r, store_subject *s);
 
 /* The MAC that binds a cookie or device identifier (its blind index hash)
- * to the subject it is linked to. */
+ * to the subject it is linked to and to when it was linked. */
 void integ_cookie_mac(const rk_register *r,
 		      const unsigned char hash[SEC_BIDX_BYTES],
-		      const char *subject_id,
+		      const char *subject_id, int64_t linked_at,
 		      unsigned char out[SEC_HASH_BYTES]);
-/* RK_OK when mac is that MAC, else RK_EINTEGRITY. */
+/* RK_OK when mac is that MAC (or, while the trail shows the sums not yet
+ * tagged, the first form's, which did not bind the time), else
+ * RK_EINTEGRITY. */
 rk_status integ_cookie_check(rk_register *r,
 			     const unsigned char hash[SEC_BIDX_BYTES],
-			     const char *subject_id,
+			     const char *subject_id, int64_t linked_at,
 			     const unsigned char mac[SEC_HASH_BYTES]);
+/* Inside a write: the links whose MAC is of the first form get the
+ * current one (at the sums' tagging, and after a restore of a backup from
+ * before it). */
+rk_status integ_cookies_retag(rk_register *r);
 
 /* The stored form of an actor's token: keyed by the row key. */
 void integ_token_hash(const rk_register *r, const char *token,
@@ -316,6 +322,9 @@ rk_status integ_selfsvc_open(rk_register *r);
  * records it. integ_sums_open: at open, once. */
 rk_status integ_sums_bind(rk_register *r);
 rk_status integ_sums_open(rk_register *r);
+/* *legacy 1 when the register (a backup being checked) is from before the
+ * tags: its trail shows none. */
+rk_status integ_sums_legacy(rk_register *r, int *legacy);
 
 /* ---- a backup's set of subjects (restore) ----
  * integ_set_check: the subject rows as they are (their sum in sum) match

@@ -803,6 +803,7 @@ static rk_status record_add(rk_register *r, const char *id,
 	char *plain = NULL;
 	char linked[33], purposes[NAMES_MAX] = "", expires[11], ad[AD_MAX];
 	unsigned char link_mac[SEC_HASH_BYTES];
+	int64_t linked_at = 0;
 	char mtype[MEDIA_TYPE_MAX + 1] = "";
 	const char *why = NULL;
 	size_t pu = POL_NONE, i, plen = 0;
@@ -877,7 +878,7 @@ static rk_status record_add(rk_register *r, const char *id,
 			goto out;
 		}
 		rc = r->st->vt->cookie_resolve(r->st, cookie_hash, linked,
-					       link_mac);
+					       &linked_at, link_mac);
 		if (rc == STORE_NOTFOUND) {
 			st = reg_fail(r, RK_ENOTFOUND,
 				      "the identifier is linked to no subject");
@@ -889,7 +890,8 @@ static rk_status record_add(rk_register *r, const char *id,
 		}
 		/* A link moved to another subject would file this record
 		 * under the wrong person. */
-		st = integ_cookie_check(r, cookie_hash, linked, link_mac);
+		st = integ_cookie_check(r, cookie_hash, linked, linked_at,
+					link_mac);
 		if (st != RK_OK)
 			goto out;
 		id = linked;

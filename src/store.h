@@ -183,7 +183,7 @@ typedef int (*store_actor_fn)(void *ud, const store_actor *a);
 /* mac: the link's MAC (SEC_HASH_BYTES), NULL when absent */
 typedef int (*store_cookie_fn)(void *ud,
 			       const unsigned char hash[SEC_BIDX_BYTES],
-			       const char *subject_id,
+			       const char *subject_id, int64_t linked_at,
 			       const unsigned char *mac);
 
 /* A data subject request (GDPR Art. 12(3)). Strings point into the store
@@ -423,11 +423,11 @@ struct store_vt {
 	int (*cookie_link)(store *s, const unsigned char hash[SEC_BIDX_BYTES],
 			   const char *subject_id, int64_t at,
 			   const unsigned char *mac);
-	/* The subject a live identifier is linked to, and the link's MAC
-	 * (zeros when absent); STORE_NOTFOUND. */
+	/* The subject a live identifier is linked to, when, and the link's
+	 * MAC (zeros when absent); STORE_NOTFOUND. */
 	int (*cookie_resolve)(store *s,
 			      const unsigned char hash[SEC_BIDX_BYTES],
-			      char subject_id[33],
+			      char subject_id[33], int64_t *linked_at,
 			      unsigned char mac[SEC_HASH_BYTES]);
 	/* Every link, in hash order. */
 	int (*cookie_walk)(store *s, store_cookie_fn fn, void *ud);
@@ -509,8 +509,8 @@ struct store_vt {
 	 * STORE_NOTFOUND when the subject has no such record. */
 	int (*record_delete)(store *s, const char *subject_id, int64_t id);
 	/* Deletes the subject's records that came through a cookie or
-	 * device identifier linked to the subject now (call before the
-	 * links are removed); *deleted gets the count. */
+	 * device identifier (their cookie_hash is set); *deleted gets the
+	 * count. */
 	int (*record_delete_cookies)(store *s, const char *subject_id,
 				     int64_t *deleted);
 	/* Sets a subject's kind; STORE_NOTFOUND when there is no such
@@ -668,8 +668,9 @@ struct store_vt {
 	/* How many read transactions the replica served. */
 	int64_t (*replica_reads)(store *s);
 	/* ---- a cookie reset replayed (after a restore) ---- the records
-	 * that came through a subject's identifiers linked at or before
-	 * until, then those links; *records and *links get the counts. */
+	 * that came through a subject's identifiers made at or before until
+	 * (by the records' own columns), then the links made at or before
+	 * until; *records and *links get the counts. */
 	int (*cookie_reset_until)(store *s, const char *subject_id,
 				  int64_t until, int64_t *records,
 				  int64_t *links);

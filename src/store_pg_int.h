@@ -145,7 +145,8 @@ int pgx_cookie_link(store *s, const unsigned char hash[SEC_BIDX_BYTES],
 		    const char *subject_id, int64_t at,
 		    const unsigned char *mac);
 int pgx_cookie_resolve(store *s, const unsigned char hash[SEC_BIDX_BYTES],
-		       char subject_id[33], unsigned char mac[SEC_HASH_BYTES]);
+		       char subject_id[33], int64_t *linked_at,
+		       unsigned char mac[SEC_HASH_BYTES]);
 int pgx_cookie_walk(store *s, store_cookie_fn fn, void *ud);
 int pgx_cookie_set_mac(store *s, const unsigned char hash[SEC_BIDX_BYTES],
 		       const unsigned char mac[SEC_HASH_BYTES]);

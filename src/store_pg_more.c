@@ -308,6 +308,7 @@ int pgx_cookie_link(store *s, const unsigned char hash[SEC_BIDX_BYTES],
 
 struct cookie_resolve {
 	char *subject_id;
+	int64_t *linked_at;
 	unsigned char *mac;
 };
 
@@ -324,21 +325,25 @@ static int cookie_resolve_row(store *s, const PGresult *res, int i,
 	m = pgx_blob_n(res, i, 1, SEC_HASH_BYTES);
 	if (m)
 		memcpy(c->mac, m, SEC_HASH_BYTES);
+	*c->linked_at = pgx_i64(res, i, 2);
 	return 0;
 }
 
 int pgx_cookie_resolve(store *s, const unsigned char hash[SEC_BIDX_BYTES],
-		       char subject_id[33], unsigned char mac[SEC_HASH_BYTES])
+		       char subject_id[33], int64_t *linked_at,
+		       unsigned char mac[SEC_HASH_BYTES])
 {
 	struct pgq q = {0};
-	struct cookie_resolve c = {subject_id, mac};
+	struct cookie_resolve c = {subject_id, linked_at, mac};
 
 	subject_id[0] = '\0';
+	*linked_at = 0;
 	memset(mac, 0, SEC_HASH_BYTES);
 	pgq_blob(&q, hash, SEC_BIDX_BYTES);
 	return pgx_one(s, S(14), "cookie resolve",
-		       "SELECT subject_id, mac FROM cookie WHERE hash = $1", &q,
-		       "identifier not linked", cookie_resolve_row, &c);
+		       "SELECT subject_id, mac, linked_at FROM cookie"
+		       " WHERE hash = $1",
+		       &q, "identifier not linked", cookie_resolve_row, &c);
 }
 
 static int cookie_row(store *s, const PGresult *res, int i, const char *what,
@@ -350,7 +355,7 @@ static int cookie_row(store *s, const PGresult *res, int i, const char *what,
 
 	if (h == NULL || sid == NULL)
 		return pgx_error(s, what, "damaged row");
-	return w->fn.cookie(w->ud, h, sid,
+	return w->fn.cookie(w->ud, h, sid, pgx_i64(res, i, 3),
 			    pgx_blob_n(res, i, 2, SEC_HASH_BYTES)) != 0;
 }
 
@@ -359,7 +364,7 @@ int pgx_cookie_walk(store *s, store_cookie_fn fn, void *ud)
 	struct pgx_to w = {.fn.cookie = fn, .ud = ud};
 
 	return pgx_walk(s, S(15), "cookie walk",
-			"SELECT hash, subject_id, mac FROM cookie"
+			"SELECT hash, subject_id, mac, linked_at FROM cookie"
 			" ORDER BY hash",
 			NULL, cookie_row, &w);
 }
@@ -385,9 +390,9 @@ int pgx_cookie_unlink_subject(store *s, const char *subject_id, int64_t *n)
 		       "DELETE FROM cookie WHERE subject_id = $1", &q, 0, n);
 }
 
-/* The records that came through a subject's identifiers linked at or
- * before until, then those links (a cookie reset replayed after a
- * restore). */
+/* The records that came through a subject's identifiers until then (by
+ * their own columns, under their MACs), then the links made until then (a
+ * cookie reset replayed after a restore). */
 int pgx_cookie_reset_until(store *s, const char *subject_id, int64_t until,
 			   int64_t *records, int64_t *links)
 {
@@ -398,8 +403,7 @@ int pgx_cookie_reset_until(store *s, const char *subject_id, int64_t until,
 	pgq_i64(&q, until);
 	rc = pgx_cmd(s, S(61), "cookie reset records",
 		     "DELETE FROM record WHERE subject_id = $1 AND"
-		     " cookie_hash IN (SELECT hash FROM cookie"
-		     " WHERE subject_id = $1 AND linked_at <= $2)",
+		     " cookie_hash IS NOT NULL AND created_at <= $2",
 		     &q, 0, records);
 	if (rc != 0)
 		return rc;
@@ -674,8 +678,7 @@ int pgx_record_delete_cookies(store *s, const char *subject_id,
 	pgq_text(&q, subject_id);
 	return pgx_cmd(s, S(33), "record delete by cookie",
 		       "DELETE FROM record WHERE subject_id = $1 AND"
-		       " cookie_hash IN (SELECT hash FROM cookie"
-		       " WHERE subject_id = $1)",
+		       " cookie_hash IS NOT NULL",
 		       &q, 0, deleted);
 }
 

@@ -192,6 +192,7 @@ int sqx_cookie_link(store *s, const unsigned char hash[SEC_BIDX_BYTES],
 
 struct resolved {
 	char *subject_id;
+	int64_t *linked_at;
 	unsigned char *mac;
 };
 
@@ -208,23 +209,26 @@ static int resolve_row(store *s, sqlite3_stmt *st, void *ud)
 	if (sqlite3_column_bytes(st, 1) == SEC_HASH_BYTES &&
 	    sqlite3_column_blob(st, 1) != NULL)
 		memcpy(o->mac, sqlite3_column_blob(st, 1), SEC_HASH_BYTES);
+	*o->linked_at = sqlite3_column_int64(st, 2);
 	return 0;
 }
 
 int sqx_cookie_resolve(store *s, const unsigned char hash[SEC_BIDX_BYTES],
-		       char subject_id[33], unsigned char mac[SEC_HASH_BYTES])
+		       char subject_id[33], int64_t *linked_at,
+		       unsigned char mac[SEC_HASH_BYTES])
 {
 	static const char what[] = "cookie resolve";
 	sqlite3_stmt *st = sqx_stmt(s, SL_COOKIE_RESOLVE, what,
-				    "SELECT subject_id, mac FROM cookie"
-				    " WHERE hash = ?1");
+				    "SELECT subject_id, mac, linked_at"
+				    " FROM cookie WHERE hash = ?1");
 	const struct sqx_arg args[] = {SQX_B(hash, SEC_BIDX_BYTES),
 				       SQX_ARGS_END};
-	struct resolved o = {subject_id, mac};
+	struct resolved o = {subject_id, linked_at, mac};
 
 	if (!st)
 		return STORE_ERR;
 	subject_id[0] = '\0';
+	*linked_at = 0;
 	memset(mac, 0, SEC_HASH_BYTES);
 	return sqx_one(s, st, what, args, "identifier not linked", resolve_row,
 		       &o);
@@ -260,6 +264,7 @@ static int cookie_row(store *s, sqlite3_stmt *st, void *ud)
 		return -1;
 	}
 	return w->fn(w->ud, sqlite3_column_blob(st, 0), sid,
+		     sqlite3_column_int64(st, 3),
 		     sqlite3_column_bytes(st, 2) == SEC_HASH_BYTES
 			     ? sqlite3_column_blob(st, 2)
 			     : NULL) != 0;
@@ -272,8 +277,8 @@ int sqx_cookie_walk(store *s, store_cookie_fn fn, void *ud)
 
 	return sqx_walk(s,
 			sqx_stmt(s, SL_COOKIE_WALK, what,
-				 "SELECT hash, subject_id, mac FROM cookie"
-				 " ORDER BY hash"),
+				 "SELECT hash, subject_id, mac, linked_at"
+				 " FROM cookie ORDER BY hash"),
 			what, NULL, cookie_row, &w);
 }
 
@@ -306,8 +311,7 @@ int sqx_cookie_reset_until(store *s, const char *subject_id, int64_t until,
 		s,
 		sqx_stmt(s, SL_COOKIE_UNTIL_RECORDS, wr,
 			 "DELETE FROM record WHERE subject_id = ?1 AND"
-			 " cookie_hash IN (SELECT hash FROM cookie"
-			 " WHERE subject_id = ?1 AND linked_at <= ?2)"),
+			 " cookie_hash IS NOT NULL AND created_at <= ?2"),
 		wr, args, NULL, records);
 	if (rc != 0)
 		return rc;

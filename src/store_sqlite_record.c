@@ -246,9 +246,10 @@ static const char sql_set_ct[] =
  * the freed cells and pages. */
 static const char sql_delete[] =
 	"DELETE FROM record WHERE subject_id = ?1 AND id = ?2";
+/* By the record's own column, under its MAC, not through the links, which
+ * no set pins: a link deleted by hand would keep its records. */
 static const char sql_del_cookies[] =
-	"DELETE FROM record WHERE subject_id = ?1 AND cookie_hash IN"
-	" (SELECT hash FROM cookie WHERE subject_id = ?1)";
+	"DELETE FROM record WHERE subject_id = ?1 AND cookie_hash IS NOT NULL";
 /* The subject and value rows live in store_sqlite.c's tables; these two
  * writes serve the rights above and keep their statements here. */
 static const char sql_set_kind[] = "UPDATE subject SET kind = ?2 WHERE id = ?1";

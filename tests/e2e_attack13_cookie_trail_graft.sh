@@ -7,7 +7,8 @@
 # and a link dated after the reset came back with its record. The replay
 # now asks the subject's ledger instead: a reset after the ledger head the
 # backup's subject row pins (under its MAC) unlinks every identifier that
-# came back. Ends with "N passed, N failed".
+# came back; and the link's MAC now binds its time, so the edited link is
+# refused before any of that. Ends with "N passed, N failed".
 # sqlite-only: the backup file is edited with the sqlite3 shell.
 . "$(dirname "$0")/e2e-common.sh"
 
@@ -36,7 +37,7 @@ rows "ATTACH '$WORK/live-copy.db' AS l;
 	UPDATE meta SET value = (SELECT value FROM l.meta WHERE key = 'audit_head')
 		WHERE key = 'audit_head';
 	UPDATE cookie SET linked_at = linked_at + 1000000000;" "$WORK/graft.db"
-check "restore the grafted backup" 0 "$BIN" restore "$WORK/graft.db"
+check "the grafted backup is refused" 5 "$BIN" restore "$WORK/graft.db"
 expect "the link did not come back" test "$(links)" = 0
 expect "nor the record that came through it" test "$(cookie_records)" = 0
 IN=$BROWSE check "browsing under the old cookie reaches no one" 3 \

@@ -554,7 +554,7 @@ static void test_cookies(void **state)
 	unsigned char h[SEC_BIDX_BYTES];
 	store *st = f->r->st;
 	unsigned char mac[SEC_HASH_BYTES];
-	int64_t n = -1, rec = 0;
+	int64_t n = -1, rec = 0, at = 0;
 
 	snprintf(wal, sizeof wal, "%s-wal", f->db);
 
@@ -570,8 +570,9 @@ static void test_cookies(void **state)
 	assert_int_equal(rk_cookie_link(f->r, id, "bad\nid"), RK_EINVAL);
 
 	sec_blind_index(f->r->ikey, "cookie", "ga-1.2.345", h);
-	assert_int_equal(st->vt->cookie_resolve(st, h, owner, mac), 0);
+	assert_int_equal(st->vt->cookie_resolve(st, h, owner, &at, mac), 0);
 	assert_string_equal(owner, id);
+	assert_true(at > 0);
 	/* Only 16-byte hashes are stored, never the identifier. */
 	assert_int_equal(count_rows(f->db,
 				    "SELECT count(*) FROM cookie WHERE"
@@ -592,7 +593,7 @@ static void test_cookies(void **state)
 
 	assert_int_equal(rk_cookie_reset(f->r, id, &n), RK_OK);
 	assert_int_equal(n, 2);
-	assert_int_equal(st->vt->cookie_resolve(st, h, owner, mac),
+	assert_int_equal(st->vt->cookie_resolve(st, h, owner, &at, mac),
 			 STORE_NOTFOUND);
 	assert_int_equal(
 		rk_record_add_by_cookie(f->r, "ga-1.2.345", "browsing",

@@ -629,6 +629,117 @@ static void test_sums_tagged_once(void **state)
 			 1);
 }
 
+/* The register's cookie links given MACs of the first form, which bound
+ * the identifier to its subject but not the time of the link. */
+static void cookies_v1(struct fx *f)
+{
+	unsigned char rkey[SEC_KEY_BYTES], mac[SEC_HASH_BYTES];
+	char hex[2 * SEC_HASH_BYTES + 1], sql[256];
+	rk_register *r = NULL;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	sec_mac m;
+	int n = 0;
+
+	assert_int_equal(rk_register_open(f->db, f->key, &r), RK_OK);
+	memcpy(rkey, r->rkey, sizeof rkey);
+	rk_register_close(r);
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT hex(hash), hash, subject_id"
+					    " FROM cookie",
+					    -1, &q, NULL),
+			 SQLITE_OK);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		sec_mac_init(&m, rkey, "rk-cookie-v1");
+		sec_mac_bytes(&m, sqlite3_column_blob(q, 1),
+			      (size_t)sqlite3_column_bytes(q, 1));
+		sec_mac_str(&m, (const char *)sqlite3_column_text(q, 2));
+		sec_mac_final(&m, mac);
+		sec_hex(mac, sizeof mac, hex);
+		snprintf(sql, sizeof sql,
+			 "UPDATE cookie SET mac = X'%s' WHERE hash = X'%s'",
+			 hex, (const char *)sqlite3_column_text(q, 0));
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL),
+				 SQLITE_OK);
+		n++;
+	}
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	sec_wipe(rkey, sizeof rkey);
+	assert_true(n > 0);
+}
+
+static const char browse[] = "{\"url\": \"https://e.fi/\", "
+			     "\"at\": \"2025-01-31T12:00:00Z\"}";
+
+/* A register from before the tags whose cookie links carry MACs of the
+ * first form: they work until the first open tags the sums and gives the
+ * links MACs over their time too; a link's MAC of the first form put back
+ * afterwards is refused. */
+static void test_cookie_links_retagged(void **state)
+{
+	struct fx *f = *state;
+	rk_audit_report rep;
+	int64_t rec = 0;
+
+	assert_int_equal(rk_consent_set(f->r, f->id, "analytics_cookies", 1,
+					"web", NULL),
+			 RK_OK);
+	assert_int_equal(rk_cookie_link(f->r, f->id, "ck-9"), RK_OK);
+	rk_register_close(f->r);
+	f->r = NULL;
+	cookies_v1(f); /* first: an open would tag what make_sums_old made */
+	make_sums_old(f);
+	fx_exec(f->db, "CREATE TABLE v1_kept AS SELECT hash, mac FROM cookie");
+	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
+	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM cookie c JOIN"
+					 " v1_kept k USING (hash)"
+					 " WHERE c.mac = k.mac"),
+			 0);
+	assert_int_equal(rk_record_add_by_cookie(f->r, "ck-9", "browsing",
+						 browse, "analytics", &rec),
+			 RK_OK);
+	memset(&rep, 0, sizeof rep);
+	assert_int_equal(rk_integrity_verify(f->r, &rep), RK_OK);
+	/* the first form's MAC put back: an edit now */
+	rk_register_close(f->r);
+	f->r = NULL;
+	fx_exec(f->db, "UPDATE cookie SET mac = (SELECT mac FROM v1_kept"
+		       " WHERE v1_kept.hash = cookie.hash);"
+		       "DROP TABLE v1_kept");
+	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
+	assert_int_equal(rk_record_add_by_cookie(f->r, "ck-9", "browsing",
+						 browse, "analytics", &rec),
+			 RK_EINTEGRITY);
+	memset(&rep, 0, sizeof rep);
+	assert_int_equal(rk_integrity_verify(f->r, &rep), RK_EINTEGRITY);
+}
+
+/* A backup from before the tags with such links restores into the
+ * register tagged since, and its links get today's MACs. */
+static void test_old_cookie_backup_restores(void **state)
+{
+	struct fx *f = *state;
+	rk_audit_report rep;
+	int64_t rec = 0;
+
+	assert_int_equal(rk_consent_set(f->r, f->id, "analytics_cookies", 1,
+					"web", NULL),
+			 RK_OK);
+	assert_int_equal(rk_cookie_link(f->r, f->id, "ck-9"), RK_OK);
+	rk_register_close(f->r);
+	f->r = NULL;
+	cookies_v1(f); /* first: an open would tag what make_sums_old made */
+	make_sums_old(f);
+	restores_old_copy(f);
+	assert_int_equal(rk_record_add_by_cookie(f->r, "ck-9", "browsing",
+						 browse, "analytics", &rec),
+			 RK_OK);
+	memset(&rep, 0, sizeof rep);
+	assert_int_equal(rk_integrity_verify(f->r, &rep), RK_OK);
+}
+
 /* A backup made before the tags is read as it was made, and restores into
  * the register tagged since. */
 static void test_old_sums_backup_restores(void **state)
@@ -727,6 +838,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sums_tagged_once, setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_old_sums_backup_restores,
+						setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_cookie_links_retagged,
+						setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_old_cookie_backup_restores,
 						setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_selfsvc_set_bound_once,
 						setup, fx_teardown),

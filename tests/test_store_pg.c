@@ -161,7 +161,7 @@ static void test_rows(void **state)
 	struct seen w;
 	unsigned char bidx[SEC_BIDX_BYTES], mac[SEC_HASH_BYTES];
 	char sid[33];
-	int64_t id1, n = 0;
+	int64_t id1, n = 0, at = 0;
 
 	(void)state;
 	if (url() == NULL)
@@ -266,8 +266,9 @@ static void test_rows(void **state)
 
 	assert_int_equal(s->vt->cookie_link(s, bidx, "s1", 1, mac), 0);
 	assert_int_equal(s->vt->cookie_link(s, bidx, "s1", 2, mac), 0);
-	assert_int_equal(s->vt->cookie_resolve(s, bidx, sid, mac), 0);
+	assert_int_equal(s->vt->cookie_resolve(s, bidx, sid, &at, mac), 0);
 	assert_string_equal(sid, "s1");
+	assert_int_equal(at, 2); /* linked again: the later time */
 
 	/* more entries than one page of the audit walk */
 	memset(&a, 0, sizeof a);
@@ -885,11 +886,12 @@ static void local_rows(store *s, const unsigned char *hash, int links, int dsr,
 {
 	char sid[33];
 	unsigned char mac[SEC_HASH_BYTES];
+	int64_t at = 0;
 	store_selfsvc row;
 	int d[2] = {0, 0}, x[2] = {0, 0}, n;
 
 	assert_int_equal(s->vt->begin(s, 0), 0);
-	n = (s->vt->cookie_resolve(s, hash, sid, mac) == 0) +
+	n = (s->vt->cookie_resolve(s, hash, sid, &at, mac) == 0) +
 	    (s->vt->selfsvc_get(s, hash, &row) == 0);
 	assert_int_equal(s->vt->dsr_walk(s, count_dsr, d), 0);
 	assert_int_equal(
