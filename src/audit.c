@@ -1042,7 +1042,10 @@ rk_status rk_audit_verify(rk_register *r, rk_audit_report *rep)
 	return audit_verify_chain(r, rep);
 }
 
-rk_status audit_chain_intact(rk_register *r)
+/* The chain walked inside the caller's transaction; with mark_seq set,
+ * it must also hold the entry (mark_seq, mark_hash). */
+static rk_status chain_walk(rk_register *r, int64_t mark_seq,
+			    const unsigned char *mark_hash)
 {
 	struct verify_state v;
 	rk_audit_report rep;
@@ -1053,6 +1056,9 @@ rk_status audit_chain_intact(rk_register *r)
 	v.r = r;
 	v.rep = &rep;
 	v.next_seq = 1;
+	v.mark_seq = mark_seq;
+	if (mark_hash != NULL)
+		memcpy(v.mark_hash, mark_hash, SEC_HASH_BYTES);
 	st = segments_load(r, &v.sg);
 	if (st != RK_OK)
 		return st;
@@ -1061,59 +1067,43 @@ rk_status audit_chain_intact(rk_register *r)
 	else if (rep.first_bad != 0)
 		st = reg_fail(r, RK_EINTEGRITY, "audit trail broken: %s",
 			      rep.reason);
-	segments_free(&v.sg);
-	return st;
-}
-
-rk_status audit_trail_whole(rk_register *r)
-{
-	unsigned char head[2 * HEAD_BYTES], mac[SEC_HASH_BYTES];
-	struct verify_state v;
-	rk_audit_report rep;
-	size_t len = 0;
-	rk_status st;
-	int rc;
-
-	memset(&v, 0, sizeof v);
-	memset(&rep, 0, sizeof rep);
-	if (r->head_valid) { /* this transaction's, entries it added too */
-		v.mark_seq = r->head_seq;
-		memcpy(v.mark_hash, r->head_hash, SEC_HASH_BYTES);
-	} else {
-		rc = r->st->vt->meta_get(r->st, META_HEAD, head, sizeof head,
-					 &len);
-		if (rc != 0 && rc != STORE_NOTFOUND && len <= sizeof head)
-			return reg_store_fail(r, "cannot read the audit head");
-		if (rc == 0)
-			head_mac(r, head, mac);
-		if (rc != 0 || len != HEAD_BYTES ||
-		    sec_memcmp(mac, head + 8 + SEC_HASH_BYTES,
-			       SEC_HASH_BYTES) != 0)
-			return reg_fail(r, RK_EINTEGRITY,
-					"the register's record of where the "
-					"audit trail ends is missing or was "
-					"altered: see rekisteri audit verify");
-		v.mark_seq = (int64_t)get_u64(head);
-		memcpy(v.mark_hash, head + 8, SEC_HASH_BYTES);
-	}
-	v.r = r;
-	v.rep = &rep;
-	v.next_seq = 1;
-	st = segments_load(r, &v.sg);
-	if (st != RK_OK)
-		return st;
-	if (r->st->vt->audit_walk(r->st, 1, NULL, verify_one, &v) != 0)
-		st = reg_store_fail(r, "cannot read the audit trail");
-	else if (rep.first_bad != 0)
-		st = reg_fail(r, RK_EINTEGRITY, "audit trail broken: %s",
-			      rep.reason);
-	else if (!v.mark_found)
+	else if (mark_seq > 0 && !v.mark_found)
 		st = reg_fail(r, RK_EINTEGRITY,
 			      "the audit trail does not reach the entry where "
 			      "the register's record says it ends: entries "
 			      "were removed; see rekisteri audit verify");
 	segments_free(&v.sg);
 	return st;
+}
+
+rk_status audit_chain_intact(rk_register *r)
+{
+	return chain_walk(r, 0, NULL);
+}
+
+rk_status audit_trail_whole(rk_register *r)
+{
+	unsigned char head[2 * HEAD_BYTES], mac[SEC_HASH_BYTES];
+	size_t len = 0;
+	int rc;
+
+	/* This transaction's head, entries it added too (0: it adopted an
+	 * empty trail, at init). */
+	if (r->head_valid)
+		return chain_walk(r, r->head_seq, r->head_hash);
+	rc = r->st->vt->meta_get(r->st, META_HEAD, head, sizeof head, &len);
+	if (rc != 0 && rc != STORE_NOTFOUND && len <= sizeof head)
+		return reg_store_fail(r, "cannot read the audit head");
+	if (rc == 0)
+		head_mac(r, head, mac);
+	if (rc != 0 || len != HEAD_BYTES ||
+	    sec_memcmp(mac, head + 8 + SEC_HASH_BYTES, SEC_HASH_BYTES) != 0 ||
+	    (int64_t)get_u64(head) <= 0)
+		return reg_fail(r, RK_EINTEGRITY,
+				"the register's record of where the audit "
+				"trail ends is missing or was altered: see "
+				"rekisteri audit verify");
+	return chain_walk(r, (int64_t)get_u64(head), head + 8);
 }
 
 /* The chain that verified must end where the register's kept head says:

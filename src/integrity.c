@@ -144,19 +144,26 @@ static rk_status sum_store(rk_register *r, const char *name,
 	return RK_OK;
 }
 
-/* Whether the trail shows the sums tagged: the one-time tagging's entry,
- * or an init that tagged them from the start. */
-static int find_sums_tagged(void *ud, const store_audit *a)
+/* A one-time upgrade's mark in the trail: its register.upgrade entry (with
+ * the fields upgrade), or an init entry whose fields are init1 or init2
+ * (may be NULL), which did it from the start. */
+struct trail_mark {
+	const char *upgrade, *init1, *init2;
+	int seen;
+};
+
+static int find_mark(void *ud, const store_audit *a)
 {
-	int *seen = ud;
+	struct trail_mark *m = ud;
 
 	if (a->fields == NULL)
 		return 0;
 	if ((audit_action_is(a->action, AUD_REGISTER_UPGRADE) &&
-	     strcmp(a->fields, SUMS_TAGGED) == 0) ||
+	     strcmp(a->fields, m->upgrade) == 0) ||
 	    (a->seq == 1 && audit_action_is(a->action, AUD_REGISTER_INIT) &&
-	     strcmp(a->fields, INIT_BOUND_TAGS) == 0)) {
-		*seen = 1;
+	     (strcmp(a->fields, m->init1) == 0 ||
+	      (m->init2 != NULL && strcmp(a->fields, m->init2) == 0)))) {
+		m->seen = 1;
 		return 1;
 	}
 	return 0;
@@ -167,8 +174,8 @@ static int find_sums_tagged(void *ud, const store_audit *a)
  * from before the tags, or an edit. */
 static rk_status sums_tagged(rk_register *r, int *tagged)
 {
+	struct trail_mark m = {SUMS_TAGGED, INIT_BOUND_TAGS, NULL, 0};
 	rk_status st;
-	int seen = 0;
 
 	*tagged = 1;
 	if (r->sums_tagged)
@@ -176,10 +183,10 @@ static rk_status sums_tagged(rk_register *r, int *tagged)
 	st = audit_trail_whole(r);
 	if (st != RK_OK)
 		return st;
-	if (r->st->vt->audit_walk(r->st, 1, NULL, find_sums_tagged, &seen) != 0)
+	if (r->st->vt->audit_walk(r->st, 1, NULL, find_mark, &m) != 0)
 		return reg_store_fail(r, "cannot read the audit trail");
-	r->sums_tagged = seen;
-	*tagged = seen;
+	r->sums_tagged = m.seen;
+	*tagged = m.seen;
 	return RK_OK;
 }
 
@@ -2749,25 +2756,6 @@ rk_status integ_selfsvc_rebind(rk_register *r)
 	return st;
 }
 
-/* Whether the trail shows the set pinned before: the one-time binding's
- * entry, or an init that pinned it from the start. */
-static int ss_find_bound(void *ud, const store_audit *a)
-{
-	int *seen = ud;
-
-	if (a->fields == NULL)
-		return 0;
-	if ((audit_action_is(a->action, AUD_REGISTER_UPGRADE) &&
-	     strcmp(a->fields, SELFSVC_BOUND) == 0) ||
-	    (a->seq == 1 && audit_action_is(a->action, AUD_REGISTER_INIT) &&
-	     (strcmp(a->fields, INIT_BOUND_SS) == 0 ||
-	      strcmp(a->fields, INIT_BOUND_TAGS) == 0))) {
-		*seen = 1;
-		return 1;
-	}
-	return 0;
-}
-
 /* 1 when the register has no pin and its migration marked it for one. */
 static rk_status ss_needs_bind(rk_register *r, int *need)
 {
@@ -2826,16 +2814,18 @@ out:
 static rk_status ss_bind_once(rk_register *r, int *done)
 {
 	audit_ev ev;
-	int seen = 0;
+	/* the pin bound once, or from the start */
+	struct trail_mark m = {SELFSVC_BOUND, INIT_BOUND_SS, INIT_BOUND_TAGS,
+			       0};
 	/* Bound once only: binding again would bless a row put back after
 	 * the pin was removed. The trail, which must be whole, says. */
 	rk_status st = audit_trail_whole(r);
 
 	if (st != RK_OK)
 		return st;
-	if (r->st->vt->audit_walk(r->st, 1, NULL, ss_find_bound, &seen) != 0)
+	if (r->st->vt->audit_walk(r->st, 1, NULL, find_mark, &m) != 0)
 		return reg_store_fail(r, "cannot read the audit trail");
-	if (seen) {
+	if (m.seen) {
 		/* Left unpinned: every link and `audit verify` say so, and
 		 * the rest of the register works until it is restored. */
 		*done = 0;

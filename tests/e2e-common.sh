@@ -112,6 +112,64 @@ e2e_aino() {
 	e2e_init_customer "add a customer" first_name=Aino last_name=Qwertyläinen "$@"
 }
 
+# e2e_cookie_profile [NO-RECORD]: e2e_aino with the cookie C1 linked, the
+# analytics consent and (unless an argument is given) one browsing record
+# BROWSE that came through the cookie; links and cookie_records count the
+# customer's links and the records that came through one.
+BROWSE='{"url": "https://example.com/tuotteet", "at": "2025-01-31T12:00:00Z"}'
+C1=GA1.2.1111111111.1738324800
+e2e_cookie_profile() {
+	e2e_aino email=aino@example.com
+	check "link a cookie" 0 "$BIN" cookie link "$A" "$C1"
+	check "consent to analytics cookies" 0 "$BIN" consent give "$A" analytics_cookies
+	[ $# -gt 0 ] && return 0
+	IN=$BROWSE check "browsing under the cookie reaches the subject" 0 \
+		"$BIN" record add --cookie "$C1" --type browsing --purpose analytics
+}
+links() { rows "SELECT count(*) FROM cookie WHERE subject_id = '$A'"; }
+cookie_records() { rows "SELECT count(*) FROM record WHERE subject_id = '$A' AND cookie_hash IS NOT NULL"; }
+
+# e2e_sum_combine: the pinned subject sum read three times (S1, S2, S3) as
+# the customer A's marketing consent is withdrawn and a second customer B
+# is updated, a copy of the file taken at S1 ($WORK/first.db), and F, the
+# sum S3 - S2 + S1 (little-endian mod 2^256): today's rows with A as in
+# the copy. put_first_a then writes A's rows from the copy into the file.
+e2e_sum_combine() {
+	sum() { rows "SELECT hex(value) FROM meta WHERE key = 'subject_set'"; }
+	e2e_aino email=aino@example.com
+	IN='' check "the marketing consent" 0 "$BIN" consent give "$A" email_marketing
+	IN='' check "a second customer" 0 "$BIN" subject add --kind customer \
+		--field first_name=Bertta --field last_name=Qwertyläinen
+	B=$out
+	check "may-contact says yes" 0 "$BIN" may-contact "$A" --channel email
+	expect "the sum is stored with its tag" [ "$(sum | wc -c)" -eq 129 ]
+	S1=$(sum)
+	rows "VACUUM INTO '$WORK/first.db'" >/dev/null
+	IN='' check "the consent withdrawn" 0 "$BIN" consent withdraw "$A" email_marketing
+	check "may-contact says no" 4 "$BIN" may-contact "$A" --channel email
+	S2=$(sum)
+	IN='' check "the second customer updated" 0 "$BIN" subject update "$B" \
+		--field first_name=Bertha
+	S3=$(sum)
+	check "audit verify passes before the edit" 0 "$BIN" audit verify
+	F=$(python3 - "$S1" "$S2" "$S3" <<'PY'
+import sys
+s1, s2, s3 = (int.from_bytes(bytes.fromhex(h[:64]), "little") for h in sys.argv[1:4])
+print(((s3 - s2 + s1) % (1 << 256)).to_bytes(32, "little").hex().upper())
+PY
+)
+	expect "the combined sum is not the first read" [ "$F" != "${S1:0:64}" ]
+	expect "the combined sum is not the last read" [ "$F" != "${S3:0:64}" ]
+}
+put_first_a() {
+	rows "ATTACH '$WORK/first.db' AS o;
+		INSERT OR REPLACE INTO subject SELECT * FROM o.subject WHERE id = '$A';
+		DELETE FROM value WHERE subject_id = '$A';
+		INSERT INTO value SELECT * FROM o.value WHERE subject_id = '$A';
+		DELETE FROM consent WHERE subject_id = '$A';
+		INSERT INTO consent SELECT * FROM o.consent WHERE subject_id = '$A';"
+}
+
 # ---- a server of the script's own ------------------------------------------
 # e2e_serve [SERVE OPTIONS...]: starts `rekisteri serve` on a free loopback
 # port (two threads unless the options say --threads), its log appended to

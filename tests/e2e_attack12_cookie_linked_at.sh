@@ -10,16 +10,7 @@
 # sqlite-only: the edit is made to a backup file with the sqlite3 shell.
 . "$(dirname "$0")/e2e-common.sh"
 
-BROWSE='{"url": "https://example.com/tuotteet", "at": "2025-01-31T12:00:00Z"}'
-C1=GA1.2.1111111111.1738324800
-
-e2e_aino email=aino@example.com
-check "link a cookie" 0 "$BIN" cookie link "$A" "$C1"
-check "consent to analytics cookies" 0 "$BIN" consent give "$A" analytics_cookies
-IN=$BROWSE check "browsing under the cookie reaches the subject" 0 \
-	"$BIN" record add --cookie "$C1" --type browsing --purpose analytics
-cookie_records() { rows "SELECT count(*) FROM record WHERE subject_id = '$A' AND cookie_hash IS NOT NULL"; }
-links() { rows "SELECT count(*) FROM cookie WHERE subject_id = '$A'"; }
+e2e_cookie_profile
 check "a backup while the cookie is linked" 0 "$BIN" backup "$WORK/before.db"
 sleep 1.1
 check "reset the cookie profile" 0 "$BIN" cookie reset "$A"

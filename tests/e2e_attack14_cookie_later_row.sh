@@ -9,13 +9,7 @@
 # sqlite-only: the backup file is edited with the sqlite3 shell.
 . "$(dirname "$0")/e2e-common.sh"
 
-BROWSE='{"url": "https://example.com/tuotteet", "at": "2025-01-31T12:00:00Z"}'
-C1=GA1.2.1111111111.1738324800
-
-e2e_aino email=aino@example.com
-check "link a cookie" 0 "$BIN" cookie link "$A" "$C1"
-check "consent to analytics cookies" 0 "$BIN" consent give "$A" analytics_cookies
-links() { rows "SELECT count(*) FROM cookie WHERE subject_id = '$A'"; }
+e2e_cookie_profile no-record
 check "a backup while the cookie is linked" 0 "$BIN" backup "$WORK/before.db"
 sleep 1.1
 check "reset the cookie profile" 0 "$BIN" cookie reset "$A"

@@ -9,15 +9,7 @@
 # sqlite-only: rows are edited with the sqlite3 shell.
 . "$(dirname "$0")/e2e-common.sh"
 
-BROWSE='{"url": "https://example.com/tuotteet", "at": "2025-01-31T12:00:00Z"}'
-C1=GA1.2.1111111111.1738324800
-
-e2e_aino email=aino@example.com
-check "link a cookie" 0 "$BIN" cookie link "$A" "$C1"
-check "consent to analytics cookies" 0 "$BIN" consent give "$A" analytics_cookies
-IN=$BROWSE check "browsing under the cookie reaches the subject" 0 \
-	"$BIN" record add --cookie "$C1" --type browsing --purpose analytics
-cookie_records() { rows "SELECT count(*) FROM record WHERE subject_id = '$A' AND cookie_hash IS NOT NULL"; }
+e2e_cookie_profile
 # The edit: the link's row removed.
 rows "DELETE FROM cookie WHERE subject_id = '$A';"
 check "reset the cookie profile" 0 "$BIN" cookie reset "$A"

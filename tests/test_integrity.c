@@ -673,6 +673,20 @@ static void cookies_v1(struct fx *f)
 static const char browse[] = "{\"url\": \"https://e.fi/\", "
 			     "\"at\": \"2025-01-31T12:00:00Z\"}";
 
+/* A register from before the tags with a cookie link ("ck-9", the
+ * analytics consent given) whose MAC is of the first form. */
+static void make_cookies_old(struct fx *f)
+{
+	assert_int_equal(rk_consent_set(f->r, f->id, "analytics_cookies", 1,
+					"web", NULL),
+			 RK_OK);
+	assert_int_equal(rk_cookie_link(f->r, f->id, "ck-9"), RK_OK);
+	rk_register_close(f->r);
+	f->r = NULL;
+	cookies_v1(f); /* first: an open would tag what make_sums_old made */
+	make_sums_old(f);
+}
+
 /* A register from before the tags whose cookie links carry MACs of the
  * first form: they work until the first open tags the sums and gives the
  * links MACs over their time too; a link's MAC of the first form put back
@@ -683,14 +697,7 @@ static void test_cookie_links_retagged(void **state)
 	rk_audit_report rep;
 	int64_t rec = 0;
 
-	assert_int_equal(rk_consent_set(f->r, f->id, "analytics_cookies", 1,
-					"web", NULL),
-			 RK_OK);
-	assert_int_equal(rk_cookie_link(f->r, f->id, "ck-9"), RK_OK);
-	rk_register_close(f->r);
-	f->r = NULL;
-	cookies_v1(f); /* first: an open would tag what make_sums_old made */
-	make_sums_old(f);
+	make_cookies_old(f);
 	fx_exec(f->db, "CREATE TABLE v1_kept AS SELECT hash, mac FROM cookie");
 	assert_int_equal(rk_register_open(f->db, f->key, &f->r), RK_OK);
 	assert_int_equal(fx_count(f->db, "SELECT count(*) FROM cookie c JOIN"
@@ -724,14 +731,7 @@ static void test_old_cookie_backup_restores(void **state)
 	rk_audit_report rep;
 	int64_t rec = 0;
 
-	assert_int_equal(rk_consent_set(f->r, f->id, "analytics_cookies", 1,
-					"web", NULL),
-			 RK_OK);
-	assert_int_equal(rk_cookie_link(f->r, f->id, "ck-9"), RK_OK);
-	rk_register_close(f->r);
-	f->r = NULL;
-	cookies_v1(f); /* first: an open would tag what make_sums_old made */
-	make_sums_old(f);
+	make_cookies_old(f);
 	restores_old_copy(f);
 	assert_int_equal(rk_record_add_by_cookie(f->r, "ck-9", "browsing",
 						 browse, "analytics", &rec),
