@@ -1499,8 +1499,7 @@ static int scope_binds_data(const policy *p, size_t sc)
 /* A cookie reset since the backup is done again: the links from before it
  * and the records that came through them go. A reset the backup's ledger
  * head does not reach takes every link that came back, all of them from
- * before it: a link's own time is not under its MAC, and a backup edited
- * to date a link after the reset would keep it. */
+ * before it, whatever their times say. */
 static rk_status cookie_reset_replay(rk_register *r, const char *id,
 				     const struct ledger_view *v)
 {

@@ -16,7 +16,7 @@
  * that rest on a consent which does not live now (data from before a
  * withdrawal), and replays the cookie resets (each from after the ledger
  * head the backup's row pinned unlinks every identifier that came back,
- * whatever the link's time says: no MAC binds it). */
+ * whatever the link's time says). */
 rk_status consent_purge_unconsented(rk_register *r);
 
 /* For the access report (export.c): subject sub's whole ledger, checked
