@@ -132,6 +132,24 @@ static void sum_tag(const rk_register *r, const char *name,
 	sec_mac_final(&m, out);
 }
 
+/* 1 when buf (TAGGED_LEN bytes) holds a sum with its tag. A tag is written
+ * only where the trail shows the tagging (init, the one-time tagging, a
+ * restore's integ_sums_bind, and every write since), so one that matches
+ * tells the handle so without a walk of the trail: an edit that puts back
+ * an untagged sum or a link's MAC of the first form then costs no walk. */
+static int sum_tag_ok(rk_register *r, const char *name,
+		      const unsigned char buf[TAGGED_LEN])
+{
+	unsigned char tag[SEC_HASH_BYTES];
+	int ok;
+
+	sum_tag(r, name, buf, tag);
+	ok = sec_memcmp(tag, buf + SEC_HASH_BYTES, sizeof tag) == 0;
+	if (ok)
+		r->sums_tagged = 1;
+	return ok;
+}
+
 static rk_status sum_store(rk_register *r, const char *name,
 			   const unsigned char sum[SEC_HASH_BYTES])
 {
@@ -170,8 +188,9 @@ static int find_mark(void *ud, const store_audit *a)
 }
 
 /* *tagged 1 when the trail (which must be whole) shows the sums tagged.
- * Walked only when a sum without its tag is met: a register or backup
- * from before the tags, or an edit. */
+ * Walked only when a sum without its tag is met before any sum with a
+ * valid one (sum_tag_ok): a register or backup from before the tags, or
+ * an edit of one. */
 static rk_status sums_tagged(rk_register *r, int *tagged)
 {
 	struct trail_mark m = {SUMS_TAGGED, INIT_BOUND_TAGS, NULL, 0};
@@ -190,8 +209,6 @@ static rk_status sums_tagged(rk_register *r, int *tagged)
 	return RK_OK;
 }
 
-/* RK_OK while the trail shows no tagging (a form from before it is then
- * taken), RK_EINTEGRITY (unreported) once it does. */
 rk_status integ_sums_legacy(rk_register *r, int *legacy)
 {
 	int tagged = 1;
@@ -201,6 +218,8 @@ rk_status integ_sums_legacy(rk_register *r, int *legacy)
 	return st;
 }
 
+/* RK_OK while the trail shows no tagging (a form from before it is then
+ * taken), RK_EINTEGRITY (unreported) once it does. */
 static rk_status sums_tagged_quiet(rk_register *r)
 {
 	int tagged = 1;
@@ -219,7 +238,7 @@ static rk_status sum_read(rk_register *r, const char *name,
 			  unsigned char acc[SEC_HASH_BYTES], int *have,
 			  int *bad)
 {
-	unsigned char buf[TAGGED_LEN + 1], tag[SEC_HASH_BYTES];
+	unsigned char buf[TAGGED_LEN + 1];
 	size_t len = 0;
 	int rc = r->st->vt->meta_get(r->st, name, buf, sizeof buf, &len);
 	int tagged = 1;
@@ -233,10 +252,7 @@ static rk_status sum_read(rk_register *r, const char *name,
 	if (rc != 0 && len <= sizeof buf)
 		return reg_store_fail(r, "cannot read the register");
 	if (rc == 0 && len == TAGGED_LEN) {
-		sum_tag(r, name, buf, tag);
-		tagged = sec_memcmp(tag, buf + SEC_HASH_BYTES, sizeof tag) == 0;
-		sec_wipe(tag, sizeof tag);
-		if (!tagged) {
+		if (!sum_tag_ok(r, name, buf)) {
 			*bad = 1;
 			return RK_EINTEGRITY;
 		}
@@ -746,22 +762,40 @@ static int cookie_v1_ok(const rk_register *r,
 	return sec_memcmp(want, mac, sizeof want) == 0;
 }
 
+/* Which MAC mac (may be NULL) is: COOKIE_MAC (today's), COOKIE_MAC_V1 (the
+ * first form's, taken only while the trail shows no tagging) or neither. */
+enum { COOKIE_MAC_NONE, COOKIE_MAC_V1, COOKIE_MAC };
+
+static int cookie_form(const rk_register *r,
+		       const unsigned char hash[SEC_BIDX_BYTES],
+		       const char *subject_id, int64_t linked_at,
+		       const unsigned char *mac)
+{
+	unsigned char want[SEC_HASH_BYTES];
+
+	if (mac == NULL)
+		return COOKIE_MAC_NONE;
+	integ_cookie_mac(r, hash, subject_id, linked_at, want);
+	if (sec_memcmp(want, mac, sizeof want) == 0)
+		return COOKIE_MAC;
+	return cookie_v1_ok(r, hash, subject_id, mac) ? COOKIE_MAC_V1
+						      : COOKIE_MAC_NONE;
+}
+
 /* RK_OK, RK_EINTEGRITY (unreported) or a reported failure. */
 static rk_status cookie_ok(rk_register *r,
 			   const unsigned char hash[SEC_BIDX_BYTES],
 			   const char *subject_id, int64_t linked_at,
 			   const unsigned char *mac)
 {
-	unsigned char want[SEC_HASH_BYTES];
-
-	if (mac == NULL)
-		return RK_EINTEGRITY;
-	integ_cookie_mac(r, hash, subject_id, linked_at, want);
-	if (sec_memcmp(want, mac, sizeof want) == 0)
+	switch (cookie_form(r, hash, subject_id, linked_at, mac)) {
+	case COOKIE_MAC:
 		return RK_OK;
-	if (!cookie_v1_ok(r, hash, subject_id, mac))
+	case COOKIE_MAC_V1:
+		return sums_tagged_quiet(r);
+	default:
 		return RK_EINTEGRITY;
-	return sums_tagged_quiet(r);
+	}
 }
 
 rk_status integ_cookie_check(rk_register *r,
@@ -1102,17 +1136,17 @@ static int check_cookie(void *ud, const unsigned char hash[SEC_BIDX_BYTES],
 			const unsigned char *mac)
 {
 	struct cookie_check *cc = ud;
-	unsigned char want[SEC_HASH_BYTES];
 
-	integ_cookie_mac(cc->r, hash, subject_id, linked_at, want);
-	if (mac != NULL && sec_memcmp(want, mac, sizeof want) == 0)
+	switch (cookie_form(cc->r, hash, subject_id, linked_at, mac)) {
+	case COOKIE_MAC:
 		return 0;
-	if (cookie_v1_ok(cc->r, hash, subject_id, mac)) {
+	case COOKIE_MAC_V1: /* decided after the walk, once */
 		cc->v1 = 1;
 		return 0;
+	default:
+		cc->bad = 1;
+		return 1;
 	}
-	cc->bad = 1;
-	return 1;
 }
 
 /* Every link against its MAC, after a walk with check_cookie: a MAC of the
@@ -2869,6 +2903,8 @@ static rk_status sums_need_tags(rk_register *r, int *need)
 					 &len);
 		if (rc == STORE_NOTFOUND)
 			*need |= sums[i].absent_needs;
+		else if (rc == 0 && len == TAGGED_LEN)
+			(void)sum_tag_ok(r, sums[i].name, buf);
 		else if (rc == 0)
 			*need |= len == SEC_HASH_BYTES;
 		else if (len <= sizeof buf)
