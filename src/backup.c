@@ -81,7 +81,9 @@ rk_status rk_backup(rk_register *r, const char *path)
 
 /* ---- restore ---- */
 
-/* The pseudonyms of the subjects the trail says were erased, sorted. */
+/* The pseudonyms of the subjects the trail says were erased (by an
+ * erasure or by retention, which deletes a whole subject the same way),
+ * sorted. */
 struct erased_set {
 	char (*v)[33];
 	size_t n, cap;
@@ -93,7 +95,8 @@ static int erased_one(void *ud, const store_audit *a)
 	struct erased_set *e = ud;
 
 	if (a->subject == NULL ||
-	    !audit_action_is(a->action, AUD_SUBJECT_ERASE) ||
+	    !(audit_action_is(a->action, AUD_SUBJECT_ERASE) ||
+	      audit_action_is(a->action, AUD_RETENTION_DELETE_SUBJECT)) ||
 	    strcmp(a->outcome, "ok") != 0 || strlen(a->subject) != 32)
 		return 0;
 	if (e->n == e->cap) {
@@ -159,24 +162,33 @@ static rk_status remember_erasure(rk_register *r, const char *id)
 	return integ_erasure_pin(r, &er);
 }
 
-/* Subjects erased since the backup are erased again in what it restored
- * (inside the restore's write, before anything is fitted to the keys). */
-static rk_status replay_erasures(rk_register *r, store_subject *rows)
+/* The live trail's erasures, read before the restore replaces anything:
+ * a forced restore puts the backup's trail in place of a broken one, and
+ * the erasures made since the backup must outlive it. The entries are not
+ * verified (the trail may be broken): one that names a subject can only
+ * erase more, never bring anyone back. */
+static rk_status live_erasures(rk_register *r, struct erased_set *trail)
 {
-	struct erased_set trail = {NULL, 0, 0, 0};
+	if (r->st->vt->audit_walk(r->st, 1, NULL, erased_one, trail) != 0 ||
+	    trail->oom)
+		return trail->oom ? reg_fail(r, RK_ESYS, "out of memory")
+				  : reg_store_fail(r, "cannot read the trail");
+	if (trail->n > 1)
+		qsort(trail->v, trail->n, sizeof trail->v[0], cmp_pseudonym);
+	return RK_OK;
+}
+
+/* Subjects erased since the backup (by the live register's record of
+ * erasures or its trail) are erased again in what it restored (inside the
+ * restore's write, before anything is fitted to the keys). */
+static rk_status replay_erasures(rk_register *r, store_subject *rows,
+				 const struct erased_set *trail)
+{
 	char after[sizeof rows->id] = "";
 	struct keys_page pg;
 	rk_status st = RK_OK;
 	int erased;
 
-	if (r->st->vt->audit_walk(r->st, 1, NULL, erased_one, &trail) != 0 ||
-	    trail.oom) {
-		st = trail.oom ? reg_fail(r, RK_ESYS, "out of memory")
-			       : reg_store_fail(r, "cannot read the trail");
-		goto out;
-	}
-	if (trail.n > 1)
-		qsort(trail.v, trail.n, sizeof trail.v[0], cmp_pseudonym);
 	for (;;) {
 		pg.rows = rows;
 		pg.n = 0;
@@ -187,7 +199,7 @@ static rk_status replay_erasures(rk_register *r, store_subject *rows)
 			goto out;
 		}
 		for (size_t i = 0; i < pg.n; i++) {
-			st = was_erased(r, &rows[i], &trail, &erased);
+			st = was_erased(r, &rows[i], trail, &erased);
 			if (st != RK_OK)
 				goto out;
 			if (erased &&
@@ -207,7 +219,6 @@ static rk_status replay_erasures(rk_register *r, store_subject *rows)
 		memcpy(after, rows[pg.n - 1].id, sizeof after);
 	}
 out:
-	free(trail.v);
 	return st;
 }
 
@@ -687,6 +698,7 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 	char copy[sizeof r->db_path + 64] = "", trail[REG_ERR_MAX] = "";
 	store_subject *rows = NULL;
 	struct live_keys live = {NULL, 0, 0, 0};
+	struct erased_set erased = {NULL, 0, 0, 0};
 	rk_audit_report rep;
 	struct stat sb;
 	audit_ev ev;
@@ -799,6 +811,9 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 		st = RK_OK;
 	if (st != RK_OK)
 		goto out;
+	st = live_erasures(r, &erased);
+	if (st != RK_OK)
+		goto out;
 	if (r->st->vt->restore_from(r->st, path, keep_audit) != 0) {
 		st = reg_fail(r, RK_EINTEGRITY,
 			      "cannot restore: %s; nothing was changed",
@@ -822,7 +837,7 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 			      "the backup's subjects changed while it was "
 			      "restored; nothing was restored");
 	if (st == RK_OK)
-		st = replay_erasures(r, rows);
+		st = replay_erasures(r, rows, &erased);
 	if (st == RK_OK && rebuild)
 		st = integ_erasures_rebuild(r);
 	/* What came back is checked where it now lies (the file may have
@@ -890,6 +905,7 @@ out:
 	sec_key_free(bmk);
 	free(rows);
 	free(live.v);
+	free(erased.v);
 	return st;
 }
 
