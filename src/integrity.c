@@ -2537,6 +2537,19 @@ void integ_selfsvc_mac(const rk_register *r, const store_selfsvc *row,
 	sec_mac_final(&m, out);
 }
 
+void integ_selfsvc_link_id(const rk_register *r, const unsigned char *hash,
+			   char out[INTEG_LINK_ID_LEN + 1])
+{
+	unsigned char d[SEC_HASH_BYTES];
+	sec_mac m;
+
+	sec_mac_init(&m, r->rkey, "rk-selfsvc-link-id-v1");
+	sec_mac_bytes(&m, hash, SEC_HASH_BYTES);
+	sec_mac_final(&m, d);
+	memcpy(out, "link:", 5);
+	sec_hex(d, 16, out + 5);
+}
+
 /* Each row and, since the set is pinned, the set (the end of this file). */
 rk_status integ_selfsvc_verify(rk_register *r)
 {

@@ -164,9 +164,10 @@ rk_status rk_selfservice_exchange(rk_register *r, const char *link_secret,
 				  int64_t *expires_out)
 {
 	char session[SEC_TOKEN_LEN + 1] = "";
+	char link_id[INTEG_LINK_ID_LEN + 1];
 	store_selfsvc link, spent, row;
 	store_subject sub;
-	int64_t now = reg_now(r);
+	int64_t now = reg_now(r), opened = 0;
 	audit_ev ev;
 	rk_status st;
 	int rc;
@@ -188,6 +189,25 @@ rk_status rk_selfservice_exchange(rk_register *r, const char *link_secret,
 		goto integrity;
 	if (st != RK_OK)
 		goto out;
+	st = reg_load_subject(r, link.subject_id, &sub);
+	if (st == RK_ENOTFOUND)
+		goto refused; /* erased since the link was issued */
+	if (st != RK_OK)
+		goto out;
+	/* Nor the set, when both were put back from a copy taken while the
+	 * link was unused: the trail, which goes on, names its open. */
+	integ_selfsvc_link_id(r, link.hash, link_id);
+	if (r->st->vt->audit_link_opened(r->st, sub.pseudonym, link_id,
+					 &opened) != 0) {
+		st = reg_store_fail(r, "cannot read the audit trail");
+		goto out;
+	}
+	if (opened != 0) {
+		st = reg_fail(r, RK_EINTEGRITY,
+			      "the audit trail shows this self-service link "
+			      "opened before: its row was put back as unused");
+		goto integrity;
+	}
 	/* One exchange wins, even when two race with the same link; the
 	 * row is spent under a MAC that binds when. */
 	spent = link;
@@ -202,11 +222,6 @@ rk_status rk_selfservice_exchange(rk_register *r, const char *link_secret,
 		goto out;
 	}
 	st = integ_selfsvc_pin(r, &link, &spent);
-	if (st != RK_OK)
-		goto out;
-	st = reg_load_subject(r, link.subject_id, &sub);
-	if (st == RK_ENOTFOUND)
-		goto refused; /* erased since the link was issued */
 	if (st != RK_OK)
 		goto out;
 	memset(&row, 0, sizeof row);
@@ -228,8 +243,8 @@ rk_status rk_selfservice_exchange(rk_register *r, const char *link_secret,
 		char saved[REG_ACTOR_MAX];
 		memcpy(saved, r->actor, sizeof saved);
 		snprintf(r->actor, sizeof r->actor, "%s", SELF_ACTOR);
-		audit_ev_set(&ev, r, AUD_SELFSERVICE_OPEN, sub.pseudonym, NULL,
-			     NULL, "ok");
+		audit_ev_set(&ev, r, AUD_SELFSERVICE_OPEN, sub.pseudonym,
+			     link_id, NULL, "ok");
 		memcpy(r->actor, saved, sizeof saved);
 	}
 	st = audit_write(r, &ev);

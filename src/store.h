@@ -639,6 +639,12 @@ struct store_vt {
 	int (*selfsvc_walk)(store *s,
 			    int (*fn)(void *ud, const store_selfsvc *row),
 			    void *ud);
+	/* How many successful opens of a link (its keyed ID in fields) the
+	 * trail holds for the subject (pseudonym): a link's row put back as
+	 * unused still shows as opened there. Found through an index (a
+	 * partial one on SQLite), not by a walk of the trail. */
+	int (*audit_link_opened)(store *s, const char *subject,
+				 const char *fields, int64_t *n);
 	/* ---- savepoints inside the open write transaction: a group commit
 	 * runs each operation in one, so that a failing operation undoes
 	 * only itself. level 0 is an operation's, level 1 one nested in it

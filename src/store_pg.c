@@ -1549,6 +1549,7 @@ static const struct store_vt pg_vt = {
 	.selfsvc_insert = pgx_selfsvc_insert,
 	.selfsvc_get = pgx_selfsvc_get,
 	.selfsvc_use = pgx_selfsvc_use,
+	.audit_link_opened = pgx_audit_link_opened,
 	.selfsvc_count = pgx_selfsvc_count,
 	.selfsvc_purge = pgx_selfsvc_purge,
 	.selfsvc_walk = pgx_selfsvc_walk,

@@ -155,3 +155,20 @@ int pgx_selfsvc_select(store *s, const char *subject_id, int64_t now,
 			SELFSVC_COLS " WHERE expires_at <= $1", &q, selfsvc_row,
 			&w);
 }
+
+/* ---- a link's earlier opens in the trail (through audit_subject) ---- */
+
+int pgx_audit_link_opened(store *s, const char *subject, const char *fields,
+			  int64_t *n)
+{
+	struct pgq q = {0};
+
+	*n = 0;
+	pgq_text(&q, subject);
+	pgq_text(&q, fields);
+	return pgx_count(s, S(9), "self-service opens",
+			 "SELECT count(*) FROM audit WHERE subject = $1"
+			 " AND action = 'selfservice.open' AND outcome = 'ok'"
+			 " AND fields = $2",
+			 &q, n);
+}

@@ -187,6 +187,8 @@ int sqx_selfsvc_use(store *s, const unsigned char *hash, int64_t at,
 int sqx_selfsvc_count(store *s, const char *subject_id, int kind, int64_t now,
 		      int64_t *n);
 int sqx_selfsvc_purge(store *s, int64_t now, const unsigned char *hash);
+int sqx_audit_link_opened(store *s, const char *subject, const char *fields,
+			  int64_t *n);
 int sqx_selfsvc_select(store *s, const char *subject_id, int64_t now,
 		       int (*fn)(void *ud, const store_selfsvc *row), void *ud);
 int sqx_selfsvc_walk(store *s, int (*fn)(void *ud, const store_selfsvc *row),

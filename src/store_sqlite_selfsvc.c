@@ -20,7 +20,8 @@ enum {
 	SL_PURGE_ONE = SQX_SELFSVC + 5,
 	SL_WALK = SQX_SELFSVC + 6,
 	SL_SELECT_SUBJECT = SQX_SELFSVC + 7,
-	SL_SELECT_EXPIRED = SQX_SELFSVC + 8
+	SL_SELECT_EXPIRED = SQX_SELFSVC + 8,
+	SL_OPENED = SQX_SELFSVC + 9
 };
 
 static const char sql_insert[] =
@@ -194,4 +195,23 @@ int sqx_selfsvc_select(store *s, const char *subject_id, int64_t now,
 	return sqx_walk(
 		s, sqx_stmt(s, SL_SELECT_EXPIRED, what, sql_select_expired),
 		what, old, walk_row, &w);
+}
+
+/* ---- a link's earlier opens in the trail ---- */
+
+/* The terms of the partial index audit_selfsvc_open (migration 16) are
+ * spelled as it has them, so that SQLite uses it. */
+static const char sql_opened[] =
+	"SELECT count(*) FROM audit WHERE action = 'selfservice.open'"
+	" AND outcome = 'ok' AND fields = ?2 AND subject = ?1";
+
+int sqx_audit_link_opened(store *s, const char *subject, const char *fields,
+			  int64_t *n)
+{
+	static const char what[] = "self-service opens";
+	const struct sqx_arg args[] = {SQX_T(subject), SQX_T(fields),
+				       SQX_ARGS_END};
+
+	return sqx_count(s, sqx_stmt(s, SL_OPENED, what, sql_opened), what,
+			 args, n);
 }

@@ -196,7 +196,9 @@ static void make_old(struct fx *f)
 		       " 'selfsvc_set', 'selfsvc_set_pending',"
 		       " 'subject_set', 'erasure_set', 'held_set');"
 		       "DELETE FROM schema_migrations WHERE version >= 3;"
-		       /* tables of later migrations, made again */
+		       /* tables and indexes of later migrations, made
+			* again */
+		       "DROP INDEX audit_selfsvc_open;"
 		       "DROP TABLE dsr;"
 		       "DROP TABLE breach;"
 		       "DROP TABLE disclosure;"
