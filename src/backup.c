@@ -178,11 +178,19 @@ static rk_status live_erasures(rk_register *r, struct erased_set *trail)
 	return RK_OK;
 }
 
+struct live_keys;
+static const struct live_key *live_find(const struct live_keys *lk,
+					const char *id);
+
 /* Subjects erased since the backup (by the live register's record of
  * erasures or its trail) are erased again in what it restored (inside the
- * restore's write, before anything is fitted to the keys). */
+ * restore's write, before anything is fitted to the keys). So is every
+ * subject the live register no longer holds: only an erasure or retention
+ * takes one away, and their records can be rolled back, or the trail's
+ * entries cut, without the key; a restore never brings a person back. */
 static rk_status replay_erasures(rk_register *r, store_subject *rows,
-				 const struct erased_set *trail)
+				 const struct erased_set *trail,
+				 const struct live_keys *live)
 {
 	char after[sizeof rows->id] = "";
 	struct keys_page pg;
@@ -202,6 +210,8 @@ static rk_status replay_erasures(rk_register *r, store_subject *rows,
 			st = was_erased(r, &rows[i], trail, &erased);
 			if (st != RK_OK)
 				goto out;
+			if (!erased && live_find(live, rows[i].id) == NULL)
+				erased = 3;
 			if (erased &&
 			    r->st->vt->subject_delete(r->st, rows[i].id) != 0) {
 				st = reg_store_fail(r, "cannot replay an "
@@ -837,7 +847,7 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 			      "the backup's subjects changed while it was "
 			      "restored; nothing was restored");
 	if (st == RK_OK)
-		st = replay_erasures(r, rows, &erased);
+		st = replay_erasures(r, rows, &erased, &live);
 	if (st == RK_OK && rebuild)
 		st = integ_erasures_rebuild(r);
 	/* What came back is checked where it now lies (the file may have
