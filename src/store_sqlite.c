@@ -761,12 +761,17 @@ static const char *sq_errmsg(const store *base)
 	return sq_of_c(base)->err;
 }
 
+static void gate_wait(void);
+
 /* IMMEDIATE takes the write lock up front, so a writer waits on the busy
- * timeout instead of failing when its read lock cannot be upgraded. */
+ * timeout instead of failing when its read lock cannot be upgraded; past
+ * the log's cap, first at the gate of the RESTART (below). */
 static int sq_begin(store *base, int write)
 {
 	struct sq *s = sq_of(base);
 
+	if (write)
+		gate_wait();
 	s->writing = write != 0;
 	return run_simple(s, write ? ST_BEGIN_W : ST_BEGIN_R);
 }
@@ -1872,10 +1877,97 @@ static atomic_int ckpt_past_cap;
 #define DEFER_CAP     3
 #define DEFER_CAP_MIN 12000
 
+/* ---- the RESTART past the cap ----
+ * It holds the log's write lock while it waits for the readers of older
+ * frames, and every writer waits for it. Short readers end within
+ * milliseconds; a long one (an export, a backup, a shell left in a
+ * transaction) would hold every write for the whole busy timeout, again at
+ * each commit. So the RESTART waits RESTART_WAIT_MS at most; one that a
+ * reader kept from finishing is not tried again for a while (doubling up
+ * to RESTART_BACKOFF_MAX_MS, reset by one that finishes), and the log
+ * grows behind the reader meanwhile, as it must.
+ * While one runs, this process's new write transactions wait at a gate
+ * instead of on the busy handler: writers that took the lock between its
+ * tries would otherwise starve it under steady writes, even with no long
+ * reader. One RESTART at a time in the process.
+ * Past DEFER_HARD times the cap the log is not let grow any more: the
+ * RESTART waits the whole busy timeout again, with no back-off, and writes
+ * wait for the reader (backpressure, before the disk fills). */
+#define DEFER_HARD	       16
+#define RESTART_WAIT_MS	       250
+#define RESTART_BACKOFF_MS     1000
+#define RESTART_BACKOFF_MAX_MS 16000
+
+static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
+static atomic_int gate_closed;
+static int64_t restart_not_before; /* ms, monotonic; under gate_mu */
+static int64_t restart_backoff;	   /* ms; under gate_mu */
+
+static int64_t mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* A new write transaction of this process while a RESTART runs. */
+static void gate_wait(void)
+{
+	if (!atomic_load(&gate_closed))
+		return;
+	pthread_mutex_lock(&gate_mu);
+	while (atomic_load(&gate_closed))
+		pthread_cond_wait(&gate_cv, &gate_mu);
+	pthread_mutex_unlock(&gate_mu);
+}
+
+/* The RESTART itself, on connection s (the database's name, NULL: main):
+ * nothing when another runs or a back-off holds (unless hard: past the
+ * hard cap). SQLITE_OK when the log starts anew; SQLITE_BUSY when it does
+ * not, now or after a wait. */
+static int restart_past_cap(struct sq *s, const char *name, int hard)
+{
+	int busy_ms = s->busy_ms, rc, frames = -1;
+	int64_t now = mono_ms();
+
+	pthread_mutex_lock(&gate_mu);
+	if (atomic_load(&gate_closed) || (!hard && now < restart_not_before)) {
+		pthread_mutex_unlock(&gate_mu);
+		return SQLITE_BUSY;
+	}
+	atomic_store(&gate_closed, 1);
+	pthread_mutex_unlock(&gate_mu);
+	if (!hard && busy_ms > RESTART_WAIT_MS)
+		s->busy_ms = RESTART_WAIT_MS;
+	rc = sqlite3_wal_checkpoint_v2(s->db, name, SQLITE_CHECKPOINT_RESTART,
+				       &frames, NULL);
+	s->busy_ms = busy_ms;
+	pthread_mutex_lock(&gate_mu);
+	/* Busy at once, without a count of the log's frames: another
+	 * connection's checkpoint runs (the checkpointer's PASSIVE copy); the
+	 * next commit tries again. Busy after the copy: a reader held on. */
+	if (rc == SQLITE_BUSY && frames >= 0) {
+		restart_backoff = restart_backoff == 0 ? RESTART_BACKOFF_MS
+				  : restart_backoff * 2 > RESTART_BACKOFF_MAX_MS
+					  ? RESTART_BACKOFF_MAX_MS
+					  : restart_backoff * 2;
+		restart_not_before = mono_ms() + restart_backoff;
+	} else if (rc == SQLITE_OK) {
+		restart_backoff = 0;
+	}
+	atomic_store(&gate_closed, 0);
+	pthread_cond_broadcast(&gate_cv);
+	pthread_mutex_unlock(&gate_mu);
+	return rc;
+}
+
 static int defer_hook(void *ud, sqlite3 *db, const char *name, int pages)
 {
-	const struct sq *s = ud;
+	struct sq *s = ud;
 
+	(void)db;
 	if (pages >= s->defer_pages)
 		atomic_store(&ckpt_owed, 1);
 	/* Backpressure: when writes come in faster than the deferred
@@ -1885,9 +1977,12 @@ static int defer_hook(void *ud, sqlite3 *db, const char *name, int pages)
 	 * while new writers wait, and the next write starts the log anew.
 	 * Best effort: a busy answer leaves it to the next commit. */
 	if (pages >= DEFER_CAP * s->defer_pages && pages >= DEFER_CAP_MIN) {
+		int cap = DEFER_CAP * s->defer_pages > DEFER_CAP_MIN
+				  ? DEFER_CAP * s->defer_pages
+				  : DEFER_CAP_MIN;
+
 		atomic_store(&ckpt_past_cap, 1);
-		(void)sqlite3_wal_checkpoint_v2(
-			db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+		(void)restart_past_cap(s, name, pages >= DEFER_HARD * cap);
 	}
 	return SQLITE_OK;
 }
@@ -1919,12 +2014,14 @@ static int sq_checkpoint_owed(store *base, int *ran)
 	if (!atomic_exchange(&ckpt_owed, 0))
 		return 0;
 	/* PASSIVE: copies what no reader still needs, waits for nobody;
-	 * past the cap RESTART, which new writers wait for */
-	rc = sqlite3_wal_checkpoint_v2(s->db, NULL,
-				       atomic_exchange(&ckpt_past_cap, 0)
-					       ? SQLITE_CHECKPOINT_RESTART
-					       : SQLITE_CHECKPOINT_PASSIVE,
-				       NULL, NULL);
+	 * past the cap RESTART, which new writers wait for (a RESTART that
+	 * a back-off holds or another runs copies PASSIVE meanwhile) */
+	rc = SQLITE_BUSY;
+	if (atomic_exchange(&ckpt_past_cap, 0))
+		rc = restart_past_cap(s, NULL, 0);
+	if (rc == SQLITE_BUSY)
+		rc = sqlite3_wal_checkpoint_v2(
+			s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	if (rc == SQLITE_BUSY) {
 		/* another process's checkpoint runs: still owed */
 		atomic_store(&ckpt_owed, 1);
@@ -2243,7 +2340,11 @@ static int configure(struct sq *s)
 		  * the same few pages (meta, the trail's last page, the tails
 		  * of the value and subject tables) and these are copied back
 		  * once per checkpoint. The WAL grows to about 16 MiB. */
-		 "PRAGMA wal_autocheckpoint = 4000"))
+		 "PRAGMA wal_autocheckpoint = 4000;"
+		 /* A log that grew behind a long reader is cut back to
+		  * 64 MiB when it starts anew (above the size it keeps under
+		  * steady writes, so that is never cut). */
+		 "PRAGMA journal_size_limit = 67108864"))
 		return STORE_ERR;
 	if (pragma_is(s, "PRAGMA journal_mode = WAL", "wal") ||
 	    pragma_is(s, "PRAGMA foreign_keys", "1") ||
