@@ -1015,7 +1015,7 @@ static int verify_one(void *ud, const store_audit *a)
 		return 1;
 	}
 	key = segment_key(v->r, &v->sg, a->seq);
-	if (key == NULL || entry_hash(key, NULL, a, h) != 0 ||
+	if (a->altered || key == NULL || entry_hash(key, NULL, a, h) != 0 ||
 	    sec_memcmp(h, a->hash, SEC_HASH_BYTES) != 0) {
 		rep->first_bad = a->seq;
 		snprintf(rep->reason, sizeof rep->reason,

@@ -79,6 +79,11 @@ typedef struct store_audit {
 	const char *outcome;
 	unsigned char prev[SEC_HASH_BYTES];
 	unsigned char hash[SEC_HASH_BYTES];
+	/* Read back only: a value is stored otherwise than it was written
+	 * (SQLite: text as a BLOB or with a NUL inside, a time not an
+	 * integer), so it reads as the hashed string but SQL compares it
+	 * otherwise: `audit verify` counts the entry as altered. */
+	int altered;
 } store_audit;
 
 typedef struct store_record {

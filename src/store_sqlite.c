@@ -1586,20 +1586,41 @@ out:
 }
 
 /* Fills a from an AUDIT_COLS row; strings point into the statement. */
+/* An entry's text as a C string, with *bad set when it is not stored as
+ * the text it was written as: a BLOB of the same bytes, or the text with a
+ * NUL and more after it, reads as the same string (and hashes the same),
+ * but SQL compares it otherwise, so a look-up by it would miss the entry
+ * while the chain still verifies. */
+static const char *audit_text(sqlite3_stmt *st, int col, int *bad)
+{
+	const char *v;
+
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return NULL;
+	if (sqlite3_column_type(st, col) != SQLITE_TEXT)
+		*bad = 1;
+	v = (const char *)sqlite3_column_text(st, col);
+	if (v == NULL || strlen(v) != (size_t)sqlite3_column_bytes(st, col))
+		*bad = 1;
+	return v;
+}
+
 static int fill_audit(struct sq *s, sqlite3_stmt *st, const char *what,
 		      store_audit *a)
 {
 	const void *prev, *hash;
+	int bad = sqlite3_column_type(st, 1) != SQLITE_INTEGER;
 
 	memset(a, 0, sizeof *a);
 	a->seq = sqlite3_column_int64(st, 0);
 	a->at_us = sqlite3_column_int64(st, 1);
-	a->actor = col_req(st, 2);
-	a->action = col_req(st, 3);
-	a->subject = col_opt(st, 4);
-	a->fields = col_opt(st, 5);
-	a->purpose = col_opt(st, 6);
-	a->outcome = col_req(st, 7);
+	a->actor = audit_text(st, 2, &bad);
+	a->action = audit_text(st, 3, &bad);
+	a->subject = audit_text(st, 4, &bad);
+	a->fields = audit_text(st, 5, &bad);
+	a->purpose = audit_text(st, 6, &bad);
+	a->outcome = audit_text(st, 7, &bad);
+	a->altered = bad;
 	prev = sqlite3_column_blob(st, 8);
 	hash = sqlite3_column_blob(st, 9);
 	if (!a->actor || !a->action || !a->outcome)
