@@ -15,6 +15,8 @@ BIN=${REKISTERI_BIN:-build/rekisteri}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 SECS=${BENCH_SECONDS:-20}
 RSECS=${BENCH_READER_SECONDS:-8}
+# shellcheck source=bench/bench-common.sh
+. "$SRC/bench/bench-common.sh"
 for c in wrk curl sqlite3; do
 	command -v $c >/dev/null || { echo "bench_long_reader: $c is needed"; exit 1; }
 done
@@ -30,32 +32,13 @@ unset REKISTERI_KEY_FILE REKISTERI_ACTOR
 # run NAME READER(0|1): a new register, the server, wrk; the reader from
 # the fourth second on when asked
 run() {
-	export REKISTERI_DB=$W/$1.db
+	export REKISTERI_DB=$W/r$2.db
 	"$BIN" init --policy "$SRC/policies/ocr-factory.json" >/dev/null
 	local tok="b:$("$BIN" actor add b --role customer_service)"
-	rm -f "$W/port"
-	# shellcheck disable=SC2086
-	"$BIN" serve --listen 127.0.0.1:0 --port-file "$W/port" --no-access-log ${BENCH_SERVE_ARGS:-} 2>"$W/server.log" &
-	SPID=$!
-	for _ in $(seq 1 200); do
-		[ -s "$W/port" ] && curl -sf "http://127.0.0.1:$(cat "$W/port")/readyz" >/dev/null && break
-		sleep 0.05
-	done
-	cat >"$W/post.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Authorization"] = "Bearer $tok"
-wrk.headers["Rekisteri-Purpose"] = "customer_relationship"
-wrk.headers["Content-Type"] = "application/json"
-local n = 0
-local tid = 0
-setup = function(thread) tid = tid + 1; thread:set("tid", tid) end
-request = function()
-	n = n + 1
-	return wrk.format(nil, nil, nil, '{"kind":"prospect","fields":{"email":"b' .. tostring(tid) .. '-' .. n .. '@example.fi"}}')
-end
-LUA
+	bench_serve "$W"
+	bench_post_lua "$W/post.lua" "$tok"
 	wrk -t2 -c16 -d"${SECS}s" --timeout 30s --latency -s "$W/post.lua" \
-		"http://127.0.0.1:$(cat "$W/port")/v1/subjects" >"$W/wrk.out" &
+		"$U/v1/subjects" >"$W/wrk.out" &
 	local wpid=$! max=0 s
 	if [ "$2" = 1 ]; then
 		(sleep 4; (echo "BEGIN;"; echo "SELECT count(*) FROM audit;"; sleep "$RSECS"; echo "COMMIT;") |

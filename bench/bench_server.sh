@@ -29,6 +29,8 @@ WT=${BENCH_THREADS:-2}
 PAIRS=${BENCH_PAIRS:-3}
 command -v wrk >/dev/null || { echo "bench_server: wrk is needed (apt-get install wrk)"; exit 1; }
 command -v curl >/dev/null || { echo "bench_server: curl is needed"; exit 1; }
+# shellcheck source=bench/bench-common.sh
+. "$SRC/bench/bench-common.sh"
 W=$(mktemp -d)
 SPID=
 cleanup() {
@@ -40,14 +42,7 @@ export REKISTERI_DB=$W/r.db
 unset REKISTERI_KEY_FILE REKISTERI_ACTOR
 "$BIN" init --policy "$SRC/policies/ocr-factory.json" >/dev/null
 TOK="bench:$("$BIN" actor add bench --role customer_service)"
-# shellcheck disable=SC2086
-"$BIN" serve --listen 127.0.0.1:0 --port-file "$W/port" --no-access-log ${BENCH_SERVE_ARGS:-} 2>"$W/server.log" &
-SPID=$!
-for _ in $(seq 1 200); do
-	[ -s "$W/port" ] && curl -sf "http://127.0.0.1:$(cat "$W/port")/readyz" >/dev/null && break
-	sleep 0.05
-done
-U="http://127.0.0.1:$(cat "$W/port")"
+bench_serve "$W"
 H=(-H "Authorization: Bearer $TOK" -H "Rekisteri-Purpose: customer_relationship" -H "Content-Type: application/json")
 # a few hundred subjects, so that reads and look-ups do not all hit one row
 for i in $(seq 1 300); do
@@ -74,19 +69,7 @@ request = function()
 	return wrk.format(nil, nil, nil, '{"by":"email","value":"b' .. (n % 300 + 1) .. '@example.fi"}')
 end
 LUA
-cat >"$W/post.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Authorization"] = "Bearer $TOK"
-wrk.headers["Rekisteri-Purpose"] = "customer_relationship"
-wrk.headers["Content-Type"] = "application/json"
-local n = 0
-local tid = 0
-setup = function(thread) tid = tid + 1; thread:set("tid", tid) end
-request = function()
-	n = n + 1
-	return wrk.format(nil, nil, nil, '{"kind":"prospect","fields":{"email":"w' .. tostring(tid) .. '-' .. n .. '@example.fi"}}')
-end
-LUA
+bench_post_lua "$W/post.lua" "$TOK"
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$SPID/stat"; }
 # perf stat counts the server's task clock exactly (the /proc ticks are

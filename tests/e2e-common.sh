@@ -75,6 +75,19 @@ expect() { # expect NAME CONDITION-COMMAND...
 }
 # rows SQL [DB]: a query on the register's file (or DB) with the sqlite3 shell
 rows() { sqlite3 -cmd ".timeout 10000" "${2:-$REKISTERI_DB}" "$1"; }
+# e2e_erase_pair: a new register with two customers, $A (to be erased)
+# and $B (to stay), for the scripts that try to bring an erasure back.
+e2e_erase_pair() {
+	IN='' check "init" 0 "$BIN" init --policy "$POLICY"
+	IN='' check "a subject to erase" 0 "$BIN" subject add --kind customer \
+		--field first_name=Eino --field last_name=Poistettava \
+		--field email=eino.poistettava@example.com
+	A=$out
+	IN='' check "another subject" 0 "$BIN" subject add --kind customer \
+		--field first_name=Saara --field last_name=Pysyva \
+		--field email=saara.pysyva@example.com
+	B=$out
+}
 # On PostgreSQL, a query on a register at a database URL goes to psql
 # (rows separated by newlines, columns by |, as the sqlite3 shell does),
 # with SQLite's dialect translated where the scripts use it: PRAGMAs go,

@@ -10,14 +10,7 @@
 # restore is refused even when forced, and nothing changes.
 . "$(dirname "$0")/e2e-common.sh"
 
-IN='' check "init" 0 "$BIN" init --policy "$POLICY"
-IN='' check "a subject to erase" 0 "$BIN" subject add --kind customer \
-	--field first_name=Eino --field last_name=Poistettava \
-	--field email=eino.poistettava@example.com
-A=$out
-IN='' check "another subject" 0 "$BIN" subject add --kind customer \
-	--field first_name=Saara --field last_name=Pysyva \
-	--field email=saara.pysyva@example.com
+e2e_erase_pair
 IN='' check "a backup before the erasure" 0 "$BIN" backup "$WORK/before.db"
 IN='' check "erase" 0 "$BIN" erase "$A"
 
