@@ -83,17 +83,23 @@ rk_status rk_backup(rk_register *r, const char *path)
 
 /* The pseudonyms of the subjects the trail says were erased (by an
  * erasure or by retention, which deletes a whole subject the same way),
- * sorted. */
+ * sorted; and whether it shows a restore after entry `after` (the
+ * backup's last). */
 struct erased_set {
 	char (*v)[33];
 	size_t n, cap;
 	int oom;
+	int64_t after;
+	int restored;
 };
 
 static int erased_one(void *ud, const store_audit *a)
 {
 	struct erased_set *e = ud;
 
+	if (a->seq > e->after && strcmp(a->outcome, "ok") == 0 &&
+	    audit_action_is(a->action, AUD_REGISTER_RESTORE))
+		e->restored = 1;
 	if (a->subject == NULL ||
 	    !(audit_action_is(a->action, AUD_SUBJECT_ERASE) ||
 	      audit_action_is(a->action, AUD_RETENTION_DELETE_SUBJECT)) ||
@@ -182,15 +188,44 @@ struct live_keys;
 static const struct live_key *live_find(const struct live_keys *lk,
 					const char *id);
 
+/* How a restore decides who stays erased (replay_erasures). */
+struct replay {
+	const struct erased_set *trail; /* the live trail's, read before */
+	const struct live_keys *live;	/* the live register's subjects */
+	int trail_goes_on;		/* the live trail stays (not forced) */
+	int keep_out_absent;		/* see replay_erasures */
+};
+
+/* The trail that goes on names each erasure the restore made again, when
+ * it does not already: the one it replaced, or the record of erasures, may
+ * have been the only place that did. */
+static rk_status replay_entry(rk_register *r, const struct replay *rp,
+			      const store_subject *s)
+{
+	audit_ev ev;
+
+	if (rp->trail_goes_on && rp->trail->n > 0 &&
+	    bsearch(s->pseudonym, rp->trail->v, rp->trail->n,
+		    sizeof rp->trail->v[0], cmp_pseudonym) != NULL)
+		return RK_OK;
+	audit_ev_set(&ev, r, AUD_SUBJECT_ERASE, s->pseudonym,
+		     "replayed_by_restore", NULL, "ok");
+	return audit_write(r, &ev);
+}
+
 /* Subjects erased since the backup (by the live register's record of
  * erasures or its trail) are erased again in what it restored (inside the
- * restore's write, before anything is fitted to the keys). So is every
- * subject the live register no longer holds: only an erasure or retention
- * takes one away, and their records can be rolled back, or the trail's
- * entries cut, without the key; a restore never brings a person back. */
+ * restore's write, before anything is fitted to the keys).
+ * So is every subject the live register no longer holds (keep_out_absent):
+ * only an erasure or retention takes one away, and without the key their
+ * record can be rolled back whole and the trail's entries cut (a broken
+ * trail's, or its end with its head), so a restore does not bring a
+ * person back on their word alone. The exception is a live trail that
+ * verifies and shows a restore since the backup was made: that restore
+ * took away the subjects made after its own backup, and restoring a newer
+ * backup after it brings them back. */
 static rk_status replay_erasures(rk_register *r, store_subject *rows,
-				 const struct erased_set *trail,
-				 const struct live_keys *live)
+				 const struct replay *rp)
 {
 	char after[sizeof rows->id] = "";
 	struct keys_page pg;
@@ -207,10 +242,11 @@ static rk_status replay_erasures(rk_register *r, store_subject *rows,
 			goto out;
 		}
 		for (size_t i = 0; i < pg.n; i++) {
-			st = was_erased(r, &rows[i], trail, &erased);
+			st = was_erased(r, &rows[i], rp->trail, &erased);
 			if (st != RK_OK)
 				goto out;
-			if (!erased && live_find(live, rows[i].id) == NULL)
+			if (!erased && rp->keep_out_absent &&
+			    live_find(rp->live, rows[i].id) == NULL)
 				erased = 3;
 			if (erased &&
 			    r->st->vt->subject_delete(r->st, rows[i].id) != 0) {
@@ -221,6 +257,8 @@ static rk_status replay_erasures(rk_register *r, store_subject *rows,
 			/* Known only from the trail: remembered again. */
 			if (erased == 2)
 				st = remember_erasure(r, rows[i].id);
+			if (st == RK_OK && erased)
+				st = replay_entry(r, rp, &rows[i]);
 			if (st != RK_OK)
 				goto out;
 		}
@@ -383,7 +421,8 @@ static rk_status backup_set_check(rk_register *r, rk_register *b,
  * only. */
 static rk_status check_backup(rk_register *r, const char *path,
 			      unsigned char *bmk, store_subject *rows,
-			      int *same_ikey, unsigned char *bset, int *legacy)
+			      int *same_ikey, unsigned char *bset, int *legacy,
+			      int64_t *bseq)
 {
 	char kid[SEC_KEYID_HEX + 1], cur[SEC_KEYID_HEX + 1];
 	struct ring g = {NULL, 0};
@@ -431,6 +470,7 @@ static rk_status check_backup(rk_register *r, const char *path,
 	*same_ikey = b->ikey != NULL && r->ikey != NULL &&
 		     sec_memcmp(b->ikey, r->ikey, SEC_KEY_BYTES) == 0;
 	st = audit_verify_chain(b, &rep);
+	*bseq = rep.entries; /* its last entry: they are numbered from 1 */
 	if (st != RK_OK) {
 		st = reg_fail(r, st,
 			      "the backup's audit trail does not verify: %s; "
@@ -708,7 +748,8 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 	char copy[sizeof r->db_path + 64] = "", trail[REG_ERR_MAX] = "";
 	store_subject *rows = NULL;
 	struct live_keys live = {NULL, 0, 0, 0};
-	struct erased_set erased = {NULL, 0, 0, 0};
+	struct erased_set erased = {NULL, 0, 0, 0, 0, 0};
+	struct replay rp;
 	rk_audit_report rep;
 	struct stat sb;
 	audit_ev ev;
@@ -741,7 +782,8 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 		st = reg_fail(r, RK_ESYS, "out of memory");
 		goto out;
 	}
-	st = check_backup(r, path, bmk, rows, &same_ikey, bset, &legacy);
+	st = check_backup(r, path, bmk, rows, &same_ikey, bset, &legacy,
+			  &erased.after);
 	if (st != RK_OK)
 		goto out;
 	/* The live trail is evidence: one that does not verify is not
@@ -824,6 +866,10 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 	st = live_erasures(r, &erased);
 	if (st != RK_OK)
 		goto out;
+	rp.trail = &erased;
+	rp.live = &live;
+	rp.trail_goes_on = keep_audit;
+	rp.keep_out_absent = !(keep_audit && erased.restored);
 	if (r->st->vt->restore_from(r->st, path, keep_audit) != 0) {
 		st = reg_fail(r, RK_EINTEGRITY,
 			      "cannot restore: %s; nothing was changed",
@@ -847,7 +893,7 @@ rk_status rk_restore_ex(rk_register *r, const char *path, unsigned flags)
 			      "the backup's subjects changed while it was "
 			      "restored; nothing was restored");
 	if (st == RK_OK)
-		st = replay_erasures(r, rows, &erased, &live);
+		st = replay_erasures(r, rows, &rp);
 	if (st == RK_OK && rebuild)
 		st = integ_erasures_rebuild(r);
 	/* What came back is checked where it now lies (the file may have

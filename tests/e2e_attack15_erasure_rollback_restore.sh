@@ -28,6 +28,8 @@ IN='' check "its e-mail finds nothing" 3 "$BIN" subject find --by email \
 IN='' check "the other subject is back" 0 "$BIN" subject show "$B"
 expect "the erasure is remembered again" \
 	test "$(rows "SELECT count(*) FROM erasure")" = 1
+expect "and the trail that goes on names it" \
+	test "$(rows "SELECT count(*) FROM audit WHERE action = 'subject.erase' AND fields = 'replayed_by_restore'")" = 1
 IN='' check "the register verifies after the restore" 0 "$BIN" audit verify
 IN='' check "a later backup" 0 "$BIN" backup "$WORK/after.db"
 IN='' check "restoring it keeps the subject erased" 0 "$BIN" restore "$WORK/after.db"
