@@ -974,18 +974,77 @@ rk_status audit_read(rk_register *r, const audit_ev *ev)
 	return st;
 }
 
+/* A self-service link's successful open, by the keyed ID its entry names
+ * in fields ("link:" and 32 hex digits, selfservice.c). A link opens once:
+ * a second entry naming it shows the link's row put back as unused and
+ * opened again past the exchange's look-up of the first. */
+#define LINK_ID_LEN 37
+struct link_open {
+	char id[LINK_ID_LEN + 1];
+	int64_t seq;
+};
+
 struct verify_state {
 	rk_register *r;
 	rk_audit_report *rep;
 	int64_t next_seq;
 	unsigned char prev[SEC_HASH_BYTES];
 	segments sg;
+	/* audit_verify_chain: the links' opens (links NULL: not collected) */
+	struct link_open *links;
+	size_t nlinks, caplinks;
+	int oom;
 	/* audit_trail_whole: the entry the head names, and whether the
 	 * chain holds it (mark_seq 0: none asked for) */
 	int64_t mark_seq;
 	unsigned char mark_hash[SEC_HASH_BYTES];
 	int mark_found;
 };
+
+static int link_push(struct verify_state *v, const store_audit *a)
+{
+	if (v->nlinks == v->caplinks) {
+		size_t cap = v->caplinks * 2;
+		struct link_open *n = realloc(v->links, cap * sizeof *n);
+
+		if (n == NULL) {
+			v->oom = 1;
+			return -1;
+		}
+		v->links = n;
+		v->caplinks = cap;
+	}
+	memcpy(v->links[v->nlinks].id, a->fields, LINK_ID_LEN + 1);
+	v->links[v->nlinks++].seq = a->seq;
+	return 0;
+}
+
+static int cmp_link(const void *x, const void *y)
+{
+	const struct link_open *a = x, *b = y;
+	int c = strcmp(a->id, b->id);
+
+	if (c != 0)
+		return c;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* The first link opened twice, as the report's bad entry (the later one). */
+static void links_check(struct verify_state *v)
+{
+	if (v->nlinks > 1)
+		qsort(v->links, v->nlinks, sizeof *v->links, cmp_link);
+	for (size_t i = 1; i < v->nlinks; i++)
+		if (strcmp(v->links[i].id, v->links[i - 1].id) == 0 &&
+		    (v->rep->first_bad == 0 ||
+		     v->links[i].seq < v->rep->first_bad)) {
+			v->rep->first_bad = v->links[i].seq;
+			snprintf(v->rep->reason, sizeof v->rep->reason,
+				 "entry %" PRId64 " opens a self-service link "
+				 "that entry %" PRId64 " opened already",
+				 v->links[i].seq, v->links[i - 1].seq);
+		}
+}
 
 static int verify_one(void *ud, const store_audit *a)
 {
@@ -1025,6 +1084,13 @@ static int verify_one(void *ud, const store_audit *a)
 	if (a->seq == v->mark_seq &&
 	    sec_memcmp(a->hash, v->mark_hash, SEC_HASH_BYTES) == 0)
 		v->mark_found = 1;
+	if (v->links != NULL && a->fields != NULL &&
+	    strlen(a->fields) == LINK_ID_LEN &&
+	    strncmp(a->fields, "link:", 5) == 0 &&
+	    strcmp(a->outcome, "ok") == 0 &&
+	    audit_action_is(a->action, AUD_SELFSERVICE_OPEN) &&
+	    link_push(v, a) != 0)
+		return 1;
 	memcpy(v->prev, a->hash, SEC_HASH_BYTES);
 	v->next_seq++;
 	rep->entries++;
@@ -1172,24 +1238,33 @@ rk_status audit_verify_chain(rk_register *r, rk_audit_report *rep)
 	v.r = r;
 	v.rep = rep;
 	v.next_seq = 1;
+	v.caplinks = 64;
+	v.links = malloc(v.caplinks * sizeof *v.links);
+	if (v.links == NULL)
+		return reg_fail(r, RK_ESYS, "out of memory");
 	st = reg_begin_read(r);
 	if (st != RK_OK)
-		return st;
+		goto out;
 	st = segments_load(r, &v.sg);
 	if (st != RK_OK) {
 		reg_end_read(r);
-		return st;
+		goto out;
 	}
 	if (r->st->vt->audit_walk(r->st, 1, NULL, verify_one, &v) != 0) {
-		st = reg_store_fail(r, "cannot read the audit trail");
+		st = v.oom ? reg_fail(r, RK_ESYS, "out of memory")
+			   : reg_store_fail(r, "cannot read the audit trail");
 		reg_end_read(r);
 		segments_free(&v.sg);
-		return st;
+		goto out;
 	}
 	if (rep->first_bad == 0)
 		st = check_head(r, &v);
 	reg_end_read(r);
 	segments_free(&v.sg);
+	if (st == RK_OK)
+		links_check(&v);
+out:
+	free(v.links);
 	if (st != RK_OK)
 		return st;
 	if (rep->first_bad != 0)
