@@ -1976,7 +1976,9 @@ static int restart_past_cap(struct sq *s, const char *name, int hard)
 					  : restart_backoff * 2;
 		restart_not_before = mono_ms() + restart_backoff;
 	} else if (rc == SQLITE_OK) {
+		/* the deadline too: a hard one may finish before it */
 		restart_backoff = 0;
+		restart_not_before = 0;
 	}
 	atomic_store(&gate_closed, 0);
 	pthread_cond_broadcast(&gate_cv);
