@@ -48,3 +48,17 @@ a5_browser_link() {
 	a5_start
 	person_link
 }
+# selfsvc_keep: the self-service table and its pinned set, as they are now
+# (the person's link unused), kept in the file: the rows in the table
+# kept_selfsvc, the set's value in $SET
+selfsvc_keep() {
+	rows "CREATE TABLE kept_selfsvc AS SELECT * FROM selfsvc"
+	SET=$(rows "SELECT hex(value) FROM meta WHERE key = 'selfsvc_set'")
+}
+# selfsvc_put_back [SQL]: both put back as selfsvc_keep kept them (a
+# genuine older state: every row's MAC and the set's tag match), and SQL
+# run in the same call
+selfsvc_put_back() {
+	rows "DELETE FROM selfsvc; INSERT INTO selfsvc SELECT * FROM kept_selfsvc;
+DROP TABLE kept_selfsvc; UPDATE meta SET value = x'$SET' WHERE key = 'selfsvc_set';${1-}"
+}

@@ -12,8 +12,7 @@
 a5_start
 person_link "a link for the person"
 # the whole table and its pin, copied while the link is unused
-rows "CREATE TABLE kept_selfsvc AS SELECT * FROM selfsvc"
-SET=$(rows "SELECT hex(value) FROM meta WHERE key = 'selfsvc_set'")
+selfsvc_keep
 expect "the pinned set was copied" test -n "$SET"
 req "the person opens her data" 201 POST /v1/self/session "" "{\"secret\":\"$SECRET\"}"
 req "the link works once" 410 POST /v1/self/session "" "{\"secret\":\"$SECRET\"}"
@@ -23,8 +22,7 @@ expect "... which tells nothing of the secret" \
 expect "... and not the secret itself" bash -c '! grep -qF "$1" <<<"$2"' _ "$SECRET" "$out"
 
 e2e_serve_stop
-rows "DELETE FROM selfsvc; INSERT INTO selfsvc SELECT * FROM kept_selfsvc;
-DROP TABLE kept_selfsvc; UPDATE meta SET value = x'$SET' WHERE key = 'selfsvc_set'"
+selfsvc_put_back
 expect "the link's row is unused again" \
 	test "$(rows 'SELECT count(*) FROM selfsvc WHERE kind = 0 AND used_at = 0')" = 1
 expect "no session is left" test "$(rows 'SELECT count(*) FROM selfsvc WHERE kind = 1')" = 0

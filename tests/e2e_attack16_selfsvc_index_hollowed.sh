@@ -15,8 +15,7 @@
 
 a5_start
 person_link "a link for the person"
-rows "CREATE TABLE kept_selfsvc AS SELECT * FROM selfsvc"
-SET=$(rows "SELECT hex(value) FROM meta WHERE key = 'selfsvc_set'")
+selfsvc_keep
 req "the person opens her data" 201 POST /v1/self/session "" "{\"secret\":\"$SECRET\"}"
 req "the link works once" 410 POST /v1/self/session "" "{\"secret\":\"$SECRET\"}"
 e2e_serve_stop
@@ -24,8 +23,7 @@ e2e_serve_stop
 # the table and its pin from the copy, and the index of opens hollowed
 IDX_SQL=$(rows "SELECT sql FROM sqlite_schema WHERE name = 'audit_selfsvc_open'")
 expect "the index of opens is there" test -n "$IDX_SQL"
-rows "DELETE FROM selfsvc; INSERT INTO selfsvc SELECT * FROM kept_selfsvc;
-DROP TABLE kept_selfsvc; UPDATE meta SET value = x'$SET' WHERE key = 'selfsvc_set';
+selfsvc_put_back "
 DROP INDEX audit_selfsvc_open;
 CREATE INDEX audit_selfsvc_open ON audit(fields, subject) WHERE action = 'selfservice.open' AND outcome = 'ok' AND seq < 0;"
 rows "PRAGMA writable_schema = ON;

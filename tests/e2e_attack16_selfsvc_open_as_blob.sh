@@ -21,14 +21,12 @@ attempt() { # attempt NAME SQL-EXPRESSION-FOR-THE-NEW-FIELDS
 	export REKISTERI_DB="$WORK/$name.db"
 	a5_start
 	person_link "$name: a link for the person"
-	rows "CREATE TABLE kept_selfsvc AS SELECT * FROM selfsvc"
-	SET=$(rows "SELECT hex(value) FROM meta WHERE key = 'selfsvc_set'")
+	selfsvc_keep
 	req "$name: the person opens her data" 201 POST /v1/self/session "" "{\"secret\":\"$SECRET\"}"
 	req "$name: the link works once" 410 POST /v1/self/session "" "{\"secret\":\"$SECRET\"}"
 	e2e_serve_stop
 
-	rows "DELETE FROM selfsvc; INSERT INTO selfsvc SELECT * FROM kept_selfsvc;
-DROP TABLE kept_selfsvc; UPDATE meta SET value = x'$SET' WHERE key = 'selfsvc_set';
+	selfsvc_put_back "
 UPDATE audit SET fields = $expr WHERE action = 'selfservice.open' AND outcome = 'ok'"
 	expect "$name: the open's entry holds the link's ID still" \
 		test "$(rows "SELECT count(*) FROM audit WHERE action = 'selfservice.open' AND CAST(fields AS TEXT) GLOB 'link:*'")" = 1
