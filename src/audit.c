@@ -975,12 +975,11 @@ rk_status audit_read(rk_register *r, const audit_ev *ev)
 }
 
 /* A self-service link's successful open, by the keyed ID its entry names
- * in fields ("link:" and 32 hex digits, selfservice.c). A link opens once:
- * a second entry naming it shows the link's row put back as unused and
- * opened again past the exchange's look-up of the first. */
-#define LINK_ID_LEN 37
+ * in fields. A link opens once: a second entry naming it shows the link's
+ * row put back as unused and opened again past the exchange's look-up of
+ * the first. */
 struct link_open {
-	char id[LINK_ID_LEN + 1];
+	char id[AUDIT_LINK_ID_LEN + 1];
 	int64_t seq;
 };
 
@@ -1014,7 +1013,7 @@ static int link_push(struct verify_state *v, const store_audit *a)
 		v->links = n;
 		v->caplinks = cap;
 	}
-	memcpy(v->links[v->nlinks].id, a->fields, LINK_ID_LEN + 1);
+	memcpy(v->links[v->nlinks].id, a->fields, AUDIT_LINK_ID_LEN + 1);
 	v->links[v->nlinks++].seq = a->seq;
 	return 0;
 }
@@ -1085,7 +1084,7 @@ static int verify_one(void *ud, const store_audit *a)
 	    sec_memcmp(a->hash, v->mark_hash, SEC_HASH_BYTES) == 0)
 		v->mark_found = 1;
 	if (v->links != NULL && a->fields != NULL &&
-	    strlen(a->fields) == LINK_ID_LEN &&
+	    strlen(a->fields) == AUDIT_LINK_ID_LEN &&
 	    strncmp(a->fields, "link:", 5) == 0 &&
 	    strcmp(a->outcome, "ok") == 0 &&
 	    audit_action_is(a->action, AUD_SELFSERVICE_OPEN) &&

@@ -113,4 +113,8 @@ audit_action audit_objection(size_t oi, int lift);
 /* For such a value: 1 and its index and lift, else 0. */
 int audit_objection_of(audit_action a, size_t *oi, int *lift);
 
+/* The fields of a successful AUD_SELFSERVICE_OPEN: the link's keyed ID,
+ * "link:" and 32 hex digits (integ_selfsvc_link_id); a link opens once. */
+#define AUDIT_LINK_ID_LEN (5 + 32)
+
 #endif

@@ -2538,7 +2538,7 @@ void integ_selfsvc_mac(const rk_register *r, const store_selfsvc *row,
 }
 
 void integ_selfsvc_link_id(const rk_register *r, const unsigned char *hash,
-			   char out[INTEG_LINK_ID_LEN + 1])
+			   char out[AUDIT_LINK_ID_LEN + 1])
 {
 	unsigned char d[SEC_HASH_BYTES];
 	sec_mac m;

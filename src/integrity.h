@@ -281,9 +281,8 @@ rk_status integ_selfsvc_verify(rk_register *r);
 /* A link's ID in the trail: "link:" and the hex of a keyed hash of the
  * link's row hash (the ID tells nothing of the secret or the person), which
  * its successful open names in fields. */
-#define INTEG_LINK_ID_LEN (5 + 32)
 void integ_selfsvc_link_id(const rk_register *r, const unsigned char *hash,
-			   char out[INTEG_LINK_ID_LEN + 1]);
+			   char out[AUDIT_LINK_ID_LEN + 1]);
 
 /* ---- the set of self-service rows ----
  * meta "selfsvc_set" pins the live rows: a keyed sum of a term per row

@@ -164,7 +164,7 @@ rk_status rk_selfservice_exchange(rk_register *r, const char *link_secret,
 				  int64_t *expires_out)
 {
 	char session[SEC_TOKEN_LEN + 1] = "";
-	char link_id[INTEG_LINK_ID_LEN + 1];
+	char link_id[AUDIT_LINK_ID_LEN + 1];
 	store_selfsvc link, spent, row;
 	store_subject sub;
 	int64_t now = reg_now(r), opened = 0;
