@@ -88,6 +88,18 @@ e2e_erase_pair() {
 		--field email=saara.pysyva@example.com
 	B=$out
 }
+# e2e_restore_as_advised BACKUP: a value of $B spoiled, so that `audit
+# verify` tells the operator to restore a backup; BACKUP restored as
+# advised; $A (erased since the backup) must stay erased.
+e2e_restore_as_advised() {
+	rows "UPDATE value SET confirmed_at = confirmed_at + 1 WHERE subject_id = '$B'"
+	IN='' "$BIN" audit verify >/dev/null 2>"$WORK/verify.err"
+	expect "the tool advises a restore" grep -q "restore a backup" "$WORK/verify.err"
+	IN='' "$BIN" restore "$1" >/dev/null 2>&1
+	IN='' check "the erased subject stays erased after it" 3 "$BIN" subject show "$A"
+	IN='' check "its e-mail finds nothing" 3 "$BIN" subject find --by email \
+		eino.poistettava@example.com
+}
 # On PostgreSQL, a query on a register at a database URL goes to psql
 # (rows separated by newlines, columns by |, as the sqlite3 shell does),
 # with SQLite's dialect translated where the scripts use it: PRAGMAs go,
